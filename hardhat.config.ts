@@ -1,0 +1,52 @@
+import { createRequire } from "node:module";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { configVariable, defineConfig } from "hardhat/config";
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Hardhat's compiler download host is unreachable on our machines, so we compile
+ * with the `solc` npm package's WASM build. Keep SOLC_VERSION equal to the
+ * version pinned in package.json.
+ */
+const SOLC_VERSION = "0.8.30";
+const solcJsPath: string = require.resolve("solc/soljson.js");
+
+/** A testnet is reached through env vars only: FEDMARKET_RPC_URL and FEDMARKET_PRIVATE_KEY. */
+const testnetUrl = process.env.FEDMARKET_RPC_URL;
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers],
+  solidity: {
+    profiles: {
+      default: {
+        version: SOLC_VERSION,
+        path: solcJsPath,
+        settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" },
+      },
+      production: {
+        version: SOLC_VERSION,
+        path: solcJsPath,
+        settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" },
+      },
+    },
+  },
+  paths: {
+    sources: "./contracts",
+    tests: { mocha: "./test", solidity: "./contracts/test" },
+  },
+  networks: {
+    hardhatMainnet: { type: "edr-simulated", chainType: "l1" },
+    localhost: { type: "http", chainType: "l1", url: "http://127.0.0.1:8545" },
+    ...(testnetUrl === undefined
+      ? {}
+      : {
+          testnet: {
+            type: "http" as const,
+            chainType: "l1" as const,
+            url: testnetUrl,
+            accounts: [configVariable("FEDMARKET_PRIVATE_KEY")],
+          },
+        }),
+  },
+});
