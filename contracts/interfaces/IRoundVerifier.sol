@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IRoundVerifier
+/// @notice Verifies the Groth16 proofs of one aggregation round for one circuit configuration.
+/// @dev A round over a model of `D` parameters is proven by `ceil(D / chunkSize())` chunk proofs,
+///      each one step of a hash-chained accumulator (`accIn -> accOut`), followed by one decision
+///      proof over the final accumulator. The public-input layout is fixed in docs/PROOF-INTERFACE.md.
+///      A proof is passed as eight words in the order the snarkjs Solidity verifier takes them:
+///      `[a.x, a.y, b.x[1], b.x[0], b.y[1], b.y[0], c.x, c.y]` (snarkjs' `exportSolidityCallData`).
+interface IRoundVerifier {
+    /// @notice Number of trainer slots `K_MAX` the decision circuit was compiled for.
+    function maxTrainers() external view returns (uint256);
+
+    /// @notice Number of model parameters one chunk proof covers (`CHUNK`).
+    function chunkSize() external view returns (uint256);
+
+    /// @notice Number of public inputs of the decision proof: `4 + K_MAX + ceil(K_MAX / 3)`.
+    function decisionInputCount() external view returns (uint256);
+
+    /// @notice Verifies one chunk proof.
+    /// @param proof The Groth16 proof (see the contract notice for the word order).
+    /// @param accIn The accumulator before this chunk (`0` for the first chunk of a round).
+    /// @param accOut The accumulator after this chunk.
+    /// @return valid True when the proof verifies against `[accIn, accOut]`.
+    function verifyChunk(uint256[8] calldata proof, uint256 accIn, uint256 accOut) external view returns (bool valid);
+
+    /// @notice Verifies the decision proof of a round.
+    /// @param proof The Groth16 proof.
+    /// @param publicInputs `[ctx, prevModel, newModel, accFinal, c[0..K_MAX), outcome[0..W)]`.
+    /// @return valid True when the proof verifies; false also when `publicInputs` has the wrong length.
+    function verifyDecision(uint256[8] calldata proof, uint256[] calldata publicInputs) external view returns (bool valid);
+}
