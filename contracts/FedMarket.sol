@@ -12,8 +12,8 @@ import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
 
 /// @title FedMarket
 /// @notice See {IFedMarket}.
-/// @dev Storage is laid out for the hot path: `submitUpdate` touches one project word, the
-///      per-round counters word, the trainer's word and one reused two-word slot entry. Slot
+/// @dev Storage is laid out for the hot path: `submitUpdate` touches two project words (round
+///      timing, round counters), the trainer's word and one reused two-word slot entry. Slot
 ///      entries are initialised to non-zero sentinels at project creation (paid by the owner), so a
 ///      submission only ever rewrites non-zero storage.
 contract FedMarket is IFedMarket, ReentrancyGuardTransient {
@@ -34,10 +34,12 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     uint32 internal constant NO_ROUND = type(uint32).max;
 
     struct Project {
-        // word 0
+        // word 0: the open round's counters, rewritten by every submission. They share the word
+        // with the (non-zero) owner so that resetting them to zero never frees the slot, and the
+        // round's first submission pays for a non-zero rewrite like the others.
         address owner;
-        uint32 numRounds;
-        uint32 numChunks;
+        uint32 submissions;
+        uint32 chunksVerified;
         uint8 byzantineTolerance;
         uint8 slotCount;
         // word 1: read by every submission
@@ -48,10 +50,10 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint16 maxTrainersPerRound;
         ProjectStatus status;
         bool cancelRequested;
-        // word 2: the open round's counters, rewritten by every submission
+        // word 2
         address token;
-        uint32 submissions;
-        uint32 chunksVerified;
+        uint32 numRounds;
+        uint32 numChunks;
         // further words
         address aggregator;
         IRoundVerifier verifier;

@@ -1,0 +1,197 @@
+/**
+ * Real Groth16 verifiers for the gas benchmark.
+ *
+ * The gas of a Groth16 verification depends only on the number of public inputs, so a circuit
+ * that merely constrains its N public inputs (`circuits/bench/public_inputs.circom`) has verifiers
+ * and proofs that cost exactly what the round circuits' will, for any input values we choose. That
+ * lets the benchmark run the marketplace's real finalize path with real proofs over the public
+ * inputs the contract computes. These verifiers prove nothing about a round: gas only.
+ *
+ * Everything is built under `.cache/gas-verifiers/` with a deterministic dev setup (beacons, no
+ * randomness) and compiled with the project's solc, then deployed straight from bytecode.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import type { BaseContract } from "ethers";
+
+const require = createRequire(import.meta.url);
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const cacheDir = join(root, ".cache", "gas-verifiers");
+
+interface Groth16Proof {
+  pi_a: string[];
+  pi_b: string[][];
+  pi_c: string[];
+}
+interface SnarkjsApi {
+  curves: { getCurveFromName(name: string): Promise<{ terminate(): Promise<void> }> };
+  powersOfTau: {
+    newAccumulator(curve: unknown, power: number, file: string): Promise<unknown>;
+    beacon(oldFile: string, newFile: string, name: string, hash: string, iterationsExp: number): Promise<unknown>;
+    preparePhase2(oldFile: string, newFile: string): Promise<unknown>;
+  };
+  zKey: {
+    newZKey(r1cs: string, ptau: string, zkey: string): Promise<unknown>;
+    beacon(oldFile: string, newFile: string, name: string, hash: string, iterationsExp: number): Promise<unknown>;
+    exportSolidityVerifier(zkey: string, templates: { groth16: string }): Promise<string>;
+  };
+  groth16: {
+    fullProve(input: Record<string, unknown>, wasm: string, zkey: string): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+  };
+}
+
+const snarkjs = (await import("snarkjs")) as unknown as SnarkjsApi;
+
+/** A deployed IRoundVerifier backed by real Groth16 verifiers, and provers for it. */
+export interface RealVerifier {
+  adapter: BaseContract;
+  proveChunk(accIn: bigint, accOut: bigint): Promise<bigint[]>;
+  proveDecision(publicInputs: readonly bigint[]): Promise<bigint[]>;
+  verifyChunkGas(): Promise<number>;
+  verifyDecisionGas(): Promise<number>;
+}
+
+interface Built {
+  wasm: string;
+  zkey: string;
+  abi: unknown[];
+  bytecode: string;
+}
+
+const BEACON = "0000000000000000000000000000000000000000000000000000000000000000";
+
+async function devPtau(): Promise<string> {
+  const power = 8; // 256 constraints: plenty for N <= 90 squares
+  const final = join(cacheDir, `dev_${power}_final.ptau`);
+  if (existsSync(final)) return final;
+  console.warn("WARNING: generating a local powers of tau for the gas benchmark: NOT FOR PRODUCTION.");
+  mkdirSync(cacheDir, { recursive: true });
+  const curve = await snarkjs.curves.getCurveFromName("bn128");
+  const p0 = join(cacheDir, `dev_${power}_0.ptau`);
+  const p1 = join(cacheDir, `dev_${power}_1.ptau`);
+  await snarkjs.powersOfTau.newAccumulator(curve, power, p0);
+  await snarkjs.powersOfTau.beacon(p0, p1, "gas benchmark beacon", BEACON, 10);
+  await snarkjs.powersOfTau.preparePhase2(p1, final);
+  return final;
+}
+
+function compileSolidity(source: string, name: string): { abi: unknown[]; bytecode: string } {
+  const solc = require("solc") as { compile(input: string): string };
+  const input = {
+    language: "Solidity",
+    sources: { "Verifier.sol": { content: source } },
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      evmVersion: "cancun",
+      outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },
+    },
+  };
+  const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
+    errors?: Array<{ severity: string; formattedMessage: string }>;
+    contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
+  };
+  const errors = (output.errors ?? []).filter((e) => e.severity === "error");
+  if (errors.length > 0) throw new Error(errors.map((e) => e.formattedMessage).join("\n"));
+  const contract = output.contracts["Verifier.sol"]?.[name];
+  if (contract === undefined) throw new Error(`solc produced no ${name}`);
+  return { abi: contract.abi, bytecode: "0x" + contract.evm.bytecode.object };
+}
+
+/** Builds (or loads from cache) the verifier of a circuit with `n` public inputs. */
+async function build(n: number): Promise<Built> {
+  const dir = join(cacheDir, `n${n}`);
+  const done = join(dir, "verifier.json");
+  const wasm = join(dir, `public_inputs_${n}_js`, `public_inputs_${n}.wasm`);
+  const zkey = join(dir, "final.zkey");
+  if (existsSync(done)) {
+    const cached = JSON.parse(readFileSync(done, "utf8")) as { abi: unknown[]; bytecode: string };
+    return { wasm, zkey, ...cached };
+  }
+  mkdirSync(dir, { recursive: true });
+  const main = join(dir, `public_inputs_${n}.circom`);
+  writeFileSync(
+    main,
+    `pragma circom 2.1.0;\ninclude "public_inputs.circom";\ncomponent main {public [x]} = PublicInputs(${n});\n`,
+  );
+  // circom2 runs under WASI with the working directory as its only file system: use relative paths.
+  const rel = (path: string): string => relative(root, path);
+  execFileSync(
+    process.execPath,
+    [require.resolve("circom2/cli.js"), rel(main), "--r1cs", "--wasm", "-l", "circuits/bench", "-o", rel(dir)],
+    { cwd: root, stdio: "pipe" },
+  );
+  const zkey0 = join(dir, "0.zkey");
+  await snarkjs.zKey.newZKey(join(dir, `public_inputs_${n}.r1cs`), await devPtau(), zkey0);
+  await snarkjs.zKey.beacon(zkey0, zkey, "gas benchmark beacon", BEACON, 10);
+  const template = readFileSync(
+    join(dirname(require.resolve("snarkjs")), "..", "templates", "verifier_groth16.sol.ejs"),
+    "utf8",
+  );
+  const source = await snarkjs.zKey.exportSolidityVerifier(zkey, { groth16: template });
+  const compiled = compileSolidity(source, "Groth16Verifier");
+  writeFileSync(done, JSON.stringify(compiled));
+  return { wasm, zkey, ...compiled };
+}
+
+/** The eight proof words in the order the snarkjs Solidity verifier takes them. */
+function proofWords(p: Groth16Proof): bigint[] {
+  const w = (s: string | undefined): bigint => BigInt(s ?? "0");
+  return [
+    w(p.pi_a[0]), w(p.pi_a[1]),
+    w(p.pi_b[0]?.[1]), w(p.pi_b[0]?.[0]), w(p.pi_b[1]?.[1]), w(p.pi_b[1]?.[0]),
+    w(p.pi_c[0]), w(p.pi_c[1]),
+  ];
+}
+
+async function prove(built: Built, inputs: readonly bigint[]): Promise<bigint[]> {
+  const { proof } = await snarkjs.groth16.fullProve({ x: inputs.map(String) }, built.wasm, built.zkey);
+  return proofWords(proof);
+}
+
+export async function deployRealVerifier(ethers: HardhatEthers, k: number, chunkSize: number): Promise<RealVerifier> {
+  const decisionInputs = 4 + k + Math.ceil(k / 3);
+  const chunk = await build(2);
+  const decision = await build(decisionInputs);
+  const [signer] = await ethers.getSigners();
+  const deploy = async (b: Built): Promise<BaseContract> => {
+    const factory = new ethers.ContractFactory(b.abi as never, b.bytecode, signer);
+    const c = await factory.deploy();
+    await c.waitForDeployment();
+    return c;
+  };
+  const chunkVerifier = await deploy(chunk);
+  const decisionVerifier = await deploy(decision);
+  const adapter = await ethers.deployContract("Groth16RoundVerifier", [
+    await chunkVerifier.getAddress(),
+    await decisionVerifier.getAddress(),
+    k,
+    chunkSize,
+  ]);
+
+  const sample = Array.from({ length: decisionInputs }, (_, i) => BigInt(i + 1) << 200n);
+  const gasOfCall = async (data: string): Promise<number> =>
+    Number(await ethers.provider.estimateGas({ to: await adapter.getAddress(), data })) - 21000;
+
+  return {
+    adapter,
+    proveChunk: (accIn, accOut) => prove(chunk, [accIn, accOut]),
+    proveDecision: (inputs) => prove(decision, inputs),
+    async verifyChunkGas() {
+      const proof = await prove(chunk, [1n, 2n]);
+      const ok: boolean = await adapter.getFunction("verifyChunk").staticCall(proof, 1n, 2n);
+      if (!ok) throw new Error("chunk proof did not verify");
+      return gasOfCall(adapter.interface.encodeFunctionData("verifyChunk", [proof, 1n, 2n]));
+    },
+    async verifyDecisionGas() {
+      const proof = await prove(decision, sample);
+      const ok: boolean = await adapter.getFunction("verifyDecision").staticCall(proof, sample);
+      if (!ok) throw new Error("decision proof did not verify");
+      return gasOfCall(adapter.interface.encodeFunctionData("verifyDecision", [proof, sample]));
+    },
+  };
+}
