@@ -1,0 +1,194 @@
+pragma circom 2.1.0;
+
+include "./lib.circom";
+
+// One chunk proof (docs/PROOF-INTERFACE.md, "Chunk proof"): advances the round accumulator by
+// one chunk of CHUNK model parameters for K_MAX trainer slots. Public inputs: [accIn, accOut].
+//
+// Proves, for this chunk: every update value and model value unpacks within range, the chunk
+// hashes extend the trainer chains and both model chains, the Gram matrix grows by the chunk's
+// inner products, g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the
+// mask's popcount (g' = g when n = 0), and g' fits BG bits. Reference: `chunkStep` in
+// packages/core/src/accumulator.ts.
+//
+// Constraint budget per parameter: K_MAX * B (update unpacking) + K_MAX (masked sum)
+// + K_MAX (K_MAX + 1) / 2 (Gram) + 2 BG (model unpacking and g' range) + 1 (division)
+// + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element).
+template Chunk(K_MAX, CHUNK, B, BG) {
+    var KK = K_MAX * (K_MAX + 1) \ 2;
+    var L = stateLength(K_MAX);
+    var NP = packedLength(CHUNK, B);
+    var NPG = packedLength(CHUNK, BG);
+    var LB = clog2(K_MAX) > 0 ? clog2(K_MAX) : 1;
+    var OFF = 1 << (B - 1);
+    var OFFG = 1 << (BG - 1);
+
+    // ---- public inputs ----
+    // Accumulator before this chunk: 0 for the canonical initial state, else the state's hash.
+    signal input accIn;
+    // Accumulator after this chunk: the hash of the output state.
+    signal input accOut;
+
+    // ---- private inputs: the input state (accumulator.ts field order) ----
+    // Chunks absorbed before this one.
+    signal input counter;
+    // Aggregation mask, bit k set when slot k is aggregated (fixed for the whole round).
+    signal input mask;
+    // Chain of the previous model g over the absorbed chunks.
+    signal input prevModelChain;
+    // Chain of the new model g' over the absorbed chunks.
+    signal input newModelChain;
+    // Trainer chains t[k] over the absorbed chunks.
+    signal input trainerChains[K_MAX];
+    // Running Gram matrix (upper triangle, row-major; signed values as field elements).
+    signal input gram[KK];
+
+    // ---- private inputs: this chunk's data ----
+    // Slot k's update chunk, packed (B-bit offset-encoded values, P = floor(252 / B) per element).
+    signal input updates[K_MAX][NP];
+    // The previous model's chunk, packed (BG-bit offset-encoded values).
+    signal input prevModel[NPG];
+
+    // ---- 1. open the input state ----
+    // 1 iff accIn = 0, i.e. the input state must be the canonical initial state.
+    component isInit = IsZero();
+    isInit.in <== accIn;
+    // Canonical initial state: everything but the mask is zero.
+    isInit.out * counter === 0;
+    isInit.out * prevModelChain === 0;
+    isInit.out * newModelChain === 0;
+    for (var k = 0; k < K_MAX; k++) {
+        isInit.out * trainerChains[k] === 0;
+    }
+    for (var i = 0; i < KK; i++) {
+        isInit.out * gram[i] === 0;
+    }
+    // Hash of the input state.
+    component hashIn = StateHash(K_MAX);
+    hashIn.counter <== counter;
+    hashIn.mask <== mask;
+    hashIn.prevModelChain <== prevModelChain;
+    hashIn.newModelChain <== newModelChain;
+    hashIn.trainerChains <== trainerChains;
+    hashIn.gram <== gram;
+    // Otherwise accIn is the hash of the input state.
+    accIn === hashIn.out * (1 - isInit.out);
+
+    // ---- 2. the mask and the aggregation count n ----
+    // Mask bits: the mask is a K_MAX-bit number.
+    component maskBits = Num2Bits(K_MAX);
+    maskBits.in <== mask;
+    var popcount = 0;
+    for (var k = 0; k < K_MAX; k++) {
+        popcount += maskBits.out[k];
+    }
+    // 1 iff no slot is aggregated.
+    component noneAggregated = IsZero();
+    noneAggregated.in <== popcount;
+    // Divisor: n, or 1 when n = 0 (then S = 0 and the quotient is forced to 0).
+    signal divisor;
+    divisor <== popcount + noneAggregated.out;
+
+    // ---- 3. updates: unpack (= range check), hash into the trainer chains ----
+    // Unpacked update values of every slot.
+    component updateValues[K_MAX];
+    // Chunk hash h[k][j] of every slot.
+    component updateHash[K_MAX];
+    // Next trainer chain value t[k][j+1] = Poseidon(t[k][j], h[k][j]).
+    component trainerNext[K_MAX];
+    for (var k = 0; k < K_MAX; k++) {
+        updateValues[k] = UnpackEncoded(CHUNK, B);
+        updateValues[k].packed <== updates[k];
+        updateHash[k] = HashMany(NP);
+        updateHash[k].in <== updates[k];
+        trainerNext[k] = Poseidon(2);
+        trainerNext[k].inputs[0] <== trainerChains[k];
+        trainerNext[k].inputs[1] <== updateHash[k].out;
+    }
+
+    // ---- 4. Gram matrix growth: one product per (pair, parameter) ----
+    // products[idx(i,j)][x] = u_i[x] * u_j[x] (signed values: enc - 2^(B-1)).
+    signal products[KK][CHUNK];
+    // Output Gram entries.
+    signal gramOut[KK];
+    for (var i = 0; i < K_MAX; i++) {
+        for (var j = i; j < K_MAX; j++) {
+            var idx = gramIndex(i, j, K_MAX);
+            var sum = 0;
+            for (var x = 0; x < CHUNK; x++) {
+                products[idx][x] <== (updateValues[i].enc[x] - OFF) * (updateValues[j].enc[x] - OFF);
+                sum += products[idx][x];
+            }
+            gramOut[idx] <== gram[idx] + sum;
+        }
+    }
+
+    // ---- 5. masked sum S[x] and the new model g'[x] = g[x] + floor(S[x] / n) ----
+    // masked[k][x] = mask_k * u_k[x].
+    signal masked[K_MAX][CHUNK];
+    // Unpacked previous model values (offset-encoded, range-checked to BG bits).
+    component prevValues = UnpackEncoded(CHUNK, BG);
+    prevValues.packed <== prevModel;
+    // quotient[x] = floor(S[x] / divisor).
+    signal quotient[CHUNK];
+    // remainder[x] = S[x] - quotient[x] * divisor, proven in [0, divisor).
+    signal remainder[CHUNK];
+    // Bits of remainder[x] (remainder >= 0).
+    component remainderLow[CHUNK];
+    // Bits of divisor - 1 - remainder[x] (remainder < divisor).
+    component remainderHigh[CHUNK];
+    // Bits of the new model value (offset-encoded): g' fits BG bits.
+    component newBits[CHUNK];
+    // The new model values, offset-encoded.
+    component newPacked = PackEncoded(CHUNK, BG);
+    for (var x = 0; x < CHUNK; x++) {
+        var s = 0;
+        for (var k = 0; k < K_MAX; k++) {
+            masked[k][x] <== maskBits.out[k] * (updateValues[k].enc[x] - OFF);
+            s += masked[k][x];
+        }
+        // Witness: shift S by divisor * 2^(B-1) >= -S to divide a non-negative integer.
+        var shifted = s + divisor * OFF;
+        quotient[x] <-- shifted \ divisor - OFF;
+        remainder[x] <-- shifted % divisor;
+        quotient[x] * divisor + remainder[x] === s;
+        remainderLow[x] = Num2Bits(LB);
+        remainderLow[x].in <== remainder[x];
+        remainderHigh[x] = Num2Bits(LB);
+        remainderHigh[x].in <== divisor - 1 - remainder[x];
+        // g and g' both fit BG bits, so quotient = g' - g is small and the division is exact
+        // over the integers (no wrap-around).
+        newBits[x] = Num2Bits(BG);
+        newBits[x].in <== prevValues.enc[x] + quotient[x];
+        newPacked.enc[x] <== prevValues.enc[x] + quotient[x];
+    }
+
+    // ---- 6. model chains ----
+    // Chunk hash of the previous model.
+    component prevHash = HashMany(NPG);
+    prevHash.in <== prevModel;
+    // Chunk hash of the new model.
+    component newHash = HashMany(NPG);
+    newHash.in <== newPacked.packed;
+    // m[j+1] = Poseidon(m[j], hm[j]) for the previous model.
+    component prevNext = Poseidon(2);
+    prevNext.inputs[0] <== prevModelChain;
+    prevNext.inputs[1] <== prevHash.out;
+    // m'[j+1] = Poseidon(m'[j], hm'[j]) for the new model.
+    component newNext = Poseidon(2);
+    newNext.inputs[0] <== newModelChain;
+    newNext.inputs[1] <== newHash.out;
+
+    // ---- 7. the output state opens accOut ----
+    // Hash of the output state.
+    component hashOut = StateHash(K_MAX);
+    hashOut.counter <== counter + 1;
+    hashOut.mask <== mask;
+    hashOut.prevModelChain <== prevNext.out;
+    hashOut.newModelChain <== newNext.out;
+    for (var k = 0; k < K_MAX; k++) {
+        hashOut.trainerChains[k] <== trainerNext[k].out;
+    }
+    hashOut.gram <== gramOut;
+    accOut === hashOut.out;
+}

@@ -1,0 +1,283 @@
+pragma circom 2.1.0;
+
+include "./lib.circom";
+
+// The decision proof (docs/PROOF-INTERFACE.md, "Decision proof"). Public inputs, in order:
+// [ctx, prevModel, newModel, accFinal, commitments[0..K_MAX), outcome[0..W)], W = ceil(K_MAX / 3).
+//
+// Proves: the final accumulator state opens accFinal; its model chains are prevModel/newModel;
+// every non-empty, non-excluded commitment opens as Poseidon(t[k], salt[k]); slot statuses
+// (empty 0, excluded 3, duplicate 2, Multi-Krum inlier 1 / outlier 2); the mask in the state is
+// exactly the Multi-Krum inlier set (nobody when n < f + 3); the scores
+// s_k = max(0, sum_{i inlier} G[k][i]) < 2^64 of inliers (0 otherwise); the outcome words.
+// Reference: `multiKrum` in packages/core/src/krum.ts.
+//
+// Multi-Krum is checked with prover-supplied hints (no sorting in the circuit):
+// - row i (valid): `selected[i][j]` marks m = n - f - 2 distances to valid j != i, and
+//   `tau[i]` separates them: selected d_ij <= tau[i] <= unselected d_ij, so the selected
+//   distances are m smallest ones and their sum is the Krum score (ties do not change the sum);
+// - keys key_i = krum_i * K_MAX + i are distinct; `keyThreshold` T separates the inliers
+//   (key < T) from the valid non-inliers (key >= T), and exactly n - f slots are inliers.
+//
+// Bit widths: the decision checks counter < 2^32, so every Gram entry is a sum of fewer than
+// 2^32 * CHUNK products of B-bit values and every squared distance is < 2^DB with
+// DB = 32 + ceil(log2 CHUNK) + 2B (config.ts `decisionBounds`). All comparisons below are range
+// checks of differences of such bounded integers, far below the field size.
+template Decision(K_MAX, CHUNK, B, BG) {
+    var KK = K_MAX * (K_MAX + 1) \ 2;
+    var W = (K_MAX + 2) \ 3;
+    var LOGK = clog2(K_MAX);
+    var DB = 32 + clog2(CHUNK) + 2 * B;
+    var KEYB = DB + 2 * LOGK;
+    var XB = DB + LOGK;
+
+    // ---- public inputs ----
+    // Round context: keccak-derived binding in bits 8..247, f (tolerated Byzantine trainers) in bits 0..7.
+    signal input ctx;
+    // Commitment of the previous global model (recorded on chain).
+    signal input prevModel;
+    // Commitment of the new global model.
+    signal input newModel;
+    // Accumulator after the last chunk proof.
+    signal input accFinal;
+    // Update commitment of every slot, 0 for an empty slot.
+    signal input commitments[K_MAX];
+    // Outcome words: slot 3w+i at bit 66i as status | score << 2.
+    signal input outcome[W];
+
+    // ---- private inputs: the final accumulator state ----
+    // Number of chunks absorbed.
+    signal input counter;
+    // Aggregation mask used by every chunk proof.
+    signal input mask;
+    // Chain of the previous model.
+    signal input prevModelChain;
+    // Chain of the new model.
+    signal input newModelChain;
+    // Trainer chains t[k][C].
+    signal input trainerChains[K_MAX];
+    // Gram matrix, upper triangle, row-major (signed values as field elements).
+    signal input gram[KK];
+
+    // ---- private inputs: openings and hints ----
+    // Salt of every slot's commitment (ignored for empty and excluded slots).
+    signal input salt[K_MAX];
+    // 1 when the aggregator excludes the slot (must be 0 for empty slots).
+    signal input excluded[K_MAX];
+    // Hint: selected[i][j] = 1 when d_ij is one of the m distances summed for row i.
+    signal input selected[K_MAX][K_MAX];
+    // Hint: separator between selected and unselected distances of row i.
+    signal input tau[K_MAX];
+    // Hint: separator between inlier keys and valid non-inlier keys.
+    signal input keyThreshold;
+
+    // ---- 1. the state opens accFinal and holds the model chains ----
+    // Hash of the final state.
+    component stateHash = StateHash(K_MAX);
+    stateHash.counter <== counter;
+    stateHash.mask <== mask;
+    stateHash.prevModelChain <== prevModelChain;
+    stateHash.newModelChain <== newModelChain;
+    stateHash.trainerChains <== trainerChains;
+    stateHash.gram <== gram;
+    accFinal === stateHash.out;
+    prevModel === prevModelChain;
+    newModel === newModelChain;
+    // counter < 2^32 bounds every Gram entry (see the header).
+    component counterRange = RangeCheck(32);
+    counterRange.in <== counter;
+
+    // ---- 2. f from ctx ----
+    // ctx < 2^248; its low 8 bits are f.
+    component ctxBits = Num2Bits(248);
+    ctxBits.in <== ctx;
+    var f = 0;
+    for (var i = 0; i < 8; i++) {
+        f += ctxBits.out[i] * (1 << i);
+    }
+
+    // ---- 3. slot classification ----
+    // empty[k].out = 1 iff commitments[k] = 0.
+    component empty[K_MAX];
+    // sameCommitment[k][l].out = 1 iff commitments[k] = commitments[l] (k < l).
+    component sameCommitment[K_MAX][K_MAX];
+    // hasTwin[k].out = 1 iff no other slot has the same commitment (IsZero of the count).
+    component hasTwin[K_MAX];
+    // duplicate[k] = 1 iff slot k is non-empty and another slot holds the same commitment.
+    signal duplicate[K_MAX];
+    // opened[k] = 1 iff slot k is non-empty and not excluded (its commitment must open).
+    signal opened[K_MAX];
+    // valid[k] = 1 iff slot k is in the Multi-Krum set V (opened and not duplicated).
+    signal valid[K_MAX];
+    // Poseidon(t[k], salt[k]) for the opening check.
+    component opening[K_MAX];
+    for (var k = 0; k < K_MAX; k++) {
+        empty[k] = IsZero();
+        empty[k].in <== commitments[k];
+    }
+    for (var k = 0; k < K_MAX; k++) {
+        for (var l = k + 1; l < K_MAX; l++) {
+            sameCommitment[k][l] = IsEqual();
+            sameCommitment[k][l].in[0] <== commitments[k];
+            sameCommitment[k][l].in[1] <== commitments[l];
+        }
+    }
+    var n = 0;
+    for (var k = 0; k < K_MAX; k++) {
+        var twins = 0;
+        for (var l = 0; l < K_MAX; l++) {
+            if (l < k) {
+                twins += sameCommitment[l][k].out;
+            }
+            if (l > k) {
+                twins += sameCommitment[k][l].out;
+            }
+        }
+        hasTwin[k] = IsZero();
+        hasTwin[k].in <== twins;
+        duplicate[k] <== (1 - hasTwin[k].out) * (1 - empty[k].out);
+        excluded[k] * (excluded[k] - 1) === 0;
+        excluded[k] * empty[k].out === 0;
+        opened[k] <== (1 - empty[k].out) * (1 - excluded[k]);
+        valid[k] <== opened[k] * (1 - duplicate[k]);
+        n += valid[k];
+        opening[k] = Poseidon(2);
+        opening[k].inputs[0] <== trainerChains[k];
+        opening[k].inputs[1] <== salt[k];
+        (commitments[k] - opening[k].out) * opened[k] === 0;
+    }
+
+    // ---- 4. counts: active = (n >= f + 3), m = n - f - 2, |inliers| = n - f ----
+    // n < f + 3 (n <= 64, f + 3 <= 258: 9 bits suffice).
+    component tooFew = LessThan(9);
+    tooFew.in[0] <== n;
+    tooFew.in[1] <== f + 3;
+    // Number of distances summed per Krum score (0 when inactive).
+    signal summed;
+    summed <== (1 - tooFew.out) * (n - f - 2);
+    // Mask bits = inlier flags.
+    component inlier = Num2Bits(K_MAX);
+    inlier.in <== mask;
+    var inliers = 0;
+    for (var k = 0; k < K_MAX; k++) {
+        inlier.out[k] * (1 - valid[k]) === 0;
+        inliers += inlier.out[k];
+    }
+    inliers === (1 - tooFew.out) * (n - f);
+
+    // ---- 5. Krum scores ----
+    // validPair[i][j] = valid[i] * valid[j] (i < j; symmetric).
+    signal validPair[K_MAX][K_MAX];
+    // signedGap[i][j] = (1 - 2 selected[i][j]) * (d_ij - tau[i]): >= 0 iff the row is separated.
+    signal signedGap[K_MAX][K_MAX];
+    // gap[i][j] = signedGap[i][j] for valid pairs, 0 otherwise; range-checked to DB bits.
+    signal gap[K_MAX][K_MAX];
+    // gapRange[i][j]: gap[i][j] in [0, 2^DB).
+    component gapRange[K_MAX][K_MAX];
+    // pick[i][j] = selected[i][j] * d_ij.
+    signal pick[K_MAX][K_MAX];
+    // tauRange[i]: tau[i] in [0, 2^DB).
+    component tauRange[K_MAX];
+    // Krum score of row i (0 for invalid rows).
+    signal krum[K_MAX];
+    for (var i = 0; i < K_MAX; i++) {
+        for (var j = i + 1; j < K_MAX; j++) {
+            validPair[i][j] <== valid[i] * valid[j];
+        }
+    }
+    for (var i = 0; i < K_MAX; i++) {
+        tauRange[i] = RangeCheck(DB);
+        tauRange[i].in <== tau[i];
+        selected[i][i] === 0;
+        var count = 0;
+        var score = 0;
+        for (var j = 0; j < K_MAX; j++) {
+            if (j != i) {
+                var d = gram[gramIndex(i, i, K_MAX)] + gram[gramIndex(j, j, K_MAX)]
+                    - 2 * gram[gramIndex(i, j, K_MAX)];
+                selected[i][j] * (selected[i][j] - 1) === 0;
+                selected[i][j] * (1 - valid[j]) === 0;
+                count += selected[i][j];
+                signedGap[i][j] <== (1 - 2 * selected[i][j]) * (d - tau[i]);
+                gap[i][j] <== validPair[i < j ? i : j][i < j ? j : i] * signedGap[i][j];
+                gapRange[i][j] = RangeCheck(DB);
+                gapRange[i][j].in <== gap[i][j];
+                pick[i][j] <== selected[i][j] * d;
+                score += pick[i][j];
+            }
+        }
+        // m selections in a valid row, none in an invalid one.
+        count === summed * valid[i];
+        krum[i] <== score;
+    }
+
+    // ---- 6. inliers = the n - f smallest keys ----
+    // keyThreshold in [0, 2^(KEYB+1)).
+    component thresholdRange = RangeCheck(KEYB + 1);
+    thresholdRange.in <== keyThreshold;
+    // keyGap[i] = inlier ? T - 1 - key_i : key_i - T (must be >= 0 for valid slots).
+    signal keyGap[K_MAX];
+    // keyGapValid[i] = valid[i] * keyGap[i], range-checked.
+    signal keyGapValid[K_MAX];
+    // keyRange[i]: keyGapValid[i] in [0, 2^(KEYB+1)).
+    component keyRange[K_MAX];
+    for (var i = 0; i < K_MAX; i++) {
+        var key = krum[i] * K_MAX + i;
+        keyGap[i] <== inlier.out[i] * (2 * keyThreshold - 1 - 2 * key) + key - keyThreshold;
+        keyGapValid[i] <== valid[i] * keyGap[i];
+        keyRange[i] = RangeCheck(KEYB + 1);
+        keyRange[i].in <== keyGapValid[i];
+    }
+
+    // ---- 7. scores s_k = inlier_k * max(0, sum_{i inlier} G[k][i]) < 2^64 ----
+    // weighted[k][i] = inlier_i * G[k][i].
+    signal weighted[K_MAX][K_MAX];
+    // negative[k] = 1 iff the sum is negative (hint, proven below).
+    signal negative[K_MAX];
+    // positivePart[k] = (1 - negative[k]) * sum.
+    signal positivePart[K_MAX];
+    // score[k] = inlier_k * positivePart[k], range-checked to 64 bits.
+    signal score[K_MAX];
+    // negativePart[k] = negative[k] * (-sum - 1), range-checked: negative => sum < 0.
+    signal negativePart[K_MAX];
+    // scoreRange[k]: score[k] in [0, 2^64).
+    component scoreRange[K_MAX];
+    // negativeRange[k]: negativePart[k] in [0, 2^XB).
+    component negativeRange[K_MAX];
+    for (var k = 0; k < K_MAX; k++) {
+        var sum = 0;
+        for (var i = 0; i < K_MAX; i++) {
+            weighted[k][i] <== inlier.out[i] * gram[gramIndex(k, i, K_MAX)];
+            sum += weighted[k][i];
+        }
+        // Witness: circom compares field elements as signed values in (-r/2, r/2).
+        negative[k] <-- sum < 0 ? 1 : 0;
+        negative[k] * (negative[k] - 1) === 0;
+        positivePart[k] <== (1 - negative[k]) * sum;
+        score[k] <== inlier.out[k] * positivePart[k];
+        scoreRange[k] = RangeCheck(64);
+        scoreRange[k].in <== score[k];
+        negativePart[k] <== negative[k] * (-sum - 1);
+        negativeRange[k] = RangeCheck(XB);
+        negativeRange[k].in <== negativePart[k];
+    }
+
+    // ---- 8. statuses and outcome words ----
+    // dupOpened[k] = opened[k] * duplicate[k] (status 2 for a duplicate).
+    signal dupOpened[K_MAX];
+    for (var k = 0; k < K_MAX; k++) {
+        dupOpened[k] <== opened[k] * duplicate[k];
+    }
+    for (var w = 0; w < W; w++) {
+        var word = 0;
+        for (var i = 0; i < 3; i++) {
+            var k = 3 * w + i;
+            if (k < K_MAX) {
+                // empty 0; excluded 3; duplicate 2; valid: inlier 1, else 2.
+                var status = 3 * excluded[k] + 2 * dupOpened[k] + 2 * valid[k] - inlier.out[k];
+                word += (status + 4 * score[k]) * (1 << (66 * i));
+            }
+        }
+        outcome[w] === word;
+    }
+}

@@ -1,0 +1,98 @@
+/**
+ * Test harness: compiles a committed main file (cached), computes witnesses with
+ * snarkjs.wtns.calculate and checks them against the R1CS.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as snarkjs from "snarkjs";
+import {
+  MAIN_DIR, compileConfig, compileTarget, parseMainFile, type CircuitKind, type CompiledCircuit,
+} from "../../scripts/circuits/circom.ts";
+import { firstViolated, readR1cs, type R1cs } from "../../scripts/circuits/r1cs.ts";
+import type { CircuitConfig, CircuitInput } from "../../packages/core/src/index.ts";
+
+/** A compiled circuit ready for witness tests. */
+export interface TestCircuit {
+  readonly compiled: CompiledCircuit;
+  readonly r1cs: R1cs;
+  /** Signal name (e.g. `main.quotient[0]`) -> witness index (absent when optimised away). */
+  readonly signals: ReadonlyMap<string, number>;
+  /** Computes the witness; rejects when an assertion/constraint fails during generation. */
+  witness(input: CircuitInput): Promise<bigint[]>;
+  /** Index of the first violated constraint, -1 if none. */
+  violated(witness: readonly bigint[]): number;
+  /** Computes the witness and checks it with snarkjs.wtns.check (slower; file based). */
+  witnessChecked(input: CircuitInput): Promise<boolean>;
+}
+
+const scratch = mkdtempSync(join(tmpdir(), "fedmarket-wtns-"));
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
+let counter = 0;
+
+/** Loads (compiling if needed) circuits/main/<name>.circom. */
+export async function loadCircuit(name: string): Promise<TestCircuit> {
+  return wrap(await compileTarget(parseMainFile(join(MAIN_DIR, `${name}.circom`)),
+    (m) => console.error(`  ${m}`)));
+}
+
+/** Loads (compiling if needed) a generated main for any configuration. */
+export async function loadConfigCircuit(kind: CircuitKind, config: CircuitConfig): Promise<TestCircuit> {
+  return wrap(await compileConfig(kind, config, (m) => console.error(`  ${m}`)));
+}
+
+function wrap(compiled: CompiledCircuit): TestCircuit {
+  const r1cs = readR1cs(compiled.r1cs);
+  const signals = new Map<string, number>();
+  for (const line of readFileSync(compiled.sym, "utf8").split("\n")) {
+    const [, varId, , signalName] = line.split(",");
+    if (signalName !== undefined && varId !== undefined && Number(varId) >= 0) {
+      signals.set(signalName, Number(varId));
+    }
+  }
+  const calc = async (input: CircuitInput): Promise<string> => {
+    const file = join(scratch, `w${counter++}.wtns`);
+    await snarkjs.wtns.calculate(input as snarkjs.WitnessInput, compiled.wasm, file);
+    return file;
+  };
+  return {
+    compiled,
+    r1cs,
+    signals,
+    async witness(input) {
+      const file = await calc(input);
+      const w = await snarkjs.wtns.exportJson(file);
+      rmSync(file, { force: true });
+      return w.map((x) => BigInt(x));
+    },
+    violated(witness) {
+      return firstViolated(r1cs, witness);
+    },
+    async witnessChecked(input) {
+      const file = await calc(input);
+      const ok = await snarkjs.wtns.check(compiled.r1cs, file);
+      rmSync(file, { force: true });
+      return ok;
+    },
+  };
+}
+
+/** Deep-copies a circuit input and applies `edit` to the copy. */
+export function tamper(input: CircuitInput, edit: (copy: Record<string, unknown>) => void): CircuitInput {
+  const copy = structuredClone(input) as Record<string, unknown>;
+  edit(copy);
+  return copy as CircuitInput;
+}
+
+/** A deterministic pseudo-random generator (xorshift) for reproducible test data. */
+export function rng(seed: number): (lo: number, hi: number) => bigint {
+  let s = seed >>> 0 || 1;
+  return (lo, hi) => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return BigInt(lo + (s % (hi - lo + 1)));
+  };
+}
+
+export { releaseCurves } from "../../scripts/circuits/prover.ts";

@@ -1,0 +1,115 @@
+/**
+ * Compile-time circuit configuration and every quantity derived from it.
+ *
+ * One Groth16 verifier exists per configuration (docs/PROOF-INTERFACE.md). The circuits in
+ * `circuits/` compute the same derived quantities with the same formulas; keep them in sync.
+ */
+import { ceilLog2 } from "./field.ts";
+
+/** The four parameters a pair of (chunk, decision) circuits is compiled for. */
+export interface CircuitConfig {
+  /** Trainer slots per round (`K_MAX`). */
+  readonly kMax: number;
+  /** Model parameters per chunk proof (`CHUNK`). */
+  readonly chunk: number;
+  /** Bits of one quantized update value (`B`): range `[-2^(B-1), 2^(B-1))`. */
+  readonly updateBits: number;
+  /** Bits of one global-model value (`BG`): range `[-2^(BG-1), 2^(BG-1))`. */
+  readonly modelBits: number;
+}
+
+/** Field elements hold at most this many payload bits when packing (`P = floor(252 / bits)`). */
+export const PACK_CAPACITY_BITS = 252;
+
+/**
+ * Bits of the chunk counter accepted by the decision circuit: a round has fewer than `2^32`
+ * chunks. This bounds the Gram entries (hence the comparison widths) in the decision circuit.
+ */
+export const COUNTER_BITS = 32;
+
+/** Bits of one score in an outcome word. */
+export const SCORE_BITS = 64;
+
+/** Bit offset between two slots in an outcome word (2 status bits + 64 score bits). */
+export const OUTCOME_SLOT_BITS = 66;
+
+/** Slots per outcome word. */
+export const SLOTS_PER_OUTCOME_WORD = 3;
+
+/** Values packed into one field element for `bits`-bit values: `floor(252 / bits)`. */
+export function valuesPerElement(bits: number): number {
+  return Math.floor(PACK_CAPACITY_BITS / bits);
+}
+
+/** Number of packed field elements holding `count` values of `bits` bits. */
+export function packedLength(count: number, bits: number): number {
+  return Math.ceil(count / valuesPerElement(bits));
+}
+
+/** Entries of the upper-triangular Gram matrix (`i <= j`) for `kMax` slots. */
+export function gramSize(kMax: number): number {
+  return (kMax * (kMax + 1)) / 2;
+}
+
+/** Index of Gram entry `(i, j)` (order-insensitive) in the row-major upper-triangular layout. */
+export function gramIndex(i: number, j: number, kMax: number): number {
+  const a = Math.min(i, j);
+  const b = Math.max(i, j);
+  // rows 0..a-1 hold kMax + (kMax-1) + ... + (kMax-a+1) entries
+  return a * kMax - (a * (a - 1)) / 2 + (b - a);
+}
+
+/** Outcome words of the decision proof: `W = ceil(K_MAX / 3)`. */
+export function outcomeWords(kMax: number): number {
+  return Math.ceil(kMax / SLOTS_PER_OUTCOME_WORD);
+}
+
+/** Length of the accumulator state vector (see accumulator.ts for the order). */
+export function stateLength(kMax: number): number {
+  return 4 + kMax + gramSize(kMax);
+}
+
+/**
+ * Bit widths the decision circuit uses for its comparisons; all follow from the counter bound.
+ *
+ * - `distanceBits`: squared distances `d_ij < 2^distanceBits`
+ *   (`< 2^COUNTER_BITS` chunks, each adding `< CHUNK * 2^(2B)`).
+ * - `keyBits`: Krum sort keys `krum * K_MAX + slot < 2^keyBits`.
+ * - `scoreSumBits`: `|sum_i G[k][i]| < 2^scoreSumBits`.
+ * - `remainderBits`: bits of a division remainder `r < n <= K_MAX` in the chunk circuit.
+ */
+export interface DecisionBounds {
+  readonly distanceBits: number;
+  readonly keyBits: number;
+  readonly scoreSumBits: number;
+  readonly remainderBits: number;
+}
+
+/** Computes the decision circuit's bit widths for a configuration. */
+export function decisionBounds(config: CircuitConfig): DecisionBounds {
+  const logK = ceilLog2(config.kMax);
+  const distanceBits = COUNTER_BITS + ceilLog2(config.chunk) + 2 * config.updateBits;
+  return {
+    distanceBits,
+    keyBits: distanceBits + 2 * logK,
+    scoreSumBits: distanceBits + logK,
+    remainderBits: Math.max(1, logK),
+  };
+}
+
+/** Throws unless the configuration is one the circuits support. */
+export function validateConfig(config: CircuitConfig): void {
+  const { kMax, chunk, updateBits, modelBits } = config;
+  const int = (x: number): boolean => Number.isInteger(x) && x > 0;
+  if (!int(kMax) || kMax > 64) throw new RangeError(`K_MAX ${kMax} must be in [1, 64]`);
+  if (!int(chunk)) throw new RangeError(`CHUNK ${chunk} must be a positive integer`);
+  if (!int(updateBits) || updateBits < 2 || updateBits > 64) {
+    throw new RangeError(`B ${updateBits} must be in [2, 64]`);
+  }
+  if (!int(modelBits) || modelBits < updateBits || modelBits > 126) {
+    throw new RangeError(`BG ${modelBits} must be in [B, 126]`);
+  }
+  if (decisionBounds(config).keyBits + 2 > 252) {
+    throw new RangeError("configuration too large: decision comparisons exceed 252 bits");
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * @fedmarket/core: the one reference implementation of every proven computation.
+ * See docs/PROOF-INTERFACE.md for the specification this code implements.
+ */
+export * from "./field.ts";
+export * from "./config.ts";
+export * from "./quantize.ts";
+export * from "./pack.ts";
+export * from "./poseidon.ts";
+export * from "./commit.ts";
+export * from "./gram.ts";
+export * from "./krum.ts";
+export * from "./aggregate.ts";
+export * from "./accumulator.ts";
+export * from "./ctx.ts";
+export * from "./outcome.ts";
+export * from "./witness.ts";
+export * from "./round.ts";

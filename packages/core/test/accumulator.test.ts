@@ -1,0 +1,52 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  FIELD_MODULUS, accumulatorValue, chunkStep, gramIndex, gramSize, hashMany, hashState,
+  initialState, stateFields, stateFromFields, stateLength, type CircuitConfig,
+} from "../src/index.ts";
+
+const config: CircuitConfig = { kMax: 3, chunk: 4, updateBits: 8, modelBits: 16 };
+
+test("upper-triangular Gram index is row-major and dense", () => {
+  for (const k of [1, 3, 4, 8]) {
+    const seen = new Set<number>();
+    let expected = 0;
+    for (let i = 0; i < k; i++) {
+      for (let j = i; j < k; j++) {
+        assert.equal(gramIndex(i, j, k), expected);
+        assert.equal(gramIndex(j, i, k), expected);
+        seen.add(expected++);
+      }
+    }
+    assert.equal(seen.size, gramSize(k));
+  }
+});
+
+test("state field order and hash", () => {
+  const s = { ...initialState(3, 5n), counter: 2n, prevModelChain: 7n, newModelChain: 8n,
+    trainerChains: [1n, 2n, 3n], gram: [1n, -2n, 3n, 4n, 5n, 6n] };
+  const fields = stateFields(s);
+  assert.equal(fields.length, stateLength(3));
+  assert.deepEqual(fields.slice(0, 7), [2n, 5n, 7n, 8n, 1n, 2n, 3n]);
+  assert.equal(fields[8], FIELD_MODULUS - 2n);
+  assert.deepEqual(stateFromFields(fields, 3), s);
+  assert.equal(hashState(s), hashMany(fields));
+  assert.equal(accumulatorValue(s), hashState(s));
+  assert.equal(accumulatorValue(initialState(3, 5n)), 0n);
+  assert.throws(() => initialState(3, 8n));
+});
+
+test("chunk step: Gram growth, masked floor average, chains", () => {
+  const s0 = initialState(3, 0b011n);
+  const u = [[1n, 2n, 3n, -4n], [2n, 2n, -3n, -5n], [127n, -128n, 0n, 0n]];
+  const g = [10n, -10n, 0n, 32767n];
+  const { next, newModelChunk } = chunkStep(config, s0, u, g);
+  // n = 2: floor((1+2)/2)=1, floor(4/2)=2, floor(0/2)=0, floor(-9/2)=-5
+  assert.deepEqual(newModelChunk, [11n, -8n, 0n, 32762n]);
+  assert.equal(next.counter, 1n);
+  assert.equal(next.mask, 0b011n);
+  assert.equal(next.gram[gramIndex(0, 1, 3)], 2n + 4n - 9n + 20n);
+  assert.equal(next.gram[gramIndex(2, 2, 3)], 127n * 127n + 128n * 128n);
+  // overflow of the new model is rejected
+  assert.throws(() => chunkStep(config, s0, u, [10n, 10n, 10n, 32767n].map((x, i) => (i === 0 ? 32767n : x))));
+});

@@ -1,0 +1,3 @@
+export * from "./blob-store.ts";
+export * from "./helia-blob-store.ts";
+export * from "./kubo-blob-store.ts";

@@ -1,0 +1,87 @@
+/**
+ * Build pipeline of the circuits: compile -> Groth16 setup -> phase-2 contribution -> export
+ * of the verification key and the Solidity verifier into contracts/verifiers/generated/.
+ *
+ *   node scripts/circuits/build.ts                 # every circuits/main/*.circom, dev setup
+ *                                                  # (except `// no-verifier` ones: measured only)
+ *   node scripts/circuits/build.ts chunk_k4_c16    # selected targets
+ *   node scripts/circuits/build.ts --check         # regenerate and fail on any diff
+ *   node scripts/circuits/build.ts --fresh         # redo the setup even if cached
+ *   node scripts/circuits/build.ts --ptau pot.ptau # production: ceremony ptau (or FEDMARKET_PTAU)
+ *
+ * Artifacts are cached in .cache/circuits/<name>-<hash of sources + params>/; dev powers of tau
+ * in .cache/ptau/. The dev setup is deterministic, hence `--check` is reproducible; it is NOT
+ * FOR PRODUCTION. With --ptau the phase-2 contribution is random: `--check` then re-exports
+ * from the cached zkey of that ptau (it cannot re-create the randomness).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { relative } from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT, compileTarget, generatesVerifier, listTargets } from "./circom.ts";
+import { DEV_WARNING, VERIFIERS_DIR, renderVerifier, setupCircuit, type SetupMode } from "./setup.ts";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    check: { type: "boolean", default: false },
+    fresh: { type: "boolean", default: false },
+    ptau: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (values.help) {
+  console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]);
+  process.exit(0);
+}
+
+const log = (m: string): void => console.error(`[circuits] ${m}`);
+const ptau = values.ptau ?? process.env["FEDMARKET_PTAU"];
+const mode: SetupMode = ptau !== undefined && ptau !== "" ? { kind: "production", ptau } : { kind: "dev" };
+if (mode.kind === "dev") console.error(DEV_WARNING);
+
+const all = listTargets();
+// Without names: every main file except the measured-only ones (`// no-verifier`).
+const skipped = positionals.length === 0 ? all.filter((t) => !generatesVerifier(t)) : [];
+if (skipped.length > 0) log(`skipping no-verifier main files: ${skipped.map((t) => t.name).join(", ")}`);
+const targets = positionals.length === 0 ? all.filter(generatesVerifier) : positionals.map((name) => {
+  const t = all.find((x) => x.name === name);
+  if (t === undefined) throw new Error(`no circuits/main/${name}.circom (have: ${all.map((x) => x.name).join(", ")})`);
+  return t;
+});
+
+let failures = 0;
+try {
+  for (const target of targets) {
+    const compiled = await compileTarget(target, log);
+    if (values.check && mode.kind === "production" && values.fresh) {
+      throw new Error("--check with --ptau re-exports the cached zkey; --fresh would re-randomise it");
+    }
+    const setup = await setupCircuit(compiled, mode, log, values.fresh);
+    const files = await renderVerifier(setup);
+    const outputs: [string, string][] = [[files.solidityPath, files.solidity], [files.vkeyPath, files.vkey]];
+    if (values.check) {
+      for (const [path, text] of outputs) {
+        const committed = existsSync(path) ? readFileSync(path, "utf8") : undefined;
+        if (committed !== text) {
+          failures++;
+          log(`DIFF: ${relative(ROOT, path)} is ${committed === undefined ? "missing" : "out of date"}`);
+        } else {
+          log(`ok: ${relative(ROOT, path)}`);
+        }
+      }
+    } else {
+      mkdirSync(VERIFIERS_DIR, { recursive: true });
+      for (const [path, text] of outputs) {
+        writeFileSync(path, text);
+        log(`wrote ${relative(ROOT, path)} (${files.contractName}, ${setup.constraints} constraints)`);
+      }
+    }
+  }
+} finally {
+  const holder = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
+  await holder.curve_bn128?.terminate();
+}
+if (failures > 0) {
+  log(`${failures} generated file(s) differ; run node scripts/circuits/build.ts and commit the result`);
+  process.exit(1);
+}

@@ -1,0 +1,54 @@
+// Minimal typings for the parts of snarkjs 0.7 used by scripts/circuits and circuits/test.
+declare module "snarkjs" {
+  export interface Logger {
+    debug(msg: string): void;
+    info(msg: string): void;
+    warn(msg: string): void;
+    error(msg: string): void;
+  }
+  export interface Groth16Proof {
+    pi_a: string[];
+    pi_b: string[][];
+    pi_c: string[];
+    protocol: string;
+    curve: string;
+  }
+  export type VerificationKey = Record<string, unknown>;
+  export type WitnessInput = Record<string, unknown>;
+  export interface Curve {
+    terminate(): Promise<void>;
+  }
+  export const curves: {
+    getCurveFromName(name: string): Promise<Curve>;
+  };
+  export const powersOfTau: {
+    newAccumulator(curve: Curve, power: number, fileName: string, logger?: Logger): Promise<unknown>;
+    beacon(oldPtau: string, newPtau: string, name: string, beaconHashHex: string,
+      numIterationsExp: number, logger?: Logger): Promise<unknown>;
+    preparePhase2(oldPtau: string, newPtau: string, logger?: Logger): Promise<unknown>;
+  };
+  export const zKey: {
+    newZKey(r1cs: string, ptau: string, zkey: string, logger?: Logger): Promise<unknown>;
+    contribute(oldZkey: string, newZkey: string, name: string, entropy: string,
+      logger?: Logger): Promise<unknown>;
+    beacon(oldZkey: string, newZkey: string, name: string, beaconHashHex: string,
+      numIterationsExp: number, logger?: Logger): Promise<unknown>;
+    exportVerificationKey(zkey: string, logger?: Logger): Promise<VerificationKey>;
+    exportSolidityVerifier(zkey: string, templates: Record<string, string>,
+      logger?: Logger): Promise<string>;
+    verifyFromR1cs(r1cs: string, ptau: string, zkey: string, logger?: Logger): Promise<boolean>;
+  };
+  export const wtns: {
+    calculate(input: WitnessInput, wasm: string, wtnsFile: string): Promise<void>;
+    check(r1cs: string, wtnsFile: string, logger?: Logger): Promise<boolean>;
+    exportJson(wtnsFile: string): Promise<bigint[]>;
+  };
+  export const groth16: {
+    prove(zkey: string, wtnsFile: string, logger?: Logger):
+      Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+    fullProve(input: WitnessInput, wasm: string, zkey: string, logger?: Logger):
+      Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+    verify(vk: VerificationKey, publicSignals: readonly string[], proof: Groth16Proof,
+      logger?: Logger): Promise<boolean>;
+  };
+}

@@ -1,0 +1,290 @@
+/**
+ * End to end with real proofs: the reference implementation computes a round, snarkjs proves every
+ * chunk and the decision with the dev setup of the test circuits (K_MAX = 4, CHUNK = 16), and the
+ * committed generated verifiers check them on the in-process Hardhat network through the
+ * marketplace's finalize path. Then every public input is tampered with in turn.
+ *
+ * The first run on a fresh machine compiles the circuits and generates the dev powers of tau
+ * (several minutes); later runs use the cache in .cache/.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+
+import {
+  committedSlot,
+  modelCommitment,
+  simulateRound,
+  type CircuitConfig,
+  type RoundResult as CoreRound,
+  type RoundSlot,
+} from "@fedmarket/core";
+import { loadProver, proofWords, releaseCurves, type Prover } from "../scripts/circuits/prover.js";
+import type { FedMarket, Groth16RoundVerifier } from "../types/ethers-contracts/index.js";
+import { ETH, cid } from "./helpers/market.js";
+
+const { ethers, networkHelpers } = await network.create();
+
+const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
+const D = 40; // three chunks, the last one padded
+const F = 1;
+const SUBMISSION_WINDOW = 3600n;
+const REWARD = 10n ** 18n;
+
+/** A deterministic pseudo-random integer stream for reproducible updates. */
+function ints(seed: number): (lo: number, hi: number) => bigint {
+  let s = seed >>> 0 || 1;
+  return (lo, hi) => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return BigInt(lo + (s % (hi - lo + 1)));
+  };
+}
+
+/** Three honest updates near a common direction and one far-off (scaled, sign-flipped) update. */
+function roundUpdates(seed: number): bigint[][] {
+  const r = ints(seed);
+  const base = Array.from({ length: D }, () => r(-300, 300));
+  const honest = [0, 1, 2].map(() => base.map((v) => v + r(-20, 20)));
+  const attacker = base.map((v) => -10n * v);
+  return [...honest, attacker];
+}
+
+describe("Round proofs end to end (real Groth16 on the Hardhat network)", function () {
+  this.timeout(30 * 60 * 1000);
+
+  let chunkProver: Prover;
+  let decisionProver: Prover;
+
+  before(async function () {
+    const log = (m: string): void => console.log(`      ${m}`);
+    chunkProver = await loadProver("chunk_k4_c16", { kind: "dev" }, log);
+    decisionProver = await loadProver("decision_k4_c16", { kind: "dev" }, log);
+  });
+
+  after(async function () {
+    await releaseCurves();
+  });
+
+  async function deploy() {
+    const [owner, aggregator, ...trainers] = await ethers.getSigners();
+    const chunkVerifier = await ethers.deployContract("ChunkVerifier_k4_c16");
+    const decisionVerifier = await ethers.deployContract("DecisionVerifier_k4_c16");
+    const verifier = (await ethers.deployContract("Groth16RoundVerifier", [
+      await chunkVerifier.getAddress(),
+      await decisionVerifier.getAddress(),
+      config.kMax,
+      config.chunk,
+    ])) as unknown as Groth16RoundVerifier;
+    const market = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
+    return { market, verifier, owner: owner!, aggregator: aggregator!, trainers: trainers.slice(0, 4) };
+  }
+
+  async function createProject(f: Awaited<ReturnType<typeof deploy>>, prevModel: readonly bigint[]): Promise<bigint> {
+    await f.market.connect(f.owner).createProject(
+      {
+        token: ETH,
+        aggregator: f.aggregator.address,
+        verifier: await f.verifier.getAddress(),
+        budget: REWARD * 3n,
+        rewardPerRound: REWARD,
+        numRounds: 3,
+        maxTrainersPerRound: config.kMax,
+        submissionWindow: SUBMISSION_WINDOW,
+        aggregationWindow: 3600n,
+        aggregatorBond: 0n,
+        slashAmount: 0n,
+        trainerStake: 0n,
+        allowlistRoot: ethers.ZeroHash,
+        ownerEncryptionKey: ethers.ZeroHash,
+        initialModelCommitment: modelCommitment([...prevModel], config.chunk, config.modelBits),
+        params: { modelSize: D, byzantineTolerance: F, quantizationScale: 1n << 12n, clipBound: 1n << 14n },
+        specCid: cid("spec"),
+        initialModelCid: cid("model"),
+      },
+      { value: REWARD * 3n },
+    );
+    const projectId = await f.market.projectCount();
+    await f.market.connect(f.aggregator).acceptAggregator(projectId, ethers.ZeroHash);
+    for (const t of f.trainers) await f.market.connect(t).registerTrainer(projectId, []);
+    return projectId;
+  }
+
+  /** Trainers commit to the round's updates on chain. */
+  async function submitRound(f: Awaited<ReturnType<typeof deploy>>, projectId: bigint, seed: number): Promise<RoundSlot[]> {
+    const round = (await f.market.getCurrentRound(projectId)).round;
+    const slots = roundUpdates(seed).map((u, k) => committedSlot(config, u, BigInt(1000 * seed + k + 1)));
+    for (const [k, t] of f.trainers.entries()) {
+      await f.market.connect(t).submitUpdate(projectId, round, slots[k]!.commitment, cid(`u${seed}${k}`));
+    }
+    return slots;
+  }
+
+  /** The aggregator's computation of the open round, with the reference implementation. */
+  async function computeRound(
+    f: Awaited<ReturnType<typeof deploy>>,
+    projectId: bigint,
+    prevModel: readonly bigint[],
+    slots: readonly RoundSlot[],
+  ): Promise<CoreRound> {
+    const round = (await f.market.getCurrentRound(projectId)).round;
+    const { chainId } = await ethers.provider.getNetwork();
+    const project = await f.market.getProject(projectId);
+    const keccak = BigInt(
+      ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(
+          ["uint256", "address", "uint256", "uint256", "bytes32"],
+          [chainId, await f.market.getAddress(), projectId, round, project.paramsHash],
+        ),
+      ),
+    );
+    return simulateRound({ config, prevModel, slots, f: F, keccak });
+  }
+
+  /** Submissions, the end of the submission window, and the aggregator's computation. */
+  async function playRound(
+    f: Awaited<ReturnType<typeof deploy>>,
+    projectId: bigint,
+    prevModel: readonly bigint[],
+    seed: number,
+  ): Promise<CoreRound> {
+    const slots = await submitRound(f, projectId, seed);
+    await networkHelpers.time.increase(SUBMISSION_WINDOW);
+    return computeRound(f, projectId, prevModel, slots);
+  }
+
+  async function prove(r: CoreRound) {
+    const chunkProofs = [];
+    for (const w of r.chunkWitnesses) {
+      const { solidity } = await chunkProver.prove(w.input);
+      chunkProofs.push({ proof: proofWords(solidity), accOut: w.publicSignals[1]! });
+    }
+    const { solidity } = await decisionProver.prove(r.decision.input);
+    return { chunkProofs, decisionProof: proofWords(solidity) };
+  }
+
+  it("finalizes a round with real proofs, drops the attacker and pays by proven score", async function () {
+    const f = await deploy();
+    const prevModel = Array.from({ length: D }, (_, i) => BigInt(i - 20));
+    const projectId = await createProject(f, prevModel);
+    const round = await playRound(f, projectId, prevModel, 1);
+    expect(round.krum.inliers).to.deep.equal([true, true, true, false]);
+    const { chunkProofs, decisionProof } = await prove(round);
+
+    // The contract computes the same ctx the reference implementation was given.
+    expect(await f.market.roundContext(projectId, 0n)).to.equal(round.ctx);
+
+    const tx = f.market.connect(f.aggregator).finalizeRound(projectId, 0n, 0n, chunkProofs, {
+      newModelCommitment: round.newModelCommitment,
+      outcomes: round.outcome,
+      proof: decisionProof,
+      newModelCid: cid("model1"),
+    });
+    await expect(tx)
+      .to.emit(f.market, "RoundFinalized")
+      .withArgs(projectId, 0n, round.newModelCommitment, cid("model1"), round.krum.scores.reduce((a, b) => a + b, 0n), (v: bigint) => v <= REWARD);
+    const receipt = await (await tx).wait();
+    console.log(`      finalizeRound with ${chunkProofs.length} chunk proofs + decision: ${receipt!.gasUsed} gas`);
+
+    expect((await f.market.getProject(projectId)).modelCommitment).to.equal(round.newModelCommitment);
+    const total = round.krum.scores.reduce((a, b) => a + b, 0n);
+    for (const [k, t] of f.trainers.entries()) {
+      const expected = round.krum.inliers[k] ? (REWARD * round.krum.scores[k]!) / total : 0n;
+      expect(await f.market.creditOf(ETH, t.address)).to.equal(expected);
+    }
+    expect(await f.market.creditOf(ETH, f.trainers[3]!.address)).to.equal(0n);
+  });
+
+  it("rejects every tampered public input and a tampered proof", async function () {
+    const f = await deploy();
+    const prevModel = Array.from({ length: D }, () => 0n);
+    const projectId = await createProject(f, prevModel);
+    const round = await playRound(f, projectId, prevModel, 2);
+    const { chunkProofs, decisionProof } = await prove(round);
+
+    // Chunk proofs: [accIn, accOut].
+    for (const [j, w] of round.chunkWitnesses.entries()) {
+      const [accIn, accOut] = w.publicSignals as [bigint, bigint];
+      const proof = chunkProofs[j]!.proof;
+      expect(await f.verifier.verifyChunk(proof, accIn, accOut)).to.equal(true);
+      expect(await f.verifier.verifyChunk(proof, accIn + 1n, accOut)).to.equal(false);
+      expect(await f.verifier.verifyChunk(proof, accIn, accOut + 1n)).to.equal(false);
+    }
+    // Decision proof: every one of its public inputs.
+    const inputs = [...round.decision.publicSignals];
+    expect(await f.verifier.verifyDecision(decisionProof, inputs)).to.equal(true);
+    for (let i = 0; i < inputs.length; i++) {
+      const tampered = [...inputs];
+      tampered[i] = tampered[i]! + 1n;
+      expect(await f.verifier.verifyDecision(decisionProof, tampered), `public input ${i}`).to.equal(false);
+    }
+    for (let i = 0; i < 8; i++) {
+      const proof = [...decisionProof];
+      proof[i] = proof[i]! + 1n;
+      expect(await f.verifier.verifyDecision(proof, inputs), `proof word ${i}`).to.equal(false);
+    }
+
+    // Through the marketplace: a wrong accumulator step and a wrong claimed result both revert.
+    const agg = f.market.connect(f.aggregator);
+    const badChunk = { ...chunkProofs[0]!, accOut: BigInt(chunkProofs[0]!.accOut) + 1n };
+    await expect(agg.submitChunkProofs(projectId, 0n, 0n, [badChunk]))
+      .to.be.revertedWithCustomError(f.market, "InvalidChunkProof")
+      .withArgs(0n);
+    await agg.submitChunkProofs(projectId, 0n, 0n, chunkProofs);
+    const result = {
+      newModelCommitment: round.newModelCommitment,
+      outcomes: round.outcome,
+      proof: decisionProof,
+      newModelCid: cid("m"),
+    };
+    await expect(
+      agg.finalizeRound(projectId, 0n, 0n, [], { ...result, newModelCommitment: round.newModelCommitment + 1n }),
+    ).to.be.revertedWithCustomError(f.market, "InvalidDecisionProof");
+    for (let w = 0; w < round.outcome.length; w++) {
+      const outcomes = [...round.outcome];
+      outcomes[w] = outcomes[w]! ^ 4n; // flip the lowest score bit of the word's first slot
+      await expect(agg.finalizeRound(projectId, 0n, 0n, [], { ...result, outcomes })).to.be.revertedWithCustomError(
+        f.market,
+        "InvalidDecisionProof",
+      );
+    }
+    await agg.finalizeRound(projectId, 0n, 0n, [], result);
+  });
+
+  it("rejects a round's proofs in the next round and in another project", async function () {
+    const f = await deploy();
+    const prevModel = Array.from({ length: D }, () => 1n);
+    const projectA = await createProject(f, prevModel);
+    const projectB = await createProject(f, prevModel);
+    // Both projects receive identical submissions (same trainers, updates and salts), so their
+    // commitments match: only ctx tells the rounds apart.
+    const slotsA = await submitRound(f, projectA, 3);
+    const slotsB = await submitRound(f, projectB, 3);
+    await networkHelpers.time.increase(SUBMISSION_WINDOW);
+    const round0 = await computeRound(f, projectA, prevModel, slotsA);
+    const roundB = await computeRound(f, projectB, prevModel, slotsB);
+    expect(roundB.commitments).to.deep.equal(round0.commitments);
+    const proofs0 = await prove(round0);
+    const result0 = {
+      newModelCommitment: round0.newModelCommitment,
+      outcomes: round0.outcome,
+      proof: proofs0.decisionProof,
+      newModelCid: cid("a1"),
+    };
+    const agg = f.market.connect(f.aggregator);
+    await expect(agg.finalizeRound(projectB, 0n, 0n, proofs0.chunkProofs, result0)).to.be.revertedWithCustomError(
+      f.market,
+      "InvalidDecisionProof",
+    );
+
+    await agg.finalizeRound(projectA, 0n, 0n, proofs0.chunkProofs, result0);
+    // Round 1 of project A, again with identical submissions: round 0's proof is stale.
+    await playRound(f, projectA, round0.newModel, 3);
+    await expect(agg.finalizeRound(projectA, 1n, 0n, proofs0.chunkProofs, result0)).to.be.revertedWithCustomError(
+      f.market,
+      "InvalidDecisionProof",
+    );
+  });
+});
