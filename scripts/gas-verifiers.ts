@@ -7,8 +7,9 @@
  * lets the benchmark run the marketplace's real finalize path with real proofs over the public
  * inputs the contract computes. These verifiers prove nothing about a round: gas only.
  *
- * Everything is built under `.cache/gas-verifiers/` with a deterministic dev setup (beacons, no
- * randomness) and compiled with the project's solc, then deployed straight from bytecode.
+ * Everything is built under `.cache/gas-verifiers/` on the project's dev powers of tau
+ * (scripts/circuits/setup.ts) with a deterministic beacon for phase 2, compiled with the project's
+ * solc, then deployed straight from bytecode.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +18,8 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+
+import { DEV_MIN_POWER, devPtau } from "./circuits/setup.js";
 import type { BaseContract } from "ethers";
 
 const require = createRequire(import.meta.url);
@@ -29,12 +32,6 @@ interface Groth16Proof {
   pi_c: string[];
 }
 interface SnarkjsApi {
-  curves: { getCurveFromName(name: string): Promise<{ terminate(): Promise<void> }> };
-  powersOfTau: {
-    newAccumulator(curve: unknown, power: number, file: string): Promise<unknown>;
-    beacon(oldFile: string, newFile: string, name: string, hash: string, iterationsExp: number): Promise<unknown>;
-    preparePhase2(oldFile: string, newFile: string): Promise<unknown>;
-  };
   zKey: {
     newZKey(r1cs: string, ptau: string, zkey: string): Promise<unknown>;
     beacon(oldFile: string, newFile: string, name: string, hash: string, iterationsExp: number): Promise<unknown>;
@@ -64,21 +61,6 @@ interface Built {
 }
 
 const BEACON = "0000000000000000000000000000000000000000000000000000000000000000";
-
-async function devPtau(): Promise<string> {
-  const power = 8; // 256 constraints: plenty for N <= 90 squares
-  const final = join(cacheDir, `dev_${power}_final.ptau`);
-  if (existsSync(final)) return final;
-  console.warn("WARNING: generating a local powers of tau for the gas benchmark: NOT FOR PRODUCTION.");
-  mkdirSync(cacheDir, { recursive: true });
-  const curve = await snarkjs.curves.getCurveFromName("bn128");
-  const p0 = join(cacheDir, `dev_${power}_0.ptau`);
-  const p1 = join(cacheDir, `dev_${power}_1.ptau`);
-  await snarkjs.powersOfTau.newAccumulator(curve, power, p0);
-  await snarkjs.powersOfTau.beacon(p0, p1, "gas benchmark beacon", BEACON, 10);
-  await snarkjs.powersOfTau.preparePhase2(p1, final);
-  return final;
-}
 
 function compileSolidity(source: string, name: string): { abi: unknown[]; bytecode: string } {
   const solc = require("solc") as { compile(input: string): string };
@@ -126,7 +108,8 @@ async function build(n: number): Promise<Built> {
     { cwd: root, stdio: "pipe" },
   );
   const zkey0 = join(dir, "0.zkey");
-  await snarkjs.zKey.newZKey(join(dir, `public_inputs_${n}.r1cs`), await devPtau(), zkey0);
+  const ptau = await devPtau(DEV_MIN_POWER, (m) => console.warn(m));
+  await snarkjs.zKey.newZKey(join(dir, `public_inputs_${n}.r1cs`), ptau, zkey0);
   await snarkjs.zKey.beacon(zkey0, zkey, "gas benchmark beacon", BEACON, 10);
   const template = readFileSync(
     join(dirname(require.resolve("snarkjs")), "..", "templates", "verifier_groth16.sol.ejs"),
