@@ -7,10 +7,16 @@
 import { network } from "hardhat";
 
 import FedMarketModule from "../ignition/modules/FedMarket.js";
+import RoundVerifierModule from "../ignition/modules/RoundVerifier.js";
 
 const connection = await network.create();
 const { market } = await connection.ignition.deploy(FedMarketModule);
+const { roundVerifier } = await connection.ignition.deploy(RoundVerifierModule);
 const { chainId } = await connection.ethers.provider.getNetwork();
 
-console.log(`network   ${connection.networkName} (chain id ${chainId})`);
-console.log(`FedMarket ${await market.getAddress()}`);
+const rows: Array<[string, string]> = [
+  ["network", `${connection.networkName} (chain id ${chainId})`],
+  ["FedMarket", await market.getAddress()],
+  ["Groth16RoundVerifier (K=4, CHUNK=16)", await roundVerifier.getAddress()],
+];
+for (const [name, value] of rows) console.log(`${name.padEnd(38)}${value}`);
