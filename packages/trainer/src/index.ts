@@ -1,24 +1,23 @@
 /**
  * @fedmarket/trainer: the trainer node's building blocks.
  *
- * - model-spec.ts / model-builder.ts: the `fedmarket-model-spec/1` JSON format and its TF.js model
+ * The formats shared with the aggregator (model spec, weights file, update payload, envelope,
+ * blob storage, chain client) live in @fedmarket/protocol.
+ *
+ * - model-builder.ts: a `fedmarket-model-spec/1` spec -> TF.js model
  * - backend.ts (+ wasm-kernels.ts): tfjs-node, else WASM, else CPU
- * - weights-format.ts: flat weight vectors and the checksummed `.fmw` file format
+ * - model-weights.ts: a TF.js model's weights as one flat vector (the protocol's order)
  * - data/: IDX, CSV, JSON-lines and PNG-folder loaders
  * - local-training.ts: one round of local training -> clipped float delta
  * - update.ts: quantization and commitments (via @fedmarket/core)
- * - envelope.ts: multi-recipient X25519 + XChaCha20-Poly1305 encryption
- * - storage/: BlobStore on embedded Helia (offline, on disk) or a Kubo node
+ * - node/: the trainer node (config, state file, round loop) behind the `fedmarket-trainer` CLI
  * - tools/: MNIST partitions, training benchmark
  */
-export * from "./model-spec.ts";
 export * from "./model-builder.ts";
 export * from "./backend.ts";
-export * from "./weights-format.ts";
+export * from "./model-weights.ts";
 export * from "./data/index.ts";
 export * from "./random.ts";
 export * from "./local-training.ts";
 export * from "./update.ts";
-export * from "./envelope.ts";
-export * from "./storage/index.ts";
 export { makeMnistPartitions, dirichletPartition, loadMnistPackageDigits } from "./tools/mnist-partitions.ts";

@@ -15,9 +15,9 @@ import type { TF } from "./backend.ts";
 import type { Dataset } from "./data/dataset.ts";
 import { checkDatasetFits } from "./data/dataset.ts";
 import { buildModel, predictLabels } from "./model-builder.ts";
-import type { ModelSpec, ModelSummary } from "./model-spec.ts";
+import type { ModelSpec, ModelSummary } from "@fedmarket/protocol";
 import { permutation, seededRandom } from "./random.ts";
-import { flattenWeights, setFlatWeights } from "./weights-format.ts";
+import { flattenWeights, setFlatWeights } from "./model-weights.ts";
 
 export interface TrainingProgress {
   readonly phase: "batch" | "epoch";

@@ -6,8 +6,8 @@
  */
 import type { LayersModel, Tensor, Rank } from "@tensorflow/tfjs";
 import type { TF } from "./backend.ts";
-import type { LayerSpec, ModelSpec, ModelSummary, OptimizerName, TrainingSpec } from "./model-spec.ts";
-import { validateModelSpec } from "./model-spec.ts";
+import type { LayerSpec, ModelSpec, ModelSummary, OptimizerName, TrainingSpec } from "@fedmarket/protocol";
+import { validateModelSpec } from "@fedmarket/protocol";
 
 export interface BuildModelOptions {
   /**

@@ -10,7 +10,7 @@ import {
   commitUpdate, quantize, randomSalt, validateConfig, validateQuantization,
   type CircuitConfig, type QuantizationParams,
 } from "@fedmarket/core";
-import type { QuantizationSpec } from "./model-spec.ts";
+import type { QuantizationSpec } from "@fedmarket/protocol";
 
 export type { CircuitConfig, QuantizationParams };
 

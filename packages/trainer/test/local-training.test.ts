@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { evaluateAccuracy, initialWeights, NonFiniteUpdateError, trainLocally, type TrainingProgress } from "../src/local-training.ts";
 import { loadMnistPackageDigits, MNIST_PIXELS } from "../src/tools/mnist-partitions.ts";
-import { validateModelSpec, type ModelSpec } from "../src/model-spec.ts";
+import { validateModelSpec, type ModelSpec } from "@fedmarket/protocol";
 import type { Dataset } from "../src/data/dataset.ts";
 import { exampleSpec, testBackend } from "./helpers.ts";
 

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { selectBackend, type BackendName } from "../backend.ts";
 import { evaluateAccuracy, initialWeights, trainLocally } from "../local-training.ts";
-import { parseModelSpec } from "../model-spec.ts";
+import { parseModelSpec } from "@fedmarket/protocol";
 import { loadMnistPackageDigits, MNIST_PIXELS } from "./mnist-partitions.ts";
 import { permutation, seededRandom } from "../random.ts";
 import type { Dataset } from "../data/dataset.ts";

@@ -2,7 +2,7 @@
  * The model spec: a small JSON document, pinned to IPFS by the project owner, that tells every
  * trainer which network to build, how to train it and how to quantize the resulting update.
  *
- * Format `fedmarket-model-spec/1` (documented in packages/trainer/README.md):
+ * Format `fedmarket-model-spec/1` (documented in packages/protocol/README.md):
  *
  * ```json
  * {
@@ -15,7 +15,8 @@
  *     { "type": "dense", "units": 10, "activation": "softmax" }
  *   ],
  *   "training": { "epochs": 1, "batchSize": 32, "learningRate": 0.1, "optimizer": "sgd" },
- *   "quantization": { "scale": 4096, "clipBound": 1 }
+ *   "quantization": { "scale": 4096, "clipBound": 1 },
+ *   "circuit": { "kMax": 4, "chunk": 512, "updateBits": 16, "modelBits": 32 }
  * }
  * ```
  *
@@ -23,6 +24,10 @@
  * parameters, so a bad spec fails with a message naming the offending field before TensorFlow.js
  * sees it.
  */
+
+import { validateConfig, type CircuitConfig } from "@fedmarket/core";
+
+export type { CircuitConfig };
 
 /** The only format string this code accepts. */
 export const MODEL_SPEC_FORMAT = "fedmarket-model-spec/1";
@@ -110,6 +115,13 @@ export interface QuantizationSpec {
   readonly clipBound: number;
 }
 
+/**
+ * The circuit configuration the project's round verifier is compiled for (docs/PROOF-INTERFACE.md):
+ * `kMax` trainer slots, `chunk` parameters per chunk proof, `updateBits` (`B`) per quantized
+ * update value and `modelBits` (`BG`) per quantized global-model value.
+ */
+export type CircuitSpec = CircuitConfig;
+
 export interface ModelSpec {
   readonly format: typeof MODEL_SPEC_FORMAT;
   /** Free-form name, for humans. */
@@ -121,6 +133,11 @@ export interface ModelSpec {
   readonly layers: readonly LayerSpec[];
   readonly training: TrainingSpec;
   readonly quantization: QuantizationSpec;
+  /**
+   * The project's circuit configuration. Optional in the format (a spec without it can still be
+   * trained), required by the trainer node: it fixes `B` and `CHUNK` of the commitment.
+   */
+  readonly circuit?: CircuitSpec;
   /** Seed for the initial weights the owner generates (optional; trainers start from global). */
   readonly seed?: number;
 }
@@ -340,13 +357,39 @@ function validateQuantization(raw: Json): QuantizationSpec {
   };
 }
 
+function validateCircuit(raw: Json, quantization: QuantizationSpec): CircuitSpec {
+  const path = "circuit";
+  if (!isRecord(raw)) throw new ModelSpecError(path, `must be an object (got ${describe(raw)})`);
+  checkKeys(raw, ["kMax", "chunk", "updateBits", "modelBits"], path);
+  const config: CircuitSpec = {
+    kMax: positiveInt(raw.kMax, `${path}.kMax`),
+    chunk: positiveInt(raw.chunk, `${path}.chunk`),
+    updateBits: positiveInt(raw.updateBits, `${path}.updateBits`),
+    modelBits: positiveInt(raw.modelBits, `${path}.modelBits`),
+  };
+  try {
+    validateConfig(config);
+  } catch (err) {
+    throw new ModelSpecError(path, (err as Error).message);
+  }
+  // The chain stores the scale as an integer (CircuitParams.quantizationScale, uint64).
+  if (!Number.isSafeInteger(quantization.scale)) {
+    throw new ModelSpecError("quantization.scale", `must be an integer when a circuit is given (the contract stores it as uint64; got ${quantization.scale})`);
+  }
+  const maxQ = Math.floor(quantization.clipBound * quantization.scale + 0.5);
+  if (maxQ > 2 ** (config.updateBits - 1) - 1) {
+    throw new ModelSpecError("quantization", `clipBound * scale = ${maxQ} does not fit circuit.updateBits = ${config.updateBits} signed bits (max ${2 ** (config.updateBits - 1) - 1})`);
+  }
+  return config;
+}
+
 /**
  * Validates a parsed JSON value as a model spec and returns a normalized copy (defaults filled in)
  * together with its inferred shapes and parameter count. Throws `ModelSpecError`.
  */
 export function validateModelSpec(raw: Json): { spec: ModelSpec; summary: ModelSummary } {
   if (!isRecord(raw)) throw new ModelSpecError("", `must be a JSON object (got ${describe(raw)})`);
-  checkKeys(raw, ["format", "name", "inputShape", "labels", "layers", "training", "quantization", "seed"], "");
+  checkKeys(raw, ["format", "name", "inputShape", "labels", "layers", "training", "quantization", "circuit", "seed"], "");
   if (raw.format !== MODEL_SPEC_FORMAT) {
     throw new ModelSpecError("format", `must be ${JSON.stringify(MODEL_SPEC_FORMAT)} (got ${describe(raw.format)})`);
   }
@@ -409,6 +452,8 @@ export function validateModelSpec(raw: Json): { spec: ModelSpec; summary: ModelS
     }
     seed = raw.seed;
   }
+  const quantization = validateQuantization(raw.quantization);
+  const circuit = raw.circuit === undefined ? undefined : validateCircuit(raw.circuit, quantization);
   const spec: ModelSpec = {
     format: MODEL_SPEC_FORMAT,
     ...(typeof raw.name === "string" ? { name: raw.name } : {}),
@@ -416,7 +461,8 @@ export function validateModelSpec(raw: Json): { spec: ModelSpec; summary: ModelS
     labels,
     layers,
     training: validateTraining(raw.training),
-    quantization: validateQuantization(raw.quantization),
+    quantization,
+    ...(circuit === undefined ? {} : { circuit }),
     ...(seed === undefined ? {} : { seed }),
   };
   const parameters = summaries.reduce((a, s) => a + s.parameters, 0);

@@ -19,11 +19,10 @@
  * | 20 + 4 * D | 32    | SHA-256 of bytes `[0, 20 + 4 * D)` (header and values) |
  *
  * Decoding checks the magic, version, dtype, the exact length, the checksum and that every value
- * is finite.
+ * is finite. (Reading and writing a TensorFlow.js model's weights in this order is the trainer's
+ * `model-weights.ts`.)
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import type { LayersModel } from "@tensorflow/tfjs";
-import type { TF } from "./backend.ts";
 
 export const WEIGHTS_MAGIC = "FMWEIGHT";
 export const WEIGHTS_VERSION = 1;
@@ -88,50 +87,4 @@ export function decodeWeights(bytes: Uint8Array, expectedCount?: number): Float3
     out[i] = v;
   }
   return out;
-}
-
-/** One weight tensor's place in the flat vector. */
-export interface WeightSlot {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly offset: number;
-  readonly size: number;
-}
-
-/** The flat layout of a model's weights (in `model.weights` order). */
-export function weightLayout(model: LayersModel): WeightSlot[] {
-  let offset = 0;
-  return model.weights.map((w) => {
-    const size = w.shape.reduce((a: number, b) => a * (b as number), 1);
-    const slot = { name: w.originalName, shape: w.shape.map((s) => s as number), offset, size };
-    offset += size;
-    return slot;
-  });
-}
-
-/** Concatenates the model's current weights into one Float32Array. */
-export function flattenWeights(model: LayersModel): Float32Array {
-  const layout = weightLayout(model);
-  const total = layout.reduce((a, s) => a + s.size, 0);
-  const out = new Float32Array(total);
-  model.weights.forEach((w, i) => {
-    const values = w.read().dataSync();
-    out.set(values as Float32Array, (layout[i] as WeightSlot).offset);
-  });
-  return out;
-}
-
-/** Overwrites the model's weights from a flat vector produced by `flattenWeights`. */
-export function setFlatWeights(tf: TF, model: LayersModel, flat: Float32Array): void {
-  const layout = weightLayout(model);
-  const total = layout.reduce((a, s) => a + s.size, 0);
-  if (flat.length !== total) {
-    throw new RangeError(`weight vector has ${flat.length} values but the model has ${total} parameters`);
-  }
-  const tensors = layout.map((s) => tf.tensor(flat.subarray(s.offset, s.offset + s.size), [...s.shape], "float32"));
-  try {
-    model.setWeights(tensors);
-  } finally {
-    tf.dispose(tensors);
-  }
 }

@@ -1,0 +1,92 @@
+/**
+ * Turns marketplace reverts (IFedMarket's custom errors) and RPC failures into messages that say
+ * what happened and what to do.
+ */
+
+/** A decoded revert of the marketplace contract. */
+export class MarketRevertError extends Error {
+  /** The custom error's name, e.g. `SubmissionWindowClosed`. */
+  readonly errorName: string;
+  readonly args: readonly unknown[];
+  constructor(errorName: string, args: readonly unknown[], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "MarketRevertError";
+    this.errorName = errorName;
+    this.args = args;
+  }
+}
+
+/** The JSON-RPC endpoint is unreachable or keeps failing. */
+export class RpcUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RpcUnavailableError";
+  }
+}
+
+/** The endpoint is on another chain, or the address holds no marketplace. */
+export class WrongNetworkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WrongNetworkError";
+  }
+}
+
+const STATUS = ["None", "AwaitingAggregator", "Active", "Completed", "Cancelled"];
+
+function time(ts: unknown): string {
+  const n = Number(ts);
+  return Number.isFinite(n) ? `${new Date(n * 1000).toISOString()} (${n})` : String(ts);
+}
+
+/** A human sentence (with a hint) for a marketplace custom error. */
+export function describeMarketError(name: string, args: readonly unknown[]): string {
+  const a = (i: number): string => String(args[i]);
+  switch (name) {
+    case "UnknownProject": return `project ${a(0)} does not exist on this marketplace (check --project, --market and the network)`;
+    case "NotRegistered": return `${a(1)} is not registered in project ${a(0)}: run \`fedmarket-trainer join\` first`;
+    case "AlreadyRegistered": return `${a(1)} is already registered in project ${a(0)}`;
+    case "NotAllowlisted": return `${a(1)} is not on project ${a(0)}'s allowlist: ask the owner for a Merkle proof (--allowlist-proof)`;
+    case "WrongEthAmount": return `wrong ETH amount: the call needs ${a(0)} wei, ${a(1)} were sent`;
+    case "WrongRound": return `round ${a(2)} is not the open round of project ${a(0)} (open round: ${a(1)}); the update was trained for a round that has ended`;
+    case "SubmissionWindowClosed": return `the submission window of round ${a(1)} of project ${a(0)} closed at ${time(args[2])}; wait for the next round (\`fedmarket-trainer run\` does)`;
+    case "AlreadySubmitted": return `${a(2)} already submitted an update for round ${a(1)} of project ${a(0)}`;
+    case "RoundFull": return `all ${a(2)} trainer slots of round ${a(1)} of project ${a(0)} are taken; try again next round`;
+    case "InvalidCommitment": return `commitment ${a(0)} is zero or not a BN254 field element`;
+    case "InvalidCid": return "the CID is empty or longer than 128 bytes";
+    case "WrongProjectStatus": return `project ${a(0)} is ${STATUS[Number(args[1])] ?? a(1)}, which does not allow this call`;
+    case "ProjectCancelling": return `project ${a(0)} is being cancelled by its owner: no new submissions`;
+    case "NothingToWithdraw": return `${a(1)} has nothing to withdraw in ${a(0) === "0x0000000000000000000000000000000000000000" ? "ETH" : a(0)}`;
+    case "NoStakeToRelease": return `no stake to release for ${a(1)} in project ${a(0)} (none deposited, already released, or the project has not ended)`;
+    case "InsufficientDeposit": return `insufficient deposit: ${a(0)} required, ${a(1)} received`;
+    default: return `${name}(${args.map(String).join(", ")})`;
+  }
+}
+
+interface EthersLikeError {
+  code?: unknown;
+  revert?: { name?: unknown; args?: unknown } | null;
+  shortMessage?: unknown;
+  message?: unknown;
+  data?: unknown;
+}
+
+/** The revert carried by an ethers error, if it is a decoded marketplace error. */
+export function decodedRevert(err: unknown): { name: string; args: readonly unknown[] } | undefined {
+  const e = err as EthersLikeError | null;
+  if (e === null || typeof e !== "object") return undefined;
+  const revert = e.revert;
+  if (revert && typeof revert.name === "string") {
+    return { name: revert.name, args: Array.isArray(revert.args) ? revert.args : Array.from((revert.args as Iterable<unknown>) ?? []) };
+  }
+  return undefined;
+}
+
+/** Wraps an ethers error into `MarketRevertError` when it is a decoded revert; else returns it. */
+export function toMarketError(err: unknown, action: string): unknown {
+  const revert = decodedRevert(err);
+  if (revert !== undefined) {
+    return new MarketRevertError(revert.name, revert.args, `${action} failed: ${describeMarketError(revert.name, revert.args)}`, { cause: err });
+  }
+  return err;
+}

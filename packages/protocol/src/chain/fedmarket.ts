@@ -1,0 +1,371 @@
+/**
+ * A typed client for the FedMarket contract (ethers v6), built from the exported ABI
+ * (src/abi/FedMarket.json, written by scripts/export-abi.ts). Only the calls and events the nodes
+ * use are typed here, by hand, with plain TypeScript values: `uint256` -> `bigint`, `uint32` and
+ * timestamps (`uint64` seconds) -> `number`, `bytes32` -> `0x` hex string.
+ *
+ * Reads are retried with exponential backoff on transport errors (retry.ts); reverts are decoded
+ * into `MarketRevertError` with a message saying what to do (errors.ts). Event queries walk
+ * bounded block ranges (events.ts).
+ */
+import { createRequire } from "node:module";
+import {
+  Contract, Interface, ZeroAddress, getAddress,
+  type ContractRunner, type InterfaceAbi, type Provider, type TransactionReceipt, type TransactionResponse,
+} from "ethers";
+import { RpcUnavailableError, WrongNetworkError, toMarketError } from "./errors.ts";
+import { isTransientRpcError, withRetries, type RetryOptions } from "./retry.ts";
+import { queryEventsChunked, type EventQueryOptions, type ParsedEvent } from "./events.ts";
+
+const require = createRequire(import.meta.url);
+/** The FedMarket ABI (from the Hardhat artifact). */
+export const FEDMARKET_ABI = require("../abi/FedMarket.json") as InterfaceAbi;
+/** The IRoundVerifier ABI. */
+export const ROUND_VERIFIER_ABI = require("../abi/IRoundVerifier.json") as InterfaceAbi;
+export const fedMarketInterface = new Interface(FEDMARKET_ABI);
+
+export const ETH_TOKEN = ZeroAddress;
+
+/** IFedMarket.ProjectStatus */
+export const ProjectStatus = { None: 0, AwaitingAggregator: 1, Active: 2, Completed: 3, Cancelled: 4 } as const;
+export type ProjectStatusValue = (typeof ProjectStatus)[keyof typeof ProjectStatus];
+export const PROJECT_STATUS_NAMES = ["None", "AwaitingAggregator", "Active", "Completed", "Cancelled"] as const;
+
+export interface CircuitParamsView {
+  readonly modelSize: number;
+  readonly byzantineTolerance: number;
+  readonly quantizationScale: bigint;
+  readonly clipBound: bigint;
+}
+
+/** IFedMarket.ProjectView */
+export interface ProjectInfo {
+  readonly id: bigint;
+  readonly owner: string;
+  readonly token: string;
+  readonly aggregator: string;
+  readonly verifier: string;
+  readonly status: ProjectStatusValue;
+  readonly statusName: (typeof PROJECT_STATUS_NAMES)[number];
+  readonly cancelRequested: boolean;
+  readonly numRounds: number;
+  readonly currentRound: number;
+  readonly maxTrainersPerRound: number;
+  readonly numChunks: number;
+  readonly roundOpenedAt: number;
+  readonly submissionWindow: number;
+  readonly aggregationWindow: number;
+  readonly budget: bigint;
+  readonly roundReward: bigint;
+  readonly rewardPerRound: bigint;
+  readonly aggregatorBond: bigint;
+  readonly bondPosted: bigint;
+  readonly slashAmount: bigint;
+  readonly trainerStake: bigint;
+  readonly allowlistRoot: string;
+  readonly paramsHash: string;
+  readonly ownerEncryptionKey: string;
+  readonly aggregatorEncryptionKey: string;
+  readonly modelCommitment: bigint;
+  readonly modelCid: string;
+  readonly specCid: string;
+  readonly params: CircuitParamsView;
+}
+
+/** IFedMarket.RoundView */
+export interface RoundInfo {
+  readonly round: number;
+  readonly submissions: number;
+  readonly chunksVerified: number;
+  readonly submissionDeadline: number;
+  readonly aggregationDeadline: number;
+  readonly reward: bigint;
+  readonly accumulator: bigint;
+}
+
+export interface TrainerInfo {
+  readonly registered: boolean;
+  /** Last round submitted to, plus one (0 = never). */
+  readonly lastSubmittedRoundPlusOne: number;
+  readonly stake: bigint;
+}
+
+/** Where a project's open round stands, by chain time. */
+export interface OpenRoundInfo {
+  readonly project: ProjectInfo;
+  readonly round: RoundInfo;
+  /** Timestamp of the latest block (the contract's notion of "now"). */
+  readonly chainTime: number;
+  /** The project is Active, not cancelling, and `chainTime < submissionDeadline`. */
+  readonly submissionOpen: boolean;
+  /** Seconds left in the submission window (0 when closed). */
+  readonly secondsLeft: number;
+}
+
+export interface UpdateSubmittedEvent extends ParsedEvent {
+  readonly projectId: bigint;
+  readonly round: number;
+  readonly trainer: string;
+  readonly slot: number;
+  readonly commitment: bigint;
+  readonly cid: string;
+}
+
+export interface RoundOpenedEvent extends ParsedEvent {
+  readonly projectId: bigint;
+  readonly round: number;
+  readonly submissionDeadline: number;
+  readonly aggregationDeadline: number;
+  readonly reward: bigint;
+  readonly modelCommitment: bigint;
+  readonly modelCid: string;
+}
+
+export interface FedMarketClientOptions {
+  /** Retry policy for reads and event queries. */
+  readonly retry?: RetryOptions;
+  /** Event queries: blocks per `eth_getLogs` call (default 2,000). */
+  readonly blockRange?: number;
+}
+
+type Fields = Record<string, unknown>;
+const n = (v: unknown): number => Number(v as bigint);
+const b = (v: unknown): bigint => BigInt(v as bigint);
+const s = (v: unknown): string => String(v);
+
+function toProject(id: bigint, r: Fields): ProjectInfo {
+  const p = r.params as Fields;
+  const status = n(r.status) as ProjectStatusValue;
+  return {
+    id, owner: s(r.owner), token: s(r.token), aggregator: s(r.aggregator), verifier: s(r.verifier),
+    status, statusName: PROJECT_STATUS_NAMES[status] ?? "None", cancelRequested: Boolean(r.cancelRequested),
+    numRounds: n(r.numRounds), currentRound: n(r.currentRound), maxTrainersPerRound: n(r.maxTrainersPerRound),
+    numChunks: n(r.numChunks), roundOpenedAt: n(r.roundOpenedAt), submissionWindow: n(r.submissionWindow),
+    aggregationWindow: n(r.aggregationWindow), budget: b(r.budget), roundReward: b(r.roundReward),
+    rewardPerRound: b(r.rewardPerRound), aggregatorBond: b(r.aggregatorBond), bondPosted: b(r.bondPosted),
+    slashAmount: b(r.slashAmount), trainerStake: b(r.trainerStake), allowlistRoot: s(r.allowlistRoot),
+    paramsHash: s(r.paramsHash), ownerEncryptionKey: s(r.ownerEncryptionKey), aggregatorEncryptionKey: s(r.aggregatorEncryptionKey),
+    modelCommitment: b(r.modelCommitment), modelCid: s(r.modelCid), specCid: s(r.specCid),
+    params: {
+      modelSize: n(p.modelSize), byzantineTolerance: n(p.byzantineTolerance),
+      quantizationScale: b(p.quantizationScale), clipBound: b(p.clipBound),
+    },
+  };
+}
+
+function toRound(r: Fields): RoundInfo {
+  return {
+    round: n(r.round), submissions: n(r.submissions), chunksVerified: n(r.chunksVerified),
+    submissionDeadline: n(r.submissionDeadline), aggregationDeadline: n(r.aggregationDeadline),
+    reward: b(r.reward), accumulator: b(r.accumulator),
+  };
+}
+
+/** `0x`-prefixed bytes32 -> 32 bytes. */
+export function bytes32ToBytes(hex: string): Uint8Array {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new RangeError(`${hex} is not a bytes32`);
+  return Uint8Array.from(Buffer.from(hex.slice(2), "hex"));
+}
+
+/** 32 bytes -> `0x`-prefixed bytes32. */
+export function bytesToBytes32(bytes: Uint8Array): string {
+  if (bytes.length !== 32) throw new RangeError(`expected 32 bytes, got ${bytes.length}`);
+  return `0x${Buffer.from(bytes).toString("hex")}`;
+}
+
+export class FedMarketClient {
+  readonly address: string;
+  readonly contract: Contract;
+  readonly provider: Provider;
+  readonly #retry: RetryOptions;
+  readonly #blockRange: number;
+
+  /** `runner`: a Provider (read-only) or a Signer connected to one (to send transactions). */
+  constructor(address: string, runner: ContractRunner, options: FedMarketClientOptions = {}) {
+    this.address = getAddress(address);
+    this.contract = new Contract(this.address, FEDMARKET_ABI, runner);
+    const provider = runner.provider ?? (runner as Provider);
+    if (provider === null || typeof (provider as Provider).getBlockNumber !== "function") {
+      throw new TypeError("FedMarketClient needs a Provider or a Signer connected to one");
+    }
+    this.provider = provider;
+    this.#retry = options.retry ?? {};
+    this.#blockRange = options.blockRange ?? 2_000;
+  }
+
+  /** Retried read; transport failures end as `RpcUnavailableError`, reverts as `MarketRevertError`. */
+  async #read<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetries(fn, this.#retry);
+    } catch (err) {
+      if (isTransientRpcError(err)) {
+        throw new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (${what}): ${(err as Error).message}; check --rpc-url and that the node is running`, { cause: err });
+      }
+      throw toMarketError(err, what);
+    }
+  }
+
+  async #call<T>(name: string, args: readonly unknown[]): Promise<T> {
+    return this.#read(name, () => this.contract.getFunction(name).staticCall(...args) as Promise<T>);
+  }
+
+  /**
+   * Checks that the provider is on `expectedChainId` (if given) and that the address holds the
+   * marketplace; throws `WrongNetworkError` with both values otherwise. Returns the chain id.
+   */
+  async checkNetwork(expectedChainId?: bigint): Promise<bigint> {
+    const network = await this.#read("eth_chainId", () => this.provider.getNetwork());
+    if (expectedChainId !== undefined && network.chainId !== expectedChainId) {
+      throw new WrongNetworkError(`wrong network: the RPC endpoint is on chain ${network.chainId}, the configuration expects chain ${expectedChainId}`);
+    }
+    const code = await this.#read("eth_getCode", () => this.provider.getCode(this.address));
+    if (code === "0x") {
+      throw new WrongNetworkError(`no contract at ${this.address} on chain ${network.chainId}: wrong network or --market address`);
+    }
+    try {
+      await this.contract.getFunction("projectCount").staticCall();
+    } catch {
+      throw new WrongNetworkError(`the contract at ${this.address} on chain ${network.chainId} is not a FedMarket`);
+    }
+    return network.chainId;
+  }
+
+  async chainId(): Promise<bigint> {
+    return (await this.#read("eth_chainId", () => this.provider.getNetwork())).chainId;
+  }
+
+  async projectCount(): Promise<bigint> {
+    return b(await this.#call("projectCount", []));
+  }
+
+  async getProject(projectId: bigint): Promise<ProjectInfo> {
+    return toProject(projectId, await this.#call<Fields>("getProject", [projectId]));
+  }
+
+  async getCurrentRound(projectId: bigint): Promise<RoundInfo> {
+    return toRound(await this.#call<Fields>("getCurrentRound", [projectId]));
+  }
+
+  async getTrainer(projectId: bigint, trainer: string): Promise<TrainerInfo> {
+    const r = await this.#call<unknown[]>("getTrainer", [projectId, trainer]);
+    return { registered: Boolean(r[0]), lastSubmittedRoundPlusOne: n(r[1]), stake: b(r[2]) };
+  }
+
+  async getSubmission(projectId: bigint, round: number, slot: number): Promise<{ trainer: string; commitment: bigint }> {
+    const r = await this.#call<unknown[]>("getSubmission", [projectId, round, slot]);
+    return { trainer: s(r[0]), commitment: b(r[1]) };
+  }
+
+  async creditOf(token: string, account: string): Promise<bigint> {
+    return b(await this.#call("creditOf", [token, account]));
+  }
+
+  /** The verifier's compile-time configuration (`maxTrainers()`, `chunkSize()`). */
+  async verifierConfig(verifier: string): Promise<{ maxTrainers: number; chunkSize: number }> {
+    const v = new Contract(verifier, ROUND_VERIFIER_ABI, this.provider);
+    const [k, c] = await this.#read("verifier config", () =>
+      Promise.all([v.getFunction("maxTrainers").staticCall(), v.getFunction("chunkSize").staticCall()]));
+    return { maxTrainers: n(k), chunkSize: n(c) };
+  }
+
+  /** Timestamp of the latest block. */
+  async chainTime(): Promise<number> {
+    const block = await this.#read("latest block", () => this.provider.getBlock("latest"));
+    if (block === null) throw new RpcUnavailableError("the node returned no latest block");
+    return block.timestamp;
+  }
+
+  /** The project, its open (or last) round and whether its submission window is open now. */
+  async getOpenRound(projectId: bigint): Promise<OpenRoundInfo> {
+    const [project, round, chainTime] = await Promise.all([
+      this.getProject(projectId), this.getCurrentRound(projectId), this.chainTime(),
+    ]);
+    if (project.status === ProjectStatus.None) throw toMarketError({ revert: { name: "UnknownProject", args: [projectId] } }, "getProject");
+    const active = project.status === ProjectStatus.Active && !project.cancelRequested;
+    const submissionOpen = active && chainTime < round.submissionDeadline;
+    return { project, round, chainTime, submissionOpen, secondsLeft: submissionOpen ? round.submissionDeadline - chainTime : 0 };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transactions (need a Signer). Each is simulated first (estimateGas) so a revert surfaces as a
+  // decoded `MarketRevertError` before anything is sent.
+  // -------------------------------------------------------------------------------------------
+
+  async #send(name: string, args: readonly unknown[], value?: bigint): Promise<TransactionResponse> {
+    const fn = this.contract.getFunction(name);
+    const overrides = value === undefined || value === 0n ? {} : { value };
+    try {
+      await withRetries(() => fn.estimateGas(...args, overrides), this.#retry);
+    } catch (err) {
+      if (isTransientRpcError(err)) throw new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (${name}): ${(err as Error).message}`, { cause: err });
+      throw toMarketError(err, name);
+    }
+    try {
+      return (await fn.send(...args, overrides)) as TransactionResponse;
+    } catch (err) {
+      throw toMarketError(err, name);
+    }
+  }
+
+  registerTrainer(projectId: bigint, allowlistProof: readonly string[] = [], stake = 0n): Promise<TransactionResponse> {
+    return this.#send("registerTrainer", [projectId, allowlistProof], stake);
+  }
+
+  submitUpdate(projectId: bigint, round: number, commitment: bigint, cid: string): Promise<TransactionResponse> {
+    return this.#send("submitUpdate", [projectId, round, commitment, cid]);
+  }
+
+  withdraw(token: string = ETH_TOKEN): Promise<TransactionResponse> {
+    return this.#send("withdraw", [token]);
+  }
+
+  releaseStake(projectId: bigint): Promise<TransactionResponse> {
+    return this.#send("releaseStake", [projectId]);
+  }
+
+  /** Waits for a transaction; a reverted receipt becomes an error naming the transaction. */
+  async wait(tx: TransactionResponse, confirmations = 1): Promise<TransactionReceipt> {
+    let receipt: TransactionReceipt | null;
+    try {
+      receipt = await tx.wait(confirmations);
+    } catch (err) {
+      throw toMarketError(err, `transaction ${tx.hash}`);
+    }
+    if (receipt === null) throw new Error(`transaction ${tx.hash} was not mined`);
+    return receipt;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events
+  // -------------------------------------------------------------------------------------------
+
+  #eventOptions(options: Partial<EventQueryOptions>): EventQueryOptions {
+    return { blockRange: this.#blockRange, retry: this.#retry, ...options } as EventQueryOptions;
+  }
+
+  /** `UpdateSubmitted` events, optionally filtered by project, round and trainer. */
+  async updateSubmitted(
+    filter: { projectId?: bigint; round?: number; trainer?: string },
+    options: Partial<EventQueryOptions> = {},
+  ): Promise<UpdateSubmittedEvent[]> {
+    const topics = fedMarketInterface.encodeFilterTopics("UpdateSubmitted", [
+      filter.projectId ?? null, filter.round ?? null, filter.trainer ?? null,
+    ]);
+    const events = await queryEventsChunked(this.provider, fedMarketInterface, this.address, topics, this.#eventOptions(options));
+    return events.map((e) => ({
+      ...e, projectId: b(e.args.projectId), round: n(e.args.round), trainer: s(e.args.trainer), slot: n(e.args.slot),
+      commitment: b(e.args.commitment), cid: s(e.args.cid),
+    }));
+  }
+
+  /** `RoundOpened` events of a project. */
+  async roundOpened(projectId: bigint, options: Partial<EventQueryOptions> = {}): Promise<RoundOpenedEvent[]> {
+    const topics = fedMarketInterface.encodeFilterTopics("RoundOpened", [projectId]);
+    const events = await queryEventsChunked(this.provider, fedMarketInterface, this.address, topics, this.#eventOptions(options));
+    return events.map((e) => ({
+      ...e, projectId: b(e.args.projectId), round: n(e.args.round), submissionDeadline: n(e.args.submissionDeadline),
+      aggregationDeadline: n(e.args.aggregationDeadline), reward: b(e.args.reward), modelCommitment: b(e.args.modelCommitment),
+      modelCid: s(e.args.modelCid),
+    }));
+  }
+}

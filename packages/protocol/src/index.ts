@@ -1,0 +1,19 @@
+/**
+ * @fedmarket/protocol: what fedmarket's nodes (trainer, aggregator) and auditors exchange.
+ *
+ * - model-spec.ts: the `fedmarket-model-spec/1` format (architecture, training, quantization, circuit)
+ * - weights-format.ts: the checksummed `.fmw` weights file (global models, deltas)
+ * - global-model.ts: global model <-> on-chain commitment; spec <-> chain parameters
+ * - update-payload.ts: the `FMUP` update payload a trainer encrypts
+ * - envelope.ts: multi-recipient X25519 + XChaCha20-Poly1305 encryption (`FMEV`)
+ * - storage/: BlobStore on embedded Helia (offline, on disk) or a Kubo node
+ * - chain/: typed FedMarket client (ethers v6), bounded event queries, retries, error messages
+ * - abi/: the FedMarket and IRoundVerifier ABIs (exported by scripts/export-abi.ts)
+ */
+export * from "./model-spec.ts";
+export * from "./weights-format.ts";
+export * from "./global-model.ts";
+export * from "./update-payload.ts";
+export * from "./envelope.ts";
+export * from "./storage/index.ts";
+export * from "./chain/index.ts";

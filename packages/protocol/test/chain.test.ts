@@ -1,0 +1,78 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Interface } from "ethers";
+import {
+  blockWindows, describeMarketError, FEDMARKET_ABI, fedMarketInterface, isTransientRpcError, queryEventsChunked,
+  retryDelay, toMarketError, MarketRevertError, withRetries,
+} from "../src/chain/index.ts";
+
+test("the exported ABI has every call and event the nodes use", () => {
+  const iface = new Interface(FEDMARKET_ABI);
+  for (const f of ["getProject", "getCurrentRound", "getTrainer", "registerTrainer", "submitUpdate", "withdraw", "creditOf", "releaseStake"]) {
+    assert.ok(iface.getFunction(f), f);
+  }
+  for (const e of ["UpdateSubmitted", "RoundOpened", "TrainerRegistered"]) assert.ok(iface.getEvent(e), e);
+  assert.ok(iface.getError("SubmissionWindowClosed"));
+});
+
+test("bounded block windows", () => {
+  assert.deepEqual(blockWindows(0, 4999, 2000), [[0, 1999], [2000, 3999], [4000, 4999]]);
+  assert.deepEqual(blockWindows(5, 5, 2000), [[5, 5]]);
+  assert.deepEqual(blockWindows(6, 5, 2000), []);
+  assert.throws(() => blockWindows(0, 1, 0), /blockRange/);
+});
+
+test("retries transient errors with exponential backoff, not reverts", async () => {
+  assert.equal(retryDelay(1), 200);
+  assert.equal(retryDelay(3), 800);
+  assert.equal(retryDelay(10), 5000);
+  let calls = 0;
+  const delays: number[] = [];
+  const result = await withRetries(async () => {
+    calls++;
+    if (calls < 3) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+    return 42;
+  }, { baseDelayMs: 1, onRetry: (i) => delays.push(i.delayMs) });
+  assert.equal(result, 42);
+  assert.deepEqual(delays, [1, 2]);
+  calls = 0;
+  const revert = Object.assign(new Error("execution reverted"), { code: "CALL_EXCEPTION" });
+  await assert.rejects(withRetries(async () => { calls++; throw revert; }, { baseDelayMs: 1 }), /execution reverted/);
+  assert.equal(calls, 1);
+  assert.equal(isTransientRpcError(new Error("fetch failed")), true);
+  assert.equal(isTransientRpcError(revert), false);
+});
+
+test("event queries walk windows, retry, and halve windows the endpoint rejects", async () => {
+  const topic = fedMarketInterface.getEvent("TrainerRegistered")!.topicHash;
+  const calls: [number, number][] = [];
+  let failOnce = true;
+  const provider = {
+    getBlockNumber: async () => 4500,
+    getLogs: async (f: { fromBlock: number; toBlock: number }) => {
+      calls.push([f.fromBlock, f.toBlock]);
+      if (failOnce) { failOnce = false; throw Object.assign(new Error("timeout"), { code: "TIMEOUT" }); }
+      if (f.toBlock - f.fromBlock + 1 > 1000) throw new Error("query exceeds max block range 1000");
+      if (f.fromBlock <= 3000 && 3000 <= f.toBlock) {
+        const log = fedMarketInterface.encodeEventLog("TrainerRegistered", [1n, "0x" + "11".repeat(20), 5n]);
+        return [{ ...log, blockNumber: 3000, transactionHash: "0x" + "aa".repeat(32), index: 0 }];
+      }
+      return [];
+    },
+  };
+  const events = await queryEventsChunked(provider as never, fedMarketInterface, "0x" + "22".repeat(20), [topic],
+    { blockRange: 2000, retry: { baseDelayMs: 1 } });
+  assert.equal(events.length, 1);
+  assert.equal(events[0]!.eventName, "TrainerRegistered");
+  assert.equal(events[0]!.args.stake, 5n);
+  assert.equal(events[0]!.blockNumber, 3000);
+  assert.deepEqual(calls.slice(0, 3), [[0, 1999], [0, 1999], [0, 999]]);
+  assert.deepEqual(calls.at(-1), [4000, 4500]);
+});
+
+test("reverts become messages that say what to do", () => {
+  const err = toMarketError({ revert: { name: "NotRegistered", args: [1n, "0xabc"] } }, "submitUpdate");
+  assert.ok(err instanceof MarketRevertError);
+  assert.match(err.message, /submitUpdate failed: 0xabc is not registered in project 1: run `fedmarket-trainer join` first/);
+  assert.match(describeMarketError("SubmissionWindowClosed", [1n, 0n, 1700000000n]), /closed at 2023-11-14T22:13:20.000Z/);
+});

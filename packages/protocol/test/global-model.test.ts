@@ -1,0 +1,32 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { modelCommitment } from "@fedmarket/core";
+import {
+  chainCircuitParams, checkSpecAgainstChain, dequantizeModel, globalModelCommitment, ModelMismatchError, quantizeModel,
+} from "../src/global-model.ts";
+import { validateModelSpec } from "../src/model-spec.ts";
+import { exampleSpec } from "./helpers.ts";
+
+test("the model commitment is core's modelCommitment over round(w * scale)", () => {
+  const circuit = { kMax: 4, chunk: 4, updateBits: 16, modelBits: 32 };
+  const w = new Float32Array([0.5, -0.25, 1 / 4096, -3 / 8192, 0.1]);
+  const q = quantizeModel(w, 4096, 32);
+  assert.deepEqual(q, [2048n, -1024n, 1n, -2n, 410n]); // -1.5 rounds away from zero; 0.1*4096 = 409.6
+  assert.equal(globalModelCommitment(w, 4096, circuit), modelCommitment(q, 4, 32));
+  assert.deepEqual(quantizeModel(dequantizeModel(q, 4096), 4096, 32), q);
+  assert.throws(() => quantizeModel([Number.NaN], 4096, 32), /is NaN/);
+  assert.throws(() => quantizeModel([1], 4096, 8), /quantized model weight 0/);
+  assert.throws(() => dequantizeModel([(1n << 25n) + 1n], 1), /float32 round trip/);
+});
+
+test("spec vs chain", () => {
+  const { spec, summary } = validateModelSpec(exampleSpec("mnist-mlp"));
+  const params = chainCircuitParams(spec, summary.parameters, 1);
+  assert.deepEqual(params, { modelSize: 25450, byzantineTolerance: 1, quantizationScale: 4096n, clipBound: 4096n });
+  const facts = { ...params, verifierMaxTrainers: 4, verifierChunkSize: 512 };
+  assert.deepEqual(checkSpecAgainstChain(spec, summary.parameters, facts), spec.circuit);
+  assert.throws(() => checkSpecAgainstChain(spec, summary.parameters, { ...facts, verifierChunkSize: 100, modelSize: 5 }),
+    (err: unknown) => err instanceof ModelMismatchError && /model size: spec 25450, chain 5; .*chunk: spec 512, verifier 100/.test(err.message));
+  const { circuit: _c, ...noCircuit } = spec;
+  assert.throws(() => checkSpecAgainstChain(noCircuit, summary.parameters, facts), /no "circuit" section/);
+});

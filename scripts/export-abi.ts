@@ -1,0 +1,50 @@
+/**
+ * Exports the ABIs the nodes need from the Hardhat artifacts into packages/protocol/src/abi/.
+ *
+ *   npx hardhat build && node scripts/export-abi.ts          # write the JSON files
+ *   node scripts/export-abi.ts --check                         # fail if they differ from the artifacts
+ *
+ * Each file is the bare ABI array, pretty-printed with two spaces and a final newline, so that the
+ * committed copy diffs cleanly and `--check` can compare bytes.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const outDir = path.join(root, "packages", "protocol", "src", "abi");
+
+/** artifact (relative to artifacts/contracts) -> output file name */
+const EXPORTS: readonly (readonly [string, string])[] = [
+  ["FedMarket.sol/FedMarket.json", "FedMarket.json"],
+  ["interfaces/IRoundVerifier.sol/IRoundVerifier.json", "IRoundVerifier.json"],
+];
+
+const check = process.argv.includes("--check");
+let stale = 0;
+for (const [artifact, name] of EXPORTS) {
+  const from = path.join(root, "artifacts", "contracts", artifact);
+  if (!existsSync(from)) {
+    console.error(`missing ${path.relative(root, from)}: run \`npx hardhat build\` first`);
+    process.exit(2);
+  }
+  const { abi } = JSON.parse(readFileSync(from, "utf8")) as { abi: unknown };
+  if (!Array.isArray(abi)) throw new Error(`${from}: no abi array`);
+  const text = `${JSON.stringify(abi, null, 2)}\n`;
+  const to = path.join(outDir, name);
+  const rel = path.relative(root, to);
+  if (check) {
+    const current = existsSync(to) ? readFileSync(to, "utf8") : undefined;
+    if (current !== text) {
+      console.error(`${rel} ${current === undefined ? "is missing" : "differs from the artifact"}: run \`node scripts/export-abi.ts\``);
+      stale++;
+    } else {
+      console.log(`${rel} up to date (${abi.length} entries)`);
+    }
+  } else {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(to, text);
+    console.log(`wrote ${rel} (${abi.length} entries)`);
+  }
+}
+if (stale > 0) process.exit(1);
