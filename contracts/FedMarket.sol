@@ -30,6 +30,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     uint256 internal constant SLOTS_PER_WORD = 3;
     uint256 internal constant SLOT_BITS = 66;
     uint256 internal constant SLOT_MASK = (1 << SLOT_BITS) - 1;
+    /// @dev Longest submission or aggregation window: keeps every deadline far inside uint64.
+    uint64 internal constant MAX_WINDOW = 365 days;
     /// @dev Sentinel round tag of a slot entry that has never held a submission.
     uint32 internal constant NO_ROUND = type(uint32).max;
 
@@ -283,6 +285,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         bool ended = p.status == ProjectStatus.Completed || p.status == ProjectStatus.Cancelled;
         if (!ended || stake == 0) revert NoStakeToRelease(projectId, msg.sender);
         t.stake = 0;
+        emit StakeReleased(projectId, msg.sender, stake);
         _credit(p.token, msg.sender, stake);
     }
 
@@ -457,8 +460,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (c.aggregator == address(0)) revert InvalidConfig("aggregator");
         if (address(c.verifier).code.length == 0) revert InvalidConfig("verifier");
         if (c.numRounds == 0) revert InvalidConfig("numRounds");
-        if (c.submissionWindow == 0) revert InvalidConfig("submissionWindow");
-        if (c.aggregationWindow == 0) revert InvalidConfig("aggregationWindow");
+        if (c.submissionWindow == 0 || c.submissionWindow > MAX_WINDOW) revert InvalidConfig("submissionWindow");
+        if (c.aggregationWindow == 0 || c.aggregationWindow > MAX_WINDOW) revert InvalidConfig("aggregationWindow");
         if (c.slashAmount > c.aggregatorBond) revert InvalidConfig("slashAmount");
         if (c.trainerStake > type(uint128).max) revert InvalidConfig("trainerStake");
         if (c.params.modelSize == 0) revert InvalidConfig("modelSize");

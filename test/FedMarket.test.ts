@@ -7,6 +7,7 @@ import {
   AGGREGATION_WINDOW,
   BOND,
   ETH,
+  ProjectStatus,
   FIELD_MODULUS,
   K_MAX,
   REWARD,
@@ -27,14 +28,6 @@ import {
 
 const { ethers, networkHelpers } = await network.create();
 const { loadFixture, time } = networkHelpers;
-
-enum ProjectStatus {
-  None,
-  AwaitingAggregator,
-  Active,
-  Completed,
-  Cancelled,
-}
 
 async function fixture(): Promise<MarketFixture> {
   return deployMarket(ethers);
@@ -122,15 +115,17 @@ describe("FedMarket", function () {
       ["verifier", (_v, _a, o) => ({ verifier: o })],
       ["numRounds", () => ({ numRounds: 0 })],
       ["submissionWindow", () => ({ submissionWindow: 0n })],
+      ["submissionWindow", () => ({ submissionWindow: 365n * 86400n + 1n })],
       ["aggregationWindow", () => ({ aggregationWindow: 0n })],
+      ["aggregationWindow", () => ({ aggregationWindow: 2n ** 64n - 1n })],
       ["slashAmount", () => ({ slashAmount: BOND + 1n })],
       ["modelSize", () => ({ params: { modelSize: 0, byzantineTolerance: 1, quantizationScale: 1n, clipBound: 1n } })],
       ["initialModelCommitment", () => ({ initialModelCommitment: FIELD_MODULUS })],
       ["maxTrainersPerRound", () => ({ maxTrainersPerRound: K_MAX + 1 })],
       ["maxTrainersPerRound", () => ({ maxTrainersPerRound: 3 })], // below f + 3 = 4
     ];
-    for (const [field, make] of invalid) {
-      it(`rejects an invalid ${field}`, async function () {
+    for (const [i, [field, make]] of invalid.entries()) {
+      it(`rejects an invalid ${field} (case ${i})`, async function () {
         const f = await loadFixture(fixture);
         const config = baseConfig({
           verifier: await f.verifier.getAddress(),
@@ -606,9 +601,9 @@ describe("FedMarket", function () {
         .to.be.revertedWithCustomError(f.market, "NoStakeToRelease")
         .withArgs(projectId, f.trainers[0]!.address);
       await f.market.cancelProject(projectId);
-      await expect(t.releaseStake(projectId))
-        .to.emit(f.market, "Credited")
-        .withArgs(ETH, f.trainers[0]!.address, 50n);
+      const release = t.releaseStake(projectId);
+      await expect(release).to.emit(f.market, "StakeReleased").withArgs(projectId, f.trainers[0]!.address, 50n);
+      await expect(release).to.emit(f.market, "Credited").withArgs(ETH, f.trainers[0]!.address, 50n);
       await expect(t.releaseStake(projectId)).to.be.revertedWithCustomError(f.market, "NoStakeToRelease");
     });
   });

@@ -68,15 +68,16 @@ interface IFedMarket {
         uint32 numRounds;
         /// Trainer slots per round; at most `verifier.maxTrainers()`, at least `f + 3`.
         uint32 maxTrainersPerRound;
-        /// Length of a round's submission window, in seconds.
+        /// Length of a round's submission window, in seconds (at most 365 days).
         uint64 submissionWindow;
-        /// Length of the aggregation window that follows it, in seconds.
+        /// Length of the aggregation window that follows it, in seconds (at most 365 days).
         uint64 aggregationWindow;
         /// Bond the aggregator must post before rounds open.
         uint256 aggregatorBond;
         /// Amount slashed from the bond for each failed round (at most the bond).
         uint256 slashAmount;
         /// Stake a trainer deposits to register (0 for none); released when the project ends.
+        /// Bonds and stakes must arrive in full: with a fee-on-transfer token, use none.
         uint256 trainerStake;
         /// Merkle root of allowed trainers (OpenZeppelin standard tree of `abi.encode(address)`);
         /// zero for open registration.
@@ -289,6 +290,8 @@ interface IFedMarket {
     event ProjectCancelled(uint256 indexed projectId, uint256 refunded, bool roundStillOpen);
     /// @notice The project ended (all rounds done, or cancelled): budget and bond were released.
     event ProjectClosed(uint256 indexed projectId, ProjectStatus status, uint256 budgetRefunded, uint256 bondReleased);
+    /// @notice A trainer's stake in an ended project was released (credited back to it).
+    event StakeReleased(uint256 indexed projectId, address indexed trainer, uint256 amount);
     /// @notice `amount` of `token` became withdrawable by `account`.
     event Credited(address indexed token, address indexed account, uint256 amount);
     /// @notice `account` withdrew `amount` of `token`.

@@ -24,6 +24,9 @@ export type RoundResult = IFedMarket.RoundResultStruct;
 
 const coder = AbiCoder.defaultAbiCoder();
 
+/** `IFedMarket.ProjectStatus` values. */
+export const ProjectStatus = { None: 0, AwaitingAggregator: 1, Active: 2, Completed: 3, Cancelled: 4 } as const;
+
 /** Slot statuses as the proof encodes them (docs/PROOF-INTERFACE.md). */
 export const Status = { Empty: 0, Inlier: 1, NotAggregated: 2, Excluded: 3 } as const;
 export type SlotOutcome = { status: number; score: bigint };

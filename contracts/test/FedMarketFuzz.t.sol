@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {FedMarket} from "../FedMarket.sol";
+import {IFedMarket} from "../interfaces/IFedMarket.sol";
+import {MockRoundVerifier} from "./mocks/MockRoundVerifier.sol";
+import {FeeOnTransferToken, TestToken} from "./mocks/TestTokens.sol";
+import {Vm, VM_ADDRESS} from "./utils/Vm.sol";
+
+/// @dev Shared setup and helpers of the fuzz suites: deploys a market, a mock verifier, the test
+///      tokens, and runs projects through their rounds with mock proofs.
+abstract contract FuzzBase {
+    Vm internal constant vm = Vm(VM_ADDRESS);
+    uint256 internal constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    uint256 internal constant CHUNK = 100;
+    bytes32 internal constant CONTRIBUTION_RECORDED =
+        keccak256("ContributionRecorded(uint256,uint256,address,uint256,uint8,uint256,uint256)");
+
+    FedMarket internal market;
+    TestToken internal tst;
+    FeeOnTransferToken internal fot;
+    address internal owner;
+    address internal aggregator;
+    address internal funder;
+    address[] internal trainers;
+
+    function _deploy(uint256 trainerCount) internal {
+        vm.warp(1_700_000_000);
+        market = new FedMarket();
+        tst = new TestToken();
+        fot = new FeeOnTransferToken();
+        owner = _actor("owner");
+        aggregator = _actor("aggregator");
+        funder = _actor("funder");
+        address[] memory all = new address[](trainerCount + 3);
+        all[0] = owner;
+        all[1] = aggregator;
+        all[2] = funder;
+        for (uint256 i; i < trainerCount; ++i) {
+            trainers.push(_actor(string.concat("trainer", _str(i))));
+            all[3 + i] = trainers[i];
+        }
+        for (uint256 i; i < all.length; ++i) {
+            vm.startPrank(all[i]);
+            tst.approve(address(market), type(uint256).max);
+            fot.approve(address(market), type(uint256).max);
+            vm.stopPrank();
+        }
+    }
+
+    function _actor(string memory name) internal pure returns (address) {
+        return address(uint160(uint256(keccak256(abi.encode("fuzz-actor", name)))));
+    }
+
+    function _config(address token, MockRoundVerifier verifier, uint256 budget, uint256 reward, uint32 slots)
+        internal
+        view
+        returns (IFedMarket.ProjectConfig memory c)
+    {
+        c.token = token;
+        c.aggregator = aggregator;
+        c.verifier = verifier;
+        c.budget = budget;
+        c.rewardPerRound = reward;
+        c.numRounds = 2;
+        c.maxTrainersPerRound = slots;
+        c.submissionWindow = 1 hours;
+        c.aggregationWindow = 30 minutes;
+        c.ownerEncryptionKey = bytes32(uint256(1));
+        c.initialModelCommitment = 12345;
+        c.params = IFedMarket.CircuitParams({modelSize: 250, byzantineTolerance: 0, quantizationScale: 1 << 16, clipBound: 127});
+        c.specCid = "bafkreispec";
+        c.initialModelCid = "bafkreimodel0";
+    }
+
+    /// @dev Gives `who` `amount` of `token` (ETH when zero).
+    function _give(address token, address who, uint256 amount) internal {
+        if (token == address(0)) vm.deal(who, who.balance + amount);
+        else TestToken(token).mint(who, amount); // FeeOnTransferToken has the same mint
+    }
+
+    function _create(IFedMarket.ProjectConfig memory c) internal returns (uint256 pid) {
+        _give(c.token, owner, c.budget);
+        vm.prank(owner);
+        pid = market.createProject{value: c.token == address(0) ? c.budget : 0}(c);
+    }
+
+    function _accept(uint256 pid, address token, uint256 bond) internal {
+        _give(token, aggregator, bond);
+        vm.prank(aggregator);
+        market.acceptAggregator{value: token == address(0) ? bond : 0}(pid, bytes32(uint256(2)));
+    }
+
+    /// @dev Registers the first `n` trainers and has them submit to the open round.
+    function _registerAndSubmit(uint256 pid, uint256 n) internal {
+        uint256 round = market.getCurrentRound(pid).round;
+        for (uint256 i; i < n; ++i) {
+            (bool registered,,) = market.getTrainer(pid, trainers[i]);
+            if (!registered) {
+                vm.prank(trainers[i]);
+                market.registerTrainer(pid, new bytes32[](0));
+            }
+            vm.prank(trainers[i]);
+            market.submitUpdate(pid, round, uint256(keccak256(abi.encode(pid, round, i))) % FIELD, "bafkreiupdate");
+        }
+    }
+
+    /// @dev Warps into the aggregation window and finalizes the open round with these outcomes:
+    ///      chunk proofs first (submitChunkProofs), then the decision over the contract's inputs.
+    function _finalize(uint256 pid, uint256[] memory words) internal {
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        vm.warp(uint256(p.roundOpenedAt) + p.submissionWindow);
+        IFedMarket.ChunkProof[] memory chunks = new IFedMarket.ChunkProof[](p.numChunks);
+        uint256 acc;
+        for (uint256 i; i < p.numChunks; ++i) {
+            uint256 next = uint256(keccak256(abi.encode("acc", pid, p.currentRound, i)));
+            chunks[i].proof[0] = uint256(keccak256(abi.encode(acc, next)));
+            chunks[i].accOut = next;
+            acc = next;
+        }
+        vm.prank(aggregator);
+        market.submitChunkProofs(pid, p.currentRound, 0, chunks);
+        uint256 newModel = uint256(keccak256(abi.encode("model", pid, p.currentRound))) % FIELD;
+        IFedMarket.RoundResult memory result;
+        result.newModelCommitment = newModel;
+        result.outcomes = words;
+        result.proof[0] = uint256(keccak256(abi.encode(market.decisionPublicInputs(pid, newModel, words))));
+        result.newModelCid = "bafkreinext";
+        vm.prank(aggregator);
+        market.finalizeRound(pid, p.currentRound, p.numChunks, new IFedMarket.ChunkProof[](0), result);
+    }
+
+    function _pack(uint256[] memory statuses, uint256[] memory scores, uint256 kMax)
+        internal
+        pure
+        returns (uint256[] memory words)
+    {
+        words = new uint256[]((kMax + 2) / 3);
+        for (uint256 slot; slot < statuses.length; ++slot) {
+            words[slot / 3] |= (statuses[slot] | (scores[slot] << 2)) << (66 * (slot % 3));
+        }
+    }
+
+    function _bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
+        if (max <= min) return min;
+        uint256 size = max - min;
+        if (size == type(uint256).max) return x;
+        return min + x % (size + 1);
+    }
+
+    function _str(uint256 v) internal pure returns (string memory) {
+        if (v == 0) return "0";
+        bytes memory b;
+        while (v != 0) {
+            b = bytes.concat(bytes1(uint8(48 + v % 10)), b);
+            v /= 10;
+        }
+        return string(b);
+    }
+
+    function _eq(uint256 a, uint256 b, string memory what) internal pure {
+        if (a != b) revert(string.concat(what, ": expected ", _str(b), ", got ", _str(a)));
+    }
+}
+
+/// @title FedMarketFuzzTest
+/// @notice Property tests of single operations: the reward split, fee-on-transfer deposits, no
+///         double payment, and the slash split of a failed round.
+contract FedMarketFuzzTest is FuzzBase {
+    MockRoundVerifier internal verifier;
+
+    function setUp() public {
+        _deploy(6);
+        verifier = new MockRoundVerifier(6, CHUNK);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Reward split
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Random reward (up to 2^200), 3 to 6 submissions, random statuses and 64-bit scores:
+    ///         each inlier gets exactly mulDiv(reward, score, totalInlierScore), everyone else 0,
+    ///         the shares sum to at most the reward, and the remainder goes back to the budget.
+    /// hardhat-config: fuzz.runs = 1000
+    function testFuzz_rewardSplit(uint256 reward, uint64[6] memory scoreSeeds, uint8[6] memory statusSeeds, uint8 n)
+        public
+    {
+        reward = _bound(reward, 0, 1 << 200);
+        uint256 subs = _bound(n, 3, 6);
+        IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, 2 * reward, reward, 6);
+        uint256 pid = _create(c);
+        _accept(pid, address(tst), 0);
+        _registerAndSubmit(pid, subs);
+
+        uint256[] memory statuses = new uint256[](subs);
+        uint256[] memory scores = new uint256[](subs);
+        uint256 total;
+        for (uint256 i; i < subs; ++i) {
+            statuses[i] = statusSeeds[i] % 4;
+            // Mix of zero, small, random and maximal 64-bit scores.
+            uint256 mode = (statusSeeds[i] >> 2) % 4;
+            scores[i] = mode == 0 ? 0 : mode == 1 ? scoreSeeds[i] % 1000 : mode == 2 ? scoreSeeds[i] : type(uint64).max;
+            if (statuses[i] == 1) total += scores[i];
+        }
+        _finalize(pid, _pack(statuses, scores, 6));
+
+        uint256 paid;
+        for (uint256 i; i < subs; ++i) {
+            uint256 expected = statuses[i] == 1 && scores[i] != 0 ? Math.mulDiv(reward, scores[i], total) : 0;
+            if (reward < 1 << 190) {
+                // Cross-check with plain arithmetic where it cannot overflow.
+                _eq(expected, statuses[i] == 1 && scores[i] != 0 ? reward * scores[i] / total : 0, "mulDiv oracle");
+            }
+            _eq(market.creditOf(address(tst), trainers[i]), expected, "share");
+            paid += expected;
+        }
+        require(paid <= reward, "shares exceed the reward");
+        // Round 1 reserved `reward` again from reward + (reward - paid): the remainder is in the budget.
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        _eq(p.budget, reward - paid, "remainder back to budget");
+        _eq(p.roundReward, reward, "next round reserve");
+        _eq(market.totalLiabilities(address(tst)), tst.balanceOf(address(market)), "liabilities");
+    }
+
+    /// @notice When every inlier scores 0 (or nobody is an inlier) nothing is paid and the whole
+    ///         reward returns to the budget.
+    /// hardhat-config: fuzz.runs = 300
+    function testFuzz_rewardSplit_zeroTotalPaysNothing(uint256 reward, uint8[6] memory statusSeeds, uint8 n) public {
+        reward = _bound(reward, 0, 1e30);
+        uint256 subs = _bound(n, 3, 6);
+        uint256 pid = _create(_config(address(0), verifier, 2 * reward, reward, 6));
+        _accept(pid, address(0), 0);
+        _registerAndSubmit(pid, subs);
+        uint256[] memory statuses = new uint256[](subs);
+        uint256[] memory scores = new uint256[](subs);
+        for (uint256 i; i < subs; ++i) {
+            statuses[i] = statusSeeds[i] % 4;
+            // Non-inliers may carry a score: it must be ignored.
+            scores[i] = statuses[i] == 1 ? 0 : uint256(statusSeeds[i]) * 1e9;
+        }
+        _finalize(pid, _pack(statuses, scores, 6));
+        for (uint256 i; i < subs; ++i) _eq(market.creditOf(address(0), trainers[i]), 0, "no share");
+        _eq(market.getProject(pid).budget, reward, "whole reward back to budget");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Fee-on-transfer deposits
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice createProject and fundProject with a 1% fee-on-transfer token escrow exactly what
+    ///         arrived, and the liabilities track the balance.
+    /// hardhat-config: fuzz.runs = 1000
+    function testFuzz_feeOnTransferDepositsCreditWhatArrived(uint256 budget, uint256 amount1, uint256 amount2) public {
+        budget = _bound(budget, 0, 1e36);
+        amount1 = _bound(amount1, 0, 1e36);
+        amount2 = _bound(amount2, 0, 1e36);
+        IFedMarket.ProjectConfig memory c = _config(address(fot), verifier, budget, 1, 6);
+        uint256 before = fot.balanceOf(address(market));
+        uint256 pid = _create(c);
+        uint256 arrived = fot.balanceOf(address(market)) - before;
+        _eq(arrived, budget - budget / 100, "create: arrived");
+        _eq(market.getProject(pid).budget, arrived, "create: budget");
+
+        _give(address(fot), funder, amount1);
+        before = fot.balanceOf(address(market));
+        vm.expectEmit(address(market));
+        emit IFedMarket.ProjectFunded(pid, funder, amount1 - amount1 / 100);
+        vm.prank(funder);
+        market.fundProject(pid, amount1);
+        _eq(fot.balanceOf(address(market)) - before, amount1 - amount1 / 100, "fund: arrived");
+        _eq(market.getProject(pid).budget, arrived + amount1 - amount1 / 100, "fund: budget");
+
+        // After the project is active too.
+        _accept(pid, address(fot), 0);
+        _give(address(fot), funder, amount2);
+        vm.prank(funder);
+        market.fundProject(pid, amount2);
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        uint256 total = arrived + amount1 - amount1 / 100 + amount2 - amount2 / 100;
+        _eq(p.budget + p.roundReward, total, "budget + reserve == everything that arrived");
+        _eq(market.totalLiabilities(address(fot)), fot.balanceOf(address(market)), "liabilities == balance");
+        _eq(market.totalLiabilities(address(fot)), total, "liabilities == arrived");
+    }
+
+    /// @notice A bond or stake must arrive in full: with the 1% fee that fails from 100 units on
+    ///         (InsufficientDeposit(required, received)), and succeeds below.
+    /// hardhat-config: fuzz.runs = 500
+    function testFuzz_feeOnTransferBondAndStakeMustArriveInFull(uint256 bond, uint256 stake) public {
+        bond = _bound(bond, 0, 1e30);
+        stake = _bound(stake, 0, 1e30);
+        IFedMarket.ProjectConfig memory c = _config(address(fot), verifier, 1000, 100, 6);
+        c.aggregatorBond = bond;
+        c.trainerStake = stake;
+        uint256 pid = _create(c);
+
+        _give(address(fot), aggregator, bond);
+        if (bond / 100 > 0) {
+            vm.expectRevert(abi.encodeWithSelector(IFedMarket.InsufficientDeposit.selector, bond, bond - bond / 100));
+        }
+        vm.prank(aggregator);
+        market.acceptAggregator(pid, bytes32(0));
+        if (bond / 100 == 0) _eq(market.getProject(pid).bondPosted, bond, "bond posted");
+
+        _give(address(fot), trainers[0], stake);
+        if (stake / 100 > 0) {
+            vm.expectRevert(abi.encodeWithSelector(IFedMarket.InsufficientDeposit.selector, stake, stake - stake / 100));
+        }
+        vm.prank(trainers[0]);
+        market.registerTrainer(pid, new bytes32[](0));
+        (bool registered,, uint256 stored) = market.getTrainer(pid, trainers[0]);
+        require(registered == (stake / 100 == 0), "registered iff the stake arrived in full");
+        _eq(stored, stake / 100 == 0 ? stake : 0, "stake");
+        _eq(market.totalLiabilities(address(fot)), fot.balanceOf(address(market)), "liabilities == balance");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // No double payment
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice After a finalized round (ETH or ERC-20), each trainer withdraws its share once; a
+    ///         second withdrawal reverts with NothingToWithdraw, as does the owner's second
+    ///         withdrawal of the refunded budget and a second stake release.
+    /// hardhat-config: fuzz.runs = 500
+    function testFuzz_noDoublePayment(uint256 reward, uint64[4] memory scores, bool useEth, uint256 stake) public {
+        address token = useEth ? address(0) : address(tst);
+        reward = _bound(reward, 1, 1e30);
+        stake = _bound(stake, 0, 1e24);
+        IFedMarket.ProjectConfig memory c = _config(token, verifier, reward + 7, reward, 6);
+        c.numRounds = 1;
+        c.trainerStake = stake;
+        uint256 pid = _create(c);
+        _accept(pid, token, 0);
+        for (uint256 i; i < 4; ++i) _give(token, trainers[i], stake);
+        // Register with the stake (ETH sent as value).
+        for (uint256 i; i < 4; ++i) {
+            vm.prank(trainers[i]);
+            market.registerTrainer{value: useEth ? stake : 0}(pid, new bytes32[](0));
+        }
+        _registerAndSubmit(pid, 4);
+        uint256[] memory statuses = new uint256[](4);
+        uint256[] memory sc = new uint256[](4);
+        for (uint256 i; i < 4; ++i) {
+            statuses[i] = 1;
+            sc[i] = scores[i];
+        }
+        _finalize(pid, _pack(statuses, sc, 6));
+        require(market.getProject(pid).status == IFedMarket.ProjectStatus.Completed, "completed");
+
+        for (uint256 i; i < 4; ++i) {
+            address t = trainers[i];
+            if (stake > 0) {
+                vm.prank(t);
+                market.releaseStake(pid);
+            }
+            vm.expectRevert(abi.encodeWithSelector(IFedMarket.NoStakeToRelease.selector, pid, t));
+            vm.prank(t);
+            market.releaseStake(pid);
+
+            uint256 credit = market.creditOf(token, t);
+            if (credit > 0) {
+                uint256 balBefore = _balanceOf(token, t);
+                vm.prank(t);
+                market.withdraw(token);
+                _eq(_balanceOf(token, t) - balBefore, credit, "withdrawn once");
+            }
+            vm.expectRevert(abi.encodeWithSelector(IFedMarket.NothingToWithdraw.selector, token, t));
+            vm.prank(t);
+            market.withdraw(token);
+        }
+        // The owner's refund (7 + the unpaid remainder) is paid once as well.
+        uint256 ownerCredit = market.creditOf(token, owner);
+        require(ownerCredit >= 7, "owner refund");
+        vm.prank(owner);
+        market.withdraw(token);
+        vm.expectRevert(abi.encodeWithSelector(IFedMarket.NothingToWithdraw.selector, token, owner));
+        vm.prank(owner);
+        market.withdraw(token);
+        _eq(market.totalLiabilities(token), 0, "everything paid out");
+        _eq(_balanceOf(token, address(market)), 0, "market empty");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Failed round: slash split
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice A failed round slashes min(slashAmount, bondPosted): floor(slashed / 2 / n) to each
+    ///         of the n submitters and the rest to the owner; the round reward returns to the budget.
+    /// hardhat-config: fuzz.runs = 500
+    function testFuzz_failRoundSlashSplit(uint256 bond, uint256 slash, uint8 n, uint256 reward) public {
+        bond = _bound(bond, 0, 1e30);
+        slash = _bound(slash, 0, bond);
+        reward = _bound(reward, 0, 1e30);
+        uint256 subs = _bound(n, 3, 6);
+        IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, 3 * reward, reward, 6);
+        c.aggregatorBond = bond;
+        c.slashAmount = slash;
+        uint256 pid = _create(c);
+        _accept(pid, address(tst), bond);
+        _registerAndSubmit(pid, subs);
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        vm.warp(uint256(p.roundOpenedAt) + p.submissionWindow + p.aggregationWindow);
+        market.failRound(pid);
+
+        uint256 perTrainer = slash / 2 / subs;
+        uint256 toTrainers;
+        for (uint256 i; i < subs; ++i) {
+            _eq(market.creditOf(address(tst), trainers[i]), perTrainer, "per trainer");
+            toTrainers += perTrainer;
+        }
+        _eq(market.creditOf(address(tst), owner), slash - toTrainers, "owner gets the rest");
+        IFedMarket.ProjectView memory q = market.getProject(pid);
+        _eq(q.bondPosted, bond - slash, "bond left");
+        _eq(q.budget, 3 * reward, "reward back to budget");
+        require(q.status == IFedMarket.ProjectStatus.AwaitingAggregator, "awaits an aggregator");
+        _eq(market.totalLiabilities(address(tst)), tst.balanceOf(address(market)), "liabilities == balance");
+    }
+
+    function _balanceOf(address token, address who) internal view returns (uint256) {
+        return token == address(0) ? who.balance : TestToken(token).balanceOf(who);
+    }
+}
+
+/// @title FedMarketOutcomeDecodingFuzzTest
+/// @notice Decoding of packed outcomes for every slot position: a 64-slot verifier (the contract's
+///         maximum), 64 submissions, 22 random outcome words; the ContributionRecorded event of each
+///         slot must carry `status = bits [66i, 66i+2)` and `score = bits [66i+2, 66i+66)` of word
+///         `slot / 3` (i = slot % 3), and the credits must follow the decoded values. Bits above 198
+///         in each word are ignored.
+contract FedMarketOutcomeDecodingFuzzTest is FuzzBase {
+    uint256 internal constant SLOTS = 64;
+    uint256 internal constant WORDS = 22;
+    uint256 internal constant REWARD = 1e30;
+
+    MockRoundVerifier internal verifier;
+    uint256 internal pid;
+
+    function setUp() public {
+        _deploy(SLOTS);
+        verifier = new MockRoundVerifier(SLOTS, CHUNK);
+        IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, REWARD, REWARD, uint32(SLOTS));
+        c.numRounds = 1;
+        pid = _create(c);
+        _accept(pid, address(tst), 0);
+        _registerAndSubmit(pid, SLOTS);
+    }
+
+    /// hardhat-config: fuzz.runs = 300
+    function testFuzz_outcomeDecodingAllSlots(uint256[WORDS] memory raw) public {
+        uint256[] memory words = new uint256[](WORDS);
+        for (uint256 w; w < WORDS; ++w) words[w] = raw[w];
+        vm.recordLogs();
+        _finalize(pid, words);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+
+        uint256[] memory statuses = new uint256[](SLOTS);
+        uint256[] memory scores = new uint256[](SLOTS);
+        uint256 total;
+        for (uint256 slot; slot < SLOTS; ++slot) {
+            // Independent decoding: shift the word by the slot's bit offset, then split.
+            uint256 bits = words[slot / 3] >> (66 * (slot % 3));
+            statuses[slot] = bits & 3;
+            scores[slot] = (bits >> 2) & type(uint64).max;
+            if (statuses[slot] == 1) total += scores[slot];
+        }
+        uint256 seen;
+        for (uint256 k; k < logs.length; ++k) {
+            if (logs[k].emitter != address(market) || logs[k].topics[0] != CONTRIBUTION_RECORDED) continue;
+            (uint256 slot, uint8 status, uint256 score, uint256 reward) =
+                abi.decode(logs[k].data, (uint256, uint8, uint256, uint256));
+            _eq(slot, seen, "slot order");
+            _eq(uint256(logs[k].topics[3]), uint256(uint160(trainers[slot])), "slot trainer");
+            _eq(status, statuses[slot], string.concat("status of slot ", _str(slot)));
+            _eq(score, scores[slot], string.concat("score of slot ", _str(slot)));
+            uint256 expected = statuses[slot] == 1 && scores[slot] != 0 ? Math.mulDiv(REWARD, scores[slot], total) : 0;
+            _eq(reward, expected, string.concat("reward of slot ", _str(slot)));
+            _eq(market.creditOf(address(tst), trainers[slot]), expected, string.concat("credit of slot ", _str(slot)));
+            ++seen;
+        }
+        _eq(seen, SLOTS, "one ContributionRecorded per slot");
+    }
+}

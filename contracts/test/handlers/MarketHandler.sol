@@ -1,0 +1,1061 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+import {FedMarket} from "../../FedMarket.sol";
+import {IFedMarket} from "../../interfaces/IFedMarket.sol";
+import {MockRoundVerifier} from "../mocks/MockRoundVerifier.sol";
+import {FeeOnTransferToken, TestToken} from "../mocks/TestTokens.sol";
+import {Vm, VM_ADDRESS} from "../utils/Vm.sol";
+
+/// @title MarketHandler
+/// @notice Drives random but mostly valid call sequences against one FedMarket for the invariant
+///         tests in `FedMarketInvariants.t.sol`, over three reward tokens: ETH, a plain ERC-20
+///         (TestToken) and a 1% fee-on-transfer token.
+/// @dev Every action picks its project and actors from its fuzzed arguments, brings the market
+///      into a state where the call is valid (funding actors, warping time), makes the call as the
+///      right account (`vm.prank`) and checks the exact effect on credits, budgets and bonds. Market
+///      calls are low-level calls: a call the handler expected to succeed but that reverted, an
+///      expected revert with the wrong error, or any wrong effect is recorded as a violation, and
+///      the invariant function fails on the first one. Handler actions themselves never revert, so
+///      the test runs with `failOnRevert` (a revert would be a bookkeeping bug, e.g. an underflow
+///      caused by a wrong credit).
+///
+///      Roles are disjoint (owners, aggregators, trainers), so each credit change observed during an
+///      action can be attributed: trainers get reward shares and slash shares, owners get budget
+///      refunds and slash remainders, aggregators get bond refunds. Ghost accounting per project:
+///        deposited == budget + roundReward + rewardsPaid + budgetRefunded
+///        bondIn    == bondPosted + bondOut
+///      and per (token, account): credited - withdrawn == creditOf, withdrawn <= credited.
+contract MarketHandler {
+    Vm internal constant vm = Vm(VM_ADDRESS);
+
+    uint256 internal constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    uint256 public constant K_MAX = 6;
+    uint256 public constant CHUNK = 100;
+    uint256 public constant WORDS = 2; // ceil(K_MAX / 3)
+    uint256 public constant MAX_PROJECTS = 5;
+    uint256 internal constant N_TOKENS = 3; // 0: ETH, 1: TestToken, 2: FeeOnTransferToken
+    uint256 internal constant N_OWNERS = 2;
+    uint256 internal constant N_AGGREGATORS = 3;
+    uint256 internal constant N_TRAINERS = 6;
+    uint256 internal constant N_ACCOUNTS = N_OWNERS + N_AGGREGATORS + N_TRAINERS;
+    uint256 internal constant FIRST_AGGREGATOR = N_OWNERS;
+    uint256 internal constant FIRST_TRAINER = N_OWNERS + N_AGGREGATORS;
+    uint256 internal constant MAX_AMOUNT = 1e24;
+
+    error InvariantViolated(string what, uint256 pidOrIndex, uint256 expected, uint256 actual);
+
+    struct Ghost {
+        uint8 tokenIdx;
+        uint256 deposited; // budget tokens that arrived (market balance delta) via createProject / fundProject
+        uint256 rewardsPaid; // reward shares credited to trainers by finalizeRound
+        uint256 budgetRefunded; // budget credited back to the owner (cancel / close)
+        uint256 bondIn; // bond tokens that arrived via acceptAggregator
+        uint256 bondOut; // bond slashed, refunded (appointAggregator) or released (close)
+        uint256 model; // model commitment the next decision proof must start from
+    }
+
+    /// @dev Locals of one finalization (avoids stack-too-deep).
+    struct Fin {
+        uint256 pid;
+        uint256 round;
+        uint256 subs;
+        uint256 numChunks;
+        uint256 split;
+        uint256 newModel;
+        uint256 reward;
+        uint256 totalScore;
+        uint256 paid;
+        bool closing;
+        uint256[] accs;
+        uint256[] words;
+        uint256[] expected; // expected credit delta per account
+        IFedMarket.ChunkProof[] head;
+        IFedMarket.ChunkProof[] tail;
+    }
+
+    FedMarket public immutable market;
+    MockRoundVerifier public immutable verifier;
+    TestToken public immutable tst;
+    FeeOnTransferToken public immutable fot;
+
+    address[N_TOKENS] internal _tokens;
+    address[N_ACCOUNTS] internal _accounts;
+
+    uint256 public currentTime;
+    uint256[] public projectIds;
+    mapping(uint256 projectId => Ghost) internal _ghost;
+    mapping(uint256 projectId => mapping(address trainer => uint256)) public ghostStake;
+    mapping(uint256 projectId => mapping(uint256 slot => uint256)) internal _slotCommitment;
+    mapping(uint256 projectId => mapping(uint256 slot => address)) internal _slotTrainer;
+    mapping(uint256 projectId => mapping(uint256 slot => uint256)) internal _slotRoundPlusOne;
+    mapping(address token => mapping(address account => uint256)) public ghostCredited;
+    mapping(address token => mapping(address account => uint256)) public ghostWithdrawn;
+
+    uint256 public violations;
+    string public firstViolation;
+    /// Successful actions by kind (for coverage statistics).
+    mapping(string kind => uint256) public actionCount;
+
+    constructor() {
+        market = new FedMarket();
+        verifier = new MockRoundVerifier(K_MAX, CHUNK);
+        tst = new TestToken();
+        fot = new FeeOnTransferToken();
+        _tokens = [address(0), address(tst), address(fot)];
+        for (uint256 i; i < N_ACCOUNTS; ++i) {
+            _accounts[i] = address(uint160(uint256(keccak256(abi.encode("fedmarket-actor", i)))));
+        }
+        _bootstrap();
+    }
+
+    receive() external payable {}
+
+    // ---------------------------------------------------------------------------------------------
+    // Setup: three projects (one per token), active with trainers registered, so that short call
+    // sequences already reach finalization, failure, cancellation and payouts.
+    // ---------------------------------------------------------------------------------------------
+
+    function _bootstrap() internal {
+        currentTime = block.timestamp;
+        vm.deal(address(this), type(uint128).max);
+        for (uint256 i; i < N_ACCOUNTS; ++i) {
+            vm.startPrank(_accounts[i]);
+            tst.approve(address(market), type(uint256).max);
+            fot.approve(address(market), type(uint256).max);
+            vm.stopPrank();
+        }
+        // ETH: f = 1 (quorum 4), 6 slots, 3 rounds, budget for 3 full rounds plus change.
+        uint256 pid = _create(_config(0, 1, 6, 3, 10 ether + 7, 3 ether, 1 ether, 0.4 ether, 0.01 ether), 0, true);
+        for (uint256 i; i < 6; ++i) _register(pid, _accounts[FIRST_TRAINER + i]);
+        // TestToken: f = 0 (quorum 3), 4 slots, 4 rounds; the budget runs out in the last round;
+        // the whole bond can be slashed.
+        pid = _create(_config(1, 0, 4, 4, 1000e18, 350e18, 100e18, 100e18, 0), 1, true);
+        for (uint256 i; i < 5; ++i) _register(pid, _accounts[FIRST_TRAINER + i]);
+        // Fee-on-transfer: amounts below 100 lose nothing to the 1% fee, so the bond and stake stay
+        // small (acceptAggregator and registerTrainer require the full amount to arrive).
+        pid = _create(_config(2, 0, 5, 2, 1_000_003, 333_333, 50, 7, 10), 0, true);
+        for (uint256 i; i < 4; ++i) _register(pid, _accounts[FIRST_TRAINER + 1 + i]);
+    }
+
+    function _config(
+        uint8 tokenIdx,
+        uint8 f,
+        uint32 slots,
+        uint32 rounds,
+        uint256 budget,
+        uint256 reward,
+        uint256 bond,
+        uint256 slash,
+        uint256 stake
+    ) internal view returns (IFedMarket.ProjectConfig memory c) {
+        c.token = _tokens[tokenIdx];
+        c.aggregator = _accounts[FIRST_AGGREGATOR + tokenIdx];
+        c.verifier = verifier;
+        c.budget = budget;
+        c.rewardPerRound = reward;
+        c.numRounds = rounds;
+        c.maxTrainersPerRound = slots;
+        c.submissionWindow = 1 hours;
+        c.aggregationWindow = 30 minutes;
+        c.aggregatorBond = bond;
+        c.slashAmount = slash;
+        c.trainerStake = stake;
+        c.ownerEncryptionKey = keccak256(abi.encode("owner-key", tokenIdx));
+        c.initialModelCommitment = uint256(keccak256(abi.encode("model-0", tokenIdx))) % FIELD;
+        c.params = IFedMarket.CircuitParams({
+            modelSize: uint32(250 + 50 * uint32(tokenIdx)), byzantineTolerance: f, quantizationScale: 1 << 16, clipBound: 127
+        });
+        c.specCid = "bafkreispecspecspecspecspecspecspecspecspecspecspecspec";
+        c.initialModelCid = "bafkreimodel0model0model0model0model0model0model0model";
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Actions (the fuzzer calls these)
+    // ---------------------------------------------------------------------------------------------
+
+    modifier step() {
+        vm.warp(currentTime);
+        _;
+    }
+
+    function createProject(uint256 seed, uint256 budget, uint256 reward, uint256 bond, bool accept) external step {
+        if (projectIds.length >= MAX_PROJECTS) return;
+        uint8 tokenIdx = uint8(seed % N_TOKENS);
+        bool feeToken = tokenIdx == 2;
+        IFedMarket.ProjectConfig memory c;
+        c.token = _tokens[tokenIdx];
+        c.aggregator = _accounts[FIRST_AGGREGATOR + (seed >> 8) % N_AGGREGATORS];
+        c.verifier = verifier;
+        c.budget = _bound(budget, 0, MAX_AMOUNT);
+        // Sometimes a round reward above the budget (the last rounds then get what is left).
+        c.rewardPerRound = _bound(reward, 0, MAX_AMOUNT / 2);
+        c.numRounds = uint32(_bound(seed >> 16, 1, 4));
+        uint8 f = uint8((seed >> 24) % 2);
+        c.params = IFedMarket.CircuitParams({
+            modelSize: uint32(_bound(seed >> 32, 1, 4 * CHUNK)), byzantineTolerance: f, quantizationScale: 1 << 16, clipBound: 127
+        });
+        c.maxTrainersPerRound = uint32(_bound(seed >> 48, uint256(f) + 3, K_MAX));
+        // Mostly windows of 10 minutes to 2 hours; sometimes a window of a few seconds.
+        c.submissionWindow = uint64((seed >> 56) % 8 == 0 ? _bound(seed >> 60, 1, 10) : _bound(seed >> 60, 10 minutes, 2 hours));
+        c.aggregationWindow = uint64((seed >> 76) % 8 == 0 ? _bound(seed >> 80, 1, 10) : _bound(seed >> 80, 10 minutes, 2 hours));
+        c.aggregatorBond = feeToken ? _bound(bond, 0, 99) : _bound(bond, 0, MAX_AMOUNT / 100);
+        c.slashAmount = _bound(seed >> 100, 0, c.aggregatorBond);
+        c.trainerStake = feeToken ? _bound(seed >> 152, 0, 99) : _bound(seed >> 152, 0, 1e20);
+        c.ownerEncryptionKey = keccak256(abi.encode("owner-key", seed));
+        c.initialModelCommitment = uint256(keccak256(abi.encode("model-0", seed))) % FIELD;
+        c.specCid = "bafkreispec";
+        c.initialModelCid = "bafkreimodel0";
+        _create(c, (seed >> 240) % N_OWNERS, accept);
+    }
+
+    function fundProject(uint256 pidSeed, uint256 funderSeed, uint256 amount) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (!_open(p) || p.cancelRequested) return;
+        uint8 ti = _ghost[pid].tokenIdx;
+        address funder = _accounts[funderSeed % N_ACCOUNTS];
+        amount = _bound(amount, 0, MAX_AMOUNT);
+        _fund(ti, funder, amount);
+        uint256 balBefore = _balance(ti);
+        uint256 liabBefore = market.totalLiabilities(p.token);
+        vm.prank(funder);
+        (bool ok, bytes memory ret) =
+            address(market).call{value: ti == 0 ? amount : 0}(abi.encodeCall(IFedMarket.fundProject, (pid, amount)));
+        if (!ok) return _unexpected("fundProject", pid, ret);
+        uint256 arrived = _balance(ti) - balBefore;
+        _check(arrived == _afterFee(ti, amount), "fund: arrived", pid, _afterFee(ti, amount), arrived);
+        _check(market.getProject(pid).budget == p.budget + arrived, "fund: budget", pid, p.budget + arrived, 0);
+        _check(market.totalLiabilities(p.token) == liabBefore + arrived, "fund: liabilities", pid, arrived, 0);
+        _ghost[pid].deposited += arrived;
+        actionCount["fundProject"]++;
+    }
+
+    function appointAggregator(uint256 pidSeed, uint256 aggSeed, uint256 bond, uint256 slash) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (p.status != IFedMarket.ProjectStatus.AwaitingAggregator) return;
+        uint8 ti = _ghost[pid].tokenIdx;
+        address aggregator = _accounts[FIRST_AGGREGATOR + aggSeed % N_AGGREGATORS];
+        // Often the same bond again (the usual re-appointment after a failed round).
+        if (aggSeed % 3 == 0) bond = p.aggregatorBond;
+        else bond = ti == 2 ? _bound(bond, 0, 99) : _bound(bond, 0, MAX_AMOUNT / 100);
+        slash = _bound(slash, 0, bond);
+        uint256 refund = p.aggregator != aggregator ? p.bondPosted : (p.bondPosted > bond ? p.bondPosted - bond : 0);
+
+        uint256[] memory before = _snap(ti);
+        vm.prank(p.owner);
+        (bool ok, bytes memory ret) = address(market).call(
+            abi.encodeCall(IFedMarket.appointAggregator, (pid, aggregator, bond, slash))
+        );
+        if (!ok) return _unexpected("appointAggregator", pid, ret);
+        uint256[] memory expected = new uint256[](N_ACCOUNTS);
+        expected[_indexOf(p.aggregator)] = refund;
+        _settle(pid, ti, before, expected, "appoint");
+        IFedMarket.ProjectView memory q = market.getProject(pid);
+        _check(q.bondPosted == p.bondPosted - refund, "appoint: bondPosted", pid, p.bondPosted - refund, q.bondPosted);
+        _check(q.aggregator == aggregator && q.aggregatorBond == bond && q.slashAmount == slash, "appoint: fields", pid, 0, 0);
+        _ghost[pid].bondOut += refund;
+        actionCount["appointAggregator"]++;
+    }
+
+    function acceptAggregator(uint256 pidSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        if (market.getProject(pid).status != IFedMarket.ProjectStatus.AwaitingAggregator) return;
+        _accept(pid);
+    }
+
+    function registerTrainer(uint256 pidSeed, uint256 trainerSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        address trainer = _accounts[FIRST_TRAINER + trainerSeed % N_TRAINERS];
+        (bool registered,,) = market.getTrainer(pid, trainer);
+        if (registered && _open(p) && !p.cancelRequested) {
+            // A second registration must fail and change nothing.
+            vm.prank(trainer);
+            (bool ok, bytes memory ret) =
+                address(market).call(abi.encodeCall(IFedMarket.registerTrainer, (pid, new bytes32[](0))));
+            _expectError(ok, ret, abi.encodeWithSelector(IFedMarket.AlreadyRegistered.selector, pid, trainer), "re-register", pid);
+            return;
+        }
+        if (!_open(p) || p.cancelRequested) return;
+        _register(pid, trainer);
+    }
+
+    /// @notice Registered (or newly registered) trainers submit `count` updates to the open round.
+    function submitUpdates(uint256 pidSeed, uint256 trainerSeed, uint256 count, uint256 commitSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (p.status != IFedMarket.ProjectStatus.Active || p.cancelRequested) return;
+        uint256 subs = market.getCurrentRound(pid).submissions;
+        if (currentTime >= uint256(p.roundOpenedAt) + p.submissionWindow) {
+            // Too late for this round: if it is below quorum, skip it and submit to the next one.
+            if (subs >= uint256(p.params.byzantineTolerance) + 3) return;
+            _skip(pid, p, commitSeed);
+            p = market.getProject(pid);
+            if (p.status != IFedMarket.ProjectStatus.Active) return;
+            subs = 0;
+        }
+        if (subs >= p.maxTrainersPerRound) return;
+        count = _bound(count, 1, p.maxTrainersPerRound - subs);
+        // Mostly bring the round to its quorum, so that finalizations and failures are common.
+        uint256 quorum = uint256(p.params.byzantineTolerance) + 3;
+        if ((commitSeed >> 128) % 4 != 0 && subs + count < quorum) count = quorum - subs;
+        _submitUpdates(pid, p, subs, trainerSeed, count, commitSeed);
+    }
+
+    /// @dev `count` trainers (registering them when needed) submit to the open round, which has
+    ///      `subs` submissions and an open submission window.
+    function _submitUpdates(
+        uint256 pid,
+        IFedMarket.ProjectView memory p,
+        uint256 subs,
+        uint256 trainerSeed,
+        uint256 count,
+        uint256 commitSeed
+    ) internal {
+        uint256 round = p.currentRound;
+        for (uint256 i; i < N_TRAINERS && count > 0; ++i) {
+            address trainer = _accounts[FIRST_TRAINER + (trainerSeed % N_TRAINERS + i) % N_TRAINERS];
+            (bool registered, uint32 lastPlusOne,) = market.getTrainer(pid, trainer);
+            if (lastPlusOne == round + 1) continue;
+            if (!registered && !_register(pid, trainer)) return;
+            // Occasionally a duplicate commitment (the contract accepts it; the circuit flags it).
+            uint256 commitment = (commitSeed >> i) % 7 == 0 && subs > 0
+                ? _slotCommitment[pid][0]
+                : _bound(uint256(keccak256(abi.encode(commitSeed, i))), 1, FIELD - 1);
+            vm.prank(trainer);
+            (bool ok, bytes memory ret) = address(market).call(
+                abi.encodeCall(IFedMarket.submitUpdate, (pid, round, commitment, "bafkreiupdate"))
+            );
+            if (!ok) return _unexpected("submitUpdate", pid, ret);
+            (address storedTrainer, uint256 storedCommitment) = market.getSubmission(pid, round, subs);
+            _check(storedTrainer == trainer && storedCommitment == commitment, "submit: slot", pid, subs, 0);
+            _slotCommitment[pid][subs] = commitment;
+            _slotTrainer[pid][subs] = trainer;
+            _slotRoundPlusOne[pid][subs] = round + 1;
+            ++subs;
+            --count;
+            actionCount["submitUpdate"]++;
+        }
+    }
+
+    function warp(uint256 seconds_) external step {
+        // Mostly short steps inside the windows, sometimes long jumps past them.
+        currentTime += seconds_ % 4 == 0 ? _bound(seconds_, 0, 3 hours) : _bound(seconds_, 0, 10 minutes);
+        vm.warp(currentTime);
+    }
+
+    /// @notice The aggregator finalizes the open round with mock proofs and random outcomes
+    ///         (warping into the aggregation window if it has not opened yet).
+    function finalizeRound(uint256 pidSeed, uint256 outcomeSeed, uint256 splitSeed, uint256 timeSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        _fillToQuorum(pid, p, outcomeSeed);
+        if (!_canAggregate(pid, p, timeSeed)) return;
+        Fin memory x = _buildFinalization(pid, p, outcomeSeed, splitSeed);
+        uint8 ti = _ghost[pid].tokenIdx;
+        uint256[] memory before = _snap(ti);
+
+        if (x.head.length > 0) {
+            vm.prank(p.aggregator);
+            (bool okHead, bytes memory retHead) = address(market).call(
+                abi.encodeCall(IFedMarket.submitChunkProofs, (pid, x.round, 0, x.head))
+            );
+            if (!okHead) return _unexpected("submitChunkProofs", pid, retHead);
+            IFedMarket.RoundView memory rv = market.getCurrentRound(pid);
+            _check(rv.chunksVerified == x.head.length, "chunks: count", pid, x.head.length, rv.chunksVerified);
+            _check(rv.accumulator == x.accs[x.head.length - 1], "chunks: accumulator", pid, 0, 0);
+        }
+        IFedMarket.RoundResult memory result = _result(x, _decisionProof(x, p));
+        vm.prank(p.aggregator);
+        (bool ok, bytes memory ret) = address(market).call(
+            abi.encodeCall(IFedMarket.finalizeRound, (pid, x.round, x.split, x.tail, result))
+        );
+        if (!ok) return _unexpected("finalizeRound", pid, ret);
+
+        // Expected credits: each inlier's share (computed without mulDiv: reward < 2^80, score < 2^64),
+        // the budget to the owner and the bond to the aggregator when the project closes.
+        uint256 budgetAfterRound = p.budget + x.reward - x.paid;
+        x.expected[_indexOf(p.owner)] += x.closing ? budgetAfterRound : 0;
+        x.expected[_indexOf(p.aggregator)] += x.closing ? p.bondPosted : 0;
+        uint256[] memory deltas = _settle(pid, ti, before, x.expected, "finalize");
+        _checkNextRound(pid, p, budgetAfterRound, x.closing, false);
+        _check(market.getProject(pid).modelCommitment == x.newModel, "finalize: model", pid, x.newModel, 0);
+
+        Ghost storage g = _ghost[pid];
+        for (uint256 i = FIRST_TRAINER; i < N_ACCOUNTS; ++i) g.rewardsPaid += deltas[i];
+        g.budgetRefunded += deltas[_indexOf(p.owner)];
+        g.bondOut += deltas[_indexOf(p.aggregator)];
+        g.model = x.newModel;
+        actionCount["finalizeRound"]++;
+    }
+
+    function skipRound(uint256 pidSeed, uint256 callerSeed, uint256 timeSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (p.status != IFedMarket.ProjectStatus.Active) return;
+        uint256 subs = market.getCurrentRound(pid).submissions;
+        if (subs >= uint256(p.params.byzantineTolerance) + 3) return;
+        uint256 deadline = uint256(p.roundOpenedAt) + p.submissionWindow;
+        if (currentTime < deadline) {
+            currentTime = deadline + _bound(timeSeed, 0, 10 minutes);
+            vm.warp(currentTime);
+        }
+        _skip(pid, p, callerSeed);
+    }
+
+    /// @dev Skips the open round (its submission window has closed below quorum).
+    function _skip(uint256 pid, IFedMarket.ProjectView memory p, uint256 callerSeed) internal {
+        uint8 ti = _ghost[pid].tokenIdx;
+        bool closing = p.currentRound + 1 == p.numRounds;
+        uint256[] memory before = _snap(ti);
+        vm.prank(_accounts[callerSeed % N_ACCOUNTS]);
+        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.skipRound, (pid)));
+        if (!ok) return _unexpected("skipRound", pid, ret);
+        uint256[] memory expected = new uint256[](N_ACCOUNTS);
+        uint256 budgetAfterRound = p.budget + p.roundReward;
+        expected[_indexOf(p.owner)] = closing ? budgetAfterRound : 0;
+        expected[_indexOf(p.aggregator)] += closing ? p.bondPosted : 0;
+        uint256[] memory deltas = _settle(pid, ti, before, expected, "skip");
+        _checkNextRound(pid, p, budgetAfterRound, closing, false);
+        _ghost[pid].budgetRefunded += deltas[_indexOf(p.owner)];
+        _ghost[pid].bondOut += deltas[_indexOf(p.aggregator)];
+        actionCount["skipRound"]++;
+    }
+
+    function failRound(uint256 pidSeed, uint256 callerSeed, uint256 timeSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (p.status != IFedMarket.ProjectStatus.Active) return;
+        _fillToQuorum(pid, p, timeSeed);
+        uint256 subs = market.getCurrentRound(pid).submissions;
+        if (subs < uint256(p.params.byzantineTolerance) + 3) return;
+        uint256 end = uint256(p.roundOpenedAt) + p.submissionWindow + p.aggregationWindow;
+        if (currentTime < end) {
+            currentTime = end + _bound(timeSeed, 0, 10 minutes);
+            vm.warp(currentTime);
+        }
+        uint8 ti = _ghost[pid].tokenIdx;
+        bool closing = p.cancelRequested || p.currentRound + 1 == p.numRounds;
+        uint256 slashed = p.slashAmount < p.bondPosted ? p.slashAmount : p.bondPosted;
+        uint256 perTrainer = slashed / 2 / subs;
+        uint256 ownerSlashShare = slashed - perTrainer * subs;
+        uint256[] memory before = _snap(ti);
+        vm.prank(_accounts[callerSeed % N_ACCOUNTS]);
+        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.failRound, (pid)));
+        if (!ok) return _unexpected("failRound", pid, ret);
+
+        uint256[] memory expected = new uint256[](N_ACCOUNTS);
+        for (uint256 slot; slot < subs; ++slot) {
+            _check(_slotRoundPlusOne[pid][slot] == p.currentRound + 1, "fail: ghost slot round", pid, slot, 0);
+            expected[_indexOf(_slotTrainer[pid][slot])] += perTrainer;
+        }
+        uint256 budgetAfterRound = p.budget + p.roundReward;
+        expected[_indexOf(p.owner)] = ownerSlashShare + (closing ? budgetAfterRound : 0);
+        expected[_indexOf(p.aggregator)] += closing ? p.bondPosted - slashed : 0;
+        uint256[] memory deltas = _settle(pid, ti, before, expected, "fail");
+        _checkNextRound(pid, p, budgetAfterRound, closing, true);
+        IFedMarket.ProjectView memory q = market.getProject(pid);
+        if (!closing) {
+            _check(q.bondPosted == p.bondPosted - slashed, "fail: bondPosted", pid, p.bondPosted - slashed, q.bondPosted);
+        }
+        Ghost storage g = _ghost[pid];
+        g.bondOut += slashed + deltas[_indexOf(p.aggregator)];
+        g.budgetRefunded += deltas[_indexOf(p.owner)] - ownerSlashShare;
+        actionCount["failRound"]++;
+    }
+
+    function cancelProject(uint256 pidSeed) external step {
+        // Cancelling ends a project for the rest of the sequence: do it one time in three.
+        if ((pidSeed >> 128) % 3 != 0) return;
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (!_open(p) || p.cancelRequested) return;
+        uint8 ti = _ghost[pid].tokenIdx;
+        uint256 subs = market.getCurrentRound(pid).submissions;
+        bool keepRound =
+            p.status == IFedMarket.ProjectStatus.Active && subs >= uint256(p.params.byzantineTolerance) + 3;
+        uint256[] memory before = _snap(ti);
+        vm.prank(p.owner);
+        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.cancelProject, (pid)));
+        if (!ok) return _unexpected("cancelProject", pid, ret);
+        uint256[] memory expected = new uint256[](N_ACCOUNTS);
+        IFedMarket.ProjectView memory q = market.getProject(pid);
+        if (keepRound) {
+            expected[_indexOf(p.owner)] = p.budget;
+            _check(q.cancelRequested && q.status == IFedMarket.ProjectStatus.Active, "cancel: keeps round", pid, 0, 0);
+            _check(q.budget == 0 && q.roundReward == p.roundReward, "cancel: reserved reward", pid, p.roundReward, q.roundReward);
+        } else {
+            expected[_indexOf(p.owner)] = p.budget + p.roundReward;
+            expected[_indexOf(p.aggregator)] += p.bondPosted;
+            _check(q.status == IFedMarket.ProjectStatus.Cancelled, "cancel: status", pid, 0, uint256(q.status));
+            _check(q.budget == 0 && q.roundReward == 0 && q.bondPosted == 0, "cancel: emptied", pid, 0, 0);
+        }
+        uint256[] memory deltas = _settle(pid, ti, before, expected, "cancel");
+        _ghost[pid].budgetRefunded += deltas[_indexOf(p.owner)];
+        _ghost[pid].bondOut += deltas[_indexOf(p.aggregator)];
+        actionCount["cancelProject"]++;
+    }
+
+    function releaseStake(uint256 pidSeed, uint256 trainerSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        address trainer = _accounts[FIRST_TRAINER + trainerSeed % N_TRAINERS];
+        (,, uint256 stake) = market.getTrainer(pid, trainer);
+        bool ended = p.status == IFedMarket.ProjectStatus.Completed || p.status == IFedMarket.ProjectStatus.Cancelled;
+        if (ended && stake == 0 && (trainerSeed >> 128) % 4 != 0) {
+            // Mostly pick a trainer that still has a stake in this ended project.
+            for (uint256 k = 1; k < N_TRAINERS && stake == 0; ++k) {
+                address other = _accounts[FIRST_TRAINER + (trainerSeed % N_TRAINERS + k) % N_TRAINERS];
+                (,, uint256 otherStake) = market.getTrainer(pid, other);
+                if (otherStake != 0) (trainer, stake) = (other, otherStake);
+            }
+        }
+        uint8 ti = _ghost[pid].tokenIdx;
+        uint256[] memory before = _snap(ti);
+        vm.prank(trainer);
+        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.releaseStake, (pid)));
+        if (!ended || stake == 0) {
+            _expectError(ok, ret, abi.encodeWithSelector(IFedMarket.NoStakeToRelease.selector, pid, trainer), "releaseStake", pid);
+            return;
+        }
+        if (!ok) return _unexpected("releaseStake", pid, ret);
+        uint256[] memory expected = new uint256[](N_ACCOUNTS);
+        expected[_indexOf(trainer)] = stake;
+        _settle(pid, ti, before, expected, "releaseStake");
+        _check(ghostStake[pid][trainer] == stake, "releaseStake: ghost stake", pid, ghostStake[pid][trainer], stake);
+        ghostStake[pid][trainer] = 0;
+        actionCount["releaseStake"]++;
+    }
+
+    function withdraw(uint256 accountSeed, uint256 tokenSeed) external step {
+        address account = _accounts[accountSeed % N_ACCOUNTS];
+        uint8 ti = uint8(tokenSeed % N_TOKENS);
+        address token = _tokens[ti];
+        uint256 credit = market.creditOf(token, account);
+        if (credit == 0 && (tokenSeed >> 128) % 4 != 0) {
+            // Mostly look for an account that has something to withdraw.
+            for (uint256 k; k < N_ACCOUNTS * N_TOKENS && credit == 0; ++k) {
+                uint256 a = (accountSeed % N_ACCOUNTS + k) % N_ACCOUNTS;
+                uint256 t = (tokenSeed % N_TOKENS + k / N_ACCOUNTS) % N_TOKENS;
+                uint256 c = market.creditOf(_tokens[t], _accounts[a]);
+                if (c != 0) (account, ti, token, credit) = (_accounts[a], uint8(t), _tokens[t], c);
+            }
+        }
+        if (credit == 0) {
+            vm.prank(account);
+            (bool ok0, bytes memory ret0) = address(market).call(abi.encodeCall(IFedMarket.withdraw, (token)));
+            _expectError(ok0, ret0, abi.encodeWithSelector(IFedMarket.NothingToWithdraw.selector, token, account), "withdraw 0", ti);
+            return;
+        }
+        uint256 marketBefore = _balance(ti);
+        uint256 accountBefore = _balanceOf(ti, account);
+        uint256 liabBefore = market.totalLiabilities(token);
+        vm.prank(account);
+        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.withdraw, (token)));
+        if (!ok) return _unexpected("withdraw", ti, ret);
+        uint256 out = marketBefore - _balance(ti);
+        _check(out == credit, "withdraw: market paid", ti, credit, out);
+        _check(_balanceOf(ti, account) - accountBefore == _afterFee(ti, credit), "withdraw: received", ti, credit, 0);
+        _check(market.creditOf(token, account) == 0, "withdraw: credit left", ti, 0, market.creditOf(token, account));
+        _check(market.totalLiabilities(token) == liabBefore - credit, "withdraw: liabilities", ti, credit, 0);
+        ghostWithdrawn[token][account] += out;
+        // Withdrawing again pays nothing.
+        vm.prank(account);
+        (ok, ret) = address(market).call(abi.encodeCall(IFedMarket.withdraw, (token)));
+        _expectError(ok, ret, abi.encodeWithSelector(IFedMarket.NothingToWithdraw.selector, token, account), "withdraw twice", ti);
+        actionCount["withdraw"]++;
+    }
+
+    /// @notice Hostile finalizations that must fail and change nothing: a non-aggregator with a
+    ///         valid proof, the aggregator with a proof of different outcomes, and a decision
+    ///         proof replayed from another project.
+    function hostileFinalize(uint256 pidSeed, uint256 actorSeed, uint256 outcomeSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        _fillToQuorum(pid, p, actorSeed);
+        if (!_canAggregate(pid, p, outcomeSeed)) return;
+        Fin memory x = _buildFinalization(pid, p, outcomeSeed, 0);
+        uint256[8] memory proof = _decisionProof(x, p);
+        uint256 liabBefore = market.totalLiabilities(p.token);
+        uint256 mode = actorSeed % 3;
+        address caller = p.aggregator;
+        bytes memory expectedError;
+        if (mode == 0) {
+            // Anyone but the aggregator (owners and trainers; never an aggregator of this project).
+            uint256 i = actorSeed % (N_OWNERS + N_TRAINERS);
+            caller = _accounts[i < N_OWNERS ? i : FIRST_TRAINER + i - N_OWNERS];
+            expectedError = abi.encodeWithSelector(IFedMarket.NotAggregator.selector, pid, caller);
+        } else if (mode == 1) {
+            x.words[0] ^= 1 << 2; // flip one score bit of slot 0 after proving
+            expectedError = abi.encodeWithSelector(IFedMarket.InvalidDecisionProof.selector);
+        } else {
+            // The proof of the same outcomes, bound to another project id.
+            proof = _decisionProofFor(x, p, pid + 1000);
+            expectedError = abi.encodeWithSelector(IFedMarket.InvalidDecisionProof.selector);
+        }
+        IFedMarket.ChunkProof[] memory all = _concat(x.head, x.tail);
+        IFedMarket.RoundResult memory result = _result(x, proof);
+        vm.prank(caller);
+        (bool ok, bytes memory ret) =
+            address(market).call(abi.encodeCall(IFedMarket.finalizeRound, (pid, x.round, 0, all, result)));
+        _expectError(ok, ret, expectedError, "hostileFinalize", pid);
+        _check(market.totalLiabilities(p.token) == liabBefore, "hostile: liabilities", pid, liabBefore, 0);
+        _check(market.getCurrentRound(pid).round == x.round, "hostile: round moved", pid, x.round, 0);
+        actionCount["hostileFinalize"]++;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Invariants (called by the test contract after every action)
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Reverts with `InvariantViolated` when any accounting property is broken.
+    function assertInvariants() external view {
+        if (violations != 0) revert InvariantViolated(firstViolation, violations, 0, 0);
+        for (uint8 ti; ti < N_TOKENS; ++ti) {
+            address token = _tokens[ti];
+            uint256 liabilities = market.totalLiabilities(token);
+            uint256 balance = _balance(ti);
+            // We never force-send ETH, so equality holds for ETH as well.
+            if (balance != liabilities) revert InvariantViolated("balance == totalLiabilities", ti, liabilities, balance);
+            uint256 sum = _sumProjects(ti);
+            for (uint256 a; a < N_ACCOUNTS; ++a) {
+                address account = _accounts[a];
+                uint256 credit = market.creditOf(token, account);
+                sum += credit;
+                uint256 credited = ghostCredited[token][account];
+                uint256 withdrawn = ghostWithdrawn[token][account];
+                if (withdrawn > credited) revert InvariantViolated("withdrawn <= credited", a, credited, withdrawn);
+                if (credited - withdrawn != credit) {
+                    revert InvariantViolated("credited - withdrawn == creditOf", a, credited - withdrawn, credit);
+                }
+            }
+            if (sum != liabilities) revert InvariantViolated("totalLiabilities == sum of parts", ti, sum, liabilities);
+        }
+    }
+
+    function _sumProjects(uint8 ti) internal view returns (uint256 sum) {
+        for (uint256 k; k < projectIds.length; ++k) {
+            uint256 pid = projectIds[k];
+            Ghost storage g = _ghost[pid];
+            if (g.tokenIdx != ti) continue;
+            IFedMarket.ProjectView memory p = market.getProject(pid);
+            sum += p.budget + p.roundReward + p.bondPosted;
+            for (uint256 t = FIRST_TRAINER; t < N_ACCOUNTS; ++t) {
+                (,, uint256 stake) = market.getTrainer(pid, _accounts[t]);
+                if (stake != ghostStake[pid][_accounts[t]]) {
+                    revert InvariantViolated("stake == ghost stake", pid, ghostStake[pid][_accounts[t]], stake);
+                }
+                sum += stake;
+            }
+            uint256 held = p.budget + p.roundReward + g.rewardsPaid + g.budgetRefunded;
+            if (g.deposited != held) revert InvariantViolated("budget conservation", pid, g.deposited, held);
+            if (g.rewardsPaid > g.deposited) revert InvariantViolated("paid <= deposited", pid, g.deposited, g.rewardsPaid);
+            if (g.bondIn != p.bondPosted + g.bondOut) {
+                revert InvariantViolated("bond conservation", pid, g.bondIn, p.bondPosted + g.bondOut);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Views for the test contract
+    // ---------------------------------------------------------------------------------------------
+
+    function projectCount() external view returns (uint256) {
+        return projectIds.length;
+    }
+
+    function ghost(uint256 pid) external view returns (Ghost memory) {
+        return _ghost[pid];
+    }
+
+    function accountAt(uint256 i) external view returns (address) {
+        return _accounts[i];
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internal: actions shared by bootstrap and the fuzzed entry points
+    // ---------------------------------------------------------------------------------------------
+
+    function _create(IFedMarket.ProjectConfig memory c, uint256 ownerIdx, bool accept) internal returns (uint256 pid) {
+        uint8 ti = c.token == address(0) ? 0 : (c.token == address(tst) ? 1 : 2);
+        address owner = _accounts[ownerIdx];
+        _fund(ti, owner, c.budget);
+        uint256 balBefore = _balance(ti);
+        uint256 liabBefore = market.totalLiabilities(c.token);
+        vm.prank(owner);
+        (bool ok, bytes memory ret) =
+            address(market).call{value: ti == 0 ? c.budget : 0}(abi.encodeCall(IFedMarket.createProject, (c)));
+        if (!ok) {
+            _unexpected("createProject", 0, ret);
+            return 0;
+        }
+        pid = abi.decode(ret, (uint256));
+        _check(pid == market.projectCount() && pid == projectIds.length + 1, "create: id", pid, projectIds.length + 1, pid);
+        uint256 arrived = _balance(ti) - balBefore;
+        _check(arrived == _afterFee(ti, c.budget), "create: arrived", pid, _afterFee(ti, c.budget), arrived);
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        _check(p.budget == arrived, "create: budget == arrived", pid, arrived, p.budget);
+        _check(p.owner == owner && p.status == IFedMarket.ProjectStatus.AwaitingAggregator, "create: fields", pid, 0, 0);
+        _check(market.totalLiabilities(c.token) == liabBefore + arrived, "create: liabilities", pid, arrived, 0);
+        projectIds.push(pid);
+        Ghost storage g = _ghost[pid];
+        g.tokenIdx = ti;
+        g.deposited = arrived;
+        g.model = c.initialModelCommitment;
+        actionCount["createProject"]++;
+        if (accept) _accept(pid);
+    }
+
+    function _accept(uint256 pid) internal {
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        uint8 ti = _ghost[pid].tokenIdx;
+        uint256 needed = p.aggregatorBond > p.bondPosted ? p.aggregatorBond - p.bondPosted : 0;
+        _fund(ti, p.aggregator, needed);
+        uint256 balBefore = _balance(ti);
+        vm.prank(p.aggregator);
+        (bool ok, bytes memory ret) = address(market).call{value: ti == 0 ? needed : 0}(
+            abi.encodeCall(IFedMarket.acceptAggregator, (pid, keccak256(abi.encode("agg-key", pid))))
+        );
+        if (_afterFee(ti, needed) < needed) {
+            // Only reachable with a fee-on-transfer bond >= 100 (the handler avoids those).
+            _expectError(
+                ok,
+                ret,
+                abi.encodeWithSelector(IFedMarket.InsufficientDeposit.selector, needed, _afterFee(ti, needed)),
+                "accept fee",
+                pid
+            );
+            return;
+        }
+        if (!ok) return _unexpected("acceptAggregator", pid, ret);
+        uint256 arrived = _balance(ti) - balBefore;
+        _check(arrived == needed, "accept: arrived", pid, needed, arrived);
+        IFedMarket.ProjectView memory q = market.getProject(pid);
+        _check(q.bondPosted == p.bondPosted + arrived, "accept: bondPosted", pid, p.bondPosted + arrived, q.bondPosted);
+        _check(q.status == IFedMarket.ProjectStatus.Active && q.currentRound == p.currentRound, "accept: status", pid, 0, 0);
+        uint256 reward = p.rewardPerRound < p.budget ? p.rewardPerRound : p.budget;
+        _check(q.roundReward == reward && q.budget == p.budget - reward, "accept: reward reserved", pid, reward, q.roundReward);
+        _ghost[pid].bondIn += arrived;
+        actionCount["acceptAggregator"]++;
+    }
+
+    /// @return registered Whether the trainer is registered afterwards.
+    function _register(uint256 pid, address trainer) internal returns (bool registered) {
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        uint8 ti = _ghost[pid].tokenIdx;
+        uint256 stake = p.trainerStake;
+        _fund(ti, trainer, stake);
+        uint256 balBefore = _balance(ti);
+        vm.prank(trainer);
+        (bool ok, bytes memory ret) = address(market).call{value: ti == 0 ? stake : 0}(
+            abi.encodeCall(IFedMarket.registerTrainer, (pid, new bytes32[](0)))
+        );
+        if (_afterFee(ti, stake) < stake) {
+            _expectError(
+                ok, ret, abi.encodeWithSelector(IFedMarket.InsufficientDeposit.selector, stake, _afterFee(ti, stake)), "register fee", pid
+            );
+            return false;
+        }
+        if (!ok) {
+            _unexpected("registerTrainer", pid, ret);
+            return false;
+        }
+        uint256 arrived = _balance(ti) - balBefore;
+        (bool isRegistered,, uint256 stored) = market.getTrainer(pid, trainer);
+        _check(isRegistered && stored == arrived && arrived == stake, "register: stake", pid, stake, stored);
+        ghostStake[pid][trainer] = arrived;
+        actionCount["registerTrainer"]++;
+        return true;
+    }
+
+    /// @dev While the submission window is open, brings the open round to its quorum (most
+    ///      sequences would otherwise rarely get a round aggregated).
+    function _fillToQuorum(uint256 pid, IFedMarket.ProjectView memory p, uint256 seed) internal {
+        if (p.status != IFedMarket.ProjectStatus.Active || p.cancelRequested) return;
+        if (currentTime >= uint256(p.roundOpenedAt) + p.submissionWindow) return;
+        uint256 subs = market.getCurrentRound(pid).submissions;
+        uint256 quorum = uint256(p.params.byzantineTolerance) + 3;
+        if (subs < quorum) _submitUpdates(pid, p, subs, seed, quorum - subs, seed >> 8);
+    }
+
+    /// @dev Whether the aggregator can finalize now; warps into the aggregation window if the
+    ///      submission window is still open (with a quorum already in).
+    function _canAggregate(uint256 pid, IFedMarket.ProjectView memory p, uint256 timeSeed) internal returns (bool) {
+        if (p.status != IFedMarket.ProjectStatus.Active) return false;
+        if (market.getCurrentRound(pid).submissions < uint256(p.params.byzantineTolerance) + 3) return false;
+        uint256 start = uint256(p.roundOpenedAt) + p.submissionWindow;
+        uint256 end = start + p.aggregationWindow;
+        if (currentTime >= end) return false;
+        if (currentTime < start) {
+            currentTime = start + _bound(timeSeed, 0, p.aggregationWindow - 1);
+            vm.warp(currentTime);
+        }
+        return true;
+    }
+
+    function _buildFinalization(uint256 pid, IFedMarket.ProjectView memory p, uint256 outcomeSeed, uint256 splitSeed)
+        internal
+        view
+        returns (Fin memory x)
+    {
+        x.pid = pid;
+        x.round = p.currentRound;
+        x.subs = market.getCurrentRound(pid).submissions;
+        x.numChunks = p.numChunks;
+        x.reward = p.roundReward;
+        x.closing = p.cancelRequested || p.currentRound + 1 == p.numRounds;
+        x.newModel = uint256(keccak256(abi.encode("model", pid, x.round, outcomeSeed))) % FIELD;
+        // Chunk accumulator chain 0 -> accs[0] -> ... -> accs[n-1]; the first `split` proofs go
+        // through submitChunkProofs, the rest with finalizeRound.
+        x.accs = new uint256[](x.numChunks);
+        x.split = splitSeed % (x.numChunks + 1);
+        x.head = new IFedMarket.ChunkProof[](x.split);
+        x.tail = new IFedMarket.ChunkProof[](x.numChunks - x.split);
+        uint256 acc;
+        for (uint256 i; i < x.numChunks; ++i) {
+            uint256 next = uint256(keccak256(abi.encode("acc", pid, x.round, i, outcomeSeed)));
+            IFedMarket.ChunkProof memory cp = _chunkProof(acc, next);
+            if (i < x.split) x.head[i] = cp;
+            else x.tail[i - x.split] = cp;
+            x.accs[i] = next;
+            acc = next;
+        }
+        // Random outcomes for the filled slots, mostly inliers; scores from zero to 2^64 - 1.
+        x.words = new uint256[](WORDS);
+        x.expected = new uint256[](N_ACCOUNTS);
+        uint256[] memory scores = new uint256[](x.subs);
+        uint256[] memory statuses = new uint256[](x.subs);
+        for (uint256 slot; slot < x.subs; ++slot) {
+            uint256 r = uint256(keccak256(abi.encode(outcomeSeed, slot)));
+            uint256 s = r % 8;
+            // 5/8 inlier, 1/8 not aggregated, 1/8 excluded, 1/8 claimed empty (pays nothing).
+            statuses[slot] = s < 5 ? 1 : s == 5 ? 2 : s == 6 ? 3 : 0;
+            uint256 mode = (r >> 8) % 4;
+            uint256 score = mode == 0 ? 0 : mode == 1 ? (r >> 16) % 1000 : mode == 2 ? uint64(r >> 80) : type(uint64).max;
+            scores[slot] = score;
+            x.words[slot / 3] |= (statuses[slot] | (score << 2)) << (66 * (slot % 3));
+            if (statuses[slot] == 1) x.totalScore += score;
+        }
+        for (uint256 slot; slot < x.subs; ++slot) {
+            if (statuses[slot] != 1 || scores[slot] == 0) continue;
+            uint256 share = x.reward * scores[slot] / x.totalScore;
+            x.paid += share;
+            x.expected[_indexOf(_slotTrainer[pid][slot])] += share;
+        }
+    }
+
+    function _decisionProof(Fin memory x, IFedMarket.ProjectView memory p) internal view returns (uint256[8] memory) {
+        return _decisionProofFor(x, p, x.pid);
+    }
+
+    /// @dev The mock decision proof over independently computed public inputs (ctx as in
+    ///      docs/PROOF-INTERFACE.md, the ghost model, the ghost slot commitments).
+    function _decisionProofFor(Fin memory x, IFedMarket.ProjectView memory p, uint256 ctxProjectId)
+        internal
+        view
+        returns (uint256[8] memory proof)
+    {
+        uint256[] memory inputs = new uint256[](4 + K_MAX + WORDS);
+        uint256 digest = uint256(keccak256(abi.encode(block.chainid, address(market), ctxProjectId, x.round, p.paramsHash)));
+        inputs[0] = ((digest >> 16) << 8) | p.params.byzantineTolerance;
+        inputs[1] = _ghost[x.pid].model;
+        inputs[2] = x.newModel;
+        inputs[3] = x.numChunks == 0 ? 0 : x.accs[x.numChunks - 1];
+        for (uint256 slot; slot < x.subs; ++slot) {
+            inputs[4 + slot] = _slotCommitment[x.pid][slot];
+        }
+        for (uint256 w; w < WORDS; ++w) {
+            inputs[4 + K_MAX + w] = x.words[w];
+        }
+        proof[0] = uint256(keccak256(abi.encode(inputs)));
+    }
+
+    function _result(Fin memory x, uint256[8] memory proof) internal pure returns (IFedMarket.RoundResult memory r) {
+        r.newModelCommitment = x.newModel;
+        r.outcomes = x.words;
+        r.proof = proof;
+        r.newModelCid = "bafkreinextmodel";
+    }
+
+    function _chunkProof(uint256 accIn, uint256 accOut) internal pure returns (IFedMarket.ChunkProof memory cp) {
+        cp.proof[0] = uint256(keccak256(abi.encode(accIn, accOut)));
+        cp.accOut = accOut;
+    }
+
+    function _concat(IFedMarket.ChunkProof[] memory a, IFedMarket.ChunkProof[] memory b)
+        internal
+        pure
+        returns (IFedMarket.ChunkProof[] memory all)
+    {
+        all = new IFedMarket.ChunkProof[](a.length + b.length);
+        for (uint256 i; i < a.length; ++i) all[i] = a[i];
+        for (uint256 i; i < b.length; ++i) all[a.length + i] = b[i];
+    }
+
+    /// @dev After a round ended (finalized, skipped or failed): the project closed, or the next
+    ///      round opened (reserving min(rewardPerRound, budget)), or it awaits an aggregator.
+    function _checkNextRound(uint256 pid, IFedMarket.ProjectView memory p, uint256 budgetAfterRound, bool closing, bool failed)
+        internal
+    {
+        IFedMarket.ProjectView memory q = market.getProject(pid);
+        _check(q.currentRound == p.currentRound + 1, "round: advanced", pid, p.currentRound + 1, q.currentRound);
+        if (closing) {
+            IFedMarket.ProjectStatus want =
+                p.cancelRequested ? IFedMarket.ProjectStatus.Cancelled : IFedMarket.ProjectStatus.Completed;
+            _check(q.status == want, "round: closed status", pid, uint256(want), uint256(q.status));
+            _check(q.budget == 0 && q.roundReward == 0 && q.bondPosted == 0, "round: closed emptied", pid, 0, 0);
+        } else if (failed) {
+            _check(q.status == IFedMarket.ProjectStatus.AwaitingAggregator, "round: awaiting", pid, 0, uint256(q.status));
+            _check(q.budget == budgetAfterRound && q.roundReward == 0, "round: failed budget", pid, budgetAfterRound, q.budget);
+        } else {
+            uint256 reward = p.rewardPerRound < budgetAfterRound ? p.rewardPerRound : budgetAfterRound;
+            _check(q.status == IFedMarket.ProjectStatus.Active, "round: next active", pid, 0, uint256(q.status));
+            _check(q.roundReward == reward, "round: next reward", pid, reward, q.roundReward);
+            _check(q.budget == budgetAfterRound - reward, "round: next budget", pid, budgetAfterRound - reward, q.budget);
+            _check(q.roundOpenedAt == currentTime, "round: opened now", pid, currentTime, q.roundOpenedAt);
+            IFedMarket.RoundView memory rv = market.getCurrentRound(pid);
+            _check(rv.submissions == 0 && rv.chunksVerified == 0 && rv.accumulator == 0, "round: counters reset", pid, 0, 0);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internal: money and bookkeeping
+    // ---------------------------------------------------------------------------------------------
+
+    /// @dev Credits of every tracked account in the project's token.
+    function _snap(uint8 ti) internal view returns (uint256[] memory s) {
+        s = new uint256[](N_ACCOUNTS);
+        for (uint256 a; a < N_ACCOUNTS; ++a) {
+            s[a] = market.creditOf(_tokens[ti], _accounts[a]);
+        }
+    }
+
+    /// @dev Compares the credit changes of an action with the expected ones and books them.
+    function _settle(uint256 pid, uint8 ti, uint256[] memory before, uint256[] memory expected, string memory what)
+        internal
+        returns (uint256[] memory deltas)
+    {
+        address token = _tokens[ti];
+        deltas = new uint256[](N_ACCOUNTS);
+        for (uint256 a; a < N_ACCOUNTS; ++a) {
+            uint256 nowCredit = market.creditOf(token, _accounts[a]);
+            if (nowCredit < before[a]) {
+                _fail(string.concat(what, ": credit decreased"), pid, before[a], nowCredit);
+                continue;
+            }
+            deltas[a] = nowCredit - before[a];
+            if (deltas[a] != expected[a]) _fail(string.concat(what, ": credit delta"), a, expected[a], deltas[a]);
+            ghostCredited[token][_accounts[a]] += deltas[a];
+        }
+    }
+
+    function _fund(uint8 ti, address who, uint256 amount) internal {
+        if (amount == 0) return;
+        if (ti == 0) vm.deal(who, who.balance + amount);
+        else if (ti == 1) tst.mint(who, amount);
+        else fot.mint(who, amount);
+    }
+
+    function _balance(uint8 ti) internal view returns (uint256) {
+        return _balanceOf(ti, address(market));
+    }
+
+    function _balanceOf(uint8 ti, address who) internal view returns (uint256) {
+        return ti == 0 ? who.balance : IERC20(_tokens[ti]).balanceOf(who);
+    }
+
+    function _afterFee(uint8 ti, uint256 amount) internal pure returns (uint256) {
+        return ti == 2 ? amount - amount / 100 : amount;
+    }
+
+    function _pick(uint256 seed) internal view returns (uint256 pid, bool found) {
+        uint256 n = projectIds.length;
+        if (n == 0) return (0, false);
+        return (projectIds[seed % n], true);
+    }
+
+    function _open(IFedMarket.ProjectView memory p) internal pure returns (bool) {
+        return p.status == IFedMarket.ProjectStatus.AwaitingAggregator || p.status == IFedMarket.ProjectStatus.Active;
+    }
+
+    function _indexOf(address who) internal view returns (uint256) {
+        for (uint256 i; i < N_ACCOUNTS; ++i) {
+            if (_accounts[i] == who) return i;
+        }
+        revert("unknown account");
+    }
+
+    function _bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
+        if (max <= min) return min;
+        uint256 size = max - min;
+        if (size == type(uint256).max) return x;
+        return min + x % (size + 1);
+    }
+
+    function _check(bool ok, string memory what, uint256 pid, uint256 expected, uint256 actual) internal {
+        if (!ok) _fail(what, pid, expected, actual);
+    }
+
+    function _fail(string memory what, uint256 pid, uint256 expected, uint256 actual) internal {
+        if (violations == 0) {
+            firstViolation = string.concat(
+                what, " [id ", _str(pid), ", expected ", _str(expected), ", actual ", _str(actual), "]"
+            );
+        }
+        ++violations;
+    }
+
+    function _unexpected(string memory what, uint256 pid, bytes memory ret) internal {
+        if (violations == 0) {
+            firstViolation = string.concat(what, " reverted unexpectedly [id ", _str(pid), "] ", _hex(ret));
+        }
+        ++violations;
+    }
+
+    function _expectError(bool ok, bytes memory ret, bytes memory expected, string memory what, uint256 pid) internal {
+        if (ok) return _fail(string.concat(what, ": expected a revert"), pid, 0, 0);
+        if (keccak256(ret) != keccak256(expected)) {
+            if (violations == 0) {
+                firstViolation = string.concat(what, ": wrong error ", _hex(ret), " expected ", _hex(expected));
+            }
+            ++violations;
+        }
+    }
+
+    function _str(uint256 v) internal pure returns (string memory) {
+        if (v == 0) return "0";
+        bytes memory b;
+        while (v != 0) {
+            b = bytes.concat(bytes1(uint8(48 + v % 10)), b);
+            v /= 10;
+        }
+        return string(b);
+    }
+
+    function _hex(bytes memory data) internal pure returns (string memory) {
+        bytes memory alphabet = "0123456789abcdef";
+        bytes memory out = new bytes(2 + data.length * 2);
+        out[0] = "0";
+        out[1] = "x";
+        for (uint256 i; i < data.length; ++i) {
+            out[2 + 2 * i] = alphabet[uint8(data[i]) >> 4];
+            out[3 + 2 * i] = alphabet[uint8(data[i]) & 15];
+        }
+        return string(out);
+    }
+}
