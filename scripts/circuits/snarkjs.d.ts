@@ -14,12 +14,21 @@ declare module "snarkjs" {
     curve: string;
   }
   export type VerificationKey = Record<string, unknown>;
+  /** An in-memory file (`fastfile`): pass `{ type: "mem" }`, snarkjs fills in `data`. */
+  export interface MemFile {
+    type: "mem";
+    data?: Uint8Array;
+  }
+  /** Prover options: `singleThread` proves without ffjavascript's worker pool. */
+  export interface ProverOptions {
+    singleThread?: boolean;
+  }
   export type WitnessInput = Record<string, unknown>;
   export interface Curve {
     terminate(): Promise<void>;
   }
   export const curves: {
-    getCurveFromName(name: string): Promise<Curve>;
+    getCurveFromName(name: string, options?: ProverOptions): Promise<Curve>;
   };
   export const powersOfTau: {
     newAccumulator(curve: Curve, power: number, fileName: string, logger?: Logger): Promise<unknown>;
@@ -39,12 +48,12 @@ declare module "snarkjs" {
     verifyFromR1cs(r1cs: string, ptau: string, zkey: string, logger?: Logger): Promise<boolean>;
   };
   export const wtns: {
-    calculate(input: WitnessInput, wasm: string, wtnsFile: string): Promise<void>;
+    calculate(input: WitnessInput, wasm: string, wtnsFile: string | MemFile): Promise<void>;
     check(r1cs: string, wtnsFile: string, logger?: Logger): Promise<boolean>;
     exportJson(wtnsFile: string): Promise<bigint[]>;
   };
   export const groth16: {
-    prove(zkey: string, wtnsFile: string, logger?: Logger):
+    prove(zkey: string, wtnsFile: string | MemFile, logger?: Logger, options?: ProverOptions):
       Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
     fullProve(input: WitnessInput, wasm: string, zkey: string, logger?: Logger):
       Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
