@@ -16,6 +16,7 @@ import * as snarkjs from "snarkjs";
 import { ROOT, type CompiledCircuit } from "./circom.ts";
 import { readR1csHeader } from "./r1cs.ts";
 
+import { checkCeremonyDigest, fileBlake2b } from "./ceremony-ptau.ts";
 const require = createRequire(import.meta.url);
 
 /** Where dev powers of tau are cached. */
@@ -121,6 +122,13 @@ export async function setupCircuit(
     ptau = mode.ptau;
     if (!existsSync(ptau)) throw new Error(`ptau file ${ptau} not found`);
     const digest = await fileSha256(ptau);
+    const ceremony = checkCeremonyDigest(ptau, await fileBlake2b(ptau));
+    if (ceremony.kind === "known") {
+      log(`${basename(ptau)} matches the published digest of the ceremony's 2^${ceremony.power} file`);
+    } else {
+      log(`WARNING: ${basename(ptau)} is not a known ceremony file; check it with \`snarkjs powersoftau verify\` ` +
+        "and make sure its contributors are trustworthy before deploying");
+    }
     ptauLabel = `ptau ${basename(ptau)} (sha256 ${digest.slice(0, 16)}...) + 1 random phase-2 contribution`;
     setupDir = join(compiled.dir, `setup-prod-${digest.slice(0, 16)}`);
   }

@@ -1,0 +1,183 @@
+/**
+ * `fedmarket-aggregator`: the aggregator node's command line.
+ *
+ *   fedmarket-aggregator run        --market 0x.. --project 1 --data agg-data
+ *   fedmarket-aggregator status     --market 0x.. --project 1 --data agg-data
+ *   fedmarket-aggregator prove-round 3 --market 0x.. --project 1 --data agg-data
+ *
+ * Exit codes: 0 done, 1 a clear error (message on stderr, or a JSON "error" line with --json),
+ * 2 bad usage.
+ */
+import path from "node:path";
+import { Command } from "commander";
+import { isAddress } from "ethers";
+import { AggregatorError, CHECKPOINTS, type AggregatorNode, type Checkpoint } from "./aggregator-node.ts";
+import { createLogger, type NodeLogger } from "./log.ts";
+import { openAggregator, type AggregatorConfig } from "./setup.ts";
+
+interface Flags {
+  rpcUrl?: string; market?: string; project?: string; data?: string; chainId?: string; ipfsApi?: string; ipfsRepo?: string;
+  x25519KeyFile?: string; circuits?: string; workers?: string; chunkBatch?: string; pollInterval?: string; confirmations?: string;
+  blockRange?: string; ipfsTimeout?: string; ipfsRetries?: string; json?: boolean; once?: boolean; round?: string;
+}
+
+const EXAMPLES = `
+Environment: FEDMARKET_RPC_URL, FEDMARKET_MARKET, FEDMARKET_PROJECT, FEDMARKET_AGGREGATOR_DATA stand in for
+the flags. The Ethereum key comes from FEDMARKET_PRIVATE_KEY (never a flag, never printed); the X25519 key
+that decrypts updates from --x25519-key-file or FEDMARKET_X25519_KEY (64 hex characters).
+
+Examples:
+  export FEDMARKET_RPC_URL=http://127.0.0.1:8545 FEDMARKET_MARKET=0x5FbDB2315678afecb367f032d93F642f64180aa3
+  export FEDMARKET_PRIVATE_KEY=0x... FEDMARKET_X25519_KEY=...
+  fedmarket-aggregator run    --project 1 --data agg-data --ipfs-repo demo/ipfs
+  fedmarket-aggregator run    --project 1 --data agg-data --ipfs-api http://127.0.0.1:5001 --json --once
+  fedmarket-aggregator status --project 1 --data agg-data
+  fedmarket-aggregator prove-round 0 --project 1 --data agg-data --workers 2
+  fedmarket-aggregator run    --project 1 --data agg-data --circuits ceremony/   # production keys
+`;
+
+function int(v: string | undefined, name: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new AggregatorError("usage", `${name} must be an integer >= ${min} (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+function configOf(f: Flags, env: NodeJS.ProcessEnv): { config: AggregatorConfig; projectId: bigint } {
+  const rpcUrl = f.rpcUrl ?? env.FEDMARKET_RPC_URL ?? "http://127.0.0.1:8545";
+  const market = f.market ?? env.FEDMARKET_MARKET;
+  if (market === undefined || !isAddress(market)) throw new AggregatorError("usage", "the marketplace address is missing or invalid: pass --market 0x... or set FEDMARKET_MARKET");
+  const project = f.project ?? env.FEDMARKET_PROJECT;
+  if (project === undefined || !/^[1-9][0-9]*$/.test(project)) throw new AggregatorError("usage", "the project is missing or invalid: pass --project <id> (ids start at 1) or set FEDMARKET_PROJECT");
+  const data = f.data ?? env.FEDMARKET_AGGREGATOR_DATA;
+  if (data === undefined) throw new AggregatorError("usage", "the data folder is missing: pass --data <dir> (where round files, proofs and the lock live) or set FEDMARKET_AGGREGATOR_DATA");
+  const chainId = f.chainId === undefined ? undefined : BigInt(f.chainId);
+  const opt = <K extends keyof AggregatorConfig>(k: K, v: AggregatorConfig[K] | undefined): Partial<AggregatorConfig> => (v === undefined ? {} : { [k]: v });
+  const config: AggregatorConfig = {
+    rpcUrl, market, dataDir: path.resolve(data),
+    ...opt("chainId", chainId), ...opt("ipfsApi", f.ipfsApi ?? env.FEDMARKET_IPFS_API),
+    ...opt("ipfsRepo", f.ipfsRepo === undefined ? env.FEDMARKET_IPFS_REPO : path.resolve(f.ipfsRepo)),
+    ...opt("x25519KeyFile", f.x25519KeyFile), ...opt("circuitsDir", f.circuits === undefined ? undefined : path.resolve(f.circuits)),
+    ...opt("workers", int(f.workers, "--workers", 1)), ...opt("chunkBatch", int(f.chunkBatch, "--chunk-batch", 1)),
+    ...opt("pollIntervalMs", int(f.pollInterval, "--poll-interval", 50)), ...opt("confirmations", int(f.confirmations, "--confirmations", 1)),
+    ...opt("blockRange", int(f.blockRange, "--block-range", 1)), ...opt("ipfsTimeoutMs", int(f.ipfsTimeout, "--ipfs-timeout", 100)),
+    ...opt("ipfsRetries", int(f.ipfsRetries, "--ipfs-retries", 0)),
+  };
+  return { config, projectId: BigInt(project) };
+}
+
+/** FEDMARKET_TEST_CRASH_AT=<checkpoint>: SIGKILL this process there (crash-recovery tests). */
+function crashHook(): ((name: Checkpoint) => void) | undefined {
+  const at = process.env.FEDMARKET_TEST_CRASH_AT;
+  if (at === undefined || at === "") return undefined;
+  if (!(CHECKPOINTS as readonly string[]).includes(at)) throw new AggregatorError("usage", `FEDMARKET_TEST_CRASH_AT must be one of ${CHECKPOINTS.join(", ")}`);
+  return (name) => { if (name === at) process.kill(process.pid, "SIGKILL"); };
+}
+
+async function withNode(f: Flags, fn: (ctx: { node: AggregatorNode; logger: NodeLogger; projectId: bigint; signal: AbortSignal }) => Promise<void>): Promise<void> {
+  const logger = createLogger({ json: f.json === true });
+  try {
+    const { config, projectId } = configOf(f, process.env);
+    const hook = crashHook();
+    const opened = await openAggregator(config, logger, hook === undefined ? {} : { onCheckpoint: hook });
+    const abort = new AbortController();
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) { void opened.close().finally(() => process.exit(130)); return; }
+      stopping = true;
+      logger.log("info", "stopping", "stopping after the current step (Ctrl-C again to quit now; every finished step is saved)");
+      abort.abort();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    try {
+      await fn({ node: opened.node, logger, projectId, signal: abort.signal });
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      await opened.close();
+    }
+  } catch (err) {
+    const e = err as Error;
+    logger.log("error", "error", e.message, { name: e.name, code: (e as { code?: unknown }).code });
+    if (process.env.FEDMARKET_DEBUG) console.error(e);
+    process.exitCode = 1;
+  }
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
+    .option("--market <address>", "FedMarket contract address (env FEDMARKET_MARKET)")
+    .option("-p, --project <id>", "project id (env FEDMARKET_PROJECT)")
+    .option("-d, --data <dir>", "data folder: round files, proofs, lock (env FEDMARKET_AGGREGATOR_DATA)")
+    .option("--chain-id <id>", "expected chain id: refuse any other network")
+    .option("--ipfs-api <url>", "Kubo RPC API, e.g. http://127.0.0.1:5001 (env FEDMARKET_IPFS_API)")
+    .option("--ipfs-repo <dir>", "embedded IPFS block folder when no --ipfs-api (default <data>/ipfs)")
+    .option("--x25519-key-file <file>", "the aggregator's X25519 secret key (32 bytes or 64 hex); else FEDMARKET_X25519_KEY")
+    .option("--circuits <dir>", "folder with chunk_k<K>_c<C> / decision_k<K>_c<C> .wasm, .zkey, .vkey.json (default: the repo's dev setup)")
+    .option("--workers <n>", "proving worker threads (default: one per core)")
+    .option("--chunk-batch <n>", "chunk proofs per transaction (default 16)")
+    .option("--poll-interval <ms>", "chain polling interval (default 5000)")
+    .option("--confirmations <n>", "confirmations to wait for (default 1)")
+    .option("--block-range <n>", "blocks per event query (default 2000)")
+    .option("--ipfs-timeout <ms>", "per-attempt IPFS fetch timeout (default 30000)")
+    .option("--ipfs-retries <n>", "IPFS fetch retries (default 3)")
+    .option("--json", "structured JSON-lines logs on stdout");
+}
+
+const program = new Command()
+  .name("fedmarket-aggregator")
+  .description("fedmarket aggregator node: collect and open the round's updates, run Multi-Krum, prove the round (Groth16) and finalize it on chain.")
+  .addHelpText("after", EXAMPLES)
+  .showHelpAfterError()
+  .configureOutput({ outputError: (s, write) => write(s) });
+
+common(program.command("run"))
+  .description("aggregate every round of the project as its submission window closes (resumable: restart after a crash continues where it stopped)")
+  .option("--once", "stop after one round is done")
+  .addHelpText("after", `
+Examples:
+  fedmarket-aggregator run --project 1 --data agg-data --ipfs-repo demo/ipfs
+  fedmarket-aggregator run --project 1 --data agg-data --once --json`)
+  .action(async (opts: Flags) => {
+    await withNode(opts, async ({ node, logger, projectId, signal }) => {
+      const out = await node.run(projectId, { once: opts.once === true, signal });
+      logger.log("info", "run.done", out.kind === "done" ? `round ${out.round}: ${out.done.kind}${out.done.txHash ? ` (${out.done.txHash})` : ""}` : out.kind === "ended" ? `project ${projectId} ${out.status}` : out.reason, {
+        outcome: out.kind === "done" ? out.done.kind : out.kind, ...(out.kind === "done" ? { round: out.round, by: out.done.by, txHash: out.done.txHash } : {}), times: node.times,
+      });
+    });
+  });
+
+common(program.command("status"))
+  .description("where the open round (or --round) stands: on chain and in the data folder")
+  .option("--round <n>", "a past round instead of the open one")
+  .addHelpText("after", `
+Examples:
+  fedmarket-aggregator status --project 1 --data agg-data
+  fedmarket-aggregator status --project 1 --data agg-data --round 0 --json`)
+  .action(async (opts: Flags) => {
+    await withNode(opts, async ({ node, logger, projectId }) => {
+      const s = await node.status(projectId, int(opts.round, "--round", 0));
+      if (opts.json === true) { logger.log("info", "status", `project ${projectId} round ${String(s.round)}`, s); return; }
+      for (const [k, v] of Object.entries(s)) if (v !== undefined) process.stdout.write(`${k.padEnd(22)} ${typeof v === "object" ? JSON.stringify(v) : String(v)}\n`);
+    });
+  });
+
+common(program.command("prove-round"))
+  .argument("<round>", "the open round, after its submission window")
+  .description("collect, open, compute and prove a round without submitting anything (proofs land in <data>/p<project>/r<round>/proofs)")
+  .addHelpText("after", `
+Examples:
+  fedmarket-aggregator prove-round 0 --project 1 --data agg-data
+  fedmarket-aggregator prove-round 2 --project 1 --data agg-data --workers 1 --json`)
+  .action(async (round: string, opts: Flags) => {
+    await withNode(opts, async ({ node, logger, projectId }) => {
+      const r = int(round, "<round>", 0) as number;
+      const out = await node.proveRound(projectId, r);
+      logger.log("info", "prove.done", `round ${r}: ${out.chunks} chunk proof(s) + decision proof in ${out.dir}`, { round: r, dir: out.dir, times: node.times });
+    });
+  });
+
+program.exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); });
+await program.parseAsync(process.argv);

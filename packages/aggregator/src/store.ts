@@ -1,0 +1,124 @@
+/**
+ * The aggregator's persistent state: one folder per (project, round) under the data folder,
+ * `<data>/p<project>/r<round>/`, holding one JSON file per finished step, each written atomically
+ * (temporary file, fsync, rename, fsync of the folder). A step whose file exists is done; a
+ * restart after `kill -9` at any point continues at the first missing file.
+ *
+ * | file | step |
+ * | --- | --- |
+ * | `slots.json` | the round's `UpdateSubmitted` events (slot, trainer, commitment, CID) + round facts |
+ * | `openings.json` | per slot: opened (update + salt) or excluded (with the reason) |
+ * | `round.json` | the reference computation's summary: ctx, commitments, outcome, new model, public signals |
+ * | `proofs/chunk-<j>.json`, `proofs/decision.json` | Groth16 proofs (verified locally before writing) |
+ * | `model.json` | the pinned new global model's CID |
+ * | `txs.json` | transaction hashes (chunk batches, finalize) as they are sent |
+ * | `done.json` | how the round ended (finalized by us / by someone else, skipped, failed) |
+ *
+ * JSON files store bigints as decimal strings (`toJson`/`fromJson` helpers below).
+ */
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import path from "node:path";
+
+/** Writes `data` to `file` atomically (tmp + fsync + rename + fsync of the folder). */
+export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  const fh = await open(tmp, "w");
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  try {
+    const d = await open(dir, "r");
+    try { await d.sync(); } finally { await d.close(); }
+  } catch { /* some filesystems cannot fsync a folder */ }
+}
+
+/** JSON with bigints as `"123n"`-free decimal strings tagged by the reader's schema. */
+export function toJson(value: unknown): string {
+  return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`;
+}
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StoreError";
+  }
+}
+
+/** Reads a JSON file; `undefined` when it does not exist. */
+export async function readJson<T>(file: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new StoreError(`${file} is not valid JSON (${(err as Error).message}); delete it to redo that step`);
+  }
+}
+
+export const big = (s: string | number | bigint): bigint => BigInt(s);
+export const bigs = (xs: readonly (string | number | bigint)[]): bigint[] => xs.map((x) => BigInt(x));
+
+/** The files of one round. */
+export class RoundFiles {
+  readonly dir: string;
+  constructor(dataDir: string, projectId: bigint, round: number) {
+    this.dir = path.join(dataDir, `p${projectId}`, `r${round}`);
+  }
+  file(name: string): string {
+    return path.join(this.dir, name);
+  }
+  chunkProofFile(j: number): string {
+    return path.join(this.dir, "proofs", `chunk-${j}.json`);
+  }
+  decisionProofFile(): string {
+    return path.join(this.dir, "proofs", "decision.json");
+  }
+  read<T>(name: string): Promise<T | undefined> {
+    return readJson<T>(this.file(name));
+  }
+  write(name: string, value: unknown): Promise<void> {
+    return writeFileAtomic(this.file(name), toJson(value));
+  }
+}
+
+/** The data folder's binding to one chain, marketplace and aggregator account. */
+export interface Binding {
+  readonly chainId: string;
+  readonly market: string;
+  readonly aggregator: string;
+}
+
+/**
+ * Binds the data folder to a chain, market and account (`<data>/node.json`): a folder used with
+ * another one is an error, since its round files would mean nothing there.
+ */
+export async function bindDataDir(dataDir: string, want: Binding): Promise<void> {
+  const file = path.join(dataDir, "node.json");
+  const have = await readJson<Binding>(file);
+  const norm = { chainId: want.chainId, market: want.market.toLowerCase(), aggregator: want.aggregator.toLowerCase() };
+  if (have === undefined) {
+    await writeFileAtomic(file, toJson(norm));
+    return;
+  }
+  for (const k of ["chainId", "market", "aggregator"] as const) {
+    if (have[k] !== norm[k]) {
+      throw new StoreError(`data folder ${dataDir} belongs to ${k} ${have[k]}, not ${norm[k]}: wrong network, marketplace or key? Use another --data folder`);
+    }
+  }
+}
