@@ -34,9 +34,10 @@ import path from "node:path";
 import { resolveCircuits, type RoundCircuits } from "./artifacts.ts";
 import { roundKeccak, type AggregatorChain, type ChunkProofArg, type RoundEnd } from "./chain.ts";
 import { collectedFromEvent, openSlot, type CollectedSlot, type SlotOpening } from "./collect.ts";
-import type { NodeLogger } from "./log.ts";
+import type { NodeLogger } from "@fedmarket/protocol";
 import { proofWords, ProverPool, type CircuitKind, type GeneratedProof } from "./prover-pool.ts";
-import { bigs, RoundFiles, readJson, writeFileAtomic, toJson } from "./store.ts";
+import { writeFileAtomic } from "@fedmarket/protocol";
+import { bigs, RoundFiles, readJson, toJson } from "./store.ts";
 import type { Groth16Proof } from "snarkjs";
 
 export const CHECKPOINTS = [

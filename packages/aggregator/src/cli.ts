@@ -12,7 +12,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { isAddress } from "ethers";
 import { AggregatorError, CHECKPOINTS, type AggregatorNode, type Checkpoint } from "./aggregator-node.ts";
-import { createLogger, type NodeLogger } from "./log.ts";
+import { createLogger, type NodeLogger } from "@fedmarket/protocol";
 import { openAggregator, type AggregatorConfig } from "./setup.ts";
 
 interface Flags {

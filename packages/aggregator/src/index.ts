@@ -14,6 +14,5 @@ export * from "./collect.ts";
 export * from "./prover-pool.ts";
 export * from "./store.ts";
 export * from "./lock.ts";
-export * from "./log.ts";
 export * from "./aggregator-node.ts";
 export * from "./setup.ts";

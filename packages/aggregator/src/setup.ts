@@ -10,7 +10,7 @@ import { FedMarketClient, HeliaBlobStore, KuboBlobStore, publicKeyOf, bytesToByt
 import { AggregatorChain } from "./chain.ts";
 import { AggregatorError, AggregatorNode, readSecretKeyFile, type Checkpoint } from "./aggregator-node.ts";
 import { acquireLock, type DataLock } from "./lock.ts";
-import type { NodeLogger } from "./log.ts";
+import type { NodeLogger } from "@fedmarket/protocol";
 import { bindDataDir } from "./store.ts";
 
 export interface AggregatorConfig {

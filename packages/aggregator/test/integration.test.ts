@@ -32,8 +32,8 @@ import { startLocalChain, type LocalChain } from "../../trainer/src/tools/local-
 import { createDemoProject, HARDHAT_KEYS, readArtifact, type DemoProject } from "../../trainer/src/tools/demo-project.ts";
 import { resolveConfig } from "../../trainer/src/node/config.ts";
 import { openNode } from "../../trainer/src/node/setup.ts";
-import { memoryLogger as trainerLogger } from "../../trainer/src/node/log.ts";
-import { memoryLogger } from "../src/log.ts";
+import { memoryLogger } from "@fedmarket/protocol";
+const trainerLogger = memoryLogger;
 import { openAggregator } from "../src/setup.ts";
 import { roundKeccak } from "../src/chain.ts";
 import { LockError } from "../src/lock.ts";

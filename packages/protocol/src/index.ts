@@ -17,3 +17,5 @@ export * from "./update-payload.ts";
 export * from "./envelope.ts";
 export * from "./storage/index.ts";
 export * from "./chain/index.ts";
+export * from "./node/log.ts";
+export * from "./node/atomic-file.ts";

@@ -10,7 +10,7 @@
  * 2 bad usage.
  */
 import { Command, Option } from "commander";
-import { createLogger, type NodeLogger } from "./node/log.ts";
+import { createLogger, type NodeLogger } from "@fedmarket/protocol";
 import { ConfigError, resolveConfig, type NodeConfig } from "./node/config.ts";
 import { openNode } from "./node/setup.ts";
 import { CHECKPOINTS, type Checkpoint } from "./node/trainer-node.ts";

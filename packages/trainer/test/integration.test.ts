@@ -21,7 +21,7 @@ import {
   decodeUpdatePayload, decodeWeights, FedMarketClient, HeliaBlobStore, KuboBlobStore, openEnvelope, updateAssociatedData,
   type BlobStore,
 } from "@fedmarket/protocol";
-import { memoryLogger } from "../src/node/log.ts";
+import { memoryLogger } from "@fedmarket/protocol";
 import { resolveConfig } from "../src/node/config.ts";
 import { openNode } from "../src/node/setup.ts";
 import { TrainerNodeError, type Checkpoint } from "../src/node/trainer-node.ts";

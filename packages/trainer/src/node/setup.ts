@@ -7,7 +7,7 @@ import path from "node:path";
 import { FedMarketClient, HeliaBlobStore, KuboBlobStore, type BlobStore } from "@fedmarket/protocol";
 import type { BackendInfo } from "../backend.ts";
 import { connectProvider, loadWallet, stateDirOf, type NodeConfig } from "./config.ts";
-import type { NodeLogger } from "./log.ts";
+import type { NodeLogger } from "@fedmarket/protocol";
 import { StateStore } from "./state.ts";
 import { TrainerNode, type Checkpoint } from "./trainer-node.ts";
 

@@ -14,7 +14,8 @@
  * before the update was submitted. The chain stays the authority: before sending, the node checks
  * `getTrainer(...).lastSubmittedRoundPlusOne`.
  */
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { writeFileAtomic } from "@fedmarket/protocol";
+import { mkdir, open, readFile } from "node:fs/promises";
 import path from "node:path";
 
 export const STATE_VERSION = 1;
@@ -55,30 +56,6 @@ export class StateError extends Error {
 
 export function roundKey(projectId: bigint | string, round: number): string {
   return `${projectId}:${round}`;
-}
-
-/** Writes `data` to `file` atomically (tmp + fsync + rename + fsync of the folder). */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  try {
-    const d = await open(dir, "r");
-    try { await d.sync(); } finally { await d.close(); }
-  } catch { /* some filesystems cannot fsync a folder */ }
 }
 
 export class StateStore {

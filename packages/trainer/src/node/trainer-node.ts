@@ -32,8 +32,9 @@ import { loadDataset } from "../data/index.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { NonFiniteUpdateError, trainLocally } from "../local-training.ts";
 import { prepareUpdate } from "../update.ts";
-import type { NodeLogger } from "./log.ts";
-import { StateStore, writeFileAtomic, type RoundEntry } from "./state.ts";
+import type { NodeLogger } from "@fedmarket/protocol";
+import { writeFileAtomic } from "@fedmarket/protocol";
+import { StateStore, type RoundEntry } from "./state.ts";
 
 /** Named points of a round where a test (or FEDMARKET_TEST_CRASH_AT) can simulate a crash. */
 export const CHECKPOINTS = ["after-train", "after-seal", "after-pin", "sent-before-state", "after-send", "after-confirm"] as const;

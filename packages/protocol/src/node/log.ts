@@ -1,6 +1,7 @@
 /**
- * Output of the trainer node: human-readable lines (with cli-progress bars for downloads,
- * training epochs and uploads when stdout is a TTY), or `--json`: one JSON object per line
+ * Output of the fedmarket nodes (trainer, aggregator): human-readable lines (with cli-progress
+ * bars for downloads, training, fetching and proving when stdout is a TTY), or `--json`: one JSON
+ * object per line
  * (`{"ts", "level", "event", "msg", ...fields}`, bigints as decimal strings). Secrets are never
  * passed to the logger.
  */
