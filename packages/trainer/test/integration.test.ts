@@ -15,7 +15,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { JsonRpcProvider, Wallet } from "ethers";
+import { ContractFactory, JsonRpcProvider, Wallet } from "ethers";
 import { commitUpdate } from "@fedmarket/core";
 import {
   decodeUpdatePayload, decodeWeights, FedMarketClient, HeliaBlobStore, KuboBlobStore, openEnvelope, updateAssociatedData,
@@ -27,7 +27,7 @@ import { openNode } from "../src/node/setup.ts";
 import { TrainerNodeError, type Checkpoint } from "../src/node/trainer-node.ts";
 import { quantizeDelta } from "../src/update.ts";
 import { makeMnistPartitions } from "../src/tools/mnist-partitions.ts";
-import { createDemoProject, deployMarketWithMockVerifier, HARDHAT_KEYS, type DemoProject } from "../src/tools/demo-project.ts";
+import { createDemoProject, deployMarketWithMockVerifier, HARDHAT_KEYS, readArtifact, type DemoProject } from "../src/tools/demo-project.ts";
 import { startLocalChain, freePort, type LocalChain } from "../src/tools/local-chain.ts";
 import { PACKAGE_DIR, testBackend } from "./helpers.ts";
 
@@ -131,6 +131,23 @@ test("join: through the CLI and in-process, paying the stake; idempotent", async
     const t = await client.getTrainer(projectA.projectId, signer(i).address);
     assert.deepEqual([t.registered, t.stake], [true, stake]);
   }
+});
+
+test("join: an ERC-20 stake is approved and paid", async () => {
+  const art = readArtifact("test/mocks/TestTokens.sol/TestToken.json");
+  const token = await new ContractFactory(art.abi as never, art.bytecode, signer(0)).deploy();
+  await token.waitForDeployment();
+  for (const i of [0, 1, 9]) await (await token.getFunction("mint").send(signer(i).address, 10n ** 24n)).wait();
+  const { tf } = await testBackend();
+  const project = await createDemoProject({
+    market, verifier, owner: signer(0), aggregator: signer(1), store, tf, spec: SPEC, token: await token.getAddress(), trainerStake: 777n,
+  });
+  const n9 = await node(9, project.projectId);
+  try {
+    assert.equal((await n9.node.join(project.projectId)).registered, true);
+  } finally { await n9.close(); }
+  const t = await new FedMarketClient(market, provider).getTrainer(project.projectId, signer(9).address);
+  assert.deepEqual([t.registered, t.stake], [true, 777n]);
 });
 
 test("run: a SIGKILL after sending, before the state write, resumes without a second submission", async () => {

@@ -173,6 +173,13 @@ export function bytesToBytes32(bytes: Uint8Array): string {
   return `0x${Buffer.from(bytes).toString("hex")}`;
 }
 
+/** The part of ERC-20 the nodes use to stake in token-denominated projects. */
+const ERC20_ABI = [
+  "function balanceOf(address owner) view returns (uint256)",
+  "function allowance(address owner, address spender) view returns (uint256)",
+  "function approve(address spender, uint256 amount) returns (bool)",
+] as const;
+
 export class FedMarketClient {
   readonly address: string;
   readonly contract: Contract;
@@ -304,6 +311,26 @@ export class FedMarketClient {
       return (await fn.send(...args, overrides)) as TransactionResponse;
     } catch (err) {
       throw toMarketError(err, name);
+    }
+  }
+
+  /** `owner`'s balance of an ERC-20 `token` and the allowance it gave this marketplace. */
+  async tokenFunds(token: string, owner: string): Promise<{ balance: bigint; allowance: bigint }> {
+    const erc20 = new Contract(token, ERC20_ABI, this.contract.runner);
+    const [balance, allowance] = (await Promise.all([
+      erc20.getFunction("balanceOf").staticCall(owner),
+      erc20.getFunction("allowance").staticCall(owner, this.address),
+    ])) as [bigint, bigint];
+    return { balance, allowance };
+  }
+
+  /** Lets the marketplace pull `amount` of an ERC-20 `token` (stakes, bonds and budgets are pulled). */
+  async approveToken(token: string, amount: bigint): Promise<TransactionResponse> {
+    const erc20 = new Contract(token, ERC20_ABI, this.contract.runner);
+    try {
+      return (await erc20.getFunction("approve").send(this.address, amount)) as TransactionResponse;
+    } catch (err) {
+      throw toMarketError(err, "approve");
     }
   }
 

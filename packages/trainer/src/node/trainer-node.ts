@@ -135,9 +135,15 @@ export class TrainerNode {
       throw new TrainerNodeError("project-ended", `project ${projectId} is ${p.statusName}: it takes no new trainers`);
     }
     if (p.token !== ETH_TOKEN && p.trainerStake > 0n) {
-      throw new TrainerNodeError("token-stake", `project ${projectId} requires a stake of ${p.trainerStake} in token ${p.token}: approve the marketplace for it first (ERC-20 stakes are not handled by this CLI yet)`);
-    }
-    if (p.trainerStake > 0n) {
+      const { balance, allowance } = await this.o.client.tokenFunds(p.token, this.o.address);
+      if (balance < p.trainerStake) {
+        throw new TrainerNodeError("insufficient-funds", `registering needs a stake of ${p.trainerStake} of token ${p.token}; ${this.o.address} holds ${balance}`);
+      }
+      if (allowance < p.trainerStake) {
+        this.#log.log("info", "join.approve", `approving the marketplace for the stake of ${p.trainerStake} of token ${p.token}`, { projectId, token: p.token, stake: p.trainerStake });
+        await this.o.client.wait(await this.o.client.approveToken(p.token, p.trainerStake), this.o.confirmations ?? 1);
+      }
+    } else if (p.trainerStake > 0n) {
       const balance = await this.o.client.provider.getBalance(this.o.address);
       if (balance < p.trainerStake) {
         throw new TrainerNodeError("insufficient-funds", `registering needs a stake of ${fmtEth(p.trainerStake)} ETH plus gas; ${this.o.address} has ${fmtEth(balance)} ETH`);

@@ -60,6 +60,8 @@ export interface DemoProjectOptions {
   readonly rewardPerRound?: bigint;
   readonly trainerStake?: bigint;
   readonly weightsSeed?: number;
+  /** ERC-20 reward token (default: ETH); owner and aggregator must hold enough of it. */
+  readonly token?: string;
 }
 
 export interface DemoProject {
@@ -87,7 +89,7 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
   const reward = o.rewardPerRound ?? 10n ** 17n;
   const f = o.byzantineTolerance ?? 0;
   const config = {
-    token: ZeroAddress, aggregator: await o.aggregator.getAddress(), verifier: o.verifier,
+    token: o.token ?? ZeroAddress, aggregator: await o.aggregator.getAddress(), verifier: o.verifier,
     budget: reward * BigInt(rounds), rewardPerRound: reward, numRounds: rounds,
     maxTrainersPerRound: o.maxTrainersPerRound ?? spec.circuit.kMax,
     submissionWindow: o.submissionWindow ?? 3600, aggregationWindow: o.aggregationWindow ?? 3600,
@@ -97,11 +99,16 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
     specCid, initialModelCid: modelCid,
   };
   const ownerClient = new FedMarketClient(o.market, o.owner);
-  const tx = await ownerClient.contract.getFunction("createProject").send(config, { value: config.budget });
+  const aggClient = new FedMarketClient(o.market, o.aggregator);
+  const inEth = config.token === ZeroAddress;
+  if (!inEth) {
+    await (await ownerClient.approveToken(config.token, config.budget)).wait();
+    await (await aggClient.approveToken(config.token, config.aggregatorBond)).wait();
+  }
+  const tx = await ownerClient.contract.getFunction("createProject").send(config, { value: inEth ? config.budget : 0n });
   await tx.wait();
   const projectId = await ownerClient.projectCount();
-  const aggClient = new FedMarketClient(o.market, o.aggregator);
-  const accept = await aggClient.contract.getFunction("acceptAggregator").send(projectId, bytesToBytes32(aggregatorKey.publicKey), { value: config.aggregatorBond });
+  const accept = await aggClient.contract.getFunction("acceptAggregator").send(projectId, bytesToBytes32(aggregatorKey.publicKey), { value: inEth ? config.aggregatorBond : 0n });
   await accept.wait();
   return { projectId, spec, specCid, modelCid, modelCommitment, weights, ownerKey, aggregatorKey };
 }
