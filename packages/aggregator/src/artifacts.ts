@@ -1,7 +1,8 @@
 /**
  * Where the circuits' proving artifacts come from: for a circuit configuration
- * (`K_MAX`, `CHUNK`) the chunk and decision circuits are `chunk_k<K>_c<C>` and
- * `decision_k<K>_c<C>`. Each needs the witness generator (`.wasm`), the proving key (`.zkey`) and
+ * (`K_MAX`, `CHUNK`, `B`, `BG`) the chunk and decision circuits are `chunk_k<K>_c<C>_b<B>_g<BG>` and
+ * `decision_k<K>_c<C>_b<B>_g<BG>`, without the `_b<B>_g<BG>` suffix for the default `B = 16`,
+ * `BG = 32` (the names of `circuits/main/`). Each needs the witness generator (`.wasm`), the proving key (`.zkey`) and
  * the verification key (`.vkey.json`).
  *
  * - `--circuits <dir>`: `<dir>/<name>.wasm`, `<dir>/<name>.zkey`, `<dir>/<name>.vkey.json`
@@ -39,8 +40,10 @@ export class ArtifactsError extends Error {
   }
 }
 
-export function circuitNames(config: Pick<CircuitConfig, "kMax" | "chunk">): { chunk: string; decision: string } {
-  return { chunk: `chunk_k${config.kMax}_c${config.chunk}`, decision: `decision_k${config.kMax}_c${config.chunk}` };
+export function circuitNames(config: CircuitConfig): { chunk: string; decision: string } {
+  const bits = config.updateBits === 16 && config.modelBits === 32 ? "" : `_b${config.updateBits}_g${config.modelBits}`;
+  const suffix = `k${config.kMax}_c${config.chunk}${bits}`;
+  return { chunk: `chunk_${suffix}`, decision: `decision_${suffix}` };
 }
 
 function fromDir(dir: string, name: string): CircuitFiles {
@@ -72,7 +75,7 @@ async function devFiles(name: string, log: (m: string) => void): Promise<Circuit
 
 /** Resolves the chunk and decision circuits of a configuration. */
 export async function resolveCircuits(
-  config: Pick<CircuitConfig, "kMax" | "chunk">, options: { dir?: string; log?: (m: string) => void } = {},
+  config: CircuitConfig, options: { dir?: string; log?: (m: string) => void } = {},
 ): Promise<RoundCircuits> {
   const names = circuitNames(config);
   if (options.dir !== undefined) {

@@ -14,6 +14,7 @@ import { createLogger, type NodeLogger } from "@fedmarket/protocol";
 import { ConfigError, resolveConfig, type NodeConfig } from "./node/config.ts";
 import { openNode } from "./node/setup.ts";
 import { CHECKPOINTS, type Checkpoint } from "./node/trainer-node.ts";
+import { parseAttackMode } from "./attacks.ts";
 
 interface CommonFlags {
   config?: string;
@@ -90,7 +91,11 @@ async function withNode(
     const config = await resolveConfig(flagsOf(opts), process.env, required);
     logger = createLogger({ json: config.json });
     const hook = crashHook();
-    const opened = await openNode(config, logger, hook === undefined ? {} : { onCheckpoint: hook });
+    const attack = typeof opts.attack === "string" ? parseAttackMode(opts.attack) : undefined;
+    if (attack !== undefined) logger.log("warn", "attack", `TEST/DEMO MODE: this node behaves as a malicious trainer (--attack ${attack})`, { attack });
+    const opened = await openNode(config, logger, {
+      ...(hook === undefined ? {} : { onCheckpoint: hook }), ...(attack === undefined ? {} : { attack }),
+    });
     const stop = (): void => { void opened.close().finally(() => process.exit(130)); };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
@@ -136,6 +141,9 @@ common(program.command("run"))
   .option("--seed <n>", "shuffle seed (default: the round number)")
   .option("--ipfs-timeout <ms>", "per-attempt IPFS fetch timeout (default 30000)")
   .option("--ipfs-retries <n>", "IPFS fetch retries (default 3)")
+  // TEST/DEMO TOOL ONLY, hidden from --help: behave as a malicious trainer (src/attacks.ts):
+  // sign-flip, scale, gaussian, label-flip, free-rider, duplicate.
+  .addOption(new Option("--attack <mode>", "test/demo only: submit a malicious update").hideHelp())
   .addHelpText("after", "\nExample:\n  fedmarket-trainer run --market 0x... --project 1 --data data/mnist/trainer-1 --ipfs-repo demo/ipfs\n")
   .action(async (opts: CommonFlags & { once?: boolean }) => {
     await withNode(opts as CommonFlags & Record<string, unknown>, ["project", "data"], async ({ config, node, logger }) => {

@@ -10,6 +10,7 @@ import { connectProvider, loadWallet, stateDirOf, type NodeConfig } from "./conf
 import type { NodeLogger } from "@fedmarket/protocol";
 import { StateStore } from "./state.ts";
 import { TrainerNode, type Checkpoint } from "./trainer-node.ts";
+import type { AttackMode } from "../attacks.ts";
 
 export interface OpenedNode {
   readonly node: TrainerNode;
@@ -23,6 +24,8 @@ export interface OpenNodeOptions {
   readonly store?: BlobStore;
   readonly backend?: BackendInfo;
   readonly onCheckpoint?: (name: Checkpoint) => void | Promise<void>;
+  /** TEST/DEMO TOOL ONLY: the hidden `--attack <mode>` (attacks.ts). */
+  readonly attack?: AttackMode;
 }
 
 export async function openNode(config: NodeConfig, logger: NodeLogger, options: OpenNodeOptions = {}): Promise<OpenedNode> {
@@ -59,6 +62,7 @@ export async function openNode(config: NodeConfig, logger: NodeLogger, options: 
     ipfsTimeoutMs: config.ipfsTimeoutMs, ipfsRetries: config.ipfsRetries,
     ...(options.backend === undefined ? {} : { backend: options.backend }),
     ...(options.onCheckpoint === undefined ? {} : { onCheckpoint: options.onCheckpoint }),
+    ...(options.attack === undefined ? {} : { attack: options.attack }),
   });
   return {
     node, stateDir,

@@ -32,6 +32,7 @@ import { loadDataset } from "../data/index.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { NonFiniteUpdateError, trainLocally } from "../local-training.ts";
 import { prepareUpdate } from "../update.ts";
+import { attackDelta, attackNeedsTraining, duplicateSubmission, flipLabels, type AttackMode } from "../attacks.ts";
 import type { NodeLogger } from "@fedmarket/protocol";
 import { writeFileAtomic } from "@fedmarket/protocol";
 import { StateStore, type RoundEntry } from "./state.ts";
@@ -71,6 +72,11 @@ export interface TrainerNodeOptions {
   readonly backend?: BackendInfo;
   /** Called at each checkpoint; throwing (or killing the process) simulates a crash there. */
   readonly onCheckpoint?: (name: Checkpoint) => void | Promise<void>;
+  /**
+   * TEST/DEMO TOOL ONLY (hidden `--attack <mode>`): behave as a malicious trainer (attacks.ts).
+   * `free-rider` submits a zero update; `duplicate` copies the first other submission of the round.
+   */
+  readonly attack?: AttackMode;
 }
 
 export type RoundOutcome =
@@ -213,7 +219,18 @@ export class TrainerNode {
       throw new TrainerNodeError("model-mismatch", `the global model ${p.modelCid} does not match the model commitment on chain (${p.modelCommitment}); refusing to train on it`);
     }
     this.#log.log("info", "round.downloaded", `round ${round}: model ${spec.name ?? "?"} (${summary.parameters} parameters) downloaded and verified`, { projectId: p.id, round, parameters: summary.parameters });
-    const dataset = await this.#loadData(spec);
+    const attack = this.o.attack;
+    if (attack !== undefined && !attackNeedsTraining(attack)) {
+      // free-rider (a duplicator never gets here): no training, a zero update
+      const dir = this.o.state.roundDir(p.id, round);
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(path.join(dir, "delta.fmw"), encodeWeights(attackDelta(attack, new Float32Array(summary.parameters))));
+      await this.o.state.update(p.id, round, { phase: "trained", samples: 0, note: `attack ${attack}` });
+      this.#log.log("warn", "attack", `round ${round}: ATTACK ${attack}: zero update, no training`, { projectId: p.id, round, attack });
+      return;
+    }
+    const loaded = await this.#loadData(spec);
+    const dataset = attack === "label-flip" ? flipLabels(loaded, spec.labels.length) : loaded;
     const { tf } = await this.#tf();
     const batches = Math.ceil(dataset.count / spec.training.batchSize) * spec.training.epochs;
     const tbar = this.#log.progress("training", batches, "batches");
@@ -235,7 +252,10 @@ export class TrainerNode {
     tbar.stop();
     const dir = this.o.state.roundDir(p.id, round);
     await mkdir(dir, { recursive: true });
-    await writeFileAtomic(path.join(dir, "delta.fmw"), encodeWeights(result.delta));
+    const delta = attack === undefined ? result.delta
+      : attackDelta(attack, result.delta, { seed: this.o.seed ?? round, clipBound: spec.quantization.clipBound });
+    if (attack !== undefined) this.#log.log("warn", "attack", `round ${round}: ATTACK ${attack} applied to the update`, { projectId: p.id, round, attack });
+    await writeFileAtomic(path.join(dir, "delta.fmw"), encodeWeights(delta));
     const finalLoss = result.epochLosses.at(-1) ?? Number.NaN;
     await this.o.state.update(p.id, round, { phase: "trained", samples: result.samples, finalLoss });
     this.#log.log("info", "round.trained", `round ${round}: trained on ${result.samples} samples, ${result.epochs} epoch(s), loss ${finalLoss.toFixed(4)}, ${Math.round(result.samplesPerSecond)} samples/s (${result.backend}); ${result.clippedCount} coordinates clipped`, {
@@ -283,6 +303,19 @@ export class TrainerNode {
     bar.stop();
     await this.o.state.update(p.id, round, { phase: "pinned", cid });
     this.#log.log("info", "round.pinned", `round ${round}: update pinned as ${cid}`, { projectId: p.id, round, cid });
+  }
+
+  /** TEST/DEMO attack `duplicate`: adopt another trainer's commitment and CID of this round as ours (`pinned`). */
+  async #duplicate(p: ProjectInfo, round: number): Promise<RoundEntry> {
+    const events = await this.o.client.updateSubmitted({ projectId: p.id, round });
+    let copy;
+    try {
+      copy = duplicateSubmission([...events].sort((a, b) => a.slot - b.slot), this.o.address);
+    } catch (err) {
+      throw new TrainerNodeError("attack", `round ${round}: ${(err as Error).message}; run again after another trainer submitted`, { cause: err });
+    }
+    this.#log.log("warn", "attack", `round ${round}: ATTACK duplicate: copying commitment ${copy.commitment.toString().slice(0, 12)}... and ${copy.cid}`, { projectId: p.id, round, attack: "duplicate" });
+    return this.o.state.update(p.id, round, { phase: "pinned", commitment: copy.commitment.toString(), cid: copy.cid });
   }
 
   /** Records a submission found on chain (after a crash between sending and writing the state). */
@@ -399,6 +432,7 @@ export class TrainerNode {
     this.#log.log("info", "round.open", `project ${projectId}, round ${round}: submission window open for ${open.secondsLeft} s${entry ? ` (resuming at phase ${entry.phase})` : ""}`, {
       projectId, round, secondsLeft: open.secondsLeft, phase: entry?.phase,
     });
+    if (this.o.attack === "duplicate" && (entry === undefined || entry.phase === "missed")) entry = await this.#duplicate(p, round);
     if (entry === undefined || entry.phase === "missed") { await this.#train(p, round); await this.#checkpoint("after-train"); entry = this.o.state.get(projectId, round); }
     if (entry?.phase === "trained") { await this.#seal(p, round); await this.#checkpoint("after-seal"); entry = this.o.state.get(projectId, round); }
     if (entry?.phase === "sealed") { await this.#pin(p, round); await this.#checkpoint("after-pin"); entry = this.o.state.get(projectId, round); }
