@@ -44,18 +44,9 @@ export class AggregatorChain {
     this.#blockRange = options.blockRange ?? 2_000;
   }
 
-  async #read<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await withRetries(fn, this.#retry);
-    } catch (err) {
-      if (isTransientRpcError(err)) throw new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (${what}): ${(err as Error).message}; check --rpc-url and that the node is running`, { cause: err });
-      throw toMarketError(err, what);
-    }
-  }
-
   /** The contract's own `roundContext(projectId, round)` (the decision proof's `ctx`). */
   roundContext(projectId: bigint, round: number): Promise<bigint> {
-    return this.#read("roundContext", async () => BigInt(await this.client.contract.getFunction("roundContext").staticCall(projectId, round) as bigint));
+    return this.client.read("roundContext", async () => BigInt(await this.client.contract.getFunction("roundContext").staticCall(projectId, round) as bigint));
   }
 
   async #send(name: string, args: readonly unknown[]): Promise<TransactionResponse> {
@@ -98,7 +89,7 @@ export class AggregatorChain {
   async waitForPending(address: string, pollMs = 500, timeoutMs = 300_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const [latest, pending] = await this.#read("nonce", () => Promise.all([
+      const [latest, pending] = await this.client.read("nonce", () => Promise.all([
         this.client.provider.getTransactionCount(address, "latest"), this.client.provider.getTransactionCount(address, "pending"),
       ]));
       if (pending <= latest) return;

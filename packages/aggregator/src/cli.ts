@@ -12,7 +12,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { isAddress } from "ethers";
 import { AggregatorError, CHECKPOINTS, type AggregatorNode, type Checkpoint } from "./aggregator-node.ts";
-import { createLogger, type NodeLogger } from "@fedmarket/protocol";
+import { createLogger, reportFailure, type NodeLogger } from "@fedmarket/protocol";
 import { openAggregator, type AggregatorConfig } from "./setup.ts";
 
 interface Flags {
@@ -98,10 +98,7 @@ async function withNode(f: Flags, fn: (ctx: { node: AggregatorNode; logger: Node
       await opened.close();
     }
   } catch (err) {
-    const e = err as Error;
-    logger.log("error", "error", e.message, { name: e.name, code: (e as { code?: unknown }).code });
-    if (process.env.FEDMARKET_DEBUG) console.error(e);
-    process.exitCode = 1;
+    reportFailure(logger, err);
   }
 }
 

@@ -10,7 +10,7 @@
  * 2 bad usage.
  */
 import { Command, Option } from "commander";
-import { createLogger, type NodeLogger } from "@fedmarket/protocol";
+import { createLogger, reportFailure, type NodeLogger } from "@fedmarket/protocol";
 import { ConfigError, resolveConfig, type NodeConfig } from "./node/config.ts";
 import { openNode } from "./node/setup.ts";
 import { CHECKPOINTS, type Checkpoint } from "./node/trainer-node.ts";
@@ -107,10 +107,7 @@ async function withNode(
       await opened.close();
     }
   } catch (err) {
-    const e = err as Error;
-    logger.log("error", "error", e.message, { name: e.name, code: (e as { code?: unknown }).code });
-    if (process.env.FEDMARKET_DEBUG) console.error(e);
-    process.exitCode = 1;
+    reportFailure(logger, err);
   }
 }
 

@@ -200,8 +200,11 @@ export class FedMarketClient {
     this.#blockRange = options.blockRange ?? 2_000;
   }
 
-  /** Retried read; transport failures end as `RpcUnavailableError`, reverts as `MarketRevertError`. */
-  async #read<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Retried read; transport failures end as `RpcUnavailableError`, reverts as `MarketRevertError`.
+   * Public so that nodes reading calls this client does not wrap get the same treatment.
+   */
+  async read<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await withRetries(fn, this.#retry);
     } catch (err) {
@@ -213,7 +216,7 @@ export class FedMarketClient {
   }
 
   async #call<T>(name: string, args: readonly unknown[]): Promise<T> {
-    return this.#read(name, () => this.contract.getFunction(name).staticCall(...args) as Promise<T>);
+    return this.read(name, () => this.contract.getFunction(name).staticCall(...args) as Promise<T>);
   }
 
   /**
@@ -221,11 +224,11 @@ export class FedMarketClient {
    * marketplace; throws `WrongNetworkError` with both values otherwise. Returns the chain id.
    */
   async checkNetwork(expectedChainId?: bigint): Promise<bigint> {
-    const network = await this.#read("eth_chainId", () => this.provider.getNetwork());
+    const network = await this.read("eth_chainId", () => this.provider.getNetwork());
     if (expectedChainId !== undefined && network.chainId !== expectedChainId) {
       throw new WrongNetworkError(`wrong network: the RPC endpoint is on chain ${network.chainId}, the configuration expects chain ${expectedChainId}`);
     }
-    const code = await this.#read("eth_getCode", () => this.provider.getCode(this.address));
+    const code = await this.read("eth_getCode", () => this.provider.getCode(this.address));
     if (code === "0x") {
       throw new WrongNetworkError(`no contract at ${this.address} on chain ${network.chainId}: wrong network or --market address`);
     }
@@ -238,7 +241,7 @@ export class FedMarketClient {
   }
 
   async chainId(): Promise<bigint> {
-    return (await this.#read("eth_chainId", () => this.provider.getNetwork())).chainId;
+    return (await this.read("eth_chainId", () => this.provider.getNetwork())).chainId;
   }
 
   async projectCount(): Promise<bigint> {
@@ -270,14 +273,14 @@ export class FedMarketClient {
   /** The verifier's compile-time configuration (`maxTrainers()`, `chunkSize()`). */
   async verifierConfig(verifier: string): Promise<{ maxTrainers: number; chunkSize: number }> {
     const v = new Contract(verifier, ROUND_VERIFIER_ABI, this.provider);
-    const [k, c] = await this.#read("verifier config", () =>
+    const [k, c] = await this.read("verifier config", () =>
       Promise.all([v.getFunction("maxTrainers").staticCall(), v.getFunction("chunkSize").staticCall()]));
     return { maxTrainers: n(k), chunkSize: n(c) };
   }
 
   /** Timestamp of the latest block. */
   async chainTime(): Promise<number> {
-    const block = await this.#read("latest block", () => this.provider.getBlock("latest"));
+    const block = await this.read("latest block", () => this.provider.getBlock("latest"));
     if (block === null) throw new RpcUnavailableError("the node returned no latest block");
     return block.timestamp;
   }

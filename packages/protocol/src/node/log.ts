@@ -78,3 +78,14 @@ export function memoryLogger(): NodeLogger & { records: { level: Level; event: s
     progress() { return noProgress; },
   };
 }
+
+/**
+ * How a node's CLI ends on an error: one error record (a JSON line under `--json`), the stack only
+ * with FEDMARKET_DEBUG set, and exit code 1.
+ */
+export function reportFailure(logger: NodeLogger, err: unknown): void {
+  const e = err as Error;
+  logger.log("error", "error", e.message, { name: e.name, code: (e as { code?: unknown }).code });
+  if (process.env.FEDMARKET_DEBUG) console.error(e);
+  process.exitCode = 1;
+}
