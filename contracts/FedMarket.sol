@@ -73,6 +73,10 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         bytes32 aggregatorEncryptionKey;
         uint256 modelCommitment;
         CircuitParams params;
+        // One word each; only `hyperParams` changes after creation (at most once per round).
+        HyperParams hyperParams;
+        HyperParams minHyperParams;
+        HyperParams maxHyperParams;
         string modelCid;
         string specCid;
     }
@@ -216,11 +220,13 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (p.chunksVerified != p.numChunks) revert ChunksIncomplete(p.chunksVerified, p.numChunks);
         _checkCid(result.newModelCid);
         if (result.newModelCommitment >= FIELD_MODULUS) revert InvalidCommitment(result.newModelCommitment);
+        _checkHyperParams(result.nextHyperParams, p.minHyperParams, p.maxHyperParams);
         uint256[] memory inputs = _decisionInputs(projectId, p, result.newModelCommitment, result.outcomes);
         if (!p.verifier.verifyDecision(result.proof, inputs)) revert InvalidDecisionProof();
 
         p.modelCommitment = result.newModelCommitment;
         p.modelCid = result.newModelCid;
+        p.hyperParams = result.nextHyperParams;
         (uint256 totalScore, uint256 paid) = _payContributions(projectId, p, round, result.outcomes);
         emit RoundFinalized(projectId, round, result.newModelCommitment, result.newModelCid, totalScore, paid);
         _closeRound(projectId, p, false);
@@ -389,6 +395,9 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         v.modelCid = p.modelCid;
         v.specCid = p.specCid;
         v.params = p.params;
+        v.hyperParams = p.hyperParams;
+        v.minHyperParams = p.minHyperParams;
+        v.maxHyperParams = p.maxHyperParams;
     }
 
     /// @inheritdoc IFedMarket
@@ -401,6 +410,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         v.aggregationDeadline = v.submissionDeadline + p.aggregationWindow;
         v.reward = p.roundReward;
         v.accumulator = p.accumulator;
+        v.hyperParams = p.hyperParams;
     }
 
     /// @inheritdoc IFedMarket
@@ -468,6 +478,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (c.initialModelCommitment >= FIELD_MODULUS) revert InvalidConfig("initialModelCommitment");
         _checkCid(c.specCid);
         _checkCid(c.initialModelCid);
+        _validateHyperParamBounds(c.minHyperParams, c.maxHyperParams);
+        _checkHyperParams(c.initialHyperParams, c.minHyperParams, c.maxHyperParams);
 
         uint256 kMax = c.verifier.maxTrainers();
         uint256 chunk = c.verifier.chunkSize();
@@ -501,8 +513,35 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         p.ownerEncryptionKey = c.ownerEncryptionKey;
         p.modelCommitment = c.initialModelCommitment;
         p.params = c.params;
+        p.hyperParams = c.initialHyperParams;
+        p.minHyperParams = c.minHyperParams;
+        p.maxHyperParams = c.maxHyperParams;
         p.modelCid = c.initialModelCid;
         p.specCid = c.specCid;
+    }
+
+    /// @dev A zero learning rate, epoch count or batch size would make a round untrainable.
+    function _validateHyperParamBounds(HyperParams calldata min, HyperParams calldata max) internal pure {
+        if (min.learningRateMicros == 0 || min.localEpochs == 0 || min.batchSize == 0) {
+            revert InvalidConfig("minHyperParams");
+        }
+        if (
+            min.learningRateMicros > max.learningRateMicros || min.localEpochs > max.localEpochs
+                || min.batchSize > max.batchSize
+        ) revert InvalidConfig("maxHyperParams");
+    }
+
+    function _checkHyperParams(HyperParams calldata h, HyperParams memory min, HyperParams memory max)
+        internal
+        pure
+    {
+        _checkBound("learningRateMicros", h.learningRateMicros, min.learningRateMicros, max.learningRateMicros);
+        _checkBound("localEpochs", h.localEpochs, min.localEpochs, max.localEpochs);
+        _checkBound("batchSize", h.batchSize, min.batchSize, max.batchSize);
+    }
+
+    function _checkBound(string memory field, uint256 value, uint256 min, uint256 max) internal pure {
+        if (value < min || value > max) revert HyperParamOutOfBounds(field, value, min, max);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -525,7 +564,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
             submissionDeadline + p.aggregationWindow,
             reward,
             p.modelCommitment,
-            p.modelCid
+            p.modelCid,
+            p.hyperParams
         );
     }
 

@@ -91,6 +91,9 @@ async function measure(k: number): Promise<Measurement> {
     ownerEncryptionKey: ethers.ZeroHash,
     initialModelCommitment: 12345n,
     params: { modelSize: MODEL_SIZE, byzantineTolerance: f, quantizationScale: 1n << 16n, clipBound: 127n },
+    initialHyperParams: { learningRateMicros: 10_000n, localEpochs: 1n, batchSize: 32n },
+    minHyperParams: { learningRateMicros: 1_000n, localEpochs: 1n, batchSize: 32n },
+    maxHyperParams: { learningRateMicros: 10_000n, localEpochs: 1n, batchSize: 32n },
     specCid: cid(0),
     initialModelCid: cid(1),
   };
@@ -131,8 +134,10 @@ async function measure(k: number): Promise<Measurement> {
     const newModel = 777n + BigInt(round);
     const inputs = await market.decisionPublicInputs(1n, newModel, outcomes);
     const proof = await verifier.proveDecision(inputs);
+    // A learning-rate decay, as `--lr-decay 0.9` publishes it: the hyper-parameter word changes every round.
+    const nextHyperParams = { learningRateMicros: 9_000n - BigInt(round) * 900n, localEpochs: 1n, batchSize: 32n };
     const whole = await gasOf(
-      agg.finalizeRound(1n, round, 0n, [], { newModelCommitment: newModel, outcomes, proof, newModelCid: cid(9) }),
+      agg.finalizeRound(1n, round, 0n, [], { newModelCommitment: newModel, outcomes, proof, newModelCid: cid(9), nextHyperParams }),
     );
     return { whole, chunks, perChunk: Math.round(chunks / chunkProofs.length) };
   }

@@ -16,6 +16,7 @@ import type {
 } from "../types/ethers-contracts/index.js";
 import {
   ETH,
+  HYPER_INITIAL,
   ProjectStatus,
   REWARD,
   SUBMISSION_WINDOW,
@@ -347,7 +348,7 @@ describe("FedMarket attacks", function () {
       const chunks = chunkChain(label, 3);
       const accFinal = BigInt(chunks[2]!.accOut);
       const inputs = await decisionInputs(f.market, f.projectA, newModel, accFinal, outcomes, 4);
-      const result: RoundResult = { newModelCommitment: newModel, outcomes, proof: mockDecisionProof(inputs), newModelCid: cid("m1") };
+      const result: RoundResult = { newModelCommitment: newModel, outcomes, proof: mockDecisionProof(inputs), newModelCid: cid("m1"), nextHyperParams: { ...HYPER_INITIAL } };
       return { chunks, result, inputs };
     }
 
@@ -449,7 +450,7 @@ describe("FedMarket attacks", function () {
       const newModel = commitmentOf("order-model");
       const words = packOutcomes(inliers([1n, 1n, 1n, 1n]));
       const inputs = await decisionInputs(f.market, pid, newModel, BigInt(c2.accOut), words, 4);
-      const good: RoundResult = { newModelCommitment: newModel, outcomes: words, proof: mockDecisionProof(inputs), newModelCid: cid("m") };
+      const good: RoundResult = { newModelCommitment: newModel, outcomes: words, proof: mockDecisionProof(inputs), newModelCid: cid("m"), nextHyperParams: { ...HYPER_INITIAL } };
       await expect(agg.finalizeRound(pid, 0, 1, [c1, c2], good)).to.emit(f.market, "RoundFinalized");
     });
   });

@@ -11,6 +11,9 @@ import {
   FIELD_MODULUS,
   K_MAX,
   REWARD,
+  HYPER_INITIAL,
+  HYPER_MAX,
+  HYPER_MIN,
   SLASH,
   SUBMISSION_WINDOW,
   Status,
@@ -23,6 +26,7 @@ import {
   mockChunkProof,
   submitAll,
   type ConfigOverrides,
+  type HyperParams,
   type MarketFixture,
 } from "./helpers/market.js";
 
@@ -183,7 +187,7 @@ describe("FedMarket", function () {
         .to.emit(f.market, "AggregatorAccepted")
         .withArgs(1n, f.aggregator.address, BOND, BOND, key)
         .and.to.emit(f.market, "RoundOpened")
-        .withArgs(1n, 0n, anyValue, anyValue, REWARD, config.initialModelCommitment, config.initialModelCid);
+        .withArgs(1n, 0n, anyValue, anyValue, REWARD, config.initialModelCommitment, config.initialModelCid, anyValue);
       const p = await f.market.getProject(1n);
       expect(p.status).to.equal(ProjectStatus.Active);
       expect(p.roundReward).to.equal(REWARD);
@@ -528,7 +532,7 @@ describe("FedMarket", function () {
       await f.market.appointAggregator(f.projectId, f.aggregator.address, BOND, SLASH);
       await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, ethers.ZeroHash, { value: SLASH }))
         .to.emit(f.market, "RoundOpened")
-        .withArgs(f.projectId, 1n, anyValue, anyValue, REWARD, anyValue, anyValue);
+        .withArgs(f.projectId, 1n, anyValue, anyValue, REWARD, anyValue, anyValue, anyValue);
 
       await submitAll(f, f.projectId, f.trainers.slice(0, 4));
       await time.increase(SUBMISSION_WINDOW + AGGREGATION_WINDOW);
@@ -653,6 +657,131 @@ describe("FedMarket", function () {
       await blockable.setBlocked(f.owner.address, false);
       await f.market.withdraw(token);
       expect(await f.market.creditOf(token, f.owner.address)).to.equal(0n);
+    });
+  });
+
+  describe("hyper-parameters", function () {
+    const asTuple = (h: HyperParams) => [BigInt(h.learningRateMicros), BigInt(h.localEpochs), BigInt(h.batchSize)];
+    const inliers = [1n, 1n, 1n, 1n].map((score) => ({ status: Status.Inlier, score }));
+    const hyper = (learningRateMicros: bigint, localEpochs: bigint, batchSize: bigint): HyperParams => ({
+      learningRateMicros,
+      localEpochs,
+      batchSize,
+    });
+
+    it("stores the bounds and opens round 0 with the initial values (event and views)", async function () {
+      const f = await loadFixture(fixture);
+      const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
+      await f.market.createProject(config, { value: config.budget });
+      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash, { value: BOND }))
+        .to.emit(f.market, "RoundOpened")
+        .withArgs(1n, 0n, anyValue, anyValue, REWARD, anyValue, anyValue, asTuple(HYPER_INITIAL));
+      const p = await f.market.getProject(1n);
+      expect(asTuple(p.hyperParams)).to.deep.equal(asTuple(HYPER_INITIAL));
+      expect(asTuple(p.minHyperParams)).to.deep.equal(asTuple(HYPER_MIN));
+      expect(asTuple(p.maxHyperParams)).to.deep.equal(asTuple(HYPER_MAX));
+      expect(asTuple((await f.market.getCurrentRound(1n)).hyperParams)).to.deep.equal(asTuple(HYPER_INITIAL));
+    });
+
+    const invalidBounds: Array<[string, ConfigOverrides]> = [
+      ["minHyperParams", { minHyperParams: { ...HYPER_MIN, learningRateMicros: 0n }, initialHyperParams: hyper(0n, 2n, 32n) }],
+      ["minHyperParams", { minHyperParams: { ...HYPER_MIN, localEpochs: 0n } }],
+      ["minHyperParams", { minHyperParams: { ...HYPER_MIN, batchSize: 0n } }],
+      ["maxHyperParams", { maxHyperParams: { ...HYPER_MAX, learningRateMicros: HYPER_MIN.learningRateMicros - 1n } }],
+      ["maxHyperParams", { maxHyperParams: { ...HYPER_MAX, localEpochs: 0n } }],
+      ["maxHyperParams", { maxHyperParams: { ...HYPER_MAX, batchSize: HYPER_MIN.batchSize - 1n } }],
+    ];
+    for (const [i, [field, overrides]] of invalidBounds.entries()) {
+      it(`rejects invalid bounds at creation: ${field} (case ${i})`, async function () {
+        const f = await loadFixture(fixture);
+        const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address, ...overrides });
+        await expect(f.market.createProject(config, { value: config.budget }))
+          .to.be.revertedWithCustomError(f.market, "InvalidConfig")
+          .withArgs(field);
+      });
+    }
+
+    it("rejects initial values outside the bounds, naming the field", async function () {
+      const f = await loadFixture(fixture);
+      const verifier = await f.verifier.getAddress();
+      const cases: Array<[HyperParams, string, bigint, bigint, bigint]> = [
+        [{ ...HYPER_INITIAL, learningRateMicros: HYPER_MAX.learningRateMicros + 1n }, "learningRateMicros", HYPER_MAX.learningRateMicros + 1n, HYPER_MIN.learningRateMicros, HYPER_MAX.learningRateMicros],
+        [{ ...HYPER_INITIAL, localEpochs: HYPER_MAX.localEpochs + 1n }, "localEpochs", HYPER_MAX.localEpochs + 1n, HYPER_MIN.localEpochs, HYPER_MAX.localEpochs],
+        [{ ...HYPER_INITIAL, batchSize: HYPER_MIN.batchSize - 1n }, "batchSize", HYPER_MIN.batchSize - 1n, HYPER_MIN.batchSize, HYPER_MAX.batchSize],
+      ];
+      for (const [initialHyperParams, field, value, min, max] of cases) {
+        const config = baseConfig({ verifier, aggregator: f.aggregator.address, initialHyperParams });
+        await expect(f.market.createProject(config, { value: config.budget }))
+          .to.be.revertedWithCustomError(f.market, "HyperParamOutOfBounds")
+          .withArgs(field, value, min, max);
+      }
+    });
+
+    it("finalizeRound sets the next round's values, inclusive of both bounds", async function () {
+      const f = await loadFixture(roundReady);
+      const lowest = hyper(HYPER_MIN.learningRateMicros, HYPER_MIN.localEpochs, HYPER_MIN.batchSize);
+      const first = await buildFinalization(f, f.projectId, inliers, undefined, lowest);
+      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, first.chunkProofs, first.result))
+        .to.emit(f.market, "RoundOpened")
+        .withArgs(f.projectId, 1n, anyValue, anyValue, REWARD, first.result.newModelCommitment, anyValue, asTuple(lowest));
+      expect(asTuple((await f.market.getCurrentRound(f.projectId)).hyperParams)).to.deep.equal(asTuple(lowest));
+
+      await submitAll(f, f.projectId, f.trainers.slice(0, 4));
+      await time.increase(SUBMISSION_WINDOW);
+      const highest = hyper(HYPER_MAX.learningRateMicros, HYPER_MAX.localEpochs, HYPER_MAX.batchSize);
+      const second = await buildFinalization(f, f.projectId, inliers, undefined, highest);
+      await f.market.connect(f.aggregator).finalizeRound(f.projectId, 1n, 0n, second.chunkProofs, second.result);
+      expect(asTuple((await f.market.getProject(f.projectId)).hyperParams)).to.deep.equal(asTuple(highest));
+    });
+
+    it("finalizeRound rejects next values outside the bounds, naming the field, and changes nothing", async function () {
+      const f = await loadFixture(roundReady);
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers);
+      const agg = f.market.connect(f.aggregator);
+      const cases: Array<[HyperParams, string, bigint, bigint, bigint]> = [
+        [hyper(HYPER_MIN.learningRateMicros - 1n, 2n, 32n), "learningRateMicros", HYPER_MIN.learningRateMicros - 1n, HYPER_MIN.learningRateMicros, HYPER_MAX.learningRateMicros],
+        [hyper(HYPER_MAX.learningRateMicros + 1n, 2n, 32n), "learningRateMicros", HYPER_MAX.learningRateMicros + 1n, HYPER_MIN.learningRateMicros, HYPER_MAX.learningRateMicros],
+        [hyper(10_000n, 0n, 32n), "localEpochs", 0n, HYPER_MIN.localEpochs, HYPER_MAX.localEpochs],
+        [hyper(10_000n, 6n, 32n), "localEpochs", 6n, HYPER_MIN.localEpochs, HYPER_MAX.localEpochs],
+        [hyper(10_000n, 2n, 65n), "batchSize", 65n, HYPER_MIN.batchSize, HYPER_MAX.batchSize],
+      ];
+      for (const [nextHyperParams, field, value, min, max] of cases) {
+        await expect(agg.finalizeRound(f.projectId, 0n, 0n, chunkProofs, { ...result, nextHyperParams }))
+          .to.be.revertedWithCustomError(f.market, "HyperParamOutOfBounds")
+          .withArgs(field, value, min, max);
+      }
+      const round = await f.market.getCurrentRound(f.projectId);
+      expect(round.round).to.equal(0n);
+      expect(asTuple(round.hyperParams)).to.deep.equal(asTuple(HYPER_INITIAL));
+    });
+
+    it("skipped and failed rounds keep the current values", async function () {
+      const f = await loadFixture(roundReady);
+      const decayed = hyper(5_000n, 2n, 32n);
+      const fin = await buildFinalization(f, f.projectId, inliers, undefined, decayed);
+      await f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, fin.chunkProofs, fin.result);
+
+      await time.increase(SUBMISSION_WINDOW); // round 1: no submissions
+      await expect(f.market.skipRound(f.projectId))
+        .to.emit(f.market, "RoundOpened")
+        .withArgs(f.projectId, 2n, anyValue, anyValue, anyValue, anyValue, anyValue, asTuple(decayed));
+
+      await submitAll(f, f.projectId, f.trainers.slice(0, 4));
+      await time.increase(SUBMISSION_WINDOW + AGGREGATION_WINDOW);
+      await f.market.failRound(f.projectId); // round 2 was the last: the project completes
+      const p = await f.market.getProject(f.projectId);
+      expect(p.status).to.equal(ProjectStatus.Completed);
+      expect(asTuple(p.hyperParams)).to.deep.equal(asTuple(decayed));
+    });
+
+    it("a failed round's successor opens with the same values after a new acceptance", async function () {
+      const f = await loadFixture(roundReady);
+      await time.increase(AGGREGATION_WINDOW);
+      await f.market.failRound(f.projectId);
+      await f.market.appointAggregator(f.projectId, f.aggregator.address, BOND, SLASH);
+      await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, ethers.ZeroHash, { value: SLASH }))
+        .to.emit(f.market, "RoundOpened")
+        .withArgs(f.projectId, 1n, anyValue, anyValue, REWARD, anyValue, anyValue, asTuple(HYPER_INITIAL));
     });
   });
 

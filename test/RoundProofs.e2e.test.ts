@@ -82,6 +82,9 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     return { market, verifier, owner: owner!, aggregator: aggregator!, trainers: trainers.slice(0, 4) };
   }
 
+  /** Round 0's hyper-parameters (also the upper bounds); not part of the proven statement. */
+  const HYPER = { learningRateMicros: 10_000n, localEpochs: 2n, batchSize: 16n };
+
   async function createProject(f: Awaited<ReturnType<typeof deploy>>, prevModel: readonly bigint[]): Promise<bigint> {
     await f.market.connect(f.owner).createProject(
       {
@@ -101,6 +104,9 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
         ownerEncryptionKey: ethers.ZeroHash,
         initialModelCommitment: modelCommitment([...prevModel], config.chunk, config.modelBits),
         params: { modelSize: D, byzantineTolerance: F, quantizationScale: 1n << 12n, clipBound: 1n << 14n },
+        initialHyperParams: HYPER,
+        minHyperParams: { learningRateMicros: 1_000n, localEpochs: 1n, batchSize: 8n },
+        maxHyperParams: HYPER,
         specCid: cid("spec"),
         initialModelCid: cid("model"),
       },
@@ -181,6 +187,8 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
       outcomes: round.outcome,
       proof: decisionProof,
       newModelCid: cid("model1"),
+      // The aggregator decays the learning rate: the same proof verifies with any in-bounds choice.
+      nextHyperParams: { ...HYPER, learningRateMicros: 9_000n },
     });
     await expect(tx)
       .to.emit(f.market, "RoundFinalized")
@@ -189,6 +197,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     console.log(`      finalizeRound with ${chunkProofs.length} chunk proofs + decision: ${receipt!.gasUsed} gas`);
 
     expect((await f.market.getProject(projectId)).modelCommitment).to.equal(round.newModelCommitment);
+    expect((await f.market.getCurrentRound(projectId)).hyperParams.learningRateMicros).to.equal(9_000n);
     const total = round.krum.scores.reduce((a, b) => a + b, 0n);
     for (const [k, t] of f.trainers.entries()) {
       const expected = round.krum.inliers[k] ? (REWARD * round.krum.scores[k]!) / total : 0n;
@@ -238,6 +247,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
       outcomes: round.outcome,
       proof: decisionProof,
       newModelCid: cid("m"),
+      nextHyperParams: HYPER,
     };
     await expect(
       agg.finalizeRound(projectId, 0n, 0n, [], { ...result, newModelCommitment: round.newModelCommitment + 1n }),
@@ -272,6 +282,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
       outcomes: round0.outcome,
       proof: proofs0.decisionProof,
       newModelCid: cid("a1"),
+      nextHyperParams: HYPER,
     };
     const agg = f.market.connect(f.aggregator);
     await expect(agg.finalizeRound(projectB, 0n, 0n, proofs0.chunkProofs, result0)).to.be.revertedWithCustomError(

@@ -52,6 +52,20 @@ interface IFedMarket {
         uint64 clipBound;
     }
 
+    /// @notice Local training hyper-parameters of a round: what every trainer uses to train on the
+    ///         round's global model. The aggregator chooses the next round's values when it
+    ///         finalizes (for example a learning-rate decay), always within the bounds the owner
+    ///         fixed at creation. They are not part of the proven statement: they change neither the
+    ///         recorded model nor the payments, and the contract's bounds are their only guarantee.
+    struct HyperParams {
+        /// Learning rate in millionths (`1e-6` units): 10_000 is 0.01.
+        uint32 learningRateMicros;
+        /// Local epochs over the trainer's data.
+        uint16 localEpochs;
+        /// Local mini-batch size.
+        uint16 batchSize;
+    }
+
     /// @notice Everything an owner chooses when creating a project.
     struct ProjectConfig {
         /// Reward token; `address(0)` for ETH.
@@ -88,6 +102,12 @@ interface IFedMarket {
         uint256 initialModelCommitment;
         /// Parameters of the proven computation.
         CircuitParams params;
+        /// Hyper-parameters of the first round; within `[minHyperParams, maxHyperParams]`.
+        HyperParams initialHyperParams;
+        /// Lowest hyper-parameters the aggregator may set, field by field (every field at least 1).
+        HyperParams minHyperParams;
+        /// Highest hyper-parameters the aggregator may set, field by field (at least the minimum).
+        HyperParams maxHyperParams;
         /// IPFS CID of the model specification (architecture, hyper-parameters, quantization).
         string specCid;
         /// IPFS CID of the initial global model weights.
@@ -111,6 +131,8 @@ interface IFedMarket {
         uint256[8] proof;
         /// IPFS CID of the new global model weights.
         string newModelCid;
+        /// Hyper-parameters of the next round, within the project's bounds (not proven: see `HyperParams`).
+        HyperParams nextHyperParams;
     }
 
     /// @notice A read-only view of a project.
@@ -143,6 +165,11 @@ interface IFedMarket {
         string modelCid;
         string specCid;
         CircuitParams params;
+        /// Hyper-parameters of the open (or, once the project ended, the last) round.
+        HyperParams hyperParams;
+        /// Inclusive bounds fixed at creation.
+        HyperParams minHyperParams;
+        HyperParams maxHyperParams;
     }
 
     /// @notice A read-only view of the current round of a project.
@@ -154,6 +181,8 @@ interface IFedMarket {
         uint64 aggregationDeadline;
         uint256 reward;
         uint256 accumulator;
+        /// Hyper-parameters trainers use in this round.
+        HyperParams hyperParams;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -164,6 +193,8 @@ interface IFedMarket {
     error UnknownProject(uint256 projectId);
     /// @notice A configuration value is out of its allowed range; `field` names it.
     error InvalidConfig(string field);
+    /// @notice A hyper-parameter (`field` names it) is outside the project's bounds `[min, max]`.
+    error HyperParamOutOfBounds(string field, uint256 value, uint256 min, uint256 max);
     /// @notice The ETH sent does not match what the call requires.
     error WrongEthAmount(uint256 expected, uint256 sent);
     /// @notice The caller is not the project's owner.
@@ -241,7 +272,8 @@ interface IFedMarket {
     );
     /// @notice A trainer registered, depositing `stake`.
     event TrainerRegistered(uint256 indexed projectId, address indexed trainer, uint256 stake);
-    /// @notice A round opened with `reward` reserved, on the model with this commitment.
+    /// @notice A round opened with `reward` reserved, on the model with this commitment; trainers
+    ///         train with `hyperParams` (the initial ones, or those set by the last finalized round).
     event RoundOpened(
         uint256 indexed projectId,
         uint256 indexed round,
@@ -249,7 +281,8 @@ interface IFedMarket {
         uint64 aggregationDeadline,
         uint256 reward,
         uint256 modelCommitment,
-        string modelCid
+        string modelCid,
+        HyperParams hyperParams
     );
     /// @notice A trainer committed to its update in `slot` of the round.
     event UpdateSubmitted(
@@ -334,7 +367,9 @@ interface IFedMarket {
         external;
 
     /// @notice Verifies the remaining chunk proofs (may be empty) and the decision proof, records the
-    ///         new model, accrues every trainer's share of the round reward and opens the next round.
+    ///         new model, accrues every trainer's share of the round reward and opens the next round
+    ///         with `result.nextHyperParams` (reverts with `HyperParamOutOfBounds` outside the
+    ///         project's bounds). Skipped and failed rounds keep the current hyper-parameters.
     function finalizeRound(
         uint256 projectId,
         uint256 round,

@@ -73,6 +73,9 @@ abstract contract FuzzBase {
         c.params = IFedMarket.CircuitParams({modelSize: 250, byzantineTolerance: 0, quantizationScale: 1 << 16, clipBound: 127});
         c.specCid = "bafkreispec";
         c.initialModelCid = "bafkreimodel0";
+        c.initialHyperParams = IFedMarket.HyperParams({learningRateMicros: 10_000, localEpochs: 1, batchSize: 32});
+        c.minHyperParams = IFedMarket.HyperParams({learningRateMicros: 1_000, localEpochs: 1, batchSize: 16});
+        c.maxHyperParams = IFedMarket.HyperParams({learningRateMicros: 100_000, localEpochs: 5, batchSize: 128});
     }
 
     /// @dev Gives `who` `amount` of `token` (ETH when zero).
@@ -110,6 +113,17 @@ abstract contract FuzzBase {
     /// @dev Warps into the aggregation window and finalizes the open round with these outcomes:
     ///      chunk proofs first (submitChunkProofs), then the decision over the contract's inputs.
     function _finalize(uint256 pid, uint256[] memory words) internal {
+        _finalizeWith(pid, words, market.getProject(pid).hyperParams, "");
+    }
+
+    /// @dev As `_finalize`, publishing `nextHyperParams` as the next round's hyper-parameters; when
+    ///      `expectedRevert` is not empty, `finalizeRound` must revert with exactly it.
+    function _finalizeWith(
+        uint256 pid,
+        uint256[] memory words,
+        IFedMarket.HyperParams memory nextHyperParams,
+        bytes memory expectedRevert
+    ) internal {
         IFedMarket.ProjectView memory p = market.getProject(pid);
         vm.warp(uint256(p.roundOpenedAt) + p.submissionWindow);
         IFedMarket.ChunkProof[] memory chunks = new IFedMarket.ChunkProof[](p.numChunks);
@@ -128,7 +142,9 @@ abstract contract FuzzBase {
         result.outcomes = words;
         result.proof[0] = uint256(keccak256(abi.encode(market.decisionPublicInputs(pid, newModel, words))));
         result.newModelCid = "bafkreinext";
+        result.nextHyperParams = nextHyperParams;
         vm.prank(aggregator);
+        if (expectedRevert.length != 0) vm.expectRevert(expectedRevert);
         market.finalizeRound(pid, p.currentRound, p.numChunks, new IFedMarket.ChunkProof[](0), result);
     }
 
@@ -167,7 +183,8 @@ abstract contract FuzzBase {
 
 /// @title FedMarketFuzzTest
 /// @notice Property tests of single operations: the reward split, fee-on-transfer deposits, no
-///         double payment, and the slash split of a failed round.
+///         double payment, the slash split of a failed round, and the bounds on the next round's
+///         hyper-parameters.
 contract FedMarketFuzzTest is FuzzBase {
     MockRoundVerifier internal verifier;
 
@@ -415,6 +432,49 @@ contract FedMarketFuzzTest is FuzzBase {
         _eq(q.budget, 3 * reward, "reward back to budget");
         require(q.status == IFedMarket.ProjectStatus.AwaitingAggregator, "awaits an aggregator");
         _eq(market.totalLiabilities(address(tst)), tst.balanceOf(address(market)), "liabilities == balance");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Next-round hyper-parameters
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Random next hyper-parameters: finalization accepts them exactly when every field is
+    ///         within the project's bounds (then the next round carries them); otherwise it reverts
+    ///         naming the first field out of bounds, and nothing changes.
+    /// hardhat-config: fuzz.runs = 300
+    function testFuzz_nextHyperParamsWithinBounds(uint32 lr, uint16 epochs, uint16 batch) public {
+        // Mostly values near the bounds [1000, 100000] x [1, 5] x [16, 128].
+        lr = lr % 2 == 0 ? uint32(_bound(lr, 0, 110_000)) : lr;
+        epochs = uint16(_bound(epochs, 0, 7));
+        batch = batch % 2 == 0 ? uint16(_bound(batch, 0, 140)) : batch;
+        IFedMarket.ProjectConfig memory c = _config(address(0), verifier, 3, 1, 6);
+        uint256 pid = _create(c);
+        _accept(pid, address(0), 0);
+        _registerAndSubmit(pid, 3);
+        IFedMarket.HyperParams memory next = IFedMarket.HyperParams({learningRateMicros: lr, localEpochs: epochs, batchSize: batch});
+        IFedMarket.HyperParams memory lo = c.minHyperParams;
+        IFedMarket.HyperParams memory hi = c.maxHyperParams;
+        bytes memory expected;
+        if (lr < lo.learningRateMicros || lr > hi.learningRateMicros) {
+            expected = _outOfBounds("learningRateMicros", lr, lo.learningRateMicros, hi.learningRateMicros);
+        } else if (epochs < lo.localEpochs || epochs > hi.localEpochs) {
+            expected = _outOfBounds("localEpochs", epochs, lo.localEpochs, hi.localEpochs);
+        } else if (batch < lo.batchSize || batch > hi.batchSize) {
+            expected = _outOfBounds("batchSize", batch, lo.batchSize, hi.batchSize);
+        }
+        _finalizeWith(pid, _pack(new uint256[](3), new uint256[](3), 6), next, expected);
+        IFedMarket.RoundView memory r = market.getCurrentRound(pid);
+        bool inside = lr >= lo.learningRateMicros && lr <= hi.learningRateMicros && epochs >= lo.localEpochs
+            && epochs <= hi.localEpochs && batch >= lo.batchSize && batch <= hi.batchSize;
+        IFedMarket.HyperParams memory want = inside ? next : c.initialHyperParams;
+        _eq(r.round, inside ? 1 : 0, "round");
+        _eq(r.hyperParams.learningRateMicros, want.learningRateMicros, "learningRateMicros");
+        _eq(r.hyperParams.localEpochs, want.localEpochs, "localEpochs");
+        _eq(r.hyperParams.batchSize, want.batchSize, "batchSize");
+    }
+
+    function _outOfBounds(string memory field, uint256 value, uint256 min, uint256 max) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IFedMarket.HyperParamOutOfBounds.selector, field, value, min, max);
     }
 
     function _balanceOf(address token, address who) internal view returns (uint256) {

@@ -25,6 +25,8 @@ contract InvariantHandler is MarketHandler {}
 ///         - per account and token, withdrawn <= credited and credited - withdrawn == creditOf;
 ///         - per project, rewards paid to trainers <= what was deposited into its budget, and the
 ///           budget and bond are conserved exactly;
+///         - per project, the open round's hyper-parameters are within the project's bounds and
+///           change only with a finalization (skipped and failed rounds keep them);
 ///         - every action had exactly the expected effect (the handler records any deviation).
 contract FedMarketInvariantsTest {
     Vm internal constant vm = Vm(VM_ADDRESS);

@@ -3,7 +3,9 @@
  * of the verification key and the Solidity verifier into contracts/verifiers/generated/.
  *
  *   node scripts/circuits/build.ts                 # every circuits/main/*.circom, dev setup
- *                                                  # (except `// no-verifier` ones: measured only)
+ *                                                  # (except `// no-verifier` ones: measured only;
+ *                                                  # `// verifier-when-cached` ones only if their
+ *                                                  # setup is cached, else their sources hash is checked)
  *   node scripts/circuits/build.ts chunk_k4_c16    # selected targets
  *   node scripts/circuits/build.ts --check         # regenerate and fail on any diff
  *   node scripts/circuits/build.ts --fresh         # redo the setup even if cached
@@ -15,10 +17,12 @@
  * from the cached zkey of that ptau (it cannot re-create the randomness).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT, compileTarget, generatesVerifier, listTargets } from "./circom.ts";
-import { DEV_WARNING, VERIFIERS_DIR, renderVerifier, setupCircuit, type SetupMode } from "./setup.ts";
+import { ROOT, compileTarget, compiledPaths, generatesVerifier, listTargets, verifierWhenCached, type CircuitTarget } from "./circom.ts";
+import {
+  DEV_WARNING, VERIFIERS_DIR, devSetupCached, renderVerifier, setupCircuit, verifierContractName, type SetupMode,
+} from "./setup.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -49,9 +53,32 @@ const targets = positionals.length === 0 ? all.filter(generatesVerifier) : posit
   return t;
 });
 
+/**
+ * A `// verifier-when-cached` target without its cached dev setup (CI, fresh clones): instead of
+ * regenerating (a 2^15 dev ptau takes ~20 min), check that its committed verifier was generated
+ * from the current sources (deterministic dev setup: same sources, same verifier).
+ */
+function checkSourcesHash(target: CircuitTarget): boolean {
+  const expected = compiledPaths(target).hash;
+  const file = join(VERIFIERS_DIR, `${verifierContractName(target.name)}.sol`);
+  const committed = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const recorded = /^\/\/ Sources hash: ([0-9a-f]+)$/m.exec(committed)?.[1];
+  if (recorded === expected) {
+    log(`ok (sources hash ${expected}; dev setup not cached, so not regenerated): ${relative(ROOT, file)}`);
+    return true;
+  }
+  log(`DIFF: ${relative(ROOT, file)} ${recorded === undefined ? "is missing or has no sources hash" : `was generated from other sources (${recorded}, now ${expected})`}: ` +
+    `run node scripts/circuits/build.ts ${target.name} (generates its dev setup: the 2^15 ptau takes ~20 min) and commit the result`);
+  return false;
+}
+
 let failures = 0;
 try {
   for (const target of targets) {
+    if (positionals.length === 0 && mode.kind === "dev" && verifierWhenCached(target) && !devSetupCached(compiledPaths(target))) {
+      if (!checkSourcesHash(target)) failures++;
+      continue;
+    }
     const compiled = await compileTarget(target, log);
     if (values.check && mode.kind === "production" && values.fresh) {
       throw new Error("--check with --ptau re-exports the cached zkey; --fresh would re-randomise it");

@@ -13,7 +13,7 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSy
 import { basename, dirname, join, relative } from "node:path";
 import { createRequire } from "node:module";
 import * as snarkjs from "snarkjs";
-import { ROOT, type CompiledCircuit } from "./circom.ts";
+import { ROOT, verifierWhenCached, type CompiledCircuit } from "./circom.ts";
 import { readR1csHeader } from "./r1cs.ts";
 
 import { checkCeremonyDigest, fileBlake2b } from "./ceremony-ptau.ts";
@@ -91,6 +91,15 @@ export async function devPtau(power: number, log: (m: string) => void): Promise<
   }
   log(`dev ptau 2^${power} ready in ${((Date.now() - started) / 1000).toFixed(0)} s: ${relative(ROOT, final)}`);
   return final;
+}
+
+/** Whether the dev setup of a compiled circuit (its ptau and zkey) is cached: no slow step left. */
+export function devSetupCached(compiled: CompiledCircuit): boolean {
+  if (!existsSync(compiled.r1cs) || !existsSync(compiled.wasm)) return false;
+  const power = Math.max(DEV_MIN_POWER, requiredPower(compiled));
+  const setupDir = join(compiled.dir, `setup-dev-${power}`);
+  return existsSync(join(PTAU_DIR, `dev_bn128_${power}_NOT_FOR_PRODUCTION.ptau`)) &&
+    existsSync(join(setupDir, `${compiled.target.name}.zkey`)) && existsSync(join(setupDir, `${compiled.target.name}.vkey.json`));
 }
 
 /** sha256 of a file (streams: ceremony ptau files are large). */
@@ -196,6 +205,8 @@ export async function renderVerifier(setup: SetupResult): Promise<VerifierFiles>
     `// Circuit: ${kindName}(K_MAX=${c.kMax}, CHUNK=${c.chunk}, B=${c.updateBits}, BG=${c.modelBits}); ` +
       `${setup.constraints} constraints; ${setup.publicInputs} public inputs.`,
     `// Setup: ${setup.ptauLabel}.`,
+    // Lets `build.ts --check` check this file without the (slow) setup: see verifierWhenCached.
+    ...(verifierWhenCached(target) ? [`// Sources hash: ${setup.compiled.hash}`] : []),
     ...(setup.dev ? ["// WARNING: DEV SETUP, NOT FOR PRODUCTION: anyone can forge proofs for this verifier."] : []),
     "",
   ].join("\n");

@@ -21,6 +21,12 @@ export const SLASH = 200_000n;
 export type ProjectConfig = IFedMarket.ProjectConfigStruct;
 export type ChunkProof = IFedMarket.ChunkProofStruct;
 export type RoundResult = IFedMarket.RoundResultStruct;
+export type HyperParams = IFedMarket.HyperParamsStruct;
+
+/** Hyper-parameters of the base config: round 0 values and the bounds the aggregator must respect. */
+export const HYPER_INITIAL = { learningRateMicros: 10_000n, localEpochs: 2n, batchSize: 32n } as const;
+export const HYPER_MIN = { learningRateMicros: 1_000n, localEpochs: 1n, batchSize: 16n } as const;
+export const HYPER_MAX = { learningRateMicros: 50_000n, localEpochs: 5n, batchSize: 64n } as const;
 
 const coder = AbiCoder.defaultAbiCoder();
 
@@ -86,6 +92,9 @@ export function baseConfig(overrides: ConfigOverrides & { verifier: string; aggr
     ownerEncryptionKey: "0x" + "11".repeat(32),
     initialModelCommitment: commitmentOf("model-0"),
     params: { modelSize: 250, byzantineTolerance: 1, quantizationScale: 1n << 16n, clipBound: 127n },
+    initialHyperParams: { ...HYPER_INITIAL },
+    minHyperParams: { ...HYPER_MIN },
+    maxHyperParams: { ...HYPER_MAX },
     specCid: cid("spec"),
     initialModelCid: cid("model0"),
     ...overrides,
@@ -145,12 +154,16 @@ export async function submitAll(
   return commitments;
 }
 
-/** Builds a mock-proven finalization of the open round (chunk chain 1, 2, ... then decision). */
+/**
+ * Builds a mock-proven finalization of the open round (chunk chain 1, 2, ... then decision).
+ * The next round keeps the open round's hyper-parameters unless `nextHyperParams` is given.
+ */
 export async function buildFinalization(
   f: MarketFixture,
   projectId: bigint,
   outcomes: readonly SlotOutcome[],
   newModel: bigint = commitmentOf(`model-${projectId}-${Date.now()}`),
+  nextHyperParams?: HyperParams,
 ): Promise<{ chunkProofs: ChunkProof[]; result: RoundResult; inputs: bigint[] }> {
   const project = await f.market.getProject(projectId);
   const chunkProofs: ChunkProof[] = [];
@@ -171,9 +184,20 @@ export async function buildFinalization(
     );
   }
   const inputs = [ctx, project.modelCommitment, newModel, acc, ...commitments, ...words];
+  const current = round.hyperParams;
   return {
     chunkProofs,
-    result: { newModelCommitment: newModel, outcomes: words, proof: mockDecisionProof(inputs), newModelCid: cid("next") },
+    result: {
+      newModelCommitment: newModel,
+      outcomes: words,
+      proof: mockDecisionProof(inputs),
+      newModelCid: cid("next"),
+      nextHyperParams: nextHyperParams ?? {
+        learningRateMicros: current.learningRateMicros,
+        localEpochs: current.localEpochs,
+        batchSize: current.batchSize,
+      },
+    },
     inputs,
   };
 }

@@ -28,6 +28,8 @@ import {Vm, VM_ADDRESS} from "../utils/Vm.sol";
 ///        deposited == budget + roundReward + rewardsPaid + budgetRefunded
 ///        bondIn    == bondPosted + bondOut
 ///      and per (token, account): credited - withdrawn == creditOf, withdrawn <= credited.
+///      The open round's hyper-parameters equal the ghost's (set at creation, changed only by a
+///      finalization) and stay within the project's bounds.
 contract MarketHandler {
     Vm internal constant vm = Vm(VM_ADDRESS);
 
@@ -55,6 +57,7 @@ contract MarketHandler {
         uint256 bondIn; // bond tokens that arrived via acceptAggregator
         uint256 bondOut; // bond slashed, refunded (appointAggregator) or released (close)
         uint256 model; // model commitment the next decision proof must start from
+        IFedMarket.HyperParams hyper; // hyper-parameters of the open round (changed only by finalizeRound)
     }
 
     /// @dev Locals of one finalization (avoids stack-too-deep).
@@ -69,6 +72,7 @@ contract MarketHandler {
         uint256 totalScore;
         uint256 paid;
         bool closing;
+        IFedMarket.HyperParams next; // next round's hyper-parameters, within the project's bounds
         uint256[] accs;
         uint256[] words;
         uint256[] expected; // expected credit delta per account
@@ -170,6 +174,34 @@ contract MarketHandler {
         });
         c.specCid = "bafkreispecspecspecspecspecspecspecspecspecspecspecspec";
         c.initialModelCid = "bafkreimodel0model0model0model0model0model0model0model";
+        _setHyperParams(c, uint256(keccak256(abi.encode("hyper", tokenIdx))));
+    }
+
+    /// @dev Random valid bounds (some fields fixed: min == max) and initial values inside them.
+    function _setHyperParams(IFedMarket.ProjectConfig memory c, uint256 seed) internal pure {
+        uint32 lrMin = uint32(_bound(seed, 1, 100_000));
+        uint32 lrMax = seed % 5 == 0 ? lrMin : uint32(_bound(seed >> 32, lrMin, 1_000_000));
+        uint16 epMin = uint16(_bound(seed >> 64, 1, 5));
+        uint16 epMax = uint16(_bound(seed >> 80, epMin, 10));
+        uint16 bsMin = uint16(_bound(seed >> 96, 1, 64));
+        uint16 bsMax = (seed >> 112) % 3 == 0 ? bsMin : uint16(_bound(seed >> 128, bsMin, 512));
+        c.minHyperParams = IFedMarket.HyperParams({learningRateMicros: lrMin, localEpochs: epMin, batchSize: bsMin});
+        c.maxHyperParams = IFedMarket.HyperParams({learningRateMicros: lrMax, localEpochs: epMax, batchSize: bsMax});
+        c.initialHyperParams = _hyperWithin(c.minHyperParams, c.maxHyperParams, seed >> 144);
+    }
+
+    function _hyperWithin(IFedMarket.HyperParams memory min, IFedMarket.HyperParams memory max, uint256 seed)
+        internal
+        pure
+        returns (IFedMarket.HyperParams memory h)
+    {
+        h.learningRateMicros = uint32(_bound(seed, min.learningRateMicros, max.learningRateMicros));
+        h.localEpochs = uint16(_bound(seed >> 40, min.localEpochs, max.localEpochs));
+        h.batchSize = uint16(_bound(seed >> 60, min.batchSize, max.batchSize));
+    }
+
+    function _sameHyper(IFedMarket.HyperParams memory a, IFedMarket.HyperParams memory b) internal pure returns (bool) {
+        return a.learningRateMicros == b.learningRateMicros && a.localEpochs == b.localEpochs && a.batchSize == b.batchSize;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -208,6 +240,7 @@ contract MarketHandler {
         c.initialModelCommitment = uint256(keccak256(abi.encode("model-0", seed))) % FIELD;
         c.specCid = "bafkreispec";
         c.initialModelCid = "bafkreimodel0";
+        _setHyperParams(c, uint256(keccak256(abi.encode("hyper", seed))));
         _create(c, (seed >> 240) % N_OWNERS, accept);
     }
 
@@ -390,12 +423,14 @@ contract MarketHandler {
         uint256[] memory deltas = _settle(pid, ti, before, x.expected, "finalize");
         _checkNextRound(pid, p, budgetAfterRound, x.closing, false);
         _check(market.getProject(pid).modelCommitment == x.newModel, "finalize: model", pid, x.newModel, 0);
+        _check(_sameHyper(market.getProject(pid).hyperParams, x.next), "finalize: hyperParams", pid, x.next.learningRateMicros, 0);
 
         Ghost storage g = _ghost[pid];
         for (uint256 i = FIRST_TRAINER; i < N_ACCOUNTS; ++i) g.rewardsPaid += deltas[i];
         g.budgetRefunded += deltas[_indexOf(p.owner)];
         g.bondOut += deltas[_indexOf(p.aggregator)];
         g.model = x.newModel;
+        g.hyper = x.next;
         actionCount["finalizeRound"]++;
     }
 
@@ -581,8 +616,8 @@ contract MarketHandler {
     }
 
     /// @notice Hostile finalizations that must fail and change nothing: a non-aggregator with a
-    ///         valid proof, the aggregator with a proof of different outcomes, and a decision
-    ///         proof replayed from another project.
+    ///         valid proof, the aggregator with a proof of different outcomes, a decision proof
+    ///         replayed from another project, and next hyper-parameters outside the bounds.
     function hostileFinalize(uint256 pidSeed, uint256 actorSeed, uint256 outcomeSeed) external step {
         (uint256 pid, bool found) = _pick(pidSeed);
         if (!found) return;
@@ -592,7 +627,7 @@ contract MarketHandler {
         Fin memory x = _buildFinalization(pid, p, outcomeSeed, 0);
         uint256[8] memory proof = _decisionProof(x, p);
         uint256 liabBefore = market.totalLiabilities(p.token);
-        uint256 mode = actorSeed % 3;
+        uint256 mode = actorSeed % 4;
         address caller = p.aggregator;
         bytes memory expectedError;
         if (mode == 0) {
@@ -603,10 +638,22 @@ contract MarketHandler {
         } else if (mode == 1) {
             x.words[0] ^= 1 << 2; // flip one score bit of slot 0 after proving
             expectedError = abi.encodeWithSelector(IFedMarket.InvalidDecisionProof.selector);
-        } else {
+        } else if (mode == 2) {
             // The proof of the same outcomes, bound to another project id.
             proof = _decisionProofFor(x, p, pid + 1000);
             expectedError = abi.encodeWithSelector(IFedMarket.InvalidDecisionProof.selector);
+        } else {
+            // A valid proof, but a learning rate just above (or below) the project's bounds.
+            bool above = (actorSeed >> 8) % 2 == 0;
+            uint256 lr = above ? uint256(p.maxHyperParams.learningRateMicros) + 1 : uint256(p.minHyperParams.learningRateMicros) - 1;
+            x.next.learningRateMicros = uint32(lr);
+            expectedError = abi.encodeWithSelector(
+                IFedMarket.HyperParamOutOfBounds.selector,
+                "learningRateMicros",
+                lr,
+                p.minHyperParams.learningRateMicros,
+                p.maxHyperParams.learningRateMicros
+            );
         }
         IFedMarket.ChunkProof[] memory all = _concat(x.head, x.tail);
         IFedMarket.RoundResult memory result = _result(x, proof);
@@ -616,6 +663,7 @@ contract MarketHandler {
         _expectError(ok, ret, expectedError, "hostileFinalize", pid);
         _check(market.totalLiabilities(p.token) == liabBefore, "hostile: liabilities", pid, liabBefore, 0);
         _check(market.getCurrentRound(pid).round == x.round, "hostile: round moved", pid, x.round, 0);
+        _check(_sameHyper(market.getProject(pid).hyperParams, _ghost[pid].hyper), "hostile: hyperParams", pid, 0, 0);
         actionCount["hostileFinalize"]++;
     }
 
@@ -668,7 +716,20 @@ contract MarketHandler {
             if (g.bondIn != p.bondPosted + g.bondOut) {
                 revert InvariantViolated("bond conservation", pid, g.bondIn, p.bondPosted + g.bondOut);
             }
+            _checkHyperInvariants(pid, p, g);
         }
+    }
+
+    /// @dev Skipped and failed rounds keep the hyper-parameters; only finalizations change them.
+    function _checkHyperInvariants(uint256 pid, IFedMarket.ProjectView memory p, Ghost storage g) internal view {
+        IFedMarket.HyperParams memory h = p.hyperParams;
+        if (!_sameHyper(h, g.hyper)) revert InvariantViolated("hyperParams == ghost", pid, g.hyper.learningRateMicros, h.learningRateMicros);
+        if (!_sameHyper(market.getCurrentRound(pid).hyperParams, h)) revert InvariantViolated("round view hyperParams", pid, 0, 0);
+        bool inside = h.learningRateMicros >= p.minHyperParams.learningRateMicros
+            && h.learningRateMicros <= p.maxHyperParams.learningRateMicros && h.localEpochs >= p.minHyperParams.localEpochs
+            && h.localEpochs <= p.maxHyperParams.localEpochs && h.batchSize >= p.minHyperParams.batchSize
+            && h.batchSize <= p.maxHyperParams.batchSize;
+        if (!inside) revert InvariantViolated("hyperParams within bounds", pid, 0, h.learningRateMicros);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -717,6 +778,8 @@ contract MarketHandler {
         g.tokenIdx = ti;
         g.deposited = arrived;
         g.model = c.initialModelCommitment;
+        g.hyper = c.initialHyperParams;
+        _check(_sameHyper(p.hyperParams, c.initialHyperParams), "create: hyperParams", pid, 0, 0);
         actionCount["createProject"]++;
         if (accept) _accept(pid);
     }
@@ -820,6 +883,7 @@ contract MarketHandler {
         x.reward = p.roundReward;
         x.closing = p.cancelRequested || p.currentRound + 1 == p.numRounds;
         x.newModel = uint256(keccak256(abi.encode("model", pid, x.round, outcomeSeed))) % FIELD;
+        x.next = _hyperWithin(p.minHyperParams, p.maxHyperParams, uint256(keccak256(abi.encode("next", outcomeSeed))));
         // Chunk accumulator chain 0 -> accs[0] -> ... -> accs[n-1]; the first `split` proofs go
         // through submitChunkProofs, the rest with finalizeRound.
         x.accs = new uint256[](x.numChunks);
@@ -890,6 +954,7 @@ contract MarketHandler {
         r.outcomes = x.words;
         r.proof = proof;
         r.newModelCid = "bafkreinextmodel";
+        r.nextHyperParams = x.next;
     }
 
     function _chunkProof(uint256 accIn, uint256 accOut) internal pure returns (IFedMarket.ChunkProof memory cp) {

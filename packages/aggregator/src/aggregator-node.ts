@@ -2,7 +2,7 @@
  * The aggregator node: one round of one project, as resumable steps.
  *
  * 1. **wait** until the open round's submission window has closed (chain time);
- *    too few submissions (< f + 3): `skipRound`.
+ *    too few submissions (< f + 3): `skipRound`; aggregation window already closed: `failRound`.
  * 2. **collect** its `UpdateSubmitted` events (bounded block windows from its `RoundOpened` block) -> `slots.json`
  * 3. **open** every slot (fetch, decrypt, decode, check the commitment); failures are excluded with
  *    their reason -> `openings.json`
@@ -13,6 +13,8 @@
  *    per proof -> `proofs/`
  * 6. **pin** the new global model (float32 = quantized / scale) -> `model.json`
  * 7. **submit** chunk proofs in batches (`submitChunkProofs`) and `finalizeRound` -> `txs.json`, `done.json`
+ * 8. **report** (with a validation set, after finalization; unproven, best effort) -> `report.json`
+ *    (report/round-report-step.ts)
  *
  * Every step's output is written atomically before the next step starts; a restart (also after
  * `kill -9`) re-reads them and continues. Nothing random is used except the proofs' own blinding,
@@ -29,16 +31,19 @@ import {
   checkSpecAgainstChain, decodeWeights, dequantizeModel, encodeWeights, globalModelCommitment, parseModelSpec,
   ProjectStatus, quantizeModel, ROUND_VERIFIER_ABI, type BlobStore, type ProjectInfo, type RoundInfo,
 } from "@fedmarket/protocol";
+import { nextRoundHyperParams } from "./hyper-params-step.ts";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { resolveCircuits, type RoundCircuits } from "./artifacts.ts";
 import { roundKeccak, type AggregatorChain, type ChunkProofArg, type RoundEnd } from "./chain.ts";
 import { collectedFromEvent, openSlot, type CollectedSlot, type SlotOpening } from "./collect.ts";
+import { excludeReplays, lastGlobalDelta } from "./free-rider.ts";
 import type { NodeLogger } from "@fedmarket/protocol";
 import { proofWords, ProverPool, type CircuitKind, type GeneratedProof } from "./prover-pool.ts";
 import { writeFileAtomic } from "@fedmarket/protocol";
 import { bigs, RoundFiles, readJson, toJson } from "./store.ts";
 import type { Groth16Proof } from "snarkjs";
+import type { RoundReportStep } from "./report/round-report-step.ts";
 
 export const CHECKPOINTS = [
   "after-collect", "after-open", "after-compute", "after-first-proof", "after-prove", "after-pin",
@@ -77,6 +82,10 @@ export interface AggregatorNodeOptions {
   readonly ipfsRetries?: number;
   /** Test hook: called at each checkpoint (throw to simulate a crash). */
   readonly onCheckpoint?: (name: Checkpoint) => void | Promise<void>;
+  /** Learning-rate decay published with each finalization (`--lr-decay`, default 1 = keep). */
+  readonly lrDecay?: number;
+  /** Unproven GTG-Shapley / leave-one-out round report, made after a round is finalized (`--validation`). */
+  readonly roundReport?: RoundReportStep;
 }
 
 /** The round's input to the reference computation (`input.json`). */
@@ -106,10 +115,11 @@ interface RoundFile {
 }
 
 interface ProofFile { readonly proof: Groth16Proof; readonly publicSignals: string[]; readonly ms: number }
-interface TxsFile { readonly batches: { firstChunk: number; count: number; txHash: string }[]; readonly finalize?: string; readonly skip?: string }
+interface TxsFile { readonly batches: { firstChunk: number; count: number; txHash: string }[]; readonly finalize?: string; readonly skip?: string; readonly fail?: string }
 
 export interface DoneFile {
-  readonly kind: "finalized" | "skipped" | "failed" | "missed";
+  /** A round whose aggregation window passed before finalization is `failed` (the node calls failRound), with a `note`. */
+  readonly kind: "finalized" | "skipped" | "failed";
   readonly by: "self" | "other" | "none";
   readonly txHash?: string;
   readonly blockNumber?: number;
@@ -258,6 +268,9 @@ export class AggregatorNode {
   async runRound(projectId: bigint): Promise<RoundOutcome> {
     const { project, round, chainTime } = await this.o.chain.client.getOpenRound(projectId);
     if (project.status === ProjectStatus.None) throw new AggregatorError("unknown-project", `project ${projectId} does not exist`);
+    // First what a crash left unrecorded, also when that round's end closed the project.
+    const settled = await this.#settlePast(projectId, round.round);
+    if (settled !== undefined) return settled;
     if (project.status === ProjectStatus.Completed || project.status === ProjectStatus.Cancelled) return { kind: "ended", status: project.statusName };
     if (project.aggregator.toLowerCase() !== this.o.address.toLowerCase()) {
       throw new AggregatorError("not-aggregator", `${this.o.address} is not the aggregator of project ${projectId} (it is ${project.aggregator}): use the appointed aggregator's key`);
@@ -265,8 +278,6 @@ export class AggregatorNode {
     if (project.status === ProjectStatus.AwaitingAggregator) {
       return { kind: "waiting", round: round.round, reason: "the project waits for its aggregator to accept (acceptAggregator: post the bond and the encryption key)" };
     }
-    const settled = await this.#settlePast(projectId, round.round);
-    if (settled !== undefined) return settled;
     const r = round.round;
     const files = new RoundFiles(this.o.dataDir, projectId, r);
     const done = await files.read<DoneFile>("done.json");
@@ -317,16 +328,42 @@ export class AggregatorNode {
     return this.#recordEnd(projectId, r, files);
   }
 
-  async #recordEnd(projectId: bigint, r: number, files: RoundFiles, ours?: string): Promise<DoneFile> {
+  /**
+   * The aggregation window closed before this node finalized: nothing can be submitted any more.
+   * The bond is slashed whoever calls failRound, so the node calls it itself: the round's trainers
+   * get their share of the slash at once and the owner can appoint an aggregator for the next round.
+   */
+  async #fail(projectId: bigint, r: number, round: RoundInfo, files: RoundFiles): Promise<DoneFile> {
+    this.log.log("error", "round.missed", `round ${r}: the aggregation window closed at chain time ${round.aggregationDeadline} before finalization; failing the round (the bond is slashed)`, { round: r });
+    await this.o.chain.waitForPending(this.o.address);
+    let ours: string | undefined;
+    if ((await this.o.chain.roundEnd(projectId, r)) === undefined) {
+      try {
+        const tx = await this.o.chain.failRound(projectId);
+        ours = tx.hash;
+        await files.write("txs.json", { batches: [], fail: tx.hash } satisfies TxsFile);
+        await this.o.chain.wait(tx, this.o.confirmations ?? 1);
+      } catch (err) {
+        // someone else failed it first: the chain says so below
+        if ((await this.o.chain.roundEnd(projectId, r)) === undefined) throw err;
+      }
+    }
+    return this.#recordEnd(projectId, r, files, ours, `missed the aggregation window (closed at chain time ${round.aggregationDeadline})`);
+  }
+
+  async #recordEnd(projectId: bigint, r: number, files: RoundFiles, ours?: string, note?: string): Promise<DoneFile> {
     const end = await this.o.chain.roundEnd(projectId, r);
     if (end === undefined) throw new AggregatorError("internal", `round ${r} of project ${projectId} has not ended on chain`);
     const by = await this.#whoSent(end, ours);
     const done: DoneFile = {
       kind: end.kind, by, txHash: end.txHash, blockNumber: end.blockNumber,
       ...(end.kind === "finalized" ? { newModelCommitment: end.newModelCommitment.toString(), newModelCid: end.newModelCid } : {}),
+      ...(note === undefined ? {} : { note }),
     };
     await files.write("done.json", done);
     this.log.log("info", `round.${end.kind}`, `round ${r} of project ${projectId} ${end.kind}${by === "other" ? " by another account or instance" : ""} in tx ${end.txHash} (block ${end.blockNumber})`, { round: r, ...done });
+    // After done.json, so the report can never delay or undo the finalization; it only logs failures.
+    if (end.kind === "finalized") await this.o.roundReport?.afterFinalize(projectId, r, files);
     return done;
   }
 
@@ -342,11 +379,7 @@ export class AggregatorNode {
     // A previous run (or another instance) may have finalized it already.
     const ended = await this.o.chain.roundEnd(projectId, r);
     if (ended !== undefined) return this.#recordEnd(projectId, r, files);
-    if (chainTime >= round.aggregationDeadline) {
-      const done: DoneFile = { kind: "missed", by: "none", note: `the aggregation window closed at ${round.aggregationDeadline}; anyone can now call failRound` };
-      this.log.log("error", "round.missed", `round ${r}: the aggregation window closed at chain time ${round.aggregationDeadline} before finalization; the round can only be failed now`, { round: r });
-      return done;
-    }
+    if (chainTime >= round.aggregationDeadline) return this.#fail(projectId, r, round, files);
     const slots = await this.#timed("collect", () => this.#collect(projectId, r, round, files));
     const openings = await this.#timed("open", () => this.#open(project, r, config, slots, files));
     const { result } = await this.#timed("compute", () => this.#compute(project, r, config, openings, files));
@@ -385,12 +418,13 @@ export class AggregatorNode {
       chainId: this.o.chainId, market: this.o.chain.client.address, projectId: project.id, round: r, config, modelSize: project.params.modelSize,
       secretKey: this.o.secretKey, store: this.o.store, timeoutMs: this.o.ipfsTimeoutMs ?? 30_000, retries: this.o.ipfsRetries ?? 3,
     };
-    const openings = await Promise.all(slots.map(async (s) => {
+    const opened = await Promise.all(slots.map(async (s) => {
       const o = await openSlot(s, ctx);
       bar.update(++n);
       return o;
     }));
     bar.stop();
+    const openings = excludeReplays(opened, await this.#lastGlobalDelta(project, r, config));
     for (const o of openings) {
       if (o.status === "excluded") {
         this.log.log("warn", "slot.excluded", `round ${r} slot ${o.slot} (${o.trainer}) excluded: ${o.reason}: ${o.detail}`, { round: r, slot: o.slot, trainer: o.trainer, reason: o.reason, detail: o.detail, cid: o.cid });
@@ -401,6 +435,16 @@ export class AggregatorNode {
     this.log.log("info", "round.opened", `round ${r}: ${openings.length - excluded} update(s) opened, ${excluded} excluded`, { round: r, opened: openings.length - excluded, excluded });
     await this.#checkpoint("after-open");
     return openings;
+  }
+
+  /** The previous round's global delta (free-rider rule), from RoundOpened events and IPFS. */
+  async #lastGlobalDelta(project: ProjectInfo, r: number, config: CircuitConfig): Promise<bigint[] | undefined> {
+    const scale = Number(project.params.quantizationScale);
+    return lastGlobalDelta({
+      client: this.o.chain.client, projectId: project.id, round: r,
+      currentModel: await this.#prevModel(project, config), currentCommitment: project.modelCommitment,
+      fetchModel: async (cid) => quantizeModel(decodeWeights(await this.#fetch(cid, "earlier global model"), project.params.modelSize), scale, config.modelBits),
+    });
   }
 
   async #prevModel(project: ProjectInfo, config: CircuitConfig): Promise<bigint[]> {
@@ -563,8 +607,9 @@ export class AggregatorNode {
       await chain.wait(tx, confirmations);
       next += part.length;
     }
+    const nextHyperParams = await nextRoundHyperParams(project, r, this.o.lrDecay ?? 1, files, this.log);
     const tx = await chain.finalizeRound(projectId, r, next, chunkArgs.slice(next), {
-      newModelCommitment: result.newModelCommitment, outcomes: result.outcome, proof: proofs.decision, newModelCid: cid,
+      newModelCommitment: result.newModelCommitment, outcomes: result.outcome, proof: proofs.decision, newModelCid: cid, nextHyperParams,
     });
     await this.#checkpoint("after-finalize-sent");
     await files.write("txs.json", { ...txs, finalize: tx.hash } satisfies TxsFile);
@@ -585,16 +630,14 @@ export class AggregatorNode {
       if (options.signal?.aborted) return { kind: "waiting", round: -1, reason: "stopped" };
       const out = await this.runRound(projectId);
       if (out.kind === "ended") return out;
-      if (out.kind === "done" && out.done.kind !== "missed") {
+      if (out.kind === "done") {
         if (options.once) return out;
         // the next round opens in the same transaction; loop at once
         const p = await this.o.chain.client.getProject(projectId);
         if (p.currentRound === out.round && p.status === ProjectStatus.Active) await this.#sleep(options.signal);
         continue;
       }
-      if (out.kind === "done") {
-        if (options.once) return out;
-      } else if (out.reason !== lastWaiting) {
+      if (out.reason !== lastWaiting) {
         this.log.log("info", "round.waiting", out.reason, { round: out.round });
         lastWaiting = out.reason;
       }

@@ -7,8 +7,8 @@
  */
 import { AbiCoder, keccak256, type TransactionReceipt, type TransactionResponse } from "ethers";
 import {
-  FedMarketClient, RpcUnavailableError, fedMarketInterface, isTransientRpcError, queryEventsChunked, toMarketError,
-  withRetries, type EventQueryOptions, type ParsedEvent, type RetryOptions,
+  FedMarketClient, fedMarketInterface, queryEventsChunked,
+  type EventQueryOptions, type HyperParams, type ParsedEvent, type RetryOptions,
 } from "@fedmarket/protocol";
 
 /** `uint256(keccak256(abi.encode(chainId, market, projectId, round, paramsHash)))`. */
@@ -25,6 +25,8 @@ export interface RoundResultArg {
   readonly outcomes: readonly bigint[];
   readonly proof: readonly bigint[];
   readonly newModelCid: string;
+  /** The next round's hyper-parameters (within the project's bounds; not proven). */
+  readonly nextHyperParams: HyperParams;
 }
 
 /** How a round ended on chain. */
@@ -49,21 +51,9 @@ export class AggregatorChain {
     return this.client.read("roundContext", async () => BigInt(await this.client.contract.getFunction("roundContext").staticCall(projectId, round) as bigint));
   }
 
-  async #send(name: string, args: readonly unknown[]): Promise<TransactionResponse> {
-    const fn = this.client.contract.getFunction(name);
-    let gas: bigint;
-    try {
-      gas = await withRetries(() => fn.estimateGas(...args), this.#retry);
-    } catch (err) {
-      if (isTransientRpcError(err)) throw new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (${name}): ${(err as Error).message}`, { cause: err });
-      throw toMarketError(err, name);
-    }
-    try {
-      // 20% head room over the estimate: proof verification gas is deterministic, storage is not quite.
-      return (await fn.send(...args, { gasLimit: (gas * 12n) / 10n })) as TransactionResponse;
-    } catch (err) {
-      throw toMarketError(err, name);
-    }
+  #send(name: string, args: readonly unknown[]): Promise<TransactionResponse> {
+    // 20% head room over the estimate: proof verification gas is deterministic, storage is not quite.
+    return this.client.send(name, args, { gasHeadroomPercent: 20 });
   }
 
   submitChunkProofs(projectId: bigint, round: number, firstChunk: number, proofs: readonly ChunkProofArg[]): Promise<TransactionResponse> {
@@ -73,12 +63,19 @@ export class AggregatorChain {
   finalizeRound(projectId: bigint, round: number, firstChunk: number, proofs: readonly ChunkProofArg[], result: RoundResultArg): Promise<TransactionResponse> {
     return this.#send("finalizeRound", [
       projectId, round, firstChunk, proofs.map((p) => ({ proof: [...p.proof], accOut: p.accOut })),
-      { newModelCommitment: result.newModelCommitment, outcomes: [...result.outcomes], proof: [...result.proof], newModelCid: result.newModelCid },
+      {
+        newModelCommitment: result.newModelCommitment, outcomes: [...result.outcomes], proof: [...result.proof], newModelCid: result.newModelCid,
+        nextHyperParams: { ...result.nextHyperParams },
+      },
     ]);
   }
 
   skipRound(projectId: bigint): Promise<TransactionResponse> {
     return this.#send("skipRound", [projectId]);
+  }
+
+  failRound(projectId: bigint): Promise<TransactionResponse> {
+    return this.#send("failRound", [projectId]);
   }
 
   wait(tx: TransactionResponse, confirmations = 1): Promise<TransactionReceipt> {

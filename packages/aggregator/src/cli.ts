@@ -4,6 +4,7 @@
  *   fedmarket-aggregator run        --market 0x.. --project 1 --data agg-data
  *   fedmarket-aggregator status     --market 0x.. --project 1 --data agg-data
  *   fedmarket-aggregator prove-round 3 --market 0x.. --project 1 --data agg-data
+ *   fedmarket-aggregator accept     --market 0x.. --project 1 --key-file aggregator.x25519
  *
  * Exit codes: 0 done, 1 a clear error (message on stderr, or a JSON "error" line with --json),
  * 2 bad usage.
@@ -14,11 +15,13 @@ import { isAddress } from "ethers";
 import { AggregatorError, CHECKPOINTS, type AggregatorNode, type Checkpoint } from "./aggregator-node.ts";
 import { createLogger, reportFailure, type NodeLogger } from "@fedmarket/protocol";
 import { openAggregator, type AggregatorConfig } from "./setup.ts";
+import { acceptProject } from "./accept.ts";
 
 interface Flags {
   rpcUrl?: string; market?: string; project?: string; data?: string; chainId?: string; ipfsApi?: string; ipfsRepo?: string;
   x25519KeyFile?: string; circuits?: string; workers?: string; chunkBatch?: string; pollInterval?: string; confirmations?: string;
   blockRange?: string; ipfsTimeout?: string; ipfsRetries?: string; json?: boolean; once?: boolean; round?: string;
+  validation?: string; validationLimit?: string; shapleyMaxPermutations?: string; lrDecay?: string;
 }
 
 const EXAMPLES = `
@@ -43,6 +46,13 @@ function int(v: string | undefined, name: string, min: number): number | undefin
   return n;
 }
 
+function decayFactor(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n <= 0) throw new AggregatorError("usage", `--lr-decay must be a number > 0, e.g. 0.9 (got ${JSON.stringify(v)})`);
+  return n;
+}
+
 function configOf(f: Flags, env: NodeJS.ProcessEnv): { config: AggregatorConfig; projectId: bigint } {
   const rpcUrl = f.rpcUrl ?? env.FEDMARKET_RPC_URL ?? "http://127.0.0.1:8545";
   const market = f.market ?? env.FEDMARKET_MARKET;
@@ -62,6 +72,10 @@ function configOf(f: Flags, env: NodeJS.ProcessEnv): { config: AggregatorConfig;
     ...opt("pollIntervalMs", int(f.pollInterval, "--poll-interval", 50)), ...opt("confirmations", int(f.confirmations, "--confirmations", 1)),
     ...opt("blockRange", int(f.blockRange, "--block-range", 1)), ...opt("ipfsTimeoutMs", int(f.ipfsTimeout, "--ipfs-timeout", 100)),
     ...opt("ipfsRetries", int(f.ipfsRetries, "--ipfs-retries", 0)),
+    ...opt("validation", f.validation === undefined ? undefined : path.resolve(f.validation)),
+    ...opt("validationLimit", int(f.validationLimit, "--validation-limit", 1)),
+    ...opt("shapleyMaxPermutations", int(f.shapleyMaxPermutations, "--shapley-max-permutations", 1)),
+    ...opt("lrDecay", decayFactor(f.lrDecay)),
   };
   return { config, projectId: BigInt(project) };
 }
@@ -133,10 +147,18 @@ const program = new Command()
 common(program.command("run"))
   .description("aggregate every round of the project as its submission window closes (resumable: restart after a crash continues where it stopped)")
   .option("--once", "stop after one round is done")
+  .option("--validation <file>", "owner's validation data (IDX or PNG folder, .csv, .jsonl): after each finalized round, write an UNPROVEN " +
+    "GTG-Shapley + leave-one-out report (report.json in the round folder, pinned, CID logged); it never delays the proofs or pays anything")
+  .option("--validation-limit <n>", "validation samples the round report uses: the first n (default 1000)")
+  .option("--shapley-max-permutations <n>", "GTG-Shapley permutation cap of the round report (default 100)")
+  .option("--lr-decay <factor>", "next round's learning rate = this round's x factor, clamped to the project's on-chain bounds; " +
+    "published with each finalization (default 1 = keep; epochs and batch size are kept)")
   .addHelpText("after", `
 Examples:
   fedmarket-aggregator run --project 1 --data agg-data --ipfs-repo demo/ipfs
-  fedmarket-aggregator run --project 1 --data agg-data --once --json`)
+  fedmarket-aggregator run --project 1 --data agg-data --lr-decay 0.9
+  fedmarket-aggregator run --project 1 --data agg-data --once --json
+  fedmarket-aggregator run --project 1 --data agg-data --validation owner-val.csv --validation-limit 500`)
   .action(async (opts: Flags) => {
     await withNode(opts, async ({ node, logger, projectId, signal }) => {
       const out = await node.run(projectId, { once: opts.once === true, signal });
@@ -174,6 +196,34 @@ Examples:
       const out = await node.proveRound(projectId, r);
       logger.log("info", "prove.done", `round ${r}: ${out.chunks} chunk proof(s) + decision proof in ${out.dir}`, { round: r, dir: out.dir, times: node.times });
     });
+  });
+
+program.command("accept")
+  .description("accept the appointment for a project: post the bond and publish the X25519 key (created in --key-file if missing); opens the next round")
+  .option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
+  .option("--market <address>", "FedMarket contract address (env FEDMARKET_MARKET)")
+  .option("-p, --project <id>", "project id (env FEDMARKET_PROJECT)")
+  .option("--chain-id <id>", "expected chain id: refuse any other network")
+  .option("--key-file <file>", "the aggregator's X25519 secret key (64 hex); created with mode 0600 if missing", "aggregator.x25519")
+  .option("--json", "structured JSON-lines logs on stdout")
+  .addHelpText("after", `
+Example:
+  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator accept --market 0x5FbD... --project 1 --key-file aggregator.x25519
+  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator run --market 0x5FbD... --project 1 --data agg-data --x25519-key-file aggregator.x25519`)
+  .action(async (opts: Flags & { keyFile: string }) => {
+    const logger = createLogger({ json: opts.json === true });
+    try {
+      const market = opts.market ?? process.env.FEDMARKET_MARKET;
+      if (market === undefined || !isAddress(market)) throw new AggregatorError("usage", "the marketplace address is missing or invalid: pass --market 0x... or set FEDMARKET_MARKET");
+      const project = opts.project ?? process.env.FEDMARKET_PROJECT;
+      if (project === undefined || !/^[1-9][0-9]*$/.test(project)) throw new AggregatorError("usage", "the project is missing or invalid: pass --project <id> (ids start at 1) or set FEDMARKET_PROJECT");
+      await acceptProject({
+        rpcUrl: opts.rpcUrl ?? process.env.FEDMARKET_RPC_URL ?? "http://127.0.0.1:8545", market, projectId: BigInt(project), keyFile: path.resolve(opts.keyFile),
+        ...(opts.chainId === undefined ? {} : { chainId: BigInt(opts.chainId) }),
+      }, logger);
+    } catch (err) {
+      reportFailure(logger, err);
+    }
   });
 
 program.exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); });

@@ -19,7 +19,11 @@ export interface CollectedSlot {
   readonly blockNumber: number;
 }
 
-export type ExclusionReason = "missing" | "undecryptable" | "malformed" | "not-opening";
+/**
+ * Why a slot is excluded: its update cannot be used (`missing`, `undecryptable`, `malformed`,
+ * `not-opening`), or it is a free rider's copy of the last global delta (free-rider.ts).
+ */
+export type ExclusionReason = "missing" | "undecryptable" | "malformed" | "not-opening" | "replayed-global-delta";
 
 /** What the aggregator decided about one slot (`openings.json`). */
 export type SlotOpening =

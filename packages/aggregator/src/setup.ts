@@ -4,14 +4,16 @@
  * checked), the marketplace client (network checked), the blob store (Kubo RPC or embedded
  * Helia), the data folder (locked, and bound to chain, market and account).
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, Wallet } from "ethers";
-import { FedMarketClient, HeliaBlobStore, KuboBlobStore, publicKeyOf, bytesToBytes32, type BlobStore } from "@fedmarket/protocol";
+import { FedMarketClient, HeliaBlobStore, KuboBlobStore, publicKeyOf, bytesToBytes32, type BlobStore, type RetryOptions } from "@fedmarket/protocol";
 import { AggregatorChain } from "./chain.ts";
 import { AggregatorError, AggregatorNode, readSecretKeyFile, type Checkpoint } from "./aggregator-node.ts";
 import { acquireLock, type DataLock } from "./lock.ts";
 import type { NodeLogger } from "@fedmarket/protocol";
 import { bindDataDir } from "./store.ts";
+import { RoundReporter } from "./report/round-report-step.ts";
 
 export interface AggregatorConfig {
   readonly rpcUrl: string;
@@ -29,6 +31,14 @@ export interface AggregatorConfig {
   readonly blockRange?: number;
   readonly ipfsTimeoutMs?: number;
   readonly ipfsRetries?: number;
+  /** Owner's validation data for the unproven round report (IDX/PNG folder, .csv, .jsonl). */
+  readonly validation?: string;
+  /** Validation samples used by the round report (default 1000). */
+  readonly validationLimit?: number;
+  /** GTG-Shapley permutation cap of the round report (default 100). */
+  readonly shapleyMaxPermutations?: number;
+  /** Learning-rate decay factor published with each finalization (default 1 = keep). */
+  readonly lrDecay?: number;
 }
 
 export interface OpenAggregatorOptions {
@@ -63,12 +73,19 @@ export async function openAggregator(config: AggregatorConfig, logger: NodeLogge
     else if (hex !== undefined && /^(0x)?[0-9a-fA-F]{64}$/.test(hex)) secretKey = Uint8Array.from(Buffer.from(hex.replace(/^0x/, ""), "hex"));
     else throw new AggregatorError("config", "no X25519 key to decrypt updates: pass --x25519-key-file <file> or set FEDMARKET_X25519_KEY (64 hex characters)");
   }
+  if (config.validation !== undefined && !existsSync(config.validation)) {
+    throw new AggregatorError("config", `the validation data ${config.validation} does not exist: pass --validation <IDX or PNG folder | .csv | .jsonl>`);
+  }
   const lock = await acquireLock(config.dataDir);
   const provider = new JsonRpcProvider(config.rpcUrl, undefined, { staticNetwork: true, pollingInterval: Math.min(config.pollIntervalMs ?? 1_000, 1_000), cacheTimeout: -1 });
   let store: BlobStore | undefined;
   try {
     const signer = wallet.connect(provider);
-    const client = new FedMarketClient(config.market, signer, { blockRange: config.blockRange ?? 2_000 });
+    // Every retried JSON-RPC call leaves a trace: a flaky endpoint shows in the logs before it fails a round.
+    const retry: RetryOptions = {
+      onRetry: ({ attempt, delayMs, error }) => logger.log("warn", "rpc.retry", `JSON-RPC call failed (${(error as Error).message?.split("\n")[0] ?? String(error)}); retry ${attempt} in ${delayMs} ms`, { attempt, delayMs }),
+    };
+    const client = new FedMarketClient(config.market, signer, { blockRange: config.blockRange ?? 2_000, retry });
     const chainId = await client.checkNetwork(config.chainId);
     await bindDataDir(config.dataDir, { chainId: chainId.toString(), market: client.address, aggregator: wallet.address });
     if (options.store !== undefined) store = options.store;
@@ -77,7 +94,7 @@ export async function openAggregator(config: AggregatorConfig, logger: NodeLogge
     logger.log("debug", "node.open", `aggregator ${wallet.address} (X25519 ${bytesToBytes32(publicKeyOf(secretKey))}) on chain ${chainId}, market ${client.address}, data ${config.dataDir}`, {
       aggregator: wallet.address, chainId, market: client.address, dataDir: config.dataDir,
     });
-    const chain = new AggregatorChain(client, { blockRange: config.blockRange ?? 2_000 });
+    const chain = new AggregatorChain(client, { blockRange: config.blockRange ?? 2_000, retry });
     const node = new AggregatorNode({
       chain, signer, address: wallet.address, chainId, store, dataDir: config.dataDir, logger, secretKey,
       ...(config.circuitsDir === undefined ? {} : { circuitsDir: config.circuitsDir }),
@@ -87,7 +104,17 @@ export async function openAggregator(config: AggregatorConfig, logger: NodeLogge
       ...(config.confirmations === undefined ? {} : { confirmations: config.confirmations }),
       ...(config.ipfsTimeoutMs === undefined ? {} : { ipfsTimeoutMs: config.ipfsTimeoutMs }),
       ...(config.ipfsRetries === undefined ? {} : { ipfsRetries: config.ipfsRetries }),
+      ...(config.lrDecay === undefined ? {} : { lrDecay: config.lrDecay }),
       ...(options.onCheckpoint === undefined ? {} : { onCheckpoint: options.onCheckpoint }),
+      ...(config.validation === undefined ? {} : {
+        roundReport: new RoundReporter({
+          validationFile: config.validation, store, logger, specCidOf: async (id) => (await client.getProject(id)).specCid,
+          ...(config.validationLimit === undefined ? {} : { validationLimit: config.validationLimit }),
+          ...(config.shapleyMaxPermutations === undefined ? {} : { maxPermutations: config.shapleyMaxPermutations }),
+          ...(config.ipfsTimeoutMs === undefined ? {} : { ipfsTimeoutMs: config.ipfsTimeoutMs }),
+          ...(config.ipfsRetries === undefined ? {} : { ipfsRetries: config.ipfsRetries }),
+        }),
+      }),
     });
     const ownStore = options.store === undefined ? store : undefined;
     return {

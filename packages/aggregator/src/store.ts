@@ -11,6 +11,7 @@
  * | `round.json` | the reference computation's summary: ctx, commitments, outcome, new model, public signals |
  * | `proofs/chunk-<j>.json`, `proofs/decision.json` | Groth16 proofs (verified locally before writing) |
  * | `model.json` | the pinned new global model's CID |
+| `hyperparams.json` | the next round's hyper-parameters chosen for `finalizeRound` (so a restart sends the same) |
  * | `txs.json` | transaction hashes (chunk batches, finalize) as they are sent |
  * | `done.json` | how the round ended (finalized by us / by someone else, skipped, failed) |
  *

@@ -16,3 +16,4 @@ export * from "./ctx.ts";
 export * from "./outcome.ts";
 export * from "./witness.ts";
 export * from "./round.ts";
+export * from "./replay.ts";

@@ -4,6 +4,7 @@
  * - model-spec.ts: the `fedmarket-model-spec/1` format (architecture, training, quantization, circuit)
  * - weights-format.ts: the checksummed `.fmw` weights file (global models, deltas)
  * - global-model.ts: global model <-> on-chain commitment; spec <-> chain parameters
+ * - hyper-params.ts: per-round hyper-parameters (spec bounds -> chain, decay, training overrides)
  * - update-payload.ts: the `FMUP` update payload a trainer encrypts
  * - envelope.ts: multi-recipient X25519 + XChaCha20-Poly1305 encryption (`FMEV`)
  * - storage/: BlobStore on embedded Helia (offline, on disk) or a Kubo node
@@ -13,6 +14,7 @@
 export * from "./model-spec.ts";
 export * from "./weights-format.ts";
 export * from "./global-model.ts";
+export * from "./hyper-params.ts";
 export * from "./update-payload.ts";
 export * from "./envelope.ts";
 export * from "./storage/index.ts";

@@ -14,7 +14,8 @@
  *     { "type": "dense", "units": 32, "activation": "relu" },
  *     { "type": "dense", "units": 10, "activation": "softmax" }
  *   ],
- *   "training": { "epochs": 1, "batchSize": 32, "learningRate": 0.1, "optimizer": "sgd" },
+ *   "training": { "epochs": 1, "batchSize": 32, "learningRate": 0.1, "optimizer": "sgd",
+ *                 "bounds": { "learningRate": [0.01, 0.1] } },
  *   "quantization": { "scale": 4096, "clipBound": 1 },
  *   "circuit": { "kMax": 4, "chunk": 512, "updateBits": 16, "modelBits": 32 }
  * }
@@ -95,16 +96,32 @@ export type LayerSpec =
 
 export const LAYER_TYPES = ["dense", "conv2d", "maxPooling2d", "flatten", "reshape"] as const;
 
+/** Inclusive `[min, max]`. */
+export type Range = readonly [number, number];
+
+/**
+ * How far the aggregator may move each round's hyper-parameters away from the spec's values
+ * (they become the project's on-chain bounds, see hyper-params.ts). A missing range fixes the
+ * value: `[value, value]`.
+ */
+export interface TrainingBounds {
+  readonly learningRate?: Range;
+  readonly epochs?: Range;
+  readonly batchSize?: Range;
+}
+
 export interface TrainingSpec {
-  /** Local epochs per round (>= 1). */
+  /** Local epochs per round (>= 1); round 0's value on chain. */
   readonly epochs: number;
-  /** Mini-batch size (>= 1). */
+  /** Mini-batch size (>= 1); round 0's value on chain. */
   readonly batchSize: number;
-  /** Optimizer learning rate (> 0). */
+  /** Optimizer learning rate (> 0); round 0's value on chain. */
   readonly learningRate: number;
   readonly optimizer: OptimizerName;
   /** Momentum for `"momentum"` (default 0.9) and `"rmsprop"` (default 0). */
   readonly momentum?: number;
+  /** Bounds of the per-round hyper-parameters (default: fixed at the values above). */
+  readonly bounds?: TrainingBounds;
 }
 
 /** How the float delta maps to the integers committed on chain (see @fedmarket/core quantize). */
@@ -327,7 +344,7 @@ function validateLayer(
 function validateTraining(raw: Json): TrainingSpec {
   const path = "training";
   if (!isRecord(raw)) throw new ModelSpecError(path, `must be an object (got ${describe(raw)})`);
-  checkKeys(raw, ["epochs", "batchSize", "learningRate", "optimizer", "momentum"], path);
+  checkKeys(raw, ["epochs", "batchSize", "learningRate", "optimizer", "momentum", "bounds"], path);
   const epochs = positiveInt(raw.epochs, `${path}.epochs`);
   const batchSize = positiveInt(raw.batchSize, `${path}.batchSize`);
   const learningRate = positiveNumber(raw.learningRate, `${path}.learningRate`);
@@ -342,9 +359,44 @@ function validateTraining(raw: Json): TrainingSpec {
     }
     momentum = raw.momentum;
   }
-  return momentum === undefined
-    ? { epochs, batchSize, learningRate, optimizer }
-    : { epochs, batchSize, learningRate, optimizer, momentum };
+  const bounds = raw.bounds === undefined ? undefined : validateBounds(raw.bounds, { epochs, batchSize, learningRate }, `${path}.bounds`);
+  return {
+    epochs, batchSize, learningRate, optimizer,
+    ...(momentum === undefined ? {} : { momentum }),
+    ...(bounds === undefined ? {} : { bounds }),
+  };
+}
+
+/** Each range must be `[min, max]` with `0 < min <= value <= max` (integers for epochs and batch size). */
+function validateBounds(
+  raw: Json,
+  values: { epochs: number; batchSize: number; learningRate: number },
+  path: string,
+): TrainingBounds {
+  if (!isRecord(raw)) throw new ModelSpecError(path, `must be an object (got ${describe(raw)})`);
+  checkKeys(raw, ["learningRate", "epochs", "batchSize"], path);
+  const range = (key: "learningRate" | "epochs" | "batchSize"): Range | undefined => {
+    const v = raw[key];
+    if (v === undefined) return undefined;
+    const where = `${path}.${key}`;
+    if (!Array.isArray(v) || v.length !== 2) throw new ModelSpecError(where, `must be [min, max] (got ${describe(v)})`);
+    const check = key === "learningRate" ? positiveNumber : positiveInt;
+    const min = check(v[0], `${where}[0]`);
+    const max = check(v[1], `${where}[1]`);
+    const value = values[key];
+    if (!(min <= value && value <= max)) {
+      throw new ModelSpecError(where, `must contain training.${key} = ${value} (got [${min}, ${max}])`);
+    }
+    return [min, max];
+  };
+  const learningRate = range("learningRate");
+  const epochs = range("epochs");
+  const batchSize = range("batchSize");
+  return {
+    ...(learningRate === undefined ? {} : { learningRate }),
+    ...(epochs === undefined ? {} : { epochs }),
+    ...(batchSize === undefined ? {} : { batchSize }),
+  };
 }
 
 function validateQuantization(raw: Json): QuantizationSpec {

@@ -41,6 +41,12 @@ test("retries transient errors with exponential backoff, not reverts", async () 
   assert.equal(calls, 1);
   assert.equal(isTransientRpcError(new Error("fetch failed")), true);
   assert.equal(isTransientRpcError(revert), false);
+  // ethers turns any JSON-RPC error of eth_call / eth_estimateGas into a CALL_EXCEPTION without data
+  const limited = (error: unknown) => Object.assign(new Error("missing revert data"), { code: "CALL_EXCEPTION", data: null, revert: null, info: { error } });
+  assert.equal(isTransientRpcError(limited({ code: -32005, message: "rate limited" })), true);
+  assert.equal(isTransientRpcError(limited({ code: -32603, message: "Internal error: upstream rate limited" })), true);
+  assert.equal(isTransientRpcError(limited({ code: -32603, message: "execution reverted" })), false);
+  assert.equal(isTransientRpcError(Object.assign(limited({ code: -32005, message: "rate limited" }), { data: "0x08c379a0" })), false);
 });
 
 test("event queries walk windows, retry, and halve windows the endpoint rejects", async () => {

@@ -254,11 +254,38 @@ test("bad data, unreachable IPFS, not registered, wrong network: clear errors, n
   assert.equal((await client.getCurrentRound(projectA.projectId)).submissions, 2, "nothing else was submitted");
 });
 
+test("run: trains with the open round's on-chain hyper-parameters, not the spec's", async () => {
+  const { tf } = await testBackend();
+  // The spec says lr 0.1, 1 epoch, batch 32; the chain says lr 0.02, 2 epochs, batch 64.
+  const onChain = { learningRateMicros: 20_000, localEpochs: 2, batchSize: 64 };
+  const p = await createDemoProject({
+    market, verifier, owner: signer(0), aggregator: signer(1), store, tf, spec: SPEC, submissionWindow: 86_400,
+    hyperParams: { initialHyperParams: onChain, minHyperParams: onChain, maxHyperParams: onChain },
+  });
+  assert.deepEqual((await new FedMarketClient(market, provider).getCurrentRound(p.projectId)).hyperParams, onChain);
+  const n9 = await node(9, p.projectId);
+  try {
+    await n9.node.join(p.projectId);
+    assert.equal((await n9.node.runRound(p.projectId)).kind, "submitted");
+  } finally { await n9.close(); }
+  const used = n9.logger.records.find((r) => r.event === "round.hyperparams");
+  assert.ok(used, "the node logs the hyper-parameters it trains with");
+  assert.deepEqual([used.fields.learningRate, used.fields.epochs, used.fields.batchSize], [0.02, 2, 64]);
+  assert.match(used.msg, /lr 0\.02 \(20000e-6\), 2 epochs, batch 64/);
+  const trained = n9.logger.records.find((r) => r.event === "round.trained");
+  assert.match(trained?.msg ?? "", /2 epoch\(s\)/);
+});
+
 test("a diverging model (NaN) never leaves the node", async () => {
   const { tf } = await testBackend();
-  const nanSpec = { ...SPEC, training: { ...SPEC.training, learningRate: 1e30 } };
-  const p = await createDemoProject({ market, verifier, owner: signer(0), aggregator: signer(1), store, tf, spec: nanSpec, submissionWindow: 86_400 });
-  const n7 = await node(7, p.projectId);
+  // The chain bounds the learning rate (uint32 millionths), so the divergence comes from the data:
+  // finite features near float32's maximum overflow the first layer to Inf, and the loss to NaN.
+  const hugeCsv = path.join(tmp, "huge-features.csv");
+  const header = ["label", ...Array.from({ length: 784 }, (_, i) => `f${i}`)].join(",");
+  const rows = Array.from({ length: 20 }, (_, i) => [String(i % 10), ...new Array<string>(784).fill("3e38")].join(","));
+  await writeFile(hugeCsv, `${header}\n${rows.join("\n")}\n`);
+  const p = await createDemoProject({ market, verifier, owner: signer(0), aggregator: signer(1), store, tf, spec: SPEC, submissionWindow: 86_400 });
+  const n7 = await node(7, p.projectId, { data: hugeCsv });
   try {
     await n7.node.join(p.projectId);
     await expectNodeError(n7.node.runRound(p.projectId), "non-finite", /refusing to produce an update: .*nothing was published/);

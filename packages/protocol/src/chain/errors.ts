@@ -2,6 +2,7 @@
  * Turns marketplace reverts (IFedMarket's custom errors) and RPC failures into messages that say
  * what happened and what to do.
  */
+import { fedMarketInterface } from "./abi.ts";
 
 /** A decoded revert of the marketplace contract. */
 export class MarketRevertError extends Error {
@@ -54,6 +55,8 @@ export function describeMarketError(name: string, args: readonly unknown[]): str
     case "RoundFull": return `all ${a(2)} trainer slots of round ${a(1)} of project ${a(0)} are taken; try again next round`;
     case "InvalidCommitment": return `commitment ${a(0)} is zero or not a BN254 field element`;
     case "InvalidCid": return "the CID is empty or longer than 128 bytes";
+    case "HyperParamOutOfBounds": return `hyper-parameter ${a(0)} = ${a(1)} is outside the project's bounds [${a(2)}, ${a(3)}]; choose a value within them`;
+    case "InvalidConfig": return `invalid project configuration: ${a(0)} is out of its allowed range`;
     case "WrongProjectStatus": return `project ${a(0)} is ${STATUS[Number(args[1])] ?? a(1)}, which does not allow this call`;
     case "ProjectCancelling": return `project ${a(0)} is being cancelled by its owner: no new submissions`;
     case "NothingToWithdraw": return `${a(1)} has nothing to withdraw in ${a(0) === "0x0000000000000000000000000000000000000000" ? "ETH" : a(0)}`;
@@ -71,13 +74,20 @@ interface EthersLikeError {
   data?: unknown;
 }
 
-/** The revert carried by an ethers error, if it is a decoded marketplace error. */
+/**
+ * The marketplace revert carried by an ethers error: decoded by ethers (calls), or decoded here
+ * from the raw revert data (ethers leaves `estimateGas` reverts undecoded).
+ */
 export function decodedRevert(err: unknown): { name: string; args: readonly unknown[] } | undefined {
   const e = err as EthersLikeError | null;
   if (e === null || typeof e !== "object") return undefined;
   const revert = e.revert;
   if (revert && typeof revert.name === "string") {
     return { name: revert.name, args: Array.isArray(revert.args) ? revert.args : Array.from((revert.args as Iterable<unknown>) ?? []) };
+  }
+  if (typeof e.data === "string" && /^0x[0-9a-fA-F]{8}/.test(e.data)) {
+    const parsed = (() => { try { return fedMarketInterface.parseError(e.data as string); } catch { return null; } })();
+    if (parsed !== null) return { name: parsed.name, args: Array.from(parsed.args) };
   }
   return undefined;
 }

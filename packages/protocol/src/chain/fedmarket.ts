@@ -8,21 +8,16 @@
  * into `MarketRevertError` with a message saying what to do (errors.ts). Event queries walk
  * bounded block ranges (events.ts).
  */
-import { createRequire } from "node:module";
 import {
-  Contract, Interface, ZeroAddress, getAddress,
-  type ContractRunner, type InterfaceAbi, type Provider, type TransactionReceipt, type TransactionResponse,
+  BaseWallet, Contract, ZeroAddress, getAddress, keccak256,
+  type ContractRunner, type Provider, type TransactionReceipt, type TransactionResponse,
 } from "ethers";
+import { FEDMARKET_ABI, ROUND_VERIFIER_ABI, fedMarketInterface } from "./abi.ts";
 import { RpcUnavailableError, WrongNetworkError, toMarketError } from "./errors.ts";
 import { isTransientRpcError, withRetries, type RetryOptions } from "./retry.ts";
 import { queryEventsChunked, type EventQueryOptions, type ParsedEvent } from "./events.ts";
 
-const require = createRequire(import.meta.url);
-/** The FedMarket ABI (from the Hardhat artifact). */
-export const FEDMARKET_ABI = require("../abi/FedMarket.json") as InterfaceAbi;
-/** The IRoundVerifier ABI. */
-export const ROUND_VERIFIER_ABI = require("../abi/IRoundVerifier.json") as InterfaceAbi;
-export const fedMarketInterface = new Interface(FEDMARKET_ABI);
+export { FEDMARKET_ABI, ROUND_VERIFIER_ABI, fedMarketInterface };
 
 export const ETH_TOKEN = ZeroAddress;
 
@@ -36,6 +31,16 @@ export interface CircuitParamsView {
   readonly byzantineTolerance: number;
   readonly quantizationScale: bigint;
   readonly clipBound: bigint;
+}
+
+/**
+ * IFedMarket.HyperParams: a round's local training hyper-parameters, learning rate in millionths.
+ * Set by the owner (round 0) and by each finalization (next round), within the project's bounds.
+ */
+export interface HyperParams {
+  readonly learningRateMicros: number;
+  readonly localEpochs: number;
+  readonly batchSize: number;
 }
 
 /** IFedMarket.ProjectView */
@@ -70,6 +75,10 @@ export interface ProjectInfo {
   readonly modelCid: string;
   readonly specCid: string;
   readonly params: CircuitParamsView;
+  /** Hyper-parameters of the open (or last) round. */
+  readonly hyperParams: HyperParams;
+  readonly minHyperParams: HyperParams;
+  readonly maxHyperParams: HyperParams;
 }
 
 /** IFedMarket.RoundView */
@@ -81,6 +90,8 @@ export interface RoundInfo {
   readonly aggregationDeadline: number;
   readonly reward: bigint;
   readonly accumulator: bigint;
+  /** What trainers use in this round. */
+  readonly hyperParams: HyperParams;
 }
 
 export interface TrainerInfo {
@@ -119,6 +130,7 @@ export interface RoundOpenedEvent extends ParsedEvent {
   readonly reward: bigint;
   readonly modelCommitment: bigint;
   readonly modelCid: string;
+  readonly hyperParams: HyperParams;
 }
 
 export interface FedMarketClientOptions {
@@ -132,6 +144,12 @@ type Fields = Record<string, unknown>;
 const n = (v: unknown): number => Number(v as bigint);
 const b = (v: unknown): bigint => BigInt(v as bigint);
 const s = (v: unknown): string => String(v);
+
+/** A decoded `HyperParams` tuple (ethers Result with named fields). */
+export function toHyperParams(v: unknown): HyperParams {
+  const h = v as Fields;
+  return { learningRateMicros: n(h.learningRateMicros), localEpochs: n(h.localEpochs), batchSize: n(h.batchSize) };
+}
 
 function toProject(id: bigint, r: Fields): ProjectInfo {
   const p = r.params as Fields;
@@ -150,6 +168,8 @@ function toProject(id: bigint, r: Fields): ProjectInfo {
       modelSize: n(p.modelSize), byzantineTolerance: n(p.byzantineTolerance),
       quantizationScale: b(p.quantizationScale), clipBound: b(p.clipBound),
     },
+    hyperParams: toHyperParams(r.hyperParams), minHyperParams: toHyperParams(r.minHyperParams),
+    maxHyperParams: toHyperParams(r.maxHyperParams),
   };
 }
 
@@ -157,7 +177,7 @@ function toRound(r: Fields): RoundInfo {
   return {
     round: n(r.round), submissions: n(r.submissions), chunksVerified: n(r.chunksVerified),
     submissionDeadline: n(r.submissionDeadline), aggregationDeadline: n(r.aggregationDeadline),
-    reward: b(r.reward), accumulator: b(r.accumulator),
+    reward: b(r.reward), accumulator: b(r.accumulator), hyperParams: toHyperParams(r.hyperParams),
   };
 }
 
@@ -233,8 +253,10 @@ export class FedMarketClient {
       throw new WrongNetworkError(`no contract at ${this.address} on chain ${network.chainId}: wrong network or --market address`);
     }
     try {
-      await this.contract.getFunction("projectCount").staticCall();
-    } catch {
+      await withRetries(() => this.contract.getFunction("projectCount").staticCall(), this.#retry);
+    } catch (err) {
+      // a flaky endpoint is not a wrong contract
+      if (isTransientRpcError(err)) throw new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (projectCount): ${(err as Error).message}; check --rpc-url and that the node is running`, { cause: err });
       throw new WrongNetworkError(`the contract at ${this.address} on chain ${network.chainId} is not a FedMarket`);
     }
     return network.chainId;
@@ -301,19 +323,61 @@ export class FedMarketClient {
   // decoded `MarketRevertError` before anything is sent.
   // -------------------------------------------------------------------------------------------
 
-  async #send(name: string, args: readonly unknown[], value?: bigint): Promise<TransactionResponse> {
+  #sendError(err: unknown, name: string): unknown {
+    if (isTransientRpcError(err)) return new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (${name}): ${(err as Error).message}`, { cause: err });
+    return toMarketError(err, name);
+  }
+
+  #send(name: string, args: readonly unknown[], value?: bigint): Promise<TransactionResponse> {
+    return this.send(name, args, value === undefined ? {} : { value });
+  }
+
+  /**
+   * Sends a marketplace transaction: simulated first (a revert becomes a `MarketRevertError` before
+   * anything is sent), then, with a local key, signed once and broadcast until the node has it. A
+   * broadcast retried after a lost answer is the same transaction (same nonce and hash), so a
+   * flaky endpoint never makes a call land twice. Signers that cannot sign locally (a node's
+   * unlocked accounts) send once, without retries.
+   */
+  async send(name: string, args: readonly unknown[], options: { value?: bigint; gasHeadroomPercent?: number } = {}): Promise<TransactionResponse> {
     const fn = this.contract.getFunction(name);
-    const overrides = value === undefined || value === 0n ? {} : { value };
+    const overrides = options.value === undefined || options.value === 0n ? {} : { value: options.value };
+    let gas: bigint;
     try {
-      await withRetries(() => fn.estimateGas(...args, overrides), this.#retry);
+      gas = await withRetries(() => fn.estimateGas(...args, overrides), this.#retry);
     } catch (err) {
-      if (isTransientRpcError(err)) throw new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (${name}): ${(err as Error).message}`, { cause: err });
-      throw toMarketError(err, name);
+      throw this.#sendError(err, name);
     }
+    const gasLimit = (gas * BigInt(100 + (options.gasHeadroomPercent ?? 20))) / 100n;
+    const wallet = this.contract.runner;
+    if (!(wallet instanceof BaseWallet)) {
+      try {
+        return (await fn.send(...args, { ...overrides, gasLimit })) as TransactionResponse;
+      } catch (err) {
+        throw this.#sendError(err, name);
+      }
+    }
+    let signed: string;
     try {
-      return (await fn.send(...args, overrides)) as TransactionResponse;
+      const request = await withRetries(async () => wallet.populateTransaction(await fn.populateTransaction(...args, { ...overrides, gasLimit })), this.#retry);
+      signed = await wallet.signTransaction(request);
     } catch (err) {
-      throw toMarketError(err, name);
+      throw this.#sendError(err, name);
+    }
+    const hash = keccak256(signed);
+    try {
+      return await withRetries(async () => {
+        try {
+          return await this.provider.broadcastTransaction(signed);
+        } catch (err) {
+          // "already known" / "nonce too low": an earlier attempt reached the node.
+          const known = await this.provider.getTransaction(hash).catch(() => null);
+          if (known !== null) return known;
+          throw err;
+        }
+      }, this.#retry);
+    } catch (err) {
+      throw this.#sendError(err, name);
     }
   }
 
@@ -357,7 +421,8 @@ export class FedMarketClient {
   async wait(tx: TransactionResponse, confirmations = 1): Promise<TransactionReceipt> {
     let receipt: TransactionReceipt | null;
     try {
-      receipt = await tx.wait(confirmations);
+      // waiting only reads: retried like any read when the endpoint stumbles
+      receipt = await withRetries(() => tx.wait(confirmations), this.#retry);
     } catch (err) {
       throw toMarketError(err, `transaction ${tx.hash}`);
     }
@@ -395,7 +460,7 @@ export class FedMarketClient {
     return events.map((e) => ({
       ...e, projectId: b(e.args.projectId), round: n(e.args.round), submissionDeadline: n(e.args.submissionDeadline),
       aggregationDeadline: n(e.args.aggregationDeadline), reward: b(e.args.reward), modelCommitment: b(e.args.modelCommitment),
-      modelCid: s(e.args.modelCid),
+      modelCid: s(e.args.modelCid), hyperParams: toHyperParams(e.args.hyperParams),
     }));
   }
 }

@@ -29,14 +29,30 @@ function codesOf(err: unknown): string[] {
   return out;
 }
 
+/**
+ * The endpoint's own JSON-RPC error inside an ethers `CALL_EXCEPTION` without revert data: ethers
+ * reports every JSON-RPC error of `eth_call` and `eth_estimateGas` as a `CALL_EXCEPTION`, also a
+ * rate limit that has nothing to do with the call (`info.error`).
+ */
+function rpcErrorInCallException(err: unknown): unknown {
+  const e = err as { code?: unknown; data?: unknown; revert?: unknown; info?: { error?: unknown } } | null;
+  if (e === null || typeof e !== "object" || e.code !== "CALL_EXCEPTION") return undefined;
+  if ((e.data !== undefined && e.data !== null && e.data !== "0x") || (e.revert !== undefined && e.revert !== null)) return undefined;
+  return e.info?.error ?? undefined;
+}
+
 /** True for errors that say "the RPC endpoint did not answer properly", not "the call failed". */
 export function isTransientRpcError(err: unknown): boolean {
   const codes = codesOf(err);
-  if (codes.includes("CALL_EXCEPTION") || codes.includes("INVALID_ARGUMENT") || codes.includes("ACTION_REJECTED")) return false;
+  if (codes.includes("CALL_EXCEPTION")) {
+    const inner = rpcErrorInCallException(err);
+    return inner !== undefined && isTransientRpcError(inner);
+  }
+  if (codes.includes("INVALID_ARGUMENT") || codes.includes("ACTION_REJECTED")) return false;
   if (codes.some((c) => TRANSIENT_CODES.has(c))) return true;
   // JSON-RPC rate limits and "header not found" on load-balanced nodes
   if (codes.includes("-32005") || codes.includes("429")) return true;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : String((err as { message?: unknown } | null)?.message ?? err);
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|timeout|rate limit|Too Many Requests|header not found|502|503|504/i.test(message);
 }
 

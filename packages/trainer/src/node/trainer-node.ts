@@ -24,8 +24,8 @@ import path from "node:path";
 import type { Signer, TransactionReceipt } from "ethers";
 import {
   BlobStoreError, bytes32ToBytes, checkSpecAgainstChain, decodeWeights, encodeUpdatePayload, encodeWeights,
-  ETH_TOKEN, FedMarketClient, globalModelCommitment, MarketRevertError, parseModelSpec, ProjectStatus,
-  sealEnvelope, updateAssociatedData, type BlobStore, type ModelSpec, type ModelSummary, type ProjectInfo,
+  ETH_TOKEN, FedMarketClient, formatHyperParams, globalModelCommitment, MarketRevertError, parseModelSpec, ProjectStatus,
+  sealEnvelope, trainingForRound, updateAssociatedData, type BlobStore, type ModelSpec, type ModelSummary, type ProjectInfo,
 } from "@fedmarket/protocol";
 import { selectBackend, type BackendInfo } from "../backend.ts";
 import { loadDataset } from "../data/index.ts";
@@ -202,6 +202,16 @@ export class TrainerNode {
     return this.#backend;
   }
 
+  /** TEST/DEMO attack `free-rider`: `g_r - g_{r-1}` from the RoundOpened models, if the model ever changed. */
+  async #lastGlobalDelta(p: ProjectInfo, round: number, global: Float32Array): Promise<Float32Array | undefined> {
+    const before = (await this.o.client.roundOpened(p.id))
+      .filter((e) => e.round < round && e.modelCommitment !== p.modelCommitment)
+      .sort((a, b) => b.round - a.round)[0];
+    if (before === undefined) return undefined;
+    const previous = decodeWeights(await this.#fetch(before.modelCid, "previous global model"), global.length);
+    return global.map((w, i) => w - (previous[i] as number));
+  }
+
   /** Step 2-3: download, check against chain, train, save the delta. */
   async #train(p: ProjectInfo, round: number): Promise<void> {
     const bar = this.#log.progress("download", 2, "blobs");
@@ -221,24 +231,34 @@ export class TrainerNode {
     this.#log.log("info", "round.downloaded", `round ${round}: model ${spec.name ?? "?"} (${summary.parameters} parameters) downloaded and verified`, { projectId: p.id, round, parameters: summary.parameters });
     const attack = this.o.attack;
     if (attack !== undefined && !attackNeedsTraining(attack)) {
-      // free-rider (a duplicator never gets here): no training, a zero update
+      // free-rider (a duplicator never gets here): no training; replays the last global delta once
+      // the model has changed (public: consecutive global models), else a zero update
+      const lastGlobalDelta = await this.#lastGlobalDelta(p, round, global);
       const dir = this.o.state.roundDir(p.id, round);
       await mkdir(dir, { recursive: true });
-      await writeFileAtomic(path.join(dir, "delta.fmw"), encodeWeights(attackDelta(attack, new Float32Array(summary.parameters))));
+      await writeFileAtomic(path.join(dir, "delta.fmw"), encodeWeights(attackDelta(attack, new Float32Array(summary.parameters), {
+        clipBound: spec.quantization.clipBound, ...(lastGlobalDelta === undefined ? {} : { lastGlobalDelta }),
+      })));
       await this.o.state.update(p.id, round, { phase: "trained", samples: 0, note: `attack ${attack}` });
-      this.#log.log("warn", "attack", `round ${round}: ATTACK ${attack}: zero update, no training`, { projectId: p.id, round, attack });
+      this.#log.log("warn", "attack", `round ${round}: ATTACK ${attack}: ${lastGlobalDelta === undefined ? "zero update" : "copy of the last global delta"}, no training`, { projectId: p.id, round, attack });
       return;
     }
     const loaded = await this.#loadData(spec);
     const dataset = attack === "label-flip" ? flipLabels(loaded, spec.labels.length) : loaded;
     const { tf } = await this.#tf();
-    const batches = Math.ceil(dataset.count / spec.training.batchSize) * spec.training.epochs;
+    // The round's hyper-parameters are on chain (the aggregator may have decayed the learning
+    // rate within the project's bounds); the spec's training values only seed round 0.
+    const training = trainingForRound(spec.training, p.hyperParams);
+    this.#log.log("info", "round.hyperparams", `round ${round}: training with the round's on-chain hyper-parameters: ${formatHyperParams(p.hyperParams)}`, {
+      projectId: p.id, round, learningRate: training.learningRate, epochs: training.epochs, batchSize: training.batchSize,
+    });
+    const batches = Math.ceil(dataset.count / training.batchSize) * training.epochs;
     const tbar = this.#log.progress("training", batches, "batches");
     let done = 0;
     let result;
     try {
       result = await trainLocally({
-        tf, spec, globalWeights: global, dataset, seed: this.o.seed ?? round,
+        tf, spec: { ...spec, training }, globalWeights: global, dataset, seed: this.o.seed ?? round,
         onProgress: (pr) => {
           if (pr.phase === "batch") { done++; tbar.update(done, { info: `epoch ${pr.epoch + 1}/${pr.epochs} loss ${pr.loss.toFixed(4)}` }); }
           else this.#log.log("debug", "train.epoch", `epoch ${pr.epoch + 1}/${pr.epochs}: loss ${pr.loss.toFixed(4)}`, { epoch: pr.epoch, loss: pr.loss });

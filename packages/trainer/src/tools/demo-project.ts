@@ -12,8 +12,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ContractFactory, ZeroAddress, type Signer } from "ethers";
 import {
-  bytesToBytes32, chainCircuitParams, FedMarketClient, generateKeyPair, globalModelCommitment, encodeWeights,
-  validateModelSpec, type BlobStore, type ModelSpec, type X25519KeyPair,
+  bytesToBytes32, chainCircuitParams, chainHyperParams, FedMarketClient, generateKeyPair, globalModelCommitment, encodeWeights,
+  validateModelSpec, type BlobStore, type ChainHyperParams, type ModelSpec, type X25519KeyPair,
 } from "@fedmarket/protocol";
 import type { TF } from "../backend.ts";
 import { initialWeights } from "../local-training.ts";
@@ -62,6 +62,8 @@ export interface DemoProjectOptions {
   readonly weightsSeed?: number;
   /** ERC-20 reward token (default: ETH); owner and aggregator must hold enough of it. */
   readonly token?: string;
+  /** On-chain initial hyper-parameters and bounds (default: from the spec, `chainHyperParams`). */
+  readonly hyperParams?: ChainHyperParams;
 }
 
 export interface DemoProject {
@@ -96,6 +98,7 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
     aggregatorBond: 10n ** 16n, slashAmount: 10n ** 15n, trainerStake: o.trainerStake ?? 0n,
     allowlistRoot: `0x${"00".repeat(32)}`, ownerEncryptionKey: bytesToBytes32(ownerKey.publicKey),
     initialModelCommitment: modelCommitment, params: chainCircuitParams(spec, summary.parameters, f),
+    ...(o.hyperParams ?? chainHyperParams(spec)),
     specCid, initialModelCid: modelCid,
   };
   const ownerClient = new FedMarketClient(o.market, o.owner);

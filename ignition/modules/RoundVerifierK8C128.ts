@@ -1,0 +1,18 @@
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+
+/**
+ * Deploys the Groth16 verifiers of the demo circuit configuration (K_MAX = 8, CHUNK = 128, B = 8,
+ * BG = 24: `circuits/main/*_k8_c128_b8_g24.circom`) and the `Groth16RoundVerifier` adapter that
+ * projects name as their `verifier`. `npm run demo` deploys it.
+ *
+ *   npx hardhat ignition deploy ignition/modules/RoundVerifierK8C128.ts --network localhost
+ *
+ * The committed verifiers come from a DEV setup (public seeds): anyone can forge their proofs.
+ * Production deployments build their own from a public ceremony's powers of tau (circuits/README.md).
+ */
+export default buildModule("RoundVerifierK8C128B8G24", (m) => {
+  const chunkVerifier = m.contract("ChunkVerifier_k8_c128_b8_g24");
+  const decisionVerifier = m.contract("DecisionVerifier_k8_c128_b8_g24");
+  const roundVerifier = m.contract("Groth16RoundVerifier", [chunkVerifier, decisionVerifier, 8n, 128n]);
+  return { chunkVerifier, decisionVerifier, roundVerifier };
+});

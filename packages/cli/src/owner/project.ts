@@ -1,0 +1,127 @@
+/**
+ * The owner's project transactions: create (pin the spec and the initial model, escrow the
+ * budget), fund, cancel. Amounts are in the reward token's units (ETH: wei), converted from
+ * decimal strings by the commands with the token's `decimals()`.
+ */
+import { Contract, ZeroAddress, type Signer, type TransactionReceipt } from "ethers";
+import {
+  bytesToBytes32, chainCircuitParams, chainHyperParams, encodeWeights, FedMarketClient, fedMarketInterface, globalModelCommitment,
+  validateModelSpec, type BlobStore, type ChainHyperParams, type ModelSpec,
+} from "@fedmarket/protocol";
+
+const ERC20_DECIMALS_ABI = ["function decimals() view returns (uint8)"] as const;
+
+/** Decimals of the reward token (18 for ETH). */
+export async function tokenDecimals(signerOrProvider: Signer | FedMarketClient["provider"], token: string): Promise<number> {
+  if (token === ZeroAddress) return 18;
+  const erc20 = new Contract(token, ERC20_DECIMALS_ABI, signerOrProvider);
+  return Number(await erc20.getFunction("decimals").staticCall());
+}
+
+
+export interface CreateProjectOptions {
+  readonly signer: Signer;
+  readonly market: string;
+  readonly verifier: string;
+  readonly aggregator: string;
+  readonly store: BlobStore;
+  /** The spec as published (pinned byte for byte as JSON). */
+  readonly specJson: unknown;
+  /** The initial global model (`D` float32 weights). */
+  readonly initialWeights: Float32Array;
+  readonly ownerPublicKey: Uint8Array;
+  readonly rewardPerRound: bigint;
+  readonly numRounds: number;
+  /** Default `rewardPerRound * numRounds`. */
+  readonly budget?: bigint;
+  /** Default: the verifier's `maxTrainers()`. */
+  readonly maxTrainersPerRound?: number;
+  /** Multi-Krum's `f`; default the largest with `2f + 3 <= maxTrainersPerRound` (Krum's own bound). */
+  readonly byzantineTolerance?: number;
+  readonly submissionWindow: number;
+  readonly aggregationWindow: number;
+  readonly aggregatorBond: bigint;
+  readonly slashAmount: bigint;
+  readonly trainerStake: bigint;
+  /** ERC-20 reward token; default ETH. */
+  readonly token?: string;
+  readonly allowlistRoot?: string;
+  /** On-chain initial hyper-parameters and their bounds (default: from the spec, `chainHyperParams`). */
+  readonly hyperParams?: ChainHyperParams;
+}
+
+export interface CreatedProject {
+  readonly projectId: bigint;
+  readonly specCid: string;
+  readonly modelCid: string;
+  readonly modelCommitment: bigint;
+  readonly spec: ModelSpec;
+  readonly txHash: string;
+  readonly blockNumber: number;
+  readonly byzantineTolerance: number;
+  readonly budget: bigint;
+}
+
+function projectIdFrom(receipt: TransactionReceipt): bigint {
+  for (const log of receipt.logs) {
+    const parsed = (() => { try { return fedMarketInterface.parseLog(log); } catch { return null; } })();
+    if (parsed?.name === "ProjectCreated") return BigInt(parsed.args[0] as bigint);
+  }
+  throw new Error(`transaction ${receipt.hash} emitted no ProjectCreated event`);
+}
+
+/** Pins the spec and initial model, creates the project and escrows its budget. */
+export async function createProject(o: CreateProjectOptions): Promise<CreatedProject> {
+  const { spec, summary } = validateModelSpec(o.specJson);
+  if (spec.circuit === undefined) throw new Error("the model spec has no \"circuit\" section (kMax, chunk, updateBits, modelBits): trainers and the aggregator need it");
+  if (o.initialWeights.length !== summary.parameters) {
+    throw new Error(`the initial model has ${o.initialWeights.length} weights, the spec's model has ${summary.parameters}`);
+  }
+  const client = new FedMarketClient(o.market, o.signer);
+  const verifierConfig = await client.verifierConfig(o.verifier);
+  if (verifierConfig.maxTrainers !== spec.circuit.kMax || verifierConfig.chunkSize !== spec.circuit.chunk) {
+    throw new Error(`the verifier at ${o.verifier} is compiled for kMax ${verifierConfig.maxTrainers} / chunk ${verifierConfig.chunkSize}, the spec's circuit says kMax ${spec.circuit.kMax} / chunk ${spec.circuit.chunk}`);
+  }
+  const maxTrainers = o.maxTrainersPerRound ?? verifierConfig.maxTrainers;
+  const f = o.byzantineTolerance ?? Math.max(0, Math.floor((maxTrainers - 3) / 2));
+  if (maxTrainers < f + 3) throw new Error(`--max-trainers ${maxTrainers} is below the quorum f + 3 = ${f + 3}`);
+  const modelCommitment = globalModelCommitment(o.initialWeights, spec.quantization.scale, spec.circuit);
+  const specCid = await o.store.put(new TextEncoder().encode(JSON.stringify(o.specJson, null, 2)));
+  const modelCid = await o.store.put(encodeWeights(o.initialWeights));
+  const token = o.token ?? ZeroAddress;
+  const budget = o.budget ?? o.rewardPerRound * BigInt(o.numRounds);
+  const config = {
+    token, aggregator: o.aggregator, verifier: o.verifier, budget, rewardPerRound: o.rewardPerRound, numRounds: o.numRounds,
+    maxTrainersPerRound: maxTrainers, submissionWindow: o.submissionWindow, aggregationWindow: o.aggregationWindow,
+    aggregatorBond: o.aggregatorBond, slashAmount: o.slashAmount, trainerStake: o.trainerStake,
+    allowlistRoot: o.allowlistRoot ?? `0x${"00".repeat(32)}`, ownerEncryptionKey: bytesToBytes32(o.ownerPublicKey),
+    initialModelCommitment: modelCommitment, params: chainCircuitParams(spec, summary.parameters, f),
+    ...(o.hyperParams ?? chainHyperParams(spec)), specCid, initialModelCid: modelCid,
+  };
+  const inEth = token === ZeroAddress;
+  if (!inEth) await client.wait(await client.approveToken(token, budget));
+  const receipt = await send(client, "createProject", [config], inEth ? budget : 0n);
+  return {
+    projectId: projectIdFrom(receipt), specCid, modelCid, modelCommitment, spec, txHash: receipt.hash, blockNumber: receipt.blockNumber,
+    byzantineTolerance: f, budget,
+  };
+}
+
+/** Sends through the shared client (simulated first, reverts decoded, retried) and waits. */
+async function send(client: FedMarketClient, name: string, args: readonly unknown[], value = 0n): Promise<TransactionReceipt> {
+  return client.wait(await client.send(name, args, { value }));
+}
+
+/** Adds `amount` to the project's budget (anyone may fund a project). */
+export async function fundProject(signer: Signer, market: string, projectId: bigint, amount: bigint): Promise<TransactionReceipt> {
+  const client = new FedMarketClient(market, signer);
+  const project = await client.getProject(projectId);
+  const inEth = project.token === ZeroAddress;
+  if (!inEth) await client.wait(await client.approveToken(project.token, amount));
+  return send(client, "fundProject", [projectId, amount], inEth ? amount : 0n);
+}
+
+/** Cancels the project (owner only); the unallocated budget is credited to the owner. */
+export async function cancelProject(signer: Signer, market: string, projectId: bigint): Promise<TransactionReceipt> {
+  return send(new FedMarketClient(market, signer), "cancelProject", [projectId]);
+}

@@ -1,0 +1,109 @@
+/**
+ * `fedmarket project status`: a project's rounds (models, outliers, scores, payouts) and its
+ * trainers' totals, from the chain's views and events, as tables or JSON.
+ */
+import { formatUnits } from "ethers";
+import { FedMarketClient, ETH_TOKEN, type ProjectInfo } from "@fedmarket/protocol";
+import { loadProjectHistory, type ProjectHistory } from "./history.ts";
+import { tokenDecimals } from "./project.ts";
+
+export const SLOT_STATUS_NAMES = ["empty", "inlier", "not aggregated", "excluded"] as const;
+
+export interface RoundStatusRow {
+  readonly round: number;
+  readonly state: "open" | "finalized" | "skipped" | "failed";
+  readonly submissions: number;
+  readonly inliers: number;
+  readonly outliers: number;
+  readonly excluded: number;
+  readonly reward: bigint;
+  readonly paid: bigint;
+  readonly modelCid: string;
+  readonly scores: { readonly slot: number; readonly trainer: string; readonly status: string; readonly score: bigint; readonly payout: bigint }[];
+}
+
+export interface TrainerStatusRow {
+  readonly trainer: string;
+  readonly rounds: number;
+  readonly inlierRounds: number;
+  readonly totalScore: bigint;
+  readonly totalPayout: bigint;
+  /** What the account can withdraw now in the project's token (all projects together). */
+  readonly withdrawable: bigint;
+}
+
+export interface ProjectStatusReport {
+  readonly project: ProjectInfo;
+  readonly decimals: number;
+  readonly rounds: RoundStatusRow[];
+  readonly trainers: TrainerStatusRow[];
+}
+
+export async function projectStatus(client: FedMarketClient, projectId: bigint, options: { fromBlock?: number; history?: ProjectHistory } = {}): Promise<ProjectStatusReport> {
+  const project = await client.getProject(projectId);
+  const history = options.history ?? await loadProjectHistory(client, projectId, options.fromBlock === undefined ? {} : { fromBlock: options.fromBlock });
+  const decimals = await tokenDecimals(client.provider, project.token);
+  const rounds: RoundStatusRow[] = history.rounds.filter((r) => r.opened !== undefined).map((r) => {
+    const count = (s: number): number => r.contributions.filter((c) => c.status === s).length;
+    return {
+      round: r.round, state: r.end?.kind ?? "open", submissions: r.submissions.length,
+      inliers: count(1), outliers: count(2), excluded: count(3), reward: r.opened?.reward ?? 0n,
+      paid: r.end?.kind === "finalized" ? r.end.paid : 0n,
+      modelCid: r.end?.kind === "finalized" ? r.end.newModelCid : r.opened?.modelCid ?? "",
+      scores: r.contributions.map((c) => ({ slot: c.slot, trainer: c.trainer, status: SLOT_STATUS_NAMES[c.status] ?? String(c.status), score: c.score, payout: c.reward })),
+    };
+  });
+  const byTrainer = new Map<string, { rounds: number; inlierRounds: number; totalScore: bigint; totalPayout: bigint }>();
+  for (const r of history.rounds) {
+    for (const s of r.submissions) {
+      const t = byTrainer.get(s.trainer) ?? { rounds: 0, inlierRounds: 0, totalScore: 0n, totalPayout: 0n };
+      t.rounds++;
+      byTrainer.set(s.trainer, t);
+    }
+    for (const c of r.contributions) {
+      const t = byTrainer.get(c.trainer);
+      if (t === undefined) continue;
+      if (c.status === 1) t.inlierRounds++;
+      t.totalScore += c.score;
+      t.totalPayout += c.reward;
+    }
+  }
+  const token = project.token === ETH_TOKEN ? ETH_TOKEN : project.token;
+  const trainers: TrainerStatusRow[] = [];
+  for (const [trainer, t] of byTrainer) trainers.push({ trainer, ...t, withdrawable: await client.creditOf(token, trainer) });
+  return { project, decimals, rounds, trainers };
+}
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+const short = (s: string, n = 10): string => (s.length <= 2 * n ? s : `${s.slice(0, n)}…${s.slice(-4)}`);
+
+/** The report as text tables. */
+export function formatStatus(s: ProjectStatusReport): string {
+  const p = s.project;
+  const unit = p.token === ETH_TOKEN ? "ETH" : `token ${short(p.token, 8)}`;
+  const amount = (v: bigint): string => formatUnits(v, s.decimals);
+  const lines = [
+    `project ${p.id}: ${p.statusName}${p.cancelRequested ? " (cancel requested)" : ""}, round ${p.currentRound} of ${p.numRounds}`,
+    `owner ${p.owner}, aggregator ${p.aggregator}, verifier ${p.verifier}`,
+    `budget ${amount(p.budget)} ${unit} + ${amount(p.roundReward)} reserved for the open round; reward per round ${amount(p.rewardPerRound)}; bond posted ${amount(p.bondPosted)}`,
+    `model ${p.modelCid} (commitment ${short(p.modelCommitment.toString(), 8)}), spec ${p.specCid}`,
+    "",
+    table(["round", "state", "subm.", "inliers", "outliers", "excluded", `reward (${unit})`, "paid", "model CID"],
+      s.rounds.map((r) => [String(r.round), r.state, String(r.submissions), String(r.inliers), String(r.outliers), String(r.excluded), amount(r.reward), amount(r.paid), short(r.modelCid, 12)])),
+  ];
+  const scored = s.rounds.filter((r) => r.scores.length > 0);
+  if (scored.length > 0) {
+    lines.push("", table(["round", "slot", "trainer", "status", "score", "payout"],
+      scored.flatMap((r) => r.scores.map((c) => [String(r.round), String(c.slot), c.trainer, c.status, c.score.toString(), amount(c.payout)]))));
+  }
+  if (s.trainers.length > 0) {
+    lines.push("", table(["trainer", "rounds", "inlier", "total score", `total payout (${unit})`, "withdrawable now"],
+      s.trainers.map((t) => [t.trainer, String(t.rounds), String(t.inlierRounds), t.totalScore.toString(), amount(t.totalPayout), amount(t.withdrawable)])));
+  }
+  return lines.join("\n");
+}
