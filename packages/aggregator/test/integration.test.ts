@@ -32,6 +32,7 @@ import { LockError } from "../src/lock.ts";
 import type { DoneFile } from "../src/aggregator-node.ts";
 import { K4_C16, startMarketFixture, type MarketFixture } from "./support/market-fixture.ts";
 import { referenceRound, runAggregatorCli, submitUpdateAs, type CliRun } from "./support/rounds.ts";
+import { syntheticBlobsCsv } from "@fedmarket/trainer";
 
 const CIRCUIT = K4_C16;
 const FEATURES = 12;
@@ -62,18 +63,7 @@ const aggData = (): string => path.join(tmp, "aggregator");
 const signer = (i: number) => fx.signer(i);
 const times: Record<string, unknown> = {};
 
-/** Deterministic synthetic data: 4 Gaussian-ish blobs in 12 dimensions. */
-function csv(seed: number, n: number): string {
-  let s = seed;
-  const rnd = (): number => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
-  const rows = [[...Array.from({ length: FEATURES }, (_, i) => `f${i}`), "label"].join(",")];
-  for (let i = 0; i < n; i++) {
-    const label = i % LABELS.length;
-    const x = Array.from({ length: FEATURES }, (_, j) => ((j % LABELS.length === label ? 1.5 : 0) + (rnd() - 0.5)).toFixed(4));
-    rows.push([...x, LABELS[label] as string].join(","));
-  }
-  return `${rows.join("\n")}\n`;
-}
+const csv = (seed: number, n: number): string => syntheticBlobsCsv(seed, n, FEATURES, LABELS);
 
 async function trainer(i: number) {
   const config = await resolveConfig({

@@ -17,7 +17,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { JsonRpcProvider, Log, Wallet, type Filter, type FilterByBlockHash } from "ethers";
 import { decodeWeights, encodeWeights, fedMarketInterface, generateKeyPair, HeliaBlobStore, memoryLogger } from "@fedmarket/protocol";
-import { initialWeights, loadDataset, selectBackend, type BackendInfo, type Dataset } from "@fedmarket/trainer";
+import { initialWeights, loadDataset, selectBackend, type BackendInfo, type Dataset, syntheticBlobsCsv } from "@fedmarket/trainer";
 import { openAggregator, acceptProject } from "@fedmarket/aggregator";
 import { startLocalChain, type LocalChain } from "../../trainer/src/tools/local-chain.ts";
 import { HARDHAT_KEYS } from "../../trainer/src/tools/demo-project.ts";
@@ -55,18 +55,7 @@ let validation: Dataset;
 let passed: AuditReport;
 const ipfsDir = (): string => path.join(tmp, "ipfs");
 
-/** Deterministic synthetic data: 4 Gaussian-ish blobs in 12 dimensions. */
-function csv(seed: number, n: number): string {
-  let s = seed;
-  const rnd = (): number => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
-  const rows = [[...Array.from({ length: FEATURES }, (_, i) => `f${i}`), "label"].join(",")];
-  for (let i = 0; i < n; i++) {
-    const label = i % LABELS.length;
-    const x = Array.from({ length: FEATURES }, (_, j) => ((j % LABELS.length === label ? 1.5 : 0) + (rnd() - 0.5)).toFixed(4));
-    rows.push([...x, LABELS[label] as string].join(","));
-  }
-  return `${rows.join("\n")}\n`;
-}
+const csv = (seed: number, n: number): string => syntheticBlobsCsv(seed, n, FEATURES, LABELS);
 
 async function trainRound(): Promise<void> {
   for (const i of TRAINERS) {

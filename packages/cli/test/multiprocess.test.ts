@@ -29,6 +29,7 @@ import { ETH_TOKEN, FedMarketClient, ProjectStatus } from "@fedmarket/protocol";
 import { freePort } from "../../trainer/src/tools/local-chain.ts";
 import { HARDHAT_KEYS } from "../../trainer/src/tools/demo-project.ts";
 import { ChildRegistry, type Child, type Finished } from "./support/child-processes.ts";
+import { syntheticBlobsCsv } from "@fedmarket/trainer";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const BIN = {
@@ -73,18 +74,7 @@ const address = (i: number): string => new Wallet(HARDHAT_KEYS[i] as string).add
 /** A key goes to a child through its environment only, as the CLIs require. */
 const keyEnv = (i: number): Record<string, string> => ({ FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] as string });
 
-/** Deterministic synthetic data: 4 separable blobs in 12 dimensions. */
-function csv(seed: number, n: number): string {
-  let s = seed;
-  const rnd = (): number => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
-  const rows = [[...Array.from({ length: FEATURES }, (_, i) => `f${i}`), "label"].join(",")];
-  for (let i = 0; i < n; i++) {
-    const label = i % LABELS.length;
-    const x = Array.from({ length: FEATURES }, (_, j) => ((j % LABELS.length === label ? 1.5 : 0) + (rnd() - 0.5)).toFixed(4));
-    rows.push([...x, LABELS[label] as string].join(","));
-  }
-  return `${rows.join("\n")}\n`;
-}
+const csv = (seed: number, n: number): string => syntheticBlobsCsv(seed, n, FEATURES, LABELS);
 
 function node(script: string, args: readonly string[], name: string, env: Record<string, string> = {}): Promise<Finished> {
   return procs.run(process.execPath, [script, ...args], { name, cwd: tmp, env });

@@ -21,3 +21,4 @@ export * from "./random.ts";
 export * from "./local-training.ts";
 export * from "./update.ts";
 export { makeMnistPartitions, dirichletPartition, loadMnistPackageDigits } from "./tools/mnist-partitions.ts";
+export { syntheticBlobsCsv } from "./tools/synthetic-data.ts";

@@ -10,12 +10,9 @@
  * quantize, commit, seal, pin, submitUpdate) and one aggregator round with real proofs
  * (`AggregatorNode.runRound`: collect, open, compute, prove in the worker pool, pin, submit).
  *
- * - K = 4: circuits `*_k4_c16` (CHUNK 16, B 16, BG 32), the committed generated verifiers.
- * - K = 8: circuits `*_k8_c128_b8_g24` (CHUNK 128, B 8, BG 24): no verifier is generated in
- *   contracts/verifiers/generated, so this script exports the Solidity verifiers from the cached
- *   dev zkeys with snarkjs and compiles them with the `solc` npm package (as scripts/gas-verifiers.ts
- *   does), then deploys them from bytecode. The aggregator's default artifact lookup names circuits
- *   `chunk_k<K>_c<C>` (no B/BG suffix), so the dev files are linked into a `--circuits` folder.
+ * - K = 4: circuits `*_k4_c16` (CHUNK 16, B 16, BG 32); K = 8: circuits `*_k8_c128_b8_g24`
+ *   (CHUNK 128, B 8, BG 24, the demo's). Both use the committed generated verifiers (Hardhat
+ *   artifacts) and the cached dev setup, linked into a `--circuits` folder.
  *
  * Model: a softmax regression on `--features` synthetic features and 10 labels, the same for both K
  * (D = 10 * features + 10). Peak RSS: `process.resourceUsage().maxRSS` of the benchmark process,
@@ -24,7 +21,6 @@
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -34,7 +30,7 @@ import * as snarkjs from "snarkjs";
 import { bigs } from "../store.ts";
 import { commitUpdate, simulateRound, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
 import { FedMarketClient, HeliaBlobStore, memoryLogger } from "@fedmarket/protocol";
-import { selectBackend } from "@fedmarket/trainer";
+import { selectBackend, syntheticBlobsCsv } from "@fedmarket/trainer";
 import { startLocalChain } from "../../../trainer/src/tools/local-chain.ts";
 import { createDemoProject, HARDHAT_KEYS, readArtifact } from "../../../trainer/src/tools/demo-project.ts";
 import { resolveConfig } from "../../../trainer/src/node/config.ts";
@@ -43,8 +39,6 @@ import { openAggregator } from "../setup.ts";
 import { REPO_ROOT } from "../artifacts.ts";
 
 const SELF = fileURLToPath(import.meta.url);
-// Not in the package's minimal snarkjs typings (src/snarkjs.d.ts).
-const zKey = (snarkjs as unknown as { zKey: { exportSolidityVerifier(zkey: string, templates: { groth16: string }): Promise<string> } }).zKey;
 const { values: args } = parseArgs({
   options: {
     ks: { type: "string", default: "4,8" },
@@ -68,7 +62,7 @@ const SETTINGS: Record<string, Setting> = {
   "8": {
     circuit: { kMax: 8, chunk: 128, updateBits: 8, modelBits: 24 }, names: { chunk: "chunk_k8_c128_b8_g24", decision: "decision_k8_c128_b8_g24" }, f: 2,
     quantization: { scale: 1024, clipBound: 127 / 1024 },
-    verifiers: "exported from the cached dev zkeys with snarkjs, compiled on the fly with the solc npm package (optimizer 200 runs, cancun), deployed from bytecode",
+    verifiers: "committed generated verifiers (contracts/verifiers/generated, Hardhat artifacts)",
   },
 };
 
@@ -120,35 +114,7 @@ async function parent(): Promise<void> {
 // Child: one round at one K
 // ---------------------------------------------------------------------------------------------
 
-function csv(seed: number, n: number): string {
-  let s = seed;
-  const rnd = (): number => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
-  const rows = [[...Array.from({ length: FEATURES }, (_, i) => `f${i}`), "label"].join(",")];
-  for (let i = 0; i < n; i++) {
-    const label = i % LABELS.length;
-    const x = Array.from({ length: FEATURES }, (_, j) => ((j % LABELS.length === label ? 1.5 : 0) + (rnd() - 0.5)).toFixed(3));
-    rows.push([...x, LABELS[label] as string].join(","));
-  }
-  return `${rows.join("\n")}\n`;
-}
-
-function compileSolidity(source: string): { abi: unknown[]; bytecode: string } {
-  const require = createRequire(path.join(REPO_ROOT, "package.json"));
-  const solc = require("solc") as { compile(input: string): string };
-  const input = {
-    language: "Solidity", sources: { "Verifier.sol": { content: source } },
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun", outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } } },
-  };
-  const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
-    errors?: { severity: string; formattedMessage: string }[];
-    contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
-  };
-  const errors = (output.errors ?? []).filter((e) => e.severity === "error");
-  if (errors.length > 0) throw new Error(errors.map((e) => e.formattedMessage).join("\n"));
-  const c = output.contracts["Verifier.sol"]?.Groth16Verifier;
-  if (c === undefined) throw new Error("solc produced no Groth16Verifier");
-  return { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
-}
+const csv = (seed: number, n: number): string => syntheticBlobsCsv(seed, n, FEATURES, LABELS, 3);
 
 interface DevSetup { setup: { zkey: string; vkeyFile: string; compiled: { wasm: string } } }
 type LoadProver = (name: string, mode?: { kind: "dev" }, log?: (m: string) => void) => Promise<DevSetup>;
@@ -185,25 +151,13 @@ async function childRun(k: string, outFile: string): Promise<void> {
       await c.waitForDeployment();
       return c.getAddress();
     };
-    let chunkV: string, decisionV: string;
-    if (k === "4") {
-      const a = readArtifact("verifiers/generated/ChunkVerifier_k4_c16.sol/ChunkVerifier_k4_c16.json");
-      const b = readArtifact("verifiers/generated/DecisionVerifier_k4_c16.sol/DecisionVerifier_k4_c16.json");
-      chunkV = await deploy(a.abi, a.bytecode, []);
-      decisionV = await deploy(b.abi, b.bytecode, []);
-    } else {
-      const t = Date.now();
-      const require = createRequire(path.join(REPO_ROOT, "package.json"));
-      const template = await readFile(path.join(path.dirname(require.resolve("snarkjs")), "..", "templates", "verifier_groth16.sol.ejs"), "utf8");
-      const compiled = [];
-      for (const kind of ["chunk", "decision"] as const) {
-        const source = await zKey.exportSolidityVerifier(files[kind].zkey, { groth16: template });
-        compiled.push(compileSolidity(source));
-      }
-      timings.verifierCompileMs = Date.now() - t;
-      chunkV = await deploy(compiled[0]!.abi, compiled[0]!.bytecode, []);
-      decisionV = await deploy(compiled[1]!.abi, compiled[1]!.bytecode, []);
-    }
+    const generated = (kind: "Chunk" | "Decision"): { abi: unknown[]; bytecode: string } => {
+      const name = `${kind}Verifier_${setting.names.chunk.slice("chunk_".length)}`;
+      return readArtifact(`verifiers/generated/${name}.sol/${name}.json`);
+    };
+    const a = generated("Chunk"), b = generated("Decision");
+    const chunkV = await deploy(a.abi, a.bytecode, []);
+    const decisionV = await deploy(b.abi, b.bytecode, []);
     const adapter = readArtifact("verifiers/Groth16RoundVerifier.sol/Groth16RoundVerifier.json");
     const verifier = await deploy(adapter.abi, adapter.bytecode, [chunkV, decisionV, circuit.kMax, circuit.chunk]);
     const fm = readArtifact("FedMarket.sol/FedMarket.json");

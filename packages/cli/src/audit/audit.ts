@@ -24,10 +24,10 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Contract, ZeroAddress, type Provider } from "ethers";
-import { commitUpdate, type CircuitConfig } from "@fedmarket/core";
+import { commitUpdate, globalDelta, replaysGlobalDelta, type CircuitConfig } from "@fedmarket/core";
 import {
   checkSpecAgainstChain, decodeUpdatePayload, decodeWeights, ETH_TOKEN, FedMarketClient, fedMarketInterface, globalModelCommitment,
-  openEnvelope, updateAssociatedData, validateModelSpec, type BlobStore, type ModelSpec, type NodeLogger, type ProjectInfo,
+  openEnvelope, quantizeModel, updateAssociatedData, validateModelSpec, type BlobStore, type ModelSpec, type NodeLogger, type ProjectInfo,
 } from "@fedmarket/protocol";
 import type { Dataset } from "@fedmarket/trainer";
 import { releaseCurves } from "@fedmarket/aggregator";
@@ -70,6 +70,8 @@ export interface SlotAudit {
   readonly reward?: bigint;
   /** With the owner's key: did the update decrypt and open its commitment? */
   readonly opens?: boolean;
+  /** With the owner's key: is the update a replay of the last global delta (the free-rider rule)? */
+  readonly replay?: boolean;
 }
 
 export interface RoundAudit {
@@ -206,22 +208,35 @@ export async function auditProject(o: AuditOptions): Promise<AuditReport> {
 
   let initialModel: AuditReport["initialModel"];
   let prevCommitment: bigint | undefined;
+  // The recorded models, quantized, each differing from the one before: the last two give the
+  // last global delta the free-rider rule compares updates with.
+  const models: bigint[][] = [];
+  const recordModel = (w: Float32Array | undefined): void => {
+    if (w === undefined || circuit === undefined) return;
+    models.push(quantizeModel(w, Number(project.params.quantizationScale), circuit.modelBits));
+  };
   if (history.created !== undefined) {
     const c = history.created;
     const m = await checkModel(c.initialModelCid, c.initialModelCommitment, "initial model");
     const accuracy = m.weights === undefined ? undefined : accuracyOf(m.weights);
     initialModel = { cid: c.initialModelCid, commitment: c.initialModelCommitment.toString(), matches: m.matches, ...(accuracy === undefined ? {} : { accuracy }) };
     prevCommitment = c.initialModelCommitment;
+    recordModel(m.weights);
   }
 
   // 2-4, 6. Rounds.
   const rounds: RoundAudit[] = [];
   for (const round of history.rounds) {
     logger.log("info", "audit.round", `round ${round.round}: ${round.end?.kind ?? "open"}, ${round.submissions.length} submission(s)`);
-    const ra = await auditRound({ o, client, chainId, project, kMax: verifierConfig.maxTrainers, history, round, circuit, keys, prevCommitment, checkModel, accuracyOf, warnings });
+    const [before, current] = models.slice(-2);
+    const lastGlobalDelta = before === undefined || current === undefined ? undefined : globalDelta(current, before);
+    const { audit: ra, weights } = await auditRound({ o, client, chainId, project, kMax: verifierConfig.maxTrainers, history, round, circuit, keys, prevCommitment, checkModel, accuracyOf, warnings, lastGlobalDelta });
     rounds.push(ra);
     failures.push(...ra.failures);
-    if (round.end?.kind === "finalized") prevCommitment = round.end.newModelCommitment;
+    if (round.end?.kind === "finalized") {
+      if (round.end.newModelCommitment !== prevCommitment) recordModel(weights);
+      prevCommitment = round.end.newModelCommitment;
+    }
   }
   if (prevCommitment !== undefined && prevCommitment !== project.modelCommitment) {
     failures.push(`project: the current model commitment ${project.modelCommitment} is not the last recorded one (${prevCommitment})`);
@@ -287,9 +302,12 @@ interface RoundContext {
   readonly checkModel: (cid: string, commitment: bigint, what: string) => Promise<ModelCheck>;
   readonly accuracyOf: (w: Float32Array) => number | undefined;
   readonly warnings: string[];
+  /** The last change of the recorded model before this round (quantized), for the free-rider rule. */
+  readonly lastGlobalDelta: bigint[] | undefined;
 }
 
-async function auditRound(x: RoundContext): Promise<RoundAudit> {
+/** One round's audit, and its new model's weights when they could be read. */
+async function auditRound(x: RoundContext): Promise<{ audit: RoundAudit; weights?: Float32Array }> {
   const { round, history } = x;
   const r = round.round;
   const failures: string[] = [];
@@ -301,12 +319,15 @@ async function auditRound(x: RoundContext): Promise<RoundAudit> {
   const opens = x.o.ownerSecretKey === undefined || x.circuit === undefined ? undefined : await checkOpenings(x, x.o.ownerSecretKey, x.circuit);
   const slots: SlotAudit[] = round.submissions.map((s) => {
     const open = opens?.get(s.slot);
-    return { slot: s.slot, trainer: s.trainer, commitment: s.commitment.toString(), cid: s.cid, ...(open === undefined ? {} : { opens: open }) };
+    return {
+      slot: s.slot, trainer: s.trainer, commitment: s.commitment.toString(), cid: s.cid,
+      ...(open === undefined ? {} : { opens: open.opens, replay: open.replay }),
+    };
   });
   const base = { round: r, submissions: round.submissions.length, reward, failures };
   if (end?.kind !== "finalized") {
     if (round.contributions.length > 0) failures.push(`round ${r}: ${round.contributions.length} ContributionRecorded event(s) without a RoundFinalized`);
-    return { ...base, state: end?.kind ?? "open", paid: 0n, totalScore: 0n, chunkProofs: 0, proofsVerified: false, inliers: 0, outliers: 0, excluded: 0, slots };
+    return { audit: { ...base, state: end?.kind ?? "open", paid: 0n, totalScore: 0n, chunkProofs: 0, proofsVerified: false, inliers: 0, outliers: 0, excluded: 0, slots } };
   }
 
   // The proofs, then what they prove: outcomes -> recorded contributions -> credits; openings.
@@ -328,8 +349,13 @@ async function auditRound(x: RoundContext): Promise<RoundAudit> {
         if (outcome === undefined) continue;
         const recorded = round.contributions.find((c) => c.slot === s.slot)?.reward ?? 0n;
         slots[i] = { ...s, status: SLOT_STATUS[outcome.status] ?? "empty", score: outcome.score, reward: recorded };
-        if (outcome.status === 3 && s.opens === true) {
-          x.warnings.push(`round ${r} slot ${s.slot} (${s.trainer}): excluded by the aggregator, but its update (${s.cid}) decrypts with the owner's key and opens its commitment`);
+        // An update that opens may still be excluded by the free-rider rule (@fedmarket/core
+        // replaysGlobalDelta), which the owner re-checks here; any other such exclusion is suspect.
+        if (outcome.status === 3 && s.opens === true && s.replay !== true) {
+          x.warnings.push(`round ${r} slot ${s.slot} (${s.trainer}): excluded by the aggregator, but its update (${s.cid}) decrypts with the owner's key, opens its commitment and is no replay of the last global delta`);
+        }
+        if (outcome.status === 1 && s.replay === true) {
+          x.warnings.push(`round ${r} slot ${s.slot} (${s.trainer}): aggregated, but its update replays the last global delta (a free rider the aggregator should have excluded)`);
         }
         if ((outcome.status === 1 || outcome.status === 2) && s.opens === false) {
           failures.push(`round ${r} slot ${s.slot} (${s.trainer}): proven as opening its commitment, but the update at ${s.cid} does not open it with the owner's key`);
@@ -342,22 +368,23 @@ async function auditRound(x: RoundContext): Promise<RoundAudit> {
   const m = await x.checkModel(end.newModelCid, end.newModelCommitment, `round ${r} model`);
   const accuracy = m.weights === undefined ? undefined : x.accuracyOf(m.weights);
   const count = (status: (typeof SLOT_STATUS)[number]): number => slots.filter((s) => s.status === status).length;
-  return {
+  const audit: RoundAudit = {
     ...base, state: "finalized", paid: end.paid, totalScore: end.totalScore, chunkProofs, proofsVerified,
     modelCid: end.newModelCid, modelCommitment: end.newModelCommitment.toString(), modelMatches: m.matches,
     inliers: count("inlier"), outliers: count("not aggregated"), excluded: count("excluded"), ...(accuracy === undefined ? {} : { accuracy }), slots,
   };
+  return m.weights === undefined ? { audit } : { audit, weights: m.weights };
 }
 
-/** With the owner's key: slot -> does the update decrypt and open its commitment? */
-async function checkOpenings(x: RoundContext, secretKey: Uint8Array, circuit: CircuitConfig): Promise<Map<number, boolean>> {
-  const out = new Map<number, boolean>();
+/** With the owner's key: slot -> does the update decrypt and open its commitment, and is it a replay? */
+async function checkOpenings(x: RoundContext, secretKey: Uint8Array, circuit: CircuitConfig): Promise<Map<number, { opens: boolean; replay: boolean }>> {
+  const out = new Map<number, { opens: boolean; replay: boolean }>();
   for (const s of x.round.submissions) {
     let bytes: Uint8Array;
     try {
       bytes = await x.o.store.get(s.cid, { timeoutMs: x.o.ipfsTimeoutMs ?? 30_000, retries: x.o.ipfsRetries ?? 2 });
     } catch {
-      out.set(s.slot, false);
+      out.set(s.slot, { opens: false, replay: false });
       continue;
     }
     try {
@@ -365,9 +392,11 @@ async function checkOpenings(x: RoundContext, secretKey: Uint8Array, circuit: Ci
         associatedData: updateAssociatedData({ chainId: x.chainId, market: x.client.address, projectId: x.history.projectId, round: x.round.round, trainer: s.trainer }),
       });
       const payload = decodeUpdatePayload(plain);
-      out.set(s.slot, commitUpdate(payload.values, payload.salt, circuit.chunk, circuit.updateBits) === s.commitment);
+      const opens = commitUpdate(payload.values, payload.salt, circuit.chunk, circuit.updateBits) === s.commitment;
+      const replay = opens && x.lastGlobalDelta !== undefined && replaysGlobalDelta(payload.values, x.lastGlobalDelta);
+      out.set(s.slot, { opens, replay });
     } catch {
-      out.set(s.slot, false);
+      out.set(s.slot, { opens: false, replay: false });
     }
   }
   return out;
