@@ -55,7 +55,7 @@ const targets = positionals.length === 0 ? all.filter(generatesVerifier) : posit
 
 /**
  * A `// verifier-when-cached` target without its cached dev setup (CI, fresh clones): instead of
- * regenerating (a 2^15 dev ptau takes ~20 min), check that its committed verifier was generated
+ * regenerating (a 2^15 dev ptau takes ~8 min on 2 cores), check that its committed verifier was generated
  * from the current sources (deterministic dev setup: same sources, same verifier).
  */
 function checkSourcesHash(target: CircuitTarget): boolean {
@@ -68,7 +68,7 @@ function checkSourcesHash(target: CircuitTarget): boolean {
     return true;
   }
   log(`DIFF: ${relative(ROOT, file)} ${recorded === undefined ? "is missing or has no sources hash" : `was generated from other sources (${recorded}, now ${expected})`}: ` +
-    `run node scripts/circuits/build.ts ${target.name} (generates its dev setup: the 2^15 ptau takes ~20 min) and commit the result`);
+    `run node scripts/circuits/build.ts ${target.name} (generates its dev setup: ~13 min on 2 cores) and commit the result`);
   return false;
 }
 

@@ -12,7 +12,8 @@
  *
  * - K = 4: circuits `*_k4_c16` (CHUNK 16, B 16, BG 32); K = 8: circuits `*_k8_c128_b8_g24`
  *   (CHUNK 128, B 8, BG 24, the demo's). Both use the committed generated verifiers (Hardhat
- *   artifacts) and the cached dev setup, linked into a `--circuits` folder.
+ *   artifacts) and the cached dev setup, linked into a `--circuits` folder under the names the
+ *   aggregator looks for.
  *
  * Model: a softmax regression on `--features` synthetic features and 10 labels, the same for both K
  * (D = 10 * features + 10). Peak RSS: `process.resourceUsage().maxRSS` of the benchmark process,
@@ -139,7 +140,7 @@ async function childRun(k: string, outFile: string): Promise<void> {
       decision: (await loadProver(setting.names.decision, { kind: "dev" }, log)).setup,
     };
     for (const kind of ["chunk", "decision"] as const) {
-      const name = `${kind}_k${circuit.kMax}_c${circuit.chunk}`;
+      const name = setting.names[kind];
       await symlink(files[kind].compiled.wasm, path.join(circuitsDir, `${name}.wasm`));
       await symlink(files[kind].zkey, path.join(circuitsDir, `${name}.zkey`));
       await symlink(files[kind].vkeyFile, path.join(circuitsDir, `${name}.vkey.json`));

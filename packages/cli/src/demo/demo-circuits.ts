@@ -43,7 +43,7 @@ export async function ensureDemoCircuits(log: (line: string) => void): Promise<D
     setup.devSetupCached(circom.compiledPaths(circom.parseMainFile(path.join(REPO_ROOT, "circuits", "main", `${name}.circom`)))));
   if (!cached) {
     log("first-time setup: compiling the demo circuits and making their DEV Groth16 setup (cached in .cache/; " +
-      "the 2^15 dev powers of tau alone take ~20 min on 2 cores)");
+      "measured on 2 cores: ~13 min, of which the 2^15 dev powers of tau take ~8 min)");
   }
   const started = Date.now();
   for (const name of [names.chunk, names.decision]) {
