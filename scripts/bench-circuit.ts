@@ -33,6 +33,7 @@ import {
   ROOT, compileConfig, compileTarget, listTargets, type CircuitKind, type CompiledCircuit,
 } from "./circuits/circom.ts";
 import { readR1csHeader } from "./circuits/r1cs.ts";
+import { rng } from "./circuits/xorshift.ts";
 import { requiredPower, setupCircuit } from "./circuits/setup.ts";
 import {
   committedSlot, simulateRound, validateConfig, type CircuitConfig, type CircuitInput, type RoundSlot,
@@ -194,17 +195,6 @@ async function compile(kind: CircuitKind, config: CircuitConfig): Promise<Compil
 function countOf(compiled: CompiledCircuit): CountResult {
   const h = readR1csHeader(compiled.r1cs);
   return { constraints: h.nConstraints, wires: h.nWires, publicInputs: h.nPubIn + h.nPubOut, ptauPower: requiredPower(compiled) };
-}
-
-/** Deterministic xorshift generator of integers in [lo, hi]. */
-function rng(seed: number): (lo: number, hi: number) => bigint {
-  let s = seed >>> 0 || 1;
-  return (lo, hi) => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return BigInt(lo + (s % (hi - lo + 1)));
-  };
 }
 
 /**

@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 
 import { DEV_MIN_POWER, devPtau } from "./circuits/setup.js";
+import { proofWords } from "../packages/protocol/src/groth16.ts";
 import type { BaseContract } from "ethers";
 
 const require = createRequire(import.meta.url);
@@ -119,16 +120,6 @@ async function build(n: number): Promise<Built> {
   const compiled = compileSolidity(source, "Groth16Verifier");
   writeFileSync(done, JSON.stringify(compiled));
   return { wasm, zkey, ...compiled };
-}
-
-/** The eight proof words in the order the snarkjs Solidity verifier takes them. */
-function proofWords(p: Groth16Proof): bigint[] {
-  const w = (s: string | undefined): bigint => BigInt(s ?? "0");
-  return [
-    w(p.pi_a[0]), w(p.pi_a[1]),
-    w(p.pi_b[0]?.[1]), w(p.pi_b[0]?.[0]), w(p.pi_b[1]?.[1]), w(p.pi_b[1]?.[0]),
-    w(p.pi_c[0]), w(p.pi_c[1]),
-  ];
 }
 
 async function prove(built: Built, inputs: readonly bigint[]): Promise<bigint[]> {

@@ -18,7 +18,8 @@ import {
   type RoundResult as CoreRound,
   type RoundSlot,
 } from "@fedmarket/core";
-import { loadProver, proofWords, releaseCurves, type Prover } from "../scripts/circuits/prover.js";
+import { loadProver, releaseCurves, type Prover } from "../scripts/circuits/prover.js";
+import { proofWords } from "../packages/protocol/src/groth16.ts";
 import type { FedMarket, Groth16RoundVerifier } from "../types/ethers-contracts/index.js";
 import { ETH, cid } from "./helpers/market.js";
 
@@ -164,11 +165,11 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
   async function prove(r: CoreRound) {
     const chunkProofs = [];
     for (const w of r.chunkWitnesses) {
-      const { solidity } = await chunkProver.prove(w.input);
-      chunkProofs.push({ proof: proofWords(solidity), accOut: w.publicSignals[1]! });
+      const { proof } = await chunkProver.prove(w.input);
+      chunkProofs.push({ proof: proofWords(proof), accOut: w.publicSignals[1]! });
     }
-    const { solidity } = await decisionProver.prove(r.decision.input);
-    return { chunkProofs, decisionProof: proofWords(solidity) };
+    const { proof } = await decisionProver.prove(r.decision.input);
+    return { chunkProofs, decisionProof: proofWords(proof) };
   }
 
   it("finalizes a round with real proofs, drops the attacker and pays by proven score", async function () {

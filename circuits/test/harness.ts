@@ -84,15 +84,6 @@ export function tamper(input: CircuitInput, edit: (copy: Record<string, unknown>
   return copy as CircuitInput;
 }
 
-/** A deterministic pseudo-random generator (xorshift) for reproducible test data. */
-export function rng(seed: number): (lo: number, hi: number) => bigint {
-  let s = seed >>> 0 || 1;
-  return (lo, hi) => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return BigInt(lo + (s % (hi - lo + 1)));
-  };
-}
+export { rng } from "../../scripts/circuits/xorshift.ts";
 
 export { releaseCurves } from "../../scripts/circuits/prover.ts";

@@ -45,14 +45,6 @@ export async function loadProver(
   };
 }
 
-/**
- * The eight proof words `IRoundVerifier` takes:
- * `[a.x, a.y, b.x[1], b.x[0], b.y[1], b.y[0], c.x, c.y]`.
- */
-export function proofWords(p: SolidityProof): bigint[] {
-  return [p.a[0], p.a[1], p.b[0][0], p.b[0][1], p.b[1][0], p.b[1][1], p.c[0], p.c[1]];
-}
-
 /** Converts a snarkjs proof into Solidity calldata order. */
 export function toSolidity(proof: snarkjs.Groth16Proof, publicSignals: readonly string[]): SolidityProof {
   const n = (x: string | undefined): bigint => BigInt(x ?? "0");
@@ -66,12 +58,5 @@ export function toSolidity(proof: snarkjs.Groth16Proof, publicSignals: readonly 
   };
 }
 
-/** Terminates snarkjs's cached bn128 worker pool (otherwise the process never exits). */
-export async function releaseCurves(): Promise<void> {
-  const holder = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
-  const curve = holder.curve_bn128;
-  if (curve !== undefined && curve !== null) {
-    holder.curve_bn128 = null;
-    await curve.terminate();
-  }
-}
+/** Re-exported for the circuit tests and scripts: one implementation, in @fedmarket/protocol. */
+export { releaseCurves } from "../../packages/protocol/src/groth16.ts";

@@ -1,4 +1,5 @@
-// Minimal typings for the parts of snarkjs 0.7 used by scripts/circuits and circuits/test.
+// Minimal typings for the parts of snarkjs 0.7 used by scripts/circuits, circuits/test and the
+// aggregator and cli packages (their tsconfig.json include this file).
 declare module "snarkjs" {
   export interface Logger {
     debug(msg: string): void;

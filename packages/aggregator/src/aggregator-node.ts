@@ -29,7 +29,7 @@ import {
 } from "@fedmarket/core";
 import {
   checkSpecAgainstChain, decodeWeights, dequantizeModel, encodeWeights, globalModelCommitment, parseModelSpec,
-  ProjectStatus, quantizeModel, ROUND_VERIFIER_ABI, type BlobStore, type ProjectInfo, type RoundInfo,
+  ProjectStatus, proofWords, quantizeModel, ROUND_VERIFIER_ABI, type BlobStore, type ProjectInfo, type RoundInfo,
 } from "@fedmarket/protocol";
 import { nextRoundHyperParams } from "./hyper-params-step.ts";
 import { createHash } from "node:crypto";
@@ -39,7 +39,7 @@ import { roundKeccak, type AggregatorChain, type ChunkProofArg, type RoundEnd } 
 import { collectedFromEvent, openSlot, type CollectedSlot, type SlotOpening } from "./collect.ts";
 import { excludeReplays, lastGlobalDelta } from "./free-rider.ts";
 import type { NodeLogger } from "@fedmarket/protocol";
-import { proofWords, ProverPool, type CircuitKind, type GeneratedProof } from "./prover-pool.ts";
+import { ProverPool, type CircuitKind, type GeneratedProof } from "./prover-pool.ts";
 import { writeFileAtomic } from "@fedmarket/protocol";
 import { bigs, RoundFiles, readJson, toJson } from "./store.ts";
 import type { Groth16Proof } from "snarkjs";
@@ -141,6 +141,8 @@ export class AggregatorNode {
   readonly o: AggregatorNodeOptions;
   #pool: ProverPool | undefined;
   #circuits: RoundCircuits | undefined;
+  /** The current global model, quantized and checked against its commitment (fetched once per model). */
+  #model: { readonly commitment: bigint; readonly values: bigint[] } | undefined;
   #verifierChecked = new Set<string>();
   /** Wall time of each step of the last `runRound` (ms). */
   readonly times: StepTimes = {};
@@ -448,12 +450,14 @@ export class AggregatorNode {
   }
 
   async #prevModel(project: ProjectInfo, config: CircuitConfig): Promise<bigint[]> {
+    if (this.#model?.commitment === project.modelCommitment) return this.#model.values;
     const weights = decodeWeights(await this.#fetch(project.modelCid, "global model"), project.params.modelSize);
     const scale = Number(project.params.quantizationScale);
     const q = quantizeModel(weights, scale, config.modelBits);
     if (modelCommitment(q, config.chunk, config.modelBits) !== project.modelCommitment) {
       throw new AggregatorError("model", `the global model ${project.modelCid} does not match the model commitment on chain: cannot prove this round`);
     }
+    this.#model = { commitment: project.modelCommitment, values: q };
     return q;
   }
 

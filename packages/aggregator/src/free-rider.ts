@@ -6,7 +6,7 @@
  * one holds the model before it. Anyone (the owner's audit in particular) can do the same.
  */
 import { globalDelta, replaysGlobalDelta } from "@fedmarket/core";
-import type { FedMarketClient } from "@fedmarket/protocol";
+import { previousModelOpening, type FedMarketClient } from "@fedmarket/protocol";
 import type { SlotOpening } from "./collect.ts";
 
 export interface LastDeltaSource {
@@ -23,10 +23,7 @@ export interface LastDeltaSource {
 
 /** The last global delta in quantized units, or `undefined` while the model has never changed. */
 export async function lastGlobalDelta(src: LastDeltaSource): Promise<bigint[] | undefined> {
-  const opened = await src.client.roundOpened(src.projectId);
-  const before = opened
-    .filter((e) => e.round < src.round && e.modelCommitment !== src.currentCommitment)
-    .sort((a, b) => b.round - a.round)[0];
+  const before = previousModelOpening(await src.client.roundOpened(src.projectId), src.round, src.currentCommitment);
   if (before === undefined) return undefined;
   return globalDelta(src.currentModel, await src.fetchModel(before.modelCid));
 }

@@ -8,6 +8,7 @@ import os from "node:os";
 import { Worker } from "node:worker_threads";
 import * as snarkjs from "snarkjs";
 import type { CircuitInput } from "@fedmarket/core";
+import { releaseCurves } from "@fedmarket/protocol";
 import type { RoundCircuits } from "./artifacts.ts";
 
 export type CircuitKind = "chunk" | "decision";
@@ -32,14 +33,6 @@ export interface GeneratedProof {
   readonly proof: snarkjs.Groth16Proof;
   readonly publicSignals: string[];
   readonly ms: number;
-}
-
-/** The eight words `IRoundVerifier` takes: `[a.x, a.y, b.x[1], b.x[0], b.y[1], b.y[0], c.x, c.y]`. */
-export function proofWords(proof: snarkjs.Groth16Proof): bigint[] {
-  const n = (x: string | undefined): bigint => BigInt(x ?? "0");
-  const b0 = proof.pi_b[0] ?? [];
-  const b1 = proof.pi_b[1] ?? [];
-  return [n(proof.pi_a[0]), n(proof.pi_a[1]), n(b0[1]), n(b0[0]), n(b1[1]), n(b1[0]), n(proof.pi_c[0]), n(proof.pi_c[1])];
 }
 
 interface Pending { task: ProofTask; resolve: (p: GeneratedProof) => void; reject: (e: Error) => void }
@@ -133,12 +126,3 @@ export class ProverPool {
   }
 }
 
-/** Terminates snarkjs's cached bn128 thread pool of this thread (used by `verify`). */
-export async function releaseCurves(): Promise<void> {
-  const holder = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
-  const curve = holder.curve_bn128;
-  if (curve !== undefined && curve !== null) {
-    holder.curve_bn128 = null;
-    await curve.terminate();
-  }
-}

@@ -25,6 +25,19 @@ export class ModelMismatchError extends Error {
   }
 }
 
+/**
+ * Among a project's `RoundOpened` events, the latest round before `round` that opened on a model
+ * other than `currentCommitment`: its model is the one the current model replaced (skipped and
+ * failed rounds leave the model unchanged). `undefined` while the model has never changed.
+ */
+export function previousModelOpening<E extends { readonly round: number; readonly modelCommitment: bigint }>(
+  opened: readonly E[], round: number, currentCommitment: bigint,
+): E | undefined {
+  return opened
+    .filter((e) => e.round < round && e.modelCommitment !== currentCommitment)
+    .reduce<E | undefined>((latest, e) => (latest === undefined || e.round > latest.round ? e : latest), undefined);
+}
+
 /** `q_i = roundHalfAwayFromZero(w_i * scale)`, each within `modelBits` signed bits. */
 export function quantizeModel(weights: ArrayLike<number>, scale: number, modelBits: number): bigint[] {
   const out: bigint[] = new Array<bigint>(weights.length);

@@ -6,6 +6,7 @@
  * - global-model.ts: global model <-> on-chain commitment; spec <-> chain parameters
  * - hyper-params.ts: per-round hyper-parameters (spec bounds -> chain, decay, training overrides)
  * - update-payload.ts: the `FMUP` update payload a trainer encrypts
+ * - groth16.ts: Groth16 proofs <-> the eight uint256 calldata words; releasing snarkjs's curve threads
  * - envelope.ts: multi-recipient X25519 + XChaCha20-Poly1305 encryption (`FMEV`)
  * - storage/: BlobStore on embedded Helia (offline, on disk) or a Kubo node
  * - chain/: typed FedMarket client (ethers v6), bounded event queries, retries, error messages
@@ -17,6 +18,7 @@ export * from "./global-model.ts";
 export * from "./hyper-params.ts";
 export * from "./update-payload.ts";
 export * from "./envelope.ts";
+export * from "./groth16.ts";
 export * from "./storage/index.ts";
 export * from "./chain/index.ts";
 export * from "./node/log.ts";

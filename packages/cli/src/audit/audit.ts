@@ -27,10 +27,9 @@ import { Contract, ZeroAddress, type Provider } from "ethers";
 import { commitUpdate, globalDelta, replaysGlobalDelta, type CircuitConfig } from "@fedmarket/core";
 import {
   checkSpecAgainstChain, decodeUpdatePayload, decodeWeights, ETH_TOKEN, FedMarketClient, fedMarketInterface, globalModelCommitment,
-  openEnvelope, quantizeModel, updateAssociatedData, validateModelSpec, type BlobStore, type ModelSpec, type NodeLogger, type ProjectInfo,
+  openEnvelope, quantizeModel, releaseCurves, updateAssociatedData, validateModelSpec, type BlobStore, type ModelSpec, type NodeLogger, type ProjectInfo,
 } from "@fedmarket/protocol";
 import type { Dataset } from "@fedmarket/trainer";
-import { releaseCurves } from "@fedmarket/aggregator";
 import { loadProjectHistory, type ProjectHistory, type RoundHistory } from "../owner/history.ts";
 import { REPO_ROOT } from "../owner/deploy.ts";
 import { checkRoundProofs, loadVerificationKeys, type VerificationKeys } from "./proofs.ts";

@@ -15,7 +15,7 @@ import path from "node:path";
 import { Contract, type Provider } from "ethers";
 import * as snarkjs from "snarkjs";
 import { computeCtx, unpackOutcome, type CircuitConfig, type SlotOutcome } from "@fedmarket/core";
-import { fedMarketInterface, ROUND_VERIFIER_ABI } from "@fedmarket/protocol";
+import { fedMarketInterface, proofFromWords, ROUND_VERIFIER_ABI } from "@fedmarket/protocol";
 import { circuitNames, roundKeccak } from "@fedmarket/aggregator";
 import type { RoundHistory } from "../owner/history.ts";
 
@@ -46,15 +46,6 @@ export function loadVerificationKeys(dir: string, circuit: CircuitConfig): Verif
   const decisionFile = find(names.decision, "DecisionVerifier");
   const read = (f: string): snarkjs.VerificationKey => JSON.parse(readFileSync(f, "utf8")) as snarkjs.VerificationKey;
   return { chunk: read(chunkFile), decision: read(decisionFile), chunkFile, decisionFile };
-}
-
-/** `uint256[8]` -> the snarkjs proof object (inverse of the aggregator's `proofWords`). */
-export function snarkjsProof(words: ProofWords): snarkjs.Groth16Proof {
-  const w = words.map(String);
-  return {
-    pi_a: [w[0] ?? "0", w[1] ?? "0", "1"], pi_b: [[w[3] ?? "0", w[2] ?? "0"], [w[5] ?? "0", w[4] ?? "0"], ["1", "0"]],
-    pi_c: [w[6] ?? "0", w[7] ?? "0", "1"], protocol: "groth16", curve: "bn128",
-  };
 }
 
 interface ChunkProofCall { readonly proof: ProofWords; readonly accOut: bigint }
@@ -144,7 +135,7 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
     for (const [i, p] of c.chunkProofs.entries()) {
       const j = batch.firstChunk + i;
       const signals = [acc, p.accOut].map(String);
-      const off = ctx.keys === undefined || await snarkjs.groth16.verify(ctx.keys.chunk, signals, snarkjsProof(p.proof));
+      const off = ctx.keys === undefined || await snarkjs.groth16.verify(ctx.keys.chunk, signals, proofFromWords(p.proof));
       if (!off) failures.push(`round ${r}: chunk proof ${j} (tx ${batch.transactionHash}) does not verify against the published verification key ${ctx.keys?.chunkFile} for accIn ${acc}, accOut ${p.accOut}`);
       const on = Boolean(await verifier.getFunction("verifyChunk").staticCall([...p.proof], acc, p.accOut));
       if (!on) failures.push(`round ${r}: chunk proof ${j} (tx ${batch.transactionHash}) is rejected by the project's verifier ${ctx.verifier}`);
@@ -174,7 +165,7 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
   }
   const roundCtx = computeCtx(roundKeccak(ctx.chainId, ctx.market, ctx.projectId, r, ctx.paramsHash), ctx.byzantineTolerance);
   const inputs = [roundCtx, prevModel, result.newModelCommitment, acc, ...commitments, ...result.outcomes];
-  const off = ctx.keys === undefined || await snarkjs.groth16.verify(ctx.keys.decision, inputs.map(String), snarkjsProof(result.proof));
+  const off = ctx.keys === undefined || await snarkjs.groth16.verify(ctx.keys.decision, inputs.map(String), proofFromWords(result.proof));
   if (!off) failures.push(`round ${r}: the decision proof (tx ${end.transactionHash}) does not verify against the published verification key ${ctx.keys?.decisionFile}`);
   const on = Boolean(await verifier.getFunction("verifyDecision").staticCall([...result.proof], inputs));
   if (!on) failures.push(`round ${r}: the decision proof (tx ${end.transactionHash}) is rejected by the project's verifier ${ctx.verifier}`);

@@ -176,7 +176,7 @@ Example:
           const client = new FedMarketClient(t.market, signer);
           await client.checkNetwork();
           const p = await client.getProject(t.projectId);
-          const receipt = await fundProject(signer, t.market, t.projectId, await amountIn(client, p.token, flags.amount, "--amount"));
+          const receipt = await fundProject(client, t.projectId, p.token, await amountIn(client, p.token, flags.amount, "--amount"));
           const after = await client.getProject(t.projectId);
           process.stdout.write(`${jsonText({ projectId: t.projectId, funded: flags.amount, budget: after.budget, txHash: receipt.hash })}\n`);
         } finally { provider.destroy(); }
@@ -209,7 +209,7 @@ Example:
         try {
           const client = new FedMarketClient(t.market, signer);
           await client.checkNetwork();
-          const receipt = await cancelProject(signer, t.market, t.projectId);
+          const receipt = await cancelProject(client, t.projectId);
           const p = await client.getProject(t.projectId);
           process.stdout.write(`${jsonText({ projectId: t.projectId, status: p.statusName, cancelRequested: p.cancelRequested, txHash: receipt.hash })}\n`);
         } finally { provider.destroy(); }

@@ -112,16 +112,17 @@ async function send(client: FedMarketClient, name: string, args: readonly unknow
   return client.wait(await client.send(name, args, { value }));
 }
 
-/** Adds `amount` to the project's budget (anyone may fund a project). */
-export async function fundProject(signer: Signer, market: string, projectId: bigint, amount: bigint): Promise<TransactionReceipt> {
-  const client = new FedMarketClient(market, signer);
-  const project = await client.getProject(projectId);
-  const inEth = project.token === ZeroAddress;
-  if (!inEth) await client.wait(await client.approveToken(project.token, amount));
+/**
+ * Adds `amount` of the project's `token` to its budget (anyone may fund a project). `client` is
+ * connected to the funder's signer.
+ */
+export async function fundProject(client: FedMarketClient, projectId: bigint, token: string, amount: bigint): Promise<TransactionReceipt> {
+  const inEth = token === ZeroAddress;
+  if (!inEth) await client.wait(await client.approveToken(token, amount));
   return send(client, "fundProject", [projectId, amount], inEth ? amount : 0n);
 }
 
-/** Cancels the project (owner only); the unallocated budget is credited to the owner. */
-export async function cancelProject(signer: Signer, market: string, projectId: bigint): Promise<TransactionReceipt> {
-  return send(new FedMarketClient(market, signer), "cancelProject", [projectId]);
+/** Cancels the project (owner only; `client` connected to the owner's signer); the unallocated budget is credited to the owner. */
+export async function cancelProject(client: FedMarketClient, projectId: bigint): Promise<TransactionReceipt> {
+  return send(client, "cancelProject", [projectId]);
 }

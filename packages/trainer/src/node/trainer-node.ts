@@ -24,7 +24,7 @@ import path from "node:path";
 import type { Signer, TransactionReceipt } from "ethers";
 import {
   BlobStoreError, bytes32ToBytes, checkSpecAgainstChain, decodeWeights, encodeUpdatePayload, encodeWeights,
-  ETH_TOKEN, FedMarketClient, formatHyperParams, globalModelCommitment, MarketRevertError, parseModelSpec, ProjectStatus,
+  ETH_TOKEN, FedMarketClient, formatHyperParams, globalModelCommitment, MarketRevertError, parseModelSpec, previousModelOpening, ProjectStatus,
   sealEnvelope, trainingForRound, updateAssociatedData, type BlobStore, type ModelSpec, type ModelSummary, type ProjectInfo,
 } from "@fedmarket/protocol";
 import { selectBackend, type BackendInfo } from "../backend.ts";
@@ -204,9 +204,7 @@ export class TrainerNode {
 
   /** TEST/DEMO attack `free-rider`: `g_r - g_{r-1}` from the RoundOpened models, if the model ever changed. */
   async #lastGlobalDelta(p: ProjectInfo, round: number, global: Float32Array): Promise<Float32Array | undefined> {
-    const before = (await this.o.client.roundOpened(p.id))
-      .filter((e) => e.round < round && e.modelCommitment !== p.modelCommitment)
-      .sort((a, b) => b.round - a.round)[0];
+    const before = previousModelOpening(await this.o.client.roundOpened(p.id), round, p.modelCommitment);
     if (before === undefined) return undefined;
     const previous = decodeWeights(await this.#fetch(before.modelCid, "previous global model"), global.length);
     return global.map((w, i) => w - (previous[i] as number));
