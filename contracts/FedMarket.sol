@@ -34,6 +34,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     uint64 internal constant MAX_WINDOW = 365 days;
     /// @dev Sentinel round tag of a slot entry that has never held a submission.
     uint32 internal constant NO_ROUND = type(uint32).max;
+    /// @inheritdoc IFedMarket
+    uint64 public constant ACCEPTANCE_TIMEOUT = 7 days;
 
     struct Project {
         // word 0: the open round's counters, rewritten by every submission. They share the word
@@ -58,6 +60,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint32 numChunks;
         // further words
         address aggregator;
+        uint64 awaitingSince; // when the project last started waiting for an aggregator
         IRoundVerifier verifier;
         uint256 accumulator;
         uint256 budget;
@@ -67,6 +70,11 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint256 bondPosted;
         uint256 slashAmount;
         uint256 trainerStake;
+        // Refunds: everything deposited into the budget, the third-party part of it not yet
+        // refunded, and (once ended) what those funders can still claim.
+        uint256 deposited;
+        uint256 funderDeposits;
+        uint256 refundPool;
         bytes32 allowlistRoot;
         bytes32 paramsHash;
         bytes32 ownerEncryptionKey;
@@ -97,6 +105,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     mapping(uint256 projectId => Project) private _projects;
     mapping(uint256 projectId => mapping(address trainer => Trainer)) private _trainers;
     mapping(uint256 projectId => mapping(uint256 slot => SlotEntry)) private _slots;
+    mapping(uint256 projectId => mapping(address funder => uint256)) private _funderDeposits;
     mapping(address token => mapping(address account => uint256)) private _credits;
     mapping(address token => uint256) private _liabilities;
 
@@ -115,6 +124,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         }
         uint256 received = _pull(config.token, config.budget);
         p.budget = received;
+        p.deposited = received;
         emit ProjectCreated(projectId, msg.sender, config, received, p.paramsHash, numChunks);
     }
 
@@ -127,6 +137,11 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (p.cancelRequested) revert ProjectCancelling(projectId);
         uint256 received = _pull(p.token, amount);
         p.budget += received;
+        p.deposited += received;
+        if (msg.sender != p.owner) {
+            _funderDeposits[projectId][msg.sender] += received;
+            p.funderDeposits += received;
+        }
         emit ProjectFunded(projectId, msg.sender, received);
     }
 
@@ -139,17 +154,13 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         _onlyOwner(projectId, p);
         if (p.status != ProjectStatus.AwaitingAggregator) revert WrongProjectStatus(projectId, p.status);
         if (aggregator == address(0)) revert InvalidConfig("aggregator");
+        if (aggregator == p.owner) revert AggregatorIsOwner(aggregator);
         if (slashAmount > bond) revert InvalidConfig("slashAmount");
-        address previous = p.aggregator;
-        uint256 posted = p.bondPosted;
-        uint256 refund = previous != aggregator ? posted : (posted > bond ? posted - bond : 0);
+        // Nothing to refund: while awaiting an aggregator no bond is posted (a failed round returns it).
         p.aggregator = aggregator;
         p.aggregatorBond = bond;
         p.slashAmount = slashAmount;
-        p.bondPosted = posted - refund;
-        p.aggregatorEncryptionKey = bytes32(0);
         emit AggregatorAppointed(projectId, aggregator, bond, slashAmount);
-        _credit(p.token, previous, refund);
     }
 
     /// @inheritdoc IFedMarket
@@ -161,19 +172,22 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
             revert WrongProjectStatus(projectId, status);
         }
         if (p.cancelRequested) revert ProjectCancelling(projectId);
-        if (status == ProjectStatus.Active && p.submissions >= _quorum(p)) {
-            // Trainers already did the round's work: keep its reward reserved for them.
+        uint256 submissions = status == ProjectStatus.Active ? p.submissions : 0;
+        if (submissions >= _quorum(p)) {
+            // Trainers already did the round's work: the round runs to its end and the project
+            // closes with it (the budget is refunded then).
             p.cancelRequested = true;
-            uint256 refund = p.budget;
-            p.budget = 0;
-            emit ProjectCancelled(projectId, refund, true);
-            _credit(p.token, p.owner, refund);
-        } else {
-            p.budget += p.roundReward;
-            p.roundReward = 0;
-            emit ProjectCancelled(projectId, p.budget, false);
-            _closeProject(projectId, p, ProjectStatus.Cancelled);
+            emit ProjectCancelled(projectId, p.currentRound, true, 0);
+            return;
         }
+        // Below quorum: a round with submissions pays them; an empty one returns its reward.
+        uint256 reward = p.roundReward;
+        p.roundReward = 0;
+        if (submissions == 0) p.budget += reward;
+        uint256 toSubmitters = submissions == 0 ? 0 : reward;
+        emit ProjectCancelled(projectId, p.currentRound, false, toSubmitters);
+        _creditSubmitters(projectId, p.token, submissions, 0, toSubmitters);
+        _closeProject(projectId, p, ProjectStatus.Cancelled);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -181,18 +195,24 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IFedMarket
-    function acceptAggregator(uint256 projectId, bytes32 encryptionKey) external payable nonReentrant {
+    function acceptAggregator(uint256 projectId, bytes32 encryptionKey, uint256 bond, uint256 slashAmount)
+        external
+        payable
+        nonReentrant
+    {
         Project storage p = _project(projectId);
         if (msg.sender != p.aggregator) revert NotAggregator(projectId, msg.sender);
         if (p.status != ProjectStatus.AwaitingAggregator) revert WrongProjectStatus(projectId, p.status);
-        uint256 posted = p.bondPosted;
-        uint256 needed = p.aggregatorBond > posted ? p.aggregatorBond - posted : 0;
-        uint256 received = _pull(p.token, needed);
-        if (received < needed) revert InsufficientDeposit(needed, received);
-        p.bondPosted = posted + received;
+        if (bond != p.aggregatorBond || slashAmount != p.slashAmount) {
+            revert AppointmentTermsChanged(projectId, p.aggregatorBond, p.slashAmount);
+        }
+        // No bond is posted while awaiting an aggregator, so the whole bond is due.
+        uint256 received = _pull(p.token, bond);
+        if (received < bond) revert InsufficientDeposit(bond, received);
+        p.bondPosted = received;
         p.aggregatorEncryptionKey = encryptionKey;
         p.status = ProjectStatus.Active;
-        emit AggregatorAccepted(projectId, msg.sender, received, posted + received, encryptionKey);
+        emit AggregatorAccepted(projectId, msg.sender, received, received, encryptionKey);
         _openRound(projectId, p);
     }
 
@@ -228,7 +248,9 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         p.modelCid = result.newModelCid;
         p.hyperParams = result.nextHyperParams;
         (uint256 totalScore, uint256 paid) = _payContributions(projectId, p, round, result.outcomes);
-        emit RoundFinalized(projectId, round, result.newModelCommitment, result.newModelCid, totalScore, paid);
+        emit RoundFinalized(
+            projectId, round, result.newModelCommitment, result.newModelCid, totalScore, paid, result.nextHyperParams
+        );
         _closeRound(projectId, p, false);
     }
 
@@ -288,8 +310,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         Project storage p = _project(projectId);
         Trainer storage t = _trainers[projectId][msg.sender];
         uint256 stake = t.stake;
-        bool ended = p.status == ProjectStatus.Completed || p.status == ProjectStatus.Cancelled;
-        if (!ended || stake == 0) revert NoStakeToRelease(projectId, msg.sender);
+        if (!_ended(p) || stake == 0) revert NoStakeToRelease(projectId, msg.sender);
         t.stake = 0;
         emit StakeReleased(projectId, msg.sender, stake);
         _credit(p.token, msg.sender, stake);
@@ -326,18 +347,48 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint256 quorum = _quorum(p);
         if (submissions < quorum) revert QuorumNotReached(projectId, round, submissions, quorum);
 
-        uint256 slashed = Math.min(p.slashAmount, p.bondPosted);
-        uint256 perTrainer = slashed / 2 / submissions;
-        p.bondPosted -= slashed;
-        p.budget += p.roundReward;
+        address aggregator = p.aggregator;
+        uint256 posted = p.bondPosted;
+        uint256 slashed = Math.min(p.slashAmount, posted);
+        uint256 slashPerTrainer = slashed / 2 / submissions;
+        uint256 reward = p.roundReward;
+        // The appointment ends with the failure: the rest of the bond goes back, and nobody can
+        // accept again until the owner appoints an aggregator.
+        p.bondPosted = 0;
         p.roundReward = 0;
-        emit RoundFailed(projectId, round, p.aggregator, slashed, perTrainer);
+        p.aggregator = address(0);
+        p.aggregatorBond = 0;
+        p.slashAmount = 0;
+        p.aggregatorEncryptionKey = bytes32(0);
+        emit RoundFailed(projectId, round, aggregator, slashed, slashPerTrainer, reward, posted - slashed);
         address token = p.token;
-        for (uint256 slot; slot < submissions; ++slot) {
-            _credit(token, _slots[projectId][slot].trainer, perTrainer);
-        }
-        _credit(token, p.owner, slashed - perTrainer * submissions);
+        _creditSubmitters(projectId, token, submissions, slashPerTrainer, reward);
+        _credit(token, p.owner, slashed - slashPerTrainer * submissions);
+        _credit(token, aggregator, posted - slashed);
         _closeRound(projectId, p, true);
+    }
+
+    /// @inheritdoc IFedMarket
+    function expireProject(uint256 projectId) external nonReentrant {
+        Project storage p = _project(projectId);
+        if (p.status != ProjectStatus.AwaitingAggregator) revert WrongProjectStatus(projectId, p.status);
+        uint256 deadline = uint256(p.awaitingSince) + ACCEPTANCE_TIMEOUT;
+        if (block.timestamp < deadline) revert AcceptanceWindowOpen(projectId, deadline);
+        emit ProjectExpired(projectId, deadline);
+        _closeProject(projectId, p, ProjectStatus.Cancelled);
+    }
+
+    /// @inheritdoc IFedMarket
+    function claimRefund(uint256 projectId) external nonReentrant {
+        Project storage p = _project(projectId);
+        uint256 deposit = _funderDeposits[projectId][msg.sender];
+        if (!_ended(p) || deposit == 0) revert NothingToRefund(projectId, msg.sender);
+        uint256 amount = _refundShare(p, deposit);
+        _funderDeposits[projectId][msg.sender] = 0;
+        p.funderDeposits -= deposit;
+        p.refundPool -= amount;
+        emit RefundClaimed(projectId, msg.sender, amount);
+        _credit(p.token, msg.sender, amount);
     }
 
     /// @inheritdoc IFedMarket
@@ -398,6 +449,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         v.hyperParams = p.hyperParams;
         v.minHyperParams = p.minHyperParams;
         v.maxHyperParams = p.maxHyperParams;
+        if (p.status == ProjectStatus.AwaitingAggregator) v.acceptanceDeadline = p.awaitingSince + ACCEPTANCE_TIMEOUT;
+        v.refundPool = p.refundPool;
     }
 
     /// @inheritdoc IFedMarket
@@ -435,6 +488,13 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IFedMarket
+    function getFunder(uint256 projectId, address funder) external view returns (uint256 deposit, uint256 refundable) {
+        Project storage p = _project(projectId);
+        deposit = _funderDeposits[projectId][funder];
+        if (deposit != 0 && _ended(p)) refundable = _refundShare(p, deposit);
+    }
+
+    /// @inheritdoc IFedMarket
     function creditOf(address token, address account) external view returns (uint256) {
         return _credits[token][account];
     }
@@ -468,6 +528,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     function _validateConfig(ProjectConfig calldata c) internal view returns (uint8 slotCount, uint32 numChunks) {
         if (c.token != address(0) && c.token.code.length == 0) revert InvalidConfig("token");
         if (c.aggregator == address(0)) revert InvalidConfig("aggregator");
+        if (c.aggregator == msg.sender) revert AggregatorIsOwner(msg.sender);
         if (address(c.verifier).code.length == 0) revert InvalidConfig("verifier");
         if (c.numRounds == 0) revert InvalidConfig("numRounds");
         if (c.submissionWindow == 0 || c.submissionWindow > MAX_WINDOW) revert InvalidConfig("submissionWindow");
@@ -503,6 +564,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         p.status = ProjectStatus.AwaitingAggregator;
         p.token = c.token;
         p.aggregator = c.aggregator;
+        p.awaitingSince = uint64(block.timestamp);
         p.verifier = c.verifier;
         p.rewardPerRound = c.rewardPerRound;
         p.aggregatorBond = c.aggregatorBond;
@@ -579,20 +641,27 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
             _closeProject(projectId, p, ProjectStatus.Completed);
         } else if (failed) {
             p.status = ProjectStatus.AwaitingAggregator;
+            p.awaitingSince = uint64(block.timestamp);
         } else {
             _openRound(projectId, p);
         }
     }
 
-    /// @dev Ends the project: the unallocated budget goes to the owner, the bond to the aggregator.
+    /// @dev Ends the project: the unspent budget is refunded pro rata to the deposits (the owner's
+    ///      part credited now, the third-party funders' part kept in `refundPool` for `claimRefund`),
+    ///      the bond goes to the aggregator. The owner's part rounds up, so the pool never exceeds
+    ///      the funders' exact share.
     function _closeProject(uint256 projectId, Project storage p, ProjectStatus status) internal {
         uint256 refund = p.budget;
         uint256 bond = p.bondPosted;
+        uint256 funderDeposits = p.funderDeposits;
+        uint256 pool = funderDeposits == 0 ? 0 : Math.mulDiv(refund, funderDeposits, p.deposited);
         p.budget = 0;
         p.bondPosted = 0;
+        p.refundPool = pool;
         p.status = status;
-        emit ProjectClosed(projectId, status, refund, bond);
-        _credit(p.token, p.owner, refund);
+        emit ProjectClosed(projectId, status, refund, bond, pool);
+        _credit(p.token, p.owner, refund - pool);
         _credit(p.token, p.aggregator, bond);
     }
 
@@ -654,7 +723,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Accrues each inlier's share `reward * score / totalScore`; the rest returns to the budget.
+    /// @dev Accrues each inlier's share `reward * score / totalScore`; the rounding remainder returns
+    ///      to the budget. A zero total splits the whole reward equally instead (`_payEqually`).
     function _payContributions(uint256 projectId, Project storage p, uint256 round, uint256[] calldata outcomes)
         internal
         returns (uint256 totalScore, uint256 paid)
@@ -665,20 +735,70 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
             if (status == SlotStatus.Inlier) totalScore += score;
         }
         uint256 reward = p.roundReward;
+        if (totalScore == 0) {
+            _payEqually(projectId, p, round, outcomes, reward);
+            paid = reward;
+        } else {
+            address token = p.token;
+            for (uint256 slot; slot < submissions; ++slot) {
+                (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
+                address trainer = _slots[projectId][slot].trainer;
+                uint256 share;
+                if (status == SlotStatus.Inlier && score != 0) {
+                    share = Math.mulDiv(reward, score, totalScore);
+                    paid += share;
+                }
+                emit ContributionRecorded(projectId, round, trainer, slot, status, score, share);
+                _credit(token, trainer, share);
+            }
+        }
+        p.roundReward = 0;
+        p.budget += reward - paid;
+    }
+
+    /// @dev The split of a round with a zero total score: the whole `reward` in equal parts to the
+    ///      valid slots (inlier or not aggregated), or to every slot if none is valid:
+    ///      `floor(reward / n)` each and one unit more for the first `reward % n` of them.
+    function _payEqually(uint256 projectId, Project storage p, uint256 round, uint256[] calldata outcomes, uint256 reward)
+        internal
+    {
+        uint256 submissions = p.submissions;
+        uint256 valid;
+        for (uint256 slot; slot < submissions; ++slot) {
+            (SlotStatus status,) = _outcome(outcomes, slot);
+            if (status == SlotStatus.Inlier || status == SlotStatus.NotAggregated) ++valid;
+        }
+        uint256 eligible = valid == 0 ? submissions : valid;
+        uint256 each = reward / eligible;
+        uint256 extra = reward % eligible;
         address token = p.token;
         for (uint256 slot; slot < submissions; ++slot) {
             (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
             address trainer = _slots[projectId][slot].trainer;
             uint256 share;
-            if (status == SlotStatus.Inlier && score != 0) {
-                share = Math.mulDiv(reward, score, totalScore);
-                paid += share;
+            if (valid == 0 || status == SlotStatus.Inlier || status == SlotStatus.NotAggregated) {
+                share = each;
+                if (extra != 0) {
+                    ++share;
+                    --extra;
+                }
             }
             emit ContributionRecorded(projectId, round, trainer, slot, status, score, share);
             _credit(token, trainer, share);
         }
-        p.roundReward = 0;
-        p.budget += reward - paid;
+    }
+
+    /// @dev Credits each of the open round's first `submissions` slots `perSlot` plus an equal part of
+    ///      `split`: `floor(split / submissions)`, one unit more for the first `split % submissions`.
+    function _creditSubmitters(uint256 projectId, address token, uint256 submissions, uint256 perSlot, uint256 split)
+        internal
+    {
+        if (submissions == 0) return;
+        uint256 each = perSlot + split / submissions;
+        uint256 extra = split % submissions;
+        for (uint256 slot; slot < submissions; ++slot) {
+            _credit(token, _slots[projectId][slot].trainer, slot < extra ? each + 1 : each);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -715,6 +835,17 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     function _project(uint256 projectId) internal view returns (Project storage p) {
         p = _projects[projectId];
         if (p.status == ProjectStatus.None) revert UnknownProject(projectId);
+    }
+
+    function _ended(Project storage p) internal view returns (bool) {
+        return p.status == ProjectStatus.Completed || p.status == ProjectStatus.Cancelled;
+    }
+
+    /// @dev A funder's share of the refund pool: pro rata to the deposits not yet refunded; the last
+    ///      claimant (`deposit == funderDeposits`) gets exactly what is left.
+    function _refundShare(Project storage p, uint256 deposit) internal view returns (uint256) {
+        uint256 remaining = p.funderDeposits;
+        return deposit == remaining ? p.refundPool : Math.mulDiv(p.refundPool, deposit, remaining);
     }
 
     function _onlyOwner(uint256 projectId, Project storage p) internal view {

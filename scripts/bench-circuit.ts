@@ -29,15 +29,11 @@ import { parseArgs } from "node:util";
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as snarkjs from "snarkjs";
-import {
-  ROOT, compileConfig, compileTarget, listTargets, type CircuitKind, type CompiledCircuit,
-} from "./circuits/circom.ts";
+import { ROOT, compileConfig, compileTarget, listTargets, type CircuitKind, type CompiledCircuit } from "./circuits/circom.ts";
 import { readR1csHeader } from "./circuits/r1cs.ts";
 import { rng } from "./circuits/xorshift.ts";
-import { requiredPower, setupCircuit } from "./circuits/setup.ts";
-import {
-  committedSlot, simulateRound, validateConfig, type CircuitConfig, type CircuitInput, type RoundSlot,
-} from "../packages/core/src/index.ts";
+import { devPtauPower, requiredPower, setupCircuit } from "./circuits/setup.ts";
+import { committedSlot, simulateRound, validateConfig, type CircuitConfig, type CircuitInput, type RoundSlot } from "@fedmarket/core";
 
 /** Largest dev powers of tau the benchmark sets up (2^16 and more take too long to generate). */
 const MAX_POWER = 15;
@@ -57,8 +53,7 @@ interface Point {
   readonly role?: string;
 }
 
-const cfg = (kMax: number, chunk: number, updateBits: number, modelBits: number): CircuitConfig =>
-  ({ kMax, chunk, updateBits, modelBits });
+const cfg = (kMax: number, chunk: number, updateBits: number, modelBits: number): CircuitConfig => ({ kMax, chunk, updateBits, modelBits });
 
 /** The recommended production configuration (see circuits/README.md). */
 const PRODUCTION = cfg(8, 512, 8, 24);
@@ -241,7 +236,10 @@ async function singleThreadCurveMs(runs: number): Promise<number> {
 
 /** Setup (cached) + witness + prove + verify of one circuit on one input. */
 async function measure(
-  compiled: CompiledCircuit, input: CircuitInput, expected: readonly bigint[], runs: number,
+  compiled: CompiledCircuit,
+  input: CircuitInput,
+  expected: readonly bigint[],
+  runs: number,
 ): Promise<{ measured: Measured; zkey: string }> {
   const t0 = performance.now();
   const setup = await setupCircuit(compiled, { kind: "dev" }, (m) => log(`  ${m}`));
@@ -275,7 +273,7 @@ async function measure(
       proveMs1: round1(prove1.ms),
       verifyMs: round1(verify.ms),
       zkeyBytes: statSync(setup.zkey).size,
-      setupPtauPower: Math.max(13, requiredPower(compiled)),
+      setupPtauPower: devPtauPower(requiredPower(compiled)),
       setupSeconds: setupMs > 2000 ? round1(setupMs / 1000) : 0,
       proveMsPerConstraint1: round3(prove1.ms / constraints),
     },
@@ -327,7 +325,11 @@ function stopWorker(w: ChildProcess): Promise<void> {
 
 /** Witness + prove of chunk witnesses 0 and 1: sequentially vs. in two worker processes. */
 async function measureParallel(
-  config: CircuitConfig, compiled: CompiledCircuit, zkey: string, inputs: readonly CircuitInput[], runs: number,
+  config: CircuitConfig,
+  compiled: CompiledCircuit,
+  zkey: string,
+  inputs: readonly CircuitInput[],
+  runs: number,
 ): Promise<ParallelResult> {
   const both = async (singleThread: boolean): Promise<void> => {
     for (const input of inputs) {
@@ -344,19 +346,25 @@ async function measureParallel(
   try {
     let id = 0;
     const par = await timed(n, async () => {
-      const results = await Promise.all(workers.map((w, i) =>
-        runJob(w, { id: id++, wasm: compiled.wasm, zkey, input: inputs[i] as CircuitInput })));
+      const results = await Promise.all(
+        workers.map((w, i) => runJob(w, { id: id++, wasm: compiled.wasm, zkey, input: inputs[i] as CircuitInput })),
+      );
       return results;
     });
     log(`  2 chunk proofs in 2 workers: ${par.ms.toFixed(0)} ms`);
     return {
-      K: config.kMax, CHUNK: config.chunk, B: config.updateBits, BG: config.modelBits, runs: n,
+      K: config.kMax,
+      CHUNK: config.chunk,
+      B: config.updateBits,
+      BG: config.modelBits,
+      runs: n,
       sequentialSingleThreadMs: round1(seq1.ms),
       sequentialPoolMs: round1(seqPool.ms),
       twoWorkersMs: round1(par.ms),
       speedupVsSingleThread: Math.round((seq1.ms / par.ms) * 100) / 100,
       speedupVsPool: Math.round((seqPool.ms / par.ms) * 100) / 100,
-      method: "wall time of witness + Groth16 prove of two different chunk witnesses (chunk 0, accIn = 0, and " +
+      method:
+        "wall time of witness + Groth16 prove of two different chunk witnesses (chunk 0, accIn = 0, and " +
         "chunk 1): sequentially in the main thread (singleThread prover, and snarkjs's default worker pool), " +
         "vs. one witness per worker (singleThread prover each; child processes, since snarkjs cannot load in a worker_thread), workers started and loaded beforehand",
     };
@@ -370,7 +378,11 @@ function circomVersion(): string {
   const cli = join(dirname(require.resolve("circom2/package.json")), "cli.js");
   try {
     const out = execFileSync(process.execPath, [cli, "--version"], { cwd: ROOT, encoding: "utf8" });
-    return out.trim().split("\n").map((l) => l.trim()).join("; ");
+    return out
+      .trim()
+      .split("\n")
+      .map((l) => l.trim())
+      .join("; ");
   } catch {
     return "unknown";
   }
@@ -390,10 +402,20 @@ function row(p: PointResult): string {
   const m = p.chunk.measured;
   const d = p.decision.measured;
   const cells = [
-    p.K, p.CHUNK, p.B, p.BG, p.chunk.constraints, p.chunk.perTrainerParameter, `2^${p.chunk.ptauPower}`,
-    m?.witnessMs ?? "-", m?.proveMs ?? "-", m?.proveMs1 ?? "-", m?.verifyMs ?? "-",
+    p.K,
+    p.CHUNK,
+    p.B,
+    p.BG,
+    p.chunk.constraints,
+    p.chunk.perTrainerParameter,
+    `2^${p.chunk.ptauPower}`,
+    m?.witnessMs ?? "-",
+    m?.proveMs ?? "-",
+    m?.proveMs1 ?? "-",
+    m?.verifyMs ?? "-",
     m === undefined ? "-" : (m.zkeyBytes / 2 ** 20).toFixed(1),
-    p.decision.constraints, d?.proveMs1 ?? "-",
+    p.decision.constraints,
+    d?.proveMs1 ?? "-",
   ];
   return `| ${cells.join(" | ")} |`;
 }
@@ -417,13 +439,17 @@ async function main(): Promise<void> {
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs} must be a positive integer`);
   const quick = values.quick;
   const parallel = !values["no-parallel"];
-  const only = values.only?.split(/[;\s]+/).filter((x) => x !== "").map((x) => {
-    const [k, c, b, bg] = x.split(",").map(Number);
-    return cfg(k ?? 0, c ?? 0, b ?? 0, bg ?? 0);
-  });
+  const only = values.only
+    ?.split(/[;\s]+/)
+    .filter((x) => x !== "")
+    .map((x) => {
+      const [k, c, b, bg] = x.split(",").map(Number);
+      return cfg(k ?? 0, c ?? 0, b ?? 0, bg ?? 0);
+    });
   const points = only === undefined ? POINTS : POINTS.filter((p) => only.some((o) => sameConfig(o, p.config)));
   if (only !== undefined && points.length !== only.length) throw new Error(`--only: unknown point(s) in ${values.only ?? ""}`);
-  if (only !== undefined && values.out === undefined && !quick) throw new Error("--only needs --out (bench/circuit.json holds every point)");
+  if (only !== undefined && values.out === undefined && !quick)
+    throw new Error("--only needs --out (bench/circuit.json holds every point)");
   const out = values.out !== undefined ? resolve(values.out) : quick ? undefined : join(ROOT, "bench", "circuit.json");
 
   const header = {
@@ -447,7 +473,8 @@ async function main(): Promise<void> {
     method: {
       points: `"full": compile + Groth16 setup (ptau <= 2^${MAX_POWER}) + witness/prove/verify; "count": compile only`,
       input: "simulateRound (packages/core) of a 2-chunk round, every slot filled, f = 1; chunk timings on chunk 1 (accIn != 0)",
-      timings: `median of --runs (${runs}) runs after one untimed warm-up; witnessMs = wtns.calculate into memory ` +
+      timings:
+        `median of --runs (${runs}) runs after one untimed warm-up; witnessMs = wtns.calculate into memory ` +
         "(wasm load + calculation); proveMs = groth16.prove with snarkjs's worker pool (one thread per core); " +
         "proveMs1 = groth16.prove with singleThread (1 core); verifyMs = groth16.verify (JS)",
       perTrainerParameter: "chunk constraints / (K * CHUNK)",
@@ -476,12 +503,16 @@ async function main(): Promise<void> {
       const decisionCompiled = await compile("decision", c);
       const chunkCount = countOf(chunkCompiled);
       const decisionCount = countOf(decisionCompiled);
-      log(`  constraints: chunk ${chunkCount.constraints} (2^${chunkCount.ptauPower}), decision ${decisionCount.constraints} (2^${decisionCount.ptauPower})`);
+      log(
+        `  constraints: chunk ${chunkCount.constraints} (2^${chunkCount.ptauPower}), decision ${decisionCount.constraints} (2^${decisionCount.ptauPower})`,
+      );
 
       const fullChunk = !quick && point.chunk === "full" && chunkCount.ptauPower <= MAX_POWER;
       const fullDecision = !quick && point.decision === "full" && decisionCount.ptauPower <= MAX_POWER;
-      const tooBig = (want: Depth, n: CountResult): string | undefined => !quick && want === "full" && n.ptauPower > MAX_POWER
-        ? `counted only: its setup needs 2^${n.ptauPower} > 2^${MAX_POWER}` : undefined;
+      const tooBig = (want: Depth, n: CountResult): string | undefined =>
+        !quick && want === "full" && n.ptauPower > MAX_POWER
+          ? `counted only: its setup needs 2^${n.ptauPower} > 2^${MAX_POWER}`
+          : undefined;
       const round = fullChunk || fullDecision ? benchRound(c) : undefined;
 
       let chunkMeasured: Measured | undefined;
@@ -500,7 +531,10 @@ async function main(): Promise<void> {
       const chunkNote = tooBig(point.chunk, chunkCount);
       const decisionNote = tooBig(point.decision, decisionCount);
       const result: PointResult = {
-        K: c.kMax, CHUNK: c.chunk, B: c.updateBits, BG: c.modelBits,
+        K: c.kMax,
+        CHUNK: c.chunk,
+        B: c.updateBits,
+        BG: c.modelBits,
         ...(point.role !== undefined ? { role: point.role } : {}),
         chunk: {
           main: relative(ROOT, chunkCompiled.target.mainFile),
@@ -518,10 +552,15 @@ async function main(): Promise<void> {
         },
       };
       results.push(result);
-      if (chunkMeasured !== undefined && round !== undefined &&
-          (largest === undefined || chunkCount.constraints > largest.point.chunk.constraints)) {
+      if (
+        chunkMeasured !== undefined &&
+        round !== undefined &&
+        (largest === undefined || chunkCount.constraints > largest.point.chunk.constraints)
+      ) {
         largest = {
-          point: result, compiled: chunkCompiled, zkey: chunkZkey,
+          point: result,
+          compiled: chunkCompiled,
+          zkey: chunkZkey,
           inputs: round.chunkWitnesses.slice(0, 2).map((w) => w.input),
         };
       }
@@ -532,7 +571,12 @@ async function main(): Promise<void> {
       const p = largest.point;
       log(`parallel proving at K=${p.K} CHUNK=${p.CHUNK} B=${p.B} BG=${p.BG}`);
       parallelResult = await measureParallel(
-        { kMax: p.K, chunk: p.CHUNK, updateBits: p.B, modelBits: p.BG }, largest.compiled, largest.zkey, largest.inputs, runs);
+        { kMax: p.K, chunk: p.CHUNK, updateBits: p.B, modelBits: p.BG },
+        largest.compiled,
+        largest.zkey,
+        largest.inputs,
+        runs,
+      );
     }
   } finally {
     const holder = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
@@ -545,12 +589,16 @@ async function main(): Promise<void> {
   const recommendation = recommend(results);
   write({ loadAverage: { start: loadStart, end: loadEnd }, singleThreadCurveBuildMs: round1(curveMs), projection, recommendation });
 
-  console.log("| K | CHUNK | B | BG | chunk constraints | per trainer-param | ptau | witness ms | prove ms (pool) | prove ms (1 core) | verify ms | zkey MiB | decision constraints | decision prove ms (1 core) |");
+  console.log(
+    "| K | CHUNK | B | BG | chunk constraints | per trainer-param | ptau | witness ms | prove ms (pool) | prove ms (1 core) | verify ms | zkey MiB | decision constraints | decision prove ms (1 core) |",
+  );
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const p of results) console.log(row(p));
   if (parallelResult !== undefined) {
-    console.log(`\n2 chunk proofs: ${parallelResult.sequentialSingleThreadMs} ms sequential (1 core), ` +
-      `${parallelResult.twoWorkersMs} ms in 2 workers: speedup ${parallelResult.speedupVsSingleThread}x`);
+    console.log(
+      `\n2 chunk proofs: ${parallelResult.sequentialSingleThreadMs} ms sequential (1 core), ` +
+        `${parallelResult.twoWorkersMs} ms in 2 workers: speedup ${parallelResult.speedupVsSingleThread}x`,
+    );
   }
   if (projection !== undefined) console.log(`\nprojection: ${JSON.stringify(projection.summary)}`);
   if (out !== undefined) log(`wrote ${relative(ROOT, out)}`);
@@ -576,7 +624,8 @@ function fitProveModel(results: readonly PointResult[]): { a: number; b: number;
   const M = A.map((row, i) => [...row, v[i] as number]);
   for (let col = 0; col < 3; col++) {
     let piv = col;
-    for (let r = col + 1; r < 3; r++) if (Math.abs((M[r] as number[])[col] as number) > Math.abs((M[piv] as number[])[col] as number)) piv = r;
+    for (let r = col + 1; r < 3; r++)
+      if (Math.abs((M[r] as number[])[col] as number) > Math.abs((M[piv] as number[])[col] as number)) piv = r;
     [M[col], M[piv]] = [M[piv] as number[], M[col] as number[]];
     const pr = M[col] as number[];
     if (Math.abs(pr[col] as number) < 1e-9) return undefined;
@@ -593,7 +642,10 @@ function fitProveModel(results: readonly PointResult[]): { a: number; b: number;
 
 /** Projected proving time of a full round (K = 8, MNIST MLP) for the production configuration. */
 function project(
-  results: readonly PointResult[], base: PointResult, par: ParallelResult | undefined, curveMs: number,
+  results: readonly PointResult[],
+  base: PointResult,
+  par: ParallelResult | undefined,
+  curveMs: number,
 ): { summary: Record<string, unknown> } & Record<string, unknown> {
   const find = (c: CircuitConfig): PointResult | undefined =>
     results.find((p) => p.K === c.kMax && p.CHUNK === c.chunk && p.B === c.updateBits && p.BG === c.modelBits);
@@ -606,7 +658,7 @@ function project(
   const msPerConstraint1 = Math.max(0, baseM.proveMs1 - curveMs) / base.chunk.constraints;
   const witnessPerConstraint = baseM.witnessMs / base.chunk.constraints;
   const linear = curveMs + prod.chunk.constraints * msPerConstraint1;
-  const basePower = Math.max(13, base.chunk.ptauPower);
+  const basePower = devPtauPower(base.chunk.ptauPower);
   const nLogN = curveMs + prod.chunk.constraints * msPerConstraint1 * (prod.chunk.ptauPower / basePower);
   const witness = prod.chunk.constraints * witnessPerConstraint;
   // Decision: measured directly when its setup fitted, else scaled the same way.
@@ -617,16 +669,18 @@ function project(
   const total1 = proofs * (linear + witness) + decision1 + decisionWitness;
   const total1NLogN = proofs * (nLogN + witness) + decision1 + decisionWitness;
   const fit = fitProveModel(results);
-  const fitted = fit === undefined ? undefined
-    : fit.c + fit.a * prod.chunk.constraints + fit.b * 2 ** prod.chunk.ptauPower * prod.chunk.ptauPower;
+  const fitted =
+    fit === undefined ? undefined : fit.c + fit.a * prod.chunk.constraints + fit.b * 2 ** prod.chunk.ptauPower * prod.chunk.ptauPower;
   const total1Fit = fitted === undefined ? undefined : proofs * (fitted + witness) + decision1 + decisionWitness;
   const s = (ms: number): number => Math.round(ms / 100) / 10;
   const demo = find(DEMO);
   const demoM = demo?.chunk.measured;
   const demoDm = demo?.decision.measured;
   const demoProofs = Math.ceil(d / DEMO.chunk);
-  const demoTotal1 = demoM !== undefined && demoDm !== undefined
-    ? demoProofs * (demoM.proveMs1 + demoM.witnessMs) + demoDm.proveMs1 + demoDm.witnessMs : undefined;
+  const demoTotal1 =
+    demoM !== undefined && demoDm !== undefined
+      ? demoProofs * (demoM.proveMs1 + demoM.witnessMs) + demoDm.proveMs1 + demoDm.witnessMs
+      : undefined;
   return {
     model: `${PROJECTION_MODEL.name}, D = ${d} parameters`,
     configuration: { K: PRODUCTION.kMax, CHUNK: PRODUCTION.chunk, B: PRODUCTION.updateBits, BG: PRODUCTION.modelBits },
@@ -635,11 +689,18 @@ function project(
     chunkConstraints: prod.chunk.constraints,
     chunkPtauPower: prod.chunk.ptauPower,
     measuredBase: {
-      K: base.K, CHUNK: base.CHUNK, B: base.B, BG: base.BG, constraints: base.chunk.constraints,
-      proveMs1: baseM.proveMs1, witnessMs: baseM.witnessMs, singleThreadCurveBuildMs: round1(curveMs),
+      K: base.K,
+      CHUNK: base.CHUNK,
+      B: base.B,
+      BG: base.BG,
+      constraints: base.chunk.constraints,
+      proveMs1: baseM.proveMs1,
+      witnessMs: baseM.witnessMs,
+      singleThreadCurveBuildMs: round1(curveMs),
       msPerConstraint1: round3(msPerConstraint1),
     },
-    method: "chunk prove time on 1 core = snarkjs singleThread curve build (measured, per proof) + chunk constraints x " +
+    method:
+      "chunk prove time on 1 core = snarkjs singleThread curve build (measured, per proof) + chunk constraints x " +
       "measured single-thread ms per constraint at the largest fully measured chunk point " +
       `(K=${base.K} CHUNK=${base.CHUNK} B=${base.B} BG=${base.BG}, curve build subtracted: ${round3(msPerConstraint1)} ` +
       `ms/constraint), i.e. linear in the constraints; the "NLogN" variant multiplies the per-constraint part by the ` +
@@ -649,9 +710,12 @@ function project(
       "1 core = proofs x (chunk witness + prove) + decision witness + prove; 2 workers = 1-core total / the measured " +
       `2-worker speedup (${speedup}x${par !== undefined ? "" : ", assumed"}): chunk proofs are independent once the ` +
       "accumulator states are known (the reference computes them cheaply, sequentially).",
-    fitMethod: "cross-check: least-squares fit t = c + a * constraints + b * N log2 N (N = setup domain) of the " +
+    fitMethod:
+      "cross-check: least-squares fit t = c + a * constraints + b * N log2 N (N = setup domain) of the " +
       "1-core chunk prove times of all fully measured chunk points, evaluated at the production chunk",
-    ...(fit !== undefined ? { fit: { cMs: round1(fit.c), aMsPerConstraint: Math.round(fit.a * 1e5) / 1e5, bMsPerNLogN: Math.round(fit.b * 1e6) / 1e6 } } : {}),
+    ...(fit !== undefined
+      ? { fit: { cMs: round1(fit.c), aMsPerConstraint: Math.round(fit.a * 1e5) / 1e5, bMsPerNLogN: Math.round(fit.b * 1e6) / 1e6 } }
+      : {}),
     chunkProveMs1: Math.round(linear),
     ...(fitted !== undefined ? { chunkProveMs1Fit: Math.round(fitted) } : {}),
     chunkProveMs1NLogN: Math.round(nLogN),
@@ -665,11 +729,13 @@ function project(
       oneCoreSecondsNLogN: s(total1NLogN),
       twoWorkersSecondsNLogN: s(total1NLogN / speedup),
       ...(total1Fit !== undefined ? { oneCoreSecondsFit: s(total1Fit), twoWorkersSecondsFit: s(total1Fit / speedup) } : {}),
-      ...(demoTotal1 !== undefined ? {
-        demoConfig: `K=${DEMO.kMax} CHUNK=${DEMO.chunk} B=${DEMO.updateBits} BG=${DEMO.modelBits}: ${demoProofs} chunk proofs x measured per-proof times`,
-        demoOneCoreSeconds: s(demoTotal1),
-        demoTwoWorkersSeconds: s(demoTotal1 / speedup),
-      } : {}),
+      ...(demoTotal1 !== undefined
+        ? {
+            demoConfig: `K=${DEMO.kMax} CHUNK=${DEMO.chunk} B=${DEMO.updateBits} BG=${DEMO.modelBits}: ${demoProofs} chunk proofs x measured per-proof times`,
+            demoOneCoreSeconds: s(demoTotal1),
+            demoTwoWorkersSeconds: s(demoTotal1 / speedup),
+          }
+        : {}),
     },
   };
 }
@@ -681,13 +747,25 @@ function recommend(results: readonly PointResult[]): Record<string, unknown> {
   const prod = k8.find((p) => p.CHUNK === PRODUCTION.chunk && p.B === PRODUCTION.updateBits && p.BG === PRODUCTION.modelBits);
   return {
     target: `<= ${TARGET_PER_TRAINER_PARAMETER} chunk constraints per trainer-parameter at K = 8`,
-    production: { K: PRODUCTION.kMax, CHUNK: PRODUCTION.chunk, B: PRODUCTION.updateBits, BG: PRODUCTION.modelBits,
-      perTrainerParameter: prod?.chunk.perTrainerParameter, chunkConstraints: prod?.chunk.constraints,
-      ptauPower: prod?.chunk.ptauPower },
-    demo: { K: DEMO.kMax, CHUNK: DEMO.chunk, B: DEMO.updateBits, BG: DEMO.modelBits,
-      mains: ["circuits/main/chunk_k8_c128_b8_g24.circom", "circuits/main/decision_k8_c128_b8_g24.circom"] },
+    production: {
+      K: PRODUCTION.kMax,
+      CHUNK: PRODUCTION.chunk,
+      B: PRODUCTION.updateBits,
+      BG: PRODUCTION.modelBits,
+      perTrainerParameter: prod?.chunk.perTrainerParameter,
+      chunkConstraints: prod?.chunk.constraints,
+      ptauPower: prod?.chunk.ptauPower,
+    },
+    demo: {
+      K: DEMO.kMax,
+      CHUNK: DEMO.chunk,
+      B: DEMO.updateBits,
+      BG: DEMO.modelBits,
+      mains: ["circuits/main/chunk_k8_c128_b8_g24.circom", "circuits/main/decision_k8_c128_b8_g24.circom"],
+    },
     meetingTarget: meeting.map((p) => `K=${p.K} CHUNK=${p.CHUNK} B=${p.B} BG=${p.BG}: ${p.chunk.perTrainerParameter}`),
-    why: "B = 8 halves the dominant per-parameter costs (update unpacking K*B, and P = 31 values per packed element " +
+    why:
+      "B = 8 halves the dominant per-parameter costs (update unpacking K*B, and P = 31 values per packed element " +
       "instead of 15) and BG = 24 = B + 16 leaves headroom for the model; at CHUNK = 512 the fixed per-chunk cost " +
       "(two 48-field state hashes, K + 2 chain steps, ~8.8k constraints at K = 8) is ~2 per trainer-parameter, so the " +
       "count meets the target with a 2^17 setup (public ceremony files exist); CHUNK = 1024 would need 2^18 for ~1 " +

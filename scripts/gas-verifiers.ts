@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 
 import { DEV_MIN_POWER, devPtau } from "./circuits/setup.js";
-import { proofWords } from "../packages/protocol/src/groth16.ts";
+import { proofWords } from "@fedmarket/protocol";
 import type { BaseContract } from "ethers";
 
 const require = createRequire(import.meta.url);
@@ -97,10 +97,7 @@ async function build(n: number): Promise<Built> {
   }
   mkdirSync(dir, { recursive: true });
   const main = join(dir, `public_inputs_${n}.circom`);
-  writeFileSync(
-    main,
-    `pragma circom 2.1.0;\ninclude "public_inputs.circom";\ncomponent main {public [x]} = PublicInputs(${n});\n`,
-  );
+  writeFileSync(main, `pragma circom 2.1.0;\ninclude "public_inputs.circom";\ncomponent main {public [x]} = PublicInputs(${n});\n`);
   // circom2 runs under WASI with the working directory as its only file system: use relative paths.
   const rel = (path: string): string => relative(root, path);
   execFileSync(
@@ -112,10 +109,7 @@ async function build(n: number): Promise<Built> {
   const ptau = await devPtau(DEV_MIN_POWER, (m) => console.warn(m));
   await snarkjs.zKey.newZKey(join(dir, `public_inputs_${n}.r1cs`), ptau, zkey0);
   await snarkjs.zKey.beacon(zkey0, zkey, "gas benchmark beacon", BEACON, 10);
-  const template = readFileSync(
-    join(dirname(require.resolve("snarkjs")), "..", "templates", "verifier_groth16.sol.ejs"),
-    "utf8",
-  );
+  const template = readFileSync(join(dirname(require.resolve("snarkjs")), "..", "templates", "verifier_groth16.sol.ejs"), "utf8");
   const source = await snarkjs.zKey.exportSolidityVerifier(zkey, { groth16: template });
   const compiled = compileSolidity(source, "Groth16Verifier");
   writeFileSync(done, JSON.stringify(compiled));

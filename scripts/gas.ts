@@ -45,6 +45,7 @@ interface Measurement {
   k: number;
   decisionPublicInputs: number;
   createProject: number;
+  acceptAggregator: number;
   registerTrainer: number;
   registerTrainerWithStake: number;
   submitUpdateFirstRound: { min: number; max: number; mean: number };
@@ -98,15 +99,15 @@ async function measure(k: number): Promise<Measurement> {
     initialModelCid: cid(1),
   };
   const createProject = await gasOf(market.connect(owner).createProject(config, { value: config.budget }));
-  await market.connect(aggregator).acceptAggregator(1n, ethers.ZeroHash, { value: REWARD });
+  const acceptAggregator = await gasOf(
+    market.connect(aggregator).acceptAggregator(1n, ethers.ZeroHash, config.aggregatorBond, config.slashAmount, { value: REWARD }),
+  );
   const registerTrainer = await gasOf(market.connect(trainers[0]!).registerTrainer(1n, []));
   for (const t of trainers.slice(1)) await market.connect(t).registerTrainer(1n, []);
 
   const staked = { ...config, trainerStake: 10n ** 16n };
   await market.connect(owner).createProject(staked, { value: staked.budget });
-  const registerTrainerWithStake = await gasOf(
-    market.connect(trainers[0]!).registerTrainer(2n, [], { value: staked.trainerStake }),
-  );
+  const registerTrainerWithStake = await gasOf(market.connect(trainers[0]!).registerTrainer(2n, [], { value: staked.trainerStake }));
 
   async function submitRound(round: number): Promise<{ gas: number[]; commitments: bigint[] }> {
     const gas: number[] = [];
@@ -161,6 +162,7 @@ async function measure(k: number): Promise<Measurement> {
     k,
     decisionPublicInputs: 4 + k + Math.ceil(k / 3),
     createProject,
+    acceptAggregator,
     registerTrainer,
     registerTrainerWithStake,
     submitUpdateFirstRound: stats(first.gas),
@@ -198,6 +200,7 @@ const out = {
     "Gas per transaction (including the 21000 base and calldata).",
     "verifyChunkProof / verifyDecisionProof: gas of the IRoundVerifier call alone (real snarkjs Groth16 verifiers).",
     "finalizeRoundWhole: finalizeRound with the decision proof (chunk proofs sent before, in submitChunkProofs) and K inliers paid.",
+    "acceptAggregator: the first acceptance (bond in ETH), which opens round 0.",
     "submitUpdateFirstRound vs LaterRound: slots are pre-initialised at createProject, so both rewrite non-zero storage.",
     `Model of ${MODEL_SIZE} parameters in ${MODEL_SIZE / CHUNK} chunks; f = 1.`,
   ],

@@ -1,26 +1,27 @@
 /**
  * Attacker suite: re-entrancy (malicious trainer contract, malicious ERC-20), unauthorized
  * finalization, proof replay across rounds / projects / deployments, out-of-order chunk proofs,
- * withdrawal by strangers, and a reverting token transfer that must leave the credit intact.
- * Every attack must fail and cost the honest parties nothing.
+ * withdrawal by strangers, a reverting token transfer that must leave the credit intact, and the
+ * owner's and aggregator's attempts to take back or withhold what others are owed (cancelling below
+ * quorum, front-running an acceptance, a failed aggregator re-accepting, excluding everyone,
+ * aggregating its own project, never accepting, keeping third-party funds). Every attack must fail
+ * and cost the honest parties nothing.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import type {
-  BlockableToken,
-  FedMarket,
-  ReentrantToken,
-  ReentrantTrainer,
-  TestToken,
-} from "../types/ethers-contracts/index.js";
+import type { BlockableToken, FedMarket, ReentrantToken, ReentrantTrainer, TestToken } from "../types/ethers-contracts/index.js";
 import {
+  AGGREGATION_WINDOW,
+  BOND,
   ETH,
   HYPER_INITIAL,
   ProjectStatus,
   REWARD,
+  SLASH,
   SUBMISSION_WINDOW,
   Status,
+  acceptTerms,
   baseConfig,
   buildFinalization,
   cid,
@@ -98,9 +99,7 @@ async function decisionInputs(
 async function reentrantTrainerFixture() {
   const f = await deployMarket(ethers);
   const projectId = await createActiveProject(f, {}, 3);
-  const attacker = (await ethers.deployContract("ReentrantTrainer", [
-    await f.market.getAddress(),
-  ])) as unknown as ReentrantTrainer;
+  const attacker = (await ethers.deployContract("ReentrantTrainer", [await f.market.getAddress()])) as unknown as ReentrantTrainer;
   await attacker.register(projectId);
   await submitAll(f, projectId, f.trainers.slice(0, 3));
   const round = (await f.market.getCurrentRound(projectId)).round;
@@ -159,6 +158,19 @@ async function roundReady() {
   return { ...f, projectId, commitments };
 }
 
+/** Three submissions (one short of the quorum of 4) in the open round; its submission window is still open. */
+async function roundReadyBelowQuorum() {
+  const f = await deployMarket(ethers);
+  const projectId = await createActiveProject(f);
+  await submitAll(f, projectId, f.trainers.slice(0, 3));
+  return { ...f, projectId };
+}
+
+/** A market and a mock verifier, no project. */
+async function fixture(): Promise<MarketFixture> {
+  return deployMarket(ethers);
+}
+
 /**
  * Two identical projects (A = 1, B = 2) on one market, and a third identical project on a second
  * deployment, whose round 0 received the very same four commitments. Only `ctx` differs between
@@ -172,7 +184,7 @@ async function replayFixture() {
     const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
     await market.connect(f.owner).createProject(config, { value: config.budget });
     const projectId = await market.projectCount();
-    await market.connect(f.aggregator).acceptAggregator(projectId, "0x" + "22".repeat(32), { value: config.aggregatorBond });
+    await acceptTerms(market, f.aggregator, projectId);
     for (const [i, t] of f.trainers.slice(0, 4).entries()) {
       await market.connect(t).registerTrainer(projectId, []);
       await market.connect(t).submitUpdate(projectId, 0, commitments[i]!, cid(`u${i}`));
@@ -199,9 +211,7 @@ describe("FedMarket attacks", function () {
       await attacker.setMode(Mode.Bubble, 1n);
       // receive() re-enters withdraw -> ReentrancyGuardReentrantCall -> receive reverts -> the
       // market's ETH transfer fails.
-      await expect(attacker.withdraw(ETH))
-        .to.be.revertedWithCustomError(market, "EthTransferFailed")
-        .withArgs(attackerAddress, credit);
+      await expect(attacker.withdraw(ETH)).to.be.revertedWithCustomError(market, "EthTransferFailed").withArgs(attackerAddress, credit);
       expect(await market.creditOf(ETH, attackerAddress)).to.equal(credit);
       expect(await ethers.provider.getBalance(await market.getAddress())).to.equal(balanceBefore);
       expect(await attacker.received()).to.equal(0n);
@@ -216,16 +226,14 @@ describe("FedMarket attacks", function () {
       const honestCredits = await Promise.all(trainers.slice(0, 3).map((t) => market.creditOf(ETH, t.address)));
       await attacker.setMode(Mode.TryAll, projectId);
 
-      await expect(attacker.withdraw(ETH))
-        .to.emit(market, "Withdrawn")
-        .withArgs(ETH, attackerAddress, credit);
+      await expect(attacker.withdraw(ETH)).to.emit(market, "Withdrawn").withArgs(ETH, attackerAddress, credit);
 
       expect(await attacker.received()).to.equal(credit);
-      expect(await attacker.reentryAttempts()).to.equal(9n);
+      expect(await attacker.reentryAttempts()).to.equal(11n);
       expect(await attacker.reentrySuccesses()).to.equal(0n);
       const guardError = market.interface.encodeErrorResult("ReentrancyGuardReentrantCall", []);
-      expect(await attacker.reentryErrorCount()).to.equal(9n);
-      for (let i = 0n; i < 9n; i++) expect(await attacker.reentryErrors(i)).to.equal(guardError);
+      expect(await attacker.reentryErrorCount()).to.equal(11n);
+      for (let i = 0n; i < 11n; i++) expect(await attacker.reentryErrors(i)).to.equal(guardError);
 
       expect(await market.creditOf(ETH, attackerAddress)).to.equal(0n);
       expect(await ethers.provider.getBalance(marketAddress)).to.equal(balanceBefore - credit);
@@ -234,18 +242,14 @@ describe("FedMarket attacks", function () {
       }
       await expectSolvent(market, ETH);
       // Nothing left to take.
-      await expect(attacker.withdraw(ETH))
-        .to.be.revertedWithCustomError(market, "NothingToWithdraw")
-        .withArgs(ETH, attackerAddress);
+      await expect(attacker.withdraw(ETH)).to.be.revertedWithCustomError(market, "NothingToWithdraw").withArgs(ETH, attackerAddress);
     });
 
     it("a trainer that refuses ETH keeps its credit and can withdraw once it accepts again", async function () {
       const { market, attacker, credit } = await loadFixture(reentrantTrainerFixture);
       const attackerAddress = await attacker.getAddress();
       await attacker.setMode(Mode.Revert, 1n);
-      await expect(attacker.withdraw(ETH))
-        .to.be.revertedWithCustomError(market, "EthTransferFailed")
-        .withArgs(attackerAddress, credit);
+      await expect(attacker.withdraw(ETH)).to.be.revertedWithCustomError(market, "EthTransferFailed").withArgs(attackerAddress, credit);
       expect(await market.creditOf(ETH, attackerAddress)).to.equal(credit);
       await attacker.setMode(Mode.None, 1n);
       await expect(attacker.withdraw(ETH)).to.changeEtherBalances(ethers, [attacker, market], [credit, -credit]);
@@ -274,10 +278,7 @@ describe("FedMarket attacks", function () {
     it("when the token lets the failure bubble up, the deposit reverts with ReentrancyGuardReentrantCall", async function () {
       const { market, token, config, projectA, owner } = await loadFixture(reentrantTokenFixture);
       await token.arm(market.interface.encodeFunctionData("fundProject", [projectA, 1n]), true);
-      await expect(market.connect(owner).createProject(config)).to.be.revertedWithCustomError(
-        market,
-        "ReentrancyGuardReentrantCall",
-      );
+      await expect(market.connect(owner).createProject(config)).to.be.revertedWithCustomError(market, "ReentrancyGuardReentrantCall");
       expect(await market.projectCount()).to.equal(1n);
       await expectSolvent(market, await token.getAddress(), token);
     });
@@ -294,9 +295,7 @@ describe("FedMarket attacks", function () {
       ]) {
         await token.arm(payload, false);
         await market.connect(owner).fundProject(projectA, 1000n);
-        expect(await token.lastReentryError()).to.equal(
-          market.interface.encodeErrorResult("ReentrancyGuardReentrantCall", []),
-        );
+        expect(await token.lastReentryError()).to.equal(market.interface.encodeErrorResult("ReentrancyGuardReentrantCall", []));
       }
       expect(await token.reentrySuccesses()).to.equal(0n);
       expect((await market.getProject(projectA)).status).to.equal(ProjectStatus.AwaitingAggregator);
@@ -329,7 +328,7 @@ describe("FedMarket attacks", function () {
       await f.market.failRound(f.projectId);
       const newAggregator = f.trainers[7]!;
       await f.market.connect(f.owner).appointAggregator(f.projectId, newAggregator.address, 0n, 0n);
-      await f.market.connect(newAggregator).acceptAggregator(f.projectId, "0x" + "33".repeat(32));
+      await acceptTerms(f.market, newAggregator, f.projectId, true, "0x" + "33".repeat(32));
       await submitAll(f, f.projectId, f.trainers.slice(0, 4));
       await time.increase(SUBMISSION_WINDOW);
       const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers([1n, 1n, 1n, 1n]));
@@ -348,7 +347,13 @@ describe("FedMarket attacks", function () {
       const chunks = chunkChain(label, 3);
       const accFinal = BigInt(chunks[2]!.accOut);
       const inputs = await decisionInputs(f.market, f.projectA, newModel, accFinal, outcomes, 4);
-      const result: RoundResult = { newModelCommitment: newModel, outcomes, proof: mockDecisionProof(inputs), newModelCid: cid("m1"), nextHyperParams: { ...HYPER_INITIAL } };
+      const result: RoundResult = {
+        newModelCommitment: newModel,
+        outcomes,
+        proof: mockDecisionProof(inputs),
+        newModelCid: cid("m1"),
+        nextHyperParams: { ...HYPER_INITIAL },
+      };
       return { chunks, result, inputs };
     }
 
@@ -362,14 +367,12 @@ describe("FedMarket attacks", function () {
       const inputsB = await f.market.decisionPublicInputs(f.projectB, newModel, outcomes);
       expect(inputsB.slice(1)).to.deep.equal(inputs.slice(1));
       expect(inputsB[0]).to.not.equal(inputs[0]);
-      await expect(
-        f.market.connect(f.aggregator).finalizeRound(f.projectB, 0, 3, [], result),
-      ).to.be.revertedWithCustomError(f.market, "InvalidDecisionProof");
-      // Control: the proof is valid where it belongs.
-      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectA, 0, 0, chunks, result)).to.emit(
+      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectB, 0, 3, [], result)).to.be.revertedWithCustomError(
         f.market,
-        "RoundFinalized",
+        "InvalidDecisionProof",
       );
+      // Control: the proof is valid where it belongs.
+      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectA, 0, 0, chunks, result)).to.emit(f.market, "RoundFinalized");
     });
 
     it("a decision proof does not verify on a second FedMarket deployment", async function () {
@@ -380,9 +383,10 @@ describe("FedMarket attacks", function () {
       await f.market2.connect(f.aggregator).submitChunkProofs(f.projectOther, 0, 0, chunks);
       const inputsOther = await f.market2.decisionPublicInputs(f.projectOther, newModel, outcomes);
       expect(inputsOther.slice(1)).to.deep.equal(inputs.slice(1));
-      await expect(
-        f.market2.connect(f.aggregator).finalizeRound(f.projectOther, 0, 3, [], result),
-      ).to.be.revertedWithCustomError(f.market2, "InvalidDecisionProof");
+      await expect(f.market2.connect(f.aggregator).finalizeRound(f.projectOther, 0, 3, [], result)).to.be.revertedWithCustomError(
+        f.market2,
+        "InvalidDecisionProof",
+      );
     });
 
     it("a decision proof of round r does not verify in round r + 1", async function () {
@@ -404,14 +408,13 @@ describe("FedMarket attacks", function () {
       await f.market.connect(f.aggregator).submitChunkProofs(f.projectA, 1, 0, chunks);
       const inputs1 = await f.market.decisionPublicInputs(f.projectA, unchanged, outcomes);
       expect(inputs1.slice(1)).to.deep.equal(inputs.slice(1));
-      await expect(
-        f.market.connect(f.aggregator).finalizeRound(f.projectA, 1, 3, [], result),
-      ).to.be.revertedWithCustomError(f.market, "InvalidDecisionProof");
+      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectA, 1, 3, [], result)).to.be.revertedWithCustomError(
+        f.market,
+        "InvalidDecisionProof",
+      );
       // Control: re-proving the same outcomes for round 1 works.
       const reproved = await decisionInputs(f.market, f.projectA, unchanged, BigInt(chunks[2]!.accOut), outcomes, 4);
-      await f.market
-        .connect(f.aggregator)
-        .finalizeRound(f.projectA, 1, 3, [], { ...result, proof: mockDecisionProof(reproved) });
+      await f.market.connect(f.aggregator).finalizeRound(f.projectA, 1, 3, [], { ...result, proof: mockDecisionProof(reproved) });
     });
   });
 
@@ -423,26 +426,40 @@ describe("FedMarket attacks", function () {
       const pid = f.projectId;
 
       // Starting anywhere but 0 (or the verified count).
-      await expect(agg.submitChunkProofs(pid, 0, 1, [c1])).to.be.revertedWithCustomError(f.market, "ChunkOutOfOrder").withArgs(0n, 1n);
+      await expect(agg.submitChunkProofs(pid, 0, 1, [c1]))
+        .to.be.revertedWithCustomError(f.market, "ChunkOutOfOrder")
+        .withArgs(0n, 1n);
       // Swapped order: chunk 1's proof at position 0 does not start from accumulator 0.
-      await expect(agg.submitChunkProofs(pid, 0, 0, [c1, c0])).to.be.revertedWithCustomError(f.market, "InvalidChunkProof").withArgs(0n);
+      await expect(agg.submitChunkProofs(pid, 0, 0, [c1, c0]))
+        .to.be.revertedWithCustomError(f.market, "InvalidChunkProof")
+        .withArgs(0n);
       // More proofs than chunks.
-      await expect(agg.submitChunkProofs(pid, 0, 0, [c0, c1, c2, c2])).to.be.revertedWithCustomError(f.market, "TooManyChunks").withArgs(3n, 4n);
+      await expect(agg.submitChunkProofs(pid, 0, 0, [c0, c1, c2, c2]))
+        .to.be.revertedWithCustomError(f.market, "TooManyChunks")
+        .withArgs(3n, 4n);
 
       await agg.submitChunkProofs(pid, 0, 0, [c0]);
       // Skipping chunk 1.
-      await expect(agg.submitChunkProofs(pid, 0, 2, [c2])).to.be.revertedWithCustomError(f.market, "ChunkOutOfOrder").withArgs(1n, 2n);
+      await expect(agg.submitChunkProofs(pid, 0, 2, [c2]))
+        .to.be.revertedWithCustomError(f.market, "ChunkOutOfOrder")
+        .withArgs(1n, 2n);
       // Repeating chunk 0's proof as chunk 1.
-      await expect(agg.submitChunkProofs(pid, 0, 1, [c0])).to.be.revertedWithCustomError(f.market, "InvalidChunkProof").withArgs(1n);
+      await expect(agg.submitChunkProofs(pid, 0, 1, [c0]))
+        .to.be.revertedWithCustomError(f.market, "InvalidChunkProof")
+        .withArgs(1n);
       // A chunk 1 proof that does not continue the stored accumulator (starts from 0).
       const broken = mockChunkProof(0n, BigInt(c1.accOut));
-      await expect(agg.submitChunkProofs(pid, 0, 1, [broken])).to.be.revertedWithCustomError(f.market, "InvalidChunkProof").withArgs(1n);
+      await expect(agg.submitChunkProofs(pid, 0, 1, [broken]))
+        .to.be.revertedWithCustomError(f.market, "InvalidChunkProof")
+        .withArgs(1n);
 
       await agg.submitChunkProofs(pid, 0, 1, [c1]);
       expect((await f.market.getCurrentRound(pid)).chunksVerified).to.equal(2n);
       // Finalizing before the last chunk.
       const { result } = await buildFinalization(f, pid, inliers([1n, 1n, 1n, 1n]));
-      await expect(agg.finalizeRound(pid, 0, 2, [], result)).to.be.revertedWithCustomError(f.market, "ChunksIncomplete").withArgs(2n, 3n);
+      await expect(agg.finalizeRound(pid, 0, 2, [], result))
+        .to.be.revertedWithCustomError(f.market, "ChunksIncomplete")
+        .withArgs(2n, 3n);
 
       // Restarting at 0 resets the accumulator; the decision must match the final chain.
       await agg.submitChunkProofs(pid, 0, 0, [c0]);
@@ -450,7 +467,13 @@ describe("FedMarket attacks", function () {
       const newModel = commitmentOf("order-model");
       const words = packOutcomes(inliers([1n, 1n, 1n, 1n]));
       const inputs = await decisionInputs(f.market, pid, newModel, BigInt(c2.accOut), words, 4);
-      const good: RoundResult = { newModelCommitment: newModel, outcomes: words, proof: mockDecisionProof(inputs), newModelCid: cid("m"), nextHyperParams: { ...HYPER_INITIAL } };
+      const good: RoundResult = {
+        newModelCommitment: newModel,
+        outcomes: words,
+        proof: mockDecisionProof(inputs),
+        newModelCid: cid("m"),
+        nextHyperParams: { ...HYPER_INITIAL },
+      };
       await expect(agg.finalizeRound(pid, 0, 1, [c1, c2], good)).to.emit(f.market, "RoundFinalized");
     });
   });
@@ -494,9 +517,7 @@ describe("FedMarket attacks", function () {
       const liabilities = await market.totalLiabilities(tokenAddress);
 
       await token.setBlocked(victim.address, true);
-      await expect(market.connect(victim).withdraw(tokenAddress))
-        .to.be.revertedWithCustomError(token, "Blocked")
-        .withArgs(victim.address);
+      await expect(market.connect(victim).withdraw(tokenAddress)).to.be.revertedWithCustomError(token, "Blocked").withArgs(victim.address);
       expect(await market.creditOf(tokenAddress, victim.address)).to.equal(credit);
       expect(await market.totalLiabilities(tokenAddress)).to.equal(liabilities);
 
@@ -521,6 +542,127 @@ describe("FedMarket attacks", function () {
         .to.be.revertedWithCustomError(market, "NothingToWithdraw")
         .withArgs(tokenAddress, victim.address);
       await expectSolvent(market, tokenAddress, token);
+    });
+  });
+  describe("owner and aggregator accountability", function () {
+    /** The owner's credit plus everything still escrowed for it: what it can still get out of the project. */
+    async function ownerTake(f: MarketFixture, projectId: bigint): Promise<bigint> {
+      const p = await f.market.getProject(projectId);
+      return (await f.market.creditOf(ETH, f.owner.address)) + p.budget;
+    }
+
+    it("cancel below quorum: the owner, holding every decrypted update, cannot take the round's reward back", async function () {
+      const f = await loadFixture(roundReadyBelowQuorum);
+      const before = await ownerTake(f, f.projectId); // budget only: the round's reward is reserved
+      await f.market.connect(f.owner).cancelProject(f.projectId);
+      expect(await ownerTake(f, f.projectId)).to.equal(before);
+      const credits = await Promise.all(f.trainers.slice(0, 3).map((t) => f.market.creditOf(ETH, t.address)));
+      expect(credits.reduce((a, c) => a + c, 0n)).to.equal(REWARD);
+      expect(Math.max(...credits.map(Number)) - Math.min(...credits.map(Number))).to.be.at.most(1);
+      await expectSolvent(f.market, ETH);
+    });
+
+    it("front-running the acceptance with a larger bond or a 100 % slash does not bind the aggregator", async function () {
+      const f = await loadFixture(fixture);
+      const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
+      await f.market.connect(f.owner).createProject(config, { value: config.budget });
+      // The aggregator signs acceptAggregator(BOND, SLASH); the owner's re-appointment lands first.
+      await f.market.connect(f.owner).appointAggregator(1n, f.aggregator.address, BOND * 10n, BOND * 10n);
+      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
+        .to.be.revertedWithCustomError(f.market, "AppointmentTermsChanged")
+        .withArgs(1n, BOND * 10n, BOND * 10n);
+      // The same terms with the bond sent for the new ones do not pass either.
+      await expect(
+        f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND * 10n }),
+      ).to.be.revertedWithCustomError(f.market, "AppointmentTermsChanged");
+      const p = await f.market.getProject(1n);
+      expect([p.status, p.bondPosted]).to.deep.equal([BigInt(ProjectStatus.AwaitingAggregator), 0n]);
+      await expectSolvent(f.market, ETH);
+    });
+
+    it("a failed aggregator cannot re-accept: the owner must appoint again and can replace it", async function () {
+      const f = await loadFixture(roundReady);
+      await time.increase(AGGREGATION_WINDOW);
+      await f.market.failRound(f.projectId);
+      const agg = f.market.connect(f.aggregator);
+      await expect(agg.acceptAggregator(f.projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
+        .to.be.revertedWithCustomError(f.market, "NotAggregator")
+        .withArgs(f.projectId, f.aggregator.address);
+      await expect(agg.acceptAggregator(f.projectId, ethers.ZeroHash, 0n, 0n))
+        .to.be.revertedWithCustomError(f.market, "NotAggregator")
+        .withArgs(f.projectId, f.aggregator.address);
+      // Its remaining bond came back with the failure, so nothing holds the owner to it.
+      expect(await f.market.creditOf(ETH, f.aggregator.address)).to.equal(BOND - SLASH);
+      const replacement = f.trainers[7]!;
+      await f.market.connect(f.owner).appointAggregator(f.projectId, replacement.address, BOND, SLASH);
+      await expect(agg.acceptAggregator(f.projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND })).to.be.revertedWithCustomError(
+        f.market,
+        "NotAggregator",
+      );
+      await acceptTerms(f.market, replacement, f.projectId);
+      expect((await f.market.getProject(f.projectId)).aggregator).to.equal(replacement.address);
+      await expectSolvent(f.market, ETH);
+    });
+
+    it("an aggregator that excludes everyone sends the reward to the submitters, not back to the owner", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createActiveProject(f, { numRounds: 1, budget: REWARD * 2n });
+      await submitAll(f, projectId, f.trainers.slice(0, 4));
+      await time.increase(SUBMISSION_WINDOW);
+      const everyone = [0, 1, 2, 3].map(() => ({ status: Status.Excluded, score: 0n }));
+      const { chunkProofs, result } = await buildFinalization(f, projectId, everyone);
+      await expect(f.market.connect(f.aggregator).finalizeRound(projectId, 0, 0, chunkProofs, result))
+        .to.emit(f.market, "ProjectClosed")
+        .withArgs(projectId, ProjectStatus.Completed, REWARD, BOND, 0n);
+      // The owner gets back only what no round reserved.
+      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(REWARD);
+      for (const t of f.trainers.slice(0, 4)) expect(await f.market.creditOf(ETH, t.address)).to.equal(REWARD / 4n);
+      await expectSolvent(f.market, ETH);
+    });
+
+    it("the owner cannot be its project's aggregator, at creation or on re-appointment", async function () {
+      const f = await loadFixture(roundReady);
+      const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.owner.address });
+      await expect(f.market.connect(f.owner).createProject(config, { value: config.budget }))
+        .to.be.revertedWithCustomError(f.market, "AggregatorIsOwner")
+        .withArgs(f.owner.address);
+      await time.increase(AGGREGATION_WINDOW);
+      await f.market.failRound(f.projectId);
+      await expect(f.market.connect(f.owner).appointAggregator(f.projectId, f.owner.address, 0n, 0n))
+        .to.be.revertedWithCustomError(f.market, "AggregatorIsOwner")
+        .withArgs(f.owner.address);
+    });
+
+    it("a project whose aggregator never accepts does not lock stakes and budget: anyone closes it", async function () {
+      const f = await loadFixture(fixture);
+      const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address, trainerStake: 50n });
+      await f.market.connect(f.owner).createProject(config, { value: config.budget });
+      const trainer = f.trainers[0]!;
+      await f.market.connect(trainer).registerTrainer(1n, [], { value: 50n });
+      await expect(f.market.connect(trainer).releaseStake(1n)).to.be.revertedWithCustomError(f.market, "NoStakeToRelease");
+      await time.increaseTo((await f.market.getProject(1n)).acceptanceDeadline);
+      await f.market.connect(trainer).expireProject(1n);
+      await f.market.connect(trainer).releaseStake(1n);
+      await expect(f.market.connect(trainer).withdraw(ETH)).to.changeEtherBalances(ethers, [trainer, f.market], [50n, -50n]);
+      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(config.budget);
+      await expectSolvent(f.market, ETH);
+    });
+
+    it("a third party's funds are refunded to it, not to the owner", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createActiveProject(f); // the owner deposited 3 * REWARD, round 0 reserved REWARD
+      const funder = f.stranger;
+      await f.market.connect(funder).fundProject(projectId, REWARD * 3n, { value: REWARD * 3n });
+      await f.market.connect(f.owner).cancelProject(projectId); // no submissions: everything is refunded
+      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(REWARD * 3n);
+      expect(await f.market.getFunder(projectId, funder.address)).to.deep.equal([REWARD * 3n, REWARD * 3n]);
+      await f.market.connect(funder).claimRefund(projectId);
+      await expect(f.market.connect(funder).withdraw(ETH)).to.changeEtherBalances(
+        ethers,
+        [funder, f.market],
+        [REWARD * 3n, -(REWARD * 3n)],
+      );
+      await expectSolvent(f.market, ETH);
     });
   });
 });

@@ -17,6 +17,7 @@ import {
   SLASH,
   SUBMISSION_WINDOW,
   Status,
+  acceptTerms,
   baseConfig,
   buildFinalization,
   cid,
@@ -71,9 +72,7 @@ describe("FedMarket", function () {
       const f = await loadFixture(fixture);
       const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
       const tx = f.market.createProject(config, { value: config.budget });
-      await expect(tx)
-        .to.emit(f.market, "ProjectCreated")
-        .withArgs(1n, f.owner.address, anyValue, config.budget, anyValue, 3n);
+      await expect(tx).to.emit(f.market, "ProjectCreated").withArgs(1n, f.owner.address, anyValue, config.budget, anyValue, 3n);
       await expect(tx).to.changeEtherBalances(ethers, [f.owner, f.market], [-BigInt(config.budget), config.budget]);
       const p = await f.market.getProject(1n);
       expect(p.status).to.equal(ProjectStatus.AwaitingAggregator);
@@ -147,11 +146,16 @@ describe("FedMarket", function () {
       const verifier = await f.verifier.getAddress();
       for (const bad of [{ specCid: "" }, { initialModelCid: "x".repeat(129) }]) {
         const config = baseConfig({ verifier, aggregator: f.aggregator.address, ...bad });
-        await expect(f.market.createProject(config, { value: config.budget })).to.be.revertedWithCustomError(
-          f.market,
-          "InvalidCid",
-        );
+        await expect(f.market.createProject(config, { value: config.budget })).to.be.revertedWithCustomError(f.market, "InvalidCid");
       }
+    });
+
+    it("rejects the owner as its own aggregator", async function () {
+      const f = await loadFixture(fixture);
+      const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.owner.address });
+      await expect(f.market.createProject(config, { value: config.budget }))
+        .to.be.revertedWithCustomError(f.market, "AggregatorIsOwner")
+        .withArgs(f.owner.address);
     });
   });
 
@@ -163,6 +167,15 @@ describe("FedMarket", function () {
         .to.emit(f.market, "ProjectFunded")
         .withArgs(f.projectId, f.stranger.address, 7n);
       expect((await f.market.getProject(f.projectId)).budget).to.equal(before + 7n);
+    });
+
+    it("records a third party's deposit for its refund, not the owner's", async function () {
+      const f = await loadFixture(activeProject);
+      await f.market.connect(f.stranger).fundProject(f.projectId, 7n, { value: 7n });
+      await f.market.connect(f.stranger).fundProject(f.projectId, 5n, { value: 5n });
+      await f.market.fundProject(f.projectId, 11n, { value: 11n });
+      expect(await f.market.getFunder(f.projectId, f.stranger.address)).to.deep.equal([12n, 0n]);
+      expect(await f.market.getFunder(f.projectId, f.owner.address)).to.deep.equal([0n, 0n]);
     });
 
     it("rejects unknown projects and ended projects", async function () {
@@ -183,7 +196,7 @@ describe("FedMarket", function () {
       const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
       await f.market.createProject(config, { value: config.budget });
       const key = "0x" + "33".repeat(32);
-      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, key, { value: BOND }))
+      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, key, BOND, SLASH, { value: BOND }))
         .to.emit(f.market, "AggregatorAccepted")
         .withArgs(1n, f.aggregator.address, BOND, BOND, key)
         .and.to.emit(f.market, "RoundOpened")
@@ -199,14 +212,15 @@ describe("FedMarket", function () {
       const f = await loadFixture(fixture);
       const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
       await f.market.createProject(config, { value: config.budget });
-      await expect(f.market.connect(f.stranger).acceptAggregator(1n, ethers.ZeroHash, { value: BOND }))
+      const agg = f.market.connect(f.aggregator);
+      await expect(f.market.connect(f.stranger).acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
         .to.be.revertedWithCustomError(f.market, "NotAggregator")
         .withArgs(1n, f.stranger.address);
-      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash, { value: BOND - 1n }))
+      await expect(agg.acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND - 1n }))
         .to.be.revertedWithCustomError(f.market, "WrongEthAmount")
         .withArgs(BOND, BOND - 1n);
-      await f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash, { value: BOND });
-      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash))
+      await agg.acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND });
+      await expect(agg.acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH))
         .to.be.revertedWithCustomError(f.market, "WrongProjectStatus")
         .withArgs(1n, ProjectStatus.Active);
     });
@@ -219,9 +233,26 @@ describe("FedMarket", function () {
         token: await f.feeToken.getAddress(),
       });
       await f.market.createProject(config);
-      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash))
+      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH))
         .to.be.revertedWithCustomError(f.market, "InsufficientDeposit")
         .withArgs(BOND, (BOND * 99n) / 100n);
+    });
+
+    it("commits to the terms it accepts: any other bond or slash amount reverts with the current terms", async function () {
+      const f = await loadFixture(fixture);
+      const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
+      await f.market.createProject(config, { value: config.budget });
+      const agg = f.market.connect(f.aggregator);
+      for (const [bond, slash] of [
+        [BOND, SLASH - 1n],
+        [BOND - 1n, SLASH],
+        [BOND + 1n, SLASH],
+      ] as const) {
+        await expect(agg.acceptAggregator(1n, ethers.ZeroHash, bond, slash, { value: bond }))
+          .to.be.revertedWithCustomError(f.market, "AppointmentTermsChanged")
+          .withArgs(1n, BOND, SLASH);
+      }
+      await expect(agg.acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND })).to.emit(f.market, "RoundOpened");
     });
   });
 
@@ -359,18 +390,20 @@ describe("FedMarket", function () {
         .to.be.revertedWithCustomError(f.market, "NotAggregator")
         .withArgs(f.projectId, f.stranger.address);
       await time.increase(AGGREGATION_WINDOW);
-      await expect(
-        f.market.connect(f.aggregator).submitChunkProofs(f.projectId, 0n, 0n, chunkProofs),
-      ).to.be.revertedWithCustomError(f.market, "OutsideAggregationWindow");
+      await expect(f.market.connect(f.aggregator).submitChunkProofs(f.projectId, 0n, 0n, chunkProofs)).to.be.revertedWithCustomError(
+        f.market,
+        "OutsideAggregationWindow",
+      );
     });
 
     it("rejects proofs during the submission window and below quorum", async function () {
       const f = await loadFixture(activeProject);
       await submitAll(f, f.projectId, f.trainers.slice(0, 3));
       const proof = mockChunkProof(0n, 1n);
-      await expect(
-        f.market.connect(f.aggregator).submitChunkProofs(f.projectId, 0n, 0n, [proof]),
-      ).to.be.revertedWithCustomError(f.market, "OutsideAggregationWindow");
+      await expect(f.market.connect(f.aggregator).submitChunkProofs(f.projectId, 0n, 0n, [proof])).to.be.revertedWithCustomError(
+        f.market,
+        "OutsideAggregationWindow",
+      );
       await time.increase(SUBMISSION_WINDOW);
       await expect(f.market.connect(f.aggregator).submitChunkProofs(f.projectId, 0n, 0n, [proof]))
         .to.be.revertedWithCustomError(f.market, "QuorumNotReached")
@@ -392,7 +425,7 @@ describe("FedMarket", function () {
       const tx = f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result);
       await expect(tx)
         .to.emit(f.market, "RoundFinalized")
-        .withArgs(f.projectId, 0n, result.newModelCommitment, result.newModelCid, 400n, REWARD);
+        .withArgs(f.projectId, 0n, result.newModelCommitment, result.newModelCid, 400n, REWARD, anyValue);
       await expect(tx)
         .to.emit(f.market, "ContributionRecorded")
         .withArgs(f.projectId, 0n, f.trainers[0]!.address, 0n, Status.Inlier, 300n, (REWARD * 3n) / 4n);
@@ -409,7 +442,7 @@ describe("FedMarket", function () {
       expect(p.currentRound).to.equal(1n);
     });
 
-    it("returns the rounding remainder to the budget and pays nobody when all scores are zero", async function () {
+    it("returns the rounding remainder to the budget", async function () {
       const f = await loadFixture(roundReady);
       const before = (await f.market.getProject(f.projectId)).budget;
       const thirds = [1n, 1n, 1n, 0n].map((score) => ({ status: Status.Inlier, score }));
@@ -418,14 +451,39 @@ describe("FedMarket", function () {
       const share = REWARD / 3n;
       // The next round reserved another REWARD from the budget; the remainder came back first.
       expect((await f.market.getProject(f.projectId)).budget).to.equal(before + (REWARD - 3n * share) - REWARD);
+    });
 
-      await submitAll(f, f.projectId, f.trainers.slice(0, 4));
-      await time.increase(SUBMISSION_WINDOW);
-      const zero = [0, 1, 2, 3].map(() => ({ status: Status.Inlier, score: 0n }));
-      const next = await buildFinalization(f, f.projectId, zero);
-      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 1n, 0n, next.chunkProofs, next.result))
+    it("splits a zero-total round equally among the valid slots, the first one unit more", async function () {
+      const f = await loadFixture(roundReady);
+      const before = (await f.market.getProject(f.projectId)).budget;
+      const zero = [
+        { status: Status.Inlier, score: 0n },
+        { status: Status.Excluded, score: 0n },
+        { status: Status.NotAggregated, score: 9n },
+        { status: Status.Inlier, score: 0n },
+      ];
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, zero);
+      const third = REWARD / 3n; // 1_000_000 = 3 * 333_333 + 1
+      const tx = f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result);
+      await expect(tx).to.emit(f.market, "RoundFinalized").withArgs(f.projectId, 0n, anyValue, anyValue, 0n, REWARD, anyValue);
+      await expect(tx)
+        .to.emit(f.market, "ContributionRecorded")
+        .withArgs(f.projectId, 0n, f.trainers[1]!.address, 1n, Status.Excluded, 0n, 0n);
+      const credits = await Promise.all(f.trainers.slice(0, 4).map((t) => f.market.creditOf(ETH, t.address)));
+      expect(credits).to.deep.equal([third + 1n, 0n, third, third]);
+      // Nothing went back to the budget: the next round reserved its reward from what was there.
+      expect((await f.market.getProject(f.projectId)).budget).to.equal(before - REWARD);
+    });
+
+    it("splits a round whose every slot is excluded among all its submitters, never the owner", async function () {
+      const f = await loadFixture(roundReady);
+      const excluded = [0, 1, 2, 3].map(() => ({ status: Status.Excluded, score: 0n }));
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, excluded);
+      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result))
         .to.emit(f.market, "RoundFinalized")
-        .withArgs(f.projectId, 1n, anyValue, anyValue, 0n, 0n);
+        .withArgs(f.projectId, 0n, anyValue, anyValue, 0n, REWARD, anyValue);
+      for (const t of f.trainers.slice(0, 4)) expect(await f.market.creditOf(ETH, t.address)).to.equal(REWARD / 4n);
+      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(0n);
     });
 
     it("rejects a decision proof when any public input is tampered with", async function () {
@@ -438,10 +496,7 @@ describe("FedMarket", function () {
         { ...result, outcomes: [BigInt((result.outcomes as bigint[])[0]!) + 4n, (result.outcomes as bigint[])[1]!] },
       ];
       for (const r of tampered) {
-        await expect(agg.finalizeRound(f.projectId, 0n, 0n, [], r)).to.be.revertedWithCustomError(
-          f.market,
-          "InvalidDecisionProof",
-        );
+        await expect(agg.finalizeRound(f.projectId, 0n, 0n, [], r)).to.be.revertedWithCustomError(f.market, "InvalidDecisionProof");
       }
       await expect(agg.finalizeRound(f.projectId, 0n, 0n, [], { ...result, outcomes: [1n] }))
         .to.be.revertedWithCustomError(f.market, "WrongOutcomeCount")
@@ -463,9 +518,10 @@ describe("FedMarket", function () {
         .to.be.revertedWithCustomError(f.market, "NotAggregator")
         .withArgs(f.projectId, f.owner.address);
       await time.increase(AGGREGATION_WINDOW);
-      await expect(
-        f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result),
-      ).to.be.revertedWithCustomError(f.market, "OutsideAggregationWindow");
+      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result)).to.be.revertedWithCustomError(
+        f.market,
+        "OutsideAggregationWindow",
+      );
     });
 
     it("completes the project after the last round and releases budget and bond", async function () {
@@ -476,7 +532,7 @@ describe("FedMarket", function () {
       const { chunkProofs, result } = await buildFinalization(f, projectId, outcomes);
       await expect(f.market.connect(f.aggregator).finalizeRound(projectId, 0n, 0n, chunkProofs, result))
         .to.emit(f.market, "ProjectClosed")
-        .withArgs(projectId, ProjectStatus.Completed, REWARD, BOND);
+        .withArgs(projectId, ProjectStatus.Completed, REWARD, BOND, 0n);
       expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(REWARD);
       expect(await f.market.creditOf(ETH, f.aggregator.address)).to.equal(BOND);
     });
@@ -507,30 +563,38 @@ describe("FedMarket", function () {
   });
 
   describe("failRound", function () {
-    it("slashes the bond to submitters and owner after the aggregation window, then awaits an aggregator", async function () {
+    it("slashes the bond, splits the round's reward among its submitters and clears the appointment", async function () {
       const f = await loadFixture(roundReady);
       await expect(f.market.failRound(f.projectId)).to.be.revertedWithCustomError(f.market, "AggregationWindowOpen");
       await time.increase(AGGREGATION_WINDOW);
-      const perTrainer = SLASH / 2n / 4n;
-      await expect(f.market.connect(f.stranger).failRound(f.projectId))
+      const slashPerTrainer = SLASH / 2n / 4n;
+      const tx = f.market.connect(f.stranger).failRound(f.projectId);
+      await expect(tx)
         .to.emit(f.market, "RoundFailed")
-        .withArgs(f.projectId, 0n, f.aggregator.address, SLASH, perTrainer);
+        .withArgs(f.projectId, 0n, f.aggregator.address, SLASH, slashPerTrainer, REWARD, BOND - SLASH);
+      await expect(tx)
+        .to.emit(f.market, "Credited")
+        .withArgs(ETH, f.aggregator.address, BOND - SLASH);
       for (const t of f.trainers.slice(0, 4)) {
-        expect(await f.market.creditOf(ETH, t.address)).to.equal(perTrainer);
+        expect(await f.market.creditOf(ETH, t.address)).to.equal(slashPerTrainer + REWARD / 4n);
       }
-      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(SLASH - 4n * perTrainer);
+      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(SLASH - 4n * slashPerTrainer);
       const p = await f.market.getProject(f.projectId);
       expect(p.status).to.equal(ProjectStatus.AwaitingAggregator);
-      expect(p.bondPosted).to.equal(BOND - SLASH);
-      expect(p.budget).to.equal(REWARD * 3n);
+      expect([p.aggregator, p.bondPosted, p.aggregatorBond, p.slashAmount]).to.deep.equal([ethers.ZeroAddress, 0n, 0n, 0n]);
+      expect(p.budget).to.equal(REWARD * 2n); // round 0's reward went to its submitters
+      expect(p.acceptanceDeadline).to.equal(BigInt(await time.latest()) + (await f.market.ACCEPTANCE_TIMEOUT()));
     });
 
-    it("lets the owner continue with the same aggregator (bond topped up) or a new one", async function () {
+    it("the owner appoints again (the same aggregator or a new one), who accepts with its full bond", async function () {
       const f = await loadFixture(roundReady);
       await time.increase(AGGREGATION_WINDOW);
       await f.market.failRound(f.projectId);
+      await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
+        .to.be.revertedWithCustomError(f.market, "NotAggregator")
+        .withArgs(f.projectId, f.aggregator.address);
       await f.market.appointAggregator(f.projectId, f.aggregator.address, BOND, SLASH);
-      await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, ethers.ZeroHash, { value: SLASH }))
+      await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
         .to.emit(f.market, "RoundOpened")
         .withArgs(f.projectId, 1n, anyValue, anyValue, REWARD, anyValue, anyValue, anyValue);
 
@@ -539,13 +603,14 @@ describe("FedMarket", function () {
       await f.market.failRound(f.projectId);
       const replacement = f.stranger;
       await expect(f.market.appointAggregator(f.projectId, replacement.address, BOND, SLASH))
-        .to.emit(f.market, "Credited")
-        .withArgs(ETH, f.aggregator.address, BOND - SLASH);
-      await f.market.connect(replacement).acceptAggregator(f.projectId, ethers.ZeroHash, { value: BOND });
+        .to.emit(f.market, "AggregatorAppointed")
+        .withArgs(f.projectId, replacement.address, BOND, SLASH)
+        .and.not.to.emit(f.market, "Credited");
+      await acceptTerms(f.market, replacement, f.projectId);
       expect((await f.market.getProject(f.projectId)).aggregator).to.equal(replacement.address);
     });
 
-    it("only lets the owner appoint, and only while awaiting an aggregator", async function () {
+    it("only lets the owner appoint, only while awaiting an aggregator, and never itself", async function () {
       const f = await loadFixture(roundReady);
       await expect(f.market.connect(f.stranger).appointAggregator(f.projectId, f.stranger.address, 0n, 0n))
         .to.be.revertedWithCustomError(f.market, "NotProjectOwner")
@@ -553,26 +618,47 @@ describe("FedMarket", function () {
       await expect(f.market.appointAggregator(f.projectId, f.stranger.address, 0n, 0n))
         .to.be.revertedWithCustomError(f.market, "WrongProjectStatus")
         .withArgs(f.projectId, ProjectStatus.Active);
+      await time.increase(AGGREGATION_WINDOW);
+      await f.market.failRound(f.projectId);
+      await expect(f.market.appointAggregator(f.projectId, f.owner.address, BOND, SLASH))
+        .to.be.revertedWithCustomError(f.market, "AggregatorIsOwner")
+        .withArgs(f.owner.address);
+      await expect(f.market.appointAggregator(f.projectId, f.stranger.address, BOND, BOND + 1n))
+        .to.be.revertedWithCustomError(f.market, "InvalidConfig")
+        .withArgs("slashAmount");
     });
   });
 
   describe("cancelProject", function () {
-    it("refunds everything at once when the open round has no quorum", async function () {
+    it("closes at once when the open round has no submissions: the whole budget is refunded", async function () {
       const f = await loadFixture(activeProject);
       await expect(f.market.cancelProject(f.projectId))
         .to.emit(f.market, "ProjectCancelled")
-        .withArgs(f.projectId, REWARD * 3n, false)
+        .withArgs(f.projectId, 0n, false, 0n)
         .and.to.emit(f.market, "ProjectClosed")
-        .withArgs(f.projectId, ProjectStatus.Cancelled, REWARD * 3n, BOND);
+        .withArgs(f.projectId, ProjectStatus.Cancelled, REWARD * 3n, BOND, 0n);
       expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(REWARD * 3n);
       expect(await f.market.creditOf(ETH, f.aggregator.address)).to.equal(BOND);
     });
 
-    it("keeps a round with quorum payable: the aggregator can still finalize it", async function () {
-      const f = await loadFixture(roundReady);
+    it("splits the open round's reward among its submitters when it has no quorum", async function () {
+      const f = await loadFixture(activeProject);
+      await submitAll(f, f.projectId, f.trainers.slice(0, 3));
       await expect(f.market.cancelProject(f.projectId))
         .to.emit(f.market, "ProjectCancelled")
-        .withArgs(f.projectId, REWARD * 2n, true);
+        .withArgs(f.projectId, 0n, false, REWARD)
+        .and.to.emit(f.market, "ProjectClosed")
+        .withArgs(f.projectId, ProjectStatus.Cancelled, REWARD * 2n, BOND, 0n);
+      const third = REWARD / 3n;
+      const credits = await Promise.all(f.trainers.slice(0, 3).map((t) => f.market.creditOf(ETH, t.address)));
+      expect(credits).to.deep.equal([third + 1n, third, third]);
+      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(REWARD * 2n);
+    });
+
+    it("keeps a round with quorum payable: the aggregator can still finalize it, then the budget is refunded", async function () {
+      const f = await loadFixture(roundReady);
+      await expect(f.market.cancelProject(f.projectId)).to.emit(f.market, "ProjectCancelled").withArgs(f.projectId, 0n, true, 0n);
+      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(0n);
       await expect(f.market.connect(f.trainers[5]!).registerTrainer(f.projectId, []))
         .to.be.revertedWithCustomError(f.market, "ProjectCancelling")
         .withArgs(f.projectId);
@@ -580,8 +666,9 @@ describe("FedMarket", function () {
       const { chunkProofs, result } = await buildFinalization(f, f.projectId, outcomes);
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result))
         .to.emit(f.market, "ProjectClosed")
-        .withArgs(f.projectId, ProjectStatus.Cancelled, 0n, BOND);
+        .withArgs(f.projectId, ProjectStatus.Cancelled, REWARD * 2n, BOND, 0n);
       expect(await f.market.creditOf(ETH, f.trainers[0]!.address)).to.equal(REWARD / 4n);
+      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(REWARD * 2n);
     });
 
     it("rejects strangers and a second cancellation", async function () {
@@ -593,6 +680,109 @@ describe("FedMarket", function () {
       await expect(f.market.cancelProject(f.projectId))
         .to.be.revertedWithCustomError(f.market, "WrongProjectStatus")
         .withArgs(f.projectId, ProjectStatus.Cancelled);
+    });
+  });
+
+  describe("expireProject", function () {
+    /** A project whose aggregator never accepted, with one staked trainer. */
+    async function unaccepted() {
+      const f = await deployMarket(ethers);
+      const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address, trainerStake: 50n });
+      await f.market.createProject(config, { value: config.budget });
+      const createdAt = BigInt(await time.latest());
+      await f.market.connect(f.trainers[0]!).registerTrainer(1n, [], { value: 50n });
+      return { ...f, projectId: 1n, createdAt, timeout: await f.market.ACCEPTANCE_TIMEOUT() };
+    }
+
+    it("lets anyone close a project whose aggregator never accepted once ACCEPTANCE_TIMEOUT has passed", async function () {
+      const f = await loadFixture(unaccepted);
+      const deadline = f.createdAt + f.timeout;
+      expect((await f.market.getProject(f.projectId)).acceptanceDeadline).to.equal(deadline);
+      await expect(f.market.connect(f.stranger).expireProject(f.projectId))
+        .to.be.revertedWithCustomError(f.market, "AcceptanceWindowOpen")
+        .withArgs(f.projectId, deadline);
+      await time.increaseTo(deadline);
+      await expect(f.market.connect(f.stranger).expireProject(f.projectId))
+        .to.emit(f.market, "ProjectExpired")
+        .withArgs(f.projectId, deadline)
+        .and.to.emit(f.market, "ProjectClosed")
+        .withArgs(f.projectId, ProjectStatus.Cancelled, REWARD * 3n, 0n, 0n);
+      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(REWARD * 3n);
+      const p = await f.market.getProject(f.projectId);
+      expect([p.status, p.acceptanceDeadline]).to.deep.equal([BigInt(ProjectStatus.Cancelled), 0n]);
+      await expect(f.market.connect(f.trainers[0]!).releaseStake(f.projectId))
+        .to.emit(f.market, "StakeReleased")
+        .withArgs(f.projectId, f.trainers[0]!.address, 50n);
+    });
+
+    it("re-appointments do not restart the clock; the aggregator may accept until someone expires the project", async function () {
+      const f = await loadFixture(unaccepted);
+      await time.increaseTo(f.createdAt + f.timeout - 60n);
+      await f.market.appointAggregator(f.projectId, f.stranger.address, BOND, SLASH);
+      expect((await f.market.getProject(f.projectId)).acceptanceDeadline).to.equal(f.createdAt + f.timeout);
+      await time.increaseTo(f.createdAt + f.timeout);
+      await acceptTerms(f.market, f.stranger, f.projectId);
+      await expect(f.market.expireProject(f.projectId))
+        .to.be.revertedWithCustomError(f.market, "WrongProjectStatus")
+        .withArgs(f.projectId, ProjectStatus.Active);
+    });
+
+    it("a failed round restarts the clock", async function () {
+      const f = await loadFixture(roundReady);
+      await time.increase(AGGREGATION_WINDOW);
+      await f.market.failRound(f.projectId);
+      const deadline = BigInt(await time.latest()) + (await f.market.ACCEPTANCE_TIMEOUT());
+      await time.increaseTo(deadline - 2n); // the next transaction is mined one second later
+      await expect(f.market.expireProject(f.projectId))
+        .to.be.revertedWithCustomError(f.market, "AcceptanceWindowOpen")
+        .withArgs(f.projectId, deadline);
+      await time.increaseTo(deadline);
+      await expect(f.market.connect(f.stranger).expireProject(f.projectId))
+        .to.emit(f.market, "ProjectClosed")
+        .withArgs(f.projectId, ProjectStatus.Cancelled, REWARD * 2n, 0n, 0n);
+    });
+  });
+
+  describe("claimRefund", function () {
+    it("refunds third-party funders pro rata to their deposits; the last claimant takes the exact remainder", async function () {
+      const f = await loadFixture(activeProject); // the owner deposited 3 * REWARD
+      const [a, b] = [f.stranger, f.trainers[6]!];
+      await f.market.connect(a).fundProject(f.projectId, REWARD, { value: REWARD });
+      await f.market.connect(b).fundProject(f.projectId, REWARD * 2n, { value: REWARD * 2n });
+      // Round 0 pays its whole reward: 5 * REWARD of 6 * REWARD deposited are left.
+      await submitAll(f, f.projectId, f.trainers.slice(0, 4));
+      await time.increase(SUBMISSION_WINDOW);
+      const inliers = [1n, 1n, 1n, 1n].map((score) => ({ status: Status.Inlier, score }));
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers);
+      await f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result);
+      await expect(f.market.connect(a).claimRefund(f.projectId))
+        .to.be.revertedWithCustomError(f.market, "NothingToRefund")
+        .withArgs(f.projectId, a.address);
+
+      const refund = REWARD * 5n;
+      const pool = refund / 2n; // the funders deposited half of everything
+      await expect(f.market.cancelProject(f.projectId))
+        .to.emit(f.market, "ProjectClosed")
+        .withArgs(f.projectId, ProjectStatus.Cancelled, refund, BOND, pool);
+      expect(await f.market.creditOf(ETH, f.owner.address)).to.equal(refund - pool);
+      expect((await f.market.getProject(f.projectId)).refundPool).to.equal(pool);
+
+      const shareA = (pool * REWARD) / (REWARD * 3n); // rounded down
+      expect(await f.market.getFunder(f.projectId, a.address)).to.deep.equal([REWARD, shareA]);
+      await expect(f.market.connect(a).claimRefund(f.projectId))
+        .to.emit(f.market, "RefundClaimed")
+        .withArgs(f.projectId, a.address, shareA)
+        .and.to.emit(f.market, "Credited")
+        .withArgs(ETH, a.address, shareA);
+      await expect(f.market.connect(b).claimRefund(f.projectId))
+        .to.emit(f.market, "RefundClaimed")
+        .withArgs(f.projectId, b.address, pool - shareA);
+      expect((await f.market.getProject(f.projectId)).refundPool).to.equal(0n);
+      for (const who of [a, b, f.owner]) {
+        await expect(f.market.connect(who).claimRefund(f.projectId))
+          .to.be.revertedWithCustomError(f.market, "NothingToRefund")
+          .withArgs(f.projectId, who.address);
+      }
     });
   });
 
@@ -620,9 +810,7 @@ describe("FedMarket", function () {
       const tx = f.market.withdraw(ETH);
       await expect(tx).to.emit(f.market, "Withdrawn").withArgs(ETH, f.owner.address, owed);
       await expect(tx).to.changeEtherBalances(ethers, [f.market, f.owner], [-owed, owed]);
-      await expect(f.market.withdraw(ETH))
-        .to.be.revertedWithCustomError(f.market, "NothingToWithdraw")
-        .withArgs(ETH, f.owner.address);
+      await expect(f.market.withdraw(ETH)).to.be.revertedWithCustomError(f.market, "NothingToWithdraw").withArgs(ETH, f.owner.address);
       await f.market.connect(f.aggregator).withdraw(ETH);
       expect(await f.market.totalLiabilities(ETH)).to.equal(0n);
       expect(await ethers.provider.getBalance(await f.market.getAddress())).to.equal(0n);
@@ -633,12 +821,7 @@ describe("FedMarket", function () {
       const token = await f.token.getAddress();
       await createActiveProject(f, { token });
       await f.market.cancelProject(1n);
-      await expect(f.market.withdraw(token)).to.changeTokenBalances(
-        ethers,
-        f.token,
-        [f.market, f.owner],
-        [-(REWARD * 3n), REWARD * 3n],
-      );
+      await expect(f.market.withdraw(token)).to.changeTokenBalances(ethers, f.token, [f.market, f.owner], [-(REWARD * 3n), REWARD * 3n]);
     });
 
     it("keeps the credit when the token transfer reverts, so nothing is lost", async function () {
@@ -673,7 +856,7 @@ describe("FedMarket", function () {
       const f = await loadFixture(fixture);
       const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
       await f.market.createProject(config, { value: config.budget });
-      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash, { value: BOND }))
+      await expect(acceptTerms(f.market, f.aggregator, 1n))
         .to.emit(f.market, "RoundOpened")
         .withArgs(1n, 0n, anyValue, anyValue, REWARD, anyValue, anyValue, asTuple(HYPER_INITIAL));
       const p = await f.market.getProject(1n);
@@ -705,9 +888,27 @@ describe("FedMarket", function () {
       const f = await loadFixture(fixture);
       const verifier = await f.verifier.getAddress();
       const cases: Array<[HyperParams, string, bigint, bigint, bigint]> = [
-        [{ ...HYPER_INITIAL, learningRateMicros: HYPER_MAX.learningRateMicros + 1n }, "learningRateMicros", HYPER_MAX.learningRateMicros + 1n, HYPER_MIN.learningRateMicros, HYPER_MAX.learningRateMicros],
-        [{ ...HYPER_INITIAL, localEpochs: HYPER_MAX.localEpochs + 1n }, "localEpochs", HYPER_MAX.localEpochs + 1n, HYPER_MIN.localEpochs, HYPER_MAX.localEpochs],
-        [{ ...HYPER_INITIAL, batchSize: HYPER_MIN.batchSize - 1n }, "batchSize", HYPER_MIN.batchSize - 1n, HYPER_MIN.batchSize, HYPER_MAX.batchSize],
+        [
+          { ...HYPER_INITIAL, learningRateMicros: HYPER_MAX.learningRateMicros + 1n },
+          "learningRateMicros",
+          HYPER_MAX.learningRateMicros + 1n,
+          HYPER_MIN.learningRateMicros,
+          HYPER_MAX.learningRateMicros,
+        ],
+        [
+          { ...HYPER_INITIAL, localEpochs: HYPER_MAX.localEpochs + 1n },
+          "localEpochs",
+          HYPER_MAX.localEpochs + 1n,
+          HYPER_MIN.localEpochs,
+          HYPER_MAX.localEpochs,
+        ],
+        [
+          { ...HYPER_INITIAL, batchSize: HYPER_MIN.batchSize - 1n },
+          "batchSize",
+          HYPER_MIN.batchSize - 1n,
+          HYPER_MIN.batchSize,
+          HYPER_MAX.batchSize,
+        ],
       ];
       for (const [initialHyperParams, field, value, min, max] of cases) {
         const config = baseConfig({ verifier, aggregator: f.aggregator.address, initialHyperParams });
@@ -739,8 +940,20 @@ describe("FedMarket", function () {
       const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers);
       const agg = f.market.connect(f.aggregator);
       const cases: Array<[HyperParams, string, bigint, bigint, bigint]> = [
-        [hyper(HYPER_MIN.learningRateMicros - 1n, 2n, 32n), "learningRateMicros", HYPER_MIN.learningRateMicros - 1n, HYPER_MIN.learningRateMicros, HYPER_MAX.learningRateMicros],
-        [hyper(HYPER_MAX.learningRateMicros + 1n, 2n, 32n), "learningRateMicros", HYPER_MAX.learningRateMicros + 1n, HYPER_MIN.learningRateMicros, HYPER_MAX.learningRateMicros],
+        [
+          hyper(HYPER_MIN.learningRateMicros - 1n, 2n, 32n),
+          "learningRateMicros",
+          HYPER_MIN.learningRateMicros - 1n,
+          HYPER_MIN.learningRateMicros,
+          HYPER_MAX.learningRateMicros,
+        ],
+        [
+          hyper(HYPER_MAX.learningRateMicros + 1n, 2n, 32n),
+          "learningRateMicros",
+          HYPER_MAX.learningRateMicros + 1n,
+          HYPER_MIN.learningRateMicros,
+          HYPER_MAX.learningRateMicros,
+        ],
         [hyper(10_000n, 0n, 32n), "localEpochs", 0n, HYPER_MIN.localEpochs, HYPER_MAX.localEpochs],
         [hyper(10_000n, 6n, 32n), "localEpochs", 6n, HYPER_MIN.localEpochs, HYPER_MAX.localEpochs],
         [hyper(10_000n, 2n, 65n), "batchSize", 65n, HYPER_MIN.batchSize, HYPER_MAX.batchSize],
@@ -779,9 +992,22 @@ describe("FedMarket", function () {
       await time.increase(AGGREGATION_WINDOW);
       await f.market.failRound(f.projectId);
       await f.market.appointAggregator(f.projectId, f.aggregator.address, BOND, SLASH);
-      await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, ethers.ZeroHash, { value: SLASH }))
+      await expect(acceptTerms(f.market, f.aggregator, f.projectId))
         .to.emit(f.market, "RoundOpened")
         .withArgs(f.projectId, 1n, anyValue, anyValue, REWARD, anyValue, anyValue, asTuple(HYPER_INITIAL));
+    });
+
+    it("the last round's finalization emits the hyper-parameters it set", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createActiveProject(f, { numRounds: 1 });
+      await submitAll(f, projectId, f.trainers.slice(0, 4));
+      await time.increase(SUBMISSION_WINDOW);
+      const last = hyper(7_000n, 3n, 48n);
+      const { chunkProofs, result } = await buildFinalization(f, projectId, inliers, undefined, last);
+      const tx = f.market.connect(f.aggregator).finalizeRound(projectId, 0n, 0n, chunkProofs, result);
+      await expect(tx).to.emit(f.market, "RoundFinalized").withArgs(projectId, 0n, anyValue, anyValue, 4n, REWARD, asTuple(last));
+      await expect(tx).to.not.emit(f.market, "RoundOpened");
+      expect(asTuple((await f.market.getProject(projectId)).hyperParams)).to.deep.equal(asTuple(last));
     });
   });
 

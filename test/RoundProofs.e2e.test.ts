@@ -13,13 +13,14 @@ import { network } from "hardhat";
 import {
   committedSlot,
   modelCommitment,
+  rewardShares,
   simulateRound,
   type CircuitConfig,
   type RoundResult as CoreRound,
   type RoundSlot,
 } from "@fedmarket/core";
 import { loadProver, releaseCurves, type Prover } from "../scripts/circuits/prover.js";
-import { proofWords } from "../packages/protocol/src/groth16.ts";
+import { proofWords } from "@fedmarket/protocol";
 import type { FedMarket, Groth16RoundVerifier } from "../types/ethers-contracts/index.js";
 import { ETH, cid } from "./helpers/market.js";
 
@@ -114,7 +115,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
       { value: REWARD * 3n },
     );
     const projectId = await f.market.projectCount();
-    await f.market.connect(f.aggregator).acceptAggregator(projectId, ethers.ZeroHash);
+    await f.market.connect(f.aggregator).acceptAggregator(projectId, ethers.ZeroHash, 0n, 0n);
     for (const t of f.trainers) await f.market.connect(t).registerTrainer(projectId, []);
     return projectId;
   }
@@ -193,16 +194,23 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     });
     await expect(tx)
       .to.emit(f.market, "RoundFinalized")
-      .withArgs(projectId, 0n, round.newModelCommitment, cid("model1"), round.krum.scores.reduce((a, b) => a + b, 0n), (v: bigint) => v <= REWARD);
+      .withArgs(
+        projectId,
+        0n,
+        round.newModelCommitment,
+        cid("model1"),
+        round.krum.scores.reduce((a, b) => a + b, 0n),
+        (v: bigint) => v <= REWARD,
+        (h: { learningRateMicros: bigint }) => h.learningRateMicros === 9_000n,
+      );
     const receipt = await (await tx).wait();
     console.log(`      finalizeRound with ${chunkProofs.length} chunk proofs + decision: ${receipt!.gasUsed} gas`);
 
     expect((await f.market.getProject(projectId)).modelCommitment).to.equal(round.newModelCommitment);
     expect((await f.market.getCurrentRound(projectId)).hyperParams.learningRateMicros).to.equal(9_000n);
-    const total = round.krum.scores.reduce((a, b) => a + b, 0n);
+    const shares = rewardShares(REWARD, round.krum.scores);
     for (const [k, t] of f.trainers.entries()) {
-      const expected = round.krum.inliers[k] ? (REWARD * round.krum.scores[k]!) / total : 0n;
-      expect(await f.market.creditOf(ETH, t.address)).to.equal(expected);
+      expect(await f.market.creditOf(ETH, t.address)).to.equal(shares.rewards[k]);
     }
     expect(await f.market.creditOf(ETH, f.trainers[3]!.address)).to.equal(0n);
   });

@@ -5,9 +5,18 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  FIELD_MODULUS, committedSlot, hashState, initialState, pack, simulateRound, stateFields,
-  buildChunkInput, type CircuitConfig, type CircuitInput, type RoundSlot,
-} from "../../packages/core/src/index.ts";
+  FIELD_MODULUS,
+  committedSlot,
+  hashState,
+  initialState,
+  pack,
+  simulateRound,
+  stateFields,
+  buildChunkInput,
+  type CircuitConfig,
+  type CircuitInput,
+  type RoundSlot,
+} from "@fedmarket/core";
 import { loadCircuit, releaseCurves, rng, tamper, type TestCircuit } from "./harness.ts";
 
 const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
@@ -43,7 +52,12 @@ describe("chunk circuit accepts the reference computation", () => {
     const r = rng(1);
     const d = 40;
     const slots = [0, 1, 2, 3].map((k) =>
-      committedSlot(config, Array.from({ length: d }, () => r(-3000, 3000)), BigInt(k + 7)));
+      committedSlot(
+        config,
+        Array.from({ length: d }, () => r(-3000, 3000)),
+        BigInt(k + 7),
+      ),
+    );
     const prev = Array.from({ length: d }, () => r(-100000, 100000));
     const round = simulateRound({ config, prevModel: prev, slots, f: 1, keccak: 1n });
     assert.equal(round.chunks, 3);
@@ -52,8 +66,18 @@ describe("chunk circuit accepts the reference computation", () => {
 
   test("K < K_MAX (empty slots), nobody aggregated (n < f + 3)", async () => {
     const r = rng(2);
-    const slots = [0, 1].map((k) => committedSlot(config, Array.from({ length: 16 }, () => r(-5, 5)), BigInt(k + 1)));
-    await assertRoundChunks(slots, Array.from({ length: 16 }, () => r(-5, 5)), 0);
+    const slots = [0, 1].map((k) =>
+      committedSlot(
+        config,
+        Array.from({ length: 16 }, () => r(-5, 5)),
+        BigInt(k + 1),
+      ),
+    );
+    await assertRoundChunks(
+      slots,
+      Array.from({ length: 16 }, () => r(-5, 5)),
+      0,
+    );
   });
 
   test("extreme values at the range bounds", async () => {
@@ -85,7 +109,12 @@ describe("chunk circuit rejects tampered inputs", () => {
   before(() => {
     const r = rng(3);
     const slots = [0, 1, 2, 3].map((k) =>
-      committedSlot(config, Array.from({ length: 32 }, () => r(-200, 200)), BigInt(k + 1)));
+      committedSlot(
+        config,
+        Array.from({ length: 32 }, () => r(-200, 200)),
+        BigInt(k + 1),
+      ),
+    );
     const round = simulateRound({ config, prevModel: Array.from({ length: 32 }, () => r(-999, 999)), slots, f: 1, keccak: 5n });
     base = round.chunkWitnesses[0]?.input as CircuitInput;
     second = round.chunkWitnesses[1]?.input as CircuitInput;
@@ -101,35 +130,65 @@ describe("chunk circuit rejects tampered inputs", () => {
   });
 
   test("wrong accOut / accIn", async () => {
-    await rejects(tamper(base, (c) => { c["accOut"] = (c["accOut"] as bigint) + 1n; }));
-    await rejects(tamper(second, (c) => { c["accIn"] = (c["accIn"] as bigint) + 1n; }));
+    await rejects(
+      tamper(base, (c) => {
+        c["accOut"] = (c["accOut"] as bigint) + 1n;
+      }),
+    );
+    await rejects(
+      tamper(second, (c) => {
+        c["accIn"] = (c["accIn"] as bigint) + 1n;
+      }),
+    );
     // accIn = 0 with a non-initial state
-    await rejects(tamper(second, (c) => { c["accIn"] = 0n; }));
+    await rejects(
+      tamper(second, (c) => {
+        c["accIn"] = 0n;
+      }),
+    );
   });
 
   test("a state that does not open accIn", async () => {
-    await rejects(tamper(second, (c) => { (c["gram"] as bigint[])[1] = 5n; }));
-    await rejects(tamper(second, (c) => { c["mask"] = 0n; }));
+    await rejects(
+      tamper(second, (c) => {
+        (c["gram"] as bigint[])[1] = 5n;
+      }),
+    );
+    await rejects(
+      tamper(second, (c) => {
+        c["mask"] = 0n;
+      }),
+    );
   });
 
   test("junk bits above the packed values / out-of-range values", async () => {
     // the last packed element of slot 0 holds 16 - 15 = 1 value: bit 16 must be zero
-    await rejects(tamper(base, (c) => {
-      const u = (c["updates"] as bigint[][])[0] as bigint[];
-      u[1] = (u[1] as bigint) + (1n << 16n);
-    }));
+    await rejects(
+      tamper(base, (c) => {
+        const u = (c["updates"] as bigint[][])[0] as bigint[];
+        u[1] = (u[1] as bigint) + (1n << 16n);
+      }),
+    );
     // a field element that is "negative"
-    await rejects(tamper(base, (c) => {
-      const u = (c["updates"] as bigint[][])[0] as bigint[];
-      u[0] = FIELD_MODULUS - 1n;
-    }));
-    await rejects(tamper(base, (c) => {
-      (c["prevModel"] as bigint[])[0] = 1n << 230n;
-    }));
+    await rejects(
+      tamper(base, (c) => {
+        const u = (c["updates"] as bigint[][])[0] as bigint[];
+        u[0] = FIELD_MODULUS - 1n;
+      }),
+    );
+    await rejects(
+      tamper(base, (c) => {
+        (c["prevModel"] as bigint[])[0] = 1n << 230n;
+      }),
+    );
   });
 
   test("a mask with a bit above K_MAX is rejected even in the initial state", async () => {
-    await rejects(tamper(base, (c) => { c["mask"] = 1n << 4n; }));
+    await rejects(
+      tamper(base, (c) => {
+        c["mask"] = 1n << 4n;
+      }),
+    );
   });
 
   test("a new model that overflows BG bits cannot be proven", async () => {
@@ -138,7 +197,11 @@ describe("chunk circuit rejects tampered inputs", () => {
     // the reference refuses; build the input by hand with a model at the top of the range
     assert.throws(() => buildChunkInput(config, state, [high, high, high, high], new Array<bigint>(16).fill(GHALF - 1n)));
     const ok = buildChunkInput(config, state, [high, high, high, high], new Array<bigint>(16).fill(GHALF - HALF));
-    await rejects(tamper(ok.input, (c) => { c["prevModel"] = pack(new Array<bigint>(16).fill(GHALF - 1n), 32); }));
+    await rejects(
+      tamper(ok.input, (c) => {
+        c["prevModel"] = pack(new Array<bigint>(16).fill(GHALF - 1n), 32);
+      }),
+    );
   });
 
   test("a witness with another quotient/remainder split violates the R1CS", async () => {
@@ -155,7 +218,12 @@ describe("chunk circuit rejects tampered inputs", () => {
 
   test("state hash in the reference matches the circuit's", async () => {
     const s = initialState(4, 3n);
-    const w = buildChunkInput(config, s, [0, 1, 2, 3].map(() => new Array<bigint>(16).fill(1n)), new Array<bigint>(16).fill(0n));
+    const w = buildChunkInput(
+      config,
+      s,
+      [0, 1, 2, 3].map(() => new Array<bigint>(16).fill(1n)),
+      new Array<bigint>(16).fill(0n),
+    );
     assert.equal(w.publicSignals[1], hashState(w.next));
     assert.equal(stateFields(w.next).length, 4 + 4 + 10);
     assert.equal(circuit.violated(await circuit.witness(w.input)), -1);

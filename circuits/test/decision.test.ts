@@ -5,9 +5,18 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  SlotStatus, committedSlot, computeCtx, hashState, packOutcome, simulateRound, toField,
-  type CircuitConfig, type CircuitInput, type RoundResult, type RoundSlot,
-} from "../../packages/core/src/index.ts";
+  SlotStatus,
+  committedSlot,
+  computeCtx,
+  hashState,
+  packOutcome,
+  simulateRound,
+  toField,
+  type CircuitConfig,
+  type CircuitInput,
+  type RoundResult,
+  type RoundSlot,
+} from "@fedmarket/core";
 import { loadCircuit, releaseCurves, rng, tamper, type TestCircuit } from "./harness.ts";
 
 const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
@@ -19,8 +28,7 @@ before(async () => {
 });
 after(releaseCurves);
 
-const vec = (xs: number[], d = 16): bigint[] =>
-  Array.from({ length: d }, (_, i) => BigInt(xs[i % xs.length] as number));
+const vec = (xs: number[], d = 16): bigint[] => Array.from({ length: d }, (_, i) => BigInt(xs[i % xs.length] as number));
 const slot = (u: bigint[], salt: bigint): RoundSlot => committedSlot(config, u, salt);
 
 function round(slots: RoundSlot[], f: number, prevModel: bigint[] = vec([0])): RoundResult {
@@ -46,8 +54,16 @@ describe("decision circuit accepts the reference computation", () => {
 
   test("random round with one Byzantine update (f = 1), snarkjs wtns check", async () => {
     const r = rng(11);
-    const honest = [0, 1, 2].map((k) => slot(Array.from({ length: 40 }, () => r(-50, 50)), BigInt(k + 100)));
-    const byzantine = slot(Array.from({ length: 40 }, () => r(20000, 32767)), 999n);
+    const honest = [0, 1, 2].map((k) =>
+      slot(
+        Array.from({ length: 40 }, () => r(-50, 50)),
+        BigInt(k + 100),
+      ),
+    );
+    const byzantine = slot(
+      Array.from({ length: 40 }, () => r(20000, 32767)),
+      999n,
+    );
     const res = round([honest[0] as RoundSlot, byzantine, honest[1] as RoundSlot, honest[2] as RoundSlot], 1, vec([5, -5], 40));
     assert.deepEqual(res.krum.status, [1, 2, 1, 1]);
     assert.ok(await circuit.witnessChecked(res.decision.input));
@@ -72,7 +88,10 @@ describe("decision circuit accepts the reference computation", () => {
 
   test("all-equal updates: ties broken by the lower slot", async () => {
     const u = vec([3, -1]);
-    const res = round([1n, 2n, 3n, 4n].map((s) => slot(u, s)), 1);
+    const res = round(
+      [1n, 2n, 3n, 4n].map((s) => slot(u, s)),
+      1,
+    );
     assert.deepEqual(res.krum.status, [1, 1, 1, 2]);
     await accepts(res);
   });
@@ -111,7 +130,12 @@ describe("decision circuit rejects tampered inputs", () => {
 
   before(() => {
     const r = rng(21);
-    const slots = [0, 1, 2, 3].map((k) => slot(Array.from({ length: 16 }, () => r(-100, 100) * BigInt(k === 2 ? 50 : 1)), BigInt(k + 1)));
+    const slots = [0, 1, 2, 3].map((k) =>
+      slot(
+        Array.from({ length: 16 }, () => r(-100, 100) * BigInt(k === 2 ? 50 : 1)),
+        BigInt(k + 1),
+      ),
+    );
     base = round(slots, 1);
     assert.deepEqual(base.krum.status, [1, 1, 2, 1]);
   });
@@ -121,29 +145,73 @@ describe("decision circuit rejects tampered inputs", () => {
   });
 
   test("wrong outcome words (score, status)", async () => {
-    await rejects(tamper(base.decision.input, (c) => { (c["outcome"] as bigint[])[0] = ((c["outcome"] as bigint[])[0] as bigint) + 4n; }));
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        (c["outcome"] as bigint[])[0] = ((c["outcome"] as bigint[])[0] as bigint) + 4n;
+      }),
+    );
     const statuses = [...base.krum.status];
     statuses[2] = SlotStatus.Inlier;
-    await rejects(tamper(base.decision.input, (c) => { c["outcome"] = packOutcome(statuses, base.krum.scores, 4); }));
-    await rejects(tamper(base.decision.input, (c) => { (c["outcome"] as bigint[])[1] = ((c["outcome"] as bigint[])[1] as bigint) + (1n << 66n); }));
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["outcome"] = packOutcome(statuses, base.krum.scores, 4);
+      }),
+    );
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        (c["outcome"] as bigint[])[1] = ((c["outcome"] as bigint[])[1] as bigint) + (1n << 66n);
+      }),
+    );
   });
 
   test("wrong public model commitments or accumulator", async () => {
-    await rejects(tamper(base.decision.input, (c) => { c["prevModel"] = 1n; }));
-    await rejects(tamper(base.decision.input, (c) => { c["newModel"] = 1n; }));
-    await rejects(tamper(base.decision.input, (c) => { c["accFinal"] = (c["accFinal"] as bigint) + 1n; }));
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["prevModel"] = 1n;
+      }),
+    );
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["newModel"] = 1n;
+      }),
+    );
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["accFinal"] = (c["accFinal"] as bigint) + 1n;
+      }),
+    );
   });
 
   test("a different f in ctx changes the decision", async () => {
-    await rejects(tamper(base.decision.input, (c) => { c["ctx"] = computeCtx(KECCAK, 0); }));
-    await rejects(tamper(base.decision.input, (c) => { c["ctx"] = (c["ctx"] as bigint) + (1n << 248n); }));
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["ctx"] = computeCtx(KECCAK, 0);
+      }),
+    );
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["ctx"] = (c["ctx"] as bigint) + (1n << 248n);
+      }),
+    );
   });
 
   test("commitment openings: wrong salt, excluding an empty slot, not excluding", async () => {
-    await rejects(tamper(base.decision.input, (c) => { (c["salt"] as bigint[])[0] = 77n; }));
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        (c["salt"] as bigint[])[0] = 77n;
+      }),
+    );
     const withEmpty = round([slot(vec([1]), 1n), slot(vec([2]), 2n), slot(vec([3]), 3n)], 0);
-    await rejects(tamper(withEmpty.decision.input, (c) => { (c["excluded"] as bigint[])[3] = 1n; }));
-    await rejects(tamper(withEmpty.decision.input, (c) => { (c["excluded"] as bigint[])[0] = 2n; }));
+    await rejects(
+      tamper(withEmpty.decision.input, (c) => {
+        (c["excluded"] as bigint[])[3] = 1n;
+      }),
+    );
+    await rejects(
+      tamper(withEmpty.decision.input, (c) => {
+        (c["excluded"] as bigint[])[0] = 2n;
+      }),
+    );
   });
 
   test("Krum hints: a different selection or separator", async () => {
@@ -153,13 +221,28 @@ describe("decision circuit rejects tampered inputs", () => {
     const on = row.findIndex((x, j) => x === 1n && j !== 0);
     const off = row.findIndex((x, j) => x === 0n && j !== 0);
     assert.ok(on > 0 && off > 0);
-    await rejects(tamper(base.decision.input, (c) => {
-      const r0 = (c["selected"] as bigint[][])[0] as bigint[];
-      r0[on] = 0n; r0[off] = 1n;
-    }));
-    await rejects(tamper(base.decision.input, (c) => { (c["tau"] as bigint[])[0] = 0n; }));
-    await rejects(tamper(base.decision.input, (c) => { c["keyThreshold"] = 0n; }));
-    await rejects(tamper(base.decision.input, (c) => { ((c["selected"] as bigint[][])[1] as bigint[])[1] = 1n; }));
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        const r0 = (c["selected"] as bigint[][])[0] as bigint[];
+        r0[on] = 0n;
+        r0[off] = 1n;
+      }),
+    );
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        (c["tau"] as bigint[])[0] = 0n;
+      }),
+    );
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["keyThreshold"] = 0n;
+      }),
+    );
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        ((c["selected"] as bigint[][])[1] as bigint[])[1] = 1n;
+      }),
+    );
   });
 
   test("no other aggregation mask can be proven (every mask, every plausible threshold)", async () => {
@@ -171,11 +254,13 @@ describe("decision circuit rejects tampered inputs", () => {
       const state = { ...base.finalState, mask };
       const accFinal = hashState(state);
       for (const keyThreshold of thresholds) {
-        await rejects(tamper(base.decision.input, (c) => {
-          c["mask"] = mask;
-          c["accFinal"] = accFinal;
-          c["keyThreshold"] = keyThreshold;
-        }));
+        await rejects(
+          tamper(base.decision.input, (c) => {
+            c["mask"] = mask;
+            c["accFinal"] = accFinal;
+            c["keyThreshold"] = keyThreshold;
+          }),
+        );
       }
     }
   });
@@ -185,9 +270,13 @@ describe("decision circuit rejects tampered inputs", () => {
     const scores = [...res.krum.scores];
     // claim slot 1's (negative) sum as its score, as a field element
     let sum = 0n;
-    for (const i of [0, 1, 2]) sum += (res.finalState.gram[[1, 4, 5][i] as number] as bigint);
+    for (const i of [0, 1, 2]) sum += res.finalState.gram[[1, 4, 5][i] as number] as bigint;
     assert.ok(sum < 0n);
     scores[1] = toField(sum) & ((1n << 64n) - 1n);
-    await rejects(tamper(res.decision.input, (c) => { c["outcome"] = packOutcome(res.krum.status, scores, 4); }));
+    await rejects(
+      tamper(res.decision.input, (c) => {
+        c["outcome"] = packOutcome(res.krum.status, scores, 4);
+      }),
+    );
   });
 });

@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { committedSlot, simulateRound, type CircuitConfig } from "../../packages/core/src/index.ts";
+import { committedSlot, simulateRound, type CircuitConfig } from "@fedmarket/core";
 import { loadProver, type Prover } from "../../scripts/circuits/prover.ts";
 import { renderVerifier } from "../../scripts/circuits/setup.ts";
 import { releaseCurves, rng } from "./harness.ts";
@@ -24,7 +24,13 @@ after(releaseCurves);
 
 test("a full round proves and verifies; public signals follow the interface order", async () => {
   const r = rng(99);
-  const slots = [0, 1, 2].map((k) => committedSlot(config, Array.from({ length: 20 }, () => r(-900, 900)), BigInt(k + 5)));
+  const slots = [0, 1, 2].map((k) =>
+    committedSlot(
+      config,
+      Array.from({ length: 20 }, () => r(-900, 900)),
+      BigInt(k + 5),
+    ),
+  );
   const round = simulateRound({ config, prevModel: Array.from({ length: 20 }, () => r(-9, 9)), slots, f: 0, keccak: 3n << 200n });
   for (const w of round.chunkWitnesses) {
     const { proof, publicSignals, solidity } = await chunk.prove(w.input);

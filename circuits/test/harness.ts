@@ -7,10 +7,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as snarkjs from "snarkjs";
 import {
-  MAIN_DIR, compileConfig, compileTarget, parseMainFile, type CircuitKind, type CompiledCircuit,
+  MAIN_DIR,
+  compileConfig,
+  compileTarget,
+  parseMainFile,
+  type CircuitKind,
+  type CompiledCircuit,
 } from "../../scripts/circuits/circom.ts";
 import { firstViolated, readR1cs, type R1cs } from "../../scripts/circuits/r1cs.ts";
-import type { CircuitConfig, CircuitInput } from "../../packages/core/src/index.ts";
+import type { CircuitConfig, CircuitInput } from "@fedmarket/core";
 
 /** A compiled circuit ready for witness tests. */
 export interface TestCircuit {
@@ -32,8 +37,7 @@ let counter = 0;
 
 /** Loads (compiling if needed) circuits/main/<name>.circom. */
 export async function loadCircuit(name: string): Promise<TestCircuit> {
-  return wrap(await compileTarget(parseMainFile(join(MAIN_DIR, `${name}.circom`)),
-    (m) => console.error(`  ${m}`)));
+  return wrap(await compileTarget(parseMainFile(join(MAIN_DIR, `${name}.circom`)), (m) => console.error(`  ${m}`)));
 }
 
 /** Loads (compiling if needed) a generated main for any configuration. */

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { committedSlot, simulateRound, type CircuitConfig, type RoundSlot } from "../../packages/core/src/index.ts";
+import { committedSlot, simulateRound, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
 import { loadConfigCircuit, releaseCurves, rng, type TestCircuit } from "./harness.ts";
 
 const config: CircuitConfig = { kMax: 8, chunk: 20, updateBits: 16, modelBits: 32 };
@@ -32,8 +32,18 @@ async function check(slots: RoundSlot[], f: number, d: number): Promise<ReturnTy
 test("eight slots, f = 2 Byzantine updates far away", async () => {
   const r = rng(5);
   const d = 45;
-  const honest = (k: number): RoundSlot => committedSlot(config, Array.from({ length: d }, () => r(-400, 400)), BigInt(k + 1));
-  const evil = (k: number): RoundSlot => committedSlot(config, Array.from({ length: d }, () => r(-32768, -20000)), BigInt(k + 1));
+  const honest = (k: number): RoundSlot =>
+    committedSlot(
+      config,
+      Array.from({ length: d }, () => r(-400, 400)),
+      BigInt(k + 1),
+    );
+  const evil = (k: number): RoundSlot =>
+    committedSlot(
+      config,
+      Array.from({ length: d }, () => r(-32768, -20000)),
+      BigInt(k + 1),
+    );
   const slots = [honest(0), evil(1), honest(2), honest(3), honest(4), evil(5), honest(6), honest(7)];
   const round = await check(slots, 2, d);
   assert.deepEqual(round.krum.status, [1, 2, 1, 1, 1, 2, 1, 1]);
@@ -42,11 +52,19 @@ test("eight slots, f = 2 Byzantine updates far away", async () => {
 test("seven slots with a duplicate and an exclusion, f = 1", async () => {
   const r = rng(6);
   const d = 20;
-  const mk = (salt: bigint): RoundSlot => committedSlot(config, Array.from({ length: d }, () => r(-100, 100)), salt);
+  const mk = (salt: bigint): RoundSlot =>
+    committedSlot(
+      config,
+      Array.from({ length: d }, () => r(-100, 100)),
+      salt,
+    );
   const dup = mk(9n);
   const slots = [mk(1n), dup, mk(2n), { commitment: 4242n, excluded: true }, mk(3n), dup, mk(4n)];
   const round = await check(slots, 1, d);
-  assert.deepEqual(round.krum.status.slice(0, 7).map((s, i) => (i === 1 || i === 5 ? s : -1)), [-1, 2, -1, -1, -1, 2, -1]);
+  assert.deepEqual(
+    round.krum.status.slice(0, 7).map((s, i) => (i === 1 || i === 5 ? s : -1)),
+    [-1, 2, -1, -1, -1, 2, -1],
+  );
   assert.equal(round.krum.status[3], 3);
   assert.equal(round.krum.status[7], 0);
   assert.equal(round.krum.n, 4);

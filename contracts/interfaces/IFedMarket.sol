@@ -9,13 +9,24 @@ import {IRoundVerifier} from "./IRoundVerifier.sol";
 ///         aggregator finalizes a round only with zero-knowledge proofs that the updates were
 ///         filtered (Multi-Krum), scored and aggregated correctly. The round reward is split in
 ///         proportion to the proven contribution scores. Payments are pull-based (`withdraw`).
-/// @dev Lifecycle of a project: `AwaitingAggregator` (until the named aggregator posts its bond)
-///      -> `Active` (round `r` open: submission window, then aggregation window) -> after the last
-///      round `Completed`, or `Cancelled` by the owner. A round ends in one of three ways:
-///      finalized (proofs verified), skipped (fewer than `f + 3` submissions: nothing to aggregate,
-///      no fault) or failed (the aggregator missed its window: bond slashed, the owner must appoint
-///      an aggregator again). Every state change emits an event, so the whole history, including
-///      every balance, can be rebuilt from logs alone.
+/// @dev Lifecycle of a project: `AwaitingAggregator` (until the appointed aggregator accepts the
+///      exact terms it was offered and posts its bond) -> `Active` (round `r` open: submission
+///      window, then aggregation window) -> after the last round `Completed`, or `Cancelled` (by the
+///      owner, or by anyone once the project has waited `ACCEPTANCE_TIMEOUT` for an aggregator). A
+///      round ends in one of three ways: finalized (proofs verified), skipped (fewer than `f + 3`
+///      submissions: nothing to aggregate, no fault) or failed (the aggregator missed its window:
+///      bond slashed, appointment cleared, the owner must appoint an aggregator again). Every state
+///      has an exit that someone other than the owner can take, and every state change emits an
+///      event, so the whole history, including every balance, can be rebuilt from logs alone.
+///
+///      Money rules (their TypeScript reference is packages/core `rewards.ts`: `rewardShares`,
+///      `failedRoundSplit`, `equalShares`, `refundSplit`, `refundClaim`): once a round has a
+///      submission, its reserved reward goes to that round's trainers (finalized: by proven score)
+///      or to its submitters (failed, cancelled, or finalized with a zero total score), never back
+///      to the owner. Only a skipped round (fewer than `f + 3` submissions when its window closes)
+///      returns its reward to the budget, where it stays escrowed for the next rounds. Unspent
+///      budget is refunded when the project ends, pro rata to everything deposited: the owner's
+///      part is credited at once, third-party funders claim theirs (`claimRefund`).
 interface IFedMarket {
     // ---------------------------------------------------------------------------------------------
     // Types
@@ -150,6 +161,9 @@ interface IFedMarket {
         uint64 roundOpenedAt;
         uint64 submissionWindow;
         uint64 aggregationWindow;
+        /// While `AwaitingAggregator`: from this time on anyone may close the project
+        /// (`expireProject`); 0 in every other status.
+        uint64 acceptanceDeadline;
         uint256 budget;
         uint256 roundReward;
         uint256 rewardPerRound;
@@ -170,6 +184,8 @@ interface IFedMarket {
         /// Inclusive bounds fixed at creation.
         HyperParams minHyperParams;
         HyperParams maxHyperParams;
+        /// Once ended: the part of the refunded budget that third-party funders have not claimed yet.
+        uint256 refundPool;
     }
 
     /// @notice A read-only view of the current round of a project.
@@ -253,6 +269,15 @@ interface IFedMarket {
     error EthTransferFailed(address to, uint256 amount);
     /// @notice The trainer has no stake to release, or the project has not ended.
     error NoStakeToRelease(uint256 projectId, address trainer);
+    /// @notice The owner cannot aggregate its own project (`account` is both).
+    error AggregatorIsOwner(address account);
+    /// @notice The appointment's terms are not the ones the aggregator accepted: the project now
+    ///         asks for this `bond` and `slashAmount`.
+    error AppointmentTermsChanged(uint256 projectId, uint256 bond, uint256 slashAmount);
+    /// @notice The project may wait for its aggregator until `deadline`; it cannot be expired before.
+    error AcceptanceWindowOpen(uint256 projectId, uint256 deadline);
+    /// @notice The caller funded nothing that is still unrefunded, or the project has not ended.
+    error NothingToRefund(uint256 projectId, address funder);
 
     // ---------------------------------------------------------------------------------------------
     // Events
@@ -264,9 +289,12 @@ interface IFedMarket {
     );
     /// @notice The project's budget was topped up by `amount` (the amount received).
     event ProjectFunded(uint256 indexed projectId, address indexed funder, uint256 amount);
-    /// @notice The owner appointed an aggregator (after a failed round, possibly the same one).
+    /// @notice The owner appointed an aggregator on these terms (after a failed round, possibly the
+    ///         same one again).
     event AggregatorAppointed(uint256 indexed projectId, address indexed aggregator, uint256 bond, uint256 slashAmount);
-    /// @notice The aggregator posted its bond (`amount` now, `bondPosted` in total) and its key.
+    /// @notice The aggregator accepted its appointment: it posted its bond (`amount` now, `bondPosted`
+    ///         in total; the two are equal, as a failed aggregator's bond is returned with the failure)
+    ///         and its key.
     event AggregatorAccepted(
         uint256 indexed projectId, address indexed aggregator, uint256 amount, uint256 bondPosted, bytes32 encryptionKey
     );
@@ -302,27 +330,49 @@ interface IFedMarket {
         uint256 score,
         uint256 reward
     );
-    /// @notice A round was finalized: the new model is recorded and `paid` of the reward accrued;
-    ///         the rest went back to the budget.
+    /// @notice A round was finalized: the new model is recorded, `paid` of the reward accrued to the
+    ///         round's trainers (the rest, a rounding remainder of the proportional split, went back
+    ///         to the budget), and `nextHyperParams` were set: the next round's, also when this was
+    ///         the last round and no round opens.
     event RoundFinalized(
         uint256 indexed projectId,
         uint256 indexed round,
         uint256 newModelCommitment,
         string newModelCid,
         uint256 totalScore,
-        uint256 paid
+        uint256 paid,
+        HyperParams nextHyperParams
     );
     /// @notice A round closed without aggregation (too few submissions); its reward went back to the budget.
     event RoundSkipped(uint256 indexed projectId, uint256 indexed round, uint256 submissions);
-    /// @notice The aggregator missed its window: `slashed` of its bond went to the owner and the
-    ///         round's submitters; the round's reward went back to the budget.
+    /// @notice The aggregator missed its window: `slashed` of its bond was split, `slashPerTrainer` to
+    ///         each of the round's submitters and the rest to the owner; the round's `reward` was
+    ///         split equally among the submitters; the rest of the bond (`bondReturned`) was credited
+    ///         back to the aggregator, whose appointment is cleared.
     event RoundFailed(
-        uint256 indexed projectId, uint256 indexed round, address indexed aggregator, uint256 slashed, uint256 perTrainer
+        uint256 indexed projectId,
+        uint256 indexed round,
+        address indexed aggregator,
+        uint256 slashed,
+        uint256 slashPerTrainer,
+        uint256 reward,
+        uint256 bondReturned
     );
-    /// @notice The owner cancelled the project; `refunded` of the budget was credited to the owner now.
-    event ProjectCancelled(uint256 indexed projectId, uint256 refunded, bool roundStillOpen);
-    /// @notice The project ended (all rounds done, or cancelled): budget and bond were released.
-    event ProjectClosed(uint256 indexed projectId, ProjectStatus status, uint256 budgetRefunded, uint256 bondReleased);
+    /// @notice The owner cancelled the project in `round` (the open or next round). If that round
+    ///         has a quorum it stays open (`roundStillOpen`) and the project closes when it ends;
+    ///         otherwise its reserved reward, `rewardToSubmitters`, was split equally among its
+    ///         submitters (0 when it had none: the reward went back to the budget).
+    event ProjectCancelled(uint256 indexed projectId, uint256 round, bool roundStillOpen, uint256 rewardToSubmitters);
+    /// @notice The project waited for an aggregator until `deadline` and was closed by someone.
+    event ProjectExpired(uint256 indexed projectId, uint256 deadline);
+    /// @notice The project ended (all rounds done, cancelled or expired): the unspent budget
+    ///         (`budgetRefunded`) was refunded, `refundPool` of it reserved for third-party funders
+    ///         (`claimRefund`) and the rest credited to the owner; the bond was released.
+    event ProjectClosed(
+        uint256 indexed projectId, ProjectStatus status, uint256 budgetRefunded, uint256 bondReleased, uint256 refundPool
+    );
+    /// @notice A third-party funder claimed its pro-rata share of an ended project's refund.
+    event RefundClaimed(uint256 indexed projectId, address indexed funder, uint256 amount);
     /// @notice A trainer's stake in an ended project was released (credited back to it).
     event StakeReleased(uint256 indexed projectId, address indexed trainer, uint256 amount);
     /// @notice `amount` of `token` became withdrawable by `account`.
@@ -335,31 +385,60 @@ interface IFedMarket {
     // ---------------------------------------------------------------------------------------------
 
     /// @notice Creates a project and escrows its budget (ETH in `msg.value`, or an ERC-20 pulled
-    ///         with `transferFrom`; fee-on-transfer tokens escrow what arrives).
+    ///         with `transferFrom`; fee-on-transfer tokens escrow what arrives). The aggregator must
+    ///         not be the caller (`AggregatorIsOwner`): the owner already decrypts every update, and
+    ///         as its own aggregator it would also choose every unproven exclusion. The check binds
+    ///         addresses only; the money rules (see the contract header) are what keeps an owner that
+    ///         aggregates under another address from taking back a round's reward.
     /// @return projectId The new project's id (ids start at 1).
     function createProject(ProjectConfig calldata config) external payable returns (uint256 projectId);
 
-    /// @notice Adds to a project's budget. Anyone may fund a project.
+    /// @notice Adds to a project's budget. Anyone may fund a project. A third party's deposit is
+    ///         recorded: when the project ends it claims its pro-rata share of the unspent budget
+    ///         (`claimRefund`); the owner's deposits are refunded to the owner.
     /// @param amount For ERC-20 projects the amount to pull; for ETH projects it must equal `msg.value`.
     function fundProject(uint256 projectId, uint256 amount) external payable;
 
-    /// @notice Appoints the aggregator (the same one or a new one) while the project awaits one.
-    ///         A replaced aggregator's remaining bond is credited back to it.
+    /// @notice Appoints the aggregator (the same one or a new one) and its terms while the project
+    ///         awaits one: at creation (before anyone accepted) and after a failed round, which clears
+    ///         the appointment. The aggregator must not be the owner (`AggregatorIsOwner`) and
+    ///         accepts these exact terms with `acceptAggregator`.
     function appointAggregator(uint256 projectId, address aggregator, uint256 bond, uint256 slashAmount) external;
 
-    /// @notice Cancels the project. The unallocated budget is credited to the owner at once. If the
-    ///         open round already has a quorum of submissions, it stays open for its aggregator
-    ///         (finalize or fail as usual) and the project closes when it ends; otherwise the project
-    ///         closes now. Everything accrued stays claimable.
+    /// @notice Cancels the project. What happens to the open round depends on its submissions:
+    ///         - none (or the project awaits an aggregator): the project closes now;
+    ///         - fewer than `f + 3`: its reserved reward is split equally among its submitters
+    ///           (`floor(reward / n)` each, the first `reward % n` slots one unit more) and the
+    ///           project closes now: the owner, who can decrypt every update, cannot take back a
+    ///           round it has seen work for;
+    ///         - a quorum: the round stays open for its aggregator (finalize or fail as usual), no
+    ///           new submissions are accepted, and the project closes when the round ends.
+    ///         On closing, the unspent budget is refunded pro rata to the owner (credited) and to
+    ///         third-party funders (`claimRefund`); everything accrued stays claimable.
+    /// @dev What a junk-submitting Sybil can get: an equal share of one round's reward, and only if
+    ///      the owner cancels while that round's submission window is open, below quorum. After the
+    ///      window closes below quorum, anyone (the owner too) can `skipRound` first, which returns
+    ///      the reward to the budget: cancelling then gains the owner nothing over letting the round
+    ///      run. Known limit: an owner whose own registered addresses submitted recovers their part
+    ///      of the split (registration is the owner's choice: stake and allowlist).
     function cancelProject(uint256 projectId) external;
 
     // ---------------------------------------------------------------------------------------------
     // Aggregator
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice The appointed aggregator posts (or tops up) its bond and publishes its X25519 key;
-    ///         the next round opens.
-    function acceptAggregator(uint256 projectId, bytes32 encryptionKey) external payable;
+    /// @notice The appointed aggregator accepts the terms it was offered, posts its bond and
+    ///         publishes its X25519 key; the next round opens. The call commits to the terms: it
+    ///         reverts with `AppointmentTermsChanged` unless the appointment still asks for exactly
+    ///         `bond` and `slashAmount`, so an owner who re-appoints with a larger bond or a higher
+    ///         slash while the acceptance is pending cannot bind the aggregator to them. Everything
+    ///         else its risk depends on (token, round windows, verifier and circuit parameters,
+    ///         number of rounds and slots) is fixed at creation and cannot change.
+    /// @param bond The bond the aggregator agreed to post (for ETH projects, exactly `msg.value`).
+    /// @param slashAmount The amount it agreed to lose for each failed round.
+    function acceptAggregator(uint256 projectId, bytes32 encryptionKey, uint256 bond, uint256 slashAmount)
+        external
+        payable;
 
     /// @notice Verifies chunk proofs of the open round, in order. `firstChunk` must equal the number
     ///         already verified, or 0 to restart the round's accumulator.
@@ -369,7 +448,22 @@ interface IFedMarket {
     /// @notice Verifies the remaining chunk proofs (may be empty) and the decision proof, records the
     ///         new model, accrues every trainer's share of the round reward and opens the next round
     ///         with `result.nextHyperParams` (reverts with `HyperParamOutOfBounds` outside the
-    ///         project's bounds). Skipped and failed rounds keep the current hyper-parameters.
+    ///         project's bounds; emitted in `RoundFinalized`, also for the last round). Skipped and
+    ///         failed rounds keep the current hyper-parameters.
+    ///
+    ///         Shares: each inlier gets `mulDiv(reward, score, totalScore)`; the rounding remainder
+    ///         (less than one unit per inlier) goes back to the budget, for the next rounds or the
+    ///         refund. With a zero total score (nobody aggregated with a positive score: the
+    ///         aggregator excluded everyone, or too few updates were valid) the reward is split
+    ///         equally among the slots the proof calls valid (inlier or not aggregated), or among all
+    ///         submitters if it excluded every slot; the first `reward % n` of them get one unit more,
+    ///         so all of it is paid. It never returns to the owner.
+    /// @dev What a junk-submitting Sybil can get: nothing while some update scores above zero (junk
+    ///      is excluded or not aggregated). In a zero-total round, junk that does not open its
+    ///      commitment (excluded) gets nothing while any other update is valid; valid noise shares
+    ///      equally with the other valid updates, the price of paying trainers whose round had too
+    ///      few valid updates to aggregate. Only an aggregator that excludes every slot makes junk
+    ///      share with everyone; that exclusion is its claim, which the owner audits.
     function finalizeRound(
         uint256 projectId,
         uint256 round,
@@ -400,13 +494,36 @@ interface IFedMarket {
     // ---------------------------------------------------------------------------------------------
 
     /// @notice Closes the open round without aggregation after its submission window when it has
-    ///         fewer than `f + 3` submissions. Its reward goes back to the budget; nobody is slashed.
+    ///         fewer than `f + 3` submissions. Its reward goes back to the budget, where it stays
+    ///         escrowed for the next rounds (or is refunded if this was the last one); nobody is
+    ///         slashed. This is the one rule that returns a round's reward after submissions: paying
+    ///         the few submitters instead would let a single junk-submitting Sybil take a whole
+    ///         round's reward whenever nobody else submits.
     function skipRound(uint256 projectId) external;
 
     /// @notice Fails the open round after its aggregation window passed without finalization:
-    ///         slashes the aggregator's bond (half to the round's submitters, the rest to the owner),
-    ///         returns the round's reward to the budget and waits for the owner to appoint an aggregator.
+    ///         slashes `min(slashAmount, bond)` from the aggregator (`floor(slashed / 2 / n)` to
+    ///         each of the round's `n` submitters, the rest to the owner), splits the round's reward
+    ///         equally among the submitters (the first `reward % n` get one unit more), returns the
+    ///         rest of the bond to the aggregator and clears the appointment: the owner must appoint
+    ///         an aggregator again (the same or another) before anyone can accept.
+    /// @dev What a junk-submitting Sybil can get: with `m` of the `n` slots, `m / n` of the reward
+    ///      plus `m` slash shares, only when the aggregator fails; junk cannot force a failure, as
+    ///      the aggregator can always finalize with the junk excluded. An aggregator colluding with
+    ///      such Sybils loses `slashed` to gain at most `m / n * (reward + slashed / 2)`: with
+    ///      `slashAmount >= 2 * rewardPerRound` failing on purpose never pays.
     function failRound(uint256 projectId) external;
+
+    /// @notice Closes a project that has waited for an aggregator for `ACCEPTANCE_TIMEOUT` since it
+    ///         was created or its last round failed (re-appointments do not restart the clock). The
+    ///         budget is refunded as on cancellation and stakes become releasable. Until someone
+    ///         calls this, an appointed aggregator can still accept.
+    function expireProject(uint256 projectId) external;
+
+    /// @notice Credits a third-party funder its share of an ended project's refund:
+    ///         `refundPool * deposit / unclaimedDeposits`, so the shares are pro rata to the deposits
+    ///         and the last claimant takes the exact remainder (nothing is left behind).
+    function claimRefund(uint256 projectId) external;
 
     /// @notice Withdraws everything credited to the caller in `token` (`address(0)` for ETH).
     function withdraw(address token) external;
@@ -414,6 +531,9 @@ interface IFedMarket {
     // ---------------------------------------------------------------------------------------------
     // Views
     // ---------------------------------------------------------------------------------------------
+
+    /// @notice How long a project may wait for its aggregator before anyone can close it (seconds).
+    function ACCEPTANCE_TIMEOUT() external view returns (uint64);
 
     /// @notice Number of projects created so far (ids run from 1 to this number).
     function projectCount() external view returns (uint256);
@@ -438,11 +558,16 @@ interface IFedMarket {
         view
         returns (bool registered, uint32 lastSubmittedRoundPlusOne, uint256 stake);
 
+    /// @notice What a third-party `funder` deposited into the project's budget and has not been
+    ///         refunded for yet, and what `claimRefund` would credit it now (0 until the project ends).
+    function getFunder(uint256 projectId, address funder) external view returns (uint256 deposit, uint256 refundable);
+
     /// @notice What `account` can withdraw in `token`.
     function creditOf(address token, address account) external view returns (uint256);
 
     /// @notice Everything the contract owes in `token`: budgets, reserved round rewards, bonds,
-    ///         stakes and credits. The contract's balance of `token` is never below it.
+    ///         stakes, unclaimed funder refunds and credits. The contract's balance of `token` is
+    ///         never below it.
     function totalLiabilities(address token) external view returns (uint256);
 
     /// @notice The round context `ctx` bound into the decision proof of `round` (docs/PROOF-INTERFACE.md).

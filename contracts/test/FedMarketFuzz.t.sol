@@ -90,10 +90,12 @@ abstract contract FuzzBase {
         pid = market.createProject{value: c.token == address(0) ? c.budget : 0}(c);
     }
 
+    /// @dev The aggregator accepts the project's current terms (its bond must be `bond`).
     function _accept(uint256 pid, address token, uint256 bond) internal {
         _give(token, aggregator, bond);
+        uint256 slashAmount = market.getProject(pid).slashAmount;
         vm.prank(aggregator);
-        market.acceptAggregator{value: token == address(0) ? bond : 0}(pid, bytes32(uint256(2)));
+        market.acceptAggregator{value: token == address(0) ? bond : 0}(pid, bytes32(uint256(2)), bond, slashAmount);
     }
 
     /// @dev Registers the first `n` trainers and has them submit to the open round.
@@ -159,6 +161,38 @@ abstract contract FuzzBase {
         }
     }
 
+    /// @dev The reference split of a finalized round (an independent statement of the contract's
+    ///      rule): `mulDiv(reward, score, total)` per inlier; with a zero total, equal parts for the
+    ///      valid slots (inlier or not aggregated), or for every slot if none is valid, one unit more
+    ///      for the first `reward % n` of them.
+    function _expectedShares(uint256 reward, uint256[] memory statuses, uint256[] memory scores)
+        internal
+        pure
+        returns (uint256[] memory shares)
+    {
+        uint256 n = statuses.length;
+        shares = new uint256[](n);
+        uint256 total;
+        uint256 valid;
+        for (uint256 i; i < n; ++i) {
+            if (statuses[i] == 1) total += scores[i];
+            if (statuses[i] == 1 || statuses[i] == 2) ++valid;
+        }
+        if (total != 0) {
+            for (uint256 i; i < n; ++i) {
+                if (statuses[i] == 1 && scores[i] != 0) shares[i] = Math.mulDiv(reward, scores[i], total);
+            }
+            return shares;
+        }
+        uint256 eligible = valid == 0 ? n : valid;
+        uint256 k;
+        for (uint256 i; i < n; ++i) {
+            if (valid != 0 && statuses[i] != 1 && statuses[i] != 2) continue;
+            shares[i] = reward / eligible + (k < reward % eligible ? 1 : 0);
+            ++k;
+        }
+    }
+
     function _bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
         if (max <= min) return min;
         uint256 size = max - min;
@@ -199,7 +233,8 @@ contract FedMarketFuzzTest is FuzzBase {
 
     /// @notice Random reward (up to 2^200), 3 to 6 submissions, random statuses and 64-bit scores:
     ///         each inlier gets exactly mulDiv(reward, score, totalInlierScore), everyone else 0,
-    ///         the shares sum to at most the reward, and the remainder goes back to the budget.
+    ///         the shares sum to at most the reward, and the remainder goes back to the budget. With
+    ///         a zero total the whole reward is split equally (see `_expectedShares`).
     /// hardhat-config: fuzz.runs = 1000
     function testFuzz_rewardSplit(uint256 reward, uint64[6] memory scoreSeeds, uint8[6] memory statusSeeds, uint8 n)
         public
@@ -223,17 +258,18 @@ contract FedMarketFuzzTest is FuzzBase {
         }
         _finalize(pid, _pack(statuses, scores, 6));
 
+        uint256[] memory shares = _expectedShares(reward, statuses, scores);
         uint256 paid;
         for (uint256 i; i < subs; ++i) {
-            uint256 expected = statuses[i] == 1 && scores[i] != 0 ? Math.mulDiv(reward, scores[i], total) : 0;
-            if (reward < 1 << 190) {
+            if (reward < 1 << 190 && total != 0) {
                 // Cross-check with plain arithmetic where it cannot overflow.
-                _eq(expected, statuses[i] == 1 && scores[i] != 0 ? reward * scores[i] / total : 0, "mulDiv oracle");
+                _eq(shares[i], statuses[i] == 1 && scores[i] != 0 ? reward * scores[i] / total : 0, "mulDiv oracle");
             }
-            _eq(market.creditOf(address(tst), trainers[i]), expected, "share");
-            paid += expected;
+            _eq(market.creditOf(address(tst), trainers[i]), shares[i], "share");
+            paid += shares[i];
         }
         require(paid <= reward, "shares exceed the reward");
+        if (total == 0) _eq(paid, reward, "a zero-total round pays all of its reward");
         // Round 1 reserved `reward` again from reward + (reward - paid): the remainder is in the budget.
         IFedMarket.ProjectView memory p = market.getProject(pid);
         _eq(p.budget, reward - paid, "remainder back to budget");
@@ -241,10 +277,11 @@ contract FedMarketFuzzTest is FuzzBase {
         _eq(market.totalLiabilities(address(tst)), tst.balanceOf(address(market)), "liabilities");
     }
 
-    /// @notice When every inlier scores 0 (or nobody is an inlier) nothing is paid and the whole
-    ///         reward returns to the budget.
+    /// @notice When every inlier scores 0 (or nobody is an inlier) the whole reward is paid, in equal
+    ///         parts (within one unit) to the valid slots, or to every submitter if none is valid;
+    ///         nothing returns to the budget.
     /// hardhat-config: fuzz.runs = 300
-    function testFuzz_rewardSplit_zeroTotalPaysNothing(uint256 reward, uint8[6] memory statusSeeds, uint8 n) public {
+    function testFuzz_rewardSplit_zeroTotalSplitsEqually(uint256 reward, uint8[6] memory statusSeeds, uint8 n) public {
         reward = _bound(reward, 0, 1e30);
         uint256 subs = _bound(n, 3, 6);
         uint256 pid = _create(_config(address(0), verifier, 2 * reward, reward, 6));
@@ -258,8 +295,18 @@ contract FedMarketFuzzTest is FuzzBase {
             scores[i] = statuses[i] == 1 ? 0 : uint256(statusSeeds[i]) * 1e9;
         }
         _finalize(pid, _pack(statuses, scores, 6));
-        for (uint256 i; i < subs; ++i) _eq(market.creditOf(address(0), trainers[i]), 0, "no share");
-        _eq(market.getProject(pid).budget, reward, "whole reward back to budget");
+        uint256 valid;
+        for (uint256 i; i < subs; ++i) valid += statuses[i] == 1 || statuses[i] == 2 ? 1 : 0;
+        uint256 eligible = valid == 0 ? subs : valid;
+        uint256 paid;
+        for (uint256 i; i < subs; ++i) {
+            uint256 credit = market.creditOf(address(0), trainers[i]);
+            bool isEligible = valid == 0 || statuses[i] == 1 || statuses[i] == 2;
+            require(isEligible ? credit >= reward / eligible && credit <= reward / eligible + 1 : credit == 0, "equal part");
+            paid += credit;
+        }
+        _eq(paid, reward, "whole reward paid");
+        _eq(market.getProject(pid).budget, 0, "nothing back to the budget");
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -317,7 +364,7 @@ contract FedMarketFuzzTest is FuzzBase {
             vm.expectRevert(abi.encodeWithSelector(IFedMarket.InsufficientDeposit.selector, bond, bond - bond / 100));
         }
         vm.prank(aggregator);
-        market.acceptAggregator(pid, bytes32(0));
+        market.acceptAggregator(pid, bytes32(0), bond, 0);
         if (bond / 100 == 0) _eq(market.getProject(pid).bondPosted, bond, "bond posted");
 
         _give(address(fot), trainers[0], stake);
@@ -403,7 +450,9 @@ contract FedMarketFuzzTest is FuzzBase {
     // ---------------------------------------------------------------------------------------------
 
     /// @notice A failed round slashes min(slashAmount, bondPosted): floor(slashed / 2 / n) to each
-    ///         of the n submitters and the rest to the owner; the round reward returns to the budget.
+    ///         of the n submitters and the rest to the owner; the round reward is split equally among
+    ///         the submitters (the first reward % n one unit more), the rest of the bond returns to
+    ///         the aggregator and the appointment is cleared.
     /// hardhat-config: fuzz.runs = 500
     function testFuzz_failRoundSlashSplit(uint256 bond, uint256 slash, uint8 n, uint256 reward) public {
         bond = _bound(bond, 0, 1e30);
@@ -423,14 +472,103 @@ contract FedMarketFuzzTest is FuzzBase {
         uint256 perTrainer = slash / 2 / subs;
         uint256 toTrainers;
         for (uint256 i; i < subs; ++i) {
-            _eq(market.creditOf(address(tst), trainers[i]), perTrainer, "per trainer");
-            toTrainers += perTrainer;
+            uint256 rewardPart = reward / subs + (i < reward % subs ? 1 : 0);
+            _eq(market.creditOf(address(tst), trainers[i]), perTrainer + rewardPart, "per trainer");
+            toTrainers += perTrainer + rewardPart;
         }
-        _eq(market.creditOf(address(tst), owner), slash - toTrainers, "owner gets the rest");
+        _eq(toTrainers, perTrainer * subs + reward, "the whole reward goes to the submitters");
+        _eq(market.creditOf(address(tst), owner), slash - perTrainer * subs, "owner gets the rest of the slash");
+        _eq(market.creditOf(address(tst), aggregator), bond - slash, "the rest of the bond returns");
         IFedMarket.ProjectView memory q = market.getProject(pid);
-        _eq(q.bondPosted, bond - slash, "bond left");
-        _eq(q.budget, 3 * reward, "reward back to budget");
+        _eq(q.bondPosted, 0, "no bond held");
+        require(q.aggregator == address(0), "appointment cleared");
+        _eq(q.budget, 2 * reward, "reward not back to budget");
         require(q.status == IFedMarket.ProjectStatus.AwaitingAggregator, "awaits an aggregator");
+        _eq(market.totalLiabilities(address(tst)), tst.balanceOf(address(market)), "liabilities == balance");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Cancellation below quorum and refunds
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Cancelling with 1 to quorum - 1 submissions in the open round credits its whole reward
+    ///         to the submitters (equal parts within one unit) and only the rest of the budget to the
+    ///         owner; with no submission the owner gets everything back.
+    /// hardhat-config: fuzz.runs = 300
+    function testFuzz_cancelBelowQuorumPaysTheSubmitters(uint256 reward, uint256 extra, uint8 n) public {
+        reward = _bound(reward, 0, 1e30);
+        extra = _bound(extra, 0, 1e30);
+        IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, reward + extra, reward, 6);
+        c.params.byzantineTolerance = 1; // quorum 4
+        uint256 pid = _create(c);
+        _accept(pid, address(tst), 0);
+        uint256 subs = _bound(n, 0, 3);
+        _registerAndSubmit(pid, subs);
+        vm.prank(owner);
+        market.cancelProject(pid);
+        uint256 paid;
+        for (uint256 i; i < subs; ++i) {
+            uint256 credit = market.creditOf(address(tst), trainers[i]);
+            _eq(credit, reward / subs + (i < reward % subs ? 1 : 0), "equal part");
+            paid += credit;
+        }
+        _eq(market.creditOf(address(tst), owner), subs == 0 ? reward + extra : extra, "owner refund");
+        _eq(paid, subs == 0 ? 0 : reward, "submitters paid");
+        _eq(market.totalLiabilities(address(tst)), tst.balanceOf(address(market)), "liabilities == balance");
+    }
+
+    /// @notice Up to four third-party funders with random deposits, a partly spent budget, then
+    ///         cancellation: the owner's refund and the funders' claims (in a random order) add up
+    ///         to the unspent budget exactly, and each funder gets at least its pro-rata share
+    ///         rounded down, and at most one unit more per earlier claimant.
+    /// hardhat-config: fuzz.runs = 300
+    function testFuzz_refundsProRata(uint256 budget, uint256[4] memory deposits, uint8 order, bool spend) public {
+        budget = _bound(budget, 0, 1e30);
+        uint256 reward = budget / 3;
+        IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, budget, reward, 6);
+        c.numRounds = 3;
+        uint256 pid = _create(c);
+        uint256 total = budget;
+        address[4] memory funders;
+        for (uint256 i; i < 4; ++i) {
+            funders[i] = _actor(string.concat("funder", _str(i)));
+            deposits[i] = _bound(deposits[i], 1, 1e30);
+            _give(address(tst), funders[i], deposits[i]);
+            vm.startPrank(funders[i]);
+            tst.approve(address(market), deposits[i]);
+            market.fundProject(pid, deposits[i]);
+            vm.stopPrank();
+            total += deposits[i];
+        }
+        _accept(pid, address(tst), 0);
+        uint256 spent;
+        if (spend) {
+            // Round 0 pays all of its reward (equal scores), then round 1 opens with nobody in it.
+            _registerAndSubmit(pid, 3);
+            uint256[] memory statuses = new uint256[](3);
+            uint256[] memory scores = new uint256[](3);
+            for (uint256 i; i < 3; ++i) (statuses[i], scores[i]) = (1, 1);
+            _finalize(pid, _pack(statuses, scores, 6));
+            spent = reward / 3 * 3; // a third each; the rounding remainder went back to the budget
+        }
+        vm.prank(owner);
+        market.cancelProject(pid);
+        uint256 refund = total - spent;
+        uint256 deposited = total - budget;
+        uint256 pool = Math.mulDiv(refund, deposited, total);
+        _eq(market.creditOf(address(tst), owner), refund - pool, "owner refund");
+        uint256 claimed;
+        for (uint256 k; k < 4; ++k) {
+            uint256 i = (k + order) % 4;
+            vm.prank(funders[i]);
+            market.claimRefund(pid);
+            uint256 got = market.creditOf(address(tst), funders[i]);
+            uint256 fair = Math.mulDiv(pool, deposits[i], deposited);
+            require(got >= fair && got <= fair + k, "pro-rata share");
+            claimed += got;
+        }
+        _eq(claimed, pool, "the funders get the whole pool");
+        _eq(market.getProject(pid).refundPool, 0, "pool emptied");
         _eq(market.totalLiabilities(address(tst)), tst.balanceOf(address(market)), "liabilities == balance");
     }
 
@@ -516,14 +654,13 @@ contract FedMarketOutcomeDecodingFuzzTest is FuzzBase {
 
         uint256[] memory statuses = new uint256[](SLOTS);
         uint256[] memory scores = new uint256[](SLOTS);
-        uint256 total;
         for (uint256 slot; slot < SLOTS; ++slot) {
             // Independent decoding: shift the word by the slot's bit offset, then split.
             uint256 bits = words[slot / 3] >> (66 * (slot % 3));
             statuses[slot] = bits & 3;
             scores[slot] = (bits >> 2) & type(uint64).max;
-            if (statuses[slot] == 1) total += scores[slot];
         }
+        uint256[] memory shares = _expectedShares(REWARD, statuses, scores);
         uint256 seen;
         for (uint256 k; k < logs.length; ++k) {
             if (logs[k].emitter != address(market) || logs[k].topics[0] != CONTRIBUTION_RECORDED) continue;
@@ -533,7 +670,7 @@ contract FedMarketOutcomeDecodingFuzzTest is FuzzBase {
             _eq(uint256(logs[k].topics[3]), uint256(uint160(trainers[slot])), "slot trainer");
             _eq(status, statuses[slot], string.concat("status of slot ", _str(slot)));
             _eq(score, scores[slot], string.concat("score of slot ", _str(slot)));
-            uint256 expected = statuses[slot] == 1 && scores[slot] != 0 ? Math.mulDiv(REWARD, scores[slot], total) : 0;
+            uint256 expected = shares[slot];
             _eq(reward, expected, string.concat("reward of slot ", _str(slot)));
             _eq(market.creditOf(address(tst), trainers[slot]), expected, string.concat("credit of slot ", _str(slot)));
             ++seen;

@@ -17,14 +17,16 @@ contract InvariantHandler is MarketHandler {}
 /// @notice Stateful invariant tests: the fuzzer calls random sequences of {MarketHandler} actions
 ///         (create/fund projects over ETH, an ERC-20 and a fee-on-transfer token, register, submit,
 ///         warp, finalize with mock proofs and random outcomes, skip, fail, appoint/accept an
-///         aggregator, cancel, release stakes, withdraw, hostile finalizations) and checks after
-///         every call:
+///         aggregator (and acceptances that must fail: other terms, a failed aggregator), cancel,
+///         expire an unaccepted project, claim funder refunds, release stakes, withdraw, hostile
+///         finalizations) and checks after every call:
 ///         - for each token, the market's balance == totalLiabilities(token);
-///         - totalLiabilities == sum of budgets + reserved round rewards + posted bonds + trainer
-///           stakes + credits of every account;
+///         - totalLiabilities == sum of budgets + reserved round rewards + posted bonds + refund
+///           pools + trainer stakes + credits of every account;
 ///         - per account and token, withdrawn <= credited and credited - withdrawn == creditOf;
 ///         - per project, rewards paid to trainers <= what was deposited into its budget, and the
-///           budget and bond are conserved exactly;
+///           budget (including refunds to the owner and to third-party funders) and bond are
+///           conserved exactly; a project awaiting an aggregator holds no bond;
 ///         - per project, the open round's hyper-parameters are within the project's bounds and
 ///           change only with a finalization (skipped and failed rounds keep them);
 ///         - every action had exactly the expected effect (the handler records any deviation).
@@ -65,7 +67,7 @@ contract FedMarketInvariantsTest {
     // handler that silently returns early everywhere cannot pass the invariant test vacuously).
     // ---------------------------------------------------------------------------------------------
 
-    string[12] internal KINDS = [
+    string[14] internal KINDS = [
         "createProject",
         "fundProject",
         "appointAggregator",
@@ -76,6 +78,8 @@ contract FedMarketInvariantsTest {
         "skipRound",
         "failRound",
         "cancelProject",
+        "expireProject",
+        "claimRefund",
         "releaseStake",
         "withdraw"
     ];
@@ -83,7 +87,7 @@ contract FedMarketInvariantsTest {
     function test_handlerReachesEveryAction() public {
         uint256 sequences = 200;
         uint256 depth = 32;
-        uint256[13] memory totals; // 12 kinds + hostileFinalize
+        uint256[15] memory totals; // 14 kinds + hostileFinalize
         uint256 rng = 0xfed;
         for (uint256 s; s < sequences; ++s) {
             uint256 snapshot = vm.snapshotState();
@@ -92,16 +96,16 @@ contract FedMarketInvariantsTest {
                 _randomAction(rng);
                 handler.assertInvariants();
             }
-            for (uint256 k; k < 12; ++k) totals[k] += handler.actionCount(KINDS[k]);
-            totals[12] += handler.actionCount("hostileFinalize");
+            for (uint256 k; k < 14; ++k) totals[k] += handler.actionCount(KINDS[k]);
+            totals[14] += handler.actionCount("hostileFinalize");
             vm.revertToState(snapshot);
         }
-        for (uint256 k; k < 12; ++k) {
+        for (uint256 k; k < 14; ++k) {
             console.log(KINDS[k], totals[k]);
             require(totals[k] > 0, string.concat("handler never reached ", KINDS[k]));
         }
-        console.log("hostileFinalize", totals[12]);
-        require(totals[12] > 0, "handler never reached hostileFinalize");
+        console.log("hostileFinalize", totals[14]);
+        require(totals[14] > 0, "handler never reached hostileFinalize");
     }
 
     function _randomAction(uint256 rng) internal {
@@ -109,7 +113,7 @@ contract FedMarketInvariantsTest {
         uint256 b = uint256(keccak256(abi.encode(rng, 2)));
         uint256 c = uint256(keccak256(abi.encode(rng, 3)));
         uint256 d = uint256(keccak256(abi.encode(rng, 4)));
-        uint256 which = rng % 14;
+        uint256 which = rng % 16;
         if (which == 0) handler.createProject(a, b % 1e22, c % 1e22, d, rng % 3 != 0);
         else if (which == 1) handler.fundProject(a, b, c % 1e22);
         else if (which == 2) handler.appointAggregator(a, b, c, d);
@@ -123,6 +127,8 @@ contract FedMarketInvariantsTest {
         else if (which == 10) handler.cancelProject(a);
         else if (which == 11) handler.releaseStake(a, b);
         else if (which == 12) handler.withdraw(a, b);
+        else if (which == 13) handler.expireProject(a, b, c);
+        else if (which == 14) handler.claimRefund(a, b);
         else handler.hostileFinalize(a, b, c);
     }
 }

@@ -20,9 +20,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT, compileTarget, compiledPaths, generatesVerifier, listTargets, verifierWhenCached, type CircuitTarget } from "./circom.ts";
-import {
-  DEV_WARNING, VERIFIERS_DIR, devSetupCached, renderVerifier, setupCircuit, verifierContractName, type SetupMode,
-} from "./setup.ts";
+import { DEV_WARNING, VERIFIERS_DIR, devSetupCached, renderVerifier, setupCircuit, verifierContractName, type SetupMode } from "./setup.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -47,15 +45,18 @@ const all = listTargets();
 // Without names: every main file except the measured-only ones (`// no-verifier`).
 const skipped = positionals.length === 0 ? all.filter((t) => !generatesVerifier(t)) : [];
 if (skipped.length > 0) log(`skipping no-verifier main files: ${skipped.map((t) => t.name).join(", ")}`);
-const targets = positionals.length === 0 ? all.filter(generatesVerifier) : positionals.map((name) => {
-  const t = all.find((x) => x.name === name);
-  if (t === undefined) throw new Error(`no circuits/main/${name}.circom (have: ${all.map((x) => x.name).join(", ")})`);
-  return t;
-});
+const targets =
+  positionals.length === 0
+    ? all.filter(generatesVerifier)
+    : positionals.map((name) => {
+        const t = all.find((x) => x.name === name);
+        if (t === undefined) throw new Error(`no circuits/main/${name}.circom (have: ${all.map((x) => x.name).join(", ")})`);
+        return t;
+      });
 
 /**
  * A `// verifier-when-cached` target without its cached dev setup (CI, fresh clones): instead of
- * regenerating (a 2^15 dev ptau takes ~8 min on 2 cores), check that its committed verifier was generated
+ * regenerating (the demo circuits' compile and zkey setup take minutes on 2 cores), check that its committed verifier was generated
  * from the current sources (deterministic dev setup: same sources, same verifier).
  */
 function checkSourcesHash(target: CircuitTarget): boolean {
@@ -67,8 +68,11 @@ function checkSourcesHash(target: CircuitTarget): boolean {
     log(`ok (sources hash ${expected}; dev setup not cached, so not regenerated): ${relative(ROOT, file)}`);
     return true;
   }
-  log(`DIFF: ${relative(ROOT, file)} ${recorded === undefined ? "is missing or has no sources hash" : `was generated from other sources (${recorded}, now ${expected})`}: ` +
-    `run node scripts/circuits/build.ts ${target.name} (generates its dev setup: ~13 min on 2 cores) and commit the result`);
+  log(
+    `DIFF: ${relative(ROOT, file)} ${recorded === undefined ? "is missing or has no sources hash" : `was generated from other sources (${recorded}, now ${expected})`}: ` +
+      `run node scripts/circuits/build.ts ${target.name} (generates its dev setup: ~5-8 min on 2 cores, mostly snarkjs's zkey setup) ` +
+      "and commit the result",
+  );
   return false;
 }
 
@@ -85,7 +89,10 @@ try {
     }
     const setup = await setupCircuit(compiled, mode, log, values.fresh);
     const files = await renderVerifier(setup);
-    const outputs: [string, string][] = [[files.solidityPath, files.solidity], [files.vkeyPath, files.vkey]];
+    const outputs: [string, string][] = [
+      [files.solidityPath, files.solidity],
+      [files.vkeyPath, files.vkey],
+    ];
     if (values.check) {
       for (const [path, text] of outputs) {
         const committed = existsSync(path) ? readFileSync(path, "utf8") : undefined;

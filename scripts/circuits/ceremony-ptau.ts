@@ -29,9 +29,7 @@ export async function fileBlake2b(file: string): Promise<string> {
 }
 
 /** What we know about a user-supplied ptau file. */
-export type CeremonyCheck =
-  | { readonly kind: "known"; readonly power: number }
-  | { readonly kind: "unknown" };
+export type CeremonyCheck = { readonly kind: "known"; readonly power: number } | { readonly kind: "unknown" };
 
 /**
  * Checks `file` against the published digests. A file named like a ceremony file must match its

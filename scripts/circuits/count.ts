@@ -8,7 +8,7 @@
  */
 import { compileConfig, type CircuitKind } from "./circom.ts";
 import { readR1csHeader } from "./r1cs.ts";
-import { validateConfig } from "../../packages/core/src/index.ts";
+import { validateConfig } from "@fedmarket/core";
 
 const [kindArg, k, c, b, bg] = process.argv.slice(2);
 if (kindArg !== "chunk" && kindArg !== "decision") {
@@ -24,7 +24,10 @@ const header = readR1csHeader(compiled.r1cs);
 const seconds = (Date.now() - started) / 1000;
 const perParam = header.nConstraints / config.chunk;
 const line = {
-  kind, ...config, constraints: header.nConstraints, wires: header.nWires,
+  kind,
+  ...config,
+  constraints: header.nConstraints,
+  wires: header.nWires,
   perParameter: Number(perParam.toFixed(2)),
   perTrainerParameter: Number((perParam / config.kMax).toFixed(2)),
   compileSeconds: Number(seconds.toFixed(1)),

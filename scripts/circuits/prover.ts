@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { MAIN_DIR, compileTarget, parseMainFile } from "./circom.ts";
 import { setupCircuit, type SetupMode, type SetupResult } from "./setup.ts";
-import type { CircuitInput } from "../../packages/core/src/index.ts";
+import type { CircuitInput } from "@fedmarket/core";
 
 /** A proof in Solidity calldata order (G2 coordinates already swapped). */
 export interface SolidityProof {
@@ -26,17 +26,14 @@ export interface Prover {
 }
 
 /** Loads circuits/main/<name>.circom, compiling and setting up as needed (cached). */
-export async function loadProver(
-  name: string, mode: SetupMode = { kind: "dev" }, log: (m: string) => void = () => {},
-): Promise<Prover> {
+export async function loadProver(name: string, mode: SetupMode = { kind: "dev" }, log: (m: string) => void = () => {}): Promise<Prover> {
   const compiled = await compileTarget(parseMainFile(join(MAIN_DIR, `${name}.circom`)), log);
   const setup = await setupCircuit(compiled, mode, log);
   const vkey = JSON.parse(readFileSync(setup.vkeyFile, "utf8")) as snarkjs.VerificationKey;
   return {
     setup,
     async prove(input) {
-      const { proof, publicSignals } = await snarkjs.groth16.fullProve(
-        input as snarkjs.WitnessInput, compiled.wasm, setup.zkey);
+      const { proof, publicSignals } = await snarkjs.groth16.fullProve(input as snarkjs.WitnessInput, compiled.wasm, setup.zkey);
       return { proof, publicSignals, solidity: toSolidity(proof, publicSignals) };
     },
     verify(publicSignals, proof) {
@@ -52,11 +49,14 @@ export function toSolidity(proof: snarkjs.Groth16Proof, publicSignals: readonly 
   const b1 = proof.pi_b[1] ?? [];
   return {
     a: [n(proof.pi_a[0]), n(proof.pi_a[1])],
-    b: [[n(b0[1]), n(b0[0])], [n(b1[1]), n(b1[0])]],
+    b: [
+      [n(b0[1]), n(b0[0])],
+      [n(b1[1]), n(b1[0])],
+    ],
     c: [n(proof.pi_c[0]), n(proof.pi_c[1])],
     publicSignals: publicSignals.map((s) => BigInt(s)),
   };
 }
 
 /** Re-exported for the circuit tests and scripts: one implementation, in @fedmarket/protocol. */
-export { releaseCurves } from "../../packages/protocol/src/groth16.ts";
+export { releaseCurves } from "@fedmarket/protocol";

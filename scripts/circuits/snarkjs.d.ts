@@ -33,19 +33,31 @@ declare module "snarkjs" {
   };
   export const powersOfTau: {
     newAccumulator(curve: Curve, power: number, fileName: string, logger?: Logger): Promise<unknown>;
-    beacon(oldPtau: string, newPtau: string, name: string, beaconHashHex: string,
-      numIterationsExp: number, logger?: Logger): Promise<unknown>;
+    beacon(
+      oldPtau: string,
+      newPtau: string,
+      name: string,
+      beaconHashHex: string,
+      numIterationsExp: number,
+      logger?: Logger,
+    ): Promise<unknown>;
     preparePhase2(oldPtau: string, newPtau: string, logger?: Logger): Promise<unknown>;
+    /** Checks every contribution and the phase-2 sections of a ptau file. */
+    verify(ptau: string, logger?: Logger): Promise<boolean>;
   };
   export const zKey: {
     newZKey(r1cs: string, ptau: string, zkey: string, logger?: Logger): Promise<unknown>;
-    contribute(oldZkey: string, newZkey: string, name: string, entropy: string,
-      logger?: Logger): Promise<unknown>;
-    beacon(oldZkey: string, newZkey: string, name: string, beaconHashHex: string,
-      numIterationsExp: number, logger?: Logger): Promise<unknown>;
+    contribute(oldZkey: string, newZkey: string, name: string, entropy: string, logger?: Logger): Promise<unknown>;
+    beacon(
+      oldZkey: string,
+      newZkey: string,
+      name: string,
+      beaconHashHex: string,
+      numIterationsExp: number,
+      logger?: Logger,
+    ): Promise<unknown>;
     exportVerificationKey(zkey: string, logger?: Logger): Promise<VerificationKey>;
-    exportSolidityVerifier(zkey: string, templates: Record<string, string>,
-      logger?: Logger): Promise<string>;
+    exportSolidityVerifier(zkey: string, templates: Record<string, string>, logger?: Logger): Promise<string>;
     verifyFromR1cs(r1cs: string, ptau: string, zkey: string, logger?: Logger): Promise<boolean>;
   };
   export const wtns: {
@@ -54,11 +66,13 @@ declare module "snarkjs" {
     exportJson(wtnsFile: string): Promise<bigint[]>;
   };
   export const groth16: {
-    prove(zkey: string, wtnsFile: string | MemFile, logger?: Logger, options?: ProverOptions):
-      Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
-    fullProve(input: WitnessInput, wasm: string, zkey: string, logger?: Logger):
-      Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
-    verify(vk: VerificationKey, publicSignals: readonly string[], proof: Groth16Proof,
-      logger?: Logger): Promise<boolean>;
+    prove(
+      zkey: string,
+      wtnsFile: string | MemFile,
+      logger?: Logger,
+      options?: ProverOptions,
+    ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+    fullProve(input: WitnessInput, wasm: string, zkey: string, logger?: Logger): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+    verify(vk: VerificationKey, publicSignals: readonly string[], proof: Groth16Proof, logger?: Logger): Promise<boolean>;
   };
 }

@@ -62,7 +62,11 @@ export function mockDecisionProof(publicInputs: readonly bigint[]): bigint[] {
 
 /** A plausible CIDv1 string (the contract only checks its length). */
 export function cid(tag: string): string {
-  return `bafkrei${tag.toLowerCase().replace(/[^a-z2-7]/g, "a").padEnd(52, "a").slice(0, 52)}`;
+  return `bafkrei${tag
+    .toLowerCase()
+    .replace(/[^a-z2-7]/g, "a")
+    .padEnd(52, "a")
+    .slice(0, 52)}`;
 }
 
 /** A distinct non-zero field element per label. */
@@ -119,18 +123,11 @@ export async function deployMarket(ethers: HardhatEthers): Promise<MarketFixture
 }
 
 /** Creates an ETH project, has the aggregator accept it and registers `trainerCount` trainers. */
-export async function createActiveProject(
-  f: MarketFixture,
-  overrides: ConfigOverrides = {},
-  trainerCount = 4,
-): Promise<bigint> {
+export async function createActiveProject(f: MarketFixture, overrides: ConfigOverrides = {}, trainerCount = 4): Promise<bigint> {
   const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address, ...overrides });
   await f.market.connect(f.owner).createProject(config, { value: config.token === ETH ? config.budget : 0n });
   const projectId = await f.market.projectCount();
-  const bond = BigInt(config.aggregatorBond);
-  await f.market
-    .connect(f.aggregator)
-    .acceptAggregator(projectId, "0x" + "22".repeat(32), { value: config.token === ETH ? bond : 0n });
+  await acceptTerms(f.market, f.aggregator, projectId, config.token === ETH);
   for (const t of f.trainers.slice(0, trainerCount)) {
     const stake = BigInt(config.trainerStake);
     await f.market.connect(t).registerTrainer(projectId, [], { value: config.token === ETH ? stake : 0n });
@@ -138,12 +135,25 @@ export async function createActiveProject(
   return projectId;
 }
 
-/** Submits one update from each of the given trainers into the open round. */
-export async function submitAll(
-  f: MarketFixture,
+/**
+ * The appointed aggregator accepts the project's current terms (bond and slash amount, read from
+ * the chain), paying the bond in ETH when `inEth`.
+ */
+export async function acceptTerms(
+  market: FedMarket,
+  aggregator: HardhatEthersSigner,
   projectId: bigint,
-  trainers: readonly HardhatEthersSigner[],
-): Promise<bigint[]> {
+  inEth = true,
+  encryptionKey: string = "0x" + "22".repeat(32),
+) {
+  const p = await market.getProject(projectId);
+  return market
+    .connect(aggregator)
+    .acceptAggregator(projectId, encryptionKey, p.aggregatorBond, p.slashAmount, { value: inEth ? p.aggregatorBond : 0n });
+}
+
+/** Submits one update from each of the given trainers into the open round. */
+export async function submitAll(f: MarketFixture, projectId: bigint, trainers: readonly HardhatEthersSigner[]): Promise<bigint[]> {
   const round = (await f.market.getCurrentRound(projectId)).round;
   const commitments: bigint[] = [];
   for (const [i, t] of trainers.entries()) {
@@ -179,9 +189,7 @@ export async function buildFinalization(
   const round = await f.market.getCurrentRound(projectId);
   const commitments: bigint[] = [];
   for (let slot = 0; slot < K_MAX; slot++) {
-    commitments.push(
-      slot < Number(round.submissions) ? (await f.market.getSubmission(projectId, round.round, slot))[1] : 0n,
-    );
+    commitments.push(slot < Number(round.submissions) ? (await f.market.getSubmission(projectId, round.round, slot))[1] : 0n);
   }
   const inputs = [ctx, project.modelCommitment, newModel, acc, ...commitments, ...words];
   const current = round.hyperParams;

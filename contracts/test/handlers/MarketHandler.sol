@@ -24,9 +24,12 @@ import {Vm, VM_ADDRESS} from "../utils/Vm.sol";
 ///
 ///      Roles are disjoint (owners, aggregators, trainers), so each credit change observed during an
 ///      action can be attributed: trainers get reward shares and slash shares, owners get budget
-///      refunds and slash remainders, aggregators get bond refunds. Ghost accounting per project:
-///        deposited == budget + roundReward + rewardsPaid + budgetRefunded
+///      refunds and slash remainders, aggregators get bond refunds; any account may fund a project
+///      and claim its refund. Ghost accounting per project:
+///        deposited == budget + roundReward + rewardsPaid + budgetRefunded + refundPool + refundsClaimed
 ///        bondIn    == bondPosted + bondOut
+///      where rewardsPaid is every round reward credited to trainers (finalized, failed or cancelled
+///      rounds), budgetRefunded the owner's refunds and refundsClaimed the third-party funders'.
 ///      and per (token, account): credited - withdrawn == creditOf, withdrawn <= credited.
 ///      The open round's hyper-parameters equal the ghost's (set at creation, changed only by a
 ///      finalization) and stay within the project's bounds.
@@ -51,9 +54,12 @@ contract MarketHandler {
 
     struct Ghost {
         uint8 tokenIdx;
+        address failedAggregator; // the aggregator of the last failed round
         uint256 deposited; // budget tokens that arrived (market balance delta) via createProject / fundProject
         uint256 rewardsPaid; // reward shares credited to trainers by finalizeRound
         uint256 budgetRefunded; // budget credited back to the owner (cancel / close)
+        uint256 funderDeposits; // third-party deposits not yet refunded (fundProject by anyone but the owner)
+        uint256 refundsClaimed; // credited to third-party funders by claimRefund
         uint256 bondIn; // bond tokens that arrived via acceptAggregator
         uint256 bondOut; // bond slashed, refunded (appointAggregator) or released (close)
         uint256 model; // model commitment the next decision proof must start from
@@ -95,6 +101,7 @@ contract MarketHandler {
     mapping(uint256 projectId => mapping(uint256 slot => uint256)) internal _slotCommitment;
     mapping(uint256 projectId => mapping(uint256 slot => address)) internal _slotTrainer;
     mapping(uint256 projectId => mapping(uint256 slot => uint256)) internal _slotRoundPlusOne;
+    mapping(uint256 projectId => mapping(address funder => uint256)) public ghostFunderDeposit;
     mapping(address token => mapping(address account => uint256)) public ghostCredited;
     mapping(address token => mapping(address account => uint256)) public ghostWithdrawn;
 
@@ -264,6 +271,12 @@ contract MarketHandler {
         _check(market.getProject(pid).budget == p.budget + arrived, "fund: budget", pid, p.budget + arrived, 0);
         _check(market.totalLiabilities(p.token) == liabBefore + arrived, "fund: liabilities", pid, arrived, 0);
         _ghost[pid].deposited += arrived;
+        if (funder != p.owner) {
+            _ghost[pid].funderDeposits += arrived;
+            ghostFunderDeposit[pid][funder] += arrived;
+        }
+        (uint256 recorded,) = market.getFunder(pid, funder);
+        _check(recorded == ghostFunderDeposit[pid][funder], "fund: funder deposit", pid, ghostFunderDeposit[pid][funder], recorded);
         actionCount["fundProject"]++;
     }
 
@@ -278,7 +291,14 @@ contract MarketHandler {
         if (aggSeed % 3 == 0) bond = p.aggregatorBond;
         else bond = ti == 2 ? _bound(bond, 0, 99) : _bound(bond, 0, MAX_AMOUNT / 100);
         slash = _bound(slash, 0, bond);
-        uint256 refund = p.aggregator != aggregator ? p.bondPosted : (p.bondPosted > bond ? p.bondPosted - bond : 0);
+        _check(p.bondPosted == 0, "awaiting: no bond posted", pid, 0, p.bondPosted);
+
+        // The owner can never appoint itself.
+        vm.prank(p.owner);
+        (bool self, bytes memory selfRet) = address(market).call(
+            abi.encodeCall(IFedMarket.appointAggregator, (pid, p.owner, bond, slash))
+        );
+        _expectError(self, selfRet, abi.encodeWithSelector(IFedMarket.AggregatorIsOwner.selector, p.owner), "appoint self", pid);
 
         uint256[] memory before = _snap(ti);
         vm.prank(p.owner);
@@ -286,20 +306,48 @@ contract MarketHandler {
             abi.encodeCall(IFedMarket.appointAggregator, (pid, aggregator, bond, slash))
         );
         if (!ok) return _unexpected("appointAggregator", pid, ret);
-        uint256[] memory expected = new uint256[](N_ACCOUNTS);
-        expected[_indexOf(p.aggregator)] = refund;
-        _settle(pid, ti, before, expected, "appoint");
+        _settle(pid, ti, before, new uint256[](N_ACCOUNTS), "appoint");
         IFedMarket.ProjectView memory q = market.getProject(pid);
-        _check(q.bondPosted == p.bondPosted - refund, "appoint: bondPosted", pid, p.bondPosted - refund, q.bondPosted);
+        _check(q.bondPosted == 0, "appoint: bondPosted", pid, 0, q.bondPosted);
         _check(q.aggregator == aggregator && q.aggregatorBond == bond && q.slashAmount == slash, "appoint: fields", pid, 0, 0);
-        _ghost[pid].bondOut += refund;
+        _check(q.acceptanceDeadline == p.acceptanceDeadline, "appoint: clock kept", pid, p.acceptanceDeadline, q.acceptanceDeadline);
         actionCount["appointAggregator"]++;
     }
 
+    /// @notice The appointed aggregator accepts; first, sometimes, an acceptance of other terms (an
+    ///         owner front-running it) or by the aggregator whose round failed, which must revert.
     function acceptAggregator(uint256 pidSeed) external step {
         (uint256 pid, bool found) = _pick(pidSeed);
         if (!found) return;
-        if (market.getProject(pid).status != IFedMarket.ProjectStatus.AwaitingAggregator) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (p.status != IFedMarket.ProjectStatus.AwaitingAggregator) return;
+        uint256 liabBefore = market.totalLiabilities(p.token);
+        address failed = _ghost[pid].failedAggregator;
+        if (p.aggregator == address(0) || (failed != address(0) && failed != p.aggregator && (pidSeed >> 128) % 2 == 0)) {
+            // Nobody appointed since the last failure (or another one is): the failed aggregator cannot accept.
+            if (failed == address(0)) return;
+            vm.prank(failed);
+            (bool okF, bytes memory retF) =
+                address(market).call(abi.encodeCall(IFedMarket.acceptAggregator, (pid, bytes32(0), p.aggregatorBond, p.slashAmount)));
+            _expectError(okF, retF, abi.encodeWithSelector(IFedMarket.NotAggregator.selector, pid, failed), "failed re-accept", pid);
+            _check(market.totalLiabilities(p.token) == liabBefore, "failed re-accept: liabilities", pid, 0, 0);
+            if (p.aggregator == address(0)) return;
+        }
+        if ((pidSeed >> 136) % 3 == 0) {
+            // Terms other than the appointment's: a larger bond or a higher slash must not bind.
+            uint256 bond = p.aggregatorBond + 1;
+            vm.prank(p.aggregator);
+            (bool okT, bytes memory retT) =
+                address(market).call(abi.encodeCall(IFedMarket.acceptAggregator, (pid, bytes32(0), bond, p.slashAmount)));
+            _expectError(
+                okT,
+                retT,
+                abi.encodeWithSelector(IFedMarket.AppointmentTermsChanged.selector, pid, p.aggregatorBond, p.slashAmount),
+                "accept other terms",
+                pid
+            );
+            _check(market.totalLiabilities(p.token) == liabBefore, "accept other terms: liabilities", pid, 0, 0);
+        }
         _accept(pid);
     }
 
@@ -418,7 +466,8 @@ contract MarketHandler {
         // Expected credits: each inlier's share (computed without mulDiv: reward < 2^80, score < 2^64),
         // the budget to the owner and the bond to the aggregator when the project closes.
         uint256 budgetAfterRound = p.budget + x.reward - x.paid;
-        x.expected[_indexOf(p.owner)] += x.closing ? budgetAfterRound : 0;
+        (uint256 toOwner,) = _ownerRefund(pid, x.closing ? budgetAfterRound : 0);
+        x.expected[_indexOf(p.owner)] += toOwner;
         x.expected[_indexOf(p.aggregator)] += x.closing ? p.bondPosted : 0;
         uint256[] memory deltas = _settle(pid, ti, before, x.expected, "finalize");
         _checkNextRound(pid, p, budgetAfterRound, x.closing, false);
@@ -459,7 +508,7 @@ contract MarketHandler {
         if (!ok) return _unexpected("skipRound", pid, ret);
         uint256[] memory expected = new uint256[](N_ACCOUNTS);
         uint256 budgetAfterRound = p.budget + p.roundReward;
-        expected[_indexOf(p.owner)] = closing ? budgetAfterRound : 0;
+        (expected[_indexOf(p.owner)],) = _ownerRefund(pid, closing ? budgetAfterRound : 0);
         expected[_indexOf(p.aggregator)] += closing ? p.bondPosted : 0;
         uint256[] memory deltas = _settle(pid, ti, before, expected, "skip");
         _checkNextRound(pid, p, budgetAfterRound, closing, false);
@@ -491,23 +540,27 @@ contract MarketHandler {
         (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.failRound, (pid)));
         if (!ok) return _unexpected("failRound", pid, ret);
 
+        // Each submitter: its slash share and an equal part of the round's reward (the first
+        // `reward % subs` one unit more); the owner: the rest of the slash; the aggregator: the rest
+        // of its bond. The reward never returns to the budget.
         uint256[] memory expected = new uint256[](N_ACCOUNTS);
         for (uint256 slot; slot < subs; ++slot) {
             _check(_slotRoundPlusOne[pid][slot] == p.currentRound + 1, "fail: ghost slot round", pid, slot, 0);
-            expected[_indexOf(_slotTrainer[pid][slot])] += perTrainer;
+            uint256 part = p.roundReward / subs + (slot < p.roundReward % subs ? 1 : 0);
+            expected[_indexOf(_slotTrainer[pid][slot])] += perTrainer + part;
         }
-        uint256 budgetAfterRound = p.budget + p.roundReward;
-        expected[_indexOf(p.owner)] = ownerSlashShare + (closing ? budgetAfterRound : 0);
-        expected[_indexOf(p.aggregator)] += closing ? p.bondPosted - slashed : 0;
+        (uint256 toOwner,) = _ownerRefund(pid, closing ? p.budget : 0);
+        expected[_indexOf(p.owner)] = ownerSlashShare + toOwner;
+        expected[_indexOf(p.aggregator)] += p.bondPosted - slashed;
         uint256[] memory deltas = _settle(pid, ti, before, expected, "fail");
-        _checkNextRound(pid, p, budgetAfterRound, closing, true);
+        _checkNextRound(pid, p, p.budget, closing, true);
         IFedMarket.ProjectView memory q = market.getProject(pid);
-        if (!closing) {
-            _check(q.bondPosted == p.bondPosted - slashed, "fail: bondPosted", pid, p.bondPosted - slashed, q.bondPosted);
-        }
+        _check(q.bondPosted == 0 && q.aggregator == address(0), "fail: appointment cleared", pid, 0, q.bondPosted);
         Ghost storage g = _ghost[pid];
         g.bondOut += slashed + deltas[_indexOf(p.aggregator)];
         g.budgetRefunded += deltas[_indexOf(p.owner)] - ownerSlashShare;
+        g.rewardsPaid += p.roundReward;
+        g.failedAggregator = p.aggregator;
         actionCount["failRound"]++;
     }
 
@@ -519,29 +572,124 @@ contract MarketHandler {
         IFedMarket.ProjectView memory p = market.getProject(pid);
         if (!_open(p) || p.cancelRequested) return;
         uint8 ti = _ghost[pid].tokenIdx;
-        uint256 subs = market.getCurrentRound(pid).submissions;
-        bool keepRound =
-            p.status == IFedMarket.ProjectStatus.Active && subs >= uint256(p.params.byzantineTolerance) + 3;
+        uint256 subs = p.status == IFedMarket.ProjectStatus.Active ? market.getCurrentRound(pid).submissions : 0;
+        bool keepRound = subs >= uint256(p.params.byzantineTolerance) + 3;
         uint256[] memory before = _snap(ti);
         vm.prank(p.owner);
         (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.cancelProject, (pid)));
         if (!ok) return _unexpected("cancelProject", pid, ret);
         uint256[] memory expected = new uint256[](N_ACCOUNTS);
         IFedMarket.ProjectView memory q = market.getProject(pid);
+        uint256 paidToSubmitters;
         if (keepRound) {
-            expected[_indexOf(p.owner)] = p.budget;
+            // Nothing is refunded until the kept round ends.
             _check(q.cancelRequested && q.status == IFedMarket.ProjectStatus.Active, "cancel: keeps round", pid, 0, 0);
-            _check(q.budget == 0 && q.roundReward == p.roundReward, "cancel: reserved reward", pid, p.roundReward, q.roundReward);
+            _check(q.budget == p.budget && q.roundReward == p.roundReward, "cancel: kept escrow", pid, p.roundReward, q.roundReward);
         } else {
-            expected[_indexOf(p.owner)] = p.budget + p.roundReward;
-            expected[_indexOf(p.aggregator)] += p.bondPosted;
+            // Below quorum: the submitters share the round's reward; an empty round's reward is refunded.
+            paidToSubmitters = subs == 0 ? 0 : p.roundReward;
+            for (uint256 slot; slot < subs; ++slot) {
+                uint256 part = paidToSubmitters / subs + (slot < paidToSubmitters % subs ? 1 : 0);
+                expected[_indexOf(_slotTrainer[pid][slot])] += part;
+            }
+            (uint256 toOwner, uint256 pool) = _ownerRefund(pid, p.budget + p.roundReward - paidToSubmitters);
+            expected[_indexOf(p.owner)] = toOwner;
+            if (p.bondPosted != 0) expected[_indexOf(p.aggregator)] += p.bondPosted;
             _check(q.status == IFedMarket.ProjectStatus.Cancelled, "cancel: status", pid, 0, uint256(q.status));
             _check(q.budget == 0 && q.roundReward == 0 && q.bondPosted == 0, "cancel: emptied", pid, 0, 0);
+            _check(q.refundPool == pool, "cancel: refund pool", pid, pool, q.refundPool);
         }
         uint256[] memory deltas = _settle(pid, ti, before, expected, "cancel");
         _ghost[pid].budgetRefunded += deltas[_indexOf(p.owner)];
-        _ghost[pid].bondOut += deltas[_indexOf(p.aggregator)];
+        _ghost[pid].rewardsPaid += paidToSubmitters;
+        if (p.bondPosted != 0) _ghost[pid].bondOut += deltas[_indexOf(p.aggregator)];
         actionCount["cancelProject"]++;
+    }
+
+    /// @notice Anyone closes a project that waited for an aggregator past its acceptance deadline
+    ///         (warping there, or, one time in four, trying too early, which must revert).
+    function expireProject(uint256 pidSeed, uint256 callerSeed, uint256 timeSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (p.status != IFedMarket.ProjectStatus.AwaitingAggregator) return;
+        uint256 deadline = p.acceptanceDeadline;
+        _check(deadline != 0 && p.bondPosted == 0, "awaiting: deadline, no bond", pid, deadline, p.bondPosted);
+        address caller = _accounts[callerSeed % N_ACCOUNTS];
+        if (currentTime < deadline) {
+            if (timeSeed % 4 == 0) {
+                vm.prank(caller);
+                (bool early, bytes memory earlyRet) = address(market).call(abi.encodeCall(IFedMarket.expireProject, (pid)));
+                bytes memory want = abi.encodeWithSelector(IFedMarket.AcceptanceWindowOpen.selector, pid, deadline);
+                return _expectError(early, earlyRet, want, "expire early", pid);
+            }
+            currentTime = deadline + _bound(timeSeed, 0, 1 hours);
+            vm.warp(currentTime);
+        }
+        uint8 ti = _ghost[pid].tokenIdx;
+        uint256[] memory before = _snap(ti);
+        vm.prank(caller);
+        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.expireProject, (pid)));
+        if (!ok) return _unexpected("expireProject", pid, ret);
+        uint256[] memory expected = new uint256[](N_ACCOUNTS);
+        (uint256 toOwner, uint256 pool) = _ownerRefund(pid, p.budget);
+        expected[_indexOf(p.owner)] = toOwner;
+        uint256[] memory deltas = _settle(pid, ti, before, expected, "expire");
+        IFedMarket.ProjectView memory q = market.getProject(pid);
+        _check(q.status == IFedMarket.ProjectStatus.Cancelled, "expire: status", pid, 0, uint256(q.status));
+        _check(q.budget == 0 && q.roundReward == 0 && q.refundPool == pool, "expire: refunded", pid, pool, q.refundPool);
+        _ghost[pid].budgetRefunded += deltas[_indexOf(p.owner)];
+        actionCount["expireProject"]++;
+    }
+
+    /// @notice A third-party funder claims its share of an ended project's refund (or, if it has
+    ///         none or the project has not ended, fails with NothingToRefund).
+    function claimRefund(uint256 pidSeed, uint256 funderSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        if ((pidSeed >> 128) % 4 != 0) {
+            // Mostly pick an ended project that owes a funder a refund.
+            for (uint256 k; k < projectIds.length; ++k) {
+                uint256 candidate = projectIds[(pidSeed % projectIds.length + k) % projectIds.length];
+                IFedMarket.ProjectStatus st = market.getProject(candidate).status;
+                bool over = st == IFedMarket.ProjectStatus.Completed || st == IFedMarket.ProjectStatus.Cancelled;
+                if (over && _ghost[candidate].funderDeposits != 0) {
+                    pid = candidate;
+                    break;
+                }
+            }
+        }
+        address funder = _accounts[funderSeed % N_ACCOUNTS];
+        if (ghostFunderDeposit[pid][funder] == 0 && (funderSeed >> 128) % 4 != 0) {
+            // Mostly pick an account with a deposit in this project.
+            for (uint256 k = 1; k < N_ACCOUNTS && ghostFunderDeposit[pid][funder] == 0; ++k) {
+                funder = _accounts[(funderSeed % N_ACCOUNTS + k) % N_ACCOUNTS];
+            }
+        }
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        Ghost storage g = _ghost[pid];
+        uint256 deposit = ghostFunderDeposit[pid][funder];
+        bool ended = p.status == IFedMarket.ProjectStatus.Completed || p.status == IFedMarket.ProjectStatus.Cancelled;
+        uint256[] memory before = _snap(g.tokenIdx);
+        vm.prank(funder);
+        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.claimRefund, (pid)));
+        if (!ended || deposit == 0) {
+            bytes memory want = abi.encodeWithSelector(IFedMarket.NothingToRefund.selector, pid, funder);
+            return _expectError(ok, ret, want, "claimRefund", pid);
+        }
+        if (!ok) return _unexpected("claimRefund", pid, ret);
+        // Pro rata to the deposits not yet refunded; the last claimant takes what is left.
+        uint256 share = deposit == g.funderDeposits ? p.refundPool : p.refundPool * deposit / g.funderDeposits;
+        uint256[] memory expected = new uint256[](N_ACCOUNTS);
+        expected[_indexOf(funder)] = share;
+        uint256[] memory deltas = _settle(pid, g.tokenIdx, before, expected, "claimRefund");
+        uint256 pool = market.getProject(pid).refundPool;
+        _check(pool == p.refundPool - share, "claimRefund: pool", pid, p.refundPool - share, pool);
+        g.funderDeposits -= deposit;
+        ghostFunderDeposit[pid][funder] = 0;
+        g.refundsClaimed += deltas[_indexOf(funder)];
+        if (g.funderDeposits == 0) _check(pool == 0, "claimRefund: pool emptied by the last claim", pid, 0, pool);
+        actionCount["claimRefund"]++;
     }
 
     function releaseStake(uint256 pidSeed, uint256 trainerSeed) external step {
@@ -702,7 +850,10 @@ contract MarketHandler {
             Ghost storage g = _ghost[pid];
             if (g.tokenIdx != ti) continue;
             IFedMarket.ProjectView memory p = market.getProject(pid);
-            sum += p.budget + p.roundReward + p.bondPosted;
+            sum += p.budget + p.roundReward + p.bondPosted + p.refundPool;
+            if (p.status == IFedMarket.ProjectStatus.AwaitingAggregator && p.bondPosted != 0) {
+                revert InvariantViolated("no bond while awaiting an aggregator", pid, 0, p.bondPosted);
+            }
             for (uint256 t = FIRST_TRAINER; t < N_ACCOUNTS; ++t) {
                 (,, uint256 stake) = market.getTrainer(pid, _accounts[t]);
                 if (stake != ghostStake[pid][_accounts[t]]) {
@@ -710,7 +861,7 @@ contract MarketHandler {
                 }
                 sum += stake;
             }
-            uint256 held = p.budget + p.roundReward + g.rewardsPaid + g.budgetRefunded;
+            uint256 held = p.budget + p.roundReward + g.rewardsPaid + g.budgetRefunded + p.refundPool + g.refundsClaimed;
             if (g.deposited != held) revert InvariantViolated("budget conservation", pid, g.deposited, held);
             if (g.rewardsPaid > g.deposited) revert InvariantViolated("paid <= deposited", pid, g.deposited, g.rewardsPaid);
             if (g.bondIn != p.bondPosted + g.bondOut) {
@@ -792,7 +943,9 @@ contract MarketHandler {
         uint256 balBefore = _balance(ti);
         vm.prank(p.aggregator);
         (bool ok, bytes memory ret) = address(market).call{value: ti == 0 ? needed : 0}(
-            abi.encodeCall(IFedMarket.acceptAggregator, (pid, keccak256(abi.encode("agg-key", pid))))
+            abi.encodeCall(
+                IFedMarket.acceptAggregator, (pid, keccak256(abi.encode("agg-key", pid)), p.aggregatorBond, p.slashAmount)
+            )
         );
         if (_afterFee(ti, needed) < needed) {
             // Only reachable with a fee-on-transfer bond >= 100 (the handler avoids those).
@@ -915,9 +1068,21 @@ contract MarketHandler {
             x.words[slot / 3] |= (statuses[slot] | (score << 2)) << (66 * (slot % 3));
             if (statuses[slot] == 1) x.totalScore += score;
         }
+        // Zero total: equal parts for the valid slots (inlier or not aggregated), or for all if none.
+        uint256 valid;
+        for (uint256 slot; slot < x.subs; ++slot) valid += statuses[slot] == 1 || statuses[slot] == 2 ? 1 : 0;
+        uint256 eligible = valid == 0 ? x.subs : valid;
+        uint256 k;
         for (uint256 slot; slot < x.subs; ++slot) {
-            if (statuses[slot] != 1 || scores[slot] == 0) continue;
-            uint256 share = x.reward * scores[slot] / x.totalScore;
+            uint256 share;
+            if (x.totalScore != 0) {
+                if (statuses[slot] != 1 || scores[slot] == 0) continue;
+                share = x.reward * scores[slot] / x.totalScore;
+            } else {
+                if (valid != 0 && statuses[slot] != 1 && statuses[slot] != 2) continue;
+                share = x.reward / eligible + (k < x.reward % eligible ? 1 : 0);
+                ++k;
+            }
             x.paid += share;
             x.expected[_indexOf(_slotTrainer[pid][slot])] += share;
         }
@@ -987,6 +1152,8 @@ contract MarketHandler {
         } else if (failed) {
             _check(q.status == IFedMarket.ProjectStatus.AwaitingAggregator, "round: awaiting", pid, 0, uint256(q.status));
             _check(q.budget == budgetAfterRound && q.roundReward == 0, "round: failed budget", pid, budgetAfterRound, q.budget);
+            uint256 deadline = currentTime + market.ACCEPTANCE_TIMEOUT();
+            _check(q.acceptanceDeadline == deadline, "round: acceptance clock restarted", pid, deadline, q.acceptanceDeadline);
         } else {
             uint256 reward = p.rewardPerRound < budgetAfterRound ? p.rewardPerRound : budgetAfterRound;
             _check(q.status == IFedMarket.ProjectStatus.Active, "round: next active", pid, 0, uint256(q.status));
@@ -1001,6 +1168,14 @@ contract MarketHandler {
     // ---------------------------------------------------------------------------------------------
     // Internal: money and bookkeeping
     // ---------------------------------------------------------------------------------------------
+
+    /// @dev How closing the project now would split `refund`: pro rata to the deposits, the
+    ///      third-party funders' part (rounded down) into the refund pool, the rest to the owner.
+    function _ownerRefund(uint256 pid, uint256 refund) internal view returns (uint256 toOwner, uint256 pool) {
+        Ghost storage g = _ghost[pid];
+        pool = g.funderDeposits == 0 ? 0 : refund * g.funderDeposits / g.deposited;
+        toOwner = refund - pool;
+    }
 
     /// @dev Credits of every tracked account in the project's token.
     function _snap(uint8 ti) internal view returns (uint256[] memory s) {

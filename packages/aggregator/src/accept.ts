@@ -1,15 +1,24 @@
 /**
  * `fedmarket-aggregator accept`: the appointed aggregator consents to a project by posting its
  * bond and publishing the X25519 key trainers encrypt their updates to; this opens the next round.
- * The key file is created (0600, 64 hex characters) when it does not exist, so the same file is
- * then passed to `run --x25519-key-file`.
+ * The acceptance commits to the terms (bond and slash amount): those given with `--bond` /
+ * `--slash`, else the ones read from the chain just before; the contract refuses it if the owner
+ * changed them in between. The key file is created (0600, 64 hex characters) when it does not
+ * exist, so the same file is then passed to `run --x25519-key-file`.
  */
 import { open } from "node:fs/promises";
-import { JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
+import { Wallet, ZeroAddress } from "ethers";
 import {
-  bytesToBytes32, FedMarketClient, generateKeyPair, ProjectStatus, publicKeyOf, type NodeLogger,
+  bytesToBytes32,
+  connectRpc,
+  FedMarketClient,
+  generateKeyPair,
+  ProjectStatus,
+  publicKeyOf,
+  type NodeLogger,
 } from "@fedmarket/protocol";
-import { AggregatorError, readSecretKeyFile } from "./aggregator-node.ts";
+import { AggregatorError } from "./errors.ts";
+import { readSecretKeyFile } from "./keys.ts";
 
 export interface AcceptOptions {
   readonly rpcUrl: string;
@@ -17,6 +26,10 @@ export interface AcceptOptions {
   readonly projectId: bigint;
   readonly keyFile: string;
   readonly chainId?: bigint;
+  /** The bond the aggregator agrees to post; refuse any other (default: the appointment's). */
+  readonly bond?: bigint;
+  /** The slash amount per failed round it agrees to; refuse any other (default: the appointment's). */
+  readonly slashAmount?: bigint;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -25,6 +38,7 @@ export interface AcceptResult {
   readonly aggregator: string;
   readonly encryptionKey: string;
   readonly bondPaid: bigint;
+  readonly slashAmount: bigint;
   readonly keyFileCreated: boolean;
   readonly txHash: string;
   readonly round: number;
@@ -50,37 +64,71 @@ async function loadOrCreateKey(file: string): Promise<{ secretKey: Uint8Array; c
 
 export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promise<AcceptResult> {
   const pk = (o.env ?? process.env).FEDMARKET_PRIVATE_KEY;
-  if (pk === undefined || pk === "") throw new AggregatorError("config", "no Ethereum key: set FEDMARKET_PRIVATE_KEY to the aggregator account's private key");
+  if (pk === undefined || pk === "")
+    throw new AggregatorError("config", "no Ethereum key: set FEDMARKET_PRIVATE_KEY to the aggregator account's private key");
   let wallet: Wallet;
   try {
     wallet = new Wallet(pk.startsWith("0x") ? pk : `0x${pk}`);
   } catch {
     throw new AggregatorError("config", "FEDMARKET_PRIVATE_KEY is not a valid private key (0x + 64 hex characters)");
   }
-  const provider = new JsonRpcProvider(o.rpcUrl, undefined, { staticNetwork: true, pollingInterval: 250, cacheTimeout: -1 });
+  const { provider } = await connectRpc(o.rpcUrl, { pollingIntervalMs: 250 });
   try {
     const signer = wallet.connect(provider);
     const client = new FedMarketClient(o.market, signer);
     await client.checkNetwork(o.chainId);
     const project = await client.getProject(o.projectId);
     if (project.aggregator.toLowerCase() !== wallet.address.toLowerCase()) {
-      throw new AggregatorError("config", `project ${o.projectId} names ${project.aggregator} as its aggregator, not this account (${wallet.address}): check FEDMARKET_PRIVATE_KEY`);
+      throw new AggregatorError(
+        "config",
+        `project ${o.projectId} names ${project.aggregator} as its aggregator, not this account (${wallet.address}): check FEDMARKET_PRIVATE_KEY`,
+      );
     }
     if (project.status !== ProjectStatus.AwaitingAggregator) {
-      throw new AggregatorError("state", `project ${o.projectId} is ${project.statusName}: there is nothing to accept (only a project awaiting its aggregator can be accepted)`);
+      throw new AggregatorError(
+        "state",
+        `project ${o.projectId} is ${project.statusName}: there is nothing to accept (only a project awaiting its aggregator can be accepted)`,
+      );
+    }
+    const terms = { bond: o.bond ?? project.aggregatorBond, slashAmount: o.slashAmount ?? project.slashAmount };
+    if (terms.bond !== project.aggregatorBond || terms.slashAmount !== project.slashAmount) {
+      throw new AggregatorError(
+        "state",
+        `project ${o.projectId} asks for bond ${project.aggregatorBond} and slash amount ${project.slashAmount}, not the bond ${terms.bond} and slash ${terms.slashAmount} given: nothing was sent`,
+      );
     }
     const { secretKey, created } = await loadOrCreateKey(o.keyFile);
     const encryptionKey = bytesToBytes32(publicKeyOf(secretKey));
-    const needed = project.aggregatorBond > project.bondPosted ? project.aggregatorBond - project.bondPosted : 0n;
     const inEth = project.token === ZeroAddress;
-    if (!inEth && needed > 0n) await client.wait(await client.approveToken(project.token, needed));
-    const receipt = await client.wait(await client.send("acceptAggregator", [o.projectId, encryptionKey], { value: inEth ? needed : 0n }));
+    if (!inEth && terms.bond > 0n) await client.wait(await client.approveToken(project.token, terms.bond));
+    const receipt = await client.wait(await client.acceptAggregator(o.projectId, encryptionKey, terms, inEth));
     const txHash = receipt.hash;
     const after = await client.getProject(o.projectId);
-    logger.log("info", "accept.done", `accepted project ${o.projectId}: bond ${needed} posted, key ${encryptionKey}${created ? ` (new key in ${o.keyFile})` : ""}; round ${after.currentRound} is open`, {
-      projectId: o.projectId, aggregator: wallet.address, encryptionKey, bondPaid: needed, keyFileCreated: created, txHash, round: after.currentRound,
-    });
-    return { projectId: o.projectId, aggregator: wallet.address, encryptionKey, bondPaid: needed, keyFileCreated: created, txHash, round: after.currentRound };
+    logger.log(
+      "info",
+      "accept.done",
+      `accepted project ${o.projectId}: bond ${terms.bond} posted (slash ${terms.slashAmount} per failed round), key ${encryptionKey}${created ? ` (new key in ${o.keyFile})` : ""}; round ${after.currentRound} is open`,
+      {
+        projectId: o.projectId,
+        aggregator: wallet.address,
+        encryptionKey,
+        bondPaid: terms.bond,
+        slashAmount: terms.slashAmount,
+        keyFileCreated: created,
+        txHash,
+        round: after.currentRound,
+      },
+    );
+    return {
+      projectId: o.projectId,
+      aggregator: wallet.address,
+      encryptionKey,
+      bondPaid: terms.bond,
+      slashAmount: terms.slashAmount,
+      keyFileCreated: created,
+      txHash,
+      round: after.currentRound,
+    };
   } finally {
     provider.destroy();
   }

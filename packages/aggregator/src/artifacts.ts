@@ -13,10 +13,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import type { CircuitConfig } from "@fedmarket/core";
-
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+import { pathToFileURL } from "node:url";
+import { REPO_ROOT } from "@fedmarket/protocol";
+import { circuitNames, type CircuitConfig } from "@fedmarket/core";
 
 export interface CircuitFiles {
   readonly name: string;
@@ -40,11 +39,7 @@ export class ArtifactsError extends Error {
   }
 }
 
-export function circuitNames(config: CircuitConfig): { chunk: string; decision: string } {
-  const bits = config.updateBits === 16 && config.modelBits === 32 ? "" : `_b${config.updateBits}_g${config.modelBits}`;
-  const suffix = `k${config.kMax}_c${config.chunk}${bits}`;
-  return { chunk: `chunk_${suffix}`, decision: `decision_${suffix}` };
-}
+export { circuitNames } from "@fedmarket/core";
 
 function fromDir(dir: string, name: string): CircuitFiles {
   const wasm = path.join(dir, `${name}.wasm`);
@@ -55,7 +50,9 @@ function fromDir(dir: string, name: string): CircuitFiles {
   return { name, wasm, zkey, vkeyFile, vkey: JSON.parse(readFileSync(vkeyFile, "utf8")) as Record<string, unknown> };
 }
 
-interface DevSetup { setup: { zkey: string; vkeyFile: string; compiled: { wasm: string } } }
+interface DevSetup {
+  setup: { zkey: string; vkeyFile: string; compiled: { wasm: string } };
+}
 type LoadProver = (name: string, mode?: { kind: "dev" }, log?: (m: string) => void) => Promise<DevSetup>;
 
 async function devFiles(name: string, log: (m: string) => void): Promise<CircuitFiles> {
@@ -68,14 +65,18 @@ async function devFiles(name: string, log: (m: string) => void): Promise<Circuit
   const { loadProver } = (await import(proverModule)) as { loadProver: LoadProver };
   const { setup } = await loadProver(name, { kind: "dev" }, log);
   return {
-    name, wasm: setup.compiled.wasm, zkey: setup.zkey, vkeyFile: setup.vkeyFile,
+    name,
+    wasm: setup.compiled.wasm,
+    zkey: setup.zkey,
+    vkeyFile: setup.vkeyFile,
     vkey: JSON.parse(readFileSync(setup.vkeyFile, "utf8")) as Record<string, unknown>,
   };
 }
 
 /** Resolves the chunk and decision circuits of a configuration. */
 export async function resolveCircuits(
-  config: CircuitConfig, options: { dir?: string; log?: (m: string) => void } = {},
+  config: CircuitConfig,
+  options: { dir?: string; log?: (m: string) => void } = {},
 ): Promise<RoundCircuits> {
   const names = circuitNames(config);
   if (options.dir !== undefined) {

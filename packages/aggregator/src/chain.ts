@@ -2,23 +2,32 @@
  * What the aggregator needs from the chain beyond the shared client (@fedmarket/protocol's
  * `FedMarketClient`): the round's `ctx` word, its own transactions (chunk proofs, finalize, skip),
  * simulated with `estimateGas` first so a revert surfaces as a decoded `MarketRevertError`, and
- * the events that say how a round ended (`RoundFinalized`, `RoundSkipped`, `RoundFailed`), queried
- * in bounded block windows with retries.
+ * the project's history (@fedmarket/protocol history.ts): how a round ended, where it opened, its
+ * submissions, the models the free-rider rule compares. The history is read incrementally, once
+ * per node and project, so checking every few seconds whether a round ended reads only new blocks,
+ * and it starts at the project's creation block (`projectCreationBlock`), not at block 0.
  */
-import { AbiCoder, keccak256, type TransactionReceipt, type TransactionResponse } from "ethers";
+import type { TransactionReceipt, TransactionResponse } from "ethers";
 import {
-  FedMarketClient, fedMarketInterface, queryEventsChunked,
-  type EventQueryOptions, type HyperParams, type ParsedEvent, type RetryOptions,
+  fedMarketInterface,
+  loadRoundHistory,
+  ProjectHistoryReader,
+  roundEnd as endOfRound,
+  roundOpenedBlock as openingBlockOf,
+  type FedMarketClient,
+  type HyperParams,
+  type ProjectHistory,
+  type RoundEndRecord,
+  type SubmissionRecord,
 } from "@fedmarket/protocol";
 
-/** `uint256(keccak256(abi.encode(chainId, market, projectId, round, paramsHash)))`. */
-export function roundKeccak(chainId: bigint, market: string, projectId: bigint, round: number, paramsHash: string): bigint {
-  return BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(
-    ["uint256", "address", "uint256", "uint256", "bytes32"], [chainId, market, projectId, round, paramsHash])));
-}
+export { roundKeccak } from "@fedmarket/protocol";
 
 /** A chunk proof as `IFedMarket.ChunkProof`. */
-export interface ChunkProofArg { readonly proof: readonly bigint[]; readonly accOut: bigint }
+export interface ChunkProofArg {
+  readonly proof: readonly bigint[];
+  readonly accOut: bigint;
+}
 /** `IFedMarket.RoundResult`. */
 export interface RoundResultArg {
   readonly newModelCommitment: bigint;
@@ -29,26 +38,59 @@ export interface RoundResultArg {
   readonly nextHyperParams: HyperParams;
 }
 
-/** How a round ended on chain. */
-export type RoundEnd =
-  | { readonly kind: "finalized"; readonly txHash: string; readonly blockNumber: number; readonly newModelCommitment: bigint; readonly newModelCid: string; readonly totalScore: bigint; readonly paid: bigint }
-  | { readonly kind: "skipped"; readonly txHash: string; readonly blockNumber: number }
-  | { readonly kind: "failed"; readonly txHash: string; readonly blockNumber: number };
+/**
+ * The block in which project `projectId` was created (its `ProjectCreated` event), found by
+ * bisecting `projectCount()` over past blocks: ids are handed out in order, so the project exists
+ * exactly from that block on. About log2(latest block) `eth_call`s, where finding the event by its
+ * logs would scan every block from 0 in `blockRange` windows. `undefined` when the project does
+ * not exist (yet). Needs an endpoint that answers calls at old blocks (an archive node, a dev
+ * chain); a pruned node's refusal is thrown as the client reports it.
+ */
+export async function projectCreationBlock(client: FedMarketClient, projectId: bigint): Promise<number | undefined> {
+  const data = fedMarketInterface.encodeFunctionData("projectCount");
+  const countAt = async (blockTag: number): Promise<bigint> => {
+    const raw = await client.read("projectCount", () => client.provider.call({ to: client.address, data, blockTag }));
+    // Before the marketplace was deployed its address has no code, and no projects.
+    return raw === "0x" ? 0n : BigInt(fedMarketInterface.decodeFunctionResult("projectCount", raw)[0] as bigint);
+  };
+  let hi = await client.blockNumber();
+  if ((await countAt(hi)) < projectId) return undefined;
+  let lo = 0;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if ((await countAt(mid)) >= projectId) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+export interface AggregatorChainOptions {
+  /** Blocks per `eth_getLogs` call (default 2,000). */
+  readonly blockRange?: number;
+  /**
+   * First block of a project's history: one block for every project (default 0), or how to find
+   * each project's own first block (setup.ts passes its creation block), asked once per project.
+   */
+  readonly fromBlock?: number | ((projectId: bigint) => Promise<number>);
+}
 
 export class AggregatorChain {
   readonly client: FedMarketClient;
-  readonly #retry: RetryOptions;
   readonly #blockRange: number;
+  readonly #fromBlock: number | ((projectId: bigint) => Promise<number>);
+  readonly #histories = new Map<bigint, Promise<ProjectHistoryReader>>();
 
-  constructor(client: FedMarketClient, options: { retry?: RetryOptions; blockRange?: number } = {}) {
+  constructor(client: FedMarketClient, options: AggregatorChainOptions = {}) {
     this.client = client;
-    this.#retry = options.retry ?? {};
     this.#blockRange = options.blockRange ?? 2_000;
+    this.#fromBlock = options.fromBlock ?? 0;
   }
 
   /** The contract's own `roundContext(projectId, round)` (the decision proof's `ctx`). */
   roundContext(projectId: bigint, round: number): Promise<bigint> {
-    return this.client.read("roundContext", async () => BigInt(await this.client.contract.getFunction("roundContext").staticCall(projectId, round) as bigint));
+    return this.client.read("roundContext", async () =>
+      BigInt((await this.client.contract.getFunction("roundContext").staticCall(projectId, round)) as bigint),
+    );
   }
 
   #send(name: string, args: readonly unknown[]): Promise<TransactionResponse> {
@@ -60,11 +102,23 @@ export class AggregatorChain {
     return this.#send("submitChunkProofs", [projectId, round, firstChunk, proofs.map((p) => ({ proof: [...p.proof], accOut: p.accOut }))]);
   }
 
-  finalizeRound(projectId: bigint, round: number, firstChunk: number, proofs: readonly ChunkProofArg[], result: RoundResultArg): Promise<TransactionResponse> {
+  finalizeRound(
+    projectId: bigint,
+    round: number,
+    firstChunk: number,
+    proofs: readonly ChunkProofArg[],
+    result: RoundResultArg,
+  ): Promise<TransactionResponse> {
     return this.#send("finalizeRound", [
-      projectId, round, firstChunk, proofs.map((p) => ({ proof: [...p.proof], accOut: p.accOut })),
+      projectId,
+      round,
+      firstChunk,
+      proofs.map((p) => ({ proof: [...p.proof], accOut: p.accOut })),
       {
-        newModelCommitment: result.newModelCommitment, outcomes: [...result.outcomes], proof: [...result.proof], newModelCid: result.newModelCid,
+        newModelCommitment: result.newModelCommitment,
+        outcomes: [...result.outcomes],
+        proof: [...result.proof],
+        newModelCid: result.newModelCid,
         nextHyperParams: { ...result.nextHyperParams },
       },
     ]);
@@ -82,50 +136,51 @@ export class AggregatorChain {
     return this.client.wait(tx, confirmations);
   }
 
-  /** Waits until the account has no pending transactions (after a crash between send and record). */
-  async waitForPending(address: string, pollMs = 500, timeoutMs = 300_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const [latest, pending] = await this.client.read("nonce", () => Promise.all([
-        this.client.provider.getTransactionCount(address, "latest"), this.client.provider.getTransactionCount(address, "pending"),
-      ]));
-      if (pending <= latest) return;
-      if (Date.now() > deadline) throw new Error(`${pending - latest} transaction(s) of ${address} still pending after ${timeoutMs / 1000} s; check the node's mempool and gas price`);
-      await new Promise((r) => setTimeout(r, pollMs));
+  /**
+   * The project's history up to the latest block. The first call reads from the project's
+   * `fromBlock`, later ones only the blocks added since (history.ts `ProjectHistoryReader`).
+   */
+  async history(projectId: bigint): Promise<ProjectHistory> {
+    let reader = this.#histories.get(projectId);
+    if (reader === undefined) {
+      const started = this.#reader(projectId);
+      this.#histories.set(projectId, started);
+      // A failed start (the endpoint was down) is retried by the next call, not remembered.
+      started.catch(() => {
+        if (this.#histories.get(projectId) === started) this.#histories.delete(projectId);
+      });
+      reader = started;
     }
+    return (await reader).refresh();
   }
 
-  async #events(name: string, projectId: bigint, round: number, options: Partial<EventQueryOptions>): Promise<ParsedEvent[]> {
-    const topics = fedMarketInterface.encodeFilterTopics(name, [projectId, round]);
-    return queryEventsChunked(this.client.provider, fedMarketInterface, this.client.address, topics,
-      { blockRange: this.#blockRange, retry: this.#retry, ...options });
+  async #reader(projectId: bigint): Promise<ProjectHistoryReader> {
+    const fromBlock = typeof this.#fromBlock === "number" ? this.#fromBlock : await this.#fromBlock(projectId);
+    return new ProjectHistoryReader(this.client, projectId, { fromBlock, blockRange: this.#blockRange });
   }
 
-  /** How round `round` ended (`undefined`: it has not ended). Searches from `fromBlock`. */
-  async roundEnd(projectId: bigint, round: number, fromBlock = 0): Promise<RoundEnd | undefined> {
-    const [fin, skip, fail] = await Promise.all([
-      this.#events("RoundFinalized", projectId, round, { fromBlock }),
-      this.#events("RoundSkipped", projectId, round, { fromBlock }),
-      this.#events("RoundFailed", projectId, round, { fromBlock }),
-    ]);
-    const f = fin[0];
-    if (f !== undefined) {
-      return {
-        kind: "finalized", txHash: f.transactionHash, blockNumber: f.blockNumber,
-        newModelCommitment: BigInt(f.args.newModelCommitment as bigint), newModelCid: String(f.args.newModelCid),
-        totalScore: BigInt(f.args.totalScore as bigint), paid: BigInt(f.args.paid as bigint),
-      };
-    }
-    const s = skip[0];
-    if (s !== undefined) return { kind: "skipped", txHash: s.transactionHash, blockNumber: s.blockNumber };
-    const x = fail[0];
-    if (x !== undefined) return { kind: "failed", txHash: x.transactionHash, blockNumber: x.blockNumber };
-    return undefined;
+  /** How round `round` ended (`undefined`: it has not ended). */
+  async roundEnd(projectId: bigint, round: number): Promise<RoundEndRecord | undefined> {
+    return endOfRound(await this.history(projectId), round);
   }
 
   /** Block number of the round's `RoundOpened` event (where its submissions start). */
-  async roundOpenedBlock(projectId: bigint, round: number, fromBlock = 0): Promise<number | undefined> {
-    const events = await this.#events("RoundOpened", projectId, round, { fromBlock });
-    return events[0]?.blockNumber;
+  async roundOpenedBlock(projectId: bigint, round: number): Promise<number | undefined> {
+    return openingBlockOf(await this.history(projectId), round);
+  }
+
+  /**
+   * Round `round`'s submissions in slot order, read for that round alone from its `RoundOpened`
+   * block (the project's creation block if that is unknown): a fresh, complete read of the round's
+   * blocks, whatever an earlier incremental read may have missed. `fromBlock` says where it began.
+   */
+  async roundSubmissions(
+    projectId: bigint,
+    round: number,
+  ): Promise<{ readonly fromBlock: number; readonly submissions: readonly SubmissionRecord[] }> {
+    const h = await this.history(projectId);
+    const fromBlock = openingBlockOf(h, round) ?? h.created?.blockNumber ?? h.fromBlock;
+    const { submissions } = await loadRoundHistory(this.client, projectId, round, { fromBlock, blockRange: this.#blockRange });
+    return { fromBlock, submissions };
   }
 }

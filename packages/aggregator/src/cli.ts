@@ -12,16 +12,37 @@
 import path from "node:path";
 import { Command } from "commander";
 import { isAddress } from "ethers";
-import { AggregatorError, CHECKPOINTS, type AggregatorNode, type Checkpoint } from "./aggregator-node.ts";
+import type { AggregatorNode } from "./aggregator-node.ts";
+import { AggregatorError } from "./errors.ts";
+import { CHECKPOINTS, type Checkpoint } from "./steps/context.ts";
 import { createLogger, reportFailure, type NodeLogger } from "@fedmarket/protocol";
 import { openAggregator, type AggregatorConfig } from "./setup.ts";
 import { acceptProject } from "./accept.ts";
 
 interface Flags {
-  rpcUrl?: string; market?: string; project?: string; data?: string; chainId?: string; ipfsApi?: string; ipfsRepo?: string;
-  x25519KeyFile?: string; circuits?: string; workers?: string; chunkBatch?: string; pollInterval?: string; confirmations?: string;
-  blockRange?: string; ipfsTimeout?: string; ipfsRetries?: string; json?: boolean; once?: boolean; round?: string;
-  validation?: string; validationLimit?: string; shapleyMaxPermutations?: string; lrDecay?: string;
+  rpcUrl?: string;
+  market?: string;
+  project?: string;
+  data?: string;
+  chainId?: string;
+  ipfsApi?: string;
+  ipfsRepo?: string;
+  x25519KeyFile?: string;
+  circuits?: string;
+  workers?: string;
+  chunkBatch?: string;
+  pollInterval?: string;
+  confirmations?: string;
+  blockRange?: string;
+  ipfsTimeout?: string;
+  ipfsRetries?: string;
+  json?: boolean;
+  once?: boolean;
+  round?: string;
+  validation?: string;
+  validationLimit?: string;
+  shapleyMaxPermutations?: string;
+  lrDecay?: string;
 }
 
 const EXAMPLES = `
@@ -42,35 +63,57 @@ Examples:
 function int(v: string | undefined, name: string, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new AggregatorError("usage", `${name} must be an integer >= ${min} (got ${JSON.stringify(v)})`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new AggregatorError("usage", `${name} must be an integer >= ${min} (got ${JSON.stringify(v)})`);
   return n;
+}
+
+/** A non-negative amount in wei (or token units), as a decimal integer. */
+function wei(v: string, name: string): bigint {
+  if (!/^[0-9]+$/.test(v)) throw new AggregatorError("usage", `${name} must be a whole number of wei (got ${JSON.stringify(v)})`);
+  return BigInt(v);
 }
 
 function decayFactor(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n <= 0) throw new AggregatorError("usage", `--lr-decay must be a number > 0, e.g. 0.9 (got ${JSON.stringify(v)})`);
+  if (v.trim() === "" || !Number.isFinite(n) || n <= 0)
+    throw new AggregatorError("usage", `--lr-decay must be a number > 0, e.g. 0.9 (got ${JSON.stringify(v)})`);
   return n;
 }
 
 function configOf(f: Flags, env: NodeJS.ProcessEnv): { config: AggregatorConfig; projectId: bigint } {
   const rpcUrl = f.rpcUrl ?? env.FEDMARKET_RPC_URL ?? "http://127.0.0.1:8545";
   const market = f.market ?? env.FEDMARKET_MARKET;
-  if (market === undefined || !isAddress(market)) throw new AggregatorError("usage", "the marketplace address is missing or invalid: pass --market 0x... or set FEDMARKET_MARKET");
+  if (market === undefined || !isAddress(market))
+    throw new AggregatorError("usage", "the marketplace address is missing or invalid: pass --market 0x... or set FEDMARKET_MARKET");
   const project = f.project ?? env.FEDMARKET_PROJECT;
-  if (project === undefined || !/^[1-9][0-9]*$/.test(project)) throw new AggregatorError("usage", "the project is missing or invalid: pass --project <id> (ids start at 1) or set FEDMARKET_PROJECT");
+  if (project === undefined || !/^[1-9][0-9]*$/.test(project))
+    throw new AggregatorError("usage", "the project is missing or invalid: pass --project <id> (ids start at 1) or set FEDMARKET_PROJECT");
   const data = f.data ?? env.FEDMARKET_AGGREGATOR_DATA;
-  if (data === undefined) throw new AggregatorError("usage", "the data folder is missing: pass --data <dir> (where round files, proofs and the lock live) or set FEDMARKET_AGGREGATOR_DATA");
+  if (data === undefined)
+    throw new AggregatorError(
+      "usage",
+      "the data folder is missing: pass --data <dir> (where round files, proofs and the lock live) or set FEDMARKET_AGGREGATOR_DATA",
+    );
   const chainId = f.chainId === undefined ? undefined : BigInt(f.chainId);
-  const opt = <K extends keyof AggregatorConfig>(k: K, v: AggregatorConfig[K] | undefined): Partial<AggregatorConfig> => (v === undefined ? {} : { [k]: v });
+  const opt = <K extends keyof AggregatorConfig>(k: K, v: AggregatorConfig[K] | undefined): Partial<AggregatorConfig> =>
+    v === undefined ? {} : { [k]: v };
   const config: AggregatorConfig = {
-    rpcUrl, market, dataDir: path.resolve(data),
-    ...opt("chainId", chainId), ...opt("ipfsApi", f.ipfsApi ?? env.FEDMARKET_IPFS_API),
+    rpcUrl,
+    market,
+    dataDir: path.resolve(data),
+    ...opt("chainId", chainId),
+    ...opt("ipfsApi", f.ipfsApi ?? env.FEDMARKET_IPFS_API),
     ...opt("ipfsRepo", f.ipfsRepo === undefined ? env.FEDMARKET_IPFS_REPO : path.resolve(f.ipfsRepo)),
-    ...opt("x25519KeyFile", f.x25519KeyFile), ...opt("circuitsDir", f.circuits === undefined ? undefined : path.resolve(f.circuits)),
-    ...opt("workers", int(f.workers, "--workers", 1)), ...opt("chunkBatch", int(f.chunkBatch, "--chunk-batch", 1)),
-    ...opt("pollIntervalMs", int(f.pollInterval, "--poll-interval", 50)), ...opt("confirmations", int(f.confirmations, "--confirmations", 1)),
-    ...opt("blockRange", int(f.blockRange, "--block-range", 1)), ...opt("ipfsTimeoutMs", int(f.ipfsTimeout, "--ipfs-timeout", 100)),
+    ...opt("x25519KeyFile", f.x25519KeyFile),
+    ...opt("circuitsDir", f.circuits === undefined ? undefined : path.resolve(f.circuits)),
+    ...opt("workers", int(f.workers, "--workers", 1)),
+    ...opt("chunkBatch", int(f.chunkBatch, "--chunk-batch", 1)),
+    ...opt("pollIntervalMs", int(f.pollInterval, "--poll-interval", 50)),
+    ...opt("confirmations", int(f.confirmations, "--confirmations", 1)),
+    ...opt("blockRange", int(f.blockRange, "--block-range", 1)),
+    ...opt("ipfsTimeoutMs", int(f.ipfsTimeout, "--ipfs-timeout", 100)),
     ...opt("ipfsRetries", int(f.ipfsRetries, "--ipfs-retries", 0)),
     ...opt("validation", f.validation === undefined ? undefined : path.resolve(f.validation)),
     ...opt("validationLimit", int(f.validationLimit, "--validation-limit", 1)),
@@ -84,11 +127,17 @@ function configOf(f: Flags, env: NodeJS.ProcessEnv): { config: AggregatorConfig;
 function crashHook(): ((name: Checkpoint) => void) | undefined {
   const at = process.env.FEDMARKET_TEST_CRASH_AT;
   if (at === undefined || at === "") return undefined;
-  if (!(CHECKPOINTS as readonly string[]).includes(at)) throw new AggregatorError("usage", `FEDMARKET_TEST_CRASH_AT must be one of ${CHECKPOINTS.join(", ")}`);
-  return (name) => { if (name === at) process.kill(process.pid, "SIGKILL"); };
+  if (!(CHECKPOINTS as readonly string[]).includes(at))
+    throw new AggregatorError("usage", `FEDMARKET_TEST_CRASH_AT must be one of ${CHECKPOINTS.join(", ")}`);
+  return (name) => {
+    if (name === at) process.kill(process.pid, "SIGKILL");
+  };
 }
 
-async function withNode(f: Flags, fn: (ctx: { node: AggregatorNode; logger: NodeLogger; projectId: bigint; signal: AbortSignal }) => Promise<void>): Promise<void> {
+async function withNode(
+  f: Flags,
+  fn: (ctx: { node: AggregatorNode; logger: NodeLogger; projectId: bigint; signal: AbortSignal }) => Promise<void>,
+): Promise<void> {
   const logger = createLogger({ json: f.json === true });
   try {
     const { config, projectId } = configOf(f, process.env);
@@ -97,7 +146,10 @@ async function withNode(f: Flags, fn: (ctx: { node: AggregatorNode; logger: Node
     const abort = new AbortController();
     let stopping = false;
     const stop = (): void => {
-      if (stopping) { void opened.close().finally(() => process.exit(130)); return; }
+      if (stopping) {
+        void opened.close().finally(() => process.exit(130));
+        return;
+      }
       stopping = true;
       logger.log("info", "stopping", "stopping after the current step (Ctrl-C again to quit now; every finished step is saved)");
       abort.abort();
@@ -139,92 +191,153 @@ function common(cmd: Command): Command {
 
 const program = new Command()
   .name("fedmarket-aggregator")
-  .description("fedmarket aggregator node: collect and open the round's updates, run Multi-Krum, prove the round (Groth16) and finalize it on chain.")
+  .description(
+    "fedmarket aggregator node: collect and open the round's updates, run Multi-Krum, prove the round (Groth16) and finalize it on chain.",
+  )
   .addHelpText("after", EXAMPLES)
   .showHelpAfterError()
   .configureOutput({ outputError: (s, write) => write(s) });
 
 common(program.command("run"))
-  .description("aggregate every round of the project as its submission window closes (resumable: restart after a crash continues where it stopped)")
+  .description(
+    "aggregate every round of the project as its submission window closes (resumable: restart after a crash continues where it stopped)",
+  )
   .option("--once", "stop after one round is done")
-  .option("--validation <file>", "owner's validation data (IDX or PNG folder, .csv, .jsonl): after each finalized round, write an UNPROVEN " +
-    "GTG-Shapley + leave-one-out report (report.json in the round folder, pinned, CID logged); it never delays the proofs or pays anything")
+  .option(
+    "--validation <file>",
+    "owner's validation data (IDX or PNG folder, .csv, .jsonl): after each finalized round, write an UNPROVEN " +
+      "GTG-Shapley + leave-one-out report (report.json in the round folder, pinned, CID logged); it never delays the proofs or pays anything",
+  )
   .option("--validation-limit <n>", "validation samples the round report uses: the first n (default 1000)")
   .option("--shapley-max-permutations <n>", "GTG-Shapley permutation cap of the round report (default 100)")
-  .option("--lr-decay <factor>", "next round's learning rate = this round's x factor, clamped to the project's on-chain bounds; " +
-    "published with each finalization (default 1 = keep; epochs and batch size are kept)")
-  .addHelpText("after", `
+  .option(
+    "--lr-decay <factor>",
+    "next round's learning rate = this round's x factor, clamped to the project's on-chain bounds; " +
+      "published with each finalization (default 1 = keep; epochs and batch size are kept)",
+  )
+  .addHelpText(
+    "after",
+    `
 Examples:
   fedmarket-aggregator run --project 1 --data agg-data --ipfs-repo demo/ipfs
   fedmarket-aggregator run --project 1 --data agg-data --lr-decay 0.9
   fedmarket-aggregator run --project 1 --data agg-data --once --json
-  fedmarket-aggregator run --project 1 --data agg-data --validation owner-val.csv --validation-limit 500`)
+  fedmarket-aggregator run --project 1 --data agg-data --validation owner-val.csv --validation-limit 500`,
+  )
   .action(async (opts: Flags) => {
     await withNode(opts, async ({ node, logger, projectId, signal }) => {
       const out = await node.run(projectId, { once: opts.once === true, signal });
-      logger.log("info", "run.done", out.kind === "done" ? `round ${out.round}: ${out.done.kind}${out.done.txHash ? ` (${out.done.txHash})` : ""}` : out.kind === "ended" ? `project ${projectId} ${out.status}` : out.reason, {
-        outcome: out.kind === "done" ? out.done.kind : out.kind, ...(out.kind === "done" ? { round: out.round, by: out.done.by, txHash: out.done.txHash } : {}), times: node.times,
-      });
+      logger.log(
+        "info",
+        "run.done",
+        out.kind === "done"
+          ? `round ${out.round}: ${out.done.kind}${out.done.txHash ? ` (${out.done.txHash})` : ""}`
+          : out.kind === "ended"
+            ? `project ${projectId} ${out.status}`
+            : out.reason,
+        {
+          outcome: out.kind === "done" ? out.done.kind : out.kind,
+          ...(out.kind === "done" ? { round: out.round, by: out.done.by, txHash: out.done.txHash } : {}),
+          times: node.times,
+        },
+      );
     });
   });
 
 common(program.command("status"))
   .description("where the open round (or --round) stands: on chain and in the data folder")
   .option("--round <n>", "a past round instead of the open one")
-  .addHelpText("after", `
+  .addHelpText(
+    "after",
+    `
 Examples:
   fedmarket-aggregator status --project 1 --data agg-data
-  fedmarket-aggregator status --project 1 --data agg-data --round 0 --json`)
+  fedmarket-aggregator status --project 1 --data agg-data --round 0 --json`,
+  )
   .action(async (opts: Flags) => {
     await withNode(opts, async ({ node, logger, projectId }) => {
       const s = await node.status(projectId, int(opts.round, "--round", 0));
-      if (opts.json === true) { logger.log("info", "status", `project ${projectId} round ${String(s.round)}`, s); return; }
-      for (const [k, v] of Object.entries(s)) if (v !== undefined) process.stdout.write(`${k.padEnd(22)} ${typeof v === "object" ? JSON.stringify(v) : String(v)}\n`);
+      if (opts.json === true) {
+        logger.log("info", "status", `project ${projectId} round ${String(s.round)}`, s);
+        return;
+      }
+      for (const [k, v] of Object.entries(s))
+        if (v !== undefined) process.stdout.write(`${k.padEnd(22)} ${typeof v === "object" ? JSON.stringify(v) : String(v)}\n`);
     });
   });
 
 common(program.command("prove-round"))
   .argument("<round>", "the open round, after its submission window")
   .description("collect, open, compute and prove a round without submitting anything (proofs land in <data>/p<project>/r<round>/proofs)")
-  .addHelpText("after", `
+  .addHelpText(
+    "after",
+    `
 Examples:
   fedmarket-aggregator prove-round 0 --project 1 --data agg-data
-  fedmarket-aggregator prove-round 2 --project 1 --data agg-data --workers 1 --json`)
+  fedmarket-aggregator prove-round 2 --project 1 --data agg-data --workers 1 --json`,
+  )
   .action(async (round: string, opts: Flags) => {
     await withNode(opts, async ({ node, logger, projectId }) => {
       const r = int(round, "<round>", 0) as number;
       const out = await node.proveRound(projectId, r);
-      logger.log("info", "prove.done", `round ${r}: ${out.chunks} chunk proof(s) + decision proof in ${out.dir}`, { round: r, dir: out.dir, times: node.times });
+      logger.log("info", "prove.done", `round ${r}: ${out.chunks} chunk proof(s) + decision proof in ${out.dir}`, {
+        round: r,
+        dir: out.dir,
+        times: node.times,
+      });
     });
   });
 
-program.command("accept")
-  .description("accept the appointment for a project: post the bond and publish the X25519 key (created in --key-file if missing); opens the next round")
+program
+  .command("accept")
+  .description(
+    "accept the appointment for a project: post the bond and publish the X25519 key (created in --key-file if missing); opens the next round",
+  )
   .option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
   .option("--market <address>", "FedMarket contract address (env FEDMARKET_MARKET)")
   .option("-p, --project <id>", "project id (env FEDMARKET_PROJECT)")
   .option("--chain-id <id>", "expected chain id: refuse any other network")
   .option("--key-file <file>", "the aggregator's X25519 secret key (64 hex); created with mode 0600 if missing", "aggregator.x25519")
+  .option("--bond <wei>", "the bond you agree to post: refuse any other (default: the appointment's, read now)")
+  .option("--slash <wei>", "the slash amount per failed round you agree to: refuse any other (default: the appointment's)")
   .option("--json", "structured JSON-lines logs on stdout")
-  .addHelpText("after", `
+  .addHelpText(
+    "after",
+    `
 Example:
   FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator accept --market 0x5FbD... --project 1 --key-file aggregator.x25519
-  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator run --market 0x5FbD... --project 1 --data agg-data --x25519-key-file aggregator.x25519`)
-  .action(async (opts: Flags & { keyFile: string }) => {
+  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator run --market 0x5FbD... --project 1 --data agg-data --x25519-key-file aggregator.x25519`,
+  )
+  .action(async (opts: Flags & { keyFile: string; bond?: string; slash?: string }) => {
     const logger = createLogger({ json: opts.json === true });
     try {
       const market = opts.market ?? process.env.FEDMARKET_MARKET;
-      if (market === undefined || !isAddress(market)) throw new AggregatorError("usage", "the marketplace address is missing or invalid: pass --market 0x... or set FEDMARKET_MARKET");
+      if (market === undefined || !isAddress(market))
+        throw new AggregatorError("usage", "the marketplace address is missing or invalid: pass --market 0x... or set FEDMARKET_MARKET");
       const project = opts.project ?? process.env.FEDMARKET_PROJECT;
-      if (project === undefined || !/^[1-9][0-9]*$/.test(project)) throw new AggregatorError("usage", "the project is missing or invalid: pass --project <id> (ids start at 1) or set FEDMARKET_PROJECT");
-      await acceptProject({
-        rpcUrl: opts.rpcUrl ?? process.env.FEDMARKET_RPC_URL ?? "http://127.0.0.1:8545", market, projectId: BigInt(project), keyFile: path.resolve(opts.keyFile),
-        ...(opts.chainId === undefined ? {} : { chainId: BigInt(opts.chainId) }),
-      }, logger);
+      if (project === undefined || !/^[1-9][0-9]*$/.test(project))
+        throw new AggregatorError(
+          "usage",
+          "the project is missing or invalid: pass --project <id> (ids start at 1) or set FEDMARKET_PROJECT",
+        );
+      await acceptProject(
+        {
+          rpcUrl: opts.rpcUrl ?? process.env.FEDMARKET_RPC_URL ?? "http://127.0.0.1:8545",
+          market,
+          projectId: BigInt(project),
+          keyFile: path.resolve(opts.keyFile),
+          ...(opts.chainId === undefined ? {} : { chainId: BigInt(opts.chainId) }),
+          ...(opts.bond === undefined ? {} : { bond: wei(opts.bond, "--bond") }),
+          ...(opts.slash === undefined ? {} : { slashAmount: wei(opts.slash, "--slash") }),
+        },
+        logger,
+      );
     } catch (err) {
       reportFailure(logger, err);
     }
   });
 
-program.exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); });
+program.exitOverride((err) => {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+});
 await program.parseAsync(process.argv);

@@ -1,21 +1,30 @@
 /**
  * @fedmarket/aggregator: the aggregator node.
  *
- * - chain.ts: round ctx, aggregator transactions, how a round ended (events)
- * - collect.ts: fetch, decrypt, decode and check each update; exclusions with reasons
+ * - aggregator-node.ts: the node's state machine and loop (which step runs next, timing, checkpoints)
+ * - steps/: one module per step of a round (wait, collect, open, compute, prove, pin, submit,
+ *   settle), each a function of an explicit `StepContext`; steps/index.ts lists them with their files
+ * - verifier-check.ts: start-up checks of a project (spec vs chain, on-chain verifier vs local keys)
+ * - errors.ts: `AggregatorError` and its codes; keys.ts: the X25519 key file
+ * - chain.ts: round ctx, aggregator transactions, the project's history (from its creation block)
  * - free-rider.ts: excludes copies of the last global delta (public, so free riders replay it)
- * - prover-pool.ts (+ prover-worker.ts): Groth16 proving in worker_threads, local verification
+ * - provers.ts, prover-pool.ts (+ prover-worker.ts): Groth16 proving in worker_threads, local verification
  * - artifacts.ts: the circuits' wasm/zkey/vkey (a ceremony folder or the repo's dev setup)
- * - store.ts, lock.ts: per-round step files (atomic), data-folder lock
- * - aggregator-node.ts: the resumable round pipeline; setup.ts: building a node from a config
+ * - store.ts, lock.ts: per-round step files (atomic), data-folder lock; status.ts: what they say
+ * - setup.ts: building a node from a config; accept.ts: accepting an appointment
  * - report/: the unproven round report (GTG-Shapley, leave-one-out on the owner's validation set)
  */
 export * from "./artifacts.ts";
 export * from "./chain.ts";
-export * from "./collect.ts";
+export * from "./errors.ts";
+export * from "./keys.ts";
+export * from "./steps/index.ts";
 export * from "./free-rider.ts";
 export * from "./prover-pool.ts";
+export * from "./provers.ts";
+export * from "./verifier-check.ts";
 export * from "./store.ts";
+export * from "./status.ts";
 export * from "./lock.ts";
 export * from "./aggregator-node.ts";
 export * from "./setup.ts";

@@ -14,7 +14,11 @@ export class LockError extends Error {
   }
 }
 
-interface LockInfo { pid: number; host: string; startedAt: string }
+interface LockInfo {
+  pid: number;
+  host: string;
+  startedAt: string;
+}
 
 function alive(pid: number): boolean {
   try {
@@ -63,10 +67,14 @@ export async function acquireLock(dataDir: string): Promise<DataLock> {
       info = undefined; // being written, or garbage: treat a garbage lock as stale below
     }
     if (info !== undefined && info.host === me.host && alive(info.pid)) {
-      throw new LockError(`data folder ${dataDir} is in use by another aggregator (pid ${info.pid}, since ${info.startedAt}); stop it first or use another --data folder`);
+      throw new LockError(
+        `data folder ${dataDir} is in use by another aggregator (pid ${info.pid}, since ${info.startedAt}); stop it first or use another --data folder`,
+      );
     }
     if (info !== undefined && info.host !== me.host) {
-      throw new LockError(`data folder ${dataDir} is locked by pid ${info.pid} on host ${info.host}; if that process is gone, delete ${file}`);
+      throw new LockError(
+        `data folder ${dataDir} is locked by pid ${info.pid} on host ${info.host}; if that process is gone, delete ${file}`,
+      );
     }
     if (info === undefined && attempt === 0) {
       await new Promise((r) => setTimeout(r, 200)); // maybe mid-write: look again once

@@ -25,7 +25,13 @@ export interface ProofTask {
 }
 
 export type ProofTaskResult =
-  | { readonly id: number; readonly proof: snarkjs.Groth16Proof; readonly publicSignals: string[]; readonly ms: number; readonly error?: undefined }
+  | {
+      readonly id: number;
+      readonly proof: snarkjs.Groth16Proof;
+      readonly publicSignals: string[];
+      readonly ms: number;
+      readonly error?: undefined;
+    }
   | { readonly id: number; readonly error: string; readonly ms: number };
 
 /** A proof as snarkjs returns it, plus how long it took. */
@@ -35,7 +41,11 @@ export interface GeneratedProof {
   readonly ms: number;
 }
 
-interface Pending { task: ProofTask; resolve: (p: GeneratedProof) => void; reject: (e: Error) => void }
+interface Pending {
+  task: ProofTask;
+  resolve: (p: GeneratedProof) => void;
+  reject: (e: Error) => void;
+}
 
 export class ProverPool {
   readonly size: number;
@@ -125,4 +135,3 @@ export class ProverPool {
     await releaseCurves();
   }
 }
-

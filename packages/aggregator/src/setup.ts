@@ -1,15 +1,29 @@
 /**
  * Builds an `AggregatorNode` from a configuration: the Ethereum key (`FEDMARKET_PRIVATE_KEY`, never
- * a flag), the X25519 key (`--x25519-key-file` or `FEDMARKET_X25519_KEY`), the provider (chain id
- * checked), the marketplace client (network checked), the blob store (Kubo RPC or embedded
- * Helia), the data folder (locked, and bound to chain, market and account).
+ * a flag), the X25519 key (`--x25519-key-file` or `FEDMARKET_X25519_KEY`), the provider (the node
+ * runtime's `connectRpc`; chain id checked), the marketplace client (network checked), the blob
+ * store (Kubo RPC or embedded Helia), the data folder (locked, and bound to chain, market and account),
+ * and where each project's history starts (its creation block, so no read scans from block 0).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { JsonRpcProvider, Wallet } from "ethers";
-import { FedMarketClient, HeliaBlobStore, KuboBlobStore, publicKeyOf, bytesToBytes32, type BlobStore, type RetryOptions } from "@fedmarket/protocol";
-import { AggregatorChain } from "./chain.ts";
-import { AggregatorError, AggregatorNode, readSecretKeyFile, type Checkpoint } from "./aggregator-node.ts";
+import { Wallet, type JsonRpcProvider } from "ethers";
+import {
+  bytesToBytes32,
+  connectRpc,
+  FedMarketClient,
+  HeliaBlobStore,
+  KuboBlobStore,
+  publicKeyOf,
+  RpcUnavailableError,
+  type BlobStore,
+  type RetryOptions,
+} from "@fedmarket/protocol";
+import { AggregatorChain, projectCreationBlock } from "./chain.ts";
+import { AggregatorNode } from "./aggregator-node.ts";
+import { AggregatorError } from "./errors.ts";
+import { readSecretKeyFile } from "./keys.ts";
+import type { Checkpoint } from "./steps/context.ts";
 import { acquireLock, type DataLock } from "./lock.ts";
 import type { NodeLogger } from "@fedmarket/protocol";
 import { bindDataDir } from "./store.ts";
@@ -56,10 +70,15 @@ export interface OpenedAggregator {
   close(): Promise<void>;
 }
 
-export async function openAggregator(config: AggregatorConfig, logger: NodeLogger, options: OpenAggregatorOptions = {}): Promise<OpenedAggregator> {
+export async function openAggregator(
+  config: AggregatorConfig,
+  logger: NodeLogger,
+  options: OpenAggregatorOptions = {},
+): Promise<OpenedAggregator> {
   const env = options.env ?? process.env;
   const pk = env.FEDMARKET_PRIVATE_KEY;
-  if (pk === undefined || pk === "") throw new AggregatorError("config", "no Ethereum key: set FEDMARKET_PRIVATE_KEY to the aggregator account's private key");
+  if (pk === undefined || pk === "")
+    throw new AggregatorError("config", "no Ethereum key: set FEDMARKET_PRIVATE_KEY to the aggregator account's private key");
   let wallet: Wallet;
   try {
     wallet = new Wallet(pk);
@@ -70,20 +89,41 @@ export async function openAggregator(config: AggregatorConfig, logger: NodeLogge
   if (secretKey === undefined) {
     const hex = env.FEDMARKET_X25519_KEY;
     if (config.x25519KeyFile !== undefined) secretKey = await readSecretKeyFile(config.x25519KeyFile);
-    else if (hex !== undefined && /^(0x)?[0-9a-fA-F]{64}$/.test(hex)) secretKey = Uint8Array.from(Buffer.from(hex.replace(/^0x/, ""), "hex"));
-    else throw new AggregatorError("config", "no X25519 key to decrypt updates: pass --x25519-key-file <file> or set FEDMARKET_X25519_KEY (64 hex characters)");
+    else if (hex !== undefined && /^(0x)?[0-9a-fA-F]{64}$/.test(hex))
+      secretKey = Uint8Array.from(Buffer.from(hex.replace(/^0x/, ""), "hex"));
+    else
+      throw new AggregatorError(
+        "config",
+        "no X25519 key to decrypt updates: pass --x25519-key-file <file> or set FEDMARKET_X25519_KEY (64 hex characters)",
+      );
   }
   if (config.validation !== undefined && !existsSync(config.validation)) {
-    throw new AggregatorError("config", `the validation data ${config.validation} does not exist: pass --validation <IDX or PNG folder | .csv | .jsonl>`);
+    throw new AggregatorError(
+      "config",
+      `the validation data ${config.validation} does not exist: pass --validation <IDX or PNG folder | .csv | .jsonl>`,
+    );
   }
   const lock = await acquireLock(config.dataDir);
-  const provider = new JsonRpcProvider(config.rpcUrl, undefined, { staticNetwork: true, pollingInterval: Math.min(config.pollIntervalMs ?? 1_000, 1_000), cacheTimeout: -1 });
+  let provider: JsonRpcProvider;
+  try {
+    // fails fast, naming the endpoint, when nothing answers there
+    ({ provider } = await connectRpc(config.rpcUrl, { pollingIntervalMs: Math.min(config.pollIntervalMs ?? 1_000, 1_000) }));
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
   let store: BlobStore | undefined;
   try {
     const signer = wallet.connect(provider);
     // Every retried JSON-RPC call leaves a trace: a flaky endpoint shows in the logs before it fails a round.
     const retry: RetryOptions = {
-      onRetry: ({ attempt, delayMs, error }) => logger.log("warn", "rpc.retry", `JSON-RPC call failed (${(error as Error).message?.split("\n")[0] ?? String(error)}); retry ${attempt} in ${delayMs} ms`, { attempt, delayMs }),
+      onRetry: ({ attempt, delayMs, error }) =>
+        logger.log(
+          "warn",
+          "rpc.retry",
+          `JSON-RPC call failed (${(error as Error).message?.split("\n")[0] ?? String(error)}); retry ${attempt} in ${delayMs} ms`,
+          { attempt, delayMs },
+        ),
     };
     const client = new FedMarketClient(config.market, signer, { blockRange: config.blockRange ?? 2_000, retry });
     const chainId = await client.checkNetwork(config.chainId);
@@ -91,12 +131,30 @@ export async function openAggregator(config: AggregatorConfig, logger: NodeLogge
     if (options.store !== undefined) store = options.store;
     else if (config.ipfsApi !== undefined) store = new KuboBlobStore({ apiUrl: config.ipfsApi });
     else store = await HeliaBlobStore.create({ dataDir: config.ipfsRepo ?? path.join(config.dataDir, "ipfs") });
-    logger.log("debug", "node.open", `aggregator ${wallet.address} (X25519 ${bytesToBytes32(publicKeyOf(secretKey))}) on chain ${chainId}, market ${client.address}, data ${config.dataDir}`, {
-      aggregator: wallet.address, chainId, market: client.address, dataDir: config.dataDir,
+    logger.log(
+      "debug",
+      "node.open",
+      `aggregator ${wallet.address} (X25519 ${bytesToBytes32(publicKeyOf(secretKey))}) on chain ${chainId}, market ${client.address}, data ${config.dataDir}`,
+      {
+        aggregator: wallet.address,
+        chainId,
+        market: client.address,
+        dataDir: config.dataDir,
+      },
+    );
+    const chain = new AggregatorChain(client, {
+      blockRange: config.blockRange ?? 2_000,
+      fromBlock: (id) => historyStart(client, id, logger),
     });
-    const chain = new AggregatorChain(client, { blockRange: config.blockRange ?? 2_000, retry });
     const node = new AggregatorNode({
-      chain, signer, address: wallet.address, chainId, store, dataDir: config.dataDir, logger, secretKey,
+      chain,
+      signer,
+      address: wallet.address,
+      chainId,
+      store,
+      dataDir: config.dataDir,
+      logger,
+      secretKey,
       ...(config.circuitsDir === undefined ? {} : { circuitsDir: config.circuitsDir }),
       ...(config.workers === undefined ? {} : { workers: config.workers }),
       ...(config.chunkBatch === undefined ? {} : { chunkBatch: config.chunkBatch }),
@@ -106,19 +164,25 @@ export async function openAggregator(config: AggregatorConfig, logger: NodeLogge
       ...(config.ipfsRetries === undefined ? {} : { ipfsRetries: config.ipfsRetries }),
       ...(config.lrDecay === undefined ? {} : { lrDecay: config.lrDecay }),
       ...(options.onCheckpoint === undefined ? {} : { onCheckpoint: options.onCheckpoint }),
-      ...(config.validation === undefined ? {} : {
-        roundReport: new RoundReporter({
-          validationFile: config.validation, store, logger, specCidOf: async (id) => (await client.getProject(id)).specCid,
-          ...(config.validationLimit === undefined ? {} : { validationLimit: config.validationLimit }),
-          ...(config.shapleyMaxPermutations === undefined ? {} : { maxPermutations: config.shapleyMaxPermutations }),
-          ...(config.ipfsTimeoutMs === undefined ? {} : { ipfsTimeoutMs: config.ipfsTimeoutMs }),
-          ...(config.ipfsRetries === undefined ? {} : { ipfsRetries: config.ipfsRetries }),
-        }),
-      }),
+      ...(config.validation === undefined
+        ? {}
+        : {
+            roundReport: new RoundReporter({
+              validationFile: config.validation,
+              store,
+              logger,
+              specCidOf: async (id) => (await client.getProject(id)).specCid,
+              ...(config.validationLimit === undefined ? {} : { validationLimit: config.validationLimit }),
+              ...(config.shapleyMaxPermutations === undefined ? {} : { maxPermutations: config.shapleyMaxPermutations }),
+              ...(config.ipfsTimeoutMs === undefined ? {} : { ipfsTimeoutMs: config.ipfsTimeoutMs }),
+              ...(config.ipfsRetries === undefined ? {} : { ipfsRetries: config.ipfsRetries }),
+            }),
+          }),
     });
     const ownStore = options.store === undefined ? store : undefined;
     return {
-      node, lock,
+      node,
+      lock,
       async close() {
         await node.close();
         if (ownStore !== undefined) await ownStore.close();
@@ -131,6 +195,28 @@ export async function openAggregator(config: AggregatorConfig, logger: NodeLogge
     provider.destroy();
     await lock.release();
     throw err;
+  }
+}
+
+/**
+ * Where project `projectId`'s history is read from: its creation block (chain.ts
+ * `projectCreationBlock`). An endpoint that cannot answer calls at old blocks (a pruned node)
+ * costs only time: the history is then read from block 0, as the logs are still there.
+ */
+async function historyStart(client: FedMarketClient, projectId: bigint, logger: NodeLogger): Promise<number> {
+  try {
+    return (await projectCreationBlock(client, projectId)) ?? 0;
+  } catch (err) {
+    if (err instanceof RpcUnavailableError) throw err;
+    logger.log(
+      "debug",
+      "history.from-genesis",
+      `cannot find the creation block of project ${projectId} (${(err as Error).message.split("\n")[0]}): reading its history from block 0`,
+      {
+        projectId,
+      },
+    );
+    return 0;
   }
 }
 

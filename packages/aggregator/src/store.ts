@@ -4,18 +4,19 @@
  * (temporary file, fsync, rename, fsync of the folder). A step whose file exists is done; a
  * restart after `kill -9` at any point continues at the first missing file.
  *
- * | file | step |
- * | --- | --- |
- * | `slots.json` | the round's `UpdateSubmitted` events (slot, trainer, commitment, CID) + round facts |
- * | `openings.json` | per slot: opened (update + salt) or excluded (with the reason) |
- * | `round.json` | the reference computation's summary: ctx, commitments, outcome, new model, public signals |
- * | `proofs/chunk-<j>.json`, `proofs/decision.json` | Groth16 proofs (verified locally before writing) |
- * | `model.json` | the pinned new global model's CID |
-| `hyperparams.json` | the next round's hyper-parameters chosen for `finalizeRound` (so a restart sends the same) |
- * | `txs.json` | transaction hashes (chunk batches, finalize) as they are sent |
- * | `done.json` | how the round ended (finalized by us / by someone else, skipped, failed) |
+ * | file | content | written by (its type) |
+ * | --- | --- | --- |
+ * | `slots.json` | the round's `UpdateSubmitted` events (slot, trainer, commitment, CID) + round facts | steps/collect.ts (`SlotsFile`) |
+ * | `openings.json` | per slot: opened (update + salt) or excluded (with the reason) | steps/open.ts (`OpeningsFile`) |
+ * | `input.json` | what the witnesses derive from: quantized previous model, `keccak` word, `f` | steps/compute.ts (`RoundInputFile`) |
+ * | `round.json` | the reference computation's summary: ctx, commitments, outcome, new model, public signals | steps/compute.ts (`RoundFile`) |
+ * | `proofs/chunk-<j>.json`, `proofs/decision.json` | Groth16 proofs (verified locally before writing) | steps/prove.ts (`ProofFile`) |
+ * | `model.json` | the pinned new global model's CID | steps/pin.ts (`ModelFile`) |
+ * | `hyperparams.json` | the next round's hyper-parameters chosen for `finalizeRound` (so a restart sends the same) | steps/hyper-params.ts |
+ * | `txs.json` | transaction hashes (chunk batches, finalize; or skip, fail) as they are sent | steps/submit.ts, steps/wait.ts (`TxsFile`) |
+ * | `done.json` | how the round ended (finalized by us / by someone else, skipped, failed) | steps/settle.ts (`DoneFile`) |
  *
- * JSON files store bigints as decimal strings (`toJson`/`fromJson` helpers below).
+ * JSON files store bigints as decimal strings (`toJson` below; readers convert with `big`/`bigs`).
  */
 import { writeFileAtomic } from "@fedmarket/protocol";
 import { readFile } from "node:fs/promises";
@@ -96,7 +97,9 @@ export async function bindDataDir(dataDir: string, want: Binding): Promise<void>
   }
   for (const k of ["chainId", "market", "aggregator"] as const) {
     if (have[k] !== norm[k]) {
-      throw new StoreError(`data folder ${dataDir} belongs to ${k} ${have[k]}, not ${norm[k]}: wrong network, marketplace or key? Use another --data folder`);
+      throw new StoreError(
+        `data folder ${dataDir} belongs to ${k} ${have[k]}, not ${norm[k]}: wrong network, marketplace or key? Use another --data folder`,
+      );
     }
   }
 }

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { HeliaBlobStore, memoryLogger } from "@fedmarket/protocol";
-import { seededRandom } from "@fedmarket/trainer";
+import { seededRandom } from "@fedmarket/ml";
 import { exactShapley, gtgShapley, type Coalition, type Utility } from "../src/report/gtg-shapley.ts";
 import { leaveOneOut } from "../src/report/leave-one-out.ts";
 import { ROUND_REPORT_SCHEMA, type RoundReport } from "../src/report/round-report.ts";
@@ -69,7 +69,10 @@ test("leave-one-out values", async () => {
 
 test("between-round truncation: a round that changes nothing within eps values everyone 0", async () => {
   const calls: Coalition[] = [];
-  const flat: Utility = async (s) => { calls.push(s); return 0.5 + (has(s, 1) ? 0.0004 : 0); };
+  const flat: Utility = async (s) => {
+    calls.push(s);
+    return 0.5 + (has(s, 1) ? 0.0004 : 0);
+  };
   const gtg = await gtgShapley(3, flat, { random: seededRandom(3), eps: 0.001 });
   assert.deepEqual(gtg.values, [0, 0, 0]);
   assert.equal(gtg.truncatedRound, true);
@@ -79,7 +82,10 @@ test("between-round truncation: a round that changes nothing within eps values e
 
 test("within-permutation truncation: once a prefix reaches U(all), the rest is not evaluated and gets 0", async () => {
   const calls: Coalition[] = [];
-  const dominant: Utility = async (s) => { calls.push(s); return has(s, 0) ? 0.8 : 0.5; };
+  const dominant: Utility = async (s) => {
+    calls.push(s);
+    return has(s, 0) ? 0.8 : 0.5;
+  };
   // the first permutation of the guided sampling starts with player 0
   const one = await gtgShapley(3, dominant, { random: seededRandom(5), eps: 0.001, maxPermutations: 1 });
   assert.deepEqual(calls, [[], [0, 1, 2], [0]]);
@@ -92,7 +98,14 @@ test("within-permutation truncation: once a prefix reaches U(all), the rest is n
 test("determinism: the same seed gives the same estimate and the same utility calls", async () => {
   const run = async (seed: number): Promise<{ values: number[]; calls: string[] }> => {
     const calls: string[] = [];
-    const g = await gtgShapley(4, async (s) => { calls.push(s.join(",")); return redundant(s); }, { random: seededRandom(seed), eps: 0, tolerance: 0, maxPermutations: 8 });
+    const g = await gtgShapley(
+      4,
+      async (s) => {
+        calls.push(s.join(","));
+        return redundant(s);
+      },
+      { random: seededRandom(seed), eps: 0, tolerance: 0, maxPermutations: 8 },
+    );
     return { values: g.values, calls };
   };
   assert.deepEqual(await run(42), await run(42));
@@ -127,11 +140,16 @@ function diagonalDelta(w: number): string[] {
 
 function validationCsv(n: number): string {
   let s = 11;
-  const rnd = (): number => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
+  const rnd = (): number => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
   const rows = [[...Array.from({ length: FEATURES }, (_, j) => `f${j}`), "label"].join(",")];
   for (let i = 0; i < n; i++) {
     const label = i % LABELS.length;
-    rows.push([...Array.from({ length: FEATURES }, (_, j) => ((j === label ? 1 : 0) + (rnd() - 0.5) * 0.6).toFixed(4)), LABELS[label]].join(","));
+    rows.push(
+      [...Array.from({ length: FEATURES }, (_, j) => ((j === label ? 1 : 0) + (rnd() - 0.5) * 0.6).toFixed(4)), LABELS[label]].join(","),
+    );
   }
   return `${rows.join("\n")}\n`;
 }
@@ -158,18 +176,41 @@ async function writeRound(round: number): Promise<RoundFiles> {
   const files = new RoundFiles(path.join(tmp, "agg"), 1n, round);
   const trainer = (k: number): string => `0x${String(k + 2).repeat(40)}`;
   const opened = (slot: number, update: string[]) => ({
-    slot, trainer: trainer(slot), commitment: String(1000 + slot), cid: `cid-${slot}`, txHash: `0x${slot}`, blockNumber: 5, status: "opened", update, salt: "1",
+    slot,
+    trainer: trainer(slot),
+    commitment: String(1000 + slot),
+    cid: `cid-${slot}`,
+    txHash: `0x${slot}`,
+    blockNumber: 5,
+    status: "opened",
+    update,
+    salt: "1",
   });
   await files.write("input.json", { prevModel: new Array<string>(D).fill("0"), f: 1, modelCid: "prev-cid" });
   await files.write("openings.json", {
     openings: [
-      opened(0, diagonalDelta(0.5)), opened(1, diagonalDelta(0.4)), opened(2, diagonalDelta(-0.6)),
-      { slot: 3, trainer: trainer(3), commitment: "1003", cid: "cid-3", txHash: "0x3", blockNumber: 5, status: "excluded", reason: "missing", detail: "not pinned" },
+      opened(0, diagonalDelta(0.5)),
+      opened(1, diagonalDelta(0.4)),
+      opened(2, diagonalDelta(-0.6)),
+      {
+        slot: 3,
+        trainer: trainer(3),
+        commitment: "1003",
+        cid: "cid-3",
+        txHash: "0x3",
+        blockNumber: 5,
+        status: "excluded",
+        reason: "missing",
+        detail: "not pinned",
+      },
     ],
   });
   await files.write("round.json", {
-    ctx: "123456789012345678901234567890", status: [1, 1, 2, 3], scores: ["4096", "3500", "0", "0"],
-    commitments: ["1000", "1001", "1002", "1003"], newModelCommitment: "777",
+    ctx: "123456789012345678901234567890",
+    status: [1, 1, 2, 3],
+    scores: ["4096", "3500", "0", "0"],
+    commitments: ["1000", "1001", "1002", "1003"],
+    newModelCommitment: "777",
   });
   await files.write("model.json", { cid: "new-model-cid" });
   await files.write("done.json", { kind: "finalized", by: "self", newModelCommitment: "777" });
@@ -178,7 +219,13 @@ async function writeRound(round: number): Promise<RoundFiles> {
 
 test("round report of a tiny real model: schema, unproven label, pinned, skipped on restart, failures are warnings", async () => {
   const logger = memoryLogger();
-  const reporter = new RoundReporter({ validationFile: path.join(tmp, "validation.csv"), store, logger, specCidOf: async () => specCid, maxPermutations: 30 });
+  const reporter = new RoundReporter({
+    validationFile: path.join(tmp, "validation.csv"),
+    store,
+    logger,
+    specCidOf: async () => specCid,
+    maxPermutations: 30,
+  });
   const files = await writeRound(0);
   await reporter.afterFinalize(1n, 0, files);
   const failed = logger.records.find((r) => r.event === "report.failed");
@@ -193,7 +240,15 @@ test("round report of a tiny real model: schema, unproven label, pinned, skipped
   assert.equal(report.round, 0);
   assert.equal(report.modelCid, "new-model-cid");
   assert.deepEqual(report.validation, { samples: 30, source: "validation.csv" });
-  assert.deepEqual(report.players.map((p) => [p.slot, p.status, p.provenScore]), [[0, "inlier", "4096"], [1, "inlier", "3500"], [2, "not-aggregated", "0"], [3, "excluded", "0"]]);
+  assert.deepEqual(
+    report.players.map((p) => [p.slot, p.status, p.provenScore]),
+    [
+      [0, "inlier", "4096"],
+      [1, "inlier", "3500"],
+      [2, "not-aggregated", "0"],
+      [3, "excluded", "0"],
+    ],
+  );
   const [good, alsoGood, flipped, excluded] = report.players;
   assert.equal(excluded?.shapley, null);
   assert.equal(excluded?.leaveOneOut, null);
@@ -226,7 +281,12 @@ test("round report of a tiny real model: schema, unproven label, pinned, skipped
 
   // bad validation data: a warning, never an exception
   const badLogger = memoryLogger();
-  const bad = new RoundReporter({ validationFile: path.join(tmp, "bad-labels.csv"), store, logger: badLogger, specCidOf: async () => specCid });
+  const bad = new RoundReporter({
+    validationFile: path.join(tmp, "bad-labels.csv"),
+    store,
+    logger: badLogger,
+    specCidOf: async () => specCid,
+  });
   const files1 = await writeRound(1);
   await bad.afterFinalize(1n, 1, files1);
   const warning = badLogger.records.find((r) => r.event === "report.failed");

@@ -22,7 +22,8 @@ registerProject(program);
 registerAudit(program);
 registerNodes(program);
 (await import("./commands/ipfs.ts")).register(program);
-(await import("./commands/demo.ts")).register(program);
 
-program.exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); });
+program.exitOverride((err) => {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+});
 await program.parseAsync(process.argv);

@@ -48,10 +48,7 @@ export function initialState(kMax: number, mask: bigint): AccumulatorState {
 
 /** The state as field elements in the documented order. */
 export function stateFields(state: AccumulatorState): bigint[] {
-  const fields = [
-    state.counter, state.mask, state.prevModelChain, state.newModelChain,
-    ...state.trainerChains, ...state.gram.map(toField),
-  ];
+  const fields = [state.counter, state.mask, state.prevModelChain, state.newModelChain, ...state.trainerChains, ...state.gram.map(toField)];
   if (fields.length !== stateLength(state.trainerChains.length)) {
     throw new RangeError("malformed accumulator state");
   }
@@ -79,8 +76,13 @@ export function hashState(state: AccumulatorState): bigint {
 
 /** True for the canonical initial state (any mask). */
 export function isInitialState(state: AccumulatorState): boolean {
-  return state.counter === 0n && state.prevModelChain === 0n && state.newModelChain === 0n &&
-    state.trainerChains.every((t) => t === 0n) && state.gram.every((g) => g === 0n);
+  return (
+    state.counter === 0n &&
+    state.prevModelChain === 0n &&
+    state.newModelChain === 0n &&
+    state.trainerChains.every((t) => t === 0n) &&
+    state.gram.every((g) => g === 0n)
+  );
 }
 
 /** The public accumulator value of a state: `0` for the initial state, else its hash. */
@@ -119,7 +121,9 @@ export function chunkStep(
   const n = BigInt(popcount(state.mask));
   const newModelChunk = prevModelChunk.map((g, x) => {
     let s = 0n;
-    updateChunks.forEach((u, k) => { if (flags[k]) s += u[x] as bigint; });
+    updateChunks.forEach((u, k) => {
+      if (flags[k]) s += u[x] as bigint;
+    });
     const next = n === 0n ? g : g + floorDiv(s, n);
     assertSignedBits(next, modelBits, `new model value`);
     return next;
@@ -129,8 +133,7 @@ export function chunkStep(
   for (let i = 0; i < kMax; i++) {
     for (let j = i; j < kMax; j++) {
       const idx = gramIndex(i, j, kMax);
-      gram[idx] = (gram[idx] as bigint) +
-        innerProduct(updateChunks[i] as readonly bigint[], updateChunks[j] as readonly bigint[]);
+      gram[idx] = (gram[idx] as bigint) + innerProduct(updateChunks[i] as readonly bigint[], updateChunks[j] as readonly bigint[]);
     }
   }
   const next: AccumulatorState = {
@@ -138,8 +141,7 @@ export function chunkStep(
     mask: state.mask,
     prevModelChain: chainStep(state.prevModelChain, chunkHash(prevModelChunk, modelBits)),
     newModelChain: chainStep(state.newModelChain, chunkHash(newModelChunk, modelBits)),
-    trainerChains: state.trainerChains.map((t, k) =>
-      chainStep(t, chunkHash(updateChunks[k] as readonly bigint[], updateBits))),
+    trainerChains: state.trainerChains.map((t, k) => chainStep(t, chunkHash(updateChunks[k] as readonly bigint[], updateBits))),
     gram,
   };
   return { next, newModelChunk };

@@ -56,9 +56,7 @@ export function updateCommitment(chainValue: bigint, salt: bigint): bigint {
 }
 
 /** Convenience: commitment of a quantized update under a salt. */
-export function commitUpdate(
-  update: readonly bigint[], salt: bigint, chunk: number, updateBits: number,
-): bigint {
+export function commitUpdate(update: readonly bigint[], salt: bigint, chunk: number, updateBits: number): bigint {
   return updateCommitment(trainerChain(update, chunk, updateBits), salt);
 }
 

@@ -113,3 +113,14 @@ export function validateConfig(config: CircuitConfig): void {
     throw new RangeError("configuration too large: decision comparisons exceed 252 bits");
   }
 }
+
+/**
+ * The circuits of a configuration by name (`chunk_k8_c128_b8_g24`, `decision_k8_c128_b8_g24`; the
+ * default 16/32 bits are left out of the name): one naming rule for the circuit sources, their
+ * setups, the verifiers, the aggregator's artifacts and the audit's verification keys.
+ */
+export function circuitNames(config: CircuitConfig): { chunk: string; decision: string } {
+  const bits = config.updateBits === 16 && config.modelBits === 32 ? "" : `_b${config.updateBits}_g${config.modelBits}`;
+  const suffix = `k${config.kMax}_c${config.chunk}${bits}`;
+  return { chunk: `chunk_${suffix}`, decision: `decision_${suffix}` };
+}

@@ -7,8 +7,7 @@
  */
 
 /** The BN254 scalar field modulus `r` (circom's default prime). */
-export const FIELD_MODULUS: bigint =
-  21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+export const FIELD_MODULUS: bigint = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 /** Half of the modulus: canonical elements above it read back as negative integers. */
 const HALF_MODULUS: bigint = FIELD_MODULUS >> 1n;
@@ -87,7 +86,7 @@ export function ceilLog2(n: number): number {
 export function floorDiv(a: bigint, b: bigint): bigint {
   if (b === 0n) throw new RangeError("division by zero");
   const q = a / b;
-  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
 /** A uniformly random field element, from the platform CSPRNG (rejection sampling). */

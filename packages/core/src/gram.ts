@@ -38,8 +38,7 @@ export function gramToUpper(g: readonly (readonly bigint[])[]): bigint[] {
 /** Full symmetric matrix from the upper-triangular row-major form. */
 export function gramFromUpper(upper: readonly bigint[], k: number): bigint[][] {
   if (upper.length !== gramSize(k)) throw new RangeError("wrong upper-triangular Gram length");
-  return Array.from({ length: k }, (_, i) =>
-    Array.from({ length: k }, (_, j) => upper[gramIndex(i, j, k)] as bigint));
+  return Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => upper[gramIndex(i, j, k)] as bigint));
 }
 
 /** Squared distance from the Gram matrix: `d_ij = G_ii + G_jj - 2 G_ij`. */

@@ -1,5 +1,6 @@
 /**
- * @fedmarket/core: the one reference implementation of every proven computation.
+ * @fedmarket/core: the one reference implementation of every proven computation, of the fixed-point
+ * rules (quantize.ts), the slot statuses (slot-status.ts) and the contract's money rules (rewards.ts).
  * See docs/PROOF-INTERFACE.md for the specification this code implements.
  */
 export * from "./field.ts";
@@ -9,6 +10,7 @@ export * from "./pack.ts";
 export * from "./poseidon.ts";
 export * from "./commit.ts";
 export * from "./gram.ts";
+export * from "./slot-status.ts";
 export * from "./krum.ts";
 export * from "./aggregate.ts";
 export * from "./accumulator.ts";
@@ -17,3 +19,4 @@ export * from "./outcome.ts";
 export * from "./witness.ts";
 export * from "./round.ts";
 export * from "./replay.ts";
+export * from "./rewards.ts";

@@ -14,16 +14,7 @@
  */
 import { SCORE_BITS } from "./config.ts";
 import { squaredDistance } from "./gram.ts";
-
-/** Slot status codes of the outcome words (plain constants: no TypeScript enums). */
-export const SlotStatus = {
-  Empty: 0,
-  Inlier: 1,
-  NotAggregated: 2,
-  Excluded: 3,
-} as const;
-/** One of the four status codes. */
-export type SlotStatus = (typeof SlotStatus)[keyof typeof SlotStatus];
+import { SlotStatus } from "./slot-status.ts";
 
 /** Inputs of the Multi-Krum decision; all arrays have `K_MAX` entries. */
 export interface KrumInput {
@@ -71,8 +62,7 @@ export function multiKrum(input: KrumInput): KrumResult {
 
   const empty = commitments.map((c) => c === 0n);
   const excluded = input.excluded.map((e, i) => e && !empty[i]);
-  const duplicate = commitments.map((c, i) =>
-    c !== 0n && commitments.some((d, j) => j !== i && d === c));
+  const duplicate = commitments.map((c, i) => c !== 0n && commitments.some((d, j) => j !== i && d === c));
   const valid = commitments.map((_, i) => !empty[i] && !excluded[i] && !duplicate[i]);
   const members = valid.flatMap((v, i) => (v ? [i] : []));
   const n = members.length;
@@ -116,15 +106,24 @@ export function multiKrum(input: KrumInput): KrumResult {
     return inliers[i] ? SlotStatus.Inlier : SlotStatus.NotAggregated;
   });
   return {
-    status, empty, excluded, duplicate, valid, n, active, inliers, krumScores, scores,
-    selected, tau, keyThreshold,
+    status,
+    empty,
+    excluded,
+    duplicate,
+    valid,
+    n,
+    active,
+    inliers,
+    krumScores,
+    scores,
+    selected,
+    tau,
+    keyThreshold,
   };
 }
 
 /** `s_k = max(0, sum_{i inlier} G[k][i])` for inliers, 0 otherwise; throws if `>= 2^64`. */
-export function inlierScores(
-  gram: readonly (readonly bigint[])[], inliers: readonly boolean[],
-): bigint[] {
+export function inlierScores(gram: readonly (readonly bigint[])[], inliers: readonly boolean[]): bigint[] {
   return inliers.map((isInlier, k) => {
     if (!isInlier) return 0n;
     let sum = 0n;

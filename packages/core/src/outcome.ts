@@ -2,11 +2,9 @@
  * Outcome words: `outcome[w]` packs slots `3w, 3w+1, 3w+2`; slot `3w+i` sits at bit `66 i`
  * as `status | score << 2` (2 status bits, 64 score bits); unused high bits are zero.
  */
-import {
-  OUTCOME_SLOT_BITS, SCORE_BITS, SLOTS_PER_OUTCOME_WORD, outcomeWords,
-} from "./config.ts";
+import { OUTCOME_SLOT_BITS, SCORE_BITS, SLOTS_PER_OUTCOME_WORD, outcomeWords } from "./config.ts";
 import { assertUnsignedBits } from "./field.ts";
-import type { SlotStatus } from "./krum.ts";
+import type { SlotStatus } from "./slot-status.ts";
 
 /** One decoded slot. */
 export interface SlotOutcome {
@@ -15,9 +13,7 @@ export interface SlotOutcome {
 }
 
 /** Packs statuses and scores of `kMax` slots into `ceil(kMax / 3)` words. */
-export function packOutcome(
-  status: readonly SlotStatus[], scores: readonly bigint[], kMax: number,
-): bigint[] {
+export function packOutcome(status: readonly SlotStatus[], scores: readonly bigint[], kMax: number): bigint[] {
   if (status.length !== kMax || scores.length !== kMax) throw new RangeError("slot count mismatch");
   const words = new Array<bigint>(outcomeWords(kMax)).fill(0n);
   for (let k = 0; k < kMax; k++) {

@@ -19,9 +19,12 @@ export const REPLAY_MIN_COSINE = 0.99;
 export function cosineSimilarity(a: readonly bigint[], b: readonly bigint[]): number {
   if (a.length !== b.length) throw new RangeError("cosine of vectors of unequal length");
   // Exact integer sums, then one float division: no precision loss on long vectors.
-  let dot = 0n, na = 0n, nb = 0n;
+  let dot = 0n,
+    na = 0n,
+    nb = 0n;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i] as bigint, y = b[i] as bigint;
+    const x = a[i] as bigint,
+      y = b[i] as bigint;
     dot += x * y;
     na += x * x;
     nb += y * y;
@@ -42,7 +45,9 @@ export function globalDelta(prevModel: readonly bigint[], modelBeforeIt: readonl
  * update already earns a zero score.
  */
 export function replaysGlobalDelta(
-  update: readonly bigint[], lastGlobalDelta: readonly bigint[], minCosine: number = REPLAY_MIN_COSINE,
+  update: readonly bigint[],
+  lastGlobalDelta: readonly bigint[],
+  minCosine: number = REPLAY_MIN_COSINE,
 ): boolean {
   if (!(minCosine > 0 && minCosine <= 1)) throw new RangeError(`minCosine ${minCosine} must be in (0, 1]`);
   return cosineSimilarity(update.slice(0, lastGlobalDelta.length), lastGlobalDelta) >= minCosine;

@@ -24,9 +24,7 @@ export interface RoundSlot {
 }
 
 /** Builds a slot whose commitment opens to `update` under `salt`. */
-export function committedSlot(
-  config: CircuitConfig, update: readonly bigint[], salt: bigint,
-): RoundSlot {
+export function committedSlot(config: CircuitConfig, update: readonly bigint[], salt: bigint): RoundSlot {
   return { commitment: commitUpdate(update, salt, config.chunk, config.updateBits), update, salt };
 }
 
@@ -94,7 +92,12 @@ export function simulateRound(input: RoundInput): RoundResult {
   const chunkWitnesses: ChunkWitness[] = [];
   const newModel: bigint[] = [];
   modelChunks.forEach((modelChunk, j) => {
-    const w = buildChunkInput(config, state, updateChunks.map((u) => u[j] as bigint[]), modelChunk);
+    const w = buildChunkInput(
+      config,
+      state,
+      updateChunks.map((u) => u[j] as bigint[]),
+      modelChunk,
+    );
     chunkWitnesses.push(w);
     newModel.push(...w.newModelChunk);
     state = w.next;
@@ -112,7 +115,9 @@ export function simulateRound(input: RoundInput): RoundResult {
   const decision = buildDecisionInput(
     config,
     { ctx, prevModel: prevModelCommitment, newModel: newModelCommitment, commitments, outcome },
-    state, salts, krum,
+    state,
+    salts,
+    krum,
   );
   return {
     ctx,

@@ -51,8 +51,10 @@ export function buildChunkInput(
   const accOut = hashState(next);
   const updates = updateChunks.map((u) => pack(u, config.updateBits));
   const prevModel = pack(prevModelChunk, config.modelBits);
-  if (updates.some((u) => u.length !== packedLength(config.chunk, config.updateBits)) ||
-      prevModel.length !== packedLength(config.chunk, config.modelBits)) {
+  if (
+    updates.some((u) => u.length !== packedLength(config.chunk, config.updateBits)) ||
+    prevModel.length !== packedLength(config.chunk, config.modelBits)
+  ) {
     throw new RangeError("packing produced the wrong number of elements");
   }
   return {
@@ -109,9 +111,7 @@ export function buildDecisionInput(
     keyThreshold: krum.keyThreshold,
   };
   return {
-    publicSignals: [
-      pub.ctx, pub.prevModel, pub.newModel, accFinal, ...pub.commitments, ...pub.outcome,
-    ],
+    publicSignals: [pub.ctx, pub.prevModel, pub.newModel, accFinal, ...pub.commitments, ...pub.outcome],
     input,
   };
 }

@@ -1,8 +1,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  FIELD_MODULUS, accumulatorValue, chunkStep, gramIndex, gramSize, hashMany, hashState,
-  initialState, stateFields, stateFromFields, stateLength, type CircuitConfig,
+  FIELD_MODULUS,
+  accumulatorValue,
+  chunkStep,
+  gramIndex,
+  gramSize,
+  hashMany,
+  hashState,
+  initialState,
+  stateFields,
+  stateFromFields,
+  stateLength,
+  type CircuitConfig,
 } from "../src/index.ts";
 
 const config: CircuitConfig = { kMax: 3, chunk: 4, updateBits: 8, modelBits: 16 };
@@ -23,8 +33,14 @@ test("upper-triangular Gram index is row-major and dense", () => {
 });
 
 test("state field order and hash", () => {
-  const s = { ...initialState(3, 5n), counter: 2n, prevModelChain: 7n, newModelChain: 8n,
-    trainerChains: [1n, 2n, 3n], gram: [1n, -2n, 3n, 4n, 5n, 6n] };
+  const s = {
+    ...initialState(3, 5n),
+    counter: 2n,
+    prevModelChain: 7n,
+    newModelChain: 8n,
+    trainerChains: [1n, 2n, 3n],
+    gram: [1n, -2n, 3n, 4n, 5n, 6n],
+  };
   const fields = stateFields(s);
   assert.equal(fields.length, stateLength(3));
   assert.deepEqual(fields.slice(0, 7), [2n, 5n, 7n, 8n, 1n, 2n, 3n]);
@@ -38,7 +54,11 @@ test("state field order and hash", () => {
 
 test("chunk step: Gram growth, masked floor average, chains", () => {
   const s0 = initialState(3, 0b011n);
-  const u = [[1n, 2n, 3n, -4n], [2n, 2n, -3n, -5n], [127n, -128n, 0n, 0n]];
+  const u = [
+    [1n, 2n, 3n, -4n],
+    [2n, 2n, -3n, -5n],
+    [127n, -128n, 0n, 0n],
+  ];
   const g = [10n, -10n, 0n, 32767n];
   const { next, newModelChunk } = chunkStep(config, s0, u, g);
   // n = 2: floor((1+2)/2)=1, floor(4/2)=2, floor(0/2)=0, floor(-9/2)=-5
@@ -48,5 +68,12 @@ test("chunk step: Gram growth, masked floor average, chains", () => {
   assert.equal(next.gram[gramIndex(0, 1, 3)], 2n + 4n - 9n + 20n);
   assert.equal(next.gram[gramIndex(2, 2, 3)], 127n * 127n + 128n * 128n);
   // overflow of the new model is rejected
-  assert.throws(() => chunkStep(config, s0, u, [10n, 10n, 10n, 32767n].map((x, i) => (i === 0 ? 32767n : x))));
+  assert.throws(() =>
+    chunkStep(
+      config,
+      s0,
+      u,
+      [10n, 10n, 10n, 32767n].map((x, i) => (i === 0 ? 32767n : x)),
+    ),
+  );
 });

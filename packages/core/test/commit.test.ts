@@ -1,14 +1,26 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  chainStep, chunkHash, commitUpdate, hashMany, modelCommitment, pack, padToChunks, poseidon,
-  splitChunks, trainerChain, updateCommitment,
+  chainStep,
+  chunkHash,
+  commitUpdate,
+  hashMany,
+  modelCommitment,
+  pack,
+  padToChunks,
+  poseidon,
+  splitChunks,
+  trainerChain,
+  updateCommitment,
 } from "../src/index.ts";
 
 test("padding and splitting", () => {
   assert.deepEqual(padToChunks([1n, 2n, 3n], 2), [1n, 2n, 3n, 0n]);
   assert.deepEqual(padToChunks([], 2), [0n, 0n]);
-  assert.deepEqual(splitChunks([1n, 2n, 3n, 0n], 2), [[1n, 2n], [3n, 0n]]);
+  assert.deepEqual(splitChunks([1n, 2n, 3n, 0n], 2), [
+    [1n, 2n],
+    [3n, 0n],
+  ]);
   assert.throws(() => splitChunks([1n], 2));
 });
 

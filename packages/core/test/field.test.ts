@@ -1,8 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  FIELD_MODULUS, ceilLog2, floorDiv, fromFieldSigned, mod, randomFieldElement, toField,
-  assertSignedBits, assertUnsignedBits,
+  FIELD_MODULUS,
+  ceilLog2,
+  floorDiv,
+  fromFieldSigned,
+  mod,
+  randomFieldElement,
+  toField,
+  assertSignedBits,
+  assertUnsignedBits,
 } from "../src/index.ts";
 
 test("mod and signed mapping round-trip", () => {
@@ -17,7 +24,12 @@ test("mod and signed mapping round-trip", () => {
 
 test("floorDiv rounds toward minus infinity", () => {
   const cases: [bigint, bigint, bigint][] = [
-    [7n, 2n, 3n], [-7n, 2n, -4n], [7n, -2n, -4n], [-7n, -2n, 3n], [-6n, 3n, -2n], [0n, 5n, 0n],
+    [7n, 2n, 3n],
+    [-7n, 2n, -4n],
+    [7n, -2n, -4n],
+    [-7n, -2n, 3n],
+    [-6n, 3n, -2n],
+    [0n, 5n, 0n],
     [-1n, 8n, -1n],
   ];
   for (const [a, b, q] of cases) assert.equal(floorDiv(a, b), q, `${a} / ${b}`);

@@ -1,8 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  SlotStatus, flagsOf, gramMatrix, inlierScores, maskOf, multiKrum, popcount, squaredDistance,
-} from "../src/index.ts";
+import { SlotStatus, flagsOf, gramMatrix, inlierScores, maskOf, multiKrum, popcount, squaredDistance } from "../src/index.ts";
 
 const oneDim = (xs: number[]): bigint[][] => gramMatrix(xs.map((x) => [BigInt(x)]));
 const distinct = (k: number): bigint[] => Array.from({ length: k }, (_, i) => BigInt(1000 + i));
@@ -52,15 +50,49 @@ test("empty, excluded and duplicated slots leave the valid set", () => {
   assert.deepEqual(r.valid, [false, false, true, false, false, true, true]);
   assert.equal(r.n, 3);
   // f = 0: n - f - 2 = 1 distance, n - f = 3 inliers: everybody valid
-  assert.deepEqual(r.status, [SlotStatus.NotAggregated, SlotStatus.Empty, SlotStatus.Inlier,
-    SlotStatus.NotAggregated, SlotStatus.Excluded, SlotStatus.Inlier, SlotStatus.Inlier]);
+  assert.deepEqual(r.status, [
+    SlotStatus.NotAggregated,
+    SlotStatus.Empty,
+    SlotStatus.Inlier,
+    SlotStatus.NotAggregated,
+    SlotStatus.Excluded,
+    SlotStatus.Inlier,
+    SlotStatus.Inlier,
+  ]);
   assert.deepEqual(r.scores, [0n, 0n, 3n * 59n, 0n, 0n, 6n * 59n, 50n * 59n]);
 });
 
 test("scores are clamped at zero and bounded by 2^64", () => {
-  assert.deepEqual(inlierScores([[1n, -5n], [-5n, 1n]], [true, true]), [0n, 0n]);
-  assert.deepEqual(inlierScores([[4n, -1n], [-1n, 1n]], [true, true]), [3n, 0n]);
-  assert.deepEqual(inlierScores([[4n, -1n], [-1n, 1n]], [true, false]), [4n, 0n]);
+  assert.deepEqual(
+    inlierScores(
+      [
+        [1n, -5n],
+        [-5n, 1n],
+      ],
+      [true, true],
+    ),
+    [0n, 0n],
+  );
+  assert.deepEqual(
+    inlierScores(
+      [
+        [4n, -1n],
+        [-1n, 1n],
+      ],
+      [true, true],
+    ),
+    [3n, 0n],
+  );
+  assert.deepEqual(
+    inlierScores(
+      [
+        [4n, -1n],
+        [-1n, 1n],
+      ],
+      [true, false],
+    ),
+    [4n, 0n],
+  );
   assert.throws(() => inlierScores([[2n ** 64n]], [true]));
   assert.deepEqual(inlierScores([[2n ** 64n - 1n]], [true]), [2n ** 64n - 1n]);
 });
@@ -69,7 +101,10 @@ test("mask helpers and distances", () => {
   assert.equal(maskOf([true, false, true]), 5n);
   assert.deepEqual(flagsOf(5n, 4), [true, false, true, false]);
   assert.equal(popcount(0b1011n), 3);
-  const g = gramMatrix([[1n, 2n], [3n, -1n]]);
+  const g = gramMatrix([
+    [1n, 2n],
+    [3n, -1n],
+  ]);
   assert.equal(squaredDistance(g, 0, 1), 4n + 9n);
 });
 

@@ -9,7 +9,10 @@ test("outcome layout: slot 3w+i at bit 66 i, status | score << 2", () => {
   assert.equal(words.length, outcomeWords(4));
   assert.equal(words[0], 1n + (5n << 2n) + (2n << 66n) + (3n << 132n));
   assert.equal(words[1], 0n);
-  assert.deepEqual(unpackOutcome(words, 4).map((s) => s.status), status);
+  assert.deepEqual(
+    unpackOutcome(words, 4).map((s) => s.status),
+    status,
+  );
 });
 
 test("outcome round-trip with maximal scores", () => {
@@ -19,7 +22,10 @@ test("outcome round-trip with maximal scores", () => {
   const words = packOutcome(status, scores, 8);
   assert.equal(words.length, 3);
   for (const w of words) assert.ok(w < 2n ** 198n);
-  assert.deepEqual(unpackOutcome(words, 8).map((s) => s.score), scores);
+  assert.deepEqual(
+    unpackOutcome(words, 8).map((s) => s.score),
+    scores,
+  );
   assert.throws(() => packOutcome([1], [2n ** 64n], 1));
   assert.throws(() => unpackOutcome([1n << 66n], 1));
 });

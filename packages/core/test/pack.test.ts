@@ -21,7 +21,7 @@ test("little-endian layout and partial last element", () => {
   // B = 126: P = 2
   const packed = pack([1n, -1n, 5n], 126);
   const off = 1n << 125n;
-  assert.deepEqual(packed, [(1n + off) + ((off - 1n) << 126n), 5n + off]);
+  assert.deepEqual(packed, [1n + off + ((off - 1n) << 126n), 5n + off]);
   assert.deepEqual(unpack(packed, 126, 3), [1n, -1n, 5n]);
 });
 

@@ -1,10 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { dequantize, quantize, roundHalfAwayFromZero, validateQuantization } from "../src/index.ts";
+import {
+  dequantize,
+  dequantizeModel,
+  quantizationParams,
+  quantize,
+  quantizeDelta,
+  quantizedClipBound,
+  quantizeModel,
+  roundHalfAwayFromZero,
+  validateQuantization,
+} from "../src/index.ts";
 
 test("round half away from zero", () => {
-  assert.deepEqual([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49, -0.49, 0].map(roundHalfAwayFromZero),
-    [1, 2, 3, -1, -2, -3, 0, -0, 0]);
+  assert.deepEqual([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49, -0.49, 0].map(roundHalfAwayFromZero), [1, 2, 3, -1, -2, -3, 0, -0, 0]);
 });
 
 test("quantize clips, scales and rounds", () => {
@@ -18,4 +27,27 @@ test("quantization parameters must fit B bits", () => {
   assert.throws(() => validateQuantization({ scale: 128, clipBound: 1, bits: 8 }));
   assert.throws(() => validateQuantization({ scale: 0, clipBound: 1, bits: 8 }));
   assert.throws(() => quantize([Number.NaN], { scale: 1, clipBound: 1, bits: 8 }));
+});
+
+test("a spec's quantization plus B: validated parameters, clip bound in quantized units", () => {
+  assert.deepEqual(quantizationParams({ scale: 4096, clipBound: 1 }, 16), { scale: 4096, clipBound: 1, bits: 16 });
+  assert.throws(() => quantizationParams({ scale: 2 ** 20, clipBound: 1 }, 16), /does not fit 16 signed bits/);
+  assert.equal(quantizedClipBound({ scale: 1024, clipBound: 127 / 1024 }), 127n);
+  assert.equal(quantizedClipBound({ scale: 4, clipBound: 0.625 }), 3n); // 2.5 rounds away from zero
+  assert.throws(() => quantizedClipBound({ scale: 1e200, clipBound: 1e200 }), /not finite/);
+});
+
+test("quantizeDelta clips, scales and rounds a float delta into B bits", () => {
+  const q = quantizeDelta(new Float32Array([0.5, -0.5, 2, -2, 1 / 8192, -1 / 8192]), { scale: 4096, clipBound: 1 }, 16);
+  assert.deepEqual(q, [2048n, -2048n, 4096n, -4096n, 1n, -1n]);
+});
+
+test("model quantization: no clipping, BG bits, exact float32 round trip", () => {
+  assert.deepEqual(quantizeModel([0.5, -0.5, 3, -1 / 8192], 4096, 32), [2048n, -2048n, 12288n, -1n]);
+  const q = [0n, 1n, -1n, (1n << 24n) - 1n, -(1n << 24n)];
+  assert.deepEqual(quantizeModel(dequantizeModel(q, 4096), 4096, 32), q);
+  assert.ok(dequantizeModel(q, 4096) instanceof Float32Array);
+  assert.throws(() => quantizeModel([Number.POSITIVE_INFINITY], 4096, 32), /model weight 0 is Infinity/);
+  assert.throws(() => quantizeModel([1], 4096, 8), /quantized model weight 0/);
+  assert.throws(() => dequantizeModel([(1n << 25n) + 1n], 1), /float32 round trip/);
 });

@@ -1,8 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  aggregate, committedSlot, flagsOf, gramMatrix, modelCommitment, multiKrum, padToChunks,
-  simulateRound, unpackOutcome, type CircuitConfig,
+  aggregate,
+  committedSlot,
+  flagsOf,
+  gramMatrix,
+  modelCommitment,
+  multiKrum,
+  padToChunks,
+  simulateRound,
+  unpackOutcome,
+  type CircuitConfig,
 } from "../src/index.ts";
 
 const config: CircuitConfig = { kMax: 4, chunk: 5, updateBits: 8, modelBits: 16 };
@@ -24,14 +32,19 @@ test("a round agrees with the whole-vector computation", () => {
     assert.equal(r.chunkWitnesses[j]?.publicSignals[0], r.chunkWitnesses[j - 1]?.publicSignals[1]);
   }
   const krum = multiKrum({
-    commitments: r.commitments, excluded: [false, false, false, false],
-    gram: gramMatrix(updates.map((u) => padToChunks(u, 5))), f: 0,
+    commitments: r.commitments,
+    excluded: [false, false, false, false],
+    gram: gramMatrix(updates.map((u) => padToChunks(u, 5))),
+    f: 0,
   });
   assert.deepEqual(r.krum.status, krum.status);
   assert.deepEqual(flagsOf(r.finalState.mask, 4), krum.inliers);
   assert.deepEqual(r.newModel, aggregate(prev, updates, krum.inliers, 16));
   assert.equal(r.newModelCommitment, modelCommitment(r.newModel, 5, 16));
-  assert.deepEqual(unpackOutcome(r.outcome, 4).map((s) => s.score), krum.scores);
+  assert.deepEqual(
+    unpackOutcome(r.outcome, 4).map((s) => s.score),
+    krum.scores,
+  );
   assert.equal(r.decision.publicSignals.length, 4 + 4 + 2);
   assert.equal(r.decision.publicSignals[3], r.chunkWitnesses[2]?.publicSignals[1]);
 });

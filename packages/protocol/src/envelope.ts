@@ -148,7 +148,8 @@ export function readEnvelopeHeader(envelope: Uint8Array): EnvelopeHeader {
   const n = envelope[5] as number;
   if (n === 0) throw new EnvelopeError("no recipients");
   const headerBytes = ENVELOPE_HEADER_BYTES + RECIPIENT_ENTRY_BYTES * n;
-  if (envelope.length < headerBytes + 16) throw new EnvelopeError(`truncated: ${envelope.length} bytes cannot hold ${n} recipients and a tag`);
+  if (envelope.length < headerBytes + 16)
+    throw new EnvelopeError(`truncated: ${envelope.length} bytes cannot hold ${n} recipients and a tag`);
   const recipients: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     const at = ENVELOPE_HEADER_BYTES + RECIPIENT_ENTRY_BYTES * i;

@@ -3,19 +3,15 @@
  *
  * - On IPFS, a global model is a weights file (weights-format.ts) of float32 weights `w`.
  * - On chain, its commitment is @fedmarket/core's `modelCommitment(q, CHUNK, BG)` over the
- *   quantized model `q = roundHalfAwayFromZero(w * scale)` (the spec's `quantization.scale`,
- *   `BG = circuit.modelBits` signed bits).
- * - The aggregator's proven new model is integer (`g' = g + floor(S / n)`); it publishes
- *   `w = g' / scale` as float32, which quantizes back to exactly `g'` as long as `|g'| < 2^24`
- *   (float32 has a 24-bit significand and `scale` is a power of two or small integer).
- *   `dequantizeModel` refuses values where that round trip would not be exact.
+ *   quantized model `q = quantizeModel(w, scale, BG)` (the spec's `quantization.scale`,
+ *   `BG = circuit.modelBits` signed bits). The fixed-point rules themselves (`quantizeModel`,
+ *   `dequantizeModel`, the quantized clip bound) live in @fedmarket/core's quantize.ts and are
+ *   re-exported here for the callers that import them from this package.
  *
  * This module also maps a model spec to the chain's `CircuitParams` and checks a spec against a
  * project read from chain, so that every node agrees on `D`, the scale and the clip bound.
  */
-import {
-  assertSignedBits, modelCommitment, roundHalfAwayFromZero, type CircuitConfig,
-} from "@fedmarket/core";
+import { modelCommitment, quantizedClipBound, quantizeModel, type CircuitConfig } from "@fedmarket/core";
 import type { ModelSpec } from "./model-spec.ts";
 
 export class ModelMismatchError extends Error {
@@ -31,37 +27,16 @@ export class ModelMismatchError extends Error {
  * failed rounds leave the model unchanged). `undefined` while the model has never changed.
  */
 export function previousModelOpening<E extends { readonly round: number; readonly modelCommitment: bigint }>(
-  opened: readonly E[], round: number, currentCommitment: bigint,
+  opened: readonly E[],
+  round: number,
+  currentCommitment: bigint,
 ): E | undefined {
   return opened
     .filter((e) => e.round < round && e.modelCommitment !== currentCommitment)
     .reduce<E | undefined>((latest, e) => (latest === undefined || e.round > latest.round ? e : latest), undefined);
 }
 
-/** `q_i = roundHalfAwayFromZero(w_i * scale)`, each within `modelBits` signed bits. */
-export function quantizeModel(weights: ArrayLike<number>, scale: number, modelBits: number): bigint[] {
-  const out: bigint[] = new Array<bigint>(weights.length);
-  for (let i = 0; i < weights.length; i++) {
-    const w = weights[i] as number;
-    if (!Number.isFinite(w)) throw new RangeError(`model weight ${i} is ${w}`);
-    const q = BigInt(roundHalfAwayFromZero(w * scale));
-    assertSignedBits(q, modelBits, `quantized model weight ${i}`);
-    out[i] = q;
-  }
-  return out;
-}
-
-/** Float32 weights `q / scale`; throws unless every value quantizes back to exactly `q`. */
-export function dequantizeModel(q: readonly bigint[], scale: number): Float32Array {
-  const out = new Float32Array(q.length);
-  q.forEach((v, i) => {
-    out[i] = Number(v) / scale;
-    if (BigInt(roundHalfAwayFromZero((out[i] as number) * scale)) !== v) {
-      throw new RangeError(`model value ${i} = ${v} does not survive the float32 round trip (|q| must stay below 2^24)`);
-    }
-  });
-  return out;
-}
+export { dequantizeModel, quantizeModel } from "@fedmarket/core";
 
 /** The on-chain model commitment of float weights under a spec's scale and circuit. */
 export function globalModelCommitment(weights: ArrayLike<number>, scale: number, circuit: CircuitConfig): bigint {
@@ -73,7 +48,7 @@ export interface ChainCircuitParams {
   readonly modelSize: number;
   readonly byzantineTolerance: number;
   readonly quantizationScale: bigint;
-  /** In quantized units: `roundHalfAwayFromZero(clipBound * scale)`. */
+  /** In quantized units: `quantizedClipBound` (`roundHalfAwayFromZero(clipBound * scale)`). */
   readonly clipBound: bigint;
 }
 
@@ -84,7 +59,7 @@ export function chainCircuitParams(spec: ModelSpec, parameters: number, byzantin
     modelSize: parameters,
     byzantineTolerance,
     quantizationScale: BigInt(spec.quantization.scale),
-    clipBound: BigInt(roundHalfAwayFromZero(spec.quantization.clipBound * spec.quantization.scale)),
+    clipBound: quantizedClipBound(spec.quantization),
   };
 }
 
@@ -104,13 +79,13 @@ export interface ChainModelFacts {
  */
 export function checkSpecAgainstChain(spec: ModelSpec, parameters: number, chain: ChainModelFacts): CircuitConfig {
   const circuit = spec.circuit;
-  if (circuit === undefined) throw new ModelMismatchError("the model spec has no \"circuit\" section: the project's owner must publish one");
+  if (circuit === undefined) throw new ModelMismatchError('the model spec has no "circuit" section: the project\'s owner must publish one');
   const problems: string[] = [];
   if (parameters !== chain.modelSize) problems.push(`model size: spec ${parameters}, chain ${chain.modelSize}`);
   if (BigInt(spec.quantization.scale) !== chain.quantizationScale) {
     problems.push(`quantization scale: spec ${spec.quantization.scale}, chain ${chain.quantizationScale}`);
   }
-  const clip = BigInt(roundHalfAwayFromZero(spec.quantization.clipBound * spec.quantization.scale));
+  const clip = quantizedClipBound(spec.quantization);
   if (clip !== chain.clipBound) problems.push(`clip bound (quantized): spec ${clip}, chain ${chain.clipBound}`);
   if (circuit.kMax !== chain.verifierMaxTrainers) problems.push(`kMax: spec ${circuit.kMax}, verifier ${chain.verifierMaxTrainers}`);
   if (circuit.chunk !== chain.verifierChunkSize) problems.push(`chunk: spec ${circuit.chunk}, verifier ${chain.verifierChunkSize}`);

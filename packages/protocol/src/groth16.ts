@@ -23,12 +23,23 @@ export function proofWords(proof: Groth16ProofObject): bigint[] {
 
 /** The eight calldata words -> a snarkjs proof object (projective `z = 1`), the inverse of `proofWords`. */
 export function proofFromWords(words: readonly (bigint | string)[]): {
-  pi_a: string[]; pi_b: string[][]; pi_c: string[]; protocol: string; curve: string;
+  pi_a: string[];
+  pi_b: string[][];
+  pi_c: string[];
+  protocol: string;
+  curve: string;
 } {
   const w = words.map(String);
   return {
-    pi_a: [w[0] ?? "0", w[1] ?? "0", "1"], pi_b: [[w[3] ?? "0", w[2] ?? "0"], [w[5] ?? "0", w[4] ?? "0"], ["1", "0"]],
-    pi_c: [w[6] ?? "0", w[7] ?? "0", "1"], protocol: "groth16", curve: "bn128",
+    pi_a: [w[0] ?? "0", w[1] ?? "0", "1"],
+    pi_b: [
+      [w[3] ?? "0", w[2] ?? "0"],
+      [w[5] ?? "0", w[4] ?? "0"],
+      ["1", "0"],
+    ],
+    pi_c: [w[6] ?? "0", w[7] ?? "0", "1"],
+    protocol: "groth16",
+    curve: "bn128",
   };
 }
 

@@ -8,7 +8,10 @@
  * - update-payload.ts: the `FMUP` update payload a trainer encrypts
  * - groth16.ts: Groth16 proofs <-> the eight uint256 calldata words; releasing snarkjs's curve threads
  * - envelope.ts: multi-recipient X25519 + XChaCha20-Poly1305 encryption (`FMEV`)
+ * - update-codec.ts: sealing an update, opening it (or the typed reason it cannot be used)
  * - storage/: BlobStore on embedded Helia (offline, on disk) or a Kubo node
+ * - node/: what the nodes share at run time (runtime.ts: providers, pending-tx wait, abortable sleep,
+ *   blob-fetch defaults, the `NodeError` base; log.ts; atomic-file.ts)
  * - chain/: typed FedMarket client (ethers v6), bounded event queries, retries, error messages
  * - abi/: the FedMarket and IRoundVerifier ABIs (exported by scripts/export-abi.ts)
  */
@@ -18,8 +21,11 @@ export * from "./global-model.ts";
 export * from "./hyper-params.ts";
 export * from "./update-payload.ts";
 export * from "./envelope.ts";
+export * from "./update-codec.ts";
 export * from "./groth16.ts";
 export * from "./storage/index.ts";
 export * from "./chain/index.ts";
 export * from "./node/log.ts";
 export * from "./node/atomic-file.ts";
+export * from "./node/runtime.ts";
+export * from "./node/repo-root.ts";

@@ -26,7 +26,7 @@
  * sees it.
  */
 
-import { validateConfig, type CircuitConfig } from "@fedmarket/core";
+import { roundHalfAwayFromZero, validateConfig, type CircuitConfig } from "@fedmarket/core";
 
 export type { CircuitConfig };
 
@@ -34,8 +34,18 @@ export type { CircuitConfig };
 export const MODEL_SPEC_FORMAT = "fedmarket-model-spec/1";
 
 export const ACTIVATIONS = [
-  "linear", "relu", "relu6", "elu", "selu", "sigmoid", "hardSigmoid", "tanh", "softmax",
-  "softplus", "softsign", "swish",
+  "linear",
+  "relu",
+  "relu6",
+  "elu",
+  "selu",
+  "sigmoid",
+  "hardSigmoid",
+  "tanh",
+  "softmax",
+  "softplus",
+  "softsign",
+  "swish",
 ] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
@@ -91,8 +101,7 @@ export interface ReshapeLayerSpec {
   readonly targetShape: readonly number[];
 }
 
-export type LayerSpec =
-  | DenseLayerSpec | Conv2dLayerSpec | MaxPooling2dLayerSpec | FlattenLayerSpec | ReshapeLayerSpec;
+export type LayerSpec = DenseLayerSpec | Conv2dLayerSpec | MaxPooling2dLayerSpec | FlattenLayerSpec | ReshapeLayerSpec;
 
 export const LAYER_TYPES = ["dense", "conv2d", "maxPooling2d", "flatten", "reshape"] as const;
 
@@ -252,9 +261,7 @@ function windowOutput(size: number, window: number, stride: number, padding: Pad
   return padding === "same" ? Math.ceil(size / stride) : Math.floor((size - window) / stride) + 1;
 }
 
-function validateLayer(
-  raw: Json, index: number, inputShape: readonly number[],
-): { layer: LayerSpec; summary: LayerSummary } {
+function validateLayer(raw: Json, index: number, inputShape: readonly number[]): { layer: LayerSpec; summary: LayerSummary } {
   const path = `layers[${index}]`;
   if (!isRecord(raw)) throw new ModelSpecError(path, `must be an object (got ${describe(raw)})`);
   const type = oneOf(raw.type, LAYER_TYPES, `${path}.type`);
@@ -300,7 +307,13 @@ function validateLayer(
         throw new ModelSpecError(path, `kernel ${shapeString(kernel)} does not fit input ${shapeString(inputShape)} with padding "valid"`);
       }
       const layer: Conv2dLayerSpec = {
-        type, filters, kernelSize: kernel, strides, padding: pad, activation: activation(), useBias: bias,
+        type,
+        filters,
+        kernelSize: kernel,
+        strides,
+        padding: pad,
+        activation: activation(),
+        useBias: bias,
       };
       const parameters = kernel[0] * kernel[1] * c * filters + (bias ? filters : 0);
       return { layer, summary: { type, outputShape: [outH, outW, filters], parameters } };
@@ -334,7 +347,10 @@ function validateLayer(
       const from = inputShape.reduce((a, b) => a * b, 1);
       const to = target.reduce((a, b) => a * b, 1);
       if (from !== to) {
-        throw new ModelSpecError(`${path}.targetShape`, `${shapeString(target)} holds ${to} values but the input ${shapeString(inputShape)} has ${from}`);
+        throw new ModelSpecError(
+          `${path}.targetShape`,
+          `${shapeString(target)} holds ${to} values but the input ${shapeString(inputShape)} has ${from}`,
+        );
       }
       return { layer: { type, targetShape: target }, summary: { type, outputShape: target, parameters: 0 } };
     }
@@ -361,18 +377,17 @@ function validateTraining(raw: Json): TrainingSpec {
   }
   const bounds = raw.bounds === undefined ? undefined : validateBounds(raw.bounds, { epochs, batchSize, learningRate }, `${path}.bounds`);
   return {
-    epochs, batchSize, learningRate, optimizer,
+    epochs,
+    batchSize,
+    learningRate,
+    optimizer,
     ...(momentum === undefined ? {} : { momentum }),
     ...(bounds === undefined ? {} : { bounds }),
   };
 }
 
 /** Each range must be `[min, max]` with `0 < min <= value <= max` (integers for epochs and batch size). */
-function validateBounds(
-  raw: Json,
-  values: { epochs: number; batchSize: number; learningRate: number },
-  path: string,
-): TrainingBounds {
+function validateBounds(raw: Json, values: { epochs: number; batchSize: number; learningRate: number }, path: string): TrainingBounds {
   if (!isRecord(raw)) throw new ModelSpecError(path, `must be an object (got ${describe(raw)})`);
   checkKeys(raw, ["learningRate", "epochs", "batchSize"], path);
   const range = (key: "learningRate" | "epochs" | "batchSize"): Range | undefined => {
@@ -426,11 +441,18 @@ function validateCircuit(raw: Json, quantization: QuantizationSpec): CircuitSpec
   }
   // The chain stores the scale as an integer (CircuitParams.quantizationScale, uint64).
   if (!Number.isSafeInteger(quantization.scale)) {
-    throw new ModelSpecError("quantization.scale", `must be an integer when a circuit is given (the contract stores it as uint64; got ${quantization.scale})`);
+    throw new ModelSpecError(
+      "quantization.scale",
+      `must be an integer when a circuit is given (the contract stores it as uint64; got ${quantization.scale})`,
+    );
   }
-  const maxQ = Math.floor(quantization.clipBound * quantization.scale + 0.5);
+  // core quantizedClipBound, kept a number here so that an overflow is reported as a spec error.
+  const maxQ = roundHalfAwayFromZero(quantization.clipBound * quantization.scale);
   if (maxQ > 2 ** (config.updateBits - 1) - 1) {
-    throw new ModelSpecError("quantization", `clipBound * scale = ${maxQ} does not fit circuit.updateBits = ${config.updateBits} signed bits (max ${2 ** (config.updateBits - 1) - 1})`);
+    throw new ModelSpecError(
+      "quantization",
+      `clipBound * scale = ${maxQ} does not fit circuit.updateBits = ${config.updateBits} signed bits (max ${2 ** (config.updateBits - 1) - 1})`,
+    );
   }
   return config;
 }

@@ -76,7 +76,10 @@ function checkConfig(config: CircuitConfig): void {
 
 function writeU256(out: Uint8Array, at: number, x: bigint): void {
   let v = x;
-  for (let i = 31; i >= 0; i--) { out[at + i] = Number(v & 0xffn); v >>= 8n; }
+  for (let i = 31; i >= 0; i--) {
+    out[at + i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
 }
 
 function readU256(bytes: Uint8Array, at: number): bigint {
@@ -116,8 +119,14 @@ export function encodeUpdatePayload(payload: UpdatePayload): Uint8Array {
     }
     let u = v & mask; // two's complement in w bytes
     const at = UPDATE_PAYLOAD_HEADER_BYTES + w * i;
-    if (w === 2) { view.setUint16(at, Number(u), true); return; }
-    for (let b = 0; b < w; b++) { out[at + b] = Number(u & 0xffn); u >>= 8n; }
+    if (w === 2) {
+      view.setUint16(at, Number(u), true);
+      return;
+    }
+    for (let b = 0; b < w; b++) {
+      out[at + b] = Number(u & 0xffn);
+      u >>= 8n;
+    }
   });
   return out;
 }
@@ -143,7 +152,10 @@ export function decodeUpdatePayload(bytes: Uint8Array, expect: DecodeUpdateExpec
   if (bytes[4] !== UPDATE_PAYLOAD_VERSION) throw new UpdatePayloadError(`unsupported version ${bytes[4]}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const config: CircuitConfig = {
-    kMax: bytes[5] as number, updateBits: bytes[6] as number, modelBits: bytes[7] as number, chunk: view.getUint32(8, true),
+    kMax: bytes[5] as number,
+    updateBits: bytes[6] as number,
+    modelBits: bytes[7] as number,
+    chunk: view.getUint32(8, true),
   };
   checkConfig(config);
   const round = view.getUint32(12, true);
@@ -155,19 +167,23 @@ export function decodeUpdatePayload(bytes: Uint8Array, expect: DecodeUpdateExpec
   if (salt >= FIELD_MODULUS) throw new UpdatePayloadError("salt is not a canonical BN254 field element");
   const expectedSize = updatePayloadSize(count, config.updateBits);
   if (bytes.length !== expectedSize) {
-    throw new UpdatePayloadError(`header says ${count} values of ${config.updateBits} bits (${expectedSize} bytes) but the payload has ${bytes.length} bytes`);
+    throw new UpdatePayloadError(
+      `header says ${count} values of ${config.updateBits} bits (${expectedSize} bytes) but the payload has ${bytes.length} bytes`,
+    );
   }
   if (expect.projectId !== undefined && projectId !== expect.projectId) {
     throw new UpdatePayloadError(`made for project ${projectId}, expected ${expect.projectId}`);
   }
-  if (expect.round !== undefined && round !== expect.round) throw new UpdatePayloadError(`made for round ${round}, expected ${expect.round}`);
+  if (expect.round !== undefined && round !== expect.round)
+    throw new UpdatePayloadError(`made for round ${round}, expected ${expect.round}`);
   if (expect.config !== undefined) {
     const e = expect.config;
     if (e.kMax !== config.kMax || e.chunk !== config.chunk || e.updateBits !== config.updateBits || e.modelBits !== config.modelBits) {
       throw new UpdatePayloadError(`made for circuit ${JSON.stringify(config)}, expected ${JSON.stringify(e)}`);
     }
   }
-  if (expect.count !== undefined && count !== expect.count) throw new UpdatePayloadError(`has ${count} values, the model has ${expect.count}`);
+  if (expect.count !== undefined && count !== expect.count)
+    throw new UpdatePayloadError(`has ${count} values, the model has ${expect.count}`);
   const w = valueWidth(config.updateBits);
   const bits = BigInt(8 * w);
   const half = 1n << BigInt(config.updateBits - 1);
@@ -215,11 +231,16 @@ function addressBytes(address: string, what: string): Uint8Array {
 export function updateAssociatedData(ctx: UpdateContext): Uint8Array {
   const out = new Uint8Array(AD_TAG.length + 32 + 20 + 32 + 4 + 20);
   let at = 0;
-  out.set(AD_TAG, at); at += AD_TAG.length;
-  writeU256(out, at, ctx.chainId); at += 32;
-  out.set(addressBytes(ctx.market, "market"), at); at += 20;
-  writeU256(out, at, ctx.projectId); at += 32;
-  new DataView(out.buffer).setUint32(at, ctx.round, false); at += 4;
+  out.set(AD_TAG, at);
+  at += AD_TAG.length;
+  writeU256(out, at, ctx.chainId);
+  at += 32;
+  out.set(addressBytes(ctx.market, "market"), at);
+  at += 20;
+  writeU256(out, at, ctx.projectId);
+  at += 32;
+  new DataView(out.buffer).setUint32(at, ctx.round, false);
+  at += 4;
   out.set(addressBytes(ctx.trainer, "trainer"), at);
   return out;
 }

@@ -2,13 +2,30 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Interface } from "ethers";
 import {
-  blockWindows, describeMarketError, FEDMARKET_ABI, fedMarketInterface, isTransientRpcError, queryEventsChunked,
-  retryDelay, toMarketError, MarketRevertError, withRetries,
+  blockWindows,
+  describeMarketError,
+  FEDMARKET_ABI,
+  fedMarketInterface,
+  isTransientRpcError,
+  queryEventsChunked,
+  retryDelay,
+  toMarketError,
+  MarketRevertError,
+  withRetries,
 } from "../src/chain/index.ts";
 
 test("the exported ABI has every call and event the nodes use", () => {
   const iface = new Interface(FEDMARKET_ABI);
-  for (const f of ["getProject", "getCurrentRound", "getTrainer", "registerTrainer", "submitUpdate", "withdraw", "creditOf", "releaseStake"]) {
+  for (const f of [
+    "getProject",
+    "getCurrentRound",
+    "getTrainer",
+    "registerTrainer",
+    "submitUpdate",
+    "withdraw",
+    "creditOf",
+    "releaseStake",
+  ]) {
     assert.ok(iface.getFunction(f), f);
   }
   for (const e of ["UpdateSubmitted", "RoundOpened", "TrainerRegistered"]) assert.ok(iface.getEvent(e), e);
@@ -16,7 +33,11 @@ test("the exported ABI has every call and event the nodes use", () => {
 });
 
 test("bounded block windows", () => {
-  assert.deepEqual(blockWindows(0, 4999, 2000), [[0, 1999], [2000, 3999], [4000, 4999]]);
+  assert.deepEqual(blockWindows(0, 4999, 2000), [
+    [0, 1999],
+    [2000, 3999],
+    [4000, 4999],
+  ]);
   assert.deepEqual(blockWindows(5, 5, 2000), [[5, 5]]);
   assert.deepEqual(blockWindows(6, 5, 2000), []);
   assert.throws(() => blockWindows(0, 1, 0), /blockRange/);
@@ -28,21 +49,34 @@ test("retries transient errors with exponential backoff, not reverts", async () 
   assert.equal(retryDelay(10), 5000);
   let calls = 0;
   const delays: number[] = [];
-  const result = await withRetries(async () => {
-    calls++;
-    if (calls < 3) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
-    return 42;
-  }, { baseDelayMs: 1, onRetry: (i) => delays.push(i.delayMs) });
+  const result = await withRetries(
+    async () => {
+      calls++;
+      if (calls < 3) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+      return 42;
+    },
+    { baseDelayMs: 1, onRetry: (i) => delays.push(i.delayMs) },
+  );
   assert.equal(result, 42);
   assert.deepEqual(delays, [1, 2]);
   calls = 0;
   const revert = Object.assign(new Error("execution reverted"), { code: "CALL_EXCEPTION" });
-  await assert.rejects(withRetries(async () => { calls++; throw revert; }, { baseDelayMs: 1 }), /execution reverted/);
+  await assert.rejects(
+    withRetries(
+      async () => {
+        calls++;
+        throw revert;
+      },
+      { baseDelayMs: 1 },
+    ),
+    /execution reverted/,
+  );
   assert.equal(calls, 1);
   assert.equal(isTransientRpcError(new Error("fetch failed")), true);
   assert.equal(isTransientRpcError(revert), false);
   // ethers turns any JSON-RPC error of eth_call / eth_estimateGas into a CALL_EXCEPTION without data
-  const limited = (error: unknown) => Object.assign(new Error("missing revert data"), { code: "CALL_EXCEPTION", data: null, revert: null, info: { error } });
+  const limited = (error: unknown) =>
+    Object.assign(new Error("missing revert data"), { code: "CALL_EXCEPTION", data: null, revert: null, info: { error } });
   assert.equal(isTransientRpcError(limited({ code: -32005, message: "rate limited" })), true);
   assert.equal(isTransientRpcError(limited({ code: -32603, message: "Internal error: upstream rate limited" })), true);
   assert.equal(isTransientRpcError(limited({ code: -32603, message: "execution reverted" })), false);
@@ -57,7 +91,10 @@ test("event queries walk windows, retry, and halve windows the endpoint rejects"
     getBlockNumber: async () => 4500,
     getLogs: async (f: { fromBlock: number; toBlock: number }) => {
       calls.push([f.fromBlock, f.toBlock]);
-      if (failOnce) { failOnce = false; throw Object.assign(new Error("timeout"), { code: "TIMEOUT" }); }
+      if (failOnce) {
+        failOnce = false;
+        throw Object.assign(new Error("timeout"), { code: "TIMEOUT" });
+      }
       if (f.toBlock - f.fromBlock + 1 > 1000) throw new Error("query exceeds max block range 1000");
       if (f.fromBlock <= 3000 && 3000 <= f.toBlock) {
         const log = fedMarketInterface.encodeEventLog("TrainerRegistered", [1n, "0x" + "11".repeat(20), 5n]);
@@ -66,13 +103,19 @@ test("event queries walk windows, retry, and halve windows the endpoint rejects"
       return [];
     },
   };
-  const events = await queryEventsChunked(provider as never, fedMarketInterface, "0x" + "22".repeat(20), [topic],
-    { blockRange: 2000, retry: { baseDelayMs: 1 } });
+  const events = await queryEventsChunked(provider as never, fedMarketInterface, "0x" + "22".repeat(20), [topic], {
+    blockRange: 2000,
+    retry: { baseDelayMs: 1 },
+  });
   assert.equal(events.length, 1);
   assert.equal(events[0]!.eventName, "TrainerRegistered");
   assert.equal(events[0]!.args.stake, 5n);
   assert.equal(events[0]!.blockNumber, 3000);
-  assert.deepEqual(calls.slice(0, 3), [[0, 1999], [0, 1999], [0, 999]]);
+  assert.deepEqual(calls.slice(0, 3), [
+    [0, 1999],
+    [0, 1999],
+    [0, 999],
+  ]);
   assert.deepEqual(calls.at(-1), [4000, 4500]);
 });
 

@@ -5,7 +5,13 @@ import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
-  EnvelopeError, generateKeyPair, openEnvelope, readEnvelopeHeader, sealEnvelope, ENVELOPE_HEADER_BYTES, RECIPIENT_ENTRY_BYTES,
+  EnvelopeError,
+  generateKeyPair,
+  openEnvelope,
+  readEnvelopeHeader,
+  sealEnvelope,
+  ENVELOPE_HEADER_BYTES,
+  RECIPIENT_ENTRY_BYTES,
 } from "../src/envelope.ts";
 
 const payload = new TextEncoder().encode("quantized update + salt ".repeat(100));
@@ -32,7 +38,13 @@ test("the key wrap follows the documented KDF (independent re-derivation)", () =
   const at = ENVELOPE_HEADER_BYTES;
   const eph = env.subarray(at + 32, at + 64);
   const salt = new Uint8Array([...eph, ...owner.publicKey]);
-  const kek = hkdf(sha256, x25519.getSharedSecret(owner.secretKey, eph), salt, new TextEncoder().encode("fedmarket-envelope/1 key wrap"), 32);
+  const kek = hkdf(
+    sha256,
+    x25519.getSharedSecret(owner.secretKey, eph),
+    salt,
+    new TextEncoder().encode("fedmarket-envelope/1 key wrap"),
+    32,
+  );
   const contentKey = chacha20poly1305(kek, new Uint8Array(12)).decrypt(env.subarray(at + 64, at + 112));
   assert.equal(contentKey.length, 32);
 });
@@ -51,15 +63,27 @@ test("tampering anywhere fails; associated data must match", () => {
   const env = sealEnvelope(payload, [aggregator.publicKey, owner.publicKey], { associatedData: ad });
   assert.deepEqual(openEnvelope(env, owner.secretKey, { associatedData: ad }), payload);
   assert.throws(() => openEnvelope(env, owner.secretKey), /authentication failed/);
-  assert.throws(() => openEnvelope(env, owner.secretKey, { associatedData: new TextEncoder().encode("project 1 round 4") }), /authentication failed/);
-  for (const offset of [6, 29, ENVELOPE_HEADER_BYTES + 40, ENVELOPE_HEADER_BYTES + 100, ENVELOPE_HEADER_BYTES + RECIPIENT_ENTRY_BYTES + 70, env.length - 300, env.length - 1]) {
+  assert.throws(
+    () => openEnvelope(env, owner.secretKey, { associatedData: new TextEncoder().encode("project 1 round 4") }),
+    /authentication failed/,
+  );
+  for (const offset of [
+    6,
+    29,
+    ENVELOPE_HEADER_BYTES + 40,
+    ENVELOPE_HEADER_BYTES + 100,
+    ENVELOPE_HEADER_BYTES + RECIPIENT_ENTRY_BYTES + 70,
+    env.length - 300,
+    env.length - 1,
+  ]) {
     const t = env.slice();
     t[offset]! ^= 0x01;
     assert.throws(() => openEnvelope(t, owner.secretKey, { associatedData: ad }), EnvelopeError, `flip at ${offset}`);
   }
   assert.throws(() => openEnvelope(env.subarray(0, env.length - 1), owner.secretKey, { associatedData: ad }), /authentication failed/);
   assert.throws(() => openEnvelope(env.subarray(0, 100), owner.secretKey), /truncated/);
-  const magic = env.slice(); magic[0] = 0;
+  const magic = env.slice();
+  magic[0] = 0;
   assert.throws(() => openEnvelope(magic, owner.secretKey), /bad magic/);
 });
 

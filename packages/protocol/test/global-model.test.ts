@@ -2,7 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { modelCommitment } from "@fedmarket/core";
 import {
-  chainCircuitParams, checkSpecAgainstChain, dequantizeModel, globalModelCommitment, ModelMismatchError, previousModelOpening,
+  chainCircuitParams,
+  checkSpecAgainstChain,
+  dequantizeModel,
+  globalModelCommitment,
+  ModelMismatchError,
+  previousModelOpening,
   quantizeModel,
 } from "../src/global-model.ts";
 import { validateModelSpec } from "../src/model-spec.ts";
@@ -26,15 +31,21 @@ test("spec vs chain", () => {
   assert.deepEqual(params, { modelSize: 25450, byzantineTolerance: 1, quantizationScale: 4096n, clipBound: 4096n });
   const facts = { ...params, verifierMaxTrainers: 4, verifierChunkSize: 512 };
   assert.deepEqual(checkSpecAgainstChain(spec, summary.parameters, facts), spec.circuit);
-  assert.throws(() => checkSpecAgainstChain(spec, summary.parameters, { ...facts, verifierChunkSize: 100, modelSize: 5 }),
-    (err: unknown) => err instanceof ModelMismatchError && /model size: spec 25450, chain 5; .*chunk: spec 512, verifier 100/.test(err.message));
+  assert.throws(
+    () => checkSpecAgainstChain(spec, summary.parameters, { ...facts, verifierChunkSize: 100, modelSize: 5 }),
+    (err: unknown) =>
+      err instanceof ModelMismatchError && /model size: spec 25450, chain 5; .*chunk: spec 512, verifier 100/.test(err.message),
+  );
   const { circuit: _c, ...noCircuit } = spec;
   assert.throws(() => checkSpecAgainstChain(noCircuit, summary.parameters, facts), /no "circuit" section/);
 });
 
 test("the model before the current one is the latest earlier opening on another model", () => {
   const opened = [
-    { round: 0, modelCommitment: 10n }, { round: 1, modelCommitment: 11n }, { round: 2, modelCommitment: 12n }, { round: 3, modelCommitment: 12n },
+    { round: 0, modelCommitment: 10n },
+    { round: 1, modelCommitment: 11n },
+    { round: 2, modelCommitment: 12n },
+    { round: 3, modelCommitment: 12n },
   ];
   assert.equal(previousModelOpening(opened, 4, 12n)?.round, 1); // round 2 finalized round 1's model; round 3 left it
   assert.equal(previousModelOpening([...opened].reverse(), 4, 12n)?.round, 1); // event order does not matter

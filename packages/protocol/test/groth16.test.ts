@@ -3,7 +3,15 @@ import assert from "node:assert/strict";
 import { proofFromWords, proofWords, releaseCurves } from "../src/index.ts";
 
 const proof = {
-  pi_a: ["11", "12", "1"], pi_b: [["21", "22"], ["23", "24"], ["1", "0"]], pi_c: ["31", "32", "1"], protocol: "groth16", curve: "bn128",
+  pi_a: ["11", "12", "1"],
+  pi_b: [
+    ["21", "22"],
+    ["23", "24"],
+    ["1", "0"],
+  ],
+  pi_c: ["31", "32", "1"],
+  protocol: "groth16",
+  curve: "bn128",
 };
 
 test("proof words follow IRoundVerifier's order: G2 coordinates swapped", () => {

@@ -2,7 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ModelSpecError, validateModelSpec } from "../src/model-spec.ts";
 import {
-  chainHyperParams, decayedHyperParams, formatHyperParams, hyperParamOutOfBounds, learningRateToMicros, trainingForRound,
+  chainHyperParams,
+  decayedHyperParams,
+  formatHyperParams,
+  hyperParamOutOfBounds,
+  learningRateToMicros,
+  trainingForRound,
 } from "../src/hyper-params.ts";
 import { describeMarketError, fedMarketInterface, toHyperParams } from "../src/chain/index.ts";
 import { exampleSpec } from "./helpers.ts";
@@ -20,9 +25,14 @@ test("without bounds the spec's values are fixed: initial = min = max", () => {
 });
 
 test("training.bounds widen the on-chain bounds field by field", () => {
-  const { spec } = validateModelSpec(withTraining({
-    epochs: 2, batchSize: 32, learningRate: 0.05, bounds: { learningRate: [0.001, 0.1], epochs: [1, 3] },
-  }));
+  const { spec } = validateModelSpec(
+    withTraining({
+      epochs: 2,
+      batchSize: 32,
+      learningRate: 0.05,
+      bounds: { learningRate: [0.001, 0.1], epochs: [1, 3] },
+    }),
+  );
   assert.deepEqual(spec.training.bounds, { learningRate: [0.001, 0.1], epochs: [1, 3] });
   const h = chainHyperParams(spec);
   assert.deepEqual(h.minHyperParams, { learningRateMicros: 1_000, localEpochs: 1, batchSize: 32 });
@@ -32,18 +42,25 @@ test("training.bounds widen the on-chain bounds field by field", () => {
 
 test("bad bounds fail validation naming the field", () => {
   const cases: Array<[Record<string, unknown>, string, RegExp]> = [
-    [{ learningRate: 0.1, bounds: { learningRate: [0.2, 0.5] } }, "training.bounds.learningRate", /must contain training.learningRate = 0.1/],
+    [
+      { learningRate: 0.1, bounds: { learningRate: [0.2, 0.5] } },
+      "training.bounds.learningRate",
+      /must contain training.learningRate = 0.1/,
+    ],
     [{ bounds: { epochs: [0, 3] } }, "training.bounds.epochs[0]", /positive integer/],
     [{ bounds: { batchSize: 64 } }, "training.bounds.batchSize", /\[min, max\]/],
     [{ bounds: { momentum: [0, 1] } }, "training.bounds.momentum", /unknown field/],
   ];
   for (const [training, path, message] of cases) {
-    assert.throws(() => validateModelSpec(withTraining(training)), (err: unknown) => {
-      assert.ok(err instanceof ModelSpecError);
-      assert.equal(err.path, path);
-      assert.match(err.message, message);
-      return true;
-    });
+    assert.throws(
+      () => validateModelSpec(withTraining(training)),
+      (err: unknown) => {
+        assert.ok(err instanceof ModelSpecError);
+        assert.equal(err.path, path);
+        assert.match(err.message, message);
+        return true;
+      },
+    );
   }
 });
 
@@ -83,5 +100,8 @@ test("the chain client decodes hyper-parameters from the ABI and explains the re
   const parsed = fedMarketInterface.parseLog(data);
   assert.ok(parsed);
   assert.deepEqual(toHyperParams(parsed.args.hyperParams), { learningRateMicros: 7000, localEpochs: 2, batchSize: 16 });
-  assert.match(describeMarketError("HyperParamOutOfBounds", ["batchSize", 65n, 16n, 64n]), /batchSize = 65 is outside the project's bounds \[16, 64\]/);
+  assert.match(
+    describeMarketError("HyperParamOutOfBounds", ["batchSize", 65n, 16n, 64n]),
+    /batchSize = 65 is outside the project's bounds \[16, 64\]/,
+  );
 });

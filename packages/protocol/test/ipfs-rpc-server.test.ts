@@ -9,15 +9,25 @@ import os from "node:os";
 import path from "node:path";
 import { CID } from "multiformats/cid";
 import {
-  CHUNK_BYTES, computeCid, HeliaBlobStore, IPFS_RPC_SERVER_VERSION, KuboBlobStore, parseMultipartFiles,
-  startIpfsRpcServer, type IpfsRpcServer,
+  CHUNK_BYTES,
+  computeCid,
+  HeliaBlobStore,
+  IPFS_RPC_SERVER_VERSION,
+  KuboBlobStore,
+  parseMultipartFiles,
+  startIpfsRpcServer,
+  type IpfsRpcServer,
 } from "../src/storage/index.ts";
 
 function pseudoRandomBytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed >>> 0;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;
@@ -89,13 +99,16 @@ test("put/get round-trip of a multi-block blob (> 256 KiB): dag-pb root, same CI
 
 test("a CID the node does not have: a clear error naming it, no hang", async () => {
   const absent = await computeCid(new TextEncoder().encode("never added"));
-  await assert.rejects(client().get(absent, { retries: 1, baseDelayMs: 10, timeoutMs: 10_000 }),
-    (err: Error) => err.message.includes(absent) && /after 2 attempts: block was not found locally \(offline\)/.test(err.message));
-  await assert.rejects(client().client.pin.add(CID.parse(absent)),
-    /cannot pin .*not all of its blocks are in this node's blockstore/);
+  await assert.rejects(
+    client().get(absent, { retries: 1, baseDelayMs: 10, timeoutMs: 10_000 }),
+    (err: Error) => err.message.includes(absent) && /after 2 attempts: block was not found locally \(offline\)/.test(err.message),
+  );
+  await assert.rejects(client().client.pin.add(CID.parse(absent)), /cannot pin .*not all of its blocks are in this node's blockstore/);
   assert.deepEqual(
     [...(await drain(client().client.pin.addAll([CID.parse(await node.put(new Uint8Array([1, 2, 3])))])))].map(String),
-    [await computeCid(new Uint8Array([1, 2, 3]))], "pin/add of present content answers its CID");
+    [await computeCid(new Uint8Array([1, 2, 3]))],
+    "pin/add of present content answers its CID",
+  );
 });
 
 test("two clients see each other's blobs", async () => {
@@ -113,13 +126,17 @@ test("Kubo-style errors: bad options 400, unknown command 404, GET 405, all as {
   const expectError = async (res: Response, status: number, message: RegExp) => {
     assert.equal(res.status, status);
     assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-    const body = await res.json() as { Message: string; Code: number; Type: string };
+    const body = (await res.json()) as { Message: string; Code: number; Type: string };
     assert.equal(body.Type, "error");
     assert.equal(typeof body.Code, "number");
     assert.match(body.Message, message);
   };
   await expectError(await post("/api/v0/add?chunker=size-1024", { body: "x" }), 400, /only Kubo's default size-262144/);
-  await expectError(await post("/api/v0/add?cid-version=1", { body: "x", headers: { "content-type": "text/plain" } }), 400, /multipart\/form-data/);
+  await expectError(
+    await post("/api/v0/add?cid-version=1", { body: "x", headers: { "content-type": "text/plain" } }),
+    400,
+    /multipart\/form-data/,
+  );
   await expectError(await post("/api/v0/cat"), 400, /argument "ipfs-path" is required/);
   await expectError(await post("/api/v0/cat?arg=not-a-cid"), 400, /invalid CID/);
   await expectError(await post("/api/v0/swarm/peers"), 404, /unknown command "swarm\/peers".*\/api\/v0\/add/);
@@ -142,11 +159,21 @@ test("multipart parsing: several files, URL-encoded names, directories refused",
   const boundary = "xyz";
   const body = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a%20b.bin"\r\nContent-Type: application/octet-stream\r\n\r\nAB\r\n` +
-    `--${boundary}\r\nContent-Disposition: form-data; name="file-1"; filename=""\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--x\r\n` +
-    `--${boundary}--\r\n`, "latin1");
+      `--${boundary}\r\nContent-Disposition: form-data; name="file-1"; filename=""\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--x\r\n` +
+      `--${boundary}--\r\n`,
+    "latin1",
+  );
   const files = parseMultipartFiles(body, `multipart/form-data; boundary=${boundary}`);
-  assert.deepEqual(files.map((f) => [f.name, f.content.toString("latin1")]), [["a b.bin", "AB"], ["", "\r\n--x"]]);
-  const dirBody = Buffer.from(`--b\r\nContent-Disposition: form-data; name="dir"; filename="d"\r\nContent-Type: application/x-directory\r\n\r\n\r\n--b--\r\n`);
+  assert.deepEqual(
+    files.map((f) => [f.name, f.content.toString("latin1")]),
+    [
+      ["a b.bin", "AB"],
+      ["", "\r\n--x"],
+    ],
+  );
+  const dirBody = Buffer.from(
+    `--b\r\nContent-Disposition: form-data; name="dir"; filename="d"\r\nContent-Type: application/x-directory\r\n\r\n\r\n--b--\r\n`,
+  );
   assert.throws(() => parseMultipartFiles(dirBody, "multipart/form-data; boundary=b"), /directories are not supported/);
 });
 

@@ -6,12 +6,15 @@ import { exampleSpec } from "./helpers.ts";
 const base = () => exampleSpec("mnist-mlp") as Record<string, unknown>;
 
 function expectError(raw: unknown, pathPart: string, messagePart: RegExp): void {
-  assert.throws(() => validateModelSpec(raw), (err: unknown) => {
-    assert.ok(err instanceof ModelSpecError, `expected ModelSpecError, got ${String(err)}`);
-    assert.equal(err.path, pathPart);
-    assert.match(err.message, messagePart);
-    return true;
-  });
+  assert.throws(
+    () => validateModelSpec(raw),
+    (err: unknown) => {
+      assert.ok(err instanceof ModelSpecError, `expected ModelSpecError, got ${String(err)}`);
+      assert.equal(err.path, pathPart);
+      assert.match(err.message, messagePart);
+      return true;
+    },
+  );
 }
 
 test("example specs validate and count parameters", () => {
@@ -22,7 +25,10 @@ test("example specs validate and count parameters", () => {
   assert.equal(mlp.summary.loss, "categoricalCrossentropy");
   const cnn = validateModelSpec(exampleSpec("mnist-cnn"));
   // conv 3x3x1x8+8, pool -> 13x13x8, conv 3x3x8x16+16 -> 11x11x16, pool -> 5x5x16 = 400, dense 400*10+10
-  assert.deepEqual(cnn.summary.layers.map((l) => l.outputShape), [[26, 26, 8], [13, 13, 8], [11, 11, 16], [5, 5, 16], [400], [10]]);
+  assert.deepEqual(
+    cnn.summary.layers.map((l) => l.outputShape),
+    [[26, 26, 8], [13, 13, 8], [11, 11, 16], [5, 5, 16], [400], [10]],
+  );
   assert.equal(cnn.summary.parameters, 80 + 1168 + 4010);
   assert.equal(featureCount(cnn.spec), 784);
 });
@@ -30,14 +36,23 @@ test("example specs validate and count parameters", () => {
 test("defaults are filled in", () => {
   const { spec } = validateModelSpec(exampleSpec("mnist-cnn"));
   assert.deepEqual(spec.layers[0], {
-    type: "conv2d", filters: 8, kernelSize: [3, 3], strides: [1, 1], padding: "valid", activation: "relu", useBias: true,
+    type: "conv2d",
+    filters: 8,
+    kernelSize: [3, 3],
+    strides: [1, 1],
+    padding: "valid",
+    activation: "relu",
+    useBias: true,
   });
   assert.deepEqual(spec.layers[1], { type: "maxPooling2d", poolSize: [2, 2], strides: [2, 2], padding: "valid" });
 });
 
 test("binary logistic regression with one sigmoid unit", () => {
   const { summary } = validateModelSpec({
-    ...base(), inputShape: [4], labels: ["no", "yes"], layers: [{ type: "dense", units: 1, activation: "sigmoid" }],
+    ...base(),
+    inputShape: [4],
+    labels: ["no", "yes"],
+    layers: [{ type: "dense", units: 1, activation: "sigmoid" }],
   });
   assert.equal(summary.loss, "binaryCrossentropy");
   assert.equal(summary.parameters, 5);
@@ -71,13 +86,33 @@ test("clear errors", () => {
   expectError({ ...base(), layers: [{ type: "dense", units: 10, activaton: "softmax" }] }, "layers[0].activaton", /unknown field/);
   expectError({ ...base(), layers: [{ type: "dense", units: 9, activation: "softmax" }] }, "layers[0]", /units = 10/);
   expectError({ ...base(), layers: [{ type: "conv2d", filters: 2, kernelSize: 3 }] }, "layers[0]", /rank-3 input but gets \[784\]/);
-  expectError({ ...base(), inputShape: [4, 4, 1], layers: [{ type: "dense", units: 10, activation: "softmax" }] }, "layers[0]", /add a flatten layer/);
+  expectError(
+    { ...base(), inputShape: [4, 4, 1], layers: [{ type: "dense", units: 10, activation: "softmax" }] },
+    "layers[0]",
+    /add a flatten layer/,
+  );
   expectError({ ...base(), inputShape: [4, 4, 1], layers: [{ type: "conv2d", filters: 2, kernelSize: 5 }] }, "layers[0]", /does not fit/);
   expectError({ ...base(), layers: [{ type: "reshape", targetShape: [27, 28, 1] }] }, "layers[0].targetShape", /holds 756 values/);
-  expectError({ ...base(), training: { epochs: 1, batchSize: 0, learningRate: 0.1, optimizer: "sgd" } }, "training.batchSize", /positive integer/);
-  expectError({ ...base(), training: { epochs: 1, batchSize: 1, learningRate: Number.NaN, optimizer: "sgd" } }, "training.learningRate", /> 0/);
-  expectError({ ...base(), training: { epochs: 1, batchSize: 1, learningRate: 0.1, optimizer: "lbfgs" } }, "training.optimizer", /sgd, momentum, adam, rmsprop/);
-  expectError({ ...base(), training: { epochs: 1, batchSize: 1, learningRate: 0.1, optimizer: "sgd", momentum: 0.9 } }, "training.momentum", /only applies/);
+  expectError(
+    { ...base(), training: { epochs: 1, batchSize: 0, learningRate: 0.1, optimizer: "sgd" } },
+    "training.batchSize",
+    /positive integer/,
+  );
+  expectError(
+    { ...base(), training: { epochs: 1, batchSize: 1, learningRate: Number.NaN, optimizer: "sgd" } },
+    "training.learningRate",
+    /> 0/,
+  );
+  expectError(
+    { ...base(), training: { epochs: 1, batchSize: 1, learningRate: 0.1, optimizer: "lbfgs" } },
+    "training.optimizer",
+    /sgd, momentum, adam, rmsprop/,
+  );
+  expectError(
+    { ...base(), training: { epochs: 1, batchSize: 1, learningRate: 0.1, optimizer: "sgd", momentum: 0.9 } },
+    "training.momentum",
+    /only applies/,
+  );
   expectError({ ...base(), quantization: { scale: 4096 } }, "quantization.clipBound", /> 0/);
 });
 

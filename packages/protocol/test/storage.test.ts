@@ -7,8 +7,17 @@ import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
 import { unixfs } from "@helia/unixfs";
 import {
-  BlobNotFoundError, BlobStoreError, CidMismatchError, computeCid, fetchWithRetries, HeliaBlobStore, KuboBlobStore,
-  normalizeKuboApiUrl, verifyCid, backoffDelay, CHUNK_BYTES,
+  BlobNotFoundError,
+  BlobStoreError,
+  CidMismatchError,
+  computeCid,
+  fetchWithRetries,
+  HeliaBlobStore,
+  KuboBlobStore,
+  normalizeKuboApiUrl,
+  verifyCid,
+  backoffDelay,
+  CHUNK_BYTES,
 } from "../src/storage/index.ts";
 import { withTempDir } from "./helpers.ts";
 
@@ -20,7 +29,11 @@ function pseudoRandomBytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed >>> 0;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;
@@ -47,13 +60,18 @@ test("fixed vector: Helia's CID of a small blob equals the raw-codec CIDv1 compu
   });
 });
 
-test("the importer reproduces Kubo's well-known CIDv0 of \"hello world\\n\" (legacy defaults)", async () => {
+test('the importer reproduces Kubo\'s well-known CIDv0 of "hello world\\n" (legacy defaults)', async () => {
   const blocks = new Map<string, Uint8Array>();
   const fs = unixfs({
     blockstore: {
-      put: async (cid: CID, bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>) => { blocks.set(cid.toString(), bytes as Uint8Array); return cid; },
+      put: async (cid: CID, bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>) => {
+        blocks.set(cid.toString(), bytes as Uint8Array);
+        return cid;
+      },
       has: async () => false,
-      async *get() { yield new Uint8Array(); },
+      async *get() {
+        yield new Uint8Array();
+      },
     },
   });
   const v0 = await fs.addBytes(new TextEncoder().encode("hello world\n"), { cidVersion: 0, rawLeaves: false });
@@ -72,7 +90,11 @@ test("a multi-chunk blob round-trips with 256 KiB raw leaves, across a restart",
       assert.equal(parsed.code, 0x70, "dag-pb root");
       assert.equal(cid, await computeCid(big));
       // leaves are raw blocks of exactly the 256 KiB slices
-      for (const [from, to] of [[0, CHUNK_BYTES], [CHUNK_BYTES, 2 * CHUNK_BYTES], [2 * CHUNK_BYTES, big.length]] as const) {
+      for (const [from, to] of [
+        [0, CHUNK_BYTES],
+        [CHUNK_BYTES, 2 * CHUNK_BYTES],
+        [2 * CHUNK_BYTES, big.length],
+      ] as const) {
         const leaf = CID.create(1, raw.code, await sha256.digest(big.subarray(from, to)));
         assert.ok(await store.helia.blockstore.has(leaf), `leaf ${from}..${to}`);
       }
@@ -95,12 +117,24 @@ test("the import settings equal an explicit Kubo configuration (256 KiB chunks, 
   // Test-only imports of @helia/unixfs's own dependency, to spell Kubo's settings out explicitly.
   const { fixedSize } = await import("ipfs-unixfs-importer/chunker");
   const { balanced } = await import("ipfs-unixfs-importer/layout");
-  const explicit = async (bytes: Uint8Array) => (await unixfs({
-    blockstore: { put: async (cid: CID) => cid, has: async () => false, async *get() { yield new Uint8Array(); } },
-  }).addBytes(bytes, {
-    cidVersion: 1, rawLeaves: true, reduceSingleLeafToSelf: true,
-    chunker: fixedSize({ chunkSize: 262_144 }), layout: balanced({ maxChildrenPerNode: 174 }),
-  })).toString();
+  const explicit = async (bytes: Uint8Array) =>
+    (
+      await unixfs({
+        blockstore: {
+          put: async (cid: CID) => cid,
+          has: async () => false,
+          async *get() {
+            yield new Uint8Array();
+          },
+        },
+      }).addBytes(bytes, {
+        cidVersion: 1,
+        rawLeaves: true,
+        reduceSingleLeafToSelf: true,
+        chunker: fixedSize({ chunkSize: 262_144 }),
+        layout: balanced({ maxChildrenPerNode: 174 }),
+      })
+    ).toString();
   // 175 chunks: one more than a node can link, so the balanced tree gets a second level.
   const big = pseudoRandomBytes(174 * CHUNK_BYTES + 1, 3);
   assert.equal(await computeCid(big), await explicit(big));
@@ -123,7 +157,10 @@ test("missing blobs fail fast offline; corrupted blocks and non-canonical CIDs a
       const bytes = await readFile(file);
       bytes[0]! ^= 1;
       await writeFile(file, bytes);
-      await assert.rejects(store.get(cid, { retries: 2, baseDelayMs: 1 }), (e: unknown) => e instanceof CidMismatchError || /hash|match/i.test(String(e)));
+      await assert.rejects(
+        store.get(cid, { retries: 2, baseDelayMs: 1 }),
+        (e: unknown) => e instanceof CidMismatchError || /hash|match/i.test(String(e)),
+      );
     } finally {
       await store.close();
     }
@@ -134,25 +171,44 @@ test("missing blobs fail fast offline; corrupted blocks and non-canonical CIDs a
 });
 
 test("fetchWithRetries: timeouts per attempt, exponential backoff, clear errors", async () => {
-  assert.deepEqual([1, 2, 3, 4, 10].map((a) => backoffDelay(a, { baseDelayMs: 100, maxDelayMs: 500 })), [100, 200, 400, 500, 500]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 10].map((a) => backoffDelay(a, { baseDelayMs: 100, maxDelayMs: 500 })),
+    [100, 200, 400, 500, 500],
+  );
   let calls = 0;
-  const value = await fetchWithRetries("bafyX", async () => {
-    calls++;
-    if (calls < 3) throw new Error("flaky");
-    return 42;
-  }, { retries: 3, baseDelayMs: 5 });
+  const value = await fetchWithRetries(
+    "bafyX",
+    async () => {
+      calls++;
+      if (calls < 3) throw new Error("flaky");
+      return 42;
+    },
+    { retries: 3, baseDelayMs: 5 },
+  );
   assert.equal(value, 42);
   assert.equal(calls, 3);
   const t0 = performance.now();
   await assert.rejects(
-    fetchWithRetries("bafyY", (signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))), { timeoutMs: 30, retries: 2, baseDelayMs: 10 }),
+    fetchWithRetries("bafyY", (signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))), {
+      timeoutMs: 30,
+      retries: 2,
+      baseDelayMs: 10,
+    }),
     (e: unknown) => e instanceof BlobStoreError && /could not fetch bafyY after 3 attempts: timed out after 30 ms/.test(e.message),
   );
   const elapsed = performance.now() - t0;
   assert.ok(elapsed >= 3 * 30 + 10 + 20 - 5 && elapsed < 2000, `elapsed ${elapsed}`);
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 20);
-  await assert.rejects(fetchWithRetries("bafyZ", async () => { throw new Error("down"); }, { retries: 5, baseDelayMs: 1000, signal: controller.signal }));
+  await assert.rejects(
+    fetchWithRetries(
+      "bafyZ",
+      async () => {
+        throw new Error("down");
+      },
+      { retries: 5, baseDelayMs: 1000, signal: controller.signal },
+    ),
+  );
 });
 
 test("Kubo store: URL handling and construction (no Kubo runs here)", async () => {
@@ -177,7 +233,10 @@ test("Kubo store: an unreachable node gives a clear error after the retries", as
   // Port 9 (discard) on localhost is closed here: connection refused, no network needed.
   const store = new KuboBlobStore({ apiUrl: "http://127.0.0.1:9", putTimeoutMs: 2000 });
   try {
-    await assert.rejects(store.get(HELLO_CID, { retries: 1, timeoutMs: 2000, baseDelayMs: 10 }), /could not fetch bafkrei\w+ after 2 attempts/);
+    await assert.rejects(
+      store.get(HELLO_CID, { retries: 1, timeoutMs: 2000, baseDelayMs: 10 }),
+      /could not fetch bafkrei\w+ after 2 attempts/,
+    );
     await assert.rejects(store.put(HELLO), /Kubo at http:\/\/127\.0\.0\.1:9: add failed/);
   } finally {
     await store.close();

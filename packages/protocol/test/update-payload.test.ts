@@ -2,13 +2,22 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FIELD_MODULUS } from "@fedmarket/core";
 import {
-  decodeUpdatePayload, encodeUpdatePayload, updateAssociatedData, updatePayloadSize, UpdatePayloadError,
-  UPDATE_PAYLOAD_HEADER_BYTES, type UpdatePayload,
+  decodeUpdatePayload,
+  encodeUpdatePayload,
+  updateAssociatedData,
+  updatePayloadSize,
+  UpdatePayloadError,
+  UPDATE_PAYLOAD_HEADER_BYTES,
+  type UpdatePayload,
 } from "../src/update-payload.ts";
 
 const config = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
 const payload: UpdatePayload = {
-  projectId: 7n, round: 3, config, values: [0n, 1n, -1n, 32767n, -32768n, 1234n, -4321n], salt: FIELD_MODULUS - 1n,
+  projectId: 7n,
+  round: 3,
+  config,
+  values: [0n, 1n, -1n, 32767n, -32768n, 1234n, -4321n],
+  salt: FIELD_MODULUS - 1n,
 };
 
 function throwsPayload(fn: () => unknown, re: RegExp): void {
@@ -52,14 +61,22 @@ test("encoding refuses out-of-range input", () => {
 
 test("malformed payloads fail with clear errors", () => {
   const bytes = encodeUpdatePayload(payload);
-  const mutate = (at: number, v: number): Uint8Array => { const c = bytes.slice(); c[at] = v; return c; };
+  const mutate = (at: number, v: number): Uint8Array => {
+    const c = bytes.slice();
+    c[at] = v;
+    return c;
+  };
   throwsPayload(() => decodeUpdatePayload(bytes.subarray(0, 40)), /shorter than the 88-byte header/);
   throwsPayload(() => decodeUpdatePayload(mutate(0, 0x58)), /bad magic/);
   throwsPayload(() => decodeUpdatePayload(mutate(4, 2)), /unsupported version 2/);
   throwsPayload(() => decodeUpdatePayload(mutate(6, 1)), /B 1 must be/);
   throwsPayload(() => decodeUpdatePayload(mutate(20, 1)), /reserved/);
-  throwsPayload(() => decodeUpdatePayload(bytes.subarray(0, bytes.length - 1)), /header says 7 values of 16 bits \(102 bytes\) but the payload has 101/);
-  const salt = bytes.slice(); salt.fill(0xff, 56, 88);
+  throwsPayload(
+    () => decodeUpdatePayload(bytes.subarray(0, bytes.length - 1)),
+    /header says 7 values of 16 bits \(102 bytes\) but the payload has 101/,
+  );
+  const salt = bytes.slice();
+  salt.fill(0xff, 56, 88);
   throwsPayload(() => decodeUpdatePayload(salt), /salt is not a canonical/);
   throwsPayload(() => decodeUpdatePayload(bytes, { projectId: 8n }), /made for project 7, expected 8/);
   throwsPayload(() => decodeUpdatePayload(bytes, { round: 4 }), /made for round 3, expected 4/);
@@ -67,7 +84,8 @@ test("malformed payloads fail with clear errors", () => {
   throwsPayload(() => decodeUpdatePayload(bytes, { count: 8 }), /has 7 values, the model has 8/);
   // a 12-bit value stored in 2 bytes that exceeds 12 bits
   const p12 = encodeUpdatePayload({ ...payload, config: { ...config, updateBits: 12 }, values: [0n] });
-  p12[UPDATE_PAYLOAD_HEADER_BYTES] = 0x00; p12[UPDATE_PAYLOAD_HEADER_BYTES + 1] = 0x08; // 2048
+  p12[UPDATE_PAYLOAD_HEADER_BYTES] = 0x00;
+  p12[UPDATE_PAYLOAD_HEADER_BYTES + 1] = 0x08; // 2048
   throwsPayload(() => decodeUpdatePayload(p12), /value 0 = 2048 is outside the 12-bit range/);
 });
 

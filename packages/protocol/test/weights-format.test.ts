@@ -16,14 +16,18 @@ test("encode/decode round trip, exact bytes of the header", () => {
 
 test("corruption, truncation and wrong sizes are detected", () => {
   const bytes = encodeWeights(new Float32Array([1, 2, 3]));
-  const flipped = bytes.slice(); flipped[WEIGHTS_HEADER_BYTES + 1]! ^= 1;
+  const flipped = bytes.slice();
+  flipped[WEIGHTS_HEADER_BYTES + 1]! ^= 1;
   assert.throws(() => decodeWeights(flipped), /checksum mismatch/);
   assert.throws(() => decodeWeights(bytes.subarray(0, bytes.length - 1)), /header says 3 parameters/);
-  const magic = bytes.slice(); magic[0] = 0x58;
+  const magic = bytes.slice();
+  magic[0] = 0x58;
   assert.throws(() => decodeWeights(magic), /bad magic/);
-  const version = bytes.slice(); version[8] = 2;
+  const version = bytes.slice();
+  version[8] = 2;
   assert.throws(() => decodeWeights(version), /unsupported version 2/);
-  const dtype = bytes.slice(); dtype[10] = 2;
+  const dtype = bytes.slice();
+  dtype[10] = 2;
   assert.throws(() => decodeWeights(dtype), /unsupported dtype/);
   assert.throws(() => decodeWeights(bytes, 4), /has 3 parameters but the model has 4/);
   assert.throws(() => decodeWeights(encodeWeights(new Float32Array([Number.NaN]))), /value 0 is NaN/);

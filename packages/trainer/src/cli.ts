@@ -14,7 +14,6 @@ import { createLogger, reportFailure, type NodeLogger } from "@fedmarket/protoco
 import { ConfigError, resolveConfig, type NodeConfig } from "./node/config.ts";
 import { openNode } from "./node/setup.ts";
 import { CHECKPOINTS, type Checkpoint } from "./node/trainer-node.ts";
-import { parseAttackMode } from "./attacks.ts";
 
 interface CommonFlags {
   config?: string;
@@ -66,10 +65,22 @@ function common(cmd: Command): Command {
 function flagsOf(opts: CommonFlags & Record<string, unknown>): Record<string, string | boolean | undefined> & { config?: string } {
   const { config, rpcUrl, market, project, stateDir, ipfsApi, ipfsRepo, chainId, keystore, json, blockRange, confirmations } = opts;
   return {
-    config, rpcUrl, market, project, stateDir, ipfsApi, ipfsRepo, chainId, keystore, blockRange, confirmations,
+    config,
+    rpcUrl,
+    market,
+    project,
+    stateDir,
+    ipfsApi,
+    ipfsRepo,
+    chainId,
+    keystore,
+    blockRange,
+    confirmations,
     json: json === true ? true : undefined,
-    data: opts.data as string | undefined, pollInterval: opts.pollInterval as string | undefined,
-    seed: opts.seed as string | undefined, ipfsTimeout: opts.ipfsTimeout as string | undefined,
+    data: opts.data as string | undefined,
+    pollInterval: opts.pollInterval as string | undefined,
+    seed: opts.seed as string | undefined,
+    ipfsTimeout: opts.ipfsTimeout as string | undefined,
     ipfsRetries: opts.ipfsRetries as string | undefined,
   };
 }
@@ -78,12 +89,16 @@ function flagsOf(opts: CommonFlags & Record<string, unknown>): Record<string, st
 function crashHook(): ((name: Checkpoint) => void) | undefined {
   const at = process.env.FEDMARKET_TEST_CRASH_AT;
   if (at === undefined || at === "") return undefined;
-  if (!(CHECKPOINTS as readonly string[]).includes(at)) throw new ConfigError(`FEDMARKET_TEST_CRASH_AT must be one of ${CHECKPOINTS.join(", ")}`);
-  return (name) => { if (name === at) process.kill(process.pid, "SIGKILL"); };
+  if (!(CHECKPOINTS as readonly string[]).includes(at))
+    throw new ConfigError(`FEDMARKET_TEST_CRASH_AT must be one of ${CHECKPOINTS.join(", ")}`);
+  return (name) => {
+    if (name === at) process.kill(process.pid, "SIGKILL");
+  };
 }
 
 async function withNode(
-  opts: CommonFlags & Record<string, unknown>, required: readonly ("project" | "data")[],
+  opts: CommonFlags & Record<string, unknown>,
+  required: readonly ("project" | "data")[],
   fn: (ctx: { config: NodeConfig; logger: NodeLogger; node: Awaited<ReturnType<typeof openNode>>["node"] }) => Promise<void>,
 ): Promise<void> {
   let logger = createLogger({ json: opts.json === true });
@@ -91,12 +106,10 @@ async function withNode(
     const config = await resolveConfig(flagsOf(opts), process.env, required);
     logger = createLogger({ json: config.json });
     const hook = crashHook();
-    const attack = typeof opts.attack === "string" ? parseAttackMode(opts.attack) : undefined;
-    if (attack !== undefined) logger.log("warn", "attack", `TEST/DEMO MODE: this node behaves as a malicious trainer (--attack ${attack})`, { attack });
-    const opened = await openNode(config, logger, {
-      ...(hook === undefined ? {} : { onCheckpoint: hook }), ...(attack === undefined ? {} : { attack }),
-    });
-    const stop = (): void => { void opened.close().finally(() => process.exit(130)); };
+    const opened = await openNode(config, logger, hook === undefined ? {} : { onCheckpoint: hook });
+    const stop = (): void => {
+      void opened.close().finally(() => process.exit(130));
+    };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     try {
@@ -113,7 +126,9 @@ async function withNode(
 
 const program = new Command()
   .name("fedmarket-trainer")
-  .description("fedmarket trainer node: join a federated-learning project, train on local data each round, submit encrypted, committed updates, claim rewards.")
+  .description(
+    "fedmarket trainer node: join a federated-learning project, train on local data each round, submit encrypted, committed updates, claim rewards.",
+  )
   .addHelpText("after", EXAMPLES)
   .showHelpAfterError()
   .configureOutput({ outputError: (s, write) => write(s) });
@@ -124,7 +139,12 @@ common(program.command("join"))
   .addHelpText("after", "\nExample:\n  FEDMARKET_PRIVATE_KEY=0x... fedmarket-trainer join --market 0x... --project 1\n")
   .action(async (opts: CommonFlags & { allowlistProof?: string }) => {
     await withNode(opts as CommonFlags & Record<string, unknown>, ["project"], async ({ config, node, logger }) => {
-      const proof = opts.allowlistProof ? opts.allowlistProof.split(",").map((s) => s.trim()).filter(Boolean) : [];
+      const proof = opts.allowlistProof
+        ? opts.allowlistProof
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [];
       const r = await node.join(config.project as bigint, proof);
       if (config.json) logger.log("info", "join.result", "join finished", { ...r });
     });
@@ -138,10 +158,10 @@ common(program.command("run"))
   .option("--seed <n>", "shuffle seed (default: the round number)")
   .option("--ipfs-timeout <ms>", "per-attempt IPFS fetch timeout (default 30000)")
   .option("--ipfs-retries <n>", "IPFS fetch retries (default 3)")
-  // TEST/DEMO TOOL ONLY, hidden from --help: behave as a malicious trainer (src/attacks.ts):
-  // sign-flip, scale, gaussian, label-flip, free-rider, duplicate.
-  .addOption(new Option("--attack <mode>", "test/demo only: submit a malicious update").hideHelp())
-  .addHelpText("after", "\nExample:\n  fedmarket-trainer run --market 0x... --project 1 --data data/mnist/trainer-1 --ipfs-repo demo/ipfs\n")
+  .addHelpText(
+    "after",
+    "\nExample:\n  fedmarket-trainer run --market 0x... --project 1 --data data/mnist/trainer-1 --ipfs-repo demo/ipfs\n",
+  )
   .action(async (opts: CommonFlags & { once?: boolean }) => {
     await withNode(opts as CommonFlags & Record<string, unknown>, ["project", "data"], async ({ config, node, logger }) => {
       const outcome = await node.run(config.project as bigint, { once: opts.once === true });

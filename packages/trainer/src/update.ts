@@ -6,25 +6,12 @@
  *
  * Swapping the implementation means editing this file only.
  */
-import {
-  commitUpdate, quantize, randomSalt, validateConfig, validateQuantization,
-  type CircuitConfig, type QuantizationParams,
-} from "@fedmarket/core";
+import { commitUpdate, quantizeDelta, randomSalt, validateConfig, type CircuitConfig, type QuantizationParams } from "@fedmarket/core";
 import type { QuantizationSpec } from "@fedmarket/protocol";
 
 export type { CircuitConfig, QuantizationParams };
-
-/** The spec's quantization plus the circuit's update width `B`. */
-export function quantizationParams(spec: QuantizationSpec, updateBits: number): QuantizationParams {
-  const params = { scale: spec.scale, clipBound: spec.clipBound, bits: updateBits };
-  validateQuantization(params);
-  return params;
-}
-
-/** `round(clip(delta, clipBound) * scale)` as signed `bits`-bit integers (core's rounding). */
-export function quantizeDelta(delta: Float32Array, spec: QuantizationSpec, updateBits: number): bigint[] {
-  return quantize(delta, quantizationParams(spec, updateBits));
-}
+// The fixed-point rules live in @fedmarket/core (quantize.ts); re-exported for existing callers.
+export { quantizationParams, quantizeDelta } from "@fedmarket/core";
 
 export interface PreparedUpdate {
   readonly quantized: readonly bigint[];
@@ -36,7 +23,10 @@ export interface PreparedUpdate {
 
 /** Quantizes a delta and commits to it under a fresh (or given) salt. */
 export function prepareUpdate(
-  delta: Float32Array, spec: QuantizationSpec, config: CircuitConfig, salt: bigint = randomSalt(),
+  delta: Float32Array,
+  spec: QuantizationSpec,
+  config: CircuitConfig,
+  salt: bigint = randomSalt(),
 ): PreparedUpdate {
   validateConfig(config);
   const quantized = quantizeDelta(delta, spec, config.updateBits);

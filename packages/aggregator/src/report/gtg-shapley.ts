@@ -85,7 +85,10 @@ export const GTG_DEFAULTS = { eps: 0.001, tolerance: 0.05, maxPermutations: 100 
 function relativeChange(now: readonly number[], before: readonly number[]): number {
   let diff = 0;
   let size = 0;
-  now.forEach((v, i) => { diff += Math.abs(v - (before[i] as number)); size += Math.abs(v); });
+  now.forEach((v, i) => {
+    diff += Math.abs(v - (before[i] as number));
+    size += Math.abs(v);
+  });
   if (diff === 0) return 0;
   return size === 0 ? Infinity : diff / size;
 }
@@ -107,7 +110,8 @@ export async function gtgShapley(n: number, u: Utility, options: GtgOptions): Pr
   const maxPermutations = options.maxPermutations ?? GTG_DEFAULTS.maxPermutations;
   const window = options.window ?? Math.max(2 * n, 10);
   if (!(eps >= 0) || !(tolerance >= 0)) throw new RangeError("eps and tolerance must be >= 0");
-  if (!Number.isInteger(maxPermutations) || maxPermutations < 1) throw new RangeError(`maxPermutations ${maxPermutations} must be an integer >= 1`);
+  if (!Number.isInteger(maxPermutations) || maxPermutations < 1)
+    throw new RangeError(`maxPermutations ${maxPermutations} must be an integer >= 1`);
   if (!Number.isInteger(window) || window < 1) throw new RangeError(`window ${window} must be an integer >= 1`);
 
   const memo = memoizeUtility(u);
@@ -117,7 +121,14 @@ export async function gtgShapley(n: number, u: Utility, options: GtgOptions): Pr
   const full = await U(all);
   const values = new Array<number>(n).fill(0);
   const done = (permutations: number, converged: boolean, truncatedRound: boolean): GtgResult => ({
-    values, permutations, utilityEvaluations: memo.evaluations(), converged, truncatedRound, eps, empty, full,
+    values,
+    permutations,
+    utilityEvaluations: memo.evaluations(),
+    converged,
+    truncatedRound,
+    eps,
+    empty,
+    full,
   });
   if (n === 0) return done(0, true, false);
   if (Math.abs(full - empty) <= eps) return done(0, true, true);

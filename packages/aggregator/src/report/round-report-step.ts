@@ -11,11 +11,15 @@
  * TF.js is imported on first use only, so an aggregator without a validation set never loads it.
  */
 import path from "node:path";
-import { parseModelSpec, writeFileAtomic, type BlobStore, type ModelSpec, type NodeLogger } from "@fedmarket/protocol";
-import type { Dataset, TF } from "@fedmarket/trainer";
-import type { SlotOpening } from "../collect.ts";
+import { SlotStatus, slotStatusName } from "@fedmarket/core";
+import { blobFetchOptions, parseModelSpec, writeFileAtomic, type BlobStore, type ModelSpec, type NodeLogger } from "@fedmarket/protocol";
+import type { Dataset, TF } from "@fedmarket/ml";
+import type { RoundFile, RoundInputFile } from "../steps/compute.ts";
+import type { OpeningsFile } from "../steps/open.ts";
+import type { ModelFile } from "../steps/pin.ts";
+import type { DoneFile } from "../steps/settle.ts";
 import { bigs, readJson, toJson, type RoundFiles } from "../store.ts";
-import { computeRoundReport, SLOT_STATUS_NAMES, type ReportSlot, type RoundReport } from "./round-report.ts";
+import { computeRoundReport, type ReportSlot, type RoundReport } from "./round-report.ts";
 
 export const REPORT_FILE = "report.json";
 export const DEFAULT_VALIDATION_LIMIT = 1000;
@@ -40,12 +44,7 @@ export interface RoundReporterOptions {
   readonly ipfsRetries?: number;
 }
 
-/** The parts of the node's round files the report reads. */
-interface InputFile { readonly prevModel: string[] }
-interface RoundFile { readonly ctx: string; readonly status: number[]; readonly scores: string[]; readonly commitments: string[]; readonly newModelCommitment: string }
-interface DoneFile { readonly kind: string; readonly newModelCommitment?: string }
-
-type TrainerModule = typeof import("@fedmarket/trainer");
+type TrainerModule = typeof import("@fedmarket/ml");
 
 interface Evaluator {
   readonly spec: ModelSpec;
@@ -66,7 +65,7 @@ export class RoundReporter implements RoundReportStep {
     const log = this.#o.logger;
     try {
       const file = files.file(REPORT_FILE);
-      if (await readJson(file) !== undefined) {
+      if ((await readJson(file)) !== undefined) {
         log.log("debug", "report.exists", `round ${round}: ${file} exists; not recomputed`, { round, file });
         return;
       }
@@ -75,43 +74,73 @@ export class RoundReporter implements RoundReportStep {
       const text = toJson(report);
       const cid = await this.#o.store.put(new TextEncoder().encode(text));
       await writeFileAtomic(file, text);
-      log.log("info", "report.pinned", `round ${round}: round report pinned: ${cid} (UNPROVEN Shapley / leave-one-out estimates, accuracy ${report.accuracy.prev.toFixed(4)} -> ${report.accuracy.new.toFixed(4)}, ${report.gtg.permutations} permutation(s), ${report.ms} ms)`, {
-        round, cid, file, players: report.players.length, permutations: report.gtg.permutations, converged: report.gtg.converged, ms: report.ms,
-      });
+      log.log(
+        "info",
+        "report.pinned",
+        `round ${round}: round report pinned: ${cid} (UNPROVEN Shapley / leave-one-out estimates, accuracy ${report.accuracy.prev.toFixed(4)} -> ${report.accuracy.new.toFixed(4)}, ${report.gtg.permutations} permutation(s), ${report.ms} ms)`,
+        {
+          round,
+          cid,
+          file,
+          players: report.players.length,
+          permutations: report.gtg.permutations,
+          converged: report.gtg.converged,
+          ms: report.ms,
+        },
+      );
     } catch (err) {
-      log.log("warn", "report.failed", `round ${round}: the round report (unproven Shapley estimates) could not be made: ${(err as Error).message}. The round itself is finalized; delete nothing, the next round is not affected`, {
-        round, error: err,
-      });
+      log.log(
+        "warn",
+        "report.failed",
+        `round ${round}: the round report (unproven Shapley estimates) could not be made: ${(err as Error).message}. The round itself is finalized; delete nothing, the next round is not affected`,
+        {
+          round,
+          error: err,
+        },
+      );
     }
   }
 
   /** The report of a finalized round from its files; undefined (logged) when this node did not compute the round. */
   async build(projectId: bigint, round: number, files: RoundFiles): Promise<RoundReport | undefined> {
     const [input, result, openings, model, done] = await Promise.all([
-      files.read<InputFile>("input.json"), files.read<RoundFile>("round.json"), files.read<{ openings: SlotOpening[] }>("openings.json"),
-      files.read<{ cid: string }>("model.json"), files.read<DoneFile>("done.json"),
+      files.read<RoundInputFile>("input.json"),
+      files.read<RoundFile>("round.json"),
+      files.read<OpeningsFile>("openings.json"),
+      files.read<ModelFile>("model.json"),
+      files.read<DoneFile>("done.json"),
     ]);
     if (input === undefined || result === undefined || openings === undefined || model === undefined) {
       this.#o.logger.log("debug", "report.skipped", `round ${round}: no round report (this node did not compute the round)`, { round });
       return undefined;
     }
     if (done?.newModelCommitment !== undefined && done.newModelCommitment !== result.newModelCommitment) {
-      this.#o.logger.log("warn", "report.skipped", `round ${round}: no round report: the model finalized on chain is not the one this node computed`, { round });
+      this.#o.logger.log(
+        "warn",
+        "report.skipped",
+        `round ${round}: no round report: the model finalized on chain is not the one this node computed`,
+        { round },
+      );
       return undefined;
     }
     const evaluator = await this.#evaluator(await this.#o.specCidOf(projectId));
     const { seededRandom } = (await this.#loadTrainer()).module;
     const duplicated = (c: string): boolean => result.commitments.filter((x) => x === c).length > 1;
     const slots: ReportSlot[] = openings.openings.map((o) => ({
-      slot: o.slot, trainer: o.trainer,
-      status: SLOT_STATUS_NAMES[result.status[o.slot] ?? 0] ?? "empty",
+      slot: o.slot,
+      trainer: o.trainer,
+      status: slotStatusName(result.status[o.slot] ?? SlotStatus.Empty),
       provenScore: result.scores[o.slot] ?? "0",
       // Players are the valid updates: opened and not sharing their commitment with another slot.
       ...(o.status === "opened" && !duplicated(o.commitment) ? { update: bigs(o.update) } : {}),
     }));
     return computeRoundReport({
-      project: projectId.toString(), round, modelCid: model.cid,
-      prevModel: bigs(input.prevModel), scale: evaluator.spec.quantization.scale, slots,
+      project: projectId.toString(),
+      round,
+      modelCid: model.cid,
+      prevModel: bigs(input.prevModel),
+      scale: evaluator.spec.quantization.scale,
+      slots,
       validation: { samples: evaluator.validation.count, source: path.basename(evaluator.validation.source) },
       accuracy: (w) => evaluator.accuracy(w),
       // ctx binds chain, market, project, round and f: a per-round seed every restart reproduces.
@@ -122,7 +151,7 @@ export class RoundReporter implements RoundReportStep {
 
   #loadTrainer(): Promise<{ module: TrainerModule; tf: TF }> {
     this.#trainer ??= (async () => {
-      const module = await import("@fedmarket/trainer");
+      const module = await import("@fedmarket/ml");
       const { tf } = await module.selectBackend({ log: (m) => this.#o.logger.log("debug", "report.backend", m) });
       return { module, tf };
     })();
@@ -140,13 +169,19 @@ export class RoundReporter implements RoundReportStep {
   }
 
   async #makeEvaluator(specCid: string): Promise<Evaluator> {
-    const bytes = await this.#o.store.get(specCid, { timeoutMs: this.#o.ipfsTimeoutMs ?? 30_000, retries: this.#o.ipfsRetries ?? 3 });
+    const bytes = await this.#o.store.get(specCid, blobFetchOptions(this.#o));
     const { spec } = parseModelSpec(new TextDecoder().decode(bytes), `model spec ${specCid}`);
     const { module, tf } = await this.#loadTrainer();
     const all = await module.loadDataset(this.#o.validationFile, { inputShape: spec.inputShape, labels: spec.labels });
     const limit = this.#o.validationLimit ?? DEFAULT_VALIDATION_LIMIT;
     // The first `limit` samples: deterministic, so a restart evaluates the same set.
-    const validation = all.count <= limit ? all : module.selectSamples(all, Array.from({ length: limit }, (_, i) => i));
+    const validation =
+      all.count <= limit
+        ? all
+        : module.selectSamples(
+            all,
+            Array.from({ length: limit }, (_, i) => i),
+          );
     return { spec, validation, accuracy: (w) => module.evaluateAccuracy(tf, spec, w, validation) };
   }
 }

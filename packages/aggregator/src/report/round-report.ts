@@ -10,8 +10,7 @@
  *
  * Pure apart from the injected `accuracy` function (see round-report-step.ts for the node's glue).
  */
-import { floorDiv, maskedSum } from "@fedmarket/core";
-import { dequantizeModel } from "@fedmarket/protocol";
+import { dequantizeModel, floorDiv, maskedSum, type SlotStatusName } from "@fedmarket/core";
 import { gtgShapley, memoizeUtility, type Coalition, type GtgOptions } from "./gtg-shapley.ts";
 import { leaveOneOut } from "./leave-one-out.ts";
 
@@ -22,8 +21,8 @@ export const ROUND_REPORT_NOTE =
   "the updates with the proven rule). They are not proven, not checked on chain and do not move money; only " +
   "provenScore (the proven Multi-Krum score) is paid.";
 
-export const SLOT_STATUS_NAMES = ["empty", "inlier", "not-aggregated", "excluded"] as const;
-export type SlotStatusName = (typeof SLOT_STATUS_NAMES)[number];
+// The status names are @fedmarket/core's one table; re-exported for this module's existing importers.
+export { SLOT_STATUS_NAMES, type SlotStatusName } from "@fedmarket/core";
 
 export interface ReportSlot {
   readonly slot: number;
@@ -92,16 +91,29 @@ export function aggregateDequantized(prevModel: readonly bigint[], updates: read
   if (updates.length === 0) return dequantizeModel(prevModel, scale);
   // maskedSum + floorDiv are the operations of core's aggregate(); its BG range check is left
   // out because a coalition the proof never aggregates may leave BG bits and still be evaluated.
-  const sum = maskedSum(updates, updates.map(() => true));
+  const sum = maskedSum(
+    updates,
+    updates.map(() => true),
+  );
   const n = BigInt(updates.length);
-  return dequantizeModel(prevModel.map((g, x) => g + floorDiv(sum[x] ?? 0n, n)), scale);
+  return dequantizeModel(
+    prevModel.map((g, x) => g + floorDiv(sum[x] ?? 0n, n)),
+    scale,
+  );
 }
 
 export async function computeRoundReport(input: RoundReportInput): Promise<RoundReport> {
   const started = performance.now();
   const players = input.slots.filter((s) => s.update !== undefined);
   const memo = memoizeUtility(async (coalition: Coalition) =>
-    input.accuracy(aggregateDequantized(input.prevModel, coalition.map((i) => players[i]?.update as readonly bigint[]), input.scale)));
+    input.accuracy(
+      aggregateDequantized(
+        input.prevModel,
+        coalition.map((i) => players[i]?.update as readonly bigint[]),
+        input.scale,
+      ),
+    ),
+  );
   const gtg = await gtgShapley(players.length, memo.utility, { ...input.gtg, random: input.random });
   const loo = await leaveOneOut(players.length, memo.utility);
   const inliers = players.flatMap((p, i) => (p.status === "inlier" ? [i] : []));
@@ -119,12 +131,21 @@ export async function computeRoundReport(input: RoundReportInput): Promise<Round
     players: input.slots.map((s) => {
       const i = playerIndex.get(s.slot);
       return {
-        slot: s.slot, trainer: s.trainer, status: s.status, provenScore: s.provenScore,
+        slot: s.slot,
+        trainer: s.trainer,
+        status: s.status,
+        provenScore: s.provenScore,
         shapley: i === undefined ? null : (gtg.values[i] as number),
         leaveOneOut: i === undefined ? null : (loo[i] as number),
       };
     }),
-    gtg: { permutations: gtg.permutations, utilityEvaluations: memo.evaluations(), eps: gtg.eps, converged: gtg.converged, truncatedRound: gtg.truncatedRound },
+    gtg: {
+      permutations: gtg.permutations,
+      utilityEvaluations: memo.evaluations(),
+      eps: gtg.eps,
+      converged: gtg.converged,
+      truncatedRound: gtg.truncatedRound,
+    },
     ms: Math.round(performance.now() - started),
   };
 }

@@ -5,7 +5,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { createLogger, type BlobStore } from "@fedmarket/protocol";
-import { auditProject } from "../audit/audit.ts";
+import { auditProject } from "@fedmarket/audit";
 import { connectRpc, rpcUrlOf, UsageError } from "../owner/connect.ts";
 import { readX25519KeyFile } from "../owner/key-file.ts";
 import { openBlobStore } from "../owner/store.ts";
@@ -13,13 +13,29 @@ import { fail, jsonText, parseAddress, parseCount, parseProjectId } from "./comm
 import { readProjectFile } from "./project.ts";
 
 interface AuditFlags {
-  rpcUrl?: string; market?: string; project?: string; projectFile?: string; ownerKeyFile?: string; validation?: string; out: string; json?: boolean;
-  vkeyDir?: string; fromBlock?: string; blockRange?: string; ipfsApi?: string; ipfsRepo?: string; ipfsTimeout?: string; labelColumn?: string;
+  rpcUrl?: string;
+  market?: string;
+  project?: string;
+  projectFile?: string;
+  ownerKeyFile?: string;
+  validation?: string;
+  out: string;
+  json?: boolean;
+  vkeyDir?: string;
+  fromBlock?: string;
+  blockRange?: string;
+  ipfsApi?: string;
+  ipfsRepo?: string;
+  ipfsTimeout?: string;
+  labelColumn?: string;
 }
 
 export function register(program: Command): void {
-  program.command("audit")
-    .description("verify every round's proofs, model commitments, payouts and the escrow from chain logs and IPFS; writes audit-report.md and SVG charts")
+  program
+    .command("audit")
+    .description(
+      "verify every round's proofs, model commitments, payouts and the escrow from chain logs and IPFS; writes audit-report.md and SVG charts",
+    )
     .option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
     .option("--market <address>", "FedMarket address (env FEDMARKET_MARKET)", parseAddress)
     .option("-p, --project <id>", "project id (env FEDMARKET_PROJECT)", parseProjectId)
@@ -35,42 +51,59 @@ export function register(program: Command): void {
     .option("--ipfs-timeout <ms>", "per-attempt IPFS fetch timeout (default 30000)", parseCount)
     .option("--out <dir>", "where audit-report.md and the charts go", "audit")
     .option("--json", "print the AuditReport as JSON on stdout")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Exit codes: 0 pass, 1 fail (every mismatch is listed), 2 could not run.
 
 Example:
   fedmarket audit --market 0x5FbD... --project 1 --ipfs-api http://127.0.0.1:5001 \\
-    --owner-key-file owner.x25519 --validation data/test.csv --out audit/`)
+    --owner-key-file owner.x25519 --validation data/test.csv --out audit/`,
+    )
     .action(async (flags: AuditFlags) => {
       let store: BlobStore | undefined;
       const logger = createLogger({ json: false, out: process.stderr, quiet: flags.json === true });
       try {
         const file = await readProjectFile(flags.projectFile);
         const market = flags.market ?? process.env.FEDMARKET_MARKET ?? file.market;
-        if (market === undefined) throw new UsageError("the marketplace address is missing: pass --market 0x... (or --project-file) or set FEDMARKET_MARKET");
+        if (market === undefined)
+          throw new UsageError("the marketplace address is missing: pass --market 0x... (or --project-file) or set FEDMARKET_MARKET");
         const project = flags.project ?? process.env.FEDMARKET_PROJECT ?? file.projectId;
         const fromBlock = flags.fromBlock === undefined ? file.createdBlock : Number(flags.fromBlock);
         if (project === undefined || !/^[1-9][0-9]*$/.test(project)) throw new UsageError("the project is missing: pass --project <id>");
-        const ownerSecretKey = flags.ownerKeyFile === undefined ? undefined : await readX25519KeyFile(flags.ownerKeyFile).catch((err: Error) => {
-          throw new UsageError(`--owner-key-file: ${err.message}`);
-        });
-        const { provider } = await connectRpc(rpcUrlOf(flags.rpcUrl ?? (process.env.FEDMARKET_RPC_URL === undefined ? file.rpcUrl : undefined)));
+        const ownerSecretKey =
+          flags.ownerKeyFile === undefined
+            ? undefined
+            : await readX25519KeyFile(flags.ownerKeyFile).catch((err: Error) => {
+                throw new UsageError(`--owner-key-file: ${err.message}`);
+              });
+        const { provider } = await connectRpc(
+          rpcUrlOf(flags.rpcUrl ?? (process.env.FEDMARKET_RPC_URL === undefined ? file.rpcUrl : undefined)),
+        );
         store = await openBlobStore(flags);
         try {
           let validation;
           if (flags.validation !== undefined) {
             // The spec says what the data must look like; read it through the same store the audit uses.
             const { FedMarketClient, validateModelSpec } = await import("@fedmarket/protocol");
-            const { loadDataset } = await import("@fedmarket/trainer");
+            const { loadDataset } = await import("@fedmarket/ml");
             const p = await new FedMarketClient(market, provider).getProject(BigInt(project));
             const { spec } = validateModelSpec(JSON.parse(new TextDecoder().decode(await store.get(p.specCid))));
             validation = await loadDataset(path.resolve(flags.validation), {
-              inputShape: spec.inputShape, labels: spec.labels, ...(flags.labelColumn === undefined ? {} : { labelColumn: flags.labelColumn }),
+              inputShape: spec.inputShape,
+              labels: spec.labels,
+              ...(flags.labelColumn === undefined ? {} : { labelColumn: flags.labelColumn }),
             });
           }
           const report = await auditProject({
-            provider, market, projectId: BigInt(project), store, outDir: path.resolve(flags.out), logger,
-            ...(ownerSecretKey === undefined ? {} : { ownerSecretKey }), ...(validation === undefined ? {} : { validation }),
+            provider,
+            market,
+            projectId: BigInt(project),
+            store,
+            outDir: path.resolve(flags.out),
+            logger,
+            ...(ownerSecretKey === undefined ? {} : { ownerSecretKey }),
+            ...(validation === undefined ? {} : { validation }),
             ...(flags.vkeyDir === undefined ? {} : { vkeyDir: path.resolve(flags.vkeyDir) }),
             ...(fromBlock === undefined ? {} : { fromBlock }),
             ...(flags.blockRange === undefined ? {} : { blockRange: Number(flags.blockRange) }),
@@ -78,7 +111,9 @@ Example:
           });
           if (flags.json === true) process.stdout.write(`${jsonText(report)}\n`);
           else {
-            process.stdout.write(`audit ${report.verdict.toUpperCase()}: project ${report.project.id}, ${report.rounds.length} round(s), ${report.failures.length} failure(s)\n`);
+            process.stdout.write(
+              `audit ${report.verdict.toUpperCase()}: project ${report.project.id}, ${report.rounds.length} round(s), ${report.failures.length} failure(s)\n`,
+            );
             for (const f of report.failures) process.stdout.write(`  FAIL ${f}\n`);
             for (const w of report.warnings) process.stdout.write(`  warn ${w}\n`);
             process.stdout.write(`report: ${report.reportFile ?? "-"}\n`);

@@ -22,17 +22,22 @@ export async function serveIpfs(options: IpfsServeOptions, logger: NodeLogger): 
   let server: IpfsRpcServer;
   try {
     server = await startIpfsRpcServer({
-      helia: store.helia, host: options.host, port: options.port,
+      helia: store.helia,
+      host: options.host,
+      port: options.port,
       onError: (command, err) => logger.log("debug", "ipfs.request-failed", `${command}: ${err.message}`, { command }),
     });
   } catch (err) {
     await store.close();
     const e = err as NodeJS.ErrnoException;
-    if (e.code === "EADDRINUSE") throw new Error(`${options.host}:${options.port} is already in use: stop the other IPFS API or pass --port (0 picks a free one)`);
+    if (e.code === "EADDRINUSE")
+      throw new Error(`${options.host}:${options.port} is already in use: stop the other IPFS API or pass --port (0 picks a free one)`);
     throw err;
   }
   logger.log("info", "ipfs.listening", `IPFS RPC API listening on ${server.url} (repo ${repo}); use --ipfs-api ${server.url}`, {
-    url: server.url, repo, blocks: path.join(repo, "blocks"),
+    url: server.url,
+    repo,
+    blocks: path.join(repo, "blocks"),
   });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
@@ -52,7 +57,8 @@ function portOf(value: string): number {
 
 export function register(program: Command): void {
   const ipfs = program.command("ipfs").description("the embedded IPFS node");
-  ipfs.command("serve")
+  ipfs
+    .command("serve")
     .description("serve the embedded IPFS node (on-disk repo) as a Kubo-RPC-compatible API for --ipfs-api")
     .requiredOption("--repo <dir>", "folder of the node's blocks (created if missing)")
     .option("--host <host>", "interface to bind; the API has no authentication, keep it local", "127.0.0.1")

@@ -1,7 +1,7 @@
 /** `fedmarket project create|fund|status|cancel`: the owner's side of a project. */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { Command } from "commander";
+import { type Command } from "commander";
 import { parseUnits, ZeroAddress } from "ethers";
 import { decodeWeights, FedMarketClient, validateModelSpec } from "@fedmarket/protocol";
 import { connectRpc, connectSigner, rpcUrlOf, UsageError } from "../owner/connect.ts";
@@ -25,11 +25,36 @@ export interface ProjectFile {
   readonly createdBlock: number;
 }
 
-interface Common { rpcUrl?: string; keystore?: string; market?: string; project?: string; projectFile?: string; fromBlock?: string }
+interface Common {
+  rpcUrl?: string;
+  keystore?: string;
+  market?: string;
+  project?: string;
+  projectFile?: string;
+  fromBlock?: string;
+}
 interface CreateFlags extends Omit<Common, "market"> {
-  market: string; verifier: string; spec: string; aggregator: string; initialModel?: string; budget?: string; rewardPerRound: string; rounds: string;
-  maxTrainers?: string; byzantineTolerance?: string; submissionWindow: string; aggregationWindow: string; bond: string; slash: string; stake: string;
-  token?: string; ownerKeyFile: string; out: string; ipfsApi?: string; ipfsRepo?: string; seed?: string;
+  market: string;
+  verifier: string;
+  spec: string;
+  aggregator: string;
+  initialModel?: string;
+  budget?: string;
+  rewardPerRound: string;
+  rounds: string;
+  maxTrainers?: string;
+  byzantineTolerance?: string;
+  submissionWindow: string;
+  aggregationWindow: string;
+  bond: string;
+  slash: string;
+  stake: string;
+  token?: string;
+  ownerKeyFile: string;
+  out: string;
+  ipfsApi?: string;
+  ipfsRepo?: string;
+  seed?: string;
 }
 
 export async function readProjectFile(file: string | undefined): Promise<Partial<ProjectFile>> {
@@ -45,20 +70,26 @@ export async function readProjectFile(file: string | undefined): Promise<Partial
 async function target(flags: Common): Promise<{ market: string; projectId: bigint; rpcUrl: string; fromBlock?: number }> {
   const file = await readProjectFile(flags.projectFile);
   const market = flags.market ?? process.env.FEDMARKET_MARKET ?? file.market;
-  if (market === undefined) throw new UsageError("the marketplace address is missing: pass --market 0x... (or --project-file project.json, or set FEDMARKET_MARKET)");
+  if (market === undefined)
+    throw new UsageError(
+      "the marketplace address is missing: pass --market 0x... (or --project-file project.json, or set FEDMARKET_MARKET)",
+    );
   const project = flags.project ?? process.env.FEDMARKET_PROJECT ?? file.projectId;
-  if (project === undefined || !/^[1-9][0-9]*$/.test(project)) throw new UsageError("the project is missing: pass --project <id> (or --project-file project.json)");
+  if (project === undefined || !/^[1-9][0-9]*$/.test(project))
+    throw new UsageError("the project is missing: pass --project <id> (or --project-file project.json)");
   const rpcUrl = rpcUrlOf(flags.rpcUrl ?? (process.env.FEDMARKET_RPC_URL === undefined ? file.rpcUrl : undefined));
   const fromBlock = flags.fromBlock !== undefined ? Number(flags.fromBlock) : file.createdBlock;
   return { market, projectId: BigInt(project), rpcUrl, ...(fromBlock === undefined ? {} : { fromBlock }) };
 }
 
 function targetOptions(cmd: Command, signs: boolean): Command {
-  cmd.option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
+  cmd
+    .option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
     .option("--market <address>", "FedMarket address (env FEDMARKET_MARKET)", parseAddress)
     .option("-p, --project <id>", "project id (env FEDMARKET_PROJECT)", parseProjectId)
     .option("--project-file <file>", "read market, project and RPC URL from the project.json of `project create`");
-  if (signs) cmd.option("--keystore <file>", "owner keystore (password in FEDMARKET_KEYSTORE_PASSWORD) when FEDMARKET_PRIVATE_KEY is not set");
+  if (signs)
+    cmd.option("--keystore <file>", "owner keystore (password in FEDMARKET_KEYSTORE_PASSWORD) when FEDMARKET_PRIVATE_KEY is not set");
   return cmd;
 }
 
@@ -83,7 +114,7 @@ async function initialWeightsFor(flags: CreateFlags, specJson: unknown): Promise
     return decodeWeights(new Uint8Array(await readFile(flags.initialModel)), summary.parameters);
   }
   // No weights given: the spec's architecture with seeded initial weights (TF.js, loaded only here).
-  const { selectBackend, initialWeights } = await import("@fedmarket/trainer");
+  const { selectBackend, initialWeights } = await import("@fedmarket/ml");
   const backend = await selectBackend({ log: () => {} });
   return initialWeights(backend.tf, spec, int(flags.seed, "--seed", 0) ?? spec.seed ?? 1);
 }
@@ -91,7 +122,8 @@ async function initialWeightsFor(flags: CreateFlags, specJson: unknown): Promise
 export function register(program: Command): void {
   const project = program.command("project").description("the owner's project commands: create, fund, status, cancel");
 
-  project.command("create")
+  project
+    .command("create")
     .description("pin the model spec and the initial model to IPFS, create the project and escrow its budget; writes project.json")
     .option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
     .option("--keystore <file>", "owner keystore (password in FEDMARKET_KEYSTORE_PASSWORD) when FEDMARKET_PRIVATE_KEY is not set")
@@ -105,7 +137,11 @@ export function register(program: Command): void {
     .option("--reward-per-round <amount>", "reward of one round, split by proven score", parseAmount, "0.1")
     .option("--rounds <n>", "number of rounds", parseCount, "3")
     .option("--max-trainers <n>", "trainer slots per round (default: the verifier's K_MAX)", parseCount)
-    .option("--byzantine-tolerance <f>", "Multi-Krum's f (a round needs f + 3 updates; default the largest f with 2f + 3 <= slots)", parseCount)
+    .option(
+      "--byzantine-tolerance <f>",
+      "Multi-Krum's f (a round needs f + 3 updates; default the largest f with 2f + 3 <= slots)",
+      parseCount,
+    )
     .option("--submission-window <sec>", "submission window per round", parseCount, "3600")
     .option("--aggregation-window <sec>", "aggregation window per round", parseCount, "3600")
     .option("--bond <amount>", "aggregator bond", parseAmount, "0.01")
@@ -116,11 +152,14 @@ export function register(program: Command): void {
     .option("--ipfs-api <url>", "Kubo RPC API (env FEDMARKET_IPFS_API)")
     .option("--ipfs-repo <dir>", "embedded IPFS block folder (env FEDMARKET_IPFS_REPO)")
     .requiredOption("--out <file>", "where to write project.json")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Example:
   FEDMARKET_PRIVATE_KEY=0x... fedmarket project create --market 0x5FbD... --verifier 0xe7f1... \\
     --spec model-spec.json --aggregator 0x7099... --reward-per-round 0.1 --rounds 3 \\
-    --ipfs-api http://127.0.0.1:5001 --out project.json`)
+    --ipfs-api http://127.0.0.1:5001 --out project.json`,
+    )
     .action(async (flags: CreateFlags) => {
       let store;
       try {
@@ -133,28 +172,49 @@ Example:
           await client.checkNetwork();
           const token = flags.token ?? ZeroAddress;
           const key = await loadOrCreateX25519KeyFile(flags.ownerKeyFile);
-          if (key.created) process.stderr.write(`created the owner's X25519 key in ${flags.ownerKeyFile} (keep it: it decrypts every update)\n`);
+          if (key.created)
+            process.stderr.write(`created the owner's X25519 key in ${flags.ownerKeyFile} (keep it: it decrypts every update)\n`);
           store = await openBlobStore(flags);
           const budget = flags.budget === undefined ? undefined : await amountIn(client, token, flags.budget, "--budget");
           const maxTrainers = int(flags.maxTrainers, "--max-trainers", 1);
           const f = int(flags.byzantineTolerance, "--byzantine-tolerance", 0);
           const created = await createProject({
-            signer, market: flags.market, verifier: flags.verifier, aggregator: flags.aggregator, store, specJson, initialWeights: weights,
-            ownerPublicKey: key.publicKey, rewardPerRound: await amountIn(client, token, flags.rewardPerRound, "--reward-per-round"),
-            numRounds: int(flags.rounds, "--rounds", 1) as number, submissionWindow: int(flags.submissionWindow, "--submission-window", 1) as number,
+            signer,
+            market: flags.market,
+            verifier: flags.verifier,
+            aggregator: flags.aggregator,
+            store,
+            specJson,
+            initialWeights: weights,
+            ownerPublicKey: key.publicKey,
+            rewardPerRound: await amountIn(client, token, flags.rewardPerRound, "--reward-per-round"),
+            numRounds: int(flags.rounds, "--rounds", 1) as number,
+            submissionWindow: int(flags.submissionWindow, "--submission-window", 1) as number,
             aggregationWindow: int(flags.aggregationWindow, "--aggregation-window", 1) as number,
-            aggregatorBond: await amountIn(client, token, flags.bond, "--bond"), slashAmount: await amountIn(client, token, flags.slash, "--slash"),
-            trainerStake: await amountIn(client, token, flags.stake, "--stake"), token,
-            ...(budget === undefined ? {} : { budget }), ...(maxTrainers === undefined ? {} : { maxTrainersPerRound: maxTrainers }),
+            aggregatorBond: await amountIn(client, token, flags.bond, "--bond"),
+            slashAmount: await amountIn(client, token, flags.slash, "--slash"),
+            trainerStake: await amountIn(client, token, flags.stake, "--stake"),
+            token,
+            ...(budget === undefined ? {} : { budget }),
+            ...(maxTrainers === undefined ? {} : { maxTrainersPerRound: maxTrainers }),
             ...(f === undefined ? {} : { byzantineTolerance: f }),
           });
           const out: ProjectFile = {
-            rpcUrl, chainId: chainId.toString(), market: client.address, verifier: flags.verifier, projectId: created.projectId.toString(),
-            specCid: created.specCid, modelCid: created.modelCid, ownerKeyFile: path.resolve(flags.ownerKeyFile), createdBlock: created.blockNumber,
+            rpcUrl,
+            chainId: chainId.toString(),
+            market: client.address,
+            verifier: flags.verifier,
+            projectId: created.projectId.toString(),
+            specCid: created.specCid,
+            modelCid: created.modelCid,
+            ownerKeyFile: path.resolve(flags.ownerKeyFile),
+            createdBlock: created.blockNumber,
           };
           await writeJson(flags.out, out);
           process.stdout.write(`${jsonText(out)}\n`);
-          process.stderr.write(`project ${created.projectId} created (f = ${created.byzantineTolerance}, budget of ${created.budget} base units (wei for ETH) escrowed, tx ${created.txHash}); it starts when the aggregator runs \`fedmarket-aggregator accept --project ${created.projectId}\`\n`);
+          process.stderr.write(
+            `project ${created.projectId} created (f = ${created.byzantineTolerance}, budget of ${created.budget} base units (wei for ETH) escrowed, tx ${created.txHash}); it starts when the aggregator runs \`fedmarket-aggregator accept --project ${created.projectId}\`\n`,
+          );
         } finally {
           provider.destroy();
         }
@@ -178,9 +238,15 @@ Example:
           const p = await client.getProject(t.projectId);
           const receipt = await fundProject(client, t.projectId, p.token, await amountIn(client, p.token, flags.amount, "--amount"));
           const after = await client.getProject(t.projectId);
-          process.stdout.write(`${jsonText({ projectId: t.projectId, funded: flags.amount, budget: after.budget, txHash: receipt.hash })}\n`);
-        } finally { provider.destroy(); }
-      } catch (err) { fail(err); }
+          process.stdout.write(
+            `${jsonText({ projectId: t.projectId, funded: flags.amount, budget: after.budget, txHash: receipt.hash })}\n`,
+          );
+        } finally {
+          provider.destroy();
+        }
+      } catch (err) {
+        fail(err);
+      }
     });
 
   targetOptions(project.command("status"), false)
@@ -196,12 +262,20 @@ Example:
           await client.checkNetwork();
           const report = await projectStatus(client, t.projectId, t.fromBlock === undefined ? {} : { fromBlock: t.fromBlock });
           process.stdout.write(`${flags.json === true ? jsonText(report) : formatStatus(report)}\n`);
-        } finally { provider.destroy(); }
-      } catch (err) { fail(err); }
+        } finally {
+          provider.destroy();
+        }
+      } catch (err) {
+        fail(err);
+      }
     });
 
   targetOptions(project.command("cancel"), true)
-    .description("cancel the project: the unallocated budget is credited to the owner (withdraw it with `fedmarket-trainer claim` or any wallet calling withdraw)")
+    .description(
+      "cancel the project: the open round's reward goes to its submitters (with a quorum, the round runs to its end first); " +
+        "the unspent budget is refunded pro rata: the owner's part is credited (withdraw it with `fedmarket-trainer claim` " +
+        "or any wallet calling withdraw), third-party funders claim theirs (claimRefund)",
+    )
     .action(async (flags: Common) => {
       try {
         const t = await target(flags);
@@ -211,8 +285,14 @@ Example:
           await client.checkNetwork();
           const receipt = await cancelProject(client, t.projectId);
           const p = await client.getProject(t.projectId);
-          process.stdout.write(`${jsonText({ projectId: t.projectId, status: p.statusName, cancelRequested: p.cancelRequested, txHash: receipt.hash })}\n`);
-        } finally { provider.destroy(); }
-      } catch (err) { fail(err); }
+          process.stdout.write(
+            `${jsonText({ projectId: t.projectId, status: p.statusName, cancelRequested: p.cancelRequested, txHash: receipt.hash })}\n`,
+          );
+        } finally {
+          provider.destroy();
+        }
+      } catch (err) {
+        fail(err);
+      }
     });
 }

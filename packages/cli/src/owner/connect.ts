@@ -5,8 +5,8 @@
  * never flags (shell history, `ps`) and never printed, the same rules as the trainer node.
  */
 import { readFile } from "node:fs/promises";
-import { JsonRpcProvider, Wallet, type HDNodeWallet } from "ethers";
-import { RpcUnavailableError } from "@fedmarket/protocol";
+import { Wallet, type HDNodeWallet, type JsonRpcProvider } from "ethers";
+import { connectRpc as connectNodeRpc } from "@fedmarket/protocol";
 
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
 
@@ -25,30 +25,12 @@ export function rpcUrlOf(flag: string | undefined, env: NodeJS.ProcessEnv = proc
 }
 
 /**
- * A provider pinned to the endpoint's chain. Asks for the chain id first with a plain request, so
- * an unreachable endpoint fails fast (ethers would otherwise retry network detection forever).
+ * A provider pinned to the endpoint's chain: the node runtime's `connectRpc`, so an unreachable
+ * endpoint fails fast with the same message as the nodes'. Polls every 250 ms, because an owner
+ * command waits for one receipt after another.
  */
-export async function connectRpc(rpcUrl: string): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
-  let last: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 300 * attempt));
-    try {
-      const res = await fetch(rpcUrl, {
-        method: "POST", headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const body = (await res.json()) as { result?: unknown };
-      if (typeof body.result !== "string") throw new Error(`unexpected answer ${JSON.stringify(body).slice(0, 100)}`);
-      const chainId = BigInt(body.result);
-      const provider = new JsonRpcProvider(rpcUrl, chainId, { staticNetwork: true, pollingInterval: 250, cacheTimeout: -1 });
-      return { provider, chainId };
-    } catch (err) {
-      last = err;
-    }
-  }
-  const reason = last instanceof Error ? (last.cause instanceof Error ? last.cause.message : last.message) : String(last);
-  throw new RpcUnavailableError(`cannot reach the chain at ${rpcUrl} (${reason}): start the node or fix --rpc-url / FEDMARKET_RPC_URL`);
+export function connectRpc(rpcUrl: string): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
+  return connectNodeRpc(rpcUrl, { pollingIntervalMs: 250 });
 }
 
 /** The signing key: `FEDMARKET_PRIVATE_KEY`, else `keystore` with `FEDMARKET_KEYSTORE_PASSWORD`. */
@@ -80,7 +62,11 @@ export async function loadOwnerWallet(keystore: string | undefined, env: NodeJS.
 }
 
 /** A connected signer for owner transactions. */
-export async function connectSigner(rpcUrl: string, keystore?: string, env: NodeJS.ProcessEnv = process.env): Promise<{ provider: JsonRpcProvider; chainId: bigint; signer: Wallet | HDNodeWallet }> {
+export async function connectSigner(
+  rpcUrl: string,
+  keystore?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ provider: JsonRpcProvider; chainId: bigint; signer: Wallet | HDNodeWallet }> {
   const wallet = await loadOwnerWallet(keystore, env);
   const { provider, chainId } = await connectRpc(rpcUrl);
   return { provider, chainId, signer: wallet.connect(provider) };

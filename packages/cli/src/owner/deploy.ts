@@ -11,11 +11,10 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
+import { REPO_ROOT } from "@fedmarket/protocol";
 import type { CircuitConfig } from "@fedmarket/core";
 import { UsageError } from "./connect.ts";
-
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
 
 export const VERIFIER_KINDS = ["mock", "k4-c16", "k8-c128-b8-g24"] as const;
 export type VerifierKind = (typeof VERIFIER_KINDS)[number];
@@ -79,7 +78,12 @@ export async function deployContracts(o: DeployOptions): Promise<Deployment> {
   let circuit: CircuitConfig;
   let verifierModule: AnyModule;
   if (o.verifier === "mock") {
-    circuit = { kMax: o.mockCircuit?.kMax ?? 4, chunk: o.mockCircuit?.chunk ?? 16, updateBits: o.mockCircuit?.updateBits ?? 16, modelBits: o.mockCircuit?.modelBits ?? 32 };
+    circuit = {
+      kMax: o.mockCircuit?.kMax ?? 4,
+      chunk: o.mockCircuit?.chunk ?? 16,
+      updateBits: o.mockCircuit?.updateBits ?? 16,
+      modelBits: o.mockCircuit?.modelBits ?? 32,
+    };
     const { kMax, chunk } = circuit;
     verifierModule = buildModule(`MockRoundVerifierK${kMax}C${chunk}`, (m) => ({
       roundVerifier: m.contract("MockRoundVerifier", [BigInt(kMax), BigInt(chunk)]),
@@ -95,13 +99,21 @@ export async function deployContracts(o: DeployOptions): Promise<Deployment> {
     return { ...market, ...verifier } as never;
   }) as unknown as AnyModule;
 
-  const deploymentDir = o.deploymentDir ?? (LOCAL_CHAIN_IDS.has(chainId)
-    ? undefined
-    : path.join(REPO_ROOT, "ignition", "deployments", `fedmarket-${o.verifier}-chain-${chainId}`));
-  log(`deploying FedMarket + ${o.verifier} verifier with Ignition to chain ${chainId} from ${accounts[0] ?? "?"}${deploymentDir === undefined ? "" : ` (journal ${deploymentDir})`}`);
+  const deploymentDir =
+    o.deploymentDir ??
+    (LOCAL_CHAIN_IDS.has(chainId)
+      ? undefined
+      : path.join(REPO_ROOT, "ignition", "deployments", `fedmarket-${o.verifier}-chain-${chainId}`));
+  log(
+    `deploying FedMarket + ${o.verifier} verifier with Ignition to chain ${chainId} from ${accounts[0] ?? "?"}${deploymentDir === undefined ? "" : ` (journal ${deploymentDir})`}`,
+  );
   const result = await deploy({
     artifactResolver: new HardhatArtifactResolver(hre.artifacts),
-    provider, deploymentDir, ignitionModule: combined as never, deploymentParameters: {}, accounts,
+    provider,
+    deploymentDir,
+    ignitionModule: combined as never,
+    deploymentParameters: {},
+    accounts,
   });
   if (result.type !== DeploymentResultType.SUCCESSFUL_DEPLOYMENT) {
     throw new Error(`Ignition deployment failed: ${errorDeploymentResultToExceptionMessage(result)}`);
@@ -117,9 +129,12 @@ export async function deployContracts(o: DeployOptions): Promise<Deployment> {
   const decisionVerifier = address("decisionVerifier");
   await connection.close();
   return {
-    chainId: String(chainId), market, roundVerifier,
+    chainId: String(chainId),
+    market,
+    roundVerifier,
     ...(chunkVerifier === undefined ? {} : { chunkVerifier }),
     ...(decisionVerifier === undefined ? {} : { decisionVerifier }),
-    verifierKind: o.verifier, circuit,
+    verifierKind: o.verifier,
+    circuit,
   };
 }

@@ -5,8 +5,17 @@
  */
 import { Contract, ZeroAddress, type Signer, type TransactionReceipt } from "ethers";
 import {
-  bytesToBytes32, chainCircuitParams, chainHyperParams, encodeWeights, FedMarketClient, fedMarketInterface, globalModelCommitment,
-  validateModelSpec, type BlobStore, type ChainHyperParams, type ModelSpec,
+  bytesToBytes32,
+  chainCircuitParams,
+  chainHyperParams,
+  encodeWeights,
+  FedMarketClient,
+  fedMarketInterface,
+  globalModelCommitment,
+  validateModelSpec,
+  type BlobStore,
+  type ChainHyperParams,
+  type ModelSpec,
 } from "@fedmarket/protocol";
 
 const ERC20_DECIMALS_ABI = ["function decimals() view returns (uint8)"] as const;
@@ -17,7 +26,6 @@ export async function tokenDecimals(signerOrProvider: Signer | FedMarketClient["
   const erc20 = new Contract(token, ERC20_DECIMALS_ABI, signerOrProvider);
   return Number(await erc20.getFunction("decimals").staticCall());
 }
-
 
 export interface CreateProjectOptions {
   readonly signer: Signer;
@@ -64,7 +72,13 @@ export interface CreatedProject {
 
 function projectIdFrom(receipt: TransactionReceipt): bigint {
   for (const log of receipt.logs) {
-    const parsed = (() => { try { return fedMarketInterface.parseLog(log); } catch { return null; } })();
+    const parsed = (() => {
+      try {
+        return fedMarketInterface.parseLog(log);
+      } catch {
+        return null;
+      }
+    })();
     if (parsed?.name === "ProjectCreated") return BigInt(parsed.args[0] as bigint);
   }
   throw new Error(`transaction ${receipt.hash} emitted no ProjectCreated event`);
@@ -73,14 +87,17 @@ function projectIdFrom(receipt: TransactionReceipt): bigint {
 /** Pins the spec and initial model, creates the project and escrows its budget. */
 export async function createProject(o: CreateProjectOptions): Promise<CreatedProject> {
   const { spec, summary } = validateModelSpec(o.specJson);
-  if (spec.circuit === undefined) throw new Error("the model spec has no \"circuit\" section (kMax, chunk, updateBits, modelBits): trainers and the aggregator need it");
+  if (spec.circuit === undefined)
+    throw new Error('the model spec has no "circuit" section (kMax, chunk, updateBits, modelBits): trainers and the aggregator need it');
   if (o.initialWeights.length !== summary.parameters) {
     throw new Error(`the initial model has ${o.initialWeights.length} weights, the spec's model has ${summary.parameters}`);
   }
   const client = new FedMarketClient(o.market, o.signer);
   const verifierConfig = await client.verifierConfig(o.verifier);
   if (verifierConfig.maxTrainers !== spec.circuit.kMax || verifierConfig.chunkSize !== spec.circuit.chunk) {
-    throw new Error(`the verifier at ${o.verifier} is compiled for kMax ${verifierConfig.maxTrainers} / chunk ${verifierConfig.chunkSize}, the spec's circuit says kMax ${spec.circuit.kMax} / chunk ${spec.circuit.chunk}`);
+    throw new Error(
+      `the verifier at ${o.verifier} is compiled for kMax ${verifierConfig.maxTrainers} / chunk ${verifierConfig.chunkSize}, the spec's circuit says kMax ${spec.circuit.kMax} / chunk ${spec.circuit.chunk}`,
+    );
   }
   const maxTrainers = o.maxTrainersPerRound ?? verifierConfig.maxTrainers;
   const f = o.byzantineTolerance ?? Math.max(0, Math.floor((maxTrainers - 3) / 2));
@@ -91,19 +108,39 @@ export async function createProject(o: CreateProjectOptions): Promise<CreatedPro
   const token = o.token ?? ZeroAddress;
   const budget = o.budget ?? o.rewardPerRound * BigInt(o.numRounds);
   const config = {
-    token, aggregator: o.aggregator, verifier: o.verifier, budget, rewardPerRound: o.rewardPerRound, numRounds: o.numRounds,
-    maxTrainersPerRound: maxTrainers, submissionWindow: o.submissionWindow, aggregationWindow: o.aggregationWindow,
-    aggregatorBond: o.aggregatorBond, slashAmount: o.slashAmount, trainerStake: o.trainerStake,
-    allowlistRoot: o.allowlistRoot ?? `0x${"00".repeat(32)}`, ownerEncryptionKey: bytesToBytes32(o.ownerPublicKey),
-    initialModelCommitment: modelCommitment, params: chainCircuitParams(spec, summary.parameters, f),
-    ...(o.hyperParams ?? chainHyperParams(spec)), specCid, initialModelCid: modelCid,
+    token,
+    aggregator: o.aggregator,
+    verifier: o.verifier,
+    budget,
+    rewardPerRound: o.rewardPerRound,
+    numRounds: o.numRounds,
+    maxTrainersPerRound: maxTrainers,
+    submissionWindow: o.submissionWindow,
+    aggregationWindow: o.aggregationWindow,
+    aggregatorBond: o.aggregatorBond,
+    slashAmount: o.slashAmount,
+    trainerStake: o.trainerStake,
+    allowlistRoot: o.allowlistRoot ?? `0x${"00".repeat(32)}`,
+    ownerEncryptionKey: bytesToBytes32(o.ownerPublicKey),
+    initialModelCommitment: modelCommitment,
+    params: chainCircuitParams(spec, summary.parameters, f),
+    ...(o.hyperParams ?? chainHyperParams(spec)),
+    specCid,
+    initialModelCid: modelCid,
   };
   const inEth = token === ZeroAddress;
   if (!inEth) await client.wait(await client.approveToken(token, budget));
   const receipt = await send(client, "createProject", [config], inEth ? budget : 0n);
   return {
-    projectId: projectIdFrom(receipt), specCid, modelCid, modelCommitment, spec, txHash: receipt.hash, blockNumber: receipt.blockNumber,
-    byzantineTolerance: f, budget,
+    projectId: projectIdFrom(receipt),
+    specCid,
+    modelCid,
+    modelCommitment,
+    spec,
+    txHash: receipt.hash,
+    blockNumber: receipt.blockNumber,
+    byzantineTolerance: f,
+    budget,
   };
 }
 
@@ -113,7 +150,8 @@ async function send(client: FedMarketClient, name: string, args: readonly unknow
 }
 
 /**
- * Adds `amount` of the project's `token` to its budget (anyone may fund a project). `client` is
+ * Adds `amount` of the project's `token` to its budget (anyone may fund a project; a third party's
+ * deposit is refunded to it pro rata when the project ends, through `claimRefund`). `client` is
  * connected to the funder's signer.
  */
 export async function fundProject(client: FedMarketClient, projectId: bigint, token: string, amount: bigint): Promise<TransactionReceipt> {
@@ -122,7 +160,12 @@ export async function fundProject(client: FedMarketClient, projectId: bigint, to
   return send(client, "fundProject", [projectId, amount], inEth ? amount : 0n);
 }
 
-/** Cancels the project (owner only; `client` connected to the owner's signer); the unallocated budget is credited to the owner. */
+/**
+ * Cancels the project (owner only; `client` connected to the owner's signer). Below quorum the open
+ * round's reward is split among its submitters and the project closes; with a quorum the round runs
+ * to its end first. The unspent budget is refunded pro rata: the owner's part is credited, third-party
+ * funders claim theirs.
+ */
 export async function cancelProject(client: FedMarketClient, projectId: bigint): Promise<TransactionReceipt> {
   return send(client, "cancelProject", [projectId]);
 }

@@ -3,15 +3,13 @@
  * trainers' totals, from the chain's views and events, as tables or JSON.
  */
 import { formatUnits } from "ethers";
-import { FedMarketClient, ETH_TOKEN, type ProjectInfo } from "@fedmarket/protocol";
-import { loadProjectHistory, type ProjectHistory } from "./history.ts";
+import { SlotStatus, equalShares, slotStatusLabel } from "@fedmarket/core";
+import { ETH_TOKEN, loadProjectHistory, type FedMarketClient, type ProjectHistory, type ProjectInfo } from "@fedmarket/protocol";
 import { tokenDecimals } from "./project.ts";
-
-export const SLOT_STATUS_NAMES = ["empty", "inlier", "not aggregated", "excluded"] as const;
 
 export interface RoundStatusRow {
   readonly round: number;
-  readonly state: "open" | "finalized" | "skipped" | "failed";
+  readonly state: "open" | "finalized" | "skipped" | "failed" | "cancelled";
   readonly submissions: number;
   readonly inliers: number;
   readonly outliers: number;
@@ -19,7 +17,13 @@ export interface RoundStatusRow {
   readonly reward: bigint;
   readonly paid: bigint;
   readonly modelCid: string;
-  readonly scores: { readonly slot: number; readonly trainer: string; readonly status: string; readonly score: bigint; readonly payout: bigint }[];
+  readonly scores: {
+    readonly slot: number;
+    readonly trainer: string;
+    readonly status: string;
+    readonly score: bigint;
+    readonly payout: bigint;
+  }[];
 }
 
 export interface TrainerStatusRow {
@@ -39,31 +43,61 @@ export interface ProjectStatusReport {
   readonly trainers: TrainerStatusRow[];
 }
 
-export async function projectStatus(client: FedMarketClient, projectId: bigint, options: { fromBlock?: number; history?: ProjectHistory } = {}): Promise<ProjectStatusReport> {
+export async function projectStatus(
+  client: FedMarketClient,
+  projectId: bigint,
+  options: { fromBlock?: number; history?: ProjectHistory } = {},
+): Promise<ProjectStatusReport> {
   const project = await client.getProject(projectId);
-  const history = options.history ?? await loadProjectHistory(client, projectId, options.fromBlock === undefined ? {} : { fromBlock: options.fromBlock });
+  const history =
+    options.history ??
+    (await loadProjectHistory(client, projectId, options.fromBlock === undefined ? {} : { fromBlock: options.fromBlock }));
   const decimals = await tokenDecimals(client.provider, project.token);
-  const rounds: RoundStatusRow[] = history.rounds.filter((r) => r.opened !== undefined).map((r) => {
-    const count = (s: number): number => r.contributions.filter((c) => c.status === s).length;
-    return {
-      round: r.round, state: r.end?.kind ?? "open", submissions: r.submissions.length,
-      inliers: count(1), outliers: count(2), excluded: count(3), reward: r.opened?.reward ?? 0n,
-      paid: r.end?.kind === "finalized" ? r.end.paid : 0n,
-      modelCid: r.end?.kind === "finalized" ? r.end.newModelCid : r.opened?.modelCid ?? "",
-      scores: r.contributions.map((c) => ({ slot: c.slot, trainer: c.trainer, status: SLOT_STATUS_NAMES[c.status] ?? String(c.status), score: c.score, payout: c.reward })),
-    };
-  });
+  // A cancellation below quorum ends the open round: its reward went to its submitters.
+  const cancelled = history.cancelled?.roundStillOpen === false ? history.cancelled : undefined;
+  /** What a round paid its submitters: proven shares, or equal parts of a failed or cancelled round's reward. */
+  const roundPaid = (r: ProjectHistory["rounds"][number]): bigint => {
+    if (r.end?.kind === "finalized") return r.end.paid;
+    if (r.end?.kind === "failed") return r.end.reward;
+    return r.end === undefined && cancelled?.round === r.round ? cancelled.rewardToSubmitters : 0n;
+  };
+  const rounds: RoundStatusRow[] = history.rounds
+    .filter((r) => r.opened !== undefined)
+    .map((r) => {
+      const count = (s: number): number => r.contributions.filter((c) => c.status === s).length;
+      return {
+        round: r.round,
+        state: r.end?.kind ?? (cancelled?.round === r.round ? "cancelled" : "open"),
+        submissions: r.submissions.length,
+        inliers: count(SlotStatus.Inlier),
+        outliers: count(SlotStatus.NotAggregated),
+        excluded: count(SlotStatus.Excluded),
+        reward: r.opened?.reward ?? 0n,
+        paid: roundPaid(r),
+        modelCid: r.end?.kind === "finalized" ? r.end.newModelCid : (r.opened?.modelCid ?? ""),
+        scores: r.contributions.map((c) => ({
+          slot: c.slot,
+          trainer: c.trainer,
+          status: slotStatusLabel(c.status),
+          score: c.score,
+          payout: c.reward,
+        })),
+      };
+    });
   const byTrainer = new Map<string, { rounds: number; inlierRounds: number; totalScore: bigint; totalPayout: bigint }>();
   for (const r of history.rounds) {
-    for (const s of r.submissions) {
+    // A failed or cancelled round's reward is split equally among its submitters (no contributions recorded).
+    const split = r.end?.kind === "finalized" || r.submissions.length === 0 ? [] : equalShares(roundPaid(r), r.submissions.length);
+    for (const [k, s] of r.submissions.entries()) {
       const t = byTrainer.get(s.trainer) ?? { rounds: 0, inlierRounds: 0, totalScore: 0n, totalPayout: 0n };
       t.rounds++;
+      t.totalPayout += split[k] ?? 0n;
       byTrainer.set(s.trainer, t);
     }
     for (const c of r.contributions) {
       const t = byTrainer.get(c.trainer);
       if (t === undefined) continue;
-      if (c.status === 1) t.inlierRounds++;
+      if (c.status === SlotStatus.Inlier) t.inlierRounds++;
       t.totalScore += c.score;
       t.totalPayout += c.reward;
     }
@@ -76,7 +110,11 @@ export async function projectStatus(client: FedMarketClient, projectId: bigint, 
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -91,19 +129,56 @@ export function formatStatus(s: ProjectStatusReport): string {
     `project ${p.id}: ${p.statusName}${p.cancelRequested ? " (cancel requested)" : ""}, round ${p.currentRound} of ${p.numRounds}`,
     `owner ${p.owner}, aggregator ${p.aggregator}, verifier ${p.verifier}`,
     `budget ${amount(p.budget)} ${unit} + ${amount(p.roundReward)} reserved for the open round; reward per round ${amount(p.rewardPerRound)}; bond posted ${amount(p.bondPosted)}`,
+    ...(p.acceptanceDeadline === 0
+      ? []
+      : [
+          `awaiting the aggregator's acceptance; anyone may close the project after ${new Date(p.acceptanceDeadline * 1000).toISOString()}`,
+        ]),
+    ...(p.refundPool === 0n ? [] : [`${amount(p.refundPool)} ${unit} of the refund not yet claimed by third-party funders (claimRefund)`]),
     `model ${p.modelCid} (commitment ${short(p.modelCommitment.toString(), 8)}), spec ${p.specCid}`,
     "",
-    table(["round", "state", "subm.", "inliers", "outliers", "excluded", `reward (${unit})`, "paid", "model CID"],
-      s.rounds.map((r) => [String(r.round), r.state, String(r.submissions), String(r.inliers), String(r.outliers), String(r.excluded), amount(r.reward), amount(r.paid), short(r.modelCid, 12)])),
+    table(
+      ["round", "state", "subm.", "inliers", "outliers", "excluded", `reward (${unit})`, "paid", "model CID"],
+      s.rounds.map((r) => [
+        String(r.round),
+        r.state,
+        String(r.submissions),
+        String(r.inliers),
+        String(r.outliers),
+        String(r.excluded),
+        amount(r.reward),
+        amount(r.paid),
+        short(r.modelCid, 12),
+      ]),
+    ),
   ];
   const scored = s.rounds.filter((r) => r.scores.length > 0);
   if (scored.length > 0) {
-    lines.push("", table(["round", "slot", "trainer", "status", "score", "payout"],
-      scored.flatMap((r) => r.scores.map((c) => [String(r.round), String(c.slot), c.trainer, c.status, c.score.toString(), amount(c.payout)]))));
+    lines.push(
+      "",
+      table(
+        ["round", "slot", "trainer", "status", "score", "payout"],
+        scored.flatMap((r) =>
+          r.scores.map((c) => [String(r.round), String(c.slot), c.trainer, c.status, c.score.toString(), amount(c.payout)]),
+        ),
+      ),
+    );
   }
   if (s.trainers.length > 0) {
-    lines.push("", table(["trainer", "rounds", "inlier", "total score", `total payout (${unit})`, "withdrawable now"],
-      s.trainers.map((t) => [t.trainer, String(t.rounds), String(t.inlierRounds), t.totalScore.toString(), amount(t.totalPayout), amount(t.withdrawable)])));
+    lines.push(
+      "",
+      table(
+        ["trainer", "rounds", "inlier", "total score", `total payout (${unit})`, "withdrawable now"],
+        s.trainers.map((t) => [
+          t.trainer,
+          String(t.rounds),
+          String(t.inlierRounds),
+          t.totalScore.toString(),
+          amount(t.totalPayout),
+          amount(t.withdrawable),
+        ]),
+      ),
+    );
   }
   return lines.join("\n");
 }

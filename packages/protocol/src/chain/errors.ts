@@ -44,25 +44,52 @@ function time(ts: unknown): string {
 export function describeMarketError(name: string, args: readonly unknown[]): string {
   const a = (i: number): string => String(args[i]);
   switch (name) {
-    case "UnknownProject": return `project ${a(0)} does not exist on this marketplace (check --project, --market and the network)`;
-    case "NotRegistered": return `${a(1)} is not registered in project ${a(0)}: run \`fedmarket-trainer join\` first`;
-    case "AlreadyRegistered": return `${a(1)} is already registered in project ${a(0)}`;
-    case "NotAllowlisted": return `${a(1)} is not on project ${a(0)}'s allowlist: ask the owner for a Merkle proof (--allowlist-proof)`;
-    case "WrongEthAmount": return `wrong ETH amount: the call needs ${a(0)} wei, ${a(1)} were sent`;
-    case "WrongRound": return `round ${a(2)} is not the open round of project ${a(0)} (open round: ${a(1)}); the update was trained for a round that has ended`;
-    case "SubmissionWindowClosed": return `the submission window of round ${a(1)} of project ${a(0)} closed at ${time(args[2])}; wait for the next round (\`fedmarket-trainer run\` does)`;
-    case "AlreadySubmitted": return `${a(2)} already submitted an update for round ${a(1)} of project ${a(0)}`;
-    case "RoundFull": return `all ${a(2)} trainer slots of round ${a(1)} of project ${a(0)} are taken; try again next round`;
-    case "InvalidCommitment": return `commitment ${a(0)} is zero or not a BN254 field element`;
-    case "InvalidCid": return "the CID is empty or longer than 128 bytes";
-    case "HyperParamOutOfBounds": return `hyper-parameter ${a(0)} = ${a(1)} is outside the project's bounds [${a(2)}, ${a(3)}]; choose a value within them`;
-    case "InvalidConfig": return `invalid project configuration: ${a(0)} is out of its allowed range`;
-    case "WrongProjectStatus": return `project ${a(0)} is ${STATUS[Number(args[1])] ?? a(1)}, which does not allow this call`;
-    case "ProjectCancelling": return `project ${a(0)} is being cancelled by its owner: no new submissions`;
-    case "NothingToWithdraw": return `${a(1)} has nothing to withdraw in ${a(0) === "0x0000000000000000000000000000000000000000" ? "ETH" : a(0)}`;
-    case "NoStakeToRelease": return `no stake to release for ${a(1)} in project ${a(0)} (none deposited, already released, or the project has not ended)`;
-    case "InsufficientDeposit": return `insufficient deposit: ${a(0)} required, ${a(1)} received`;
-    default: return `${name}(${args.map(String).join(", ")})`;
+    case "UnknownProject":
+      return `project ${a(0)} does not exist on this marketplace (check --project, --market and the network)`;
+    case "NotRegistered":
+      return `${a(1)} is not registered in project ${a(0)}: run \`fedmarket-trainer join\` first`;
+    case "AlreadyRegistered":
+      return `${a(1)} is already registered in project ${a(0)}`;
+    case "NotAllowlisted":
+      return `${a(1)} is not on project ${a(0)}'s allowlist: ask the owner for a Merkle proof (--allowlist-proof)`;
+    case "WrongEthAmount":
+      return `wrong ETH amount: the call needs ${a(0)} wei, ${a(1)} were sent`;
+    case "WrongRound":
+      return `round ${a(2)} is not the open round of project ${a(0)} (open round: ${a(1)}); the update was trained for a round that has ended`;
+    case "SubmissionWindowClosed":
+      return `the submission window of round ${a(1)} of project ${a(0)} closed at ${time(args[2])}; wait for the next round (\`fedmarket-trainer run\` does)`;
+    case "AlreadySubmitted":
+      return `${a(2)} already submitted an update for round ${a(1)} of project ${a(0)}`;
+    case "RoundFull":
+      return `all ${a(2)} trainer slots of round ${a(1)} of project ${a(0)} are taken; try again next round`;
+    case "InvalidCommitment":
+      return `commitment ${a(0)} is zero or not a BN254 field element`;
+    case "InvalidCid":
+      return "the CID is empty or longer than 128 bytes";
+    case "HyperParamOutOfBounds":
+      return `hyper-parameter ${a(0)} = ${a(1)} is outside the project's bounds [${a(2)}, ${a(3)}]; choose a value within them`;
+    case "InvalidConfig":
+      return `invalid project configuration: ${a(0)} is out of its allowed range`;
+    case "WrongProjectStatus":
+      return `project ${a(0)} is ${STATUS[Number(args[1])] ?? a(1)}, which does not allow this call`;
+    case "ProjectCancelling":
+      return `project ${a(0)} is being cancelled by its owner: no new submissions`;
+    case "NothingToWithdraw":
+      return `${a(1)} has nothing to withdraw in ${a(0) === "0x0000000000000000000000000000000000000000" ? "ETH" : a(0)}`;
+    case "NoStakeToRelease":
+      return `no stake to release for ${a(1)} in project ${a(0)} (none deposited, already released, or the project has not ended)`;
+    case "InsufficientDeposit":
+      return `insufficient deposit: ${a(0)} required, ${a(1)} received`;
+    case "AggregatorIsOwner":
+      return `${a(0)} owns the project and cannot also be its aggregator: appoint another account`;
+    case "AppointmentTermsChanged":
+      return `the appointment of project ${a(0)} now asks for bond ${a(1)} and slash amount ${a(2)}, not the terms accepted; check them and accept again if they suit you`;
+    case "AcceptanceWindowOpen":
+      return `project ${a(0)} may still wait for its aggregator until ${time(args[1])}; it can be expired after that`;
+    case "NothingToRefund":
+      return `${a(1)} has no unrefunded deposit in project ${a(0)}, or the project has not ended yet`;
+    default:
+      return `${name}(${args.map(String).join(", ")})`;
   }
 }
 
@@ -86,7 +113,13 @@ export function decodedRevert(err: unknown): { name: string; args: readonly unkn
     return { name: revert.name, args: Array.isArray(revert.args) ? revert.args : Array.from((revert.args as Iterable<unknown>) ?? []) };
   }
   if (typeof e.data === "string" && /^0x[0-9a-fA-F]{8}/.test(e.data)) {
-    const parsed = (() => { try { return fedMarketInterface.parseError(e.data as string); } catch { return null; } })();
+    const parsed = (() => {
+      try {
+        return fedMarketInterface.parseError(e.data as string);
+      } catch {
+        return null;
+      }
+    })();
     if (parsed !== null) return { name: parsed.name, args: Array.from(parsed.args) };
   }
   return undefined;
@@ -96,7 +129,9 @@ export function decodedRevert(err: unknown): { name: string; args: readonly unkn
 export function toMarketError(err: unknown, action: string): unknown {
   const revert = decodedRevert(err);
   if (revert !== undefined) {
-    return new MarketRevertError(revert.name, revert.args, `${action} failed: ${describeMarketError(revert.name, revert.args)}`, { cause: err });
+    return new MarketRevertError(revert.name, revert.args, `${action} failed: ${describeMarketError(revert.name, revert.args)}`, {
+      cause: err,
+    });
   }
   return err;
 }

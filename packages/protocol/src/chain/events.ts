@@ -41,7 +41,11 @@ export function blockWindows(from: number, to: number, size: number): [number, n
 
 /** Runs `eth_getLogs` for `address` + `topics` over `[fromBlock, toBlock]` in bounded windows. */
 export async function queryEventsChunked(
-  provider: Provider, iface: Interface, address: string, topics: TopicFilter, options: EventQueryOptions = {},
+  provider: Provider,
+  iface: Interface,
+  address: string,
+  topics: TopicFilter,
+  options: EventQueryOptions = {},
 ): Promise<ParsedEvent[]> {
   const fromBlock = options.fromBlock ?? 0;
   const toBlock = options.toBlock ?? (await withRetries(() => provider.getBlockNumber(), options.retry));
@@ -55,14 +59,19 @@ export async function queryEventsChunked(
       logs = await withRetries(() => provider.getLogs({ address, topics, fromBlock: a, toBlock: z }), options.retry);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      if (size > 1 && TOO_LARGE.test(message)) { size = Math.max(1, Math.floor(size / 2)); continue; }
+      if (size > 1 && TOO_LARGE.test(message)) {
+        size = Math.max(1, Math.floor(size / 2));
+        continue;
+      }
       throw err;
     }
     for (const log of logs) {
       const parsed = iface.parseLog(log);
       if (parsed === null) continue;
       const args: Record<string, unknown> = {};
-      parsed.fragment.inputs.forEach((input, i) => { args[input.name] = parsed.args[i]; });
+      parsed.fragment.inputs.forEach((input, i) => {
+        args[input.name] = parsed.args[i];
+      });
       out.push({ eventName: parsed.name, args, blockNumber: log.blockNumber, transactionHash: log.transactionHash, logIndex: log.index });
     }
     options.onWindow?.({ fromBlock: a, toBlock: z, found: logs.length });

@@ -6,16 +6,26 @@
  *
  * Reads are retried with exponential backoff on transport errors (retry.ts); reverts are decoded
  * into `MarketRevertError` with a message saying what to do (errors.ts). Event queries walk
- * bounded block ranges (events.ts).
+ * bounded block ranges (events.ts) and decode into the one record type per event (records.ts)
+ * that the project history (history.ts) is made of.
  */
 import {
-  BaseWallet, Contract, ZeroAddress, getAddress, keccak256,
-  type ContractRunner, type Provider, type TransactionReceipt, type TransactionResponse,
+  BaseWallet,
+  Contract,
+  ZeroAddress,
+  getAddress,
+  keccak256,
+  type ContractRunner,
+  type Provider,
+  type TopicFilter,
+  type TransactionReceipt,
+  type TransactionResponse,
 } from "ethers";
 import { FEDMARKET_ABI, ROUND_VERIFIER_ABI, fedMarketInterface } from "./abi.ts";
 import { RpcUnavailableError, WrongNetworkError, toMarketError } from "./errors.ts";
 import { isTransientRpcError, withRetries, type RetryOptions } from "./retry.ts";
 import { queryEventsChunked, type EventQueryOptions, type ParsedEvent } from "./events.ts";
+import { decodeRoundOpened, decodeSubmission, toHyperParams, type RoundOpenedRecord, type SubmissionRecord } from "./records.ts";
 
 export { FEDMARKET_ABI, ROUND_VERIFIER_ABI, fedMarketInterface };
 
@@ -79,6 +89,10 @@ export interface ProjectInfo {
   readonly hyperParams: HyperParams;
   readonly minHyperParams: HyperParams;
   readonly maxHyperParams: HyperParams;
+  /** While `AwaitingAggregator`: from this chain time on anyone may close the project (`expireProject`); 0 otherwise. */
+  readonly acceptanceDeadline: number;
+  /** Once ended: the refund third-party funders have not claimed yet (`claimRefund`). */
+  readonly refundPool: bigint;
 }
 
 /** IFedMarket.RoundView */
@@ -113,26 +127,6 @@ export interface OpenRoundInfo {
   readonly secondsLeft: number;
 }
 
-export interface UpdateSubmittedEvent extends ParsedEvent {
-  readonly projectId: bigint;
-  readonly round: number;
-  readonly trainer: string;
-  readonly slot: number;
-  readonly commitment: bigint;
-  readonly cid: string;
-}
-
-export interface RoundOpenedEvent extends ParsedEvent {
-  readonly projectId: bigint;
-  readonly round: number;
-  readonly submissionDeadline: number;
-  readonly aggregationDeadline: number;
-  readonly reward: bigint;
-  readonly modelCommitment: bigint;
-  readonly modelCid: string;
-  readonly hyperParams: HyperParams;
-}
-
 export interface FedMarketClientOptions {
   /** Retry policy for reads and event queries. */
   readonly retry?: RetryOptions;
@@ -145,39 +139,63 @@ const n = (v: unknown): number => Number(v as bigint);
 const b = (v: unknown): bigint => BigInt(v as bigint);
 const s = (v: unknown): string => String(v);
 
-/** A decoded `HyperParams` tuple (ethers Result with named fields). */
-export function toHyperParams(v: unknown): HyperParams {
-  const h = v as Fields;
-  return { learningRateMicros: n(h.learningRateMicros), localEpochs: n(h.localEpochs), batchSize: n(h.batchSize) };
-}
-
 function toProject(id: bigint, r: Fields): ProjectInfo {
   const p = r.params as Fields;
   const status = n(r.status) as ProjectStatusValue;
   return {
-    id, owner: s(r.owner), token: s(r.token), aggregator: s(r.aggregator), verifier: s(r.verifier),
-    status, statusName: PROJECT_STATUS_NAMES[status] ?? "None", cancelRequested: Boolean(r.cancelRequested),
-    numRounds: n(r.numRounds), currentRound: n(r.currentRound), maxTrainersPerRound: n(r.maxTrainersPerRound),
-    numChunks: n(r.numChunks), roundOpenedAt: n(r.roundOpenedAt), submissionWindow: n(r.submissionWindow),
-    aggregationWindow: n(r.aggregationWindow), budget: b(r.budget), roundReward: b(r.roundReward),
-    rewardPerRound: b(r.rewardPerRound), aggregatorBond: b(r.aggregatorBond), bondPosted: b(r.bondPosted),
-    slashAmount: b(r.slashAmount), trainerStake: b(r.trainerStake), allowlistRoot: s(r.allowlistRoot),
-    paramsHash: s(r.paramsHash), ownerEncryptionKey: s(r.ownerEncryptionKey), aggregatorEncryptionKey: s(r.aggregatorEncryptionKey),
-    modelCommitment: b(r.modelCommitment), modelCid: s(r.modelCid), specCid: s(r.specCid),
+    id,
+    owner: s(r.owner),
+    token: s(r.token),
+    aggregator: s(r.aggregator),
+    verifier: s(r.verifier),
+    status,
+    statusName: PROJECT_STATUS_NAMES[status] ?? "None",
+    cancelRequested: Boolean(r.cancelRequested),
+    numRounds: n(r.numRounds),
+    currentRound: n(r.currentRound),
+    maxTrainersPerRound: n(r.maxTrainersPerRound),
+    numChunks: n(r.numChunks),
+    roundOpenedAt: n(r.roundOpenedAt),
+    submissionWindow: n(r.submissionWindow),
+    aggregationWindow: n(r.aggregationWindow),
+    budget: b(r.budget),
+    roundReward: b(r.roundReward),
+    rewardPerRound: b(r.rewardPerRound),
+    aggregatorBond: b(r.aggregatorBond),
+    bondPosted: b(r.bondPosted),
+    slashAmount: b(r.slashAmount),
+    trainerStake: b(r.trainerStake),
+    allowlistRoot: s(r.allowlistRoot),
+    paramsHash: s(r.paramsHash),
+    ownerEncryptionKey: s(r.ownerEncryptionKey),
+    aggregatorEncryptionKey: s(r.aggregatorEncryptionKey),
+    modelCommitment: b(r.modelCommitment),
+    modelCid: s(r.modelCid),
+    specCid: s(r.specCid),
     params: {
-      modelSize: n(p.modelSize), byzantineTolerance: n(p.byzantineTolerance),
-      quantizationScale: b(p.quantizationScale), clipBound: b(p.clipBound),
+      modelSize: n(p.modelSize),
+      byzantineTolerance: n(p.byzantineTolerance),
+      quantizationScale: b(p.quantizationScale),
+      clipBound: b(p.clipBound),
     },
-    hyperParams: toHyperParams(r.hyperParams), minHyperParams: toHyperParams(r.minHyperParams),
+    hyperParams: toHyperParams(r.hyperParams),
+    minHyperParams: toHyperParams(r.minHyperParams),
     maxHyperParams: toHyperParams(r.maxHyperParams),
+    acceptanceDeadline: n(r.acceptanceDeadline),
+    refundPool: b(r.refundPool),
   };
 }
 
 function toRound(r: Fields): RoundInfo {
   return {
-    round: n(r.round), submissions: n(r.submissions), chunksVerified: n(r.chunksVerified),
-    submissionDeadline: n(r.submissionDeadline), aggregationDeadline: n(r.aggregationDeadline),
-    reward: b(r.reward), accumulator: b(r.accumulator), hyperParams: toHyperParams(r.hyperParams),
+    round: n(r.round),
+    submissions: n(r.submissions),
+    chunksVerified: n(r.chunksVerified),
+    submissionDeadline: n(r.submissionDeadline),
+    aggregationDeadline: n(r.aggregationDeadline),
+    reward: b(r.reward),
+    accumulator: b(r.accumulator),
+    hyperParams: toHyperParams(r.hyperParams),
   };
 }
 
@@ -229,7 +247,10 @@ export class FedMarketClient {
       return await withRetries(fn, this.#retry);
     } catch (err) {
       if (isTransientRpcError(err)) {
-        throw new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (${what}): ${(err as Error).message}; check --rpc-url and that the node is running`, { cause: err });
+        throw new RpcUnavailableError(
+          `cannot reach the JSON-RPC endpoint (${what}): ${(err as Error).message}; check --rpc-url and that the node is running`,
+          { cause: err },
+        );
       }
       throw toMarketError(err, what);
     }
@@ -246,7 +267,9 @@ export class FedMarketClient {
   async checkNetwork(expectedChainId?: bigint): Promise<bigint> {
     const network = await this.read("eth_chainId", () => this.provider.getNetwork());
     if (expectedChainId !== undefined && network.chainId !== expectedChainId) {
-      throw new WrongNetworkError(`wrong network: the RPC endpoint is on chain ${network.chainId}, the configuration expects chain ${expectedChainId}`);
+      throw new WrongNetworkError(
+        `wrong network: the RPC endpoint is on chain ${network.chainId}, the configuration expects chain ${expectedChainId}`,
+      );
     }
     const code = await this.read("eth_getCode", () => this.provider.getCode(this.address));
     if (code === "0x") {
@@ -256,7 +279,11 @@ export class FedMarketClient {
       await withRetries(() => this.contract.getFunction("projectCount").staticCall(), this.#retry);
     } catch (err) {
       // a flaky endpoint is not a wrong contract
-      if (isTransientRpcError(err)) throw new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (projectCount): ${(err as Error).message}; check --rpc-url and that the node is running`, { cause: err });
+      if (isTransientRpcError(err))
+        throw new RpcUnavailableError(
+          `cannot reach the JSON-RPC endpoint (projectCount): ${(err as Error).message}; check --rpc-url and that the node is running`,
+          { cause: err },
+        );
       throw new WrongNetworkError(`the contract at ${this.address} on chain ${network.chainId} is not a FedMarket`);
     }
     return network.chainId;
@@ -292,11 +319,18 @@ export class FedMarketClient {
     return b(await this.#call("creditOf", [token, account]));
   }
 
+  /** A third-party funder's unrefunded deposit in a project and what `claimRefund` would credit it now. */
+  async getFunder(projectId: bigint, funder: string): Promise<{ deposit: bigint; refundable: bigint }> {
+    const r = await this.#call<unknown[]>("getFunder", [projectId, funder]);
+    return { deposit: b(r[0]), refundable: b(r[1]) };
+  }
+
   /** The verifier's compile-time configuration (`maxTrainers()`, `chunkSize()`). */
   async verifierConfig(verifier: string): Promise<{ maxTrainers: number; chunkSize: number }> {
     const v = new Contract(verifier, ROUND_VERIFIER_ABI, this.provider);
     const [k, c] = await this.read("verifier config", () =>
-      Promise.all([v.getFunction("maxTrainers").staticCall(), v.getFunction("chunkSize").staticCall()]));
+      Promise.all([v.getFunction("maxTrainers").staticCall(), v.getFunction("chunkSize").staticCall()]),
+    );
     return { maxTrainers: n(k), chunkSize: n(c) };
   }
 
@@ -309,9 +343,7 @@ export class FedMarketClient {
 
   /** The project, its open (or last) round and whether its submission window is open now. */
   async getOpenRound(projectId: bigint): Promise<OpenRoundInfo> {
-    const [project, round, chainTime] = await Promise.all([
-      this.getProject(projectId), this.getCurrentRound(projectId), this.chainTime(),
-    ]);
+    const [project, round, chainTime] = await Promise.all([this.getProject(projectId), this.getCurrentRound(projectId), this.chainTime()]);
     if (project.status === ProjectStatus.None) throw toMarketError({ revert: { name: "UnknownProject", args: [projectId] } }, "getProject");
     const active = project.status === ProjectStatus.Active && !project.cancelRequested;
     const submissionOpen = active && chainTime < round.submissionDeadline;
@@ -324,7 +356,8 @@ export class FedMarketClient {
   // -------------------------------------------------------------------------------------------
 
   #sendError(err: unknown, name: string): unknown {
-    if (isTransientRpcError(err)) return new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (${name}): ${(err as Error).message}`, { cause: err });
+    if (isTransientRpcError(err))
+      return new RpcUnavailableError(`cannot reach the JSON-RPC endpoint (${name}): ${(err as Error).message}`, { cause: err });
     return toMarketError(err, name);
   }
 
@@ -339,7 +372,11 @@ export class FedMarketClient {
    * flaky endpoint never makes a call land twice. Signers that cannot sign locally (a node's
    * unlocked accounts) send once, without retries.
    */
-  async send(name: string, args: readonly unknown[], options: { value?: bigint; gasHeadroomPercent?: number } = {}): Promise<TransactionResponse> {
+  async send(
+    name: string,
+    args: readonly unknown[],
+    options: { value?: bigint; gasHeadroomPercent?: number } = {},
+  ): Promise<TransactionResponse> {
     const fn = this.contract.getFunction(name);
     const overrides = options.value === undefined || options.value === 0n ? {} : { value: options.value };
     let gas: bigint;
@@ -359,7 +396,10 @@ export class FedMarketClient {
     }
     let signed: string;
     try {
-      const request = await withRetries(async () => wallet.populateTransaction(await fn.populateTransaction(...args, { ...overrides, gasLimit })), this.#retry);
+      const request = await withRetries(
+        async () => wallet.populateTransaction(await fn.populateTransaction(...args, { ...overrides, gasLimit })),
+        this.#retry,
+      );
       signed = await wallet.signTransaction(request);
     } catch (err) {
       throw this.#sendError(err, name);
@@ -417,6 +457,30 @@ export class FedMarketClient {
     return this.#send("releaseStake", [projectId]);
   }
 
+  /**
+   * The appointed aggregator accepts exactly these terms (the call reverts with
+   * `AppointmentTermsChanged` if the owner changed them meanwhile), posting `bond` (sent as ETH for
+   * ETH projects; approve an ERC-20 bond first) and publishing its X25519 key.
+   */
+  acceptAggregator(
+    projectId: bigint,
+    encryptionKey: string,
+    terms: { bond: bigint; slashAmount: bigint },
+    inEth: boolean,
+  ): Promise<TransactionResponse> {
+    return this.#send("acceptAggregator", [projectId, encryptionKey, terms.bond, terms.slashAmount], inEth ? terms.bond : 0n);
+  }
+
+  /** Closes a project that has waited for its aggregator past its acceptance deadline (anyone may). */
+  expireProject(projectId: bigint): Promise<TransactionResponse> {
+    return this.#send("expireProject", [projectId]);
+  }
+
+  /** Credits the caller's pro-rata share of an ended project's refund (third-party funders). */
+  claimRefund(projectId: bigint): Promise<TransactionResponse> {
+    return this.#send("claimRefund", [projectId]);
+  }
+
   /** Waits for a transaction; a reverted receipt becomes an error naming the transaction. */
   async wait(tx: TransactionResponse, confirmations = 1): Promise<TransactionReceipt> {
     let receipt: TransactionReceipt | null;
@@ -438,29 +502,35 @@ export class FedMarketClient {
     return { blockRange: this.#blockRange, retry: this.#retry, ...options } as EventQueryOptions;
   }
 
+  /**
+   * The marketplace's logs matching `topics`, decoded, read in this client's bounded windows with
+   * its retry policy (what every event reader, history.ts in particular, goes through).
+   */
+  queryEvents(topics: TopicFilter, options: Partial<EventQueryOptions> = {}): Promise<ParsedEvent[]> {
+    return queryEventsChunked(this.provider, fedMarketInterface, this.address, topics, this.#eventOptions(options));
+  }
+
+  /** The latest block number (retried): the upper end of an event read that must not move while it runs. */
+  blockNumber(): Promise<number> {
+    return this.read("eth_blockNumber", () => this.provider.getBlockNumber());
+  }
+
   /** `UpdateSubmitted` events, optionally filtered by project, round and trainer. */
   async updateSubmitted(
     filter: { projectId?: bigint; round?: number; trainer?: string },
     options: Partial<EventQueryOptions> = {},
-  ): Promise<UpdateSubmittedEvent[]> {
+  ): Promise<SubmissionRecord[]> {
     const topics = fedMarketInterface.encodeFilterTopics("UpdateSubmitted", [
-      filter.projectId ?? null, filter.round ?? null, filter.trainer ?? null,
+      filter.projectId ?? null,
+      filter.round ?? null,
+      filter.trainer ?? null,
     ]);
-    const events = await queryEventsChunked(this.provider, fedMarketInterface, this.address, topics, this.#eventOptions(options));
-    return events.map((e) => ({
-      ...e, projectId: b(e.args.projectId), round: n(e.args.round), trainer: s(e.args.trainer), slot: n(e.args.slot),
-      commitment: b(e.args.commitment), cid: s(e.args.cid),
-    }));
+    return (await this.queryEvents(topics, options)).map(decodeSubmission);
   }
 
   /** `RoundOpened` events of a project. */
-  async roundOpened(projectId: bigint, options: Partial<EventQueryOptions> = {}): Promise<RoundOpenedEvent[]> {
+  async roundOpened(projectId: bigint, options: Partial<EventQueryOptions> = {}): Promise<RoundOpenedRecord[]> {
     const topics = fedMarketInterface.encodeFilterTopics("RoundOpened", [projectId]);
-    const events = await queryEventsChunked(this.provider, fedMarketInterface, this.address, topics, this.#eventOptions(options));
-    return events.map((e) => ({
-      ...e, projectId: b(e.args.projectId), round: n(e.args.round), submissionDeadline: n(e.args.submissionDeadline),
-      aggregationDeadline: n(e.args.aggregationDeadline), reward: b(e.args.reward), modelCommitment: b(e.args.modelCommitment),
-      modelCid: s(e.args.modelCid), hyperParams: toHyperParams(e.args.hyperParams),
-    }));
+    return (await this.queryEvents(topics, options)).map(decodeRoundOpened);
   }
 }

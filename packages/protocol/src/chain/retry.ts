@@ -2,6 +2,7 @@
  * Retries with exponential backoff for JSON-RPC calls. Only transport-level failures (connection
  * refused, timeouts, 5xx, rate limits) are retried; a revert or a bad argument is final.
  */
+import { sleep } from "../node/runtime.ts";
 
 export interface RetryOptions {
   /** Retries after the first attempt (default 4). */
@@ -16,7 +17,17 @@ export interface RetryOptions {
   readonly signal?: AbortSignal;
 }
 
-const TRANSIENT_CODES = new Set(["NETWORK_ERROR", "TIMEOUT", "SERVER_ERROR", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EAI_AGAIN", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT"]);
+const TRANSIENT_CODES = new Set([
+  "NETWORK_ERROR",
+  "TIMEOUT",
+  "SERVER_ERROR",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
 
 function codesOf(err: unknown): string[] {
   const out: string[] = [];
@@ -53,21 +64,14 @@ export function isTransientRpcError(err: unknown): boolean {
   // JSON-RPC rate limits and "header not found" on load-balanced nodes
   if (codes.includes("-32005") || codes.includes("429")) return true;
   const message = err instanceof Error ? err.message : String((err as { message?: unknown } | null)?.message ?? err);
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|timeout|rate limit|Too Many Requests|header not found|502|503|504/i.test(message);
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|timeout|rate limit|Too Many Requests|header not found|502|503|504/i.test(
+    message,
+  );
 }
 
 /** Delay before retry `attempt` (1-based): `min(maxDelayMs, baseDelayMs * 2^(attempt-1))`. */
 export function retryDelay(attempt: number, options: RetryOptions = {}): number {
   return Math.min(options.maxDelayMs ?? 5_000, (options.baseDelayMs ?? 200) * 2 ** (attempt - 1));
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) { reject(signal.reason); return; }
-    const onAbort = (): void => { clearTimeout(t); reject(signal?.reason); };
-    const t = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Runs `fn`, retrying retryable failures with exponential backoff; rethrows the last error. */
@@ -82,6 +86,7 @@ export async function withRetries<T>(fn: () => Promise<T>, options: RetryOptions
       const delayMs = retryDelay(attempt + 1, options);
       options.onRetry?.({ attempt: attempt + 1, delayMs, error: err });
       await sleep(delayMs, options.signal);
+      options.signal?.throwIfAborted(); // cancelled during the backoff: no further attempt
     }
   }
 }

@@ -25,6 +25,12 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
   }
   try {
     const d = await open(dir, "r");
-    try { await d.sync(); } finally { await d.close(); }
-  } catch { /* some filesystems cannot fsync a folder */ }
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    /* some filesystems cannot fsync a folder */
+  }
 }

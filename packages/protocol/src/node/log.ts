@@ -56,10 +56,15 @@ export function createLogger(options: LoggerOptions = {}): NodeLogger {
     },
     progress(label, total, unit = "") {
       if (!bars || total <= 0) return noProgress;
-      const bar = new cliProgress.SingleBar({
-        format: `${label.padEnd(9)} [{bar}] {percentage}% | {value}/{total}${unit ? ` ${unit}` : ""} {info}`,
-        hideCursor: true, clearOnComplete: false, stream: out as NodeJS.WriteStream,
-      }, cliProgress.Presets.shades_classic);
+      const bar = new cliProgress.SingleBar(
+        {
+          format: `${label.padEnd(9)} [{bar}] {percentage}% | {value}/{total}${unit ? ` ${unit}` : ""} {info}`,
+          hideCursor: true,
+          clearOnComplete: false,
+          stream: out as NodeJS.WriteStream,
+        },
+        cliProgress.Presets.shades_classic,
+      );
       bar.start(total, 0, { info: "" });
       return {
         update: (value, payload) => bar.update(value, { info: "", ...payload }),
@@ -74,8 +79,12 @@ export function memoryLogger(): NodeLogger & { records: { level: Level; event: s
   const records: { level: Level; event: string; msg: string; fields: Record<string, unknown> }[] = [];
   return {
     records,
-    log(level, event, msg, fields = {}) { records.push({ level, event, msg, fields }); },
-    progress() { return noProgress; },
+    log(level, event, msg, fields = {}) {
+      records.push({ level, event, msg, fields });
+    },
+    progress() {
+      return noProgress;
+    },
   };
 }
 

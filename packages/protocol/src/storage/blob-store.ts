@@ -13,6 +13,7 @@
  */
 import { unixfs, type AddFileOptions } from "@helia/unixfs";
 import { CID } from "multiformats/cid";
+import { sleep } from "../node/runtime.ts";
 
 export interface FetchOptions {
   /** Per-attempt timeout (default 30,000 ms). */
@@ -112,13 +113,6 @@ export async function verifyCid(cid: string, bytes: Uint8Array): Promise<void> {
   if (expected.toString() !== actual) throw new CidMismatchError(expected.toString(), actual);
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
-  if (signal?.aborted) { reject(signal.reason); return; }
-  const t = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, ms);
-  const onAbort = () => { clearTimeout(t); reject(signal?.reason); };
-  signal?.addEventListener("abort", onAbort, { once: true });
-});
-
 /** Backoff before retry `attempt` (1-based): `min(maxDelayMs, baseDelayMs * 2^(attempt-1))`. */
 export function backoffDelay(attempt: number, options: FetchOptions = {}): number {
   return Math.min(options.maxDelayMs ?? 8_000, (options.baseDelayMs ?? 250) * 2 ** (attempt - 1));
@@ -129,14 +123,21 @@ export function backoffDelay(attempt: number, options: FetchOptions = {}): numbe
  * and `BlobNotFoundError`) with exponential backoff. The error names the CID, the number of
  * attempts and the last cause.
  */
-export async function fetchWithRetries<T>(cid: string, attempt: (signal: AbortSignal) => Promise<T>, options: FetchOptions = {}): Promise<T> {
+export async function fetchWithRetries<T>(
+  cid: string,
+  attempt: (signal: AbortSignal) => Promise<T>,
+  options: FetchOptions = {},
+): Promise<T> {
   const retries = options.retries ?? 3;
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries ${retries} must be a non-negative integer`);
   if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs ${timeoutMs} must be > 0`);
   let last: unknown;
   for (let i = 0; i <= retries; i++) {
-    if (i > 0) await sleep(backoffDelay(i, options), options.signal);
+    if (i > 0) {
+      await sleep(backoffDelay(i, options), options.signal);
+      options.signal?.throwIfAborted(); // cancelled during the backoff: the caller's reason, as before
+    }
     if (options.signal?.aborted) break;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
@@ -163,6 +164,9 @@ export async function collect(chunks: AsyncIterable<Uint8Array>, signal?: AbortS
   }
   const out = new Uint8Array(total);
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }

@@ -12,8 +12,14 @@ import { unixfs, type UnixFS } from "@helia/unixfs";
 import { FsBlockstore } from "blockstore-fs";
 import path from "node:path";
 import {
-  BlobNotFoundError, collect, fetchWithRetries, KUBO_COMPATIBLE_IMPORT, parseCid, verifyCid,
-  type BlobStore, type FetchOptions,
+  BlobNotFoundError,
+  collect,
+  fetchWithRetries,
+  KUBO_COMPATIBLE_IMPORT,
+  parseCid,
+  verifyCid,
+  type BlobStore,
+  type FetchOptions,
 } from "./blob-store.ts";
 
 export interface HeliaBlobStoreOptions {
@@ -44,27 +50,33 @@ export class HeliaBlobStore implements BlobStore {
   async put(bytes: Uint8Array): Promise<string> {
     const cid = await this.#fs.addBytes(bytes, KUBO_COMPATIBLE_IMPORT);
     if (!(await this.helia.pins.isPinned(cid))) {
-      for await (const _ of this.helia.pins.add(cid)) { /* walks and pins every block */ }
+      for await (const _ of this.helia.pins.add(cid)) {
+        /* walks and pins every block */
+      }
     }
     return cid.toString();
   }
 
   async get(cid: string, options: FetchOptions = {}): Promise<Uint8Array> {
     const parsed = parseCid(cid);
-    return fetchWithRetries(cid, async (signal) => {
-      let bytes: Uint8Array;
-      try {
-        bytes = await collect(this.#fs.cat(parsed, { signal, offline: true }), signal);
-      } catch (err) {
-        const e = err as Error;
-        if (e.name === "InvalidConfigurationError" || e.name === "NotFoundError" || e.name === "BlockNotFoundWhileOfflineError") {
-          throw new BlobNotFoundError(cid, `not in the local blockstore ${this.dataDir} (offline node): ${e.message}`);
+    return fetchWithRetries(
+      cid,
+      async (signal) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = await collect(this.#fs.cat(parsed, { signal, offline: true }), signal);
+        } catch (err) {
+          const e = err as Error;
+          if (e.name === "InvalidConfigurationError" || e.name === "NotFoundError" || e.name === "BlockNotFoundWhileOfflineError") {
+            throw new BlobNotFoundError(cid, `not in the local blockstore ${this.dataDir} (offline node): ${e.message}`);
+          }
+          throw err;
         }
-        throw err;
-      }
-      await verifyCid(cid, bytes);
-      return bytes;
-    }, options);
+        await verifyCid(cid, bytes);
+        return bytes;
+      },
+      options,
+    );
   }
 
   async close(): Promise<void> {

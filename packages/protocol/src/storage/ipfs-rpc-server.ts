@@ -90,7 +90,10 @@ export async function startIpfsRpcServer(options: IpfsRpcServerOptions): Promise
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(requestedPort, host, () => { server.off("error", reject); resolve(); });
+    server.listen(requestedPort, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(":") ? `[${host}]` : host;
@@ -98,10 +101,11 @@ export async function startIpfsRpcServer(options: IpfsRpcServerOptions): Promise
     url: `http://${urlHost}:${port}`,
     host,
     port,
-    close: () => new Promise<void>((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -120,12 +124,25 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   version: versionCommand,
 };
 
-async function handle(ctx: CommandContext, command: string, query: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(
+  ctx: CommandContext,
+  command: string,
+  query: URLSearchParams,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (run === undefined) {
     req.resume();
-    throw new RpcError(404, ErrorCode.notFound,
-      `unknown command ${JSON.stringify(command || new URL(req.url ?? "/", "http://localhost").pathname)}: this embedded IPFS API serves only ${Object.keys(COMMANDS).map((c) => `/api/v0/${c}`).join(", ")}`);
+    throw new RpcError(
+      404,
+      ErrorCode.notFound,
+      `unknown command ${JSON.stringify(command || new URL(req.url ?? "/", "http://localhost").pathname)}: this embedded IPFS API serves only ${Object.keys(
+        COMMANDS,
+      )
+        .map((c) => `/api/v0/${c}`)
+        .join(", ")}`,
+    );
   }
   if (req.method !== "POST") {
     req.resume();
@@ -163,7 +180,8 @@ function flag(query: URLSearchParams, name: string, fallback: boolean): boolean 
 function nonNegativeInt(query: URLSearchParams, name: string): number | undefined {
   const v = query.get(name);
   if (v === null) return undefined;
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw badRequest(`option ${name}=${JSON.stringify(v)}: expected a non-negative integer`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+    throw badRequest(`option ${name}=${JSON.stringify(v)}: expected a non-negative integer`);
   return Number(v);
 }
 
@@ -180,7 +198,7 @@ function cidArg(arg: string): CID {
 
 function requiredArgs(query: URLSearchParams): string[] {
   const args = query.getAll("arg");
-  if (args.length === 0) throw badRequest("argument \"ipfs-path\" is required");
+  if (args.length === 0) throw badRequest('argument "ipfs-path" is required');
   return args;
 }
 
@@ -231,7 +249,8 @@ export interface MultipartFile {
 function boundaryOf(contentType: string | undefined): string {
   const match = /^multipart\/form-data\s*;(?:.*;)?\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? "");
   const boundary = match?.[1] ?? match?.[2];
-  if (boundary === undefined) throw badRequest(`expected a multipart/form-data body with a boundary, got Content-Type ${JSON.stringify(contentType ?? "")}`);
+  if (boundary === undefined)
+    throw badRequest(`expected a multipart/form-data body with a boundary, got Content-Type ${JSON.stringify(contentType ?? "")}`);
   return boundary;
 }
 
@@ -264,7 +283,11 @@ export function parseMultipartFiles(body: Buffer, contentType: string | undefine
     }
     if (!field.startsWith("file")) throw badRequest(`unexpected multipart field ${JSON.stringify(field)} (expected "file")`);
     let name: string;
-    try { name = decodeURIComponent(filename); } catch { name = filename; }
+    try {
+      name = decodeURIComponent(filename);
+    } catch {
+      name = filename;
+    }
     files.push({ name, content: body.subarray(contentStart, next) });
     pos = next + 2;
   }
@@ -288,7 +311,9 @@ async function addCommand(ctx: CommandContext, query: URLSearchParams, req: http
   for (const file of files) {
     const cid = await ctx.fs.addBytes(file.content, importOptions);
     if (pin && !(await ctx.helia.pins.isPinned(cid))) {
-      for await (const _ of ctx.helia.pins.add(cid)) { /* walks and pins every block */ }
+      for await (const _ of ctx.helia.pins.add(cid)) {
+        /* walks and pins every block */
+      }
     }
     const stats = await ctx.fs.stat(cid, { extended: true, offline: true });
     const hash = cid.toString();
@@ -298,7 +323,12 @@ async function addCommand(ctx: CommandContext, query: URLSearchParams, req: http
   res.end(`${lines.join("\n")}\n`);
 }
 
-const MISSING_BLOCK_ERRORS = new Set(["NotFoundError", "BlockNotFoundWhileOfflineError", "InvalidConfigurationError", "LoadBlockFailedError"]);
+const MISSING_BLOCK_ERRORS = new Set([
+  "NotFoundError",
+  "BlockNotFoundWhileOfflineError",
+  "InvalidConfigurationError",
+  "LoadBlockFailedError",
+]);
 
 async function catCommand(ctx: CommandContext, query: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   req.resume();
@@ -309,18 +339,25 @@ async function catCommand(ctx: CommandContext, query: URLSearchParams, req: http
   const length = nonNegativeInt(query, "length");
   const abort = new AbortController();
   res.once("close", () => abort.abort());
-  const chunks = ctx.fs.cat(cid, {
-    offline: true, signal: abort.signal,
-    ...(offset === undefined ? {} : { offset }),
-    ...(length === undefined ? {} : { length }),
-  })[Symbol.asyncIterator]();
+  const chunks = ctx.fs
+    .cat(cid, {
+      offline: true,
+      signal: abort.signal,
+      ...(offset === undefined ? {} : { offset }),
+      ...(length === undefined ? {} : { length }),
+    })
+    [Symbol.asyncIterator]();
   // The first chunk is read before the status line, so a missing root is a proper error answer.
   let first: IteratorResult<Uint8Array>;
   try {
     first = await chunks.next();
   } catch (err) {
     if (MISSING_BLOCK_ERRORS.has((err as Error).name)) {
-      throw new RpcError(500, ErrorCode.normal, `block was not found locally (offline): ${cid.toString()} is not in this node's blockstore`);
+      throw new RpcError(
+        500,
+        ErrorCode.normal,
+        `block was not found locally (offline): ${cid.toString()} is not in this node's blockstore`,
+      );
     }
     throw err;
   }
@@ -336,7 +373,12 @@ async function catCommand(ctx: CommandContext, query: URLSearchParams, req: http
   res.end();
 }
 
-async function pinAddCommand(ctx: CommandContext, query: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function pinAddCommand(
+  ctx: CommandContext,
+  query: URLSearchParams,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   req.resume();
   const cids = requiredArgs(query).map(cidArg);
   if (!flag(query, "recursive", true)) throw badRequest("recursive=false is not supported: pins always cover the whole DAG");
@@ -352,13 +394,25 @@ async function pinAddCommand(ctx: CommandContext, query: URLSearchParams, req: h
       if (!MISSING_BLOCK_ERRORS.has((err as Error).name)) throw err;
       complete = false;
     }
-    if (!complete) throw new RpcError(500, ErrorCode.normal, `cannot pin ${cid.toString()}: not all of its blocks are in this node's blockstore (offline node: add the content first)`);
-    for await (const _ of ctx.helia.pins.add(cid)) { /* walks every block */ }
+    if (!complete)
+      throw new RpcError(
+        500,
+        ErrorCode.normal,
+        `cannot pin ${cid.toString()}: not all of its blocks are in this node's blockstore (offline node: add the content first)`,
+      );
+    for await (const _ of ctx.helia.pins.add(cid)) {
+      /* walks every block */
+    }
   }
   sendJson(res, { Pins: cids.map((c) => c.toString()) });
 }
 
-async function versionCommand(_ctx: CommandContext, _query: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function versionCommand(
+  _ctx: CommandContext,
+  _query: URLSearchParams,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   req.resume();
   sendJson(res, { Version: IPFS_RPC_SERVER_VERSION, Commit: "", Repo: "", System: `${process.arch}/${process.platform}`, Golang: "" });
 }

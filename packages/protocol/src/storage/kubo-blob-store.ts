@@ -8,7 +8,14 @@ import http from "node:http";
 import https from "node:https";
 import { create, type KuboRPCClient } from "kubo-rpc-client";
 import {
-  BlobStoreError, collect, fetchWithRetries, KUBO_CHUNKER, parseCid, verifyCid, type BlobStore, type FetchOptions,
+  BlobStoreError,
+  collect,
+  fetchWithRetries,
+  KUBO_CHUNKER,
+  parseCid,
+  verifyCid,
+  type BlobStore,
+  type FetchOptions,
 } from "./blob-store.ts";
 
 export interface KuboBlobStoreOptions {
@@ -28,8 +35,15 @@ export function normalizeKuboApiUrl(input: string): string {
     const parts = raw.split("/").filter(Boolean);
     const [proto, host, tcp, port, scheme] = parts;
     const hostOk = proto === "ip4" || proto === "ip6" || proto === "dns" || proto === "dns4" || proto === "dns6";
-    if (!hostOk || host === undefined || tcp !== "tcp" || port === undefined || !/^\d+$/.test(port) || parts.length > 5 ||
-      (scheme !== undefined && scheme !== "http" && scheme !== "https")) {
+    if (
+      !hostOk ||
+      host === undefined ||
+      tcp !== "tcp" ||
+      port === undefined ||
+      !/^\d+$/.test(port) ||
+      parts.length > 5 ||
+      (scheme !== undefined && scheme !== "http" && scheme !== "https")
+    ) {
       throw new BlobStoreError(`--ipfs-api ${JSON.stringify(input)}: expected a multiaddr like /ip4/127.0.0.1/tcp/5001 or an http(s) URL`);
     }
     const h = proto === "ip6" ? `[${host}]` : host;
@@ -49,7 +63,9 @@ export function normalizeKuboApiUrl(input: string): string {
   }
   const pathname = url.pathname.replace(/\/+$/, "");
   if (pathname !== "" && pathname !== "/api/v0") {
-    throw new BlobStoreError(`--ipfs-api ${JSON.stringify(input)}: unexpected path ${url.pathname} (give the node's address, e.g. http://127.0.0.1:5001)`);
+    throw new BlobStoreError(
+      `--ipfs-api ${JSON.stringify(input)}: unexpected path ${url.pathname} (give the node's address, e.g. http://127.0.0.1:5001)`,
+    );
   }
   return `${url.protocol}//${url.host}`;
 }
@@ -73,7 +89,11 @@ export class KuboBlobStore implements BlobStore {
   async put(bytes: Uint8Array): Promise<string> {
     try {
       const { cid } = await this.client.add(bytes, {
-        cidVersion: 1, rawLeaves: true, chunker: KUBO_CHUNKER, hashAlg: "sha2-256", pin: true,
+        cidVersion: 1,
+        rawLeaves: true,
+        chunker: KUBO_CHUNKER,
+        hashAlg: "sha2-256",
+        pin: true,
         signal: AbortSignal.timeout(this.#putTimeoutMs),
       });
       return cid.toString();
@@ -84,11 +104,15 @@ export class KuboBlobStore implements BlobStore {
 
   async get(cid: string, options: FetchOptions = {}): Promise<Uint8Array> {
     const parsed = parseCid(cid);
-    return fetchWithRetries(cid, async (signal) => {
-      const bytes = await collect(this.client.cat(parsed, { signal }), signal);
-      await verifyCid(cid, bytes);
-      return bytes;
-    }, options);
+    return fetchWithRetries(
+      cid,
+      async (signal) => {
+        const bytes = await collect(this.client.cat(parsed, { signal }), signal);
+        await verifyCid(cid, bytes);
+        return bytes;
+      },
+      options,
+    );
   }
 
   async close(): Promise<void> {

@@ -8,8 +8,8 @@
 import { readFile, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { JsonRpcProvider, Wallet, isAddress, type HDNodeWallet } from "ethers";
-import { RpcUnavailableError, WrongNetworkError } from "@fedmarket/protocol";
+import { Wallet, isAddress, type HDNodeWallet, type JsonRpcProvider } from "ethers";
+import { BLOB_FETCH_DEFAULTS, connectRpc } from "@fedmarket/protocol";
 
 export interface NodeConfig {
   readonly rpcUrl: string;
@@ -35,18 +35,43 @@ export interface NodeConfig {
 
 /** Keys accepted in the config file and as flags (camelCase); values as strings or numbers. */
 export const CONFIG_KEYS = [
-  "rpcUrl", "market", "project", "data", "stateDir", "ipfsApi", "ipfsRepo", "chainId", "keystore", "pollInterval",
-  "blockRange", "confirmations", "seed", "json", "ipfsTimeout", "ipfsRetries",
+  "rpcUrl",
+  "market",
+  "project",
+  "data",
+  "stateDir",
+  "ipfsApi",
+  "ipfsRepo",
+  "chainId",
+  "keystore",
+  "pollInterval",
+  "blockRange",
+  "confirmations",
+  "seed",
+  "json",
+  "ipfsTimeout",
+  "ipfsRetries",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 /** Environment variable of each key. */
 export const ENV_VARS: Readonly<Record<ConfigKey, string>> = {
-  rpcUrl: "FEDMARKET_RPC_URL", market: "FEDMARKET_MARKET", project: "FEDMARKET_PROJECT", data: "FEDMARKET_DATA",
-  stateDir: "FEDMARKET_STATE_DIR", ipfsApi: "FEDMARKET_IPFS_API", ipfsRepo: "FEDMARKET_IPFS_REPO",
-  chainId: "FEDMARKET_CHAIN_ID", keystore: "FEDMARKET_KEYSTORE", pollInterval: "FEDMARKET_POLL_INTERVAL",
-  blockRange: "FEDMARKET_BLOCK_RANGE", confirmations: "FEDMARKET_CONFIRMATIONS", seed: "FEDMARKET_SEED",
-  json: "FEDMARKET_JSON", ipfsTimeout: "FEDMARKET_IPFS_TIMEOUT", ipfsRetries: "FEDMARKET_IPFS_RETRIES",
+  rpcUrl: "FEDMARKET_RPC_URL",
+  market: "FEDMARKET_MARKET",
+  project: "FEDMARKET_PROJECT",
+  data: "FEDMARKET_DATA",
+  stateDir: "FEDMARKET_STATE_DIR",
+  ipfsApi: "FEDMARKET_IPFS_API",
+  ipfsRepo: "FEDMARKET_IPFS_REPO",
+  chainId: "FEDMARKET_CHAIN_ID",
+  keystore: "FEDMARKET_KEYSTORE",
+  pollInterval: "FEDMARKET_POLL_INTERVAL",
+  blockRange: "FEDMARKET_BLOCK_RANGE",
+  confirmations: "FEDMARKET_CONFIRMATIONS",
+  seed: "FEDMARKET_SEED",
+  json: "FEDMARKET_JSON",
+  ipfsTimeout: "FEDMARKET_IPFS_TIMEOUT",
+  ipfsRetries: "FEDMARKET_IPFS_RETRIES",
 };
 
 export class ConfigError extends Error {
@@ -66,10 +91,13 @@ export async function readConfigFile(file: string): Promise<Raw> {
   } catch (err) {
     throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: must be a JSON object`);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new ConfigError(`config file ${file}: must be a JSON object`);
   for (const key of Object.keys(parsed)) {
     if (/private|password|secret|mnemonic/i.test(key)) {
-      throw new ConfigError(`config file ${file}: "${key}": keys and passwords do not belong in the config file; use FEDMARKET_PRIVATE_KEY or --keystore`);
+      throw new ConfigError(
+        `config file ${file}: "${key}": keys and passwords do not belong in the config file; use FEDMARKET_PRIVATE_KEY or --keystore`,
+      );
     }
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
       throw new ConfigError(`config file ${file}: unknown key "${key}" (allowed: ${CONFIG_KEYS.join(", ")})`);
@@ -110,7 +138,9 @@ function big(v: string | number | boolean | undefined, name: string): bigint | u
  * validates the result. `required` lists what the command needs.
  */
 export async function resolveConfig(
-  flags: Raw & { config?: string }, env: NodeJS.ProcessEnv = process.env, required: readonly ("project" | "data")[] = [],
+  flags: Raw & { config?: string },
+  env: NodeJS.ProcessEnv = process.env,
+  required: readonly ("project" | "data")[] = [],
 ): Promise<NodeConfig> {
   const file = flags.config ?? env.FEDMARKET_CONFIG;
   const fromFile = file ? await readConfigFile(file) : {};
@@ -122,14 +152,18 @@ export async function resolveConfig(
   const market = String(raw.market);
   if (!isAddress(market)) throw new ConfigError(`--market ${JSON.stringify(market)} is not an address`);
   const project = big(raw.project, "--project");
-  if (required.includes("project") && project === undefined) throw new ConfigError("the project is missing: pass --project <id> or set FEDMARKET_PROJECT");
+  if (required.includes("project") && project === undefined)
+    throw new ConfigError("the project is missing: pass --project <id> or set FEDMARKET_PROJECT");
   if (project === 0n) throw new ConfigError("--project: ids start at 1");
   const data = raw.data === undefined ? undefined : path.resolve(String(raw.data));
-  if (required.includes("data") && data === undefined) throw new ConfigError("the training data is missing: pass --data <folder or file> or set FEDMARKET_DATA");
+  if (required.includes("data") && data === undefined)
+    throw new ConfigError("the training data is missing: pass --data <folder or file> or set FEDMARKET_DATA");
   const json = raw.json === true || raw.json === "1" || raw.json === "true";
   const seed = int(raw.seed, "--seed", 0);
   return {
-    rpcUrl, market, data,
+    rpcUrl,
+    market,
+    data,
     ...(project === undefined ? {} : { project }),
     ...(raw.stateDir === undefined ? {} : { stateDir: path.resolve(String(raw.stateDir)) }),
     ...(raw.ipfsApi === undefined ? {} : { ipfsApi: String(raw.ipfsApi) }),
@@ -140,8 +174,8 @@ export async function resolveConfig(
     pollIntervalMs: int(raw.pollInterval, "--poll-interval", 50) ?? 5_000,
     blockRange: int(raw.blockRange, "--block-range", 1) ?? 2_000,
     confirmations: int(raw.confirmations, "--confirmations", 1) ?? 1,
-    ipfsTimeoutMs: int(raw.ipfsTimeout, "--ipfs-timeout", 1) ?? 30_000,
-    ipfsRetries: int(raw.ipfsRetries, "--ipfs-retries", 0) ?? 3,
+    ipfsTimeoutMs: int(raw.ipfsTimeout, "--ipfs-timeout", 1) ?? BLOB_FETCH_DEFAULTS.timeoutMs,
+    ipfsRetries: int(raw.ipfsRetries, "--ipfs-retries", 0) ?? BLOB_FETCH_DEFAULTS.retries,
     json,
   } as NodeConfig;
 }
@@ -157,7 +191,11 @@ export async function stateDirOf(config: NodeConfig, fallback?: { chainId: bigin
     return path.join(os.homedir(), ".fedmarket", `${fallback.chainId}-${fallback.market.toLowerCase()}-${fallback.account.toLowerCase()}`);
   }
   let isDir = false;
-  try { isDir = (await stat(config.data)).isDirectory(); } catch { /* reported when loading data */ }
+  try {
+    isDir = (await stat(config.data)).isDirectory();
+  } catch {
+    /* reported when loading data */
+  }
   return isDir ? path.join(config.data, ".fedmarket") : path.join(path.dirname(config.data), ".fedmarket");
 }
 
@@ -173,9 +211,18 @@ export async function promptPassword(question: string): Promise<string> {
     let pw = "";
     const onData = (ch: string): void => {
       for (const c of ch) {
-        if (c === "\r" || c === "\n") { done(); resolve(pw); return; }
-        if (c === "\u0003") { done(); reject(new ConfigError("cancelled")); return; }
-        if (c === "\u007f") pw = pw.slice(0, -1); else pw += c;
+        if (c === "\r" || c === "\n") {
+          done();
+          resolve(pw);
+          return;
+        }
+        if (c === "\u0003") {
+          done();
+          reject(new ConfigError("cancelled"));
+          return;
+        }
+        if (c === "\u007f") pw = pw.slice(0, -1);
+        else pw += c;
       }
     };
     const done = (): void => {
@@ -208,7 +255,7 @@ export async function loadWallet(config: NodeConfig, env: NodeJS.ProcessEnv = pr
     } catch (err) {
       throw new ConfigError(`cannot read keystore ${config.keystore}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    const password = env.FEDMARKET_KEYSTORE_PASSWORD ?? await promptPassword(`password for ${path.basename(config.keystore)}: `);
+    const password = env.FEDMARKET_KEYSTORE_PASSWORD ?? (await promptPassword(`password for ${path.basename(config.keystore)}: `));
     try {
       return await Wallet.fromEncryptedJson(json, password);
     } catch {
@@ -219,35 +266,10 @@ export async function loadWallet(config: NodeConfig, env: NodeJS.ProcessEnv = pr
 }
 
 /**
- * Connects to the JSON-RPC endpoint: asks for the chain id first (so an unreachable endpoint
- * fails fast with a clear error instead of ethers' endless network detection), checks it against
- * `config.chainId`, then returns a provider pinned to that network.
+ * Connects to the JSON-RPC endpoint (the node runtime's `connectRpc`): an unreachable endpoint fails
+ * fast with a clear error, a chain id other than `config.chainId` is refused, and the provider is
+ * pinned to the endpoint's network.
  */
 export async function connectProvider(config: NodeConfig): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
-  let chainId: bigint | undefined;
-  let last: unknown;
-  for (let attempt = 0; attempt < 4 && chainId === undefined; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 250 * 2 ** (attempt - 1)));
-    try {
-      const res = await fetch(config.rpcUrl, {
-        method: "POST", headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const body = (await res.json()) as { result?: string };
-      if (typeof body.result !== "string") throw new Error(`unexpected answer ${JSON.stringify(body).slice(0, 100)}`);
-      chainId = BigInt(body.result);
-    } catch (err) {
-      last = err;
-    }
-  }
-  if (chainId === undefined) {
-    const reason = last instanceof Error ? (last.cause instanceof Error ? last.cause.message : last.message) : String(last);
-    throw new RpcUnavailableError(`cannot reach the chain at ${config.rpcUrl} (${reason}): start the node or fix --rpc-url / FEDMARKET_RPC_URL`);
-  }
-  if (config.chainId !== undefined && config.chainId !== chainId) {
-    throw new WrongNetworkError(`wrong network: ${config.rpcUrl} is chain ${chainId}, the configuration expects chain ${config.chainId}`);
-  }
-  const provider = new JsonRpcProvider(config.rpcUrl, chainId, { staticNetwork: true, pollingInterval: 500, cacheTimeout: -1 });
-  return { provider, chainId };
+  return connectRpc(config.rpcUrl, { pollingIntervalMs: 500, ...(config.chainId === undefined ? {} : { chainId: config.chainId }) });
 }

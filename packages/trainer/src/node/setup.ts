@@ -5,12 +5,12 @@
  */
 import path from "node:path";
 import { FedMarketClient, HeliaBlobStore, KuboBlobStore, type BlobStore } from "@fedmarket/protocol";
-import type { BackendInfo } from "../backend.ts";
+import type { BackendInfo } from "@fedmarket/ml";
 import { connectProvider, loadWallet, stateDirOf, type NodeConfig } from "./config.ts";
 import type { NodeLogger } from "@fedmarket/protocol";
 import { StateStore } from "./state.ts";
 import { TrainerNode, type Checkpoint } from "./trainer-node.ts";
-import type { AttackMode } from "../attacks.ts";
+import type { UpdateProducer } from "./update-producer.ts";
 
 export interface OpenedNode {
   readonly node: TrainerNode;
@@ -24,8 +24,8 @@ export interface OpenNodeOptions {
   readonly store?: BlobStore;
   readonly backend?: BackendInfo;
   readonly onCheckpoint?: (name: Checkpoint) => void | Promise<void>;
-  /** TEST/DEMO TOOL ONLY: the hidden `--attack <mode>` (attacks.ts). */
-  readonly attack?: AttackMode;
+  /** What the node submits (default: honest local training); the testkit's attack wrappers go here. */
+  readonly producer?: UpdateProducer;
 }
 
 export async function openNode(config: NodeConfig, logger: NodeLogger, options: OpenNodeOptions = {}): Promise<OpenedNode> {
@@ -51,21 +51,39 @@ export async function openNode(config: NodeConfig, logger: NodeLogger, options: 
     store = await HeliaBlobStore.create({ dataDir });
     storeName = `the embedded IPFS node (${dataDir})`;
   }
-  logger.log("debug", "node.open", `trainer ${wallet.address} on chain ${chainId}, market ${client.address}, state ${stateDir}, storage ${storeName}`, {
-    trainer: wallet.address, chainId, market: client.address, stateDir,
-  });
+  logger.log(
+    "debug",
+    "node.open",
+    `trainer ${wallet.address} on chain ${chainId}, market ${client.address}, state ${stateDir}, storage ${storeName}`,
+    {
+      trainer: wallet.address,
+      chainId,
+      market: client.address,
+      stateDir,
+    },
+  );
   const node = new TrainerNode({
-    client, signer, address: wallet.address, chainId, store, storeName, state, logger,
+    client,
+    signer,
+    address: wallet.address,
+    chainId,
+    store,
+    storeName,
+    state,
+    logger,
     ...(config.data === undefined ? {} : { data: config.data }),
     ...(config.seed === undefined ? {} : { seed: config.seed }),
-    pollIntervalMs: config.pollIntervalMs, confirmations: config.confirmations,
-    ipfsTimeoutMs: config.ipfsTimeoutMs, ipfsRetries: config.ipfsRetries,
+    pollIntervalMs: config.pollIntervalMs,
+    confirmations: config.confirmations,
+    ipfsTimeoutMs: config.ipfsTimeoutMs,
+    ipfsRetries: config.ipfsRetries,
     ...(options.backend === undefined ? {} : { backend: options.backend }),
     ...(options.onCheckpoint === undefined ? {} : { onCheckpoint: options.onCheckpoint }),
-    ...(options.attack === undefined ? {} : { attack: options.attack }),
+    ...(options.producer === undefined ? {} : { producer: options.producer }),
   });
   return {
-    node, stateDir,
+    node,
+    stateDir,
     async close() {
       if (options.store === undefined) await store.close();
       provider.destroy();

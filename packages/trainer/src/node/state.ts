@@ -15,7 +15,7 @@
  * `getTrainer(...).lastSubmittedRoundPlusOne`.
  */
 import { writeFileAtomic } from "@fedmarket/protocol";
-import { mkdir, open, readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 
 export const STATE_VERSION = 1;
@@ -118,7 +118,9 @@ export class StateStore {
     for (const k of ["chainId", "market", "trainer"] as const) {
       const have = s[k];
       if (have !== undefined && have !== want[k]) {
-        throw new StateError(`state folder ${this.dir} belongs to ${k} ${have}, not ${want[k]}: wrong network, marketplace or key? Use another --state-dir`);
+        throw new StateError(
+          `state folder ${this.dir} belongs to ${k} ${have}, not ${want[k]}: wrong network, marketplace or key? Use another --state-dir`,
+        );
       }
     }
     if (s.chainId === undefined || s.market === undefined || s.trainer === undefined) {
@@ -127,10 +129,18 @@ export class StateStore {
   }
 
   /** Sets a round entry (merged with the existing one) and writes the file atomically. */
-  async update(projectId: bigint | string, round: number, patch: Partial<Omit<RoundEntry, "projectId" | "round" | "updatedAt">> & { phase: RoundPhase }): Promise<RoundEntry> {
+  async update(
+    projectId: bigint | string,
+    round: number,
+    patch: Partial<Omit<RoundEntry, "projectId" | "round" | "updatedAt">> & { phase: RoundPhase },
+  ): Promise<RoundEntry> {
     const key = roundKey(projectId, round);
     const entry: RoundEntry = {
-      ...(this.#state.rounds[key] ?? {}), ...patch, projectId: projectId.toString(), round, updatedAt: new Date().toISOString(),
+      ...(this.#state.rounds[key] ?? {}),
+      ...patch,
+      projectId: projectId.toString(),
+      round,
+      updatedAt: new Date().toISOString(),
     };
     await this.#write({ ...this.#state, rounds: { ...this.#state.rounds, [key]: entry } });
     return entry;

@@ -1,0 +1,73 @@
+/**
+ * `fedmarket-aggregator status`: where a round stands, from the chain (the open round's counts
+ * and deadlines) and from the data folder (which step files exist). It only reads: nothing is
+ * sent, written or proven.
+ */
+import { readJson } from "./store.ts";
+import type { SlotsFile } from "./steps/collect.ts";
+import { stepContext, type NodeContext } from "./steps/context.ts";
+import type { RoundFile } from "./steps/compute.ts";
+import type { OpeningsFile } from "./steps/open.ts";
+import type { ModelFile } from "./steps/pin.ts";
+import type { DoneFile, TxsFile } from "./steps/settle.ts";
+
+/** What the data folder and the chain say about a round (default: the open one). */
+export async function roundStatus(node: NodeContext, projectId: bigint, round?: number): Promise<Record<string, unknown>> {
+  const { project, round: open, chainTime } = await node.chain.client.getOpenRound(projectId);
+  const r = round ?? open.round;
+  const { files } = stepContext(node, projectId, r);
+  const [slots, openings, roundFile, model, txs, done] = await Promise.all([
+    files.read<SlotsFile>("slots.json"),
+    files.read<OpeningsFile>("openings.json"),
+    files.read<RoundFile>("round.json"),
+    files.read<ModelFile>("model.json"),
+    files.read<TxsFile>("txs.json"),
+    files.read<DoneFile>("done.json"),
+  ]);
+  let proofs = 0;
+  if (roundFile !== undefined) {
+    for (let j = 0; j < roundFile.chunks; j++) if ((await readJson(files.chunkProofFile(j))) !== undefined) proofs++;
+    if ((await readJson(files.decisionProofFile())) !== undefined) proofs++;
+  }
+  const step = stepName({ slots, openings, roundFile, model, txs, done, proofs });
+  const isOpen = r === open.round;
+  return {
+    project: projectId,
+    status: project.statusName,
+    openRound: open.round,
+    round: r,
+    chainTime,
+    submissionDeadline: isOpen ? open.submissionDeadline : undefined,
+    aggregationDeadline: isOpen ? open.aggregationDeadline : undefined,
+    submissions: isOpen ? open.submissions : slots?.slots.length,
+    chunksVerifiedOnChain: isOpen ? open.chunksVerified : undefined,
+    step,
+    excluded: openings?.openings.filter((o) => o.status === "excluded").map((o) => ({ slot: o.slot, reason: o.reason })),
+    slotStatus: roundFile?.status,
+    scores: roundFile?.scores,
+    modelCid: model?.cid,
+    txs,
+    done,
+    dataDir: files.dir,
+  };
+}
+
+/** The last step whose file exists. */
+function stepName(f: {
+  slots: SlotsFile | undefined;
+  openings: OpeningsFile | undefined;
+  roundFile: RoundFile | undefined;
+  model: ModelFile | undefined;
+  txs: TxsFile | undefined;
+  done: DoneFile | undefined;
+  proofs: number;
+}): string {
+  if (f.done !== undefined) return `done (${f.done.kind})`;
+  if (f.txs?.finalize !== undefined) return "finalize sent";
+  if (f.model !== undefined) return "pinned";
+  if (f.roundFile !== undefined && f.proofs === f.roundFile.chunks + 1) return "proved";
+  if (f.roundFile !== undefined) return `proving (${f.proofs}/${f.roundFile.chunks + 1})`;
+  if (f.openings !== undefined) return "opened";
+  if (f.slots !== undefined) return "collected";
+  return "not started";
+}

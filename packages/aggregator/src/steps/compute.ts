@@ -1,0 +1,127 @@
+/**
+ * Step 4, **compute** (`input.json`, `round.json`): the round's reference computation,
+ * @fedmarket/core's `simulateRound` (Multi-Krum, scores, aggregation and every witness input), on
+ * the checked previous model and the openings. `input.json` holds everything the witnesses derive
+ * from (quantized previous model, `keccak` word, `f`) so a restart recomputes exactly the same
+ * round; `round.json` holds the result and its digest, which every recomputation must reproduce.
+ * Before the first save the result is checked against the chain: the previous model commitment
+ * and the contract's own `roundContext` (a wrong chain id or market address shows here, not as a
+ * rejected proof).
+ */
+import { createHash } from "node:crypto";
+import { simulateRound, SlotStatus, slotStatusLabel, type CircuitConfig, type RoundResult, type RoundSlot } from "@fedmarket/core";
+import type { ProjectInfo } from "@fedmarket/protocol";
+import { roundKeccak } from "../chain.ts";
+import { AggregatorError } from "../errors.ts";
+import { bigs, toJson } from "../store.ts";
+import type { StepContext } from "./context.ts";
+import type { ModelCache } from "./model-cache.ts";
+import type { SlotOpening } from "./open.ts";
+
+/** The round's input to the reference computation (`input.json`). */
+export interface RoundInputFile {
+  readonly config: CircuitConfig;
+  readonly f: number;
+  readonly keccak: string;
+  readonly prevModel: string[];
+  readonly modelCid: string;
+}
+
+/** The reference computation's result (`round.json`). */
+export interface RoundFile {
+  readonly ctx: string;
+  readonly chunks: number;
+  readonly prevModelCommitment: string;
+  readonly newModelCommitment: string;
+  readonly newModel: string[];
+  readonly commitments: string[];
+  readonly status: number[];
+  readonly scores: string[];
+  readonly outcome: string[];
+  readonly chunkSignals: [string, string][];
+  readonly decisionSignals: string[];
+  /** sha256 of this result (the same on every recomputation). */
+  readonly digest: string;
+}
+
+const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+/** The round's result: computed from `input.json` (written first if missing) and the openings, checked and saved. */
+export async function computeRound(
+  ctx: StepContext,
+  project: ProjectInfo,
+  config: CircuitConfig,
+  openings: readonly SlotOpening[],
+  models: ModelCache,
+): Promise<{ input: RoundInputFile; result: RoundResult }> {
+  const { files, round: r } = ctx;
+  let input = await files.read<RoundInputFile>("input.json");
+  if (input === undefined) {
+    const keccak = roundKeccak(ctx.config.chainId, ctx.chain.client.address, project.id, r, project.paramsHash);
+    const prevModel = await models.current(ctx, project, config);
+    input = {
+      config,
+      f: project.params.byzantineTolerance,
+      keccak: keccak.toString(),
+      prevModel: prevModel.map(String),
+      modelCid: project.modelCid,
+    };
+    await files.write("input.json", input);
+  }
+  const slots: RoundSlot[] = [];
+  for (const o of openings) {
+    while (slots.length < o.slot) slots.push({ commitment: 0n });
+    slots.push(
+      o.status === "opened"
+        ? { commitment: BigInt(o.commitment), update: bigs(o.update), salt: BigInt(o.salt) }
+        : { commitment: BigInt(o.commitment), excluded: true },
+    );
+  }
+  const result = simulateRound({ config: input.config, prevModel: bigs(input.prevModel), slots, f: input.f, keccak: BigInt(input.keccak) });
+  const summary: Omit<RoundFile, "digest"> = {
+    ctx: result.ctx.toString(),
+    chunks: result.chunks,
+    prevModelCommitment: result.prevModelCommitment.toString(),
+    newModelCommitment: result.newModelCommitment.toString(),
+    newModel: result.newModel.map(String),
+    commitments: result.commitments.map(String),
+    status: result.krum.status.map(Number),
+    scores: result.krum.scores.map(String),
+    outcome: result.outcome.map(String),
+    chunkSignals: result.chunkWitnesses.map((w) => [w.publicSignals[0].toString(), w.publicSignals[1].toString()]),
+    decisionSignals: result.decision.publicSignals.map(String),
+  };
+  const digest = sha256(toJson(summary));
+  const have = await files.read<RoundFile>("round.json");
+  if (have !== undefined) {
+    if (have.digest !== digest) {
+      throw new AggregatorError(
+        "internal",
+        `recomputing round ${r} gave a different result than ${files.file("round.json")}; delete the round folder to start it over`,
+      );
+    }
+    return { input, result };
+  }
+  if (result.prevModelCommitment !== project.modelCommitment)
+    throw new AggregatorError("model", "internal: the previous model commitment does not match the chain");
+  const onChainCtx = await ctx.chain.roundContext(project.id, r);
+  if (onChainCtx !== result.ctx) {
+    throw new AggregatorError(
+      "ctx",
+      `the round context ${result.ctx} differs from the contract's roundContext ${onChainCtx}: wrong chain id or market address?`,
+    );
+  }
+  await files.write("round.json", { ...summary, digest } satisfies RoundFile);
+  const slotsText = result.krum.status
+    .map((s, k) => `${k}: ${slotStatusLabel(s)}${s === SlotStatus.Inlier ? ` (score ${result.krum.scores[k]})` : ""}`)
+    .join(", ");
+  ctx.log.log("info", "round.computed", `round ${r}: ${result.chunks} chunk(s); slots ${slotsText}`, {
+    round: r,
+    chunks: result.chunks,
+    status: result.krum.status,
+    scores: result.krum.scores,
+    newModelCommitment: result.newModelCommitment,
+  });
+  await ctx.checkpoint("after-compute");
+  return { input, result };
+}

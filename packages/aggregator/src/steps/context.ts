@@ -1,0 +1,90 @@
+/**
+ * What the steps of a round are given, explicitly: the chain, the blob store, the logger, the
+ * node's settings and the round's folder (plus, as arguments, the few resources that outlive a
+ * round: the model cache, the provers). A step touches nothing else, so each one can be read (and
+ * tested) on its own, and the node (aggregator-node.ts) is left with deciding which step runs next. Like MACI's processing functions, a step takes its world as an argument instead of
+ * reaching into a node object.
+ */
+import { blobFetchOptions, type BlobStore, type NodeLogger } from "@fedmarket/protocol";
+import type { AggregatorChain } from "../chain.ts";
+import { AggregatorError } from "../errors.ts";
+import type { RoundReportStep } from "../report/round-report-step.ts";
+import { RoundFiles } from "../store.ts";
+
+/**
+ * The points where a round can be interrupted with something new on disk or on chain: the crash
+ * tests stop the node at each of them (`onCheckpoint`, `FEDMARKET_TEST_CRASH_AT`) and check that a
+ * fresh node finishes the round exactly once.
+ */
+export const CHECKPOINTS = [
+  "after-collect",
+  "after-open",
+  "after-compute",
+  "after-first-proof",
+  "after-prove",
+  "after-pin",
+  "after-chunk-batch-sent",
+  "after-finalize-sent",
+] as const;
+export type Checkpoint = (typeof CHECKPOINTS)[number];
+
+/** The node's settings the steps read (`AggregatorNodeOptions` extends it). */
+export interface StepSettings {
+  /** The aggregator's account (the signer's address). */
+  readonly address: string;
+  readonly chainId: bigint;
+  /** The data folder: round folders `p<project>/r<round>/`, `verifier-checks.json`. */
+  readonly dataDir: string;
+  /** The aggregator's X25519 secret key (its public key is on chain). */
+  readonly secretKey: Uint8Array;
+  /** Chunk proofs per transaction (default 16). */
+  readonly chunkBatch?: number;
+  readonly confirmations?: number;
+  readonly ipfsTimeoutMs?: number;
+  readonly ipfsRetries?: number;
+  /** Learning-rate decay published with each finalization (`--lr-decay`, default 1 = keep). */
+  readonly lrDecay?: number;
+  /** Unproven GTG-Shapley / leave-one-out round report, made after a round is finalized (`--validation`). */
+  readonly roundReport?: RoundReportStep;
+}
+
+/** What the node gives every step, whatever the round. */
+export interface NodeContext {
+  readonly chain: AggregatorChain;
+  readonly store: BlobStore;
+  readonly log: NodeLogger;
+  readonly config: StepSettings;
+  /** The node's checkpoint hook (tests throw or SIGKILL there). */
+  readonly checkpoint: (name: Checkpoint) => Promise<void>;
+}
+
+/** A `NodeContext` bound to one round of one project and its folder. */
+export interface StepContext extends NodeContext {
+  readonly projectId: bigint;
+  readonly round: number;
+  /** `<data>/p<project>/r<round>/`: where the step finds its input and leaves its output. */
+  readonly files: RoundFiles;
+}
+
+/** The context of round `round` of `projectId`. */
+export function stepContext(node: NodeContext, projectId: bigint, round: number): StepContext {
+  return { ...node, projectId, round, files: new RoundFiles(node.config.dataDir, projectId, round) };
+}
+
+/**
+ * Downloads a blob the round cannot do without (spec, global models) with the node's fetch
+ * settings; a failure is an `ipfs` error naming what was wanted, since nothing can go on without it.
+ */
+export async function fetchBlob(ctx: Pick<NodeContext, "store" | "config">, cid: string, what: string): Promise<Uint8Array> {
+  try {
+    return await ctx.store.get(cid, blobFetchOptions(ctx.config));
+  } catch (err) {
+    throw new AggregatorError(
+      "ipfs",
+      `cannot download the ${what} ${cid}: ${(err as Error).message}. Is IPFS reachable (--ipfs-api / --ipfs-repo)?`,
+      {
+        cause: err,
+      },
+    );
+  }
+}

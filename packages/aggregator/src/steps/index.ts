@@ -1,0 +1,27 @@
+/**
+ * The steps of a round, one module each, in the order the node runs them (aggregator-node.ts
+ * decides which runs next; each step takes a `StepContext` and leaves its file in the round folder):
+ *
+ * | step | module | writes |
+ * | --- | --- | --- |
+ * | wait (skip / fail without proofs) | wait.ts | `txs.json`, `done.json` |
+ * | collect | collect.ts | `slots.json` |
+ * | open | open.ts (+ free-rider.ts, model-cache.ts) | `openings.json` |
+ * | compute | compute.ts | `input.json`, `round.json` |
+ * | prove | prove.ts (+ provers.ts) | `proofs/` |
+ * | pin | pin.ts | `model.json` |
+ * | submit | submit.ts (+ hyper-params.ts) | `hyperparams.json`, `txs.json` |
+ * | settle | settle.ts | `done.json` |
+ * | report (optional) | report/round-report-step.ts | `report.json` |
+ */
+export * from "./context.ts";
+export * from "./wait.ts";
+export * from "./collect.ts";
+export * from "./open.ts";
+export * from "./model-cache.ts";
+export * from "./compute.ts";
+export * from "./prove.ts";
+export * from "./pin.ts";
+export * from "./hyper-params.ts";
+export * from "./submit.ts";
+export * from "./settle.ts";

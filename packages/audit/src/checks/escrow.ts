@@ -1,0 +1,111 @@
+/**
+ * The escrow check: what the market holds for the project adds up.
+ * - `budget + roundReward` equals the deposits (`ProjectCreated` budget, `ProjectFunded`) minus the
+ *   payouts (finalized rounds' `paid`, failed rounds' reward, a below-quorum cancellation's split)
+ *   and the refund at closing (`ProjectClosed.budgetRefunded`);
+ * - the funders' refund pool equals what the closing reserved for them minus their `RefundClaimed`s;
+ * - the aggregator's bond equals what was posted (`AggregatorAccepted`) minus slashes, returns after
+ *   failed rounds and the release at closing;
+ * - the market's balance of the project's token covers `totalLiabilities(token)` (a surplus is a
+ *   warning: funds sent to the market outside its functions).
+ */
+import { ETH_TOKEN } from "@fedmarket/protocol";
+import type { AuditContext } from "../context.ts";
+import { failure, info, warning, type Finding } from "../findings.ts";
+
+/** The escrow's identities, expected vs on chain (the report's "Escrow" section). */
+export interface EscrowAudit {
+  readonly token: string;
+  readonly deposits: bigint;
+  readonly paid: bigint;
+  readonly refunded: bigint;
+  readonly expectedBudgetAndReserve: bigint;
+  readonly budgetAndReserve: bigint;
+  /** Refund not yet claimed by third-party funders: on chain, and reserved at closing minus claims. */
+  readonly refundPool: bigint;
+  readonly expectedRefundPool: bigint;
+  readonly bondPosted: bigint;
+  readonly expectedBondPosted: bigint;
+  readonly marketBalance: bigint;
+  readonly totalLiabilities: bigint;
+}
+
+/** The project's escrow accounts from its history and the market's state; `undefined` without `ProjectCreated`. */
+export async function escrowAccount(ctx: AuditContext): Promise<EscrowAudit | undefined> {
+  const { history: h, project } = ctx;
+  if (h.created === undefined) return undefined;
+  const deposits = h.created.budget + h.funded.reduce((a, f) => a + f.amount, 0n);
+  // Payouts: proven shares of finalized rounds, failed rounds' rewards, a round cancelled below quorum.
+  const cancelSplit = h.cancelled?.roundStillOpen === false ? h.cancelled.rewardToSubmitters : 0n;
+  const paid =
+    cancelSplit +
+    h.rounds.reduce((a, r) => a + (r.end?.kind === "finalized" ? r.end.paid : r.end?.kind === "failed" ? r.end.reward : 0n), 0n);
+  // The unspent budget is refunded once, when the project closes.
+  const refunded = h.closed?.budgetRefunded ?? 0n;
+  const expected = deposits - paid - refunded;
+  const expectedPool = (h.closed?.refundPool ?? 0n) - h.refundClaims.reduce((a, c) => a + c.amount, 0n);
+  // The bond: posted - slashed - returned after failures - released at the end.
+  const failed = h.rounds.flatMap((r) => (r.end?.kind === "failed" ? [r.end] : []));
+  const slashed = failed.reduce((a, f) => a + f.slashed, 0n);
+  const returned = failed.reduce((a, f) => a + f.bondReturned, 0n);
+  const expectedBond = h.accepted.reduce((a, x) => a + x.amount, 0n) - slashed - returned - (h.closed?.bondReleased ?? 0n);
+  const { balance, liabilities } = await ctx.marketHoldings();
+  return {
+    token: project.token,
+    deposits,
+    paid,
+    refunded,
+    expectedBudgetAndReserve: expected,
+    budgetAndReserve: project.budget + project.roundReward,
+    refundPool: project.refundPool,
+    expectedRefundPool: expectedPool,
+    bondPosted: project.bondPosted,
+    expectedBondPosted: expectedBond,
+    marketBalance: balance,
+    totalLiabilities: liabilities,
+  };
+}
+
+export async function checkEscrow(ctx: AuditContext): Promise<Finding[]> {
+  const e = await escrowAccount(ctx);
+  if (e === undefined) return [info("escrow", "no ProjectCreated event in the history read: the deposits are unknown")];
+  const { project, history } = ctx;
+  const findings: Finding[] = [];
+  if (e.budgetAndReserve !== e.expectedBudgetAndReserve) {
+    findings.push(
+      failure(
+        "escrow",
+        `escrow: project ${history.projectId} holds budget ${project.budget} + reserved ${project.roundReward} = ${e.budgetAndReserve}, but deposits ${e.deposits} - payouts ${e.paid} - refunds ${e.refunded} = ${e.expectedBudgetAndReserve}`,
+      ),
+    );
+  }
+  if (e.refundPool !== e.expectedRefundPool) {
+    findings.push(
+      failure("escrow", `escrow: the funders' refund pool is ${e.refundPool}, but reserved at closing - claimed = ${e.expectedRefundPool}`),
+    );
+  }
+  if (e.bondPosted !== e.expectedBondPosted) {
+    findings.push(
+      failure(
+        "escrow",
+        `escrow: the aggregator's bond is ${e.bondPosted}, but posted - slashed - returned - released = ${e.expectedBondPosted}`,
+      ),
+    );
+  }
+  if (e.marketBalance < e.totalLiabilities) {
+    findings.push(
+      failure(
+        "escrow",
+        `escrow: the market holds ${e.marketBalance} of ${e.token === ETH_TOKEN ? "ETH" : e.token} but owes totalLiabilities ${e.totalLiabilities}`,
+      ),
+    );
+  } else if (e.marketBalance > e.totalLiabilities) {
+    findings.push(
+      warning(
+        "escrow",
+        `escrow: the market holds ${e.marketBalance - e.totalLiabilities} more than it owes (tokens or ETH sent to it outside the contract's functions)`,
+      ),
+    );
+  }
+  return findings;
+}

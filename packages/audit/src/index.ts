@@ -1,0 +1,31 @@
+/**
+ * @fedmarket/audit: the owner's (or anyone's) audit of a project, trusting nothing but the chain and
+ * content addressing.
+ *
+ * - audit.ts: `auditProject` builds the context, runs every check and assembles their findings into an `AuditReport`
+ * - context.ts: the one read-only `AuditContext` every check is given (`loadAuditContext`, `createAuditContext`)
+ * - facts.ts: what several checks share, derived once per audit (spec, keys, models, proven outcomes, openings)
+ * - findings.ts: `Finding` (check, severity, round, slot, message) and the check names
+ * - checks/: one independent check per module (spec, proofs, models, openings, payouts, escrow), `runChecks`
+ * - proofs.ts: each finalized round's chunk and decision proofs, re-verified from calldata
+ * - report.ts, svg.ts: the Markdown report and its SVG charts
+ */
+export * from "./audit.ts";
+export * from "./context.ts";
+export {
+  cancellationOf,
+  type AccuracyFact,
+  type BlobProblem,
+  type MarketHoldings,
+  type ModelFact,
+  type OpeningCheck,
+  type RoundOpenings,
+  type RoundProofsFact,
+  type SpecFact,
+  type VerificationKeysFact,
+} from "./facts.ts";
+export * from "./findings.ts";
+export * from "./checks/index.ts";
+export * from "./proofs.ts";
+export * from "./report.ts";
+export * from "./svg.ts";

@@ -1,0 +1,140 @@
+/**
+ * The escrow check on a hand-built history: deposits, payouts and refunds against the project's
+ * budget and reserve, the funders' refund pool, the aggregator's bond, and the market's balance
+ * against `totalLiabilities` (from a fake chain).
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { ProjectHistory, ProjectInfo } from "@fedmarket/protocol";
+import { checkEscrow, escrowAccount } from "../src/index.ts";
+import {
+  AGGREGATOR,
+  at,
+  auditContext,
+  finalized,
+  opened,
+  OWNER,
+  PROJECT_ID,
+  projectHistory,
+  projectInfo,
+  roundHistory,
+  submission,
+  trainer,
+  tx,
+} from "./fixtures.ts";
+
+/**
+ * Created with 3000, funded 1000 by a third party; round 0 finalized paying 1000; round 1 failed
+ * (reward 1000, 10 slashed, 90 of the bond returned) and a new aggregator accepted with 100:
+ * budget + reserve 4000 - 2000 = 2000, bond 200 - 10 - 90 = 100.
+ */
+function history(extra: Partial<ProjectHistory> = {}): ProjectHistory {
+  return projectHistory({
+    budget: 3000n,
+    funded: [{ ...at(2), projectId: PROJECT_ID, funder: trainer(3), amount: 1000n }],
+    accepted: [100n, 100n].map((amount, k) => ({
+      ...at(3 + 100 * k),
+      projectId: PROJECT_ID,
+      aggregator: AGGREGATOR,
+      amount,
+      bondPosted: amount,
+      encryptionKey: "0x",
+    })),
+    rounds: [
+      roundHistory({ round: 0, opened: opened(0, 4, 1000n), end: finalized(0, tx(0xf0), { totalScore: 1n, paid: 1000n }) }),
+      roundHistory({
+        round: 1,
+        opened: opened(1, 70, 1000n),
+        submissions: [0, 1, 2].map((k) => submission(1, k, 71 + k)),
+        end: {
+          ...at(90),
+          projectId: PROJECT_ID,
+          round: 1,
+          kind: "failed",
+          aggregator: AGGREGATOR,
+          slashed: 10n,
+          slashPerTrainer: 1n,
+          reward: 1000n,
+          bondReturned: 90n,
+        },
+      }),
+    ],
+    ...extra,
+  });
+}
+
+const project = (overrides: Partial<ProjectInfo> = {}): ProjectInfo =>
+  projectInfo({ budget: 1000n, roundReward: 1000n, bondPosted: 100n, ...overrides });
+
+describe("# checkEscrow", () => {
+  it("finds nothing when every identity holds and the market holds what it owes", async () => {
+    const ctx = auditContext({ history: history(), project: project() }, { balance: 2100n, liabilities: 2100n });
+    assert.deepEqual(await checkEscrow(ctx), []);
+    const e = await escrowAccount(ctx);
+    assert.equal(e?.deposits, 4000n);
+    assert.equal(e?.paid, 2000n);
+    assert.equal(e?.expectedBudgetAndReserve, 2000n);
+    assert.equal(e?.expectedBondPosted, 100n);
+  });
+
+  it("fails a budget and reserve that deposits - payouts - refunds do not explain", async () => {
+    const findings = await checkEscrow(
+      auditContext({ history: history(), project: project({ budget: 900n }) }, { balance: 2000n, liabilities: 2000n }),
+    );
+    assert.deepEqual(findings, [
+      {
+        check: "escrow",
+        severity: "failure",
+        message: `escrow: project ${PROJECT_ID} holds budget 900 + reserved 1000 = 1900, but deposits 4000 - payouts 2000 - refunds 0 = 2000`,
+      },
+    ]);
+  });
+
+  it("fails a bond that is not posted - slashed - returned - released", async () => {
+    const findings = await checkEscrow(
+      auditContext({ history: history(), project: project({ bondPosted: 110n }) }, { balance: 1n, liabilities: 1n }),
+    );
+    assert.deepEqual(
+      findings.map((f) => f.message),
+      ["escrow: the aggregator's bond is 110, but posted - slashed - returned - released = 100"],
+    );
+  });
+
+  it("fails a refund pool that is not what the closing reserved minus the claims", async () => {
+    const closed = { ...at(95), projectId: PROJECT_ID, status: 4, budgetRefunded: 2000n, bondReleased: 100n, refundPool: 500n };
+    const refundClaims = [{ ...at(96), projectId: PROJECT_ID, funder: trainer(3), amount: 200n }];
+    const ctx = auditContext(
+      { history: history({ closed, refundClaims }), project: project({ budget: 0n, roundReward: 0n, bondPosted: 0n, refundPool: 250n }) },
+      { balance: 250n, liabilities: 250n },
+    );
+    assert.deepEqual(
+      (await checkEscrow(ctx)).map((f) => f.message),
+      ["escrow: the funders' refund pool is 250, but reserved at closing - claimed = 300"],
+    );
+  });
+
+  it("fails a market that holds less than totalLiabilities, and warns of one that holds more", async () => {
+    const short = await checkEscrow(auditContext({ history: history(), project: project() }, { balance: 2000n, liabilities: 2100n }));
+    assert.deepEqual(short, [
+      { check: "escrow", severity: "failure", message: "escrow: the market holds 2000 of ETH but owes totalLiabilities 2100" },
+    ]);
+    const surplus = await checkEscrow(auditContext({ history: history(), project: project() }, { balance: 2105n, liabilities: 2100n }));
+    assert.deepEqual(surplus, [
+      {
+        check: "escrow",
+        severity: "warning",
+        message: "escrow: the market holds 5 more than it owes (tokens or ETH sent to it outside the contract's functions)",
+      },
+    ]);
+  });
+
+  it("without the project's creation in the history only says why it cannot judge", async () => {
+    const { created: _created, ...rest } = history();
+    const findings = await checkEscrow(auditContext({ history: rest, project: project({ owner: OWNER }) }));
+    assert.deepEqual(
+      findings.map((f) => f.severity),
+      ["info"],
+    );
+    assert.equal(await escrowAccount(auditContext({ history: rest })), undefined);
+  });
+});

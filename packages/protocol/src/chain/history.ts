@@ -1,0 +1,412 @@
+/**
+ * A project's history rebuilt from the marketplace's logs alone, the way MACI rebuilds its state
+ * from contract events (`genMaciStateFromContract`): every event indexed by the project id is read
+ * in bounded block windows (events.ts), decoded once (records.ts) and replayed in chain order into
+ * one typed `ProjectHistory`. The aggregator (how a round ended, a round's submissions, the
+ * free-rider rule's last global delta), the status command and the audit all read the chain
+ * through this module, so they agree on what happened.
+ *
+ * Three ways to read, from cheapest to most complete:
+ * - `loadRoundHistory`: one round's events, from a lower bound (its `RoundOpened` block, or the
+ *   project's creation block) to the latest block;
+ * - `ProjectHistoryReader`: the whole history, kept up to date incrementally: each `refresh()`
+ *   reads only the blocks added since the last one, so a node that checks every few seconds
+ *   whether its round ended never rescans the chain;
+ * - `loadProjectHistory`: the whole history in one read (the status table, the audit).
+ *
+ * The history is what the logs say between `fromBlock` and `toBlock`; a history read from a
+ * later block than the project's creation simply lacks the earlier events (the audit says so).
+ */
+import { toBeHex, type TopicFilter } from "ethers";
+import { globalDelta } from "@fedmarket/core";
+import { previousModelOpening } from "../global-model.ts";
+import { fedMarketInterface } from "./abi.ts";
+import type { ParsedEvent } from "./events.ts";
+import type { FedMarketClient } from "./fedmarket.ts";
+import {
+  EVENT_DECODERS,
+  type AcceptanceRecord,
+  type AppointmentRecord,
+  type CancellationRecord,
+  type ChunkBatchRecord,
+  type ClosingRecord,
+  type ContributionRecord,
+  type DecodedEventName,
+  type EventRecords,
+  type ExpiryRecord,
+  type FundingRecord,
+  type ProjectCreatedRecord,
+  type RefundClaimRecord,
+  type RegistrationRecord,
+  type RoundEndRecord,
+  type RoundOpenedRecord,
+  type StakeReleaseRecord,
+  type SubmissionRecord,
+} from "./records.ts";
+
+/** One round as its events tell it. */
+export interface RoundHistory {
+  readonly round: number;
+  readonly opened?: RoundOpenedRecord;
+  /** In slot order. */
+  readonly submissions: readonly SubmissionRecord[];
+  readonly chunkBatches: readonly ChunkBatchRecord[];
+  readonly contributions: readonly ContributionRecord[];
+  /** How the round ended; absent while it is open. */
+  readonly end?: RoundEndRecord;
+}
+
+/** A project as its events between `fromBlock` and `toBlock` tell it. */
+export interface ProjectHistory {
+  readonly projectId: bigint;
+  /** The blocks read (inclusive). */
+  readonly fromBlock: number;
+  readonly toBlock: number;
+  readonly created?: ProjectCreatedRecord;
+  readonly funded: readonly FundingRecord[];
+  readonly appointed: readonly AppointmentRecord[];
+  readonly accepted: readonly AcceptanceRecord[];
+  readonly registered: readonly RegistrationRecord[];
+  readonly stakesReleased: readonly StakeReleaseRecord[];
+  readonly cancelled?: CancellationRecord;
+  /** Nobody accepted the appointment in time and someone closed the project. */
+  readonly expired?: ExpiryRecord;
+  readonly closed?: ClosingRecord;
+  /** Third-party funders' refund claims after the project ended. */
+  readonly refundClaims: readonly RefundClaimRecord[];
+  /** Rounds in order, indexed by round number (rounds without events in the range are empty). */
+  readonly rounds: readonly RoundHistory[];
+}
+
+/** What reading history needs from a client: `FedMarketClient` (its window size and retry policy apply). */
+export type HistoryClient = Pick<FedMarketClient, "queryEvents" | "blockNumber">;
+
+export interface HistoryReadOptions {
+  /** First block (default 0; the project's creation block is the tightest safe bound). */
+  readonly fromBlock?: number;
+  /** Last block, inclusive (default: the latest block when the read starts). */
+  readonly toBlock?: number;
+  /** Blocks per `eth_getLogs` call (default: the client's). */
+  readonly blockRange?: number;
+}
+
+/** The events a project history is made of (every decoded event; all are indexed by project first). */
+export const HISTORY_EVENTS = Object.keys(EVENT_DECODERS) as readonly DecodedEventName[];
+
+/** Those also indexed by round second (the ABI says which), so that a read can select one round. */
+export const ROUND_EVENTS: readonly DecodedEventName[] = HISTORY_EVENTS.filter((name) => {
+  const second = fedMarketInterface.getEvent(name)?.inputs[1];
+  return second?.name === "round" && second.indexed === true;
+});
+
+type Draft<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
+type RoundDraft = Draft<RoundHistory>;
+interface HistoryDraft extends Omit<Draft<ProjectHistory>, "rounds"> {
+  rounds: RoundDraft[];
+}
+
+function roundOf(h: HistoryDraft, round: number): RoundDraft {
+  for (let i = h.rounds.length; i <= round; i++) h.rounds.push({ round: i, submissions: [], chunkBatches: [], contributions: [] });
+  return h.rounds[round] as RoundDraft;
+}
+
+/**
+ * Where each decoded event goes in the history. Typed over every decoded event, so a new entry
+ * in `EVENT_DECODERS` does not compile until it is filed here too.
+ */
+const FILE: { readonly [K in DecodedEventName]: (h: HistoryDraft, r: EventRecords[K]) => void } = {
+  ProjectCreated: (h, r) => {
+    h.created = r;
+  },
+  ProjectFunded: (h, r) => {
+    h.funded.push(r);
+  },
+  AggregatorAppointed: (h, r) => {
+    h.appointed.push(r);
+  },
+  AggregatorAccepted: (h, r) => {
+    h.accepted.push(r);
+  },
+  TrainerRegistered: (h, r) => {
+    h.registered.push(r);
+  },
+  StakeReleased: (h, r) => {
+    h.stakesReleased.push(r);
+  },
+  RoundOpened: (h, r) => {
+    roundOf(h, r.round).opened = r;
+  },
+  UpdateSubmitted: (h, r) => {
+    roundOf(h, r.round).submissions.push(r);
+  },
+  ChunkProofsAccepted: (h, r) => {
+    roundOf(h, r.round).chunkBatches.push(r);
+  },
+  ContributionRecorded: (h, r) => {
+    roundOf(h, r.round).contributions.push(r);
+  },
+  RoundFinalized: (h, r) => {
+    roundOf(h, r.round).end = r;
+  },
+  RoundSkipped: (h, r) => {
+    roundOf(h, r.round).end = r;
+  },
+  RoundFailed: (h, r) => {
+    roundOf(h, r.round).end = r;
+  },
+  ProjectCancelled: (h, r) => {
+    h.cancelled = r;
+  },
+  ProjectExpired: (h, r) => {
+    h.expired = r;
+  },
+  ProjectClosed: (h, r) => {
+    h.closed = r;
+  },
+  RefundClaimed: (h, r) => {
+    h.refundClaims.push(r);
+  },
+};
+
+function isDecoded(name: string): name is DecodedEventName {
+  return Object.hasOwn(EVENT_DECODERS, name);
+}
+
+function file<K extends DecodedEventName>(h: HistoryDraft, name: K, e: ParsedEvent): void {
+  FILE[name](h, EVENT_DECODERS[name](e) as EventRecords[K]);
+}
+
+/** Chain order: block, then position in the block. */
+function byChainOrder(a: ParsedEvent, b: ParsedEvent): number {
+  return a.blockNumber - b.blockNumber || a.logIndex - b.logIndex;
+}
+
+const word = (v: bigint | number): string => toBeHex(v, 32);
+
+function historyTopics(projectId: bigint, round: number | undefined): TopicFilter {
+  const names = round === undefined ? HISTORY_EVENTS : ROUND_EVENTS;
+  // An event the deployed ABI lacks is simply not asked for.
+  const topic0 = names.map((name) => fedMarketInterface.getEvent(name)?.topicHash).filter((t): t is string => t !== undefined);
+  return round === undefined ? [topic0, word(projectId)] : [topic0, word(projectId), word(round)];
+}
+
+/**
+ * Every history event of `projectId` (of one round with `round`) in `[fromBlock, toBlock]`, in
+ * chain order. One `eth_getLogs` filter covers all event kinds, so a read costs one call per window.
+ */
+export async function projectEvents(
+  client: HistoryClient,
+  projectId: bigint,
+  options: HistoryReadOptions & { readonly round?: number } = {},
+): Promise<ParsedEvent[]> {
+  const events = await client.queryEvents(historyTopics(projectId, options.round), {
+    ...(options.fromBlock === undefined ? {} : { fromBlock: options.fromBlock }),
+    ...(options.toBlock === undefined ? {} : { toBlock: options.toBlock }),
+    ...(options.blockRange === undefined ? {} : { blockRange: options.blockRange }),
+  });
+  return events.sort(byChainOrder);
+}
+
+/**
+ * Replays a project's events (any order; other events are ignored) into its history. Pure, so a
+ * history is a function of the logs: readers that saw the same logs agree.
+ */
+export function buildHistory(
+  projectId: bigint,
+  events: readonly ParsedEvent[],
+  span: { readonly fromBlock: number; readonly toBlock: number } = {
+    fromBlock: 0,
+    toBlock: events.reduce((max, e) => Math.max(max, e.blockNumber), 0),
+  },
+): ProjectHistory {
+  const h: HistoryDraft = {
+    projectId,
+    fromBlock: span.fromBlock,
+    toBlock: span.toBlock,
+    funded: [],
+    appointed: [],
+    accepted: [],
+    registered: [],
+    stakesReleased: [],
+    refundClaims: [],
+    rounds: [],
+  };
+  for (const e of [...events].sort(byChainOrder)) {
+    if (!isDecoded(e.eventName) || BigInt(e.args.projectId as bigint) !== projectId) continue;
+    file(h, e.eventName, e);
+  }
+  for (const r of h.rounds) r.submissions.sort((x, y) => x.slot - y.slot);
+  return h;
+}
+
+/** The project's whole history in `[fromBlock, toBlock]`, read in bounded windows. */
+export async function loadProjectHistory(
+  client: HistoryClient,
+  projectId: bigint,
+  options: HistoryReadOptions = {},
+): Promise<ProjectHistory> {
+  const fromBlock = options.fromBlock ?? 0;
+  const toBlock = options.toBlock ?? (await client.blockNumber());
+  const events = await projectEvents(client, projectId, { ...options, fromBlock, toBlock });
+  return buildHistory(projectId, events, { fromBlock, toBlock });
+}
+
+/**
+ * One round's events only, from `fromBlock` (its `RoundOpened` block when known, which bounds the
+ * read to the round's own blocks). What a node needs when it must see every log of its round even
+ * if an incremental reader missed one (the aggregator's collect step checks the count).
+ */
+export async function loadRoundHistory(
+  client: HistoryClient,
+  projectId: bigint,
+  round: number,
+  options: HistoryReadOptions = {},
+): Promise<RoundHistory> {
+  const events = await projectEvents(client, projectId, { ...options, round });
+  return buildHistory(projectId, events).rounds[round] ?? { round, submissions: [], chunkBatches: [], contributions: [] };
+}
+
+/**
+ * Blocks a refresh reads again by default: an RPC node behind a load balancer can report a block
+ * before its logs are indexed, and re-reading the last few blocks (deduplicated) finds such a log
+ * on the next refresh instead of never.
+ */
+export const DEFAULT_OVERLAP_BLOCKS = 8;
+
+export interface HistoryReaderOptions extends Omit<HistoryReadOptions, "toBlock"> {
+  /** Blocks each refresh reads again (default `DEFAULT_OVERLAP_BLOCKS`). */
+  readonly overlapBlocks?: number;
+}
+
+/**
+ * A project's history kept current incrementally: the first `refresh()` reads from `fromBlock`,
+ * each later one only the blocks since (plus `overlapBlocks` again); the events read so far are
+ * kept, deduplicated, and replayed into a fresh `ProjectHistory`. Logs are taken as final once
+ * read: a reorganisation that removes one is not undone (wait for confirmations before acting on
+ * a history if that matters). Concurrent refreshes run one after the other, so none returns a
+ * history older than the chain was when it was called.
+ */
+export class ProjectHistoryReader {
+  readonly projectId: bigint;
+  readonly #client: HistoryClient;
+  readonly #fromBlock: number;
+  readonly #blockRange: number | undefined;
+  readonly #overlap: number;
+  readonly #events: ParsedEvent[] = [];
+  readonly #seen = new Set<string>();
+  #nextBlock: number;
+  #history: ProjectHistory;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(client: HistoryClient, projectId: bigint, options: HistoryReaderOptions = {}) {
+    const overlap = options.overlapBlocks ?? DEFAULT_OVERLAP_BLOCKS;
+    if (!Number.isInteger(overlap) || overlap < 0) throw new RangeError(`overlapBlocks ${overlap} must be a non-negative integer`);
+    this.projectId = projectId;
+    this.#client = client;
+    this.#fromBlock = options.fromBlock ?? 0;
+    this.#blockRange = options.blockRange;
+    this.#overlap = overlap;
+    this.#nextBlock = this.#fromBlock;
+    this.#history = buildHistory(projectId, [], { fromBlock: this.#fromBlock, toBlock: this.#fromBlock - 1 });
+  }
+
+  /** The history as of the last refresh (empty before the first). */
+  get history(): ProjectHistory {
+    return this.#history;
+  }
+
+  /** Reads the blocks added since the last refresh and returns the updated history. */
+  refresh(): Promise<ProjectHistory> {
+    const next = this.#queue.then(() => this.#read());
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #read(): Promise<ProjectHistory> {
+    const latest = await this.#client.blockNumber();
+    const fromBlock = Math.max(this.#fromBlock, this.#nextBlock - this.#overlap);
+    // Nothing to read (no overlap and no new block, or an endpoint behind the last one we asked).
+    if (latest < fromBlock) return this.#history;
+    const fresh = await projectEvents(this.#client, this.projectId, {
+      fromBlock,
+      toBlock: latest,
+      ...(this.#blockRange === undefined ? {} : { blockRange: this.#blockRange }),
+    });
+    let added = false;
+    for (const e of fresh) {
+      const key = `${e.transactionHash}:${e.logIndex}`;
+      if (this.#seen.has(key)) continue;
+      this.#seen.add(key);
+      this.#events.push(e);
+      added = true;
+    }
+    this.#nextBlock = Math.max(this.#nextBlock, latest + 1);
+    const span = { fromBlock: this.#fromBlock, toBlock: this.#nextBlock - 1 };
+    // Unchanged logs keep the same history object, so callers can tell nothing happened.
+    if (added) this.#history = buildHistory(this.projectId, this.#events, span);
+    else if (this.#history.toBlock !== span.toBlock) this.#history = { ...this.#history, toBlock: span.toBlock };
+    return this.#history;
+  }
+}
+
+/** How round `round` ended, or `undefined` while it has not (as far as the history goes). */
+export function roundEnd(history: ProjectHistory, round: number): RoundEndRecord | undefined {
+  return history.rounds[round]?.end;
+}
+
+/** The block of round `round`'s `RoundOpened`: no event of the round is older, so reads of it can start there. */
+export function roundOpenedBlock(history: ProjectHistory, round: number): number | undefined {
+  return history.rounds[round]?.opened?.blockNumber;
+}
+
+/** Round `round`'s submissions, in slot order. */
+export function roundSubmissions(history: ProjectHistory, round: number): readonly SubmissionRecord[] {
+  return history.rounds[round]?.submissions ?? [];
+}
+
+/** The last change of the global model before a round: the model it opened on and the one that model replaced. */
+export interface ModelChange {
+  /** The `RoundOpened` of the latest earlier round that opened on a different model. */
+  readonly previous: RoundOpenedRecord;
+  /** The round's own `RoundOpened`. */
+  readonly current: RoundOpenedRecord;
+}
+
+/**
+ * The last change of the global model before round `round`, from the `RoundOpened` events alone
+ * (skipped and failed rounds leave the model unchanged, so the previous model is the latest one
+ * that differs). `undefined` while the model has never changed, or when the history lacks the
+ * round's opening.
+ */
+export function lastModelChange(history: ProjectHistory, round: number): ModelChange | undefined {
+  const current = history.rounds[round]?.opened;
+  if (current === undefined) return undefined;
+  const opened = history.rounds.flatMap((r) => (r.opened === undefined ? [] : [r.opened]));
+  const previous = previousModelOpening(opened, round, current.modelCommitment);
+  return previous === undefined ? undefined : { previous, current };
+}
+
+/**
+ * Loads the global model a `RoundOpened` names, quantized with the project's scale (the units of
+ * updates). `undefined`: the model is not available and the caller has said so elsewhere.
+ */
+export type QuantizedModelLoader = (opened: RoundOpenedRecord) => Promise<readonly bigint[] | undefined>;
+
+/**
+ * The last global delta before round `round`, `g_r - g_{r-1}` in quantized units, from public
+ * data only (the `RoundOpened` history and the models it names): what a free rider would copy,
+ * so what the aggregator's free-rider rule (@fedmarket/core `replaysGlobalDelta`) compares every
+ * update with, what the audit re-checks and what the replay attack submits. One derivation for
+ * all three, so they cannot disagree on which models count. `undefined` while the model has never
+ * changed, or when `loadModel` has no model.
+ */
+export async function lastGlobalDelta(
+  history: ProjectHistory,
+  round: number,
+  loadModel: QuantizedModelLoader,
+): Promise<bigint[] | undefined> {
+  const change = lastModelChange(history, round);
+  if (change === undefined) return undefined;
+  const [current, previous] = await Promise.all([loadModel(change.current), loadModel(change.previous)]);
+  return current === undefined || previous === undefined ? undefined : globalDelta(current, previous);
+}

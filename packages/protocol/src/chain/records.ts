@@ -1,0 +1,374 @@
+/**
+ * One decoded type per marketplace event (IFedMarket), shared by every reader of chain history:
+ * the client's event queries (fedmarket.ts) and the project history (history.ts), and through them
+ * the aggregator, the trainer, the status command and the audit. Values are plain TypeScript:
+ * `uint256` -> `bigint`; `uint8`/`uint32`/`uint64` (slots, counts, statuses, timestamps) ->
+ * `number`; addresses and `bytes32` -> strings. Every record says where its log is (`EventRef`),
+ * because readers go on from there: proofs are in the transaction's calldata, credits in its receipt.
+ *
+ * Adding an event: write its record type and decoder here and list it in `EVENT_DECODERS`; the
+ * compiler then asks history.ts for the line that files the record into a `ProjectHistory`.
+ */
+import type { ParsedEvent } from "./events.ts";
+import type { HyperParams } from "./fedmarket.ts";
+
+/** Where a log is: enough to order logs and to fetch the transaction that emitted it. */
+export interface EventRef {
+  readonly blockNumber: number;
+  readonly transactionHash: string;
+  readonly logIndex: number;
+}
+
+/** The events this module decodes are indexed by their project first ... */
+export interface ProjectEventRecord extends EventRef {
+  readonly projectId: bigint;
+}
+
+/** ... and the round-scoped ones by their round second (a filter can select one round). */
+export interface RoundEventRecord extends ProjectEventRecord {
+  readonly round: number;
+}
+
+/** `ProjectCreated`: the fields of its `config` the readers use, and what was escrowed. */
+export interface ProjectCreatedRecord extends ProjectEventRecord {
+  readonly owner: string;
+  readonly token: string;
+  readonly budget: bigint;
+  readonly paramsHash: string;
+  readonly numChunks: number;
+  readonly initialModelCommitment: bigint;
+  readonly initialModelCid: string;
+  readonly specCid: string;
+}
+
+/** `ProjectFunded`: a budget top-up (the amount received). */
+export interface FundingRecord extends ProjectEventRecord {
+  readonly funder: string;
+  readonly amount: bigint;
+}
+
+/** `AggregatorAppointed`: the owner named an aggregator (at creation or after a failed round). */
+export interface AppointmentRecord extends ProjectEventRecord {
+  readonly aggregator: string;
+  readonly bond: bigint;
+  readonly slashAmount: bigint;
+}
+
+/**
+ * `AggregatorAccepted`: the aggregator accepted its appointment's terms, posted `amount` of bond
+ * (`bondPosted` in total: the same, as a failed aggregator's bond is returned with the failure) and its key.
+ */
+export interface AcceptanceRecord extends ProjectEventRecord {
+  readonly aggregator: string;
+  readonly amount: bigint;
+  readonly bondPosted: bigint;
+  readonly encryptionKey: string;
+}
+
+/** `TrainerRegistered`. */
+export interface RegistrationRecord extends ProjectEventRecord {
+  readonly trainer: string;
+  readonly stake: bigint;
+}
+
+/** `StakeReleased`: a trainer's stake credited back after the project ended. */
+export interface StakeReleaseRecord extends ProjectEventRecord {
+  readonly trainer: string;
+  readonly amount: bigint;
+}
+
+/** `RoundOpened`: the model the round trains on, its reward, deadlines and hyper-parameters. */
+export interface RoundOpenedRecord extends RoundEventRecord {
+  readonly submissionDeadline: number;
+  readonly aggregationDeadline: number;
+  readonly reward: bigint;
+  readonly modelCommitment: bigint;
+  readonly modelCid: string;
+  readonly hyperParams: HyperParams;
+}
+
+/** `UpdateSubmitted`: a trainer's commitment in `slot` and the CID of its encrypted update. */
+export interface SubmissionRecord extends RoundEventRecord {
+  readonly trainer: string;
+  readonly slot: number;
+  readonly commitment: bigint;
+  readonly cid: string;
+}
+
+/** `ChunkProofsAccepted`: chunk proofs `[firstChunk, firstChunk + count)` verified on chain. */
+export interface ChunkBatchRecord extends RoundEventRecord {
+  readonly firstChunk: number;
+  readonly count: number;
+  readonly accumulator: bigint;
+}
+
+/** `ContributionRecorded`: one slot's proven status (IFedMarket.SlotStatus), score and reward. */
+export interface ContributionRecord extends RoundEventRecord {
+  readonly trainer: string;
+  readonly slot: number;
+  readonly status: number;
+  readonly score: bigint;
+  readonly reward: bigint;
+}
+
+/** `RoundFinalized`: the proven new model, what the round paid and the hyper-parameters it set for the next one. */
+export interface RoundFinalizedRecord extends RoundEventRecord {
+  readonly kind: "finalized";
+  readonly newModelCommitment: bigint;
+  readonly newModelCid: string;
+  readonly totalScore: bigint;
+  readonly paid: bigint;
+  /** The next round's hyper-parameters (also recorded for the last round, which opens no next one). */
+  readonly nextHyperParams: HyperParams;
+}
+
+/** `RoundSkipped`: too few submissions for Multi-Krum; nobody is at fault. */
+export interface RoundSkippedRecord extends RoundEventRecord {
+  readonly kind: "skipped";
+  readonly submissions: number;
+}
+
+/**
+ * `RoundFailed`: the aggregator missed its window: `slashed` of its bond went `slashPerTrainer` to
+ * each submitter and the rest to the owner, the round's `reward` was split equally among the
+ * submitters, `bondReturned` went back to the aggregator and its appointment ended.
+ */
+export interface RoundFailedRecord extends RoundEventRecord {
+  readonly kind: "failed";
+  readonly aggregator: string;
+  readonly slashed: bigint;
+  readonly slashPerTrainer: bigint;
+  readonly reward: bigint;
+  readonly bondReturned: bigint;
+}
+
+/** How a round ended: exactly one of these events closes every round that ended. */
+export type RoundEndRecord = RoundFinalizedRecord | RoundSkippedRecord | RoundFailedRecord;
+
+/**
+ * `ProjectCancelled` in `round`: with a quorum the round runs on (`roundStillOpen`) and the project
+ * closes when it ends; otherwise its reward (`rewardToSubmitters`, 0 without submissions) was split
+ * equally among its submitters and the project closed at once.
+ */
+export interface CancellationRecord extends ProjectEventRecord {
+  readonly round: number;
+  readonly roundStillOpen: boolean;
+  readonly rewardToSubmitters: bigint;
+}
+
+/** `ProjectExpired`: nobody accepted the appointment by `deadline`; someone closed the project. */
+export interface ExpiryRecord extends ProjectEventRecord {
+  readonly deadline: number;
+}
+
+/**
+ * `ProjectClosed`: the final IFedMarket.ProjectStatus and what was released: the unspent budget
+ * (`budgetRefunded`, of which `refundPool` is kept for third-party funders and the rest credited to
+ * the owner) and the bond.
+ */
+export interface ClosingRecord extends ProjectEventRecord {
+  readonly status: number;
+  readonly budgetRefunded: bigint;
+  readonly bondReleased: bigint;
+  readonly refundPool: bigint;
+}
+
+/** `RefundClaimed`: a third-party funder's share of the refund pool, credited to it. */
+export interface RefundClaimRecord extends ProjectEventRecord {
+  readonly funder: string;
+  readonly amount: bigint;
+}
+
+/**
+ * A log whose decoded arguments lack a field a decoder reads: the ABI (src/abi) and this file
+ * disagree, typically after an event changed in IFedMarket.sol. Says which event and field, so
+ * the fix is one line here rather than a `BigInt(undefined)` deep in a node.
+ */
+export class EventDecodeError extends Error {
+  readonly eventName: string;
+  readonly field: string;
+  constructor(eventName: string, field: string) {
+    super(`the ${eventName} log has no argument "${field}": packages/protocol/src/chain/records.ts is out of date with the ABI`);
+    this.name = "EventDecodeError";
+    this.eventName = eventName;
+    this.field = field;
+  }
+}
+
+type Fields = Readonly<Record<string, unknown>>;
+
+function arg(e: ParsedEvent, fields: Fields, name: string): unknown {
+  const v = fields[name];
+  if (v === undefined || v === null) throw new EventDecodeError(e.eventName, name);
+  return v;
+}
+
+/** Typed readers of one argument of `e` (or of a tuple argument's `fields`). */
+function reader(e: ParsedEvent, fields: Fields = e.args) {
+  return {
+    big: (name: string): bigint => BigInt(arg(e, fields, name) as bigint),
+    num: (name: string): number => Number(arg(e, fields, name) as bigint),
+    str: (name: string): string => String(arg(e, fields, name)),
+    bool: (name: string): boolean => Boolean(arg(e, fields, name)),
+    tuple: (name: string): Fields => arg(e, fields, name) as Fields,
+  };
+}
+
+/**
+ * A decoded `HyperParams` tuple (ethers Result with named fields). Shared by the event decoders
+ * and the client's `getProject`/`getCurrentRound` views, so a round's hyper-parameters read the
+ * same from either.
+ */
+export function toHyperParams(v: unknown): HyperParams {
+  const h = v as Fields;
+  return { learningRateMicros: Number(h.learningRateMicros), localEpochs: Number(h.localEpochs), batchSize: Number(h.batchSize) };
+}
+
+function project(e: ParsedEvent): ProjectEventRecord {
+  const at = { blockNumber: e.blockNumber, transactionHash: e.transactionHash, logIndex: e.logIndex };
+  return { ...at, projectId: reader(e).big("projectId") };
+}
+
+function round(e: ParsedEvent): RoundEventRecord {
+  return { ...project(e), round: reader(e).num("round") };
+}
+
+/** Decodes an `UpdateSubmitted` log (the aggregator collects these, the trainer adopts its own). */
+export function decodeSubmission(e: ParsedEvent): SubmissionRecord {
+  const a = reader(e);
+  return { ...round(e), trainer: a.str("trainer"), slot: a.num("slot"), commitment: a.big("commitment"), cid: a.str("cid") };
+}
+
+/** Decodes a `RoundOpened` log (the model chain the free-rider rule and the audit walk). */
+export function decodeRoundOpened(e: ParsedEvent): RoundOpenedRecord {
+  const a = reader(e);
+  return {
+    ...round(e),
+    submissionDeadline: a.num("submissionDeadline"),
+    aggregationDeadline: a.num("aggregationDeadline"),
+    reward: a.big("reward"),
+    modelCommitment: a.big("modelCommitment"),
+    modelCid: a.str("modelCid"),
+    hyperParams: toHyperParams(a.tuple("hyperParams")),
+  };
+}
+
+/**
+ * Every event the readers decode, by name, with its decoder. The names are also the `topic0`
+ * filter of a history read, so an event missing here is never fetched.
+ */
+export const EVENT_DECODERS = {
+  ProjectCreated: (e: ParsedEvent): ProjectCreatedRecord => {
+    const a = reader(e);
+    const c = reader(e, a.tuple("config"));
+    return {
+      ...project(e),
+      owner: a.str("owner"),
+      token: c.str("token"),
+      budget: a.big("budget"),
+      paramsHash: a.str("paramsHash"),
+      numChunks: a.num("numChunks"),
+      initialModelCommitment: c.big("initialModelCommitment"),
+      initialModelCid: c.str("initialModelCid"),
+      specCid: c.str("specCid"),
+    };
+  },
+  ProjectFunded: (e: ParsedEvent): FundingRecord => {
+    const a = reader(e);
+    return { ...project(e), funder: a.str("funder"), amount: a.big("amount") };
+  },
+  AggregatorAppointed: (e: ParsedEvent): AppointmentRecord => {
+    const a = reader(e);
+    return { ...project(e), aggregator: a.str("aggregator"), bond: a.big("bond"), slashAmount: a.big("slashAmount") };
+  },
+  AggregatorAccepted: (e: ParsedEvent): AcceptanceRecord => {
+    const a = reader(e);
+    return {
+      ...project(e),
+      aggregator: a.str("aggregator"),
+      amount: a.big("amount"),
+      bondPosted: a.big("bondPosted"),
+      encryptionKey: a.str("encryptionKey"),
+    };
+  },
+  TrainerRegistered: (e: ParsedEvent): RegistrationRecord => {
+    const a = reader(e);
+    return { ...project(e), trainer: a.str("trainer"), stake: a.big("stake") };
+  },
+  StakeReleased: (e: ParsedEvent): StakeReleaseRecord => {
+    const a = reader(e);
+    return { ...project(e), trainer: a.str("trainer"), amount: a.big("amount") };
+  },
+  RoundOpened: decodeRoundOpened,
+  UpdateSubmitted: decodeSubmission,
+  ChunkProofsAccepted: (e: ParsedEvent): ChunkBatchRecord => {
+    const a = reader(e);
+    return { ...round(e), firstChunk: a.num("firstChunk"), count: a.num("count"), accumulator: a.big("accumulator") };
+  },
+  ContributionRecorded: (e: ParsedEvent): ContributionRecord => {
+    const a = reader(e);
+    return {
+      ...round(e),
+      trainer: a.str("trainer"),
+      slot: a.num("slot"),
+      status: a.num("status"),
+      score: a.big("score"),
+      reward: a.big("reward"),
+    };
+  },
+  RoundFinalized: (e: ParsedEvent): RoundFinalizedRecord => {
+    const a = reader(e);
+    return {
+      ...round(e),
+      kind: "finalized",
+      newModelCommitment: a.big("newModelCommitment"),
+      newModelCid: a.str("newModelCid"),
+      totalScore: a.big("totalScore"),
+      paid: a.big("paid"),
+      nextHyperParams: toHyperParams(a.tuple("nextHyperParams")),
+    };
+  },
+  RoundSkipped: (e: ParsedEvent): RoundSkippedRecord => ({ ...round(e), kind: "skipped", submissions: reader(e).num("submissions") }),
+  RoundFailed: (e: ParsedEvent): RoundFailedRecord => {
+    const a = reader(e);
+    return {
+      ...round(e),
+      kind: "failed",
+      aggregator: a.str("aggregator"),
+      slashed: a.big("slashed"),
+      slashPerTrainer: a.big("slashPerTrainer"),
+      reward: a.big("reward"),
+      bondReturned: a.big("bondReturned"),
+    };
+  },
+  ProjectCancelled: (e: ParsedEvent): CancellationRecord => {
+    const a = reader(e);
+    return {
+      ...project(e),
+      round: a.num("round"),
+      roundStillOpen: a.bool("roundStillOpen"),
+      rewardToSubmitters: a.big("rewardToSubmitters"),
+    };
+  },
+  ProjectExpired: (e: ParsedEvent): ExpiryRecord => ({ ...project(e), deadline: reader(e).num("deadline") }),
+  ProjectClosed: (e: ParsedEvent): ClosingRecord => {
+    const a = reader(e);
+    return {
+      ...project(e),
+      status: a.num("status"),
+      budgetRefunded: a.big("budgetRefunded"),
+      bondReleased: a.big("bondReleased"),
+      refundPool: a.big("refundPool"),
+    };
+  },
+  RefundClaimed: (e: ParsedEvent): RefundClaimRecord => {
+    const a = reader(e);
+    return { ...project(e), funder: a.str("funder"), amount: a.big("amount") };
+  },
+} as const;
+
+/** The name of an event the readers decode. */
+export type DecodedEventName = keyof typeof EVENT_DECODERS;
+
+/** The record type of each decoded event. */
+export type EventRecords = { readonly [K in DecodedEventName]: ReturnType<(typeof EVENT_DECODERS)[K]> };

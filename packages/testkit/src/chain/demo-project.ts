@@ -1,0 +1,156 @@
+/**
+ * Owner-side helpers for local demos, tests and benchmarks (never part of a production package):
+ * deploy FedMarket + MockRoundVerifier from the Hardhat artifacts, pin a model spec and its
+ * initial weights, create an ETH project and have the aggregator accept it with an X25519 key.
+ *
+ * The mock verifier accepts "proofs" that hash the public inputs (contracts/test/mocks), so a
+ * local demo needs no proving setup; everything a trainer does is the same as on a real
+ * deployment.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ContractFactory, ZeroAddress, type Signer } from "ethers";
+import {
+  bytesToBytes32,
+  chainCircuitParams,
+  chainHyperParams,
+  FedMarketClient,
+  generateKeyPair,
+  globalModelCommitment,
+  encodeWeights,
+  REPO_ROOT,
+  validateModelSpec,
+  type BlobStore,
+  type ChainHyperParams,
+  type ModelSpec,
+  type X25519KeyPair,
+} from "@fedmarket/protocol";
+import { initialWeights, type TF } from "@fedmarket/ml";
+
+interface Artifact {
+  abi: unknown[];
+  bytecode: string;
+}
+
+/** Reads a Hardhat artifact (run `npx hardhat build` at the repo root first). */
+export function readArtifact(relative: string): Artifact {
+  const file = path.join(REPO_ROOT, "artifacts", "contracts", relative);
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Artifact;
+  } catch (err) {
+    throw new Error(`cannot read ${file} (${(err as Error).message}): run \`npx hardhat build\` at the repository root`);
+  }
+}
+
+/** Deploys FedMarket and a MockRoundVerifier(kMax, chunk); returns their addresses. */
+export async function deployMarketWithMockVerifier(
+  deployer: Signer,
+  kMax: number,
+  chunk: number,
+): Promise<{ market: string; verifier: string }> {
+  const fm = readArtifact("FedMarket.sol/FedMarket.json");
+  const mv = readArtifact("test/mocks/MockRoundVerifier.sol/MockRoundVerifier.json");
+  const market = await new ContractFactory(fm.abi as never, fm.bytecode, deployer).deploy();
+  await market.waitForDeployment();
+  const verifier = await new ContractFactory(mv.abi as never, mv.bytecode, deployer).deploy(kMax, chunk);
+  await verifier.waitForDeployment();
+  return { market: await market.getAddress(), verifier: await verifier.getAddress() };
+}
+
+export interface DemoProjectOptions {
+  readonly market: string;
+  readonly verifier: string;
+  readonly owner: Signer;
+  readonly aggregator: Signer;
+  readonly store: BlobStore;
+  readonly tf: TF;
+  /** A spec with a circuit section whose kMax/chunk match the verifier. */
+  readonly spec: unknown;
+  readonly numRounds?: number;
+  readonly maxTrainersPerRound?: number;
+  readonly byzantineTolerance?: number;
+  readonly submissionWindow?: number;
+  readonly aggregationWindow?: number;
+  readonly rewardPerRound?: bigint;
+  readonly trainerStake?: bigint;
+  readonly weightsSeed?: number;
+  /** ERC-20 reward token (default: ETH); owner and aggregator must hold enough of it. */
+  readonly token?: string;
+  /** On-chain initial hyper-parameters and bounds (default: from the spec, `chainHyperParams`). */
+  readonly hyperParams?: ChainHyperParams;
+}
+
+export interface DemoProject {
+  readonly projectId: bigint;
+  readonly spec: ModelSpec;
+  readonly specCid: string;
+  readonly modelCid: string;
+  readonly modelCommitment: bigint;
+  readonly weights: Float32Array;
+  readonly ownerKey: X25519KeyPair;
+  readonly aggregatorKey: X25519KeyPair;
+}
+
+/** Pins the spec and initial weights, creates the project and has the aggregator accept it. */
+export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProject> {
+  const { spec, summary } = validateModelSpec(o.spec);
+  if (spec.circuit === undefined) throw new Error("the spec needs a circuit section");
+  const weights = initialWeights(o.tf, spec, o.weightsSeed ?? spec.seed ?? 1);
+  const specCid = await o.store.put(new TextEncoder().encode(JSON.stringify(o.spec, null, 2)));
+  const modelCid = await o.store.put(encodeWeights(weights));
+  const modelCommitment = globalModelCommitment(weights, spec.quantization.scale, spec.circuit);
+  const ownerKey = generateKeyPair();
+  const aggregatorKey = generateKeyPair();
+  const rounds = o.numRounds ?? 3;
+  const reward = o.rewardPerRound ?? 10n ** 17n;
+  const f = o.byzantineTolerance ?? 0;
+  const config = {
+    token: o.token ?? ZeroAddress,
+    aggregator: await o.aggregator.getAddress(),
+    verifier: o.verifier,
+    budget: reward * BigInt(rounds),
+    rewardPerRound: reward,
+    numRounds: rounds,
+    maxTrainersPerRound: o.maxTrainersPerRound ?? spec.circuit.kMax,
+    submissionWindow: o.submissionWindow ?? 3600,
+    aggregationWindow: o.aggregationWindow ?? 3600,
+    aggregatorBond: 10n ** 16n,
+    slashAmount: 10n ** 15n,
+    trainerStake: o.trainerStake ?? 0n,
+    allowlistRoot: `0x${"00".repeat(32)}`,
+    ownerEncryptionKey: bytesToBytes32(ownerKey.publicKey),
+    initialModelCommitment: modelCommitment,
+    params: chainCircuitParams(spec, summary.parameters, f),
+    ...(o.hyperParams ?? chainHyperParams(spec)),
+    specCid,
+    initialModelCid: modelCid,
+  };
+  const ownerClient = new FedMarketClient(o.market, o.owner);
+  const aggClient = new FedMarketClient(o.market, o.aggregator);
+  const inEth = config.token === ZeroAddress;
+  if (!inEth) {
+    await (await ownerClient.approveToken(config.token, config.budget)).wait();
+    await (await aggClient.approveToken(config.token, config.aggregatorBond)).wait();
+  }
+  const tx = await ownerClient.contract.getFunction("createProject").send(config, { value: inEth ? config.budget : 0n });
+  await tx.wait();
+  const projectId = await ownerClient.projectCount();
+  const terms = { bond: config.aggregatorBond, slashAmount: config.slashAmount };
+  const accept = await aggClient.acceptAggregator(projectId, bytesToBytes32(aggregatorKey.publicKey), terms, inEth);
+  await accept.wait();
+  return { projectId, spec, specCid, modelCid, modelCommitment, weights, ownerKey, aggregatorKey };
+}
+
+/** Hardhat's default accounts ("test test ... junk"): private key of account `i`. */
+export const HARDHAT_KEYS: readonly string[] = [
+  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+  "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+  "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+];

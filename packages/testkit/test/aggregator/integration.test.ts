@@ -1,0 +1,336 @@
+/**
+ * End to end with real Groth16 proofs on a real JSON-RPC chain: `hardhat node` (child process on a
+ * free port), FedMarket + the generated K4/C16 verifiers + the Groth16RoundVerifier adapter (from
+ * the Hardhat artifacts: `npx hardhat build`), an embedded Helia store shared by everyone, a
+ * logistic model on 12 features and 4 labels (D = 52: four chunks, the last one padded), three
+ * honest trainers (the trainer node library, training with TF.js on CSV data) and one attacker
+ * (a scaled, sign-flipped copy of an honest update, sealed with the protocol helpers).
+ *
+ * Round 0: the aggregator CLI is killed (SIGKILL) after its first proof; the restarted node reuses
+ * what was saved and finalizes; the attacker is an outlier and earns nothing, honest trainers are
+ * paid by proven score, and everything matches an independent reference computation.
+ * Round 1: the attacker's update is not pinned (missing): it is excluded, the round still
+ * finalizes. The CLI is killed right after sending finalizeRound; the restart adopts the
+ * finalization from the chain without a second transaction.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { type RoundResult, rewardShares, SlotStatus } from "@fedmarket/core";
+import {
+  decodeUpdatePayload,
+  decodeWeights,
+  ETH_TOKEN,
+  FedMarketClient,
+  globalModelCommitment,
+  openEnvelope,
+  updateAssociatedData,
+  memoryLogger,
+} from "@fedmarket/protocol";
+import { createDemoProject, HARDHAT_KEYS, type DemoProject } from "../../src/chain/demo-project.ts";
+import { resolveConfig, openNode } from "@fedmarket/trainer";
+const trainerLogger = memoryLogger;
+import { openAggregator, LockError, type DoneFile } from "@fedmarket/aggregator";
+import { K4_C16, startMarketFixture, type MarketFixture } from "./support/market-fixture.ts";
+import { referenceRound, runAggregatorCli, submitUpdateAs, type CliRun } from "./support/rounds.ts";
+import { syntheticBlobsCsv } from "../../src/data/synthetic-data.ts";
+
+const CIRCUIT = K4_C16;
+const FEATURES = 12;
+const LABELS = ["a", "b", "c", "d"];
+const D = FEATURES * LABELS.length + LABELS.length; // 52
+const SPEC = {
+  format: "fedmarket-model-spec/1",
+  name: "logistic-12-4",
+  inputShape: [FEATURES],
+  labels: LABELS,
+  layers: [{ type: "dense", units: LABELS.length, activation: "softmax" }],
+  // The aggregator may decay the learning rate down to 0.1 (on-chain bounds from the spec).
+  training: { epochs: 2, batchSize: 16, learningRate: 0.5, optimizer: "sgd", bounds: { learningRate: [0.1, 0.5] } },
+  quantization: { scale: 4096, clipBound: 1 },
+  circuit: CIRCUIT,
+};
+const WINDOW = 3600;
+const HONEST = [2, 3, 4];
+const ATTACKER = 5;
+
+let fx: MarketFixture;
+let tmp: string;
+let market: string;
+let store: MarketFixture["store"];
+let ipfsDir: string;
+let project: DemoProject;
+const aggData = (): string => path.join(tmp, "aggregator");
+const signer = (i: number) => fx.signer(i);
+const times: Record<string, unknown> = {};
+
+const csv = (seed: number, n: number): string => syntheticBlobsCsv(seed, n, FEATURES, LABELS);
+
+async function trainer(i: number) {
+  const config = await resolveConfig(
+    {
+      rpcUrl: fx.chain.url,
+      market,
+      project: project.projectId.toString(),
+      data: path.join(tmp, "data", `trainer-${i}.csv`),
+      stateDir: path.join(tmp, "trainer-state", `t${i}`),
+      pollInterval: "200",
+      ipfsRetries: "1",
+      ipfsTimeout: "2000",
+      seed: String(i),
+    },
+    {},
+  );
+  return openNode(config, trainerLogger(), { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] }, store, backend: fx.backend });
+}
+
+async function honestRound(): Promise<void> {
+  for (const i of HONEST) {
+    const t = await trainer(i);
+    try {
+      await t.node.join(project.projectId);
+      const out = await t.node.runRound(project.projectId);
+      assert.equal(out.kind, "submitted", `trainer ${i}: ${JSON.stringify(out)}`);
+    } finally {
+      await t.close();
+    }
+  }
+}
+
+/** The attacker submits -10x trainer 2's update (clamped to B bits); `missing`: never pinned. */
+async function attack(round: number, missing: boolean): Promise<void> {
+  const client = new FedMarketClient(market, signer(ATTACKER));
+  const [ev] = await client.updateSubmitted({ projectId: project.projectId, round, trainer: signer(2).address });
+  assert.ok(ev);
+  const plain = openEnvelope(await store.get(ev.cid), project.aggregatorKey.secretKey, {
+    associatedData: updateAssociatedData({
+      chainId: fx.chainId,
+      market: client.address,
+      projectId: project.projectId,
+      round,
+      trainer: ev.trainer,
+    }),
+  });
+  const honest = decodeUpdatePayload(plain).values;
+  const lim = (1n << 15n) - 1n;
+  const values = honest.map((v) => {
+    const x = -10n * v;
+    return x > lim ? lim : x < -lim ? -lim : x;
+  });
+  await submitUpdateAs(fx, project, { signerIndex: ATTACKER, round, config: CIRCUIT, values, kind: missing ? "missing" : "honest" });
+}
+
+async function closeWindow(): Promise<void> {
+  await fx.advance(WINDOW + 1);
+}
+
+/** An independent reference computation of the open round (what the chain must end up with). */
+function reference(round: number): Promise<RoundResult> {
+  return referenceRound(fx, project, { round, config: CIRCUIT, scale: SPEC.quantization.scale, f: 1, modelSize: D });
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runAggregatorCli(fx, project, args, env);
+}
+
+const runArgs = (): string[] => [
+  "run",
+  "--once",
+  "--json",
+  "--project",
+  project.projectId.toString(),
+  "--data",
+  aggData(),
+  "--ipfs-repo",
+  ipfsDir,
+  "--poll-interval",
+  "200",
+  "--ipfs-retries",
+  "0",
+  "--ipfs-timeout",
+  "2000",
+];
+
+before(async () => {
+  fx = await startMarketFixture("fedmarket-aggregator-it-");
+  ({ tmp, market, store, ipfsDir } = fx);
+  await mkdir(path.join(tmp, "data"), { recursive: true });
+  for (const i of HONEST) await writeFile(path.join(tmp, "data", `trainer-${i}.csv`), csv(100 + i, 120));
+  project = await createDemoProject({
+    market,
+    verifier: fx.verifier,
+    owner: signer(0),
+    aggregator: signer(1),
+    store,
+    tf: fx.backend.tf,
+    spec: SPEC,
+    byzantineTolerance: 1,
+    submissionWindow: WINDOW,
+    aggregationWindow: 4 * WINDOW,
+    numRounds: 3,
+    rewardPerRound: 10n ** 18n,
+  });
+});
+
+after(async () => {
+  if (Object.keys(times).length > 0) console.log(`measured: ${JSON.stringify(times)}`);
+  await fx?.close();
+});
+
+test("round 0: SIGKILL while proving, restart finalizes with real proofs; the attacker is an outlier and earns nothing", async () => {
+  await honestRound();
+  await attack(0, false);
+  await closeWindow();
+  const expected = await reference(0);
+  assert.deepEqual(
+    expected.krum.status,
+    [SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.NotAggregated],
+    "the scenario: three honest inliers, one outlier",
+  );
+
+  const crashed = await cli(runArgs(), { FEDMARKET_TEST_CRASH_AT: "after-first-proof" });
+  assert.equal(crashed.signal, "SIGKILL", crashed.stdout + crashed.stderr);
+  times.crashedRunMs = crashed.ms;
+  const dir = path.join(aggData(), `p${project.projectId}`, "r0");
+  for (const f of ["slots.json", "openings.json", "input.json", "round.json"]) assert.ok(existsSync(path.join(dir, f)), f);
+  const proofsBefore = (await readdir(path.join(dir, "proofs"))).filter((f) => f.endsWith(".json"));
+  assert.ok(proofsBefore.length >= 1 && proofsBefore.length < 5, `some proofs saved: ${proofsBefore.join(",")}`);
+  assert.ok(existsSync(path.join(aggData(), "aggregator.lock")), "the killed process left its lock behind");
+  assert.ok(!existsSync(path.join(dir, "done.json")));
+
+  const logger = memoryLogger();
+  const agg = await openAggregator(
+    { rpcUrl: fx.chain.url, market, dataDir: aggData(), ipfsRetries: 0, ipfsTimeoutMs: 2000, lrDecay: 0.5 },
+    logger,
+    { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store, secretKey: project.aggregatorKey.secretKey },
+  );
+  let out;
+  const started = Date.now();
+  try {
+    out = await agg.node.runRound(project.projectId);
+    times.round0 = { resumeTotalMs: Date.now() - started, steps: { ...agg.node.times }, proofsReused: proofsBefore.length };
+  } finally {
+    await agg.close();
+  }
+  assert.equal(out.kind, "done");
+  assert.equal(out.kind === "done" && out.done.kind, "finalized");
+  assert.equal(out.kind === "done" && out.done.by, "self");
+
+  const client = new FedMarketClient(market, fx.provider);
+  const p = await client.getProject(project.projectId);
+  assert.equal(p.currentRound, 1);
+  assert.equal(p.modelCommitment, expected.newModelCommitment, "the proven model is the reference's");
+  // --lr-decay 0.5: round 1 opened with half the learning rate, epochs and batch size kept
+  assert.deepEqual(p.hyperParams, { learningRateMicros: 250_000, localEpochs: 2, batchSize: 16 });
+  const chosen = JSON.parse(await readFile(path.join(dir, "hyperparams.json"), "utf8")) as { next: unknown };
+  assert.deepEqual(chosen.next, p.hyperParams);
+  // the pinned model is the proven one
+  const weights = decodeWeights(await store.get(p.modelCid), D);
+  assert.equal(globalModelCommitment(weights, SPEC.quantization.scale, CIRCUIT), expected.newModelCommitment);
+  // rewards by proven score; nothing for the attacker
+  const shares = rewardShares(10n ** 18n, expected.krum.scores);
+  assert.ok(shares.totalScore > 0n);
+  const events = await client.updateSubmitted({ projectId: project.projectId, round: 0 });
+  for (const ev of events) {
+    const credit = await client.creditOf(ETH_TOKEN, ev.trainer);
+    assert.equal(credit, shares.rewards[ev.slot], `slot ${ev.slot}`);
+    if (ev.trainer === signer(ATTACKER).address) assert.equal(credit, 0n);
+    else assert.ok(credit > 0n);
+  }
+  assert.ok(!existsSync(path.join(aggData(), "aggregator.lock")), "lock released");
+});
+
+test("round 1: an unpinned update is excluded and the round finalizes; SIGKILL after sending finalizeRound, restart does not send it twice", async () => {
+  await honestRound(); // the trainers train on the model the aggregator pinned
+  await attack(1, true);
+  await closeWindow();
+  const expected = await reference(1);
+  assert.equal(expected.krum.status[3], SlotStatus.Excluded);
+
+  const crashed = await cli([...runArgs(), "--lr-decay", "0.3"], { FEDMARKET_TEST_CRASH_AT: "after-finalize-sent" });
+  assert.equal(crashed.signal, "SIGKILL", crashed.stdout + crashed.stderr);
+  times.round1CrashedRunMs = crashed.ms;
+  const dir = path.join(aggData(), `p${project.projectId}`, "r1");
+  const openings = JSON.parse(await readFile(path.join(dir, "openings.json"), "utf8")) as {
+    openings: { slot: number; status: string; reason?: string }[];
+  };
+  assert.deepEqual(
+    openings.openings.map((o) => o.reason ?? o.status),
+    ["opened", "opened", "opened", "missing"],
+  );
+  assert.match(crashed.stdout, /"event":"slot.excluded".*"reason":"missing"/);
+  const nonce = await fx.provider.getTransactionCount(signer(1).address);
+
+  const again = await cli(runArgs());
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  times.round1RestartMs = again.ms;
+  assert.match(again.stdout, /"event":"run.done".*"outcome":"finalized".*"by":"self"/);
+  assert.equal(await fx.provider.getTransactionCount(signer(1).address), nonce, "no second finalizeRound");
+  const done = JSON.parse(await readFile(path.join(dir, "done.json"), "utf8")) as DoneFile;
+  assert.equal(done.kind, "finalized");
+  assert.equal(done.newModelCommitment, expected.newModelCommitment.toString());
+  const p = await new FedMarketClient(market, fx.provider).getProject(project.projectId);
+  assert.equal(p.currentRound, 2);
+  assert.equal(p.modelCommitment, expected.newModelCommitment);
+  // 0.25 x 0.3 = 0.075 is below the project's minimum: clamped to 0.1; the record matches the chain
+  assert.deepEqual(p.hyperParams, { learningRateMicros: 100_000, localEpochs: 2, batchSize: 16 });
+  const chosen = JSON.parse(await readFile(path.join(dir, "hyperparams.json"), "utf8")) as { next: unknown; lrDecay: number };
+  assert.deepEqual([chosen.next, chosen.lrDecay], [p.hyperParams, 0.3]);
+
+  const status = await cli([
+    "status",
+    "--json",
+    "--project",
+    project.projectId.toString(),
+    "--data",
+    aggData(),
+    "--ipfs-repo",
+    ipfsDir,
+    "--round",
+    "1",
+  ]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /"step":"done \(finalized\)"/);
+});
+
+test("a second instance on the same data folder is refused; a verifier that does not match the keys is refused", async () => {
+  const opts = { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store, secretKey: project.aggregatorKey.secretKey };
+  const a = await openAggregator({ rpcUrl: fx.chain.url, market, dataDir: aggData() }, memoryLogger(), opts);
+  try {
+    await assert.rejects(
+      openAggregator({ rpcUrl: fx.chain.url, market, dataDir: aggData() }, memoryLogger(), opts),
+      (e: unknown) => e instanceof LockError && /in use by another aggregator/.test(e.message),
+    );
+    const r = await cli(runArgs());
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /in use by another aggregator \(pid \d+/);
+  } finally {
+    await a.close();
+  }
+
+  // A project whose verifier is a mock (does not accept the local keys' proofs).
+  const mock = await fx.deployFrom("test/mocks/MockRoundVerifier.sol/MockRoundVerifier.json", [CIRCUIT.kMax, CIRCUIT.chunk]);
+  const other = await createDemoProject({
+    market,
+    verifier: mock,
+    owner: signer(0),
+    aggregator: signer(1),
+    store,
+    tf: fx.backend.tf,
+    spec: SPEC,
+    byzantineTolerance: 1,
+  });
+  const b = await openAggregator({ rpcUrl: fx.chain.url, market, dataDir: path.join(tmp, "agg-mock") }, memoryLogger(), {
+    ...opts,
+    secretKey: other.aggregatorKey.secretKey,
+  });
+  try {
+    const p = await b.node.o.chain.client.getProject(other.projectId);
+    const config = await b.node.circuitConfig(p);
+    await assert.rejects(b.node.checkVerifier(p, config), /rejects proofs made with the local .*vkey/);
+  } finally {
+    await b.close();
+  }
+});

@@ -1,0 +1,249 @@
+/**
+ * The owner commands as a user runs them, each a separate `fedmarket` / `fedmarket-aggregator`
+ * process against a `hardhat node` child process: deploy (Ignition, mock verifier), project
+ * create (spec + generated initial model pinned to an embedded IPFS folder, owner key created
+ * 0600), aggregator accept, fund, status (tables and JSON), cancel; and the exit codes of the
+ * failures (2: cannot run, 1: the transaction is refused).
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { JsonRpcProvider, parseEther } from "ethers";
+import { FedMarketClient, HeliaBlobStore, decodeWeights, globalModelCommitment, ProjectStatus } from "@fedmarket/protocol";
+import { startLocalChain, freePort, type LocalChain } from "../../src/chain/local-chain.ts";
+import { HARDHAT_KEYS } from "../../src/chain/demo-project.ts";
+import { BIN } from "../helpers.ts";
+import type { Deployment, ProjectFile, ProjectStatusReport } from "@fedmarket/cli";
+
+const FEDMARKET = BIN.fedmarket;
+const AGGREGATOR = BIN.aggregator;
+const SPEC = {
+  format: "fedmarket-model-spec/1",
+  name: "logistic-12-4",
+  inputShape: [12],
+  labels: ["a", "b", "c", "d"],
+  layers: [{ type: "dense", units: 4, activation: "softmax" }],
+  training: { epochs: 1, batchSize: 16, learningRate: 0.5, optimizer: "sgd" },
+  quantization: { scale: 4096, clipBound: 1 },
+  circuit: { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 },
+};
+
+let tmp: string;
+let chain: LocalChain;
+let deployment: Deployment;
+let projectFile: ProjectFile;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(bin: string, args: readonly string[], key: string | undefined, extraEnv: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, FEDMARKET_RPC_URL: chain.url, FORCE_COLOR: "0", ...extraEnv };
+    delete env.FEDMARKET_PRIVATE_KEY;
+    if (key !== undefined) env.FEDMARKET_PRIVATE_KEY = key;
+    const child = spawn(process.execPath, [bin, ...args], { cwd: tmp, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const owner = HARDHAT_KEYS[0] as string;
+const aggregatorKey = HARDHAT_KEYS[1] as string;
+const AGGREGATOR_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), "fedmarket-cli-owner-"));
+  await writeFile(path.join(tmp, "spec.json"), JSON.stringify(SPEC, null, 2));
+  chain = await startLocalChain();
+});
+
+after(async () => {
+  await chain?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+test("deploy: Ignition deploys FedMarket and the mock verifier; the JSON names both", async () => {
+  const r = await run(FEDMARKET, ["deploy", "--verifier", "mock", "--out", "deployment.json"], owner);
+  assert.equal(r.code, 0, r.stderr);
+  deployment = JSON.parse(r.stdout) as Deployment;
+  assert.deepEqual(JSON.parse(await readFile(path.join(tmp, "deployment.json"), "utf8")), deployment);
+  assert.equal(deployment.chainId, "31337");
+  assert.deepEqual(deployment.circuit, { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 });
+  assert.ok(!r.stdout.includes(owner.slice(2)) && !r.stderr.includes(owner.slice(2)), "the key is never printed");
+  const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true });
+  try {
+    assert.equal(await new FedMarketClient(deployment.market, provider).projectCount(), 0n);
+    assert.deepEqual(await new FedMarketClient(deployment.market, provider).verifierConfig(deployment.roundVerifier), {
+      maxTrainers: 4,
+      chunkSize: 16,
+    });
+  } finally {
+    provider.destroy();
+  }
+});
+
+test("project create pins spec and model, escrows the budget and writes project.json; the aggregator accepts", async () => {
+  const r = await run(
+    FEDMARKET,
+    [
+      "project",
+      "create",
+      "--market",
+      deployment.market,
+      "--verifier",
+      deployment.roundVerifier,
+      "--spec",
+      "spec.json",
+      "--aggregator",
+      AGGREGATOR_ADDRESS,
+      "--reward-per-round",
+      "0.2",
+      "--rounds",
+      "2",
+      "--submission-window",
+      "600",
+      "--ipfs-repo",
+      "ipfs",
+      "--owner-key-file",
+      "owner.x25519",
+      "--out",
+      "project.json",
+    ],
+    owner,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  projectFile = JSON.parse(await readFile(path.join(tmp, "project.json"), "utf8")) as ProjectFile;
+  assert.equal(projectFile.projectId, "1");
+  assert.equal(projectFile.market, deployment.market);
+  assert.equal((await stat(path.join(tmp, "owner.x25519"))).mode & 0o777, 0o600);
+
+  const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true });
+  const store = await HeliaBlobStore.create({ dataDir: path.join(tmp, "ipfs") });
+  try {
+    const p = await new FedMarketClient(deployment.market, provider).getProject(1n);
+    assert.equal(p.status, ProjectStatus.AwaitingAggregator);
+    assert.equal(p.budget, parseEther("0.4"));
+    assert.equal(p.specCid, projectFile.specCid);
+    assert.equal(p.params.byzantineTolerance, 0, "default f: the largest with 2f + 3 <= 4 slots");
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(await store.get(p.specCid))), SPEC);
+    const weights = decodeWeights(await store.get(p.modelCid), 52);
+    assert.equal(globalModelCommitment(weights, 4096, SPEC.circuit), p.modelCommitment);
+  } finally {
+    await store.close();
+    provider.destroy();
+  }
+
+  const accept = await run(
+    AGGREGATOR,
+    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.x25519", "--json"],
+    aggregatorKey,
+  );
+  assert.equal(accept.code, 0, accept.stdout + accept.stderr);
+  assert.match(accept.stdout, /"event":"accept.done".*"round":0/);
+  assert.equal((await stat(path.join(tmp, "aggregator.x25519"))).mode & 0o777, 0o600);
+  const again = await run(
+    AGGREGATOR,
+    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.x25519"],
+    aggregatorKey,
+  );
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /project 1 is Active: there is nothing to accept/);
+});
+
+test("project fund and status: the budget grows; the status table and JSON show round 0 open", async () => {
+  const fund = await run(FEDMARKET, ["project", "fund", "--project-file", "project.json", "--amount", "0.25"], HARDHAT_KEYS[5]);
+  assert.equal(fund.code, 0, fund.stderr);
+  assert.equal((JSON.parse(fund.stdout) as { budget: string }).budget, parseEther("0.45").toString(), "0.4 - 0.2 reserved + 0.25");
+
+  const table = await run(FEDMARKET, ["project", "status", "--project-file", "project.json"], undefined);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /project 1: Active, round 0 of 2/);
+  assert.match(table.stdout, /budget 0\.45 ETH \+ 0\.2 reserved/);
+  assert.match(table.stdout, /^0 +open +0 /m);
+
+  const json = await run(FEDMARKET, ["project", "status", "--market", deployment.market, "--project", "1", "--json"], undefined);
+  assert.equal(json.code, 0, json.stderr);
+  const s = JSON.parse(json.stdout) as ProjectStatusReport & { project: { budget: string } };
+  assert.equal(s.project.budget, parseEther("0.45").toString());
+  assert.equal(s.rounds.length, 1);
+  assert.equal(s.rounds[0]?.state, "open");
+});
+
+test("errors: an unreachable RPC exits 2 (status and audit), a missing key exits 2, cancel by a stranger exits 1 with the reason", async () => {
+  const down = await run(
+    FEDMARKET,
+    ["project", "status", "--project-file", "project.json", "--rpc-url", `http://127.0.0.1:${await freePort()}`],
+    undefined,
+  );
+  assert.equal(down.code, 2);
+  assert.match(down.stderr, /cannot reach the chain at http:\/\/127\.0\.0\.1:\d+/);
+
+  const auditDown = await run(
+    FEDMARKET,
+    ["audit", "--project-file", "project.json", "--ipfs-repo", "ipfs", "--rpc-url", `http://127.0.0.1:${await freePort()}`],
+    undefined,
+  );
+  assert.equal(auditDown.code, 2, "the audit could not run: neither pass nor fail");
+  assert.match(auditDown.stderr, /cannot reach the chain/);
+
+  const noKey = await run(FEDMARKET, ["project", "cancel", "--project-file", "project.json"], undefined);
+  assert.equal(noKey.code, 2);
+  assert.match(noKey.stderr, /no key: set FEDMARKET_PRIVATE_KEY/);
+
+  const stranger = await run(FEDMARKET, ["project", "cancel", "--project-file", "project.json"], HARDHAT_KEYS[5]);
+  assert.equal(stranger.code, 1);
+  assert.match(stranger.stderr, /cancelProject failed: NotProjectOwner\(1, 0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc\)/);
+});
+
+test("project cancel: the open round has no submission, so the project closes and the budget is refunded pro rata", async () => {
+  const r = await run(FEDMARKET, ["project", "cancel", "--project-file", "project.json"], owner);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { status: string }).status, "Cancelled");
+  const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true });
+  try {
+    const client = new FedMarketClient(deployment.market, provider);
+    // 0.65 left of 0.4 (owner) + 0.25 (a third party): each gets its own deposit back.
+    const ownerAddress = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    assert.equal(await client.creditOf("0x0000000000000000000000000000000000000000", ownerAddress), parseEther("0.4"));
+    const funder = await client.getFunder(1n, "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc");
+    assert.deepEqual(funder, { deposit: parseEther("0.25"), refundable: parseEther("0.25") }, "the funder claims its 0.25 back");
+  } finally {
+    provider.destroy();
+  }
+  const audit = await run(
+    FEDMARKET,
+    ["audit", "--market", deployment.market, "--project", "1", "--ipfs-repo", "ipfs", "--out", "audit", "--json"],
+    undefined,
+  );
+  assert.equal(audit.code, 0, audit.stdout + audit.stderr);
+  const report = JSON.parse(audit.stdout) as { verdict: string; escrow: { refunded: string } };
+  assert.equal(report.verdict, "pass");
+  assert.equal(report.escrow.refunded, parseEther("0.65").toString(), "the cancelled project's escrow adds up");
+});
+
+test("fedmarket trainer / aggregator pass everything through to the node CLIs, exit code included", async () => {
+  const help = await run(FEDMARKET, ["trainer", "--help"], undefined);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /Usage: fedmarket-trainer/);
+  const bad = await run(FEDMARKET, ["aggregator", "status", "--project", "1", "--market", deployment.market], undefined);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr + bad.stdout, /the data folder is missing: pass --data <dir>/);
+});

@@ -1,0 +1,90 @@
+/**
+ * Step 2 of a round: download the model spec and the global model, check the spec against the chain
+ * (`D`, scale, clip bound, the verifier's `kMax`/`chunk`) and the model against its on-chain
+ * commitment, and hand the producer everything it may use for the round (`RoundInput`).
+ */
+import {
+  checkSpecAgainstChain,
+  decodeWeights,
+  dequantizeModel,
+  globalModelCommitment,
+  lastGlobalDelta,
+  loadProjectHistory,
+  quantizeModel,
+  type ProjectInfo,
+} from "@fedmarket/protocol";
+import type { BackendInfo, Dataset } from "@fedmarket/ml";
+import { downloadSpec, fetchBlob } from "../chain-io.ts";
+import { TrainerNodeError } from "../errors.ts";
+import type { TrainerNodeOptions } from "../types.ts";
+import type { RoundInput } from "../update-producer.ts";
+
+/** What the node supplies lazily: its data set and its TensorFlow.js backend, each loaded once. */
+export interface LocalResources {
+  loadDataset(spec: RoundInput["spec"]): Promise<Dataset>;
+  backend(): Promise<BackendInfo>;
+}
+
+/**
+ * `g_r - g_{r-1}` (floats) from the public RoundOpened history and the models it names, once the
+ * model has changed: the one derivation (@fedmarket/protocol `lastGlobalDelta`) that the
+ * aggregator's free-rider rule and the audit use, in quantized units, divided by the scale.
+ */
+async function lastGlobalDeltaOf(
+  o: TrainerNodeOptions,
+  p: ProjectInfo,
+  round: number,
+  scale: number,
+  modelBits: number,
+  size: number,
+): Promise<Float32Array | undefined> {
+  const history = await loadProjectHistory(o.client, p.id);
+  const delta = await lastGlobalDelta(history, round, async (opened) =>
+    quantizeModel(decodeWeights(await fetchBlob(o, opened.modelCid, `global model of round ${opened.round}`), size), scale, modelBits),
+  );
+  return delta === undefined ? undefined : dequantizeModel(delta, scale);
+}
+
+/** Step 2: download the spec and the global model, check both against chain. */
+export async function prepareRound(o: TrainerNodeOptions, p: ProjectInfo, round: number, local: LocalResources): Promise<RoundInput> {
+  const bar = o.logger.progress("download", 2, "blobs");
+  const { spec, summary } = await downloadSpec(o, p);
+  bar.update(1, { info: "spec" });
+  const verifier = await o.client.verifierConfig(p.verifier);
+  const circuit = checkSpecAgainstChain(spec, summary.parameters, {
+    ...p.params,
+    verifierMaxTrainers: verifier.maxTrainers,
+    verifierChunkSize: verifier.chunkSize,
+  });
+  const modelBytes = await fetchBlob(o, p.modelCid, "global model");
+  bar.update(2, { info: "model" });
+  bar.stop();
+  const global = decodeWeights(modelBytes, summary.parameters);
+  if (globalModelCommitment(global, spec.quantization.scale, circuit) !== p.modelCommitment) {
+    throw new TrainerNodeError(
+      "model-mismatch",
+      `the global model ${p.modelCid} does not match the model commitment on chain (${p.modelCommitment}); refusing to train on it`,
+    );
+  }
+  o.logger.log(
+    "info",
+    "round.downloaded",
+    `round ${round}: model ${spec.name ?? "?"} (${summary.parameters} parameters) downloaded and verified`,
+    { projectId: p.id, round, parameters: summary.parameters },
+  );
+  return {
+    projectId: p.id,
+    round,
+    trainer: o.address,
+    spec,
+    summary,
+    globalWeights: global,
+    hyperParams: p.hyperParams,
+    seed: o.seed ?? round,
+    logger: o.logger,
+    loadDataset: () => local.loadDataset(spec),
+    backend: () => local.backend(),
+    lastGlobalDelta: () => lastGlobalDeltaOf(o, p, round, spec.quantization.scale, circuit.modelBits, summary.parameters),
+    submissions: async () => [...(await o.client.updateSubmitted({ projectId: p.id, round }))].sort((x, y) => x.slot - y.slot),
+  };
+}
