@@ -1,0 +1,475 @@
+/**
+ * Pluggable round rules: who is aggregated, with what weight, and how much each slot is paid.
+ *
+ *   (round: updates' statistics + metadata, previous model, owner reference) -> { aggregation, payouts }
+ *
+ * `current` is today's proven rule, computed with @fedmarket/core (the reference the circuits are
+ * tested against). Every candidate sees only `RoundStats` (geometry.ts): the Gram matrix and inner
+ * products with the owner's validation direction `v` and the last global delta `Delta`, so each
+ * stays expressible in the proof as a function of numbers the chunk proofs can accumulate. Each
+ * rule states in `proofNeeds` exactly which of them it uses.
+ *
+ * All candidates share one screen (`screen`): a slot is not aggregated and not paid when it is
+ * empty, could not be opened, shares its commitment with another slot (today's proven duplicate
+ * rule), is the zero vector, or replays the last global delta (cosine >= 0.99, today's
+ * aggregator rule, here computed from `<u_k, Delta>`, `G_kk` and `||Delta||^2`, so provable).
+ */
+import { aggregate, gramMatrix, multiKrum, replaysGlobalDelta, REPLAY_MIN_COSINE, type CircuitConfig } from "@fedmarket/core";
+import type { RoundStats } from "./geometry.ts";
+import { median } from "./stats.ts";
+import { surrogateShapley } from "./surrogate.ts";
+
+/** One aggregated player: the mean of its members' updates, times `scale`, with relative `weight`. */
+export interface AggregationGroup {
+  readonly members: readonly number[];
+  readonly weight: number;
+  readonly scale: number;
+}
+
+/**
+ * How the new model is formed: the proven floor-mean of a mask, or
+ * `g + floor(sum_p weight_p scale_p mean_p / sum_p weight_p)` over groups (near-duplicate
+ * clusters count once; a cluster of copies has exactly its one update as mean, so copies cannot
+ * change the model even by rounding).
+ */
+export type Aggregation =
+  | { readonly kind: "mean"; readonly mask: readonly boolean[] }
+  | { readonly kind: "weighted"; readonly groups: readonly AggregationGroup[] };
+
+export interface RuleDecision {
+  readonly aggregation: Aggregation;
+  /** Non-negative scores; the round reward is split in proportion. */
+  readonly payouts: readonly number[];
+  /** Whether each slot contributes to the new model (weight > 0). */
+  readonly aggregated: readonly boolean[];
+  /** Set by `current`: the new model as @fedmarket/core computes it. */
+  readonly newModel?: bigint[];
+}
+
+/** What a rule is given for one round. */
+export interface RuleRound {
+  readonly f: number;
+  readonly commitments: readonly bigint[];
+  /** Slots the aggregator could not open (missing, undecryptable). */
+  readonly excluded: readonly boolean[];
+  readonly stats: RoundStats;
+  /**
+   * The exact integer data, for `current` only (today's rule is defined on it; its circuit-level
+   * equivalence with the Gram form is what the core tests show). Candidates must not read it.
+   * A function because building it (BigInt vectors) costs more than any candidate's decision.
+   */
+  readonly exact: () => ExactRound;
+}
+
+export interface ExactRound {
+  readonly config: CircuitConfig;
+  readonly prevModel: readonly bigint[];
+  readonly updates: readonly (readonly bigint[] | null)[];
+  readonly lastGlobalDelta: readonly bigint[] | null;
+}
+
+export interface RoundRule {
+  readonly name: string;
+  /** One line: what it does. */
+  readonly description: string;
+  /** The inner products a proof of this rule needs beyond today's Gram matrix. */
+  readonly proofNeeds: string;
+  /** Needs the owner's validation reference (`v`, `c`). */
+  readonly needsReference: boolean;
+  decide(round: RuleRound): RuleDecision;
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) today's rule
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Today's proven rule: the replay exclusion (@fedmarket/core `replaysGlobalDelta`), the duplicate
+ * rule, Multi-Krum with `f`, scores `max(0, sum_{i inlier} G_ki)`, `g' = g + floor(S / n)`. The
+ * same core functions `simulateRound` composes (the benchmark cross-checks with `simulateRound`).
+ */
+export const currentRule: RoundRule = {
+  name: "current",
+  description:
+    "today's proven rule: replay exclusion (cos >= 0.99), duplicate commitments, Multi-Krum (f = 2), score max(0, <u_k, S>), floor-mean of inliers",
+  proofNeeds: "Gram matrix only (proven today); the replay exclusion is the aggregator's unproven call",
+  needsReference: false,
+  decide(round) {
+    const { config, prevModel, updates, lastGlobalDelta } = round.exact();
+    const zeros = new Array<bigint>(prevModel.length).fill(0n);
+    const vectors = updates.map((u) => u ?? zeros);
+    const excluded = updates.map(
+      (u, k) => u === null || (round.excluded[k] as boolean) || (lastGlobalDelta !== null && replaysGlobalDelta(u, lastGlobalDelta)),
+    );
+    const krum = multiKrum({ commitments: [...round.commitments], excluded, gram: gramMatrix(vectors), f: round.f });
+    const newModel = aggregate(prevModel, vectors, krum.inliers, config.modelBits);
+    return {
+      aggregation: { kind: "mean", mask: krum.inliers },
+      payouts: krum.scores.map(Number),
+      aggregated: krum.inliers,
+      newModel,
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces of the candidates (all functions of RoundStats)
+// ---------------------------------------------------------------------------------------------
+
+/** Why a slot is screened out before any candidate rule looks at it. */
+export type ScreenReason = "empty-or-unopened" | "duplicate-commitment" | "zero" | "replay";
+
+/** The common screen of the candidates (see the file header). */
+export function screen(round: RuleRound): { valid: boolean[]; reasons: (ScreenReason | null)[] } {
+  const { stats, commitments } = round;
+  const reasons = commitments.map((c, k): ScreenReason | null => {
+    if (c === 0n || !(stats.present[k] as boolean) || (round.excluded[k] as boolean)) return "empty-or-unopened";
+    if (commitments.some((d, j) => j !== k && d === c)) return "duplicate-commitment";
+    const gkk = stats.gram[k]?.[k] as number;
+    if (gkk === 0) return "zero";
+    const last = stats.last;
+    if (last !== null && last.norm2 > 0 && (last.dot[k] as number) / Math.sqrt(gkk * last.norm2) >= REPLAY_MIN_COSINE) return "replay";
+    return null;
+  });
+  return { valid: reasons.map((r) => r === null), reasons };
+}
+
+/** `min(1, M / ||u_k||)` with `M` the median norm of the valid slots (0 for invalid slots). */
+export function clipFactors(valid: readonly boolean[], gram: RoundStats["gram"]): number[] {
+  const norms = valid.map((_, k) => Math.sqrt(gram[k]?.[k] as number));
+  const m = median(norms.filter((_, k) => valid[k]));
+  return norms.map((n, k) => (valid[k] && n > 0 ? Math.min(1, m / n) : 0));
+}
+
+/**
+ * Krum on norm-clipped updates with a relative threshold: slot `i`'s Krum score is the sum of its
+ * `n - f - 2` smallest squared distances `s_i^2 G_ii + s_j^2 G_jj - 2 s_i s_j G_ij` to the other
+ * valid slots; it is an outlier when that score exceeds `lambda` times the median score. Unlike
+ * Multi-Krum it does not always drop `f` slots, and clipping makes a large honest update look like
+ * a median one. With fewer than `f + 3` valid slots nobody is aggregated (as today).
+ */
+export function krumRatioKeep(valid: readonly boolean[], gram: RoundStats["gram"], f: number, lambda: number): boolean[] {
+  const members = valid.flatMap((v, k) => (v ? [k] : []));
+  const n = members.length;
+  if (n < f + 3) return valid.map(() => false);
+  const s = clipFactors(valid, gram);
+  const g = (i: number, j: number): number => (gram[i]?.[j] as number) * (s[i] as number) * (s[j] as number);
+  const m = n - f - 2;
+  const score = new Map<number, number>();
+  for (const i of members) {
+    const d = members
+      .filter((j) => j !== i)
+      .map((j) => g(i, i) + g(j, j) - 2 * g(i, j))
+      .sort((x, y) => x - y);
+    score.set(
+      i,
+      d.slice(0, m).reduce((a, b) => a + b, 0),
+    );
+  }
+  const threshold = lambda * median([...score.values()]);
+  return valid.map((v, k) => v && (score.get(k) as number) <= threshold);
+}
+
+/** Connected components of "cosine >= threshold" among the kept slots (near-duplicates). */
+export function nearDuplicateClusters(kept: readonly boolean[], gram: RoundStats["gram"], threshold: number): number[][] {
+  const members = kept.flatMap((v, k) => (v ? [k] : []));
+  const parent = new Map(members.map((k) => [k, k]));
+  const find = (x: number): number => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r) as number;
+    return r;
+  };
+  for (const i of members) {
+    for (const j of members) {
+      if (j <= i) continue;
+      const cos = (gram[i]?.[j] as number) / Math.sqrt((gram[i]?.[i] as number) * (gram[j]?.[j] as number));
+      if (cos >= threshold) parent.set(find(j), find(i));
+    }
+  }
+  const groups = new Map<number, number[]>();
+  for (const k of members) {
+    const r = find(k);
+    groups.set(r, [...(groups.get(r) ?? []), k]);
+  }
+  return [...groups.values()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) FLTrust-style trust weights
+// ---------------------------------------------------------------------------------------------
+
+export interface FlTrustOptions {
+  /** `weight`: pay `relu(cos) * min(1, M / ||u||)` (the brief); `projection`: pay `relu(<clip(u), v>)`. */
+  readonly payout: "weight" | "projection";
+}
+
+/**
+ * FLTrust-style: trust `tau_k = relu(cos(u_k, v))`, clip factor `s_k = min(1, M / ||u_k||)`,
+ * new model `g + floor(sum_k tau_k s_k u_k / sum_k tau_k)` (the trust-weighted mean of the
+ * norm-clipped updates, as FLTrust), payout in proportion to `tau_k s_k` (or to the clipped
+ * update's component along `v`).
+ */
+export function flTrustRule(name: string, options: FlTrustOptions): RoundRule {
+  return {
+    name,
+    description:
+      options.payout === "weight"
+        ? "FLTrust-style: weight relu(cos(u_k, v)) * min(1, median norm / ||u_k||), trust-weighted mean of clipped updates, payout proportional to the weight"
+        : "FLTrust-style aggregation; payout relu(<min(1, M/||u_k||) u_k, v>) (the clipped update's component along v)",
+    proofNeeds: "G_kk (norms, median by sorting network), <u_k, v>, ||v||^2; the screen adds <u_k, Delta>, ||Delta||^2",
+    needsReference: true,
+    decide(round) {
+      const { stats } = round;
+      const a = stats.alignment as readonly number[];
+      const vNorm = Math.sqrt(stats.vNorm2 as number);
+      const { valid } = screen(round);
+      const s = clipFactors(valid, stats.gram);
+      const trust = valid.map((ok, k) => {
+        if (!ok || vNorm === 0) return 0;
+        const cos = (a[k] as number) / (Math.sqrt(stats.gram[k]?.[k] as number) * vNorm);
+        return Math.max(0, cos);
+      });
+      const groups = trust.flatMap((t, k) => (t > 0 ? [{ members: [k], weight: t, scale: s[k] as number }] : []));
+      const payouts = trust.map((t, k) =>
+        options.payout === "weight" ? t * (s[k] as number) : Math.max(0, (s[k] as number) * (a[k] as number)),
+      );
+      return { aggregation: { kind: "weighted", groups }, payouts, aggregated: trust.map((t) => t > 0) };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c), (d), (e) surrogate Shapley
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Consensus outlier test: among the screened slots that pass the norm cap
+ * (`||u_k|| <= kappa * median norm`) and, if asked, the alignment guard, slot `k` is kept when
+ * its norm-clipped update points along the sum of the others' norm-clipped updates:
+ * `cos(s_k u_k, sum_{j != k} s_j u_j) >= tau`. Noise (|cos| ~ 1/sqrt(D)), sign flips and most
+ * label flips fall below; a large honest update is only clipped, never dropped for its size.
+ * Computed from the clipped Gram matrix `s_i s_j G_ij` alone. Fewer than 3 candidates: nobody.
+ */
+export function consensusKeep(candidates: readonly boolean[], gram: RoundStats["gram"], kappa: number, tau: number): boolean[] {
+  // Unlike Multi-Krum nothing here needs n >= f + 3; with fewer than 3 players there is no "others" to agree with.
+  const n = candidates.filter(Boolean).length;
+  if (n < 3) return candidates.map(() => false);
+  const norms = candidates.map((_, k) => Math.sqrt(gram[k]?.[k] as number));
+  const m = median(norms.filter((_, k) => candidates[k]));
+  const capped = candidates.map((c, k) => c && (norms[k] as number) <= kappa * m);
+  const s = clipFactors(capped, gram);
+  const g = (i: number, j: number): number => (gram[i]?.[j] as number) * (s[i] as number) * (s[j] as number);
+  const members = capped.flatMap((c, k) => (c ? [k] : []));
+  return capped.map((c, k) => {
+    if (!c) return false;
+    let dot = 0,
+      others = 0;
+    for (const i of members) {
+      if (i === k) continue;
+      dot += g(k, i);
+      for (const j of members) if (j !== k) others += g(i, j);
+    }
+    return others > 0 && dot / Math.sqrt(g(k, k) * others) >= tau;
+  });
+}
+
+export type OutlierRule =
+  { readonly kind: "krum-ratio"; readonly lambda: number } | { readonly kind: "consensus"; readonly kappa: number; readonly tau: number };
+
+export interface SurrogateOptions {
+  readonly outlier: OutlierRule;
+  /**
+   * Slots with `<u_k, v> <= 0` make the owner's validation loss worse to first order: `drop` them
+   * before the outlier test, or keep aggregating them but pay them nothing (`pay-only`), or `off`.
+   */
+  readonly alignmentGuard: "drop" | "pay-only" | "off";
+  /**
+   * What is scored and aggregated: `raw` updates (aggregate: floor-mean of the kept slots, the
+   * proven form), updates `clip`ped to the kept slots' median norm, or every update
+   * `normalize`d to that median norm (the payout then depends on direction only).
+   */
+  readonly norms: "raw" | "clip" | "normalize";
+  /** With `clip`: the clip level as a multiple of the median norm (default 1). */
+  readonly scoreClip?: number;
+  /** Near-duplicates (cosine >= this) form one player of a quotient game and split its value; `null`: off. */
+  readonly dedupCosine: number | null;
+  /**
+   * `off`: score `u_k`; `score`: score only `u_k - (<u_k, Delta>/||Delta||^2) Delta` (what is new
+   * with respect to the last global delta); `gate`: pay the full score only when the orthogonal
+   * part's score is positive.
+   */
+  readonly orthogonal: "off" | "score" | "gate";
+  /** Aggregate the mean of the clusters' means (a cluster counts once) instead of the mean of the kept slots. */
+  readonly clusterWeights: boolean;
+  /**
+   * Aggregate updates clipped to this multiple of the median norm (default: as scored). A
+   * multiple above the honest spread (~1.5 measured) leaves honest updates whole, so training
+   * is not slowed, while an inflated one moves the model by at most this much.
+   */
+  readonly aggregateClip?: number;
+}
+
+/**
+ * Surrogate Shapley: keep the slots that pass the screen, the alignment guard and the outlier
+ * test, then pay `max(0, phi_k)` with `phi` the exact Shapley value of
+ * `U(T) = <v, m_T> - (c/2) ||m_T||^2` over the kept players (surrogate.ts: a fixed linear
+ * combination of `<u_k, v>` and Gram entries). Near-duplicate clusters are one player whose value
+ * their members split; the orthogonal variants replace `u_k` by its part orthogonal to `Delta`,
+ * which needs only `<u_k, Delta>`, `<Delta, v>` and `||Delta||^2` more. Clipping and normalizing
+ * multiply `u_k` by a scalar `s_k`, so every statistic stays a rescaled Gram entry.
+ */
+export function surrogateRule(name: string, options: SurrogateOptions): RoundRule {
+  const { outlier } = options;
+  const parts = [
+    outlier.kind === "krum-ratio"
+      ? `outlier if Krum score > ${outlier.lambda} x median on norm-clipped updates`
+      : `outlier if ||u_k|| > ${outlier.kappa} x median norm or cos(clipped u_k, sum of the others' clipped updates) < ${outlier.tau}`,
+    ...(options.alignmentGuard === "drop"
+      ? ["outlier if <u_k, v> <= 0"]
+      : options.alignmentGuard === "pay-only"
+        ? ["unpaid (still aggregated) if <u_k, v> <= 0"]
+        : []),
+    `payout max(0, exact Shapley of <v, m_T> - (c/2)||m_T||^2)${options.norms === "clip" ? ` on updates clipped to ${options.scoreClip ?? 1} x the median norm` : options.norms === "normalize" ? " on updates normalized to the median norm" : ""}`,
+    ...(options.dedupCosine === null ? [] : [`near-duplicates (cos >= ${options.dedupCosine}) share one player's value`]),
+    ...(options.orthogonal === "score" ? ["scored on the part orthogonal to the last global delta"] : []),
+    ...(options.orthogonal === "gate" ? ["paid only if the part orthogonal to the last global delta has a positive value"] : []),
+    options.clusterWeights
+      ? "aggregate: mean of cluster means"
+      : options.norms === "raw"
+        ? "aggregate: floor-mean of the kept slots (proven form)"
+        : "aggregate: mean of the kept slots",
+    ...(options.aggregateClip !== undefined
+      ? [`of the updates clipped to ${options.aggregateClip} x the median norm`]
+      : options.norms === "raw"
+        ? []
+        : ["of the rescaled updates"]),
+  ];
+  const needsDelta = options.orthogonal !== "off";
+  return {
+    name,
+    description: parts.join("; "),
+    proofNeeds: [
+      "Gram matrix",
+      "<u_k, v>",
+      "scalar c",
+      needsDelta ? "<u_k, Delta>, <Delta, v>, ||Delta||^2" : "the screen's <u_k, Delta>, ||Delta||^2",
+      "median norm (sorting network over G_kk)",
+      ...(options.norms === "raw" && !options.clusterWeights ? [] : ["per-slot aggregation weights (K multiplications per coordinate)"]),
+    ].join(", "),
+    needsReference: true,
+    decide(round) {
+      const { stats, f } = round;
+      const a = stats.alignment as readonly number[];
+      const c = stats.curvature as number;
+      const { valid } = screen(round);
+      const aligned = options.alignmentGuard === "drop" ? valid.map((k, i) => k && (a[i] as number) > 0) : valid;
+      // Near-duplicates count once everywhere (outlier test, median norm, value, aggregation): a
+      // cluster is one player represented by its members' mean, so copies change nothing.
+      const clusters =
+        options.dedupCosine === null
+          ? aligned.flatMap((k, i) => (k ? [[i]] : []))
+          : nearDuplicateClusters(aligned, stats.gram, options.dedupCosine);
+      const clusterGram = clusters.map((ci) => clusters.map((cj) => mean(ci.flatMap((i) => cj.map((j) => stats.gram[i]?.[j] as number)))));
+      const all = clusters.map(() => true);
+      const keptClusters =
+        outlier.kind === "krum-ratio"
+          ? krumRatioKeep(all, clusterGram, f, outlier.lambda)
+          : consensusKeep(all, clusterGram, outlier.kappa, outlier.tau);
+      const players = clusters.flatMap((cl, p) => (keptClusters[p] ? [{ members: cl, p }] : []));
+      const norms = players.map(({ p }) => Math.sqrt(clusterGram[p]?.[p] as number));
+      const m = median(norms);
+      const level = (options.scoreClip ?? 1) * m;
+      const s = norms.map((nk) => (nk === 0 || options.norms === "raw" ? 1 : options.norms === "clip" ? Math.min(1, level / nk) : m / nk));
+      const payouts = new Array<number>(valid.length).fill(0);
+      const aggregated = new Array<boolean>(valid.length).fill(false);
+      for (const { members } of players) for (const i of members) aggregated[i] = true;
+      if (players.length > 0) {
+        // Player q = s_q times the mean of its cluster: a_q and G_qr are rescaled averages of a and G.
+        const ap = players.map(({ members }, q) => (s[q] as number) * mean(members.map((i) => a[i] as number)));
+        const gp = players.map((x, q) => players.map((y, r) => (s[q] as number) * (s[r] as number) * (clusterGram[x.p]?.[y.p] as number)));
+        const full = surrogateShapley(ap, gp, c);
+        let phi = full;
+        const last = stats.last;
+        if (options.orthogonal !== "off" && last !== null && last.norm2 > 0) {
+          const bp = players.map(({ members }, q) => (s[q] as number) * mean(members.map((i) => last.dot[i] as number)));
+          const ao = ap.map((x, q) => x - ((bp[q] as number) * (last.dotV as number)) / last.norm2);
+          const go = gp.map((row, q) => row.map((x, r) => x - ((bp[q] as number) * (bp[r] as number)) / last.norm2));
+          const orth = surrogateShapley(ao, go, c);
+          phi = options.orthogonal === "score" ? orth : full.map((x, q) => ((orth[q] as number) > 0 ? x : 0));
+        }
+        players.forEach(({ members }, q) => {
+          for (const i of members) {
+            const unpaid = options.alignmentGuard === "pay-only" && (a[i] as number) <= 0;
+            payouts[i] = unpaid ? 0 : Math.max(0, phi[q] as number) / members.length;
+          }
+        });
+      }
+      if (options.norms === "raw" && !options.clusterWeights) {
+        return { aggregation: { kind: "mean", mask: aggregated }, payouts, aggregated };
+      }
+      const rho = options.aggregateClip;
+      const scales = rho === undefined ? s : norms.map((nk) => (nk === 0 ? 1 : Math.min(1, (rho * m) / nk)));
+      // Without cluster weights every slot is its own group (a cluster of k counts k times).
+      const groups = players.flatMap(({ members }, q) =>
+        options.clusterWeights
+          ? [{ members, weight: 1, scale: scales[q] as number }]
+          : members.map((i) => ({ members: [i], weight: 1, scale: scales[q] as number })),
+      );
+      return { aggregation: { kind: "weighted", groups }, payouts, aggregated };
+    },
+  };
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? 0 : xs.reduce((x, y) => x + y, 0) / xs.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registry
+// ---------------------------------------------------------------------------------------------
+
+/** Default Krum-ratio threshold of the brief's surrogate candidates (c), (d). */
+export const DEFAULT_LAMBDA = 1.5;
+
+export interface RegistryOptions {
+  /** Krum-ratio threshold of (c), (d). */
+  readonly lambda?: number;
+  /** Consensus test of (e): norm cap and cosine threshold. */
+  readonly kappa?: number;
+  readonly tau?: number;
+  /** Near-duplicate cosine threshold. */
+  readonly dedupCosine?: number;
+}
+
+/** Every rule the benchmark knows, by name (the `--rule` / `--rules` values). */
+export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRule> {
+  const krum: SurrogateOptions = {
+    outlier: { kind: "krum-ratio", lambda: options.lambda ?? DEFAULT_LAMBDA },
+    alignmentGuard: "drop",
+    norms: "raw",
+    dedupCosine: null,
+    orthogonal: "off",
+    clusterWeights: false,
+  };
+  const dedup = options.dedupCosine ?? 0.95;
+  const consensus: SurrogateOptions = {
+    outlier: { kind: "consensus", kappa: options.kappa ?? 3, tau: options.tau ?? 0.03 },
+    alignmentGuard: "drop",
+    norms: "clip",
+    dedupCosine: dedup,
+    orthogonal: "gate",
+    clusterWeights: true,
+    aggregateClip: 2,
+  };
+  const rules: RoundRule[] = [
+    currentRule,
+    flTrustRule("fltrust", { payout: "weight" }),
+    flTrustRule("fltrust-projection", { payout: "projection" }),
+    surrogateRule("surrogate", krum),
+    surrogateRule("surrogate-dedup-orth", { ...krum, dedupCosine: dedup, orthogonal: "score", clusterWeights: true }),
+    surrogateRule("consensus-shapley", consensus),
+    surrogateRule("consensus-shapley-payguard", { ...consensus, alignmentGuard: "pay-only" }),
+    surrogateRule("consensus-shapley-wide", { ...consensus, scoreClip: 2 }),
+  ];
+  return new Map(rules.map((r) => [r.name, r]));
+}

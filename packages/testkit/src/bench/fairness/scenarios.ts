@@ -1,0 +1,301 @@
+/**
+ * The fairness benchmark's scenarios: what each of the 8 slots submits in a round.
+ *
+ * Issue 12 asks for: all-honest; norm inflation x1.1 / x1.5 / x3; a free rider replaying the last
+ * global delta plus noise at cosine 0.95 / 0.9 / 0.8; Sybil copies (one trainer's update under
+ * fresh salts from 2 or 3 identities); lazy trainers (10 % of their data, or a single batch); and
+ * today's six attack modes (packages/testkit/src/attacks/attacks.ts, applied exactly as the
+ * robustness benchmark applies them). Every transformation is seeded.
+ *
+ * Attackers are slots 2 and 5 (the robustness benchmark's default). A Sybil is trainer 2 (its own
+ * data and training) submitting from slots 2 and 5 (and 7): those identities have no data of their
+ * own, so its gain compares what all its identities earn with what trainer 2 earns when those
+ * slots are empty (`sybil-<n>-baseline`: with the other slots holding real trainers, every share
+ * would shrink and a perfectly Sybil-proof rule would still show a gain above 1).
+ */
+import { attackDelta, duplicateSubmission, gaussianNoise, type AttackMode } from "../../attacks/attacks.ts";
+import { quantizationParams, roundHalfAwayFromZero, type QuantizationRule } from "@fedmarket/core";
+
+/** How a trainer trains this round (the training cache's key). */
+export type TrainingVariant = "full" | "label-flip" | "lazy-10pct" | "lazy-1batch";
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  /** Slots whose payouts are the attackers'. */
+  readonly attackers: readonly number[];
+  /** Slots whose all-honest payout is the gain's denominator (the same trainers behaving honestly). */
+  readonly honestCounterparts: readonly number[];
+  /** One of today's six attack modes (their detection and payout-share goals apply). */
+  readonly legacyMode?: AttackMode;
+  readonly kind: "honest" | "inflate" | "replay" | "sybil" | "lazy" | "legacy" | "baseline";
+  /** Scenario whose payouts of `honestCounterparts` are the gain's denominator (default: all-honest). */
+  readonly baseline?: string;
+  /** Slots with no submission (baselines). */
+  readonly emptySlots?: readonly number[];
+  /** Inflation factor, replay cosine. */
+  readonly parameter?: number;
+  /** Sybil identities, lazy variant. */
+  readonly sybilSlots?: readonly number[];
+  readonly lazyVariant?: TrainingVariant;
+}
+
+export const DEFAULT_ATTACKERS: readonly number[] = [2, 5];
+
+/** Every scenario of the issue, in output order. */
+export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): Scenario[] {
+  const a = [...attackers];
+  const sybil = (ids: number): Scenario[] => {
+    const slots = [a[0] as number, ...[5, 7, 6, 4, 3].filter((s) => s !== a[0]).slice(0, ids - 1)];
+    const baseline = `sybil-${ids}-baseline`;
+    return [
+      {
+        name: baseline,
+        kind: "baseline",
+        emptySlots: slots.slice(1),
+        attackers: [],
+        honestCounterparts: [],
+        description: `all honest, slots ${slots.slice(1).join(", ")} empty: what trainer ${a[0]} earns alone against the same competitors`,
+      },
+      {
+        name: `sybil-${ids}`,
+        kind: "sybil",
+        sybilSlots: slots,
+        attackers: slots,
+        honestCounterparts: [a[0] as number],
+        baseline,
+        description: `trainer ${a[0]} submits its honest update from slots ${slots.join(", ")} under fresh salts (distinct commitments); gain against ${baseline}`,
+      },
+    ];
+  };
+  return [
+    { name: "honest", kind: "honest", attackers: [], honestCounterparts: [], description: "all 8 trainers honest" },
+    {
+      name: "attackers-absent",
+      kind: "baseline",
+      emptySlots: a,
+      attackers: [],
+      honestCounterparts: [],
+      description: `slots ${a.join(", ")} submit nothing: the accuracy the honest trainers reach without the attackers' data`,
+    },
+    ...[1.1, 1.5, 3].map((x): Scenario => ({
+      name: `inflate-x${x}`,
+      kind: "inflate",
+      parameter: x,
+      attackers: a,
+      honestCounterparts: a,
+      description: `attackers multiply their honest delta by ${x} (then clip like every delta)`,
+    })),
+    ...[0.95, 0.9, 0.8].map((c): Scenario => ({
+      name: `replay-cos${c}`,
+      kind: "replay",
+      parameter: c,
+      attackers: a,
+      honestCounterparts: a,
+      description: `no training: the last global delta plus seeded noise orthogonal to it, cosine ${c} with it after quantization (zeros in round 0)`,
+    })),
+    ...sybil(2),
+    ...sybil(3),
+    {
+      name: "lazy-10pct",
+      kind: "lazy",
+      lazyVariant: "lazy-10pct",
+      attackers: a,
+      honestCounterparts: a,
+      description: "attackers train on a fixed seeded 10 % of their data",
+    },
+    {
+      name: "lazy-1batch",
+      kind: "lazy",
+      lazyVariant: "lazy-1batch",
+      attackers: a,
+      honestCounterparts: a,
+      description: "attackers train on one batch (batchSize samples, one SGD step)",
+    },
+    ...(["sign-flip", "scale", "gaussian", "label-flip", "free-rider", "duplicate"] as const).map((m): Scenario => ({
+      name: m,
+      kind: "legacy",
+      legacyMode: m,
+      attackers: a,
+      honestCounterparts: a,
+      description: `today's ${m} attack (attacks.ts)`,
+    })),
+  ];
+}
+
+/** One slot's submission before quantization (or already quantized). */
+export interface SlotSubmission {
+  /** Quantized update; `null` when the aggregator cannot open the slot (excluded). */
+  readonly update: Int32Array | null;
+  /** Salt (distinct per identity and round), or `null` when the commitment is copied. */
+  readonly salt: bigint;
+  /** Slot whose commitment this slot copies (duplicate attack). */
+  readonly copiesCommitmentOf?: number;
+  /** No submission at all (commitment 0). */
+  readonly empty?: boolean;
+}
+
+export interface RoundContext {
+  readonly scenario: Scenario;
+  readonly slots: number;
+  readonly seed: number;
+  readonly round: number;
+  /** Model parameters `D`. */
+  readonly parameters: number;
+  readonly quantization: QuantizationRule;
+  readonly updateBits: number;
+  /** The previous round's global delta in quantized units (`undefined` in round 0). */
+  readonly lastGlobalDelta: Int32Array | undefined;
+  /** Trains trainer `t` from the round's global model (cached by the caller). */
+  readonly train: (trainer: number, variant: TrainingVariant) => Promise<Float32Array>;
+}
+
+/** Deterministic salt of (seed, round, slot): distinct for every identity, like fresh random salts. */
+export function slotSalt(seed: number, round: number, slot: number): bigint {
+  return BigInt(seed) * 1_000_003n + BigInt(round * 100 + slot + 1);
+}
+
+/** What every slot submits this round. */
+export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmission[]> {
+  const { scenario, seed, round, quantization } = ctx;
+  const quantize = (delta: Float32Array): Int32Array => quantizeFast(delta, quantization, ctx.updateBits);
+  const attackSeed = (t: number): number => seed * 100_000 + round * 100 + t;
+  const out: SlotSubmission[] = [];
+  const isAttacker = (t: number): boolean => scenario.attackers.includes(t);
+  for (let t = 0; t < ctx.slots; t++) {
+    const salt = slotSalt(seed, round, t);
+    if (scenario.emptySlots?.includes(t) === true) {
+      out.push({ update: null, salt, empty: true });
+      continue;
+    }
+    if (!isAttacker(t)) {
+      out.push({ update: quantize(await ctx.train(t, "full")), salt });
+      continue;
+    }
+    switch (scenario.kind) {
+      case "inflate": {
+        const d = await ctx.train(t, "full");
+        out.push({
+          update: quantize(
+            clip(
+              d.map((x) => x * (scenario.parameter as number)),
+              quantization.clipBound,
+            ),
+          ),
+          salt,
+        });
+        break;
+      }
+      case "replay":
+        out.push({
+          update: noisyReplay(ctx.parameters, ctx.lastGlobalDelta, scenario.parameter as number, attackSeed(t), ctx.updateBits),
+          salt,
+        });
+        break;
+      case "sybil":
+        // Every identity submits the real trainer's update, each under its own salt.
+        out.push({ update: quantize(await ctx.train((scenario.sybilSlots as readonly number[])[0] as number, "full")), salt });
+        break;
+      case "lazy":
+        out.push({ update: quantize(await ctx.train(t, scenario.lazyVariant as TrainingVariant)), salt });
+        break;
+      case "legacy": {
+        const mode = scenario.legacyMode as AttackMode;
+        if (mode === "duplicate") {
+          // As the robustness benchmark: copy the first earlier slot's commitment and CID; the envelope is
+          // bound to the victim's address, so this slot cannot be opened (excluded) and the victim is a duplicate.
+          const earlier = out.map((_, k) => ({ trainer: `trainer-${k}`, commitment: BigInt(k), cid: `cid-${k}` }));
+          const copy = duplicateSubmission(earlier, `trainer-${t}`);
+          out.push({ update: null, salt, copiesCommitmentOf: Number(copy.commitment) });
+          break;
+        }
+        let delta: Float32Array;
+        if (mode === "free-rider") delta = new Float32Array(ctx.parameters);
+        else delta = await ctx.train(t, mode === "label-flip" ? "label-flip" : "full");
+        const lastFloat =
+          ctx.lastGlobalDelta === undefined ? undefined : Float32Array.from(ctx.lastGlobalDelta, (q) => q / quantization.scale);
+        delta = attackDelta(mode, delta, {
+          seed: attackSeed(t),
+          clipBound: quantization.clipBound,
+          ...(lastFloat === undefined ? {} : { lastGlobalDelta: lastFloat }),
+        });
+        out.push({ update: quantize(delta), salt });
+        break;
+      }
+      case "honest":
+      case "baseline":
+        throw new Error(`internal: scenario ${scenario.name} has no attackers`);
+    }
+  }
+  return out;
+}
+
+/**
+ * @fedmarket/core's `quantizeDelta` (clip, scale, round half away from zero) on plain numbers:
+ * the same values (test/fairness-rules.test.ts checks it) without a BigInt per coordinate, which
+ * was a tenth of the benchmark's time.
+ */
+export function quantizeFast(delta: Float32Array, rule: QuantizationRule, updateBits: number): Int32Array {
+  const { scale, clipBound, bits } = quantizationParams(rule, updateBits);
+  const limit = 2 ** (bits - 1);
+  return Int32Array.from(delta, (x) => {
+    if (!Number.isFinite(x)) throw new RangeError(`cannot quantize ${x}`);
+    const q = roundHalfAwayFromZero(Math.min(clipBound, Math.max(-clipBound, x)) * scale);
+    if (q < -limit || q >= limit) throw new RangeError(`quantized value ${q} does not fit ${bits} bits`);
+    return q;
+  });
+}
+
+function clip(delta: Float32Array, bound: number): Float32Array {
+  return delta.map((x) => Math.min(bound, Math.max(-bound, x)));
+}
+
+/**
+ * `lastGlobalDelta + eta * n` in quantized units, `n` seeded Gaussian noise made orthogonal to
+ * the delta, `eta` found by bisection so that the cosine of the rounded result with the delta is
+ * `cosine` (to ~1e-4). Zeros when there is no last delta yet (round 0) or it is zero.
+ */
+export function noisyReplay(
+  parameters: number,
+  lastGlobalDelta: Int32Array | undefined,
+  cosine: number,
+  seed: number,
+  updateBits: number,
+): Int32Array {
+  if (!(cosine > 0 && cosine < 1)) throw new RangeError(`replay cosine ${cosine} must be in (0, 1)`);
+  if (lastGlobalDelta === undefined) return new Int32Array(parameters);
+  if (lastGlobalDelta.length !== parameters)
+    throw new RangeError(`last global delta has ${lastGlobalDelta.length} values, expected ${parameters}`);
+  const d = lastGlobalDelta;
+  let dd = 0;
+  for (const x of d) dd += x * x;
+  if (dd === 0) return new Int32Array(d.length);
+  const noise = gaussianNoise(d.length, 1, seed);
+  let nd = 0;
+  for (let i = 0; i < d.length; i++) nd += (noise[i] as number) * (d[i] as number);
+  const n = Float64Array.from(noise, (x, i) => x - (nd / dd) * (d[i] as number));
+  let nn = 0;
+  for (const x of n) nn += x * x;
+  const unit = n.map((x) => x / Math.sqrt(nn));
+  const limit = 2 ** (updateBits - 1) - 1;
+  const build = (eta: number): Int32Array =>
+    Int32Array.from(d, (x, i) => Math.max(-limit, Math.min(limit, Math.round(x + eta * (unit[i] as number)))));
+  const cos = (u: Int32Array): number => {
+    let ud = 0,
+      uu = 0;
+    for (let i = 0; i < u.length; i++) {
+      ud += (u[i] as number) * (d[i] as number);
+      uu += (u[i] as number) ** 2;
+    }
+    return ud / Math.sqrt(uu * dd);
+  };
+  // cos decreases in eta; the unrounded answer is eta = |d| tan(acos(cosine)).
+  let lo = 0,
+    hi = 4 * Math.sqrt(dd) * Math.tan(Math.acos(cosine)) + 4 * Math.sqrt(d.length);
+  for (let it = 0; it < 40; it++) {
+    const mid = (lo + hi) / 2;
+    if (cos(build(mid)) > cosine) lo = mid;
+    else hi = mid;
+  }
+  return build((lo + hi) / 2);
+}

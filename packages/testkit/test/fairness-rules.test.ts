@@ -1,0 +1,251 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { committedSlot, quantizeDelta, simulateRound, type CircuitConfig } from "@fedmarket/core";
+import { evaluateAccuracy, normal, seededRandom } from "@fedmarket/ml";
+import { validateModelSpec } from "@fedmarket/protocol";
+import { BatchEvaluator } from "../src/bench/fairness/evaluator.ts";
+import { roundStats, type Reference } from "../src/bench/fairness/geometry.ts";
+import {
+  consensusKeep,
+  currentRule,
+  nearDuplicateClusters,
+  ruleRegistry,
+  screen,
+  surrogateRule,
+  type RuleRound,
+} from "../src/bench/fairness/rules.ts";
+import { newModel } from "../src/bench/fairness/runner.ts";
+import { allScenarios, noisyReplay, quantizeFast } from "../src/bench/fairness/scenarios.ts";
+import { testBackend } from "./helpers.ts";
+
+/** Small vectors where `simulateRound` runs (its Poseidon work grows with D); larger ones elsewhere, so noise has cos ~ 1/sqrt(D). */
+const D = 256;
+const BIG = 25_600;
+const CONFIG: CircuitConfig = { kMax: 8, chunk: 128, updateBits: 8, modelBits: 24 };
+
+/** Eight "honest" updates: a shared direction plus individual noise, integer, |q| <= 127. */
+function honestUpdates(seed: number, scales: readonly number[] = [1, 1, 1, 1, 1, 1, 1, 1], d = BIG): Int32Array[] {
+  const rng = seededRandom(seed);
+  const common = Array.from({ length: d }, () => normal(rng));
+  return scales.map((s) => Int32Array.from(common, (c) => Math.max(-127, Math.min(127, Math.round(s * 10 * (c + 0.8 * normal(rng)))))));
+}
+
+function roundOf(
+  updates: readonly (Int32Array | null)[],
+  options: { reference?: Reference; last?: Int32Array; commitments?: bigint[] } = {},
+): RuleRound {
+  return {
+    f: 2,
+    commitments: options.commitments ?? updates.map((u, k) => (u === null ? 0n : BigInt(k + 1))),
+    excluded: updates.map(() => false),
+    stats: roundStats(updates, 1024, options.reference, options.last),
+    exact: () => ({
+      config: CONFIG,
+      prevModel: new Array<bigint>(updates.find((u) => u !== null)?.length ?? 0).fill(0n),
+      updates: updates.map((u) => (u === null ? null : Array.from(u, BigInt))),
+      lastGlobalDelta: options.last === undefined ? null : Array.from(options.last, BigInt),
+    }),
+  };
+}
+
+/** The owner's direction: the honest consensus (what a validation gradient points along here). */
+function referenceFor(updates: readonly Int32Array[], curvature = 0.5): Reference {
+  const v = new Float32Array(BIG);
+  for (const u of updates) for (let i = 0; i < BIG; i++) v[i] = (v[i] as number) + (u[i] as number) / 1024 / updates.length;
+  return { v, loss: 1, curvature };
+}
+
+test("scenarios: every one of the issue's scenarios is present, Sybils with their baselines", () => {
+  const names = allScenarios().map((s) => s.name);
+  for (const n of [
+    "honest",
+    "inflate-x1.1",
+    "inflate-x1.5",
+    "inflate-x3",
+    "replay-cos0.95",
+    "replay-cos0.9",
+    "replay-cos0.8",
+    "sybil-2",
+    "sybil-3",
+    "lazy-10pct",
+    "lazy-1batch",
+    "sign-flip",
+    "scale",
+    "gaussian",
+    "label-flip",
+    "free-rider",
+    "duplicate",
+  ])
+    assert.ok(names.includes(n), n);
+  const s3 = allScenarios().find((s) => s.name === "sybil-3");
+  assert.deepEqual(s3?.attackers, [2, 5, 7]);
+  assert.equal(s3?.baseline, "sybil-3-baseline");
+  assert.deepEqual(allScenarios().find((s) => s.name === "sybil-3-baseline")?.emptySlots, [5, 7]);
+});
+
+test("fast quantization equals @fedmarket/core's quantizeDelta, ties and clipping included", () => {
+  const rng = seededRandom(12);
+  const rule = { scale: 1024, clipBound: 127 / 1024 };
+  const delta = Float32Array.from({ length: 5000 }, () => 0.3 * normal(rng));
+  delta.set([0.5 / 1024, -0.5 / 1024, 1.5 / 1024, -2.5 / 1024, 127 / 1024, -1, 1, 0, -0], 0);
+  assert.deepEqual(Array.from(quantizeFast(delta, rule, 8)), quantizeDelta(delta, rule, 8).map(Number));
+  assert.throws(() => quantizeFast(Float32Array.of(Number.NaN), rule, 8), /quantize/);
+});
+
+test("noisy replay hits the requested cosine with the last global delta", () => {
+  const last = honestUpdates(4)[0] as Int32Array;
+  for (const c of [0.95, 0.9, 0.8]) {
+    const u = noisyReplay(BIG, last, c, 7, 8);
+    let ud = 0,
+      uu = 0,
+      dd = 0;
+    u.forEach((x, i) => {
+      ud += x * (last[i] as number);
+      uu += x * x;
+      dd += (last[i] as number) ** 2;
+    });
+    assert.ok(Math.abs(ud / Math.sqrt(uu * dd) - c) < 0.01, `cosine ${ud / Math.sqrt(uu * dd)} for ${c}`);
+  }
+  assert.deepEqual(noisyReplay(D, undefined, 0.9, 1, 8), new Int32Array(D), "zeros before any global delta");
+});
+
+test("current: the fast path equals @fedmarket/core's simulateRound", () => {
+  const updates = honestUpdates(1, [1, 2, 1, 0.5, 3, 1, 1, 1], D);
+  updates[5] = updates[2] as Int32Array; // same update under another salt: distinct commitments
+  const slots = updates.map((u, k) => committedSlot(CONFIG, Array.from(u, BigInt), BigInt(k + 11)));
+  const round = roundOf(updates, { commitments: slots.map((s) => s.commitment) });
+  const decision = currentRule.decide(round);
+  const result = simulateRound({ config: CONFIG, prevModel: new Array<bigint>(D).fill(0n), slots, f: 2, keccak: 1n });
+  assert.deepEqual(decision.aggregated, result.krum.inliers);
+  assert.deepEqual(decision.payouts, result.krum.scores.map(Number));
+  assert.deepEqual(Array.from(newModel(new Int32Array(D), updates, decision, 24)), result.newModel.map(Number));
+});
+
+test("floor-mean aggregation of a mask is the proven g + floor(S / n)", () => {
+  const updates = honestUpdates(2, undefined, D);
+  const mask = [true, false, true, true, false, true, true, false];
+  const next = newModel(new Int32Array(D).fill(5), updates, { aggregation: { kind: "mean", mask }, payouts: [], aggregated: mask }, 24);
+  for (let x = 0; x < D; x++) {
+    const s = updates.reduce((a, u, k) => a + (mask[k] ? (u[x] as number) : 0), 0);
+    assert.equal(next[x], 5 + Math.floor(s / 5));
+  }
+});
+
+test("screen: empty, unopened, duplicate commitments, zero updates and replays are out", () => {
+  const updates: (Int32Array | null)[] = honestUpdates(3);
+  const last = updates[6] as Int32Array;
+  updates[0] = null;
+  updates[4] = new Int32Array(BIG);
+  const commitments = [0n, 2n, 3n, 3n, 5n, 6n, 7n, 8n];
+  const { reasons } = screen(roundOf(updates, { last, commitments }));
+  assert.deepEqual(reasons, ["empty-or-unopened", null, "duplicate-commitment", "duplicate-commitment", "zero", null, "replay", null]);
+});
+
+test("consensus test: drops noise and sign flips, keeps a large honest update, caps a huge one", () => {
+  const updates = honestUpdates(5, [1, 1, 0.5, 1, 2.5, 1, 1, 1]);
+  const rng = seededRandom(9);
+  updates[1] = Int32Array.from({ length: BIG }, () => Math.round(10 * normal(rng)));
+  updates[3] = (updates[3] as Int32Array).map((x) => -x);
+  const huge = (updates[6] as Int32Array).map((x) => Math.max(-127, Math.min(127, x * 8)));
+  updates[6] = huge;
+  const keep = consensusKeep(
+    updates.map(() => true),
+    roundStats(updates, 1024).gram,
+    3,
+    0.03,
+  );
+  assert.deepEqual(keep, [true, false, true, false, true, true, false, true]);
+});
+
+test("near-duplicates form one cluster; the surrogate rule pays a Sybil's copies one share together", () => {
+  const updates = honestUpdates(6);
+  const alone = [...updates] as (Int32Array | null)[];
+  alone[5] = null;
+  alone[7] = null;
+  const sybil = [...updates];
+  sybil[5] = updates[2] as Int32Array;
+  sybil[7] = updates[2] as Int32Array;
+  const stats = roundStats(sybil, 1024);
+  assert.deepEqual(
+    nearDuplicateClusters(
+      sybil.map(() => true),
+      stats.gram,
+      0.95,
+    ).find((c) => c.includes(2)),
+    [2, 5, 7],
+  );
+  const rule = ruleRegistry().get("consensus-shapley");
+  assert.ok(rule !== undefined);
+  const reference = referenceFor(updates);
+  const share = (r: RuleRound, slots: number[]): number => {
+    const p = rule.decide(r).payouts;
+    const total = p.reduce((a, b) => a + b, 0);
+    return slots.reduce((a, k) => a + (p[k] as number), 0) / total;
+  };
+  const withCopies = share(roundOf(sybil, { reference, commitments: [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n] }), [2, 5, 7]);
+  const single = share(roundOf(alone, { reference }), [2]);
+  assert.ok(Math.abs(withCopies - single) < 1e-9, `copies earn ${withCopies}, alone ${single}`);
+});
+
+test("orthogonal gate: a noisy replay of the last global delta is not paid", () => {
+  const updates = honestUpdates(8);
+  // The last global delta: last round's consensus (another direction than this round's, as in training).
+  const previous = honestUpdates(80);
+  const last = Int32Array.from({ length: BIG }, (_, i) => Math.round(previous.reduce((a, u) => a + (u[i] as number), 0) / 8));
+  updates[2] = noisyReplay(BIG, last, 0.9, 3, 8);
+  const rule = surrogateRule("gate", {
+    outlier: { kind: "consensus", kappa: 3, tau: 0.03 },
+    alignmentGuard: "drop",
+    norms: "clip",
+    dedupCosine: 0.95,
+    orthogonal: "gate",
+    clusterWeights: true,
+  });
+  const decision = rule.decide(roundOf(updates, { reference: referenceFor(updates, 0.2), last }));
+  assert.equal(decision.payouts[2], 0);
+  assert.ok(decision.payouts.filter((p) => p > 0).length >= 5);
+});
+
+test("batched evaluator: same accuracy as the LayersModel, gradient matches finite differences", async () => {
+  const { tf } = await testBackend();
+  const { spec } = validateModelSpec({
+    format: "fedmarket-model-spec/1",
+    name: "tiny",
+    inputShape: [6],
+    labels: ["a", "b", "c"],
+    layers: [
+      { type: "dense", units: 4, activation: "relu" },
+      { type: "dense", units: 3, activation: "softmax" },
+    ],
+    training: { epochs: 1, batchSize: 4, learningRate: 0.1, optimizer: "sgd" },
+    quantization: { scale: 1024, clipBound: 0.1 },
+    circuit: CONFIG,
+    seed: 1,
+  });
+  const rng = seededRandom(2);
+  const count = 40;
+  const dataset = {
+    features: Float32Array.from({ length: count * 6 }, () => rng()),
+    labels: Int32Array.from({ length: count }, () => Math.floor(rng() * 3)),
+    count,
+    sampleShape: [6],
+    source: "random",
+  };
+  const ev = new BatchEvaluator(tf, spec, dataset, 2);
+  const models = [0, 1, 2].map(() => Float32Array.from({ length: ev.parameters }, () => normal(rng)));
+  const batched = ev.evaluate(models);
+  models.forEach((w, i) => assert.ok(Math.abs((batched.accuracy[i] as number) - evaluateAccuracy(tf, spec, w, dataset)) < 1e-6));
+  const w = models[0] as Float32Array;
+  const { gradient, loss } = ev.lossAndGradient(w);
+  assert.ok(Math.abs(loss - (batched.loss[0] as number)) < 1e-5);
+  for (const i of [0, 7, ev.parameters - 1]) {
+    const eps = 1e-2;
+    const plus = Float32Array.from(w),
+      minus = Float32Array.from(w);
+    plus[i] = (plus[i] as number) + eps;
+    minus[i] = (minus[i] as number) - eps;
+    const [lp, lm] = ev.evaluate([plus, minus]).loss as [number, number];
+    assert.ok(Math.abs((lp - lm) / (2 * eps) - (gradient[i] as number)) < 2e-3, `gradient ${i}`);
+  }
+  ev.dispose();
+});
