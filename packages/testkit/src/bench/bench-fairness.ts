@@ -25,7 +25,7 @@
  * other rule ("onCurrentTrajectory": the comparison on identical updates in every round).
  */
 import { mkdir, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { benchRunInfo } from "./run-info.ts";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { quantizeModel, type CircuitConfig } from "@fedmarket/core";
@@ -270,14 +270,7 @@ if (main === undefined) throw new Error("internal: main rule missing");
 
 const fairness = { seeds: main.seeds.map(issueSchema) };
 const candidates = {
-  command: `node packages/testkit/src/bench/bench-fairness.ts ${process.argv.slice(2).join(" ")}`.trim(),
-  date: new Date().toISOString(),
-  machine: {
-    cores: os.availableParallelism(),
-    cpu: os.cpus()[0]?.model ?? "?",
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-  },
+  ...benchRunInfo("packages/testkit/src/bench/bench-fairness.ts"),
   backend: { name: backend.name, details: backend.details },
   wallSeconds,
   config: {

@@ -24,7 +24,7 @@
  * marks the victim's slot not aggregated too. Both earn nothing.
  */
 import { mkdir, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { benchRunInfo } from "./run-info.ts";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { globalDelta, replaysGlobalDelta, simulateRound, slotStatusName, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
@@ -346,14 +346,7 @@ const NOTES = [
 ];
 
 const out = {
-  command: `node packages/testkit/src/bench/bench-robustness.ts ${process.argv.slice(2).join(" ")}`.trim(),
-  date: new Date().toISOString(),
-  machine: {
-    cores: os.availableParallelism(),
-    cpu: os.cpus()[0]?.model ?? "?",
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-  },
+  ...benchRunInfo("packages/testkit/src/bench/bench-robustness.ts"),
   backend: { name: backend.name, details: backend.details },
   wallSeconds,
   proofs:
