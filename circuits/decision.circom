@@ -8,7 +8,7 @@ include "./lib.circom";
 // Proves: the final accumulator state opens accFinal; its model chains are prevModel/newModel;
 // every non-empty, non-excluded commitment opens as Poseidon(t[k], salt[k]); slot statuses
 // (empty 0, excluded 3, duplicate 2, Multi-Krum inlier 1 / outlier 2); the mask in the state is
-// exactly the Multi-Krum inlier set (nobody when n < f + 3); the scores
+// exactly the Multi-Krum inlier set (nobody when n < 2f + 3); the scores
 // s_k = max(0, sum_{i inlier} G[k][i]) < 2^64 of inliers (0 otherwise); the outcome words.
 // Reference: `multiKrum` in packages/core/src/krum.ts.
 //
@@ -147,11 +147,11 @@ template Decision(K_MAX, CHUNK, B, BG) {
         (commitments[k] - opening[k].out) * opened[k] === 0;
     }
 
-    // ---- 4. counts: active = (n >= f + 3), m = n - f - 2, |inliers| = n - f ----
-    // n < f + 3 (n <= 64, f + 3 <= 258: 9 bits suffice).
-    component tooFew = LessThan(9);
+    // ---- 4. counts: active = (n >= 2f + 3), m = n - f - 2, |inliers| = n - f ----
+    // n < 2f + 3 (n <= 64, 2f + 3 <= 513: 10 bits suffice).
+    component tooFew = LessThan(10);
     tooFew.in[0] <== n;
-    tooFew.in[1] <== f + 3;
+    tooFew.in[1] <== 2 * f + 3;
     // Number of distances summed per Krum score (0 when inactive).
     signal summed;
     summed <== (1 - tooFew.out) * (n - f - 2);

@@ -12,10 +12,10 @@ import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
 
 /// @title FedMarket
 /// @notice See {IFedMarket}.
-/// @dev Storage is laid out for the hot path: `submitUpdate` touches two project words (round
-///      timing, round counters), the trainer's word and one reused two-word slot entry. Slot
-///      entries are initialised to non-zero sentinels at project creation (paid by the owner), so a
-///      submission only ever rewrites non-zero storage.
+/// @dev Storage is laid out for the hot path: `commitUpdate` and `revealUpdate` touch the round's
+///      project words (timing, counters, seed), the trainer's word and one reused two-word slot
+///      entry. Slot entries are initialised to non-zero sentinels at project creation (paid by the
+///      owner), so a commitment only ever rewrites non-zero storage.
 contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -38,14 +38,15 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     uint64 public constant ACCEPTANCE_TIMEOUT = 7 days;
 
     struct Project {
-        // word 0: the open round's counters, rewritten by every submission. They share the word
-        // with the (non-zero) owner so that resetting them to zero never frees the slot, and the
-        // round's first submission pays for a non-zero rewrite like the others.
+        // word 0: the open round's counters, rewritten by every commit and reveal. They share the
+        // word with the (non-zero) owner so that resetting them to zero never frees the slot, and
+        // the round's first commit pays for a non-zero rewrite like the others.
         address owner;
-        uint32 submissions;
+        uint32 submissions; // revealed updates
         uint32 chunksVerified;
         uint8 byzantineTolerance;
         uint8 slotCount;
+        uint16 commits;
         // word 1: read by every submission
         uint64 roundOpenedAt;
         uint64 submissionWindow;
@@ -54,10 +55,16 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint16 maxTrainersPerRound;
         ProjectStatus status;
         bool cancelRequested;
-        // word 2
+        // word 2: read by every reveal
         address token;
         uint32 numRounds;
         uint32 numChunks;
+        uint32 revealWindow;
+        // word 3: the open round's draw, read by every commit
+        uint64 seedBlock;
+        uint32 candidates; // trainers registered when the round opened
+        uint32 registeredTrainers;
+        uint256 seed; // 0 until drawn
         // further words
         address aggregator;
         uint64 awaitingSince; // when the project last started waiting for an aggregator
@@ -91,14 +98,18 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
 
     struct Trainer {
         bool registered;
-        uint32 lastSubmittedRoundPlusOne;
+        uint32 lastSubmittedRoundPlusOne; // last round committed in, plus one
         uint128 stake;
+        uint32 index; // registration order: candidate `index` of every round opened after it
+        uint8 slot; // slot of the last round committed in
     }
 
+    /// @dev `value` holds the sealed commitment until the reveal, then the commitment.
     struct SlotEntry {
-        uint256 commitment;
+        uint256 value;
         address trainer;
         uint32 round;
+        bool revealed;
     }
 
     uint256 private _projectCount;
@@ -106,6 +117,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     mapping(uint256 projectId => mapping(address trainer => Trainer)) private _trainers;
     mapping(uint256 projectId => mapping(uint256 slot => SlotEntry)) private _slots;
     mapping(uint256 projectId => mapping(address funder => uint256)) private _funderDeposits;
+    /// @dev keccak256(projectId, round, commitment) of every revealed commitment.
+    mapping(bytes32 key => bool) private _revealedCommitments;
     mapping(address token => mapping(address account => uint256)) private _credits;
     mapping(address token => uint256) private _liabilities;
 
@@ -120,7 +133,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         Project storage p = _projects[projectId];
         _storeConfig(p, config, slotCount, numChunks);
         for (uint256 slot; slot < config.maxTrainersPerRound; ++slot) {
-            _slots[projectId][slot] = SlotEntry({commitment: 1, trainer: address(0), round: NO_ROUND});
+            _slots[projectId][slot] = SlotEntry({value: 1, trainer: address(0), round: NO_ROUND, revealed: false});
         }
         uint256 received = _pull(config.token, config.budget);
         p.budget = received;
@@ -172,21 +185,22 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
             revert WrongProjectStatus(projectId, status);
         }
         if (p.cancelRequested) revert ProjectCancelling(projectId);
-        uint256 submissions = status == ProjectStatus.Active ? p.submissions : 0;
-        if (submissions >= _quorum(p)) {
+        bool active = status == ProjectStatus.Active;
+        if (active && p.submissions >= _quorum(p)) {
             // Trainers already did the round's work: the round runs to its end and the project
             // closes with it (the budget is refunded then).
             p.cancelRequested = true;
             emit ProjectCancelled(projectId, p.currentRound, true, 0);
             return;
         }
-        // Below quorum: a round with submissions pays them; an empty one returns its reward.
+        // Below quorum: a round with commitments pays their trainers; an empty one returns its reward.
+        uint256 commits = active ? p.commits : 0;
         uint256 reward = p.roundReward;
         p.roundReward = 0;
-        if (submissions == 0) p.budget += reward;
-        uint256 toSubmitters = submissions == 0 ? 0 : reward;
+        if (commits == 0) p.budget += reward;
+        uint256 toSubmitters = commits == 0 ? 0 : reward;
         emit ProjectCancelled(projectId, p.currentRound, false, toSubmitters);
-        _creditSubmitters(projectId, p.token, submissions, 0, toSubmitters);
+        _creditSubmitters(projectId, p, commits, false, 0, toSubmitters);
         _closeProject(projectId, p, ProjectStatus.Cancelled);
     }
 
@@ -277,32 +291,70 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (received < required) revert InsufficientDeposit(required, received);
         t.registered = true;
         t.stake = uint128(received);
+        t.index = p.registeredTrainers++;
         emit TrainerRegistered(projectId, msg.sender, received);
     }
 
     /// @inheritdoc IFedMarket
-    function submitUpdate(uint256 projectId, uint256 round, uint256 commitment, string calldata cid)
-        external
-        nonReentrant
-    {
+    function drawSeed(uint256 projectId) external nonReentrant returns (uint256 seed) {
+        Project storage p = _project(projectId);
+        if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
+        seed = _drawSeed(projectId, p);
+    }
+
+    /// @inheritdoc IFedMarket
+    function commitUpdate(uint256 projectId, uint256 round, bytes32 sealedCommit) external nonReentrant {
         Project storage p = _project(projectId);
         if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
         if (p.cancelRequested) revert ProjectCancelling(projectId);
         if (round != p.currentRound) revert WrongRound(projectId, p.currentRound, round);
         uint256 deadline = uint256(p.roundOpenedAt) + p.submissionWindow;
         if (block.timestamp >= deadline) revert SubmissionWindowClosed(projectId, round, deadline);
-        if (commitment == 0 || commitment >= FIELD_MODULUS) revert InvalidCommitment(commitment);
-        _checkCid(cid);
         Trainer storage t = _trainers[projectId][msg.sender];
         if (!t.registered) revert NotRegistered(projectId, msg.sender);
         if (t.lastSubmittedRoundPlusOne == round + 1) revert AlreadySubmitted(projectId, round, msg.sender);
-        uint256 slot = p.submissions;
-        if (slot >= p.maxTrainersPerRound) revert RoundFull(projectId, round, slot);
+        uint256 seed = _drawSeed(projectId, p);
+        if (seed == 0) revert SeedPending(projectId, round, p.seedBlock);
+        (bool selected, uint256 slot) = _slotOf(p, seed, t);
+        if (!selected) revert NotSelected(projectId, round, msg.sender);
 
-        p.submissions = uint32(slot + 1);
+        p.commits += 1;
         t.lastSubmittedRoundPlusOne = uint32(round + 1);
-        _slots[projectId][slot] = SlotEntry({commitment: commitment, trainer: msg.sender, round: uint32(round)});
-        emit UpdateSubmitted(projectId, round, msg.sender, slot, commitment, cid);
+        t.slot = uint8(slot);
+        _slots[projectId][slot] =
+            SlotEntry({value: uint256(sealedCommit), trainer: msg.sender, round: uint32(round), revealed: false});
+        emit UpdateCommitted(projectId, round, msg.sender, slot, sealedCommit);
+    }
+
+    /// @inheritdoc IFedMarket
+    function revealUpdate(uint256 projectId, uint256 round, uint256 commitment, string calldata cid)
+        external
+        nonReentrant
+    {
+        Project storage p = _project(projectId);
+        if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
+        if (round != p.currentRound) revert WrongRound(projectId, p.currentRound, round);
+        uint256 start = uint256(p.roundOpenedAt) + p.submissionWindow;
+        uint256 end = start + p.revealWindow;
+        if (block.timestamp < start || block.timestamp >= end) revert OutsideRevealWindow(projectId, round, start, end);
+        if (commitment == 0 || commitment >= FIELD_MODULUS) revert InvalidCommitment(commitment);
+        _checkCid(cid);
+        Trainer storage t = _trainers[projectId][msg.sender];
+        if (t.lastSubmittedRoundPlusOne != round + 1) revert NotCommitted(projectId, round, msg.sender);
+        uint256 slot = t.slot;
+        SlotEntry storage e = _slots[projectId][slot];
+        if (e.revealed) revert AlreadyRevealed(projectId, round, msg.sender);
+        if (e.value != uint256(sealedCommitment(projectId, round, msg.sender, commitment, cid))) {
+            revert RevealMismatch(projectId, round, msg.sender);
+        }
+        bytes32 key = keccak256(abi.encode(projectId, round, commitment));
+        if (_revealedCommitments[key]) revert DuplicateCommitment(projectId, round, commitment);
+
+        _revealedCommitments[key] = true;
+        p.submissions += 1;
+        e.value = commitment;
+        e.revealed = true;
+        emit UpdateRevealed(projectId, round, msg.sender, slot, commitment, cid);
     }
 
     /// @inheritdoc IFedMarket
@@ -325,7 +377,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         Project storage p = _project(projectId);
         if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
         uint256 round = p.currentRound;
-        uint256 deadline = uint256(p.roundOpenedAt) + p.submissionWindow;
+        uint256 deadline = uint256(p.roundOpenedAt) + p.submissionWindow + p.revealWindow;
         if (block.timestamp < deadline) revert SubmissionWindowOpen(projectId, round, deadline);
         uint256 submissions = p.submissions;
         uint256 quorum = _quorum(p);
@@ -341,7 +393,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         Project storage p = _project(projectId);
         if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
         uint256 round = p.currentRound;
-        uint256 end = uint256(p.roundOpenedAt) + p.submissionWindow + p.aggregationWindow;
+        uint256 end = uint256(p.roundOpenedAt) + p.submissionWindow + p.revealWindow + p.aggregationWindow;
         if (block.timestamp < end) revert AggregationWindowOpen(projectId, round, end);
         uint256 submissions = p.submissions;
         uint256 quorum = _quorum(p);
@@ -362,7 +414,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         p.aggregatorEncryptionKey = bytes32(0);
         emit RoundFailed(projectId, round, aggregator, slashed, slashPerTrainer, reward, posted - slashed);
         address token = p.token;
-        _creditSubmitters(projectId, token, submissions, slashPerTrainer, reward);
+        _creditSubmitters(projectId, p, submissions, true, slashPerTrainer, reward);
         _credit(token, p.owner, slashed - slashPerTrainer * submissions);
         _credit(token, aggregator, posted - slashed);
         _closeRound(projectId, p, true);
@@ -430,6 +482,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         v.numChunks = p.numChunks;
         v.roundOpenedAt = p.roundOpenedAt;
         v.submissionWindow = p.submissionWindow;
+        v.revealWindow = p.revealWindow;
         v.aggregationWindow = p.aggregationWindow;
         v.budget = p.budget;
         v.roundReward = p.roundReward;
@@ -438,6 +491,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         v.bondPosted = p.bondPosted;
         v.slashAmount = p.slashAmount;
         v.trainerStake = p.trainerStake;
+        v.registeredTrainers = p.registeredTrainers;
         v.allowlistRoot = p.allowlistRoot;
         v.paramsHash = p.paramsHash;
         v.ownerEncryptionKey = p.ownerEncryptionKey;
@@ -458,9 +512,14 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         Project storage p = _project(projectId);
         v.round = p.currentRound;
         v.submissions = p.submissions;
+        v.commits = p.commits;
         v.chunksVerified = p.chunksVerified;
+        v.candidates = p.candidates;
+        v.seedBlock = p.seedBlock;
+        v.seed = p.seed;
         v.submissionDeadline = p.roundOpenedAt + p.submissionWindow;
-        v.aggregationDeadline = v.submissionDeadline + p.aggregationWindow;
+        v.revealDeadline = v.submissionDeadline + p.revealWindow;
+        v.aggregationDeadline = v.revealDeadline + p.aggregationWindow;
         v.reward = p.roundReward;
         v.accumulator = p.accumulator;
         v.hyperParams = p.hyperParams;
@@ -473,8 +532,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         returns (address trainer, uint256 commitment)
     {
         SlotEntry storage e = _slots[projectId][slot];
-        if (e.round != round || e.trainer == address(0)) return (address(0), 0);
-        return (e.trainer, e.commitment);
+        if (e.round != round || !e.revealed) return (address(0), 0);
+        return (e.trainer, e.value);
     }
 
     /// @inheritdoc IFedMarket
@@ -485,6 +544,31 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     {
         Trainer storage t = _trainers[projectId][trainer];
         return (t.registered, t.lastSubmittedRoundPlusOne, t.stake);
+    }
+
+    /// @inheritdoc IFedMarket
+    function slotOf(uint256 projectId, address trainer) external view returns (bool seedReady, bool selected, uint256 slot) {
+        Project storage p = _project(projectId);
+        Trainer storage t = _trainers[projectId][trainer];
+        uint256 seed = p.seed;
+        if (seed == 0 && p.status == ProjectStatus.Active && block.number > p.seedBlock) {
+            seed = _seedFrom(projectId, p.currentRound, blockhash(p.seedBlock));
+        }
+        if (seed == 0 || p.status != ProjectStatus.Active) return (false, false, 0);
+        if (!t.registered) return (true, false, 0);
+        (selected, slot) = _slotOf(p, seed, t);
+        return (true, selected, slot);
+    }
+
+    /// @inheritdoc IFedMarket
+    function sealedCommitment(uint256 projectId, uint256 round, address trainer, uint256 commitment, string calldata cid)
+        public
+        view
+        returns (bytes32)
+    {
+        return keccak256(
+            abi.encode(block.chainid, address(this), projectId, round, trainer, commitment, keccak256(bytes(cid)))
+        );
     }
 
     /// @inheritdoc IFedMarket
@@ -532,6 +616,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (address(c.verifier).code.length == 0) revert InvalidConfig("verifier");
         if (c.numRounds == 0) revert InvalidConfig("numRounds");
         if (c.submissionWindow == 0 || c.submissionWindow > MAX_WINDOW) revert InvalidConfig("submissionWindow");
+        if (c.revealWindow == 0 || c.revealWindow > MAX_WINDOW) revert InvalidConfig("revealWindow");
         if (c.aggregationWindow == 0 || c.aggregationWindow > MAX_WINDOW) revert InvalidConfig("aggregationWindow");
         if (c.slashAmount > c.aggregatorBond) revert InvalidConfig("slashAmount");
         if (c.trainerStake > type(uint128).max) revert InvalidConfig("trainerStake");
@@ -546,7 +631,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint256 chunk = c.verifier.chunkSize();
         if (kMax == 0 || kMax > MAX_SLOTS || chunk == 0) revert InvalidConfig("verifier");
         if (c.verifier.decisionInputCount() != _decisionInputCount(kMax)) revert InvalidConfig("verifier");
-        uint256 quorum = uint256(c.params.byzantineTolerance) + 3;
+        uint256 quorum = 2 * uint256(c.params.byzantineTolerance) + 3;
         if (c.maxTrainersPerRound < quorum || c.maxTrainersPerRound > kMax) revert InvalidConfig("maxTrainersPerRound");
         uint256 chunks = (uint256(c.params.modelSize) + chunk - 1) / chunk;
         return (uint8(kMax), uint32(chunks));
@@ -559,6 +644,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         p.byzantineTolerance = c.params.byzantineTolerance;
         p.slotCount = slotCount;
         p.submissionWindow = c.submissionWindow;
+        p.revealWindow = uint32(c.revealWindow);
         p.aggregationWindow = c.aggregationWindow;
         p.maxTrainersPerRound = uint16(c.maxTrainersPerRound);
         p.status = ProjectStatus.AwaitingAggregator;
@@ -616,14 +702,24 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         p.roundReward = reward;
         p.roundOpenedAt = uint64(block.timestamp);
         p.submissions = 0;
+        p.commits = 0;
         p.chunksVerified = 0;
         p.accumulator = 0;
+        // The draw: candidates are the trainers registered now; the seed is this block's hash,
+        // which nobody sending a transaction now can know (see docs/THREAT-MODEL.md).
+        uint32 candidates = p.registeredTrainers;
+        p.candidates = candidates;
+        p.seedBlock = uint64(block.number);
+        p.seed = 0;
         uint64 submissionDeadline = uint64(block.timestamp) + p.submissionWindow;
+        uint64 revealDeadline = submissionDeadline + p.revealWindow;
         emit RoundOpened(
             projectId,
             p.currentRound,
+            candidates,
             submissionDeadline,
-            submissionDeadline + p.aggregationWindow,
+            revealDeadline,
+            revealDeadline + p.aggregationWindow,
             reward,
             p.modelCommitment,
             p.modelCid,
@@ -669,7 +765,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (msg.sender != p.aggregator) revert NotAggregator(projectId, msg.sender);
         if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
         if (round != p.currentRound) revert WrongRound(projectId, p.currentRound, round);
-        uint256 start = uint256(p.roundOpenedAt) + p.submissionWindow;
+        uint256 start = uint256(p.roundOpenedAt) + p.submissionWindow + p.revealWindow;
         uint256 end = start + p.aggregationWindow;
         if (block.timestamp < start || block.timestamp >= end) {
             revert OutsideAggregationWindow(projectId, round, start, end);
@@ -714,9 +810,11 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         inputs[1] = p.modelCommitment;
         inputs[2] = newModel;
         inputs[3] = p.accumulator;
-        uint256 submissions = p.submissions;
-        for (uint256 slot; slot < submissions; ++slot) {
-            inputs[4 + slot] = _slots[projectId][slot].commitment;
+        uint256 round = p.currentRound;
+        uint256 slots = p.maxTrainersPerRound;
+        for (uint256 slot; slot < slots; ++slot) {
+            SlotEntry storage e = _slots[projectId][slot];
+            if (e.round == round && e.revealed) inputs[4 + slot] = e.value;
         }
         for (uint256 w; w < words; ++w) {
             inputs[4 + kMax + w] = outcomes[w];
@@ -729,8 +827,10 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         internal
         returns (uint256 totalScore, uint256 paid)
     {
-        uint256 submissions = p.submissions;
-        for (uint256 slot; slot < submissions; ++slot) {
+        uint256 slots = p.maxTrainersPerRound;
+        // Only revealed slots count: an outcome claimed for any other slot is ignored.
+        for (uint256 slot; slot < slots; ++slot) {
+            if (!_revealedIn(projectId, slot, round)) continue;
             (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
             if (status == SlotStatus.Inlier) totalScore += score;
         }
@@ -740,7 +840,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
             paid = reward;
         } else {
             address token = p.token;
-            for (uint256 slot; slot < submissions; ++slot) {
+            for (uint256 slot; slot < slots; ++slot) {
+                if (!_revealedIn(projectId, slot, round)) continue;
                 (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
                 address trainer = _slots[projectId][slot].trainer;
                 uint256 share;
@@ -763,8 +864,10 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         internal
     {
         uint256 submissions = p.submissions;
+        uint256 slots = p.maxTrainersPerRound;
         uint256 valid;
-        for (uint256 slot; slot < submissions; ++slot) {
+        for (uint256 slot; slot < slots; ++slot) {
+            if (!_revealedIn(projectId, slot, round)) continue;
             (SlotStatus status,) = _outcome(outcomes, slot);
             if (status == SlotStatus.Inlier || status == SlotStatus.NotAggregated) ++valid;
         }
@@ -772,9 +875,11 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint256 each = reward / eligible;
         uint256 extra = reward % eligible;
         address token = p.token;
-        for (uint256 slot; slot < submissions; ++slot) {
+        for (uint256 slot; slot < slots; ++slot) {
+            SlotEntry storage e = _slots[projectId][slot];
+            if (e.round != round || !e.revealed) continue;
             (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
-            address trainer = _slots[projectId][slot].trainer;
+            address trainer = e.trainer;
             uint256 share;
             if (valid == 0 || status == SlotStatus.Inlier || status == SlotStatus.NotAggregated) {
                 share = each;
@@ -788,16 +893,32 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Credits each of the open round's first `submissions` slots `perSlot` plus an equal part of
-    ///      `split`: `floor(split / submissions)`, one unit more for the first `split % submissions`.
-    function _creditSubmitters(uint256 projectId, address token, uint256 submissions, uint256 perSlot, uint256 split)
-        internal
-    {
-        if (submissions == 0) return;
-        uint256 each = perSlot + split / submissions;
-        uint256 extra = split % submissions;
-        for (uint256 slot; slot < submissions; ++slot) {
-            _credit(token, _slots[projectId][slot].trainer, slot < extra ? each + 1 : each);
+    /// @dev Credits each of the open round's `count` committed slots (only the revealed ones when
+    ///      `revealedOnly`; `count` is their number) `perSlot` plus an equal part of `split`:
+    ///      `floor(split / count)`, one unit more for the first `split % count` in slot order.
+    function _creditSubmitters(
+        uint256 projectId,
+        Project storage p,
+        uint256 count,
+        bool revealedOnly,
+        uint256 perSlot,
+        uint256 split
+    ) internal {
+        if (count == 0) return;
+        uint256 each = perSlot + split / count;
+        uint256 extra = split % count;
+        uint256 round = p.currentRound;
+        uint256 slots = p.maxTrainersPerRound;
+        address token = p.token;
+        for (uint256 slot; slot < slots; ++slot) {
+            SlotEntry storage e = _slots[projectId][slot];
+            if (e.round != round || (revealedOnly && !e.revealed)) continue;
+            uint256 amount = each;
+            if (extra != 0) {
+                ++amount;
+                --extra;
+            }
+            _credit(token, e.trainer, amount);
         }
     }
 
@@ -852,8 +973,72 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (msg.sender != p.owner) revert NotProjectOwner(projectId, msg.sender);
     }
 
+    /// @dev Whether `slot` holds an update revealed in `round`.
+    function _revealedIn(uint256 projectId, uint256 slot, uint256 round) internal view returns (bool) {
+        SlotEntry storage e = _slots[projectId][slot];
+        return e.round == round && e.revealed;
+    }
+
+    /// @dev Multi-Krum's guarantee needs `n >= 2f + 3` updates (the circuit aggregates nobody below it).
     function _quorum(Project storage p) internal view returns (uint256) {
-        return uint256(p.byzantineTolerance) + 3;
+        return 2 * uint256(p.byzantineTolerance) + 3;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internal: the draw of the slots (reference: packages/core slots.ts)
+    // ---------------------------------------------------------------------------------------------
+
+    /// @dev Fixes the open round's seed if its seed block's hash is readable; re-anchors the seed
+    ///      block to the current one if that hash has expired. Returns 0 while pending.
+    function _drawSeed(uint256 projectId, Project storage p) internal returns (uint256 seed) {
+        seed = p.seed;
+        if (seed != 0) return seed;
+        uint256 seedBlock = p.seedBlock;
+        if (block.number <= seedBlock) return 0;
+        bytes32 hash = blockhash(seedBlock);
+        uint256 round = p.currentRound;
+        if (hash == bytes32(0)) {
+            p.seedBlock = uint64(block.number);
+            emit SeedReanchored(projectId, round, uint64(block.number));
+            return 0;
+        }
+        seed = _seedFrom(projectId, round, hash);
+        p.seed = seed;
+        emit SeedDrawn(projectId, round, seed, uint64(seedBlock));
+    }
+
+    function _seedFrom(uint256 projectId, uint256 round, bytes32 blockHash) internal view returns (uint256 seed) {
+        if (blockHash == bytes32(0)) return 0;
+        seed = uint256(keccak256(abi.encode(block.chainid, address(this), projectId, round, blockHash)));
+        if (seed == 0) seed = 1;
+    }
+
+    /// @dev Whether trainer `t` was drawn in the open round, and its slot. With `n` candidates and
+    ///      `k` slots: if `n <= k` candidate `i` takes slot `i`; otherwise Floyd's algorithm draws
+    ///      `k` distinct candidates uniformly: for `j = n - k, ..., n - 1` (draw `d = j - (n - k)`)
+    ///      take `x = keccak256(seed, d) mod (j + 1)`, or `j` if `x` was already taken; the
+    ///      candidate taken at draw `d` gets slot `d`. At most `k <= 64` draws, each scanning the
+    ///      earlier ones: bounded.
+    function _slotOf(Project storage p, uint256 seed, Trainer storage t) internal view returns (bool, uint256) {
+        uint256 n = p.candidates;
+        uint256 index = t.index;
+        if (index >= n) return (false, 0);
+        uint256 k = p.maxTrainersPerRound;
+        if (n <= k) return (true, index);
+        uint256[] memory taken = new uint256[](k);
+        for (uint256 d; d < k; ++d) {
+            uint256 j = n - k + d;
+            uint256 x = uint256(keccak256(abi.encode(seed, d))) % (j + 1);
+            for (uint256 e; e < d; ++e) {
+                if (taken[e] == x) {
+                    x = j;
+                    break;
+                }
+            }
+            if (x == index) return (true, d);
+            taken[d] = x;
+        }
+        return (false, 0);
     }
 
     function _checkCid(string calldata cid) internal pure {

@@ -30,6 +30,7 @@ const REWARD = 10n ** 18n;
 const CHUNK = 64;
 const MODEL_SIZE = 3 * CHUNK; // three chunk proofs per round
 const SUBMISSION_WINDOW = 3600n;
+const REVEAL_WINDOW = 1800n;
 
 async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
   const receipt = await (await tx).wait();
@@ -48,8 +49,12 @@ interface Measurement {
   acceptAggregator: number;
   registerTrainer: number;
   registerTrainerWithStake: number;
-  submitUpdateFirstRound: { min: number; max: number; mean: number };
-  submitUpdateLaterRound: { min: number; max: number; mean: number };
+  drawSeed: number;
+  commitUpdateFirstRound: { min: number; max: number; mean: number };
+  commitUpdateLaterRound: { min: number; max: number; mean: number };
+  commitUpdateDrawn: { candidates: number; min: number; max: number; mean: number };
+  revealUpdateFirstRound: { min: number; max: number; mean: number };
+  revealUpdateLaterRound: { min: number; max: number; mean: number };
   verifyChunkProof: number;
   verifyDecisionProof: number;
   submitChunkProofsPerProof: number;
@@ -71,9 +76,13 @@ function stats(values: number[]): { min: number; max: number; mean: number } {
 async function measure(k: number): Promise<Measurement> {
   const trainers = signers.slice(2, 2 + k);
   if (trainers.length < k) throw new Error(`need ${k} trainer accounts`);
+  // More candidates than slots for the draw measurement: up to 2K (hardhat's 20 default accounts).
+  const extra = signers.slice(2 + k, 2 + 2 * k);
+  if (extra.length === 0) throw new Error(`need more than ${k} trainer accounts`);
   const market = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
   const verifier: RealVerifier = await deployRealVerifier(ethers, k, CHUNK);
-  const f = 1;
+  // Multi-Krum needs 2f + 3 updates: K = 4 tolerates none.
+  const f = k >= 5 ? 1 : 0;
 
   const config = {
     token: ETH,
@@ -84,6 +93,7 @@ async function measure(k: number): Promise<Measurement> {
     numRounds: 4,
     maxTrainersPerRound: k,
     submissionWindow: SUBMISSION_WINDOW,
+    revealWindow: REVEAL_WINDOW,
     aggregationWindow: 3600n,
     aggregatorBond: REWARD,
     slashAmount: REWARD / 2n,
@@ -99,25 +109,34 @@ async function measure(k: number): Promise<Measurement> {
     initialModelCid: cid(1),
   };
   const createProject = await gasOf(market.connect(owner).createProject(config, { value: config.budget }));
+  // Trainers register before the acceptance opens round 0: its candidates are fixed then.
+  const registerTrainer = await gasOf(market.connect(trainers[0]!).registerTrainer(1n, []));
+  for (const t of trainers.slice(1)) await market.connect(t).registerTrainer(1n, []);
   const acceptAggregator = await gasOf(
     market.connect(aggregator).acceptAggregator(1n, ethers.ZeroHash, config.aggregatorBond, config.slashAmount, { value: REWARD }),
   );
-  const registerTrainer = await gasOf(market.connect(trainers[0]!).registerTrainer(1n, []));
-  for (const t of trainers.slice(1)) await market.connect(t).registerTrainer(1n, []);
 
   const staked = { ...config, trainerStake: 10n ** 16n };
   await market.connect(owner).createProject(staked, { value: staked.budget });
   const registerTrainerWithStake = await gasOf(market.connect(trainers[0]!).registerTrainer(2n, [], { value: staked.trainerStake }));
 
-  async function submitRound(round: number): Promise<{ gas: number[]; commitments: bigint[] }> {
-    const gas: number[] = [];
-    const commitments: bigint[] = [];
-    for (const [i, t] of trainers.entries()) {
-      const c = BigInt(ethers.keccak256(ethers.toUtf8Bytes(`r${round}t${i}`))) >> 8n;
-      commitments.push(c);
-      gas.push(await gasOf(market.connect(t).submitUpdate(1n, round, c, cid(i))));
+  /** Commit window: every trainer seals; then the reveal window: every trainer reveals. */
+  async function submitRound(pid: bigint, round: number, who: typeof trainers = trainers): Promise<{ commit: number[]; reveal: number[] }> {
+    const commit: number[] = [];
+    const reveal: number[] = [];
+    const openings: { t: (typeof trainers)[number]; c: bigint; cid: string }[] = [];
+    for (const [i, t] of who.entries()) {
+      const [, selected] = await market.slotOf(pid, t.address);
+      if (!selected) continue;
+      const c = BigInt(ethers.keccak256(ethers.toUtf8Bytes(`p${pid}r${round}t${i}`))) >> 8n;
+      const sealed = await market.sealedCommitment(pid, round, t.address, c, cid(i));
+      commit.push(await gasOf(market.connect(t).commitUpdate(pid, round, sealed)));
+      openings.push({ t, c, cid: cid(i) });
     }
-    return { gas, commitments };
+    await networkHelpers.time.increase(SUBMISSION_WINDOW);
+    for (const o of openings) reveal.push(await gasOf(market.connect(o.t).revealUpdate(pid, round, o.c, o.cid)));
+    await networkHelpers.time.increase(REVEAL_WINDOW);
+    return { commit, reveal };
   }
 
   async function finalize(round: number): Promise<{ whole: number; chunks: number; perChunk: number }> {
@@ -143,20 +162,26 @@ async function measure(k: number): Promise<Measurement> {
     return { whole, chunks, perChunk: Math.round(chunks / chunkProofs.length) };
   }
 
-  const first = await submitRound(0);
-  await networkHelpers.time.increase(SUBMISSION_WINDOW);
+  const first = await submitRound(1n, 0);
   const round0 = await finalize(0);
-  const later = await submitRound(1);
-  await networkHelpers.time.increase(SUBMISSION_WINDOW);
+  // The seed of round 1 (opened by the finalization) read by anyone before the first commit.
+  const drawSeed = await gasOf(market.connect(trainers[0]!).drawSeed(1n));
+  const later = await submitRound(1n, 1);
   await finalize(1);
 
   // Round 2: below quorum, skipped. Round 3: quorum but the aggregator stays silent, failed.
-  await networkHelpers.time.increase(SUBMISSION_WINDOW);
+  await networkHelpers.time.increase(SUBMISSION_WINDOW + REVEAL_WINDOW);
   const skipRound = await gasOf(market.skipRound(1n));
-  await submitRound(3);
-  await networkHelpers.time.increase(SUBMISSION_WINDOW * 2n);
+  await submitRound(1n, 3);
+  await networkHelpers.time.increase(3600n);
   const failRound = await gasOf(market.failRound(1n));
   const withdrawEth = await gasOf(market.connect(trainers[0]!).withdraw(ETH));
+
+  // Slots drawn among more candidates than slots: each commit runs the draw (Floyd) to find its slot.
+  await market.connect(owner).createProject(config, { value: config.budget });
+  for (const t of [...trainers, ...extra]) await market.connect(t).registerTrainer(3n, []);
+  await market.connect(aggregator).acceptAggregator(3n, ethers.ZeroHash, config.aggregatorBond, config.slashAmount, { value: REWARD });
+  const drawn = await submitRound(3n, 0, [...trainers, ...extra]);
 
   return {
     k,
@@ -165,8 +190,12 @@ async function measure(k: number): Promise<Measurement> {
     acceptAggregator,
     registerTrainer,
     registerTrainerWithStake,
-    submitUpdateFirstRound: stats(first.gas),
-    submitUpdateLaterRound: stats(later.gas),
+    drawSeed,
+    commitUpdateFirstRound: stats(first.commit),
+    commitUpdateLaterRound: stats(later.commit),
+    commitUpdateDrawn: { candidates: k + extra.length, ...stats(drawn.commit) },
+    revealUpdateFirstRound: stats(first.reveal),
+    revealUpdateLaterRound: stats(later.reveal),
     verifyChunkProof: await verifier.verifyChunkGas(),
     verifyDecisionProof: await verifier.verifyDecisionGas(),
     submitChunkProofsPerProof: round0.perChunk,
@@ -201,8 +230,9 @@ const out = {
     "verifyChunkProof / verifyDecisionProof: gas of the IRoundVerifier call alone (real snarkjs Groth16 verifiers).",
     "finalizeRoundWhole: finalizeRound with the decision proof (chunk proofs sent before, in submitChunkProofs) and K inliers paid.",
     "acceptAggregator: the first acceptance (bond in ETH), which opens round 0.",
-    "submitUpdateFirstRound vs LaterRound: slots are pre-initialised at createProject, so both rewrite non-zero storage.",
-    `Model of ${MODEL_SIZE} parameters in ${MODEL_SIZE / CHUNK} chunks; f = 1.`,
+    "commitUpdate / revealUpdate: the two phases of a submission. The first commit of a round also fixes the round's seed unless drawSeed did; slots are pre-initialised at createProject, so commits rewrite non-zero storage; a reveal writes one fresh word (the duplicate-commitment guard).",
+    "commitUpdateDrawn: more registered trainers (`candidates`) than K slots, so each commit runs the uniform draw (Floyd, up to K keccak draws) to find its slot.",
+    `Model of ${MODEL_SIZE} parameters in ${MODEL_SIZE / CHUNK} chunks; f = 0 at K = 4 (2f + 3 <= K), else 1.`,
   ],
   measurements: results,
 };
@@ -213,7 +243,9 @@ console.table(
     K: r.k,
     createProject: r.createProject,
     registerTrainer: r.registerTrainer,
-    submitUpdate: r.submitUpdateLaterRound.max,
+    commitUpdate: r.commitUpdateLaterRound.max,
+    commitDrawn: r.commitUpdateDrawn.max,
+    revealUpdate: r.revealUpdateLaterRound.max,
     verifyChunk: r.verifyChunkProof,
     verifyDecision: r.verifyDecisionProof,
     finalizeRound: r.finalizeRoundWhole,

@@ -4,12 +4,19 @@
  * withdrawal by strangers, a reverting token transfer that must leave the credit intact, and the
  * owner's and aggregator's attempts to take back or withhold what others are owed (cancelling below
  * quorum, front-running an acceptance, a failed aggregator re-accepting, excluding everyone,
- * aggregating its own project, never accepting, keeping third-party funds). Every attack must fail
- * and cost the honest parties nothing.
+ * aggregating its own project, never accepting, keeping third-party funds). Then the attacks on the
+ * slot draw and the commit-reveal protocol: capturing slots by speed or by registering many
+ * addresses, reading or steering the seed, copying another trainer's (sealed) commitment, reading
+ * updates before every commitment is locked, and aggregating below Multi-Krum's quorum of
+ * `2f + 3`. Every attack must fail and cost the honest parties nothing.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
+import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { LogDescription } from "ethers";
 
+import { drawSlots, roundSeed } from "@fedmarket/core";
 import type { BlockableToken, FedMarket, ReentrantToken, ReentrantTrainer, TestToken } from "../types/ethers-contracts/index.js";
 import {
   AGGREGATION_WINDOW,
@@ -19,27 +26,40 @@ import {
   ProjectStatus,
   REWARD,
   SLASH,
-  SUBMISSION_WINDOW,
   Status,
   acceptTerms,
   baseConfig,
   buildFinalization,
   cid,
+  circuitParams,
+  commitAll,
   commitmentOf,
   createActiveProject,
+  createProject,
   deployMarket,
+  drawSeed,
   mockChunkProof,
   mockDecisionProof,
   packOutcomes,
+  pastAggregationWindow,
+  registerTrainers,
+  revealAll,
+  sealedCommitment,
+  slotCommitments,
   submitAll,
+  toAggregationWindow,
+  toRevealWindow,
   type ChunkProof,
   type MarketFixture,
   type RoundResult,
   type SlotOutcome,
+  type Update,
+  type UpdateFor,
 } from "./helpers/market.js";
 
-const { ethers, networkHelpers } = await network.create();
-const { loadFixture, time } = networkHelpers;
+const connection = await network.create();
+const { ethers, networkHelpers } = connection;
+const { loadFixture, mine, time } = networkHelpers;
 
 enum Mode {
   None,
@@ -79,12 +99,8 @@ async function decisionInputs(
   kMax: number,
 ): Promise<bigint[]> {
   const project = await market.getProject(projectId);
-  const round = await market.getCurrentRound(projectId);
   const ctx = await market.roundContext(projectId, project.currentRound);
-  const commitments: bigint[] = [];
-  for (let slot = 0; slot < kMax; slot++) {
-    commitments.push(slot < Number(round.submissions) ? (await market.getSubmission(projectId, round.round, slot))[1] : 0n);
-  }
+  const commitments = await slotCommitments(market, projectId, kMax);
   return [ctx, project.modelCommitment, newModel, accFinal, ...commitments, ...words];
 }
 
@@ -93,18 +109,22 @@ async function decisionInputs(
 // -------------------------------------------------------------------------------------------------
 
 /**
- * An active ETH project (quorum 4) where three EOA trainers and one malicious trainer contract
- * submitted, finalized with equal scores: the attacker holds a credit of REWARD / 4.
+ * An active ETH project (quorum 3) where three EOA trainers and one malicious trainer contract
+ * (registered last: slot 3) committed and revealed, finalized with equal scores: the attacker holds
+ * a credit of REWARD / 4.
  */
 async function reentrantTrainerFixture() {
-  const f = await deployMarket(ethers);
-  const projectId = await createActiveProject(f, {}, 3);
+  const f = await deployMarket(connection);
+  const projectId = await createProject(f);
+  await registerTrainers(f.market, projectId, f.trainers.slice(0, 3));
   const attacker = (await ethers.deployContract("ReentrantTrainer", [await f.market.getAddress()])) as unknown as ReentrantTrainer;
   await attacker.register(projectId);
-  await submitAll(f, projectId, f.trainers.slice(0, 3));
-  const round = (await f.market.getCurrentRound(projectId)).round;
-  await attacker.submit(projectId, round, commitmentOf("attacker-update"));
-  await time.increase(SUBMISSION_WINDOW);
+  await acceptTerms(f.market, f.aggregator, projectId);
+  const round = 0n;
+  const updates = await commitAll(f, projectId, f.trainers.slice(0, 3));
+  await attacker.commit(projectId, round, commitmentOf("attacker-update"));
+  await revealAll(f, projectId, updates);
+  await attacker.reveal(projectId, round, commitmentOf("attacker-update"));
   const { chunkProofs, result } = await buildFinalization(f, projectId, inliers([1n, 1n, 1n, 1n]));
   await f.market.connect(f.aggregator).finalizeRound(projectId, round, 0, chunkProofs, result);
   const credit = await f.market.creditOf(ETH, await attacker.getAddress());
@@ -114,7 +134,7 @@ async function reentrantTrainerFixture() {
 
 /** A plain-token project and a malicious token that re-enters the market from transferFrom. */
 async function reentrantTokenFixture() {
-  const f = await deployMarket(ethers);
+  const f = await deployMarket(connection);
   const marketAddress = await f.market.getAddress();
   const token = (await ethers.deployContract("ReentrantToken", [marketAddress])) as unknown as ReentrantToken;
   await token.mint(f.owner.address, 10n ** 24n);
@@ -134,7 +154,7 @@ async function reentrantTokenFixture() {
 
 /** A BlockableToken project whose four trainers earned credits in a finalized round. */
 async function blockableFixture() {
-  const f = await deployMarket(ethers);
+  const f = await deployMarket(connection);
   const marketAddress = await f.market.getAddress();
   const token = (await ethers.deployContract("BlockableToken")) as unknown as BlockableToken;
   for (const s of [f.owner, f.aggregator, ...f.trainers]) {
@@ -143,32 +163,31 @@ async function blockableFixture() {
   }
   const projectId = await createActiveProject(f, { token: await token.getAddress() });
   await submitAll(f, projectId, f.trainers.slice(0, 4));
-  await time.increase(SUBMISSION_WINDOW);
   const { chunkProofs, result } = await buildFinalization(f, projectId, inliers([1n, 2n, 3n, 4n]));
   await f.market.connect(f.aggregator).finalizeRound(projectId, 0, 0, chunkProofs, result);
   return { ...f, token, projectId };
 }
 
-/** Four submissions in the open round of an active ETH project; the aggregation window is open. */
+/** Four revealed updates in the open round of an active ETH project; the aggregation window is open. */
 async function roundReady() {
-  const f = await deployMarket(ethers);
+  const f = await deployMarket(connection);
   const projectId = await createActiveProject(f);
   const commitments = await submitAll(f, projectId, f.trainers.slice(0, 4));
-  await time.increase(SUBMISSION_WINDOW);
+  await toAggregationWindow(f, projectId);
   return { ...f, projectId, commitments };
 }
 
-/** Three submissions (one short of the quorum of 4) in the open round; its submission window is still open. */
+/** Two revealed updates (one short of the quorum of 3) in the open round; its reveal window is still open. */
 async function roundReadyBelowQuorum() {
-  const f = await deployMarket(ethers);
+  const f = await deployMarket(connection);
   const projectId = await createActiveProject(f);
-  await submitAll(f, projectId, f.trainers.slice(0, 3));
+  await submitAll(f, projectId, f.trainers.slice(0, 2));
   return { ...f, projectId };
 }
 
 /** A market and a mock verifier, no project. */
 async function fixture(): Promise<MarketFixture> {
-  return deployMarket(ethers);
+  return deployMarket(connection);
 }
 
 /**
@@ -177,24 +196,31 @@ async function fixture(): Promise<MarketFixture> {
  * their decision proofs.
  */
 async function replayFixture() {
-  const f = await deployMarket(ethers);
+  const f = await deployMarket(connection);
   const market2 = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
   const commitments = [0, 1, 2, 3].map((i) => commitmentOf(`replay-update-${i}`));
   const setUp = async (market: FedMarket) => {
     const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
     await market.connect(f.owner).createProject(config, { value: config.budget });
     const projectId = await market.projectCount();
+    await registerTrainers(market, projectId, f.trainers.slice(0, 4));
     await acceptTerms(market, f.aggregator, projectId);
-    for (const [i, t] of f.trainers.slice(0, 4).entries()) {
-      await market.connect(t).registerTrainer(projectId, []);
-      await market.connect(t).submitUpdate(projectId, 0, commitments[i]!, cid(`u${i}`));
-    }
     return projectId;
   };
   const projectA = await setUp(f.market);
   const projectB = await setUp(f.market);
   const projectOther = await setUp(market2);
-  await time.increase(SUBMISSION_WINDOW);
+  // The three rounds opened seconds apart: commit to all, then reveal all, then aggregate.
+  const same: UpdateFor = (_t, i) => ({ commitment: commitments[i]!, cid: cid(`u${i}`) });
+  const rounds = [
+    { c: f, id: projectA },
+    { c: f, id: projectB },
+    { c: { market: market2, time }, id: projectOther },
+  ];
+  const updates: Update[][] = [];
+  for (const r of rounds) updates.push(await commitAll(r.c, r.id, f.trainers.slice(0, 4), same));
+  for (const [i, r] of rounds.entries()) await revealAll(r.c, r.id, updates[i]!);
+  await toAggregationWindow({ market: market2, time }, projectOther);
   return { ...f, market2, projectA, projectB, projectOther, commitments };
 }
 
@@ -229,11 +255,11 @@ describe("FedMarket attacks", function () {
       await expect(attacker.withdraw(ETH)).to.emit(market, "Withdrawn").withArgs(ETH, attackerAddress, credit);
 
       expect(await attacker.received()).to.equal(credit);
-      expect(await attacker.reentryAttempts()).to.equal(11n);
+      expect(await attacker.reentryAttempts()).to.equal(13n);
       expect(await attacker.reentrySuccesses()).to.equal(0n);
       const guardError = market.interface.encodeErrorResult("ReentrancyGuardReentrantCall", []);
-      expect(await attacker.reentryErrorCount()).to.equal(11n);
-      for (let i = 0n; i < 11n; i++) expect(await attacker.reentryErrors(i)).to.equal(guardError);
+      expect(await attacker.reentryErrorCount()).to.equal(13n);
+      for (let i = 0n; i < 13n; i++) expect(await attacker.reentryErrors(i)).to.equal(guardError);
 
       expect(await market.creditOf(ETH, attackerAddress)).to.equal(0n);
       expect(await ethers.provider.getBalance(marketAddress)).to.equal(balanceBefore - credit);
@@ -324,13 +350,12 @@ describe("FedMarket attacks", function () {
 
     it("rejects the previous aggregator after the owner appointed a new one", async function () {
       const f = await loadFixture(roundReady);
-      await time.increase(3600n); // past the aggregation window
+      await pastAggregationWindow(f, f.projectId);
       await f.market.failRound(f.projectId);
       const newAggregator = f.trainers[7]!;
       await f.market.connect(f.owner).appointAggregator(f.projectId, newAggregator.address, 0n, 0n);
       await acceptTerms(f.market, newAggregator, f.projectId, true, "0x" + "33".repeat(32));
       await submitAll(f, f.projectId, f.trainers.slice(0, 4));
-      await time.increase(SUBMISSION_WINDOW);
       const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers([1n, 1n, 1n, 1n]));
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 1, 0, chunkProofs, result))
         .to.be.revertedWithCustomError(f.market, "NotAggregator")
@@ -396,10 +421,8 @@ describe("FedMarket attacks", function () {
       const { chunks, result, inputs } = await proveA(f, unchanged, "same-chain");
       await f.market.connect(f.aggregator).finalizeRound(f.projectA, 0, 0, chunks, result);
       // Round 1 receives the very same commitments in the same slots.
-      for (const [i, t] of f.trainers.slice(0, 4).entries()) {
-        await f.market.connect(t).submitUpdate(f.projectA, 1, f.commitments[i]!, cid(`again${i}`));
-      }
-      await time.increase(SUBMISSION_WINDOW);
+      await submitAll(f, f.projectA, f.trainers.slice(0, 4), (_t, i) => ({ commitment: f.commitments[i]!, cid: cid(`again${i}`) }));
+      await toAggregationWindow(f, f.projectA);
       // Replaying with the old round number is refused outright...
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectA, 0, 0, chunks, result))
         .to.be.revertedWithCustomError(f.market, "WrongRound")
@@ -556,7 +579,7 @@ describe("FedMarket attacks", function () {
       const before = await ownerTake(f, f.projectId); // budget only: the round's reward is reserved
       await f.market.connect(f.owner).cancelProject(f.projectId);
       expect(await ownerTake(f, f.projectId)).to.equal(before);
-      const credits = await Promise.all(f.trainers.slice(0, 3).map((t) => f.market.creditOf(ETH, t.address)));
+      const credits = await Promise.all(f.trainers.slice(0, 2).map((t) => f.market.creditOf(ETH, t.address)));
       expect(credits.reduce((a, c) => a + c, 0n)).to.equal(REWARD);
       expect(Math.max(...credits.map(Number)) - Math.min(...credits.map(Number))).to.be.at.most(1);
       await expectSolvent(f.market, ETH);
@@ -608,7 +631,6 @@ describe("FedMarket attacks", function () {
       const f = await loadFixture(fixture);
       const projectId = await createActiveProject(f, { numRounds: 1, budget: REWARD * 2n });
       await submitAll(f, projectId, f.trainers.slice(0, 4));
-      await time.increase(SUBMISSION_WINDOW);
       const everyone = [0, 1, 2, 3].map(() => ({ status: Status.Excluded, score: 0n }));
       const { chunkProofs, result } = await buildFinalization(f, projectId, everyone);
       await expect(f.market.connect(f.aggregator).finalizeRound(projectId, 0, 0, chunkProofs, result))
@@ -663,6 +685,405 @@ describe("FedMarket attacks", function () {
         [REWARD * 3n, -(REWARD * 3n)],
       );
       await expectSolvent(f.market, ETH);
+    });
+  });
+
+  // -----------------------------------------------------------------------------------------------
+  // The slot draw and the commit-reveal protocol
+  // -----------------------------------------------------------------------------------------------
+
+  describe("slot capture by speed or by many addresses", function () {
+    /** Four honest trainers, then a coalition of eight addresses, all registered before round 0 opens: 12 candidates, 4 slots. */
+    async function coalitionFixture() {
+      const f = await deployMarket(connection, { trainerCount: 12 });
+      const projectId = await createProject(f, { numRounds: 10, budget: REWARD * 10n });
+      await registerTrainers(f.market, projectId, f.trainers);
+      await acceptTerms(f.market, f.aggregator, projectId);
+      return { ...f, projectId, honest: f.trainers.slice(0, 4), coalition: f.trainers.slice(4) };
+    }
+
+    /**
+     * Everybody commits in the block right after the round's opening block, the coalition first;
+     * returns whether each candidate's transaction succeeded, by registration index.
+     */
+    async function raceForSlots(f: Awaited<ReturnType<typeof coalitionFixture>>, round: bigint): Promise<boolean[]> {
+      const order = [...f.coalition, ...f.honest];
+      const hashes = new Map<string, string>();
+      await ethers.provider.send("evm_setAutomine", [false]);
+      try {
+        for (const t of order) {
+          const sealed = await sealedCommitment(
+            f.market,
+            f.projectId,
+            round,
+            t.address,
+            commitmentOf(`race-${round}-${t.address}`),
+            cid("race"),
+          );
+          const tx = await f.market.connect(t).commitUpdate(f.projectId, round, sealed, { gasLimit: 1_000_000n });
+          hashes.set(t.address, tx.hash);
+        }
+        await mine();
+      } finally {
+        await ethers.provider.send("evm_setAutomine", [true]);
+      }
+      const statuses: boolean[] = [];
+      for (const t of f.trainers) statuses.push((await ethers.provider.getTransactionReceipt(hashes.get(t.address)!))!.status === 1);
+      return statuses;
+    }
+
+    it("committing first, in the block after the opening, with many addresses takes no slot that was not drawn", async function () {
+      const f = await loadFixture(coalitionFixture);
+      const { chainId } = await ethers.provider.getNetwork();
+      let honestDrawn = 0;
+      // Rounds until an honest trainer was drawn (one chance in seven to have none in a round).
+      for (let round = 0n; round < 10n && honestDrawn === 0; round++) {
+        const open = await f.market.getCurrentRound(f.projectId);
+        expect([open.round, open.candidates]).to.deep.equal([round, 12n]);
+        const succeeded = await raceForSlots(f, round);
+        expect(BigInt((await ethers.provider.getBlock("latest"))!.number)).to.equal(open.seedBlock + 1n);
+        // The draw from the opening block's hash (@fedmarket/core) decides, not the order.
+        const opening = await ethers.provider.getBlock(Number(open.seedBlock));
+        const drawn = drawSlots(roundSeed(chainId, await f.market.getAddress(), f.projectId, Number(round), opening!.hash!), 12, 4);
+        expect(succeeded).to.deep.equal(f.trainers.map((_t, i) => drawn.includes(i)));
+        for (const [slot, index] of drawn.entries()) {
+          expect(await f.market.slotOf(f.projectId, f.trainers[index]!.address)).to.deep.equal([true, true, BigInt(slot)]);
+        }
+        const coalitionSlots = drawn.filter((i) => i >= 4).length;
+        honestDrawn += 4 - coalitionSlots;
+        expect((await f.market.getCurrentRound(f.projectId)).commits).to.equal(4n);
+        // Retrying does not help a coalition address that was not drawn.
+        for (const [i, t] of f.trainers.entries()) {
+          if (drawn.includes(i)) continue;
+          await expect(f.market.connect(t).commitUpdate(f.projectId, round, ethers.ZeroHash))
+            .to.be.revertedWithCustomError(f.market, "NotSelected")
+            .withArgs(f.projectId, round, t.address);
+        }
+        await toAggregationWindow(f, f.projectId);
+        await f.market.skipRound(f.projectId); // nobody revealed
+      }
+      expect(honestDrawn).to.be.greaterThan(0);
+    });
+
+    it("registering after the round opened gives no slot in it, even with a slot free; the next round counts it", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createActiveProject(f, {}, 3); // 3 candidates for 4 slots
+      const late = f.trainers[3]!;
+      await f.market.connect(late).registerTrainer(projectId, []);
+      await drawSeed(f.market, projectId);
+      expect((await f.market.getProject(projectId)).registeredTrainers).to.equal(4n);
+      expect((await f.market.getCurrentRound(projectId)).candidates).to.equal(3n);
+      expect(await f.market.slotOf(projectId, late.address)).to.deep.equal([true, false, 0n]);
+      const sealed = await sealedCommitment(f.market, projectId, 0n, late.address, 1n, cid("late"));
+      await expect(f.market.connect(late).commitUpdate(projectId, 0n, sealed))
+        .to.be.revertedWithCustomError(f.market, "NotSelected")
+        .withArgs(projectId, 0n, late.address);
+      await toAggregationWindow(f, projectId);
+      await f.market.skipRound(projectId);
+      expect((await f.market.getCurrentRound(projectId)).candidates).to.equal(4n);
+      await drawSeed(f.market, projectId);
+      expect(await f.market.slotOf(projectId, late.address)).to.deep.equal([true, true, 3n]);
+      expect((await commitAll(f, projectId, [late])).map((u) => u.slot)).to.deep.equal([3]);
+    });
+  });
+
+  describe("reading or steering the seed", function () {
+    it("is pending in the opening block: a commitment there reverts SeedPending and fixes nothing", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createProject(f);
+      await registerTrainers(f.market, projectId, f.trainers.slice(0, 4));
+      const t = f.trainers[0]!;
+      const sealed = await sealedCommitment(f.market, projectId, 0n, t.address, 1n, cid("early"));
+      // The acceptance (which opens round 0) and the commitment land in the same block.
+      const block = BigInt(await ethers.provider.getBlockNumber()) + 1n;
+      await ethers.provider.send("evm_setAutomine", [false]);
+      let hashes: string[];
+      try {
+        const accept = await f.market
+          .connect(f.aggregator)
+          .acceptAggregator(projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND, gasLimit: 2_000_000n });
+        const early = await f.market.connect(t).commitUpdate(projectId, 0n, sealed, { gasLimit: 1_000_000n });
+        hashes = [accept.hash, early.hash];
+        await mine();
+      } finally {
+        await ethers.provider.send("evm_setAutomine", [true]);
+      }
+      const receipts = await Promise.all(hashes.map((h) => ethers.provider.getTransactionReceipt(h)));
+      expect(receipts.map((r) => [r!.status, BigInt(r!.blockNumber)])).to.deep.equal([
+        [1, block],
+        [0, block],
+      ]);
+      const round = await f.market.getCurrentRound(projectId);
+      expect([round.seedBlock, round.seed, round.commits]).to.deep.equal([block, 0n, 0n]);
+      // The reason, replayed in that block's state: SeedPending (drawSeed there returns 0).
+      await expect(f.market.connect(t).commitUpdate.staticCall(projectId, 0n, sealed, { blockTag: Number(block) }))
+        .to.be.revertedWithCustomError(f.market, "SeedPending")
+        .withArgs(projectId, 0n, block);
+      expect(await f.market.drawSeed.staticCall(projectId, { blockTag: Number(block) })).to.equal(0n);
+      // One block later the same commitment goes through and fixes the seed from the opening block's hash.
+      const { chainId } = await ethers.provider.getNetwork();
+      const seed = roundSeed(chainId, await f.market.getAddress(), projectId, 0, (await ethers.provider.getBlock(Number(block)))!.hash!);
+      await expect(f.market.connect(t).commitUpdate(projectId, 0n, sealed))
+        .to.emit(f.market, "SeedDrawn")
+        .withArgs(projectId, 0n, seed, block)
+        .and.to.emit(f.market, "UpdateCommitted");
+    });
+
+    it("re-anchors when nobody read it for 256 blocks; a later call draws from the new seed block", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createActiveProject(f);
+      const opened = await f.market.getCurrentRound(projectId);
+      await mine(300);
+      const t = f.trainers[0]!;
+      const sealed = await sealedCommitment(f.market, projectId, 0n, t.address, 1n, cid("x"));
+      // A commitment cannot use the expired hash (and its revert undoes the re-anchoring).
+      await expect(f.market.connect(t).commitUpdate(projectId, 0n, sealed)).to.be.revertedWithCustomError(f.market, "SeedPending");
+      expect((await f.market.getCurrentRound(projectId)).seedBlock).to.equal(opened.seedBlock);
+      const tx = await f.market.connect(f.stranger).drawSeed(projectId);
+      const anchor = BigInt((await tx.wait())!.blockNumber);
+      await expect(tx).to.emit(f.market, "SeedReanchored").withArgs(projectId, 0n, anchor);
+      await expect(tx).to.not.emit(f.market, "SeedDrawn");
+      expect([(await f.market.getCurrentRound(projectId)).seedBlock, (await f.market.getCurrentRound(projectId)).seed]).to.deep.equal([
+        anchor,
+        0n,
+      ]);
+      const { chainId } = await ethers.provider.getNetwork();
+      const seed = roundSeed(chainId, await f.market.getAddress(), projectId, 0, (await ethers.provider.getBlock(Number(anchor)))!.hash!);
+      await expect(f.market.drawSeed(projectId)).to.emit(f.market, "SeedDrawn").withArgs(projectId, 0n, seed, anchor);
+      expect((await f.market.getCurrentRound(projectId)).seed).to.equal(seed);
+      await expect(f.market.connect(t).commitUpdate(projectId, 0n, sealed)).to.emit(f.market, "UpdateCommitted");
+    });
+  });
+
+  describe("commitment copying", function () {
+    /** Four candidates for four slots: the victim holds slot 0, the copier slot 1, two honest trainers slots 2 and 3. */
+    async function copyFixture() {
+      const f = await deployMarket(connection);
+      const projectId = await createActiveProject(f);
+      const [victim, copier, ...honest] = f.trainers.slice(0, 4) as [HardhatEthersSigner, HardhatEthersSigner, ...HardhatEthersSigner[]];
+      return { ...f, projectId, victim, copier, honest };
+    }
+
+    /** Plays round 0 (the copier copying the victim's sealed commitment, or staying out) and finalizes it with equal scores. */
+    async function playRound(copy: boolean): Promise<{ victimCredit: bigint; copierCredit: bigint; inputs: bigint[] }> {
+      const f = await loadFixture(copyFixture);
+      const [victimUpdate] = (await commitAll(f, f.projectId, [f.victim])) as [Update];
+      if (copy) {
+        // The copier reads the victim's sealed commitment from its event and commits it as its own.
+        const [event] = await f.market.queryFilter(f.market.filters.UpdateCommitted(f.projectId, 0n, f.victim.address));
+        const copied = event!.args.sealedCommit;
+        await expect(f.market.connect(f.copier).commitUpdate(f.projectId, 0n, copied))
+          .to.emit(f.market, "UpdateCommitted")
+          .withArgs(f.projectId, 0n, f.copier.address, 1n, copied);
+      }
+      const honest = await commitAll(f, f.projectId, f.honest);
+      if (copy) {
+        // Even front-running the victim's reveal with the victim's own opening fails.
+        await toRevealWindow(f, f.projectId);
+        await expect(f.market.connect(f.copier).revealUpdate(f.projectId, 0n, victimUpdate.commitment, victimUpdate.cid))
+          .to.be.revertedWithCustomError(f.market, "RevealMismatch")
+          .withArgs(f.projectId, 0n, f.copier.address);
+      }
+      await revealAll(f, f.projectId, [victimUpdate, ...honest]);
+      if (copy) {
+        // Once revealed, the victim's commitment and CID are public: they still do not open the copy.
+        await expect(f.market.connect(f.copier).revealUpdate(f.projectId, 0n, victimUpdate.commitment, victimUpdate.cid))
+          .to.be.revertedWithCustomError(f.market, "RevealMismatch")
+          .withArgs(f.projectId, 0n, f.copier.address);
+      }
+      const outcomes = [inliers([1n])[0]!, { status: Status.Empty, score: 0n }, ...inliers([1n, 1n])];
+      const { chunkProofs, result, inputs } = await buildFinalization(f, f.projectId, outcomes);
+      await f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result);
+      await expectSolvent(f.market, ETH);
+      return {
+        victimCredit: await f.market.creditOf(ETH, f.victim.address),
+        copierCredit: await f.market.creditOf(ETH, f.copier.address),
+        inputs,
+      };
+    }
+
+    it("a copied sealed commitment cannot be revealed by the copier; the victim reveals and is paid in full, as without the copier", async function () {
+      const copied = await playRound(true);
+      const alone = await playRound(false);
+      expect(copied.inputs[4 + 1]).to.equal(0n); // the copier's slot is empty in the proof
+      expect(copied.copierCredit).to.equal(0n);
+      expect(copied.victimCredit).to.equal(REWARD / 3n);
+      expect(copied.victimCredit).to.equal(alone.victimCredit);
+      expect(copied.inputs.slice(4, 8)).to.deep.equal(alone.inputs.slice(4, 8));
+    });
+
+    it("a commitment already revealed in the round cannot be revealed again from another slot (DuplicateCommitment)", async function () {
+      const f = await loadFixture(copyFixture);
+      // An accomplice seals the victim's commitment under its own address: a valid seal, but a duplicate.
+      const same: UpdateFor = () => ({ commitment: commitmentOf("the-update"), cid: cid("theupdate") });
+      const [first, second] = (await commitAll(f, f.projectId, [f.victim, f.copier], same)) as [Update, Update];
+      await revealAll(f, f.projectId, [first]);
+      await expect(f.market.connect(second.trainer).revealUpdate(f.projectId, 0n, second.commitment, second.cid))
+        .to.be.revertedWithCustomError(f.market, "DuplicateCommitment")
+        .withArgs(f.projectId, 0n, second.commitment);
+      expect(await slotCommitments(f.market, f.projectId, 4)).to.deep.equal([first.commitment, 0n, 0n, 0n]);
+      expect((await f.market.getCurrentRound(f.projectId)).submissions).to.equal(1n);
+    });
+  });
+
+  describe("reading updates before every commitment is locked", function () {
+    it("no commitment or CID appears in any event, view or calldata before the reveal window", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createActiveProject(f);
+      const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+      const updates = await commitAll(f, projectId, f.trainers.slice(0, 4));
+      const secrets = updates.flatMap((u) => [
+        ethers.toBeHex(u.commitment, 32).slice(2),
+        ethers.hexlify(ethers.toUtf8Bytes(u.cid)).slice(2),
+      ]);
+      const hidden = (data: string, what: string) => {
+        for (const secret of secrets) expect(data.toLowerCase(), what).to.not.include(secret);
+      };
+      // Events: only the seed and the sealed commitments.
+      const logs = await ethers.provider.getLogs({ address: await f.market.getAddress(), fromBlock, toBlock: "latest" });
+      const names = logs.map((log) => (f.market.interface.parseLog(log) as LogDescription).name);
+      expect([...new Set(names)].sort()).to.deep.equal(["SeedDrawn", "UpdateCommitted"]);
+      for (const log of logs) hidden(log.data + log.topics.join(""), "event");
+      // Calldata: the sealed hash only.
+      for (let b = fromBlock; b <= (await ethers.provider.getBlockNumber()); b++) {
+        for (const hash of (await ethers.provider.getBlock(b))!.transactions)
+          hidden((await ethers.provider.getTransaction(hash))!.data, "calldata");
+      }
+      // Views.
+      expect(await slotCommitments(f.market, projectId, 4)).to.deep.equal([0n, 0n, 0n, 0n]);
+      const inputs = await f.market.decisionPublicInputs(projectId, 1n, packOutcomes([]));
+      expect(inputs.slice(4, 8)).to.deep.equal([0n, 0n, 0n, 0n]);
+      const round = await f.market.getCurrentRound(projectId);
+      expect([round.commits, round.submissions]).to.deep.equal([4n, 0n]);
+      // Revealing before the window is refused; in it, the updates become public.
+      await expect(
+        f.market.connect(updates[0]!.trainer).revealUpdate(projectId, 0n, updates[0]!.commitment, updates[0]!.cid),
+      ).to.be.revertedWithCustomError(f.market, "OutsideRevealWindow");
+      await revealAll(f, projectId, updates);
+      expect(await slotCommitments(f.market, projectId, 4)).to.deep.equal(updates.map((u) => u.commitment));
+    });
+
+    it("an unrevealed slot is empty in the decision inputs and gets nothing at finalization; a late reveal is refused", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createActiveProject(f);
+      const updates = await commitAll(f, projectId, f.trainers.slice(0, 4));
+      await revealAll(f, projectId, [updates[0]!, updates[1]!, updates[3]!]);
+      await toAggregationWindow(f, projectId);
+      const silent = updates[2]!;
+      await expect(f.market.connect(silent.trainer).revealUpdate(projectId, 0n, silent.commitment, silent.cid))
+        .to.be.revertedWithCustomError(f.market, "OutsideRevealWindow")
+        .withArgs(projectId, 0n, anyValue, anyValue);
+      const outcomes = [...inliers([1n, 1n]), { status: Status.Empty, score: 0n }, ...inliers([1n])];
+      const { chunkProofs, result, inputs } = await buildFinalization(f, projectId, outcomes);
+      expect(inputs.slice(4, 8)).to.deep.equal([updates[0]!.commitment, updates[1]!.commitment, 0n, updates[3]!.commitment]);
+      const tx = await f.market.connect(f.aggregator).finalizeRound(projectId, 0n, 0n, chunkProofs, result);
+      const recorded = (await tx.wait())!.logs
+        .map((log) => f.market.interface.parseLog(log))
+        .filter((e): e is LogDescription => e?.name === "ContributionRecorded")
+        .map((e) => Number(e.args.slot));
+      expect(recorded).to.deep.equal([0, 1, 3]);
+      expect(await f.market.creditOf(ETH, silent.trainer.address)).to.equal(0n);
+      for (const u of [updates[0]!, updates[1]!, updates[3]!])
+        expect(await f.market.creditOf(ETH, u.trainer.address)).to.equal(REWARD / 3n);
+      await expectSolvent(f.market, ETH);
+    });
+  });
+
+  describe("aggregating below Multi-Krum's quorum of 2f + 3", function () {
+    /** f = 2 (quorum 7) with 8 slots on an 8-slot verifier and 8 candidates. */
+    async function f2Fixture() {
+      const f = await deployMarket(connection, { kMax: 8 });
+      const projectId = await createActiveProject(f, { maxTrainersPerRound: 8, params: circuitParams(2) }, 8);
+      return { ...f, projectId };
+    }
+
+    it("a project needs at least 2f + 3 slots", async function () {
+      const f = await loadFixture(f2Fixture);
+      const config = baseConfig({
+        verifier: await f.verifier.getAddress(),
+        aggregator: f.aggregator.address,
+        maxTrainersPerRound: 6,
+        params: circuitParams(2),
+      });
+      await expect(f.market.createProject(config, { value: config.budget }))
+        .to.be.revertedWithCustomError(f.market, "InvalidConfig")
+        .withArgs("maxTrainersPerRound");
+      await f.market.createProject({ ...config, maxTrainersPerRound: 7 }, { value: config.budget });
+    });
+
+    it("with f = 2, five revealed updates cannot be aggregated or failed; the round is skipped after its reveal deadline", async function () {
+      const f = await loadFixture(f2Fixture);
+      await submitAll(f, f.projectId, f.trainers.slice(0, 5));
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers([1n, 1n, 1n, 1n, 1n]));
+      const agg = f.market.connect(f.aggregator);
+      await expect(agg.finalizeRound(f.projectId, 0n, 0n, chunkProofs, result))
+        .to.be.revertedWithCustomError(f.market, "QuorumNotReached")
+        .withArgs(f.projectId, 0n, 5n, 7n);
+      await expect(agg.submitChunkProofs(f.projectId, 0n, 0n, chunkProofs))
+        .to.be.revertedWithCustomError(f.market, "QuorumNotReached")
+        .withArgs(f.projectId, 0n, 5n, 7n);
+      await pastAggregationWindow(f, f.projectId);
+      await expect(f.market.failRound(f.projectId))
+        .to.be.revertedWithCustomError(f.market, "QuorumNotReached")
+        .withArgs(f.projectId, 0n, 5n, 7n);
+      await expect(f.market.connect(f.stranger).skipRound(f.projectId)).to.emit(f.market, "RoundSkipped").withArgs(f.projectId, 0n, 5n);
+      const p = await f.market.getProject(f.projectId);
+      expect([p.currentRound, p.bondPosted, p.budget]).to.deep.equal([1n, BOND, REWARD * 2n]);
+      for (const t of f.trainers) expect(await f.market.creditOf(ETH, t.address)).to.equal(0n);
+    });
+
+    it("with f = 2, seven revealed updates can be aggregated (and no longer skipped)", async function () {
+      const f = await loadFixture(f2Fixture);
+      await submitAll(f, f.projectId, f.trainers.slice(0, 7));
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers([1n, 1n, 1n, 1n, 1n, 1n, 1n]));
+      await expect(f.market.skipRound(f.projectId))
+        .to.be.revertedWithCustomError(f.market, "QuorumReached")
+        .withArgs(f.projectId, 0n, 7n, 7n);
+      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result))
+        .to.emit(f.market, "RoundFinalized")
+        .withArgs(f.projectId, 0n, anyValue, anyValue, 7n, (REWARD / 7n) * 7n, anyValue);
+      for (const t of f.trainers.slice(0, 7)) expect(await f.market.creditOf(ETH, t.address)).to.equal(REWARD / 7n);
+      await expectSolvent(f.market, ETH);
+    });
+  });
+
+  describe("outcomes a proof claims for slots without a revealed update", function () {
+    /** Slot 1 committed but never revealed; slots 0, 2 and 3 revealed. */
+    async function unrevealedSlotFixture() {
+      const f = await deployMarket(connection);
+      const projectId = await createActiveProject(f);
+      const updates = await commitAll(f, projectId, f.trainers.slice(0, 4));
+      await revealAll(f, projectId, [updates[0]!, updates[2]!, updates[3]!]);
+      return { ...f, projectId };
+    }
+
+    /** Everything the market owes in ETH, part by part: what totalLiabilities must equal. */
+    async function sumOfParts(f: MarketFixture, projectId: bigint): Promise<bigint> {
+      const p = await f.market.getProject(projectId);
+      let sum = p.budget + p.roundReward + p.bondPosted + p.refundPool;
+      for (const who of [f.owner, f.aggregator, f.stranger, ...f.trainers]) sum += await f.market.creditOf(ETH, who.address);
+      return sum;
+    }
+
+    it("do not dilute the revealed slots' shares: the total score counts revealed slots only", async function () {
+      const f = await loadFixture(unrevealedSlotFixture);
+      // A score claimed for the empty slot 1 (a sound decision circuit proves it Empty; a lax verifier might not).
+      const outcomes = [...inliers([1n, 3n, 1n, 1n])];
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, outcomes);
+      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result))
+        .to.emit(f.market, "RoundFinalized")
+        .withArgs(f.projectId, 0n, anyValue, anyValue, 3n, (REWARD / 3n) * 3n, anyValue);
+      for (const i of [0, 2, 3]) expect(await f.market.creditOf(ETH, f.trainers[i]!.address)).to.equal(REWARD / 3n);
+    });
+
+    it("cannot strand reward: a zero-total split counts the revealed slots only and credits all it reports as paid", async function () {
+      const f = await loadFixture(unrevealedSlotFixture);
+      const outcomes = [0, 1, 2, 3].map(() => ({ status: Status.NotAggregated, score: 0n }));
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, outcomes);
+      await f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result);
+      const credits = await Promise.all([0, 2, 3].map((i) => f.market.creditOf(ETH, f.trainers[i]!.address)));
+      expect(credits.reduce((a, c) => a + c, 0n)).to.equal(REWARD);
+      expect(await sumOfParts(f, f.projectId)).to.equal(await f.market.totalLiabilities(ETH));
     });
   });
 });

@@ -3,9 +3,12 @@ import { network } from "hardhat";
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 
+import { roundSeed } from "@fedmarket/core";
+import type { MockRoundVerifier } from "../types/ethers-contracts/index.js";
 import {
   AGGREGATION_WINDOW,
   BOND,
+  CHUNK_SIZE,
   ETH,
   ProjectStatus,
   FIELD_MODULUS,
@@ -15,46 +18,56 @@ import {
   HYPER_MAX,
   HYPER_MIN,
   SLASH,
-  SUBMISSION_WINDOW,
   Status,
   acceptTerms,
   baseConfig,
   buildFinalization,
   cid,
+  circuitParams,
+  commitAll,
   commitmentOf,
   createActiveProject,
+  createProject,
   deployMarket,
+  drawSeed,
   mockChunkProof,
+  pastAggregationWindow,
+  revealAll,
+  sealedCommitment,
   submitAll,
+  toAggregationWindow,
+  toRevealWindow,
+  type Update,
   type ConfigOverrides,
   type HyperParams,
   type MarketFixture,
 } from "./helpers/market.js";
 
-const { ethers, networkHelpers } = await network.create();
+const connection = await network.create();
+const { ethers, networkHelpers } = connection;
 const { loadFixture, time } = networkHelpers;
 
 async function fixture(): Promise<MarketFixture> {
-  return deployMarket(ethers);
+  return deployMarket(connection);
 }
 
-/** An active ETH project with four registered trainers. */
+/** An active ETH project (f = 0: quorum 3) whose round 0 has four candidates for its four slots. */
 async function activeProject(): Promise<MarketFixture & { projectId: bigint }> {
-  const f = await deployMarket(ethers);
+  const f = await deployMarket(connection);
   const projectId = await createActiveProject(f);
   return { ...f, projectId };
 }
 
-/** An active project whose open round has four submissions and whose aggregation window is open. */
+/** An active project whose open round has four revealed updates and whose aggregation window is open. */
 async function roundReady(): Promise<MarketFixture & { projectId: bigint; commitments: bigint[] }> {
   const f = await activeProject();
   const commitments = await submitAll(f, f.projectId, f.trainers.slice(0, 4));
-  await time.increase(SUBMISSION_WINDOW);
+  await toAggregationWindow(f, f.projectId);
   return { ...f, commitments };
 }
 
 async function tokenFixture() {
-  const f = await deployMarket(ethers);
+  const f = await deployMarket(connection);
   const token = await ethers.deployContract("TestToken");
   const feeToken = await ethers.deployContract("FeeOnTransferToken");
   for (const s of [f.owner, f.aggregator, ...f.trainers]) {
@@ -119,13 +132,16 @@ describe("FedMarket", function () {
       ["numRounds", () => ({ numRounds: 0 })],
       ["submissionWindow", () => ({ submissionWindow: 0n })],
       ["submissionWindow", () => ({ submissionWindow: 365n * 86400n + 1n })],
+      ["revealWindow", () => ({ revealWindow: 0n })],
+      ["revealWindow", () => ({ revealWindow: 365n * 86400n + 1n })],
       ["aggregationWindow", () => ({ aggregationWindow: 0n })],
       ["aggregationWindow", () => ({ aggregationWindow: 2n ** 64n - 1n })],
       ["slashAmount", () => ({ slashAmount: BOND + 1n })],
-      ["modelSize", () => ({ params: { modelSize: 0, byzantineTolerance: 1, quantizationScale: 1n, clipBound: 1n } })],
+      ["modelSize", () => ({ params: { modelSize: 0, byzantineTolerance: 0, quantizationScale: 1n, clipBound: 1n } })],
       ["initialModelCommitment", () => ({ initialModelCommitment: FIELD_MODULUS })],
       ["maxTrainersPerRound", () => ({ maxTrainersPerRound: K_MAX + 1 })],
-      ["maxTrainersPerRound", () => ({ maxTrainersPerRound: 3 })], // below f + 3 = 4
+      ["maxTrainersPerRound", () => ({ maxTrainersPerRound: 2 })], // below 2f + 3 = 3
+      ["maxTrainersPerRound", () => ({ params: circuitParams(1) })], // 4 slots, below 2f + 3 = 5
     ];
     for (const [i, [field, make]] of invalid.entries()) {
       it(`rejects an invalid ${field} (case ${i})`, async function () {
@@ -200,7 +216,7 @@ describe("FedMarket", function () {
         .to.emit(f.market, "AggregatorAccepted")
         .withArgs(1n, f.aggregator.address, BOND, BOND, key)
         .and.to.emit(f.market, "RoundOpened")
-        .withArgs(1n, 0n, anyValue, anyValue, REWARD, config.initialModelCommitment, config.initialModelCid, anyValue);
+        .withArgs(1n, 0n, 0n, anyValue, anyValue, anyValue, REWARD, config.initialModelCommitment, config.initialModelCid, anyValue);
       const p = await f.market.getProject(1n);
       expect(p.status).to.equal(ProjectStatus.Active);
       expect(p.roundReward).to.equal(REWARD);
@@ -291,66 +307,187 @@ describe("FedMarket", function () {
     });
   });
 
-  describe("submitUpdate", function () {
-    it("records the commitment in the next slot and emits it with the CID", async function () {
+  describe("drawSeed and slotOf", function () {
+    it("fixes the seed from the opening block's hash, once, in a later block", async function () {
       const f = await loadFixture(activeProject);
-      const [t] = f.trainers;
+      const round = await f.market.getCurrentRound(f.projectId);
+      expect([round.seed, round.candidates]).to.deep.equal([0n, 4n]);
+      const opening = await ethers.provider.getBlock(Number(round.seedBlock));
+      const { chainId } = await ethers.provider.getNetwork();
+      const seed = roundSeed(chainId, await f.market.getAddress(), f.projectId, 0, opening!.hash!);
+      await expect(f.market.connect(f.stranger).drawSeed(f.projectId))
+        .to.emit(f.market, "SeedDrawn")
+        .withArgs(f.projectId, 0n, seed, round.seedBlock);
+      expect((await f.market.getCurrentRound(f.projectId)).seed).to.equal(seed);
+      // Idempotent: later calls return the same seed and emit nothing.
+      expect(await f.market.drawSeed.staticCall(f.projectId)).to.equal(seed);
+      await expect(f.market.drawSeed(f.projectId)).to.not.emit(f.market, "SeedDrawn");
+    });
+
+    it("with no more candidates than slots, candidate i holds slot i; a stranger holds none", async function () {
+      const f = await loadFixture(activeProject);
+      await drawSeed(f.market, f.projectId);
+      for (const [i, t] of f.trainers.slice(0, 4).entries()) {
+        expect(await f.market.slotOf(f.projectId, t.address)).to.deep.equal([true, true, BigInt(i)]);
+      }
+      expect(await f.market.slotOf(f.projectId, f.stranger.address)).to.deep.equal([true, false, 0n]);
+    });
+
+    it("rejects a project that is not active", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createProject(f);
+      await expect(f.market.drawSeed(projectId))
+        .to.be.revertedWithCustomError(f.market, "WrongProjectStatus")
+        .withArgs(projectId, ProjectStatus.AwaitingAggregator);
+      expect(await f.market.slotOf(projectId, f.trainers[0]!.address)).to.deep.equal([false, false, 0n]);
+    });
+  });
+
+  describe("commitUpdate", function () {
+    it("locks the sealed commitment into the trainer's drawn slot and shows nothing else", async function () {
+      const f = await loadFixture(activeProject);
+      await drawSeed(f.market, f.projectId);
+      const t = f.trainers[0]!;
       const c = commitmentOf("u");
-      await expect(f.market.connect(t!).submitUpdate(f.projectId, 0n, c, cid("u")))
-        .to.emit(f.market, "UpdateSubmitted")
-        .withArgs(f.projectId, 0n, t!.address, 0n, c, cid("u"));
-      expect(await f.market.getSubmission(f.projectId, 0n, 0n)).to.deep.equal([t!.address, c]);
+      const sealed = await sealedCommitment(f.market, f.projectId, 0n, t.address, c, cid("u"));
+      expect(await f.market.sealedCommitment(f.projectId, 0n, t.address, c, cid("u"))).to.equal(sealed);
+      await expect(f.market.connect(t).commitUpdate(f.projectId, 0n, sealed))
+        .to.emit(f.market, "UpdateCommitted")
+        .withArgs(f.projectId, 0n, t.address, 0n, sealed);
+      expect(await f.market.getSubmission(f.projectId, 0n, 0n)).to.deep.equal([ethers.ZeroAddress, 0n]);
+      const round = await f.market.getCurrentRound(f.projectId);
+      expect([round.commits, round.submissions]).to.deep.equal([1n, 0n]);
+      expect(await f.market.getTrainer(f.projectId, t.address)).to.deep.equal([true, 1n, 0n]);
+    });
+
+    it("fixes the seed itself when nobody drew it yet", async function () {
+      const f = await loadFixture(activeProject);
+      const t = f.trainers[2]!;
+      const sealed = await sealedCommitment(f.market, f.projectId, 0n, t.address, 7n, cid("u"));
+      await expect(f.market.connect(t).commitUpdate(f.projectId, 0n, sealed))
+        .to.emit(f.market, "SeedDrawn")
+        .and.to.emit(f.market, "UpdateCommitted")
+        .withArgs(f.projectId, 0n, t.address, 2n, sealed);
+    });
+
+    it("rejects a second, unregistered, late and wrong-round commitment", async function () {
+      const f = await loadFixture(activeProject);
+      const [t, other] = [f.trainers[0]!, f.trainers[1]!];
+      await commitAll(f, f.projectId, [t]);
+      await expect(f.market.connect(t).commitUpdate(f.projectId, 0n, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(f.market, "AlreadySubmitted")
+        .withArgs(f.projectId, 0n, t.address);
+      await expect(f.market.connect(f.stranger).commitUpdate(f.projectId, 0n, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(f.market, "NotRegistered")
+        .withArgs(f.projectId, f.stranger.address);
+      await expect(f.market.connect(other).commitUpdate(f.projectId, 1n, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(f.market, "WrongRound")
+        .withArgs(f.projectId, 0n, 1n);
+      const deadline = (await f.market.getCurrentRound(f.projectId)).submissionDeadline;
+      await time.increaseTo(deadline);
+      await expect(f.market.connect(other).commitUpdate(f.projectId, 0n, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(f.market, "SubmissionWindowClosed")
+        .withArgs(f.projectId, 0n, deadline);
+    });
+
+    it("rejects commitments while the project awaits an aggregator", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createProject(f);
+      await f.market.connect(f.trainers[0]!).registerTrainer(projectId, []);
+      await expect(f.market.connect(f.trainers[0]!).commitUpdate(projectId, 0n, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(f.market, "WrongProjectStatus")
+        .withArgs(projectId, ProjectStatus.AwaitingAggregator);
+    });
+
+    it("draws four of five candidates for four slots: the fifth cannot commit", async function () {
+      const f = await loadFixture(fixture);
+      const projectId = await createActiveProject(f, {}, 5);
+      await drawSeed(f.market, projectId);
+      const drawn = [];
+      for (const t of f.trainers.slice(0, 5)) {
+        const [ready, selected, slot] = await f.market.slotOf(projectId, t.address);
+        expect(ready).to.equal(true);
+        if (selected) drawn.push(slot);
+        else {
+          await expect(f.market.connect(t).commitUpdate(projectId, 0n, ethers.ZeroHash))
+            .to.be.revertedWithCustomError(f.market, "NotSelected")
+            .withArgs(projectId, 0n, t.address);
+        }
+      }
+      expect(drawn.map(Number).sort()).to.deep.equal([0, 1, 2, 3]);
+      expect((await commitAll(f, projectId, f.trainers.slice(0, 5))).map((u) => u.slot)).to.deep.equal([0, 1, 2, 3]);
+    });
+  });
+
+  describe("revealUpdate", function () {
+    it("opens the sealed commitment in the reveal window: records and emits the commitment and the CID", async function () {
+      const f = await loadFixture(activeProject);
+      const [u] = await commitAll(f, f.projectId, f.trainers.slice(1, 2));
+      await toRevealWindow(f, f.projectId);
+      await expect(f.market.connect(u!.trainer).revealUpdate(f.projectId, 0n, u!.commitment, u!.cid))
+        .to.emit(f.market, "UpdateRevealed")
+        .withArgs(f.projectId, 0n, u!.trainer.address, 1n, u!.commitment, u!.cid);
+      expect(await f.market.getSubmission(f.projectId, 0n, 1n)).to.deep.equal([u!.trainer.address, u!.commitment]);
+      const round = await f.market.getCurrentRound(f.projectId);
+      expect([round.commits, round.submissions]).to.deep.equal([1n, 1n]);
+    });
+
+    it("rejects a reveal outside its window, without a commitment, twice, or that does not open the seal", async function () {
+      const f = await loadFixture(activeProject);
+      const [u, late] = (await commitAll(f, f.projectId, f.trainers.slice(0, 2))) as [Update, Update];
+      const round = await f.market.getCurrentRound(f.projectId);
+      const [start, end] = [round.submissionDeadline, round.revealDeadline];
+      const t = f.market.connect(u.trainer);
+      await expect(t.revealUpdate(f.projectId, 0n, u.commitment, u.cid))
+        .to.be.revertedWithCustomError(f.market, "OutsideRevealWindow")
+        .withArgs(f.projectId, 0n, start, end);
+      await toRevealWindow(f, f.projectId);
+      await expect(f.market.connect(f.trainers[2]!).revealUpdate(f.projectId, 0n, u.commitment, u.cid))
+        .to.be.revertedWithCustomError(f.market, "NotCommitted")
+        .withArgs(f.projectId, 0n, f.trainers[2]!.address);
+      for (const [commitment, updateCid] of [
+        [u.commitment + 1n, u.cid],
+        [u.commitment, cid("other")],
+      ] as const) {
+        await expect(t.revealUpdate(f.projectId, 0n, commitment, updateCid))
+          .to.be.revertedWithCustomError(f.market, "RevealMismatch")
+          .withArgs(f.projectId, 0n, u.trainer.address);
+      }
+      await expect(t.revealUpdate(f.projectId, 1n, u.commitment, u.cid))
+        .to.be.revertedWithCustomError(f.market, "WrongRound")
+        .withArgs(f.projectId, 0n, 1n);
+      await t.revealUpdate(f.projectId, 0n, u.commitment, u.cid);
+      await expect(t.revealUpdate(f.projectId, 0n, u.commitment, u.cid))
+        .to.be.revertedWithCustomError(f.market, "AlreadyRevealed")
+        .withArgs(f.projectId, 0n, u.trainer.address);
+      await time.increaseTo(end);
+      await expect(f.market.connect(late.trainer).revealUpdate(f.projectId, 0n, late.commitment, late.cid))
+        .to.be.revertedWithCustomError(f.market, "OutsideRevealWindow")
+        .withArgs(f.projectId, 0n, start, end);
       expect((await f.market.getCurrentRound(f.projectId)).submissions).to.equal(1n);
     });
 
-    it("rejects duplicate, unregistered, late and wrong-round submissions", async function () {
+    it("rejects a zero or out-of-field commitment and a bad CID, even when sealed", async function () {
       const f = await loadFixture(activeProject);
-      const [t] = f.trainers;
-      await f.market.connect(t!).submitUpdate(f.projectId, 0n, commitmentOf("a"), cid("a"));
-      await expect(f.market.connect(t!).submitUpdate(f.projectId, 0n, commitmentOf("b"), cid("b")))
-        .to.be.revertedWithCustomError(f.market, "AlreadySubmitted")
-        .withArgs(f.projectId, 0n, t!.address);
-      await expect(f.market.connect(f.stranger).submitUpdate(f.projectId, 0n, commitmentOf("c"), cid("c")))
-        .to.be.revertedWithCustomError(f.market, "NotRegistered")
-        .withArgs(f.projectId, f.stranger.address);
-      await expect(f.market.connect(f.trainers[1]!).submitUpdate(f.projectId, 1n, commitmentOf("d"), cid("d")))
-        .to.be.revertedWithCustomError(f.market, "WrongRound")
-        .withArgs(f.projectId, 0n, 1n);
-      await time.increase(SUBMISSION_WINDOW);
-      await expect(
-        f.market.connect(f.trainers[1]!).submitUpdate(f.projectId, 0n, commitmentOf("e"), cid("e")),
-      ).to.be.revertedWithCustomError(f.market, "SubmissionWindowClosed");
-    });
-
-    it("rejects a zero or out-of-field commitment and a bad CID", async function () {
-      const f = await loadFixture(activeProject);
-      const t = f.market.connect(f.trainers[0]!);
-      await expect(t.submitUpdate(f.projectId, 0n, 0n, cid("a")))
-        .to.be.revertedWithCustomError(f.market, "InvalidCommitment")
-        .withArgs(0n);
-      await expect(t.submitUpdate(f.projectId, 0n, FIELD_MODULUS, cid("a")))
-        .to.be.revertedWithCustomError(f.market, "InvalidCommitment")
-        .withArgs(FIELD_MODULUS);
-      await expect(t.submitUpdate(f.projectId, 0n, 1n, "")).to.be.revertedWithCustomError(f.market, "InvalidCid");
-    });
-
-    it("rejects submissions beyond the round's slots", async function () {
-      const f = await loadFixture(fixture);
-      const projectId = await createActiveProject(f, {}, 5);
-      await submitAll(f, projectId, f.trainers.slice(0, 4));
-      await expect(f.market.connect(f.trainers[4]!).submitUpdate(projectId, 0n, commitmentOf("x"), cid("x")))
-        .to.be.revertedWithCustomError(f.market, "RoundFull")
-        .withArgs(projectId, 0n, 4n);
-    });
-
-    it("rejects submissions while the project awaits an aggregator", async function () {
-      const f = await loadFixture(fixture);
-      const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
-      await f.market.createProject(config, { value: config.budget });
-      await f.market.connect(f.trainers[0]!).registerTrainer(1n, []);
-      await expect(f.market.connect(f.trainers[0]!).submitUpdate(1n, 0n, 1n, cid("a")))
-        .to.be.revertedWithCustomError(f.market, "WrongProjectStatus")
-        .withArgs(1n, ProjectStatus.AwaitingAggregator);
+      const cases: Array<[bigint, string, string]> = [
+        [0n, cid("a"), "InvalidCommitment"],
+        [FIELD_MODULUS, cid("a"), "InvalidCommitment"],
+        [1n, "", "InvalidCid"],
+        [1n, "x".repeat(129), "InvalidCid"],
+      ];
+      const updates = await commitAll(f, f.projectId, f.trainers.slice(0, 4), (_t, i) => ({
+        commitment: cases[i]![0],
+        cid: cases[i]![1],
+      }));
+      await toRevealWindow(f, f.projectId);
+      for (const [i, u] of updates.entries()) {
+        const call = f.market.connect(u.trainer).revealUpdate(f.projectId, 0n, u.commitment, u.cid);
+        if (cases[i]![2] === "InvalidCommitment") {
+          await expect(call).to.be.revertedWithCustomError(f.market, "InvalidCommitment").withArgs(u.commitment);
+        } else {
+          await expect(call).to.be.revertedWithCustomError(f.market, "InvalidCid");
+        }
+      }
     });
   });
 
@@ -396,18 +533,18 @@ describe("FedMarket", function () {
       );
     });
 
-    it("rejects proofs during the submission window and below quorum", async function () {
+    it("rejects proofs during the commit and reveal windows and below quorum", async function () {
       const f = await loadFixture(activeProject);
-      await submitAll(f, f.projectId, f.trainers.slice(0, 3));
       const proof = mockChunkProof(0n, 1n);
-      await expect(f.market.connect(f.aggregator).submitChunkProofs(f.projectId, 0n, 0n, [proof])).to.be.revertedWithCustomError(
-        f.market,
-        "OutsideAggregationWindow",
-      );
-      await time.increase(SUBMISSION_WINDOW);
-      await expect(f.market.connect(f.aggregator).submitChunkProofs(f.projectId, 0n, 0n, [proof]))
+      const agg = f.market.connect(f.aggregator);
+      const updates = await commitAll(f, f.projectId, f.trainers.slice(0, 2));
+      await expect(agg.submitChunkProofs(f.projectId, 0n, 0n, [proof])).to.be.revertedWithCustomError(f.market, "OutsideAggregationWindow");
+      await revealAll(f, f.projectId, updates);
+      await expect(agg.submitChunkProofs(f.projectId, 0n, 0n, [proof])).to.be.revertedWithCustomError(f.market, "OutsideAggregationWindow");
+      await toAggregationWindow(f, f.projectId);
+      await expect(agg.submitChunkProofs(f.projectId, 0n, 0n, [proof]))
         .to.be.revertedWithCustomError(f.market, "QuorumNotReached")
-        .withArgs(f.projectId, 0n, 3n, 4n);
+        .withArgs(f.projectId, 0n, 2n, 3n);
     });
   });
 
@@ -528,7 +665,7 @@ describe("FedMarket", function () {
       const f = await loadFixture(fixture);
       const projectId = await createActiveProject(f, { numRounds: 1, budget: REWARD * 2n });
       await submitAll(f, projectId, f.trainers.slice(0, 4));
-      await time.increase(SUBMISSION_WINDOW);
+      await toAggregationWindow(f, projectId);
       const { chunkProofs, result } = await buildFinalization(f, projectId, outcomes);
       await expect(f.market.connect(f.aggregator).finalizeRound(projectId, 0n, 0n, chunkProofs, result))
         .to.emit(f.market, "ProjectClosed")
@@ -539,14 +676,20 @@ describe("FedMarket", function () {
   });
 
   describe("skipRound", function () {
-    it("closes a round below quorum without slashing and returns its reward", async function () {
+    it("closes a round below quorum after its reveal window, without slashing, and returns its reward", async function () {
       const f = await loadFixture(activeProject);
-      await submitAll(f, f.projectId, f.trainers.slice(0, 3));
+      // Three commitments (a quorum's worth), but only two revealed.
+      const updates = await commitAll(f, f.projectId, f.trainers.slice(0, 3));
       await expect(f.market.skipRound(f.projectId)).to.be.revertedWithCustomError(f.market, "SubmissionWindowOpen");
-      await time.increase(SUBMISSION_WINDOW);
+      await revealAll(f, f.projectId, updates.slice(0, 2));
+      const deadline = (await f.market.getCurrentRound(f.projectId)).revealDeadline;
+      await expect(f.market.skipRound(f.projectId))
+        .to.be.revertedWithCustomError(f.market, "SubmissionWindowOpen")
+        .withArgs(f.projectId, 0n, deadline);
+      await toAggregationWindow(f, f.projectId);
       await expect(f.market.connect(f.stranger).skipRound(f.projectId))
         .to.emit(f.market, "RoundSkipped")
-        .withArgs(f.projectId, 0n, 3n)
+        .withArgs(f.projectId, 0n, 2n)
         .and.to.emit(f.market, "RoundOpened");
       const p = await f.market.getProject(f.projectId);
       expect(p.bondPosted).to.equal(BOND);
@@ -558,7 +701,7 @@ describe("FedMarket", function () {
       const f = await loadFixture(roundReady);
       await expect(f.market.skipRound(f.projectId))
         .to.be.revertedWithCustomError(f.market, "QuorumReached")
-        .withArgs(f.projectId, 0n, 4n, 4n);
+        .withArgs(f.projectId, 0n, 4n, 3n);
     });
   });
 
@@ -596,10 +739,10 @@ describe("FedMarket", function () {
       await f.market.appointAggregator(f.projectId, f.aggregator.address, BOND, SLASH);
       await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
         .to.emit(f.market, "RoundOpened")
-        .withArgs(f.projectId, 1n, anyValue, anyValue, REWARD, anyValue, anyValue, anyValue);
+        .withArgs(f.projectId, 1n, 4n, anyValue, anyValue, anyValue, REWARD, anyValue, anyValue, anyValue);
 
       await submitAll(f, f.projectId, f.trainers.slice(0, 4));
-      await time.increase(SUBMISSION_WINDOW + AGGREGATION_WINDOW);
+      await pastAggregationWindow(f, f.projectId);
       await f.market.failRound(f.projectId);
       const replacement = f.stranger;
       await expect(f.market.appointAggregator(f.projectId, replacement.address, BOND, SLASH))
@@ -641,9 +784,10 @@ describe("FedMarket", function () {
       expect(await f.market.creditOf(ETH, f.aggregator.address)).to.equal(BOND);
     });
 
-    it("splits the open round's reward among its submitters when it has no quorum", async function () {
+    it("splits the open round's reward among the trainers that committed, revealed or not, when it has no quorum", async function () {
       const f = await loadFixture(activeProject);
-      await submitAll(f, f.projectId, f.trainers.slice(0, 3));
+      const updates = await commitAll(f, f.projectId, f.trainers.slice(0, 3));
+      await revealAll(f, f.projectId, updates.slice(1, 3)); // two revealed: below the quorum of 3
       await expect(f.market.cancelProject(f.projectId))
         .to.emit(f.market, "ProjectCancelled")
         .withArgs(f.projectId, 0n, false, REWARD)
@@ -686,7 +830,7 @@ describe("FedMarket", function () {
   describe("expireProject", function () {
     /** A project whose aggregator never accepted, with one staked trainer. */
     async function unaccepted() {
-      const f = await deployMarket(ethers);
+      const f = await deployMarket(connection);
       const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address, trainerStake: 50n });
       await f.market.createProject(config, { value: config.budget });
       const createdAt = BigInt(await time.latest());
@@ -751,7 +895,7 @@ describe("FedMarket", function () {
       await f.market.connect(b).fundProject(f.projectId, REWARD * 2n, { value: REWARD * 2n });
       // Round 0 pays its whole reward: 5 * REWARD of 6 * REWARD deposited are left.
       await submitAll(f, f.projectId, f.trainers.slice(0, 4));
-      await time.increase(SUBMISSION_WINDOW);
+      await toAggregationWindow(f, f.projectId);
       const inliers = [1n, 1n, 1n, 1n].map((score) => ({ status: Status.Inlier, score }));
       const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers);
       await f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result);
@@ -858,7 +1002,7 @@ describe("FedMarket", function () {
       await f.market.createProject(config, { value: config.budget });
       await expect(acceptTerms(f.market, f.aggregator, 1n))
         .to.emit(f.market, "RoundOpened")
-        .withArgs(1n, 0n, anyValue, anyValue, REWARD, anyValue, anyValue, asTuple(HYPER_INITIAL));
+        .withArgs(1n, 0n, 0n, anyValue, anyValue, anyValue, REWARD, anyValue, anyValue, asTuple(HYPER_INITIAL));
       const p = await f.market.getProject(1n);
       expect(asTuple(p.hyperParams)).to.deep.equal(asTuple(HYPER_INITIAL));
       expect(asTuple(p.minHyperParams)).to.deep.equal(asTuple(HYPER_MIN));
@@ -924,11 +1068,11 @@ describe("FedMarket", function () {
       const first = await buildFinalization(f, f.projectId, inliers, undefined, lowest);
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, first.chunkProofs, first.result))
         .to.emit(f.market, "RoundOpened")
-        .withArgs(f.projectId, 1n, anyValue, anyValue, REWARD, first.result.newModelCommitment, anyValue, asTuple(lowest));
+        .withArgs(f.projectId, 1n, 4n, anyValue, anyValue, anyValue, REWARD, first.result.newModelCommitment, anyValue, asTuple(lowest));
       expect(asTuple((await f.market.getCurrentRound(f.projectId)).hyperParams)).to.deep.equal(asTuple(lowest));
 
       await submitAll(f, f.projectId, f.trainers.slice(0, 4));
-      await time.increase(SUBMISSION_WINDOW);
+      await toAggregationWindow(f, f.projectId);
       const highest = hyper(HYPER_MAX.learningRateMicros, HYPER_MAX.localEpochs, HYPER_MAX.batchSize);
       const second = await buildFinalization(f, f.projectId, inliers, undefined, highest);
       await f.market.connect(f.aggregator).finalizeRound(f.projectId, 1n, 0n, second.chunkProofs, second.result);
@@ -974,13 +1118,13 @@ describe("FedMarket", function () {
       const fin = await buildFinalization(f, f.projectId, inliers, undefined, decayed);
       await f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, fin.chunkProofs, fin.result);
 
-      await time.increase(SUBMISSION_WINDOW); // round 1: no submissions
+      await toAggregationWindow(f, f.projectId); // round 1: no submissions, its reveal window closed
       await expect(f.market.skipRound(f.projectId))
         .to.emit(f.market, "RoundOpened")
-        .withArgs(f.projectId, 2n, anyValue, anyValue, anyValue, anyValue, anyValue, asTuple(decayed));
+        .withArgs(f.projectId, 2n, 4n, anyValue, anyValue, anyValue, anyValue, anyValue, anyValue, asTuple(decayed));
 
       await submitAll(f, f.projectId, f.trainers.slice(0, 4));
-      await time.increase(SUBMISSION_WINDOW + AGGREGATION_WINDOW);
+      await pastAggregationWindow(f, f.projectId);
       await f.market.failRound(f.projectId); // round 2 was the last: the project completes
       const p = await f.market.getProject(f.projectId);
       expect(p.status).to.equal(ProjectStatus.Completed);
@@ -994,14 +1138,14 @@ describe("FedMarket", function () {
       await f.market.appointAggregator(f.projectId, f.aggregator.address, BOND, SLASH);
       await expect(acceptTerms(f.market, f.aggregator, f.projectId))
         .to.emit(f.market, "RoundOpened")
-        .withArgs(f.projectId, 1n, anyValue, anyValue, REWARD, anyValue, anyValue, asTuple(HYPER_INITIAL));
+        .withArgs(f.projectId, 1n, 4n, anyValue, anyValue, anyValue, REWARD, anyValue, anyValue, asTuple(HYPER_INITIAL));
     });
 
     it("the last round's finalization emits the hyper-parameters it set", async function () {
       const f = await loadFixture(fixture);
       const projectId = await createActiveProject(f, { numRounds: 1 });
       await submitAll(f, projectId, f.trainers.slice(0, 4));
-      await time.increase(SUBMISSION_WINDOW);
+      await toAggregationWindow(f, projectId);
       const last = hyper(7_000n, 3n, 48n);
       const { chunkProofs, result } = await buildFinalization(f, projectId, inliers, undefined, last);
       const tx = f.market.connect(f.aggregator).finalizeRound(projectId, 0n, 0n, chunkProofs, result);
@@ -1013,21 +1157,24 @@ describe("FedMarket", function () {
 
   describe("roundContext", function () {
     it("binds chain, contract, project, round and parameters, with f in the low byte", async function () {
-      const f = await loadFixture(activeProject);
-      const p = await f.market.getProject(f.projectId);
+      const f = await loadFixture(fixture);
+      // f = 2 needs 2f + 3 = 7 slots: a verifier with 8.
+      const verifier = (await ethers.deployContract("MockRoundVerifier", [8, CHUNK_SIZE])) as unknown as MockRoundVerifier;
+      const projectId = await createActiveProject({ ...f, verifier }, { maxTrainersPerRound: 7, params: circuitParams(2) }, 0);
+      const p = await f.market.getProject(projectId);
       const { chainId } = await ethers.provider.getNetwork();
       const digest = BigInt(
         ethers.keccak256(
           ethers.AbiCoder.defaultAbiCoder().encode(
             ["uint256", "address", "uint256", "uint256", "bytes32"],
-            [chainId, await f.market.getAddress(), f.projectId, 0n, p.paramsHash],
+            [chainId, await f.market.getAddress(), projectId, 0n, p.paramsHash],
           ),
         ),
       );
-      const ctx = await f.market.roundContext(f.projectId, 0n);
-      expect(ctx).to.equal(((digest >> 16n) << 8n) | 1n);
+      const ctx = await f.market.roundContext(projectId, 0n);
+      expect(ctx).to.equal(((digest >> 16n) << 8n) | 2n);
       expect(ctx).to.be.lessThan(FIELD_MODULUS);
-      expect(await f.market.roundContext(f.projectId, 1n)).to.not.equal(ctx);
+      expect(await f.market.roundContext(projectId, 1n)).to.not.equal(ctx);
     });
   });
 });

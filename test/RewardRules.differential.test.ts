@@ -5,10 +5,13 @@
  * reference computes (`rewardShares`, `failedRoundSplit`), the one statement of the rules that the
  * audit and the nodes rely on.
  *
- * The rounds vary the number of submissions (quorum to K_MAX), the statuses (with scores on
- * non-inliers too, which the contract must ignore), the scores (zeros, all zero, small, any
- * width, 64-bit values near 2^64), the round reward (0, dust, wei amounts, and uint256 amounts
- * up to 2^256 - 1 in an ERC-20), budgets that run out, and the aggregator's bond and slash
+ * The rounds vary the number of candidates (up to 16, sometimes more than the project's slots, so
+ * the slots are drawn), of commitments and of revealed updates (quorum `2f + 3` to the slots; the
+ * revealed slots are any subset of the committed ones, so not contiguous: the reference is given
+ * the revealed slots' outcomes in slot order, the unrevealed slots must get nothing), the statuses
+ * (with scores on non-inliers too, which the contract must ignore), the scores (zeros, all zero,
+ * small, any width, 64-bit values near 2^64), the round reward (0, dust, wei amounts, and uint256
+ * amounts up to 2^256 - 1 in an ERC-20), budgets that run out, and the aggregator's bond and slash
  * (0, all of the bond, anything between; re-appointed after each failure).
  *
  * The run is reproducible: every assertion names its seed and round; `FUZZ_SEED=<n>` runs
@@ -22,16 +25,22 @@ import type { LogDescription, TransactionReceipt } from "ethers";
 import { SlotStatus, failedRoundSplit, packOutcome, rewardShares } from "@fedmarket/core";
 import type { FedMarket, MockRoundVerifier, TestToken } from "../types/ethers-contracts/index.js";
 import {
-  AGGREGATION_WINDOW,
   ETH,
   HYPER_INITIAL,
   ProjectStatus,
-  SUBMISSION_WINDOW,
   baseConfig,
+  circuitParams,
   cid,
+  commitAll,
   commitmentOf,
   mockChunkProof,
   mockDecisionProof,
+  pastAggregationWindow,
+  quorum,
+  revealAll,
+  toAggregationWindow,
+  type Chain,
+  type Update,
 } from "./helpers/market.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -100,6 +109,9 @@ const covered = {
   slashedNothing: 0,
   closedByFinalize: 0,
   closedByFail: 0,
+  drawnAmongMoreCandidates: 0,
+  unrevealedCommitment: 0,
+  nonContiguousReveals: 0,
 };
 
 /** How a project's amounts are drawn. */
@@ -122,7 +134,12 @@ interface Project {
   readonly tier: Tier;
   readonly maxTrainers: number;
   readonly quorum: number;
+  /** Registered before round 0 opened: every round's candidates. */
+  readonly candidates: number;
 }
+
+/** The revealed updates of a round, in slot order. */
+type Revealed = readonly Update[];
 
 /** The market's events of one transaction, in log order. */
 function eventsOf(market: FedMarket, receipt: TransactionReceipt | null): LogDescription[] {
@@ -225,8 +242,10 @@ async function createProject(env: Env, rng: Random, tier: Tier, label: string): 
     await erc20.connect(env.aggregator).approve(market, ethers.MaxUint256);
   }
   const f = rng.int(0, 3);
-  const quorum = f + 3;
-  const maxTrainers = rng.int(quorum, K_MAX);
+  const q = quorum(f);
+  const maxTrainers = rng.int(q, K_MAX);
+  // Sometimes more candidates than slots: then the slots are drawn.
+  const candidates = rng.chance(0.4) ? rng.int(maxTrainers, K_MAX) : maxTrainers;
   const { bond, slash } = drawBond(rng, tier);
   const config = baseConfig({
     verifier: await env.verifier.getAddress(),
@@ -238,46 +257,67 @@ async function createProject(env: Env, rng: Random, tier: Tier, label: string): 
     maxTrainersPerRound: maxTrainers,
     aggregatorBond: bond,
     slashAmount: slash,
-    params: { modelSize: CHUNK, byzantineTolerance: f, quantizationScale: 1n << 16n, clipBound: 127n },
+    params: { ...circuitParams(f), modelSize: CHUNK },
   });
   const eth = (amount: bigint): { value: bigint } => ({ value: token === ETH ? amount : 0n });
   await env.market.connect(env.owner).createProject(config, eth(budget));
   const id = await env.market.projectCount();
+  // Candidates register before round 0 opens.
+  for (const t of env.trainers.slice(0, candidates)) await env.market.connect(t).registerTrainer(id, []);
   await env.market.connect(env.aggregator).acceptAggregator(id, "0x" + "22".repeat(32), bond, slash, eth(bond));
-  for (const t of env.trainers.slice(0, maxTrainers)) await env.market.connect(t).registerTrainer(id, []);
-  return { id, label, token, tier, maxTrainers, quorum };
+  return { id, label, token, tier, maxTrainers, quorum: q, candidates };
 }
 
-/** Submits `k` updates into the open round; returns their commitments by slot. */
-async function submit(env: Env, p: Project, round: number, k: number): Promise<bigint[]> {
-  const commitments: bigint[] = [];
-  for (const [slot, t] of env.trainers.slice(0, k).entries()) {
-    const c = commitmentOf(`p${p.id}-r${round}-s${slot}`);
-    commitments.push(c);
-    await env.market.connect(t).submitUpdate(p.id, round, c, cid(`u${p.id}x${round}x${slot}`));
+/**
+ * Every drawn candidate commits to the open round and `revealed` of them (a random subset, so not
+ * necessarily contiguous slots) reveal; returns the revealed updates in slot order.
+ */
+async function submit(env: Env, rng: Random, p: Project, round: number, revealed: number): Promise<Revealed> {
+  const chain: Chain = { market: env.market, time };
+  const all = await commitAll(chain, p.id, env.trainers.slice(0, p.candidates), (_t, i) => ({
+    commitment: commitmentOf(`p${p.id}-r${round}-c${i}`),
+    cid: cid(`u${p.id}x${round}x${i}`),
+  }));
+  expect(all.length, `${p.label} round ${round}: drawn`).to.equal(Math.min(p.candidates, p.maxTrainers));
+  covered.drawnAmongMoreCandidates += p.candidates > p.maxTrainers ? 1 : 0;
+  const keep = shuffle(rng, all).slice(0, revealed);
+  const open = all.filter((u) => keep.includes(u));
+  covered.unrevealedCommitment += all.length > revealed ? 1 : 0;
+  covered.nonContiguousReveals += open.some((u, j) => u.slot !== j) ? 1 : 0;
+  await revealAll(chain, p.id, open);
+  return open;
+}
+
+/** A seeded Fisher-Yates shuffle. */
+function shuffle<T>(rng: Random, xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
-  return commitments;
+  return out;
 }
 
 /**
  * Finalizes the round with random outcomes and checks `ContributionRecorded`, `RoundFinalized`,
  * every `Credited` and the budget against `rewardShares`.
  */
-async function finalizeAndCheck(env: Env, rng: Random, p: Project, round: number, commitments: readonly bigint[]): Promise<void> {
-  const k = commitments.length;
+async function finalizeAndCheck(env: Env, rng: Random, p: Project, round: number, open: Revealed): Promise<void> {
+  const k = open.length;
   const at = `${p.label} round ${round} (K = ${k}, seed ${SEED})`;
   const prior = await env.market.getProject(p.id);
   const statuses = Array.from({ length: K_MAX }, () =>
     rng.pick([SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.NotAggregated, SlotStatus.Excluded, SlotStatus.Empty]),
   );
   const scores = drawScores(rng);
-  // Slots past the submissions keep random outcomes: the contract must not read them.
+  // Slots without a revealed update (empty, or committed and never revealed) keep random
+  // outcomes: the contract must not read them.
   const words = packOutcome(statuses, scores, K_MAX);
-  await time.increase(SUBMISSION_WINDOW);
+  await toAggregationWindow({ market: env.market, time }, p.id);
 
   const acc = commitmentOf(`acc-${p.id}-${round}`);
   const newModel = commitmentOf(`model-${p.id}-${round}`);
-  const slots = Array.from({ length: K_MAX }, (_, slot) => commitments[slot] ?? 0n);
+  const slots = Array.from({ length: K_MAX }, (_, slot) => open.find((u) => u.slot === slot)?.commitment ?? 0n);
   const inputs = [await env.market.roundContext(p.id, round), prior.modelCommitment, newModel, acc, ...slots, ...words];
   const result = {
     newModelCommitment: newModel,
@@ -290,7 +330,8 @@ async function finalizeAndCheck(env: Env, rng: Random, p: Project, round: number
   const events = eventsOf(env.market, await tx.wait());
 
   const reward = prior.roundReward;
-  const submitted = statuses.slice(0, k).map((status, slot) => ({ status, score: scores[slot] as bigint }));
+  // The reference splits over the revealed slots' outcomes, in slot order.
+  const submitted = open.map((u) => ({ status: statuses[u.slot] as number, score: scores[u.slot] as bigint }));
   const want = rewardShares(reward, submitted);
 
   covered.zeroTotal += want.totalScore === 0n ? 1 : 0;
@@ -303,7 +344,7 @@ async function finalizeAndCheck(env: Env, rng: Random, p: Project, round: number
     .filter((e) => e.name === "ContributionRecorded")
     .map((e) => [Number(e.args.slot), String(e.args.trainer), Number(e.args.status), BigInt(e.args.score), BigInt(e.args.reward)]);
   expect(recorded, `${at}: ContributionRecorded`).to.deep.equal(
-    submitted.map((s, slot) => [slot, env.trainers[slot]?.address, s.status, s.score, want.rewards[slot]]),
+    submitted.map((s, j) => [open[j]!.slot, open[j]!.trainer.address, s.status, s.score, want.rewards[j]]),
   );
   const finalized = only(events, "RoundFinalized");
   expect([BigInt(finalized.args.totalScore), BigInt(finalized.args.paid)], `${at}: RoundFinalized`).to.deep.equal([
@@ -314,7 +355,7 @@ async function finalizeAndCheck(env: Env, rng: Random, p: Project, round: number
   // The remainder returns to the budget: then the next round reserves again, or the project closes.
   const closed = events.find((e) => e.name === "ProjectClosed");
   const budget = prior.budget + want.remainder;
-  const expectedCredits = want.rewards.flatMap((r, slot) => credit(env.trainers[slot]?.address as string, r));
+  const expectedCredits = want.rewards.flatMap((r, j) => credit(open[j]!.trainer.address, r));
   if (closed === undefined) {
     const after = await env.market.getProject(p.id);
     expect(after.budget + after.roundReward, `${at}: budget`).to.equal(budget);
@@ -331,10 +372,11 @@ async function finalizeAndCheck(env: Env, rng: Random, p: Project, round: number
  * and the bond against `failedRoundSplit`; then re-appoints the aggregator (the failure cleared its
  * appointment) with a new bond and slash, and it accepts them, posting the whole bond again.
  */
-async function failAndCheck(env: Env, rng: Random, p: Project, round: number, k: number): Promise<void> {
+async function failAndCheck(env: Env, rng: Random, p: Project, round: number, open: Revealed): Promise<void> {
+  const k = open.length;
   const at = `${p.label} round ${round} failed (K = ${k}, seed ${SEED})`;
   const prior = await env.market.getProject(p.id);
-  await time.increase(SUBMISSION_WINDOW + AGGREGATION_WINDOW);
+  await pastAggregationWindow({ market: env.market, time }, p.id);
   const tx = await env.market.connect(env.caller).failRound(p.id);
   const events = eventsOf(env.market, await tx.wait());
 
@@ -346,7 +388,7 @@ async function failAndCheck(env: Env, rng: Random, p: Project, round: number, k:
   covered.slashedAll += want.slashed !== 0n && want.slashed === prior.bondPosted ? 1 : 0;
   covered.slashedNothing += want.slashed === 0n ? 1 : 0;
   const expectedCredits = [
-    ...env.trainers.slice(0, k).flatMap((t, slot) => credit(t.address, want.credits[slot] as bigint)),
+    ...open.flatMap((u, j) => credit(u.trainer.address, want.credits[j] as bigint)),
     ...credit(env.owner.address, want.toOwner),
     ...credit(env.aggregator.address, want.bondReturned),
   ];
@@ -389,10 +431,10 @@ describe("Reward rules: FedMarket against @fedmarket/core (differential)", funct
       const rng = new Random(SEED * 1_000_003n + BigInt(i));
       const p = await createProject(env, rng, tier, `project ${i} (${tier})`);
       for (let round = 0; round < ROUNDS_PER_PROJECT; round++) {
-        const k = rng.int(p.quorum, p.maxTrainers);
-        const commitments = await submit(env, p, round, k);
-        if (rng.chance(0.3)) await failAndCheck(env, rng, p, round, k);
-        else await finalizeAndCheck(env, rng, p, round, commitments);
+        const k = rng.int(p.quorum, Math.min(p.candidates, p.maxTrainers));
+        const open = await submit(env, rng, p, round, k);
+        if (rng.chance(0.3)) await failAndCheck(env, rng, p, round, open);
+        else await finalizeAndCheck(env, rng, p, round, open);
       }
       expect(Number((await env.market.getProject(p.id)).status), `project ${i}: completed`).to.equal(ProjectStatus.Completed);
     });

@@ -4,6 +4,10 @@
  * committed generated verifiers check them on the in-process Hardhat network through the
  * marketplace's finalize path. Then every public input is tampered with in turn.
  *
+ * Trainers commit sealed commitments, then reveal them, as on any chain. The test circuits have
+ * K_MAX = 4 slots, and a project needs 2f + 3 <= slots, so f = 0 here: Multi-Krum then aggregates
+ * every valid update and the proven scores are what keeps a harmful update from being paid.
+ *
  * The first run on a fresh machine compiles the circuits and generates the dev powers of tau
  * (several minutes); later runs use the cache in .cache/.
  */
@@ -22,14 +26,16 @@ import {
 import { loadProver, releaseCurves, type Prover } from "../scripts/circuits/prover.js";
 import { proofWords } from "@fedmarket/protocol";
 import type { FedMarket, Groth16RoundVerifier } from "../types/ethers-contracts/index.js";
-import { ETH, cid } from "./helpers/market.js";
+import { ETH, cid, commitAll, revealAll, toAggregationWindow, type Chain, type Update, type UpdateFor } from "./helpers/market.js";
 
 const { ethers, networkHelpers } = await network.create();
 
 const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
 const D = 40; // three chunks, the last one padded
-const F = 1;
+/** Byzantine tolerance: 2f + 3 must fit the circuit's K_MAX = 4 slots. */
+const F = 0;
 const SUBMISSION_WINDOW = 3600n;
+const REVEAL_WINDOW = 600n;
 const REWARD = 10n ** 18n;
 
 /** A deterministic pseudo-random integer stream for reproducible updates. */
@@ -45,12 +51,12 @@ function ints(seed: number): (lo: number, hi: number) => bigint {
   };
 }
 
-/** Three honest updates near a common direction and one far-off (scaled, sign-flipped) update. */
+/** Three honest updates near a common direction and one sign-flipped update (it works against them). */
 function roundUpdates(seed: number): bigint[][] {
   const r = ints(seed);
   const base = Array.from({ length: D }, () => r(-300, 300));
   const honest = [0, 1, 2].map(() => base.map((v) => v + r(-20, 20)));
-  const attacker = base.map((v) => -10n * v);
+  const attacker = base.map((v) => -v);
   return [...honest, attacker];
 }
 
@@ -98,6 +104,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
         numRounds: 3,
         maxTrainersPerRound: config.kMax,
         submissionWindow: SUBMISSION_WINDOW,
+        revealWindow: REVEAL_WINDOW,
         aggregationWindow: 3600n,
         aggregatorBond: 0n,
         slashAmount: 0n,
@@ -115,19 +122,27 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
       { value: REWARD * 3n },
     );
     const projectId = await f.market.projectCount();
-    await f.market.connect(f.aggregator).acceptAggregator(projectId, ethers.ZeroHash, 0n, 0n);
+    // Round 0's candidates are the trainers registered when it opens: four, one per slot.
     for (const t of f.trainers) await f.market.connect(t).registerTrainer(projectId, []);
+    await f.market.connect(f.aggregator).acceptAggregator(projectId, ethers.ZeroHash, 0n, 0n);
     return projectId;
   }
 
-  /** Trainers commit to the round's updates on chain. */
-  async function submitRound(f: Awaited<ReturnType<typeof deploy>>, projectId: bigint, seed: number): Promise<RoundSlot[]> {
-    const round = (await f.market.getCurrentRound(projectId)).round;
+  function chain(f: Awaited<ReturnType<typeof deploy>>): Chain {
+    return { market: f.market, time: networkHelpers.time };
+  }
+
+  /** Trainers commit to the round's updates on chain (trainer k holds slot k); they reveal later. */
+  async function commitRound(
+    f: Awaited<ReturnType<typeof deploy>>,
+    projectId: bigint,
+    seed: number,
+  ): Promise<{ slots: RoundSlot[]; updates: Update[] }> {
     const slots = roundUpdates(seed).map((u, k) => committedSlot(config, u, BigInt(1000 * seed + k + 1)));
-    for (const [k, t] of f.trainers.entries()) {
-      await f.market.connect(t).submitUpdate(projectId, round, slots[k]!.commitment, cid(`u${seed}${k}`));
-    }
-    return slots;
+    const updateFor: UpdateFor = (_t, k) => ({ commitment: slots[k]!.commitment, cid: cid(`u${seed}${k}`) });
+    const updates = await commitAll(chain(f), projectId, f.trainers, updateFor);
+    expect(updates.map((u) => u.slot)).to.deep.equal([0, 1, 2, 3]);
+    return { slots, updates };
   }
 
   /** The aggregator's computation of the open round, with the reference implementation. */
@@ -151,15 +166,16 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     return simulateRound({ config, prevModel, slots, f: F, keccak });
   }
 
-  /** Submissions, the end of the submission window, and the aggregator's computation. */
+  /** Commitments, reveals, the end of the reveal window, and the aggregator's computation. */
   async function playRound(
     f: Awaited<ReturnType<typeof deploy>>,
     projectId: bigint,
     prevModel: readonly bigint[],
     seed: number,
   ): Promise<CoreRound> {
-    const slots = await submitRound(f, projectId, seed);
-    await networkHelpers.time.increase(SUBMISSION_WINDOW);
+    const { slots, updates } = await commitRound(f, projectId, seed);
+    await revealAll(chain(f), projectId, updates);
+    await toAggregationWindow(chain(f), projectId);
     return computeRound(f, projectId, prevModel, slots);
   }
 
@@ -173,12 +189,14 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     return { chunkProofs, decisionProof: proofWords(proof) };
   }
 
-  it("finalizes a round with real proofs, drops the attacker and pays by proven score", async function () {
+  it("finalizes a round with real proofs and pays by proven score: nothing to the update that works against the others", async function () {
     const f = await deploy();
     const prevModel = Array.from({ length: D }, (_, i) => BigInt(i - 20));
     const projectId = await createProject(f, prevModel);
     const round = await playRound(f, projectId, prevModel, 1);
-    expect(round.krum.inliers).to.deep.equal([true, true, true, false]);
+    // f = 0: Multi-Krum keeps all n - f = 4 valid updates; the sign-flipped one scores 0.
+    expect(round.krum.inliers).to.deep.equal([true, true, true, true]);
+    expect(round.krum.scores.map((s) => s > 0n)).to.deep.equal([true, true, true, false]);
     const { chunkProofs, decisionProof } = await prove(round);
 
     // The contract computes the same ctx the reference implementation was given.
@@ -278,10 +296,13 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     const projectA = await createProject(f, prevModel);
     const projectB = await createProject(f, prevModel);
     // Both projects receive identical submissions (same trainers, updates and salts), so their
-    // commitments match: only ctx tells the rounds apart.
-    const slotsA = await submitRound(f, projectA, 3);
-    const slotsB = await submitRound(f, projectB, 3);
-    await networkHelpers.time.increase(SUBMISSION_WINDOW);
+    // commitments match: only ctx tells the rounds apart. Both commit windows close before the reveals.
+    const a = await commitRound(f, projectA, 3);
+    const b = await commitRound(f, projectB, 3);
+    await revealAll(chain(f), projectA, a.updates);
+    await revealAll(chain(f), projectB, b.updates);
+    await toAggregationWindow(chain(f), projectB);
+    const [slotsA, slotsB] = [a.slots, b.slots];
     const round0 = await computeRound(f, projectA, prevModel, slotsA);
     const roundB = await computeRound(f, projectB, prevModel, slotsB);
     expect(roundB.commitments).to.deep.equal(round0.commitments);

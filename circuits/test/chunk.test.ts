@@ -59,12 +59,14 @@ describe("chunk circuit accepts the reference computation", () => {
       ),
     );
     const prev = Array.from({ length: d }, () => r(-100000, 100000));
-    const round = simulateRound({ config, prevModel: prev, slots, f: 1, keccak: 1n });
+    // f = 0: n = 4 >= 2f + 3, all four aggregated (division by 4)
+    const round = simulateRound({ config, prevModel: prev, slots, f: 0, keccak: 1n });
     assert.equal(round.chunks, 3);
+    assert.equal(round.finalState.mask, 0b1111n);
     for (const w of round.chunkWitnesses) assert.ok(await circuit.witnessChecked(w.input));
   });
 
-  test("K < K_MAX (empty slots), nobody aggregated (n < f + 3)", async () => {
+  test("K < K_MAX (empty slots), nobody aggregated (n < 2f + 3)", async () => {
     const r = rng(2);
     const slots = [0, 1].map((k) =>
       committedSlot(
@@ -90,15 +92,24 @@ describe("chunk circuit accepts the reference computation", () => {
     const onlyLow = [committedSlot(config, low, 1n), committedSlot(config, low, 2n), committedSlot(config, low, 3n)];
     // g' = -2^31 exactly
     await assertRoundChunks(onlyLow, new Array<bigint>(16).fill(-GHALF + HALF), 0);
-    // all four slots at the maximum: Gram entries 16 * (2^15)^2
+    // all four slots at the maximum: Gram entries 16 * (2^15)^2, all aggregated (f = 0)
     const all = [1n, 2n, 3n, 4n].map((s) => committedSlot(config, high, s));
-    await assertRoundChunks(all, new Array<bigint>(16).fill(0n), 1);
+    await assertRoundChunks(all, new Array<bigint>(16).fill(0n), 0);
+    // f = 1 at K_MAX = 4 never reaches the quorum 2f + 3 = 5: mask 0, model unchanged
+    await assertRoundChunks(all, new Array<bigint>(16).fill(GHALF - 1n), 1);
   });
 
   test("all-equal updates (ties) and floor division of negative sums", async () => {
     const u = Array.from({ length: 16 }, (_, i) => BigInt(i % 2 === 0 ? -7 : 5));
     const slots = [1n, 2n, 3n, 4n].map((s) => committedSlot(config, u, s));
-    await assertRoundChunks(slots, new Array<bigint>(16).fill(3n), 1);
+    await assertRoundChunks(slots, new Array<bigint>(16).fill(3n), 0);
+    // three aggregated updates whose sums are not multiples of 3: floor(-20 / 3) = -7, floor(16 / 3) = 5
+    const v = Array.from({ length: 16 }, (_, i) => BigInt(i % 2 === 0 ? -6 : 6));
+    await assertRoundChunks(
+      [slots[0] as RoundSlot, slots[1] as RoundSlot, committedSlot(config, v, 5n)],
+      new Array<bigint>(16).fill(3n),
+      0,
+    );
   });
 });
 
@@ -115,7 +126,8 @@ describe("chunk circuit rejects tampered inputs", () => {
         BigInt(k + 1),
       ),
     );
-    const round = simulateRound({ config, prevModel: Array.from({ length: 32 }, () => r(-999, 999)), slots, f: 1, keccak: 5n });
+    // f = 0: n = 4 >= 2f + 3, mask 0b1111
+    const round = simulateRound({ config, prevModel: Array.from({ length: 32 }, () => r(-999, 999)), slots, f: 0, keccak: 5n });
     base = round.chunkWitnesses[0]?.input as CircuitInput;
     second = round.chunkWitnesses[1]?.input as CircuitInput;
   });
@@ -209,10 +221,10 @@ describe("chunk circuit rejects tampered inputs", () => {
     const q = circuit.signals.get("main.quotient[0]");
     const rem = circuit.signals.get("main.remainder[0]");
     assert.ok(q !== undefined && rem !== undefined, "quotient/remainder are witness signals");
-    // n = 3 (f = 1, K = 4): quotient + 1, remainder - 3 keeps q * n + r = S
+    // n = 4 (f = 0, K = 4): quotient + 1, remainder - 4 keeps q * n + r = S
     const forged = [...witness];
     forged[q] = (witness[q] as bigint) + 1n;
-    forged[rem] = ((witness[rem] as bigint) - 3n + FIELD_MODULUS) % FIELD_MODULUS;
+    forged[rem] = ((witness[rem] as bigint) - 4n + FIELD_MODULUS) % FIELD_MODULUS;
     assert.notEqual(circuit.violated(forged), -1);
   });
 

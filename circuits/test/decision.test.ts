@@ -6,14 +6,21 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   SlotStatus,
+  buildDecisionInput,
   committedSlot,
   computeCtx,
+  gramFromUpper,
   hashState,
+  inlierScores,
+  maskOf,
+  multiKrumQuorum,
   packOutcome,
   simulateRound,
+  squaredDistance,
   toField,
   type CircuitConfig,
   type CircuitInput,
+  type KrumResult,
   type RoundResult,
   type RoundSlot,
 } from "@fedmarket/core";
@@ -45,6 +52,65 @@ async function rejects(input: CircuitInput): Promise<void> {
   await assert.rejects(circuit.witness(input));
 }
 
+/** The inactive branch: every valid slot status 2, scores 0, mask 0, model unchanged. */
+function assertNobody(res: RoundResult): void {
+  assert.equal(res.krum.active, false);
+  assert.ok(res.krum.n < multiKrumQuorum(Number(res.ctx & 0xffn)));
+  res.krum.valid.forEach((v, k) => {
+    if (v) assert.equal(res.krum.status[k], SlotStatus.NotAggregated);
+  });
+  assert.ok(res.krum.scores.every((x) => x === 0n));
+  assert.equal(res.finalState.mask, 0n);
+  assert.equal(res.newModelCommitment, res.prevModelCommitment);
+}
+
+/**
+ * The decision input the old quorum (`n >= f + 3`) would have produced for `res`'s round: Multi-Krum
+ * run regardless of the 2f + 3 quorum (m = n - f - 2 distances, n - f inliers), with its mask in
+ * the final state, its statuses and scores in the outcome and its hints.
+ */
+function oldQuorumDecision(res: RoundResult, f: number): CircuitInput {
+  const k = config.kMax;
+  const gram = gramFromUpper(res.finalState.gram, k);
+  const members = res.krum.valid.flatMap((v, i) => (v ? [i] : []));
+  const n = members.length;
+  assert.ok(n >= f + 3, "the old quorum must be reached");
+  const selected = Array.from({ length: k }, () => new Array<boolean>(k).fill(false));
+  const tau = new Array<bigint>(k).fill(0n);
+  const krumScores = new Array<bigint>(k).fill(0n);
+  const inliers = new Array<boolean>(k).fill(false);
+  let keyThreshold = 0n;
+  for (const i of members) {
+    const row = members
+      .filter((j) => j !== i)
+      .map((j) => ({ j, d: squaredDistance(gram, i, j) }))
+      .sort((a, b) => (a.d < b.d ? -1 : a.d > b.d ? 1 : a.j - b.j));
+    for (const { j, d } of row.slice(0, n - f - 2)) {
+      (selected[i] as boolean[])[j] = true;
+      krumScores[i] = (krumScores[i] as bigint) + d;
+      tau[i] = d;
+    }
+  }
+  const keys = members.map((i) => ({ i, key: (krumScores[i] as bigint) * BigInt(k) + BigInt(i) })).sort((a, b) => (a.key < b.key ? -1 : 1));
+  for (const { i, key } of keys.slice(0, n - f)) {
+    inliers[i] = true;
+    keyThreshold = key + 1n;
+  }
+  const scores = inlierScores(gram, inliers);
+  const status = res.krum.status.map((st, i) =>
+    res.krum.valid[i] === true ? (inliers[i] === true ? SlotStatus.Inlier : SlotStatus.NotAggregated) : st,
+  );
+  const krum: KrumResult = { ...res.krum, active: true, inliers, krumScores, scores, status, selected, tau, keyThreshold };
+  const pub = {
+    ctx: res.ctx,
+    prevModel: res.prevModelCommitment,
+    newModel: res.newModelCommitment,
+    commitments: res.commitments,
+    outcome: packOutcome(status, scores, k),
+  };
+  return buildDecisionInput(config, pub, { ...res.finalState, mask: maskOf(inliers) }, res.decision.input["salt"] as bigint[], krum).input;
+}
+
 describe("decision circuit accepts the reference computation", () => {
   test("constraint system shape: public inputs [ctx, prevModel, newModel, accFinal, c[4], outcome[2]]", () => {
     assert.equal(circuit.r1cs.nPubIn, 4 + 4 + 2);
@@ -52,7 +118,7 @@ describe("decision circuit accepts the reference computation", () => {
     console.error(`  decision_k4_c16: ${circuit.r1cs.nConstraints} constraints`);
   });
 
-  test("random round with one Byzantine update (f = 1), snarkjs wtns check", async () => {
+  test("random round with one far update, snarkjs wtns check: f = 0 aggregates all four, f = 1 nobody (n = 4 < 5)", async () => {
     const r = rng(11);
     const honest = [0, 1, 2].map((k) =>
       slot(
@@ -64,9 +130,15 @@ describe("decision circuit accepts the reference computation", () => {
       Array.from({ length: 40 }, () => r(20000, 32767)),
       999n,
     );
-    const res = round([honest[0] as RoundSlot, byzantine, honest[1] as RoundSlot, honest[2] as RoundSlot], 1, vec([5, -5], 40));
-    assert.deepEqual(res.krum.status, [1, 2, 1, 1]);
+    const slots = [honest[0] as RoundSlot, byzantine, honest[1] as RoundSlot, honest[2] as RoundSlot];
+    // K_MAX = 4: only f = 0 can reach the quorum 2f + 3, and then every valid update is an inlier
+    const res = round(slots, 0, vec([5, -5], 40));
+    assert.deepEqual(res.krum.status, [1, 1, 1, 1]);
     assert.ok(await circuit.witnessChecked(res.decision.input));
+    const res1 = round(slots, 1, vec([5, -5], 40));
+    assert.deepEqual(res1.krum.status, [2, 2, 2, 2]);
+    assertNobody(res1);
+    assert.ok(await circuit.witnessChecked(res1.decision.input));
   });
 
   test("K < K_MAX: empty slots have status 0 and score 0", async () => {
@@ -75,10 +147,10 @@ describe("decision circuit accepts the reference computation", () => {
     await accepts(res);
   });
 
-  test("n < f + 3: nobody aggregated, model unchanged", async () => {
+  test("n < 2f + 3: nobody aggregated, model unchanged", async () => {
     const res = round([slot(vec([1]), 1n), slot(vec([2]), 2n), slot(vec([3]), 3n)], 1, vec([9]));
     assert.deepEqual(res.krum.status, [2, 2, 2, 0]);
-    assert.equal(res.newModelCommitment, res.prevModelCommitment);
+    assertNobody(res);
     await accepts(res);
     // f = 255 (the largest f the ctx can carry)
     await accepts(round([slot(vec([1]), 1n), slot(vec([2]), 2n), slot(vec([3]), 3n), slot(vec([4]), 4n)], 255));
@@ -86,13 +158,69 @@ describe("decision circuit accepts the reference computation", () => {
     await accepts(round([], 0));
   });
 
-  test("all-equal updates: ties broken by the lower slot", async () => {
+  test("boundary f = 0: n = 2 = 2f + 2 aggregates nobody, n = 3 = 2f + 3 runs Multi-Krum", async () => {
+    const below = round([slot(vec([1, 4]), 1n), slot(vec([2, -3]), 2n)], 0, vec([7]));
+    assert.deepEqual(below.krum.status, [2, 2, 0, 0]);
+    assertNobody(below);
+    await accepts(below);
+    const at = round([slot(vec([1, 4]), 1n), slot(vec([2, -3]), 2n), slot(vec([-5, 6]), 3n)], 0, vec([7]));
+    assert.equal(at.krum.active, true);
+    assert.deepEqual(at.krum.status, [1, 1, 1, 0]);
+    assert.equal(at.finalState.mask, 0b0111n);
+    assert.notEqual(at.newModelCommitment, at.prevModelCommitment);
+    await accepts(at);
+    // two valid updates plus a duplicated pair: n = 2 < 3, duplicates do not count towards the quorum
+    const a = slot(vec([9]), 9n);
+    const dup = round([slot(vec([1, 4]), 1n), a, slot(vec([2, -3]), 2n), a], 0);
+    assert.deepEqual(dup.krum.status, [2, 2, 2, 2]);
+    assertNobody(dup);
+    await accepts(dup);
+  });
+
+  test("boundary f = 1: n = 4 = 2f + 2 aggregates nobody; at K_MAX = 4 f = 1 is never active (2f + 3 = 5 > 4)", async () => {
+    const r = rng(12);
+    const slots = [0, 1, 2, 3].map((k) =>
+      slot(
+        Array.from({ length: 16 }, () => r(-300, 300)),
+        BigInt(k + 1),
+      ),
+    );
+    for (let n = 0; n <= 4; n++) {
+      const res = round(slots.slice(0, n), 1, vec([3, -2]));
+      assert.equal(res.krum.n, n);
+      assertNobody(res);
+      await accepts(res);
+    }
+    // f = 2..255: likewise
+    for (const f of [2, 100, 255]) assertNobody(round(slots, f));
+  });
+
+  test("the old quorum's decision (n >= f + 3) is no longer provable", async () => {
+    const r = rng(13);
+    const slots = [0, 1, 2, 3].map((k) =>
+      slot(
+        Array.from({ length: 16 }, () => r(-100, 100) * BigInt(k === 2 ? 50 : 1)),
+        BigInt(k + 1),
+      ),
+    );
+    // the helper reproduces the reference where both quorums agree (f = 0, n = 4)
+    const active = round(slots, 0);
+    assert.deepEqual(oldQuorumDecision(active, 0), active.decision.input);
+    // f = 1, n = 4: the old rule would aggregate the three closest updates, the new one nobody
+    const res = round(slots, 1);
+    assertNobody(res);
+    const old = oldQuorumDecision(res, 1);
+    assert.equal(old["mask"], 0b1011n);
+    await rejects(old);
+  });
+
+  test("all-equal updates: ties in the distance selection", async () => {
     const u = vec([3, -1]);
     const res = round(
       [1n, 2n, 3n, 4n].map((s) => slot(u, s)),
-      1,
+      0,
     );
-    assert.deepEqual(res.krum.status, [1, 1, 1, 2]);
+    assert.deepEqual(res.krum.status, [1, 1, 1, 1]);
     await accepts(res);
   });
 
@@ -119,9 +247,13 @@ describe("decision circuit accepts the reference computation", () => {
   test("extreme updates: scores near their largest values", async () => {
     const hi = vec([32767], 80);
     const lo = vec([-32768], 80);
-    const res = round([slot(hi, 1n), slot(hi, 2n), slot(hi, 3n), slot(lo, 4n)], 1, vec([0], 16 * 5));
-    assert.deepEqual(res.krum.status, [1, 1, 1, 2]);
+    const res = round([slot(hi, 1n), slot(hi, 2n), slot(hi, 3n), slot(hi, 4n)], 0, vec([0], 16 * 5));
+    assert.deepEqual(res.krum.status, [1, 1, 1, 1]);
+    assert.deepEqual(res.krum.scores, new Array(4).fill(4n * 80n * 32767n * 32767n));
     await accepts(res);
+    const mixed = round([slot(hi, 1n), slot(hi, 2n), slot(hi, 3n), slot(lo, 4n)], 0, vec([0], 16 * 5));
+    assert.deepEqual(mixed.krum.status, [1, 1, 1, 1]);
+    await accepts(mixed);
   });
 });
 
@@ -136,8 +268,9 @@ describe("decision circuit rejects tampered inputs", () => {
         BigInt(k + 1),
       ),
     );
-    base = round(slots, 1);
-    assert.deepEqual(base.krum.status, [1, 1, 2, 1]);
+    // K_MAX = 4: f = 0 is the only f with a quorum (n = 4 >= 3), everyone is an inlier
+    base = round(slots, 0);
+    assert.deepEqual(base.krum.status, [1, 1, 1, 1]);
   });
 
   test("the untampered input passes", async () => {
@@ -151,7 +284,7 @@ describe("decision circuit rejects tampered inputs", () => {
       }),
     );
     const statuses = [...base.krum.status];
-    statuses[2] = SlotStatus.Inlier;
+    statuses[2] = SlotStatus.NotAggregated;
     await rejects(
       tamper(base.decision.input, (c) => {
         c["outcome"] = packOutcome(statuses, base.krum.scores, 4);
@@ -185,7 +318,7 @@ describe("decision circuit rejects tampered inputs", () => {
   test("a different f in ctx changes the decision", async () => {
     await rejects(
       tamper(base.decision.input, (c) => {
-        c["ctx"] = computeCtx(KECCAK, 0);
+        c["ctx"] = computeCtx(KECCAK, 1);
       }),
     );
     await rejects(

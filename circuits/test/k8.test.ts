@@ -1,11 +1,11 @@
 /**
  * Witness-level tests at K_MAX = 8 (generated mains, compiled into the cache): multi-call
  * state hashing (48 fields), a partial last packed element, three outcome words with an unused
- * slot, f = 2 Byzantine updates.
+ * slot, f = 2 Byzantine updates, the Multi-Krum quorum n >= 2f + 3 at its boundary.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { committedSlot, simulateRound, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
+import { SlotStatus, committedSlot, multiKrumQuorum, simulateRound, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
 import { loadConfigCircuit, releaseCurves, rng, type TestCircuit } from "./harness.ts";
 
 const config: CircuitConfig = { kMax: 8, chunk: 20, updateBits: 16, modelBits: 32 };
@@ -29,24 +29,65 @@ async function check(slots: RoundSlot[], f: number, d: number): Promise<ReturnTy
   return round;
 }
 
+/** The inactive branch: every valid slot status 2, scores 0, mask 0, model unchanged. */
+function assertNobody(round: ReturnType<typeof simulateRound>): void {
+  assert.equal(round.krum.active, false);
+  round.krum.valid.forEach((v, k) => {
+    if (v) assert.equal(round.krum.status[k], SlotStatus.NotAggregated);
+  });
+  assert.ok(round.krum.scores.every((x) => x === 0n));
+  assert.equal(round.finalState.mask, 0n);
+  assert.equal(round.newModelCommitment, round.prevModelCommitment);
+}
+
+const d45 = 45;
+const r45 = rng(5);
+const honest = (k: number): RoundSlot =>
+  committedSlot(
+    config,
+    Array.from({ length: d45 }, () => r45(-400, 400)),
+    BigInt(k + 1),
+  );
+const evil = (k: number): RoundSlot =>
+  committedSlot(
+    config,
+    Array.from({ length: d45 }, () => r45(-32768, -20000)),
+    BigInt(k + 1),
+  );
+
 test("eight slots, f = 2 Byzantine updates far away", async () => {
-  const r = rng(5);
-  const d = 45;
-  const honest = (k: number): RoundSlot =>
-    committedSlot(
-      config,
-      Array.from({ length: d }, () => r(-400, 400)),
-      BigInt(k + 1),
-    );
-  const evil = (k: number): RoundSlot =>
-    committedSlot(
-      config,
-      Array.from({ length: d }, () => r(-32768, -20000)),
-      BigInt(k + 1),
-    );
   const slots = [honest(0), evil(1), honest(2), honest(3), honest(4), evil(5), honest(6), honest(7)];
-  const round = await check(slots, 2, d);
+  const round = await check(slots, 2, d45);
   assert.deepEqual(round.krum.status, [1, 2, 1, 1, 1, 2, 1, 1]);
+});
+
+test("boundary f = 2: n = 6 = 2f + 2 aggregates nobody (two identical far updates included), n = 7 = 2f + 3 rejects them", async () => {
+  assert.equal(multiKrumQuorum(2), 7);
+  const twin = Array.from({ length: d45 }, () => r45(-32768, -20000));
+  const clone = (salt: bigint): RoundSlot => committedSlot(config, twin, salt);
+  const below = await check([honest(0), clone(101n), honest(2), honest(3), clone(102n), honest(5)], 2, d45);
+  assert.equal(below.krum.n, 6);
+  assertNobody(below);
+  const at = await check([honest(0), clone(101n), honest(2), honest(3), clone(102n), honest(5), honest(6)], 2, d45);
+  assert.equal(at.krum.n, 7);
+  assert.equal(at.krum.active, true);
+  assert.deepEqual(at.krum.status, [1, 2, 1, 1, 2, 1, 1, 0]);
+});
+
+test("f = 3 is never active at K_MAX = 8 (2f + 3 = 9): n = 8 = 2f + 2 aggregates nobody", async () => {
+  const round = await check([0, 1, 2, 3, 4, 5, 6, 7].map(honest), 3, d45);
+  assert.equal(round.krum.n, 8);
+  assertNobody(round);
+});
+
+test("f = 1: five equal updates (n = 2f + 3), ties broken by the lower slot", async () => {
+  const u = Array.from({ length: 20 }, (_, i) => BigInt(i % 3) - 1n);
+  const round = await check(
+    [1n, 2n, 3n, 4n, 5n].map((s) => committedSlot(config, u, s)),
+    1,
+    20,
+  );
+  assert.deepEqual(round.krum.status, [1, 1, 1, 1, 2, 0, 0, 0]);
 });
 
 test("seven slots with a duplicate and an exclusion, f = 1", async () => {
@@ -60,12 +101,12 @@ test("seven slots with a duplicate and an exclusion, f = 1", async () => {
     );
   const dup = mk(9n);
   const slots = [mk(1n), dup, mk(2n), { commitment: 4242n, excluded: true }, mk(3n), dup, mk(4n)];
+  // n = 4 < 2f + 3 = 5: nobody aggregated; duplicates status 2, the exclusion 3, the empty slot 0
   const round = await check(slots, 1, d);
-  assert.deepEqual(
-    round.krum.status.slice(0, 7).map((s, i) => (i === 1 || i === 5 ? s : -1)),
-    [-1, 2, -1, -1, -1, 2, -1],
-  );
-  assert.equal(round.krum.status[3], 3);
-  assert.equal(round.krum.status[7], 0);
+  assert.deepEqual(round.krum.status, [2, 2, 2, 3, 2, 2, 2, 0]);
   assert.equal(round.krum.n, 4);
+  assertNobody(round);
+  // f = 0: n = 4 >= 3, the four valid slots are the inliers
+  const round0 = await check(slots, 0, d);
+  assert.deepEqual(round0.krum.status, [1, 2, 1, 3, 1, 2, 1, 0]);
 });

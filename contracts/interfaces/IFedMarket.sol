@@ -5,25 +5,39 @@ import {IRoundVerifier} from "./IRoundVerifier.sol";
 
 /// @title IFedMarket
 /// @notice A marketplace for federated learning. A project owner escrows a reward budget (ETH or an
-///         ERC-20); registered trainers commit to their model updates each round; the project's
+///         ERC-20); registered trainers are drawn into each round's slots at random (every
+///         registration holds the same stake, so a party's expected share of slots is its share of
+///         the stake, however it splits it over addresses and however fast it sends), commit to
+///         their updates, and reveal them only once every commitment is locked; the project's
 ///         aggregator finalizes a round only with zero-knowledge proofs that the updates were
 ///         filtered (Multi-Krum), scored and aggregated correctly. The round reward is split in
 ///         proportion to the proven contribution scores. Payments are pull-based (`withdraw`).
 /// @dev Lifecycle of a project: `AwaitingAggregator` (until the appointed aggregator accepts the
-///      exact terms it was offered and posts its bond) -> `Active` (round `r` open: submission
-///      window, then aggregation window) -> after the last round `Completed`, or `Cancelled` (by the
+///      exact terms it was offered and posts its bond) -> `Active` (round `r` open: commit window,
+///      reveal window, then aggregation window) -> after the last round `Completed`, or `Cancelled` (by the
 ///      owner, or by anyone once the project has waited `ACCEPTANCE_TIMEOUT` for an aggregator). A
-///      round ends in one of three ways: finalized (proofs verified), skipped (fewer than `f + 3`
-///      submissions: nothing to aggregate, no fault) or failed (the aggregator missed its window:
+///      round ends in one of three ways: finalized (proofs verified), skipped (fewer than `2f + 3`
+///      revealed updates: nothing to aggregate, no fault) or failed (the aggregator missed its window:
 ///      bond slashed, appointment cleared, the owner must appoint an aggregator again). Every state
 ///      has an exit that someone other than the owner can take, and every state change emits an
 ///      event, so the whole history, including every balance, can be rebuilt from logs alone.
 ///
+///      Slots (reference: packages/core `slots.ts`): the trainers registered when a round opens are
+///      its candidates; the round's seed is the hash of the block that opened it, read by the first
+///      `drawSeed` or `commitUpdate` after that block (so nobody who sends a transaction can know it
+///      in advance); `min(slots, candidates)` distinct candidates are drawn uniformly (Floyd's
+///      algorithm), candidate `i` of draw `j` taking slot `j`. See docs/THREAT-MODEL.md for the bias.
+///
+///      Commit, then reveal: in the commit window a drawn trainer posts
+///      `keccak256(abi.encode(chainid, market, projectId, round, trainer, commitment, keccak256(cid)))`;
+///      in the reveal window it posts `commitment` and `cid`. No update, commitment or CID is visible
+///      before every commitment is locked, and a sealed commitment opens only for its sender.
+///
 ///      Money rules (their TypeScript reference is packages/core `rewards.ts`: `rewardShares`,
 ///      `failedRoundSplit`, `equalShares`, `refundSplit`, `refundClaim`): once a round has a
-///      submission, its reserved reward goes to that round's trainers (finalized: by proven score)
+///      commitment, its reserved reward goes to that round's trainers (finalized: by proven score)
 ///      or to its submitters (failed, cancelled, or finalized with a zero total score), never back
-///      to the owner. Only a skipped round (fewer than `f + 3` submissions when its window closes)
+///      to the owner. Only a skipped round (fewer than `2f + 3` revealed updates when its reveal window closes)
 ///      returns its reward to the budget, where it stays escrowed for the next rounds. Unspent
 ///      budget is refunded when the project ends, pro rata to everything deposited: the owner's
 ///      part is credited at once, third-party funders claim theirs (`claimRefund`).
@@ -55,7 +69,7 @@ interface IFedMarket {
     struct CircuitParams {
         /// Number of model parameters `D`.
         uint32 modelSize;
-        /// Multi-Krum's tolerated number of Byzantine trainers `f` (a round needs `f + 3` updates).
+        /// Multi-Krum's tolerated number of Byzantine trainers `f` (a round needs `2f + 3` updates).
         uint8 byzantineTolerance;
         /// Fixed-point scale: a real value `x` is stored as `round(x * quantizationScale)`.
         uint64 quantizationScale;
@@ -91,10 +105,12 @@ interface IFedMarket {
         uint256 rewardPerRound;
         /// Number of rounds (finalized, skipped and failed rounds all count).
         uint32 numRounds;
-        /// Trainer slots per round; at most `verifier.maxTrainers()`, at least `f + 3`.
+        /// Trainer slots per round; at most `verifier.maxTrainers()`, at least `2f + 3`.
         uint32 maxTrainersPerRound;
-        /// Length of a round's submission window, in seconds (at most 365 days).
+        /// Length of a round's commit window, in seconds (at most 365 days).
         uint64 submissionWindow;
+        /// Length of the reveal window that follows it, in seconds (at most 365 days).
+        uint64 revealWindow;
         /// Length of the aggregation window that follows it, in seconds (at most 365 days).
         uint64 aggregationWindow;
         /// Bond the aggregator must post before rounds open.
@@ -160,6 +176,7 @@ interface IFedMarket {
         uint32 numChunks;
         uint64 roundOpenedAt;
         uint64 submissionWindow;
+        uint64 revealWindow;
         uint64 aggregationWindow;
         /// While `AwaitingAggregator`: from this time on anyone may close the project
         /// (`expireProject`); 0 in every other status.
@@ -171,6 +188,8 @@ interface IFedMarket {
         uint256 bondPosted;
         uint256 slashAmount;
         uint256 trainerStake;
+        /// Trainers registered so far (each holds `trainerStake`).
+        uint32 registeredTrainers;
         bytes32 allowlistRoot;
         bytes32 paramsHash;
         bytes32 ownerEncryptionKey;
@@ -191,9 +210,19 @@ interface IFedMarket {
     /// @notice A read-only view of the current round of a project.
     struct RoundView {
         uint32 round;
+        /// Revealed updates (what the quorum counts).
         uint32 submissions;
+        /// Sealed commitments posted in the commit window.
+        uint32 commits;
         uint32 chunksVerified;
+        /// Trainers registered when the round opened: the candidates for its slots.
+        uint32 candidates;
+        /// Block whose hash seeds the draw of the slots (re-anchored if nobody read it in 256 blocks).
+        uint64 seedBlock;
+        /// The draw's seed, 0 until `drawSeed` or the first commit fixed it.
+        uint256 seed;
         uint64 submissionDeadline;
+        uint64 revealDeadline;
         uint64 aggregationDeadline;
         uint256 reward;
         uint256 accumulator;
@@ -231,23 +260,36 @@ interface IFedMarket {
     error NotRegistered(uint256 projectId, address trainer);
     /// @notice The call names a round that is not the project's open round.
     error WrongRound(uint256 projectId, uint256 openRound, uint256 givenRound);
-    /// @notice The submission window of the round closed at `deadline`.
+    /// @notice The commit window of the round closed at `deadline`.
     error SubmissionWindowClosed(uint256 projectId, uint256 round, uint256 deadline);
-    /// @notice The submission window of the round is still open until `deadline`.
+    /// @notice The commit or reveal window of the round is still open until `deadline`.
     error SubmissionWindowOpen(uint256 projectId, uint256 round, uint256 deadline);
+    /// @notice The reveal window of the round is not open: it runs over `[start, end)`.
+    error OutsideRevealWindow(uint256 projectId, uint256 round, uint256 start, uint256 end);
+    /// @notice The round's seed is not known yet: it is the hash of block `seedBlock`, readable from
+    ///         the next block on. Retry in a later block.
+    error SeedPending(uint256 projectId, uint256 round, uint256 seedBlock);
+    /// @notice The trainer was not drawn for a slot of this round (or registered after it opened).
+    error NotSelected(uint256 projectId, uint256 round, address trainer);
+    /// @notice The trainer posted no sealed commitment in this round.
+    error NotCommitted(uint256 projectId, uint256 round, address trainer);
+    /// @notice The trainer already revealed its update in this round.
+    error AlreadyRevealed(uint256 projectId, uint256 round, address trainer);
+    /// @notice `commitment` and `cid` do not hash, with the caller's address, to its sealed commitment.
+    error RevealMismatch(uint256 projectId, uint256 round, address trainer);
+    /// @notice Another slot of the round already revealed this commitment.
+    error DuplicateCommitment(uint256 projectId, uint256 round, uint256 commitment);
     /// @notice The aggregation window of the round is not open: it runs over `[start, end)`.
     error OutsideAggregationWindow(uint256 projectId, uint256 round, uint256 start, uint256 end);
     /// @notice The aggregation window of the round has not ended yet (it ends at `end`).
     error AggregationWindowOpen(uint256 projectId, uint256 round, uint256 end);
-    /// @notice The trainer already submitted in this round.
+    /// @notice The trainer already committed in this round.
     error AlreadySubmitted(uint256 projectId, uint256 round, address trainer);
-    /// @notice All trainer slots of the round are taken.
-    error RoundFull(uint256 projectId, uint256 round, uint256 slots);
     /// @notice The commitment is zero or not a field element.
     error InvalidCommitment(uint256 commitment);
     /// @notice The CID is empty or longer than 128 bytes.
     error InvalidCid();
-    /// @notice The round has fewer than `f + 3` submissions: it cannot be aggregated.
+    /// @notice The round has fewer than `2f + 3` revealed updates: it cannot be aggregated.
     error QuorumNotReached(uint256 projectId, uint256 round, uint256 submissions, uint256 quorum);
     /// @notice The round has enough submissions to be aggregated, so it cannot be skipped.
     error QuorumReached(uint256 projectId, uint256 round, uint256 submissions, uint256 quorum);
@@ -302,18 +344,30 @@ interface IFedMarket {
     event TrainerRegistered(uint256 indexed projectId, address indexed trainer, uint256 stake);
     /// @notice A round opened with `reward` reserved, on the model with this commitment; trainers
     ///         train with `hyperParams` (the initial ones, or those set by the last finalized round).
+    ///         Its slots are drawn among the first `candidates` registered trainers with the hash of
+    ///         this block (`SeedDrawn`).
     event RoundOpened(
         uint256 indexed projectId,
         uint256 indexed round,
+        uint32 candidates,
         uint64 submissionDeadline,
+        uint64 revealDeadline,
         uint64 aggregationDeadline,
         uint256 reward,
         uint256 modelCommitment,
         string modelCid,
         HyperParams hyperParams
     );
-    /// @notice A trainer committed to its update in `slot` of the round.
-    event UpdateSubmitted(
+    /// @notice The round's seed was fixed from the hash of block `seedBlock`.
+    event SeedDrawn(uint256 indexed projectId, uint256 indexed round, uint256 seed, uint64 seedBlock);
+    /// @notice Nobody read the seed block's hash within 256 blocks: the seed now comes from block
+    ///         `seedBlock` instead.
+    event SeedReanchored(uint256 indexed projectId, uint256 indexed round, uint64 seedBlock);
+    /// @notice A drawn trainer locked its sealed commitment into `slot` of the round.
+    event UpdateCommitted(uint256 indexed projectId, uint256 indexed round, address indexed trainer, uint256 slot, bytes32 sealedCommit);
+    /// @notice A trainer revealed the update it committed to in `slot`: its commitment (the value the
+    ///         proofs open) and the CID of the encrypted update.
+    event UpdateRevealed(
         uint256 indexed projectId, uint256 indexed round, address indexed trainer, uint256 slot, uint256 commitment, string cid
     );
     /// @notice Chunk proofs `[firstChunk, firstChunk + count)` verified; the accumulator is now `accumulator`.
@@ -343,11 +397,12 @@ interface IFedMarket {
         uint256 paid,
         HyperParams nextHyperParams
     );
-    /// @notice A round closed without aggregation (too few submissions); its reward went back to the budget.
+    /// @notice A round closed without aggregation (fewer than `2f + 3` revealed updates, `submissions`);
+    ///         its reward went back to the budget.
     event RoundSkipped(uint256 indexed projectId, uint256 indexed round, uint256 submissions);
     /// @notice The aggregator missed its window: `slashed` of its bond was split, `slashPerTrainer` to
-    ///         each of the round's submitters and the rest to the owner; the round's `reward` was
-    ///         split equally among the submitters; the rest of the bond (`bondReturned`) was credited
+    ///         each of the round's revealed submitters and the rest to the owner; the round's `reward` was
+    ///         split equally among them; the rest of the bond (`bondReturned`) was credited
     ///         back to the aggregator, whose appointment is cleared.
     event RoundFailed(
         uint256 indexed projectId,
@@ -360,8 +415,8 @@ interface IFedMarket {
     );
     /// @notice The owner cancelled the project in `round` (the open or next round). If that round
     ///         has a quorum it stays open (`roundStillOpen`) and the project closes when it ends;
-    ///         otherwise its reserved reward, `rewardToSubmitters`, was split equally among its
-    ///         submitters (0 when it had none: the reward went back to the budget).
+    ///         otherwise its reserved reward, `rewardToSubmitters`, was split equally among the
+    ///         trainers that committed in it (0 when none did: the reward went back to the budget).
     event ProjectCancelled(uint256 indexed projectId, uint256 round, bool roundStillOpen, uint256 rewardToSubmitters);
     /// @notice The project waited for an aggregator until `deadline` and was closed by someone.
     event ProjectExpired(uint256 indexed projectId, uint256 deadline);
@@ -405,9 +460,11 @@ interface IFedMarket {
     ///         accepts these exact terms with `acceptAggregator`.
     function appointAggregator(uint256 projectId, address aggregator, uint256 bond, uint256 slashAmount) external;
 
-    /// @notice Cancels the project. What happens to the open round depends on its submissions:
-    ///         - none (or the project awaits an aggregator): the project closes now;
-    ///         - fewer than `f + 3`: its reserved reward is split equally among its submitters
+    /// @notice Cancels the project. What happens to the open round depends on its commitments and
+    ///         revealed updates:
+    ///         - no commitment (or the project awaits an aggregator): the project closes now;
+    ///         - fewer than `2f + 3` revealed: its reserved reward is split equally among the trainers
+    ///           that committed
     ///           (`floor(reward / n)` each, the first `reward % n` slots one unit more) and the
     ///           project closes now: the owner, who can decrypt every update, cannot take back a
     ///           round it has seen work for;
@@ -416,8 +473,8 @@ interface IFedMarket {
     ///         On closing, the unspent budget is refunded pro rata to the owner (credited) and to
     ///         third-party funders (`claimRefund`); everything accrued stays claimable.
     /// @dev What a junk-submitting Sybil can get: an equal share of one round's reward, and only if
-    ///      the owner cancels while that round's submission window is open, below quorum. After the
-    ///      window closes below quorum, anyone (the owner too) can `skipRound` first, which returns
+    ///      the owner cancels while that round is open, below quorum. After the
+    ///      reveal window closes below quorum, anyone (the owner too) can `skipRound` first, which returns
     ///      the reward to the budget: cancelling then gains the owner nothing over letting the round
     ///      run. Known limit: an owner whose own registered addresses submitted recovers their part
     ///      of the split (registration is the owner's choice: stake and allowlist).
@@ -476,15 +533,32 @@ interface IFedMarket {
     // Trainers
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice Registers the caller as a trainer, depositing the project's trainer stake.
+    /// @notice Registers the caller as a trainer, depositing the project's trainer stake (the same
+    ///         for everyone, so slots follow stake). A trainer is a candidate for the slots of every
+    ///         round that opens after it registered.
     /// @param allowlistProof Merkle proof of the caller's address (empty for open projects).
     function registerTrainer(uint256 projectId, bytes32[] calldata allowlistProof) external payable;
 
-    /// @notice Commits to the caller's update for the open round.
+    /// @notice Fixes the open round's seed from the hash of its seed block (anyone; idempotent). If
+    ///         that hash is no longer available (256 blocks passed unread) the seed block moves to
+    ///         the current block, whose hash a later call reads. Nodes call it right after a round
+    ///         opens so that the seed is fixed before anyone can choose when to read it.
+    /// @return seed The seed, 0 while pending.
+    function drawSeed(uint256 projectId) external returns (uint256 seed);
+
+    /// @notice Locks the caller's sealed commitment into its slot of the open round, in the commit
+    ///         window. The caller must have been drawn for a slot (`slotOf`).
     /// @param round The round the update was trained for (must be the open round).
-    /// @param commitment `Poseidon(chain of chunk hashes, salt)`: a non-zero field element.
+    /// @param sealedCommit `keccak256(abi.encode(block.chainid, address(market), projectId, round,
+    ///        msg.sender, commitment, keccak256(bytes(cid))))`: binds the update to its sender, and
+    ///        hides the commitment and the CID until the reveal.
+    function commitUpdate(uint256 projectId, uint256 round, bytes32 sealedCommit) external;
+
+    /// @notice Reveals the update the caller sealed, in the reveal window.
+    /// @param commitment `Poseidon(chain of chunk hashes, salt)`: a non-zero field element, unique in
+    ///        the round.
     /// @param cid IPFS CID of the encrypted update (1 to 128 bytes).
-    function submitUpdate(uint256 projectId, uint256 round, uint256 commitment, string calldata cid) external;
+    function revealUpdate(uint256 projectId, uint256 round, uint256 commitment, string calldata cid) external;
 
     /// @notice Credits a registered trainer's stake back once the project has ended.
     function releaseStake(uint256 projectId) external;
@@ -493,8 +567,8 @@ interface IFedMarket {
     // Anyone
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice Closes the open round without aggregation after its submission window when it has
-    ///         fewer than `f + 3` submissions. Its reward goes back to the budget, where it stays
+    /// @notice Closes the open round without aggregation after its reveal window when it has
+    ///         fewer than `2f + 3` revealed updates. Its reward goes back to the budget, where it stays
     ///         escrowed for the next rounds (or is refunded if this was the last one); nobody is
     ///         slashed. This is the one rule that returns a round's reward after submissions: paying
     ///         the few submitters instead would let a single junk-submitting Sybil take a whole
@@ -503,8 +577,8 @@ interface IFedMarket {
 
     /// @notice Fails the open round after its aggregation window passed without finalization:
     ///         slashes `min(slashAmount, bond)` from the aggregator (`floor(slashed / 2 / n)` to
-    ///         each of the round's `n` submitters, the rest to the owner), splits the round's reward
-    ///         equally among the submitters (the first `reward % n` get one unit more), returns the
+    ///         each of the round's `n` revealed submitters, the rest to the owner), splits the round's reward
+    ///         equally among them (the first `reward % n` get one unit more), returns the
     ///         rest of the bond to the aggregator and clears the appointment: the owner must appoint
     ///         an aggregator again (the same or another) before anyone can accept.
     /// @dev What a junk-submitting Sybil can get: with `m` of the `n` slots, `m / n` of the reward
@@ -544,19 +618,29 @@ interface IFedMarket {
     /// @notice The open (or last) round of a project.
     function getCurrentRound(uint256 projectId) external view returns (RoundView memory);
 
-    /// @notice The trainer and commitment in `slot` of `round`. Slot storage is reused from round to
-    ///         round, so this returns zeros for a slot that is empty in `round` or was overwritten by
-    ///         a later round (the `UpdateSubmitted` events keep the full history).
+    /// @notice The trainer and revealed commitment in `slot` of `round`. Slot storage is reused from round to
+    ///         round, so this returns zeros for a slot that is empty or unrevealed in `round` or was overwritten by
+    ///         a later round (the `UpdateRevealed` events keep the full history).
     function getSubmission(uint256 projectId, uint256 round, uint256 slot)
         external
         view
         returns (address trainer, uint256 commitment);
 
-    /// @notice Whether `trainer` is registered and the last round it submitted to plus one (0 = never).
+    /// @notice Whether `trainer` is registered and the last round it committed in plus one (0 = never).
     function getTrainer(uint256 projectId, address trainer)
         external
         view
         returns (bool registered, uint32 lastSubmittedRoundPlusOne, uint256 stake);
+
+    /// @notice What `trainer` must seal in `commitUpdate` (see there).
+    function sealedCommitment(uint256 projectId, uint256 round, address trainer, uint256 commitment, string calldata cid)
+        external
+        view
+        returns (bytes32);
+
+    /// @notice The slot `trainer` was drawn for in the open round: `selected` false if it was not
+    ///         drawn, registered after the round opened, or the seed is still pending (`seedReady`).
+    function slotOf(uint256 projectId, address trainer) external view returns (bool seedReady, bool selected, uint256 slot);
 
     /// @notice What a third-party `funder` deposited into the project's budget and has not been
     ///         refunded for yet, and what `claimRefund` would credit it now (0 until the project ends).

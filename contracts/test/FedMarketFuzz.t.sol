@@ -15,6 +15,7 @@ abstract contract FuzzBase {
     Vm internal constant vm = Vm(VM_ADDRESS);
     uint256 internal constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant CHUNK = 100;
+    string internal constant UPDATE_CID = "bafkreiupdate";
     bytes32 internal constant CONTRIBUTION_RECORDED =
         keccak256("ContributionRecorded(uint256,uint256,address,uint256,uint8,uint256,uint256)");
 
@@ -67,6 +68,7 @@ abstract contract FuzzBase {
         c.numRounds = 2;
         c.maxTrainersPerRound = slots;
         c.submissionWindow = 1 hours;
+        c.revealWindow = 20 minutes;
         c.aggregationWindow = 30 minutes;
         c.ownerEncryptionKey = bytes32(uint256(1));
         c.initialModelCommitment = 12345;
@@ -98,18 +100,64 @@ abstract contract FuzzBase {
         market.acceptAggregator{value: token == address(0) ? bond : 0}(pid, bytes32(uint256(2)), bond, slashAmount);
     }
 
-    /// @dev Registers the first `n` trainers and has them submit to the open round.
-    function _registerAndSubmit(uint256 pid, uint256 n) internal {
-        uint256 round = market.getCurrentRound(pid).round;
+    /// @dev Registers the first `n` trainers (trainer `i` gets registration index `i`). Call it
+    ///      before the round opens: a round's candidates are the trainers registered when it opened.
+    function _register(uint256 pid, uint256 n) internal {
         for (uint256 i; i < n; ++i) {
             (bool registered,,) = market.getTrainer(pid, trainers[i]);
             if (!registered) {
                 vm.prank(trainers[i]);
                 market.registerTrainer(pid, new bytes32[](0));
             }
-            vm.prank(trainers[i]);
-            market.submitUpdate(pid, round, uint256(keccak256(abi.encode(pid, round, i))) % FIELD, "bafkreiupdate");
         }
+    }
+
+    /// @dev Fixes the open round's seed: moves to the block after the seed block (giving that block
+    ///      a hash if the test chain has none) and calls `drawSeed`.
+    function _drawSeed(uint256 pid) internal returns (uint256 seed) {
+        IFedMarket.RoundView memory r = market.getCurrentRound(pid);
+        if (r.seed != 0) return r.seed;
+        if (block.number <= r.seedBlock) vm.roll(uint256(r.seedBlock) + 1);
+        if (blockhash(r.seedBlock) == bytes32(0)) vm.setBlockhash(r.seedBlock, keccak256(abi.encode("block", r.seedBlock)));
+        seed = market.drawSeed(pid);
+        require(seed != 0, "seed drawn");
+    }
+
+    /// @dev The update trainer `i` sends in `round` (a non-zero field element).
+    function _commitmentOf(uint256 pid, uint256 round, uint256 i) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode(pid, round, i))) % (FIELD - 1) + 1;
+    }
+
+    /// @dev Trainers `0 .. n-1` commit to their updates in the open round. With at most as many
+    ///      candidates as slots, trainer `i` holds slot `i` (checked).
+    function _commit(uint256 pid, uint256 n) internal {
+        uint256 round = market.getCurrentRound(pid).round;
+        _drawSeed(pid);
+        for (uint256 i; i < n; ++i) {
+            (bool ready, bool selected, uint256 slot) = market.slotOf(pid, trainers[i]);
+            require(ready && selected && slot == i, "trainer i holds slot i");
+            bytes32 sealedCommit = market.sealedCommitment(pid, round, trainers[i], _commitmentOf(pid, round, i), UPDATE_CID);
+            vm.prank(trainers[i]);
+            market.commitUpdate(pid, round, sealedCommit);
+        }
+    }
+
+    /// @dev Warps into the reveal window; the committed trainers `i < 64` with bit `i` of `mask` set reveal.
+    function _reveal(uint256 pid, uint256 n, uint256 mask) internal {
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        uint256 start = uint256(p.roundOpenedAt) + p.submissionWindow;
+        if (block.timestamp < start) vm.warp(start);
+        for (uint256 i; i < n; ++i) {
+            if ((mask >> i) & 1 == 0) continue;
+            vm.prank(trainers[i]);
+            market.revealUpdate(pid, p.currentRound, _commitmentOf(pid, p.currentRound, i), UPDATE_CID);
+        }
+    }
+
+    /// @dev Trainers `0 .. n-1` (registered before the round opened) commit and reveal.
+    function _submit(uint256 pid, uint256 n) internal {
+        _commit(pid, n);
+        _reveal(pid, n, type(uint256).max);
     }
 
     /// @dev Warps into the aggregation window and finalizes the open round with these outcomes:
@@ -127,7 +175,7 @@ abstract contract FuzzBase {
         bytes memory expectedRevert
     ) internal {
         IFedMarket.ProjectView memory p = market.getProject(pid);
-        vm.warp(uint256(p.roundOpenedAt) + p.submissionWindow);
+        vm.warp(uint256(p.roundOpenedAt) + p.submissionWindow + p.revealWindow);
         IFedMarket.ChunkProof[] memory chunks = new IFedMarket.ChunkProof[](p.numChunks);
         uint256 acc;
         for (uint256 i; i < p.numChunks; ++i) {
@@ -162,10 +210,11 @@ abstract contract FuzzBase {
     }
 
     /// @dev The reference split of a finalized round (an independent statement of the contract's
-    ///      rule): `mulDiv(reward, score, total)` per inlier; with a zero total, equal parts for the
-    ///      valid slots (inlier or not aggregated), or for every slot if none is valid, one unit more
-    ///      for the first `reward % n` of them.
-    function _expectedShares(uint256 reward, uint256[] memory statuses, uint256[] memory scores)
+    ///      rule) over the revealed slots (bit `i` of `revealed`; the others are paid nothing and
+    ///      counted nowhere): `mulDiv(reward, score, total)` per revealed inlier; with a zero total,
+    ///      equal parts for the valid revealed slots (inlier or not aggregated), or for every
+    ///      revealed slot if none is valid, one unit more for the first `reward % n` of them.
+    function _expectedShares(uint256 reward, uint256[] memory statuses, uint256[] memory scores, uint256 revealed)
         internal
         pure
         returns (uint256[] memory shares)
@@ -174,23 +223,41 @@ abstract contract FuzzBase {
         shares = new uint256[](n);
         uint256 total;
         uint256 valid;
+        uint256 count;
         for (uint256 i; i < n; ++i) {
+            if ((revealed >> i) & 1 == 0) continue;
+            ++count;
             if (statuses[i] == 1) total += scores[i];
             if (statuses[i] == 1 || statuses[i] == 2) ++valid;
         }
         if (total != 0) {
             for (uint256 i; i < n; ++i) {
-                if (statuses[i] == 1 && scores[i] != 0) shares[i] = Math.mulDiv(reward, scores[i], total);
+                if ((revealed >> i) & 1 == 1 && statuses[i] == 1 && scores[i] != 0) {
+                    shares[i] = Math.mulDiv(reward, scores[i], total);
+                }
             }
             return shares;
         }
-        uint256 eligible = valid == 0 ? n : valid;
+        uint256 eligible = valid == 0 ? count : valid;
         uint256 k;
         for (uint256 i; i < n; ++i) {
+            if ((revealed >> i) & 1 == 0) continue;
             if (valid != 0 && statuses[i] != 1 && statuses[i] != 2) continue;
             shares[i] = reward / eligible + (k < reward % eligible ? 1 : 0);
             ++k;
         }
+    }
+
+    /// @dev A set of at least `min` of the slots `0 .. n-1` (bit `i` = slot `i`), drawn from `seed`.
+    function _subset(uint256 seed, uint256 n, uint256 min) internal pure returns (uint256 mask) {
+        mask = seed & ((1 << n) - 1);
+        for (uint256 i; _count(mask) < min; ++i) {
+            mask |= 1 << ((seed + i) % n);
+        }
+    }
+
+    function _count(uint256 mask) internal pure returns (uint256 c) {
+        for (; mask != 0; mask >>= 1) c += mask & 1;
     }
 
     function _bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
@@ -231,25 +298,31 @@ contract FedMarketFuzzTest is FuzzBase {
     // Reward split
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice Random reward (up to 2^200), 3 to 6 submissions, random statuses and 64-bit scores:
-    ///         each inlier gets exactly mulDiv(reward, score, totalInlierScore), everyone else 0,
-    ///         the shares sum to at most the reward, and the remainder goes back to the budget. With
-    ///         a zero total the whole reward is split equally (see `_expectedShares`).
+    /// @notice Random reward (up to 2^200), all 6 slots committed and any 3 to 6 of them revealed
+    ///         (not necessarily contiguous), random statuses and 64-bit scores on the revealed
+    ///         slots: each revealed inlier gets exactly mulDiv(reward, score, totalInlierScore),
+    ///         everyone else (the unrevealed committers too) 0, the shares sum to at most the
+    ///         reward, and the remainder goes back to the budget. With a zero total the whole reward
+    ///         is split equally (see `_expectedShares`).
     /// hardhat-config: fuzz.runs = 1000
-    function testFuzz_rewardSplit(uint256 reward, uint64[6] memory scoreSeeds, uint8[6] memory statusSeeds, uint8 n)
+    function testFuzz_rewardSplit(uint256 reward, uint64[6] memory scoreSeeds, uint8[6] memory statusSeeds, uint8 revealSeed)
         public
     {
         reward = _bound(reward, 0, 1 << 200);
-        uint256 subs = _bound(n, 3, 6);
+        uint256 revealed = _subset(revealSeed, 6, 3);
         IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, 2 * reward, reward, 6);
         uint256 pid = _create(c);
+        _register(pid, 6);
         _accept(pid, address(tst), 0);
-        _registerAndSubmit(pid, subs);
+        _commit(pid, 6);
+        _reveal(pid, 6, revealed);
+        _eq(market.getCurrentRound(pid).submissions, _count(revealed), "revealed updates");
 
-        uint256[] memory statuses = new uint256[](subs);
-        uint256[] memory scores = new uint256[](subs);
+        uint256[] memory statuses = new uint256[](6);
+        uint256[] memory scores = new uint256[](6);
         uint256 total;
-        for (uint256 i; i < subs; ++i) {
+        for (uint256 i; i < 6; ++i) {
+            if ((revealed >> i) & 1 == 0) continue; // an unrevealed slot is empty in the proof
             statuses[i] = statusSeeds[i] % 4;
             // Mix of zero, small, random and maximal 64-bit scores.
             uint256 mode = (statusSeeds[i] >> 2) % 4;
@@ -258,14 +331,15 @@ contract FedMarketFuzzTest is FuzzBase {
         }
         _finalize(pid, _pack(statuses, scores, 6));
 
-        uint256[] memory shares = _expectedShares(reward, statuses, scores);
+        uint256[] memory shares = _expectedShares(reward, statuses, scores, revealed);
         uint256 paid;
-        for (uint256 i; i < subs; ++i) {
+        for (uint256 i; i < 6; ++i) {
             if (reward < 1 << 190 && total != 0) {
                 // Cross-check with plain arithmetic where it cannot overflow.
                 _eq(shares[i], statuses[i] == 1 && scores[i] != 0 ? reward * scores[i] / total : 0, "mulDiv oracle");
             }
             _eq(market.creditOf(address(tst), trainers[i]), shares[i], "share");
+            if ((revealed >> i) & 1 == 0) _eq(shares[i], 0, "an unrevealed slot is paid nothing");
             paid += shares[i];
         }
         require(paid <= reward, "shares exceed the reward");
@@ -278,30 +352,33 @@ contract FedMarketFuzzTest is FuzzBase {
     }
 
     /// @notice When every inlier scores 0 (or nobody is an inlier) the whole reward is paid, in equal
-    ///         parts (within one unit) to the valid slots, or to every submitter if none is valid;
-    ///         nothing returns to the budget.
+    ///         parts (within one unit) to the valid revealed slots, or to every revealed slot if none
+    ///         is valid; committed but unrevealed slots get nothing; nothing returns to the budget.
     /// hardhat-config: fuzz.runs = 300
-    function testFuzz_rewardSplit_zeroTotalSplitsEqually(uint256 reward, uint8[6] memory statusSeeds, uint8 n) public {
+    function testFuzz_rewardSplit_zeroTotalSplitsEqually(uint256 reward, uint8[6] memory statusSeeds, uint8 revealSeed) public {
         reward = _bound(reward, 0, 1e30);
-        uint256 subs = _bound(n, 3, 6);
+        uint256 revealed = _subset(revealSeed, 6, 3);
         uint256 pid = _create(_config(address(0), verifier, 2 * reward, reward, 6));
+        _register(pid, 6);
         _accept(pid, address(0), 0);
-        _registerAndSubmit(pid, subs);
-        uint256[] memory statuses = new uint256[](subs);
-        uint256[] memory scores = new uint256[](subs);
-        for (uint256 i; i < subs; ++i) {
+        _commit(pid, 6);
+        _reveal(pid, 6, revealed);
+        uint256[] memory statuses = new uint256[](6);
+        uint256[] memory scores = new uint256[](6);
+        for (uint256 i; i < 6; ++i) {
+            if ((revealed >> i) & 1 == 0) continue;
             statuses[i] = statusSeeds[i] % 4;
             // Non-inliers may carry a score: it must be ignored.
             scores[i] = statuses[i] == 1 ? 0 : uint256(statusSeeds[i]) * 1e9;
         }
         _finalize(pid, _pack(statuses, scores, 6));
         uint256 valid;
-        for (uint256 i; i < subs; ++i) valid += statuses[i] == 1 || statuses[i] == 2 ? 1 : 0;
-        uint256 eligible = valid == 0 ? subs : valid;
+        for (uint256 i; i < 6; ++i) valid += (revealed >> i) & 1 == 1 && (statuses[i] == 1 || statuses[i] == 2) ? 1 : 0;
+        uint256 eligible = valid == 0 ? _count(revealed) : valid;
         uint256 paid;
-        for (uint256 i; i < subs; ++i) {
+        for (uint256 i; i < 6; ++i) {
             uint256 credit = market.creditOf(address(0), trainers[i]);
-            bool isEligible = valid == 0 || statuses[i] == 1 || statuses[i] == 2;
+            bool isEligible = (revealed >> i) & 1 == 1 && (valid == 0 || statuses[i] == 1 || statuses[i] == 2);
             require(isEligible ? credit >= reward / eligible && credit <= reward / eligible + 1 : credit == 0, "equal part");
             paid += credit;
         }
@@ -395,14 +472,14 @@ contract FedMarketFuzzTest is FuzzBase {
         c.numRounds = 1;
         c.trainerStake = stake;
         uint256 pid = _create(c);
-        _accept(pid, token, 0);
         for (uint256 i; i < 4; ++i) _give(token, trainers[i], stake);
-        // Register with the stake (ETH sent as value).
+        // Register with the stake (ETH sent as value), before round 0 opens.
         for (uint256 i; i < 4; ++i) {
             vm.prank(trainers[i]);
             market.registerTrainer{value: useEth ? stake : 0}(pid, new bytes32[](0));
         }
-        _registerAndSubmit(pid, 4);
+        _accept(pid, token, 0);
+        _submit(pid, 4);
         uint256[] memory statuses = new uint256[](4);
         uint256[] memory sc = new uint256[](4);
         for (uint256 i; i < 4; ++i) {
@@ -450,29 +527,39 @@ contract FedMarketFuzzTest is FuzzBase {
     // ---------------------------------------------------------------------------------------------
 
     /// @notice A failed round slashes min(slashAmount, bondPosted): floor(slashed / 2 / n) to each
-    ///         of the n submitters and the rest to the owner; the round reward is split equally among
-    ///         the submitters (the first reward % n one unit more), the rest of the bond returns to
-    ///         the aggregator and the appointment is cleared.
+    ///         of the n revealed submitters (any 3 to 6 of the 6 committed slots) and the rest to the
+    ///         owner; the round reward is split equally among the revealed submitters (the first
+    ///         reward % n in slot order one unit more); a committed but unrevealed slot gets nothing;
+    ///         the rest of the bond returns to the aggregator and the appointment is cleared.
     /// hardhat-config: fuzz.runs = 500
-    function testFuzz_failRoundSlashSplit(uint256 bond, uint256 slash, uint8 n, uint256 reward) public {
+    function testFuzz_failRoundSlashSplit(uint256 bond, uint256 slash, uint8 revealSeed, uint256 reward) public {
         bond = _bound(bond, 0, 1e30);
         slash = _bound(slash, 0, bond);
         reward = _bound(reward, 0, 1e30);
-        uint256 subs = _bound(n, 3, 6);
+        uint256 revealed = _subset(revealSeed, 6, 3);
+        uint256 subs = _count(revealed);
         IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, 3 * reward, reward, 6);
         c.aggregatorBond = bond;
         c.slashAmount = slash;
         uint256 pid = _create(c);
+        _register(pid, 6);
         _accept(pid, address(tst), bond);
-        _registerAndSubmit(pid, subs);
+        _commit(pid, 6);
+        _reveal(pid, 6, revealed);
         IFedMarket.ProjectView memory p = market.getProject(pid);
-        vm.warp(uint256(p.roundOpenedAt) + p.submissionWindow + p.aggregationWindow);
+        vm.warp(uint256(p.roundOpenedAt) + p.submissionWindow + p.revealWindow + p.aggregationWindow);
         market.failRound(pid);
 
         uint256 perTrainer = slash / 2 / subs;
         uint256 toTrainers;
-        for (uint256 i; i < subs; ++i) {
-            uint256 rewardPart = reward / subs + (i < reward % subs ? 1 : 0);
+        uint256 k;
+        for (uint256 i; i < 6; ++i) {
+            if ((revealed >> i) & 1 == 0) {
+                _eq(market.creditOf(address(tst), trainers[i]), 0, "an unrevealed slot gets nothing");
+                continue;
+            }
+            uint256 rewardPart = reward / subs + (k < reward % subs ? 1 : 0);
+            ++k;
             _eq(market.creditOf(address(tst), trainers[i]), perTrainer + rewardPart, "per trainer");
             toTrainers += perTrainer + rewardPart;
         }
@@ -491,29 +578,37 @@ contract FedMarketFuzzTest is FuzzBase {
     // Cancellation below quorum and refunds
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice Cancelling with 1 to quorum - 1 submissions in the open round credits its whole reward
-    ///         to the submitters (equal parts within one unit) and only the rest of the budget to the
-    ///         owner; with no submission the owner gets everything back.
+    /// @notice Cancelling with 1 to 6 commitments in the open round, fewer than the quorum of 5
+    ///         revealed (in the commit window, or in the reveal window with any subset of at most 4
+    ///         revealed), credits its whole reward to the trainers that committed (equal parts
+    ///         within one unit, in slot order, revealed or not) and only the rest of the budget to
+    ///         the owner; with no commitment the owner gets everything back.
     /// hardhat-config: fuzz.runs = 300
-    function testFuzz_cancelBelowQuorumPaysTheSubmitters(uint256 reward, uint256 extra, uint8 n) public {
+    function testFuzz_cancelBelowQuorumPaysTheSubmitters(uint256 reward, uint256 extra, uint8 n, uint8 revealSeed) public {
         reward = _bound(reward, 0, 1e30);
         extra = _bound(extra, 0, 1e30);
         IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, reward + extra, reward, 6);
-        c.params.byzantineTolerance = 1; // quorum 4
+        c.params.byzantineTolerance = 1; // quorum 5
         uint256 pid = _create(c);
+        _register(pid, 6);
         _accept(pid, address(tst), 0);
-        uint256 subs = _bound(n, 0, 3);
-        _registerAndSubmit(pid, subs);
+        uint256 subs = _bound(n, 0, 6);
+        if (subs > 0) _commit(pid, subs);
+        // Reveal a subset of at most 4 (one time in four, none: cancel in the commit window).
+        uint256 revealed = revealSeed % 4 == 0 ? 0 : (revealSeed >> 2) & ((1 << subs) - 1);
+        while (_count(revealed) > 4) revealed &= revealed - 1; // drop the lowest slot
+        if (revealSeed % 4 != 0) _reveal(pid, subs, revealed);
+        _eq(market.getCurrentRound(pid).submissions, _count(revealed), "revealed");
         vm.prank(owner);
         market.cancelProject(pid);
         uint256 paid;
-        for (uint256 i; i < subs; ++i) {
+        for (uint256 i; i < 6; ++i) {
             uint256 credit = market.creditOf(address(tst), trainers[i]);
-            _eq(credit, reward / subs + (i < reward % subs ? 1 : 0), "equal part");
+            _eq(credit, i < subs ? reward / subs + (i < reward % subs ? 1 : 0) : 0, "equal part");
             paid += credit;
         }
         _eq(market.creditOf(address(tst), owner), subs == 0 ? reward + extra : extra, "owner refund");
-        _eq(paid, subs == 0 ? 0 : reward, "submitters paid");
+        _eq(paid, subs == 0 ? 0 : reward, "committers paid");
         _eq(market.totalLiabilities(address(tst)), tst.balanceOf(address(market)), "liabilities == balance");
     }
 
@@ -540,11 +635,12 @@ contract FedMarketFuzzTest is FuzzBase {
             vm.stopPrank();
             total += deposits[i];
         }
+        _register(pid, 3);
         _accept(pid, address(tst), 0);
         uint256 spent;
         if (spend) {
             // Round 0 pays all of its reward (equal scores), then round 1 opens with nobody in it.
-            _registerAndSubmit(pid, 3);
+            _submit(pid, 3);
             uint256[] memory statuses = new uint256[](3);
             uint256[] memory scores = new uint256[](3);
             for (uint256 i; i < 3; ++i) (statuses[i], scores[i]) = (1, 1);
@@ -587,8 +683,9 @@ contract FedMarketFuzzTest is FuzzBase {
         batch = batch % 2 == 0 ? uint16(_bound(batch, 0, 140)) : batch;
         IFedMarket.ProjectConfig memory c = _config(address(0), verifier, 3, 1, 6);
         uint256 pid = _create(c);
+        _register(pid, 3);
         _accept(pid, address(0), 0);
-        _registerAndSubmit(pid, 3);
+        _submit(pid, 3);
         IFedMarket.HyperParams memory next = IFedMarket.HyperParams({learningRateMicros: lr, localEpochs: epochs, batchSize: batch});
         IFedMarket.HyperParams memory lo = c.minHyperParams;
         IFedMarket.HyperParams memory hi = c.maxHyperParams;
@@ -640,8 +737,9 @@ contract FedMarketOutcomeDecodingFuzzTest is FuzzBase {
         IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, REWARD, REWARD, uint32(SLOTS));
         c.numRounds = 1;
         pid = _create(c);
+        _register(pid, SLOTS);
         _accept(pid, address(tst), 0);
-        _registerAndSubmit(pid, SLOTS);
+        _submit(pid, SLOTS);
     }
 
     /// hardhat-config: fuzz.runs = 300
@@ -660,7 +758,7 @@ contract FedMarketOutcomeDecodingFuzzTest is FuzzBase {
             statuses[slot] = bits & 3;
             scores[slot] = (bits >> 2) & type(uint64).max;
         }
-        uint256[] memory shares = _expectedShares(REWARD, statuses, scores);
+        uint256[] memory shares = _expectedShares(REWARD, statuses, scores, type(uint256).max);
         uint256 seen;
         for (uint256 k; k < logs.length; ++k) {
             if (logs[k].emitter != address(market) || logs[k].topics[0] != CONTRIBUTION_RECORDED) continue;

@@ -1,9 +1,16 @@
 /**
  * Fixtures and builders for the marketplace's unit tests (mock verifier; the real Groth16
  * verifier is exercised by the circuit end-to-end tests).
+ *
+ * A round runs in three windows: commit (`[open, open + SUBMISSION_WINDOW)`), reveal (then
+ * `REVEAL_WINDOW`) and aggregation (then `AGGREGATION_WINDOW`). Its slots are drawn among the
+ * trainers registered when it opened, so fixtures register trainers before the aggregator
+ * accepts. `submitAll` = `commitAll` (draws the seed, drawn trainers commit sealed commitments) +
+ * `revealAll` (moves into the reveal window, everyone reveals).
  */
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { AbiCoder, keccak256 } from "ethers";
+import type { NetworkHelpers, Time } from "@nomicfoundation/hardhat-network-helpers/types";
+import { AbiCoder, keccak256, toUtf8Bytes } from "ethers";
 
 import type { FedMarket, MockRoundVerifier } from "../../types/ethers-contracts/index.js";
 import type { IFedMarket } from "../../types/ethers-contracts/FedMarket.js";
@@ -13,6 +20,7 @@ export const ETH = "0x0000000000000000000000000000000000000000";
 export const K_MAX = 4;
 export const CHUNK_SIZE = 100;
 export const SUBMISSION_WINDOW = 3600n;
+export const REVEAL_WINDOW = 600n;
 export const AGGREGATION_WINDOW = 1800n;
 export const REWARD = 1_000_000n;
 export const BOND = 500_000n;
@@ -36,6 +44,11 @@ export const ProjectStatus = { None: 0, AwaitingAggregator: 1, Active: 2, Comple
 /** Slot statuses as the proof encodes them (docs/PROOF-INTERFACE.md). */
 export const Status = { Empty: 0, Inlier: 1, NotAggregated: 2, Excluded: 3 } as const;
 export type SlotOutcome = { status: number; score: bigint };
+
+/** Multi-Krum's quorum: a round needs `2f + 3` revealed updates. */
+export function quorum(byzantineTolerance: number): number {
+  return 2 * byzantineTolerance + 3;
+}
 
 /** Packs slot outcomes three per word, 66 bits per slot (`status | score << 2`). */
 export function packOutcomes(outcomes: readonly SlotOutcome[], kMax: number = K_MAX): bigint[] {
@@ -80,6 +93,11 @@ export type ConfigOverrides = Partial<Omit<ProjectConfig, "verifier" | "aggregat
   aggregator?: string;
 };
 
+/** Circuit parameters with Byzantine tolerance `f` (the base config uses `f = 0`: quorum 3). */
+export function circuitParams(f: number): ProjectConfig["params"] {
+  return { modelSize: 250, byzantineTolerance: f, quantizationScale: 1n << 16n, clipBound: 127n };
+}
+
 export function baseConfig(overrides: ConfigOverrides & { verifier: string; aggregator: string }): ProjectConfig {
   return {
     token: ETH,
@@ -88,6 +106,7 @@ export function baseConfig(overrides: ConfigOverrides & { verifier: string; aggr
     numRounds: 3,
     maxTrainersPerRound: K_MAX,
     submissionWindow: SUBMISSION_WINDOW,
+    revealWindow: REVEAL_WINDOW,
     aggregationWindow: AGGREGATION_WINDOW,
     aggregatorBond: BOND,
     slashAmount: SLASH,
@@ -95,7 +114,7 @@ export function baseConfig(overrides: ConfigOverrides & { verifier: string; aggr
     allowlistRoot: "0x" + "00".repeat(32),
     ownerEncryptionKey: "0x" + "11".repeat(32),
     initialModelCommitment: commitmentOf("model-0"),
-    params: { modelSize: 250, byzantineTolerance: 1, quantizationScale: 1n << 16n, clipBound: 127n },
+    params: circuitParams(0),
     initialHyperParams: { ...HYPER_INITIAL },
     minHyperParams: { ...HYPER_MIN },
     maxHyperParams: { ...HYPER_MAX },
@@ -105,8 +124,14 @@ export function baseConfig(overrides: ConfigOverrides & { verifier: string; aggr
   };
 }
 
-export interface MarketFixture {
+/** What the round helpers need: the market and the clock of its network. */
+export interface Chain {
   market: FedMarket;
+  time: Time;
+}
+
+export interface MarketFixture extends Chain {
+  ethers: HardhatEthers;
   verifier: MockRoundVerifier;
   owner: HardhatEthersSigner;
   aggregator: HardhatEthersSigner;
@@ -114,24 +139,51 @@ export interface MarketFixture {
   stranger: HardhatEthersSigner;
 }
 
-export async function deployMarket(ethers: HardhatEthers): Promise<MarketFixture> {
-  const [owner, aggregator, stranger, ...trainers] = await ethers.getSigners();
-  if (owner === undefined || aggregator === undefined || stranger === undefined) throw new Error("need signers");
-  const market = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
-  const verifier = (await ethers.deployContract("MockRoundVerifier", [K_MAX, CHUNK_SIZE])) as unknown as MockRoundVerifier;
-  return { market, verifier, owner, aggregator, trainers: trainers.slice(0, 8), stranger };
+/** A network connection as `network.create()` returns it. */
+export interface Connection {
+  ethers: HardhatEthers;
+  networkHelpers: NetworkHelpers;
 }
 
-/** Creates an ETH project, has the aggregator accept it and registers `trainerCount` trainers. */
-export async function createActiveProject(f: MarketFixture, overrides: ConfigOverrides = {}, trainerCount = 4): Promise<bigint> {
+/**
+ * Deploys a market and a `kMax`-slot mock verifier. Signers: owner, aggregator, stranger, then
+ * `trainerCount` trainers (Hardhat's default network has 20 accounts: at most 17 trainers).
+ */
+export async function deployMarket(
+  { ethers, networkHelpers }: Connection,
+  { kMax = K_MAX, trainerCount = 8 }: { kMax?: number; trainerCount?: number } = {},
+): Promise<MarketFixture> {
+  const [owner, aggregator, stranger, ...trainers] = await ethers.getSigners();
+  if (owner === undefined || aggregator === undefined || stranger === undefined) throw new Error("need signers");
+  if (trainers.length < trainerCount) throw new Error(`need ${trainerCount} trainers, have ${trainers.length}`);
+  const market = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
+  const verifier = (await ethers.deployContract("MockRoundVerifier", [kMax, CHUNK_SIZE])) as unknown as MockRoundVerifier;
+  return { ethers, market, verifier, owner, aggregator, trainers: trainers.slice(0, trainerCount), stranger, time: networkHelpers.time };
+}
+
+/** Creates an ETH (or `overrides.token`) project for the fixture's aggregator; returns its id. */
+export async function createProject(f: MarketFixture, overrides: ConfigOverrides = {}): Promise<bigint> {
   const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address, ...overrides });
   await f.market.connect(f.owner).createProject(config, { value: config.token === ETH ? config.budget : 0n });
-  const projectId = await f.market.projectCount();
-  await acceptTerms(f.market, f.aggregator, projectId, config.token === ETH);
-  for (const t of f.trainers.slice(0, trainerCount)) {
-    const stake = BigInt(config.trainerStake);
-    await f.market.connect(t).registerTrainer(projectId, [], { value: config.token === ETH ? stake : 0n });
+  return f.market.projectCount();
+}
+
+/** Registers each trainer, paying the project's stake (in ETH for ETH projects). */
+export async function registerTrainers(market: FedMarket, projectId: bigint, trainers: readonly HardhatEthersSigner[]): Promise<void> {
+  const p = await market.getProject(projectId);
+  for (const t of trainers) {
+    await market.connect(t).registerTrainer(projectId, [], { value: p.token === ETH ? p.trainerStake : 0n });
   }
+}
+
+/**
+ * Creates a project, registers the first `trainerCount` trainers and has the aggregator accept:
+ * round 0 opens with those trainers as its candidates.
+ */
+export async function createActiveProject(f: MarketFixture, overrides: ConfigOverrides = {}, trainerCount = 4): Promise<bigint> {
+  const projectId = await createProject(f, overrides);
+  await registerTrainers(f.market, projectId, f.trainers.slice(0, trainerCount));
+  await acceptTerms(f.market, f.aggregator, projectId, (overrides.token ?? ETH) === ETH);
   return projectId;
 }
 
@@ -152,21 +204,145 @@ export async function acceptTerms(
     .acceptAggregator(projectId, encryptionKey, p.aggregatorBond, p.slashAmount, { value: inEth ? p.aggregatorBond : 0n });
 }
 
-/** Submits one update from each of the given trainers into the open round. */
-export async function submitAll(f: MarketFixture, projectId: bigint, trainers: readonly HardhatEthersSigner[]): Promise<bigint[]> {
-  const round = (await f.market.getCurrentRound(projectId)).round;
-  const commitments: bigint[] = [];
-  for (const [i, t] of trainers.entries()) {
-    const c = commitmentOf(`p${projectId}-r${round}-t${i}-${t.address}`);
-    commitments.push(c);
-    await f.market.connect(t).submitUpdate(projectId, round, c, cid(`u${round}x${i}`));
+// -------------------------------------------------------------------------------------------------
+// Rounds: seed, commit, reveal, windows
+// -------------------------------------------------------------------------------------------------
+
+/** One trainer's update: the slot it was drawn for, its commitment and CID. */
+export interface Update {
+  trainer: HardhatEthersSigner;
+  slot: number;
+  commitment: bigint;
+  cid: string;
+}
+
+/** The update a trainer sends by default: distinct per project, round and trainer. */
+export type UpdateFor = (trainer: HardhatEthersSigner, index: number, round: bigint) => { commitment: bigint; cid: string };
+
+function defaultUpdate(projectId: bigint): UpdateFor {
+  return (t, _i, round) => ({
+    commitment: commitmentOf(`p${projectId}-r${round}-${t.address}`),
+    cid: cid(`u${round}x${t.address.slice(2, 12)}`),
+  });
+}
+
+/** What `trainer` seals in `commitUpdate`, computed off chain (IFedMarket.commitUpdate). */
+export async function sealedCommitment(
+  market: FedMarket,
+  projectId: bigint,
+  round: bigint,
+  trainer: string,
+  commitment: bigint,
+  updateCid: string,
+): Promise<string> {
+  const provider = market.runner?.provider;
+  if (provider === null || provider === undefined) throw new Error("the market has no provider");
+  const { chainId } = await provider.getNetwork();
+  return keccak256(
+    coder.encode(
+      ["uint256", "address", "uint256", "uint256", "address", "uint256", "bytes32"],
+      [chainId, await market.getAddress(), projectId, round, trainer, commitment, keccak256(toUtf8Bytes(updateCid))],
+    ),
+  );
+}
+
+/**
+ * Fixes the open round's seed (sending `drawSeed`, from the market's signer or `by`, if it is not
+ * fixed yet; again after a re-anchoring) and returns it.
+ */
+export async function drawSeed(market: FedMarket, projectId: bigint, by?: HardhatEthersSigner): Promise<bigint> {
+  const caller = by === undefined ? market : market.connect(by);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const round = await market.getCurrentRound(projectId);
+    if (round.seed !== 0n) return round.seed;
+    await caller.drawSeed(projectId);
   }
+  throw new Error("the seed was not drawn");
+}
+
+/**
+ * The given trainers commit in the open round (after the seed is drawn), each into the slot it was
+ * drawn for; trainers that were not drawn are left out. Returns the updates in slot order.
+ */
+export async function commitAll(
+  { market }: Chain,
+  projectId: bigint,
+  trainers: readonly HardhatEthersSigner[],
+  updateFor: UpdateFor = defaultUpdate(projectId),
+): Promise<Update[]> {
+  const round = (await market.getCurrentRound(projectId)).round;
+  await drawSeed(market, projectId);
+  const updates: Update[] = [];
+  for (const [i, trainer] of trainers.entries()) {
+    const [, selected, slot] = await market.slotOf(projectId, trainer.address);
+    if (!selected) continue;
+    const { commitment, cid: updateCid } = updateFor(trainer, i, round);
+    const sealed = await sealedCommitment(market, projectId, round, trainer.address, commitment, updateCid);
+    await market.connect(trainer).commitUpdate(projectId, round, sealed);
+    updates.push({ trainer, slot: Number(slot), commitment, cid: updateCid });
+  }
+  return updates.sort((a, b) => a.slot - b.slot);
+}
+
+/** Moves the clock to `timestamp` unless it is already there or later. */
+async function advanceTo({ time }: Chain, timestamp: bigint): Promise<void> {
+  if (BigInt(await time.latest()) < timestamp) await time.increaseTo(timestamp);
+}
+
+/** Into the open round's reveal window (its commit window closed; no-op if already later). */
+export async function toRevealWindow(c: Chain, projectId: bigint): Promise<void> {
+  await advanceTo(c, (await c.market.getCurrentRound(projectId)).submissionDeadline);
+}
+
+/** Into the open round's aggregation window = open + submissionWindow + revealWindow (its reveal window closed). */
+export async function toAggregationWindow(c: Chain, projectId: bigint): Promise<void> {
+  await advanceTo(c, (await c.market.getCurrentRound(projectId)).revealDeadline);
+}
+
+/** Past the open round's aggregation window (`failRound` becomes possible). */
+export async function pastAggregationWindow(c: Chain, projectId: bigint): Promise<void> {
+  await advanceTo(c, (await c.market.getCurrentRound(projectId)).aggregationDeadline);
+}
+
+/** Moves into the reveal window and reveals each update. */
+export async function revealAll(c: Chain, projectId: bigint, updates: readonly Update[]): Promise<void> {
+  await toRevealWindow(c, projectId);
+  const round = (await c.market.getCurrentRound(projectId)).round;
+  for (const u of updates) await c.market.connect(u.trainer).revealUpdate(projectId, round, u.commitment, u.cid);
+}
+
+/**
+ * `commitAll` then `revealAll`: the drawn trainers among `trainers` submit to the open round; the
+ * clock ends in its reveal window. Returns the revealed commitments by slot (`0n` for the others),
+ * one entry per slot of the project.
+ */
+export async function submitAll(
+  c: Chain,
+  projectId: bigint,
+  trainers: readonly HardhatEthersSigner[],
+  updateFor?: UpdateFor,
+): Promise<bigint[]> {
+  const updates = await commitAll(c, projectId, trainers, updateFor);
+  await revealAll(c, projectId, updates);
+  const slots = Number((await c.market.getProject(projectId)).maxTrainersPerRound);
+  const bySlot = new Array<bigint>(slots).fill(0n);
+  for (const u of updates) bySlot[u.slot] = u.commitment;
+  return bySlot;
+}
+
+/** The revealed commitment of every one of the verifier's `kMax` slots in the open round (0 if empty or unrevealed). */
+export async function slotCommitments(market: FedMarket, projectId: bigint, kMax: number): Promise<bigint[]> {
+  const round = (await market.getCurrentRound(projectId)).round;
+  const commitments: bigint[] = [];
+  for (let slot = 0; slot < kMax; slot++) commitments.push((await market.getSubmission(projectId, round, slot))[1]);
   return commitments;
 }
 
 /**
- * Builds a mock-proven finalization of the open round (chunk chain 1, 2, ... then decision).
- * The next round keeps the open round's hyper-parameters unless `nextHyperParams` is given.
+ * Builds a mock-proven finalization of the open round (chunk chain 1, 2, ... then decision),
+ * moving the clock into its aggregation window first if needed. The decision inputs read the
+ * commitments of all the verifier's slots (`getSubmission`: 0 for empty or unrevealed ones). The
+ * next round keeps the open round's hyper-parameters unless `nextHyperParams` is given.
  */
 export async function buildFinalization(
   f: MarketFixture,
@@ -175,7 +351,9 @@ export async function buildFinalization(
   newModel: bigint = commitmentOf(`model-${projectId}-${Date.now()}`),
   nextHyperParams?: HyperParams,
 ): Promise<{ chunkProofs: ChunkProof[]; result: RoundResult; inputs: bigint[] }> {
+  await toAggregationWindow(f, projectId);
   const project = await f.market.getProject(projectId);
+  const kMax = Number(await (f.verifier.attach(project.verifier) as MockRoundVerifier).maxTrainers());
   const chunkProofs: ChunkProof[] = [];
   let acc = 0n;
   for (let i = 0; i < Number(project.numChunks); i++) {
@@ -183,14 +361,11 @@ export async function buildFinalization(
     chunkProofs.push(mockChunkProof(acc, next));
     acc = next;
   }
-  const words = packOutcomes(outcomes);
+  const words = packOutcomes(outcomes, kMax);
   // The view reads the stored accumulator, so compute inputs as the contract will after the chunks.
   const ctx = await f.market.roundContext(projectId, project.currentRound);
   const round = await f.market.getCurrentRound(projectId);
-  const commitments: bigint[] = [];
-  for (let slot = 0; slot < K_MAX; slot++) {
-    commitments.push(slot < Number(round.submissions) ? (await f.market.getSubmission(projectId, round.round, slot))[1] : 0n);
-  }
+  const commitments = await slotCommitments(f.market, projectId, kMax);
   const inputs = [ctx, project.modelCommitment, newModel, acc, ...commitments, ...words];
   const current = round.hyperParams;
   return {

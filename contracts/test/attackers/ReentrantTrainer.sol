@@ -29,6 +29,8 @@ contract ReentrantTrainer {
     /// @notice The revert data of every failed re-entrant call, in order.
     bytes[] public reentryErrors;
 
+    string public constant CID = "bafkreiattackerupdate";
+
     error Refused();
 
     constructor(IFedMarket market_) {
@@ -44,8 +46,13 @@ contract ReentrantTrainer {
         market.registerTrainer{value: msg.value}(projectId_, new bytes32[](0));
     }
 
-    function submit(uint256 projectId_, uint256 round, uint256 commitment) external {
-        market.submitUpdate(projectId_, round, commitment, "bafkreiattackerupdate");
+    /// @notice Commits to `commitment` (with `CID`) in the open round; `reveal` opens it later.
+    function commit(uint256 projectId_, uint256 round, uint256 commitment) external {
+        market.commitUpdate(projectId_, round, market.sealedCommitment(projectId_, round, address(this), commitment, CID));
+    }
+
+    function reveal(uint256 projectId_, uint256 round, uint256 commitment) external {
+        market.revealUpdate(projectId_, round, commitment, CID);
     }
 
     function withdraw(address token) external {
@@ -72,7 +79,9 @@ contract ReentrantTrainer {
             uint256 round = market.getCurrentRound(pid).round;
             _try(abi.encodeCall(IFedMarket.withdraw, (address(0))));
             _try(abi.encodeCall(IFedMarket.releaseStake, (pid)));
-            _try(abi.encodeCall(IFedMarket.submitUpdate, (pid, round, 1, "bafkreireentrant")));
+            _try(abi.encodeCall(IFedMarket.drawSeed, (pid)));
+            _try(abi.encodeCall(IFedMarket.commitUpdate, (pid, round, bytes32(uint256(1)))));
+            _try(abi.encodeCall(IFedMarket.revealUpdate, (pid, round, 1, "bafkreireentrant")));
             _try(abi.encodeCall(IFedMarket.registerTrainer, (pid, new bytes32[](0))));
             _try(abi.encodeCall(IFedMarket.fundProject, (pid, 0)));
             _try(abi.encodeCall(IFedMarket.skipRound, (pid)));

@@ -33,6 +33,18 @@ import {Vm, VM_ADDRESS} from "../utils/Vm.sol";
 ///      and per (token, account): credited - withdrawn == creditOf, withdrawn <= credited.
 ///      The open round's hyper-parameters equal the ghost's (set at creation, changed only by a
 ///      finalization) and stay within the project's bounds.
+///
+///      Rounds run the commit-reveal protocol: the handler keeps its own block number
+///      (`currentBlock`), fixes each round's seed (`drawSeed`, re-anchored when more than 256 blocks
+///      passed), checks every trainer's `slotOf` against an independent statement of the draw
+///      (`_drawnSlot`), commits sealed commitments it computes itself (`_seal`) and reveals them in
+///      the reveal window. Along the way it plays the attacks the protocol must defeat: a
+///      registered trainer that was not drawn or registered after the round opened (`NotSelected`),
+///      a copier that commits another slot's sealed commitment (its reveal fails with
+///      `RevealMismatch`, it is never paid), a trainer that reuses another slot's commitment (the
+///      second reveal fails with `DuplicateCommitment`). The ghost slots record, per slot, the last
+///      round committed and revealed in; the money checks pay revealed slots (finalize, fail) or
+///      committed slots (cancel below quorum) in slot order.
 contract MarketHandler {
     Vm internal constant vm = Vm(VM_ADDRESS);
 
@@ -66,6 +78,16 @@ contract MarketHandler {
         IFedMarket.HyperParams hyper; // hyper-parameters of the open round (changed only by finalizeRound)
     }
 
+    /// @dev A slot as the handler last used it (slot entries are reused from round to round).
+    struct GhostSlot {
+        uint256 commitment; // committed to (and revealed, if `revealedPlusOne` says so)
+        address trainer;
+        bytes32 sealedCommit;
+        uint256 roundPlusOne; // last round committed in, plus one
+        uint256 revealedPlusOne; // last round revealed in, plus one
+        uint256 copiedPlusOne; // last round its sealed commitment was a copy of another slot's, plus one
+    }
+
     /// @dev Locals of one finalization (avoids stack-too-deep).
     struct Fin {
         uint256 pid;
@@ -94,13 +116,16 @@ contract MarketHandler {
     address[N_TOKENS] internal _tokens;
     address[N_ACCOUNTS] internal _accounts;
 
+    string internal constant UPDATE_CID = "bafkreiupdate";
+
     uint256 public currentTime;
+    uint256 public currentBlock;
     uint256[] public projectIds;
     mapping(uint256 projectId => Ghost) internal _ghost;
     mapping(uint256 projectId => mapping(address trainer => uint256)) public ghostStake;
-    mapping(uint256 projectId => mapping(uint256 slot => uint256)) internal _slotCommitment;
-    mapping(uint256 projectId => mapping(uint256 slot => address)) internal _slotTrainer;
-    mapping(uint256 projectId => mapping(uint256 slot => uint256)) internal _slotRoundPlusOne;
+    mapping(uint256 projectId => mapping(uint256 slot => GhostSlot)) internal _slot;
+    /// Registration index of each trainer (its candidate index in every round opened after it).
+    mapping(uint256 projectId => mapping(address trainer => uint256)) public ghostIndex;
     mapping(uint256 projectId => mapping(address funder => uint256)) public ghostFunderDeposit;
     mapping(address token => mapping(address account => uint256)) public ghostCredited;
     mapping(address token => mapping(address account => uint256)) public ghostWithdrawn;
@@ -131,6 +156,7 @@ contract MarketHandler {
 
     function _bootstrap() internal {
         currentTime = block.timestamp;
+        currentBlock = block.number;
         vm.deal(address(this), type(uint128).max);
         for (uint256 i; i < N_ACCOUNTS; ++i) {
             vm.startPrank(_accounts[i]);
@@ -138,17 +164,22 @@ contract MarketHandler {
             fot.approve(address(market), type(uint256).max);
             vm.stopPrank();
         }
-        // ETH: f = 1 (quorum 4), 6 slots, 3 rounds, budget for 3 full rounds plus change.
-        uint256 pid = _create(_config(0, 1, 6, 3, 10 ether + 7, 3 ether, 1 ether, 0.4 ether, 0.01 ether), 0, true);
+        // Trainers register before the aggregator accepts: round 0's candidates are the trainers
+        // registered when it opens.
+        // ETH: f = 1 (quorum 5), 6 slots, 6 candidates, 3 rounds, budget for 3 full rounds plus change.
+        uint256 pid = _create(_config(0, 1, 6, 3, 10 ether + 7, 3 ether, 1 ether, 0.4 ether, 0.01 ether), 0, false);
         for (uint256 i; i < 6; ++i) _register(pid, _accounts[FIRST_TRAINER + i]);
-        // TestToken: f = 0 (quorum 3), 4 slots, 4 rounds; the budget runs out in the last round;
-        // the whole bond can be slashed.
-        pid = _create(_config(1, 0, 4, 4, 1000e18, 350e18, 100e18, 100e18, 0), 1, true);
+        _accept(pid);
+        // TestToken: f = 0 (quorum 3), 4 slots for 5 candidates (one is not drawn each round), 4
+        // rounds; the budget runs out in the last round; the whole bond can be slashed.
+        pid = _create(_config(1, 0, 4, 4, 1000e18, 350e18, 100e18, 100e18, 0), 1, false);
         for (uint256 i; i < 5; ++i) _register(pid, _accounts[FIRST_TRAINER + i]);
+        _accept(pid);
         // Fee-on-transfer: amounts below 100 lose nothing to the 1% fee, so the bond and stake stay
         // small (acceptAggregator and registerTrainer require the full amount to arrive).
-        pid = _create(_config(2, 0, 5, 2, 1_000_003, 333_333, 50, 7, 10), 0, true);
+        pid = _create(_config(2, 0, 5, 2, 1_000_003, 333_333, 50, 7, 10), 0, false);
         for (uint256 i; i < 4; ++i) _register(pid, _accounts[FIRST_TRAINER + 1 + i]);
+        _accept(pid);
     }
 
     function _config(
@@ -170,6 +201,7 @@ contract MarketHandler {
         c.numRounds = rounds;
         c.maxTrainersPerRound = slots;
         c.submissionWindow = 1 hours;
+        c.revealWindow = 20 minutes;
         c.aggregationWindow = 30 minutes;
         c.aggregatorBond = bond;
         c.slashAmount = slash;
@@ -217,6 +249,7 @@ contract MarketHandler {
 
     modifier step() {
         vm.warp(currentTime);
+        vm.roll(currentBlock);
         _;
     }
 
@@ -236,9 +269,10 @@ contract MarketHandler {
         c.params = IFedMarket.CircuitParams({
             modelSize: uint32(_bound(seed >> 32, 1, 4 * CHUNK)), byzantineTolerance: f, quantizationScale: 1 << 16, clipBound: 127
         });
-        c.maxTrainersPerRound = uint32(_bound(seed >> 48, uint256(f) + 3, K_MAX));
+        c.maxTrainersPerRound = uint32(_bound(seed >> 48, 2 * uint256(f) + 3, K_MAX));
         // Mostly windows of 10 minutes to 2 hours; sometimes a window of a few seconds.
         c.submissionWindow = uint64((seed >> 56) % 8 == 0 ? _bound(seed >> 60, 1, 10) : _bound(seed >> 60, 10 minutes, 2 hours));
+        c.revealWindow = uint64((seed >> 164) % 8 == 0 ? _bound(seed >> 168, 1, 10) : _bound(seed >> 168, 5 minutes, 1 hours));
         c.aggregationWindow = uint64((seed >> 76) % 8 == 0 ? _bound(seed >> 80, 1, 10) : _bound(seed >> 80, 10 minutes, 2 hours));
         c.aggregatorBond = feeToken ? _bound(bond, 0, 99) : _bound(bond, 0, MAX_AMOUNT / 100);
         c.slashAmount = _bound(seed >> 100, 0, c.aggregatorBond);
@@ -248,7 +282,12 @@ contract MarketHandler {
         c.specCid = "bafkreispec";
         c.initialModelCid = "bafkreimodel0";
         _setHyperParams(c, uint256(keccak256(abi.encode("hyper", seed))));
-        _create(c, (seed >> 240) % N_OWNERS, accept);
+        uint256 pid = _create(c, (seed >> 240) % N_OWNERS, false);
+        if (pid == 0) return;
+        // Some trainers register before round 0 opens (its candidates); others may join later.
+        uint256 early = (seed >> 200) % (N_TRAINERS + 1);
+        for (uint256 i; i < early; ++i) _register(pid, _accounts[FIRST_TRAINER + ((seed >> 208) + i) % N_TRAINERS]);
+        if (accept) _accept(pid);
     }
 
     function fundProject(uint256 pidSeed, uint256 funderSeed, uint256 amount) external step {
@@ -369,69 +408,283 @@ contract MarketHandler {
         _register(pid, trainer);
     }
 
-    /// @notice Registered (or newly registered) trainers submit `count` updates to the open round.
-    function submitUpdates(uint256 pidSeed, uint256 trainerSeed, uint256 count, uint256 commitSeed) external step {
+    /// @notice Candidates of the open round commit (up to `count` of them) in its commit window;
+    ///         along the way, trainers that were not drawn (or registered after the round opened)
+    ///         try too and must get `NotSelected`, and some commitments are copies or duplicates.
+    function commitUpdates(uint256 pidSeed, uint256 trainerSeed, uint256 count, uint256 commitSeed) external step {
         (uint256 pid, bool found) = _pick(pidSeed);
         if (!found) return;
         IFedMarket.ProjectView memory p = market.getProject(pid);
         if (p.status != IFedMarket.ProjectStatus.Active || p.cancelRequested) return;
-        uint256 subs = market.getCurrentRound(pid).submissions;
         if (currentTime >= uint256(p.roundOpenedAt) + p.submissionWindow) {
-            // Too late for this round: if it is below quorum, skip it and submit to the next one.
-            if (subs >= uint256(p.params.byzantineTolerance) + 3) return;
+            // Too late for this round: once its reveal window closed below quorum, skip it and
+            // commit to the next one.
+            if (currentTime < _revealEnd(p) || market.getCurrentRound(pid).submissions >= _quorum(p)) return;
             _skip(pid, p, commitSeed);
             p = market.getProject(pid);
             if (p.status != IFedMarket.ProjectStatus.Active) return;
-            subs = 0;
         }
-        if (subs >= p.maxTrainersPerRound) return;
-        count = _bound(count, 1, p.maxTrainersPerRound - subs);
-        // Mostly bring the round to its quorum, so that finalizations and failures are common.
-        uint256 quorum = uint256(p.params.byzantineTolerance) + 3;
-        if ((commitSeed >> 128) % 4 != 0 && subs + count < quorum) count = quorum - subs;
-        _submitUpdates(pid, p, subs, trainerSeed, count, commitSeed);
+        _commitUpdates(pid, p, trainerSeed, _bound(count, 1, p.maxTrainersPerRound), commitSeed, false);
     }
 
-    /// @dev `count` trainers (registering them when needed) submit to the open round, which has
-    ///      `subs` submissions and an open submission window.
-    function _submitUpdates(
+    /// @notice Committed trainers reveal (up to `count` of them), warping into the reveal window if
+    ///         the commit window is still open; a copier's and a duplicate's reveal must fail.
+    function revealUpdates(uint256 pidSeed, uint256 count, uint256 timeSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (p.status != IFedMarket.ProjectStatus.Active || market.getCurrentRound(pid).commits == 0) return;
+        if (currentTime >= _revealEnd(p)) return;
+        _enterRevealWindow(p, timeSeed);
+        _revealPending(pid, p, _bound(count, 1, K_MAX), timeSeed);
+    }
+
+    /// @dev Up to `count` trainers commit to the open round (its commit window is open), registering
+    ///      some unregistered ones first (they must get `NotSelected`: they were not candidates when
+    ///      the round opened). Unless `honest`, some commit a copy of another slot's sealed
+    ///      commitment, or seal another slot's commitment under their own address.
+    function _commitUpdates(
         uint256 pid,
         IFedMarket.ProjectView memory p,
-        uint256 subs,
         uint256 trainerSeed,
         uint256 count,
-        uint256 commitSeed
-    ) internal {
-        uint256 round = p.currentRound;
-        for (uint256 i; i < N_TRAINERS && count > 0; ++i) {
+        uint256 commitSeed,
+        bool honest
+    ) internal returns (uint256 made) {
+        uint256 seed = _ensureSeed(pid, commitSeed);
+        uint256 candidates = market.getCurrentRound(pid).candidates;
+        for (uint256 i; i < N_TRAINERS && made < count; ++i) {
             address trainer = _accounts[FIRST_TRAINER + (trainerSeed % N_TRAINERS + i) % N_TRAINERS];
             (bool registered, uint32 lastPlusOne,) = market.getTrainer(pid, trainer);
-            if (lastPlusOne == round + 1) continue;
-            if (!registered && !_register(pid, trainer)) return;
-            // Occasionally a duplicate commitment (the contract accepts it; the circuit flags it).
-            uint256 commitment = (commitSeed >> i) % 7 == 0 && subs > 0
-                ? _slotCommitment[pid][0]
-                : _bound(uint256(keccak256(abi.encode(commitSeed, i))), 1, FIELD - 1);
+            if (!registered && (honest || (commitSeed >> i) % 4 != 0 || !_register(pid, trainer))) continue;
+            if (lastPlusOne == p.currentRound + 1) continue;
+            (bool ready, bool selected, uint256 slot) = market.slotOf(pid, trainer);
+            (bool drawn, uint256 drawnSlot) = _drawnSlot(seed, candidates, p.maxTrainersPerRound, pid, trainer);
+            _check(ready && selected == drawn && slot == drawnSlot, "slotOf == the reference draw", pid, drawnSlot, slot);
+            if (!selected) {
+                if (honest) continue;
+                // A trainer that was not drawn cannot take a slot, however early it sends.
+                bytes32 sealedCommit = _seal(pid, p.currentRound, trainer, 1, UPDATE_CID);
+                vm.prank(trainer);
+                (bool okN, bytes memory retN) =
+                    address(market).call(abi.encodeCall(IFedMarket.commitUpdate, (pid, p.currentRound, sealedCommit)));
+                bytes memory want = abi.encodeWithSelector(IFedMarket.NotSelected.selector, pid, p.currentRound, trainer);
+                _expectError(okN, retN, want, "commit: not drawn", pid);
+                actionCount["notSelected"]++;
+                continue;
+            }
+            if (!_commitOne(pid, p, slot, trainer, honest ? 2 : uint256(keccak256(abi.encode(commitSeed, i))))) return made;
+            ++made;
+        }
+    }
+
+    /// @dev `trainer` commits into `slot`: honestly (`r % 8 >= 2`), or (when another slot already
+    ///      committed in this round) with a copy of that slot's sealed commitment (`r % 8 == 1`) or
+    ///      with that slot's commitment sealed under its own address (`r % 8 == 0`).
+    function _commitOne(uint256 pid, IFedMarket.ProjectView memory p, uint256 slot, address trainer, uint256 r)
+        internal
+        returns (bool)
+    {
+        uint256 round = p.currentRound;
+        uint256 commitment = _bound(uint256(keccak256(abi.encode("update", r, trainer, round))), 1, FIELD - 1);
+        bytes32 sealedCommit = _seal(pid, round, trainer, commitment, UPDATE_CID);
+        _check(
+            market.sealedCommitment(pid, round, trainer, commitment, UPDATE_CID) == sealedCommit, "sealedCommitment view", pid, 0, 0
+        );
+        bool copied;
+        if (r % 8 < 2) {
+            (uint256 other, bool any) = _committedSlot(pid, p, r >> 8);
+            if (any) {
+                commitment = _slot[pid][other].commitment;
+                if (r % 8 == 1) {
+                    sealedCommit = _slot[pid][other].sealedCommit;
+                    copied = true;
+                } else {
+                    sealedCommit = _seal(pid, round, trainer, commitment, UPDATE_CID);
+                }
+            }
+        }
+        uint256 commitsBefore = market.getCurrentRound(pid).commits;
+        vm.prank(trainer);
+        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.commitUpdate, (pid, round, sealedCommit)));
+        if (!ok) {
+            _unexpected("commitUpdate", pid, ret);
+            return false;
+        }
+        (, uint32 lastPlusOne,) = market.getTrainer(pid, trainer);
+        IFedMarket.RoundView memory rv = market.getCurrentRound(pid);
+        _check(lastPlusOne == round + 1 && rv.commits == commitsBefore + 1, "commit: recorded", pid, commitsBefore + 1, rv.commits);
+        (address shown, uint256 value) = market.getSubmission(pid, round, slot);
+        _check(shown == address(0) && value == 0, "commit: nothing visible before the reveal", pid, slot, value);
+        GhostSlot storage g = _slot[pid][slot];
+        (g.commitment, g.trainer, g.sealedCommit) = (commitment, trainer, sealedCommit);
+        g.roundPlusOne = round + 1;
+        g.copiedPlusOne = copied ? round + 1 : 0;
+        actionCount["commitUpdate"]++;
+        if ((r >> 64) % 8 == 0) {
+            // A second commitment in the same round is refused.
             vm.prank(trainer);
-            (bool ok, bytes memory ret) = address(market).call(
-                abi.encodeCall(IFedMarket.submitUpdate, (pid, round, commitment, "bafkreiupdate"))
-            );
-            if (!ok) return _unexpected("submitUpdate", pid, ret);
-            (address storedTrainer, uint256 storedCommitment) = market.getSubmission(pid, round, subs);
-            _check(storedTrainer == trainer && storedCommitment == commitment, "submit: slot", pid, subs, 0);
-            _slotCommitment[pid][subs] = commitment;
-            _slotTrainer[pid][subs] = trainer;
-            _slotRoundPlusOne[pid][subs] = round + 1;
-            ++subs;
-            --count;
-            actionCount["submitUpdate"]++;
+            (bool again, bytes memory againRet) = address(market).call(abi.encodeCall(IFedMarket.commitUpdate, (pid, round, bytes32(r))));
+            bytes memory want = abi.encodeWithSelector(IFedMarket.AlreadySubmitted.selector, pid, round, trainer);
+            _expectError(again, againRet, want, "commit twice", pid);
+        }
+        return true;
+    }
+
+    /// @dev A slot committed in the open round other than by a copier, if any (scanning from `seed`).
+    function _committedSlot(uint256 pid, IFedMarket.ProjectView memory p, uint256 seed)
+        internal
+        view
+        returns (uint256 slot, bool found)
+    {
+        uint256 k = p.maxTrainersPerRound;
+        for (uint256 i; i < k; ++i) {
+            slot = (seed % k + i) % k;
+            GhostSlot storage g = _slot[pid][slot];
+            if (g.roundPlusOne == p.currentRound + 1 && g.copiedPlusOne != p.currentRound + 1) {
+                return (slot, true);
+            }
+        }
+        return (0, false);
+    }
+
+    /// @dev Up to `count` committed, unrevealed slots of the open round reveal (its reveal window is
+    ///      open). A copier's reveal (with the commitment and CID it copied) must fail with
+    ///      `RevealMismatch`, a commitment another slot already revealed with `DuplicateCommitment`.
+    function _revealPending(uint256 pid, IFedMarket.ProjectView memory p, uint256 count, uint256 seed)
+        internal
+        returns (uint256 made)
+    {
+        uint256 round = p.currentRound;
+        uint256 k = p.maxTrainersPerRound;
+        for (uint256 i; i < k && made < count; ++i) {
+            uint256 slot = (seed % k + i) % k;
+            GhostSlot storage g = _slot[pid][slot];
+            if (g.roundPlusOne != round + 1 || g.revealedPlusOne == round + 1) continue;
+            (address trainer, uint256 commitment) = (g.trainer, g.commitment);
+            bytes memory want;
+            if (g.copiedPlusOne == round + 1) {
+                want = abi.encodeWithSelector(IFedMarket.RevealMismatch.selector, pid, round, trainer);
+            } else if (_revealedInRound(pid, k, round, commitment)) {
+                want = abi.encodeWithSelector(IFedMarket.DuplicateCommitment.selector, pid, round, commitment);
+            }
+            uint256 subsBefore = market.getCurrentRound(pid).submissions;
+            vm.prank(trainer);
+            (bool ok, bytes memory ret) =
+                address(market).call(abi.encodeCall(IFedMarket.revealUpdate, (pid, round, commitment, UPDATE_CID)));
+            if (want.length != 0) {
+                _expectError(ok, ret, want, "reveal: copy or duplicate", pid);
+                actionCount[g.copiedPlusOne == round + 1 ? "revealMismatch" : "duplicateCommitment"]++;
+                continue;
+            }
+            if (!ok) return _unexpectedCount("revealUpdate", pid, ret, made);
+            (address shown, uint256 value) = market.getSubmission(pid, round, slot);
+            _check(shown == trainer && value == commitment, "reveal: slot", pid, slot, value);
+            uint256 subs = market.getCurrentRound(pid).submissions;
+            _check(subs == subsBefore + 1, "reveal: counted", pid, subsBefore + 1, subs);
+            g.revealedPlusOne = round + 1;
+            ++made;
+            actionCount["revealUpdate"]++;
+        }
+    }
+
+    function _revealedInRound(uint256 pid, uint256 k, uint256 round, uint256 commitment) internal view returns (bool) {
+        for (uint256 slot; slot < k; ++slot) {
+            if (_slot[pid][slot].revealedPlusOne == round + 1 && _slot[pid][slot].commitment == commitment) return true;
+        }
+        return false;
+    }
+
+    /// @dev Fixes the open round's seed as any node would: in a block after the seed block,
+    ///      re-anchoring first if that block's hash has expired (more than 256 blocks ago). Checks the
+    ///      seed against `keccak256(chainid, market, projectId, round, blockhash(seedBlock))`.
+    function _ensureSeed(uint256 pid, uint256 callerSeed) internal returns (uint256 seed) {
+        IFedMarket.RoundView memory rv = market.getCurrentRound(pid);
+        if (rv.seed != 0) return rv.seed;
+        address caller = _accounts[callerSeed % N_ACCOUNTS];
+        if (currentBlock <= rv.seedBlock) _roll(uint256(rv.seedBlock) + 1);
+        if (currentBlock - rv.seedBlock > 256) {
+            vm.prank(caller);
+            (bool okA, bytes memory retA) = address(market).call(abi.encodeCall(IFedMarket.drawSeed, (pid)));
+            if (!okA) return _unexpectedCount("drawSeed (re-anchor)", pid, retA, 0);
+            rv = market.getCurrentRound(pid);
+            _check(abi.decode(retA, (uint256)) == 0 && rv.seed == 0, "re-anchor: still pending", pid, 0, rv.seed);
+            _check(rv.seedBlock == currentBlock, "re-anchor: seed block", pid, currentBlock, rv.seedBlock);
+            actionCount["seedReanchored"]++;
+            _roll(currentBlock + 1);
+        }
+        if (blockhash(rv.seedBlock) == bytes32(0)) vm.setBlockhash(rv.seedBlock, keccak256(abi.encode("block", rv.seedBlock)));
+        vm.prank(caller);
+        (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.drawSeed, (pid)));
+        if (!ok) return _unexpectedCount("drawSeed", pid, ret, 0);
+        seed = abi.decode(ret, (uint256));
+        uint256 want = uint256(keccak256(abi.encode(block.chainid, address(market), pid, rv.round, blockhash(rv.seedBlock))));
+        if (want == 0) want = 1;
+        _check(seed == want && market.getCurrentRound(pid).seed == want, "seed", pid, want, seed);
+    }
+
+    /// @dev The draw, stated independently of the contract (packages/core slots.ts): candidate
+    ///      `index` of `n` takes slot `index` when `n <= k`; otherwise Floyd's algorithm picks `k`.
+    function _drawnSlot(uint256 seed, uint256 n, uint256 k, uint256 pid, address trainer)
+        internal
+        view
+        returns (bool, uint256)
+    {
+        (bool registered,,) = market.getTrainer(pid, trainer);
+        uint256 index = ghostIndex[pid][trainer];
+        if (!registered || index >= n) return (false, 0);
+        if (n <= k) return (true, index);
+        uint256[] memory taken = new uint256[](k);
+        for (uint256 d; d < k; ++d) {
+            uint256 j = n - k + d;
+            uint256 x = uint256(keccak256(abi.encode(seed, d))) % (j + 1);
+            for (uint256 e; e < d; ++e) {
+                if (taken[e] == x) x = j;
+            }
+            if (x == index) return (true, d);
+            taken[d] = x;
+        }
+        return (false, 0);
+    }
+
+    /// @dev What `trainer` seals, computed here (IFedMarket.commitUpdate).
+    function _seal(uint256 pid, uint256 round, address trainer, uint256 commitment, string memory cid)
+        internal
+        view
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(block.chainid, address(market), pid, round, trainer, commitment, keccak256(bytes(cid))));
+    }
+
+    function _roll(uint256 blockNumber) internal {
+        currentBlock = blockNumber;
+        vm.roll(blockNumber);
+    }
+
+    function _quorum(IFedMarket.ProjectView memory p) internal pure returns (uint256) {
+        return 2 * uint256(p.params.byzantineTolerance) + 3;
+    }
+
+    function _revealEnd(IFedMarket.ProjectView memory p) internal pure returns (uint256) {
+        return uint256(p.roundOpenedAt) + p.submissionWindow + p.revealWindow;
+    }
+
+    /// @dev Warps into the reveal window if the commit window is still open.
+    function _enterRevealWindow(IFedMarket.ProjectView memory p, uint256 timeSeed) internal {
+        uint256 start = uint256(p.roundOpenedAt) + p.submissionWindow;
+        if (currentTime < start) {
+            currentTime = start + _bound(timeSeed, 0, p.revealWindow - 1);
+            vm.warp(currentTime);
         }
     }
 
     function warp(uint256 seconds_) external step {
-        // Mostly short steps inside the windows, sometimes long jumps past them.
-        currentTime += seconds_ % 4 == 0 ? _bound(seconds_, 0, 3 hours) : _bound(seconds_, 0, 10 minutes);
+        // Mostly short steps inside the windows, sometimes long jumps past them (and past the 256
+        // blocks a seed block's hash stays readable: one block per 12 seconds).
+        uint256 dt = seconds_ % 4 == 0 ? _bound(seconds_, 0, 3 hours) : _bound(seconds_, 0, 10 minutes);
+        currentTime += dt;
         vm.warp(currentTime);
+        _roll(currentBlock + 1 + dt / 12);
     }
 
     /// @notice The aggregator finalizes the open round with mock proofs and random outcomes
@@ -489,8 +742,8 @@ contract MarketHandler {
         IFedMarket.ProjectView memory p = market.getProject(pid);
         if (p.status != IFedMarket.ProjectStatus.Active) return;
         uint256 subs = market.getCurrentRound(pid).submissions;
-        if (subs >= uint256(p.params.byzantineTolerance) + 3) return;
-        uint256 deadline = uint256(p.roundOpenedAt) + p.submissionWindow;
+        if (subs >= _quorum(p)) return;
+        uint256 deadline = _revealEnd(p);
         if (currentTime < deadline) {
             currentTime = deadline + _bound(timeSeed, 0, 10 minutes);
             vm.warp(currentTime);
@@ -498,7 +751,7 @@ contract MarketHandler {
         _skip(pid, p, callerSeed);
     }
 
-    /// @dev Skips the open round (its submission window has closed below quorum).
+    /// @dev Skips the open round (its reveal window has closed below quorum).
     function _skip(uint256 pid, IFedMarket.ProjectView memory p, uint256 callerSeed) internal {
         uint8 ti = _ghost[pid].tokenIdx;
         bool closing = p.currentRound + 1 == p.numRounds;
@@ -524,8 +777,8 @@ contract MarketHandler {
         if (p.status != IFedMarket.ProjectStatus.Active) return;
         _fillToQuorum(pid, p, timeSeed);
         uint256 subs = market.getCurrentRound(pid).submissions;
-        if (subs < uint256(p.params.byzantineTolerance) + 3) return;
-        uint256 end = uint256(p.roundOpenedAt) + p.submissionWindow + p.aggregationWindow;
+        if (subs < _quorum(p)) return;
+        uint256 end = _revealEnd(p) + p.aggregationWindow;
         if (currentTime < end) {
             currentTime = end + _bound(timeSeed, 0, 10 minutes);
             vm.warp(currentTime);
@@ -540,15 +793,19 @@ contract MarketHandler {
         (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.failRound, (pid)));
         if (!ok) return _unexpected("failRound", pid, ret);
 
-        // Each submitter: its slash share and an equal part of the round's reward (the first
-        // `reward % subs` one unit more); the owner: the rest of the slash; the aggregator: the rest
-        // of its bond. The reward never returns to the budget.
+        // Each revealed submitter: its slash share and an equal part of the round's reward (the
+        // first `reward % subs` in slot order one unit more); committed but unrevealed slots (and
+        // copiers) nothing; the owner: the rest of the slash; the aggregator: the rest of its bond.
+        // The reward never returns to the budget.
         uint256[] memory expected = new uint256[](N_ACCOUNTS);
-        for (uint256 slot; slot < subs; ++slot) {
-            _check(_slotRoundPlusOne[pid][slot] == p.currentRound + 1, "fail: ghost slot round", pid, slot, 0);
-            uint256 part = p.roundReward / subs + (slot < p.roundReward % subs ? 1 : 0);
-            expected[_indexOf(_slotTrainer[pid][slot])] += perTrainer + part;
+        uint256 k;
+        for (uint256 slot; slot < p.maxTrainersPerRound; ++slot) {
+            if (_slot[pid][slot].revealedPlusOne != p.currentRound + 1) continue;
+            uint256 part = p.roundReward / subs + (k < p.roundReward % subs ? 1 : 0);
+            ++k;
+            expected[_indexOf(_slot[pid][slot].trainer)] += perTrainer + part;
         }
+        _check(k == subs, "fail: ghost revealed slots", pid, subs, k);
         (uint256 toOwner,) = _ownerRefund(pid, closing ? p.budget : 0);
         expected[_indexOf(p.owner)] = ownerSlashShare + toOwner;
         expected[_indexOf(p.aggregator)] += p.bondPosted - slashed;
@@ -572,8 +829,10 @@ contract MarketHandler {
         IFedMarket.ProjectView memory p = market.getProject(pid);
         if (!_open(p) || p.cancelRequested) return;
         uint8 ti = _ghost[pid].tokenIdx;
-        uint256 subs = p.status == IFedMarket.ProjectStatus.Active ? market.getCurrentRound(pid).submissions : 0;
-        bool keepRound = subs >= uint256(p.params.byzantineTolerance) + 3;
+        bool active = p.status == IFedMarket.ProjectStatus.Active;
+        uint256 subs = active ? market.getCurrentRound(pid).submissions : 0;
+        uint256 commits = active ? market.getCurrentRound(pid).commits : 0;
+        bool keepRound = subs >= _quorum(p);
         uint256[] memory before = _snap(ti);
         vm.prank(p.owner);
         (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.cancelProject, (pid)));
@@ -586,12 +845,17 @@ contract MarketHandler {
             _check(q.cancelRequested && q.status == IFedMarket.ProjectStatus.Active, "cancel: keeps round", pid, 0, 0);
             _check(q.budget == p.budget && q.roundReward == p.roundReward, "cancel: kept escrow", pid, p.roundReward, q.roundReward);
         } else {
-            // Below quorum: the submitters share the round's reward; an empty round's reward is refunded.
-            paidToSubmitters = subs == 0 ? 0 : p.roundReward;
-            for (uint256 slot; slot < subs; ++slot) {
-                uint256 part = paidToSubmitters / subs + (slot < paidToSubmitters % subs ? 1 : 0);
-                expected[_indexOf(_slotTrainer[pid][slot])] += part;
+            // Below quorum: the trainers that committed (revealed or not, copiers too) share the
+            // round's reward in slot order; a round without commitments has its reward refunded.
+            paidToSubmitters = commits == 0 ? 0 : p.roundReward;
+            uint256 k;
+            for (uint256 slot; slot < p.maxTrainersPerRound && active; ++slot) {
+                if (_slot[pid][slot].roundPlusOne != p.currentRound + 1) continue;
+                uint256 part = paidToSubmitters / commits + (k < paidToSubmitters % commits ? 1 : 0);
+                ++k;
+                expected[_indexOf(_slot[pid][slot].trainer)] += part;
             }
+            _check(k == commits, "cancel: ghost committed slots", pid, commits, k);
             (uint256 toOwner, uint256 pool) = _ownerRefund(pid, p.budget + p.roundReward - paidToSubmitters);
             expected[_indexOf(p.owner)] = toOwner;
             if (p.bondPosted != 0) expected[_indexOf(p.aggregator)] += p.bondPosted;
@@ -868,6 +1132,18 @@ contract MarketHandler {
                 revert InvariantViolated("bond conservation", pid, g.bondIn, p.bondPosted + g.bondOut);
             }
             _checkHyperInvariants(pid, p, g);
+            if (p.status == IFedMarket.ProjectStatus.Active) _checkRoundInvariants(pid, p);
+        }
+    }
+
+    /// @dev The open round: revealed <= committed <= min(candidates, slots), candidates <= registered.
+    function _checkRoundInvariants(uint256 pid, IFedMarket.ProjectView memory p) internal view {
+        IFedMarket.RoundView memory rv = market.getCurrentRound(pid);
+        uint256 slots = rv.candidates < p.maxTrainersPerRound ? rv.candidates : p.maxTrainersPerRound;
+        if (rv.submissions > rv.commits) revert InvariantViolated("revealed <= committed", pid, rv.commits, rv.submissions);
+        if (rv.commits > slots) revert InvariantViolated("committed <= drawn slots", pid, slots, rv.commits);
+        if (rv.candidates > p.registeredTrainers) {
+            revert InvariantViolated("candidates <= registered", pid, p.registeredTrainers, rv.candidates);
         }
     }
 
@@ -966,6 +1242,7 @@ contract MarketHandler {
         _check(q.status == IFedMarket.ProjectStatus.Active && q.currentRound == p.currentRound, "accept: status", pid, 0, 0);
         uint256 reward = p.rewardPerRound < p.budget ? p.rewardPerRound : p.budget;
         _check(q.roundReward == reward && q.budget == p.budget - reward, "accept: reward reserved", pid, reward, q.roundReward);
+        _checkOpened(pid);
         _ghost[pid].bondIn += arrived;
         actionCount["acceptAggregator"]++;
     }
@@ -975,6 +1252,7 @@ contract MarketHandler {
         IFedMarket.ProjectView memory p = market.getProject(pid);
         uint8 ti = _ghost[pid].tokenIdx;
         uint256 stake = p.trainerStake;
+        uint256 index = p.registeredTrainers;
         _fund(ti, trainer, stake);
         uint256 balBefore = _balance(ti);
         vm.prank(trainer);
@@ -994,27 +1272,49 @@ contract MarketHandler {
         uint256 arrived = _balance(ti) - balBefore;
         (bool isRegistered,, uint256 stored) = market.getTrainer(pid, trainer);
         _check(isRegistered && stored == arrived && arrived == stake, "register: stake", pid, stake, stored);
+        uint256 count = market.getProject(pid).registeredTrainers;
+        _check(count == index + 1, "register: index", pid, index + 1, count);
         ghostStake[pid][trainer] = arrived;
+        ghostIndex[pid][trainer] = index;
         actionCount["registerTrainer"]++;
         return true;
     }
 
-    /// @dev While the submission window is open, brings the open round to its quorum (most
-    ///      sequences would otherwise rarely get a round aggregated).
+    /// @dev While the commit or reveal window is open, brings the open round to its quorum of
+    ///      revealed updates as far as its candidates allow: honest commitments from candidates that
+    ///      have not committed yet (in the commit window), then the pending reveals (most sequences
+    ///      would otherwise rarely get a round aggregated).
     function _fillToQuorum(uint256 pid, IFedMarket.ProjectView memory p, uint256 seed) internal {
-        if (p.status != IFedMarket.ProjectStatus.Active || p.cancelRequested) return;
-        if (currentTime >= uint256(p.roundOpenedAt) + p.submissionWindow) return;
+        if (p.status != IFedMarket.ProjectStatus.Active || currentTime >= _revealEnd(p)) return;
+        uint256 quorum = _quorum(p);
         uint256 subs = market.getCurrentRound(pid).submissions;
-        uint256 quorum = uint256(p.params.byzantineTolerance) + 3;
-        if (subs < quorum) _submitUpdates(pid, p, subs, seed, quorum - subs, seed >> 8);
+        if (subs >= quorum) return;
+        uint256 pending = _pendingReveals(pid, p);
+        if (currentTime < uint256(p.roundOpenedAt) + p.submissionWindow && !p.cancelRequested && subs + pending < quorum) {
+            pending += _commitUpdates(pid, p, seed, quorum - subs - pending, seed >> 8, true);
+        }
+        if (pending == 0) return;
+        _enterRevealWindow(p, seed >> 16);
+        _revealPending(pid, p, K_MAX, seed);
+    }
+
+    /// @dev Committed, unrevealed slots of the open round that are not copies.
+    function _pendingReveals(uint256 pid, IFedMarket.ProjectView memory p) internal view returns (uint256 n) {
+        uint256 tag = p.currentRound + 1;
+        for (uint256 slot; slot < p.maxTrainersPerRound; ++slot) {
+            GhostSlot storage g = _slot[pid][slot];
+            if (g.roundPlusOne == tag && g.revealedPlusOne != tag && g.copiedPlusOne != tag) {
+                ++n;
+            }
+        }
     }
 
     /// @dev Whether the aggregator can finalize now; warps into the aggregation window if the
-    ///      submission window is still open (with a quorum already in).
+    ///      commit or reveal window is still open (with a quorum already revealed).
     function _canAggregate(uint256 pid, IFedMarket.ProjectView memory p, uint256 timeSeed) internal returns (bool) {
         if (p.status != IFedMarket.ProjectStatus.Active) return false;
-        if (market.getCurrentRound(pid).submissions < uint256(p.params.byzantineTolerance) + 3) return false;
-        uint256 start = uint256(p.roundOpenedAt) + p.submissionWindow;
+        if (market.getCurrentRound(pid).submissions < _quorum(p)) return false;
+        uint256 start = _revealEnd(p);
         uint256 end = start + p.aggregationWindow;
         if (currentTime >= end) return false;
         if (currentTime < start) {
@@ -1052,12 +1352,17 @@ contract MarketHandler {
             x.accs[i] = next;
             acc = next;
         }
-        // Random outcomes for the filled slots, mostly inliers; scores from zero to 2^64 - 1.
+        // Random outcomes for the revealed slots, mostly inliers; scores from zero to 2^64 - 1. The
+        // other slots (empty, or committed and never revealed) are empty, as the circuit proves
+        // for a zero commitment.
         x.words = new uint256[](WORDS);
         x.expected = new uint256[](N_ACCOUNTS);
-        uint256[] memory scores = new uint256[](x.subs);
-        uint256[] memory statuses = new uint256[](x.subs);
-        for (uint256 slot; slot < x.subs; ++slot) {
+        uint256[] memory scores = new uint256[](K_MAX);
+        uint256[] memory statuses = new uint256[](K_MAX);
+        bool[] memory revealed = new bool[](K_MAX);
+        for (uint256 slot; slot < K_MAX; ++slot) {
+            revealed[slot] = _slot[pid][slot].revealedPlusOne == x.round + 1;
+            if (!revealed[slot]) continue;
             uint256 r = uint256(keccak256(abi.encode(outcomeSeed, slot)));
             uint256 s = r % 8;
             // 5/8 inlier, 1/8 not aggregated, 1/8 excluded, 1/8 claimed empty (pays nothing).
@@ -1070,10 +1375,11 @@ contract MarketHandler {
         }
         // Zero total: equal parts for the valid slots (inlier or not aggregated), or for all if none.
         uint256 valid;
-        for (uint256 slot; slot < x.subs; ++slot) valid += statuses[slot] == 1 || statuses[slot] == 2 ? 1 : 0;
+        for (uint256 slot; slot < K_MAX; ++slot) valid += revealed[slot] && (statuses[slot] == 1 || statuses[slot] == 2) ? 1 : 0;
         uint256 eligible = valid == 0 ? x.subs : valid;
         uint256 k;
-        for (uint256 slot; slot < x.subs; ++slot) {
+        for (uint256 slot; slot < K_MAX; ++slot) {
+            if (!revealed[slot]) continue;
             uint256 share;
             if (x.totalScore != 0) {
                 if (statuses[slot] != 1 || scores[slot] == 0) continue;
@@ -1084,7 +1390,7 @@ contract MarketHandler {
                 ++k;
             }
             x.paid += share;
-            x.expected[_indexOf(_slotTrainer[pid][slot])] += share;
+            x.expected[_indexOf(_slot[pid][slot].trainer)] += share;
         }
     }
 
@@ -1105,8 +1411,8 @@ contract MarketHandler {
         inputs[1] = _ghost[x.pid].model;
         inputs[2] = x.newModel;
         inputs[3] = x.numChunks == 0 ? 0 : x.accs[x.numChunks - 1];
-        for (uint256 slot; slot < x.subs; ++slot) {
-            inputs[4 + slot] = _slotCommitment[x.pid][slot];
+        for (uint256 slot; slot < K_MAX; ++slot) {
+            if (_slot[x.pid][slot].revealedPlusOne == x.round + 1) inputs[4 + slot] = _slot[x.pid][slot].commitment;
         }
         for (uint256 w; w < WORDS; ++w) {
             inputs[4 + K_MAX + w] = x.words[w];
@@ -1162,7 +1468,18 @@ contract MarketHandler {
             _check(q.roundOpenedAt == currentTime, "round: opened now", pid, currentTime, q.roundOpenedAt);
             IFedMarket.RoundView memory rv = market.getCurrentRound(pid);
             _check(rv.submissions == 0 && rv.chunksVerified == 0 && rv.accumulator == 0, "round: counters reset", pid, 0, 0);
+            _checkOpened(pid);
         }
+    }
+
+    /// @dev A round that just opened: no commitment yet, its candidates are the trainers registered
+    ///      now, its seed block is this block and its seed is not drawn.
+    function _checkOpened(uint256 pid) internal {
+        IFedMarket.RoundView memory rv = market.getCurrentRound(pid);
+        uint256 registered = market.getProject(pid).registeredTrainers;
+        _check(rv.commits == 0 && rv.submissions == 0, "opened: no commitment", pid, 0, rv.commits);
+        _check(rv.candidates == registered, "opened: candidates", pid, registered, rv.candidates);
+        _check(rv.seedBlock == currentBlock && rv.seed == 0, "opened: seed block", pid, currentBlock, rv.seedBlock);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -1258,6 +1575,11 @@ contract MarketHandler {
             );
         }
         ++violations;
+    }
+
+    function _unexpectedCount(string memory what, uint256 pid, bytes memory ret, uint256 value) internal returns (uint256) {
+        _unexpected(what, pid, ret);
+        return value;
     }
 
     function _unexpected(string memory what, uint256 pid, bytes memory ret) internal {

@@ -16,6 +16,8 @@ interface Vm {
     function startPrank(address msgSender) external;
     function stopPrank() external;
     function warp(uint256 newTimestamp) external;
+    function roll(uint256 newHeight) external;
+    function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
     function assume(bool condition) external pure;
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 revertData) external;

@@ -5,9 +5,10 @@
  * proving workers, the checked global model, the verifier verdicts).
  *
  * One round, each step's output written atomically before the next starts:
- * 1. **wait** until the open round's submission window has closed (chain time); too few
- *    submissions (< f + 3): `skipRound`; aggregation window already closed: `failRound` (steps/wait.ts)
- * 2. **collect** its `UpdateSubmitted` events -> `slots.json` (steps/collect.ts)
+ * 1. **wait** until the open round's commit and reveal windows have closed (chain time; the seed
+ *    of the draw is fixed at once, `drawSeed`); too few revealed updates (< 2f + 3): `skipRound`;
+ *    aggregation window already closed: `failRound` (steps/wait.ts)
+ * 2. **collect** its `UpdateRevealed` events -> `slots.json` (steps/collect.ts)
  * 3. **open** every slot (fetch, decrypt, decode, check the commitment, free-rider rule); failures
  *    are excluded with their reason -> `openings.json` (steps/open.ts)
  * 4. **compute** the round with `@fedmarket/core`'s `simulateRound` -> `input.json`, `round.json` (steps/compute.ts)
@@ -27,7 +28,16 @@
  */
 import { ZeroAddress, type Signer } from "ethers";
 import type { CircuitConfig } from "@fedmarket/core";
-import { ProjectStatus, sleep, type BlobStore, type NodeLogger, type ProjectInfo, type RoundInfo } from "@fedmarket/protocol";
+import {
+  OutageTracker,
+  ProjectStatus,
+  sleep,
+  type BlobStore,
+  type NodeLogger,
+  type OutageBackoffOptions,
+  type ProjectInfo,
+  type RoundInfo,
+} from "@fedmarket/protocol";
 import type { AggregatorChain } from "./chain.ts";
 import { AggregatorError } from "./errors.ts";
 import { Provers } from "./provers.ts";
@@ -41,7 +51,7 @@ import { pinNewModel } from "./steps/pin.ts";
 import { makeProofs } from "./steps/prove.ts";
 import { recordRoundEnd, settlePastRounds, type DoneFile } from "./steps/settle.ts";
 import { submitRound } from "./steps/submit.ts";
-import { failMissedRound, quorumOf, skipRoundWithoutQuorum, submissionWindowWait } from "./steps/wait.ts";
+import { failMissedRound, fixSeed, quorumOf, skipRoundWithoutQuorum, submissionWindowWait } from "./steps/wait.ts";
 import { projectCircuitConfig, VerifierCheck } from "./verifier-check.ts";
 
 export interface AggregatorNodeOptions extends StepSettings {
@@ -165,6 +175,7 @@ export class AggregatorNode {
     const ctx = stepContext(this.#ctx, projectId, r);
     const done = await ctx.files.read<DoneFile>("done.json");
     if (done !== undefined) return { kind: "done", round: r, done };
+    if (round.seed === 0n && chainTime < round.submissionDeadline) await fixSeed(ctx);
     const wait = submissionWindowWait(round, chainTime);
     if (wait !== undefined) return { kind: "waiting", round: r, ...wait };
     const quorum = quorumOf(project);
@@ -174,7 +185,7 @@ export class AggregatorNode {
     return { kind: "done", round: r, done: await this.#aggregate(ctx, project, round, config, chainTime) };
   }
 
-  /** A round with quorum whose submission window has closed: finalize it, or fail it if its aggregation window passed too. */
+  /** A round with quorum whose reveal window has closed: finalize it, or fail it if its aggregation window passed too. */
   async #aggregate(ctx: StepContext, project: ProjectInfo, round: RoundInfo, config: CircuitConfig, chainTime: number): Promise<DoneFile> {
     // A previous run (or another instance) may have finalized it already.
     if ((await ctx.chain.roundEnd(project.id, ctx.round)) !== undefined) return recordRoundEnd(ctx);
@@ -191,18 +202,40 @@ export class AggregatorNode {
   // Loop, status, prove-only
   // -------------------------------------------------------------------------------------------
 
-  /** Runs rounds until the project ends (or `once`: until one round is done), polling chain time. */
-  async run(projectId: bigint, options: { once?: boolean; signal?: AbortSignal } = {}): Promise<RoundOutcome> {
+  /**
+   * Runs rounds until the project ends (or `once`: until one round is done), polling chain time.
+   * An outage of the chain's endpoint or of IPFS (@fedmarket/protocol's `OutageTracker`) is waited
+   * out, however long: one warn line when the connection drops, the round retried with capped
+   * backoff (`backoff`; default 1 s doubling to 30 s), one info line when it is back; every step
+   * resumes from the round's files. With `once` an outage ends the run like any other error.
+   */
+  async run(
+    projectId: bigint,
+    options: { once?: boolean; signal?: AbortSignal; backoff?: OutageBackoffOptions } = {},
+  ): Promise<RoundOutcome> {
+    const outages = new OutageTracker(this.log, options.backoff);
     let lastWaiting = "";
     for (;;) {
       if (options.signal?.aborted) return { kind: "waiting", round: -1, reason: "stopped" };
-      const out = await this.runRound(projectId);
+      let out: RoundOutcome;
+      /** After a done round: whether the next one has not opened yet (else loop at once). */
+      let pause = false;
+      try {
+        out = await this.runRound(projectId);
+        if (out.kind === "done" && !options.once) {
+          // the next round opens in the same transaction; loop at once
+          const p = await this.o.chain.client.getProject(projectId);
+          pause = p.currentRound === out.round && p.status === ProjectStatus.Active;
+        }
+      } catch (err) {
+        if (!options.once && (await outages.backoff(err, options.signal))) continue;
+        throw err;
+      }
+      outages.restored();
       if (out.kind === "ended") return out;
       if (out.kind === "done") {
         if (options.once) return out;
-        // the next round opens in the same transaction; loop at once
-        const p = await this.o.chain.client.getProject(projectId);
-        if (p.currentRound === out.round && p.status === ProjectStatus.Active) await sleep(this.o.pollIntervalMs ?? 5_000, options.signal);
+        if (pause) await sleep(this.o.pollIntervalMs ?? 5_000, options.signal);
         continue;
       }
       if (out.reason !== lastWaiting) {
@@ -219,7 +252,7 @@ export class AggregatorNode {
   }
 
   /**
-   * Collects, opens, computes and proves round `round` (the open round, after its submission
+   * Collects, opens, computes and proves round `round` (the open round, after its reveal
    * window) without submitting anything; returns the folder with the proofs.
    */
   async proveRound(projectId: bigint, round: number): Promise<{ dir: string; chunks: number }> {
@@ -230,10 +263,10 @@ export class AggregatorNode {
         `round ${round} is not the open round of project ${projectId} (round ${open.round} is): only the open round can be proven (its commitments and model are on chain)`,
       );
     }
-    if (chainTime < open.submissionDeadline) {
+    if (chainTime < open.revealDeadline) {
       throw new AggregatorError(
         "round",
-        `the submission window of round ${round} is open for ${open.submissionDeadline - chainTime} s more; prove it after it closes`,
+        `the commit and reveal windows of round ${round} are open for ${open.revealDeadline - chainTime} s more; prove it after they close`,
       );
     }
     const config = await this.circuitConfig(project);

@@ -6,8 +6,9 @@
  *   fedmarket-aggregator prove-round 3 --market 0x.. --project 1 --data agg-data
  *   fedmarket-aggregator accept     --market 0x.. --project 1 --key-file aggregator.x25519
  *
- * Exit codes: 0 done, 1 a clear error (message on stderr, or a JSON "error" line with --json),
- * 2 bad usage.
+ * Exit codes (protocol's node/cli.ts, the same in every fedmarket CLI): 0 done; 1 the operation
+ * failed (message on stderr, or a JSON "error" line with --json); 2 it could not run (bad arguments
+ * or configuration, a missing or wrong key file, an unreachable or wrong network before the node started).
  */
 import path from "node:path";
 import { Command } from "commander";
@@ -15,7 +16,18 @@ import { isAddress } from "ethers";
 import type { AggregatorNode } from "./aggregator-node.ts";
 import { AggregatorError } from "./errors.ts";
 import { CHECKPOINTS, type Checkpoint } from "./steps/context.ts";
-import { createLogger, reportFailure, type NodeLogger } from "@fedmarket/protocol";
+import {
+  applyCliConventions,
+  createLogger,
+  EXIT_CANNOT_RUN,
+  EXIT_CODES_HELP,
+  EXIT_FAILED,
+  isUnreachable,
+  packageVersion,
+  reportCliFailure,
+  usageHint,
+  type NodeLogger,
+} from "@fedmarket/protocol";
 import { openAggregator, type AggregatorConfig } from "./setup.ts";
 import { acceptProject } from "./accept.ts";
 
@@ -58,6 +70,11 @@ Examples:
   fedmarket-aggregator status --project 1 --data agg-data
   fedmarket-aggregator prove-round 0 --project 1 --data agg-data --workers 2
   fedmarket-aggregator run    --project 1 --data agg-data --circuits ceremony/   # production keys
+
+\`run\` and \`prove-round\` refuse to start (exit 2) when the X25519 key is not the one the project registered
+at acceptance: trainers encrypt to that key, so no other key can open their updates.
+
+${EXIT_CODES_HELP}
 `;
 
 function int(v: string | undefined, name: string, min: number): number | undefined {
@@ -134,15 +151,34 @@ function crashHook(): ((name: Checkpoint) => void) | undefined {
   };
 }
 
+/** 2 when the command could not run (arguments, configuration, keys, network before the node started), else 1. */
+function exitCodeOf(err: unknown, started: boolean): number {
+  if (err instanceof AggregatorError && (err.code === "usage" || err.code === "config")) return EXIT_CANNOT_RUN;
+  return !started && isUnreachable(err) ? EXIT_CANNOT_RUN : EXIT_FAILED;
+}
+
+/** Ends on an error: `error: ...` (+ the usage hint for argument errors) and exit 2, or the error line and exit 1. */
+function failWith(logger: NodeLogger, err: unknown, o: { json: boolean; started: boolean; cmd?: Command | undefined }): void {
+  const usage = err instanceof AggregatorError && err.code === "usage" && o.cmd !== undefined ? usageHint(o.cmd) : undefined;
+  reportCliFailure(logger, err, { exitCode: exitCodeOf(err, o.started), json: o.json, usage });
+}
+
 async function withNode(
   f: Flags,
   fn: (ctx: { node: AggregatorNode; logger: NodeLogger; projectId: bigint; signal: AbortSignal }) => Promise<void>,
+  o: { cmd?: Command; checkKey?: boolean } = {},
 ): Promise<void> {
   const logger = createLogger({ json: f.json === true });
+  let started = false;
   try {
     const { config, projectId } = configOf(f, process.env);
     const hook = crashHook();
-    const opened = await openAggregator(config, logger, hook === undefined ? {} : { onCheckpoint: hook });
+    const opened = await openAggregator(config, logger, {
+      ...(hook === undefined ? {} : { onCheckpoint: hook }),
+      // run / prove-round: a key that is not the project's registered one cannot open any update
+      ...(o.checkKey === true ? { checkKeyFor: projectId } : {}),
+    });
+    started = true;
     const abort = new AbortController();
     let stopping = false;
     const stop = (): void => {
@@ -164,7 +200,7 @@ async function withNode(
       await opened.close();
     }
   } catch (err) {
-    reportFailure(logger, err);
+    failWith(logger, err, { json: f.json === true, started, cmd: o.cmd });
   }
 }
 
@@ -194,9 +230,7 @@ const program = new Command()
   .description(
     "fedmarket aggregator node: collect and open the round's updates, run Multi-Krum, prove the round (Groth16) and finalize it on chain.",
   )
-  .addHelpText("after", EXAMPLES)
-  .showHelpAfterError()
-  .configureOutput({ outputError: (s, write) => write(s) });
+  .addHelpText("after", EXAMPLES);
 
 common(program.command("run"))
   .description(
@@ -224,24 +258,28 @@ Examples:
   fedmarket-aggregator run --project 1 --data agg-data --once --json
   fedmarket-aggregator run --project 1 --data agg-data --validation owner-val.csv --validation-limit 500`,
   )
-  .action(async (opts: Flags) => {
-    await withNode(opts, async ({ node, logger, projectId, signal }) => {
-      const out = await node.run(projectId, { once: opts.once === true, signal });
-      logger.log(
-        "info",
-        "run.done",
-        out.kind === "done"
-          ? `round ${out.round}: ${out.done.kind}${out.done.txHash ? ` (${out.done.txHash})` : ""}`
-          : out.kind === "ended"
-            ? `project ${projectId} ${out.status}`
-            : out.reason,
-        {
-          outcome: out.kind === "done" ? out.done.kind : out.kind,
-          ...(out.kind === "done" ? { round: out.round, by: out.done.by, txHash: out.done.txHash } : {}),
-          times: node.times,
-        },
-      );
-    });
+  .action(async (opts: Flags, cmd: Command) => {
+    await withNode(
+      opts,
+      async ({ node, logger, projectId, signal }) => {
+        const out = await node.run(projectId, { once: opts.once === true, signal });
+        logger.log(
+          "info",
+          "run.done",
+          out.kind === "done"
+            ? `round ${out.round}: ${out.done.kind}${out.done.txHash ? ` (${out.done.txHash})` : ""}`
+            : out.kind === "ended"
+              ? `project ${projectId} ${out.status}`
+              : out.reason,
+          {
+            outcome: out.kind === "done" ? out.done.kind : out.kind,
+            ...(out.kind === "done" ? { round: out.round, by: out.done.by, txHash: out.done.txHash } : {}),
+            times: node.times,
+          },
+        );
+      },
+      { cmd, checkKey: true },
+    );
   });
 
 common(program.command("status"))
@@ -254,16 +292,20 @@ Examples:
   fedmarket-aggregator status --project 1 --data agg-data
   fedmarket-aggregator status --project 1 --data agg-data --round 0 --json`,
   )
-  .action(async (opts: Flags) => {
-    await withNode(opts, async ({ node, logger, projectId }) => {
-      const s = await node.status(projectId, int(opts.round, "--round", 0));
-      if (opts.json === true) {
-        logger.log("info", "status", `project ${projectId} round ${String(s.round)}`, s);
-        return;
-      }
-      for (const [k, v] of Object.entries(s))
-        if (v !== undefined) process.stdout.write(`${k.padEnd(22)} ${typeof v === "object" ? JSON.stringify(v) : String(v)}\n`);
-    });
+  .action(async (opts: Flags, cmd: Command) => {
+    await withNode(
+      opts,
+      async ({ node, logger, projectId }) => {
+        const s = await node.status(projectId, int(opts.round, "--round", 0));
+        if (opts.json === true) {
+          logger.log("info", "status", `project ${projectId} round ${String(s.round)}`, s);
+          return;
+        }
+        for (const [k, v] of Object.entries(s))
+          if (v !== undefined) process.stdout.write(`${k.padEnd(22)} ${typeof v === "object" ? JSON.stringify(v) : String(v)}\n`);
+      },
+      { cmd },
+    );
   });
 
 common(program.command("prove-round"))
@@ -276,16 +318,20 @@ Examples:
   fedmarket-aggregator prove-round 0 --project 1 --data agg-data
   fedmarket-aggregator prove-round 2 --project 1 --data agg-data --workers 1 --json`,
   )
-  .action(async (round: string, opts: Flags) => {
-    await withNode(opts, async ({ node, logger, projectId }) => {
-      const r = int(round, "<round>", 0) as number;
-      const out = await node.proveRound(projectId, r);
-      logger.log("info", "prove.done", `round ${r}: ${out.chunks} chunk proof(s) + decision proof in ${out.dir}`, {
-        round: r,
-        dir: out.dir,
-        times: node.times,
-      });
-    });
+  .action(async (round: string, opts: Flags, cmd: Command) => {
+    await withNode(
+      opts,
+      async ({ node, logger, projectId }) => {
+        const r = int(round, "<round>", 0) as number;
+        const out = await node.proveRound(projectId, r);
+        logger.log("info", "prove.done", `round ${r}: ${out.chunks} chunk proof(s) + decision proof in ${out.dir}`, {
+          round: r,
+          dir: out.dir,
+          times: node.times,
+        });
+      },
+      { cmd, checkKey: true },
+    );
   });
 
 program
@@ -308,7 +354,7 @@ Example:
   FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator accept --market 0x5FbD... --project 1 --key-file aggregator.x25519
   FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator run --market 0x5FbD... --project 1 --data agg-data --x25519-key-file aggregator.x25519`,
   )
-  .action(async (opts: Flags & { keyFile: string; bond?: string; slash?: string }) => {
+  .action(async (opts: Flags & { keyFile: string; bond?: string; slash?: string }, cmd: Command) => {
     const logger = createLogger({ json: opts.json === true });
     try {
       const market = opts.market ?? process.env.FEDMARKET_MARKET;
@@ -333,11 +379,9 @@ Example:
         logger,
       );
     } catch (err) {
-      reportFailure(logger, err);
+      failWith(logger, err, { json: opts.json === true, started: false, cmd });
     }
   });
 
-program.exitOverride((err) => {
-  process.exit(err.exitCode === 0 ? 0 : 2);
-});
+applyCliConventions(program, { version: packageVersion(new URL("../package.json", import.meta.url)) });
 await program.parseAsync(process.argv);

@@ -3,7 +3,9 @@
  * a flag), the X25519 key (`--x25519-key-file` or `FEDMARKET_X25519_KEY`), the provider (the node
  * runtime's `connectRpc`; chain id checked), the marketplace client (network checked), the blob
  * store (Kubo RPC or embedded Helia), the data folder (locked, and bound to chain, market and account),
- * and where each project's history starts (its creation block, so no read scans from block 0).
+ * and where each project's history starts (its creation block, so no read scans from block 0). With
+ * `checkKeyFor`, the X25519 key is checked against the one the project registered at acceptance
+ * before anything else happens (`checkAggregatorKey`).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -14,9 +16,11 @@ import {
   FedMarketClient,
   HeliaBlobStore,
   KuboBlobStore,
+  MarketRevertError,
   publicKeyOf,
   RpcUnavailableError,
   type BlobStore,
+  type ProjectInfo,
   type RetryOptions,
 } from "@fedmarket/protocol";
 import { AggregatorChain, projectCreationBlock } from "./chain.ts";
@@ -61,6 +65,11 @@ export interface OpenAggregatorOptions {
   readonly store?: BlobStore;
   /** The X25519 secret key itself (tests). */
   readonly secretKey?: Uint8Array;
+  /**
+   * Refuse to open (`AggregatorError` "config") when the X25519 key is not the one this project
+   * registered at acceptance (`run`, `prove-round`); nothing is checked before the project has one.
+   */
+  readonly checkKeyFor?: bigint;
   readonly onCheckpoint?: (name: Checkpoint) => void | Promise<void>;
 }
 
@@ -86,12 +95,22 @@ export async function openAggregator(
     throw new AggregatorError("config", "FEDMARKET_PRIVATE_KEY is not a valid private key (0x + 64 hex characters)");
   }
   let secretKey = options.secretKey;
+  let keySource = "the given X25519 key";
   if (secretKey === undefined) {
     const hex = env.FEDMARKET_X25519_KEY;
-    if (config.x25519KeyFile !== undefined) secretKey = await readSecretKeyFile(config.x25519KeyFile);
-    else if (hex !== undefined && /^(0x)?[0-9a-fA-F]{64}$/.test(hex))
+    if (config.x25519KeyFile !== undefined) {
+      keySource = `--x25519-key-file ${config.x25519KeyFile}`;
+      secretKey = await readSecretKeyFile(config.x25519KeyFile).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw err;
+        throw new AggregatorError(
+          "config",
+          `${keySource}: no such file; pass the key file \`fedmarket-aggregator accept\` wrote (--key-file, default aggregator.x25519)`,
+        );
+      });
+    } else if (hex !== undefined && /^(0x)?[0-9a-fA-F]{64}$/.test(hex)) {
+      keySource = "FEDMARKET_X25519_KEY";
       secretKey = Uint8Array.from(Buffer.from(hex.replace(/^0x/, ""), "hex"));
-    else
+    } else
       throw new AggregatorError(
         "config",
         "no X25519 key to decrypt updates: pass --x25519-key-file <file> or set FEDMARKET_X25519_KEY (64 hex characters)",
@@ -119,7 +138,7 @@ export async function openAggregator(
     const retry: RetryOptions = {
       onRetry: ({ attempt, delayMs, error }) =>
         logger.log(
-          "warn",
+          "debug",
           "rpc.retry",
           `JSON-RPC call failed (${(error as Error).message?.split("\n")[0] ?? String(error)}); retry ${attempt} in ${delayMs} ms`,
           { attempt, delayMs },
@@ -127,6 +146,7 @@ export async function openAggregator(
     };
     const client = new FedMarketClient(config.market, signer, { blockRange: config.blockRange ?? 2_000, retry });
     const chainId = await client.checkNetwork(config.chainId);
+    if (options.checkKeyFor !== undefined) checkAggregatorKey(await projectOf(client, options.checkKeyFor), secretKey, keySource);
     await bindDataDir(config.dataDir, { chainId: chainId.toString(), market: client.address, aggregator: wallet.address });
     if (options.store !== undefined) store = options.store;
     else if (config.ipfsApi !== undefined) store = new KuboBlobStore({ apiUrl: config.ipfsApi });
@@ -220,7 +240,45 @@ async function historyStart(client: FedMarketClient, projectId: bigint, logger: 
   }
 }
 
-/** Checks that the key's public half is the one the project published (`aggregatorEncryptionKey`). */
+/** The key's public half as the project publishes it (`aggregatorEncryptionKey`, bytes32 hex). */
 export function x25519PublicHex(secretKey: Uint8Array): string {
   return bytesToBytes32(publicKeyOf(secretKey));
+}
+
+/**
+ * Refuses a secret key whose public half is not the project's registered `aggregatorEncryptionKey`:
+ * trainers encrypt every update to the registered key, so any other key opens none of them and every
+ * round would fail. A project without a registered key (all zeros: not accepted yet) passes.
+ * `source` names where the key came from (`--x25519-key-file <file>`, `FEDMARKET_X25519_KEY`).
+ */
+export function checkAggregatorKey(
+  project: Pick<ProjectInfo, "id" | "aggregatorEncryptionKey">,
+  secretKey: Uint8Array,
+  source: string,
+): void {
+  const registered = project.aggregatorEncryptionKey.toLowerCase();
+  if (/^0x0*$/.test(registered)) return;
+  const derived = x25519PublicHex(secretKey).toLowerCase();
+  if (derived === registered) return;
+  throw new AggregatorError(
+    "config",
+    `the X25519 key in ${source} (public key ${derived}) is not the key project ${project.id} registered when its aggregator accepted ` +
+      `(${registered}): trainers encrypt their updates to the registered key, so this one cannot open them. ` +
+      "Pass the key file `fedmarket-aggregator accept` wrote for this project (--x25519-key-file, default aggregator.x25519) " +
+      "or set FEDMARKET_X25519_KEY to it; nothing was done",
+  );
+}
+
+/** The project, or a usage error naming the flags when there is none with that id. */
+async function projectOf(client: FedMarketClient, projectId: bigint): Promise<ProjectInfo> {
+  try {
+    return await client.getProject(projectId);
+  } catch (err) {
+    if (err instanceof MarketRevertError && err.errorName === "UnknownProject")
+      throw new AggregatorError(
+        "usage",
+        `project ${projectId} does not exist on the marketplace at ${client.address}: check --project, --market and the network`,
+      );
+    throw err;
+  }
 }

@@ -23,13 +23,21 @@ after(async () => {
 });
 
 /** A node whose chain reports `project` (status, aggregator) with round 2 open. */
-async function nodeSeeing(status: number, aggregator: string): Promise<AggregatorNode> {
+async function nodeSeeing(status: number, aggregator: string, chainTime = 50): Promise<AggregatorNode> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "fedmarket-agg-node-"));
   dirs.push(dataDir);
   const names = ["None", "AwaitingAggregator", "Active", "Completed", "Cancelled"];
   const project = { id: 1n, status, statusName: names[status], aggregator } as unknown as ProjectInfo;
-  const round = { round: 2, submissions: 0, submissionDeadline: 100, aggregationDeadline: 200 } as unknown as RoundInfo;
-  const chain = { client: { getOpenRound: async () => ({ project, round, chainTime: 50 }) } } as unknown as AggregatorChain;
+  // the seed is drawn already: the node has nothing to send
+  const round = {
+    round: 2,
+    submissions: 0,
+    seed: 1n,
+    submissionDeadline: 100,
+    revealDeadline: 150,
+    aggregationDeadline: 200,
+  } as unknown as RoundInfo;
+  const chain = { client: { getOpenRound: async () => ({ project, round, chainTime }) } } as unknown as AggregatorChain;
   return new AggregatorNode({
     chain,
     signer: {} as Signer,
@@ -71,7 +79,14 @@ test("an ended project: ended, before any appointment check", async () => {
   assert.deepEqual(await (await nodeSeeing(ProjectStatus.Completed, ZeroAddress)).runRound(1n), { kind: "ended", status: "Completed" });
 });
 
-test("the open round's submission window: waiting until it closes", async () => {
+test("the open round's commit and reveal windows: waiting until both close (no update is visible before)", async () => {
   const out = await (await nodeSeeing(ProjectStatus.Active, SELF)).runRound(1n);
-  assert.deepEqual(out, { kind: "waiting", round: 2, reason: "submission window of round 2 open for 50 s more", untilChainTime: 100 });
+  assert.deepEqual(out, {
+    kind: "waiting",
+    round: 2,
+    reason: "commit and reveal windows of round 2 open for 100 s more",
+    untilChainTime: 150,
+  });
+  const revealing = await (await nodeSeeing(ProjectStatus.Active, SELF, 120)).runRound(1n);
+  assert.deepEqual(revealing, { kind: "waiting", round: 2, reason: "reveal window of round 2 open for 30 s more", untilChainTime: 150 });
 });

@@ -19,6 +19,7 @@ import {
   type RoundHistory,
   type RoundOpenedRecord,
   type SubmissionRecord,
+  type CommitRecord,
 } from "@fedmarket/protocol";
 import {
   createAuditContext,
@@ -93,6 +94,7 @@ export function projectInfo(overrides: Partial<ProjectInfo> = {}): ProjectInfo {
     numChunks: 4,
     roundOpenedAt: 0,
     submissionWindow: 3600,
+    revealWindow: 600,
     aggregationWindow: 14_400,
     budget: 0n,
     roundReward: 0n,
@@ -101,6 +103,7 @@ export function projectInfo(overrides: Partial<ProjectInfo> = {}): ProjectInfo {
     bondPosted: 0n,
     slashAmount: 10n,
     trainerStake: 0n,
+    registeredTrainers: 4,
     allowlistRoot: `0x${"00".repeat(32)}`,
     paramsHash: `0x${"11".repeat(32)}`,
     ownerEncryptionKey: `0x${"22".repeat(32)}`,
@@ -159,7 +162,9 @@ export function opened(
     ...at(block),
     projectId: PROJECT_ID,
     round,
+    candidates: 4,
     submissionDeadline: 0,
+    revealDeadline: 0,
     aggregationDeadline: 0,
     reward,
     modelCommitment: model.commitment,
@@ -178,6 +183,18 @@ export function submission(
   return { ...at(block), projectId: PROJECT_ID, round, trainer: trainer(slot), slot, commitment, cid };
 }
 
+/** A sealed commitment of `trainer(slot)` in `slot` (UpdateCommitted). */
+export function commit(round: number, slot: number, block: number): CommitRecord {
+  return {
+    ...at(block),
+    projectId: PROJECT_ID,
+    round,
+    trainer: trainer(slot),
+    slot,
+    sealed: `0x${(slot + 1).toString(16).padStart(64, "0")}`,
+  };
+}
+
 export function contribution(
   round: number,
   slot: number,
@@ -188,7 +205,7 @@ export function contribution(
 }
 
 export function roundHistory(r: Partial<RoundHistory> & { round: number }): RoundHistory {
-  return { submissions: [], chunkBatches: [], contributions: [], ...r };
+  return { commits: [], submissions: [], chunkBatches: [], contributions: [], ...r };
 }
 
 export function finalized(

@@ -12,6 +12,7 @@ import {
   AGGREGATOR,
   at,
   auditContext,
+  commit,
   contribution,
   finalized,
   opened,
@@ -176,10 +177,11 @@ describe("# checkPayouts: rounds that did not finalize", () => {
     assert.deepEqual(findings, ["round 0: RoundFailed gives each submitter 2 of the slash, floor(10 / 2 / 3) = 1"]);
   });
 
-  it("a round cancelled below quorum credits its reward in equal parts to its submitters", async () => {
+  it("a round cancelled below quorum credits its reward in equal parts to the trainers that committed", async () => {
     const CANCEL = tx(0xca);
     const history = projectHistory({
-      rounds: [roundHistory({ round: 0, opened: opened(0, 2, REWARD), submissions: [0, 1].map((k) => submission(0, k, 3 + k)) })],
+      // slot 1 committed first, slot 0 revealed nothing: the split is by committed slot, in slot order
+      rounds: [roundHistory({ round: 0, opened: opened(0, 2, REWARD), commits: [1, 0].map((k) => commit(0, k, 3 + k)) })],
       cancelled: { ...at(80, CANCEL), projectId: PROJECT_ID, round: 0, roundStillOpen: false, rewardToSubmitters: REWARD },
     });
     assert.deepEqual(await payouts(history, { credits: { [CANCEL]: { [trainer(0)]: 500n, [trainer(1)]: 500n } } }), []);

@@ -9,4 +9,5 @@ export * from "./owner/project.ts";
 export * from "./owner/status.ts";
 export * from "./owner/key-file.ts";
 export * from "./owner/store.ts";
+export * from "./owner/amount.ts";
 export type { ProjectFile } from "./commands/project.ts";

@@ -20,3 +20,4 @@ export * from "./witness.ts";
 export * from "./round.ts";
 export * from "./replay.ts";
 export * from "./rewards.ts";
+export * from "./slots.ts";

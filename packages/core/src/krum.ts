@@ -7,9 +7,10 @@
  *   Valid set `V` = non-empty, non-excluded, non-duplicated slots; `n = |V|`.
  * - status precedence: empty `0`, then excluded `3`, then duplicate `2`, then Multi-Krum
  *   (`1` inlier, `2` not aggregated).
- * - if `n >= f + 3`: Krum score of `i in V` = sum of its `m = n - f - 2` smallest squared
- *   distances to the other members of `V`; inliers = the `n - f` smallest keys
- *   `krum * K_MAX + slot` (ties broken by the lower slot). Otherwise nobody is aggregated.
+ * - if `n >= 2f + 3` (`multiKrumQuorum(f)`, Multi-Krum's robustness condition): Krum score of
+ *   `i in V` = sum of its `m = n - f - 2` smallest squared distances to the other members of `V`;
+ *   inliers = the `n - f` smallest keys `krum * K_MAX + slot` (ties broken by the lower slot).
+ *   Otherwise nobody is aggregated.
  * - score of an inlier `k` = `max(0, sum_{i inlier} G[k][i])`, which must be `< 2^64`; others 0.
  */
 import { SCORE_BITS } from "./config.ts";
@@ -38,7 +39,7 @@ export interface KrumResult {
   readonly valid: boolean[];
   /** `|V|`. */
   readonly n: number;
-  /** `n >= f + 3`. */
+  /** `n >= multiKrumQuorum(f)` (`2f + 3`). */
   readonly active: boolean;
   readonly inliers: boolean[];
   /** Krum scores of valid slots (0 for the others or when inactive). */
@@ -51,6 +52,14 @@ export interface KrumResult {
   readonly tau: bigint[];
   /** Hint: keys of inliers are `< keyThreshold <=` keys of valid non-inliers. */
   readonly keyThreshold: bigint;
+}
+
+/**
+ * Smallest number of valid updates `n` for which Multi-Krum aggregates: `2f + 3` (its robustness
+ * guarantee against `f` Byzantine trainers needs `n >= 2f + 3`). Below it nobody is aggregated.
+ */
+export function multiKrumQuorum(f: number): number {
+  return 2 * f + 3;
 }
 
 /** Runs the complete decision (status, Multi-Krum, scores). */
@@ -66,7 +75,7 @@ export function multiKrum(input: KrumInput): KrumResult {
   const valid = commitments.map((_, i) => !empty[i] && !excluded[i] && !duplicate[i]);
   const members = valid.flatMap((v, i) => (v ? [i] : []));
   const n = members.length;
-  const active = n >= f + 3;
+  const active = n >= multiKrumQuorum(f);
 
   const selected = Array.from({ length: k }, () => new Array<boolean>(k).fill(false));
   const tau = new Array<bigint>(k).fill(0n);

@@ -135,7 +135,7 @@ export function equalShares(amount: bigint, count: number): bigint[] {
 export function slashSplit(slashAmount: bigint, bondPosted: bigint, submissions: number): SlashSplit {
   assertUnsignedBits(slashAmount, AMOUNT_BITS, "slash amount");
   assertUnsignedBits(bondPosted, AMOUNT_BITS, "posted bond");
-  // failRound needs a quorum (f + 3) of submissions; with none there would be nobody to pay.
+  // failRound needs a quorum (2f + 3) of submissions; with none there would be nobody to pay.
   if (!Number.isSafeInteger(submissions) || submissions < 1) {
     throw new RangeError(`submissions ${submissions} must be a positive integer`);
   }

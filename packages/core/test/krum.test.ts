@@ -1,6 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SlotStatus, flagsOf, gramMatrix, inlierScores, maskOf, multiKrum, popcount, squaredDistance } from "../src/index.ts";
+import {
+  SlotStatus,
+  flagsOf,
+  gramMatrix,
+  inlierScores,
+  maskOf,
+  multiKrum,
+  multiKrumQuorum,
+  popcount,
+  squaredDistance,
+} from "../src/index.ts";
 
 const oneDim = (xs: number[]): bigint[][] => gramMatrix(xs.map((x) => [BigInt(x)]));
 const distinct = (k: number): bigint[] => Array.from({ length: k }, (_, i) => BigInt(1000 + i));
@@ -22,21 +32,70 @@ test("textbook Multi-Krum: one far outlier", () => {
 });
 
 test("ties are broken by the lower slot", () => {
-  const gram = oneDim([7, 7, 7, 7]);
-  const r = multiKrum({ commitments: distinct(4), excluded: [false, false, false, false], gram, f: 1 });
-  assert.deepEqual(r.inliers, [true, true, true, false]);
-  assert.deepEqual(r.status, [1, 1, 1, 2]);
-  assert.deepEqual(r.scores, [147n, 147n, 147n, 0n]);
+  const gram = oneDim([7, 7, 7, 7, 7]);
+  const r = multiKrum({ commitments: distinct(5), excluded: new Array(5).fill(false), gram, f: 1 });
+  assert.deepEqual(r.inliers, [true, true, true, true, false]);
+  assert.deepEqual(r.status, [1, 1, 1, 1, 2]);
+  assert.deepEqual(r.scores, [196n, 196n, 196n, 196n, 0n]);
 });
 
-test("n < f + 3 aggregates nobody", () => {
-  const gram = oneDim([1, 2, 3]);
-  const r = multiKrum({ commitments: distinct(3), excluded: [false, false, false], gram, f: 1 });
+/** Asserts the inactive branch: every valid slot status 2, no inlier, no score, no hint. */
+function assertNobody(r: ReturnType<typeof multiKrum>): void {
   assert.equal(r.active, false);
-  assert.deepEqual(r.status, [2, 2, 2]);
-  assert.deepEqual(r.scores, [0n, 0n, 0n]);
+  assert.ok(r.status.every((s, i) => (r.valid[i] === true ? s === SlotStatus.NotAggregated : true)));
+  assert.ok(r.scores.every((s) => s === 0n));
+  assert.ok(r.krumScores.every((s) => s === 0n));
+  assert.ok(r.selected.every((row) => row.every((x) => !x)));
+  assert.ok(r.tau.every((t) => t === 0n));
   assert.equal(maskOf(r.inliers), 0n);
   assert.equal(r.keyThreshold, 0n);
+}
+
+test("the quorum is 2f + 3 valid updates", () => {
+  assert.deepEqual([0, 1, 2, 3, 255].map(multiKrumQuorum), [3, 5, 7, 9, 513]);
+});
+
+test("n < 2f + 3 aggregates nobody", () => {
+  const gram = oneDim([1, 2, 3]);
+  const r = multiKrum({ commitments: distinct(3), excluded: [false, false, false], gram, f: 1 });
+  assertNobody(r);
+  assert.deepEqual(r.status, [2, 2, 2]);
+  // n = f + 3 is no longer enough
+  const r4 = multiKrum({ commitments: distinct(4), excluded: new Array(4).fill(false), gram: oneDim([1, 2, 3, 4]), f: 1 });
+  assertNobody(r4);
+  assert.deepEqual(r4.status, [2, 2, 2, 2]);
+});
+
+test("boundary: n = 2f + 2 aggregates nobody, n = 2f + 3 runs Multi-Krum", () => {
+  for (const f of [0, 1, 2, 3]) {
+    const below = 2 * f + 2;
+    const xs = Array.from({ length: below + 1 }, (_, i) => i * i);
+    const inactive = multiKrum({
+      commitments: distinct(below),
+      excluded: new Array(below).fill(false),
+      gram: oneDim(xs.slice(0, below)),
+      f,
+    });
+    assert.equal(inactive.n, below);
+    assertNobody(inactive);
+    assert.deepEqual(inactive.status, new Array(below).fill(SlotStatus.NotAggregated));
+    const active = multiKrum({ commitments: distinct(below + 1), excluded: new Array(below + 1).fill(false), gram: oneDim(xs), f });
+    assert.equal(active.n, below + 1);
+    assert.equal(active.active, true);
+    // n - f inliers, each row sums m = n - f - 2 distances
+    assert.equal(active.inliers.filter((x) => x).length, below + 1 - f);
+    for (let i = 0; i <= below; i++) assert.equal(active.selected[i]?.filter((x) => x).length, below + 1 - f - 2);
+  }
+  // the threshold counts valid slots only: an excluded seventh slot leaves n = 6 < 7 at f = 2
+  const excluded = [false, false, false, false, false, false, true];
+  assertNobody(multiKrum({ commitments: distinct(7), excluded, gram: oneDim([0, 1, 2, 3, 4, 5, 6]), f: 2 }));
+});
+
+test("f = 2, n = 5: two identical poison vectors are no longer aggregated", () => {
+  // under the old n >= f + 3 rule both clones had Krum score 0 (m = 1: each other's distance) and were inliers
+  const r = multiKrum({ commitments: distinct(5), excluded: new Array(5).fill(false), gram: oneDim([0, 1, -1, 1000, 1000]), f: 2 });
+  assertNobody(r);
+  assert.deepEqual(r.status, [2, 2, 2, 2, 2]);
 });
 
 test("empty, excluded and duplicated slots leave the valid set", () => {

@@ -11,7 +11,9 @@
  * - update-codec.ts: sealing an update, opening it (or the typed reason it cannot be used)
  * - storage/: BlobStore on embedded Helia (offline, on disk) or a Kubo node
  * - node/: what the nodes share at run time (runtime.ts: providers, pending-tx wait, abortable sleep,
- *   blob-fetch defaults, the `NodeError` base; log.ts; atomic-file.ts)
+ *   blob-fetch defaults, the `NodeError` base; log.ts; atomic-file.ts; cli.ts: the CLIs' shared
+ *   conventions: `--version`, short usage on argument errors, exit codes; outage.ts: how the `run`
+ *   loops ride out RPC and IPFS outages, capped backoff and the drop/restore log lines)
  * - chain/: typed FedMarket client (ethers v6), bounded event queries, retries, error messages
  * - abi/: the FedMarket and IRoundVerifier ABIs (exported by scripts/export-abi.ts)
  */
@@ -26,6 +28,8 @@ export * from "./groth16.ts";
 export * from "./storage/index.ts";
 export * from "./chain/index.ts";
 export * from "./node/log.ts";
+export * from "./node/cli.ts";
 export * from "./node/atomic-file.ts";
 export * from "./node/runtime.ts";
+export * from "./node/outage.ts";
 export * from "./node/repo-root.ts";

@@ -21,14 +21,17 @@ test("the exported ABI has every call and event the nodes use", () => {
     "getCurrentRound",
     "getTrainer",
     "registerTrainer",
-    "submitUpdate",
+    "drawSeed",
+    "commitUpdate",
+    "revealUpdate",
+    "slotOf",
     "withdraw",
     "creditOf",
     "releaseStake",
   ]) {
     assert.ok(iface.getFunction(f), f);
   }
-  for (const e of ["UpdateSubmitted", "RoundOpened", "TrainerRegistered"]) assert.ok(iface.getEvent(e), e);
+  for (const e of ["UpdateCommitted", "UpdateRevealed", "RoundOpened", "TrainerRegistered"]) assert.ok(iface.getEvent(e), e);
   assert.ok(iface.getError("SubmissionWindowClosed"));
 });
 

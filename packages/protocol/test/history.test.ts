@@ -84,6 +84,7 @@ function created(chain: LogChain, block: number, projectId: bigint, modelCommitm
     numRounds: 5,
     maxTrainersPerRound: 4,
     submissionWindow: 60,
+    revealWindow: 30,
     aggregationWindow: 600,
     aggregatorBond: 50n,
     slashAmount: 20n,
@@ -102,9 +103,9 @@ function created(chain: LogChain, block: number, projectId: bigint, modelCommitm
 }
 
 const opened = (chain: LogChain, block: number, p: bigint, round: number, commitment: bigint, cid: string): void =>
-  chain.emit(block, "RoundOpened", [p, round, block * 10, block * 10 + 60, 100n, commitment, cid, HP]);
+  chain.emit(block, "RoundOpened", [p, round, 4, block * 10, block * 10 + 30, block * 10 + 60, 100n, commitment, cid, HP]);
 const submitted = (chain: LogChain, block: number, p: bigint, round: number, slot: number): void =>
-  chain.emit(block, "UpdateSubmitted", [p, round, TRAINERS[slot], slot, BigInt(1000 * round + slot), `u${round}.${slot}`]);
+  chain.emit(block, "UpdateRevealed", [p, round, TRAINERS[slot], slot, BigInt(1000 * round + slot), `u${round}.${slot}`]);
 
 /** Project 1 up to block 35 (round 0 finalized, round 1 open), with project 2's noise. */
 function firstPart(chain: LogChain): void {
@@ -229,7 +230,7 @@ test("one round reads only that round's events, from a lower bound", async () =>
     chain.calls.every((c) => c.topics[2] === toBeHex(2, 32)),
     "the filter selects the round",
   );
-  assert.deepEqual(await loadRoundHistory(client, 1n, 9), { round: 9, submissions: [], chunkBatches: [], contributions: [] });
+  assert.deepEqual(await loadRoundHistory(client, 1n, 9), { round: 9, commits: [], submissions: [], chunkBatches: [], contributions: [] });
   assert.deepEqual([...ROUND_EVENTS].sort(), [
     "ChunkProofsAccepted",
     "ContributionRecorded",
@@ -237,7 +238,10 @@ test("one round reads only that round's events, from a lower bound", async () =>
     "RoundFinalized",
     "RoundOpened",
     "RoundSkipped",
-    "UpdateSubmitted",
+    "SeedDrawn",
+    "SeedReanchored",
+    "UpdateCommitted",
+    "UpdateRevealed",
   ]);
 });
 
@@ -312,7 +316,7 @@ test("the last global delta is the current model minus the one it replaced, in q
 test("the client's event queries return the history's record types", async () => {
   const { client } = fixture();
   const h = await loadProjectHistory(client, 1n);
-  assert.deepEqual(await client.updateSubmitted({ projectId: 1n, round: 2 }), h.rounds[2]?.submissions);
+  assert.deepEqual(await client.updateRevealed({ projectId: 1n, round: 2 }), h.rounds[2]?.submissions);
   assert.deepEqual(
     await client.roundOpened(1n),
     h.rounds.map((r) => r.opened),

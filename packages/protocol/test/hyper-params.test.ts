@@ -96,7 +96,7 @@ test("a round's on-chain values replace the spec's training values", () => {
 test("the chain client decodes hyper-parameters from the ABI and explains the revert", () => {
   const event = fedMarketInterface.getEvent("RoundOpened");
   assert.ok(event);
-  const data = fedMarketInterface.encodeEventLog(event, [1n, 0n, 10n, 20n, 30n, 40n, "bafy", [7000n, 2n, 16n]]);
+  const data = fedMarketInterface.encodeEventLog(event, [1n, 0n, 4n, 10n, 15n, 20n, 30n, 40n, "bafy", [7000n, 2n, 16n]]);
   const parsed = fedMarketInterface.parseLog(data);
   assert.ok(parsed);
   assert.deepEqual(toHyperParams(parsed.args.hyperParams), { learningRateMicros: 7000, localEpochs: 2, batchSize: 16 });

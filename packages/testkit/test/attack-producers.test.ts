@@ -71,12 +71,23 @@ test("free-rider never trains: zeros in round 0, then the clipped last global de
   assert.deepEqual(Array.from(replay.delta), [0.4, -0.4, 0.1, 0].map(Math.fround));
 });
 
-test("duplicate adopts the first other trainer's submission, never its own", async () => {
+test("duplicate finds nothing to copy while the commit window is open (no update is revealed yet) and fails clearly", async () => {
+  const honest = new RecordingProducer();
+  await assert.rejects(
+    new DuplicateProducer(honest).adopt(input({ submissions: async () => [] })),
+    /round 3: duplicate attack: nothing to copy: no other trainer's update is revealed in this round .*nothing was sent/,
+  );
+  // its own update is no copy either
+  const mine = { trainer: "0x00000000000000000000000000000000000000AA", commitment: 1n, cid: "mine" };
+  await assert.rejects(new DuplicateProducer(honest).adopt(input({ submissions: async () => [mine] })), /nothing to copy/);
+  assert.equal(honest.calls, 0, "no training either");
+});
+
+test("duplicate would copy the first other trainer's revealed update, never its own (only if a protocol revealed updates before commitments close)", async () => {
   const mine = { trainer: "0x00000000000000000000000000000000000000AA", commitment: 1n, cid: "mine" };
   const other = { trainer: "0x00000000000000000000000000000000000000bb", commitment: 2n, cid: "other" };
   const copy = await new DuplicateProducer(new RecordingProducer()).adopt(input({ submissions: async () => [mine, other] }));
   assert.deepEqual(copy, { commitment: 2n, cid: "other" });
-  await assert.rejects(new DuplicateProducer().adopt(input({ submissions: async () => [mine] })), /no other trainer has submitted/);
 });
 
 test("attackProducer maps every mode to its wrapper", () => {

@@ -73,7 +73,7 @@ test("free rider submits zeros, or the last global delta when known", () => {
   assert.equal(attackNeedsTraining("free-rider"), false);
 });
 
-test("duplicate copies the first other trainer's commitment and CID", () => {
+test("duplicate copies the first other trainer's revealed commitment and CID; with none revealed it has nothing to copy", () => {
   const others = [
     { trainer: "0xAA", commitment: 11n, cid: "bafy-a" },
     { trainer: "0xBB", commitment: 22n, cid: "bafy-b" },
@@ -81,7 +81,9 @@ test("duplicate copies the first other trainer's commitment and CID", () => {
   assert.deepEqual(duplicateSubmission(others, "0xbb"), { commitment: 11n, cid: "bafy-a" });
   assert.deepEqual(duplicateSubmission(others, "0xaa"), { commitment: 22n, cid: "bafy-b" });
   assert.deepEqual(duplicateSubmission(others), { commitment: 11n, cid: "bafy-a" });
-  assert.throws(() => duplicateSubmission([others[0]!], "0xAA"), /no other trainer/);
+  assert.throws(() => duplicateSubmission([others[0]!], "0xAA"), /nothing to copy: no other trainer's update is revealed/);
+  // commit-reveal: while commitments are taken, nothing is revealed
+  assert.throws(() => duplicateSubmission([], "0xAA"), /updates are revealed only after the commit window closed/);
   assert.equal(attackStage("duplicate"), "submission");
   assert.equal(attackNeedsTraining("duplicate"), false);
 });

@@ -6,17 +6,31 @@
  *   fedmarket-trainer status --market 0x.. --project 1
  *   fedmarket-trainer claim  --market 0x.. --project 1
  *
- * Exit codes: 0 done, 1 a clear error (message on stderr, or a JSON "error" line with --json),
- * 2 bad usage.
+ * Exit codes (protocol's node/cli.ts, the same in every fedmarket CLI): 0 done; 1 the operation
+ * failed (message on stderr, or a JSON "error" line with --json); 2 it could not run (bad arguments
+ * or configuration, missing files, an unreachable or wrong network before the node started).
  */
-import { Command, Option } from "commander";
-import { createLogger, reportFailure, type NodeLogger } from "@fedmarket/protocol";
+import { Command } from "commander";
+import {
+  applyCliConventions,
+  createLogger,
+  EXIT_CANNOT_RUN,
+  EXIT_CODES_HELP,
+  EXIT_FAILED,
+  isUnreachable,
+  packageVersion,
+  reportCliFailure,
+  usageHint,
+  type NodeLogger,
+} from "@fedmarket/protocol";
 import { ConfigError, resolveConfig, type NodeConfig } from "./node/config.ts";
+import { checkExpectedAccount } from "./account-check.ts";
 import { openNode } from "./node/setup.ts";
 import { CHECKPOINTS, type Checkpoint } from "./node/trainer-node.ts";
 
 interface CommonFlags {
   config?: string;
+  account?: string;
   rpcUrl?: string;
   market?: string;
   project?: string;
@@ -44,6 +58,9 @@ Examples:
   fedmarket-trainer run    --project 1 --data data/mnist/trainer-1 --ipfs-api http://127.0.0.1:5001 --json
   fedmarket-trainer status --project 1 --data data/mnist/trainer-1
   fedmarket-trainer claim  --project 1 --release-stake
+  fedmarket-trainer run    --project 1 --data data/mnist/trainer-1 --account 0x3C44...93BC   # refuse any other key
+
+${EXIT_CODES_HELP}
 `;
 
 function common(cmd: Command): Command {
@@ -59,6 +76,7 @@ function common(cmd: Command): Command {
     .option("--ipfs-repo <dir>", "embedded IPFS block folder when no --ipfs-api (env FEDMARKET_IPFS_REPO; default <state-dir>/ipfs)")
     .option("--block-range <n>", "blocks per event query (env FEDMARKET_BLOCK_RANGE; default 2000)")
     .option("--confirmations <n>", "confirmations to wait for (default 1)")
+    .option("--account <address>", "the account you expect to run as (registered in the project): refuse a key for any other")
     .option("--json", "structured JSON-lines logs on stdout");
 }
 
@@ -96,17 +114,26 @@ function crashHook(): ((name: Checkpoint) => void) | undefined {
   };
 }
 
+/** 2 when the node could not start (configuration, network), 1 when the operation failed. */
+function exitCodeOf(err: unknown, started: boolean): number {
+  return err instanceof ConfigError || (!started && isUnreachable(err)) ? EXIT_CANNOT_RUN : EXIT_FAILED;
+}
+
 async function withNode(
   opts: CommonFlags & Record<string, unknown>,
   required: readonly ("project" | "data")[],
   fn: (ctx: { config: NodeConfig; logger: NodeLogger; node: Awaited<ReturnType<typeof openNode>>["node"] }) => Promise<void>,
+  cmd?: Command,
 ): Promise<void> {
   let logger = createLogger({ json: opts.json === true });
+  let started = false;
   try {
     const config = await resolveConfig(flagsOf(opts), process.env, required);
     logger = createLogger({ json: config.json });
     const hook = crashHook();
+    await checkExpectedAccount(opts.account as string | undefined, config, process.env);
     const opened = await openNode(config, logger, hook === undefined ? {} : { onCheckpoint: hook });
+    started = true;
     const stop = (): void => {
       void opened.close().finally(() => process.exit(130));
     };
@@ -120,7 +147,11 @@ async function withNode(
       await opened.close();
     }
   } catch (err) {
-    reportFailure(logger, err);
+    reportCliFailure(logger, err, {
+      exitCode: exitCodeOf(err, started),
+      json: opts.json === true,
+      usage: err instanceof ConfigError && cmd !== undefined ? usageHint(cmd) : undefined,
+    });
   }
 }
 
@@ -129,25 +160,28 @@ const program = new Command()
   .description(
     "fedmarket trainer node: join a federated-learning project, train on local data each round, submit encrypted, committed updates, claim rewards.",
   )
-  .addHelpText("after", EXAMPLES)
-  .showHelpAfterError()
-  .configureOutput({ outputError: (s, write) => write(s) });
+  .addHelpText("after", EXAMPLES);
 
 common(program.command("join"))
   .description("register in a project (paying its trainer stake, if any)")
   .option("--allowlist-proof <hashes>", "comma-separated Merkle proof (bytes32) for allowlisted projects")
   .addHelpText("after", "\nExample:\n  FEDMARKET_PRIVATE_KEY=0x... fedmarket-trainer join --market 0x... --project 1\n")
-  .action(async (opts: CommonFlags & { allowlistProof?: string }) => {
-    await withNode(opts as CommonFlags & Record<string, unknown>, ["project"], async ({ config, node, logger }) => {
-      const proof = opts.allowlistProof
-        ? opts.allowlistProof
-            .split(",")
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : [];
-      const r = await node.join(config.project as bigint, proof);
-      if (config.json) logger.log("info", "join.result", "join finished", { ...r });
-    });
+  .action(async (opts: CommonFlags & { allowlistProof?: string }, cmd: Command) => {
+    await withNode(
+      opts as CommonFlags & Record<string, unknown>,
+      ["project"],
+      async ({ config, node, logger }) => {
+        const proof = opts.allowlistProof
+          ? opts.allowlistProof
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : [];
+        const r = await node.join(config.project as bigint, proof);
+        if (config.json) logger.log("info", "join.result", "join finished", { ...r });
+      },
+      cmd,
+    );
   });
 
 common(program.command("run"))
@@ -162,33 +196,48 @@ common(program.command("run"))
     "after",
     "\nExample:\n  fedmarket-trainer run --market 0x... --project 1 --data data/mnist/trainer-1 --ipfs-repo demo/ipfs\n",
   )
-  .action(async (opts: CommonFlags & { once?: boolean }) => {
-    await withNode(opts as CommonFlags & Record<string, unknown>, ["project", "data"], async ({ config, node, logger }) => {
-      const outcome = await node.run(config.project as bigint, { once: opts.once === true });
-      if (config.json) logger.log("info", "run.result", "run finished", { outcome: outcome.kind });
-    });
+  .action(async (opts: CommonFlags & { once?: boolean }, cmd: Command) => {
+    await withNode(
+      opts as CommonFlags & Record<string, unknown>,
+      ["project", "data"],
+      async ({ config, node, logger }) => {
+        const outcome = await node.run(config.project as bigint, { once: opts.once === true });
+        if (config.json) logger.log("info", "run.result", "run finished", { outcome: outcome.kind });
+      },
+      cmd,
+    );
   });
 
 common(program.command("status"))
   .description("show the project, its open round, this account and the local state")
   .option("-d, --data <path>", "training data (locates the default state folder)")
-  .action(async (opts: CommonFlags) => {
-    await withNode(opts as CommonFlags & Record<string, unknown>, ["project"], async ({ config, node, logger }) => {
-      const s = await node.status(config.project as bigint);
-      if (config.json) logger.log("info", "status", "status", s);
-      else process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
-    });
+  .action(async (opts: CommonFlags, cmd: Command) => {
+    await withNode(
+      opts as CommonFlags & Record<string, unknown>,
+      ["project"],
+      async ({ config, node, logger }) => {
+        const s = await node.status(config.project as bigint);
+        if (config.json) logger.log("info", "status", "status", s);
+        else process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+      },
+      cmd,
+    );
   });
 
 common(program.command("claim"))
   .description("withdraw credited rewards (and, with --release-stake, the stake once the project ended)")
   .option("--release-stake", "also release the registration stake (project must have ended)")
-  .action(async (opts: CommonFlags & { releaseStake?: boolean }) => {
-    await withNode(opts as CommonFlags & Record<string, unknown>, ["project"], async ({ config, node, logger }) => {
-      const r = await node.claim(config.project as bigint, { releaseStake: opts.releaseStake === true });
-      if (config.json) logger.log("info", "claim.result", "claim finished", { ...r });
-    });
+  .action(async (opts: CommonFlags & { releaseStake?: boolean }, cmd: Command) => {
+    await withNode(
+      opts as CommonFlags & Record<string, unknown>,
+      ["project"],
+      async ({ config, node, logger }) => {
+        const r = await node.claim(config.project as bigint, { releaseStake: opts.releaseStake === true });
+        if (config.json) logger.log("info", "claim.result", "claim finished", { ...r });
+      },
+      cmd,
+    );
   });
 
-program.addOption(new Option("--version").hideHelp());
+applyCliConventions(program, { version: packageVersion(new URL("../package.json", import.meta.url)) });
 await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 /**
- * Step 2, **collect** (`slots.json`): the open round's submissions as the chain's events tell them
- * (`UpdateSubmitted`, read for this round alone from its `RoundOpened` block in bounded windows
+ * Step 2, **collect** (`slots.json`): the open round's revealed updates as the chain's events tell them
+ * (`UpdateRevealed`, read for this round alone from its `RoundOpened` block in bounded windows
  * with retries), cross-checked with the round's submission count and with `getSubmission` for
  * every slot, so an RPC node that lags or prunes logs stops the round instead of silently
  * shrinking it.
@@ -27,7 +27,7 @@ export interface SlotsFile {
   readonly slots: CollectedSlot[];
 }
 
-/** The persisted form of an `UpdateSubmitted` event (the history reader's `SubmissionRecord`). */
+/** The persisted form of an `UpdateRevealed` event (the history reader's `SubmissionRecord`). */
 export function collectedFromEvent(e: SubmissionRecord): CollectedSlot {
   return {
     slot: e.slot,
@@ -49,14 +49,14 @@ export async function collectSlots(ctx: StepContext, round: RoundInfo): Promise<
   if (slots.length !== round.submissions) {
     throw new AggregatorError(
       "events",
-      `round ${r} has ${round.submissions} submissions on chain but ${slots.length} UpdateSubmitted events were found from block ${fromBlock}: ` +
+      `round ${r} has ${round.submissions} submissions on chain but ${slots.length} UpdateRevealed events were found from block ${fromBlock}: ` +
         "the RPC node may lag or prune logs; retry, or use an archive endpoint",
     );
   }
   for (const s of slots) {
     const stored = await chain.client.getSubmission(projectId, r, s.slot);
     if (stored.commitment.toString() !== s.commitment || stored.trainer.toLowerCase() !== s.trainer.toLowerCase()) {
-      throw new AggregatorError("events", `slot ${s.slot} of round ${r}: the UpdateSubmitted event does not match getSubmission`);
+      throw new AggregatorError("events", `slot ${s.slot} of round ${r}: the UpdateRevealed event does not match getSubmission`);
     }
   }
   await files.write("slots.json", { projectId: projectId.toString(), round: r, fromBlock, slots } satisfies SlotsFile);

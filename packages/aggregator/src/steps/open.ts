@@ -109,6 +109,18 @@ export async function openSlots(
     }),
   );
   bar.stop();
+  // Every fetch failing may be this node's IPFS rather than the trainers: if the store cannot even
+  // take a small blob of its own, nothing is recorded (a retry opens the round again) and the run
+  // loop backs off as in any outage. If it can, the updates really are unavailable.
+  const missing = opened.filter((o) => o.status === "excluded" && o.reason === "missing");
+  if (opened.length > 0 && missing.length === opened.length && !(await storeAnswers(ctx))) {
+    const detail = missing[0]?.status === "excluded" ? missing[0].detail : "";
+    throw new AggregatorError(
+      "ipfs",
+      `round ${r}: none of the ${opened.length} revealed updates could be fetched from IPFS (${detail}); is this node's IPFS reachable? Nothing was recorded; the round is opened again`,
+      { cause: new Error(detail) },
+    );
+  }
   const openings = excludeReplays(opened, await lastDelta(ctx, project, config, models));
   for (const o of openings) {
     if (o.status === "excluded") {
@@ -131,6 +143,16 @@ export async function openSlots(
   });
   await ctx.checkpoint("after-open");
   return openings;
+}
+
+/** Whether the blob store takes (and so is reachable for) a small blob of this node's own. */
+async function storeAnswers(ctx: StepContext): Promise<boolean> {
+  try {
+    await ctx.store.put(new TextEncoder().encode("fedmarket aggregator: IPFS reachability probe"));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The previous round's global delta (free-rider rule), from the `RoundOpened` history and IPFS. */

@@ -1,32 +1,56 @@
 /**
- * Step 1, **wait**: the open round is processed only once its submission window has closed (chain
- * time, polled by the node's loop). Two ends need no proof at all:
- * - fewer than `f + 3` submissions: Multi-Krum cannot run, the node calls `skipRound` (anyone may;
- *   nobody is at fault);
+ * Step 1, **wait**: the open round is processed only once its reveal window has closed (chain
+ * time, polled by the node's loop): before that no update of the round is visible, and none may
+ * be. Two ends need no proof at all:
+ * - fewer than `2f + 3` revealed updates: Multi-Krum's guarantee does not hold, the node calls
+ *   `skipRound` (anyone may; nobody is at fault);
  * - the aggregation window already over (the node was down): nothing is computed or submitted; the
  *   node calls `failRound` itself, since its bond is slashed whoever calls it and the call pays the
  *   trainers their share at once and lets the owner appoint an aggregator again.
  * Both look at the chain first: a round someone else already ended is only recorded (settle.ts).
  */
+import { multiKrumQuorum } from "@fedmarket/core";
 import { waitForPending, type ProjectInfo, type RoundInfo } from "@fedmarket/protocol";
 import type { StepContext } from "./context.ts";
 import { recordRoundEnd, type DoneFile, type TxsFile } from "./settle.ts";
 
-/** Multi-Krum's minimum number of updates, `f + 3`: a round with fewer is skipped. */
+/** Multi-Krum's minimum number of updates, `2f + 3` (@fedmarket/core): a round with fewer is skipped. */
 export function quorumOf(project: ProjectInfo): number {
-  return project.params.byzantineTolerance + 3;
+  return multiKrumQuorum(project.params.byzantineTolerance);
 }
 
-/** Why the round must wait for its submission window (`undefined`: the window has closed). */
+/** Why the round must wait for its commit and reveal windows (`undefined`: both have closed). */
 export function submissionWindowWait(
   round: RoundInfo,
   chainTime: number,
 ): { readonly reason: string; readonly untilChainTime: number } | undefined {
-  if (chainTime >= round.submissionDeadline) return undefined;
+  if (chainTime >= round.revealDeadline) return undefined;
+  const phase = chainTime < round.submissionDeadline ? "commit and reveal windows" : "reveal window";
   return {
-    reason: `submission window of round ${round.round} open for ${round.submissionDeadline - chainTime} s more`,
-    untilChainTime: round.submissionDeadline,
+    reason: `${phase} of round ${round.round} open for ${round.revealDeadline - chainTime} s more`,
+    untilChainTime: round.revealDeadline,
   };
+}
+
+/**
+ * Fixes the open round's seed (`drawSeed`) as soon as the node sees the round: the seed is the
+ * hash of the opening block, and reading it early leaves nobody the choice of when it is read
+ * (past 256 blocks the contract would re-anchor it to a later block). Anyone may call it; a
+ * failure is only logged, since trainers fix it too.
+ */
+export async function fixSeed(ctx: StepContext): Promise<void> {
+  const { chain, projectId, round: r } = ctx;
+  try {
+    await waitForPending(chain.client, ctx.config.address);
+    const now = await chain.client.getCurrentRound(projectId);
+    if (now.round !== r || now.seed !== 0n) return;
+    await chain.wait(await chain.client.drawSeed(projectId), ctx.config.confirmations ?? 1);
+    ctx.log.log("info", "round.seed", `round ${r}: drew the round's seed (hash of block ${now.seedBlock})`, { round: r });
+  } catch (err) {
+    ctx.log.log("warn", "round.seed", `round ${r}: could not draw the seed (${(err as Error).message}); trainers draw it too`, {
+      round: r,
+    });
+  }
 }
 
 /** Skips a round without quorum (`skipRound`), unless it already ended, and records how it ended. */
@@ -35,10 +59,15 @@ export async function skipRoundWithoutQuorum(ctx: StepContext, round: RoundInfo,
   await waitForPending(chain.client, ctx.config.address);
   const ended = await chain.roundEnd(projectId, r);
   if (ended === undefined) {
-    ctx.log.log("info", "round.skip", `round ${r} has ${round.submissions} submission(s), fewer than f + 3 = ${quorum}: skipping it`, {
-      round: r,
-      submissions: round.submissions,
-    });
+    ctx.log.log(
+      "info",
+      "round.skip",
+      `round ${r} has ${round.submissions} revealed update(s), fewer than 2f + 3 = ${quorum}: skipping it`,
+      {
+        round: r,
+        submissions: round.submissions,
+      },
+    );
     const tx = await chain.skipRound(projectId);
     await ctx.files.write("txs.json", { batches: [], skip: tx.hash } satisfies TxsFile);
     await chain.wait(tx, ctx.config.confirmations ?? 1);

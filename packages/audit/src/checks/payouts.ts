@@ -3,9 +3,10 @@
  * - A finalized round: each `ContributionRecorded` names the submitter and the proven status and
  *   score, and pays `mulDiv(reward, score, total)`, or with a zero total an equal part
  *   (`rewardShares` over the proven outcomes); `RoundFinalized`'s total score and `paid` add up.
- * - A failed round: its reserved reward in equal parts to its submitters, the slash split as
+ * - A failed round: its reserved reward in equal parts to its revealed submitters, the slash split as
  *   `failedRoundSplit` says, the rest of the bond back to the aggregator.
- * - A round cancelled below quorum: its reserved reward in equal parts to its submitters (`equalShares`).
+ * - A round cancelled below quorum: its reserved reward in equal parts to the trainers that committed
+ *   in it, in slot order (`equalShares`).
  * In each case the `Credited` logs of the deciding transaction are exactly those amounts, plus the
  * `ProjectClosed` refunds when that transaction also closed the project. A round that did not end
  * in a finalization records no contribution.
@@ -65,8 +66,10 @@ async function checkFinalizedRound(
   const round = r.round;
   const end = r.end;
   if (end?.kind !== "finalized" || outcomes.length === 0) return findings;
-  // What the contract must have paid: @fedmarket/core's rule over the submitted slots' proven outcomes.
-  const shares = rewardShares(reward, outcomes.slice(0, r.submissions.length));
+  // What the contract must have paid: @fedmarket/core's rule over the revealed slots' proven outcomes
+  // (in slot order; drawn slots need not be contiguous).
+  const revealed = r.submissions.map((s) => outcomes[s.slot] ?? { status: 0, score: 0n });
+  const shares = rewardShares(reward, revealed);
   const total = shares.totalScore;
   if (total !== end.totalScore) {
     findings.push(
@@ -78,12 +81,12 @@ async function checkFinalizedRound(
     );
   }
   const expectedCredits = new Map<string, bigint>();
-  for (const s of r.submissions) {
+  for (const [k, s] of r.submissions.entries()) {
     const o = outcomes[s.slot];
     if (o === undefined) continue;
     const at = { round, slot: s.slot };
-    const c = r.contributions.find((k) => k.slot === s.slot);
-    const expected = shares.rewards[s.slot] ?? 0n;
+    const c = r.contributions.find((x) => x.slot === s.slot);
+    const expected = shares.rewards[k] ?? 0n;
     if (c === undefined) {
       findings.push(failure("payouts", `round ${round} slot ${s.slot} (${s.trainer}): no ContributionRecorded event`, at));
       continue;
@@ -170,7 +173,7 @@ async function checkFailedRound(ctx: AuditContext, r: RoundHistory, reward: bigi
   return [...findings, ...(await checkCredits(ctx, round, end.transactionHash, expected, "the failure", "failedRoundSplit's share"))];
 }
 
-/** A round cancelled below quorum: its whole reserved reward in equal parts to its submitters, in the cancelling transaction. */
+/** A round cancelled below quorum: its whole reserved reward in equal parts to its committers (slot order), in the cancelling transaction. */
 async function checkCancelledRound(
   ctx: AuditContext,
   r: RoundHistory,
@@ -179,7 +182,8 @@ async function checkCancelledRound(
   toSubmitters: bigint,
 ): Promise<Finding[]> {
   const round = r.round;
-  const n = r.submissions.length;
+  const committers = [...r.commits].sort((a, b) => a.slot - b.slot);
+  const n = committers.length;
   const due = n === 0 ? 0n : reward;
   const findings: Finding[] = [];
   if (toSubmitters !== due)
@@ -189,7 +193,7 @@ async function checkCancelledRound(
       }),
     );
   const expected = new Map<string, bigint>();
-  if (n > 0) equalShares(due, n).forEach((part, k) => addCredit(expected, r.submissions[k]?.trainer ?? "", part));
+  if (n > 0) equalShares(due, n).forEach((part, k) => addCredit(expected, committers[k]?.trainer ?? "", part));
   addClosingCredits(ctx, expected, txHash, ctx.project.aggregator);
   return [
     ...findings,

@@ -60,7 +60,7 @@ Example:
   fedmarket audit --market 0x5FbD... --project 1 --ipfs-api http://127.0.0.1:5001 \\
     --owner-key-file owner.x25519 --validation data/test.csv --out audit/`,
     )
-    .action(async (flags: AuditFlags) => {
+    .action(async (flags: AuditFlags, cmd: Command) => {
       let store: BlobStore | undefined;
       const logger = createLogger({ json: false, out: process.stderr, quiet: flags.json === true });
       try {
@@ -74,8 +74,10 @@ Example:
         const ownerSecretKey =
           flags.ownerKeyFile === undefined
             ? undefined
-            : await readX25519KeyFile(flags.ownerKeyFile).catch((err: Error) => {
-                throw new UsageError(`--owner-key-file: ${err.message}`);
+            : await readX25519KeyFile(flags.ownerKeyFile).catch((err: NodeJS.ErrnoException) => {
+                throw new UsageError(
+                  `--owner-key-file ${flags.ownerKeyFile}: ${err.code === "ENOENT" ? "no such file (the owner.x25519 that `project create` wrote)" : err.message}`,
+                );
               });
         const { provider } = await connectRpc(
           rpcUrlOf(flags.rpcUrl ?? (process.env.FEDMARKET_RPC_URL === undefined ? file.rpcUrl : undefined)),
@@ -123,7 +125,7 @@ Example:
           provider.destroy();
         }
       } catch (err) {
-        fail(err);
+        fail(err, cmd);
         // Anything that stopped the audit itself (not a finding) means it could not run.
         process.exitCode = 2;
       } finally {

@@ -47,7 +47,7 @@ Examples:
   FEDMARKET_PRIVATE_KEY=0xac09...ff80 fedmarket deploy --verifier k4-c16 --out deployment.json
   FEDMARKET_RPC_URL=https://... FEDMARKET_PRIVATE_KEY=0x... fedmarket deploy --verifier k8-c128-b8-g24`,
     )
-    .action(async (flags: DeployFlags) => {
+    .action(async (flags: DeployFlags, cmd: Command) => {
       try {
         const rpcUrl = rpcUrlOf(flags.rpcUrl);
         const wallet = await loadOwnerWallet(flags.keystore);
@@ -72,7 +72,7 @@ Examples:
         if (flags.out !== undefined) await writeJson(flags.out, deployment);
         process.stdout.write(`${jsonText(deployment)}\n`);
       } catch (err) {
-        fail(err);
+        fail(err, cmd);
       }
     });
 }

@@ -1,15 +1,26 @@
-/** `fedmarket project create|fund|status|cancel`: the owner's side of a project. */
-import { readFile } from "node:fs/promises";
+/** `fedmarket project create|fund|status|cancel|expire|refund`: the owner's (and funders') side of a project. */
 import path from "node:path";
 import { type Command } from "commander";
 import { parseUnits, ZeroAddress } from "ethers";
-import { decodeWeights, FedMarketClient, validateModelSpec } from "@fedmarket/protocol";
+import {
+  decodeWeights,
+  FedMarketClient,
+  isUnreachable,
+  MarketRevertError,
+  ProjectStatus,
+  validateModelSpec,
+  type ModelSpec,
+  type ModelSummary,
+  type ProjectInfo,
+} from "@fedmarket/protocol";
+import { formatAmount, unitOf } from "../owner/amount.ts";
 import { connectRpc, connectSigner, rpcUrlOf, UsageError } from "../owner/connect.ts";
 import { loadOrCreateX25519KeyFile } from "../owner/key-file.ts";
 import { cancelProject, createProject, fundProject, tokenDecimals } from "../owner/project.ts";
 import { formatStatus, projectStatus } from "../owner/status.ts";
 import { openBlobStore } from "../owner/store.ts";
-import { fail, jsonText, parseAddress, parseAmount, parseCount, parseProjectId, writeJson } from "./common.ts";
+import { fail, jsonText, parseAddress, parseAmount, parseCount, parseProjectId, readInputFile, readJsonFile, writeJson } from "./common.ts";
+import { checkCreateAmounts, checkSpecAgainstVerifier, checkTrainerSlots, MAX_WINDOW_SECONDS } from "./create-checks.ts";
 
 /** What `project create` writes (`--out project.json`); the other commands can read it with `--project-file`. */
 export interface ProjectFile {
@@ -45,11 +56,13 @@ interface CreateFlags extends Omit<Common, "market"> {
   maxTrainers?: string;
   byzantineTolerance?: string;
   submissionWindow: string;
+  revealWindow: string;
   aggregationWindow: string;
   bond: string;
   slash: string;
   stake: string;
   token?: string;
+  allowUnderfunded?: boolean;
   ownerKeyFile: string;
   out: string;
   ipfsApi?: string;
@@ -59,25 +72,29 @@ interface CreateFlags extends Omit<Common, "market"> {
 
 export async function readProjectFile(file: string | undefined): Promise<Partial<ProjectFile>> {
   if (file === undefined) return {};
-  try {
-    return JSON.parse(await readFile(file, "utf8")) as Partial<ProjectFile>;
-  } catch (err) {
-    throw new UsageError(`cannot read --project-file ${file}: ${(err as Error).message}`);
-  }
+  return (await readJsonFile(file, "--project-file")) as Partial<ProjectFile>;
 }
 
-/** Market, project id, RPC URL and first block from flags, env and `--project-file`. */
-async function target(flags: Common): Promise<{ market: string; projectId: bigint; rpcUrl: string; fromBlock?: number }> {
+/** Market and RPC URL from flags, env and `--project-file` (what the commands without a project need). */
+export async function marketTarget(
+  flags: Pick<Common, "market" | "projectFile" | "rpcUrl">,
+): Promise<{ market: string; rpcUrl: string; file: Partial<ProjectFile> }> {
   const file = await readProjectFile(flags.projectFile);
   const market = flags.market ?? process.env.FEDMARKET_MARKET ?? file.market;
   if (market === undefined)
     throw new UsageError(
       "the marketplace address is missing: pass --market 0x... (or --project-file project.json, or set FEDMARKET_MARKET)",
     );
+  const rpcUrl = rpcUrlOf(flags.rpcUrl ?? (process.env.FEDMARKET_RPC_URL === undefined ? file.rpcUrl : undefined));
+  return { market, rpcUrl, file };
+}
+
+/** Market, project id, RPC URL and first block from flags, env and `--project-file`. */
+async function target(flags: Common): Promise<{ market: string; projectId: bigint; rpcUrl: string; fromBlock?: number }> {
+  const { market, rpcUrl, file } = await marketTarget(flags);
   const project = flags.project ?? process.env.FEDMARKET_PROJECT ?? file.projectId;
   if (project === undefined || !/^[1-9][0-9]*$/.test(project))
     throw new UsageError("the project is missing: pass --project <id> (or --project-file project.json)");
-  const rpcUrl = rpcUrlOf(flags.rpcUrl ?? (process.env.FEDMARKET_RPC_URL === undefined ? file.rpcUrl : undefined));
   const fromBlock = flags.fromBlock !== undefined ? Number(flags.fromBlock) : file.createdBlock;
   return { market, projectId: BigInt(project), rpcUrl, ...(fromBlock === undefined ? {} : { fromBlock }) };
 }
@@ -93,34 +110,59 @@ function targetOptions(cmd: Command, signs: boolean): Command {
   return cmd;
 }
 
-async function amountIn(client: FedMarketClient, token: string, value: string, name: string): Promise<bigint> {
+/** Decimals of `token` (18 for ETH); a token that does not answer `decimals()` is named with `flag`. */
+async function decimalsOf(client: FedMarketClient, token: string, flag: string): Promise<number> {
   try {
-    return parseUnits(value, await tokenDecimals(client.provider, token));
+    return await tokenDecimals(client.provider, token);
   } catch (err) {
-    throw new UsageError(`${name} ${value}: ${(err as Error).message}`);
+    if (isUnreachable(err)) throw err;
+    throw new UsageError(
+      `${flag} ${token} is not an ERC-20 token on this chain (its decimals() call failed): check the address and --rpc-url`,
+    );
   }
 }
 
-function int(v: string | undefined, name: string, min: number): number | undefined {
+/** `value` (a decimal amount) in base units of a token with `decimals`. */
+export function amountOf(value: string, decimals: number, name: string): bigint {
+  try {
+    return parseUnits(value, decimals);
+  } catch (err) {
+    throw new UsageError(`${name} ${value} is not an amount with at most ${decimals} decimals (${(err as Error).message.split(" (")[0]})`);
+  }
+}
+
+/** An integer flag in [min, max]; the message names the flag and the range. */
+export function int(v: string | undefined, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min} (got ${JSON.stringify(v)})`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(
+      `${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(v)})`,
+    );
   return n;
 }
 
-async function initialWeightsFor(flags: CreateFlags, specJson: unknown): Promise<Float32Array> {
-  const { spec, summary } = validateModelSpec(specJson);
-  if (flags.initialModel !== undefined) {
-    return decodeWeights(new Uint8Array(await readFile(flags.initialModel)), summary.parameters);
+async function initialWeightsFor(
+  checked: { spec: ModelSpec; summary: ModelSummary },
+  initialModel: { file: string; bytes: Uint8Array } | undefined,
+  seed: number | undefined,
+): Promise<Float32Array> {
+  const { spec, summary } = checked;
+  if (initialModel !== undefined) {
+    try {
+      return decodeWeights(initialModel.bytes, summary.parameters);
+    } catch (err) {
+      throw new UsageError(`--initial-model ${initialModel.file} does not fit the spec's model: ${(err as Error).message}`);
+    }
   }
   // No weights given: the spec's architecture with seeded initial weights (TF.js, loaded only here).
   const { selectBackend, initialWeights } = await import("@fedmarket/ml");
   const backend = await selectBackend({ log: () => {} });
-  return initialWeights(backend.tf, spec, int(flags.seed, "--seed", 0) ?? spec.seed ?? 1);
+  return initialWeights(backend.tf, spec, seed ?? spec.seed ?? 1);
 }
 
 export function register(program: Command): void {
-  const project = program.command("project").description("the owner's project commands: create, fund, status, cancel");
+  const project = program.command("project").description("the owner's project commands: create, fund, status, cancel, expire, refund");
 
   project
     .command("create")
@@ -133,19 +175,30 @@ export function register(program: Command): void {
     .requiredOption("--aggregator <address>", "the aggregator's account (it accepts with `fedmarket-aggregator accept`)", parseAddress)
     .option("--initial-model <file>", "initial weights (.fmw); default: the spec's architecture with seeded random weights")
     .option("--seed <n>", "seed of the generated initial weights (default: the spec's seed, else 1)")
-    .option("--budget <amount>", "escrowed budget in ETH (or token units); default reward-per-round x rounds", parseAmount)
-    .option("--reward-per-round <amount>", "reward of one round, split by proven score", parseAmount, "0.1")
-    .option("--rounds <n>", "number of rounds", parseCount, "3")
-    .option("--max-trainers <n>", "trainer slots per round (default: the verifier's K_MAX)", parseCount)
+    .option(
+      "--budget <amount>",
+      "escrowed budget in ETH (or token units); default reward-per-round x rounds; less is refused without --allow-underfunded",
+      parseAmount,
+    )
+    .option("--allow-underfunded", "accept a --budget below reward-per-round x rounds (warns; fund the rest later)")
+    .option("--reward-per-round <amount>", "reward of one round, split by proven score (> 0)", parseAmount, "0.1")
+    .option("--rounds <n>", "number of rounds (>= 1)", parseCount, "3")
+    .option("--max-trainers <n>", "trainer slots per round: 2f + 3 to the verifier's K_MAX (default: K_MAX)", parseCount)
     .option(
       "--byzantine-tolerance <f>",
-      "Multi-Krum's f (a round needs f + 3 updates; default the largest f with 2f + 3 <= slots)",
+      "Multi-Krum's f (a round needs 2f + 3 updates; default the largest f with 2f + 3 <= slots)",
       parseCount,
     )
-    .option("--submission-window <sec>", "submission window per round", parseCount, "3600")
-    .option("--aggregation-window <sec>", "aggregation window per round", parseCount, "3600")
-    .option("--bond <amount>", "aggregator bond", parseAmount, "0.01")
-    .option("--slash <amount>", "slashed from the bond per failed round", parseAmount, "0.001")
+    .option(
+      "--submission-window <sec>",
+      "commit window per round: drawn trainers lock sealed commitments (1 s to 365 days)",
+      parseCount,
+      "3600",
+    )
+    .option("--reveal-window <sec>", "reveal window after it: trainers reveal their updates (1 s to 365 days)", parseCount, "1800")
+    .option("--aggregation-window <sec>", "aggregation window per round (1 s to 365 days)", parseCount, "3600")
+    .option("--bond <amount>", "aggregator bond (> 0, at least --slash)", parseAmount, "0.01")
+    .option("--slash <amount>", "slashed from the bond per failed round (at most --bond)", parseAmount, "0.001")
     .option("--stake <amount>", "trainer registration stake", parseAmount, "0")
     .option("--token <address>", "ERC-20 reward token (default ETH)", parseAddress)
     .option("--owner-key-file <file>", "the owner's X25519 key (created 0600 if missing): decrypts updates for audits", "owner.x25519")
@@ -160,24 +213,73 @@ Example:
     --spec model-spec.json --aggregator 0x7099... --reward-per-round 0.1 --rounds 3 \\
     --ipfs-api http://127.0.0.1:5001 --out project.json`,
     )
-    .action(async (flags: CreateFlags) => {
+    .action(async (flags: CreateFlags, cmd: Command) => {
       let store;
       try {
-        const specJson = JSON.parse(await readFile(flags.spec, "utf8")) as unknown;
-        const weights = await initialWeightsFor(flags, specJson);
+        // What needs no chain first: the spec, the initial model, the numbers (exit 2 before anything is sent).
+        const specJson = await readJsonFile(flags.spec, "--spec");
+        let checked: { spec: ModelSpec; summary: ModelSummary };
+        try {
+          checked = validateModelSpec(specJson);
+        } catch (err) {
+          throw new UsageError(`--spec ${flags.spec} is not a valid model spec: ${(err as Error).message}`);
+        }
+        const initialModel =
+          flags.initialModel === undefined
+            ? undefined
+            : { file: flags.initialModel, bytes: new Uint8Array(await readInputFile(flags.initialModel, "--initial-model")) };
+        const numRounds = int(flags.rounds, "--rounds", 1, 2 ** 32 - 1) as number;
+        const submissionWindow = int(flags.submissionWindow, "--submission-window", 1, MAX_WINDOW_SECONDS) as number;
+        const revealWindow = int(flags.revealWindow, "--reveal-window", 1, MAX_WINDOW_SECONDS) as number;
+        const aggregationWindow = int(flags.aggregationWindow, "--aggregation-window", 1, MAX_WINDOW_SECONDS) as number;
+        const maxTrainers = int(flags.maxTrainers, "--max-trainers", 1);
+        const f = int(flags.byzantineTolerance, "--byzantine-tolerance", 0, 255);
+        const seed = int(flags.seed, "--seed", 0);
         const rpcUrl = rpcUrlOf(flags.rpcUrl);
         const { signer, chainId, provider } = await connectSigner(rpcUrl, flags.keystore);
         try {
           const client = new FedMarketClient(flags.market, signer);
           await client.checkNetwork();
+          if (flags.aggregator.toLowerCase() === signer.address.toLowerCase())
+            throw new UsageError(`--aggregator ${flags.aggregator} is the owner's own account: appoint another account as the aggregator`);
           const token = flags.token ?? ZeroAddress;
-          const key = await loadOrCreateX25519KeyFile(flags.ownerKeyFile);
+          const decimals = await decimalsOf(client, token, "--token");
+          const unit = unitOf(token, decimals);
+          const rewardPerRound = amountOf(flags.rewardPerRound, decimals, "--reward-per-round");
+          const budget = flags.budget === undefined ? undefined : amountOf(flags.budget, decimals, "--budget");
+          const aggregatorBond = amountOf(flags.bond, decimals, "--bond");
+          const slashAmount = amountOf(flags.slash, decimals, "--slash");
+          const trainerStake = amountOf(flags.stake, decimals, "--stake");
+          const warnings = checkCreateAmounts({
+            rewardPerRound,
+            rounds: numRounds,
+            budget,
+            bond: aggregatorBond,
+            slash: slashAmount,
+            allowUnderfunded: flags.allowUnderfunded === true,
+            unit,
+          });
+          let verifier: { maxTrainers: number; chunkSize: number };
+          try {
+            verifier = await client.verifierConfig(flags.verifier);
+          } catch (err) {
+            if (isUnreachable(err)) throw err;
+            throw new UsageError(
+              `--verifier ${flags.verifier} is not a round verifier on chain ${chainId} (maxTrainers()/chunkSize() failed)`,
+            );
+          }
+          checkSpecAgainstVerifier(checked.spec, { address: flags.verifier, ...verifier }, flags.spec);
+          checkTrainerSlots({ maxTrainers, byzantineTolerance: f, kMax: verifier.maxTrainers, verifier: flags.verifier });
+          for (const w of warnings) process.stderr.write(`${w}\n`);
+          const weights = await initialWeightsFor(checked, initialModel, seed);
+          const key = await loadOrCreateX25519KeyFile(flags.ownerKeyFile).catch((err: NodeJS.ErrnoException) => {
+            throw new UsageError(
+              `--owner-key-file ${flags.ownerKeyFile}: ${err.code === "ENOENT" ? "its folder does not exist" : err.message}`,
+            );
+          });
           if (key.created)
             process.stderr.write(`created the owner's X25519 key in ${flags.ownerKeyFile} (keep it: it decrypts every update)\n`);
           store = await openBlobStore(flags);
-          const budget = flags.budget === undefined ? undefined : await amountIn(client, token, flags.budget, "--budget");
-          const maxTrainers = int(flags.maxTrainers, "--max-trainers", 1);
-          const f = int(flags.byzantineTolerance, "--byzantine-tolerance", 0);
           const created = await createProject({
             signer,
             market: flags.market,
@@ -187,13 +289,14 @@ Example:
             specJson,
             initialWeights: weights,
             ownerPublicKey: key.publicKey,
-            rewardPerRound: await amountIn(client, token, flags.rewardPerRound, "--reward-per-round"),
-            numRounds: int(flags.rounds, "--rounds", 1) as number,
-            submissionWindow: int(flags.submissionWindow, "--submission-window", 1) as number,
-            aggregationWindow: int(flags.aggregationWindow, "--aggregation-window", 1) as number,
-            aggregatorBond: await amountIn(client, token, flags.bond, "--bond"),
-            slashAmount: await amountIn(client, token, flags.slash, "--slash"),
-            trainerStake: await amountIn(client, token, flags.stake, "--stake"),
+            rewardPerRound,
+            numRounds,
+            submissionWindow,
+            revealWindow,
+            aggregationWindow,
+            aggregatorBond,
+            slashAmount,
+            trainerStake,
             token,
             ...(budget === undefined ? {} : { budget }),
             ...(maxTrainers === undefined ? {} : { maxTrainersPerRound: maxTrainers }),
@@ -213,13 +316,13 @@ Example:
           await writeJson(flags.out, out);
           process.stdout.write(`${jsonText(out)}\n`);
           process.stderr.write(
-            `project ${created.projectId} created (f = ${created.byzantineTolerance}, budget of ${created.budget} base units (wei for ETH) escrowed, tx ${created.txHash}); it starts when the aggregator runs \`fedmarket-aggregator accept --project ${created.projectId}\`\n`,
+            `project ${created.projectId} created (f = ${created.byzantineTolerance}, budget of ${formatAmount(created.budget, unit)} escrowed, tx ${created.txHash}); it starts when the aggregator runs \`fedmarket-aggregator accept --project ${created.projectId}\`\n`,
           );
         } finally {
           provider.destroy();
         }
       } catch (err) {
-        fail(err);
+        fail(err, cmd);
       } finally {
         await store?.close();
       }
@@ -228,24 +331,31 @@ Example:
   targetOptions(project.command("fund"), true)
     .description("add to a project's budget (anyone may fund a project)")
     .requiredOption("--amount <amount>", "amount in ETH (or token units)", parseAmount)
-    .action(async (flags: Common & { amount: string }) => {
+    .action(async (flags: Common & { amount: string }, cmd: Command) => {
       try {
         const t = await target(flags);
         const { signer, provider } = await connectSigner(t.rpcUrl, flags.keystore);
         try {
           const client = new FedMarketClient(t.market, signer);
           await client.checkNetwork();
-          const p = await client.getProject(t.projectId);
-          const receipt = await fundProject(client, t.projectId, p.token, await amountIn(client, p.token, flags.amount, "--amount"));
+          const p = await existingProject(client, t.projectId);
+          const decimals = await decimalsOf(client, p.token, "the project's token");
+          const amount = amountOf(flags.amount, decimals, "--amount");
+          if (amount === 0n) throw new UsageError("--amount must be greater than 0");
+          const receipt = await fundProject(client, t.projectId, p.token, amount);
           const after = await client.getProject(t.projectId);
           process.stdout.write(
             `${jsonText({ projectId: t.projectId, funded: flags.amount, budget: after.budget, txHash: receipt.hash })}\n`,
+          );
+          const unit = unitOf(p.token, decimals);
+          process.stderr.write(
+            `funded project ${t.projectId} with ${formatAmount(amount, unit)}; its budget is now ${formatAmount(after.budget, unit)} (tx ${receipt.hash})\n`,
           );
         } finally {
           provider.destroy();
         }
       } catch (err) {
-        fail(err);
+        fail(err, cmd);
       }
     });
 
@@ -253,7 +363,7 @@ Example:
     .description("rounds (models, outliers, scores, payouts) and trainers' totals as tables")
     .option("--from-block <n>", "first block of the event scan (default: project.json's createdBlock, else 0)", parseCount)
     .option("--json", "print JSON instead of tables")
-    .action(async (flags: Common & { json?: boolean }) => {
+    .action(async (flags: Common & { json?: boolean }, cmd: Command) => {
       try {
         const t = await target(flags);
         const { provider } = await connectRpc(t.rpcUrl);
@@ -266,17 +376,17 @@ Example:
           provider.destroy();
         }
       } catch (err) {
-        fail(err);
+        fail(err, cmd);
       }
     });
 
   targetOptions(project.command("cancel"), true)
     .description(
       "cancel the project: the open round's reward goes to its submitters (with a quorum, the round runs to its end first); " +
-        "the unspent budget is refunded pro rata: the owner's part is credited (withdraw it with `fedmarket-trainer claim` " +
-        "or any wallet calling withdraw), third-party funders claim theirs (claimRefund)",
+        "the unspent budget is refunded pro rata: the owner's part is credited (withdraw it with `fedmarket withdraw`), " +
+        "third-party funders claim theirs with `fedmarket project refund`",
     )
-    .action(async (flags: Common) => {
+    .action(async (flags: Common, cmd: Command) => {
       try {
         const t = await target(flags);
         const { signer, provider } = await connectSigner(t.rpcUrl, flags.keystore);
@@ -288,11 +398,114 @@ Example:
           process.stdout.write(
             `${jsonText({ projectId: t.projectId, status: p.statusName, cancelRequested: p.cancelRequested, txHash: receipt.hash })}\n`,
           );
+          process.stderr.write(`${REFUND_HINT(t.projectId)}\n`);
         } finally {
           provider.destroy();
         }
       } catch (err) {
-        fail(err);
+        fail(err, cmd);
       }
     });
+
+  targetOptions(project.command("expire"), true)
+    .description(
+      "close a project whose aggregator never accepted within 7 days of its creation (expireProject; anyone may): " +
+        "the budget is refunded as in a cancellation",
+    )
+    .addHelpText("after", "\nExample:\n  FEDMARKET_PRIVATE_KEY=0x... fedmarket project expire --market 0x5FbD... --project 3")
+    .action(async (flags: Common, cmd: Command) => {
+      try {
+        const t = await target(flags);
+        const { signer, provider } = await connectSigner(t.rpcUrl, flags.keystore);
+        try {
+          const client = new FedMarketClient(t.market, signer);
+          await client.checkNetwork();
+          const p = await existingProject(client, t.projectId);
+          if (p.status !== ProjectStatus.AwaitingAggregator)
+            throw new Error(
+              `project ${t.projectId} is ${p.statusName}: only a project still awaiting its aggregator can expire` +
+                (p.status === ProjectStatus.Active
+                  ? " (its aggregator accepted; the owner can end it with `fedmarket project cancel`)"
+                  : " (it has already ended)"),
+            );
+          const now = await client.chainTime();
+          if (now < p.acceptanceDeadline)
+            throw new Error(
+              `project ${t.projectId} may wait for its aggregator until ${new Date(p.acceptanceDeadline * 1000).toISOString()} ` +
+                `(chain time now ${new Date(now * 1000).toISOString()}): run this again after that; nothing was sent`,
+            );
+          const receipt = await client.wait(await client.expireProject(t.projectId));
+          const after = await client.getProject(t.projectId);
+          process.stdout.write(`${jsonText({ projectId: t.projectId, status: after.statusName, txHash: receipt.hash })}\n`);
+          process.stderr.write(`project ${t.projectId} expired (tx ${receipt.hash}). ${REFUND_HINT(t.projectId)}\n`);
+        } finally {
+          provider.destroy();
+        }
+      } catch (err) {
+        fail(err, cmd);
+      }
+    });
+
+  targetOptions(project.command("refund"), true)
+    .description(
+      "a third-party funder's refund of an ended project (claimRefund): credits this account's pro-rata share of the unspent " +
+        "budget; withdraw it with `fedmarket withdraw` (the owner's own part is credited without this)",
+    )
+    .addHelpText(
+      "after",
+      "\nExample:\n  FEDMARKET_PRIVATE_KEY=0x... fedmarket project refund --project-file project.json && fedmarket withdraw",
+    )
+    .action(async (flags: Common, cmd: Command) => {
+      try {
+        const t = await target(flags);
+        const { signer, provider } = await connectSigner(t.rpcUrl, flags.keystore);
+        try {
+          const client = new FedMarketClient(t.market, signer);
+          await client.checkNetwork();
+          const p = await existingProject(client, t.projectId);
+          const unit = unitOf(p.token, await decimalsOf(client, p.token, "the project's token"));
+          const funder = await client.getFunder(t.projectId, signer.address);
+          if (funder.deposit === 0n)
+            throw new Error(
+              `${signer.address} has no deposit to refund in project ${t.projectId}: refunds are for third-party funders ` +
+                "(`fedmarket project fund` from an account other than the owner's); the owner's part is credited when the project ends " +
+                "(see `fedmarket balance`)",
+            );
+          if (p.status === ProjectStatus.AwaitingAggregator || p.status === ProjectStatus.Active)
+            throw new Error(
+              `project ${t.projectId} is ${p.statusName}${p.cancelRequested ? " (cancel requested)" : ""}: refunds open when it ends ` +
+                `(completed, cancelled or expired); your deposit is ${formatAmount(funder.deposit, unit)}`,
+            );
+          const receipt = await client.wait(await client.claimRefund(t.projectId));
+          process.stdout.write(
+            `${jsonText({ projectId: t.projectId, funder: signer.address, deposit: funder.deposit, refunded: funder.refundable, txHash: receipt.hash })}\n`,
+          );
+          process.stderr.write(
+            `credited ${formatAmount(funder.refundable, unit)} to ${signer.address} (refund of its ${formatAmount(funder.deposit, unit)} ` +
+              `deposit in project ${t.projectId}, tx ${receipt.hash}); withdraw it with \`fedmarket withdraw${p.token === ZeroAddress ? "" : ` --token ${p.token}`}\`\n`,
+          );
+        } finally {
+          provider.destroy();
+        }
+      } catch (err) {
+        fail(err, cmd);
+      }
+    });
+}
+
+const REFUND_HINT = (id: bigint): string =>
+  "The unspent budget is refunded pro rata: the owner's part is credited to its account (`fedmarket balance`, `fedmarket withdraw`); " +
+  `third-party funders claim theirs with \`fedmarket project refund --project ${id}\`.`;
+
+/** The project, or a usage error when there is none with that id on this marketplace. */
+async function existingProject(client: FedMarketClient, projectId: bigint): Promise<ProjectInfo> {
+  try {
+    return await client.getProject(projectId);
+  } catch (err) {
+    if (err instanceof MarketRevertError && err.errorName === "UnknownProject")
+      throw new UsageError(
+        `project ${projectId} does not exist on the marketplace at ${client.address}: check --project, --market and the network`,
+      );
+    throw err;
+  }
 }

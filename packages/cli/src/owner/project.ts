@@ -3,6 +3,7 @@
  * budget), fund, cancel. Amounts are in the reward token's units (ETH: wei), converted from
  * decimal strings by the commands with the token's `decimals()`.
  */
+import { multiKrumQuorum } from "@fedmarket/core";
 import { Contract, ZeroAddress, type Signer, type TransactionReceipt } from "ethers";
 import {
   bytesToBytes32,
@@ -46,7 +47,9 @@ export interface CreateProjectOptions {
   readonly maxTrainersPerRound?: number;
   /** Multi-Krum's `f`; default the largest with `2f + 3 <= maxTrainersPerRound` (Krum's own bound). */
   readonly byzantineTolerance?: number;
+  /** The commit window, seconds. */
   readonly submissionWindow: number;
+  readonly revealWindow: number;
   readonly aggregationWindow: number;
   readonly aggregatorBond: bigint;
   readonly slashAmount: bigint;
@@ -101,7 +104,8 @@ export async function createProject(o: CreateProjectOptions): Promise<CreatedPro
   }
   const maxTrainers = o.maxTrainersPerRound ?? verifierConfig.maxTrainers;
   const f = o.byzantineTolerance ?? Math.max(0, Math.floor((maxTrainers - 3) / 2));
-  if (maxTrainers < f + 3) throw new Error(`--max-trainers ${maxTrainers} is below the quorum f + 3 = ${f + 3}`);
+  const quorum = multiKrumQuorum(f);
+  if (maxTrainers < quorum) throw new Error(`--max-trainers ${maxTrainers} is below the quorum 2f + 3 = ${quorum}`);
   const modelCommitment = globalModelCommitment(o.initialWeights, spec.quantization.scale, spec.circuit);
   const specCid = await o.store.put(new TextEncoder().encode(JSON.stringify(o.specJson, null, 2)));
   const modelCid = await o.store.put(encodeWeights(o.initialWeights));
@@ -116,6 +120,7 @@ export async function createProject(o: CreateProjectOptions): Promise<CreatedPro
     numRounds: o.numRounds,
     maxTrainersPerRound: maxTrainers,
     submissionWindow: o.submissionWindow,
+    revealWindow: o.revealWindow,
     aggregationWindow: o.aggregationWindow,
     aggregatorBond: o.aggregatorBond,
     slashAmount: o.slashAmount,

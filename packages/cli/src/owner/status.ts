@@ -6,6 +6,7 @@ import { formatUnits } from "ethers";
 import { SlotStatus, equalShares, slotStatusLabel } from "@fedmarket/core";
 import { ETH_TOKEN, loadProjectHistory, type FedMarketClient, type ProjectHistory, type ProjectInfo } from "@fedmarket/protocol";
 import { tokenDecimals } from "./project.ts";
+import { formatAmount, unitOf } from "./amount.ts";
 
 export interface RoundStatusRow {
   readonly round: number;
@@ -125,16 +126,20 @@ export function formatStatus(s: ProjectStatusReport): string {
   const p = s.project;
   const unit = p.token === ETH_TOKEN ? "ETH" : `token ${short(p.token, 8)}`;
   const amount = (v: bigint): string => formatUnits(v, s.decimals);
+  const full = (v: bigint): string => formatAmount(v, unitOf(p.token, s.decimals));
   const lines = [
     `project ${p.id}: ${p.statusName}${p.cancelRequested ? " (cancel requested)" : ""}, round ${p.currentRound} of ${p.numRounds}`,
     `owner ${p.owner}, aggregator ${p.aggregator}, verifier ${p.verifier}`,
-    `budget ${amount(p.budget)} ${unit} + ${amount(p.roundReward)} reserved for the open round; reward per round ${amount(p.rewardPerRound)}; bond posted ${amount(p.bondPosted)}`,
+    `budget ${full(p.budget)} + ${full(p.roundReward)} reserved for the open round`,
+    `reward per round ${full(p.rewardPerRound)}; bond posted ${full(p.bondPosted)}`,
     ...(p.acceptanceDeadline === 0
       ? []
       : [
-          `awaiting the aggregator's acceptance; anyone may close the project after ${new Date(p.acceptanceDeadline * 1000).toISOString()}`,
+          `awaiting the aggregator's acceptance; anyone may close the project after ${new Date(p.acceptanceDeadline * 1000).toISOString()} (\`fedmarket project expire --project ${p.id}\`)`,
         ]),
-    ...(p.refundPool === 0n ? [] : [`${amount(p.refundPool)} ${unit} of the refund not yet claimed by third-party funders (claimRefund)`]),
+    ...(p.refundPool === 0n
+      ? []
+      : [`${full(p.refundPool)} of the refund not yet claimed by third-party funders (\`fedmarket project refund\`)`]),
     `model ${p.modelCid} (commitment ${short(p.modelCommitment.toString(), 8)}), spec ${p.specCid}`,
     "",
     table(
@@ -168,7 +173,7 @@ export function formatStatus(s: ProjectStatusReport): string {
     lines.push(
       "",
       table(
-        ["trainer", "rounds", "inlier", "total score", `total payout (${unit})`, "withdrawable now"],
+        ["trainer", "rounds", "inlier", "total score", `total payout (${unit})`, "withdrawable now (all projects)"],
         s.trainers.map((t) => [
           t.trainer,
           String(t.rounds),

@@ -25,7 +25,15 @@ import { FEDMARKET_ABI, ROUND_VERIFIER_ABI, fedMarketInterface } from "./abi.ts"
 import { RpcUnavailableError, WrongNetworkError, toMarketError } from "./errors.ts";
 import { isTransientRpcError, withRetries, type RetryOptions } from "./retry.ts";
 import { queryEventsChunked, type EventQueryOptions, type ParsedEvent } from "./events.ts";
-import { decodeRoundOpened, decodeSubmission, toHyperParams, type RoundOpenedRecord, type SubmissionRecord } from "./records.ts";
+import {
+  EVENT_DECODERS,
+  decodeRoundOpened,
+  decodeSubmission,
+  toHyperParams,
+  type CommitRecord,
+  type RoundOpenedRecord,
+  type SubmissionRecord,
+} from "./records.ts";
 
 export { FEDMARKET_ABI, ROUND_VERIFIER_ABI, fedMarketInterface };
 
@@ -68,7 +76,9 @@ export interface ProjectInfo {
   readonly maxTrainersPerRound: number;
   readonly numChunks: number;
   readonly roundOpenedAt: number;
+  /** The commit window, seconds. */
   readonly submissionWindow: number;
+  readonly revealWindow: number;
   readonly aggregationWindow: number;
   readonly budget: bigint;
   readonly roundReward: bigint;
@@ -77,6 +87,8 @@ export interface ProjectInfo {
   readonly bondPosted: bigint;
   readonly slashAmount: bigint;
   readonly trainerStake: bigint;
+  /** Trainers registered so far (registration indices run from 0 to this number). */
+  readonly registeredTrainers: number;
   readonly allowlistRoot: string;
   readonly paramsHash: string;
   readonly ownerEncryptionKey: string;
@@ -98,9 +110,20 @@ export interface ProjectInfo {
 /** IFedMarket.RoundView */
 export interface RoundInfo {
   readonly round: number;
+  /** Revealed updates (what the quorum counts). */
   readonly submissions: number;
+  /** Sealed commitments posted in the commit window. */
+  readonly commits: number;
   readonly chunksVerified: number;
+  /** Trainers registered when the round opened: the candidates of its draw. */
+  readonly candidates: number;
+  /** Block whose hash seeds the draw. */
+  readonly seedBlock: number;
+  /** The draw's seed, 0 while pending. */
+  readonly seed: bigint;
+  /** End of the commit window. */
   readonly submissionDeadline: number;
+  readonly revealDeadline: number;
   readonly aggregationDeadline: number;
   readonly reward: bigint;
   readonly accumulator: bigint;
@@ -110,7 +133,7 @@ export interface RoundInfo {
 
 export interface TrainerInfo {
   readonly registered: boolean;
-  /** Last round submitted to, plus one (0 = never). */
+  /** Last round committed in, plus one (0 = never). */
   readonly lastSubmittedRoundPlusOne: number;
   readonly stake: bigint;
 }
@@ -121,10 +144,20 @@ export interface OpenRoundInfo {
   readonly round: RoundInfo;
   /** Timestamp of the latest block (the contract's notion of "now"). */
   readonly chainTime: number;
-  /** The project is Active, not cancelling, and `chainTime < submissionDeadline`. */
+  /** The project is Active, not cancelling, and `chainTime < submissionDeadline` (the commit window). */
   readonly submissionOpen: boolean;
-  /** Seconds left in the submission window (0 when closed). */
+  /** Seconds left in the commit window (0 when closed). */
   readonly secondsLeft: number;
+  /** The project is Active and `submissionDeadline <= chainTime < revealDeadline`. */
+  readonly revealOpen: boolean;
+}
+
+/** Where a trainer stands in the draw of the open round (`slotOf`). */
+export interface SlotDraw {
+  /** The seed is fixed (or readable): `selected`/`slot` are final. */
+  readonly seedReady: boolean;
+  readonly selected: boolean;
+  readonly slot: number;
 }
 
 export interface FedMarketClientOptions {
@@ -157,6 +190,7 @@ function toProject(id: bigint, r: Fields): ProjectInfo {
     numChunks: n(r.numChunks),
     roundOpenedAt: n(r.roundOpenedAt),
     submissionWindow: n(r.submissionWindow),
+    revealWindow: n(r.revealWindow),
     aggregationWindow: n(r.aggregationWindow),
     budget: b(r.budget),
     roundReward: b(r.roundReward),
@@ -165,6 +199,7 @@ function toProject(id: bigint, r: Fields): ProjectInfo {
     bondPosted: b(r.bondPosted),
     slashAmount: b(r.slashAmount),
     trainerStake: b(r.trainerStake),
+    registeredTrainers: n(r.registeredTrainers),
     allowlistRoot: s(r.allowlistRoot),
     paramsHash: s(r.paramsHash),
     ownerEncryptionKey: s(r.ownerEncryptionKey),
@@ -190,8 +225,13 @@ function toRound(r: Fields): RoundInfo {
   return {
     round: n(r.round),
     submissions: n(r.submissions),
+    commits: n(r.commits),
     chunksVerified: n(r.chunksVerified),
+    candidates: n(r.candidates),
+    seedBlock: n(r.seedBlock),
+    seed: b(r.seed),
     submissionDeadline: n(r.submissionDeadline),
+    revealDeadline: n(r.revealDeadline),
     aggregationDeadline: n(r.aggregationDeadline),
     reward: b(r.reward),
     accumulator: b(r.accumulator),
@@ -315,6 +355,12 @@ export class FedMarketClient {
     return { trainer: s(r[0]), commitment: b(r[1]) };
   }
 
+  /** The slot `trainer` was drawn for in the open round. */
+  async slotOf(projectId: bigint, trainer: string): Promise<SlotDraw> {
+    const r = await this.#call<unknown[]>("slotOf", [projectId, trainer]);
+    return { seedReady: Boolean(r[0]), selected: Boolean(r[1]), slot: n(r[2]) };
+  }
+
   async creditOf(token: string, account: string): Promise<bigint> {
     return b(await this.#call("creditOf", [token, account]));
   }
@@ -347,7 +393,15 @@ export class FedMarketClient {
     if (project.status === ProjectStatus.None) throw toMarketError({ revert: { name: "UnknownProject", args: [projectId] } }, "getProject");
     const active = project.status === ProjectStatus.Active && !project.cancelRequested;
     const submissionOpen = active && chainTime < round.submissionDeadline;
-    return { project, round, chainTime, submissionOpen, secondsLeft: submissionOpen ? round.submissionDeadline - chainTime : 0 };
+    const revealOpen = project.status === ProjectStatus.Active && chainTime >= round.submissionDeadline && chainTime < round.revealDeadline;
+    return {
+      project,
+      round,
+      chainTime,
+      submissionOpen,
+      secondsLeft: submissionOpen ? round.submissionDeadline - chainTime : 0,
+      revealOpen,
+    };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -445,8 +499,19 @@ export class FedMarketClient {
     return this.#send("registerTrainer", [projectId, allowlistProof], stake);
   }
 
-  submitUpdate(projectId: bigint, round: number, commitment: bigint, cid: string): Promise<TransactionResponse> {
-    return this.#send("submitUpdate", [projectId, round, commitment, cid]);
+  /** Fixes the open round's seed (anyone; a no-op once fixed). */
+  drawSeed(projectId: bigint): Promise<TransactionResponse> {
+    return this.#send("drawSeed", [projectId]);
+  }
+
+  /** Locks the sealed commitment (`sealedCommitment` in round-context.ts) into the caller's drawn slot. */
+  commitUpdate(projectId: bigint, round: number, sealed: string): Promise<TransactionResponse> {
+    return this.#send("commitUpdate", [projectId, round, sealed]);
+  }
+
+  /** Reveals the commitment and CID sealed in the commit window. */
+  revealUpdate(projectId: bigint, round: number, commitment: bigint, cid: string): Promise<TransactionResponse> {
+    return this.#send("revealUpdate", [projectId, round, commitment, cid]);
   }
 
   withdraw(token: string = ETH_TOKEN): Promise<TransactionResponse> {
@@ -515,17 +580,30 @@ export class FedMarketClient {
     return this.read("eth_blockNumber", () => this.provider.getBlockNumber());
   }
 
-  /** `UpdateSubmitted` events, optionally filtered by project, round and trainer. */
-  async updateSubmitted(
+  /** `UpdateRevealed` events (revealed updates), optionally filtered by project, round and trainer. */
+  async updateRevealed(
     filter: { projectId?: bigint; round?: number; trainer?: string },
     options: Partial<EventQueryOptions> = {},
   ): Promise<SubmissionRecord[]> {
-    const topics = fedMarketInterface.encodeFilterTopics("UpdateSubmitted", [
+    const topics = fedMarketInterface.encodeFilterTopics("UpdateRevealed", [
       filter.projectId ?? null,
       filter.round ?? null,
       filter.trainer ?? null,
     ]);
     return (await this.queryEvents(topics, options)).map(decodeSubmission);
+  }
+
+  /** `UpdateCommitted` events (sealed commitments), optionally filtered by project, round and trainer. */
+  async updateCommitted(
+    filter: { projectId?: bigint; round?: number; trainer?: string },
+    options: Partial<EventQueryOptions> = {},
+  ): Promise<CommitRecord[]> {
+    const topics = fedMarketInterface.encodeFilterTopics("UpdateCommitted", [
+      filter.projectId ?? null,
+      filter.round ?? null,
+      filter.trainer ?? null,
+    ]);
+    return (await this.queryEvents(topics, options)).map(EVENT_DECODERS.UpdateCommitted);
   }
 
   /** `RoundOpened` events of a project. */

@@ -42,13 +42,19 @@ import {
   type RoundOpenedRecord,
   type StakeReleaseRecord,
   type SubmissionRecord,
+  type CommitRecord,
+  type SeedRecord,
 } from "./records.ts";
 
 /** One round as its events tell it. */
 export interface RoundHistory {
   readonly round: number;
   readonly opened?: RoundOpenedRecord;
-  /** In slot order. */
+  /** The draw's seed, once fixed. */
+  readonly seed?: SeedRecord;
+  /** Sealed commitments, in the order they landed. */
+  readonly commits: readonly CommitRecord[];
+  /** Revealed updates, in slot order. */
   readonly submissions: readonly SubmissionRecord[];
   readonly chunkBatches: readonly ChunkBatchRecord[];
   readonly contributions: readonly ContributionRecord[];
@@ -106,7 +112,8 @@ interface HistoryDraft extends Omit<Draft<ProjectHistory>, "rounds"> {
 }
 
 function roundOf(h: HistoryDraft, round: number): RoundDraft {
-  for (let i = h.rounds.length; i <= round; i++) h.rounds.push({ round: i, submissions: [], chunkBatches: [], contributions: [] });
+  for (let i = h.rounds.length; i <= round; i++)
+    h.rounds.push({ round: i, commits: [], submissions: [], chunkBatches: [], contributions: [] });
   return h.rounds[round] as RoundDraft;
 }
 
@@ -136,8 +143,20 @@ const FILE: { readonly [K in DecodedEventName]: (h: HistoryDraft, r: EventRecord
   RoundOpened: (h, r) => {
     roundOf(h, r.round).opened = r;
   },
-  UpdateSubmitted: (h, r) => {
-    roundOf(h, r.round).submissions.push(r);
+  SeedDrawn: (h, r) => {
+    roundOf(h, r.round).seed = r;
+  },
+  SeedReanchored: () => {
+    // the seed that counts is the one SeedDrawn reports
+  },
+  UpdateCommitted: (h, r) => {
+    roundOf(h, r.round).commits.push(r);
+  },
+  UpdateRevealed: (h, r) => {
+    // reveals land in any order; slots are the draw's
+    const submissions = roundOf(h, r.round).submissions;
+    submissions.push(r);
+    submissions.sort((a, b) => a.slot - b.slot);
   },
   ChunkProofsAccepted: (h, r) => {
     roundOf(h, r.round).chunkBatches.push(r);
@@ -263,7 +282,7 @@ export async function loadRoundHistory(
   options: HistoryReadOptions = {},
 ): Promise<RoundHistory> {
   const events = await projectEvents(client, projectId, { ...options, round });
-  return buildHistory(projectId, events).rounds[round] ?? { round, submissions: [], chunkBatches: [], contributions: [] };
+  return buildHistory(projectId, events).rounds[round] ?? { round, commits: [], submissions: [], chunkBatches: [], contributions: [] };
 }
 
 /**

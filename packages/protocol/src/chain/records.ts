@@ -77,9 +77,13 @@ export interface StakeReleaseRecord extends ProjectEventRecord {
   readonly amount: bigint;
 }
 
-/** `RoundOpened`: the model the round trains on, its reward, deadlines and hyper-parameters. */
+/** `RoundOpened`: the model the round trains on, its reward, deadlines, hyper-parameters and draw candidates. */
 export interface RoundOpenedRecord extends RoundEventRecord {
+  /** Trainers registered when the round opened: the candidates of its draw. */
+  readonly candidates: number;
+  /** End of the commit window. */
   readonly submissionDeadline: number;
+  readonly revealDeadline: number;
   readonly aggregationDeadline: number;
   readonly reward: bigint;
   readonly modelCommitment: bigint;
@@ -87,7 +91,25 @@ export interface RoundOpenedRecord extends RoundEventRecord {
   readonly hyperParams: HyperParams;
 }
 
-/** `UpdateSubmitted`: a trainer's commitment in `slot` and the CID of its encrypted update. */
+/** `SeedDrawn`: the draw of the round's slots was fixed from the hash of `seedBlock`. */
+export interface SeedRecord extends RoundEventRecord {
+  readonly seed: bigint;
+  readonly seedBlock: number;
+}
+
+/** `SeedReanchored`: the seed block moved because nobody read its hash in 256 blocks. */
+export interface SeedReanchorRecord extends RoundEventRecord {
+  readonly seedBlock: number;
+}
+
+/** `UpdateCommitted`: a drawn trainer locked its sealed commitment into `slot`. */
+export interface CommitRecord extends RoundEventRecord {
+  readonly trainer: string;
+  readonly slot: number;
+  readonly sealed: string;
+}
+
+/** `UpdateRevealed`: a trainer's commitment in `slot` and the CID of its encrypted update. */
 export interface SubmissionRecord extends RoundEventRecord {
   readonly trainer: string;
   readonly slot: number;
@@ -233,7 +255,7 @@ function round(e: ParsedEvent): RoundEventRecord {
   return { ...project(e), round: reader(e).num("round") };
 }
 
-/** Decodes an `UpdateSubmitted` log (the aggregator collects these, the trainer adopts its own). */
+/** Decodes an `UpdateRevealed` log (the aggregator collects these, the trainer adopts its own). */
 export function decodeSubmission(e: ParsedEvent): SubmissionRecord {
   const a = reader(e);
   return { ...round(e), trainer: a.str("trainer"), slot: a.num("slot"), commitment: a.big("commitment"), cid: a.str("cid") };
@@ -244,7 +266,9 @@ export function decodeRoundOpened(e: ParsedEvent): RoundOpenedRecord {
   const a = reader(e);
   return {
     ...round(e),
+    candidates: a.num("candidates"),
     submissionDeadline: a.num("submissionDeadline"),
+    revealDeadline: a.num("revealDeadline"),
     aggregationDeadline: a.num("aggregationDeadline"),
     reward: a.big("reward"),
     modelCommitment: a.big("modelCommitment"),
@@ -300,7 +324,16 @@ export const EVENT_DECODERS = {
     return { ...project(e), trainer: a.str("trainer"), amount: a.big("amount") };
   },
   RoundOpened: decodeRoundOpened,
-  UpdateSubmitted: decodeSubmission,
+  SeedDrawn: (e: ParsedEvent): SeedRecord => {
+    const a = reader(e);
+    return { ...round(e), seed: a.big("seed"), seedBlock: a.num("seedBlock") };
+  },
+  SeedReanchored: (e: ParsedEvent): SeedReanchorRecord => ({ ...round(e), seedBlock: reader(e).num("seedBlock") }),
+  UpdateCommitted: (e: ParsedEvent): CommitRecord => {
+    const a = reader(e);
+    return { ...round(e), trainer: a.str("trainer"), slot: a.num("slot"), sealed: a.str("sealedCommit") };
+  },
+  UpdateRevealed: decodeSubmission,
   ChunkProofsAccepted: (e: ParsedEvent): ChunkBatchRecord => {
     const a = reader(e);
     return { ...round(e), firstChunk: a.num("firstChunk"), count: a.num("count"), accumulator: a.big("accumulator") };

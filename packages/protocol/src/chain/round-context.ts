@@ -17,3 +17,25 @@ export function roundKeccak(chainId: bigint, market: string, projectId: bigint, 
     ),
   );
 }
+
+/**
+ * What a trainer seals in `commitUpdate` (`FedMarket.sealedCommitment`):
+ * `keccak256(abi.encode(chainId, market, projectId, round, trainer, commitment, keccak256(bytes(cid))))`.
+ * It hides the commitment and the CID until the reveal and opens only for `trainer`.
+ */
+export function sealedCommitment(
+  chainId: bigint,
+  market: string,
+  projectId: bigint,
+  round: number,
+  trainer: string,
+  commitment: bigint,
+  cid: string,
+): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      ["uint256", "address", "uint256", "uint256", "address", "uint256", "bytes32"],
+      [chainId, market, projectId, round, trainer, commitment, keccak256(Buffer.from(cid, "utf8"))],
+    ),
+  );
+}

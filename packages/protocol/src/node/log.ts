@@ -90,11 +90,12 @@ export function memoryLogger(): NodeLogger & { records: { level: Level; event: s
 
 /**
  * How a node's CLI ends on an error: one error record (a JSON line under `--json`), the stack only
- * with FEDMARKET_DEBUG set, and exit code 1.
+ * with FEDMARKET_DEBUG set, and `exitCode` (default 1, the operation failed; 2 when the command
+ * could not run, see cli.ts).
  */
-export function reportFailure(logger: NodeLogger, err: unknown): void {
+export function reportFailure(logger: NodeLogger, err: unknown, exitCode = 1): void {
   const e = err as Error;
-  logger.log("error", "error", e.message, { name: e.name, code: (e as { code?: unknown }).code });
+  logger.log("error", "error", e.message, { name: e.name, code: (e as { code?: unknown }).code, exitCode });
   if (process.env.FEDMARKET_DEBUG) console.error(e);
-  process.exitCode = 1;
+  process.exitCode = exitCode;
 }

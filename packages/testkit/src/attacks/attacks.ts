@@ -11,7 +11,18 @@
  * |              | its norm is on the scale of an honest delta                                    |            |
  * | `label-flip` | an honest delta trained on labels mapped `y -> (C - 1) - y` (`9 - y` on MNIST) | data       |
  * | `free-rider` | a zero update, or a copy of the last global delta when known (no training)     | delta      |
- * | `duplicate`  | another trainer's commitment and CID, copied from its `UpdateSubmitted` event  | submission |
+ * | `duplicate`  | nothing: it would copy another trainer's revealed commitment and CID, but it   | submission |
+ * |              | must commit while the commit window is open, when no update is revealed yet    |            |
+ * |              | (commit-reveal); so it finds nothing to copy and fails clearly                 |            |
+ *
+ * Why `duplicate` can no longer copy anything: a trainer commits
+ * `sealed = keccak256(chain, market, project, round, trainer, commitment, keccak256(cid))` in the
+ * commit window and reveals `commitment` and `cid` only after it closed. Copying the *sealed*
+ * value (public in `UpdateCommitted`) is possible on chain, but it opens only for its sender: the
+ * copier's reveal fails with `RevealMismatch`, and the trainer node never sends it anyway, as it
+ * seals its own opening. Copying a *revealed* update comes too late to commit it; and two slots
+ * revealing the same commitment are refused (`DuplicateCommitment`). The circuit's duplicate rule
+ * (both slots not aggregated) remains as defense in depth.
  *
  * Every transformation is pure and deterministic for a given seed.
  */
@@ -110,13 +121,19 @@ export interface Submission {
 }
 
 /**
- * The duplicate attack: copy another trainer's submission (public once its `UpdateSubmitted`
- * event is out). `others` are the round's submissions so far; `own` excludes the attacker's
- * address. Picks the first one not from `own` (deterministic: arrival order).
+ * The duplicate attack: copy another trainer's revealed submission (its `UpdateRevealed` event).
+ * `others` are the round's revealed submissions when the copier must commit; `own` excludes the
+ * attacker's address. Picks the first one not from `own` (deterministic: slot order). Under
+ * commit-reveal `others` is empty while the commit window is open, so this throws: there is
+ * nothing to copy.
  */
 export function duplicateSubmission<S extends Submission & { readonly trainer?: string }>(others: readonly S[], own?: string): Submission {
   const victim = others.find((s) => own === undefined || s.trainer === undefined || s.trainer.toLowerCase() !== own.toLowerCase());
-  if (victim === undefined) throw new RangeError("duplicate attack: no other trainer has submitted in this round yet");
+  if (victim === undefined) {
+    throw new RangeError(
+      "duplicate attack: nothing to copy: no other trainer's update is revealed in this round (updates are revealed only after the commit window closed)",
+    );
+  }
   return { commitment: victim.commitment, cid: victim.cid };
 }
 

@@ -70,7 +70,13 @@ export class FreeRiderProducer implements UpdateProducer {
   }
 }
 
-/** `duplicate`: adopts another trainer's commitment and CID of this round (public once submitted). */
+/**
+ * `duplicate`: would adopt another trainer's commitment and CID of this round, but only revealed
+ * updates are public and none is revealed while the commit window is open (the only time it can
+ * commit): it finds nothing to copy and fails clearly, before anything is sent. Copying another
+ * trainer's *sealed* commitment instead would be refused at the reveal (`RevealMismatch`: a seal
+ * opens only for its sender), and the node seals its own opening anyway.
+ */
 export class DuplicateProducer implements UpdateProducer {
   readonly inner: UpdateProducer;
 
@@ -87,7 +93,10 @@ export class DuplicateProducer implements UpdateProducer {
     try {
       copy = duplicateSubmission(await input.submissions(), input.trainer);
     } catch (err) {
-      throw new Error(`round ${input.round}: ${(err as Error).message}; run again after another trainer submitted`, { cause: err });
+      throw new Error(
+        `round ${input.round}: ${(err as Error).message}; under commit-reveal a copier has nothing to copy when it must commit, and nothing was sent`,
+        { cause: err },
+      );
     }
     input.logger.log(
       "warn",

@@ -63,7 +63,7 @@ const SETTINGS: Record<string, Setting> = {
   "4": {
     circuit: { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 },
     names: { chunk: "chunk_k4_c16", decision: "decision_k4_c16" },
-    f: 1,
+    f: 0, // Multi-Krum needs 2f + 3 updates: K = 4 tolerates no Byzantine trainer
     quantization: { scale: 4096, clipBound: 1 },
     verifiers: "committed generated verifiers (contracts/verifiers/generated, Hardhat artifacts)",
   },
@@ -215,37 +215,44 @@ async function childRun(k: string, outFile: string): Promise<void> {
       spec,
       byzantineTolerance: setting.f,
       submissionWindow: WINDOW,
+      revealWindow: WINDOW,
       aggregationWindow: 4 * WINDOW,
       numRounds: 2,
       rewardPerRound: 10n ** 18n,
+      trainers: Array.from({ length: circuit.kMax }, (_, j) => signer(2 + j)),
     });
 
-    // K honest trainers (accounts 2 .. K+1)
+    // K honest trainers (accounts 2 .. K+1): commit, then (after the commit window) reveal
     await mkdir(path.join(tmp, "data"), { recursive: true });
     let t = Date.now();
-    for (let j = 0; j < circuit.kMax; j++) {
-      const i = 2 + j;
-      const data = path.join(tmp, "data", `trainer-${i}.csv`);
-      await writeFile(data, csv(100 + i, 200));
-      const config = await resolveConfig(
-        {
-          rpcUrl: chain.url,
-          market,
-          project: project.projectId.toString(),
-          data,
-          stateDir: path.join(tmp, "trainer-state", `t${i}`),
-          pollInterval: "200",
-          seed: String(i),
-        },
-        {},
-      );
-      const node = await openNode(config, memoryLogger(), { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] }, store, backend });
-      try {
-        await node.node.join(project.projectId);
-        const r = await node.node.runRound(project.projectId);
-        if (r.kind !== "submitted") throw new Error(`trainer ${i}: ${JSON.stringify(r)}`);
-      } finally {
-        await node.close();
+    for (const phase of ["committed", "submitted"] as const) {
+      if (phase === "submitted") {
+        await chain.rpc("evm_increaseTime", [WINDOW + 1]);
+        await chain.rpc("evm_mine", []);
+      }
+      for (let j = 0; j < circuit.kMax; j++) {
+        const i = 2 + j;
+        const data = path.join(tmp, "data", `trainer-${i}.csv`);
+        await writeFile(data, csv(100 + i, 200));
+        const config = await resolveConfig(
+          {
+            rpcUrl: chain.url,
+            market,
+            project: project.projectId.toString(),
+            data,
+            stateDir: path.join(tmp, "trainer-state", `t${i}`),
+            pollInterval: "200",
+            seed: String(i),
+          },
+          {},
+        );
+        const node = await openNode(config, memoryLogger(), { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] }, store, backend });
+        try {
+          const r = await node.node.runRound(project.projectId);
+          if (r.kind !== phase) throw new Error(`trainer ${i}: ${JSON.stringify(r)}`);
+        } finally {
+          await node.close();
+        }
       }
     }
     timings.trainersTotalMs = Date.now() - t;

@@ -26,6 +26,7 @@ import {
   jsonRpcProvider,
   parseModelSpec,
   sealUpdate,
+  sealedCommitment,
   REPO_ROOT,
 } from "@fedmarket/protocol";
 import { commitUpdate, randomSalt } from "@fedmarket/core";
@@ -86,6 +87,8 @@ try {
     tf: info.tf,
     spec: JSON.parse(specText),
     submissionWindow: 86_400,
+    // the three accounts that send the measured commit transactions
+    trainers: [2, 3, 4].map((i) => new Wallet(HARDHAT_KEYS[i] as string, provider)),
   });
   const chainId = (await provider.getNetwork()).chainId;
 
@@ -152,8 +155,8 @@ try {
     steps.encrypt!.push(encrypt);
     steps.uploadPin!.push(uploadPin);
     if (r < 3) {
-      await (await client.registerTrainer(p.id)).wait();
-      const [, submitTx] = await time(async () => client.wait(await client.submitUpdate(p.id, 0, commitment, cid)));
+      const sealed = sealedCommitment(chainId, market, p.id, 0, trainer.address, commitment, cid);
+      const [, submitTx] = await time(async () => client.wait(await client.commitUpdate(p.id, 0, sealed)));
       steps.submitTx!.push(submitTx);
     }
   }
@@ -178,7 +181,8 @@ try {
       commit: "Poseidon trainer chain over ceil(D / chunk) chunks + salted commitment (@fedmarket/core, poseidon-lite)",
       encrypt: "FMUP payload encoding + FMEV envelope (XChaCha20-Poly1305, 2 X25519 recipients)",
       uploadPin: "put + pin on the embedded Helia node (blockstore-fs); a Kubo node adds an HTTP round trip",
-      submitTx: "submitUpdate: estimateGas + send + receipt on a local hardhat node (automine)",
+      submitTx:
+        "commitUpdate (the sealed commitment; the reveal is a second transaction of the same size): estimateGas + send + receipt on a local hardhat node (automine)",
       envelopeBytes,
     },
   };

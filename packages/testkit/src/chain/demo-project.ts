@@ -69,7 +69,9 @@ export interface DemoProjectOptions {
   readonly numRounds?: number;
   readonly maxTrainersPerRound?: number;
   readonly byzantineTolerance?: number;
+  /** The commit window, seconds. */
   readonly submissionWindow?: number;
+  readonly revealWindow?: number;
   readonly aggregationWindow?: number;
   readonly rewardPerRound?: bigint;
   readonly trainerStake?: bigint;
@@ -78,6 +80,13 @@ export interface DemoProjectOptions {
   readonly token?: string;
   /** On-chain initial hyper-parameters and bounds (default: from the spec, `chainHyperParams`). */
   readonly hyperParams?: ChainHyperParams;
+  /**
+   * Trainers registered (paying the stake, in ETH projects) before the aggregator accepts: the
+   * candidates of round 0's draw are the trainers registered when it opens.
+   */
+  readonly trainers?: readonly Signer[];
+  /** Whether the aggregator accepts at once (default true); otherwise call `acceptDemoProject`. */
+  readonly accept?: boolean;
 }
 
 export interface DemoProject {
@@ -91,7 +100,10 @@ export interface DemoProject {
   readonly aggregatorKey: X25519KeyPair;
 }
 
-/** Pins the spec and initial weights, creates the project and has the aggregator accept it. */
+/**
+ * Pins the spec and initial weights, creates the project, registers `trainers` and has the
+ * aggregator accept it (round 0 opens with them as its candidates).
+ */
 export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProject> {
   const { spec, summary } = validateModelSpec(o.spec);
   if (spec.circuit === undefined) throw new Error("the spec needs a circuit section");
@@ -113,6 +125,7 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
     numRounds: rounds,
     maxTrainersPerRound: o.maxTrainersPerRound ?? spec.circuit.kMax,
     submissionWindow: o.submissionWindow ?? 3600,
+    revealWindow: o.revealWindow ?? o.submissionWindow ?? 3600,
     aggregationWindow: o.aggregationWindow ?? 3600,
     aggregatorBond: 10n ** 16n,
     slashAmount: 10n ** 15n,
@@ -135,10 +148,25 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
   const tx = await ownerClient.contract.getFunction("createProject").send(config, { value: inEth ? config.budget : 0n });
   await tx.wait();
   const projectId = await ownerClient.projectCount();
-  const terms = { bond: config.aggregatorBond, slashAmount: config.slashAmount };
-  const accept = await aggClient.acceptAggregator(projectId, bytesToBytes32(aggregatorKey.publicKey), terms, inEth);
-  await accept.wait();
-  return { projectId, spec, specCid, modelCid, modelCommitment, weights, ownerKey, aggregatorKey };
+  for (const trainer of o.trainers ?? []) {
+    const client = new FedMarketClient(o.market, trainer);
+    if (!(await client.getTrainer(projectId, await trainer.getAddress())).registered) {
+      if (!inEth && config.trainerStake > 0n) await (await client.approveToken(config.token, config.trainerStake)).wait();
+      await client.wait(await client.registerTrainer(projectId, [], inEth ? config.trainerStake : 0n));
+    }
+  }
+  const project = { projectId, spec, specCid, modelCid, modelCommitment, weights, ownerKey, aggregatorKey };
+  if (o.accept !== false) await acceptDemoProject(o.market, o.aggregator, project);
+  return project;
+}
+
+/** The appointed aggregator accepts the project's current terms with the demo project's key; round 0 opens. */
+export async function acceptDemoProject(market: string, aggregator: Signer, project: DemoProject): Promise<void> {
+  const client = new FedMarketClient(market, aggregator);
+  const p = await client.getProject(project.projectId);
+  const terms = { bond: p.aggregatorBond, slashAmount: p.slashAmount };
+  const inEth = p.token === ZeroAddress;
+  await client.wait(await client.acceptAggregator(project.projectId, bytesToBytes32(project.aggregatorKey.publicKey), terms, inEth));
 }
 
 /** Hardhat's default accounts ("test test ... junk"): private key of account `i`. */

@@ -33,7 +33,7 @@ import {
 } from "@fedmarket/protocol";
 import { evaluateAccuracy, selectBackend } from "@fedmarket/ml";
 import { resolveConfig, openNode, type OpenedNode } from "@fedmarket/trainer";
-import { createDemoProject, HARDHAT_KEYS } from "../chain/demo-project.ts";
+import { acceptDemoProject, createDemoProject, HARDHAT_KEYS } from "../chain/demo-project.ts";
 import { startLocalChain } from "../chain/local-chain.ts";
 import { attackProducer } from "../attacks/producers.ts";
 import { auditProject } from "@fedmarket/audit";
@@ -155,13 +155,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       numRounds: rounds,
       rewardPerRound,
       submissionWindow: WINDOW_S,
+      revealWindow: WINDOW_S,
       aggregationWindow: 4 * WINDOW_S,
+      accept: false,
       weightsSeed: seed,
     });
     const projectId = project.projectId;
-    step(
-      `project ${projectId} created and funded: ${rounds} rounds x ${formatEther(rewardPerRound)} ETH, f = ${DEMO_F}; aggregator accepted`,
-    );
+    step(`project ${projectId} created and funded: ${rounds} rounds x ${formatEther(rewardPerRound)} ETH, f = ${DEMO_F}`);
 
     const trainers: DemoTrainer[] = [];
     for (const [t, role] of DEMO_ROLES.entries()) {
@@ -199,6 +199,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       );
     }
     const byAddress = new Map(trainers.map((t) => [t.address.toLowerCase(), t]));
+    // The aggregator accepts once the trainers are registered: each round's slots are drawn among
+    // the trainers registered when it opens.
+    await acceptDemoProject(deployment.market, new Wallet(HARDHAT_KEYS[1] as string, provider), project);
+    step(`aggregator accepted; round 0 open, its ${DEMO_ROLES.length} slots drawn among the ${trainers.length} registered trainers`);
 
     // 5. The aggregator (account 1).
     const aggDir = path.join(workDir, "aggregator");
@@ -223,14 +227,21 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         for (const [t, opened] of trainerNodes.entries()) {
           const t0 = Date.now();
           const outcome = await opened.node.runRound(projectId);
+          if (outcome.kind !== "committed") throw new Error(`trainer-${t}: round ${r}: ${JSON.stringify(outcome)}`);
+          step(`trainer-${t} committed its sealed update in slot ${outcome.entry.slot ?? "?"} (${seconds(Date.now() - t0)})`);
+        }
+        await chain.rpc("evm_increaseTime", [WINDOW_S + 1]);
+        await chain.rpc("evm_mine", []);
+        step(`round ${r}: commit window closed (evm_increaseTime ${WINDOW_S + 1} s): every commitment is locked; trainers reveal`);
+        for (const [t, opened] of trainerNodes.entries()) {
+          const outcome = await opened.node.runRound(projectId);
           if (outcome.kind !== "submitted" && outcome.kind !== "already-submitted")
             throw new Error(`trainer-${t}: round ${r}: ${JSON.stringify(outcome)}`);
-          step(`trainer-${t} submitted its update to slot ${outcome.entry.slot ?? "?"} (${seconds(Date.now() - t0)})`);
         }
         const trainMs = Date.now() - roundStart;
         await chain.rpc("evm_increaseTime", [WINDOW_S + 1]);
         await chain.rpc("evm_mine", []);
-        step(`round ${r}: submission window closed (evm_increaseTime ${WINDOW_S + 1} s); aggregating and proving`);
+        step(`round ${r}: reveal window closed (evm_increaseTime ${WINDOW_S + 1} s); aggregating and proving`);
         const a0 = Date.now();
         // `times` adds up over the node's rounds: this round's prove time is the difference.
         const proveBefore = agg.node.times.prove ?? 0;

@@ -1,7 +1,9 @@
 /**
  * The trainer's attack modes against the exact round computation (`simulateRound`, what the
  * aggregator proves), on synthetic deltas: 6 honest trainers whose deltas share a direction plus
- * noise, 2 attackers, K = 8, f = 2, B = 8. Fast (no training, no proofs).
+ * noise, 2 attackers, K = 8, f = 2 (the largest with 2f + 3 <= K), B = 8. Fast (no training, no
+ * proofs). The duplicate attack has nothing to copy under commit-reveal (updates are revealed only
+ * once every commitment is locked); the duplicate rule is still checked, as defense in depth.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,23 +23,25 @@ function honestDeltas(seed: number): Float32Array[] {
   return Array.from({ length: 8 }, () => direction.map((x) => x + normal(rng) * 0.005));
 }
 
-function round(mode: AttackMode): ReturnType<typeof simulateRound> {
+/** The round's slots: honest trainers' updates, and the attackers' per `mode` (`duplicate`: copies of slot 0's commitment). */
+function round(mode: AttackMode, f = 2): ReturnType<typeof simulateRound> {
   const deltas = honestDeltas(7);
   const slots: RoundSlot[] = [];
-  const submitted: { trainer: string; commitment: bigint; cid: string }[] = [];
+  const revealed: { trainer: string; commitment: bigint; cid: string }[] = [];
   deltas.forEach((honest, t) => {
     if (ATTACKERS.includes(t) && mode === "duplicate") {
-      const copy = duplicateSubmission(submitted, `t${t}`);
+      // What the chain never lets through (a copied seal does not open for its copier: RevealMismatch;
+      // a second reveal of a commitment is refused: DuplicateCommitment), as if it had.
+      const copy = duplicateSubmission(revealed.slice(0, 1), `t${t}`);
       slots.push({ commitment: copy.commitment, excluded: true }); // the copied envelope is undecryptable for t
-      submitted.push({ trainer: `t${t}`, ...copy });
       return;
     }
     const delta = ATTACKERS.includes(t) ? attackDelta(mode, honest, { seed: t, clipBound: Q.clipBound }) : honest;
     const u = prepareUpdate(delta, Q, CONFIG, BigInt(t + 1));
     slots.push({ commitment: u.commitment, update: u.quantized, salt: u.salt });
-    submitted.push({ trainer: `t${t}`, commitment: u.commitment, cid: `cid${t}` });
+    revealed.push({ trainer: `t${t}`, commitment: u.commitment, cid: `cid${t}` });
   });
-  return simulateRound({ config: CONFIG, prevModel: new Array<bigint>(D).fill(0n), slots, f: 2, keccak: 1n });
+  return simulateRound({ config: CONFIG, prevModel: new Array<bigint>(D).fill(0n), slots, f, keccak: 1n });
 }
 
 for (const mode of ["sign-flip", "scale", "gaussian", "free-rider"] as const) {
@@ -51,8 +55,16 @@ for (const mode of ["sign-flip", "scale", "gaussian", "free-rider"] as const) {
   });
 }
 
-test("duplicate: the copier's slot is excluded, the copied slot is a duplicate; neither is aggregated or paid", () => {
-  const r = round("duplicate");
+test("duplicate: in the commit phase no update is revealed, so a copier has nothing to copy", () => {
+  // Commit-reveal: every trainer commits while nothing is revealed; reveals come after the commit window.
+  const revealedWhileCommitting: { trainer: string; commitment: bigint; cid: string }[] = [];
+  for (const a of ATTACKERS) assert.throws(() => duplicateSubmission(revealedWhileCommitting, `t${a}`), /nothing to copy/);
+});
+
+test("duplicate, defense in depth: were copies of a commitment in the round, the copiers' slots are excluded and the copied slot is a duplicate; none is aggregated or paid", () => {
+  // f = 1: with f = 2 the five valid updates left would be below the 2f + 3 = 7 quorum (nobody aggregated).
+  assert.equal(round("duplicate").krum.active, false, "f = 2: 5 valid updates < 7, nobody is aggregated");
+  const r = round("duplicate", 1);
   assert.equal(r.krum.status[0], SlotStatus.NotAggregated, "victim (slot 0, copied by both attackers)");
   assert.equal(r.krum.duplicate[0], true);
   for (const k of [0, ...ATTACKERS]) {

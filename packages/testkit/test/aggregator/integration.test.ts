@@ -2,16 +2,19 @@
  * End to end with real Groth16 proofs on a real JSON-RPC chain: `hardhat node` (child process on a
  * free port), FedMarket + the generated K4/C16 verifiers + the Groth16RoundVerifier adapter (from
  * the Hardhat artifacts: `npx hardhat build`), an embedded Helia store shared by everyone, a
- * logistic model on 12 features and 4 labels (D = 52: four chunks, the last one padded), three
- * honest trainers (the trainer node library, training with TF.js on CSV data) and one attacker
- * (a scaled, sign-flipped copy of an honest update, sealed with the protocol helpers).
+ * logistic model on 12 features and 4 labels (D = 52: four chunks, the last one padded), four
+ * trainers registered before the aggregator accepts (so each round's draw, 4 candidates for 4
+ * slots, gives them slots 0..3): they commit, then reveal, through the trainer node library
+ * (training with TF.js on CSV data), except the faulty one of round 1 (sealed with the protocol
+ * helpers). K = 4 admits f = 0 only (Multi-Krum needs 2f + 3 updates): every valid update is
+ * aggregated; Multi-Krum's outliers are tested at K = 8 (attacks-round.test.ts, the demo).
  *
  * Round 0: the aggregator CLI is killed (SIGKILL) after its first proof; the restarted node reuses
- * what was saved and finalizes; the attacker is an outlier and earns nothing, honest trainers are
- * paid by proven score, and everything matches an independent reference computation.
- * Round 1: the attacker's update is not pinned (missing): it is excluded, the round still
- * finalizes. The CLI is killed right after sending finalizeRound; the restart adopts the
- * finalization from the chain without a second transaction.
+ * what was saved and finalizes; the four trainers are paid by proven score, and everything matches
+ * an independent reference computation.
+ * Round 1: the faulty trainer commits and reveals an update it never pinned (missing): it is
+ * excluded and earns nothing, the round still finalizes. The CLI is killed right after sending
+ * finalizeRound; the restart adopts the finalization from the chain without a second transaction.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -19,23 +22,14 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type RoundResult, rewardShares, SlotStatus } from "@fedmarket/core";
-import {
-  decodeUpdatePayload,
-  decodeWeights,
-  ETH_TOKEN,
-  FedMarketClient,
-  globalModelCommitment,
-  openEnvelope,
-  updateAssociatedData,
-  memoryLogger,
-} from "@fedmarket/protocol";
+import { decodeWeights, ETH_TOKEN, FedMarketClient, globalModelCommitment, memoryLogger } from "@fedmarket/protocol";
 import { createDemoProject, HARDHAT_KEYS, type DemoProject } from "../../src/chain/demo-project.ts";
-import { resolveConfig, openNode } from "@fedmarket/trainer";
-const trainerLogger = memoryLogger;
+import { resolveConfig, openNode, type RoundOutcome } from "@fedmarket/trainer";
 import { openAggregator, LockError, type DoneFile } from "@fedmarket/aggregator";
 import { K4_C16, startMarketFixture, type MarketFixture } from "./support/market-fixture.ts";
-import { referenceRound, runAggregatorCli, submitUpdateAs, type CliRun } from "./support/rounds.ts";
+import { commitUpdateAs, referenceRound, revealUpdateAs, runAggregatorCli, seededInts, type CliRun } from "./support/rounds.ts";
 import { syntheticBlobsCsv } from "../../src/data/synthetic-data.ts";
+import { commitRevealRound, runTrainers } from "../helpers.ts";
 
 const CIRCUIT = K4_C16;
 const FEATURES = 12;
@@ -53,8 +47,12 @@ const SPEC = {
   circuit: CIRCUIT,
 };
 const WINDOW = 3600;
-const HONEST = [2, 3, 4];
-const ATTACKER = 5;
+/** Multi-Krum's `f`: the largest with 2f + 3 <= K = 4. */
+const F = 0;
+/** Trainer accounts, registered in this order (slots 0..3 of every round). */
+const TRAINERS = [2, 3, 4, 5];
+/** The trainer whose round-1 update is faulty (never pinned). */
+const FAULTY = 5;
 
 let fx: MarketFixture;
 let tmp: string;
@@ -83,52 +81,43 @@ async function trainer(i: number) {
     },
     {},
   );
-  return openNode(config, trainerLogger(), { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] }, store, backend: fx.backend });
+  return openNode(config, memoryLogger(), { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] }, store, backend: fx.backend });
 }
 
-async function honestRound(): Promise<void> {
-  for (const i of HONEST) {
-    const t = await trainer(i);
-    try {
-      await t.node.join(project.projectId);
-      const out = await t.node.runRound(project.projectId);
-      assert.equal(out.kind, "submitted", `trainer ${i}: ${JSON.stringify(out)}`);
-    } finally {
-      await t.close();
-    }
+/** One `runRound` of trainer `i`, on a node opened for it (as a process started for each phase would). */
+async function runTrainer(i: number): Promise<RoundOutcome> {
+  const t = await trainer(i);
+  try {
+    return await t.node.runRound(project.projectId);
+  } finally {
+    await t.close();
   }
 }
 
-/** The attacker submits -10x trainer 2's update (clamped to B bits); `missing`: never pinned. */
-async function attack(round: number, missing: boolean): Promise<void> {
-  const client = new FedMarketClient(market, signer(ATTACKER));
-  const [ev] = await client.updateSubmitted({ projectId: project.projectId, round, trainer: signer(2).address });
-  assert.ok(ev);
-  const plain = openEnvelope(await store.get(ev.cid), project.aggregatorKey.secretKey, {
-    associatedData: updateAssociatedData({
-      chainId: fx.chainId,
-      market: client.address,
-      projectId: project.projectId,
-      round,
-      trainer: ev.trainer,
-    }),
+/**
+ * Round `round` up to the aggregator's turn: the trainer nodes commit, then reveal; with `faulty`,
+ * account FAULTY does not run its node but commits and reveals, with the protocol helpers, an
+ * update whose envelope it never pinned.
+ */
+async function playRound(round: number, o: { faulty: boolean }): Promise<void> {
+  const nodes = o.faulty ? TRAINERS.filter((i) => i !== FAULTY) : TRAINERS;
+  await commitRevealRound(fx.roundChain, project.projectId, {
+    commit: async () => {
+      await runTrainers(nodes, runTrainer, "committed");
+      if (!o.faulty) return undefined;
+      const values = seededInts(round + 1, D, 1_000);
+      return commitUpdateAs(fx, project, { signerIndex: FAULTY, round, config: CIRCUIT, values, kind: "missing" });
+    },
+    reveal: async (faulty) => {
+      await runTrainers(nodes, runTrainer, "submitted");
+      if (faulty !== undefined) await revealUpdateAs(fx, project, faulty);
+    },
   });
-  const honest = decodeUpdatePayload(plain).values;
-  const lim = (1n << 15n) - 1n;
-  const values = honest.map((v) => {
-    const x = -10n * v;
-    return x > lim ? lim : x < -lim ? -lim : x;
-  });
-  await submitUpdateAs(fx, project, { signerIndex: ATTACKER, round, config: CIRCUIT, values, kind: missing ? "missing" : "honest" });
-}
-
-async function closeWindow(): Promise<void> {
-  await fx.advance(WINDOW + 1);
 }
 
 /** An independent reference computation of the open round (what the chain must end up with). */
 function reference(round: number): Promise<RoundResult> {
-  return referenceRound(fx, project, { round, config: CIRCUIT, scale: SPEC.quantization.scale, f: 1, modelSize: D });
+  return referenceRound(fx, project, { round, config: CIRCUIT, scale: SPEC.quantization.scale, f: F, modelSize: D });
 }
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
@@ -157,7 +146,7 @@ before(async () => {
   fx = await startMarketFixture("fedmarket-aggregator-it-");
   ({ tmp, market, store, ipfsDir } = fx);
   await mkdir(path.join(tmp, "data"), { recursive: true });
-  for (const i of HONEST) await writeFile(path.join(tmp, "data", `trainer-${i}.csv`), csv(100 + i, 120));
+  for (const i of TRAINERS) await writeFile(path.join(tmp, "data", `trainer-${i}.csv`), csv(100 + i, 120));
   project = await createDemoProject({
     market,
     verifier: fx.verifier,
@@ -166,11 +155,13 @@ before(async () => {
     store,
     tf: fx.backend.tf,
     spec: SPEC,
-    byzantineTolerance: 1,
+    byzantineTolerance: F,
     submissionWindow: WINDOW,
+    revealWindow: WINDOW,
     aggregationWindow: 4 * WINDOW,
     numRounds: 3,
     rewardPerRound: 10n ** 18n,
+    trainers: TRAINERS.map(signer),
   });
 });
 
@@ -179,16 +170,10 @@ after(async () => {
   await fx?.close();
 });
 
-test("round 0: SIGKILL while proving, restart finalizes with real proofs; the attacker is an outlier and earns nothing", async () => {
-  await honestRound();
-  await attack(0, false);
-  await closeWindow();
+test("round 0: SIGKILL while proving, restart finalizes with real proofs; every trainer is paid by proven score", async () => {
+  await playRound(0, { faulty: false });
   const expected = await reference(0);
-  assert.deepEqual(
-    expected.krum.status,
-    [SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.NotAggregated],
-    "the scenario: three honest inliers, one outlier",
-  );
+  assert.deepEqual(expected.krum.status, new Array(4).fill(SlotStatus.Inlier), "the scenario: f = 0, four inliers");
 
   const crashed = await cli(runArgs(), { FEDMARKET_TEST_CRASH_AT: "after-first-proof" });
   assert.equal(crashed.signal, "SIGKILL", crashed.stdout + crashed.stderr);
@@ -229,25 +214,28 @@ test("round 0: SIGKILL while proving, restart finalizes with real proofs; the at
   // the pinned model is the proven one
   const weights = decodeWeights(await store.get(p.modelCid), D);
   assert.equal(globalModelCommitment(weights, SPEC.quantization.scale, CIRCUIT), expected.newModelCommitment);
-  // rewards by proven score; nothing for the attacker
+  // rewards by proven score, to the trainer revealed in each slot (registration order)
   const shares = rewardShares(10n ** 18n, expected.krum.scores);
   assert.ok(shares.totalScore > 0n);
-  const events = await client.updateSubmitted({ projectId: project.projectId, round: 0 });
+  const events = await client.updateRevealed({ projectId: project.projectId, round: 0 });
+  assert.deepEqual(
+    [...events].sort((x, y) => x.slot - y.slot).map((ev) => [ev.slot, ev.trainer]),
+    TRAINERS.map((i, k) => [k, signer(i).address]),
+  );
   for (const ev of events) {
     const credit = await client.creditOf(ETH_TOKEN, ev.trainer);
     assert.equal(credit, shares.rewards[ev.slot], `slot ${ev.slot}`);
-    if (ev.trainer === signer(ATTACKER).address) assert.equal(credit, 0n);
-    else assert.ok(credit > 0n);
+    assert.ok(credit > 0n, `slot ${ev.slot} is paid`);
   }
   assert.ok(!existsSync(path.join(aggData(), "aggregator.lock")), "lock released");
 });
 
 test("round 1: an unpinned update is excluded and the round finalizes; SIGKILL after sending finalizeRound, restart does not send it twice", async () => {
-  await honestRound(); // the trainers train on the model the aggregator pinned
-  await attack(1, true);
-  await closeWindow();
+  const client = new FedMarketClient(market, fx.provider);
+  const creditBefore = await client.creditOf(ETH_TOKEN, signer(FAULTY).address);
+  await playRound(1, { faulty: true }); // the trainers train on the model the aggregator pinned
   const expected = await reference(1);
-  assert.equal(expected.krum.status[3], SlotStatus.Excluded);
+  assert.deepEqual(expected.krum.status, [SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Excluded]);
 
   const crashed = await cli([...runArgs(), "--lr-decay", "0.3"], { FEDMARKET_TEST_CRASH_AT: "after-finalize-sent" });
   assert.equal(crashed.signal, "SIGKILL", crashed.stdout + crashed.stderr);
@@ -271,8 +259,9 @@ test("round 1: an unpinned update is excluded and the round finalizes; SIGKILL a
   const done = JSON.parse(await readFile(path.join(dir, "done.json"), "utf8")) as DoneFile;
   assert.equal(done.kind, "finalized");
   assert.equal(done.newModelCommitment, expected.newModelCommitment.toString());
-  const p = await new FedMarketClient(market, fx.provider).getProject(project.projectId);
+  const p = await client.getProject(project.projectId);
   assert.equal(p.currentRound, 2);
+  assert.equal(await client.creditOf(ETH_TOKEN, signer(FAULTY).address), creditBefore, "the faulty trainer earns nothing");
   assert.equal(p.modelCommitment, expected.newModelCommitment);
   // 0.25 x 0.3 = 0.075 is below the project's minimum: clamped to 0.1; the record matches the chain
   assert.deepEqual(p.hyperParams, { learningRateMicros: 100_000, localEpochs: 2, batchSize: 16 });
@@ -320,7 +309,7 @@ test("a second instance on the same data folder is refused; a verifier that does
     store,
     tf: fx.backend.tf,
     spec: SPEC,
-    byzantineTolerance: 1,
+    byzantineTolerance: F,
   });
   const b = await openAggregator({ rpcUrl: fx.chain.url, market, dataDir: path.join(tmp, "agg-mock") }, memoryLogger(), {
     ...opts,

@@ -10,11 +10,15 @@
  * 3. corrupt updates (garbage payload, a payload that does not open its commitment, an envelope
  *    sealed to the wrong key, a CID that nobody pinned): excluded with their reason, the round
  *    still finalizes and only the faulty trainer loses its share;
- * 4. too few submissions (skipRound) and an aggregation window that closed before the node ran
- *    (nothing submitted, failRound, then the next round).
+ * 4. too few revealed updates (skipRound: a commitment that is never revealed does not count) and
+ *    an aggregation window that closed before the node ran (nothing submitted, failRound, then the
+ *    next round).
  *
- * Updates are synthetic (seeded integers, sealed and committed the way trainers do it), the model a
- * logistic regression on 8 features and 2 labels (D = 18: two chunks), so a round is three proofs.
+ * Updates are synthetic (seeded integers, sealed, committed and revealed the way trainers do it),
+ * the model a logistic regression on 8 features and 2 labels (D = 18: two chunks), so a round is
+ * three proofs. K = 4 slots admit f = 0 only (Multi-Krum needs 2f + 3 updates): every valid update
+ * is aggregated; the four trainers register before the aggregator accepts, so each round's draw
+ * (4 candidates for 4 slots) gives trainer `k` slot `k`.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -37,14 +41,18 @@ import { startFlakyRpc } from "./support/flaky-rpc.ts";
 import { K4_C16, startMarketFixture, type MarketFixture } from "./support/market-fixture.ts";
 import {
   aggregatorCalls,
+  commitUpdateAs,
   expectedCredits,
   finalizedOutcomes,
   referenceRound,
+  revealUpdateAs,
   runAggregatorCli,
   seededInts,
-  submitUpdateAs,
+  submitRoundAs,
+  type RoundUpdate,
   type SubmissionKind,
 } from "./support/rounds.ts";
+import { commitRevealRound, passDeadline } from "../helpers.ts";
 
 const FEATURES = 8;
 const LABELS = ["a", "b"];
@@ -62,7 +70,9 @@ const SPEC = {
 const WINDOW = 3600;
 const AGGREGATION_WINDOW = 4 * WINDOW;
 const REWARD = 10n ** 18n;
-/** Trainer accounts (Hardhat 2..5); the last one is the outlier or the faulty trainer. */
+/** Multi-Krum's `f`: the largest with 2f + 3 <= K = 4. */
+const F = 0;
+/** Trainer accounts (Hardhat 2..5), registered in this order: trainer `k` holds slot `k`. */
 const TRAINERS = [2, 3, 4, 5];
 
 class SimulatedCrash extends Error {
@@ -86,8 +96,8 @@ after(async () => {
   await fx?.close();
 });
 
-async function newProject(o: { rounds: number; f: number }): Promise<DemoProject> {
-  const project = await createDemoProject({
+async function newProject(o: { rounds: number }): Promise<DemoProject> {
+  return createDemoProject({
     market: fx.market,
     verifier: fx.verifier,
     owner: fx.signer(0),
@@ -95,14 +105,14 @@ async function newProject(o: { rounds: number; f: number }): Promise<DemoProject
     store: fx.store,
     tf: fx.backend.tf,
     spec: SPEC,
-    byzantineTolerance: o.f,
+    byzantineTolerance: F,
     submissionWindow: WINDOW,
+    revealWindow: WINDOW,
     aggregationWindow: AGGREGATION_WINDOW,
     numRounds: o.rounds,
     rewardPerRound: REWARD,
+    trainers: TRAINERS.map((i) => fx.signer(i)),
   });
-  tolerance.set(project.projectId, o.f);
-  return project;
 }
 
 /** An in-process aggregator on the shared data folder (one chunk proof per transaction: two transactions per round). */
@@ -131,35 +141,25 @@ function openNode(
 }
 
 /**
- * Every trainer of `kinds` submits (in that order, so `kinds[k]` lands in slot `k`): honest
- * updates are a shared direction plus small noise; `outlier` is -10x the direction.
+ * The update of trainer `k` (slot `k`) in `round`, sealed per `kind`: a direction shared by the
+ * round's trainers plus small noise.
  */
-async function submitRound(project: DemoProject, round: number, kinds: readonly (SubmissionKind | "outlier")[]): Promise<void> {
+function update(project: DemoProject, round: number, k: number, kind: SubmissionKind): RoundUpdate {
   const direction = seededInts(1_000 * round + Number(project.projectId), D, 150);
-  for (const [k, kind] of kinds.entries()) {
-    const noise = seededInts(7_919 * (round + 1) + 31 * k + Number(project.projectId), D, 20);
-    const values = kind === "outlier" ? direction.map((v) => -10n * v) : direction.map((v, i) => v + (noise[i] as bigint));
-    await submitUpdateAs(fx, project, {
-      signerIndex: TRAINERS[k] as number,
-      round,
-      config: K4_C16,
-      values,
-      kind: kind === "outlier" ? "honest" : kind,
-    });
-  }
+  const noise = seededInts(7_919 * (round + 1) + 31 * k + Number(project.projectId), D, 20);
+  return { signerIndex: TRAINERS[k] as number, values: direction.map((v, i) => v + (noise[i] as bigint)), kind };
 }
 
-/** Byzantine tolerance `f` by project id. */
-const tolerance = new Map<bigint, number>();
+/**
+ * Trainers `0 .. kinds.length - 1` commit, then reveal, their updates of `round` (`kinds[k]` is
+ * trainer `k`'s, in slot `k`); afterwards the reveal window is closed: the aggregator's turn.
+ */
+async function submitRound(project: DemoProject, round: number, kinds: readonly SubmissionKind[]): Promise<void> {
+  await submitRoundAs(fx, project, { round, config: K4_C16, updates: kinds.map((kind, k) => update(project, round, k, kind)) });
+}
 
 function reference(project: DemoProject, round: number): Promise<RoundResult> {
-  return referenceRound(fx, project, {
-    round,
-    config: K4_C16,
-    scale: SPEC.quantization.scale,
-    f: tolerance.get(project.projectId) ?? 0,
-    modelSize: D,
-  });
+  return referenceRound(fx, project, { round, config: K4_C16, scale: SPEC.quantization.scale, f: F, modelSize: D });
 }
 
 interface Before {
@@ -218,7 +218,7 @@ async function assertFinalized(
   assert.equal(file.newModelCommitment, expected.newModelCommitment.toString());
   const want = expectedCredits(expected, REWARD);
   const after = await snapshot();
-  const events = await client.updateSubmitted({ projectId: project.projectId, round });
+  const events = await client.updateRevealed({ projectId: project.projectId, round });
   for (const ev of events) {
     const t = TRAINERS.findIndex((i) => fx.signer(i).address === ev.trainer);
     assert.equal((after.credits[t] as bigint) - (before.credits[t] as bigint), want[ev.slot], `credit of slot ${ev.slot}`);
@@ -226,17 +226,12 @@ async function assertFinalized(
 }
 
 test("a crash at every checkpoint, then a restart: the reference result, one finalizeRound, no chunk proof sent twice", async () => {
-  const project = await newProject({ rounds: CHECKPOINTS.length, f: 1 });
+  const project = await newProject({ rounds: CHECKPOINTS.length });
   for (const [round, at] of CHECKPOINTS.entries()) {
     const started = Date.now();
-    await submitRound(project, round, ["honest", "honest", "honest", "outlier"]);
-    await fx.advance(WINDOW + 1);
+    await submitRound(project, round, ["honest", "honest", "honest", "honest"]);
     const expected = await reference(project, round);
-    assert.deepEqual(
-      expected.krum.status,
-      [SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.NotAggregated],
-      "the scenario",
-    );
+    assert.deepEqual(expected.krum.status, new Array(4).fill(SlotStatus.Inlier), "the scenario: f = 0, every update aggregated");
     const before = await snapshot();
 
     if (at === "after-chunk-batch-sent") {
@@ -309,9 +304,8 @@ test("a crash at every checkpoint, then a restart: the reference result, one fin
 });
 
 test("a JSON-RPC endpoint that fails every 4th request and loses answers to broadcasts: the node retries, sends each transaction once, finalizes the reference result", async () => {
-  const project = await newProject({ rounds: 2, f: 1 });
-  await submitRound(project, 0, ["honest", "outlier", "honest", "honest"]);
-  await fx.advance(WINDOW + 1);
+  const project = await newProject({ rounds: 2 });
+  await submitRound(project, 0, ["honest", "honest", "honest", "honest"]);
   const expected = await reference(project, 0);
   const before = await snapshot();
   // ...and the first answer to each transaction broadcast is lost after the node got it
@@ -350,13 +344,12 @@ test("corrupt updates are excluded with their reason; the round finalizes and on
     { kind: "wrong-key", reason: "undecryptable" },
     { kind: "missing", reason: "missing" },
   ];
-  const project = await newProject({ rounds: faults.length, f: 0 });
+  const project = await newProject({ rounds: faults.length });
   for (const [round, { kind, reason }] of faults.entries()) {
     // the faulty update lands in slot `round`
     const kinds: SubmissionKind[] = ["honest", "honest", "honest"];
     kinds.splice(round, 0, kind);
     await submitRound(project, round, kinds);
-    await fx.advance(WINDOW + 1);
     const expected = await reference(project, round);
     assert.deepEqual(
       expected.krum.status,
@@ -392,13 +385,24 @@ test("corrupt updates are excluded with their reason; the round finalizes and on
   }
 });
 
-test("too few submissions: skipRound; aggregation window over before the node ran: nothing submitted, failRound, then the next round", async () => {
-  const project = await newProject({ rounds: 3, f: 0 });
+test("too few revealed updates: skipRound; aggregation window over before the node ran: nothing submitted, failRound, then the next round", async () => {
+  const project = await newProject({ rounds: 3 });
   const client = new FedMarketClient(fx.market, fx.provider);
 
-  // Round 0: two submissions, quorum f + 3 = 3.
-  await submitRound(project, 0, ["honest", "honest"]);
-  await fx.advance(WINDOW + 1);
+  // Round 0: three commitments but two reveals; the quorum 2f + 3 = 3 counts revealed updates.
+  await commitRevealRound(fx.roundChain, project.projectId, {
+    commit: async () => {
+      const pending = [];
+      for (const k of [0, 1, 2])
+        pending.push(await commitUpdateAs(fx, project, { ...update(project, 0, k, "honest"), round: 0, config: K4_C16 }));
+      return pending;
+    },
+    reveal: async (pending) => {
+      for (const p of pending.slice(0, 2)) await revealUpdateAs(fx, project, p);
+    },
+  });
+  const skipped = await client.getCurrentRound(project.projectId);
+  assert.deepEqual([skipped.commits, skipped.submissions], [3, 2], "three commitments, two of them revealed");
   let before = await snapshot();
   let agg = await openNode(project);
   try {
@@ -413,12 +417,12 @@ test("too few submissions: skipRound; aggregation window over before the node ra
     ["skipRound"],
   );
   assert.equal((await client.getProject(project.projectId)).currentRound, 1);
-  assert.deepEqual((await snapshot()).credits, before.credits, "a skipped round pays nobody");
+  assert.deepEqual((await snapshot()).credits, before.credits, "a skipped round pays nobody, the trainer that never revealed included");
 
   // Round 1: quorum reached, but the node only starts after the aggregation window.
   const terms = await client.getProject(project.projectId); // the appointment the failure will clear
   await submitRound(project, 1, ["honest", "honest", "honest"]);
-  await fx.advance(WINDOW + AGGREGATION_WINDOW + 1);
+  await passDeadline(fx.roundChain, project.projectId, "aggregation");
   before = await snapshot();
   agg = await openNode(project);
   try {
@@ -454,7 +458,6 @@ test("too few submissions: skipRound; aggregation window over before the node ra
   const accepted = { bond: terms.aggregatorBond, slashAmount: terms.slashAmount };
   await (await aggClient.acceptAggregator(project.projectId, bytesToBytes32(project.aggregatorKey.publicKey), accepted, true)).wait();
   await submitRound(project, 2, ["honest", "honest", "honest"]);
-  await fx.advance(WINDOW + 1);
   const expected = await reference(project, 2);
   before = await snapshot();
   agg = await openNode(project);

@@ -2,12 +2,15 @@
  * `auditProject` on a round finalized by the real aggregator with real Groth16 proofs (K4/C16 dev
  * circuits, the verifiers deployed by `deployContracts` with Ignition) on a `hardhat node` child
  * process, with an embedded Helia store: three honest trainers and one x10-scaling attacker (the
- * trainer node library), f = 1. The audit passes (proofs by snarkjs and on chain, models,
- * payouts, escrow, every update opens with the owner's key, accuracy on a validation set, report
- * and charts); then each tamper fails with a message naming what is wrong: a wrong verification
- * key, a pinned model whose bytes were changed on disk, a credit forged by a lying RPC endpoint.
- * Last, round 1 with an update that opens its commitment but was made for another round: the
- * aggregator excludes it as malformed and the audit, applying the same checks, agrees.
+ * trainer node library), registered before the aggregator accepts, committing then revealing.
+ * K = 4 admits f = 0 only (Multi-Krum needs 2f + 3 updates), so Multi-Krum aggregates every valid
+ * update, the attacker's too: the audit checks the proven outcome, whatever it is. The audit
+ * passes (proofs by snarkjs and on chain, models, payouts, escrow, every update opens with the
+ * owner's key, accuracy on a validation set, report and charts); then each tamper fails with a
+ * message naming what is wrong: a wrong verification key, a pinned model whose bytes were changed
+ * on disk, a credit forged by a lying RPC endpoint. Last, round 1 with an update that opens its
+ * commitment but was made for another round: the aggregator excludes it as malformed and the
+ * audit, applying the same checks, agrees.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -30,6 +33,7 @@ import {
   memoryLogger,
   releaseCurves,
   REPO_ROOT,
+  sealedCommitment,
   sealEnvelope,
   updateAssociatedData,
 } from "@fedmarket/protocol";
@@ -39,8 +43,8 @@ import { openAggregator, acceptProject } from "@fedmarket/aggregator";
 import { startLocalChain, type LocalChain } from "../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS } from "../../src/chain/demo-project.ts";
 import { attackProducer } from "../../src/attacks/producers.ts";
-import { BIN } from "../helpers.ts";
-import { resolveConfig, openNode } from "@fedmarket/trainer";
+import { BIN, commitRevealRound, runTrainers, type RoundChain } from "../helpers.ts";
+import { resolveConfig, openNode, type OpenedNode, type RoundOutcome } from "@fedmarket/trainer";
 import { auditProject, checkPayouts, loadAuditContext, runChecks, type AuditReport } from "@fedmarket/audit";
 import { deployContracts, type Deployment, createProject, type CreatedProject, readX25519KeyFile } from "@fedmarket/cli";
 
@@ -77,37 +81,45 @@ const ipfsDir = (): string => path.join(tmp, "ipfs");
 
 const csv = (seed: number, n: number): string => syntheticBlobsCsv(seed, n, FEATURES, LABELS);
 
-async function trainRound(trainers: readonly number[] = TRAINERS): Promise<void> {
-  for (const i of trainers) {
-    const config = await resolveConfig(
-      {
-        rpcUrl: chain.url,
-        market: deployment.market,
-        project: project.projectId.toString(),
-        data: path.join(tmp, "data", `trainer-${i}.csv`),
-        stateDir: path.join(tmp, "trainer-state", `t${i}`),
-        pollInterval: "200",
-        ipfsRetries: "1",
-        ipfsTimeout: "2000",
-        seed: String(i),
-      },
-      {},
-    );
-    const t = await openNode(config, memoryLogger(), {
-      env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] },
-      store,
-      backend,
-      ...(i === ATTACKER ? { producer: attackProducer("scale") } : {}),
-    });
-    try {
-      await t.node.join(project.projectId);
-      const out = await t.node.runRound(project.projectId);
-      assert.equal(out.kind, "submitted", `trainer ${i}: ${JSON.stringify(out)}`);
-    } finally {
-      await t.close();
-    }
+/** Trainer `i`'s node (the attacker's with the x10 `scale` producer). */
+async function trainerNode(i: number): Promise<OpenedNode> {
+  const config = await resolveConfig(
+    {
+      rpcUrl: chain.url,
+      market: deployment.market,
+      project: project.projectId.toString(),
+      data: path.join(tmp, "data", `trainer-${i}.csv`),
+      stateDir: path.join(tmp, "trainer-state", `t${i}`),
+      pollInterval: "200",
+      ipfsRetries: "1",
+      ipfsTimeout: "2000",
+      seed: String(i),
+    },
+    {},
+  );
+  return openNode(config, memoryLogger(), {
+    env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] },
+    store,
+    backend,
+    ...(i === ATTACKER ? { producer: attackProducer("scale") } : {}),
+  });
+}
+
+/** One `runRound` of trainer `i`. */
+async function runTrainer(i: number): Promise<RoundOutcome> {
+  const t = await trainerNode(i);
+  try {
+    return await t.node.runRound(project.projectId);
+  } finally {
+    await t.close();
   }
 }
+
+/** The local chain as the round helpers move it. */
+const roundChain = (): RoundChain => ({
+  rpc: (method, params) => chain.rpc(method, params),
+  client: new FedMarketClient(deployment.market, provider),
+});
 
 function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -157,13 +169,24 @@ before(async () => {
     ownerPublicKey: ownerKey.publicKey,
     rewardPerRound: REWARD,
     numRounds: 3,
-    byzantineTolerance: 1,
+    byzantineTolerance: 0,
     submissionWindow: WINDOW,
+    revealWindow: WINDOW,
     aggregationWindow: 4 * WINDOW,
     aggregatorBond: 10n ** 16n,
     slashAmount: 10n ** 15n,
     trainerStake: 0n,
   });
+  // The trainers join before the aggregator accepts: round 0's slots are drawn among the trainers
+  // registered when it opens (4 candidates for 4 slots: trainer `k` of TRAINERS holds slot `k`).
+  for (const i of TRAINERS) {
+    const t = await trainerNode(i);
+    try {
+      assert.equal((await t.node.join(project.projectId)).registered, true);
+    } finally {
+      await t.close();
+    }
+  }
   const keyFile = path.join(tmp, "aggregator.x25519");
   await acceptProject(
     {
@@ -176,9 +199,12 @@ before(async () => {
     memoryLogger(),
   );
 
-  await trainRound();
-  await chain.rpc("evm_increaseTime", [WINDOW + 1]);
-  await chain.rpc("evm_mine", []);
+  await commitRevealRound(roundChain(), project.projectId, {
+    commit: () => runTrainers(TRAINERS, runTrainer, "committed"),
+    reveal: async () => {
+      await runTrainers(TRAINERS, runTrainer, "submitted");
+    },
+  });
   const agg = await openAggregator(
     { rpcUrl: chain.url, market: deployment.market, dataDir: path.join(tmp, "aggregator"), workers: 2 },
     memoryLogger(),
@@ -218,12 +244,11 @@ test("a project finalized with real proofs passes: proofs, models, payouts, escr
   assert.equal(r0.chunkProofs, 4, "D = 52 in chunks of 16");
   assert.ok(r0.proofsVerified);
   assert.equal(r0.modelMatches, true);
-  assert.equal(r0.inliers + r0.outliers + r0.excluded, 4);
-  assert.ok(r0.outliers >= 1, "f = 1: Multi-Krum leaves at least one update out");
+  assert.deepEqual([r0.inliers, r0.outliers, r0.excluded], [4, 0, 0], "f = 0: Multi-Krum aggregates every valid update");
   assert.equal(
     r0.slots.find((s) => s.trainer === new Wallet(HARDHAT_KEYS[ATTACKER] as string).address)?.status,
-    "not aggregated",
-    "the x10 attacker is an outlier",
+    "inlier",
+    "the x10 attacker too (K = 4 leaves no room for f >= 1); the audit reports what the proof says",
   );
   assert.ok(
     r0.slots.every((s) => s.opens === true),
@@ -416,31 +441,36 @@ test("a credit forged by the RPC endpoint (one the chain cannot produce) fails a
 
 test("an update that opens its commitment but was made for another round: excluded as malformed, and the audit agrees", async () => {
   const round = 1;
-  await trainRound(TRAINERS.filter((i) => i !== ATTACKER));
+  const honest = TRAINERS.filter((i) => i !== ATTACKER);
   // The faulty trainer seals, for this round, a payload that says it was made for round 0. Its
-  // values and salt open the commitment it submits: only the payload's own round gives it away.
+  // values and salt open the commitment it commits to and reveals: only the payload's own round
+  // gives it away.
   const faulty = new Wallet(HARDHAT_KEYS[ATTACKER] as string, provider);
   const client = new FedMarketClient(deployment.market, faulty);
-  const p = await client.getProject(project.projectId);
-  const values = Array.from({ length: p.params.modelSize }, (_, k) => BigInt((k % 7) - 3));
-  const salt = randomSalt();
-  const associatedData = updateAssociatedData({
-    chainId: await client.chainId(),
-    market: client.address,
-    projectId: p.id,
-    round,
-    trainer: faulty.address,
+  await commitRevealRound(roundChain(), project.projectId, {
+    commit: async () => {
+      await runTrainers(honest, runTrainer, "committed");
+      const p = await client.getProject(project.projectId);
+      const values = Array.from({ length: p.params.modelSize }, (_, k) => BigInt((k % 7) - 3));
+      const salt = randomSalt();
+      const chainId = await client.chainId();
+      const associatedData = updateAssociatedData({ chainId, market: client.address, projectId: p.id, round, trainer: faulty.address });
+      const envelope = sealEnvelope(
+        encodeUpdatePayload({ projectId: project.projectId, round: 0, config: CIRCUIT, values, salt }),
+        [bytes32ToBytes(p.aggregatorEncryptionKey), bytes32ToBytes(p.ownerEncryptionKey)],
+        { associatedData },
+      );
+      const commitment = commitUpdate(values, salt, CIRCUIT.chunk, CIRCUIT.updateBits);
+      const cid = await store.put(envelope);
+      const sealed = sealedCommitment(chainId, client.address, p.id, round, faulty.address, commitment, cid);
+      await client.wait(await client.commitUpdate(p.id, round, sealed));
+      return { commitment, cid };
+    },
+    reveal: async ({ commitment, cid }) => {
+      await runTrainers(honest, runTrainer, "submitted");
+      await client.wait(await client.revealUpdate(project.projectId, round, commitment, cid));
+    },
   });
-  const envelope = sealEnvelope(
-    encodeUpdatePayload({ projectId: project.projectId, round: 0, config: CIRCUIT, values, salt }),
-    [bytes32ToBytes(p.aggregatorEncryptionKey), bytes32ToBytes(p.ownerEncryptionKey)],
-    { associatedData },
-  );
-  const commitment = commitUpdate(values, salt, CIRCUIT.chunk, CIRCUIT.updateBits);
-  await client.wait(await client.submitUpdate(p.id, round, commitment, await store.put(envelope)));
-
-  await chain.rpc("evm_increaseTime", [WINDOW + 1]);
-  await chain.rpc("evm_mine", []);
   const dataDir = path.join(tmp, "aggregator");
   const agg = await openAggregator({ rpcUrl: chain.url, market: deployment.market, dataDir, workers: 2 }, memoryLogger(), {
     env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] },

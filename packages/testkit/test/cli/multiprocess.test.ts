@@ -5,17 +5,21 @@
  * - `npx hardhat node --port <free>` (the repository's config) is the chain;
  * - `fedmarket deploy` deploys FedMarket and the K4/C16 Groth16 verifiers with the Ignition modules;
  * - `fedmarket ipfs serve` exposes one embedded IPFS node (Helia, on disk) as a Kubo RPC API;
- * - the owner runs `fedmarket project create`, the appointed aggregator `fedmarket-aggregator accept`;
- * - three `fedmarket-trainer` processes (join, then `run` until the project ends) train a
- *   logistic model on 12 features and 4 labels (D = 52: four chunk proofs and a decision proof
- *   per round) on their own CSV data, and one `fedmarket-aggregator run` aggregates;
+ * - the owner runs `fedmarket project create`, three trainers `fedmarket-trainer join`, then the
+ *   appointed aggregator `fedmarket-aggregator accept` (a round's slots are drawn among the
+ *   trainers registered when it opens);
+ * - three `fedmarket-trainer run` processes (until the project ends) train a logistic model on 12
+ *   features and 4 labels (D = 52: four chunk proofs and a decision proof per round) on their own
+ *   CSV data, commit, and reveal once the commit window closed; one `fedmarket-aggregator run`
+ *   aggregates;
  * - round 0: the aggregator is killed with SIGKILL right after its first proof; started again, it
  *   resumes from its data folder and the round finalizes; round 1 then completes the project;
  * - `fedmarket audit` passes; after one byte of the pinned final model is changed in the IPFS
  *   node's blockstore, it fails and names the model.
  *
- * The test moves chain time past each submission window (evm_increaseTime) once the three updates
- * are on chain, instead of waiting an hour as a real deployment would. f = 0: quorum f + 3 = 3.
+ * The test moves chain time past each commit window once the three sealed commitments are on chain,
+ * and past each reveal window once the three updates are revealed (`commitRevealRound`), instead
+ * of waiting as a real deployment would. f = 0: quorum 2f + 3 = 3.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -29,7 +33,7 @@ import { freePort } from "../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS } from "../../src/chain/demo-project.ts";
 import { ChildRegistry, type Child, type Finished } from "./support/child-processes.ts";
 import { syntheticBlobsCsv } from "../../src/data/synthetic-data.ts";
-import { BIN } from "../helpers.ts";
+import { BIN, commitRevealRound, type RoundChain } from "../helpers.ts";
 
 const FEATURES = 12;
 const LABELS = ["a", "b", "c", "d"];
@@ -94,21 +98,47 @@ async function until(what: string, probe: () => Promise<boolean>, context: () =>
 }
 
 const chain = () => new FedMarketClient(market, provider);
+const roundChain = (): RoundChain => ({ rpc, client: chain() });
 const everyone = (): string => [...trainerRuns, ...(aggregatorRun ? [aggregatorRun] : [])].map((c) => c.transcript()).join("\n");
 
-/** Waits for the three updates of `round`, then closes its submission window. */
-async function closeSubmissions(round: number): Promise<void> {
-  await until(
-    `3 submissions in round ${round}`,
+/** Waits until the open round is `round` and `count` (commits or revealed submissions) reaches the number of trainers. */
+function untilAll(round: number, count: "commits" | "submissions"): Promise<void> {
+  return until(
+    `${TRAINERS.length} ${count} in round ${round}`,
     async () => {
       const r = await chain().getCurrentRound(projectId);
-      return r.round === round && r.submissions === TRAINERS.length;
+      return r.round === round && r[count] === TRAINERS.length;
     },
     everyone,
   );
-  await rpc("evm_increaseTime", [WINDOW + 1]);
-  await rpc("evm_mine", []);
 }
+
+/**
+ * Round `round` as the trainer processes play it on their own: once their three sealed
+ * commitments are on chain the commit window is closed; once their three updates are revealed
+ * the reveal window is closed: the aggregator's turn.
+ */
+async function playRound(round: number): Promise<void> {
+  await commitRevealRound(roundChain(), projectId, {
+    commit: () => untilAll(round, "commits"),
+    reveal: () => untilAll(round, "submissions"),
+  });
+}
+
+/** The options every trainer command of account `i` shares. */
+const trainerArgs = (i: number): string[] => [
+  "--rpc-url",
+  rpcUrl,
+  "--market",
+  market,
+  "--project",
+  projectId.toString(),
+  "--state-dir",
+  file("trainers", `t${i}`),
+  "--ipfs-api",
+  ipfsApi,
+  "--json",
+];
 
 function aggregatorArgs(): string[] {
   return [
@@ -160,7 +190,7 @@ after(async () => {
   if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
 });
 
-test("deploy with Ignition, create and accept the project, all from the command line", async () => {
+test("deploy with Ignition, create the project, join it, accept it, all from the command line", async () => {
   const deployed = await node(
     BIN.fedmarket,
     ["deploy", "--rpc-url", rpcUrl, "--verifier", "k4-c16", "--out", file("deployment.json")],
@@ -201,6 +231,8 @@ test("deploy with Ignition, create and accept the project, all from the command 
       "0",
       "--submission-window",
       String(WINDOW),
+      "--reveal-window",
+      String(WINDOW),
       "--aggregation-window",
       String(4 * WINDOW),
       "--owner-key-file",
@@ -216,6 +248,14 @@ test("deploy with Ignition, create and accept the project, all from the command 
   projectId = BigInt(project.projectId);
   assert.ok(existsSync(file("owner.x25519")), "the owner's X25519 key file was generated");
 
+  // The trainers join while the project waits for its aggregator: round 0's candidates.
+  await Promise.all(
+    TRAINERS.map(async (i) => {
+      const joined = await node(BIN.trainer, ["join", ...trainerArgs(i)], `fedmarket-trainer join (account ${i})`, keyEnv(i));
+      assert.equal(joined.code, 0, show(joined));
+    }),
+  );
+
   const accepted = await node(
     BIN.aggregator,
     ["accept", "--rpc-url", rpcUrl, "--market", market, "--project", projectId.toString(), "--key-file", file("aggregator.x25519")],
@@ -227,41 +267,27 @@ test("deploy with Ignition, create and accept the project, all from the command 
   assert.equal(p.status, ProjectStatus.Active);
   assert.equal(p.aggregator, address(AGGREGATOR));
   assert.equal(p.params.byzantineTolerance, 0, "f = 0: three trainers make a quorum");
+  assert.equal(
+    (await chain().getCurrentRound(projectId)).candidates,
+    TRAINERS.length,
+    "round 0 opened with the three trainers as candidates",
+  );
 });
 
 test("3 trainer processes and 1 aggregator process; SIGKILL of the aggregator while proving round 0, the restart finalizes it; round 1 completes the project", async () => {
   assert.ok(projectId !== undefined, "needs the project of the previous test");
-  const common = (i: number): string[] => [
-    "--rpc-url",
-    rpcUrl,
-    "--market",
-    market,
-    "--project",
-    projectId.toString(),
-    "--state-dir",
-    file("trainers", `t${i}`),
-    "--ipfs-api",
-    ipfsApi,
-    "--json",
-  ];
-  await Promise.all(
-    TRAINERS.map(async (i) => {
-      const joined = await node(BIN.trainer, ["join", ...common(i)], `fedmarket-trainer join (account ${i})`, keyEnv(i));
-      assert.equal(joined.code, 0, show(joined));
-    }),
-  );
   for (const i of TRAINERS) {
     trainerRuns.push(
       nodeStart(
         BIN.trainer,
-        ["run", ...common(i), "--data", file("data", `trainer-${i}.csv`), "--poll-interval", "250", "--seed", String(i)],
+        ["run", ...trainerArgs(i), "--data", file("data", `trainer-${i}.csv`), "--poll-interval", "250", "--seed", String(i)],
         `fedmarket-trainer run (account ${i})`,
         keyEnv(i),
       ),
     );
   }
 
-  await closeSubmissions(0);
+  await playRound(0);
   const first = nodeStart(BIN.aggregator, aggregatorArgs(), "fedmarket-aggregator run (first)", keyEnv(AGGREGATOR));
   aggregatorRun = first;
   await first.waitForEvent("proof.done");
@@ -281,7 +307,7 @@ test("3 trainer processes and 1 aggregator process; SIGKILL of the aggregator wh
   assert.ok(Number(proved.reused) >= 1, `the restart reused the proofs saved before the kill: ${String(proved.msg)}`);
 
   // Round 1: the trainers notice the new round by themselves; the same aggregator process finishes it.
-  await closeSubmissions(1);
+  await playRound(1);
   const runs = await Promise.all([second, ...trainerRuns].map(async (c) => ({ c, exit: await c.exited })));
   for (const { c, exit } of runs) assert.equal(exit.code, 0, c.transcript());
   const p = await chain().getProject(projectId);

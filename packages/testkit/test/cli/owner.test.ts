@@ -2,12 +2,15 @@
  * The owner commands as a user runs them, each a separate `fedmarket` / `fedmarket-aggregator`
  * process against a `hardhat node` child process: deploy (Ignition, mock verifier), project
  * create (spec + generated initial model pinned to an embedded IPFS folder, owner key created
- * 0600), aggregator accept, fund, status (tables and JSON), cancel; and the exit codes of the
- * failures (2: cannot run, 1: the transaction is refused).
+ * 0600), aggregator accept, fund, status (tables and JSON), cancel, a funder's refund, balance and
+ * withdraw, expire; the create flags checked against the verifier before anything is sent; the
+ * aggregator refusing an X25519 key that is not the project's; and the exit codes of the failures
+ * (2: cannot run, 1: the transaction is refused).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -166,6 +169,63 @@ test("project create pins spec and model, escrows the budget and writes project.
   );
   assert.equal(again.code, 1);
   assert.match(again.stderr, /project 1 is Active: there is nothing to accept/);
+
+  // A key file other than the one `accept` published: `run` refuses to start, naming the file.
+  await writeFile(path.join(tmp, "wrong.x25519"), `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+  const wrongKey = await run(
+    AGGREGATOR,
+    ["run", "--market", deployment.market, "--project", "1", "--data", "agg-data", "--x25519-key-file", "wrong.x25519", "--once"],
+    aggregatorKey,
+  );
+  assert.equal(wrongKey.code, 2, wrongKey.stdout + wrongKey.stderr);
+  assert.match(
+    wrongKey.stderr,
+    /^error: the X25519 key in --x25519-key-file wrong\.x25519 \(public key 0x[0-9a-f]{64}\) is not the key project 1 registered/,
+  );
+});
+
+test("project create checks its flags against the verifier and each other before sending anything (exit 2)", async () => {
+  const create = (extra: readonly string[]) =>
+    run(
+      FEDMARKET,
+      [
+        "project",
+        "create",
+        "--market",
+        deployment.market,
+        "--verifier",
+        deployment.roundVerifier,
+        "--spec",
+        "spec.json",
+        "--aggregator",
+        AGGREGATOR_ADDRESS,
+        "--ipfs-repo",
+        "ipfs-unused",
+        "--owner-key-file",
+        "unused.x25519",
+        "--out",
+        "unused.json",
+        ...extra,
+      ],
+      owner,
+    );
+  const [slots, bond, underfunded, self] = await Promise.all([
+    create(["--max-trainers", "9"]),
+    create(["--bond", "0"]),
+    create(["--reward-per-round", "0.2", "--rounds", "2", "--budget", "0.3"]),
+    create(["--aggregator", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"]),
+  ]);
+  assert.equal(slots.code, 2, slots.stderr);
+  assert.match(slots.stderr, /^error: --max-trainers 9 is out of range: allowed 3\.\.4 .*K_MAX 4\)\nusage: fedmarket project create /);
+  assert.equal(bond.code, 2, bond.stderr);
+  assert.match(bond.stderr, /^error: --bond must be greater than 0/);
+  assert.doesNotMatch(bond.stderr, /slashAmount/);
+  assert.equal(underfunded.code, 2, underfunded.stderr);
+  assert.match(underfunded.stderr, /--budget 0\.3 ETH \(300000000000000000 wei\) is below --reward-per-round x --rounds = 0\.4 ETH/);
+  assert.match(underfunded.stderr, /--allow-underfunded/);
+  assert.equal(self.code, 2, self.stderr);
+  assert.match(self.stderr, /--aggregator 0xf39F.* is the owner's own account/);
+  await assert.rejects(stat(path.join(tmp, "unused.x25519")), "nothing was created: not even the owner's key file");
 });
 
 test("project fund and status: the budget grows; the status table and JSON show round 0 open", async () => {
@@ -176,7 +236,7 @@ test("project fund and status: the budget grows; the status table and JSON show 
   const table = await run(FEDMARKET, ["project", "status", "--project-file", "project.json"], undefined);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /project 1: Active, round 0 of 2/);
-  assert.match(table.stdout, /budget 0\.45 ETH \+ 0\.2 reserved/);
+  assert.match(table.stdout, /budget 0\.45 ETH \(450000000000000000 wei\) \+ 0\.2 ETH \(200000000000000000 wei\) reserved/);
   assert.match(table.stdout, /^0 +open +0 /m);
 
   const json = await run(FEDMARKET, ["project", "status", "--market", deployment.market, "--project", "1", "--json"], undefined);
@@ -210,7 +270,11 @@ test("errors: an unreachable RPC exits 2 (status and audit), a missing key exits
 
   const stranger = await run(FEDMARKET, ["project", "cancel", "--project-file", "project.json"], HARDHAT_KEYS[5]);
   assert.equal(stranger.code, 1);
-  assert.match(stranger.stderr, /cancelProject failed: NotProjectOwner\(1, 0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc\)/);
+  assert.match(
+    stranger.stderr,
+    /cancelProject failed: 0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc is not the owner of project 1: .*sign with the owner's key/,
+  );
+  assert.doesNotMatch(stranger.stderr, /NotProjectOwner\(/);
 });
 
 test("project cancel: the open round has no submission, so the project closes and the budget is refunded pro rata", async () => {
@@ -239,11 +303,86 @@ test("project cancel: the open round has no submission, so the project closes an
   assert.equal(report.escrow.refunded, parseEther("0.65").toString(), "the cancelled project's escrow adds up");
 });
 
+test("project refund, balance, withdraw: the funder and the owner get their shares of the cancelled project", async () => {
+  const funder = HARDHAT_KEYS[5] as string;
+  const FUNDER = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+  const refund = await run(FEDMARKET, ["project", "refund", "--project-file", "project.json"], funder);
+  assert.equal(refund.code, 0, refund.stderr);
+  assert.match(refund.stderr, /credited 0\.25 ETH \(250000000000000000 wei\) to 0x9965.*fedmarket withdraw/);
+  assert.equal((JSON.parse(refund.stdout) as { refunded: string }).refunded, parseEther("0.25").toString());
+  const again = await run(FEDMARKET, ["project", "refund", "--project-file", "project.json"], funder);
+  assert.equal(again.code, 1, again.stderr);
+  assert.match(again.stderr, /has no deposit to refund in project 1/);
+
+  const balance = await run(FEDMARKET, ["balance", "--market", deployment.market, "--account", FUNDER], undefined);
+  assert.equal(balance.code, 0, balance.stderr);
+  assert.match(balance.stdout, new RegExp(`credit \\(account-wide, all projects\\) of ${FUNDER}: 0\\.25 ETH \\(250000000000000000 wei\\)`));
+  const dry = await run(FEDMARKET, ["withdraw", "--project-file", "project.json", "--dry-run"], funder);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /account-wide, all projects.*0\.25 ETH[^]*dry run: nothing sent/);
+  const withdrawn = await run(FEDMARKET, ["withdraw", "--project-file", "project.json", "--json"], funder);
+  assert.equal(withdrawn.code, 0, withdrawn.stderr);
+  assert.equal((JSON.parse(withdrawn.stdout) as { withdrawn: string }).withdrawn, parseEther("0.25").toString());
+  const ownerWithdraw = await run(FEDMARKET, ["withdraw", "--project-file", "project.json"], owner);
+  assert.equal(ownerWithdraw.code, 0, ownerWithdraw.stderr);
+  assert.match(ownerWithdraw.stdout, /withdrew 0\.4 ETH \(400000000000000000 wei\) to 0xf39F/);
+  const nothing = await run(FEDMARKET, ["withdraw", "--project-file", "project.json"], owner);
+  assert.equal(nothing.code, 0, nothing.stderr);
+  assert.match(nothing.stdout, /: 0 ETH \(0 wei\)\nnothing to withdraw/);
+});
+
+test("project expire: refused while the aggregator may still accept, done after the 7 days", async () => {
+  const r = await run(
+    FEDMARKET,
+    [
+      "project",
+      "create",
+      "--market",
+      deployment.market,
+      "--verifier",
+      deployment.roundVerifier,
+      "--spec",
+      "spec.json",
+      "--aggregator",
+      AGGREGATOR_ADDRESS,
+      "--reward-per-round",
+      "0.1",
+      "--rounds",
+      "1",
+      "--ipfs-repo",
+      "ipfs",
+      "--owner-key-file",
+      "owner.x25519",
+      "--out",
+      "project2.json",
+    ],
+    owner,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const early = await run(FEDMARKET, ["project", "expire", "--project-file", "project2.json"], HARDHAT_KEYS[6]);
+  assert.equal(early.code, 1, early.stderr);
+  assert.match(early.stderr, /project 2 may wait for its aggregator until .*: run this again after that; nothing was sent/);
+  const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true });
+  try {
+    await provider.send("evm_increaseTime", [7 * 24 * 3600 + 1]);
+    await provider.send("evm_mine", []);
+  } finally {
+    provider.destroy();
+  }
+  const expired = await run(FEDMARKET, ["project", "expire", "--project-file", "project2.json"], HARDHAT_KEYS[6]);
+  assert.equal(expired.code, 0, expired.stderr);
+  assert.equal((JSON.parse(expired.stdout) as { status: string }).status, "Cancelled");
+  assert.match(expired.stderr, /project 2 expired .*fedmarket withdraw/);
+  const twice = await run(FEDMARKET, ["project", "expire", "--project-file", "project2.json"], HARDHAT_KEYS[6]);
+  assert.equal(twice.code, 1);
+  assert.match(twice.stderr, /project 2 is Cancelled: only a project still awaiting its aggregator can expire/);
+});
+
 test("fedmarket trainer / aggregator pass everything through to the node CLIs, exit code included", async () => {
   const help = await run(FEDMARKET, ["trainer", "--help"], undefined);
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdout, /Usage: fedmarket-trainer/);
   const bad = await run(FEDMARKET, ["aggregator", "status", "--project", "1", "--market", deployment.market], undefined);
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2, "a missing flag: the command could not run");
   assert.match(bad.stderr + bad.stdout, /the data folder is missing: pass --data <dir>/);
 });

@@ -2,11 +2,16 @@
  * End to end on a real JSON-RPC chain: `hardhat node` (child process on a free port, the repo's
  * Hardhat config), FedMarket + MockRoundVerifier from the Hardhat artifacts (`npx hardhat build`),
  * a tiny MLP (784-8-10) on real MNIST partitions (~450 samples per trainer), an embedded Helia
- * store on disk shared by owner and trainers. Trainers `join` and `run` (through the CLI binary and
- * in-process); the commitments on chain must open to the pinned, decrypted payloads. Then the
- * failure paths: crashes (a real SIGKILL between sending the transaction and writing the state,
- * and a crash between pinning and submitting), bad data, an unreachable IPFS node, a trainer
- * that did not join, a diverging model (NaN), a wrong network and an expired window.
+ * store on disk shared by owner and trainers. Trainers `join` (before the aggregator accepts: a
+ * round's slots are drawn among the trainers registered when it opens) and `run` (through the CLI
+ * binary and in-process): each commits a sealed commitment in the commit window, then reveals it
+ * once that window closed (the tests move chain time); the revealed commitments must open to the
+ * pinned, decrypted payloads. Then the failure paths: a trainer registered too late for the round,
+ * crashes (a real SIGKILL between sending the commit and writing the state, then between sending
+ * the reveal and writing the state; an in-process crash at every checkpoint of a round), bad data,
+ * an unreachable IPFS node, a trainer that did not join, a diverging model (NaN), a wrong network,
+ * a closed commit window and a reveal window that closed before the reveal. And the copier: under
+ * commit-reveal it finds nothing to copy, and a copied sealed commitment does not open for it.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,7 +20,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { ContractFactory, JsonRpcProvider, Wallet } from "ethers";
+import { ContractFactory, JsonRpcProvider, parseEther, toBeHex, Wallet } from "ethers";
 import { commitUpdate } from "@fedmarket/core";
 import {
   decodeUpdatePayload,
@@ -23,22 +28,37 @@ import {
   FedMarketClient,
   HeliaBlobStore,
   KuboBlobStore,
+  MarketRevertError,
   openEnvelope,
+  sealedCommitment,
   updateAssociatedData,
   type BlobStore,
   memoryLogger,
 } from "@fedmarket/protocol";
-import { resolveConfig, openNode, TrainerNodeError, type Checkpoint, quantizeDelta } from "@fedmarket/trainer";
+import {
+  CHECKPOINTS,
+  resolveConfig,
+  openNode,
+  TrainerNodeError,
+  type Checkpoint,
+  quantizeDelta,
+  type TrainerNode,
+  type UpdateProducer,
+} from "@fedmarket/trainer";
 import { makeMnistPartitions } from "../../src/data/mnist-partitions.ts";
 import {
+  acceptDemoProject,
   createDemoProject,
   deployMarketWithMockVerifier,
   HARDHAT_KEYS,
   readArtifact,
   type DemoProject,
+  type DemoProjectOptions,
 } from "../../src/chain/demo-project.ts";
 import { startLocalChain, freePort, type LocalChain } from "../../src/chain/local-chain.ts";
-import { BIN as BINS, testBackend } from "../helpers.ts";
+import { DuplicateProducer } from "../../src/attacks/producers.ts";
+import { ChildRegistry } from "../cli/support/child-processes.ts";
+import { assertOutcome, BIN as BINS, marketCalls, passDeadline, testBackend, type RoundChain } from "../helpers.ts";
 
 const CIRCUIT = { kMax: 4, chunk: 128, updateBits: 16, modelBits: 32 };
 const SPEC = {
@@ -65,21 +85,36 @@ let store: HeliaBlobStore;
 let ipfsDir: string;
 let projectA: DemoProject;
 const stake = 10n ** 15n;
+const procs = new ChildRegistry();
 
 const signer = (i: number): Wallet => new Wallet(HARDHAT_KEYS[i] as string, provider);
 const dataOf = (i: number): string => path.join(tmp, "mnist", `trainer-${i}`);
+const reader = (): FedMarketClient => new FedMarketClient(market, provider);
+const roundChain = (): RoundChain => ({ rpc: (method, params) => chain.rpc(method, params), client: reader() });
 
+/**
+ * A trainer node for Hardhat account `who` (an index of HARDHAT_KEYS) or for a private key (then
+ * `data` defaults to trainer 2's partition).
+ */
 async function node(
-  i: number,
+  who: number | string,
   project: bigint,
-  o: { data?: string; store?: BlobStore; onCheckpoint?: (c: Checkpoint) => void; chainId?: string; stateDir?: string } = {},
+  o: {
+    data?: string;
+    store?: BlobStore;
+    onCheckpoint?: (c: Checkpoint) => void;
+    chainId?: string;
+    stateDir?: string;
+    producer?: UpdateProducer;
+  } = {},
 ) {
+  const key = typeof who === "number" ? (HARDHAT_KEYS[who] as string) : who;
   const config = await resolveConfig(
     {
       rpcUrl: chain.url,
       market,
       project: project.toString(),
-      data: o.data ?? dataOf(i),
+      data: o.data ?? dataOf(typeof who === "number" ? who : 2),
       pollInterval: "200",
       ipfsRetries: "1",
       ipfsTimeout: "2000",
@@ -90,15 +125,29 @@ async function node(
   );
   const logger = memoryLogger();
   const opened = await openNode(config, logger, {
-    env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] },
+    env: { FEDMARKET_PRIVATE_KEY: key },
     store: o.store ?? store,
     backend: await testBackend(),
     ...(o.onCheckpoint ? { onCheckpoint: o.onCheckpoint } : {}),
+    ...(o.producer ? { producer: o.producer } : {}),
   });
   return { ...opened, logger };
 }
 
-/** Runs the CLI binary; resolves with exit code/signal and output. */
+/** A demo project on the shared market and store (the mock verifier accepts any proof). */
+async function demoProject(o: Partial<DemoProjectOptions> = {}): Promise<DemoProject> {
+  const { tf } = await testBackend();
+  return createDemoProject({ market, verifier, owner: signer(0), aggregator: signer(1), store, tf, spec: SPEC, ...o });
+}
+
+const cliEnv = (key: string): Record<string, string> => ({
+  FEDMARKET_RPC_URL: chain.url,
+  FEDMARKET_MARKET: market,
+  FEDMARKET_TF_BACKEND: "wasm",
+  FEDMARKET_PRIVATE_KEY: key,
+});
+
+/** Runs the CLI binary to its end; resolves with exit code/signal and output. */
 function cli(
   args: string[],
   env: Record<string, string>,
@@ -130,6 +179,13 @@ async function expectNodeError(p: Promise<unknown>, code: string, message: RegEx
   });
 }
 
+interface StateFile {
+  rounds: Record<string, { phase: string; txHash?: string; commitTxHash?: string; slot?: number }>;
+}
+
+const readState = async (stateDir: string): Promise<StateFile> =>
+  JSON.parse(await readFile(path.join(stateDir, "state.json"), "utf8")) as StateFile;
+
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "fedmarket-integration-"));
   await makeMnistPartitions({ outDir: path.join(tmp, "mnist"), trainers: 20, alpha: 100, seed: 1, testFraction: 0.1, minSamples: 10 });
@@ -138,28 +194,25 @@ before(async () => {
   ({ market, verifier } = await deployMarketWithMockVerifier(signer(0), CIRCUIT.kMax, CIRCUIT.chunk));
   ipfsDir = path.join(tmp, "ipfs");
   store = await HeliaBlobStore.create({ dataDir: ipfsDir });
-  const { tf } = await testBackend();
-  projectA = await createDemoProject({
-    market,
-    verifier,
-    owner: signer(0),
-    aggregator: signer(1),
-    store,
-    tf,
-    spec: SPEC,
+  // Project A waits for its aggregator until its trainers have joined (test 1). Accounts 4 and 5
+  // (the bad-data and unreachable-IPFS trainers) register here; 2 and 3 join in the first test.
+  projectA = await demoProject({
     submissionWindow: 86_400,
     trainerStake: stake,
+    accept: false,
+    trainers: [signer(4), signer(5)],
   });
 });
 
 after(async () => {
+  await procs.killAll();
   await store?.close();
   provider?.destroy();
   await chain?.stop();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-test("join: through the CLI and in-process, paying the stake; idempotent", async () => {
+test("join: through the CLI and in-process, paying the stake; idempotent; then the aggregator accepts and round 0 opens with them", async () => {
   const r = await cli(["join", "--project", projectA.projectId.toString(), "--json", "--state-dir", path.join(tmp, "state-2")], {
     FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[2] as string,
   });
@@ -170,14 +223,19 @@ test("join: through the CLI and in-process, paying the stake; idempotent", async
   try {
     assert.equal((await n3.node.join(projectA.projectId)).registered, true);
     assert.equal((await n3.node.join(projectA.projectId)).registered, false);
+    // before the aggregator accepts there is no round to train for
+    assertOutcome(await n3.node.runRound(projectA.projectId), "waiting", "trainer 3");
   } finally {
     await n3.close();
   }
-  const client = new FedMarketClient(market, provider);
+  const client = reader();
   for (const i of [2, 3]) {
     const t = await client.getTrainer(projectA.projectId, signer(i).address);
     assert.deepEqual([t.registered, t.stake], [true, stake]);
   }
+  await acceptDemoProject(market, signer(1), projectA);
+  const round = await client.getCurrentRound(projectA.projectId);
+  assert.deepEqual([round.round, round.candidates], [0, 4], "the four registered trainers are round 0's candidates");
 });
 
 test("join: an ERC-20 stake is approved and paid", async () => {
@@ -185,68 +243,36 @@ test("join: an ERC-20 stake is approved and paid", async () => {
   const token = await new ContractFactory(art.abi as never, art.bytecode, signer(0)).deploy();
   await token.waitForDeployment();
   for (const i of [0, 1, 9]) await (await token.getFunction("mint").send(signer(i).address, 10n ** 24n)).wait();
-  const { tf } = await testBackend();
-  const project = await createDemoProject({
-    market,
-    verifier,
-    owner: signer(0),
-    aggregator: signer(1),
-    store,
-    tf,
-    spec: SPEC,
-    token: await token.getAddress(),
-    trainerStake: 777n,
-  });
+  const project = await demoProject({ token: await token.getAddress(), trainerStake: 777n });
   const n9 = await node(9, project.projectId);
   try {
     assert.equal((await n9.node.join(project.projectId)).registered, true);
   } finally {
     await n9.close();
   }
-  const t = await new FedMarketClient(market, provider).getTrainer(project.projectId, signer(9).address);
+  const t = await reader().getTrainer(project.projectId, signer(9).address);
   assert.deepEqual([t.registered, t.stake], [true, 777n]);
 });
 
-test("run: a SIGKILL after sending, before the state write, resumes without a second submission", async () => {
-  const stateDir = path.join(tmp, "state-2");
-  const args = [
-    "run",
-    "--once",
-    "--json",
-    "--project",
-    projectA.projectId.toString(),
-    "--data",
-    dataOf(2),
-    "--state-dir",
-    stateDir,
-    "--ipfs-repo",
-    ipfsDir,
-  ];
-  const env = { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[2] as string };
-  const crashed = await cli(args, { ...env, FEDMARKET_TEST_CRASH_AT: "sent-before-state" });
-  assert.equal(crashed.signal, "SIGKILL", crashed.stdout + crashed.stderr);
-  const client = new FedMarketClient(market, provider);
-  assert.equal((await client.getTrainer(projectA.projectId, signer(2).address)).lastSubmittedRoundPlusOne, 1, "the transaction landed");
-  const before = JSON.parse(await readFile(path.join(stateDir, "state.json"), "utf8")) as {
-    rounds: Record<string, { phase: string; txHash?: string }>;
-  };
-  assert.equal(before.rounds[`${projectA.projectId}:0`]?.phase, "pinned", "the crash happened before the state recorded the transaction");
-  const nonce = await provider.getTransactionCount(signer(2).address);
-
-  const again = await cli(args, env);
-  assert.equal(again.code, 0, again.stdout + again.stderr);
-  assert.match(again.stdout, /"outcome":"already-submitted"/);
-  const state = JSON.parse(await readFile(path.join(stateDir, "state.json"), "utf8")) as {
-    rounds: Record<string, { phase: string; txHash?: string; slot?: number }>;
-  };
-  const entry = state.rounds[`${projectA.projectId}:0`];
-  assert.equal(entry?.phase, "confirmed");
-  assert.match(entry?.txHash ?? "", /^0x[0-9a-f]{64}$/, "the submission found on chain is recorded");
-  assert.equal(await provider.getTransactionCount(signer(2).address), nonce, "no second transaction");
-  assert.equal((await client.getCurrentRound(projectA.projectId)).submissions, 1);
+test("a trainer registered after the round opened is no candidate: it waits for the next round and commits nothing", async () => {
+  const n9 = await node(9, projectA.projectId);
+  try {
+    assert.equal((await n9.node.join(projectA.projectId)).registered, true);
+    const out = await n9.node.runRound(projectA.projectId);
+    assertOutcome(out, "waiting", "trainer 9");
+    assert.match(out.reason, /not drawn for round 0: 4 registered trainers for 4 slots.*1 trainer\(s\) registered after it opened/);
+    assert.equal(n9.node.o.state.get(projectA.projectId, 0), undefined, "nothing trained");
+  } finally {
+    await n9.close();
+  }
+  const client = reader();
+  const draw = await client.slotOf(projectA.projectId, signer(9).address);
+  assert.deepEqual([draw.seedReady, draw.selected], [true, false]);
+  assert.equal((await client.getTrainer(projectA.projectId, signer(9).address)).lastSubmittedRoundPlusOne, 0);
+  assert.equal((await client.getCurrentRound(projectA.projectId)).commits, 0);
 });
 
-test("run: a crash between pin and submit resumes and submits exactly once", async () => {
+test("run: a crash between pin and commit resumes and commits exactly once; the reveal waits for the commit window to close", async () => {
   const n3 = await node(3, projectA.projectId, {
     onCheckpoint: (c) => {
       if (c === "after-pin") throw new Error("simulated crash");
@@ -258,75 +284,29 @@ test("run: a crash between pin and submit resumes and submits exactly once", asy
   } finally {
     await n3.close();
   }
-  const client = new FedMarketClient(market, provider);
+  const client = reader();
   assert.equal((await client.getTrainer(projectA.projectId, signer(3).address)).lastSubmittedRoundPlusOne, 0);
   const resumed = await node(3, projectA.projectId);
   try {
     const out = await resumed.node.runRound(projectA.projectId);
-    assert.equal(out.kind, "submitted");
+    assertOutcome(out, "committed", "trainer 3");
+    assert.equal(out.revealOpensAt, (await client.getCurrentRound(projectA.projectId)).submissionDeadline);
+    assert.equal(out.entry.phase, "committed");
     const nonce = await provider.getTransactionCount(signer(3).address);
-    const again = await resumed.node.runRound(projectA.projectId);
-    assert.equal(again.kind, "already-submitted");
+    // still in the commit window: nothing to reveal yet, nothing sent
+    assertOutcome(await resumed.node.runRound(projectA.projectId), "committed", "trainer 3 (again)");
     assert.equal(await provider.getTransactionCount(signer(3).address), nonce);
   } finally {
     await resumed.close();
   }
-  assert.equal((await client.getCurrentRound(projectA.projectId)).submissions, 2);
-  const events = await client.updateSubmitted({ projectId: projectA.projectId, round: 0, trainer: signer(3).address }, { blockRange: 3 });
+  const round = await client.getCurrentRound(projectA.projectId);
+  assert.deepEqual([round.commits, round.submissions], [1, 0], "one sealed commitment, nothing revealed");
+  const events = await client.updateCommitted({ projectId: projectA.projectId, round: 0, trainer: signer(3).address }, { blockRange: 3 });
   assert.equal(events.length, 1);
 });
 
-test("the commitments on chain open to the pinned payloads (aggregator's and owner's keys)", async () => {
-  const client = new FedMarketClient(market, provider);
-  const chainId = (await provider.getNetwork()).chainId;
-  const events = await client.updateSubmitted({ projectId: projectA.projectId, round: 0 });
-  assert.equal(events.length, 2);
-  for (const ev of events) {
-    const stored = await client.getSubmission(projectA.projectId, 0, ev.slot);
-    assert.equal(stored.commitment, ev.commitment);
-    assert.equal(stored.trainer, ev.trainer);
-    const envelope = await store.get(ev.cid);
-    const associatedData = updateAssociatedData({
-      chainId,
-      market: client.address,
-      projectId: projectA.projectId,
-      round: 0,
-      trainer: ev.trainer,
-    });
-    const plain = openEnvelope(envelope, projectA.aggregatorKey.secretKey, { associatedData });
-    assert.deepEqual(openEnvelope(envelope, projectA.ownerKey.secretKey, { associatedData }), plain);
-    assert.throws(() =>
-      openEnvelope(envelope, projectA.aggregatorKey.secretKey, {
-        associatedData: updateAssociatedData({
-          chainId,
-          market: client.address,
-          projectId: projectA.projectId,
-          round: 1,
-          trainer: ev.trainer,
-        }),
-      }),
-    );
-    const payload = decodeUpdatePayload(plain, {
-      projectId: projectA.projectId,
-      round: 0,
-      config: CIRCUIT,
-      count: 784 * 8 + 8 + 8 * 10 + 10,
-    });
-    assert.equal(commitUpdate(payload.values, payload.salt, CIRCUIT.chunk, CIRCUIT.updateBits), ev.commitment);
-    assert.ok(
-      payload.values.some((v) => v !== 0n),
-      "the update is not empty",
-    );
-    // the payload is the trainer's saved delta, quantized
-    const i = HARDHAT_KEYS.findIndex((k) => new Wallet(k).address === ev.trainer);
-    const stateDir = i === 2 ? path.join(tmp, "state-2") : path.join(dataOf(i), ".fedmarket");
-    const delta = decodeWeights(await readFile(path.join(stateDir, "rounds", `p${projectA.projectId}-r0`, "delta.fmw")));
-    assert.deepEqual(payload.values, quantizeDelta(delta, projectA.spec.quantization, CIRCUIT.updateBits));
-  }
-});
-
 test("bad data, unreachable IPFS, not registered, wrong network: clear errors, nothing published", async () => {
-  const client = new FedMarketClient(market, provider);
+  const client = reader();
   // bad data: a corrupt IDX folder
   const bad = path.join(tmp, "bad-data");
   await mkdir(bad, { recursive: true });
@@ -370,29 +350,198 @@ test("bad data, unreachable IPFS, not registered, wrong network: clear errors, n
     node(6, projectA.projectId, { chainId: "1" }),
     /wrong network: .* is chain 31337, the configuration expects chain 1/,
   );
-  assert.equal((await client.getCurrentRound(projectA.projectId)).submissions, 2, "nothing else was submitted");
+  assert.equal((await client.getCurrentRound(projectA.projectId)).commits, 1, "nothing else was committed");
+});
+
+test("run: a SIGKILL after sending the commit, then one after sending the reveal, each before the state write: restarts adopt both, nothing is sent twice", async () => {
+  const stateDir = path.join(tmp, "state-2");
+  const args = [
+    "run",
+    "--once",
+    "--json",
+    "--project",
+    projectA.projectId.toString(),
+    "--data",
+    dataOf(2),
+    "--state-dir",
+    stateDir,
+    "--ipfs-repo",
+    ipfsDir,
+    "--poll-interval",
+    "200",
+  ];
+  const key = HARDHAT_KEYS[2] as string;
+  const client = reader();
+  const account = signer(2).address;
+  const startBlock = await provider.getBlockNumber();
+
+  // 1. killed right after the commit was sent
+  const crashed = await cli(args, { FEDMARKET_PRIVATE_KEY: key, FEDMARKET_TEST_CRASH_AT: "commit-sent-before-state" });
+  assert.equal(crashed.signal, "SIGKILL", crashed.stdout + crashed.stderr);
+  assert.equal((await client.getTrainer(projectA.projectId, account)).lastSubmittedRoundPlusOne, 1, "the commit landed");
+  assert.equal(
+    (await readState(stateDir)).rounds[`${projectA.projectId}:0`]?.phase,
+    "pinned",
+    "the crash happened before the state recorded the commit",
+  );
+  const [commitEvent] = await client.updateCommitted({ projectId: projectA.projectId, round: 0, trainer: account });
+  assert.ok(commitEvent);
+
+  // 2. the restart adopts the commit, waits for the reveal window, reveals and is killed right after sending
+  const restarted = procs.start(process.execPath, [BIN, ...args], {
+    name: "fedmarket-trainer run (restart, killed after the reveal is sent)",
+    env: { ...cliEnv(key), FEDMARKET_TEST_CRASH_AT: "sent-before-state" },
+  });
+  await restarted.waitForEvent("round.wait", (l) => /committed; revealing when the commit window closes/.test(String(l.msg)));
+  const afterAdoption = await readState(stateDir);
+  assert.equal(afterAdoption.rounds[`${projectA.projectId}:0`]?.phase, "committed");
+  assert.equal(afterAdoption.rounds[`${projectA.projectId}:0`]?.commitTxHash, commitEvent.transactionHash, "the landed commit is recorded");
+  await passDeadline(roundChain(), projectA.projectId, "commit");
+  const killed = await restarted.exited;
+  assert.equal(killed.signal, "SIGKILL", restarted.transcript());
+  const [revealEvent] = await client.updateRevealed({ projectId: projectA.projectId, round: 0, trainer: account });
+  assert.ok(revealEvent, "the reveal landed");
+  assert.equal((await readState(stateDir)).rounds[`${projectA.projectId}:0`]?.phase, "committed", "killed before recording it");
+  const nonce = await provider.getTransactionCount(account);
+
+  // 3. the second restart adopts the reveal
+  const again = await cli(args, { FEDMARKET_PRIVATE_KEY: key });
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  assert.match(again.stdout, /"event":"run.result".*"outcome":"(already-)?submitted"/);
+  const entry = (await readState(stateDir)).rounds[`${projectA.projectId}:0`];
+  assert.equal(entry?.phase, "confirmed");
+  assert.equal(entry?.txHash, revealEvent.transactionHash, "the reveal found on chain is recorded");
+  assert.equal(entry?.commitTxHash, commitEvent.transactionHash);
+  assert.equal(await provider.getTransactionCount(account), nonce, "no second transaction");
+  const calls = (await marketCalls(provider, market, account, startBlock)).map((c) => c.name).filter((n) => n !== "drawSeed");
+  assert.deepEqual(calls, ["commitUpdate", "revealUpdate"], "one commit, one reveal");
+  const round = await client.getCurrentRound(projectA.projectId);
+  assert.deepEqual([round.commits, round.submissions], [2, 1]);
+});
+
+test("run: once the commit window closed, the committed trainer reveals exactly once", async () => {
+  const n3 = await node(3, projectA.projectId);
+  try {
+    assertOutcome(await n3.node.runRound(projectA.projectId), "submitted", "trainer 3");
+    const nonce = await provider.getTransactionCount(signer(3).address);
+    assertOutcome(await n3.node.runRound(projectA.projectId), "already-submitted", "trainer 3 (again)");
+    assert.equal(await provider.getTransactionCount(signer(3).address), nonce);
+  } finally {
+    await n3.close();
+  }
+  const client = reader();
+  assert.equal((await client.getCurrentRound(projectA.projectId)).submissions, 2);
+  const events = await client.updateRevealed({ projectId: projectA.projectId, round: 0, trainer: signer(3).address }, { blockRange: 3 });
+  assert.equal(events.length, 1);
+});
+
+test("the revealed commitments open their sealed commitments and the pinned payloads (aggregator's and owner's keys)", async () => {
+  const client = reader();
+  const chainId = (await provider.getNetwork()).chainId;
+  const events = await client.updateRevealed({ projectId: projectA.projectId, round: 0 });
+  assert.equal(events.length, 2);
+  const commits = await client.updateCommitted({ projectId: projectA.projectId, round: 0 });
+  for (const ev of events) {
+    const stored = await client.getSubmission(projectA.projectId, 0, ev.slot);
+    assert.equal(stored.commitment, ev.commitment);
+    assert.equal(stored.trainer, ev.trainer);
+    const commit = commits.find((c) => c.trainer === ev.trainer);
+    assert.equal(commit?.slot, ev.slot, "revealed in the slot it committed in");
+    assert.equal(commit.sealed, sealedCommitment(chainId, client.address, projectA.projectId, 0, ev.trainer, ev.commitment, ev.cid));
+    const envelope = await store.get(ev.cid);
+    const associatedData = updateAssociatedData({
+      chainId,
+      market: client.address,
+      projectId: projectA.projectId,
+      round: 0,
+      trainer: ev.trainer,
+    });
+    const plain = openEnvelope(envelope, projectA.aggregatorKey.secretKey, { associatedData });
+    assert.deepEqual(openEnvelope(envelope, projectA.ownerKey.secretKey, { associatedData }), plain);
+    assert.throws(() =>
+      openEnvelope(envelope, projectA.aggregatorKey.secretKey, {
+        associatedData: updateAssociatedData({
+          chainId,
+          market: client.address,
+          projectId: projectA.projectId,
+          round: 1,
+          trainer: ev.trainer,
+        }),
+      }),
+    );
+    const payload = decodeUpdatePayload(plain, {
+      projectId: projectA.projectId,
+      round: 0,
+      config: CIRCUIT,
+      count: 784 * 8 + 8 + 8 * 10 + 10,
+    });
+    assert.equal(commitUpdate(payload.values, payload.salt, CIRCUIT.chunk, CIRCUIT.updateBits), ev.commitment);
+    assert.ok(
+      payload.values.some((v) => v !== 0n),
+      "the update is not empty",
+    );
+    // the payload is the trainer's saved delta, quantized
+    const i = HARDHAT_KEYS.findIndex((k) => new Wallet(k).address === ev.trainer);
+    const stateDir = i === 2 ? path.join(tmp, "state-2") : path.join(dataOf(i), ".fedmarket");
+    const delta = decodeWeights(await readFile(path.join(stateDir, "rounds", `p${projectA.projectId}-r0`, "delta.fmw")));
+    assert.deepEqual(payload.values, quantizeDelta(delta, projectA.spec.quantization, CIRCUIT.updateBits));
+  }
+});
+
+test("duplicate: a copier finds nothing to copy before the reveal; a copied sealed commitment cannot be revealed (RevealMismatch)", async () => {
+  const VICTIM = 2;
+  const COPIER = 3;
+  const project = await demoProject({ trainers: [signer(VICTIM), signer(COPIER)] });
+  const pid = project.projectId;
+  const client = reader();
+  const victim = await node(VICTIM, pid, { stateDir: path.join(tmp, "dup-victim") });
+  const copier = await node(COPIER, pid, { stateDir: path.join(tmp, "dup-copier"), producer: new DuplicateProducer() });
+  try {
+    assertOutcome(await victim.node.runRound(pid), "committed", "victim");
+    // Through the node: only revealed updates are public, and none is while commitments are taken.
+    await assert.rejects(copier.node.runRound(pid), /nothing to copy: no other trainer's update is revealed in this round/);
+    assert.equal((await client.getTrainer(pid, signer(COPIER).address)).lastSubmittedRoundPlusOne, 0, "the copier sent nothing");
+    assert.notEqual(copier.node.o.state.get(pid, 0)?.phase, "committed");
+
+    // At the chain level: the copier commits the victim's sealed commitment (public in UpdateCommitted)...
+    const [sealedByVictim] = await client.updateCommitted({ projectId: pid, round: 0, trainer: signer(VICTIM).address });
+    assert.ok(sealedByVictim);
+    const copierClient = new FedMarketClient(market, signer(COPIER));
+    await copierClient.wait(await copierClient.commitUpdate(pid, 0, sealedByVictim.sealed));
+    await passDeadline(roundChain(), pid, "commit");
+    assertOutcome(await victim.node.runRound(pid), "submitted", "victim");
+    // ...but once the victim revealed, its opening does not open the copy: the seal binds its sender.
+    const [revealed] = await client.updateRevealed({ projectId: pid, round: 0, trainer: signer(VICTIM).address });
+    assert.ok(revealed);
+    await assert.rejects(copierClient.revealUpdate(pid, 0, revealed.commitment, revealed.cid), (err: unknown) => {
+      assert.ok(err instanceof MarketRevertError, String(err));
+      assert.equal(err.errorName, "RevealMismatch");
+      return true;
+    });
+    // and the copier's node never reveals a seal it has no opening for
+    const out = await copier.node.runRound(pid);
+    assertOutcome(out, "waiting", "copier");
+    assert.match(out.reason, /committed on chain without a local opening/);
+  } finally {
+    await victim.close();
+    await copier.close();
+  }
+  const round = await client.getCurrentRound(pid);
+  assert.deepEqual([round.commits, round.submissions], [2, 1], "the copy is locked in its slot but never revealed");
 });
 
 test("run: trains with the open round's on-chain hyper-parameters, not the spec's", async () => {
-  const { tf } = await testBackend();
   // The spec says lr 0.1, 1 epoch, batch 32; the chain says lr 0.02, 2 epochs, batch 64.
   const onChain = { learningRateMicros: 20_000, localEpochs: 2, batchSize: 64 };
-  const p = await createDemoProject({
-    market,
-    verifier,
-    owner: signer(0),
-    aggregator: signer(1),
-    store,
-    tf,
-    spec: SPEC,
+  const p = await demoProject({
     submissionWindow: 86_400,
     hyperParams: { initialHyperParams: onChain, minHyperParams: onChain, maxHyperParams: onChain },
+    trainers: [signer(9)],
   });
-  assert.deepEqual((await new FedMarketClient(market, provider).getCurrentRound(p.projectId)).hyperParams, onChain);
+  assert.deepEqual((await reader().getCurrentRound(p.projectId)).hyperParams, onChain);
   const n9 = await node(9, p.projectId);
   try {
-    await n9.node.join(p.projectId);
-    assert.equal((await n9.node.runRound(p.projectId)).kind, "submitted");
+    assertOutcome(await n9.node.runRound(p.projectId), "committed", "trainer 9");
   } finally {
     await n9.close();
   }
@@ -405,60 +554,137 @@ test("run: trains with the open round's on-chain hyper-parameters, not the spec'
 });
 
 test("a diverging model (NaN) never leaves the node", async () => {
-  const { tf } = await testBackend();
   // The chain bounds the learning rate (uint32 millionths), so the divergence comes from the data:
   // finite features near float32's maximum overflow the first layer to Inf, and the loss to NaN.
   const hugeCsv = path.join(tmp, "huge-features.csv");
   const header = ["label", ...Array.from({ length: 784 }, (_, i) => `f${i}`)].join(",");
   const rows = Array.from({ length: 20 }, (_, i) => [String(i % 10), ...new Array<string>(784).fill("3e38")].join(","));
   await writeFile(hugeCsv, `${header}\n${rows.join("\n")}\n`);
-  const p = await createDemoProject({
-    market,
-    verifier,
-    owner: signer(0),
-    aggregator: signer(1),
-    store,
-    tf,
-    spec: SPEC,
-    submissionWindow: 86_400,
-  });
+  const p = await demoProject({ submissionWindow: 86_400, trainers: [signer(7)] });
   const n7 = await node(7, p.projectId, { data: hugeCsv });
   try {
-    await n7.node.join(p.projectId);
     await expectNodeError(n7.node.runRound(p.projectId), "non-finite", /refusing to produce an update: .*nothing was published/);
     assert.equal(n7.node.o.state.get(p.projectId, 0), undefined);
     assert.ok(!existsSync(path.join(n7.node.o.state.roundDir(p.projectId, 0), "update.fmev")));
   } finally {
     await n7.close();
   }
-  assert.equal((await new FedMarketClient(market, provider).getCurrentRound(p.projectId)).submissions, 0);
+  const round = await reader().getCurrentRound(p.projectId);
+  assert.deepEqual([round.commits, round.submissions], [0, 0]);
 });
 
-test("an expired submission window: a clear error, the state says nothing was submitted", async () => {
-  const { tf } = await testBackend();
-  const p = await createDemoProject({
-    market,
-    verifier,
-    owner: signer(0),
-    aggregator: signer(1),
-    store,
-    tf,
-    spec: SPEC,
-    submissionWindow: 60,
-  });
-  const n8 = await node(8, p.projectId);
+test("a closed commit window, and a reveal window that closed before the reveal: clear errors, the state says what happened", async () => {
+  const client = reader();
+  // The commit window closed before the trainer ran: nothing committed.
+  const late = await demoProject({ submissionWindow: 60, trainers: [signer(8)] });
+  const n8 = await node(8, late.projectId);
   try {
-    await n8.node.join(p.projectId);
-    await chain.rpc("evm_increaseTime", [120]);
-    await chain.rpc("evm_mine", []);
+    await passDeadline(roundChain(), late.projectId, "commit");
     await expectNodeError(
-      n8.node.runRound(p.projectId),
+      n8.node.runRound(late.projectId),
       "window-closed",
-      /submission window of round 0 of project \d+ closed at .*Wait for the next round/,
+      /commit window of round 0 of project \d+ closed at .*nothing was committed\. Wait for the next round/,
     );
-    assert.equal(n8.node.o.state.get(p.projectId, 0), undefined);
+    assert.equal(n8.node.o.state.get(late.projectId, 0), undefined);
   } finally {
     await n8.close();
   }
-  assert.equal((await new FedMarketClient(market, provider).getCurrentRound(p.projectId)).submissions, 0);
+  assert.equal((await client.getCurrentRound(late.projectId)).commits, 0);
+
+  // Committed in time, but the node ran again only after the reveal window: its commitment earns nothing.
+  const slow = await demoProject({ submissionWindow: 600, revealWindow: 60, trainers: [signer(8)] });
+  const again = await node(8, slow.projectId);
+  try {
+    assertOutcome(await again.node.runRound(slow.projectId), "committed", "trainer 8");
+    await passDeadline(roundChain(), slow.projectId, "commit");
+    await passDeadline(roundChain(), slow.projectId, "reveal");
+    await expectNodeError(
+      again.node.runRound(slow.projectId),
+      "window-closed",
+      /reveal window of round 0 of project \d+ closed at .* before this account revealed; its commitment earns nothing/,
+    );
+    assert.equal(again.node.o.state.get(slow.projectId, 0)?.phase, "missed");
+  } finally {
+    await again.close();
+  }
+  const round = await client.getCurrentRound(slow.projectId);
+  assert.deepEqual([round.commits, round.submissions], [1, 0]);
+});
+
+class SimulatedCrash extends Error {
+  constructor(at: Checkpoint) {
+    super(`simulated crash at ${at}`);
+    this.name = "SimulatedCrash";
+  }
+}
+
+/** Drives `n` through a round (commit, past the commit deadline, reveal) until a call throws. */
+async function runUntilCrash(n: TrainerNode, projectId: bigint): Promise<never> {
+  assertOutcome(await n.runRound(projectId), "committed", "before the crash");
+  await passDeadline(roundChain(), projectId, "commit");
+  await n.runRound(projectId);
+  assert.fail("the round ended without reaching the checkpoint");
+}
+
+test("a crash at every checkpoint of a round, then a restart on the same state folder: one commit, one reveal, the state confirmed", async () => {
+  assert.deepEqual(
+    [...CHECKPOINTS],
+    [
+      "after-train",
+      "after-seal",
+      "after-pin",
+      "commit-sent-before-state",
+      "after-commit",
+      "sent-before-state",
+      "after-send",
+      "after-confirm",
+    ],
+    "every checkpoint of the node is covered below",
+  );
+  const client = reader();
+  for (const at of CHECKPOINTS) {
+    // a fresh account per checkpoint, the only trainer of its own project
+    const wallet = Wallet.createRandom(provider);
+    await chain.rpc("hardhat_setBalance", [wallet.address, toBeHex(parseEther("10"))]);
+    const p = await demoProject({ trainers: [wallet] });
+    const stateDir = path.join(tmp, "checkpoints", at);
+    const startBlock = await provider.getBlockNumber();
+
+    const crashing = await node(wallet.privateKey, p.projectId, {
+      stateDir,
+      onCheckpoint: (c) => {
+        if (c === at) throw new SimulatedCrash(c);
+      },
+    });
+    try {
+      await assert.rejects(runUntilCrash(crashing.node, p.projectId), SimulatedCrash, at);
+    } finally {
+      await crashing.close();
+    }
+
+    const restarted = await node(wallet.privateKey, p.projectId, { stateDir });
+    try {
+      let out = await restarted.node.runRound(p.projectId);
+      if (out.kind === "committed") {
+        await passDeadline(roundChain(), p.projectId, "commit");
+        out = await restarted.node.runRound(p.projectId);
+      }
+      assert.ok(out.kind === "submitted" || out.kind === "already-submitted", `${at}: ${JSON.stringify(out)}`);
+      assertOutcome(await restarted.node.runRound(p.projectId), "already-submitted", `${at}: a further call`);
+    } finally {
+      await restarted.close();
+    }
+
+    const calls = (await marketCalls(provider, market, wallet.address, startBlock)).filter((c) => c.name !== "drawSeed");
+    assert.deepEqual(
+      calls.map((c) => c.name),
+      ["commitUpdate", "revealUpdate"],
+      `${at}: one commit, one reveal`,
+    );
+    const entry = (await readState(stateDir)).rounds[`${p.projectId}:0`];
+    assert.equal(entry?.phase, "confirmed", at);
+    assert.deepEqual([entry.commitTxHash, entry.txHash], [calls[0]?.hash, calls[1]?.hash], `${at}: the state records both transactions`);
+    const round = await client.getCurrentRound(p.projectId);
+    assert.deepEqual([round.commits, round.submissions], [1, 1], at);
+  }
 });

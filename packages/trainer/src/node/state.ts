@@ -9,10 +9,12 @@
  * - `delta.fmw`: the trained, clipped float delta (weights format), written before phase `trained`
  * - `update.fmev`: the sealed (encrypted) update payload, written before phase `sealed`
  *
- * Phases of a round entry, in order: `trained` -> `sealed` -> `pinned` (CID known) -> `submitted`
- * (transaction hash known) -> `confirmed` (mined, or found on chain). `missed`: the window closed
- * before the update was submitted. The chain stays the authority: before sending, the node checks
- * `getTrainer(...).lastSubmittedRoundPlusOne`.
+ * Phases of a round entry, in order: `trained` -> `sealed` -> `pinned` (CID known) -> `committing`
+ * (commit transaction hash known) -> `committed` (sealed commitment mined in its drawn slot) ->
+ * `submitted` (reveal transaction hash known) -> `confirmed` (reveal mined, or found on chain).
+ * `missed`: a window closed before the update was committed or revealed. The chain stays the
+ * authority: before sending, the node checks `getTrainer(...).lastSubmittedRoundPlusOne` (commit)
+ * and its `UpdateRevealed` event (reveal).
  */
 import { writeFileAtomic } from "@fedmarket/protocol";
 import { mkdir, readFile } from "node:fs/promises";
@@ -20,7 +22,7 @@ import path from "node:path";
 
 export const STATE_VERSION = 1;
 
-export type RoundPhase = "trained" | "sealed" | "pinned" | "submitted" | "confirmed" | "missed";
+export type RoundPhase = "trained" | "sealed" | "pinned" | "committing" | "committed" | "submitted" | "confirmed" | "missed";
 
 export interface RoundEntry {
   readonly projectId: string;
@@ -29,6 +31,9 @@ export interface RoundEntry {
   /** Decimal string of the commitment (from phase `sealed`). */
   readonly commitment?: string;
   readonly cid?: string;
+  /** The commit transaction (phase `committing` on). */
+  readonly commitTxHash?: string;
+  /** The reveal transaction (phase `submitted` on). */
   readonly txHash?: string;
   readonly blockNumber?: number;
   readonly slot?: number;

@@ -1,12 +1,13 @@
 /**
  * The trainer node: `join` a project, `run` its rounds, report `status`, `claim` credits.
- * Each step of a round lives in steps/ (prepare, produce, seal, pin, submit); the account
- * operations in account.ts; this class is the state machine and the loop.
+ * Each step of a round lives in steps/ (draw, prepare, produce, seal, pin, commit, reveal); the
+ * account operations in account.ts; this class is the state machine and the loop.
  *
  * One round (`runRound`), resumable at every step through the state file (state.ts):
  *
  *  1. read the project and its open round from chain (by chain time); stop if the project ended,
- *     fail clearly if the window closed or the account is not registered;
+ *     fail clearly if the window closed or the account is not registered; check that the account
+ *     was drawn for a slot (fixing the round's seed if nobody has yet), else wait for the next round;
  *  2. download the model spec and the global model (CIDs from chain; every blob is verified
  *     against its CID), check the spec against the chain (`D`, scale, clip bound, the verifier's
  *     `kMax`/`chunk`) and the global model against the on-chain model commitment;
@@ -17,13 +18,16 @@
  *     trainer), saved (`sealed`);
  *  5. pin it (`pinned`, CID);
  *  6. check `getTrainer(...).lastSubmittedRoundPlusOne` and pending transactions, then
- *     `submitUpdate(project, round, commitment, cid)` (`submitted`, tx hash), wait (`confirmed`).
+ *     `commitUpdate(project, round, sealed)` in the commit window (`committing`, `committed`);
+ *  7. once the commit window has closed, `revealUpdate(project, round, commitment, cid)`
+ *     (`submitted`, tx hash), wait (`confirmed`). Until then `runRound` returns `committed` and
+ *     `run` polls.
  *
- * A crash anywhere resumes at the last completed step; a submission that reached the chain is
- * recognised from `lastSubmittedRoundPlusOne` and its `UpdateSubmitted` event (never sent twice).
+ * A crash anywhere resumes at the last completed step; a commit or reveal that reached the chain
+ * is recognised from `lastSubmittedRoundPlusOne` and its events (never sent twice).
  */
 import type { ModelSpec } from "@fedmarket/protocol";
-import { ProjectStatus, sleep, type NodeLogger } from "@fedmarket/protocol";
+import { OutageTracker, ProjectStatus, sleep, type NodeLogger, type OpenRoundInfo, type OutageBackoffOptions } from "@fedmarket/protocol";
 import { loadDataset, selectBackend, type BackendInfo, type Dataset } from "@fedmarket/ml";
 import * as account from "./account.ts";
 import type { ClaimResult, JoinResult } from "./account.ts";
@@ -34,7 +38,9 @@ import { pinUpdate } from "./steps/pin.ts";
 import { prepareRound } from "./steps/prepare.ts";
 import { adoptReadySubmission, produceUpdate } from "./steps/produce.ts";
 import { sealRoundUpdate } from "./steps/seal.ts";
-import { adoptOnChain, submitUpdate } from "./steps/submit.ts";
+import { adoptCommit, commitUpdate } from "./steps/commit.ts";
+import { ensureDrawn, notDrawnReason } from "./steps/draw.ts";
+import { adoptReveal, revealUpdate } from "./steps/reveal.ts";
 import type { Checkpoint, RoundOutcome, TrainerNodeOptions } from "./types.ts";
 import { LocalTrainingProducer, type UpdateProducer } from "./update-producer.ts";
 
@@ -118,29 +124,23 @@ export class TrainerNode {
     }
     const round = open.round.round;
     let entry = this.o.state.get(projectId, round);
-    if (me.lastSubmittedRoundPlusOne === round + 1) {
-      if (entry?.phase !== "confirmed") entry = await adoptOnChain(this.o, p, round);
-      return { kind: "already-submitted", round, entry };
-    }
+    if (me.lastSubmittedRoundPlusOne === round + 1) return this.#finishCommitted(projectId, open, entry);
     if (p.cancelRequested) return { kind: "waiting", reason: "the owner is cancelling the project" };
     if (!open.submissionOpen) {
       if (entry !== undefined && entry.phase !== "missed")
-        await this.o.state.update(projectId, round, { phase: "missed", note: "submission window closed" });
+        await this.o.state.update(projectId, round, { phase: "missed", note: "commit window closed" });
       throw new TrainerNodeError(
         "window-closed",
-        `the submission window of round ${round} of project ${projectId} closed at ${new Date(open.round.submissionDeadline * 1000).toISOString()} (chain time ${new Date(open.chainTime * 1000).toISOString()}); nothing was submitted. Wait for the next round: \`fedmarket-trainer run\` does`,
+        `the commit window of round ${round} of project ${projectId} closed at ${new Date(open.round.submissionDeadline * 1000).toISOString()} (chain time ${new Date(open.chainTime * 1000).toISOString()}); nothing was committed. Wait for the next round: \`fedmarket-trainer run\` does`,
       );
     }
+    const draw = await ensureDrawn(this.o, p, open.round);
+    if (!draw.selected) return { kind: "waiting", reason: notDrawnReason(p, open.round) };
     this.#log.log(
       "info",
       "round.open",
-      `project ${projectId}, round ${round}: submission window open for ${open.secondsLeft} s${entry ? ` (resuming at phase ${entry.phase})` : ""}`,
-      {
-        projectId,
-        round,
-        secondsLeft: open.secondsLeft,
-        phase: entry?.phase,
-      },
+      `project ${projectId}, round ${round}: drawn for slot ${draw.slot}; commit window open for ${open.secondsLeft} s${entry ? ` (resuming at phase ${entry.phase})` : ""}`,
+      { projectId, round, slot: draw.slot, secondsLeft: open.secondsLeft, phase: entry?.phase },
     );
     if (entry === undefined || entry.phase === "missed") {
       const input = await prepareRound(this.o, p, round, { loadDataset: (spec) => this.#loadData(spec), backend: () => this.#tf() });
@@ -161,35 +161,84 @@ export class TrainerNode {
       await this.#checkpoint("after-pin");
       entry = this.o.state.get(projectId, round);
     }
-    if (entry?.phase === "pinned" || entry?.phase === "submitted") {
-      entry = await submitUpdate(this.o, p, round);
-      await this.#checkpoint("after-confirm");
+    if (entry?.phase === "pinned" || entry?.phase === "committing") {
+      entry = await commitUpdate(this.o, p, round);
+      await this.#checkpoint("after-commit");
     }
-    return { kind: "submitted", round, entry: entry as RoundEntry };
+    return this.#finishCommitted(projectId, await this.o.client.getOpenRound(projectId), entry);
+  }
+
+  /** The round after this account's commit landed: wait for the reveal window, reveal, confirm. */
+  async #finishCommitted(projectId: bigint, open: OpenRoundInfo, current: RoundEntry | undefined): Promise<RoundOutcome> {
+    const p = open.project;
+    const round = open.round.round;
+    let entry = current;
+    if (entry?.phase === "confirmed") return { kind: "already-submitted", round, entry };
+    if (entry === undefined || entry.phase === "pinned" || entry.phase === "committing") entry = await adoptCommit(this.o, p, round);
+    if (entry.phase === "missed") {
+      const revealed = await adoptReveal(this.o, p, round);
+      return revealed === undefined
+        ? { kind: "waiting", reason: entry.note ?? `round ${round} missed` }
+        : { kind: "already-submitted", round, entry: revealed };
+    }
+    if (open.chainTime < open.round.submissionDeadline) {
+      return { kind: "committed", round, entry, revealOpensAt: open.round.submissionDeadline };
+    }
+    if (!open.revealOpen) {
+      const revealed = await adoptReveal(this.o, p, round);
+      if (revealed !== undefined) return { kind: "already-submitted", round, entry: revealed };
+      await this.o.state.update(projectId, round, { phase: "missed", note: "reveal window closed before the reveal" });
+      throw new TrainerNodeError(
+        "window-closed",
+        `the reveal window of round ${round} of project ${projectId} closed at ${new Date(open.round.revealDeadline * 1000).toISOString()} before this account revealed; its commitment earns nothing. Wait for the next round: \`fedmarket-trainer run\` does`,
+      );
+    }
+    // A reveal that landed before a crash is adopted, not sent again.
+    const landed = await adoptReveal(this.o, p, round);
+    if (landed !== undefined) return { kind: "already-submitted", round, entry: landed };
+    entry = await revealUpdate(this.o, p, round);
+    await this.#checkpoint("after-confirm");
+    return { kind: "submitted", round, entry };
   }
 
   /**
-   * Loops over rounds until the project ends (or `once`: after one submission attempt).
+   * Loops over rounds until the project ends (or `once`: after one round attempt; a commit is
+   * followed through to its reveal).
    * Between rounds it polls the chain every `pollIntervalMs`. A closed window is logged and the
-   * node waits for the next round; other errors propagate.
+   * node waits for the next round. An outage of the chain's endpoint or of IPFS (@fedmarket/protocol's
+   * `OutageTracker`) is waited out, however long: one warn line when the connection drops, the round
+   * retried with capped backoff (`backoff`; default 1 s doubling to 30 s), one info line when it is
+   * back; every step resumes from the state file. With `once` an outage ends the run like any other
+   * error; other errors propagate.
    */
-  async run(projectId: bigint, options: { once?: boolean; signal?: AbortSignal } = {}): Promise<RoundOutcome> {
+  async run(
+    projectId: bigint,
+    options: { once?: boolean; signal?: AbortSignal; backoff?: OutageBackoffOptions } = {},
+  ): Promise<RoundOutcome> {
     const poll = this.o.pollIntervalMs ?? 5_000;
+    const outages = new OutageTracker(this.#log, options.backoff);
     let lastLogged = "";
     for (;;) {
       if (options.signal?.aborted) return { kind: "waiting", reason: "stopped" };
-      let outcome: RoundOutcome;
+      let outcome: RoundOutcome | { kind: "missed"; round: number; message: string };
       try {
-        outcome = await this.runRound(projectId);
-      } catch (err) {
-        if (err instanceof TrainerNodeError && err.code === "window-closed" && !options.once) {
-          const key = `closed:${(await this.o.client.getCurrentRound(projectId)).round}`;
-          if (key !== lastLogged) this.#log.log("warn", "round.missed", err.message);
-          lastLogged = key;
-          await sleep(poll, options.signal);
-          continue;
+        try {
+          outcome = await this.runRound(projectId);
+        } catch (err) {
+          if (!(err instanceof TrainerNodeError && err.code === "window-closed" && !options.once)) throw err;
+          outcome = { kind: "missed", round: (await this.o.client.getCurrentRound(projectId)).round, message: err.message };
         }
+      } catch (err) {
+        if (!options.once && (await outages.backoff(err, options.signal))) continue;
         throw err;
+      }
+      outages.restored();
+      if (outcome.kind === "missed") {
+        const key = `closed:${outcome.round}`;
+        if (key !== lastLogged) this.#log.log("warn", "round.missed", outcome.message);
+        lastLogged = key;
+        await sleep(poll, options.signal);
+        continue;
       }
       if (outcome.kind === "ended") {
         this.#log.log(
@@ -200,13 +249,22 @@ export class TrainerNode {
         );
         return outcome;
       }
-      if (options.once) return outcome;
-      const key = outcome.kind === "waiting" ? `waiting:${outcome.reason}` : `done:${outcome.round}`;
+      if (options.once && outcome.kind !== "committed") return outcome;
+      const key =
+        outcome.kind === "waiting"
+          ? `waiting:${outcome.reason}`
+          : outcome.kind === "committed"
+            ? `committed:${outcome.round}`
+            : `done:${outcome.round}`;
       if (key !== lastLogged) {
         this.#log.log(
           "info",
           "round.wait",
-          outcome.kind === "waiting" ? `waiting: ${outcome.reason}` : `round ${outcome.round} done; waiting for the next round`,
+          outcome.kind === "waiting"
+            ? `waiting: ${outcome.reason}`
+            : outcome.kind === "committed"
+              ? `round ${outcome.round}: committed; revealing when the commit window closes (${new Date(outcome.revealOpensAt * 1000).toISOString()}, chain time)`
+              : `round ${outcome.round} done; waiting for the next round`,
           { projectId },
         );
         lastLogged = key;

@@ -9,7 +9,16 @@ import type { RoundEntry, StateStore } from "./state.ts";
 import type { UpdateProducer } from "./update-producer.ts";
 
 /** Named points of a round where a test (or FEDMARKET_TEST_CRASH_AT) can simulate a crash. */
-export const CHECKPOINTS = ["after-train", "after-seal", "after-pin", "sent-before-state", "after-send", "after-confirm"] as const;
+export const CHECKPOINTS = [
+  "after-train",
+  "after-seal",
+  "after-pin",
+  "commit-sent-before-state",
+  "after-commit",
+  "sent-before-state",
+  "after-send",
+  "after-confirm",
+] as const;
 export type Checkpoint = (typeof CHECKPOINTS)[number];
 
 export interface TrainerNodeOptions {
@@ -39,6 +48,8 @@ export interface TrainerNodeOptions {
 
 export type RoundOutcome =
   | { readonly kind: "submitted"; readonly round: number; readonly entry: RoundEntry }
+  /** The sealed commitment is in; the reveal window has not opened yet (call again then). */
+  | { readonly kind: "committed"; readonly round: number; readonly entry: RoundEntry; readonly revealOpensAt: number }
   | { readonly kind: "already-submitted"; readonly round: number; readonly entry: RoundEntry }
   | { readonly kind: "ended"; readonly status: string }
   | { readonly kind: "waiting"; readonly reason: string };

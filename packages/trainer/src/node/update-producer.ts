@@ -44,7 +44,7 @@ export interface RoundInput {
   backend(): Promise<BackendInfo>;
   /** `g_r - g_{r-1}` from the public RoundOpened history, once the model has changed. */
   lastGlobalDelta(): Promise<Float32Array | undefined>;
-  /** The round's submissions so far (public `UpdateSubmitted` events), in slot order. */
+  /** The round's revealed updates so far (public `UpdateRevealed` events), in slot order: empty while the commit window is open, so nothing can be copied into a commitment. */
   submissions(): Promise<readonly PublicSubmission[]>;
 }
 

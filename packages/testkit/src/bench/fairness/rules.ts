@@ -14,7 +14,15 @@
  * rule), is the zero vector, or replays the last global delta (cosine >= 0.99, today's
  * aggregator rule, here computed from `<u_k, Delta>`, `G_kk` and `||Delta||^2`, so provable).
  */
-import { aggregate, gramMatrix, multiKrum, replaysGlobalDelta, REPLAY_MIN_COSINE, type CircuitConfig } from "@fedmarket/core";
+import {
+  aggregate,
+  gramMatrix,
+  multiKrum,
+  multiKrumQuorum,
+  replaysGlobalDelta,
+  REPLAY_MIN_COSINE,
+  type CircuitConfig,
+} from "@fedmarket/core";
 import type { RoundStats } from "./geometry.ts";
 import { median } from "./stats.ts";
 import { surrogateShapley } from "./surrogate.ts";
@@ -146,12 +154,12 @@ export function clipFactors(valid: readonly boolean[], gram: RoundStats["gram"])
  * `n - f - 2` smallest squared distances `s_i^2 G_ii + s_j^2 G_jj - 2 s_i s_j G_ij` to the other
  * valid slots; it is an outlier when that score exceeds `lambda` times the median score. Unlike
  * Multi-Krum it does not always drop `f` slots, and clipping makes a large honest update look like
- * a median one. With fewer than `f + 3` valid slots nobody is aggregated (as today).
+ * a median one. With fewer than `2f + 3` valid slots nobody is aggregated (as today).
  */
 export function krumRatioKeep(valid: readonly boolean[], gram: RoundStats["gram"], f: number, lambda: number): boolean[] {
   const members = valid.flatMap((v, k) => (v ? [k] : []));
   const n = members.length;
-  if (n < f + 3) return valid.map(() => false);
+  if (n < multiKrumQuorum(f)) return valid.map(() => false);
   const s = clipFactors(valid, gram);
   const g = (i: number, j: number): number => (gram[i]?.[j] as number) * (s[i] as number) * (s[j] as number);
   const m = n - f - 2;

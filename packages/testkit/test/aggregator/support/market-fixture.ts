@@ -8,10 +8,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { ContractFactory, JsonRpcProvider, Wallet } from "ethers";
-import { HeliaBlobStore } from "@fedmarket/protocol";
+import { FedMarketClient, HeliaBlobStore } from "@fedmarket/protocol";
 import { selectBackend, type BackendInfo } from "@fedmarket/ml";
 import { startLocalChain, type LocalChain } from "../../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS, readArtifact } from "../../../src/chain/demo-project.ts";
+import type { RoundChain } from "../../helpers.ts";
 
 /** The circuits every verifier of the fixture is generated for. */
 export const K4_C16 = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 } as const;
@@ -34,8 +35,8 @@ export interface MarketFixture {
   signer(i: number): Wallet;
   /** Deploys a contract from its artifact path under artifacts/contracts. */
   deployFrom(relative: string, args: unknown[]): Promise<string>;
-  /** Moves chain time `seconds` forward and mines a block. */
-  advance(seconds: number): Promise<void>;
+  /** The chain as the round helpers (`commitRevealRound`, `passDeadline`) move it. */
+  readonly roundChain: RoundChain;
   close(): Promise<void>;
 }
 
@@ -75,10 +76,7 @@ export async function startMarketFixture(prefix: string): Promise<MarketFixture>
     backend,
     signer,
     deployFrom,
-    async advance(seconds) {
-      await chain.rpc("evm_increaseTime", [seconds]);
-      await chain.rpc("evm_mine", []);
-    },
+    roundChain: { rpc: (method, params) => chain.rpc(method, params), client: new FedMarketClient(market, provider) },
     async close() {
       await store.close();
       provider.destroy();

@@ -1,7 +1,9 @@
 /**
- * Round helpers for the aggregator's chain tests: submitting sealed updates the way a trainer does
- * (and the ways a faulty or malicious one does), an independent reference computation of a round
- * (what the chain must end up with), and running the `fedmarket-aggregator` CLI as a child process.
+ * Round helpers for the aggregator's chain tests: committing and revealing sealed updates the way a
+ * trainer does (and the ways a faulty or malicious one does), a whole round of them through the
+ * shared commit-reveal driver (`commitRevealRound`), an independent reference computation of a
+ * round (what the chain must end up with), and running the `fedmarket-aggregator` CLI as a child
+ * process.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -22,18 +24,18 @@ import {
   decodeWeights,
   encodeUpdatePayload,
   FedMarketClient,
-  fedMarketInterface,
   generateKeyPair,
   openEnvelope,
   quantizeModel,
+  sealedCommitment,
   sealEnvelope,
   updateAssociatedData,
 } from "@fedmarket/protocol";
-import { Result } from "ethers";
+import type { Result } from "ethers";
 import { HARDHAT_KEYS } from "../../../src/chain/demo-project.ts";
 import { roundKeccak } from "@fedmarket/aggregator";
 import type { MarketFixture } from "./market-fixture.ts";
-import { BIN as BINS } from "../../helpers.ts";
+import { BIN as BINS, commitRevealRound, marketCalls, type MarketCall } from "../../helpers.ts";
 
 const BIN = BINS.aggregator;
 
@@ -51,8 +53,20 @@ export interface ProjectRef {
  */
 export type SubmissionKind = "honest" | "garbage-payload" | "not-opening" | "wrong-key" | "missing";
 
-/** Commits to `values` on chain as Hardhat account `signerIndex`, sealed and pinned per `kind`. */
-export async function submitUpdateAs(
+/** A sealed commitment on chain, waiting for its reveal: what `revealUpdateAs` opens. */
+export interface PendingReveal {
+  readonly signerIndex: number;
+  readonly round: number;
+  readonly commitment: bigint;
+  readonly cid: string;
+}
+
+/**
+ * The commit half of a submission, as Hardhat account `signerIndex` (registered before the round
+ * opened, so that it holds a slot): seals `values` per `kind`, pins the envelope (except
+ * `missing`) and commits `sealedCommitment(..., commitment, cid)` in the commit window.
+ */
+export async function commitUpdateAs(
   fx: MarketFixture,
   project: ProjectRef,
   o: {
@@ -62,12 +76,15 @@ export async function submitUpdateAs(
     readonly values: readonly bigint[];
     readonly kind?: SubmissionKind;
   },
-): Promise<{ commitment: bigint; cid: string }> {
+): Promise<PendingReveal> {
   const kind = o.kind ?? "honest";
   const signer = fx.signer(o.signerIndex);
   const client = new FedMarketClient(fx.market, signer);
-  if (!(await client.getTrainer(project.projectId, signer.address)).registered)
-    await (await client.registerTrainer(project.projectId)).wait();
+  const draw = await client.slotOf(project.projectId, signer.address);
+  assert.ok(
+    draw.selected || !draw.seedReady,
+    `account ${o.signerIndex} has no slot in round ${o.round}: register it before the round opens`,
+  );
   const salt = randomSalt();
   const commitment = commitUpdate(o.values, salt, o.config.chunk, o.config.updateBits);
   const sealed = kind === "not-opening" ? o.values.map((v, i) => (i === 0 ? v + 1n : v)) : o.values;
@@ -90,8 +107,49 @@ export async function submitUpdateAs(
     }),
   });
   const cid = kind === "missing" ? await computeCid(envelope) : await fx.store.put(envelope);
-  await (await client.submitUpdate(project.projectId, o.round, commitment, cid)).wait();
-  return { commitment, cid };
+  const seal = sealedCommitment(fx.chainId, client.address, project.projectId, o.round, signer.address, commitment, cid);
+  await client.wait(await client.commitUpdate(project.projectId, o.round, seal));
+  return { signerIndex: o.signerIndex, round: o.round, commitment, cid };
+}
+
+/** The reveal half (in the reveal window): opens the sealed commitment of `pending`. */
+export async function revealUpdateAs(fx: MarketFixture, project: ProjectRef, pending: PendingReveal): Promise<void> {
+  const client = new FedMarketClient(fx.market, fx.signer(pending.signerIndex));
+  await client.wait(await client.revealUpdate(project.projectId, pending.round, pending.commitment, pending.cid));
+}
+
+/** One update of `submitRoundAs`: who sends it, its values and how it is sealed. */
+export interface RoundUpdate {
+  readonly signerIndex: number;
+  readonly values: readonly bigint[];
+  readonly kind?: SubmissionKind;
+}
+
+/**
+ * A whole round of protocol-level submissions (`commitRevealRound`): every update committed, the
+ * commit window closed, every update revealed, the reveal window closed (`closeReveal: false`
+ * leaves it open). The aggregator's turn comes next.
+ */
+export async function submitRoundAs(
+  fx: MarketFixture,
+  project: ProjectRef,
+  o: { readonly round: number; readonly config: CircuitConfig; readonly updates: readonly RoundUpdate[]; readonly closeReveal?: boolean },
+): Promise<void> {
+  await commitRevealRound(
+    fx.roundChain,
+    project.projectId,
+    {
+      commit: async () => {
+        const pending: PendingReveal[] = [];
+        for (const u of o.updates) pending.push(await commitUpdateAs(fx, project, { ...u, round: o.round, config: o.config }));
+        return pending;
+      },
+      reveal: async (pending) => {
+        for (const p of pending) await revealUpdateAs(fx, project, p);
+      },
+    },
+    o.closeReveal === undefined ? {} : { closeReveal: o.closeReveal },
+  );
 }
 
 /** Deterministic pseudo-random integers (a linear congruential generator: tests only). */
@@ -122,7 +180,7 @@ export async function referenceRound(
   const client = new FedMarketClient(fx.market, fx.provider);
   const p = await client.getProject(project.projectId);
   const prev = quantizeModel(decodeWeights(await fx.store.get(p.modelCid)), o.scale, o.config.modelBits);
-  const events = await client.updateSubmitted({ projectId: project.projectId, round: o.round });
+  const events = await client.updateRevealed({ projectId: project.projectId, round: o.round });
   const slots: RoundSlot[] = [];
   for (const ev of events.sort((a, b) => a.slot - b.slot)) {
     try {
@@ -206,26 +264,11 @@ export function runAggregatorCli(
 }
 
 /** A transaction of the aggregator account, decoded with the FedMarket ABI. */
-export interface AggregatorCall {
-  readonly name: string;
-  readonly args: Result;
-}
+export type AggregatorCall = MarketCall;
 
-/** The aggregator account's transactions mined after block `fromBlock`, in order. */
-export async function aggregatorCalls(fx: MarketFixture, fromBlock: number): Promise<AggregatorCall[]> {
-  const from = fx.signer(1).address.toLowerCase();
-  const latest = await fx.provider.getBlockNumber();
-  const calls: AggregatorCall[] = [];
-  for (let b = fromBlock + 1; b <= latest; b++) {
-    const block = await fx.provider.getBlock(b, true);
-    assert.ok(block);
-    for (const tx of block.prefetchedTransactions) {
-      if (tx.from.toLowerCase() !== from) continue;
-      const parsed = fedMarketInterface.parseTransaction({ data: tx.data });
-      calls.push({ name: parsed?.name ?? "?", args: parsed?.args ?? new Result() });
-    }
-  }
-  return calls;
+/** The aggregator account's marketplace transactions mined after block `fromBlock`, in order. */
+export function aggregatorCalls(fx: MarketFixture, fromBlock: number): Promise<AggregatorCall[]> {
+  return marketCalls(fx.provider, fx.market, fx.signer(1).address, fromBlock);
 }
 
 /** The outcome words a `finalizeRound` call submitted. */

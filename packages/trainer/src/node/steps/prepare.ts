@@ -85,6 +85,6 @@ export async function prepareRound(o: TrainerNodeOptions, p: ProjectInfo, round:
     loadDataset: () => local.loadDataset(spec),
     backend: () => local.backend(),
     lastGlobalDelta: () => lastGlobalDeltaOf(o, p, round, spec.quantization.scale, circuit.modelBits, summary.parameters),
-    submissions: async () => [...(await o.client.updateSubmitted({ projectId: p.id, round }))].sort((x, y) => x.slot - y.slot),
+    submissions: async () => [...(await o.client.updateRevealed({ projectId: p.id, round }))].sort((x, y) => x.slot - y.slot),
   };
 }

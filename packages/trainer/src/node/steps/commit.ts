@@ -1,0 +1,101 @@
+/**
+ * Step 6 of a round: lock the sealed commitment into the drawn slot (`commitUpdate`) during the
+ * commit window. What is sent is `keccak256(chain, market, project, round, trainer, commitment,
+ * keccak256(cid))` (`sealedCommitment`): it hides the commitment and the CID until the reveal and
+ * opens only for this account, so copying it gains nothing. The chain is the authority: a commit
+ * that landed (after a crash between sending and recording) is adopted from
+ * `lastSubmittedRoundPlusOne` and its `UpdateCommitted` event, never sent twice.
+ */
+import type { TransactionReceipt } from "ethers";
+import { sealedCommitment, type ProjectInfo } from "@fedmarket/protocol";
+import { checkpoint } from "../chain-io.ts";
+import type { RoundEntry } from "../state.ts";
+import type { TrainerNodeOptions } from "../types.ts";
+import { explain, slotFromReceipt, waitNoPending } from "./transactions.ts";
+
+/** The sealed commitment of this round's entry. */
+export function sealedOf(o: TrainerNodeOptions, p: ProjectInfo, round: number, entry: RoundEntry): string {
+  return sealedCommitment(o.chainId, o.client.address, p.id, round, o.address, BigInt(entry.commitment as string), entry.cid as string);
+}
+
+/**
+ * Records a commit found on chain (phase `committed`, slot from its event). The opening stays the
+ * state file's: if that file lost it, the update can never be revealed (the round is `missed`).
+ */
+export async function adoptCommit(o: TrainerNodeOptions, p: ProjectInfo, round: number): Promise<RoundEntry> {
+  const entry = o.state.get(p.id, round);
+  const ev = (await o.client.updateCommitted({ projectId: p.id, round, trainer: o.address })).at(-1);
+  const slot = ev?.slot;
+  if (entry?.commitment === undefined || entry.cid === undefined) {
+    o.logger.log(
+      "warn",
+      "round.foreign",
+      `round ${round}: a commitment of this account is on chain but the state file has no opening for it; another process uses this key? It cannot be revealed`,
+      { projectId: p.id, round },
+    );
+    return o.state.update(p.id, round, { phase: "missed", note: "committed on chain without a local opening" });
+  }
+  if (ev !== undefined && ev.sealed !== sealedOf(o, p, round, entry)) {
+    o.logger.log(
+      "warn",
+      "round.foreign",
+      `round ${round}: the sealed commitment on chain is not the one in the state file; another process uses this key? It cannot be revealed`,
+      { projectId: p.id, round },
+    );
+    return o.state.update(p.id, round, { phase: "missed", note: "the commitment on chain is not this state's" });
+  }
+  return o.state.update(p.id, round, {
+    phase: "committed",
+    ...(ev === undefined ? {} : { commitTxHash: ev.transactionHash, ...(slot === undefined ? {} : { slot }) }),
+  });
+}
+
+/** Step 6: commit (after checking the chain), wait for the receipt. */
+export async function commitUpdate(o: TrainerNodeOptions, p: ProjectInfo, round: number): Promise<RoundEntry> {
+  let entry = o.state.get(p.id, round) as RoundEntry;
+  if (entry.commitTxHash !== undefined) {
+    const receipt = await o.client.provider.getTransactionReceipt(entry.commitTxHash);
+    if (receipt !== null && receipt.status === 1) return committed(o, p, round, receipt);
+  }
+  await waitNoPending(o);
+  const me = await o.client.getTrainer(p.id, o.address);
+  if (me.lastSubmittedRoundPlusOne === round + 1) return adoptCommit(o, p, round);
+  const sealed = sealedOf(o, p, round, entry);
+  o.logger.log("info", "round.commit", `round ${round}: committing (sealed ${sealed.slice(0, 14)}...; revealed after the commit window)`, {
+    projectId: p.id,
+    round,
+    sealed,
+  });
+  let tx;
+  try {
+    tx = await o.client.commitUpdate(p.id, round, sealed);
+  } catch (err) {
+    throw explain(err, p, round);
+  }
+  await checkpoint(o, "commit-sent-before-state");
+  entry = await o.state.update(p.id, round, { phase: "committing", commitTxHash: tx.hash });
+  await checkpoint(o, "after-commit");
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await o.client.wait(tx, o.confirmations ?? 1);
+  } catch (err) {
+    throw explain(err, p, round);
+  }
+  return committed(o, p, round, receipt);
+}
+
+async function committed(o: TrainerNodeOptions, p: ProjectInfo, round: number, receipt: TransactionReceipt): Promise<RoundEntry> {
+  const slot = slotFromReceipt(o, receipt, "UpdateCommitted");
+  const entry = await o.state.update(p.id, round, {
+    phase: "committed",
+    commitTxHash: receipt.hash,
+    ...(slot === undefined ? {} : { slot }),
+  });
+  o.logger.log("info", "round.committed", `round ${round}: committed in block ${receipt.blockNumber}, slot ${slot ?? "?"}`, {
+    projectId: p.id,
+    round,
+    slot,
+    block: receipt.blockNumber,
+  });
+  return entry;
+}

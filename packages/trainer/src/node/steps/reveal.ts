@@ -1,0 +1,86 @@
+/**
+ * Step 7 of a round: upload the sealed update and reveal the commitment and the CID sealed in
+ * step 6 (`revealUpdate`), once the commit window has closed, so nobody (the aggregator included) sees any update before every
+ * commitment of the round is locked. A reveal that landed is adopted from its `UpdateRevealed`
+ * event, never sent twice.
+ */
+import type { TransactionReceipt } from "ethers";
+import type { ProjectInfo } from "@fedmarket/protocol";
+import { checkpoint } from "../chain-io.ts";
+import type { RoundEntry } from "../state.ts";
+import type { TrainerNodeOptions } from "../types.ts";
+import { uploadUpdate } from "./pin.ts";
+import { explain, slotFromReceipt, waitNoPending } from "./transactions.ts";
+
+/** This account's reveal in the round, if it reached the chain. */
+async function revealedOnChain(o: TrainerNodeOptions, p: ProjectInfo, round: number) {
+  return (await o.client.updateRevealed({ projectId: p.id, round, trainer: o.address })).at(-1);
+}
+
+/** Records a reveal found on chain (after a crash between sending and recording). */
+export async function adoptReveal(o: TrainerNodeOptions, p: ProjectInfo, round: number): Promise<RoundEntry | undefined> {
+  const ev = await revealedOnChain(o, p, round);
+  if (ev === undefined) return undefined;
+  return o.state.update(p.id, round, {
+    phase: "confirmed",
+    txHash: ev.transactionHash,
+    blockNumber: ev.blockNumber,
+    slot: ev.slot,
+    commitment: ev.commitment.toString(),
+    cid: ev.cid,
+  });
+}
+
+/** Step 7: reveal (after checking the chain), wait for the receipt. */
+export async function revealUpdate(o: TrainerNodeOptions, p: ProjectInfo, round: number): Promise<RoundEntry> {
+  let entry = o.state.get(p.id, round) as RoundEntry;
+  if (entry.txHash !== undefined) {
+    const receipt = await o.client.provider.getTransactionReceipt(entry.txHash);
+    if (receipt !== null && receipt.status === 1) return confirm(o, p, round, receipt);
+  }
+  await waitNoPending(o);
+  const adopted = await adoptReveal(o, p, round);
+  if (adopted !== undefined) return adopted;
+  const commitment = BigInt(entry.commitment as string);
+  const cid = entry.cid as string;
+  await uploadUpdate(o, p, round, cid);
+  o.logger.log("info", "round.reveal", `round ${round}: revealing commitment ${commitment.toString().slice(0, 12)}... with ${cid}`, {
+    projectId: p.id,
+    round,
+    commitment,
+    cid,
+  });
+  let tx;
+  try {
+    tx = await o.client.revealUpdate(p.id, round, commitment, cid);
+  } catch (err) {
+    throw explain(err, p, round);
+  }
+  await checkpoint(o, "sent-before-state");
+  entry = await o.state.update(p.id, round, { phase: "submitted", txHash: tx.hash });
+  await checkpoint(o, "after-send");
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await o.client.wait(tx, o.confirmations ?? 1);
+  } catch (err) {
+    throw explain(err, p, round);
+  }
+  return confirm(o, p, round, receipt);
+}
+
+async function confirm(o: TrainerNodeOptions, p: ProjectInfo, round: number, receipt: TransactionReceipt): Promise<RoundEntry> {
+  const slot = slotFromReceipt(o, receipt, "UpdateRevealed");
+  const entry = await o.state.update(p.id, round, {
+    phase: "confirmed",
+    txHash: receipt.hash,
+    blockNumber: receipt.blockNumber,
+    ...(slot === undefined ? {} : { slot }),
+  });
+  o.logger.log(
+    "info",
+    "round.confirmed",
+    `round ${round}: update revealed in block ${receipt.blockNumber}${slot === undefined ? "" : `, slot ${slot}`} (tx ${receipt.hash})`,
+    { projectId: p.id, round, txHash: receipt.hash, block: receipt.blockNumber, slot },
+  );
+  return entry;
+}
