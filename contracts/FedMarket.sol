@@ -291,7 +291,9 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (received < required) revert InsufficientDeposit(required, received);
         t.registered = true;
         t.stake = uint128(received);
-        t.index = p.registeredTrainers++;
+        uint32 index = p.registeredTrainers;
+        p.registeredTrainers = index + 1;
+        t.index = index;
         emit TrainerRegistered(projectId, msg.sender, received);
     }
 
@@ -318,7 +320,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         (bool selected, uint256 slot) = _slotOf(p, seed, t);
         if (!selected) revert NotSelected(projectId, round, msg.sender);
 
-        p.commits += 1;
+        ++p.commits;
         t.lastSubmittedRoundPlusOne = uint32(round + 1);
         t.slot = uint8(slot);
         _slots[projectId][slot] =
@@ -351,7 +353,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (_revealedCommitments[key]) revert DuplicateCommitment(projectId, round, commitment);
 
         _revealedCommitments[key] = true;
-        p.submissions += 1;
+        ++p.submissions;
         e.value = commitment;
         e.revealed = true;
         emit UpdateRevealed(projectId, round, msg.sender, slot, commitment, cid);

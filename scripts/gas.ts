@@ -124,6 +124,8 @@ async function measure(k: number): Promise<Measurement> {
   async function submitRound(pid: bigint, round: number, who: typeof trainers = trainers): Promise<{ commit: number[]; reveal: number[] }> {
     const commit: number[] = [];
     const reveal: number[] = [];
+    // The round opened in the latest block: its seed (that block's hash) is readable from the next one.
+    if ((await market.getCurrentRound(pid)).seed === 0n) await market.connect(who[0]!).drawSeed(pid);
     const openings: { t: (typeof trainers)[number]; c: bigint; cid: string }[] = [];
     for (const [i, t] of who.entries()) {
       const [, selected] = await market.slotOf(pid, t.address);

@@ -174,6 +174,8 @@ interface IFedMarket {
         uint32 currentRound;
         uint32 maxTrainersPerRound;
         uint32 numChunks;
+        /// Trainers registered so far (each holds `trainerStake`).
+        uint32 registeredTrainers;
         uint64 roundOpenedAt;
         uint64 submissionWindow;
         uint64 revealWindow;
@@ -188,8 +190,6 @@ interface IFedMarket {
         uint256 bondPosted;
         uint256 slashAmount;
         uint256 trainerStake;
-        /// Trainers registered so far (each holds `trainerStake`).
-        uint32 registeredTrainers;
         bytes32 allowlistRoot;
         bytes32 paramsHash;
         bytes32 ownerEncryptionKey;
