@@ -332,31 +332,19 @@ Example:
     .description("add to a project's budget (anyone may fund a project)")
     .requiredOption("--amount <amount>", "amount in ETH (or token units)", parseAmount)
     .action(async (flags: Common & { amount: string }, cmd: Command) => {
-      try {
-        const t = await target(flags);
-        const { signer, provider } = await connectSigner(t.rpcUrl, flags.keystore);
-        try {
-          const client = new FedMarketClient(t.market, signer);
-          await client.checkNetwork();
-          const p = await existingProject(client, t.projectId);
-          const decimals = await decimalsOf(client, p.token, "the project's token");
-          const amount = amountOf(flags.amount, decimals, "--amount");
-          if (amount === 0n) throw new UsageError("--amount must be greater than 0");
-          const receipt = await fundProject(client, t.projectId, p.token, amount);
-          const after = await client.getProject(t.projectId);
-          process.stdout.write(
-            `${jsonText({ projectId: t.projectId, funded: flags.amount, budget: after.budget, txHash: receipt.hash })}\n`,
-          );
-          const unit = unitOf(p.token, decimals);
-          process.stderr.write(
-            `funded project ${t.projectId} with ${formatAmount(amount, unit)}; its budget is now ${formatAmount(after.budget, unit)} (tx ${receipt.hash})\n`,
-          );
-        } finally {
-          provider.destroy();
-        }
-      } catch (err) {
-        fail(err, cmd);
-      }
+      await withSignedClient(flags, cmd, async ({ client, t }) => {
+        const p = await existingProject(client, t.projectId);
+        const decimals = await decimalsOf(client, p.token, "the project's token");
+        const amount = amountOf(flags.amount, decimals, "--amount");
+        if (amount === 0n) throw new UsageError("--amount must be greater than 0");
+        const receipt = await fundProject(client, t.projectId, p.token, amount);
+        const after = await client.getProject(t.projectId);
+        process.stdout.write(`${jsonText({ projectId: t.projectId, funded: flags.amount, budget: after.budget, txHash: receipt.hash })}\n`);
+        const unit = unitOf(p.token, decimals);
+        process.stderr.write(
+          `funded project ${t.projectId} with ${formatAmount(amount, unit)}; its budget is now ${formatAmount(after.budget, unit)} (tx ${receipt.hash})\n`,
+        );
+      });
     });
 
   targetOptions(project.command("status"), false)
@@ -387,24 +375,14 @@ Example:
         "third-party funders claim theirs with `fedmarket project refund`",
     )
     .action(async (flags: Common, cmd: Command) => {
-      try {
-        const t = await target(flags);
-        const { signer, provider } = await connectSigner(t.rpcUrl, flags.keystore);
-        try {
-          const client = new FedMarketClient(t.market, signer);
-          await client.checkNetwork();
-          const receipt = await cancelProject(client, t.projectId);
-          const p = await client.getProject(t.projectId);
-          process.stdout.write(
-            `${jsonText({ projectId: t.projectId, status: p.statusName, cancelRequested: p.cancelRequested, txHash: receipt.hash })}\n`,
-          );
-          process.stderr.write(`${REFUND_HINT(t.projectId)}\n`);
-        } finally {
-          provider.destroy();
-        }
-      } catch (err) {
-        fail(err, cmd);
-      }
+      await withSignedClient(flags, cmd, async ({ client, t }) => {
+        const receipt = await cancelProject(client, t.projectId);
+        const p = await client.getProject(t.projectId);
+        process.stdout.write(
+          `${jsonText({ projectId: t.projectId, status: p.statusName, cancelRequested: p.cancelRequested, txHash: receipt.hash })}\n`,
+        );
+        process.stderr.write(`${REFUND_HINT(t.projectId)}\n`);
+      });
     });
 
   targetOptions(project.command("expire"), true)
@@ -414,36 +392,26 @@ Example:
     )
     .addHelpText("after", "\nExample:\n  FEDMARKET_PRIVATE_KEY=0x... fedmarket project expire --market 0x5FbD... --project 3")
     .action(async (flags: Common, cmd: Command) => {
-      try {
-        const t = await target(flags);
-        const { signer, provider } = await connectSigner(t.rpcUrl, flags.keystore);
-        try {
-          const client = new FedMarketClient(t.market, signer);
-          await client.checkNetwork();
-          const p = await existingProject(client, t.projectId);
-          if (p.status !== ProjectStatus.AwaitingAggregator)
-            throw new Error(
-              `project ${t.projectId} is ${p.statusName}: only a project still awaiting its aggregator can expire` +
-                (p.status === ProjectStatus.Active
-                  ? " (its aggregator accepted; the owner can end it with `fedmarket project cancel`)"
-                  : " (it has already ended)"),
-            );
-          const now = await client.chainTime();
-          if (now < p.acceptanceDeadline)
-            throw new Error(
-              `project ${t.projectId} may wait for its aggregator until ${new Date(p.acceptanceDeadline * 1000).toISOString()} ` +
-                `(chain time now ${new Date(now * 1000).toISOString()}): run this again after that; nothing was sent`,
-            );
-          const receipt = await client.wait(await client.expireProject(t.projectId));
-          const after = await client.getProject(t.projectId);
-          process.stdout.write(`${jsonText({ projectId: t.projectId, status: after.statusName, txHash: receipt.hash })}\n`);
-          process.stderr.write(`project ${t.projectId} expired (tx ${receipt.hash}). ${REFUND_HINT(t.projectId)}\n`);
-        } finally {
-          provider.destroy();
-        }
-      } catch (err) {
-        fail(err, cmd);
-      }
+      await withSignedClient(flags, cmd, async ({ client, t }) => {
+        const p = await existingProject(client, t.projectId);
+        if (p.status !== ProjectStatus.AwaitingAggregator)
+          throw new Error(
+            `project ${t.projectId} is ${p.statusName}: only a project still awaiting its aggregator can expire` +
+              (p.status === ProjectStatus.Active
+                ? " (its aggregator accepted; the owner can end it with `fedmarket project cancel`)"
+                : " (it has already ended)"),
+          );
+        const now = await client.chainTime();
+        if (now < p.acceptanceDeadline)
+          throw new Error(
+            `project ${t.projectId} may wait for its aggregator until ${new Date(p.acceptanceDeadline * 1000).toISOString()} ` +
+              `(chain time now ${new Date(now * 1000).toISOString()}): run this again after that; nothing was sent`,
+          );
+        const receipt = await client.wait(await client.expireProject(t.projectId));
+        const after = await client.getProject(t.projectId);
+        process.stdout.write(`${jsonText({ projectId: t.projectId, status: after.statusName, txHash: receipt.hash })}\n`);
+        process.stderr.write(`project ${t.projectId} expired (tx ${receipt.hash}). ${REFUND_HINT(t.projectId)}\n`);
+      });
     });
 
   targetOptions(project.command("refund"), true)
@@ -456,41 +424,56 @@ Example:
       "\nExample:\n  FEDMARKET_PRIVATE_KEY=0x... fedmarket project refund --project-file project.json && fedmarket withdraw",
     )
     .action(async (flags: Common, cmd: Command) => {
-      try {
-        const t = await target(flags);
-        const { signer, provider } = await connectSigner(t.rpcUrl, flags.keystore);
-        try {
-          const client = new FedMarketClient(t.market, signer);
-          await client.checkNetwork();
-          const p = await existingProject(client, t.projectId);
-          const unit = unitOf(p.token, await decimalsOf(client, p.token, "the project's token"));
-          const funder = await client.getFunder(t.projectId, signer.address);
-          if (funder.deposit === 0n)
-            throw new Error(
-              `${signer.address} has no deposit to refund in project ${t.projectId}: refunds are for third-party funders ` +
-                "(`fedmarket project fund` from an account other than the owner's); the owner's part is credited when the project ends " +
-                "(see `fedmarket balance`)",
-            );
-          if (p.status === ProjectStatus.AwaitingAggregator || p.status === ProjectStatus.Active)
-            throw new Error(
-              `project ${t.projectId} is ${p.statusName}${p.cancelRequested ? " (cancel requested)" : ""}: refunds open when it ends ` +
-                `(completed, cancelled or expired); your deposit is ${formatAmount(funder.deposit, unit)}`,
-            );
-          const receipt = await client.wait(await client.claimRefund(t.projectId));
-          process.stdout.write(
-            `${jsonText({ projectId: t.projectId, funder: signer.address, deposit: funder.deposit, refunded: funder.refundable, txHash: receipt.hash })}\n`,
+      await withSignedClient(flags, cmd, async ({ client, t, signer }) => {
+        const p = await existingProject(client, t.projectId);
+        const unit = unitOf(p.token, await decimalsOf(client, p.token, "the project's token"));
+        const funder = await client.getFunder(t.projectId, signer.address);
+        if (funder.deposit === 0n)
+          throw new Error(
+            `${signer.address} has no deposit to refund in project ${t.projectId}: refunds are for third-party funders ` +
+              "(`fedmarket project fund` from an account other than the owner's); the owner's part is credited when the project ends " +
+              "(see `fedmarket balance`)",
           );
-          process.stderr.write(
-            `credited ${formatAmount(funder.refundable, unit)} to ${signer.address} (refund of its ${formatAmount(funder.deposit, unit)} ` +
-              `deposit in project ${t.projectId}, tx ${receipt.hash}); withdraw it with \`fedmarket withdraw${p.token === ZeroAddress ? "" : ` --token ${p.token}`}\`\n`,
+        if (p.status === ProjectStatus.AwaitingAggregator || p.status === ProjectStatus.Active)
+          throw new Error(
+            `project ${t.projectId} is ${p.statusName}${p.cancelRequested ? " (cancel requested)" : ""}: refunds open when it ends ` +
+              `(completed, cancelled or expired); your deposit is ${formatAmount(funder.deposit, unit)}`,
           );
-        } finally {
-          provider.destroy();
-        }
-      } catch (err) {
-        fail(err, cmd);
-      }
+        const receipt = await client.wait(await client.claimRefund(t.projectId));
+        process.stdout.write(
+          `${jsonText({ projectId: t.projectId, funder: signer.address, deposit: funder.deposit, refunded: funder.refundable, txHash: receipt.hash })}\n`,
+        );
+        process.stderr.write(
+          `credited ${formatAmount(funder.refundable, unit)} to ${signer.address} (refund of its ${formatAmount(funder.deposit, unit)} ` +
+            `deposit in project ${t.projectId}, tx ${receipt.hash}); withdraw it with \`fedmarket withdraw${p.token === ZeroAddress ? "" : ` --token ${p.token}`}\`\n`,
+        );
+      });
     });
+}
+
+/** Runs a signed project command: the command's account, a client checked against the network, failures reported the CLI way. */
+async function withSignedClient(
+  flags: Common,
+  cmd: Command,
+  fn: (c: {
+    client: FedMarketClient;
+    t: Awaited<ReturnType<typeof target>>;
+    signer: Awaited<ReturnType<typeof connectSigner>>["signer"];
+  }) => Promise<void>,
+): Promise<void> {
+  try {
+    const t = await target(flags);
+    const { signer, provider } = await connectSigner(t.rpcUrl, flags.keystore);
+    try {
+      const client = new FedMarketClient(t.market, signer);
+      await client.checkNetwork();
+      await fn({ client, t, signer });
+    } finally {
+      provider.destroy();
+    }
+  } catch (err) {
+    fail(err, cmd);
+  }
 }
 
 const REFUND_HINT = (id: bigint): string =>
