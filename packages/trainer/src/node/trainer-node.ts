@@ -194,11 +194,9 @@ export class TrainerNode {
       );
     }
     // A reveal that landed before a crash is adopted, not sent again.
-    const landed = await adoptReveal(this.o, p, round);
-    if (landed !== undefined) return { kind: "already-submitted", round, entry: landed };
-    entry = await revealUpdate(this.o, p, round);
+    const revealed = await revealUpdate(this.o, p, round);
     await this.#checkpoint("after-confirm");
-    return { kind: "submitted", round, entry };
+    return { kind: revealed.landed ? "already-submitted" : "submitted", round, entry: revealed.entry };
   }
 
   /**

@@ -31,16 +31,23 @@ export async function adoptReveal(o: TrainerNodeOptions, p: ProjectInfo, round: 
   });
 }
 
-/** Step 7: reveal (after checking the chain), wait for the receipt. */
-export async function revealUpdate(o: TrainerNodeOptions, p: ProjectInfo, round: number): Promise<RoundEntry> {
+/**
+ * Step 7: reveal (after checking the chain), wait for the receipt. `landed`: the reveal had reached
+ * the chain before this call (a previous run's), so nothing was sent now.
+ */
+export async function revealUpdate(
+  o: TrainerNodeOptions,
+  p: ProjectInfo,
+  round: number,
+): Promise<{ readonly entry: RoundEntry; readonly landed: boolean }> {
   let entry = o.state.get(p.id, round) as RoundEntry;
   if (entry.txHash !== undefined) {
     const receipt = await o.client.provider.getTransactionReceipt(entry.txHash);
-    if (receipt !== null && receipt.status === 1) return confirm(o, p, round, receipt);
+    if (receipt !== null && receipt.status === 1) return { entry: await confirm(o, p, round, receipt), landed: true };
   }
   await waitNoPending(o);
   const adopted = await adoptReveal(o, p, round);
-  if (adopted !== undefined) return adopted;
+  if (adopted !== undefined) return { entry: adopted, landed: true };
   const commitment = BigInt(entry.commitment as string);
   const cid = entry.cid as string;
   await uploadUpdate(o, p, round, cid);
@@ -65,7 +72,7 @@ export async function revealUpdate(o: TrainerNodeOptions, p: ProjectInfo, round:
   } catch (err) {
     throw explain(err, p, round);
   }
-  return confirm(o, p, round, receipt);
+  return { entry: await confirm(o, p, round, receipt), landed: false };
 }
 
 async function confirm(o: TrainerNodeOptions, p: ProjectInfo, round: number, receipt: TransactionReceipt): Promise<RoundEntry> {
