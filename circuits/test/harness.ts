@@ -10,6 +10,7 @@ import {
   MAIN_DIR,
   compileConfig,
   compileTarget,
+  compileTestMain,
   parseMainFile,
   type CircuitKind,
   type CompiledCircuit,
@@ -43,6 +44,11 @@ export async function loadCircuit(name: string): Promise<TestCircuit> {
 /** Loads (compiling if needed) a generated main for any configuration. */
 export async function loadConfigCircuit(kind: CircuitKind, config: CircuitConfig): Promise<TestCircuit> {
   return wrap(await compileConfig(kind, config, (m) => console.error(`  ${m}`)));
+}
+
+/** Loads (compiling if needed) a test main given as source text (template witness tests). */
+export async function loadTestMain(name: string, source: string): Promise<TestCircuit> {
+  return wrap(await compileTestMain(name, source, (m) => console.error(`  ${m}`)));
 }
 
 function wrap(compiled: CompiledCircuit): TestCircuit {

@@ -193,6 +193,29 @@ export async function compileTarget(target: CircuitTarget, log: (m: string) => v
   return result;
 }
 
+/**
+ * Compiles a test main given as source text (witness tests of single templates, e.g. the
+ * circuits/cipher/ templates). Its cache key also covers every file under `circuits/<dir>` for
+ * each `include "<dir>/..."` of the source, since `sourcesHash` reads only circuits/*.circom.
+ */
+export async function compileTestMain(name: string, source: string, log?: (m: string) => void): Promise<CompiledCircuit> {
+  const genDir = join(CACHE_DIR, "test-mains");
+  mkdirSync(genDir, { recursive: true });
+  let text = source;
+  for (const m of source.matchAll(/include\s+"([a-z0-9_-]+)\//g)) {
+    const dir = join(CIRCUITS_DIR, m[1]!);
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir, { recursive: true, encoding: "utf8" }).sort())
+      if (f.endsWith(".circom")) text += `\n// ${f}\n${readFileSync(join(dir, f), "utf8")}`;
+  }
+  // The name carries the hash of everything compiled, so a changed template gets a new cache folder.
+  const fullName = `${name}-${createHash("sha256").update(text).digest("hex").slice(0, 12)}`;
+  const mainFile = join(genDir, `${fullName}.circom`);
+  writeFileSync(mainFile, source);
+  // Test mains instantiate neither Chunk nor Decision; the target's kind and config are unused placeholders.
+  return compileTarget({ name: fullName, kind: "chunk", config: { kMax: 1, chunk: 1, updateBits: 1, modelBits: 1 }, mainFile }, log);
+}
+
 /** Compiles a generated main file for a configuration (measurements). */
 export async function compileConfig(kind: CircuitKind, config: CircuitConfig, log?: (m: string) => void): Promise<CompiledCircuit> {
   const { kMax, chunk, updateBits, modelBits } = config;

@@ -21,3 +21,4 @@ export * from "./round.ts";
 export * from "./replay.ts";
 export * from "./rewards.ts";
 export * from "./slots.ts";
+export * from "./cipher.ts";
