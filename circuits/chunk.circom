@@ -1,19 +1,23 @@
 pragma circom 2.1.0;
 
 include "./lib.circom";
+include "./cipher/cipher.circom";
 
 // One chunk proof (docs/PROOF-INTERFACE.md, "Chunk proof"): advances the round accumulator by
 // one chunk of CHUNK model parameters for K_MAX trainer slots. Public inputs: [accIn, accOut].
 //
-// Proves, for this chunk: every update value and model value unpacks within range, the chunk
-// hashes extend the trainer chains and both model chains, the Gram matrix grows by the chunk's
-// inner products, g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the
-// mask's popcount (g' = g when n = 0), and g' fits BG bits. Reference: `chunkStep` in
+// Proves, for this chunk: every slot's committed ciphertext chunk extends its trainer chain and
+// decrypts under the slot's shared key (bound by the state's keysHash) at chunk index `counter`;
+// the plaintext of every decoded slot unpacks within range (the others count as zeros); the model
+// values unpack within range; both model chains grow; the Gram matrix grows by the chunk's inner
+// products; g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the mask's
+// popcount (g' = g when n = 0), and g' fits BG bits. Reference: `chunkStep` in
 // packages/core/src/accumulator.ts.
 //
 // Constraint budget per parameter: K_MAX * B (update unpacking) + K_MAX (masked sum)
 // + K_MAX (K_MAX + 1) / 2 (Gram) + 2 BG (model unpacking and g' range) + 1 (division)
-// + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element).
+// + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element)
+// + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element).
 template Chunk(K_MAX, CHUNK, B, BG) {
     var KK = K_MAX * (K_MAX + 1) \ 2;
     var L = stateLength(K_MAX);
@@ -34,18 +38,25 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal input counter;
     // Aggregation mask, bit k set when slot k is aggregated (fixed for the whole round).
     signal input mask;
+    // Decoded mask, bit k set when slot k's plaintext is used (fixed for the whole round).
+    signal input decoded;
+    // hashMany of the slots' shared keys (fixed for the whole round).
+    signal input keysHash;
     // Chain of the previous model g over the absorbed chunks.
     signal input prevModelChain;
     // Chain of the new model g' over the absorbed chunks.
     signal input newModelChain;
-    // Trainer chains t[k] over the absorbed chunks.
+    // Trainer chains x[k] over the absorbed ciphertext chunks.
     signal input trainerChains[K_MAX];
     // Running Gram matrix (upper triangle, row-major; signed values as field elements).
     signal input gram[KK];
 
     // ---- private inputs: this chunk's data ----
-    // Slot k's update chunk, packed (B-bit offset-encoded values, P = floor(252 / B) per element).
-    signal input updates[K_MAX][NP];
+    // Slot k's committed ciphertext chunk: its packed plaintext elements (B-bit offset-encoded
+    // values, P = floor(252 / B) per element) plus the keystream.
+    signal input ciphers[K_MAX][NP];
+    // Slot k's shared key (the zero point for slots without one).
+    signal input keys[K_MAX][2];
     // The previous model's chunk, packed (BG-bit offset-encoded values).
     signal input prevModel[NPG];
 
@@ -53,7 +64,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     // 1 iff accIn = 0, i.e. the input state must be the canonical initial state.
     component isInit = IsZero();
     isInit.in <== accIn;
-    // Canonical initial state: everything but the mask is zero.
+    // Canonical initial state: everything but the round constants (mask, decoded, keysHash) is zero.
     isInit.out * counter === 0;
     isInit.out * prevModelChain === 0;
     isInit.out * newModelChain === 0;
@@ -67,6 +78,8 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     component hashIn = StateHash(K_MAX);
     hashIn.counter <== counter;
     hashIn.mask <== mask;
+    hashIn.decoded <== decoded;
+    hashIn.keysHash <== keysHash;
     hashIn.prevModelChain <== prevModelChain;
     hashIn.newModelChain <== newModelChain;
     hashIn.trainerChains <== trainerChains;
@@ -89,18 +102,40 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal divisor;
     divisor <== popcount + noneAggregated.out;
 
-    // ---- 3. updates: unpack (= range check), hash into the trainer chains ----
-    // Unpacked update values of every slot.
+    // ---- 3. updates: hash the ciphertext into the trainer chains, decrypt, unpack the decoded ----
+    // The keys are the ones the decision proof derived: hashMany of their coordinates.
+    component keysHashed = HashMany(2 * K_MAX);
+    for (var k = 0; k < K_MAX; k++) {
+        keysHashed.in[2 * k] <== keys[k][0];
+        keysHashed.in[2 * k + 1] <== keys[k][1];
+    }
+    keysHash === keysHashed.out;
+    // Decoded bits: the decoded mask is a K_MAX-bit number.
+    component decodedBits = Num2Bits(K_MAX);
+    decodedBits.in <== decoded;
+    // Decrypted packed plaintext of every slot (chunk index = counter).
+    component plain[K_MAX];
+    // decodedPlain[k][e] = decoded_k * plain[k][e]: a slot that is not decoded unpacks as zeros.
+    signal decodedPlain[K_MAX][NP];
+    // Unpacked update values of every slot (offset-encoded; 2^(B-1) encodes 0).
     component updateValues[K_MAX];
-    // Chunk hash h[k][j] of every slot.
+    // Chunk hash of every slot's ciphertext.
     component updateHash[K_MAX];
-    // Next trainer chain value t[k][j+1] = Poseidon(t[k][j], h[k][j]).
+    // Next trainer chain value x[k][j+1] = Poseidon(x[k][j], hashMany(cipher[k][j])).
     component trainerNext[K_MAX];
     for (var k = 0; k < K_MAX; k++) {
+        plain[k] = DecryptChunk(NP);
+        plain[k].cipher <== ciphers[k];
+        plain[k].key <== keys[k];
+        plain[k].chunkIndex <== counter;
         updateValues[k] = UnpackEncoded(CHUNK, B);
-        updateValues[k].packed <== updates[k];
+        for (var e = 0; e < NP; e++) {
+            // A slot that is not decoded unpacks the packed encoding of all-zero values (offset 2^(B-1) each).
+            decodedPlain[k][e] <== decodedBits.out[k] * (plain[k].plain[e] - zeroPacked(CHUNK, B, e)) + zeroPacked(CHUNK, B, e);
+            updateValues[k].packed[e] <== decodedPlain[k][e];
+        }
         updateHash[k] = HashMany(NP);
-        updateHash[k].in <== updates[k];
+        updateHash[k].in <== ciphers[k];
         trainerNext[k] = Poseidon(2);
         trainerNext[k].inputs[0] <== trainerChains[k];
         trainerNext[k].inputs[1] <== updateHash[k].out;
@@ -184,6 +219,8 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     component hashOut = StateHash(K_MAX);
     hashOut.counter <== counter + 1;
     hashOut.mask <== mask;
+    hashOut.decoded <== decoded;
+    hashOut.keysHash <== keysHash;
     hashOut.prevModelChain <== prevNext.out;
     hashOut.newModelChain <== newNext.out;
     for (var k = 0; k < K_MAX; k++) {

@@ -1,13 +1,18 @@
 pragma circom 2.1.0;
 
 include "./lib.circom";
+include "./cipher/cipher.circom";
 
 // The decision proof (docs/PROOF-INTERFACE.md, "Decision proof"). Public inputs, in order:
-// [ctx, prevModel, newModel, accFinal, commitments[0..K_MAX), outcome[0..W)], W = ceil(K_MAX / 3).
+// [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, commitments[0..K_MAX), outcome[0..W)],
+// W = ceil(K_MAX / 3).
 //
 // Proves: the final accumulator state opens accFinal; its model chains are prevModel/newModel;
-// every non-empty, non-excluded commitment opens as Poseidon(t[k], salt[k]); slot statuses
-// (empty 0, excluded 3, duplicate 2, Multi-Krum inlier 1 / outlier 2); the mask in the state is
+// the prover knows the secret of the registered seal key; every available commitment opens as
+// Poseidon(x[k], E[k].x, E[k].y) over the ciphertext chain x[k]; the state's keysHash holds the
+// shared keys secret * (8 * E[k]) of the available slots whose E[k] is on the curve (zero for the
+// others); only such slots can be decoded; slot statuses (empty 0, excluded 3 = not decoded,
+// duplicate 2, Multi-Krum inlier 1 / outlier 2); the mask in the state is
 // exactly the Multi-Krum inlier set (nobody when n < 2f + 3); the scores
 // s_k = max(0, sum_{i inlier} G[k][i]) < 2^64 of inliers (0 otherwise); the outcome words.
 // Reference: `multiKrum` in packages/core/src/krum.ts.
@@ -40,6 +45,8 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input newModel;
     // Accumulator after the last chunk proof.
     signal input accFinal;
+    // The aggregator's registered BabyJubJub seal key A = secret * Base8 (the contract passes it).
+    signal input sealKey[2];
     // Update commitment of every slot, 0 for an empty slot.
     signal input commitments[K_MAX];
     // Outcome words: slot 3w+i at bit 66i as status | score << 2.
@@ -50,20 +57,26 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input counter;
     // Aggregation mask used by every chunk proof.
     signal input mask;
+    // Decoded mask used by every chunk proof.
+    signal input decoded;
+    // hashMany of the shared keys every chunk proof decrypted with.
+    signal input keysHash;
     // Chain of the previous model.
     signal input prevModelChain;
     // Chain of the new model.
     signal input newModelChain;
-    // Trainer chains t[k][C].
+    // Trainer chains x[k][C] over the ciphertext chunks.
     signal input trainerChains[K_MAX];
     // Gram matrix, upper triangle, row-major (signed values as field elements).
     signal input gram[KK];
 
     // ---- private inputs: openings and hints ----
-    // Salt of every slot's commitment (ignored for empty and excluded slots).
-    signal input salt[K_MAX];
-    // 1 when the aggregator excludes the slot (must be 0 for empty slots).
-    signal input excluded[K_MAX];
+    // The aggregator's secret scalar.
+    signal input secret;
+    // Every slot's committed ephemeral key E[k] (ignored for empty and unavailable slots).
+    signal input ephemeral[K_MAX][2];
+    // 1 when the aggregator could not fetch the slot's committed ciphertext (must be 0 for empty slots).
+    signal input unavailable[K_MAX];
     // Hint: selected[i][j] = 1 when d_ij is one of the m distances summed for row i.
     signal input selected[K_MAX][K_MAX];
     // Hint: separator between selected and unselected distances of row i.
@@ -76,6 +89,8 @@ template Decision(K_MAX, CHUNK, B, BG) {
     component stateHash = StateHash(K_MAX);
     stateHash.counter <== counter;
     stateHash.mask <== mask;
+    stateHash.decoded <== decoded;
+    stateHash.keysHash <== keysHash;
     stateHash.prevModelChain <== prevModelChain;
     stateHash.newModelChain <== newModelChain;
     stateHash.trainerChains <== trainerChains;
@@ -96,25 +111,64 @@ template Decision(K_MAX, CHUNK, B, BG) {
         f += ctxBits.out[i] * (1 << i);
     }
 
-    // ---- 3. slot classification ----
+    // ---- 3. the seal key and the shared keys ----
+    // Bits of the secret scalar, shared by the public key and every shared key.
+    signal secretBits[scalarBits()] <== Num2Bits(scalarBits())(secret);
+    // The prover knows the secret of the registered key.
+    signal derivedKey[2] <== PublicKey()(secretBits);
+    sealKey[0] === derivedKey[0];
+    sealKey[1] === derivedKey[1];
     // empty[k].out = 1 iff commitments[k] = 0.
     component empty[K_MAX];
+    // available[k] = 1 iff slot k is non-empty and its ciphertext was fetched.
+    signal available[K_MAX];
+    // shared[k]: secret * (8 * E[k]) and whether E[k] is on the curve.
+    component shared[K_MAX];
+    // keyed[k] = available[k] * valid E[k]: the slot has a shared key.
+    signal keyed[K_MAX];
+    // usedKey[k] = keyed[k] * shared key: the key the chunk proofs decrypted with.
+    signal usedKey[K_MAX][2];
+    // Poseidon(x[k], E[k].x, E[k].y) for the opening check.
+    component opening[K_MAX];
+    // hashMany of the used keys = the state's keysHash.
+    component keysHashed = HashMany(2 * K_MAX);
+    for (var k = 0; k < K_MAX; k++) {
+        empty[k] = IsZero();
+        empty[k].in <== commitments[k];
+        unavailable[k] * (unavailable[k] - 1) === 0;
+        unavailable[k] * empty[k].out === 0;
+        available[k] <== (1 - empty[k].out) * (1 - unavailable[k]);
+        shared[k] = SharedKey();
+        shared[k].secretBits <== secretBits;
+        shared[k].peer <== ephemeral[k];
+        keyed[k] <== available[k] * shared[k].valid;
+        usedKey[k][0] <== keyed[k] * shared[k].key[0];
+        usedKey[k][1] <== keyed[k] * shared[k].key[1];
+        keysHashed.in[2 * k] <== usedKey[k][0];
+        keysHashed.in[2 * k + 1] <== usedKey[k][1];
+        opening[k] = Poseidon(3);
+        opening[k].inputs[0] <== trainerChains[k];
+        opening[k].inputs[1] <== ephemeral[k][0];
+        opening[k].inputs[2] <== ephemeral[k][1];
+        (commitments[k] - opening[k].out) * available[k] === 0;
+    }
+    keysHash === keysHashed.out;
+
+    // ---- 4. slot classification ----
+    // Decoded bits: only a slot with a shared key can be decoded.
+    component decodedBits = Num2Bits(K_MAX);
+    decodedBits.in <== decoded;
     // sameCommitment[k][l].out = 1 iff commitments[k] = commitments[l] (k < l).
     component sameCommitment[K_MAX][K_MAX];
     // hasTwin[k].out = 1 iff no other slot has the same commitment (IsZero of the count).
     component hasTwin[K_MAX];
     // duplicate[k] = 1 iff slot k is non-empty and another slot holds the same commitment.
     signal duplicate[K_MAX];
-    // opened[k] = 1 iff slot k is non-empty and not excluded (its commitment must open).
-    signal opened[K_MAX];
-    // valid[k] = 1 iff slot k is in the Multi-Krum set V (opened and not duplicated).
+    // excluded[k] = 1 iff slot k is non-empty and not decoded (not available, a key off the
+    // curve, or a plaintext that does not unpack).
+    signal excluded[K_MAX];
+    // valid[k] = 1 iff slot k is in the Multi-Krum set V (decoded and not duplicated).
     signal valid[K_MAX];
-    // Poseidon(t[k], salt[k]) for the opening check.
-    component opening[K_MAX];
-    for (var k = 0; k < K_MAX; k++) {
-        empty[k] = IsZero();
-        empty[k].in <== commitments[k];
-    }
     for (var k = 0; k < K_MAX; k++) {
         for (var l = k + 1; l < K_MAX; l++) {
             sameCommitment[k][l] = IsEqual();
@@ -136,18 +190,13 @@ template Decision(K_MAX, CHUNK, B, BG) {
         hasTwin[k] = IsZero();
         hasTwin[k].in <== twins;
         duplicate[k] <== (1 - hasTwin[k].out) * (1 - empty[k].out);
-        excluded[k] * (excluded[k] - 1) === 0;
-        excluded[k] * empty[k].out === 0;
-        opened[k] <== (1 - empty[k].out) * (1 - excluded[k]);
-        valid[k] <== opened[k] * (1 - duplicate[k]);
+        decodedBits.out[k] * (1 - keyed[k]) === 0;
+        excluded[k] <== (1 - empty[k].out) - decodedBits.out[k];
+        valid[k] <== decodedBits.out[k] * (1 - duplicate[k]);
         n += valid[k];
-        opening[k] = Poseidon(2);
-        opening[k].inputs[0] <== trainerChains[k];
-        opening[k].inputs[1] <== salt[k];
-        (commitments[k] - opening[k].out) * opened[k] === 0;
     }
 
-    // ---- 4. counts: active = (n >= 2f + 3), m = n - f - 2, |inliers| = n - f ----
+    // ---- 5. counts: active = (n >= 2f + 3), m = n - f - 2, |inliers| = n - f ----
     // n < 2f + 3 (n <= 64, 2f + 3 <= 513: 10 bits suffice).
     component tooFew = LessThan(10);
     tooFew.in[0] <== n;
@@ -165,7 +214,7 @@ template Decision(K_MAX, CHUNK, B, BG) {
     }
     inliers === (1 - tooFew.out) * (n - f);
 
-    // ---- 5. Krum scores ----
+    // ---- 6. Krum scores ----
     // validPair[i][j] = valid[i] * valid[j] (i < j; symmetric).
     signal validPair[K_MAX][K_MAX];
     // signedGap[i][j] = (1 - 2 selected[i][j]) * (d_ij - tau[i]): >= 0 iff the row is separated.
@@ -211,7 +260,7 @@ template Decision(K_MAX, CHUNK, B, BG) {
         krum[i] <== score;
     }
 
-    // ---- 6. inliers = the n - f smallest keys ----
+    // ---- 7. inliers = the n - f smallest keys ----
     // keyThreshold in [0, 2^(KEYB+1)).
     component thresholdRange = RangeCheck(KEYB + 1);
     thresholdRange.in <== keyThreshold;
@@ -229,7 +278,7 @@ template Decision(K_MAX, CHUNK, B, BG) {
         keyRange[i].in <== keyGapValid[i];
     }
 
-    // ---- 7. scores s_k = inlier_k * max(0, sum_{i inlier} G[k][i]) < 2^64 ----
+    // ---- 8. scores s_k = inlier_k * max(0, sum_{i inlier} G[k][i]) < 2^64 ----
     // weighted[k][i] = inlier_i * G[k][i].
     signal weighted[K_MAX][K_MAX];
     // negative[k] = 1 iff the sum is negative (hint, proven below).
@@ -262,11 +311,11 @@ template Decision(K_MAX, CHUNK, B, BG) {
         negativeRange[k].in <== negativePart[k];
     }
 
-    // ---- 8. statuses and outcome words ----
-    // dupOpened[k] = opened[k] * duplicate[k] (status 2 for a duplicate).
+    // ---- 9. statuses and outcome words ----
+    // dupOpened[k] = decoded[k] * duplicate[k] (status 2 for a duplicate).
     signal dupOpened[K_MAX];
     for (var k = 0; k < K_MAX; k++) {
-        dupOpened[k] <== opened[k] * duplicate[k];
+        dupOpened[k] <== decodedBits.out[k] * duplicate[k];
     }
     for (var w = 0; w < W; w++) {
         var word = 0;

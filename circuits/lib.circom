@@ -32,6 +32,18 @@ function packedLength(count, bits) {
     return (count + per - 1) \ per;
 }
 
+// Packed element e of COUNT zero values, each offset-encoded as 2^(BITS-1) (`pack` of zeros):
+// what a slot that is not decoded contributes.
+function zeroPacked(COUNT, BITS, e) {
+    var P = valuesPerElement(BITS);
+    var slots = minOf(P, COUNT - e * P);
+    var x = 0;
+    for (var p = 0; p < slots; p++) {
+        x += (1 << (BITS - 1)) * (1 << (p * BITS));
+    }
+    return x;
+}
+
 // Poseidon calls made by HashMany(n): one for the first 16 inputs, one per further 15.
 function hashManyCalls(n) {
     return n <= 16 ? 1 : 1 + (n - 16 + 14) \ 15;
@@ -124,9 +136,10 @@ template RangeCheck(n) {
     bits.in <== in;
 }
 
-// Number of state fields: counter, mask, two model chains, K trainer chains, K(K+1)/2 Gram entries.
+// Number of state fields: counter, mask, decoded, keysHash, two model chains, K trainer chains,
+// K(K+1)/2 Gram entries.
 function stateLength(K) {
-    return 4 + K + K * (K + 1) \ 2;
+    return 6 + K + K * (K + 1) \ 2;
 }
 
 // Index of Gram entry (i, j), i <= j, in the row-major upper-triangular layout (`gramIndex`).
@@ -136,19 +149,23 @@ function gramIndex(i, j, K) {
     return a * K - (a * (a - 1)) \ 2 + (b - a);
 }
 
-// Hash of the accumulator state in the documented field order (accumulator.ts):
-// [counter, mask, prevModelChain, newModelChain, trainerChains[0..K), gram[0..K(K+1)/2)].
+// Hash of the accumulator state in the documented field order (accumulator.ts): [counter, mask,
+// decoded, keysHash, prevModelChain, newModelChain, trainerChains[0..K), gram[0..K(K+1)/2)].
 template StateHash(K) {
     var KK = K * (K + 1) \ 2;
     // Chunks absorbed so far.
     signal input counter;
     // Aggregation mask (bit k = slot k is aggregated).
     signal input mask;
+    // Decoded mask (bit k = slot k's plaintext is used).
+    signal input decoded;
+    // hashMany of the slots' shared keys.
+    signal input keysHash;
     // Chain of the previous model over the absorbed chunks.
     signal input prevModelChain;
     // Chain of the new model over the absorbed chunks.
     signal input newModelChain;
-    // Trainer chains t[k].
+    // Trainer chains x[k] over the ciphertext chunks.
     signal input trainerChains[K];
     // Running Gram matrix, upper triangle, row-major (signed values as field elements).
     signal input gram[KK];
@@ -159,13 +176,15 @@ template StateHash(K) {
     component h = HashMany(stateLength(K));
     h.in[0] <== counter;
     h.in[1] <== mask;
-    h.in[2] <== prevModelChain;
-    h.in[3] <== newModelChain;
+    h.in[2] <== decoded;
+    h.in[3] <== keysHash;
+    h.in[4] <== prevModelChain;
+    h.in[5] <== newModelChain;
     for (var k = 0; k < K; k++) {
-        h.in[4 + k] <== trainerChains[k];
+        h.in[6 + k] <== trainerChains[k];
     }
     for (var i = 0; i < KK; i++) {
-        h.in[4 + K + i] <== gram[i];
+        h.in[6 + K + i] <== gram[i];
     }
     out <== h.out;
 }

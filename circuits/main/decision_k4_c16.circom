@@ -1,4 +1,4 @@
 pragma circom 2.1.0;
 // Test configuration: K_MAX = 4, CHUNK = 16, B = 16, BG = 32.
 include "../decision.circom";
-component main {public [ctx, prevModel, newModel, accFinal, commitments, outcome]} = Decision(4, 16, 16, 32);
+component main {public [ctx, prevModel, newModel, accFinal, sealKey, commitments, outcome]} = Decision(4, 16, 16, 32);

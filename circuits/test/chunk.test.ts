@@ -6,7 +6,6 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   FIELD_MODULUS,
-  committedSlot,
   hashState,
   initialState,
   pack,
@@ -17,7 +16,17 @@ import {
   type CircuitInput,
   type RoundSlot,
 } from "@fedmarket/core";
-import { loadCircuit, releaseCurves, rng, tamper, type TestCircuit } from "./harness.ts";
+import {
+  SEAL_SECRET,
+  loadCircuit,
+  releaseCurves,
+  rng,
+  sealedTestSlot,
+  tamper,
+  testKeysHash,
+  testSlotChunks,
+  type TestCircuit,
+} from "./harness.ts";
 
 const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
 const HALF = 1n << 15n;
@@ -31,7 +40,7 @@ after(releaseCurves);
 
 /** Every chunk witness of a round must generate and satisfy the R1CS. */
 async function assertRoundChunks(slots: RoundSlot[], prevModel: bigint[], f: number): Promise<CircuitInput[]> {
-  const round = simulateRound({ config, prevModel, slots, f, keccak: 42n });
+  const round = simulateRound({ config, prevModel, slots, f, keccak: 42n, secret: SEAL_SECRET });
   for (const w of round.chunkWitnesses) {
     const witness = await circuit.witness(w.input);
     assert.equal(circuit.violated(witness), -1);
@@ -52,7 +61,7 @@ describe("chunk circuit accepts the reference computation", () => {
     const r = rng(1);
     const d = 40;
     const slots = [0, 1, 2, 3].map((k) =>
-      committedSlot(
+      sealedTestSlot(
         config,
         Array.from({ length: d }, () => r(-3000, 3000)),
         BigInt(k + 7),
@@ -60,7 +69,7 @@ describe("chunk circuit accepts the reference computation", () => {
     );
     const prev = Array.from({ length: d }, () => r(-100000, 100000));
     // f = 0: n = 4 >= 2f + 3, all four aggregated (division by 4)
-    const round = simulateRound({ config, prevModel: prev, slots, f: 0, keccak: 1n });
+    const round = simulateRound({ config, prevModel: prev, slots, f: 0, keccak: 1n, secret: SEAL_SECRET });
     assert.equal(round.chunks, 3);
     assert.equal(round.finalState.mask, 0b1111n);
     for (const w of round.chunkWitnesses) assert.ok(await circuit.witnessChecked(w.input));
@@ -69,7 +78,7 @@ describe("chunk circuit accepts the reference computation", () => {
   test("K < K_MAX (empty slots), nobody aggregated (n < 2f + 3)", async () => {
     const r = rng(2);
     const slots = [0, 1].map((k) =>
-      committedSlot(
+      sealedTestSlot(
         config,
         Array.from({ length: 16 }, () => r(-5, 5)),
         BigInt(k + 1),
@@ -86,14 +95,14 @@ describe("chunk circuit accepts the reference computation", () => {
     const low = new Array<bigint>(16).fill(-HALF);
     const high = new Array<bigint>(16).fill(HALF - 1n);
     // f = 0, three slots: all three aggregated; S = -2^15 * 2 + 2^15 - 1 per parameter
-    const slots = [committedSlot(config, low, 1n), committedSlot(config, low, 2n), committedSlot(config, high, 3n)];
+    const slots = [sealedTestSlot(config, low, 1n), sealedTestSlot(config, low, 2n), sealedTestSlot(config, high, 3n)];
     const prevHigh = new Array<bigint>(16).fill(GHALF - 1n);
     await assertRoundChunks(slots, prevHigh, 0);
-    const onlyLow = [committedSlot(config, low, 1n), committedSlot(config, low, 2n), committedSlot(config, low, 3n)];
+    const onlyLow = [sealedTestSlot(config, low, 1n), sealedTestSlot(config, low, 2n), sealedTestSlot(config, low, 3n)];
     // g' = -2^31 exactly
     await assertRoundChunks(onlyLow, new Array<bigint>(16).fill(-GHALF + HALF), 0);
     // all four slots at the maximum: Gram entries 16 * (2^15)^2, all aggregated (f = 0)
-    const all = [1n, 2n, 3n, 4n].map((s) => committedSlot(config, high, s));
+    const all = [1n, 2n, 3n, 4n].map((s) => sealedTestSlot(config, high, s));
     await assertRoundChunks(all, new Array<bigint>(16).fill(0n), 0);
     // f = 1 at K_MAX = 4 never reaches the quorum 2f + 3 = 5: mask 0, model unchanged
     await assertRoundChunks(all, new Array<bigint>(16).fill(GHALF - 1n), 1);
@@ -101,12 +110,12 @@ describe("chunk circuit accepts the reference computation", () => {
 
   test("all-equal updates (ties) and floor division of negative sums", async () => {
     const u = Array.from({ length: 16 }, (_, i) => BigInt(i % 2 === 0 ? -7 : 5));
-    const slots = [1n, 2n, 3n, 4n].map((s) => committedSlot(config, u, s));
+    const slots = [1n, 2n, 3n, 4n].map((s) => sealedTestSlot(config, u, s));
     await assertRoundChunks(slots, new Array<bigint>(16).fill(3n), 0);
     // three aggregated updates whose sums are not multiples of 3: floor(-20 / 3) = -7, floor(16 / 3) = 5
     const v = Array.from({ length: 16 }, (_, i) => BigInt(i % 2 === 0 ? -6 : 6));
     await assertRoundChunks(
-      [slots[0] as RoundSlot, slots[1] as RoundSlot, committedSlot(config, v, 5n)],
+      [slots[0] as RoundSlot, slots[1] as RoundSlot, sealedTestSlot(config, v, 5n)],
       new Array<bigint>(16).fill(3n),
       0,
     );
@@ -120,14 +129,14 @@ describe("chunk circuit rejects tampered inputs", () => {
   before(() => {
     const r = rng(3);
     const slots = [0, 1, 2, 3].map((k) =>
-      committedSlot(
+      sealedTestSlot(
         config,
         Array.from({ length: 32 }, () => r(-200, 200)),
         BigInt(k + 1),
       ),
     );
     // f = 0: n = 4 >= 2f + 3, mask 0b1111
-    const round = simulateRound({ config, prevModel: Array.from({ length: 32 }, () => r(-999, 999)), slots, f: 0, keccak: 5n });
+    const round = simulateRound({ config, prevModel: Array.from({ length: 32 }, () => r(-999, 999)), slots, f: 0, keccak: 5n, secret: SEAL_SECRET });
     base = round.chunkWitnesses[0]?.input as CircuitInput;
     second = round.chunkWitnesses[1]?.input as CircuitInput;
   });
@@ -177,14 +186,14 @@ describe("chunk circuit rejects tampered inputs", () => {
     // the last packed element of slot 0 holds 16 - 15 = 1 value: bit 16 must be zero
     await rejects(
       tamper(base, (c) => {
-        const u = (c["updates"] as bigint[][])[0] as bigint[];
+        const u = (c["ciphers"] as bigint[][])[0] as bigint[];
         u[1] = (u[1] as bigint) + (1n << 16n);
       }),
     );
     // a field element that is "negative"
     await rejects(
       tamper(base, (c) => {
-        const u = (c["updates"] as bigint[][])[0] as bigint[];
+        const u = (c["ciphers"] as bigint[][])[0] as bigint[];
         u[0] = FIELD_MODULUS - 1n;
       }),
     );
@@ -193,6 +202,38 @@ describe("chunk circuit rejects tampered inputs", () => {
         (c["prevModel"] as bigint[])[0] = 1n << 230n;
       }),
     );
+  });
+
+  test("keys that do not hash to keysHash, or a key other than the slot's, are rejected", async () => {
+    await rejects(
+      tamper(base, (c) => {
+        (c["keys"] as bigint[][])[1] = [...(c["keys"] as bigint[][])[2]!];
+      }),
+    );
+    await rejects(
+      tamper(base, (c) => {
+        c["keysHash"] = (c["keysHash"] as bigint) + 1n;
+      }),
+    );
+  });
+
+  test("a decoded slot whose plaintext does not unpack cannot be proven; marked not decoded it counts as zeros", async () => {
+    const junk = tamper(base, (c) => {
+      (c["ciphers"] as bigint[][])[2]![0] = 12345n;
+    });
+    await rejects(junk);
+    // The same junk ciphertext in a slot that is not decoded (and not aggregated) is accepted.
+    const keys = base["keys"] as bigint[][];
+    const s0 = initialState(4, { mask: 0b1011n, decoded: 0b1011n, keysHash: testKeysHash(4) });
+    const slots = testSlotChunks(
+      config,
+      [0, 1, 2, 3].map(() => new Array<bigint>(16).fill(3n)),
+    );
+    slots[2] = { cipher: [12345n, 678n], key: [keys[2]![0]!, keys[2]![1]!] };
+    slots[2] = { ...slots[2], key: testSlotChunks(config, [[], [], new Array<bigint>(16).fill(0n)])[2]!.key };
+    const w = buildChunkInput(config, s0, slots, new Array<bigint>(16).fill(0n));
+    assert.deepEqual(w.updateChunks[2], new Array<bigint>(16).fill(0n));
+    assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
   });
 
   test("a mask with a bit above K_MAX is rejected even in the initial state", async () => {
@@ -205,10 +246,11 @@ describe("chunk circuit rejects tampered inputs", () => {
 
   test("a new model that overflows BG bits cannot be proven", async () => {
     const high = new Array<bigint>(16).fill(HALF - 1n);
-    const state = initialState(4, 0b1111n);
+    const state = initialState(4, { mask: 0b1111n, decoded: 0b1111n, keysHash: testKeysHash(4) });
+    const slots = testSlotChunks(config, [high, high, high, high]);
     // the reference refuses; build the input by hand with a model at the top of the range
-    assert.throws(() => buildChunkInput(config, state, [high, high, high, high], new Array<bigint>(16).fill(GHALF - 1n)));
-    const ok = buildChunkInput(config, state, [high, high, high, high], new Array<bigint>(16).fill(GHALF - HALF));
+    assert.throws(() => buildChunkInput(config, state, slots, new Array<bigint>(16).fill(GHALF - 1n)));
+    const ok = buildChunkInput(config, state, slots, new Array<bigint>(16).fill(GHALF - HALF));
     await rejects(
       tamper(ok.input, (c) => {
         c["prevModel"] = pack(new Array<bigint>(16).fill(GHALF - 1n), 32);
@@ -229,15 +271,18 @@ describe("chunk circuit rejects tampered inputs", () => {
   });
 
   test("state hash in the reference matches the circuit's", async () => {
-    const s = initialState(4, 3n);
+    const s = initialState(4, { mask: 3n, decoded: 7n, keysHash: testKeysHash(4) });
     const w = buildChunkInput(
       config,
       s,
-      [0, 1, 2, 3].map(() => new Array<bigint>(16).fill(1n)),
+      testSlotChunks(
+        config,
+        [0, 1, 2, 3].map(() => new Array<bigint>(16).fill(1n)),
+      ),
       new Array<bigint>(16).fill(0n),
     );
     assert.equal(w.publicSignals[1], hashState(w.next));
-    assert.equal(stateFields(w.next).length, 4 + 4 + 10);
+    assert.equal(stateFields(w.next).length, 6 + 4 + 10);
     assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
   });
 });

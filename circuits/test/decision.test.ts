@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import {
   SlotStatus,
   buildDecisionInput,
-  committedSlot,
+  cipherChain,
   computeCtx,
   gramFromUpper,
   hashState,
@@ -15,16 +15,18 @@ import {
   maskOf,
   multiKrumQuorum,
   packOutcome,
+  sealedCommitment,
   simulateRound,
   squaredDistance,
   toField,
   type CircuitConfig,
   type CircuitInput,
+  type CurvePoint,
   type KrumResult,
   type RoundResult,
   type RoundSlot,
 } from "@fedmarket/core";
-import { loadCircuit, releaseCurves, rng, tamper, type TestCircuit } from "./harness.ts";
+import { SEAL_KEY, SEAL_SECRET, loadCircuit, releaseCurves, rng, sealedTestSlot, tamper, type TestCircuit } from "./harness.ts";
 
 const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
 const KECCAK = 0xabcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789n;
@@ -36,10 +38,10 @@ before(async () => {
 after(releaseCurves);
 
 const vec = (xs: number[], d = 16): bigint[] => Array.from({ length: d }, (_, i) => BigInt(xs[i % xs.length] as number));
-const slot = (u: bigint[], salt: bigint): RoundSlot => committedSlot(config, u, salt);
+const slot = (u: bigint[], e: bigint): RoundSlot => sealedTestSlot(config, u, e);
 
 function round(slots: RoundSlot[], f: number, prevModel: bigint[] = vec([0])): RoundResult {
-  return simulateRound({ config, prevModel, slots, f, keccak: KECCAK });
+  return simulateRound({ config, prevModel, slots, f, keccak: KECCAK, secret: SEAL_SECRET });
 }
 
 async function accepts(r: RoundResult): Promise<void> {
@@ -105,15 +107,21 @@ function oldQuorumDecision(res: RoundResult, f: number): CircuitInput {
     ctx: res.ctx,
     prevModel: res.prevModelCommitment,
     newModel: res.newModelCommitment,
+    sealKey: SEAL_KEY,
     commitments: res.commitments,
     outcome: packOutcome(status, scores, k),
   };
-  return buildDecisionInput(config, pub, { ...res.finalState, mask: maskOf(inliers) }, res.decision.input["salt"] as bigint[], krum).input;
+  const openings = {
+    secret: SEAL_SECRET,
+    ephemerals: (res.decision.input["ephemeral"] as bigint[][]).map((e) => [e[0], e[1]] as unknown as CurvePoint),
+    unavailable: (res.decision.input["unavailable"] as bigint[]).map((u) => u === 1n),
+  };
+  return buildDecisionInput(config, pub, { ...res.finalState, mask: maskOf(inliers) }, openings, krum).input;
 }
 
 describe("decision circuit accepts the reference computation", () => {
-  test("constraint system shape: public inputs [ctx, prevModel, newModel, accFinal, c[4], outcome[2]]", () => {
-    assert.equal(circuit.r1cs.nPubIn, 4 + 4 + 2);
+  test("constraint system shape: public inputs [ctx, prevModel, newModel, accFinal, sealKey[2], c[4], outcome[2]]", () => {
+    assert.equal(circuit.r1cs.nPubIn, 4 + 2 + 4 + 2);
     assert.equal(circuit.r1cs.nPubOut, 0);
     console.error(`  decision_k4_c16: ${circuit.r1cs.nConstraints} constraints`);
   });
@@ -224,15 +232,15 @@ describe("decision circuit accepts the reference computation", () => {
     await accepts(res);
   });
 
-  test("duplicates are status 2 and leave the valid set; excluded slots are status 3", async () => {
+  test("duplicates are status 2 and leave the valid set; unavailable slots are status 3", async () => {
     const a = slot(vec([1]), 7n);
-    const res = round([a, slot(vec([2]), 8n), a, { commitment: 12345n, excluded: true }], 0);
+    const res = round([a, slot(vec([2]), 8n), a, { commitment: 12345n, unavailable: true }], 0);
     assert.deepEqual(res.krum.status, [2, 2, 2, 3]); // n = 1 < 3
     await accepts(res);
     const res2 = round([slot(vec([1]), 1n), a, slot(vec([4]), 2n), a], 0);
     assert.deepEqual(res2.krum.status, [2, 2, 2, 2]);
     await accepts(res2);
-    const res3 = round([slot(vec([1]), 1n), slot(vec([2]), 3n), slot(vec([4]), 2n), { commitment: 5n, excluded: true }], 0);
+    const res3 = round([slot(vec([1]), 1n), slot(vec([2]), 3n), slot(vec([4]), 2n), { commitment: 5n, unavailable: true }], 0);
     assert.deepEqual(res3.krum.status, [1, 1, 1, 3]);
     await accepts(res3);
   });
@@ -328,21 +336,60 @@ describe("decision circuit rejects tampered inputs", () => {
     );
   });
 
-  test("commitment openings: wrong salt, excluding an empty slot, not excluding", async () => {
+  test("commitment openings: another ephemeral key, an unavailable empty slot, a non-boolean claim", async () => {
     await rejects(
       tamper(base.decision.input, (c) => {
-        (c["salt"] as bigint[])[0] = 77n;
+        (c["ephemeral"] as bigint[][])[0] = [...(c["ephemeral"] as bigint[][])[1]!];
       }),
     );
     const withEmpty = round([slot(vec([1]), 1n), slot(vec([2]), 2n), slot(vec([3]), 3n)], 0);
     await rejects(
       tamper(withEmpty.decision.input, (c) => {
-        (c["excluded"] as bigint[])[3] = 1n;
+        (c["unavailable"] as bigint[])[3] = 1n;
       }),
     );
     await rejects(
       tamper(withEmpty.decision.input, (c) => {
-        (c["excluded"] as bigint[])[0] = 2n;
+        (c["unavailable"] as bigint[])[0] = 2n;
+      }),
+    );
+  });
+
+  test("the seal key: another registered key, another secret", async () => {
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["sealKey"] = [...(base.decision.input["ephemeral"] as bigint[][])[0]!];
+      }),
+    );
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["secret"] = SEAL_SECRET + 1n;
+      }),
+    );
+  });
+
+  test("the keys the chunk proofs used: keysHash must be the derived keys'", async () => {
+    const state = { ...base.finalState, keysHash: base.finalState.keysHash + 1n };
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["keysHash"] = state.keysHash;
+        c["accFinal"] = hashState(state);
+      }),
+    );
+  });
+
+  test("an ephemeral key off the curve: provable, status 3, and it cannot be claimed decoded", async () => {
+    const good = [slot(vec([1]), 1n), slot(vec([2]), 2n), slot(vec([3]), 3n)];
+    const chunks = good[2]!.sealed!.chunks;
+    const off: RoundSlot = { commitment: sealedCommitment(cipherChain(chunks), [1n, 2n]), sealed: { ephemeral: [1n, 2n], chunks } };
+    const res = round([good[0]!, good[1]!, off], 0);
+    assert.deepEqual(res.krum.status, [2, 2, 3, 0]);
+    await accepts(res);
+    const state = { ...res.finalState, decoded: res.finalState.decoded | 0b100n };
+    await rejects(
+      tamper(res.decision.input, (c) => {
+        c["decoded"] = state.decoded;
+        c["accFinal"] = hashState(state);
       }),
     );
   });

@@ -16,7 +16,19 @@ import {
   type CompiledCircuit,
 } from "../../scripts/circuits/circom.ts";
 import { firstViolated, readR1cs, type R1cs } from "../../scripts/circuits/r1cs.ts";
-import type { CircuitConfig, CircuitInput } from "@fedmarket/core";
+import {
+  encryptChunk,
+  keysHash,
+  pack,
+  publicKeyOf,
+  sealedSlot,
+  sharedKey,
+  type CircuitConfig,
+  type CircuitInput,
+  type CurvePoint,
+  type RoundSlot,
+  type SlotChunk,
+} from "@fedmarket/core";
 
 /** A compiled circuit ready for witness tests. */
 export interface TestCircuit {
@@ -97,3 +109,34 @@ export function tamper(input: CircuitInput, edit: (copy: Record<string, unknown>
 export { rng } from "../../scripts/circuits/xorshift.ts";
 
 export { releaseCurves } from "../../scripts/circuits/prover.ts";
+
+/** The aggregator's secret scalar in every circuit test (public: tests only). */
+export const SEAL_SECRET = 0x5eed5eed5eed5eedn;
+
+/** Its registered seal key. */
+export const SEAL_KEY: CurvePoint = publicKeyOf(SEAL_SECRET);
+
+/** A slot sealed for `SEAL_KEY` with ephemeral secret `e` (distinct `e` give distinct commitments). */
+export function sealedTestSlot(config: CircuitConfig, update: readonly bigint[], e: bigint): RoundSlot {
+  return sealedSlot(config, update, SEAL_KEY, e);
+}
+
+/** The shared key of ephemeral secret `e` with `SEAL_KEY`. */
+export function testKey(e: bigint): CurvePoint {
+  const k = sharedKey(e, SEAL_KEY);
+  if (!k.valid) throw new Error("unreachable: SEAL_KEY is on the curve");
+  return k.key;
+}
+
+/** Chunk `j` of each slot's values (one chunk each) encrypted under the keys of ephemeral secrets 1..K. */
+export function testSlotChunks(config: CircuitConfig, values: readonly (readonly bigint[])[], j = 0): SlotChunk[] {
+  return values.map((v, k) => {
+    const key = testKey(BigInt(k + 1));
+    return { cipher: encryptChunk(pack(v, config.updateBits), key, j), key };
+  });
+}
+
+/** `keysHash` of the keys `testSlotChunks` uses for `k` slots. */
+export function testKeysHash(k: number): bigint {
+  return keysHash(Array.from({ length: k }, (_, i) => testKey(BigInt(i + 1))));
+}

@@ -70,7 +70,7 @@ export function mainSource(kind: CircuitKind, config: CircuitConfig): string {
   return kind === "chunk"
     ? `pragma circom 2.1.0;\n${comment}\ninclude "chunk.circom";\n` + `component main {public [accIn, accOut]} = Chunk(${args});\n`
     : `pragma circom 2.1.0;\n${comment}\ninclude "decision.circom";\n` +
-        `component main {public [ctx, prevModel, newModel, accFinal, commitments, outcome]} = Decision(${args});\n`;
+        `component main {public [ctx, prevModel, newModel, accFinal, sealKey, commitments, outcome]} = Decision(${args});\n`;
 }
 
 /**
@@ -116,8 +116,9 @@ const CIRCOM_FLAGS = ["--r1cs", "--wasm", "--sym", "--O2", "-l", "node_modules",
 export function sourcesHash(mainText: string): string {
   const h = createHash("sha256");
   h.update(`circom2@${packageVersion("circom2")} circomlib@${packageVersion("circomlib")} ${CIRCOM_FLAGS.join(" ")}\n`);
-  for (const f of readdirSync(CIRCUITS_DIR)
-    .filter((x) => x.endsWith(".circom"))
+  // Every library source under circuits/ (subfolders included: chunk.circom includes cipher/), not the mains.
+  for (const f of readdirSync(CIRCUITS_DIR, { recursive: true, encoding: "utf8" })
+    .filter((x) => x.endsWith(".circom") && !x.startsWith("main/"))
     .sort()) {
     h.update(`${f}\n`);
     h.update(readFileSync(join(CIRCUITS_DIR, f)));
@@ -196,7 +197,7 @@ export async function compileTarget(target: CircuitTarget, log: (m: string) => v
 /**
  * Compiles a test main given as source text (witness tests of single templates, e.g. the
  * circuits/cipher/ templates). Its cache key also covers every file under `circuits/<dir>` for
- * each `include "<dir>/..."` of the source, since `sourcesHash` reads only circuits/*.circom.
+ * each `include "<dir>/..."` of the source.
  */
 export async function compileTestMain(name: string, source: string, log?: (m: string) => void): Promise<CompiledCircuit> {
   const genDir = join(CACHE_DIR, "test-mains");

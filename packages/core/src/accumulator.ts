@@ -1,44 +1,73 @@
 /**
  * The chunk accumulator: the state a chunk proof advances by one chunk, and its hash.
  *
- * State field order (this order is hashed, and the circuits use it; `L = 4 + K + K(K+1)/2`):
+ * State field order (this order is hashed, and the circuits use it; `L = 6 + K + K(K+1)/2`):
  *
  * | index | field | meaning |
  * | --- | --- | --- |
  * | 0 | `counter` | chunks absorbed so far |
  * | 1 | `mask` | aggregation mask `sum_k inlier_k * 2^k` (fixed for the round) |
- * | 2 | `prevModelChain` | chain `m` of the previous model `g` over the absorbed chunks |
- * | 3 | `newModelChain` | chain `m'` of the new model `g'` over the absorbed chunks |
- * | 4 .. 4+K | `trainerChains[k]` | trainer chains `t[k]` |
- * | 4+K .. L | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
+ * | 2 | `decoded` | decoded mask `sum_k decoded_k * 2^k`: slots whose plaintext is used (fixed for the round) |
+ * | 3 | `keysHash` | `hashMany(S[0].x, S[0].y, ..)` of the slots' shared keys (fixed for the round; cipher.ts) |
+ * | 4 | `prevModelChain` | chain `m` of the previous model `g` over the absorbed chunks |
+ * | 5 | `newModelChain` | chain `m'` of the new model `g'` over the absorbed chunks |
+ * | 6 .. 6+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
+ * | 6+K .. L | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
  *
  * `hashState(s) = hashMany(fields(s))` (see poseidon.ts). The accumulator value a proof exposes
- * is `0` for the canonical initial state (counter 0, all zero but the mask) and
- * `hashState(s)` otherwise.
+ * is `0` for the canonical initial state (counter 0, all zero but the three round constants
+ * `mask`, `decoded`, `keysHash`) and `hashState(s)` otherwise.
  */
 import { gramIndex, gramSize, stateLength, type CircuitConfig } from "./config.ts";
 import { chainStep, chunkHash } from "./commit.ts";
+import { decryptChunk, type CurvePoint } from "./cipher.ts";
 import { floorDiv, fromFieldSigned, toField, assertSignedBits } from "./field.ts";
 import { innerProduct } from "./gram.ts";
 import { flagsOf, popcount } from "./krum.ts";
+import { unpack } from "./pack.ts";
 import { hashMany } from "./poseidon.ts";
 
 /** One accumulator state (Gram entries as signed integers). */
 export interface AccumulatorState {
   readonly counter: bigint;
   readonly mask: bigint;
+  readonly decoded: bigint;
+  readonly keysHash: bigint;
   readonly prevModelChain: bigint;
   readonly newModelChain: bigint;
   readonly trainerChains: readonly bigint[];
   readonly gram: readonly bigint[];
 }
 
-/** The canonical initial state for `kMax` slots and an aggregation mask. */
-export function initialState(kMax: number, mask: bigint): AccumulatorState {
-  if (mask < 0n || mask >= 1n << BigInt(kMax)) throw new RangeError(`mask ${mask} has bits above K_MAX`);
+/** The round constants of the accumulator: fixed by the aggregator before the first chunk, checked by the decision proof. */
+export interface RoundConstants {
+  /** Aggregation mask (Multi-Krum inliers). */
+  readonly mask: bigint;
+  /** Decoded mask (slots whose plaintext is used; a superset of the mask). */
+  readonly decoded: bigint;
+  /** `keysHash(keys)` of the slots' shared keys. */
+  readonly keysHash: bigint;
+}
+
+/** `hashMany` of the shared keys' coordinates in slot order (the zero point for slots without a key). */
+export function keysHash(keys: readonly CurvePoint[]): bigint {
+  return hashMany(keys.flatMap((k) => [k[0], k[1]]));
+}
+
+/** The canonical initial state for `kMax` slots and the round's constants. */
+export function initialState(kMax: number, constants: RoundConstants): AccumulatorState {
+  const { mask, decoded, keysHash: kh } = constants;
+  for (const [name, m] of [
+    ["mask", mask],
+    ["decoded mask", decoded],
+  ] as const)
+    if (m < 0n || m >= 1n << BigInt(kMax)) throw new RangeError(`${name} ${m} has bits above K_MAX`);
+  if ((mask & ~decoded) !== 0n) throw new RangeError("an aggregated slot is not decoded");
   return {
     counter: 0n,
     mask,
+    decoded,
+    keysHash: kh,
     prevModelChain: 0n,
     newModelChain: 0n,
     trainerChains: new Array<bigint>(kMax).fill(0n),
@@ -48,7 +77,12 @@ export function initialState(kMax: number, mask: bigint): AccumulatorState {
 
 /** The state as field elements in the documented order. */
 export function stateFields(state: AccumulatorState): bigint[] {
-  const fields = [state.counter, state.mask, state.prevModelChain, state.newModelChain, ...state.trainerChains, ...state.gram.map(toField)];
+  const fields = [
+    state.counter,
+    state.mask,
+    state.decoded,
+    state.keysHash,
+    state.prevModelChain, state.newModelChain, ...state.trainerChains, ...state.gram.map(toField)];
   if (fields.length !== stateLength(state.trainerChains.length)) {
     throw new RangeError("malformed accumulator state");
   }
@@ -62,10 +96,12 @@ export function stateFromFields(fields: readonly bigint[], kMax: number): Accumu
   return {
     counter: f(0),
     mask: f(1),
-    prevModelChain: f(2),
-    newModelChain: f(3),
-    trainerChains: fields.slice(4, 4 + kMax),
-    gram: fields.slice(4 + kMax).map(fromFieldSigned),
+    decoded: f(2),
+    keysHash: f(3),
+    prevModelChain: f(4),
+    newModelChain: f(5),
+    trainerChains: fields.slice(6, 6 + kMax),
+    gram: fields.slice(6 + kMax).map(fromFieldSigned),
   };
 }
 
@@ -74,7 +110,7 @@ export function hashState(state: AccumulatorState): bigint {
   return hashMany(stateFields(state));
 }
 
-/** True for the canonical initial state (any mask). */
+/** True for the canonical initial state (any round constants). */
 export function isInitialState(state: AccumulatorState): boolean {
   return (
     state.counter === 0n &&
@@ -97,25 +133,35 @@ export interface ChunkStepResult {
   readonly newModelChunk: bigint[];
 }
 
+/** One slot's chunk as a chunk proof sees it. */
+export interface SlotChunk {
+  /** The committed ciphertext elements (`packedLength(CHUNK, B)`; zeros for empty and unavailable slots). */
+  readonly cipher: readonly bigint[];
+  /** The shared key the chunk decrypts with (the zero point for slots without one). */
+  readonly key: CurvePoint;
+}
+
 /**
- * Absorbs one chunk: hashes every slot's update chunk into its chain, grows the Gram matrix,
- * aggregates the chunk of the model and extends both model chains.
- * `updateChunks[k]` is slot `k`'s chunk (zeros for slots whose update is not used).
+ * Absorbs one chunk: hashes every slot's ciphertext chunk into its chain, decrypts and unpacks the
+ * decoded slots (zeros for the others), grows the Gram matrix, aggregates the chunk of the model
+ * and extends both model chains. Throws when a decoded slot's plaintext does not unpack.
  */
 export function chunkStep(
   config: CircuitConfig,
   state: AccumulatorState,
-  updateChunks: readonly (readonly bigint[])[],
+  slots: readonly SlotChunk[],
   prevModelChunk: readonly bigint[],
-): ChunkStepResult {
+): ChunkStepResult & { readonly updateChunks: bigint[][] } {
   const { kMax, chunk, updateBits, modelBits } = config;
-  if (updateChunks.length !== kMax) throw new RangeError(`need ${kMax} update chunks`);
-  for (const u of updateChunks) {
-    if (u.length !== chunk) throw new RangeError(`update chunk length ${u.length} != ${chunk}`);
-    u.forEach((v) => assertSignedBits(v, updateBits, "update value"));
-  }
+  if (slots.length !== kMax) throw new RangeError(`need ${kMax} slot chunks`);
   if (prevModelChunk.length !== chunk) throw new RangeError("model chunk has the wrong length");
   prevModelChunk.forEach((v) => assertSignedBits(v, modelBits, "model value"));
+  if (state.counter >= 1n << 32n) throw new RangeError("chunk counter out of range");
+  const decoded = flagsOf(state.decoded, kMax);
+  const updateChunks = slots.map((s, k) => {
+    if (!decoded[k]) return new Array<bigint>(chunk).fill(0n);
+    return unpack(decryptChunk(s.cipher, s.key, Number(state.counter)), updateBits, chunk);
+  });
 
   const flags = flagsOf(state.mask, kMax);
   const n = BigInt(popcount(state.mask));
@@ -137,12 +183,12 @@ export function chunkStep(
     }
   }
   const next: AccumulatorState = {
+    ...state,
     counter: state.counter + 1n,
-    mask: state.mask,
     prevModelChain: chainStep(state.prevModelChain, chunkHash(prevModelChunk, modelBits)),
     newModelChain: chainStep(state.newModelChain, chunkHash(newModelChunk, modelBits)),
-    trainerChains: state.trainerChains.map((t, k) => chainStep(t, chunkHash(updateChunks[k] as readonly bigint[], updateBits))),
+    trainerChains: state.trainerChains.map((t, k) => chainStep(t, hashMany(slots[k]!.cipher))),
     gram,
   };
-  return { next, newModelChunk };
+  return { next, newModelChunk, updateChunks };
 }

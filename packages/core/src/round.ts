@@ -2,30 +2,82 @@
  * A complete round as the aggregator computes it: commitments checked, Multi-Krum decided,
  * every chunk step and the decision input built. The single source of truth for tests.
  */
-import { initialState, type AccumulatorState } from "./accumulator.ts";
-import { commitUpdate, modelCommitment, padToChunks, splitChunks } from "./commit.ts";
-import { validateConfig, type CircuitConfig } from "./config.ts";
+import { initialState, keysHash, type AccumulatorState, type SlotChunk } from "./accumulator.ts";
+import {
+  cipherChain,
+  decryptChunk,
+  publicKeyOf,
+  randomScalar,
+  sealChunks,
+  sealedCommitment,
+  sharedKey,
+  type CurvePoint,
+  type SealedUpdate,
+} from "./cipher.ts";
+import { modelCommitment, padToChunks, splitChunks } from "./commit.ts";
+import { packedLength, validateConfig, type CircuitConfig } from "./config.ts";
 import { computeCtx } from "./ctx.ts";
 import { gramMatrix, gramToUpper } from "./gram.ts";
 import { maskOf, multiKrum, type KrumResult } from "./krum.ts";
 import { packOutcome } from "./outcome.ts";
+import { pack, unpack } from "./pack.ts";
 import { buildChunkInput, buildDecisionInput, type ChunkWitness, type DecisionWitness } from "./witness.ts";
 
 /** One trainer slot of a round. */
 export interface RoundSlot {
-  /** The commitment submitted on chain (`0n`: empty slot). */
+  /** The commitment revealed on chain (`0n`: empty slot). */
   readonly commitment: bigint;
-  /** The opened quantized update (required unless the slot is empty or excluded). */
-  readonly update?: readonly bigint[];
-  /** Its salt (required with `update`). */
-  readonly salt?: bigint;
-  /** The aggregator excludes the slot (missing, undecryptable, not opening). */
-  readonly excluded?: boolean;
+  /** The sealed update the aggregator fetched (required unless the slot is empty or unavailable). */
+  readonly sealed?: SealedUpdate;
+  /** The aggregator could not fetch the committed ciphertext ("not available", its claim). */
+  readonly unavailable?: boolean;
 }
 
-/** Builds a slot whose commitment opens to `update` under `salt`. */
-export function committedSlot(config: CircuitConfig, update: readonly bigint[], salt: bigint): RoundSlot {
-  return { commitment: commitUpdate(update, salt, config.chunk, config.updateBits), update, salt };
+/** The zero point: the key of slots that have none (empty, unavailable, off-curve ephemeral key). */
+const NO_KEY: CurvePoint = [0n, 0n];
+
+/** Seals `update` (D signed values) for the aggregator's key and commits to it (what a trainer submits). */
+export function sealedSlot(
+  config: CircuitConfig,
+  update: readonly bigint[],
+  aggregatorKey: CurvePoint,
+  ephemeralSecret: bigint = randomScalar(),
+): RoundSlot {
+  const packed = splitChunks(padToChunks(update, config.chunk), config.chunk).map((c) => pack(c, config.updateBits));
+  const { sealed } = sealChunks(packed, aggregatorKey, ephemeralSecret);
+  return { commitment: sealedCommitment(cipherChain(sealed.chunks), sealed.ephemeral), sealed };
+}
+
+/** How the reference reads one slot. */
+interface OpenedSlot {
+  /** The key the chunk proofs decrypt with. */
+  readonly key: CurvePoint;
+  /** The committed ephemeral key (the decision proof's opening). */
+  readonly ephemeral: CurvePoint;
+  /** The decoded update, zero-padded to whole chunks (undefined: not decoded). */
+  readonly update?: bigint[];
+}
+
+/** Opens one slot: checks the commitment, derives the key, decrypts and unpacks every chunk. */
+function openSlot(config: CircuitConfig, slot: RoundSlot, k: number, chunks: number, secret: bigint): OpenedSlot {
+  if (slot.commitment === 0n || slot.unavailable === true) return { key: NO_KEY, ephemeral: NO_KEY };
+  const sealed = slot.sealed;
+  if (sealed === undefined) throw new RangeError(`slot ${k} is neither empty nor unavailable but has no sealed update`);
+  const np = packedLength(config.chunk, config.updateBits);
+  if (sealed.chunks.length !== chunks || sealed.chunks.some((c) => c.length !== np)) {
+    throw new RangeError(`slot ${k}: the sealed update needs ${chunks} chunks of ${np} elements (mark it unavailable)`);
+  }
+  if (sealedCommitment(cipherChain(sealed.chunks), sealed.ephemeral) !== slot.commitment) {
+    throw new RangeError(`slot ${k}: the sealed update does not open the commitment (not the committed data: mark it unavailable)`);
+  }
+  const shared = sharedKey(secret, sealed.ephemeral);
+  if (!shared.valid) return { key: NO_KEY, ephemeral: sealed.ephemeral };
+  try {
+    const update = sealed.chunks.flatMap((c, j) => unpack(decryptChunk(c, shared.key, j), config.updateBits, config.chunk));
+    return { key: shared.key, ephemeral: sealed.ephemeral, update };
+  } catch {
+    return { key: shared.key, ephemeral: sealed.ephemeral };
+  }
 }
 
 /** Everything a round needs. */
@@ -37,6 +89,8 @@ export interface RoundInput {
   readonly slots: readonly RoundSlot[];
   /** Tolerated Byzantine trainers. */
   readonly f: number;
+  /** The aggregator's secret scalar (its registered seal key is `publicKeyOf(secret)`). */
+  readonly secret: bigint;
   /** `uint256(keccak256(abi.encode(chainId, marketplace, projectId, round, paramsHash)))`. */
   readonly keccak: bigint;
 }
@@ -50,6 +104,10 @@ export interface RoundResult {
   /** The new global model (`D` values). */
   readonly newModel: bigint[];
   readonly commitments: bigint[];
+  /** Slots whose plaintext is used: non-empty, available, a valid key, every chunk unpacks. */
+  readonly decoded: boolean[];
+  /** The decoded updates (D values; undefined where not decoded). */
+  readonly updates: (bigint[] | undefined)[];
   readonly krum: KrumResult;
   readonly outcome: bigint[];
   readonly chunkWitnesses: ChunkWitness[];
@@ -68,36 +126,31 @@ export function simulateRound(input: RoundInput): RoundResult {
 
   const d = prevModel.length;
   const paddedModel = padToChunks(prevModel, chunk);
+  const chunks = paddedModel.length / chunk;
   const zeros = new Array<bigint>(paddedModel.length).fill(0n);
   const commitments = slots.map((s) => s.commitment);
-  const salts = slots.map((s) => s.salt ?? 0n);
-  const vectors = slots.map((s, k) => {
-    if (s.commitment === 0n || s.excluded === true) return zeros;
-    if (s.update === undefined || s.salt === undefined) {
-      throw new RangeError(`slot ${k} is neither empty nor excluded but has no opening`);
-    }
-    if (s.update.length !== d) throw new RangeError(`update of slot ${k} has length ${s.update.length} != ${d}`);
-    if (commitUpdate(s.update, s.salt, chunk, config.updateBits) !== s.commitment) {
-      throw new RangeError(`slot ${k} does not open its commitment`);
-    }
-    return padToChunks(s.update, chunk);
-  });
+  const opened = slots.map((s, k) => openSlot(config, s, k, chunks, input.secret));
+  const decoded = opened.map((o) => o.update !== undefined);
+  const vectors = opened.map((o) => o.update ?? zeros);
 
   const gram = gramMatrix(vectors);
-  const krum = multiKrum({ commitments, excluded: slots.map((s) => s.excluded === true), gram, f });
+  const krum = multiKrum({ commitments, excluded: decoded.map((x) => !x), gram, f });
 
   const modelChunks = splitChunks(paddedModel, chunk);
-  const updateChunks = vectors.map((v) => splitChunks(v, chunk));
-  let state = initialState(kMax, maskOf(krum.inliers));
+  const noCipher = new Array<bigint>(packedLength(chunk, config.updateBits)).fill(0n);
+  let state = initialState(kMax, {
+    mask: maskOf(krum.inliers),
+    decoded: maskOf(decoded),
+    keysHash: keysHash(opened.map((o) => o.key)),
+  });
   const chunkWitnesses: ChunkWitness[] = [];
   const newModel: bigint[] = [];
   modelChunks.forEach((modelChunk, j) => {
-    const w = buildChunkInput(
-      config,
-      state,
-      updateChunks.map((u) => u[j] as bigint[]),
-      modelChunk,
-    );
+    const slotChunks: SlotChunk[] = slots.map((s, k) => ({
+      cipher: s.commitment === 0n || s.unavailable === true ? noCipher : (s.sealed?.chunks[j] ?? noCipher),
+      key: opened[k]!.key,
+    }));
+    const w = buildChunkInput(config, state, slotChunks, modelChunk);
     chunkWitnesses.push(w);
     newModel.push(...w.newModelChunk);
     state = w.next;
@@ -114,9 +167,13 @@ export function simulateRound(input: RoundInput): RoundResult {
   const outcome = packOutcome(krum.status, krum.scores, kMax);
   const decision = buildDecisionInput(
     config,
-    { ctx, prevModel: prevModelCommitment, newModel: newModelCommitment, commitments, outcome },
+    { ctx, prevModel: prevModelCommitment, newModel: newModelCommitment, sealKey: publicKeyOf(input.secret), commitments, outcome },
     state,
-    salts,
+    {
+      secret: input.secret,
+      ephemerals: opened.map((o) => o.ephemeral),
+      unavailable: slots.map((s) => s.commitment !== 0n && s.unavailable === true),
+    },
     krum,
   );
   return {
@@ -126,6 +183,8 @@ export function simulateRound(input: RoundInput): RoundResult {
     newModelCommitment,
     newModel: newModel.slice(0, d),
     commitments,
+    decoded,
+    updates: opened.map((o) => o.update?.slice(0, d)),
     krum,
     outcome,
     chunkWitnesses,

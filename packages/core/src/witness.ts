@@ -3,7 +3,8 @@
  * Signal names and shapes match `circuits/chunk.circom` and `circuits/decision.circom`.
  */
 import { gramSize, outcomeWords, packedLength, validateConfig, type CircuitConfig } from "./config.ts";
-import { accumulatorValue, chunkStep, hashState, type AccumulatorState } from "./accumulator.ts";
+import { accumulatorValue, chunkStep, hashState, type AccumulatorState, type SlotChunk } from "./accumulator.ts";
+import type { CurvePoint } from "./cipher.ts";
 import { toField } from "./field.ts";
 import type { KrumResult } from "./krum.ts";
 import { pack } from "./pack.ts";
@@ -19,6 +20,8 @@ function stateSignals(state: AccumulatorState): CircuitInput {
   return {
     counter: state.counter,
     mask: state.mask,
+    decoded: state.decoded,
+    keysHash: state.keysHash,
     prevModelChain: state.prevModelChain,
     newModelChain: state.newModelChain,
     trainerChains: [...state.trainerChains],
@@ -33,35 +36,43 @@ export interface ChunkWitness {
   readonly input: CircuitInput;
   readonly next: AccumulatorState;
   readonly newModelChunk: bigint[];
+  /** The decoded update chunks (zeros for slots that are not decoded). */
+  readonly updateChunks: bigint[][];
 }
 
 /**
  * Input of the chunk circuit for one step.
- * `updateChunks[k]`: slot `k`'s chunk (`CHUNK` signed values); `prevModelChunk`: the model's.
+ * `slots[k]`: slot `k`'s ciphertext chunk and shared key; `prevModelChunk`: the model's chunk.
  */
 export function buildChunkInput(
   config: CircuitConfig,
   state: AccumulatorState,
-  updateChunks: readonly (readonly bigint[])[],
+  slots: readonly SlotChunk[],
   prevModelChunk: readonly bigint[],
 ): ChunkWitness {
   validateConfig(config);
-  const { next, newModelChunk } = chunkStep(config, state, updateChunks, prevModelChunk);
+  const np = packedLength(config.chunk, config.updateBits);
+  if (slots.some((s) => s.cipher.length !== np)) throw new RangeError(`every ciphertext chunk has ${np} elements`);
+  const { next, newModelChunk, updateChunks } = chunkStep(config, state, slots, prevModelChunk);
   const accIn = accumulatorValue(state);
   const accOut = hashState(next);
-  const updates = updateChunks.map((u) => pack(u, config.updateBits));
   const prevModel = pack(prevModelChunk, config.modelBits);
-  if (
-    updates.some((u) => u.length !== packedLength(config.chunk, config.updateBits)) ||
-    prevModel.length !== packedLength(config.chunk, config.modelBits)
-  ) {
+  if (prevModel.length !== packedLength(config.chunk, config.modelBits)) {
     throw new RangeError("packing produced the wrong number of elements");
   }
   return {
     publicSignals: [accIn, accOut],
-    input: { accIn, accOut, ...stateSignals(state), updates, prevModel },
+    input: {
+      accIn,
+      accOut,
+      ...stateSignals(state),
+      ciphers: slots.map((s) => [...s.cipher]),
+      keys: slots.map((s) => [s.key[0], s.key[1]]),
+      prevModel,
+    },
     next,
     newModelChunk,
+    updateChunks,
   };
 }
 
@@ -70,28 +81,41 @@ export interface DecisionPublic {
   readonly ctx: bigint;
   readonly prevModel: bigint;
   readonly newModel: bigint;
+  /** The aggregator's registered seal key `A` (cipher.ts). */
+  readonly sealKey: CurvePoint;
   readonly commitments: readonly bigint[];
   readonly outcome: readonly bigint[];
 }
 
 /** Decision-proof input: public signals in the interface order plus the private witness. */
 export interface DecisionWitness {
-  /** `[ctx, prevModel, newModel, accFinal, c[0..K_MAX), outcome[0..W)]`. */
+  /** `[ctx, prevModel, newModel, accFinal, A.x, A.y, c[0..K_MAX), outcome[0..W)]`. */
   readonly publicSignals: readonly bigint[];
   readonly input: CircuitInput;
 }
 
-/** Input of the decision circuit. `salts[k]` may be anything for empty/excluded slots. */
+/** The aggregator's private openings of a round. */
+export interface DecisionOpenings {
+  /** The aggregator's secret scalar `a` (`A = a * Base8`). */
+  readonly secret: bigint;
+  /** Every slot's committed ephemeral key `E[k]` (anything for empty and unavailable slots). */
+  readonly ephemerals: readonly CurvePoint[];
+  /** The aggregator's "not available" claims (ignored for empty slots). */
+  readonly unavailable: readonly boolean[];
+}
+
+/** Input of the decision circuit. */
 export function buildDecisionInput(
   config: CircuitConfig,
   pub: DecisionPublic,
   finalState: AccumulatorState,
-  salts: readonly bigint[],
+  openings: DecisionOpenings,
   krum: KrumResult,
 ): DecisionWitness {
   validateConfig(config);
   const k = config.kMax;
-  if (pub.commitments.length !== k || salts.length !== k) throw new RangeError("slot count mismatch");
+  if (pub.commitments.length !== k || openings.ephemerals.length !== k || openings.unavailable.length !== k)
+    throw new RangeError("slot count mismatch");
   if (pub.outcome.length !== outcomeWords(k)) throw new RangeError("wrong number of outcome words");
   if (finalState.gram.length !== gramSize(k)) throw new RangeError("state has the wrong K_MAX");
   const accFinal = hashState(finalState);
@@ -101,17 +125,19 @@ export function buildDecisionInput(
     prevModel: pub.prevModel,
     newModel: pub.newModel,
     accFinal,
+    sealKey: [pub.sealKey[0], pub.sealKey[1]],
     commitments: [...pub.commitments],
     outcome: [...pub.outcome],
     ...stateSignals(finalState),
-    salt: [...salts],
-    excluded: krum.excluded.map(bit),
+    secret: openings.secret,
+    ephemeral: openings.ephemerals.map((e) => [e[0], e[1]]),
+    unavailable: openings.unavailable.map((u, i) => bit(u && pub.commitments[i] !== 0n)),
     selected: krum.selected.map((row) => row.map(bit)),
     tau: [...krum.tau],
     keyThreshold: krum.keyThreshold,
   };
   return {
-    publicSignals: [pub.ctx, pub.prevModel, pub.newModel, accFinal, ...pub.commitments, ...pub.outcome],
+    publicSignals: [pub.ctx, pub.prevModel, pub.newModel, accFinal, pub.sealKey[0], pub.sealKey[1], ...pub.commitments, ...pub.outcome],
     input,
   };
 }

@@ -4,11 +4,15 @@ import {
   FIELD_MODULUS,
   accumulatorValue,
   chunkStep,
+  encryptChunk,
   gramIndex,
   gramSize,
   hashMany,
   hashState,
   initialState,
+  keysHash,
+  pack,
+  publicKeyOf,
   stateFields,
   stateFromFields,
   stateLength,
@@ -32,9 +36,11 @@ test("upper-triangular Gram index is row-major and dense", () => {
   }
 });
 
+const constants = (mask: bigint, decoded = mask): { mask: bigint; decoded: bigint; keysHash: bigint } => ({ mask, decoded, keysHash: 99n });
+
 test("state field order and hash", () => {
   const s = {
-    ...initialState(3, 5n),
+    ...initialState(3, constants(5n, 7n)),
     counter: 2n,
     prevModelChain: 7n,
     newModelChain: 8n,
@@ -43,24 +49,30 @@ test("state field order and hash", () => {
   };
   const fields = stateFields(s);
   assert.equal(fields.length, stateLength(3));
-  assert.deepEqual(fields.slice(0, 7), [2n, 5n, 7n, 8n, 1n, 2n, 3n]);
-  assert.equal(fields[8], FIELD_MODULUS - 2n);
+  assert.deepEqual(fields.slice(0, 9), [2n, 5n, 7n, 99n, 7n, 8n, 1n, 2n, 3n]);
+  assert.equal(fields[10], FIELD_MODULUS - 2n);
   assert.deepEqual(stateFromFields(fields, 3), s);
   assert.equal(hashState(s), hashMany(fields));
   assert.equal(accumulatorValue(s), hashState(s));
-  assert.equal(accumulatorValue(initialState(3, 5n)), 0n);
-  assert.throws(() => initialState(3, 8n));
+  assert.equal(accumulatorValue(initialState(3, constants(5n))), 0n);
+  assert.throws(() => initialState(3, constants(8n)), /above K_MAX/);
+  assert.throws(() => initialState(3, constants(5n, 16n)), /above K_MAX/);
+  assert.throws(() => initialState(3, constants(5n, 4n)), /not decoded/);
 });
 
-test("chunk step: Gram growth, masked floor average, chains", () => {
-  const s0 = initialState(3, 0b011n);
+test("chunk step: decryption, Gram growth, masked floor average, chains", () => {
+  const keys = [publicKeyOf(11n), publicKeyOf(12n), publicKeyOf(13n)];
+  const s0 = initialState(3, { mask: 0b011n, decoded: 0b111n, keysHash: keysHash(keys) });
   const u = [
     [1n, 2n, 3n, -4n],
     [2n, 2n, -3n, -5n],
     [127n, -128n, 0n, 0n],
   ];
+  const slots = u.map((v, k) => ({ cipher: encryptChunk(pack(v, 8), keys[k]!, 0), key: keys[k]! }));
   const g = [10n, -10n, 0n, 32767n];
-  const { next, newModelChunk } = chunkStep(config, s0, u, g);
+  const { next, newModelChunk, updateChunks } = chunkStep(config, s0, slots, g);
+  assert.deepEqual(updateChunks, u);
+  assert.equal(next.trainerChains[0], hashMany([0n, hashMany(slots[0]!.cipher)]));
   // n = 2: floor((1+2)/2)=1, floor(4/2)=2, floor(0/2)=0, floor(-9/2)=-5
   assert.deepEqual(newModelChunk, [11n, -8n, 0n, 32762n]);
   assert.equal(next.counter, 1n);
@@ -72,8 +84,13 @@ test("chunk step: Gram growth, masked floor average, chains", () => {
     chunkStep(
       config,
       s0,
-      u,
+      slots,
       [10n, 10n, 10n, 32767n].map((x, i) => (i === 0 ? 32767n : x)),
     ),
   );
+  // the chunk index is the counter: the same ciphertext at counter 1 does not unpack
+  assert.throws(() => chunkStep(config, { ...s0, counter: 1n }, slots, g));
+  // a slot that is not decoded contributes zeros whatever its ciphertext
+  const { updateChunks: partly } = chunkStep(config, { ...s0, mask: 0b001n, decoded: 0b001n }, slots, g);
+  assert.deepEqual(partly, [u[0], [0n, 0n, 0n, 0n], [0n, 0n, 0n, 0n]]);
 });

@@ -1,19 +1,27 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  SUBGROUP_ORDER,
   aggregate,
-  committedSlot,
+  cipherChain,
+  encryptChunk,
   flagsOf,
   gramMatrix,
   modelCommitment,
   multiKrum,
   padToChunks,
+  publicKeyOf,
+  sealedCommitment,
+  sealedSlot,
   simulateRound,
   unpackOutcome,
   type CircuitConfig,
+  type RoundSlot,
 } from "../src/index.ts";
 
 const config: CircuitConfig = { kMax: 4, chunk: 5, updateBits: 8, modelBits: 16 };
+const SECRET = 4242424242n;
+const A = publicKeyOf(SECRET);
 
 function rnd(n: number, amp: number): bigint[] {
   return Array.from({ length: n }, () => BigInt(Math.floor(Math.random() * (2 * amp + 1)) - amp));
@@ -23,14 +31,16 @@ test("a round agrees with the whole-vector computation", () => {
   const d = 12; // 3 chunks, last one padded
   const prev = rnd(d, 1000);
   const updates = [rnd(d, 20), rnd(d, 20), rnd(d, 20), rnd(d, 120)];
-  const slots = updates.map((u, k) => committedSlot(config, u, BigInt(k + 1) * 999n));
-  const r = simulateRound({ config, prevModel: prev, slots, f: 0, keccak: 123n << 100n });
+  const slots = updates.map((u) => sealedSlot(config, u, A));
+  const r = simulateRound({ config, prevModel: prev, slots, f: 0, keccak: 123n << 100n, secret: SECRET });
   assert.equal(r.chunks, 3);
   assert.equal(r.chunkWitnesses.length, 3);
   assert.equal(r.chunkWitnesses[0]?.publicSignals[0], 0n);
   for (let j = 1; j < 3; j++) {
     assert.equal(r.chunkWitnesses[j]?.publicSignals[0], r.chunkWitnesses[j - 1]?.publicSignals[1]);
   }
+  assert.deepEqual(r.decoded, [true, true, true, true]);
+  assert.deepEqual(r.updates, updates);
   const krum = multiKrum({
     commitments: r.commitments,
     excluded: [false, false, false, false],
@@ -39,21 +49,48 @@ test("a round agrees with the whole-vector computation", () => {
   });
   assert.deepEqual(r.krum.status, krum.status);
   assert.deepEqual(flagsOf(r.finalState.mask, 4), krum.inliers);
+  assert.equal(r.finalState.decoded, 0b1111n);
   assert.deepEqual(r.newModel, aggregate(prev, updates, krum.inliers, 16));
   assert.equal(r.newModelCommitment, modelCommitment(r.newModel, 5, 16));
   assert.deepEqual(
     unpackOutcome(r.outcome, 4).map((s) => s.score),
     krum.scores,
   );
-  assert.equal(r.decision.publicSignals.length, 4 + 4 + 2);
+  assert.equal(r.decision.publicSignals.length, 4 + 2 + 4 + 2);
+  assert.deepEqual(r.decision.publicSignals.slice(4, 6), [...A]);
   assert.equal(r.decision.publicSignals[3], r.chunkWitnesses[2]?.publicSignals[1]);
 });
 
-test("a round rejects a slot that does not open its commitment unless excluded", () => {
-  const u = rnd(5, 3);
-  const good = committedSlot(config, u, 5n);
-  const bad = { ...good, salt: 6n };
-  assert.throws(() => simulateRound({ config, prevModel: rnd(5, 3), slots: [good, bad], f: 0, keccak: 1n }));
-  const r = simulateRound({ config, prevModel: rnd(5, 3), slots: [good, { ...bad, excluded: true }], f: 0, keccak: 1n });
-  assert.deepEqual(r.krum.status, [2, 3, 0, 0]);
+test("not the committed data: refused unless marked unavailable; unavailable slots are excluded", () => {
+  const good = sealedSlot(config, rnd(5, 3), A);
+  const other = sealedSlot(config, rnd(5, 3), A);
+  const swapped: RoundSlot = { commitment: good.commitment, ...(other.sealed ? { sealed: other.sealed } : {}) };
+  assert.throws(() => simulateRound({ config, prevModel: rnd(5, 3), slots: [good, swapped], f: 0, keccak: 1n, secret: SECRET }), /does not open/);
+  const r = simulateRound({
+    config,
+    prevModel: rnd(5, 3),
+    slots: [good, { ...swapped, unavailable: true }, { commitment: 77n, unavailable: true }],
+    f: 0,
+    keccak: 1n,
+    secret: SECRET,
+  });
+  assert.deepEqual(r.krum.status, [2, 3, 3, 0]);
+  assert.deepEqual(r.decoded, [true, false, false, false]);
+});
+
+test("malformed sealed updates are excluded: a key off the curve, a plaintext that does not unpack", () => {
+  const good = sealedSlot(config, rnd(5, 3), A);
+  // Ephemeral key off the curve, committed as such.
+  const chunks = good.sealed!.chunks;
+  const offCurve: RoundSlot = { commitment: sealedCommitment(cipherChain(chunks), [1n, 2n]), sealed: { ephemeral: [1n, 2n], chunks } };
+  // A valid key but junk plaintext (a value beyond 8 bits in the packed element).
+  const e = 77n;
+  const shared = publicKeyOf((8n * e * SECRET) % SUBGROUP_ORDER);
+  const junk = [encryptChunk([1n << 250n], shared, 0)];
+  const junkSlot: RoundSlot = { commitment: sealedCommitment(cipherChain(junk), publicKeyOf(e)), sealed: { ephemeral: publicKeyOf(e), chunks: junk } };
+  const r = simulateRound({ config, prevModel: rnd(5, 3), slots: [good, offCurve, junkSlot], f: 0, keccak: 1n, secret: SECRET });
+  assert.deepEqual(r.decoded, [true, false, false, false]);
+  assert.deepEqual(r.krum.status, [2, 3, 3, 0]);
+  // The decision opens the committed ephemeral keys, also the one off the curve.
+  assert.deepEqual(r.decision.input["ephemeral"], [[...good.sealed!.ephemeral], [1n, 2n], [...publicKeyOf(e)], [0n, 0n]]);
 });
