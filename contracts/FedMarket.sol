@@ -22,6 +22,12 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     /// @dev The BN254 scalar field: commitments and public inputs must be below it.
     uint256 internal constant FIELD_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @dev BabyJubJub (EIP-2494) over that field: `A x^2 + y^2 = 1 + D x^2 y^2` (seal keys).
+    uint256 internal constant BABYJUBJUB_A = 168700;
+    uint256 internal constant BABYJUBJUB_D = 168696;
+    /// @dev Decision public inputs before the slot commitments: ctx, prevModel, newModel, accFinal,
+    ///      sealKey.x, sealKey.y.
+    uint256 internal constant DECISION_HEAD = 6;
     /// @dev Upper bound on trainer slots, so every loop over slots is bounded.
     uint256 internal constant MAX_SLOTS = 64;
     /// @dev Longest CID accepted (a CIDv1 in base32 with a sha2-256 digest is 59 bytes).
@@ -85,7 +91,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         bytes32 allowlistRoot;
         bytes32 paramsHash;
         bytes32 ownerEncryptionKey;
-        bytes32 aggregatorEncryptionKey;
+        uint256[2] aggregatorSealKey; // BabyJubJub point: two full words, nothing to pack with
         uint256 modelCommitment;
         CircuitParams params;
         // One word each; only `hyperParams` changes after creation (at most once per round).
@@ -209,7 +215,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IFedMarket
-    function acceptAggregator(uint256 projectId, bytes32 encryptionKey, uint256 bond, uint256 slashAmount)
+    function acceptAggregator(uint256 projectId, uint256[2] calldata sealKey, uint256 bond, uint256 slashAmount)
         external
         payable
         nonReentrant
@@ -220,13 +226,14 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (bond != p.aggregatorBond || slashAmount != p.slashAmount) {
             revert AppointmentTermsChanged(projectId, p.aggregatorBond, p.slashAmount);
         }
+        _checkSealKey(sealKey);
         // No bond is posted while awaiting an aggregator, so the whole bond is due.
         uint256 received = _pull(p.token, bond);
         if (received < bond) revert InsufficientDeposit(bond, received);
         p.bondPosted = received;
-        p.aggregatorEncryptionKey = encryptionKey;
+        p.aggregatorSealKey = sealKey;
         p.status = ProjectStatus.Active;
-        emit AggregatorAccepted(projectId, msg.sender, received, received, encryptionKey);
+        emit AggregatorAccepted(projectId, msg.sender, received, received, sealKey);
         _openRound(projectId, p);
     }
 
@@ -413,7 +420,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         p.aggregator = address(0);
         p.aggregatorBond = 0;
         p.slashAmount = 0;
-        p.aggregatorEncryptionKey = bytes32(0);
+        delete p.aggregatorSealKey;
         emit RoundFailed(projectId, round, aggregator, slashed, slashPerTrainer, reward, posted - slashed);
         address token = p.token;
         _creditSubmitters(projectId, p, submissions, true, slashPerTrainer, reward);
@@ -497,7 +504,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         v.allowlistRoot = p.allowlistRoot;
         v.paramsHash = p.paramsHash;
         v.ownerEncryptionKey = p.ownerEncryptionKey;
-        v.aggregatorEncryptionKey = p.aggregatorEncryptionKey;
+        v.aggregatorSealKey = p.aggregatorSealKey;
         v.modelCommitment = p.modelCommitment;
         v.modelCid = p.modelCid;
         v.specCid = p.specCid;
@@ -807,19 +814,22 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint256 kMax = p.slotCount;
         uint256 words = _outcomeWords(kMax);
         if (outcomes.length != words) revert WrongOutcomeCount(words, outcomes.length);
-        inputs = new uint256[](4 + kMax + words);
+        inputs = new uint256[](DECISION_HEAD + kMax + words);
         inputs[0] = roundContext(projectId, p.currentRound);
         inputs[1] = p.modelCommitment;
         inputs[2] = newModel;
         inputs[3] = p.accumulator;
+        // The registered seal key: the proof decrypts every update with the key trainers encrypted to.
+        inputs[4] = p.aggregatorSealKey[0];
+        inputs[5] = p.aggregatorSealKey[1];
         uint256 round = p.currentRound;
         uint256 slots = p.maxTrainersPerRound;
         for (uint256 slot; slot < slots; ++slot) {
             SlotEntry storage e = _slots[projectId][slot];
-            if (e.round == round && e.revealed) inputs[4 + slot] = e.value;
+            if (e.round == round && e.revealed) inputs[DECISION_HEAD + slot] = e.value;
         }
         for (uint256 w; w < words; ++w) {
-            inputs[4 + kMax + w] = outcomes[w];
+            inputs[DECISION_HEAD + kMax + w] = outcomes[w];
         }
     }
 
@@ -1058,6 +1068,20 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     }
 
     function _decisionInputCount(uint256 kMax) internal pure returns (uint256) {
-        return 4 + kMax + _outcomeWords(kMax);
+        return DECISION_HEAD + kMax + _outcomeWords(kMax);
+    }
+
+    /// @dev Reverts with `InvalidSealKey` unless `key` is a BabyJubJub point (coordinates below the
+    ///      field, on the curve) other than the identity `(0, 1)`. Subgroup membership is left to the
+    ///      decision proof, which shows `key = a * Base8` (see `IFedMarket.acceptAggregator`).
+    function _checkSealKey(uint256[2] calldata key) internal pure {
+        uint256 x = key[0];
+        uint256 y = key[1];
+        if (x >= FIELD_MODULUS || y >= FIELD_MODULUS || (x == 0 && y == 1)) revert InvalidSealKey();
+        uint256 xx = mulmod(x, x, FIELD_MODULUS);
+        uint256 yy = mulmod(y, y, FIELD_MODULUS);
+        uint256 lhs = addmod(mulmod(BABYJUBJUB_A, xx, FIELD_MODULUS), yy, FIELD_MODULUS);
+        uint256 rhs = addmod(1, mulmod(BABYJUBJUB_D, mulmod(xx, yy, FIELD_MODULUS), FIELD_MODULUS), FIELD_MODULUS);
+        if (lhs != rhs) revert InvalidSealKey();
     }
 }

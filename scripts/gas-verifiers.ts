@@ -122,7 +122,8 @@ async function prove(built: Built, inputs: readonly bigint[]): Promise<bigint[]>
 }
 
 export async function deployRealVerifier(ethers: HardhatEthers, k: number, chunkSize: number): Promise<RealVerifier> {
-  const decisionInputs = 4 + k + Math.ceil(k / 3);
+  // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, K commitments, ceil(K / 3) outcome words.
+  const decisionInputs = 6 + k + Math.ceil(k / 3);
   const chunk = await build(2);
   const decision = await build(decisionInputs);
   const [signer] = await ethers.getSigners();

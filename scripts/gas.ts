@@ -6,7 +6,7 @@
  * Proof verification is measured with real snarkjs Groth16 verifiers (see `scripts/gas-verifiers.ts`):
  * the gas of a Groth16 verification depends only on the number of public inputs, so verifiers of
  * tiny circuits with the same public-input counts as the round circuits (2 for a chunk proof,
- * `4 + K + ceil(K/3)` for the decision proof) give the exact on-chain cost, and the marketplace calls
+ * `6 + K + ceil(K/3)` for the decision proof, the aggregator's seal key included) give the exact on-chain cost, and the marketplace calls
  * around them (finalizeRound at K trainers) are measured end to end with those real proofs.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -31,6 +31,11 @@ const CHUNK = 64;
 const MODEL_SIZE = 3 * CHUNK; // three chunk proofs per round
 const SUBMISSION_WINDOW = 3600n;
 const REVEAL_WINDOW = 1800n;
+/** The aggregator's seal key: BabyJubJub's Base8 (any curve point costs the same). */
+const SEAL_KEY: [bigint, bigint] = [
+  5299619240641551281634865583518297030282874472190772894086521144482721001553n,
+  16950150798460657717958625567821834550301663161624707787222815936182638968203n,
+];
 
 async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
   const receipt = await (await tx).wait();
@@ -113,7 +118,7 @@ async function measure(k: number): Promise<Measurement> {
   const registerTrainer = await gasOf(market.connect(trainers[0]!).registerTrainer(1n, []));
   for (const t of trainers.slice(1)) await market.connect(t).registerTrainer(1n, []);
   const acceptAggregator = await gasOf(
-    market.connect(aggregator).acceptAggregator(1n, ethers.ZeroHash, config.aggregatorBond, config.slashAmount, { value: REWARD }),
+    market.connect(aggregator).acceptAggregator(1n, SEAL_KEY, config.aggregatorBond, config.slashAmount, { value: REWARD }),
   );
 
   const staked = { ...config, trainerStake: 10n ** 16n };
@@ -182,12 +187,12 @@ async function measure(k: number): Promise<Measurement> {
   // Slots drawn among more candidates than slots: each commit runs the draw (Floyd) to find its slot.
   await market.connect(owner).createProject(config, { value: config.budget });
   for (const t of [...trainers, ...extra]) await market.connect(t).registerTrainer(3n, []);
-  await market.connect(aggregator).acceptAggregator(3n, ethers.ZeroHash, config.aggregatorBond, config.slashAmount, { value: REWARD });
+  await market.connect(aggregator).acceptAggregator(3n, SEAL_KEY, config.aggregatorBond, config.slashAmount, { value: REWARD });
   const drawn = await submitRound(3n, 0, [...trainers, ...extra]);
 
   return {
     k,
-    decisionPublicInputs: 4 + k + Math.ceil(k / 3),
+    decisionPublicInputs: 6 + k + Math.ceil(k / 3),
     createProject,
     acceptAggregator,
     registerTrainer,
@@ -231,7 +236,7 @@ const out = {
     "Gas per transaction (including the 21000 base and calldata).",
     "verifyChunkProof / verifyDecisionProof: gas of the IRoundVerifier call alone (real snarkjs Groth16 verifiers).",
     "finalizeRoundWhole: finalizeRound with the decision proof (chunk proofs sent before, in submitChunkProofs) and K inliers paid.",
-    "acceptAggregator: the first acceptance (bond in ETH), which opens round 0.",
+    "acceptAggregator: the first acceptance (bond in ETH, seal key checked on the curve and stored), which opens round 0.",
     "commitUpdate / revealUpdate: the two phases of a submission. The first commit of a round also fixes the round's seed unless drawSeed did; slots are pre-initialised at createProject, so commits rewrite non-zero storage; a reveal writes one fresh word (the duplicate-commitment guard).",
     "commitUpdateDrawn: more registered trainers (`candidates`) than K slots, so each commit runs the uniform draw (Floyd, up to K keccak draws) to find its slot.",
     `Model of ${MODEL_SIZE} parameters in ${MODEL_SIZE / CHUNK} chunks; f = 0 at K = 4 (2f + 3 <= K), else 1.`,

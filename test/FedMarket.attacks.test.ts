@@ -22,9 +22,11 @@ import {
   AGGREGATION_WINDOW,
   BOND,
   ETH,
+  FIELD_MODULUS,
   HYPER_INITIAL,
   ProjectStatus,
   REWARD,
+  SEAL_KEY,
   SLASH,
   Status,
   acceptTerms,
@@ -52,6 +54,7 @@ import {
   type ChunkProof,
   type MarketFixture,
   type RoundResult,
+  type SealKey,
   type SlotOutcome,
   type Update,
   type UpdateFor,
@@ -89,7 +92,10 @@ function chunkChain(label: string, count: number): ChunkProof[] {
   return proofs;
 }
 
-/** The decision public inputs, computed off chain from docs/PROOF-INTERFACE.md. */
+/**
+ * The decision public inputs, computed off chain from docs/PROOF-INTERFACE.md, for the seal key the
+ * fixtures' aggregator registered (or `sealKey`).
+ */
 async function decisionInputs(
   market: FedMarket,
   projectId: bigint,
@@ -97,11 +103,12 @@ async function decisionInputs(
   accFinal: bigint,
   words: bigint[],
   kMax: number,
+  sealKey: SealKey = SEAL_KEY,
 ): Promise<bigint[]> {
   const project = await market.getProject(projectId);
   const ctx = await market.roundContext(projectId, project.currentRound);
   const commitments = await slotCommitments(market, projectId, kMax);
-  return [ctx, project.modelCommitment, newModel, accFinal, ...commitments, ...words];
+  return [ctx, project.modelCommitment, newModel, accFinal, ...sealKey, ...commitments, ...words];
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -354,7 +361,7 @@ describe("FedMarket attacks", function () {
       await f.market.failRound(f.projectId);
       const newAggregator = f.trainers[7]!;
       await f.market.connect(f.owner).appointAggregator(f.projectId, newAggregator.address, 0n, 0n);
-      await acceptTerms(f.market, newAggregator, f.projectId, true, "0x" + "33".repeat(32));
+      await acceptTerms(f.market, newAggregator, f.projectId, true, [FIELD_MODULUS - SEAL_KEY[0], SEAL_KEY[1]]); // its own key: -Base8
       await submitAll(f, f.projectId, f.trainers.slice(0, 4));
       const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers([1n, 1n, 1n, 1n]));
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 1, 0, chunkProofs, result))
@@ -438,6 +445,22 @@ describe("FedMarket attacks", function () {
       // Control: re-proving the same outcomes for round 1 works.
       const reproved = await decisionInputs(f.market, f.projectA, unchanged, BigInt(chunks[2]!.accOut), outcomes, 4);
       await f.market.connect(f.aggregator).finalizeRound(f.projectA, 1, 3, [], { ...result, proof: mockDecisionProof(reproved) });
+    });
+
+    it("a decision proof for another seal key than the registered one does not verify", async function () {
+      const f = await loadFixture(replayFixture);
+      const newModel = commitmentOf("replay-model");
+      const { chunks, result, inputs } = await proveA(f, newModel, "same-chain");
+      await f.market.connect(f.aggregator).submitChunkProofs(f.projectA, 0, 0, chunks);
+      // The proof decrypts the updates with the key it names: a key other than the one trainers
+      // encrypted to (here -Base8, a valid point) makes different public inputs 4 and 5.
+      const other: SealKey = [FIELD_MODULUS - SEAL_KEY[0], SEAL_KEY[1]];
+      const forOther = await decisionInputs(f.market, f.projectA, newModel, BigInt(chunks[2]!.accOut), outcomes, 4, other);
+      expect(forOther.slice(4, 6)).to.not.deep.equal(inputs.slice(4, 6));
+      await expect(
+        f.market.connect(f.aggregator).finalizeRound(f.projectA, 0, 3, [], { ...result, proof: mockDecisionProof(forOther) }),
+      ).to.be.revertedWithCustomError(f.market, "InvalidDecisionProof");
+      await expect(f.market.connect(f.aggregator).finalizeRound(f.projectA, 0, 3, [], result)).to.emit(f.market, "RoundFinalized");
     });
   });
 
@@ -591,12 +614,12 @@ describe("FedMarket attacks", function () {
       await f.market.connect(f.owner).createProject(config, { value: config.budget });
       // The aggregator signs acceptAggregator(BOND, SLASH); the owner's re-appointment lands first.
       await f.market.connect(f.owner).appointAggregator(1n, f.aggregator.address, BOND * 10n, BOND * 10n);
-      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
+      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, SEAL_KEY, BOND, SLASH, { value: BOND }))
         .to.be.revertedWithCustomError(f.market, "AppointmentTermsChanged")
         .withArgs(1n, BOND * 10n, BOND * 10n);
       // The same terms with the bond sent for the new ones do not pass either.
       await expect(
-        f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND * 10n }),
+        f.market.connect(f.aggregator).acceptAggregator(1n, SEAL_KEY, BOND, SLASH, { value: BOND * 10n }),
       ).to.be.revertedWithCustomError(f.market, "AppointmentTermsChanged");
       const p = await f.market.getProject(1n);
       expect([p.status, p.bondPosted]).to.deep.equal([BigInt(ProjectStatus.AwaitingAggregator), 0n]);
@@ -608,17 +631,17 @@ describe("FedMarket attacks", function () {
       await time.increase(AGGREGATION_WINDOW);
       await f.market.failRound(f.projectId);
       const agg = f.market.connect(f.aggregator);
-      await expect(agg.acceptAggregator(f.projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
+      await expect(agg.acceptAggregator(f.projectId, SEAL_KEY, BOND, SLASH, { value: BOND }))
         .to.be.revertedWithCustomError(f.market, "NotAggregator")
         .withArgs(f.projectId, f.aggregator.address);
-      await expect(agg.acceptAggregator(f.projectId, ethers.ZeroHash, 0n, 0n))
+      await expect(agg.acceptAggregator(f.projectId, SEAL_KEY, 0n, 0n))
         .to.be.revertedWithCustomError(f.market, "NotAggregator")
         .withArgs(f.projectId, f.aggregator.address);
       // Its remaining bond came back with the failure, so nothing holds the owner to it.
       expect(await f.market.creditOf(ETH, f.aggregator.address)).to.equal(BOND - SLASH);
       const replacement = f.trainers[7]!;
       await f.market.connect(f.owner).appointAggregator(f.projectId, replacement.address, BOND, SLASH);
-      await expect(agg.acceptAggregator(f.projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND })).to.be.revertedWithCustomError(
+      await expect(agg.acceptAggregator(f.projectId, SEAL_KEY, BOND, SLASH, { value: BOND })).to.be.revertedWithCustomError(
         f.market,
         "NotAggregator",
       );
@@ -801,7 +824,7 @@ describe("FedMarket attacks", function () {
       try {
         const accept = await f.market
           .connect(f.aggregator)
-          .acceptAggregator(projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND, gasLimit: 2_000_000n });
+          .acceptAggregator(projectId, SEAL_KEY, BOND, SLASH, { value: BOND, gasLimit: 2_000_000n });
         const early = await f.market.connect(t).commitUpdate(projectId, 0n, sealed, { gasLimit: 1_000_000n });
         hashes = [accept.hash, early.hash];
         await mine();
@@ -905,11 +928,11 @@ describe("FedMarket attacks", function () {
     it("a copied sealed commitment cannot be revealed by the copier; the victim reveals and is paid in full, as without the copier", async function () {
       const copied = await playRound(true);
       const alone = await playRound(false);
-      expect(copied.inputs[4 + 1]).to.equal(0n); // the copier's slot is empty in the proof
+      expect(copied.inputs[6 + 1]).to.equal(0n); // the copier's slot is empty in the proof
       expect(copied.copierCredit).to.equal(0n);
       expect(copied.victimCredit).to.equal(REWARD / 3n);
       expect(copied.victimCredit).to.equal(alone.victimCredit);
-      expect(copied.inputs.slice(4, 8)).to.deep.equal(alone.inputs.slice(4, 8));
+      expect(copied.inputs.slice(6, 10)).to.deep.equal(alone.inputs.slice(6, 10));
     });
 
     it("a commitment already revealed in the round cannot be revealed again from another slot (DuplicateCommitment)", async function () {
@@ -952,7 +975,7 @@ describe("FedMarket attacks", function () {
       // Views.
       expect(await slotCommitments(f.market, projectId, 4)).to.deep.equal([0n, 0n, 0n, 0n]);
       const inputs = await f.market.decisionPublicInputs(projectId, 1n, packOutcomes([]));
-      expect(inputs.slice(4, 8)).to.deep.equal([0n, 0n, 0n, 0n]);
+      expect(inputs.slice(6, 10)).to.deep.equal([0n, 0n, 0n, 0n]);
       const round = await f.market.getCurrentRound(projectId);
       expect([round.commits, round.submissions]).to.deep.equal([4n, 0n]);
       // Revealing before the window is refused; in it, the updates become public.
@@ -975,7 +998,7 @@ describe("FedMarket attacks", function () {
         .withArgs(projectId, 0n, anyValue, anyValue);
       const outcomes = [...inliers([1n, 1n]), { status: Status.Empty, score: 0n }, ...inliers([1n])];
       const { chunkProofs, result, inputs } = await buildFinalization(f, projectId, outcomes);
-      expect(inputs.slice(4, 8)).to.deep.equal([updates[0]!.commitment, updates[1]!.commitment, 0n, updates[3]!.commitment]);
+      expect(inputs.slice(6, 10)).to.deep.equal([updates[0]!.commitment, updates[1]!.commitment, 0n, updates[3]!.commitment]);
       const tx = await f.market.connect(f.aggregator).finalizeRound(projectId, 0n, 0n, chunkProofs, result);
       const recorded = (await tx.wait())!.logs
         .map((log) => f.market.interface.parseLog(log))

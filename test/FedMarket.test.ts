@@ -3,10 +3,11 @@ import { network } from "hardhat";
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 
-import { roundSeed } from "@fedmarket/core";
+import { isOnCurve, publicKeyOf, roundSeed } from "@fedmarket/core";
 import type { MockRoundVerifier } from "../types/ethers-contracts/index.js";
 import {
   AGGREGATION_WINDOW,
+  BASE8,
   BOND,
   CHUNK_SIZE,
   ETH,
@@ -14,6 +15,7 @@ import {
   FIELD_MODULUS,
   K_MAX,
   REWARD,
+  SEAL_KEY,
   HYPER_INITIAL,
   HYPER_MAX,
   HYPER_MIN,
@@ -32,6 +34,7 @@ import {
   drawSeed,
   mockChunkProof,
   pastAggregationWindow,
+  registerTrainers,
   revealAll,
   sealedCommitment,
   submitAll,
@@ -41,6 +44,7 @@ import {
   type ConfigOverrides,
   type HyperParams,
   type MarketFixture,
+  type SealKey,
 } from "./helpers/market.js";
 
 const connection = await network.create();
@@ -207,21 +211,86 @@ describe("FedMarket", function () {
   });
 
   describe("acceptAggregator", function () {
+    /** A project awaiting the fixture's aggregator on the base terms (ETH). */
+    async function awaiting(): Promise<MarketFixture> {
+      const f = await deployMarket(connection);
+      const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
+      await f.market.createProject(config, { value: config.budget });
+      return f;
+    }
+
     it("takes the bond and opens round 0 with its reward reserved", async function () {
       const f = await loadFixture(fixture);
       const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
       await f.market.createProject(config, { value: config.budget });
-      const key = "0x" + "33".repeat(32);
-      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, key, BOND, SLASH, { value: BOND }))
+      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, SEAL_KEY, BOND, SLASH, { value: BOND }))
         .to.emit(f.market, "AggregatorAccepted")
-        .withArgs(1n, f.aggregator.address, BOND, BOND, key)
+        .withArgs(1n, f.aggregator.address, BOND, BOND, SEAL_KEY)
         .and.to.emit(f.market, "RoundOpened")
         .withArgs(1n, 0n, 0n, anyValue, anyValue, anyValue, REWARD, config.initialModelCommitment, config.initialModelCid, anyValue);
       const p = await f.market.getProject(1n);
       expect(p.status).to.equal(ProjectStatus.Active);
       expect(p.roundReward).to.equal(REWARD);
       expect(p.budget).to.equal(REWARD * 2n);
-      expect(p.aggregatorEncryptionKey).to.equal(key);
+    });
+
+    it("stores the seal key, shows it in the project view and emits it", async function () {
+      const f = await loadFixture(awaiting);
+      expect(await f.market.getProject(1n).then((p) => [...p.aggregatorSealKey])).to.deep.equal([0n, 0n]);
+      const key = publicKeyOf(123_456_789n) as SealKey;
+      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, key, BOND, SLASH, { value: BOND }))
+        .to.emit(f.market, "AggregatorAccepted")
+        .withArgs(1n, f.aggregator.address, BOND, BOND, key);
+      expect([...(await f.market.getProject(1n)).aggregatorSealKey]).to.deep.equal(key);
+    });
+
+    it("refuses a key off the curve, a coordinate >= r and the identity with InvalidSealKey, before any bond moves", async function () {
+      const f = await loadFixture(awaiting);
+      const [x, y] = BASE8;
+      const refused: Record<string, SealKey> = {
+        "off the curve (y + 1)": [x, y + 1n],
+        "off the curve (x + 1)": [x + 1n, y],
+        "(0, 0), off the curve": [0n, 0n],
+        "x + r (the same point mod r)": [x + FIELD_MODULUS, y],
+        "y + r (the same point mod r)": [x, y + FIELD_MODULUS],
+        "x = r": [FIELD_MODULUS, 1n],
+        "the identity (0, 1)": [0n, 1n],
+        "the identity with y + r": [0n, 1n + FIELD_MODULUS],
+      };
+      const agg = f.market.connect(f.aggregator);
+      for (const [what, key] of Object.entries(refused)) {
+        // The bond sent is short, too: the key is checked first.
+        await expect(agg.acceptAggregator(1n, key, BOND, SLASH, { value: 0n }), what).to.be.revertedWithCustomError(
+          f.market,
+          "InvalidSealKey",
+        );
+      }
+      const p = await f.market.getProject(1n);
+      expect([p.status, p.bondPosted, [...p.aggregatorSealKey]]).to.deep.equal([BigInt(ProjectStatus.AwaitingAggregator), 0n, [0n, 0n]]);
+      expect(await f.market.totalLiabilities(ETH)).to.equal(p.budget);
+      await expect(agg.acceptAggregator(1n, BASE8, BOND, SLASH, { value: BOND })).to.emit(f.market, "AggregatorAccepted");
+    });
+
+    it("accepts exactly the curve points the reference accepts (keys a * Base8, their negations, random pairs)", async function () {
+      const f = await loadFixture(awaiting);
+      const agg = f.market.connect(f.aggregator);
+      const keys: SealKey[] = [];
+      for (let i = 1n; i <= 8n; i++) {
+        const [kx, ky] = publicKeyOf(i * 0x9e3779b97f4a7c15n + 1n);
+        keys.push([kx, ky], [FIELD_MODULUS - kx, ky], [kx, FIELD_MODULUS - ky]);
+      }
+      // (0, -1) has order 2: on the curve, so accepted; the decision proof (A = a * Base8) is what
+      // rules out keys outside the subgroup.
+      keys.push([0n, FIELD_MODULUS - 1n]);
+      for (let i = 1n; i <= 8n; i++) {
+        keys.push([BigInt(ethers.keccak256(ethers.toBeHex(i, 32))) % FIELD_MODULUS, BigInt(ethers.id(`y${i}`)) % FIELD_MODULUS]);
+      }
+      expect(keys.filter((k) => isOnCurve(k)).length).to.equal(25);
+      for (const key of keys) {
+        const accept = agg.acceptAggregator.staticCall(1n, key, BOND, SLASH, { value: BOND });
+        if (isOnCurve(key)) await accept;
+        else await expect(accept, `${key[0]}, ${key[1]}`).to.be.revertedWithCustomError(f.market, "InvalidSealKey");
+      }
     });
 
     it("rejects anyone but the appointed aggregator, a short bond and a second acceptance", async function () {
@@ -229,14 +298,14 @@ describe("FedMarket", function () {
       const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
       await f.market.createProject(config, { value: config.budget });
       const agg = f.market.connect(f.aggregator);
-      await expect(f.market.connect(f.stranger).acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
+      await expect(f.market.connect(f.stranger).acceptAggregator(1n, SEAL_KEY, BOND, SLASH, { value: BOND }))
         .to.be.revertedWithCustomError(f.market, "NotAggregator")
         .withArgs(1n, f.stranger.address);
-      await expect(agg.acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND - 1n }))
+      await expect(agg.acceptAggregator(1n, SEAL_KEY, BOND, SLASH, { value: BOND - 1n }))
         .to.be.revertedWithCustomError(f.market, "WrongEthAmount")
         .withArgs(BOND, BOND - 1n);
-      await agg.acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND });
-      await expect(agg.acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH))
+      await agg.acceptAggregator(1n, SEAL_KEY, BOND, SLASH, { value: BOND });
+      await expect(agg.acceptAggregator(1n, SEAL_KEY, BOND, SLASH))
         .to.be.revertedWithCustomError(f.market, "WrongProjectStatus")
         .withArgs(1n, ProjectStatus.Active);
     });
@@ -249,7 +318,7 @@ describe("FedMarket", function () {
         token: await f.feeToken.getAddress(),
       });
       await f.market.createProject(config);
-      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH))
+      await expect(f.market.connect(f.aggregator).acceptAggregator(1n, SEAL_KEY, BOND, SLASH))
         .to.be.revertedWithCustomError(f.market, "InsufficientDeposit")
         .withArgs(BOND, (BOND * 99n) / 100n);
     });
@@ -264,11 +333,11 @@ describe("FedMarket", function () {
         [BOND - 1n, SLASH],
         [BOND + 1n, SLASH],
       ] as const) {
-        await expect(agg.acceptAggregator(1n, ethers.ZeroHash, bond, slash, { value: bond }))
+        await expect(agg.acceptAggregator(1n, SEAL_KEY, bond, slash, { value: bond }))
           .to.be.revertedWithCustomError(f.market, "AppointmentTermsChanged")
           .withArgs(1n, BOND, SLASH);
       }
-      await expect(agg.acceptAggregator(1n, ethers.ZeroHash, BOND, SLASH, { value: BOND })).to.emit(f.market, "RoundOpened");
+      await expect(agg.acceptAggregator(1n, SEAL_KEY, BOND, SLASH, { value: BOND })).to.emit(f.market, "RoundOpened");
     });
   });
 
@@ -706,7 +775,7 @@ describe("FedMarket", function () {
   });
 
   describe("failRound", function () {
-    it("slashes the bond, splits the round's reward among its submitters and clears the appointment", async function () {
+    it("slashes the bond, splits the round's reward among its submitters and clears the appointment and its seal key", async function () {
       const f = await loadFixture(roundReady);
       await expect(f.market.failRound(f.projectId)).to.be.revertedWithCustomError(f.market, "AggregationWindowOpen");
       await time.increase(AGGREGATION_WINDOW);
@@ -725,6 +794,7 @@ describe("FedMarket", function () {
       const p = await f.market.getProject(f.projectId);
       expect(p.status).to.equal(ProjectStatus.AwaitingAggregator);
       expect([p.aggregator, p.bondPosted, p.aggregatorBond, p.slashAmount]).to.deep.equal([ethers.ZeroAddress, 0n, 0n, 0n]);
+      expect([...p.aggregatorSealKey]).to.deep.equal([0n, 0n]);
       expect(p.budget).to.equal(REWARD * 2n); // round 0's reward went to its submitters
       expect(p.acceptanceDeadline).to.equal(BigInt(await time.latest()) + (await f.market.ACCEPTANCE_TIMEOUT()));
     });
@@ -733,11 +803,11 @@ describe("FedMarket", function () {
       const f = await loadFixture(roundReady);
       await time.increase(AGGREGATION_WINDOW);
       await f.market.failRound(f.projectId);
-      await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
+      await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, SEAL_KEY, BOND, SLASH, { value: BOND }))
         .to.be.revertedWithCustomError(f.market, "NotAggregator")
         .withArgs(f.projectId, f.aggregator.address);
       await f.market.appointAggregator(f.projectId, f.aggregator.address, BOND, SLASH);
-      await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, ethers.ZeroHash, BOND, SLASH, { value: BOND }))
+      await expect(f.market.connect(f.aggregator).acceptAggregator(f.projectId, SEAL_KEY, BOND, SLASH, { value: BOND }))
         .to.emit(f.market, "RoundOpened")
         .withArgs(f.projectId, 1n, 4n, anyValue, anyValue, anyValue, REWARD, anyValue, anyValue, anyValue);
 
@@ -749,8 +819,12 @@ describe("FedMarket", function () {
         .to.emit(f.market, "AggregatorAppointed")
         .withArgs(f.projectId, replacement.address, BOND, SLASH)
         .and.not.to.emit(f.market, "Credited");
-      await acceptTerms(f.market, replacement, f.projectId);
-      expect((await f.market.getProject(f.projectId)).aggregator).to.equal(replacement.address);
+      // The replacement registers its own seal key: the next decision proof is bound to it.
+      const key = publicKeyOf(77n) as SealKey;
+      await acceptTerms(f.market, replacement, f.projectId, true, key);
+      const p = await f.market.getProject(f.projectId);
+      expect([p.aggregator, [...p.aggregatorSealKey]]).to.deep.equal([replacement.address, key]);
+      expect((await f.market.decisionPublicInputs(f.projectId, 1n, [0n, 0n])).slice(4, 6)).to.deep.equal(key);
     });
 
     it("only lets the owner appoint, only while awaiting an aggregator, and never itself", async function () {
@@ -1152,6 +1226,35 @@ describe("FedMarket", function () {
       await expect(tx).to.emit(f.market, "RoundFinalized").withArgs(projectId, 0n, anyValue, anyValue, 4n, REWARD, asTuple(last));
       await expect(tx).to.not.emit(f.market, "RoundOpened");
       expect(asTuple((await f.market.getProject(projectId)).hyperParams)).to.deep.equal(asTuple(last));
+    });
+  });
+
+  describe("decisionPublicInputs", function () {
+    it("lays out [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[0..K_MAX), outcome words] with the registered key", async function () {
+      const f = await loadFixture(fixture);
+      const key = publicKeyOf(2n ** 200n + 12_345n) as SealKey;
+      const projectId = await createProject(f);
+      await registerTrainers(f.market, projectId, f.trainers.slice(0, 4));
+      await acceptTerms(f.market, f.aggregator, projectId, true, key);
+      const commitments = await submitAll(f, projectId, f.trainers.slice(0, 3));
+      const { chunkProofs, result, inputs } = await buildFinalization(f, projectId, [{ status: Status.Inlier, score: 1n }]);
+      await f.market.connect(f.aggregator).submitChunkProofs(projectId, 0n, 0n, chunkProofs);
+      const onChain = await f.market.decisionPublicInputs(projectId, result.newModelCommitment, result.outcomes);
+      const p = await f.market.getProject(projectId);
+      expect(onChain.length).to.equal(await f.verifier.decisionInputCount());
+      expect(onChain.length).to.equal(6 + K_MAX + Math.ceil(K_MAX / 3));
+      expect([...onChain]).to.deep.equal([
+        await f.market.roundContext(projectId, 0n),
+        p.modelCommitment,
+        result.newModelCommitment,
+        BigInt(chunkProofs.at(-1)!.accOut),
+        key[0],
+        key[1],
+        ...commitments,
+        ...(result.outcomes as bigint[]),
+      ]);
+      expect([...onChain]).to.deep.equal(inputs);
+      await expect(f.market.connect(f.aggregator).finalizeRound(projectId, 0n, 3n, [], result)).to.emit(f.market, "RoundFinalized");
     });
   });
 

@@ -28,6 +28,7 @@ import {
   ETH,
   HYPER_INITIAL,
   ProjectStatus,
+  SEAL_KEY,
   baseConfig,
   circuitParams,
   cid,
@@ -264,7 +265,7 @@ async function createProject(env: Env, rng: Random, tier: Tier, label: string): 
   const id = await env.market.projectCount();
   // Candidates register before round 0 opens.
   for (const t of env.trainers.slice(0, candidates)) await env.market.connect(t).registerTrainer(id, []);
-  await env.market.connect(env.aggregator).acceptAggregator(id, "0x" + "22".repeat(32), bond, slash, eth(bond));
+  await env.market.connect(env.aggregator).acceptAggregator(id, SEAL_KEY, bond, slash, eth(bond));
   return { id, label, token, tier, maxTrainers, quorum: q, candidates };
 }
 
@@ -318,7 +319,7 @@ async function finalizeAndCheck(env: Env, rng: Random, p: Project, round: number
   const acc = commitmentOf(`acc-${p.id}-${round}`);
   const newModel = commitmentOf(`model-${p.id}-${round}`);
   const slots = Array.from({ length: K_MAX }, (_, slot) => open.find((u) => u.slot === slot)?.commitment ?? 0n);
-  const inputs = [await env.market.roundContext(p.id, round), prior.modelCommitment, newModel, acc, ...slots, ...words];
+  const inputs = [await env.market.roundContext(p.id, round), prior.modelCommitment, newModel, acc, ...SEAL_KEY, ...slots, ...words];
   const result = {
     newModelCommitment: newModel,
     outcomes: words,
@@ -412,7 +413,7 @@ async function failAndCheck(env: Env, rng: Random, p: Project, round: number, op
   await env.market.connect(env.owner).appointAggregator(p.id, env.aggregator.address, next.bond, next.slash);
   await env.market
     .connect(env.aggregator)
-    .acceptAggregator(p.id, "0x" + "22".repeat(32), next.bond, next.slash, { value: p.token === ETH ? next.bond : 0n });
+    .acceptAggregator(p.id, SEAL_KEY, next.bond, next.slash, { value: p.token === ETH ? next.bond : 0n });
 }
 
 describe("Reward rules: FedMarket against @fedmarket/core (differential)", function () {

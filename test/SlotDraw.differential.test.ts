@@ -20,7 +20,7 @@ import { keccak256, toUtf8Bytes } from "ethers";
 
 import { drawSlots, roundSeed, slotOfCandidate } from "@fedmarket/core";
 import type { FedMarket, MockRoundVerifier } from "../types/ethers-contracts/index.js";
-import { CHUNK_SIZE, baseConfig, drawSeed, toAggregationWindow } from "./helpers/market.js";
+import { CHUNK_SIZE, SEAL_KEY, baseConfig, drawSeed, toAggregationWindow } from "./helpers/market.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -138,7 +138,7 @@ describe("Slot draw: FedMarket against @fedmarket/core (differential)", function
       const order = rng.shuffle(env.trainers);
       const registered = order.slice(0, n);
       for (const t of registered) await env.market.connect(t).registerTrainer(projectId, []);
-      await env.market.connect(env.aggregator).acceptAggregator(projectId, "0x" + "22".repeat(32), 0n, 0n);
+      await env.market.connect(env.aggregator).acceptAggregator(projectId, SEAL_KEY, 0n, 0n);
       await checkDraw(env, projectId, registered, `${at} round 0`);
 
       if (i % 3 === 0 && n < MAX_CANDIDATES) {

@@ -193,7 +193,9 @@ interface IFedMarket {
         bytes32 allowlistRoot;
         bytes32 paramsHash;
         bytes32 ownerEncryptionKey;
-        bytes32 aggregatorEncryptionKey;
+        /// The accepted aggregator's seal key `[x, y]` (see `acceptAggregator`); `[0, 0]` until an
+        /// aggregator accepts and again after a failed round clears the appointment.
+        uint256[2] aggregatorSealKey;
         uint256 modelCommitment;
         string modelCid;
         string specCid;
@@ -316,6 +318,9 @@ interface IFedMarket {
     /// @notice The appointment's terms are not the ones the aggregator accepted: the project now
     ///         asks for this `bond` and `slashAmount`.
     error AppointmentTermsChanged(uint256 projectId, uint256 bond, uint256 slashAmount);
+    /// @notice The seal key is not a BabyJubJub point other than the identity: a coordinate is not
+    ///         below the BN254 scalar field, the point is off the curve, or it is `(0, 1)`.
+    error InvalidSealKey();
     /// @notice The project may wait for its aggregator until `deadline`; it cannot be expired before.
     error AcceptanceWindowOpen(uint256 projectId, uint256 deadline);
     /// @notice The caller funded nothing that is still unrefunded, or the project has not ended.
@@ -336,9 +341,9 @@ interface IFedMarket {
     event AggregatorAppointed(uint256 indexed projectId, address indexed aggregator, uint256 bond, uint256 slashAmount);
     /// @notice The aggregator accepted its appointment: it posted its bond (`amount` now, `bondPosted`
     ///         in total; the two are equal, as a failed aggregator's bond is returned with the failure)
-    ///         and its key.
+    ///         and registered its seal key `[x, y]`, the BabyJubJub public key trainers encrypt to.
     event AggregatorAccepted(
-        uint256 indexed projectId, address indexed aggregator, uint256 amount, uint256 bondPosted, bytes32 encryptionKey
+        uint256 indexed projectId, address indexed aggregator, uint256 amount, uint256 bondPosted, uint256[2] sealKey
     );
     /// @notice A trainer registered, depositing `stake`.
     event TrainerRegistered(uint256 indexed projectId, address indexed trainer, uint256 stake);
@@ -485,15 +490,25 @@ interface IFedMarket {
     // ---------------------------------------------------------------------------------------------
 
     /// @notice The appointed aggregator accepts the terms it was offered, posts its bond and
-    ///         publishes its X25519 key; the next round opens. The call commits to the terms: it
+    ///         registers its seal key; the next round opens. The call commits to the terms: it
     ///         reverts with `AppointmentTermsChanged` unless the appointment still asks for exactly
     ///         `bond` and `slashAmount`, so an owner who re-appoints with a larger bond or a higher
     ///         slash while the acceptance is pending cannot bind the aggregator to them. Everything
     ///         else its risk depends on (token, round windows, verifier and circuit parameters,
     ///         number of rounds and slots) is fixed at creation and cannot change.
+    /// @dev The contract checks that the seal key is a curve point other than the identity, not that
+    ///      it lies in the subgroup of `Base8`: every decision proof shows `A = a * Base8` for the
+    ///      aggregator's secret `a`, so a key outside it only leaves the aggregator unable to finalize
+    ///      (its rounds fail and it is slashed).
+    /// @param sealKey `[x, y]`: the BabyJubJub public key `A = a * Base8` the round proof decrypts
+    ///        updates with (docs/PROOF-INTERFACE.md, Sealed updates). Trainers encrypt to it, and
+    ///        every decision proof takes it as public inputs 4 and 5, so a proof is about the
+    ///        registered key. Both coordinates below the BN254 scalar field, on the curve
+    ///        `168700 x^2 + y^2 = 1 + 168696 x^2 y^2` and not the identity `(0, 1)`, else
+    ///        `InvalidSealKey`.
     /// @param bond The bond the aggregator agreed to post (for ETH projects, exactly `msg.value`).
     /// @param slashAmount The amount it agreed to lose for each failed round.
-    function acceptAggregator(uint256 projectId, bytes32 encryptionKey, uint256 bond, uint256 slashAmount)
+    function acceptAggregator(uint256 projectId, uint256[2] calldata sealKey, uint256 bond, uint256 slashAmount)
         external
         payable;
 
@@ -658,7 +673,9 @@ interface IFedMarket {
     function roundContext(uint256 projectId, uint256 round) external view returns (uint256);
 
     /// @notice The public inputs the decision proof of the open round must verify against, given
-    ///         the aggregator's result (useful to check a proof off chain before sending it).
+    ///         the aggregator's result (useful to check a proof off chain before sending it):
+    ///         `[ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[0..K_MAX), outcome[0..W)]`
+    ///         (docs/PROOF-INTERFACE.md).
     function decisionPublicInputs(uint256 projectId, uint256 newModelCommitment, uint256[] calldata outcomes)
         external
         view

@@ -15,7 +15,7 @@ interface IRoundVerifier {
     /// @notice Number of model parameters one chunk proof covers (`CHUNK`).
     function chunkSize() external view returns (uint256);
 
-    /// @notice Number of public inputs of the decision proof: `4 + K_MAX + ceil(K_MAX / 3)`.
+    /// @notice Number of public inputs of the decision proof: `6 + K_MAX + ceil(K_MAX / 3)`.
     function decisionInputCount() external view returns (uint256);
 
     /// @notice Verifies one chunk proof.
@@ -27,7 +27,7 @@ interface IRoundVerifier {
 
     /// @notice Verifies the decision proof of a round.
     /// @param proof The Groth16 proof.
-    /// @param publicInputs `[ctx, prevModel, newModel, accFinal, c[0..K_MAX), outcome[0..W)]`.
+    /// @param publicInputs `[ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[0..K_MAX), outcome[0..W)]`.
     /// @return valid True when the proof verifies; false also when `publicInputs` has the wrong length.
     function verifyDecision(uint256[8] calldata proof, uint256[] calldata publicInputs) external view returns (bool valid);
 }

@@ -7,6 +7,7 @@ import {FedMarket} from "../FedMarket.sol";
 import {IFedMarket} from "../interfaces/IFedMarket.sol";
 import {MockRoundVerifier} from "./mocks/MockRoundVerifier.sol";
 import {FeeOnTransferToken, TestToken} from "./mocks/TestTokens.sol";
+import {SealKeys} from "./utils/SealKeys.sol";
 import {Vm, VM_ADDRESS} from "./utils/Vm.sol";
 
 /// @dev Shared setup and helpers of the fuzz suites: deploys a market, a mock verifier, the test
@@ -97,7 +98,7 @@ abstract contract FuzzBase {
         _give(token, aggregator, bond);
         uint256 slashAmount = market.getProject(pid).slashAmount;
         vm.prank(aggregator);
-        market.acceptAggregator{value: token == address(0) ? bond : 0}(pid, bytes32(uint256(2)), bond, slashAmount);
+        market.acceptAggregator{value: token == address(0) ? bond : 0}(pid, SealKeys.base8(), bond, slashAmount);
     }
 
     /// @dev Registers the first `n` trainers (trainer `i` gets registration index `i`). Call it
@@ -284,8 +285,8 @@ abstract contract FuzzBase {
 
 /// @title FedMarketFuzzTest
 /// @notice Property tests of single operations: the reward split, fee-on-transfer deposits, no
-///         double payment, the slash split of a failed round, and the bounds on the next round's
-///         hyper-parameters.
+///         double payment, the slash split of a failed round, the bounds on the next round's
+///         hyper-parameters and the validation of the aggregator's seal key.
 contract FedMarketFuzzTest is FuzzBase {
     MockRoundVerifier internal verifier;
 
@@ -441,7 +442,7 @@ contract FedMarketFuzzTest is FuzzBase {
             vm.expectRevert(abi.encodeWithSelector(IFedMarket.InsufficientDeposit.selector, bond, bond - bond / 100));
         }
         vm.prank(aggregator);
-        market.acceptAggregator(pid, bytes32(0), bond, 0);
+        market.acceptAggregator(pid, SealKeys.base8(), bond, 0);
         if (bond / 100 == 0) _eq(market.getProject(pid).bondPosted, bond, "bond posted");
 
         _give(address(fot), trainers[0], stake);
@@ -706,6 +707,56 @@ contract FedMarketFuzzTest is FuzzBase {
         _eq(r.hyperParams.learningRateMicros, want.learningRateMicros, "learningRateMicros");
         _eq(r.hyperParams.localEpochs, want.localEpochs, "localEpochs");
         _eq(r.hyperParams.batchSize, want.batchSize, "batchSize");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Seal key
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Keys near valid ones and random ones: the acceptance goes through exactly when both
+    ///         coordinates are below the field, the point is on BabyJubJub and it is not the
+    ///         identity; then the key is stored and bound into the decision inputs at 4 and 5.
+    ///         Otherwise it reverts with `InvalidSealKey` and nothing changes.
+    /// hardhat-config: fuzz.runs = 300
+    function testFuzz_sealKeyValidation(uint256 a, uint256 b, uint8 mode) public {
+        uint256[2] memory key = SealKeys.at(a);
+        uint256 i = (b >> 128) % 2; // the coordinate to change
+        if (mode % 5 == 0) {
+            key = [a, b]; // random: off the curve but for a negligible fraction
+        } else if (mode % 5 == 1) {
+            key[i] += FIELD * _bound(b, 1, 4); // the same point with a coordinate >= r (5r < 2^256)
+        } else if (mode % 5 == 2) {
+            key[i] = addmod(key[i], _bound(b, 1, FIELD - 1), FIELD); // on the curve only for -x, -y
+        } else if (mode % 5 == 3) {
+            // The identity (0, 1), refused, or (0, -1), the point of order 2: on the curve, accepted
+            // (subgroup membership is the decision proof's to check).
+            key = [uint256(0), b % 2 == 0 ? 1 : FIELD - 1];
+        } // else: a valid key unchanged
+        bool valid = key[0] < FIELD && key[1] < FIELD && !(key[0] == 0 && key[1] == 1) && _onBabyJubJub(key[0], key[1]);
+
+        IFedMarket.ProjectConfig memory c = _config(address(0), verifier, 3, 1, 6);
+        uint256 pid = _create(c);
+        vm.prank(aggregator);
+        if (!valid) vm.expectRevert(IFedMarket.InvalidSealKey.selector);
+        market.acceptAggregator(pid, key, 0, 0);
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        _eq(uint256(p.status), uint256(valid ? IFedMarket.ProjectStatus.Active : IFedMarket.ProjectStatus.AwaitingAggregator), "status");
+        _eq(p.aggregatorSealKey[0], valid ? key[0] : 0, "stored x");
+        _eq(p.aggregatorSealKey[1], valid ? key[1] : 0, "stored y");
+        if (valid) {
+            uint256[] memory inputs = market.decisionPublicInputs(pid, 1, new uint256[](2));
+            _eq(inputs.length, verifier.decisionInputCount(), "input count");
+            _eq(inputs[4], key[0], "input 4 = x");
+            _eq(inputs[5], key[1], "input 5 = y");
+        }
+    }
+
+    /// @dev The curve equation rearranged (`x^2 (a - d y^2) = 1 - y^2`), an independent statement
+    ///      of the contract's check. Inputs below the field.
+    function _onBabyJubJub(uint256 x, uint256 y) internal pure returns (bool) {
+        uint256 yy = mulmod(y, y, FIELD);
+        uint256 factor = addmod(168700, FIELD - mulmod(168696, yy, FIELD), FIELD);
+        return mulmod(mulmod(x, x, FIELD), factor, FIELD) == addmod(1, FIELD - yy, FIELD);
     }
 
     function _outOfBounds(string memory field, uint256 value, uint256 min, uint256 max) internal pure returns (bytes memory) {

@@ -26,6 +26,16 @@ export const REWARD = 1_000_000n;
 export const BOND = 500_000n;
 export const SLASH = 200_000n;
 
+/** An aggregator seal key `[x, y]`: a BabyJubJub point (docs/PROOF-INTERFACE.md, Sealed updates). */
+export type SealKey = [bigint, bigint];
+/** BabyJubJub's subgroup generator `Base8` (EIP-2494): the seal key of the secret scalar 1. */
+export const BASE8: SealKey = [
+  5299619240641551281634865583518297030282874472190772894086521144482721001553n,
+  16950150798460657717958625567821834550301663161624707787222815936182638968203n,
+];
+/** The seal key the fixtures' aggregator registers. */
+export const SEAL_KEY: SealKey = BASE8;
+
 export type ProjectConfig = IFedMarket.ProjectConfigStruct;
 export type ChunkProof = IFedMarket.ChunkProofStruct;
 export type RoundResult = IFedMarket.RoundResultStruct;
@@ -196,12 +206,12 @@ export async function acceptTerms(
   aggregator: HardhatEthersSigner,
   projectId: bigint,
   inEth = true,
-  encryptionKey: string = "0x" + "22".repeat(32),
+  sealKey: SealKey = SEAL_KEY,
 ) {
   const p = await market.getProject(projectId);
   return market
     .connect(aggregator)
-    .acceptAggregator(projectId, encryptionKey, p.aggregatorBond, p.slashAmount, { value: inEth ? p.aggregatorBond : 0n });
+    .acceptAggregator(projectId, sealKey, p.aggregatorBond, p.slashAmount, { value: inEth ? p.aggregatorBond : 0n });
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -341,8 +351,9 @@ export async function slotCommitments(market: FedMarket, projectId: bigint, kMax
 /**
  * Builds a mock-proven finalization of the open round (chunk chain 1, 2, ... then decision),
  * moving the clock into its aggregation window first if needed. The decision inputs read the
- * commitments of all the verifier's slots (`getSubmission`: 0 for empty or unrevealed ones). The
- * next round keeps the open round's hyper-parameters unless `nextHyperParams` is given.
+ * registered seal key and the commitments of all the verifier's slots (`getSubmission`: 0 for
+ * empty or unrevealed ones). The next round keeps the open round's hyper-parameters unless
+ * `nextHyperParams` is given.
  */
 export async function buildFinalization(
   f: MarketFixture,
@@ -366,7 +377,8 @@ export async function buildFinalization(
   const ctx = await f.market.roundContext(projectId, project.currentRound);
   const round = await f.market.getCurrentRound(projectId);
   const commitments = await slotCommitments(f.market, projectId, kMax);
-  const inputs = [ctx, project.modelCommitment, newModel, acc, ...commitments, ...words];
+  const [keyX, keyY] = project.aggregatorSealKey;
+  const inputs = [ctx, project.modelCommitment, newModel, acc, keyX, keyY, ...commitments, ...words];
   const current = round.hyperParams;
   return {
     chunkProofs,

@@ -87,7 +87,7 @@ contract ReentrantTrainer {
             _try(abi.encodeCall(IFedMarket.skipRound, (pid)));
             _try(abi.encodeCall(IFedMarket.failRound, (pid)));
             _try(abi.encodeCall(IFedMarket.cancelProject, (pid)));
-            _try(abi.encodeCall(IFedMarket.acceptAggregator, (pid, bytes32(0), 0, 0)));
+            _try(abi.encodeCall(IFedMarket.acceptAggregator, (pid, [uint256(0), uint256(0)], 0, 0)));
             _try(abi.encodeCall(IFedMarket.expireProject, (pid)));
             _try(abi.encodeCall(IFedMarket.claimRefund, (pid)));
         } else if (m == Mode.Revert) {

@@ -7,6 +7,7 @@ import {FedMarket} from "../../FedMarket.sol";
 import {IFedMarket} from "../../interfaces/IFedMarket.sol";
 import {MockRoundVerifier} from "../mocks/MockRoundVerifier.sol";
 import {FeeOnTransferToken, TestToken} from "../mocks/TestTokens.sol";
+import {SealKeys} from "../utils/SealKeys.sol";
 import {Vm, VM_ADDRESS} from "../utils/Vm.sol";
 
 /// @title MarketHandler
@@ -76,6 +77,7 @@ contract MarketHandler {
         uint256 bondOut; // bond slashed, refunded (appointAggregator) or released (close)
         uint256 model; // model commitment the next decision proof must start from
         IFedMarket.HyperParams hyper; // hyper-parameters of the open round (changed only by finalizeRound)
+        uint256[2] sealKey; // the accepted aggregator's seal key; [0, 0] while none (cleared by a failed round)
     }
 
     /// @dev A slot as the handler last used it (slot entries are reused from round to round).
@@ -354,7 +356,8 @@ contract MarketHandler {
     }
 
     /// @notice The appointed aggregator accepts; first, sometimes, an acceptance of other terms (an
-    ///         owner front-running it) or by the aggregator whose round failed, which must revert.
+    ///         owner front-running it), by the aggregator whose round failed, or with a seal key off
+    ///         the curve, which must revert.
     function acceptAggregator(uint256 pidSeed) external step {
         (uint256 pid, bool found) = _pick(pidSeed);
         if (!found) return;
@@ -367,7 +370,7 @@ contract MarketHandler {
             if (failed == address(0)) return;
             vm.prank(failed);
             (bool okF, bytes memory retF) =
-                address(market).call(abi.encodeCall(IFedMarket.acceptAggregator, (pid, bytes32(0), p.aggregatorBond, p.slashAmount)));
+                address(market).call(abi.encodeCall(IFedMarket.acceptAggregator, (pid, SealKeys.at(pid), p.aggregatorBond, p.slashAmount)));
             _expectError(okF, retF, abi.encodeWithSelector(IFedMarket.NotAggregator.selector, pid, failed), "failed re-accept", pid);
             _check(market.totalLiabilities(p.token) == liabBefore, "failed re-accept: liabilities", pid, 0, 0);
             if (p.aggregator == address(0)) return;
@@ -377,7 +380,7 @@ contract MarketHandler {
             uint256 bond = p.aggregatorBond + 1;
             vm.prank(p.aggregator);
             (bool okT, bytes memory retT) =
-                address(market).call(abi.encodeCall(IFedMarket.acceptAggregator, (pid, bytes32(0), bond, p.slashAmount)));
+                address(market).call(abi.encodeCall(IFedMarket.acceptAggregator, (pid, SealKeys.at(pid), bond, p.slashAmount)));
             _expectError(
                 okT,
                 retT,
@@ -386,6 +389,17 @@ contract MarketHandler {
                 pid
             );
             _check(market.totalLiabilities(p.token) == liabBefore, "accept other terms: liabilities", pid, 0, 0);
+        }
+        if ((pidSeed >> 144) % 4 == 0) {
+            // A seal key off the curve (a valid key with y + 1), refused before any bond moves.
+            uint256[2] memory bad = SealKeys.at(pidSeed >> 152);
+            bad[1] = addmod(bad[1], 1, FIELD);
+            vm.prank(p.aggregator);
+            (bool okK, bytes memory retK) =
+                address(market).call(abi.encodeCall(IFedMarket.acceptAggregator, (pid, bad, p.aggregatorBond, p.slashAmount)));
+            _expectError(okK, retK, abi.encodeWithSelector(IFedMarket.InvalidSealKey.selector), "accept bad key", pid);
+            _check(market.totalLiabilities(p.token) == liabBefore, "accept bad key: liabilities", pid, 0, 0);
+            _check(market.getProject(pid).aggregatorSealKey[0] == 0, "accept bad key: no key", pid, 0, 0);
         }
         _accept(pid);
     }
@@ -813,7 +827,9 @@ contract MarketHandler {
         _checkNextRound(pid, p, p.budget, closing, true);
         IFedMarket.ProjectView memory q = market.getProject(pid);
         _check(q.bondPosted == 0 && q.aggregator == address(0), "fail: appointment cleared", pid, 0, q.bondPosted);
+        _check(q.aggregatorSealKey[0] == 0 && q.aggregatorSealKey[1] == 0, "fail: seal key cleared", pid, 0, q.aggregatorSealKey[0]);
         Ghost storage g = _ghost[pid];
+        delete g.sealKey;
         g.bondOut += slashed + deltas[_indexOf(p.aggregator)];
         g.budgetRefunded += deltas[_indexOf(p.owner)] - ownerSlashShare;
         g.rewardsPaid += p.roundReward;
@@ -1029,7 +1045,8 @@ contract MarketHandler {
 
     /// @notice Hostile finalizations that must fail and change nothing: a non-aggregator with a
     ///         valid proof, the aggregator with a proof of different outcomes, a decision proof
-    ///         replayed from another project, and next hyper-parameters outside the bounds.
+    ///         replayed from another project or proven for another seal key than the registered
+    ///         one, and next hyper-parameters outside the bounds.
     function hostileFinalize(uint256 pidSeed, uint256 actorSeed, uint256 outcomeSeed) external step {
         (uint256 pid, bool found) = _pick(pidSeed);
         if (!found) return;
@@ -1051,8 +1068,15 @@ contract MarketHandler {
             x.words[0] ^= 1 << 2; // flip one score bit of slot 0 after proving
             expectedError = abi.encodeWithSelector(IFedMarket.InvalidDecisionProof.selector);
         } else if (mode == 2) {
-            // The proof of the same outcomes, bound to another project id.
-            proof = _decisionProofFor(x, p, pid + 1000);
+            if ((actorSeed >> 16) % 2 == 0) {
+                // The proof of the same outcomes, bound to another project id.
+                proof = _decisionProofFor(x, p, pid + 1000, _ghost[pid].sealKey);
+            } else {
+                // The proof of the same outcomes for another (valid) seal key than the registered one.
+                uint256[2] memory other = SealKeys.at(0);
+                if (other[0] == _ghost[pid].sealKey[0]) other = SealKeys.at(1);
+                proof = _decisionProofFor(x, p, pid, other);
+            }
             expectedError = abi.encodeWithSelector(IFedMarket.InvalidDecisionProof.selector);
         } else {
             // A valid proof, but a learning rate just above (or below) the project's bounds.
@@ -1217,11 +1241,11 @@ contract MarketHandler {
         uint256 needed = p.aggregatorBond > p.bondPosted ? p.aggregatorBond - p.bondPosted : 0;
         _fund(ti, p.aggregator, needed);
         uint256 balBefore = _balance(ti);
+        // A new key for every acceptance (a project is re-accepted after a failed round).
+        uint256[2] memory key = SealKeys.at(pid + p.currentRound);
         vm.prank(p.aggregator);
         (bool ok, bytes memory ret) = address(market).call{value: ti == 0 ? needed : 0}(
-            abi.encodeCall(
-                IFedMarket.acceptAggregator, (pid, keccak256(abi.encode("agg-key", pid)), p.aggregatorBond, p.slashAmount)
-            )
+            abi.encodeCall(IFedMarket.acceptAggregator, (pid, key, p.aggregatorBond, p.slashAmount))
         );
         if (_afterFee(ti, needed) < needed) {
             // Only reachable with a fee-on-transfer bond >= 100 (the handler avoids those).
@@ -1240,10 +1264,12 @@ contract MarketHandler {
         IFedMarket.ProjectView memory q = market.getProject(pid);
         _check(q.bondPosted == p.bondPosted + arrived, "accept: bondPosted", pid, p.bondPosted + arrived, q.bondPosted);
         _check(q.status == IFedMarket.ProjectStatus.Active && q.currentRound == p.currentRound, "accept: status", pid, 0, 0);
+        _check(q.aggregatorSealKey[0] == key[0] && q.aggregatorSealKey[1] == key[1], "accept: seal key", pid, key[0], q.aggregatorSealKey[0]);
         uint256 reward = p.rewardPerRound < p.budget ? p.rewardPerRound : p.budget;
         _check(q.roundReward == reward && q.budget == p.budget - reward, "accept: reward reserved", pid, reward, q.roundReward);
         _checkOpened(pid);
         _ghost[pid].bondIn += arrived;
+        _ghost[pid].sealKey = key;
         actionCount["acceptAggregator"]++;
     }
 
@@ -1395,27 +1421,30 @@ contract MarketHandler {
     }
 
     function _decisionProof(Fin memory x, IFedMarket.ProjectView memory p) internal view returns (uint256[8] memory) {
-        return _decisionProofFor(x, p, x.pid);
+        return _decisionProofFor(x, p, x.pid, _ghost[x.pid].sealKey);
     }
 
     /// @dev The mock decision proof over independently computed public inputs (ctx as in
-    ///      docs/PROOF-INTERFACE.md, the ghost model, the ghost slot commitments).
-    function _decisionProofFor(Fin memory x, IFedMarket.ProjectView memory p, uint256 ctxProjectId)
-        internal
-        view
-        returns (uint256[8] memory proof)
-    {
-        uint256[] memory inputs = new uint256[](4 + K_MAX + WORDS);
+    ///      docs/PROOF-INTERFACE.md, the ghost model, the seal key, the ghost slot commitments).
+    function _decisionProofFor(
+        Fin memory x,
+        IFedMarket.ProjectView memory p,
+        uint256 ctxProjectId,
+        uint256[2] memory sealKey
+    ) internal view returns (uint256[8] memory proof) {
+        uint256[] memory inputs = new uint256[](6 + K_MAX + WORDS);
         uint256 digest = uint256(keccak256(abi.encode(block.chainid, address(market), ctxProjectId, x.round, p.paramsHash)));
         inputs[0] = ((digest >> 16) << 8) | p.params.byzantineTolerance;
         inputs[1] = _ghost[x.pid].model;
         inputs[2] = x.newModel;
         inputs[3] = x.numChunks == 0 ? 0 : x.accs[x.numChunks - 1];
+        inputs[4] = sealKey[0];
+        inputs[5] = sealKey[1];
         for (uint256 slot; slot < K_MAX; ++slot) {
-            if (_slot[x.pid][slot].revealedPlusOne == x.round + 1) inputs[4 + slot] = _slot[x.pid][slot].commitment;
+            if (_slot[x.pid][slot].revealedPlusOne == x.round + 1) inputs[6 + slot] = _slot[x.pid][slot].commitment;
         }
         for (uint256 w; w < WORDS; ++w) {
-            inputs[4 + K_MAX + w] = x.words[w];
+            inputs[6 + K_MAX + w] = x.words[w];
         }
         proof[0] = uint256(keccak256(abi.encode(inputs)));
     }

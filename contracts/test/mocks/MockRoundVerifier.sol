@@ -25,7 +25,8 @@ contract MockRoundVerifier is IRoundVerifier {
     }
 
     function decisionInputCount() public view returns (uint256) {
-        return 4 + _maxTrainers + (_maxTrainers + 2) / 3;
+        // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y; K_MAX commitments; ceil(K_MAX / 3) outcome words.
+        return 6 + _maxTrainers + (_maxTrainers + 2) / 3;
     }
 
     function verifyChunk(uint256[8] calldata proof, uint256 accIn, uint256 accOut) external pure returns (bool) {

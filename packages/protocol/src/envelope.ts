@@ -12,6 +12,12 @@
  * - the whole header (everything before the payload ciphertext) plus the caller's optional
  *   associated data (e.g. project, round and trainer address, not stored) is the AAD of the
  *   payload, so changing any byte of the envelope, or decrypting it in another context, fails.
+ * - with a caller's secret `seed` (optional), the nonce, `K` and every ephemeral secret are derived
+ *   instead of drawn: `HKDF-SHA256(ikm = seed, salt = SHA-256(u32 |AD| || AD || u32 n || R_1..R_n
+ *   || payload), info = "fedmarket-envelope/1 derandomized " || label)`, labels `nonce` (24
+ *   bytes), `content key` (32) and `ephemeral i` (32, i decimal). The same inputs give the same
+ *   bytes (a sealed update re-created after a crash keeps its CID); another payload, recipient list
+ *   or context gets other keys and nonces.
  *
  * Binary layout (n = number of recipients):
  *
@@ -99,6 +105,39 @@ function aad(header: Uint8Array, associatedData: Uint8Array | undefined): Uint8A
 export interface EnvelopeOptions {
   /** Context bound to the ciphertext but not stored; the decrypter must pass the same bytes. */
   readonly associatedData?: Uint8Array;
+  /**
+   * Seals deterministically (see the module comment): the nonce, the content key and the ephemeral
+   * keys come from this secret (at least 16 bytes) and the inputs, so sealing the same payload for
+   * the same recipients and context again gives the same envelope. Whoever knows the seed can
+   * decrypt: it must be as secret as the payload, and random (e.g. the payload itself when that is
+   * a fresh random secret). Ignored by `openEnvelope`.
+   */
+  readonly seed?: Uint8Array;
+}
+
+const DERANDOMIZED_INFO = "fedmarket-envelope/1 derandomized ";
+
+/** Where a seal's randomness comes from: fresh draws, or HKDF of the caller's seed (module comment). */
+function sealRandomness(
+  payload: Uint8Array,
+  recipients: readonly Uint8Array[],
+  options: EnvelopeOptions,
+): (label: string, length: number) => Uint8Array {
+  const seed = options.seed;
+  if (seed === undefined) return (_label, length) => randomBytes(length);
+  if (seed.length < 16) throw new EnvelopeError(`a seed must have at least 16 bytes, got ${seed.length}`);
+  const ad = options.associatedData ?? new Uint8Array(0);
+  const lengths = new Uint8Array(8);
+  new DataView(lengths.buffer).setUint32(0, ad.length, false);
+  new DataView(lengths.buffer).setUint32(4, recipients.length, false);
+  const h = sha256.create();
+  h.update(lengths.subarray(0, 4));
+  h.update(ad);
+  h.update(lengths.subarray(4, 8));
+  for (const r of recipients) h.update(r);
+  h.update(payload);
+  const salt = h.digest();
+  return (label, length) => hkdf(sha256, seed, salt, new TextEncoder().encode(DERANDOMIZED_INFO + label), length);
 }
 
 /** Encrypts `payload` so that each of `recipients` (X25519 public keys) can decrypt it. */
@@ -108,15 +147,17 @@ export function sealEnvelope(payload: Uint8Array, recipients: readonly Uint8Arra
     if (r.length !== 32) throw new EnvelopeError(`recipient ${i}: public key must be 32 bytes, got ${r.length}`);
   });
   const n = recipients.length;
+  const draw = sealRandomness(payload, recipients, options);
   const header = new Uint8Array(ENVELOPE_HEADER_BYTES + RECIPIENT_ENTRY_BYTES * n);
   for (let i = 0; i < 4; i++) header[i] = ENVELOPE_MAGIC.charCodeAt(i);
   header[4] = ENVELOPE_VERSION;
   header[5] = n;
-  const nonce = randomBytes(24);
+  const nonce = draw("nonce", 24);
   header.set(nonce, 6);
-  const contentKey = randomBytes(32);
+  const contentKey = draw("content key", 32);
   recipients.forEach((recipient, i) => {
-    const ephemeral = generateKeyPair();
+    const ephemeralSecret = draw(`ephemeral ${i}`, 32);
+    const ephemeral = { secretKey: ephemeralSecret, publicKey: x25519.getPublicKey(ephemeralSecret) };
     const kek = keyEncryptionKey(sharedSecret(ephemeral.secretKey, recipient), ephemeral.publicKey, recipient);
     const wrapped = chacha20poly1305(kek, ZERO_NONCE_12).encrypt(contentKey);
     const at = ENVELOPE_HEADER_BYTES + RECIPIENT_ENTRY_BYTES * i;

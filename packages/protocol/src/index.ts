@@ -5,10 +5,11 @@
  * - weights-format.ts: the checksummed `.fmw` weights file (global models, deltas)
  * - global-model.ts: global model <-> on-chain commitment; spec <-> chain parameters
  * - hyper-params.ts: per-round hyper-parameters (spec bounds -> chain, decay, training overrides)
- * - update-payload.ts: the `FMUP` update payload a trainer encrypts
+ * - sealed-update.ts: the `FMSU` sealed update a trainer pins (ciphertext, ephemeral key, owner wrap)
  * - groth16.ts: Groth16 proofs <-> the eight uint256 calldata words; releasing snarkjs's curve threads
  * - envelope.ts: multi-recipient X25519 + XChaCha20-Poly1305 encryption (`FMEV`)
- * - update-codec.ts: sealing an update, opening it (or the typed reason it cannot be used)
+ * - update-codec.ts: sealing an update, opening it with the aggregator's or the owner's key (or the
+ *   typed reason it cannot be used)
  * - storage/: BlobStore on embedded Helia (offline, on disk) or a Kubo node
  * - node/: what the nodes share at run time (runtime.ts: providers, pending-tx wait, abortable sleep,
  *   blob-fetch defaults, the `NodeError` base; log.ts; atomic-file.ts; cli.ts: the CLIs' shared
@@ -21,7 +22,7 @@ export * from "./model-spec.ts";
 export * from "./weights-format.ts";
 export * from "./global-model.ts";
 export * from "./hyper-params.ts";
-export * from "./update-payload.ts";
+export * from "./sealed-update.ts";
 export * from "./envelope.ts";
 export * from "./update-codec.ts";
 export * from "./groth16.ts";

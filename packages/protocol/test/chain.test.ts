@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Interface } from "ethers";
+import { Interface, ZeroAddress, ZeroHash, type ParamType } from "ethers";
 import {
   blockWindows,
   describeMarketError,
   FEDMARKET_ABI,
+  FedMarketClient,
   fedMarketInterface,
   isTransientRpcError,
   queryEventsChunked,
@@ -127,4 +128,28 @@ test("reverts become messages that say what to do", () => {
   assert.ok(err instanceof MarketRevertError);
   assert.match(err.message, /submitUpdate failed: 0xabc is not registered in project 1: run `fedmarket-trainer join` first/);
   assert.match(describeMarketError("SubmissionWindowClosed", [1n, 0n, 1700000000n]), /closed at 2023-11-14T22:13:20.000Z/);
+  assert.match(describeMarketError("InvalidSealKey", []), /not a BabyJubJub public key/);
+});
+
+/** The zero value of an ABI type (tuples as objects by field name). */
+function zeroOf(t: ParamType): unknown {
+  if (t.isTuple()) return Object.fromEntries(t.components.map((c) => [c.name, zeroOf(c)]));
+  if (t.isArray()) return Array.from({ length: Math.max(t.arrayLength, 0) }, () => zeroOf(t.arrayChildren));
+  if (t.baseType === "address") return ZeroAddress;
+  if (t.baseType === "bool") return false;
+  if (t.baseType === "string") return "";
+  if (t.baseType === "bytes32") return ZeroHash;
+  return 0n;
+}
+
+test("getProject decodes the aggregator's seal key as [x, y]", async () => {
+  const [x, y] = [5299619240641551281634865583518297030282874472190772894086521144482721001553n, 7n];
+  const view = zeroOf(fedMarketInterface.getFunction("getProject")!.outputs[0]!) as Record<string, unknown>;
+  Object.assign(view, { status: 2, aggregatorSealKey: [x, y] });
+  const result = fedMarketInterface.encodeFunctionResult("getProject", [view]);
+  const provider = { getBlockNumber: async () => 1, call: async () => result };
+  const client = new FedMarketClient("0x" + "12".repeat(20), provider as never);
+  const project = await client.getProject(1n);
+  assert.deepEqual(project.aggregatorSealKey, [x, y]);
+  assert.equal(project.statusName, "Active");
 });

@@ -92,3 +92,25 @@ test("bad recipient keys are rejected", () => {
   assert.throws(() => sealEnvelope(payload, [new Uint8Array(31)]), /32 bytes/);
   assert.throws(() => sealEnvelope(payload, [new Uint8Array(32)]), /zero|invalid X25519/); // low-order point 0
 });
+
+test("with a seed, sealing is deterministic; another payload, recipient list or context changes every derived value", () => {
+  const seed = new Uint8Array(32).fill(9);
+  const ad = new TextEncoder().encode("project 1 round 3");
+  const seal = (p: Uint8Array, r: Uint8Array[], a: Uint8Array, s: Uint8Array = seed) => sealEnvelope(p, r, { associatedData: a, seed: s });
+  const env = seal(payload, [owner.publicKey], ad);
+  assert.deepEqual(seal(payload, [owner.publicKey], ad), env);
+  assert.deepEqual(openEnvelope(env, owner.secretKey, { associatedData: ad }), payload);
+  const nonce = (e: Uint8Array) => Buffer.from(e.subarray(6, 30)).toString("hex");
+  const ephemeral = (e: Uint8Array) => Buffer.from(e.subarray(ENVELOPE_HEADER_BYTES + 32, ENVELOPE_HEADER_BYTES + 64)).toString("hex");
+  const others = [
+    seal(payload.subarray(1), [owner.publicKey], ad),
+    seal(payload, [owner.publicKey, aggregator.publicKey], ad),
+    seal(payload, [owner.publicKey], ad.subarray(1)),
+    seal(payload, [owner.publicKey], ad, new Uint8Array(32).fill(8)),
+  ];
+  for (const other of others) {
+    assert.notEqual(nonce(other), nonce(env));
+    assert.notEqual(ephemeral(other), ephemeral(env));
+  }
+  assert.throws(() => seal(payload, [owner.publicKey], ad, new Uint8Array(15)), /at least 16 bytes/);
+});

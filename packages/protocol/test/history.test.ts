@@ -113,7 +113,7 @@ function firstPart(chain: LogChain): void {
   created(chain, 10, 1n, 100n);
   chain.emit(10, "AggregatorAppointed", [1n, AGGREGATOR, 50n, 20n]);
   TRAINERS.forEach((t) => chain.emit(12, "TrainerRegistered", [1n, t, 0n]));
-  chain.emit(15, "AggregatorAccepted", [1n, AGGREGATOR, 50n, 50n, toBeHex(8, 32)]);
+  chain.emit(15, "AggregatorAccepted", [1n, AGGREGATOR, 50n, 50n, [8n, 9n]]);
   opened(chain, 15, 1n, 0, 100n, "m0");
   opened(chain, 16, 2n, 0, 900n, "other");
   for (const slot of [0, 1, 2, 3]) submitted(chain, 20 + slot, 1n, 0, slot);
@@ -133,7 +133,7 @@ function secondPart(chain: LogChain): void {
   for (const slot of [0, 1, 2]) submitted(chain, 55 + slot, 1n, 2, slot);
   chain.emit(70, "RoundFailed", [1n, 2, AGGREGATOR, 20n, 3n, 100n, 30n]);
   chain.emit(72, "AggregatorAppointed", [1n, AGGREGATOR, 50n, 20n]);
-  chain.emit(75, "AggregatorAccepted", [1n, AGGREGATOR, 50n, 50n, toBeHex(8, 32)]);
+  chain.emit(75, "AggregatorAccepted", [1n, AGGREGATOR, 50n, 50n, [10n, 11n]]);
   opened(chain, 75, 1n, 3, 101n, "m1");
   for (const slot of [0, 1, 2]) submitted(chain, 80 + slot, 1n, 3, slot);
   chain.emit(90, "RoundFinalized", [1n, 3, 102n, "m2", 0n, 100n, HP]);
@@ -164,6 +164,14 @@ test("a history is the project's events in bounded windows, grouped per round", 
   assert.equal(h.created?.initialModelCid, "m0");
   assert.equal(h.created?.numChunks, 1);
   assert.deepEqual([h.appointed.length, h.accepted.length, h.registered.length, h.funded.length], [2, 2, 4, 0]);
+  assert.deepEqual(
+    h.accepted.map((a) => a.sealKey),
+    [
+      [8n, 9n],
+      [10n, 11n],
+    ],
+    "each acceptance's seal key",
+  );
   assert.deepEqual(
     h.rounds.map((r) => r.end?.kind),
     ["finalized", "skipped", "failed", "finalized", "skipped"],

@@ -1,14 +1,14 @@
 /**
  * @fedmarket/trainer: the trainer node's building blocks.
  *
- * The formats shared with the aggregator (model spec, weights file, update payload, envelope,
+ * The formats shared with the aggregator (model spec, weights file, sealed update and its codec,
  * blob storage, chain client) live in @fedmarket/protocol.
  *
  * The ML layer (TensorFlow.js backend, model builder, data loaders, local training) lives in
  * @fedmarket/ml; development tools (local chain, demo projects, attack wrappers, benchmarks) live
  * in the private @fedmarket/testkit.
  *
- * - update.ts: quantization and commitments (via @fedmarket/core)
+ * - update.ts: quantization (via @fedmarket/core); sealing and commitments are the protocol's `sealUpdate`
  * - node/: the trainer node (config, state file, round loop) behind the `fedmarket-trainer` CLI
  */
 export * from "./update.ts";

@@ -4,7 +4,7 @@ import * as trainer from "../src/index.ts";
 
 test("the package entry point exports the node and its building blocks", () => {
   for (const name of [
-    "prepareUpdate",
+    "quantizeUpdate",
     "quantizeDelta",
     "openNode",
     "resolveConfig",

@@ -84,6 +84,8 @@ export function describeMarketError(name: string, args: readonly unknown[]): str
       return `${a(0)} owns the project and cannot also be its aggregator: appoint another account`;
     case "AppointmentTermsChanged":
       return `the appointment of project ${a(0)} now asks for bond ${a(1)} and slash amount ${a(2)}, not the terms accepted; check them and accept again if they suit you`;
+    case "InvalidSealKey":
+      return "the seal key is not a BabyJubJub public key (both coordinates below the BN254 field, on the curve, not the identity): pass the public key A = a * Base8 of the aggregator's seal secret";
     case "AcceptanceWindowOpen":
       return `project ${a(0)} may still wait for its aggregator until ${time(args[1])}; it can be expired after that`;
     case "NothingToRefund":

@@ -30,6 +30,7 @@ import {
   decodeRoundOpened,
   decodeSubmission,
   toHyperParams,
+  toSealKey,
   type CommitRecord,
   type RoundOpenedRecord,
   type SubmissionRecord,
@@ -61,6 +62,13 @@ export interface HyperParams {
   readonly batchSize: number;
 }
 
+/**
+ * An aggregator's seal key `[x, y]`: the BabyJubJub public key `A = a * Base8` the round proof
+ * decrypts updates with (docs/PROOF-INTERFACE.md, Sealed updates). The same shape as
+ * `CurvePoint` in @fedmarket/core.
+ */
+export type SealKey = readonly [x: bigint, y: bigint];
+
 /** IFedMarket.ProjectView */
 export interface ProjectInfo {
   readonly id: bigint;
@@ -91,8 +99,10 @@ export interface ProjectInfo {
   readonly registeredTrainers: number;
   readonly allowlistRoot: string;
   readonly paramsHash: string;
+  /** The owner's X25519 key (bytes32 hex): trainers encrypt to it too, for audits. */
   readonly ownerEncryptionKey: string;
-  readonly aggregatorEncryptionKey: string;
+  /** The accepted aggregator's seal key; `[0n, 0n]` until one accepts (and again after a failed round). */
+  readonly aggregatorSealKey: SealKey;
   readonly modelCommitment: bigint;
   readonly modelCid: string;
   readonly specCid: string;
@@ -203,7 +213,7 @@ function toProject(id: bigint, r: Fields): ProjectInfo {
     allowlistRoot: s(r.allowlistRoot),
     paramsHash: s(r.paramsHash),
     ownerEncryptionKey: s(r.ownerEncryptionKey),
-    aggregatorEncryptionKey: s(r.aggregatorEncryptionKey),
+    aggregatorSealKey: toSealKey(r.aggregatorSealKey),
     modelCommitment: b(r.modelCommitment),
     modelCid: s(r.modelCid),
     specCid: s(r.specCid),
@@ -525,15 +535,16 @@ export class FedMarketClient {
   /**
    * The appointed aggregator accepts exactly these terms (the call reverts with
    * `AppointmentTermsChanged` if the owner changed them meanwhile), posting `bond` (sent as ETH for
-   * ETH projects; approve an ERC-20 bond first) and publishing its X25519 key.
+   * ETH projects; approve an ERC-20 bond first) and registering its seal key (`SealKey`: the
+   * contract refuses a point off BabyJubJub or the identity with `InvalidSealKey`).
    */
   acceptAggregator(
     projectId: bigint,
-    encryptionKey: string,
+    sealKey: SealKey,
     terms: { bond: bigint; slashAmount: bigint },
     inEth: boolean,
   ): Promise<TransactionResponse> {
-    return this.#send("acceptAggregator", [projectId, encryptionKey, terms.bond, terms.slashAmount], inEth ? terms.bond : 0n);
+    return this.#send("acceptAggregator", [projectId, [sealKey[0], sealKey[1]], terms.bond, terms.slashAmount], inEth ? terms.bond : 0n);
   }
 
   /** Closes a project that has waited for its aggregator past its acceptance deadline (anyone may). */

@@ -10,7 +10,7 @@
  * compiler then asks history.ts for the line that files the record into a `ProjectHistory`.
  */
 import type { ParsedEvent } from "./events.ts";
-import type { HyperParams } from "./fedmarket.ts";
+import type { HyperParams, SealKey } from "./fedmarket.ts";
 
 /** Where a log is: enough to order logs and to fetch the transaction that emitted it. */
 export interface EventRef {
@@ -56,13 +56,14 @@ export interface AppointmentRecord extends ProjectEventRecord {
 
 /**
  * `AggregatorAccepted`: the aggregator accepted its appointment's terms, posted `amount` of bond
- * (`bondPosted` in total: the same, as a failed aggregator's bond is returned with the failure) and its key.
+ * (`bondPosted` in total: the same, as a failed aggregator's bond is returned with the failure) and
+ * registered its seal key.
  */
 export interface AcceptanceRecord extends ProjectEventRecord {
   readonly aggregator: string;
   readonly amount: bigint;
   readonly bondPosted: bigint;
-  readonly encryptionKey: string;
+  readonly sealKey: SealKey;
 }
 
 /** `TrainerRegistered`. */
@@ -233,6 +234,7 @@ function reader(e: ParsedEvent, fields: Fields = e.args) {
     str: (name: string): string => String(arg(e, fields, name)),
     bool: (name: string): boolean => Boolean(arg(e, fields, name)),
     tuple: (name: string): Fields => arg(e, fields, name) as Fields,
+    sealKey: (name: string): SealKey => toSealKey(arg(e, fields, name)),
   };
 }
 
@@ -244,6 +246,16 @@ function reader(e: ParsedEvent, fields: Fields = e.args) {
 export function toHyperParams(v: unknown): HyperParams {
   const h = v as Fields;
   return { learningRateMicros: Number(h.learningRateMicros), localEpochs: Number(h.localEpochs), batchSize: Number(h.batchSize) };
+}
+
+/**
+ * A decoded `uint256[2]` seal key (an ethers Result or array) as `[x, y]`. Shared by the
+ * `AggregatorAccepted` decoder and the client's `getProject` view.
+ */
+export function toSealKey(v: unknown): SealKey {
+  const [x, y] = Array.from(v as Iterable<unknown>);
+  if (x === undefined || y === undefined) throw new RangeError(`${String(v)} is not a seal key [x, y]`);
+  return [BigInt(x as bigint), BigInt(y as bigint)];
 }
 
 function project(e: ParsedEvent): ProjectEventRecord {
@@ -312,7 +324,7 @@ export const EVENT_DECODERS = {
       aggregator: a.str("aggregator"),
       amount: a.big("amount"),
       bondPosted: a.big("bondPosted"),
-      encryptionKey: a.str("encryptionKey"),
+      sealKey: a.sealKey("sealKey"),
     };
   },
   TrainerRegistered: (e: ParsedEvent): RegistrationRecord => {

@@ -7,7 +7,9 @@
  * and, per round, `<stateDir>/rounds/p<project>-r<round>/`:
  *
  * - `delta.fmw`: the trained, clipped float delta (weights format), written before phase `trained`
- * - `update.fmev`: the sealed (encrypted) update payload, written before phase `sealed`
+ * - `update.fmsu`: the sealed update (`FMSU`: ciphertext, ephemeral key, owner wrap), written
+ *   before phase `sealed`; the ephemeral secret `e` it was sealed with is recorded in the entry
+ *   first, so that sealing again after a crash writes the same bytes
  *
  * Phases of a round entry, in order: `trained` -> `sealed` -> `pinned` (CID known) -> `committing`
  * (commit transaction hash known) -> `committed` (sealed commitment mined in its drawn slot) ->
@@ -28,6 +30,12 @@ export interface RoundEntry {
   readonly projectId: string;
   readonly round: number;
   readonly phase: RoundPhase;
+  /**
+   * Decimal string of the ephemeral secret `e` the update is sealed with (the seal step's
+   * checkpoint, recorded in phase `trained` before the blob is written; cleared with a new delta).
+   * It decrypts the update: keep it as secret as `delta.fmw`.
+   */
+  readonly ephemeralSecret?: string;
   /** Decimal string of the commitment (from phase `sealed`). */
   readonly commitment?: string;
   readonly cid?: string;

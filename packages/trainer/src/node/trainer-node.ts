@@ -13,9 +13,11 @@
  *     `kMax`/`chunk`) and the global model against the on-chain model commitment;
  *  3. the producer's update (honest: train on the local data -> clipped float delta), saved
  *     (`trained`); a producer may instead name a ready submission (`pinned`);
- *  4. quantize + commit (update.ts -> @fedmarket/core), encode the `FMUP` payload, seal it to the
- *     aggregator's and owner's X25519 keys from chain, bound to (chain, market, project, round,
- *     trainer), saved (`sealed`);
+ *  4. quantize (update.ts -> @fedmarket/core) and seal (@fedmarket/protocol's `sealUpdate`): the
+ *     packed update encrypted for the aggregator's registered seal key under a fresh ephemeral
+ *     secret (recorded first, so a crash re-seals the same bytes), that secret wrapped for the
+ *     owner's X25519 key and bound to (chain, market, project, round, trainer), the commitment over
+ *     the ciphertext; saved as `update.fmsu` (`sealed`);
  *  5. pin it (`pinned`, CID);
  *  6. check `getTrainer(...).lastSubmittedRoundPlusOne` and pending transactions, then
  *     `commitUpdate(project, round, sealed)` in the commit window (`committing`, `committed`);

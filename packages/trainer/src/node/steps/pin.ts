@@ -11,9 +11,10 @@ import path from "node:path";
 import { computeCid, type ProjectInfo } from "@fedmarket/protocol";
 import { TrainerNodeError } from "../errors.ts";
 import type { TrainerNodeOptions } from "../types.ts";
+import { SEALED_UPDATE_FILE } from "./seal.ts";
 
 async function sealedUpdate(o: TrainerNodeOptions, p: ProjectInfo, round: number): Promise<Uint8Array> {
-  return new Uint8Array(await readFile(path.join(o.state.roundDir(p.id, round), "update.fmev")));
+  return new Uint8Array(await readFile(path.join(o.state.roundDir(p.id, round), SEALED_UPDATE_FILE)));
 }
 
 /** Step 5: fix the CID of the sealed update (nothing is uploaded yet). */
@@ -28,12 +29,12 @@ export async function pinUpdate(o: TrainerNodeOptions, p: ProjectInfo, round: nu
  * A submission a producer adopted ready-made (`UpdateProducer.adopt`) has no local blob: nothing to upload.
  */
 export async function uploadUpdate(o: TrainerNodeOptions, p: ProjectInfo, round: number, cid: string): Promise<void> {
-  if (!existsSync(path.join(o.state.roundDir(p.id, round), "update.fmev"))) return;
-  const envelope = await sealedUpdate(o, p, round);
-  const bar = o.logger.progress("upload", envelope.length, "bytes");
+  if (!existsSync(path.join(o.state.roundDir(p.id, round), SEALED_UPDATE_FILE))) return;
+  const blob = await sealedUpdate(o, p, round);
+  const bar = o.logger.progress("upload", blob.length, "bytes");
   let stored: string;
   try {
-    stored = await o.store.put(envelope);
+    stored = await o.store.put(blob);
   } catch (err) {
     bar.stop();
     throw new TrainerNodeError(
@@ -42,7 +43,7 @@ export async function uploadUpdate(o: TrainerNodeOptions, p: ProjectInfo, round:
       { cause: err },
     );
   }
-  bar.update(envelope.length);
+  bar.update(blob.length);
   bar.stop();
   if (stored !== cid) {
     throw new TrainerNodeError(

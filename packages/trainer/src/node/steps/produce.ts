@@ -24,6 +24,7 @@ export async function produceUpdate(
   await writeFileAtomic(path.join(dir, "delta.fmw"), encodeWeights(produced.delta));
   await o.state.update(p.id, round, {
     phase: "trained",
+    ephemeralSecret: undefined, // a new delta is sealed under a fresh secret (steps/seal.ts)
     samples: produced.samples,
     ...(produced.finalLoss === undefined ? {} : { finalLoss: produced.finalLoss }),
     ...(produced.note === undefined ? {} : { note: produced.note }),
