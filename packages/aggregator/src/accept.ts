@@ -1,29 +1,23 @@
 /**
  * `fedmarket-aggregator accept`: the appointed aggregator consents to a project by posting its
- * bond and publishing the X25519 key trainers encrypt their updates to; this opens the next round.
- * The acceptance commits to the terms (bond and slash amount): those given with `--bond` /
- * `--slash`, else the ones read from the chain just before; the contract refuses it if the owner
- * changed them in between. The key file is created (0600, 64 hex characters) when it does not
- * exist, so the same file is then passed to `run --x25519-key-file`.
+ * bond and registering its seal key (the BabyJubJub public key `A = a * Base8` trainers seal their
+ * updates for, and the round proof decrypts them with `a`); this opens the next round. The
+ * acceptance commits to the terms (bond and slash amount): those given with `--bond` / `--slash`,
+ * else the ones read from the chain just before; the contract refuses it if the owner changed them
+ * in between. The seal key file is created (0600, keys.ts) when it does not exist, so the same file
+ * is then passed to `run --seal-key-file`.
  */
-import { open } from "node:fs/promises";
 import { Wallet, ZeroAddress } from "ethers";
-import {
-  bytesToBytes32,
-  connectRpc,
-  FedMarketClient,
-  generateKeyPair,
-  ProjectStatus,
-  publicKeyOf,
-  type NodeLogger,
-} from "@fedmarket/protocol";
+import { publicKeyOf, type CurvePoint } from "@fedmarket/core";
+import { connectRpc, FedMarketClient, ProjectStatus, type NodeLogger } from "@fedmarket/protocol";
 import { AggregatorError } from "./errors.ts";
-import { readSecretKeyFile } from "./keys.ts";
+import { loadOrCreateSealKeyFile, sealKeyText } from "./keys.ts";
 
 export interface AcceptOptions {
   readonly rpcUrl: string;
   readonly market: string;
   readonly projectId: bigint;
+  /** The seal key file (keys.ts): read, or created with a fresh secret when it does not exist. */
   readonly keyFile: string;
   readonly chainId?: bigint;
   /** The bond the aggregator agrees to post; refuse any other (default: the appointment's). */
@@ -36,30 +30,13 @@ export interface AcceptOptions {
 export interface AcceptResult {
   readonly projectId: bigint;
   readonly aggregator: string;
-  readonly encryptionKey: string;
+  /** The seal key registered, `publicKeyOf(secret)` of the key file's secret. */
+  readonly sealKey: CurvePoint;
   readonly bondPaid: bigint;
   readonly slashAmount: bigint;
   readonly keyFileCreated: boolean;
   readonly txHash: string;
   readonly round: number;
-}
-
-/** Reads the X25519 secret key, or creates the file with a fresh key (never overwrites). */
-async function loadOrCreateKey(file: string): Promise<{ secretKey: Uint8Array; created: boolean }> {
-  try {
-    return { secretKey: await readSecretKeyFile(file), created: false };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-  const { secretKey } = generateKeyPair();
-  const handle = await open(file, "wx", 0o600);
-  try {
-    await handle.writeFile(`${Buffer.from(secretKey).toString("hex")}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return { secretKey, created: true };
 }
 
 export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promise<AcceptResult> {
@@ -97,21 +74,21 @@ export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promi
         `project ${o.projectId} asks for bond ${project.aggregatorBond} and slash amount ${project.slashAmount}, not the bond ${terms.bond} and slash ${terms.slashAmount} given: nothing was sent`,
       );
     }
-    const { secretKey, created } = await loadOrCreateKey(o.keyFile);
-    const encryptionKey = bytesToBytes32(publicKeyOf(secretKey));
+    const { secret, created } = await loadOrCreateSealKeyFile(o.keyFile);
+    const sealKey = publicKeyOf(secret);
     const inEth = project.token === ZeroAddress;
     if (!inEth && terms.bond > 0n) await client.wait(await client.approveToken(project.token, terms.bond));
-    const receipt = await client.wait(await client.acceptAggregator(o.projectId, encryptionKey, terms, inEth));
+    const receipt = await client.wait(await client.acceptAggregator(o.projectId, sealKey, terms, inEth));
     const txHash = receipt.hash;
     const after = await client.getProject(o.projectId);
     logger.log(
       "info",
       "accept.done",
-      `accepted project ${o.projectId}: bond ${terms.bond} posted (slash ${terms.slashAmount} per failed round), key ${encryptionKey}${created ? ` (new key in ${o.keyFile})` : ""}; round ${after.currentRound} is open`,
+      `accepted project ${o.projectId}: bond ${terms.bond} posted (slash ${terms.slashAmount} per failed round), seal key ${sealKeyText(sealKey)}${created ? ` (new seal key file ${o.keyFile})` : ` (from ${o.keyFile})`}; round ${after.currentRound} is open`,
       {
         projectId: o.projectId,
         aggregator: wallet.address,
-        encryptionKey,
+        sealKey,
         bondPaid: terms.bond,
         slashAmount: terms.slashAmount,
         keyFileCreated: created,
@@ -122,7 +99,7 @@ export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promi
     return {
       projectId: o.projectId,
       aggregator: wallet.address,
-      encryptionKey,
+      sealKey,
       bondPaid: terms.bond,
       slashAmount: terms.slashAmount,
       keyFileCreated: created,

@@ -9,8 +9,9 @@
  *    of the draw is fixed at once, `drawSeed`); too few revealed updates (< 2f + 3): `skipRound`;
  *    aggregation window already closed: `failRound` (steps/wait.ts)
  * 2. **collect** its `UpdateRevealed` events -> `slots.json` (steps/collect.ts)
- * 3. **open** every slot (fetch, decrypt, decode, check the commitment, free-rider rule); failures
- *    are excluded with their reason -> `openings.json` (steps/open.ts)
+ * 3. **open** every slot with the seal secret (fetch, check the commitment, decrypt, decode): the
+ *    sealed data of each slot the round decrypts, or why a slot is not available, with the reason
+ *    -> `openings.json` (steps/open.ts)
  * 4. **compute** the round with `@fedmarket/core`'s `simulateRound` -> `input.json`, `round.json` (steps/compute.ts)
  * 5. **prove** every chunk and the decision in the worker pool, verified locally -> `proofs/` (steps/prove.ts)
  * 6. **pin** the new global model -> `model.json` (steps/pin.ts)
@@ -40,6 +41,7 @@ import {
 } from "@fedmarket/protocol";
 import type { AggregatorChain } from "./chain.ts";
 import { AggregatorError } from "./errors.ts";
+import { checkAggregatorKey } from "./keys.ts";
 import { Provers } from "./provers.ts";
 import { roundStatus } from "./status.ts";
 import { collectSlots } from "./steps/collect.ts";
@@ -155,7 +157,7 @@ export class AggregatorNode {
         round: round.round,
         reason:
           "the project has no aggregator (a failed round ends the appointment): it waits for its owner to appoint one (appointAggregator) " +
-          "and for that aggregator to accept (acceptAggregator: post the bond and the encryption key)",
+          "and for that aggregator to accept (acceptAggregator: post the bond and register the seal key)",
       };
     }
     if (project.aggregator.toLowerCase() !== this.o.address.toLowerCase()) {
@@ -168,7 +170,7 @@ export class AggregatorNode {
       return {
         kind: "waiting",
         round: round.round,
-        reason: "the project waits for its aggregator to accept (acceptAggregator: post the bond and the encryption key)",
+        reason: "the project waits for its aggregator to accept (acceptAggregator: post the bond and register the seal key)",
       };
     }
     const r = round.round;
@@ -180,6 +182,7 @@ export class AggregatorNode {
     if (wait !== undefined) return { kind: "waiting", round: r, ...wait };
     const quorum = quorumOf(project);
     if (round.submissions < quorum) return { kind: "done", round: r, done: await skipRoundWithoutQuorum(ctx, round, quorum) };
+    checkAggregatorKey(project, this.o.sealSecret, "this node's configuration");
     const config = await this.circuitConfig(project);
     await this.checkVerifier(project, config);
     return { kind: "done", round: r, done: await this.#aggregate(ctx, project, round, config, chainTime) };
@@ -191,7 +194,7 @@ export class AggregatorNode {
     if ((await ctx.chain.roundEnd(project.id, ctx.round)) !== undefined) return recordRoundEnd(ctx);
     if (chainTime >= round.aggregationDeadline) return failMissedRound(ctx, round);
     const slots = await this.#timed("collect", () => collectSlots(ctx, round));
-    const openings = await this.#timed("open", () => openSlots(ctx, project, config, slots, this.#models));
+    const openings = await this.#timed("open", () => openSlots(ctx, project, config, slots));
     const { result } = await this.#timed("compute", () => computeRound(ctx, project, config, openings, this.#models));
     const proofs = await this.#timed("prove", () => makeProofs(ctx, config, result, this.#provers));
     const cid = await this.#timed("pin", () => pinNewModel(ctx, project, config, result));
@@ -269,10 +272,11 @@ export class AggregatorNode {
         `the commit and reveal windows of round ${round} are open for ${open.revealDeadline - chainTime} s more; prove it after they close`,
       );
     }
+    checkAggregatorKey(project, this.o.sealSecret, "this node's configuration");
     const config = await this.circuitConfig(project);
     const ctx = stepContext(this.#ctx, projectId, round);
     const slots = await this.#timed("collect", () => collectSlots(ctx, open));
-    const openings = await this.#timed("open", () => openSlots(ctx, project, config, slots, this.#models));
+    const openings = await this.#timed("open", () => openSlots(ctx, project, config, slots));
     const { result } = await this.#timed("compute", () => computeRound(ctx, project, config, openings, this.#models));
     await this.#timed("prove", () => makeProofs(ctx, config, result, this.#provers));
     return { dir: ctx.files.dir, chunks: result.chunks };

@@ -3,9 +3,9 @@
  * `FedMarketClient`): the round's `ctx` word, its own transactions (chunk proofs, finalize, skip),
  * simulated with `estimateGas` first so a revert surfaces as a decoded `MarketRevertError`, and
  * the project's history (@fedmarket/protocol history.ts): how a round ended, where it opened, its
- * submissions, the models the free-rider rule compares. The history is read incrementally, once
- * per node and project, so checking every few seconds whether a round ended reads only new blocks,
- * and it starts at the project's creation block (`projectCreationBlock`), not at block 0.
+ * submissions. The history is read incrementally, once per node and project, so checking every
+ * few seconds whether a round ended reads only new blocks, and it starts at the project's creation
+ * block (`projectCreationBlock`), not at block 0.
  */
 import type { TransactionReceipt, TransactionResponse } from "ethers";
 import {

@@ -4,7 +4,7 @@
  *   fedmarket-aggregator run        --market 0x.. --project 1 --data agg-data
  *   fedmarket-aggregator status     --market 0x.. --project 1 --data agg-data
  *   fedmarket-aggregator prove-round 3 --market 0x.. --project 1 --data agg-data
- *   fedmarket-aggregator accept     --market 0x.. --project 1 --key-file aggregator.x25519
+ *   fedmarket-aggregator accept     --market 0x.. --project 1 --key-file aggregator.seal
  *
  * Exit codes (protocol's node/cli.ts, the same in every fedmarket CLI): 0 done; 1 the operation
  * failed (message on stderr, or a JSON "error" line with --json); 2 it could not run (bad arguments
@@ -39,7 +39,7 @@ interface Flags {
   chainId?: string;
   ipfsApi?: string;
   ipfsRepo?: string;
-  x25519KeyFile?: string;
+  sealKeyFile?: string;
   circuits?: string;
   workers?: string;
   chunkBatch?: string;
@@ -59,20 +59,22 @@ interface Flags {
 
 const EXAMPLES = `
 Environment: FEDMARKET_RPC_URL, FEDMARKET_MARKET, FEDMARKET_PROJECT, FEDMARKET_AGGREGATOR_DATA stand in for
-the flags. The Ethereum key comes from FEDMARKET_PRIVATE_KEY (never a flag, never printed); the X25519 key
-that decrypts updates from --x25519-key-file or FEDMARKET_X25519_KEY (64 hex characters).
+the flags. The Ethereum key comes from FEDMARKET_PRIVATE_KEY (never a flag, never printed); the seal key
+that decrypts updates (the secret of the BabyJubJub key registered at acceptance) from --seal-key-file or
+FEDMARKET_SEAL_KEY (64 hex characters).
 
 Examples:
   export FEDMARKET_RPC_URL=http://127.0.0.1:8545 FEDMARKET_MARKET=0x5FbDB2315678afecb367f032d93F642f64180aa3
-  export FEDMARKET_PRIVATE_KEY=0x... FEDMARKET_X25519_KEY=...
+  export FEDMARKET_PRIVATE_KEY=0x... FEDMARKET_SEAL_KEY=$(cat aggregator.seal)
   fedmarket-aggregator run    --project 1 --data agg-data --ipfs-repo demo/ipfs
   fedmarket-aggregator run    --project 1 --data agg-data --ipfs-api http://127.0.0.1:5001 --json --once
   fedmarket-aggregator status --project 1 --data agg-data
   fedmarket-aggregator prove-round 0 --project 1 --data agg-data --workers 2
   fedmarket-aggregator run    --project 1 --data agg-data --circuits ceremony/   # production keys
 
-\`run\` and \`prove-round\` refuse to start (exit 2) when the X25519 key is not the one the project registered
-at acceptance: trainers encrypt to that key, so no other key can open their updates.
+\`run\` and \`prove-round\` refuse to start (exit 2) when the seal key is not the one the project registered
+at acceptance: trainers seal their updates for that key and the round proof is about it, so no other key can
+open them.
 
 ${EXIT_CODES_HELP}
 `;
@@ -123,7 +125,7 @@ function configOf(f: Flags, env: NodeJS.ProcessEnv): { config: AggregatorConfig;
     ...opt("chainId", chainId),
     ...opt("ipfsApi", f.ipfsApi ?? env.FEDMARKET_IPFS_API),
     ...opt("ipfsRepo", f.ipfsRepo === undefined ? env.FEDMARKET_IPFS_REPO : path.resolve(f.ipfsRepo)),
-    ...opt("x25519KeyFile", f.x25519KeyFile),
+    ...opt("sealKeyFile", f.sealKeyFile),
     ...opt("circuitsDir", f.circuits === undefined ? undefined : path.resolve(f.circuits)),
     ...opt("workers", int(f.workers, "--workers", 1)),
     ...opt("chunkBatch", int(f.chunkBatch, "--chunk-batch", 1)),
@@ -213,7 +215,7 @@ function common(cmd: Command): Command {
     .option("--chain-id <id>", "expected chain id: refuse any other network")
     .option("--ipfs-api <url>", "Kubo RPC API, e.g. http://127.0.0.1:5001 (env FEDMARKET_IPFS_API)")
     .option("--ipfs-repo <dir>", "embedded IPFS block folder when no --ipfs-api (default <data>/ipfs)")
-    .option("--x25519-key-file <file>", "the aggregator's X25519 secret key (32 bytes or 64 hex); else FEDMARKET_X25519_KEY")
+    .option("--seal-key-file <file>", "the aggregator's seal key file (64 hex; written by accept); else FEDMARKET_SEAL_KEY")
     .option("--circuits <dir>", "folder with chunk_k<K>_c<C> / decision_k<K>_c<C> .wasm, .zkey, .vkey.json (default: the repo's dev setup)")
     .option("--workers <n>", "proving worker threads (default: one per core)")
     .option("--chunk-batch <n>", "chunk proofs per transaction (default 16)")
@@ -337,13 +339,13 @@ Examples:
 program
   .command("accept")
   .description(
-    "accept the appointment for a project: post the bond and publish the X25519 key (created in --key-file if missing); opens the next round",
+    "accept the appointment for a project: post the bond and register the seal key (created in --key-file if missing); opens the next round",
   )
   .option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
   .option("--market <address>", "FedMarket contract address (env FEDMARKET_MARKET)")
   .option("-p, --project <id>", "project id (env FEDMARKET_PROJECT)")
   .option("--chain-id <id>", "expected chain id: refuse any other network")
-  .option("--key-file <file>", "the aggregator's X25519 secret key (64 hex); created with mode 0600 if missing", "aggregator.x25519")
+  .option("--key-file <file>", "the aggregator's seal key file (64 hex); created with mode 0600 if missing", "aggregator.seal")
   .option("--bond <wei>", "the bond you agree to post: refuse any other (default: the appointment's, read now)")
   .option("--slash <wei>", "the slash amount per failed round you agree to: refuse any other (default: the appointment's)")
   .option("--json", "structured JSON-lines logs on stdout")
@@ -351,8 +353,8 @@ program
     "after",
     `
 Example:
-  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator accept --market 0x5FbD... --project 1 --key-file aggregator.x25519
-  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator run --market 0x5FbD... --project 1 --data agg-data --x25519-key-file aggregator.x25519`,
+  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator accept --market 0x5FbD... --project 1 --key-file aggregator.seal
+  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator run --market 0x5FbD... --project 1 --data agg-data --seal-key-file aggregator.seal`,
   )
   .action(async (opts: Flags & { keyFile: string; bond?: string; slash?: string }, cmd: Command) => {
     const logger = createLogger({ json: opts.json === true });

@@ -5,9 +5,8 @@
  * - steps/: one module per step of a round (wait, collect, open, compute, prove, pin, submit,
  *   settle), each a function of an explicit `StepContext`; steps/index.ts lists them with their files
  * - verifier-check.ts: start-up checks of a project (spec vs chain, on-chain verifier vs local keys)
- * - errors.ts: `AggregatorError` and its codes; keys.ts: the X25519 key file
+ * - errors.ts: `AggregatorError` and its codes; keys.ts: the seal key file and the check against the registered seal key
  * - chain.ts: round ctx, aggregator transactions, the project's history (from its creation block)
- * - free-rider.ts: excludes copies of the last global delta (public, so free riders replay it)
  * - provers.ts, prover-pool.ts (+ prover-worker.ts): Groth16 proving in worker_threads, local verification
  * - artifacts.ts: the circuits' wasm/zkey/vkey (a ceremony folder or the repo's dev setup)
  * - store.ts, lock.ts: per-round step files (atomic), data-folder lock; status.ts: what they say
@@ -19,7 +18,6 @@ export * from "./chain.ts";
 export * from "./errors.ts";
 export * from "./keys.ts";
 export * from "./steps/index.ts";
-export * from "./free-rider.ts";
 export * from "./prover-pool.ts";
 export * from "./provers.ts";
 export * from "./verifier-check.ts";

@@ -1,23 +1,22 @@
 /**
  * Builds an `AggregatorNode` from a configuration: the Ethereum key (`FEDMARKET_PRIVATE_KEY`, never
- * a flag), the X25519 key (`--x25519-key-file` or `FEDMARKET_X25519_KEY`), the provider (the node
+ * a flag), the seal key (`--seal-key-file` or `FEDMARKET_SEAL_KEY`; keys.ts), the provider (the node
  * runtime's `connectRpc`; chain id checked), the marketplace client (network checked), the blob
  * store (Kubo RPC or embedded Helia), the data folder (locked, and bound to chain, market and account),
  * and where each project's history starts (its creation block, so no read scans from block 0). With
- * `checkKeyFor`, the X25519 key is checked against the one the project registered at acceptance
+ * `checkKeyFor`, the seal key is checked against the one the project registered at acceptance
  * before anything else happens (`checkAggregatorKey`).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Wallet, type JsonRpcProvider } from "ethers";
+import { publicKeyOf } from "@fedmarket/core";
 import {
-  bytesToBytes32,
   connectRpc,
   FedMarketClient,
   HeliaBlobStore,
   KuboBlobStore,
   MarketRevertError,
-  publicKeyOf,
   RpcUnavailableError,
   type BlobStore,
   type ProjectInfo,
@@ -26,7 +25,7 @@ import {
 import { AggregatorChain, projectCreationBlock } from "./chain.ts";
 import { AggregatorNode } from "./aggregator-node.ts";
 import { AggregatorError } from "./errors.ts";
-import { readSecretKeyFile } from "./keys.ts";
+import { checkAggregatorKey, parseSealSecret, readSealKeyFile, sealKeyText } from "./keys.ts";
 import type { Checkpoint } from "./steps/context.ts";
 import { acquireLock, type DataLock } from "./lock.ts";
 import type { NodeLogger } from "@fedmarket/protocol";
@@ -40,7 +39,8 @@ export interface AggregatorConfig {
   readonly chainId?: bigint;
   readonly ipfsApi?: string;
   readonly ipfsRepo?: string;
-  readonly x25519KeyFile?: string;
+  /** The seal key file `accept` wrote (keys.ts); else `FEDMARKET_SEAL_KEY`. */
+  readonly sealKeyFile?: string;
   readonly circuitsDir?: string;
   readonly workers?: number;
   readonly chunkBatch?: number;
@@ -63,10 +63,10 @@ export interface OpenAggregatorOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Use this store instead of building one (tests). */
   readonly store?: BlobStore;
-  /** The X25519 secret key itself (tests). */
-  readonly secretKey?: Uint8Array;
+  /** The seal secret itself (tests). */
+  readonly sealSecret?: bigint;
   /**
-   * Refuse to open (`AggregatorError` "config") when the X25519 key is not the one this project
+   * Refuse to open (`AggregatorError` "config") when the seal key is not the one this project
    * registered at acceptance (`run`, `prove-round`); nothing is checked before the project has one.
    */
   readonly checkKeyFor?: bigint;
@@ -94,28 +94,7 @@ export async function openAggregator(
   } catch {
     throw new AggregatorError("config", "FEDMARKET_PRIVATE_KEY is not a valid private key (0x + 64 hex characters)");
   }
-  let secretKey = options.secretKey;
-  let keySource = "the given X25519 key";
-  if (secretKey === undefined) {
-    const hex = env.FEDMARKET_X25519_KEY;
-    if (config.x25519KeyFile !== undefined) {
-      keySource = `--x25519-key-file ${config.x25519KeyFile}`;
-      secretKey = await readSecretKeyFile(config.x25519KeyFile).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "ENOENT") throw err;
-        throw new AggregatorError(
-          "config",
-          `${keySource}: no such file; pass the key file \`fedmarket-aggregator accept\` wrote (--key-file, default aggregator.x25519)`,
-        );
-      });
-    } else if (hex !== undefined && /^(0x)?[0-9a-fA-F]{64}$/.test(hex)) {
-      keySource = "FEDMARKET_X25519_KEY";
-      secretKey = Uint8Array.from(Buffer.from(hex.replace(/^0x/, ""), "hex"));
-    } else
-      throw new AggregatorError(
-        "config",
-        "no X25519 key to decrypt updates: pass --x25519-key-file <file> or set FEDMARKET_X25519_KEY (64 hex characters)",
-      );
-  }
+  const { secret: sealSecret, source: keySource } = await sealSecretOf(config, options, env);
   if (config.validation !== undefined && !existsSync(config.validation)) {
     throw new AggregatorError(
       "config",
@@ -146,7 +125,7 @@ export async function openAggregator(
     };
     const client = new FedMarketClient(config.market, signer, { blockRange: config.blockRange ?? 2_000, retry });
     const chainId = await client.checkNetwork(config.chainId);
-    if (options.checkKeyFor !== undefined) checkAggregatorKey(await projectOf(client, options.checkKeyFor), secretKey, keySource);
+    if (options.checkKeyFor !== undefined) checkAggregatorKey(await projectOf(client, options.checkKeyFor), sealSecret, keySource);
     await bindDataDir(config.dataDir, { chainId: chainId.toString(), market: client.address, aggregator: wallet.address });
     if (options.store !== undefined) store = options.store;
     else if (config.ipfsApi !== undefined) store = new KuboBlobStore({ apiUrl: config.ipfsApi });
@@ -154,7 +133,7 @@ export async function openAggregator(
     logger.log(
       "debug",
       "node.open",
-      `aggregator ${wallet.address} (X25519 ${bytesToBytes32(publicKeyOf(secretKey))}) on chain ${chainId}, market ${client.address}, data ${config.dataDir}`,
+      `aggregator ${wallet.address} (seal key ${sealKeyText(publicKeyOf(sealSecret))}) on chain ${chainId}, market ${client.address}, data ${config.dataDir}`,
       {
         aggregator: wallet.address,
         chainId,
@@ -174,7 +153,7 @@ export async function openAggregator(
       store,
       dataDir: config.dataDir,
       logger,
-      secretKey,
+      sealSecret,
       ...(config.circuitsDir === undefined ? {} : { circuitsDir: config.circuitsDir }),
       ...(config.workers === undefined ? {} : { workers: config.workers }),
       ...(config.chunkBatch === undefined ? {} : { chunkBatch: config.chunkBatch }),
@@ -240,32 +219,34 @@ async function historyStart(client: FedMarketClient, projectId: bigint, logger: 
   }
 }
 
-/** The key's public half as the project publishes it (`aggregatorEncryptionKey`, bytes32 hex). */
-export function x25519PublicHex(secretKey: Uint8Array): string {
-  return bytesToBytes32(publicKeyOf(secretKey));
-}
-
 /**
- * Refuses a secret key whose public half is not the project's registered `aggregatorEncryptionKey`:
- * trainers encrypt every update to the registered key, so any other key opens none of them and every
- * round would fail. A project without a registered key (all zeros: not accepted yet) passes.
- * `source` names where the key came from (`--x25519-key-file <file>`, `FEDMARKET_X25519_KEY`).
+ * The seal secret and where it came from: the option (tests), `--seal-key-file`, else
+ * `FEDMARKET_SEAL_KEY`; a configuration error that says what to pass when there is none.
  */
-export function checkAggregatorKey(
-  project: Pick<ProjectInfo, "id" | "aggregatorEncryptionKey">,
-  secretKey: Uint8Array,
-  source: string,
-): void {
-  const registered = project.aggregatorEncryptionKey.toLowerCase();
-  if (/^0x0*$/.test(registered)) return;
-  const derived = x25519PublicHex(secretKey).toLowerCase();
-  if (derived === registered) return;
+async function sealSecretOf(
+  config: AggregatorConfig,
+  options: OpenAggregatorOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<{ secret: bigint; source: string }> {
+  if (options.sealSecret !== undefined) return { secret: options.sealSecret, source: "the given seal key" };
+  if (config.sealKeyFile !== undefined) {
+    const source = `--seal-key-file ${config.sealKeyFile}`;
+    const secret = await readSealKeyFile(config.sealKeyFile).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+      throw new AggregatorError(
+        "config",
+        `${source}: no such file; pass the seal key file \`fedmarket-aggregator accept\` wrote (--key-file, default aggregator.seal)`,
+      );
+    });
+    return { secret, source };
+  }
+  const hex = env.FEDMARKET_SEAL_KEY;
+  if (hex !== undefined && hex !== "") return { secret: parseSealSecret(hex, "FEDMARKET_SEAL_KEY"), source: "FEDMARKET_SEAL_KEY" };
+  const stale =
+    env.FEDMARKET_X25519_KEY === undefined ? "" : " (FEDMARKET_X25519_KEY is no longer read: updates are sealed for a BabyJubJub seal key)";
   throw new AggregatorError(
     "config",
-    `the X25519 key in ${source} (public key ${derived}) is not the key project ${project.id} registered when its aggregator accepted ` +
-      `(${registered}): trainers encrypt their updates to the registered key, so this one cannot open them. ` +
-      "Pass the key file `fedmarket-aggregator accept` wrote for this project (--x25519-key-file, default aggregator.x25519) " +
-      "or set FEDMARKET_X25519_KEY to it; nothing was done",
+    `no seal key to decrypt updates with: pass --seal-key-file <file> (the file \`fedmarket-aggregator accept\` wrote) or set FEDMARKET_SEAL_KEY${stale}`,
   );
 }
 

@@ -42,7 +42,8 @@ export async function roundStatus(node: NodeContext, projectId: bigint, round?: 
     submissions: isOpen ? open.submissions : slots?.slots.length,
     chunksVerifiedOnChain: isOpen ? open.chunksVerified : undefined,
     step,
-    excluded: openings?.openings.filter((o) => o.status === "excluded").map((o) => ({ slot: o.slot, reason: o.reason })),
+    // Slots the round excludes (status 3): not available, or not decoded; with the codec's reason.
+    excluded: openings?.openings.flatMap((o) => (o.status === "opened" ? [] : [{ slot: o.slot, reason: o.reason }])),
     slotStatus: roundFile?.status,
     scores: roundFile?.scores,
     modelCid: model?.cid,

@@ -3,15 +3,16 @@
  * with a message that says what to fix, not hours later as a reverted `finalizeRound`:
  * - the project's circuit configuration: the model spec's `circuit` section (fetched by CID) must
  *   match the chain's `CircuitParams` and the verifier's `K_MAX` / `CHUNK`;
- * - the verifier itself: it must report the local `K_MAX` / `CHUNK` / decision input count and
- *   accept, through `eth_call`, proofs of a trivial round made with the local proving keys.
+ * - the verifier itself: it must report the local `K_MAX` / `CHUNK` / decision input count
+ *   (`6 + K_MAX + W`: the seal key is among them) and accept, through `eth_call`, proofs of a
+ *   trivial round made with the local proving keys (and this node's seal secret).
  *   The verdict is cached in `<data>/verifier-checks.json` by chain, verifier code and key digests,
  *   so the check costs one trivial round per verifier and key set, ever.
  */
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { Contract } from "ethers";
-import { simulateRound, type CircuitConfig } from "@fedmarket/core";
+import { outcomeWords, simulateRound, type CircuitConfig } from "@fedmarket/core";
 import {
   checkSpecAgainstChain,
   parseModelSpec,
@@ -90,7 +91,8 @@ export class VerifierCheck {
     const [k, c, n] = await Promise.all(
       ["maxTrainers", "chunkSize", "decisionInputCount"].map(async (f) => Number((await adapter.getFunction(f).staticCall()) as bigint)),
     );
-    const wantInputs = 4 + config.kMax + Math.ceil(config.kMax / 3);
+    // [ctx, prevModel, newModel, accFinal, A.x, A.y, c[K], outcome[W]] (docs/PROOF-INTERFACE.md)
+    const wantInputs = 6 + config.kMax + outcomeWords(config.kMax);
     if (k !== config.kMax || c !== config.chunk || n !== wantInputs) {
       throw new AggregatorError(
         "verifier",
@@ -99,7 +101,14 @@ export class VerifierCheck {
       );
     }
     const started = Date.now();
-    const trivial = simulateRound({ config, prevModel: new Array<bigint>(config.chunk).fill(0n), slots: [], f: 0, keccak: 0n });
+    const trivial = simulateRound({
+      config,
+      prevModel: new Array<bigint>(config.chunk).fill(0n),
+      slots: [],
+      f: 0,
+      keccak: 0n,
+      secret: this.#ctx.config.sealSecret,
+    });
     const pool = await this.#provers.pool(config);
     const [chunkProof, decisionProof] = await Promise.all([
       pool.prove("chunk", trivial.chunkWitnesses[0]!.input),

@@ -46,7 +46,7 @@ async function nodeSeeing(status: number, aggregator: string, chainTime = 50): P
     store: {} as BlobStore,
     dataDir,
     logger: memoryLogger(),
-    secretKey: new Uint8Array(32),
+    sealSecret: 1n,
   });
 }
 
@@ -62,7 +62,7 @@ test("a project that appointed this node and awaits its acceptance: waiting for 
   assert.deepEqual(out, {
     kind: "waiting",
     round: 2,
-    reason: "the project waits for its aggregator to accept (acceptAggregator: post the bond and the encryption key)",
+    reason: "the project waits for its aggregator to accept (acceptAggregator: post the bond and register the seal key)",
   });
 });
 

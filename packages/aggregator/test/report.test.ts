@@ -16,6 +16,7 @@ import { leaveOneOut } from "../src/report/leave-one-out.ts";
 import { ROUND_REPORT_SCHEMA, type RoundReport } from "../src/report/round-report.ts";
 import { RoundReporter } from "../src/report/round-report-step.ts";
 import { RoundFiles } from "../src/store.ts";
+import type { OpeningsFile, SlotOpening } from "../src/steps/open.ts";
 
 const has = (s: Coalition, i: number): boolean => s.includes(i);
 const close = (a: readonly number[], b: readonly number[], tol: number, what: string): void => {
@@ -175,7 +176,7 @@ after(async () => {
 async function writeRound(round: number): Promise<RoundFiles> {
   const files = new RoundFiles(path.join(tmp, "agg"), 1n, round);
   const trainer = (k: number): string => `0x${String(k + 2).repeat(40)}`;
-  const opened = (slot: number, update: string[]) => ({
+  const opened = (slot: number, update: string[]): SlotOpening => ({
     slot,
     trainer: trainer(slot),
     commitment: String(1000 + slot),
@@ -184,7 +185,7 @@ async function writeRound(round: number): Promise<RoundFiles> {
     blockNumber: 5,
     status: "opened",
     update,
-    salt: "1",
+    sealed: { ephemeral: ["1", "2"], chunks: [] }, // the report does not read it
   });
   await files.write("input.json", { prevModel: new Array<string>(D).fill("0"), f: 1, modelCid: "prev-cid" });
   await files.write("openings.json", {
@@ -199,12 +200,12 @@ async function writeRound(round: number): Promise<RoundFiles> {
         cid: "cid-3",
         txHash: "0x3",
         blockNumber: 5,
-        status: "excluded",
+        status: "unavailable",
         reason: "missing",
         detail: "not pinned",
       },
     ],
-  });
+  } satisfies OpeningsFile);
   await files.write("round.json", {
     ctx: "123456789012345678901234567890",
     status: [1, 1, 2, 3],

@@ -1,6 +1,7 @@
 /**
  * `auditProject`: a project checked from chain logs and IPFS alone (plus, optionally, the owner's
- * X25519 key and a validation set). It only wires the audit together:
+ * X25519 key, which opens every sealed update, and a validation set). It only wires the audit
+ * together:
  *
  * 1. reads what every check starts from into one `AuditContext` (context.ts: the project, its
  *    history from @fedmarket/protocol's reader, the verifier's configuration);
@@ -34,12 +35,10 @@ export interface SlotAudit {
   readonly status?: SlotStatusLabel;
   readonly score?: bigint;
   readonly reward?: bigint;
-  /** With the owner's key: is the update usable (it decrypts, is made for this round, and opens its commitment)? */
+  /** With the owner's key: is the update usable (it opens its commitment, is made for this round and decodes)? */
   readonly opens?: boolean;
-  /** With the owner's key, for an update that is not usable: why, named as the aggregator names its exclusions. */
+  /** With the owner's key, for an update that is not usable: why, named as the update codec names it. */
   readonly unusable?: { readonly reason: UpdateExclusionReason; readonly detail: string };
-  /** With the owner's key: is the update a replay of the last global delta (the free-rider rule)? */
-  readonly replay?: boolean;
 }
 
 export interface RoundAudit {
@@ -133,7 +132,7 @@ async function roundAudit(ctx: AuditContext, r: RoundHistory, findings: readonly
     trainer: s.trainer,
     commitment: s.commitment.toString(),
     cid: s.cid,
-    ...openings?.get(s.slot), // opens, replay and why not (with the owner's key)
+    ...openings?.get(s.slot), // opens, and why not (with the owner's key)
   }));
   const failures = messagesOf(
     findings.filter((f) => f.round === round),

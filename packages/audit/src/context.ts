@@ -50,7 +50,7 @@ export interface AuditSource {
   readonly market: string;
   readonly projectId: bigint;
   readonly store: BlobStore;
-  /** The owner's X25519 secret key: decrypt every update and check it opens its commitment. */
+  /** The owner's X25519 secret key: open every sealed update (its wrap gives `e`) and compare with the proven outcomes. */
   readonly ownerSecretKey?: Uint8Array;
   /** A labelled validation set: accuracy of every recorded model (chart). */
   readonly validation?: Dataset;
@@ -113,7 +113,10 @@ export interface AuditFacts {
   accuracy(cid: string): Promise<AccuracyFact | undefined>;
   /** A finalized round's proofs re-verified and its proven outcomes; `undefined` for other rounds (or without `ProjectCreated`). */
   roundProofs(round: number): Promise<RoundProofsFact | undefined>;
-  /** With the owner's key and a usable spec: each update of the round opened as the aggregator opens it; `undefined` otherwise. */
+  /**
+   * With the owner's key, a usable spec and the round's seal key: each update of the round opened as
+   * the aggregator opens it; `undefined` otherwise.
+   */
   openings(round: number): Promise<RoundOpenings | undefined>;
   /** The market's balance and liabilities in the project's token, read once. */
   marketHoldings(): Promise<MarketHoldings>;

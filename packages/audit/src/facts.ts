@@ -5,18 +5,18 @@
  * the models, proofs and openings checks see the same fact and skip what needs the spec), so every
  * problem is reported once, by one check, whichever checks run.
  */
-import { replaysGlobalDelta, type CircuitConfig } from "@fedmarket/core";
+import { clearCofactor, isOnCurve, type CircuitConfig } from "@fedmarket/core";
 import {
   checkSpecAgainstChain,
   decodeWeights,
   fetchAndOpenUpdate,
   globalModelCommitment,
-  lastGlobalDelta,
-  quantizeModel,
   validateModelSpec,
   type CancellationRecord,
   type ModelSpec,
   type ProjectHistory,
+  type ProjectInfo,
+  type SealKey,
   type UpdateExclusionReason,
 } from "@fedmarket/protocol";
 import type { AuditContext } from "./context.ts";
@@ -44,13 +44,7 @@ export type VerificationKeysFact = { readonly ok: true; readonly keys: Verificat
 export type ModelFact =
   | { readonly kind: "unfetchable" | "invalid"; readonly detail: string }
   | { readonly kind: "unchecked" }
-  | {
-      readonly kind: "read";
-      readonly weights: Float32Array;
-      readonly commitment: bigint;
-      /** The weights in the units of updates (the chain's scale, `BG` bits): what the free-rider rule compares. */
-      readonly quantized: bigint[];
-    };
+  | { readonly kind: "read"; readonly weights: Float32Array; readonly commitment: bigint };
 
 export type AccuracyFact = { readonly ok: true; readonly accuracy: number } | { readonly ok: false; readonly detail: string };
 
@@ -66,11 +60,12 @@ export type RoundProofsFact =
 
 /** What the owner's key says about one slot's update. */
 export interface OpeningCheck {
-  /** Usable: it passes every check of the update codec, the aggregator's own (`openUpdate`). */
+  /**
+   * Usable: it passes every check of the update codec (`openUpdate` with the owner's key), so the
+   * aggregator's seal secret decodes it too (both derive the same shared key).
+   */
   readonly opens: boolean;
-  /** It replays the last global delta (the free-rider rule; only for an update that opens). */
-  readonly replay: boolean;
-  /** Why it is not usable, exactly as the aggregator would name it. */
+  /** Why it is not usable, named as the codec names it (`undecryptable`: the owner's wrap alone). */
   readonly unusable?: { readonly reason: UpdateExclusionReason; readonly detail: string };
 }
 
@@ -128,8 +123,7 @@ export async function deriveModel(ctx: AuditContext, cid: string): Promise<Model
   try {
     const weights = decodeWeights(fetched.bytes, spec.parameters);
     const commitment = globalModelCommitment(weights, spec.spec.quantization.scale, spec.circuit);
-    const quantized = quantizeModel(weights, Number(ctx.project.params.quantizationScale), spec.circuit.modelBits);
-    return { kind: "read", weights, commitment, quantized };
+    return { kind: "read", weights, commitment };
   } catch (err) {
     return { kind: "invalid", detail: errorMessage(err) };
   }
@@ -185,6 +179,7 @@ export async function deriveRoundProofs(ctx: AuditContext, round: number): Promi
         numChunks: history.created.numChunks,
         kMax: ctx.verifierConfig.maxTrainers,
         verifier: project.verifier,
+        sealKey: roundSealKey(history, project, round),
         ...(usableKeys === undefined ? {} : { keys: usableKeys }),
       },
       r,
@@ -195,42 +190,69 @@ export async function deriveRoundProofs(ctx: AuditContext, round: number): Promi
   }
 }
 
+/** Where an event is in the chain (block, then log index). */
+interface ChainPosition {
+  readonly blockNumber: number;
+  readonly logIndex: number;
+}
+
+const isBefore = (a: ChainPosition, b: ChainPosition): boolean =>
+  a.blockNumber < b.blockNumber || (a.blockNumber === b.blockNumber && a.logIndex < b.logIndex);
+
 /**
- * The models the chain recorded before round `round` (the initial one and each earlier round's
- * finalized one), by CID: the only ones the free-rider rule's last global delta may be made of.
+ * The seal key round `round` was sealed and proven for: the one its aggregator registered with the
+ * last `AggregatorAccepted` before the round opened (an acceptance opens the next round; after a
+ * failed round the next aggregator registers its own key). Without one in the history read, the
+ * project's current key, unless an acceptance in the history may have replaced it; `undefined`
+ * when the history cannot say (scan from an earlier block).
  */
-function recordedModelsBefore(history: ProjectHistory, round: number): Set<string> {
-  const cids = new Set<string>();
-  if (history.created !== undefined) cids.add(history.created.initialModelCid);
-  for (const r of history.rounds.slice(0, round)) if (r.end?.kind === "finalized") cids.add(r.end.newModelCid);
-  return cids;
+export function roundSealKey(history: ProjectHistory, project: Pick<ProjectInfo, "aggregatorSealKey">, round: number): SealKey | undefined {
+  const r = history.rounds[round];
+  const at = r?.opened ?? r?.end;
+  if (at !== undefined) {
+    let last: (typeof history.accepted)[number] | undefined;
+    for (const a of history.accepted) if (isBefore(a, at) && (last === undefined || isBefore(last, a))) last = a;
+    if (last !== undefined) return last.sealKey;
+  }
+  const [x, y] = project.aggregatorSealKey;
+  return history.accepted.length === 0 && (x !== 0n || y !== 0n) ? project.aggregatorSealKey : undefined;
 }
 
 /**
- * With the owner's key: slot -> is the update usable, and is it a replay? Applies exactly the
- * aggregator's checks (@fedmarket/protocol's update codec: envelope bound to the submission, a
- * payload made for this project, round, circuit and model size, the commitment on chain), so an
- * exclusion the aggregator had to make is never reported as suspect. The last global delta is
- * derived from the recorded models as the aggregator derives it (@fedmarket/protocol
- * `lastGlobalDelta`); a model that could not be read leaves it unknown (and no update a replay).
+ * Why the owner cannot open round `round`'s updates with the update codec, if it cannot: the round's
+ * seal key is unknown, or it is a point no update can be sealed for (off the curve or of low order:
+ * the contract refuses only the identity and points off the curve).
+ */
+export function sealKeyProblem(key: SealKey | undefined, round: number): string | undefined {
+  if (key === undefined) {
+    return `round ${round}: the seal key its updates were sealed for is unknown (no AggregatorAccepted before the round in the history read: pass an earlier --from-block)`;
+  }
+  const eight = isOnCurve(key) ? clearCofactor(key) : undefined;
+  if (eight === undefined || (eight[0] === 0n && eight[1] === 1n)) {
+    return `round ${round}: the registered seal key (${key[0]}, ${key[1]}) is no key an update can be sealed for (off the curve or of low order)`;
+  }
+  return undefined;
+}
+
+/**
+ * With the owner's key: slot -> is the update usable, and if not why. Opens each revealed update
+ * with @fedmarket/protocol's update codec (`{ kind: "owner" }`: the wrap gives `e`, `S = e * 8A`),
+ * the checks the aggregator applies with its seal secret, for the round's seal key
+ * (`roundSealKey`); `undefined` when there is no owner key, no usable spec or no usable seal key.
  */
 export async function deriveOpenings(ctx: AuditContext, round: number): Promise<RoundOpenings | undefined> {
   const secretKey = ctx.ownerSecretKey;
   const r = ctx.history.rounds[round];
   const spec = await ctx.spec();
   if (secretKey === undefined || r === undefined || !spec.ok) return undefined;
-  const recorded = recordedModelsBefore(ctx.history, round);
-  const delta = await lastGlobalDelta(ctx.history, round, async (opened) => {
-    if (!recorded.has(opened.modelCid)) return undefined;
-    const model = await ctx.model(opened.modelCid);
-    return model.kind === "read" ? model.quantized : undefined;
-  });
+  const sealKey = roundSealKey(ctx.history, ctx.project, round);
+  if (sealKey === undefined || sealKeyProblem(sealKey, round) !== undefined) return undefined;
   const out = new Map<number, OpeningCheck>();
   for (const s of r.submissions) {
     const opening = await fetchAndOpenUpdate(
       ctx.store,
       s.cid,
-      secretKey,
+      { kind: "owner", secretKey },
       {
         chainId: ctx.chain.chainId,
         market: ctx.chain.market,
@@ -240,14 +262,11 @@ export async function deriveOpenings(ctx: AuditContext, round: number): Promise<
         config: spec.circuit,
         modelSize: ctx.project.params.modelSize,
         commitment: s.commitment,
+        sealKey,
       },
       ctx.fetchOptions,
     );
-    if (!opening.ok) {
-      out.set(s.slot, { opens: false, replay: false, unusable: { reason: opening.reason, detail: opening.detail } });
-      continue;
-    }
-    out.set(s.slot, { opens: true, replay: delta !== undefined && replaysGlobalDelta(opening.values, delta) });
+    out.set(s.slot, opening.ok ? { opens: true } : { opens: false, unusable: { reason: opening.reason, detail: opening.detail } });
   }
   return out;
 }

@@ -4,7 +4,8 @@
  *
  * - audit.ts: `auditProject` builds the context, runs every check and assembles their findings into an `AuditReport`
  * - context.ts: the one read-only `AuditContext` every check is given (`loadAuditContext`, `createAuditContext`)
- * - facts.ts: what several checks share, derived once per audit (spec, keys, models, proven outcomes, openings)
+ * - facts.ts: what several checks share, derived once per audit (spec, keys, models, proven outcomes, openings,
+ *   each round's seal key)
  * - findings.ts: `Finding` (check, severity, round, slot, message) and the check names
  * - checks/: one independent check per module (spec, proofs, models, openings, payouts, escrow), `runChecks`
  * - proofs.ts: each finalized round's chunk and decision proofs, re-verified from calldata
@@ -14,6 +15,8 @@ export * from "./audit.ts";
 export * from "./context.ts";
 export {
   cancellationOf,
+  roundSealKey,
+  sealKeyProblem,
   type AccuracyFact,
   type BlobProblem,
   type MarketHoldings,

@@ -5,17 +5,19 @@
  * transactions (found through the `ChunkProofsAccepted` / `RoundFinalized` events). The public
  * inputs are rebuilt the way FedMarket builds them (docs/PROOF-INTERFACE.md): each chunk proof
  * continues the accumulator (or restarts it at chunk 0); the decision proof gets
- * `[ctx, prevModel, newModel, accFinal, c[0..K), outcomes]` with `ctx` recomputed from the chain
- * id, market, project, round and `paramsHash`, `prevModel` from the round's `RoundOpened`, and
- * the commitments from its `UpdateSubmitted` events. Every proof is checked twice: with snarkjs
- * against the published verification key, and with a static call to the project's verifier.
+ * `[ctx, prevModel, newModel, accFinal, A.x, A.y, c[0..K), outcomes]` with `ctx` recomputed from
+ * the chain id, market, project, round and `paramsHash`, `prevModel` from the round's
+ * `RoundOpened`, the seal key `A` its aggregator registered (`AggregatorAccepted`; facts.ts
+ * `roundSealKey`) and the commitments from its `UpdateRevealed` events. Every proof is checked
+ * twice: with snarkjs against the published verification key, and with a static call to the
+ * project's verifier.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Contract, type Provider } from "ethers";
 import * as snarkjs from "snarkjs";
 import { computeCtx, unpackOutcome, type CircuitConfig, type SlotOutcome } from "@fedmarket/core";
-import { fedMarketInterface, proofFromWords, ROUND_VERIFIER_ABI, type RoundHistory } from "@fedmarket/protocol";
+import { fedMarketInterface, proofFromWords, ROUND_VERIFIER_ABI, type RoundHistory, type SealKey } from "@fedmarket/protocol";
 import { circuitNames } from "@fedmarket/core";
 import { roundKeccak } from "@fedmarket/protocol";
 
@@ -124,6 +126,8 @@ export interface RoundProofContext {
   readonly numChunks: number;
   readonly kMax: number;
   readonly verifier: string;
+  /** The seal key the round was proven for (`undefined`: the history read does not say). */
+  readonly sealKey: SealKey | undefined;
   /** The published keys; without them only the on-chain verifier is asked (the caller reports their absence). */
   readonly keys?: VerificationKeys;
 }
@@ -197,13 +201,19 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
     failures.push(`round ${r}: no RoundOpened event found (scan from an earlier block with --from-block)`);
     return { chunkProofs, outcomes: [], decisionInputs: [], failures };
   }
+  if (ctx.sealKey === undefined) {
+    failures.push(
+      `round ${r}: no AggregatorAccepted event before the round found: the seal key its decision proof is about is unknown (scan from an earlier block with --from-block)`,
+    );
+    return { chunkProofs, outcomes: [], decisionInputs: [], failures };
+  }
   const commitments = new Array<bigint>(ctx.kMax).fill(0n);
   for (const s of round.submissions) {
     if (s.slot >= ctx.kMax) failures.push(`round ${r}: submission in slot ${s.slot} is beyond K_MAX ${ctx.kMax}`);
     else commitments[s.slot] = s.commitment;
   }
   const roundCtx = computeCtx(roundKeccak(ctx.chainId, ctx.market, ctx.projectId, r, ctx.paramsHash), ctx.byzantineTolerance);
-  const inputs = [roundCtx, prevModel, result.newModelCommitment, acc, ...commitments, ...result.outcomes];
+  const inputs = [roundCtx, prevModel, result.newModelCommitment, acc, ctx.sealKey[0], ctx.sealKey[1], ...commitments, ...result.outcomes];
   const off = ctx.keys === undefined || (await snarkjs.groth16.verify(ctx.keys.decision, inputs.map(String), proofFromWords(result.proof)));
   if (!off)
     failures.push(

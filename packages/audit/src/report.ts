@@ -6,7 +6,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { barChart, lineChart } from "./svg.ts";
-import type { AuditReport } from "./audit.ts";
+import type { AuditReport, SlotAudit } from "./audit.ts";
 
 const CHART_FILES = {
   accuracy: "accuracy-per-round.svg",
@@ -58,7 +58,7 @@ export function auditCharts(report: AuditReport): Map<string, string> {
       categories: report.rounds.map((r) => `round ${r.round}`),
       series: [
         { name: "Multi-Krum outliers / duplicates", values: report.rounds.map((r) => r.outliers) },
-        { name: "excluded (unusable)", values: report.rounds.map((r) => r.excluded) },
+        { name: "excluded (not available / not decoded)", values: report.rounds.map((r) => r.excluded) },
       ],
       yLabel: "updates",
       yMin: 0,
@@ -66,6 +66,12 @@ export function auditCharts(report: AuditReport): Map<string, string> {
     }),
   );
   return charts;
+}
+
+/** The "opens (owner key)" cell: yes, no with the codec's reason, or nothing without the owner's key. */
+function openingCell(s: SlotAudit): string {
+  if (s.opens === undefined) return "";
+  return s.opens ? "yes" : `**no**${s.unusable === undefined ? "" : ` (${s.unusable.reason})`}`;
 }
 
 function row(cells: readonly (string | number | bigint | undefined)[]): string {
@@ -132,9 +138,7 @@ export function auditMarkdown(report: AuditReport, charts: readonly string[]): s
     "",
   );
   const slotRows = report.rounds.flatMap((r) =>
-    r.slots.map((s) =>
-      row([r.round, s.slot, `\`${s.trainer}\``, s.status, s.score, s.reward, s.opens === undefined ? "" : s.opens ? "yes" : "**no**"]),
-    ),
+    r.slots.map((s) => row([r.round, s.slot, `\`${s.trainer}\``, s.status, s.score, s.reward, openingCell(s)])),
   );
   if (slotRows.length > 0) {
     lines.push(

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import type { ProjectHistory, ProjectInfo } from "@fedmarket/protocol";
 import { checkEscrow, escrowAccount } from "../src/index.ts";
 import {
+  acceptance,
   AGGREGATOR,
   at,
   auditContext,
@@ -18,6 +19,7 @@ import {
   projectHistory,
   projectInfo,
   roundHistory,
+  SEAL_KEY,
   submission,
   trainer,
   tx,
@@ -32,14 +34,7 @@ function history(extra: Partial<ProjectHistory> = {}): ProjectHistory {
   return projectHistory({
     budget: 3000n,
     funded: [{ ...at(2), projectId: PROJECT_ID, funder: trainer(3), amount: 1000n }],
-    accepted: [100n, 100n].map((amount, k) => ({
-      ...at(3 + 100 * k),
-      projectId: PROJECT_ID,
-      aggregator: AGGREGATOR,
-      amount,
-      bondPosted: amount,
-      encryptionKey: "0x",
-    })),
+    accepted: [100n, 100n].map((amount, k) => acceptance(3 + 100 * k, SEAL_KEY, amount)),
     rounds: [
       roundHistory({ round: 0, opened: opened(0, 4, 1000n), end: finalized(0, tx(0xf0), { totalScore: 1n, paid: 1000n }) }),
       roundHistory({

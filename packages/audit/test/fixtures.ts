@@ -5,12 +5,13 @@
  */
 import { createHash } from "node:crypto";
 import type { Provider } from "ethers";
-import type { SlotOutcome } from "@fedmarket/core";
+import { publicKeyOf, type SlotOutcome } from "@fedmarket/core";
 import {
   encodeWeights,
   globalModelCommitment,
   PROJECT_STATUS_NAMES,
   ProjectStatus,
+  type AcceptanceRecord,
   type BlobStore,
   type ContributionRecord,
   type ProjectHistory,
@@ -18,6 +19,7 @@ import {
   type RoundEndRecord,
   type RoundHistory,
   type RoundOpenedRecord,
+  type SealKey,
   type SubmissionRecord,
   type CommitRecord,
 } from "@fedmarket/protocol";
@@ -41,6 +43,10 @@ export const TRAINERS = [
   "0x976EA74026E726554dB657fA54763abd0C3a0aa9",
 ] as const;
 export const trainer = (k: number): string => TRAINERS[k] as string;
+
+/** The aggregator's seal secret `a` and the seal key `A = a * Base8` it registered (the project's view). */
+export const AGGREGATOR_SEAL_SECRET = 1_234_567_891n;
+export const SEAL_KEY: SealKey = publicKeyOf(AGGREGATOR_SEAL_SECRET);
 
 /** A logistic regression, 12 features -> 4 labels: D = 52, in 4 chunks of 16 (the K4/C16 dev circuit). */
 export const CIRCUIT = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
@@ -107,7 +113,7 @@ export function projectInfo(overrides: Partial<ProjectInfo> = {}): ProjectInfo {
     allowlistRoot: `0x${"00".repeat(32)}`,
     paramsHash: `0x${"11".repeat(32)}`,
     ownerEncryptionKey: `0x${"22".repeat(32)}`,
-    aggregatorEncryptionKey: `0x${"33".repeat(32)}`,
+    aggregatorSealKey: SEAL_KEY,
     modelCommitment: 0n,
     modelCid: "",
     specCid: "spec",
@@ -181,6 +187,11 @@ export function submission(
   cid = `update-${round}-${slot}`,
 ): SubmissionRecord {
   return { ...at(block), projectId: PROJECT_ID, round, trainer: trainer(slot), slot, commitment, cid };
+}
+
+/** `AggregatorAccepted` in block `block`: the aggregator posted `amount` of bond and registered `sealKey`. */
+export function acceptance(block: number, sealKey: SealKey = SEAL_KEY, amount = 100n): AcceptanceRecord {
+  return { ...at(block), projectId: PROJECT_ID, aggregator: AGGREGATOR, amount, bondPosted: amount, sealKey };
 }
 
 /** A sealed commitment of `trainer(slot)` in `slot` (UpdateCommitted). */

@@ -1,9 +1,11 @@
 /**
  * Step 4, **compute** (`input.json`, `round.json`): the round's reference computation,
- * @fedmarket/core's `simulateRound` (Multi-Krum, scores, aggregation and every witness input), on
- * the checked previous model and the openings. `input.json` holds everything the witnesses derive
- * from (quantized previous model, `keccak` word, `f`) so a restart recomputes exactly the same
- * round; `round.json` holds the result and its digest, which every recomputation must reproduce.
+ * @fedmarket/core's `simulateRound` (decryption with the seal secret, Multi-Krum, scores,
+ * aggregation and every witness input), on the checked previous model and the openings (each
+ * slot's `RoundSlot` as open.ts `roundSlotOf` makes it). `input.json` holds everything the
+ * witnesses derive from but the seal secret (quantized previous model, `keccak` word, `f`) so a
+ * restart recomputes exactly the same round; `round.json` holds the result and its digest, which
+ * every recomputation must reproduce.
  * Before the first save the result is checked against the chain: the previous model commitment
  * and the contract's own `roundContext` (a wrong chain id or market address shows here, not as a
  * rejected proof).
@@ -16,7 +18,7 @@ import { AggregatorError } from "../errors.ts";
 import { bigs, toJson } from "../store.ts";
 import type { StepContext } from "./context.ts";
 import type { ModelCache } from "./model-cache.ts";
-import type { SlotOpening } from "./open.ts";
+import { roundSlotOf, type SlotOpening } from "./open.ts";
 
 /** The round's input to the reference computation (`input.json`). */
 export interface RoundInputFile {
@@ -35,6 +37,8 @@ export interface RoundFile {
   readonly newModelCommitment: string;
   readonly newModel: string[];
   readonly commitments: string[];
+  /** Per slot: whether its plaintext is used (available, `E` on the curve, every chunk unpacks). */
+  readonly decoded: boolean[];
   readonly status: number[];
   readonly scores: string[];
   readonly outcome: string[];
@@ -71,13 +75,16 @@ export async function computeRound(
   const slots: RoundSlot[] = [];
   for (const o of openings) {
     while (slots.length < o.slot) slots.push({ commitment: 0n });
-    slots.push(
-      o.status === "opened"
-        ? { commitment: BigInt(o.commitment), update: bigs(o.update), salt: BigInt(o.salt) }
-        : { commitment: BigInt(o.commitment), excluded: true },
-    );
+    slots.push(roundSlotOf(o));
   }
-  const result = simulateRound({ config: input.config, prevModel: bigs(input.prevModel), slots, f: input.f, keccak: BigInt(input.keccak) });
+  const result = simulateRound({
+    config: input.config,
+    prevModel: bigs(input.prevModel),
+    slots,
+    f: input.f,
+    keccak: BigInt(input.keccak),
+    secret: ctx.config.sealSecret,
+  });
   const summary: Omit<RoundFile, "digest"> = {
     ctx: result.ctx.toString(),
     chunks: result.chunks,
@@ -85,6 +92,7 @@ export async function computeRound(
     newModelCommitment: result.newModelCommitment.toString(),
     newModel: result.newModel.map(String),
     commitments: result.commitments.map(String),
+    decoded: [...result.decoded],
     status: result.krum.status.map(Number),
     scores: result.krum.scores.map(String),
     outcome: result.outcome.map(String),

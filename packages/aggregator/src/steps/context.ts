@@ -35,8 +35,8 @@ export interface StepSettings {
   readonly chainId: bigint;
   /** The data folder: round folders `p<project>/r<round>/`, `verifier-checks.json`. */
   readonly dataDir: string;
-  /** The aggregator's X25519 secret key (its public key is on chain). */
-  readonly secretKey: Uint8Array;
+  /** The aggregator's seal secret `a` (keys.ts); its seal key `A = a * Base8` is registered on chain. */
+  readonly sealSecret: bigint;
   /** Chunk proofs per transaction (default 16). */
   readonly chunkBatch?: number;
   readonly confirmations?: number;

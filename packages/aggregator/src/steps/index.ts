@@ -6,8 +6,8 @@
  * | --- | --- | --- |
  * | wait (skip / fail without proofs) | wait.ts | `txs.json`, `done.json` |
  * | collect | collect.ts | `slots.json` |
- * | open | open.ts (+ free-rider.ts, model-cache.ts) | `openings.json` |
- * | compute | compute.ts | `input.json`, `round.json` |
+ * | open | open.ts | `openings.json` |
+ * | compute | compute.ts (+ model-cache.ts) | `input.json`, `round.json` |
  * | prove | prove.ts (+ provers.ts) | `proofs/` |
  * | pin | pin.ts | `model.json` |
  * | submit | submit.ts (+ hyper-params.ts) | `hyperparams.json`, `txs.json` |

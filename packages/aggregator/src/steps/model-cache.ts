@@ -1,8 +1,7 @@
 /**
  * The global model a round starts from, in quantized units, checked against the model commitment
- * on chain. The open step (free-rider rule) and the compute step both need it; the cache fetches
- * and checks it once per model commitment, so a node running round after round downloads each
- * model once.
+ * on chain. The compute step needs it; the cache fetches and checks it once per model commitment,
+ * so a node running round after round downloads each model once.
  */
 import { modelCommitment, type CircuitConfig } from "@fedmarket/core";
 import { decodeWeights, quantizeModel, type ProjectInfo } from "@fedmarket/protocol";

@@ -9,7 +9,7 @@
  * | spec | spec.ts | `ProjectCreated` is in the history; the pinned spec vs the chain's parameters |
  * | proofs | proofs.ts (+ ../proofs.ts) | each finalized round's chunk and decision proofs, snarkjs and on chain |
  * | models | models.ts | every recorded model commitment vs the pinned model; the model chain; accuracy |
- * | openings | openings.ts | with the owner key: each update opens; the free-rider rule re-applied |
+ * | openings | openings.ts | with the owner key: each update opened, vs the proven outcome (decoded or excluded) |
  * | payouts | payouts.ts | `ContributionRecorded` / `Credited` vs `rewardShares` and the other money rules |
  * | escrow | escrow.ts | budget, refund pool, bond; the market's balance vs `totalLiabilities` |
  */
