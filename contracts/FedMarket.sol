@@ -123,8 +123,10 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     mapping(uint256 projectId => mapping(address trainer => Trainer)) private _trainers;
     mapping(uint256 projectId => mapping(uint256 slot => SlotEntry)) private _slots;
     mapping(uint256 projectId => mapping(address funder => uint256)) private _funderDeposits;
-    /// @dev keccak256(projectId, round, commitment) of every revealed commitment.
-    mapping(bytes32 key => bool) private _revealedCommitments;
+    /// @dev Every commitment ever revealed, in any project and round: a commitment is revealed at
+    ///      most once in the market (a sealed update is not bound to its submitter, so a later reveal
+    ///      of the same commitment can only be a copy).
+    mapping(uint256 commitment => bool) private _revealedCommitments;
     mapping(address token => mapping(address account => uint256)) private _credits;
     mapping(address token => uint256) private _liabilities;
 
@@ -356,10 +358,9 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (e.value != uint256(sealedCommitment(projectId, round, msg.sender, commitment, cid))) {
             revert RevealMismatch(projectId, round, msg.sender);
         }
-        bytes32 key = keccak256(abi.encode(projectId, round, commitment));
-        if (_revealedCommitments[key]) revert DuplicateCommitment(projectId, round, commitment);
+        if (_revealedCommitments[commitment]) revert DuplicateCommitment(projectId, round, commitment);
 
-        _revealedCommitments[key] = true;
+        _revealedCommitments[commitment] = true;
         ++p.submissions;
         e.value = commitment;
         e.revealed = true;

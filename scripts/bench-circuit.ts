@@ -33,10 +33,20 @@ import { ROOT, compileConfig, compileTarget, listTargets, type CircuitKind, type
 import { readR1csHeader } from "./circuits/r1cs.ts";
 import { rng } from "./circuits/xorshift.ts";
 import { devPtauPower, requiredPower, setupCircuit } from "./circuits/setup.ts";
-import { committedSlot, simulateRound, validateConfig, type CircuitConfig, type CircuitInput, type RoundSlot } from "@fedmarket/core";
+import {
+  publicKeyOf,
+  sealedSlot,
+  simulateRound,
+  validateConfig,
+  type CircuitConfig,
+  type CircuitInput,
+  type RoundSlot,
+} from "@fedmarket/core";
 
 /** Largest dev powers of tau the benchmark sets up (2^16 and more take too long to generate). */
 const MAX_POWER = 15;
+/** The aggregator's secret scalar in the benchmark rounds (public: benchmark only). */
+const BENCH_SEAL_SECRET = 0xbe7c4n;
 /** The model of the projection: MNIST MLP 784-32-10. */
 const PROJECTION_MODEL = { name: "MNIST MLP 784-32-10", parameters: 784 * 32 + 32 + 32 * 10 + 10 };
 /** Target of the production configuration (chunk constraints per trainer-parameter at K = 8). */
@@ -194,7 +204,7 @@ function countOf(compiled: CompiledCircuit): CountResult {
 
 /**
  * A round of two chunks with every slot filled: full-range updates (K - 1 honest ones around
- * zero, one far away), f = 1, a previous model well inside BG bits.
+ * zero, one far away) sealed for the aggregator's key, f = 1, a previous model well inside BG bits.
  */
 function benchRound(config: CircuitConfig): ReturnType<typeof simulateRound> {
   const r = rng(config.kMax * 1000 + config.chunk + config.updateBits);
@@ -203,11 +213,11 @@ function benchRound(config: CircuitConfig): ReturnType<typeof simulateRound> {
   const slots: RoundSlot[] = [];
   for (let k = 0; k < config.kMax; k++) {
     const update = Array.from({ length: d }, () => (k === 1 ? r(-half, -half / 2) : r(-half / 4, half / 4 - 1)));
-    slots.push(committedSlot(config, update, BigInt(1000 + k)));
+    slots.push(sealedSlot(config, update, publicKeyOf(BENCH_SEAL_SECRET), BigInt(1000 + k)));
   }
   const g = 2 ** (config.modelBits - 2);
   const prevModel = Array.from({ length: d }, () => r(-g, g));
-  return simulateRound({ config, prevModel, slots, f: 1, keccak: 0xbe7c4n << 200n });
+  return simulateRound({ config, prevModel, slots, f: 1, keccak: 0xbe7c4n << 200n, secret: BENCH_SEAL_SECRET });
 }
 
 /** Runs `f` once untimed, then `runs` timed times; returns the median and the last result. */

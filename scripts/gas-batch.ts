@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 
 import { network } from "hardhat";
 
-import { committedSlot, simulateRound, type CircuitConfig } from "@fedmarket/core";
+import { publicKeyOf, sealedSlot, simulateRound, type CircuitConfig } from "@fedmarket/core";
 import { proofWords } from "@fedmarket/protocol";
 import { loadProver, releaseCurves } from "./circuits/prover.ts";
 
@@ -26,12 +26,14 @@ const TARGET = "chunk_k8_c128_b8_g24";
 const SUFFIX = TARGET.slice("chunk_".length);
 const config: CircuitConfig = { kMax: 8, chunk: 128, updateBits: 8, modelBits: 24 };
 const CHUNKS = 8;
+/** The aggregator's secret scalar (public: benchmark only); the updates are sealed for its key. */
+const SEAL_SECRET = 0x6a5b47c4n;
 
 const { ethers } = await network.create();
 const [signer] = await ethers.getSigners();
 if (signer === undefined) throw new Error("no signer");
 
-/** A round of 5 trainers over CHUNKS full chunks: its chunk proofs and accumulator chain. */
+/** A round of 5 trainers (updates sealed for the aggregator's key) over CHUNKS full chunks: its chunk proofs and accumulator chain. */
 async function chunkChain(): Promise<{ proofs: bigint[][]; accs: bigint[] }> {
   let s = 7;
   const rand = (lo: number, hi: number): bigint => {
@@ -45,14 +47,15 @@ async function chunkChain(): Promise<{ proofs: bigint[][]; accs: bigint[] }> {
   const d = CHUNKS * config.chunk;
   const base = Array.from({ length: d }, () => rand(-60, 60));
   const slots = [0, 1, 2, 3, 4].map((k) =>
-    committedSlot(
+    sealedSlot(
       config,
       base.map((v) => v + rand(-8, 8)),
+      publicKeyOf(SEAL_SECRET),
       BigInt(k + 1),
     ),
   );
   const prevModel = Array.from({ length: d }, (_, i) => BigInt((i % 200) - 100));
-  const round = simulateRound({ config, prevModel, slots, f: 1, keccak: 1n << 200n });
+  const round = simulateRound({ config, prevModel, slots, f: 1, keccak: 1n << 200n, secret: SEAL_SECRET });
   const prover = await loadProver(TARGET, { kind: "dev" }, (m) => console.error(`[circuits] ${m}`));
   const proofs: bigint[][] = [];
   const accs: bigint[] = [round.chunkWitnesses[0]!.publicSignals[0]];

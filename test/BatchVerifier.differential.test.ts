@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { committedSlot, simulateRound, type CircuitConfig } from "@fedmarket/core";
+import { publicKeyOf, sealedSlot, simulateRound, type CircuitConfig } from "@fedmarket/core";
 import { proofWords } from "@fedmarket/protocol";
 import {
   BASE_FIELD,
@@ -36,6 +36,9 @@ const { ethers } = await network.create();
 
 const TARGET = "chunk_k4_c16";
 const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
+/** The aggregator's secret scalar (public: tests only) and its seal key, which the updates are sealed for. */
+const SEAL_SECRET = 0xba7c4n;
+const SEAL_KEY = publicKeyOf(SEAL_SECRET);
 const q = BASE_FIELD;
 const r = SCALAR_FIELD;
 const mod = (a: bigint, m: bigint): bigint => ((a % m) + m) % m;
@@ -71,19 +74,23 @@ function ints(seed: number): (lo: number, hi: number) => bigint {
   };
 }
 
-/** Proves every chunk of a round over `d` parameters: the proofs and the accumulator chain (accs[0] = 0). */
+/**
+ * Proves every chunk of a round over `d` parameters (four updates sealed for SEAL_KEY): the proofs and
+ * the accumulator chain (accs[0] = 0).
+ */
 async function chunkChain(prover: Prover, d: number, seed: number): Promise<Batch> {
   const rand = ints(seed);
   const base = Array.from({ length: d }, () => rand(-300, 300));
   const slots = [0, 1, 2, 3].map((k) =>
-    committedSlot(
+    sealedSlot(
       config,
       base.map((v) => v + rand(-20, 20)),
+      SEAL_KEY,
       BigInt(1000 * seed + k + 1),
     ),
   );
   const prevModel = Array.from({ length: d }, (_, i) => BigInt(i % 50) - 25n);
-  const round = simulateRound({ config, prevModel, slots, f: 0, keccak: BigInt(seed) << 100n });
+  const round = simulateRound({ config, prevModel, slots, f: 0, keccak: BigInt(seed) << 100n, secret: SEAL_SECRET });
   const proofs: Words[] = [];
   const accs: bigint[] = [round.chunkWitnesses[0]!.publicSignals[0]];
   for (const w of round.chunkWitnesses) {

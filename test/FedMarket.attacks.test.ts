@@ -6,8 +6,9 @@
  * quorum, front-running an acceptance, a failed aggregator re-accepting, excluding everyone,
  * aggregating its own project, never accepting, keeping third-party funds). Then the attacks on the
  * slot draw and the commit-reveal protocol: capturing slots by speed or by registering many
- * addresses, reading or steering the seed, copying another trainer's (sealed) commitment, reading
- * updates before every commitment is locked, and aggregating below Multi-Krum's quorum of
+ * addresses, reading or steering the seed, copying another trainer's (sealed) commitment or an
+ * update revealed in an earlier round or another project, reading updates before every commitment
+ * is locked, and aggregating below Multi-Krum's quorum of
  * `2f + 3`. Every attack must fail and cost the honest parties nothing.
  */
 import { expect } from "chai";
@@ -206,6 +207,9 @@ async function replayFixture() {
   const f = await deployMarket(connection);
   const market2 = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
   const commitments = [0, 1, 2, 3].map((i) => commitmentOf(`replay-update-${i}`));
+  // Project B, in the same market, receives other commitments: a commitment is revealed at most once
+  // per market. The second deployment receives the same ones as project A.
+  const commitmentsB = [0, 1, 2, 3].map((i) => commitmentOf(`replay-update-b-${i}`));
   const setUp = async (market: FedMarket) => {
     const config = baseConfig({ verifier: await f.verifier.getAddress(), aggregator: f.aggregator.address });
     await market.connect(f.owner).createProject(config, { value: config.budget });
@@ -218,14 +222,16 @@ async function replayFixture() {
   const projectB = await setUp(f.market);
   const projectOther = await setUp(market2);
   // The three rounds opened seconds apart: commit to all, then reveal all, then aggregate.
-  const same: UpdateFor = (_t, i) => ({ commitment: commitments[i]!, cid: cid(`u${i}`) });
+  const updateFor =
+    (values: readonly bigint[]): UpdateFor =>
+    (_t, i) => ({ commitment: values[i]!, cid: cid(`u${i}`) });
   const rounds = [
-    { c: f, id: projectA },
-    { c: f, id: projectB },
-    { c: { market: market2, time }, id: projectOther },
+    { c: f, id: projectA, values: commitments },
+    { c: f, id: projectB, values: commitmentsB },
+    { c: { market: market2, time }, id: projectOther, values: commitments },
   ];
   const updates: Update[][] = [];
-  for (const r of rounds) updates.push(await commitAll(r.c, r.id, f.trainers.slice(0, 4), same));
+  for (const r of rounds) updates.push(await commitAll(r.c, r.id, f.trainers.slice(0, 4), updateFor(r.values)));
   for (const [i, r] of rounds.entries()) await revealAll(r.c, r.id, updates[i]!);
   await toAggregationWindow({ market: market2, time }, projectOther);
   return { ...f, market2, projectA, projectB, projectOther, commitments };
@@ -389,16 +395,19 @@ describe("FedMarket attacks", function () {
       return { chunks, result, inputs };
     }
 
-    it("a decision proof of project A does not verify in project B (same market, identical inputs but ctx)", async function () {
+    it("a decision proof of project A does not verify in project B (same market: another ctx, other commitments)", async function () {
       const f = await loadFixture(replayFixture);
       const newModel = commitmentOf("replay-model");
       const { chunks, result, inputs } = await proveA(f, newModel, "same-chain");
       // Chunk proofs carry no context, so B accepts A's chunk chain...
       await f.market.connect(f.aggregator).submitChunkProofs(f.projectB, 0, 0, chunks);
-      // ...and B's decision inputs then equal A's everywhere except ctx.
+      // ...and B's decision inputs then equal A's except ctx and the commitments, which cannot be A's
+      // in the same market (DuplicateCommitment; the second deployment below isolates ctx).
       const inputsB = await f.market.decisionPublicInputs(f.projectB, newModel, outcomes);
-      expect(inputsB.slice(1)).to.deep.equal(inputs.slice(1));
       expect(inputsB[0]).to.not.equal(inputs[0]);
+      expect(inputsB.slice(1, 6)).to.deep.equal(inputs.slice(1, 6));
+      for (const c of inputs.slice(6, 10)) expect(inputsB.slice(6, 10)).to.not.include(c);
+      expect(inputsB.slice(10)).to.deep.equal(inputs.slice(10));
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectB, 0, 3, [], result)).to.be.revertedWithCustomError(
         f.market,
         "InvalidDecisionProof",
@@ -407,7 +416,7 @@ describe("FedMarket attacks", function () {
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectA, 0, 0, chunks, result)).to.emit(f.market, "RoundFinalized");
     });
 
-    it("a decision proof does not verify on a second FedMarket deployment", async function () {
+    it("a decision proof does not verify on a second FedMarket deployment (identical inputs but ctx)", async function () {
       const f = await loadFixture(replayFixture);
       const newModel = commitmentOf("replay-model");
       const { chunks, result, inputs } = await proveA(f, newModel, "same-chain");
@@ -415,6 +424,7 @@ describe("FedMarket attacks", function () {
       await f.market2.connect(f.aggregator).submitChunkProofs(f.projectOther, 0, 0, chunks);
       const inputsOther = await f.market2.decisionPublicInputs(f.projectOther, newModel, outcomes);
       expect(inputsOther.slice(1)).to.deep.equal(inputs.slice(1));
+      expect(inputsOther[0]).to.not.equal(inputs[0]);
       await expect(f.market2.connect(f.aggregator).finalizeRound(f.projectOther, 0, 3, [], result)).to.be.revertedWithCustomError(
         f.market2,
         "InvalidDecisionProof",
@@ -427,17 +437,22 @@ describe("FedMarket attacks", function () {
       const unchanged = (await f.market.getProject(f.projectA)).modelCommitment;
       const { chunks, result, inputs } = await proveA(f, unchanged, "same-chain");
       await f.market.connect(f.aggregator).finalizeRound(f.projectA, 0, 0, chunks, result);
-      // Round 1 receives the very same commitments in the same slots.
-      await submitAll(f, f.projectA, f.trainers.slice(0, 4), (_t, i) => ({ commitment: f.commitments[i]!, cid: cid(`again${i}`) }));
+      // Round 1 receives new commitments (round 0's would be refused: DuplicateCommitment, see
+      // "commitment copying").
+      await submitAll(f, f.projectA, f.trainers.slice(0, 4), (_t, i) => ({
+        commitment: commitmentOf(`replay-again-${i}`),
+        cid: cid(`again${i}`),
+      }));
       await toAggregationWindow(f, f.projectA);
       // Replaying with the old round number is refused outright...
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectA, 0, 0, chunks, result))
         .to.be.revertedWithCustomError(f.market, "WrongRound")
         .withArgs(f.projectA, 1n, 0n);
-      // ...and under the new round number only ctx differs, so the decision proof fails.
+      // ...and under the new round number ctx (and the commitments) differ, so the decision proof fails.
       await f.market.connect(f.aggregator).submitChunkProofs(f.projectA, 1, 0, chunks);
       const inputs1 = await f.market.decisionPublicInputs(f.projectA, unchanged, outcomes);
-      expect(inputs1.slice(1)).to.deep.equal(inputs.slice(1));
+      expect(inputs1[0]).to.not.equal(inputs[0]);
+      expect(inputs1.slice(1, 6)).to.deep.equal(inputs.slice(1, 6));
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectA, 1, 3, [], result)).to.be.revertedWithCustomError(
         f.market,
         "InvalidDecisionProof",
@@ -946,6 +961,65 @@ describe("FedMarket attacks", function () {
         .withArgs(f.projectId, 0n, second.commitment);
       expect(await slotCommitments(f.market, f.projectId, 4)).to.deep.equal([first.commitment, 0n, 0n, 0n]);
       expect((await f.market.getCurrentRound(f.projectId)).submissions).to.equal(1n);
+    });
+
+    /** Inliers with score 1 in the slots of `updates`, the other slots empty. */
+    function inliersIn(updates: readonly Update[]): SlotOutcome[] {
+      return [0, 1, 2, 3].map((slot) =>
+        updates.some((u) => u.slot === slot) ? { status: Status.Inlier, score: 1n } : { status: Status.Empty, score: 0n },
+      );
+    }
+
+    // A sealed update is not bound to its submitter: once revealed, its commitment and CID are public,
+    // and anyone drawn later could seal them under its own address. Commitments are unique across the
+    // market, so such a copy is refused however the copier got its slot.
+    it("a commitment revealed in an earlier round of the project cannot be revealed again (DuplicateCommitment)", async function () {
+      const f = await loadFixture(copyFixture);
+      // Round 0: the victim and the honest trainers reveal; the round is finalized.
+      const round0 = await commitAll(f, f.projectId, [f.victim, ...f.honest]);
+      await revealAll(f, f.projectId, round0);
+      const victimUpdate = round0.find((u) => u.trainer === f.victim)!;
+      const fin = await buildFinalization(f, f.projectId, inliersIn(round0));
+      await f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, fin.chunkProofs, fin.result);
+      // Round 1: the copier seals the victim's revealed commitment and CID under its own address,
+      // and so does the victim itself (a replay of its own earlier update).
+      const copy: UpdateFor = () => ({ commitment: victimUpdate.commitment, cid: victimUpdate.cid });
+      const copies = await commitAll(f, f.projectId, [f.copier, f.victim], copy);
+      const honest = await commitAll(f, f.projectId, f.honest);
+      expect(copies).to.have.length(2);
+      await toRevealWindow(f, f.projectId);
+      for (const u of copies) {
+        await expect(f.market.connect(u.trainer).revealUpdate(f.projectId, 1n, u.commitment, u.cid))
+          .to.be.revertedWithCustomError(f.market, "DuplicateCommitment")
+          .withArgs(f.projectId, 1n, victimUpdate.commitment);
+      }
+      await revealAll(f, f.projectId, honest);
+      const expected = [0n, 0n, 0n, 0n];
+      for (const u of honest) expected[u.slot] = u.commitment;
+      expect(await slotCommitments(f.market, f.projectId, 4)).to.deep.equal(expected);
+      expect((await f.market.getCurrentRound(f.projectId)).submissions).to.equal(2n);
+    });
+
+    it("a commitment revealed in another project of the market cannot be revealed again (DuplicateCommitment)", async function () {
+      const f = await loadFixture(copyFixture);
+      const [victimUpdate] = (await commitAll(f, f.projectId, [f.victim])) as [Update];
+      await revealAll(f, f.projectId, [victimUpdate]);
+      // Project B opens after the victim's reveal, with the same aggregator and seal key (so a copy
+      // would even decrypt there); the copier is drawn into it and seals the victim's update.
+      const projectB = await createActiveProject(f);
+      expect((await f.market.getProject(projectB)).aggregatorSealKey).to.deep.equal(
+        (await f.market.getProject(f.projectId)).aggregatorSealKey,
+      );
+      const copy: UpdateFor = () => ({ commitment: victimUpdate.commitment, cid: victimUpdate.cid });
+      const [copied] = (await commitAll(f, projectB, [f.copier], copy)) as [Update];
+      const honest = await commitAll(f, projectB, f.honest);
+      await toRevealWindow(f, projectB);
+      await expect(f.market.connect(f.copier).revealUpdate(projectB, 0n, copied.commitment, copied.cid))
+        .to.be.revertedWithCustomError(f.market, "DuplicateCommitment")
+        .withArgs(projectB, 0n, victimUpdate.commitment);
+      await revealAll(f, projectB, honest);
+      expect((await f.market.getCurrentRound(projectB)).submissions).to.equal(BigInt(honest.length));
+      expect(await slotCommitments(f.market, projectB, 4)).to.not.include(victimUpdate.commitment);
     });
   });
 

@@ -11,19 +11,19 @@
  * The first run on a fresh machine compiles the circuits and generates the dev powers of tau
  * (several minutes); later runs use the cache in .cache/.
  *
- * Sealed updates (docs/PROOF-INTERFACE.md): the decision proof's public inputs include the
- * aggregator's registered seal key (inputs 4 and 5). Until the generated decision verifier is
- * regenerated from a decision circuit that takes them, this suite is skipped (it says so).
+ * Sealed updates (docs/PROOF-INTERFACE.md): trainers seal their updates for the seal key the
+ * aggregator registered (`publicKeyOf(SEAL_SECRET)`), the commitments are over the ciphertexts, and
+ * the decision proof decrypts with the secret of exactly that key: the key is among its public
+ * inputs (4 and 5), so a proof made for another seal key does not verify.
  */
-import { readFileSync } from "node:fs";
-
 import { expect } from "chai";
 import { network } from "hardhat";
 
 import {
-  committedSlot,
   modelCommitment,
+  publicKeyOf,
   rewardShares,
+  sealedSlot,
   simulateRound,
   type CircuitConfig,
   type RoundResult as CoreRound,
@@ -32,17 +32,7 @@ import {
 import { loadProver, releaseCurves, type Prover } from "../scripts/circuits/prover.js";
 import { proofWords } from "@fedmarket/protocol";
 import type { FedMarket, Groth16RoundVerifier } from "../types/ethers-contracts/index.js";
-import {
-  ETH,
-  SEAL_KEY,
-  cid,
-  commitAll,
-  revealAll,
-  toAggregationWindow,
-  type Chain,
-  type Update,
-  type UpdateFor,
-} from "./helpers/market.js";
+import { ETH, cid, commitAll, revealAll, toAggregationWindow, type Chain, type Update, type UpdateFor } from "./helpers/market.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -55,12 +45,23 @@ const REVEAL_WINDOW = 600n;
 const REWARD = 10n ** 18n;
 /** Public inputs of the decision proof: ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[0..K), outcome words. */
 const DECISION_INPUTS = 6 + config.kMax + Math.ceil(config.kMax / 3);
-/** Public inputs of the committed generated decision verifier (its verification key says). */
-const GENERATED_DECISION_INPUTS = (
-  JSON.parse(readFileSync(new URL("../contracts/verifiers/generated/DecisionVerifier_k4_c16.vkey.json", import.meta.url), "utf8")) as {
-    nPublic: number;
-  }
-).nPublic;
+/** The aggregator's secret scalar (public: tests only); the decision prover decrypts with it. */
+const SEAL_SECRET = 0xfed5ea1n;
+/** The seal key the aggregator registers with `acceptAggregator`, and trainers seal for. */
+const SEAL_KEY = publicKeyOf(SEAL_SECRET);
+/** Another valid seal key (a point of the subgroup, like SEAL_KEY). */
+const OTHER_KEY = publicKeyOf(SEAL_SECRET + 1n);
+/** Names of the decision proof's public inputs, for failure messages. */
+const INPUT_NAMES = [
+  "ctx",
+  "prevModel",
+  "newModel",
+  "accFinal",
+  "sealKey.x",
+  "sealKey.y",
+  ...Array.from({ length: config.kMax }, (_, k) => `commitment ${k}`),
+  ...Array.from({ length: Math.ceil(config.kMax / 3) }, (_, w) => `outcome word ${w}`),
+];
 
 /** A deterministic pseudo-random integer stream for reproducible updates. */
 function ints(seed: number): (lo: number, hi: number) => bigint {
@@ -91,14 +92,6 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
   let decisionProver: Prover;
 
   before(async function () {
-    if (GENERATED_DECISION_INPUTS !== DECISION_INPUTS) {
-      // TODO(sealed updates, stage 2): remove once `npm run circuits:build` regenerated the verifiers.
-      console.log(
-        `      skipped: DecisionVerifier_k4_c16 takes ${GENERATED_DECISION_INPUTS} public inputs, the market passes ` +
-          `${DECISION_INPUTS} (with the seal key); regenerate the verifiers from the sealed-update circuits (npm run circuits:build)`,
-      );
-      this.skip();
-    }
     const log = (m: string): void => console.log(`      ${m}`);
     chunkProver = await loadProver("chunk_k4_c16", { kind: "dev" }, log);
     decisionProver = await loadProver("decision_k4_c16", { kind: "dev" }, log);
@@ -125,7 +118,11 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
   /** Round 0's hyper-parameters (also the upper bounds); not part of the proven statement. */
   const HYPER = { learningRateMicros: 10_000n, localEpochs: 2n, batchSize: 16n };
 
-  async function createProject(f: Awaited<ReturnType<typeof deploy>>, prevModel: readonly bigint[]): Promise<bigint> {
+  async function createProject(
+    f: Awaited<ReturnType<typeof deploy>>,
+    prevModel: readonly bigint[],
+    sealKey: readonly [bigint, bigint] = SEAL_KEY,
+  ): Promise<bigint> {
     await f.market.connect(f.owner).createProject(
       {
         token: ETH,
@@ -156,9 +153,8 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     const projectId = await f.market.projectCount();
     // Round 0's candidates are the trainers registered when it opens: four, one per slot.
     for (const t of f.trainers) await f.market.connect(t).registerTrainer(projectId, []);
-    // TODO(sealed updates, stage 2): register the public key of the secret the decision prover
-    // decrypts with (`publicKeyOf(a)`); Base8 is the key of a = 1.
-    await f.market.connect(f.aggregator).acceptAggregator(projectId, SEAL_KEY, 0n, 0n);
+    // Normally the public key of the secret the decision prover decrypts with (SEAL_KEY).
+    await f.market.connect(f.aggregator).acceptAggregator(projectId, [...sealKey], 0n, 0n);
     return projectId;
   }
 
@@ -166,13 +162,17 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     return { market: f.market, time: networkHelpers.time };
   }
 
-  /** Trainers commit to the round's updates on chain (trainer k holds slot k); they reveal later. */
+  /**
+   * Trainers seal the round's updates for the registered seal key (ephemeral secrets derived from
+   * `seed`) and commit to them on chain (trainer k holds slot k); they reveal later.
+   */
   async function commitRound(
     f: Awaited<ReturnType<typeof deploy>>,
     projectId: bigint,
     seed: number,
+    updateSeed: number = seed,
   ): Promise<{ slots: RoundSlot[]; updates: Update[] }> {
-    const slots = roundUpdates(seed).map((u, k) => committedSlot(config, u, BigInt(1000 * seed + k + 1)));
+    const slots = roundUpdates(updateSeed).map((u, k) => sealedSlot(config, u, SEAL_KEY, BigInt(1000 * seed + k + 1)));
     const updateFor: UpdateFor = (_t, k) => ({ commitment: slots[k]!.commitment, cid: cid(`u${seed}${k}`) });
     const updates = await commitAll(chain(f), projectId, f.trainers, updateFor);
     expect(updates.map((u) => u.slot)).to.deep.equal([0, 1, 2, 3]);
@@ -197,7 +197,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
         ),
       ),
     );
-    return simulateRound({ config, prevModel, slots, f: F, keccak });
+    return simulateRound({ config, prevModel, slots, f: F, keccak, secret: SEAL_SECRET });
   }
 
   /** Commitments, reveals, the end of the reveal window, and the aggregator's computation. */
@@ -282,13 +282,23 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
       expect(await f.verifier.verifyChunk(proof, accIn + 1n, accOut)).to.equal(false);
       expect(await f.verifier.verifyChunk(proof, accIn, accOut + 1n)).to.equal(false);
     }
-    // Decision proof: every one of its public inputs.
+    // Decision proof: every one of its public inputs, the two coordinates of the seal key included.
     const inputs = [...round.decision.publicSignals];
+    expect(inputs).to.have.length(DECISION_INPUTS);
+    expect(inputs.slice(4, 6)).to.deep.equal([...SEAL_KEY]);
     expect(await f.verifier.verifyDecision(decisionProof, inputs)).to.equal(true);
     for (let i = 0; i < inputs.length; i++) {
       const tampered = [...inputs];
       tampered[i] = tampered[i]! + 1n;
-      expect(await f.verifier.verifyDecision(decisionProof, tampered), `public input ${i}`).to.equal(false);
+      expect(await f.verifier.verifyDecision(decisionProof, tampered), `public input ${i} (${INPUT_NAMES[i]})`).to.equal(false);
+    }
+    // Another valid seal key, and the registered one with its coordinates swapped.
+    for (const [what, key] of [
+      ["another seal key", OTHER_KEY],
+      ["the seal key's coordinates swapped", [SEAL_KEY[1], SEAL_KEY[0]]],
+    ] as const) {
+      const tampered = [...inputs.slice(0, 4), ...key, ...inputs.slice(6)];
+      expect(await f.verifier.verifyDecision(decisionProof, tampered), what).to.equal(false);
     }
     for (let i = 0; i < 8; i++) {
       const proof = [...decisionProof];
@@ -324,22 +334,51 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     await agg.finalizeRound(projectId, 0n, 0n, [], result);
   });
 
+  it("refuses a decision proof for another seal key than the one the aggregator registered", async function () {
+    const f = await deploy();
+    const prevModel = Array.from({ length: D }, () => 2n);
+    // The aggregator registers OTHER_KEY, but the trainers sealed for SEAL_KEY and it proves with
+    // SEAL_SECRET: a valid proof, of a statement about another key than the registered one.
+    const projectId = await createProject(f, prevModel, OTHER_KEY);
+    const round = await playRound(f, projectId, prevModel, 6);
+    const { chunkProofs, decisionProof } = await prove(round);
+    expect(await f.verifier.verifyDecision(decisionProof, [...round.decision.publicSignals])).to.equal(true);
+    const agg = f.market.connect(f.aggregator);
+    await agg.submitChunkProofs(projectId, 0n, 0n, chunkProofs);
+    // The market's inputs differ from the proof's exactly in the seal key.
+    const onChain = await f.market.decisionPublicInputs(projectId, round.newModelCommitment, round.outcome);
+    const expected = [...round.decision.publicSignals];
+    expected.splice(4, 2, ...OTHER_KEY);
+    expect(onChain).to.deep.equal(expected);
+    expect(await f.verifier.verifyDecision(decisionProof, [...onChain])).to.equal(false);
+    await expect(
+      agg.finalizeRound(projectId, 0n, 0n, [], {
+        newModelCommitment: round.newModelCommitment,
+        outcomes: round.outcome,
+        proof: decisionProof,
+        newModelCid: cid("m"),
+        nextHyperParams: HYPER,
+      }),
+    ).to.be.revertedWithCustomError(f.market, "InvalidDecisionProof");
+  });
+
   it("rejects a round's proofs in the next round and in another project", async function () {
     const f = await deploy();
     const prevModel = Array.from({ length: D }, () => 1n);
     const projectA = await createProject(f, prevModel);
     const projectB = await createProject(f, prevModel);
-    // Both projects receive identical submissions (same trainers, updates and salts), so their
-    // commitments match: only ctx tells the rounds apart. Both commit windows close before the reveals.
+    // Both projects receive the same updates from the same trainers, sealed under other ephemeral
+    // secrets (a commitment can be revealed only once in the market). Both commit windows close
+    // before the reveals.
     const a = await commitRound(f, projectA, 3);
-    const b = await commitRound(f, projectB, 3);
+    const b = await commitRound(f, projectB, 4, 3);
     await revealAll(chain(f), projectA, a.updates);
     await revealAll(chain(f), projectB, b.updates);
     await toAggregationWindow(chain(f), projectB);
-    const [slotsA, slotsB] = [a.slots, b.slots];
-    const round0 = await computeRound(f, projectA, prevModel, slotsA);
-    const roundB = await computeRound(f, projectB, prevModel, slotsB);
-    expect(roundB.commitments).to.deep.equal(round0.commitments);
+    const round0 = await computeRound(f, projectA, prevModel, a.slots);
+    const roundB = await computeRound(f, projectB, prevModel, b.slots);
+    expect(roundB.newModelCommitment).to.equal(round0.newModelCommitment);
+    expect(roundB.outcome).to.deep.equal(round0.outcome);
     const proofs0 = await prove(round0);
     const result0 = {
       newModelCommitment: round0.newModelCommitment,
@@ -353,10 +392,17 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
       f.market,
       "InvalidDecisionProof",
     );
+    // ctx alone tells the rounds apart: round 0's inputs with project B's context do not verify.
+    const inputs0 = [...round0.decision.publicSignals];
+    expect(await f.verifier.verifyDecision(proofs0.decisionProof, inputs0)).to.equal(true);
+    const inB = [await f.market.roundContext(projectB, 0n), ...inputs0.slice(1)];
+    expect(await f.verifier.verifyDecision(proofs0.decisionProof, inB)).to.equal(false);
 
     await agg.finalizeRound(projectA, 0n, 0n, proofs0.chunkProofs, result0);
-    // Round 1 of project A, again with identical submissions: round 0's proof is stale.
-    await playRound(f, projectA, round0.newModel, 3);
+    // Round 1 of project A (new updates): round 0's proof is stale.
+    await playRound(f, projectA, round0.newModel, 5);
+    const in1 = [await f.market.roundContext(projectA, 1n), ...inputs0.slice(1)];
+    expect(await f.verifier.verifyDecision(proofs0.decisionProof, in1)).to.equal(false);
     await expect(agg.finalizeRound(projectA, 1n, 0n, proofs0.chunkProofs, result0)).to.be.revertedWithCustomError(
       f.market,
       "InvalidDecisionProof",

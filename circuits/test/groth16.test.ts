@@ -6,10 +6,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { committedSlot, simulateRound, type CircuitConfig } from "@fedmarket/core";
+import { simulateRound, type CircuitConfig } from "@fedmarket/core";
 import { loadProver, type Prover } from "../../scripts/circuits/prover.ts";
 import { renderVerifier } from "../../scripts/circuits/setup.ts";
-import { releaseCurves, rng } from "./harness.ts";
+import { SEAL_KEY, SEAL_SECRET, releaseCurves, rng, sealedTestSlot } from "./harness.ts";
 
 const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
 let chunk: Prover;
@@ -25,13 +25,20 @@ after(releaseCurves);
 test("a full round proves and verifies; public signals follow the interface order", async () => {
   const r = rng(99);
   const slots = [0, 1, 2].map((k) =>
-    committedSlot(
+    sealedTestSlot(
       config,
       Array.from({ length: 20 }, () => r(-900, 900)),
       BigInt(k + 5),
     ),
   );
-  const round = simulateRound({ config, prevModel: Array.from({ length: 20 }, () => r(-9, 9)), slots, f: 0, keccak: 3n << 200n });
+  const round = simulateRound({
+    config,
+    prevModel: Array.from({ length: 20 }, () => r(-9, 9)),
+    slots,
+    f: 0,
+    keccak: 3n << 200n,
+    secret: SEAL_SECRET,
+  });
   for (const w of round.chunkWitnesses) {
     const { proof, publicSignals, solidity } = await chunk.prove(w.input);
     assert.deepEqual(publicSignals.map(BigInt), [...w.publicSignals]);
@@ -43,7 +50,14 @@ test("a full round proves and verifies; public signals follow the interface orde
   }
   const { proof, publicSignals } = await decision.prove(round.decision.input);
   assert.deepEqual(publicSignals.map(BigInt), [...round.decision.publicSignals]);
+  // [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[4], outcome[2]]
+  assert.equal(publicSignals.length, 6 + 4 + 2);
+  assert.deepEqual(publicSignals.slice(4, 6).map(BigInt), [...SEAL_KEY]);
   assert.ok(await decision.verify(publicSignals, proof));
+  // The proof is about the registered seal key: it does not verify for another one.
+  const otherKey = [...publicSignals];
+  otherKey[4] = (BigInt(otherKey[4] as string) + 1n).toString();
+  assert.equal(await decision.verify(otherKey, proof), false);
 });
 
 test("the committed verifiers match the cached setup", async () => {

@@ -1,12 +1,23 @@
 /**
- * Witness-level tests at K_MAX = 8 (generated mains, compiled into the cache): multi-call
- * state hashing (48 fields), a partial last packed element, three outcome words with an unused
- * slot, f = 2 Byzantine updates, the Multi-Krum quorum n >= 2f + 3 at its boundary.
+ * Witness-level tests at K_MAX = 8 (generated mains, compiled into the cache) of the sealed-update
+ * statement: multi-call state hashing (50 fields), a partial last packed element, three outcome
+ * words with an unused slot, f = 2 Byzantine updates, the Multi-Krum quorum n >= 2f + 3 at its
+ * boundary, eight shared keys in keysHash, and proven status 3 for a slot that is unavailable, sealed
+ * under an ephemeral key off the curve, or whose plaintext does not unpack.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { SlotStatus, committedSlot, multiKrumQuorum, simulateRound, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
-import { loadConfigCircuit, releaseCurves, rng, type TestCircuit } from "./harness.ts";
+import {
+  SlotStatus,
+  cipherChain,
+  multiKrumQuorum,
+  sealedCommitment,
+  simulateRound,
+  type CircuitConfig,
+  type RoundSlot,
+  type SealedUpdate,
+} from "@fedmarket/core";
+import { SEAL_SECRET, loadConfigCircuit, releaseCurves, rng, sealedTestSlot, type TestCircuit } from "./harness.ts";
 
 const config: CircuitConfig = { kMax: 8, chunk: 20, updateBits: 16, modelBits: 32 };
 let chunk: TestCircuit;
@@ -21,7 +32,14 @@ after(releaseCurves);
 
 async function check(slots: RoundSlot[], f: number, d: number): Promise<ReturnType<typeof simulateRound>> {
   const r = rng(d + f);
-  const round = simulateRound({ config, prevModel: Array.from({ length: d }, () => r(-5000, 5000)), slots, f, keccak: 77n << 180n });
+  const round = simulateRound({
+    config,
+    prevModel: Array.from({ length: d }, () => r(-5000, 5000)),
+    slots,
+    f,
+    keccak: 77n << 180n,
+    secret: SEAL_SECRET,
+  });
   for (const w of round.chunkWitnesses) assert.equal(chunk.violated(await chunk.witness(w.input)), -1);
   const witness = await decision.witness(round.decision.input);
   assert.equal(decision.violated(witness), -1);
@@ -43,13 +61,13 @@ function assertNobody(round: ReturnType<typeof simulateRound>): void {
 const d45 = 45;
 const r45 = rng(5);
 const honest = (k: number): RoundSlot =>
-  committedSlot(
+  sealedTestSlot(
     config,
     Array.from({ length: d45 }, () => r45(-400, 400)),
     BigInt(k + 1),
   );
 const evil = (k: number): RoundSlot =>
-  committedSlot(
+  sealedTestSlot(
     config,
     Array.from({ length: d45 }, () => r45(-32768, -20000)),
     BigInt(k + 1),
@@ -64,7 +82,7 @@ test("eight slots, f = 2 Byzantine updates far away", async () => {
 test("boundary f = 2: n = 6 = 2f + 2 aggregates nobody (two identical far updates included), n = 7 = 2f + 3 rejects them", async () => {
   assert.equal(multiKrumQuorum(2), 7);
   const twin = Array.from({ length: d45 }, () => r45(-32768, -20000));
-  const clone = (salt: bigint): RoundSlot => committedSlot(config, twin, salt);
+  const clone = (e: bigint): RoundSlot => sealedTestSlot(config, twin, e);
   const below = await check([honest(0), clone(101n), honest(2), honest(3), clone(102n), honest(5)], 2, d45);
   assert.equal(below.krum.n, 6);
   assertNobody(below);
@@ -83,25 +101,25 @@ test("f = 3 is never active at K_MAX = 8 (2f + 3 = 9): n = 8 = 2f + 2 aggregates
 test("f = 1: five equal updates (n = 2f + 3), ties broken by the lower slot", async () => {
   const u = Array.from({ length: 20 }, (_, i) => BigInt(i % 3) - 1n);
   const round = await check(
-    [1n, 2n, 3n, 4n, 5n].map((s) => committedSlot(config, u, s)),
+    [1n, 2n, 3n, 4n, 5n].map((s) => sealedTestSlot(config, u, s)),
     1,
     20,
   );
   assert.deepEqual(round.krum.status, [1, 1, 1, 1, 2, 0, 0, 0]);
 });
 
-test("seven slots with a duplicate and an exclusion, f = 1", async () => {
+test("seven slots with a duplicate and an unavailable slot, f = 1", async () => {
   const r = rng(6);
   const d = 20;
-  const mk = (salt: bigint): RoundSlot =>
-    committedSlot(
+  const mk = (e: bigint): RoundSlot =>
+    sealedTestSlot(
       config,
       Array.from({ length: d }, () => r(-100, 100)),
-      salt,
+      e,
     );
   const dup = mk(9n);
-  const slots = [mk(1n), dup, mk(2n), { commitment: 4242n, excluded: true }, mk(3n), dup, mk(4n)];
-  // n = 4 < 2f + 3 = 5: nobody aggregated; duplicates status 2, the exclusion 3, the empty slot 0
+  const slots = [mk(1n), dup, mk(2n), { commitment: 4242n, unavailable: true }, mk(3n), dup, mk(4n)];
+  // n = 4 < 2f + 3 = 5: nobody aggregated; duplicates status 2, the unavailable slot 3, the empty slot 0
   const round = await check(slots, 1, d);
   assert.deepEqual(round.krum.status, [2, 2, 2, 3, 2, 2, 2, 0]);
   assert.equal(round.krum.n, 4);
@@ -109,4 +127,25 @@ test("seven slots with a duplicate and an exclusion, f = 1", async () => {
   // f = 0: n = 4 >= 3, the four valid slots are the inliers
   const round0 = await check(slots, 0, d);
   assert.deepEqual(round0.krum.status, [1, 2, 1, 3, 1, 2, 1, 0]);
+});
+
+/** A slot committing to `sealed` as it is (whatever it decrypts to). */
+function committedTo(sealed: SealedUpdate): RoundSlot {
+  return { commitment: sealedCommitment(cipherChain(sealed.chunks), sealed.ephemeral), sealed };
+}
+
+test("eight sealed slots: an ephemeral key off the curve and a plaintext that does not unpack are proven status 3", async () => {
+  const slots = [0, 1, 2, 3, 4, 5, 6, 7].map(honest);
+  // Slot 2: its ciphertext and commitment under an ephemeral key off the curve (no shared key).
+  const offCurve = slots[2]!.sealed!;
+  slots[2] = committedTo({ ephemeral: [1n, 2n], chunks: offCurve.chunks });
+  // Slot 5: one ciphertext element replaced: it decrypts to a field element that does not unpack.
+  const junk = slots[5]!.sealed!;
+  slots[5] = committedTo({ ephemeral: junk.ephemeral, chunks: junk.chunks.map((c, j) => (j === 1 ? [12345n, ...c.slice(1)] : c)) });
+  const round = await check(slots, 1, d45);
+  assert.deepEqual(round.decoded, [true, true, false, true, true, false, true, true]);
+  assert.equal(round.krum.n, 6);
+  assert.equal(round.krum.status[2], SlotStatus.Excluded);
+  assert.equal(round.krum.status[5], SlotStatus.Excluded);
+  assert.equal(round.finalState.decoded, 0b11011011n);
 });

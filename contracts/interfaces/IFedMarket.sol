@@ -31,7 +31,9 @@ import {IRoundVerifier} from "./IRoundVerifier.sol";
 ///      Commit, then reveal: in the commit window a drawn trainer posts
 ///      `keccak256(abi.encode(chainid, market, projectId, round, trainer, commitment, keccak256(cid)))`;
 ///      in the reveal window it posts `commitment` and `cid`. No update, commitment or CID is visible
-///      before every commitment is locked, and a sealed commitment opens only for its sender.
+///      before every commitment is locked, and a sealed commitment opens only for its sender. A
+///      commitment is revealed at most once in the market: one revealed before, in any project or
+///      round, is refused (`DuplicateCommitment`).
 ///
 ///      Money rules (their TypeScript reference is packages/core `rewards.ts`: `rewardShares`,
 ///      `failedRoundSplit`, `equalShares`, `refundSplit`, `refundClaim`): once a round has a
@@ -279,7 +281,9 @@ interface IFedMarket {
     error AlreadyRevealed(uint256 projectId, uint256 round, address trainer);
     /// @notice `commitment` and `cid` do not hash, with the caller's address, to its sealed commitment.
     error RevealMismatch(uint256 projectId, uint256 round, address trainer);
-    /// @notice Another slot of the round already revealed this commitment.
+    /// @notice `commitment` was already revealed in this market, by another slot of this round or in
+    ///         any earlier round of any project: a commitment is revealed at most once. `projectId`
+    ///         and `round` are those of the refused reveal.
     error DuplicateCommitment(uint256 projectId, uint256 round, uint256 commitment);
     /// @notice The aggregation window of the round is not open: it runs over `[start, end)`.
     error OutsideAggregationWindow(uint256 projectId, uint256 round, uint256 start, uint256 end);
@@ -570,8 +574,12 @@ interface IFedMarket {
     function commitUpdate(uint256 projectId, uint256 round, bytes32 sealedCommit) external;
 
     /// @notice Reveals the update the caller sealed, in the reveal window.
-    /// @param commitment `Poseidon(chain of chunk hashes, salt)`: a non-zero field element, unique in
-    ///        the round.
+    /// @param commitment `Poseidon(ciphertext chain, E.x, E.y)` of the update sealed for the
+    ///        aggregator's seal key (docs/PROOF-INTERFACE.md, Sealed updates): a non-zero field
+    ///        element never revealed before in this market, in any project or round
+    ///        (`DuplicateCommitment`). A sealed update is not bound to its sender, so this is what
+    ///        keeps a copy of an earlier revealed update (its commitment and CID, public since its
+    ///        reveal, sealed again under the copier's address) out of a later round or another project.
     /// @param cid IPFS CID of the encrypted update (1 to 128 bytes).
     function revealUpdate(uint256 projectId, uint256 round, uint256 commitment, string calldata cid) external;
 

@@ -71,7 +71,7 @@ contract FedMarketInvariantsTest {
     // handler that silently returns early everywhere cannot pass the invariant test vacuously).
     // ---------------------------------------------------------------------------------------------
 
-    uint256 internal constant N_KINDS = 20;
+    uint256 internal constant N_KINDS = 21;
     string[N_KINDS] internal KINDS = [
         "createProject",
         "fundProject",
@@ -83,6 +83,7 @@ contract FedMarketInvariantsTest {
         "notSelected",
         "revealMismatch",
         "duplicateCommitment",
+        "copiedEarlierReveal",
         "seedReanchored",
         "hostileFinalize",
         "finalizeRound",

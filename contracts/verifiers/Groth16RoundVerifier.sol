@@ -35,13 +35,9 @@ contract Groth16RoundVerifier is IRoundVerifier {
         _maxTrainers = maxTrainers_;
         _chunkSize = chunkSize_;
         // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, then K_MAX commitments and
-        // ceil(K_MAX / 3) outcome words (IRoundVerifier.verifyDecision).
-        // TODO(sealed updates, stage 2): the generated decision verifiers in
-        // contracts/verifiers/generated still take the 4 + K_MAX + W inputs of the circuits before
-        // the seal key (`verifyProof(..., uint[10])` at K_MAX = 4). Until they are regenerated from
-        // the new decision circuits (npm run circuits:build), `_decisionSelector` names a function
-        // they do not have, so `verifyDecision` returns false: rounds of a project on this adapter
-        // cannot be finalized. The regenerated verifiers plug in here unchanged, with N = 6 + K_MAX + W.
+        // ceil(K_MAX / 3) outcome words (IRoundVerifier.verifyDecision): the generated decision
+        // verifier takes `uint[6 + K_MAX + W]` (12 at K_MAX = 4, 17 at K_MAX = 8). A verifier of
+        // another input count has no function of this selector, so `verifyDecision` returns false.
         uint256 inputs = 6 + maxTrainers_ + (maxTrainers_ + 2) / 3;
         _decisionInputs = inputs;
         _decisionSelector = bytes4(

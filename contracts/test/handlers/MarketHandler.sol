@@ -43,9 +43,11 @@ import {Vm, VM_ADDRESS} from "../utils/Vm.sol";
 ///      registered trainer that was not drawn or registered after the round opened (`NotSelected`),
 ///      a copier that commits another slot's sealed commitment (its reveal fails with
 ///      `RevealMismatch`, it is never paid), a trainer that reuses another slot's commitment (the
-///      second reveal fails with `DuplicateCommitment`). The ghost slots record, per slot, the last
-///      round committed and revealed in; the money checks pay revealed slots (finalize, fail) or
-///      committed slots (cancel below quorum) in slot order.
+///      second reveal fails with `DuplicateCommitment`), and a copier that seals, under its own
+///      address, a commitment revealed in an earlier round of any project (its reveal fails with
+///      `DuplicateCommitment`: commitments are unique across the market). The ghost slots record,
+///      per slot, the last round committed and revealed in; the money checks pay revealed slots
+///      (finalize, fail) or committed slots (cancel below quorum) in slot order.
 contract MarketHandler {
     Vm internal constant vm = Vm(VM_ADDRESS);
 
@@ -88,6 +90,7 @@ contract MarketHandler {
         uint256 roundPlusOne; // last round committed in, plus one
         uint256 revealedPlusOne; // last round revealed in, plus one
         uint256 copiedPlusOne; // last round its sealed commitment was a copy of another slot's, plus one
+        uint256 staleCopyPlusOne; // last round it committed to a commitment revealed before (a stale copy), plus one
     }
 
     /// @dev Locals of one finalization (avoids stack-too-deep).
@@ -492,31 +495,28 @@ contract MarketHandler {
         }
     }
 
-    /// @dev `trainer` commits into `slot`: honestly (`r % 8 >= 2`), or (when another slot already
-    ///      committed in this round) with a copy of that slot's sealed commitment (`r % 8 == 1`) or
-    ///      with that slot's commitment sealed under its own address (`r % 8 == 0`).
+    /// @dev `trainer` commits into `slot`: honestly (`r % 8 >= 3`, or `2`), or (when another slot
+    ///      already committed in this round) with a copy of that slot's sealed commitment
+    ///      (`r % 8 == 1`) or with that slot's commitment sealed under its own address (`r % 8 == 0`),
+    ///      or (when a slot of any project holds a revealed commitment) with that commitment sealed
+    ///      under its own address (`r % 8 == 3`, a stale copy). Honest commitments hash the project,
+    ///      the trainer and the round, so they are unique in the market: a commitment was revealed
+    ///      before exactly when it is a stale copy (or a copy of one) or another slot of the round
+    ///      revealed it first.
     function _commitOne(uint256 pid, IFedMarket.ProjectView memory p, uint256 slot, address trainer, uint256 r)
         internal
         returns (bool)
     {
         uint256 round = p.currentRound;
-        uint256 commitment = _bound(uint256(keccak256(abi.encode("update", r, trainer, round))), 1, FIELD - 1);
-        bytes32 sealedCommit = _seal(pid, round, trainer, commitment, UPDATE_CID);
-        _check(
-            market.sealedCommitment(pid, round, trainer, commitment, UPDATE_CID) == sealedCommit, "sealedCommitment view", pid, 0, 0
-        );
-        bool copied;
-        if (r % 8 < 2) {
-            (uint256 other, bool any) = _committedSlot(pid, p, r >> 8);
-            if (any) {
-                commitment = _slot[pid][other].commitment;
-                if (r % 8 == 1) {
-                    sealedCommit = _slot[pid][other].sealedCommit;
-                    copied = true;
-                } else {
-                    sealedCommit = _seal(pid, round, trainer, commitment, UPDATE_CID);
-                }
-            }
+        (uint256 commitment, bytes32 sealedCommit, bool copied, bool staleCopy) = _chooseCommitment(pid, p, trainer, r);
+        if (!copied) {
+            _check(
+                market.sealedCommitment(pid, round, trainer, commitment, UPDATE_CID) == sealedCommit,
+                "sealedCommitment view",
+                pid,
+                0,
+                0
+            );
         }
         uint256 commitsBefore = market.getCurrentRound(pid).commits;
         vm.prank(trainer);
@@ -534,6 +534,7 @@ contract MarketHandler {
         (g.commitment, g.trainer, g.sealedCommit) = (commitment, trainer, sealedCommit);
         g.roundPlusOne = round + 1;
         g.copiedPlusOne = copied ? round + 1 : 0;
+        g.staleCopyPlusOne = staleCopy ? round + 1 : 0;
         actionCount["commitUpdate"]++;
         if ((r >> 64) % 8 == 0) {
             // A second commitment in the same round is refused.
@@ -543,6 +544,46 @@ contract MarketHandler {
             _expectError(again, againRet, want, "commit twice", pid);
         }
         return true;
+    }
+
+    /// @dev What `trainer` commits to in mode `r` (see `_commitOne`): the commitment, its sealed
+    ///      commitment, whether that is a copy of another slot's seal, and whether the commitment is
+    ///      a stale copy (revealed before, or a copy of a slot that is one).
+    function _chooseCommitment(uint256 pid, IFedMarket.ProjectView memory p, address trainer, uint256 r)
+        internal
+        view
+        returns (uint256 commitment, bytes32 sealedCommit, bool copied, bool staleCopy)
+    {
+        uint256 round = p.currentRound;
+        commitment = _bound(uint256(keccak256(abi.encode("update", r, pid, trainer, round))), 1, FIELD - 1);
+        sealedCommit = _seal(pid, round, trainer, commitment, UPDATE_CID);
+        (uint256 revealed, bool anyRevealed) = r % 8 == 3 ? _revealedCommitment(r >> 16) : (0, false);
+        if (anyRevealed) {
+            // The commitment (and CID) of an update revealed before are public: seal them again.
+            commitment = revealed;
+            sealedCommit = _seal(pid, round, trainer, commitment, UPDATE_CID);
+            staleCopy = true;
+        } else if (r % 8 < 2) {
+            (uint256 other, bool any) = _committedSlot(pid, p, r >> 8);
+            if (any) {
+                GhostSlot storage o = _slot[pid][other];
+                commitment = o.commitment;
+                staleCopy = o.staleCopyPlusOne == round + 1;
+                copied = r % 8 == 1;
+                sealedCommit = copied ? o.sealedCommit : _seal(pid, round, trainer, commitment, UPDATE_CID);
+            }
+        }
+    }
+
+    /// @dev A commitment some slot of any project revealed (in its last round), if any (scanning from `seed`).
+    function _revealedCommitment(uint256 seed) internal view returns (uint256 commitment, bool found) {
+        uint256 n = projectIds.length * K_MAX;
+        for (uint256 i; i < n; ++i) {
+            uint256 at = (seed % n + i) % n;
+            GhostSlot storage g = _slot[projectIds[at / K_MAX]][at % K_MAX];
+            if (g.revealedPlusOne != 0 && g.revealedPlusOne == g.roundPlusOne) return (g.commitment, true);
+        }
+        return (0, false);
     }
 
     /// @dev A slot committed in the open round other than by a copier, if any (scanning from `seed`).
@@ -564,7 +605,8 @@ contract MarketHandler {
 
     /// @dev Up to `count` committed, unrevealed slots of the open round reveal (its reveal window is
     ///      open). A copier's reveal (with the commitment and CID it copied) must fail with
-    ///      `RevealMismatch`, a commitment another slot already revealed with `DuplicateCommitment`.
+    ///      `RevealMismatch`; a commitment revealed before, by another slot of the round or in any
+    ///      earlier round of any project, with `DuplicateCommitment`.
     function _revealPending(uint256 pid, IFedMarket.ProjectView memory p, uint256 count, uint256 seed)
         internal
         returns (uint256 made)
@@ -575,31 +617,54 @@ contract MarketHandler {
             uint256 slot = (seed % k + i) % k;
             GhostSlot storage g = _slot[pid][slot];
             if (g.roundPlusOne != round + 1 || g.revealedPlusOne == round + 1) continue;
-            (address trainer, uint256 commitment) = (g.trainer, g.commitment);
-            bytes memory want;
-            if (g.copiedPlusOne == round + 1) {
-                want = abi.encodeWithSelector(IFedMarket.RevealMismatch.selector, pid, round, trainer);
-            } else if (_revealedInRound(pid, k, round, commitment)) {
-                want = abi.encodeWithSelector(IFedMarket.DuplicateCommitment.selector, pid, round, commitment);
-            }
-            uint256 subsBefore = market.getCurrentRound(pid).submissions;
-            vm.prank(trainer);
-            (bool ok, bytes memory ret) =
-                address(market).call(abi.encodeCall(IFedMarket.revealUpdate, (pid, round, commitment, UPDATE_CID)));
-            if (want.length != 0) {
-                _expectError(ok, ret, want, "reveal: copy or duplicate", pid);
-                actionCount[g.copiedPlusOne == round + 1 ? "revealMismatch" : "duplicateCommitment"]++;
-                continue;
-            }
+            if (_refusedReveal(pid, round, k, g)) continue;
+            (bool ok, bytes memory ret) = _revealOne(pid, round, slot, g);
             if (!ok) return _unexpectedCount("revealUpdate", pid, ret, made);
-            (address shown, uint256 value) = market.getSubmission(pid, round, slot);
-            _check(shown == trainer && value == commitment, "reveal: slot", pid, slot, value);
-            uint256 subs = market.getCurrentRound(pid).submissions;
-            _check(subs == subsBefore + 1, "reveal: counted", pid, subsBefore + 1, subs);
-            g.revealedPlusOne = round + 1;
             ++made;
-            actionCount["revealUpdate"]++;
         }
+    }
+
+    /// @dev Reveals slot `g`, which must succeed: checks the slot and the count, records the reveal.
+    function _revealOne(uint256 pid, uint256 round, uint256 slot, GhostSlot storage g)
+        internal
+        returns (bool ok, bytes memory ret)
+    {
+        uint256 subsBefore = market.getCurrentRound(pid).submissions;
+        vm.prank(g.trainer);
+        (ok, ret) = address(market).call(abi.encodeCall(IFedMarket.revealUpdate, (pid, round, g.commitment, UPDATE_CID)));
+        if (!ok) return (ok, ret);
+        (address shown, uint256 value) = market.getSubmission(pid, round, slot);
+        _check(shown == g.trainer && value == g.commitment, "reveal: slot", pid, slot, value);
+        uint256 subs = market.getCurrentRound(pid).submissions;
+        _check(subs == subsBefore + 1, "reveal: counted", pid, subsBefore + 1, subs);
+        g.revealedPlusOne = round + 1;
+        actionCount["revealUpdate"]++;
+    }
+
+    /// @dev If the reveal of slot `g` must be refused, tries it and checks the error: `RevealMismatch`
+    ///      for a copied seal, `DuplicateCommitment` for a commitment revealed before (a stale copy,
+    ///      or another slot of the round revealed it first). Returns whether it was such a reveal.
+    function _refusedReveal(uint256 pid, uint256 round, uint256 k, GhostSlot storage g) internal returns (bool) {
+        bytes memory want;
+        string memory kind;
+        if (g.copiedPlusOne == round + 1) {
+            want = abi.encodeWithSelector(IFedMarket.RevealMismatch.selector, pid, round, g.trainer);
+            kind = "revealMismatch";
+        } else if (g.staleCopyPlusOne == round + 1) {
+            want = abi.encodeWithSelector(IFedMarket.DuplicateCommitment.selector, pid, round, g.commitment);
+            kind = "copiedEarlierReveal";
+        } else if (_revealedInRound(pid, k, round, g.commitment)) {
+            want = abi.encodeWithSelector(IFedMarket.DuplicateCommitment.selector, pid, round, g.commitment);
+            kind = "duplicateCommitment";
+        } else {
+            return false;
+        }
+        vm.prank(g.trainer);
+        (bool ok, bytes memory ret) =
+            address(market).call(abi.encodeCall(IFedMarket.revealUpdate, (pid, round, g.commitment, UPDATE_CID)));
+        _expectError(ok, ret, want, "reveal: copy or duplicate", pid);
+        actionCount[kind]++;
+        return true;
     }
 
     function _revealedInRound(uint256 pid, uint256 k, uint256 round, uint256 commitment) internal view returns (bool) {
@@ -1324,12 +1389,13 @@ contract MarketHandler {
         _revealPending(pid, p, K_MAX, seed);
     }
 
-    /// @dev Committed, unrevealed slots of the open round that are not copies.
+    /// @dev Committed, unrevealed slots of the open round that are not copies (of a seal, or of a
+    ///      commitment revealed before).
     function _pendingReveals(uint256 pid, IFedMarket.ProjectView memory p) internal view returns (uint256 n) {
         uint256 tag = p.currentRound + 1;
         for (uint256 slot; slot < p.maxTrainersPerRound; ++slot) {
             GhostSlot storage g = _slot[pid][slot];
-            if (g.roundPlusOne == tag && g.revealedPlusOne != tag && g.copiedPlusOne != tag) {
+            if (g.roundPlusOne == tag && g.revealedPlusOne != tag && g.copiedPlusOne != tag && g.staleCopyPlusOne != tag) {
                 ++n;
             }
         }

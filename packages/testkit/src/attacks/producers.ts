@@ -51,7 +51,11 @@ export class LabelFlipProducer implements UpdateProducer {
   }
 }
 
-/** `free-rider`: never trains; a zero update, or a replay of the last global delta once the model changed. */
+/**
+ * `free-rider`: never trains; a zero update, or a replay of the last global delta once the model
+ * changed. No rule excludes such a replay today (the aggregator's unproven exclusion was removed
+ * with sealed updates; free-rider rule pending, issue 12).
+ */
 export class FreeRiderProducer implements UpdateProducer {
   async produce(input: RoundInput): Promise<ProducedUpdate> {
     const last = await input.lastGlobalDelta();

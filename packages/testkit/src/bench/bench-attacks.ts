@@ -27,7 +27,7 @@ import { REPO_ROOT } from "@fedmarket/protocol";
 import { deployMarketWithMockVerifier } from "../chain/demo-project.ts";
 import { startLocalChain } from "../chain/local-chain.ts";
 import { benchRunInfo } from "./run-info.ts";
-import { COMMIT_WINDOW, MarketDriver, REVEAL_WINDOW, type Party, type SlotOutcome } from "./attacks/market-driver.ts";
+import { COMMIT_WINDOW, DRIVER_SEAL_KEY, MarketDriver, REVEAL_WINDOW, type Party, type SlotOutcome } from "./attacks/market-driver.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -200,7 +200,7 @@ try {
     });
   }
 
-  // 4-5. Exclusion abuse: status 3 ("excluded") is still the aggregator's unproven claim.
+  // 4-5. Exclusion abuse: status 3 ("excluded") still rests on the aggregator's word for "not available" and "malformed".
   for (const withSybils of [false, true]) {
     log(`exclusion abuse${withSybils ? " with Sybils" : ""}`);
     const honest = Array.from({ length: withSybils ? 6 : 8 }, (_, i) => party(2 + i, `honest-${i}`));
@@ -225,8 +225,10 @@ try {
       victimLoss: round4(loss(attack.victims, honestVictims)),
       defeated: false,
       notes:
-        "NOT DEFEATED YET: an exclusion (update missing, undecryptable, not opening) is still the aggregator's claim, audited by the owner but not " +
-        "proven; issue 11 item 4 (encryption verified in the round proof, a contest for 'not available') removes it.",
+        "NOT DEFEATED YET: with sealed updates the round proof decrypts the committed ciphertext (an ephemeral key off the curve is proven, " +
+        "'undecryptable' and 'does not open' are gone), but an exclusion as 'not available' or 'malformed' is still the aggregator's word, " +
+        "audited by the owner (the audit warns about a status-3 update it can open and decode) but not proven; issue 11 item 4's " +
+        "remaining stages (the per-slot malformation proof, a contest for 'not available') remove it.",
     });
   }
 
@@ -267,12 +269,7 @@ try {
     const pid = await m.createProject(owner, aggregatorAddress, { rounds: 1, reward: REWARD, f: F, stake: 0n });
     const offered = { bond: 10n ** 18n, slash: 5n * 10n ** 17n };
     await m.send(owner, "appointAggregator", [pid, aggregatorAddress, offered.bond, offered.bond]); // 100 % slash, just before
-    const error = await m.revertOf(
-      aggregator,
-      "acceptAggregator",
-      [pid, `0x${"22".repeat(32)}`, offered.bond, offered.slash],
-      offered.bond,
-    );
+    const error = await m.revertOf(aggregator, "acceptAggregator", [pid, [...DRIVER_SEAL_KEY], offered.bond, offered.slash], offered.bond);
     rows.push({
       name: "owner front-running accept",
       coalition: "the owner",
@@ -293,7 +290,7 @@ try {
     await commitReveal(pid, honest);
     await m.skip(3600);
     await m.send(honest[0]?.signer as Signer, "failRound", [pid]);
-    const error = await m.revertOf(aggregator, "acceptAggregator", [pid, `0x${"22".repeat(32)}`, 10n ** 18n, 5n * 10n ** 17n], 10n ** 18n);
+    const error = await m.revertOf(aggregator, "acceptAggregator", [pid, [...DRIVER_SEAL_KEY], 10n ** 18n, 5n * 10n ** 17n], 10n ** 18n);
     rows.push({
       name: "failed aggregator re-accepting",
       coalition: "the aggregator that failed a round",

@@ -151,7 +151,7 @@ for (const seed of seeds) {
   for (const scenario of scenarios) {
     for (const rule of rules) {
       const isCurrent = rule === current;
-      // "first": one round per scenario on the first seed, round 1 (it has a last global delta, so replay exclusions too).
+      // "first": one round per scenario on the first seed, round 1 (it has a last global delta: replays of it are in it too).
       const verifyRounds =
         !isCurrent || verify === "none"
           ? undefined

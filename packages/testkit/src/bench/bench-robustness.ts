@@ -12,22 +12,37 @@
  *
  * 1. local training with the trainer's code (`trainLocally`: tfjs, seeded shuffles) from the
  *    dequantized global model; attackers transform their data / delta / submission;
- * 2. quantization and commitment with the trainer's `prepareUpdate` (@fedmarket/core);
+ * 2. quantization with the trainer's `quantizeUpdate`, then sealing for the aggregator's seal key and
+ *    the commitment (@fedmarket/core `sealedSlot`, what the protocol's `sealUpdate` seals; the
+ *    aggregator's and the ephemeral secrets are derived from the seed, seal-keys.ts);
  * 3. `simulateRound` of @fedmarket/core with f = 2: the exact computation the aggregator proves
- *    (commitment checks, duplicate rule, Multi-Krum, scores, `g' = g + floor(S / n)`). Groth16
- *    proofs do not change the outcome, so this benchmark does not prove;
+ *    (commitment checks, decryption, duplicate rule, Multi-Krum, scores, `g' = g + floor(S / n)`).
+ *    Groth16 proofs do not change the outcome, so this benchmark does not prove;
  * 4. the new global model dequantized and evaluated on the held-out test split.
  *
- * Duplicate mode, as the real aggregator would see it: the attacker copies an earlier trainer's
- * commitment and CID; the copied envelope is bound to the victim's address, so the aggregator
- * cannot decrypt it for the attacker's slot (excluded, `undecryptable`), and the duplicate rule
- * marks the victim's slot not aggregated too. Both earn nothing.
+ * No rule excludes a replay of the last global delta: the aggregator's free-rider exclusion was its
+ * unproven word and was removed with sealed updates (issue 12 brings a proven rule). The free
+ * rider's replays are counted (`replays` per round) but aggregated and paid when Multi-Krum keeps them.
+ *
+ * Duplicate mode, defense in depth: the attacker copies an earlier trainer's commitment and CID
+ * (the contract refuses such a reveal: seals are bound to the submitter and a revealed commitment
+ * cannot be revealed twice). Were it in the round, the aggregator would open the copy (the same
+ * ciphertext opens the same commitment) and the duplicate rule marks both slots not aggregated.
+ * Both earn nothing.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { benchRunInfo } from "./run-info.ts";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { globalDelta, replaysGlobalDelta, simulateRound, slotStatusName, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
+import {
+  globalDelta,
+  replaysGlobalDelta,
+  sealedSlot,
+  simulateRound,
+  slotStatusName,
+  type CircuitConfig,
+  type RoundSlot,
+} from "@fedmarket/core";
 import { dequantizeModel, quantizeModel, validateModelSpec, REPO_ROOT } from "@fedmarket/protocol";
 import {
   evaluateAccuracy,
@@ -41,7 +56,7 @@ import {
   MNIST_PIXELS,
   type Digits,
 } from "@fedmarket/ml";
-import { prepareUpdate } from "@fedmarket/trainer";
+import { quantizeUpdate } from "@fedmarket/trainer";
 import {
   ATTACK_MODES,
   attackDelta,
@@ -52,6 +67,7 @@ import {
   type AttackMode,
 } from "../attacks/attacks.ts";
 import { dirichletPartition, stratifiedHoldout } from "../data/mnist-partitions.ts";
+import { benchAggregatorKey, benchEphemeralSecret } from "./seal-keys.ts";
 
 type Mode = "honest" | AttackMode;
 const MODES: readonly Mode[] = ["honest", ...ATTACK_MODES];
@@ -106,6 +122,8 @@ const { spec, summary } = validateModelSpec({
 });
 const D = summary.parameters;
 const scale = spec.quantization.scale;
+/** The aggregator's seal key pair (derived from the seed: reproducible ciphertexts). */
+const AGGREGATOR = benchAggregatorKey(seed);
 
 const log = (m: string): void => {
   process.stderr.write(`${m}\n`);
@@ -166,9 +184,12 @@ interface RoundRecord {
   attackerDeltaNorm: number | null;
   honestClippedFraction: number;
   duplicateVictims: number[];
-  /** Slots excluded by the free-rider rule (update replays the last global delta). */
-  replayExcluded: number[];
-  ms: { train: number; commit: number; simulate: number; evaluate: number };
+  /**
+   * Slots whose update replays the last global delta (@fedmarket/core `replaysGlobalDelta`). Not
+   * excluded: the free-rider rule is pending (issue 12).
+   */
+  replays: number[];
+  ms: { train: number; seal: number; simulate: number; evaluate: number };
 }
 
 const mean = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -177,13 +198,13 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
   const started = performance.now();
   let g = g0;
   let lastGlobalDelta: Float32Array | undefined;
-  // The aggregator's free-rider rule compares with the last global delta in quantized units.
+  // Replays are recognised in quantized units (informational: nothing excludes them today).
   let lastQuantizedDelta: bigint[] | undefined;
   const records: RoundRecord[] = [];
   const isAttacker = (t: number): boolean => mode !== "honest" && attackers.includes(t);
   for (let r = 0; r < rounds; r++) {
     const global = dequantizeModel(g, scale);
-    const ms = { train: 0, commit: 0, simulate: 0, evaluate: 0 };
+    const ms = { train: 0, seal: 0, simulate: 0, evaluate: 0 };
     const slots: RoundSlot[] = [];
     const submitted: { trainer: string; commitment: bigint; cid: string }[] = [];
     const honestNorms: number[] = [];
@@ -198,8 +219,8 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
         const copy = duplicateSubmission(submitted, `trainer-${t}`);
         const victim = submitted.findIndex((s) => s.commitment === copy.commitment);
         victims.push(victim);
-        // The copied envelope is bound to the victim's address: undecryptable for this slot.
-        slots.push({ commitment: copy.commitment, excluded: true });
+        // The copy is the victim's sealed update: it opens the same commitment (both slots duplicates).
+        slots.push({ ...(slots[victim] as RoundSlot) });
         submitted.push({ trainer: `trainer-${t}`, ...copy });
         continue;
       }
@@ -230,16 +251,16 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
       ms.train += performance.now() - t0;
       (bad ? attackerNorms : honestNorms).push(l2Norm(delta));
       t0 = performance.now();
-      // Salts are deterministic here (reproducible benchmark); a real trainer draws them at random.
-      const u = prepareUpdate(delta, spec.quantization, CIRCUIT, BigInt(seed) * 1_000_003n + BigInt(r * 100 + t + 1));
-      ms.commit += performance.now() - t0;
-      const replay = lastQuantizedDelta !== undefined && replaysGlobalDelta(u.quantized, lastQuantizedDelta);
-      slots.push(replay ? { commitment: u.commitment, excluded: true } : { commitment: u.commitment, update: u.quantized, salt: u.salt });
-      if (replay) replays.push(t);
-      submitted.push({ trainer: `trainer-${t}`, commitment: u.commitment, cid: `cid-r${r}-t${t}` });
+      const q = quantizeUpdate(delta, spec.quantization, CIRCUIT);
+      // Ephemeral secrets are deterministic here (reproducible benchmark); a real trainer draws them at random.
+      const slot = sealedSlot(CIRCUIT, q, AGGREGATOR.sealKey, benchEphemeralSecret(seed, r, t));
+      ms.seal += performance.now() - t0;
+      if (lastQuantizedDelta !== undefined && replaysGlobalDelta(q, lastQuantizedDelta)) replays.push(t);
+      slots.push(slot);
+      submitted.push({ trainer: `trainer-${t}`, commitment: slot.commitment, cid: `cid-r${r}-t${t}` });
     }
     let t0 = performance.now();
-    const result = simulateRound({ config: CIRCUIT, prevModel: g, slots, f: F, keccak: BigInt(seed) });
+    const result = simulateRound({ config: CIRCUIT, prevModel: g, slots, f: F, keccak: BigInt(seed), secret: AGGREGATOR.secret });
     ms.simulate = performance.now() - t0;
     const prevGlobal = global;
     lastQuantizedDelta = globalDelta(result.newModel, g);
@@ -264,10 +285,10 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
       attackerDeltaNorm: attackerNorms.length === 0 ? null : round4(mean(attackerNorms)),
       honestClippedFraction: round4(mean(clipped)),
       duplicateVictims: victims,
-      replayExcluded: replays,
+      replays,
       ms: {
         train: Math.round(ms.train),
-        commit: Math.round(ms.commit),
+        seal: Math.round(ms.seal),
         simulate: Math.round(ms.simulate),
         evaluate: Math.round(ms.evaluate),
       },
@@ -342,7 +363,8 @@ const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
 
 const NOTES = [
   "Multi-Krum aggregates n - f of the n valid updates, so with f = 2 it always leaves 2 valid updates out: the all-honest run's falsePositiveRate (0.25 = 2/8) is that baseline, not a detection error.",
-  "free-rider: round 0 has no global delta yet, so the free rider submits zeros: kept as an inlier with score 0 (paid nothing) and counted as not detected; from round 1 its copy of the last global delta is excluded by the aggregator's replay rule (@fedmarket/core replaysGlobalDelta, cosine >= 0.99; replayExcluded per round). With both free riders excluded only 6 updates are valid and 4 aggregated, hence the lower final accuracy.",
+  "free-rider: free-rider rule pending (issue 12). Round 0 has no global delta yet, so the free rider submits zeros: kept as an inlier with score 0 (paid nothing) and counted as not detected; from round 1 it copies the last global delta (replays per round, @fedmarket/core replaysGlobalDelta, cosine >= 0.99). Nothing excludes such a copy today (the aggregator's replay exclusion was unproven and was removed with sealed updates), so Multi-Krum keeps it whenever it sits among the honest updates and the proven score pays it.",
+  "duplicate: defense in depth (the contract refuses the copy's reveal); the copy opens the victim's commitment, so both slots are duplicates: not aggregated, unpaid.",
 ];
 
 const out = {
@@ -379,16 +401,17 @@ const out = {
       initialWeights: seed,
       shuffle: "seed * 100000 + round * 100 + trainer",
       gaussianNoise: "seed * 100000 + round * 100 + trainer",
-      salts: "deterministic (seed, round, trainer)",
+      sealSecrets: "deterministic: the aggregator's from the seed, each ephemeral secret from (seed, round, trainer) (seal-keys.ts)",
     },
     attacks: {
       "sign-flip": "-delta",
       scale: "10 * delta, clipped to the clip bound",
       gaussian: "N(0, s^2) per coordinate, s = ||honest delta|| / sqrt(D), seeded, clipped",
       "label-flip": "honest training on labels y -> 9 - y",
-      "free-rider": "zero update in round 0, then the last global delta (public: consecutive global models)",
+      "free-rider":
+        "zero update in round 0, then the last global delta (public: consecutive global models); not excluded by any rule today (issue 12)",
       duplicate:
-        "copies the first earlier trainer's commitment + CID; its slot is excluded (the envelope is bound to the victim's address: undecryptable) and the duplicate rule marks the victim's slot not aggregated",
+        "copies the first earlier trainer's commitment + CID (the contract would refuse the reveal); the copy opens the victim's commitment, so the duplicate rule marks both slots not aggregated",
     },
   },
   metrics: {

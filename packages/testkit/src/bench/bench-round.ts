@@ -7,8 +7,9 @@
  * For each K, in its own child process (so that the peak RSS is the round's): a `hardhat node`
  * (child process), FedMarket + real Groth16 verifiers + the Groth16RoundVerifier adapter, an
  * embedded Helia store, K honest trainers (the trainer node library: TF.js training on CSV data,
- * quantize, commit, seal, pin, submitUpdate) and one aggregator round with real proofs
- * (`AggregatorNode.runRound`: collect, open, compute, prove in the worker pool, pin, submit).
+ * quantize, seal for the aggregator's seal key and commit, pin, commitUpdate, revealUpdate) and one
+ * aggregator round with real proofs (`AggregatorNode.runRound`: collect, open, compute, prove in the
+ * worker pool, pin, submit).
  *
  * - K = 4: circuits `*_k4_c16` (CHUNK 16, B 16, BG 32); K = 8: circuits `*_k8_c128_b8_g24`
  *   (CHUNK 128, B 8, BG 24, the demo's). Both use the committed generated verifiers (Hardhat
@@ -28,8 +29,8 @@ import { parseArgs } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ContractFactory, JsonRpcProvider, Wallet } from "ethers";
 import * as snarkjs from "snarkjs";
-import { bigs, openAggregator } from "@fedmarket/aggregator";
-import { commitUpdate, simulateRound, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
+import { bigs, openAggregator, roundSlotOf, sealedOf, type OpeningsFile } from "@fedmarket/aggregator";
+import { cipherChain, sealedCommitment, simulateRound, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
 import { FedMarketClient, HeliaBlobStore, memoryLogger, REPO_ROOT } from "@fedmarket/protocol";
 import { selectBackend } from "@fedmarket/ml";
 import { syntheticBlobsCsv } from "../data/synthetic-data.ts";
@@ -121,9 +122,9 @@ async function parent(): Promise<void> {
     },
     method: {
       steps:
-        "AggregatorNode.runRound step times (node.times, wall ms): collect = UpdateSubmitted events + getSubmission cross-check; open = fetch + decrypt + decode + commitment check of every slot; compute = simulateRound (Multi-Krum, scores, aggregation, every chunk/decision witness input); prove = witness generation + Groth16 prove of every chunk and the decision in the worker pool (one worker_thread per core, snarkjs singleThread) + local verification of each proof; pin = new model to the blob store; submit = submitChunkProofs batches (16 chunk proofs per tx) + finalizeRound, mined",
+        "AggregatorNode.runRound step times (node.times, wall ms): collect = UpdateRevealed events + getSubmission cross-check; open = fetch + FMSU decode + commitment check + decrypt (seal secret) + unpack of every slot; compute = simulateRound (decryption again, Multi-Krum, scores, aggregation, every chunk/decision witness input); prove = witness generation + Groth16 prove of every chunk and the decision in the worker pool (one worker_thread per core, snarkjs singleThread) + local verification of each proof; pin = new model to the blob store; submit = submitChunkProofs batches (16 chunk proofs per tx) + finalizeRound, mined",
       split:
-        "fetchMs: the same envelopes fetched again from the embedded store (warm); openVerifyMs = open - fetch; commitmentCheckMs: commitUpdate of all opened updates alone; witnessMs: snarkjs wtns.calculate of chunk 0 and of the decision in the main thread (the prove step does it inside the workers); perProofMs: witness + prove per proof as the workers report it",
+        "fetchMs: the same sealed updates fetched again from the embedded store (warm); openVerifyMs = open - fetch; commitmentCheckMs: the ciphertext chain and Poseidon(chain, E) of every sealed update alone; witnessMs: snarkjs wtns.calculate of chunk 0 and of the decision in the main thread (the prove step does it inside the workers); perProofMs: witness + prove per proof as the workers report it",
       verifierCheck:
         "one-time start-up check (proofs of a trivial round verified by the on-chain verifier through eth_call), cached per verifier; not part of a round",
       rss: "maxRSS = process.resourceUsage().maxRSS of the benchmark process (trainers, aggregator and its proving worker_threads share it: workers are threads, so they are included); hardhatNodeVmHWM = peak RSS of the hardhat node child process (/proc/<pid>/status)",
@@ -264,7 +265,7 @@ async function childRun(k: string, outFile: string): Promise<void> {
     const agg = await openAggregator({ rpcUrl: chain.url, market, dataDir, circuitsDir }, memoryLogger(), {
       env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] },
       store,
-      secretKey: project.aggregatorKey.secretKey,
+      sealSecret: project.aggregatorKey.secret,
     });
     let steps: Record<string, number>;
     let outcome;
@@ -286,15 +287,13 @@ async function childRun(k: string, outFile: string): Promise<void> {
 
     // Splits measured separately
     const roundDir = path.join(dataDir, `p${project.projectId}`, "r0");
-    const openings = JSON.parse(await readFile(path.join(roundDir, "openings.json"), "utf8")) as {
-      openings: { slot: number; cid: string; commitment: string; status: string; update?: string[]; salt?: string }[];
-    };
+    const openings = JSON.parse(await readFile(path.join(roundDir, "openings.json"), "utf8")) as OpeningsFile;
     t = performance.now();
     await Promise.all(openings.openings.map((o) => store.get(o.cid)));
     const fetchMs = performance.now() - t;
+    const sealedUpdates = openings.openings.flatMap((o) => (o.status === "unavailable" ? [] : [sealedOf(o.sealed)]));
     t = performance.now();
-    for (const o of openings.openings)
-      if (o.update !== undefined) commitUpdate(bigs(o.update), BigInt(o.salt as string), circuit.chunk, circuit.updateBits);
+    for (const u of sealedUpdates) sealedCommitment(cipherChain(u.chunks), u.ephemeral);
     const commitmentCheckMs = performance.now() - t;
     const input = JSON.parse(await readFile(path.join(roundDir, "input.json"), "utf8")) as {
       config: CircuitConfig;
@@ -302,11 +301,12 @@ async function childRun(k: string, outFile: string): Promise<void> {
       keccak: string;
       prevModel: string[];
     };
-    const slots: RoundSlot[] = openings.openings.map((o) => ({
-      commitment: BigInt(o.commitment),
-      update: bigs(o.update ?? []),
-      salt: BigInt(o.salt ?? "0"),
-    }));
+    // As the compute step builds them: slots nobody revealed in are empty.
+    const slots: RoundSlot[] = [];
+    for (const o of openings.openings) {
+      while (slots.length < o.slot) slots.push({ commitment: 0n });
+      slots.push(roundSlotOf(o));
+    }
     t = performance.now();
     const result = simulateRound({
       config: input.config,
@@ -314,6 +314,7 @@ async function childRun(k: string, outFile: string): Promise<void> {
       slots,
       f: input.f,
       keccak: BigInt(input.keccak),
+      secret: project.aggregatorKey.secret,
     });
     const computeAgainMs = performance.now() - t;
     const wtns = async (kind: "chunk" | "decision", inp: unknown): Promise<number> => {

@@ -8,9 +8,11 @@
  * - local training throughput (samples/s) for `--samples` samples, 1 epoch, on the selected backend;
  * - each protocol step of a round, separately from training (median of `--repeats` runs):
  *   download (fetch + CID check of spec and global model from the embedded IPFS node, decode),
- *   modelCheck (the global model against the on-chain model commitment), quantize, commit (Poseidon chain + salt),
- *   encrypt (FMUP payload + FMEV envelope to two recipients), upload/pin (embedded Helia on disk),
- *   submit tx (`submitUpdate` sent and mined on a local `hardhat node`, one per trainer account).
+ *   modelCheck (the global model against the on-chain model commitment), quantize, seal (`sealUpdate`:
+ *   Poseidon keystream encryption for the aggregator's seal key, ciphertext chain and commitment, the
+ *   owner's wrap, the `FMSU` blob), commit (the ciphertext chain and commitment alone, recomputed: the
+ *   part of seal that hashes), upload/pin (embedded Helia on disk), submit tx (`commitUpdate` sent and
+ *   mined on a local `hardhat node`, one per trainer account).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -19,6 +21,7 @@ import { Command } from "commander";
 import { Wallet } from "ethers";
 import {
   bytes32ToBytes,
+  decodeSealedUpdate,
   decodeWeights,
   FedMarketClient,
   globalModelCommitment,
@@ -29,7 +32,7 @@ import {
   sealedCommitment,
   REPO_ROOT,
 } from "@fedmarket/protocol";
-import { commitUpdate, randomSalt } from "@fedmarket/core";
+import { cipherChain, sealedCommitment as updateCommitment } from "@fedmarket/core";
 import {
   selectBackend,
   type BackendName,
@@ -112,12 +115,12 @@ try {
     download: [],
     modelCheck: [],
     quantize: [],
+    seal: [],
     commit: [],
-    encrypt: [],
     uploadPin: [],
     submitTx: [],
   };
-  let envelopeBytes = 0;
+  let sealedBytes = 0;
   const p = await new FedMarketClient(market, provider).getProject(project.projectId);
   for (let r = 0; r < repeats; r++) {
     const trainer = new Wallet(HARDHAT_KEYS[2 + (r % 3)] as string, provider);
@@ -131,9 +134,7 @@ try {
       if (globalModelCommitment(w, spec.quantization.scale, circuit) !== p.modelCommitment) throw new Error("model mismatch");
     });
     const [q, quantize] = await time(() => quantizeDelta(training.delta, spec.quantization, circuit.updateBits));
-    const salt = randomSalt();
-    const [commitment, commit] = await time(() => commitUpdate(q, salt, circuit.chunk, circuit.updateBits));
-    const [{ envelope }, encrypt] = await time(() =>
+    const [{ blob, commitment }, seal] = await time(() =>
       sealUpdate({
         chainId,
         market,
@@ -142,17 +143,20 @@ try {
         trainer: trainer.address,
         config: circuit,
         values: q,
-        salt,
-        recipientKeys: [bytes32ToBytes(p.aggregatorEncryptionKey), bytes32ToBytes(p.ownerEncryptionKey)],
+        sealKey: p.aggregatorSealKey,
+        ownerKey: bytes32ToBytes(p.ownerEncryptionKey),
       }),
     );
-    envelopeBytes = envelope.length;
-    const [cid, uploadPin] = await time(() => store.put(envelope));
+    const { sealed: ciphertext } = decodeSealedUpdate(blob);
+    const [recomputed, commit] = await time(() => updateCommitment(cipherChain(ciphertext.chunks), ciphertext.ephemeral));
+    if (recomputed !== commitment) throw new Error("the sealed update does not open its commitment");
+    sealedBytes = blob.length;
+    const [cid, uploadPin] = await time(() => store.put(blob));
     steps.download!.push(download);
     steps.modelCheck!.push(modelCheck);
     steps.quantize!.push(quantize);
+    steps.seal!.push(seal);
     steps.commit!.push(commit);
-    steps.encrypt!.push(encrypt);
     steps.uploadPin!.push(uploadPin);
     if (r < 3) {
       const sealed = sealedCommitment(chainId, market, p.id, 0, trainer.address, commitment, cid);
@@ -178,12 +182,15 @@ try {
     notes: {
       download: "spec + global model from the embedded Helia node on disk (CID re-derived and checked), decode",
       modelCheck: "global model quantized (BG bits) and its Poseidon model commitment compared with the chain's",
-      commit: "Poseidon trainer chain over ceil(D / chunk) chunks + salted commitment (@fedmarket/core, poseidon-lite)",
-      encrypt: "FMUP payload encoding + FMEV envelope (XChaCha20-Poly1305, 2 X25519 recipients)",
+      seal:
+        "sealUpdate (@fedmarket/protocol): pack, Poseidon counter-mode keystream under the BabyJubJub shared key with the aggregator's seal key, " +
+        "ciphertext chain + commitment Poseidon(chain, E), the ephemeral secret wrapped for the owner's X25519 key, FMSU encoding",
+      commit:
+        "the part of seal that hashes: Poseidon chain over the ceil(D / chunk) ciphertext chunks + Poseidon(chain, E.x, E.y), recomputed alone",
       uploadPin: "put + pin on the embedded Helia node (blockstore-fs); a Kubo node adds an HTTP round trip",
       submitTx:
         "commitUpdate (the sealed commitment; the reveal is a second transaction of the same size): estimateGas + send + receipt on a local hardhat node (automine)",
-      envelopeBytes,
+      sealedBytes,
     },
   };
   await mkdir(path.dirname(opts.out), { recursive: true });

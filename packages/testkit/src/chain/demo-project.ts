@@ -1,7 +1,8 @@
 /**
  * Owner-side helpers for local demos, tests and benchmarks (never part of a production package):
  * deploy FedMarket + MockRoundVerifier from the Hardhat artifacts, pin a model spec and its
- * initial weights, create an ETH project and have the aggregator accept it with an X25519 key.
+ * initial weights, create an ETH project and have the aggregator accept it with a BabyJubJub seal
+ * key (docs/PROOF-INTERFACE.md, "Sealed updates"); the owner keeps an X25519 key for the wraps.
  *
  * The mock verifier accepts "proofs" that hash the public inputs (contracts/test/mocks), so a
  * local demo needs no proving setup; everything a trainer does is the same as on a real
@@ -10,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ContractFactory, ZeroAddress, type Signer } from "ethers";
+import { publicKeyOf, randomScalar, type CurvePoint } from "@fedmarket/core";
 import {
   bytesToBytes32,
   chainCircuitParams,
@@ -40,6 +42,20 @@ export function readArtifact(relative: string): Artifact {
   } catch (err) {
     throw new Error(`cannot read ${file} (${(err as Error).message}): run \`npx hardhat build\` at the repository root`);
   }
+}
+
+/**
+ * The aggregator's seal key pair: the secret scalar `a` (what `fedmarket-aggregator accept` writes to
+ * its seal key file, `--seal-key-file`, `FEDMARKET_SEAL_KEY`) and the seal key `A = a * Base8` it registers.
+ */
+export interface SealKeyPair {
+  readonly secret: bigint;
+  readonly sealKey: CurvePoint;
+}
+
+/** A fresh seal key pair (`secret` defaults to a random scalar in `[1, l)`). */
+export function generateSealKeyPair(secret: bigint = randomScalar()): SealKeyPair {
+  return { secret, sealKey: publicKeyOf(secret) };
 }
 
 /** Deploys FedMarket and a MockRoundVerifier(kMax, chunk); returns their addresses. */
@@ -96,8 +112,10 @@ export interface DemoProject {
   readonly modelCid: string;
   readonly modelCommitment: bigint;
   readonly weights: Float32Array;
+  /** The owner's X25519 key pair (`ownerEncryptionKey`): each update wraps its ephemeral secret for it. */
   readonly ownerKey: X25519KeyPair;
-  readonly aggregatorKey: X25519KeyPair;
+  /** The aggregator's seal key pair; `acceptDemoProject` registers `aggregatorKey.sealKey`. */
+  readonly aggregatorKey: SealKeyPair;
 }
 
 /**
@@ -112,7 +130,7 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
   const modelCid = await o.store.put(encodeWeights(weights));
   const modelCommitment = globalModelCommitment(weights, spec.quantization.scale, spec.circuit);
   const ownerKey = generateKeyPair();
-  const aggregatorKey = generateKeyPair();
+  const aggregatorKey = generateSealKeyPair();
   const rounds = o.numRounds ?? 3;
   const reward = o.rewardPerRound ?? 10n ** 17n;
   const f = o.byzantineTolerance ?? 0;
@@ -160,13 +178,13 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
   return project;
 }
 
-/** The appointed aggregator accepts the project's current terms with the demo project's key; round 0 opens. */
+/** The appointed aggregator accepts the project's current terms with the demo project's seal key; round 0 opens. */
 export async function acceptDemoProject(market: string, aggregator: Signer, project: DemoProject): Promise<void> {
   const client = new FedMarketClient(market, aggregator);
   const p = await client.getProject(project.projectId);
   const terms = { bond: p.aggregatorBond, slashAmount: p.slashAmount };
   const inEth = p.token === ZeroAddress;
-  await client.wait(await client.acceptAggregator(project.projectId, bytesToBytes32(project.aggregatorKey.publicKey), terms, inEth));
+  await client.wait(await client.acceptAggregator(project.projectId, project.aggregatorKey.sealKey, terms, inEth));
 }
 
 /** Hardhat's default accounts ("test test ... junk"): private key of account `i`. */

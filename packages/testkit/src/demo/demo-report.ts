@@ -30,7 +30,7 @@ export interface DemoRound {
   readonly round: number;
   /** Test accuracy of the new global model. */
   readonly accuracy: number;
-  /** Trainers whose update was not aggregated (Multi-Krum, duplicates, exclusions). */
+  /** Trainers whose update was not aggregated (Multi-Krum, duplicates, slots not available or not decoded). */
   readonly outliers: readonly { readonly trainer: string; readonly role: DemoRole; readonly status: string }[];
   readonly scores: readonly DemoSlot[];
   /** Gas of the round's submitChunkProofs batches + finalizeRound. */
@@ -39,7 +39,7 @@ export interface DemoRound {
   /** Wall time of the aggregator's prove step (every chunk proof and the decision proof, 2 workers). */
   readonly proofMs: number;
   readonly proofs: number;
-  /** Trainers' wall time (local training, commit, seal, pin, submit; one after the other). */
+  /** Trainers' wall time (local training, quantize, seal and commit, pin, submit; one after the other). */
   readonly trainMs: number;
   /** Aggregator's wall time (collect, open, compute, prove, pin, submit). */
   readonly aggregateMs: number;
@@ -78,6 +78,8 @@ export interface DemoReport {
   readonly audit: { readonly verdict: "pass" | "fail"; readonly failures: readonly string[]; readonly reportFile?: string };
   /** Wall time of the demo without the first-time setup (chain, deploy, data, rounds, audit). */
   readonly totalWallMs: number;
+  /** What the numbers do not show (e.g. `FREE_RIDER_NOTE`: no rule excludes the free rider's replays today). */
+  readonly notes?: readonly string[];
 }
 
 export const ROLE_LABEL: Record<DemoRole, string> = {
@@ -88,6 +90,15 @@ export const ROLE_LABEL: Record<DemoRole, string> = {
   "label-flip": "ATTACKER label-flip",
   "free-rider": "FREE RIDER (replay)",
 };
+
+/**
+ * What the demo prints about free riders: nothing excludes a replay of the last global delta today
+ * (the aggregator's replay exclusion was its unproven word and was removed with sealed updates; the
+ * proven rule is issue 12), so a free rider is aggregated and paid whenever Multi-Krum keeps it.
+ */
+export const FREE_RIDER_NOTE =
+  "free-rider rule pending (issue 12): no rule excludes a replay of the last global delta today; " +
+  "it is aggregated and paid like any update Multi-Krum keeps";
 
 export function circuitLabel(c: CircuitConfig): string {
   return `K_MAX=${c.kMax} CHUNK=${c.chunk} B=${c.updateBits} BG=${c.modelBits}`;
@@ -110,12 +121,19 @@ export function formatRound(r: DemoRound): string {
       `  ${pad(s.trainer, 11)}${pad(ROLE_LABEL[s.role], 26)}${pad(String(s.slot), 6)}${pad(s.status, 16)}${padL(s.score, 14)}${padL(s.rewardEth.toFixed(4), 13)}`,
     );
   }
+  const freeRiders = r.scores.filter((s) => s.role === "free-rider" && s.status === "inlier");
+  if (freeRiders.length > 0) {
+    lines.push(
+      `  free-rider rule pending (issue 12): ${freeRiders.map((s) => `${s.trainer} aggregated, ${s.rewardEth.toFixed(4)} ETH`).join(", ")}`,
+    );
+  }
   return lines.join("\n");
 }
 
 export function formatSummary(report: DemoReport): string {
   const lines = ["payouts (ETH credited to each trainer over all rounds, withdrawable):"];
   for (const p of report.payouts) lines.push(`  ${pad(p.trainer, 11)}${pad(ROLE_LABEL[p.role], 26)}${padL(p.eth.toFixed(4), 10)}`);
+  if (report.payouts.some((p) => p.role === "free-rider")) lines.push(`  ${FREE_RIDER_NOTE}`);
   lines.push(
     `audit verdict: ${report.audit.verdict.toUpperCase()}${report.audit.failures.length > 0 ? `\n  ${report.audit.failures.join("\n  ")}` : ""}` +
       `${report.audit.reportFile === undefined ? "" : ` (report ${report.audit.reportFile})`}`,

@@ -97,7 +97,7 @@ async function runTrainer(i: number): Promise<RoundOutcome> {
 /**
  * Round `round` up to the aggregator's turn: the trainer nodes commit, then reveal; with `faulty`,
  * account FAULTY does not run its node but commits and reveals, with the protocol helpers, an
- * update whose envelope it never pinned.
+ * update whose sealed blob it never pinned.
  */
 async function playRound(round: number, o: { faulty: boolean }): Promise<void> {
   const nodes = o.faulty ? TRAINERS.filter((i) => i !== FAULTY) : TRAINERS;
@@ -189,7 +189,7 @@ test("round 0: SIGKILL while proving, restart finalizes with real proofs; every 
   const agg = await openAggregator(
     { rpcUrl: fx.chain.url, market, dataDir: aggData(), ipfsRetries: 0, ipfsTimeoutMs: 2000, lrDecay: 0.5 },
     logger,
-    { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store, secretKey: project.aggregatorKey.secretKey },
+    { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store, sealSecret: project.aggregatorKey.secret },
   );
   let out;
   const started = Date.now();
@@ -285,7 +285,7 @@ test("round 1: an unpinned update is excluded and the round finalizes; SIGKILL a
 });
 
 test("a second instance on the same data folder is refused; a verifier that does not match the keys is refused", async () => {
-  const opts = { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store, secretKey: project.aggregatorKey.secretKey };
+  const opts = { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store, sealSecret: project.aggregatorKey.secret };
   const a = await openAggregator({ rpcUrl: fx.chain.url, market, dataDir: aggData() }, memoryLogger(), opts);
   try {
     await assert.rejects(
@@ -313,7 +313,7 @@ test("a second instance on the same data folder is refused; a verifier that does
   });
   const b = await openAggregator({ rpcUrl: fx.chain.url, market, dataDir: path.join(tmp, "agg-mock") }, memoryLogger(), {
     ...opts,
-    secretKey: other.aggregatorKey.secretKey,
+    sealSecret: other.aggregatorKey.secret,
   });
   try {
     const p = await b.node.o.chain.client.getProject(other.projectId);

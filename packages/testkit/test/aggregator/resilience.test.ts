@@ -7,9 +7,10 @@
  *    real SIGKILL of the CLI), then a fresh node on the same data folder finishes the round with
  *    the reference result, one finalizeRound and no chunk proof sent twice;
  * 2. a JSON-RPC endpoint that fails every few requests (502, dropped connection, JSON-RPC errors);
- * 3. corrupt updates (garbage payload, a payload that does not open its commitment, an envelope
- *    sealed to the wrong key, a CID that nobody pinned): excluded with their reason, the round
- *    still finalizes and only the faulty trainer loses its share;
+ * 3. corrupt sealed updates (bytes that are no sealed update, a sealed update that does not open
+ *    its commitment, one sealed for another seal key, one whose ephemeral key is off the curve, a
+ *    CID that nobody pinned): excluded with the update codec's reason (not available, or not
+ *    decoded), the round still finalizes and only the faulty trainer loses its share;
  * 4. too few revealed updates (skipRound: a commitment that is never revealed does not count) and
  *    an aggregation window that closed before the node ran (nothing submitted, failRound, then the
  *    next round).
@@ -26,7 +27,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { SlotStatus, type RoundResult } from "@fedmarket/core";
-import { bytesToBytes32, ETH_TOKEN, FedMarketClient, memoryLogger, ProjectStatus } from "@fedmarket/protocol";
+import { ETH_TOKEN, FedMarketClient, memoryLogger, ProjectStatus } from "@fedmarket/protocol";
 import { createDemoProject, HARDHAT_KEYS, type DemoProject } from "../../src/chain/demo-project.ts";
 import {
   CHECKPOINTS,
@@ -134,7 +135,7 @@ function openNode(
     {
       env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] },
       store: fx.store,
-      secretKey: project.aggregatorKey.secretKey,
+      sealSecret: project.aggregatorKey.secret,
       ...(o.onCheckpoint === undefined ? {} : { onCheckpoint: o.onCheckpoint }),
     },
   );
@@ -337,18 +338,23 @@ test("a JSON-RPC endpoint that fails every 4th request and loses answers to broa
   measured.flakyRetriesLogged = retries.length;
 });
 
-test("corrupt updates are excluded with their reason; the round finalizes and only the faulty trainer earns nothing", async () => {
-  const faults: { kind: SubmissionKind; reason: string }[] = [
-    { kind: "garbage-payload", reason: "malformed" },
-    { kind: "not-opening", reason: "not-opening" },
-    { kind: "wrong-key", reason: "undecryptable" },
-    { kind: "missing", reason: "missing" },
+test("corrupt updates are excluded with their reason (not available, or not decoded); the round finalizes and only the faulty trainer earns nothing", async () => {
+  // The update codec's reasons for the aggregator (support/rounds.ts, SubmissionKind): not available
+  // (missing, not-opening: the round proof has no ciphertext for the slot) or not decoded (bad-key:
+  // E off the curve, proven; malformed: the ciphertext decrypts to junk under the project's key).
+  const faults: { kind: SubmissionKind; reason: string; status: "unavailable" | "not-decoded" }[] = [
+    { kind: "garbage-blob", reason: "not-opening", status: "unavailable" },
+    { kind: "not-opening", reason: "not-opening", status: "unavailable" },
+    { kind: "wrong-key", reason: "malformed", status: "not-decoded" },
+    { kind: "bad-key", reason: "bad-key", status: "not-decoded" },
+    { kind: "missing", reason: "missing", status: "unavailable" },
   ];
   const project = await newProject({ rounds: faults.length });
-  for (const [round, { kind, reason }] of faults.entries()) {
-    // the faulty update lands in slot `round`
+  for (const [round, { kind, reason, status: openingStatus }] of faults.entries()) {
+    // the faulty update lands in slot `round % 4`
+    const slot = round % TRAINERS.length;
     const kinds: SubmissionKind[] = ["honest", "honest", "honest"];
-    kinds.splice(round, 0, kind);
+    kinds.splice(slot, 0, kind);
     await submitRound(project, round, kinds);
     const expected = await reference(project, round);
     assert.deepEqual(
@@ -362,7 +368,7 @@ test("corrupt updates are excluded with their reason; the round finalizes and on
       const out = await agg.node.runRound(project.projectId);
       assert.equal(out.kind, "done", `${kind}: ${JSON.stringify(out)}`);
       const status = await agg.node.status(project.projectId, round);
-      assert.deepEqual(status.excluded, [{ slot: round, reason }], `${kind}: status`);
+      assert.deepEqual(status.excluded, [{ slot, reason }], `${kind}: status`);
       assert.equal(status.step, "done (finalized)");
     } finally {
       await agg.close();
@@ -371,16 +377,16 @@ test("corrupt updates are excluded with their reason; the round finalizes and on
       path.join(roundDir(project, round), "openings.json"),
     );
     assert.deepEqual(
-      openings?.openings.map((o) => o.reason ?? o.status),
-      kinds.map((k) => (k === "honest" ? "opened" : reason)),
+      openings?.openings.map((o) => [o.status, o.reason]),
+      kinds.map((k) => (k === "honest" ? ["opened", undefined] : [openingStatus, reason])),
       `${kind}: openings.json`,
     );
     const done = await readJson<DoneFile>(path.join(roundDir(project, round), "done.json"));
     assert.ok(done);
     await assertFinalized(project, round, expected, before, done, ["submitChunkProofs", "finalizeRound"]);
     const after = await snapshot();
-    assert.equal(after.credits[round], before.credits[round], `${kind}: the faulty trainer earns nothing`);
-    for (const k of [0, 1, 2, 3].filter((x) => x !== round))
+    assert.equal(after.credits[slot], before.credits[slot], `${kind}: the faulty trainer earns nothing`);
+    for (const k of [0, 1, 2, 3].filter((x) => x !== slot))
       assert.ok((after.credits[k] as bigint) > (before.credits[k] as bigint), `${kind}: trainer in slot ${k} is paid`);
   }
 });
@@ -456,7 +462,7 @@ test("too few revealed updates: skipRound; aggregation window over before the no
   await (await appoint.send(project.projectId, fx.signer(1).address, terms.aggregatorBond, terms.slashAmount)).wait();
   const aggClient = new FedMarketClient(fx.market, fx.signer(1));
   const accepted = { bond: terms.aggregatorBond, slashAmount: terms.slashAmount };
-  await (await aggClient.acceptAggregator(project.projectId, bytesToBytes32(project.aggregatorKey.publicKey), accepted, true)).wait();
+  await (await aggClient.acceptAggregator(project.projectId, project.aggregatorKey.sealKey, accepted, true)).wait();
   await submitRound(project, 2, ["honest", "honest", "honest"]);
   const expected = await reference(project, 2);
   before = await snapshot();

@@ -8,9 +8,11 @@
  * passes (proofs by snarkjs and on chain, models, payouts, escrow, every update opens with the
  * owner's key, accuracy on a validation set, report and charts); then each tamper fails with a
  * message naming what is wrong: a wrong verification key, a pinned model whose bytes were changed
- * on disk, a credit forged by a lying RPC endpoint. Last, round 1 with an update that opens its
- * commitment but was made for another round: the aggregator excludes it as malformed and the
- * audit, applying the same checks, agrees.
+ * on disk, a credit forged by a lying RPC endpoint. Last, round 1 with an update made for another
+ * round: under sealed updates the commitment is over the ciphertext, so a blob of another round has
+ * another commitment (and a commitment revealed once cannot be revealed again): the aggregator finds
+ * that it does not open the revealed commitment (`not-opening`: not available, excluded) and the
+ * audit, opening it with the owner's key through the same codec, agrees.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,11 +22,9 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node
 import os from "node:os";
 import path from "node:path";
 import { JsonRpcProvider, Log, Wallet, type Filter, type FilterByBlockHash } from "ethers";
-import { commitUpdate, randomSalt } from "@fedmarket/core";
 import {
   bytes32ToBytes,
   decodeWeights,
-  encodeUpdatePayload,
   encodeWeights,
   FedMarketClient,
   fedMarketInterface,
@@ -34,19 +34,18 @@ import {
   releaseCurves,
   REPO_ROOT,
   sealedCommitment,
-  sealEnvelope,
-  updateAssociatedData,
+  sealUpdate,
 } from "@fedmarket/protocol";
 import { initialWeights, loadDataset, selectBackend, type BackendInfo, type Dataset } from "@fedmarket/ml";
 import { syntheticBlobsCsv } from "../../src/data/synthetic-data.ts";
-import { openAggregator, acceptProject } from "@fedmarket/aggregator";
+import { openAggregator, acceptProject, readSealKeyFile } from "@fedmarket/aggregator";
 import { startLocalChain, type LocalChain } from "../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS } from "../../src/chain/demo-project.ts";
 import { attackProducer } from "../../src/attacks/producers.ts";
 import { BIN, commitRevealRound, runTrainers, type RoundChain } from "../helpers.ts";
 import { resolveConfig, openNode, type OpenedNode, type RoundOutcome } from "@fedmarket/trainer";
 import { auditProject, checkPayouts, loadAuditContext, runChecks, type AuditReport } from "@fedmarket/audit";
-import { deployContracts, type Deployment, createProject, type CreatedProject, readX25519KeyFile } from "@fedmarket/cli";
+import { deployContracts, type Deployment, createProject, type CreatedProject } from "@fedmarket/cli";
 
 const FEDMARKET = BIN.fedmarket;
 const CIRCUIT = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
@@ -187,7 +186,7 @@ before(async () => {
       await t.close();
     }
   }
-  const keyFile = path.join(tmp, "aggregator.x25519");
+  const keyFile = path.join(tmp, "aggregator.seal");
   await acceptProject(
     {
       rpcUrl: chain.url,
@@ -208,7 +207,7 @@ before(async () => {
   const agg = await openAggregator(
     { rpcUrl: chain.url, market: deployment.market, dataDir: path.join(tmp, "aggregator"), workers: 2 },
     memoryLogger(),
-    { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store, secretKey: await readX25519KeyFile(keyFile) },
+    { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store, sealSecret: await readSealKeyFile(keyFile) },
   );
   try {
     const out = await agg.node.runRound(project.projectId);
@@ -439,29 +438,34 @@ test("a credit forged by the RPC endpoint (one the chain cannot produce) fails a
   }
 });
 
-test("an update that opens its commitment but was made for another round: excluded as malformed, and the audit agrees", async () => {
+test("an update made for another round has another commitment: it does not open the revealed one, so it is not available (excluded, not malformed), and the audit agrees", async () => {
   const round = 1;
   const honest = TRAINERS.filter((i) => i !== ATTACKER);
-  // The faulty trainer seals, for this round, a payload that says it was made for round 0. Its
-  // values and salt open the commitment it commits to and reveals: only the payload's own round
-  // gives it away.
+  // The faulty trainer reveals, in round 1, the CID of the sealed update it submitted in round 0.
+  // Its commitment cannot be round 0's (the contract refuses a commitment revealed before:
+  // DuplicateCommitment), so it commits to a fresh one, of an update sealed for round 1 that it
+  // never pins. Round 0's blob does not open it: the commitment binds the ciphertext and E.
   const faulty = new Wallet(HARDHAT_KEYS[ATTACKER] as string, provider);
   const client = new FedMarketClient(deployment.market, faulty);
+  const previous = (await client.updateRevealed({ projectId: project.projectId, round: 0 })).find((e) => e.trainer === faulty.address);
+  assert.ok(previous !== undefined, "the faulty trainer's update of round 0");
   await commitRevealRound(roundChain(), project.projectId, {
     commit: async () => {
       await runTrainers(honest, runTrainer, "committed");
       const p = await client.getProject(project.projectId);
-      const values = Array.from({ length: p.params.modelSize }, (_, k) => BigInt((k % 7) - 3));
-      const salt = randomSalt();
       const chainId = await client.chainId();
-      const associatedData = updateAssociatedData({ chainId, market: client.address, projectId: p.id, round, trainer: faulty.address });
-      const envelope = sealEnvelope(
-        encodeUpdatePayload({ projectId: project.projectId, round: 0, config: CIRCUIT, values, salt }),
-        [bytes32ToBytes(p.aggregatorEncryptionKey), bytes32ToBytes(p.ownerEncryptionKey)],
-        { associatedData },
-      );
-      const commitment = commitUpdate(values, salt, CIRCUIT.chunk, CIRCUIT.updateBits);
-      const cid = await store.put(envelope);
+      const { commitment } = sealUpdate({
+        chainId,
+        market: client.address,
+        projectId: p.id,
+        round,
+        trainer: faulty.address,
+        config: CIRCUIT,
+        values: Array.from({ length: p.params.modelSize }, (_, k) => BigInt((k % 7) - 3)),
+        sealKey: p.aggregatorSealKey,
+        ownerKey: bytes32ToBytes(p.ownerEncryptionKey),
+      });
+      const cid = previous.cid;
       const sealed = sealedCommitment(chainId, client.address, p.id, round, faulty.address, commitment, cid);
       await client.wait(await client.commitUpdate(p.id, round, sealed));
       return { commitment, cid };
@@ -475,7 +479,7 @@ test("an update that opens its commitment but was made for another round: exclud
   const agg = await openAggregator({ rpcUrl: chain.url, market: deployment.market, dataDir, workers: 2 }, memoryLogger(), {
     env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] },
     store,
-    secretKey: await readX25519KeyFile(path.join(tmp, "aggregator.x25519")),
+    sealSecret: await readSealKeyFile(path.join(tmp, "aggregator.seal")),
   });
   try {
     const out = await agg.node.runRound(project.projectId);
@@ -487,8 +491,9 @@ test("an update that opens its commitment but was made for another round: exclud
   type Opening = { trainer: string; status: string; reason?: string; detail?: string };
   const { openings } = JSON.parse(await readFile(file, "utf8")) as { openings: Opening[] };
   const excluded = openings.find((o) => o.trainer === faulty.address);
-  assert.equal(excluded?.reason, "malformed");
-  assert.match(excluded?.detail ?? "", /made for round 0, expected 1/);
+  assert.equal(excluded?.status, "unavailable", "not the committed data: the round proof has no ciphertext for the slot");
+  assert.equal(excluded.reason, "not-opening");
+  assert.match(excluded.detail ?? "", /do not open the commitment revealed on chain/);
 
   const report = await auditProject({
     provider,
@@ -502,8 +507,9 @@ test("an update that opens its commitment but was made for another round: exclud
   assert.equal(r1?.state, "finalized");
   const slot = r1.slots.find((s) => s.trainer === faulty.address);
   assert.equal(slot?.status, "excluded");
+  assert.equal(slot.reward ?? 0n, 0n, "the faulty trainer earns nothing");
   assert.equal(slot.opens, false, "not usable with the owner's key either");
   assert.deepEqual(slot.unusable, { reason: excluded.reason, detail: excluded.detail }, "the aggregator's reason, word for word");
   assert.ok(r1.slots.filter((s) => s !== slot).every((s) => s.opens === true && s.unusable === undefined));
-  assert.ok(!report.warnings.some((w) => /excluded by the aggregator, but/.test(w)), report.warnings.join("\n"));
+  assert.ok(!report.warnings.some((w) => /proven as not decoded \(excluded\), but/.test(w)), report.warnings.join("\n"));
 });

@@ -154,8 +154,8 @@ function aggregatorArgs(): string[] {
     aggData(),
     "--ipfs-api",
     ipfsApi,
-    "--x25519-key-file",
-    file("aggregator.x25519"),
+    "--seal-key-file",
+    file("aggregator.seal"),
     "--poll-interval",
     "200",
     "--workers",
@@ -258,7 +258,7 @@ test("deploy with Ignition, create the project, join it, accept it, all from the
 
   const accepted = await node(
     BIN.aggregator,
-    ["accept", "--rpc-url", rpcUrl, "--market", market, "--project", projectId.toString(), "--key-file", file("aggregator.x25519")],
+    ["accept", "--rpc-url", rpcUrl, "--market", market, "--project", projectId.toString(), "--key-file", file("aggregator.seal")],
     "fedmarket-aggregator accept",
     keyEnv(AGGREGATOR),
   );

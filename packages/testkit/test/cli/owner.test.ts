@@ -4,17 +4,17 @@
  * create (spec + generated initial model pinned to an embedded IPFS folder, owner key created
  * 0600), aggregator accept, fund, status (tables and JSON), cancel, a funder's refund, balance and
  * withdraw, expire; the create flags checked against the verifier before anything is sent; the
- * aggregator refusing an X25519 key that is not the project's; and the exit codes of the failures
+ * aggregator refusing a seal key that is not the one the project registered; and the exit codes of the failures
  * (2: cannot run, 1: the transaction is refused).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { JsonRpcProvider, parseEther } from "ethers";
+import { randomScalar } from "@fedmarket/core";
 import { FedMarketClient, HeliaBlobStore, decodeWeights, globalModelCommitment, ProjectStatus } from "@fedmarket/protocol";
 import { startLocalChain, freePort, type LocalChain } from "../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS } from "../../src/chain/demo-project.ts";
@@ -156,31 +156,32 @@ test("project create pins spec and model, escrows the budget and writes project.
 
   const accept = await run(
     AGGREGATOR,
-    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.x25519", "--json"],
+    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.seal", "--json"],
     aggregatorKey,
   );
   assert.equal(accept.code, 0, accept.stdout + accept.stderr);
   assert.match(accept.stdout, /"event":"accept.done".*"round":0/);
-  assert.equal((await stat(path.join(tmp, "aggregator.x25519"))).mode & 0o777, 0o600);
+  assert.equal((await stat(path.join(tmp, "aggregator.seal"))).mode & 0o777, 0o600);
   const again = await run(
     AGGREGATOR,
-    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.x25519"],
+    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.seal"],
     aggregatorKey,
   );
   assert.equal(again.code, 1);
   assert.match(again.stderr, /project 1 is Active: there is nothing to accept/);
 
-  // A key file other than the one `accept` published: `run` refuses to start, naming the file.
-  await writeFile(path.join(tmp, "wrong.x25519"), `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+  // A seal key file other than the one `accept` registered (a valid seal secret, of another key):
+  // `run` refuses to start, naming the file.
+  await writeFile(path.join(tmp, "wrong.seal"), `${randomScalar().toString(16).padStart(64, "0")}\n`, { mode: 0o600 });
   const wrongKey = await run(
     AGGREGATOR,
-    ["run", "--market", deployment.market, "--project", "1", "--data", "agg-data", "--x25519-key-file", "wrong.x25519", "--once"],
+    ["run", "--market", deployment.market, "--project", "1", "--data", "agg-data", "--seal-key-file", "wrong.seal", "--once"],
     aggregatorKey,
   );
   assert.equal(wrongKey.code, 2, wrongKey.stdout + wrongKey.stderr);
   assert.match(
     wrongKey.stderr,
-    /^error: the X25519 key in --x25519-key-file wrong\.x25519 \(public key 0x[0-9a-f]{64}\) is not the key project 1 registered/,
+    /^error: the seal key in --seal-key-file wrong\.seal \(public key \(0x[0-9a-f]{64}, 0x[0-9a-f]{64}\)\) is not the seal key project 1 registered/,
   );
 });
 

@@ -243,7 +243,7 @@ test("a 30 s JSON-RPC outage after the commits: trainers reveal and the aggregat
           pollIntervalMs: POLL_MS,
         },
         aggLogger,
-        { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store, secretKey: project.aggregatorKey.secretKey },
+        { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store, sealSecret: project.aggregatorKey.secret },
       ),
     };
     const trainerRuns = trainers.map((tr) => tr.opened.node.run(project.projectId, { signal, backoff: BACKOFF }));

@@ -5,8 +5,8 @@
  * store on disk shared by owner and trainers. Trainers `join` (before the aggregator accepts: a
  * round's slots are drawn among the trainers registered when it opens) and `run` (through the CLI
  * binary and in-process): each commits a sealed commitment in the commit window, then reveals it
- * once that window closed (the tests move chain time); the revealed commitments must open to the
- * pinned, decrypted payloads. Then the failure paths: a trainer registered too late for the round,
+ * once that window closed (the tests move chain time); the revealed commitments must be those of
+ * the pinned sealed updates, which open with the aggregator's seal secret and the owner's key. Then the failure paths: a trainer registered too late for the round,
  * crashes (a real SIGKILL between sending the commit and writing the state, then between sending
  * the reveal and writing the state; an in-process crash at every checkpoint of a round), bad data,
  * an unreachable IPFS node, a trainer that did not join, a diverging model (NaN), a wrong network,
@@ -21,18 +21,16 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { ContractFactory, JsonRpcProvider, parseEther, toBeHex, Wallet } from "ethers";
-import { commitUpdate } from "@fedmarket/core";
 import {
-  decodeUpdatePayload,
   decodeWeights,
   FedMarketClient,
   HeliaBlobStore,
   KuboBlobStore,
   MarketRevertError,
-  openEnvelope,
+  openUpdate,
   sealedCommitment,
-  updateAssociatedData,
   type BlobStore,
+  type OpenUpdateContext,
   memoryLogger,
 } from "@fedmarket/protocol";
 import {
@@ -435,9 +433,10 @@ test("run: once the commit window closed, the committed trainer reveals exactly 
   assert.equal(events.length, 1);
 });
 
-test("the revealed commitments open their sealed commitments and the pinned payloads (aggregator's and owner's keys)", async () => {
+test("the revealed commitments open their sealed commitments and the pinned sealed updates (aggregator's seal secret and owner's key)", async () => {
   const client = reader();
   const chainId = (await provider.getNetwork()).chainId;
+  const p = await client.getProject(projectA.projectId);
   const events = await client.updateRevealed({ projectId: projectA.projectId, round: 0 });
   assert.equal(events.length, 2);
   const commits = await client.updateCommitted({ projectId: projectA.projectId, round: 0 });
@@ -448,43 +447,36 @@ test("the revealed commitments open their sealed commitments and the pinned payl
     const commit = commits.find((c) => c.trainer === ev.trainer);
     assert.equal(commit?.slot, ev.slot, "revealed in the slot it committed in");
     assert.equal(commit.sealed, sealedCommitment(chainId, client.address, projectA.projectId, 0, ev.trainer, ev.commitment, ev.cid));
-    const envelope = await store.get(ev.cid);
-    const associatedData = updateAssociatedData({
+    const blob = await store.get(ev.cid);
+    const context: OpenUpdateContext = {
       chainId,
       market: client.address,
       projectId: projectA.projectId,
       round: 0,
       trainer: ev.trainer,
-    });
-    const plain = openEnvelope(envelope, projectA.aggregatorKey.secretKey, { associatedData });
-    assert.deepEqual(openEnvelope(envelope, projectA.ownerKey.secretKey, { associatedData }), plain);
-    assert.throws(() =>
-      openEnvelope(envelope, projectA.aggregatorKey.secretKey, {
-        associatedData: updateAssociatedData({
-          chainId,
-          market: client.address,
-          projectId: projectA.projectId,
-          round: 1,
-          trainer: ev.trainer,
-        }),
-      }),
-    );
-    const payload = decodeUpdatePayload(plain, {
-      projectId: projectA.projectId,
-      round: 0,
       config: CIRCUIT,
-      count: 784 * 8 + 8 + 8 * 10 + 10,
-    });
-    assert.equal(commitUpdate(payload.values, payload.salt, CIRCUIT.chunk, CIRCUIT.updateBits), ev.commitment);
+      modelSize: 784 * 8 + 8 + 8 * 10 + 10,
+      commitment: ev.commitment,
+      sealKey: p.aggregatorSealKey,
+    };
+    // The codec checks the blob against the revealed commitment, then decrypts it.
+    const byAggregator = openUpdate(blob, { kind: "aggregator", secret: projectA.aggregatorKey.secret }, context);
+    assert.ok(byAggregator.ok, JSON.stringify(byAggregator));
+    const byOwner = openUpdate(blob, { kind: "owner", secretKey: projectA.ownerKey.secretKey }, context);
+    assert.ok(byOwner.ok, JSON.stringify(byOwner));
+    assert.deepEqual(byOwner.values, byAggregator.values, "the same shared key, the same values");
+    // The owner's wrap is bound to the submission: in another round's context it does not open.
+    const elsewhere = openUpdate(blob, { kind: "owner", secretKey: projectA.ownerKey.secretKey }, { ...context, round: 1 });
+    assert.equal(elsewhere.ok ? "ok" : elsewhere.reason, "undecryptable");
     assert.ok(
-      payload.values.some((v) => v !== 0n),
+      byAggregator.values.some((v) => v !== 0n),
       "the update is not empty",
     );
-    // the payload is the trainer's saved delta, quantized
+    // the sealed values are the trainer's saved delta, quantized
     const i = HARDHAT_KEYS.findIndex((k) => new Wallet(k).address === ev.trainer);
     const stateDir = i === 2 ? path.join(tmp, "state-2") : path.join(dataOf(i), ".fedmarket");
     const delta = decodeWeights(await readFile(path.join(stateDir, "rounds", `p${projectA.projectId}-r0`, "delta.fmw")));
-    assert.deepEqual(payload.values, quantizeDelta(delta, projectA.spec.quantization, CIRCUIT.updateBits));
+    assert.deepEqual(byAggregator.values, quantizeDelta(delta, projectA.spec.quantization, CIRCUIT.updateBits));
   }
 });
 
@@ -565,7 +557,7 @@ test("a diverging model (NaN) never leaves the node", async () => {
   try {
     await expectNodeError(n7.node.runRound(p.projectId), "non-finite", /refusing to produce an update: .*nothing was published/);
     assert.equal(n7.node.o.state.get(p.projectId, 0), undefined);
-    assert.ok(!existsSync(path.join(n7.node.o.state.roundDir(p.projectId, 0), "update.fmev")));
+    assert.ok(!existsSync(path.join(n7.node.o.state.roundDir(p.projectId, 0), "update.fmsu")));
   } finally {
     await n7.close();
   }

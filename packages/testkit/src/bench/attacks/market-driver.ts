@@ -5,6 +5,7 @@
  * The verifier is the only mock: slots, windows, quorum and every money rule are the contract's.
  */
 import { AbiCoder, Contract, keccak256, toUtf8Bytes, ZeroAddress, type JsonRpcProvider, type Signer } from "ethers";
+import { CURVE_BASE } from "@fedmarket/core";
 import { FEDMARKET_ABI } from "@fedmarket/protocol";
 import type { LocalChain } from "../../chain/local-chain.ts";
 
@@ -13,6 +14,12 @@ export const FIELD = 21888242871839275222246405745257275088548364400416034343698
 export const COMMIT_WINDOW = 3600;
 export const REVEAL_WINDOW = 1800;
 export const AGGREGATION_WINDOW = 3600;
+/**
+ * The seal key every driven aggregator registers (`acceptAggregator` takes a BabyJubJub point on the
+ * curve, not the identity): the subgroup's generator. Nothing is sealed for it here: the mock
+ * verifier decrypts nothing, and the commitments are labels.
+ */
+export const DRIVER_SEAL_KEY: readonly [bigint, bigint] = CURVE_BASE;
 
 /** Slot outcome as the decision proof encodes it (status 1 inlier, 2 not aggregated, 3 excluded). */
 export interface SlotOutcome {
@@ -137,7 +144,7 @@ export class MarketDriver {
       aggregatorBond: bigint;
       slashAmount: bigint;
     };
-    await this.send(aggregator, "acceptAggregator", [projectId, `0x${"22".repeat(32)}`, p.aggregatorBond, p.slashAmount], p.aggregatorBond);
+    await this.send(aggregator, "acceptAggregator", [projectId, [...DRIVER_SEAL_KEY], p.aggregatorBond, p.slashAmount], p.aggregatorBond);
   }
 
   async round(projectId: bigint): Promise<{ round: number; seed: bigint; candidates: number; submissions: number }> {

@@ -11,18 +11,11 @@
  *
  * All candidates share one screen (`screen`): a slot is not aggregated and not paid when it is
  * empty, could not be opened, shares its commitment with another slot (today's proven duplicate
- * rule), is the zero vector, or replays the last global delta (cosine >= 0.99, today's
- * aggregator rule, here computed from `<u_k, Delta>`, `G_kk` and `||Delta||^2`, so provable).
+ * rule), is the zero vector, or replays the last global delta (cosine >= 0.99, the aggregator's
+ * unproven exclusion before sealed updates, removed since; here computed from `<u_k, Delta>`,
+ * `G_kk` and `||Delta||^2`, so provable: a candidate for issue 12's proven free-rider rule).
  */
-import {
-  aggregate,
-  gramMatrix,
-  multiKrum,
-  multiKrumQuorum,
-  replaysGlobalDelta,
-  REPLAY_MIN_COSINE,
-  type CircuitConfig,
-} from "@fedmarket/core";
+import { aggregate, gramMatrix, multiKrum, multiKrumQuorum, REPLAY_MIN_COSINE, type CircuitConfig } from "@fedmarket/core";
 import type { RoundStats } from "./geometry.ts";
 import { median } from "./stats.ts";
 import { surrogateShapley } from "./surrogate.ts";
@@ -58,7 +51,7 @@ export interface RuleDecision {
 export interface RuleRound {
   readonly f: number;
   readonly commitments: readonly bigint[];
-  /** Slots the aggregator could not open (missing, undecryptable). */
+  /** Slots the aggregator cannot use (not available, or not decoded). */
   readonly excluded: readonly boolean[];
   readonly stats: RoundStats;
   /**
@@ -92,23 +85,22 @@ export interface RoundRule {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Today's proven rule: the replay exclusion (@fedmarket/core `replaysGlobalDelta`), the duplicate
- * rule, Multi-Krum with `f`, scores `max(0, sum_{i inlier} G_ki)`, `g' = g + floor(S / n)`. The
- * same core functions `simulateRound` composes (the benchmark cross-checks with `simulateRound`).
+ * Today's proven rule: the duplicate rule, Multi-Krum with `f`, scores `max(0, sum_{i inlier} G_ki)`,
+ * `g' = g + floor(S / n)`. The same core functions `simulateRound` composes (the benchmark
+ * cross-checks with `simulateRound`). No replay exclusion: the aggregator's free-rider rule was its
+ * unproven word and was removed with sealed updates; the proven rule is pending (issue 12).
  */
 export const currentRule: RoundRule = {
   name: "current",
   description:
-    "today's proven rule: replay exclusion (cos >= 0.99), duplicate commitments, Multi-Krum (f = 2), score max(0, <u_k, S>), floor-mean of inliers",
-  proofNeeds: "Gram matrix only (proven today); the replay exclusion is the aggregator's unproven call",
+    "today's proven rule: duplicate commitments, Multi-Krum (f = 2), score max(0, <u_k, S>), floor-mean of inliers (no replay exclusion: free-rider rule pending, issue 12)",
+  proofNeeds: "Gram matrix only (proven today)",
   needsReference: false,
   decide(round) {
-    const { config, prevModel, updates, lastGlobalDelta } = round.exact();
+    const { config, prevModel, updates } = round.exact();
     const zeros = new Array<bigint>(prevModel.length).fill(0n);
     const vectors = updates.map((u) => u ?? zeros);
-    const excluded = updates.map(
-      (u, k) => u === null || (round.excluded[k] as boolean) || (lastGlobalDelta !== null && replaysGlobalDelta(u, lastGlobalDelta)),
-    );
+    const excluded = updates.map((u, k) => u === null || (round.excluded[k] as boolean));
     const krum = multiKrum({ commitments: [...round.commitments], excluded, gram: gramMatrix(vectors), f: round.f });
     const newModel = aggregate(prevModel, vectors, krum.inliers, config.modelBits);
     return {

@@ -15,7 +15,7 @@
  * (`alsoScore`): that gives the side-by-side comparison on identical updates.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { committedSlot, replaysGlobalDelta, simulateRound, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
+import { sealedSlot, simulateRound, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
 import type { ModelSpec } from "@fedmarket/protocol";
 import { permutation, seededRandom, selectSamples, trainLocally, MNIST_CLASSES, type Dataset, type TF } from "@fedmarket/ml";
 import { flipLabels } from "../../attacks/attacks.ts";
@@ -24,6 +24,7 @@ import { BatchEvaluator } from "./evaluator.ts";
 import { roundStats, type Reference, type RoundStats } from "./geometry.ts";
 import type { RoundRule, RuleDecision, RuleRound } from "./rules.ts";
 import { roundSubmissions, type Scenario, type SlotSubmission, type TrainingVariant } from "./scenarios.ts";
+import { benchAggregatorKey } from "../seal-keys.ts";
 import { exactShapley } from "./shapley.ts";
 
 /** How the owner's curvature scalar `c` is chosen (see `curvatureOf`). */
@@ -369,27 +370,29 @@ export class SeedRunner {
   }
 
   /**
-   * Recomputes a round of `current` with @fedmarket/core's `simulateRound` (real Poseidon
-   * commitments, the chunk witnesses, the decision input) and throws unless the inliers, the
-   * scores and the new model equal the fast path's.
+   * Recomputes a round of `current` with @fedmarket/core's `simulateRound` (updates sealed for the
+   * run's aggregator key and really decrypted, Poseidon commitments, the chunk witnesses, the
+   * decision input) and throws unless the inliers, the scores and the new model equal the fast path's.
    */
   #verifyCurrent(round: RuleRound, submissions: readonly SlotSubmission[], decision: RuleDecision, next: Int32Array, r: number): void {
-    const { config, prevModel, updates, lastGlobalDelta } = round.exact();
-    const real = submissions.map((s, k) => (updates[k] == null ? null : committedSlot(config, updates[k] as bigint[], s.salt)));
+    const { config, prevModel, updates } = round.exact();
+    const aggregator = benchAggregatorKey(this.#o.seed);
+    const real = submissions.map((s, k) =>
+      updates[k] == null ? null : sealedSlot(config, updates[k] as bigint[], aggregator.sealKey, s.ephemeralSecret),
+    );
     const slots: RoundSlot[] = submissions.map((s, k) => {
       const opened = real[k];
       if (s.empty === true) return { commitment: 0n };
       if (opened == null) {
+        // A copy of another slot's commitment and CID opens that slot's sealed update: both are duplicates.
         const victim = real[s.copiesCommitmentOf as number];
         if (victim == null) throw new Error("internal: duplicate of an unopened slot");
-        return { commitment: victim.commitment, excluded: true };
+        return victim;
       }
-      const u = updates[k] as bigint[];
-      // Today's aggregator excludes replays of the last global delta before proving.
-      if (lastGlobalDelta !== null && replaysGlobalDelta(u, lastGlobalDelta)) return { commitment: opened.commitment, excluded: true };
+      // No replay exclusion: the aggregator's free-rider rule is gone until a proven one (issue 12).
       return opened;
     });
-    const result = simulateRound({ config, prevModel, slots, f: round.f, keccak: BigInt(this.#o.seed) });
+    const result = simulateRound({ config, prevModel, slots, f: round.f, keccak: BigInt(this.#o.seed), secret: aggregator.secret });
     const same =
       result.krum.inliers.every((x, k) => x === decision.aggregated[k]) &&
       result.krum.scores.every((s, k) => Number(s) === decision.payouts[k]) &&
@@ -443,15 +446,15 @@ export function newModel(prev: Int32Array, updates: readonly (Int32Array | null)
 }
 
 /**
- * Stand-ins for the commitments (equal exactly when the real Poseidon commitments are): a hash
- * of the update and the salt; a copied commitment is the victim's.
+ * Stand-ins for the commitments (equal exactly when the real Poseidon commitments of the sealed
+ * updates are): a hash of the update and the ephemeral secret; a copied commitment is the victim's.
  */
 function commitmentIds(submissions: readonly SlotSubmission[]): bigint[] {
-  const ids = submissions.map((s) =>
-    s.update === null
-      ? 0n
-      : BigInt(`0x${hashInts(s.update, Int32Array.of(Number(BigInt.asIntN(32, s.salt)), Number(BigInt.asIntN(32, s.salt >> 32n))))}`) | 1n,
-  );
+  const ids = submissions.map((s) => {
+    if (s.update === null) return 0n;
+    const secretWords = Int32Array.from({ length: 8 }, (_, i) => Number(BigInt.asIntN(32, s.ephemeralSecret >> BigInt(32 * i))));
+    return BigInt(`0x${hashInts(s.update, secretWords)}`) | 1n;
+  });
   return submissions.map((s, k) =>
     s.empty === true ? 0n : s.copiesCommitmentOf === undefined ? (ids[k] as bigint) : (ids[s.copiesCommitmentOf] as bigint),
   );

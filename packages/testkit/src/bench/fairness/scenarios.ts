@@ -3,7 +3,8 @@
  *
  * Issue 12 asks for: all-honest; norm inflation x1.1 / x1.5 / x3; a free rider replaying the last
  * global delta plus noise at cosine 0.95 / 0.9 / 0.8; Sybil copies (one trainer's update under
- * fresh salts from 2 or 3 identities); lazy trainers (10 % of their data, or a single batch); and
+ * fresh salts, with sealed updates fresh ephemeral secrets, from 2 or 3 identities); lazy trainers
+ * (10 % of their data, or a single batch); and
  * today's six attack modes (packages/testkit/src/attacks/attacks.ts, applied exactly as the
  * robustness benchmark applies them). Every transformation is seeded.
  *
@@ -15,6 +16,7 @@
  */
 import { attackDelta, duplicateSubmission, gaussianNoise, type AttackMode } from "../../attacks/attacks.ts";
 import { quantizationParams, roundHalfAwayFromZero, type QuantizationRule } from "@fedmarket/core";
+import { benchEphemeralSecret } from "../seal-keys.ts";
 
 /** How a trainer trains this round (the training cache's key). */
 export type TrainingVariant = "full" | "label-flip" | "lazy-10pct" | "lazy-1batch";
@@ -64,7 +66,7 @@ export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): 
         attackers: slots,
         honestCounterparts: [a[0] as number],
         baseline,
-        description: `trainer ${a[0]} submits its honest update from slots ${slots.join(", ")} under fresh salts (distinct commitments); gain against ${baseline}`,
+        description: `trainer ${a[0]} submits its honest update from slots ${slots.join(", ")} sealed under fresh ephemeral secrets (distinct commitments); gain against ${baseline}`,
       },
     ];
   };
@@ -127,8 +129,11 @@ export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): 
 export interface SlotSubmission {
   /** Quantized update; `null` when the aggregator cannot open the slot (excluded). */
   readonly update: Int32Array | null;
-  /** Salt (distinct per identity and round), or `null` when the commitment is copied. */
-  readonly salt: bigint;
+  /**
+   * The ephemeral secret the slot's update is sealed with (distinct per identity and round, so
+   * identical updates get distinct commitments, as fresh random secrets do).
+   */
+  readonly ephemeralSecret: bigint;
   /** Slot whose commitment this slot copies (duplicate attack). */
   readonly copiesCommitmentOf?: number;
   /** No submission at all (commitment 0). */
@@ -150,9 +155,9 @@ export interface RoundContext {
   readonly train: (trainer: number, variant: TrainingVariant) => Promise<Float32Array>;
 }
 
-/** Deterministic salt of (seed, round, slot): distinct for every identity, like fresh random salts. */
-export function slotSalt(seed: number, round: number, slot: number): bigint {
-  return BigInt(seed) * 1_000_003n + BigInt(round * 100 + slot + 1);
+/** Deterministic ephemeral secret of (seed, round, slot): distinct for every identity, like fresh random ones. */
+export function slotEphemeralSecret(seed: number, round: number, slot: number): bigint {
+  return benchEphemeralSecret(seed, round, slot);
 }
 
 /** What every slot submits this round. */
@@ -163,13 +168,13 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
   const out: SlotSubmission[] = [];
   const isAttacker = (t: number): boolean => scenario.attackers.includes(t);
   for (let t = 0; t < ctx.slots; t++) {
-    const salt = slotSalt(seed, round, t);
+    const ephemeralSecret = slotEphemeralSecret(seed, round, t);
     if (scenario.emptySlots?.includes(t) === true) {
-      out.push({ update: null, salt, empty: true });
+      out.push({ update: null, ephemeralSecret, empty: true });
       continue;
     }
     if (!isAttacker(t)) {
-      out.push({ update: quantize(await ctx.train(t, "full")), salt });
+      out.push({ update: quantize(await ctx.train(t, "full")), ephemeralSecret });
       continue;
     }
     switch (scenario.kind) {
@@ -182,31 +187,33 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
               quantization.clipBound,
             ),
           ),
-          salt,
+          ephemeralSecret,
         });
         break;
       }
       case "replay":
         out.push({
           update: noisyReplay(ctx.parameters, ctx.lastGlobalDelta, scenario.parameter as number, attackSeed(t), ctx.updateBits),
-          salt,
+          ephemeralSecret,
         });
         break;
       case "sybil":
-        // Every identity submits the real trainer's update, each under its own salt.
-        out.push({ update: quantize(await ctx.train((scenario.sybilSlots as readonly number[])[0] as number, "full")), salt });
+        // Every identity submits the real trainer's update, each sealed under its own ephemeral secret.
+        out.push({ update: quantize(await ctx.train((scenario.sybilSlots as readonly number[])[0] as number, "full")), ephemeralSecret });
         break;
       case "lazy":
-        out.push({ update: quantize(await ctx.train(t, scenario.lazyVariant as TrainingVariant)), salt });
+        out.push({ update: quantize(await ctx.train(t, scenario.lazyVariant as TrainingVariant)), ephemeralSecret });
         break;
       case "legacy": {
         const mode = scenario.legacyMode as AttackMode;
         if (mode === "duplicate") {
-          // As the robustness benchmark: copy the first earlier slot's commitment and CID; the envelope is
-          // bound to the victim's address, so this slot cannot be opened (excluded) and the victim is a duplicate.
+          // As the robustness benchmark: copy the first earlier slot's commitment and CID (defense in depth:
+          // the contract refuses the reveal). The copy opens the victim's commitment, so the duplicate
+          // rule takes both slots out; here the copier's slot carries no update of its own (not aggregated
+          // either way, and unpaid).
           const earlier = out.map((_, k) => ({ trainer: `trainer-${k}`, commitment: BigInt(k), cid: `cid-${k}` }));
           const copy = duplicateSubmission(earlier, `trainer-${t}`);
-          out.push({ update: null, salt, copiesCommitmentOf: Number(copy.commitment) });
+          out.push({ update: null, ephemeralSecret, copiesCommitmentOf: Number(copy.commitment) });
           break;
         }
         let delta: Float32Array;
@@ -219,7 +226,7 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
           clipBound: quantization.clipBound,
           ...(lastFloat === undefined ? {} : { lastGlobalDelta: lastFloat }),
         });
-        out.push({ update: quantize(delta), salt });
+        out.push({ update: quantize(delta), ephemeralSecret });
         break;
       }
       case "honest":

@@ -9,27 +9,27 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
-  commitUpdate,
-  randomSalt,
+  cipherChain,
+  publicKeyOf,
+  randomScalar,
   rewardShares,
+  sealedCommitment as updateCommitment,
   simulateRound,
   type CircuitConfig,
+  type CurvePoint,
   type RoundResult,
   type RoundSlot,
 } from "@fedmarket/core";
 import {
   bytes32ToBytes,
   computeCid,
-  decodeUpdatePayload,
+  decodeSealedUpdate,
   decodeWeights,
-  encodeUpdatePayload,
+  encodeSealedUpdate,
   FedMarketClient,
-  generateKeyPair,
-  openEnvelope,
   quantizeModel,
   sealedCommitment,
-  sealEnvelope,
-  updateAssociatedData,
+  sealUpdate,
 } from "@fedmarket/protocol";
 import type { Result } from "ethers";
 import { HARDHAT_KEYS } from "../../../src/chain/demo-project.ts";
@@ -42,16 +42,27 @@ const BIN = BINS.aggregator;
 /** The project facts the helpers need (a `DemoProject` has them). */
 export interface ProjectRef {
   readonly projectId: bigint;
-  readonly aggregatorKey: { readonly secretKey: Uint8Array };
+  /** The aggregator's seal secret (its seal key is registered on chain). */
+  readonly aggregatorKey: { readonly secret: bigint };
 }
 
 /**
- * How a submission is made. `honest`: what a trainer does. The others are what the aggregator
- * must exclude: `garbage-payload` (an envelope that decrypts to bytes that are no update payload),
- * `not-opening` (a valid payload of other values than the committed ones), `wrong-key` (sealed to
- * keys that are not the project's), `missing` (the CID of an envelope that was never pinned).
+ * How a submission is made. `honest`: what a trainer does (`sealUpdate` for the project's keys). The
+ * others are what the aggregator must exclude, with the update codec's reason:
+ *
+ * | kind           | what is pinned                                                       | reason        | round slot  |
+ * | -------------- | -------------------------------------------------------------------- | ------------- | ----------- |
+ * | `garbage-blob` | random bytes, not an `FMSU` blob                                     | `not-opening` | unavailable |
+ * | `not-opening`  | a valid sealed update of other values than the committed one         | `not-opening` | unavailable |
+ * | `wrong-key`    | an update sealed (and committed) for another seal key: it opens its  | `malformed`   | not decoded |
+ * |                | commitment, but decrypts to junk under the project's key             |               |             |
+ * | `bad-key`      | an update whose committed ephemeral key `E` is off the curve         | `bad-key`     | not decoded |
+ * | `missing`      | nothing (the CID of a blob never pinned)                             | `missing`     | unavailable |
  */
-export type SubmissionKind = "honest" | "garbage-payload" | "not-opening" | "wrong-key" | "missing";
+export type SubmissionKind = "honest" | "garbage-blob" | "not-opening" | "wrong-key" | "bad-key" | "missing";
+
+/** A point off BabyJubJub (canonical coordinates): what a `bad-key` submission commits to as `E`. */
+export const OFF_CURVE_POINT: CurvePoint = [1n, 2n];
 
 /** A sealed commitment on chain, waiting for its reveal: what `revealUpdateAs` opens. */
 export interface PendingReveal {
@@ -63,8 +74,8 @@ export interface PendingReveal {
 
 /**
  * The commit half of a submission, as Hardhat account `signerIndex` (registered before the round
- * opened, so that it holds a slot): seals `values` per `kind`, pins the envelope (except
- * `missing`) and commits `sealedCommitment(..., commitment, cid)` in the commit window.
+ * opened, so that it holds a slot): seals `values` per `kind`, pins the blob (except `missing`)
+ * and commits `sealedCommitment(..., commitment, cid)` in the commit window.
  */
 export async function commitUpdateAs(
   fx: MarketFixture,
@@ -85,30 +96,32 @@ export async function commitUpdateAs(
     draw.selected || !draw.seedReady,
     `account ${o.signerIndex} has no slot in round ${o.round}: register it before the round opens`,
   );
-  const salt = randomSalt();
-  const commitment = commitUpdate(o.values, salt, o.config.chunk, o.config.updateBits);
-  const sealed = kind === "not-opening" ? o.values.map((v, i) => (i === 0 ? v + 1n : v)) : o.values;
-  const payload =
-    kind === "garbage-payload"
-      ? new Uint8Array(randomBytes(64))
-      : encodeUpdatePayload({ projectId: project.projectId, round: o.round, config: o.config, values: sealed, salt });
   const p = await client.getProject(project.projectId);
-  const recipients =
-    kind === "wrong-key"
-      ? [generateKeyPair().publicKey, generateKeyPair().publicKey]
-      : [bytes32ToBytes(p.aggregatorEncryptionKey), bytes32ToBytes(p.ownerEncryptionKey)];
-  const envelope = sealEnvelope(payload, recipients, {
-    associatedData: updateAssociatedData({
+  const seal = (values: readonly bigint[], sealKey: CurvePoint = p.aggregatorSealKey): { blob: Uint8Array; commitment: bigint } =>
+    sealUpdate({
       chainId: fx.chainId,
       market: client.address,
       projectId: project.projectId,
       round: o.round,
       trainer: signer.address,
-    }),
-  });
-  const cid = kind === "missing" ? await computeCid(envelope) : await fx.store.put(envelope);
-  const seal = sealedCommitment(fx.chainId, client.address, project.projectId, o.round, signer.address, commitment, cid);
-  await client.wait(await client.commitUpdate(project.projectId, o.round, seal));
+      config: o.config,
+      values,
+      sealKey,
+      ownerKey: bytes32ToBytes(p.ownerEncryptionKey),
+    });
+  let { blob, commitment } = seal(o.values);
+  if (kind === "garbage-blob") blob = new Uint8Array(randomBytes(64));
+  else if (kind === "not-opening") blob = seal(o.values.map((v, i) => (i === 0 ? (v === 0n ? 1n : 0n) : v))).blob;
+  else if (kind === "wrong-key") ({ blob, commitment } = seal(o.values, publicKeyOf(randomScalar())));
+  else if (kind === "bad-key") {
+    const decoded = decodeSealedUpdate(blob);
+    const sealed = { ephemeral: OFF_CURVE_POINT, chunks: decoded.sealed.chunks };
+    blob = encodeSealedUpdate({ ...decoded, sealed });
+    commitment = updateCommitment(cipherChain(sealed.chunks), sealed.ephemeral);
+  }
+  const cid = kind === "missing" ? await computeCid(blob) : await fx.store.put(blob);
+  const sealedSeal = sealedCommitment(fx.chainId, client.address, project.projectId, o.round, signer.address, commitment, cid);
+  await client.wait(await client.commitUpdate(project.projectId, o.round, sealedSeal));
   return { signerIndex: o.signerIndex, round: o.round, commitment, cid };
 }
 
@@ -162,9 +175,10 @@ export function seededInts(seed: number, count: number, limit: number): bigint[]
 }
 
 /**
- * An independent reference computation of a project's open round: the chain's events, the
- * envelopes decrypted with the aggregator's key, anything that does not open its commitment
- * excluded, then `simulateRound`.
+ * An independent reference computation of a project's open round (not through the update codec):
+ * the chain's events, each blob fetched and decoded, anything that cannot be fetched or decoded
+ * or whose ciphertext and `E` do not give the revealed commitment unavailable, then `simulateRound`
+ * with the aggregator's seal secret (which decides on its own which slots decode).
  */
 export async function referenceRound(
   fx: MarketFixture,
@@ -183,21 +197,16 @@ export async function referenceRound(
   const events = await client.updateRevealed({ projectId: project.projectId, round: o.round });
   const slots: RoundSlot[] = [];
   for (const ev of events.sort((a, b) => a.slot - b.slot)) {
+    while (slots.length < ev.slot) slots.push({ commitment: 0n });
     try {
-      const plain = openEnvelope(await fx.store.get(ev.cid, { timeoutMs: 500, retries: 0 }), project.aggregatorKey.secretKey, {
-        associatedData: updateAssociatedData({
-          chainId: fx.chainId,
-          market: client.address,
-          projectId: project.projectId,
-          round: o.round,
-          trainer: ev.trainer,
-        }),
+      const { sealed } = decodeSealedUpdate(await fx.store.get(ev.cid, { timeoutMs: 500, retries: 0 }), {
+        config: o.config,
+        modelSize: o.modelSize,
       });
-      const u = decodeUpdatePayload(plain, { projectId: project.projectId, round: o.round, config: o.config, count: o.modelSize });
-      if (commitUpdate(u.values, u.salt, o.config.chunk, o.config.updateBits) !== ev.commitment) throw new Error("does not open");
-      slots.push({ commitment: ev.commitment, update: u.values, salt: u.salt });
+      if (updateCommitment(cipherChain(sealed.chunks), sealed.ephemeral) !== ev.commitment) throw new Error("does not open");
+      slots.push({ commitment: ev.commitment, sealed });
     } catch {
-      slots.push({ commitment: ev.commitment, excluded: true });
+      slots.push({ commitment: ev.commitment, unavailable: true });
     }
   }
   return simulateRound({
@@ -206,6 +215,7 @@ export async function referenceRound(
     slots,
     f: o.f,
     keccak: roundKeccak(fx.chainId, client.address, project.projectId, o.round, p.paramsHash),
+    secret: project.aggregatorKey.secret,
   });
 }
 
@@ -223,7 +233,7 @@ export interface CliRun {
   readonly ms: number;
 }
 
-/** Runs `fedmarket-aggregator` as account 1 with the project's X25519 key (killed after 180 s). */
+/** Runs `fedmarket-aggregator` as account 1 with the project's seal key (`FEDMARKET_SEAL_KEY`; killed after 180 s). */
 export function runAggregatorCli(
   fx: MarketFixture,
   project: ProjectRef,
@@ -238,7 +248,7 @@ export function runAggregatorCli(
         FEDMARKET_RPC_URL: fx.chain.url,
         FEDMARKET_MARKET: fx.market,
         FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] as string,
-        FEDMARKET_X25519_KEY: Buffer.from(project.aggregatorKey.secretKey).toString("hex"),
+        FEDMARKET_SEAL_KEY: project.aggregatorKey.secret.toString(16).padStart(64, "0"),
         ...env,
       },
       stdio: ["ignore", "pipe", "pipe"],
