@@ -188,6 +188,7 @@ before(async () => {
     }
   }
   const keyFile = path.join(tmp, "aggregator.x25519");
+  // accept prepares the K4/C16 circuits (from the spec on the shared store) before it posts the bond
   await acceptProject(
     {
       rpcUrl: chain.url,
@@ -195,6 +196,7 @@ before(async () => {
       projectId: project.projectId,
       keyFile,
       env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] },
+      store,
     },
     memoryLogger(),
   );
