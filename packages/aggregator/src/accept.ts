@@ -6,12 +6,25 @@
  * else the ones read from the chain just before; the contract refuses it if the owner changed them
  * in between. The seal key file is created (0600, keys.ts) when it does not exist, so the same file
  * is then passed to `run --seal-key-file`.
+ *
+ * Before anything is sent it prepares the project's circuit artifacts (prepare.ts, what
+ * `fedmarket-aggregator setup` does: minutes the first time), so the aggregator never commits its
+ * bond to windows it cannot meet; `skipSetup` (`--skip-setup`) leaves that to an earlier `setup`.
  */
 import { Wallet, ZeroAddress } from "ethers";
 import { publicKeyOf, type CurvePoint } from "@fedmarket/core";
-import { connectRpc, FedMarketClient, ProjectStatus, type NodeLogger } from "@fedmarket/protocol";
+import {
+  connectRpc,
+  FedMarketClient,
+  HeliaBlobStore,
+  KuboBlobStore,
+  ProjectStatus,
+  type BlobStore,
+  type NodeLogger,
+} from "@fedmarket/protocol";
 import { AggregatorError } from "./errors.ts";
 import { loadOrCreateSealKeyFile, sealKeyText } from "./keys.ts";
+import { prepareProjectCircuits, type PreparedCircuits, type ProjectSetupOptions } from "./prepare.ts";
 
 export interface AcceptOptions {
   readonly rpcUrl: string;
@@ -25,6 +38,16 @@ export interface AcceptOptions {
   /** The slash amount per failed round it agrees to; refuse any other (default: the appointment's). */
   readonly slashAmount?: bigint;
   readonly env?: NodeJS.ProcessEnv;
+  /** Do not prepare the circuit artifacts first (`--skip-setup`: an earlier `setup` did, or tests). */
+  readonly skipSetup?: boolean;
+  /** Where the project's model spec is read for the setup: a Kubo RPC API... */
+  readonly ipfsApi?: string;
+  /** ...or an embedded IPFS block folder... */
+  readonly ipfsRepo?: string;
+  /** ...or this store (tests). */
+  readonly store?: BlobStore;
+  /** The setup's `--circuits` folder, heartbeat and IPFS fetch settings. */
+  readonly setup?: ProjectSetupOptions;
 }
 
 export interface AcceptResult {
@@ -37,9 +60,26 @@ export interface AcceptResult {
   readonly keyFileCreated: boolean;
   readonly txHash: string;
   readonly round: number;
+  /** The setup made before the acceptance (undefined with `skipSetup`). */
+  readonly circuits?: PreparedCircuits;
+}
+
+const NO_STORE =
+  "accept prepares the project's circuits before it posts the bond and reads the model spec for that: pass --ipfs-api <url> or " +
+  "--ipfs-repo <dir> (or set FEDMARKET_IPFS_API / FEDMARKET_IPFS_REPO), or --skip-setup if `fedmarket-aggregator setup` already ran";
+
+/** The store the setup reads the spec from (`own`: opened here, closed by the caller). */
+async function setupStore(o: AcceptOptions): Promise<{ store: BlobStore; own: boolean }> {
+  if (o.store !== undefined) return { store: o.store, own: false };
+  if (o.ipfsApi !== undefined) return { store: new KuboBlobStore({ apiUrl: o.ipfsApi }), own: true };
+  if (o.ipfsRepo !== undefined) return { store: await HeliaBlobStore.create({ dataDir: o.ipfsRepo }), own: true };
+  throw new AggregatorError("usage", NO_STORE);
 }
 
 export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promise<AcceptResult> {
+  // checked before anything else: an argument error
+  if (o.skipSetup !== true && o.store === undefined && o.ipfsApi === undefined && o.ipfsRepo === undefined)
+    throw new AggregatorError("usage", NO_STORE);
   const pk = (o.env ?? process.env).FEDMARKET_PRIVATE_KEY;
   if (pk === undefined || pk === "")
     throw new AggregatorError("config", "no Ethereum key: set FEDMARKET_PRIVATE_KEY to the aggregator account's private key");
@@ -74,6 +114,21 @@ export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promi
         `project ${o.projectId} asks for bond ${project.aggregatorBond} and slash amount ${project.slashAmount}, not the bond ${terms.bond} and slash ${terms.slashAmount} given: nothing was sent`,
       );
     }
+    let circuits: PreparedCircuits | undefined;
+    if (o.skipSetup !== true) {
+      logger.log(
+        "info",
+        "accept.setup",
+        `preparing project ${o.projectId}'s circuits before accepting: the bond is posted only once this machine can prove its rounds`,
+        { projectId: o.projectId },
+      );
+      const { store, own } = await setupStore(o);
+      try {
+        circuits = await prepareProjectCircuits(client, store, project, logger, o.setup);
+      } finally {
+        if (own) await store.close();
+      }
+    }
     const { secret, created } = await loadOrCreateSealKeyFile(o.keyFile);
     const sealKey = publicKeyOf(secret);
     const inEth = project.token === ZeroAddress;
@@ -105,6 +160,7 @@ export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promi
       keyFileCreated: created,
       txHash,
       round: after.currentRound,
+      ...(circuits === undefined ? {} : { circuits }),
     };
   } finally {
     provider.destroy();

@@ -20,7 +20,8 @@
  * 9. **report** (with a validation set, after finalization; unproven, best effort) -> `report.json`
  *    (report/round-report-step.ts)
  *
- * Before a round: the project's spec and verifier are checked (verifier-check.ts). A restart (also
+ * Before a round: the project's spec and verifier are checked (verifier-check.ts) and its circuit
+ * artifacts must be prepared already (`fedmarket-aggregator setup`, prepare.ts). A restart (also
  * after `kill -9`) re-reads the step files and continues; nothing random is used except the
  * proofs' own blinding, and proofs are persisted. The chain is the authority on whether a round is
  * over: before sending anything the node waits for its pending transactions and looks for the
@@ -30,6 +31,7 @@
 import { ZeroAddress, type Signer } from "ethers";
 import type { CircuitConfig } from "@fedmarket/core";
 import {
+  DeadlineWatch,
   OutageTracker,
   ProjectStatus,
   sleep,
@@ -39,6 +41,7 @@ import {
   type ProjectInfo,
   type RoundInfo,
 } from "@fedmarket/protocol";
+import { ArtifactsError } from "./artifacts.ts";
 import type { AggregatorChain } from "./chain.ts";
 import { AggregatorError } from "./errors.ts";
 import { checkAggregatorKey } from "./keys.ts";
@@ -68,10 +71,20 @@ export interface AggregatorNodeOptions extends StepSettings {
   readonly pollIntervalMs?: number;
   /** Test hook: called at each checkpoint (throw to simulate a crash). */
   readonly onCheckpoint?: (name: Checkpoint) => void | Promise<void>;
+  /** Wall clock of the waits' heartbeat and chain-stall warning (default `Date.now`; tests fake it). */
+  readonly now?: () => number;
 }
 
 export type RoundOutcome =
-  | { readonly kind: "waiting"; readonly round: number; readonly reason: string; readonly untilChainTime?: number }
+  | {
+      readonly kind: "waiting";
+      readonly round: number;
+      readonly reason: string;
+      /** The deadline waited for (chain time), when there is one: the end of the reveal window. */
+      readonly untilChainTime?: number;
+      /** The chain time (latest block timestamp) the wait was decided at. */
+      readonly chainTime?: number;
+    }
   | { readonly kind: "ended"; readonly status: string }
   | { readonly kind: "done"; readonly round: number; readonly done: DoneFile };
 
@@ -127,6 +140,32 @@ export class AggregatorNode {
     return projectCircuitConfig(this.#ctx, project);
   }
 
+  /**
+   * The project's circuit configuration, once its proving artifacts are known to be there
+   * (`resolveCircuits`: a ceremony's `--circuits` folder, or the cached dev setup). Missing ones
+   * are an `AggregatorError` "artifacts" (the CLI exits 2) naming the command that prepares them:
+   * making them takes minutes, which must never be spent inside an aggregation window.
+   */
+  async requireArtifacts(project: ProjectInfo): Promise<CircuitConfig> {
+    const config = await this.circuitConfig(project);
+    try {
+      await this.#provers.circuits(config);
+    } catch (err) {
+      if (!(err instanceof ArtifactsError)) throw err;
+      const remedy =
+        this.o.circuitsDir === undefined
+          ? `prepare them first, before any aggregation window: \`fedmarket-aggregator setup --project ${project.id}\` ` +
+            "with this command's --rpc-url, --market and --ipfs-api / --ipfs-repo / --data flags (it compiles the circuits and makes " +
+            "their DEV Groth16 keys: minutes, once per machine; `accept` does it too unless --skip-setup), or pass --circuits <dir> with a ceremony's keys"
+          : `copy the ceremony's .wasm, .zkey and .vkey.json files into ${this.o.circuitsDir} ` +
+            `(\`fedmarket-aggregator setup --project ${project.id} --circuits ${this.o.circuitsDir}\` checks them)`;
+      throw new AggregatorError("artifacts", `project ${project.id} cannot be proven here: ${err.message}. Nothing was done; ${remedy}`, {
+        cause: err,
+      });
+    }
+    return config;
+  }
+
   /** Refuses a project whose on-chain verifier does not accept the local keys' proofs (verifier-check.ts). */
   checkVerifier(project: ProjectInfo, config: CircuitConfig): Promise<void> {
     return this.#verifier.check(project, config);
@@ -179,11 +218,11 @@ export class AggregatorNode {
     if (done !== undefined) return { kind: "done", round: r, done };
     if (round.seed === 0n && chainTime < round.submissionDeadline) await fixSeed(ctx);
     const wait = submissionWindowWait(round, chainTime);
-    if (wait !== undefined) return { kind: "waiting", round: r, ...wait };
+    if (wait !== undefined) return { kind: "waiting", round: r, ...wait, chainTime };
     const quorum = quorumOf(project);
     if (round.submissions < quorum) return { kind: "done", round: r, done: await skipRoundWithoutQuorum(ctx, round, quorum) };
     checkAggregatorKey(project, this.o.sealSecret, "this node's configuration");
-    const config = await this.circuitConfig(project);
+    const config = await this.requireArtifacts(project);
     await this.checkVerifier(project, config);
     return { kind: "done", round: r, done: await this.#aggregate(ctx, project, round, config, chainTime) };
   }
@@ -211,19 +250,27 @@ export class AggregatorNode {
    * out, however long: one warn line when the connection drops, the round retried with capped
    * backoff (`backoff`; default 1 s doubling to 30 s), one info line when it is back; every step
    * resumes from the round's files. With `once` an outage ends the run like any other error.
+   * Before the first round it refuses (`AggregatorError` "artifacts") when the project's circuit
+   * artifacts are not prepared (`requireArtifacts`). While it waits for a round's reveal deadline it
+   * says so at once and then at most every 30 s, and warns once when chain time stands still
+   * (@fedmarket/protocol's `DeadlineWatch`: a local chain that mines no blocks).
    */
   async run(
     projectId: bigint,
     options: { once?: boolean; signal?: AbortSignal; backoff?: OutageBackoffOptions } = {},
   ): Promise<RoundOutcome> {
     const outages = new OutageTracker(this.log, options.backoff);
+    const watch = new DeadlineWatch(this.log, this.o.now === undefined ? {} : { now: this.o.now });
     let lastWaiting = "";
+    let artifactsChecked = false;
     for (;;) {
       if (options.signal?.aborted) return { kind: "waiting", round: -1, reason: "stopped" };
       let out: RoundOutcome;
       /** After a done round: whether the next one has not opened yet (else loop at once). */
       let pause = false;
       try {
+        // Before the first round: refuse at once (not at the next deadline) when nothing can be proven.
+        if (!artifactsChecked) artifactsChecked = await this.#checkArtifacts(projectId);
         out = await this.runRound(projectId);
         if (out.kind === "done" && !options.once) {
           // the next round opens in the same transaction; loop at once
@@ -241,12 +288,36 @@ export class AggregatorNode {
         if (pause) await sleep(this.o.pollIntervalMs ?? 5_000, options.signal);
         continue;
       }
-      if (out.reason !== lastWaiting) {
+      if (out.untilChainTime !== undefined && out.chainTime !== undefined) {
+        // the reveal deadline: a line now, a heartbeat, a warning if chain time stands still
+        watch.observe({
+          key: `reveal:${out.round}`,
+          event: "round.waiting",
+          what: `the reveal deadline of round ${out.round}`,
+          then: "then this node aggregates the round",
+          deadline: out.untilChainTime,
+          chainTime: out.chainTime,
+          fields: { round: out.round },
+        });
+        lastWaiting = "";
+      } else if (out.reason !== lastWaiting) {
+        watch.reset();
         this.log.log("info", "round.waiting", out.reason, { round: out.round });
         lastWaiting = out.reason;
       }
       await sleep(this.o.pollIntervalMs ?? 5_000, options.signal);
     }
+  }
+
+  /**
+   * `run`'s check before its first round: the project's artifacts are there (`requireArtifacts`),
+   * unless the project has ended. Returns true once checked.
+   */
+  async #checkArtifacts(projectId: bigint): Promise<boolean> {
+    const project = await this.o.chain.client.getProject(projectId);
+    if (project.status === ProjectStatus.None) throw new AggregatorError("unknown-project", `project ${projectId} does not exist`);
+    if (project.status !== ProjectStatus.Completed && project.status !== ProjectStatus.Cancelled) await this.requireArtifacts(project);
+    return true;
   }
 
   /** What the data folder and the chain say about a round (default: the open one; status.ts). */
@@ -273,7 +344,7 @@ export class AggregatorNode {
       );
     }
     checkAggregatorKey(project, this.o.sealSecret, "this node's configuration");
-    const config = await this.circuitConfig(project);
+    const config = await this.requireArtifacts(project);
     const ctx = stepContext(this.#ctx, projectId, round);
     const slots = await this.#timed("collect", () => collectSlots(ctx, open));
     const openings = await this.#timed("open", () => openSlots(ctx, project, config, slots));

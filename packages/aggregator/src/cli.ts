@@ -1,6 +1,7 @@
 /**
  * `fedmarket-aggregator`: the aggregator node's command line.
  *
+ *   fedmarket-aggregator setup      --market 0x.. --project 1 --ipfs-api http://127.0.0.1:5001
  *   fedmarket-aggregator run        --market 0x.. --project 1 --data agg-data
  *   fedmarket-aggregator status     --market 0x.. --project 1 --data agg-data
  *   fedmarket-aggregator prove-round 3 --market 0x.. --project 1 --data agg-data
@@ -8,28 +9,32 @@
  *
  * Exit codes (protocol's node/cli.ts, the same in every fedmarket CLI): 0 done; 1 the operation
  * failed (message on stderr, or a JSON "error" line with --json); 2 it could not run (bad arguments
- * or configuration, a missing or wrong key file, an unreachable or wrong network before the node started).
+ * or configuration, a missing or wrong key file, circuits not prepared by `setup`, an unreachable or
+ * wrong network before the node started).
  */
 import path from "node:path";
 import { Command } from "commander";
 import { isAddress } from "ethers";
 import type { AggregatorNode } from "./aggregator-node.ts";
-import { AggregatorError } from "./errors.ts";
+import { AggregatorError, exitCodeOf } from "./errors.ts";
 import { CHECKPOINTS, type Checkpoint } from "./steps/context.ts";
 import {
   applyCliConventions,
+  connectRpc,
   createLogger,
-  EXIT_CANNOT_RUN,
   EXIT_CODES_HELP,
-  EXIT_FAILED,
-  isUnreachable,
+  FedMarketClient,
+  HeliaBlobStore,
+  KuboBlobStore,
   packageVersion,
   reportCliFailure,
   usageHint,
+  type BlobStore,
   type NodeLogger,
 } from "@fedmarket/protocol";
-import { openAggregator, type AggregatorConfig } from "./setup.ts";
+import { openAggregator, projectOf, type AggregatorConfig } from "./setup.ts";
 import { acceptProject } from "./accept.ts";
+import { prepareProjectCircuits } from "./prepare.ts";
 
 interface Flags {
   rpcUrl?: string;
@@ -66,6 +71,7 @@ FEDMARKET_SEAL_KEY (64 hex characters).
 Examples:
   export FEDMARKET_RPC_URL=http://127.0.0.1:8545 FEDMARKET_MARKET=0x5FbDB2315678afecb367f032d93F642f64180aa3
   export FEDMARKET_PRIVATE_KEY=0x... FEDMARKET_SEAL_KEY=$(cat aggregator.seal)
+  fedmarket-aggregator setup  --project 1 --ipfs-repo demo/ipfs                # once, before any window: circuits
   fedmarket-aggregator run    --project 1 --data agg-data --ipfs-repo demo/ipfs
   fedmarket-aggregator run    --project 1 --data agg-data --ipfs-api http://127.0.0.1:5001 --json --once
   fedmarket-aggregator status --project 1 --data agg-data
@@ -74,7 +80,8 @@ Examples:
 
 \`run\` and \`prove-round\` refuse to start (exit 2) when the seal key is not the one the project registered
 at acceptance: trainers seal their updates for that key and the round proof is about it, so no other key can
-open them.
+open them; and when the project's circuit artifacts are not prepared (\`setup\` makes them; \`accept\` runs it
+before posting the bond).
 
 ${EXIT_CODES_HELP}
 `;
@@ -101,7 +108,8 @@ function decayFactor(v: string | undefined): number | undefined {
   return n;
 }
 
-function configOf(f: Flags, env: NodeJS.ProcessEnv): { config: AggregatorConfig; projectId: bigint } {
+/** Chain, marketplace and project from the flags and the environment (every command needs them). */
+function targetOf(f: Flags, env: NodeJS.ProcessEnv): { rpcUrl: string; market: string; projectId: bigint; chainId?: bigint } {
   const rpcUrl = f.rpcUrl ?? env.FEDMARKET_RPC_URL ?? "http://127.0.0.1:8545";
   const market = f.market ?? env.FEDMARKET_MARKET;
   if (market === undefined || !isAddress(market))
@@ -109,13 +117,40 @@ function configOf(f: Flags, env: NodeJS.ProcessEnv): { config: AggregatorConfig;
   const project = f.project ?? env.FEDMARKET_PROJECT;
   if (project === undefined || !/^[1-9][0-9]*$/.test(project))
     throw new AggregatorError("usage", "the project is missing or invalid: pass --project <id> (ids start at 1) or set FEDMARKET_PROJECT");
+  return { rpcUrl, market, projectId: BigInt(project), ...(f.chainId === undefined ? {} : { chainId: BigInt(f.chainId) }) };
+}
+
+/**
+ * Where `setup` and `accept` read the project's model spec: `--ipfs-api`, `--ipfs-repo`, the
+ * environment, or `<data>/ipfs` (the default repo of `run`); undefined when none is given.
+ */
+function ipfsOf(f: Flags, env: NodeJS.ProcessEnv): { ipfsApi: string } | { ipfsRepo: string } | undefined {
+  const api = f.ipfsApi ?? env.FEDMARKET_IPFS_API;
+  if (api !== undefined) return { ipfsApi: api };
+  const data = f.data ?? env.FEDMARKET_AGGREGATOR_DATA;
+  const repo = f.ipfsRepo ?? env.FEDMARKET_IPFS_REPO ?? (data === undefined ? undefined : path.join(data, "ipfs"));
+  return repo === undefined ? undefined : { ipfsRepo: path.resolve(repo) };
+}
+
+/** The options of the circuit setup (`setup`, `accept`). */
+function setupOptionsOf(f: Flags): { dir?: string; ipfsTimeoutMs?: number; ipfsRetries?: number } {
+  const timeout = int(f.ipfsTimeout, "--ipfs-timeout", 100);
+  const retries = int(f.ipfsRetries, "--ipfs-retries", 0);
+  return {
+    ...(f.circuits === undefined ? {} : { dir: path.resolve(f.circuits) }),
+    ...(timeout === undefined ? {} : { ipfsTimeoutMs: timeout }),
+    ...(retries === undefined ? {} : { ipfsRetries: retries }),
+  };
+}
+
+function configOf(f: Flags, env: NodeJS.ProcessEnv): { config: AggregatorConfig; projectId: bigint } {
+  const { rpcUrl, market, projectId, chainId } = targetOf(f, env);
   const data = f.data ?? env.FEDMARKET_AGGREGATOR_DATA;
   if (data === undefined)
     throw new AggregatorError(
       "usage",
       "the data folder is missing: pass --data <dir> (where round files, proofs and the lock live) or set FEDMARKET_AGGREGATOR_DATA",
     );
-  const chainId = f.chainId === undefined ? undefined : BigInt(f.chainId);
   const opt = <K extends keyof AggregatorConfig>(k: K, v: AggregatorConfig[K] | undefined): Partial<AggregatorConfig> =>
     v === undefined ? {} : { [k]: v };
   const config: AggregatorConfig = {
@@ -139,7 +174,7 @@ function configOf(f: Flags, env: NodeJS.ProcessEnv): { config: AggregatorConfig;
     ...opt("shapleyMaxPermutations", int(f.shapleyMaxPermutations, "--shapley-max-permutations", 1)),
     ...opt("lrDecay", decayFactor(f.lrDecay)),
   };
-  return { config, projectId: BigInt(project) };
+  return { config, projectId };
 }
 
 /** FEDMARKET_TEST_CRASH_AT=<checkpoint>: SIGKILL this process there (crash-recovery tests). */
@@ -151,12 +186,6 @@ function crashHook(): ((name: Checkpoint) => void) | undefined {
   return (name) => {
     if (name === at) process.kill(process.pid, "SIGKILL");
   };
-}
-
-/** 2 when the command could not run (arguments, configuration, keys, network before the node started), else 1. */
-function exitCodeOf(err: unknown, started: boolean): number {
-  if (err instanceof AggregatorError && (err.code === "usage" || err.code === "config")) return EXIT_CANNOT_RUN;
-  return !started && isUnreachable(err) ? EXIT_CANNOT_RUN : EXIT_FAILED;
 }
 
 /** Ends on an error: `error: ...` (+ the usage hint for argument errors) and exit 2, or the error line and exit 1. */
@@ -206,6 +235,34 @@ async function withNode(
   }
 }
 
+/**
+ * `setup`: reads the project (chain) and its model spec (IPFS), and prepares its circuit artifacts
+ * (prepare.ts). Needs no key: it sends nothing.
+ */
+async function runSetup(f: Flags, logger: NodeLogger): Promise<void> {
+  const { rpcUrl, market, projectId, chainId } = targetOf(f, process.env);
+  const ipfs = ipfsOf(f, process.env);
+  if (ipfs === undefined)
+    throw new AggregatorError(
+      "usage",
+      "setup reads the project's model spec from IPFS: pass --ipfs-api <url>, --ipfs-repo <dir> or --data <dir> (its ipfs folder), " +
+        "or set FEDMARKET_IPFS_API / FEDMARKET_IPFS_REPO",
+    );
+  const options = setupOptionsOf(f);
+  const { provider } = await connectRpc(rpcUrl, { pollingIntervalMs: 1_000 });
+  let store: BlobStore | undefined;
+  try {
+    const client = new FedMarketClient(market, provider);
+    await client.checkNetwork(chainId);
+    const project = await projectOf(client, projectId);
+    store = "ipfsApi" in ipfs ? new KuboBlobStore({ apiUrl: ipfs.ipfsApi }) : await HeliaBlobStore.create({ dataDir: ipfs.ipfsRepo });
+    await prepareProjectCircuits(client, store, project, logger, options);
+  } finally {
+    await store?.close();
+    provider.destroy();
+  }
+}
+
 function common(cmd: Command): Command {
   return cmd
     .option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
@@ -233,6 +290,29 @@ const program = new Command()
     "fedmarket aggregator node: collect and open the round's updates, run Multi-Krum, prove the round (Groth16) and finalize it on chain.",
   )
   .addHelpText("after", EXAMPLES);
+
+common(program.command("setup"))
+  .description(
+    "prepare the project's circuit artifacts before any aggregation window: compile the circuits and make their DEV Groth16 keys " +
+      "(cached in .cache/; minutes the first time), or check a ceremony's --circuits folder. Reads the project from the chain and its " +
+      "model spec from IPFS; needs no key. Takes run's flags (uses --rpc-url, --market, --project, --ipfs-api / --ipfs-repo / --data, --circuits)",
+  )
+  .addHelpText(
+    "after",
+    `
+Examples:
+  fedmarket-aggregator setup --project 1 --ipfs-api http://127.0.0.1:5001
+  fedmarket-aggregator setup --project 1 --data agg-data              # IPFS blocks in agg-data/ipfs
+  fedmarket-aggregator setup --project 1 --ipfs-repo demo/ipfs --circuits ceremony/   # only checks the files`,
+  )
+  .action(async (opts: Flags, cmd: Command) => {
+    const logger = createLogger({ json: opts.json === true });
+    try {
+      await runSetup(opts, logger);
+    } catch (err) {
+      failWith(logger, err, { json: opts.json === true, started: false, cmd });
+    }
+  });
 
 common(program.command("run"))
   .description(
@@ -348,35 +428,40 @@ program
   .option("--key-file <file>", "the aggregator's seal key file (64 hex); created with mode 0600 if missing", "aggregator.seal")
   .option("--bond <wei>", "the bond you agree to post: refuse any other (default: the appointment's, read now)")
   .option("--slash <wei>", "the slash amount per failed round you agree to: refuse any other (default: the appointment's)")
+  .option("--ipfs-api <url>", "Kubo RPC API the project's model spec is read from for the setup (env FEDMARKET_IPFS_API)")
+  .option("--ipfs-repo <dir>", "or an embedded IPFS block folder (env FEDMARKET_IPFS_REPO)")
+  .option("-d, --data <dir>", "or run's data folder: its ipfs folder (env FEDMARKET_AGGREGATOR_DATA)")
+  .option("--circuits <dir>", "a ceremony's circuit files (checked by the setup; default: the repo's dev setup, made if missing)")
+  .option("--ipfs-timeout <ms>", "per-attempt IPFS fetch timeout (default 30000)")
+  .option("--ipfs-retries <n>", "IPFS fetch retries (default 3)")
+  .option("--skip-setup", "do not prepare the circuits first (`fedmarket-aggregator setup` already did; tests)")
   .option("--json", "structured JSON-lines logs on stdout")
   .addHelpText(
     "after",
     `
+Before it sends anything, accept prepares the project's circuits (what \`setup\` does: minutes the first
+time), so the bond is posted only once this machine can prove the project's rounds.
+
 Example:
-  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator accept --market 0x5FbD... --project 1 --key-file aggregator.seal
+  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator accept --market 0x5FbD... --project 1 --key-file aggregator.seal --ipfs-api http://127.0.0.1:5001
   FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator run --market 0x5FbD... --project 1 --data agg-data --seal-key-file aggregator.seal`,
   )
-  .action(async (opts: Flags & { keyFile: string; bond?: string; slash?: string }, cmd: Command) => {
+  .action(async (opts: Flags & { keyFile: string; bond?: string; slash?: string; skipSetup?: boolean }, cmd: Command) => {
     const logger = createLogger({ json: opts.json === true });
     try {
-      const market = opts.market ?? process.env.FEDMARKET_MARKET;
-      if (market === undefined || !isAddress(market))
-        throw new AggregatorError("usage", "the marketplace address is missing or invalid: pass --market 0x... or set FEDMARKET_MARKET");
-      const project = opts.project ?? process.env.FEDMARKET_PROJECT;
-      if (project === undefined || !/^[1-9][0-9]*$/.test(project))
-        throw new AggregatorError(
-          "usage",
-          "the project is missing or invalid: pass --project <id> (ids start at 1) or set FEDMARKET_PROJECT",
-        );
+      const { rpcUrl, market, projectId, chainId } = targetOf(opts, process.env);
+      const skipSetup = opts.skipSetup === true;
+      const setup = setupOptionsOf(opts);
       await acceptProject(
         {
-          rpcUrl: opts.rpcUrl ?? process.env.FEDMARKET_RPC_URL ?? "http://127.0.0.1:8545",
+          rpcUrl,
           market,
-          projectId: BigInt(project),
+          projectId,
           keyFile: path.resolve(opts.keyFile),
-          ...(opts.chainId === undefined ? {} : { chainId: BigInt(opts.chainId) }),
+          ...(chainId === undefined ? {} : { chainId }),
           ...(opts.bond === undefined ? {} : { bond: wei(opts.bond, "--bond") }),
           ...(opts.slash === undefined ? {} : { slashAmount: wei(opts.slash, "--slash") }),
+          ...(skipSetup ? { skipSetup } : { ...ipfsOf(opts, process.env), setup }),
         },
         logger,
       );

@@ -8,12 +8,16 @@
  * - errors.ts: `AggregatorError` and its codes; keys.ts: the seal key file and the check against the registered seal key
  * - chain.ts: round ctx, aggregator transactions, the project's history (from its creation block)
  * - provers.ts, prover-pool.ts (+ prover-worker.ts): Groth16 proving in worker_threads, local verification
- * - artifacts.ts: the circuits' wasm/zkey/vkey (a ceremony folder or the repo's dev setup)
+ * - artifacts.ts: the circuits' wasm/zkey/vkey (a ceremony folder or the repo's cached dev setup), found, never made
+ * - prepare.ts: `fedmarket-aggregator setup` (and `accept`): makes the dev setup before any window, with progress
+ * - progress.ts: durations and the proofs' ETA as the info-level progress lines say them
  * - store.ts, lock.ts: per-round step files (atomic), data-folder lock; status.ts: what they say
  * - setup.ts: building a node from a config; accept.ts: accepting an appointment
  * - report/: the unproven round report (GTG-Shapley, leave-one-out on the owner's validation set)
  */
 export * from "./artifacts.ts";
+export * from "./prepare.ts";
+export * from "./progress.ts";
 export * from "./chain.ts";
 export * from "./errors.ts";
 export * from "./keys.ts";

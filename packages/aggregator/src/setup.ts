@@ -251,7 +251,7 @@ async function sealSecretOf(
 }
 
 /** The project, or a usage error naming the flags when there is none with that id. */
-async function projectOf(client: FedMarketClient, projectId: bigint): Promise<ProjectInfo> {
+export async function projectOf(client: FedMarketClient, projectId: bigint): Promise<ProjectInfo> {
   try {
     return await client.getProject(projectId);
   } catch (err) {

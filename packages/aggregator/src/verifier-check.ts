@@ -19,20 +19,23 @@ import {
   proofWords,
   ROUND_VERIFIER_ABI,
   writeFileAtomic,
+  type FedMarketClient,
   type ProjectInfo,
 } from "@fedmarket/protocol";
 import { AggregatorError } from "./errors.ts";
 import type { Provers } from "./provers.ts";
-import { fetchBlob, type NodeContext } from "./steps/context.ts";
+import { fetchBlob, type BlobSource, type NodeContext } from "./steps/context.ts";
 import { readJson, toJson } from "./store.ts";
 
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
 
+/** What `projectCircuitConfig` reads: the spec from IPFS, the verifier's configuration from the chain. */
+export interface SpecSource extends BlobSource {
+  readonly chain: { readonly client: Pick<FedMarketClient, "verifierConfig"> };
+}
+
 /** The project's circuit configuration from its spec, checked against the chain and the verifier. */
-export async function projectCircuitConfig(
-  ctx: Pick<NodeContext, "chain" | "store" | "config">,
-  project: ProjectInfo,
-): Promise<CircuitConfig> {
+export async function projectCircuitConfig(ctx: SpecSource, project: ProjectInfo): Promise<CircuitConfig> {
   const text = new TextDecoder().decode(await fetchBlob(ctx, project.specCid, "model spec"));
   const { spec, summary } = parseModelSpec(text, `model spec ${project.specCid}`);
   const v = await ctx.chain.client.verifierConfig(project.verifier);
@@ -100,6 +103,12 @@ export class VerifierCheck {
           `the local circuits are K_MAX ${config.kMax}, CHUNK ${config.chunk}, ${wantInputs} inputs`,
       );
     }
+    log.log(
+      "info",
+      "verifier.check",
+      `checking that the on-chain verifier ${project.verifier} accepts proofs of the local keys: one chunk and one decision proof of a trivial round (once per verifier and key set)`,
+      { verifier: project.verifier },
+    );
     const started = Date.now();
     const trivial = simulateRound({
       config,

@@ -86,7 +86,14 @@ test("the open round's commit and reveal windows: waiting until both close (no u
     round: 2,
     reason: "commit and reveal windows of round 2 open for 100 s more",
     untilChainTime: 150,
+    chainTime: 50,
   });
   const revealing = await (await nodeSeeing(ProjectStatus.Active, SELF, 120)).runRound(1n);
-  assert.deepEqual(revealing, { kind: "waiting", round: 2, reason: "reveal window of round 2 open for 30 s more", untilChainTime: 150 });
+  assert.deepEqual(revealing, {
+    kind: "waiting",
+    round: 2,
+    reason: "reveal window of round 2 open for 30 s more",
+    untilChainTime: 150,
+    chainTime: 120,
+  });
 });

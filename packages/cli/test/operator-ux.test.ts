@@ -16,7 +16,14 @@ import { MarketRevertError, usageHint, usageLine } from "@fedmarket/protocol";
 import { ETH_UNIT, formatAmount, unitOf } from "../src/owner/amount.ts";
 import { UsageError } from "../src/owner/connect.ts";
 import { exitCodeOf, explainRevert, messageOf, readInputFile, readJsonFile } from "../src/commands/common.ts";
-import { checkCreateAmounts, checkSpecAgainstVerifier, checkTrainerSlots } from "../src/commands/create-checks.ts";
+import {
+  checkAggregationWindow,
+  checkCreateAmounts,
+  checkSpecAgainstVerifier,
+  checkTrainerSlots,
+  CreateRefusedError,
+  roundProofEstimate,
+} from "../src/commands/create-checks.ts";
 import { amountOf, int } from "../src/commands/project.ts";
 import { withdrawnIn } from "../src/commands/account.ts";
 import { fedMarketInterface } from "@fedmarket/protocol";
@@ -231,6 +238,61 @@ test("a number out of range names the flag before connecting (exit 2); an unreac
   assert.equal(down.code, 2, down.stderr);
   assert.match(down.stderr, /cannot reach the chain at http:\/\/127\.0\.0\.1:1/);
   assert.doesNotMatch(down.stderr, /usage:/, "not an argument error: no usage line");
+});
+
+test("a round's proofs: ceil(D / CHUNK) chunk proofs + 1 decision proof, timed below every measured point of bench/circuit.json", () => {
+  const k4 = roundProofEstimate(52, { kMax: 4, chunk: 16 });
+  assert.deepEqual(k4, { parameters: 52, chunkProofs: 4, chunkProofMs: 1_128, provingMs: 4 * 1_128 + 800 });
+  assert.equal(roundProofEstimate(1_010, { kMax: 8, chunk: 128 }).chunkProofs, 8, "the demo model: 8 chunk proofs");
+  assert.equal(roundProofEstimate(25_450, { kMax: 8, chunk: 512 }).chunkProofs, 50, "MNIST MLP 784-32-10 at CHUNK 512");
+  // bench/circuit.json, single-thread witness + prove (ms): the estimate never exceeds a measurement
+  for (const [kMax, chunk, measuredMs] of [
+    [4, 16, 1_208],
+    [8, 32, 2_106],
+    [8, 64, 2_652],
+    [8, 128, 3_057],
+    [8, 512, 9_726],
+  ] as const) {
+    assert.ok(roundProofEstimate(chunk, { kMax, chunk }).chunkProofMs <= measuredMs, `K ${kMax} x CHUNK ${chunk}`);
+  }
+});
+
+test("project create's aggregation window: refused below the proofs' time on one core (names the flags), allowed with the override", () => {
+  const o = { parameters: 25_450, circuit: { kMax: 8, chunk: 512 }, allowShort: false };
+  const ok = checkAggregationWindow({ ...o, aggregationWindow: 3_600 });
+  assert.equal(
+    ok.summary,
+    "model: D = 25450 trainable parameters; circuit K_MAX 8, CHUNK 512: 50 chunk proof(s) + 1 decision proof per round, " +
+      "at least ~461 s of proving on one core; aggregation window 3600 s",
+  );
+  assert.equal(ok.warning, undefined);
+  assert.equal(checkAggregationWindow({ ...o, aggregationWindow: 461 }).warning, undefined, "exactly the estimate");
+  assert.throws(
+    () => checkAggregationWindow({ ...o, aggregationWindow: 300 }),
+    (e: unknown) =>
+      e instanceof CreateRefusedError &&
+      /^--aggregation-window 300 s is shorter than the proving alone: 50 chunk proof\(s\) \(D = 25450 \/ CHUNK 512, rounded up\)/.test(
+        e.message,
+      ) &&
+      /Raise --aggregation-window to at least 461 .* or pass --allow-short-aggregation-window/.test(e.message),
+  );
+  const allowed = checkAggregationWindow({ ...o, aggregationWindow: 300, allowShort: true });
+  assert.match(allowed.warning ?? "", /^warning: --aggregation-window 300 s is shorter .*\(--allow-short-aggregation-window\)$/);
+});
+
+test("project create: a too short aggregation window is refused before connecting (exit 1); the override goes on", async () => {
+  await writeFile(path.join(tmp, "spec.json"), JSON.stringify(SPEC));
+  const common = ["project", "create", "--market", MARKET, "--verifier", MARKET, "--aggregator", AGGREGATOR, "--out", "p.json"];
+  const [short, allowed] = await Promise.all([
+    run([...common, "--spec", "spec.json", "--aggregation-window", "5"]),
+    run([...common, "--spec", "spec.json", "--aggregation-window", "5", "--allow-short-aggregation-window"]),
+  ]);
+  assert.equal(short.code, 1, short.stderr);
+  assert.match(short.stderr, /^error: --aggregation-window 5 s is shorter than the proving alone: 4 chunk proof\(s\) \(D = 52 \/ CHUNK 16/);
+  assert.match(short.stderr, /Raise --aggregation-window to at least 6 /);
+  assert.doesNotMatch(short.stderr, /usage:/, "a refusal, not an argument error");
+  assert.equal(allowed.code, 2, "past the check: no key to sign with");
+  assert.match(allowed.stderr, /^error: no key: set FEDMARKET_PRIVATE_KEY/);
 });
 
 const SPEC = {

@@ -14,7 +14,8 @@
  * - node/: what the nodes share at run time (runtime.ts: providers, pending-tx wait, abortable sleep,
  *   blob-fetch defaults, the `NodeError` base; log.ts; atomic-file.ts; cli.ts: the CLIs' shared
  *   conventions: `--version`, short usage on argument errors, exit codes; outage.ts: how the `run`
- *   loops ride out RPC and IPFS outages, capped backoff and the drop/restore log lines)
+ *   loops ride out RPC and IPFS outages, capped backoff and the drop/restore log lines; deadline-watch.ts:
+ *   the heartbeat of a wait for a deadline and the warning when chain time stands still)
  * - chain/: typed FedMarket client (ethers v6), bounded event queries, retries, error messages
  * - abi/: the FedMarket and IRoundVerifier ABIs (exported by scripts/export-abi.ts)
  */
@@ -33,4 +34,5 @@ export * from "./node/cli.ts";
 export * from "./node/atomic-file.ts";
 export * from "./node/runtime.ts";
 export * from "./node/outage.ts";
+export * from "./node/deadline-watch.ts";
 export * from "./node/repo-root.ts";

@@ -71,11 +71,17 @@ export function stepContext(node: NodeContext, projectId: bigint, round: number)
   return { ...node, projectId, round, files: new RoundFiles(node.config.dataDir, projectId, round) };
 }
 
+/** Where blobs come from: the store and the node's fetch settings (`setup` and `accept` have no node). */
+export interface BlobSource {
+  readonly store: BlobStore;
+  readonly config: Pick<StepSettings, "ipfsTimeoutMs" | "ipfsRetries">;
+}
+
 /**
  * Downloads a blob the round cannot do without (spec, global models) with the node's fetch
  * settings; a failure is an `ipfs` error naming what was wanted, since nothing can go on without it.
  */
-export async function fetchBlob(ctx: Pick<NodeContext, "store" | "config">, cid: string, what: string): Promise<Uint8Array> {
+export async function fetchBlob(ctx: BlobSource, cid: string, what: string): Promise<Uint8Array> {
   try {
     return await ctx.store.get(cid, blobFetchOptions(ctx.config));
   } catch (err) {

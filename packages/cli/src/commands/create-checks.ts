@@ -96,3 +96,78 @@ export function checkSpecAgainstVerifier(
         `but --spec ${specFile} says kMax ${spec.circuit.kMax} / chunk ${spec.circuit.chunk}: pass the verifier of the spec's circuit`,
     );
 }
+
+// -------------------------------------------------------------------------------------------------
+// The aggregation window against the proofs a round needs
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * Lower bounds of one proof's time on ONE core, from the measured single-thread times in
+ * bench/circuit.json (`witnessMs` + `proveMs1`, snarkjs on a 2-core AMD EPYC): a chunk proof takes
+ * 1.2 s at K 4 x CHUNK 16, 2.1 s at 8 x 32, 2.7 s at 8 x 64, 3.1 s at 8 x 128 and ~9.7 s projected
+ * at 8 x 512 (`projection`), every one of them at least `CHUNK_PROOF_BASE_MS` +
+ * `CHUNK_PROOF_MS_PER_SLOT_PARAMETER` x K x CHUNK; a decision proof 0.84 s at K 4 and 1.4 s at
+ * K 8, at least `DECISION_PROOF_MS`. Lower bounds, so that a window the estimate calls too short
+ * is too short for certain on one core; an aggregator with more cores proves in parallel.
+ */
+export const CHUNK_PROOF_BASE_MS = 1_000;
+/** See `CHUNK_PROOF_BASE_MS`: per trainer slot and chunk parameter (K x CHUNK). */
+export const CHUNK_PROOF_MS_PER_SLOT_PARAMETER = 2;
+/** See `CHUNK_PROOF_BASE_MS`. */
+export const DECISION_PROOF_MS = 800;
+
+/** A round's proofs for a model of `parameters` (D) on a circuit configuration, and their proving time on one core (lower bound). */
+export interface RoundProofEstimate {
+  readonly parameters: number;
+  /** ceil(D / CHUNK): one chunk proof per CHUNK parameters (every trainer slot's values in it). */
+  readonly chunkProofs: number;
+  readonly chunkProofMs: number;
+  /** chunk proofs x chunk proof + the decision proof, one core, ms. */
+  readonly provingMs: number;
+}
+
+export function roundProofEstimate(parameters: number, circuit: { readonly kMax: number; readonly chunk: number }): RoundProofEstimate {
+  const chunkProofs = Math.max(1, Math.ceil(parameters / circuit.chunk));
+  const chunkProofMs = CHUNK_PROOF_BASE_MS + CHUNK_PROOF_MS_PER_SLOT_PARAMETER * circuit.kMax * circuit.chunk;
+  return { parameters, chunkProofs, chunkProofMs, provingMs: chunkProofs * chunkProofMs + DECISION_PROOF_MS };
+}
+
+/** `project create` refused a setting that is valid but cannot work (exit 1, unlike a usage error); the message names the flag. */
+export class CreateRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CreateRefusedError";
+  }
+}
+
+/**
+ * What `project create` says about a round's proofs (D, chunk proofs, proving time), and its
+ * refusal (`CreateRefusedError`) of an aggregation window shorter than their proving time on one
+ * core (`roundProofEstimate`), unless `allowShort` (`--allow-short-aggregation-window`; then the
+ * returned warning). The aggregator would be slashed for every round it cannot finish in time.
+ */
+export function checkAggregationWindow(o: {
+  readonly parameters: number;
+  readonly circuit: { readonly kMax: number; readonly chunk: number };
+  readonly aggregationWindow: number;
+  readonly allowShort: boolean;
+}): { readonly summary: string; readonly warning?: string } {
+  const e = roundProofEstimate(o.parameters, o.circuit);
+  const needed = Math.ceil(e.provingMs / 1000);
+  const summary =
+    `model: D = ${o.parameters} trainable parameters; circuit K_MAX ${o.circuit.kMax}, CHUNK ${o.circuit.chunk}: ` +
+    `${e.chunkProofs} chunk proof(s) + 1 decision proof per round, at least ~${needed} s of proving on one core; ` +
+    `aggregation window ${o.aggregationWindow} s`;
+  if (o.aggregationWindow >= needed) return { summary };
+  const what =
+    `--aggregation-window ${o.aggregationWindow} s is shorter than the proving alone: ${e.chunkProofs} chunk proof(s) ` +
+    `(D = ${o.parameters} / CHUNK ${o.circuit.chunk}, rounded up) + 1 decision proof take at least ~${needed} s on one core ` +
+    `(>= ${(e.chunkProofMs / 1000).toFixed(1)} s per chunk proof at K_MAX ${o.circuit.kMax} x CHUNK ${o.circuit.chunk}, bench/circuit.json), ` +
+    "and an aggregator that misses the window is slashed";
+  if (!o.allowShort)
+    throw new CreateRefusedError(
+      `${what}. Raise --aggregation-window to at least ${needed} (more leaves time to collect the updates and send the proofs), ` +
+        "or pass --allow-short-aggregation-window if the aggregator proves on enough cores",
+    );
+  return { summary, warning: `warning: ${what} (--allow-short-aggregation-window)` };
+}

@@ -20,7 +20,13 @@ import { cancelProject, createProject, fundProject, tokenDecimals } from "../own
 import { formatStatus, projectStatus } from "../owner/status.ts";
 import { openBlobStore } from "../owner/store.ts";
 import { fail, jsonText, parseAddress, parseAmount, parseCount, parseProjectId, readInputFile, readJsonFile, writeJson } from "./common.ts";
-import { checkCreateAmounts, checkSpecAgainstVerifier, checkTrainerSlots, MAX_WINDOW_SECONDS } from "./create-checks.ts";
+import {
+  checkAggregationWindow,
+  checkCreateAmounts,
+  checkSpecAgainstVerifier,
+  checkTrainerSlots,
+  MAX_WINDOW_SECONDS,
+} from "./create-checks.ts";
 
 /** What `project create` writes (`--out project.json`); the other commands can read it with `--project-file`. */
 export interface ProjectFile {
@@ -63,6 +69,7 @@ interface CreateFlags extends Omit<Common, "market"> {
   stake: string;
   token?: string;
   allowUnderfunded?: boolean;
+  allowShortAggregationWindow?: boolean;
   ownerKeyFile: string;
   out: string;
   ipfsApi?: string;
@@ -196,7 +203,16 @@ export function register(program: Command): void {
       "3600",
     )
     .option("--reveal-window <sec>", "reveal window after it: trainers reveal their updates (1 s to 365 days)", parseCount, "1800")
-    .option("--aggregation-window <sec>", "aggregation window per round (1 s to 365 days)", parseCount, "3600")
+    .option(
+      "--aggregation-window <sec>",
+      "aggregation window per round (1 s to 365 days; refused below the round's proving time on one core, see below)",
+      parseCount,
+      "3600",
+    )
+    .option(
+      "--allow-short-aggregation-window",
+      "accept an --aggregation-window below the estimated proving time on one core (warns; the aggregator proves on more cores)",
+    )
     .option("--bond <amount>", "aggregator bond (> 0, at least --slash)", parseAmount, "0.01")
     .option("--slash <amount>", "slashed from the bond per failed round (at most --bond)", parseAmount, "0.001")
     .option("--stake <amount>", "trainer registration stake", parseAmount, "0")
@@ -211,7 +227,11 @@ export function register(program: Command): void {
 Example:
   FEDMARKET_PRIVATE_KEY=0x... fedmarket project create --market 0x5FbD... --verifier 0xe7f1... \\
     --spec model-spec.json --aggregator 0x7099... --reward-per-round 0.1 --rounds 3 \\
-    --ipfs-api http://127.0.0.1:5001 --out project.json`,
+    --ipfs-api http://127.0.0.1:5001 --out project.json
+
+It prints D (the model's trainable parameters) and the proofs of a round: ceil(D / CHUNK) chunk proofs + 1 decision
+proof, and their proving time on one core (a lower bound from bench/circuit.json). An --aggregation-window shorter
+than that is refused (exit 1): the aggregator would be slashed for every round.`,
     )
     .action(async (flags: CreateFlags, cmd: Command) => {
       let store;
@@ -235,6 +255,16 @@ Example:
         const maxTrainers = int(flags.maxTrainers, "--max-trainers", 1);
         const f = int(flags.byzantineTolerance, "--byzantine-tolerance", 0, 255);
         const seed = int(flags.seed, "--seed", 0);
+        // The round's proofs against the aggregation window (the verifier's K_MAX / CHUNK are checked against the spec's below).
+        const proofs =
+          checked.spec.circuit === undefined
+            ? undefined
+            : checkAggregationWindow({
+                parameters: checked.summary.parameters,
+                circuit: checked.spec.circuit,
+                aggregationWindow,
+                allowShort: flags.allowShortAggregationWindow === true,
+              });
         const rpcUrl = rpcUrlOf(flags.rpcUrl);
         const { signer, chainId, provider } = await connectSigner(rpcUrl, flags.keystore);
         try {
@@ -270,7 +300,8 @@ Example:
           }
           checkSpecAgainstVerifier(checked.spec, { address: flags.verifier, ...verifier }, flags.spec);
           checkTrainerSlots({ maxTrainers, byzantineTolerance: f, kMax: verifier.maxTrainers, verifier: flags.verifier });
-          for (const w of warnings) process.stderr.write(`${w}\n`);
+          if (proofs !== undefined) process.stderr.write(`${proofs.summary}\n`);
+          for (const w of [...warnings, ...(proofs?.warning === undefined ? [] : [proofs.warning])]) process.stderr.write(`${w}\n`);
           const weights = await initialWeightsFor(checked, initialModel, seed);
           const key = await loadOrCreateX25519KeyFile(flags.ownerKeyFile).catch((err: NodeJS.ErrnoException) => {
             throw new UsageError(

@@ -187,6 +187,7 @@ before(async () => {
     }
   }
   const keyFile = path.join(tmp, "aggregator.seal");
+  // accept prepares the K4/C16 circuits (from the spec on the shared store) before it posts the bond
   await acceptProject(
     {
       rpcUrl: chain.url,
@@ -194,6 +195,7 @@ before(async () => {
       projectId: project.projectId,
       keyFile,
       env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] },
+      store,
     },
     memoryLogger(),
   );

@@ -6,8 +6,8 @@
  * - `fedmarket deploy` deploys FedMarket and the K4/C16 Groth16 verifiers with the Ignition modules;
  * - `fedmarket ipfs serve` exposes one embedded IPFS node (Helia, on disk) as a Kubo RPC API;
  * - the owner runs `fedmarket project create`, three trainers `fedmarket-trainer join`, then the
- *   appointed aggregator `fedmarket-aggregator accept` (a round's slots are drawn among the
- *   trainers registered when it opens);
+ *   appointed aggregator `fedmarket-aggregator accept`, which prepares the project's circuits before
+ *   it posts the bond (a round's slots are drawn among the trainers registered when it opens);
  * - three `fedmarket-trainer run` processes (until the project ends) train a logistic model on 12
  *   features and 4 labels (D = 52: four chunk proofs and a decision proof per round) on their own
  *   CSV data, commit, and reveal once the commit window closed; one `fedmarket-aggregator run`
@@ -73,8 +73,14 @@ const keyEnv = (i: number): Record<string, string> => ({ FEDMARKET_PRIVATE_KEY: 
 
 const csv = (seed: number, n: number): string => syntheticBlobsCsv(seed, n, FEATURES, LABELS);
 
-function node(script: string, args: readonly string[], name: string, env: Record<string, string> = {}): Promise<Finished> {
-  return procs.run(process.execPath, [script, ...args], { name, cwd: tmp, env });
+function node(
+  script: string,
+  args: readonly string[],
+  name: string,
+  env: Record<string, string> = {},
+  safetyMs?: number,
+): Promise<Finished> {
+  return procs.run(process.execPath, [script, ...args], { name, cwd: tmp, env }, safetyMs);
 }
 
 function nodeStart(script: string, args: readonly string[], name: string, env: Record<string, string> = {}): Child {
@@ -258,11 +264,27 @@ test("deploy with Ignition, create the project, join it, accept it, all from the
 
   const accepted = await node(
     BIN.aggregator,
-    ["accept", "--rpc-url", rpcUrl, "--market", market, "--project", projectId.toString(), "--key-file", file("aggregator.seal")],
+    [
+      "accept",
+      "--rpc-url",
+      rpcUrl,
+      "--market",
+      market,
+      "--project",
+      projectId.toString(),
+      "--key-file",
+      file("aggregator.seal"),
+      // prepares the K4/C16 circuits (from the spec on the shared IPFS node) before it posts the bond
+      "--ipfs-api",
+      ipfsApi,
+    ],
     "fedmarket-aggregator accept",
     keyEnv(AGGREGATOR),
+    900_000, // a hang guard: the first setup on a machine compiles the circuits (minutes on 2 cores)
   );
   assert.equal(accepted.code, 0, show(accepted));
+  assert.match(accepted.stdout, /preparing project \d+'s circuits before accepting/);
+  assert.match(accepted.stdout, /the DEV setup of chunk_k4_c16 and decision_k4_c16 is ready/);
   const p = await chain().getProject(projectId);
   assert.equal(p.status, ProjectStatus.Active);
   assert.equal(p.aggregator, address(AGGREGATOR));

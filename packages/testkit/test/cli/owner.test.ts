@@ -2,20 +2,22 @@
  * The owner commands as a user runs them, each a separate `fedmarket` / `fedmarket-aggregator`
  * process against a `hardhat node` child process: deploy (Ignition, mock verifier), project
  * create (spec + generated initial model pinned to an embedded IPFS folder, owner key created
- * 0600), aggregator accept, fund, status (tables and JSON), cancel, a funder's refund, balance and
- * withdraw, expire; the create flags checked against the verifier before anything is sent; the
- * aggregator refusing a seal key that is not the one the project registered; and the exit codes of the failures
+ * 0600), aggregator accept, the aggregator's circuit setup (and `run` refusing without it), fund,
+ * status (tables and JSON), cancel, a funder's refund, balance and withdraw, expire; the create flags
+ * checked against the verifier before anything is sent; the aggregator refusing a seal key that is
+ * not the one the project registered; and the exit codes of the failures
  * (2: cannot run, 1: the transaction is refused).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { JsonRpcProvider, parseEther } from "ethers";
+import { prepareCircuits } from "@fedmarket/aggregator";
 import { randomScalar } from "@fedmarket/core";
-import { FedMarketClient, HeliaBlobStore, decodeWeights, globalModelCommitment, ProjectStatus } from "@fedmarket/protocol";
+import { FedMarketClient, HeliaBlobStore, decodeWeights, globalModelCommitment, memoryLogger, ProjectStatus } from "@fedmarket/protocol";
 import { startLocalChain, freePort, type LocalChain } from "../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS } from "../../src/chain/demo-project.ts";
 import { BIN } from "../helpers.ts";
@@ -133,6 +135,10 @@ test("project create pins spec and model, escrows the budget and writes project.
     owner,
   );
   assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /^model: D = 52 trainable parameters; circuit K_MAX 4, CHUNK 16: 4 chunk proof\(s\) \+ 1 decision proof per round, at least ~6 s of proving on one core; aggregation window 3600 s\n/,
+  );
   projectFile = JSON.parse(await readFile(path.join(tmp, "project.json"), "utf8")) as ProjectFile;
   assert.equal(projectFile.projectId, "1");
   assert.equal(projectFile.market, deployment.market);
@@ -154,9 +160,21 @@ test("project create pins spec and model, escrows the budget and writes project.
     provider.destroy();
   }
 
+  // Without --skip-setup, accept prepares the circuits first and reads the spec from IPFS for that: it needs a store.
+  const noStore = await run(
+    AGGREGATOR,
+    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.seal"],
+    aggregatorKey,
+  );
+  assert.equal(noStore.code, 2, noStore.stdout + noStore.stderr);
+  assert.match(
+    noStore.stderr,
+    /^error: accept prepares the project's circuits .*pass --ipfs-api <url> or --ipfs-repo <dir>.* or --skip-setup/,
+  );
+  // (the mock verifier's project: the circuits' setup is the "setup" test's)
   const accept = await run(
     AGGREGATOR,
-    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.seal", "--json"],
+    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.seal", "--skip-setup", "--json"],
     aggregatorKey,
   );
   assert.equal(accept.code, 0, accept.stdout + accept.stderr);
@@ -164,7 +182,7 @@ test("project create pins spec and model, escrows the budget and writes project.
   assert.equal((await stat(path.join(tmp, "aggregator.seal"))).mode & 0o777, 0o600);
   const again = await run(
     AGGREGATOR,
-    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.seal"],
+    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.seal", "--skip-setup"],
     aggregatorKey,
   );
   assert.equal(again.code, 1);
@@ -183,6 +201,59 @@ test("project create pins spec and model, escrows the budget and writes project.
     wrongKey.stderr,
     /^error: the seal key in --seal-key-file wrong\.seal \(public key \(0x[0-9a-f]{64}, 0x[0-9a-f]{64}\)\) is not the seal key project 1 registered/,
   );
+});
+
+test("setup prepares the project's circuits from the chain and IPFS; run refuses (exit 2) without them, naming setup", async () => {
+  // The K4/C16 dev setup, made (or found in the cache) in-process first: a child process here may not take minutes.
+  await prepareCircuits(SPEC.circuit, memoryLogger());
+  const setup = await run(
+    AGGREGATOR,
+    ["setup", "--market", deployment.market, "--project", "1", "--ipfs-repo", "ipfs", "--json"],
+    undefined,
+  );
+  assert.equal(setup.code, 0, setup.stdout + setup.stderr);
+  const lines = setup.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { event: string; msg: string });
+  assert.match(
+    lines.find((l) => l.event === "setup.project")?.msg ?? "",
+    /^project 1: D = 52 parameters, circuits chunk_k4_c16 and decision_k4_c16 \(K_MAX 4, CHUNK 16: 4 chunk proofs \+ 1 decision proof per round\)/,
+  );
+  assert.match(lines.at(-1)?.msg ?? "", /^the DEV setup of chunk_k4_c16 and decision_k4_c16 is ready .*nothing to prepare/);
+
+  // A ceremony folder without the files: setup names them, run refuses before its first round.
+  await mkdir(path.join(tmp, "no-circuits"), { recursive: true });
+  const missing = await run(
+    AGGREGATOR,
+    ["setup", "--market", deployment.market, "--project", "1", "--ipfs-repo", "ipfs", "--circuits", "no-circuits"],
+    undefined,
+  );
+  assert.equal(missing.code, 2, missing.stdout + missing.stderr);
+  assert.match(missing.stderr, /^error: project 1: --circuits .*no-circuits lacks files: chunk_k4_c16: chunk_k4_c16\.wasm, /);
+  const refused = await run(
+    AGGREGATOR,
+    [
+      "run",
+      "--market",
+      deployment.market,
+      "--project",
+      "1",
+      "--data",
+      "agg-data",
+      "--ipfs-repo",
+      "ipfs",
+      "--seal-key-file",
+      "aggregator.seal",
+      "--circuits",
+      "no-circuits",
+      "--once",
+    ],
+    aggregatorKey,
+  );
+  assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+  assert.match(refused.stderr, /^error: project 1 cannot be proven here: circuit files missing: chunk_k4_c16: /);
+  assert.match(refused.stderr, /`fedmarket-aggregator setup --project 1 --circuits .*no-circuits` checks them/);
 });
 
 test("project create checks its flags against the verifier and each other before sending anything (exit 2)", async () => {

@@ -27,6 +27,7 @@ import { selectBackend, type BackendInfo } from "@fedmarket/ml";
 import { openNode as openTrainer, resolveConfig, type OpenedNode, type RoundOutcome as TrainerOutcome } from "@fedmarket/trainer";
 import {
   openAggregator,
+  prepareCircuits,
   readJson,
   type DoneFile,
   type OpenedAggregator,
@@ -139,6 +140,8 @@ async function deploy(relative: string, args: unknown[]): Promise<string> {
 }
 
 before(async () => {
+  // as an operator does before any aggregation window (`fedmarket-aggregator setup`; cached after the first time)
+  await prepareCircuits(K4_C16, memoryLogger());
   tmp = await mkdtemp(path.join(os.tmpdir(), "fedmarket-outage-"));
   chain = await startLocalChain();
   provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, pollingInterval: 200, cacheTimeout: -1 });
@@ -272,6 +275,14 @@ test("a 30 s JSON-RPC outage after the commits: trainers reveal and the aggregat
     }
     await proxy.restore();
     const restoredAt = Date.now();
+    // Chain time moves only once every node is back, so each restore line comes from a polling
+    // attempt: an aggregator attempt that started after the reveal deadline would log it only after
+    // proving the round, which stretches its downMs by the proving time (slow on a busy machine).
+    await watch(
+      "every node logged the restore",
+      () => [...trainers.map((tr) => tr.logger), aggLogger].every((l) => events(l, "outage.restored").length > 0),
+      60_000,
+    );
     assert.equal((await new FedMarketClient(market, provider).getCurrentRound(project.projectId)).commits, 3);
 
     // 3. chain time past the commit window: the trainers reveal, without a restart

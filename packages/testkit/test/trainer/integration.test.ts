@@ -390,7 +390,8 @@ test("run: a SIGKILL after sending the commit, then one after sending the reveal
     name: "fedmarket-trainer run (restart, killed after the reveal is sent)",
     env: { ...cliEnv(key), FEDMARKET_TEST_CRASH_AT: "sent-before-state" },
   });
-  await restarted.waitForEvent("round.wait", (l) => /committed; revealing when the commit window closes/.test(String(l.msg)));
+  await restarted.waitForEvent("round.adopted", (l) => /commit .* had landed/.test(String(l.msg)));
+  await restarted.waitForEvent("round.wait", (l) => /committed; the update is revealed then/.test(String(l.msg)));
   const afterAdoption = await readState(stateDir);
   assert.equal(afterAdoption.rounds[`${projectA.projectId}:0`]?.phase, "committed");
   assert.equal(afterAdoption.rounds[`${projectA.projectId}:0`]?.commitTxHash, commitEvent.transactionHash, "the landed commit is recorded");

@@ -29,7 +29,15 @@
  * is recognised from `lastSubmittedRoundPlusOne` and its events (never sent twice).
  */
 import type { ModelSpec } from "@fedmarket/protocol";
-import { OutageTracker, ProjectStatus, sleep, type NodeLogger, type OpenRoundInfo, type OutageBackoffOptions } from "@fedmarket/protocol";
+import {
+  DeadlineWatch,
+  OutageTracker,
+  ProjectStatus,
+  sleep,
+  type NodeLogger,
+  type OpenRoundInfo,
+  type OutageBackoffOptions,
+} from "@fedmarket/protocol";
 import { loadDataset, selectBackend, type BackendInfo, type Dataset } from "@fedmarket/ml";
 import * as account from "./account.ts";
 import type { ClaimResult, JoinResult } from "./account.ts";
@@ -184,7 +192,7 @@ export class TrainerNode {
         : { kind: "already-submitted", round, entry: revealed };
     }
     if (open.chainTime < open.round.submissionDeadline) {
-      return { kind: "committed", round, entry, revealOpensAt: open.round.submissionDeadline };
+      return { kind: "committed", round, entry, revealOpensAt: open.round.submissionDeadline, chainTime: open.chainTime };
     }
     if (!open.revealOpen) {
       const revealed = await adoptReveal(this.o, p, round);
@@ -209,7 +217,9 @@ export class TrainerNode {
    * `OutageTracker`) is waited out, however long: one warn line when the connection drops, the round
    * retried with capped backoff (`backoff`; default 1 s doubling to 30 s), one info line when it is
    * back; every step resumes from the state file. With `once` an outage ends the run like any other
-   * error; other errors propagate.
+   * error; other errors propagate. While a commitment waits for the reveal window it says so at once
+   * and then at most every 30 s, and warns once when chain time stands still (@fedmarket/protocol's
+   * `DeadlineWatch`: a local chain that mines no blocks).
    */
   async run(
     projectId: bigint,
@@ -217,6 +227,7 @@ export class TrainerNode {
   ): Promise<RoundOutcome> {
     const poll = this.o.pollIntervalMs ?? 5_000;
     const outages = new OutageTracker(this.#log, options.backoff);
+    const watch = new DeadlineWatch(this.#log, this.o.now === undefined ? {} : { now: this.o.now });
     let lastLogged = "";
     for (;;) {
       if (options.signal?.aborted) return { kind: "waiting", reason: "stopped" };
@@ -250,21 +261,28 @@ export class TrainerNode {
         return outcome;
       }
       if (options.once && outcome.kind !== "committed") return outcome;
-      const key =
-        outcome.kind === "waiting"
-          ? `waiting:${outcome.reason}`
-          : outcome.kind === "committed"
-            ? `committed:${outcome.round}`
-            : `done:${outcome.round}`;
+      if (outcome.kind === "committed") {
+        // the end of the commit window: a line now, a heartbeat, a warning if chain time stands still
+        watch.observe({
+          key: `reveal-opens:${projectId}:${outcome.round}`,
+          event: "round.wait",
+          what: `the commit deadline of round ${outcome.round} (${new Date(outcome.revealOpensAt * 1000).toISOString()})`,
+          then: "committed; the update is revealed then",
+          deadline: outcome.revealOpensAt,
+          chainTime: outcome.chainTime,
+          fields: { projectId, round: outcome.round },
+        });
+        lastLogged = `committed:${outcome.round}`;
+        await sleep(poll, options.signal);
+        continue;
+      }
+      watch.reset();
+      const key = outcome.kind === "waiting" ? `waiting:${outcome.reason}` : `done:${outcome.round}`;
       if (key !== lastLogged) {
         this.#log.log(
           "info",
           "round.wait",
-          outcome.kind === "waiting"
-            ? `waiting: ${outcome.reason}`
-            : outcome.kind === "committed"
-              ? `round ${outcome.round}: committed; revealing when the commit window closes (${new Date(outcome.revealOpensAt * 1000).toISOString()}, chain time)`
-              : `round ${outcome.round} done; waiting for the next round`,
+          outcome.kind === "waiting" ? `waiting: ${outcome.reason}` : `round ${outcome.round} done; waiting for the next round`,
           { projectId },
         );
         lastLogged = key;

@@ -35,6 +35,8 @@ export interface TrainerNodeOptions {
   readonly data?: string;
   readonly seed?: number;
   readonly pollIntervalMs?: number;
+  /** Wall clock of the waits' heartbeat and chain-stall warning (default `Date.now`; tests fake it). */
+  readonly now?: () => number;
   readonly confirmations?: number;
   readonly ipfsTimeoutMs?: number;
   readonly ipfsRetries?: number;
@@ -48,8 +50,17 @@ export interface TrainerNodeOptions {
 
 export type RoundOutcome =
   | { readonly kind: "submitted"; readonly round: number; readonly entry: RoundEntry }
-  /** The sealed commitment is in; the reveal window has not opened yet (call again then). */
-  | { readonly kind: "committed"; readonly round: number; readonly entry: RoundEntry; readonly revealOpensAt: number }
+  /**
+   * The sealed commitment is in; the reveal window has not opened yet (call again then): it opens
+   * at chain time `revealOpensAt`; the latest block's timestamp was `chainTime`.
+   */
+  | {
+      readonly kind: "committed";
+      readonly round: number;
+      readonly entry: RoundEntry;
+      readonly revealOpensAt: number;
+      readonly chainTime: number;
+    }
   | { readonly kind: "already-submitted"; readonly round: number; readonly entry: RoundEntry }
   | { readonly kind: "ended"; readonly status: string }
   | { readonly kind: "waiting"; readonly reason: string };

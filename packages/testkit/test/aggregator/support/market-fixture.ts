@@ -3,12 +3,16 @@
  * FedMarket + the generated K4/C16 Groth16 verifiers + the Groth16RoundVerifier adapter (deployed
  * from the Hardhat artifacts: `npx hardhat build`), one embedded Helia store that test, trainers
  * and aggregator share, and the TF.js backend (createDemoProject draws the initial weights with it).
+ * The K4/C16 circuits' dev setup is prepared first (`prepareCircuits`, what `fedmarket-aggregator
+ * setup` does; cached after the first time), as an operator does before any aggregation window: the
+ * aggregator never makes it itself.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { ContractFactory, JsonRpcProvider, Wallet } from "ethers";
-import { FedMarketClient, HeliaBlobStore } from "@fedmarket/protocol";
+import { prepareCircuits } from "@fedmarket/aggregator";
+import { FedMarketClient, HeliaBlobStore, memoryLogger } from "@fedmarket/protocol";
 import { selectBackend, type BackendInfo } from "@fedmarket/ml";
 import { startLocalChain, type LocalChain } from "../../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS, readArtifact } from "../../../src/chain/demo-project.ts";
@@ -41,6 +45,7 @@ export interface MarketFixture {
 }
 
 export async function startMarketFixture(prefix: string): Promise<MarketFixture> {
+  await prepareCircuits(K4_C16, memoryLogger());
   const tmp = await mkdtemp(path.join(os.tmpdir(), prefix));
   const chain = await startLocalChain();
   const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, pollingInterval: 200, cacheTimeout: -1 });

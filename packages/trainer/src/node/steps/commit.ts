@@ -19,8 +19,9 @@ export function sealedOf(o: TrainerNodeOptions, p: ProjectInfo, round: number, e
 }
 
 /**
- * Records a commit found on chain (phase `committed`, slot from its event). The opening stays the
- * state file's: if that file lost it, the update can never be revealed (the round is `missed`).
+ * Records a commit found on chain (phase `committed`, slot from its event) and says so: it was sent
+ * before a restart and had landed. The opening stays the state file's: if that file lost it, the
+ * update can never be revealed (the round is `missed`).
  */
 export async function adoptCommit(o: TrainerNodeOptions, p: ProjectInfo, round: number): Promise<RoundEntry> {
   const entry = o.state.get(p.id, round);
@@ -44,10 +45,17 @@ export async function adoptCommit(o: TrainerNodeOptions, p: ProjectInfo, round: 
     );
     return o.state.update(p.id, round, { phase: "missed", note: "the commitment on chain is not this state's" });
   }
-  return o.state.update(p.id, round, {
+  const adopted = await o.state.update(p.id, round, {
     phase: "committed",
     ...(ev === undefined ? {} : { commitTxHash: ev.transactionHash, ...(slot === undefined ? {} : { slot }) }),
   });
+  o.logger.log(
+    "info",
+    "round.adopted",
+    `round ${round}: the commit this account sent before the restart had landed${ev === undefined ? "" : ` (tx ${ev.transactionHash}, block ${ev.blockNumber}${slot === undefined ? "" : `, slot ${slot}`})`}: adopted, not sent again`,
+    { projectId: p.id, round, step: "commit", txHash: ev?.transactionHash, slot },
+  );
+  return adopted;
 }
 
 /** Step 6: commit (after checking the chain), wait for the receipt. */
@@ -55,7 +63,7 @@ export async function commitUpdate(o: TrainerNodeOptions, p: ProjectInfo, round:
   let entry = o.state.get(p.id, round) as RoundEntry;
   if (entry.commitTxHash !== undefined) {
     const receipt = await o.client.provider.getTransactionReceipt(entry.commitTxHash);
-    if (receipt !== null && receipt.status === 1) return committed(o, p, round, receipt);
+    if (receipt !== null && receipt.status === 1) return committed(o, p, round, receipt, true);
   }
   await waitNoPending(o);
   const me = await o.client.getTrainer(p.id, o.address);
@@ -84,18 +92,28 @@ export async function commitUpdate(o: TrainerNodeOptions, p: ProjectInfo, round:
   return committed(o, p, round, receipt);
 }
 
-async function committed(o: TrainerNodeOptions, p: ProjectInfo, round: number, receipt: TransactionReceipt): Promise<RoundEntry> {
+/** Records the commit's receipt; `landed`: the receipt of a commit sent before a restart. */
+async function committed(
+  o: TrainerNodeOptions,
+  p: ProjectInfo,
+  round: number,
+  receipt: TransactionReceipt,
+  landed = false,
+): Promise<RoundEntry> {
   const slot = slotFromReceipt(o, receipt, "UpdateCommitted");
   const entry = await o.state.update(p.id, round, {
     phase: "committed",
     commitTxHash: receipt.hash,
     ...(slot === undefined ? {} : { slot }),
   });
-  o.logger.log("info", "round.committed", `round ${round}: committed in block ${receipt.blockNumber}, slot ${slot ?? "?"}`, {
-    projectId: p.id,
-    round,
-    slot,
-    block: receipt.blockNumber,
-  });
+  const fields = { projectId: p.id, round, slot, block: receipt.blockNumber };
+  if (landed)
+    o.logger.log(
+      "info",
+      "round.adopted",
+      `round ${round}: the commit this account sent before the restart had landed (tx ${receipt.hash}, block ${receipt.blockNumber}, slot ${slot ?? "?"}): adopted, not sent again`,
+      { ...fields, step: "commit", txHash: receipt.hash },
+    );
+  else o.logger.log("info", "round.committed", `round ${round}: committed in block ${receipt.blockNumber}, slot ${slot ?? "?"}`, fields);
   return entry;
 }

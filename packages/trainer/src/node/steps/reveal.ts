@@ -17,11 +17,21 @@ async function revealedOnChain(o: TrainerNodeOptions, p: ProjectInfo, round: num
   return (await o.client.updateRevealed({ projectId: p.id, round, trainer: o.address })).at(-1);
 }
 
-/** Records a reveal found on chain (after a crash between sending and recording). */
+/** The line a reveal sent before a restart gets when it is found on chain. */
+function logAdopted(o: TrainerNodeOptions, p: ProjectInfo, round: number, txHash: string, block: number, slot: number | undefined): void {
+  o.logger.log(
+    "info",
+    "round.adopted",
+    `round ${round}: the reveal this account sent before the restart had landed (tx ${txHash}, block ${block}${slot === undefined ? "" : `, slot ${slot}`}): adopted, not sent again`,
+    { projectId: p.id, round, step: "reveal", txHash, block, slot },
+  );
+}
+
+/** Records a reveal found on chain (after a crash between sending and recording), and says so. */
 export async function adoptReveal(o: TrainerNodeOptions, p: ProjectInfo, round: number): Promise<RoundEntry | undefined> {
   const ev = await revealedOnChain(o, p, round);
   if (ev === undefined) return undefined;
-  return o.state.update(p.id, round, {
+  const entry = await o.state.update(p.id, round, {
     phase: "confirmed",
     txHash: ev.transactionHash,
     blockNumber: ev.blockNumber,
@@ -29,6 +39,8 @@ export async function adoptReveal(o: TrainerNodeOptions, p: ProjectInfo, round: 
     commitment: ev.commitment.toString(),
     cid: ev.cid,
   });
+  logAdopted(o, p, round, ev.transactionHash, ev.blockNumber, ev.slot);
+  return entry;
 }
 
 /**
@@ -43,7 +55,7 @@ export async function revealUpdate(
   let entry = o.state.get(p.id, round) as RoundEntry;
   if (entry.txHash !== undefined) {
     const receipt = await o.client.provider.getTransactionReceipt(entry.txHash);
-    if (receipt !== null && receipt.status === 1) return { entry: await confirm(o, p, round, receipt), landed: true };
+    if (receipt !== null && receipt.status === 1) return { entry: await confirm(o, p, round, receipt, true), landed: true };
   }
   await waitNoPending(o);
   const adopted = await adoptReveal(o, p, round);
@@ -75,7 +87,14 @@ export async function revealUpdate(
   return { entry: await confirm(o, p, round, receipt), landed: false };
 }
 
-async function confirm(o: TrainerNodeOptions, p: ProjectInfo, round: number, receipt: TransactionReceipt): Promise<RoundEntry> {
+/** Records the reveal's receipt; `landed`: it is the receipt of a reveal sent before a restart. */
+async function confirm(
+  o: TrainerNodeOptions,
+  p: ProjectInfo,
+  round: number,
+  receipt: TransactionReceipt,
+  landed = false,
+): Promise<RoundEntry> {
   const slot = slotFromReceipt(o, receipt, "UpdateRevealed");
   const entry = await o.state.update(p.id, round, {
     phase: "confirmed",
@@ -83,6 +102,10 @@ async function confirm(o: TrainerNodeOptions, p: ProjectInfo, round: number, rec
     blockNumber: receipt.blockNumber,
     ...(slot === undefined ? {} : { slot }),
   });
+  if (landed) {
+    logAdopted(o, p, round, receipt.hash, receipt.blockNumber, slot);
+    return entry;
+  }
   o.logger.log(
     "info",
     "round.confirmed",
