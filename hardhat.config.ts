@@ -31,6 +31,12 @@ export default defineConfig({
       },
     },
   },
+  test: {
+    solidity: {
+      // `deep` runs the invariant campaign at full length (npm run test:invariants:deep); npm test runs `default`.
+      profiles: { default: {}, deep: {} },
+    },
+  },
   paths: {
     sources: "./contracts",
     tests: { mocha: "./test", solidity: "./contracts/test" },

@@ -1,7 +1,8 @@
 pragma circom 2.1.0;
 // Demo configuration of the recommended production parameters: K_MAX = 8, CHUNK = 128, B = 8, BG = 24.
+// 30,204 constraints: a 2^15 powers of tau.
 // verifier-when-cached: its verifier (contracts/verifiers/generated, used by `npm run demo`) is committed;
-// `build.ts --check` regenerates it only when this dev setup is cached (its 2^15 ptau takes ~20 min),
+// `build.ts --check` regenerates it only when this dev setup is cached (minutes on 2 cores),
 // otherwise it checks the sources hash recorded in the verifier's header.
 include "../decision.circom";
 component main {public [ctx, prevModel, newModel, accFinal, sealKey, commitments, outcome]} = Decision(8, 128, 8, 24);

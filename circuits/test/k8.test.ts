@@ -2,8 +2,10 @@
  * Witness-level tests at K_MAX = 8 (generated mains, compiled into the cache) of the sealed-update
  * statement: multi-call state hashing (50 fields), a partial last packed element, three outcome
  * words with an unused slot, f = 2 Byzantine updates, the Multi-Krum quorum n >= 2f + 3 at its
- * boundary, eight shared keys in keysHash, and proven status 3 for a slot that is unavailable, sealed
- * under an ephemeral key off the curve, or whose plaintext does not unpack.
+ * boundary, eight shared keys in keysHash, and status 3 for a slot that is unavailable, sealed under
+ * an ephemeral key off the curve (proven: it has no shared key, so it cannot be decoded), or whose
+ * plaintext does not unpack (accepted as not decoded; that it does not unpack is not proven yet:
+ * docs/PROOF-INTERFACE.md, "Sealed updates", stage 3).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -134,7 +136,7 @@ function committedTo(sealed: SealedUpdate): RoundSlot {
   return { commitment: sealedCommitment(cipherChain(sealed.chunks), sealed.ephemeral), sealed };
 }
 
-test("eight sealed slots: an ephemeral key off the curve and a plaintext that does not unpack are proven status 3", async () => {
+test("eight sealed slots: an ephemeral key off the curve (no shared key) and a plaintext that does not unpack (not decoded) are status 3", async () => {
   const slots = [0, 1, 2, 3, 4, 5, 6, 7].map(honest);
   // Slot 2: its ciphertext and commitment under an ephemeral key off the curve (no shared key).
   const offCurve = slots[2]!.sealed!;

@@ -12,6 +12,10 @@
  *    the findings: every failure and warning message, in the checks' order; the verdict is "fail"
  *    if there is at least one failure;
  * 4. with `outDir`, writes `audit-report.md` and the SVG charts (report.ts).
+ *
+ * An audit that cannot run gives no verdict: `auditProject` rejects (cannot-run.ts: IPFS or the
+ * chain unreachable, `AuditCannotRunError`), and `auditExitCode` maps pass / fail / could not run
+ * to 0 / 1 / 2.
  */
 import { mkdir } from "node:fs/promises";
 import { releaseCurves, type RoundHistory, type UpdateExclusionReason } from "@fedmarket/protocol";
@@ -94,8 +98,22 @@ export interface AuditReport {
   readonly charts: string[];
 }
 
+/**
+ * Audits a live project: `loadAuditContext`, then `runAudit`. Throws when the audit cannot run (the
+ * project does not exist, the chain or IPFS cannot be reached: `AuditCannotRunError`); a project
+ * that fails the audit is a report with verdict "fail". `settleAudit` and `auditExitCode`
+ * (cannot-run.ts) give the exit code of either.
+ */
 export async function auditProject(o: AuditOptions): Promise<AuditReport> {
-  const ctx = await loadAuditContext(o);
+  return runAudit(await loadAuditContext(o), o.outDir === undefined ? {} : { outDir: o.outDir });
+}
+
+/**
+ * Runs every check on `ctx` and assembles the report (written into `outDir` with its charts when
+ * given). An outage of IPFS or of the chain met on the way rejects with `AuditCannotRunError` and
+ * gives no verdict.
+ */
+export async function runAudit(ctx: AuditContext, o: { readonly outDir?: string } = {}): Promise<AuditReport> {
   let report: AuditReport;
   try {
     report = await assembleReport(ctx, await runChecks(ctx));

@@ -16,9 +16,11 @@ import {
   type ModelSpec,
   type ProjectHistory,
   type ProjectInfo,
+  type BlobStore,
   type SealKey,
   type UpdateExclusionReason,
 } from "@fedmarket/protocol";
+import { chainCannotRun, ipfsCannotRun } from "./cannot-run.ts";
 import type { AuditContext } from "./context.ts";
 import { checkRoundProofs, loadVerificationKeys, type RoundProofCheck, type VerificationKeys } from "./proofs.ts";
 
@@ -77,17 +79,45 @@ export interface MarketHoldings {
   readonly liabilities: bigint;
 }
 
-/** Downloads a blob with the audit's fetch settings (the store re-derives its CID). */
-async function fetchBlob(ctx: AuditContext, cid: string): Promise<{ bytes: Uint8Array } | { problem: BlobProblem }> {
+/**
+ * Downloads a blob with the audit's fetch settings (the store re-derives its CID). A blob the store
+ * answers about (not found, bytes that do not match the CID) is a problem of the blob; a store that
+ * cannot be reached or does not answer in time stops the audit (`AuditCannotRunError`, cannot-run.ts).
+ */
+async function fetchBlob(ctx: AuditContext, cid: string, what: string): Promise<{ bytes: Uint8Array } | { problem: BlobProblem }> {
   try {
     return { bytes: await ctx.store.get(cid, ctx.fetchOptions) };
   } catch (err) {
+    const outage = ipfsCannotRun(err, { store: ctx.store, what, cid, fetchOptions: ctx.fetchOptions });
+    if (outage !== undefined) throw outage;
     return { problem: { kind: "unfetchable", detail: errorMessage(err) } };
   }
 }
 
+/**
+ * The audit's store for a reader that turns every fetch error into a verdict of its own (the update
+ * codec's `missing`): the same store, but the first outage it meets is kept in `outage` so that the
+ * caller stops the audit instead.
+ */
+function watchedStore(ctx: AuditContext, what: (cid: string) => string): { store: BlobStore; outage: () => Error | undefined } {
+  let outage: Error | undefined;
+  const store: BlobStore = {
+    put: (bytes) => ctx.store.put(bytes),
+    close: async () => {},
+    get: async (cid, options) => {
+      try {
+        return await ctx.store.get(cid, options);
+      } catch (err) {
+        outage ??= ipfsCannotRun(err, { store: ctx.store, what: what(cid), cid, fetchOptions: options ?? ctx.fetchOptions });
+        throw err;
+      }
+    },
+  };
+  return { store, outage: () => outage };
+}
+
 export async function deriveSpec(ctx: AuditContext): Promise<SpecFact> {
-  const fetched = await fetchBlob(ctx, ctx.project.specCid);
+  const fetched = await fetchBlob(ctx, ctx.project.specCid, "the model spec");
   if ("problem" in fetched) return { ok: false, problem: fetched.problem };
   try {
     const { spec, summary } = validateModelSpec(JSON.parse(new TextDecoder().decode(fetched.bytes)));
@@ -116,7 +146,7 @@ export async function deriveVerificationKeys(ctx: AuditContext): Promise<Verific
 }
 
 export async function deriveModel(ctx: AuditContext, cid: string): Promise<ModelFact> {
-  const fetched = await fetchBlob(ctx, cid);
+  const fetched = await fetchBlob(ctx, cid, "the model");
   if ("problem" in fetched) return fetched.problem;
   const spec = await ctx.spec();
   if (!spec.ok) return { kind: "unchecked" };
@@ -186,6 +216,9 @@ export async function deriveRoundProofs(ctx: AuditContext, round: number): Promi
     );
     return { ok: true, check, verified: check.failures.length === 0 && usableKeys !== undefined };
   } catch (err) {
+    // The proofs are read from the chain: an endpoint that went away is no finding about them.
+    const outage = chainCannotRun(err, `reading round ${round}'s proofs`);
+    if (outage !== undefined) throw outage;
     return { ok: false, detail: errorMessage(err) };
   }
 }
@@ -249,8 +282,9 @@ export async function deriveOpenings(ctx: AuditContext, round: number): Promise<
   if (sealKey === undefined || sealKeyProblem(sealKey, round) !== undefined) return undefined;
   const out = new Map<number, OpeningCheck>();
   for (const s of r.submissions) {
+    const watched = watchedStore(ctx, () => `the update of round ${round} slot ${s.slot}`);
     const opening = await fetchAndOpenUpdate(
-      ctx.store,
+      watched.store,
       s.cid,
       { kind: "owner", secretKey },
       {
@@ -266,6 +300,8 @@ export async function deriveOpenings(ctx: AuditContext, round: number): Promise<
       },
       ctx.fetchOptions,
     );
+    const outage = watched.outage();
+    if (outage !== undefined) throw outage;
     out.set(s.slot, opening.ok ? { opens: true } : { opens: false, unusable: { reason: opening.reason, detail: opening.detail } });
   }
   return out;

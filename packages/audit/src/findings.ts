@@ -8,6 +8,10 @@
  * exclusion the owner cannot explain, surplus funds in the market); `info` says what a check could
  * not look at and why (no owner key, no usable spec), so a check run alone never returns a silent
  * nothing.
+ *
+ * What is on the auditor's side is never a finding: IPFS or the chain that cannot be reached (or
+ * does not answer in time) stops the audit without a verdict (cannot-run.ts). A blob that IPFS
+ * answers it does not have, or whose bytes do not match its CID, is the project's: a failure.
  */
 
 /** The checks, in the order `auditProject` runs them and lists their findings. */
@@ -50,7 +54,7 @@ export function messagesOf(findings: readonly Finding[], severity: Severity): st
   return findings.filter((f) => f.severity === severity).map((f) => f.message);
 }
 
-/** The message a check reports for a blob it could not download (spec, model). */
+/** The message a check reports for a blob IPFS answered about but did not give (not found, bytes not matching the CID). */
 export function cannotFetch(what: string, cid: string, detail: string): string {
   return `${what}: cannot fetch ${cid} from IPFS: ${detail}`;
 }

@@ -3,6 +3,9 @@
  * content addressing.
  *
  * - audit.ts: `auditProject` builds the context, runs every check and assembles their findings into an `AuditReport`
+ *   (`runAudit` does the same on a context already built)
+ * - cannot-run.ts: when the audit could not run (IPFS or the chain unreachable: `AuditCannotRunError`, no verdict)
+ *   and the exit codes (`settleAudit`, `auditExitCode`: 0 pass, 1 fail, 2 could not run)
  * - context.ts: the one read-only `AuditContext` every check is given (`loadAuditContext`, `createAuditContext`)
  * - facts.ts: what several checks share, derived once per audit (spec, keys, models, proven outcomes, openings,
  *   each round's seal key)
@@ -12,6 +15,7 @@
  * - report.ts, svg.ts: the Markdown report and its SVG charts
  */
 export * from "./audit.ts";
+export * from "./cannot-run.ts";
 export * from "./context.ts";
 export {
   cancellationOf,

@@ -1,7 +1,9 @@
 /**
  * The audit's human-readable output: `audit-report.md` with the verdict, every failure, the
  * per-round and per-trainer tables, and three SVG charts next to it (accuracy per round, score and
- * payout share per trainer, outliers per round).
+ * payout share per trainer, outliers per round). A chart with nothing to plot says why (no
+ * validation set, no outliers, no finalized round) instead of showing an empty plot, and the score
+ * and payout shares are explained where they are shown (`SHARE_EXPLANATION`).
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -16,6 +18,26 @@ const CHART_FILES = {
 
 const shortAddress = (a: string): string => `${a.slice(0, 6)}…${a.slice(-4)}`;
 const pct = (part: bigint, total: bigint): number => (total === 0n ? 0 : Number((part * 1_000_000n) / total) / 10_000);
+
+/**
+ * What the score share and the payout share of a trainer are and why they can differ, in one line
+ * (the trainers table). The rule is @fedmarket/core's `rewardShares`, i.e. `finalizeRound`: inlier
+ * `k` of a round is credited `floor(reward * score_k / totalScore)`, `totalScore` the sum of that
+ * round's inlier scores; a round whose total is 0 splits its reward equally among its valid slots.
+ */
+export const SHARE_EXPLANATION =
+  "Score share: the trainer's proven scores as an inlier (aggregated by Multi-Krum), summed over the finalized rounds, over all trainers' sum; " +
+  "payout share: what the finalized rounds credited it (`ContributionRecorded`), over all credits. " +
+  "They differ because each round pays its own reward to its inliers in proportion to their score in that round " +
+  "(`floor(reward × score / round's total score)`, rounded down; equal parts to its valid slots if that total is 0), " +
+  "so a point of score is worth more in a round with a larger reward or a smaller total score.";
+
+/** The same, short enough for the chart's note. */
+const SHARE_NOTE =
+  "Score share: proven inlier scores summed over the finalized rounds. Payout share: what those rounds credited. " +
+  "Each round splits its own reward among its inliers by their score in that round, so the two differ when rounds differ in reward or total score.";
+
+const pctText = (part: bigint, total: bigint): string => (total === 0n ? "" : `${pct(part, total).toFixed(2)} %`);
 
 /** The three charts as SVG text, keyed by file name. */
 export function auditCharts(report: AuditReport): Map<string, string> {
@@ -34,6 +56,7 @@ export function auditCharts(report: AuditReport): Map<string, string> {
       yMin: 0,
       yMax: 1,
       yLabel: "accuracy",
+      empty: "no accuracy measured: pass --validation <data> to measure every model on a labelled validation set",
     }),
   );
   const totalScore = report.trainers.reduce((a, t) => a + t.totalScore, 0n);
@@ -42,13 +65,15 @@ export function auditCharts(report: AuditReport): Map<string, string> {
     CHART_FILES.trainers,
     barChart({
       title: "Share of proven score and of payouts per trainer (%)",
+      note: SHARE_NOTE,
       categories: report.trainers.map((t) => shortAddress(t.trainer)),
       series: [
         { name: "score share %", values: report.trainers.map((t) => pct(t.totalScore, totalScore)) },
         { name: "payout share %", values: report.trainers.map((t) => pct(t.totalPayout, totalPayout)) },
       ],
-      yLabel: "% of all rounds",
+      yLabel: "% of all trainers' total",
       yMin: 0,
+      empty: "no proven score and no payout yet: no round has been finalized with a contribution",
     }),
   );
   charts.set(
@@ -63,6 +88,10 @@ export function auditCharts(report: AuditReport): Map<string, string> {
       yLabel: "updates",
       yMin: 0,
       format: (v) => (Number.isInteger(v) ? String(v) : ""),
+      empty:
+        finalized.length === 0
+          ? "no finalized round yet: no update has been aggregated or left out"
+          : `no outliers: every update submitted to the ${finalized.length} finalized round(s) was aggregated (0 Multi-Krum outliers or duplicates, 0 excluded)`,
     }),
   );
   return charts;
@@ -151,12 +180,25 @@ export function auditMarkdown(report: AuditReport, charts: readonly string[]): s
     );
   }
   if (report.trainers.length > 0) {
+    const totalScore = report.trainers.reduce((a, t) => a + t.totalScore, 0n);
+    const totalPayout = report.trainers.reduce((a, t) => a + t.totalPayout, 0n);
     lines.push(
       "## Trainers",
       "",
-      row(["trainer", "rounds", "total score", "total payout"]),
-      row(["---", "---", "---", "---"]),
-      ...report.trainers.map((t) => row([`\`${t.trainer}\``, t.rounds, t.totalScore, t.totalPayout])),
+      SHARE_EXPLANATION,
+      "",
+      row(["trainer", "rounds", "total score", "score share", "total payout", "payout share"]),
+      row(Array.from({ length: 6 }, () => "---")),
+      ...report.trainers.map((t) =>
+        row([
+          `\`${t.trainer}\``,
+          t.rounds,
+          t.totalScore,
+          pctText(t.totalScore, totalScore),
+          t.totalPayout,
+          pctText(t.totalPayout, totalPayout),
+        ]),
+      ),
       "",
     );
   }

@@ -1,10 +1,11 @@
 /**
- * Commitments (docs/PROOF-INTERFACE.md, "Commitments"): chunk hashes, the per-trainer chains,
- * salted update commitments and model commitments.
+ * Chains over chunked vectors (docs/PROOF-INTERFACE.md, "Commitments"): chunk hashes, the chain
+ * step and model commitments. An update's commitment is a chain over its *ciphertext* chunks and
+ * the trainer's ephemeral key (`sealedCommitment`, cipher.ts), so no plaintext update chain or salt
+ * is committed anywhere.
  */
 import { pack } from "./pack.ts";
 import { hashMany, poseidonPair } from "./poseidon.ts";
-import { randomFieldElement } from "./field.ts";
 
 /** Zero-pads `values` to `ceil(len / chunk) * chunk` (at least one chunk). */
 export function padToChunks(values: readonly bigint[], chunk: number): bigint[] {
@@ -45,27 +46,8 @@ export function vectorChain(values: readonly bigint[], chunk: number, bits: numb
   return acc;
 }
 
-/** Trainer chain `t[k][C]` of a quantized update. */
-export function trainerChain(update: readonly bigint[], chunk: number, updateBits: number): bigint {
-  return vectorChain(update, chunk, updateBits);
-}
-
-/** Update commitment submitted on chain: `c = Poseidon(t[C], salt)`. */
-export function updateCommitment(chainValue: bigint, salt: bigint): bigint {
-  return poseidonPair(chainValue, salt);
-}
-
-/** Convenience: commitment of a quantized update under a salt. */
-export function commitUpdate(update: readonly bigint[], salt: bigint, chunk: number, updateBits: number): bigint {
-  return updateCommitment(trainerChain(update, chunk, updateBits), salt);
-}
-
 /** Model commitment `m[C]` (no salt: models are public). */
 export function modelCommitment(model: readonly bigint[], chunk: number, modelBits: number): bigint {
   return vectorChain(model, chunk, modelBits);
 }
 
-/** A fresh uniformly random salt. */
-export function randomSalt(): bigint {
-  return randomFieldElement();
-}

@@ -1,12 +1,21 @@
 /**
- * Free-rider rule: an update that replays the previous round's global delta.
+ * The last-global-delta replay test: whether an update copies the previous round's global delta.
  *
  * Consecutive global models are public, so a trainer can submit `g_r - g_{r-1}` without training.
  * Such a copy sits in the middle of the honest updates, so Multi-Krum keeps it and the proven
- * score (alignment with the aggregate) pays it well. The aggregator therefore excludes an update
- * whose cosine similarity with the last global delta reaches `REPLAY_MIN_COSINE`. Exclusions are
- * the aggregator's call (the proof takes them as given, like an update that does not open); the
- * owner can re-check this one with the decryption key, which is why the rule lives here, once.
+ * score (alignment with the aggregate) pays it well. No rule excludes it today: the aggregator used
+ * to exclude an update whose cosine similarity with the last global delta reached
+ * `REPLAY_MIN_COSINE`, but that exclusion was its unproven word and was removed with sealed updates:
+ * status 3 now means "not decoded" in the round proof, and a replay decodes, so excluding it would
+ * take a false "not available" or "malformed" claim. A proven free-rider rule is pending (issue 12).
+ *
+ * What uses this module now (no node excludes anything with it):
+ * - `globalDelta`: the one derivation of the last global delta, through @fedmarket/protocol
+ *   `lastGlobalDelta`, which the trainer node hands to its update producers (the testkit's
+ *   free-rider attack submits it);
+ * - `replaysGlobalDelta`: the robustness benchmark counts replays per round (reported, not excluded);
+ * - `REPLAY_MIN_COSINE`: the threshold of the fairness benchmark's common screen, a candidate for
+ *   issue 12's proven rule (computed there from inner products the proof could accumulate).
  *
  * Both vectors are in the same quantized units (updates and global models share the project's
  * scale), so `lastGlobalDelta = prevModel - modelBeforeIt` element-wise.

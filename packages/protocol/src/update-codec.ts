@@ -57,10 +57,7 @@ import { openEnvelope, sealEnvelope } from "./envelope.ts";
 import { decodeSealedUpdate, encodeSealedUpdate } from "./sealed-update.ts";
 import type { BlobStore, FetchOptions } from "./storage/blob-store.ts";
 
-/**
- * Why an update cannot be used (see the module comment). The aggregator's own exclusion reasons add
- * the free-rider rule's `replayed-global-delta` on top of these.
- */
+/** Why an update cannot be used (see the module comment). */
 export type UpdateExclusionReason = "missing" | "not-opening" | "bad-key" | "undecryptable" | "malformed";
 
 /** The reasons `openUpdate` can give the aggregator (the wrap is the owner's business). */

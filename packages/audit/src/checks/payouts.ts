@@ -13,6 +13,7 @@
  */
 import { equalShares, failedRoundSplit, rewardShares, slotStatusLabel } from "@fedmarket/core";
 import type { RoundHistory } from "@fedmarket/protocol";
+import { chainCannotRun } from "../cannot-run.ts";
 import type { AuditContext } from "../context.ts";
 import { cancellationOf } from "../facts.ts";
 import { failure, type Finding } from "../findings.ts";
@@ -231,6 +232,9 @@ export async function checkPayouts(ctx: AuditContext): Promise<Finding[]> {
     try {
       findings.push(...(await checkFinalizedRound(ctx, r, proofs.check.outcomes, reward)));
     } catch (err) {
+      // The credits are read from the chain: an endpoint that went away stops the audit, it is no finding.
+      const outage = chainCannotRun(err, `reading round ${round}'s credits`);
+      if (outage !== undefined) throw outage;
       findings.push(failure("payouts", `round ${round}: payouts could not be checked: ${errorMessage(err)}`, { round }));
     }
   }

@@ -1,11 +1,11 @@
 /**
  * `fedmarket audit`: verify a project from chain logs and IPFS alone. Exit 0 = pass, 1 = a
- * mismatch (each listed), 2 = the audit could not run (arguments, unreachable RPC).
+ * mismatch (each listed), 2 = the audit could not run (arguments, unreachable RPC or IPFS).
  */
 import path from "node:path";
 import type { Command } from "commander";
 import { createLogger, type BlobStore } from "@fedmarket/protocol";
-import { auditProject } from "@fedmarket/audit";
+import { auditProject, ipfsCannotRun } from "@fedmarket/audit";
 import { connectRpc, rpcUrlOf, UsageError } from "../owner/connect.ts";
 import { readX25519KeyFile } from "../owner/key-file.ts";
 import { openBlobStore } from "../owner/store.ts";
@@ -90,7 +90,12 @@ Example:
             const { FedMarketClient, validateModelSpec } = await import("@fedmarket/protocol");
             const { loadDataset } = await import("@fedmarket/ml");
             const p = await new FedMarketClient(market, provider).getProject(BigInt(project));
-            const { spec } = validateModelSpec(JSON.parse(new TextDecoder().decode(await store.get(p.specCid))));
+            const specStore = store;
+            const specBytes = await specStore.get(p.specCid).catch((err: unknown) => {
+              // An unreachable IPFS is the auditor's outage (exit 2 naming the endpoint), not the project's.
+              throw ipfsCannotRun(err, { store: specStore, what: "the model spec", cid: p.specCid }) ?? err;
+            });
+            const { spec } = validateModelSpec(JSON.parse(new TextDecoder().decode(specBytes)));
             validation = await loadDataset(path.resolve(flags.validation), {
               inputShape: spec.inputShape,
               labels: spec.labels,

@@ -2,8 +2,8 @@
  * A project's history rebuilt from the marketplace's logs alone, the way MACI rebuilds its state
  * from contract events (`genMaciStateFromContract`): every event indexed by the project id is read
  * in bounded block windows (events.ts), decoded once (records.ts) and replayed in chain order into
- * one typed `ProjectHistory`. The aggregator (how a round ended, a round's submissions, the
- * free-rider rule's last global delta), the status command and the audit all read the chain
+ * one typed `ProjectHistory`. The aggregator (how a round ended, a round's submissions), the
+ * trainer (the last global delta), the status command and the audit all read the chain
  * through this module, so they agree on what happened.
  *
  * Three ways to read, from cheapest to most complete:
@@ -413,10 +413,11 @@ export type QuantizedModelLoader = (opened: RoundOpenedRecord) => Promise<readon
 
 /**
  * The last global delta before round `round`, `g_r - g_{r-1}` in quantized units, from public
- * data only (the `RoundOpened` history and the models it names): what a free rider would copy,
- * so what the aggregator's free-rider rule (@fedmarket/core `replaysGlobalDelta`) compares every
- * update with, what the audit re-checks and what the replay attack submits. One derivation for
- * all three, so they cannot disagree on which models count. `undefined` while the model has never
+ * data only (the `RoundOpened` history and the models it names): what a free rider would copy, so
+ * what the testkit's replay attack submits and what the benchmarks compare updates with. No rule
+ * excludes replays today (a replay decodes, so it is not status 3; a proven pay rule that gives it
+ * nothing is issue 12's); when one does, it derives the delta here, so that it and the audit cannot
+ * disagree on which models count. `undefined` while the model has never
  * changed, or when `loadModel` has no model.
  */
 export async function lastGlobalDelta(

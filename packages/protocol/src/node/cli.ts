@@ -13,13 +13,13 @@ import { reportFailure, type NodeLogger } from "./log.ts";
 export const EXIT_OK = 0;
 /** The operation failed: a transaction reverted, an audit found failures, a round could not be done. */
 export const EXIT_FAILED = 1;
-/** The command could not run: bad arguments, missing files, an unreachable RPC before anything happened. */
+/** The command could not run: bad arguments, missing files, an unreachable RPC or IPFS before anything happened. */
 export const EXIT_CANNOT_RUN = 2;
 
 /** The exit-code paragraph of every CLI's `--help`. */
 export const EXIT_CODES_HELP =
   "Exit codes: 0 done; 1 the operation failed (e.g. a transaction reverted, an audit found failures); " +
-  "2 could not run (bad arguments, missing files, unreachable RPC before anything happened).";
+  "2 could not run (bad arguments, missing files, an unreachable RPC or IPFS before anything happened).";
 
 /** The members of a commander `Command` the conventions use. */
 export interface CliCommand {

@@ -434,6 +434,9 @@ test("run: once the commit window closed, the committed trainer reveals exactly 
   assert.equal(events.length, 1);
 });
 
+/** A value with bigints, as text (for assertion messages). */
+const show = (x: unknown): string => JSON.stringify(x, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+
 test("the revealed commitments open their sealed commitments and the pinned sealed updates (aggregator's seal secret and owner's key)", async () => {
   const client = reader();
   const chainId = (await provider.getNetwork()).chainId;
@@ -462,9 +465,9 @@ test("the revealed commitments open their sealed commitments and the pinned seal
     };
     // The codec checks the blob against the revealed commitment, then decrypts it.
     const byAggregator = openUpdate(blob, { kind: "aggregator", secret: projectA.aggregatorKey.secret }, context);
-    assert.ok(byAggregator.ok, JSON.stringify(byAggregator));
+    assert.ok(byAggregator.ok, show(byAggregator));
     const byOwner = openUpdate(blob, { kind: "owner", secretKey: projectA.ownerKey.secretKey }, context);
-    assert.ok(byOwner.ok, JSON.stringify(byOwner));
+    assert.ok(byOwner.ok, show(byOwner));
     assert.deepEqual(byOwner.values, byAggregator.values, "the same shared key, the same values");
     // The owner's wrap is bound to the submission: in another round's context it does not open.
     const elsewhere = openUpdate(blob, { kind: "owner", secretKey: projectA.ownerKey.secretKey }, { ...context, round: 1 });

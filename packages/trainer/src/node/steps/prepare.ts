@@ -27,8 +27,8 @@ export interface LocalResources {
 
 /**
  * `g_r - g_{r-1}` (floats) from the public RoundOpened history and the models it names, once the
- * model has changed: the one derivation (@fedmarket/protocol `lastGlobalDelta`) that the
- * aggregator's free-rider rule and the audit use, in quantized units, divided by the scale.
+ * model has changed: the one derivation (@fedmarket/protocol `lastGlobalDelta`), in quantized
+ * units, divided by the scale (what a free-rider update producer wraps).
  */
 async function lastGlobalDeltaOf(
   o: TrainerNodeOptions,
