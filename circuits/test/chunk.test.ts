@@ -136,7 +136,14 @@ describe("chunk circuit rejects tampered inputs", () => {
       ),
     );
     // f = 0: n = 4 >= 2f + 3, mask 0b1111
-    const round = simulateRound({ config, prevModel: Array.from({ length: 32 }, () => r(-999, 999)), slots, f: 0, keccak: 5n, secret: SEAL_SECRET });
+    const round = simulateRound({
+      config,
+      prevModel: Array.from({ length: 32 }, () => r(-999, 999)),
+      slots,
+      f: 0,
+      keccak: 5n,
+      secret: SEAL_SECRET,
+    });
     base = round.chunkWitnesses[0]?.input as CircuitInput;
     second = round.chunkWitnesses[1]?.input as CircuitInput;
   });

@@ -82,7 +82,11 @@ export function stateFields(state: AccumulatorState): bigint[] {
     state.mask,
     state.decoded,
     state.keysHash,
-    state.prevModelChain, state.newModelChain, ...state.trainerChains, ...state.gram.map(toField)];
+    state.prevModelChain,
+    state.newModelChain,
+    ...state.trainerChains,
+    ...state.gram.map(toField),
+  ];
   if (fields.length !== stateLength(state.trainerChains.length)) {
     throw new RangeError("malformed accumulator state");
   }

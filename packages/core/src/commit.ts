@@ -50,4 +50,3 @@ export function vectorChain(values: readonly bigint[], chunk: number, bits: numb
 export function modelCommitment(model: readonly bigint[], chunk: number, modelBits: number): bigint {
   return vectorChain(model, chunk, modelBits);
 }
-

@@ -1,16 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  chainStep,
-  chunkHash,
-  hashMany,
-  modelCommitment,
-  pack,
-  padToChunks,
-  poseidon,
-  splitChunks,
-  vectorChain,
-} from "../src/index.ts";
+import { chainStep, chunkHash, hashMany, modelCommitment, pack, padToChunks, poseidon, splitChunks, vectorChain } from "../src/index.ts";
 
 test("padding and splitting", () => {
   assert.deepEqual(padToChunks([1n, 2n, 3n], 2), [1n, 2n, 3n, 0n]);

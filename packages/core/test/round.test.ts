@@ -65,7 +65,10 @@ test("not the committed data: refused unless marked unavailable; unavailable slo
   const good = sealedSlot(config, rnd(5, 3), A);
   const other = sealedSlot(config, rnd(5, 3), A);
   const swapped: RoundSlot = { commitment: good.commitment, ...(other.sealed ? { sealed: other.sealed } : {}) };
-  assert.throws(() => simulateRound({ config, prevModel: rnd(5, 3), slots: [good, swapped], f: 0, keccak: 1n, secret: SECRET }), /does not open/);
+  assert.throws(
+    () => simulateRound({ config, prevModel: rnd(5, 3), slots: [good, swapped], f: 0, keccak: 1n, secret: SECRET }),
+    /does not open/,
+  );
   const r = simulateRound({
     config,
     prevModel: rnd(5, 3),
@@ -87,7 +90,10 @@ test("malformed sealed updates are excluded: a key off the curve, a plaintext th
   const e = 77n;
   const shared = publicKeyOf((8n * e * SECRET) % SUBGROUP_ORDER);
   const junk = [encryptChunk([1n << 250n], shared, 0)];
-  const junkSlot: RoundSlot = { commitment: sealedCommitment(cipherChain(junk), publicKeyOf(e)), sealed: { ephemeral: publicKeyOf(e), chunks: junk } };
+  const junkSlot: RoundSlot = {
+    commitment: sealedCommitment(cipherChain(junk), publicKeyOf(e)),
+    sealed: { ephemeral: publicKeyOf(e), chunks: junk },
+  };
   const r = simulateRound({ config, prevModel: rnd(5, 3), slots: [good, offCurve, junkSlot], f: 0, keccak: 1n, secret: SECRET });
   assert.deepEqual(r.decoded, [true, false, false, false]);
   assert.deepEqual(r.krum.status, [2, 3, 3, 0]);

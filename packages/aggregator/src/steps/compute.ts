@@ -11,14 +11,14 @@
  * rejected proof).
  */
 import { createHash } from "node:crypto";
-import { simulateRound, SlotStatus, slotStatusLabel, type CircuitConfig, type RoundResult, type RoundSlot } from "@fedmarket/core";
+import { simulateRound, SlotStatus, slotStatusLabel, type CircuitConfig, type RoundResult } from "@fedmarket/core";
 import type { ProjectInfo } from "@fedmarket/protocol";
 import { roundKeccak } from "../chain.ts";
 import { AggregatorError } from "../errors.ts";
 import { bigs, toJson } from "../store.ts";
 import type { StepContext } from "./context.ts";
 import type { ModelCache } from "./model-cache.ts";
-import { roundSlotOf, type SlotOpening } from "./open.ts";
+import { roundSlotsOf, type SlotOpening } from "./open.ts";
 
 /** The round's input to the reference computation (`input.json`). */
 export interface RoundInputFile {
@@ -72,11 +72,7 @@ export async function computeRound(
     };
     await files.write("input.json", input);
   }
-  const slots: RoundSlot[] = [];
-  for (const o of openings) {
-    while (slots.length < o.slot) slots.push({ commitment: 0n });
-    slots.push(roundSlotOf(o));
-  }
+  const slots = roundSlotsOf(openings);
   const result = simulateRound({
     config: input.config,
     prevModel: bigs(input.prevModel),

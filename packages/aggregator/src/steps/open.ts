@@ -88,6 +88,19 @@ export function roundSlotOf(o: SlotOpening): RoundSlot {
   return o.status === "unavailable" ? { commitment, unavailable: true } : { commitment, sealed: sealedOf(o.sealed) };
 }
 
+/**
+ * The round's slots in slot order for the reference computation: each opening's `roundSlotOf`,
+ * and an empty slot (commitment 0) wherever nobody revealed.
+ */
+export function roundSlotsOf(openings: readonly SlotOpening[]): RoundSlot[] {
+  const slots: RoundSlot[] = [];
+  for (const o of openings) {
+    while (slots.length < o.slot) slots.push({ commitment: 0n });
+    slots.push(roundSlotOf(o));
+  }
+  return slots;
+}
+
 /** What opening one slot needs: whom the owner's wrap is bound to, what the blob must match, the key, where to fetch. */
 export interface OpenContext {
   readonly chainId: bigint;

@@ -29,8 +29,8 @@ import { parseArgs } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ContractFactory, JsonRpcProvider, Wallet } from "ethers";
 import * as snarkjs from "snarkjs";
-import { bigs, openAggregator, roundSlotOf, sealedOf, type OpeningsFile } from "@fedmarket/aggregator";
-import { cipherChain, sealedCommitment, simulateRound, type CircuitConfig, type RoundSlot } from "@fedmarket/core";
+import { bigs, openAggregator, roundSlotsOf, sealedOf, type OpeningsFile } from "@fedmarket/aggregator";
+import { cipherChain, sealedCommitment, simulateRound, type CircuitConfig } from "@fedmarket/core";
 import { FedMarketClient, HeliaBlobStore, memoryLogger, REPO_ROOT } from "@fedmarket/protocol";
 import { selectBackend } from "@fedmarket/ml";
 import { syntheticBlobsCsv } from "../data/synthetic-data.ts";
@@ -302,11 +302,7 @@ async function childRun(k: string, outFile: string): Promise<void> {
       prevModel: string[];
     };
     // As the compute step builds them: slots nobody revealed in are empty.
-    const slots: RoundSlot[] = [];
-    for (const o of openings.openings) {
-      while (slots.length < o.slot) slots.push({ commitment: 0n });
-      slots.push(roundSlotOf(o));
-    }
+    const slots = roundSlotsOf(openings.openings);
     t = performance.now();
     const result = simulateRound({
       config: input.config,
