@@ -31,8 +31,14 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { REPO_ROOT } from "@fedmarket/protocol";
 import { docSteps, type DocStep } from "./markdown-blocks.ts";
+
+/**
+ * The repository root. Computed here rather than imported from @fedmarket/protocol: on a fresh clone
+ * the runner starts before any `npm install` (the document's first step installs), so it may use
+ * nothing but Node's own modules.
+ */
+const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..", "..", "..");
 
 export interface RunDocOptions {
   /** The markdown file (absolute, or relative to `cwd`). */
