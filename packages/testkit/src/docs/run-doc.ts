@@ -341,7 +341,10 @@ export async function runDoc(options: RunDocOptions): Promise<RunDocResult> {
   };
 }
 
-/** A free TCP port on 127.0.0.1. */
+/**
+ * A free TCP port on 127.0.0.1. The same as local-chain.ts `freePort`, repeated because this module
+ * runs before `npm install` and so may import nothing but Node's own modules.
+ */
 export function freeLocalPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
