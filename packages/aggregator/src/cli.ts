@@ -5,7 +5,7 @@
  *   fedmarket-aggregator run        --market 0x.. --project 1 --data agg-data
  *   fedmarket-aggregator status     --market 0x.. --project 1 --data agg-data
  *   fedmarket-aggregator prove-round 3 --market 0x.. --project 1 --data agg-data
- *   fedmarket-aggregator accept     --market 0x.. --project 1 --key-file aggregator.seal
+ *   fedmarket-aggregator accept     --market 0x.. --project 1 --seal-key-file aggregator.seal
  *
  * Exit codes (protocol's node/cli.ts, the same in every fedmarket CLI): 0 done; 1 the operation
  * failed (message on stderr, or a JSON "error" line with --json); 2 it could not run (bad arguments
@@ -13,7 +13,7 @@
  * wrong network before the node started).
  */
 import path from "node:path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { isAddress } from "ethers";
 import type { AggregatorNode } from "./aggregator-node.ts";
 import { AggregatorError, exitCodeOf } from "./errors.ts";
@@ -284,6 +284,19 @@ function common(cmd: Command): Command {
     .option("--json", "structured JSON-lines logs on stdout");
 }
 
+/**
+ * accept's seal key file: `--seal-key-file` (default aggregator.seal), or the deprecated `--key-file`
+ * it was called before it got run's name for the same file; scripts that still pass it keep working,
+ * with a warning on stderr (stdout may be JSON lines).
+ */
+function acceptKeyFileOf(opts: { sealKeyFile?: string; keyFile?: string }, cmd: Command): string {
+  if (opts.keyFile === undefined) return opts.sealKeyFile ?? "aggregator.seal";
+  if (cmd.getOptionValueSource("sealKeyFile") === "cli")
+    throw new AggregatorError("usage", "--key-file is the deprecated name of --seal-key-file: pass only --seal-key-file");
+  process.stderr.write("warning: --key-file is deprecated and will be removed: use --seal-key-file (the same file)\n");
+  return opts.keyFile;
+}
+
 const program = new Command()
   .name("fedmarket-aggregator")
   .description(
@@ -419,13 +432,15 @@ Examples:
 program
   .command("accept")
   .description(
-    "accept the appointment for a project: post the bond and register the seal key (created in --key-file if missing); opens the next round",
+    "accept the appointment for a project: post the bond and register the seal key (created in --seal-key-file if missing); opens the next round",
   )
   .option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
   .option("--market <address>", "FedMarket contract address (env FEDMARKET_MARKET)")
   .option("-p, --project <id>", "project id (env FEDMARKET_PROJECT)")
   .option("--chain-id <id>", "expected chain id: refuse any other network")
-  .option("--key-file <file>", "the aggregator's seal key file (64 hex); created with mode 0600 if missing", "aggregator.seal")
+  .option("--seal-key-file <file>", "the aggregator's seal key file (64 hex); created with mode 0600 if missing", "aggregator.seal")
+  // the flag's name before it matched run's --seal-key-file (the same file): still read, not shown
+  .addOption(new Option("--key-file <file>", "deprecated alias of --seal-key-file").hideHelp())
   .option("--bond <wei>", "the bond you agree to post: refuse any other (default: the appointment's, read now)")
   .option("--slash <wei>", "the slash amount per failed round you agree to: refuse any other (default: the appointment's)")
   .option("--ipfs-api <url>", "Kubo RPC API the project's model spec is read from for the setup (env FEDMARKET_IPFS_API)")
@@ -443,12 +458,13 @@ Before it sends anything, accept prepares the project's circuits (what \`setup\`
 time), so the bond is posted only once this machine can prove the project's rounds.
 
 Example:
-  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator accept --market 0x5FbD... --project 1 --key-file aggregator.seal --ipfs-api http://127.0.0.1:5001
+  FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator accept --market 0x5FbD... --project 1 --seal-key-file aggregator.seal --ipfs-api http://127.0.0.1:5001
   FEDMARKET_PRIVATE_KEY=0x... fedmarket-aggregator run --market 0x5FbD... --project 1 --data agg-data --seal-key-file aggregator.seal`,
   )
-  .action(async (opts: Flags & { keyFile: string; bond?: string; slash?: string; skipSetup?: boolean }, cmd: Command) => {
+  .action(async (opts: Flags & { keyFile?: string; bond?: string; slash?: string; skipSetup?: boolean }, cmd: Command) => {
     const logger = createLogger({ json: opts.json === true });
     try {
+      const keyFile = acceptKeyFileOf(opts, cmd);
       const { rpcUrl, market, projectId, chainId } = targetOf(opts, process.env);
       const skipSetup = opts.skipSetup === true;
       const setup = setupOptionsOf(opts);
@@ -457,7 +473,7 @@ Example:
           rpcUrl,
           market,
           projectId,
-          keyFile: path.resolve(opts.keyFile),
+          keyFile: path.resolve(keyFile),
           ...(chainId === undefined ? {} : { chainId }),
           ...(opts.bond === undefined ? {} : { bond: wei(opts.bond, "--bond") }),
           ...(opts.slash === undefined ? {} : { slashAmount: wei(opts.slash, "--slash") }),

@@ -94,7 +94,7 @@ export function checkAggregatorKey(project: Pick<ProjectInfo, "id" | "aggregator
     `the seal key in ${source} (public key ${sealKeyText(derived)}) is not the seal key project ${project.id} registered when its ` +
       `aggregator accepted (${sealKeyText([x, y])}): trainers seal their updates for the registered key, so this one cannot open them ` +
       `and no round could be proven with it. The project expects the seal key file \`fedmarket-aggregator accept\` wrote when it ` +
-      `accepted project ${project.id} (its --key-file, default aggregator.seal): pass it with --seal-key-file, or set FEDMARKET_SEAL_KEY ` +
+      `accepted project ${project.id} (its --seal-key-file, default aggregator.seal): pass it with --seal-key-file, or set FEDMARKET_SEAL_KEY ` +
       "to its contents; nothing was done",
   );
 }

@@ -235,7 +235,7 @@ async function sealSecretOf(
       if (err.code !== "ENOENT") throw err;
       throw new AggregatorError(
         "config",
-        `${source}: no such file; pass the seal key file \`fedmarket-aggregator accept\` wrote (--key-file, default aggregator.seal)`,
+        `${source}: no such file; pass the seal key file \`fedmarket-aggregator accept\` wrote (its --seal-key-file, default aggregator.seal)`,
       );
     });
     return { secret, source };

@@ -36,6 +36,24 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
+/** Runs the aggregator CLI in `tmp` against an unreachable RPC. */
+async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: tmp,
+    env: { ...process.env, ...env, FORCE_COLOR: "0", FEDMARKET_RPC_URL: "http://127.0.0.1:1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", resolve);
+  });
+  return { code, stdout, stderr };
+}
+
 const isConfigError = (pattern: RegExp) => (err: unknown) =>
   err instanceof AggregatorError && err.code === "config" && pattern.test(err.message);
 
@@ -153,22 +171,42 @@ describe("# openAggregator's seal key", () => {
   });
 
   it("ends the CLI with exit code 2 (it could not run)", async () => {
-    const child = spawn(
-      process.execPath,
-      [BIN, "run", "--market", `0x${"22".repeat(20)}`, "--project", "1", "--data", "agg-data", "--seal-key-file", "old.x25519"],
-      {
-        cwd: tmp,
-        env: { ...process.env, ...env, FORCE_COLOR: "0", FEDMARKET_RPC_URL: "http://127.0.0.1:1" },
-        stdio: ["ignore", "ignore", "pipe"],
-      },
+    const { code, stderr } = await cli(
+      ["run", "--market", `0x${"22".repeat(20)}`, "--project", "1", "--data", "agg-data", "--seal-key-file", "old.x25519"],
+      env,
     );
-    let stderr = "";
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once("error", reject);
-      child.once("exit", resolve);
-    });
     assert.equal(code, 2, stderr);
     assert.match(stderr, /^error: old\.x25519 holds 64 hex characters, but not a scalar in \[1, l\)/m);
+  });
+});
+
+describe("# accept's seal key file flag", () => {
+  // no Ethereum key: accept stops (exit 2) once the flags are read, before it connects or writes a file
+  const env = { FEDMARKET_PRIVATE_KEY: "" };
+  const accept = ["accept", "--market", `0x${"22".repeat(20)}`, "--project", "1", "--skip-setup"];
+
+  it("is --seal-key-file, as in run: the old --key-file is not in the help", async () => {
+    const { code, stdout, stderr } = await cli(["accept", "--help"]);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /--seal-key-file <file>/);
+    assert.match(stdout, /default: "aggregator\.seal"/);
+    assert.doesNotMatch(stdout, /(^|[^-])--key-file/);
+  });
+
+  it("still takes --key-file, with a one-line deprecation warning on stderr", async () => {
+    const { code, stderr } = await cli([...accept, "--key-file", "old-flag.seal"], env);
+    assert.equal(code, 2, stderr);
+    const warnings = stderr.split("\n").filter((l) => l.startsWith("warning:"));
+    assert.deepEqual(warnings, ["warning: --key-file is deprecated and will be removed: use --seal-key-file (the same file)"]);
+    assert.match(stderr, /^error: no Ethereum key/m);
+    const plain = await cli([...accept, "--seal-key-file", "new-flag.seal"], env);
+    assert.equal(plain.code, 2, plain.stderr);
+    assert.doesNotMatch(plain.stderr, /warning:/);
+  });
+
+  it("refuses both names at once (a usage error, exit 2)", async () => {
+    const { code, stderr } = await cli([...accept, "--key-file", "a.seal", "--seal-key-file", "b.seal"], env);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /^error: --key-file is the deprecated name of --seal-key-file: pass only --seal-key-file\nusage: /);
   });
 });

@@ -21,6 +21,7 @@ import {
   type ProjectInfo,
   type RoundInfo,
 } from "@fedmarket/protocol";
+import { K4_TEST_SPEC } from "@fedmarket/protocol/test-specs";
 import { AggregatorNode } from "../src/aggregator-node.ts";
 import { ArtifactsError, circuitArtifactsStatus, resolveCircuits } from "../src/artifacts.ts";
 import type { AggregatorChain } from "../src/chain.ts";
@@ -38,17 +39,8 @@ const tempDir = async (): Promise<string> => {
   return d;
 };
 
-/** The model spec of the K4/C16 test circuits: D = 12 x 4 + 4 = 52. */
-const SPEC = {
-  format: "fedmarket-model-spec/1",
-  inputShape: [12],
-  labels: ["a", "b", "c", "d"],
-  layers: [{ type: "dense", units: 4, activation: "softmax" }],
-  training: { epochs: 1, batchSize: 16, learningRate: 0.5, optimizer: "sgd" },
-  quantization: { scale: 4096, clipBound: 1 },
-  circuit: { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 },
-};
-const K4_C16 = SPEC.circuit;
+/** The K4/C16 test circuits (D = 12 x 4 + 4 = 52). */
+const K4_C16 = K4_TEST_SPEC.circuit;
 
 /** Fake circuit files in `dir` for `names` (what `--circuits` points at). */
 async function fakeCircuits(dir: string, names: readonly string[]): Promise<void> {
@@ -64,7 +56,7 @@ interface Seen {
 }
 
 /**
- * A node for project 1 (Active, this node its aggregator, the spec above): round 2 with 3 revealed
+ * A node for project 1 (Active, this node its aggregator, K4_TEST_SPEC): round 2 with 3 revealed
  * updates, chain time `chainTime` (its commit window ends at 100, its reveal window at 150).
  */
 async function nodeFor(o: {
@@ -76,7 +68,7 @@ async function nodeFor(o: {
   onPoll?: () => void;
 }): Promise<{ node: AggregatorNode; seen: Seen }> {
   const dataDir = await tempDir();
-  const spec = { ...SPEC, circuit: o.circuit ?? K4_C16 };
+  const spec = { ...K4_TEST_SPEC, circuit: o.circuit ?? K4_C16 };
   const project = {
     id: 1n,
     status: ProjectStatus.Active,

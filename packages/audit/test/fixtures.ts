@@ -23,6 +23,7 @@ import {
   type SubmissionRecord,
   type CommitRecord,
 } from "@fedmarket/protocol";
+import { K4_TEST_SPEC } from "@fedmarket/protocol/test-specs";
 import {
   createAuditContext,
   noLogger,
@@ -49,17 +50,9 @@ export const AGGREGATOR_SEAL_SECRET = 1_234_567_891n;
 export const SEAL_KEY: SealKey = publicKeyOf(AGGREGATOR_SEAL_SECRET);
 
 /** A logistic regression, 12 features -> 4 labels: D = 52, in 4 chunks of 16 (the K4/C16 dev circuit). */
-export const CIRCUIT = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
-export const SPEC = {
-  format: "fedmarket-model-spec/1",
-  name: "logistic-12-4",
-  inputShape: [12],
-  labels: ["a", "b", "c", "d"],
-  layers: [{ type: "dense", units: 4, activation: "softmax" }],
-  training: { epochs: 2, batchSize: 16, learningRate: 0.5, optimizer: "sgd" },
-  quantization: { scale: 4096, clipBound: 1 },
-  circuit: CIRCUIT,
-};
+export const CIRCUIT = K4_TEST_SPEC.circuit;
+/** The K4 test spec with 2 local epochs: the hyper-parameters of the project and rounds below. */
+export const SPEC = { ...K4_TEST_SPEC, training: { ...K4_TEST_SPEC.training, epochs: 2 } };
 export const D = 52;
 
 /** Pins the spec (JSON) and returns its CID. */

@@ -27,6 +27,7 @@ import {
 import { amountOf, int } from "../src/commands/project.ts";
 import { withdrawnIn } from "../src/commands/account.ts";
 import { fedMarketInterface } from "@fedmarket/protocol";
+import { K4_TEST_SPEC } from "@fedmarket/protocol/test-specs";
 
 const BIN = fileURLToPath(new URL("../bin/fedmarket.js", import.meta.url));
 const MARKET = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -227,7 +228,7 @@ test("project create: a missing or invalid spec file is named with its flag, exi
 });
 
 test("a number out of range names the flag before connecting (exit 2); an unreachable RPC exits 2", async () => {
-  await writeFile(path.join(tmp, "spec.json"), JSON.stringify(SPEC));
+  await writeFile(path.join(tmp, "spec.json"), JSON.stringify(K4_TEST_SPEC));
   const common = ["project", "create", "--market", MARKET, "--verifier", MARKET, "--aggregator", AGGREGATOR, "--out", "p.json"];
   const [window, down] = await Promise.all([
     run([...common, "--spec", "spec.json", "--submission-window", "0"]),
@@ -281,7 +282,7 @@ test("project create's aggregation window: refused below the proofs' time on one
 });
 
 test("project create: a too short aggregation window is refused before connecting (exit 1); the override goes on", async () => {
-  await writeFile(path.join(tmp, "spec.json"), JSON.stringify(SPEC));
+  await writeFile(path.join(tmp, "spec.json"), JSON.stringify(K4_TEST_SPEC));
   const common = ["project", "create", "--market", MARKET, "--verifier", MARKET, "--aggregator", AGGREGATOR, "--out", "p.json"];
   const [short, allowed] = await Promise.all([
     run([...common, "--spec", "spec.json", "--aggregation-window", "5"]),
@@ -294,14 +295,3 @@ test("project create: a too short aggregation window is refused before connectin
   assert.equal(allowed.code, 2, "past the check: no key to sign with");
   assert.match(allowed.stderr, /^error: no key: set FEDMARKET_PRIVATE_KEY/);
 });
-
-const SPEC = {
-  format: "fedmarket-model-spec/1",
-  name: "logistic-12-4",
-  inputShape: [12],
-  labels: ["a", "b", "c", "d"],
-  layers: [{ type: "dense", units: 4, activation: "softmax" }],
-  training: { epochs: 1, batchSize: 16, learningRate: 0.5, optimizer: "sgd" },
-  quantization: { scale: 4096, clipBound: 1 },
-  circuit: { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 },
-};

@@ -4,6 +4,10 @@
  * bounds (epochs and batch size kept). They are not part of the proof; the contract only checks
  * the bounds. The choice is written to `hyperparams.json` before the first finalize attempt, so a
  * restart (even with another `--lr-decay`) submits exactly the same values.
+ *
+ * The project's last round opens no next round, but `finalizeRound` still checks the values against
+ * the bounds: it gets the open round's (in bounds, the contract checked them when they were set),
+ * and nothing is announced for a round that will never train.
  */
 import {
   decayedHyperParams,
@@ -24,7 +28,7 @@ export interface HyperParamsFile {
 }
 
 export async function nextRoundHyperParams(
-  project: ProjectInfo,
+  project: Pick<ProjectInfo, "numRounds" | "hyperParams" | "minHyperParams" | "maxHyperParams">,
   round: number,
   lrDecay: number,
   files: RoundFiles,
@@ -37,6 +41,17 @@ export async function nextRoundHyperParams(
     log.log("warn", "hyperparams.stale", `${files.file("hyperparams.json")} holds values outside the project's bounds; choosing again`, {
       round,
     });
+  }
+  if (round + 1 >= project.numRounds) {
+    // no round follows: the open round's values only have to pass finalizeRound's bounds check
+    const next = project.hyperParams;
+    await files.write("hyperparams.json", { round, lrDecay, current: project.hyperParams, next } satisfies HyperParamsFile);
+    log.log("info", "round.hyperparams", `round ${round} is the last round: no next-round hyper-parameters`, {
+      round,
+      numRounds: project.numRounds,
+      lastRound: true,
+    });
+    return next;
   }
   const next = decayedHyperParams(project.hyperParams, lrDecay, project.minHyperParams, project.maxHyperParams);
   await files.write("hyperparams.json", { round, lrDecay, current: project.hyperParams, next } satisfies HyperParamsFile);

@@ -272,7 +272,7 @@ test("deploy with Ignition, create the project, join it, accept it, all from the
       market,
       "--project",
       projectId.toString(),
-      "--key-file",
+      "--seal-key-file",
       file("aggregator.seal"),
       // prepares the K4/C16 circuits (from the spec on the shared IPFS node) before it posts the bond
       "--ipfs-api",

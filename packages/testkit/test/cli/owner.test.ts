@@ -18,6 +18,7 @@ import { JsonRpcProvider, parseEther } from "ethers";
 import { prepareCircuits } from "@fedmarket/aggregator";
 import { randomScalar } from "@fedmarket/core";
 import { FedMarketClient, HeliaBlobStore, decodeWeights, globalModelCommitment, memoryLogger, ProjectStatus } from "@fedmarket/protocol";
+import { K4_TEST_SPEC } from "@fedmarket/protocol/test-specs";
 import { startLocalChain, freePort, type LocalChain } from "../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS } from "../../src/chain/demo-project.ts";
 import { BIN } from "../helpers.ts";
@@ -25,16 +26,6 @@ import type { Deployment, ProjectFile, ProjectStatusReport } from "@fedmarket/cl
 
 const FEDMARKET = BIN.fedmarket;
 const AGGREGATOR = BIN.aggregator;
-const SPEC = {
-  format: "fedmarket-model-spec/1",
-  name: "logistic-12-4",
-  inputShape: [12],
-  labels: ["a", "b", "c", "d"],
-  layers: [{ type: "dense", units: 4, activation: "softmax" }],
-  training: { epochs: 1, batchSize: 16, learningRate: 0.5, optimizer: "sgd" },
-  quantization: { scale: 4096, clipBound: 1 },
-  circuit: { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 },
-};
 
 let tmp: string;
 let chain: LocalChain;
@@ -76,7 +67,7 @@ const AGGREGATOR_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "fedmarket-cli-owner-"));
-  await writeFile(path.join(tmp, "spec.json"), JSON.stringify(SPEC, null, 2));
+  await writeFile(path.join(tmp, "spec.json"), JSON.stringify(K4_TEST_SPEC, null, 2));
   chain = await startLocalChain();
 });
 
@@ -152,9 +143,9 @@ test("project create pins spec and model, escrows the budget and writes project.
     assert.equal(p.budget, parseEther("0.4"));
     assert.equal(p.specCid, projectFile.specCid);
     assert.equal(p.params.byzantineTolerance, 0, "default f: the largest with 2f + 3 <= 4 slots");
-    assert.deepEqual(JSON.parse(new TextDecoder().decode(await store.get(p.specCid))), SPEC);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(await store.get(p.specCid))), K4_TEST_SPEC);
     const weights = decodeWeights(await store.get(p.modelCid), 52);
-    assert.equal(globalModelCommitment(weights, 4096, SPEC.circuit), p.modelCommitment);
+    assert.equal(globalModelCommitment(weights, 4096, K4_TEST_SPEC.circuit), p.modelCommitment);
   } finally {
     await store.close();
     provider.destroy();
@@ -163,7 +154,7 @@ test("project create pins spec and model, escrows the budget and writes project.
   // Without --skip-setup, accept prepares the circuits first and reads the spec from IPFS for that: it needs a store.
   const noStore = await run(
     AGGREGATOR,
-    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.seal"],
+    ["accept", "--market", deployment.market, "--project", "1", "--seal-key-file", "aggregator.seal"],
     aggregatorKey,
   );
   assert.equal(noStore.code, 2, noStore.stdout + noStore.stderr);
@@ -174,7 +165,7 @@ test("project create pins spec and model, escrows the budget and writes project.
   // (the mock verifier's project: the circuits' setup is the "setup" test's)
   const accept = await run(
     AGGREGATOR,
-    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.seal", "--skip-setup", "--json"],
+    ["accept", "--market", deployment.market, "--project", "1", "--seal-key-file", "aggregator.seal", "--skip-setup", "--json"],
     aggregatorKey,
   );
   assert.equal(accept.code, 0, accept.stdout + accept.stderr);
@@ -182,7 +173,7 @@ test("project create pins spec and model, escrows the budget and writes project.
   assert.equal((await stat(path.join(tmp, "aggregator.seal"))).mode & 0o777, 0o600);
   const again = await run(
     AGGREGATOR,
-    ["accept", "--market", deployment.market, "--project", "1", "--key-file", "aggregator.seal", "--skip-setup"],
+    ["accept", "--market", deployment.market, "--project", "1", "--seal-key-file", "aggregator.seal", "--skip-setup"],
     aggregatorKey,
   );
   assert.equal(again.code, 1);
@@ -205,7 +196,7 @@ test("project create pins spec and model, escrows the budget and writes project.
 
 test("setup prepares the project's circuits from the chain and IPFS; run refuses (exit 2) without them, naming setup", async () => {
   // The K4/C16 dev setup, made (or found in the cache) in-process first: a child process here may not take minutes.
-  await prepareCircuits(SPEC.circuit, memoryLogger());
+  await prepareCircuits(K4_TEST_SPEC.circuit, memoryLogger());
   const setup = await run(
     AGGREGATOR,
     ["setup", "--market", deployment.market, "--project", "1", "--ipfs-repo", "ipfs", "--json"],

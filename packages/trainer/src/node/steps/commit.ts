@@ -11,7 +11,8 @@ import { sealedCommitment, type ProjectInfo } from "@fedmarket/protocol";
 import { checkpoint } from "../chain-io.ts";
 import type { RoundEntry } from "../state.ts";
 import type { TrainerNodeOptions } from "../types.ts";
-import { explain, slotFromReceipt, waitNoPending } from "./transactions.ts";
+import { recordReceipt } from "./receipt.ts";
+import { explain, waitNoPending } from "./transactions.ts";
 
 /** The sealed commitment of this round's entry. */
 export function sealedOf(o: TrainerNodeOptions, p: ProjectInfo, round: number, entry: RoundEntry): string {
@@ -100,11 +101,10 @@ async function committed(
   receipt: TransactionReceipt,
   landed = false,
 ): Promise<RoundEntry> {
-  const slot = slotFromReceipt(o, receipt, "UpdateCommitted");
-  const entry = await o.state.update(p.id, round, {
+  const { entry, slot } = await recordReceipt(o, p, round, receipt, {
     phase: "committed",
-    commitTxHash: receipt.hash,
-    ...(slot === undefined ? {} : { slot }),
+    event: "UpdateCommitted",
+    fields: { commitTxHash: receipt.hash },
   });
   const fields = { projectId: p.id, round, slot, block: receipt.blockNumber };
   if (landed)

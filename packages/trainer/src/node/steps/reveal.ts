@@ -10,7 +10,8 @@ import { checkpoint } from "../chain-io.ts";
 import type { RoundEntry } from "../state.ts";
 import type { TrainerNodeOptions } from "../types.ts";
 import { uploadUpdate } from "./pin.ts";
-import { explain, slotFromReceipt, waitNoPending } from "./transactions.ts";
+import { recordReceipt } from "./receipt.ts";
+import { explain, waitNoPending } from "./transactions.ts";
 
 /** This account's reveal in the round, if it reached the chain. */
 async function revealedOnChain(o: TrainerNodeOptions, p: ProjectInfo, round: number) {
@@ -95,12 +96,10 @@ async function confirm(
   receipt: TransactionReceipt,
   landed = false,
 ): Promise<RoundEntry> {
-  const slot = slotFromReceipt(o, receipt, "UpdateRevealed");
-  const entry = await o.state.update(p.id, round, {
+  const { entry, slot } = await recordReceipt(o, p, round, receipt, {
     phase: "confirmed",
-    txHash: receipt.hash,
-    blockNumber: receipt.blockNumber,
-    ...(slot === undefined ? {} : { slot }),
+    event: "UpdateRevealed",
+    fields: { txHash: receipt.hash, blockNumber: receipt.blockNumber },
   });
   if (landed) {
     logAdopted(o, p, round, receipt.hash, receipt.blockNumber, slot);
