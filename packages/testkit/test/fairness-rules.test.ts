@@ -68,6 +68,8 @@ test("scenarios: every one of the issue's scenarios is present, Sybils with thei
     "replay-cos0.8",
     "sybil-2",
     "sybil-3",
+    "sybil-noisy-2",
+    "sybil-noisy-3",
     "lazy-10pct",
     "lazy-1batch",
     "sign-flip",
@@ -260,4 +262,45 @@ test("batched evaluator: same accuracy as the LayersModel, gradient matches fini
     assert.ok(Math.abs((lp - lm) / (2 * eps) - (gradient[i] as number)) < 2e-3, `gradient ${i}`);
   }
   ev.dispose();
+});
+
+test("delta cap: a noisy replay earns less than the median honest update; copies cannot move the cap", () => {
+  const updates = honestUpdates(9);
+  // The last global delta follows this round's consensus half-way, as a real one does (following it
+  // helps), and is about as long as an update, so the replay is not simply too small to be paid.
+  const previous = honestUpdates(90);
+  const last = Int32Array.from({ length: BIG }, (_, i) =>
+    Math.round((updates.reduce((a, u) => a + (u[i] as number), 0) + previous.reduce((a, u) => a + (u[i] as number), 0)) / 9),
+  );
+  const replayed = [...updates];
+  replayed[2] = noisyReplay(BIG, last, 0.95, 3, 8);
+  const reference = referenceFor(updates, 0.2);
+  const capped = ruleRegistry().get("consensus-linear-capped");
+  assert.ok(capped !== undefined);
+  const uncapped = surrogateRule("uncapped", {
+    outlier: { kind: "consensus", kappa: 3, tau: 0.03 },
+    alignmentGuard: "drop",
+    norms: "clip",
+    dedupCosine: 0.95,
+    orthogonal: "off",
+    clusterWeights: true,
+    curvatureScale: 0,
+  });
+  const p = capped.decide(roundOf(replayed, { reference, last })).payouts;
+  const q = uncapped.decide(roundOf(replayed, { reference, last })).payouts;
+  const honest = p.filter((_, k) => k !== 2).sort((a, b) => a - b);
+  assert.ok((p[2] as number) < (q[2] as number), `the cap lowers the replay's pay (${p[2]} vs ${q[2]})`);
+  assert.ok((p[2] as number) < (honest[3] as number), `the replay earns ${p[2]}, the median honest update ${honest[3]}`);
+  // A Sybil's copies are one player: together they earn what the update earns alone, cap included.
+  const sybil = [...updates];
+  sybil[5] = updates[2] as Int32Array;
+  sybil[7] = updates[2] as Int32Array;
+  const alone = [...updates] as (Int32Array | null)[];
+  alone[5] = null;
+  alone[7] = null;
+  const share = (payouts: readonly number[], slots: number[]): number =>
+    slots.reduce((a, k) => a + (payouts[k] as number), 0) / payouts.reduce((a, b) => a + b, 0);
+  const withCopies = share(capped.decide(roundOf(sybil, { reference, last })).payouts, [2, 5, 7]);
+  const single = share(capped.decide(roundOf(alone, { reference, last })).payouts, [2]);
+  assert.ok(Math.abs(withCopies - single) < 1e-9, `copies earn ${withCopies}, alone ${single}`);
 });

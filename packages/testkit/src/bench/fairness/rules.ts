@@ -307,6 +307,19 @@ export interface SurrogateOptions {
    * is not slowed, while an inflated one moves the model by at most this much.
    */
   readonly aggregateClip?: number;
+  /**
+   * Cap what a player earns for following the last global delta at what the median player
+   * follows it: the part `max(0, cos(u_q, Delta) - m) |u_q| <Delta, v>^+ / |Delta|` of its
+   * alignment is removed, `m` the median of `cos(u_q, Delta)` over the kept players (clusters
+   * count once, so copies cannot move it). A replay of `Delta` plus noise earns at most what a
+   * median update of its size earns from `Delta`, and nothing for its noise; an honest update at
+   * or below the median is unchanged. Default off.
+   */
+  readonly deltaCap?: boolean;
+  /** Multiply the owner's curvature `c` by this (0: the linear game). Default 1. */
+  readonly curvatureScale?: number;
+  /** Use `c = 0` when there is no last global delta (round 0: the owner's secant along `v` is 4-20x too stiff). */
+  readonly round0Linear?: boolean;
 }
 
 /**
@@ -333,6 +346,13 @@ export function surrogateRule(name: string, options: SurrogateOptions): RoundRul
     ...(options.dedupCosine === null ? [] : [`near-duplicates (cos >= ${options.dedupCosine}) share one player's value`]),
     ...(options.orthogonal === "score" ? ["scored on the part orthogonal to the last global delta"] : []),
     ...(options.orthogonal === "gate" ? ["paid only if the part orthogonal to the last global delta has a positive value"] : []),
+    ...(options.deltaCap === true ? ["pay for following the last global delta capped at the median player's cosine with it"] : []),
+    ...(options.curvatureScale === 0
+      ? ["linear game (c = 0)"]
+      : options.curvatureScale !== undefined
+        ? [`curvature x${options.curvatureScale}`]
+        : []),
+    ...(options.round0Linear === true ? ["c = 0 in round 0"] : []),
     options.clusterWeights
       ? "aggregate: mean of cluster means"
       : options.norms === "raw"
@@ -360,7 +380,7 @@ export function surrogateRule(name: string, options: SurrogateOptions): RoundRul
     decide(round) {
       const { stats, f } = round;
       const a = stats.alignment as readonly number[];
-      const c = stats.curvature as number;
+      const c = options.round0Linear === true && stats.last === null ? 0 : (stats.curvature as number) * (options.curvatureScale ?? 1);
       const { valid } = screen(round);
       const aligned = options.alignmentGuard === "drop" ? valid.map((k, i) => k && (a[i] as number) > 0) : valid;
       // Near-duplicates count once everywhere (outlier test, median norm, value, aggregation): a
@@ -386,6 +406,7 @@ export function surrogateRule(name: string, options: SurrogateOptions): RoundRul
       if (players.length > 0) {
         // Player q = s_q times the mean of its cluster: a_q and G_qr are rescaled averages of a and G.
         const ap = players.map(({ members }, q) => (s[q] as number) * mean(members.map((i) => a[i] as number)));
+        if (options.deltaCap === true) capDeltaFollowing(ap, players, s, norms, stats.last);
         const gp = players.map((x, q) => players.map((y, r) => (s[q] as number) * (s[r] as number) * (clusterGram[x.p]?.[y.p] as number)));
         const full = surrogateShapley(ap, gp, c);
         let phi = full;
@@ -418,6 +439,30 @@ export function surrogateRule(name: string, options: SurrogateOptions): RoundRul
       return { aggregation: { kind: "weighted", groups }, payouts, aggregated };
     },
   };
+}
+
+/**
+ * `deltaCap` (see SurrogateOptions): in place on the players' (rescaled) alignments `ap`. Player
+ * `q` is `s_q` times its cluster mean; `norms[q]` is the cluster mean's norm before rescaling.
+ */
+function capDeltaFollowing(
+  ap: number[],
+  players: readonly { readonly members: readonly number[] }[],
+  s: readonly number[],
+  norms: readonly number[],
+  last: RoundStats["last"],
+): void {
+  if (last === null || last.norm2 === 0 || last.dotV === null) return;
+  const deltaNorm = Math.sqrt(last.norm2);
+  const along = Math.max(0, last.dotV / deltaNorm); // <Delta^, v>, only when following Delta helps
+  const cos = players.map(({ members }, q) => {
+    const b = mean(members.map((i) => last.dot[i] as number));
+    return (norms[q] as number) === 0 ? 0 : b / ((norms[q] as number) * deltaNorm);
+  });
+  const m = median(cos);
+  cos.forEach((cq, q) => {
+    ap[q] = (ap[q] as number) - (s[q] as number) * Math.max(0, cq - m) * (norms[q] as number) * along;
+  });
 }
 
 function mean(xs: readonly number[]): number {
@@ -470,6 +515,19 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     surrogateRule("consensus-shapley", consensus),
     surrogateRule("consensus-shapley-payguard", { ...consensus, alignmentGuard: "pay-only" }),
     surrogateRule("consensus-shapley-wide", { ...consensus, scoreClip: 2 }),
+    // Third round (docs/SCORING.md, "Third round: capping what following the last delta pays"):
+    // no orthogonal gate; the pay for following the last global delta is capped at the median
+    // player's instead, and the aggregate clips at 1.5x the median norm (2x let an inflated update
+    // damage the model, and the damaged trajectory paid it later).
+    surrogateRule("consensus-linear-capped", { ...consensus, orthogonal: "off", deltaCap: true, curvatureScale: 0, aggregateClip: 1.5 }),
+    surrogateRule("consensus-shapley-capped", {
+      ...consensus,
+      orthogonal: "off",
+      deltaCap: true,
+      round0Linear: true,
+      aggregateClip: 1.5,
+      scoreClip: 1.25,
+    }),
   ];
   return new Map(rules.map((r) => [r.name, r]));
 }

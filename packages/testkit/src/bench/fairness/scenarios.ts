@@ -44,6 +44,13 @@ export interface Scenario {
 
 export const DEFAULT_ATTACKERS: readonly number[] = [2, 5];
 
+/**
+ * A noisy Sybil's copies each have this cosine with the real update, so two copies have about
+ * its square (0.90) with each other: just under the candidates' near-duplicate threshold (0.95),
+ * which exact copies (`sybil-N`) never test.
+ */
+export const NOISY_SYBIL_COSINE = 0.95;
+
 /** Every scenario of the issue, in output order. */
 export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): Scenario[] {
   const a = [...attackers];
@@ -98,6 +105,19 @@ export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): 
     })),
     ...sybil(2),
     ...sybil(3),
+    ...[2, 3].map((ids): Scenario => {
+      const slots = [a[0] as number, ...[5, 7, 6, 4, 3].filter((s) => s !== a[0]).slice(0, ids - 1)];
+      return {
+        name: `sybil-noisy-${ids}`,
+        kind: "sybil",
+        parameter: NOISY_SYBIL_COSINE,
+        sybilSlots: slots,
+        attackers: slots,
+        honestCounterparts: [a[0] as number],
+        baseline: `sybil-${ids}-baseline`,
+        description: `trainer ${a[0]}'s honest update from slots ${slots.join(", ")}, each identity adding its own noise (cosine ${NOISY_SYBIL_COSINE} with the update, about ${(NOISY_SYBIL_COSINE ** 2).toFixed(2)} between identities: below the near-duplicate threshold 0.95); gain against sybil-${ids}-baseline`,
+      };
+    }),
     {
       name: "lazy-10pct",
       kind: "lazy",
@@ -197,10 +217,16 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
           ephemeralSecret,
         });
         break;
-      case "sybil":
-        // Every identity submits the real trainer's update, each sealed under its own ephemeral secret.
-        out.push({ update: quantize(await ctx.train((scenario.sybilSlots as readonly number[])[0] as number, "full")), ephemeralSecret });
+      case "sybil": {
+        // Every identity submits the real trainer's update, each sealed under its own ephemeral secret;
+        // a noisy Sybil adds its own noise orthogonal to the update (the replay's construction, with
+        // the update in the place of the last global delta).
+        const real = quantize(await ctx.train((scenario.sybilSlots as readonly number[])[0] as number, "full"));
+        const update =
+          scenario.parameter === undefined ? real : noisyReplay(ctx.parameters, real, scenario.parameter, attackSeed(t), ctx.updateBits);
+        out.push({ update, ephemeralSecret });
         break;
+      }
       case "lazy":
         out.push({ update: quantize(await ctx.train(t, scenario.lazyVariant as TrainingVariant)), ephemeralSecret });
         break;

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+/**
+ * Renders the comparison tables of docs/SCORING.md from a fairness-candidates JSON that
+ * `npm run bench:fairness` wrote, so that every number in the doc comes from a file a command
+ * wrote, and none is copied by hand:
+ *
+ *   node packages/testkit/src/bench/fairness/report.ts bench/fairness-candidates.json [--rules a,b,c]
+ *
+ * Prints Markdown: fairness and false positives, the gain of each attack (max over the seeds),
+ * attacker slot-rounds aggregated, today's six attacks, final accuracy.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+
+interface Attack {
+  readonly name: string;
+  readonly gainFactor: number | null;
+  readonly inlierRounds: number;
+  readonly detectionRate: number;
+  readonly payoutShare: number;
+  readonly accuracyDropPoints: number | null;
+  readonly accuracyDropVsAttackersAbsentPoints: number | null;
+}
+
+interface Seed {
+  readonly seed: number;
+  readonly spearmanCumulative: number | null;
+  readonly spearmanCumulativeLoss: number | null;
+  readonly pearsonCumulative: number | null;
+  readonly honestFalsePositiveRate: number;
+  readonly allHonestFinalAccuracy: number | null;
+  readonly attacks: readonly Attack[];
+}
+
+interface Rule {
+  readonly rule: string;
+  readonly seeds: readonly Seed[];
+  readonly onCurrentTrajectory?: { readonly meanSpearman: number };
+}
+
+interface Candidates {
+  readonly command: string;
+  readonly wallSeconds: number;
+  readonly rules: readonly Rule[];
+}
+
+const LEGACY = ["sign-flip", "scale", "gaussian", "label-flip", "free-rider", "duplicate"];
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { rules: { type: "string" } } });
+const file = positionals[0];
+if (file === undefined) {
+  process.stderr.write("usage: report.ts <fairness-candidates.json> [--rules a,b,c]\n");
+  process.exit(2);
+}
+const data = JSON.parse(readFileSync(file, "utf8")) as Candidates;
+const wanted = values.rules?.split(",");
+const rules =
+  wanted === undefined
+    ? data.rules
+    : wanted.map((n) =>
+        must(
+          data.rules.find((r) => r.rule === n),
+          `no rule ${n} in ${file}`,
+        ),
+      );
+const seeds = (rules[0] as Rule).seeds.map((s) => s.seed);
+const scenarios = (rules[0] as Rule).seeds[0]?.attacks.map((a) => a.name) ?? [];
+
+function must<T>(x: T | undefined, message: string): T {
+  if (x === undefined) throw new Error(message);
+  return x;
+}
+const f2 = (x: number | null | undefined): string => (x === null || x === undefined ? "-" : x.toFixed(2));
+const f3 = (x: number): string => x.toFixed(3);
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const attack = (s: Seed, name: string): Attack =>
+  must(
+    s.attacks.find((a) => a.name === name),
+    `no scenario ${name}`,
+  );
+const header = (first: string): string =>
+  `| ${first} | ${rules.map((r) => `\`${r.rule}\``).join(" | ")} |\n| --- | ${rules.map(() => "---").join(" | ")} |`;
+
+const out: string[] = [];
+out.push(`Source: \`${file}\` (\`${data.command}\`, ${data.wallSeconds} s). Seeds ${seeds.join(", ")}.`, "");
+
+out.push("Fairness and false positives (all-honest run):", "");
+out.push(
+  "| rule | Spearman (acc) per seed | mean | Spearman (loss) mean | Pearson mean | same updates: mean Spearman | honest FPR per seed | all-honest accuracy |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+);
+for (const r of rules) {
+  const sp = r.seeds.map((s) => s.spearmanCumulative ?? -1);
+  out.push(
+    `| \`${r.rule}\` | ${sp.map(f2).join(" / ")} | **${f2(mean(sp))}** | ${f2(mean(r.seeds.map((s) => s.spearmanCumulativeLoss ?? -1)))} | ${f2(mean(r.seeds.map((s) => s.pearsonCumulative ?? -1)))} | ${r.onCurrentTrajectory === undefined ? "(itself)" : f2(r.onCurrentTrajectory.meanSpearman)} | ${r.seeds.map((s) => f3(s.honestFalsePositiveRate)).join(" / ")} | ${r.seeds.map((s) => f3(s.allHonestFinalAccuracy ?? 0)).join(" / ")} |`,
+  );
+}
+
+/** One table: a row per scenario, a column per rule. */
+function table(title: string, names: readonly string[], cell: (rows: readonly Attack[]) => string): void {
+  out.push("", title, "", header("scenario"));
+  for (const name of names) out.push(`| ${name} | ${rules.map((r) => cell(r.seeds.map((s) => attack(s, name)))).join(" | ")} |`);
+}
+const worst = (xs: readonly (number | null)[]): string => f2(Math.max(...xs.map((x) => x ?? Number.NEGATIVE_INFINITY)));
+
+table(
+  "Gain of each attack, max over the seeds (goal <= 1.0; lazy and replay < 1.0; `∞`: paid while the honest counterpart earns nothing):",
+  scenarios,
+  (rows) => (rows.some((a) => a.gainFactor === null) ? "∞" : f2(Math.max(...rows.map((a) => a.gainFactor as number)))),
+);
+table(`Attacker slot-rounds aggregated (\`inlierRounds\`, seeds ${seeds.join(" / ")}):`, scenarios, (rows) =>
+  rows.map((a) => a.inlierRounds).join(" / "),
+);
+table(
+  "Today's six attacks: detection (lowest seed) / attackers' payout share (highest seed) (goal >= 0.95 / <= 0.02):",
+  LEGACY.filter((n) => scenarios.includes(n)),
+  (rows) => `${f2(Math.min(...rows.map((a) => a.detectionRate)))} / ${f3(Math.max(...rows.map((a) => a.payoutShare)))}`,
+);
+table(
+  "Final accuracy, worst seed, points lost against the all-honest run of the same rule (Sybil: against its baseline) / against `attackers-absent`:",
+  scenarios,
+  (rows) => `${worst(rows.map((a) => a.accuracyDropPoints))} / ${worst(rows.map((a) => a.accuracyDropVsAttackersAbsentPoints))}`,
+);
+process.stdout.write(`${out.join("\n")}\n`);
