@@ -322,7 +322,7 @@ export class AggregatorNode {
 
   /** What the data folder and the chain say about a round (default: the open one; status.ts). */
   status(projectId: bigint, round?: number): Promise<Record<string, unknown>> {
-    return roundStatus(this.#ctx, projectId, round);
+    return roundStatus({ client: this.o.chain.client, dataDir: this.o.dataDir }, projectId, round);
   }
 
   /**

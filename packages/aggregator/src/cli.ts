@@ -32,7 +32,7 @@ import {
   type BlobStore,
   type NodeLogger,
 } from "@fedmarket/protocol";
-import { openAggregator, projectOf, type AggregatorConfig } from "./setup.ts";
+import { openAggregator, openStatusReader, projectOf, type AggregatorConfig } from "./setup.ts";
 import { acceptProject } from "./accept.ts";
 import { prepareProjectCircuits } from "./prepare.ts";
 
@@ -66,7 +66,8 @@ const EXAMPLES = `
 Environment: FEDMARKET_RPC_URL, FEDMARKET_MARKET, FEDMARKET_PROJECT, FEDMARKET_AGGREGATOR_DATA stand in for
 the flags. The Ethereum key comes from FEDMARKET_PRIVATE_KEY (never a flag, never printed); the seal key
 that decrypts updates (the secret of the BabyJubJub key registered at acceptance) from --seal-key-file or
-FEDMARKET_SEAL_KEY (64 hex characters).
+FEDMARKET_SEAL_KEY (64 hex characters). What needs what: run and prove-round need both keys; accept needs
+FEDMARKET_PRIVATE_KEY (it creates the seal key file); setup and status need no key (they send nothing).
 
 Examples:
   export FEDMARKET_RPC_URL=http://127.0.0.1:8545 FEDMARKET_MARKET=0x5FbDB2315678afecb367f032d93F642f64180aa3
@@ -378,29 +379,44 @@ Examples:
   });
 
 common(program.command("status"))
-  .description("where the open round (or --round) stands: on chain and in the data folder")
+  .description(
+    "where the open round (or --round) stands: on chain and in the data folder. Read only: needs no key " +
+      "(no FEDMARKET_PRIVATE_KEY, no seal key), takes no lock, sends and writes nothing; uses --rpc-url, --market, --project, --data, --chain-id",
+  )
   .option("--round <n>", "a past round instead of the open one")
   .addHelpText(
     "after",
     `
+Anyone who can read the chain and the data folder can run it, also while \`run\` works on that folder
+(\`run\` holds the folder's lock; status does not take it). The key and IPFS flags are accepted and ignored.
+
 Examples:
   fedmarket-aggregator status --project 1 --data agg-data
   fedmarket-aggregator status --project 1 --data agg-data --round 0 --json`,
   )
   .action(async (opts: Flags, cmd: Command) => {
-    await withNode(
-      opts,
-      async ({ node, logger, projectId }) => {
-        const s = await node.status(projectId, int(opts.round, "--round", 0));
+    const logger = createLogger({ json: opts.json === true });
+    let started = false;
+    try {
+      const { config, projectId } = configOf(opts, process.env);
+      const round = int(opts.round, "--round", 0);
+      // not openAggregator: no Ethereum key, no seal key, no lock, no IPFS (setup.ts openStatusReader)
+      const reader = await openStatusReader(config, logger);
+      started = true;
+      try {
+        const s = await reader.status(projectId, round);
         if (opts.json === true) {
           logger.log("info", "status", `project ${projectId} round ${String(s.round)}`, s);
           return;
         }
         for (const [k, v] of Object.entries(s))
           if (v !== undefined) process.stdout.write(`${k.padEnd(22)} ${typeof v === "object" ? JSON.stringify(v) : String(v)}\n`);
-      },
-      { cmd },
-    );
+      } finally {
+        await reader.close();
+      }
+    } catch (err) {
+      failWith(logger, err, { json: opts.json === true, started, cmd });
+    }
   });
 
 common(program.command("prove-round"))

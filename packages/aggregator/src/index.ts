@@ -12,7 +12,7 @@
  * - prepare.ts: `fedmarket-aggregator setup` (and `accept`): makes the dev setup before any window, with progress
  * - progress.ts: durations and the proofs' ETA as the info-level progress lines say them
  * - store.ts, lock.ts: per-round step files (atomic), data-folder lock; status.ts: what they say
- * - setup.ts: building a node from a config; accept.ts: accepting an appointment
+ * - setup.ts: building a node from a config, and status's read-only view (no key, no lock); accept.ts: accepting an appointment
  * - report/: the unproven round report (GTG-Shapley, leave-one-out on the owner's validation set)
  */
 export * from "./artifacts.ts";

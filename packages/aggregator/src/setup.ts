@@ -5,7 +5,8 @@
  * store (Kubo RPC or embedded Helia), the data folder (locked, and bound to chain, market and account),
  * and where each project's history starts (its creation block, so no read scans from block 0). With
  * `checkKeyFor`, the seal key is checked against the one the project registered at acceptance
- * before anything else happens (`checkAggregatorKey`).
+ * before anything else happens (`checkAggregatorKey`). `status` needs none of that: `openStatusReader`
+ * builds only what it reads (a provider-backed client and the data folder), without keys or lock.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -29,7 +30,8 @@ import { checkAggregatorKey, parseSealSecret, readSealKeyFile, sealKeyText } fro
 import type { Checkpoint } from "./steps/context.ts";
 import { acquireLock, type DataLock } from "./lock.ts";
 import type { NodeLogger } from "@fedmarket/protocol";
-import { bindDataDir } from "./store.ts";
+import { roundStatus } from "./status.ts";
+import { bindDataDir, checkDataDirBinding } from "./store.ts";
 import { RoundReporter } from "./report/round-report-step.ts";
 
 export interface AggregatorConfig {
@@ -113,17 +115,7 @@ export async function openAggregator(
   let store: BlobStore | undefined;
   try {
     const signer = wallet.connect(provider);
-    // Every retried JSON-RPC call leaves a trace: a flaky endpoint shows in the logs before it fails a round.
-    const retry: RetryOptions = {
-      onRetry: ({ attempt, delayMs, error }) =>
-        logger.log(
-          "debug",
-          "rpc.retry",
-          `JSON-RPC call failed (${(error as Error).message?.split("\n")[0] ?? String(error)}); retry ${attempt} in ${delayMs} ms`,
-          { attempt, delayMs },
-        ),
-    };
-    const client = new FedMarketClient(config.market, signer, { blockRange: config.blockRange ?? 2_000, retry });
+    const client = new FedMarketClient(config.market, signer, { blockRange: config.blockRange ?? 2_000, retry: loggedRetries(logger) });
     const chainId = await client.checkNetwork(config.chainId);
     if (options.checkKeyFor !== undefined) checkAggregatorKey(await projectOf(client, options.checkKeyFor), sealSecret, keySource);
     await bindDataDir(config.dataDir, { chainId: chainId.toString(), market: client.address, aggregator: wallet.address });
@@ -195,6 +187,69 @@ export async function openAggregator(
     await lock.release();
     throw err;
   }
+}
+
+/** What `status` reads from a configuration: the chain and the data folder, nothing else. */
+export type StatusConfig = Pick<AggregatorConfig, "rpcUrl" | "market" | "dataDir" | "chainId" | "blockRange" | "pollIntervalMs">;
+
+/** `fedmarket-aggregator status`'s read-only view of the chain and the data folder (`openStatusReader`). */
+export interface StatusReader {
+  /** The marketplace client, on a provider: it has no signer, so it cannot send anything. */
+  readonly client: FedMarketClient;
+  /** What the data folder and the chain say about a round (default: the open one; status.ts). */
+  status(projectId: bigint, round?: number): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens what `status` reads, and only that (status.ts `roundStatus`): a marketplace client on a
+ * provider (network checked) and the data folder's round files. Unlike `openAggregator` it needs
+ * no Ethereum key and no seal key, takes no lock (a running `run` keeps its own) and writes
+ * nothing: a data folder bound to another chain or marketplace is refused, one never bound is not
+ * bound now. Anyone who can read the chain and the folder can use it.
+ */
+export async function openStatusReader(config: StatusConfig, logger: NodeLogger): Promise<StatusReader> {
+  // fails fast, naming the endpoint, when nothing answers there
+  const { provider } = await connectRpc(config.rpcUrl, { pollingIntervalMs: Math.min(config.pollIntervalMs ?? 1_000, 1_000) });
+  try {
+    const client = new FedMarketClient(config.market, provider, { blockRange: config.blockRange ?? 2_000, retry: loggedRetries(logger) });
+    const chainId = await client.checkNetwork(config.chainId);
+    await checkDataDirBinding(config.dataDir, { chainId: chainId.toString(), market: client.address });
+    logger.log(
+      "debug",
+      "status.open",
+      `reading chain ${chainId}, market ${client.address}, data ${config.dataDir} (read only: no key, no lock)`,
+      {
+        chainId,
+        market: client.address,
+        dataDir: config.dataDir,
+      },
+    );
+    const source = { client, dataDir: config.dataDir };
+    return {
+      client,
+      status: (projectId, round) => roundStatus(source, projectId, round),
+      async close() {
+        provider.destroy();
+      },
+    };
+  } catch (err) {
+    provider.destroy();
+    throw err;
+  }
+}
+
+/** Every retried JSON-RPC call leaves a trace: a flaky endpoint shows in the logs before it fails a round. */
+function loggedRetries(logger: NodeLogger): RetryOptions {
+  return {
+    onRetry: ({ attempt, delayMs, error }) =>
+      logger.log(
+        "debug",
+        "rpc.retry",
+        `JSON-RPC call failed (${(error as Error).message?.split("\n")[0] ?? String(error)}); retry ${attempt} in ${delayMs} ms`,
+        { attempt, delayMs },
+      ),
+  };
 }
 
 /**

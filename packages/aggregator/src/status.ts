@@ -1,21 +1,31 @@
 /**
  * `fedmarket-aggregator status`: where a round stands, from the chain (the open round's counts
  * and deadlines) and from the data folder (which step files exist). It only reads: nothing is
- * sent, written or proven.
+ * sent, written or proven. It needs only a marketplace client (a provider-backed one, without a
+ * signer, will do) and the data folder: no Ethereum key, no seal key, no lock. Reading while a
+ * `run` works on the same folder is safe, since every step file is written atomically (store.ts).
  */
-import { readJson } from "./store.ts";
+import type { FedMarketClient } from "@fedmarket/protocol";
+import { readJson, RoundFiles } from "./store.ts";
 import type { SlotsFile } from "./steps/collect.ts";
-import { stepContext, type NodeContext } from "./steps/context.ts";
 import type { RoundFile } from "./steps/compute.ts";
 import type { OpeningsFile } from "./steps/open.ts";
 import type { ModelFile } from "./steps/pin.ts";
 import type { DoneFile, TxsFile } from "./steps/settle.ts";
 
+/** What `roundStatus` reads: the chain's view of the open round and the data folder's round files. */
+export interface StatusSource {
+  /** The marketplace (read only: a client without a signer will do). */
+  readonly client: Pick<FedMarketClient, "getOpenRound">;
+  /** The data folder: round folders `p<project>/r<round>/`. */
+  readonly dataDir: string;
+}
+
 /** What the data folder and the chain say about a round (default: the open one). */
-export async function roundStatus(node: NodeContext, projectId: bigint, round?: number): Promise<Record<string, unknown>> {
-  const { project, round: open, chainTime } = await node.chain.client.getOpenRound(projectId);
+export async function roundStatus(source: StatusSource, projectId: bigint, round?: number): Promise<Record<string, unknown>> {
+  const { project, round: open, chainTime } = await source.client.getOpenRound(projectId);
   const r = round ?? open.round;
-  const { files } = stepContext(node, projectId, r);
+  const files = new RoundFiles(source.dataDir, projectId, r);
   const [slots, openings, roundFile, model, txs, done] = await Promise.all([
     files.read<SlotsFile>("slots.json"),
     files.read<OpeningsFile>("openings.json"),

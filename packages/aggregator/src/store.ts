@@ -103,3 +103,21 @@ export async function bindDataDir(dataDir: string, want: Binding): Promise<void>
     }
   }
 }
+
+/**
+ * Checks, without writing anything, that the data folder belongs to this chain and marketplace
+ * (`status`: a reader has no account, so the folder's aggregator is not compared). A folder that
+ * was never bound (no `node.json`, or no folder at all) passes: its rounds are simply not started.
+ */
+export async function checkDataDirBinding(dataDir: string, want: Pick<Binding, "chainId" | "market">): Promise<void> {
+  const have = await readJson<Binding>(path.join(dataDir, "node.json"));
+  if (have === undefined) return;
+  const norm = { chainId: want.chainId, market: want.market.toLowerCase() };
+  for (const k of ["chainId", "market"] as const) {
+    if (have[k] !== norm[k]) {
+      throw new StoreError(
+        `data folder ${dataDir} belongs to ${k} ${have[k]}, not ${norm[k]}: wrong network or marketplace? Check --rpc-url, --market and --data`,
+      );
+    }
+  }
+}
