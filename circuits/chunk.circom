@@ -2,13 +2,16 @@ pragma circom 2.1.0;
 
 include "./lib.circom";
 include "./cipher/cipher.circom";
+include "./malformed.circom";
 
 // One chunk proof (docs/PROOF-INTERFACE.md, "Chunk proof"): advances the round accumulator by
 // one chunk of CHUNK model parameters for K_MAX trainer slots. Public inputs: [accIn, accOut].
 //
 // Proves, for this chunk: every slot's committed ciphertext chunk extends its trainer chain and
 // decrypts under the slot's shared key (bound by the state's keysHash) at chunk index `counter`;
-// the plaintext of every decoded slot unpacks within range (the others count as zeros); the model
+// the plaintext of every decoded slot unpacks within range (the others count as zeros); a slot may
+// be marked malformed (the state's running mask) only with one plaintext element of this chunk
+// proven out of range (malformed.circom); the model
 // values unpack within range; both model chains grow; the Gram matrix grows by the chunk's inner
 // products; g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the mask's
 // popcount (g' = g when n = 0), and g' fits BG bits. Reference: `chunkStep` in
@@ -17,7 +20,8 @@ include "./cipher/cipher.circom";
 // Constraint budget per parameter: K_MAX * B (update unpacking) + K_MAX (masked sum)
 // + K_MAX (K_MAX + 1) / 2 (Gram) + 2 BG (model unpacking and g' range) + 1 (division)
 // + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element)
-// + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element).
+// + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element)
+// + K_MAX * ~530 / CHUNK (one malformation claim per slot and chunk: a strict 254-bit decomposition).
 template Chunk(K_MAX, CHUNK, B, BG) {
     var KK = K_MAX * (K_MAX + 1) \ 2;
     var L = stateLength(K_MAX);
@@ -42,6 +46,8 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal input decoded;
     // hashMany of the slots' shared keys (fixed for the whole round).
     signal input keysHash;
+    // Proven-malformed mask: bit k set once some chunk proof showed slot k's plaintext out of range.
+    signal input malformed;
     // Chain of the previous model g over the absorbed chunks.
     signal input prevModelChain;
     // Chain of the new model g' over the absorbed chunks.
@@ -59,6 +65,9 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal input keys[K_MAX][2];
     // The previous model's chunk, packed (BG-bit offset-encoded values).
     signal input prevModel[NPG];
+    // Slot k's optional malformation claim: one-hot over NP + 1 positions, position e < NP claims
+    // plaintext element e out of range, position NP claims nothing (SelectMalformed).
+    signal input malformedSelect[K_MAX][NP + 1];
 
     // ---- 1. open the input state ----
     // 1 iff accIn = 0, i.e. the input state must be the canonical initial state.
@@ -66,6 +75,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     isInit.in <== accIn;
     // Canonical initial state: everything but the round constants (mask, decoded, keysHash) is zero.
     isInit.out * counter === 0;
+    isInit.out * malformed === 0;
     isInit.out * prevModelChain === 0;
     isInit.out * newModelChain === 0;
     for (var k = 0; k < K_MAX; k++) {
@@ -80,6 +90,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashIn.mask <== mask;
     hashIn.decoded <== decoded;
     hashIn.keysHash <== keysHash;
+    hashIn.malformed <== malformed;
     hashIn.prevModelChain <== prevModelChain;
     hashIn.newModelChain <== newModelChain;
     hashIn.trainerChains <== trainerChains;
@@ -119,6 +130,8 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal decodedPlain[K_MAX][NP];
     // Unpacked update values of every slot (offset-encoded; 2^(B-1) encodes 0).
     component updateValues[K_MAX];
+    // Slot k's malformation claim in this chunk (claimed = 1: an element is proven out of range).
+    component claims[K_MAX];
     // Chunk hash of every slot's ciphertext.
     component updateHash[K_MAX];
     // Next trainer chain value x[k][j+1] = Poseidon(x[k][j], hashMany(cipher[k][j])).
@@ -134,11 +147,25 @@ template Chunk(K_MAX, CHUNK, B, BG) {
             decodedPlain[k][e] <== decodedBits.out[k] * (plain[k].plain[e] - zeroPacked(CHUNK, B, e)) + zeroPacked(CHUNK, B, e);
             updateValues[k].packed[e] <== decodedPlain[k][e];
         }
+        claims[k] = SelectMalformed(CHUNK, B);
+        claims[k].elements <== plain[k].plain;
+        claims[k].select <== malformedSelect[k];
         updateHash[k] = HashMany(NP);
         updateHash[k].in <== ciphers[k];
         trainerNext[k] = Poseidon(2);
         trainerNext[k].inputs[0] <== trainerChains[k];
         trainerNext[k].inputs[1] <== updateHash[k].out;
+    }
+
+    // The malformed mask grows by this chunk's claims: bit k of the output is m_k OR claimed_k.
+    component malformedBits = Num2Bits(K_MAX);
+    malformedBits.in <== malformed;
+    // malformedAnd[k] = m_k * claimed_k, for the OR m + c - m c.
+    signal malformedAnd[K_MAX];
+    var malformedNext = 0;
+    for (var k = 0; k < K_MAX; k++) {
+        malformedAnd[k] <== malformedBits.out[k] * claims[k].claimed;
+        malformedNext += (malformedBits.out[k] + claims[k].claimed - malformedAnd[k]) * (1 << k);
     }
 
     // ---- 4. Gram matrix growth: one product per (pair, parameter) ----
@@ -221,6 +248,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashOut.mask <== mask;
     hashOut.decoded <== decoded;
     hashOut.keysHash <== keysHash;
+    hashOut.malformed <== malformedNext;
     hashOut.prevModelChain <== prevNext.out;
     hashOut.newModelChain <== newNext.out;
     for (var k = 0; k < K_MAX; k++) {

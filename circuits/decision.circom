@@ -11,7 +11,8 @@ include "./cipher/cipher.circom";
 // the prover knows the secret of the registered seal key; every available commitment opens as
 // Poseidon(x[k], E[k].x, E[k].y) over the ciphertext chain x[k]; the state's keysHash holds the
 // shared keys secret * (8 * E[k]) of the available slots whose E[k] is on the curve (zero for the
-// others); only such slots can be decoded; slot statuses (empty 0, excluded 3 = not decoded,
+// others); exactly such slots are decoded, except those the chunk proofs proved malformed (the
+// state's malformed mask); slot statuses (empty 0, excluded 3 = not decoded,
 // duplicate 2, Multi-Krum inlier 1 / outlier 2); the mask in the state is
 // exactly the Multi-Krum inlier set (nobody when n < 2f + 3); the scores
 // s_k = max(0, sum_{i inlier} G[k][i]) < 2^64 of inliers (0 otherwise); the outcome words.
@@ -61,6 +62,9 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input decoded;
     // hashMany of the shared keys every chunk proof decrypted with.
     signal input keysHash;
+    // Proven-malformed mask: bit k set when a chunk proof showed a plaintext element of slot k
+    // (decrypted with the slot's key) out of range.
+    signal input malformed;
     // Chain of the previous model.
     signal input prevModelChain;
     // Chain of the new model.
@@ -91,6 +95,7 @@ template Decision(K_MAX, CHUNK, B, BG) {
     stateHash.mask <== mask;
     stateHash.decoded <== decoded;
     stateHash.keysHash <== keysHash;
+    stateHash.malformed <== malformed;
     stateHash.prevModelChain <== prevModelChain;
     stateHash.newModelChain <== newModelChain;
     stateHash.trainerChains <== trainerChains;
@@ -155,9 +160,14 @@ template Decision(K_MAX, CHUNK, B, BG) {
     keysHash === keysHashed.out;
 
     // ---- 4. slot classification ----
-    // Decoded bits: only a slot with a shared key can be decoded.
+    // Decoded bits: exactly the slots with a shared key whose plaintext was not proven malformed.
     component decodedBits = Num2Bits(K_MAX);
     decodedBits.in <== decoded;
+    // Malformed bits (the chunk proofs' running OR; each chunk proof keeps it a K_MAX-bit mask).
+    component malformedBits = Num2Bits(K_MAX);
+    malformedBits.in <== malformed;
+    // keyedMalformed[k] = keyed[k] * malformed[k]: a keyed slot the chunk proofs showed malformed.
+    signal keyedMalformed[K_MAX];
     // sameCommitment[k][l].out = 1 iff commitments[k] = commitments[l] (k < l).
     component sameCommitment[K_MAX][K_MAX];
     // hasTwin[k].out = 1 iff no other slot has the same commitment (IsZero of the count).
@@ -165,7 +175,7 @@ template Decision(K_MAX, CHUNK, B, BG) {
     // duplicate[k] = 1 iff slot k is non-empty and another slot holds the same commitment.
     signal duplicate[K_MAX];
     // excluded[k] = 1 iff slot k is non-empty and not decoded (not available, a key off the
-    // curve, or a plaintext that does not unpack).
+    // curve, or a plaintext proven not to unpack).
     signal excluded[K_MAX];
     // valid[k] = 1 iff slot k is in the Multi-Krum set V (decoded and not duplicated).
     signal valid[K_MAX];
@@ -190,7 +200,10 @@ template Decision(K_MAX, CHUNK, B, BG) {
         hasTwin[k] = IsZero();
         hasTwin[k].in <== twins;
         duplicate[k] <== (1 - hasTwin[k].out) * (1 - empty[k].out);
-        decodedBits.out[k] * (1 - keyed[k]) === 0;
+        // Not decoded is never the aggregator's choice for a keyed slot: it needs a malformation
+        // proof (and a decoded slot's plaintext unpacks in every chunk, so it cannot have one).
+        keyedMalformed[k] <== keyed[k] * malformedBits.out[k];
+        decodedBits.out[k] === keyed[k] - keyedMalformed[k];
         excluded[k] <== (1 - empty[k].out) - decodedBits.out[k];
         valid[k] <== decodedBits.out[k] * (1 - duplicate[k]);
         n += valid[k];

@@ -136,10 +136,10 @@ template RangeCheck(n) {
     bits.in <== in;
 }
 
-// Number of state fields: counter, mask, decoded, keysHash, two model chains, K trainer chains,
-// K(K+1)/2 Gram entries.
+// Number of state fields: counter, mask, decoded, keysHash, malformed, two model chains, K trainer
+// chains, K(K+1)/2 Gram entries.
 function stateLength(K) {
-    return 6 + K + K * (K + 1) \ 2;
+    return 7 + K + K * (K + 1) \ 2;
 }
 
 // Index of Gram entry (i, j), i <= j, in the row-major upper-triangular layout (`gramIndex`).
@@ -150,7 +150,8 @@ function gramIndex(i, j, K) {
 }
 
 // Hash of the accumulator state in the documented field order (accumulator.ts): [counter, mask,
-// decoded, keysHash, prevModelChain, newModelChain, trainerChains[0..K), gram[0..K(K+1)/2)].
+// decoded, keysHash, malformed, prevModelChain, newModelChain, trainerChains[0..K),
+// gram[0..K(K+1)/2)].
 template StateHash(K) {
     var KK = K * (K + 1) \ 2;
     // Chunks absorbed so far.
@@ -161,6 +162,8 @@ template StateHash(K) {
     signal input decoded;
     // hashMany of the slots' shared keys.
     signal input keysHash;
+    // Proven-malformed mask (bit k = a chunk proof showed slot k's plaintext out of range).
+    signal input malformed;
     // Chain of the previous model over the absorbed chunks.
     signal input prevModelChain;
     // Chain of the new model over the absorbed chunks.
@@ -178,13 +181,14 @@ template StateHash(K) {
     h.in[1] <== mask;
     h.in[2] <== decoded;
     h.in[3] <== keysHash;
-    h.in[4] <== prevModelChain;
-    h.in[5] <== newModelChain;
+    h.in[4] <== malformed;
+    h.in[5] <== prevModelChain;
+    h.in[6] <== newModelChain;
     for (var k = 0; k < K; k++) {
-        h.in[6 + k] <== trainerChains[k];
+        h.in[7 + k] <== trainerChains[k];
     }
     for (var i = 0; i < KK; i++) {
-        h.in[6 + K + i] <== gram[i];
+        h.in[7 + K + i] <== gram[i];
     }
     out <== h.out;
 }

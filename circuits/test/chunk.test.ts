@@ -6,7 +6,11 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   FIELD_MODULUS,
+  cipherChain,
+  encryptChunk,
   hashState,
+  publicKeyOf,
+  sealedCommitment,
   initialState,
   pack,
   simulateRound,
@@ -23,6 +27,7 @@ import {
   rng,
   sealedTestSlot,
   tamper,
+  testKey,
   testKeysHash,
   testSlotChunks,
   type TestCircuit,
@@ -243,6 +248,85 @@ describe("chunk circuit rejects tampered inputs", () => {
     assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
   });
 
+  test("malformation claims: a keyed slot left undecoded must be proven malformed; a well-formed element cannot be claimed", async () => {
+    // Slot 2: a valid ephemeral key, plaintext chunk 0 holds an element beyond its 240 bits (two
+    // chunks of two packed elements each: widths 240 and 16).
+    const r = rng(9);
+    const good = [0, 1, 3].map((k) =>
+      sealedTestSlot(
+        config,
+        Array.from({ length: 32 }, () => r(-50, 50)),
+        BigInt(k + 1),
+      ),
+    );
+    const key = testKey(3n);
+    const junkChunks = [encryptChunk([5n, 1n << 250n], key, 0), encryptChunk(pack(new Array<bigint>(16).fill(0n), 16), key, 1)];
+    const junk: RoundSlot = {
+      commitment: sealedCommitment(cipherChain(junkChunks), publicKeyOf(3n)),
+      sealed: { ephemeral: publicKeyOf(3n), chunks: junkChunks },
+    };
+    const slots = [good[0]!, good[1]!, junk, good[2]!];
+    const round = simulateRound({ config, prevModel: new Array<bigint>(32).fill(0n), slots, f: 0, keccak: 7n, secret: SEAL_SECRET });
+    assert.deepEqual(round.decoded, [true, true, false, true]);
+    assert.equal(round.finalState.malformed, 0b0100n);
+    const [c0, c1] = round.chunkWitnesses;
+    // Chunk 0 carries the claim (element 1 of slot 2), chunk 1 has nothing to claim and keeps the bit.
+    assert.equal((c0!.input["malformedSelect"] as bigint[][])[2]![1], 1n);
+    assert.equal((c1!.input["malformedSelect"] as bigint[][])[2]![2], 1n);
+    for (const w of round.chunkWitnesses) assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
+    // The claim moved to the well-formed element 0 of the same slot, or to an honest slot's
+    // elements (the full one and the narrower last one): no witness.
+    for (const [slot, element] of [
+      [2, 0],
+      [0, 0],
+      [0, 1],
+    ] as const) {
+      await rejects(
+        tamper(c0!.input, (c) => {
+          const row = (c["malformedSelect"] as bigint[][])[slot]!;
+          row.fill(0n);
+          row[element] = 1n;
+        }),
+      );
+    }
+    // Not one-hot: no claim and a claim at once, or none at all.
+    await rejects(
+      tamper(c0!.input, (c) => {
+        (c["malformedSelect"] as bigint[][])[2]![2] = 1n;
+      }),
+    );
+    await rejects(
+      tamper(c0!.input, (c) => {
+        (c["malformedSelect"] as bigint[][])[2]![1] = 0n;
+      }),
+    );
+    // An honest slot the aggregator leaves undecoded (bit 0 cleared) cannot be claimed either.
+    const s0 = initialState(4, { mask: 0n, decoded: 0b1010n, keysHash: round.chunkWitnesses[0]!.input["keysHash"] as bigint });
+    const slotChunks = slots.map((s, k) => ({ cipher: s.sealed!.chunks[0]!, key: testKey(BigInt(k === 3 ? 4 : k + 1)) }));
+    const honestLeftOut = buildChunkInput(config, s0, slotChunks, new Array<bigint>(16).fill(0n));
+    assert.equal(honestLeftOut.next.malformed, 0b0100n, "only the junk slot is claimed");
+    assert.equal(circuit.violated(await circuit.witness(honestLeftOut.input)), -1);
+    await rejects(
+      tamper(honestLeftOut.input, (c) => {
+        const row = (c["malformedSelect"] as bigint[][])[0]!;
+        row.fill(0n);
+        row[0] = 1n;
+      }),
+    );
+    // A malformed bit without its claim: the output state does not open accOut.
+    await rejects(
+      tamper(c0!.input, (c) => {
+        c["accOut"] = hashState({ ...c0!.next, malformed: 0b0101n });
+      }),
+    );
+    // The initial state (accIn = 0) has no malformed bit.
+    await rejects(
+      tamper(c0!.input, (c) => {
+        c["malformed"] = 0b0100n;
+      }),
+    );
+  });
+
   test("a mask with a bit above K_MAX is rejected even in the initial state", async () => {
     await rejects(
       tamper(base, (c) => {
@@ -289,7 +373,7 @@ describe("chunk circuit rejects tampered inputs", () => {
       new Array<bigint>(16).fill(0n),
     );
     assert.equal(w.publicSignals[1], hashState(w.next));
-    assert.equal(stateFields(w.next).length, 6 + 4 + 10);
+    assert.equal(stateFields(w.next).length, 7 + 4 + 10);
     assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
   });
 });

@@ -9,13 +9,16 @@ import {
   buildDecisionInput,
   cipherChain,
   computeCtx,
+  encryptChunk,
   gramFromUpper,
   hashState,
   inlierScores,
   maskOf,
   multiKrumQuorum,
   packOutcome,
+  publicKeyOf,
   sealedCommitment,
+  sharedKey,
   simulateRound,
   squaredDistance,
   toField,
@@ -392,6 +395,32 @@ describe("decision circuit rejects tampered inputs", () => {
         c["accFinal"] = hashState(state);
       }),
     );
+  });
+
+  test("a keyed slot is left undecoded only with the chunk proofs' malformation bit; a decoded slot cannot carry one", async () => {
+    // Slot 2: a valid ephemeral key, a plaintext element beyond its width in chunk 0.
+    const good = [slot(vec([1]), 1n), slot(vec([2]), 2n)];
+    const key = sharedKey(3n, SEAL_KEY).key;
+    const chunks = [encryptChunk([1n << 250n, 0n], key, 0)];
+    const junk: RoundSlot = {
+      commitment: sealedCommitment(cipherChain(chunks), publicKeyOf(3n)),
+      sealed: { ephemeral: publicKeyOf(3n), chunks },
+    };
+    const res = round([good[0]!, good[1]!, junk], 0);
+    assert.deepEqual(res.krum.status, [2, 2, 3, 0]);
+    assert.equal(res.finalState.malformed, 0b100n);
+    await accepts(res);
+    // The same decision without the malformation bit: the aggregator's word alone, refused.
+    // And the bit on an honest, decoded slot: refused (it would have to be undecoded).
+    for (const malformed of [0n, 0b101n]) {
+      const state = { ...res.finalState, malformed };
+      await rejects(
+        tamper(res.decision.input, (c) => {
+          c["malformed"] = malformed;
+          c["accFinal"] = hashState(state);
+        }),
+      );
+    }
   });
 
   test("Krum hints: a different selection or separator", async () => {

@@ -181,6 +181,21 @@ function statusCli(args: readonly string[]): Promise<{ code: number; stdout: str
   });
 }
 
+/** The fields status prints, in order (JSON keys and the plain output's labels). */
+const STATUS_FIELDS = [
+  "project",
+  "status",
+  "openRound",
+  "round",
+  "chainTime",
+  "submissionDeadline",
+  "aggregationDeadline",
+  "submissions",
+  "chunksVerifiedOnChain",
+  "step",
+  "excluded",
+];
+
 test("the CLI's status: no FEDMARKET_PRIVATE_KEY, no seal key, the lock held by a running node; only reads", async () => {
   const { dataDir, lock, lockText } = await dataFolderInUse();
   try {
@@ -193,19 +208,7 @@ test("the CLI's status: no FEDMARKET_PRIVATE_KEY, no seal key, the lock held by 
     assert.equal(line.event, "status");
     assert.equal(line.msg, "project 1 round 2");
     assert.deepEqual(
-      [
-        "project",
-        "status",
-        "openRound",
-        "round",
-        "chainTime",
-        "submissionDeadline",
-        "aggregationDeadline",
-        "submissions",
-        "chunksVerifiedOnChain",
-        "step",
-        "excluded",
-      ].map((k) => line[k]),
+      STATUS_FIELDS.map((k) => line[k]),
       ["1", "Active", 2, 2, CHAIN_TIME, 100, 400, 3, 0, "opened", [{ slot: 1, reason: "not available: timeout" }]],
     );
 
@@ -215,20 +218,7 @@ test("the CLI's status: no FEDMARKET_PRIVATE_KEY, no seal key, the lock held by 
     const lines = plain.stdout.trimEnd().split("\n");
     assert.deepEqual(
       lines.map((l) => l.slice(0, 22).trimEnd()),
-      [
-        "project",
-        "status",
-        "openRound",
-        "round",
-        "chainTime",
-        "submissionDeadline",
-        "aggregationDeadline",
-        "submissions",
-        "chunksVerifiedOnChain",
-        "step",
-        "excluded",
-        "dataDir",
-      ],
+      [...STATUS_FIELDS, "dataDir"],
     );
     assert.ok(lines.includes(`${"step".padEnd(22)} opened`), plain.stdout);
     assert.ok(lines.includes(`${"dataDir".padEnd(22)} ${path.join(dataDir, "p1", "r2")}`), plain.stdout);

@@ -1,7 +1,7 @@
 /**
  * The chunk accumulator: the state a chunk proof advances by one chunk, and its hash.
  *
- * State field order (this order is hashed, and the circuits use it; `L = 6 + K + K(K+1)/2`):
+ * State field order (this order is hashed, and the circuits use it; `L = 7 + K + K(K+1)/2`):
  *
  * | index | field | meaning |
  * | --- | --- | --- |
@@ -9,14 +9,19 @@
  * | 1 | `mask` | aggregation mask `sum_k inlier_k * 2^k` (fixed for the round) |
  * | 2 | `decoded` | decoded mask `sum_k decoded_k * 2^k`: slots whose plaintext is used (fixed for the round) |
  * | 3 | `keysHash` | `hashMany(S[0].x, S[0].y, ..)` of the slots' shared keys (fixed for the round; cipher.ts) |
- * | 4 | `prevModelChain` | chain `m` of the previous model `g` over the absorbed chunks |
- * | 5 | `newModelChain` | chain `m'` of the new model `g'` over the absorbed chunks |
- * | 6 .. 6+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
- * | 6+K .. L | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
+ * | 4 | `malformed` | proven-malformed mask: bit `k` set once a chunk proof showed a plaintext element of slot `k` out of range (malformed.ts) |
+ * | 5 | `prevModelChain` | chain `m` of the previous model `g` over the absorbed chunks |
+ * | 6 | `newModelChain` | chain `m'` of the new model `g'` over the absorbed chunks |
+ * | 7 .. 7+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
+ * | 7+K .. L | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
  *
  * `hashState(s) = hashMany(fields(s))` (see poseidon.ts). The accumulator value a proof exposes
  * is `0` for the canonical initial state (counter 0, all zero but the three round constants
  * `mask`, `decoded`, `keysHash`) and `hashState(s)` otherwise.
+ *
+ * Why `malformed`: a slot with a shared key may be left undecoded only if some chunk proof shows
+ * one of its plaintext elements out of range (the decision proof checks `decoded_k = keyed_k and
+ * not malformed_k`), so "not decoded" is no longer the aggregator's word.
  */
 import { gramIndex, gramSize, stateLength, type CircuitConfig } from "./config.ts";
 import { chainStep, chunkHash } from "./commit.ts";
@@ -25,6 +30,7 @@ import { floorDiv, fromFieldSigned, toField, assertSignedBits } from "./field.ts
 import { innerProduct } from "./gram.ts";
 import { flagsOf, popcount } from "./krum.ts";
 import { unpack } from "./pack.ts";
+import { findMalformed } from "./malformed.ts";
 import { hashMany } from "./poseidon.ts";
 
 /** One accumulator state (Gram entries as signed integers). */
@@ -33,6 +39,7 @@ export interface AccumulatorState {
   readonly mask: bigint;
   readonly decoded: bigint;
   readonly keysHash: bigint;
+  readonly malformed: bigint;
   readonly prevModelChain: bigint;
   readonly newModelChain: bigint;
   readonly trainerChains: readonly bigint[];
@@ -68,6 +75,7 @@ export function initialState(kMax: number, constants: RoundConstants): Accumulat
     mask,
     decoded,
     keysHash: kh,
+    malformed: 0n,
     prevModelChain: 0n,
     newModelChain: 0n,
     trainerChains: new Array<bigint>(kMax).fill(0n),
@@ -82,6 +90,7 @@ export function stateFields(state: AccumulatorState): bigint[] {
     state.mask,
     state.decoded,
     state.keysHash,
+    state.malformed,
     state.prevModelChain,
     state.newModelChain,
     ...state.trainerChains,
@@ -102,10 +111,11 @@ export function stateFromFields(fields: readonly bigint[], kMax: number): Accumu
     mask: f(1),
     decoded: f(2),
     keysHash: f(3),
-    prevModelChain: f(4),
-    newModelChain: f(5),
-    trainerChains: fields.slice(6, 6 + kMax),
-    gram: fields.slice(6 + kMax).map(fromFieldSigned),
+    malformed: f(4),
+    prevModelChain: f(5),
+    newModelChain: f(6),
+    trainerChains: fields.slice(7, 7 + kMax),
+    gram: fields.slice(7 + kMax).map(fromFieldSigned),
   };
 }
 
@@ -118,6 +128,7 @@ export function hashState(state: AccumulatorState): bigint {
 export function isInitialState(state: AccumulatorState): boolean {
   return (
     state.counter === 0n &&
+    state.malformed === 0n &&
     state.prevModelChain === 0n &&
     state.newModelChain === 0n &&
     state.trainerChains.every((t) => t === 0n) &&
@@ -135,6 +146,11 @@ export interface ChunkStepResult {
   readonly next: AccumulatorState;
   /** The chunk of the new model `g'`. */
   readonly newModelChunk: bigint[];
+  /**
+   * Each slot's malformation claim in this chunk: the index of a plaintext element out of range
+   * (the first one), or `null`. Made for every keyed slot that is not decoded and has one here.
+   */
+  readonly claims: (number | null)[];
 }
 
 /** One slot's chunk as a chunk proof sees it. */
@@ -147,8 +163,10 @@ export interface SlotChunk {
 
 /**
  * Absorbs one chunk: hashes every slot's ciphertext chunk into its chain, decrypts and unpacks the
- * decoded slots (zeros for the others), grows the Gram matrix, aggregates the chunk of the model
- * and extends both model chains. Throws when a decoded slot's plaintext does not unpack.
+ * decoded slots (zeros for the others), claims the keyed slots that are not decoded malformed
+ * where one of their plaintext elements here is out of range, grows the Gram matrix, aggregates
+ * the chunk of the model and extends both model chains. Throws when a decoded slot's plaintext
+ * does not unpack.
  */
 export function chunkStep(
   config: CircuitConfig,
@@ -166,6 +184,13 @@ export function chunkStep(
     if (!decoded[k]) return new Array<bigint>(chunk).fill(0n);
     return unpack(decryptChunk(s.cipher, s.key, Number(state.counter)), updateBits, chunk);
   });
+  // A slot without a key (the zero point) cannot be decoded anyway; a claim would mean nothing.
+  const claims = slots.map((s, k): number | null =>
+    decoded[k] || (s.key[0] === 0n && s.key[1] === 0n)
+      ? null
+      : findMalformed(decryptChunk(s.cipher, s.key, Number(state.counter)), chunk, updateBits),
+  );
+  const malformed = claims.reduce((m, c, k) => (c === null ? m : m | (1n << BigInt(k))), state.malformed);
 
   const flags = flagsOf(state.mask, kMax);
   const n = BigInt(popcount(state.mask));
@@ -189,10 +214,11 @@ export function chunkStep(
   const next: AccumulatorState = {
     ...state,
     counter: state.counter + 1n,
+    malformed,
     prevModelChain: chainStep(state.prevModelChain, chunkHash(prevModelChunk, modelBits)),
     newModelChain: chainStep(state.newModelChain, chunkHash(newModelChunk, modelBits)),
     trainerChains: state.trainerChains.map((t, k) => chainStep(t, hashMany(slots[k]!.cipher))),
     gram,
   };
-  return { next, newModelChunk, updateChunks };
+  return { next, newModelChunk, updateChunks, claims };
 }

@@ -7,6 +7,7 @@ export * from "./field.ts";
 export * from "./config.ts";
 export * from "./quantize.ts";
 export * from "./pack.ts";
+export * from "./malformed.ts";
 export * from "./poseidon.ts";
 export * from "./commit.ts";
 export * from "./gram.ts";

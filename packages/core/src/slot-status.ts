@@ -6,11 +6,10 @@
  * - `1` `Inlier` (`inlier`): aggregated, and paid in proportion to its proven score;
  * - `2` `NotAggregated` (`not-aggregated`): a Multi-Krum outlier, a duplicated commitment, or a
  *   round with too few valid updates;
- * - `3` `Excluded` (`excluded`): the update was not decoded. The decision proof allows this only
- *   for a slot whose shared key it derived (decoded) or one the aggregator declared unavailable; today
- *   the reason (blob missing, not opening its commitment, ciphertext that does not decrypt to a valid
- *   update) is the aggregator's claim, which the owner's audit re-checks by opening the blob
- *   (docs/PROOF-INTERFACE.md, "Sealed updates", stage 3).
+ * - `3` `Excluded` (`excluded`): the update was not decoded: the aggregator declared it not
+ *   available (its claim, which the owner's audit re-checks by opening the blob), its ephemeral key
+ *   is off the curve (proven), or a chunk proof showed its plaintext malformed (proven;
+ *   docs/PROOF-INTERFACE.md, "Sealed updates", stage 3).
  *
  * Names are identifiers for JSON reports; labels are the same words for prose and tables. Every
  * package maps codes to words through this file, so a new status is added in one place.

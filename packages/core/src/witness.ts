@@ -7,6 +7,7 @@ import { accumulatorValue, chunkStep, hashState, type AccumulatorState, type Slo
 import type { CurvePoint } from "./cipher.ts";
 import { toField } from "./field.ts";
 import type { KrumResult } from "./krum.ts";
+import { malformedSelector } from "./malformed.ts";
 import { pack } from "./pack.ts";
 
 /** A signal value: a field element or a (nested) array of them. */
@@ -22,6 +23,7 @@ function stateSignals(state: AccumulatorState): CircuitInput {
     mask: state.mask,
     decoded: state.decoded,
     keysHash: state.keysHash,
+    malformed: state.malformed,
     prevModelChain: state.prevModelChain,
     newModelChain: state.newModelChain,
     trainerChains: [...state.trainerChains],
@@ -53,7 +55,7 @@ export function buildChunkInput(
   validateConfig(config);
   const np = packedLength(config.chunk, config.updateBits);
   if (slots.some((s) => s.cipher.length !== np)) throw new RangeError(`every ciphertext chunk has ${np} elements`);
-  const { next, newModelChunk, updateChunks } = chunkStep(config, state, slots, prevModelChunk);
+  const { next, newModelChunk, updateChunks, claims } = chunkStep(config, state, slots, prevModelChunk);
   const accIn = accumulatorValue(state);
   const accOut = hashState(next);
   const prevModel = pack(prevModelChunk, config.modelBits);
@@ -69,6 +71,7 @@ export function buildChunkInput(
       ciphers: slots.map((s) => [...s.cipher]),
       keys: slots.map((s) => [s.key[0], s.key[1]]),
       prevModel,
+      malformedSelect: claims.map((c) => malformedSelector(c, np)),
     },
     next,
     newModelChunk,

@@ -99,4 +99,13 @@ test("malformed sealed updates are excluded: a key off the curve, a plaintext th
   assert.deepEqual(r.krum.status, [2, 3, 3, 0]);
   // The decision opens the committed ephemeral keys, also the one off the curve.
   assert.deepEqual(r.decision.input["ephemeral"], [[...good.sealed!.ephemeral], [1n, 2n], [...publicKeyOf(e)], [0n, 0n]]);
+
+  // Only the keyed junk slot is proven malformed (chunk 0, element 0); the one off the curve has no key.
+  assert.equal(r.finalState.malformed, 0b100n);
+  const select = r.chunkWitnesses[0]!.input["malformedSelect"] as bigint[][];
+  const none = select[0]!.length - 1;
+  assert.deepEqual(
+    select.map((row) => row.indexOf(1n)),
+    [none, none, 0, none],
+  );
 });

@@ -200,7 +200,8 @@ try {
     });
   }
 
-  // 4-5. Exclusion abuse: status 3 ("excluded") still rests on the aggregator's word for "not available" and "malformed".
+  // 4-5. Exclusion abuse: status 3 ("excluded") still rests on the aggregator's word for "not available" (the
+  // victims are claimed not available; "malformed" needs a proven claim since stage 3).
   for (const withSybils of [false, true]) {
     log(`exclusion abuse${withSybils ? " with Sybils" : ""}`);
     const honest = Array.from({ length: withSybils ? 6 : 8 }, (_, i) => party(2 + i, `honest-${i}`));
@@ -226,9 +227,10 @@ try {
       defeated: false,
       notes:
         "NOT DEFEATED YET: with sealed updates the round proof decrypts the committed ciphertext (an ephemeral key off the curve is proven, " +
-        "'undecryptable' and 'does not open' are gone), but an exclusion as 'not available' or 'malformed' is still the aggregator's word, " +
-        "audited by the owner (the audit warns about a status-3 update it can open and decode) but not proven; issue 11 item 4's " +
-        "remaining stages (the per-slot malformation proof, a contest for 'not available') remove it.",
+        "'undecryptable' and 'does not open' are gone) and, since stage 3, a keyed slot is left undecoded only with a proven malformation " +
+        "claim, which a well-formed update does not admit; but an exclusion as 'not available' is still the aggregator's word, " +
+        "audited by the owner (the audit warns about a status-3 update it can open and decode) but not contestable on chain; issue 11 item 4's " +
+        "remaining stage (a contest for 'not available') removes it.",
     });
   }
 
