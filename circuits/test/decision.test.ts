@@ -18,7 +18,6 @@ import {
   packOutcome,
   publicKeyOf,
   sealedCommitment,
-  sharedKey,
   simulateRound,
   squaredDistance,
   toField,
@@ -29,7 +28,7 @@ import {
   type RoundResult,
   type RoundSlot,
 } from "@fedmarket/core";
-import { SEAL_KEY, SEAL_SECRET, loadCircuit, releaseCurves, rng, sealedTestSlot, tamper, type TestCircuit } from "./harness.ts";
+import { SEAL_KEY, SEAL_SECRET, loadCircuit, releaseCurves, rng, sealedTestSlot, tamper, testKey, type TestCircuit } from "./harness.ts";
 
 const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
 const KECCAK = 0xabcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789n;
@@ -400,7 +399,7 @@ describe("decision circuit rejects tampered inputs", () => {
   test("a keyed slot is left undecoded only with the chunk proofs' malformation bit; a decoded slot cannot carry one", async () => {
     // Slot 2: a valid ephemeral key, a plaintext element beyond its width in chunk 0.
     const good = [slot(vec([1]), 1n), slot(vec([2]), 2n)];
-    const key = sharedKey(3n, SEAL_KEY).key;
+    const key = testKey(3n);
     const chunks = [encryptChunk([1n << 250n, 0n], key, 0)];
     const junk: RoundSlot = {
       commitment: sealedCommitment(cipherChain(chunks), publicKeyOf(3n)),

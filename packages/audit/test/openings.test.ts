@@ -159,7 +159,7 @@ describe("# checkOpenings", () => {
     assert.equal(
       findings[0]?.message,
       `round 0 slot 1 (${trainer(1)}): proven as not decoded (excluded), but its update (${updates[1]?.cid}) opens its commitment and decodes with the owner's key: ` +
-        "the aggregator's claim that it was not available or malformed is not proven",
+        "the exclusion rests on the aggregator's claim that it was not available, which is not proven (a decodable update cannot be proven malformed)",
     );
     assert.match(
       findings[1]?.message ?? "",

@@ -5,8 +5,9 @@
  * decrypts the committed ciphertext itself and shows an ephemeral key off the curve, so what is
  * left to check is what it does not prove:
  * - an update proven as not decoded (status 3, "excluded") that opens and decodes with the owner's
- *   key is a warning: the aggregator claimed it not available (possible for an honest aggregator
- *   whose IPFS could not fetch it) or malformed (not proven yet), and the owner finds it neither;
+ *   key is a warning: such an update admits no malformation claim and its key is on the curve, so
+ *   the proof can only rest on the aggregator's claim that it was not available (possible for an
+ *   honest aggregator whose IPFS could not fetch it; not contestable on chain yet);
  * - an update proven as decoded (status 1 or 2) whose blob does not open its commitment, commits to
  *   a key off the curve or does not unpack is a failure: the pinned data contradicts the proof;
  * - one the owner cannot check (`missing`, or `undecryptable`: the trainer's wrap for the owner
@@ -52,7 +53,7 @@ export async function checkOpenings(ctx: AuditContext): Promise<Finding[]> {
           warning(
             "openings",
             `${who}: proven as not decoded (excluded), but its update (${s.cid}) opens its commitment and decodes with the owner's key: ` +
-              "the aggregator's claim that it was not available or malformed is not proven",
+              "the exclusion rests on the aggregator's claim that it was not available, which is not proven (a decodable update cannot be proven malformed)",
             at,
           ),
         );
