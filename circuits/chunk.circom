@@ -11,7 +11,8 @@ include "./malformed.circom";
 // decrypts under the slot's shared key (bound by the state's keysHash) at chunk index `counter`;
 // the plaintext of every decoded slot unpacks within range (the others count as zeros); a slot may
 // be marked malformed (the state's running mask) only with one plaintext element of this chunk
-// proven out of range (malformed.circom); the model
+// proven out of range (malformed.circom); values past the model size D (the last chunk's padding)
+// count as zeros; the model
 // values unpack within range; both model chains grow; the Gram matrix grows by the chunk's inner
 // products; g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the mask's
 // popcount (g' = g when n = 0), and g' fits BG bits. Reference: `chunkStep` in
@@ -21,7 +22,8 @@ include "./malformed.circom";
 // + K_MAX (K_MAX + 1) / 2 (Gram) + 2 BG (model unpacking and g' range) + 1 (division)
 // + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element)
 // + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element)
-// + K_MAX * ~530 / CHUNK (one malformation claim per slot and chunk: a strict 254-bit decomposition).
+// + K_MAX * ~530 / CHUNK (one malformation claim per slot and chunk: a strict 254-bit decomposition)
+// + K_MAX + 2 (padding: the masked values and the unary in-model mask) + ~40 / CHUNK (its count).
 template Chunk(K_MAX, CHUNK, B, BG) {
     var KK = K_MAX * (K_MAX + 1) \ 2;
     var L = stateLength(K_MAX);
@@ -46,6 +48,8 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal input decoded;
     // hashMany of the slots' shared keys (fixed for the whole round).
     signal input keysHash;
+    // The model size D (fixed for the round; the decision proof checks it against ctx).
+    signal input size;
     // Proven-malformed mask: bit k set once some chunk proof showed slot k's plaintext out of range.
     signal input malformed;
     // Chain of the previous model g over the absorbed chunks.
@@ -90,6 +94,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashIn.mask <== mask;
     hashIn.decoded <== decoded;
     hashIn.keysHash <== keysHash;
+    hashIn.size <== size;
     hashIn.malformed <== malformed;
     hashIn.prevModelChain <== prevModelChain;
     hashIn.newModelChain <== newModelChain;
@@ -168,8 +173,46 @@ template Chunk(K_MAX, CHUNK, B, BG) {
         malformedNext += (malformedBits.out[k] + claims[k].claimed - malformedAnd[k]) * (1 << k);
     }
 
+    // ---- 3b. which values are model parameters: the first min(CHUNK, D - counter * CHUNK) ----
+    // The rest is the last chunk's zero padding; whatever a trainer put there counts as zero, so it
+    // cannot move a distance, a score or the sum. D < 2^32 (decision proof) and counter < 2^32.
+    // rest = D - counter * CHUNK, the parameters from this chunk on (>= 1 for every chunk of the model).
+    signal rest <== size - counter * CHUNK;
+    // Hint: 1 when rest >= CHUNK (a full chunk). Both branches are checked below.
+    signal full;
+    full <-- rest >= CHUNK ? 1 : 0;
+    full * (full - 1) === 0;
+    // full: rest - CHUNK >= 0; not full: rest - 1 >= 0 (no chunk starts at or past D). Both < 2^32.
+    component restLow = RangeCheck(32);
+    restLow.in <== rest - 1 - full * (CHUNK - 1);
+    // not full: CHUNK - rest >= 0 (a wrapped negative difference fails the range check).
+    signal headroom <== (1 - full) * (CHUNK - rest);
+    component restHigh = RangeCheck(clog2(CHUNK) + 1);
+    restHigh.in <== headroom;
+    // validCount = CHUNK for a full chunk, rest otherwise: in [1, CHUNK].
+    signal validCount <== rest + full * (CHUNK - rest);
+    // inModel[x] = 1 iff x < validCount: booleans, non-increasing, summing to validCount.
+    signal inModel[CHUNK];
+    var inModelSum = 0;
+    for (var x = 0; x < CHUNK; x++) {
+        inModel[x] <-- x < validCount ? 1 : 0;
+        inModel[x] * (inModel[x] - 1) === 0;
+        if (x > 0) {
+            inModel[x] * (1 - inModel[x - 1]) === 0;
+        }
+        inModelSum += inModel[x];
+    }
+    inModelSum === validCount;
+    // used[k][x] = inModel[x] * u_k[x]: the signed update values that count (0 in the padding).
+    signal used[K_MAX][CHUNK];
+    for (var k = 0; k < K_MAX; k++) {
+        for (var x = 0; x < CHUNK; x++) {
+            used[k][x] <== inModel[x] * (updateValues[k].enc[x] - OFF);
+        }
+    }
+
     // ---- 4. Gram matrix growth: one product per (pair, parameter) ----
-    // products[idx(i,j)][x] = u_i[x] * u_j[x] (signed values: enc - 2^(B-1)).
+    // products[idx(i,j)][x] = u_i[x] * u_j[x] (the used signed values).
     signal products[KK][CHUNK];
     // Output Gram entries.
     signal gramOut[KK];
@@ -178,7 +221,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
             var idx = gramIndex(i, j, K_MAX);
             var sum = 0;
             for (var x = 0; x < CHUNK; x++) {
-                products[idx][x] <== (updateValues[i].enc[x] - OFF) * (updateValues[j].enc[x] - OFF);
+                products[idx][x] <== used[i][x] * used[j][x];
                 sum += products[idx][x];
             }
             gramOut[idx] <== gram[idx] + sum;
@@ -206,7 +249,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     for (var x = 0; x < CHUNK; x++) {
         var s = 0;
         for (var k = 0; k < K_MAX; k++) {
-            masked[k][x] <== maskBits.out[k] * (updateValues[k].enc[x] - OFF);
+            masked[k][x] <== maskBits.out[k] * used[k][x];
             s += masked[k][x];
         }
         // Witness: shift S by divisor * 2^(B-1) >= -S to divide a non-negative integer.
@@ -248,6 +291,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashOut.mask <== mask;
     hashOut.decoded <== decoded;
     hashOut.keysHash <== keysHash;
+    hashOut.size <== size;
     hashOut.malformed <== malformedNext;
     hashOut.prevModelChain <== prevNext.out;
     hashOut.newModelChain <== newNext.out;

@@ -7,7 +7,8 @@ include "./cipher/cipher.circom";
 // [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, commitments[0..K_MAX), outcome[0..W)],
 // W = ceil(K_MAX / 3).
 //
-// Proves: the final accumulator state opens accFinal; its model chains are prevModel/newModel;
+// Proves: the final accumulator state opens accFinal; its model chains are prevModel/newModel; its
+// size is ctx's model size D and its counter ceil(D / CHUNK);
 // the prover knows the secret of the registered seal key; every available commitment opens as
 // Poseidon(x[k], E[k].x, E[k].y) over the ciphertext chain x[k]; the state's keysHash holds the
 // shared keys secret * (8 * E[k]) of the available slots whose E[k] is on the curve (zero for the
@@ -38,7 +39,8 @@ template Decision(K_MAX, CHUNK, B, BG) {
     var XB = DB + LOGK;
 
     // ---- public inputs ----
-    // Round context: keccak-derived binding in bits 8..247, f (tolerated Byzantine trainers) in bits 0..7.
+    // Round context: keccak-derived binding in bits 40..247, the model size D in bits 8..39, f (tolerated
+    // Byzantine trainers) in bits 0..7.
     signal input ctx;
     // Commitment of the previous global model (recorded on chain).
     signal input prevModel;
@@ -62,6 +64,8 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input decoded;
     // hashMany of the shared keys every chunk proof decrypted with.
     signal input keysHash;
+    // The model size D the chunk proofs used (must be ctx's).
+    signal input size;
     // Proven-malformed mask: bit k set when a chunk proof showed a plaintext element of slot k
     // (decrypted with the slot's key) out of range.
     signal input malformed;
@@ -95,6 +99,7 @@ template Decision(K_MAX, CHUNK, B, BG) {
     stateHash.mask <== mask;
     stateHash.decoded <== decoded;
     stateHash.keysHash <== keysHash;
+    stateHash.size <== size;
     stateHash.malformed <== malformed;
     stateHash.prevModelChain <== prevModelChain;
     stateHash.newModelChain <== newModelChain;
@@ -107,14 +112,26 @@ template Decision(K_MAX, CHUNK, B, BG) {
     component counterRange = RangeCheck(32);
     counterRange.in <== counter;
 
-    // ---- 2. f from ctx ----
-    // ctx < 2^248; its low 8 bits are f.
+    // ---- 2. f and D from ctx ----
+    // ctx < 2^248; its low 8 bits are f, the next 32 bits D.
     component ctxBits = Num2Bits(248);
     ctxBits.in <== ctx;
     var f = 0;
     for (var i = 0; i < 8; i++) {
         f += ctxBits.out[i] * (1 << i);
     }
+    // Bits 8..40 of ctx are the model size D (the contract's modelSize): the chunk proofs' size.
+    var modelSize = 0;
+    for (var i = 8; i < 40; i++) {
+        modelSize += ctxBits.out[i] * (1 << (i - 8));
+    }
+    size === modelSize;
+    // The chunk proofs covered exactly ceil(D / CHUNK) chunks: 0 <= counter * CHUNK - D < CHUNK
+    // (counter < 2^32 and D < 2^32, so the difference cannot wrap unnoticed).
+    component lastChunkLow = RangeCheck(64);
+    lastChunkLow.in <== counter * CHUNK - size;
+    component lastChunkHigh = RangeCheck(64);
+    lastChunkHigh.in <== CHUNK - 1 - (counter * CHUNK - size);
 
     // ---- 3. the seal key and the shared keys ----
     // Bits of the secret scalar, shared by the public key and every shared key.

@@ -136,10 +136,10 @@ template RangeCheck(n) {
     bits.in <== in;
 }
 
-// Number of state fields: counter, mask, decoded, keysHash, malformed, two model chains, K trainer
-// chains, K(K+1)/2 Gram entries.
+// Number of state fields: counter, mask, decoded, keysHash, size, malformed, two model chains, K
+// trainer chains, K(K+1)/2 Gram entries.
 function stateLength(K) {
-    return 7 + K + K * (K + 1) \ 2;
+    return 8 + K + K * (K + 1) \ 2;
 }
 
 // Index of Gram entry (i, j), i <= j, in the row-major upper-triangular layout (`gramIndex`).
@@ -150,7 +150,7 @@ function gramIndex(i, j, K) {
 }
 
 // Hash of the accumulator state in the documented field order (accumulator.ts): [counter, mask,
-// decoded, keysHash, malformed, prevModelChain, newModelChain, trainerChains[0..K),
+// decoded, keysHash, size, malformed, prevModelChain, newModelChain, trainerChains[0..K),
 // gram[0..K(K+1)/2)].
 template StateHash(K) {
     var KK = K * (K + 1) \ 2;
@@ -162,6 +162,8 @@ template StateHash(K) {
     signal input decoded;
     // hashMany of the slots' shared keys.
     signal input keysHash;
+    // The model size D (parameters before the last chunk's padding).
+    signal input size;
     // Proven-malformed mask (bit k = a chunk proof showed slot k's plaintext out of range).
     signal input malformed;
     // Chain of the previous model over the absorbed chunks.
@@ -181,14 +183,15 @@ template StateHash(K) {
     h.in[1] <== mask;
     h.in[2] <== decoded;
     h.in[3] <== keysHash;
-    h.in[4] <== malformed;
-    h.in[5] <== prevModelChain;
-    h.in[6] <== newModelChain;
+    h.in[4] <== size;
+    h.in[5] <== malformed;
+    h.in[6] <== prevModelChain;
+    h.in[7] <== newModelChain;
     for (var k = 0; k < K; k++) {
-        h.in[7 + k] <== trainerChains[k];
+        h.in[8 + k] <== trainerChains[k];
     }
     for (var i = 0; i < KK; i++) {
-        h.in[7 + K + i] <== gram[i];
+        h.in[8 + K + i] <== gram[i];
     }
     out <== h.out;
 }

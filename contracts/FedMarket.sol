@@ -602,7 +602,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     function roundContext(uint256 projectId, uint256 round) public view returns (uint256) {
         Project storage p = _project(projectId);
         uint256 digest = uint256(keccak256(abi.encode(block.chainid, address(this), projectId, round, p.paramsHash)));
-        return ((digest >> 16) << 8) | p.byzantineTolerance;
+        // 208 bits of binding, then D (the circuits zero the padding past it) and f.
+        return ((digest >> 48) << 40) | (uint256(p.params.modelSize) << 8) | p.byzantineTolerance;
     }
 
     /// @inheritdoc IFedMarket

@@ -3,7 +3,7 @@ import { network } from "hardhat";
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 
-import { isOnCurve, publicKeyOf, roundSeed } from "@fedmarket/core";
+import { computeCtx, isOnCurve, publicKeyOf, roundSeed } from "@fedmarket/core";
 import type { MockRoundVerifier } from "../types/ethers-contracts/index.js";
 import {
   AGGREGATION_WINDOW,
@@ -1259,7 +1259,7 @@ describe("FedMarket", function () {
   });
 
   describe("roundContext", function () {
-    it("binds chain, contract, project, round and parameters, with f in the low byte", async function () {
+    it("binds chain, contract, project, round and parameters, with D in bits 8..40 and f in the low byte", async function () {
       const f = await loadFixture(fixture);
       // f = 2 needs 2f + 3 = 7 slots: a verifier with 8.
       const verifier = (await ethers.deployContract("MockRoundVerifier", [8, CHUNK_SIZE])) as unknown as MockRoundVerifier;
@@ -1275,7 +1275,8 @@ describe("FedMarket", function () {
         ),
       );
       const ctx = await f.market.roundContext(projectId, 0n);
-      expect(ctx).to.equal(((digest >> 16n) << 8n) | 2n);
+      expect(ctx).to.equal(((digest >> 48n) << 40n) | (BigInt(p.params.modelSize) << 8n) | 2n);
+      expect(ctx).to.equal(computeCtx(digest, 2, Number(p.params.modelSize)));
       expect(ctx).to.be.lessThan(FIELD_MODULUS);
       expect(await f.market.roundContext(projectId, 1n)).to.not.equal(ctx);
     });

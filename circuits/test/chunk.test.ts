@@ -236,7 +236,7 @@ describe("chunk circuit rejects tampered inputs", () => {
     await rejects(junk);
     // The same junk ciphertext in a slot that is not decoded (and not aggregated) is accepted.
     const keys = base["keys"] as bigint[][];
-    const s0 = initialState(4, { mask: 0b1011n, decoded: 0b1011n, keysHash: testKeysHash(4) });
+    const s0 = initialState(4, { mask: 0b1011n, decoded: 0b1011n, keysHash: testKeysHash(4), size: 16n });
     const slots = testSlotChunks(
       config,
       [0, 1, 2, 3].map(() => new Array<bigint>(16).fill(3n)),
@@ -301,7 +301,7 @@ describe("chunk circuit rejects tampered inputs", () => {
       }),
     );
     // An honest slot the aggregator leaves undecoded (bit 0 cleared) cannot be claimed either.
-    const s0 = initialState(4, { mask: 0n, decoded: 0b1010n, keysHash: round.chunkWitnesses[0]!.input["keysHash"] as bigint });
+    const s0 = initialState(4, { mask: 0n, decoded: 0b1010n, keysHash: round.chunkWitnesses[0]!.input["keysHash"] as bigint, size: 32n });
     const slotChunks = slots.map((s, k) => ({ cipher: s.sealed!.chunks[0]!, key: testKey(BigInt(k === 3 ? 4 : k + 1)) }));
     const honestLeftOut = buildChunkInput(config, s0, slotChunks, new Array<bigint>(16).fill(0n));
     assert.equal(honestLeftOut.next.malformed, 0b0100n, "only the junk slot is claimed");
@@ -337,7 +337,7 @@ describe("chunk circuit rejects tampered inputs", () => {
 
   test("a new model that overflows BG bits cannot be proven", async () => {
     const high = new Array<bigint>(16).fill(HALF - 1n);
-    const state = initialState(4, { mask: 0b1111n, decoded: 0b1111n, keysHash: testKeysHash(4) });
+    const state = initialState(4, { mask: 0b1111n, decoded: 0b1111n, keysHash: testKeysHash(4), size: 16n });
     const slots = testSlotChunks(config, [high, high, high, high]);
     // the reference refuses; build the input by hand with a model at the top of the range
     assert.throws(() => buildChunkInput(config, state, slots, new Array<bigint>(16).fill(GHALF - 1n)));
@@ -361,8 +361,66 @@ describe("chunk circuit rejects tampered inputs", () => {
     assert.notEqual(circuit.violated(forged), -1);
   });
 
+  test("padding: a trainer's values past the model size count as zeros; the in-model mask and the full-chunk hint cannot lie", async () => {
+    // D = 20: the second chunk holds 4 parameters and 12 values of padding.
+    const r = rng(11);
+    const clean = [0, 1, 2, 3].map(() => Array.from({ length: 20 }, () => r(-99, 99)));
+    const padded = (u: bigint[], junk: boolean): bigint[] => [
+      ...u,
+      ...Array.from({ length: 12 }, (_, x) => (junk ? BigInt(3000 + x) : 0n)),
+    ];
+    const prevModel = Array.from({ length: 20 }, () => r(-500, 500));
+    const run = (junk: boolean): ReturnType<typeof simulateRound> =>
+      simulateRound({
+        config,
+        prevModel,
+        slots: clean.map((u, k) => sealedTestSlot(config, padded(u, junk && k === 1), BigInt(k + 1))),
+        f: 0,
+        keccak: 9n,
+        secret: SEAL_SECRET,
+      });
+    const honest = run(false);
+    const stuffed = run(true);
+    // Slot 1's junk is committed and must unpack, but it moves no Gram entry, score or model value.
+    assert.deepEqual(stuffed.finalState.gram, honest.finalState.gram);
+    assert.deepEqual(stuffed.krum.scores, honest.krum.scores);
+    assert.deepEqual(stuffed.newModel, honest.newModel);
+    for (const w of stuffed.chunkWitnesses) assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
+    // Forged witnesses of the last chunk: one more value in the model, or the full-chunk hint flipped.
+    const last = stuffed.chunkWitnesses[1]!;
+    const witness = await circuit.witness(last.input);
+    const at = (name: string): number => {
+      const i = circuit.signals.get(`main.${name}`);
+      assert.ok(i !== undefined, `${name} is a witness signal`);
+      return i;
+    };
+    for (const [name, value] of [
+      ["inModel[4]", 1n],
+      ["inModel[3]", 0n],
+      ["full", 1n],
+    ] as const) {
+      const forged = [...witness];
+      forged[at(name)] = value;
+      assert.notEqual(circuit.violated(forged), -1, name);
+    }
+    // A chunk that starts at or past D has no witness: the initial state claiming D = 0, or the
+    // second chunk's state claiming D = 16.
+    await rejects(
+      tamper(stuffed.chunkWitnesses[0]!.input, (c) => {
+        c["size"] = 0n;
+      }),
+    );
+    const state16 = { ...stuffed.chunkWitnesses[0]!.next, size: 16n };
+    await rejects(
+      tamper(last.input, (c) => {
+        c["size"] = 16n;
+        c["accIn"] = hashState(state16);
+      }),
+    );
+  });
+
   test("state hash in the reference matches the circuit's", async () => {
-    const s = initialState(4, { mask: 3n, decoded: 7n, keysHash: testKeysHash(4) });
+    const s = initialState(4, { mask: 3n, decoded: 7n, keysHash: testKeysHash(4), size: 16n });
     const w = buildChunkInput(
       config,
       s,
@@ -373,7 +431,7 @@ describe("chunk circuit rejects tampered inputs", () => {
       new Array<bigint>(16).fill(0n),
     );
     assert.equal(w.publicSignals[1], hashState(w.next));
-    assert.equal(stateFields(w.next).length, 7 + 4 + 10);
+    assert.equal(stateFields(w.next).length, 8 + 4 + 10);
     assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
   });
 });

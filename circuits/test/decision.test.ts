@@ -328,7 +328,7 @@ describe("decision circuit rejects tampered inputs", () => {
   test("a different f in ctx changes the decision", async () => {
     await rejects(
       tamper(base.decision.input, (c) => {
-        c["ctx"] = computeCtx(KECCAK, 1);
+        c["ctx"] = computeCtx(KECCAK, 1, 16);
       }),
     );
     await rejects(
@@ -420,6 +420,35 @@ describe("decision circuit rejects tampered inputs", () => {
         }),
       );
     }
+  });
+
+  test("the model size: ctx's D is the chunk proofs' size and the counter is ceil(D / CHUNK)", async () => {
+    // base: D = 16, one chunk.
+    assert.equal(base.finalState.size, 16n);
+    // Another D in ctx (same f, same keccak part).
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["ctx"] = computeCtx(KECCAK, 0, 15);
+      }),
+    );
+    // A state whose size is not ctx's, or whose counter is not ceil(D / CHUNK) (both reopened).
+    for (const state of [
+      { ...base.finalState, size: 15n },
+      { ...base.finalState, counter: 2n },
+      { ...base.finalState, counter: 0n },
+    ]) {
+      await rejects(
+        tamper(base.decision.input, (c) => {
+          c["size"] = state.size;
+          c["counter"] = state.counter;
+          c["accFinal"] = hashState(state);
+        }),
+      );
+    }
+    // D = 17 needs two chunks: a round of 17 parameters passes with counter 2.
+    const two = round([slot(vec([1], 17), 1n), slot(vec([2], 17), 2n), slot(vec([3], 17), 3n)], 0, vec([0], 17));
+    assert.equal(two.finalState.counter, 2n);
+    await accepts(two);
   });
 
   test("Krum hints: a different selection or separator", async () => {

@@ -677,7 +677,9 @@ interface IFedMarket {
     ///         never below it.
     function totalLiabilities(address token) external view returns (uint256);
 
-    /// @notice The round context `ctx` bound into the decision proof of `round` (docs/PROOF-INTERFACE.md).
+    /// @notice The round context `ctx` bound into the decision proof of `round` (docs/PROOF-INTERFACE.md):
+    ///         `((digest >> 48) << 40) | (modelSize << 8) | f`, `digest = keccak256(abi.encode(chainId,
+    ///         market, projectId, round, paramsHash))`.
     function roundContext(uint256 projectId, uint256 round) external view returns (uint256);
 
     /// @notice The public inputs the decision proof of the open round must verify against, given

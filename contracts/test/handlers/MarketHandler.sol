@@ -1500,7 +1500,7 @@ contract MarketHandler {
     ) internal view returns (uint256[8] memory proof) {
         uint256[] memory inputs = new uint256[](6 + K_MAX + WORDS);
         uint256 digest = uint256(keccak256(abi.encode(block.chainid, address(market), ctxProjectId, x.round, p.paramsHash)));
-        inputs[0] = ((digest >> 16) << 8) | p.params.byzantineTolerance;
+        inputs[0] = ((digest >> 48) << 40) | (uint256(p.params.modelSize) << 8) | p.params.byzantineTolerance;
         inputs[1] = _ghost[x.pid].model;
         inputs[2] = x.newModel;
         inputs[3] = x.numChunks == 0 ? 0 : x.accs[x.numChunks - 1];

@@ -206,6 +206,7 @@ export async function deriveRoundProofs(ctx: AuditContext, round: number): Promi
         projectId: history.projectId,
         paramsHash: history.created.paramsHash,
         byzantineTolerance: project.params.byzantineTolerance,
+        modelSize: project.params.modelSize,
         numChunks: history.created.numChunks,
         kMax: ctx.verifierConfig.maxTrainers,
         verifier: project.verifier,

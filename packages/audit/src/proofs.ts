@@ -123,6 +123,8 @@ export interface RoundProofContext {
   readonly projectId: bigint;
   readonly paramsHash: string;
   readonly byzantineTolerance: number;
+  /** The model size `D` (the project's `modelSize`; `ctx` carries it). */
+  readonly modelSize: number;
   readonly numChunks: number;
   readonly kMax: number;
   readonly verifier: string;
@@ -212,7 +214,11 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
     if (s.slot >= ctx.kMax) failures.push(`round ${r}: submission in slot ${s.slot} is beyond K_MAX ${ctx.kMax}`);
     else commitments[s.slot] = s.commitment;
   }
-  const roundCtx = computeCtx(roundKeccak(ctx.chainId, ctx.market, ctx.projectId, r, ctx.paramsHash), ctx.byzantineTolerance);
+  const roundCtx = computeCtx(
+    roundKeccak(ctx.chainId, ctx.market, ctx.projectId, r, ctx.paramsHash),
+    ctx.byzantineTolerance,
+    ctx.modelSize,
+  );
   const inputs = [roundCtx, prevModel, result.newModelCommitment, acc, ctx.sealKey[0], ctx.sealKey[1], ...commitments, ...result.outcomes];
   const off = ctx.keys === undefined || (await snarkjs.groth16.verify(ctx.keys.decision, inputs.map(String), proofFromWords(result.proof)));
   if (!off)

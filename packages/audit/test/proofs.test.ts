@@ -52,6 +52,7 @@ function context(provider: Provider, sealKey: RoundProofContext["sealKey"]): Rou
     projectId: PROJECT_ID,
     paramsHash: PARAMS_HASH,
     byzantineTolerance: 0,
+    modelSize: 16,
     numChunks: 0,
     kMax: 4,
     verifier: VERIFIER,
@@ -72,7 +73,7 @@ describe("# checkRoundProofs", () => {
     const { provider, asked } = fakeChain(outcomes);
     const check = await checkRoundProofs(context(provider, SEAL_KEY), round);
     assert.deepEqual(check.failures, []);
-    const ctx = computeCtx(roundKeccak(31337n, MARKET, PROJECT_ID, 0, PARAMS_HASH), 0);
+    const ctx = computeCtx(roundKeccak(31337n, MARKET, PROJECT_ID, 0, PARAMS_HASH), 0, 16);
     const inputs = [ctx, 7n, 8n, 0n, SEAL_KEY[0], SEAL_KEY[1], 101n, 0n, 103n, 0n, ...outcomes];
     assert.deepEqual(check.decisionInputs, inputs);
     assert.deepEqual(asked, [inputs]);

@@ -1,7 +1,7 @@
 /**
  * The chunk accumulator: the state a chunk proof advances by one chunk, and its hash.
  *
- * State field order (this order is hashed, and the circuits use it; `L = 7 + K + K(K+1)/2`):
+ * State field order (this order is hashed, and the circuits use it; `L = 8 + K + K(K+1)/2`):
  *
  * | index | field | meaning |
  * | --- | --- | --- |
@@ -9,15 +9,20 @@
  * | 1 | `mask` | aggregation mask `sum_k inlier_k * 2^k` (fixed for the round) |
  * | 2 | `decoded` | decoded mask `sum_k decoded_k * 2^k`: slots whose plaintext is used (fixed for the round) |
  * | 3 | `keysHash` | `hashMany(S[0].x, S[0].y, ..)` of the slots' shared keys (fixed for the round; cipher.ts) |
- * | 4 | `malformed` | proven-malformed mask: bit `k` set once a chunk proof showed a plaintext element of slot `k` out of range (malformed.ts) |
- * | 5 | `prevModelChain` | chain `m` of the previous model `g` over the absorbed chunks |
- * | 6 | `newModelChain` | chain `m'` of the new model `g'` over the absorbed chunks |
- * | 7 .. 7+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
- * | 7+K .. L | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
+ * | 4 | `size` | the model size `D` (parameters before padding; fixed for the round, checked against `ctx`) |
+ * | 5 | `malformed` | proven-malformed mask: bit `k` set once a chunk proof showed a plaintext element of slot `k` out of range (malformed.ts) |
+ * | 6 | `prevModelChain` | chain `m` of the previous model `g` over the absorbed chunks |
+ * | 7 | `newModelChain` | chain `m'` of the new model `g'` over the absorbed chunks |
+ * | 8 .. 8+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
+ * | 8+K .. L | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
  *
  * `hashState(s) = hashMany(fields(s))` (see poseidon.ts). The accumulator value a proof exposes
- * is `0` for the canonical initial state (counter 0, all zero but the three round constants
- * `mask`, `decoded`, `keysHash`) and `hashState(s)` otherwise.
+ * is `0` for the canonical initial state (counter 0, all zero but the four round constants
+ * `mask`, `decoded`, `keysHash`, `size`) and `hashState(s)` otherwise.
+ *
+ * Why `size`: a chunk uses only its first `min(CHUNK, D - counter * CHUNK)` values; the rest is
+ * the zero padding of the last chunk, and whatever a trainer put there counts as zero (in the Gram
+ * matrix and the sum), so padding cannot raise a score.
  *
  * Why `malformed`: a slot with a shared key may be left undecoded only if some chunk proof shows
  * one of its plaintext elements out of range (the decision proof checks `decoded_k = keyed_k and
@@ -39,6 +44,7 @@ export interface AccumulatorState {
   readonly mask: bigint;
   readonly decoded: bigint;
   readonly keysHash: bigint;
+  readonly size: bigint;
   readonly malformed: bigint;
   readonly prevModelChain: bigint;
   readonly newModelChain: bigint;
@@ -54,6 +60,8 @@ export interface RoundConstants {
   readonly decoded: bigint;
   /** `keysHash(keys)` of the slots' shared keys. */
   readonly keysHash: bigint;
+  /** The model size `D` (parameters before padding). */
+  readonly size: bigint;
 }
 
 /** `hashMany` of the shared keys' coordinates in slot order (the zero point for slots without a key). */
@@ -63,7 +71,8 @@ export function keysHash(keys: readonly CurvePoint[]): bigint {
 
 /** The canonical initial state for `kMax` slots and the round's constants. */
 export function initialState(kMax: number, constants: RoundConstants): AccumulatorState {
-  const { mask, decoded, keysHash: kh } = constants;
+  const { mask, decoded, keysHash: kh, size } = constants;
+  if (size < 1n || size >= 1n << 32n) throw new RangeError(`model size ${size} must be in [1, 2^32)`);
   for (const [name, m] of [
     ["mask", mask],
     ["decoded mask", decoded],
@@ -75,6 +84,7 @@ export function initialState(kMax: number, constants: RoundConstants): Accumulat
     mask,
     decoded,
     keysHash: kh,
+    size,
     malformed: 0n,
     prevModelChain: 0n,
     newModelChain: 0n,
@@ -90,6 +100,7 @@ export function stateFields(state: AccumulatorState): bigint[] {
     state.mask,
     state.decoded,
     state.keysHash,
+    state.size,
     state.malformed,
     state.prevModelChain,
     state.newModelChain,
@@ -111,11 +122,12 @@ export function stateFromFields(fields: readonly bigint[], kMax: number): Accumu
     mask: f(1),
     decoded: f(2),
     keysHash: f(3),
-    malformed: f(4),
-    prevModelChain: f(5),
-    newModelChain: f(6),
-    trainerChains: fields.slice(7, 7 + kMax),
-    gram: fields.slice(7 + kMax).map(fromFieldSigned),
+    size: f(4),
+    malformed: f(5),
+    prevModelChain: f(6),
+    newModelChain: f(7),
+    trainerChains: fields.slice(8, 8 + kMax),
+    gram: fields.slice(8 + kMax).map(fromFieldSigned),
   };
 }
 
@@ -179,10 +191,15 @@ export function chunkStep(
   if (prevModelChunk.length !== chunk) throw new RangeError("model chunk has the wrong length");
   prevModelChunk.forEach((v) => assertSignedBits(v, modelBits, "model value"));
   if (state.counter >= 1n << 32n) throw new RangeError("chunk counter out of range");
+  const used = state.size - state.counter * BigInt(chunk);
+  if (used < 1n) throw new RangeError(`chunk ${state.counter} is beyond the model size ${state.size}`);
+  const valid = used < BigInt(chunk) ? Number(used) : chunk;
   const decoded = flagsOf(state.decoded, kMax);
+  // Values past the model size (the last chunk's padding) are unpacked and range-checked like the
+  // others but used as zeros.
   const updateChunks = slots.map((s, k) => {
     if (!decoded[k]) return new Array<bigint>(chunk).fill(0n);
-    return unpack(decryptChunk(s.cipher, s.key, Number(state.counter)), updateBits, chunk);
+    return unpack(decryptChunk(s.cipher, s.key, Number(state.counter)), updateBits, chunk).map((v, x) => (x < valid ? v : 0n));
   });
   // A slot without a key (the zero point) cannot be decoded anyway; a claim would mean nothing.
   const claims = slots.map((s, k): number | null =>

@@ -58,8 +58,11 @@ interface OpenedSlot {
   readonly update?: bigint[];
 }
 
-/** Opens one slot: checks the commitment, derives the key, decrypts and unpacks every chunk. */
-function openSlot(config: CircuitConfig, slot: RoundSlot, k: number, chunks: number, secret: bigint): OpenedSlot {
+/**
+ * Opens one slot: checks the commitment, derives the key, decrypts and unpacks every chunk; the
+ * values past the model size `size` (padding) are used as zeros, as the chunk proofs use them.
+ */
+function openSlot(config: CircuitConfig, slot: RoundSlot, k: number, chunks: number, size: number, secret: bigint): OpenedSlot {
   if (slot.commitment === 0n || slot.unavailable === true) return { key: NO_KEY, ephemeral: NO_KEY };
   const sealed = slot.sealed;
   if (sealed === undefined) throw new RangeError(`slot ${k} is neither empty nor unavailable but has no sealed update`);
@@ -73,7 +76,9 @@ function openSlot(config: CircuitConfig, slot: RoundSlot, k: number, chunks: num
   const shared = sharedKey(secret, sealed.ephemeral);
   if (!shared.valid) return { key: NO_KEY, ephemeral: sealed.ephemeral };
   try {
-    const update = sealed.chunks.flatMap((c, j) => unpack(decryptChunk(c, shared.key, j), config.updateBits, config.chunk));
+    const update = sealed.chunks
+      .flatMap((c, j) => unpack(decryptChunk(c, shared.key, j), config.updateBits, config.chunk))
+      .map((v, x) => (x < size ? v : 0n));
     return { key: shared.key, ephemeral: sealed.ephemeral, update };
   } catch {
     return { key: shared.key, ephemeral: sealed.ephemeral };
@@ -129,7 +134,7 @@ export function simulateRound(input: RoundInput): RoundResult {
   const chunks = paddedModel.length / chunk;
   const zeros = new Array<bigint>(paddedModel.length).fill(0n);
   const commitments = slots.map((s) => s.commitment);
-  const opened = slots.map((s, k) => openSlot(config, s, k, chunks, input.secret));
+  const opened = slots.map((s, k) => openSlot(config, s, k, chunks, d, input.secret));
   const decoded = opened.map((o) => o.update !== undefined);
   const vectors = opened.map((o) => o.update ?? zeros);
 
@@ -142,6 +147,7 @@ export function simulateRound(input: RoundInput): RoundResult {
     mask: maskOf(krum.inliers),
     decoded: maskOf(decoded),
     keysHash: keysHash(opened.map((o) => o.key)),
+    size: BigInt(d),
   });
   const chunkWitnesses: ChunkWitness[] = [];
   const newModel: bigint[] = [];
@@ -158,7 +164,7 @@ export function simulateRound(input: RoundInput): RoundResult {
   const upper = gramToUpper(gram);
   if (state.gram.some((g, i) => g !== upper[i])) throw new Error("internal: Gram mismatch");
 
-  const ctx = computeCtx(input.keccak, f);
+  const ctx = computeCtx(input.keccak, f, d);
   const prevModelCommitment = modelCommitment(paddedModel, chunk, config.modelBits);
   const newModelCommitment = modelCommitment(newModel, chunk, config.modelBits);
   if (prevModelCommitment !== state.prevModelChain || newModelCommitment !== state.newModelChain) {

@@ -23,6 +23,7 @@ function stateSignals(state: AccumulatorState): CircuitInput {
     mask: state.mask,
     decoded: state.decoded,
     keysHash: state.keysHash,
+    size: state.size,
     malformed: state.malformed,
     prevModelChain: state.prevModelChain,
     newModelChain: state.newModelChain,

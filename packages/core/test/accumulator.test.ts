@@ -17,6 +17,7 @@ import {
   stateFromFields,
   stateLength,
   type CircuitConfig,
+  type RoundConstants,
 } from "../src/index.ts";
 
 const config: CircuitConfig = { kMax: 3, chunk: 4, updateBits: 8, modelBits: 16 };
@@ -36,7 +37,7 @@ test("upper-triangular Gram index is row-major and dense", () => {
   }
 });
 
-const constants = (mask: bigint, decoded = mask): { mask: bigint; decoded: bigint; keysHash: bigint } => ({ mask, decoded, keysHash: 99n });
+const constants = (mask: bigint, decoded = mask): RoundConstants => ({ mask, decoded, keysHash: 99n, size: 40n });
 
 test("state field order and hash", () => {
   const s = {
@@ -49,8 +50,8 @@ test("state field order and hash", () => {
   };
   const fields = stateFields(s);
   assert.equal(fields.length, stateLength(3));
-  assert.deepEqual(fields.slice(0, 10), [2n, 5n, 7n, 99n, 0n, 7n, 8n, 1n, 2n, 3n]);
-  assert.equal(fields[11], FIELD_MODULUS - 2n);
+  assert.deepEqual(fields.slice(0, 11), [2n, 5n, 7n, 99n, 40n, 0n, 7n, 8n, 1n, 2n, 3n]);
+  assert.equal(fields[12], FIELD_MODULUS - 2n);
   assert.deepEqual(stateFromFields(fields, 3), s);
   assert.equal(hashState(s), hashMany(fields));
   assert.equal(accumulatorValue(s), hashState(s));
@@ -58,11 +59,13 @@ test("state field order and hash", () => {
   assert.throws(() => initialState(3, constants(8n)), /above K_MAX/);
   assert.throws(() => initialState(3, constants(5n, 16n)), /above K_MAX/);
   assert.throws(() => initialState(3, constants(5n, 4n)), /not decoded/);
+  assert.throws(() => initialState(3, { ...constants(5n), size: 0n }), /model size/);
+  assert.throws(() => initialState(3, { ...constants(5n), size: 1n << 32n }), /model size/);
 });
 
 test("chunk step: decryption, Gram growth, masked floor average, chains", () => {
   const keys = [publicKeyOf(11n), publicKeyOf(12n), publicKeyOf(13n)];
-  const s0 = initialState(3, { mask: 0b011n, decoded: 0b111n, keysHash: keysHash(keys) });
+  const s0 = initialState(3, { mask: 0b011n, decoded: 0b111n, keysHash: keysHash(keys), size: 8n });
   const u = [
     [1n, 2n, 3n, -4n],
     [2n, 2n, -3n, -5n],
@@ -93,4 +96,16 @@ test("chunk step: decryption, Gram growth, masked floor average, chains", () => 
   // a slot that is not decoded contributes zeros whatever its ciphertext
   const { updateChunks: partly } = chunkStep(config, { ...s0, mask: 0b001n, decoded: 0b001n }, slots, g);
   assert.deepEqual(partly, [u[0], [0n, 0n, 0n, 0n], [0n, 0n, 0n, 0n]]);
+  // the model ends at D = 6: in the second chunk only the first two values count, whatever the
+  // trainers put in the padding (it is unpacked, so it must still be in range)
+  const second = u.map((v, k) => ({ cipher: encryptChunk(pack(v, 8), keys[k]!, 1), key: keys[k]! }));
+  const last = chunkStep(config, { ...s0, counter: 1n, size: 6n }, second, g);
+  assert.deepEqual(last.updateChunks, [
+    [1n, 2n, 0n, 0n],
+    [2n, 2n, 0n, 0n],
+    [127n, -128n, 0n, 0n],
+  ]);
+  assert.equal(last.next.gram[gramIndex(0, 1, 3)], 2n + 4n);
+  // and no chunk starts at or past D
+  assert.throws(() => chunkStep(config, { ...s0, counter: 2n }, second, g), /beyond the model size/);
 });

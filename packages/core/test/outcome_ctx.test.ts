@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { computeCtx, fOfCtx, outcomeWords, packOutcome, unpackOutcome, type SlotStatus } from "../src/index.ts";
+import { computeCtx, fOfCtx, modelSizeOfCtx, outcomeWords, packOutcome, unpackOutcome, type SlotStatus } from "../src/index.ts";
 
 test("outcome layout: slot 3w+i at bit 66 i, status | score << 2", () => {
   const status: SlotStatus[] = [1, 2, 3, 0];
@@ -30,11 +30,15 @@ test("outcome round-trip with maximal scores", () => {
   assert.throws(() => unpackOutcome([1n << 66n], 1));
 });
 
-test("ctx", () => {
+test("ctx: 208 bits of the keccak word, the model size D in bits 8..40, f in the low byte", () => {
   const keccak = 2n ** 256n - 1n;
-  const ctx = computeCtx(keccak, 7);
-  assert.equal(ctx, ((2n ** 240n - 1n) << 8n) | 7n);
+  const ctx = computeCtx(keccak, 7, 1010);
+  assert.equal(ctx, ((2n ** 208n - 1n) << 40n) | (1010n << 8n) | 7n);
   assert.ok(ctx < 2n ** 248n);
   assert.equal(fOfCtx(ctx), 7);
-  assert.throws(() => computeCtx(keccak, 256));
+  assert.equal(modelSizeOfCtx(ctx), 1010);
+  assert.equal(modelSizeOfCtx(computeCtx(0n, 0, 2 ** 32 - 1)), 2 ** 32 - 1);
+  assert.throws(() => computeCtx(keccak, 256, 1));
+  assert.throws(() => computeCtx(keccak, 0, 0), /model size/);
+  assert.throws(() => computeCtx(keccak, 0, 2 ** 32), /model size/);
 });
