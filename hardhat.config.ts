@@ -12,6 +12,30 @@ const require = createRequire(import.meta.url);
 const SOLC_VERSION = "0.8.30";
 const solcJsPath: string = require.resolve("solc/soljson.js");
 
+/**
+ * FedMarket must stay under EIP-170's 24,576 bytes of deployed code: optimizer runs 100 (not 200) is
+ * part of what keeps it there (see scripts/gas.ts for what the hot path costs).
+ */
+const compiler = {
+  version: SOLC_VERSION,
+  path: solcJsPath,
+  settings: { optimizer: { enabled: true, runs: 100 }, evmVersion: "cancun", viaIR: true },
+};
+
+/**
+ * poseidon-solidity's Poseidon libraries, deployed once and called by Groth16RoundVerifier to check
+ * published sealed updates (artifacts in artifacts/poseidon-solidity/). They are hand-written
+ * assembly that reads its inputs at memory 0x80, where only the legacy pipeline puts them: they are
+ * compiled without viaIR.
+ */
+const POSEIDON_FILES = [2, 3, 4, 5, 6].map((n) => `poseidon-solidity/PoseidonT${n}.sol`);
+const poseidonCompiler = {
+  version: SOLC_VERSION,
+  path: solcJsPath,
+  settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" },
+};
+const poseidonOverrides = Object.fromEntries(POSEIDON_FILES.map((file) => [file, poseidonCompiler]));
+
 /** A testnet is reached through env vars only: FEDMARKET_RPC_URL and FEDMARKET_PRIVATE_KEY. */
 const testnetUrl = process.env.FEDMARKET_RPC_URL;
 
@@ -19,17 +43,10 @@ export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
     profiles: {
-      default: {
-        version: SOLC_VERSION,
-        path: solcJsPath,
-        settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun", viaIR: true },
-      },
-      production: {
-        version: SOLC_VERSION,
-        path: solcJsPath,
-        settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun", viaIR: true },
-      },
+      default: { compilers: [compiler], overrides: poseidonOverrides },
+      production: { compilers: [compiler], overrides: poseidonOverrides },
     },
+    npmFilesToBuild: POSEIDON_FILES,
   },
   test: {
     solidity: {

@@ -9,12 +9,14 @@ include "./cipher/cipher.circom";
 //
 // Proves: the final accumulator state opens accFinal; its model chains are prevModel/newModel; its
 // size is ctx's model size D and its counter ceil(D / CHUNK);
-// the prover knows the secret of the registered seal key; every available commitment opens as
-// Poseidon(x[k], E[k].x, E[k].y) over the ciphertext chain x[k]; the state's keysHash holds the
-// shared keys secret * (8 * E[k]) of the available slots whose E[k] is on the curve (zero for the
-// others); exactly such slots are decoded, except those the chunk proofs proved malformed (the
-// state's malformed mask); slot statuses (empty 0, excluded 3 = not decoded,
-// duplicate 2, Multi-Krum inlier 1 / outlier 2); the mask in the state is
+// the prover knows the secret of the registered seal key; every non-empty commitment opens as
+// Poseidon(x[k], E[k].x, E[k].y) over the ciphertext chain x[k] (a slot flagged on chain and not
+// answered in time is passed with commitment 0 by the contract: it is empty, there is no other
+// way to leave a slot out); the state's keysHash holds the shared keys secret * (8 * E[k]) of the
+// non-empty slots whose E[k] is on the curve (zero for the others); exactly such slots are decoded,
+// except those the chunk proofs proved malformed (the state's malformed mask); slot statuses
+// (empty 0, excluded 3 = not decoded, for a proven reason only, duplicate 2, Multi-Krum inlier 1 /
+// outlier 2); the mask in the state is
 // exactly the Multi-Krum inlier set (nobody when n < 2f + 3); the scores
 // s_k = max(0, sum_{i inlier} G[k][i]) < 2^64 of inliers (0 otherwise); the outcome words.
 // Reference: `multiKrum` in packages/core/src/krum.ts.
@@ -50,7 +52,8 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input accFinal;
     // The aggregator's registered BabyJubJub seal key A = secret * Base8 (the contract passes it).
     signal input sealKey[2];
-    // Update commitment of every slot, 0 for an empty slot.
+    // Update commitment of every slot, 0 for an empty slot (also a slot flagged unavailable on chain
+    // and not answered in time: the contract passes 0 for it).
     signal input commitments[K_MAX];
     // Outcome words: slot 3w+i at bit 66i as status | score << 2.
     signal input outcome[W];
@@ -81,10 +84,8 @@ template Decision(K_MAX, CHUNK, B, BG) {
     // ---- private inputs: openings and hints ----
     // The aggregator's secret scalar.
     signal input secret;
-    // Every slot's committed ephemeral key E[k] (ignored for empty and unavailable slots).
+    // Every slot's committed ephemeral key E[k] (ignored for empty slots).
     signal input ephemeral[K_MAX][2];
-    // 1 when the aggregator could not fetch the slot's committed ciphertext (must be 0 for empty slots).
-    signal input unavailable[K_MAX];
     // Hint: selected[i][j] = 1 when d_ij is one of the m distances summed for row i.
     signal input selected[K_MAX][K_MAX];
     // Hint: separator between selected and unselected distances of row i.
@@ -142,7 +143,8 @@ template Decision(K_MAX, CHUNK, B, BG) {
     sealKey[1] === derivedKey[1];
     // empty[k].out = 1 iff commitments[k] = 0.
     component empty[K_MAX];
-    // available[k] = 1 iff slot k is non-empty and its ciphertext was fetched.
+    // available[k] = 1 iff slot k is non-empty (its commitment must open; no slot is left out on
+    // the prover's word).
     signal available[K_MAX];
     // shared[k]: secret * (8 * E[k]) and whether E[k] is on the curve.
     component shared[K_MAX];
@@ -157,9 +159,7 @@ template Decision(K_MAX, CHUNK, B, BG) {
     for (var k = 0; k < K_MAX; k++) {
         empty[k] = IsZero();
         empty[k].in <== commitments[k];
-        unavailable[k] * (unavailable[k] - 1) === 0;
-        unavailable[k] * empty[k].out === 0;
-        available[k] <== (1 - empty[k].out) * (1 - unavailable[k]);
+        available[k] <== 1 - empty[k].out;
         shared[k] = SharedKey();
         shared[k].secretBits <== secretBits;
         shared[k].peer <== ephemeral[k];
@@ -191,8 +191,8 @@ template Decision(K_MAX, CHUNK, B, BG) {
     component hasTwin[K_MAX];
     // duplicate[k] = 1 iff slot k is non-empty and another slot holds the same commitment.
     signal duplicate[K_MAX];
-    // excluded[k] = 1 iff slot k is non-empty and not decoded (not available, a key off the
-    // curve, or a plaintext proven not to unpack).
+    // excluded[k] = 1 iff slot k is non-empty and not decoded (a key off the curve, or a plaintext
+    // proven not to unpack).
     signal excluded[K_MAX];
     // valid[k] = 1 iff slot k is in the Multi-Krum set V (decoded and not duplicated).
     signal valid[K_MAX];

@@ -32,6 +32,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     uint256 internal constant MAX_SLOTS = 64;
     /// @dev Longest CID accepted (a CIDv1 in base32 with a sha2-256 digest is 59 bytes).
     uint256 internal constant MAX_CID_LENGTH = 128;
+    /// @dev Longest owner wrap a published update may carry (the FMEV envelope is 32 bytes).
+    uint256 internal constant MAX_OWNER_WRAP_LENGTH = 1024;
     /// @dev Outcome encoding: three 66-bit slots per word, each `status | score << 2`.
     uint256 internal constant SLOTS_PER_WORD = 3;
     uint256 internal constant SLOT_BITS = 66;
@@ -75,6 +77,11 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         address aggregator;
         uint64 awaitingSince; // when the project last started waiting for an aggregator
         IRoundVerifier verifier;
+        // Until when the open round's flags can be answered (flagUnavailable). In the verifier's word,
+        // which chunk proofs and answers read anyway. Never reset: a round ends only once its
+        // deadline has passed (chunk proofs wait for it; a round below quorum has no flags), so an
+        // earlier round's deadline is always in the past.
+        uint64 answerDeadline;
         uint256 accumulator;
         uint256 budget;
         uint256 roundReward;
@@ -110,12 +117,16 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint8 slot; // slot of the last round committed in
     }
 
-    /// @dev `value` holds the sealed commitment until the reveal, then the commitment.
+    /// @dev `value` holds the sealed commitment until the reveal, then the commitment. The flags
+    ///      share the word of `round`, which tags them: a commit rewrites the entry with both false,
+    ///      so a new round starts with nothing flagged and `_decisionInputs` reads them for free.
     struct SlotEntry {
         uint256 value;
         address trainer;
         uint32 round;
         bool revealed;
+        bool flagged; // flagged unavailable in `round` (flagUnavailable)
+        bool published; // its sealed update was published since (publishUpdate)
     }
 
     uint256 private _projectCount;
@@ -134,20 +145,27 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     // Owner
     // ---------------------------------------------------------------------------------------------
 
+    // `config` in memory on purpose (see the function body).
+    // solhint-disable gas-calldata-parameters
     /// @inheritdoc IFedMarket
-    function createProject(ProjectConfig calldata config) external payable nonReentrant returns (uint256 projectId) {
+    function createProject(ProjectConfig memory config) external payable nonReentrant returns (uint256 projectId) {
+        // `config` is decoded into memory once: reading it field by field from calldata (validating
+        // every read) took more bytecode than EIP-170 leaves.
         (uint8 slotCount, uint32 numChunks) = _validateConfig(config);
         projectId = ++_projectCount;
         Project storage p = _projects[projectId];
         _storeConfig(p, config, slotCount, numChunks);
         for (uint256 slot; slot < config.maxTrainersPerRound; ++slot) {
-            _slots[projectId][slot] = SlotEntry({value: 1, trainer: address(0), round: NO_ROUND, revealed: false});
+            _slots[projectId][slot] = SlotEntry({
+                value: 1, trainer: address(0), round: NO_ROUND, revealed: false, flagged: false, published: false
+            });
         }
         uint256 received = _pull(config.token, config.budget);
         p.budget = received;
         p.deposited = received;
         emit ProjectCreated(projectId, msg.sender, config, received, p.paramsHash, numChunks);
     }
+    // solhint-enable gas-calldata-parameters
 
     /// @inheritdoc IFedMarket
     function fundProject(uint256 projectId, uint256 amount) external payable nonReentrant {
@@ -208,8 +226,9 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (commits == 0) p.budget += reward;
         uint256 toSubmitters = commits == 0 ? 0 : reward;
         emit ProjectCancelled(projectId, p.currentRound, false, toSubmitters);
-        _creditSubmitters(projectId, p, commits, false, 0, toSubmitters);
-        _closeProject(projectId, p, ProjectStatus.Cancelled);
+        _creditSubmitters(projectId, p, commits, toSubmitters);
+        p.status = ProjectStatus.Cancelled;
+        _closeProject(projectId, p);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -240,6 +259,39 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IFedMarket
+    function flagUnavailable(uint256 projectId, uint256 round, uint256 slotMask) external nonReentrant {
+        Project storage p = _project(projectId);
+        // In the aggregation window, with a quorum: a round that cannot be aggregated has nothing to flag.
+        uint256 start = _checkAggregation(projectId, p, round);
+        uint256 window = p.aggregationWindow;
+        uint256 half;
+        uint256 deadline;
+        // Unchecked: timestamps and windows (at most 365 days) are far below 2^64.
+        unchecked {
+            half = start + window / 2;
+            deadline = block.timestamp + window / 4;
+        }
+        if (block.timestamp >= half) revert FlaggingClosed(projectId, round);
+        // A flag changes the decision's inputs, and so what the chunk proofs are for.
+        if (p.chunksVerified != 0) revert ChunkProofsStarted(projectId, round);
+        uint256 slots = p.maxTrainersPerRound;
+        if (slotMask == 0 || slotMask >> slots != 0) revert InvalidSlotMask(slotMask);
+
+        // Every flag gets at least a quarter of the window to be answered; the latest deadline,
+        // start + 3W/4, still leaves the aggregator a quarter to prove.
+        if (deadline < p.answerDeadline) deadline = p.answerDeadline;
+        p.answerDeadline = uint64(deadline);
+        for (uint256 slot; slot < slots; ++slot) {
+            if (((slotMask >> slot) & 1) == 0) continue;
+            SlotEntry storage e = _slots[projectId][slot];
+            if (e.round != round || !e.revealed) revert NotRevealed(projectId, round, slot);
+            if (e.flagged) revert AlreadyFlagged(projectId, round, slot);
+            e.flagged = true;
+            emit UpdateFlagged(projectId, round, e.trainer, slot, uint64(deadline));
+        }
+    }
+
+    /// @inheritdoc IFedMarket
     function submitChunkProofs(uint256 projectId, uint256 round, uint256 firstChunk, ChunkProof[] calldata proofs)
         external
         nonReentrant
@@ -261,7 +313,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         _checkAggregation(projectId, p, round);
         _acceptChunks(projectId, p, firstChunk, chunkProofs);
         if (p.chunksVerified != p.numChunks) revert ChunksIncomplete(p.chunksVerified, p.numChunks);
-        _checkCid(result.newModelCid);
+        _checkCid(bytes(result.newModelCid).length);
         if (result.newModelCommitment >= FIELD_MODULUS) revert InvalidCommitment(result.newModelCommitment);
         _checkHyperParams(result.nextHyperParams, p.minHyperParams, p.maxHyperParams);
         uint256[] memory inputs = _decisionInputs(projectId, p, result.newModelCommitment, result.outcomes);
@@ -319,7 +371,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
         if (p.cancelRequested) revert ProjectCancelling(projectId);
         if (round != p.currentRound) revert WrongRound(projectId, p.currentRound, round);
-        uint256 deadline = uint256(p.roundOpenedAt) + p.submissionWindow;
+        uint256 deadline = _commitEnd(p);
         if (block.timestamp >= deadline) revert SubmissionWindowClosed(projectId, round, deadline);
         Trainer storage t = _trainers[projectId][msg.sender];
         if (!t.registered) revert NotRegistered(projectId, msg.sender);
@@ -329,11 +381,21 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         (bool selected, uint256 slot) = _slotOf(p, seed, t);
         if (!selected) revert NotSelected(projectId, round, msg.sender);
 
-        ++p.commits;
+        // Unchecked: a round has at most `maxTrainersPerRound <= 64` commits.
+        unchecked {
+            ++p.commits;
+        }
         t.lastSubmittedRoundPlusOne = uint32(round + 1);
         t.slot = uint8(slot);
-        _slots[projectId][slot] =
-            SlotEntry({value: uint256(sealedCommit), trainer: msg.sender, round: uint32(round), revealed: false});
+        // Field by field rather than a struct literal: the optimizer merges these into one write
+        // per word, where a literal pays a read-modify-write per field.
+        SlotEntry storage e = _slots[projectId][slot];
+        e.value = uint256(sealedCommit);
+        e.trainer = msg.sender;
+        e.round = uint32(round);
+        e.revealed = false;
+        e.flagged = false;
+        e.published = false;
         emit UpdateCommitted(projectId, round, msg.sender, slot, sealedCommit);
     }
 
@@ -345,11 +407,17 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         Project storage p = _project(projectId);
         if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
         if (round != p.currentRound) revert WrongRound(projectId, p.currentRound, round);
-        uint256 start = uint256(p.roundOpenedAt) + p.submissionWindow;
-        uint256 end = start + p.revealWindow;
+        uint256 start;
+        uint256 end;
+        // Inline rather than `_commitEnd` / `_revealEnd`: each word is read once on this hot path.
+        // Unchecked: a uint64 timestamp plus two windows of at most 365 days.
+        unchecked {
+            start = uint256(p.roundOpenedAt) + p.submissionWindow;
+            end = start + p.revealWindow;
+        }
         if (block.timestamp < start || block.timestamp >= end) revert OutsideRevealWindow(projectId, round, start, end);
         if (commitment == 0 || commitment >= FIELD_MODULUS) revert InvalidCommitment(commitment);
-        _checkCid(cid);
+        _checkCid(bytes(cid).length);
         Trainer storage t = _trainers[projectId][msg.sender];
         if (t.lastSubmittedRoundPlusOne != round + 1) revert NotCommitted(projectId, round, msg.sender);
         uint256 slot = t.slot;
@@ -361,7 +429,10 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (_revealedCommitments[commitment]) revert DuplicateCommitment(projectId, round, commitment);
 
         _revealedCommitments[commitment] = true;
-        ++p.submissions;
+        // Unchecked: a round has at most `maxTrainersPerRound <= 64` reveals.
+        unchecked {
+            ++p.submissions;
+        }
         e.value = commitment;
         e.revealed = true;
         emit UpdateRevealed(projectId, round, msg.sender, slot, commitment, cid);
@@ -383,11 +454,44 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IFedMarket
+    function publishUpdate(
+        uint256 projectId,
+        uint256 round,
+        uint256 slot,
+        uint256[2] calldata ephemeral,
+        uint256[] calldata cipher,
+        bytes calldata ownerWrap
+    ) external nonReentrant {
+        Project storage p = _project(projectId);
+        // Flags need a quorum, so a round with a flag closes only through `_closeRound`, which moves
+        // `currentRound` on: a flagged entry of the current round belongs to an active project.
+        SlotEntry storage e = _slots[projectId][slot];
+        if (round != p.currentRound || e.round != round || !e.flagged || e.published) {
+            revert NotFlagged(projectId, round, slot);
+        }
+        uint256 deadline = p.answerDeadline;
+        if (block.timestamp >= deadline) revert AnswerWindowClosed(projectId, round, deadline);
+        IRoundVerifier verifier = p.verifier;
+        uint256 expected = uint256(p.numChunks) * verifier.cipherWidth();
+        if (cipher.length != expected) revert WrongCipherLength(expected, cipher.length);
+        // Poseidon reduces its inputs: a non-canonical element would be a second encoding of the data.
+        for (uint256 i; i < expected + 2; ++i) {
+            if ((i < 2 ? ephemeral[i] : cipher[i - 2]) >= FIELD_MODULUS) revert NonCanonicalElement(i);
+        }
+        if (ownerWrap.length > MAX_OWNER_WRAP_LENGTH) revert OwnerWrapTooLong(ownerWrap.length);
+        // A view call into the project's verifier (its Poseidon libraries), before any effect.
+        if (verifier.sealedCommitment(ephemeral, cipher) != e.value) revert PublishedUpdateMismatch(projectId, round, slot);
+
+        e.published = true;
+        emit UpdatePublished(projectId, round, e.trainer, slot, ephemeral, cipher, ownerWrap);
+    }
+
+    /// @inheritdoc IFedMarket
     function skipRound(uint256 projectId) external nonReentrant {
         Project storage p = _project(projectId);
         if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
         uint256 round = p.currentRound;
-        uint256 deadline = uint256(p.roundOpenedAt) + p.submissionWindow + p.revealWindow;
+        uint256 deadline = _revealEnd(p);
         if (block.timestamp < deadline) revert SubmissionWindowOpen(projectId, round, deadline);
         uint256 submissions = p.submissions;
         uint256 quorum = _quorum(p);
@@ -403,7 +507,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         Project storage p = _project(projectId);
         if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
         uint256 round = p.currentRound;
-        uint256 end = uint256(p.roundOpenedAt) + p.submissionWindow + p.revealWindow + p.aggregationWindow;
+        uint256 end = _aggregationEnd(p);
         if (block.timestamp < end) revert AggregationWindowOpen(projectId, round, end);
         uint256 submissions = p.submissions;
         uint256 quorum = _quorum(p);
@@ -424,7 +528,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         delete p.aggregatorSealKey;
         emit RoundFailed(projectId, round, aggregator, slashed, slashPerTrainer, reward, posted - slashed);
         address token = p.token;
-        _creditSubmitters(projectId, p, submissions, true, slashPerTrainer, reward);
+        // `slashPerTrainer + floor(reward / n)` each, one unit more for the first `reward % n`.
+        _creditSubmitters(projectId, p, submissions, slashPerTrainer * submissions + reward);
         _credit(token, p.owner, slashed - slashPerTrainer * submissions);
         _credit(token, aggregator, posted - slashed);
         _closeRound(projectId, p, true);
@@ -437,7 +542,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint256 deadline = uint256(p.awaitingSince) + ACCEPTANCE_TIMEOUT;
         if (block.timestamp < deadline) revert AcceptanceWindowOpen(projectId, deadline);
         emit ProjectExpired(projectId, deadline);
-        _closeProject(projectId, p, ProjectStatus.Cancelled);
+        p.status = ProjectStatus.Cancelled;
+        _closeProject(projectId, p);
     }
 
     /// @inheritdoc IFedMarket
@@ -513,7 +619,10 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         v.hyperParams = p.hyperParams;
         v.minHyperParams = p.minHyperParams;
         v.maxHyperParams = p.maxHyperParams;
-        if (p.status == ProjectStatus.AwaitingAggregator) v.acceptanceDeadline = p.awaitingSince + ACCEPTANCE_TIMEOUT;
+        // Unchecked: a timestamp plus 7 days is far below 2^64.
+        unchecked {
+            if (p.status == ProjectStatus.AwaitingAggregator) v.acceptanceDeadline = p.awaitingSince + ACCEPTANCE_TIMEOUT;
+        }
         v.refundPool = p.refundPool;
     }
 
@@ -527,9 +636,9 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         v.candidates = p.candidates;
         v.seedBlock = p.seedBlock;
         v.seed = p.seed;
-        v.submissionDeadline = p.roundOpenedAt + p.submissionWindow;
-        v.revealDeadline = v.submissionDeadline + p.revealWindow;
-        v.aggregationDeadline = v.revealDeadline + p.aggregationWindow;
+        v.submissionDeadline = uint64(_commitEnd(p));
+        v.revealDeadline = uint64(_revealEnd(p));
+        v.aggregationDeadline = uint64(_aggregationEnd(p));
         v.reward = p.roundReward;
         v.accumulator = p.accumulator;
         v.hyperParams = p.hyperParams;
@@ -607,6 +716,27 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IFedMarket
+    function unavailableFlags(uint256 projectId)
+        external
+        view
+        returns (uint256 pendingMask, uint256 flaggedMask, uint64 answerDeadline)
+    {
+        Project storage p = _project(projectId);
+        // Entries carry their round, and a round with a flag (it has a quorum) closes only through
+        // `_closeRound`, which moves `currentRound` on: these are the open round's flags, and a closed
+        // round's deadline is never reported.
+        uint256 round = p.currentRound;
+        uint256 slots = p.maxTrainersPerRound;
+        for (uint256 slot; slot < slots; ++slot) {
+            SlotEntry storage e = _slots[projectId][slot];
+            if (e.round != round || !e.flagged) continue;
+            flaggedMask |= 1 << slot;
+            if (!e.published) pendingMask |= 1 << slot;
+        }
+        if (flaggedMask != 0) answerDeadline = p.answerDeadline;
+    }
+
+    /// @inheritdoc IFedMarket
     function decisionPublicInputs(uint256 projectId, uint256 newModelCommitment, uint256[] calldata outcomes)
         external
         view
@@ -620,7 +750,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     // Internal: configuration
     // ---------------------------------------------------------------------------------------------
 
-    function _validateConfig(ProjectConfig calldata c) internal view returns (uint8 slotCount, uint32 numChunks) {
+    function _validateConfig(ProjectConfig memory c) internal view returns (uint8 slotCount, uint32 numChunks) {
         if (c.token != address(0) && c.token.code.length == 0) revert InvalidConfig("token");
         if (c.aggregator == address(0)) revert InvalidConfig("aggregator");
         if (c.aggregator == msg.sender) revert AggregatorIsOwner(msg.sender);
@@ -633,8 +763,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         if (c.trainerStake > type(uint128).max) revert InvalidConfig("trainerStake");
         if (c.params.modelSize == 0) revert InvalidConfig("modelSize");
         if (c.initialModelCommitment >= FIELD_MODULUS) revert InvalidConfig("initialModelCommitment");
-        _checkCid(c.specCid);
-        _checkCid(c.initialModelCid);
+        _checkCid(bytes(c.specCid).length);
+        _checkCid(bytes(c.initialModelCid).length);
         _validateHyperParamBounds(c.minHyperParams, c.maxHyperParams);
         _checkHyperParams(c.initialHyperParams, c.minHyperParams, c.maxHyperParams);
 
@@ -648,7 +778,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         return (uint8(kMax), uint32(chunks));
     }
 
-    function _storeConfig(Project storage p, ProjectConfig calldata c, uint8 slotCount, uint32 numChunks) internal {
+    function _storeConfig(Project storage p, ProjectConfig memory c, uint8 slotCount, uint32 numChunks) internal {
         p.owner = msg.sender;
         p.numRounds = c.numRounds;
         p.numChunks = numChunks;
@@ -680,7 +810,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     }
 
     /// @dev A zero learning rate, epoch count or batch size would make a round untrainable.
-    function _validateHyperParamBounds(HyperParams calldata min, HyperParams calldata max) internal pure {
+    function _validateHyperParamBounds(HyperParams memory min, HyperParams memory max) internal pure {
         if (min.learningRateMicros == 0 || min.localEpochs == 0 || min.batchSize == 0) {
             revert InvalidConfig("minHyperParams");
         }
@@ -690,7 +820,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         ) revert InvalidConfig("maxHyperParams");
     }
 
-    function _checkHyperParams(HyperParams calldata h, HyperParams memory min, HyperParams memory max)
+    function _checkHyperParams(HyperParams memory h, HyperParams memory min, HyperParams memory max)
         internal
         pure
     {
@@ -709,7 +839,10 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
 
     function _openRound(uint256 projectId, Project storage p) internal {
         uint256 reward = Math.min(p.rewardPerRound, p.budget);
-        p.budget -= reward;
+        // Unchecked: `reward` is at most the budget.
+        unchecked {
+            p.budget -= reward;
+        }
         p.roundReward = reward;
         p.roundOpenedAt = uint64(block.timestamp);
         p.submissions = 0;
@@ -722,15 +855,15 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         p.candidates = candidates;
         p.seedBlock = uint64(block.number);
         p.seed = 0;
-        uint64 submissionDeadline = uint64(block.timestamp) + p.submissionWindow;
-        uint64 revealDeadline = submissionDeadline + p.revealWindow;
+        uint64 submissionDeadline = uint64(_commitEnd(p));
+        uint64 revealDeadline = uint64(_revealEnd(p));
         emit RoundOpened(
             projectId,
             p.currentRound,
             candidates,
             submissionDeadline,
             revealDeadline,
-            revealDeadline + p.aggregationWindow,
+            uint64(_aggregationEnd(p)),
             reward,
             p.modelCommitment,
             p.modelCid,
@@ -738,14 +871,41 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         );
     }
 
+    // The open round's windows end at these times. Unchecked: a uint64 timestamp plus three windows
+    // of at most 365 days each (MAX_WINDOW) is far below 2^64.
+
+    function _commitEnd(Project storage p) internal view returns (uint256 end) {
+        unchecked {
+            end = uint256(p.roundOpenedAt) + p.submissionWindow;
+        }
+    }
+
+    function _revealEnd(Project storage p) internal view returns (uint256 end) {
+        unchecked {
+            end = _commitEnd(p) + p.revealWindow;
+        }
+    }
+
+    function _aggregationEnd(Project storage p) internal view returns (uint256 end) {
+        unchecked {
+            end = _revealEnd(p) + p.aggregationWindow;
+        }
+    }
+
     /// @dev Ends the open round (its reward already settled) and moves the project on.
     function _closeRound(uint256 projectId, Project storage p, bool failed) internal {
-        uint32 next = p.currentRound + 1;
+        uint32 next;
+        // Unchecked: the open round is below `numRounds`, a uint32.
+        unchecked {
+            next = p.currentRound + 1;
+        }
         p.currentRound = next;
         if (p.cancelRequested) {
-            _closeProject(projectId, p, ProjectStatus.Cancelled);
+            p.status = ProjectStatus.Cancelled;
+            _closeProject(projectId, p);
         } else if (next == p.numRounds) {
-            _closeProject(projectId, p, ProjectStatus.Completed);
+            p.status = ProjectStatus.Completed;
+            _closeProject(projectId, p);
         } else if (failed) {
             p.status = ProjectStatus.AwaitingAggregator;
             p.awaitingSince = uint64(block.timestamp);
@@ -754,11 +914,13 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Ends the project: the unspent budget is refunded pro rata to the deposits (the owner's
-    ///      part credited now, the third-party funders' part kept in `refundPool` for `claimRefund`),
-    ///      the bond goes to the aggregator. The owner's part rounds up, so the pool never exceeds
-    ///      the funders' exact share.
-    function _closeProject(uint256 projectId, Project storage p, ProjectStatus status) internal {
+    /// @dev Ends the project in the status its caller just set (`Completed` or `Cancelled`; taken from
+    ///      storage rather than as an argument, so the optimizer keeps one copy of this function
+    ///      instead of one per status): the unspent budget is refunded pro rata to the deposits (the
+    ///      owner's part credited now, the third-party funders' part kept in `refundPool` for
+    ///      `claimRefund`), the bond goes to the aggregator. The owner's part rounds up, so the pool
+    ///      never exceeds the funders' exact share.
+    function _closeProject(uint256 projectId, Project storage p) internal {
         uint256 refund = p.budget;
         uint256 bond = p.bondPosted;
         uint256 funderDeposits = p.funderDeposits;
@@ -766,18 +928,23 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         p.budget = 0;
         p.bondPosted = 0;
         p.refundPool = pool;
-        p.status = status;
-        emit ProjectClosed(projectId, status, refund, bond, pool);
+        emit ProjectClosed(projectId, p.status, refund, bond, pool);
         _credit(p.token, p.owner, refund - pool);
         _credit(p.token, p.aggregator, bond);
     }
 
-    function _checkAggregation(uint256 projectId, Project storage p, uint256 round) internal view {
+    /// @dev The caller is the project's aggregator, `round` is open and in its aggregation window,
+    ///      which starts at `start`, and has a quorum.
+    function _checkAggregation(uint256 projectId, Project storage p, uint256 round)
+        internal
+        view
+        returns (uint256 start)
+    {
         if (msg.sender != p.aggregator) revert NotAggregator(projectId, msg.sender);
         if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
         if (round != p.currentRound) revert WrongRound(projectId, p.currentRound, round);
-        uint256 start = uint256(p.roundOpenedAt) + p.submissionWindow + p.revealWindow;
-        uint256 end = start + p.aggregationWindow;
+        start = _revealEnd(p);
+        uint256 end = _aggregationEnd(p);
         if (block.timestamp < start || block.timestamp >= end) {
             revert OutsideAggregationWindow(projectId, round, start, end);
         }
@@ -788,6 +955,9 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     function _acceptChunks(uint256 projectId, Project storage p, uint256 firstChunk, ChunkProof[] calldata proofs)
         internal
     {
+        // Chunk proofs wait for every flag's answer: a published update changes what they cover.
+        uint256 answerDeadline = p.answerDeadline;
+        if (block.timestamp < answerDeadline) revert AnswerWindowOpen(projectId, p.currentRound, answerDeadline);
         uint256 count = proofs.length;
         if (count == 0) return;
         uint256 acc;
@@ -828,7 +998,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         uint256 slots = p.maxTrainersPerRound;
         for (uint256 slot; slot < slots; ++slot) {
             SlotEntry storage e = _slots[projectId][slot];
-            if (e.round == round && e.revealed) inputs[DECISION_HEAD + slot] = e.value;
+            // A flagged slot nobody answered is passed as empty (commitment 0).
+            if (e.round == round && e.revealed && (!e.flagged || e.published)) inputs[DECISION_HEAD + slot] = e.value;
         }
         for (uint256 w; w < words; ++w) {
             inputs[DECISION_HEAD + kMax + w] = outcomes[w];
@@ -846,7 +1017,10 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         for (uint256 slot; slot < slots; ++slot) {
             if (!_revealedIn(projectId, slot, round)) continue;
             (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
-            if (status == SlotStatus.Inlier) totalScore += score;
+            // Unchecked: at most 64 scores of 64 bits each.
+            unchecked {
+                if (status == SlotStatus.Inlier) totalScore += score;
+            }
         }
         uint256 reward = p.roundReward;
         if (totalScore == 0) {
@@ -861,7 +1035,10 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
                 uint256 share;
                 if (status == SlotStatus.Inlier && score != 0) {
                     share = Math.mulDiv(reward, score, totalScore);
-                    paid += share;
+                    // Unchecked: the shares are parts of `reward` (their scores sum to `totalScore`).
+                    unchecked {
+                        paid += share;
+                    }
                 }
                 emit ContributionRecorded(projectId, round, trainer, slot, status, score, share);
                 _credit(token, trainer, share);
@@ -897,9 +1074,12 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
             uint256 share;
             if (valid == 0 || status == SlotStatus.Inlier || status == SlotStatus.NotAggregated) {
                 share = each;
+                // Unchecked: `extra` is not zero, and `each + 1` is at most `reward`.
                 if (extra != 0) {
-                    ++share;
-                    --extra;
+                    unchecked {
+                        ++share;
+                        --extra;
+                    }
                 }
             }
             emit ContributionRecorded(projectId, round, trainer, slot, status, score, share);
@@ -907,32 +1087,31 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Credits each of the open round's `count` committed slots (only the revealed ones when
-    ///      `revealedOnly`; `count` is their number) `perSlot` plus an equal part of `split`:
-    ///      `floor(split / count)`, one unit more for the first `split % count` in slot order.
-    function _creditSubmitters(
-        uint256 projectId,
-        Project storage p,
-        uint256 count,
-        bool revealedOnly,
-        uint256 perSlot,
-        uint256 split
-    ) internal {
+    /// @dev Splits `amount` equally among the open round's `count` submitters, in slot order:
+    ///      `floor(amount / count)` each, one unit more for the first `amount % count`. Submitters are
+    ///      the revealed slots of a round with a quorum (only `failRound` pays those) and the committed
+    ///      ones of a round below it (only `cancelProject` pays those). One signature for both callers,
+    ///      so the optimizer keeps one copy of this function.
+    function _creditSubmitters(uint256 projectId, Project storage p, uint256 count, uint256 amount) internal {
         if (count == 0) return;
-        uint256 each = perSlot + split / count;
-        uint256 extra = split % count;
+        uint256 each = amount / count;
+        uint256 extra = amount % count;
+        bool revealedOnly = p.submissions >= _quorum(p);
         uint256 round = p.currentRound;
         uint256 slots = p.maxTrainersPerRound;
         address token = p.token;
         for (uint256 slot; slot < slots; ++slot) {
             SlotEntry storage e = _slots[projectId][slot];
             if (e.round != round || (revealedOnly && !e.revealed)) continue;
-            uint256 amount = each;
+            uint256 share = each;
+            // Unchecked: `extra` is not zero, and `each + 1` is at most `amount`.
             if (extra != 0) {
-                ++amount;
-                --extra;
+                unchecked {
+                    ++share;
+                    --extra;
+                }
             }
-            _credit(token, e.trainer, amount);
+            _credit(token, e.trainer, share);
         }
     }
 
@@ -1055,8 +1234,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         return (false, 0);
     }
 
-    function _checkCid(string calldata cid) internal pure {
-        uint256 length = bytes(cid).length;
+    function _checkCid(uint256 length) internal pure {
         if (length == 0 || length > MAX_CID_LENGTH) revert InvalidCid();
     }
 

@@ -20,6 +20,7 @@ import { network } from "hardhat";
 import { publicKeyOf, sealedSlot, simulateRound, type CircuitConfig } from "@fedmarket/core";
 import { proofWords } from "@fedmarket/protocol";
 import { loadProver, releaseCurves } from "./circuits/prover.ts";
+import { deployGroth16RoundVerifier } from "../test/helpers/round-verifier.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TARGET = "chunk_k8_c128_b8_g24";
@@ -79,12 +80,11 @@ try {
   const { proofs, accs } = await chunkChain();
   const single = await ethers.deployContract(`ChunkVerifier_${SUFFIX}`);
   const batch = await ethers.deployContract(`BatchChunkVerifier_${SUFFIX}`);
-  const adapter = await ethers.deployContract("Groth16RoundVerifier", [
-    await single.getAddress(),
-    ethers.ZeroAddress,
-    config.kMax,
-    config.chunk,
-  ]);
+  const adapter = await deployGroth16RoundVerifier(ethers, {
+    chunkVerifier: await single.getAddress(),
+    decisionVerifier: ethers.ZeroAddress,
+    circuit: config,
+  });
 
   const p = proofs[0]!;
   const [accIn, accOut] = [accs[0]!, accs[1]!];

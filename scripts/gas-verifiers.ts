@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 
 import { DEV_MIN_POWER, devPtau } from "./circuits/setup.js";
+import { deployGroth16RoundVerifier } from "../test/helpers/round-verifier.js";
 import { proofWords } from "@fedmarket/protocol";
 import type { BaseContract } from "ethers";
 
@@ -121,7 +122,11 @@ async function prove(built: Built, inputs: readonly bigint[]): Promise<bigint[]>
   return proofWords(proof);
 }
 
-export async function deployRealVerifier(ethers: HardhatEthers, k: number, chunkSize: number): Promise<RealVerifier> {
+/**
+ * Deploys the adapter over real verifiers of `k`'s public-input counts; `updateBits` sets its cipher
+ * width (`packedLength(chunkSize, updateBits)` ciphertext elements per chunk of a published update).
+ */
+export async function deployRealVerifier(ethers: HardhatEthers, k: number, chunkSize: number, updateBits: number): Promise<RealVerifier> {
   // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, K commitments, ceil(K / 3) outcome words.
   const decisionInputs = 6 + k + Math.ceil(k / 3);
   const chunk = await build(2);
@@ -135,12 +140,11 @@ export async function deployRealVerifier(ethers: HardhatEthers, k: number, chunk
   };
   const chunkVerifier = await deploy(chunk);
   const decisionVerifier = await deploy(decision);
-  const adapter = await ethers.deployContract("Groth16RoundVerifier", [
-    await chunkVerifier.getAddress(),
-    await decisionVerifier.getAddress(),
-    k,
-    chunkSize,
-  ]);
+  const adapter = await deployGroth16RoundVerifier(ethers, {
+    chunkVerifier: await chunkVerifier.getAddress(),
+    decisionVerifier: await decisionVerifier.getAddress(),
+    circuit: { kMax: k, chunk: chunkSize, updateBits },
+  });
 
   const sample = Array.from({ length: decisionInputs }, (_, i) => BigInt(i + 1) << 200n);
   const gasOfCall = async (data: string): Promise<number> =>

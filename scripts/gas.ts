@@ -8,6 +8,10 @@
  * tiny circuits with the same public-input counts as the round circuits (2 for a chunk proof,
  * `6 + K + ceil(K/3)` for the decision proof, the aggregator's seal key included) give the exact on-chain cost, and the marketplace calls
  * around them (finalizeRound at K trainers) are measured end to end with those real proofs.
+ *
+ * flagUnavailable / publishUpdate: in round 1 one slot's commitment is that of a real sealed update
+ * (core's `sealedCommitment(cipherChain(chunks), E)`), so the aggregator flags it and another account
+ * publishes it, checked on chain by the adapter's Poseidon libraries (NP = packedLength(CHUNK, B)).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -15,6 +19,8 @@ import { fileURLToPath } from "node:url";
 
 import { network } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
+
+import { cipherChain, FIELD_MODULUS, packedLength, publicKeyOf, sealedCommitment, type CurvePoint } from "@fedmarket/core";
 
 import type { FedMarket } from "../types/ethers-contracts/index.js";
 import { deployRealVerifier, type RealVerifier } from "./gas-verifiers.js";
@@ -29,6 +35,8 @@ const ETH = ethers.ZeroAddress;
 const REWARD = 10n ** 18n;
 const CHUNK = 64;
 const MODEL_SIZE = 3 * CHUNK; // three chunk proofs per round
+/** Bits of an update value (`B`): the published ciphertext has packedLength(CHUNK, B) elements per chunk. */
+const UPDATE_BITS = 8;
 const SUBMISSION_WINDOW = 3600n;
 const REVEAL_WINDOW = 1800n;
 /** The aggregator's seal key: BabyJubJub's Base8 (any curve point costs the same). */
@@ -60,6 +68,8 @@ interface Measurement {
   commitUpdateDrawn: { candidates: number; min: number; max: number; mean: number };
   revealUpdateFirstRound: { min: number; max: number; mean: number };
   revealUpdateLaterRound: { min: number; max: number; mean: number };
+  flagUnavailable: number;
+  publishUpdate: { cipherElements: number; gas: number };
   verifyChunkProof: number;
   verifyDecisionProof: number;
   submitChunkProofsPerProof: number;
@@ -68,6 +78,14 @@ interface Measurement {
   skipRound: number;
   failRound: number;
   withdrawEth: number;
+}
+
+/** A sealed update of `chunks` chunks of `width` ciphertext elements (arbitrary field elements) and its commitment. */
+function sampleSealedUpdate(chunks: number, width: number): { ephemeral: CurvePoint; cipher: bigint[]; commitment: bigint } {
+  const element = (i: number): bigint => BigInt(ethers.keccak256(ethers.toUtf8Bytes(`cipher-${i}`))) % FIELD_MODULUS;
+  const cipherChunks = Array.from({ length: chunks }, (_, j) => Array.from({ length: width }, (_, i) => element(j * width + i)));
+  const ephemeral = publicKeyOf(0x5eed5n);
+  return { ephemeral, cipher: cipherChunks.flat(), commitment: sealedCommitment(cipherChain(cipherChunks), ephemeral) };
 }
 
 function stats(values: number[]): { min: number; max: number; mean: number } {
@@ -85,7 +103,7 @@ async function measure(k: number): Promise<Measurement> {
   const extra = signers.slice(2 + k, 2 + 2 * k);
   if (extra.length === 0) throw new Error(`need more than ${k} trainer accounts`);
   const market = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
-  const verifier: RealVerifier = await deployRealVerifier(ethers, k, CHUNK);
+  const verifier: RealVerifier = await deployRealVerifier(ethers, k, CHUNK, UPDATE_BITS);
   // Multi-Krum needs 2f + 3 updates: K = 4 tolerates none.
   const f = k >= 5 ? 1 : 0;
 
@@ -125,8 +143,16 @@ async function measure(k: number): Promise<Measurement> {
   await market.connect(owner).createProject(staked, { value: staked.budget });
   const registerTrainerWithStake = await gasOf(market.connect(trainers[0]!).registerTrainer(2n, [], { value: staked.trainerStake }));
 
-  /** Commit window: every trainer seals; then the reveal window: every trainer reveals. */
-  async function submitRound(pid: bigint, round: number, who: typeof trainers = trainers): Promise<{ commit: number[]; reveal: number[] }> {
+  /**
+   * Commit window: every trainer seals; then the reveal window: every trainer reveals. `commitments`
+   * overrides the commitment of the trainers at those indices of `who`.
+   */
+  async function submitRound(
+    pid: bigint,
+    round: number,
+    who: typeof trainers = trainers,
+    commitments: ReadonlyMap<number, bigint> = new Map(),
+  ): Promise<{ commit: number[]; reveal: number[] }> {
     const commit: number[] = [];
     const reveal: number[] = [];
     // The round opened in the latest block: its seed (that block's hash) is readable from the next one.
@@ -135,7 +161,7 @@ async function measure(k: number): Promise<Measurement> {
     for (const [i, t] of who.entries()) {
       const [, selected] = await market.slotOf(pid, t.address);
       if (!selected) continue;
-      const c = BigInt(ethers.keccak256(ethers.toUtf8Bytes(`p${pid}r${round}t${i}`))) >> 8n;
+      const c = commitments.get(i) ?? BigInt(ethers.keccak256(ethers.toUtf8Bytes(`p${pid}r${round}t${i}`))) >> 8n;
       const sealed = await market.sealedCommitment(pid, round, t.address, c, cid(i));
       commit.push(await gasOf(market.connect(t).commitUpdate(pid, round, sealed)));
       openings.push({ t, c, cid: cid(i) });
@@ -173,7 +199,17 @@ async function measure(k: number): Promise<Measurement> {
   const round0 = await finalize(0);
   // The seed of round 1 (opened by the finalization) read by anyone before the first commit.
   const drawSeed = await gasOf(market.connect(trainers[0]!).drawSeed(1n));
-  const later = await submitRound(1n, 1);
+  // Round 1: trainer 0's update is a real sealed one; the aggregator flags its slot, another account
+  // publishes it, and the chunk proofs wait for the answer deadline.
+  const sealed = sampleSealedUpdate(MODEL_SIZE / CHUNK, packedLength(CHUNK, UPDATE_BITS));
+  const later = await submitRound(1n, 1, trainers, new Map([[0, sealed.commitment]]));
+  const [, , flaggedSlot] = await market.slotOf(1n, trainers[0]!.address);
+  const flagUnavailable = await gasOf(market.connect(aggregator).flagUnavailable(1n, 1, 1n << flaggedSlot));
+  const ownerWrap = "0x" + "ab".repeat(32);
+  const publishUpdate = await gasOf(
+    market.connect(trainers[1]!).publishUpdate(1n, 1, flaggedSlot, [...sealed.ephemeral], sealed.cipher, ownerWrap),
+  );
+  await networkHelpers.time.increaseTo((await market.unavailableFlags(1n)).answerDeadline);
   await finalize(1);
 
   // Round 2: below quorum, skipped. Round 3: quorum but the aggregator stays silent, failed.
@@ -203,6 +239,8 @@ async function measure(k: number): Promise<Measurement> {
     commitUpdateDrawn: { candidates: k + extra.length, ...stats(drawn.commit) },
     revealUpdateFirstRound: stats(first.reveal),
     revealUpdateLaterRound: stats(later.reveal),
+    flagUnavailable,
+    publishUpdate: { cipherElements: sealed.cipher.length, gas: publishUpdate },
     verifyChunkProof: await verifier.verifyChunkGas(),
     verifyDecisionProof: await verifier.verifyDecisionGas(),
     submitChunkProofsPerProof: round0.perChunk,
@@ -231,7 +269,7 @@ for (const k of [4, 8, 16]) {
 
 const out = {
   generatedBy: "npm run gas (scripts/gas.ts)",
-  solc: "0.8.30, optimizer 200 runs, viaIR, evm cancun",
+  solc: "0.8.30, optimizer 100 runs, viaIR, evm cancun",
   notes: [
     "Gas per transaction (including the 21000 base and calldata).",
     "verifyChunkProof / verifyDecisionProof: gas of the IRoundVerifier call alone (real snarkjs Groth16 verifiers).",
@@ -240,6 +278,9 @@ const out = {
     "commitUpdate / revealUpdate: the two phases of a submission. The first commit of a round also fixes the round's seed unless drawSeed did; slots are pre-initialised at createProject, so commits rewrite non-zero storage; a reveal writes one fresh word (the duplicate-commitment guard, keyed by the commitment alone: market-wide).",
     "commitUpdateDrawn: more registered trainers (`candidates`) than K slots, so each commit runs the uniform draw (Floyd, up to K keccak draws) to find its slot.",
     `Model of ${MODEL_SIZE} parameters in ${MODEL_SIZE / CHUNK} chunks; f = 0 at K = 4 (2f + 3 <= K), else 1.`,
+    "flagUnavailable: the aggregator flags one revealed slot (round 1). publishUpdate: another account publishes that slot's sealed update " +
+      `(${MODEL_SIZE / CHUNK} chunks of packedLength(${CHUNK}, ${UPDATE_BITS}) ciphertext elements, a 32-byte owner wrap), checked by the ` +
+      "adapter's poseidon-solidity libraries (PoseidonT(NP+1) per chunk, PoseidonT3 per chain step, PoseidonT4 for the commitment).",
   ],
   measurements: results,
 };
@@ -253,6 +294,8 @@ console.table(
     commitUpdate: r.commitUpdateLaterRound.max,
     commitDrawn: r.commitUpdateDrawn.max,
     revealUpdate: r.revealUpdateLaterRound.max,
+    flagUnavailable: r.flagUnavailable,
+    publishUpdate: r.publishUpdate.gas,
     verifyChunk: r.verifyChunkProof,
     verifyDecision: r.verifyDecisionProof,
     finalizeRound: r.finalizeRoundWhole,

@@ -31,8 +31,9 @@ import {
 } from "@fedmarket/core";
 import { loadProver, releaseCurves, type Prover } from "../scripts/circuits/prover.js";
 import { proofWords } from "@fedmarket/protocol";
-import type { FedMarket, Groth16RoundVerifier } from "../types/ethers-contracts/index.js";
+import type { FedMarket } from "../types/ethers-contracts/index.js";
 import { ETH, cid, commitAll, revealAll, toAggregationWindow, type Chain, type Update, type UpdateFor } from "./helpers/market.js";
+import { deployGroth16RoundVerifier } from "./helpers/round-verifier.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -105,12 +106,11 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     const [owner, aggregator, ...trainers] = await ethers.getSigners();
     const chunkVerifier = await ethers.deployContract("ChunkVerifier_k4_c16");
     const decisionVerifier = await ethers.deployContract("DecisionVerifier_k4_c16");
-    const verifier = (await ethers.deployContract("Groth16RoundVerifier", [
-      await chunkVerifier.getAddress(),
-      await decisionVerifier.getAddress(),
-      config.kMax,
-      config.chunk,
-    ])) as unknown as Groth16RoundVerifier;
+    const verifier = await deployGroth16RoundVerifier(ethers, {
+      chunkVerifier: await chunkVerifier.getAddress(),
+      decisionVerifier: await decisionVerifier.getAddress(),
+      circuit: config,
+    });
     const market = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
     return { market, verifier, owner: owner!, aggregator: aggregator!, trainers: trainers.slice(0, 4) };
   }

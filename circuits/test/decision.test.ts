@@ -6,12 +6,14 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   SlotStatus,
+  buildChunkInput,
   buildDecisionInput,
   cipherChain,
   computeCtx,
   encryptChunk,
   gramFromUpper,
   hashState,
+  initialState,
   inlierScores,
   maskOf,
   multiKrumQuorum,
@@ -27,6 +29,7 @@ import {
   type KrumResult,
   type RoundResult,
   type RoundSlot,
+  type SlotChunk,
 } from "@fedmarket/core";
 import { SEAL_KEY, SEAL_SECRET, loadCircuit, releaseCurves, rng, sealedTestSlot, tamper, testKey, type TestCircuit } from "./harness.ts";
 
@@ -116,7 +119,6 @@ function oldQuorumDecision(res: RoundResult, f: number): CircuitInput {
   const openings = {
     secret: SEAL_SECRET,
     ephemerals: (res.decision.input["ephemeral"] as bigint[][]).map((e) => [e[0], e[1]] as unknown as CurvePoint),
-    unavailable: (res.decision.input["unavailable"] as bigint[]).map((u) => u === 1n),
   };
   return buildDecisionInput(config, pub, { ...res.finalState, mask: maskOf(inliers) }, openings, krum).input;
 }
@@ -234,16 +236,19 @@ describe("decision circuit accepts the reference computation", () => {
     await accepts(res);
   });
 
-  test("duplicates are status 2 and leave the valid set; unavailable slots are status 3", async () => {
+  test("duplicates are status 2 and leave the valid set; unavailable slots are empty (commitment 0, status 0)", async () => {
     const a = slot(vec([1]), 7n);
     const res = round([a, slot(vec([2]), 8n), a, { commitment: 12345n, unavailable: true }], 0);
-    assert.deepEqual(res.krum.status, [2, 2, 2, 3]); // n = 1 < 3
+    assert.deepEqual(res.krum.status, [2, 2, 2, 0]); // n = 1 < 3
+    assert.equal(res.decision.publicSignals[6 + 3], 0n);
     await accepts(res);
     const res2 = round([slot(vec([1]), 1n), a, slot(vec([4]), 2n), a], 0);
     assert.deepEqual(res2.krum.status, [2, 2, 2, 2]);
     await accepts(res2);
-    const res3 = round([slot(vec([1]), 1n), slot(vec([2]), 3n), slot(vec([4]), 2n), { commitment: 5n, unavailable: true }], 0);
-    assert.deepEqual(res3.krum.status, [1, 1, 1, 3]);
+    const res3 = round([slot(vec([1]), 1n), slot(vec([2]), 3n), slot(vec([4]), 2n), { ...a, unavailable: true }], 0);
+    assert.deepEqual(res3.krum.status, [1, 1, 1, 0]);
+    assert.equal(res3.krum.scores[3], 0n);
+    assert.equal(res3.decision.publicSignals[6 + 3], 0n);
     await accepts(res3);
   });
 
@@ -269,6 +274,7 @@ describe("decision circuit accepts the reference computation", () => {
 
 describe("decision circuit rejects tampered inputs", () => {
   let base: RoundResult;
+  let baseSlots: RoundSlot[];
 
   before(() => {
     const r = rng(21);
@@ -279,6 +285,7 @@ describe("decision circuit rejects tampered inputs", () => {
       ),
     );
     // K_MAX = 4: f = 0 is the only f with a quorum (n = 4 >= 3), everyone is an inlier
+    baseSlots = slots;
     base = round(slots, 0);
     assert.deepEqual(base.krum.status, [1, 1, 1, 1]);
   });
@@ -338,21 +345,77 @@ describe("decision circuit rejects tampered inputs", () => {
     );
   });
 
-  test("commitment openings: another ephemeral key, an unavailable empty slot, a non-boolean claim", async () => {
+  test("commitment openings: another ephemeral key; no slot is left out on the prover's word", async () => {
     await rejects(
       tamper(base.decision.input, (c) => {
         (c["ephemeral"] as bigint[][])[0] = [...(c["ephemeral"] as bigint[][])[1]!];
       }),
     );
-    const withEmpty = round([slot(vec([1]), 1n), slot(vec([2]), 2n), slot(vec([3]), 3n)], 0);
+    // The removed "unavailable" private input is not a signal of the circuit any more.
     await rejects(
-      tamper(withEmpty.decision.input, (c) => {
-        (c["unavailable"] as bigint[])[3] = 1n;
+      tamper(base.decision.input, (c) => {
+        c["unavailable"] = [0n, 0n, 0n, 1n];
       }),
     );
+    // Slot 3 treated as empty while the contract passes its revealed commitment (not flagged, or
+    // answered): the commitment must open, and the zero opening of an empty slot does not.
+    const leftOut = round([...baseSlots.slice(0, 3), { ...baseSlots[3]!, unavailable: true }], 0);
+    assert.deepEqual(leftOut.krum.status, [1, 1, 1, 0]);
+    await accepts(leftOut);
     await rejects(
-      tamper(withEmpty.decision.input, (c) => {
-        (c["unavailable"] as bigint[])[0] = 2n;
+      tamper(leftOut.decision.input, (c) => {
+        (c["commitments"] as bigint[])[3] = base.commitments[3]!;
+      }),
+    );
+  });
+
+  test("a slot passed with commitment 0 cannot be counted, whatever ciphertext the chunk proofs absorbed", async () => {
+    // The contract passes commitment 0 for slot 3 (flagged, not answered); the aggregator has its data anyway.
+    const flagged = round([...baseSlots.slice(0, 3), { ...baseSlots[3]!, unavailable: true }], 0);
+    assert.deepEqual(flagged.krum.status, [1, 1, 1, 0]);
+    // Counting it: the full round's state (slot 3 decoded, its key in keysHash, its update in the
+    // Gram matrix and the model) against commitment 0: refused.
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        (c["commitments"] as bigint[])[3] = 0n;
+      }),
+    );
+    // Its ciphertext absorbed by the chunk proofs: with the zero key (keysHash binds the keys to
+    // the decision's) and not decoded, the chunk proof counts it as a zero update.
+    const chunkCircuit = await loadCircuit("chunk_k4_c16");
+    let state = initialState(config.kMax, {
+      mask: flagged.finalState.mask,
+      decoded: flagged.finalState.decoded,
+      keysHash: flagged.finalState.keysHash,
+      size: flagged.finalState.size,
+    });
+    assert.equal(flagged.chunkWitnesses.length, 1);
+    const keys = flagged.chunkWitnesses[0]!.input["keys"] as bigint[][];
+    const slotChunks: SlotChunk[] = baseSlots.map((s, k) => ({
+      cipher: s.sealed!.chunks[0]!,
+      key: [keys[k]![0]!, keys[k]![1]!] as const,
+    }));
+    assert.deepEqual(slotChunks[3]!.key, [0n, 0n]);
+    const w = buildChunkInput(config, state, slotChunks, vec([0]));
+    const chunkWitness = await chunkCircuit.witness(w.input);
+    assert.equal(chunkCircuit.violated(chunkWitness), -1);
+    assert.ok(w.updateChunks[3]!.every((v) => v === 0n));
+    assert.deepEqual(w.newModelChunk, flagged.newModel);
+    state = w.next;
+    // The decision accepts that state (only slot 3's trainer chain differs), with slot 3 empty and unpaid.
+    assert.notEqual(state.trainerChains[3], flagged.finalState.trainerChains[3]);
+    const absorbed = tamper(flagged.decision.input, (c) => {
+      c["trainerChains"] = [...state.trainerChains];
+      c["accFinal"] = hashState(state);
+    });
+    const witness = await circuit.witness(absorbed);
+    assert.equal(circuit.violated(witness), -1);
+    // ... and refuses to call it decoded (nor can a chunk proof decode it: it has no key).
+    const claimed = { ...state, decoded: state.decoded | 0b1000n };
+    await rejects(
+      tamper(absorbed, (c) => {
+        c["decoded"] = claimed.decoded;
+        c["accFinal"] = hashState(claimed);
       }),
     );
   });

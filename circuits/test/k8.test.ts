@@ -2,10 +2,10 @@
  * Witness-level tests at K_MAX = 8 (generated mains, compiled into the cache) of the sealed-update
  * statement: multi-call state hashing (50 fields), a partial last packed element, three outcome
  * words with an unused slot, f = 2 Byzantine updates, the Multi-Krum quorum n >= 2f + 3 at its
- * boundary, eight shared keys in keysHash, and status 3 for a slot that is unavailable, sealed under
- * an ephemeral key off the curve (proven: it has no shared key, so it cannot be decoded), or whose
- * plaintext does not unpack (accepted as not decoded; that it does not unpack is not proven yet:
- * docs/PROOF-INTERFACE.md, "Sealed updates", stage 3).
+ * boundary, eight shared keys in keysHash, an unavailable slot (flagged on chain, not answered: empty,
+ * commitment 0), and status 3 for a slot sealed under an ephemeral key off the curve (proven: it has
+ * no shared key, so it cannot be decoded) or whose plaintext does not unpack (proven by the chunk
+ * proofs' malformation claims: docs/PROOF-INTERFACE.md, "Sealed updates", stage 3).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -110,7 +110,7 @@ test("f = 1: five equal updates (n = 2f + 3), ties broken by the lower slot", as
   assert.deepEqual(round.krum.status, [1, 1, 1, 1, 2, 0, 0, 0]);
 });
 
-test("seven slots with a duplicate and an unavailable slot, f = 1", async () => {
+test("seven slots with a duplicate and an unavailable slot (empty: commitment 0), f = 1", async () => {
   const r = rng(6);
   const d = 20;
   const mk = (e: bigint): RoundSlot =>
@@ -121,14 +121,16 @@ test("seven slots with a duplicate and an unavailable slot, f = 1", async () => 
     );
   const dup = mk(9n);
   const slots = [mk(1n), dup, mk(2n), { commitment: 4242n, unavailable: true }, mk(3n), dup, mk(4n)];
-  // n = 4 < 2f + 3 = 5: nobody aggregated; duplicates status 2, the unavailable slot 3, the empty slot 0
+  // n = 4 < 2f + 3 = 5: nobody aggregated; duplicates status 2, the unavailable and the empty slot 0
   const round = await check(slots, 1, d);
-  assert.deepEqual(round.krum.status, [2, 2, 2, 3, 2, 2, 2, 0]);
+  assert.deepEqual(round.krum.status, [2, 2, 2, 0, 2, 2, 2, 0]);
+  assert.equal(round.commitments[3], 0n);
+  assert.equal(round.decision.publicSignals[6 + 3], 0n);
   assert.equal(round.krum.n, 4);
   assertNobody(round);
   // f = 0: n = 4 >= 3, the four valid slots are the inliers
   const round0 = await check(slots, 0, d);
-  assert.deepEqual(round0.krum.status, [1, 2, 1, 3, 1, 2, 1, 0]);
+  assert.deepEqual(round0.krum.status, [1, 2, 1, 0, 1, 2, 1, 0]);
 });
 
 /** A slot committing to `sealed` as it is (whatever it decrypts to). */

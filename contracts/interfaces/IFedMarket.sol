@@ -35,6 +35,16 @@ import {IRoundVerifier} from "./IRoundVerifier.sol";
 ///      commitment is revealed at most once in the market: one revealed before, in any project or
 ///      round, is refused (`DuplicateCommitment`).
 ///
+///      "Not available", made contestable: an aggregator that cannot fetch or open a revealed update
+///      does not get to leave it out on its word. In the first half of the aggregation window,
+///      before any chunk proof, it flags the slot (`flagUnavailable`); until the round's answer
+///      deadline (at most three quarters into the window, so the aggregator keeps a quarter to
+///      prove) anyone may answer by publishing the slot's sealed update (`publishUpdate`), which the
+///      contract checks against the revealed commitment. A published update keeps its slot and is
+///      scored like any other (its data is now public on chain, in `UpdatePublished`); a flagged
+///      slot left unanswered enters the decision proof with commitment 0, i.e. as an empty slot
+///      (status `Empty`, unpaid). Chunk proofs wait for the answer deadline.
+///
 ///      Money rules (their TypeScript reference is packages/core `rewards.ts`: `rewardShares`,
 ///      `failedRoundSplit`, `equalShares`, `refundSplit`, `refundClaim`): once a round has a
 ///      commitment, its reserved reward goes to that round's trainers (finalized: by proven score)
@@ -329,6 +339,32 @@ interface IFedMarket {
     error AcceptanceWindowOpen(uint256 projectId, uint256 deadline);
     /// @notice The caller funded nothing that is still unrefunded, or the project has not ended.
     error NothingToRefund(uint256 projectId, address funder);
+    /// @notice Slots can be flagged only in the first half of the round's aggregation window.
+    error FlaggingClosed(uint256 projectId, uint256 round);
+    /// @notice A chunk proof of the round was already accepted: its slots can no longer be flagged.
+    error ChunkProofsStarted(uint256 projectId, uint256 round);
+    /// @notice The slot mask is zero or has a bit at or above the project's `maxTrainersPerRound`.
+    error InvalidSlotMask(uint256 slotMask);
+    /// @notice The slot holds no update revealed in this round.
+    error NotRevealed(uint256 projectId, uint256 round, uint256 slot);
+    /// @notice The slot is already flagged in this round.
+    error AlreadyFlagged(uint256 projectId, uint256 round, uint256 slot);
+    /// @notice The slot is not flagged in the open round, or its flag was already answered.
+    error NotFlagged(uint256 projectId, uint256 round, uint256 slot);
+    /// @notice The round's flags could be answered until `deadline` only.
+    error AnswerWindowClosed(uint256 projectId, uint256 round, uint256 deadline);
+    /// @notice Flags of the round may be answered until `deadline`: chunk proofs are taken from then on.
+    error AnswerWindowOpen(uint256 projectId, uint256 round, uint256 deadline);
+    /// @notice The published ciphertext has `actual` elements; the project needs `expected`
+    ///         (`numChunks * verifier.cipherWidth()`).
+    error WrongCipherLength(uint256 expected, uint256 actual);
+    /// @notice Published element `index` is not below the BN254 scalar field (indices 0 and 1 are
+    ///         the ephemeral key's coordinates, `2 + i` is `cipher[i]`).
+    error NonCanonicalElement(uint256 index);
+    /// @notice The published owner wrap is longer than 1,024 bytes (it is `length` bytes).
+    error OwnerWrapTooLong(uint256 length);
+    /// @notice The published sealed update does not hash to the commitment revealed in the slot.
+    error PublishedUpdateMismatch(uint256 projectId, uint256 round, uint256 slot);
 
     // ---------------------------------------------------------------------------------------------
     // Events
@@ -378,6 +414,25 @@ interface IFedMarket {
     ///         proofs open) and the CID of the encrypted update.
     event UpdateRevealed(
         uint256 indexed projectId, uint256 indexed round, address indexed trainer, uint256 slot, uint256 commitment, string cid
+    );
+    /// @notice The aggregator flagged `slot` (held by `trainer`) as not available: it is left out of
+    ///         the round (as an empty slot) unless its sealed update is published before
+    ///         `answerDeadline`, the round's deadline for every flag (`publishUpdate`).
+    event UpdateFlagged(
+        uint256 indexed projectId, uint256 indexed round, address indexed trainer, uint256 slot, uint64 answerDeadline
+    );
+    /// @notice The sealed update of flagged `slot` (held by `trainer`, whoever sent it) was published
+    ///         and opens the slot's commitment: ephemeral key `E = [x, y]`, the ciphertext of every
+    ///         chunk (`verifier.cipherWidth()` elements each, chunk after chunk) and the owner's wrap.
+    ///         This event is the update's data availability: nodes and audits read it from here.
+    event UpdatePublished(
+        uint256 indexed projectId,
+        uint256 indexed round,
+        address indexed trainer,
+        uint256 slot,
+        uint256[2] ephemeral,
+        uint256[] cipher,
+        bytes ownerWrap
     );
     /// @notice Chunk proofs `[firstChunk, firstChunk + count)` verified; the accumulator is now `accumulator`.
     event ChunkProofsAccepted(
@@ -516,12 +571,48 @@ interface IFedMarket {
         external
         payable;
 
+    /// @notice Flags revealed updates of the open round that the aggregator could not fetch or open
+    ///         (see the contract header). Only the aggregator (`NotAggregator`), in a round with a
+    ///         quorum (`QuorumNotReached`: below it there is nothing to aggregate), in the first half
+    ///         of the aggregation window (`OutsideAggregationWindow` before it, `FlaggingClosed` from
+    ///         its middle on) and before any chunk proof of the round (`ChunkProofsStarted`). The
+    ///         round's answer deadline becomes `max(answerDeadline, now + aggregationWindow / 4)`, so
+    ///         it is at most three quarters into the window and every flag gets a quarter of it.
+    /// @param slotMask Bit `k` flags slot `k`: non-zero, below `2^maxTrainersPerRound`
+    ///        (`InvalidSlotMask`); every flagged slot holds an update revealed in this round
+    ///        (`NotRevealed`) and is not flagged yet (`AlreadyFlagged`).
+    function flagUnavailable(uint256 projectId, uint256 round, uint256 slotMask) external;
+
+    /// @notice Answers a flag by publishing the slot's sealed update: anyone may call (normally the
+    ///         slot's trainer; what matters is the data, not the sender), before the round's answer
+    ///         deadline. The update must open the slot's revealed commitment
+    ///         (`verifier.sealedCommitment(ephemeral, cipher)`, else `PublishedUpdateMismatch`); the
+    ///         slot then stays in the round like any other and the aggregator must score it.
+    /// @param round The open round (`WrongRound`); `slot` must be flagged in it and not answered
+    ///        yet (`NotFlagged`).
+    /// @param ephemeral The ephemeral public key `E = [x, y]` of the sealed update.
+    /// @param cipher The ciphertext, `numChunks * verifier.cipherWidth()` elements
+    ///        (`WrongCipherLength`), chunk after chunk; every element and both coordinates of
+    ///        `ephemeral` below the BN254 scalar field (`NonCanonicalElement`).
+    /// @param ownerWrap The update's key wrapped for the project owner, as pinned with the update
+    ///        (at most 1,024 bytes: `OwnerWrapTooLong`); not checked, only published.
+    function publishUpdate(
+        uint256 projectId,
+        uint256 round,
+        uint256 slot,
+        uint256[2] calldata ephemeral,
+        uint256[] calldata cipher,
+        bytes calldata ownerWrap
+    ) external;
+
     /// @notice Verifies chunk proofs of the open round, in order. `firstChunk` must equal the number
-    ///         already verified, or 0 to restart the round's accumulator.
+    ///         already verified, or 0 to restart the round's accumulator. Not before the round's
+    ///         answer deadline (`AnswerWindowOpen`) when slots were flagged.
     function submitChunkProofs(uint256 projectId, uint256 round, uint256 firstChunk, ChunkProof[] calldata proofs)
         external;
 
-    /// @notice Verifies the remaining chunk proofs (may be empty) and the decision proof, records the
+    /// @notice Verifies the remaining chunk proofs (may be empty; not before the round's answer
+    ///         deadline, `AnswerWindowOpen`) and the decision proof, records the
     ///         new model, accrues every trainer's share of the round reward and opens the next round
     ///         with `result.nextHyperParams` (reverts with `HyperParamOutOfBounds` outside the
     ///         project's bounds; emitted in `RoundFinalized`, also for the last round). Skipped and
@@ -682,10 +773,19 @@ interface IFedMarket {
     ///         market, projectId, round, paramsHash))`.
     function roundContext(uint256 projectId, uint256 round) external view returns (uint256);
 
+    /// @notice The "not available" flags of the open round: `flaggedMask` has bit `k` set for every
+    ///         slot flagged in it, `pendingMask` for those not answered (yet), and `answerDeadline`
+    ///         is when answers close. All zero when nothing was flagged, or no round is open.
+    function unavailableFlags(uint256 projectId)
+        external
+        view
+        returns (uint256 pendingMask, uint256 flaggedMask, uint64 answerDeadline);
+
     /// @notice The public inputs the decision proof of the open round must verify against, given
     ///         the aggregator's result (useful to check a proof off chain before sending it):
     ///         `[ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[0..K_MAX), outcome[0..W)]`
-    ///         (docs/PROOF-INTERFACE.md).
+    ///         (docs/PROOF-INTERFACE.md). `c[k]` is 0 for a slot that is empty, unrevealed, or
+    ///         flagged and not answered (`flagUnavailable`): the proof treats it as empty.
     function decisionPublicInputs(uint256 projectId, uint256 newModelCommitment, uint256[] calldata outcomes)
         external
         view

@@ -18,6 +18,27 @@ interface IRoundVerifier {
     /// @notice Number of public inputs of the decision proof: `6 + K_MAX + ceil(K_MAX / 3)`.
     function decisionInputCount() external view returns (uint256);
 
+    /// @notice Ciphertext elements per chunk of a sealed update: `NP = packedLength(CHUNK, B)`
+    ///         (packages/core `pack.ts`), the packed field elements one chunk of `B`-bit values takes.
+    ///         A published sealed update (`IFedMarket.publishUpdate`) has `numChunks * NP` of them.
+    function cipherWidth() external view returns (uint256);
+
+    /// @notice The commitment of a sealed update, as trainers reveal it (docs/PROOF-INTERFACE.md,
+    ///         Sealed updates; reference: packages/core `sealedCommitment(cipherChain(chunks), E)`):
+    ///         `acc = 0`, then for each chunk `j` (the `NP` consecutive elements
+    ///         `cipher[j*NP .. (j+1)*NP)`) `acc = Poseidon(acc, Poseidon(chunk_j))`; the result is
+    ///         `Poseidon(acc, E.x, E.y)`. Lets the market check published data against a revealed
+    ///         commitment without a proof.
+    /// @dev Reverts unless `cipher` is a non-empty whole number of chunks. Elements are hashed as
+    ///      given: callers check that they are canonical field elements.
+    /// @param ephemeral The trainer's ephemeral public key `E = [x, y]`.
+    /// @param cipher The ciphertext of every chunk, chunk after chunk.
+    /// @return commitment The sealed update's commitment.
+    function sealedCommitment(uint256[2] calldata ephemeral, uint256[] calldata cipher)
+        external
+        view
+        returns (uint256 commitment);
+
     /// @notice Verifies one chunk proof.
     /// @param proof The Groth16 proof (see the contract notice for the word order).
     /// @param accIn The accumulator before this chunk (`0` for the first chunk of a round).

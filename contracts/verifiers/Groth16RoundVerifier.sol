@@ -12,28 +12,76 @@ import {IRoundVerifier} from "../interfaces/IRoundVerifier.sol";
 ///      circuit. All its arguments are static, so their ABI encoding is the eight proof words
 ///      followed by the `N` public inputs; we build that calldata directly, which lets one adapter
 ///      serve every circuit configuration.
+///
+///      Sealed commitments (`sealedCommitment`) are hashed by the deployed `poseidon-solidity`
+///      (0.0.5) libraries PoseidonT(NP+1), PoseidonT3 and PoseidonT4, called with `staticcall` and
+///      `hash(uint256[n])` calldata, so nothing is linked and one set of libraries serves every
+///      adapter. The package ships PoseidonT2 to PoseidonT6 only: `NP` (`cipherWidth`) is limited to
+///      1..5. The test configuration (K 4, CHUNK 16, B 16) has NP 2 and the demo one (K 8, CHUNK 128,
+///      B 8) NP 5. The production CHUNK 512 at B 8 has NP 17 (core hashes such a chunk with
+///      `hashMany`: a Poseidon of 16 inputs, then one of 2), which this adapter refuses: such a
+///      deployment cannot answer "not available" flags (`IFedMarket.publishUpdate`) until wider
+///      Poseidon libraries are deployed and an adapter computes `hashMany` with them.
 contract Groth16RoundVerifier is IRoundVerifier {
+    /// @notice `cipherWidth_` is 0 or above 5: poseidon-solidity has no Poseidon of that many inputs.
+    error UnsupportedCipherWidth(uint256 cipherWidth);
+    /// @notice `cipher` is empty or not a whole number of chunks of `cipherWidth` elements.
+    error CipherLengthNotWhole(uint256 length, uint256 cipherWidth);
+    /// @notice A Poseidon library call failed (no code at `hasher`, or not the expected library).
+    error HasherFailed(address hasher);
+
     /// @notice The chunk circuit's verifier (`N = 2`).
     address public immutable chunkVerifier;
     /// @notice The decision circuit's verifier (`N = decisionInputCount()`).
     address public immutable decisionVerifier;
+    /// @notice poseidon-solidity's PoseidonT(NP+1): the hash of one chunk's ciphertext.
+    address public immutable cipherHasher;
+    /// @notice poseidon-solidity's PoseidonT3: one step of the ciphertext chain.
+    address public immutable pairHasher;
+    /// @notice poseidon-solidity's PoseidonT4: the commitment `Poseidon(chain, E.x, E.y)`.
+    address public immutable tripleHasher;
 
     uint256 private immutable _maxTrainers;
     uint256 private immutable _chunkSize;
     uint256 private immutable _decisionInputs;
     bytes4 private immutable _decisionSelector;
+    uint256 private immutable _cipherWidth;
+    bytes4 private immutable _cipherSelector;
 
     bytes4 private constant CHUNK_SELECTOR = bytes4(keccak256("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[2])"));
+    bytes4 private constant PAIR_SELECTOR = bytes4(keccak256("hash(uint256[2])"));
+    bytes4 private constant TRIPLE_SELECTOR = bytes4(keccak256("hash(uint256[3])"));
+    /// @dev Widest poseidon-solidity library: PoseidonT6 hashes 5 inputs.
+    uint256 private constant MAX_CIPHER_WIDTH = 5;
 
     /// @param chunkVerifier_ Generated verifier of the chunk circuit.
     /// @param decisionVerifier_ Generated verifier of the decision circuit.
     /// @param maxTrainers_ `K_MAX` of both circuits.
     /// @param chunkSize_ `CHUNK` of the chunk circuit.
-    constructor(address chunkVerifier_, address decisionVerifier_, uint256 maxTrainers_, uint256 chunkSize_) {
+    /// @param cipherWidth_ `NP = packedLength(CHUNK, B)` of the circuits (1..5).
+    /// @param cipherHasher_ Deployed PoseidonT(NP+1) (`hash(uint256[NP])`).
+    /// @param pairHasher_ Deployed PoseidonT3 (`hash(uint256[2])`).
+    /// @param tripleHasher_ Deployed PoseidonT4 (`hash(uint256[3])`).
+    constructor(
+        address chunkVerifier_,
+        address decisionVerifier_,
+        uint256 maxTrainers_,
+        uint256 chunkSize_,
+        uint256 cipherWidth_,
+        address cipherHasher_,
+        address pairHasher_,
+        address tripleHasher_
+    ) {
+        if (cipherWidth_ == 0 || cipherWidth_ > MAX_CIPHER_WIDTH) revert UnsupportedCipherWidth(cipherWidth_);
         chunkVerifier = chunkVerifier_;
         decisionVerifier = decisionVerifier_;
         _maxTrainers = maxTrainers_;
         _chunkSize = chunkSize_;
+        _cipherWidth = cipherWidth_;
+        cipherHasher = cipherHasher_;
+        pairHasher = pairHasher_;
+        tripleHasher = tripleHasher_;
+        _cipherSelector = bytes4(keccak256(abi.encodePacked("hash(uint256[", Strings.toString(cipherWidth_), "])")));
         // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, then K_MAX commitments and
         // ceil(K_MAX / 3) outcome words (IRoundVerifier.verifyDecision): the generated decision
         // verifier takes `uint[6 + K_MAX + W]` (12 at K_MAX = 4, 17 at K_MAX = 8). A verifier of
@@ -63,6 +111,25 @@ contract Groth16RoundVerifier is IRoundVerifier {
     }
 
     /// @inheritdoc IRoundVerifier
+    function cipherWidth() external view returns (uint256) {
+        return _cipherWidth;
+    }
+
+    /// @inheritdoc IRoundVerifier
+    function sealedCommitment(uint256[2] calldata ephemeral, uint256[] calldata cipher) external view returns (uint256) {
+        uint256 width = _cipherWidth;
+        uint256 length = cipher.length;
+        if (length == 0 || length % width != 0) revert CipherLengthNotWhole(length, width);
+        uint256 acc;
+        // One chain step per chunk; the market bounds `length` by the project's chunk count.
+        for (uint256 start; start < length; start += width) {
+            uint256 chunkHash = _hash(cipherHasher, abi.encodePacked(_cipherSelector, cipher[start:start + width]));
+            acc = _hash(pairHasher, abi.encodePacked(PAIR_SELECTOR, acc, chunkHash));
+        }
+        return _hash(tripleHasher, abi.encodePacked(TRIPLE_SELECTOR, acc, ephemeral));
+    }
+
+    /// @inheritdoc IRoundVerifier
     function verifyChunk(uint256[8] calldata proof, uint256 accIn, uint256 accOut) external view returns (bool) {
         return _call(chunkVerifier, abi.encodePacked(CHUNK_SELECTOR, proof, accIn, accOut));
     }
@@ -71,6 +138,14 @@ contract Groth16RoundVerifier is IRoundVerifier {
     function verifyDecision(uint256[8] calldata proof, uint256[] calldata publicInputs) external view returns (bool) {
         if (publicInputs.length != _decisionInputs) return false;
         return _call(decisionVerifier, abi.encodePacked(_decisionSelector, proof, publicInputs));
+    }
+
+    /// @dev The libraries' `hash` is `public pure`, so a plain `staticcall` runs it (no linking,
+    ///      no delegatecall); it returns one word.
+    function _hash(address hasher, bytes memory data) private view returns (uint256) {
+        (bool ok, bytes memory ret) = hasher.staticcall(data);
+        if (!ok || ret.length != 32) revert HasherFailed(hasher);
+        return abi.decode(ret, (uint256));
     }
 
     function _call(address target, bytes memory data) private view returns (bool) {

@@ -1,9 +1,13 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 
+import PoseidonHashersModule from "./PoseidonHashers.ts";
+
 /**
  * Deploys the Groth16 verifiers of one circuit configuration and the `Groth16RoundVerifier`
  * adapter that projects name as their `verifier`. The verifiers are generated into
- * `contracts/verifiers/generated/` by `npm run circuits:build`.
+ * `contracts/verifiers/generated/` by `npm run circuits:build`. The adapter checks published sealed
+ * updates with the shared Poseidon libraries (`PoseidonHashers.ts`): NP = packedLength(16, 16) = 2
+ * ciphertext elements per chunk, hashed by PoseidonT3.
  *
  *   npx hardhat ignition deploy ignition/modules/RoundVerifier.ts --network localhost
  *
@@ -14,6 +18,17 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 export default buildModule("RoundVerifierK4C16", (m) => {
   const chunkVerifier = m.contract("ChunkVerifier_k4_c16");
   const decisionVerifier = m.contract("DecisionVerifier_k4_c16");
-  const roundVerifier = m.contract("Groth16RoundVerifier", [chunkVerifier, decisionVerifier, 4n, 16n]);
+  const { poseidonT3, poseidonT4 } = m.useModule(PoseidonHashersModule);
+  // K_MAX 4, CHUNK 16, NP 2 (B 16): chunks hashed by PoseidonT3, the chain by PoseidonT3, the commitment by PoseidonT4.
+  const roundVerifier = m.contract("Groth16RoundVerifier", [
+    chunkVerifier,
+    decisionVerifier,
+    4n,
+    16n,
+    2n,
+    poseidonT3,
+    poseidonT3,
+    poseidonT4,
+  ]);
   return { chunkVerifier, decisionVerifier, roundVerifier };
 });

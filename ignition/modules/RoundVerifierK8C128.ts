@@ -1,9 +1,13 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 
+import PoseidonHashersModule from "./PoseidonHashers.ts";
+
 /**
  * Deploys the Groth16 verifiers of the demo circuit configuration (K_MAX = 8, CHUNK = 128, B = 8,
  * BG = 24: `circuits/main/*_k8_c128_b8_g24.circom`) and the `Groth16RoundVerifier` adapter that
- * projects name as their `verifier`. `npm run demo` deploys it.
+ * projects name as their `verifier`. `npm run demo` deploys it. The adapter checks published sealed
+ * updates with the shared Poseidon libraries (`PoseidonHashers.ts`): NP = packedLength(128, 8) = 5
+ * ciphertext elements per chunk, hashed by PoseidonT6.
  *
  *   npx hardhat ignition deploy ignition/modules/RoundVerifierK8C128.ts --network localhost
  *
@@ -13,6 +17,17 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 export default buildModule("RoundVerifierK8C128B8G24", (m) => {
   const chunkVerifier = m.contract("ChunkVerifier_k8_c128_b8_g24");
   const decisionVerifier = m.contract("DecisionVerifier_k8_c128_b8_g24");
-  const roundVerifier = m.contract("Groth16RoundVerifier", [chunkVerifier, decisionVerifier, 8n, 128n]);
+  const { poseidonT3, poseidonT4, poseidonT6 } = m.useModule(PoseidonHashersModule);
+  // K_MAX 8, CHUNK 128, NP 5 (B 8): chunks hashed by PoseidonT6, the chain by PoseidonT3, the commitment by PoseidonT4.
+  const roundVerifier = m.contract("Groth16RoundVerifier", [
+    chunkVerifier,
+    decisionVerifier,
+    8n,
+    128n,
+    5n,
+    poseidonT6,
+    poseidonT3,
+    poseidonT4,
+  ]);
   return { chunkVerifier, decisionVerifier, roundVerifier };
 });

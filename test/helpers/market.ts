@@ -13,7 +13,7 @@ import type { NetworkHelpers, Time } from "@nomicfoundation/hardhat-network-help
 import { AbiCoder, keccak256, toUtf8Bytes } from "ethers";
 
 import type { FedMarket, MockRoundVerifier } from "../../types/ethers-contracts/index.js";
-import type { IFedMarket } from "../../types/ethers-contracts/FedMarket.js";
+import type { IFedMarket } from "../../types/ethers-contracts/contracts/FedMarket.js";
 
 export const FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 export const ETH = "0x0000000000000000000000000000000000000000";
@@ -349,11 +349,21 @@ export async function slotCommitments(market: FedMarket, projectId: bigint, kMax
 }
 
 /**
+ * The commitments the decision proof of the open round takes: `slotCommitments`, with 0 for every
+ * slot flagged not available and not answered (`unavailableFlags().pendingMask`).
+ */
+export async function decisionCommitments(market: FedMarket, projectId: bigint, kMax: number): Promise<bigint[]> {
+  const { pendingMask } = await market.unavailableFlags(projectId);
+  const commitments = await slotCommitments(market, projectId, kMax);
+  return commitments.map((c, slot) => (((pendingMask >> BigInt(slot)) & 1n) === 1n ? 0n : c));
+}
+
+/**
  * Builds a mock-proven finalization of the open round (chunk chain 1, 2, ... then decision),
  * moving the clock into its aggregation window first if needed. The decision inputs read the
- * registered seal key and the commitments of all the verifier's slots (`getSubmission`: 0 for
- * empty or unrevealed ones). The next round keeps the open round's hyper-parameters unless
- * `nextHyperParams` is given.
+ * registered seal key and the commitments of all the verifier's slots (`decisionCommitments`: 0 for
+ * empty, unrevealed or flagged and unanswered ones). The next round keeps the open round's
+ * hyper-parameters unless `nextHyperParams` is given.
  */
 export async function buildFinalization(
   f: MarketFixture,
@@ -376,7 +386,7 @@ export async function buildFinalization(
   // The view reads the stored accumulator, so compute inputs as the contract will after the chunks.
   const ctx = await f.market.roundContext(projectId, project.currentRound);
   const round = await f.market.getCurrentRound(projectId);
-  const commitments = await slotCommitments(f.market, projectId, kMax);
+  const commitments = await decisionCommitments(f.market, projectId, kMax);
   const [keyX, keyY] = project.aggregatorSealKey;
   const inputs = [ctx, project.modelCommitment, newModel, acc, keyX, keyY, ...commitments, ...words];
   const current = round.hyperParams;

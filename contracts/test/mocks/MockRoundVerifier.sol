@@ -6,10 +6,18 @@ import {IRoundVerifier} from "../../interfaces/IRoundVerifier.sol";
 /// @title MockRoundVerifier
 /// @notice Test double for {IRoundVerifier}, for unit tests of the marketplace alone. A "proof" is
 ///         valid when its first word is the keccak hash of the public inputs it is checked against,
-///         so tests still see verification fail whenever any public input changes.
+///         so tests still see verification fail whenever any public input changes. A sealed
+///         commitment is a keccak stand-in for the Poseidon chain, `keccak256(abi.encode(ephemeral,
+///         cipher)) mod p`, so tests can craft published data that opens (or does not open) a commitment.
 contract MockRoundVerifier is IRoundVerifier {
+    /// @dev The BN254 scalar field: stand-in commitments are reduced into it, like real ones.
+    uint256 private constant FIELD_MODULUS =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
     uint256 private immutable _maxTrainers;
     uint256 private immutable _chunkSize;
+    /// @dev Settable so one mock can stand in for circuits of any `NP`.
+    uint256 private _cipherWidth = 1;
 
     constructor(uint256 maxTrainers_, uint256 chunkSize_) {
         _maxTrainers = maxTrainers_;
@@ -27,6 +35,18 @@ contract MockRoundVerifier is IRoundVerifier {
     function decisionInputCount() public view returns (uint256) {
         // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y; K_MAX commitments; ceil(K_MAX / 3) outcome words.
         return 6 + _maxTrainers + (_maxTrainers + 2) / 3;
+    }
+
+    function cipherWidth() external view returns (uint256) {
+        return _cipherWidth;
+    }
+
+    function setCipherWidth(uint256 cipherWidth_) external {
+        _cipherWidth = cipherWidth_;
+    }
+
+    function sealedCommitment(uint256[2] calldata ephemeral, uint256[] calldata cipher) external pure returns (uint256) {
+        return uint256(keccak256(abi.encode(ephemeral, cipher))) % FIELD_MODULUS;
     }
 
     function verifyChunk(uint256[8] calldata proof, uint256 accIn, uint256 accOut) external pure returns (bool) {

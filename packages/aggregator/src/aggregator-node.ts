@@ -11,7 +11,12 @@
  * 2. **collect** its `UpdateRevealed` events -> `slots.json` (steps/collect.ts)
  * 3. **open** every slot with the seal secret (fetch, check the commitment, decrypt, decode): the
  *    sealed data of each slot the round decrypts, or why a slot is not available, with the reason
- *    -> `openings.json` (steps/open.ts)
+ *    -> `openings.json` (steps/open.ts); its fetches stop in time for the flagging deadline
+ * 3b. **flags**: the slots it could not fetch or open are flagged on chain in one transaction
+ *    (first half of the aggregation window); the node waits (polling) until the answer deadline,
+ *    then reads the answers: published slots join the round, unanswered ones are empty
+ *    -> `flags.json` (steps/flag.ts). A slot that cannot be flagged in time makes the round
+ *    unprovable: the node sends nothing and fails the round after its aggregation window
  * 4. **compute** the round with `@fedmarket/core`'s `simulateRound` -> `input.json`, `round.json` (steps/compute.ts)
  * 5. **prove** every chunk and the decision in the worker pool, verified locally -> `proofs/` (steps/prove.ts)
  * 6. **pin** the new global model -> `model.json` (steps/pin.ts)
@@ -51,6 +56,7 @@ import { collectSlots } from "./steps/collect.ts";
 import { computeRound } from "./steps/compute.ts";
 import { stepContext, type Checkpoint, type NodeContext, type StepContext, type StepSettings } from "./steps/context.ts";
 import { ModelCache } from "./steps/model-cache.ts";
+import { fetchDeadlineOf, mergedOpenings, settleFlags, type FlagsFile } from "./steps/flag.ts";
 import { openSlots } from "./steps/open.ts";
 import { pinNewModel } from "./steps/pin.ts";
 import { makeProofs } from "./steps/prove.ts";
@@ -80,8 +86,10 @@ export type RoundOutcome =
       readonly kind: "waiting";
       readonly round: number;
       readonly reason: string;
-      /** The deadline waited for (chain time), when there is one: the end of the reveal window. */
+      /** The deadline waited for (chain time), when there is one: the end of the reveal window, or of the answers to flags. */
       readonly untilChainTime?: number;
+      /** What that deadline is, for the wait's log lines (default: the round's reveal deadline). */
+      readonly deadline?: { readonly key: string; readonly what: string; readonly then: string };
       /** The chain time (latest block timestamp) the wait was decided at. */
       readonly chainTime?: number;
     }
@@ -224,20 +232,47 @@ export class AggregatorNode {
     checkAggregatorKey(project, this.o.sealSecret, "this node's configuration");
     const config = await this.requireArtifacts(project);
     await this.checkVerifier(project, config);
-    return { kind: "done", round: r, done: await this.#aggregate(ctx, project, round, config, chainTime) };
+    return this.#aggregate(ctx, project, round, config, chainTime);
   }
 
-  /** A round with quorum whose reveal window has closed: finalize it, or fail it if its aggregation window passed too. */
-  async #aggregate(ctx: StepContext, project: ProjectInfo, round: RoundInfo, config: CircuitConfig, chainTime: number): Promise<DoneFile> {
+  /**
+   * A round with quorum whose reveal window has closed: finalize it (after the answers to its flags,
+   * if it flagged slots: `waiting` until then), or fail it if its aggregation window passed too.
+   */
+  async #aggregate(
+    ctx: StepContext,
+    project: ProjectInfo,
+    round: RoundInfo,
+    config: CircuitConfig,
+    chainTime: number,
+  ): Promise<RoundOutcome> {
+    const r = ctx.round;
+    const done = (d: DoneFile): RoundOutcome => ({ kind: "done", round: r, done: d });
     // A previous run (or another instance) may have finalized it already.
-    if ((await ctx.chain.roundEnd(project.id, ctx.round)) !== undefined) return recordRoundEnd(ctx);
-    if (chainTime >= round.aggregationDeadline) return failMissedRound(ctx, round);
+    if ((await ctx.chain.roundEnd(project.id, r)) !== undefined) return done(await recordRoundEnd(ctx));
+    if (chainTime >= round.aggregationDeadline) return done(await failMissedRound(ctx, round));
     const slots = await this.#timed("collect", () => collectSlots(ctx, round));
-    const openings = await this.#timed("open", () => openSlots(ctx, project, config, slots));
+    const fetchDeadline = fetchDeadlineOf(project, round, chainTime);
+    const opened = await this.#timed("open", () => openSlots(ctx, project, config, slots, { fetchDeadline }));
+    const flags = await this.#timed("flags", () => settleFlags(ctx, project, round, config, opened));
+    if (flags.kind === "waiting") {
+      const { reason, untilChainTime } = flags;
+      const deadline = {
+        key: `answers:${r}`,
+        what: `the answer deadline of round ${r}'s flags`,
+        then: "then this node reads the answers and aggregates",
+      };
+      return { kind: "waiting", round: r, reason, untilChainTime, chainTime: flags.chainTime, deadline };
+    }
+    if (flags.kind === "unprovable") {
+      const deadline = { key: `unprovable:${r}`, what: `the aggregation deadline of round ${r}`, then: "then this node fails the round" };
+      return { kind: "waiting", round: r, reason: flags.reason, untilChainTime: round.aggregationDeadline, chainTime, deadline };
+    }
+    const { openings } = flags;
     const { result } = await this.#timed("compute", () => computeRound(ctx, project, config, openings, this.#models));
     const proofs = await this.#timed("prove", () => makeProofs(ctx, config, result, this.#provers));
     const cid = await this.#timed("pin", () => pinNewModel(ctx, project, config, result));
-    return this.#timed("submit", () => submitRound(ctx, project, result, proofs, cid));
+    return done(await this.#timed("submit", () => submitRound(ctx, project, result, proofs, cid)));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -289,12 +324,12 @@ export class AggregatorNode {
         continue;
       }
       if (out.untilChainTime !== undefined && out.chainTime !== undefined) {
-        // the reveal deadline: a line now, a heartbeat, a warning if chain time stands still
+        // a deadline (reveal, answers to flags): a line now, a heartbeat, a warning if chain time stands still
         watch.observe({
-          key: `reveal:${out.round}`,
+          key: out.deadline?.key ?? `reveal:${out.round}`,
           event: "round.waiting",
-          what: `the reveal deadline of round ${out.round}`,
-          then: "then this node aggregates the round",
+          what: out.deadline?.what ?? `the reveal deadline of round ${out.round}`,
+          then: out.deadline?.then ?? "then this node aggregates the round",
           deadline: out.untilChainTime,
           chainTime: out.chainTime,
           fields: { round: out.round },
@@ -347,7 +382,11 @@ export class AggregatorNode {
     const config = await this.requireArtifacts(project);
     const ctx = stepContext(this.#ctx, projectId, round);
     const slots = await this.#timed("collect", () => collectSlots(ctx, open));
-    const openings = await this.#timed("open", () => openSlots(ctx, project, config, slots));
+    const opened = await this.#timed("open", () => openSlots(ctx, project, config, slots));
+    // Prove-only sends nothing, so it flags nothing: it uses settled flags when a run left them
+    // (else a slot it cannot open is proven as empty, which the chain accepts only once it is flagged and unanswered).
+    const flags = await ctx.files.read<FlagsFile>("flags.json");
+    const openings = flags?.settled === true ? mergedOpenings(opened, flags.published ?? []) : opened;
     const { result } = await this.#timed("compute", () => computeRound(ctx, project, config, openings, this.#models));
     await this.#timed("prove", () => makeProofs(ctx, config, result, this.#provers));
     return { dir: ctx.files.dir, chunks: result.chunks };

@@ -17,8 +17,11 @@ import {
   type FedMarketClient,
   type HyperParams,
   type ProjectHistory,
+  type FlagRecord,
+  type PublicationRecord,
   type RoundEndRecord,
   type SubmissionRecord,
+  type UnavailableFlags,
 } from "@fedmarket/protocol";
 
 export { roundKeccak } from "@fedmarket/protocol";
@@ -124,6 +127,16 @@ export class AggregatorChain {
     ]);
   }
 
+  /** Flags the revealed updates of `slotMask` as not available (flag.ts): one transaction for the round. */
+  flagUnavailable(projectId: bigint, round: number, slotMask: bigint): Promise<TransactionResponse> {
+    return this.#send("flagUnavailable", [projectId, round, slotMask]);
+  }
+
+  /** The open round's flags, answers pending and answer deadline. */
+  unavailableFlags(projectId: bigint): Promise<UnavailableFlags> {
+    return this.client.unavailableFlags(projectId);
+  }
+
   skipRound(projectId: bigint): Promise<TransactionResponse> {
     return this.#send("skipRound", [projectId]);
   }
@@ -182,5 +195,19 @@ export class AggregatorChain {
     const fromBlock = openingBlockOf(h, round) ?? h.created?.blockNumber ?? h.fromBlock;
     const { submissions } = await loadRoundHistory(this.client, projectId, round, { fromBlock, blockRange: this.#blockRange });
     return { fromBlock, submissions };
+  }
+
+  /**
+   * Round `round`'s flags (`UpdateFlagged`) and their answers (`UpdatePublished`, with the sealed
+   * data), read for that round alone like `roundSubmissions`: a complete read, not the incremental one.
+   */
+  async roundFlags(
+    projectId: bigint,
+    round: number,
+  ): Promise<{ readonly flags: readonly FlagRecord[]; readonly publications: readonly PublicationRecord[] }> {
+    const h = await this.history(projectId);
+    const fromBlock = openingBlockOf(h, round) ?? h.created?.blockNumber ?? h.fromBlock;
+    const { flags, publications } = await loadRoundHistory(this.client, projectId, round, { fromBlock, blockRange: this.#blockRange });
+    return { flags, publications };
   }
 }

@@ -9,6 +9,7 @@ import type { FedMarketClient } from "@fedmarket/protocol";
 import { readJson, RoundFiles } from "./store.ts";
 import type { SlotsFile } from "./steps/collect.ts";
 import type { RoundFile } from "./steps/compute.ts";
+import type { FlagsFile } from "./steps/flag.ts";
 import type { OpeningsFile } from "./steps/open.ts";
 import type { ModelFile } from "./steps/pin.ts";
 import type { DoneFile, TxsFile } from "./steps/settle.ts";
@@ -26,9 +27,10 @@ export async function roundStatus(source: StatusSource, projectId: bigint, round
   const { project, round: open, chainTime } = await source.client.getOpenRound(projectId);
   const r = round ?? open.round;
   const files = new RoundFiles(source.dataDir, projectId, r);
-  const [slots, openings, roundFile, model, txs, done] = await Promise.all([
+  const [slots, openings, flags, roundFile, model, txs, done] = await Promise.all([
     files.read<SlotsFile>("slots.json"),
     files.read<OpeningsFile>("openings.json"),
+    files.read<FlagsFile>("flags.json"),
     files.read<RoundFile>("round.json"),
     files.read<ModelFile>("model.json"),
     files.read<TxsFile>("txs.json"),
@@ -39,7 +41,8 @@ export async function roundStatus(source: StatusSource, projectId: bigint, round
     for (let j = 0; j < roundFile.chunks; j++) if ((await readJson(files.chunkProofFile(j))) !== undefined) proofs++;
     if ((await readJson(files.decisionProofFile())) !== undefined) proofs++;
   }
-  const step = stepName({ slots, openings, roundFile, model, txs, done, proofs });
+  const step = stepName({ slots, openings, flags, roundFile, model, txs, done, proofs });
+  const answered = new Set(flags?.answered ?? []);
   const isOpen = r === open.round;
   return {
     project: projectId,
@@ -52,8 +55,22 @@ export async function roundStatus(source: StatusSource, projectId: bigint, round
     submissions: isOpen ? open.submissions : slots?.slots.length,
     chunksVerifiedOnChain: isOpen ? open.chunksVerified : undefined,
     step,
-    // Slots the round excludes (status 3): not available, or not decoded; with the codec's reason.
-    excluded: openings?.openings.flatMap((o) => (o.status === "opened" ? [] : [{ slot: o.slot, reason: o.reason }])),
+    // Slots not opened from IPFS, with the codec's reason: not decoded (status 3), or not available
+    // (flagged on chain: empty unless answered, when they are opened from the published data).
+    excluded: openings?.openings.flatMap((o) =>
+      o.status === "opened" || answered.has(o.slot) ? [] : [{ slot: o.slot, reason: o.reason }],
+    ),
+    flags:
+      flags === undefined
+        ? undefined
+        : {
+            flagged: flags.flagged,
+            txHash: flags.txHash,
+            answerDeadline: flags.answerDeadline,
+            answered: flags.answered,
+            unanswered: flags.pending,
+            unprovable: flags.unprovable,
+          },
     slotStatus: roundFile?.status,
     scores: roundFile?.scores,
     modelCid: model?.cid,
@@ -67,6 +84,7 @@ export async function roundStatus(source: StatusSource, projectId: bigint, round
 function stepName(f: {
   slots: SlotsFile | undefined;
   openings: OpeningsFile | undefined;
+  flags: FlagsFile | undefined;
   roundFile: RoundFile | undefined;
   model: ModelFile | undefined;
   txs: TxsFile | undefined;
@@ -78,6 +96,10 @@ function stepName(f: {
   if (f.model !== undefined) return "pinned";
   if (f.roundFile !== undefined && f.proofs === f.roundFile.chunks + 1) return "proved";
   if (f.roundFile !== undefined) return `proving (${f.proofs}/${f.roundFile.chunks + 1})`;
+  if (f.flags?.settled === true) return "flags settled";
+  if (f.flags?.unprovable !== undefined) return "unprovable (slots not flagged in time: the round is left to fail)";
+  if (f.flags?.answerDeadline !== undefined) return `flagged (answers until chain time ${f.flags.answerDeadline})`;
+  if (f.flags !== undefined) return "flag sent";
   if (f.openings !== undefined) return "opened";
   if (f.slots !== undefined) return "collected";
   return "not started";

@@ -2,7 +2,7 @@
  * The open step: each verdict of the update codec becomes the right core `RoundSlot` (open.ts's
  * table): an update that opens and one whose committed data the proof decrypts but does not decode
  * (`bad-key`, `malformed`) enter the round with their sealed data; one that is missing or not the
- * committed data (`not-opening`) is `unavailable`. Real sealed updates in an in-memory store, and
+ * committed data (`not-opening`) is `unavailable` (flagged next; unanswered, an empty slot for core). Real sealed updates in an in-memory store, and
  * the reference computation run on the slots, as the compute step runs it.
  */
 import { after, before, describe, it } from "node:test";
@@ -190,8 +190,9 @@ describe("# openSlot", () => {
     assert.deepEqual(round.decoded, [true, true, false, false, false, false, false, false]);
     assert.deepEqual(round.updates[0], values[0]);
     assert.deepEqual(round.updates[1], values[1]);
-    // Two valid updates are fewer than 2f + 3 = 3: none aggregated; every slot not decoded is status 3.
-    assert.deepEqual(round.krum.status, [2, 2, 3, 3, 3, 3, 3, 0]);
+    // Two valid updates are fewer than 2f + 3 = 3: none aggregated. The not-decoded slots (bad key,
+    // malformed) are status 3; the unavailable ones (once flagged and not answered) are empty, status 0.
+    assert.deepEqual(round.krum.status, [2, 2, 0, 0, 3, 3, 0, 0]);
     assert.deepEqual(round.decision.publicSignals.slice(4, 6), [...sealKey], "the decision signals carry the seal key");
   });
 });

@@ -18,7 +18,7 @@
  * to 0 / 1 / 2.
  */
 import { mkdir } from "node:fs/promises";
-import { releaseCurves, type RoundHistory, type UpdateExclusionReason } from "@fedmarket/protocol";
+import { releaseCurves, unansweredSlots, type RoundHistory, type UpdateExclusionReason } from "@fedmarket/protocol";
 import { slotStatusLabel, type CircuitConfig, type SlotStatusLabel } from "@fedmarket/core";
 import { escrowAccount, runChecks, type EscrowAudit } from "./checks/index.ts";
 import { loadAuditContext, type AuditContext, type AuditSource } from "./context.ts";
@@ -43,6 +43,8 @@ export interface SlotAudit {
   readonly opens?: boolean;
   /** With the owner's key, for an update that is not usable: why, named as the update codec names it. */
   readonly unusable?: { readonly reason: UpdateExclusionReason; readonly detail: string };
+  /** The aggregator flagged it as not available: answered on chain (it counts), or not (an empty slot). */
+  readonly flag?: "answered" | "unanswered";
 }
 
 export interface RoundAudit {
@@ -145,13 +147,20 @@ async function roundAudit(ctx: AuditContext, r: RoundHistory, findings: readonly
   const round = r.round;
   const end = r.end;
   const openings = await ctx.openings(round);
-  let slots: SlotAudit[] = r.submissions.map((s) => ({
-    slot: s.slot,
-    trainer: s.trainer,
-    commitment: s.commitment.toString(),
-    cid: s.cid,
-    ...openings?.get(s.slot), // opens, and why not (with the owner's key)
-  }));
+  const unanswered = new Set(unansweredSlots(r));
+  const flagged = new Set(r.flags.map((f) => f.slot));
+  let slots: SlotAudit[] = r.submissions.map((s) => {
+    const opening = openings?.get(s.slot); // opens, and why not (with the owner's key)
+    return {
+      slot: s.slot,
+      trainer: s.trainer,
+      commitment: s.commitment.toString(),
+      cid: s.cid,
+      ...(opening === undefined ? {} : { opens: opening.opens }),
+      ...(opening?.unusable === undefined ? {} : { unusable: opening.unusable }),
+      ...(flagged.has(s.slot) ? { flag: unanswered.has(s.slot) ? ("unanswered" as const) : ("answered" as const) } : {}),
+    };
+  });
   const failures = messagesOf(
     findings.filter((f) => f.round === round),
     "failure",

@@ -9,7 +9,11 @@ import { clearCofactor, isOnCurve, type CircuitConfig } from "@fedmarket/core";
 import {
   checkSpecAgainstChain,
   decodeWeights,
+  encodeSealedUpdate,
   fetchAndOpenUpdate,
+  openUpdate,
+  publishedSealedUpdate,
+  unansweredSlots,
   globalModelCommitment,
   validateModelSpec,
   type CancellationRecord,
@@ -19,6 +23,7 @@ import {
   type BlobStore,
   type SealKey,
   type UpdateExclusionReason,
+  type UpdateOpening,
 } from "@fedmarket/protocol";
 import { chainCannotRun, ipfsCannotRun } from "./cannot-run.ts";
 import type { AuditContext } from "./context.ts";
@@ -69,6 +74,13 @@ export interface OpeningCheck {
   readonly opens: boolean;
   /** Why it is not usable, named as the codec names it (`undecryptable`: the owner's wrap alone). */
   readonly unusable?: { readonly reason: UpdateExclusionReason; readonly detail: string };
+  /**
+   * Where the update was read: `chain` for a slot whose "not available" flag was answered (the
+   * sealed update published in `UpdatePublished`, what the aggregator had to use), else `ipfs`.
+   */
+  readonly source: "ipfs" | "chain";
+  /** The aggregator flagged the slot as not available: `answered` on chain, or not (an empty slot). */
+  readonly flag?: "answered" | "unanswered";
 }
 
 /** Slot -> what its update's opening says. */
@@ -271,6 +283,7 @@ export function sealKeyProblem(key: SealKey | undefined, round: number): string 
 /**
  * With the owner's key: slot -> is the update usable, and if not why. Opens each revealed update
  * with @fedmarket/protocol's update codec (`{ kind: "owner" }`: the wrap gives `e`, `S = e * 8A`),
+ * from the chain when its "not available" flag was answered (`UpdatePublished`), else from IPFS,
  * the checks the aggregator applies with its seal secret, for the round's seal key
  * (`roundSealKey`); `undefined` when there is no owner key, no usable spec or no usable seal key.
  */
@@ -282,30 +295,49 @@ export async function deriveOpenings(ctx: AuditContext, round: number): Promise<
   const sealKey = roundSealKey(ctx.history, ctx.project, round);
   if (sealKey === undefined || sealKeyProblem(sealKey, round) !== undefined) return undefined;
   const out = new Map<number, OpeningCheck>();
+  const flagged = new Set(r.flags.map((f) => f.slot));
+  const unanswered = new Set(unansweredSlots(r));
   for (const s of r.submissions) {
+    const context = {
+      chainId: ctx.chain.chainId,
+      market: ctx.chain.market,
+      projectId: ctx.history.projectId,
+      round,
+      trainer: s.trainer,
+      config: spec.circuit,
+      modelSize: ctx.project.params.modelSize,
+      commitment: s.commitment,
+      sealKey,
+    };
+    const flag = !flagged.has(s.slot) ? {} : { flag: unanswered.has(s.slot) ? ("unanswered" as const) : ("answered" as const) };
+    const published = r.publications.find((p) => p.slot === s.slot);
+    if (published !== undefined) {
+      // The answer to a flag: the data on chain is what the aggregator had to decode.
+      let opening: UpdateOpening;
+      try {
+        const bytes = encodeSealedUpdate(publishedSealedUpdate(published, spec.circuit, ctx.project.params.modelSize));
+        opening = openUpdate(bytes, { kind: "owner", secretKey }, context);
+      } catch (err) {
+        opening = {
+          ok: false,
+          reason: "not-opening",
+          detail: `the published sealed update is not one for this project: ${errorMessage(err)}`,
+        };
+      }
+      out.set(s.slot, { ...checkOf(opening), source: "chain", ...flag });
+      continue;
+    }
     const watched = watchedStore(ctx, () => `the update of round ${round} slot ${s.slot}`);
-    const opening = await fetchAndOpenUpdate(
-      watched.store,
-      s.cid,
-      { kind: "owner", secretKey },
-      {
-        chainId: ctx.chain.chainId,
-        market: ctx.chain.market,
-        projectId: ctx.history.projectId,
-        round,
-        trainer: s.trainer,
-        config: spec.circuit,
-        modelSize: ctx.project.params.modelSize,
-        commitment: s.commitment,
-        sealKey,
-      },
-      ctx.fetchOptions,
-    );
+    const opening = await fetchAndOpenUpdate(watched.store, s.cid, { kind: "owner", secretKey }, context, ctx.fetchOptions);
     const outage = watched.outage();
     if (outage !== undefined) throw outage;
-    out.set(s.slot, opening.ok ? { opens: true } : { opens: false, unusable: { reason: opening.reason, detail: opening.detail } });
+    out.set(s.slot, { ...checkOf(opening), source: "ipfs", ...flag });
   }
   return out;
+}
+
+function checkOf(opening: UpdateOpening): Pick<OpeningCheck, "opens" | "unusable"> {
+  return opening.ok ? { opens: true } : { opens: false, unusable: { reason: opening.reason, detail: opening.detail } };
 }
 
 export function deriveMarketHoldings(ctx: AuditContext): Promise<MarketHoldings> {

@@ -8,7 +8,8 @@
  * `[ctx, prevModel, newModel, accFinal, A.x, A.y, c[0..K), outcomes]` with `ctx` recomputed from
  * the chain id, market, project, round and `paramsHash`, `prevModel` from the round's
  * `RoundOpened`, the seal key `A` its aggregator registered (`AggregatorAccepted`; facts.ts
- * `roundSealKey`) and the commitments from its `UpdateRevealed` events. Every proof is checked
+ * `roundSealKey`) and the commitments from its `UpdateRevealed` events, 0 for a slot flagged as not
+ * available (`UpdateFlagged`) that no `UpdatePublished` answered. Every proof is checked
  * twice: with snarkjs against the published verification key, and with a static call to the
  * project's verifier.
  */
@@ -17,7 +18,14 @@ import path from "node:path";
 import { Contract, type Provider } from "ethers";
 import * as snarkjs from "snarkjs";
 import { computeCtx, unpackOutcome, type CircuitConfig, type SlotOutcome } from "@fedmarket/core";
-import { fedMarketInterface, proofFromWords, ROUND_VERIFIER_ABI, type RoundHistory, type SealKey } from "@fedmarket/protocol";
+import {
+  fedMarketInterface,
+  proofFromWords,
+  ROUND_VERIFIER_ABI,
+  unansweredSlots,
+  type RoundHistory,
+  type SealKey,
+} from "@fedmarket/protocol";
 import { circuitNames } from "@fedmarket/core";
 import { roundKeccak } from "@fedmarket/protocol";
 
@@ -209,10 +217,13 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
     );
     return { chunkProofs, outcomes: [], decisionInputs: [], failures };
   }
+  // As the contract builds them: a slot flagged as not available and not answered by the deadline
+  // is passed with commitment 0 (empty); an answered one keeps its commitment.
+  const unanswered = new Set(unansweredSlots(round));
   const commitments = new Array<bigint>(ctx.kMax).fill(0n);
   for (const s of round.submissions) {
     if (s.slot >= ctx.kMax) failures.push(`round ${r}: submission in slot ${s.slot} is beyond K_MAX ${ctx.kMax}`);
-    else commitments[s.slot] = s.commitment;
+    else commitments[s.slot] = unanswered.has(s.slot) ? 0n : s.commitment;
   }
   const roundCtx = computeCtx(
     roundKeccak(ctx.chainId, ctx.market, ctx.projectId, r, ctx.paramsHash),

@@ -83,7 +83,7 @@ export function auditCharts(report: AuditReport): Map<string, string> {
       categories: report.rounds.map((r) => `round ${r.round}`),
       series: [
         { name: "Multi-Krum outliers / duplicates", values: report.rounds.map((r) => r.outliers) },
-        { name: "excluded (not available / not decoded)", values: report.rounds.map((r) => r.excluded) },
+        { name: "excluded (not decoded: proven)", values: report.rounds.map((r) => r.excluded) },
       ],
       yLabel: "updates",
       yMin: 0,

@@ -21,6 +21,7 @@ import {
 import {
   decodeSealedUpdate,
   encodeSealedUpdate,
+  flatCipher,
   generateKeyPair,
   sealEnvelope,
   sealUpdate,
@@ -151,7 +152,7 @@ describe("# checkOpenings", () => {
     assert.deepEqual(
       findings.map((f) => [f.severity, f.round, f.slot]),
       [
-        ["warning", 0, 1],
+        ["failure", 0, 1],
         ["failure", 0, 2],
         ["failure", 0, 3],
       ],
@@ -159,7 +160,7 @@ describe("# checkOpenings", () => {
     assert.equal(
       findings[0]?.message,
       `round 0 slot 1 (${trainer(1)}): proven as not decoded (excluded), but its update (${updates[1]?.cid}) opens its commitment and decodes with the owner's key: ` +
-        "the exclusion rests on the aggregator's claim that it was not available, which is not proven (a decodable update cannot be proven malformed)",
+        "status 3 stands only for proven reasons (a key off the curve, a malformed plaintext), which a decodable update does not admit",
     );
     assert.match(
       findings[1]?.message ?? "",
@@ -175,7 +176,10 @@ describe("# checkOpenings", () => {
     const openings = await ctx.openings(ROUND);
     assert.deepEqual(
       [0, 1].map((k) => openings?.get(k)),
-      [{ opens: true }, { opens: true }],
+      [
+        { opens: true, source: "ipfs" },
+        { opens: true, source: "ipfs" },
+      ],
     );
     assert.deepEqual(
       [2, 3].map((k) => openings?.get(k)?.unusable?.reason),
@@ -238,6 +242,64 @@ describe("# checkOpenings", () => {
       { check: "openings", severity: "info", message: "no owner key: the updates were not opened" },
     ]);
     assert.equal(await ctx.openings(ROUND), undefined);
+  });
+});
+
+describe("# checkOpenings: flags", () => {
+  const empty = { status: SlotStatus.Empty, score: 0n };
+  /** `history(updates)` with slots 1 and 2 flagged, slot 1's flag answered with the data of `published`. */
+  function flaggedHistory(updates: readonly Pinned[], published: Uint8Array): ProjectHistory {
+    const h = history(updates);
+    const r = h.rounds[ROUND]!;
+    const { sealed, ownerWrap } = decodeSealedUpdate(published);
+    const at = { projectId: 1n, round: ROUND, blockNumber: 7, transactionHash: tx(0xe0), logIndex: 0 };
+    const flags = [1, 2].map((slot) => ({ ...at, trainer: trainer(slot), slot, answerDeadline: 100 }));
+    const publications = [{ ...at, trainer: trainer(1), slot: 1, ephemeral: sealed.ephemeral, cipher: flatCipher(sealed), ownerWrap }];
+    return { ...h, rounds: [{ ...r, flags, publications }] };
+  }
+
+  it("an answered slot is opened from the chain's data; an unanswered one is an info line, a warning if the owner opens it from IPFS", async () => {
+    const store = new MemoryStore();
+    const updates = [await honest(store, 0), await honest(store, 1), await honest(store, 2)];
+    const blob1 = await store.get(updates[1]!.cid);
+    store.blobs.delete(updates[1]!.cid); // only on chain now
+    const { ctx, findings } = await findingsOf(store, updates, [inlier, inlier, empty], flaggedHistory(updates, blob1));
+    const openings = await ctx.openings(ROUND);
+    assert.deepEqual(openings?.get(1), { opens: true, source: "chain", flag: "answered" });
+    assert.deepEqual(openings?.get(2), { opens: true, source: "ipfs", flag: "unanswered" });
+    assert.deepEqual(
+      findings.map((f) => [f.severity, f.slot]),
+      [["warning", 2]],
+    );
+    assert.match(
+      findings[0]?.message ?? "",
+      /round 0 slot 2 .*not answered on chain: an empty slot, unpaid; but the owner fetches its update .* opens and decodes/,
+    );
+
+    store.blobs.delete(updates[2]!.cid);
+    const gone = await findingsOf(store, updates, [inlier, inlier, empty], flaggedHistory(updates, blob1));
+    assert.deepEqual(
+      gone.findings.map((f) => [f.severity, f.slot]),
+      [["info", 2]],
+    );
+    assert.match(gone.findings[0]?.message ?? "", /empty slot, unpaid \(the owner cannot open it either: missing\)$/);
+  });
+
+  it("without the owner's key the unanswered flags are still reported", async () => {
+    const store = new MemoryStore();
+    const updates = [await honest(store, 0), await honest(store, 1), await honest(store, 2)];
+    const ctx = auditContext({
+      history: flaggedHistory(updates, await store.get(updates[1]!.cid)),
+      store,
+      project: projectInfo({ specCid: await pinSpec(store) }),
+    });
+    assert.deepEqual(
+      (await checkOpenings(ctx)).map((f) => [f.severity, f.slot]),
+      [
+        ["info", undefined],
+        ["info", 2],
+      ],
+    );
   });
 });
 

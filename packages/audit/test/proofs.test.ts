@@ -88,6 +88,22 @@ describe("# checkRoundProofs", () => {
     );
   });
 
+  it("rebuilds a flagged, unanswered slot's commitment as 0 (as the contract passes it); an answered one keeps its commitment", async () => {
+    const outcomes = [1n | (5n << 2n), 0n];
+    const { provider, asked } = fakeChain(outcomes);
+    const at = { projectId: PROJECT_ID, round: 0, blockNumber: 7, transactionHash: tx(0xe0), logIndex: 0 };
+    const flagged = {
+      ...round,
+      submissions: [...round.submissions, submission(0, 3, 7, 104n)],
+      flags: [2, 3].map((slot) => ({ ...at, trainer: MARKET, slot, answerDeadline: 99 })),
+      publications: [{ ...at, trainer: MARKET, slot: 3, ephemeral: [1n, 2n] as const, cipher: [3n], ownerWrap: new Uint8Array(0) }],
+    };
+    const check = await checkRoundProofs(context(provider, SEAL_KEY), flagged);
+    assert.deepEqual(check.failures, []);
+    assert.deepEqual(check.decisionInputs.slice(6, 10), [101n, 0n, 0n, 104n], "slot 2 unanswered: 0; slot 3 answered: its commitment");
+    assert.deepEqual(asked[0]?.slice(6, 10), [101n, 0n, 0n, 104n]);
+  });
+
   it("fails a round whose seal key the history does not tell, without asking the verifier", async () => {
     const { provider, asked } = fakeChain([0n, 0n]);
     const check = await checkRoundProofs(context(provider, undefined), round);

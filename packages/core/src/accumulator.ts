@@ -167,7 +167,7 @@ export interface ChunkStepResult {
 
 /** One slot's chunk as a chunk proof sees it. */
 export interface SlotChunk {
-  /** The committed ciphertext elements (`packedLength(CHUNK, B)`; zeros for empty and unavailable slots). */
+  /** The committed ciphertext elements (`packedLength(CHUNK, B)`; zeros for empty slots, unavailable ones included). */
   readonly cipher: readonly bigint[];
   /** The shared key the chunk decrypts with (the zero point for slots without one). */
   readonly key: CurvePoint;

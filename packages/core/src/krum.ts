@@ -2,8 +2,10 @@
  * Multi-Krum over the valid trainer slots, scores, and the hints the decision circuit checks.
  *
  * Rules (docs/PROOF-INTERFACE.md, "Decision proof"):
- * - slot `k` is empty when `c[k] = 0`; excluded when the aggregator flags it (ignored for
- *   empty slots); duplicated when another slot (any status) holds the same non-zero commitment.
+ * - slot `k` is empty when `c[k] = 0` (also a slot flagged unavailable on chain and not answered:
+ *   its public commitment is 0); excluded when it is not decoded, for a proven reason (ephemeral key
+ *   off the curve, plaintext proven malformed; ignored for empty slots); duplicated when another
+ *   slot (any status) holds the same non-zero commitment.
  *   Valid set `V` = non-empty, non-excluded, non-duplicated slots; `n = |V|`.
  * - status precedence: empty `0`, then excluded `3`, then duplicate `2`, then Multi-Krum
  *   (`1` inlier, `2` not aggregated).
@@ -21,7 +23,7 @@ import { SlotStatus } from "./slot-status.ts";
 export interface KrumInput {
   /** `c[k]`, `0n` for an empty slot. */
   readonly commitments: readonly bigint[];
-  /** Aggregator's exclusions (update missing, undecryptable, not opening its commitment). */
+  /** Slots that are not decoded (ephemeral key off the curve, plaintext proven malformed). */
   readonly excluded: readonly boolean[];
   /** Full symmetric Gram matrix of all slots (rows of invalid slots are ignored). */
   readonly gram: readonly (readonly bigint[])[];
@@ -33,7 +35,7 @@ export interface KrumInput {
 export interface KrumResult {
   readonly status: SlotStatus[];
   readonly empty: boolean[];
-  /** Effective exclusion flags (`excluded && !empty`): the circuit's `excluded` input. */
+  /** Effective exclusion flags (`excluded && !empty`): the circuit's `excluded` signal. */
   readonly excluded: boolean[];
   readonly duplicate: boolean[];
   readonly valid: boolean[];

@@ -6,8 +6,9 @@
  * score (alignment with the aggregate) pays it well. No rule excludes it today: the aggregator used
  * to exclude an update whose cosine similarity with the last global delta reached
  * `REPLAY_MIN_COSINE`, but that exclusion was its unproven word and was removed with sealed updates:
- * status 3 now means "not decoded" in the round proof, and a replay decodes, so excluding it would
- * take a false "not available" or "malformed" claim. A proven free-rider rule is pending (issue 12).
+ * status 3 now means "not decoded" in the round proof, for proven reasons only (an ephemeral key off
+ * the curve, a plaintext proven malformed), and a replay decodes, so it cannot be excluded. A proven
+ * free-rider rule is pending (issue 12).
  *
  * What uses this module now (no node excludes anything with it):
  * - `globalDelta`: the one derivation of the last global delta, through @fedmarket/protocol

@@ -27,13 +27,17 @@ import { buildChunkInput, buildDecisionInput, type ChunkWitness, type DecisionWi
 export interface RoundSlot {
   /** The commitment revealed on chain (`0n`: empty slot). */
   readonly commitment: bigint;
-  /** The sealed update the aggregator fetched (required unless the slot is empty or unavailable). */
+  /** The sealed update the aggregator fetched or read from its publication (required unless the slot is empty or unavailable). */
   readonly sealed?: SealedUpdate;
-  /** The aggregator could not fetch the committed ciphertext ("not available", its claim). */
+  /**
+   * Flagged on chain and not answered in time (`FedMarket.flagUnavailable`): the decision proof
+   * receives commitment 0 for it. The slot is treated exactly as an empty one (`commitment: 0n`):
+   * status Empty, no key, zero ciphertext, not counted, not paid; `commitment` and `sealed` are ignored.
+   */
   readonly unavailable?: boolean;
 }
 
-/** The zero point: the key of slots that have none (empty, unavailable, off-curve ephemeral key). */
+/** The zero point: the key of slots that have none (empty, off-curve ephemeral key). */
 const NO_KEY: CurvePoint = [0n, 0n];
 
 /** Seals `update` (D signed values) for the aggregator's key and commits to it (what a trainer submits). */
@@ -63,15 +67,15 @@ interface OpenedSlot {
  * values past the model size `size` (padding) are used as zeros, as the chunk proofs use them.
  */
 function openSlot(config: CircuitConfig, slot: RoundSlot, k: number, chunks: number, size: number, secret: bigint): OpenedSlot {
-  if (slot.commitment === 0n || slot.unavailable === true) return { key: NO_KEY, ephemeral: NO_KEY };
+  if (slot.commitment === 0n) return { key: NO_KEY, ephemeral: NO_KEY };
   const sealed = slot.sealed;
   if (sealed === undefined) throw new RangeError(`slot ${k} is neither empty nor unavailable but has no sealed update`);
   const np = packedLength(config.chunk, config.updateBits);
   if (sealed.chunks.length !== chunks || sealed.chunks.some((c) => c.length !== np)) {
-    throw new RangeError(`slot ${k}: the sealed update needs ${chunks} chunks of ${np} elements (mark it unavailable)`);
+    throw new RangeError(`slot ${k}: the sealed update needs ${chunks} chunks of ${np} elements (not the committed data)`);
   }
   if (sealedCommitment(cipherChain(sealed.chunks), sealed.ephemeral) !== slot.commitment) {
-    throw new RangeError(`slot ${k}: the sealed update does not open the commitment (not the committed data: mark it unavailable)`);
+    throw new RangeError(`slot ${k}: the sealed update does not open the commitment (not the committed data)`);
   }
   const shared = sharedKey(secret, sealed.ephemeral);
   if (!shared.valid) return { key: NO_KEY, ephemeral: sealed.ephemeral };
@@ -90,7 +94,7 @@ export interface RoundInput {
   readonly config: CircuitConfig;
   /** The current global model (`D` quantized values). */
   readonly prevModel: readonly bigint[];
-  /** Up to `K_MAX` slots; missing trailing slots are empty. */
+  /** Up to `K_MAX` slots; missing trailing slots are empty, and so are `unavailable` ones. */
   readonly slots: readonly RoundSlot[];
   /** Tolerated Byzantine trainers. */
   readonly f: number;
@@ -108,8 +112,9 @@ export interface RoundResult {
   readonly newModelCommitment: bigint;
   /** The new global model (`D` values). */
   readonly newModel: bigint[];
+  /** The public commitments of the decision proof (0 for empty and unavailable slots, as the contract passes them). */
   readonly commitments: bigint[];
-  /** Slots whose plaintext is used: non-empty, available, a valid key, every chunk unpacks. */
+  /** Slots whose plaintext is used: non-empty, a valid key, every chunk unpacks. */
   readonly decoded: boolean[];
   /** The decoded updates (D values; undefined where not decoded). */
   readonly updates: (bigint[] | undefined)[];
@@ -126,7 +131,8 @@ export function simulateRound(input: RoundInput): RoundResult {
   validateConfig(config);
   const { kMax, chunk } = config;
   if (input.slots.length > kMax) throw new RangeError(`more than ${kMax} slots`);
-  const slots: RoundSlot[] = [...input.slots];
+  // An unavailable slot (flagged on chain, not answered in time) is an empty slot: commitment 0.
+  const slots: RoundSlot[] = input.slots.map((s) => (s.unavailable === true ? { commitment: 0n } : s));
   while (slots.length < kMax) slots.push({ commitment: 0n });
 
   const d = prevModel.length;
@@ -153,7 +159,7 @@ export function simulateRound(input: RoundInput): RoundResult {
   const newModel: bigint[] = [];
   modelChunks.forEach((modelChunk, j) => {
     const slotChunks: SlotChunk[] = slots.map((s, k) => ({
-      cipher: s.commitment === 0n || s.unavailable === true ? noCipher : (s.sealed?.chunks[j] ?? noCipher),
+      cipher: s.commitment === 0n ? noCipher : (s.sealed?.chunks[j] ?? noCipher),
       key: opened[k]!.key,
     }));
     const w = buildChunkInput(config, state, slotChunks, modelChunk);
@@ -175,11 +181,7 @@ export function simulateRound(input: RoundInput): RoundResult {
     config,
     { ctx, prevModel: prevModelCommitment, newModel: newModelCommitment, sealKey: publicKeyOf(input.secret), commitments, outcome },
     state,
-    {
-      secret: input.secret,
-      ephemerals: opened.map((o) => o.ephemeral),
-      unavailable: slots.map((s) => s.commitment !== 0n && s.unavailable === true),
-    },
+    { secret: input.secret, ephemerals: opened.map((o) => o.ephemeral) },
     krum,
   );
   return {

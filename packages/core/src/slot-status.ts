@@ -2,14 +2,16 @@
  * The status of a trainer slot in a round's outcome, as the decision proof encodes it in two bits
  * and `IFedMarket.SlotStatus` records it in `ContributionRecorded`:
  *
- * - `0` `Empty` (`empty`): nobody submitted into the slot;
+ * - `0` `Empty` (`empty`): nobody submitted into the slot, or the aggregator flagged it on chain
+ *   (`FedMarket.flagUnavailable`) and nobody published its sealed update in time (the decision proof
+ *   then receives commitment 0 for it);
  * - `1` `Inlier` (`inlier`): aggregated, and paid in proportion to its proven score;
  * - `2` `NotAggregated` (`not-aggregated`): a Multi-Krum outlier, a duplicated commitment, or a
  *   round with too few valid updates;
- * - `3` `Excluded` (`excluded`): the update was not decoded: the aggregator declared it not
- *   available (its claim, which the owner's audit re-checks by opening the blob), its ephemeral key
- *   is off the curve (proven), or a chunk proof showed its plaintext malformed (proven;
- *   docs/PROOF-INTERFACE.md, "Sealed updates", stage 3).
+ * - `3` `Excluded` (`excluded`): the update was not decoded, for a proven reason only: its
+ *   ephemeral key is off the curve, or a chunk proof showed its plaintext malformed
+ *   (docs/PROOF-INTERFACE.md, "Sealed updates", stage 3). The aggregator cannot exclude a slot on
+ *   its word: a slot it could not fetch is flagged on chain, and unless answered it is `Empty`.
  *
  * Names are identifiers for JSON reports; labels are the same words for prose and tables. Every
  * package maps codes to words through this file, so a new status is added in one place.

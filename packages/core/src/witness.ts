@@ -102,10 +102,11 @@ export interface DecisionWitness {
 export interface DecisionOpenings {
   /** The aggregator's secret scalar `a` (`A = a * Base8`). */
   readonly secret: bigint;
-  /** Every slot's committed ephemeral key `E[k]` (anything for empty and unavailable slots). */
+  /**
+   * Every slot's committed ephemeral key `E[k]` (anything for empty slots). There is no "not
+   * available" opening: a slot flagged on chain and not answered in time has public commitment 0.
+   */
   readonly ephemerals: readonly CurvePoint[];
-  /** The aggregator's "not available" claims (ignored for empty slots). */
-  readonly unavailable: readonly boolean[];
 }
 
 /** Input of the decision circuit. */
@@ -118,8 +119,7 @@ export function buildDecisionInput(
 ): DecisionWitness {
   validateConfig(config);
   const k = config.kMax;
-  if (pub.commitments.length !== k || openings.ephemerals.length !== k || openings.unavailable.length !== k)
-    throw new RangeError("slot count mismatch");
+  if (pub.commitments.length !== k || openings.ephemerals.length !== k) throw new RangeError("slot count mismatch");
   if (pub.outcome.length !== outcomeWords(k)) throw new RangeError("wrong number of outcome words");
   if (finalState.gram.length !== gramSize(k)) throw new RangeError("state has the wrong K_MAX");
   const accFinal = hashState(finalState);
@@ -135,7 +135,6 @@ export function buildDecisionInput(
     ...stateSignals(finalState),
     secret: openings.secret,
     ephemeral: openings.ephemerals.map((e) => [e[0], e[1]]),
-    unavailable: openings.unavailable.map((u, i) => bit(u && pub.commitments[i] !== 0n)),
     selected: krum.selected.map((row) => row.map(bit)),
     tau: [...krum.tau],
     keyThreshold: krum.keyThreshold,

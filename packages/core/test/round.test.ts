@@ -61,7 +61,7 @@ test("a round agrees with the whole-vector computation", () => {
   assert.equal(r.decision.publicSignals[3], r.chunkWitnesses[2]?.publicSignals[1]);
 });
 
-test("not the committed data: refused unless marked unavailable; unavailable slots are excluded", () => {
+test("not the committed data is refused; an unavailable slot is an empty slot (commitment 0)", () => {
   const good = sealedSlot(config, rnd(5, 3), A);
   const other = sealedSlot(config, rnd(5, 3), A);
   const swapped: RoundSlot = { commitment: good.commitment, ...(other.sealed ? { sealed: other.sealed } : {}) };
@@ -69,16 +69,33 @@ test("not the committed data: refused unless marked unavailable; unavailable slo
     () => simulateRound({ config, prevModel: rnd(5, 3), slots: [good, swapped], f: 0, keccak: 1n, secret: SECRET }),
     /does not open/,
   );
-  const r = simulateRound({
-    config,
-    prevModel: rnd(5, 3),
-    slots: [good, { ...swapped, unavailable: true }, { commitment: 77n, unavailable: true }],
-    f: 0,
-    keccak: 1n,
-    secret: SECRET,
-  });
-  assert.deepEqual(r.krum.status, [2, 3, 3, 0]);
-  assert.deepEqual(r.decoded, [true, false, false, false]);
+  const prevModel = rnd(5, 3);
+  const run = (slots: RoundSlot[]) => simulateRound({ config, prevModel, slots, f: 0, keccak: 1n, secret: SECRET });
+  // Flagged on chain and not answered: whatever the input carries, the slot is empty.
+  const flagged = run([good, { ...swapped, unavailable: true }, { commitment: 77n, unavailable: true }, { ...other, unavailable: true }]);
+  const empty = run([good, { commitment: 0n }, { commitment: 0n }, { commitment: 0n }]);
+  assert.deepEqual(flagged.krum.status, [2, 0, 0, 0]);
+  assert.deepEqual(flagged.decoded, [true, false, false, false]);
+  assert.deepEqual(flagged.commitments, [good.commitment, 0n, 0n, 0n]);
+  // The same outcome, public inputs (the contract passes commitment 0) and witnesses as empty slots.
+  assert.deepEqual(flagged.outcome, empty.outcome);
+  assert.deepEqual(flagged.decision.publicSignals, empty.decision.publicSignals);
+  assert.deepEqual(flagged.decision.publicSignals.slice(6, 10), [good.commitment, 0n, 0n, 0n]);
+  assert.deepEqual(flagged.decision.input, empty.decision.input);
+  assert.deepEqual(flagged.chunkWitnesses, empty.chunkWitnesses);
+  assert.deepEqual(flagged, empty);
+  // No "unavailable" opening reaches the decision proof.
+  assert.equal("unavailable" in flagged.decision.input, false);
+  // An unavailable slot holding another slot's commitment does not make that slot a duplicate.
+  const twin = run([good, { ...good, unavailable: true }]);
+  assert.deepEqual(twin.krum.duplicate, [false, false, false, false]);
+  assert.deepEqual(twin.krum.status, [2, 0, 0, 0]);
+  // Paid nothing: an inlier round with three updates and an unavailable fourth.
+  const three = [sealedSlot(config, rnd(5, 3), A), sealedSlot(config, rnd(5, 3), A), sealedSlot(config, rnd(5, 3), A)];
+  const paid = run([...three, { ...other, unavailable: true }]);
+  assert.deepEqual(paid.krum.status, [1, 1, 1, 0]);
+  assert.equal(paid.krum.scores[3], 0n);
+  assert.deepEqual(paid.newModel, run(three).newModel);
 });
 
 test("malformed sealed updates are excluded: a key off the curve, a plaintext that does not unpack", () => {

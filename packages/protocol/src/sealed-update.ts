@@ -241,3 +241,54 @@ export function decodeSealedUpdate(bytes: Uint8Array, expect: SealedUpdateExpect
   }
   return { config, modelSize, sealed: { ephemeral, chunks: cipher }, ownerWrap: bytes.slice(at) };
 }
+
+/**
+ * The ciphertext of a sealed update as `publishUpdate` takes it and `UpdatePublished` carries it: the
+ * chunks' elements one after the other (`numChunks * NP` elements, the contract checks the length).
+ */
+export function flatCipher(sealed: Pick<SealedUpdate, "chunks">): bigint[] {
+  return sealed.chunks.flat();
+}
+
+/** What `publishedSealedUpdate` reads of an `UpdatePublished` record (chain/records.ts `PublicationRecord`). */
+export interface PublishedSealedData {
+  readonly ephemeral: CurvePoint;
+  /** The flat ciphertext, `numChunks * NP` elements, chunk-major. */
+  readonly cipher: readonly bigint[];
+  readonly ownerWrap: Uint8Array;
+}
+
+/**
+ * The sealed update a flagged slot's answer published on chain (`UpdatePublished`), as the blob a
+ * trainer would have pinned: the flat ciphertext split into chunks of `NP = packedLength(CHUNK, B)`
+ * elements (the circuit's, which the event does not carry). The contract already checked that `E`
+ * and the ciphertext open the slot's revealed commitment (so this is the committed data) and that
+ * every element is canonical; the length is checked here against the model size, because the
+ * contract checks it against the project's chunk count and a verifier's `cipherWidth`, not against
+ * the spec this node reads. Throws `SealedUpdateError` when they disagree.
+ */
+export function publishedSealedUpdate(record: PublishedSealedData, config: CircuitConfig, modelSize: number): SealedUpdateBlob {
+  checkConfig(config);
+  const np = packedLength(config.chunk, config.updateBits);
+  const chunks = sealedChunkCount(modelSize, config.chunk);
+  if (record.cipher.length !== chunks * np) {
+    throw new SealedUpdateError(
+      "ciphertext",
+      `${record.cipher.length} published elements, but ${modelSize} values in chunks of ${config.chunk} need ${chunks} chunks of ${np}`,
+    );
+  }
+  checkElement(record.ephemeral[0], "ephemeral", "E.x");
+  checkElement(record.ephemeral[1], "ephemeral", "E.y");
+  const cipher: bigint[][] = [];
+  for (let j = 0; j < chunks; j++) {
+    const c = record.cipher.slice(j * np, (j + 1) * np);
+    c.forEach((x, i) => checkElement(x, "ciphertext", `chunk ${j} element ${i}`));
+    cipher.push(c);
+  }
+  return {
+    config,
+    modelSize,
+    sealed: { ephemeral: [record.ephemeral[0], record.ephemeral[1]], chunks: cipher },
+    ownerWrap: record.ownerWrap,
+  };
+}

@@ -238,7 +238,15 @@ test("one round reads only that round's events, from a lower bound", async () =>
     chain.calls.every((c) => c.topics[2] === toBeHex(2, 32)),
     "the filter selects the round",
   );
-  assert.deepEqual(await loadRoundHistory(client, 1n, 9), { round: 9, commits: [], submissions: [], chunkBatches: [], contributions: [] });
+  assert.deepEqual(await loadRoundHistory(client, 1n, 9), {
+    round: 9,
+    commits: [],
+    submissions: [],
+    chunkBatches: [],
+    contributions: [],
+    flags: [],
+    publications: [],
+  });
   assert.deepEqual([...ROUND_EVENTS].sort(), [
     "ChunkProofsAccepted",
     "ContributionRecorded",
@@ -249,6 +257,8 @@ test("one round reads only that round's events, from a lower bound", async () =>
     "SeedDrawn",
     "SeedReanchored",
     "UpdateCommitted",
+    "UpdateFlagged",
+    "UpdatePublished",
     "UpdateRevealed",
   ]);
 });

@@ -70,6 +70,36 @@ export async function passDeadline(chain: RoundChain, projectId: bigint, deadlin
   await chain.rpc("evm_mine", []);
 }
 
+/**
+ * Waits (wall clock, polling) until the aggregator has flagged slots of the open round as not
+ * available (`unavailableFlags`: a flag mined, its answer deadline set); returns the flags.
+ */
+export async function waitForFlags(
+  chain: RoundChain,
+  projectId: bigint,
+  timeoutMs = 120_000,
+): Promise<Awaited<ReturnType<FedMarketClient["unavailableFlags"]>>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const flags = await chain.client.unavailableFlags(projectId);
+    if (flags.flaggedMask !== 0n && flags.answerDeadline !== 0) return flags;
+    if (Date.now() > until) throw new Error(`no slot of project ${projectId}'s open round was flagged within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Mines a block at the open round's answer deadline (the end of the window in which flagged slots
+ * may be answered; or the next block if chain time is past it): unanswered flags are final, chunk
+ * proofs are taken. The round must have flags.
+ */
+export async function passAnswerDeadline(chain: RoundChain, projectId: bigint): Promise<void> {
+  const [{ answerDeadline }, now] = await Promise.all([chain.client.unavailableFlags(projectId), chain.client.chainTime()]);
+  assert.ok(answerDeadline > 0, `project ${projectId}'s open round has no flags, so no answer deadline`);
+  if (answerDeadline > now) await chain.rpc("evm_setNextBlockTimestamp", [answerDeadline]);
+  await chain.rpc("evm_mine", []);
+}
+
 /** What the parties of a round do in each of its two phases. */
 export interface RoundPhases<C> {
   /** The commit phase (the commit window is open): every party commits; the result goes to `reveal`. */

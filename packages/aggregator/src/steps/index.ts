@@ -7,6 +7,7 @@
  * | wait (skip / fail without proofs) | wait.ts | `txs.json`, `done.json` |
  * | collect | collect.ts | `slots.json` |
  * | open | open.ts | `openings.json` |
+ * | flags (flag, wait for answers) | flag.ts | `flags.json` |
  * | compute | compute.ts (+ model-cache.ts) | `input.json`, `round.json` |
  * | prove | prove.ts (+ provers.ts) | `proofs/` |
  * | pin | pin.ts | `model.json` |
@@ -18,6 +19,7 @@ export * from "./context.ts";
 export * from "./wait.ts";
 export * from "./collect.ts";
 export * from "./open.ts";
+export * from "./flag.ts";
 export * from "./model-cache.ts";
 export * from "./compute.ts";
 export * from "./prove.ts";

@@ -1,23 +1,26 @@
 /**
  * Step 3, **open** (`openings.json`): for each collected slot, fetch its CID from the blob store
- * (timeouts and retries) and open the `FMSU` sealed update with the aggregator's seal secret:
- * @fedmarket/protocol's update codec (`fetchAndOpenUpdate`), the same checks the owner's audit
- * applies with the owner's key. What the codec says decides how the slot enters the round
- * (@fedmarket/core `RoundSlot`, `roundSlotOf` below):
+ * (timeouts and retries, all cut off in time for the flagging deadline: flag.ts) and open the
+ * `FMSU` sealed update with the aggregator's seal secret: @fedmarket/protocol's update codec
+ * (`fetchAndOpenUpdate`), the same checks the owner's audit applies with the owner's key. What the
+ * codec says decides how the slot enters the round (@fedmarket/core `RoundSlot`, `roundSlotOf` below):
  *
- * | codec says               | `status`      | round slot                      | what the proof shows                    |
- * | ------------------------ | ------------- | ------------------------------- | --------------------------------------- |
- * | ok                       | `opened`      | `{ commitment, sealed }`        | decrypts and decodes it                 |
- * | `missing`, `not-opening` | `unavailable` | `{ commitment, unavailable }`   | status 3, on this node's word           |
- * | `bad-key`                | `not-decoded` | `{ commitment, sealed }`        | status 3: `E` is off the curve (proven) |
- * | `malformed`              | `not-decoded` | `{ commitment, sealed }`        | status 3: the plaintext is not decoded  |
+ * | codec says               | `status`      | next                                  | what the proof shows                    |
+ * | ------------------------ | ------------- | ------------------------------------- | --------------------------------------- |
+ * | ok                       | `opened`      | `{ commitment, sealed }`              | decrypts and decodes it                 |
+ * | `missing`, `not-opening` | `unavailable` | flagged on chain (flag.ts)            | see below                               |
+ * | `bad-key`                | `not-decoded` | `{ commitment, sealed }`              | status 3: `E` is off the curve (proven) |
+ * | `malformed`              | `not-decoded` | `{ commitment, sealed }`              | status 3: the plaintext is not decoded  |
  *
- * `not-opening` is not the committed data, so the round treats it as not available (the
- * proof cannot decrypt what it does not have). The round proof does not yet prove a malformed
- * plaintext (PROOF-INTERFACE, "Sealed updates": the per-slot malformation proof); the owner's audit
- * re-checks it with the owner's key. No other rule excludes a decodable update: the free-rider rule
- * (`replayed-global-delta`) was an exclusion on the aggregator's word and is gone until a proven
- * replay rule replaces it (issue 12).
+ * `not-opening` is not the committed data, so the round treats it as not available (the proof
+ * cannot decrypt what it does not have). "Not available" is no longer this node's word: the flag
+ * step (flag.ts) flags every such slot on chain, and its trainer (or anyone) may answer by
+ * publishing the committed data; an answered slot is opened here again from the chain's copy
+ * (`openPublished`: the same verdicts) and is scored like any other; one still unanswered at the
+ * answer deadline enters core as `{ commitment, unavailable: true }`, an empty slot (status 0,
+ * unpaid), exactly as the contract passes it (commitment 0). The round proof does not yet prove a
+ * malformed plaintext (PROOF-INTERFACE, "Sealed updates": the per-slot malformation proof); the
+ * owner's audit re-checks it with the owner's key. No other rule excludes a decodable update.
  *
  * The decisions are saved before the next step, with the sealed data of every slot the round
  * decrypts, so a restart never decides a slot twice and never needs IPFS for the updates again (an
@@ -27,11 +30,17 @@ import type { CircuitConfig, RoundSlot, SealedUpdate } from "@fedmarket/core";
 import {
   blobFetchOptions,
   decodeSealedUpdate,
+  encodeSealedUpdate,
   fetchAndOpenUpdate,
+  openUpdate,
+  publishedSealedUpdate,
   type AggregatorOpeningReason,
   type BlobStore,
+  type FetchOptions,
   type ProjectInfo,
+  type PublishedSealedData,
   type SealKey,
+  type UpdateOpening,
 } from "@fedmarket/protocol";
 import { AggregatorError } from "../errors.ts";
 import type { CollectedSlot } from "./collect.ts";
@@ -117,46 +126,112 @@ export interface OpenContext {
   readonly store: BlobStore;
   readonly timeoutMs: number;
   readonly retries: number;
+  /**
+   * Wall-clock time (ms since the epoch) after which no fetch goes on: a slot whose blob has not
+   * arrived by then is `missing`, so that it can still be flagged before the flagging deadline
+   * (flag.ts `fetchDeadlineOf`). A slot not flagged in time would make the round unprovable.
+   */
+  readonly fetchDeadline?: number;
+}
+
+/** `options` with the fetch cut off at `deadline` (wall clock, ms), if there is one. */
+function cutOff(options: FetchOptions | undefined, deadline: number | undefined): FetchOptions | undefined {
+  if (deadline === undefined) return options;
+  const cut = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+  return { ...options, signal: options?.signal === undefined ? cut : AbortSignal.any([options.signal, cut]) };
+}
+
+/**
+ * A codec verdict as the slot's opening (the table in the module comment); `bytes`: the blob the
+ * verdict is about, whose sealed data a not-decoded slot keeps (the codec's bad-key and malformed
+ * verdicts do not carry it, and the round proof still decrypts it).
+ */
+function openingOf(s: CollectedSlot, opening: UpdateOpening, bytes: Uint8Array | undefined, ctx: OpenContext): SlotOpening {
+  if (opening.ok) return { ...s, status: "opened", update: opening.values.map(String), sealed: storeSealed(opening.sealed) };
+  const { reason, detail } = opening;
+  if (reason === "missing" || reason === "not-opening") return { ...s, status: "unavailable", reason, detail };
+  if (reason === "undecryptable") throw new AggregatorError("internal", `the aggregator's key cannot give the owner's verdict ${reason}`);
+  // they decode, or the verdict would have been not-opening
+  if (bytes === undefined) throw new AggregatorError("internal", `the codec judged ${s.cid} ${reason} without fetching it`);
+  const { sealed } = decodeSealedUpdate(bytes, { config: ctx.config, modelSize: ctx.modelSize });
+  return { ...s, status: "not-decoded", reason, detail, sealed: storeSealed(sealed) };
+}
+
+/** The codec's context of slot `s`. */
+function updateContext(s: CollectedSlot, ctx: OpenContext) {
+  return {
+    chainId: ctx.chainId,
+    market: ctx.market,
+    projectId: ctx.projectId,
+    round: ctx.round,
+    trainer: s.trainer,
+    config: ctx.config,
+    modelSize: ctx.modelSize,
+    commitment: BigInt(s.commitment),
+    sealKey: ctx.sealKey,
+  };
 }
 
 /** Fetches and opens one slot (the table in the module comment). Never throws for the slot's own faults. */
 export async function openSlot(s: CollectedSlot, ctx: OpenContext): Promise<SlotOpening> {
-  // The codec's bad-key and malformed verdicts do not carry the sealed data, which the round
-  // proof still decrypts: keep the bytes it fetched and decode them again below (they decode, or
-  // the verdict would have been not-opening).
   let fetched: Uint8Array | undefined;
   const recording: BlobStore = {
     get: async (cid, options) => {
-      fetched = await ctx.store.get(cid, options);
+      fetched = await ctx.store.get(cid, cutOff(options, ctx.fetchDeadline));
       return fetched;
     },
     put: (bytes) => ctx.store.put(bytes),
     close: async () => {},
   };
-  const { config, modelSize } = ctx;
-  const opening = await fetchAndOpenUpdate(
-    recording,
-    s.cid,
-    { kind: "aggregator", secret: ctx.sealSecret },
-    {
-      chainId: ctx.chainId,
-      market: ctx.market,
-      projectId: ctx.projectId,
-      round: ctx.round,
-      trainer: s.trainer,
-      config,
-      modelSize,
-      commitment: BigInt(s.commitment),
-      sealKey: ctx.sealKey,
-    },
-    { timeoutMs: ctx.timeoutMs, retries: ctx.retries },
-  );
-  if (opening.ok) return { ...s, status: "opened", update: opening.values.map(String), sealed: storeSealed(opening.sealed) };
-  const { reason, detail } = opening;
-  if (reason === "missing" || reason === "not-opening") return { ...s, status: "unavailable", reason, detail };
-  if (fetched === undefined) throw new AggregatorError("internal", `the codec judged ${s.cid} ${reason} without fetching it`);
-  const { sealed } = decodeSealedUpdate(fetched, { config, modelSize });
-  return { ...s, status: "not-decoded", reason, detail, sealed: storeSealed(sealed) };
+  const opening = await fetchAndOpenUpdate(recording, s.cid, { kind: "aggregator", secret: ctx.sealSecret }, updateContext(s, ctx), {
+    timeoutMs: ctx.timeoutMs,
+    retries: ctx.retries,
+  });
+  return openingOf(s, opening, fetched, ctx);
+}
+
+/**
+ * Opens a flagged slot from the sealed update its answer published on chain (`UpdatePublished`):
+ * the same codec and verdicts as a fetched blob. The contract checked that the data opens the
+ * slot's commitment, so `unavailable` cannot come out of it: if it does, this node and the
+ * contract disagree about the data, and the round must not go on (an `internal` error).
+ */
+export function openPublished(slot: CollectedSlot, published: PublishedSealedData, ctx: OpenContext): SlotOpening {
+  // only the collected facts: `slot` may be the slot's earlier (unavailable) opening
+  const s: CollectedSlot = {
+    slot: slot.slot,
+    trainer: slot.trainer,
+    commitment: slot.commitment,
+    cid: slot.cid,
+    txHash: slot.txHash,
+    blockNumber: slot.blockNumber,
+  };
+  const bytes = encodeSealedUpdate(publishedSealedUpdate(published, ctx.config, ctx.modelSize));
+  const opening = openingOf(s, openUpdate(bytes, { kind: "aggregator", secret: ctx.sealSecret }, updateContext(s, ctx)), bytes, ctx);
+  if (opening.status === "unavailable") {
+    throw new AggregatorError(
+      "internal",
+      `the sealed update published for round ${ctx.round} slot ${s.slot} does not open its commitment here (${opening.detail}), though the contract accepted it`,
+    );
+  }
+  return opening;
+}
+
+/** What opening the round's slots needs, from the node's settings and the project. */
+export function openContextOf(ctx: StepContext, project: ProjectInfo, config: CircuitConfig, fetchDeadline?: number): OpenContext {
+  return {
+    chainId: ctx.config.chainId,
+    market: ctx.chain.client.address,
+    projectId: project.id,
+    round: ctx.round,
+    config,
+    modelSize: project.params.modelSize,
+    sealSecret: ctx.config.sealSecret,
+    sealKey: project.aggregatorSealKey,
+    store: ctx.store,
+    ...blobFetchOptions(ctx.config),
+    ...(fetchDeadline === undefined ? {} : { fetchDeadline }),
+  };
 }
 
 /** The round's openings: read from `openings.json`, else every slot opened (in parallel) and saved. */
@@ -165,24 +240,14 @@ export async function openSlots(
   project: ProjectInfo,
   config: CircuitConfig,
   slots: readonly CollectedSlot[],
+  options: { readonly fetchDeadline?: number } = {},
 ): Promise<SlotOpening[]> {
   const { files, log, round: r } = ctx;
   const have = await files.read<OpeningsFile>("openings.json");
   if (have !== undefined) return have.openings;
   const bar = log.progress("fetch", slots.length, "updates");
   let n = 0;
-  const openCtx: OpenContext = {
-    chainId: ctx.config.chainId,
-    market: ctx.chain.client.address,
-    projectId: project.id,
-    round: r,
-    config,
-    modelSize: project.params.modelSize,
-    sealSecret: ctx.config.sealSecret,
-    sealKey: project.aggregatorSealKey,
-    store: ctx.store,
-    ...blobFetchOptions(ctx.config),
-  };
+  const openCtx = openContextOf(ctx, project, config, options.fetchDeadline);
   const openings = await Promise.all(
     slots.map(async (s) => {
       const o = await openSlot(s, openCtx);
@@ -205,7 +270,7 @@ export async function openSlots(
   }
   for (const o of openings) {
     if (o.status === "opened") continue;
-    const what = o.status === "unavailable" ? "not available" : "not decoded";
+    const what = o.status === "unavailable" ? "not available (to be flagged on chain)" : "not decoded";
     log.log("warn", "slot.excluded", `round ${r} slot ${o.slot} (${o.trainer}) ${what}: ${o.reason}: ${o.detail}`, {
       round: r,
       slot: o.slot,
@@ -222,7 +287,8 @@ export async function openSlots(
   log.log(
     "info",
     "round.opened",
-    `round ${r}: ${opened} update(s) opened, ${unavailable} not available, ${notDecoded} not decoded (each of these is excluded)`,
+    `round ${r}: ${opened} update(s) opened, ${unavailable} not available, ${notDecoded} not decoded ` +
+      "(the not available are flagged on chain next: empty unless answered; the not decoded are excluded)",
     { round: r, opened, unavailable, notDecoded, excluded: unavailable + notDecoded },
   );
   await ctx.checkpoint("after-open");

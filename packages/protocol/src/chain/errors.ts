@@ -90,6 +90,31 @@ export function describeMarketError(name: string, args: readonly unknown[]): str
       return `project ${a(0)} may still wait for its aggregator until ${time(args[1])}; it can be expired after that`;
     case "NothingToRefund":
       return `${a(1)} has no unrefunded deposit in project ${a(0)}, or the project has not ended yet`;
+    // "Not available" flags and their answers (flagUnavailable, publishUpdate).
+    case "FlaggingClosed":
+      return `the flagging window of round ${a(1)} of project ${a(0)} has closed (flags are taken only in the first half of the aggregation window, before any chunk proof): a slot not flagged by then cannot be left out, and a round whose updates cannot all be decrypted cannot be proven; it will fail`;
+    case "ChunkProofsStarted":
+      return `chunk proofs of round ${a(1)} of project ${a(0)} were already submitted: slots can no longer be flagged this round`;
+    case "InvalidSlotMask":
+      return `the slot mask ${a(0)} is empty or names a slot beyond the round's trainer slots: flag only revealed slots of this round`;
+    case "NotRevealed":
+      return `slot ${a(2)} of round ${a(1)} of project ${a(0)} holds no revealed update: only revealed slots can be flagged`;
+    case "AlreadyFlagged":
+      return `slot ${a(2)} of round ${a(1)} of project ${a(0)} is already flagged this round; nothing to do`;
+    case "NotFlagged":
+      return `slot ${a(2)} of round ${a(1)} of project ${a(0)} is not flagged, or was already answered: there is nothing to publish (read unavailableFlags)`;
+    case "AnswerWindowClosed":
+      return `the answer window of round ${a(1)} of project ${a(0)} closed at ${time(args[2])}: the flagged update can no longer be published and its slot counts as empty`;
+    case "AnswerWindowOpen":
+      return `flagged slots of round ${a(1)} of project ${a(0)} may be answered until ${time(args[2])}: chunk proofs are taken after that; wait for the answer deadline`;
+    case "WrongCipherLength":
+      return `the published ciphertext has ${a(1)} elements, the project needs ${a(0)} (numChunks x the verifier's cipherWidth): publish the sealed update exactly as pinned`;
+    case "NonCanonicalElement":
+      return `published element ${a(0)} is not below the BN254 field modulus: publish the sealed update exactly as pinned`;
+    case "OwnerWrapTooLong":
+      return `the owner wrap is ${a(0)} bytes, longer than 1,024: publish the wrap of the sealed update as pinned (an FMEV envelope of a 32-byte secret)`;
+    case "PublishedUpdateMismatch":
+      return `the published data does not open the commitment revealed in slot ${a(2)} of round ${a(1)} of project ${a(0)}: only the sealed update that was committed can answer its flag`;
     default:
       return `${name}(${args.map(String).join(", ")})`;
   }

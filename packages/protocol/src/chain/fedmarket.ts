@@ -14,6 +14,7 @@ import {
   Contract,
   ZeroAddress,
   getAddress,
+  hexlify,
   keccak256,
   type ContractRunner,
   type Provider,
@@ -32,9 +33,13 @@ import {
   toHyperParams,
   toSealKey,
   type CommitRecord,
+  type FlagRecord,
+  type PublicationRecord,
   type RoundOpenedRecord,
   type SubmissionRecord,
 } from "./records.ts";
+import { flatCipher } from "../sealed-update.ts";
+import type { SealedUpdate } from "@fedmarket/core";
 
 export { FEDMARKET_ABI, ROUND_VERIFIER_ABI, fedMarketInterface };
 
@@ -168,6 +173,33 @@ export interface SlotDraw {
   readonly seedReady: boolean;
   readonly selected: boolean;
   readonly slot: number;
+}
+
+/**
+ * The open round's "not available" flags (`unavailableFlags`): bit `k` of a mask is slot `k`. All
+ * zero for a round in which nothing was flagged.
+ */
+export interface UnavailableFlags {
+  /** Flagged and not answered yet: these go to the decision proof as empty slots once `answerDeadline` has passed. */
+  readonly pendingMask: bigint;
+  /** Every slot flagged this round, answered or not. */
+  readonly flaggedMask: bigint;
+  /** Chain time until which a flagged slot may be answered (`publishUpdate`); chunk proofs wait for it. 0: none. */
+  readonly answerDeadline: number;
+}
+
+/** The slots whose bits are set in `mask`, ascending. */
+export function slotsOfMask(mask: bigint): number[] {
+  const out: number[] = [];
+  for (let k = 0, m = mask; m > 0n; k++, m >>= 1n) if ((m & 1n) === 1n) out.push(k);
+  return out;
+}
+
+/** The mask of `slots` (bit `k` for slot `k`). */
+export function maskOfSlots(slots: Iterable<number>): bigint {
+  let mask = 0n;
+  for (const k of slots) mask |= 1n << BigInt(k);
+  return mask;
 }
 
 export interface FedMarketClientOptions {
@@ -390,6 +422,12 @@ export class FedMarketClient {
     return { maxTrainers: n(k), chunkSize: n(c) };
   }
 
+  /** The open round's "not available" flags (see `UnavailableFlags`). */
+  async unavailableFlags(projectId: bigint): Promise<UnavailableFlags> {
+    const r = await this.#call<unknown[]>("unavailableFlags", [projectId]);
+    return { pendingMask: b(r[0]), flaggedMask: b(r[1]), answerDeadline: n(r[2]) };
+  }
+
   /** Timestamp of the latest block. */
   async chainTime(): Promise<number> {
     const block = await this.read("latest block", () => this.provider.getBlock("latest"));
@@ -524,6 +562,31 @@ export class FedMarketClient {
     return this.#send("revealUpdate", [projectId, round, commitment, cid]);
   }
 
+  /**
+   * The aggregator flags the revealed updates of `slotMask` (bit `k`: slot `k`) as not available, in
+   * one transaction: only in the first half of the aggregation window and before any chunk proof.
+   * Each flagged slot may be answered (`publishUpdate`) until the round's answer deadline.
+   */
+  flagUnavailable(projectId: bigint, round: number, slotMask: bigint): Promise<TransactionResponse> {
+    return this.#send("flagUnavailable", [projectId, round, slotMask]);
+  }
+
+  /**
+   * Answers the flag on `slot` (anyone may): publishes its sealed update as calldata, `E`, the
+   * ciphertext (flattened, chunk-major) and the owner's wrap. The contract checks it against the
+   * slot's revealed commitment (`PublishedUpdateMismatch` otherwise).
+   */
+  publishUpdate(projectId: bigint, round: number, slot: number, sealed: SealedUpdate, ownerWrap: Uint8Array): Promise<TransactionResponse> {
+    return this.#send("publishUpdate", [
+      projectId,
+      round,
+      slot,
+      [sealed.ephemeral[0], sealed.ephemeral[1]],
+      flatCipher(sealed),
+      hexlify(ownerWrap),
+    ]);
+  }
+
   withdraw(token: string = ETH_TOKEN): Promise<TransactionResponse> {
     return this.#send("withdraw", [token]);
   }
@@ -615,6 +678,26 @@ export class FedMarketClient {
       filter.trainer ?? null,
     ]);
     return (await this.queryEvents(topics, options)).map(EVENT_DECODERS.UpdateCommitted);
+  }
+
+  /** `UpdateFlagged` events of a project, optionally of one round and one trainer. */
+  async updateFlagged(
+    projectId: bigint,
+    filter: { round?: number; trainer?: string } = {},
+    options: Partial<EventQueryOptions> = {},
+  ): Promise<FlagRecord[]> {
+    const topics = fedMarketInterface.encodeFilterTopics("UpdateFlagged", [projectId, filter.round ?? null, filter.trainer ?? null]);
+    return (await this.queryEvents(topics, options)).map(EVENT_DECODERS.UpdateFlagged);
+  }
+
+  /** `UpdatePublished` events (answers to flags, with the sealed data) of a project, optionally of one round and one trainer. */
+  async updatePublished(
+    projectId: bigint,
+    filter: { round?: number; trainer?: string } = {},
+    options: Partial<EventQueryOptions> = {},
+  ): Promise<PublicationRecord[]> {
+    const topics = fedMarketInterface.encodeFilterTopics("UpdatePublished", [projectId, filter.round ?? null, filter.trainer ?? null]);
+    return (await this.queryEvents(topics, options)).map(EVENT_DECODERS.UpdatePublished);
   }
 
   /** `RoundOpened` events of a project. */

@@ -43,6 +43,8 @@ import {
   type StakeReleaseRecord,
   type SubmissionRecord,
   type CommitRecord,
+  type FlagRecord,
+  type PublicationRecord,
   type SeedRecord,
 } from "./records.ts";
 
@@ -58,6 +60,10 @@ export interface RoundHistory {
   readonly submissions: readonly SubmissionRecord[];
   readonly chunkBatches: readonly ChunkBatchRecord[];
   readonly contributions: readonly ContributionRecord[];
+  /** Slots the aggregator flagged as not available (`UpdateFlagged`), in the order they landed. */
+  readonly flags: readonly FlagRecord[];
+  /** Sealed updates published in answer to a flag (`UpdatePublished`), in the order they landed. */
+  readonly publications: readonly PublicationRecord[];
   /** How the round ended; absent while it is open. */
   readonly end?: RoundEndRecord;
 }
@@ -111,9 +117,13 @@ interface HistoryDraft extends Omit<Draft<ProjectHistory>, "rounds"> {
   rounds: RoundDraft[];
 }
 
+/** A round nothing is known about yet. */
+export function emptyRoundHistory(round: number): RoundHistory {
+  return { round, commits: [], submissions: [], chunkBatches: [], contributions: [], flags: [], publications: [] };
+}
+
 function roundOf(h: HistoryDraft, round: number): RoundDraft {
-  for (let i = h.rounds.length; i <= round; i++)
-    h.rounds.push({ round: i, commits: [], submissions: [], chunkBatches: [], contributions: [] });
+  for (let i = h.rounds.length; i <= round; i++) h.rounds.push(emptyRoundHistory(i) as RoundDraft);
   return h.rounds[round] as RoundDraft;
 }
 
@@ -157,6 +167,12 @@ const FILE: { readonly [K in DecodedEventName]: (h: HistoryDraft, r: EventRecord
     const submissions = roundOf(h, r.round).submissions;
     submissions.push(r);
     submissions.sort((a, b) => a.slot - b.slot);
+  },
+  UpdateFlagged: (h, r) => {
+    roundOf(h, r.round).flags.push(r);
+  },
+  UpdatePublished: (h, r) => {
+    roundOf(h, r.round).publications.push(r);
   },
   ChunkProofsAccepted: (h, r) => {
     roundOf(h, r.round).chunkBatches.push(r);
@@ -282,7 +298,7 @@ export async function loadRoundHistory(
   options: HistoryReadOptions = {},
 ): Promise<RoundHistory> {
   const events = await projectEvents(client, projectId, { ...options, round });
-  return buildHistory(projectId, events).rounds[round] ?? { round, commits: [], submissions: [], chunkBatches: [], contributions: [] };
+  return buildHistory(projectId, events).rounds[round] ?? emptyRoundHistory(round);
 }
 
 /**
@@ -376,6 +392,17 @@ export function roundEnd(history: ProjectHistory, round: number): RoundEndRecord
 /** The block of round `round`'s `RoundOpened`: no event of the round is older, so reads of it can start there. */
 export function roundOpenedBlock(history: ProjectHistory, round: number): number | undefined {
   return history.rounds[round]?.opened?.blockNumber;
+}
+
+/**
+ * The slots of a round flagged as not available (`UpdateFlagged`) that no `UpdatePublished` answered,
+ * ascending: what the contract passes to the decision proof with commitment 0 (empty, unpaid) once
+ * the answer deadline has passed. While it has not, these are only the slots still waiting for an
+ * answer. A slot is flagged at most once per round and answered at most once (the contract's rules).
+ */
+export function unansweredSlots(round: Pick<RoundHistory, "flags" | "publications">): number[] {
+  const answered = new Set(round.publications.map((p) => p.slot));
+  return [...new Set(round.flags.map((f) => f.slot))].filter((slot) => !answered.has(slot)).sort((a, b) => a - b);
 }
 
 /** Round `round`'s submissions, in slot order. */

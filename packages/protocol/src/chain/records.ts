@@ -9,6 +9,7 @@
  * Adding an event: write its record type and decoder here and list it in `EVENT_DECODERS`; the
  * compiler then asks history.ts for the line that files the record into a `ProjectHistory`.
  */
+import type { CurvePoint } from "@fedmarket/core";
 import type { ParsedEvent } from "./events.ts";
 import type { HyperParams, SealKey } from "./fedmarket.ts";
 
@@ -116,6 +117,39 @@ export interface SubmissionRecord extends RoundEventRecord {
   readonly slot: number;
   readonly commitment: bigint;
   readonly cid: string;
+}
+
+/**
+ * `UpdateFlagged`: the aggregator said it could not fetch or open the update revealed in `slot`.
+ * Anyone may answer by publishing the slot's sealed update (`UpdatePublished`) before
+ * `answerDeadline` (chain time; the round's deadline as it stood after this flag, a later flag in
+ * the same round may push it further). A slot flagged and not answered enters the decision proof
+ * with commitment 0: an empty slot, unpaid.
+ */
+export interface FlagRecord extends RoundEventRecord {
+  /** The slot's trainer. */
+  readonly trainer: string;
+  readonly slot: number;
+  readonly answerDeadline: number;
+}
+
+/**
+ * `UpdatePublished`: the sealed update of a flagged `slot`, published as calldata and checked by the
+ * contract against the slot's revealed commitment (the event is the data availability). `cipher` is
+ * the flat array the contract hashed, `numChunks * NP` elements chunk-major: the record does not know
+ * `NP` (it is the circuit's, not the event's), so `publishedSealedUpdate` (sealed-update.ts) splits it
+ * into chunks with the project's circuit configuration.
+ */
+export interface PublicationRecord extends RoundEventRecord {
+  /** The slot's trainer (not necessarily who sent the transaction: anyone may answer). */
+  readonly trainer: string;
+  readonly slot: number;
+  /** The committed ephemeral key `E`. */
+  readonly ephemeral: CurvePoint;
+  /** The ciphertext, every chunk's `NP` elements one after the other. */
+  readonly cipher: readonly bigint[];
+  /** `e` wrapped for the owner (`FMEV` bytes), as in the pinned blob. */
+  readonly ownerWrap: Uint8Array;
 }
 
 /** `ChunkProofsAccepted`: chunk proofs `[firstChunk, firstChunk + count)` verified on chain. */
@@ -234,6 +268,8 @@ function reader(e: ParsedEvent, fields: Fields = e.args) {
     str: (name: string): string => String(arg(e, fields, name)),
     bool: (name: string): boolean => Boolean(arg(e, fields, name)),
     tuple: (name: string): Fields => arg(e, fields, name) as Fields,
+    bigs: (name: string): bigint[] => Array.from(arg(e, fields, name) as Iterable<unknown>, (x) => BigInt(x as bigint)),
+    bytes: (name: string): Uint8Array => hexBytes(e, name, arg(e, fields, name)),
     sealKey: (name: string): SealKey => toSealKey(arg(e, fields, name)),
   };
 }
@@ -256,6 +292,12 @@ export function toSealKey(v: unknown): SealKey {
   const [x, y] = Array.from(v as Iterable<unknown>);
   if (x === undefined || y === undefined) throw new RangeError(`${String(v)} is not a seal key [x, y]`);
   return [BigInt(x as bigint), BigInt(y as bigint)];
+}
+
+/** A `bytes` argument (ethers gives a `0x` hex string) as bytes. */
+function hexBytes(e: ParsedEvent, name: string, v: unknown): Uint8Array {
+  if (typeof v !== "string" || !/^0x([0-9a-fA-F]{2})*$/.test(v)) throw new EventDecodeError(e.eventName, name);
+  return Uint8Array.from(Buffer.from(v.slice(2), "hex"));
 }
 
 function project(e: ParsedEvent): ProjectEventRecord {
@@ -346,6 +388,23 @@ export const EVENT_DECODERS = {
     return { ...round(e), trainer: a.str("trainer"), slot: a.num("slot"), sealed: a.str("sealedCommit") };
   },
   UpdateRevealed: decodeSubmission,
+  UpdateFlagged: (e: ParsedEvent): FlagRecord => {
+    const a = reader(e);
+    return { ...round(e), trainer: a.str("trainer"), slot: a.num("slot"), answerDeadline: a.num("answerDeadline") };
+  },
+  UpdatePublished: (e: ParsedEvent): PublicationRecord => {
+    const a = reader(e);
+    const [x, y] = a.bigs("ephemeral");
+    if (x === undefined || y === undefined) throw new EventDecodeError(e.eventName, "ephemeral");
+    return {
+      ...round(e),
+      trainer: a.str("trainer"),
+      slot: a.num("slot"),
+      ephemeral: [x, y],
+      cipher: a.bigs("cipher"),
+      ownerWrap: a.bytes("ownerWrap"),
+    };
+  },
   ChunkProofsAccepted: (e: ParsedEvent): ChunkBatchRecord => {
     const a = reader(e);
     return { ...round(e), firstChunk: a.num("firstChunk"), count: a.num("count"), accumulator: a.big("accumulator") };

@@ -16,7 +16,9 @@
  *   lose nothing).
  *
  * Goals (issue 11): every gainFactor <= 1.0, every victimLoss <= 0.01. Rows whose attack the
- * protocol does not defeat yet say so in `notes` and `defeated: false`.
+ * protocol does not defeat yet say so in `notes` and `defeated: false`. The exclusion rows go through
+ * the contest of "not available": the aggregator's flag, the victims' published updates, the
+ * decision proof's commitments.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -200,8 +202,12 @@ try {
     });
   }
 
-  // 4-5. Exclusion abuse: status 3 ("excluded") still rests on the aggregator's word for "not available" (the
-  // victims are claimed not available; "malformed" needs a proven claim since stage 3).
+  // 4-5. Exclusion abuse: the aggregator claims honest victims' updates are "not available". That
+  // claim is now a flag on chain (flagUnavailable); the victims answer by publishing their sealed
+  // updates (publishUpdate, checked against their commitments), so the decision proof's public
+  // inputs keep their commitments and the proof must decrypt and score them ("malformed" needs a
+  // proven claim, which a well-formed update does not admit). The outcomes finalized are what a
+  // prover can prove from those inputs: a slot is empty only where the contract passes 0.
   for (const withSybils of [false, true]) {
     log(`exclusion abuse${withSybils ? " with Sybils" : ""}`);
     const honest = Array.from({ length: withSybils ? 6 : 8 }, (_, i) => party(2 + i, `honest-${i}`));
@@ -213,24 +219,49 @@ try {
     const victims = honest.slice(0, 2);
     const before = { victims: await m.creditsOf(victims), sybils: await m.creditsOf(sybils) };
     const { round } = await commitReveal(pid, all);
-    await m.finalize(pid, aggregator, await outcomesOf(pid, round, new Set(victims.map((v) => v.address))));
+    const victimSlots: number[] = [];
+    for (const v of victims) victimSlots.push((await m.slotOf(pid, v)) as number);
+    const flagError = await m.flag(pid, aggregator, victimSlots);
+    const answers: (string | undefined)[] = [];
+    for (const v of victims) answers.push(await m.publish(pid, v));
+    const early = await m.revertOf(aggregator, "submitChunkProofs", [pid, round, 0, []]);
+    await m.passAnswerDeadline(pid);
+    const commitments = await m.decisionCommitments(pid);
+    const kept = victimSlots.filter((k) => commitments[k] !== 0n).length;
+    // What can be proven: every slot the contract passes with its commitment decodes (all are
+    // well-formed here) and is an inlier; a slot passed as 0 is empty.
+    const revealed = await m.revealed(pid, round);
+    const outcomes: SlotOutcome[] = Array.from({ length: K }, (_, slot) =>
+      revealed.has(slot) && commitments[slot] !== 0n ? { status: 1, score: SCORE } : { status: 0, score: 0n },
+    );
+    await m.finalize(pid, aggregator, outcomes);
     const attack = { victims: (await m.creditsOf(victims)) - before.victims, sybils: (await m.creditsOf(sybils)) - before.sybils };
     const honestVictims = (REWARD * 2n) / BigInt(all.length);
     const honestSybils = (REWARD * BigInt(sybils.length)) / BigInt(all.length);
+    const victimLoss = round4(loss(attack.victims, honestVictims));
+    const gainFactor = withSybils ? round4(ratio(attack.sybils, honestSybils)) : 1;
     rows.push({
       name: withSybils ? "aggregator + Sybil collusion (exclude honest trainers)" : "exclusion abuse by the aggregator",
       coalition: withSybils
-        ? "the aggregator and 2 Sybils of 8 slots, excluding 2 honest trainers"
-        : "the aggregator, excluding 2 honest trainers of 8",
-      gainFactor: withSybils ? round4(ratio(attack.sybils, honestSybils)) : 1,
-      victimLoss: round4(loss(attack.victims, honestVictims)),
-      defeated: false,
+        ? "the aggregator and 2 Sybils of 8 slots, claiming 2 honest trainers not available"
+        : "the aggregator, claiming 2 honest trainers of 8 not available",
+      gainFactor,
+      victimLoss,
+      defeated:
+        flagError === undefined &&
+        answers.every((a) => a === undefined) &&
+        kept === victims.length &&
+        gainFactor <= 1 &&
+        victimLoss <= 0.01,
       notes:
-        "NOT DEFEATED YET: with sealed updates the round proof decrypts the committed ciphertext (an ephemeral key off the curve is proven, " +
-        "'undecryptable' and 'does not open' are gone) and, since stage 3, a keyed slot is left undecoded only with a proven malformation " +
-        "claim, which a well-formed update does not admit; but an exclusion as 'not available' is still the aggregator's word, " +
-        "audited by the owner (the audit warns about a status-3 update it can open and decode) but not contestable on chain; issue 11 item 4's " +
-        "remaining stage (a contest for 'not available') removes it.",
+        `"not available" is a flag on chain now: the aggregator flagged the victims' slots ${victimSlots.join(", ")} (flagUnavailable ${flagError ?? "ok"}); ` +
+        `each victim answered by publishing its sealed update (publishUpdate: ${answers.map((a) => a ?? "ok").join(", ")}), which the contract checks ` +
+        "against the revealed commitment (the verifier's sealedCommitment: here the mock's keccak stand-in for the Poseidon chain); chunk proofs " +
+        `wait for the answer deadline (submitChunkProofs before it reverts ${early ?? "(not!)"}). After the deadline the decision proof's public inputs ` +
+        `keep ${kept} of ${victims.length} victims' commitments (decisionPublicInputs), so the proof must decrypt and score them: status 3 only for ` +
+        "proven reasons (a key off the curve, a malformed plaintext), which a well-formed update does not admit. The victims were paid " +
+        `${attack.victims} wei (honest: ${honestVictims}). A flagged trainer that does not answer is an empty slot (status 0, unpaid), as if it ` +
+        "had not submitted; the owner's audit reports every unanswered flag (a warning when it can fetch and open the update from IPFS).",
     });
   }
 

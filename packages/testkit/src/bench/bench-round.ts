@@ -36,6 +36,7 @@ import { selectBackend } from "@fedmarket/ml";
 import { syntheticBlobsCsv } from "../data/synthetic-data.ts";
 import { startLocalChain } from "../chain/local-chain.ts";
 import { createDemoProject, HARDHAT_KEYS, readArtifact } from "../chain/demo-project.ts";
+import { deployGroth16RoundVerifier } from "../chain/round-verifier.ts";
 import { resolveConfig, openNode } from "@fedmarket/trainer";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -190,8 +191,7 @@ async function childRun(k: string, outFile: string): Promise<void> {
       b = generated("Decision");
     const chunkV = await deploy(a.abi, a.bytecode, []);
     const decisionV = await deploy(b.abi, b.bytecode, []);
-    const adapter = readArtifact("verifiers/Groth16RoundVerifier.sol/Groth16RoundVerifier.json");
-    const verifier = await deploy(adapter.abi, adapter.bytecode, [chunkV, decisionV, circuit.kMax, circuit.chunk]);
+    const verifier = await deployGroth16RoundVerifier(signer(0), { chunkVerifier: chunkV, decisionVerifier: decisionV, circuit });
     const fm = readArtifact("FedMarket.sol/FedMarket.json");
     const market = await deploy(fm.abi, fm.bytecode, []);
 

@@ -12,9 +12,13 @@
  * Round 0: the aggregator CLI is killed (SIGKILL) after its first proof; the restarted node reuses
  * what was saved and finalizes; the four trainers are paid by proven score, and everything matches
  * an independent reference computation.
- * Round 1: the faulty trainer commits and reveals an update it never pinned (missing): it is
- * excluded and earns nothing, the round still finalizes. The CLI is killed right after sending
+ * Round 1: the faulty trainer commits and reveals an update it never pinned (missing): the
+ * aggregator flags it on chain, nobody answers, so after the answer deadline the slot is empty
+ * (status 0) and earns nothing; the round still finalizes. The CLI is killed right after sending
  * finalizeRound; the restart adopts the finalization from the chain without a second transaction.
+ * Round 2: one trainer pins its update to a private store the aggregator cannot reach, but its node
+ * answers the flag by publishing the kept sealed update on chain: the slot is decoded from the
+ * published data, counted and paid like the others.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,14 +26,23 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type RoundResult, rewardShares, SlotStatus } from "@fedmarket/core";
-import { decodeWeights, ETH_TOKEN, FedMarketClient, globalModelCommitment, memoryLogger } from "@fedmarket/protocol";
+import {
+  computeCid,
+  decodeWeights,
+  ETH_TOKEN,
+  FedMarketClient,
+  globalModelCommitment,
+  memoryLogger,
+  type BlobStore,
+  type FetchOptions,
+} from "@fedmarket/protocol";
 import { createDemoProject, HARDHAT_KEYS, type DemoProject } from "../../src/chain/demo-project.ts";
 import { resolveConfig, openNode, type RoundOutcome } from "@fedmarket/trainer";
 import { openAggregator, LockError, type DoneFile } from "@fedmarket/aggregator";
 import { K4_C16, startMarketFixture, type MarketFixture } from "./support/market-fixture.ts";
 import { commitUpdateAs, referenceRound, revealUpdateAs, runAggregatorCli, seededInts, type CliRun } from "./support/rounds.ts";
 import { syntheticBlobsCsv } from "../../src/data/synthetic-data.ts";
-import { commitRevealRound, runTrainers } from "../helpers.ts";
+import { commitRevealRound, passAnswerDeadline, runTrainers, waitForFlags } from "../helpers.ts";
 
 const CIRCUIT = K4_C16;
 const FEATURES = 12;
@@ -53,6 +66,31 @@ const F = 0;
 const TRAINERS = [2, 3, 4, 5];
 /** The trainer whose round-1 update is faulty (never pinned). */
 const FAULTY = 5;
+/** The trainer that pins its round-2 update to a private store (and answers the flag on chain). */
+const PRIVATE = 4;
+
+/**
+ * A trainer's own IPFS node that nobody else reaches: what it pins stays here (the aggregator cannot
+ * fetch it); what it reads (spec, global models) comes from the shared store.
+ */
+class PrivateStore implements BlobStore {
+  readonly blobs = new Map<string, Uint8Array>();
+  readonly shared: BlobStore;
+  constructor(shared: BlobStore) {
+    this.shared = shared;
+  }
+  async put(bytes: Uint8Array): Promise<string> {
+    const cid = await computeCid(bytes);
+    this.blobs.set(cid, bytes);
+    return cid;
+  }
+  get(cid: string, options?: FetchOptions): Promise<Uint8Array> {
+    const own = this.blobs.get(cid);
+    return own === undefined ? this.shared.get(cid, options) : Promise.resolve(own);
+  }
+  async close(): Promise<void> {}
+}
+let privateStore: PrivateStore;
 
 let fx: MarketFixture;
 let tmp: string;
@@ -66,7 +104,7 @@ const times: Record<string, unknown> = {};
 
 const csv = (seed: number, n: number): string => syntheticBlobsCsv(seed, n, FEATURES, LABELS);
 
-async function trainer(i: number) {
+async function trainer(i: number, own: BlobStore = store) {
   const config = await resolveConfig(
     {
       rpcUrl: fx.chain.url,
@@ -81,12 +119,15 @@ async function trainer(i: number) {
     },
     {},
   );
-  return openNode(config, memoryLogger(), { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] }, store, backend: fx.backend });
+  return openNode(config, memoryLogger(), { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[i] }, store: own, backend: fx.backend });
 }
 
-/** One `runRound` of trainer `i`, on a node opened for it (as a process started for each phase would). */
-async function runTrainer(i: number): Promise<RoundOutcome> {
-  const t = await trainer(i);
+/**
+ * One `runRound` of trainer `i`, on a node opened for it (as a process started for each phase would);
+ * with `privately`, the node pins to its private store.
+ */
+async function runTrainer(i: number, privately = false): Promise<RoundOutcome> {
+  const t = await trainer(i, privately ? privateStore : store);
   try {
     return await t.node.runRound(project.projectId);
   } finally {
@@ -99,17 +140,18 @@ async function runTrainer(i: number): Promise<RoundOutcome> {
  * account FAULTY does not run its node but commits and reveals, with the protocol helpers, an
  * update whose sealed blob it never pinned.
  */
-async function playRound(round: number, o: { faulty: boolean }): Promise<void> {
+async function playRound(round: number, o: { faulty: boolean; privately?: number }): Promise<void> {
   const nodes = o.faulty ? TRAINERS.filter((i) => i !== FAULTY) : TRAINERS;
+  const run = (i: number): Promise<RoundOutcome> => runTrainer(i, i === o.privately);
   await commitRevealRound(fx.roundChain, project.projectId, {
     commit: async () => {
-      await runTrainers(nodes, runTrainer, "committed");
+      await runTrainers(nodes, run, "committed");
       if (!o.faulty) return undefined;
       const values = seededInts(round + 1, D, 1_000);
       return commitUpdateAs(fx, project, { signerIndex: FAULTY, round, config: CIRCUIT, values, kind: "missing" });
     },
     reveal: async (faulty) => {
-      await runTrainers(nodes, runTrainer, "submitted");
+      await runTrainers(nodes, run, "submitted");
       if (faulty !== undefined) await revealUpdateAs(fx, project, faulty);
     },
   });
@@ -145,6 +187,7 @@ const runArgs = (): string[] => [
 before(async () => {
   fx = await startMarketFixture("fedmarket-aggregator-it-");
   ({ tmp, market, store, ipfsDir } = fx);
+  privateStore = new PrivateStore(store);
   await mkdir(path.join(tmp, "data"), { recursive: true });
   for (const i of TRAINERS) await writeFile(path.join(tmp, "data", `trainer-${i}.csv`), csv(100 + i, 120));
   project = await createDemoProject({
@@ -230,14 +273,19 @@ test("round 0: SIGKILL while proving, restart finalizes with real proofs; every 
   assert.ok(!existsSync(path.join(aggData(), "aggregator.lock")), "lock released");
 });
 
-test("round 1: an unpinned update is excluded and the round finalizes; SIGKILL after sending finalizeRound, restart does not send it twice", async () => {
+test("round 1: an unpinned update is flagged, nobody answers: its slot is empty and unpaid; SIGKILL after sending finalizeRound, restart does not send it twice", async () => {
   const client = new FedMarketClient(market, fx.provider);
   const creditBefore = await client.creditOf(ETH_TOKEN, signer(FAULTY).address);
   await playRound(1, { faulty: true }); // the trainers train on the model the aggregator pinned
   const expected = await reference(1);
-  assert.deepEqual(expected.krum.status, [SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Excluded]);
+  assert.deepEqual(expected.krum.status, [SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Empty]);
 
-  const crashed = await cli([...runArgs(), "--lr-decay", "0.3"], { FEDMARKET_TEST_CRASH_AT: "after-finalize-sent" });
+  // The CLI flags the missing slot, then waits for the answer deadline (chain time): moved past it here.
+  const running = cli([...runArgs(), "--lr-decay", "0.3"], { FEDMARKET_TEST_CRASH_AT: "after-finalize-sent" });
+  const flags = await waitForFlags(fx.roundChain, project.projectId);
+  assert.deepEqual([flags.flaggedMask, flags.pendingMask], [1n << 3n, 1n << 3n], "slot 3 flagged, not answered");
+  await passAnswerDeadline(fx.roundChain, project.projectId);
+  const crashed = await running;
   assert.equal(crashed.signal, "SIGKILL", crashed.stdout + crashed.stderr);
   times.round1CrashedRunMs = crashed.ms;
   const dir = path.join(aggData(), `p${project.projectId}`, "r1");
@@ -249,6 +297,13 @@ test("round 1: an unpinned update is excluded and the round finalizes; SIGKILL a
     ["opened", "opened", "opened", "missing"],
   );
   assert.match(crashed.stdout, /"event":"slot.excluded".*"reason":"missing"/);
+  assert.match(crashed.stdout, /"event":"round.flagged"/);
+  const flagsFile = JSON.parse(await readFile(path.join(dir, "flags.json"), "utf8")) as {
+    flagged: number[];
+    pending: number[];
+    answered: number[];
+  };
+  assert.deepEqual([flagsFile.flagged, flagsFile.answered, flagsFile.pending], [[3], [], [3]]);
   const nonce = await fx.provider.getTransactionCount(signer(1).address);
 
   const again = await cli(runArgs());
@@ -262,6 +317,14 @@ test("round 1: an unpinned update is excluded and the round finalizes; SIGKILL a
   const p = await client.getProject(project.projectId);
   assert.equal(p.currentRound, 2);
   assert.equal(await client.creditOf(ETH_TOKEN, signer(FAULTY).address), creditBefore, "the faulty trainer earns nothing");
+  const contributions = await client.queryEvents(
+    client.contract.interface.encodeFilterTopics("ContributionRecorded", [project.projectId, 1, signer(FAULTY).address]),
+  );
+  assert.deepEqual(
+    contributions.map((e) => [Number(e.args.status as bigint), BigInt(e.args.reward as bigint)]),
+    [[SlotStatus.Empty, 0n]],
+    "recorded as an empty slot",
+  );
   assert.equal(p.modelCommitment, expected.newModelCommitment);
   // 0.25 x 0.3 = 0.075 is below the project's minimum: clamped to 0.1; the record matches the chain
   assert.deepEqual(p.hyperParams, { learningRateMicros: 100_000, localEpochs: 2, batchSize: 16 });
@@ -282,6 +345,57 @@ test("round 1: an unpinned update is excluded and the round finalizes; SIGKILL a
   ]);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /"step":"done \(finalized\)"/);
+});
+
+test("round 2: an update pinned where the aggregator cannot fetch it is flagged; its node answers on chain and it is counted and paid", async () => {
+  const client = new FedMarketClient(market, fx.provider);
+  const before = await client.creditOf(ETH_TOKEN, signer(PRIVATE).address);
+  await playRound(2, { faulty: false, privately: PRIVATE });
+  const slot = TRAINERS.indexOf(PRIVATE);
+  assert.ok(privateStore.blobs.size > 0, "the update went to the private store only");
+
+  const logger = memoryLogger();
+  const agg = await openAggregator({ rpcUrl: fx.chain.url, market, dataDir: aggData(), ipfsRetries: 0, ipfsTimeoutMs: 2000 }, logger, {
+    env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] },
+    store,
+    sealSecret: project.aggregatorKey.secret,
+  });
+  try {
+    const first = await agg.node.runRound(project.projectId);
+    assert.equal(
+      first.kind,
+      "waiting",
+      JSON.stringify(first, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+    );
+    const flags = await client.unavailableFlags(project.projectId);
+    assert.deepEqual([flags.flaggedMask, flags.pendingMask], [1n << BigInt(slot), 1n << BigInt(slot)]);
+    assert.equal(first.kind === "waiting" && first.untilChainTime, flags.answerDeadline);
+
+    // The trainer's node, polled in the aggregation window, answers with the update it kept.
+    const answered = await runTrainer(PRIVATE, true);
+    assert.equal(answered.kind, "already-submitted");
+    assert.equal(answered.kind === "already-submitted" && answered.entry.answered, true, "the answer is recorded");
+    assert.equal((await client.unavailableFlags(project.projectId)).pendingMask, 0n);
+    assert.equal((await client.updatePublished(project.projectId, { round: 2 })).length, 1);
+
+    await passAnswerDeadline(fx.roundChain, project.projectId);
+    const expected = await reference(2);
+    assert.deepEqual(expected.krum.status, new Array(4).fill(SlotStatus.Inlier), "the published update decodes and is aggregated");
+    const out = await agg.node.runRound(project.projectId);
+    assert.equal(out.kind === "done" && out.done.kind, "finalized", JSON.stringify(out));
+    const flagsFile = JSON.parse(await readFile(path.join(aggData(), `p${project.projectId}`, "r2", "flags.json"), "utf8")) as {
+      answered: number[];
+      pending: number[];
+    };
+    assert.deepEqual([flagsFile.answered, flagsFile.pending], [[slot], []]);
+    const p = await client.getProject(project.projectId);
+    assert.equal(p.statusName, "Completed");
+    const shares = rewardShares(10n ** 18n, expected.krum.scores);
+    assert.ok((shares.rewards[slot] ?? 0n) > 0n);
+    assert.equal((await client.creditOf(ETH_TOKEN, signer(PRIVATE).address)) - before, shares.rewards[slot], "paid by its proven score");
+  } finally {
+    await agg.close();
+  }
 });
 
 test("a second instance on the same data folder is refused; a verifier that does not match the keys is refused", async () => {

@@ -9,8 +9,9 @@
  * 2. a JSON-RPC endpoint that fails every few requests (502, dropped connection, JSON-RPC errors);
  * 3. corrupt sealed updates (bytes that are no sealed update, a sealed update that does not open
  *    its commitment, one sealed for another seal key, one whose ephemeral key is off the curve, a
- *    CID that nobody pinned): excluded with the update codec's reason (not available, or not
- *    decoded), the round still finalizes and only the faulty trainer loses its share;
+ *    CID that nobody pinned): left out with the update codec's reason (not available: flagged on
+ *    chain, unanswered, an empty slot; or not decoded: excluded), the round still finalizes and
+ *    only the faulty trainer loses its share;
  * 4. too few revealed updates (skipRound: a commitment that is never revealed does not count) and
  *    an aggregation window that closed before the node ran (nothing submitted, failRound, then the
  *    next round).
@@ -53,7 +54,7 @@ import {
   type RoundUpdate,
   type SubmissionKind,
 } from "./support/rounds.ts";
-import { commitRevealRound, passDeadline } from "../helpers.ts";
+import { commitRevealRound, passAnswerDeadline, passDeadline } from "../helpers.ts";
 
 const FEATURES = 8;
 const LABELS = ["a", "b"];
@@ -338,7 +339,7 @@ test("a JSON-RPC endpoint that fails every 4th request and loses answers to broa
   measured.flakyRetriesLogged = retries.length;
 });
 
-test("corrupt updates are excluded with their reason (not available, or not decoded); the round finalizes and only the faulty trainer earns nothing", async () => {
+test("corrupt updates are left out with their reason (not available: flagged and empty; or not decoded: excluded); the round finalizes and only the faulty trainer earns nothing", async () => {
   // The update codec's reasons for the aggregator (support/rounds.ts, SubmissionKind): not available
   // (missing, not-opening: the round proof has no ciphertext for the slot) or not decoded (bad-key:
   // E off the curve, proven; malformed: the ciphertext decrypts to junk under the project's key).
@@ -357,15 +358,22 @@ test("corrupt updates are excluded with their reason (not available, or not deco
     kinds.splice(slot, 0, kind);
     await submitRound(project, round, kinds);
     const expected = await reference(project, round);
+    // Not available: flagged on chain, nobody answers, an empty slot; not decoded: status 3 (proven).
+    const faulty = openingStatus === "unavailable" ? SlotStatus.Empty : SlotStatus.Excluded;
     assert.deepEqual(
       expected.krum.status,
-      kinds.map((k) => (k === "honest" ? SlotStatus.Inlier : SlotStatus.Excluded)),
+      kinds.map((k) => (k === "honest" ? SlotStatus.Inlier : faulty)),
       `${kind}: the scenario`,
     );
     const before = await snapshot();
     const agg = await openNode(project);
     try {
-      const out = await agg.node.runRound(project.projectId);
+      let out = await agg.node.runRound(project.projectId);
+      if (openingStatus === "unavailable") {
+        assert.equal(out.kind, "waiting", `${kind}: flagged, waiting for answers: ${JSON.stringify(out)}`);
+        await passAnswerDeadline(fx.roundChain, project.projectId);
+        out = await agg.node.runRound(project.projectId);
+      }
       assert.equal(out.kind, "done", `${kind}: ${JSON.stringify(out)}`);
       const status = await agg.node.status(project.projectId, round);
       assert.deepEqual(status.excluded, [{ slot, reason }], `${kind}: status`);
@@ -383,7 +391,9 @@ test("corrupt updates are excluded with their reason (not available, or not deco
     );
     const done = await readJson<DoneFile>(path.join(roundDir(project, round), "done.json"));
     assert.ok(done);
-    await assertFinalized(project, round, expected, before, done, ["submitChunkProofs", "finalizeRound"]);
+    const sent =
+      openingStatus === "unavailable" ? ["flagUnavailable", "submitChunkProofs", "finalizeRound"] : ["submitChunkProofs", "finalizeRound"];
+    await assertFinalized(project, round, expected, before, done, sent);
     const after = await snapshot();
     assert.equal(after.credits[slot], before.credits[slot], `${kind}: the faulty trainer earns nothing`);
     for (const k of [0, 1, 2, 3].filter((x) => x !== slot))

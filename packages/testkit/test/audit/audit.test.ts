@@ -42,7 +42,7 @@ import { openAggregator, acceptProject, readSealKeyFile } from "@fedmarket/aggre
 import { startLocalChain, type LocalChain } from "../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS } from "../../src/chain/demo-project.ts";
 import { attackProducer } from "../../src/attacks/producers.ts";
-import { BIN, commitRevealRound, runTrainers, type RoundChain } from "../helpers.ts";
+import { BIN, commitRevealRound, passAnswerDeadline, runTrainers, type RoundChain } from "../helpers.ts";
 import { resolveConfig, openNode, type OpenedNode, type RoundOutcome } from "@fedmarket/trainer";
 import { auditProject, checkPayouts, loadAuditContext, runChecks, type AuditReport } from "@fedmarket/audit";
 import { deployContracts, type Deployment, createProject, type CreatedProject } from "@fedmarket/cli";
@@ -440,7 +440,7 @@ test("a credit forged by the RPC endpoint (one the chain cannot produce) fails a
   }
 });
 
-test("an update made for another round has another commitment: it does not open the revealed one, so it is not available (excluded, not malformed), and the audit agrees", async () => {
+test("an update made for another round has another commitment: it does not open the revealed one, so it is not available (flagged, unanswered: an empty slot, not malformed), and the audit agrees", async () => {
   const round = 1;
   const honest = TRAINERS.filter((i) => i !== ATTACKER);
   // The faulty trainer reveals, in round 1, the CID of the sealed update it submitted in round 0.
@@ -484,6 +484,10 @@ test("an update made for another round has another commitment: it does not open 
     sealSecret: await readSealKeyFile(path.join(tmp, "aggregator.seal")),
   });
   try {
+    // Not available: flagged on chain; nobody answers before the deadline.
+    const flagged = await agg.node.runRound(project.projectId);
+    assert.equal(flagged.kind, "waiting", JSON.stringify(flagged));
+    await passAnswerDeadline(roundChain(), project.projectId);
     const out = await agg.node.runRound(project.projectId);
     assert.equal(out.kind === "done" && out.done.kind, "finalized", JSON.stringify(out));
   } finally {
@@ -508,10 +512,12 @@ test("an update made for another round has another commitment: it does not open 
   const r1 = report.rounds[round];
   assert.equal(r1?.state, "finalized");
   const slot = r1.slots.find((s) => s.trainer === faulty.address);
-  assert.equal(slot?.status, "excluded");
+  assert.equal(slot?.status, "empty", "flagged and not answered: an empty slot");
+  assert.equal(slot.flag, "unanswered");
   assert.equal(slot.reward ?? 0n, 0n, "the faulty trainer earns nothing");
   assert.equal(slot.opens, false, "not usable with the owner's key either");
   assert.deepEqual(slot.unusable, { reason: excluded.reason, detail: excluded.detail }, "the aggregator's reason, word for word");
   assert.ok(r1.slots.filter((s) => s !== slot).every((s) => s.opens === true && s.unusable === undefined));
   assert.ok(!report.warnings.some((w) => /proven as not decoded \(excluded\), but/.test(w)), report.warnings.join("\n"));
+  assert.ok(!report.warnings.some((w) => /not answered on chain/.test(w)), "the owner cannot open it either: no warning");
 });

@@ -14,7 +14,9 @@
  * Phases of a round entry, in order: `trained` -> `sealed` -> `pinned` (CID known) -> `committing`
  * (commit transaction hash known) -> `committed` (sealed commitment mined in its drawn slot) ->
  * `submitted` (reveal transaction hash known) -> `confirmed` (reveal mined, or found on chain).
- * `missed`: a window closed before the update was committed or revealed. The chain stays the
+ * `missed`: a window closed before the update was committed or revealed. After `confirmed`, if the
+ * aggregator flags the slot as not available, the answer (steps/answer.ts) records `answerTxHash`
+ * once sent and `answered` once mined (or found answered on chain). The chain stays the
  * authority: before sending, the node checks `getTrainer(...).lastSubmittedRoundPlusOne` (commit)
  * and its `UpdateRevealed` event (reveal).
  */
@@ -45,6 +47,10 @@ export interface RoundEntry {
   readonly txHash?: string;
   readonly blockNumber?: number;
   readonly slot?: number;
+  /** The `publishUpdate` transaction answering a "not available" flag on this slot (steps/answer.ts). */
+  readonly answerTxHash?: string;
+  /** The flag on this slot is answered on chain (by this node or anyone): the update counts. */
+  readonly answered?: boolean;
   /** Training summary, for `status`. */
   readonly samples?: number;
   readonly finalLoss?: number;

@@ -23,7 +23,11 @@
  *     `commitUpdate(project, round, sealed)` in the commit window (`committing`, `committed`);
  *  7. once the commit window has closed, `revealUpdate(project, round, commitment, cid)`
  *     (`submitted`, tx hash), wait (`confirmed`). Until then `runRound` returns `committed` and
- *     `run` polls.
+ *     `run` polls;
+ *  8. for the rest of the round's aggregation window (each poll of `run`): if the aggregator flags
+ *     this account's slot as not available (`UpdateFlagged`), publish the kept sealed update on
+ *     chain before the answer deadline (`publishUpdate`, steps/answer.ts), or the slot counts as
+ *     empty and earns nothing.
  *
  * A crash anywhere resumes at the last completed step; a commit or reveal that reached the chain
  * is recognised from `lastSubmittedRoundPlusOne` and its events (never sent twice).
@@ -51,6 +55,7 @@ import { sealRoundUpdate } from "./steps/seal.ts";
 import { adoptCommit, commitUpdate } from "./steps/commit.ts";
 import { ensureDrawn, notDrawnReason } from "./steps/draw.ts";
 import { adoptReveal, revealUpdate } from "./steps/reveal.ts";
+import { answerFlag } from "./steps/answer.ts";
 import type { Checkpoint, RoundOutcome, TrainerNodeOptions } from "./types.ts";
 import { LocalTrainingProducer, type UpdateProducer } from "./update-producer.ts";
 
@@ -178,12 +183,15 @@ export class TrainerNode {
     return this.#finishCommitted(projectId, await this.o.client.getOpenRound(projectId), entry);
   }
 
-  /** The round after this account's commit landed: wait for the reveal window, reveal, confirm. */
+  /**
+   * The round after this account's commit landed: wait for the reveal window, reveal, confirm; then,
+   * while the round's aggregation window runs, answer a flag on the slot (steps/answer.ts).
+   */
   async #finishCommitted(projectId: bigint, open: OpenRoundInfo, current: RoundEntry | undefined): Promise<RoundOutcome> {
     const p = open.project;
     const round = open.round.round;
     let entry = current;
-    if (entry?.phase === "confirmed") return { kind: "already-submitted", round, entry };
+    if (entry?.phase === "confirmed") return { kind: "already-submitted", round, entry: (await answerFlag(this.o, open, entry)).entry };
     if (entry === undefined || entry.phase === "pinned" || entry.phase === "committing") entry = await adoptCommit(this.o, p, round);
     if (entry.phase === "missed") {
       const revealed = await adoptReveal(this.o, p, round);

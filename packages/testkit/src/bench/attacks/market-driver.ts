@@ -1,8 +1,11 @@
 /**
  * A small driver of the real FedMarket contract on a local chain, for the mechanism benchmark
  * (bench-attacks.ts): projects, registrations, the commit and reveal phases, and finalizations
- * whose proofs the MockRoundVerifier accepts (a "proof" is the keccak hash of its public inputs).
- * The verifier is the only mock: slots, windows, quorum and every money rule are the contract's.
+ * whose proofs the MockRoundVerifier accepts (a "proof" is the keccak hash of its public inputs),
+ * and the "not available" flags with their answers (`flagUnavailable`, `publishUpdate`). The
+ * verifier is the only mock: slots, windows, flags, quorum and every money rule are the contract's.
+ * Each party's commitment opens a sealed update of labels (`sealedData`) under the mock's keccak
+ * stand-in for the Poseidon commitment, so a flagged party can answer with data the contract checks.
  */
 import { AbiCoder, Contract, keccak256, toUtf8Bytes, ZeroAddress, type JsonRpcProvider, type Signer } from "ethers";
 import { CURVE_BASE } from "@fedmarket/core";
@@ -14,6 +17,13 @@ export const FIELD = 21888242871839275222246405745257275088548364400416034343698
 export const COMMIT_WINDOW = 3600;
 export const REVEAL_WINDOW = 1800;
 export const AGGREGATION_WINDOW = 3600;
+/**
+ * Ciphertext elements of a published update: the driven projects have one chunk (model size 100,
+ * chunk 100) and the mock verifier's `cipherWidth` is 1 (the contract checks the length).
+ */
+export const CIPHER_LENGTH = 1;
+/** Where the commitments start in the decision proof's public inputs (`[ctx, prev, new, acc, A.x, A.y, c[0..K), outcomes]`). */
+export const DECISION_HEAD = 6;
 /**
  * The seal key every driven aggregator registers (`acceptAggregator` takes a BabyJubJub point on the
  * curve, not the identity): the subgroup's generator. Nothing is sealed for it here: the mock
@@ -169,10 +179,72 @@ export class MarketDriver {
       .staticCall(projectId, round, party.address, commitment, cid)) as string;
   }
 
-  /** The opening a party commits to in a round (deterministic per party and round). */
+  /** The sealed update a party's commitment opens in a round (labels: the mock decrypts nothing). */
+  sealedData(projectId: bigint, round: number, party: Party): { ephemeral: [bigint, bigint]; cipher: bigint[] } {
+    const label = `p${projectId}-r${round}-${party.address}`;
+    return {
+      ephemeral: [fieldOf(`${label}-E.x`), fieldOf(`${label}-E.y`)],
+      cipher: Array.from({ length: CIPHER_LENGTH }, (_, i) => fieldOf(`${label}-c${i}`)),
+    };
+  }
+
+  /**
+   * The opening a party commits to in a round (deterministic per party and round): the mock
+   * verifier's `sealedCommitment` of its `sealedData`, so that the party can answer a flag.
+   */
   opening(projectId: bigint, round: number, party: Party): { commitment: bigint; cid: string } {
     const label = `p${projectId}-r${round}-${party.address}`;
-    return { commitment: fieldOf(label), cid: cidOf(label) };
+    const { ephemeral, cipher } = this.sealedData(projectId, round, party);
+    const commitment = BigInt(keccak256(coder.encode(["uint256[2]", "uint256[]"], [ephemeral, cipher]))) % FIELD;
+    return { commitment, cid: cidOf(label) };
+  }
+
+  /** The aggregator flags the revealed `slots` of the open round as not available (one transaction). */
+  async flag(projectId: bigint, aggregator: Signer, slots: readonly number[]): Promise<string | undefined> {
+    const { round } = await this.round(projectId);
+    const mask = slots.reduce((m, k) => m | (1n << BigInt(k)), 0n);
+    const error = await this.revertOf(aggregator, "flagUnavailable", [projectId, round, mask]);
+    if (error === undefined) await this.send(aggregator, "flagUnavailable", [projectId, round, mask]);
+    return error;
+  }
+
+  /** `party` answers the flag on its slot by publishing its sealed update; returns the custom error if it reverts. */
+  async publish(projectId: bigint, party: Party): Promise<string | undefined> {
+    const { round } = await this.round(projectId);
+    const slot = await this.slotOf(projectId, party);
+    if (slot === undefined) return "NotSelected";
+    const { ephemeral, cipher } = this.sealedData(projectId, round, party);
+    const args = [projectId, round, slot, ephemeral, cipher, "0x"];
+    const error = await this.revertOf(party.signer, "publishUpdate", args);
+    if (error === undefined) await this.send(party.signer, "publishUpdate", args);
+    return error;
+  }
+
+  /** The open round's flags (`unavailableFlags`). */
+  async flags(projectId: bigint): Promise<{ pendingMask: bigint; flaggedMask: bigint; answerDeadline: number }> {
+    const [pendingMask, flaggedMask, answerDeadline] = (await this.as(this.provider as never)
+      .getFunction("unavailableFlags")
+      .staticCall(projectId)) as [bigint, bigint, bigint];
+    return { pendingMask, flaggedMask, answerDeadline: Number(answerDeadline) };
+  }
+
+  /** Mines a block at the open round's answer deadline: unanswered flags are final, chunk proofs are taken. */
+  async passAnswerDeadline(projectId: bigint): Promise<void> {
+    const { answerDeadline } = await this.flags(projectId);
+    const block = await this.provider.getBlock("latest");
+    if (answerDeadline > (block?.timestamp ?? 0)) await this.chain.rpc("evm_setNextBlockTimestamp", [answerDeadline]);
+    await this.chain.rpc("evm_mine", []);
+  }
+
+  /**
+   * Slot -> the commitment the contract passes to the decision proof for the open round (what the
+   * proof must decrypt and score): 0 for an empty slot, and for a flagged slot nobody answered.
+   */
+  async decisionCommitments(projectId: bigint): Promise<bigint[]> {
+    const inputs = (await this.as(this.provider as never)
+      .getFunction("decisionPublicInputs")
+      .staticCall(projectId, 1n, packOutcomes([], this.kMax))) as bigint[];
+    return [...inputs].slice(DECISION_HEAD, DECISION_HEAD + this.kMax).map((x) => BigInt(x));
   }
 
   /** `commitUpdate` with the party's own opening; returns the custom error if it reverts. */

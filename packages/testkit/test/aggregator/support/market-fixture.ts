@@ -16,6 +16,7 @@ import { FedMarketClient, HeliaBlobStore, memoryLogger } from "@fedmarket/protoc
 import { selectBackend, type BackendInfo } from "@fedmarket/ml";
 import { startLocalChain, type LocalChain } from "../../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS, readArtifact } from "../../../src/chain/demo-project.ts";
+import { deployGroth16RoundVerifier } from "../../../src/chain/round-verifier.ts";
 import type { RoundChain } from "../../helpers.ts";
 
 /** The circuits every verifier of the fixture is generated for. */
@@ -58,12 +59,7 @@ export async function startMarketFixture(prefix: string): Promise<MarketFixture>
   };
   const chunkV = await deployFrom("verifiers/generated/ChunkVerifier_k4_c16.sol/ChunkVerifier_k4_c16.json", []);
   const decisionV = await deployFrom("verifiers/generated/DecisionVerifier_k4_c16.sol/DecisionVerifier_k4_c16.json", []);
-  const verifier = await deployFrom("verifiers/Groth16RoundVerifier.sol/Groth16RoundVerifier.json", [
-    chunkV,
-    decisionV,
-    K4_C16.kMax,
-    K4_C16.chunk,
-  ]);
+  const verifier = await deployGroth16RoundVerifier(signer(0), { chunkVerifier: chunkV, decisionVerifier: decisionV, circuit: K4_C16 });
   const market = await deployFrom("FedMarket.sol/FedMarket.json", []);
   const ipfsDir = path.join(tmp, "ipfs");
   const store = await HeliaBlobStore.create({ dataDir: ipfsDir });

@@ -27,6 +27,7 @@ import {
   decodeWeights,
   encodeSealedUpdate,
   FedMarketClient,
+  publishedSealedUpdate,
   quantizeModel,
   sealedCommitment,
   sealUpdate,
@@ -176,8 +177,10 @@ export function seededInts(seed: number, count: number, limit: number): bigint[]
 
 /**
  * An independent reference computation of a project's open round (not through the update codec):
- * the chain's events, each blob fetched and decoded, anything that cannot be fetched or decoded
- * or whose ciphertext and `E` do not give the revealed commitment unavailable, then `simulateRound`
+ * the chain's events, each blob fetched and decoded (or, for a flagged slot whose update was
+ * published on chain in answer, that data), anything that cannot be fetched or decoded or whose
+ * ciphertext and `E` do not give the revealed commitment unavailable (an empty slot, as once
+ * flagged and not answered), then `simulateRound`
  * with the aggregator's seal secret (which decides on its own which slots decode).
  */
 export async function referenceRound(
@@ -195,9 +198,15 @@ export async function referenceRound(
   const p = await client.getProject(project.projectId);
   const prev = quantizeModel(decodeWeights(await fx.store.get(p.modelCid)), o.scale, o.config.modelBits);
   const events = await client.updateRevealed({ projectId: project.projectId, round: o.round });
+  const published = await client.updatePublished(project.projectId, { round: o.round });
   const slots: RoundSlot[] = [];
   for (const ev of events.sort((a, b) => a.slot - b.slot)) {
     while (slots.length < ev.slot) slots.push({ commitment: 0n });
+    const answer = published.find((p) => p.slot === ev.slot);
+    if (answer !== undefined) {
+      slots.push({ commitment: ev.commitment, sealed: publishedSealedUpdate(answer, o.config, o.modelSize).sealed });
+      continue;
+    }
     try {
       const { sealed } = decodeSealedUpdate(await fx.store.get(ev.cid, { timeoutMs: 500, retries: 0 }), {
         config: o.config,

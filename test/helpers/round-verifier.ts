@@ -1,0 +1,92 @@
+/**
+ * Deploys the real round verifier for the root tests: the Groth16RoundVerifier adapter over a
+ * circuit configuration's generated verifiers, with the poseidon-solidity libraries it hashes
+ * published sealed updates with (`sealedCommitment`: PoseidonT(NP+1) per chunk, PoseidonT3 for the
+ * chain, PoseidonT4 for the commitment). The libraries are deployed once per network and shared
+ * by every adapter, as on a real chain. The testkit has the same helper for its JSON-RPC chains
+ * (packages/testkit/src/chain/round-verifier.ts).
+ */
+import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import { packedLength } from "@fedmarket/core";
+
+import type { Groth16RoundVerifier } from "../../types/ethers-contracts/index.js";
+
+/** poseidon-solidity ships PoseidonT2..T6: a chunk of at most 5 ciphertext elements can be hashed. */
+export const MAX_CIPHER_WIDTH = 5;
+
+/** The deployed libraries an adapter of cipher width `NP` takes. */
+export interface PoseidonHashers {
+  /** PoseidonT(NP+1): the hash of one chunk's `NP` ciphertext elements. */
+  readonly cipherHasher: string;
+  /** PoseidonT3: one step of the ciphertext chain. */
+  readonly pairHasher: string;
+  /** PoseidonT4: `Poseidon(chain, E.x, E.y)`. */
+  readonly tripleHasher: string;
+}
+
+/** What the adapter needs to know of a circuit configuration (core's `CircuitConfig` has it all). */
+export interface VerifierCircuit {
+  readonly kMax: number;
+  readonly chunk: number;
+  /** `B`, the bits of a quantized update value: `NP = packedLength(chunk, B)`. */
+  readonly updateBits: number;
+}
+
+/** `NP`, the ciphertext elements of one chunk (core's `packedLength(CHUNK, B)`). */
+export function cipherWidthOf(circuit: Pick<VerifierCircuit, "chunk" | "updateBits">): number {
+  return packedLength(circuit.chunk, circuit.updateBits);
+}
+
+/** Library addresses by input count, per network connection: each library is deployed once. */
+const deployedLibraries = new WeakMap<HardhatEthers, Map<number, Promise<string>>>();
+
+async function poseidonLibrary(ethers: HardhatEthers, inputs: number): Promise<string> {
+  let byInputs = deployedLibraries.get(ethers);
+  if (byInputs === undefined) {
+    byInputs = new Map();
+    deployedLibraries.set(ethers, byInputs);
+  }
+  let address = byInputs.get(inputs);
+  if (address === undefined) {
+    address = ethers.deployContract(`PoseidonT${inputs + 1}`).then((c) => c.getAddress());
+    byInputs.set(inputs, address);
+  }
+  return address;
+}
+
+/**
+ * The Poseidon libraries an adapter of cipher width `cipherWidth` (1..5) calls, deployed on first
+ * use on this network and reused after.
+ */
+export async function deployPoseidonHashers(ethers: HardhatEthers, cipherWidth: number): Promise<PoseidonHashers> {
+  if (!Number.isInteger(cipherWidth) || cipherWidth < 1 || cipherWidth > MAX_CIPHER_WIDTH) {
+    throw new RangeError(`cipher width ${cipherWidth} is not in 1..${MAX_CIPHER_WIDTH} (poseidon-solidity has PoseidonT2..T6)`);
+  }
+  const pairHasher = await poseidonLibrary(ethers, 2);
+  const tripleHasher = await poseidonLibrary(ethers, 3);
+  const cipherHasher = await poseidonLibrary(ethers, cipherWidth);
+  return { cipherHasher, pairHasher, tripleHasher };
+}
+
+/**
+ * Deploys a Groth16RoundVerifier over the given generated verifiers, for `circuit`'s K_MAX, CHUNK
+ * and `NP = packedLength(CHUNK, B)`, with the shared Poseidon libraries.
+ */
+export async function deployGroth16RoundVerifier(
+  ethers: HardhatEthers,
+  { chunkVerifier, decisionVerifier, circuit }: { chunkVerifier: string; decisionVerifier: string; circuit: VerifierCircuit },
+): Promise<Groth16RoundVerifier> {
+  const cipherWidth = cipherWidthOf(circuit);
+  const { cipherHasher, pairHasher, tripleHasher } = await deployPoseidonHashers(ethers, cipherWidth);
+  const adapter = await ethers.deployContract("Groth16RoundVerifier", [
+    chunkVerifier,
+    decisionVerifier,
+    circuit.kMax,
+    circuit.chunk,
+    cipherWidth,
+    cipherHasher,
+    pairHasher,
+    tripleHasher,
+  ]);
+  return adapter as unknown as Groth16RoundVerifier;
+}
