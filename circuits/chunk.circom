@@ -139,7 +139,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     component claims[K_MAX];
     // Chunk hash of every slot's ciphertext.
     component updateHash[K_MAX];
-    // Next trainer chain value x[k][j+1] = Poseidon(x[k][j], hashMany(cipher[k][j])).
+    // Next trainer chain value x[k][j+1] = Poseidon(x[k][j], hashNarrow(cipher[k][j])).
     component trainerNext[K_MAX];
     for (var k = 0; k < K_MAX; k++) {
         plain[k] = DecryptChunk(NP);
@@ -155,7 +155,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
         claims[k] = SelectMalformed(CHUNK, B);
         claims[k].elements <== plain[k].plain;
         claims[k].select <== malformedSelect[k];
-        updateHash[k] = HashMany(NP);
+        updateHash[k] = HashNarrow(NP);
         updateHash[k].in <== ciphers[k];
         trainerNext[k] = Poseidon(2);
         trainerNext[k].inputs[0] <== trainerChains[k];

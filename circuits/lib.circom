@@ -79,6 +79,47 @@ template HashMany(N) {
     out <== h[CALLS - 1].out;
 }
 
+// Poseidon calls made by HashNarrow(n): one for n <= 5; else one for the first 5 inputs and one
+// per further 4 (the last group zero-padded).
+function hashNarrowCalls(n) {
+    return n <= 5 ? 1 : 1 + (n - 5 + 3) \ 4;
+}
+
+// Hashes N field elements with circomlib Poseidon calls of at most 5 inputs, the widest a contract
+// can call (poseidon-solidity ships PoseidonT2..T6): `hashNarrow` in poseidon.ts. N <= 5:
+// Poseidon(in) (equal to HashMany(N)); otherwise h = Poseidon(in[0..5)), then h = Poseidon(h, next 4
+// inputs), the last group padded with zeros so that every call after the first has 5 inputs and a
+// contract needs one hasher. Used for the ciphertext chunks a trainer may have to publish on chain.
+template HashNarrow(N) {
+    // The elements to hash.
+    signal input in[N];
+    // Their hash.
+    signal output out;
+
+    var CALLS = hashNarrowCalls(N);
+    // The Poseidon calls, in chain order.
+    component h[CALLS];
+    var first = minOf(N, 5);
+    h[0] = Poseidon(first);
+    for (var i = 0; i < first; i++) {
+        h[0].inputs[i] <== in[i];
+    }
+    var pos = first;
+    for (var c = 1; c < CALLS; c++) {
+        h[c] = Poseidon(5);
+        h[c].inputs[0] <== h[c - 1].out;
+        for (var i = 0; i < 4; i++) {
+            if (pos + i < N) {
+                h[c].inputs[i + 1] <== in[pos + i];
+            } else {
+                h[c].inputs[i + 1] <== 0;
+            }
+        }
+        pos += 4;
+    }
+    out <== h[CALLS - 1].out;
+}
+
 // Unpacks COUNT offset-encoded BITS-bit values from their packed field elements (`unpack` in
 // pack.ts: little-endian, P = floor(252 / BITS) per element, the last element holds the rest).
 // Each element is decomposed with Num2Bits(slots * BITS): this is the range check of every value

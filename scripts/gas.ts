@@ -12,6 +12,9 @@
  * flagUnavailable / publishUpdate: in round 1 one slot's commitment is that of a real sealed update
  * (core's `sealedCommitment(cipherChain(chunks), E)`), so the aggregator flags it and another account
  * publishes it, checked on chain by the adapter's Poseidon libraries (NP = packedLength(CHUNK, B)).
+ * `answerPerChunk` prices the part of an answer that grows with the model at the test, demo and
+ * production chunk widths: `sealedCommitment` over two chunks minus over one (hashing plus the
+ * extra chunk's calldata), checked against core's value.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -24,6 +27,7 @@ import { cipherChain, FIELD_MODULUS, packedLength, publicKeyOf, sealedCommitment
 
 import type { FedMarket } from "../types/ethers-contracts/index.js";
 import { deployRealVerifier, type RealVerifier } from "./gas-verifiers.js";
+import { deployGroth16RoundVerifier } from "../test/helpers/round-verifier.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { ethers, networkHelpers } = await network.create();
@@ -267,6 +271,36 @@ for (const k of [4, 8, 16]) {
   results.push(await measure(k));
 }
 
+/** Gas of one more chunk in `sealedCommitment` at the chunk widths of the three configurations. */
+async function answerPerChunk(): Promise<{ configuration: string; chunk: number; updateBits: number; np: number; perChunk: number }[]> {
+  const widths = [
+    { configuration: "test (K 4, CHUNK 16, B 16)", chunk: 16, updateBits: 16 },
+    { configuration: "demo (K 8, CHUNK 128, B 8)", chunk: 128, updateBits: 8 },
+    { configuration: "production (K 8, CHUNK 512, B 8)", chunk: 512, updateBits: 8 },
+  ];
+  const rows = [];
+  for (const w of widths) {
+    const adapter = await deployGroth16RoundVerifier(ethers, {
+      chunkVerifier: ethers.ZeroAddress,
+      decisionVerifier: ethers.ZeroAddress,
+      circuit: { kMax: 8, chunk: w.chunk, updateBits: w.updateBits },
+    });
+    const np = packedLength(w.chunk, w.updateBits);
+    const ephemeral = publicKeyOf(7n);
+    const chunks = [0, 1].map((j) => Array.from({ length: np }, (_, i) => (BigInt(j * np + i + 1) << 200n) % FIELD_MODULUS));
+    const gas = async (n: number): Promise<number> => {
+      const cipher = chunks.slice(0, n).flat();
+      const onChain = await adapter.sealedCommitment([...ephemeral], cipher);
+      if (onChain !== sealedCommitment(cipherChain(chunks.slice(0, n)), ephemeral))
+        throw new Error(`sealedCommitment differs from core at NP ${np}`);
+      return Number(await adapter.sealedCommitment.estimateGas([...ephemeral], cipher));
+    };
+    rows.push({ ...w, np, perChunk: (await gas(2)) - (await gas(1)) });
+  }
+  return rows;
+}
+const answer = await answerPerChunk();
+
 const out = {
   generatedBy: "npm run gas (scripts/gas.ts)",
   solc: "0.8.30, optimizer 100 runs, viaIR, evm cancun",
@@ -280,9 +314,12 @@ const out = {
     `Model of ${MODEL_SIZE} parameters in ${MODEL_SIZE / CHUNK} chunks; f = 0 at K = 4 (2f + 3 <= K), else 1.`,
     "flagUnavailable: the aggregator flags one revealed slot (round 1). publishUpdate: another account publishes that slot's sealed update " +
       `(${MODEL_SIZE / CHUNK} chunks of packedLength(${CHUNK}, ${UPDATE_BITS}) ciphertext elements, a 32-byte owner wrap), checked by the ` +
-      "adapter's poseidon-solidity libraries (PoseidonT(NP+1) per chunk, PoseidonT3 per chain step, PoseidonT4 for the commitment).",
+      "adapter's poseidon-solidity libraries (core's hashNarrow per chunk with PoseidonT(min(NP, 5) + 1), PoseidonT3 per chain step, PoseidonT4 for the commitment).",
+    "answerPerChunk: what one more chunk adds to the adapter's sealedCommitment (hashing and that chunk's calldata) at each configuration's " +
+      "chunk width; publishUpdate adds the canonical-element checks and the UpdatePublished log of the elements on top.",
   ],
   measurements: results,
+  answerPerChunk: answer,
 };
 mkdirSync(join(root, "bench"), { recursive: true });
 writeFileSync(join(root, "bench", "gas.json"), JSON.stringify(out, null, 2) + "\n");
@@ -302,6 +339,7 @@ console.table(
     withdraw: r.withdrawEth,
   })),
 );
+console.table(answer);
 console.log("wrote bench/gas.json");
 // snarkjs keeps worker threads alive; the benchmark is done.
 process.exit(0);

@@ -14,16 +14,14 @@ import {IRoundVerifier} from "../interfaces/IRoundVerifier.sol";
 ///      serve every circuit configuration.
 ///
 ///      Sealed commitments (`sealedCommitment`) are hashed by the deployed `poseidon-solidity`
-///      (0.0.5) libraries PoseidonT(NP+1), PoseidonT3 and PoseidonT4, called with `staticcall` and
-///      `hash(uint256[n])` calldata, so nothing is linked and one set of libraries serves every
-///      adapter. The package ships PoseidonT2 to PoseidonT6 only: `NP` (`cipherWidth`) is limited to
-///      1..5. The test configuration (K 4, CHUNK 16, B 16) has NP 2 and the demo one (K 8, CHUNK 128,
-///      B 8) NP 5. The production CHUNK 512 at B 8 has NP 17 (core hashes such a chunk with
-///      `hashMany`: a Poseidon of 16 inputs, then one of 2), which this adapter refuses: such a
-///      deployment cannot answer "not available" flags (`IFedMarket.publishUpdate`) until wider
-///      Poseidon libraries are deployed and an adapter computes `hashMany` with them.
+///      (0.0.5) libraries PoseidonT(min(NP, 5) + 1), PoseidonT3 and PoseidonT4, called with
+///      `staticcall` and `hash(uint256[n])` calldata, so nothing is linked and one set of libraries
+///      serves every adapter. The package ships PoseidonT2 to PoseidonT6 only, which is why core
+///      hashes a ciphertext chunk with `hashNarrow` (calls of at most 5 inputs): the test
+///      configuration (K 4, CHUNK 16, B 16, NP 2) and the demo one (K 8, CHUNK 128, B 8, NP 5) take one
+///      call per chunk, the production CHUNK 512 at B 8 (NP 17) four PoseidonT6 calls.
 contract Groth16RoundVerifier is IRoundVerifier {
-    /// @notice `cipherWidth_` is 0 or above 5: poseidon-solidity has no Poseidon of that many inputs.
+    /// @notice `cipherWidth_` is 0: a chunk has at least one ciphertext element.
     error UnsupportedCipherWidth(uint256 cipherWidth);
     /// @notice `cipher` is empty or not a whole number of chunks of `cipherWidth` elements.
     error CipherLengthNotWhole(uint256 length, uint256 cipherWidth);
@@ -34,7 +32,8 @@ contract Groth16RoundVerifier is IRoundVerifier {
     address public immutable chunkVerifier;
     /// @notice The decision circuit's verifier (`N = decisionInputCount()`).
     address public immutable decisionVerifier;
-    /// @notice poseidon-solidity's PoseidonT(NP+1): the hash of one chunk's ciphertext.
+    /// @notice poseidon-solidity's PoseidonT(min(NP, 5) + 1): the calls of `hashNarrow` over one
+    ///         chunk's ciphertext.
     address public immutable cipherHasher;
     /// @notice poseidon-solidity's PoseidonT3: one step of the ciphertext chain.
     address public immutable pairHasher;
@@ -51,15 +50,15 @@ contract Groth16RoundVerifier is IRoundVerifier {
     bytes4 private constant CHUNK_SELECTOR = bytes4(keccak256("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[2])"));
     bytes4 private constant PAIR_SELECTOR = bytes4(keccak256("hash(uint256[2])"));
     bytes4 private constant TRIPLE_SELECTOR = bytes4(keccak256("hash(uint256[3])"));
-    /// @dev Widest poseidon-solidity library: PoseidonT6 hashes 5 inputs.
-    uint256 private constant MAX_CIPHER_WIDTH = 5;
+    /// @dev Widest poseidon-solidity library: PoseidonT6 hashes 5 inputs (core's `NARROW_MAX_INPUTS`).
+    uint256 private constant NARROW_INPUTS = 5;
 
     /// @param chunkVerifier_ Generated verifier of the chunk circuit.
     /// @param decisionVerifier_ Generated verifier of the decision circuit.
     /// @param maxTrainers_ `K_MAX` of both circuits.
     /// @param chunkSize_ `CHUNK` of the chunk circuit.
-    /// @param cipherWidth_ `NP = packedLength(CHUNK, B)` of the circuits (1..5).
-    /// @param cipherHasher_ Deployed PoseidonT(NP+1) (`hash(uint256[NP])`).
+    /// @param cipherWidth_ `NP = packedLength(CHUNK, B)` of the circuits (at least 1).
+    /// @param cipherHasher_ Deployed PoseidonT(min(NP, 5) + 1) (`hash(uint256[min(NP, 5)])`).
     /// @param pairHasher_ Deployed PoseidonT3 (`hash(uint256[2])`).
     /// @param tripleHasher_ Deployed PoseidonT4 (`hash(uint256[3])`).
     constructor(
@@ -72,7 +71,7 @@ contract Groth16RoundVerifier is IRoundVerifier {
         address pairHasher_,
         address tripleHasher_
     ) {
-        if (cipherWidth_ == 0 || cipherWidth_ > MAX_CIPHER_WIDTH) revert UnsupportedCipherWidth(cipherWidth_);
+        if (cipherWidth_ == 0) revert UnsupportedCipherWidth(cipherWidth_);
         chunkVerifier = chunkVerifier_;
         decisionVerifier = decisionVerifier_;
         _maxTrainers = maxTrainers_;
@@ -81,7 +80,8 @@ contract Groth16RoundVerifier is IRoundVerifier {
         cipherHasher = cipherHasher_;
         pairHasher = pairHasher_;
         tripleHasher = tripleHasher_;
-        _cipherSelector = bytes4(keccak256(abi.encodePacked("hash(uint256[", Strings.toString(cipherWidth_), "])")));
+        uint256 callWidth = cipherWidth_ < NARROW_INPUTS ? cipherWidth_ : NARROW_INPUTS;
+        _cipherSelector = bytes4(keccak256(abi.encodePacked("hash(uint256[", Strings.toString(callWidth), "])")));
         // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, then K_MAX commitments and
         // ceil(K_MAX / 3) outcome words (IRoundVerifier.verifyDecision): the generated decision
         // verifier takes `uint[6 + K_MAX + W]` (12 at K_MAX = 4, 17 at K_MAX = 8). A verifier of
@@ -123,10 +123,26 @@ contract Groth16RoundVerifier is IRoundVerifier {
         uint256 acc;
         // One chain step per chunk; the market bounds `length` by the project's chunk count.
         for (uint256 start; start < length; start += width) {
-            uint256 chunkHash = _hash(cipherHasher, abi.encodePacked(_cipherSelector, cipher[start:start + width]));
-            acc = _hash(pairHasher, abi.encodePacked(PAIR_SELECTOR, acc, chunkHash));
+            acc = _hash(pairHasher, abi.encodePacked(PAIR_SELECTOR, acc, _chunkHash(cipher[start:start + width])));
         }
         return _hash(tripleHasher, abi.encodePacked(TRIPLE_SELECTOR, acc, ephemeral));
+    }
+
+    /// @dev core's `hashNarrow` of one chunk: NP <= 5: PoseidonT(NP+1)(chunk); otherwise
+    ///      h = PoseidonT6(chunk[0..5)), then h = PoseidonT6(h, next 4 elements) with the last group
+    ///      padded with zeros (NP is fixed, so the padding cannot collide).
+    function _chunkHash(uint256[] calldata chunk) private view returns (uint256 h) {
+        uint256 width = chunk.length;
+        if (width <= NARROW_INPUTS) return _hash(cipherHasher, abi.encodePacked(_cipherSelector, chunk));
+        h = _hash(cipherHasher, abi.encodePacked(_cipherSelector, chunk[0:NARROW_INPUTS]));
+        // Bounded by NP / 4 calls.
+        for (uint256 pos = NARROW_INPUTS; pos < width; pos += NARROW_INPUTS - 1) {
+            uint256[NARROW_INPUTS - 1] memory group;
+            for (uint256 i; i < NARROW_INPUTS - 1 && pos + i < width; ++i) {
+                group[i] = chunk[pos + i];
+            }
+            h = _hash(cipherHasher, abi.encodePacked(_cipherSelector, h, group));
+        }
     }
 
     /// @inheritdoc IRoundVerifier

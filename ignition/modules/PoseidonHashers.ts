@@ -3,8 +3,8 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 /**
  * Deploys poseidon-solidity's Poseidon libraries (PoseidonT2..T6: Poseidon of 1..5 inputs), the
  * hashers Groth16RoundVerifier checks published sealed updates with (`publishUpdate`). Deployed once
- * per chain and shared by every round verifier: each adapter takes PoseidonT(NP+1), PoseidonT3 and
- * PoseidonT4 for its `NP = packedLength(CHUNK, B)` (1..5). Used by the RoundVerifier modules; a
+ * per chain and shared by every round verifier: each adapter takes PoseidonT(min(NP, 5) + 1),
+ * PoseidonT3 and PoseidonT4 for its `NP = packedLength(CHUNK, B)` (PoseidonT6 for any NP >= 5). Used by the RoundVerifier modules; a
  * deployment that uses several of them deploys the libraries once.
  */
 export default buildModule("PoseidonHashers", (m) => {

@@ -1,22 +1,19 @@
 /**
  * Deploys the real round verifier for the root tests: the Groth16RoundVerifier adapter over a
  * circuit configuration's generated verifiers, with the poseidon-solidity libraries it hashes
- * published sealed updates with (`sealedCommitment`: PoseidonT(NP+1) per chunk, PoseidonT3 for the
- * chain, PoseidonT4 for the commitment). The libraries are deployed once per network and shared
+ * published sealed updates with (`sealedCommitment`: core's `hashNarrow` per chunk with
+ * PoseidonT(min(NP, 5) + 1), PoseidonT3 for the chain, PoseidonT4 for the commitment). The libraries are deployed once per network and shared
  * by every adapter, as on a real chain. The testkit has the same helper for its JSON-RPC chains
  * (packages/testkit/src/chain/round-verifier.ts).
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import { packedLength } from "@fedmarket/core";
+import { NARROW_MAX_INPUTS, packedLength } from "@fedmarket/core";
 
 import type { Groth16RoundVerifier } from "../../types/ethers-contracts/index.js";
 
-/** poseidon-solidity ships PoseidonT2..T6: a chunk of at most 5 ciphertext elements can be hashed. */
-export const MAX_CIPHER_WIDTH = 5;
-
 /** The deployed libraries an adapter of cipher width `NP` takes. */
 export interface PoseidonHashers {
-  /** PoseidonT(NP+1): the hash of one chunk's `NP` ciphertext elements. */
+  /** PoseidonT(min(NP, 5) + 1): the calls of `hashNarrow` over one chunk's `NP` ciphertext elements. */
   readonly cipherHasher: string;
   /** PoseidonT3: one step of the ciphertext chain. */
   readonly pairHasher: string;
@@ -55,16 +52,14 @@ async function poseidonLibrary(ethers: HardhatEthers, inputs: number): Promise<s
 }
 
 /**
- * The Poseidon libraries an adapter of cipher width `cipherWidth` (1..5) calls, deployed on first
- * use on this network and reused after.
+ * The Poseidon libraries an adapter of cipher width `cipherWidth` (at least 1) calls, deployed on
+ * first use on this network and reused after.
  */
 export async function deployPoseidonHashers(ethers: HardhatEthers, cipherWidth: number): Promise<PoseidonHashers> {
-  if (!Number.isInteger(cipherWidth) || cipherWidth < 1 || cipherWidth > MAX_CIPHER_WIDTH) {
-    throw new RangeError(`cipher width ${cipherWidth} is not in 1..${MAX_CIPHER_WIDTH} (poseidon-solidity has PoseidonT2..T6)`);
-  }
+  if (!Number.isInteger(cipherWidth) || cipherWidth < 1) throw new RangeError(`cipher width ${cipherWidth} is not a positive integer`);
   const pairHasher = await poseidonLibrary(ethers, 2);
   const tripleHasher = await poseidonLibrary(ethers, 3);
-  const cipherHasher = await poseidonLibrary(ethers, cipherWidth);
+  const cipherHasher = await poseidonLibrary(ethers, Math.min(cipherWidth, NARROW_MAX_INPUTS));
   return { cipherHasher, pairHasher, tripleHasher };
 }
 

@@ -36,7 +36,7 @@ import { innerProduct } from "./gram.ts";
 import { flagsOf, popcount } from "./krum.ts";
 import { unpack } from "./pack.ts";
 import { findMalformed } from "./malformed.ts";
-import { hashMany } from "./poseidon.ts";
+import { hashMany, hashNarrow } from "./poseidon.ts";
 
 /** One accumulator state (Gram entries as signed integers). */
 export interface AccumulatorState {
@@ -234,7 +234,7 @@ export function chunkStep(
     malformed,
     prevModelChain: chainStep(state.prevModelChain, chunkHash(prevModelChunk, modelBits)),
     newModelChain: chainStep(state.newModelChain, chunkHash(newModelChunk, modelBits)),
-    trainerChains: state.trainerChains.map((t, k) => chainStep(t, hashMany(slots[k]!.cipher))),
+    trainerChains: state.trainerChains.map((t, k) => chainStep(t, hashNarrow(slots[k]!.cipher))),
     gram,
   };
   return { next, newModelChunk, updateChunks, claims };

@@ -21,7 +21,7 @@
 import { Base8, addPoint, inCurve, mulPointEscalar, subOrder } from "@zk-kit/baby-jubjub";
 import { poseidon3 } from "poseidon-lite";
 import { fadd, fsub } from "./field.ts";
-import { hashMany, poseidon } from "./poseidon.ts";
+import { hashNarrow, poseidon } from "./poseidon.ts";
 
 /** An affine BabyJubJub point `[x, y]` (coordinates are field elements). */
 export type CurvePoint = readonly [bigint, bigint];
@@ -128,10 +128,14 @@ export function decryptChunk(cipher: readonly bigint[], key: CurvePoint, chunkIn
   return cipher.map((c, i) => fsub(c, ks[i]!));
 }
 
-/** The chain over a sealed update's ciphertext chunks: `x[j+1] = Poseidon(x[j], hashMany(cipher[j]))`. */
+/**
+ * The chain over a sealed update's ciphertext chunks: `x[j+1] = Poseidon(x[j], hashNarrow(cipher[j]))`.
+ * `hashNarrow`, not `hashMany`: a contract recomputes this chain when a trainer answers a
+ * "not available" flag, and on chain only Poseidon of up to 5 inputs exists.
+ */
 export function cipherChain(cipherChunks: readonly (readonly bigint[])[]): bigint {
   let acc = 0n;
-  for (const c of cipherChunks) acc = poseidon([acc, hashMany(c)]);
+  for (const c of cipherChunks) acc = poseidon([acc, hashNarrow(c)]);
   return acc;
 }
 

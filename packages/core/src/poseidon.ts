@@ -1,6 +1,7 @@
 /**
- * Poseidon hashing with circomlib's parameters (via `poseidon-lite`), and `hashMany`, the one
- * rule fedmarket uses to hash a list longer than Poseidon's 16 inputs.
+ * Poseidon hashing with circomlib's parameters (via `poseidon-lite`), `hashMany`, the rule fedmarket
+ * uses to hash a list longer than Poseidon's 16 inputs, and `hashNarrow`, the rule for lists a
+ * contract must be able to rehash (a sealed update's ciphertext chunks).
  */
 import {
   poseidon1,
@@ -71,6 +72,33 @@ export function hashMany(xs: readonly bigint[]): bigint {
   let h = poseidon(xs.slice(0, POSEIDON_MAX_INPUTS));
   for (let i = POSEIDON_MAX_INPUTS; i < xs.length; i += POSEIDON_MAX_INPUTS - 1) {
     h = poseidon([h, ...xs.slice(i, i + POSEIDON_MAX_INPUTS - 1)]);
+  }
+  return h;
+}
+
+/**
+ * Widest Poseidon a contract can call: `poseidon-solidity` deploys PoseidonT2..T6, i.e. 1..5 inputs.
+ * `hashNarrow` never calls a wider one, so `Groth16RoundVerifier.sealedCommitment` can rehash a
+ * published update for any chunk size.
+ */
+export const NARROW_MAX_INPUTS = 5;
+
+/**
+ * Hashes a non-empty list with Poseidon calls of at most 5 inputs (a sealed update's ciphertext
+ * chunk): `len <= 5`: `Poseidon(xs)` (the same value as `hashMany`); otherwise
+ * `h = Poseidon(xs[0..5))`, then for each following group of 4 elements, the last one padded with
+ * zeros, `h = Poseidon(h, group...)`. Every call past the first has exactly 5 inputs, so a contract
+ * needs one hasher (PoseidonT6) for any length. The length is fixed by the circuit configuration,
+ * so the zero padding cannot collide with a longer list. Circuit: `HashNarrow(N)`.
+ */
+export function hashNarrow(xs: readonly bigint[]): bigint {
+  if (xs.length === 0) throw new RangeError("hashNarrow of an empty list");
+  if (xs.length <= NARROW_MAX_INPUTS) return poseidon(xs);
+  let h = poseidon(xs.slice(0, NARROW_MAX_INPUTS));
+  for (let i = NARROW_MAX_INPUTS; i < xs.length; i += NARROW_MAX_INPUTS - 1) {
+    const group = xs.slice(i, i + NARROW_MAX_INPUTS - 1);
+    while (group.length < NARROW_MAX_INPUTS - 1) group.push(0n);
+    h = poseidon([h, ...group]);
   }
   return h;
 }

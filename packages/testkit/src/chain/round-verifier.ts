@@ -2,24 +2,21 @@
  * Deploys the real round verifier on a JSON-RPC chain from the Hardhat artifacts (run
  * `npx hardhat build` at the repository root first): the Groth16RoundVerifier adapter over a circuit
  * configuration's generated verifiers, with the poseidon-solidity libraries it hashes published
- * sealed updates with (`IRoundVerifier.sealedCommitment`: PoseidonT(NP+1) per chunk of `NP`
- * ciphertext elements, PoseidonT3 for the chain, PoseidonT4 for the commitment). poseidon-solidity
- * ships PoseidonT2..T6, so `NP = packedLength(CHUNK, B)` must be 1..5: the test configuration
- * (CHUNK 16, B 16) has 2, the demo one (CHUNK 128, B 8) 5. The root tests have the same helper for
- * the in-process network (test/helpers/round-verifier.ts).
+ * sealed updates with (`IRoundVerifier.sealedCommitment`: core's `hashNarrow` per chunk of `NP`
+ * ciphertext elements with PoseidonT(min(NP, 5) + 1), PoseidonT3 for the chain, PoseidonT4 for the
+ * commitment). The test configuration (CHUNK 16, B 16) has NP 2, the demo one (CHUNK 128, B 8) 5,
+ * the production one (CHUNK 512, B 8) 17. The root tests have the same helper for the in-process
+ * network (test/helpers/round-verifier.ts).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ContractFactory, type Signer } from "ethers";
-import { packedLength, type CircuitConfig } from "@fedmarket/core";
+import { NARROW_MAX_INPUTS, packedLength, type CircuitConfig } from "@fedmarket/core";
 import { REPO_ROOT } from "@fedmarket/protocol";
-
-/** The widest chunk the libraries can hash: PoseidonT6 takes 5 inputs. */
-export const MAX_CIPHER_WIDTH = 5;
 
 /** The deployed libraries an adapter of cipher width `NP` calls. */
 export interface PoseidonHashers {
-  /** PoseidonT(NP+1): the hash of one chunk's `NP` ciphertext elements. */
+  /** PoseidonT(min(NP, 5) + 1): the calls of `hashNarrow` over one chunk's `NP` ciphertext elements. */
   readonly cipherHasher: string;
   /** PoseidonT3: one step of the ciphertext chain. */
   readonly pairHasher: string;
@@ -57,23 +54,22 @@ export function cipherWidthOf(circuit: Pick<CircuitConfig, "chunk" | "updateBits
 }
 
 /**
- * Deploys the Poseidon libraries an adapter of cipher width `cipherWidth` (1..5) calls: PoseidonT3,
- * PoseidonT4 and PoseidonT(NP+1) (one of the first two when NP is 2 or 3). Deploy them once per
- * chain and pass them to every `deployGroth16RoundVerifier` of the same width.
+ * Deploys the Poseidon libraries an adapter of cipher width `cipherWidth` (at least 1) calls:
+ * PoseidonT3, PoseidonT4 and PoseidonT(min(NP, 5) + 1) (one of the first two when NP is 2 or 3).
+ * Deploy them once per chain and pass them to every `deployGroth16RoundVerifier` of the same width.
  */
 export async function deployPoseidonHashers(deployer: Signer, cipherWidth: number): Promise<PoseidonHashers> {
-  if (!Number.isInteger(cipherWidth) || cipherWidth < 1 || cipherWidth > MAX_CIPHER_WIDTH) {
-    throw new RangeError(`cipher width ${cipherWidth} is not in 1..${MAX_CIPHER_WIDTH} (poseidon-solidity has PoseidonT2..T6)`);
-  }
+  if (!Number.isInteger(cipherWidth) || cipherWidth < 1) throw new RangeError(`cipher width ${cipherWidth} is not a positive integer`);
+  const callWidth = Math.min(cipherWidth, NARROW_MAX_INPUTS);
   const byInputs = new Map<number, string>();
   // Sequential: one deployer, one nonce at a time.
-  for (const inputs of [2, 3, cipherWidth]) {
+  for (const inputs of [2, 3, callWidth]) {
     if (byInputs.has(inputs)) continue;
     const name = `PoseidonT${inputs + 1}`;
     byInputs.set(inputs, await deployArtifact(deployer, `poseidon-solidity/${name}.sol/${name}.json`, []));
   }
   const address = (inputs: number): string => byInputs.get(inputs) as string;
-  return { cipherHasher: address(cipherWidth), pairHasher: address(2), tripleHasher: address(3) };
+  return { cipherHasher: address(callWidth), pairHasher: address(2), tripleHasher: address(3) };
 }
 
 /**
