@@ -967,15 +967,54 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         }
         uint256 end = firstChunk + count;
         if (end > p.numChunks) revert TooManyChunks(p.numChunks, end);
-        IRoundVerifier verifier = p.verifier;
-        for (uint256 i; i < count; ++i) {
-            uint256 accOut = proofs[i].accOut;
-            if (!verifier.verifyChunk(proofs[i].proof, acc, accOut)) revert InvalidChunkProof(firstChunk + i);
-            acc = accOut;
-        }
+        // One batch verification (a quarter of a single proof's gas per further proof): proof `i`
+        // proves `accs[i] -> accs[i + 1]`, from the stored accumulator (0 at chunk 0).
+        bool valid;
+        (valid, acc) = _verifyChunks(p.verifier, acc, proofs);
+        if (!valid) revert InvalidChunkProofs(firstChunk, count);
         p.accumulator = acc;
         p.chunksVerified = uint32(end);
         emit ChunkProofsAccepted(projectId, p.currentRound, firstChunk, count, acc);
+    }
+
+    /// @dev `verifier.verifyChunks(proofs, [accIn, each proof's accOut])`, and the last accOut. The call's
+    ///      arguments are copied straight from our calldata: memory arrays and the ABI encoder would cost
+    ///      gas and the code size FedMarket does not have (EIP-170). A reverting verifier reverts, as a
+    ///      Solidity call would. `proofs` is not empty.
+    function _verifyChunks(IRoundVerifier verifier, uint256 accIn, ChunkProof[] calldata proofs)
+        internal
+        view
+        returns (bool valid, uint256 accOut)
+    {
+        bytes4 selector = IRoundVerifier.verifyChunks.selector;
+        accOut = accIn;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            // At the free memory (not claimed: only the call reads it): selector, the two offsets,
+            // proofs = [n, 8 words each], accs = [n + 1, accIn, each accOut]. A ChunkProof is 9 words.
+            let n := proofs.length
+            let m := mload(0x40)
+            let proofBytes := shl(8, n)
+            mstore(m, selector)
+            mstore(add(m, 0x04), 0x40)
+            mstore(add(m, 0x24), add(0x60, proofBytes))
+            mstore(add(m, 0x44), n)
+            let proofsOut := add(m, 0x64)
+            let accsOut := add(proofsOut, proofBytes)
+            mstore(accsOut, add(n, 1))
+            mstore(add(accsOut, 0x20), accIn)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let src := add(proofs.offset, mul(i, 0x120))
+                calldatacopy(add(proofsOut, shl(8, i)), src, 0x100)
+                accOut := calldataload(add(src, 0x100))
+                mstore(add(accsOut, shl(5, add(i, 2))), accOut)
+            }
+            if iszero(staticcall(gas(), verifier, m, sub(add(accsOut, shl(5, add(n, 2))), m), 0, 0x20)) {
+                returndatacopy(m, 0, returndatasize())
+                revert(m, returndatasize())
+            }
+            valid := and(gt(returndatasize(), 0x1f), eq(mload(0), 1))
+        }
     }
 
     function _decisionInputs(uint256 projectId, Project storage p, uint256 newModel, uint256[] calldata outcomes)

@@ -7,7 +7,8 @@
  * first run without it compiles and sets the circuit up, several minutes) for one round over 8 chunks,
  * verified by the generated BatchChunkVerifier_k8_c128_b8_g24 in batches of 1..8 proofs, against one
  * proof through the generated single verifier, directly and through Groth16RoundVerifier.verifyChunk
- * (what FedMarket pays per chunk proof today). Gas is a transaction's gasUsed minus 21000, so calldata
+ * (what FedMarket paid per chunk proof before it batched them), and the whole batch through
+ * Groth16RoundVerifier.verifyChunks (what FedMarket calls once per submission). Gas is a transaction's gasUsed minus 21000, so calldata
  * is included; eth_estimateGas is not used because a snarkjs verifier given too little gas returns
  * false instead of reverting.
  */
@@ -82,6 +83,7 @@ try {
   const batch = await ethers.deployContract(`BatchChunkVerifier_${SUFFIX}`);
   const adapter = await deployGroth16RoundVerifier(ethers, {
     chunkVerifier: await single.getAddress(),
+    batchChunkVerifier: await batch.getAddress(),
     decisionVerifier: ethers.ZeroAddress,
     circuit: config,
   });
@@ -108,6 +110,11 @@ try {
     if (!(await batch.getFunction("verifyChunkBatch").staticCall(...args))) throw new Error(`batch of ${n} rejected`);
     batchGas.push({ proofs: n, gas: await txGas(await batch.getAddress(), batch.interface.encodeFunctionData("verifyChunkBatch", args)) });
   }
+  if (!(await adapter.verifyChunks(proofs, accs))) throw new Error("adapter rejects the batch");
+  const adapterBatch = {
+    proofs: proofs.length,
+    gas: await txGas(await adapter.getAddress(), adapter.interface.encodeFunctionData("verifyChunks", [proofs, accs])),
+  };
   const first = batchGas[0]!.gas;
   const last = batchGas.at(-1)!;
   const perExtra = Math.round((last.gas - first) / (last.proofs - 1));
@@ -116,15 +123,18 @@ try {
     batchedPerExtraChunkProof: perExtra,
     singlePerChunkProof: singleAdapter,
     batchGas,
+    adapterBatch,
     singleDirectPerChunkProof: singleDirect,
     circuit: TARGET,
     proofs: `real Groth16 proofs of ${TARGET} (dev setup), one round of ${CHUNKS} chunks`,
     method:
       "transaction gasUsed - 21000 (calldata included); singlePerChunkProof = Groth16RoundVerifier.verifyChunk (FedMarket's call per chunk " +
-      "proof today), singleDirectPerChunkProof = the generated verifier's verifyProof; batchedPerExtraChunkProof = " +
-      "(gas(8) - gas(1)) / 7 of BatchChunkVerifier verifyChunkBatch",
+      "proof before batching), singleDirectPerChunkProof = the generated verifier's verifyProof; batchedPerExtraChunkProof = " +
+      "(gas(8) - gas(1)) / 7 of BatchChunkVerifier verifyChunkBatch; adapterBatch = Groth16RoundVerifier.verifyChunks of every proof " +
+      "(FedMarket's one call per submission)",
   };
   console.log(`single chunk proof: ${singleAdapter} gas via Groth16RoundVerifier.verifyChunk, ${singleDirect} gas direct`);
+  console.log(`batch of ${adapterBatch.proofs} through Groth16RoundVerifier.verifyChunks: ${adapterBatch.gas} gas`);
   console.log(`batch: ${batchGas.map((b) => `${b.proofs}: ${b.gas}`).join(", ")}`);
   console.log(
     `per extra proof in a batch: ${perExtra} gas (steps ${batchGas

@@ -9,7 +9,9 @@
  *
  * Everything is built under `.cache/gas-verifiers/` on the project's dev powers of tau
  * (scripts/circuits/setup.ts) with a deterministic beacon for phase 2, compiled with the project's
- * solc, then deployed straight from bytecode.
+ * solc, then deployed straight from bytecode. The chunk circuit (2 inputs) also gets its batch
+ * verifier, rendered from its key by the generator of the committed ones
+ * (scripts/circuits/batch-verifier.ts), since the market verifies chunk proofs in batches.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,6 +21,7 @@ import { fileURLToPath } from "node:url";
 
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 
+import { renderBatchVerifier, type ChunkVkey } from "./circuits/batch-verifier.js";
 import { DEV_MIN_POWER, devPtau } from "./circuits/setup.js";
 import { deployGroth16RoundVerifier } from "../test/helpers/round-verifier.js";
 import { proofWords } from "@fedmarket/protocol";
@@ -38,6 +41,7 @@ interface SnarkjsApi {
     newZKey(r1cs: string, ptau: string, zkey: string): Promise<unknown>;
     beacon(oldFile: string, newFile: string, name: string, hash: string, iterationsExp: number): Promise<unknown>;
     exportSolidityVerifier(zkey: string, templates: { groth16: string }): Promise<string>;
+    exportVerificationKey(zkey: string): Promise<unknown>;
   };
   groth16: {
     fullProve(input: Record<string, unknown>, wasm: string, zkey: string): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
@@ -117,6 +121,24 @@ async function build(n: number): Promise<Built> {
   return { wasm, zkey, ...compiled };
 }
 
+/**
+ * The batch verifier of a 2-input circuit's key (`verifyChunkBatch`, what Groth16RoundVerifier's
+ * `verifyChunks` calls), rendered and compiled on every run: cheap, and never stale against the generator.
+ */
+async function buildBatch(chunk: Built): Promise<{ abi: unknown[]; bytecode: string }> {
+  const vkey = (await snarkjs.zKey.exportVerificationKey(chunk.zkey)) as ChunkVkey;
+  const vkeyPath = join(dirname(chunk.zkey), "vkey.json");
+  writeFileSync(vkeyPath, JSON.stringify(vkey, null, 1));
+  const name = "BatchChunkVerifier_gas";
+  const source = renderBatchVerifier({
+    contractName: name,
+    vkey,
+    vkeyPath,
+    describe: ["Gas benchmark only (scripts/gas-verifiers.ts): circuits/bench/public_inputs.circom, 2 public inputs, dev setup."],
+  });
+  return compileSolidity(source, name);
+}
+
 async function prove(built: Built, inputs: readonly bigint[]): Promise<bigint[]> {
   const { proof } = await snarkjs.groth16.fullProve({ x: inputs.map(String) }, built.wasm, built.zkey);
   return proofWords(proof);
@@ -132,16 +154,18 @@ export async function deployRealVerifier(ethers: HardhatEthers, k: number, chunk
   const chunk = await build(2);
   const decision = await build(decisionInputs);
   const [signer] = await ethers.getSigners();
-  const deploy = async (b: Built): Promise<BaseContract> => {
+  const deploy = async (b: { abi: unknown[]; bytecode: string }): Promise<BaseContract> => {
     const factory = new ethers.ContractFactory(b.abi as never, b.bytecode, signer);
     const c = await factory.deploy();
     await c.waitForDeployment();
     return c;
   };
   const chunkVerifier = await deploy(chunk);
+  const batchChunkVerifier = await deploy(await buildBatch(chunk));
   const decisionVerifier = await deploy(decision);
   const adapter = await deployGroth16RoundVerifier(ethers, {
     chunkVerifier: await chunkVerifier.getAddress(),
+    batchChunkVerifier: await batchChunkVerifier.getAddress(),
     decisionVerifier: await decisionVerifier.getAddress(),
     circuit: { kMax: k, chunk: chunkSize, updateBits },
   });

@@ -7,7 +7,9 @@
  * the gas of a Groth16 verification depends only on the number of public inputs, so verifiers of
  * tiny circuits with the same public-input counts as the round circuits (2 for a chunk proof,
  * `6 + K + ceil(K/3)` for the decision proof, the aggregator's seal key included) give the exact on-chain cost, and the marketplace calls
- * around them (finalizeRound at K trainers) are measured end to end with those real proofs.
+ * around them (finalizeRound at K trainers) are measured end to end with those real proofs. The
+ * market checks a submission's chunk proofs with one batch verification (`verifyChunks`), over the
+ * batch verifier of the 2-input circuit's key.
  *
  * flagUnavailable / publishUpdate: in round 1 one slot's commitment is that of a real sealed update
  * (core's `sealedCommitment(cipherChain(chunks), E)`), so the aggregator flags it and another account
@@ -77,6 +79,7 @@ interface Measurement {
   verifyChunkProof: number;
   verifyDecisionProof: number;
   submitChunkProofsPerProof: number;
+  batchedPerExtraChunkProof: number;
   finalizeRoundWhole: number;
   finalizeRoundChunks: number;
   skipRound: number;
@@ -176,7 +179,7 @@ async function measure(k: number): Promise<Measurement> {
     return { commit, reveal };
   }
 
-  async function finalize(round: number): Promise<{ whole: number; chunks: number; perChunk: number }> {
+  async function finalize(round: number): Promise<{ whole: number; chunks: number; perChunk: number; perExtra: number }> {
     const project = await market.getProject(1n);
     const chunkProofs = [];
     let acc = 0n;
@@ -186,6 +189,10 @@ async function measure(k: number): Promise<Measurement> {
       acc = next;
     }
     const agg = market.connect(aggregator!);
+    // The same submission without its last proof, undone: what one more proof in a batch costs.
+    const snapshot = await networkHelpers.takeSnapshot();
+    const fewer = await gasOf(agg.submitChunkProofs(1n, round, 0n, chunkProofs.slice(0, -1)));
+    await snapshot.restore();
     const chunks = await gasOf(agg.submitChunkProofs(1n, round, 0n, chunkProofs));
     const outcomes = packAllInliers(k);
     const newModel = 777n + BigInt(round);
@@ -196,7 +203,7 @@ async function measure(k: number): Promise<Measurement> {
     const whole = await gasOf(
       agg.finalizeRound(1n, round, 0n, [], { newModelCommitment: newModel, outcomes, proof, newModelCid: cid(9), nextHyperParams }),
     );
-    return { whole, chunks, perChunk: Math.round(chunks / chunkProofs.length) };
+    return { whole, chunks, perChunk: Math.round(chunks / chunkProofs.length), perExtra: chunks - fewer };
   }
 
   const first = await submitRound(1n, 0);
@@ -248,6 +255,7 @@ async function measure(k: number): Promise<Measurement> {
     verifyChunkProof: await verifier.verifyChunkGas(),
     verifyDecisionProof: await verifier.verifyDecisionGas(),
     submitChunkProofsPerProof: round0.perChunk,
+    batchedPerExtraChunkProof: round0.perExtra,
     finalizeRoundWhole: round0.whole,
     finalizeRoundChunks: round0.chunks,
     skipRound,
@@ -282,6 +290,7 @@ async function answerPerChunk(): Promise<{ configuration: string; chunk: number;
   for (const w of widths) {
     const adapter = await deployGroth16RoundVerifier(ethers, {
       chunkVerifier: ethers.ZeroAddress,
+      batchChunkVerifier: ethers.ZeroAddress,
       decisionVerifier: ethers.ZeroAddress,
       circuit: { kMax: 8, chunk: w.chunk, updateBits: w.updateBits },
     });
@@ -307,6 +316,9 @@ const out = {
   notes: [
     "Gas per transaction (including the 21000 base and calldata).",
     "verifyChunkProof / verifyDecisionProof: gas of the IRoundVerifier call alone (real snarkjs Groth16 verifiers).",
+    "Chunk proofs: the market verifies each submission's proofs with one IRoundVerifier.verifyChunks call (the batch verifier of the chunk key, " +
+      "scripts/circuits/batch-verifier.ts). finalizeRoundChunks: submitChunkProofs with all of a round's proofs; submitChunkProofsPerProof: " +
+      "that divided by the proofs; batchedPerExtraChunkProof: that submission minus the same one without its last proof (sent first, then undone).",
     "finalizeRoundWhole: finalizeRound with the decision proof (chunk proofs sent before, in submitChunkProofs) and K inliers paid.",
     "acceptAggregator: the first acceptance (bond in ETH, seal key checked on the curve and stored), which opens round 0.",
     "commitUpdate / revealUpdate: the two phases of a submission. The first commit of a round also fixes the round's seed unless drawSeed did; slots are pre-initialised at createProject, so commits rewrite non-zero storage; a reveal writes one fresh word (the duplicate-commitment guard, keyed by the commitment alone: market-wide).",
@@ -334,6 +346,7 @@ console.table(
     flagUnavailable: r.flagUnavailable,
     publishUpdate: r.publishUpdate.gas,
     verifyChunk: r.verifyChunkProof,
+    perExtraChunkProof: r.batchedPerExtraChunkProof,
     verifyDecision: r.verifyDecisionProof,
     finalizeRound: r.finalizeRoundWhole,
     withdraw: r.withdrawEth,

@@ -492,8 +492,15 @@ describe("FedMarket attacks", function () {
         .withArgs(0n, 1n);
       // Swapped order: chunk 1's proof at position 0 does not start from accumulator 0.
       await expect(agg.submitChunkProofs(pid, 0, 0, [c1, c0]))
-        .to.be.revertedWithCustomError(f.market, "InvalidChunkProof")
-        .withArgs(0n);
+        .to.be.revertedWithCustomError(f.market, "InvalidChunkProofs")
+        .withArgs(0n, 2n);
+      // One broken link inside a batch (chunk 1's proof from another accumulator): the whole batch is
+      // refused, and nothing of it is kept.
+      const midBroken = mockChunkProof(BigInt(c0.accOut) + 1n, BigInt(c1.accOut));
+      await expect(agg.submitChunkProofs(pid, 0, 0, [c0, midBroken, c2]))
+        .to.be.revertedWithCustomError(f.market, "InvalidChunkProofs")
+        .withArgs(0n, 3n);
+      expect((await f.market.getCurrentRound(pid)).chunksVerified).to.equal(0n);
       // More proofs than chunks.
       await expect(agg.submitChunkProofs(pid, 0, 0, [c0, c1, c2, c2]))
         .to.be.revertedWithCustomError(f.market, "TooManyChunks")
@@ -506,13 +513,13 @@ describe("FedMarket attacks", function () {
         .withArgs(1n, 2n);
       // Repeating chunk 0's proof as chunk 1.
       await expect(agg.submitChunkProofs(pid, 0, 1, [c0]))
-        .to.be.revertedWithCustomError(f.market, "InvalidChunkProof")
-        .withArgs(1n);
+        .to.be.revertedWithCustomError(f.market, "InvalidChunkProofs")
+        .withArgs(1n, 1n);
       // A chunk 1 proof that does not continue the stored accumulator (starts from 0).
       const broken = mockChunkProof(0n, BigInt(c1.accOut));
       await expect(agg.submitChunkProofs(pid, 0, 1, [broken]))
-        .to.be.revertedWithCustomError(f.market, "InvalidChunkProof")
-        .withArgs(1n);
+        .to.be.revertedWithCustomError(f.market, "InvalidChunkProofs")
+        .withArgs(1n, 1n);
 
       await agg.submitChunkProofs(pid, 0, 1, [c1]);
       expect((await f.market.getCurrentRound(pid)).chunksVerified).to.equal(2n);

@@ -581,8 +581,8 @@ describe("FedMarket", function () {
       const f = await loadFixture(roundReady);
       const bad = mockChunkProof(123n, 456n);
       await expect(f.market.connect(f.aggregator).submitChunkProofs(f.projectId, 0n, 0n, [bad]))
-        .to.be.revertedWithCustomError(f.market, "InvalidChunkProof")
-        .withArgs(0n);
+        .to.be.revertedWithCustomError(f.market, "InvalidChunkProofs")
+        .withArgs(0n, 1n);
     });
 
     it("rejects too many chunks, the wrong caller, and calls outside the aggregation window", async function () {

@@ -48,7 +48,7 @@ import {
   type SlotOutcome,
   type UpdateFor,
 } from "./helpers/market.js";
-import { deployGroth16RoundVerifier } from "./helpers/round-verifier.js";
+import { deployGeneratedVerifiers, deployGroth16RoundVerifier } from "./helpers/round-verifier.js";
 
 const connection = await network.create();
 const { ethers, networkHelpers } = connection;
@@ -534,7 +534,7 @@ describe('FedMarket: contestable "not available" flags', function () {
 
   describe("# with the real Groth16RoundVerifier and Poseidon libraries", function () {
     /** The K4 test circuits: K_MAX 4, CHUNK 16, B 16, so NP = packedLength(16, 16) = 2. */
-    const CIRCUIT = { kMax: 4, chunk: 16, updateBits: 16 } as const;
+    const CIRCUIT = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 } as const;
     const MODEL_SIZE = 40; // three chunks, the last one padded
     const SEAL_SECRET = 0xa66a11n;
 
@@ -555,13 +555,7 @@ describe('FedMarket: contestable "not available" flags', function () {
 
     async function realProject() {
       const f = await deployMarket(connection);
-      const chunkVerifier = await ethers.deployContract("ChunkVerifier_k4_c16");
-      const decisionVerifier = await ethers.deployContract("DecisionVerifier_k4_c16");
-      const verifier = await deployGroth16RoundVerifier(ethers, {
-        chunkVerifier: await chunkVerifier.getAddress(),
-        decisionVerifier: await decisionVerifier.getAddress(),
-        circuit: CIRCUIT,
-      });
+      const verifier = await deployGroth16RoundVerifier(ethers, { ...(await deployGeneratedVerifiers(ethers, CIRCUIT)), circuit: CIRCUIT });
       const config = baseConfig({
         verifier: await verifier.getAddress(),
         aggregator: f.aggregator.address,

@@ -33,7 +33,7 @@ import { loadProver, releaseCurves, type Prover } from "../scripts/circuits/prov
 import { proofWords } from "@fedmarket/protocol";
 import type { FedMarket } from "../types/ethers-contracts/index.js";
 import { ETH, cid, commitAll, revealAll, toAggregationWindow, type Chain, type Update, type UpdateFor } from "./helpers/market.js";
-import { deployGroth16RoundVerifier } from "./helpers/round-verifier.js";
+import { deployGeneratedVerifiers, deployGroth16RoundVerifier } from "./helpers/round-verifier.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -104,13 +104,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
 
   async function deploy() {
     const [owner, aggregator, ...trainers] = await ethers.getSigners();
-    const chunkVerifier = await ethers.deployContract("ChunkVerifier_k4_c16");
-    const decisionVerifier = await ethers.deployContract("DecisionVerifier_k4_c16");
-    const verifier = await deployGroth16RoundVerifier(ethers, {
-      chunkVerifier: await chunkVerifier.getAddress(),
-      decisionVerifier: await decisionVerifier.getAddress(),
-      circuit: config,
-    });
+    const verifier = await deployGroth16RoundVerifier(ethers, { ...(await deployGeneratedVerifiers(ethers, config)), circuit: config });
     const market = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
     return { market, verifier, owner: owner!, aggregator: aggregator!, trainers: trainers.slice(0, 4) };
   }
@@ -310,8 +304,8 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     const agg = f.market.connect(f.aggregator);
     const badChunk = { ...chunkProofs[0]!, accOut: BigInt(chunkProofs[0]!.accOut) + 1n };
     await expect(agg.submitChunkProofs(projectId, 0n, 0n, [badChunk]))
-      .to.be.revertedWithCustomError(f.market, "InvalidChunkProof")
-      .withArgs(0n);
+      .to.be.revertedWithCustomError(f.market, "InvalidChunkProofs")
+      .withArgs(0n, 1n);
     await agg.submitChunkProofs(projectId, 0n, 0n, chunkProofs);
     const result = {
       newModelCommitment: round.newModelCommitment,

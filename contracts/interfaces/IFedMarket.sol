@@ -313,8 +313,9 @@ interface IFedMarket {
     error ChunkOutOfOrder(uint256 expected, uint256 given);
     /// @notice More chunk proofs than the model has chunks.
     error TooManyChunks(uint256 numChunks, uint256 given);
-    /// @notice The chunk proof at this chunk index does not verify.
-    error InvalidChunkProof(uint256 chunkIndex);
+    /// @notice The `count` chunk proofs from chunk `firstChunk` on do not all verify. They are checked
+    ///         as one batch, which cannot name the bad proof (`IRoundVerifier.verifyChunk` can).
+    error InvalidChunkProofs(uint256 firstChunk, uint256 count);
     /// @notice Not all chunk proofs of the round have been verified yet.
     error ChunksIncomplete(uint256 verified, uint256 required);
     /// @notice The outcome array has the wrong length.

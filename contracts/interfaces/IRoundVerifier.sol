@@ -46,6 +46,18 @@ interface IRoundVerifier {
     /// @return valid True when the proof verifies against `[accIn, accOut]`.
     function verifyChunk(uint256[8] calldata proof, uint256 accIn, uint256 accOut) external view returns (bool valid);
 
+    /// @notice Verifies consecutive chunk proofs at once (the market's path: one batch per call).
+    /// @dev Accepts exactly when every proof verifies, up to the batch argument's soundness error
+    ///      (docs/PROOF-INTERFACE.md, "Batch verification of chunk proofs"). A false answer does not
+    ///      say which proof failed. Checking `accs[0]` against the stored accumulator and the number
+    ///      of proofs per round stays the caller's job, as with `verifyChunk`.
+    /// @param proofs The Groth16 proofs, eight words each (see the contract notice for the word order).
+    /// @param accs `proofs.length + 1` accumulators: proof `i` proves `accs[i] -> accs[i + 1]`, so
+    ///        `accs[0]` is the accumulator before the first proof (`0` at a round's first chunk).
+    /// @return valid True when every proof `i` verifies against `[accs[i], accs[i + 1]]`; false also
+    ///         for an empty batch or a wrong `accs` length.
+    function verifyChunks(uint256[8][] calldata proofs, uint256[] calldata accs) external view returns (bool valid);
+
     /// @notice Verifies the decision proof of a round.
     /// @param proof The Groth16 proof.
     /// @param publicInputs `[ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[0..K_MAX), outcome[0..W)]`.

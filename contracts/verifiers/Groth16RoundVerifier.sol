@@ -7,7 +7,8 @@ import {IRoundVerifier} from "../interfaces/IRoundVerifier.sol";
 
 /// @title Groth16RoundVerifier
 /// @notice Adapts two snarkjs-generated Groth16 verifiers (the chunk circuit's and the decision
-///         circuit's, see `contracts/verifiers/generated/`) to {IRoundVerifier}.
+///         circuit's, see `contracts/verifiers/generated/`) and the batch verifier of the chunk
+///         circuit's key (`BatchChunkVerifier_<cfg>`, scripts/circuits/batch-verifier.ts) to {IRoundVerifier}.
 /// @dev snarkjs emits `verifyProof(uint[2], uint[2][2], uint[2], uint[N])` with `N` fixed per
 ///      circuit. All its arguments are static, so their ABI encoding is the eight proof words
 ///      followed by the `N` public inputs; we build that calldata directly, which lets one adapter
@@ -32,6 +33,8 @@ contract Groth16RoundVerifier is IRoundVerifier {
     address public immutable chunkVerifier;
     /// @notice The decision circuit's verifier (`N = decisionInputCount()`).
     address public immutable decisionVerifier;
+    /// @notice The batch verifier of the chunk circuit's key: `verifyChunkBatch(uint256[8][], uint256[])`.
+    address public immutable batchChunkVerifier;
     /// @notice poseidon-solidity's PoseidonT(min(NP, 5) + 1): the calls of `hashNarrow` over one
     ///         chunk's ciphertext.
     address public immutable cipherHasher;
@@ -48,6 +51,7 @@ contract Groth16RoundVerifier is IRoundVerifier {
     bytes4 private immutable _cipherSelector;
 
     bytes4 private constant CHUNK_SELECTOR = bytes4(keccak256("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[2])"));
+    bytes4 private constant BATCH_SELECTOR = bytes4(keccak256("verifyChunkBatch(uint256[8][],uint256[])"));
     bytes4 private constant PAIR_SELECTOR = bytes4(keccak256("hash(uint256[2])"));
     bytes4 private constant TRIPLE_SELECTOR = bytes4(keccak256("hash(uint256[3])"));
     /// @dev Widest poseidon-solidity library: PoseidonT6 hashes 5 inputs (core's `NARROW_MAX_INPUTS`).
@@ -55,6 +59,8 @@ contract Groth16RoundVerifier is IRoundVerifier {
 
     /// @param chunkVerifier_ Generated verifier of the chunk circuit.
     /// @param decisionVerifier_ Generated verifier of the decision circuit.
+    /// @param batchChunkVerifier_ Generated batch verifier of the chunk circuit's key
+    ///        (`BatchChunkVerifier_<cfg>`, the same key as `chunkVerifier_`).
     /// @param maxTrainers_ `K_MAX` of both circuits.
     /// @param chunkSize_ `CHUNK` of the chunk circuit.
     /// @param cipherWidth_ `NP = packedLength(CHUNK, B)` of the circuits (at least 1).
@@ -64,6 +70,7 @@ contract Groth16RoundVerifier is IRoundVerifier {
     constructor(
         address chunkVerifier_,
         address decisionVerifier_,
+        address batchChunkVerifier_,
         uint256 maxTrainers_,
         uint256 chunkSize_,
         uint256 cipherWidth_,
@@ -74,6 +81,7 @@ contract Groth16RoundVerifier is IRoundVerifier {
         if (cipherWidth_ == 0) revert UnsupportedCipherWidth(cipherWidth_);
         chunkVerifier = chunkVerifier_;
         decisionVerifier = decisionVerifier_;
+        batchChunkVerifier = batchChunkVerifier_;
         _maxTrainers = maxTrainers_;
         _chunkSize = chunkSize_;
         _cipherWidth = cipherWidth_;
@@ -148,6 +156,13 @@ contract Groth16RoundVerifier is IRoundVerifier {
     /// @inheritdoc IRoundVerifier
     function verifyChunk(uint256[8] calldata proof, uint256 accIn, uint256 accOut) external view returns (bool) {
         return _call(chunkVerifier, abi.encodePacked(CHUNK_SELECTOR, proof, accIn, accOut));
+    }
+
+    /// @inheritdoc IRoundVerifier
+    /// @dev The batch verifier reverts when given too little gas for its precompile calls; like every
+    ///      failed call here, that reads as false (the market then reverts either way).
+    function verifyChunks(uint256[8][] calldata proofs, uint256[] calldata accs) external view returns (bool) {
+        return _call(batchChunkVerifier, abi.encodeWithSelector(BATCH_SELECTOR, proofs, accs));
     }
 
     /// @inheritdoc IRoundVerifier

@@ -4,7 +4,7 @@ import PoseidonHashersModule from "./PoseidonHashers.ts";
 
 /**
  * Deploys the Groth16 verifiers of the demo circuit configuration (K_MAX = 8, CHUNK = 128, B = 8,
- * BG = 24: `circuits/main/*_k8_c128_b8_g24.circom`) and the `Groth16RoundVerifier` adapter that
+ * BG = 24: `circuits/main/*_k8_c128_b8_g24.circom`), the chunk key's batch verifier and the `Groth16RoundVerifier` adapter that
  * projects name as their `verifier`. `npm run demo` deploys it. The adapter checks published sealed
  * updates with the shared Poseidon libraries (`PoseidonHashers.ts`): NP = packedLength(128, 8) = 5
  * ciphertext elements per chunk, hashed by PoseidonT6.
@@ -16,12 +16,14 @@ import PoseidonHashersModule from "./PoseidonHashers.ts";
  */
 export default buildModule("RoundVerifierK8C128B8G24", (m) => {
   const chunkVerifier = m.contract("ChunkVerifier_k8_c128_b8_g24");
+  const batchChunkVerifier = m.contract("BatchChunkVerifier_k8_c128_b8_g24");
   const decisionVerifier = m.contract("DecisionVerifier_k8_c128_b8_g24");
   const { poseidonT3, poseidonT4, poseidonT6 } = m.useModule(PoseidonHashersModule);
   // K_MAX 8, CHUNK 128, NP 5 (B 8): chunks hashed by PoseidonT6, the chain by PoseidonT3, the commitment by PoseidonT4.
   const roundVerifier = m.contract("Groth16RoundVerifier", [
     chunkVerifier,
     decisionVerifier,
+    batchChunkVerifier,
     8n,
     128n,
     5n,
@@ -29,5 +31,5 @@ export default buildModule("RoundVerifierK8C128B8G24", (m) => {
     poseidonT3,
     poseidonT4,
   ]);
-  return { chunkVerifier, decisionVerifier, roundVerifier };
+  return { chunkVerifier, batchChunkVerifier, decisionVerifier, roundVerifier };
 });

@@ -7,7 +7,7 @@
  * (packages/testkit/src/chain/round-verifier.ts).
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import { NARROW_MAX_INPUTS, packedLength } from "@fedmarket/core";
+import { NARROW_MAX_INPUTS, circuitNames, packedLength, type CircuitConfig } from "@fedmarket/core";
 
 import type { Groth16RoundVerifier } from "../../types/ethers-contracts/index.js";
 
@@ -63,19 +63,47 @@ export async function deployPoseidonHashers(ethers: HardhatEthers, cipherWidth: 
   return { cipherHasher, pairHasher, tripleHasher };
 }
 
+/** The generated verifiers of one circuit configuration, as an adapter takes them. */
+export interface GeneratedVerifiers {
+  /** `ChunkVerifier_<cfg>`: one chunk proof (`IRoundVerifier.verifyChunk`). */
+  readonly chunkVerifier: string;
+  /** `BatchChunkVerifier_<cfg>`: the chunk proofs of one submission at once (`verifyChunks`, the market's path). */
+  readonly batchChunkVerifier: string;
+  /** `DecisionVerifier_<cfg>`. */
+  readonly decisionVerifier: string;
+}
+
+/** Deploys the generated verifiers of `circuit` (contracts/verifiers/generated/, named after core's `circuitNames`). */
+export async function deployGeneratedVerifiers(ethers: HardhatEthers, circuit: CircuitConfig): Promise<GeneratedVerifiers> {
+  const suffix = circuitNames(circuit).chunk.slice("chunk_".length);
+  const generated = async (name: string): Promise<string> => (await ethers.deployContract(`${name}_${suffix}`)).getAddress();
+  return {
+    chunkVerifier: await generated("ChunkVerifier"),
+    batchChunkVerifier: await generated("BatchChunkVerifier"),
+    decisionVerifier: await generated("DecisionVerifier"),
+  };
+}
+
 /**
- * Deploys a Groth16RoundVerifier over the given generated verifiers, for `circuit`'s K_MAX, CHUNK
- * and `NP = packedLength(CHUNK, B)`, with the shared Poseidon libraries.
+ * Deploys a Groth16RoundVerifier over the given generated verifiers (the chunk circuit's single and
+ * batch verifiers, `ChunkVerifier_<cfg>` and `BatchChunkVerifier_<cfg>`, and the decision circuit's),
+ * for `circuit`'s K_MAX, CHUNK and `NP = packedLength(CHUNK, B)`, with the shared Poseidon libraries.
  */
 export async function deployGroth16RoundVerifier(
   ethers: HardhatEthers,
-  { chunkVerifier, decisionVerifier, circuit }: { chunkVerifier: string; decisionVerifier: string; circuit: VerifierCircuit },
+  {
+    chunkVerifier,
+    batchChunkVerifier,
+    decisionVerifier,
+    circuit,
+  }: { chunkVerifier: string; batchChunkVerifier: string; decisionVerifier: string; circuit: VerifierCircuit },
 ): Promise<Groth16RoundVerifier> {
   const cipherWidth = cipherWidthOf(circuit);
   const { cipherHasher, pairHasher, tripleHasher } = await deployPoseidonHashers(ethers, cipherWidth);
   const adapter = await ethers.deployContract("Groth16RoundVerifier", [
     chunkVerifier,
     decisionVerifier,
+    batchChunkVerifier,
     circuit.kMax,
     circuit.chunk,
     cipherWidth,

@@ -53,6 +53,17 @@ contract MockRoundVerifier is IRoundVerifier {
         return proof[0] == uint256(keccak256(abi.encode(accIn, accOut)));
     }
 
+    /// @dev Like the batch verifier: true exactly when every proof `i` is valid for
+    ///      `verifyChunk(proofs[i], accs[i], accs[i + 1])`; false for an empty batch or a wrong `accs` length.
+    function verifyChunks(uint256[8][] calldata proofs, uint256[] calldata accs) external pure returns (bool) {
+        uint256 n = proofs.length;
+        if (n == 0 || accs.length != n + 1) return false;
+        for (uint256 i; i < n; ++i) {
+            if (proofs[i][0] != uint256(keccak256(abi.encode(accs[i], accs[i + 1])))) return false;
+        }
+        return true;
+    }
+
     function verifyDecision(uint256[8] calldata proof, uint256[] calldata publicInputs) external view returns (bool) {
         if (publicInputs.length != decisionInputCount()) return false;
         return proof[0] == uint256(keccak256(abi.encode(publicInputs)));

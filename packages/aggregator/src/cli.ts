@@ -276,7 +276,7 @@ function common(cmd: Command): Command {
     .option("--seal-key-file <file>", "the aggregator's seal key file (64 hex; written by accept); else FEDMARKET_SEAL_KEY")
     .option("--circuits <dir>", "folder with chunk_k<K>_c<C> / decision_k<K>_c<C> .wasm, .zkey, .vkey.json (default: the repo's dev setup)")
     .option("--workers <n>", "proving worker threads (default: one per core)")
-    .option("--chunk-batch <n>", "chunk proofs per transaction (default 16)")
+    .option("--chunk-batch <n>", "chunk proofs per transaction, verified as one batch (default 128)")
     .option("--poll-interval <ms>", "chain polling interval (default 5000)")
     .option("--confirmations <n>", "confirmations to wait for (default 1)")
     .option("--block-range <n>", "blocks per event query (default 2000)")

@@ -63,7 +63,8 @@ export class VerifierCheck {
    * Refuses to work for a project whose on-chain verifier does not match the local verification
    * keys: compares `maxTrainers`/`chunkSize`/`decisionInputCount`, then proves a trivial round
    * (one chunk, all slots empty) locally and checks both proofs with the on-chain verifier
-   * (`eth_call`). The result is cached in `<data>/verifier-checks.json` by chain, verifier code
+   * (`eth_call`): the chunk proof alone (`verifyChunk`) and as a batch (`verifyChunks`, the
+   * market's path, which goes through the adapter's batch verifier). The result is cached in `<data>/verifier-checks.json` by chain, verifier code
    * and key digests.
    */
   async check(project: ProjectInfo, config: CircuitConfig): Promise<void> {
@@ -124,7 +125,10 @@ export class VerifierCheck {
       pool.prove("decision", trivial.decision.input),
     ]);
     const [accIn, accOut] = trivial.chunkWitnesses[0]!.publicSignals;
-    const okChunk = Boolean(await adapter.getFunction("verifyChunk").staticCall(proofWords(chunkProof.proof), accIn, accOut));
+    const chunkWords = proofWords(chunkProof.proof);
+    const okChunk =
+      Boolean(await adapter.getFunction("verifyChunk").staticCall(chunkWords, accIn, accOut)) &&
+      Boolean(await adapter.getFunction("verifyChunks").staticCall([chunkWords], [accIn, accOut]));
     const okDecision = Boolean(
       await adapter.getFunction("verifyDecision").staticCall(proofWords(decisionProof.proof), [...trivial.decision.publicSignals]),
     );

@@ -129,6 +129,10 @@ test("reverts become messages that say what to do", () => {
   assert.match(err.message, /submitUpdate failed: 0xabc is not registered in project 1: run `fedmarket-trainer join` first/);
   assert.match(describeMarketError("SubmissionWindowClosed", [1n, 0n, 1700000000n]), /closed at 2023-11-14T22:13:20.000Z/);
   assert.match(describeMarketError("InvalidSealKey", []), /not a BabyJubJub public key/);
+  assert.match(
+    describeMarketError("InvalidChunkProofs", [2n, 3n]),
+    /the 3 chunk proofs from chunk 2 on do not all verify.*resubmit from chunk 2/,
+  );
 });
 
 /** The zero value of an ABI type (tuples as objects by field name). */

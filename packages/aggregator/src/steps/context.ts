@@ -37,7 +37,7 @@ export interface StepSettings {
   readonly dataDir: string;
   /** The aggregator's seal secret `a` (keys.ts); its seal key `A = a * Base8` is registered on chain. */
   readonly sealSecret: bigint;
-  /** Chunk proofs per transaction (default 16). */
+  /** Chunk proofs per transaction (default `DEFAULT_CHUNK_BATCH`, 128: steps/submit.ts). */
   readonly chunkBatch?: number;
   readonly confirmations?: number;
   readonly ipfsTimeoutMs?: number;

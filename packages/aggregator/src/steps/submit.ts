@@ -16,6 +16,14 @@ import { nextRoundHyperParams } from "./hyper-params.ts";
 import type { RoundProofs } from "./prove.ts";
 import { recordRoundEnd, type DoneFile, type TxsFile } from "./settle.ts";
 
+/**
+ * Chunk proofs per transaction unless `--chunk-batch` says otherwise. The market checks a
+ * transaction's chunk proofs with one batch verification, about 53k gas per further proof
+ * (bench/gas-batch.json), so 128 take about 7M gas: a round of up to 128 chunks goes in with
+ * `finalizeRound` alone, well below the 2^24 gas cap of a transaction (EIP-7825).
+ */
+export const DEFAULT_CHUNK_BATCH = 128;
+
 /** Finalizes the round with its proofs and the pinned model `cid`, or adopts how it already ended. */
 export async function submitRound(
   ctx: StepContext,
@@ -40,7 +48,7 @@ export async function submitRound(
     const ours = result.chunkWitnesses[next - 1]?.publicSignals[1];
     if (ours !== roundNow.accumulator) next = 0;
   }
-  const batch = Math.max(1, ctx.config.chunkBatch ?? 16);
+  const batch = Math.max(1, ctx.config.chunkBatch ?? DEFAULT_CHUNK_BATCH);
   const confirmations = ctx.config.confirmations ?? 1;
   // Leave at most one batch for finalizeRound itself.
   while (result.chunks - next > batch) {

@@ -25,6 +25,8 @@ export interface Deployment {
   readonly market: string;
   readonly roundVerifier: string;
   readonly chunkVerifier?: string;
+  /** The chunk key's batch verifier (`BatchChunkVerifier_<cfg>`): the market verifies chunk proofs through it. */
+  readonly batchChunkVerifier?: string;
   readonly decisionVerifier?: string;
   readonly verifierKind: VerifierKind;
   readonly circuit: CircuitConfig;
@@ -126,6 +128,7 @@ export async function deployContracts(o: DeployOptions): Promise<Deployment> {
   const roundVerifier = address("roundVerifier");
   if (market === undefined || roundVerifier === undefined) throw new Error("Ignition returned no market or roundVerifier address");
   const chunkVerifier = address("chunkVerifier");
+  const batchChunkVerifier = address("batchChunkVerifier");
   const decisionVerifier = address("decisionVerifier");
   await connection.close();
   return {
@@ -133,6 +136,7 @@ export async function deployContracts(o: DeployOptions): Promise<Deployment> {
     market,
     roundVerifier,
     ...(chunkVerifier === undefined ? {} : { chunkVerifier }),
+    ...(batchChunkVerifier === undefined ? {} : { batchChunkVerifier }),
     ...(decisionVerifier === undefined ? {} : { decisionVerifier }),
     verifierKind: o.verifier,
     circuit,

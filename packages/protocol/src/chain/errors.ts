@@ -90,6 +90,8 @@ export function describeMarketError(name: string, args: readonly unknown[]): str
       return `project ${a(0)} may still wait for its aggregator until ${time(args[1])}; it can be expired after that`;
     case "NothingToRefund":
       return `${a(1)} has no unrefunded deposit in project ${a(0)}, or the project has not ended yet`;
+    case "InvalidChunkProofs":
+      return `the ${a(1)} chunk proofs from chunk ${a(0)} on do not all verify (the market checks them as one batch, which cannot name the bad one): check each with the verifier's verifyChunk, re-prove those it rejects with the keys of the project's verifier, and resubmit from chunk ${a(0)}, or from chunk 0 if the first proof does not continue the stored accumulator`;
     // "Not available" flags and their answers (flagUnavailable, publishUpdate).
     case "FlaggingClosed":
       return `the flagging window of round ${a(1)} of project ${a(0)} has closed (flags are taken only in the first half of the aggregation window, before any chunk proof): a slot not flagged by then cannot be left out, and a round whose updates cannot all be decrypted cannot be proven; it will fail`;

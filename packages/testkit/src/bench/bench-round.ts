@@ -36,7 +36,7 @@ import { selectBackend } from "@fedmarket/ml";
 import { syntheticBlobsCsv } from "../data/synthetic-data.ts";
 import { startLocalChain } from "../chain/local-chain.ts";
 import { createDemoProject, HARDHAT_KEYS, readArtifact } from "../chain/demo-project.ts";
-import { deployGroth16RoundVerifier } from "../chain/round-verifier.ts";
+import { deployGeneratedVerifiers, deployGroth16RoundVerifier } from "../chain/round-verifier.ts";
 import { resolveConfig, openNode } from "@fedmarket/trainer";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -123,7 +123,7 @@ async function parent(): Promise<void> {
     },
     method: {
       steps:
-        "AggregatorNode.runRound step times (node.times, wall ms): collect = UpdateRevealed events + getSubmission cross-check; open = fetch + FMSU decode + commitment check + decrypt (seal secret) + unpack of every slot; compute = simulateRound (decryption again, Multi-Krum, scores, aggregation, every chunk/decision witness input); prove = witness generation + Groth16 prove of every chunk and the decision in the worker pool (one worker_thread per core, snarkjs singleThread) + local verification of each proof; pin = new model to the blob store; submit = submitChunkProofs batches (16 chunk proofs per tx) + finalizeRound, mined",
+        "AggregatorNode.runRound step times (node.times, wall ms): collect = UpdateRevealed events + getSubmission cross-check; open = fetch + FMSU decode + commitment check + decrypt (seal secret) + unpack of every slot; compute = simulateRound (decryption again, Multi-Krum, scores, aggregation, every chunk/decision witness input); prove = witness generation + Groth16 prove of every chunk and the decision in the worker pool (one worker_thread per core, snarkjs singleThread) + local verification of each proof; pin = new model to the blob store; submit = submitChunkProofs batches (default --chunk-batch: 128 chunk proofs per tx, each tx's proofs verified as one batch) + finalizeRound, mined",
       split:
         "fetchMs: the same sealed updates fetched again from the embedded store (warm); openVerifyMs = open - fetch; commitmentCheckMs: the ciphertext chain and Poseidon(chain, E) of every sealed update alone; witnessMs: snarkjs wtns.calculate of chunk 0 and of the decision in the main thread (the prove step does it inside the workers); perProofMs: witness + prove per proof as the workers report it",
       verifierCheck:
@@ -183,15 +183,8 @@ async function childRun(k: string, outFile: string): Promise<void> {
       await c.waitForDeployment();
       return c.getAddress();
     };
-    const generated = (kind: "Chunk" | "Decision"): { abi: unknown[]; bytecode: string } => {
-      const name = `${kind}Verifier_${setting.names.chunk.slice("chunk_".length)}`;
-      return readArtifact(`verifiers/generated/${name}.sol/${name}.json`);
-    };
-    const a = generated("Chunk"),
-      b = generated("Decision");
-    const chunkV = await deploy(a.abi, a.bytecode, []);
-    const decisionV = await deploy(b.abi, b.bytecode, []);
-    const verifier = await deployGroth16RoundVerifier(signer(0), { chunkVerifier: chunkV, decisionVerifier: decisionV, circuit });
+    const generated = await deployGeneratedVerifiers(signer(0), circuit);
+    const verifier = await deployGroth16RoundVerifier(signer(0), { ...generated, circuit });
     const fm = readArtifact("FedMarket.sol/FedMarket.json");
     const market = await deploy(fm.abi, fm.bytecode, []);
 

@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ContractFactory, type Signer } from "ethers";
-import { NARROW_MAX_INPUTS, packedLength, type CircuitConfig } from "@fedmarket/core";
+import { NARROW_MAX_INPUTS, circuitNames, packedLength, type CircuitConfig } from "@fedmarket/core";
 import { REPO_ROOT } from "@fedmarket/protocol";
 
 /** The deployed libraries an adapter of cipher width `NP` calls. */
@@ -72,15 +72,42 @@ export async function deployPoseidonHashers(deployer: Signer, cipherWidth: numbe
   return { cipherHasher: address(callWidth), pairHasher: address(2), tripleHasher: address(3) };
 }
 
+/** The generated verifiers of one circuit configuration, as an adapter takes them. */
+export interface GeneratedVerifiers {
+  /** `ChunkVerifier_<cfg>`: one chunk proof (`IRoundVerifier.verifyChunk`). */
+  readonly chunkVerifier: string;
+  /** `BatchChunkVerifier_<cfg>`: the chunk proofs of one submission at once (`verifyChunks`, the market's path). */
+  readonly batchChunkVerifier: string;
+  /** `DecisionVerifier_<cfg>`. */
+  readonly decisionVerifier: string;
+}
+
 /**
- * Deploys a Groth16RoundVerifier over the given generated verifiers for `circuit`'s K_MAX, CHUNK and
- * `NP = packedLength(CHUNK, B)`; returns its address. Deploys the Poseidon libraries too unless
- * `hashers` (of the same width) are given.
+ * Deploys the generated verifiers of `circuit` (contracts/verifiers/generated/, named after
+ * core's `circuitNames`) from their artifacts.
+ */
+export async function deployGeneratedVerifiers(deployer: Signer, circuit: CircuitConfig): Promise<GeneratedVerifiers> {
+  const suffix = circuitNames(circuit).chunk.slice("chunk_".length);
+  const generated = (name: string): Promise<string> =>
+    deployArtifact(deployer, `contracts/verifiers/generated/${name}_${suffix}.sol/${name}_${suffix}.json`, []);
+  // Sequential: one deployer, one nonce at a time.
+  const chunkVerifier = await generated("ChunkVerifier");
+  const batchChunkVerifier = await generated("BatchChunkVerifier");
+  const decisionVerifier = await generated("DecisionVerifier");
+  return { chunkVerifier, batchChunkVerifier, decisionVerifier };
+}
+
+/**
+ * Deploys a Groth16RoundVerifier over the given generated verifiers (the chunk circuit's single and
+ * batch verifiers, `ChunkVerifier_<cfg>` and `BatchChunkVerifier_<cfg>`, and the decision circuit's)
+ * for `circuit`'s K_MAX, CHUNK and `NP = packedLength(CHUNK, B)`; returns its address. Deploys the
+ * Poseidon libraries too unless `hashers` (of the same width) are given.
  */
 export async function deployGroth16RoundVerifier(
   deployer: Signer,
   o: {
     readonly chunkVerifier: string;
+    readonly batchChunkVerifier: string;
     readonly decisionVerifier: string;
     readonly circuit: VerifierCircuit;
     readonly hashers?: PoseidonHashers;
@@ -91,6 +118,7 @@ export async function deployGroth16RoundVerifier(
   return deployArtifact(deployer, "contracts/verifiers/Groth16RoundVerifier.sol/Groth16RoundVerifier.json", [
     o.chunkVerifier,
     o.decisionVerifier,
+    o.batchChunkVerifier,
     o.circuit.kMax,
     o.circuit.chunk,
     cipherWidth,

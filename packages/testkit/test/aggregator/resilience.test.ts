@@ -2,10 +2,11 @@
  * The aggregator survives what a real deployment does to it, with real Groth16 proofs (K4/C16) on
  * a real JSON-RPC chain (`hardhat node`) and an embedded Helia store:
  *
- * 1. a crash at every checkpoint of a round (the test hook throws in-process, which leaves on disk
- *    exactly what `kill -9` leaves since every step file is written atomically; one checkpoint is a
- *    real SIGKILL of the CLI), then a fresh node on the same data folder finishes the round with
- *    the reference result, one finalizeRound and no chunk proof sent twice;
+ * 1. a crash at every checkpoint of one round in turn (the test hook throws in-process, which leaves
+ *    on disk exactly what `kill -9` leaves since every step file is written atomically; one
+ *    checkpoint is a real SIGKILL of the CLI), each node resuming from what the last crash left;
+ *    then a fresh node on the same data folder finishes the round with the reference result, one
+ *    finalizeRound and no chunk proof sent twice;
  * 2. a JSON-RPC endpoint that fails every few requests (502, dropped connection, JSON-RPC errors);
  * 3. corrupt sealed updates (bytes that are no sealed update, a sealed update that does not open
  *    its commitment, one sealed for another seal key, one whose ephemeral key is off the curve, a
@@ -227,15 +228,22 @@ async function assertFinalized(
   }
 }
 
-test("a crash at every checkpoint, then a restart: the reference result, one finalizeRound, no chunk proof sent twice", async () => {
-  const project = await newProject({ rounds: CHECKPOINTS.length });
-  for (const [round, at] of CHECKPOINTS.entries()) {
-    const started = Date.now();
-    await submitRound(project, round, ["honest", "honest", "honest", "honest"]);
-    const expected = await reference(project, round);
-    assert.deepEqual(expected.krum.status, new Array(4).fill(SlotStatus.Inlier), "the scenario: f = 0, every update aggregated");
-    const before = await snapshot();
+test("a crash at every checkpoint of one round, each restart resuming where the last crash left it: the reference result, one finalizeRound, no chunk proof sent twice", async () => {
+  // One round crashed at every checkpoint in turn: the node started after the crash at checkpoint
+  // i resumes from the files that crash left and runs on to checkpoint i + 1. Every step file is
+  // written atomically, so what a crash at a checkpoint leaves does not depend on whether the run
+  // started fresh or resumed; one round also proves once, not once per checkpoint.
+  const project = await newProject({ rounds: 1 });
+  const round = 0;
+  await submitRound(project, round, ["honest", "honest", "honest", "honest"]);
+  const expected = await reference(project, round);
+  assert.deepEqual(expected.krum.status, new Array(4).fill(SlotStatus.Inlier), "the scenario: f = 0, every update aggregated");
+  const before = await snapshot();
+  const dir = roundDir(project, round);
+  let digest: string | undefined;
 
+  for (const at of CHECKPOINTS) {
+    const started = Date.now();
     if (at === "after-chunk-batch-sent") {
       // One checkpoint as a real kill -9 of the CLI.
       const run = await runAggregatorCli(
@@ -263,6 +271,8 @@ test("a crash at every checkpoint, then a restart: the reference result, one fin
         { FEDMARKET_TEST_CRASH_AT: at },
       );
       assert.equal(run.signal, "SIGKILL", run.stdout + run.stderr);
+      const onChain = await new FedMarketClient(fx.market, fx.provider).getCurrentRound(project.projectId);
+      assert.equal(onChain.chunksVerified, 1, "the first chunk proof landed before the kill");
     } else {
       const crashing = await openNode(project, {
         onCheckpoint: (name) => {
@@ -270,37 +280,31 @@ test("a crash at every checkpoint, then a restart: the reference result, one fin
         },
       });
       try {
-        await assert.rejects(crashing.node.runRound(project.projectId), SimulatedCrash);
+        await assert.rejects(crashing.node.runRound(project.projectId), SimulatedCrash, `${at}: the run reaches the checkpoint`);
       } finally {
         await crashing.close();
       }
     }
-    const dir = roundDir(project, round);
     assert.ok(!existsSync(path.join(dir, "done.json")), `${at}: not done yet`);
-    const digestAtCrash = (await readJson<RoundJson>(path.join(dir, "round.json")))?.digest;
-    const onChain = await new FedMarketClient(fx.market, fx.provider).getCurrentRound(project.projectId);
-    if (at === "after-chunk-batch-sent") assert.equal(onChain.chunksVerified, 1, "the first chunk proof landed before the kill");
-
-    const restarted = await openNode(project);
-    let out;
-    try {
-      out = await restarted.node.runRound(project.projectId);
-    } finally {
-      await restarted.close();
-    }
-    assert.equal(out.kind, "done", `${at}: ${JSON.stringify(out)}`);
-    assert.equal(out.kind === "done" && out.round, round);
-    const done = await readJson<DoneFile>(path.join(dir, "done.json"));
-    assert.ok(done, `${at}: done.json`);
-    await assertFinalized(project, round, expected, before, done, ["submitChunkProofs", "finalizeRound"]);
-    if (digestAtCrash !== undefined)
-      assert.equal(
-        (await readJson<RoundJson>(path.join(dir, "round.json")))?.digest,
-        digestAtCrash,
-        `${at}: same digest after the restart`,
-      );
+    const digestNow = (await readJson<RoundJson>(path.join(dir, "round.json")))?.digest;
+    if (digest !== undefined) assert.equal(digestNow, digest, `${at}: the same round.json as before the earlier crashes`);
+    digest ??= digestNow;
     measured[`crash-${at}-ms`] = Date.now() - started;
   }
+
+  const restarted = await openNode(project);
+  let out;
+  try {
+    out = await restarted.node.runRound(project.projectId);
+  } finally {
+    await restarted.close();
+  }
+  assert.equal(out.kind, "done", JSON.stringify(out));
+  assert.equal(out.kind === "done" && out.round, round);
+  const done = await readJson<DoneFile>(path.join(dir, "done.json"));
+  assert.ok(done, "done.json");
+  await assertFinalized(project, round, expected, before, done, ["submitChunkProofs", "finalizeRound"]);
+  assert.equal((await readJson<RoundJson>(path.join(dir, "round.json")))?.digest, digest, "the same digest after the last restart");
   const p = await new FedMarketClient(fx.market, fx.provider).getProject(project.projectId);
   assert.equal(p.status, ProjectStatus.Completed);
 });

@@ -35,7 +35,7 @@ import {
 } from "@fedmarket/aggregator";
 import { startLocalChain, type LocalChain } from "../../src/chain/local-chain.ts";
 import { createDemoProject, HARDHAT_KEYS, readArtifact, type DemoProject } from "../../src/chain/demo-project.ts";
-import { deployGroth16RoundVerifier } from "../../src/chain/round-verifier.ts";
+import { deployGeneratedVerifiers, deployGroth16RoundVerifier } from "../../src/chain/round-verifier.ts";
 import { syntheticBlobsCsv } from "../../src/data/synthetic-data.ts";
 
 const K4_C16 = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 } as const;
@@ -146,9 +146,8 @@ before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "fedmarket-outage-"));
   chain = await startLocalChain();
   provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, pollingInterval: 200, cacheTimeout: -1 });
-  const chunkV = await deploy("verifiers/generated/ChunkVerifier_k4_c16.sol/ChunkVerifier_k4_c16.json", []);
-  const decisionV = await deploy("verifiers/generated/DecisionVerifier_k4_c16.sol/DecisionVerifier_k4_c16.json", []);
-  verifier = await deployGroth16RoundVerifier(signer(0), { chunkVerifier: chunkV, decisionVerifier: decisionV, circuit: K4_C16 });
+  const generated = await deployGeneratedVerifiers(signer(0), K4_C16);
+  verifier = await deployGroth16RoundVerifier(signer(0), { ...generated, circuit: K4_C16 });
   market = await deploy("FedMarket.sol/FedMarket.json", []);
   store = await HeliaBlobStore.create({ dataDir: path.join(tmp, "ipfs") });
   backend = await selectBackend({ log: () => {} });

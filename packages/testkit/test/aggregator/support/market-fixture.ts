@@ -16,7 +16,7 @@ import { FedMarketClient, HeliaBlobStore, memoryLogger } from "@fedmarket/protoc
 import { selectBackend, type BackendInfo } from "@fedmarket/ml";
 import { startLocalChain, type LocalChain } from "../../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS, readArtifact } from "../../../src/chain/demo-project.ts";
-import { deployGroth16RoundVerifier } from "../../../src/chain/round-verifier.ts";
+import { deployGeneratedVerifiers, deployGroth16RoundVerifier } from "../../../src/chain/round-verifier.ts";
 import type { RoundChain } from "../../helpers.ts";
 
 /** The circuits every verifier of the fixture is generated for. */
@@ -57,9 +57,8 @@ export async function startMarketFixture(prefix: string): Promise<MarketFixture>
     await c.waitForDeployment();
     return c.getAddress();
   };
-  const chunkV = await deployFrom("verifiers/generated/ChunkVerifier_k4_c16.sol/ChunkVerifier_k4_c16.json", []);
-  const decisionV = await deployFrom("verifiers/generated/DecisionVerifier_k4_c16.sol/DecisionVerifier_k4_c16.json", []);
-  const verifier = await deployGroth16RoundVerifier(signer(0), { chunkVerifier: chunkV, decisionVerifier: decisionV, circuit: K4_C16 });
+  const generated = await deployGeneratedVerifiers(signer(0), K4_C16);
+  const verifier = await deployGroth16RoundVerifier(signer(0), { ...generated, circuit: K4_C16 });
   const market = await deployFrom("FedMarket.sol/FedMarket.json", []);
   const ipfsDir = path.join(tmp, "ipfs");
   const store = await HeliaBlobStore.create({ dataDir: ipfsDir });
