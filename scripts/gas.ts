@@ -80,6 +80,8 @@ interface Measurement {
   verifyDecisionProof: number;
   submitChunkProofsPerProof: number;
   batchedPerExtraChunkProof: number;
+  /** submitChunkProofs with a single proof. */
+  submitOneChunkProof: number;
   finalizeRoundWhole: number;
   finalizeRoundChunks: number;
   skipRound: number;
@@ -179,7 +181,7 @@ async function measure(k: number): Promise<Measurement> {
     return { commit, reveal };
   }
 
-  async function finalize(round: number): Promise<{ whole: number; chunks: number; perChunk: number; perExtra: number }> {
+  async function finalize(round: number): Promise<{ whole: number; chunks: number; perChunk: number; perExtra: number; one: number }> {
     const project = await market.getProject(1n);
     const chunkProofs = [];
     let acc = 0n;
@@ -193,6 +195,9 @@ async function measure(k: number): Promise<Measurement> {
     const snapshot = await networkHelpers.takeSnapshot();
     const fewer = await gasOf(agg.submitChunkProofs(1n, round, 0n, chunkProofs.slice(0, -1)));
     await snapshot.restore();
+    // A submission of one proof, undone: the price of a proof sent on its own ("single" rounds).
+    const one = await gasOf(agg.submitChunkProofs(1n, round, 0n, chunkProofs.slice(0, 1)));
+    await snapshot.restore();
     const chunks = await gasOf(agg.submitChunkProofs(1n, round, 0n, chunkProofs));
     const outcomes = packAllInliers(k);
     const newModel = 777n + BigInt(round);
@@ -203,7 +208,7 @@ async function measure(k: number): Promise<Measurement> {
     const whole = await gasOf(
       agg.finalizeRound(1n, round, 0n, [], { newModelCommitment: newModel, outcomes, proof, newModelCid: cid(9), nextHyperParams }),
     );
-    return { whole, chunks, perChunk: Math.round(chunks / chunkProofs.length), perExtra: chunks - fewer };
+    return { whole, chunks, perChunk: Math.round(chunks / chunkProofs.length), perExtra: chunks - fewer, one };
   }
 
   const first = await submitRound(1n, 0);
@@ -256,6 +261,7 @@ async function measure(k: number): Promise<Measurement> {
     verifyDecisionProof: await verifier.verifyDecisionGas(),
     submitChunkProofsPerProof: round0.perChunk,
     batchedPerExtraChunkProof: round0.perExtra,
+    submitOneChunkProof: round0.one,
     finalizeRoundWhole: round0.whole,
     finalizeRoundChunks: round0.chunks,
     skipRound,
@@ -310,6 +316,38 @@ async function answerPerChunk(): Promise<{ configuration: string; chunk: number;
 }
 const answer = await answerPerChunk();
 
+/**
+ * The aggregator's gas per round at K = 8 for models of D parameters at the production chunk
+ * (CHUNK 512: ceil(D / 512) chunk proofs), from the K = 8 measurements above: "single" sends each
+ * proof in its own submission; "batched" sends up to the node's 128 proofs per submission (the first
+ * proof of a submission at the one-proof price, every further one at `batchedPerExtraChunkProof`);
+ * both then pay finalizeRound (decision proof, K payouts). Chunk proofs' gas does not depend on the
+ * chunk size (two public inputs), so these are measured prices times counts, not a run at each D.
+ * "optimistic" rounds are not built yet (null).
+ */
+function roundsAtK8(): { d: number; chunks: number; mode: string; aggregatorGasPerRound: number | null }[] {
+  const k8 = results.find((r) => r.k === 8);
+  if (k8 === undefined) throw new Error("no K = 8 measurement");
+  const PROD_CHUNK = 512;
+  const PER_TX = 128;
+  const rows = [];
+  for (const d of [1_010, 25_450, 1_000_000]) {
+    const n = Math.ceil(d / PROD_CHUNK);
+    const submissions = Math.ceil(n / PER_TX);
+    rows.push({ d, chunks: n, mode: "single", aggregatorGasPerRound: n * k8.submitOneChunkProof + k8.finalizeRoundWhole });
+    rows.push({
+      d,
+      chunks: n,
+      mode: "batched",
+      aggregatorGasPerRound:
+        submissions * k8.submitOneChunkProof + (n - submissions) * k8.batchedPerExtraChunkProof + k8.finalizeRoundWhole,
+    });
+    rows.push({ d, chunks: n, mode: "optimistic", aggregatorGasPerRound: null });
+  }
+  return rows;
+}
+const rounds = roundsAtK8();
+
 const out = {
   generatedBy: "npm run gas (scripts/gas.ts)",
   solc: "0.8.30, optimizer 100 runs, viaIR, evm cancun",
@@ -329,9 +367,14 @@ const out = {
       "adapter's poseidon-solidity libraries (core's hashNarrow per chunk with PoseidonT(min(NP, 5) + 1), PoseidonT3 per chain step, PoseidonT4 for the commitment).",
     "answerPerChunk: what one more chunk adds to the adapter's sealedCommitment (hashing and that chunk's calldata) at each configuration's " +
       "chunk width; publishUpdate adds the canonical-element checks and the UpdatePublished log of the elements on top.",
+    "rounds (issue 14): the aggregator's gas per round at K = 8 for D parameters in ceil(D / 512) chunk proofs, computed from the K = 8 " +
+      "measurements (submitOneChunkProof, batchedPerExtraChunkProof, finalizeRoundWhole): single = one proof per submission; batched = up to " +
+      "128 proofs per submission (the aggregator node's default); optimistic = not built (null). D = 1,000,000 is computed like the others, not run.",
   ],
   measurements: results,
   answerPerChunk: answer,
+  batchedPerExtraChunkProof: results.find((r) => r.k === 8)?.batchedPerExtraChunkProof ?? null,
+  rounds,
 };
 mkdirSync(join(root, "bench"), { recursive: true });
 writeFileSync(join(root, "bench", "gas.json"), JSON.stringify(out, null, 2) + "\n");
@@ -353,6 +396,7 @@ console.table(
   })),
 );
 console.table(answer);
+console.table(rounds);
 console.log("wrote bench/gas.json");
 // snarkjs keeps worker threads alive; the benchmark is done.
 process.exit(0);

@@ -1,15 +1,18 @@
 /**
- * Runs npm scripts side by side and fails if any fails: `node scripts/run-suites.ts test:packages test:circuits`.
+ * Runs npm scripts side by side and fails if any fails:
+ * `node scripts/run-suites.ts test:testkit test:layers test:circuits` (what `npm test` runs).
  *
  * Why: on a 2-core machine the package suites spend much of their time waiting (chain windows,
  * child processes, an RPC outage of 30 s) at about one core, while the circuit suite is one core of
  * witness generation and proving; side by side they finish minutes sooner than one after the other.
+ * The testkit's end-to-end suites are the longest, so they run beside the layer packages' suites
+ * rather than after them.
  * They share nothing they could race on: every test starts its own chain on a free port and works in
  * its own temporary folder, and the circuit artifacts both read (`.cache/circuits`) are made by the
  * contract tests that run before them.
  *
  * Each script's output goes to `.cache/test-logs/<script>.log` and is printed whole when the script
- * ends (so the two suites' lines do not interleave), with a line a minute saying what still runs.
+ * ends (so the suites' lines do not interleave), with a line a minute saying what still runs.
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
