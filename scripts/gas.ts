@@ -325,9 +325,7 @@ const answer = await answerPerChunk();
  * chunk size (two public inputs), so these are measured prices times counts, not a run at each D.
  * "optimistic" rounds are not built yet (null).
  */
-function roundsAtK8(): { d: number; chunks: number; mode: string; aggregatorGasPerRound: number | null }[] {
-  const k8 = results.find((r) => r.k === 8);
-  if (k8 === undefined) throw new Error("no K = 8 measurement");
+function roundsAtK8(k8: Measurement): { d: number; chunks: number; mode: string; aggregatorGasPerRound: number | null }[] {
   const PROD_CHUNK = 512;
   const PER_TX = 128;
   const rows = [];
@@ -346,7 +344,9 @@ function roundsAtK8(): { d: number; chunks: number; mode: string; aggregatorGasP
   }
   return rows;
 }
-const rounds = roundsAtK8();
+const k8 = results.find((r) => r.k === 8);
+if (k8 === undefined) throw new Error("no K = 8 measurement");
+const rounds = roundsAtK8(k8);
 
 const out = {
   generatedBy: "npm run gas (scripts/gas.ts)",
@@ -373,7 +373,7 @@ const out = {
   ],
   measurements: results,
   answerPerChunk: answer,
-  batchedPerExtraChunkProof: results.find((r) => r.k === 8)?.batchedPerExtraChunkProof ?? null,
+  batchedPerExtraChunkProof: k8.batchedPerExtraChunkProof,
   rounds,
 };
 mkdirSync(join(root, "bench"), { recursive: true });

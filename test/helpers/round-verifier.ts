@@ -2,8 +2,8 @@
  * Deploys the real round verifier for the root tests: the Groth16RoundVerifier adapter over a
  * circuit configuration's generated verifiers, with the poseidon-solidity libraries it hashes
  * published sealed updates with (`sealedCommitment`: core's `hashNarrow` per chunk with
- * PoseidonT(min(NP, 5) + 1), PoseidonT3 for the chain, PoseidonT4 for the commitment). The libraries are deployed once per network and shared
- * by every adapter, as on a real chain. The testkit has the same helper for its JSON-RPC chains
+ * PoseidonT(min(NP, 5) + 1), PoseidonT3 for the chain, PoseidonT4 for the commitment). The
+ * libraries are deployed once per network and shared by every adapter, as on a real chain. The testkit has the same helper for its JSON-RPC chains
  * (packages/testkit/src/chain/round-verifier.ts).
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";

@@ -654,17 +654,25 @@ export class FedMarketClient {
     return this.read("eth_blockNumber", () => this.provider.getBlockNumber());
   }
 
+  /**
+   * Logs of one of the per-slot events, each indexed by (projectId, round, trainer); a filter field
+   * left out matches any value.
+   */
+  #slotEvents(
+    event: "UpdateRevealed" | "UpdateCommitted" | "UpdateFlagged" | "UpdatePublished",
+    filter: { projectId?: bigint; round?: number; trainer?: string },
+    options: Partial<EventQueryOptions>,
+  ): Promise<ParsedEvent[]> {
+    const topics = fedMarketInterface.encodeFilterTopics(event, [filter.projectId ?? null, filter.round ?? null, filter.trainer ?? null]);
+    return this.queryEvents(topics, options);
+  }
+
   /** `UpdateRevealed` events (revealed updates), optionally filtered by project, round and trainer. */
   async updateRevealed(
     filter: { projectId?: bigint; round?: number; trainer?: string },
     options: Partial<EventQueryOptions> = {},
   ): Promise<SubmissionRecord[]> {
-    const topics = fedMarketInterface.encodeFilterTopics("UpdateRevealed", [
-      filter.projectId ?? null,
-      filter.round ?? null,
-      filter.trainer ?? null,
-    ]);
-    return (await this.queryEvents(topics, options)).map(decodeSubmission);
+    return (await this.#slotEvents("UpdateRevealed", filter, options)).map(decodeSubmission);
   }
 
   /** `UpdateCommitted` events (sealed commitments), optionally filtered by project, round and trainer. */
@@ -672,12 +680,7 @@ export class FedMarketClient {
     filter: { projectId?: bigint; round?: number; trainer?: string },
     options: Partial<EventQueryOptions> = {},
   ): Promise<CommitRecord[]> {
-    const topics = fedMarketInterface.encodeFilterTopics("UpdateCommitted", [
-      filter.projectId ?? null,
-      filter.round ?? null,
-      filter.trainer ?? null,
-    ]);
-    return (await this.queryEvents(topics, options)).map(EVENT_DECODERS.UpdateCommitted);
+    return (await this.#slotEvents("UpdateCommitted", filter, options)).map(EVENT_DECODERS.UpdateCommitted);
   }
 
   /** `UpdateFlagged` events of a project, optionally of one round and one trainer. */
@@ -686,8 +689,7 @@ export class FedMarketClient {
     filter: { round?: number; trainer?: string } = {},
     options: Partial<EventQueryOptions> = {},
   ): Promise<FlagRecord[]> {
-    const topics = fedMarketInterface.encodeFilterTopics("UpdateFlagged", [projectId, filter.round ?? null, filter.trainer ?? null]);
-    return (await this.queryEvents(topics, options)).map(EVENT_DECODERS.UpdateFlagged);
+    return (await this.#slotEvents("UpdateFlagged", { ...filter, projectId }, options)).map(EVENT_DECODERS.UpdateFlagged);
   }
 
   /** `UpdatePublished` events (answers to flags, with the sealed data) of a project, optionally of one round and one trainer. */
@@ -696,8 +698,7 @@ export class FedMarketClient {
     filter: { round?: number; trainer?: string } = {},
     options: Partial<EventQueryOptions> = {},
   ): Promise<PublicationRecord[]> {
-    const topics = fedMarketInterface.encodeFilterTopics("UpdatePublished", [projectId, filter.round ?? null, filter.trainer ?? null]);
-    return (await this.queryEvents(topics, options)).map(EVENT_DECODERS.UpdatePublished);
+    return (await this.#slotEvents("UpdatePublished", { ...filter, projectId }, options)).map(EVENT_DECODERS.UpdatePublished);
   }
 
   /** `RoundOpened` events of a project. */
