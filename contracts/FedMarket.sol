@@ -9,19 +9,18 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IFedMarket} from "./interfaces/IFedMarket.sol";
 import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
+import {FedMarketAnswers} from "./FedMarketAnswers.sol";
+import {FedMarketStorage} from "./FedMarketStorage.sol";
 
 /// @title FedMarket
 /// @notice See {IFedMarket}.
 /// @dev Storage is laid out for the hot path: `commitUpdate` and `revealUpdate` touch the round's
-///      project words (timing, counters, seed), the trainer's word and one reused two-word slot
-///      entry. Slot entries are initialised to non-zero sentinels at project creation (paid by the
+///      project words (timing, counters, seed), the trainer's word and one reused slot
+///      entry (two words; a third only for answers in parts). Slot entries are initialised to non-zero sentinels at project creation (paid by the
 ///      owner), so a commitment only ever rewrites non-zero storage.
-contract FedMarket is IFedMarket, ReentrancyGuardTransient {
+contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @dev The BN254 scalar field: commitments and public inputs must be below it.
-    uint256 internal constant FIELD_MODULUS =
-        21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @dev BabyJubJub (EIP-2494) over that field: `A x^2 + y^2 = 1 + D x^2 y^2` (seal keys).
     uint256 internal constant BABYJUBJUB_A = 168700;
     uint256 internal constant BABYJUBJUB_D = 168696;
@@ -32,8 +31,6 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     uint256 internal constant MAX_SLOTS = 64;
     /// @dev Longest CID accepted (a CIDv1 in base32 with a sha2-256 digest is 59 bytes).
     uint256 internal constant MAX_CID_LENGTH = 128;
-    /// @dev Longest owner wrap a published update may carry (the FMEV envelope is 32 bytes).
-    uint256 internal constant MAX_OWNER_WRAP_LENGTH = 1024;
     /// @dev Outcome encoding: three 66-bit slots per word, each `status | score << 2`.
     uint256 internal constant SLOTS_PER_WORD = 3;
     uint256 internal constant SLOT_BITS = 66;
@@ -45,101 +42,13 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     /// @inheritdoc IFedMarket
     uint64 public constant ACCEPTANCE_TIMEOUT = 7 days;
 
-    struct Project {
-        // word 0: the open round's counters, rewritten by every commit and reveal. They share the
-        // word with the (non-zero) owner so that resetting them to zero never frees the slot, and
-        // the round's first commit pays for a non-zero rewrite like the others.
-        address owner;
-        uint32 submissions; // revealed updates
-        uint32 chunksVerified;
-        uint8 byzantineTolerance;
-        uint8 slotCount;
-        uint16 commits;
-        // word 1: read by every submission
-        uint64 roundOpenedAt;
-        uint64 submissionWindow;
-        uint64 aggregationWindow;
-        uint32 currentRound;
-        uint16 maxTrainersPerRound;
-        ProjectStatus status;
-        bool cancelRequested;
-        // word 2: read by every reveal
-        address token;
-        uint32 numRounds;
-        uint32 numChunks;
-        uint32 revealWindow;
-        // word 3: the open round's draw, read by every commit
-        uint64 seedBlock;
-        uint32 candidates; // trainers registered when the round opened
-        uint32 registeredTrainers;
-        uint256 seed; // 0 until drawn
-        // further words
-        address aggregator;
-        uint64 awaitingSince; // when the project last started waiting for an aggregator
-        IRoundVerifier verifier;
-        // Until when the open round's flags can be answered (flagUnavailable). In the verifier's word,
-        // which chunk proofs and answers read anyway. Never reset: a round ends only once its
-        // deadline has passed (chunk proofs wait for it; a round below quorum has no flags), so an
-        // earlier round's deadline is always in the past.
-        uint64 answerDeadline;
-        uint256 accumulator;
-        uint256 budget;
-        uint256 roundReward;
-        uint256 rewardPerRound;
-        uint256 aggregatorBond;
-        uint256 bondPosted;
-        uint256 slashAmount;
-        uint256 trainerStake;
-        // Refunds: everything deposited into the budget, the third-party part of it not yet
-        // refunded, and (once ended) what those funders can still claim.
-        uint256 deposited;
-        uint256 funderDeposits;
-        uint256 refundPool;
-        bytes32 allowlistRoot;
-        bytes32 paramsHash;
-        bytes32 ownerEncryptionKey;
-        uint256[2] aggregatorSealKey; // BabyJubJub point: two full words, nothing to pack with
-        uint256 modelCommitment;
-        CircuitParams params;
-        // One word each; only `hyperParams` changes after creation (at most once per round).
-        HyperParams hyperParams;
-        HyperParams minHyperParams;
-        HyperParams maxHyperParams;
-        string modelCid;
-        string specCid;
-    }
+    /// @dev The flags-and-answers module (FedMarketAnswers), deployed with the market: its calls are
+    ///      forwarded with `delegatecall` (`_delegateToAnswers`).
+    address private immutable _answers;
 
-    struct Trainer {
-        bool registered;
-        uint32 lastSubmittedRoundPlusOne; // last round committed in, plus one
-        uint128 stake;
-        uint32 index; // registration order: candidate `index` of every round opened after it
-        uint8 slot; // slot of the last round committed in
+    constructor() {
+        _answers = address(new FedMarketAnswers());
     }
-
-    /// @dev `value` holds the sealed commitment until the reveal, then the commitment. The flags
-    ///      share the word of `round`, which tags them: a commit rewrites the entry with both false,
-    ///      so a new round starts with nothing flagged and `_decisionInputs` reads them for free.
-    struct SlotEntry {
-        uint256 value;
-        address trainer;
-        uint32 round;
-        bool revealed;
-        bool flagged; // flagged unavailable in `round` (flagUnavailable)
-        bool published; // its sealed update was published since (publishUpdate)
-    }
-
-    uint256 private _projectCount;
-    mapping(uint256 projectId => Project) private _projects;
-    mapping(uint256 projectId => mapping(address trainer => Trainer)) private _trainers;
-    mapping(uint256 projectId => mapping(uint256 slot => SlotEntry)) private _slots;
-    mapping(uint256 projectId => mapping(address funder => uint256)) private _funderDeposits;
-    /// @dev Every commitment ever revealed, in any project and round: a commitment is revealed at
-    ///      most once in the market (a sealed update is not bound to its submitter, so a later reveal
-    ///      of the same commitment can only be a copy).
-    mapping(uint256 commitment => bool) private _revealedCommitments;
-    mapping(address token => mapping(address account => uint256)) private _credits;
-    mapping(address token => uint256) private _liabilities;
 
     // ---------------------------------------------------------------------------------------------
     // Owner
@@ -156,9 +65,9 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         Project storage p = _projects[projectId];
         _storeConfig(p, config, slotCount, numChunks);
         for (uint256 slot; slot < config.maxTrainersPerRound; ++slot) {
-            _slots[projectId][slot] = SlotEntry({
-                value: 1, trainer: address(0), round: NO_ROUND, revealed: false, flagged: false, published: false
-            });
+            SlotEntry storage e = _slots[projectId][slot];
+            e.value = 1;
+            e.round = NO_ROUND;
         }
         uint256 received = _pull(config.token, config.budget);
         p.budget = received;
@@ -259,36 +168,8 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IFedMarket
-    function flagUnavailable(uint256 projectId, uint256 round, uint256 slotMask) external nonReentrant {
-        Project storage p = _project(projectId);
-        // In the aggregation window, with a quorum: a round that cannot be aggregated has nothing to flag.
-        uint256 start = _checkAggregation(projectId, p, round);
-        uint256 window = p.aggregationWindow;
-        uint256 half;
-        uint256 deadline;
-        // Unchecked: timestamps and windows (at most 365 days) are far below 2^64.
-        unchecked {
-            half = start + window / 2;
-            deadline = block.timestamp + window / 4;
-        }
-        if (block.timestamp >= half) revert FlaggingClosed(projectId, round);
-        // A flag changes the decision's inputs, and so what the chunk proofs are for.
-        if (p.chunksVerified != 0) revert ChunkProofsStarted(projectId, round);
-        uint256 slots = p.maxTrainersPerRound;
-        if (slotMask == 0 || slotMask >> slots != 0) revert InvalidSlotMask(slotMask);
-
-        // Every flag gets at least a quarter of the window to be answered; the latest deadline,
-        // start + 3W/4, still leaves the aggregator a quarter to prove.
-        if (deadline < p.answerDeadline) deadline = p.answerDeadline;
-        p.answerDeadline = uint64(deadline);
-        for (uint256 slot; slot < slots; ++slot) {
-            if (((slotMask >> slot) & 1) == 0) continue;
-            SlotEntry storage e = _slots[projectId][slot];
-            if (e.round != round || !e.revealed) revert NotRevealed(projectId, round, slot);
-            if (e.flagged) revert AlreadyFlagged(projectId, round, slot);
-            e.flagged = true;
-            emit UpdateFlagged(projectId, round, e.trainer, slot, uint64(deadline));
-        }
+    function flagUnavailable(uint256, uint256, uint256) external nonReentrant {
+        _delegateToAnswers();
     }
 
     /// @inheritdoc IFedMarket
@@ -396,6 +277,7 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         e.revealed = false;
         e.flagged = false;
         e.published = false;
+        e.chunksAnswered = 0;
         emit UpdateCommitted(projectId, round, msg.sender, slot, sealedCommit);
     }
 
@@ -454,36 +336,16 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IFedMarket
-    function publishUpdate(
-        uint256 projectId,
-        uint256 round,
-        uint256 slot,
-        uint256[2] calldata ephemeral,
-        uint256[] calldata cipher,
-        bytes calldata ownerWrap
-    ) external nonReentrant {
-        Project storage p = _project(projectId);
-        // Flags need a quorum, so a round with a flag closes only through `_closeRound`, which moves
-        // `currentRound` on: a flagged entry of the current round belongs to an active project.
-        SlotEntry storage e = _slots[projectId][slot];
-        if (round != p.currentRound || e.round != round || !e.flagged || e.published) {
-            revert NotFlagged(projectId, round, slot);
-        }
-        uint256 deadline = p.answerDeadline;
-        if (block.timestamp >= deadline) revert AnswerWindowClosed(projectId, round, deadline);
-        IRoundVerifier verifier = p.verifier;
-        uint256 expected = uint256(p.numChunks) * verifier.cipherWidth();
-        if (cipher.length != expected) revert WrongCipherLength(expected, cipher.length);
-        // Poseidon reduces its inputs: a non-canonical element would be a second encoding of the data.
-        for (uint256 i; i < expected + 2; ++i) {
-            if ((i < 2 ? ephemeral[i] : cipher[i - 2]) >= FIELD_MODULUS) revert NonCanonicalElement(i);
-        }
-        if (ownerWrap.length > MAX_OWNER_WRAP_LENGTH) revert OwnerWrapTooLong(ownerWrap.length);
-        // A view call into the project's verifier (its Poseidon libraries), before any effect.
-        if (verifier.sealedCommitment(ephemeral, cipher) != e.value) revert PublishedUpdateMismatch(projectId, round, slot);
+    function publishUpdatePart(uint256, uint256, uint256, uint256[] calldata) external nonReentrant {
+        _delegateToAnswers();
+    }
 
-        e.published = true;
-        emit UpdatePublished(projectId, round, e.trainer, slot, ephemeral, cipher, ownerWrap);
+    /// @inheritdoc IFedMarket
+    function publishUpdate(uint256, uint256, uint256, uint256[2] calldata, uint256[] calldata, bytes calldata)
+        external
+        nonReentrant
+    {
+        _delegateToAnswers();
     }
 
     /// @inheritdoc IFedMarket
@@ -871,27 +733,6 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         );
     }
 
-    // The open round's windows end at these times. Unchecked: a uint64 timestamp plus three windows
-    // of at most 365 days each (MAX_WINDOW) is far below 2^64.
-
-    function _commitEnd(Project storage p) internal view returns (uint256 end) {
-        unchecked {
-            end = uint256(p.roundOpenedAt) + p.submissionWindow;
-        }
-    }
-
-    function _revealEnd(Project storage p) internal view returns (uint256 end) {
-        unchecked {
-            end = _commitEnd(p) + p.revealWindow;
-        }
-    }
-
-    function _aggregationEnd(Project storage p) internal view returns (uint256 end) {
-        unchecked {
-            end = _revealEnd(p) + p.aggregationWindow;
-        }
-    }
-
     /// @dev Ends the open round (its reward already settled) and moves the project on.
     function _closeRound(uint256 projectId, Project storage p, bool failed) internal {
         uint32 next;
@@ -931,25 +772,6 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
         emit ProjectClosed(projectId, p.status, refund, bond, pool);
         _credit(p.token, p.owner, refund - pool);
         _credit(p.token, p.aggregator, bond);
-    }
-
-    /// @dev The caller is the project's aggregator, `round` is open and in its aggregation window,
-    ///      which starts at `start`, and has a quorum.
-    function _checkAggregation(uint256 projectId, Project storage p, uint256 round)
-        internal
-        view
-        returns (uint256 start)
-    {
-        if (msg.sender != p.aggregator) revert NotAggregator(projectId, msg.sender);
-        if (p.status != ProjectStatus.Active) revert WrongProjectStatus(projectId, p.status);
-        if (round != p.currentRound) revert WrongRound(projectId, p.currentRound, round);
-        start = _revealEnd(p);
-        uint256 end = _aggregationEnd(p);
-        if (block.timestamp < start || block.timestamp >= end) {
-            revert OutsideAggregationWindow(projectId, round, start, end);
-        }
-        uint256 quorum = _quorum(p);
-        if (p.submissions < quorum) revert QuorumNotReached(projectId, round, p.submissions, quorum);
     }
 
     function _acceptChunks(uint256 projectId, Project storage p, uint256 firstChunk, ChunkProof[] calldata proofs)
@@ -1185,9 +1007,19 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     // Internal: helpers
     // ---------------------------------------------------------------------------------------------
 
-    function _project(uint256 projectId) internal view returns (Project storage p) {
-        p = _projects[projectId];
-        if (p.status == ProjectStatus.None) revert UnknownProject(projectId);
+    /// @dev Runs this call's calldata, unchanged, in the answers module on our storage; bubbles up a
+    ///      revert. The forwarded functions return nothing.
+    function _delegateToAnswers() private {
+        address module = _answers;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, 0, calldatasize())
+            if iszero(delegatecall(gas(), module, m, calldatasize(), 0, 0)) {
+                returndatacopy(m, 0, returndatasize())
+                revert(m, returndatasize())
+            }
+        }
     }
 
     function _ended(Project storage p) internal view returns (bool) {
@@ -1209,11 +1041,6 @@ contract FedMarket is IFedMarket, ReentrancyGuardTransient {
     function _revealedIn(uint256 projectId, uint256 slot, uint256 round) internal view returns (bool) {
         SlotEntry storage e = _slots[projectId][slot];
         return e.round == round && e.revealed;
-    }
-
-    /// @dev Multi-Krum's guarantee needs `n >= 2f + 3` updates (the circuit aggregates nobody below it).
-    function _quorum(Project storage p) internal view returns (uint256) {
-        return 2 * uint256(p.byzantineTolerance) + 3;
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -76,6 +76,8 @@ interface Measurement {
   revealUpdateLaterRound: { min: number; max: number; mean: number };
   flagUnavailable: number;
   publishUpdate: { cipherElements: number; gas: number };
+  /** The same answer in two transactions: chunk 0 as a part (by the slot's trainer), then the rest. */
+  publishUpdateInParts: { partCipherElements: number; part: number; rest: number };
   verifyChunkProof: number;
   verifyDecisionProof: number;
   submitChunkProofsPerProof: number;
@@ -222,6 +224,13 @@ async function measure(k: number): Promise<Measurement> {
   const [, , flaggedSlot] = await market.slotOf(1n, trainers[0]!.address);
   const flagUnavailable = await gasOf(market.connect(aggregator).flagUnavailable(1n, 1, 1n << flaggedSlot));
   const ownerWrap = "0x" + "ab".repeat(32);
+  const np = packedLength(CHUNK, UPDATE_BITS);
+  const beforeAnswer = await networkHelpers.takeSnapshot();
+  const part = await gasOf(market.connect(trainers[0]!).publishUpdatePart(1n, 1, flaggedSlot, sealed.cipher.slice(0, np)));
+  const rest = await gasOf(
+    market.connect(trainers[1]!).publishUpdate(1n, 1, flaggedSlot, [...sealed.ephemeral], sealed.cipher.slice(np), ownerWrap),
+  );
+  await beforeAnswer.restore();
   const publishUpdate = await gasOf(
     market.connect(trainers[1]!).publishUpdate(1n, 1, flaggedSlot, [...sealed.ephemeral], sealed.cipher, ownerWrap),
   );
@@ -257,6 +266,7 @@ async function measure(k: number): Promise<Measurement> {
     revealUpdateLaterRound: stats(later.reveal),
     flagUnavailable,
     publishUpdate: { cipherElements: sealed.cipher.length, gas: publishUpdate },
+    publishUpdateInParts: { partCipherElements: np, part, rest },
     verifyChunkProof: await verifier.verifyChunkGas(),
     verifyDecisionProof: await verifier.verifyDecisionGas(),
     submitChunkProofsPerProof: round0.perChunk,
@@ -346,6 +356,44 @@ function roundsAtK8(k8: Measurement): { d: number; chunks: number; mode: string;
 }
 const k8 = results.find((r) => r.k === 8);
 if (k8 === undefined) throw new Error("no K = 8 measurement");
+
+/**
+ * An answer too large for one transaction, in parts of the trainer node's 16 chunks
+ * (DEFAULT_ANSWER_CHUNKS_PER_TX) at the production width: each part costs the market's fixed part
+ * overhead (a one-chunk part minus that chunk's share of the whole answer, measured above) plus 16
+ * chunks at the production `answerPerChunk`. Computed from measured prices, for the 25,450-parameter
+ * MLP (50 chunks) and a 1,000,000-parameter model (1,954 chunks).
+ */
+function answerInParts(m: Measurement): {
+  chunksPerTx: number;
+  partOverhead: number;
+  productionPartGas: number;
+  models: { d: number; chunks: number; transactions: number; gasPerTransactionMax: number; totalGas: number }[];
+} {
+  const PER_TX = 16;
+  const production = answer[answer.length - 1]!.perChunk;
+  // One chunk's share of the whole answer (its hashing and calldata, at this script's width) is the
+  // whole answer minus its completion without that chunk; the rest of the part is the market's.
+  const chunkInAnswer = m.publishUpdate.gas - m.publishUpdateInParts.rest;
+  const partOverhead = m.publishUpdateInParts.part - chunkInAnswer;
+  const productionPartGas = partOverhead + PER_TX * production;
+  const models = [25_450, 1_000_000].map((d) => {
+    const chunks = Math.ceil(d / 512);
+    const transactions = Math.ceil(chunks / PER_TX);
+    // The last transaction (publishUpdate) carries the remaining chunks plus the key, the wrap and the commitment check.
+    const lastChunks = chunks - (transactions - 1) * PER_TX;
+    const last = m.publishUpdate.gas - (m.publishUpdate.cipherElements / answer[0]!.np - lastChunks) * 0 + lastChunks * production;
+    return {
+      d,
+      chunks,
+      transactions,
+      gasPerTransactionMax: Math.max(productionPartGas, Math.round(last)),
+      totalGas: Math.round((transactions - 1) * productionPartGas + last),
+    };
+  });
+  return { chunksPerTx: PER_TX, partOverhead, productionPartGas, models };
+}
+const parts = answerInParts(k8);
 const rounds = roundsAtK8(k8);
 
 const out = {
@@ -367,12 +415,18 @@ const out = {
       "adapter's poseidon-solidity libraries (core's hashNarrow per chunk with PoseidonT(min(NP, 5) + 1), PoseidonT3 per chain step, PoseidonT4 for the commitment).",
     "answerPerChunk: what one more chunk adds to the adapter's sealedCommitment (hashing and that chunk's calldata) at each configuration's " +
       "chunk width; publishUpdate adds the canonical-element checks and the UpdatePublished log of the elements on top.",
+    "publishUpdateInParts: the same answer as publishUpdate in two transactions: the slot's trainer publishes chunk 0 (publishUpdatePart), " +
+      "another account completes it (publishUpdate with the other chunks). answerInParts: an answer at the production width in parts of 16 " +
+      "chunks (the trainer node's default), computed from measured prices: partOverhead = the one-chunk part minus that chunk's share of " +
+      "the whole answer (publishUpdate minus the completing rest); productionPartGas = partOverhead + 16 production chunks; each model's last transaction is bounded by the K = 8 " +
+      "publishUpdate plus its chunks at the production price.",
     "rounds (issue 14): the aggregator's gas per round at K = 8 for D parameters in ceil(D / 512) chunk proofs, computed from the K = 8 " +
       "measurements (submitOneChunkProof, batchedPerExtraChunkProof, finalizeRoundWhole): single = one proof per submission; batched = up to " +
       "128 proofs per submission (the aggregator node's default); optimistic = not built (null). D = 1,000,000 is computed like the others, not run.",
   ],
   measurements: results,
   answerPerChunk: answer,
+  answerInParts: parts,
   batchedPerExtraChunkProof: k8.batchedPerExtraChunkProof,
   rounds,
 };
@@ -396,6 +450,7 @@ console.table(
   })),
 );
 console.table(answer);
+console.table(parts.models);
 console.table(rounds);
 console.log("wrote bench/gas.json");
 // snarkjs keeps worker threads alive; the benchmark is done.

@@ -1,18 +1,18 @@
 /**
  * "Not available", made contestable (IFedMarket header): the aggregator flags revealed slots it
  * could not fetch or open (`flagUnavailable`), anyone answers by publishing the slot's sealed update
- * (`publishUpdate`, checked against the revealed commitment by the verifier's `sealedCommitment`),
- * chunk proofs wait for the answer deadline, and a slot left unanswered enters the decision proof
+ * (`publishUpdate`, checked against the revealed commitment by the verifier's `sealedCommitmentFrom`;
+ * the slot's trainer may send it in parts first, `publishUpdatePart`), chunk proofs wait for the answer deadline, and a slot left unanswered enters the decision proof
  * as empty (commitment 0).
  *
- * Most tests run on the mock verifier, whose sealed commitment is a keccak stand-in
- * (`keccak256(abi.encode(ephemeral, cipher)) mod p`), so trainers here reveal commitments of
+ * Most tests run on the mock verifier, whose sealed commitment is a keccak stand-in for the Poseidon
+ * chain (`mockCommitment`), so trainers here reveal commitments of
  * made-up sealed updates. The last block runs on the real Groth16RoundVerifier and Poseidon
  * libraries with an update sealed by core (`encryptChunk`, `cipherChain`, `sealedCommitment`).
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { AbiCoder, keccak256 } from "ethers";
+import { AbiCoder, getCreateAddress, keccak256 } from "ethers";
 
 import {
   cipherChain,
@@ -67,17 +67,25 @@ interface MockSealed {
   commitment: bigint;
 }
 
-/** The mock verifier's stand-in commitment: `keccak256(abi.encode(ephemeral, cipher)) mod p`. */
-function mockCommitment(ephemeral: readonly [bigint, bigint], cipher: readonly bigint[]): bigint {
-  return BigInt(keccak256(coder.encode(["uint256[2]", "uint256[]"], [ephemeral, cipher]))) % FIELD_MODULUS;
+/**
+ * The mock verifier's stand-in commitment (MockRoundVerifier): `acc = keccak256(abi.encode(acc,
+ * chunk)) mod p` over the chunks of `width` elements from `acc = 0`, then `keccak256(abi.encode(acc,
+ * ephemeral)) mod p`.
+ */
+function mockCommitment(ephemeral: readonly [bigint, bigint], cipher: readonly bigint[], width = 1): bigint {
+  let acc = 0n;
+  for (let i = 0; i < cipher.length; i += width) {
+    acc = BigInt(keccak256(coder.encode(["uint256", "uint256[]"], [acc, cipher.slice(i, i + width)]))) % FIELD_MODULUS;
+  }
+  return BigInt(keccak256(coder.encode(["uint256", "uint256[2]"], [acc, ephemeral]))) % FIELD_MODULUS;
 }
 
-/** A distinct made-up sealed update per label, of `length` ciphertext elements. */
-function mockSealed(label: string, length: number = NUM_CHUNKS): MockSealed {
+/** A distinct made-up sealed update per label, of `length` ciphertext elements in chunks of `width`. */
+function mockSealed(label: string, length: number = NUM_CHUNKS, width = 1): MockSealed {
   const element = (i: number): bigint => BigInt(keccak256(Buffer.from(`${label}/${i}`))) % FIELD_MODULUS;
   const ephemeral: [bigint, bigint] = [element(-1), element(-2)];
   const cipher = Array.from({ length }, (_, i) => element(i));
-  return { ephemeral, cipher, commitment: mockCommitment(ephemeral, cipher) };
+  return { ephemeral, cipher, commitment: mockCommitment(ephemeral, cipher, width) };
 }
 
 /** Every trainer reveals the commitment of its made-up sealed update (labelled by trainer and round). */
@@ -296,7 +304,7 @@ describe('FedMarket: contestable "not available" flags', function () {
       const s = f.sealed[0]!;
       await expect(publish(f, 0))
         .to.emit(f.market, "UpdatePublished")
-        .withArgs(f.projectId, f.round, f.trainers[0]!.address, 0n, s.ephemeral, s.cipher, OWNER_WRAP);
+        .withArgs(f.projectId, f.round, f.trainers[0]!.address, 0n, 0n, s.ephemeral, s.cipher, OWNER_WRAP);
       const [pending, flaggedMask, deadline] = await f.market.unavailableFlags(f.projectId);
       expect([pending, flaggedMask]).to.deep.equal([mask(2), mask(0, 2)]);
       expect(deadline).to.be.greaterThan(0n);
@@ -346,17 +354,17 @@ describe('FedMarket: contestable "not available" flags', function () {
       const f = await deployMarket(connection);
       await f.verifier.setCipherWidth(2n);
       const wide: UpdateFor = (t, _i, round) => ({
-        commitment: mockSealed(`wide/${t.address}/r${round}`, 2 * NUM_CHUNKS).commitment,
+        commitment: mockSealed(`wide/${t.address}/r${round}`, 2 * NUM_CHUNKS, 2).commitment,
         cid: cid(`w${round}x${t.address.slice(2, 12)}`),
       });
       const projectId = await createActiveProject(f);
       await submitAll(f, projectId, f.trainers.slice(0, 4), wide);
       await toAggregationWindow(f, projectId);
       await f.market.connect(f.aggregator).flagUnavailable(projectId, 0n, mask(1));
-      const s = mockSealed(`wide/${f.trainers[1]!.address}/r0`, 2 * NUM_CHUNKS);
+      const s = mockSealed(`wide/${f.trainers[1]!.address}/r0`, 2 * NUM_CHUNKS, 2);
       await expect(f.market.publishUpdate(projectId, 0n, 1n, s.ephemeral, s.cipher, OWNER_WRAP))
         .to.emit(f.market, "UpdatePublished")
-        .withArgs(projectId, 0n, f.trainers[1]!.address, 1n, s.ephemeral, s.cipher, OWNER_WRAP);
+        .withArgs(projectId, 0n, f.trainers[1]!.address, 1n, 0n, s.ephemeral, s.cipher, OWNER_WRAP);
     });
 
     it("refuses elements that are not canonical field elements, naming the first (ephemeral key first)", async function () {
@@ -384,7 +392,7 @@ describe('FedMarket: contestable "not available" flags', function () {
       const longest = "0x" + "ff".repeat(1024);
       await expect(publish(f, 0, f.sealed[0], f.stranger, longest))
         .to.emit(f.market, "UpdatePublished")
-        .withArgs(f.projectId, f.round, f.trainers[0]!.address, 0n, f.sealed[0]!.ephemeral, f.sealed[0]!.cipher, longest);
+        .withArgs(f.projectId, f.round, f.trainers[0]!.address, 0n, 0n, f.sealed[0]!.ephemeral, f.sealed[0]!.cipher, longest);
     });
 
     it("refuses data that does not open the slot's commitment", async function () {
@@ -408,6 +416,125 @@ describe('FedMarket: contestable "not available" flags', function () {
       await expect(publish(f, 0)).to.emit(f.market, "UpdatePublished");
       await time.setNextBlockTimestamp(deadline);
       await expect(publish(f, 2)).to.be.revertedWithCustomError(f.market, "AnswerWindowClosed").withArgs(f.projectId, f.round, deadline);
+    });
+  });
+
+  describe("# publishUpdatePart", function () {
+    async function flagged(): Promise<FlagFixture> {
+      const f = await flaggable();
+      await f.market.connect(f.aggregator).flagUnavailable(f.projectId, f.round, mask(0, 2));
+      return f;
+    }
+
+    /** Slot `slot`'s trainer publishes ciphertext elements `[from, to)` of its sealed update. */
+    function part(f: FlagFixture, slot: number, from: number, to: number, by = f.trainers[slot]!) {
+      return f.market.connect(by).publishUpdatePart(f.projectId, f.round, slot, f.sealed[slot]!.cipher.slice(from, to));
+    }
+
+    it("takes the update in parts: each part's event, then publishUpdate completes it from the next chunk", async function () {
+      const f = await loadFixture(flagged);
+      const s = f.sealed[0]!;
+      const trainer = f.trainers[0]!.address;
+      await expect(part(f, 0, 0, 1))
+        .to.emit(f.market, "UpdatePartPublished")
+        .withArgs(f.projectId, f.round, trainer, 0n, 0n, [s.cipher[0]]);
+      await expect(part(f, 0, 1, 2))
+        .to.emit(f.market, "UpdatePartPublished")
+        .withArgs(f.projectId, f.round, trainer, 0n, 1n, [s.cipher[1]]);
+      // The rest (one chunk), the key and the wrap: anyone may complete it, as anyone may answer.
+      await expect(f.market.connect(f.stranger).publishUpdate(f.projectId, f.round, 0n, s.ephemeral, s.cipher.slice(2), OWNER_WRAP))
+        .to.emit(f.market, "UpdatePublished")
+        .withArgs(f.projectId, f.round, trainer, 0n, 2n, s.ephemeral, [s.cipher[2]], OWNER_WRAP);
+      expect((await f.market.unavailableFlags(f.projectId))[0]).to.equal(mask(2));
+    });
+
+    it("may carry every chunk: publishUpdate then brings only the key and the wrap", async function () {
+      const f = await loadFixture(flagged);
+      const s = f.sealed[2]!;
+      await part(f, 2, 0, NUM_CHUNKS);
+      await expect(f.market.connect(f.trainers[2]!).publishUpdate(f.projectId, f.round, 2n, s.ephemeral, [], OWNER_WRAP))
+        .to.emit(f.market, "UpdatePublished")
+        .withArgs(f.projectId, f.round, f.trainers[2]!.address, 2n, BigInt(NUM_CHUNKS), s.ephemeral, [], OWNER_WRAP);
+    });
+
+    it("then needs exactly the chunks not yet published", async function () {
+      const f = await loadFixture(flagged);
+      const s = f.sealed[0]!;
+      await part(f, 0, 0, 2);
+      await expect(publish(f, 0)).to.be.revertedWithCustomError(f.market, "WrongCipherLength").withArgs(1n, BigInt(NUM_CHUNKS));
+      await expect(f.market.publishUpdate(f.projectId, f.round, 0n, s.ephemeral, s.cipher.slice(2), OWNER_WRAP)).to.emit(
+        f.market,
+        "UpdatePublished",
+      );
+    });
+
+    it("is the slot's trainer's alone: a stranger's part could make the chain unopenable", async function () {
+      const f = await loadFixture(flagged);
+      for (const by of [f.stranger, f.aggregator, f.trainers[2]!]) {
+        await expect(part(f, 0, 0, 1, by))
+          .to.be.revertedWithCustomError(f.market, "NotSlotTrainer")
+          .withArgs(f.projectId, f.round, 0n);
+      }
+    });
+
+    it("takes whole chunks, at least one, none past the last", async function () {
+      const f = await loadFixture(flagged);
+      await expect(part(f, 0, 0, 0))
+        .to.be.revertedWithCustomError(f.market, "WrongPartLength")
+        .withArgs(0n, 1n, BigInt(NUM_CHUNKS));
+      await expect(part(f, 0, 0, 2)).to.emit(f.market, "UpdatePartPublished");
+      await expect(f.market.connect(f.trainers[0]!).publishUpdatePart(f.projectId, f.round, 0n, [1n, 2n]))
+        .to.be.revertedWithCustomError(f.market, "WrongPartLength")
+        .withArgs(2n, 1n, 1n);
+      // At NP = 2 a part of three elements is not whole.
+      await f.verifier.setCipherWidth(2n);
+      await expect(f.market.connect(f.trainers[2]!).publishUpdatePart(f.projectId, f.round, 2n, [1n, 2n, 3n]))
+        .to.be.revertedWithCustomError(f.market, "WrongPartLength")
+        .withArgs(3n, 2n, BigInt(NUM_CHUNKS));
+    });
+
+    it("refuses non-canonical elements, numbered as in the whole update", async function () {
+      const f = await loadFixture(flagged);
+      await part(f, 0, 0, 1);
+      await expect(f.market.connect(f.trainers[0]!).publishUpdatePart(f.projectId, f.round, 0n, [1n, FIELD_MODULUS]))
+        .to.be.revertedWithCustomError(f.market, "NonCanonicalElement")
+        .withArgs(2n + 2n);
+    });
+
+    it("a wrong part leaves the update unopenable: the completion is refused", async function () {
+      const f = await loadFixture(flagged);
+      const s = f.sealed[0]!;
+      await f.market.connect(f.trainers[0]!).publishUpdatePart(f.projectId, f.round, 0n, [s.cipher[0]! + 1n]);
+      await expect(f.market.publishUpdate(f.projectId, f.round, 0n, s.ephemeral, s.cipher.slice(1), OWNER_WRAP))
+        .to.be.revertedWithCustomError(f.market, "PublishedUpdateMismatch")
+        .withArgs(f.projectId, f.round, 0n);
+    });
+
+    it("needs a flagged, unanswered slot of the open round, before the answer deadline", async function () {
+      const f = await loadFixture(flagged);
+      await expect(part(f, 1, 0, 1))
+        .to.be.revertedWithCustomError(f.market, "NotFlagged")
+        .withArgs(f.projectId, f.round, 1n);
+      await publish(f, 2);
+      await expect(part(f, 2, 0, 1))
+        .to.be.revertedWithCustomError(f.market, "NotFlagged")
+        .withArgs(f.projectId, f.round, 2n);
+      const [, , deadline] = await f.market.unavailableFlags(f.projectId);
+      await time.setNextBlockTimestamp(deadline);
+      await expect(part(f, 0, 0, 1))
+        .to.be.revertedWithCustomError(f.market, "AnswerWindowClosed")
+        .withArgs(f.projectId, f.round, deadline);
+    });
+
+    it("runs in the market, not in its module: the module's own storage knows no project", async function () {
+      const f = await loadFixture(flagged);
+      // FedMarket's answers module is the only contract it creates (nonce 1).
+      const module = getCreateAddress({ from: await f.market.getAddress(), nonce: 1 });
+      expect(await ethers.provider.getCode(module)).to.not.equal("0x");
+      const direct = f.market.attach(module) as typeof f.market;
+      await expect(direct.connect(f.trainers[0]!).publishUpdatePart(f.projectId, f.round, 0n, [1n]))
+        .to.be.revertedWithCustomError(f.market, "UnknownProject")
+        .withArgs(f.projectId);
     });
   });
 
@@ -497,6 +624,28 @@ describe('FedMarket: contestable "not available" flags', function () {
       expect((await f.market.decisionPublicInputs(f.projectId, 1n, [0n, 0n])).slice(6, 10)).to.not.include(0n);
       await expect(agg.flagUnavailable(f.projectId, round1, mask(0, 2))).to.emit(f.market, "UpdateFlagged");
       expect((await f.market.unavailableFlags(f.projectId)).slice(0, 2)).to.deep.equal([mask(0, 2), mask(0, 2)]);
+    });
+
+    it("a new round starts with no parts: chunks published in an earlier round do not count", async function () {
+      const f = await loadFixture(flaggedOneAnswered);
+      // Slot 0 (flagged, unanswered) got one chunk in parts, never completed: the slot stays empty.
+      await f.market.connect(f.trainers[0]!).publishUpdatePart(f.projectId, f.round, 0n, f.sealed[0]!.cipher.slice(0, 1));
+      const [, , deadline] = await f.market.unavailableFlags(f.projectId);
+      await time.increaseTo(deadline);
+      const outcomes = [0, 1, 2, 3].map((): SlotOutcome => ({ status: Status.Inlier, score: 1n }));
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, outcomes);
+      await f.market.connect(f.aggregator).finalizeRound(f.projectId, f.round, 0n, chunkProofs, result);
+
+      await submitAll(f, f.projectId, f.trainers.slice(0, 4), sealedUpdates);
+      await toAggregationWindow(f, f.projectId);
+      const round1 = f.round + 1n;
+      await f.market.connect(f.aggregator).flagUnavailable(f.projectId, round1, mask(0));
+      const [holder] = await f.market.getSubmission(f.projectId, round1, 0n);
+      const s = mockSealed(`${holder}/r${round1}`);
+      // The whole update again, from chunk 0.
+      await expect(f.market.publishUpdate(f.projectId, round1, 0n, s.ephemeral, s.cipher, OWNER_WRAP))
+        .to.emit(f.market, "UpdatePublished")
+        .withArgs(f.projectId, round1, holder, 0n, 0n, s.ephemeral, s.cipher, OWNER_WRAP);
     });
 
     it("the last round's answer deadline does not hold the next round's chunk proofs", async function () {
@@ -599,7 +748,7 @@ describe('FedMarket: contestable "not available" flags', function () {
       const tx = await f.market.connect(f.stranger).publishUpdate(f.projectId, 0n, 1n, ephemeral, cipher, OWNER_WRAP);
       await expect(tx)
         .to.emit(f.market, "UpdatePublished")
-        .withArgs(f.projectId, 0n, f.trainers[1]!.address, 1n, ephemeral, cipher, OWNER_WRAP);
+        .withArgs(f.projectId, 0n, f.trainers[1]!.address, 1n, 0n, ephemeral, cipher, OWNER_WRAP);
 
       // The aggregator decodes the published update from the event: it opens to the sealed values.
       const receipt = await tx.wait();
@@ -615,6 +764,23 @@ describe('FedMarket: contestable "not available" flags', function () {
       await time.increaseTo(deadline);
       const inputs = await f.market.decisionPublicInputs(f.projectId, 1n, [0n, 0n]);
       expect(inputs.slice(6, 10)).to.deep.equal(f.updates.map((x) => x.commitment));
+    });
+
+    it("checks an update published in parts with the same Poseidon chain: core's update answers, its events reassemble it", async function () {
+      const f = await loadFixture(realProject);
+      await f.market.connect(f.aggregator).flagUnavailable(f.projectId, 0n, mask(2));
+      const u = f.updates[2]!;
+      const cipher = u.chunks.flat();
+      // Chunk 0 alone, then chunk 1: the market's partial chain equals core's over those chunks.
+      await f.market.connect(f.trainers[2]!).publishUpdatePart(f.projectId, 0n, 2n, cipher.slice(0, 2));
+      await f.market.connect(f.trainers[2]!).publishUpdatePart(f.projectId, 0n, 2n, cipher.slice(2, 4));
+      expect(await f.verifier.cipherChain(0n, cipher.slice(0, 4))).to.equal(cipherChain(u.chunks.slice(0, 2)));
+      const ephemeral: [bigint, bigint] = [u.ephemeral[0], u.ephemeral[1]];
+      await expect(f.market.connect(f.stranger).publishUpdate(f.projectId, 0n, 2n, ephemeral, cipher.slice(4), OWNER_WRAP))
+        .to.emit(f.market, "UpdatePublished")
+        .withArgs(f.projectId, 0n, f.trainers[2]!.address, 2n, 2n, ephemeral, cipher.slice(4), OWNER_WRAP);
+      expect(await f.verifier.sealedCommitmentFrom(cipherChain(u.chunks.slice(0, 2)), ephemeral, cipher.slice(4))).to.equal(u.commitment);
+      expect(await f.verifier.sealedCommitment(ephemeral, cipher)).to.equal(u.commitment);
     });
 
     it("a flag nobody answers empties the slot in the decision inputs", async function () {

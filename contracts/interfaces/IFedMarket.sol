@@ -366,6 +366,11 @@ interface IFedMarket {
     error OwnerWrapTooLong(uint256 length);
     /// @notice The published sealed update does not hash to the commitment revealed in the slot.
     error PublishedUpdateMismatch(uint256 projectId, uint256 round, uint256 slot);
+    /// @notice Only the slot's trainer publishes a sealed update in parts.
+    error NotSlotTrainer(uint256 projectId, uint256 round, uint256 slot);
+    /// @notice A part of `length` elements is not a non-empty whole number of chunks of
+    ///         `cipherWidth` elements, or goes past the `chunksLeft` chunks not published yet.
+    error WrongPartLength(uint256 length, uint256 cipherWidth, uint256 chunksLeft);
 
     // ---------------------------------------------------------------------------------------------
     // Events
@@ -422,15 +427,25 @@ interface IFedMarket {
     event UpdateFlagged(
         uint256 indexed projectId, uint256 indexed round, address indexed trainer, uint256 slot, uint64 answerDeadline
     );
+    /// @notice Chunks `[firstChunk, firstChunk + cipher.length / cipherWidth)` of the sealed update of
+    ///         flagged `slot` were published by its `trainer` (`publishUpdatePart`), ahead of the
+    ///         `UpdatePublished` that completes them. Not checked against the commitment on their
+    ///         own: only a completed publication counts.
+    event UpdatePartPublished(
+        uint256 indexed projectId, uint256 indexed round, address indexed trainer, uint256 slot, uint256 firstChunk, uint256[] cipher
+    );
     /// @notice The sealed update of flagged `slot` (held by `trainer`, whoever sent it) was published
-    ///         and opens the slot's commitment: ephemeral key `E = [x, y]`, the ciphertext of every
-    ///         chunk (`verifier.cipherWidth()` elements each, chunk after chunk) and the owner's wrap.
-    ///         This event is the update's data availability: nodes and audits read it from here.
+    ///         and opens the slot's commitment: ephemeral key `E = [x, y]`, the ciphertext of chunks
+    ///         `firstChunk` to the last (`verifier.cipherWidth()` elements each, chunk after chunk;
+    ///         the chunks before `firstChunk` are in this round's `UpdatePartPublished` events of the
+    ///         slot) and the owner's wrap. These events are the update's data availability: nodes
+    ///         and audits read it from here.
     event UpdatePublished(
         uint256 indexed projectId,
         uint256 indexed round,
         address indexed trainer,
         uint256 slot,
+        uint256 firstChunk,
         uint256[2] ephemeral,
         uint256[] cipher,
         bytes ownerWrap
@@ -584,15 +599,28 @@ interface IFedMarket {
     ///        (`NotRevealed`) and is not flagged yet (`AlreadyFlagged`).
     function flagUnavailable(uint256 projectId, uint256 round, uint256 slotMask) external;
 
+    /// @notice Publishes the next chunks of a flagged slot's sealed update, for updates too large
+    ///         for one transaction (at the production width a chunk costs ~0.7 M gas): the market
+    ///         keeps the slot's partial cipher chain, and `publishUpdate` completes it with the
+    ///         remaining chunks, the ephemeral key and the owner's wrap. Only the slot's trainer
+    ///         (`NotSlotTrainer`: anyone else's part could make the chain unopenable), under the
+    ///         same conditions as `publishUpdate` (`NotFlagged`, `AnswerWindowClosed`).
+    /// @param cipher Whole chunks (`verifier.cipherWidth()` elements each) following those already
+    ///        published, none past the last (`WrongPartLength`); every element below the BN254
+    ///        scalar field (`NonCanonicalElement`, numbered as in `publishUpdate`).
+    function publishUpdatePart(uint256 projectId, uint256 round, uint256 slot, uint256[] calldata cipher) external;
+
     /// @notice Answers a flag by publishing the slot's sealed update: anyone may call (normally the
     ///         slot's trainer; what matters is the data, not the sender), before the round's answer
     ///         deadline. The update must open the slot's revealed commitment
-    ///         (`verifier.sealedCommitment(ephemeral, cipher)`, else `PublishedUpdateMismatch`); the
-    ///         slot then stays in the round like any other and the aggregator must score it.
+    ///         (`verifier.sealedCommitmentFrom(acc, ephemeral, cipher)`, `acc` the chain over the
+    ///         chunks published in parts, else `PublishedUpdateMismatch`); the slot then stays in the
+    ///         round like any other and the aggregator must score it.
     /// @param round The open round (`WrongRound`); `slot` must be flagged in it and not answered
     ///        yet (`NotFlagged`).
     /// @param ephemeral The ephemeral public key `E = [x, y]` of the sealed update.
-    /// @param cipher The ciphertext, `numChunks * verifier.cipherWidth()` elements
+    /// @param cipher The ciphertext of the chunks not published in parts (all of them when there
+    ///        are none): `(numChunks - published) * verifier.cipherWidth()` elements
     ///        (`WrongCipherLength`), chunk after chunk; every element and both coordinates of
     ///        `ephemeral` below the BN254 scalar field (`NonCanonicalElement`).
     /// @param ownerWrap The update's key wrapped for the project owner, as pinned with the update

@@ -39,6 +39,21 @@ interface IRoundVerifier {
         view
         returns (uint256 commitment);
 
+    /// @notice The cipher chain of `sealedCommitment` continued from `accIn` over whole chunks:
+    ///         `acc = accIn`, then `acc = Poseidon(acc, hashNarrow(chunk_j))` for each chunk. Lets the
+    ///         market take a sealed update in parts (`IFedMarket.publishUpdatePart`).
+    /// @dev Reverts unless `cipher` is a non-empty whole number of chunks.
+    function cipherChain(uint256 accIn, uint256[] calldata cipher) external view returns (uint256 accOut);
+
+    /// @notice `sealedCommitment` of an update whose first chunks were chained into `accIn`
+    ///         (`cipherChain`; 0 when none): the chain continued over `cipher`, then
+    ///         `Poseidon(acc, E.x, E.y)`. `sealedCommitment(E, c) == sealedCommitmentFrom(0, E, c)`.
+    /// @dev Reverts unless `cipher` is a whole number of chunks; it may be empty when `accIn != 0`.
+    function sealedCommitmentFrom(uint256 accIn, uint256[2] calldata ephemeral, uint256[] calldata cipher)
+        external
+        view
+        returns (uint256 commitment);
+
     /// @notice Verifies one chunk proof.
     /// @param proof The Groth16 proof (see the contract notice for the word order).
     /// @param accIn The accumulator before this chunk (`0` for the first chunk of a round).

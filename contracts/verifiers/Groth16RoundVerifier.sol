@@ -125,20 +125,42 @@ contract Groth16RoundVerifier is IRoundVerifier {
 
     /// @inheritdoc IRoundVerifier
     function sealedCommitment(uint256[2] calldata ephemeral, uint256[] calldata cipher) external view returns (uint256) {
+        if (cipher.length == 0) revert CipherLengthNotWhole(0, _cipherWidth);
+        return _seal(_chain(0, cipher), ephemeral);
+    }
+
+    /// @inheritdoc IRoundVerifier
+    function cipherChain(uint256 accIn, uint256[] calldata cipher) external view returns (uint256) {
+        if (cipher.length == 0) revert CipherLengthNotWhole(0, _cipherWidth);
+        return _chain(accIn, cipher);
+    }
+
+    /// @inheritdoc IRoundVerifier
+    function sealedCommitmentFrom(uint256 accIn, uint256[2] calldata ephemeral, uint256[] calldata cipher)
+        external
+        view
+        returns (uint256)
+    {
+        if (cipher.length == 0 && accIn == 0) revert CipherLengthNotWhole(0, _cipherWidth);
+        return _seal(_chain(accIn, cipher), ephemeral);
+    }
+
+    /// @dev The chain from `acc` over the whole chunks of `cipher` (possibly none).
+    function _chain(uint256 acc, uint256[] calldata cipher) private view returns (uint256) {
         uint256 width = _cipherWidth;
         uint256 length = cipher.length;
-        if (length == 0 || length % width != 0) revert CipherLengthNotWhole(length, width);
-        uint256 acc;
+        if (length % width != 0) revert CipherLengthNotWhole(length, width);
         // One chain step per chunk; the market bounds `length` by the project's chunk count.
         for (uint256 start; start < length; start += width) {
             acc = _hash(pairHasher, abi.encodePacked(PAIR_SELECTOR, acc, _chunkHash(cipher[start:start + width])));
         }
+        return acc;
+    }
+
+    function _seal(uint256 acc, uint256[2] calldata ephemeral) private view returns (uint256) {
         return _hash(tripleHasher, abi.encodePacked(TRIPLE_SELECTOR, acc, ephemeral));
     }
 
-    /// @dev core's `hashNarrow` of one chunk: NP <= 5: PoseidonT(NP+1)(chunk); otherwise
-    ///      h = PoseidonT6(chunk[0..5)), then h = PoseidonT6(h, next 4 elements) with the last group
-    ///      padded with zeros (NP is fixed, so the padding cannot collide).
     function _chunkHash(uint256[] calldata chunk) private view returns (uint256 h) {
         uint256 width = chunk.length;
         if (width <= NARROW_INPUTS) return _hash(cipherHasher, abi.encodePacked(_cipherSelector, chunk));

@@ -7,8 +7,9 @@ import {IRoundVerifier} from "../../interfaces/IRoundVerifier.sol";
 /// @notice Test double for {IRoundVerifier}, for unit tests of the marketplace alone. A "proof" is
 ///         valid when its first word is the keccak hash of the public inputs it is checked against,
 ///         so tests still see verification fail whenever any public input changes. A sealed
-///         commitment is a keccak stand-in for the Poseidon chain, `keccak256(abi.encode(ephemeral,
-///         cipher)) mod p`, so tests can craft published data that opens (or does not open) a commitment.
+///         commitment is a keccak stand-in for the Poseidon chain: `acc = keccak256(abi.encode(acc,
+///         chunk)) mod p` for each chunk from `acc = 0`, then `keccak256(abi.encode(acc, ephemeral)) mod p`,
+///         so tests can craft published data (whole or in parts) that opens, or does not open, a commitment.
 contract MockRoundVerifier is IRoundVerifier {
     /// @dev The BN254 scalar field: stand-in commitments are reduced into it, like real ones.
     uint256 private constant FIELD_MODULUS =
@@ -45,8 +46,33 @@ contract MockRoundVerifier is IRoundVerifier {
         _cipherWidth = cipherWidth_;
     }
 
-    function sealedCommitment(uint256[2] calldata ephemeral, uint256[] calldata cipher) external pure returns (uint256) {
-        return uint256(keccak256(abi.encode(ephemeral, cipher))) % FIELD_MODULUS;
+    function sealedCommitment(uint256[2] calldata ephemeral, uint256[] calldata cipher) external view returns (uint256) {
+        return _seal(_chain(0, cipher), ephemeral);
+    }
+
+    function cipherChain(uint256 accIn, uint256[] calldata cipher) external view returns (uint256) {
+        return _chain(accIn, cipher);
+    }
+
+    function sealedCommitmentFrom(uint256 accIn, uint256[2] calldata ephemeral, uint256[] calldata cipher)
+        external
+        view
+        returns (uint256)
+    {
+        return _seal(_chain(accIn, cipher), ephemeral);
+    }
+
+    function _chain(uint256 acc, uint256[] calldata cipher) private view returns (uint256) {
+        uint256 width = _cipherWidth;
+        require(cipher.length % width == 0, "MockRoundVerifier: not whole chunks");
+        for (uint256 start; start < cipher.length; start += width) {
+            acc = uint256(keccak256(abi.encode(acc, cipher[start:start + width]))) % FIELD_MODULUS;
+        }
+        return acc;
+    }
+
+    function _seal(uint256 acc, uint256[2] calldata ephemeral) private pure returns (uint256) {
+        return uint256(keccak256(abi.encode(acc, ephemeral))) % FIELD_MODULUS;
     }
 
     function verifyChunk(uint256[8] calldata proof, uint256 accIn, uint256 accOut) external pure returns (bool) {

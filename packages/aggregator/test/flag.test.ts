@@ -94,6 +94,7 @@ function publication(k: number): PublicationRecord {
     round: ROUND,
     trainer: trainer(k),
     slot: k,
+    firstChunk: 0,
     ephemeral: s.ephemeral,
     cipher: flatCipher(s),
     ownerWrap,

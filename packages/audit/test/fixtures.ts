@@ -209,7 +209,7 @@ export function contribution(
 }
 
 export function roundHistory(r: Partial<RoundHistory> & { round: number }): RoundHistory {
-  return { commits: [], submissions: [], chunkBatches: [], contributions: [], flags: [], publications: [], ...r };
+  return { commits: [], submissions: [], chunkBatches: [], contributions: [], flags: [], publications: [], publicationParts: [], ...r };
 }
 
 export function finalized(

@@ -254,7 +254,9 @@ describe("# checkOpenings: flags", () => {
     const { sealed, ownerWrap } = decodeSealedUpdate(published);
     const at = { projectId: 1n, round: ROUND, blockNumber: 7, transactionHash: tx(0xe0), logIndex: 0 };
     const flags = [1, 2].map((slot) => ({ ...at, trainer: trainer(slot), slot, answerDeadline: 100 }));
-    const publications = [{ ...at, trainer: trainer(1), slot: 1, ephemeral: sealed.ephemeral, cipher: flatCipher(sealed), ownerWrap }];
+    const publications = [
+      { ...at, trainer: trainer(1), slot: 1, firstChunk: 0, ephemeral: sealed.ephemeral, cipher: flatCipher(sealed), ownerWrap },
+    ];
     return { ...h, rounds: [{ ...r, flags, publications }] };
   }
 

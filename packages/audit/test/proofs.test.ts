@@ -96,7 +96,9 @@ describe("# checkRoundProofs", () => {
       ...round,
       submissions: [...round.submissions, submission(0, 3, 7, 104n)],
       flags: [2, 3].map((slot) => ({ ...at, trainer: MARKET, slot, answerDeadline: 99 })),
-      publications: [{ ...at, trainer: MARKET, slot: 3, ephemeral: [1n, 2n] as const, cipher: [3n], ownerWrap: new Uint8Array(0) }],
+      publications: [
+        { ...at, trainer: MARKET, slot: 3, firstChunk: 0, ephemeral: [1n, 2n] as const, cipher: [3n], ownerWrap: new Uint8Array(0) },
+      ],
     };
     const check = await checkRoundProofs(context(provider, SEAL_KEY), flagged);
     assert.deepEqual(check.failures, []);

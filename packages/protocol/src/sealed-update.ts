@@ -244,14 +244,17 @@ export function decodeSealedUpdate(bytes: Uint8Array, expect: SealedUpdateExpect
 
 /**
  * The ciphertext of a sealed update as `publishUpdate` takes it and `UpdatePublished` carries it: the
- * chunks' elements one after the other (`numChunks * NP` elements, the contract checks the length).
+ * chunks' elements one after the other (`numChunks * NP` elements, the contract checks the length);
+ * from chunk `from` to chunk `to` (exclusive) for an update published in parts.
  */
-export function flatCipher(sealed: Pick<SealedUpdate, "chunks">): bigint[] {
-  return sealed.chunks.flat();
+export function flatCipher(sealed: Pick<SealedUpdate, "chunks">, from = 0, to = sealed.chunks.length): bigint[] {
+  return sealed.chunks.slice(from, to).flat();
 }
 
 /** What `publishedSealedUpdate` reads of an `UpdatePublished` record (chain/records.ts `PublicationRecord`). */
 export interface PublishedSealedData {
+  /** The chunk `cipher` starts at: 0, a whole update (a history prepends a publication's parts). */
+  readonly firstChunk?: number;
   readonly ephemeral: CurvePoint;
   /** The flat ciphertext, `numChunks * NP` elements, chunk-major. */
   readonly cipher: readonly bigint[];
@@ -271,6 +274,12 @@ export function publishedSealedUpdate(record: PublishedSealedData, config: Circu
   checkConfig(config);
   const np = packedLength(config.chunk, config.updateBits);
   const chunks = sealedChunkCount(modelSize, config.chunk);
+  if ((record.firstChunk ?? 0) !== 0) {
+    throw new SealedUpdateError(
+      "ciphertext",
+      `the publication starts at chunk ${record.firstChunk}: its earlier chunks are in UpdatePartPublished events outside the blocks read; read the round from its opening block`,
+    );
+  }
   if (record.cipher.length !== chunks * np) {
     throw new SealedUpdateError(
       "ciphertext",

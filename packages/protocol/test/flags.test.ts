@@ -38,12 +38,13 @@ const flagged = (block: number, round: number, slot: number, deadline: number): 
     slot: BigInt(slot),
     answerDeadline: BigInt(deadline),
   });
-const published = (block: number, round: number, slot: number, cipher: bigint[] = [1n, 2n, 3n, 4n]): ParsedEvent =>
+const published = (block: number, round: number, slot: number, cipher: bigint[] = [1n, 2n, 3n, 4n], firstChunk = 0): ParsedEvent =>
   event("UpdatePublished", block, {
     projectId: 1n,
     round: BigInt(round),
     trainer: TRAINER,
     slot: BigInt(slot),
+    firstChunk: BigInt(firstChunk),
     ephemeral: [5n, 6n],
     cipher,
     ownerWrap: "0xf0f1",
@@ -64,6 +65,47 @@ test("UpdateFlagged and UpdatePublished decode to plain records; a missing argum
   assert.throws(
     () => EVENT_DECODERS.UpdatePublished({ ...published(9, 2, 1), args: { ...published(9, 2, 1).args, ownerWrap: "0xf" } }),
     (err: unknown) => err instanceof EventDecodeError && err.field === "ownerWrap",
+  );
+});
+
+const part = (block: number, round: number, slot: number, firstChunk: number, cipher: bigint[]): ParsedEvent =>
+  event("UpdatePartPublished", block, {
+    projectId: 1n,
+    round: BigInt(round),
+    trainer: TRAINER,
+    slot: BigInt(slot),
+    firstChunk: BigInt(firstChunk),
+    cipher,
+  });
+
+test("an update published in parts is whole in the round's history: the slot's parts come first, other slots' stay apart", () => {
+  const h = buildHistory(1n, [part(20, 1, 2, 0, [1n, 2n]), part(20, 1, 0, 0, [9n, 9n]), published(21, 1, 2, [3n, 4n], 1)]);
+  const r1 = h.rounds[1];
+  assert.ok(r1);
+  assert.deepEqual(
+    r1.publicationParts.map((p) => [p.slot, p.firstChunk, p.cipher]),
+    [
+      [2, 0, [1n, 2n]],
+      [0, 0, [9n, 9n]],
+    ],
+  );
+  const [p] = r1.publications;
+  assert.deepEqual([p?.slot, p?.firstChunk, p?.cipher], [2, 0, [1n, 2n, 3n, 4n]]);
+  assert.deepEqual(unansweredSlots(r1), []);
+  const blob = publishedSealedUpdate(p!, config, D);
+  assert.deepEqual(blob.sealed.chunks, [
+    [1n, 2n],
+    [3n, 4n],
+  ]);
+});
+
+test("a publication whose parts were not read stays partial, and is refused as a sealed update", () => {
+  const h = buildHistory(1n, [published(21, 1, 2, [3n, 4n], 1)]);
+  const p = h.rounds[1]?.publications[0];
+  assert.equal(p?.firstChunk, 1);
+  assert.throws(
+    () => publishedSealedUpdate(p!, config, D),
+    (err: unknown) => err instanceof SealedUpdateError && /from its opening block/.test(err.message),
   );
 });
 
@@ -134,13 +176,15 @@ test("the new custom errors say what happened and what to do", () => {
   );
   assert.match(describeMarketError("WrongCipherLength", [4n, 3n]), /has 3 elements, the project needs 4/);
   assert.match(describeMarketError("NotFlagged", [1n, 2n, 3n]), /slot 3 of round 2 of project 1 is not flagged/);
+  assert.match(describeMarketError("NotSlotTrainer", [1n, 2n, 3n]), /only the trainer of slot 3 .*publishes its update in parts/);
+  assert.match(describeMarketError("WrongPartLength", [3n, 2n, 4n]), /3 elements .* chunks of 2 elements within the 4 chunk/);
 });
 
 test(
   "the ABI knows the flag events with the round indexed second (so a round's history read selects them)",
   { skip: fedMarketInterface.getEvent("UpdateFlagged") === null ? "the exported ABI has no flag events yet" : false },
   () => {
-    for (const name of ["UpdateFlagged", "UpdatePublished"]) {
+    for (const name of ["UpdateFlagged", "UpdatePublished", "UpdatePartPublished"]) {
       const inputs = fedMarketInterface.getEvent(name)?.inputs ?? [];
       assert.deepEqual(
         inputs.slice(0, 3).map((i) => [i.name, i.indexed]),

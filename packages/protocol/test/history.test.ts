@@ -246,6 +246,7 @@ test("one round reads only that round's events, from a lower bound", async () =>
     contributions: [],
     flags: [],
     publications: [],
+    publicationParts: [],
   });
   assert.deepEqual([...ROUND_EVENTS].sort(), [
     "ChunkProofsAccepted",
@@ -258,6 +259,7 @@ test("one round reads only that round's events, from a lower bound", async () =>
     "SeedReanchored",
     "UpdateCommitted",
     "UpdateFlagged",
+    "UpdatePartPublished",
     "UpdatePublished",
     "UpdateRevealed",
   ]);

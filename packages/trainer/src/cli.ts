@@ -100,6 +100,7 @@ function flagsOf(opts: CommonFlags & Record<string, unknown>): Record<string, st
     seed: opts.seed as string | undefined,
     ipfsTimeout: opts.ipfsTimeout as string | undefined,
     ipfsRetries: opts.ipfsRetries as string | undefined,
+    answerChunksPerTx: opts.answerChunksPerTx as string | undefined,
   };
 }
 
@@ -192,6 +193,10 @@ common(program.command("run"))
   .option("--seed <n>", "shuffle seed (default: the round number)")
   .option("--ipfs-timeout <ms>", "per-attempt IPFS fetch timeout (default 30000)")
   .option("--ipfs-retries <n>", "IPFS fetch retries (default 3)")
+  .option(
+    "--answer-chunks-per-tx <n>",
+    "most chunks per transaction answering a 'not available' flag; larger updates go in parts (default 16)",
+  )
   .addHelpText(
     "after",
     "\nExample:\n  fedmarket-trainer run --market 0x... --project 1 --data data/mnist/trainer-1 --ipfs-repo demo/ipfs\n",

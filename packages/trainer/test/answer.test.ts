@@ -51,7 +51,9 @@ const openAt = (chainTime: number): OpenRoundInfo =>
 class StandIn {
   flagged = false;
   flags: UnavailableFlags = { pendingMask: 0n, flaggedMask: 0n, answerDeadline: 0 };
-  published: { slot: number; sealed: SealedUpdate; ownerWrap: Uint8Array }[] = [];
+  published: { slot: number; sealed: SealedUpdate; ownerWrap: Uint8Array; firstChunk?: number }[] = [];
+  /** Parts on chain: `[firstChunk, count]` of each `publishUpdatePart`. */
+  parts: [number, number][] = [];
   revert: string | undefined;
 
   flag(deadline: number): void {
@@ -69,14 +71,20 @@ class StandIn {
           ? [{ projectId: 1n, round: ROUND, trainer: ME, slot: SLOT, answerDeadline: this.flags.answerDeadline } as FlagRecord]
           : [],
       unavailableFlags: async () => this.flags,
-      publishUpdate: async (_p: bigint, round: number, slot: number, sealed: SealedUpdate, ownerWrap: Uint8Array) => {
+      publishUpdate: async (_p: bigint, round: number, slot: number, sealed: SealedUpdate, ownerWrap: Uint8Array, firstChunk = 0) => {
         assert.equal(round, ROUND);
         if (this.revert !== undefined) throw new MarketRevertError(this.revert, [], `publishUpdate failed: ${this.revert}`);
-        this.published.push({ slot, sealed, ownerWrap });
+        this.published.push({ slot, sealed, ownerWrap, ...(firstChunk === 0 ? {} : { firstChunk }) });
         return { hash: `0x${"44".repeat(32)}` } as TransactionResponse;
       },
-      wait: async () => {
-        this.flags = { ...this.flags, pendingMask: 0n };
+      publishUpdatePart: async (_p: bigint, _round: number, _slot: number, _sealed: SealedUpdate, firstChunk: number, count: number) => {
+        this.parts.push([firstChunk, count]);
+        return { hash: `0x${"55".repeat(32)}`, part: true } as unknown as TransactionResponse;
+      },
+      updatePartsPublished: async () =>
+        this.parts.map(([firstChunk, count]) => ({ slot: SLOT, firstChunk, cipher: new Array<bigint>(count * 2).fill(1n) })),
+      wait: async (tx: { part?: boolean }) => {
+        if (tx.part !== true) this.flags = { ...this.flags, pendingMask: 0n };
         return {};
       },
     } as unknown as FedMarketClient;
@@ -86,6 +94,7 @@ class StandIn {
 async function nodeWith(
   chain: StandIn,
   withBlob = true,
+  answerChunksPerTx?: number,
 ): Promise<{ o: TrainerNodeOptions; entry: RoundEntry; log: ReturnType<typeof memoryLogger> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "fedmarket-trainer-answer-"));
   dirs.push(dir);
@@ -108,6 +117,7 @@ async function nodeWith(
     storeName: "none",
     state,
     logger: log,
+    ...(answerChunksPerTx === undefined ? {} : { answerChunksPerTx }),
   };
   return { o, entry, log };
 }
@@ -159,4 +169,24 @@ test("answered by someone else meanwhile: adopted, nothing sent; a refused publi
   const r = await nodeWith(refused);
   assert.equal((await answerFlag(r.o, openAt(150), r.entry)).answer, "unanswerable");
   assert.ok(r.log.records.some((x) => x.event === "round.flag.unanswerable" && /AnswerWindowClosed/.test(x.msg)));
+});
+
+test("an update of more chunks than one answer carries goes in parts first, and a restart continues after those on chain", async () => {
+  const chain = new StandIn();
+  chain.flag(300);
+  const { o, entry } = await nodeWith(chain, true, 1);
+  const out = await answerFlag(o, openAt(160), entry);
+  assert.equal(out.answer, "answered");
+  // Two chunks, one per transaction: chunk 0 as a part, chunk 1 with the key and the wrap.
+  assert.deepEqual(chain.parts, [[0, 1]]);
+  assert.deepEqual(chain.published, [{ slot: SLOT, sealed: SEALED, ownerWrap: WRAP, firstChunk: 1 }]);
+
+  // A node that stopped after its part landed: the part is not sent again.
+  const again = new StandIn();
+  again.flag(300);
+  again.parts = [[0, 1]];
+  const restarted = await nodeWith(again, true, 1);
+  assert.equal((await answerFlag(restarted.o, openAt(160), restarted.entry)).answer, "answered");
+  assert.deepEqual(again.parts, [[0, 1]], "no part twice");
+  assert.equal(again.published[0]?.firstChunk, 1);
 });

@@ -115,6 +115,10 @@ export function describeMarketError(name: string, args: readonly unknown[]): str
       return `published element ${a(0)} is not below the BN254 field modulus: publish the sealed update exactly as pinned`;
     case "OwnerWrapTooLong":
       return `the owner wrap is ${a(0)} bytes, longer than 1,024: publish the wrap of the sealed update as pinned (an FMEV envelope of a 32-byte secret)`;
+    case "NotSlotTrainer":
+      return `only the trainer of slot ${a(2)} of round ${a(1)} of project ${a(0)} publishes its update in parts; anyone may send the whole update in one publishUpdate`;
+    case "WrongPartLength":
+      return `a part of ${a(0)} elements is not a non-empty whole number of chunks of ${a(1)} elements within the ${a(2)} chunk(s) not yet published: send the next whole chunks`;
     case "PublishedUpdateMismatch":
       return `the published data does not open the commitment revealed in slot ${a(2)} of round ${a(1)} of project ${a(0)}: only the sealed update that was committed can answer its flag`;
     default:

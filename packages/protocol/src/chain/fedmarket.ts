@@ -34,6 +34,7 @@ import {
   toSealKey,
   type CommitRecord,
   type FlagRecord,
+  type PublicationPartRecord,
   type PublicationRecord,
   type RoundOpenedRecord,
   type SubmissionRecord,
@@ -573,18 +574,43 @@ export class FedMarketClient {
 
   /**
    * Answers the flag on `slot` (anyone may): publishes its sealed update as calldata, `E`, the
-   * ciphertext (flattened, chunk-major) and the owner's wrap. The contract checks it against the
-   * slot's revealed commitment (`PublishedUpdateMismatch` otherwise).
+   * ciphertext (flattened, chunk-major) from chunk `firstChunk` on and the owner's wrap. The chunks
+   * before `firstChunk` must be on chain already (`publishUpdatePart`, the slot's trainer's). The
+   * contract checks the whole against the slot's revealed commitment (`PublishedUpdateMismatch`
+   * otherwise).
    */
-  publishUpdate(projectId: bigint, round: number, slot: number, sealed: SealedUpdate, ownerWrap: Uint8Array): Promise<TransactionResponse> {
+  publishUpdate(
+    projectId: bigint,
+    round: number,
+    slot: number,
+    sealed: SealedUpdate,
+    ownerWrap: Uint8Array,
+    firstChunk = 0,
+  ): Promise<TransactionResponse> {
     return this.#send("publishUpdate", [
       projectId,
       round,
       slot,
       [sealed.ephemeral[0], sealed.ephemeral[1]],
-      flatCipher(sealed),
+      flatCipher(sealed, firstChunk),
       hexlify(ownerWrap),
     ]);
+  }
+
+  /**
+   * The slot's trainer publishes chunks `[firstChunk, firstChunk + count)` of its sealed update ahead
+   * of `publishUpdate`, for an update too large for one transaction. `firstChunk` must be the number
+   * already published (`UpdatePartPublished`).
+   */
+  publishUpdatePart(
+    projectId: bigint,
+    round: number,
+    slot: number,
+    sealed: SealedUpdate,
+    firstChunk: number,
+    count: number,
+  ): Promise<TransactionResponse> {
+    return this.#send("publishUpdatePart", [projectId, round, slot, flatCipher(sealed, firstChunk, firstChunk + count)]);
   }
 
   withdraw(token: string = ETH_TOKEN): Promise<TransactionResponse> {
@@ -659,7 +685,7 @@ export class FedMarketClient {
    * left out matches any value.
    */
   #slotEvents(
-    event: "UpdateRevealed" | "UpdateCommitted" | "UpdateFlagged" | "UpdatePublished",
+    event: "UpdateRevealed" | "UpdateCommitted" | "UpdateFlagged" | "UpdatePublished" | "UpdatePartPublished",
     filter: { projectId?: bigint; round?: number; trainer?: string },
     options: Partial<EventQueryOptions>,
   ): Promise<ParsedEvent[]> {
@@ -692,13 +718,26 @@ export class FedMarketClient {
     return (await this.#slotEvents("UpdateFlagged", { ...filter, projectId }, options)).map(EVENT_DECODERS.UpdateFlagged);
   }
 
-  /** `UpdatePublished` events (answers to flags, with the sealed data) of a project, optionally of one round and one trainer. */
+  /**
+   * `UpdatePublished` events (answers to flags, with the sealed data) of a project, optionally of one
+   * round and one trainer; each as its event carries it, from its `firstChunk` on (a round's history
+   * joins the parts).
+   */
   async updatePublished(
     projectId: bigint,
     filter: { round?: number; trainer?: string } = {},
     options: Partial<EventQueryOptions> = {},
   ): Promise<PublicationRecord[]> {
     return (await this.#slotEvents("UpdatePublished", { ...filter, projectId }, options)).map(EVENT_DECODERS.UpdatePublished);
+  }
+
+  /** `UpdatePartPublished` events (parts of answers, published by the slot's trainer) of a project, optionally of one round and one trainer. */
+  async updatePartsPublished(
+    projectId: bigint,
+    filter: { round?: number; trainer?: string } = {},
+    options: Partial<EventQueryOptions> = {},
+  ): Promise<PublicationPartRecord[]> {
+    return (await this.#slotEvents("UpdatePartPublished", { ...filter, projectId }, options)).map(EVENT_DECODERS.UpdatePartPublished);
   }
 
   /** `RoundOpened` events of a project. */

@@ -44,8 +44,10 @@ import {
   type SubmissionRecord,
   type CommitRecord,
   type FlagRecord,
+  type PublicationPartRecord,
   type PublicationRecord,
   type SeedRecord,
+  withParts,
 } from "./records.ts";
 
 /** One round as its events tell it. */
@@ -62,8 +64,13 @@ export interface RoundHistory {
   readonly contributions: readonly ContributionRecord[];
   /** Slots the aggregator flagged as not available (`UpdateFlagged`), in the order they landed. */
   readonly flags: readonly FlagRecord[];
-  /** Sealed updates published in answer to a flag (`UpdatePublished`), in the order they landed. */
+  /**
+   * Sealed updates published in answer to a flag (`UpdatePublished`), in the order they landed,
+   * each whole: the parts its trainer published first (`publicationParts`) are prepended.
+   */
   readonly publications: readonly PublicationRecord[];
+  /** Parts of sealed updates published ahead of their `UpdatePublished` (`UpdatePartPublished`). */
+  readonly publicationParts: readonly PublicationPartRecord[];
   /** How the round ended; absent while it is open. */
   readonly end?: RoundEndRecord;
 }
@@ -119,7 +126,7 @@ interface HistoryDraft extends Omit<Draft<ProjectHistory>, "rounds"> {
 
 /** A round nothing is known about yet. */
 export function emptyRoundHistory(round: number): RoundHistory {
-  return { round, commits: [], submissions: [], chunkBatches: [], contributions: [], flags: [], publications: [] };
+  return { round, commits: [], submissions: [], chunkBatches: [], contributions: [], flags: [], publications: [], publicationParts: [] };
 }
 
 function roundOf(h: HistoryDraft, round: number): RoundDraft {
@@ -171,8 +178,13 @@ const FILE: { readonly [K in DecodedEventName]: (h: HistoryDraft, r: EventRecord
   UpdateFlagged: (h, r) => {
     roundOf(h, r.round).flags.push(r);
   },
+  UpdatePartPublished: (h, r) => {
+    roundOf(h, r.round).publicationParts.push(r);
+  },
   UpdatePublished: (h, r) => {
-    roundOf(h, r.round).publications.push(r);
+    // A slot's parts land before the publication that completes them.
+    const round = roundOf(h, r.round);
+    round.publications.push(withParts(r, round.publicationParts));
   },
   ChunkProofsAccepted: (h, r) => {
     roundOf(h, r.round).chunkBatches.push(r);

@@ -135,21 +135,55 @@ export interface FlagRecord extends RoundEventRecord {
 
 /**
  * `UpdatePublished`: the sealed update of a flagged `slot`, published as calldata and checked by the
- * contract against the slot's revealed commitment (the event is the data availability). `cipher` is
- * the flat array the contract hashed, `numChunks * NP` elements chunk-major: the record does not know
- * `NP` (it is the circuit's, not the event's), so `publishedSealedUpdate` (sealed-update.ts) splits it
- * into chunks with the project's circuit configuration.
+ * contract against the slot's revealed commitment (the events are the data availability). `cipher`
+ * is a flat array, chunk-major, of the chunks from `firstChunk` on: the slot's trainer may publish
+ * the first chunks in parts (`UpdatePartPublished`, `PublicationPartRecord`) and the event carries
+ * the rest. A round's history (history.ts) prepends those parts, so there `firstChunk` is 0 and
+ * `cipher` is whole (`numChunks * NP` elements) unless the parts were outside the blocks read. The
+ * record does not know `NP` (it is the circuit's, not the event's): `publishedSealedUpdate`
+ * (sealed-update.ts) splits `cipher` into chunks with the project's circuit configuration.
  */
 export interface PublicationRecord extends RoundEventRecord {
   /** The slot's trainer (not necessarily who sent the transaction: anyone may answer). */
   readonly trainer: string;
   readonly slot: number;
+  /** The chunk `cipher` starts at (0 when it is the whole ciphertext). */
+  readonly firstChunk: number;
   /** The committed ephemeral key `E`. */
   readonly ephemeral: CurvePoint;
-  /** The ciphertext, every chunk's `NP` elements one after the other. */
+  /** The ciphertext from chunk `firstChunk` on, every chunk's `NP` elements one after the other. */
   readonly cipher: readonly bigint[];
   /** `e` wrapped for the owner (`FMEV` bytes), as in the pinned blob. */
   readonly ownerWrap: Uint8Array;
+}
+
+/**
+ * `UpdatePartPublished`: chunks from `firstChunk` on of a flagged slot's sealed update, published by
+ * its trainer ahead of the `UpdatePublished` that completes them (an update too large for one
+ * transaction). Not checked against the commitment on their own.
+ */
+export interface PublicationPartRecord extends RoundEventRecord {
+  readonly trainer: string;
+  readonly slot: number;
+  readonly firstChunk: number;
+  /** Whole chunks, `NP` elements each, one after the other. */
+  readonly cipher: readonly bigint[];
+}
+
+/**
+ * `publication` with the slot's earlier parts (`parts`: the round's `UpdatePartPublished` records, of
+ * any slot) prepended, from chunk 0: the whole update. The contract takes a slot's parts in order,
+ * each right after the last, so they join without gaps; returned unchanged when `publication`
+ * already starts at chunk 0, or when its parts do not reach back to chunk 0 (read from too late a
+ * block; `publishedSealedUpdate` then refuses the record).
+ */
+export function withParts(publication: PublicationRecord, parts: readonly PublicationPartRecord[]): PublicationRecord {
+  if (publication.firstChunk === 0) return publication;
+  const own = parts
+    .filter((p) => p.slot === publication.slot && p.firstChunk < publication.firstChunk)
+    .sort((a, b) => a.firstChunk - b.firstChunk);
+  if (own[0]?.firstChunk !== 0) return publication;
+  return { ...publication, firstChunk: 0, cipher: [...own.flatMap((p) => p.cipher), ...publication.cipher] };
 }
 
 /** `ChunkProofsAccepted`: chunk proofs `[firstChunk, firstChunk + count)` verified on chain. */
@@ -392,6 +426,10 @@ export const EVENT_DECODERS = {
     const a = reader(e);
     return { ...round(e), trainer: a.str("trainer"), slot: a.num("slot"), answerDeadline: a.num("answerDeadline") };
   },
+  UpdatePartPublished: (e: ParsedEvent): PublicationPartRecord => {
+    const a = reader(e);
+    return { ...round(e), trainer: a.str("trainer"), slot: a.num("slot"), firstChunk: a.num("firstChunk"), cipher: a.bigs("cipher") };
+  },
   UpdatePublished: (e: ParsedEvent): PublicationRecord => {
     const a = reader(e);
     const [x, y] = a.bigs("ephemeral");
@@ -400,6 +438,7 @@ export const EVENT_DECODERS = {
       ...round(e),
       trainer: a.str("trainer"),
       slot: a.num("slot"),
+      firstChunk: a.num("firstChunk"),
       ephemeral: [x, y],
       cipher: a.bigs("cipher"),
       ownerWrap: a.bytes("ownerWrap"),

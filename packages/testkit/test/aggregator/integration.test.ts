@@ -116,6 +116,8 @@ async function trainer(i: number, own: BlobStore = store) {
       ipfsRetries: "1",
       ipfsTimeout: "2000",
       seed: String(i),
+      // The trainer that answers a flag does it in parts, one chunk per transaction (publishUpdatePart).
+      ...(own === store ? {} : { answerChunksPerTx: "1" }),
     },
     {},
   );
@@ -347,7 +349,7 @@ test("round 1: an unpinned update is flagged, nobody answers: its slot is empty 
   assert.match(status.stdout, /"step":"done \(finalized\)"/);
 });
 
-test("round 2: an update pinned where the aggregator cannot fetch it is flagged; its node answers on chain and it is counted and paid", async () => {
+test("round 2: an update pinned where the aggregator cannot fetch it is flagged; its node answers on chain, in parts, and it is counted and paid", async () => {
   const client = new FedMarketClient(market, fx.provider);
   const before = await client.creditOf(ETH_TOKEN, signer(PRIVATE).address);
   await playRound(2, { faulty: false, privately: PRIVATE });
@@ -377,6 +379,10 @@ test("round 2: an update pinned where the aggregator cannot fetch it is flagged;
     assert.equal(answered.kind === "already-submitted" && answered.entry.answered, true, "the answer is recorded");
     assert.equal((await client.unavailableFlags(project.projectId)).pendingMask, 0n);
     assert.equal((await client.updatePublished(project.projectId, { round: 2 })).length, 1);
+    // In parts, one chunk each (--answer-chunks-per-tx 1): every chunk but the last, which completes it.
+    const numChunks = Number((await client.getProject(project.projectId)).numChunks);
+    assert.ok(numChunks > 1);
+    assert.equal((await client.updatePartsPublished(project.projectId, { round: 2 })).length, numChunks - 1);
 
     await passAnswerDeadline(fx.roundChain, project.projectId);
     const expected = await reference(2);

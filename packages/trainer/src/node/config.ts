@@ -31,6 +31,8 @@ export interface NodeConfig {
   readonly json: boolean;
   readonly ipfsTimeoutMs: number;
   readonly ipfsRetries: number;
+  /** Most chunks per answer transaction; a larger sealed update is answered in parts (steps/answer.ts). */
+  readonly answerChunksPerTx?: number;
 }
 
 /** Keys accepted in the config file and as flags (camelCase); values as strings or numbers. */
@@ -51,6 +53,7 @@ export const CONFIG_KEYS = [
   "json",
   "ipfsTimeout",
   "ipfsRetries",
+  "answerChunksPerTx",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -72,6 +75,7 @@ export const ENV_VARS: Readonly<Record<ConfigKey, string>> = {
   json: "FEDMARKET_JSON",
   ipfsTimeout: "FEDMARKET_IPFS_TIMEOUT",
   ipfsRetries: "FEDMARKET_IPFS_RETRIES",
+  answerChunksPerTx: "FEDMARKET_ANSWER_CHUNKS_PER_TX",
 };
 
 export class ConfigError extends Error {
@@ -176,6 +180,7 @@ export async function resolveConfig(
     confirmations: int(raw.confirmations, "--confirmations", 1) ?? 1,
     ipfsTimeoutMs: int(raw.ipfsTimeout, "--ipfs-timeout", 1) ?? BLOB_FETCH_DEFAULTS.timeoutMs,
     ipfsRetries: int(raw.ipfsRetries, "--ipfs-retries", 0) ?? BLOB_FETCH_DEFAULTS.retries,
+    ...(raw.answerChunksPerTx === undefined ? {} : { answerChunksPerTx: int(raw.answerChunksPerTx, "--answer-chunks-per-tx", 1) }),
     json,
   } as NodeConfig;
 }

@@ -77,6 +77,7 @@ export async function openNode(config: NodeConfig, logger: NodeLogger, options: 
     confirmations: config.confirmations,
     ipfsTimeoutMs: config.ipfsTimeoutMs,
     ipfsRetries: config.ipfsRetries,
+    ...(config.answerChunksPerTx === undefined ? {} : { answerChunksPerTx: config.answerChunksPerTx }),
     ...(options.backend === undefined ? {} : { backend: options.backend }),
     ...(options.onCheckpoint === undefined ? {} : { onCheckpoint: options.onCheckpoint }),
     ...(options.producer === undefined ? {} : { producer: options.producer }),

@@ -38,6 +38,11 @@ export interface TrainerNodeOptions {
   /** Wall clock of the waits' heartbeat and chain-stall warning (default `Date.now`; tests fake it). */
   readonly now?: () => number;
   readonly confirmations?: number;
+  /**
+   * Most chunks of a sealed update one answer transaction carries (default
+   * `DEFAULT_ANSWER_CHUNKS_PER_TX`); a larger update is published in parts (steps/answer.ts).
+   */
+  readonly answerChunksPerTx?: number;
   readonly ipfsTimeoutMs?: number;
   readonly ipfsRetries?: number;
   /** Backend already selected (tests share one); otherwise `selectBackend()` on first use. */

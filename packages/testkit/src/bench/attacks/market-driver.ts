@@ -195,7 +195,9 @@ export class MarketDriver {
   opening(projectId: bigint, round: number, party: Party): { commitment: bigint; cid: string } {
     const label = `p${projectId}-r${round}-${party.address}`;
     const { ephemeral, cipher } = this.sealedData(projectId, round, party);
-    const commitment = BigInt(keccak256(coder.encode(["uint256[2]", "uint256[]"], [ephemeral, cipher]))) % FIELD;
+    // MockRoundVerifier's stand-in chain at cipher width 1: one keccak step per element, then the key.
+    const acc = cipher.reduce((a, x) => BigInt(keccak256(coder.encode(["uint256", "uint256[]"], [a, [x]]))) % FIELD, 0n);
+    const commitment = BigInt(keccak256(coder.encode(["uint256", "uint256[2]"], [acc, ephemeral]))) % FIELD;
     return { commitment, cid: cidOf(label) };
   }
 

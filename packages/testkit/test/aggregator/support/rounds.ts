@@ -27,6 +27,7 @@ import {
   decodeWeights,
   encodeSealedUpdate,
   FedMarketClient,
+  loadRoundHistory,
   publishedSealedUpdate,
   quantizeModel,
   sealedCommitment,
@@ -198,7 +199,8 @@ export async function referenceRound(
   const p = await client.getProject(project.projectId);
   const prev = quantizeModel(decodeWeights(await fx.store.get(p.modelCid)), o.scale, o.config.modelBits);
   const events = await client.updateRevealed({ projectId: project.projectId, round: o.round });
-  const published = await client.updatePublished(project.projectId, { round: o.round });
+  // From the round's history, which joins an answer published in parts (UpdatePartPublished).
+  const { publications: published } = await loadRoundHistory(client, project.projectId, o.round);
   const slots: RoundSlot[] = [];
   for (const ev of events.sort((a, b) => a.slot - b.slot)) {
     while (slots.length < ev.slot) slots.push({ commitment: 0n });

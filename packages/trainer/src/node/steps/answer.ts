@@ -5,21 +5,33 @@
  * as empty and earns nothing. The answer is the sealed update itself, published as calldata
  * (`publishUpdate`): the contract checks it against the revealed commitment, and the aggregator
  * must then decode it like any other. The node kept the exact blob it pinned (`update.fmsu` in the
- * round's folder, steps/seal.ts), so it can answer even when its IPFS node is gone.
+ * round's folder, steps/seal.ts), so it can answer even when its IPFS node is gone. An update of
+ * more than `answerChunksPerTx` chunks is published in parts first (`publishUpdatePart`, at most
+ * that many chunks each; only the slot's trainer may), then completed by `publishUpdate`: at the
+ * production width a chunk costs ~0.7 M gas, so a large model's answer does not fit one block.
  *
  * The node's loop calls this on every poll while the round is open and its aggregation window runs;
  * it costs one event query until the slot is flagged. Resumable: the transaction hash is recorded
  * before the receipt is awaited, `answered` once it is mined, and an answer found on chain (a
- * previous run's, or anyone's: anyone may publish the data) is adopted, never sent twice.
+ * previous run's, or anyone's: anyone may publish the data) is adopted, never sent twice. Parts
+ * already on chain (`UpdatePartPublished`, read after the account's pending transactions land) are
+ * never sent again: a restart continues from the next chunk.
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import type { SealedUpdate } from "@fedmarket/core";
 import { decodeSealedUpdate, MarketRevertError, type OpenRoundInfo } from "@fedmarket/protocol";
 import type { RoundEntry } from "../state.ts";
 import type { TrainerNodeOptions } from "../types.ts";
 import { SEALED_UPDATE_FILE } from "./seal.ts";
 import { waitNoPending } from "./transactions.ts";
+
+/**
+ * Chunks per answer transaction by default: 16 chunks cost ~11.5 M gas at the production width
+ * (NP 17, ~0.72 M gas a chunk, bench/gas.json `answerPerChunk`), within a 30 M block with room to spare.
+ */
+export const DEFAULT_ANSWER_CHUNKS_PER_TX = 16;
 
 /** Where the answer to a flag stands after `answerFlag`. */
 export type FlagAnswer =
@@ -101,7 +113,8 @@ export async function answerFlag(
   );
   try {
     await waitNoPending(o);
-    const tx = await o.client.publishUpdate(p.id, round, slot, sealed, ownerWrap);
+    const firstChunk = await publishParts(o, open, slot, sealed);
+    const tx = await o.client.publishUpdate(p.id, round, slot, sealed, ownerWrap, firstChunk);
     entry = await o.state.update(p.id, round, { phase: entry.phase, answerTxHash: tx.hash });
     await o.client.wait(tx, o.confirmations ?? 1);
     entry = await o.state.update(p.id, round, { phase: entry.phase, answered: true });
@@ -116,4 +129,39 @@ export async function answerFlag(
     log("warn", "round.flag.unanswerable", `could not publish the update of slot ${slot}: ${err.message}`, { error: err.errorName });
     return { entry, answer: "unanswerable" };
   }
+}
+
+/**
+ * Publishes the chunks of `sealed` that do not fit the last answer transaction, in parts of at most
+ * `answerChunksPerTx` chunks, continuing after those already on chain; returns the chunk the
+ * completing `publishUpdate` starts at (0 when the update fits one transaction).
+ */
+async function publishParts(o: TrainerNodeOptions, open: OpenRoundInfo, slot: number, sealed: SealedUpdate): Promise<number> {
+  const perTx = o.answerChunksPerTx ?? DEFAULT_ANSWER_CHUNKS_PER_TX;
+  if (!Number.isInteger(perTx) || perTx < 1) throw new Error(`answerChunksPerTx must be a positive integer, got ${perTx}`);
+  const total = sealed.chunks.length;
+  if (total <= perTx) return 0;
+  const p = open.project;
+  const round = open.round.round;
+  const np = sealed.chunks[0]?.length ?? 1;
+  // The contract takes a slot's parts in order, each right after the last: the furthest one ends the published prefix.
+  const parts = await o.client.updatePartsPublished(p.id, { round, trainer: o.address });
+  let next = parts.filter((x) => x.slot === slot).reduce((end, x) => Math.max(end, x.firstChunk + x.cipher.length / np), 0);
+  while (total - next > perTx) {
+    const tx = await o.client.publishUpdatePart(p.id, round, slot, sealed, next, perTx);
+    await o.client.wait(tx, o.confirmations ?? 1);
+    next += perTx;
+    o.logger.log(
+      "info",
+      "round.answer.part",
+      `round ${round}: published chunks ${next - perTx}..${next - 1} of ${total} of slot ${slot}'s update (tx ${tx.hash})`,
+      {
+        projectId: p.id,
+        round,
+        slot,
+        txHash: tx.hash,
+      },
+    );
+  }
+  return next;
 }

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IFedMarket} from "./interfaces/IFedMarket.sol";
+import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
+import {FedMarketStorage} from "./FedMarketStorage.sol";
+
+/// @title FedMarketAnswers
+/// @notice FedMarket's "not available" flags and their answers (see {IFedMarket}: the contract
+///         header and `flagUnavailable`, `publishUpdatePart`, `publishUpdate`).
+/// @dev A delegated module: FedMarket deploys it in its constructor and forwards these three calls
+///      to it unchanged with `delegatecall` (behind FedMarket's reentrancy guard), so it runs on
+///      FedMarket's storage, as FedMarket, and its events come from FedMarket's address. It exists
+///      because FedMarket alone would exceed EIP-170's 24,576 bytes. Called directly it only sees
+///      its own empty storage: every project is unknown there.
+contract FedMarketAnswers is FedMarketStorage {
+    /// @notice See {IFedMarket-flagUnavailable} (FedMarket forwards it here by `delegatecall`).
+    function flagUnavailable(uint256 projectId, uint256 round, uint256 slotMask) external {
+        Project storage p = _project(projectId);
+        // In the aggregation window, with a quorum: a round that cannot be aggregated has nothing to flag.
+        uint256 start = _checkAggregation(projectId, p, round);
+        uint256 window = p.aggregationWindow;
+        uint256 half;
+        uint256 deadline;
+        // Unchecked: timestamps and windows (at most 365 days) are far below 2^64.
+        unchecked {
+            half = start + window / 2;
+            deadline = block.timestamp + window / 4;
+        }
+        if (block.timestamp >= half) revert IFedMarket.FlaggingClosed(projectId, round);
+        // A flag changes the decision's inputs, and so what the chunk proofs are for.
+        if (p.chunksVerified != 0) revert IFedMarket.ChunkProofsStarted(projectId, round);
+        uint256 slots = p.maxTrainersPerRound;
+        if (slotMask == 0 || slotMask >> slots != 0) revert IFedMarket.InvalidSlotMask(slotMask);
+
+        // Every flag gets at least a quarter of the window to be answered; the latest deadline,
+        // start + 3W/4, still leaves the aggregator a quarter to prove.
+        if (deadline < p.answerDeadline) deadline = p.answerDeadline;
+        p.answerDeadline = uint64(deadline);
+        for (uint256 slot; slot < slots; ++slot) {
+            if (((slotMask >> slot) & 1) == 0) continue;
+            SlotEntry storage e = _slots[projectId][slot];
+            if (e.round != round || !e.revealed) revert IFedMarket.NotRevealed(projectId, round, slot);
+            if (e.flagged) revert IFedMarket.AlreadyFlagged(projectId, round, slot);
+            e.flagged = true;
+            emit IFedMarket.UpdateFlagged(projectId, round, e.trainer, slot, uint64(deadline));
+        }
+    }
+
+    /// @notice See {IFedMarket-publishUpdatePart} (FedMarket forwards it here by `delegatecall`).
+    function publishUpdatePart(uint256 projectId, uint256 round, uint256 slot, uint256[] calldata cipher)
+        external
+    {
+        Project storage p = _project(projectId);
+        (SlotEntry storage e, IRoundVerifier verifier) = _answerable(projectId, p, round, slot);
+        // Only the slot's trainer extends the slot's partial chain: a part from anyone else could
+        // leave it unopenable, and so the flag unanswerable.
+        if (msg.sender != e.trainer) revert IFedMarket.NotSlotTrainer(projectId, round, slot);
+        uint256 width = verifier.cipherWidth();
+        uint256 first = e.chunksAnswered;
+        uint256 length = cipher.length;
+        if (length == 0 || length % width != 0 || first + length / width > p.numChunks) {
+            revert IFedMarket.WrongPartLength(length, width, p.numChunks - first);
+        }
+        _checkCanonical(cipher, 2 + first * width);
+
+        // A view call into the project's verifier (its Poseidon libraries), before any effect.
+        e.answerAcc = verifier.cipherChain(first == 0 ? 0 : e.answerAcc, cipher);
+        e.chunksAnswered = uint32(first + length / width);
+        emit IFedMarket.UpdatePartPublished(projectId, round, e.trainer, slot, first, cipher);
+    }
+
+    /// @notice See {IFedMarket-publishUpdate} (FedMarket forwards it here by `delegatecall`).
+    function publishUpdate(
+        uint256 projectId,
+        uint256 round,
+        uint256 slot,
+        uint256[2] calldata ephemeral,
+        uint256[] calldata cipher,
+        bytes calldata ownerWrap
+    ) external {
+        Project storage p = _project(projectId);
+        (SlotEntry storage e, IRoundVerifier verifier) = _answerable(projectId, p, round, slot);
+        // The chunks the slot's trainer published in parts (`publishUpdatePart`) come first.
+        uint256 first = e.chunksAnswered;
+        uint256 width = verifier.cipherWidth();
+        uint256 expected = (uint256(p.numChunks) - first) * width;
+        if (cipher.length != expected) revert IFedMarket.WrongCipherLength(expected, cipher.length);
+        // Poseidon reduces its inputs: a non-canonical element would be a second encoding of the data.
+        if (ephemeral[0] >= FIELD_MODULUS) revert IFedMarket.NonCanonicalElement(0);
+        if (ephemeral[1] >= FIELD_MODULUS) revert IFedMarket.NonCanonicalElement(1);
+        _checkCanonical(cipher, 2 + first * width);
+        if (ownerWrap.length > MAX_OWNER_WRAP_LENGTH) revert IFedMarket.OwnerWrapTooLong(ownerWrap.length);
+        // A view call into the project's verifier (its Poseidon libraries), before any effect.
+        uint256 commitment = verifier.sealedCommitmentFrom(first == 0 ? 0 : e.answerAcc, ephemeral, cipher);
+        if (commitment != e.value) revert IFedMarket.PublishedUpdateMismatch(projectId, round, slot);
+
+        e.published = true;
+        emit IFedMarket.UpdatePublished(projectId, round, e.trainer, slot, first, ephemeral, cipher, ownerWrap);
+    }
+
+    /// @dev Slot `slot` is flagged in the open round `round`, not answered yet, and its answer
+    ///      window is open. Flags need a quorum, so a round with a flag closes only through
+    ///      `_closeRound`, which moves `currentRound` on: a flagged entry of the current round belongs
+    ///      to an active project.
+    function _answerable(uint256 projectId, Project storage p, uint256 round, uint256 slot)
+        private
+        view
+        returns (SlotEntry storage e, IRoundVerifier verifier)
+    {
+        e = _slots[projectId][slot];
+        if (round != p.currentRound || e.round != round || !e.flagged || e.published) {
+            revert IFedMarket.NotFlagged(projectId, round, slot);
+        }
+        uint256 deadline = p.answerDeadline;
+        if (block.timestamp >= deadline) revert IFedMarket.AnswerWindowClosed(projectId, round, deadline);
+        verifier = p.verifier;
+    }
+
+    /// @dev Every element is below the BN254 scalar field (else `NonCanonicalElement(offset + i)`):
+    ///      Poseidon reduces its inputs, so a non-canonical element would be a second encoding.
+    function _checkCanonical(uint256[] calldata xs, uint256 offset) private pure {
+        for (uint256 i; i < xs.length; ++i) {
+            if (xs[i] >= FIELD_MODULUS) revert IFedMarket.NonCanonicalElement(offset + i);
+        }
+    }
+}

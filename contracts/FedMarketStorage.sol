@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IFedMarket} from "./interfaces/IFedMarket.sol";
+import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
+
+/// @title FedMarketStorage
+/// @notice The market's state and the checks its modules share.
+/// @dev FedMarket and its delegated module FedMarketAnswers both inherit this contract and nothing
+///      else with storage, so the module's code runs on FedMarket's storage with the same layout
+///      (FedMarket `delegatecall`s into it). Add state here only, never in either contract.
+abstract contract FedMarketStorage {
+    /// @dev The BN254 scalar field: commitments and public inputs must be below it.
+    uint256 internal constant FIELD_MODULUS =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @dev Longest owner wrap a published update may carry (the FMEV envelope is 32 bytes).
+    uint256 internal constant MAX_OWNER_WRAP_LENGTH = 1024;
+
+    struct Project {
+        // word 0: the open round's counters, rewritten by every commit and reveal. They share the
+        // word with the (non-zero) owner so that resetting them to zero never frees the slot, and
+        // the round's first commit pays for a non-zero rewrite like the others.
+        address owner;
+        uint32 submissions; // revealed updates
+        uint32 chunksVerified;
+        uint8 byzantineTolerance;
+        uint8 slotCount;
+        uint16 commits;
+        // word 1: read by every submission
+        uint64 roundOpenedAt;
+        uint64 submissionWindow;
+        uint64 aggregationWindow;
+        uint32 currentRound;
+        uint16 maxTrainersPerRound;
+        IFedMarket.ProjectStatus status;
+        bool cancelRequested;
+        // word 2: read by every reveal
+        address token;
+        uint32 numRounds;
+        uint32 numChunks;
+        uint32 revealWindow;
+        // word 3: the open round's draw, read by every commit
+        uint64 seedBlock;
+        uint32 candidates; // trainers registered when the round opened
+        uint32 registeredTrainers;
+        uint256 seed; // 0 until drawn
+        // further words
+        address aggregator;
+        uint64 awaitingSince; // when the project last started waiting for an aggregator
+        IRoundVerifier verifier;
+        // Until when the open round's flags can be answered (flagUnavailable). In the verifier's word,
+        // which chunk proofs and answers read anyway. Never reset: a round ends only once its
+        // deadline has passed (chunk proofs wait for it; a round below quorum has no flags), so an
+        // earlier round's deadline is always in the past.
+        uint64 answerDeadline;
+        uint256 accumulator;
+        uint256 budget;
+        uint256 roundReward;
+        uint256 rewardPerRound;
+        uint256 aggregatorBond;
+        uint256 bondPosted;
+        uint256 slashAmount;
+        uint256 trainerStake;
+        // Refunds: everything deposited into the budget, the third-party part of it not yet
+        // refunded, and (once ended) what those funders can still claim.
+        uint256 deposited;
+        uint256 funderDeposits;
+        uint256 refundPool;
+        bytes32 allowlistRoot;
+        bytes32 paramsHash;
+        bytes32 ownerEncryptionKey;
+        uint256[2] aggregatorSealKey; // BabyJubJub point: two full words, nothing to pack with
+        uint256 modelCommitment;
+        IFedMarket.CircuitParams params;
+        // One word each; only `hyperParams` changes after creation (at most once per round).
+        IFedMarket.HyperParams hyperParams;
+        IFedMarket.HyperParams minHyperParams;
+        IFedMarket.HyperParams maxHyperParams;
+        string modelCid;
+        string specCid;
+    }
+
+    struct Trainer {
+        bool registered;
+        uint32 lastSubmittedRoundPlusOne; // last round committed in, plus one
+        uint128 stake;
+        uint32 index; // registration order: candidate `index` of every round opened after it
+        uint8 slot; // slot of the last round committed in
+    }
+
+    /// @dev `value` holds the sealed commitment until the reveal, then the commitment. The flags
+    ///      share the word of `round`, which tags them: a commit rewrites the entry with both false,
+    ///      so a new round starts with nothing flagged and `_decisionInputs` reads them for free.
+    struct SlotEntry {
+        uint256 value;
+        address trainer;
+        uint32 round;
+        bool revealed;
+        bool flagged; // flagged unavailable in `round` (flagUnavailable)
+        bool published; // its sealed update was published since (publishUpdate)
+        uint32 chunksAnswered; // chunks of its sealed update published in parts (publishUpdatePart)
+        uint256 answerAcc; // the cipher chain over those chunks; read only when `chunksAnswered != 0`
+    }
+
+    uint256 internal _projectCount;
+    mapping(uint256 projectId => Project) internal _projects;
+    mapping(uint256 projectId => mapping(address trainer => Trainer)) internal _trainers;
+    mapping(uint256 projectId => mapping(uint256 slot => SlotEntry)) internal _slots;
+    mapping(uint256 projectId => mapping(address funder => uint256)) internal _funderDeposits;
+    /// @dev Every commitment ever revealed, in any project and round: a commitment is revealed at
+    ///      most once in the market (a sealed update is not bound to its submitter, so a later reveal
+    ///      of the same commitment can only be a copy).
+    mapping(uint256 commitment => bool) internal _revealedCommitments;
+    mapping(address token => mapping(address account => uint256)) internal _credits;
+    mapping(address token => uint256) internal _liabilities;
+
+/// @dev The caller is the project's aggregator, `round` is open and in its aggregation window,
+    ///      which starts at `start`, and has a quorum.
+    function _checkAggregation(uint256 projectId, Project storage p, uint256 round)
+        internal
+        view
+        returns (uint256 start)
+    {
+        if (msg.sender != p.aggregator) revert IFedMarket.NotAggregator(projectId, msg.sender);
+        if (p.status != IFedMarket.ProjectStatus.Active) revert IFedMarket.WrongProjectStatus(projectId, p.status);
+        if (round != p.currentRound) revert IFedMarket.WrongRound(projectId, p.currentRound, round);
+        start = _revealEnd(p);
+        uint256 end = _aggregationEnd(p);
+        if (block.timestamp < start || block.timestamp >= end) {
+            revert IFedMarket.OutsideAggregationWindow(projectId, round, start, end);
+        }
+        uint256 quorum = _quorum(p);
+        if (p.submissions < quorum) revert IFedMarket.QuorumNotReached(projectId, round, p.submissions, quorum);
+    }
+
+    // The open round's windows end at these times. Unchecked: a uint64 timestamp plus three windows
+    // of at most 365 days each (MAX_WINDOW) is far below 2^64.
+
+    function _commitEnd(Project storage p) internal view returns (uint256 end) {
+        unchecked {
+            end = uint256(p.roundOpenedAt) + p.submissionWindow;
+        }
+    }
+
+    function _revealEnd(Project storage p) internal view returns (uint256 end) {
+        unchecked {
+            end = _commitEnd(p) + p.revealWindow;
+        }
+    }
+
+    function _aggregationEnd(Project storage p) internal view returns (uint256 end) {
+        unchecked {
+            end = _revealEnd(p) + p.aggregationWindow;
+        }
+    }
+
+    function _project(uint256 projectId) internal view returns (Project storage p) {
+        p = _projects[projectId];
+        if (p.status == IFedMarket.ProjectStatus.None) revert IFedMarket.UnknownProject(projectId);
+    }
+
+    /// @dev Multi-Krum's guarantee needs `n >= 2f + 3` updates (the circuit aggregates nobody below it).
+    function _quorum(Project storage p) internal view returns (uint256) {
+        return 2 * uint256(p.byzantineTolerance) + 3;
+    }
+}
