@@ -22,6 +22,7 @@ import { publicKeyOf, sealedSlot, simulateRound, type CircuitConfig } from "@fed
 import { proofWords } from "@fedmarket/protocol";
 import { loadProver, releaseCurves } from "./circuits/prover.ts";
 import { deployGroth16RoundVerifier } from "../test/helpers/round-verifier.ts";
+import { rng } from "./circuits/xorshift.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TARGET = "chunk_k8_c128_b8_g24";
@@ -37,15 +38,7 @@ if (signer === undefined) throw new Error("no signer");
 
 /** A round of 5 trainers (updates sealed for the aggregator's key) over CHUNKS full chunks: its chunk proofs and accumulator chain. */
 async function chunkChain(): Promise<{ proofs: bigint[][]; accs: bigint[] }> {
-  let s = 7;
-  const rand = (lo: number, hi: number): bigint => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return BigInt(lo + (s % (hi - lo + 1)));
-  };
+  const rand = rng(7);
   const d = CHUNKS * config.chunk;
   const base = Array.from({ length: d }, () => rand(-60, 60));
   const slots = [0, 1, 2, 3, 4].map((k) =>

@@ -31,6 +31,7 @@ import {
 } from "../scripts/circuits/batch-verifier.js";
 import { loadProver, releaseCurves, type Prover } from "../scripts/circuits/prover.js";
 import type { BatchChunkVerifier_k4_c16, ChunkVerifier_k4_c16 } from "../types/ethers-contracts/index.js";
+import { rng } from "../scripts/circuits/xorshift.js";
 
 const { ethers } = await network.create();
 
@@ -61,25 +62,12 @@ interface Batch {
   accs: bigint[];
 }
 
-/** A deterministic integer stream (xorshift) for reproducible updates. */
-function ints(seed: number): (lo: number, hi: number) => bigint {
-  let s = seed >>> 0 || 1;
-  return (lo, hi) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return BigInt(lo + (s % (hi - lo + 1)));
-  };
-}
-
 /**
  * Proves every chunk of a round over `d` parameters (four updates sealed for SEAL_KEY): the proofs and
  * the accumulator chain (accs[0] = 0).
  */
 async function chunkChain(prover: Prover, d: number, seed: number): Promise<Batch> {
-  const rand = ints(seed);
+  const rand = rng(seed);
   const base = Array.from({ length: d }, () => rand(-300, 300));
   const slots = [0, 1, 2, 3].map((k) =>
     sealedSlot(

@@ -34,6 +34,7 @@ import { proofWords } from "@fedmarket/protocol";
 import type { FedMarket } from "../types/ethers-contracts/index.js";
 import { ETH, cid, commitAll, revealAll, toAggregationWindow, type Chain, type Update, type UpdateFor } from "./helpers/market.js";
 import { deployGeneratedVerifiers, deployGroth16RoundVerifier } from "./helpers/round-verifier.js";
+import { rng } from "../scripts/circuits/xorshift.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -64,22 +65,9 @@ const INPUT_NAMES = [
   ...Array.from({ length: Math.ceil(config.kMax / 3) }, (_, w) => `outcome word ${w}`),
 ];
 
-/** A deterministic pseudo-random integer stream for reproducible updates. */
-function ints(seed: number): (lo: number, hi: number) => bigint {
-  let s = seed >>> 0 || 1;
-  return (lo, hi) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return BigInt(lo + (s % (hi - lo + 1)));
-  };
-}
-
 /** Three honest updates near a common direction and one sign-flipped update (it works against them). */
 function roundUpdates(seed: number): bigint[][] {
-  const r = ints(seed);
+  const r = rng(seed);
   const base = Array.from({ length: D }, () => r(-300, 300));
   const honest = [0, 1, 2].map(() => base.map((v) => v + r(-20, 20)));
   const attacker = base.map((v) => -v);

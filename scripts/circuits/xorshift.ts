@@ -1,6 +1,7 @@
 /**
  * A deterministic xorshift generator of integers in `[lo, hi]`: reproducible circuit inputs for
- * the circuit tests (circuits/test) and the circuit benchmark (scripts/bench-circuit.ts).
+ * the circuit tests (circuits/test), the proof-level contract tests (test/) and the circuit and gas
+ * benchmarks (scripts/).
  */
 export function rng(seed: number): (lo: number, hi: number) => bigint {
   let s = seed >>> 0 || 1;
