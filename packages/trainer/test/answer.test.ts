@@ -10,13 +10,12 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Signer, TransactionResponse } from "ethers";
+import type { TransactionResponse } from "ethers";
 import { FIELD_MODULUS, type SealedUpdate } from "@fedmarket/core";
 import {
   encodeSealedUpdate,
   MarketRevertError,
   memoryLogger,
-  type BlobStore,
   type FedMarketClient,
   type FlagRecord,
   type OpenRoundInfo,
@@ -26,8 +25,8 @@ import { StateStore, type RoundEntry } from "../src/node/state.ts";
 import { answerFlag } from "../src/node/steps/answer.ts";
 import { SEALED_UPDATE_FILE } from "../src/node/steps/seal.ts";
 import type { TrainerNodeOptions } from "../src/node/types.ts";
+import { ME, standInOptions } from "./support/options.ts";
 
-const ME = `0x${"aa".repeat(20)}`;
 const ROUND = 2;
 const SLOT = 1;
 const CONFIG = { kMax: 4, chunk: 20, updateBits: 16, modelBits: 32 };
@@ -108,17 +107,7 @@ async function nodeWith(
     );
   }
   const log = memoryLogger();
-  const o: TrainerNodeOptions = {
-    client: chain.client(),
-    signer: {} as Signer,
-    address: ME,
-    chainId: 31337n,
-    store: {} as BlobStore,
-    storeName: "none",
-    state,
-    logger: log,
-    ...(answerChunksPerTx === undefined ? {} : { answerChunksPerTx }),
-  };
+  const o = standInOptions(chain.client(), state, log, answerChunksPerTx === undefined ? {} : { answerChunksPerTx });
   return { o, entry, log };
 }
 

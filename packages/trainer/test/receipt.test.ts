@@ -10,14 +10,14 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Signer, TransactionReceipt } from "ethers";
-import { fedMarketInterface, memoryLogger, type BlobStore, type FedMarketClient, type ProjectInfo } from "@fedmarket/protocol";
+import type { TransactionReceipt } from "ethers";
+import { fedMarketInterface, memoryLogger, type FedMarketClient, type ProjectInfo } from "@fedmarket/protocol";
 import { StateStore, type RoundEntry } from "../src/node/state.ts";
 import { commitUpdate } from "../src/node/steps/commit.ts";
 import { revealUpdate } from "../src/node/steps/reveal.ts";
 import type { TrainerNodeOptions } from "../src/node/types.ts";
+import { ME, standInOptions } from "./support/options.ts";
 
-const ME = `0x${"aa".repeat(20)}`;
 const MARKET = `0x${"bb".repeat(20)}`;
 const COMMIT_TX = `0x${"11".repeat(32)}`;
 const REVEAL_TX = `0x${"22".repeat(32)}`;
@@ -72,17 +72,7 @@ async function nodeWith(
     wait: async () => chain.mined,
   } as unknown as FedMarketClient;
   const log = memoryLogger();
-  const o: TrainerNodeOptions = {
-    client,
-    signer: {} as Signer,
-    address: ME,
-    chainId: 31337n,
-    store: {} as BlobStore,
-    storeName: "none",
-    state,
-    logger: log,
-    pollIntervalMs: 1,
-  };
+  const o = standInOptions(client, state, log, { pollIntervalMs: 1 });
   return { o, log };
 }
 

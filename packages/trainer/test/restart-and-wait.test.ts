@@ -10,15 +10,14 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Signer } from "ethers";
-import { memoryLogger, ProjectStatus, type BlobStore, type FedMarketClient, type ProjectInfo } from "@fedmarket/protocol";
+import { memoryLogger, ProjectStatus, type FedMarketClient, type ProjectInfo } from "@fedmarket/protocol";
 import { StateStore } from "../src/node/state.ts";
 import { sealedOf } from "../src/node/steps/commit.ts";
 import { adoptReveal } from "../src/node/steps/reveal.ts";
 import { TrainerNode } from "../src/node/trainer-node.ts";
 import type { TrainerNodeOptions } from "../src/node/types.ts";
+import { ME, standInOptions } from "./support/options.ts";
 
-const ME = `0x${"aa".repeat(20)}`;
 const MARKET = `0x${"bb".repeat(20)}`;
 const COMMIT_TX = `0x${"11".repeat(32)}`;
 const REVEAL_TX = `0x${"22".repeat(32)}`;
@@ -65,18 +64,7 @@ async function restartedAfterCommit(o: {
     updateCommitted: async () => [{ sealed, slot: 3, transactionHash: COMMIT_TX, blockNumber: 7 }],
     updateRevealed: async () => [{ slot: 3, transactionHash: REVEAL_TX, blockNumber: 9, commitment: 12345n, cid: CID }],
   } as unknown as FedMarketClient;
-  return {
-    client,
-    signer: {} as Signer,
-    address: ME,
-    chainId: 31337n,
-    store: {} as BlobStore,
-    storeName: "none",
-    state,
-    logger: o.logger ?? memoryLogger(),
-    pollIntervalMs: 1,
-    ...(o.now === undefined ? {} : { now: o.now }),
-  };
+  return standInOptions(client, state, o.logger ?? memoryLogger(), { pollIntervalMs: 1, ...(o.now === undefined ? {} : { now: o.now }) });
 }
 
 test("a restart finds its commit on chain: adopted, and the log says so (tx, block, slot)", async () => {
