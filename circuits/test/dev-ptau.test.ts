@@ -1,8 +1,9 @@
 /**
  * The fast dev powers of tau (scripts/circuits/dev-ptau.ts) against a simulated ceremony: the same
  * bytes as snarkjs's `powersoftau new` + `beacon` + `prepare phase2` with the same beacon, accepted
- * by `powersoftau verify`, and the same Groth16 keys. Also the property the setup relies on to use
- * a larger cached ptau (setup.ts `devPtauChoice`), on a hand-written R1CS small enough for 2^6.
+ * by `powersoftau verify`, and the same Groth16 keys. Also why the dev setup names one ptau power per
+ * domain (setup.ts `devPtauPower`): every ptau larger than the domain gives the same zkey, the
+ * exact-size one another H query; on a hand-written R1CS small enough for 2^6.
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";

@@ -56,7 +56,7 @@ const targets =
 
 /**
  * A `// verifier-when-cached` target without its cached dev setup (CI, fresh clones): instead of
- * regenerating (the demo circuits' compile and zkey setup take minutes on 2 cores), check that its committed verifier was generated
+ * regenerating (the demo circuits' compile and dev zkeys take about a minute on 2 cores), check that its committed verifier was generated
  * from the current sources (deterministic dev setup: same sources, same verifier).
  */
 function checkSourcesHash(target: CircuitTarget): boolean {
@@ -70,7 +70,7 @@ function checkSourcesHash(target: CircuitTarget): boolean {
   }
   log(
     `DIFF: ${relative(ROOT, file)} ${recorded === undefined ? "is missing or has no sources hash" : `was generated from other sources (${recorded}, now ${expected})`}: ` +
-      `run node scripts/circuits/build.ts ${target.name} (generates its dev setup: ~5-8 min on 2 cores, mostly snarkjs's zkey setup) ` +
+      `run node scripts/circuits/build.ts ${target.name} (generates its dev setup: about a minute on 2 cores, mostly the circom compile) ` +
       "and commit the result",
   );
   return false;

@@ -47,7 +47,12 @@ export type ScalarSpec =
       readonly count: number;
       readonly factor: bigint;
       readonly dropLast: boolean;
-    };
+    }
+  /** Scalars computed by the caller (dev-zkey.ts: circuit polynomials evaluated at tau), reduced mod r here. */
+  | { readonly kind: "values"; readonly values: readonly bigint[] };
+
+/** Number of scalars (hence points) of a job. */
+export const countOf = (spec: ScalarSpec): number => (spec.kind === "values" ? spec.values.length : spec.count);
 
 /** One batch of points to compute. */
 export interface PointJob {
@@ -91,6 +96,7 @@ function pow(base: bigint, exponent: bigint, r: bigint): bigint {
  * points tau^j * G computes, one point at a time; the denominators are inverted in one batch.
  */
 export function scalarsOf(spec: ScalarSpec, r: bigint): bigint[] {
+  if (spec.kind === "values") return spec.values.map((v) => mod(v, r));
   const out = new Array<bigint>(spec.count);
   if (spec.kind === "powers") {
     let s = (mod(spec.factor, r) * pow(spec.ratio, BigInt(spec.start), r)) % r;

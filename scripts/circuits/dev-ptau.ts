@@ -30,7 +30,7 @@ import { Worker } from "node:worker_threads";
 import { ChaCha, buildBn128, type Bn128 } from "ffjavascript";
 import { Blake2b512 } from "./blake2b.ts";
 import { progress } from "./progress.ts";
-import type { PointJob, PointResult, ScalarSpec, WorkerInit } from "./dev-ptau-worker.ts";
+import { countOf, type PointJob, type PointResult, type ScalarSpec, type WorkerInit } from "./dev-ptau-worker.ts";
 
 /** Public seed of the dev phase 1 (NOT FOR PRODUCTION). */
 export const DEV_PTAU_SEED = "fedmarket dev powers of tau - NOT FOR PRODUCTION";
@@ -67,23 +67,23 @@ export interface DevPtauOptions {
 }
 
 /** Points per job: powers of two that divide snarkjs's hashing chunks (2^20 bytes of points). */
-const JOB_POINTS = { 1: 2048, 2: 1024 } as const;
+export const JOB_POINTS = { 1: 2048, 2: 1024 } as const;
 /** Points per `update` of snarkjs's response hasher (`2^20 / point size`): the partial hash depends on it. */
 const HASH_CHUNK_POINTS = { 1: 16384, 2: 8192 } as const;
 /** Affine point size per group. */
-const POINT_BYTES = { 1: 64, 2: 128 } as const;
+export const POINT_BYTES = { 1: 64, 2: 128 } as const;
 /** Relative cost of a G2 point (one fixed-base multiplication), for progress and window sizes. */
-const G2_COST = 4;
+export const G2_COST = 4;
 
 /** Little-endian u32. */
-const u32 = (v: number): Uint8Array => {
+export const u32 = (v: number): Uint8Array => {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, v, true);
   return b;
 };
 
 /** A section header: id (u32) and size (u64). */
-const sectionHeader = (id: number, size: number): Uint8Array => {
+export const sectionHeader = (id: number, size: number): Uint8Array => {
   const b = new Uint8Array(12);
   const dv = new DataView(b.buffer);
   dv.setUint32(0, id, true);
@@ -91,7 +91,7 @@ const sectionHeader = (id: number, size: number): Uint8Array => {
   return b;
 };
 
-const concat = (parts: readonly Uint8Array[]): Uint8Array => {
+export const concat = (parts: readonly Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -102,7 +102,7 @@ const concat = (parts: readonly Uint8Array[]): Uint8Array => {
 };
 
 /** The first 8 big-endian u32 of a hash: how snarkjs seeds ChaCha from a hash. */
-const chachaSeed = (hash: Uint8Array): number[] => {
+export const chachaSeed = (hash: Uint8Array): number[] => {
   const dv = new DataView(hash.buffer, hash.byteOffset, hash.byteLength);
   return Array.from({ length: 8 }, (_, i) => dv.getUint32(4 * i, false));
 };
@@ -141,11 +141,10 @@ interface KeyPart {
 }
 
 /**
- * tau, alpha and beta of a beacon contribution, derived as `powersoftau beacon` derives them: the
- * beacon hashed 2^iterationsExp times with SHA-256 seeds ChaCha; three field elements, then per
- * secret x a random G1 point s, s*x, and the G2 point hashed from (index, challenge, s, s*x) times x.
+ * The generator a snarkjs beacon contribution (`powersoftau beacon`, `zkey beacon`) draws its
+ * secrets from: the beacon hashed 2^iterationsExp times with SHA-256 seeds ChaCha.
  */
-function beaconKey(curve: Bn128, challenge: Uint8Array, beacon: Beacon): { tau: KeyPart; alpha: KeyPart; beta: KeyPart } {
+export function beaconRng(beacon: Pick<Beacon, "hashHex" | "iterationsExp">): ChaCha {
   if (!/^([0-9a-fA-F]{2}){1,255}$/.test(beacon.hashHex)) {
     throw new Error(`beacon hash must be 1 to 255 bytes of hex, got "${beacon.hashHex}"`);
   }
@@ -154,7 +153,27 @@ function beaconKey(curve: Bn128, challenge: Uint8Array, beacon: Beacon): { tau: 
   }
   let hash: Uint8Array = Buffer.from(beacon.hashHex, "hex");
   for (let i = 0; i < 2 ** beacon.iterationsExp; i++) hash = createHash("sha256").update(hash).digest();
-  const rng = new ChaCha(chachaSeed(hash));
+  return new ChaCha(chachaSeed(hash));
+}
+
+/**
+ * The toxic waste of every dev ptau (NOT FOR PRODUCTION: public by construction): tau, alpha and
+ * beta of its beacon contribution. They are the beacon generator's first three draws (`beaconKey`),
+ * before anything that depends on the power, so every power's file has the same ones.
+ */
+export function devPtauSecrets(curve: Bn128, beacon: Beacon = DEV_PTAU_BEACON): { tau: bigint; alpha: bigint; beta: bigint } {
+  const rng = beaconRng(beacon);
+  const [tau, alpha, beta] = [0, 1, 2].map(() => curve.Fr.toObject(curve.Fr.fromRng(rng))) as [bigint, bigint, bigint];
+  return { tau, alpha, beta };
+}
+
+/**
+ * tau, alpha and beta of a beacon contribution, derived as `powersoftau beacon` derives them: the
+ * beacon hashed 2^iterationsExp times with SHA-256 seeds ChaCha; three field elements, then per
+ * secret x a random G1 point s, s*x, and the G2 point hashed from (index, challenge, s, s*x) times x.
+ */
+function beaconKey(curve: Bn128, challenge: Uint8Array, beacon: Beacon): { tau: KeyPart; alpha: KeyPart; beta: KeyPart } {
+  const rng = beaconRng(beacon);
   const prvs = [curve.Fr.fromRng(rng), curve.Fr.fromRng(rng), curve.Fr.fromRng(rng)] as const;
   const part = (prv: Uint8Array, personalization: number): KeyPart => {
     const g1s = curve.G1.toAffine(curve.G1.fromRng(rng));
@@ -172,29 +191,36 @@ function beaconKey(curve: Bn128, challenge: Uint8Array, beacon: Beacon): { tau: 
 }
 
 /** The beacon parameters as a contribution stores them: (type, length, bytes) records, sorted by type. */
-function beaconParams(beacon: Beacon): Uint8Array {
+export function beaconParams(beacon: Beacon): Uint8Array {
   const name = new TextEncoder().encode(beacon.name.substring(0, 64));
   const hash = Buffer.from(beacon.hashHex, "hex");
   return Uint8Array.from([1, name.length, ...name, 2, beacon.iterationsExp, 3, hash.length, ...hash]);
 }
 
-/** Runs point jobs on worker threads. */
-class WorkerPool {
+/**
+ * Runs point jobs on worker threads, up to `depth` jobs posted to each worker at a time (a worker
+ * runs its messages in order): depth > 1 keeps the workers busy while the main thread computes
+ * without returning to the event loop for a while (dev-zkey.ts).
+ */
+export class WorkerPool {
   private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
+  /** Jobs posted to each worker and not answered yet. */
+  private readonly load = new Map<Worker, number>();
+  private readonly depth: number;
   private readonly queue: { job: PointJob; resolve: (r: PointResult) => void; reject: (e: Error) => void }[] = [];
   private readonly running = new Map<number, { resolve: (r: PointResult) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private failure: Error | undefined;
   private closing = false;
 
-  constructor(init: WorkerInit, size: number) {
+  constructor(init: WorkerInit, size: number, depth = 1) {
+    this.depth = Math.max(1, depth);
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL("./dev-ptau-worker.ts", import.meta.url), { workerData: init });
       worker.on("message", (result: PointResult) => {
         const entry = this.running.get(result.id);
         this.running.delete(result.id);
-        this.idle.push(worker);
+        this.load.set(worker, this.load.get(worker)! - 1);
         if (result.error !== undefined) entry?.reject(new Error(`dev ptau worker: ${result.error}`));
         else entry?.resolve(result);
         this.dispatch();
@@ -205,7 +231,7 @@ class WorkerPool {
         if (!this.closing) this.fail(new Error(`dev ptau worker exited with code ${code}`));
       });
       this.workers.push(worker);
-      this.idle.push(worker);
+      this.load.set(worker, 0);
     }
   }
 
@@ -224,8 +250,13 @@ class WorkerPool {
   }
 
   private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const worker = this.idle.pop()!;
+    while (this.queue.length > 0) {
+      // The least loaded worker, if it can take another job.
+      let worker: Worker | undefined;
+      for (const w of this.workers)
+        if (this.load.get(w)! < this.depth && (worker === undefined || this.load.get(w)! < this.load.get(worker)!)) worker = w;
+      if (worker === undefined) break;
+      this.load.set(worker, this.load.get(worker)! + 1);
       const { job, resolve, reject } = this.queue.shift()!;
       this.running.set(job.id, { resolve, reject });
       worker.postMessage(job);
@@ -248,7 +279,7 @@ interface PointSection {
   readonly hashed: boolean;
 }
 
-const pointsOf = (s: PointSection): number => s.jobs.reduce((sum, j) => sum + j.count, 0);
+const pointsOf = (s: PointSection): number => s.jobs.reduce((sum, j) => sum + countOf(j), 0);
 
 /**
  * The point sections of the file, in file order: `before` the contribution (2-6: powers of tau,
@@ -291,7 +322,7 @@ function pointSections(
 }
 
 /** Window width minimising table building plus additions for `points` multiplications per worker. */
-function windowFor(points: number): number {
+export function windowFor(points: number): number {
   let best = 2;
   // A table entry (a Jacobian addition) costs about two of the batched affine additions.
   const cost = (w: number): number => Math.ceil(254 / w) * (points + 2 * 2 ** w);
@@ -300,7 +331,7 @@ function windowFor(points: number): number {
 }
 
 /** Runs jobs on the pool a few per worker ahead of the consumer, and hands out results in job order. */
-function inOrder(pool: WorkerPool, jobs: Omit<PointJob, "id">[], ahead: number): () => Promise<PointResult> {
+export function inOrder(pool: WorkerPool, jobs: Omit<PointJob, "id">[], ahead: number): () => Promise<PointResult> {
   const queue = [...jobs];
   const inFlight: Promise<PointResult>[] = [];
   const refill = (): void => {
@@ -390,7 +421,7 @@ export async function writeDevPtau(power: number, file: string, options: DevPtau
         if (s.hashed) {
           if (!firstPoints.has(s.id)) firstPoints.set(s.id, res.lem.slice(0, 2 * POINT_BYTES[s.group]));
           pendingC.push(res.compressed!);
-          pendingPoints += job.count;
+          pendingPoints += countOf(job);
           uncompressed.push(res.uncompressed!);
           if (pendingPoints === HASH_CHUNK_POINTS[s.group]) {
             response.update(concat(pendingC));
@@ -398,7 +429,7 @@ export async function writeDevPtau(power: number, file: string, options: DevPtau
             pendingPoints = 0;
           }
         }
-        bar.add(job.count * (s.group === 2 ? G2_COST : 1));
+        bar.add(countOf(job) * (s.group === 2 ? G2_COST : 1));
       }
       if (pendingPoints > 0) response.update(concat(pendingC));
     };

@@ -3,13 +3,16 @@
  * locally; or a user-supplied ptau for production), one phase-2 contribution, and the export
  * of the verification key and the Solidity verifier.
  *
- * Dev setup is fully deterministic (snarkjs `beacon` contributions seeded from fixed strings; the
- * dev powers of tau are computed directly from their beacon's secrets, dev-ptau.ts), so
- * regenerating a verifier reproduces it byte for byte (`build.ts --check`). Because the seeds are
- * public, ANYONE CAN COMPUTE THE TOXIC WASTE AND FORGE PROOFS: dev verifiers are NOT FOR PRODUCTION.
+ * Dev setup is fully deterministic (snarkjs `beacon` contributions seeded from fixed strings), so
+ * regenerating a verifier reproduces it byte for byte (`build.ts --check`). Its zkey is computed
+ * directly from the beacons' secrets (dev-zkey.ts: the bytes snarkjs's `zkey new` from the dev
+ * powers of tau + `zkey beacon` would write, without the ptau file; the dev powers of tau
+ * themselves, dev-ptau.ts, are only generated for tools that need the file: `devPtau`). Because
+ * the seeds are public, ANYONE CAN COMPUTE THE TOXIC WASTE AND FORGE PROOFS: dev verifiers are
+ * NOT FOR PRODUCTION.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { createRequire } from "node:module";
 import * as snarkjs from "snarkjs";
@@ -17,6 +20,7 @@ import { ROOT, verifierWhenCached, type CompiledCircuit } from "./circom.ts";
 import { readR1csHeader } from "./r1cs.ts";
 import { checkCeremonyDigest, fileBlake2b } from "./ceremony-ptau.ts";
 import { DEV_PTAU_BEACON, DEV_PTAU_SEED, writeDevPtau } from "./dev-ptau.ts";
+import { devPhase2Beacon, writeDevZkey } from "./dev-zkey.ts";
 import { snarkjsProgress } from "./progress.ts";
 const require = createRequire(import.meta.url);
 
@@ -26,8 +30,6 @@ export const PTAU_DIR = join(ROOT, ".cache", "ptau");
 export const VERIFIERS_DIR = join(ROOT, "contracts", "verifiers", "generated");
 /** Smallest dev ptau power generated (covers every test circuit). */
 export const DEV_MIN_POWER = 13;
-/** Public seed of the dev phase 2 (NOT FOR PRODUCTION). */
-const DEV_PHASE2_SEED = "fedmarket dev phase-2 contribution - NOT FOR PRODUCTION";
 
 /** How the setup is done. */
 export type SetupMode = { readonly kind: "dev" } | { readonly kind: "production"; readonly ptau: string };
@@ -37,14 +39,17 @@ export interface SetupResult {
   readonly compiled: CompiledCircuit;
   readonly zkey: string;
   readonly vkeyFile: string;
+  /**
+   * The ptau the setup is made from. Dev: the path of the dev ptau of `devPtauPower`, which the
+   * zkey is byte-identical to a setup from, but which may not exist: the dev zkey is computed
+   * without it (call `devPtau(power)` to generate it).
+   */
   readonly ptau: string;
   readonly ptauLabel: string;
   readonly constraints: number;
   readonly publicInputs: number;
   readonly dev: boolean;
 }
-
-const sha256Hex = (s: string): string => createHash("sha256").update(s).digest("hex");
 
 /** The loud warning printed whenever the dev setup is used. */
 export const DEV_WARNING = [
@@ -70,16 +75,6 @@ export function devPtauFile(power: number): string {
   return join(PTAU_DIR, `dev_bn128_${power}_NOT_FOR_PRODUCTION.ptau`);
 }
 
-/** Powers of the dev ptau files in the cache, ascending. */
-export function cachedDevPtauPowers(): number[] {
-  if (!existsSync(PTAU_DIR)) return [];
-  return readdirSync(PTAU_DIR)
-    .map((f) => /^dev_bn128_(\d+)_NOT_FOR_PRODUCTION\.ptau$/.exec(f)?.[1])
-    .filter((p): p is string => p !== undefined)
-    .map(Number)
-    .sort((a, b) => a - b);
-}
-
 /**
  * The dev ptau power that names a circuit's dev setup (its `setup-dev-<power>` folder and the
  * "Setup:" line of its verifier): the domain's power, at least DEV_MIN_POWER (one file serves all
@@ -87,24 +82,6 @@ export function cachedDevPtauPowers(): number[] {
  */
 export function devPtauPower(domainPower: number): number {
   return Math.max(DEV_MIN_POWER, domainPower);
-}
-
-/**
- * The dev ptau a circuit with a 2^domainPower domain is set up from, which may not exist yet.
- * snarkjs accepts any ptau at least as large as the domain, but the zkey it makes depends on which:
- * its H query comes from the 2^(domainPower+1) Lagrange basis, which a ptau of exactly the domain's
- * power can only compute with a zero point for the missing power (prepare-phase2 does so), while
- * every larger ptau has the true basis; all larger files give the same zkey. So a larger cached
- * file is used (the largest, rather than generating a smaller one) only when the setup's named
- * power is itself larger than the domain: then the zkey, vkey and verifier are byte-identical to
- * those made from the named file. A circuit whose domain fills its named power (every committed
- * verifier's circuit today) always uses exactly that file.
- */
-export function devPtauChoice(domainPower: number): { readonly power: number; readonly file: string } {
-  const named = devPtauPower(domainPower);
-  const larger = named > domainPower ? cachedDevPtauPowers().filter((p) => p > domainPower) : [];
-  const power = larger.length > 0 ? Math.max(...larger) : named;
-  return { power, file: devPtauFile(power) };
 }
 
 /**
@@ -166,14 +143,11 @@ export async function setupCircuit(
   let ptau: string;
   let ptauLabel: string;
   let setupDir: string;
-  // The dev ptau is generated only when the zkey has to be made (below).
-  let devPtauPowerUsed: number | undefined;
+  // Dev: the power of the dev ptau the zkey is computed for (dev-zkey.ts; the file itself is not needed).
+  let devPower: number | undefined;
   if (mode.kind === "dev") {
-    const devPower = devPtauPower(power);
-    const choice = devPtauChoice(power);
-    ptau = choice.file;
-    devPtauPowerUsed = choice.power;
-    // Named after devPower even when a larger cached file is used: the result is the same (devPtauChoice).
+    devPower = devPtauPower(power);
+    ptau = devPtauFile(devPower);
     ptauLabel = `DEV powers of tau 2^${devPower} (public seed) + deterministic phase-2 beacon`;
     setupDir = join(compiled.dir, `setup-dev-${devPower}`);
   } else {
@@ -206,7 +180,6 @@ export async function setupCircuit(
   };
   if (!fresh && existsSync(zkey) && existsSync(vkeyFile)) return result;
 
-  if (devPtauPowerUsed !== undefined) await devPtau(devPtauPowerUsed, log);
   mkdirSync(setupDir, { recursive: true });
   const z0 = `${zkey}.0-${process.pid}`;
   const z1 = `${zkey}.1-${process.pid}`;
@@ -218,21 +191,20 @@ export async function setupCircuit(
   };
   try {
     log(`groth16 setup of ${compiled.target.name} (${header.nConstraints} constraints, 2^${power} domain)`);
-    await snarkjs.zKey.newZKey(compiled.r1cs, ptau, z0, steps.newZKey);
-    steps.newZKey.stop();
-    if (mode.kind === "dev") {
-      await snarkjs.zKey.beacon(
-        z0,
-        z1,
-        "fedmarket dev phase 2 (NOT FOR PRODUCTION)",
-        sha256Hex(`${DEV_PHASE2_SEED} ${compiled.target.name}`),
-        10,
-        steps.phase2,
+    if (devPower !== undefined) {
+      for (const line of DEV_WARNING.split("\n")) log(line);
+      log(
+        `computing the dev zkey of ${compiled.target.name}, NOT FOR PRODUCTION (public toxic waste): ` +
+          `snarkjs's zkey new from the dev ptau 2^${devPower} + the dev phase-2 beacon, computed directly`,
       );
+      // The same bytes as snarkjs's newZKey(r1cs, dev ptau 2^devPower) + beacon(devPhase2Beacon(name)).
+      await writeDevZkey(compiled.r1cs, z1, { ptauPower: devPower, beacon: devPhase2Beacon(compiled.target.name), log });
     } else {
+      await snarkjs.zKey.newZKey(compiled.r1cs, ptau, z0, steps.newZKey);
+      steps.newZKey.stop();
       await snarkjs.zKey.contribute(z0, z1, "fedmarket phase 2", randomBytes(32).toString("hex"), steps.phase2);
+      steps.phase2.stop();
     }
-    steps.phase2.stop();
     const vkey = await snarkjs.zKey.exportVerificationKey(z1);
     writeFileSync(vkeyFile, `${JSON.stringify(vkey, null, 2)}\n`);
     renameSync(z1, zkey);

@@ -1,15 +1,15 @@
 /**
  * `fedmarket-aggregator setup` (and `accept`, before it posts the bond): prepare every circuit
- * artifact a project needs BEFORE any aggregation window, because making them takes minutes
- * (compiling the circuits with circom, the dev powers of tau, the Groth16 keys) and a round's
- * window does not wait. `run` only finds them (artifacts.ts `resolveCircuits`) and refuses to
+ * artifact a project needs BEFORE any aggregation window, because making them takes a while
+ * (compiling the circuits with circom, the Groth16 keys: about a minute for the demo circuits in
+ * dev, much longer from a ceremony's ptau at production size) and a round's window does not wait. `run` only finds them (artifacts.ts `resolveCircuits`) and refuses to
  * start when they are missing.
  *
  * The dev setup is made with the repository's circuit scripts, the same functions and the same
- * cache (`.cache/circuits`, `.cache/ptau`) the node used to call on first use: compile
- * (`compileTarget`) and Groth16 keys (`setupCircuit`, with the dev powers of tau) per circuit. Each
- * step says `setup k/N` when it starts, passes on the scripts' own progress lines (percentages of
- * the powers of tau, snarkjs's stages), says it is still running every `heartbeatMs` (15 s) and
+ * cache (`.cache/circuits`) the node used to call on first use: compile (`compileTarget`) and
+ * Groth16 keys (`setupCircuit`: dev keys computed directly from their public secrets) per circuit.
+ * Each step says `setup k/N` when it starts, passes on the scripts' own progress lines (percentages
+ * of the dev keys, snarkjs's stages), says it is still running every `heartbeatMs` (15 s) and
  * how long it took. A ceremony's `--circuits` folder is only checked: nobody but the ceremony can
  * make its keys.
  */

@@ -34,7 +34,7 @@ export async function ensureDemoCircuits(log: (line: string) => void): Promise<D
   if ((await circuitArtifactsStatus(DEMO_CIRCUIT)).missing.length === 0) return { cachedMs: Date.now() - started };
   log(
     "first-time setup: compiling the demo circuits and making their DEV Groth16 setup (what `fedmarket-aggregator setup` does; " +
-      "cached in .cache/; several minutes on 2 cores, mostly the Groth16 key generation; the dev powers of tau take ~30 s)",
+      "cached in .cache/; about a minute on 2 cores, mostly compiling the circuits: the dev keys are computed from their public secrets)",
   );
   await prepareCircuits(DEMO_CIRCUIT, setupLogger(log));
   const ms = Date.now() - started;
