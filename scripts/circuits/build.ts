@@ -83,7 +83,10 @@ try {
       if (!checkSourcesHash(target)) failures++;
       continue;
     }
-    const compiled = await compileTarget(target, log);
+    // circom says nothing until it is done (tens of seconds for the demo circuits): a line every 10 s.
+    const started = Date.now();
+    const heartbeat = setInterval(() => log(`still compiling ${target.name}: ${Math.round((Date.now() - started) / 1000)} s`), 10_000);
+    const compiled = await compileTarget(target, log).finally(() => clearInterval(heartbeat));
     if (values.check && mode.kind === "production" && values.fresh) {
       throw new Error("--check with --ptau re-exports the cached zkey; --fresh would re-randomise it");
     }
