@@ -114,7 +114,7 @@ abstract contract FedMarketStorage {
     mapping(address token => mapping(address account => uint256)) internal _credits;
     mapping(address token => uint256) internal _liabilities;
 
-/// @dev The caller is the project's aggregator, `round` is open and in its aggregation window,
+    /// @dev The caller is the project's aggregator, `round` is open and in its aggregation window,
     ///      which starts at `start`, and has a quorum.
     function _checkAggregation(uint256 projectId, Project storage p, uint256 round)
         internal
