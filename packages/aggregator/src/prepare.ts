@@ -43,7 +43,7 @@ export function planDevSetup(circuits: readonly Pick<DevCircuitState, "name" | "
 export function stepLabel(step: SetupStep): string {
   return step.kind === "compile"
     ? `compiling ${step.circuit} (circom)`
-    : `making the DEV Groth16 keys of ${step.circuit} (powers of tau if not cached, zkey, phase-2 beacon, verification key)`;
+    : `making the DEV Groth16 keys of ${step.circuit} (zkey computed from the dev setup's public secrets, verification key)`;
 }
 
 /** What a finished step did, as its done line says it. */
@@ -137,7 +137,7 @@ export async function prepareCircuits(config: CircuitConfig, logger: NodeLogger,
   logger.log(
     "info",
     "setup.start",
-    `preparing the DEV setup of ${both} in ${steps.length} step(s) (cached in ${cache}; minutes on 2 cores for large circuits)`,
+    `preparing the DEV setup of ${both} in ${steps.length} step(s) (cached in ${cache}; about a minute on 2 cores for the demo's circuits, mostly compiling)`,
     { ...names, steps: steps.length },
   );
   const s = await devScripts();

@@ -1,5 +1,5 @@
 /**
- * The demo circuits' development setup (compiled circuits, dev powers of tau 2^15, zkeys), made
+ * The demo circuits' development setup (compiled circuits, dev zkeys computed from public secrets), made
  * on first use by the aggregator's `prepareCircuits` (what `fedmarket-aggregator setup` does, with
  * the repository's circuit scripts) and cached in .cache/. The committed Solidity verifiers
  * (contracts/verifiers/generated/*_k8_c128_b8_g24.sol) come from the same deterministic dev setup;
