@@ -78,9 +78,11 @@ const SCALAR_BITS = 254;
 /** Bytes per scalar in the digit buffer: 32, plus zero padding for windows that straddle bit 256. */
 const SCALAR_STRIDE = 36;
 
-const mod = (a: bigint, r: bigint): bigint => ((a % r) + r) % r;
+/** `a mod r` in `[0, r)`. */
+export const mod = (a: bigint, r: bigint): bigint => ((a % r) + r) % r;
 
-function pow(base: bigint, exponent: bigint, r: bigint): bigint {
+/** `base^exponent mod r`. */
+export function pow(base: bigint, exponent: bigint, r: bigint): bigint {
   let result = 1n;
   let b = mod(base, r);
   for (let e = exponent; e > 0n; e >>= 1n) {

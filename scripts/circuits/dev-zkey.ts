@@ -44,7 +44,7 @@ import {
   windowFor,
   type Beacon,
 } from "./dev-ptau.ts";
-import { scalarsOf, type PointResult } from "./dev-ptau-worker.ts";
+import { mod, pow, scalarsOf, type PointResult } from "./dev-ptau-worker.ts";
 import { progress } from "./progress.ts";
 
 /** Public seed of the dev phase 2 (NOT FOR PRODUCTION). */
@@ -86,18 +86,6 @@ export interface DevZkeyResult {
 
 /** Points per csHash update of snarkjs's H-point hashing (zkey_new.js `hashHPoints`). */
 const H_HASH_CHUNK = 1 << 14;
-
-const mod = (a: bigint, r: bigint): bigint => ((a % r) + r) % r;
-
-function pow(base: bigint, exponent: bigint, r: bigint): bigint {
-  let result = 1n;
-  let b = mod(base, r);
-  for (let e = exponent; e > 0n; e >>= 1n) {
-    if ((e & 1n) === 1n) result = (result * b) % r;
-    b = (b * b) % r;
-  }
-  return result;
-}
 
 const le = (v: bigint, bytes: number): Uint8Array => {
   const out = new Uint8Array(bytes);
