@@ -26,6 +26,7 @@ import { network } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 
 import { cipherChain, FIELD_MODULUS, packedLength, publicKeyOf, sealedCommitment, type CurvePoint } from "@fedmarket/core";
+import { DEFAULT_ANSWER_CHUNKS_PER_TX } from "@fedmarket/protocol";
 
 import type { FedMarket } from "../types/ethers-contracts/index.js";
 import { deployRealVerifier, type RealVerifier } from "./gas-verifiers.js";
@@ -358,8 +359,8 @@ const k8 = results.find((r) => r.k === 8);
 if (k8 === undefined) throw new Error("no K = 8 measurement");
 
 /**
- * An answer too large for one transaction, in parts of the trainer node's 16 chunks
- * (DEFAULT_ANSWER_CHUNKS_PER_TX) at the production width: each part costs the market's fixed part
+ * An answer too large for one transaction, in parts of the trainer node's default chunk count
+ * (protocol's DEFAULT_ANSWER_CHUNKS_PER_TX, 16) at the production width: each part costs the market's fixed part
  * overhead (a one-chunk part minus that chunk's share of the whole answer, measured above) plus 16
  * chunks at the production `answerPerChunk`. Computed from measured prices, for the 25,450-parameter
  * MLP (50 chunks) and a 1,000,000-parameter model (1,954 chunks).
@@ -370,7 +371,7 @@ function answerInParts(m: Measurement): {
   productionPartGas: number;
   models: { d: number; chunks: number; transactions: number; gasPerTransactionMax: number; totalGas: number }[];
 } {
-  const PER_TX = 16;
+  const PER_TX = DEFAULT_ANSWER_CHUNKS_PER_TX;
   const production = answer[answer.length - 1]!.perChunk;
   // One chunk's share of the whole answer (its hashing and calldata, at this script's width) is the
   // whole answer minus its completion without that chunk; the rest of the part is the market's.

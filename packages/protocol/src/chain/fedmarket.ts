@@ -294,6 +294,13 @@ export function bytesToBytes32(bytes: Uint8Array): string {
   return `0x${Buffer.from(bytes).toString("hex")}`;
 }
 
+/**
+ * Chunks per answer transaction by default (`publishUpdatePart`, the trainer node's
+ * `--answer-chunks-per-tx`): 16 chunks cost ~11.6 M gas at the production width (NP 17, ~0.72 M gas
+ * a chunk, bench/gas.json `answerPerChunk`), within a 30 M block with room to spare.
+ */
+export const DEFAULT_ANSWER_CHUNKS_PER_TX = 16;
+
 /** The part of ERC-20 the nodes use to stake in token-denominated projects. */
 const ERC20_ABI = [
   "function balanceOf(address owner) view returns (uint256)",

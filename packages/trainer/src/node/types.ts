@@ -40,7 +40,7 @@ export interface TrainerNodeOptions {
   readonly confirmations?: number;
   /**
    * Most chunks of a sealed update one answer transaction carries (default
-   * `DEFAULT_ANSWER_CHUNKS_PER_TX`); a larger update is published in parts (steps/answer.ts).
+   * @fedmarket/protocol `DEFAULT_ANSWER_CHUNKS_PER_TX`); a larger update is published in parts (steps/answer.ts).
    */
   readonly answerChunksPerTx?: number;
   readonly ipfsTimeoutMs?: number;

@@ -21,17 +21,11 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { SealedUpdate } from "@fedmarket/core";
-import { decodeSealedUpdate, MarketRevertError, type OpenRoundInfo } from "@fedmarket/protocol";
+import { decodeSealedUpdate, DEFAULT_ANSWER_CHUNKS_PER_TX, MarketRevertError, type OpenRoundInfo } from "@fedmarket/protocol";
 import type { RoundEntry } from "../state.ts";
 import type { TrainerNodeOptions } from "../types.ts";
 import { SEALED_UPDATE_FILE } from "./seal.ts";
 import { waitNoPending } from "./transactions.ts";
-
-/**
- * Chunks per answer transaction by default: 16 chunks cost ~11.5 M gas at the production width
- * (NP 17, ~0.72 M gas a chunk, bench/gas.json `answerPerChunk`), within a 30 M block with room to spare.
- */
-export const DEFAULT_ANSWER_CHUNKS_PER_TX = 16;
 
 /** Where the answer to a flag stands after `answerFlag`. */
 export type FlagAnswer =
