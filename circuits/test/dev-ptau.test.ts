@@ -14,10 +14,9 @@ import { join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { Blake2b512 } from "../../scripts/circuits/blake2b.ts";
 import { DEV_PTAU_BEACON, writeDevPtau } from "../../scripts/circuits/dev-ptau.ts";
+import { R, once, r1csFile, wtnsFile, type Lc } from "./binfiles.ts";
 import { releaseCurves } from "./harness.ts";
 
-/** The bn128 scalar field (the R1CS and witness field). */
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 /** Power of the files compared with a simulated ceremony. */
 const POWER = 7;
 
@@ -26,12 +25,6 @@ after(async () => {
   await releaseCurves();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Runs `make` once, on first use (the files are shared by several tests). */
-function once<T>(make: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= make());
-}
 
 // Small jobs at POWER: every section and Lagrange basis is split over several worker jobs, as at
 // full size (2048 G1 / 1024 G2 points per job).
@@ -52,42 +45,18 @@ const ceremonyPtau = once(async () => {
   return file;
 });
 
-const le = (v: bigint, bytes: number): Uint8Array => {
-  const out = new Uint8Array(bytes);
-  for (let i = 0, x = v; i < bytes; i++, x >>= 8n) out[i] = Number(x & 0xffn);
-  return out;
-};
-const u32 = (v: number): Uint8Array => le(BigInt(v), 4);
-const u64 = (v: number): Uint8Array => le(BigInt(v), 8);
-const section = (id: number, parts: readonly Uint8Array[]): Uint8Array[] => [
-  u32(id),
-  u64(parts.reduce((s, p) => s + p.length, 0)),
-  ...parts,
-];
-
 /** Constraints of the test circuit: x = w^(STEPS+1) with STEPS products, plus x = s * 1. */
 const STEPS = 40;
 
 /**
- * An R1CS (iden3 binfile) for: public x, private w, s_1 = w * w, s_(i+1) = s_i * w, x = s_STEPS * 1.
- * 41 constraints + 1 public input + 1 = 43 -> a 2^6 domain.
+ * An R1CS for: public x, private w, s_1 = w * w, s_(i+1) = s_i * w, x = s_STEPS * 1.
+ * 41 constraints + 1 public input + 1 = 43 -> a 2^6 domain. Wires: 0 one, 1 x, 2 w, 3.. s_i.
  */
 function tinyR1cs(): Uint8Array {
-  const wires = 3 + STEPS; // 0: one, 1: x, 2: w, 3..: s_i
-  const lc = (wire: number): Uint8Array[] => [u32(1), u32(wire), le(1n, 32)];
-  const constraints: Uint8Array[] = [];
-  for (let i = 0; i < STEPS; i++) constraints.push(...lc(i === 0 ? 2 : 2 + i), ...lc(2), ...lc(3 + i));
-  constraints.push(...lc(2 + STEPS), ...lc(0), ...lc(1));
-  const header = [u32(32), le(R, 32), u32(wires), u32(0), u32(1), u32(1), u64(wires), u32(STEPS + 1)];
-  const labels = Array.from({ length: wires }, (_, i) => u64(i));
-  return Buffer.concat([
-    new TextEncoder().encode("r1cs"),
-    u32(1),
-    u32(3),
-    ...section(1, header),
-    ...section(2, constraints),
-    ...section(3, labels),
-  ]);
+  const one = (wire: number): Lc => [[wire, 1n]];
+  const constraints: [Lc, Lc, Lc][] = Array.from({ length: STEPS }, (_, i) => [one(i === 0 ? 2 : 2 + i), one(2), one(3 + i)]);
+  constraints.push([one(2 + STEPS), one(0), one(1)]);
+  return r1csFile({ wires: 3 + STEPS, outputs: 0, publicInputs: 1, privateInputs: 1, constraints });
 }
 
 /** A witness file of the tiny circuit for w = 3. */
@@ -95,17 +64,7 @@ function tinyWitness(): Uint8Array {
   const w = 3n;
   const s: bigint[] = [w * w];
   for (let i = 1; i < STEPS; i++) s.push((s[i - 1]! * w) % R);
-  const values = [1n, s[STEPS - 1]!, w, ...s];
-  return Buffer.concat([
-    new TextEncoder().encode("wtns"),
-    u32(2),
-    u32(2),
-    ...section(1, [u32(32), le(R, 32), u32(values.length)]),
-    ...section(
-      2,
-      values.map((v) => le(v, 32)),
-    ),
-  ]);
+  return wtnsFile([1n, s[STEPS - 1]!, w, ...s]);
 }
 
 const circuit = once(async () => {

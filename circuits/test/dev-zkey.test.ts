@@ -13,10 +13,9 @@ import { join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { writeDevPtau } from "../../scripts/circuits/dev-ptau.ts";
 import { devPhase2Beacon, writeDevZkey } from "../../scripts/circuits/dev-zkey.ts";
+import { R, once, r1csFile, wtnsFile, type Lc } from "./binfiles.ts";
 import { releaseCurves } from "./harness.ts";
 
-/** The bn128 scalar field (the R1CS and witness field). */
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 /** The circuit name the phase-2 beacon is derived from. */
 const NAME = "tiny_dev_zkey";
 
@@ -26,33 +25,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `make` once, on first use (the files are shared by several tests). */
-function once<T>(make: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= make());
-}
-
-const le = (v: bigint, bytes: number): Uint8Array => {
-  const out = new Uint8Array(bytes);
-  for (let i = 0, x = v; i < bytes; i++, x >>= 8n) out[i] = Number(x & 0xffn);
-  return out;
-};
-/** A field element, reduced into 0..R-1. */
-const fe = (v: bigint): Uint8Array => le(((v % R) + R) % R, 32);
-const u32 = (v: number): Uint8Array => le(BigInt(v), 4);
-const u64 = (v: number): Uint8Array => le(BigInt(v), 8);
-const section = (id: number, parts: readonly Uint8Array[]): Uint8Array[] => [
-  u32(id),
-  u64(parts.reduce((s, p) => s + p.length, 0)),
-  ...parts,
-];
-
 /** Products in the chain s_(i+1) = s_i * w. */
 const STEPS = 40;
 /** Wires: 0 one, 1 x (public output), 2 y (public input), 3 w (private), s_1..s_STEPS, t, u, v (unused). */
 const W = { x: 1, y: 2, w: 3, s: (i: number): number => 3 + i, t: 4 + STEPS, u: 5 + STEPS, v: 6 + STEPS } as const;
 const WIRES = 7 + STEPS;
-type Lc = readonly (readonly [number, bigint])[];
 
 /**
  * s_1 = w * w, s_(i+1) = s_i * w, x = s_STEPS * 1, t = (w + 2y - 1) * (s_1 + 3), t * 1 = u - 5w:
@@ -85,22 +62,7 @@ const CONSTRAINTS: readonly (readonly [Lc, Lc, Lc])[] = [
 ];
 
 function tinyR1cs(): Uint8Array {
-  const lc = (terms: Lc): Uint8Array[] => [u32(terms.length), ...terms.flatMap(([wire, coef]) => [u32(wire), fe(coef)])];
-  const header = [u32(32), le(R, 32), u32(WIRES), u32(1), u32(1), u32(1), u64(WIRES), u32(CONSTRAINTS.length)];
-  return Buffer.concat([
-    new TextEncoder().encode("r1cs"),
-    u32(1),
-    u32(3),
-    ...section(1, header),
-    ...section(
-      2,
-      CONSTRAINTS.flatMap(([a, b, c]) => [...lc(a), ...lc(b), ...lc(c)]),
-    ),
-    ...section(
-      3,
-      Array.from({ length: WIRES }, (_, i) => u64(i)),
-    ),
-  ]);
+  return r1csFile({ wires: WIRES, outputs: 1, publicInputs: 1, privateInputs: 1, constraints: CONSTRAINTS });
 }
 
 /** A witness of the tiny circuit for w = 3, y = 7. */
@@ -110,14 +72,7 @@ function tinyWitness(): Uint8Array {
   const s: bigint[] = [w * w];
   for (let i = 1; i < STEPS; i++) s.push((s[i - 1]! * w) % R);
   const t = ((w + 2n * y - 1n) * (s[0]! + 3n)) % R;
-  const values = [1n, s[STEPS - 1]!, y, w, ...s, t, (t + 5n * w) % R, 0n];
-  return Buffer.concat([
-    new TextEncoder().encode("wtns"),
-    u32(2),
-    u32(2),
-    ...section(1, [u32(32), le(R, 32), u32(values.length)]),
-    ...section(2, values.map(fe)),
-  ]);
+  return wtnsFile([1n, s[STEPS - 1]!, y, w, ...s, t, (t + 5n * w) % R, 0n]);
 }
 
 const circuit = once(async () => {
