@@ -213,6 +213,28 @@ export class WorkerPool {
   private failure: Error | undefined;
   private closing = false;
 
+  /**
+   * A pool of `workers` threads (default: up to 2, one per core) for `g1Points` G1 and `g2Points` G2
+   * fixed-base points over `curve`, with window widths fitted to each worker's share.
+   */
+  static forPoints(curve: Bn128, points: { readonly g1: number; readonly g2: number }, workers?: number, depth = 1): WorkerPool {
+    const size = Math.max(1, workers ?? Math.min(2, availableParallelism()));
+    const init: WorkerInit = {
+      code: curve.tm.code,
+      g1Gen: curve.tm.pG1gen,
+      g2Gen: curve.tm.pG2gen,
+      r: curve.r,
+      g1Window: windowFor(points.g1 / size),
+      g2Window: windowFor(points.g2 / size),
+    };
+    return new WorkerPool(init, size, depth);
+  }
+
+  /** Threads in the pool. */
+  get size(): number {
+    return this.workers.length;
+  }
+
   constructor(init: WorkerInit, size: number, depth = 1) {
     this.depth = Math.max(1, depth);
     for (let i = 0; i < size; i++) {
@@ -322,7 +344,7 @@ function pointSections(
 }
 
 /** Window width minimising table building plus additions for `points` multiplications per worker. */
-export function windowFor(points: number): number {
+function windowFor(points: number): number {
   let best = 2;
   // A table entry (a Jacobian addition) costs about two of the batched affine additions.
   const cost = (w: number): number => Math.ceil(254 / w) * (points + 2 * 2 ** w);
@@ -376,26 +398,15 @@ export async function writeDevPtau(power: number, file: string, options: DevPtau
   );
   const all = [...before, ...after];
 
-  const workers = Math.max(1, options.workers ?? Math.min(2, availableParallelism()));
   const pointsIn = (g: 1 | 2): number => all.filter((s) => s.group === g).reduce((sum, s) => sum + pointsOf(s), 0);
-  const pool = new WorkerPool(
-    {
-      code: curve.tm.code,
-      g1Gen: curve.tm.pG1gen,
-      g2Gen: curve.tm.pG2gen,
-      r: curve.r,
-      g1Window: windowFor(pointsIn(1) / workers),
-      g2Window: windowFor(pointsIn(2) / workers),
-    },
-    workers,
-  );
+  const pool = WorkerPool.forPoints(curve, { g1: pointsIn(1), g2: pointsIn(2) }, options.workers);
   const bar = progress(`dev ptau 2^${power} (NOT FOR PRODUCTION)`, pointsIn(1) + G2_COST * pointsIn(2), { log, bar: options.bar });
   let fh: FileHandle | undefined;
   try {
     const next = inOrder(
       pool,
       all.flatMap((s) => s.jobs.map((scalars) => ({ group: s.group, scalars, compressed: s.hashed, uncompressed: s.hashed }))),
-      3 * workers,
+      3 * pool.size,
     );
     fh = await open(file, "w");
     const write = async (b: Uint8Array): Promise<void> => {

@@ -27,7 +27,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { ChaCha, buildBn128, type Bn128 } from "ffjavascript";
 import {
   G2_COST,
@@ -41,7 +40,6 @@ import {
   devPtauSecrets,
   sectionHeader,
   u32,
-  windowFor,
   type Beacon,
 } from "./dev-ptau.ts";
 import { mod, pow, scalarsOf, type PointResult } from "./dev-ptau-worker.ts";
@@ -238,19 +236,8 @@ export async function writeDevZkey(r1csFile: string, file: string, options: DevZ
     // head, IC, hashed H, tau^(n-1), C twice (undivided for the hash), A, B1, H | beta2, B2
     const g1Points = 2 + (nPublic + 1) + hashedH + 2 * nPrivate + 2 * nVars + n;
     const g2Points = 1 + nVars;
-    const nWorkers = Math.max(1, options.workers ?? Math.min(2, availableParallelism()));
-    workers = new WorkerPool(
-      {
-        code: curve.tm.code,
-        g1Gen: curve.tm.pG1gen,
-        g2Gen: curve.tm.pG2gen,
-        r,
-        g1Window: windowFor(g1Points / nWorkers),
-        g2Window: windowFor(g2Points / nWorkers),
-      },
-      nWorkers,
-      4, // jobs ahead per worker: the main thread computes the next point sets meanwhile
-    );
+    // 4 jobs ahead per worker: the main thread computes the next point sets meanwhile.
+    workers = WorkerPool.forPoints(curve, { g1: g1Points, g2: g2Points }, options.workers, 4);
     const pool = workers;
     const progressBar = progress(`dev zkey (NOT FOR PRODUCTION)`, g1Points + G2_COST * g2Points, { log, bar: options.bar });
     bar = progressBar;
