@@ -15,9 +15,11 @@ import {
   publishedSealedUpdate,
   unansweredSlots,
   globalModelCommitment,
+  loadFrozenWeights,
   validateModelSpec,
   type CancellationRecord,
   type ModelSpec,
+  type ModelSummary,
   type ProjectHistory,
   type ProjectInfo,
   type BlobStore,
@@ -39,7 +41,18 @@ export interface BlobProblem {
 
 /** The spec: usable (valid, and it describes the project on chain) or why not. */
 export type SpecFact =
-  | { readonly ok: true; readonly spec: ModelSpec; readonly parameters: number; readonly circuit: CircuitConfig }
+  | {
+      readonly ok: true;
+      readonly spec: ModelSpec;
+      readonly parameters: number;
+      readonly circuit: CircuitConfig;
+      /**
+       * The weights of the spec's frozen layers (`spec.frozenWeights`; `weights` undefined when nothing is
+       * frozen), or why they cannot be used. Updates, commitments and proofs cover the trainable
+       * parameters only, so every check but the accuracy still runs without them.
+       */
+      readonly frozen: { readonly ok: true; readonly weights?: Float32Array } | { readonly ok: false; readonly problem: BlobProblem };
+    }
   | { readonly ok: false; readonly problem: BlobProblem };
 
 export type VerificationKeysFact = { readonly ok: true; readonly keys: VerificationKeys } | { readonly ok: false; readonly detail: string };
@@ -141,7 +154,24 @@ export async function deriveSpec(ctx: AuditContext): Promise<SpecFact> {
       verifierMaxTrainers: ctx.verifierConfig.maxTrainers,
       verifierChunkSize: ctx.verifierConfig.chunkSize,
     });
-    return { ok: true, spec, parameters: summary.parameters, circuit };
+    return { ok: true, spec, parameters: summary.parameters, circuit, frozen: await deriveFrozenWeights(ctx, spec, summary) };
+  } catch (err) {
+    return { ok: false, problem: { kind: "invalid", detail: errorMessage(err) } };
+  }
+}
+
+/** The spec's frozen layers' weights, fetched by the CID the spec names (an outage stops the audit as elsewhere). */
+async function deriveFrozenWeights(
+  ctx: AuditContext,
+  spec: ModelSpec,
+  summary: ModelSummary,
+): Promise<Extract<SpecFact, { ok: true }>["frozen"]> {
+  if (spec.frozenWeights === undefined) return { ok: true };
+  const fetched = await fetchBlob(ctx, spec.frozenWeights, "the frozen layers' weights");
+  if ("problem" in fetched) return { ok: false, problem: fetched.problem };
+  try {
+    const weights = await loadFrozenWeights(spec, summary, async () => fetched.bytes);
+    return { ok: true, ...(weights === undefined ? {} : { weights }) };
   } catch (err) {
     return { ok: false, problem: { kind: "invalid", detail: errorMessage(err) } };
   }
@@ -180,10 +210,12 @@ function evaluatorOf(ctx: AuditContext): Promise<((weights: Float32Array) => num
     e = (async () => {
       const validation = ctx.validation;
       const spec = await ctx.spec();
-      if (validation === undefined || !spec.ok) return undefined;
+      if (validation === undefined || !spec.ok || !spec.frozen.ok) return undefined;
+      const frozenWeights = spec.frozen.weights;
       const { evaluateAccuracy, selectBackend } = await import("@fedmarket/ml");
       const backend = await selectBackend({ log: () => {} });
-      return (weights: Float32Array) => evaluateAccuracy(backend.tf, spec.spec, weights, validation);
+      return (weights: Float32Array) =>
+        evaluateAccuracy(backend.tf, spec.spec, weights, validation, frozenWeights === undefined ? {} : { frozenWeights });
     })();
     evaluators.set(ctx, e);
   }

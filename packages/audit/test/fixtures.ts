@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { Provider } from "ethers";
 import { publicKeyOf, type SlotOutcome } from "@fedmarket/core";
 import {
+  computeCid,
   encodeWeights,
   globalModelCommitment,
   PROJECT_STATUS_NAMES,
@@ -65,6 +66,34 @@ export async function pinModel(store: BlobStore, seed: number): Promise<{ cid: s
   const weights = Float32Array.from({ length: D }, (_, k) => seed / 1000 + k / 10_000);
   const cid = await store.put(encodeWeights(weights));
   return { cid, commitment: globalModelCommitment(weights, SPEC.quantization.scale, CIRCUIT), weights };
+}
+
+/**
+ * SPEC behind a frozen backbone: a dense 12 -> 12 relu layer with `trainable: false` (156 frozen
+ * values) before SPEC's output layer, so the trainable head keeps D = 52 (the project above).
+ */
+export const FROZEN_PARAMETERS = 12 * 12 + 12;
+export function frozenSpec(frozenWeights: string): unknown {
+  return {
+    ...SPEC,
+    layers: [{ type: "dense", units: 12, activation: "relu", trainable: false }, ...SPEC.layers],
+    frozenWeights,
+  };
+}
+
+/** Fixed backbone weights (`length` values, FROZEN_PARAMETERS by default). */
+export const frozenBackbone = (length = FROZEN_PARAMETERS): Float32Array =>
+  Float32Array.from({ length }, (_, k) => ((k % 7) - 3) / 10 + k / 100_000);
+
+/**
+ * The real CID of `weights` as a weights file (a spec's `frozenWeights` must be a CID, which
+ * MemoryStore's names are not); with `store`, the file is kept there under that CID.
+ */
+export async function pinFrozenWeights(weights: Float32Array, store?: MemoryStore): Promise<string> {
+  const bytes = encodeWeights(weights);
+  const cid = await computeCid(bytes);
+  store?.blobs.set(cid, bytes);
+  return cid;
 }
 
 /** A transaction hash made of one repeated byte: readable in failures. */

@@ -4,7 +4,8 @@
  *
  * - backend.ts (+ wasm-kernels.ts): tfjs-node, else WASM, else CPU
  * - model-builder.ts: a `fedmarket-model-spec/1` spec -> TF.js model
- * - model-weights.ts: a TF.js model's weights as one flat vector (the protocol's order)
+ * - model-weights.ts: a TF.js model's weights as flat vectors (the protocol's order): the trainable
+ *   layers (update, global model) and the frozen backbone; splitting a pretrained network's weights
  * - data/: IDX, CSV, JSON-lines and PNG-folder loaders; the `mnist` package's digits
  * - local-training.ts: one round of local training -> clipped float delta; evaluation; initial weights
  * - random.ts: seeded randomness (shuffles, Gaussian, Dirichlet)

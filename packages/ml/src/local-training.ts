@@ -4,6 +4,10 @@
  * weight order (weights-format.ts), clipped coordinate-wise into `[-clipBound, clipBound]` (the
  * same clipping @fedmarket/core's quantizer applies, done here so the trainer can report it).
  *
+ * With frozen layers (spec `trainable: false`) the update covers the trainable layers only; the
+ * frozen layers get the spec's `frozenWeights` (which the caller fetches, e.g. with protocol's
+ * `loadFrozenWeights`) and are checked to be unchanged after training.
+ *
  * Refuses to produce an update (throws `NonFiniteUpdateError`) if the global weights, the data,
  * the loss during training, or the resulting weights contain NaN or infinity.
  *
@@ -15,9 +19,9 @@ import type { TF } from "./backend.ts";
 import type { Dataset } from "./data/dataset.ts";
 import { checkDatasetFits } from "./data/dataset.ts";
 import { buildModel, predictLabels } from "./model-builder.ts";
-import type { ModelSpec, ModelSummary } from "@fedmarket/protocol";
+import { describeLayers, frozenLayerIndices, validateModelSpec, type ModelSpec, type ModelSummary } from "@fedmarket/protocol";
 import { permutation, seededRandom } from "./random.ts";
-import { flattenWeights, setFlatWeights } from "./model-weights.ts";
+import { flattenFrozenWeights, flattenWeights, setFlatWeights } from "./model-weights.ts";
 
 export interface TrainingProgress {
   readonly phase: "batch" | "epoch";
@@ -39,8 +43,13 @@ export interface LocalTrainingOptions {
   readonly tf: TF;
   /** A spec (validated again here). */
   readonly spec: ModelSpec | unknown;
-  /** The round's global model, flat (weights-format.ts order). */
+  /** The round's global model, flat (weights-format.ts order; the trainable layers only). */
   readonly globalWeights: Float32Array;
+  /**
+   * The frozen layers' weights (`spec.frozenWeights`, decoded); required when the spec freezes a
+   * layer, an error otherwise.
+   */
+  readonly frozenWeights?: Float32Array;
   readonly dataset: Dataset;
   /** Called after every batch and every epoch (e.g. to drive a progress bar). */
   readonly onProgress?: (progress: TrainingProgress) => void;
@@ -94,9 +103,28 @@ function targets(tf: TF, labels: Int32Array, summary: ModelSummary, numClasses: 
   });
 }
 
+/**
+ * A spec with frozen layers is only meaningful with their weights: without them the backbone
+ * would be random and the update (or accuracy) silently wrong, so refuse up front.
+ */
+function requireFrozenWeights(rawSpec: ModelSpec | unknown, frozenWeights: Float32Array | undefined): void {
+  if (frozenWeights !== undefined) return;
+  const { spec, summary } = validateModelSpec(rawSpec);
+  if (summary.frozenParameters === 0) return;
+  throw new Error(
+    `the spec freezes ${describeLayers(frozenLayerIndices(summary))}: pass their weights (spec.frozenWeights ${spec.frozenWeights}, ` +
+      `${summary.frozenParameters} values, e.g. from loadFrozenWeights) as frozenWeights`,
+  );
+}
+
 export async function trainLocally(options: LocalTrainingOptions): Promise<LocalTrainingResult> {
-  const { tf, dataset, globalWeights } = options;
-  const { model, spec, summary } = buildModel(tf, options.spec);
+  const { tf, dataset, globalWeights, frozenWeights } = options;
+  requireFrozenWeights(options.spec, frozenWeights);
+  if (frozenWeights !== undefined) {
+    const bad = firstNonFinite(frozenWeights);
+    if (bad >= 0) throw new NonFiniteUpdateError(`frozen weight ${bad} is ${frozenWeights[bad]}`);
+  }
+  const { model, spec, summary } = buildModel(tf, options.spec, frozenWeights === undefined ? {} : { frozenWeights });
   const tensors: Tensor<Rank>[] = [];
   try {
     if (globalWeights.length !== summary.parameters) {
@@ -185,6 +213,14 @@ export async function trainLocally(options: LocalTrainingOptions): Promise<Local
       }
     }
     if (diverged !== undefined) throw new NonFiniteUpdateError(diverged);
+    if (frozenWeights !== undefined) {
+      // TF.js leaves non-trainable layers out of the optimizer; guard against that ever changing,
+      // since the update would then silently ignore a moved backbone.
+      const after = flattenFrozenWeights(model);
+      const moved = after.findIndex((v, i) => v !== frozenWeights[i]);
+      if (moved >= 0)
+        throw new Error(`internal: frozen weight ${moved} changed during training (${frozenWeights[moved]} -> ${after[moved]})`);
+    }
     const local = flattenWeights(model);
     const durationMs = performance.now() - started;
 
@@ -227,9 +263,27 @@ export async function trainLocally(options: LocalTrainingOptions): Promise<Local
   }
 }
 
-/** Accuracy of `weights` on a dataset (fraction of correctly predicted labels). */
-export function evaluateAccuracy(tf: TF, rawSpec: ModelSpec | unknown, weights: Float32Array, dataset: Dataset, batchSize = 512): number {
-  const { model, spec } = buildModel(tf, rawSpec, { compile: false });
+export interface EvaluateOptions {
+  /** Samples per forward pass (default 512). */
+  readonly batchSize?: number;
+  /** The frozen layers' weights; required when the spec freezes a layer. */
+  readonly frozenWeights?: Float32Array;
+}
+
+/**
+ * Accuracy of `weights` (the trainable layers, e.g. a global model) together with the frozen
+ * layers' weights on a dataset (fraction of correctly predicted labels).
+ */
+export function evaluateAccuracy(
+  tf: TF,
+  rawSpec: ModelSpec | unknown,
+  weights: Float32Array,
+  dataset: Dataset,
+  options: EvaluateOptions = {},
+): number {
+  const { batchSize = 512, frozenWeights } = options;
+  requireFrozenWeights(rawSpec, frozenWeights);
+  const { model, spec } = buildModel(tf, rawSpec, { compile: false, ...(frozenWeights === undefined ? {} : { frozenWeights }) });
   try {
     setFlatWeights(tf, model, weights);
     let correct = 0;
@@ -247,7 +301,10 @@ export function evaluateAccuracy(tf: TF, rawSpec: ModelSpec | unknown, weights: 
   }
 }
 
-/** The initial global weights of a spec (seeded when the spec or `seed` says so). */
+/**
+ * The initial global weights of a spec (seeded when the spec or `seed` says so): the trainable
+ * layers only, so no frozen weights are needed.
+ */
 export function initialWeights(tf: TF, rawSpec: ModelSpec | unknown, seed?: number): Float32Array {
   const { model } = buildModel(tf, rawSpec, { compile: false, ...(seed === undefined ? {} : { seed }) });
   try {

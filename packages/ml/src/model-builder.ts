@@ -2,12 +2,15 @@
  * Builds a TensorFlow.js LayersModel from a validated model spec.
  *
  * The layer order of the spec is the layer order of the model, which fixes the order of the
- * flattened weight vector (see weights-format.ts): layer by layer, kernel before bias.
+ * flattened weight vectors (see model-weights.ts): layer by layer, kernel before bias. Layers the
+ * spec declares `trainable: false` are built frozen (TF.js `trainable: false`), so `fit` leaves
+ * them alone; their weights come from `BuildModelOptions.frozenWeights`.
  */
 import type { LayersModel, Tensor, Rank } from "@tensorflow/tfjs";
 import type { TF } from "./backend.ts";
 import type { LayerSpec, ModelSpec, ModelSummary, OptimizerName, TrainingSpec } from "@fedmarket/protocol";
 import { validateModelSpec } from "@fedmarket/protocol";
+import { setFrozenWeights } from "./model-weights.ts";
 
 export interface BuildModelOptions {
   /**
@@ -17,6 +20,12 @@ export interface BuildModelOptions {
   readonly seed?: number;
   /** Compile the model with the spec's optimizer and loss (default true). */
   readonly compile?: boolean;
+  /**
+   * The frozen layers' weights (the spec's `frozenWeights` file, `summary.frozenParameters`
+   * values). Without it the frozen layers keep their initial weights, which is fine for
+   * `initialWeights` but not for training or evaluation.
+   */
+  readonly frozenWeights?: Float32Array;
 }
 
 type SymbolicTensor = ReturnType<TF["input"]>;
@@ -41,6 +50,7 @@ function applyLayer(tf: TF, layer: LayerSpec, x: SymbolicTensor, index: number, 
           activation: layer.activation ?? "linear",
           useBias: layer.useBias ?? true,
           kernelInitializer: kernelInitializer(tf, seed, index),
+          trainable: layer.trainable ?? true,
         })
         .apply(x);
       break;
@@ -55,6 +65,7 @@ function applyLayer(tf: TF, layer: LayerSpec, x: SymbolicTensor, index: number, 
           activation: layer.activation ?? "linear",
           useBias: layer.useBias ?? true,
           kernelInitializer: kernelInitializer(tf, seed, index),
+          trainable: layer.trainable ?? true,
         })
         .apply(x);
       break;
@@ -115,9 +126,26 @@ export function buildModel(
   });
   const model = tf.model({ inputs: input, outputs: x, name: spec.name?.replace(/[^A-Za-z0-9_]/g, "_") ?? "fedmarket_model" });
   const counted = model.countParams();
-  if (counted !== summary.parameters) {
+  const expected = summary.parameters + summary.frozenParameters;
+  if (counted !== expected) {
     model.dispose();
-    throw new Error(`internal: spec says ${summary.parameters} parameters, TensorFlow.js built ${counted}`);
+    throw new Error(`internal: spec says ${expected} parameters (${summary.frozenParameters} frozen), TensorFlow.js built ${counted}`);
+  }
+  if (options.frozenWeights !== undefined) {
+    try {
+      if (summary.frozenParameters === 0) {
+        throw new Error(`frozenWeights given (${options.frozenWeights.length} values) but the spec freezes no layer; drop them`);
+      }
+      if (options.frozenWeights.length !== summary.frozenParameters) {
+        throw new RangeError(
+          `frozenWeights have ${options.frozenWeights.length} values but the spec's frozen layers have ${summary.frozenParameters} (spec.frozenWeights ${spec.frozenWeights})`,
+        );
+      }
+      setFrozenWeights(tf, model, options.frozenWeights);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
   }
   if (options.compile ?? true) compileModel(tf, model, spec, summary);
   return { model, spec, summary };

@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { evaluateAccuracy, initialWeights, NonFiniteUpdateError, trainLocally, type TrainingProgress } from "../src/local-training.ts";
 import { loadMnistPackageDigits, MNIST_PIXELS } from "../src/data/mnist.ts";
-import { validateModelSpec, type ModelSpec } from "@fedmarket/protocol";
+import { validateModelSpec, withoutFrozen, type ModelSpec } from "@fedmarket/protocol";
+import { buildModel } from "../src/model-builder.ts";
+import { flattenFrozenWeights, flattenWeights, joinTrainedWeights, setFlatWeights, splitTrainedWeights } from "../src/model-weights.ts";
 import type { Dataset } from "../src/data/dataset.ts";
 import { exampleSpec, testBackend } from "./helpers.ts";
 
@@ -142,4 +144,78 @@ test("no tensors leak across a training run", async () => {
   const before = tf.memory().numTensors;
   await trainLocally({ tf, spec: s, globalWeights: global, dataset: ds });
   assert.equal(tf.memory().numTensors, before);
+});
+
+// MLP 784-32-10 whose hidden layer is a frozen backbone; the CID is only checked for syntax here.
+const FROZEN_CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
+function frozenMlp(): ModelSpec {
+  const mlp = exampleSpec("mnist-mlp") as { layers: Record<string, unknown>[] };
+  return validateModelSpec({
+    ...mlp,
+    layers: [{ ...mlp.layers[0], trainable: false }, mlp.layers[1]],
+    frozenWeights: FROZEN_CID,
+    training: { epochs: 2, batchSize: 50, learningRate: 0.1, optimizer: "sgd" },
+  }).spec;
+}
+
+test("frozen backbone: only the head trains; accuracy with frozen weights = full model", async () => {
+  const { tf } = await testBackend();
+  const s = frozenMlp();
+  const { trainable: global, frozen } = splitTrainedWeights(tf, s, initialWeights(tf, withoutFrozen(s), 11));
+  assert.equal(global.length, 330);
+  assert.deepEqual(initialWeights(tf, s, 11), global, "initialWeights is the head only");
+  const frozenCopy = frozen.slice();
+  const train = mnistSlice(0, 1000, 7, [784]);
+  const test = mnistSlice(3, 500, 11, [784]);
+  const r = await trainLocally({ tf, spec: s, globalWeights: global, frozenWeights: frozen, dataset: train, seed: 5 });
+  assert.equal(r.delta.length, 330);
+  assert.equal(r.parameters, 330);
+  assert.ok(r.deltaNorm > 0);
+  assert.deepEqual(frozen, frozenCopy, "the given frozen weights are not modified");
+  const tensorsBefore = tf.memory().numTensors;
+  await trainLocally({ tf, spec: s, globalWeights: global, frozenWeights: frozen, dataset: train, seed: 5 });
+  evaluateAccuracy(tf, s, global, test, { frozenWeights: frozen });
+  assert.equal(tf.memory().numTensors, tensorsBefore, "no tensors leak with frozen layers");
+  const local = global.map((g, i) => g + r.delta[i]!);
+  const before = evaluateAccuracy(tf, s, global, test, { frozenWeights: frozen });
+  const after = evaluateAccuracy(tf, s, local, test, { frozenWeights: frozen, batchSize: 64 });
+  assert.ok(after > before + 0.2, `head-only accuracy ${before} -> ${after}`);
+  const full = joinTrainedWeights(tf, s, { trainable: local, frozen });
+  assert.equal(evaluateAccuracy(tf, withoutFrozen(s), full, test), after);
+  // The same training with TF.js directly: the frozen layer does not move.
+  const { model } = buildModel(tf, s, { frozenWeights: frozen });
+  setFlatWeights(tf, model, global);
+  const xs = tf.tensor(train.features, [train.count, 784]);
+  const ys = tf.oneHot(tf.tensor1d(train.labels, "int32"), 10).cast("float32");
+  await model.fit(xs, ys, { epochs: 1, batchSize: 50, verbose: 0 });
+  assert.deepEqual(flattenFrozenWeights(model), frozen);
+  assert.notDeepEqual(flattenWeights(model), global);
+  (model.optimizer as { dispose?: () => void } | undefined)?.dispose?.();
+  tf.dispose([xs, ys]);
+  model.dispose();
+});
+
+test("frozen backbone: missing or misplaced frozen weights are clear errors", async () => {
+  const { tf } = await testBackend();
+  const s = frozenMlp();
+  const ds = mnistSlice(0, 50, 3, [784]);
+  const global = initialWeights(tf, s, 12);
+  const missing = new RegExp(`the spec freezes layer 0: pass their weights \\(spec.frozenWeights ${FROZEN_CID}`);
+  await assert.rejects(trainLocally({ tf, spec: s, globalWeights: global, dataset: ds }), missing);
+  assert.throws(() => evaluateAccuracy(tf, s, global, ds), missing);
+  await assert.rejects(
+    trainLocally({ tf, spec: s, globalWeights: global, frozenWeights: new Float32Array(3), dataset: ds }),
+    /frozenWeights have 3 values but the spec's frozen layers have 25120/,
+  );
+  const plain = spec("mnist-logistic");
+  assert.throws(
+    () => evaluateAccuracy(tf, plain, initialWeights(tf, plain, 1), ds, { frozenWeights: new Float32Array(3) }),
+    /the spec freezes no layer/,
+  );
+  const nan = new Float32Array(25120);
+  nan[9] = Number.NaN;
+  await assert.rejects(
+    trainLocally({ tf, spec: s, globalWeights: global, frozenWeights: nan, dataset: ds }),
+    (e: unknown) => e instanceof NonFiniteUpdateError && /frozen weight 9 is NaN/.test(e.message),
+  );
 });

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildModel } from "../src/model-builder.ts";
+import { flattenFrozenWeights } from "../src/model-weights.ts";
 import { exampleSpec, testBackend } from "./helpers.ts";
 
 test("builds logistic regression, MLP and CNN with the expected shapes", async () => {
@@ -32,4 +33,36 @@ test("a seed makes the initial weights reproducible", async () => {
 test("invalid specs are rejected before TensorFlow.js sees them", async () => {
   const { tf } = await testBackend();
   assert.throws(() => buildModel(tf, { format: "nope" }), /model spec: format/);
+});
+
+test("frozen layers are built non-trainable and take the given frozen weights", async () => {
+  const { tf } = await testBackend();
+  const cnn = exampleSpec("mnist-cnn") as { layers: Record<string, unknown>[] };
+  const raw = {
+    ...cnn,
+    layers: cnn.layers.map((l, i) => (i === 0 || i === 2 ? { ...l, trainable: false } : l)),
+    frozenWeights: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+  };
+  const { model, summary } = buildModel(tf, raw, { seed: 1 });
+  assert.equal(summary.parameters, 4010);
+  assert.equal(summary.frozenParameters, 80 + 1168);
+  assert.equal(model.countParams(), 4010 + 1248);
+  assert.deepEqual(
+    model.layers.filter((l) => l.weights.length > 0).map((l) => [l.name, l.trainable]),
+    [
+      ["l0_conv2d", false],
+      ["l2_conv2d", false],
+      ["l5_dense", true],
+    ],
+  );
+  assert.equal(model.trainableWeights.length, 2);
+  const frozen = Float32Array.from({ length: 1248 }, (_, i) => (i % 17) / 100);
+  const built = buildModel(tf, raw, { frozenWeights: frozen }).model;
+  assert.deepEqual(flattenFrozenWeights(built), frozen);
+  assert.throws(
+    () => buildModel(tf, raw, { frozenWeights: new Float32Array(5) }),
+    /frozenWeights have 5 values but the spec's frozen layers have 1248/,
+  );
+  assert.throws(() => buildModel(tf, exampleSpec("mnist-cnn"), { frozenWeights: frozen }), /the spec freezes no layer/);
+  [model, built].forEach((m) => m.dispose());
 });

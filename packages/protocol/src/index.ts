@@ -3,6 +3,7 @@
  *
  * - model-spec.ts: the `fedmarket-model-spec/1` format (architecture, training, quantization, circuit)
  * - weights-format.ts: the checksummed `.fmw` weights file (global models, deltas)
+ * - frozen-weights.ts: fetching a spec's frozen backbone weights (`frozenWeights`)
  * - global-model.ts: global model <-> on-chain commitment; spec <-> chain parameters
  * - hyper-params.ts: per-round hyper-parameters (spec bounds -> chain, decay, training overrides)
  * - sealed-update.ts: the `FMSU` sealed update a trainer pins (ciphertext, ephemeral key, owner wrap)
@@ -21,6 +22,7 @@
  */
 export * from "./model-spec.ts";
 export * from "./weights-format.ts";
+export * from "./frozen-weights.ts";
 export * from "./global-model.ts";
 export * from "./hyper-params.ts";
 export * from "./sealed-update.ts";

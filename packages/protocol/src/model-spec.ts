@@ -21,11 +21,29 @@
  * }
  * ```
  *
+ * Frozen backbone + trained head: a `dense` or `conv2d` layer with `"trainable": false` keeps the
+ * weights the owner pinned under `frozenWeights` (a weights file, weights-format.ts, holding the
+ * frozen layers in spec order, kernel then bias). Only the other layers are trained by the market:
+ * `parameters` (`D`: update vector, global model, commitments, proofs) counts the trainable
+ * parameters only; evaluation uses the frozen weights and the global model together.
+ *
+ * ```json
+ * {
+ *   "layers": [
+ *     { "type": "dense", "units": 32, "activation": "relu", "trainable": false },
+ *     { "type": "dense", "units": 10, "activation": "softmax" }
+ *   ],
+ *   "frozenWeights": "bafkrei...",
+ *   ...
+ * }
+ * ```
+ *
  * `validateModelSpec` checks every field, infers the shape after every layer and counts the
  * parameters, so a bad spec fails with a message naming the offending field before TensorFlow.js
  * sees it.
  */
 
+import { CID } from "multiformats/cid";
 import { roundHalfAwayFromZero, validateConfig, type CircuitConfig } from "@fedmarket/core";
 
 export type { CircuitConfig };
@@ -62,6 +80,11 @@ export interface DenseLayerSpec {
   readonly activation?: Activation;
   /** Default `true`. */
   readonly useBias?: boolean;
+  /**
+   * `false` freezes the layer: its weights come from `ModelSpec.frozenWeights` and never change.
+   * Default `true`; a normalized spec carries the field only when it is `false`.
+   */
+  readonly trainable?: boolean;
 }
 
 /** 2-D convolution over a `[height, width, channels]` input (channels last). */
@@ -77,6 +100,8 @@ export interface Conv2dLayerSpec {
   readonly activation?: Activation;
   /** Default `true`. */
   readonly useBias?: boolean;
+  /** `false` freezes the layer (see `DenseLayerSpec.trainable`). */
+  readonly trainable?: boolean;
 }
 
 /** Max pooling over a `[height, width, channels]` input. */
@@ -166,6 +191,12 @@ export interface ModelSpec {
   readonly circuit?: CircuitSpec;
   /** Seed for the initial weights the owner generates (optional; trainers start from global). */
   readonly seed?: number;
+  /**
+   * CID (canonical string form) of a weights file holding the frozen layers' weights: frozen
+   * layers in spec order, each layer's kernel then bias, row-major; `ModelSummary.frozenParameters`
+   * values. Present if and only if some layer has `trainable: false`.
+   */
+  readonly frozenWeights?: string;
 }
 
 /** Thrown for every problem with a spec; `path` names the field (e.g. `layers[2].units`). */
@@ -182,13 +213,21 @@ export class ModelSpecError extends Error {
 export interface LayerSummary {
   readonly type: LayerSpec["type"];
   readonly outputShape: readonly number[];
+  /** The layer's weights (kernel and bias), frozen or not. */
   readonly parameters: number;
+  /** True only for a layer declared `trainable: false` (its weights come from `frozenWeights`). */
+  readonly frozen: boolean;
 }
 
 export interface ModelSummary {
   readonly layers: readonly LayerSummary[];
-  /** Total trainable parameters (`D`, the length of the update vector). */
+  /**
+   * Trainable parameters only (`D`: the length of the update vector, the global model and the
+   * commitments). Frozen layers are not counted here but in `frozenParameters`.
+   */
   readonly parameters: number;
+  /** Values in the `frozenWeights` file (0 when no layer is frozen). */
+  readonly frozenParameters: number;
   readonly outputShape: readonly number[];
   /** The loss the builder compiles with. */
   readonly loss: "categoricalCrossentropy" | "binaryCrossentropy";
@@ -274,6 +313,22 @@ function validateLayer(raw: Json, index: number, inputShape: readonly number[]):
     }
     return raw.useBias;
   };
+  // Only layers with weights can be frozen; normalized specs carry the flag only when false so
+  // that a spec without frozen layers normalizes exactly as before the field existed.
+  const trainable = (): { trainable?: false } => {
+    if (raw.trainable === undefined) return {};
+    if (type !== "dense" && type !== "conv2d") {
+      throw new ModelSpecError(
+        `${path}.trainable`,
+        `only dense and conv2d layers have weights to freeze; remove it from this ${type} layer`,
+      );
+    }
+    if (typeof raw.trainable !== "boolean") {
+      throw new ModelSpecError(`${path}.trainable`, `must be true or false (got ${describe(raw.trainable)})`);
+    }
+    return raw.trainable ? {} : { trainable: false };
+  };
+  const frozen = trainable().trainable === false;
   const padding = (): Padding | undefined =>
     raw.padding === undefined ? undefined : oneOf(raw.padding, ["valid", "same"] as const, `${path}.padding`);
   const needRank = (rank: number, hint: string): void => {
@@ -284,16 +339,16 @@ function validateLayer(raw: Json, index: number, inputShape: readonly number[]):
 
   switch (type) {
     case "dense": {
-      checkKeys(raw, ["type", "units", "activation", "useBias"], path);
+      checkKeys(raw, ["type", "units", "activation", "useBias", "trainable"], path);
       needRank(1, "add a flatten layer before it");
       const units = positiveInt(raw.units, `${path}.units`);
       const bias = useBias() ?? true;
-      const layer: DenseLayerSpec = { type, units, activation: activation(), useBias: bias };
+      const layer: DenseLayerSpec = { type, units, activation: activation(), useBias: bias, ...trainable() };
       const inputs = inputShape[0] as number;
-      return { layer, summary: { type, outputShape: [units], parameters: inputs * units + (bias ? units : 0) } };
+      return { layer, summary: { type, outputShape: [units], parameters: inputs * units + (bias ? units : 0), frozen } };
     }
     case "conv2d": {
-      checkKeys(raw, ["type", "filters", "kernelSize", "strides", "padding", "activation", "useBias"], path);
+      checkKeys(raw, ["type", "filters", "kernelSize", "strides", "padding", "activation", "useBias", "trainable"], path);
       needRank(3, "inputs are [height, width, channels]; use inputShape [h, w, c] or a reshape layer");
       const filters = positiveInt(raw.filters, `${path}.filters`);
       const kernel = pair(raw.kernelSize, `${path}.kernelSize`);
@@ -314,9 +369,10 @@ function validateLayer(raw: Json, index: number, inputShape: readonly number[]):
         padding: pad,
         activation: activation(),
         useBias: bias,
+        ...trainable(),
       };
       const parameters = kernel[0] * kernel[1] * c * filters + (bias ? filters : 0);
-      return { layer, summary: { type, outputShape: [outH, outW, filters], parameters } };
+      return { layer, summary: { type, outputShape: [outH, outW, filters], parameters, frozen } };
     }
     case "maxPooling2d": {
       checkKeys(raw, ["type", "poolSize", "strides", "padding"], path);
@@ -331,12 +387,12 @@ function validateLayer(raw: Json, index: number, inputShape: readonly number[]):
         throw new ModelSpecError(path, `pool ${shapeString(pool)} does not fit input ${shapeString(inputShape)}`);
       }
       const layer: MaxPooling2dLayerSpec = { type, poolSize: pool, strides, padding: pad };
-      return { layer, summary: { type, outputShape: [outH, outW, c], parameters: 0 } };
+      return { layer, summary: { type, outputShape: [outH, outW, c], parameters: 0, frozen } };
     }
     case "flatten": {
       checkKeys(raw, ["type"], path);
       const size = inputShape.reduce((a, b) => a * b, 1);
-      return { layer: { type }, summary: { type, outputShape: [size], parameters: 0 } };
+      return { layer: { type }, summary: { type, outputShape: [size], parameters: 0, frozen } };
     }
     case "reshape": {
       checkKeys(raw, ["type", "targetShape"], path);
@@ -352,7 +408,7 @@ function validateLayer(raw: Json, index: number, inputShape: readonly number[]):
           `${shapeString(target)} holds ${to} values but the input ${shapeString(inputShape)} has ${from}`,
         );
       }
-      return { layer: { type, targetShape: target }, summary: { type, outputShape: target, parameters: 0 } };
+      return { layer: { type, targetShape: target }, summary: { type, outputShape: target, parameters: 0, frozen } };
     }
   }
 }
@@ -457,13 +513,22 @@ function validateCircuit(raw: Json, quantization: QuantizationSpec): CircuitSpec
   return config;
 }
 
+export interface ValidateModelSpecOptions {
+  /**
+   * Accept a spec that freezes layers but does not name `frozenWeights` yet: the owner's tools,
+   * which split pretrained weights and pin the frozen part before they know its CID. Everything
+   * that trains, evaluates or publishes needs the CID and keeps the default (false).
+   */
+  readonly frozenWeightsPending?: boolean;
+}
+
 /**
  * Validates a parsed JSON value as a model spec and returns a normalized copy (defaults filled in)
  * together with its inferred shapes and parameter count. Throws `ModelSpecError`.
  */
-export function validateModelSpec(raw: Json): { spec: ModelSpec; summary: ModelSummary } {
+export function validateModelSpec(raw: Json, options: ValidateModelSpecOptions = {}): { spec: ModelSpec; summary: ModelSummary } {
   if (!isRecord(raw)) throw new ModelSpecError("", `must be a JSON object (got ${describe(raw)})`);
-  checkKeys(raw, ["format", "name", "inputShape", "labels", "layers", "training", "quantization", "circuit", "seed"], "");
+  checkKeys(raw, ["format", "name", "inputShape", "labels", "layers", "training", "quantization", "circuit", "seed", "frozenWeights"], "");
   if (raw.format !== MODEL_SPEC_FORMAT) {
     throw new ModelSpecError("format", `must be ${JSON.stringify(MODEL_SPEC_FORMAT)} (got ${describe(raw.format)})`);
   }
@@ -526,6 +591,7 @@ export function validateModelSpec(raw: Json): { spec: ModelSpec; summary: ModelS
     }
     seed = raw.seed;
   }
+  const frozenWeights = validateFrozen(raw.frozenWeights, summaries, options.frozenWeightsPending === true);
   const quantization = validateQuantization(raw.quantization);
   const circuit = raw.circuit === undefined ? undefined : validateCircuit(raw.circuit, quantization);
   const spec: ModelSpec = {
@@ -538,9 +604,82 @@ export function validateModelSpec(raw: Json): { spec: ModelSpec; summary: ModelS
     quantization,
     ...(circuit === undefined ? {} : { circuit }),
     ...(seed === undefined ? {} : { seed }),
+    ...(frozenWeights === undefined ? {} : { frozenWeights }),
   };
-  const parameters = summaries.reduce((a, s) => a + s.parameters, 0);
-  return { spec, summary: { layers: summaries, parameters, outputShape: shape, loss } };
+  const parameters = summaries.reduce((a, s) => a + (s.frozen ? 0 : s.parameters), 0);
+  const frozenParameters = summaries.reduce((a, s) => a + (s.frozen ? s.parameters : 0), 0);
+  return { spec, summary: { layers: summaries, parameters, frozenParameters, outputShape: shape, loss } };
+}
+
+/**
+ * Checks `frozenWeights` against the layers' `trainable` flags and returns its canonical CID
+ * string (undefined when nothing is frozen).
+ */
+function validateFrozen(raw: Json, summaries: readonly LayerSummary[], pending: boolean): string | undefined {
+  const frozen = summaries.flatMap((s, i) => (s.frozen ? [i] : []));
+  if (frozen.length === 0) {
+    if (raw !== undefined) {
+      throw new ModelSpecError("frozenWeights", `no layer is frozen (trainable: false), so there are no frozen weights; remove this field`);
+    }
+    return undefined;
+  }
+  if (summaries.every((s) => s.parameters === 0 || s.frozen)) {
+    throw new ModelSpecError("layers", `every layer with weights is frozen: nothing to train; set trainable: false only on the backbone`);
+  }
+  const values = frozen.reduce((a, i) => a + (summaries[i] as LayerSummary).parameters, 0);
+  const need = `${describeLayers(frozen)} ${frozen.length === 1 ? "is" : "are"} frozen (trainable: false): give the CID of their weights (a fedmarket weights file of ${values.toLocaleString("en-US")} values)`;
+  if (raw === undefined) {
+    if (pending) return undefined;
+    throw new ModelSpecError("frozenWeights", need);
+  }
+  if (typeof raw !== "string") throw new ModelSpecError("frozenWeights", `must be a CID string (got ${describe(raw)}); ${need}`);
+  try {
+    return CID.parse(raw.trim()).toString();
+  } catch (err) {
+    throw new ModelSpecError("frozenWeights", `${describe(raw)} is not a valid CID (${(err as Error).message}); ${need}`);
+  }
+}
+
+/** Indices of the frozen layers (`trainable: false`), in spec order. */
+export function frozenLayerIndices(summary: Pick<ModelSummary, "layers">): number[] {
+  return summary.layers.flatMap((s, i) => (s.frozen ? [i] : []));
+}
+
+/**
+ * Layer indices for messages, consecutive runs collapsed: `layer 3`, `layers 0-5`,
+ * `layers 0, 2, 5`, `layers 0-2, 5`.
+ */
+export function describeLayers(indices: readonly number[]): string {
+  const parts: string[] = [];
+  for (let k = 0; k < indices.length;) {
+    let end = k;
+    while (end + 1 < indices.length && (indices[end + 1] as number) === (indices[end] as number) + 1) end++;
+    // Two neighbours read better as "0, 1" than as a range.
+    if (end - k >= 2) {
+      parts.push(`${indices[k]}-${indices[end]}`);
+    } else {
+      for (let j = k; j <= end; j++) parts.push(String(indices[j]));
+    }
+    k = end + 1;
+  }
+  return `${indices.length === 1 ? "layer" : "layers"} ${parts.join(", ")}`;
+}
+
+/**
+ * The same architecture with every layer trainable and no `frozenWeights`: the spec an owner
+ * pretrains (or evaluates) the whole network with. Its flat weights are all layers in order, which
+ * `splitTrainedWeights` (@fedmarket/ml) splits into the head and the frozen part.
+ */
+export function withoutFrozen(spec: ModelSpec): ModelSpec {
+  const { frozenWeights: _frozenWeights, ...rest } = spec;
+  return {
+    ...rest,
+    layers: spec.layers.map((layer) => {
+      if (layer.type !== "dense" && layer.type !== "conv2d") return layer;
+      const { trainable: _trainable, ...unfrozen } = layer;
+      return unfrozen;
+    }),
+  };
 }
 
 /** Parses JSON text as a model spec; `source` (a file name or CID) prefixes parse errors. */

@@ -1,10 +1,11 @@
 /**
  * Flat weight vectors and their binary file format (`.fmw`).
  *
- * Order: a model's weights are flattened in the order of `model.weights` (layer by layer as in
- * the spec; inside a layer kernel then bias), each tensor in row-major (C) order. The same order
- * is used for the global model, local models and deltas, so index `i` always means the same
- * parameter.
+ * Order: layer by layer as in the spec, inside a layer kernel then bias, each tensor in row-major
+ * (C) order (what TensorFlow.js `layer.getWeights()` gives, layer after layer; not `model.weights`,
+ * which lists non-trainable weights last). Global models, local models and deltas hold the
+ * trainable layers only, in this order, so index `i` always means the same parameter; a spec's
+ * `frozenWeights` file holds the frozen layers only, in the same order.
  *
  * Binary layout (all integers little-endian):
  *

@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { validateModelSpec, parseModelSpec, ModelSpecError, featureCount } from "../src/model-spec.ts";
+import { validateModelSpec, parseModelSpec, ModelSpecError, featureCount, withoutFrozen, describeLayers } from "../src/model-spec.ts";
+import { loadFrozenWeights } from "../src/frozen-weights.ts";
+import { encodeWeights } from "../src/weights-format.ts";
+import { computeCid } from "../src/storage/blob-store.ts";
 import { exampleSpec } from "./helpers.ts";
 
 const base = () => exampleSpec("mnist-mlp") as Record<string, unknown>;
@@ -131,4 +134,104 @@ test("circuit section: optional, validated against the quantization", () => {
   expectError({ ...base(), circuit: { ...circuit, modelBits: 8 } }, "circuit", /BG 8 must be in \[B, 126\]/);
   expectError({ ...base(), circuit: { ...circuit, updateBits: 12 } }, "quantization", /4096 does not fit circuit.updateBits = 12/);
   expectError({ ...base(), quantization: { scale: 4096.5, clipBound: 1 } }, "quantization.scale", /must be an integer/);
+});
+
+// A CNN backbone (conv, pool, conv) frozen under a trained dense head.
+const CID_A = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
+function frozenCnn(patch: Record<string, unknown> = {}): Record<string, unknown> {
+  const cnn = exampleSpec("mnist-cnn") as { layers: Record<string, unknown>[] };
+  const layers = cnn.layers.map((l, i) => (i === 0 || i === 2 ? { ...l, trainable: false } : l));
+  return { ...cnn, layers, frozenWeights: CID_A, ...patch };
+}
+
+test("frozen layers: trainable parameters, frozen parameters and flags", () => {
+  const { spec, summary } = validateModelSpec(frozenCnn());
+  assert.equal(summary.parameters, 4010);
+  assert.equal(summary.frozenParameters, 80 + 1168);
+  assert.deepEqual(
+    summary.layers.map((l) => l.frozen),
+    [true, false, true, false, false, false],
+  );
+  assert.equal(summary.layers[0]!.parameters, 80);
+  assert.equal(spec.frozenWeights, CID_A);
+  assert.equal((spec.layers[0] as { trainable?: boolean }).trainable, false);
+  assert.ok(!("trainable" in spec.layers[5]!));
+  // trainable: true is the default and disappears from the normalized spec
+  const cnn = exampleSpec("mnist-cnn") as { layers: Record<string, unknown>[] };
+  const explicit = { ...cnn, layers: cnn.layers.map((l, i) => (i === 5 ? { ...l, trainable: true } : l)) };
+  assert.deepEqual(validateModelSpec(explicit), validateModelSpec(exampleSpec("mnist-cnn")));
+  // the all-trainable version: same architecture, no flags, no CID
+  assert.deepEqual(withoutFrozen(spec), validateModelSpec(exampleSpec("mnist-cnn")).spec);
+  // a dense backbone
+  const mlp = base() as { layers: Record<string, unknown>[] };
+  const frozenMlp = validateModelSpec({ ...mlp, layers: [{ ...mlp.layers[0], trainable: false }, mlp.layers[1]], frozenWeights: CID_A });
+  assert.equal(frozenMlp.summary.parameters, 330);
+  assert.equal(frozenMlp.summary.frozenParameters, 784 * 32 + 32);
+});
+
+test("specs without frozen layers normalize as before", () => {
+  for (const name of ["mnist-logistic", "mnist-mlp", "mnist-cnn"] as const) {
+    const { spec, summary } = validateModelSpec(exampleSpec(name));
+    assert.equal(summary.frozenParameters, 0);
+    assert.ok(summary.layers.every((l) => !l.frozen));
+    assert.ok(!("frozenWeights" in spec));
+    assert.ok(spec.layers.every((l) => !("trainable" in l)));
+    assert.deepEqual(validateModelSpec(spec).spec, spec);
+  }
+});
+
+test("frozen layers: errors", () => {
+  expectError(
+    frozenCnn({ frozenWeights: undefined }),
+    "frozenWeights",
+    /layers 0, 2 are frozen \(trainable: false\): give the CID of their weights \(a fedmarket weights file of 1,248 values\)/,
+  );
+  expectError(frozenCnn({ frozenWeights: 42 }), "frozenWeights", /must be a CID string/);
+  expectError(frozenCnn({ frozenWeights: "not-a-cid" }), "frozenWeights", /"not-a-cid" is not a valid CID.*1,248 values/);
+  expectError({ ...base(), frozenWeights: CID_A }, "frozenWeights", /no layer is frozen/);
+  const cnn = exampleSpec("mnist-cnn") as { layers: Record<string, unknown>[] };
+  const bad = (i: number, trainable: unknown) => ({ ...cnn, layers: cnn.layers.map((l, k) => (k === i ? { ...l, trainable } : l)) });
+  expectError(bad(0, "no"), "layers[0].trainable", /must be true or false/);
+  expectError(bad(1, false), "layers[1].trainable", /only dense and conv2d layers have weights to freeze/);
+  expectError(bad(4, true), "layers[4].trainable", /only dense and conv2d layers have weights to freeze/);
+  const all = {
+    ...cnn,
+    layers: cnn.layers.map((l) => (l.type === "dense" || l.type === "conv2d" ? { ...l, trainable: false } : l)),
+    frozenWeights: CID_A,
+  };
+  expectError(all, "layers", /every layer with weights is frozen: nothing to train/);
+  assert.equal(describeLayers([3]), "layer 3");
+  assert.equal(describeLayers([0, 1, 2, 3, 4, 5]), "layers 0-5");
+  assert.equal(describeLayers([0, 1, 2, 5]), "layers 0-2, 5");
+});
+
+test("frozenWeights keeps the canonical CID form", () => {
+  const { spec } = validateModelSpec(frozenCnn({ frozenWeights: `  ${CID_A}\n` }));
+  assert.equal(spec.frozenWeights, CID_A);
+});
+
+test("loadFrozenWeights fetches and checks the frozen layers' weights", async () => {
+  const values = Float32Array.from({ length: 1248 }, (_, i) => i / 1000);
+  const bytes = encodeWeights(values);
+  const cid = await computeCid(bytes);
+  const { spec, summary } = validateModelSpec(frozenCnn({ frozenWeights: cid }));
+  const asked: string[] = [];
+  const got = await loadFrozenWeights(spec, summary, async (c) => {
+    asked.push(c);
+    return bytes;
+  });
+  assert.deepEqual(got, values);
+  assert.deepEqual(asked, [cid]);
+  await assert.rejects(
+    loadFrozenWeights(spec, summary, async () => encodeWeights(new Float32Array(7))),
+    (err: Error) => err.message.includes(`the frozen weights ${cid} do not fit the spec's frozen layers (1,248 values)`),
+  );
+  const plain = validateModelSpec(exampleSpec("mnist-mlp"));
+  let called = false;
+  const none = await loadFrozenWeights(plain.spec, plain.summary, async () => {
+    called = true;
+    return bytes;
+  });
+  assert.equal(none, undefined);
+  assert.equal(called, false);
 });

@@ -12,7 +12,15 @@
  */
 import path from "node:path";
 import { SlotStatus, slotStatusName } from "@fedmarket/core";
-import { blobFetchOptions, parseModelSpec, writeFileAtomic, type BlobStore, type ModelSpec, type NodeLogger } from "@fedmarket/protocol";
+import {
+  blobFetchOptions,
+  loadFrozenWeights,
+  parseModelSpec,
+  writeFileAtomic,
+  type BlobStore,
+  type ModelSpec,
+  type NodeLogger,
+} from "@fedmarket/protocol";
 import type { Dataset, TF } from "@fedmarket/ml";
 import type { RoundFile, RoundInputFile } from "../steps/compute.ts";
 import type { OpeningsFile } from "../steps/open.ts";
@@ -170,7 +178,9 @@ export class RoundReporter implements RoundReportStep {
 
   async #makeEvaluator(specCid: string): Promise<Evaluator> {
     const bytes = await this.#o.store.get(specCid, blobFetchOptions(this.#o));
-    const { spec } = parseModelSpec(new TextDecoder().decode(bytes), `model spec ${specCid}`);
+    const { spec, summary } = parseModelSpec(new TextDecoder().decode(bytes), `model spec ${specCid}`);
+    // A spec that freezes layers names their weights: the accuracy is that of backbone + head.
+    const frozenWeights = await loadFrozenWeights(spec, summary, (cid) => this.#o.store.get(cid, blobFetchOptions(this.#o)));
     const { module, tf } = await this.#loadTrainer();
     const all = await module.loadDataset(this.#o.validationFile, { inputShape: spec.inputShape, labels: spec.labels });
     const limit = this.#o.validationLimit ?? DEFAULT_VALIDATION_LIMIT;
@@ -182,6 +192,10 @@ export class RoundReporter implements RoundReportStep {
             all,
             Array.from({ length: limit }, (_, i) => i),
           );
-    return { spec, validation, accuracy: (w) => module.evaluateAccuracy(tf, spec, w, validation) };
+    return {
+      spec,
+      validation,
+      accuracy: (w) => module.evaluateAccuracy(tf, spec, w, validation, frozenWeights === undefined ? {} : { frozenWeights }),
+    };
   }
 }

@@ -8,7 +8,6 @@ import {
   isUnreachable,
   MarketRevertError,
   ProjectStatus,
-  validateModelSpec,
   type ModelSpec,
   type ModelSummary,
   type ProjectInfo,
@@ -27,6 +26,7 @@ import {
   checkTrainerSlots,
   MAX_WINDOW_SECONDS,
 } from "./create-checks.ts";
+import { checkFrozenFlags, checkPinnedFrozenWeights, frozenSpecInputs } from "./frozen-inputs.ts";
 
 /** What `project create` writes (`--out project.json`); the other commands can read it with `--project-file`. */
 export interface ProjectFile {
@@ -37,6 +37,8 @@ export interface ProjectFile {
   readonly projectId: string;
   readonly specCid: string;
   readonly modelCid: string;
+  /** The spec's `frozenWeights` (the frozen layers' weights), present only when the spec freezes layers. */
+  readonly frozenWeightsCid?: string;
   readonly ownerKeyFile: string;
   /** Block of the creation transaction: event scans (status, audit) start there. */
   readonly createdBlock: number;
@@ -56,6 +58,8 @@ interface CreateFlags extends Omit<Common, "market"> {
   spec: string;
   aggregator: string;
   initialModel?: string;
+  frozenWeights?: string;
+  pretrained?: string;
   budget?: string;
   rewardPerRound: string;
   rounds: string;
@@ -149,12 +153,21 @@ export function int(v: string | undefined, name: string, min: number, max = Numb
   return n;
 }
 
+/** Where `openBlobStore` pins and fetches, for messages (flags first, then the environment, as it does). */
+function storeName(flags: { ipfsApi?: string; ipfsRepo?: string }, env: NodeJS.ProcessEnv = process.env): string {
+  const api = flags.ipfsApi ?? (flags.ipfsRepo === undefined ? env.FEDMARKET_IPFS_API : undefined);
+  if (api !== undefined && api !== "") return `the IPFS node at ${api}`;
+  return `the IPFS repo ${flags.ipfsRepo ?? env.FEDMARKET_IPFS_REPO ?? "(none)"}`;
+}
+
 async function initialWeightsFor(
-  checked: { spec: ModelSpec; summary: ModelSummary },
+  checked: { spec: ModelSpec; summary: ModelSummary; initialWeights?: Float32Array },
   initialModel: { file: string; bytes: Uint8Array } | undefined,
   seed: number | undefined,
 ): Promise<Float32Array> {
   const { spec, summary } = checked;
+  // --pretrained: its trainable layers, already split off and checked by frozenSpecInputs.
+  if (checked.initialWeights !== undefined) return checked.initialWeights;
   if (initialModel !== undefined) {
     try {
       return decodeWeights(initialModel.bytes, summary.parameters);
@@ -181,6 +194,14 @@ export function register(program: Command): void {
     .requiredOption("--spec <file>", "model spec (fedmarket-model-spec/1 JSON with a circuit section)")
     .requiredOption("--aggregator <address>", "the aggregator's account (it accepts with `fedmarket-aggregator accept`)", parseAddress)
     .option("--initial-model <file>", "initial weights (.fmw); default: the spec's architecture with seeded random weights")
+    .option(
+      "--frozen-weights <file>",
+      "the frozen layers' weights (.fmw; layers with \"trainable\": false, spec order): pinned, its CID inserted as the spec's frozenWeights",
+    )
+    .option(
+      "--pretrained <file>",
+      "the whole network's weights (.fmw; every layer as if none were frozen): split into the frozen part (pinned as with --frozen-weights) and the initial model; not with --initial-model or --frozen-weights",
+    )
     .option("--seed <n>", "seed of the generated initial weights (default: the spec's seed, else 1)")
     .option(
       "--budget <amount>",
@@ -231,19 +252,28 @@ Example:
 
 It prints D (the model's trainable parameters) and the proofs of a round: ceil(D / CHUNK) chunk proofs + 1 decision
 proof, and their proving time on one core (a lower bound from bench/circuit.json). An --aggregation-window shorter
-than that is refused (exit 1): the aggregator would be slashed for every round.`,
+than that is refused (exit 1): the aggregator would be slashed for every round.
+
+Training only a head: mark the backbone's layers "trainable": false in the spec and pass their weights with
+--frozen-weights <file>, or pass the whole pretrained network with --pretrained <file>; the command pins the frozen
+weights and writes their CID into the published spec (frozenWeights). D counts the trainable parameters only: the
+frozen layers are not trained, committed or proven.`,
     )
     .action(async (flags: CreateFlags, cmd: Command) => {
       let store;
       try {
         // What needs no chain first: the spec, the initial model, the numbers (exit 2 before anything is sent).
-        const specJson = await readJsonFile(flags.spec, "--spec");
-        let checked: { spec: ModelSpec; summary: ModelSummary };
-        try {
-          checked = validateModelSpec(specJson);
-        } catch (err) {
-          throw new UsageError(`--spec ${flags.spec} is not a valid model spec: ${(err as Error).message}`);
-        }
+        checkFrozenFlags(flags);
+        const rawSpec = await readJsonFile(flags.spec, "--spec");
+        const frozenFiles = {
+          ...(flags.frozenWeights === undefined
+            ? {}
+            : { frozenWeights: new Uint8Array(await readInputFile(flags.frozenWeights, "--frozen-weights")) }),
+          ...(flags.pretrained === undefined ? {} : { pretrained: new Uint8Array(await readInputFile(flags.pretrained, "--pretrained")) }),
+        };
+        // The frozen layers' weights from a flag get their CID inserted into the spec before it is validated.
+        const checked = await frozenSpecInputs(rawSpec, flags, frozenFiles);
+        const specJson = checked.specJson;
         const initialModel =
           flags.initialModel === undefined
             ? undefined
@@ -301,6 +331,10 @@ than that is refused (exit 1): the aggregator would be slashed for every round.`
           checkSpecAgainstVerifier(checked.spec, { address: flags.verifier, ...verifier }, flags.spec);
           checkTrainerSlots({ maxTrainers, byzantineTolerance: f, kMax: verifier.maxTrainers, verifier: flags.verifier });
           if (proofs !== undefined) process.stderr.write(`${proofs.summary}\n`);
+          if (checked.summary.frozenParameters > 0)
+            process.stderr.write(
+              `frozen layers: ${checked.summary.frozenParameters} parameters in frozenWeights ${checked.spec.frozenWeights} (not trained, committed or proven)\n`,
+            );
           for (const w of [...warnings, ...(proofs?.warning === undefined ? [] : [proofs.warning])]) process.stderr.write(`${w}\n`);
           const weights = await initialWeightsFor(checked, initialModel, seed);
           const key = await loadOrCreateX25519KeyFile(flags.ownerKeyFile).catch((err: NodeJS.ErrnoException) => {
@@ -311,6 +345,10 @@ than that is refused (exit 1): the aggregator would be slashed for every round.`
           if (key.created)
             process.stderr.write(`created the owner's X25519 key in ${flags.ownerKeyFile} (keep it: it decrypts every update)\n`);
           store = await openBlobStore(flags);
+          const opened = store;
+          // A CID the spec names itself must be fetchable before anything is sent; one bounded retry, not the default backoff.
+          if (checked.pinnedFrozenCid !== undefined)
+            await checkPinnedFrozenWeights(checked, (cid) => opened.get(cid, { retries: 1, timeoutMs: 30_000 }), storeName(flags));
           const created = await createProject({
             signer,
             market: flags.market,
@@ -319,6 +357,7 @@ than that is refused (exit 1): the aggregator would be slashed for every round.`
             store,
             specJson,
             initialWeights: weights,
+            ...(checked.frozenWeights === undefined ? {} : { frozenWeights: checked.frozenWeights }),
             ownerPublicKey: key.publicKey,
             rewardPerRound,
             numRounds,
@@ -341,6 +380,7 @@ than that is refused (exit 1): the aggregator would be slashed for every round.`
             projectId: created.projectId.toString(),
             specCid: created.specCid,
             modelCid: created.modelCid,
+            ...(created.frozenWeightsCid === undefined ? {} : { frozenWeightsCid: created.frozenWeightsCid }),
             ownerKeyFile: path.resolve(flags.ownerKeyFile),
             createdBlock: created.blockNumber,
           };

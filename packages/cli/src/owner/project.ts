@@ -1,5 +1,5 @@
 /**
- * The owner's project transactions: create (pin the spec and the initial model, escrow the
+ * The owner's project transactions: create (pin the frozen weights, the spec and the initial model, escrow the
  * budget), fund, cancel. Amounts are in the reward token's units (ETH: wei), converted from
  * decimal strings by the commands with the token's `decimals()`.
  */
@@ -9,10 +9,12 @@ import {
   bytesToBytes32,
   chainCircuitParams,
   chainHyperParams,
+  decodeWeights,
   encodeWeights,
   FedMarketClient,
   fedMarketInterface,
   globalModelCommitment,
+  loadFrozenWeights,
   validateModelSpec,
   type BlobStore,
   type ChainHyperParams,
@@ -38,6 +40,12 @@ export interface CreateProjectOptions {
   readonly specJson: unknown;
   /** The initial global model (`D` float32 weights). */
   readonly initialWeights: Float32Array;
+  /**
+   * The frozen layers' weights file (encoded, weights-format.ts) to pin before the spec; its CID
+   * must be the spec's `frozenWeights`. Without it, a spec with frozen layers must name a CID the
+   * store already holds.
+   */
+  readonly frozenWeights?: Uint8Array;
   readonly ownerPublicKey: Uint8Array;
   readonly rewardPerRound: bigint;
   readonly numRounds: number;
@@ -65,6 +73,8 @@ export interface CreatedProject {
   readonly projectId: bigint;
   readonly specCid: string;
   readonly modelCid: string;
+  /** The spec's `frozenWeights` (absent when no layer is frozen). */
+  readonly frozenWeightsCid?: string;
   readonly modelCommitment: bigint;
   readonly spec: ModelSpec;
   readonly txHash: string;
@@ -87,13 +97,23 @@ function projectIdFrom(receipt: TransactionReceipt): bigint {
   throw new Error(`transaction ${receipt.hash} emitted no ProjectCreated event`);
 }
 
-/** Pins the spec and initial model, creates the project and escrows its budget. */
+/** Pins the frozen weights (if any), the spec and the initial model, creates the project and escrows its budget. */
 export async function createProject(o: CreateProjectOptions): Promise<CreatedProject> {
   const { spec, summary } = validateModelSpec(o.specJson);
   if (spec.circuit === undefined)
     throw new Error('the model spec has no "circuit" section (kMax, chunk, updateBits, modelBits): trainers and the aggregator need it');
   if (o.initialWeights.length !== summary.parameters) {
     throw new Error(`the initial model has ${o.initialWeights.length} weights, the spec's model has ${summary.parameters}`);
+  }
+  if (o.frozenWeights !== undefined) {
+    if (summary.frozenParameters === 0) throw new Error("frozen weights were given, but the spec freezes no layer (no trainable: false)");
+    try {
+      decodeWeights(o.frozenWeights, summary.frozenParameters);
+    } catch (err) {
+      throw new Error(
+        `the frozen weights do not fit the spec's frozen layers (${summary.frozenParameters} values): ${(err as Error).message}`,
+      );
+    }
   }
   const client = new FedMarketClient(o.market, o.signer);
   const verifierConfig = await client.verifierConfig(o.verifier);
@@ -107,6 +127,22 @@ export async function createProject(o: CreateProjectOptions): Promise<CreatedPro
   const quorum = multiKrumQuorum(f);
   if (maxTrainers < quorum) throw new Error(`--max-trainers ${maxTrainers} is below the quorum 2f + 3 = ${quorum}`);
   const modelCommitment = globalModelCommitment(o.initialWeights, spec.quantization.scale, spec.circuit);
+  // The frozen weights go first: a spec naming a CID nobody can fetch would strand every trainer.
+  if (o.frozenWeights !== undefined) {
+    const frozenCid = await o.store.put(o.frozenWeights);
+    if (frozenCid !== spec.frozenWeights)
+      throw new Error(
+        `the frozen weights were pinned as ${frozenCid}, but the spec's frozenWeights is ${spec.frozenWeights}: put that CID in the spec`,
+      );
+  } else if (summary.frozenParameters > 0) {
+    try {
+      await loadFrozenWeights(spec, summary, (cid) => o.store.get(cid));
+    } catch (err) {
+      throw new Error(`the spec's frozenWeights ${spec.frozenWeights} is not available from the store: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
   const specCid = await o.store.put(new TextEncoder().encode(JSON.stringify(o.specJson, null, 2)));
   const modelCid = await o.store.put(encodeWeights(o.initialWeights));
   const token = o.token ?? ZeroAddress;
@@ -140,6 +176,7 @@ export async function createProject(o: CreateProjectOptions): Promise<CreatedPro
     projectId: projectIdFrom(receipt),
     specCid,
     modelCid,
+    ...(spec.frozenWeights === undefined ? {} : { frozenWeightsCid: spec.frozenWeights }),
     modelCommitment,
     spec,
     txHash: receipt.hash,

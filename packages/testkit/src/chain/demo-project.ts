@@ -92,6 +92,13 @@ export interface DemoProjectOptions {
   readonly rewardPerRound?: bigint;
   readonly trainerStake?: bigint;
   readonly weightsSeed?: number;
+  /** The initial model (the trainable parameters); default: the spec's seeded initial weights (`weightsSeed`). */
+  readonly initialWeights?: Float32Array;
+  /**
+   * The weights of the spec's frozen layers: pinned first, and their CID becomes the pinned spec's
+   * `frozenWeights` (so `spec` may leave it out).
+   */
+  readonly frozenWeights?: Float32Array;
   /** ERC-20 reward token (default: ETH); owner and aggregator must hold enough of it. */
   readonly token?: string;
   /** On-chain initial hyper-parameters and bounds (default: from the spec, `chainHyperParams`). */
@@ -123,10 +130,14 @@ export interface DemoProject {
  * aggregator accept it (round 0 opens with them as its candidates).
  */
 export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProject> {
-  const { spec, summary } = validateModelSpec(o.spec);
+  const specJson =
+    o.frozenWeights === undefined
+      ? o.spec
+      : { ...(o.spec as Record<string, unknown>), frozenWeights: await o.store.put(encodeWeights(o.frozenWeights)) };
+  const { spec, summary } = validateModelSpec(specJson);
   if (spec.circuit === undefined) throw new Error("the spec needs a circuit section");
-  const weights = initialWeights(o.tf, spec, o.weightsSeed ?? spec.seed ?? 1);
-  const specCid = await o.store.put(new TextEncoder().encode(JSON.stringify(o.spec, null, 2)));
+  const weights = o.initialWeights ?? initialWeights(o.tf, spec, o.weightsSeed ?? spec.seed ?? 1);
+  const specCid = await o.store.put(new TextEncoder().encode(JSON.stringify(specJson, null, 2)));
   const modelCid = await o.store.put(encodeWeights(weights));
   const modelCommitment = globalModelCommitment(weights, spec.quantization.scale, spec.circuit);
   const ownerKey = generateKeyPair();

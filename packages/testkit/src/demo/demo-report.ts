@@ -69,8 +69,22 @@ export interface DemoReport {
     readonly proverWorkers: number;
     readonly setup: string;
   };
-  /** firstTime: the demo circuits' setup when it was made in this run (else cached, not included). */
-  readonly setupMs: { readonly firstTime?: number; readonly cached?: number };
+  /**
+   * firstTime: the demo circuits' setup when it was made in this run (else cached, not included);
+   * ownerBackbone: the owner's pretraining of its backbone when it ran in this run (else cached).
+   * Neither is part of `totalWallMs`.
+   */
+  readonly setupMs: { readonly firstTime?: number; readonly cached?: number; readonly ownerBackbone?: number };
+  /** The network: the owner's frozen backbone and the head the market trains (`trainedParameters` = D). */
+  readonly model: {
+    readonly backbone: string;
+    readonly head: string;
+    readonly trainedParameters: number;
+    readonly frozenParameters: number;
+  };
+  /** Test accuracy of the owner's pretrained model alone (backbone + its own head): what federated training starts from. */
+  readonly ownerOnlyAccuracy: number;
+  /** Test accuracy of round 0's global model (the owner's head on the frozen backbone). */
   readonly initialAccuracy: number;
   readonly trainerList: readonly DemoTrainer[];
   readonly rounds: readonly DemoRound[];
@@ -139,10 +153,18 @@ export function formatSummary(report: DemoReport): string {
       `${report.audit.reportFile === undefined ? "" : ` (report ${report.audit.reportFile})`}`,
   );
   const first = report.setupMs.firstTime;
+  const backbone = report.setupMs.ownerBackbone;
+  const final = report.rounds.at(-1)?.accuracy ?? 0;
+  const points = (final - report.ownerOnlyAccuracy) * 100;
   lines.push(
-    `first-time setup: ${first === undefined ? "none (cached)" : `${(first / 1000).toFixed(0)} s`}; ` +
-      `demo wall time: ${(report.totalWallMs / 1000).toFixed(0)} s (${report.rounds.length} rounds, accuracy ` +
-      `${(report.initialAccuracy * 100).toFixed(1)} % -> ${((report.rounds.at(-1)?.accuracy ?? 0) * 100).toFixed(1)} %)`,
+    `accuracy on the held-out test digits: the owner's model alone ${(report.ownerOnlyAccuracy * 100).toFixed(1)} %; ` +
+      `after ${report.rounds.length} federated rounds of the head on the trainers' data ${(final * 100).toFixed(1)} % ` +
+      `(${points >= 0 ? "+" : ""}${points.toFixed(1)} points)`,
+  );
+  lines.push(
+    `first-time setup: ${first === undefined ? "none (cached)" : `circuits ${(first / 1000).toFixed(0)} s`}` +
+      `${backbone === undefined ? "" : `, the owner's backbone pretraining ${(backbone / 1000).toFixed(0)} s`}; ` +
+      `demo wall time: ${(report.totalWallMs / 1000).toFixed(0)} s (${report.rounds.length} rounds, D = ${report.model.trainedParameters} trained parameters)`,
   );
   return lines.join("\n");
 }

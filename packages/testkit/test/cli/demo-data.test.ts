@@ -8,37 +8,23 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { validateModelSpec } from "@fedmarket/protocol";
-import { loadDataset } from "@fedmarket/ml";
-import { DEMO_CIRCUIT, DEMO_SIDE, demoModelSpec, downsampleDigit, prepareDemoData } from "../../src/demo/demo-data.ts";
+import { labelHistogram, loadDataset } from "@fedmarket/ml";
+import { DEMO_CIRCUIT, demoBackboneSpec, demoModelSpec, OWNER_DIGITS_PER_CLASS, prepareDemoData } from "../../src/demo/demo-data.ts";
 import { formatRound, type DemoRound } from "../../src/demo/demo-report.ts";
 
-test("downsampling crops the 4-pixel margin and averages 2x2 blocks", () => {
-  const image = new Uint8Array(28 * 28);
-  // A 2x2 block of 200 at the top-left of the cropped 20x20 box, one pixel of 100 at its bottom-right.
-  for (const [y, x] of [
-    [4, 4],
-    [4, 5],
-    [5, 4],
-    [5, 5],
-  ] as const)
-    image[y * 28 + x] = 200;
-  image[23 * 28 + 23] = 100;
-  image[0] = 255; // in the margin: ignored
-  const out = new Uint8Array(DEMO_SIDE * DEMO_SIDE + 3);
-  downsampleDigit(image, 0, out, 3);
-  assert.equal(out[3], 200);
-  assert.equal(out[3 + DEMO_SIDE * DEMO_SIDE - 1], 25);
-  assert.equal(
-    out.slice(3).reduce((a, b) => a + b, 0),
-    225,
-  );
-});
-
-test("the demo spec is valid and fits 8 chunks of the K8/C128 circuits", () => {
-  const { spec, summary } = validateModelSpec(demoModelSpec(1));
-  assert.equal(summary.parameters, 1010);
+test("the demo spec freezes the owner's CNN backbone and trains a 650-parameter head in 6 chunks of the K8/C128 circuits", () => {
+  const cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
+  const { spec, summary } = validateModelSpec(demoModelSpec(1, cid));
+  assert.equal(summary.parameters, 64 * 10 + 10);
+  assert.equal(spec.frozenWeights, cid);
   assert.deepEqual(spec.circuit, DEMO_CIRCUIT);
-  assert.equal(Math.ceil(summary.parameters / DEMO_CIRCUIT.chunk), 8);
+  assert.equal(Math.ceil(summary.parameters / DEMO_CIRCUIT.chunk), 6);
+  // The backbone spec is the same network with every layer trainable: the frozen parameters become trainable.
+  const whole = validateModelSpec(demoBackboneSpec(1)).summary;
+  assert.equal(whole.frozenParameters, 0);
+  assert.equal(whole.parameters, summary.parameters + summary.frozenParameters);
+  // Without the CID (before the owner pins the backbone) the spec is incomplete.
+  assert.throws(() => validateModelSpec(demoModelSpec(1)), /frozenWeights/);
 });
 
 test("partitions are non-IID IDX folders the trainer node loads; the test split is held out", async () => {
@@ -47,12 +33,14 @@ test("partitions are non-IID IDX folders the trainer node loads; the test split 
     const data = await prepareDemoData(dir, { trainers: 8, alpha: 0.5, seed: 1 });
     assert.equal(data.trainerDirs.length, 8);
     const sizes = data.histograms.map((h) => h.reduce((a, b) => a + b, 0));
-    assert.equal(sizes.reduce((a, b) => a + b, 0) + data.test.count, 10_000);
+    assert.equal(sizes.reduce((a, b) => a + b, 0) + data.owner.count + data.test.count, 10_000);
     assert.ok(data.test.count > 900 && data.test.count < 1100);
-    const spec = validateModelSpec(demoModelSpec(1)).spec;
+    // The owner's own digits: skewed towards 0-4, as OWNER_DIGITS_PER_CLASS says.
+    assert.deepEqual(labelHistogram(data.owner, 10), [...OWNER_DIGITS_PER_CLASS]);
+    const spec = validateModelSpec(demoBackboneSpec(1)).spec;
     const ds = await loadDataset(data.trainerDirs[0] as string, { inputShape: spec.inputShape, labels: spec.labels });
     assert.equal(ds.count, sizes[0]);
-    assert.equal(ds.features.length, ds.count * DEMO_SIDE * DEMO_SIDE);
+    assert.equal(ds.features.length, ds.count * 28 * 28);
     assert.ok(ds.features.every((v) => v >= 0 && v <= 1));
     // Non-IID: some trainer lacks most of some class compared with an even split.
     assert.ok(data.histograms.some((h) => Math.min(...h) < Math.max(...h) / 10));

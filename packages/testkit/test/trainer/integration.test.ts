@@ -22,7 +22,9 @@ import os from "node:os";
 import path from "node:path";
 import { ContractFactory, JsonRpcProvider, parseEther, toBeHex, Wallet } from "ethers";
 import {
+  computeCid,
   decodeWeights,
+  encodeWeights,
   FedMarketClient,
   HeliaBlobStore,
   KuboBlobStore,
@@ -605,6 +607,135 @@ test("a closed commit window, and a reveal window that closed before the reveal:
   }
   const round = await client.getCurrentRound(slow.projectId);
   assert.deepEqual([round.commits, round.submissions], [1, 0]);
+});
+
+/**
+ * SPEC's network with its hidden layer frozen: the backbone (784 -> 8 relu, 6,280 values) comes from
+ * the spec's `frozenWeights`, only the head (8 -> 10 softmax) is trained, so D = 90 (one chunk).
+ */
+const FROZEN_SPEC = {
+  ...SPEC,
+  name: "mnist-frozen-784-8-10",
+  layers: [{ ...SPEC.layers[0], trainable: false }, SPEC.layers[1]],
+};
+const FROZEN_PARAMETERS = 784 * 8 + 8;
+const HEAD_D = 8 * 10 + 10;
+
+/** `length` fixed pseudo-random values in [-scale, scale) (an LCG: the same values on every run). */
+function fixedRandom(length: number, seed: number, scale: number): Float32Array {
+  let x = seed >>> 0;
+  return Float32Array.from({ length }, () => {
+    x = (Math.imul(x, 1_664_525) + 1_013_904_223) >>> 0;
+    return (x / 2 ** 32 - 0.5) * 2 * scale;
+  });
+}
+
+test("frozen backbone: the spec names the pinned frozen weights, the node downloads them and commits and reveals an update of the trainable head only", async () => {
+  const TRAINER = 7;
+  const backbone = fixedRandom(FROZEN_PARAMETERS, 7, 0.08);
+  const head = fixedRandom(HEAD_D, 11, 0.3);
+  const project = await demoProject({ spec: FROZEN_SPEC, frozenWeights: backbone, initialWeights: head, trainers: [signer(TRAINER)] });
+  const pid = project.projectId;
+  const client = reader();
+
+  // The pinned spec names the frozen weights by CID, and that CID holds them.
+  const frozenCid = await computeCid(encodeWeights(backbone));
+  const pinnedSpec = JSON.parse(new TextDecoder().decode(await store.get(project.specCid))) as { frozenWeights?: string };
+  assert.equal(pinnedSpec.frozenWeights, frozenCid);
+  assert.equal(project.spec.frozenWeights, frozenCid);
+  assert.deepEqual(decodeWeights(await store.get(frozenCid)), backbone);
+  const p = await client.getProject(pid);
+  assert.equal(p.params.modelSize, HEAD_D, "D on chain counts the trainable head only");
+  assert.deepEqual(decodeWeights(await store.get(p.modelCid)), head, "the global model is the given initial head");
+
+  const stateDir = path.join(tmp, "frozen-trainer");
+  const n = await node(TRAINER, pid, { stateDir });
+  try {
+    assertOutcome(await n.node.runRound(pid), "committed", "frozen-backbone trainer");
+    const downloaded = n.logger.records.find((r) => r.event === "round.downloaded");
+    assert.ok(downloaded, "the node logs what it downloaded");
+    assert.deepEqual([downloaded.fields.parameters, downloaded.fields.frozenParameters], [HEAD_D, FROZEN_PARAMETERS]);
+    assert.match(downloaded.msg, /\(90 trainable parameters, 6280 frozen\) downloaded and verified/);
+    await passDeadline(roundChain(), pid, "commit");
+    assertOutcome(await n.node.runRound(pid), "submitted", "frozen-backbone trainer");
+    assert.equal(n.node.o.state.get(pid, 0)?.phase, "confirmed");
+  } finally {
+    await n.close();
+  }
+
+  const round = await client.getCurrentRound(pid);
+  assert.deepEqual([round.commits, round.submissions], [1, 1]);
+  const [ev] = await client.updateRevealed({ projectId: pid, round: 0 });
+  assert.ok(ev, "the update was revealed");
+  const chainId = (await provider.getNetwork()).chainId;
+  const [commit] = await client.updateCommitted({ projectId: pid, round: 0 });
+  assert.equal(commit?.sealed, sealedCommitment(chainId, client.address, pid, 0, ev.trainer, ev.commitment, ev.cid));
+  const context: OpenUpdateContext = {
+    chainId,
+    market: client.address,
+    projectId: pid,
+    round: 0,
+    trainer: ev.trainer,
+    config: CIRCUIT,
+    modelSize: HEAD_D,
+    commitment: ev.commitment,
+    sealKey: p.aggregatorSealKey,
+  };
+  const opened = openUpdate(await store.get(ev.cid), { kind: "aggregator", secret: project.aggregatorKey.secret }, context);
+  assert.ok(opened.ok, show(opened));
+  assert.equal(opened.values.length, HEAD_D, "the update covers the trainable parameters only");
+  assert.ok(
+    opened.values.some((v) => v !== 0n),
+    "the head was trained",
+  );
+  const delta = decodeWeights(await readFile(path.join(stateDir, "rounds", `p${pid}-r0`, "delta.fmw")));
+  assert.equal(delta.length, HEAD_D);
+  assert.deepEqual(opened.values, quantizeDelta(delta, project.spec.quantization, CIRCUIT.updateBits));
+  // Opened with the full network's size (backbone + head), it does not open.
+  const whole = openUpdate(
+    await store.get(ev.cid),
+    { kind: "aggregator", secret: project.aggregatorKey.secret },
+    {
+      ...context,
+      modelSize: FROZEN_PARAMETERS + HEAD_D,
+    },
+  );
+  assert.equal(whole.ok, false);
+});
+
+test("frozen backbone: a spec naming frozen weights that were never pinned fails the round with a clear error, nothing published", async () => {
+  const TRAINER = 8;
+  // A valid CID of a weights file of the right length, but the file was never put into the store.
+  const missingCid = await computeCid(encodeWeights(fixedRandom(FROZEN_PARAMETERS, 99, 0.08)));
+  await assert.rejects(store.get(missingCid, { timeoutMs: 1000, retries: 0 }), "the frozen weights are not in the store");
+  const project = await demoProject({
+    spec: { ...FROZEN_SPEC, frozenWeights: missingCid },
+    initialWeights: fixedRandom(HEAD_D, 11, 0.3),
+    trainers: [signer(TRAINER)],
+  });
+  const pid = project.projectId;
+  assert.equal(project.spec.frozenWeights, missingCid);
+  const n = await node(TRAINER, pid, { stateDir: path.join(tmp, "frozen-missing") });
+  try {
+    await expectNodeError(
+      n.node.runRound(pid),
+      "ipfs",
+      new RegExp(`cannot download the frozen layers' weights ${missingCid} .*that the blob is pinned`),
+    );
+    assert.equal(n.node.o.state.get(pid, 0), undefined, "no state entry");
+    assert.ok(!existsSync(path.join(n.node.o.state.roundDir(pid, 0), "update.fmsu")), "no sealed update written");
+    assert.equal(
+      n.logger.records.find((r) => r.event === "round.downloaded"),
+      undefined,
+      "the round never got past the download",
+    );
+  } finally {
+    await n.close();
+  }
+  const client = reader();
+  const round = await client.getCurrentRound(pid);
+  assert.deepEqual([round.commits, round.submissions], [0, 0]);
+  assert.equal((await client.getTrainer(pid, signer(TRAINER).address)).lastSubmittedRoundPlusOne, 0, "the trainer sent nothing");
 });
 
 class SimulatedCrash extends Error {

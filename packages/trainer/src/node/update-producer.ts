@@ -31,8 +31,10 @@ export interface RoundInput {
   readonly trainer: string;
   readonly spec: ModelSpec;
   readonly summary: ModelSummary;
-  /** The round's global model, checked against its on-chain commitment. */
+  /** The round's global model (the trainable parameters), checked against its on-chain commitment. */
   readonly globalWeights: Float32Array;
+  /** The weights of the spec's frozen layers (`spec.frozenWeights`, verified by CID); undefined when nothing is frozen. */
+  readonly frozenWeights?: Float32Array;
   /** The round's on-chain hyper-parameters. */
   readonly hyperParams: HyperParams;
   /** Seed of this round's shuffles (the configured seed, else the round number). */
@@ -94,6 +96,7 @@ export class LocalTrainingProducer implements UpdateProducer {
         tf,
         spec: { ...spec, training },
         globalWeights: input.globalWeights,
+        ...(input.frozenWeights === undefined ? {} : { frozenWeights: input.frozenWeights }),
         dataset,
         seed: input.seed,
         onProgress: (pr) => {

@@ -9,6 +9,7 @@ import {
   dequantizeModel,
   globalModelCommitment,
   lastGlobalDelta,
+  loadFrozenWeights,
   loadProjectHistory,
   quantizeModel,
   type ProjectInfo,
@@ -45,11 +46,25 @@ async function lastGlobalDeltaOf(
   return delta === undefined ? undefined : dequantizeModel(delta, scale);
 }
 
-/** Step 2: download the spec and the global model, check both against chain. */
+/**
+ * Step 2: download the spec, its frozen layers' weights (if it freezes any) and the global model,
+ * check them against chain. The frozen weights are bound to the chain through the spec: the spec
+ * names them by CID, the chain names the spec by CID, and every blob is verified against its CID.
+ */
 export async function prepareRound(o: TrainerNodeOptions, p: ProjectInfo, round: number, local: LocalResources): Promise<RoundInput> {
-  const bar = o.logger.progress("download", 2, "blobs");
+  const bar = o.logger.progress("download", 3, "blobs");
   const { spec, summary } = await downloadSpec(o, p);
   bar.update(1, { info: "spec" });
+  const frozenWeights = await loadFrozenWeights(spec, summary, (cid) => fetchBlob(o, cid, "frozen layers' weights")).catch(
+    (err: unknown) => {
+      if (err instanceof TrainerNodeError) throw err;
+      // Fetched and CID-checked, but not weights of the spec's frozen layers: the owner pinned the wrong file.
+      throw new TrainerNodeError("spec", `${(err as Error).message}; the project's owner must pin the right file. Nothing was trained`, {
+        cause: err,
+      });
+    },
+  );
+  bar.update(2, { info: frozenWeights === undefined ? "no frozen layers" : "frozen layers" });
   const verifier = await o.client.verifierConfig(p.verifier);
   const circuit = checkSpecAgainstChain(spec, summary.parameters, {
     ...p.params,
@@ -57,7 +72,7 @@ export async function prepareRound(o: TrainerNodeOptions, p: ProjectInfo, round:
     verifierChunkSize: verifier.chunkSize,
   });
   const modelBytes = await fetchBlob(o, p.modelCid, "global model");
-  bar.update(2, { info: "model" });
+  bar.update(3, { info: "model" });
   bar.stop();
   const global = decodeWeights(modelBytes, summary.parameters);
   if (globalModelCommitment(global, spec.quantization.scale, circuit) !== p.modelCommitment) {
@@ -69,8 +84,10 @@ export async function prepareRound(o: TrainerNodeOptions, p: ProjectInfo, round:
   o.logger.log(
     "info",
     "round.downloaded",
-    `round ${round}: model ${spec.name ?? "?"} (${summary.parameters} parameters) downloaded and verified`,
-    { projectId: p.id, round, parameters: summary.parameters },
+    `round ${round}: model ${spec.name ?? "?"} (${summary.parameters} trainable parameters` +
+      (frozenWeights === undefined ? "" : `, ${summary.frozenParameters} frozen`) +
+      `) downloaded and verified`,
+    { projectId: p.id, round, parameters: summary.parameters, frozenParameters: summary.frozenParameters },
   );
   return {
     projectId: p.id,
@@ -79,6 +96,7 @@ export async function prepareRound(o: TrainerNodeOptions, p: ProjectInfo, round:
     spec,
     summary,
     globalWeights: global,
+    ...(frozenWeights === undefined ? {} : { frozenWeights }),
     hyperParams: p.hyperParams,
     seed: o.seed ?? round,
     logger: o.logger,
