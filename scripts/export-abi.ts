@@ -6,6 +6,11 @@
  *
  * Each file is the bare ABI array, pretty-printed with two spaces and a final newline, so that the
  * committed copy diffs cleanly and `--check` can compare bytes.
+ *
+ * FedMarket forwards three functions to its delegated module (FedMarketAnswers) through unnamed
+ * parameters (it only passes the calldata on, and naming unused parameters is a compiler warning
+ * each), so its artifact's ABI has no names for them. The exported ABI takes the names from the
+ * interface that documents them (IFedMarket, same signatures), so clients can read arguments by name.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -14,15 +19,24 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = path.join(root, "packages", "protocol", "src", "abi");
 
-/** artifact (relative to artifacts/contracts) -> output file name */
-const EXPORTS: readonly (readonly [string, string])[] = [
-  ["FedMarket.sol/FedMarket.json", "FedMarket.json"],
+/** artifact (relative to artifacts/contracts) -> output file name, and the interface that names its parameters */
+const EXPORTS: readonly (readonly [string, string, string?])[] = [
+  ["FedMarket.sol/FedMarket.json", "FedMarket.json", "interfaces/IFedMarket.sol/IFedMarket.json"],
   ["interfaces/IRoundVerifier.sol/IRoundVerifier.json", "IRoundVerifier.json"],
 ];
 
-const check = process.argv.includes("--check");
-let stale = 0;
-for (const [artifact, name] of EXPORTS) {
+interface AbiParam {
+  name: string;
+  type: string;
+  components?: AbiParam[];
+}
+interface AbiEntry {
+  type: string;
+  name?: string;
+  inputs?: AbiParam[];
+}
+
+function readAbi(artifact: string): AbiEntry[] {
   const from = path.join(root, "artifacts", "contracts", artifact);
   if (!existsSync(from)) {
     console.error(`missing ${path.relative(root, from)}: run \`npx hardhat build\` first`);
@@ -30,6 +44,25 @@ for (const [artifact, name] of EXPORTS) {
   }
   const { abi } = JSON.parse(readFileSync(from, "utf8")) as { abi: unknown };
   if (!Array.isArray(abi)) throw new Error(`${from}: no abi array`);
+  return abi as AbiEntry[];
+}
+
+const signature = (e: AbiEntry): string => `${e.type} ${e.name ?? ""}(${(e.inputs ?? []).map((i) => i.type).join(",")})`;
+
+/** `abi` with each unnamed input named as in `named`'s entry of the same signature (when it has one). */
+function withNames(abi: AbiEntry[], named: AbiEntry[]): AbiEntry[] {
+  const bySignature = new Map(named.map((e) => [signature(e), e]));
+  return abi.map((e) => {
+    const other = bySignature.get(signature(e));
+    if (e.inputs === undefined || other?.inputs === undefined || e.inputs.every((i) => i.name !== "")) return e;
+    return { ...e, inputs: e.inputs.map((input, k) => (input.name === "" ? { ...input, name: other.inputs?.[k]?.name ?? "" } : input)) };
+  });
+}
+
+const check = process.argv.includes("--check");
+let stale = 0;
+for (const [artifact, name, namesFrom] of EXPORTS) {
+  const abi = namesFrom === undefined ? readAbi(artifact) : withNames(readAbi(artifact), readAbi(namesFrom));
   const text = `${JSON.stringify(abi, null, 2)}\n`;
   const to = path.join(outDir, name);
   const rel = path.relative(root, to);
