@@ -22,7 +22,7 @@ import { releaseCurves, unansweredSlots, type RoundHistory, type UpdateExclusion
 import { slotStatusLabel, type CircuitConfig, type SlotStatusLabel } from "@fedmarket/core";
 import { escrowAccount, runChecks, type EscrowAudit } from "./checks/index.ts";
 import { loadAuditContext, type AuditContext, type AuditSource } from "./context.ts";
-import { cancellationOf } from "./facts.ts";
+import { cancellationOf, type SpecFact } from "./facts.ts";
 import { messagesOf, type Finding } from "./findings.ts";
 import { writeAuditReport } from "./report.ts";
 
@@ -90,6 +90,8 @@ export interface AuditReport {
     readonly status: string;
     readonly specCid: string;
     readonly circuit?: CircuitConfig;
+    /** Trainable parameters (`D`) and, for a spec that freezes layers, their pinned weights. */
+    readonly model?: { readonly parameters: number; readonly frozen?: { readonly cid: string; readonly parameters: number } };
     readonly verificationKeys?: { readonly chunk: string; readonly decision: string };
   };
   readonly initialModel?: { readonly cid: string; readonly commitment: string; readonly matches: boolean; readonly accuracy?: number };
@@ -245,7 +247,7 @@ async function assembleReport(ctx: AuditContext, findings: readonly Finding[]): 
       verifier: project.verifier,
       status: project.statusName,
       specCid: project.specCid,
-      ...(spec.ok ? { circuit: spec.circuit } : {}),
+      ...(spec.ok ? { circuit: spec.circuit, model: modelSummaryOf(spec) } : {}),
       ...(keys?.ok === true ? { verificationKeys: { chunk: keys.keys.chunkFile, decision: keys.keys.decisionFile } } : {}),
     },
     ...(initialModel === undefined ? {} : { initialModel }),
@@ -254,4 +256,10 @@ async function assembleReport(ctx: AuditContext, findings: readonly Finding[]): 
     ...(escrow === undefined ? {} : { escrow }),
     charts: [],
   };
+}
+
+/** The report's line on the model: D, and the frozen layers' pinned weights when the spec freezes any. */
+function modelSummaryOf(spec: Extract<SpecFact, { ok: true }>): NonNullable<AuditReport["project"]["model"]> {
+  const cid = spec.spec.frozenWeights;
+  return { parameters: spec.parameters, ...(cid === undefined ? {} : { frozen: { cid, parameters: spec.frozenParameters } }) };
 }

@@ -45,6 +45,8 @@ export type SpecFact =
       readonly ok: true;
       readonly spec: ModelSpec;
       readonly parameters: number;
+      /** Parameters of the spec's frozen layers (0 when nothing is frozen). */
+      readonly frozenParameters: number;
       readonly circuit: CircuitConfig;
       /**
        * The weights of the spec's frozen layers (`spec.frozenWeights`; `weights` undefined when nothing is
@@ -154,7 +156,8 @@ export async function deriveSpec(ctx: AuditContext): Promise<SpecFact> {
       verifierMaxTrainers: ctx.verifierConfig.maxTrainers,
       verifierChunkSize: ctx.verifierConfig.chunkSize,
     });
-    return { ok: true, spec, parameters: summary.parameters, circuit, frozen: await deriveFrozenWeights(ctx, spec, summary) };
+    const frozen = await deriveFrozenWeights(ctx, spec, summary);
+    return { ok: true, spec, parameters: summary.parameters, frozenParameters: summary.frozenParameters, circuit, frozen };
   } catch (err) {
     return { ok: false, problem: { kind: "invalid", detail: errorMessage(err) } };
   }

@@ -118,6 +118,14 @@ export function auditMarkdown(report: AuditReport, charts: readonly string[]): s
     `- chain ${p.chainId}, market \`${p.market}\`, status ${p.status}`,
     `- owner \`${p.owner}\`, aggregator \`${p.aggregator}\`, verifier \`${p.verifier}\``,
     `- spec \`${p.specCid}\`${p.circuit === undefined ? "" : `, circuit K_MAX ${p.circuit.kMax}, CHUNK ${p.circuit.chunk}, B ${p.circuit.updateBits}, BG ${p.circuit.modelBits}`}`,
+    ...(p.model === undefined
+      ? []
+      : [
+          `- model: D = ${p.model.parameters} trained parameters` +
+            (p.model.frozen === undefined
+              ? ""
+              : `; ${p.model.frozen.parameters} frozen (the owner's backbone, weights pinned at \`${p.model.frozen.cid}\`: bound to the chain by the spec's CID, fixed for the whole project, outside the proofs)`),
+        ]),
     ...(p.verificationKeys === undefined
       ? []
       : [`- verification keys: \`${p.verificationKeys.chunk}\`, \`${p.verificationKeys.decision}\``]),

@@ -106,6 +106,17 @@ describe("# auditCharts", () => {
 });
 
 describe("# auditMarkdown", () => {
+  it("names the trained parameters and, for a frozen backbone, its pinned weights", () => {
+    const base = report().project;
+    const plain = auditMarkdown(report({ project: { ...base, model: { parameters: 1010 } } }), []);
+    assert.ok(plain.split("\n").includes("- model: D = 1010 trained parameters"), plain);
+    const frozen = auditMarkdown(
+      report({ project: { ...base, model: { parameters: 650, frozen: { cid: "bafk-backbone", parameters: 46080 } } } }),
+      [],
+    );
+    assert.match(frozen, /- model: D = 650 trained parameters; 46080 frozen \(the owner's backbone, weights pinned at `bafk-backbone`/);
+  });
+
   it("explains the score and payout shares in one line above the trainers table, which shows both", () => {
     const md = auditMarkdown(report(), []);
     const lines = md.split("\n");
