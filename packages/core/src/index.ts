@@ -13,6 +13,7 @@ export * from "./commit.ts";
 export * from "./gram.ts";
 export * from "./slot-status.ts";
 export * from "./krum.ts";
+export * from "./consensus.ts";
 export * from "./aggregate.ts";
 export * from "./accumulator.ts";
 export * from "./ctx.ts";

@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { quantizeDelta, sealedSlot, simulateRound, SlotStatus, type CircuitConfig } from "@fedmarket/core";
+import { consensusDecision, gramMatrix, quantizeDelta, sealedSlot, simulateRound, SlotStatus, type CircuitConfig } from "@fedmarket/core";
 import { evaluateAccuracy, normal, seededRandom } from "@fedmarket/ml";
 import { validateModelSpec } from "@fedmarket/protocol";
 import { BatchEvaluator } from "../src/bench/fairness/evaluator.ts";
 import { roundStats, type Reference } from "../src/bench/fairness/geometry.ts";
 import {
+  consensusGramRule,
   consensusKeep,
   currentRule,
   nearDuplicateClusters,
@@ -303,4 +304,29 @@ test("delta cap: a noisy replay earns less than the median honest update; copies
   const withCopies = share(capped.decide(roundOf(sybil, { reference, last })).payouts, [2, 5, 7]);
   const single = share(capped.decide(roundOf(alone, { reference, last })).payouts, [2]);
   assert.ok(Math.abs(withCopies - single) < 1e-9, `copies earn ${withCopies}, alone ${single}`);
+});
+
+test("consensus-gram: the benchmark runs @fedmarket/core's consensusDecision; honest large updates stay, copies share, sign flips and noise are out", () => {
+  const honest = honestUpdates(11, [1, 1.3, 0.8, 1, 1.1, 0.9, 1.2, 1]);
+  const flipped = Int32Array.from(honest[0] as Int32Array, (x) => -x);
+  const rng = seededRandom(5);
+  const noise = Int32Array.from({ length: BIG }, () => Math.round(10 * normal(rng)));
+  const updates: Int32Array[] = [...honest.slice(0, 5), flipped, noise, honest[1] as Int32Array];
+  const decision = consensusGramRule.decide(roundOf(updates));
+  const exact = consensusDecision({
+    commitments: updates.map((_, k) => BigInt(k + 1)),
+    excluded: updates.map(() => false),
+    gram: gramMatrix(updates.map((u) => Array.from(u, BigInt))),
+    f: 2,
+  });
+  assert.deepEqual(decision.aggregation, { kind: "mean", mask: exact.aggregated });
+  assert.deepEqual(decision.payouts, exact.scores.map(Number));
+  assert.deepEqual(exact.status, [1, 1, 1, 1, 1, 2, 2, 1], "honest (the 1.3x one too) counted; sign flip and noise not");
+  assert.deepEqual(exact.aggregated, [true, true, true, true, true, false, false, false], "the copy in slot 7 is not aggregated again");
+  assert.equal(
+    (decision.payouts[1] as number) + (decision.payouts[7] as number) <=
+      (consensusGramRule.decide(roundOf([...updates.slice(0, 7), null])).payouts[1] as number) + 1,
+    true,
+  );
+  assert.deepEqual(decision.aggregated, exact.counted);
 });

@@ -15,7 +15,15 @@
  * unproven exclusion before sealed updates, removed since; here computed from `<u_k, Delta>`,
  * `G_kk` and `||Delta||^2`, so provable: a candidate for issue 12's proven free-rider rule).
  */
-import { aggregate, gramMatrix, multiKrum, multiKrumQuorum, REPLAY_MIN_COSINE, type CircuitConfig } from "@fedmarket/core";
+import {
+  aggregate,
+  consensusDecision,
+  gramMatrix,
+  multiKrum,
+  multiKrumQuorum,
+  REPLAY_MIN_COSINE,
+  type CircuitConfig,
+} from "@fedmarket/core";
 import type { RoundStats } from "./geometry.ts";
 import { median } from "./stats.ts";
 import { surrogateShapley } from "./surrogate.ts";
@@ -107,6 +115,35 @@ export const currentRule: RoundRule = {
       aggregation: { kind: "mean", mask: krum.inliers },
       payouts: krum.scores.map(Number),
       aggregated: krum.inliers,
+      newModel,
+    };
+  },
+};
+
+/**
+ * The consensus rule of @fedmarket/core (`consensusDecision`): the Gram-only rule that is to replace
+ * Multi-Krum in the decision proof (issue 12, stage 1). Computed exactly as the reference does, on
+ * the integer updates, so the benchmark measures the rule the circuit will check: near-duplicate
+ * clusters count once and split one score, outliers by norm cap and consensus cosine on updates
+ * clipped to the median norm, floor-mean of the clusters' lowest slots (the proven aggregation).
+ */
+export const consensusGramRule: RoundRule = {
+  name: "consensus-gram",
+  description:
+    "@fedmarket/core consensusDecision: near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 2 x the median cluster norm or cos(clipped u, sum of the other clipped updates) < 0.03; floor-mean of the kept clusters' lowest slots; score max(0, <clip(u_k), sum of the other kept clip(u_j)>)",
+  proofNeeds: "Gram matrix only (median by counting, clip factors by square-root hints, K^2 cosine tests, connected components by hints)",
+  needsReference: false,
+  decide(round) {
+    const { config, prevModel, updates } = round.exact();
+    const zeros = new Array<bigint>(prevModel.length).fill(0n);
+    const vectors = updates.map((u) => u ?? zeros);
+    const excluded = updates.map((u, k) => u === null || (round.excluded[k] as boolean));
+    const r = consensusDecision({ commitments: [...round.commitments], excluded, gram: gramMatrix(vectors), f: round.f });
+    const newModel = aggregate(prevModel, vectors, r.aggregated, config.modelBits);
+    return {
+      aggregation: { kind: "mean", mask: r.aggregated },
+      payouts: r.scores.map(Number),
+      aggregated: r.counted,
       newModel,
     };
   },
@@ -508,6 +545,7 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
   };
   const rules: RoundRule[] = [
     currentRule,
+    consensusGramRule,
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),

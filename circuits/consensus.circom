@@ -1,0 +1,743 @@
+pragma circom 2.1.0;
+
+include "./lib.circom";
+
+// Building blocks of the consensus rule (issue 12, stage 1), the candidate that replaces Multi-Krum
+// in the decision proof. Reference: `consensusDecision` in packages/core/src/consensus.ts, whose
+// header states the rule step by step; each template below checks one step. They are not wired
+// into Decision yet.
+//
+// Signed values: Gram entries G_ij = <u_i, u_j> are signed integers carried as field elements
+// (a negative x is p - |x|). The caller guarantees |G_ij| < 2^GB and 0 <= G_ii < 2^GB (the decision
+// proof bounds them through the state's counter, see decision.circom; GB = 55 in the production
+// configuration). Every comparison below is a range check of a difference whose integer value is
+// bounded well below the field size by these bounds, so no difference can wrap unnoticed.
+//
+// Constants: CONSENSUS_PARAMS in consensus.ts (dupNum / dupDen = 19 / 20, cap2 = 4,
+// tauNum / tauDen = 3 / 100); the clip bits F are a template parameter (16 in CONSENSUS_PARAMS).
+
+// dupDen^2: the near-duplicate threshold compares dupDen^2 G_ij^2 with dupNum^2 G_ii G_jj.
+function consensusDupDen2() {
+    return 400;
+}
+
+// dupNum^2 (see consensusDupDen2).
+function consensusDupNum2() {
+    return 361;
+}
+
+// tauDen^2: the consensus test compares tauDen^2 dot_r^2 with tauNum^2 H_rr O_r.
+function consensusTauDen2() {
+    return 10000;
+}
+
+// tauNum^2 (see consensusTauDen2).
+function consensusTauNum2() {
+    return 9;
+}
+
+// Sign test of a bounded signed value: out = 1 iff d >= 0, for d in [-2^n, 2^n) (n <= 252).
+// d + 2^n is decomposed into n + 1 bits: the decomposition exists only for d in that range (so a
+// value outside it makes the witness unsatisfiable rather than giving a wrong answer) and is
+// unique, and its top bit is 1 exactly when d + 2^n >= 2^n. The same check as circomlib's
+// LessThan(n) on a difference, without requiring both operands to lie in [0, 2^n).
+template NonNegative(n) {
+    // The signed value (a field element standing for an integer in [-2^n, 2^n)).
+    signal input d;
+    // 1 iff d >= 0.
+    signal output out;
+
+    // n + 1 < 254 bits: the decomposition is unique (2^(n + 1) < p).
+    assert(n <= 252);
+
+    // Bits of d + 2^n, the range check and the sign at once.
+    component bits = Num2Bits(n + 1);
+    bits.in <== d + (1 << n);
+    out <== bits.out[n];
+}
+
+// Step 2 of the rule, the near-duplicate relation: linked[i][j] = 1 iff i != j, both slots are
+// candidates, G_ij > 0 and dupDen^2 G_ij^2 >= dupNum^2 G_ii G_jj (cosine >= dupNum / dupDen).
+// `linked` of consensusDecision. Per pair i < j: one sign test of G_ij - 1 (GB + 1 bits) and one of
+// the threshold difference (2 GB + 10 bits: dupDen^2 G_ij^2 and dupNum^2 G_ii G_jj are both in
+// [0, 2^(2 GB + 9)) because 400 < 2^9).
+template NearDuplicateLinks(K, GB) {
+    var KK = K * (K + 1) \ 2;
+    var TB = 2 * GB + 9;
+    assert(TB <= 252);
+    // Gram matrix, upper triangle, row-major (`gramIndex`); signed, |G_ij| < 2^GB, 0 <= G_ii < 2^GB.
+    signal input gram[KK];
+    // candidate[k] = 1 iff slot k is valid with G_kk > 0 (0/1, constrained by the caller).
+    signal input candidate[K];
+    // linked[i][j] = 1 iff i ~ j (symmetric, 0 on the diagonal).
+    signal output linked[K][K];
+
+    // bothCandidates[i][j] = candidate[i] * candidate[j] (i < j): only candidates are linked.
+    signal bothCandidates[K][K];
+    // positive[i][j].out = 1 iff G_ij > 0 (sign of G_ij - 1, which lies in [-2^GB, 2^GB)).
+    component positive[K][K];
+    // square[i][j] = G_ij^2, in [0, 2^(2 GB)).
+    signal square[K][K];
+    // normProduct[i][j] = G_ii * G_jj, in [0, 2^(2 GB)).
+    signal normProduct[K][K];
+    // close[i][j].out = 1 iff dupDen^2 G_ij^2 - dupNum^2 G_ii G_jj >= 0 (in [-2^TB, 2^TB)).
+    component close[K][K];
+    // alignedClose[i][j] = positive * close: the cosine is at least dupNum / dupDen.
+    signal alignedClose[K][K];
+    for (var i = 0; i < K; i++) {
+        linked[i][i] <== 0;
+        for (var j = i + 1; j < K; j++) {
+            var g = gram[gramIndex(i, j, K)];
+            bothCandidates[i][j] <== candidate[i] * candidate[j];
+            positive[i][j] = NonNegative(GB);
+            positive[i][j].d <== g - 1;
+            square[i][j] <== g * g;
+            normProduct[i][j] <== gram[gramIndex(i, i, K)] * gram[gramIndex(j, j, K)];
+            close[i][j] = NonNegative(TB);
+            close[i][j].d <== consensusDupDen2() * square[i][j] - consensusDupNum2() * normProduct[i][j];
+            alignedClose[i][j] <== positive[i][j].out * close[i][j].out;
+            linked[i][j] <== bothCandidates[i][j] * alignedClose[i][j];
+            linked[j][i] <== linked[i][j];
+        }
+    }
+}
+
+// Step 4 of the rule, the lower median of the representatives' squared norms:
+// m2 = norm2[s] for the member s of rank floor((n - 1) / 2) by the key norm2[r] * K + r (n = number
+// of members), 0 when inactive or without members. `medianSlot` / `medianNorm2` of
+// consensusDecision. The quorum counts valid slots, so a round can be active with no member at all
+// (every valid update zero): then no median is taken (the reference's medianSlot -1, medianNorm2 0).
+// The keys of distinct slots are distinct integers (norm2[r] in [0, 2^GB), r < K), so "count of
+// members with a smaller key" is a member's rank and the hint can select only the one member of
+// the required rank. 2 count = n - 1 or n - 2 states count = floor((n - 1) / 2): both sides are
+// small integers (at most 2K), and exactly one of n - 1, n - 2 is even.
+template LowerMedian(K, GB) {
+    var LOGK = clog2(K);
+    // Squared norms G_rr, each in [0, 2^GB) (guaranteed by the caller).
+    signal input norm2[K];
+    // member[r] = 1 iff slot r is a cluster representative (0/1, constrained by the caller).
+    signal input member[K];
+    // 1 iff the quorum is met (0/1, constrained by the caller).
+    signal input active;
+    // Hint: one-hot flag of the median representative (all zero when inactive or without members).
+    signal input medianSlot[K];
+    // The lower median of the members' norm2 (0 when inactive or without members).
+    signal output m2;
+
+    // noMembers.out = 1 iff n = 0.
+    component noMembers = IsZero();
+    // on = active * (n != 0): a median is taken.
+    signal on;
+
+    // picked[r] = medianSlot[r] * norm2[r]: m2 is their sum.
+    signal picked[K];
+    // smaller[r].out = 1 iff key_r < key of the selected slot (sign of selectedKey - key_r - 1,
+    // which lies in (-2^(GB + LOGK), 2^(GB + LOGK)) since every key is in [0, K 2^GB)).
+    component smaller[K];
+    // below[r] = member[r] * smaller[r].out: members ranked before the median.
+    signal below[K];
+    // bothParities = (2 count - n + 1)(2 count - n + 2): zero iff count = floor((n - 1) / 2).
+    signal bothParities;
+
+    var n = 0;
+    for (var r = 0; r < K; r++) {
+        n += member[r];
+    }
+    noMembers.in <== n;
+    on <== active * (1 - noMembers.out);
+    var selectedCount = 0;
+    var selectedSlot = 0;
+    var sum = 0;
+    for (var r = 0; r < K; r++) {
+        medianSlot[r] * (medianSlot[r] - 1) === 0;
+        // Only a member can be the median.
+        medianSlot[r] * (1 - member[r]) === 0;
+        selectedCount += medianSlot[r];
+        selectedSlot += medianSlot[r] * r;
+        picked[r] <== medianSlot[r] * norm2[r];
+        sum += picked[r];
+    }
+    // Exactly one slot when a median is taken, none otherwise.
+    selectedCount === on;
+    m2 <== sum;
+    // Key of the selected slot (0 when inactive).
+    var selectedKey = m2 * K + selectedSlot;
+    var count = 0;
+    for (var r = 0; r < K; r++) {
+        smaller[r] = NonNegative(GB + LOGK);
+        smaller[r].d <== selectedKey - (norm2[r] * K + r) - 1;
+        below[r] <== member[r] * smaller[r].out;
+        count += below[r];
+    }
+    bothParities <== (2 * count - n + 1) * (2 * count - n + 2);
+    on * bothParities === 0;
+}
+
+// Step 5 of the rule, the clip factor of a capped representative:
+// sigma = min(2^F, floor(2^F sqrt(m2 / g))), i.e. the largest integer sigma <= 2^F with
+// sigma^2 g <= 2^(2F) m2 (`clipFactor`); sigma = 0 when off. Checked exactly as stated: when on,
+// 0 <= sigma <= 2^F, sigma^2 g <= 2^(2F) m2, and sigma = 2^F or (sigma + 1)^2 g > 2^(2F) m2.
+// With sigma <= 2^F and g, m2 in [0, 2^GB), both sides of each inequality lie in [0, 2^(2F + GB))
+// (sigma + 1 <= 2^F whenever the second one is checked), so their differences cannot wrap.
+template ClipFactor(F, GB) {
+    var CB = 2 * F + GB;
+    assert(CB <= 252);
+    // The representative's squared norm G_rr, in (0, 2^GB) when on (guaranteed by the caller).
+    signal input g;
+    // The lower median M2, in [0, 2^GB).
+    signal input m2;
+    // 1 iff the slot is a capped representative (0/1, constrained by the caller).
+    signal input on;
+    // Hint: the prover's clip factor (`clipFactor(g, m2, F)` when on, 0 when off).
+    signal input sigmaHint;
+    // The clip factor, proven to be the one of the rule.
+    signal output sigma;
+
+    sigma <== sigmaHint;
+    // Off: sigma = 0 (and then every check below holds trivially).
+    (1 - on) * sigma === 0;
+    // 0 <= sigma (F + 1 bits) and sigma <= 2^F.
+    component low = RangeCheck(F + 1);
+    low.in <== sigma;
+    component high = RangeCheck(F + 1);
+    high.in <== (1 << F) - sigma;
+    // sg = sigma * g; lhs = sigma^2 g (< 2^CB).
+    signal sg <== sigma * g;
+    signal lhs <== sg * sigma;
+    // The bound 2^(2F) m2.
+    var bound = (1 << (2 * F)) * m2;
+    // sigma^2 g <= 2^(2F) m2 (when off sigma = 0 and the difference is 2^(2F) m2 >= 0).
+    component fits = RangeCheck(CB);
+    fits.in <== bound - lhs;
+    // atMax.out = 1 iff sigma = 2^F (then no larger factor is allowed anyway).
+    component atMax = IsZero();
+    atMax.in <== (1 << F) - sigma;
+    // mustGrowPast = on * (1 - atMax): the maximality check applies.
+    signal mustGrowPast <== on * (1 - atMax.out);
+    // (sigma + 1)^2 g - 2^(2F) m2 - 1 = lhs + 2 sg + g - bound - 1, gated; >= 0 proves
+    // (sigma + 1)^2 g > 2^(2F) m2.
+    signal exceeds <== mustGrowPast * (lhs + 2 * sg + g - bound - 1);
+    component maximal = RangeCheck(CB);
+    maximal.in <== exceeds;
+}
+
+// One pass of step 6's consensus test on the clipped Gram matrix h (zero outside the capped
+// representatives): for each tested r, with voters V,
+// dot_r = sum_{j in V, j != r} H_rj and O_r = sum_{i, j in V \ {r}} H_ij = T - voter_r (2 dot_r + H_rr)
+// (T = sum_{i, j in V} H_ij), r passes iff dot_r > 0 and tauDen^2 dot_r^2 >= tauNum^2 H_rr O_r (the
+// cosine of the clipped update with the sum of the voters' other clipped updates is at least
+// tauNum / tauDen). `agrees` in consensusDecision.
+// Bounds (LOGK = clog2(K), HB = 2F + GB, |H_ij| < 2^HB): |dot_r| < 2^(HB + LOGK);
+// |O_r| < 2^(HB + 2 LOGK); tauDen^2 dot_r^2 < 2^(2 HB + 2 LOGK + 14) (10000 < 2^14) and
+// |tauNum^2 H_rr O_r| < 2^(2 HB + 2 LOGK + 4): the test's difference is in (-2^TB, 2^TB) with
+// TB = 2 HB + 2 LOGK + 15 (195 bits for K = 8, 201 for K = 64, with F = 16, GB = 55).
+template Agrees(K, HB) {
+    var KK = K * (K + 1) \ 2;
+    var LOGK = clog2(K);
+    var TB = 2 * HB + 2 * LOGK + 15;
+    assert(TB <= 252);
+    // Clipped Gram matrix, upper triangle (|H_ij| < 2^HB).
+    signal input h[KK];
+    // voter[k] = 1 iff slot k's clipped update is part of the consensus sum (0/1, from the caller).
+    signal input voter[K];
+    // passes[r] = 1 iff r agrees with the voters' consensus (computed for every slot; the caller
+    // masks it with the slots under test).
+    signal output passes[K];
+
+    // voterRow[r][j] = voter[j] * H_rj (j != r): the voters' part of row r.
+    signal voterRow[K][K];
+    // voterPair[e] = voter[i] * voter[j] and voterEntry[e] = voterPair[e] * H_ij (i <= j).
+    signal voterPair[KK];
+    signal voterEntry[KK];
+    var total = 0;
+    for (var i = 0; i < K; i++) {
+        for (var j = i; j < K; j++) {
+            var e = gramIndex(i, j, K);
+            voterPair[e] <== voter[i] * voter[j];
+            voterEntry[e] <== voterPair[e] * h[e];
+            total += i == j ? voterEntry[e] : 2 * voterEntry[e];
+        }
+    }
+    // positive[r].out = 1 iff dot_r > 0 (sign of dot_r - 1).
+    component positive[K];
+    // removed[r] = voter[r] * (2 dot_r + H_rr): what r itself adds to T.
+    signal removed[K];
+    // dotSquare[r] = dot_r^2.
+    signal dotSquare[K];
+    // normOthers[r] = H_rr * O_r.
+    signal normOthers[K];
+    // aligned[r].out = 1 iff tauDen^2 dot_r^2 - tauNum^2 H_rr O_r >= 0.
+    component aligned[K];
+    for (var r = 0; r < K; r++) {
+        var dot = 0;
+        for (var j = 0; j < K; j++) {
+            if (j != r) {
+                voterRow[r][j] <== voter[j] * h[gramIndex(r, j, K)];
+                dot += voterRow[r][j];
+            } else {
+                voterRow[r][j] <== 0;
+            }
+        }
+        var hrr = h[gramIndex(r, r, K)];
+        positive[r] = NonNegative(HB + LOGK);
+        positive[r].d <== dot - 1;
+        removed[r] <== voter[r] * (2 * dot + hrr);
+        dotSquare[r] <== dot * dot;
+        normOthers[r] <== hrr * (total - removed[r]);
+        aligned[r] = NonNegative(TB);
+        aligned[r].d <== consensusTauDen2() * dotSquare[r] - consensusTauNum2() * normOthers[r];
+        passes[r] <== positive[r].out * aligned[r].out;
+    }
+}
+
+// Step 6 of the rule, the consensus test on the clipped Gram matrix H_ij = sigma_i sigma_j G_ij of
+// the capped representatives, in two passes (`aggregated` of consensusDecision): when at least 3
+// are capped, capped r passes the first pass iff it agrees (Agrees) with all the capped
+// representatives, and is kept iff it agrees with those that passed the first pass. The second
+// pass matters when outliers pull the first consensus sum away from honest updates (two
+// sign-flipped updates against five honest ones push a small honest update below tau; against
+// the first pass's survivors it is back in). Sigmas of slots that are not capped are zeroed here,
+// so every sum runs over the capped representatives only.
+template ConsensusKeep(K, F, GB) {
+    var KK = K * (K + 1) \ 2;
+    var LOGK = clog2(K);
+    var HB = 2 * F + GB;
+    // Gram matrix, upper triangle, row-major; signed, |G_ij| < 2^GB, 0 <= G_ii < 2^GB.
+    signal input gram[KK];
+    // Clip factors, each in [0, 2^F] (ClipFactor's outputs).
+    signal input sigma[K];
+    // capped[k] = 1 iff slot k is a representative within the norm cap (0/1, from the caller).
+    signal input capped[K];
+    // firstPass[r] = 1 iff r passes the first pass (a test that runs).
+    signal output firstPass[K];
+    // kept[r] = 1 iff r passes the second pass (the aggregation mask).
+    signal output kept[K];
+    // Clipped Gram matrix H, upper triangle (zero outside the capped representatives).
+    signal output h[KK];
+
+    // clip[k] = capped[k] * sigma[k].
+    signal clip[K];
+    for (var k = 0; k < K; k++) {
+        clip[k] <== capped[k] * sigma[k];
+    }
+    // clipRow[e] = clip[i] * G_ij (i <= j), then h = clipRow * clip[j].
+    signal clipRow[KK];
+    for (var i = 0; i < K; i++) {
+        for (var j = i; j < K; j++) {
+            var e = gramIndex(i, j, K);
+            clipRow[e] <== clip[i] * gram[e];
+            h[e] <== clipRow[e] * clip[j];
+        }
+    }
+    // tested.out = 1 iff at least 3 are capped (count - 3 in [-3, K)).
+    var count = 0;
+    for (var k = 0; k < K; k++) {
+        count += capped[k];
+    }
+    component tested = NonNegative(LOGK + 2);
+    tested.d <== count - 3;
+    // cappedTested[r] = capped[r] * tested: r takes part in a test that runs.
+    signal cappedTested[K];
+    // The first pass: every capped representative votes.
+    component first = Agrees(K, HB);
+    first.h <== h;
+    first.voter <== capped;
+    // The second pass: the first pass's survivors vote.
+    component second = Agrees(K, HB);
+    second.h <== h;
+    for (var r = 0; r < K; r++) {
+        cappedTested[r] <== capped[r] * tested.out;
+        firstPass[r] <== cappedTested[r] * first.passes[r];
+        second.voter[r] <== firstPass[r];
+    }
+    for (var r = 0; r < K; r++) {
+        kept[r] <== cappedTested[r] * second.passes[r];
+    }
+}
+
+// Step 2 of the rule, the clusters: the connected components of `linked` (the near-duplicate
+// relation, NearDuplicateLinks' output: symmetric, zero on the diagonal and outside the candidates),
+// each labelled by its lowest slot. Outputs `representative` and `clusterSize` of consensusDecision
+// (the size on the representative's slot only); the hint `labelOf` is proven to be the labelling
+// and the caller may use it (membership of slot k in the cluster labelled l).
+//
+// Hints (`label`, `parent`, `depth` of consensusDecision, a BFS forest from each cluster's lowest
+// slot): labelOf[k][l] = 1 iff candidate k has label l (one-hot; all zero for other slots),
+// parentOf[k][p] = 1 iff p is k's BFS parent (one-hot for non-labels, all zero otherwise), depth[k].
+// Constraints: (1) labelOf[k] is one-hot on candidates, zero elsewhere, and labelOf[k][l] = 0 for
+// l > k (label[k] <= k); (2) linked slots have the same label; (3) a candidate of depth 0 is its own
+// label; (4) a candidate of depth d != 0 has exactly one parent p, linked to k, of depth d - 1; other
+// slots have no parent.
+// Soundness: let C be a component of `linked`. By (2) every slot of C has one label l. Follow
+// parents from any slot with label l: each step goes to a linked slot (so with label l by (2)) of
+// depth one less; a walk in the finite graph that never stops would close a cycle of length L <= K
+// whose depths satisfy d = d - L in the field, impossible (L < p); so it stops at a slot without
+// parent, which by (4) has depth 0 and by (3) is its own label: the slot l itself. Hence l is in
+// the component of every slot labelled l, i.e. l is in C, and by (1) l <= k for every k in C: l is
+// the lowest slot of C. So the labelling is unique and `representative` and `clusterSize` are
+// exactly the reference's. (depth is also range-checked to clog2(K) bits, which is not needed for
+// the argument above.)
+template Clusters(K) {
+    var LOGK = clog2(K);
+    // linked[i][j] = 1 iff i ~ j (NearDuplicateLinks: 0/1, symmetric, 0 on the diagonal and for
+    // slots that are not candidates).
+    signal input linked[K][K];
+    // candidate[k] = 1 iff slot k is clustered (0/1, constrained by the caller).
+    signal input candidate[K];
+    // Hint: labelOf[k][l] = 1 iff slot l is the label (lowest slot) of candidate k's cluster.
+    signal input labelOf[K][K];
+    // Hint: parentOf[k][p] = 1 iff p is k's parent in the BFS tree of its cluster.
+    signal input parentOf[K][K];
+    // Hint: BFS depth of k from its label (0 for labels and for slots that are not candidates).
+    signal input depth[K];
+    // representative[k] = 1 iff candidate k is its cluster's label.
+    signal output representative[K];
+    // clusterSize[l] = number of slots labelled l (0 unless l is a representative).
+    signal output clusterSize[K];
+
+    // depthRange[k]: depth[k] in [0, 2^LOGK).
+    component depthRange[K];
+    // isRoot[k].out = 1 iff depth[k] = 0.
+    component isRoot[K];
+    // rootCandidate[k] = candidate[k] * isRoot[k].out: must be its own label.
+    signal rootCandidate[K];
+    // hasParent[k] = candidate[k] * (1 - isRoot[k].out): exactly one parent.
+    signal hasParent[K];
+    // parentDepth[k][p] = parentOf[k][p] * depth[p]: the chosen parent's depth.
+    signal parentDepth[K][K];
+    // childDepth[k] = hasParent[k] * (depth[k] - 1): the depth the parent must have.
+    signal childDepth[K];
+
+    // (1) one-hot labels on candidates, label <= slot.
+    for (var k = 0; k < K; k++) {
+        var labels = 0;
+        for (var l = 0; l < K; l++) {
+            if (l > k) {
+                labelOf[k][l] === 0;
+            } else {
+                labelOf[k][l] * (labelOf[k][l] - 1) === 0;
+                labels += labelOf[k][l];
+            }
+        }
+        labels === candidate[k];
+        representative[k] <== labelOf[k][k];
+    }
+    // (2) linked slots share their label (numeric labels sum l * labelOf[k][l] are equal iff the
+    // one-hot rows are, as each row has at most one bit).
+    for (var i = 0; i < K; i++) {
+        for (var j = i + 1; j < K; j++) {
+            var labelI = 0;
+            var labelJ = 0;
+            for (var l = 0; l < K; l++) {
+                labelI += l * labelOf[i][l];
+                labelJ += l * labelOf[j][l];
+            }
+            linked[i][j] * (labelI - labelJ) === 0;
+        }
+    }
+    // (3) and (4): roots are labels; every other candidate has one linked parent one level up.
+    for (var k = 0; k < K; k++) {
+        depthRange[k] = RangeCheck(LOGK);
+        depthRange[k].in <== depth[k];
+        (1 - candidate[k]) * depth[k] === 0;
+        isRoot[k] = IsZero();
+        isRoot[k].in <== depth[k];
+        rootCandidate[k] <== candidate[k] * isRoot[k].out;
+        rootCandidate[k] * (1 - labelOf[k][k]) === 0;
+        hasParent[k] <== candidate[k] - rootCandidate[k];
+        var parents = 0;
+        var chosenDepth = 0;
+        for (var p = 0; p < K; p++) {
+            parentOf[k][p] * (parentOf[k][p] - 1) === 0;
+            // A parent is a linked slot (so a candidate other than k).
+            parentOf[k][p] * (1 - linked[k][p]) === 0;
+            parents += parentOf[k][p];
+            parentDepth[k][p] <== parentOf[k][p] * depth[p];
+            chosenDepth += parentDepth[k][p];
+        }
+        parents === hasParent[k];
+        childDepth[k] <== hasParent[k] * (depth[k] - 1);
+        chosenDepth === childDepth[k];
+    }
+    // Cluster sizes: members per label.
+    for (var l = 0; l < K; l++) {
+        var size = 0;
+        for (var k = l; k < K; k++) {
+            size += labelOf[k][l];
+        }
+        clusterSize[l] <== size;
+    }
+}
+
+// cap2: a representative is capped (within the norm cap) iff G_rr <= cap2 * M2.
+function consensusCap2() {
+    return 4;
+}
+
+// Step 4 of the rule, the norm cap: capped[k] = 1 iff on, k is a representative and
+// G_kk <= cap2 * m2; `capped` of consensusDecision (nobody when off: inactive, or no median taken;
+// without a median there is no representative either, so the quorum flag alone also works as `on`).
+// The sign test is on cap2 * m2 - G_kk: with m2, G_kk in [0, 2^GB) and cap2 = 4 it lies in
+// (-2^GB, 2^(GB + 2)), inside NonNegative(GB + 2)'s range [-2^(GB + 2), 2^(GB + 2)).
+template NormCap(K, GB) {
+    assert(GB + 2 <= 252);
+    // Squared norms G_kk, each in [0, 2^GB) (guaranteed by the caller).
+    signal input norm2[K];
+    // representative[k] = 1 iff slot k is its cluster's label (0/1, Clusters' output).
+    signal input representative[K];
+    // The lower median M2, in [0, 2^GB) (LowerMedian's output).
+    signal input m2;
+    // 1 iff the round is active and a median was taken (0/1, constrained by the caller).
+    signal input on;
+    // capped[k] = 1 iff slot k is a representative within the norm cap.
+    signal output capped[K];
+
+    // within[k].out = 1 iff cap2 * m2 - G_kk >= 0.
+    component within[K];
+    // onRepresentative[k] = on * representative[k].
+    signal onRepresentative[K];
+    for (var k = 0; k < K; k++) {
+        within[k] = NonNegative(GB + 2);
+        within[k].d <== consensusCap2() * m2 - norm2[k];
+        onRepresentative[k] <== on * representative[k];
+        capped[k] <== onRepresentative[k] * within[k].out;
+    }
+}
+
+// Steps 7 and 8 of the rule, counted slots and scores: `counted`, `clusterScores` and `scores` of
+// consensusDecision.
+// - counted[k] = sum_l labelOf[k][l] kept[l]: slot k's cluster is kept.
+// - clusterScore[r] = floor(max(0, sum_r) / 2^(2F)) for kept r, sum_r = sum_{j kept, j != r} H_rj;
+//   0 for the other slots.
+// - score[k] = counted[k] floor(clusterScore[l] / clusterSize[l]) for k's label l, < 2^SB (SB = 64,
+//   SCORE_BITS of config.ts; a larger score makes the witness unsatisfiable, as the reference throws).
+// Inputs as the other templates give them: h from ConsensusKeep, kept from ConsensusKeep (a kept
+// slot is a capped representative, so its cluster size is at least 1), labelOf and clusterSize from
+// Clusters (labelOf rows one-hot on candidates, zero elsewhere; clusterSize[l] <= K).
+// Hints (inputs, as ClipFactor's sigmaHint, each proven): the quotient and remainder of each floor.
+// Bounds (LOGK = clog2(K), HB = 2F + GB): |H_ij| < 2^HB, so |sum_r| < (K - 1) 2^HB < 2^(HB + LOGK)
+// (sign test NonNegative(HB + LOGK)). Shift: clamped_r = max(0, kept_r sum_r) = q_r 2^(2F) + rem_r
+// with rem_r in [0, 2^(2F)) and q_r in [0, 2^(GB + LOGK)); both sides are below 2^(HB + LOGK + 1),
+// far below p, so the equation holds over the integers and q_r is the floor. Split (per label l):
+// clusterScore[l] = q'_l clusterSize[l] + rem'_l with q'_l in [0, 2^SB), rem'_l in [0, 2^LOGK) and,
+// for kept l, clusterSize[l] - 1 - rem'_l in [0, 2^LOGK) (rem'_l < size, which needs size >= 1);
+// both sides are below 2^(SB + LOGK + 1), so q'_l is the floor. For l not kept, q'_l = 0 is
+// required (then clusterScore[l] = 0 forces rem'_l = 0): every hint is unique.
+template ClusterScores(K, F, GB) {
+    var KK = K * (K + 1) \ 2;
+    var LOGK = clog2(K);
+    var HB = 2 * F + GB;
+    var SB = 64;
+    assert(HB + LOGK <= 252);
+    // Clipped Gram matrix H_ij = sigma_i sigma_j G_ij, upper triangle, row-major (ConsensusKeep's
+    // output); signed, |H_ij| < 2^HB.
+    signal input h[KK];
+    // kept[r] = 1 iff representative r passed the consensus test (0/1, ConsensusKeep's output).
+    signal input kept[K];
+    // labelOf[k][l] = 1 iff slot l is the label of candidate k's cluster (Clusters' proven hint).
+    signal input labelOf[K][K];
+    // clusterSize[l] = number of slots labelled l, in [0, K] (Clusters' output).
+    signal input clusterSize[K];
+    // Hint: shiftQuotient[r] = floor(max(0, sum_r) / 2^(2F)) for kept r, else 0.
+    signal input shiftQuotient[K];
+    // Hint: shiftRemainder[r] = max(0, sum_r) mod 2^(2F) for kept r, else 0.
+    signal input shiftRemainder[K];
+    // Hint: splitQuotient[l] = floor(clusterScore[l] / clusterSize[l]) for kept l, else 0.
+    signal input splitQuotient[K];
+    // Hint: splitRemainder[l] = clusterScore[l] mod clusterSize[l] for kept l, else 0.
+    signal input splitRemainder[K];
+    // counted[k] = 1 iff slot k is a member of a kept cluster (status 1).
+    signal output counted[K];
+    // clusterScore[r] = floor(max(0, sum_r) / 2^(2F)) for kept r, else 0.
+    signal output clusterScore[K];
+    // score[k] = counted[k] * floor(clusterScore[label] / clusterSize[label]), in [0, 2^SB).
+    signal output score[K];
+
+    // keptH[r][j] = kept[j] * H_rj (j != r): the terms of sum_r.
+    signal keptH[K][K];
+    // keptSum[r] = kept[r] * sum_r (0 for slots that are not kept).
+    signal keptSum[K];
+    // positive[r].out = 1 iff keptSum[r] >= 0.
+    component positive[K];
+    // clamped[r] = max(0, keptSum[r]) = positive[r].out * keptSum[r].
+    signal clamped[K];
+    // shiftQuotientRange[r]: shiftQuotient[r] in [0, 2^(GB + LOGK)).
+    component shiftQuotientRange[K];
+    // shiftRemainderRange[r]: shiftRemainder[r] in [0, 2^(2F)).
+    component shiftRemainderRange[K];
+    for (var r = 0; r < K; r++) {
+        var sum = 0;
+        for (var j = 0; j < K; j++) {
+            if (j != r) {
+                keptH[r][j] <== kept[j] * h[gramIndex(r, j, K)];
+                sum += keptH[r][j];
+            }
+        }
+        keptSum[r] <== kept[r] * sum;
+        positive[r] = NonNegative(HB + LOGK);
+        positive[r].d <== keptSum[r];
+        clamped[r] <== positive[r].out * keptSum[r];
+        shiftQuotient[r] * (1 << (2 * F)) + shiftRemainder[r] === clamped[r];
+        shiftQuotientRange[r] = RangeCheck(GB + LOGK);
+        shiftQuotientRange[r].in <== shiftQuotient[r];
+        shiftRemainderRange[r] = RangeCheck(2 * F);
+        shiftRemainderRange[r].in <== shiftRemainder[r];
+        clusterScore[r] <== shiftQuotient[r];
+    }
+
+    // splitQuotientRange[l]: splitQuotient[l] in [0, 2^SB) (the score bound).
+    component splitQuotientRange[K];
+    // splitRemainderRange[l]: splitRemainder[l] in [0, 2^LOGK).
+    component splitRemainderRange[K];
+    // remainderGap[l] = kept[l] * (clusterSize[l] - 1 - splitRemainder[l]).
+    signal remainderGap[K];
+    // remainderGapRange[l]: remainderGap[l] in [0, 2^LOGK) (rem' < size for kept l).
+    component remainderGapRange[K];
+    for (var l = 0; l < K; l++) {
+        splitQuotient[l] * clusterSize[l] + splitRemainder[l] === clusterScore[l];
+        (1 - kept[l]) * splitQuotient[l] === 0;
+        splitQuotientRange[l] = RangeCheck(SB);
+        splitQuotientRange[l].in <== splitQuotient[l];
+        splitRemainderRange[l] = RangeCheck(LOGK);
+        splitRemainderRange[l].in <== splitRemainder[l];
+        remainderGap[l] <== kept[l] * (clusterSize[l] - 1 - splitRemainder[l]);
+        remainderGapRange[l] = RangeCheck(LOGK);
+        remainderGapRange[l].in <== remainderGap[l];
+    }
+
+    // labelKept[k][l] = labelOf[k][l] * kept[l]: counted[k] is their sum.
+    signal labelKept[K][K];
+    // labelShare[k][l] = labelOf[k][l] * splitQuotient[l]: score[k] is their sum (splitQuotient is 0
+    // for labels that are not kept, so the sum is counted[k] times the share of k's label).
+    signal labelShare[K][K];
+    for (var k = 0; k < K; k++) {
+        var inKept = 0;
+        var share = 0;
+        for (var l = 0; l < K; l++) {
+            labelKept[k][l] <== labelOf[k][l] * kept[l];
+            inKept += labelKept[k][l];
+            labelShare[k][l] <== labelOf[k][l] * splitQuotient[l];
+            share += labelShare[k][l];
+        }
+        counted[k] <== inKept;
+        // At most one label per row: the score is one splitQuotient (< 2^SB) or 0.
+        score[k] <== share;
+    }
+}
+
+// The whole consensus rule (steps 2 to 8; step 1's statuses and step 3's quorum come from the
+// caller): `counted`, `aggregated` and `scores` of consensusDecision, from the Gram matrix, the
+// valid slots and the quorum flag, with every hint proven by the step templates above (so each
+// output is the reference's for any accepted hints; `consensusHints` in consensus.ts computes
+// them). Wiring: zero[k] = valid[k] * (G_kk = 0), candidate = valid - zero; NearDuplicateLinks on
+// the candidates; Clusters (representatives, sizes, the proven labelling labelOf); LowerMedian of
+// the representatives' G_rr (members = representatives, active = the quorum; its `on` also needs
+// a representative); NormCap with on = active (without a median there is no representative, see
+// NormCap); ClipFactor per slot with on = capped; ConsensusKeep (two passes, on the clipped Gram
+// matrix of the capped representatives); ClusterScores on the kept clusters.
+// Bounds: the caller guarantees |G_ij| < 2^GB and 0 <= G_ii < 2^GB, as every step template
+// requires; m2 is one of the G_rr, so it is in [0, 2^GB) as well; sigma is in [0, 2^F] (ClipFactor).
+template ConsensusRule(K, F, GB) {
+    var KK = K * (K + 1) \ 2;
+    // Gram matrix, upper triangle, row-major (`gramIndex`); signed, |G_ij| < 2^GB, 0 <= G_ii < 2^GB.
+    signal input gram[KK];
+    // valid[k] = 1 iff slot k is decoded, non-empty and has no duplicate commitment (0/1, from the
+    // caller).
+    signal input valid[K];
+    // 1 iff the quorum is met: at least 2f + 3 valid slots (0/1, from the caller).
+    signal input active;
+    // Hint (Clusters): labelOf[k][l] = 1 iff slot l is the label of candidate k's cluster.
+    signal input labelOf[K][K];
+    // Hint (Clusters): parentOf[k][p] = 1 iff p is k's parent in the BFS tree of its cluster.
+    signal input parentOf[K][K];
+    // Hint (Clusters): BFS depth of k from its label (0 for labels and other slots).
+    signal input depth[K];
+    // Hint (LowerMedian): one-hot flag of the median representative (all zero without a median).
+    signal input medianSlot[K];
+    // Hint (ClipFactor): the clip factor of each capped representative (0 for other slots).
+    signal input sigmaHint[K];
+    // Hints (ClusterScores): quotient and remainder of each cluster score's shift by 2^(2F).
+    signal input shiftQuotient[K];
+    signal input shiftRemainder[K];
+    // Hints (ClusterScores): quotient and remainder of each kept cluster's score split over its size.
+    signal input splitQuotient[K];
+    signal input splitRemainder[K];
+    // counted[k] = 1 iff slot k is a member of a kept cluster (status 1).
+    signal output counted[K];
+    // aggregated[k] = 1 iff slot k is a kept representative (the aggregation mask).
+    signal output aggregated[K];
+    // score[k] = slot k's share of its kept cluster's score (0 for other slots), in [0, 2^64).
+    signal output score[K];
+
+    // norm2[k] = G_kk (a wire, for the templates taking the diagonal).
+    signal norm2[K];
+    // isZero[k].out = 1 iff G_kk = 0.
+    component isZero[K];
+    // zero[k] = valid[k] * isZero[k].out: a valid zero update, neither counted nor paid.
+    signal zero[K];
+    // candidate[k] = valid[k] - zero[k]: valid and non-zero, the slots that are clustered.
+    signal candidate[K];
+    for (var k = 0; k < K; k++) {
+        norm2[k] <== gram[gramIndex(k, k, K)];
+        isZero[k] = IsZero();
+        isZero[k].in <== norm2[k];
+        zero[k] <== valid[k] * isZero[k].out;
+        candidate[k] <== valid[k] - zero[k];
+    }
+
+    // Step 2: the near-duplicate relation and its clusters.
+    component links = NearDuplicateLinks(K, GB);
+    links.gram <== gram;
+    links.candidate <== candidate;
+    component clusters = Clusters(K);
+    clusters.linked <== links.linked;
+    clusters.candidate <== candidate;
+    clusters.labelOf <== labelOf;
+    clusters.parentOf <== parentOf;
+    clusters.depth <== depth;
+
+    // Step 4: the lower median of the representatives' squared norms and the norm cap.
+    component median = LowerMedian(K, GB);
+    median.norm2 <== norm2;
+    median.member <== clusters.representative;
+    median.active <== active;
+    median.medianSlot <== medianSlot;
+    component cap = NormCap(K, GB);
+    cap.norm2 <== norm2;
+    cap.representative <== clusters.representative;
+    cap.m2 <== median.m2;
+    cap.on <== active;
+
+    // Step 5: the clip factors of the capped representatives (0 elsewhere).
+    component clip[K];
+    for (var k = 0; k < K; k++) {
+        clip[k] = ClipFactor(F, GB);
+        clip[k].g <== norm2[k];
+        clip[k].m2 <== median.m2;
+        clip[k].on <== cap.capped[k];
+        clip[k].sigmaHint <== sigmaHint[k];
+    }
+
+    // Step 6: the two-pass consensus test on the clipped Gram matrix.
+    component keep = ConsensusKeep(K, F, GB);
+    keep.gram <== gram;
+    for (var k = 0; k < K; k++) {
+        keep.sigma[k] <== clip[k].sigma;
+    }
+    keep.capped <== cap.capped;
+
+    // Steps 7 and 8: counted members, cluster scores and their split.
+    component scores = ClusterScores(K, F, GB);
+    scores.h <== keep.h;
+    scores.kept <== keep.kept;
+    scores.labelOf <== labelOf;
+    scores.clusterSize <== clusters.clusterSize;
+    scores.shiftQuotient <== shiftQuotient;
+    scores.shiftRemainder <== shiftRemainder;
+    scores.splitQuotient <== splitQuotient;
+    scores.splitRemainder <== splitRemainder;
+
+    counted <== scores.counted;
+    aggregated <== keep.kept;
+    score <== scores.score;
+}

@@ -1,0 +1,1013 @@
+/**
+ * Witness-level tests of the consensus-rule templates (circuits/consensus.circom) against
+ * `consensusDecision` in packages/core/src/consensus.ts: each template on seeded random slots and
+ * on hand-made edge cases (exact and near copies at the near-duplicate threshold, ties of the
+ * median, clip factors at 2^F, the norm cap's bound, clusters of copies, negative score sums), and
+ * wrong hints or outputs being rejected.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CONSENSUS_PARAMS,
+  clipFactor,
+  consensusDecision,
+  consensusHints,
+  mod,
+  type CircuitInput,
+  type ConsensusResult,
+} from "@fedmarket/core";
+import { loadTestMain, releaseCurves, rng, tamper, type TestCircuit } from "./harness.ts";
+
+/** Slots of every test main. */
+const K = 5;
+/** Gram bound of the test mains: |G_ij| < 2^GB (the test vectors stay far below it). */
+const GB = 40;
+/** Clip bits (the production value). */
+const F = CONSENSUS_PARAMS.clipBits;
+
+const testMain = (template: string, args: string): string => `pragma circom 2.1.0;
+include "consensus.circom";
+// Test main: ${template}(${args}).
+component main = ${template}(${args});
+`;
+
+let links: TestCircuit;
+let median: TestCircuit;
+let clip: TestCircuit;
+let keep: TestCircuit;
+let clusters: TestCircuit;
+let cap: TestCircuit;
+let scoring: TestCircuit;
+let rule: TestCircuit;
+
+before(async () => {
+  links = await loadTestMain("test_near_duplicate_links", testMain("NearDuplicateLinks", `${K}, ${GB}`));
+  median = await loadTestMain("test_lower_median", testMain("LowerMedian", `${K}, ${GB}`));
+  clip = await loadTestMain("test_clip_factor", testMain("ClipFactor", `${F}, ${GB}`));
+  keep = await loadTestMain("test_consensus_keep", testMain("ConsensusKeep", `${K}, ${F}, ${GB}`));
+  clusters = await loadTestMain("test_clusters", testMain("Clusters", `${K}`));
+  cap = await loadTestMain("test_norm_cap", testMain("NormCap", `${K}, ${GB}`));
+  scoring = await loadTestMain("test_cluster_scores", testMain("ClusterScores", `${K}, ${F}, ${GB}`));
+  rule = await loadTestMain("test_consensus_rule", testMain("ConsensusRule", `${K}, ${F}, ${GB}`));
+});
+after(releaseCurves);
+
+/** A round: each slot's update vector, or `null` for an empty slot. */
+type Round = readonly (readonly bigint[] | null)[];
+
+/** The full Gram matrix of a round (0 rows for empty slots). */
+function gramOf(round: Round): bigint[][] {
+  return round.map((u) => round.map((v) => (u === null || v === null ? 0n : u.reduce((s, x, d) => s + x * (v[d] as bigint), 0n))));
+}
+
+/** Index of (i, j) in the row-major upper triangle (`gramIndex` of lib.circom). */
+function gramIndex(i: number, j: number): number {
+  const [a, b] = i <= j ? [i, j] : [j, i];
+  return a * K - (a * (a - 1)) / 2 + (b - a);
+}
+
+/** The upper triangle of a Gram matrix as field elements (the circuits' `gram` input). */
+function triangle(gram: readonly (readonly bigint[])[]): bigint[] {
+  const out = new Array<bigint>((K * (K + 1)) / 2).fill(0n);
+  for (let i = 0; i < K; i++) for (let j = i; j < K; j++) out[gramIndex(i, j)] = mod((gram[i] as bigint[])[j] as bigint);
+  return out;
+}
+
+/** `consensusDecision` of a round (distinct commitments, nothing excluded) and its Gram matrix. */
+function decide(round: Round, f = 0): { gram: bigint[][]; result: ConsensusResult } {
+  const gram = gramOf(round);
+  const commitments = round.map((u, k) => (u === null ? 0n : BigInt(k + 1)));
+  const result = consensusDecision({ commitments, excluded: round.map(() => false), gram, f });
+  return { gram, result };
+}
+
+/** A seeded random vector of `dim` entries in [-range, range]. */
+function randomVector(next: (lo: number, hi: number) => bigint, dim: number, range: number): bigint[] {
+  return Array.from({ length: dim }, () => next(-range, range));
+}
+
+/** `u` plus a small seeded perturbation (entries in [-noise, noise]). */
+function perturbed(next: (lo: number, hi: number) => bigint, u: readonly bigint[], noise: number): bigint[] {
+  return u.map((x) => x + next(-noise, noise));
+}
+
+const bit = (b: boolean | undefined): bigint => (b === true ? 1n : 0n);
+
+/** Value of output signal `name` of `c` in witness `w`. */
+function output(c: TestCircuit, w: readonly bigint[], name: string): bigint {
+  const index = c.signals.get(`main.${name}`);
+  assert.ok(index !== undefined, `no signal main.${name}`);
+  return w[index] as bigint;
+}
+
+/** `w` with output `name` replaced by `value`. */
+function withOutput(c: TestCircuit, w: readonly bigint[], name: string, value: bigint): bigint[] {
+  const copy = [...w];
+  copy[c.signals.get(`main.${name}`) as number] = mod(value);
+  return copy;
+}
+
+// ---- rounds shared by the tests ----
+
+/** Seeded random rounds: independent vectors, near copies, exact copies, empty and zero slots. */
+function randomRounds(count: number, seed: number): Round[] {
+  const next = rng(seed);
+  const rounds: Round[] = [];
+  for (let r = 0; r < count; r++) {
+    const dim = 4;
+    const base = randomVector(next, dim, 1000);
+    const round: (bigint[] | null)[] = [];
+    for (let k = 0; k < K; k++) {
+      const kind = Number(next(0, 9));
+      if (kind === 0) round.push(null);
+      else if (kind === 1) round.push(new Array<bigint>(dim).fill(0n));
+      else if (kind <= 3) round.push([...base]);
+      else if (kind <= 5) round.push(perturbed(next, base, Number(next(1, 400))));
+      else if (kind === 6) round.push(base.map((x) => -x));
+      else round.push(randomVector(next, dim, 1000));
+    }
+    rounds.push(round);
+  }
+  return rounds;
+}
+
+/**
+ * Hand-made rounds at the near-duplicate threshold: (20,0,0,0,0) and (19,6,1,1,1) have cosine exactly
+ * 19/20 (400 * 380^2 = 361 * 400 * 400); (19,6,1,1,2) is just below it; (100,32,..) is just above
+ * and (100,33,..) just below (cos^2 >= 0.9025 iff t <= 32); a negated copy and an orthogonal vector.
+ */
+const THRESHOLD_ROUNDS: Round[] = [
+  [
+    [20n, 0n, 0n, 0n, 0n],
+    [19n, 6n, 1n, 1n, 1n],
+    [19n, 6n, 1n, 1n, 2n],
+    [-20n, 0n, 0n, 0n, 0n],
+    [0n, 5n, 0n, 0n, 0n],
+  ],
+  [
+    [100n, 0n, 0n, 0n, 0n],
+    [100n, 32n, 0n, 0n, 0n],
+    [100n, 33n, 0n, 0n, 0n],
+    [100n, 0n, 32n, 0n, 0n],
+    [-100n, -32n, 0n, 0n, 0n],
+  ],
+  [[7n, 7n, 7n, 7n, 7n], [7n, 7n, 7n, 7n, 7n], null, [0n, 0n, 0n, 0n, 0n], [-7n, -7n, -7n, -7n, -7n]],
+];
+
+// ---- 1. NearDuplicateLinks ----
+
+/** NearDuplicateLinks input of a round. */
+function linksInput(round: Round): { input: CircuitInput; result: ConsensusResult } {
+  const { gram, result } = decide(round);
+  const input = { gram: triangle(gram), candidate: result.candidate.map(bit) } as CircuitInput;
+  return { input, result };
+}
+
+describe("NearDuplicateLinks", () => {
+  test("equals consensusDecision's linked on random and threshold rounds", async () => {
+    let linkedPairs = 0;
+    let unlinkedPositive = 0;
+    for (const round of [...THRESHOLD_ROUNDS, ...randomRounds(20, 7)]) {
+      const { input, result } = linksInput(round);
+      const w = await links.witness(input);
+      assert.equal(links.violated(w), -1);
+      for (let i = 0; i < K; i++) {
+        for (let j = 0; j < K; j++) {
+          const expected = bit(result.linked[i]?.[j]);
+          assert.equal(output(links, w, `linked[${i}][${j}]`), expected, `linked[${i}][${j}]`);
+          if (i < j && expected === 1n) linkedPairs++;
+        }
+      }
+      const g = decide(round).gram;
+      for (let i = 0; i < K; i++) {
+        for (let j = i + 1; j < K; j++)
+          if (result.candidate[i] && result.candidate[j] && (g[i]?.[j] ?? 0n) > 0n && !result.linked[i]?.[j]) unlinkedPositive++;
+      }
+    }
+    // The rounds exercise both outcomes of the threshold among positive inner products.
+    assert.ok(linkedPairs > 10 && unlinkedPositive > 10, `${linkedPairs} linked, ${unlinkedPositive} positive but not linked`);
+    console.error(`  NearDuplicateLinks(${K}, ${GB}): ${links.r1cs.nConstraints} constraints`);
+  });
+
+  test("the exact threshold links; just below, negated copies and orthogonal vectors do not", async () => {
+    const { input } = linksInput(THRESHOLD_ROUNDS[0] as Round);
+    const w = await links.witness(input);
+    assert.equal(output(links, w, "linked[0][1]"), 1n);
+    assert.equal(output(links, w, "linked[0][2]"), 0n);
+    assert.equal(output(links, w, "linked[0][3]"), 0n);
+    assert.equal(output(links, w, "linked[0][4]"), 0n);
+    const w2 = await links.witness(linksInput(THRESHOLD_ROUNDS[1] as Round).input);
+    assert.equal(output(links, w2, "linked[0][1]"), 1n);
+    assert.equal(output(links, w2, "linked[0][2]"), 0n);
+  });
+
+  test("a flipped link, or a link of a non-candidate, violates a constraint", async () => {
+    const { input, result } = linksInput(THRESHOLD_ROUNDS[2] as Round);
+    assert.equal(result.linked[0]?.[1], true);
+    const w = await links.witness(input);
+    assert.equal(links.violated(w), -1);
+    for (const [i, j] of [
+      [0, 1],
+      [1, 0],
+      [0, 4],
+      [2, 2],
+      [1, 3],
+    ] as const) {
+      const flipped = 1n - output(links, w, `linked[${i}][${j}]`);
+      assert.notEqual(links.violated(withOutput(links, w, `linked[${i}][${j}]`, flipped)), -1, `linked[${i}][${j}]`);
+    }
+    // Slot 1 no longer a candidate: its links vanish.
+    const w2 = await links.witness(tamper(input, (c) => ((c.candidate as bigint[])[1] = 0n)));
+    assert.equal(output(links, w2, "linked[0][1]"), 0n);
+    assert.notEqual(links.violated(withOutput(links, w2, "linked[0][1]", 1n)), -1);
+  });
+});
+
+// ---- 2. LowerMedian ----
+
+/**
+ * Seeded rounds of mostly independent vectors (few near-duplicates, so most rounds are active),
+ * with ties: a slot may repeat an earlier vector's entries permuted or with signs flipped (the same
+ * norm, usually not a near-duplicate).
+ */
+function spreadRounds(count: number, seed: number): Round[] {
+  const next = rng(seed);
+  const rounds: Round[] = [];
+  for (let r = 0; r < count; r++) {
+    const round: (bigint[] | null)[] = [];
+    for (let k = 0; k < K; k++) {
+      const kind = Number(next(0, 9));
+      const earlier = round.filter((u): u is bigint[] => u !== null);
+      const prev = earlier[Number(next(0, Math.max(0, earlier.length - 1)))];
+      if (kind === 0) round.push(null);
+      else if (kind <= 3 && prev !== undefined)
+        round.push(prev.map((_, d) => (prev[(d + 1) % prev.length] as bigint) * (next(0, 1) === 0n ? 1n : -1n)));
+      else round.push(randomVector(next, 4, 1000));
+    }
+    rounds.push(round);
+  }
+  return rounds;
+}
+
+/** Equal norms only: the median is decided by the slot numbers alone. */
+const TIE_ROUNDS: Round[] = [
+  [
+    [10n, 0n, 0n],
+    [0n, 10n, 0n],
+    [0n, 0n, 10n],
+    [6n, 8n, 0n],
+    [0n, 6n, -8n],
+  ],
+  [[10n, 0n, 0n], null, [0n, 0n, 10n], [6n, 8n, 0n], [0n, 6n, -8n]],
+  [[10n, 0n, 0n], [0n, 10n, 0n], [0n, 0n, 10n], [5n, 0n, 0n], null],
+];
+
+/** LowerMedian input of a round. */
+function medianInput(round: Round): { input: CircuitInput; result: ConsensusResult } {
+  const { gram, result } = decide(round);
+  const input = {
+    norm2: gram.map((row, k) => row[k] as bigint),
+    member: result.representative.map(bit),
+    active: bit(result.active),
+    medianSlot: Array.from({ length: K }, (_, k) => bit(k === result.medianSlot)),
+  } as CircuitInput;
+  return { input, result };
+}
+
+describe("LowerMedian", () => {
+  test("equals consensusDecision's median on random, tied and inactive rounds", async () => {
+    let active = 0;
+    let inactive = 0;
+    const inactiveRound: Round = [[1n, 0n], [0n, 1n], null, null, null];
+    for (const round of [...TIE_ROUNDS, inactiveRound, ...spreadRounds(12, 11), ...randomRounds(4, 5)]) {
+      const { input, result } = medianInput(round);
+      const w = await median.witness(input);
+      assert.equal(median.violated(w), -1);
+      assert.equal(output(median, w, "m2"), result.medianNorm2);
+      if (result.active) active++;
+      else inactive++;
+    }
+    assert.ok(active >= 10 && inactive >= 1, `${active} active, ${inactive} inactive rounds`);
+    assert.equal(medianInput(TIE_ROUNDS[0] as Round).result.medianSlot, 2);
+    assert.equal(medianInput(TIE_ROUNDS[1] as Round).result.medianSlot, 2);
+    console.error(`  LowerMedian(${K}, ${GB}): ${median.r1cs.nConstraints} constraints`);
+  });
+
+  test("another member, a non-member, two slots or a wrong m2 are rejected", async () => {
+    for (const round of [...TIE_ROUNDS.slice(0, 2), ...spreadRounds(1, 3)]) {
+      const { input, result } = medianInput(round);
+      if (!result.active) continue;
+      const oneHot = (slots: readonly number[]): CircuitInput =>
+        tamper(input, (c) => (c.medianSlot = Array.from({ length: K }, (_, k) => bit(slots.includes(k)))));
+      for (let k = 0; k < K; k++) {
+        if (k === result.medianSlot) continue;
+        await assert.rejects(median.witness(oneHot([k])), `slot ${k} instead of ${result.medianSlot}`);
+      }
+      await assert.rejects(median.witness(oneHot([])));
+      const other = result.representative.findIndex((m, k) => m && k !== result.medianSlot);
+      await assert.rejects(median.witness(oneHot([result.medianSlot, other])));
+      await assert.rejects(median.witness(tamper(input, (c) => (c.active = 0n))));
+      const w = await median.witness(input);
+      assert.notEqual(median.violated(withOutput(median, w, "m2", result.medianNorm2 + 1n)), -1);
+    }
+  });
+
+  test("active without members (all valid updates zero): no slot, m2 = 0", async () => {
+    // consensusDecision takes no median here either (medianSlot -1, M2 = 0; the ConsensusRule tests run such a round).
+    const input = {
+      norm2: [0n, 0n, 0n, 0n, 5n],
+      member: [0n, 0n, 0n, 0n, 0n],
+      active: 1n,
+      medianSlot: [0n, 0n, 0n, 0n, 0n],
+    } as CircuitInput;
+    const w = await median.witness(input);
+    assert.equal(median.violated(w), -1);
+    assert.equal(output(median, w, "m2"), 0n);
+    await assert.rejects(median.witness(tamper(input, (c) => ((c.medianSlot as bigint[])[4] = 1n))));
+  });
+
+  test("inactive: no slot may be selected", async () => {
+    const { input, result } = medianInput([[1n, 0n], [0n, 1n], null, null, null]);
+    assert.equal(result.active, false);
+    const w = await median.witness(input);
+    assert.equal(output(median, w, "m2"), 0n);
+    await assert.rejects(median.witness(tamper(input, (c) => ((c.medianSlot as bigint[])[0] = 1n))));
+  });
+});
+
+// ---- 3. ClipFactor ----
+
+/** ClipFactor input for `g`, `m2`, `on` and the hint `sigma`. */
+const clipInput = (g: bigint, m2: bigint, on: boolean, sigma: bigint): CircuitInput =>
+  ({ g, m2, on: bit(on), sigmaHint: mod(sigma) }) as CircuitInput;
+
+describe("ClipFactor", () => {
+  const one = 1n << BigInt(F);
+
+  /** Checks that the reference's sigma is accepted and sigma - 1 and sigma + 1 are rejected. */
+  async function checkExact(g: bigint, m2: bigint, sigma: bigint): Promise<void> {
+    const w = await clip.witness(clipInput(g, m2, true, sigma));
+    assert.equal(clip.violated(w), -1, `g ${g}, m2 ${m2}`);
+    assert.equal(output(clip, w, "sigma"), sigma);
+    for (const wrong of [sigma - 1n, sigma + 1n]) {
+      await assert.rejects(clip.witness(clipInput(g, m2, true, wrong)), `g ${g}, m2 ${m2}, sigma ${wrong}`);
+    }
+  }
+
+  test("equals the clip factors of consensusDecision; neighbours are rejected", async () => {
+    let clipped = 0;
+    for (const round of [...spreadRounds(5, 21), TIE_ROUNDS[2] as Round]) {
+      const { gram, result } = decide(round);
+      for (let k = 0; k < K; k++) {
+        if (!result.capped[k]) continue;
+        const sigma = result.clip[k] as bigint;
+        await checkExact((gram[k] as bigint[])[k] as bigint, result.medianNorm2, sigma);
+        if (sigma < one) clipped++;
+      }
+    }
+    assert.ok(clipped >= 5, `${clipped} clipped factors`);
+    console.error(`  ClipFactor(${F}, ${GB}): ${clip.r1cs.nConstraints} constraints`);
+  });
+
+  test("edge cases: sigma = 2^F (g <= m2), exact squares, g far above m2, m2 = 0", async () => {
+    const cases: [bigint, bigint][] = [
+      [1000n, 1000n], // g = m2: 2^F
+      [999n, 1000n], // g < m2: min(2^F, ...) = 2^F
+      [4000n, 1000n], // g = 4 m2: exactly 2^(F-1)
+      [4001n, 1000n], // just above: 2^(F-1) - 1
+      [3999n, 1000n], // just below: 2^(F-1)
+      [(1n << 39n) + 12345n, 1n], // g far above m2: 0
+      [123456789n, 987n],
+      [5n, 0n], // M2 = 0: 0
+    ];
+    for (const [g, m2] of cases) await checkExact(g, m2, clipFactor(g, m2, F));
+    assert.equal(clipFactor(1000n, 1000n, F), one);
+    assert.equal(clipFactor(4000n, 1000n, F), one / 2n);
+    assert.equal(clipFactor((1n << 39n) + 12345n, 1n, F), 0n);
+  });
+
+  test("off: sigma must be 0; a wrong output is a violation", async () => {
+    const w = await clip.witness(clipInput(1000n, 1000n, false, 0n));
+    assert.equal(clip.violated(w), -1);
+    assert.equal(output(clip, w, "sigma"), 0n);
+    await assert.rejects(clip.witness(clipInput(1000n, 1000n, false, one)));
+    await assert.rejects(clip.witness(clipInput(1000n, 1000n, false, 1n)));
+    const on = await clip.witness(clipInput(4001n, 1000n, true, clipFactor(4001n, 1000n, F)));
+    assert.notEqual(clip.violated(withOutput(clip, on, "sigma", clipFactor(4001n, 1000n, F) + 1n)), -1);
+  });
+});
+
+// ---- 4. ConsensusKeep ----
+
+/**
+ * Seeded rounds for the consensus test: a common direction plus large noise (rarely near-duplicates
+ * of each other), independent vectors, and vectors against the common direction.
+ */
+function consensusRounds(count: number, seed: number): Round[] {
+  const next = rng(seed);
+  const rounds: Round[] = [];
+  for (let r = 0; r < count; r++) {
+    const base = randomVector(next, 6, 300);
+    const round: (bigint[] | null)[] = [];
+    for (let k = 0; k < K; k++) {
+      const kind = Number(next(0, 9));
+      if (kind === 0) round.push(null);
+      else if (kind <= 4) round.push(perturbed(next, base, 400).map((x) => x * next(1, 3)));
+      else if (kind <= 7) round.push(randomVector(next, 6, 600));
+      else
+        round.push(
+          perturbed(
+            next,
+            base.map((x) => -x),
+            300,
+          ),
+        );
+    }
+    rounds.push(round);
+  }
+  return rounds;
+}
+
+/** ConsensusKeep input of a round. */
+function keepInput(round: Round): { input: CircuitInput; result: ConsensusResult; gram: bigint[][] } {
+  const { gram, result } = decide(round);
+  const input = { gram: triangle(gram), sigma: result.clip, capped: result.capped.map(bit) } as CircuitInput;
+  return { input, result, gram };
+}
+
+describe("ConsensusKeep", () => {
+  test("equals consensusDecision's aggregation mask and clipped Gram matrix", async () => {
+    let kept = 0;
+    let againstOthers = 0;
+    let belowTau = 0;
+    let untested = 0;
+    let secondPassChanged = 0;
+    for (const round of [...consensusRounds(24, 31), ...TIE_ROUNDS]) {
+      const { input, result, gram } = keepInput(round);
+      const w = await keep.witness(input);
+      assert.equal(keep.violated(w), -1);
+      for (let r = 0; r < K; r++) {
+        assert.equal(output(keep, w, `kept[${r}]`), bit(result.aggregated[r]), `kept[${r}]`);
+        assert.equal(output(keep, w, `firstPass[${r}]`), bit(result.firstPass[r]), `firstPass[${r}]`);
+        if (result.firstPass[r] !== result.aggregated[r]) secondPassChanged++;
+        const c = (k: number): bigint => (result.capped[k] ? (result.clip[k] as bigint) : 0n);
+        const h = (i: number, j: number): bigint => c(i) * c(j) * ((gram[i] as bigint[])[j] as bigint);
+        if (result.capped[r] && result.tested) {
+          // Which branch decided: kept, dot_r <= 0, or dot_r > 0 with a cosine below tau.
+          const dot = Array.from({ length: K }, (_, j) => (j === r ? 0n : h(r, j))).reduce((a, b) => a + b, 0n);
+          if (result.aggregated[r]) kept++;
+          else if (dot <= 0n) againstOthers++;
+          else belowTau++;
+        }
+        for (let j = r; j < K; j++) assert.equal(output(keep, w, `h[${gramIndex(r, j)}]`), mod(h(r, j)));
+      }
+      if (!result.tested) untested++;
+    }
+    const counts = `${kept} kept, ${againstOthers} with dot <= 0, ${belowTau} below tau, ${untested} untested rounds, ${secondPassChanged} changed by the second pass`;
+    assert.ok(kept >= 10 && againstOthers >= 2 && belowTau >= 1 && untested >= 1, counts);
+    console.error(`  ConsensusKeep(${K}, ${F}, ${GB}): ${keep.r1cs.nConstraints} constraints`);
+  });
+
+  test("fewer than 3 capped: nobody is kept; sigmas outside the capped set are ignored", async () => {
+    const round: Round = [[10n, 1n], [1n, 10n], null, null, [7n, -7n]];
+    const { input, result } = keepInput(round);
+    assert.ok(result.tested);
+    const two = tamper(input, (c) => ((c.capped as bigint[])[4] = 0n));
+    const w = await keep.witness(two);
+    for (let r = 0; r < K; r++) assert.equal(output(keep, w, `kept[${r}]`), 0n);
+    const noisy = tamper(input, (c) => ((c.sigma as bigint[])[2] = 12345n));
+    const w2 = await keep.witness(noisy);
+    for (let r = 0; r < K; r++) assert.equal(output(keep, w2, `kept[${r}]`), bit(result.aggregated[r]));
+  });
+
+  test("a flipped kept bit is a violation", async () => {
+    for (const round of consensusRounds(4, 41)) {
+      const { input, result } = keepInput(round);
+      const w = await keep.witness(input);
+      for (let r = 0; r < K; r++) {
+        const flipped = bit(!result.aggregated[r]);
+        assert.notEqual(keep.violated(withOutput(keep, w, `kept[${r}]`, flipped)), -1, `kept[${r}]`);
+      }
+    }
+  });
+});
+
+// ---- 5. Clusters ----
+
+/**
+ * A chain: slot 0 ~ slot 2 ~ slot 1 but not slot 0 ~ slot 1 (angles of about 17 degrees), so slot 1
+ * has depth 2 and a parent above it; slots 3 and 4 are copies of each other, far from the chain.
+ */
+const CHAIN_ROUND: Round = [
+  [1000n, 0n, 0n],
+  [1000n, 600n, 0n],
+  [1000n, 300n, 0n],
+  [0n, 0n, 50n],
+  [0n, 0n, 50n],
+];
+
+/** The hints of a round as Clusters expects them (one-hot rows; label -1 / parent -1 = no bit). */
+function clustersInput(round: Round): { input: CircuitInput; result: ConsensusResult } {
+  const { result } = decide(round);
+  const oneHot = (slot: number): bigint[] => Array.from({ length: K }, (_, l) => bit(l === slot));
+  const input = {
+    linked: result.linked.map((row) => row.map(bit)),
+    candidate: result.candidate.map(bit),
+    labelOf: result.label.map(oneHot),
+    parentOf: result.parent.map(oneHot),
+    depth: result.depth.map(BigInt),
+  } as CircuitInput;
+  return { input, result };
+}
+
+describe("Clusters", () => {
+  test("equals consensusDecision's representatives and cluster sizes", async () => {
+    let deep = 0;
+    for (const round of [CHAIN_ROUND, ...THRESHOLD_ROUNDS, ...randomRounds(12, 51)]) {
+      const { input, result } = clustersInput(round);
+      const w = await clusters.witness(input);
+      assert.equal(clusters.violated(w), -1);
+      for (let k = 0; k < K; k++) {
+        assert.equal(output(clusters, w, `representative[${k}]`), bit(result.representative[k]), `representative[${k}]`);
+        const size = result.representative[k] ? BigInt(result.clusterSize[k] as number) : 0n;
+        assert.equal(output(clusters, w, `clusterSize[${k}]`), size, `clusterSize[${k}]`);
+      }
+      if (result.depth.some((d) => d >= 2)) deep++;
+    }
+    assert.ok(deep >= 1);
+    assert.deepEqual(decide(CHAIN_ROUND).result.parent, [-1, 2, 0, -1, 3]);
+    console.error(`  Clusters(${K}): ${clusters.r1cs.nConstraints} constraints`);
+  });
+
+  test("wrong labels, parents or depths are rejected", async () => {
+    const { input } = clustersInput(CHAIN_ROUND);
+    /** `input` with some hints replaced: `label` / `parent` slot (-1: none) and `depth` per slot. */
+    const edited = (
+      base: CircuitInput,
+      changes: { label?: Record<number, number>; parent?: Record<number, number>; depth?: Record<number, number> },
+    ): CircuitInput =>
+      tamper(base, (c) => {
+        const oneHot = (slot: number): bigint[] => Array.from({ length: K }, (_, l) => bit(l === slot));
+        for (const [k, l] of Object.entries(changes.label ?? {})) (c.labelOf as bigint[][])[Number(k)] = oneHot(l);
+        for (const [k, p] of Object.entries(changes.parent ?? {})) (c.parentOf as bigint[][])[Number(k)] = oneHot(p);
+        for (const [k, d] of Object.entries(changes.depth ?? {})) (c.depth as bigint[])[Number(k)] = BigInt(d);
+      });
+    const edits: [string, CircuitInput][] = [
+      // Slot 1 claims to be its own cluster (a root), though it is linked to slot 2.
+      ["split", edited(input, { label: { 1: 1 }, parent: { 1: -1 }, depth: { 1: 0 } })],
+      // The copies 3, 4 join cluster 0 through an unlinked parent.
+      ["merge", edited(input, { label: { 3: 0, 4: 0 }, parent: { 3: 0 }, depth: { 3: 1, 4: 2 } })],
+      // Cluster {3, 4} labelled by its higher slot (and rooted there).
+      ["label above the slot", edited(input, { label: { 3: 4, 4: 4 }, parent: { 3: 4, 4: -1 }, depth: { 3: 1, 4: 0 } })],
+      // Cluster {3, 4} rooted at 4 but labelled 3: the root is not its own label.
+      ["root above the label", edited(input, { parent: { 3: 4, 4: -1 }, depth: { 3: 1, 4: 0 } })],
+      // Parent not linked (slot 1's parent is slot 0).
+      ["unlinked parent", edited(input, { parent: { 1: 0 }, depth: { 1: 1 } })],
+      // Depths that do not decrease by one.
+      ["depth", edited(input, { depth: { 1: 3 } })],
+      // A non-root without parent.
+      ["no parent", edited(input, { parent: { 4: -1 } })],
+      // Two parents.
+      ["two parents", tamper(input, (c) => ((c.parentOf as bigint[][])[2] = [1n, 1n, 0n, 0n, 0n]))],
+      // A cycle: 1 and 2 parents of each other (2's parent 1 is one level up, but 1's parent 2 is not).
+      ["cycle", edited(input, { parent: { 1: 2, 2: 1 }, depth: { 1: 1, 2: 2 } })],
+    ];
+    // Control: the edits are rejected for what they change, not for how they are written.
+    const copies: Round = [[3n, 4n], [3n, 4n], [3n, 4n], null, null];
+    const { input: triangleInput, result: triangleResult } = clustersInput(copies);
+    assert.deepEqual(triangleResult.parent, [-1, 0, 0, -1, -1]);
+    const other = await clusters.witness(edited(triangleInput, { parent: { 2: 1 }, depth: { 2: 2 } }));
+    assert.equal(clusters.violated(other), -1, "another BFS-like tree of the same cluster is accepted");
+    for (const [name, bad] of edits) await assert.rejects(clusters.witness(bad), name);
+    // A slot that is not a candidate gets no label, parent or depth.
+    const { input: sparse } = clustersInput(THRESHOLD_ROUNDS[2] as Round);
+    await assert.rejects(
+      clusters.witness(tamper(sparse, (c) => ((c.labelOf as bigint[][])[2] = [1n, 0n, 0n, 0n, 0n]))),
+      "label of an empty slot",
+    );
+    await assert.rejects(clusters.witness(tamper(sparse, (c) => ((c.depth as bigint[])[3] = 1n))), "depth of a zero slot");
+    const w = await clusters.witness(input);
+    assert.notEqual(clusters.violated(withOutput(clusters, w, "clusterSize[0]", 2n)), -1);
+    assert.notEqual(clusters.violated(withOutput(clusters, w, "representative[4]", 1n)), -1);
+  });
+});
+
+// ---- 6. NormCap ----
+
+/**
+ * Five representatives with squared norms 100, 400, 401, 81 and 49 (pairwise far from
+ * near-duplicates): the lower median is 100, so 400 = cap2 * M2 is capped and 401 is not.
+ */
+const CAP_ROUND: Round = [
+  [10n, 0n, 0n, 0n, 0n],
+  [0n, 20n, 0n, 0n, 0n],
+  [0n, 0n, 20n, 1n, 0n],
+  [0n, 0n, 0n, 0n, 9n],
+  [0n, 0n, 0n, 7n, 0n],
+];
+
+/** NormCap input of a round (`on`: active with at least one representative). */
+function capInput(round: Round): { input: CircuitInput; result: ConsensusResult } {
+  const { gram, result } = decide(round);
+  const input = {
+    norm2: gram.map((row, k) => row[k] as bigint),
+    representative: result.representative.map(bit),
+    m2: result.medianNorm2,
+    on: bit(result.active && result.n > 0),
+  } as CircuitInput;
+  return { input, result };
+}
+
+describe("NormCap", () => {
+  test("equals consensusDecision's capped on random, tied, inactive and boundary rounds", async () => {
+    let capped = 0;
+    let aboveCap = 0;
+    const inactiveRound: Round = [[1n, 0n], [0n, 1n], null, null, null];
+    // Slot k scaled by 2k + 1: norms far apart, many representatives above the cap.
+    const scaled = spreadRounds(8, 65).map((round) => round.map((u, k) => u?.map((x) => x * BigInt(2 * k + 1)) ?? null));
+    const rounds = [CAP_ROUND, inactiveRound, ...TIE_ROUNDS, ...spreadRounds(16, 61), ...randomRounds(8, 63), ...scaled];
+    for (const round of rounds) {
+      const { input, result } = capInput(round);
+      const w = await cap.witness(input);
+      assert.equal(cap.violated(w), -1);
+      for (let k = 0; k < K; k++) {
+        assert.equal(output(cap, w, `capped[${k}]`), bit(result.capped[k]), `capped[${k}]`);
+        if (result.capped[k]) capped++;
+        else if (result.active && result.representative[k]) aboveCap++;
+      }
+    }
+    assert.ok(capped >= 20 && aboveCap >= 3, `${capped} capped, ${aboveCap} representatives above the cap`);
+    console.error(`  NormCap(${K}, ${GB}): ${cap.r1cs.nConstraints} constraints`);
+  });
+
+  test("G_rr = cap2 * M2 is capped, cap2 * M2 + 1 is not", async () => {
+    const { input, result } = capInput(CAP_ROUND);
+    assert.equal(result.medianNorm2, 100n);
+    assert.deepEqual(result.capped, [true, true, false, true, true]);
+    const w = await cap.witness(input);
+    assert.equal(output(cap, w, "capped[1]"), 1n);
+    assert.equal(output(cap, w, "capped[2]"), 0n);
+    // The same bound with a larger median: now 401 <= 4 * 101.
+    const w2 = await cap.witness(tamper(input, (c) => (c.m2 = 101n)));
+    assert.equal(output(cap, w2, "capped[2]"), 1n);
+  });
+
+  test("off or not a representative: not capped; a flipped output is a violation", async () => {
+    const { input } = capInput(CAP_ROUND);
+    const off = await cap.witness(tamper(input, (c) => (c.on = 0n)));
+    for (let k = 0; k < K; k++) assert.equal(output(cap, off, `capped[${k}]`), 0n);
+    const member = await cap.witness(tamper(input, (c) => ((c.representative as bigint[])[3] = 0n)));
+    assert.equal(output(cap, member, "capped[3]"), 0n);
+    const w = await cap.witness(input);
+    for (let k = 0; k < K; k++) {
+      const flipped = 1n - output(cap, w, `capped[${k}]`);
+      assert.notEqual(cap.violated(withOutput(cap, w, `capped[${k}]`, flipped)), -1, `capped[${k}]`);
+    }
+  });
+});
+
+// ---- 7. ClusterScores ----
+
+/**
+ * Seeded rounds with clusters of copies: a slot may copy an earlier slot exactly (clusters of 2 or
+ * 3), otherwise a common direction with noise and a random scale, independent vectors, or a vector
+ * against the common direction.
+ */
+function copiesRounds(count: number, seed: number): Round[] {
+  const next = rng(seed);
+  const rounds: Round[] = [];
+  for (let r = 0; r < count; r++) {
+    const base = randomVector(next, 6, 300);
+    const round: (bigint[] | null)[] = [];
+    for (let k = 0; k < K; k++) {
+      const kind = Number(next(0, 9));
+      const prev = round[Number(next(0, Math.max(0, round.length - 1)))];
+      if (kind <= 2 && prev !== undefined && prev !== null) round.push([...prev]);
+      else if (kind <= 6) round.push(perturbed(next, base, 400).map((x) => x * next(1, 3)));
+      else if (kind <= 8) round.push(randomVector(next, 6, 600));
+      else
+        round.push(
+          perturbed(
+            next,
+            base.map((x) => -x),
+            300,
+          ),
+        );
+    }
+    rounds.push(round);
+  }
+  return rounds;
+}
+
+/**
+ * A kept representative with a negative score sum: slots 0, 1 and 2 are kept, but slot 0's clipped
+ * inner products with slots 1 and 2 sum to less than 0 (slot 2 fails the consensus test's first
+ * pass and is kept by the second, whose voters are slots 0 and 1 only; the score sums over the kept
+ * slots). Slot 4 copies slot 1 (a cluster of 2 labelled 1). Found by a seeded search over small
+ * integer vectors.
+ */
+const NEGATIVE_ROUND: Round = [
+  [6n, -5n, -4n],
+  [9n, 9n, -1n],
+  [-3n, 12n, -2n],
+  [-2n, -11n, -12n],
+  [9n, 9n, -1n],
+];
+
+/** Three copies (a cluster of 3 labelled 0) with two other kept updates. */
+const TRIPLE_ROUND: Round = [
+  [10n, 1n, 0n],
+  [10n, 1n, 0n],
+  [8n, 5n, 1n],
+  [10n, 1n, 0n],
+  [9n, -3n, 2n],
+];
+
+/** ClusterScores input of a round, with the hints of `consensusHints`. */
+function scoresInput(round: Round): { input: CircuitInput; result: ConsensusResult; sums: bigint[] } {
+  const { gram, result } = decide(round);
+  const h = (i: number, j: number): bigint =>
+    (result.clip[i] as bigint) * (result.clip[j] as bigint) * ((gram[i] as bigint[])[j] as bigint);
+  const kept = result.aggregated;
+  // sum_r over the other kept representatives (0 for slots that are not kept).
+  const sums = Array.from({ length: K }, (_, r) =>
+    kept[r] ? Array.from({ length: K }, (_, j) => (j !== r && kept[j] ? h(r, j) : 0n)).reduce((a, b) => a + b, 0n) : 0n,
+  );
+  const hints = consensusHints(result, gram, F);
+  const size = Array.from({ length: K }, (_, l) => (result.representative[l] ? BigInt(result.clusterSize[l] as number) : 0n));
+  const triangleH = new Array<bigint>((K * (K + 1)) / 2).fill(0n);
+  for (let i = 0; i < K; i++) for (let j = i; j < K; j++) triangleH[gramIndex(i, j)] = mod(h(i, j));
+  const input = {
+    h: triangleH,
+    kept: kept.map(bit),
+    labelOf: hints.labelOf,
+    clusterSize: size,
+    shiftQuotient: hints.shiftQuotient,
+    shiftRemainder: hints.shiftRemainder,
+    splitQuotient: hints.splitQuotient,
+    splitRemainder: hints.splitRemainder,
+  } as CircuitInput;
+  return { input, result, sums };
+}
+
+describe("ClusterScores", () => {
+  test("equals consensusDecision's counted slots, cluster scores and scores", async () => {
+    let counted = 0;
+    let copies = 0;
+    let unevenSplits = 0;
+    let negative = 0;
+    const rounds = [NEGATIVE_ROUND, TRIPLE_ROUND, ...copiesRounds(40, 71), ...consensusRounds(8, 73), ...TIE_ROUNDS];
+    for (const round of rounds) {
+      const { input, result, sums } = scoresInput(round);
+      const w = await scoring.witness(input);
+      assert.equal(scoring.violated(w), -1);
+      for (let k = 0; k < K; k++) {
+        assert.equal(output(scoring, w, `counted[${k}]`), bit(result.counted[k]), `counted[${k}]`);
+        assert.equal(output(scoring, w, `clusterScore[${k}]`), result.clusterScores[k], `clusterScore[${k}]`);
+        assert.equal(output(scoring, w, `score[${k}]`), result.scores[k], `score[${k}]`);
+        if (result.counted[k]) counted++;
+        if (result.aggregated[k]) {
+          const size = BigInt(result.clusterSize[k] as number);
+          if (size >= 2n) copies++;
+          if ((result.clusterScores[k] as bigint) % size !== 0n) unevenSplits++;
+          if ((sums[k] as bigint) < 0n) negative++;
+        }
+      }
+    }
+    const counts = `${counted} counted, ${copies} kept clusters of copies, ${unevenSplits} uneven splits, ${negative} negative sums`;
+    assert.ok(counted >= 40 && copies >= 5 && unevenSplits >= 3 && negative >= 1, counts);
+    console.error(`  ClusterScores(${K}, ${F}, ${GB}): ${scoring.r1cs.nConstraints} constraints`);
+  });
+
+  test("copies split their cluster's score; a negative sum scores 0", async () => {
+    const triple = scoresInput(TRIPLE_ROUND).result;
+    assert.deepEqual(triple.label, [0, 0, 2, 0, 4]);
+    assert.ok(triple.aggregated[0] && (triple.clusterScores[0] as bigint) > 0n);
+    for (const k of [0, 1, 3]) assert.equal(triple.scores[k], (triple.clusterScores[0] as bigint) / 3n);
+    const { result, sums } = scoresInput(NEGATIVE_ROUND);
+    assert.deepEqual(result.aggregated, [true, true, true, false, false]);
+    assert.deepEqual(result.label, [0, 1, 2, 3, 1]);
+    assert.ok((sums[0] as bigint) < 0n);
+    assert.equal(result.clusterScores[0], 0n);
+    assert.equal(result.scores[0], 0n);
+    assert.ok((result.scores[1] as bigint) > 0n);
+    assert.equal(result.scores[4], result.scores[1]);
+    assert.equal(result.scores[1], (result.clusterScores[1] as bigint) / 2n);
+    assert.deepEqual(result.counted, [true, true, true, false, true]);
+  });
+
+  test("wrong quotients, remainders or signs are rejected; wrong outputs are violations", async () => {
+    const unit = 1n << BigInt(2 * F);
+    /** `input` with hint `name[k]` replaced by `value` (a field element). */
+    const hint = (base: CircuitInput, name: string, k: number, value: bigint): CircuitInput =>
+      tamper(base, (c) => ((c[name] as bigint[])[k] = mod(value)));
+    /** `input` with two hints replaced (a consistent quotient and remainder pair). */
+    const pair = (base: CircuitInput, q: string, rem: string, k: number, qv: bigint, rv: bigint): CircuitInput =>
+      hint(hint(base, q, k, qv), rem, k, rv);
+
+    const { input: triple, result: tripleResult } = scoresInput(TRIPLE_ROUND);
+    const { input: negative } = scoresInput(NEGATIVE_ROUND);
+    for (const [input, k] of [
+      [triple, 0],
+      [triple, 2],
+      [negative, 1],
+    ] as const) {
+      const at = (name: string): bigint => (input[name] as bigint[])[k] as bigint;
+      const [q, rem, sq, srem, size] = ["shiftQuotient", "shiftRemainder", "splitQuotient", "splitRemainder", "clusterSize"].map(at);
+      assert.ok((q as bigint) > 0n && (sq as bigint) > 0n, `slot ${k} scores`);
+      // Control: the helpers rewrite hints without breaking them.
+      assert.equal(
+        scoring.violated(await scoring.witness(pair(input, "splitQuotient", "splitRemainder", k, sq as bigint, srem as bigint))),
+        -1,
+      );
+      for (const d of [-1n, 1n]) {
+        for (const name of ["shiftQuotient", "shiftRemainder", "splitQuotient", "splitRemainder"]) {
+          await assert.rejects(scoring.witness(hint(input, name, k, at(name) + d)), `${name}[${k}] ${d}`);
+        }
+      }
+      // Quotient and remainder moved together: the equation holds, a range check fails.
+      await assert.rejects(scoring.witness(pair(input, "shiftQuotient", "shiftRemainder", k, (q as bigint) - 1n, (rem as bigint) + unit)));
+      await assert.rejects(scoring.witness(pair(input, "shiftQuotient", "shiftRemainder", k, (q as bigint) + 1n, (rem as bigint) - unit)));
+      const s = size as bigint;
+      await assert.rejects(scoring.witness(pair(input, "splitQuotient", "splitRemainder", k, (sq as bigint) - 1n, (srem as bigint) + s)));
+      await assert.rejects(scoring.witness(pair(input, "splitQuotient", "splitRemainder", k, (sq as bigint) + 1n, (srem as bigint) - s)));
+      // A wrong sign: a positive sum claimed negative (hints 0).
+      await assert.rejects(scoring.witness(pair(input, "shiftQuotient", "shiftRemainder", k, 0n, 0n)), `sign of slot ${k}`);
+    }
+    // The first case splits over a cluster of 3.
+    assert.equal(tripleResult.clusterSize[0], 3);
+
+    // A wrong sign: the negative sum of slot 0 claimed positive (the floor of the signed sum).
+    const { sums } = scoresInput(NEGATIVE_ROUND);
+    const signed = sums[0] as bigint;
+    const floorQ = signed >= 0n ? signed / unit : -((-signed + unit - 1n) / unit);
+    await assert.rejects(scoring.witness(pair(negative, "shiftQuotient", "shiftRemainder", 0, floorQ, signed - floorQ * unit)));
+    await assert.rejects(scoring.witness(pair(negative, "shiftQuotient", "shiftRemainder", 0, 0n, 1n)));
+    // A share for a cluster that is not kept: slot 3 (size 1) and slot 4 (not a label, size 0).
+    await assert.rejects(scoring.witness(hint(negative, "splitQuotient", 3, 1n)), "share of a dropped cluster");
+    await assert.rejects(scoring.witness(hint(negative, "splitQuotient", 4, 1n)), "share of a non-label");
+    await assert.rejects(scoring.witness(hint(negative, "shiftQuotient", 3, 1n)), "cluster score of a dropped slot");
+
+    const w = await scoring.witness(negative);
+    assert.equal(scoring.violated(w), -1);
+    for (let k = 0; k < K; k++) {
+      const flipped = 1n - output(scoring, w, `counted[${k}]`);
+      assert.notEqual(scoring.violated(withOutput(scoring, w, `counted[${k}]`, flipped)), -1, `counted[${k}]`);
+      for (const name of [`clusterScore[${k}]`, `score[${k}]`]) {
+        assert.notEqual(scoring.violated(withOutput(scoring, w, name, output(scoring, w, name) + 1n)), -1, name);
+      }
+    }
+  });
+});
+
+// ---- 8. ConsensusRule ----
+
+/** A round of the whole rule: the updates, the quorum's `f`, not-decoded slots, and a pair sharing a commitment. */
+interface RuleCase {
+  readonly round: Round;
+  readonly f?: number;
+  readonly excluded?: readonly number[];
+  readonly duplicate?: readonly [number, number];
+}
+
+/** ConsensusRule input of a case (valid slots and quorum from `consensusDecision`, hints from `consensusHints`). */
+function ruleInput({ round, f = 0, excluded = [], duplicate }: RuleCase): { input: CircuitInput; result: ConsensusResult } {
+  const gram = gramOf(round);
+  const commitments = round.map((u, k) => (u === null ? 0n : BigInt(k + 1)));
+  if (duplicate !== undefined) commitments[duplicate[1]] = commitments[duplicate[0]] as bigint;
+  const result = consensusDecision({ commitments, excluded: round.map((_, k) => excluded.includes(k)), gram, f });
+  const input = {
+    gram: triangle(gram),
+    valid: result.valid.map(bit),
+    active: bit(result.active),
+    ...consensusHints(result, gram, F),
+  } as CircuitInput;
+  return { input, result };
+}
+
+/** Checks the outputs of witness `w` against the reference `result`. */
+function assertRuleOutputs(w: readonly bigint[], result: ConsensusResult, what: string): void {
+  for (let k = 0; k < K; k++) {
+    assert.equal(output(rule, w, `counted[${k}]`), bit(result.counted[k]), `${what}: counted[${k}]`);
+    assert.equal(output(rule, w, `aggregated[${k}]`), bit(result.aggregated[k]), `${what}: aggregated[${k}]`);
+    assert.equal(output(rule, w, `score[${k}]`), result.scores[k], `${what}: score[${k}]`);
+  }
+}
+
+/** Every valid update zero: active, but no cluster and no median. */
+const ZEROS_ROUND: Round = [[0n, 0n], [0n, 0n], [0n, 0n], null, [0n, 0n]];
+
+describe("ConsensusRule", () => {
+  test("equals consensusDecision's counted slots, aggregation mask and scores", async () => {
+    const next = rng(101);
+    const slot = (): number => Number(next(0, K - 1));
+    const cases: RuleCase[] = [
+      ...[CHAIN_ROUND, NEGATIVE_ROUND, TRIPLE_ROUND, CAP_ROUND, ZEROS_ROUND, ...THRESHOLD_ROUNDS, ...TIE_ROUNDS].map((round) => ({
+        round,
+      })),
+      ...copiesRounds(16, 103).map((round) => ({ round })),
+      ...consensusRounds(16, 105).map((round) => ({ round })),
+      ...randomRounds(8, 107).map((round) => ({ round })),
+      ...spreadRounds(8, 109).map((round) => ({ round })),
+      // Quorum 5 (f = 1) with one slot not decoded: inactive rounds whose clusters still exist.
+      ...copiesRounds(6, 111).map((round) => ({ round, f: 1, excluded: [slot()] })),
+      // Not decoded, or sharing a commitment: invalid slots whose Gram rows must be ignored.
+      ...copiesRounds(8, 113).map((round) => ({ round, excluded: [slot()] })),
+      ...consensusRounds(8, 115).map((round) => ({ round, duplicate: [slot(), slot()] as [number, number] })),
+    ];
+    let inactive = 0;
+    let untested = 0;
+    let keptCopies = 0;
+    let scored = 0;
+    let dropped = 0;
+    let invalidNonEmpty = 0;
+    for (const [index, ruleCase] of cases.entries()) {
+      const { input, result } = ruleInput(ruleCase);
+      const w = await rule.witness(input);
+      assert.equal(rule.violated(w), -1);
+      assertRuleOutputs(w, result, `case ${index}`);
+      if (!result.active) inactive++;
+      else if (!result.tested) untested++;
+      for (let k = 0; k < K; k++) {
+        if (result.aggregated[k] && (result.clusterSize[k] as number) >= 2) keptCopies++;
+        if ((result.scores[k] as bigint) > 0n) scored++;
+        if (result.active && result.candidate[k] && !result.counted[k]) dropped++;
+        if (!result.valid[k] && !result.empty[k] && (ruleCase.round[k]?.some((x) => x !== 0n) ?? false)) invalidNonEmpty++;
+      }
+    }
+    const counts = `${inactive} inactive, ${untested} untested, ${keptCopies} kept clusters of copies, ${scored} scores > 0, ${dropped} dropped candidates, ${invalidNonEmpty} invalid non-zero slots`;
+    assert.ok(inactive >= 8 && untested >= 2 && keptCopies >= 5 && scored >= 100 && dropped >= 10 && invalidNonEmpty >= 8, counts);
+    console.error(`  ConsensusRule(${K}, ${F}, ${GB}): ${rule.r1cs.nConstraints} constraints (${counts})`);
+  });
+
+  test("every hint changed at one entry is rejected; another BFS tree gives the same outputs", async () => {
+    const bitHints = new Set(["labelOf", "parentOf", "medianSlot"]);
+    let rejected = 0;
+    let same = 0;
+    // A cluster of 3 split three ways, and a cluster of 2 with a negative score sum elsewhere.
+    for (const round of [TRIPLE_ROUND, NEGATIVE_ROUND]) {
+      const { input, result } = ruleInput({ round });
+      const honestWitness = await rule.witness(input);
+      assertRuleOutputs(honestWitness, result, "honest hints");
+      for (const name of Object.keys(consensusHints(result, gramOf(round), F))) {
+        const entries = (input[name] as (bigint | bigint[])[]).flatMap((x, i) => (Array.isArray(x) ? x.map((_, j) => [i, j]) : [[i]]));
+        for (const at of entries) {
+          const read = (c: Record<string, unknown>): bigint =>
+            at.length === 2
+              ? ((c[name] as bigint[][])[at[0] as number] as bigint[])[at[1] as number]!
+              : (c[name] as bigint[])[at[0] as number]!;
+          const write = (c: Record<string, unknown>, v: bigint): void => {
+            if (at.length === 2) ((c[name] as bigint[][])[at[0] as number] as bigint[])[at[1] as number] = v;
+            else (c[name] as bigint[])[at[0] as number] = v;
+          };
+          const original = read(input);
+          const values = bitHints.has(name) ? [1n - original] : [mod(original + 1n), mod(original - 1n)];
+          for (const value of values) {
+            const what = `${name}[${at.join("][")}] = ${value}`;
+            let w: bigint[];
+            try {
+              w = await rule.witness(tamper(input, (c) => write(c, value)));
+            } catch {
+              rejected++;
+              continue;
+            }
+            // Accepted: a violation, or another valid hint with the reference's outputs.
+            if (rule.violated(w) !== -1) rejected++;
+            else {
+              assertRuleOutputs(w, result, what);
+              same++;
+            }
+          }
+        }
+      }
+    }
+    assert.ok(rejected >= 200, `${rejected} rejected, ${same} accepted with the same outputs`);
+    console.error(`  ConsensusRule hints changed at one entry: ${rejected} rejected, ${same} accepted with the same outputs`);
+
+    // Another BFS tree of the cluster {0, 1, 3} of TRIPLE_ROUND: slot 3 below slot 1 (depth 2).
+    const { input, result } = ruleInput({ round: TRIPLE_ROUND });
+    assert.deepEqual(result.parent, [-1, 0, -1, 0, -1]);
+    const tree = tamper(input, (c) => {
+      (c.parentOf as bigint[][])[3] = [0n, 1n, 0n, 0n, 0n];
+      (c.depth as bigint[])[3] = 2n;
+    });
+    const w = await rule.witness(tree);
+    assert.equal(rule.violated(w), -1);
+    assertRuleOutputs(w, result, "another BFS tree");
+  });
+
+  test("flipped outputs and a wrong score are violations; valid and active are the caller's", async () => {
+    const { input, result } = ruleInput({ round: TRIPLE_ROUND });
+    const w = await rule.witness(input);
+    for (let k = 0; k < K; k++) {
+      for (const name of [`counted[${k}]`, `aggregated[${k}]`]) {
+        assert.notEqual(rule.violated(withOutput(rule, w, name, 1n - output(rule, w, name))), -1, name);
+      }
+      assert.notEqual(rule.violated(withOutput(rule, w, `score[${k}]`, (result.scores[k] as bigint) + 1n)), -1, `score[${k}]`);
+    }
+    // The honest hints of an active round do not fit an inactive one (the median slot must be empty).
+    await assert.rejects(rule.witness(tamper(input, (c) => (c.active = 0n))));
+    // A slot declared invalid loses its label and cannot keep its hints.
+    await assert.rejects(rule.witness(tamper(input, (c) => ((c.valid as bigint[])[4] = 0n))));
+  });
+});

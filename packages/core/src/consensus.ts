@@ -1,0 +1,359 @@
+/**
+ * The consensus rule: who is counted, who is aggregated and what each slot scores, from the Gram
+ * matrix alone (issue 12, stage 1; docs/SCORING.md, "The consensus rule"). It is the candidate that
+ * replaces Multi-Krum in the decision proof; until the decision circuit checks it, today's proven
+ * rule is `multiKrum` (krum.ts) and this file is its reference for the benchmark and the circuit.
+ *
+ * Why these steps (each closes one way to gain without contributing):
+ * - Multi-Krum always drops `f` slots, so it drops honest trainers (a large, valuable update
+ *   looks like an outlier) and keeps exact copies (distance 0). Here nobody is dropped for being
+ *   large: an update is an outlier only if it is far larger than the median one or does not point
+ *   with the others.
+ * - Near-duplicates (cosine >= 19/20) form one cluster, which is one player in the median, the
+ *   consensus test and the aggregate (only its lowest slot is aggregated), and its members split one
+ *   score. Sending one update from several identities gains nothing. (The quorum alone counts slots:
+ *   copies must not be able to make a round inactive, see step 3.)
+ * - Sizes above the median do not count: every update is clipped to the median norm before it is
+ *   tested or scored, so inflating an update gains nothing once it is at the median, and the median
+ *   is over clusters, so copies cannot move it.
+ *
+ * Steps, on integer Gram entries `G_ij = <u_i, u_j>` (exactly what the chunk proofs accumulate):
+ * 1. Statuses of today's rule: empty (`c_k = 0`), excluded (not decoded), duplicate commitment.
+ *    Valid = none of them. A valid zero update (`G_kk = 0`) is neither counted nor paid.
+ * 2. Candidates = valid, non-zero. `i ~ j` (i != j candidates) iff `G_ij > 0` and
+ *    `DUP_DEN^2 G_ij^2 >= DUP_NUM^2 G_ii G_jj`. Clusters = connected components of `~`; a cluster's
+ *    representative is its lowest slot (hints: `label`, `parent`, `depth`).
+ * 3. Quorum: with fewer than `2f + 3` valid slots (today's quorum, on the same slots) nobody is
+ *    counted. It counts valid slots, zeros and copies included, so that submitting zeros or copies
+ *    can never make a round inactive (an inactive round's reward is split equally among the valid
+ *    slots, which would pay the zeros and copies).
+ * 4. `M2` = lower median of the representatives' `G_rr` (rank `floor((n - 1) / 2)` by the key
+ *    `G_rr * K + r`; hint `medianSlot`). Capped = representatives with `G_rr <= CAP2 * M2`.
+ * 5. Clip factor of a capped representative: `sigma_r = min(2^F, floor(2^F sqrt(M2 / G_rr)))`,
+ *    the largest integer `<= 2^F` with `sigma_r^2 G_rr <= 2^(2F) M2`. Clipped Gram:
+ *    `H_ij = sigma_i sigma_j G_ij` (scale `2^(2F)`).
+ * 6. Consensus test, with at least 3 capped representatives. `r` agrees with voters `V` iff
+ *    `dot_r = sum_{j in V, j != r} H_rj > 0` and `TAU_DEN^2 dot_r^2 >= TAU_NUM^2 H_rr O_r`,
+ *    `O_r = sum_{i, j in V \ {r}} H_ij` (the cosine of its clipped update with the sum of the
+ *    voters' other clipped updates is at least `TAU_NUM / TAU_DEN`). First pass: every capped
+ *    representative votes; second pass (the result): those that agreed in the first. Two
+ *    sign-flipped updates pull the first pass's sum away from the small honest updates (measured:
+ *    up to four honest slots dropped in a round, 11 points of accuracy lost); against the first
+ *    pass's survivors they are back in.
+ * 7. Aggregated (the mask) = kept representatives; counted (status 1) = every member of a kept
+ *    cluster; everything else valid is status 2.
+ * 8. Cluster score of kept `r`: `floor(max(0, sum_{j kept, j != r} H_rj) / 2^(2F))`: its clipped
+ *    update's alignment with the other kept clusters' clipped updates. Each member scores
+ *    `floor(cluster score / cluster size)`; every other slot 0. Scores must be `< 2^64`.
+ */
+import { SCORE_BITS } from "./config.ts";
+import { multiKrumQuorum } from "./krum.ts";
+import { SlotStatus } from "./slot-status.ts";
+
+/** The rule's constants (rational thresholds compared in integers; see the file header). */
+export interface ConsensusParams {
+  /** Near-duplicate cosine `dupNum / dupDen`. */
+  readonly dupNum: bigint;
+  readonly dupDen: bigint;
+  /** Norm cap squared: outlier if `G_rr > cap2 * M2`. */
+  readonly cap2: bigint;
+  /** Consensus cosine `tauNum / tauDen`. */
+  readonly tauNum: bigint;
+  readonly tauDen: bigint;
+  /** Fixed-point bits `F` of the clip factors. */
+  readonly clipBits: number;
+}
+
+/**
+ * The constants the benchmark measured (docs/SCORING.md): near-duplicates at cosine 0.95, norm cap
+ * 2 x the median norm (honest updates reached at most 1.53 x it in the benchmark's runs), consensus
+ * cosine 0.03 (noise has cosine ~ 1/sqrt(D) with anything), 16-bit clip factors.
+ */
+export const CONSENSUS_PARAMS: ConsensusParams = {
+  dupNum: 19n,
+  dupDen: 20n,
+  cap2: 4n,
+  tauNum: 3n,
+  tauDen: 100n,
+  clipBits: 16,
+};
+
+/** Inputs of the consensus decision; all arrays have `K_MAX` entries (as `KrumInput`). */
+export interface ConsensusInput {
+  /** `c[k]`, `0n` for an empty slot. */
+  readonly commitments: readonly bigint[];
+  /** Slots that are not decoded (ephemeral key off the curve, plaintext proven malformed). */
+  readonly excluded: readonly boolean[];
+  /** Full symmetric Gram matrix of all slots (rows of invalid slots are ignored). */
+  readonly gram: readonly (readonly bigint[])[];
+  /** Sets the quorum `2f + 3` (`0 <= f < 256`). */
+  readonly f: number;
+}
+
+/** The decision plus every hint the circuit checks. */
+export interface ConsensusResult {
+  readonly status: SlotStatus[];
+  readonly empty: boolean[];
+  /** Effective exclusion flags (`excluded && !empty`). */
+  readonly excluded: boolean[];
+  readonly duplicate: boolean[];
+  /** Decoded, non-empty, no duplicate commitment. */
+  readonly valid: boolean[];
+  /** Valid with `G_kk = 0`. */
+  readonly zero: boolean[];
+  /** Valid and non-zero: the slots that are clustered. */
+  readonly candidate: boolean[];
+  /** `linked[i][j]`: `i ~ j` (near-duplicates; symmetric, false on the diagonal). */
+  readonly linked: boolean[][];
+  /** Hint: the lowest slot of each candidate's cluster (-1 for other slots). */
+  readonly label: number[];
+  /** Hint: a linked slot one step closer to the label in a BFS tree (-1 for labels and other slots). */
+  readonly parent: number[];
+  /** Hint: BFS depth from the label (0 for labels and other slots). */
+  readonly depth: number[];
+  /** Candidates that are their cluster's label. */
+  readonly representative: boolean[];
+  /** Size of each candidate's cluster (0 for other slots). */
+  readonly clusterSize: number[];
+  /** Number of valid slots (the quorum counts them). */
+  readonly validCount: number;
+  /** Number of clusters. */
+  readonly n: number;
+  /** `validCount >= 2f + 3`. */
+  readonly active: boolean;
+  /** Hint: the representative holding the lower median norm (-1 when inactive or without representatives). */
+  readonly medianSlot: number;
+  /** `M2` (0 when inactive). */
+  readonly medianNorm2: bigint;
+  /** Representatives within the norm cap (none when inactive). */
+  readonly capped: boolean[];
+  /** Clip factors `sigma_k` of capped representatives (0 for other slots). */
+  readonly clip: bigint[];
+  /** Whether the consensus test ran (at least 3 capped representatives). */
+  readonly tested: boolean;
+  /** Hint: capped representatives that passed the first pass of the consensus test (its voters in the second). */
+  readonly firstPass: boolean[];
+  /** Representatives kept by the consensus test: the aggregation mask. */
+  readonly aggregated: boolean[];
+  /** Members of kept clusters: status 1. */
+  readonly counted: boolean[];
+  /** Score of each kept representative's cluster (0 for other slots). */
+  readonly clusterScores: bigint[];
+  /** Each slot's score: its cluster's score split over the members. */
+  readonly scores: bigint[];
+}
+
+/** Runs the consensus decision (statuses, clusters, median, clip, consensus test, scores). */
+export function consensusDecision(input: ConsensusInput, params: ConsensusParams = CONSENSUS_PARAMS): ConsensusResult {
+  const { commitments, gram, f } = input;
+  const k = commitments.length;
+  if (input.excluded.length !== k || gram.length !== k || gram.some((row) => row.length !== k)) {
+    throw new RangeError("slot count mismatch");
+  }
+  if (!Number.isInteger(f) || f < 0 || f > 255) throw new RangeError(`f ${f} must be in [0, 255]`);
+  const G = (i: number, j: number): bigint => (gram[i] as readonly bigint[])[j] as bigint;
+  const slots = [...Array(k).keys()];
+
+  // 1. today's statuses
+  const empty = commitments.map((c) => c === 0n);
+  const excluded = input.excluded.map((e, i) => e && !empty[i]);
+  const duplicate = commitments.map((c, i) => c !== 0n && commitments.some((d, j) => j !== i && d === c));
+  const valid = slots.map((i) => !empty[i] && !excluded[i] && !duplicate[i]);
+  const zero = slots.map((i) => valid[i] === true && G(i, i) === 0n);
+  const candidate = slots.map((i) => valid[i] === true && !zero[i]);
+
+  // 2. near-duplicate clusters (BFS from the lowest unlabelled slot gives label = minimum)
+  const { dupNum, dupDen } = params;
+  const linked = slots.map((i) =>
+    slots.map((j) => {
+      if (i === j || !candidate[i] || !candidate[j]) return false;
+      const g = G(i, j);
+      return g > 0n && dupDen * dupDen * g * g >= dupNum * dupNum * G(i, i) * G(j, j);
+    }),
+  );
+  const label = new Array<number>(k).fill(-1);
+  const parent = new Array<number>(k).fill(-1);
+  const depth = new Array<number>(k).fill(0);
+  for (const root of slots) {
+    if (!candidate[root] || label[root] !== -1) continue;
+    label[root] = root;
+    const queue = [root];
+    while (queue.length > 0) {
+      const x = queue.shift() as number;
+      for (const y of slots) {
+        if ((linked[x] as boolean[])[y] && label[y] === -1) {
+          label[y] = root;
+          parent[y] = x;
+          depth[y] = (depth[x] as number) + 1;
+          queue.push(y);
+        }
+      }
+    }
+  }
+  const representative = slots.map((i) => candidate[i] === true && label[i] === i);
+  const clusterSize = slots.map((i) => (candidate[i] ? label.filter((l) => l === label[i]).length : 0));
+  const reps = slots.filter((i) => representative[i]);
+  const n = reps.length;
+  const validCount = valid.filter(Boolean).length;
+  const active = validCount >= multiKrumQuorum(f);
+
+  // 4. lower median of the representatives' squared norms, by the distinct key G_rr * K + r
+  let medianSlot = -1;
+  let medianNorm2 = 0n;
+  const capped = new Array<boolean>(k).fill(false);
+  const clip = new Array<bigint>(k).fill(0n);
+  // No representative (every valid update is zero): no median, nobody capped.
+  if (active && n > 0) {
+    const byKey = [...reps].sort((a, b) => {
+      const ka = G(a, a) * BigInt(k) + BigInt(a);
+      const kb = G(b, b) * BigInt(k) + BigInt(b);
+      return ka < kb ? -1 : 1;
+    });
+    medianSlot = byKey[Math.floor((n - 1) / 2)] as number;
+    medianNorm2 = G(medianSlot, medianSlot);
+    for (const r of reps) {
+      if (G(r, r) > params.cap2 * medianNorm2) continue;
+      capped[r] = true;
+      clip[r] = clipFactor(G(r, r), medianNorm2, params.clipBits);
+    }
+  }
+
+  // 6. consensus test on the clipped Gram matrix of the capped representatives, in two passes:
+  // first against every other capped update, then against the others that passed the first.
+  const H = (i: number, j: number): bigint => (clip[i] as bigint) * (clip[j] as bigint) * G(i, j);
+  const inCap = slots.filter((i) => capped[i]);
+  const tested = inCap.length >= 3;
+  const firstPass = new Array<boolean>(k).fill(false);
+  const aggregated = new Array<boolean>(k).fill(false);
+  if (tested) {
+    const agrees = (r: number, voters: readonly number[]): boolean => {
+      let dot = 0n;
+      let others = 0n;
+      for (const i of voters) {
+        if (i === r) continue;
+        dot += H(r, i);
+        for (const j of voters) if (j !== r) others += H(i, j);
+      }
+      return dot > 0n && params.tauDen * params.tauDen * dot * dot >= params.tauNum * params.tauNum * H(r, r) * others;
+    };
+    for (const r of inCap) firstPass[r] = agrees(r, inCap);
+    const voters = inCap.filter((i) => firstPass[i]);
+    for (const r of inCap) aggregated[r] = agrees(r, voters);
+  }
+
+  // 7-8. counted members, cluster scores and their split
+  const kept = slots.filter((i) => aggregated[i]);
+  const counted = slots.map((i) => candidate[i] === true && aggregated[label[i] as number] === true);
+  const shift = BigInt(2 * params.clipBits);
+  const clusterScores = slots.map((r) => {
+    if (!aggregated[r]) return 0n;
+    let sum = 0n;
+    for (const j of kept) if (j !== r) sum += H(r, j);
+    return sum > 0n ? sum >> shift : 0n;
+  });
+  const scores = slots.map((i) => {
+    if (!counted[i]) return 0n;
+    const s = (clusterScores[label[i] as number] as bigint) / BigInt(clusterSize[i] as number);
+    if (s >= 1n << BigInt(SCORE_BITS)) throw new RangeError(`score of slot ${i} exceeds 2^${SCORE_BITS}`);
+    return s;
+  });
+  const status = slots.map((i): SlotStatus => {
+    if (empty[i]) return SlotStatus.Empty;
+    if (excluded[i]) return SlotStatus.Excluded;
+    return counted[i] ? SlotStatus.Inlier : SlotStatus.NotAggregated;
+  });
+  return {
+    status,
+    empty,
+    excluded,
+    duplicate,
+    valid,
+    zero,
+    candidate,
+    linked,
+    label,
+    parent,
+    depth,
+    representative,
+    clusterSize,
+    validCount,
+    n,
+    active,
+    medianSlot,
+    medianNorm2,
+    capped,
+    clip,
+    tested,
+    firstPass,
+    aggregated,
+    counted,
+    clusterScores,
+    scores,
+  };
+}
+
+/**
+ * `min(2^F, floor(2^F sqrt(m2 / g)))` for `g > 0`: the largest integer `s <= 2^F` with
+ * `s^2 g <= 2^(2F) m2` (the circuit checks exactly these two inequalities and the next one's failure).
+ */
+export function clipFactor(g: bigint, m2: bigint, bits: number): bigint {
+  if (g <= 0n || m2 < 0n) throw new RangeError("clip factor needs G_rr > 0 and M2 >= 0");
+  const one = 1n << BigInt(bits);
+  const bound = one * one * m2;
+  if (one * one * g <= bound) return one;
+  // s^2 <= bound / g: integer square root of floor(bound / g) (floor commutes: s^2 g <= bound iff s^2 <= floor(bound / g)).
+  return isqrt(bound / g);
+}
+
+/** Integer square root (floor). */
+export function isqrt(x: bigint): bigint {
+  if (x < 0n) throw new RangeError("square root of a negative number");
+  if (x < 2n) return x;
+  let r = BigInt(Math.floor(Math.sqrt(Number(x))));
+  while (r * r > x) r -= 1n;
+  while ((r + 1n) * (r + 1n) <= x) r += 1n;
+  return r;
+}
+
+/**
+ * Every private hint of the consensus rule's circuit (`ConsensusRule` in circuits/consensus.circom,
+ * which the decision circuit will take), computed from the decision `result` and its Gram matrix:
+ * one-hot `labelOf` / `parentOf` rows (all zero for no label / parent), `depth`, the one-hot
+ * `medianSlot` (all zero without a median), the clip factors `sigmaHint` (0 unless capped), and the
+ * quotients and remainders of the cluster scores' shift by `2^(2 clipBits)` (`shiftQuotient`,
+ * `shiftRemainder`: of `max(0, sum_r)` for kept `r`) and of their split over the cluster's members
+ * (`splitQuotient`, `splitRemainder`: for kept labels); 0 wherever the rule takes no value.
+ */
+export function consensusHints(
+  result: ConsensusResult,
+  gram: readonly (readonly bigint[])[],
+  clipBits: number,
+): Record<string, bigint | bigint[] | bigint[][]> {
+  const k = result.label.length;
+  const slots = [...Array(k).keys()];
+  const bit = (b: boolean): bigint => (b ? 1n : 0n);
+  const oneHot = (slot: number): bigint[] => slots.map((l) => bit(l === slot));
+  const h = (i: number, j: number): bigint =>
+    (result.clip[i] as bigint) * (result.clip[j] as bigint) * ((gram[i] as readonly bigint[])[j] as bigint);
+  const kept = result.aggregated;
+  const unit = 1n << BigInt(2 * clipBits);
+  // max(0, sum_r) over the other kept representatives (0 for slots that are not kept).
+  const clamped = slots.map((r) => {
+    if (!kept[r]) return 0n;
+    const sum = slots.reduce((s, j) => (j !== r && kept[j] ? s + h(r, j) : s), 0n);
+    return sum > 0n ? sum : 0n;
+  });
+  const score = (l: number): bigint => result.clusterScores[l] as bigint;
+  const size = (l: number): bigint => BigInt(result.clusterSize[l] as number);
+  return {
+    labelOf: result.label.map(oneHot),
+    parentOf: result.parent.map(oneHot),
+    depth: result.depth.map(BigInt),
+    medianSlot: oneHot(result.medianSlot),
+    sigmaHint: slots.map((r) => (result.capped[r] ? (result.clip[r] as bigint) : 0n)),
+    shiftQuotient: clamped.map((c) => c / unit),
+    shiftRemainder: clamped.map((c) => c % unit),
+    splitQuotient: slots.map((l) => (kept[l] ? score(l) / size(l) : 0n)),
+    splitRemainder: slots.map((l) => (kept[l] ? score(l) % size(l) : 0n)),
+  };
+}

@@ -1,0 +1,242 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CONSENSUS_PARAMS,
+  SlotStatus,
+  clipFactor,
+  consensusDecision,
+  consensusHints,
+  gramMatrix,
+  isqrt,
+  type ConsensusResult,
+} from "../src/index.ts";
+
+const distinct = (k: number): bigint[] => Array.from({ length: k }, (_, i) => BigInt(1000 + i));
+const none = (k: number): boolean[] => new Array<boolean>(k).fill(false);
+
+/** The decision over integer vectors (one per slot; `null`: empty slot). */
+function decide(vectors: (number[] | null)[], f = 1, commitments?: bigint[]): ConsensusResult {
+  const dim = vectors.find((v) => v !== null)?.length ?? 1;
+  const gram = gramMatrix(vectors.map((v) => (v ?? new Array<number>(dim).fill(0)).map((x) => BigInt(Math.round(x)))));
+  const c = commitments ?? vectors.map((v, i) => (v === null ? 0n : BigInt(1000 + i)));
+  return consensusDecision({ commitments: c, excluded: none(vectors.length), gram, f });
+}
+
+/** Five honest-looking updates around the direction (10, 10, 0, 0, ...), each with its own detail. */
+function honest(): number[][] {
+  return [
+    [10, 9, 8, 0, 0, 0, 0],
+    [9, 11, 0, 8, 0, 0, 0],
+    [11, 10, 0, 0, 8, 0, 0],
+    [10, 10, 0, 0, 0, 8, 0],
+    [12, 8, 0, 0, 0, 0, 8],
+  ];
+}
+
+test("integer square root and clip factor: the largest s <= 2^F with s^2 G <= 2^2F M2", () => {
+  for (const x of [0n, 1n, 2n, 3n, 4n, 15n, 16n, 17n, (1n << 80n) - 1n, 1n << 80n]) {
+    const r = isqrt(x);
+    assert.ok(r * r <= x && (r + 1n) * (r + 1n) > x, `isqrt(${x})`);
+  }
+  assert.equal(clipFactor(100n, 100n, 16), 1n << 16n); // at the median: not clipped
+  assert.equal(clipFactor(50n, 100n, 16), 1n << 16n); // below it: not clipped
+  assert.equal(clipFactor(400n, 100n, 16), 1n << 15n); // twice the median norm: halved
+  for (const [g, m2] of [
+    [3n, 2n],
+    [1000003n, 999n],
+    [(1n << 60n) + 7n, 1n],
+  ] as const) {
+    const s = clipFactor(g, m2, 16);
+    const bound = (1n << 32n) * m2;
+    assert.ok(s * s * g <= bound && (s + 1n) * (s + 1n) * g > bound, `clip(${g}, ${m2})`);
+  }
+  assert.throws(() => clipFactor(0n, 1n, 16), /G_rr > 0/);
+});
+
+test("all honest: nobody is dropped for being large, the mask is every update, scores follow alignment", () => {
+  const u = honest();
+  u[4] = (u[4] as number[]).map((x) => x * 1.5); // a large honest update (1.5 x): counted, clipped
+  const r = decide(u);
+  assert.equal(r.n, 5);
+  assert.ok(r.active && r.tested);
+  assert.deepEqual(r.status, [1, 1, 1, 1, 1]);
+  assert.deepEqual(r.aggregated, [true, true, true, true, true]);
+  assert.deepEqual(r.clusterSize, [1, 1, 1, 1, 1]);
+  assert.ok(r.scores.every((s) => s > 0n));
+  assert.ok((r.clip[4] as bigint) < 1n << 16n, "the large update is clipped to the median norm");
+});
+
+test("inflation gains nothing once the update is at the median norm", () => {
+  // slot 2 is the largest honest update (above the median norm); x4 keeps every factor exact
+  const four = (): number[][] => honest().map((v) => v.map((x) => 4 * x));
+  const base = decide(four());
+  for (const factor of [1.25, 1.5, 1.75]) {
+    const u = four();
+    u[2] = (u[2] as number[]).map((x) => x * factor);
+    const r = decide(u);
+    assert.equal(r.status[2], SlotStatus.Inlier);
+    // both are clipped to the same median norm; the clip factor rounds down
+    assert.ok((r.scores[2] as bigint) <= (base.scores[2] as bigint), `x${factor}: ${r.scores[2]} vs ${base.scores[2]}`);
+  }
+  const u = four();
+  u[2] = (u[2] as number[]).map((x) => x * 3); // beyond the cap (2 x the median norm): an outlier
+  const r = decide(u);
+  assert.equal(r.status[2], SlotStatus.NotAggregated);
+  assert.equal(r.scores[2], 0n);
+});
+
+test("copies share one score: a Sybil's identities together earn what one update earns", () => {
+  const base = decide([...honest(), null, null]);
+  const u: (number[] | null)[] = [...honest(), honest()[1] as number[], honest()[1] as number[]];
+  const r = decide(u);
+  assert.deepEqual(r.label, [0, 1, 2, 3, 4, 1, 1]);
+  assert.deepEqual(r.clusterSize, [1, 3, 1, 1, 1, 3, 3]);
+  assert.equal(r.n, 5, "three identities, one cluster");
+  assert.deepEqual(r.aggregated, [true, true, true, true, true, false, false], "only the lowest slot of a cluster is aggregated");
+  assert.deepEqual(r.status, [1, 1, 1, 1, 1, 1, 1]);
+  const copies = (r.scores[1] as bigint) + (r.scores[5] as bigint) + (r.scores[6] as bigint);
+  assert.ok(copies <= (base.scores[1] as bigint), "three copies earn at most one update's score");
+  for (const i of [0, 2, 3, 4]) assert.equal(r.scores[i], base.scores[i], `slot ${i} is unaffected by the copies`);
+});
+
+test("near-duplicates (cosine >= 0.95) cluster transitively; the parent and depth hints form a BFS tree", () => {
+  // a chain: 5 ~ 6 ~ 7 but 5 and 7 are not near-duplicates of each other
+  const a = [0, 0, 0, 0, 0, 0, 20];
+  const b = [0, 0, 0, 0, 0, 5, 20];
+  const c = [0, 0, 0, 0, 0, 10, 20];
+  const r = decide([...honest(), a, b, c], 1);
+  assert.ok(r.linked[5]?.[6] && r.linked[6]?.[7] && !r.linked[5]?.[7]);
+  assert.deepEqual(r.label.slice(5), [5, 5, 5]);
+  assert.deepEqual(r.parent.slice(5), [-1, 5, 6]);
+  assert.deepEqual(r.depth.slice(5), [0, 1, 2]);
+  // below the threshold (cos 0.94): two players
+  const s = decide(
+    [
+      [1, 0, 0],
+      [94, 34.1, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+      [1, 1, 1],
+    ],
+    0,
+  );
+  assert.equal(s.linked[0]?.[1], false);
+});
+
+test("zero updates and all-equal updates", () => {
+  const u: number[][] = [...honest(), [0, 0, 0, 0, 0, 0, 0]];
+  const r = decide(u);
+  assert.ok(r.zero[5] && !r.candidate[5]);
+  assert.equal(r.status[5], SlotStatus.NotAggregated);
+  assert.equal(r.scores[5], 0n);
+  // every update equal: one cluster; the quorum counts valid slots, but the consensus test needs 3 clusters
+  const same = decide(Array.from({ length: 5 }, () => [3, 4]));
+  assert.equal(same.n, 1);
+  assert.ok(same.active && !same.tested);
+  assert.deepEqual(same.status, [2, 2, 2, 2, 2]);
+  assert.ok(same.scores.every((s) => s === 0n));
+  assert.equal(same.medianSlot, 0);
+  // every valid update zero: active, but no cluster, no median, nobody counted
+  const zeros = decide(
+    Array.from({ length: 3 }, () => [0, 0]),
+    0,
+  );
+  assert.ok(zeros.active);
+  assert.equal(zeros.n, 0);
+  assert.equal(zeros.medianSlot, -1);
+  assert.deepEqual(zeros.status, [2, 2, 2]);
+  // zeros and copies count towards the quorum: they can never make a round inactive
+  const few = decide([...honest().slice(0, 3), [0, 0, 0, 0, 0, 0, 0], honest()[0] as number[]], 1);
+  assert.ok(few.active, "5 valid slots >= 2f + 3 although only 3 clusters are non-zero");
+  assert.equal(few.status[4], SlotStatus.Inlier);
+});
+
+test("sign flips and noise fail the consensus test; ties in the median are broken by the lower slot", () => {
+  const u: number[][] = [...honest(), (honest()[0] as number[]).map((x) => -x), [3, 2, 0, 0, 0, 0, 0], [0, 0, 9, -9, 9, -9, 0]];
+  const r = decide(u, 2);
+  assert.ok(r.active && r.tested);
+  assert.equal(r.status[5], SlotStatus.NotAggregated, "sign flip");
+  assert.equal(r.status[6], SlotStatus.Inlier, "a small, partly aligned update passes (cosine 0.03 is a low bar)");
+  assert.equal(r.status[7], SlotStatus.NotAggregated, "orthogonal noise");
+  const ties = decide(
+    Array.from({ length: 5 }, (_, i) => [0, 0, 0, 0, 0, 6].map((x, j) => (j === i ? 5 : x))),
+    1,
+  );
+  assert.equal(ties.medianSlot, 2, "equal norms: the median is the middle slot by key G_rr * K + r");
+});
+
+test("statuses of today's rule are kept: empty, excluded, duplicate commitment; the quorum counts valid slots", () => {
+  const u: (number[] | null)[] = [...honest(), null];
+  const c = [...distinct(5), 0n];
+  c[4] = c[3] as bigint;
+  const gram = gramMatrix(u.map((v) => (v ?? [0, 0, 0, 0, 0, 0, 0]).map(BigInt)));
+  const r = consensusDecision({ commitments: c, excluded: [true, false, false, false, false, false], gram, f: 0 });
+  assert.deepEqual(r.status, [SlotStatus.Excluded, 2, 2, 2, 2, SlotStatus.Empty]);
+  assert.ok(r.duplicate[3] && r.duplicate[4]);
+  assert.equal(r.n, 2);
+  assert.equal(r.validCount, 2);
+  assert.ok(!r.active, "2 valid slots < 2f + 3 = 3");
+  assert.ok(r.status.every((s) => s !== SlotStatus.Inlier));
+});
+
+test("extremes: the largest update values stay exact and scores fit 64 bits", () => {
+  const big = 127;
+  const dim = 2000;
+  const u = [0, 1, 2, 3, 4].map((i) => Array.from({ length: dim }, (_, x) => (x % 5 === i ? -big + 1 : big - (x % 3))));
+  const r = decide(u);
+  assert.ok(r.scores.every((s) => s >= 0n && s < 1n << 64n));
+  assert.throws(() => consensusDecision({ commitments: distinct(2), excluded: none(3), gram: gramMatrix([[1n], [2n]]), f: 0 }), /mismatch/);
+  assert.throws(() => consensusDecision({ commitments: distinct(1), excluded: none(1), gram: [[1n]], f: 256 }), /f 256/);
+  assert.equal(CONSENSUS_PARAMS.clipBits, 16);
+});
+
+test("circuit hints: one-hot rows on candidates, the median slot, the quotient and remainder identities", () => {
+  const u: (number[] | null)[] = [...honest(), honest()[1] as number[], [0, 0, 0, 0, 0, 0, 0], null];
+  const gram = gramMatrix(u.map((v) => (v ?? [0, 0, 0, 0, 0, 0, 0]).map(BigInt)));
+  const c = u.map((v, i) => (v === null ? 0n : BigInt(1000 + i)));
+  const r = consensusDecision({ commitments: c, excluded: none(u.length), gram, f: 1 });
+  const bits = CONSENSUS_PARAMS.clipBits;
+  const hints = consensusHints(r, gram, bits);
+  const rows = (name: string): bigint[][] => hints[name] as bigint[][];
+  const list = (name: string): bigint[] => hints[name] as bigint[];
+  const sum = (xs: readonly bigint[]): bigint => xs.reduce((a, b) => a + b, 0n);
+  assert.ok(r.active && r.tested && r.clusterSize[1] === 2);
+  for (let k = 0; k < u.length; k++) {
+    const labelRow = rows("labelOf")[k] as bigint[];
+    assert.equal(sum(labelRow), r.candidate[k] ? 1n : 0n, `labelOf[${k}]`);
+    if (r.candidate[k]) assert.equal(labelRow[r.label[k] as number], 1n);
+    assert.equal(sum(rows("parentOf")[k] as bigint[]), r.parent[k] === -1 ? 0n : 1n, `parentOf[${k}]`);
+    assert.equal(list("depth")[k], BigInt(r.depth[k] as number));
+  }
+  assert.deepEqual(rows("parentOf")[5], [0n, 1n, 0n, 0n, 0n, 0n, 0n, 0n], "the copy's parent is slot 1");
+  assert.equal(sum(list("medianSlot")), 1n);
+  assert.equal(list("medianSlot")[r.medianSlot], 1n);
+  assert.deepEqual(list("sigmaHint"), r.clip);
+  const unit = 1n << BigInt(2 * bits);
+  for (let l = 0; l < u.length; l++) {
+    const [q, rem, sq, srem] = ["shiftQuotient", "shiftRemainder", "splitQuotient", "splitRemainder"].map((n) => list(n)[l] as bigint);
+    assert.equal(q, r.clusterScores[l], `shiftQuotient[${l}]`);
+    assert.ok((rem as bigint) >= 0n && (rem as bigint) < unit);
+    if (!r.aggregated[l]) {
+      assert.ok(q === 0n && rem === 0n && sq === 0n && srem === 0n, `slot ${l} is not kept`);
+      continue;
+    }
+    const size = BigInt(r.clusterSize[l] as number);
+    assert.equal((sq as bigint) * size + (srem as bigint), q);
+    assert.ok((srem as bigint) >= 0n && (srem as bigint) < size);
+    for (let k = 0; k < u.length; k++) if (r.label[k] === l) assert.equal(r.scores[k], sq);
+  }
+  // Inactive: no median, no clip factor, no score.
+  const inactive = consensusHints(
+    decide(honest().slice(0, 2), 0),
+    gramMatrix(
+      honest()
+        .slice(0, 2)
+        .map((v) => v.map(BigInt)),
+    ),
+    bits,
+  );
+  assert.deepEqual(inactive.medianSlot, [0n, 0n]);
+  assert.deepEqual(inactive.sigmaHint, [0n, 0n]);
+  assert.deepEqual(inactive.splitQuotient, [0n, 0n]);
+});
