@@ -404,6 +404,25 @@ describe("ClipFactor", () => {
  * of each other), independent vectors, and vectors against the common direction.
  */
 function consensusRounds(count: number, seed: number): Round[] {
+  return mixedRounds(count, seed, "empty");
+}
+
+/**
+ * Seeded rounds with clusters of copies: a slot may copy an earlier slot exactly (clusters of 2 or
+ * 3), otherwise a common direction with noise and a random scale, independent vectors, or a vector
+ * against the common direction.
+ */
+function copiesRounds(count: number, seed: number): Round[] {
+  return mixedRounds(count, seed, "copy");
+}
+
+/**
+ * The two generators above: each slot is (by a draw of 0..9) empty or a copy of an earlier slot,
+ * the common direction with noise and a random scale, an independent vector, or a vector against
+ * the common direction; "copy" rounds have more copies than "empty" rounds have empty slots.
+ */
+function mixedRounds(count: number, seed: number, first: "empty" | "copy"): Round[] {
+  const [firstUpTo, perturbedUpTo, randomUpTo] = first === "empty" ? [0, 4, 7] : [2, 6, 8];
   const next = rng(seed);
   const rounds: Round[] = [];
   for (let r = 0; r < count; r++) {
@@ -411,9 +430,11 @@ function consensusRounds(count: number, seed: number): Round[] {
     const round: (bigint[] | null)[] = [];
     for (let k = 0; k < K; k++) {
       const kind = Number(next(0, 9));
-      if (kind === 0) round.push(null);
-      else if (kind <= 4) round.push(perturbed(next, base, 400).map((x) => x * next(1, 3)));
-      else if (kind <= 7) round.push(randomVector(next, 6, 600));
+      const prev = first === "copy" ? round[Number(next(0, Math.max(0, round.length - 1)))] : undefined;
+      if (kind <= firstUpTo && first === "empty") round.push(null);
+      else if (kind <= firstUpTo && prev !== undefined && prev !== null) round.push([...prev]);
+      else if (kind <= perturbedUpTo) round.push(perturbed(next, base, 400).map((x) => x * next(1, 3)));
+      else if (kind <= randomUpTo) round.push(randomVector(next, 6, 600));
       else
         round.push(
           perturbed(
@@ -667,37 +688,6 @@ describe("NormCap", () => {
 });
 
 // ---- 7. ClusterScores ----
-
-/**
- * Seeded rounds with clusters of copies: a slot may copy an earlier slot exactly (clusters of 2 or
- * 3), otherwise a common direction with noise and a random scale, independent vectors, or a vector
- * against the common direction.
- */
-function copiesRounds(count: number, seed: number): Round[] {
-  const next = rng(seed);
-  const rounds: Round[] = [];
-  for (let r = 0; r < count; r++) {
-    const base = randomVector(next, 6, 300);
-    const round: (bigint[] | null)[] = [];
-    for (let k = 0; k < K; k++) {
-      const kind = Number(next(0, 9));
-      const prev = round[Number(next(0, Math.max(0, round.length - 1)))];
-      if (kind <= 2 && prev !== undefined && prev !== null) round.push([...prev]);
-      else if (kind <= 6) round.push(perturbed(next, base, 400).map((x) => x * next(1, 3)));
-      else if (kind <= 8) round.push(randomVector(next, 6, 600));
-      else
-        round.push(
-          perturbed(
-            next,
-            base.map((x) => -x),
-            300,
-          ),
-        );
-    }
-    rounds.push(round);
-  }
-  return rounds;
-}
 
 /**
  * A kept representative with a negative score sum: slots 0, 1 and 2 are kept, but slot 0's clipped

@@ -47,8 +47,8 @@
  *    `floor(cluster score / cluster size)`; every other slot 0. Scores must be `< 2^64`.
  */
 import { SCORE_BITS } from "./config.ts";
-import { multiKrumQuorum } from "./krum.ts";
-import { SlotStatus } from "./slot-status.ts";
+import { multiKrumQuorum, screenSlots, slotStatuses, type KrumInput } from "./krum.ts";
+import { type SlotStatus } from "./slot-status.ts";
 
 /** The rule's constants (rational thresholds compared in integers; see the file header). */
 export interface ConsensusParams {
@@ -78,17 +78,8 @@ export const CONSENSUS_PARAMS: ConsensusParams = {
   clipBits: 16,
 };
 
-/** Inputs of the consensus decision; all arrays have `K_MAX` entries (as `KrumInput`). */
-export interface ConsensusInput {
-  /** `c[k]`, `0n` for an empty slot. */
-  readonly commitments: readonly bigint[];
-  /** Slots that are not decoded (ephemeral key off the curve, plaintext proven malformed). */
-  readonly excluded: readonly boolean[];
-  /** Full symmetric Gram matrix of all slots (rows of invalid slots are ignored). */
-  readonly gram: readonly (readonly bigint[])[];
-  /** Sets the quorum `2f + 3` (`0 <= f < 256`). */
-  readonly f: number;
-}
+/** Inputs of the consensus decision: the Multi-Krum decision's (`f` sets the quorum `2f + 3` only). */
+export type ConsensusInput = KrumInput;
 
 /** The decision plus every hint the circuit checks. */
 export interface ConsensusResult {
@@ -155,10 +146,7 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const slots = [...Array(k).keys()];
 
   // 1. today's statuses
-  const empty = commitments.map((c) => c === 0n);
-  const excluded = input.excluded.map((e, i) => e && !empty[i]);
-  const duplicate = commitments.map((c, i) => c !== 0n && commitments.some((d, j) => j !== i && d === c));
-  const valid = slots.map((i) => !empty[i] && !excluded[i] && !duplicate[i]);
+  const { empty, excluded, duplicate, valid } = screenSlots(commitments, input.excluded);
   const zero = slots.map((i) => valid[i] === true && G(i, i) === 0n);
   const candidate = slots.map((i) => valid[i] === true && !zero[i]);
 
@@ -257,11 +245,7 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
     if (s >= 1n << BigInt(SCORE_BITS)) throw new RangeError(`score of slot ${i} exceeds 2^${SCORE_BITS}`);
     return s;
   });
-  const status = slots.map((i): SlotStatus => {
-    if (empty[i]) return SlotStatus.Empty;
-    if (excluded[i]) return SlotStatus.Excluded;
-    return counted[i] ? SlotStatus.Inlier : SlotStatus.NotAggregated;
-  });
+  const status = slotStatuses({ empty, excluded }, counted);
   return {
     status,
     empty,

@@ -71,10 +71,7 @@ export function multiKrum(input: KrumInput): KrumResult {
   if (input.excluded.length !== k || gram.length !== k) throw new RangeError("slot count mismatch");
   if (!Number.isInteger(f) || f < 0 || f > 255) throw new RangeError(`f ${f} must be in [0, 255]`);
 
-  const empty = commitments.map((c) => c === 0n);
-  const excluded = input.excluded.map((e, i) => e && !empty[i]);
-  const duplicate = commitments.map((c, i) => c !== 0n && commitments.some((d, j) => j !== i && d === c));
-  const valid = commitments.map((_, i) => !empty[i] && !excluded[i] && !duplicate[i]);
+  const { empty, excluded, duplicate, valid } = screenSlots(commitments, input.excluded);
   const members = valid.flatMap((v, i) => (v ? [i] : []));
   const n = members.length;
   const active = n >= multiKrumQuorum(f);
@@ -110,12 +107,8 @@ export function multiKrum(input: KrumInput): KrumResult {
   }
 
   const scores = inlierScores(gram, inliers);
-  const status = commitments.map((_, i): SlotStatus => {
-    if (empty[i]) return SlotStatus.Empty;
-    if (excluded[i]) return SlotStatus.Excluded;
-    if (duplicate[i]) return SlotStatus.NotAggregated;
-    return inliers[i] ? SlotStatus.Inlier : SlotStatus.NotAggregated;
-  });
+  // A duplicate is never valid, so never an inlier: status 2.
+  const status = slotStatuses({ empty, excluded }, inliers);
   return {
     status,
     empty,
@@ -131,6 +124,35 @@ export function multiKrum(input: KrumInput): KrumResult {
     tau,
     keyThreshold,
   };
+}
+
+/** The statuses every decision rule shares, before it looks at the updates. */
+export interface SlotScreen {
+  readonly empty: boolean[];
+  /** Effective exclusion flags (`excluded && !empty`). */
+  readonly excluded: boolean[];
+  /** Non-empty, and another slot holds the same commitment. */
+  readonly duplicate: boolean[];
+  /** Non-empty, decoded, no duplicate commitment: the slots a rule decides about. */
+  readonly valid: boolean[];
+}
+
+/** Empty (`c = 0`), excluded (not decoded; ignored for empty slots), duplicate commitment, valid. */
+export function screenSlots(commitments: readonly bigint[], notDecoded: readonly boolean[]): SlotScreen {
+  const empty = commitments.map((c) => c === 0n);
+  const excluded = notDecoded.map((e, i) => e && !empty[i]);
+  const duplicate = commitments.map((c, i) => c !== 0n && commitments.some((d, j) => j !== i && d === c));
+  const valid = commitments.map((_, i) => !empty[i] && !excluded[i] && !duplicate[i]);
+  return { empty, excluded, duplicate, valid };
+}
+
+/** Status precedence: empty `0`, excluded `3`, then `1` for the rule's selected slots, `2` for the rest. */
+export function slotStatuses(screen: Pick<SlotScreen, "empty" | "excluded">, selected: readonly boolean[]): SlotStatus[] {
+  return screen.empty.map((isEmpty, i): SlotStatus => {
+    if (isEmpty) return SlotStatus.Empty;
+    if (screen.excluded[i]) return SlotStatus.Excluded;
+    return selected[i] ? SlotStatus.Inlier : SlotStatus.NotAggregated;
+  });
 }
 
 /** `s_k = max(0, sum_{i inlier} G[k][i])` for inliers, 0 otherwise; throws if `>= 2^64`. */

@@ -98,27 +98,15 @@ export interface RoundRule {
  * cross-checks with `simulateRound`). No replay exclusion: the aggregator's free-rider rule was its
  * unproven word and was removed with sealed updates; the proven rule is pending (issue 12).
  */
-export const currentRule: RoundRule = {
-  name: "current",
-  description:
-    "today's proven rule: duplicate commitments, Multi-Krum (f = 2), score max(0, <u_k, S>), floor-mean of inliers (no replay exclusion: free-rider rule pending, issue 12)",
-  proofNeeds: "Gram matrix only (proven today)",
-  needsReference: false,
-  decide(round) {
-    const { config, prevModel, updates } = round.exact();
-    const zeros = new Array<bigint>(prevModel.length).fill(0n);
-    const vectors = updates.map((u) => u ?? zeros);
-    const excluded = updates.map((u, k) => u === null || (round.excluded[k] as boolean));
-    const krum = multiKrum({ commitments: [...round.commitments], excluded, gram: gramMatrix(vectors), f: round.f });
-    const newModel = aggregate(prevModel, vectors, krum.inliers, config.modelBits);
-    return {
-      aggregation: { kind: "mean", mask: krum.inliers },
-      payouts: krum.scores.map(Number),
-      aggregated: krum.inliers,
-      newModel,
-    };
+export const currentRule: RoundRule = exactRule(
+  "current",
+  "today's proven rule: duplicate commitments, Multi-Krum (f = 2), score max(0, <u_k, S>), floor-mean of inliers (no replay exclusion: free-rider rule pending, issue 12)",
+  "Gram matrix only (proven today)",
+  (input) => {
+    const krum = multiKrum(input);
+    return { mask: krum.inliers, scores: krum.scores, counted: krum.inliers };
   },
-};
+);
 
 /**
  * The consensus rule of @fedmarket/core (`consensusDecision`): the Gram-only rule that is to replace
@@ -127,27 +115,51 @@ export const currentRule: RoundRule = {
  * clusters count once and split one score, outliers by norm cap and consensus cosine on updates
  * clipped to the median norm, floor-mean of the clusters' lowest slots (the proven aggregation).
  */
-export const consensusGramRule: RoundRule = {
-  name: "consensus-gram",
-  description:
-    "@fedmarket/core consensusDecision: near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 2 x the median cluster norm or cos(clipped u, sum of the other clipped updates) < 0.03; floor-mean of the kept clusters' lowest slots; score max(0, <clip(u_k), sum of the other kept clip(u_j)>)",
-  proofNeeds: "Gram matrix only (median by counting, clip factors by square-root hints, K^2 cosine tests, connected components by hints)",
-  needsReference: false,
-  decide(round) {
-    const { config, prevModel, updates } = round.exact();
-    const zeros = new Array<bigint>(prevModel.length).fill(0n);
-    const vectors = updates.map((u) => u ?? zeros);
-    const excluded = updates.map((u, k) => u === null || (round.excluded[k] as boolean));
-    const r = consensusDecision({ commitments: [...round.commitments], excluded, gram: gramMatrix(vectors), f: round.f });
-    const newModel = aggregate(prevModel, vectors, r.aggregated, config.modelBits);
-    return {
-      aggregation: { kind: "mean", mask: r.aggregated },
-      payouts: r.scores.map(Number),
-      aggregated: r.counted,
-      newModel,
-    };
+export const consensusGramRule: RoundRule = exactRule(
+  "consensus-gram",
+  "@fedmarket/core consensusDecision: near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 2 x the median cluster norm or cos(clipped u, sum of the other clipped updates) < 0.03 (two passes); floor-mean of the kept clusters' lowest slots; score max(0, <clip(u_k), sum of the other kept clip(u_j)>)",
+  "Gram matrix only (median by counting, clip factors by square-root hints, K^2 cosine tests, connected components by hints)",
+  (input) => {
+    const r = consensusDecision(input);
+    return { mask: r.aggregated, scores: r.scores, counted: r.counted };
   },
-};
+);
+
+/**
+ * A rule of @fedmarket/core computed on the exact integer updates (a proven rule, or one about to
+ * be): `decide` gets the decision inputs the circuit gets (commitments, not-decoded flags, the Gram
+ * matrix, f) and returns the floor-mean mask, the scores and the counted slots (status 1).
+ */
+function exactRule(
+  name: string,
+  description: string,
+  proofNeeds: string,
+  decide: (input: { commitments: bigint[]; excluded: boolean[]; gram: bigint[][]; f: number }) => {
+    mask: boolean[];
+    scores: readonly bigint[];
+    counted: boolean[];
+  },
+): RoundRule {
+  return {
+    name,
+    description,
+    proofNeeds,
+    needsReference: false,
+    decide(round) {
+      const { config, prevModel, updates } = round.exact();
+      const zeros = new Array<bigint>(prevModel.length).fill(0n);
+      const vectors = updates.map((u) => u ?? zeros);
+      const excluded = updates.map((u, k) => u === null || (round.excluded[k] as boolean));
+      const d = decide({ commitments: [...round.commitments], excluded, gram: gramMatrix(vectors), f: round.f });
+      return {
+        aggregation: { kind: "mean", mask: d.mask },
+        payouts: d.scores.map(Number),
+        aggregated: d.counted,
+        newModel: aggregate(prevModel, vectors, d.mask, config.modelBits),
+      };
+    },
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces of the candidates (all functions of RoundStats)
