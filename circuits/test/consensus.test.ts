@@ -12,6 +12,9 @@ import {
   clipFactor,
   consensusDecision,
   consensusHints,
+  gramIndex,
+  gramMatrix,
+  gramToUpper,
   mod,
   type CircuitInput,
   type ConsensusResult,
@@ -57,20 +60,13 @@ type Round = readonly (readonly bigint[] | null)[];
 
 /** The full Gram matrix of a round (0 rows for empty slots). */
 function gramOf(round: Round): bigint[][] {
-  return round.map((u) => round.map((v) => (u === null || v === null ? 0n : u.reduce((s, x, d) => s + x * (v[d] as bigint), 0n))));
+  const zeros = new Array<bigint>(round.find((u) => u !== null)?.length ?? 0).fill(0n);
+  return gramMatrix(round.map((u) => u ?? zeros));
 }
 
-/** Index of (i, j) in the row-major upper triangle (`gramIndex` of lib.circom). */
-function gramIndex(i: number, j: number): number {
-  const [a, b] = i <= j ? [i, j] : [j, i];
-  return a * K - (a * (a - 1)) / 2 + (b - a);
-}
-
-/** The upper triangle of a Gram matrix as field elements (the circuits' `gram` input). */
-function triangle(gram: readonly (readonly bigint[])[]): bigint[] {
-  const out = new Array<bigint>((K * (K + 1)) / 2).fill(0n);
-  for (let i = 0; i < K; i++) for (let j = i; j < K; j++) out[gramIndex(i, j)] = mod((gram[i] as bigint[])[j] as bigint);
-  return out;
+/** The upper triangle of a symmetric matrix as field elements (the circuits' `gram` and `h` inputs). */
+function triangle(matrix: readonly (readonly bigint[])[]): bigint[] {
+  return gramToUpper(matrix).map(mod);
 }
 
 /** `consensusDecision` of a round (distinct commitments, nothing excluded) and its Gram matrix. */
@@ -480,7 +476,7 @@ describe("ConsensusKeep", () => {
           else if (dot <= 0n) againstOthers++;
           else belowTau++;
         }
-        for (let j = r; j < K; j++) assert.equal(output(keep, w, `h[${gramIndex(r, j)}]`), mod(h(r, j)));
+        for (let j = r; j < K; j++) assert.equal(output(keep, w, `h[${gramIndex(r, j, K)}]`), mod(h(r, j)));
       }
       if (!result.tested) untested++;
     }
@@ -723,12 +719,10 @@ function scoresInput(round: Round): { input: CircuitInput; result: ConsensusResu
   const sums = Array.from({ length: K }, (_, r) =>
     kept[r] ? Array.from({ length: K }, (_, j) => (j !== r && kept[j] ? h(r, j) : 0n)).reduce((a, b) => a + b, 0n) : 0n,
   );
-  const hints = consensusHints(result, gram, F);
+  const hints = consensusHints(result, F);
   const size = Array.from({ length: K }, (_, l) => (result.representative[l] ? BigInt(result.clusterSize[l] as number) : 0n));
-  const triangleH = new Array<bigint>((K * (K + 1)) / 2).fill(0n);
-  for (let i = 0; i < K; i++) for (let j = i; j < K; j++) triangleH[gramIndex(i, j)] = mod(h(i, j));
   const input = {
-    h: triangleH,
+    h: triangle(Array.from({ length: K }, (_, i) => Array.from({ length: K }, (_, j) => h(i, j)))),
     kept: kept.map(bit),
     labelOf: hints.labelOf,
     clusterSize: size,
@@ -870,7 +864,7 @@ function ruleInput({ round, f = 0, excluded = [], duplicate }: RuleCase): { inpu
     gram: triangle(gram),
     valid: result.valid.map(bit),
     active: bit(result.active),
-    ...consensusHints(result, gram, F),
+    ...consensusHints(result, F),
   } as CircuitInput;
   return { input, result };
 }
@@ -939,7 +933,7 @@ describe("ConsensusRule", () => {
       const { input, result } = ruleInput({ round });
       const honestWitness = await rule.witness(input);
       assertRuleOutputs(honestWitness, result, "honest hints");
-      for (const name of Object.keys(consensusHints(result, gramOf(round), F))) {
+      for (const name of Object.keys(consensusHints(result, F))) {
         const entries = (input[name] as (bigint | bigint[])[]).flatMap((x, i) => (Array.isArray(x) ? x.map((_, j) => [i, j]) : [[i]]));
         for (const at of entries) {
           const read = (c: Record<string, unknown>): bigint =>

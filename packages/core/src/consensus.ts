@@ -128,7 +128,9 @@ export interface ConsensusResult {
   readonly aggregated: boolean[];
   /** Members of kept clusters: status 1. */
   readonly counted: boolean[];
-  /** Score of each kept representative's cluster (0 for other slots). */
+  /** `max(0, sum_{j kept, j != r} H_rj)` of each kept representative (0 for other slots). */
+  readonly clusterSums: bigint[];
+  /** Score of each kept representative's cluster, `clusterSums >> 2F` (0 for other slots). */
   readonly clusterScores: bigint[];
   /** Each slot's score: its cluster's score split over the members. */
   readonly scores: bigint[];
@@ -233,12 +235,13 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const kept = slots.filter((i) => aggregated[i]);
   const counted = slots.map((i) => candidate[i] === true && aggregated[label[i] as number] === true);
   const shift = BigInt(2 * params.clipBits);
-  const clusterScores = slots.map((r) => {
+  const clusterSums = slots.map((r) => {
     if (!aggregated[r]) return 0n;
     let sum = 0n;
     for (const j of kept) if (j !== r) sum += H(r, j);
-    return sum > 0n ? sum >> shift : 0n;
+    return sum > 0n ? sum : 0n;
   });
+  const clusterScores = clusterSums.map((sum) => sum >> shift);
   const scores = slots.map((i) => {
     if (!counted[i]) return 0n;
     const s = (clusterScores[label[i] as number] as bigint) / BigInt(clusterSize[i] as number);
@@ -271,6 +274,7 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
     firstPass,
     aggregated,
     counted,
+    clusterSums,
     clusterScores,
     scores,
   };
@@ -301,32 +305,20 @@ export function isqrt(x: bigint): bigint {
 
 /**
  * Every private hint of the consensus rule's circuit (`ConsensusRule` in circuits/consensus.circom,
- * which the decision circuit will take), computed from the decision `result` and its Gram matrix:
- * one-hot `labelOf` / `parentOf` rows (all zero for no label / parent), `depth`, the one-hot
- * `medianSlot` (all zero without a median), the clip factors `sigmaHint` (0 unless capped), and the
- * quotients and remainders of the cluster scores' shift by `2^(2 clipBits)` (`shiftQuotient`,
- * `shiftRemainder`: of `max(0, sum_r)` for kept `r`) and of their split over the cluster's members
- * (`splitQuotient`, `splitRemainder`: for kept labels); 0 wherever the rule takes no value.
+ * which the decision circuit will take), from the decision `result`: one-hot `labelOf` / `parentOf`
+ * rows (all zero for no label / parent), `depth`, the one-hot `medianSlot` (all zero without a
+ * median), the clip factors `sigmaHint` (0 unless capped), and the quotients and remainders of the
+ * cluster sums' shift by `2^(2 clipBits)` (`shiftQuotient` = the cluster score, `shiftRemainder`)
+ * and of the cluster scores' split over the cluster's members (`splitQuotient`, `splitRemainder`:
+ * for kept labels); 0 wherever the rule takes no value.
  */
-export function consensusHints(
-  result: ConsensusResult,
-  gram: readonly (readonly bigint[])[],
-  clipBits: number,
-): Record<string, bigint | bigint[] | bigint[][]> {
+export function consensusHints(result: ConsensusResult, clipBits: number): Record<string, bigint | bigint[] | bigint[][]> {
   const k = result.label.length;
   const slots = [...Array(k).keys()];
   const bit = (b: boolean): bigint => (b ? 1n : 0n);
   const oneHot = (slot: number): bigint[] => slots.map((l) => bit(l === slot));
-  const h = (i: number, j: number): bigint =>
-    (result.clip[i] as bigint) * (result.clip[j] as bigint) * ((gram[i] as readonly bigint[])[j] as bigint);
+  const shift = BigInt(2 * clipBits);
   const kept = result.aggregated;
-  const unit = 1n << BigInt(2 * clipBits);
-  // max(0, sum_r) over the other kept representatives (0 for slots that are not kept).
-  const clamped = slots.map((r) => {
-    if (!kept[r]) return 0n;
-    const sum = slots.reduce((s, j) => (j !== r && kept[j] ? s + h(r, j) : s), 0n);
-    return sum > 0n ? sum : 0n;
-  });
   const score = (l: number): bigint => result.clusterScores[l] as bigint;
   const size = (l: number): bigint => BigInt(result.clusterSize[l] as number);
   return {
@@ -334,9 +326,9 @@ export function consensusHints(
     parentOf: result.parent.map(oneHot),
     depth: result.depth.map(BigInt),
     medianSlot: oneHot(result.medianSlot),
-    sigmaHint: slots.map((r) => (result.capped[r] ? (result.clip[r] as bigint) : 0n)),
-    shiftQuotient: clamped.map((c) => c / unit),
-    shiftRemainder: clamped.map((c) => c % unit),
+    sigmaHint: [...result.clip],
+    shiftQuotient: [...result.clusterScores],
+    shiftRemainder: slots.map((r) => (result.clusterSums[r] as bigint) - (score(r) << shift)),
     splitQuotient: slots.map((l) => (kept[l] ? score(l) / size(l) : 0n)),
     splitRemainder: slots.map((l) => (kept[l] ? score(l) % size(l) : 0n)),
   };

@@ -196,7 +196,7 @@ test("circuit hints: one-hot rows on candidates, the median slot, the quotient a
   const c = u.map((v, i) => (v === null ? 0n : BigInt(1000 + i)));
   const r = consensusDecision({ commitments: c, excluded: none(u.length), gram, f: 1 });
   const bits = CONSENSUS_PARAMS.clipBits;
-  const hints = consensusHints(r, gram, bits);
+  const hints = consensusHints(r, bits);
   const rows = (name: string): bigint[][] => hints[name] as bigint[][];
   const list = (name: string): bigint[] => hints[name] as bigint[];
   const sum = (xs: readonly bigint[]): bigint => xs.reduce((a, b) => a + b, 0n);
@@ -217,6 +217,7 @@ test("circuit hints: one-hot rows on candidates, the median slot, the quotient a
     const [q, rem, sq, srem] = ["shiftQuotient", "shiftRemainder", "splitQuotient", "splitRemainder"].map((n) => list(n)[l] as bigint);
     assert.equal(q, r.clusterScores[l], `shiftQuotient[${l}]`);
     assert.ok((rem as bigint) >= 0n && (rem as bigint) < unit);
+    assert.equal((q as bigint) * unit + (rem as bigint), r.clusterSums[l], `shift of clusterSums[${l}]`);
     if (!r.aggregated[l]) {
       assert.ok(q === 0n && rem === 0n && sq === 0n && srem === 0n, `slot ${l} is not kept`);
       continue;
@@ -227,15 +228,7 @@ test("circuit hints: one-hot rows on candidates, the median slot, the quotient a
     for (let k = 0; k < u.length; k++) if (r.label[k] === l) assert.equal(r.scores[k], sq);
   }
   // Inactive: no median, no clip factor, no score.
-  const inactive = consensusHints(
-    decide(honest().slice(0, 2), 0),
-    gramMatrix(
-      honest()
-        .slice(0, 2)
-        .map((v) => v.map(BigInt)),
-    ),
-    bits,
-  );
+  const inactive = consensusHints(decide(honest().slice(0, 2), 0), bits);
   assert.deepEqual(inactive.medianSlot, [0n, 0n]);
   assert.deepEqual(inactive.sigmaHint, [0n, 0n]);
   assert.deepEqual(inactive.splitQuotient, [0n, 0n]);

@@ -23,6 +23,7 @@ import {
   multiKrumQuorum,
   REPLAY_MIN_COSINE,
   type CircuitConfig,
+  type KrumInput,
 } from "@fedmarket/core";
 import type { RoundStats } from "./geometry.ts";
 import { median } from "./stats.ts";
@@ -134,7 +135,7 @@ function exactRule(
   name: string,
   description: string,
   proofNeeds: string,
-  decide: (input: { commitments: bigint[]; excluded: boolean[]; gram: bigint[][]; f: number }) => {
+  decide: (input: KrumInput) => {
     mask: boolean[];
     scores: readonly bigint[];
     counted: boolean[];
