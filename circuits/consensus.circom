@@ -2,10 +2,10 @@ pragma circom 2.1.0;
 
 include "./lib.circom";
 
-// Building blocks of the consensus rule (issue 12, stage 1), the candidate that replaces Multi-Krum
+// Building blocks of the consensus rule (issue 12, stage 1), which replaced Multi-Krum
 // in the decision proof. Reference: `consensusDecision` in packages/core/src/consensus.ts, whose
-// header states the rule step by step; each template below checks one step. They are not wired
-// into Decision yet.
+// header states the rule step by step; each template below checks one step, and ConsensusRule
+// composes them for the decision proof (decision.circom).
 //
 // Signed values: Gram entries G_ij = <u_i, u_j> are signed integers carried as field elements
 // (a negative x is p - |x|). The caller guarantees |G_ij| < 2^GB and 0 <= G_ii < 2^GB (the decision
@@ -15,6 +15,11 @@ include "./lib.circom";
 //
 // Constants: CONSENSUS_PARAMS in consensus.ts (dupNum / dupDen = 19 / 20, cap2 = 4,
 // tauNum / tauDen = 3 / 100); the clip bits F are a template parameter (16 in CONSENSUS_PARAMS).
+
+// F, the clip factors' fixed-point bits (CONSENSUS_CLIP_BITS in packages/core/src/config.ts).
+function consensusClipBits() {
+    return 16;
+}
 
 // dupDen^2: the near-duplicate threshold compares dupDen^2 G_ij^2 with dupNum^2 G_ii G_jj.
 function consensusDupDen2() {
@@ -102,52 +107,66 @@ template NearDuplicateLinks(K, GB) {
     }
 }
 
-// Step 4 of the rule, the lower median of the representatives' squared norms:
-// m2 = norm2[s] for the member s of rank floor((n - 1) / 2) by the key norm2[r] * K + r (n = number
-// of members), 0 when inactive or without members. `medianSlot` / `medianNorm2` of
-// consensusDecision. The quorum counts valid slots, so a round can be active with no member at all
-// (every valid update zero): then no median is taken (the reference's medianSlot -1, medianNorm2 0).
-// The keys of distinct slots are distinct integers (norm2[r] in [0, 2^GB), r < K), so "count of
-// members with a smaller key" is a member's rank and the hint can select only the one member of
-// the required rank. 2 count = n - 1 or n - 2 states count = floor((n - 1) / 2): both sides are
-// small integers (at most 2K), and exactly one of n - 1, n - 2 is even.
+// Step 4 of the rule, the lower median of the candidates' squared norms, each cluster counted once
+// per member: m2 = norm2[s] for the member s whose slots cover rank t = floor((N - 1) / 2) in the
+// order of the key norm2[r] * K + r (N = sum of the weights, the number of candidates), 0 when
+// inactive or without members. `medianSlot` / `medianNorm2` of consensusDecision. The quorum counts
+// valid slots, so a round can be active with no member at all (every valid update zero): then no
+// median is taken (the reference's medianSlot -1, medianNorm2 0).
+// The keys of distinct slots are distinct integers (norm2[r] in [0, 2^GB), r < K), so the members
+// are totally ordered; with `below` = the weight of the members before s, s covers rank t iff
+// below <= t < below + w_s, i.e. (t an integer floor) N - 1 - 2 below >= 0 and
+// 2 (below + w_s) - N >= 0. Both are integers in (-2K - 2, 2K + 2), range-checked to LOGK + 2 bits,
+// and exactly one member satisfies them: the hint can select only it.
 template LowerMedian(K, GB) {
     var LOGK = clog2(K);
     // Squared norms G_rr, each in [0, 2^GB) (guaranteed by the caller).
     signal input norm2[K];
     // member[r] = 1 iff slot r is a cluster representative (0/1, constrained by the caller).
     signal input member[K];
+    // weight[r] = the number of slots member r stands for (its cluster's size, in [1, K]; 0 for
+    // other slots; constrained by the caller).
+    signal input weight[K];
     // 1 iff the quorum is met (0/1, constrained by the caller).
     signal input active;
     // Hint: one-hot flag of the median representative (all zero when inactive or without members).
     signal input medianSlot[K];
-    // The lower median of the members' norm2 (0 when inactive or without members).
+    // The lower median (0 when inactive or without members).
     signal output m2;
 
-    // noMembers.out = 1 iff n = 0.
+    // noMembers.out = 1 iff there is no member.
     component noMembers = IsZero();
-    // on = active * (n != 0): a median is taken.
+    // on = active * (some member): a median is taken.
     signal on;
 
     // picked[r] = medianSlot[r] * norm2[r]: m2 is their sum.
     signal picked[K];
+    // pickedWeight[r] = medianSlot[r] * weight[r]: the median member's weight is their sum.
+    signal pickedWeight[K];
     // smaller[r].out = 1 iff key_r < key of the selected slot (sign of selectedKey - key_r - 1,
     // which lies in (-2^(GB + LOGK), 2^(GB + LOGK)) since every key is in [0, K 2^GB)).
     component smaller[K];
-    // below[r] = member[r] * smaller[r].out: members ranked before the median.
+    // below[r] = weight[r] * smaller[r].out: slots ranked before the median (weight is 0 off members).
     signal below[K];
-    // bothParities = (2 count - n + 1)(2 count - n + 2): zero iff count = floor((n - 1) / 2).
-    signal bothParities;
+    // notPast / covers: on * (N - 1 - 2 below) and on * (2 (below + w_s) - N), both >= 0.
+    signal notPast;
+    signal covers;
+    // notPastRange, coversRange: both in [0, 2^(LOGK + 2)).
+    component notPastRange = RangeCheck(LOGK + 2);
+    component coversRange = RangeCheck(LOGK + 2);
 
     var n = 0;
+    var total = 0;
     for (var r = 0; r < K; r++) {
         n += member[r];
+        total += weight[r];
     }
     noMembers.in <== n;
     on <== active * (1 - noMembers.out);
     var selectedCount = 0;
     var selectedSlot = 0;
     var sum = 0;
+    var selectedWeight = 0;
     for (var r = 0; r < K; r++) {
         medianSlot[r] * (medianSlot[r] - 1) === 0;
         // Only a member can be the median.
@@ -156,6 +175,8 @@ template LowerMedian(K, GB) {
         selectedSlot += medianSlot[r] * r;
         picked[r] <== medianSlot[r] * norm2[r];
         sum += picked[r];
+        pickedWeight[r] <== medianSlot[r] * weight[r];
+        selectedWeight += pickedWeight[r];
     }
     // Exactly one slot when a median is taken, none otherwise.
     selectedCount === on;
@@ -166,11 +187,13 @@ template LowerMedian(K, GB) {
     for (var r = 0; r < K; r++) {
         smaller[r] = NonNegative(GB + LOGK);
         smaller[r].d <== selectedKey - (norm2[r] * K + r) - 1;
-        below[r] <== member[r] * smaller[r].out;
+        below[r] <== weight[r] * smaller[r].out;
         count += below[r];
     }
-    bothParities <== (2 * count - n + 1) * (2 * count - n + 2);
-    on * bothParities === 0;
+    notPast <== on * (total - 1 - 2 * count);
+    notPastRange.in <== notPast;
+    covers <== on * (2 * (count + selectedWeight) - total);
+    coversRange.in <== covers;
 }
 
 // Step 5 of the rule, the clip factor of a capped representative:
@@ -222,13 +245,15 @@ template ClipFactor(F, GB) {
 }
 
 // One pass of step 6's consensus test on the clipped Gram matrix h (zero outside the capped
-// representatives): for each tested r, with voters V,
-// dot_r = sum_{j in V, j != r} H_rj and O_r = sum_{i, j in V \ {r}} H_ij = T - voter_r (2 dot_r + H_rr)
-// (T = sum_{i, j in V} H_ij), r passes iff dot_r > 0 and tauDen^2 dot_r^2 >= tauNum^2 H_rr O_r (the
-// cosine of the clipped update with the sum of the voters' other clipped updates is at least
-// tauNum / tauDen). `agrees` in consensusDecision.
-// Bounds (LOGK = clog2(K), HB = 2F + GB, |H_ij| < 2^HB): |dot_r| < 2^(HB + LOGK);
-// |O_r| < 2^(HB + 2 LOGK); tauDen^2 dot_r^2 < 2^(2 HB + 2 LOGK + 14) (10000 < 2^14) and
+// representatives). Votes are slots: voter j stands for weight[j] slots (its cluster's size). For
+// each tested r, with voters V, the other voting slots' clipped sum has
+// dot_r = sum_{j in V} w_j H_rj - voter_r H_rr (one slot of r itself removed) and squared norm
+// O_r = T - voter_r (2 dot_r + H_rr) (T = sum_{i, j in V} w_i w_j H_ij); r passes iff dot_r > 0 and
+// tauDen^2 dot_r^2 >= tauNum^2 H_rr O_r (the cosine of the clipped update with the sum of the other
+// voting slots' clipped updates is at least tauNum / tauDen). `agrees` in consensusDecision.
+// Bounds (LOGK = clog2(K), HB = 2F + GB, |H_ij| < 2^HB; the weights are cluster sizes of disjoint
+// clusters, so they sum to at most K, and the voting slots other than r's removed one to at most
+// K - 1): |dot_r| < 2^(HB + LOGK); |O_r| < 2^(HB + 2 LOGK); tauDen^2 dot_r^2 < 2^(2 HB + 2 LOGK + 14) (10000 < 2^14) and
 // |tauNum^2 H_rr O_r| < 2^(2 HB + 2 LOGK + 4): the test's difference is in (-2^TB, 2^TB) with
 // TB = 2 HB + 2 LOGK + 15 (195 bits for K = 8, 201 for K = 64, with F = 16, GB = 55).
 template Agrees(K, HB) {
@@ -240,27 +265,37 @@ template Agrees(K, HB) {
     signal input h[KK];
     // voter[k] = 1 iff slot k's clipped update is part of the consensus sum (0/1, from the caller).
     signal input voter[K];
+    // weight[k] = the number of slots voter k stands for, in [0, K], summing to at most K (from the
+    // caller: the cluster sizes).
+    signal input weight[K];
     // passes[r] = 1 iff r agrees with the voters' consensus (computed for every slot; the caller
     // masks it with the slots under test).
     signal output passes[K];
 
-    // voterRow[r][j] = voter[j] * H_rj (j != r): the voters' part of row r.
+    // votes[j] = voter[j] * weight[j]: the slots voter j adds to the sum.
+    signal votes[K];
+    for (var j = 0; j < K; j++) {
+        votes[j] <== voter[j] * weight[j];
+    }
+    // voterRow[r][j] = votes[j] * H_rj: the voting slots' part of row r.
     signal voterRow[K][K];
-    // voterPair[e] = voter[i] * voter[j] and voterEntry[e] = voterPair[e] * H_ij (i <= j).
+    // voterPair[e] = votes[i] * votes[j] and voterEntry[e] = voterPair[e] * H_ij (i <= j).
     signal voterPair[KK];
     signal voterEntry[KK];
     var total = 0;
     for (var i = 0; i < K; i++) {
         for (var j = i; j < K; j++) {
             var e = gramIndex(i, j, K);
-            voterPair[e] <== voter[i] * voter[j];
+            voterPair[e] <== votes[i] * votes[j];
             voterEntry[e] <== voterPair[e] * h[e];
             total += i == j ? voterEntry[e] : 2 * voterEntry[e];
         }
     }
+    // selfVote[r] = voter[r] * H_rr: the one slot of r removed from its own consensus sum.
+    signal selfVote[K];
     // positive[r].out = 1 iff dot_r > 0 (sign of dot_r - 1).
     component positive[K];
-    // removed[r] = voter[r] * (2 dot_r + H_rr): what r itself adds to T.
+    // removed[r] = voter[r] * (2 dot_r + H_rr): what the removed slot of r adds to T.
     signal removed[K];
     // dotSquare[r] = dot_r^2.
     signal dotSquare[K];
@@ -269,16 +304,13 @@ template Agrees(K, HB) {
     // aligned[r].out = 1 iff tauDen^2 dot_r^2 - tauNum^2 H_rr O_r >= 0.
     component aligned[K];
     for (var r = 0; r < K; r++) {
-        var dot = 0;
-        for (var j = 0; j < K; j++) {
-            if (j != r) {
-                voterRow[r][j] <== voter[j] * h[gramIndex(r, j, K)];
-                dot += voterRow[r][j];
-            } else {
-                voterRow[r][j] <== 0;
-            }
-        }
         var hrr = h[gramIndex(r, r, K)];
+        selfVote[r] <== voter[r] * hrr;
+        var dot = -selfVote[r];
+        for (var j = 0; j < K; j++) {
+            voterRow[r][j] <== votes[j] * h[gramIndex(r, j, K)];
+            dot += voterRow[r][j];
+        }
         positive[r] = NonNegative(HB + LOGK);
         positive[r].d <== dot - 1;
         removed[r] <== voter[r] * (2 * dot + hrr);
@@ -291,9 +323,10 @@ template Agrees(K, HB) {
 }
 
 // Step 6 of the rule, the consensus test on the clipped Gram matrix H_ij = sigma_i sigma_j G_ij of
-// the capped representatives, in two passes (`aggregated` of consensusDecision): when at least 3
-// are capped, capped r passes the first pass iff it agrees (Agrees) with all the capped
-// representatives, and is kept iff it agrees with those that passed the first pass. The second
+// the capped representatives, in two passes (`aggregated` of consensusDecision): when the capped
+// representatives stand for at least 3 slots, capped r passes the first pass iff it agrees (Agrees,
+// every slot one vote) with all the capped representatives, and is kept iff it agrees with those
+// that passed the first pass. The second
 // pass matters when outliers pull the first consensus sum away from honest updates (two
 // sign-flipped updates against five honest ones push a small honest update below tau; against
 // the first pass's survivors it is back in). Sigmas of slots that are not capped are zeroed here,
@@ -308,6 +341,11 @@ template ConsensusKeep(K, F, GB) {
     signal input sigma[K];
     // capped[k] = 1 iff slot k is a representative within the norm cap (0/1, from the caller).
     signal input capped[K];
+    // weight[k] = the size of representative k's cluster (in [0, K], summing to at most K; from the
+    // caller, Clusters' clusterSize).
+    signal input weight[K];
+    // cappedSlots[k] = capped[k] * weight[k]: the slots capped representative k stands for.
+    signal cappedSlots[K];
     // firstPass[r] = 1 iff r passes the first pass (a test that runs).
     signal output firstPass[K];
     // kept[r] = 1 iff r passes the second pass (the aggregation mask).
@@ -329,10 +367,11 @@ template ConsensusKeep(K, F, GB) {
             h[e] <== clipRow[e] * clip[j];
         }
     }
-    // tested.out = 1 iff at least 3 are capped (count - 3 in [-3, K)).
+    // tested.out = 1 iff the capped representatives stand for at least 3 slots (count - 3 in [-3, K)).
     var count = 0;
     for (var k = 0; k < K; k++) {
-        count += capped[k];
+        cappedSlots[k] <== capped[k] * weight[k];
+        count += cappedSlots[k];
     }
     component tested = NonNegative(LOGK + 2);
     tested.d <== count - 3;
@@ -342,9 +381,11 @@ template ConsensusKeep(K, F, GB) {
     component first = Agrees(K, HB);
     first.h <== h;
     first.voter <== capped;
+    first.weight <== weight;
     // The second pass: the first pass's survivors vote.
     component second = Agrees(K, HB);
     second.h <== h;
+    second.weight <== weight;
     for (var r = 0; r < K; r++) {
         cappedTested[r] <== capped[r] * tested.out;
         firstPass[r] <== cappedTested[r] * first.passes[r];
@@ -700,6 +741,7 @@ template ConsensusRule(K, F, GB) {
     component median = LowerMedian(K, GB);
     median.norm2 <== norm2;
     median.member <== clusters.representative;
+    median.weight <== clusters.clusterSize;
     median.active <== active;
     median.medianSlot <== medianSlot;
     component cap = NormCap(K, GB);
@@ -725,6 +767,7 @@ template ConsensusRule(K, F, GB) {
         keep.sigma[k] <== clip[k].sigma;
     }
     keep.capped <== cap.capped;
+    keep.weight <== clusters.clusterSize;
 
     // Steps 7 and 8: counted members, cluster scores and their split.
     component scores = ClusterScores(K, F, GB);

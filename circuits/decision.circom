@@ -2,6 +2,7 @@ pragma circom 2.1.0;
 
 include "./lib.circom";
 include "./cipher/cipher.circom";
+include "./consensus.circom";
 
 // The decision proof (docs/PROOF-INTERFACE.md, "Decision proof"). Public inputs, in order:
 // [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, commitments[0..K_MAX), outcome[0..W)],
@@ -15,30 +16,23 @@ include "./cipher/cipher.circom";
 // way to leave a slot out); the state's keysHash holds the shared keys secret * (8 * E[k]) of the
 // non-empty slots whose E[k] is on the curve (zero for the others); exactly such slots are decoded,
 // except those the chunk proofs proved malformed (the state's malformed mask); slot statuses
-// (empty 0, excluded 3 = not decoded, for a proven reason only, duplicate 2, Multi-Krum inlier 1 /
-// outlier 2); the mask in the state is
-// exactly the Multi-Krum inlier set (nobody when n < 2f + 3); the scores
-// s_k = max(0, sum_{i inlier} G[k][i]) < 2^64 of inliers (0 otherwise); the outcome words.
-// Reference: `multiKrum` in packages/core/src/krum.ts.
-//
-// Multi-Krum is checked with prover-supplied hints (no sorting in the circuit):
-// - row i (valid): `selected[i][j]` marks m = n - f - 2 distances to valid j != i, and
-//   `tau[i]` separates them: selected d_ij <= tau[i] <= unselected d_ij, so the selected
-//   distances are m smallest ones and their sum is the Krum score (ties do not change the sum);
-// - keys key_i = krum_i * K_MAX + i are distinct; `keyThreshold` T separates the inliers
-//   (key < T) from the valid non-inliers (key >= T), and exactly n - f slots are inliers.
+// (empty 0, excluded 3 = not decoded, for a proven reason only, duplicate 2, valid: counted 1 /
+// not counted 2); the mask in the state is exactly the consensus rule's aggregated set (the kept
+// clusters' representatives; nobody when fewer than 2f + 3 slots are valid); the scores are the
+// rule's (each member's share of its kept cluster's clipped alignment with the other kept
+// clusters, < 2^64; 0 for every other slot); the outcome words.
+// Reference: `consensusDecision` in packages/core/src/consensus.ts (the rule, step by step, and
+// `consensusHints`, the hints it is checked with; no sorting or search in the circuit).
 //
 // Bit widths: the decision checks counter < 2^32, so every Gram entry is a sum of fewer than
-// 2^32 * CHUNK products of B-bit values and every squared distance is < 2^DB with
-// DB = 32 + ceil(log2 CHUNK) + 2B (config.ts `decisionBounds`). All comparisons below are range
-// checks of differences of such bounded integers, far below the field size.
+// 2^32 * CHUNK products of B-bit values: |G_ij| < 2^DB with DB = 32 + ceil(log2 CHUNK) + 2B
+// (config.ts `decisionBounds`, the rule's GB). All comparisons are range checks of differences of
+// such bounded integers, far below the field size (the widest, the consensus test, is checked
+// against 252 bits by the templates and by `validateConfig`).
 template Decision(K_MAX, CHUNK, B, BG) {
     var KK = K_MAX * (K_MAX + 1) \ 2;
     var W = (K_MAX + 2) \ 3;
-    var LOGK = clog2(K_MAX);
     var DB = 32 + clog2(CHUNK) + 2 * B;
-    var KEYB = DB + 2 * LOGK;
-    var XB = DB + LOGK;
 
     // ---- public inputs ----
     // Round context: keccak-derived binding in bits 40..247, the model size D in bits 8..39, f (tolerated
@@ -86,12 +80,18 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input secret;
     // Every slot's committed ephemeral key E[k] (ignored for empty slots).
     signal input ephemeral[K_MAX][2];
-    // Hint: selected[i][j] = 1 when d_ij is one of the m distances summed for row i.
-    signal input selected[K_MAX][K_MAX];
-    // Hint: separator between selected and unselected distances of row i.
-    signal input tau[K_MAX];
-    // Hint: separator between inlier keys and valid non-inlier keys.
-    signal input keyThreshold;
+    // Hints of the consensus rule (ConsensusRule in consensus.circom, `consensusHints` in
+    // packages/core/src/consensus.ts): the clusters' labels, BFS parents and depths, the median
+    // slot, the clip factors, and the quotients and remainders of the scores' shift and split.
+    signal input labelOf[K_MAX][K_MAX];
+    signal input parentOf[K_MAX][K_MAX];
+    signal input depth[K_MAX];
+    signal input medianSlot[K_MAX];
+    signal input sigmaHint[K_MAX];
+    signal input shiftQuotient[K_MAX];
+    signal input shiftRemainder[K_MAX];
+    signal input splitQuotient[K_MAX];
+    signal input splitRemainder[K_MAX];
 
     // ---- 1. the state opens accFinal and holds the model chains ----
     // Hash of the final state.
@@ -194,7 +194,7 @@ template Decision(K_MAX, CHUNK, B, BG) {
     // excluded[k] = 1 iff slot k is non-empty and not decoded (a key off the curve, or a plaintext
     // proven not to unpack).
     signal excluded[K_MAX];
-    // valid[k] = 1 iff slot k is in the Multi-Krum set V (decoded and not duplicated).
+    // valid[k] = 1 iff slot k is valid (decoded and not duplicated): the slots the rule considers.
     signal valid[K_MAX];
     for (var k = 0; k < K_MAX; k++) {
         for (var l = k + 1; l < K_MAX; l++) {
@@ -226,122 +226,38 @@ template Decision(K_MAX, CHUNK, B, BG) {
         n += valid[k];
     }
 
-    // ---- 5. counts: active = (n >= 2f + 3), m = n - f - 2, |inliers| = n - f ----
+    // ---- 5. the quorum: active = (n >= 2f + 3) ----
     // n < 2f + 3 (n <= 64, 2f + 3 <= 513: 10 bits suffice).
     component tooFew = LessThan(10);
     tooFew.in[0] <== n;
     tooFew.in[1] <== 2 * f + 3;
-    // Number of distances summed per Krum score (0 when inactive).
-    signal summed;
-    summed <== (1 - tooFew.out) * (n - f - 2);
-    // Mask bits = inlier flags.
-    component inlier = Num2Bits(K_MAX);
-    inlier.in <== mask;
-    var inliers = 0;
+
+    // ---- 6. the consensus rule on the valid slots' Gram matrix ----
+    // Counted slots, the aggregated representatives and the scores (< 2^64), every step proven
+    // from the hints (circuits/consensus.circom).
+    component rule = ConsensusRule(K_MAX, consensusClipBits(), DB);
+    rule.gram <== gram;
+    rule.valid <== valid;
+    rule.active <== 1 - tooFew.out;
+    rule.labelOf <== labelOf;
+    rule.parentOf <== parentOf;
+    rule.depth <== depth;
+    rule.medianSlot <== medianSlot;
+    rule.sigmaHint <== sigmaHint;
+    rule.shiftQuotient <== shiftQuotient;
+    rule.shiftRemainder <== shiftRemainder;
+    rule.splitQuotient <== splitQuotient;
+    rule.splitRemainder <== splitRemainder;
+
+    // ---- 7. the mask in the state is exactly the aggregated set ----
+    // Mask bits (the decomposition also bounds the mask to K_MAX bits).
+    component maskBits = Num2Bits(K_MAX);
+    maskBits.in <== mask;
     for (var k = 0; k < K_MAX; k++) {
-        inlier.out[k] * (1 - valid[k]) === 0;
-        inliers += inlier.out[k];
-    }
-    inliers === (1 - tooFew.out) * (n - f);
-
-    // ---- 6. Krum scores ----
-    // validPair[i][j] = valid[i] * valid[j] (i < j; symmetric).
-    signal validPair[K_MAX][K_MAX];
-    // signedGap[i][j] = (1 - 2 selected[i][j]) * (d_ij - tau[i]): >= 0 iff the row is separated.
-    signal signedGap[K_MAX][K_MAX];
-    // gap[i][j] = signedGap[i][j] for valid pairs, 0 otherwise; range-checked to DB bits.
-    signal gap[K_MAX][K_MAX];
-    // gapRange[i][j]: gap[i][j] in [0, 2^DB).
-    component gapRange[K_MAX][K_MAX];
-    // pick[i][j] = selected[i][j] * d_ij.
-    signal pick[K_MAX][K_MAX];
-    // tauRange[i]: tau[i] in [0, 2^DB).
-    component tauRange[K_MAX];
-    // Krum score of row i (0 for invalid rows).
-    signal krum[K_MAX];
-    for (var i = 0; i < K_MAX; i++) {
-        for (var j = i + 1; j < K_MAX; j++) {
-            validPair[i][j] <== valid[i] * valid[j];
-        }
-    }
-    for (var i = 0; i < K_MAX; i++) {
-        tauRange[i] = RangeCheck(DB);
-        tauRange[i].in <== tau[i];
-        selected[i][i] === 0;
-        var count = 0;
-        var score = 0;
-        for (var j = 0; j < K_MAX; j++) {
-            if (j != i) {
-                var d = gram[gramIndex(i, i, K_MAX)] + gram[gramIndex(j, j, K_MAX)]
-                    - 2 * gram[gramIndex(i, j, K_MAX)];
-                selected[i][j] * (selected[i][j] - 1) === 0;
-                selected[i][j] * (1 - valid[j]) === 0;
-                count += selected[i][j];
-                signedGap[i][j] <== (1 - 2 * selected[i][j]) * (d - tau[i]);
-                gap[i][j] <== validPair[i < j ? i : j][i < j ? j : i] * signedGap[i][j];
-                gapRange[i][j] = RangeCheck(DB);
-                gapRange[i][j].in <== gap[i][j];
-                pick[i][j] <== selected[i][j] * d;
-                score += pick[i][j];
-            }
-        }
-        // m selections in a valid row, none in an invalid one.
-        count === summed * valid[i];
-        krum[i] <== score;
+        maskBits.out[k] === rule.aggregated[k];
     }
 
-    // ---- 7. inliers = the n - f smallest keys ----
-    // keyThreshold in [0, 2^(KEYB+1)).
-    component thresholdRange = RangeCheck(KEYB + 1);
-    thresholdRange.in <== keyThreshold;
-    // keyGap[i] = inlier ? T - 1 - key_i : key_i - T (must be >= 0 for valid slots).
-    signal keyGap[K_MAX];
-    // keyGapValid[i] = valid[i] * keyGap[i], range-checked.
-    signal keyGapValid[K_MAX];
-    // keyRange[i]: keyGapValid[i] in [0, 2^(KEYB+1)).
-    component keyRange[K_MAX];
-    for (var i = 0; i < K_MAX; i++) {
-        var key = krum[i] * K_MAX + i;
-        keyGap[i] <== inlier.out[i] * (2 * keyThreshold - 1 - 2 * key) + key - keyThreshold;
-        keyGapValid[i] <== valid[i] * keyGap[i];
-        keyRange[i] = RangeCheck(KEYB + 1);
-        keyRange[i].in <== keyGapValid[i];
-    }
-
-    // ---- 8. scores s_k = inlier_k * max(0, sum_{i inlier} G[k][i]) < 2^64 ----
-    // weighted[k][i] = inlier_i * G[k][i].
-    signal weighted[K_MAX][K_MAX];
-    // negative[k] = 1 iff the sum is negative (hint, proven below).
-    signal negative[K_MAX];
-    // positivePart[k] = (1 - negative[k]) * sum.
-    signal positivePart[K_MAX];
-    // score[k] = inlier_k * positivePart[k], range-checked to 64 bits.
-    signal score[K_MAX];
-    // negativePart[k] = negative[k] * (-sum - 1), range-checked: negative => sum < 0.
-    signal negativePart[K_MAX];
-    // scoreRange[k]: score[k] in [0, 2^64).
-    component scoreRange[K_MAX];
-    // negativeRange[k]: negativePart[k] in [0, 2^XB).
-    component negativeRange[K_MAX];
-    for (var k = 0; k < K_MAX; k++) {
-        var sum = 0;
-        for (var i = 0; i < K_MAX; i++) {
-            weighted[k][i] <== inlier.out[i] * gram[gramIndex(k, i, K_MAX)];
-            sum += weighted[k][i];
-        }
-        // Witness: circom compares field elements as signed values in (-r/2, r/2).
-        negative[k] <-- sum < 0 ? 1 : 0;
-        negative[k] * (negative[k] - 1) === 0;
-        positivePart[k] <== (1 - negative[k]) * sum;
-        score[k] <== inlier.out[k] * positivePart[k];
-        scoreRange[k] = RangeCheck(64);
-        scoreRange[k].in <== score[k];
-        negativePart[k] <== negative[k] * (-sum - 1);
-        negativeRange[k] = RangeCheck(XB);
-        negativeRange[k].in <== negativePart[k];
-    }
-
-    // ---- 9. statuses and outcome words ----
+    // ---- 8. statuses and outcome words ----
     // dupOpened[k] = decoded[k] * duplicate[k] (status 2 for a duplicate).
     signal dupOpened[K_MAX];
     for (var k = 0; k < K_MAX; k++) {
@@ -352,9 +268,9 @@ template Decision(K_MAX, CHUNK, B, BG) {
         for (var i = 0; i < 3; i++) {
             var k = 3 * w + i;
             if (k < K_MAX) {
-                // empty 0; excluded 3; duplicate 2; valid: inlier 1, else 2.
-                var status = 3 * excluded[k] + 2 * dupOpened[k] + 2 * valid[k] - inlier.out[k];
-                word += (status + 4 * score[k]) * (1 << (66 * i));
+                // empty 0; excluded 3; duplicate 2; valid: counted 1, else 2.
+                var status = 3 * excluded[k] + 2 * dupOpened[k] + 2 * valid[k] - rule.counted[k];
+                word += (status + 4 * rule.score[k]) * (1 << (66 * i));
             }
         }
         outcome[w] === word;

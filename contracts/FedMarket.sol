@@ -910,20 +910,26 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
     }
 
     /// @dev The split of a round with a zero total score: the whole `reward` in equal parts to the
-    ///      valid slots (inlier or not aggregated), or to every slot if none is valid:
+    ///      inliers (the slots the proven rule counted, e.g. one kept cluster, which has no other
+    ///      cluster to score against); without inliers to the valid slots (inlier or not
+    ///      aggregated: the rule judged nobody), or to every slot if none is valid:
     ///      `floor(reward / n)` each and one unit more for the first `reward % n` of them.
     function _payEqually(uint256 projectId, Project storage p, uint256 round, uint256[] calldata outcomes, uint256 reward)
         internal
     {
         uint256 submissions = p.submissions;
         uint256 slots = p.maxTrainersPerRound;
+        uint256 inliers;
         uint256 valid;
         for (uint256 slot; slot < slots; ++slot) {
             if (!_revealedIn(projectId, slot, round)) continue;
             (SlotStatus status,) = _outcome(outcomes, slot);
-            if (status == SlotStatus.Inlier || status == SlotStatus.NotAggregated) ++valid;
+            if (status == SlotStatus.Inlier) ++inliers;
+            else if (status == SlotStatus.NotAggregated) ++valid;
         }
-        uint256 eligible = valid == 0 ? submissions : valid;
+        // A slot the rule left out is never paid while another was counted.
+        if (inliers != 0) valid = 0;
+        uint256 eligible = inliers != 0 ? inliers : valid != 0 ? valid : submissions;
         uint256 each = reward / eligible;
         uint256 extra = reward % eligible;
         address token = p.token;
@@ -933,7 +939,9 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
             (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
             address trainer = e.trainer;
             uint256 share;
-            if (valid == 0 || status == SlotStatus.Inlier || status == SlotStatus.NotAggregated) {
+            if (
+                status == SlotStatus.Inlier || (inliers == 0 && (valid == 0 || status == SlotStatus.NotAggregated))
+            ) {
                 share = each;
                 // Unchecked: `extra` is not zero, and `each + 1` is at most `reward`.
                 if (extra != 0) {

@@ -159,7 +159,7 @@ abstract contract FedMarketStorage {
         if (p.status == IFedMarket.ProjectStatus.None) revert IFedMarket.UnknownProject(projectId);
     }
 
-    /// @dev Multi-Krum's guarantee needs `n >= 2f + 3` updates (the circuit aggregates nobody below it).
+    /// @dev The round's quorum: `n >= 2f + 3` valid updates (the circuit counts nobody below it).
     function _quorum(Project storage p) internal view returns (uint256) {
         return 2 * uint256(p.byzantineTolerance) + 3;
     }

@@ -659,9 +659,10 @@ describe("FedMarket", function () {
       expect((await f.market.getProject(f.projectId)).budget).to.equal(before + (REWARD - 3n * share) - REWARD);
     });
 
-    it("splits a zero-total round equally among the valid slots, the first one unit more", async function () {
+    it("splits a zero-total round equally among the inliers: a slot left out gets nothing while another is counted", async function () {
       const f = await loadFixture(roundReady);
       const before = (await f.market.getProject(f.projectId)).budget;
+      // One kept cluster (slots 0 and 3) has no other cluster to align with: it scores 0.
       const zero = [
         { status: Status.Inlier, score: 0n },
         { status: Status.Excluded, score: 0n },
@@ -669,16 +670,33 @@ describe("FedMarket", function () {
         { status: Status.Inlier, score: 0n },
       ];
       const { chunkProofs, result } = await buildFinalization(f, f.projectId, zero);
-      const third = REWARD / 3n; // 1_000_000 = 3 * 333_333 + 1
       const tx = f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result);
       await expect(tx).to.emit(f.market, "RoundFinalized").withArgs(f.projectId, 0n, anyValue, anyValue, 0n, REWARD, anyValue);
+      await expect(tx)
+        .to.emit(f.market, "ContributionRecorded")
+        .withArgs(f.projectId, 0n, f.trainers[2]!.address, 2n, Status.NotAggregated, 9n, 0n);
+      const credits = await Promise.all(f.trainers.slice(0, 4).map((t) => f.market.creditOf(ETH, t.address)));
+      expect(credits).to.deep.equal([REWARD / 2n, 0n, 0n, REWARD / 2n]);
+      // Nothing went back to the budget: the next round reserved its reward from what was there.
+      expect((await f.market.getProject(f.projectId)).budget).to.equal(before - REWARD);
+    });
+
+    it("splits a zero-total round that counted nobody equally among the valid slots, the first one unit more", async function () {
+      const f = await loadFixture(roundReady);
+      const nobody = [
+        { status: Status.NotAggregated, score: 0n },
+        { status: Status.Excluded, score: 0n },
+        { status: Status.NotAggregated, score: 9n },
+        { status: Status.NotAggregated, score: 0n },
+      ];
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, nobody);
+      const third = REWARD / 3n; // 1_000_000 = 3 * 333_333 + 1
+      const tx = f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result);
       await expect(tx)
         .to.emit(f.market, "ContributionRecorded")
         .withArgs(f.projectId, 0n, f.trainers[1]!.address, 1n, Status.Excluded, 0n, 0n);
       const credits = await Promise.all(f.trainers.slice(0, 4).map((t) => f.market.creditOf(ETH, t.address)));
       expect(credits).to.deep.equal([third + 1n, 0n, third, third]);
-      // Nothing went back to the budget: the next round reserved its reward from what was there.
-      expect((await f.market.getProject(f.projectId)).budget).to.equal(before - REWARD);
     });
 
     it("splits a round whose every slot is excluded among all its submitters, never the owner", async function () {

@@ -5,8 +5,9 @@
  * marketplace's finalize path. Then every public input is tampered with in turn.
  *
  * Trainers commit sealed commitments, then reveal them, as on any chain. The test circuits have
- * K_MAX = 4 slots, and a project needs 2f + 3 <= slots, so f = 0 here: Multi-Krum then aggregates
- * every valid update and the proven scores are what keeps a harmful update from being paid.
+ * K_MAX = 4 slots, and a project needs 2f + 3 <= slots, so f = 0 here (quorum 3 valid updates): the
+ * consensus rule's test keeps the updates that agree with the others and leaves a sign-flipped one
+ * out, unpaid.
  *
  * The first run on a fresh machine compiles the circuits and generates the dev powers of tau
  * (several minutes); later runs use the cache in .cache/.
@@ -65,11 +66,15 @@ const INPUT_NAMES = [
   ...Array.from({ length: Math.ceil(config.kMax / 3) }, (_, w) => `outcome word ${w}`),
 ];
 
-/** Three honest updates near a common direction and one sign-flipped update (it works against them). */
+/**
+ * Three honest updates around a common direction, each with its own part (cosine about 0.7, not
+ * near-duplicates: each is its own cluster and scores its alignment with the others), and one
+ * sign-flipped update (it works against them).
+ */
 function roundUpdates(seed: number): bigint[][] {
   const r = rng(seed);
   const base = Array.from({ length: D }, () => r(-300, 300));
-  const honest = [0, 1, 2].map(() => base.map((v) => v + r(-20, 20)));
+  const honest = [0, 1, 2].map(() => base.map((v) => v + r(-200, 200)));
   const attacker = base.map((v) => -v);
   return [...honest, attacker];
 }
@@ -210,9 +215,9 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     const prevModel = Array.from({ length: D }, (_, i) => BigInt(i - 20));
     const projectId = await createProject(f, prevModel);
     const round = await playRound(f, projectId, prevModel, 1);
-    // f = 0: Multi-Krum keeps all n - f = 4 valid updates; the sign-flipped one scores 0.
-    expect(round.krum.inliers).to.deep.equal([true, true, true, true]);
-    expect(round.krum.scores.map((s) => s > 0n)).to.deep.equal([true, true, true, false]);
+    // f = 0: the consensus test keeps the three honest updates and leaves the sign-flipped one out (status 2, score 0).
+    expect(round.rule.aggregated).to.deep.equal([true, true, true, false]);
+    expect(round.rule.scores.map((s) => s > 0n)).to.deep.equal([true, true, true, false]);
     const { chunkProofs, decisionProof } = await prove(round);
 
     // The contract computes the same ctx the reference implementation was given.
@@ -233,7 +238,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
         0n,
         round.newModelCommitment,
         cid("model1"),
-        round.krum.scores.reduce((a, b) => a + b, 0n),
+        round.rule.scores.reduce((a, b) => a + b, 0n),
         (v: bigint) => v <= REWARD,
         (h: { learningRateMicros: bigint }) => h.learningRateMicros === 9_000n,
       );
@@ -242,7 +247,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
 
     expect((await f.market.getProject(projectId)).modelCommitment).to.equal(round.newModelCommitment);
     expect((await f.market.getCurrentRound(projectId)).hyperParams.learningRateMicros).to.equal(9_000n);
-    const shares = rewardShares(REWARD, round.krum.scores);
+    const shares = rewardShares(REWARD, round.rule.scores);
     for (const [k, t] of f.trainers.entries()) {
       expect(await f.market.creditOf(ETH, t.address)).to.equal(shares.rewards[k]);
     }

@@ -383,7 +383,7 @@ describe("chunk circuit rejects tampered inputs", () => {
     const stuffed = run(true);
     // Slot 1's junk is committed and must unpack, but it moves no Gram entry, score or model value.
     assert.deepEqual(stuffed.finalState.gram, honest.finalState.gram);
-    assert.deepEqual(stuffed.krum.scores, honest.krum.scores);
+    assert.deepEqual(stuffed.rule.scores, honest.rule.scores);
     assert.deepEqual(stuffed.newModel, honest.newModel);
     for (const w of stuffed.chunkWitnesses) assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
     // Forged witnesses of the last chunk: one more value in the model, or the full-chunk hint flipped.

@@ -1,32 +1,35 @@
 /**
  * Witness-level tests of the decision circuit (circuits/main/decision_k4_c16.circom) against
- * the reference implementation in packages/core.
+ * the reference implementation in packages/core: the consensus rule (`consensusDecision`) with the
+ * hints of `consensusHints`, the quorum 2f + 3, and everything the decision binds around them.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  CONSENSUS_PARAMS,
   SlotStatus,
   buildChunkInput,
   buildDecisionInput,
   cipherChain,
   computeCtx,
+  consensusDecision,
+  consensusHints,
   encryptChunk,
   gramFromUpper,
   hashState,
   initialState,
-  inlierScores,
   maskOf,
-  multiKrumQuorum,
+  mod,
+  roundQuorum,
   packOutcome,
   publicKeyOf,
   sealedCommitment,
   simulateRound,
-  squaredDistance,
   toField,
   type CircuitConfig,
   type CircuitInput,
+  type ConsensusResult,
   type CurvePoint,
-  type KrumResult,
   type RoundResult,
   type RoundSlot,
   type SlotChunk,
@@ -35,6 +38,8 @@ import { SEAL_KEY, SEAL_SECRET, loadCircuit, releaseCurves, rng, sealedTestSlot,
 
 const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
 const KECCAK = 0xabcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789n;
+/** The clipped Gram matrix's scale 2^(2F): cluster sums are shifted by it into scores. */
+const SHIFT = 1n << BigInt(2 * CONSENSUS_PARAMS.clipBits);
 let circuit: TestCircuit;
 
 before(async () => {
@@ -44,6 +49,26 @@ after(releaseCurves);
 
 const vec = (xs: number[], d = 16): bigint[] => Array.from({ length: d }, (_, i) => BigInt(xs[i % xs.length] as number));
 const slot = (u: bigint[], e: bigint): RoundSlot => sealedTestSlot(config, u, e);
+
+/**
+ * Four updates with equal squared norms (120) in different directions, pairwise cosines 1/3, 2/3
+ * and 2/15: they all agree (cosine >= 0.03) without being near-duplicates (< 0.95), and the median
+ * norm is a four-way tie.
+ */
+const EQUAL_NORMS = [vec([5, 1, 2, 0]), vec([1, 5, 0, 2]), vec([2, 0, 5, 1]), vec([0, 2, 1, 5])];
+
+/**
+ * Slot 0 keeps a negative score sum: slots 0, 1 and 2 are kept, but slot 0's clipped inner products
+ * with slots 1 and 2 sum to less than 0 (slot 2 fails the first pass of the consensus test and is
+ * kept by the second, whose voters are slots 0 and 1; the scores sum over the kept slots). Slot 3
+ * points away from everyone. (consensus.test.ts's NEGATIVE_ROUND without its copy of slot 1.)
+ */
+const NEGATIVE = [
+  [6, -5, -4],
+  [9, 9, -1],
+  [-3, 12, -2],
+  [-2, -11, -12],
+].map((u) => vec([...u, ...new Array<number>(13).fill(0)]));
 
 function round(slots: RoundSlot[], f: number, prevModel: bigint[] = vec([0])): RoundResult {
   return simulateRound({ config, prevModel, slots, f, keccak: KECCAK, secret: SEAL_SECRET });
@@ -55,72 +80,61 @@ async function accepts(r: RoundResult): Promise<void> {
   assert.deepEqual(witness.slice(1, 1 + r.decision.publicSignals.length), [...r.decision.publicSignals]);
 }
 
-async function rejects(input: CircuitInput): Promise<void> {
-  await assert.rejects(circuit.witness(input));
+async function rejects(input: CircuitInput, what?: string): Promise<void> {
+  await assert.rejects(circuit.witness(input), what);
 }
 
 /** The inactive branch: every valid slot status 2, scores 0, mask 0, model unchanged. */
 function assertNobody(res: RoundResult): void {
-  assert.equal(res.krum.active, false);
-  assert.ok(res.krum.n < multiKrumQuorum(Number(res.ctx & 0xffn)));
-  res.krum.valid.forEach((v, k) => {
-    if (v) assert.equal(res.krum.status[k], SlotStatus.NotAggregated);
+  assert.equal(res.rule.active, false);
+  assert.ok(res.rule.validCount < roundQuorum(Number(res.ctx & 0xffn)));
+  assertNobodyAggregated(res);
+}
+
+/** Nobody counted or aggregated (inactive, or the consensus test did not run): valid slots status 2, scores 0, mask 0, model unchanged. */
+function assertNobodyAggregated(res: RoundResult): void {
+  res.rule.valid.forEach((v, k) => {
+    if (v) assert.equal(res.rule.status[k], SlotStatus.NotAggregated);
   });
-  assert.ok(res.krum.scores.every((x) => x === 0n));
+  assert.ok(res.rule.scores.every((x) => x === 0n));
+  assert.ok(res.rule.aggregated.every((x) => !x));
   assert.equal(res.finalState.mask, 0n);
   assert.equal(res.newModelCommitment, res.prevModelCommitment);
 }
 
 /**
- * The decision input the old quorum (`n >= f + 3`) would have produced for `res`'s round: Multi-Krum
- * run regardless of the 2f + 3 quorum (m = n - f - 2 distances, n - f inliers), with its mask in
- * the final state, its statuses and scores in the outcome and its hints.
+ * A decision input for `res`'s round built from another decision `rule` of its slots: `rule`'s
+ * hints, `mask` in the final state (accFinal reopened) and `outcome` as the public outcome words;
+ * ctx, commitments, the models and the openings stay the round's.
  */
-function oldQuorumDecision(res: RoundResult, f: number): CircuitInput {
-  const k = config.kMax;
-  const gram = gramFromUpper(res.finalState.gram, k);
-  const members = res.krum.valid.flatMap((v, i) => (v ? [i] : []));
-  const n = members.length;
-  assert.ok(n >= f + 3, "the old quorum must be reached");
-  const selected = Array.from({ length: k }, () => new Array<boolean>(k).fill(false));
-  const tau = new Array<bigint>(k).fill(0n);
-  const krumScores = new Array<bigint>(k).fill(0n);
-  const inliers = new Array<boolean>(k).fill(false);
-  let keyThreshold = 0n;
-  for (const i of members) {
-    const row = members
-      .filter((j) => j !== i)
-      .map((j) => ({ j, d: squaredDistance(gram, i, j) }))
-      .sort((a, b) => (a.d < b.d ? -1 : a.d > b.d ? 1 : a.j - b.j));
-    for (const { j, d } of row.slice(0, n - f - 2)) {
-      (selected[i] as boolean[])[j] = true;
-      krumScores[i] = (krumScores[i] as bigint) + d;
-      tau[i] = d;
-    }
-  }
-  const keys = members.map((i) => ({ i, key: (krumScores[i] as bigint) * BigInt(k) + BigInt(i) })).sort((a, b) => (a.key < b.key ? -1 : 1));
-  for (const { i, key } of keys.slice(0, n - f)) {
-    inliers[i] = true;
-    keyThreshold = key + 1n;
-  }
-  const scores = inlierScores(gram, inliers);
-  const status = res.krum.status.map((st, i) =>
-    res.krum.valid[i] === true ? (inliers[i] === true ? SlotStatus.Inlier : SlotStatus.NotAggregated) : st,
-  );
-  const krum: KrumResult = { ...res.krum, active: true, inliers, krumScores, scores, status, selected, tau, keyThreshold };
+function craftedDecision(
+  res: RoundResult,
+  rule: ConsensusResult,
+  outcome: readonly bigint[] = packOutcome(rule.status, rule.scores, config.kMax),
+  mask: bigint = maskOf(rule.aggregated),
+): CircuitInput {
   const pub = {
     ctx: res.ctx,
     prevModel: res.prevModelCommitment,
     newModel: res.newModelCommitment,
     sealKey: SEAL_KEY,
     commitments: res.commitments,
-    outcome: packOutcome(status, scores, k),
+    outcome,
   };
   const openings = {
     secret: SEAL_SECRET,
-    ephemerals: (res.decision.input["ephemeral"] as bigint[][]).map((e) => [e[0], e[1]] as unknown as CurvePoint),
+    ephemerals: (res.decision.input["ephemeral"] as bigint[][]).map((e): CurvePoint => [e[0] as bigint, e[1] as bigint]),
   };
-  return buildDecisionInput(config, pub, { ...res.finalState, mask: maskOf(inliers) }, openings, krum).input;
+  return buildDecisionInput(config, pub, { ...res.finalState, mask }, openings, rule).input;
+}
+
+/**
+ * The consensus rule on `res`'s slots with the quorum of `quorumF` (2 quorumF + 3 valid slots)
+ * instead of the round's f: the decision a looser quorum would take, for `craftedDecision`.
+ */
+function ruleAtQuorum(res: RoundResult, quorumF: number): ConsensusResult {
+  const gram = gramFromUpper(res.finalState.gram, config.kMax);
+  return consensusDecision({ commitments: res.commitments, excluded: res.decoded.map((d) => !d), gram, f: quorumF });
 }
 
 describe("decision circuit accepts the reference computation", () => {
@@ -130,38 +144,49 @@ describe("decision circuit accepts the reference computation", () => {
     console.error(`  decision_k4_c16: ${circuit.r1cs.nConstraints} constraints`);
   });
 
-  test("random round with one far update, snarkjs wtns check: f = 0 aggregates all four, f = 1 nobody (n = 4 < 5)", async () => {
+  test("three agreeing updates and one far beyond the norm cap, snarkjs wtns check: f = 0 aggregates the three (the far one status 2), f = 1 nobody (n = 4 < 5)", async () => {
     const r = rng(11);
-    const honest = [0, 1, 2].map((k) =>
+    // A common direction plus independent noise: pairwise cosines ~ 0.5, agreeing, not near-duplicates.
+    const common = Array.from({ length: 40 }, () => r(-50, 50));
+    const honest = (e: bigint): RoundSlot =>
       slot(
-        Array.from({ length: 40 }, () => r(-50, 50)),
-        BigInt(k + 100),
-      ),
-    );
+        common.map((x) => x + r(-50, 50)),
+        e,
+      );
+    const h0 = honest(100n);
+    // Squared norm ~ 2^29.6 per entry against the honest ~ 2^11: far beyond 4 x the median.
     const byzantine = slot(
       Array.from({ length: 40 }, () => r(20000, 32767)),
       999n,
     );
-    const slots = [honest[0] as RoundSlot, byzantine, honest[1] as RoundSlot, honest[2] as RoundSlot];
-    // K_MAX = 4: only f = 0 can reach the quorum 2f + 3, and then every valid update is an inlier
+    const slots = [h0, byzantine, honest(101n), honest(102n)];
+    // K_MAX = 4: only f = 0 can reach the quorum 2f + 3
     const res = round(slots, 0, vec([5, -5], 40));
-    assert.deepEqual(res.krum.status, [1, 1, 1, 1]);
+    assert.deepEqual(res.rule.status, [1, 2, 1, 1]);
+    assert.deepEqual(res.rule.capped, [true, false, true, true]);
+    assert.equal(res.rule.tested, true);
+    assert.equal(res.finalState.mask, 0b1101n);
+    assert.equal(res.rule.scores[1], 0n);
+    assert.ok([0, 2, 3].every((k) => (res.rule.scores[k] as bigint) > 0n));
     assert.ok(await circuit.witnessChecked(res.decision.input));
     const res1 = round(slots, 1, vec([5, -5], 40));
-    assert.deepEqual(res1.krum.status, [2, 2, 2, 2]);
+    assert.deepEqual(res1.rule.status, [2, 2, 2, 2]);
     assertNobody(res1);
     assert.ok(await circuit.witnessChecked(res1.decision.input));
   });
 
   test("K < K_MAX: empty slots have status 0 and score 0", async () => {
+    // cosines 0.8 and 0.949 (just below the near-duplicate threshold): three clusters, all agreeing
     const res = round([slot(vec([1, 2]), 1n), slot(vec([2, 1]), 2n), slot(vec([3, 3]), 3n)], 0);
-    assert.deepEqual(res.krum.status, [1, 1, 1, 0]);
+    assert.equal(res.rule.n, 3);
+    assert.deepEqual(res.rule.status, [1, 1, 1, 0]);
+    assert.equal(res.rule.scores[3], 0n);
     await accepts(res);
   });
 
   test("n < 2f + 3: nobody aggregated, model unchanged", async () => {
     const res = round([slot(vec([1]), 1n), slot(vec([2]), 2n), slot(vec([3]), 3n)], 1, vec([9]));
-    assert.deepEqual(res.krum.status, [2, 2, 2, 0]);
+    assert.deepEqual(res.rule.status, [2, 2, 2, 0]);
     assertNobody(res);
     await accepts(res);
     // f = 255 (the largest f the ctx can carry)
@@ -170,36 +195,32 @@ describe("decision circuit accepts the reference computation", () => {
     await accepts(round([], 0));
   });
 
-  test("boundary f = 0: n = 2 = 2f + 2 aggregates nobody, n = 3 = 2f + 3 runs Multi-Krum", async () => {
-    const below = round([slot(vec([1, 4]), 1n), slot(vec([2, -3]), 2n)], 0, vec([7]));
-    assert.deepEqual(below.krum.status, [2, 2, 0, 0]);
+  test("boundary f = 0: n = 2 = 2f + 2 aggregates nobody, n = 3 = 2f + 3 runs the consensus rule", async () => {
+    const below = round([slot(vec([5, 1, 2]), 1n), slot(vec([1, 5, 2]), 2n)], 0, vec([7]));
+    assert.deepEqual(below.rule.status, [2, 2, 0, 0]);
     assertNobody(below);
     await accepts(below);
-    const at = round([slot(vec([1, 4]), 1n), slot(vec([2, -3]), 2n), slot(vec([-5, 6]), 3n)], 0, vec([7]));
-    assert.equal(at.krum.active, true);
-    assert.deepEqual(at.krum.status, [1, 1, 1, 0]);
+    const at = round([slot(vec([5, 1, 2]), 1n), slot(vec([1, 5, 2]), 2n), slot(vec([2, 1, 5]), 3n)], 0, vec([7]));
+    assert.equal(at.rule.active, true);
+    assert.equal(at.rule.tested, true);
+    assert.deepEqual(at.rule.status, [1, 1, 1, 0]);
     assert.equal(at.finalState.mask, 0b0111n);
     assert.notEqual(at.newModelCommitment, at.prevModelCommitment);
     await accepts(at);
     // two valid updates plus a duplicated pair: n = 2 < 3, duplicates do not count towards the quorum
     const a = slot(vec([9]), 9n);
-    const dup = round([slot(vec([1, 4]), 1n), a, slot(vec([2, -3]), 2n), a], 0);
-    assert.deepEqual(dup.krum.status, [2, 2, 2, 2]);
+    const dup = round([slot(vec([5, 1, 2]), 1n), a, slot(vec([1, 5, 2]), 2n), a], 0);
+    assert.equal(dup.rule.validCount, 2);
+    assert.deepEqual(dup.rule.status, [2, 2, 2, 2]);
     assertNobody(dup);
     await accepts(dup);
   });
 
   test("boundary f = 1: n = 4 = 2f + 2 aggregates nobody; at K_MAX = 4 f = 1 is never active (2f + 3 = 5 > 4)", async () => {
-    const r = rng(12);
-    const slots = [0, 1, 2, 3].map((k) =>
-      slot(
-        Array.from({ length: 16 }, () => r(-300, 300)),
-        BigInt(k + 1),
-      ),
-    );
+    const slots = EQUAL_NORMS.map((u, k) => slot(u, BigInt(k + 1)));
     for (let n = 0; n <= 4; n++) {
       const res = round(slots.slice(0, n), 1, vec([3, -2]));
-      assert.equal(res.krum.n, n);
+      assert.equal(res.rule.validCount, n);
       assertNobody(res);
       await accepts(res);
     }
@@ -207,67 +228,144 @@ describe("decision circuit accepts the reference computation", () => {
     for (const f of [2, 100, 255]) assertNobody(round(slots, f));
   });
 
-  test("the old quorum's decision (n >= f + 3) is no longer provable", async () => {
-    const r = rng(13);
-    const slots = [0, 1, 2, 3].map((k) =>
-      slot(
-        Array.from({ length: 16 }, () => r(-100, 100) * BigInt(k === 2 ? 50 : 1)),
-        BigInt(k + 1),
-      ),
-    );
-    // the helper reproduces the reference where both quorums agree (f = 0, n = 4)
+  test("the old quorum's decision (n >= f + 3) is no longer provable: an inactive round cannot aggregate or score anyone", async () => {
+    const slots = EQUAL_NORMS.map((u, k) => slot(u, BigInt(k + 1)));
+    // the helpers reproduce the reference's input when they take the round's own decision
     const active = round(slots, 0);
-    assert.deepEqual(oldQuorumDecision(active, 0), active.decision.input);
-    // f = 1, n = 4: the old rule would aggregate the three closest updates, the new one nobody
+    assert.deepEqual(active.rule.status, [1, 1, 1, 1]);
+    assert.deepEqual(craftedDecision(active, ruleAtQuorum(active, 0)), active.decision.input);
+    // f = 1, n = 4 >= f + 3: the old quorum would run the rule and aggregate all four, the new one nobody
     const res = round(slots, 1);
     assertNobody(res);
-    const old = oldQuorumDecision(res, 1);
-    assert.equal(old["mask"], 0b1011n);
-    await rejects(old);
+    assert.deepEqual(craftedDecision(res, res.rule), res.decision.input);
+    const old = ruleAtQuorum(res, 0);
+    assert.deepEqual(old.status, [1, 1, 1, 1]);
+    assert.ok(old.scores.every((s) => s > 0n));
+    await rejects(craftedDecision(res, old), "the whole decision of the looser quorum");
+    const claimedOutcome = packOutcome(old.status, old.scores, config.kMax);
+    const claimedMask = maskOf(old.aggregated);
+    assert.equal(claimedMask, 0b1111n);
+    // Each part of it alone, the rest honest: the mask, the outcome, its statuses, its scores, its hints.
+    await rejects(craftedDecision(res, res.rule, res.outcome, claimedMask), "mask");
+    await rejects(craftedDecision(res, res.rule, claimedOutcome), "outcome");
+    await rejects(craftedDecision(res, res.rule, packOutcome(old.status, res.rule.scores, config.kMax)), "statuses");
+    await rejects(craftedDecision(res, res.rule, packOutcome(res.rule.status, old.scores, config.kMax)), "scores");
+    await rejects(craftedDecision(res, old, res.outcome, 0n), "hints");
+    await rejects(craftedDecision(res, res.rule, claimedOutcome, claimedMask), "mask and outcome with the inactive hints");
   });
 
-  test("all-equal updates: ties in the distance selection", async () => {
+  test("all-equal updates: one cluster of four slots, whose four votes keep its representative; every member counted, score 0 (no other kept cluster)", async () => {
     const u = vec([3, -1]);
     const res = round(
       [1n, 2n, 3n, 4n].map((s) => slot(u, s)),
       0,
+      vec([2]),
     );
-    assert.deepEqual(res.krum.status, [1, 1, 1, 1]);
+    assert.equal(res.rule.n, 1);
+    assert.deepEqual(res.rule.label, [0, 0, 0, 0]);
+    assert.deepEqual(res.rule.clusterSize, [4, 4, 4, 4]);
+    assert.equal(res.rule.tested, true);
+    assert.deepEqual(res.rule.aggregated, [true, false, false, false]);
+    assert.deepEqual(res.rule.status, [1, 1, 1, 1]);
+    assert.deepEqual(res.rule.scores, [0n, 0n, 0n, 0n]);
+    assert.equal(res.finalState.mask, 0b0001n);
+    assert.notEqual(res.newModelCommitment, res.prevModelCommitment);
     await accepts(res);
+  });
+
+  test("fewer than 3 capped slots (two equal updates, one beyond the norm cap): the consensus test does not run, nobody is aggregated", async () => {
+    const u = vec([3, -1]);
+    const res = round([slot(u, 1n), slot(u, 2n), slot(vec([30000, 20000]), 3n)], 0, vec([2]));
+    assert.equal(res.rule.active, true);
+    assert.deepEqual(res.rule.label, [0, 0, 2, -1]);
+    assert.deepEqual(res.rule.capped, [true, false, false, false]);
+    assert.equal(res.rule.tested, false);
+    assert.deepEqual(res.rule.status, [2, 2, 2, 0]);
+    assertNobodyAggregated(res);
+    await accepts(res);
+  });
+
+  test("ties in the median: equal norms in different directions, the lower median is the second slot by (norm, slot); another slot of the same norm is rejected", async () => {
+    const res = round(
+      EQUAL_NORMS.map((u, k) => slot(u, BigInt(k + 1))),
+      0,
+    );
+    assert.equal(res.rule.n, 4);
+    assert.equal(res.rule.medianSlot, 1);
+    assert.equal(res.rule.medianNorm2, 120n);
+    assert.ok(res.rule.clip.every((c) => c === 1n << BigInt(CONSENSUS_PARAMS.clipBits)));
+    assert.deepEqual(res.rule.status, [1, 1, 1, 1]);
+    await accepts(res);
+    // The same M2 from slot 0, 2 or 3: the order is by G_rr * K + r, so only slot 1 is the lower median.
+    for (const other of [0, 2, 3]) {
+      await rejects(
+        tamper(res.decision.input, (c) => {
+          c["medianSlot"] = [0, 1, 2, 3].map((k) => (k === other ? 1n : 0n));
+        }),
+        `median slot ${other}`,
+      );
+    }
   });
 
   test("duplicates are status 2 and leave the valid set; unavailable slots are empty (commitment 0, status 0)", async () => {
     const a = slot(vec([1]), 7n);
     const res = round([a, slot(vec([2]), 8n), a, { commitment: 12345n, unavailable: true }], 0);
-    assert.deepEqual(res.krum.status, [2, 2, 2, 0]); // n = 1 < 3
+    assert.deepEqual(res.rule.status, [2, 2, 2, 0]); // n = 1 < 3
+    assert.deepEqual(res.rule.duplicate, [true, false, true, false]);
     assert.equal(res.decision.publicSignals[6 + 3], 0n);
     await accepts(res);
     const res2 = round([slot(vec([1]), 1n), a, slot(vec([4]), 2n), a], 0);
-    assert.deepEqual(res2.krum.status, [2, 2, 2, 2]);
+    assert.deepEqual(res2.rule.status, [2, 2, 2, 2]);
     await accepts(res2);
-    const res3 = round([slot(vec([1]), 1n), slot(vec([2]), 3n), slot(vec([4]), 2n), { ...a, unavailable: true }], 0);
-    assert.deepEqual(res3.krum.status, [1, 1, 1, 0]);
-    assert.equal(res3.krum.scores[3], 0n);
+    const res3 = round([slot(vec([1, 2]), 1n), slot(vec([2, 1]), 3n), slot(vec([3, 3]), 2n), { ...a, unavailable: true }], 0);
+    assert.deepEqual(res3.rule.status, [1, 1, 1, 0]);
+    assert.equal(res3.rule.scores[3], 0n);
     assert.equal(res3.decision.publicSignals[6 + 3], 0n);
     await accepts(res3);
   });
 
-  test("negative score sums are clamped to zero", async () => {
-    const res = round([slot(vec([10]), 1n), slot(vec([-3]), 2n), slot(vec([-3]), 3n)], 0);
-    assert.deepEqual(res.krum.status, [1, 1, 1, 0]);
-    assert.deepEqual(res.krum.scores, [16n * 40n, 0n, 0n, 0n]);
+  test("negative score sums are clamped to zero: a kept cluster whose clipped alignment with the other kept clusters is negative scores 0", async () => {
+    const res = round(
+      NEGATIVE.map((u, k) => slot(u, BigInt(k + 1))),
+      0,
+    );
+    assert.deepEqual(res.rule.firstPass, [true, true, false, false]);
+    assert.deepEqual(res.rule.status, [1, 1, 1, 2]);
+    // slot 0's sum over the other kept slots, on the clipped Gram matrix
+    const gram = gramFromUpper(res.finalState.gram, config.kMax);
+    const h = (i: number, j: number): bigint => (res.rule.clip[i] as bigint) * (res.rule.clip[j] as bigint) * (gram[i]?.[j] as bigint);
+    assert.ok(h(0, 1) + h(0, 2) < 0n);
+    assert.equal(res.rule.clusterSums[0], 0n);
+    assert.deepEqual(res.rule.scores, [0n, (h(1, 0) + h(1, 2)) / SHIFT, (h(2, 0) + h(2, 1)) / SHIFT, 0n]);
+    assert.ok((res.rule.scores[1] as bigint) > 0n && (res.rule.scores[2] as bigint) > 0n);
     await accepts(res);
   });
 
-  test("extreme updates: scores near their largest values", async () => {
-    const hi = vec([32767], 80);
-    const lo = vec([-32768], 80);
-    const res = round([slot(hi, 1n), slot(hi, 2n), slot(hi, 3n), slot(hi, 4n)], 0, vec([0], 16 * 5));
-    assert.deepEqual(res.krum.status, [1, 1, 1, 1]);
-    assert.deepEqual(res.krum.scores, new Array(4).fill(4n * 80n * 32767n * 32767n));
+  test("extreme updates at the B-bit bounds that agree: scores near their largest values, and an opposite extreme is status 2", async () => {
+    const d = 80;
+    // All 32767, except two entries of its own set to -32768 (or the negation of that): pairwise
+    // cosines 0.9, agreeing and below the near-duplicate threshold; the norms are within 1e-4.
+    const extreme = (k: number, sign: 1 | -1): bigint[] =>
+      Array.from({ length: d }, (_, x) => BigInt((x >> 1 === k ? -1 : 1) * sign === 1 ? 32767 : -32768));
+    const model = vec([0], d);
+    const res = round(
+      [0, 1, 2, 3].map((k) => slot(extreme(k, 1), BigInt(k + 1))),
+      0,
+      model,
+    );
+    assert.deepEqual(res.rule.status, [1, 1, 1, 1]);
+    // Every clip factor 2^F (equal norms): the scores are the plain inner products with the other three.
+    const g = gramFromUpper(res.finalState.gram, config.kMax);
+    for (let k = 0; k < 4; k++) {
+      const expected = [0, 1, 2, 3].filter((j) => j !== k).reduce((s, j) => s + (g[k]?.[j] as bigint), 0n);
+      assert.equal(res.rule.scores[k], expected);
+    }
+    // each pair: 76 entries 32767^2 and 4 entries -32767 * 32768
+    assert.deepEqual(res.rule.scores, new Array(4).fill(3n * (76n * 32767n * 32767n - 4n * 32767n * 32768n)));
     await accepts(res);
-    const mixed = round([slot(hi, 1n), slot(hi, 2n), slot(hi, 3n), slot(lo, 4n)], 0, vec([0], 16 * 5));
-    assert.deepEqual(mixed.krum.status, [1, 1, 1, 1]);
+    const mixed = round([slot(extreme(0, 1), 1n), slot(extreme(1, 1), 2n), slot(extreme(2, 1), 3n), slot(extreme(3, -1), 4n)], 0, model);
+    assert.deepEqual(mixed.rule.status, [1, 1, 1, 2]);
+    assert.deepEqual(mixed.rule.capped, [true, true, true, true]);
     await accepts(mixed);
   });
 });
@@ -278,16 +376,27 @@ describe("decision circuit rejects tampered inputs", () => {
 
   before(() => {
     const r = rng(21);
-    const slots = [0, 1, 2, 3].map((k) =>
-      slot(
-        Array.from({ length: 16 }, () => r(-100, 100) * BigInt(k === 2 ? 50 : 1)),
-        BigInt(k + 1),
-      ),
-    );
-    // K_MAX = 4: f = 0 is the only f with a quorum (n = 4 >= 3), everyone is an inlier
-    baseSlots = slots;
-    base = round(slots, 0);
-    assert.deepEqual(base.krum.status, [1, 1, 1, 1]);
+    // A common direction plus noise (pairwise cosines 0.1 to 0.4: agreeing, not near-duplicates);
+    // slot 2 one and a half times as long; slot 3 a near copy of slot 0 (cosine 0.997: one cluster
+    // labelled 0, whose two members split one score). The lower median of the four candidates is
+    // slot 0's cluster (two of them), so slots 1 and 2 are clipped to it (sigma < 2^F).
+    const common = Array.from({ length: 16 }, () => r(-100, 100));
+    const near = (): bigint[] => common.map((x) => x + r(-100, 100));
+    const u0 = near();
+    const u1 = near();
+    const u2 = near().map((x) => (3n * x) / 2n);
+    const u3 = u0.map((x) => x + r(-10, 10));
+    baseSlots = [slot(u0, 1n), slot(u1, 2n), slot(u2, 3n), slot(u3, 4n)];
+    // K_MAX = 4: f = 0 is the only f with a quorum (n = 4 >= 3)
+    base = round(baseSlots, 0);
+    assert.deepEqual(base.rule.label, [0, 1, 2, 0]);
+    assert.deepEqual(base.rule.parent, [-1, -1, -1, 0]);
+    assert.equal(base.rule.medianSlot, 0);
+    assert.equal(base.rule.tested, true);
+    assert.ok([1, 2].every((k) => (base.rule.clip[k] as bigint) < 1n << BigInt(CONSENSUS_PARAMS.clipBits)));
+    assert.deepEqual(base.rule.aggregated, [true, true, true, false]);
+    assert.deepEqual(base.rule.status, [1, 1, 1, 1]);
+    assert.equal(base.rule.scores[3], base.rule.scores[0]);
   });
 
   test("the untampered input passes", async () => {
@@ -300,11 +409,11 @@ describe("decision circuit rejects tampered inputs", () => {
         (c["outcome"] as bigint[])[0] = ((c["outcome"] as bigint[])[0] as bigint) + 4n;
       }),
     );
-    const statuses = [...base.krum.status];
+    const statuses = [...base.rule.status];
     statuses[2] = SlotStatus.NotAggregated;
     await rejects(
       tamper(base.decision.input, (c) => {
-        c["outcome"] = packOutcome(statuses, base.krum.scores, 4);
+        c["outcome"] = packOutcome(statuses, base.rule.scores, 4);
       }),
     );
     await rejects(
@@ -360,7 +469,7 @@ describe("decision circuit rejects tampered inputs", () => {
     // Slot 3 treated as empty while the contract passes its revealed commitment (not flagged, or
     // answered): the commitment must open, and the zero opening of an empty slot does not.
     const leftOut = round([...baseSlots.slice(0, 3), { ...baseSlots[3]!, unavailable: true }], 0);
-    assert.deepEqual(leftOut.krum.status, [1, 1, 1, 0]);
+    assert.deepEqual(leftOut.rule.status, [1, 1, 1, 0]);
     await accepts(leftOut);
     await rejects(
       tamper(leftOut.decision.input, (c) => {
@@ -372,7 +481,7 @@ describe("decision circuit rejects tampered inputs", () => {
   test("a slot passed with commitment 0 cannot be counted, whatever ciphertext the chunk proofs absorbed", async () => {
     // The contract passes commitment 0 for slot 3 (flagged, not answered); the aggregator has its data anyway.
     const flagged = round([...baseSlots.slice(0, 3), { ...baseSlots[3]!, unavailable: true }], 0);
-    assert.deepEqual(flagged.krum.status, [1, 1, 1, 0]);
+    assert.deepEqual(flagged.rule.status, [1, 1, 1, 0]);
     // Counting it: the full round's state (slot 3 decoded, its key in keysHash, its update in the
     // Gram matrix and the model) against commitment 0: refused.
     await rejects(
@@ -448,7 +557,7 @@ describe("decision circuit rejects tampered inputs", () => {
     const chunks = good[2]!.sealed!.chunks;
     const off: RoundSlot = { commitment: sealedCommitment(cipherChain(chunks), [1n, 2n]), sealed: { ephemeral: [1n, 2n], chunks } };
     const res = round([good[0]!, good[1]!, off], 0);
-    assert.deepEqual(res.krum.status, [2, 2, 3, 0]);
+    assert.deepEqual(res.rule.status, [2, 2, 3, 0]);
     await accepts(res);
     const state = { ...res.finalState, decoded: res.finalState.decoded | 0b100n };
     await rejects(
@@ -469,7 +578,7 @@ describe("decision circuit rejects tampered inputs", () => {
       sealed: { ephemeral: publicKeyOf(3n), chunks },
     };
     const res = round([good[0]!, good[1]!, junk], 0);
-    assert.deepEqual(res.krum.status, [2, 2, 3, 0]);
+    assert.deepEqual(res.rule.status, [2, 2, 3, 0]);
     assert.equal(res.finalState.malformed, 0b100n);
     await accepts(res);
     // The same decision without the malformation bit: the aggregator's word alone, refused.
@@ -509,83 +618,166 @@ describe("decision circuit rejects tampered inputs", () => {
       );
     }
     // D = 17 needs two chunks: a round of 17 parameters passes with counter 2.
-    const two = round([slot(vec([1], 17), 1n), slot(vec([2], 17), 2n), slot(vec([3], 17), 3n)], 0, vec([0], 17));
+    const two = round([slot(vec([5, 1, 2], 17), 1n), slot(vec([1, 5, 2], 17), 2n), slot(vec([2, 1, 5], 17), 3n)], 0, vec([0], 17));
     assert.equal(two.finalState.counter, 2n);
+    assert.deepEqual(two.rule.status, [1, 1, 1, 0]);
     await accepts(two);
   });
 
-  test("Krum hints: a different selection or separator", async () => {
-    // swap one selected distance of row 0 for an unselected one
-    const sel = base.decision.input["selected"] as bigint[][];
-    const row = sel[0] as bigint[];
-    const on = row.findIndex((x, j) => x === 1n && j !== 0);
-    const off = row.findIndex((x, j) => x === 0n && j !== 0);
-    assert.ok(on > 0 && off > 0);
+  test("consensus hints: each hint changed where it matters (a one-hot row's 1 moved, a value off by one) is rejected", async () => {
+    const input = base.decision.input;
+    const oneHot = (slot: number): bigint[] => [0, 1, 2, 3].map((k) => (k === slot ? 1n : 0n));
+    const row = (name: string, i: number, slot: number): [string, (c: Record<string, unknown>) => void] => [
+      `${name}[${i}] -> ${slot < 0 ? "none" : `slot ${slot}`}`,
+      (c) => ((c[name] as bigint[][])[i] = oneHot(slot)),
+    ];
+    const median = (slot: number): [string, (c: Record<string, unknown>) => void] => [
+      `medianSlot[0] -> ${slot < 0 ? "none" : `slot ${slot}`}`,
+      (c) => (c["medianSlot"] = oneHot(slot)),
+    ];
+    const entry = (name: string, i: number, delta: bigint): [string, (c: Record<string, unknown>) => void] => [
+      `${name}[${i}] ${delta < 0n ? "-" : "+"} ${delta < 0n ? -delta : delta}`,
+      (c) => ((c[name] as bigint[])[i] = mod(((c[name] as bigint[])[i] as bigint) + delta)),
+    ];
+    const changes = [
+      // slot 3 (linked to 0) its own label or in slot 1's cluster; slot 0 labelled by its member;
+      // slot 1 (linked to nobody) in slot 0's cluster or unlabelled
+      row("labelOf", 3, 3),
+      row("labelOf", 3, 1),
+      row("labelOf", 0, 3),
+      row("labelOf", 1, 0),
+      row("labelOf", 1, -1),
+      // slot 3's parent not linked to it, or missing; a label with a parent
+      row("parentOf", 3, 1),
+      row("parentOf", 3, 2),
+      row("parentOf", 3, -1),
+      row("parentOf", 1, 0),
+      entry("depth", 3, -1n),
+      entry("depth", 3, 1n),
+      entry("depth", 0, 1n),
+      entry("depth", 1, 1n),
+      // the other representatives, a member, nobody
+      median(1),
+      median(2),
+      median(3),
+      median(-1),
+      // the clipped slot 2, the unclipped slot 0 (2^F), slot 3 (not a representative: 0)
+      entry("sigmaHint", 2, 1n),
+      entry("sigmaHint", 2, -1n),
+      entry("sigmaHint", 0, -1n),
+      entry("sigmaHint", 3, 1n),
+      entry("shiftQuotient", 0, 1n),
+      entry("shiftQuotient", 2, -1n),
+      entry("shiftQuotient", 3, 1n),
+      entry("shiftRemainder", 0, 1n),
+      entry("shiftRemainder", 2, -1n),
+      entry("shiftRemainder", 3, 1n),
+      entry("splitQuotient", 0, 1n),
+      entry("splitQuotient", 1, -1n),
+      entry("splitQuotient", 3, 1n),
+      entry("splitRemainder", 0, 1n),
+      entry("splitRemainder", 1, 1n),
+      entry("splitRemainder", 3, 1n),
+    ];
+    const names = new Set(changes.map(([what]) => what.slice(0, what.indexOf("["))));
+    assert.deepEqual([...names].sort(), Object.keys(consensusHints(base.rule, CONSENSUS_PARAMS.clipBits)).sort());
+    for (const [what, edit] of changes) await rejects(tamper(input, edit), what);
+
+    // Quotient and remainder pairs that still add up, with the outcome (and the split) following
+    // them: only the remainders' ranges refuse them.
+    const size = BigInt(base.rule.clusterSize[0] as number);
+    const split = base.decision.input["splitQuotient"] as bigint[];
+    const withScore0 = (score: bigint): bigint[] =>
+      packOutcome(
+        base.rule.status,
+        base.rule.scores.map((s, k) => (base.rule.label[k] === 0 ? score : s)),
+        config.kMax,
+      );
     await rejects(
-      tamper(base.decision.input, (c) => {
-        const r0 = (c["selected"] as bigint[][])[0] as bigint[];
-        r0[on] = 0n;
-        r0[off] = 1n;
+      tamper(input, (c) => {
+        (c["splitQuotient"] as bigint[])[0] = (split[0] as bigint) - 1n;
+        (c["splitRemainder"] as bigint[])[0] = ((c["splitRemainder"] as bigint[])[0] as bigint) + size;
+        c["outcome"] = withScore0((split[0] as bigint) - 1n);
       }),
+      "split remainder >= cluster size",
     );
+    const clusterScore = (base.rule.clusterScores[0] as bigint) - 1n;
     await rejects(
-      tamper(base.decision.input, (c) => {
-        (c["tau"] as bigint[])[0] = 0n;
+      tamper(input, (c) => {
+        (c["shiftQuotient"] as bigint[])[0] = clusterScore;
+        (c["shiftRemainder"] as bigint[])[0] = ((c["shiftRemainder"] as bigint[])[0] as bigint) + SHIFT;
+        (c["splitQuotient"] as bigint[])[0] = clusterScore / size;
+        (c["splitRemainder"] as bigint[])[0] = clusterScore % size;
+        c["outcome"] = withScore0(clusterScore / size);
       }),
-    );
-    await rejects(
-      tamper(base.decision.input, (c) => {
-        c["keyThreshold"] = 0n;
-      }),
-    );
-    await rejects(
-      tamper(base.decision.input, (c) => {
-        ((c["selected"] as bigint[][])[1] as bigint[])[1] = 1n;
-      }),
+      "shift remainder >= 2^(2F)",
     );
   });
 
-  test("no other aggregation mask can be proven (every mask, the thresholds that would fit it)", async () => {
+  test("no other aggregation mask can be proven: every other mask in [0, 16) with the honest hints, the outcome kept or made to fit the mask", async () => {
     const honestMask = base.finalState.mask;
-    const keys = base.krum.krumScores.map((s, i) => s * 4n + BigInt(i));
+    assert.equal(honestMask, 0b0111n);
     for (let mask = 0n; mask < 16n; mask++) {
       if (mask === honestMask) continue;
-      const state = { ...base.finalState, mask };
-      const accFinal = hashState(state);
-      // A threshold selects the keys below it. The ones closest to fitting this mask: just above
-      // its largest selected key, at its smallest unselected key, and 0 (all nine thresholds per
-      // mask took three times as long and every one failed the same checks).
-      const inMask = keys.filter((_, i) => ((mask >> BigInt(i)) & 1n) === 1n);
-      const outMask = keys.filter((_, i) => ((mask >> BigInt(i)) & 1n) === 0n);
-      const thresholds = [
-        0n,
-        ...(inMask.length === 0 ? [] : [inMask.reduce((a, b) => (a > b ? a : b)) + 1n]),
-        ...(outMask.length === 0 ? [] : [outMask.reduce((a, b) => (a < b ? a : b))]),
-      ];
-      for (const keyThreshold of thresholds) {
-        await rejects(
-          tamper(base.decision.input, (c) => {
-            c["mask"] = mask;
-            c["accFinal"] = accFinal;
-            c["keyThreshold"] = keyThreshold;
-          }),
-        );
-      }
+      const accFinal = hashState({ ...base.finalState, mask });
+      await rejects(
+        tamper(base.decision.input, (c) => {
+          c["mask"] = mask;
+          c["accFinal"] = accFinal;
+        }),
+        `mask ${mask}, outcome kept`,
+      );
+      // The outcome a prover would publish with that mask: the claimed clusters' members counted, with their honest scores.
+      const counted = base.rule.label.map((l) => l >= 0 && ((mask >> BigInt(l)) & 1n) === 1n);
+      const outcome = packOutcome(
+        base.rule.status.map((s, k) => (base.rule.valid[k] === true ? (counted[k] ? SlotStatus.Inlier : SlotStatus.NotAggregated) : s)),
+        base.rule.scores.map((s, k) => (counted[k] ? s : 0n)),
+        config.kMax,
+      );
+      await rejects(
+        tamper(base.decision.input, (c) => {
+          c["mask"] = mask;
+          c["accFinal"] = accFinal;
+          c["outcome"] = outcome;
+        }),
+        `mask ${mask}, outcome to fit`,
+      );
     }
   });
 
-  test("a negative score cannot be passed off as a huge positive one", async () => {
-    const res = round([slot(vec([10]), 1n), slot(vec([-3]), 2n), slot(vec([-3]), 3n)], 0);
-    const scores = [...res.krum.scores];
-    // claim slot 1's (negative) sum as its score, as a field element
-    let sum = 0n;
-    for (const i of [0, 1, 2]) sum += res.finalState.gram[[1, 4, 5][i] as number] as bigint;
+  test("a negative score cannot be passed off as a huge positive one (the field value of the negative sum)", async () => {
+    const res = round(
+      NEGATIVE.map((u, k) => slot(u, BigInt(k + 1))),
+      0,
+    );
+    assert.equal(res.rule.aggregated[0], true);
+    const gram = gramFromUpper(res.finalState.gram, config.kMax);
+    const h = (i: number, j: number): bigint => (res.rule.clip[i] as bigint) * (res.rule.clip[j] as bigint) * (gram[i]?.[j] as bigint);
+    const sum = h(0, 1) + h(0, 2);
     assert.ok(sum < 0n);
-    scores[1] = toField(sum) & ((1n << 64n) - 1n);
+    // slot 0's sum read as a field element, shifted by 2^(2F) and cut to the 64 score bits
+    const field = toField(sum);
+    const claimed = (field / SHIFT) & ((1n << 64n) - 1n);
+    assert.ok(claimed > 0n);
+    const scores = [...res.rule.scores];
+    scores[0] = claimed;
+    const outcome = packOutcome(res.rule.status, scores, config.kMax);
     await rejects(
       tamper(res.decision.input, (c) => {
-        c["outcome"] = packOutcome(res.krum.status, scores, 4);
+        c["outcome"] = outcome;
       }),
+      "the outcome alone",
+    );
+    // with the hints of that reading: quotient `claimed`, the rest of the field value as remainder
+    await rejects(
+      tamper(res.decision.input, (c) => {
+        c["outcome"] = outcome;
+        (c["shiftQuotient"] as bigint[])[0] = claimed;
+        (c["shiftRemainder"] as bigint[])[0] = mod(field - claimed * SHIFT);
+        (c["splitQuotient"] as bigint[])[0] = claimed;
+        (c["splitRemainder"] as bigint[])[0] = 0n;
+      }),
+      "the outcome and the hints",
     );
   });
 });

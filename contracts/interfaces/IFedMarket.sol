@@ -10,8 +10,9 @@ import {IRoundVerifier} from "./IRoundVerifier.sol";
 ///         the stake, however it splits it over addresses and however fast it sends), commit to
 ///         their updates, and reveal them only once every commitment is locked; the project's
 ///         aggregator finalizes a round only with zero-knowledge proofs that the updates were
-///         filtered (Multi-Krum), scored and aggregated correctly. The round reward is split in
-///         proportion to the proven contribution scores. Payments are pull-based (`withdraw`).
+///         filtered (the consensus rule: outliers by norm cap and consensus test), scored and
+///         aggregated correctly. The round reward is split in proportion to the proven
+///         contribution scores. Payments are pull-based (`withdraw`).
 /// @dev Lifecycle of a project: `AwaitingAggregator` (until the appointed aggregator accepts the
 ///      exact terms it was offered and posts its bond) -> `Active` (round `r` open: commit window,
 ///      reveal window, then aggregation window) -> after the last round `Completed`, or `Cancelled` (by the
@@ -81,7 +82,7 @@ interface IFedMarket {
     struct CircuitParams {
         /// Number of model parameters `D`.
         uint32 modelSize;
-        /// Multi-Krum's tolerated number of Byzantine trainers `f` (a round needs `2f + 3` updates).
+        /// The tolerated number of Byzantine trainers `f` (a round needs the quorum of `2f + 3` updates).
         uint8 byzantineTolerance;
         /// Fixed-point scale: a real value `x` is stored as `round(x * quantizationScale)`.
         uint64 quantizationScale;
@@ -649,17 +650,19 @@ interface IFedMarket {
     ///
     ///         Shares: each inlier gets `mulDiv(reward, score, totalScore)`; the rounding remainder
     ///         (less than one unit per inlier) goes back to the budget, for the next rounds or the
-    ///         refund. With a zero total score (nobody aggregated with a positive score: the
-    ///         aggregator excluded everyone, or too few updates were valid) the reward is split
-    ///         equally among the slots the proof calls valid (inlier or not aggregated), or among all
-    ///         submitters if it excluded every slot; the first `reward % n` of them get one unit more,
-    ///         so all of it is paid. It never returns to the owner.
-    /// @dev What a junk-submitting Sybil can get: nothing while some update scores above zero (junk
-    ///      is excluded or not aggregated). In a zero-total round, junk that does not open its
-    ///      commitment (excluded) gets nothing while any other update is valid; valid noise shares
-    ///      equally with the other valid updates, the price of paying trainers whose round had too
-    ///      few valid updates to aggregate. Only an aggregator that excludes every slot makes junk
-    ///      share with everyone; that exclusion is its claim, which the owner audits.
+    ///         refund. With a zero total score the reward is split equally among the inliers (the
+    ///         slots the proven rule counted: a single kept cluster has no other cluster to align
+    ///         with and scores 0); without inliers (too few valid updates, or no consensus) among
+    ///         the slots the proof calls valid (not aggregated), or among all submitters if every
+    ///         slot was excluded; the first `reward % n` of them get one unit more, so all of it is
+    ///         paid. It never returns to the owner.
+    /// @dev What a junk-submitting Sybil can get: nothing while some update is counted (junk is
+    ///      excluded or not aggregated, and a slot left out is never paid while another is
+    ///      counted). In a round that counted nobody, junk that does not open its commitment
+    ///      (excluded) gets nothing while any other update is valid; valid noise shares equally with
+    ///      the other valid updates, the price of paying trainers whose round had too few valid
+    ///      updates to judge. Only an aggregator that excludes every slot makes junk share with
+    ///      everyone; each exclusion needs a proven reason.
     function finalizeRound(
         uint256 projectId,
         uint256 round,

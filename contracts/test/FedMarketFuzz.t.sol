@@ -213,8 +213,9 @@ abstract contract FuzzBase {
     /// @dev The reference split of a finalized round (an independent statement of the contract's
     ///      rule) over the revealed slots (bit `i` of `revealed`; the others are paid nothing and
     ///      counted nowhere): `mulDiv(reward, score, total)` per revealed inlier; with a zero total,
-    ///      equal parts for the valid revealed slots (inlier or not aggregated), or for every
-    ///      revealed slot if none is valid, one unit more for the first `reward % n` of them.
+    ///      equal parts for the revealed inliers, or without inliers for the valid revealed slots
+    ///      (not aggregated), or for every revealed slot if none is valid, one unit more for the
+    ///      first `reward % n` of them.
     function _expectedShares(uint256 reward, uint256[] memory statuses, uint256[] memory scores, uint256 revealed)
         internal
         pure
@@ -223,12 +224,14 @@ abstract contract FuzzBase {
         uint256 n = statuses.length;
         shares = new uint256[](n);
         uint256 total;
+        uint256 inliers;
         uint256 valid;
         uint256 count;
         for (uint256 i; i < n; ++i) {
             if ((revealed >> i) & 1 == 0) continue;
             ++count;
             if (statuses[i] == 1) total += scores[i];
+            if (statuses[i] == 1) ++inliers;
             if (statuses[i] == 1 || statuses[i] == 2) ++valid;
         }
         if (total != 0) {
@@ -239,14 +242,22 @@ abstract contract FuzzBase {
             }
             return shares;
         }
-        uint256 eligible = valid == 0 ? count : valid;
+        uint256 eligible = inliers != 0 ? inliers : valid != 0 ? valid : count;
         uint256 k;
         for (uint256 i; i < n; ++i) {
             if ((revealed >> i) & 1 == 0) continue;
-            if (valid != 0 && statuses[i] != 1 && statuses[i] != 2) continue;
+            if (!_zeroTotalEligible(statuses[i], inliers, valid)) continue;
             shares[i] = reward / eligible + (k < reward % eligible ? 1 : 0);
             ++k;
         }
+    }
+
+    /// @dev Whether a revealed slot of `status` takes part in a zero-total split: the inliers if
+    ///      any, else the valid slots if any, else every revealed slot.
+    function _zeroTotalEligible(uint256 status, uint256 inliers, uint256 valid) internal pure returns (bool) {
+        if (inliers != 0) return status == 1;
+        if (valid != 0) return status == 2;
+        return true;
     }
 
     /// @dev A set of at least `min` of the slots `0 .. n-1` (bit `i` = slot `i`), drawn from `seed`.
@@ -353,8 +364,10 @@ contract FedMarketFuzzTest is FuzzBase {
     }
 
     /// @notice When every inlier scores 0 (or nobody is an inlier) the whole reward is paid, in equal
-    ///         parts (within one unit) to the valid revealed slots, or to every revealed slot if none
-    ///         is valid; committed but unrevealed slots get nothing; nothing returns to the budget.
+    ///         parts (within one unit) to the revealed inliers, or without inliers to the valid
+    ///         revealed slots, or to every revealed slot if none is valid; a slot left out while
+    ///         another is counted, and committed but unrevealed slots, get nothing; nothing returns
+    ///         to the budget.
     /// hardhat-config: fuzz.runs = 300
     function testFuzz_rewardSplit_zeroTotalSplitsEqually(uint256 reward, uint8[6] memory statusSeeds, uint8 revealSeed) public {
         reward = _bound(reward, 0, 1e30);
@@ -373,13 +386,18 @@ contract FedMarketFuzzTest is FuzzBase {
             scores[i] = statuses[i] == 1 ? 0 : uint256(statusSeeds[i]) * 1e9;
         }
         _finalize(pid, _pack(statuses, scores, 6));
+        uint256 inliers;
         uint256 valid;
-        for (uint256 i; i < 6; ++i) valid += (revealed >> i) & 1 == 1 && (statuses[i] == 1 || statuses[i] == 2) ? 1 : 0;
-        uint256 eligible = valid == 0 ? _count(revealed) : valid;
+        for (uint256 i; i < 6; ++i) {
+            if ((revealed >> i) & 1 == 0) continue;
+            if (statuses[i] == 1) ++inliers;
+            if (statuses[i] == 1 || statuses[i] == 2) ++valid;
+        }
+        uint256 eligible = inliers != 0 ? inliers : valid != 0 ? valid : _count(revealed);
         uint256 paid;
         for (uint256 i; i < 6; ++i) {
             uint256 credit = market.creditOf(address(0), trainers[i]);
-            bool isEligible = (revealed >> i) & 1 == 1 && (valid == 0 || statuses[i] == 1 || statuses[i] == 2);
+            bool isEligible = (revealed >> i) & 1 == 1 && _zeroTotalEligible(statuses[i], inliers, valid);
             require(isEligible ? credit >= reward / eligible && credit <= reward / eligible + 1 : credit == 0, "equal part");
             paid += credit;
         }

@@ -1465,10 +1465,15 @@ contract MarketHandler {
             x.words[slot / 3] |= (statuses[slot] | (score << 2)) << (66 * (slot % 3));
             if (statuses[slot] == 1) x.totalScore += score;
         }
-        // Zero total: equal parts for the valid slots (inlier or not aggregated), or for all if none.
+        // Zero total: equal parts for the inliers, else for the valid slots (not aggregated), else for all.
+        uint256 inliers;
         uint256 valid;
-        for (uint256 slot; slot < K_MAX; ++slot) valid += revealed[slot] && (statuses[slot] == 1 || statuses[slot] == 2) ? 1 : 0;
-        uint256 eligible = valid == 0 ? x.subs : valid;
+        for (uint256 slot; slot < K_MAX; ++slot) {
+            if (!revealed[slot]) continue;
+            if (statuses[slot] == 1) ++inliers;
+            if (statuses[slot] == 1 || statuses[slot] == 2) ++valid;
+        }
+        uint256 eligible = inliers != 0 ? inliers : valid != 0 ? valid : x.subs;
         uint256 k;
         for (uint256 slot; slot < K_MAX; ++slot) {
             if (!revealed[slot]) continue;
@@ -1477,7 +1482,7 @@ contract MarketHandler {
                 if (statuses[slot] != 1 || scores[slot] == 0) continue;
                 share = x.reward * scores[slot] / x.totalScore;
             } else {
-                if (valid != 0 && statuses[slot] != 1 && statuses[slot] != 2) continue;
+                if (inliers != 0 ? statuses[slot] != 1 : valid != 0 && statuses[slot] != 2) continue;
                 share = x.reward / eligible + (k < x.reward % eligible ? 1 : 0);
                 ++k;
             }

@@ -301,7 +301,7 @@ function acceptKeyFileOf(opts: { sealKeyFile?: string; keyFile?: string }, cmd: 
 const program = new Command()
   .name("fedmarket-aggregator")
   .description(
-    "fedmarket aggregator node: collect and open the round's updates, run Multi-Krum, prove the round (Groth16) and finalize it on chain.",
+    "fedmarket aggregator node: collect and open the round's updates, run the consensus rule, prove the round (Groth16) and finalize it on chain.",
   )
   .addHelpText("after", EXAMPLES);
 

@@ -192,7 +192,7 @@ describe("# openSlot", () => {
     assert.deepEqual(round.updates[1], values[1]);
     // Two valid updates are fewer than 2f + 3 = 3: none aggregated. The not-decoded slots (bad key,
     // malformed) are status 3; the unavailable ones (once flagged and not answered) are empty, status 0.
-    assert.deepEqual(round.krum.status, [2, 2, 0, 0, 3, 3, 0, 0]);
+    assert.deepEqual(round.rule.status, [2, 2, 0, 0, 3, 3, 0, 0]);
     assert.deepEqual(round.decision.publicSignals.slice(4, 6), [...sealKey], "the decision signals carry the seal key");
   });
 });

@@ -26,7 +26,7 @@ const pct = (part: bigint, total: bigint): number => (total === 0n ? 0 : Number(
  * round's inlier scores; a round whose total is 0 splits its reward equally among its valid slots.
  */
 export const SHARE_EXPLANATION =
-  "Score share: the trainer's proven scores as an inlier (aggregated by Multi-Krum), summed over the finalized rounds, over all trainers' sum; " +
+  "Score share: the trainer's proven scores as an inlier (counted by the consensus rule), summed over the finalized rounds, over all trainers' sum; " +
   "payout share: what the finalized rounds credited it (`ContributionRecorded`), over all credits. " +
   "They differ because each round pays its own reward to its inliers in proportion to their score in that round " +
   "(`floor(reward × score / round's total score)`, rounded down; equal parts to its valid slots if that total is 0), " +
@@ -82,7 +82,7 @@ export function auditCharts(report: AuditReport): Map<string, string> {
       title: "Updates not aggregated per round",
       categories: report.rounds.map((r) => `round ${r.round}`),
       series: [
-        { name: "Multi-Krum outliers / duplicates", values: report.rounds.map((r) => r.outliers) },
+        { name: "outliers / duplicates", values: report.rounds.map((r) => r.outliers) },
         { name: "excluded (not decoded: proven)", values: report.rounds.map((r) => r.excluded) },
       ],
       yLabel: "updates",
@@ -91,7 +91,7 @@ export function auditCharts(report: AuditReport): Map<string, string> {
       empty:
         finalized.length === 0
           ? "no finalized round yet: no update has been aggregated or left out"
-          : `no outliers: every update submitted to the ${finalized.length} finalized round(s) was aggregated (0 Multi-Krum outliers or duplicates, 0 excluded)`,
+          : `no outliers: every update submitted to the ${finalized.length} finalized round(s) was aggregated (0 outliers or duplicates, 0 excluded)`,
     }),
   );
   return charts;

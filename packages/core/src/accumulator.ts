@@ -33,7 +33,7 @@ import { chainStep, chunkHash } from "./commit.ts";
 import { decryptChunk, type CurvePoint } from "./cipher.ts";
 import { floorDiv, fromFieldSigned, toField, assertSignedBits } from "./field.ts";
 import { innerProduct } from "./gram.ts";
-import { flagsOf, popcount } from "./krum.ts";
+import { flagsOf, popcount } from "./screen.ts";
 import { unpack } from "./pack.ts";
 import { findMalformed } from "./malformed.ts";
 import { hashMany, hashNarrow } from "./poseidon.ts";
@@ -54,7 +54,7 @@ export interface AccumulatorState {
 
 /** The round constants of the accumulator: fixed by the aggregator before the first chunk, checked by the decision proof. */
 export interface RoundConstants {
-  /** Aggregation mask (Multi-Krum inliers). */
+  /** Aggregation mask (the kept clusters' representatives). */
   readonly mask: bigint;
   /** Decoded mask (slots whose plaintext is used; a superset of the mask). */
   readonly decoded: bigint;

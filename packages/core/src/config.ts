@@ -70,29 +70,34 @@ export function stateLength(kMax: number): number {
 }
 
 /**
+ * Fixed-point bits `F` of the consensus rule's clip factors (consensus.ts `CONSENSUS_PARAMS.clipBits`;
+ * `consensusClipBits()` in circuits/consensus.circom).
+ */
+export const CONSENSUS_CLIP_BITS = 16;
+
+/**
  * Bit widths the decision circuit uses for its comparisons; all follow from the counter bound.
  *
- * - `distanceBits`: squared distances `d_ij < 2^distanceBits`
- *   (`< 2^COUNTER_BITS` chunks, each adding `< CHUNK * 2^(2B)`).
- * - `keyBits`: Krum sort keys `krum * K_MAX + slot < 2^keyBits`.
- * - `scoreSumBits`: `|sum_i G[k][i]| < 2^scoreSumBits`.
+ * - `gramBits`: `|G_ij| < 2^gramBits` and `0 <= G_ii < 2^gramBits` (`< 2^COUNTER_BITS` chunks, each
+ *   adding `< CHUNK * 2^(2B)` per entry; the consensus rule's `GB`).
+ * - `consensusTestBits`: the widest comparison of the consensus rule, its consensus test
+ *   (`2 (2F + GB) + 2 ceil(log2 K_MAX) + 15`, `Agrees` in circuits/consensus.circom); it must stay
+ *   at most 252 bits so that no difference wraps.
  * - `remainderBits`: bits of a division remainder `r < n <= K_MAX` in the chunk circuit.
  */
 export interface DecisionBounds {
-  readonly distanceBits: number;
-  readonly keyBits: number;
-  readonly scoreSumBits: number;
+  readonly gramBits: number;
+  readonly consensusTestBits: number;
   readonly remainderBits: number;
 }
 
 /** Computes the decision circuit's bit widths for a configuration. */
 export function decisionBounds(config: CircuitConfig): DecisionBounds {
   const logK = ceilLog2(config.kMax);
-  const distanceBits = COUNTER_BITS + ceilLog2(config.chunk) + 2 * config.updateBits;
+  const gramBits = COUNTER_BITS + ceilLog2(config.chunk) + 2 * config.updateBits;
   return {
-    distanceBits,
-    keyBits: distanceBits + 2 * logK,
-    scoreSumBits: distanceBits + logK,
+    gramBits,
+    consensusTestBits: 2 * (2 * CONSENSUS_CLIP_BITS + gramBits) + 2 * logK + 15,
     remainderBits: Math.max(1, logK),
   };
 }
@@ -109,8 +114,8 @@ export function validateConfig(config: CircuitConfig): void {
   if (!int(modelBits) || modelBits < updateBits || modelBits > 126) {
     throw new RangeError(`BG ${modelBits} must be in [B, 126]`);
   }
-  if (decisionBounds(config).keyBits + 2 > 252) {
-    throw new RangeError("configuration too large: decision comparisons exceed 252 bits");
+  if (decisionBounds(config).consensusTestBits > 252) {
+    throw new RangeError("configuration too large: the consensus rule's comparisons exceed 252 bits (lower B or CHUNK)");
   }
 }
 

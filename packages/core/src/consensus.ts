@@ -1,8 +1,9 @@
 /**
  * The consensus rule: who is counted, who is aggregated and what each slot scores, from the Gram
- * matrix alone (issue 12, stage 1; docs/SCORING.md, "The consensus rule"). It is the candidate that
- * replaces Multi-Krum in the decision proof; until the decision circuit checks it, today's proven
- * rule is `multiKrum` (krum.ts) and this file is its reference for the benchmark and the circuit.
+ * matrix alone (issue 12, stage 1; docs/SCORING.md, "The consensus rule"). It is the proven rule:
+ * the decision circuit checks exactly this (`ConsensusRule` in circuits/consensus.circom), and
+ * `simulateRound` decides every round with it. It replaced Multi-Krum (now only the fairness
+ * benchmark's baseline, in @fedmarket/testkit).
  *
  * Why these steps (each closes one way to gain without contributing):
  * - Multi-Krum always drops `f` slots, so it drops honest trainers (a large, valuable update
@@ -14,8 +15,11 @@
  *   score. Sending one update from several identities gains nothing. (The quorum alone counts slots:
  *   copies must not be able to make a round inactive, see step 3.)
  * - Sizes above the median do not count: every update is clipped to the median norm before it is
- *   tested or scored, so inflating an update gains nothing once it is at the median, and the median
- *   is over clusters, so copies cannot move it.
+ *   tested or scored, so inflating an update gains nothing once it is at the median.
+ * - Robustness counts slots, pay counts clusters: the median and the consensus test weigh each
+ *   cluster by its members (copies move them no more than as many distinct updates would, and
+ *   honest trainers with near-identical updates are not merged into one vote), while the aggregate
+ *   and the scores take each cluster once.
  *
  * Steps, on integer Gram entries `G_ij = <u_i, u_j>` (exactly what the chunk proofs accumulate):
  * 1. Statuses of today's rule: empty (`c_k = 0`), excluded (not decoded), duplicate commitment.
@@ -27,15 +31,23 @@
  *    counted. It counts valid slots, zeros and copies included, so that submitting zeros or copies
  *    can never make a round inactive (an inactive round's reward is split equally among the valid
  *    slots, which would pay the zeros and copies).
- * 4. `M2` = lower median of the representatives' `G_rr` (rank `floor((n - 1) / 2)` by the key
- *    `G_rr * K + r`; hint `medianSlot`). Capped = representatives with `G_rr <= CAP2 * M2`.
+ * 4. `M2` = lower median of the candidates' norms, each cluster counted once per member (its
+ *    representative's `G_rr` at rank `floor((N - 1) / 2)`, `N` the number of candidates, in the
+ *    order of the key `G_rr * K + r`; hint `medianSlot`). Capped = representatives with
+ *    `G_rr <= CAP2 * M2`.
  * 5. Clip factor of a capped representative: `sigma_r = min(2^F, floor(2^F sqrt(M2 / G_rr)))`,
  *    the largest integer `<= 2^F` with `sigma_r^2 G_rr <= 2^(2F) M2`. Clipped Gram:
  *    `H_ij = sigma_i sigma_j G_ij` (scale `2^(2F)`).
- * 6. Consensus test, with at least 3 capped representatives. `r` agrees with voters `V` iff
- *    `dot_r = sum_{j in V, j != r} H_rj > 0` and `TAU_DEN^2 dot_r^2 >= TAU_NUM^2 H_rr O_r`,
- *    `O_r = sum_{i, j in V \ {r}} H_ij` (the cosine of its clipped update with the sum of the
- *    voters' other clipped updates is at least `TAU_NUM / TAU_DEN`). First pass: every capped
+ * 6. Consensus test, with at least 3 capped slots (members of capped clusters). Votes are slots:
+ *    a capped representative votes with its cluster's size `w_j` (copies and near-duplicates are
+ *    one player in the median's order, the aggregate and the pay, but every slot has one vote, as
+ *    many as distinct updates from the same identities would have). `r` agrees with voters `V` iff
+ *    `dot_r = sum_{j in V} w_j H_rj - [r in V] H_rr > 0` and `TAU_DEN^2 dot_r^2 >= TAU_NUM^2 H_rr O_r`,
+ *    `O_r = sum_{i, j in V} w_i w_j H_ij - [r in V] (2 dot_r + H_rr)`: the cosine of its clipped
+ *    update with the sum of the other voting slots' clipped updates (one slot of r's own cluster
+ *    removed) is at least `TAU_NUM / TAU_DEN`. Without weights, honest trainers whose updates are
+ *    near-duplicates would be one vote against each attacker's (measured: six honest slots outvoted
+ *    by two sign-flipped ones). First pass: every capped
  *    representative votes; second pass (the result): those that agreed in the first. Two
  *    sign-flipped updates pull the first pass's sum away from the small honest updates (measured:
  *    up to four honest slots dropped in a round, 11 points of accuracy lost); against the first
@@ -46,8 +58,8 @@
  *    update's alignment with the other kept clusters' clipped updates. Each member scores
  *    `floor(cluster score / cluster size)`; every other slot 0. Scores must be `< 2^64`.
  */
-import { SCORE_BITS } from "./config.ts";
-import { multiKrumQuorum, screenSlots, slotStatuses, type KrumInput } from "./krum.ts";
+import { CONSENSUS_CLIP_BITS, SCORE_BITS } from "./config.ts";
+import { roundQuorum, screenSlots, slotStatuses, type DecisionInput } from "./screen.ts";
 import { type SlotStatus } from "./slot-status.ts";
 
 /** The rule's constants (rational thresholds compared in integers; see the file header). */
@@ -75,11 +87,11 @@ export const CONSENSUS_PARAMS: ConsensusParams = {
   cap2: 4n,
   tauNum: 3n,
   tauDen: 100n,
-  clipBits: 16,
+  clipBits: CONSENSUS_CLIP_BITS,
 };
 
-/** Inputs of the consensus decision: the Multi-Krum decision's (`f` sets the quorum `2f + 3` only). */
-export type ConsensusInput = KrumInput;
+/** Inputs of the consensus decision (`f` sets the quorum `2f + 3` only). */
+export type ConsensusInput = DecisionInput;
 
 /** The decision plus every hint the circuit checks. */
 export interface ConsensusResult {
@@ -120,7 +132,7 @@ export interface ConsensusResult {
   readonly capped: boolean[];
   /** Clip factors `sigma_k` of capped representatives (0 for other slots). */
   readonly clip: bigint[];
-  /** Whether the consensus test ran (at least 3 capped representatives). */
+  /** Whether the consensus test ran (at least 3 capped slots: members of capped clusters). */
   readonly tested: boolean;
   /** Hint: capped representatives that passed the first pass of the consensus test (its voters in the second). */
   readonly firstPass: boolean[];
@@ -184,10 +196,11 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const clusterSize = slots.map((i) => (candidate[i] ? label.filter((l) => l === label[i]).length : 0));
   const reps = slots.filter((i) => representative[i]);
   const n = reps.length;
+  const candidateCount = candidate.filter(Boolean).length;
   const validCount = valid.filter(Boolean).length;
-  const active = validCount >= multiKrumQuorum(f);
+  const active = validCount >= roundQuorum(f);
 
-  // 4. lower median of the representatives' squared norms, by the distinct key G_rr * K + r
+  // 4. lower median of the candidates' squared norms (clusters weighted by size), by the distinct key G_rr * K + r
   let medianSlot = -1;
   let medianNorm2 = 0n;
   const capped = new Array<boolean>(k).fill(false);
@@ -199,7 +212,18 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
       const kb = G(b, b) * BigInt(k) + BigInt(b);
       return ka < kb ? -1 : 1;
     });
-    medianSlot = byKey[Math.floor((n - 1) / 2)] as number;
+    // Weighted by slots: the representative at rank floor((N - 1) / 2) of the candidates, each
+    // cluster counted as many times as it has members.
+    const rank = Math.floor((candidateCount - 1) / 2);
+    let below = 0;
+    for (const r of byKey) {
+      const w = clusterSize[r] as number;
+      if (below + w > rank) {
+        medianSlot = r;
+        break;
+      }
+      below += w;
+    }
     medianNorm2 = G(medianSlot, medianSlot);
     for (const r of reps) {
       if (G(r, r) > params.cap2 * medianNorm2) continue;
@@ -212,18 +236,23 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   // first against every other capped update, then against the others that passed the first.
   const H = (i: number, j: number): bigint => (clip[i] as bigint) * (clip[j] as bigint) * G(i, j);
   const inCap = slots.filter((i) => capped[i]);
-  const tested = inCap.length >= 3;
+  // Votes are slots: a representative stands for its cluster's members (weight = cluster size).
+  const weight = (i: number): bigint => BigInt(clusterSize[i] as number);
+  const tested = inCap.reduce((sum, i) => sum + (clusterSize[i] as number), 0) >= 3;
   const firstPass = new Array<boolean>(k).fill(false);
   const aggregated = new Array<boolean>(k).fill(false);
   if (tested) {
+    // The voters' slots minus one slot of r itself (when r votes): dot = <clip u_r, sum of the
+    // others>, others = ||sum of the others||^2, both on the clipped scale.
     const agrees = (r: number, voters: readonly number[]): boolean => {
-      let dot = 0n;
-      let others = 0n;
+      const self = voters.includes(r);
+      let dot = self ? -H(r, r) : 0n;
+      let total = 0n;
       for (const i of voters) {
-        if (i === r) continue;
-        dot += H(r, i);
-        for (const j of voters) if (j !== r) others += H(i, j);
+        dot += weight(i) * H(r, i);
+        for (const j of voters) total += weight(i) * weight(j) * H(i, j);
       }
+      const others = self ? total - 2n * dot - H(r, r) : total;
       return dot > 0n && params.tauDen * params.tauDen * dot * dot >= params.tauNum * params.tauNum * H(r, r) * others;
     };
     for (const r of inCap) firstPass[r] = agrees(r, inCap);

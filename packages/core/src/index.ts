@@ -12,7 +12,7 @@ export * from "./poseidon.ts";
 export * from "./commit.ts";
 export * from "./gram.ts";
 export * from "./slot-status.ts";
-export * from "./krum.ts";
+export * from "./screen.ts";
 export * from "./consensus.ts";
 export * from "./aggregate.ts";
 export * from "./accumulator.ts";

@@ -2,8 +2,8 @@
  * The last-global-delta replay test: whether an update copies the previous round's global delta.
  *
  * Consecutive global models are public, so a trainer can submit `g_r - g_{r-1}` without training.
- * Such a copy sits in the middle of the honest updates, so Multi-Krum keeps it and the proven
- * score (alignment with the aggregate) pays it well. No rule excludes it today: the aggregator used
+ * Such a copy agrees with the honest updates, so the consensus rule keeps it and the proven
+ * score (alignment with the other kept clusters) pays it about an honest share. No rule excludes it today: the aggregator used
  * to exclude an update whose cosine similarity with the last global delta reached
  * `REPLAY_MIN_COSINE`, but that exclusion was its unproven word and was removed with sealed updates:
  * status 3 now means "not decoded" in the round proof, for proven reasons only (an ephemeral key off

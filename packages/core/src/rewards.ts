@@ -8,7 +8,10 @@
  *   `floor(reward * score_k / total)` (OpenZeppelin `Math.mulDiv`: exact product, rounded down);
  *   every other slot, and an inlier scored 0, gets 0; the `remainder = reward - paid` (rounding
  *   dust) goes back to the budget. If `total` is 0 the whole reward is split equally (`equalShares`)
- *   among the valid slots (inlier or not aggregated), or among all of them if none is valid.
+ *   among the inliers (a single kept cluster scores 0: it has no other cluster to align with);
+ *   without inliers among the valid slots (inlier or not aggregated: the rule judged nobody), or
+ *   among all of them if none is valid. A slot the rule left out is never paid while another was
+ *   counted.
  * - Failed round (`failRound`, quorum reached, aggregator silent): `slashed = min(slashAmount,
  *   bondPosted)` leaves the bond; each of the `n` submitters is credited `floor(floor(slashed / 2)
  *   / n)` and the owner the rest. The round reward is split equally among the submitters, and the
@@ -88,8 +91,11 @@ export function rewardShares(reward: bigint, slots: readonly RewardOutcome[] | r
   } else if (outcomes === undefined) {
     throw new RangeError("the total score is 0, so the reward is split by slot status: pass the slots' outcomes, not their scores");
   } else {
+    // The counted slots if any (one kept cluster has no other to score against), else every valid
+    // slot (the rule judged nobody), else every slot.
+    const inliers = outcomes.map((o) => o.status === SlotStatus.Inlier);
     const valid = outcomes.map((o) => o.status === SlotStatus.Inlier || o.status === SlotStatus.NotAggregated);
-    const eligible = valid.some(Boolean) ? valid : valid.map(() => true);
+    const eligible = inliers.some(Boolean) ? inliers : valid.some(Boolean) ? valid : valid.map(() => true);
     const parts = equalShares(reward, eligible.filter(Boolean).length);
     let next = 0;
     rewards = eligible.map((e) => (e ? (parts[next++] as bigint) : 0n));

@@ -1,5 +1,5 @@
 /**
- * A complete round as the aggregator computes it: commitments checked, Multi-Krum decided,
+ * A complete round as the aggregator computes it: commitments checked, the consensus rule decided,
  * every chunk step and the decision input built. The single source of truth for tests.
  */
 import { initialState, keysHash, type AccumulatorState, type SlotChunk } from "./accumulator.ts";
@@ -18,7 +18,8 @@ import { modelCommitment, padToChunks, splitChunks } from "./commit.ts";
 import { packedLength, validateConfig, type CircuitConfig } from "./config.ts";
 import { computeCtx } from "./ctx.ts";
 import { gramMatrix, gramToUpper } from "./gram.ts";
-import { maskOf, multiKrum, type KrumResult } from "./krum.ts";
+import { consensusDecision, type ConsensusResult } from "./consensus.ts";
+import { maskOf } from "./screen.ts";
 import { packOutcome } from "./outcome.ts";
 import { pack, unpack } from "./pack.ts";
 import { buildChunkInput, buildDecisionInput, type ChunkWitness, type DecisionWitness } from "./witness.ts";
@@ -118,7 +119,8 @@ export interface RoundResult {
   readonly decoded: boolean[];
   /** The decoded updates (D values; undefined where not decoded). */
   readonly updates: (bigint[] | undefined)[];
-  readonly krum: KrumResult;
+  /** The consensus rule's decision (statuses, the aggregation mask, scores) and its hints. */
+  readonly rule: ConsensusResult;
   readonly outcome: bigint[];
   readonly chunkWitnesses: ChunkWitness[];
   readonly finalState: AccumulatorState;
@@ -145,12 +147,12 @@ export function simulateRound(input: RoundInput): RoundResult {
   const vectors = opened.map((o) => o.update ?? zeros);
 
   const gram = gramMatrix(vectors);
-  const krum = multiKrum({ commitments, excluded: decoded.map((x) => !x), gram, f });
+  const rule = consensusDecision({ commitments, excluded: decoded.map((x) => !x), gram, f });
 
   const modelChunks = splitChunks(paddedModel, chunk);
   const noCipher = new Array<bigint>(packedLength(chunk, config.updateBits)).fill(0n);
   let state = initialState(kMax, {
-    mask: maskOf(krum.inliers),
+    mask: maskOf(rule.aggregated),
     decoded: maskOf(decoded),
     keysHash: keysHash(opened.map((o) => o.key)),
     size: BigInt(d),
@@ -176,13 +178,13 @@ export function simulateRound(input: RoundInput): RoundResult {
   if (prevModelCommitment !== state.prevModelChain || newModelCommitment !== state.newModelChain) {
     throw new Error("internal: model chain mismatch");
   }
-  const outcome = packOutcome(krum.status, krum.scores, kMax);
+  const outcome = packOutcome(rule.status, rule.scores, kMax);
   const decision = buildDecisionInput(
     config,
     { ctx, prevModel: prevModelCommitment, newModel: newModelCommitment, sealKey: publicKeyOf(input.secret), commitments, outcome },
     state,
     { secret: input.secret, ephemerals: opened.map((o) => o.ephemeral) },
-    krum,
+    rule,
   );
   return {
     ctx,
@@ -193,7 +195,7 @@ export function simulateRound(input: RoundInput): RoundResult {
     commitments,
     decoded,
     updates: opened.map((o) => o.update?.slice(0, d)),
-    krum,
+    rule,
     outcome,
     chunkWitnesses,
     finalState: state,

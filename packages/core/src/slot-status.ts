@@ -5,9 +5,10 @@
  * - `0` `Empty` (`empty`): nobody submitted into the slot, or the aggregator flagged it on chain
  *   (`FedMarket.flagUnavailable`) and nobody published its sealed update in time (the decision proof
  *   then receives commitment 0 for it);
- * - `1` `Inlier` (`inlier`): aggregated, and paid in proportion to its proven score;
- * - `2` `NotAggregated` (`not-aggregated`): a Multi-Krum outlier, a duplicated commitment, or a
- *   round with too few valid updates;
+ * - `1` `Inlier` (`inlier`): counted by the proven rule (a member of a kept cluster; its
+ *   representative is aggregated), and paid in proportion to its proven score;
+ * - `2` `NotAggregated` (`not-aggregated`): an outlier of the consensus rule, a duplicated
+ *   commitment, or a round with too few valid updates;
  * - `3` `Excluded` (`excluded`): the update was not decoded, for a proven reason only: its
  *   ephemeral key is off the curve, or a chunk proof showed its plaintext malformed
  *   (docs/PROOF-INTERFACE.md, "Sealed updates", stage 3). The aggregator cannot exclude a slot on

@@ -6,7 +6,7 @@ import { gramSize, outcomeWords, packedLength, validateConfig, type CircuitConfi
 import { accumulatorValue, chunkStep, hashState, type AccumulatorState, type SlotChunk } from "./accumulator.ts";
 import type { CurvePoint } from "./cipher.ts";
 import { toField } from "./field.ts";
-import type { KrumResult } from "./krum.ts";
+import { CONSENSUS_PARAMS, consensusHints, type ConsensusResult } from "./consensus.ts";
 import { malformedSelector } from "./malformed.ts";
 import { pack } from "./pack.ts";
 
@@ -80,7 +80,7 @@ export function buildChunkInput(
   };
 }
 
-/** Everything the decision input needs besides the final state and the Krum result. */
+/** Everything the decision input needs besides the final state and the rule's decision. */
 export interface DecisionPublic {
   readonly ctx: bigint;
   readonly prevModel: bigint;
@@ -115,7 +115,7 @@ export function buildDecisionInput(
   pub: DecisionPublic,
   finalState: AccumulatorState,
   openings: DecisionOpenings,
-  krum: KrumResult,
+  rule: ConsensusResult,
 ): DecisionWitness {
   validateConfig(config);
   const k = config.kMax;
@@ -123,7 +123,6 @@ export function buildDecisionInput(
   if (pub.outcome.length !== outcomeWords(k)) throw new RangeError("wrong number of outcome words");
   if (finalState.gram.length !== gramSize(k)) throw new RangeError("state has the wrong K_MAX");
   const accFinal = hashState(finalState);
-  const bit = (b: boolean): bigint => (b ? 1n : 0n);
   const input: CircuitInput = {
     ctx: pub.ctx,
     prevModel: pub.prevModel,
@@ -135,9 +134,7 @@ export function buildDecisionInput(
     ...stateSignals(finalState),
     secret: openings.secret,
     ephemeral: openings.ephemerals.map((e) => [e[0], e[1]]),
-    selected: krum.selected.map((row) => row.map(bit)),
-    tau: [...krum.tau],
-    keyThreshold: krum.keyThreshold,
+    ...consensusHints(rule, CONSENSUS_PARAMS.clipBits),
   };
   return {
     publicSignals: [pub.ctx, pub.prevModel, pub.newModel, accFinal, pub.sealKey[0], pub.sealKey[1], ...pub.commitments, ...pub.outcome],

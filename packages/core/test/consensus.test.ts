@@ -129,13 +129,24 @@ test("zero updates and all-equal updates", () => {
   assert.ok(r.zero[5] && !r.candidate[5]);
   assert.equal(r.status[5], SlotStatus.NotAggregated);
   assert.equal(r.scores[5], 0n);
-  // every update equal: one cluster; the quorum counts valid slots, but the consensus test needs 3 clusters
+  // every update equal: one cluster of five slots, five votes: it agrees with itself and is kept
+  // once; its score (alignment with the other kept clusters) is 0, so the round pays equal shares
   const same = decide(Array.from({ length: 5 }, () => [3, 4]));
   assert.equal(same.n, 1);
-  assert.ok(same.active && !same.tested);
-  assert.deepEqual(same.status, [2, 2, 2, 2, 2]);
+  assert.ok(same.active && same.tested);
+  assert.deepEqual(same.aggregated, [true, false, false, false, false]);
+  assert.deepEqual(same.status, [1, 1, 1, 1, 1]);
   assert.ok(same.scores.every((s) => s === 0n));
   assert.equal(same.medianSlot, 0);
+  // two slots of one cluster are too few to test (nobody is kept), three are enough
+  const pairOnly = decide([
+    [3, 4],
+    [3, 4],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ]);
+  assert.ok(pairOnly.active && !pairOnly.tested && pairOnly.aggregated.every((a) => !a));
   // every valid update zero: active, but no cluster, no median, nobody counted
   const zeros = decide(
     Array.from({ length: 3 }, () => [0, 0]),
@@ -232,4 +243,27 @@ test("circuit hints: one-hot rows on candidates, the median slot, the quotient a
   assert.deepEqual(inactive.medianSlot, [0n, 0n]);
   assert.deepEqual(inactive.sigmaHint, [0n, 0n]);
   assert.deepEqual(inactive.splitQuotient, [0n, 0n]);
+});
+
+test("robustness counts slots, pay counts clusters: four near-identical honest updates outvote two opposite ones", () => {
+  // Slots 0-3: one cluster (cosine > 0.95) of norm ~10; slots 4 and 5: two distinct updates against it, larger.
+  const r = decide(
+    [
+      [10, 1],
+      [10, 0],
+      [10, -1],
+      [9, 0],
+      [-14, 5],
+      [-14, -5],
+    ],
+    0,
+  );
+  assert.equal(r.n, 3, "three clusters");
+  assert.deepEqual(r.clusterSize.slice(0, 4), [4, 4, 4, 4]);
+  // Weighted median: rank floor((6 - 1) / 2) = 2 of the six slots falls in the honest cluster.
+  assert.equal(r.medianSlot, 0);
+  assert.deepEqual(r.aggregated, [true, false, false, false, false, false]);
+  assert.deepEqual(r.status, [1, 1, 1, 1, 2, 2]);
+  // Unweighted, the honest cluster would be one vote against two: its dot with the others is negative.
+  assert.ok(r.scores.slice(4).every((s) => s === 0n));
 });

@@ -38,7 +38,7 @@ test("rewardShares pays each inlier mulDiv(reward, score, total), rounded down, 
   assert.deepEqual(rewardShares(7n, [5n]), { rewards: [7n], totalScore: 5n, paid: 7n, remainder: 0n });
 });
 
-test("rewardShares splits a zero-total round equally among the valid slots, or all if none is valid", () => {
+test("rewardShares splits a zero-total round equally among the inliers, else the valid slots, else all", () => {
   const { Inlier, NotAggregated, Excluded } = SlotStatus;
   const mixed = [
     { status: Inlier, score: 0n },
@@ -46,8 +46,11 @@ test("rewardShares splits a zero-total round equally among the valid slots, or a
     { status: NotAggregated, score: 9n },
     { status: Inlier, score: 0n },
   ];
-  // 1000 = 3 * 333 + 1: the first valid slot gets the extra unit; nothing goes back to the budget.
-  assert.deepEqual(rewardShares(1000n, mixed), { rewards: [334n, 0n, 333n, 333n], totalScore: 0n, paid: 1000n, remainder: 0n });
+  // Counted slots only (one kept cluster scores 0): the slot left out gets nothing.
+  assert.deepEqual(rewardShares(1001n, mixed), { rewards: [501n, 0n, 0n, 500n], totalScore: 0n, paid: 1001n, remainder: 0n });
+  // Nobody counted: 1000 = 3 * 333 + 1 among the valid slots, the first one unit more; nothing goes back to the budget.
+  const judgedNobody = mixed.map((o) => (o.status === Inlier ? { ...o, status: NotAggregated } : o));
+  assert.deepEqual(rewardShares(1000n, judgedNobody), { rewards: [334n, 0n, 333n, 333n], totalScore: 0n, paid: 1000n, remainder: 0n });
   const excluded = [0, 1, 2].map(() => ({ status: Excluded, score: 0n }));
   assert.deepEqual(rewardShares(10n, excluded).rewards, [4n, 3n, 3n]);
   assert.deepEqual(rewardShares(1000n, []), { rewards: [], totalScore: 0n, paid: 0n, remainder: 1000n });

@@ -8,7 +8,7 @@ import {
   flagsOf,
   gramMatrix,
   modelCommitment,
-  multiKrum,
+  consensusDecision,
   padToChunks,
   publicKeyOf,
   sealedCommitment,
@@ -41,20 +41,20 @@ test("a round agrees with the whole-vector computation", () => {
   }
   assert.deepEqual(r.decoded, [true, true, true, true]);
   assert.deepEqual(r.updates, updates);
-  const krum = multiKrum({
+  const rule = consensusDecision({
     commitments: r.commitments,
     excluded: [false, false, false, false],
     gram: gramMatrix(updates.map((u) => padToChunks(u, 5))),
     f: 0,
   });
-  assert.deepEqual(r.krum.status, krum.status);
-  assert.deepEqual(flagsOf(r.finalState.mask, 4), krum.inliers);
+  assert.deepEqual(r.rule.status, rule.status);
+  assert.deepEqual(flagsOf(r.finalState.mask, 4), rule.aggregated);
   assert.equal(r.finalState.decoded, 0b1111n);
-  assert.deepEqual(r.newModel, aggregate(prev, updates, krum.inliers, 16));
+  assert.deepEqual(r.newModel, aggregate(prev, updates, rule.aggregated, 16));
   assert.equal(r.newModelCommitment, modelCommitment(r.newModel, 5, 16));
   assert.deepEqual(
     unpackOutcome(r.outcome, 4).map((s) => s.score),
-    krum.scores,
+    rule.scores,
   );
   assert.equal(r.decision.publicSignals.length, 4 + 2 + 4 + 2);
   assert.deepEqual(r.decision.publicSignals.slice(4, 6), [...A]);
@@ -74,7 +74,7 @@ test("not the committed data is refused; an unavailable slot is an empty slot (c
   // Flagged on chain and not answered: whatever the input carries, the slot is empty.
   const flagged = run([good, { ...swapped, unavailable: true }, { commitment: 77n, unavailable: true }, { ...other, unavailable: true }]);
   const empty = run([good, { commitment: 0n }, { commitment: 0n }, { commitment: 0n }]);
-  assert.deepEqual(flagged.krum.status, [2, 0, 0, 0]);
+  assert.deepEqual(flagged.rule.status, [2, 0, 0, 0]);
   assert.deepEqual(flagged.decoded, [true, false, false, false]);
   assert.deepEqual(flagged.commitments, [good.commitment, 0n, 0n, 0n]);
   // The same outcome, public inputs (the contract passes commitment 0) and witnesses as empty slots.
@@ -88,13 +88,20 @@ test("not the committed data is refused; an unavailable slot is an empty slot (c
   assert.equal("unavailable" in flagged.decision.input, false);
   // An unavailable slot holding another slot's commitment does not make that slot a duplicate.
   const twin = run([good, { ...good, unavailable: true }]);
-  assert.deepEqual(twin.krum.duplicate, [false, false, false, false]);
-  assert.deepEqual(twin.krum.status, [2, 0, 0, 0]);
+  assert.deepEqual(twin.rule.duplicate, [false, false, false, false]);
+  assert.deepEqual(twin.rule.status, [2, 0, 0, 0]);
   // Paid nothing: an inlier round with three updates and an unavailable fourth.
-  const three = [sealedSlot(config, rnd(5, 3), A), sealedSlot(config, rnd(5, 3), A), sealedSlot(config, rnd(5, 3), A)];
+  // Three updates that agree without being near-duplicates (cosine 0.8): the consensus test keeps all three clusters.
+  const three = [0, 1, 2].map((i) =>
+    sealedSlot(
+      config,
+      [6n, 0n, 0n, 0n, 0n].map((x, j) => (j === i + 1 ? 3n : x)),
+      A,
+    ),
+  );
   const paid = run([...three, { ...other, unavailable: true }]);
-  assert.deepEqual(paid.krum.status, [1, 1, 1, 0]);
-  assert.equal(paid.krum.scores[3], 0n);
+  assert.deepEqual(paid.rule.status, [1, 1, 1, 0]);
+  assert.equal(paid.rule.scores[3], 0n);
   assert.deepEqual(paid.newModel, run(three).newModel);
 });
 
@@ -113,7 +120,7 @@ test("malformed sealed updates are excluded: a key off the curve, a plaintext th
   };
   const r = simulateRound({ config, prevModel: rnd(5, 3), slots: [good, offCurve, junkSlot], f: 0, keccak: 1n, secret: SECRET });
   assert.deepEqual(r.decoded, [true, false, false, false]);
-  assert.deepEqual(r.krum.status, [2, 3, 3, 0]);
+  assert.deepEqual(r.rule.status, [2, 3, 3, 0]);
   // The decision opens the committed ephemeral keys, also the one off the curve.
   assert.deepEqual(r.decision.input["ephemeral"], [[...good.sealed!.ephemeral], [1n, 2n], [...publicKeyOf(e)], [0n, 0n]]);
 

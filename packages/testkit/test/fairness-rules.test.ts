@@ -8,7 +8,6 @@ import { roundStats, type Reference } from "../src/bench/fairness/geometry.ts";
 import {
   consensusGramRule,
   consensusKeep,
-  currentRule,
   nearDuplicateClusters,
   ruleRegistry,
   screen,
@@ -113,14 +112,14 @@ test("noisy replay hits the requested cosine with the last global delta", () => 
   assert.deepEqual(noisyReplay(D, undefined, 0.9, 1, 8), new Int32Array(D), "zeros before any global delta");
 });
 
-test("current: the fast path equals @fedmarket/core's simulateRound on sealed updates; a replay of the last global delta is not excluded (issue 12)", () => {
+test("the proven rule (consensus-gram): the fast path equals @fedmarket/core's simulateRound on sealed updates; a replay of the last global delta is not excluded", () => {
   const updates = honestUpdates(1, [1, 2, 1, 0.5, 3, 1, 1, 1], D);
   updates[5] = updates[2] as Int32Array; // same update under another ephemeral secret: distinct commitments
   const aggregator = benchAggregatorKey(1);
   const slots = updates.map((u, k) => sealedSlot(CONFIG, Array.from(u, BigInt), aggregator.sealKey, benchEphemeralSecret(1, 0, k)));
   // Slot 6 replays the last global delta exactly: today nothing excludes it (free-rider rule pending).
   const round = roundOf(updates, { commitments: slots.map((s) => s.commitment), last: updates[6] as Int32Array });
-  const decision = currentRule.decide(round);
+  const decision = consensusGramRule.decide(round);
   const result = simulateRound({
     config: CONFIG,
     prevModel: new Array<bigint>(D).fill(0n),
@@ -130,9 +129,9 @@ test("current: the fast path equals @fedmarket/core's simulateRound on sealed up
     secret: aggregator.secret,
   });
   assert.deepEqual(result.decoded, new Array<boolean>(8).fill(true), "every sealed update decrypts");
-  assert.notEqual(result.krum.status[6], SlotStatus.Excluded, "the replay is not excluded");
-  assert.deepEqual(decision.aggregated, result.krum.inliers);
-  assert.deepEqual(decision.payouts, result.krum.scores.map(Number));
+  assert.notEqual(result.rule.status[6], SlotStatus.Excluded, "the replay is not excluded");
+  assert.deepEqual(decision.aggregated, result.rule.counted, "the benchmark's aggregated = counted (status 1)");
+  assert.deepEqual(decision.payouts, result.rule.scores.map(Number));
   assert.deepEqual(Array.from(newModel(new Int32Array(D), updates, decision, 24)), result.newModel.map(Number));
 });
 

@@ -1,12 +1,12 @@
 /**
  * The round report: per valid update, its GTG-Shapley and leave-one-out values on the owner's
- * validation set, next to the proven Multi-Krum score, so owners can compare the two. Nothing in
+ * validation set, next to the proven score (the consensus rule's), so owners can compare the two. Nothing in
  * it is proven or checked on chain, and it moves no money: the report says so itself.
  *
  * Utility of a coalition S of valid updates = validation accuracy of the model the proven rule
  * would publish for S: `g + floor(sum_{k in S} u_k / |S|)` on the quantized values (the empty
  * coalition = the previous model), dequantized. The proven new model is the coalition of the
- * inliers, so `accuracy.new` is the utility of the inliers.
+ * aggregated slots (the kept clusters' representatives), so `accuracy.new` is their utility.
  *
  * Pure apart from the injected `accuracy` function (see round-report-step.ts for the node's glue).
  */
@@ -19,7 +19,7 @@ export const ROUND_REPORT_NOTE =
   "UNPROVEN estimates: GTG-Shapley and leave-one-out values of each valid update, measured by the aggregator " +
   "on the project owner's validation set (utility = validation accuracy of the model aggregated from a subset of " +
   "the updates with the proven rule). They are not proven, not checked on chain and do not move money; only " +
-  "provenScore (the proven Multi-Krum score) is paid.";
+  "provenScore (the proven consensus-rule score) is paid.";
 
 // The status names are @fedmarket/core's one table; re-exported for this module's existing importers.
 export { SLOT_STATUS_NAMES, type SlotStatusName } from "@fedmarket/core";

@@ -1,6 +1,6 @@
 /**
  * Step 4, **compute** (`input.json`, `round.json`): the round's reference computation,
- * @fedmarket/core's `simulateRound` (decryption with the seal secret, Multi-Krum, scores,
+ * @fedmarket/core's `simulateRound` (decryption with the seal secret, the consensus rule, scores,
  * aggregation and every witness input), on the checked previous model and the openings (each
  * slot's `RoundSlot` as open.ts `roundSlotOf` makes it). `input.json` holds everything the
  * witnesses derive from but the seal secret (quantized previous model, `keccak` word, `f`) so a
@@ -89,8 +89,8 @@ export async function computeRound(
     newModel: result.newModel.map(String),
     commitments: result.commitments.map(String),
     decoded: [...result.decoded],
-    status: result.krum.status.map(Number),
-    scores: result.krum.scores.map(String),
+    status: result.rule.status.map(Number),
+    scores: result.rule.scores.map(String),
     outcome: result.outcome.map(String),
     chunkSignals: result.chunkWitnesses.map((w) => [w.publicSignals[0].toString(), w.publicSignals[1].toString()]),
     decisionSignals: result.decision.publicSignals.map(String),
@@ -116,14 +116,14 @@ export async function computeRound(
     );
   }
   await files.write("round.json", { ...summary, digest } satisfies RoundFile);
-  const slotsText = result.krum.status
-    .map((s, k) => `${k}: ${slotStatusLabel(s)}${s === SlotStatus.Inlier ? ` (score ${result.krum.scores[k]})` : ""}`)
+  const slotsText = result.rule.status
+    .map((s, k) => `${k}: ${slotStatusLabel(s)}${s === SlotStatus.Inlier ? ` (score ${result.rule.scores[k]})` : ""}`)
     .join(", ");
   ctx.log.log("info", "round.computed", `round ${r}: ${result.chunks} chunk(s); slots ${slotsText}`, {
     round: r,
     chunks: result.chunks,
-    status: result.krum.status,
-    scores: result.krum.scores,
+    status: result.rule.status,
+    scores: result.rule.scores,
     newModelCommitment: result.newModelCommitment,
   });
   await ctx.checkpoint("after-compute");

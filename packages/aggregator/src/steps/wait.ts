@@ -2,21 +2,21 @@
  * Step 1, **wait**: the open round is processed only once its reveal window has closed (chain
  * time, polled by the node's loop): before that no update of the round is visible, and none may
  * be. Two ends need no proof at all:
- * - fewer than `2f + 3` revealed updates: Multi-Krum's guarantee does not hold, the node calls
+ * - fewer than `2f + 3` revealed updates: below the quorum nobody can be judged, the node calls
  *   `skipRound` (anyone may; nobody is at fault);
  * - the aggregation window already over (the node was down): nothing is computed or submitted; the
  *   node calls `failRound` itself, since its bond is slashed whoever calls it and the call pays the
  *   trainers their share at once and lets the owner appoint an aggregator again.
  * Both look at the chain first: a round someone else already ended is only recorded (settle.ts).
  */
-import { multiKrumQuorum } from "@fedmarket/core";
+import { roundQuorum } from "@fedmarket/core";
 import { waitForPending, type ProjectInfo, type RoundInfo } from "@fedmarket/protocol";
 import type { StepContext } from "./context.ts";
 import { recordRoundEnd, type DoneFile, type TxsFile } from "./settle.ts";
 
-/** Multi-Krum's minimum number of updates, `2f + 3` (@fedmarket/core): a round with fewer is skipped. */
+/** The round's quorum, `2f + 3` valid updates (@fedmarket/core `roundQuorum`): a round with fewer is skipped. */
 export function quorumOf(project: ProjectInfo): number {
-  return multiKrumQuorum(project.params.byzantineTolerance);
+  return roundQuorum(project.params.byzantineTolerance);
 }
 
 /** Why the round must wait for its commit and reveal windows (`undefined`: both have closed). */

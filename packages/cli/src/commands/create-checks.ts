@@ -3,7 +3,7 @@
  * its allowed range, so that a bad value is a usage error (exit 2) and not a revert the owner has
  * to decode (`InvalidConfig("slashAmount")` for `--bond 0`).
  */
-import { multiKrumQuorum } from "@fedmarket/core";
+import { roundQuorum } from "@fedmarket/core";
 import { UsageError } from "../owner/connect.ts";
 import { formatAmount, type AmountUnit } from "../owner/amount.ts";
 
@@ -52,7 +52,7 @@ export function checkCreateAmounts(a: CreateAmounts): string[] {
 
 /**
  * Checks `--max-trainers` and `--byzantine-tolerance` against the verifier's `maxTrainers()`
- * (K_MAX): a round needs Multi-Krum's quorum (`multiKrumQuorum(f)` = 2f + 3) of slots, and has at
+ * (K_MAX): a round needs the quorum (`roundQuorum(f)` = 2f + 3) of slots, and has at
  * most K_MAX.
  */
 export function checkTrainerSlots(o: {
@@ -62,13 +62,13 @@ export function checkTrainerSlots(o: {
   readonly verifier: string;
 }): void {
   const f = o.byzantineTolerance ?? 0;
-  const quorum = multiKrumQuorum(f);
-  const minimum = multiKrumQuorum(0);
+  const quorum = roundQuorum(f);
+  const minimum = roundQuorum(0);
   if (o.kMax < minimum)
     throw new UsageError(`--verifier ${o.verifier} allows only ${o.kMax} trainer slots; a round needs at least ${minimum}`);
   if (quorum > o.kMax) {
     let fMax = 0;
-    while (multiKrumQuorum(fMax + 1) <= o.kMax) fMax++;
+    while (roundQuorum(fMax + 1) <= o.kMax) fMax++;
     throw new UsageError(
       `--byzantine-tolerance ${f} needs a quorum of ${quorum} trainer slots, but the verifier allows at most ${o.kMax} (K_MAX): allowed range 0..${fMax}`,
     );

@@ -214,7 +214,7 @@ export function register(program: Command): void {
     .option("--max-trainers <n>", "trainer slots per round: 2f + 3 to the verifier's K_MAX (default: K_MAX)", parseCount)
     .option(
       "--byzantine-tolerance <f>",
-      "Multi-Krum's f (a round needs 2f + 3 updates; default the largest f with 2f + 3 <= slots)",
+      "tolerated Byzantine trainers f (a round needs 2f + 3 valid updates; default the largest f with 2f + 3 <= slots)",
       parseCount,
     )
     .option(

@@ -3,7 +3,7 @@
  * budget), fund, cancel. Amounts are in the reward token's units (ETH: wei), converted from
  * decimal strings by the commands with the token's `decimals()`.
  */
-import { multiKrumQuorum } from "@fedmarket/core";
+import { roundQuorum } from "@fedmarket/core";
 import { Contract, ZeroAddress, type Signer, type TransactionReceipt } from "ethers";
 import {
   bytesToBytes32,
@@ -53,7 +53,7 @@ export interface CreateProjectOptions {
   readonly budget?: bigint;
   /** Default: the verifier's `maxTrainers()`. */
   readonly maxTrainersPerRound?: number;
-  /** Multi-Krum's `f`; default the largest with `2f + 3 <= maxTrainersPerRound` (Krum's own bound). */
+  /** Tolerated Byzantine trainers `f` (the quorum is `2f + 3`); default the largest with `2f + 3 <= maxTrainersPerRound`. */
   readonly byzantineTolerance?: number;
   /** The commit window, seconds. */
   readonly submissionWindow: number;
@@ -124,7 +124,7 @@ export async function createProject(o: CreateProjectOptions): Promise<CreatedPro
   }
   const maxTrainers = o.maxTrainersPerRound ?? verifierConfig.maxTrainers;
   const f = o.byzantineTolerance ?? Math.max(0, Math.floor((maxTrainers - 3) / 2));
-  const quorum = multiKrumQuorum(f);
+  const quorum = roundQuorum(f);
   if (maxTrainers < quorum) throw new Error(`--max-trainers ${maxTrainers} is below the quorum 2f + 3 = ${quorum}`);
   const modelCommitment = globalModelCommitment(o.initialWeights, spec.quantization.scale, spec.circuit);
   // The frozen weights go first: a spec naming a CID nobody can fetch would strand every trainer.

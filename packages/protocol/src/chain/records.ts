@@ -213,7 +213,7 @@ export interface RoundFinalizedRecord extends RoundEventRecord {
   readonly nextHyperParams: HyperParams;
 }
 
-/** `RoundSkipped`: too few submissions for Multi-Krum; nobody is at fault. */
+/** `RoundSkipped`: fewer submissions than the quorum `2f + 3`; nobody is at fault. */
 export interface RoundSkippedRecord extends RoundEventRecord {
   readonly kind: "skipped";
   readonly submissions: number;

@@ -1,6 +1,6 @@
 /**
  * Attack modes of a malicious trainer: a TEST AND DEMO TOOL (robustness benchmark, demos of
- * Multi-Krum and of the duplicate rule), never part of an honest node. The pure transformations
+ * the consensus rule and of the duplicate rule), never part of an honest node. The pure transformations
  * live here; producers.ts wraps the trainer's honest `UpdateProducer` with them.
  *
  * | mode         | what the attacker submits                                                      | applied to |

@@ -7,7 +7,7 @@
  * Each attack of docs/THREAT-MODEL.md against the real FedMarket contract on a local `hardhat node`
  * (the round proofs are mocked: MockRoundVerifier accepts the keccak hash of the public inputs,
  * so the aggregator chooses the outcomes an honest or a dishonest prover would prove), and the
- * Multi-Krum quorum against the reference implementation (@fedmarket/core). For each attack:
+ * quorum `2f + 3` against the reference implementation (@fedmarket/core). For each attack:
  *
  * - `gainFactor`: the coalition's total reward under the attack divided by its total reward when
  *   it behaves honestly with the same stake and the same draws (for attacks by the owner or the
@@ -24,7 +24,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { JsonRpcProvider, type Signer } from "ethers";
-import { drawSlots, gramMatrix, multiKrum, multiKrumQuorum, rewardShares } from "@fedmarket/core";
+import { consensusDecision, drawSlots, gramMatrix, roundQuorum, rewardShares } from "@fedmarket/core";
 import { REPO_ROOT } from "@fedmarket/protocol";
 import { deployMarketWithMockVerifier } from "../chain/demo-project.ts";
 import { startLocalChain } from "../chain/local-chain.ts";
@@ -272,7 +272,7 @@ try {
     const pid = await m.createProject(owner, aggregatorAddress, { rounds: 2, reward: REWARD, f: F, stake: 0n });
     await m.register(pid, honest);
     await m.accept(pid, aggregator);
-    const quorum = multiKrumQuorum(F);
+    const quorum = roundQuorum(F);
     const submitters = honest.slice(0, quorum - 1);
     const { round } = await m.round(pid);
     for (const t of submitters) await m.commit(pid, round, t);
@@ -334,9 +334,9 @@ try {
     });
   }
 
-  // 9. Multi-Krum below its guarantee: two identical poison vectors with f = 2 (reference implementation).
+  // 9. Below the quorum: two identical poison vectors with f = 2 (the proven rule's reference implementation).
   {
-    log("Multi-Krum quorum (reference)");
+    log("quorum 2f + 3 (reference)");
     const D = 64;
     const rand = mulberry(7);
     const mu = Array.from({ length: D }, () => Math.round((rand() - 0.5) * 200));
@@ -347,8 +347,11 @@ try {
       const padded = [...vectors, ...Array.from({ length: K - n }, () => new Array<bigint>(D).fill(0n))];
       const commitments = Array.from({ length: K }, (_, i) => (i < n ? BigInt(i + 1) : 0n));
       const gram = gramMatrix(padded);
-      const res = multiKrum({ commitments, excluded: new Array<boolean>(K).fill(false), gram, f: 2 });
-      const shares = rewardShares(REWARD, res.scores);
+      const res = consensusDecision({ commitments, excluded: new Array<boolean>(K).fill(false), gram, f: 2 });
+      const shares = rewardShares(
+        REWARD,
+        res.status.map((status, k) => ({ status, score: res.scores[k] as bigint })),
+      );
       return coalition.reduce((a, i) => a + (shares.rewards[i] ?? 0n), 0n);
     };
     const results: string[] = [];
@@ -356,7 +359,7 @@ try {
     for (const n of [5, 7]) {
       const honestRun = Array.from({ length: n }, honestVec);
       const attackRun = [poison, poison, ...honestRun.slice(2)];
-      const quorate = n >= multiKrumQuorum(2);
+      const quorate = n >= roundQuorum(2);
       const a = quorate ? share(attackRun, [0, 1]) : 0n;
       const h = quorate ? share(honestRun, [0, 1]) : 0n;
       const g = quorate ? ratio(a, h) : 1;
@@ -366,12 +369,12 @@ try {
       );
     }
     rows.push({
-      name: "Multi-Krum poisoning below 2f + 3",
+      name: "poisoning below the quorum 2f + 3",
       coalition: "2 identical poison updates, f = 2",
       gainFactor: round4(worst),
       victimLoss: 0,
       defeated: worst <= 1,
-      notes: `reference implementation (@fedmarket/core multiKrum, rewardShares), D = ${D}: ${results.join("; ")}. Before, n = 5 aggregated and the pair took 98.9 %.`,
+      notes: `reference implementation (@fedmarket/core consensusDecision, the proven rule, and rewardShares), D = ${D}: ${results.join("; ")}. Before the quorum, n = 5 aggregated and the pair took 98.9 %.`,
     });
   }
 } finally {
@@ -382,7 +385,7 @@ try {
 const out = {
   ...benchRunInfo("packages/testkit/src/bench/bench-attacks.ts"),
   setup:
-    `FedMarket on a local hardhat node, MockRoundVerifier (K = ${K}), f = ${F} (quorum ${multiKrumQuorum(F)}), reward ${REWARD} wei per round, ` +
+    `FedMarket on a local hardhat node, MockRoundVerifier (K = ${K}), f = ${F} (quorum ${roundQuorum(F)}), reward ${REWARD} wei per round, ` +
     `commit window ${COMMIT_WINDOW} s, reveal window ${REVEAL_WINDOW} s; the chain id and every seed come from the run.`,
   goals: "every gainFactor <= 1.0 and every victimLoss <= 0.01",
   attacks: rows,

@@ -16,13 +16,14 @@
  *    the commitment (@fedmarket/core `sealedSlot`, what the protocol's `sealUpdate` seals; the
  *    aggregator's and the ephemeral secrets are derived from the seed, seal-keys.ts);
  * 3. `simulateRound` of @fedmarket/core with f = 2: the exact computation the aggregator proves
- *    (commitment checks, decryption, duplicate rule, Multi-Krum, scores, `g' = g + floor(S / n)`).
+ *    (commitment checks, decryption, duplicate rule, the consensus rule and its scores,
+ *    `g' = g + floor(S / n)` over the kept clusters' representatives).
  *    Groth16 proofs do not change the outcome, so this benchmark does not prove;
  * 4. the new global model dequantized and evaluated on the held-out test split.
  *
  * No rule excludes a replay of the last global delta: the aggregator's free-rider exclusion was its
  * unproven word and was removed with sealed updates (issue 12 brings a proven rule). The free
- * rider's replays are counted (`replays` per round) but aggregated and paid when Multi-Krum keeps them.
+ * rider's replays are counted (`replays` per round) but aggregated and paid when the consensus rule keeps them.
  *
  * Duplicate mode, defense in depth: the attacker copies an earlier trainer's commitment and CID
  * (the contract refuses such a reveal: seals are bound to the submitter and a revealed commitment
@@ -176,7 +177,8 @@ interface RoundRecord {
   round: number;
   status: string[];
   aggregated: number[];
-  krumScores: string[];
+  /** Each trainer's near-duplicate cluster (its lowest slot; -1: not clustered, e.g. a zero update). */
+  cluster: number[];
   scores: string[];
   attackerScoreShare: number;
   accuracy: number;
@@ -270,14 +272,14 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
     t0 = performance.now();
     const accuracy = evaluateAccuracy(tf, spec, next, testSet);
     ms.evaluate = performance.now() - t0;
-    const scores = result.krum.scores.slice(0, TRAINERS);
+    const scores = result.rule.scores.slice(0, TRAINERS);
     const total = scores.reduce((a, b) => a + b, 0n);
     const attackerScore = scores.reduce((a, s, k) => (isAttacker(k) ? a + s : a), 0n);
     const rec: RoundRecord = {
       round: r,
-      status: result.krum.status.slice(0, TRAINERS).map((s) => slotStatusName(s)),
-      aggregated: result.krum.inliers.slice(0, TRAINERS).flatMap((x, k) => (x ? [k] : [])),
-      krumScores: result.krum.krumScores.slice(0, TRAINERS).map(String),
+      status: result.rule.status.slice(0, TRAINERS).map((s) => slotStatusName(s)),
+      aggregated: result.rule.aggregated.slice(0, TRAINERS).flatMap((x, k) => (x ? [k] : [])),
+      cluster: result.rule.label.slice(0, TRAINERS),
       scores: scores.map(String),
       attackerScoreShare: total === 0n ? 0 : Number((attackerScore * 1_000_000n) / total) / 1_000_000,
       accuracy: round4(accuracy),
@@ -362,8 +364,8 @@ for (const r of results) r.cleanAccuracy = clean ?? null;
 const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
 
 const NOTES = [
-  "Multi-Krum aggregates n - f of the n valid updates, so with f = 2 it always leaves 2 valid updates out: the all-honest run's falsePositiveRate (0.25 = 2/8) is that baseline, not a detection error.",
-  "free-rider: free-rider rule pending (issue 12). Round 0 has no global delta yet, so the free rider submits zeros: kept as an inlier with score 0 (paid nothing) and counted as not detected; from round 1 it copies the last global delta (replays per round, @fedmarket/core replaysGlobalDelta, cosine >= 0.99). Nothing excludes such a copy today (the aggregator's replay exclusion was unproven and was removed with sealed updates), so Multi-Krum keeps it whenever it sits among the honest updates and the proven score pays it.",
+  "The consensus rule (@fedmarket/core consensusDecision) drops nobody for being large: an update is left out only above 2x the median cluster norm or below cosine 0.03 with the other clipped updates (two passes); near-duplicates (cosine >= 0.95) are one cluster, aggregated once (its lowest slot) and splitting one score.",
+  "free-rider: free-rider rule pending (issue 12). Round 0 has no global delta yet, so the free rider submits zeros: a valid zero update is neither counted nor paid and counted as not detected; from round 1 it copies the last global delta (replays per round, @fedmarket/core replaysGlobalDelta, cosine >= 0.99). Nothing excludes such a copy today (the aggregator's replay exclusion was unproven and was removed with sealed updates), so the consensus rule keeps it (it agrees with the honest updates) and the proven score pays it.",
   "duplicate: defense in depth (the contract refuses the copy's reveal); the copy opens the victim's commitment, so both slots are duplicates: not aggregated, unpaid.",
 ];
 

@@ -65,7 +65,7 @@ const SETTINGS: Record<string, Setting> = {
   "4": {
     circuit: { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 },
     names: { chunk: "chunk_k4_c16", decision: "decision_k4_c16" },
-    f: 0, // Multi-Krum needs 2f + 3 updates: K = 4 tolerates no Byzantine trainer
+    f: 0, // the quorum is 2f + 3 valid updates: K = 4 tolerates no Byzantine trainer
     quantization: { scale: 4096, clipBound: 1 },
     verifiers: "committed generated verifiers (contracts/verifiers/generated, Hardhat artifacts)",
   },
@@ -123,7 +123,7 @@ async function parent(): Promise<void> {
     },
     method: {
       steps:
-        "AggregatorNode.runRound step times (node.times, wall ms): collect = UpdateRevealed events + getSubmission cross-check; open = fetch + FMSU decode + commitment check + decrypt (seal secret) + unpack of every slot; compute = simulateRound (decryption again, Multi-Krum, scores, aggregation, every chunk/decision witness input); prove = witness generation + Groth16 prove of every chunk and the decision in the worker pool (one worker_thread per core, snarkjs singleThread) + local verification of each proof; pin = new model to the blob store; submit = submitChunkProofs batches (default --chunk-batch: 128 chunk proofs per tx, each tx's proofs verified as one batch) + finalizeRound, mined",
+        "AggregatorNode.runRound step times (node.times, wall ms): collect = UpdateRevealed events + getSubmission cross-check; open = fetch + FMSU decode + commitment check + decrypt (seal secret) + unpack of every slot; compute = simulateRound (decryption again, the consensus rule, scores, aggregation, every chunk/decision witness input); prove = witness generation + Groth16 prove of every chunk and the decision in the worker pool (one worker_thread per core, snarkjs singleThread) + local verification of each proof; pin = new model to the blob store; submit = submitChunkProofs batches (default --chunk-batch: 128 chunk proofs per tx, each tx's proofs verified as one batch) + finalizeRound, mined",
       split:
         "fetchMs: the same sealed updates fetched again from the embedded store (warm); openVerifyMs = open - fetch; commitmentCheckMs: the ciphertext chain and Poseidon(chain, E) of every sealed update alone; witnessMs: snarkjs wtns.calculate of chunk 0 and of the decision in the main thread (the prove step does it inside the workers); perProofMs: witness + prove per proof as the workers report it",
       verifierCheck:
@@ -360,7 +360,7 @@ async function childRun(k: string, outFile: string): Promise<void> {
       trainers: circuit.kMax,
       quantization: setting.quantization,
       workers: os.availableParallelism(),
-      finalized: { round: 0, onChainModelCommitmentMatches: p.modelCommitment === result.newModelCommitment, status: result.krum.status },
+      finalized: { round: 0, onChainModelCommitmentMatches: p.modelCommitment === result.newModelCommitment, status: result.rule.status },
       stepsMs: {
         collect: steps.collect,
         open: steps.open,

@@ -30,7 +30,7 @@ export interface DemoRound {
   readonly round: number;
   /** Test accuracy of the new global model. */
   readonly accuracy: number;
-  /** Trainers whose update was not aggregated (Multi-Krum, duplicates, slots not available or not decoded). */
+  /** Trainers whose update was not counted (the consensus rule's outliers, duplicates, slots not available or not decoded). */
   readonly outliers: readonly { readonly trainer: string; readonly role: DemoRole; readonly status: string }[];
   readonly scores: readonly DemoSlot[];
   /** Gas of the round's submitChunkProofs batches + finalizeRound. */
@@ -108,11 +108,12 @@ export const ROLE_LABEL: Record<DemoRole, string> = {
 /**
  * What the demo prints about free riders: nothing excludes a replay of the last global delta today
  * (the aggregator's replay exclusion was its unproven word and was removed with sealed updates; the
- * proven rule is issue 12), so a free rider is aggregated and paid whenever Multi-Krum keeps it.
+ * proven rule is issue 12), so a free rider is aggregated and paid whenever the consensus rule keeps it (a replay agrees with
+ * the honest updates).
  */
 export const FREE_RIDER_NOTE =
   "free-rider rule pending (issue 12): no rule excludes a replay of the last global delta today; " +
-  "it is aggregated and paid like any update Multi-Krum keeps";
+  "it is aggregated and paid like any update the consensus rule keeps";
 
 export function circuitLabel(c: CircuitConfig): string {
   return `K_MAX=${c.kMax} CHUNK=${c.chunk} B=${c.updateBits} BG=${c.modelBits}`;

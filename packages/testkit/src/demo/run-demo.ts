@@ -9,7 +9,7 @@
  *
  * The free rider is not stopped today: the aggregator's replay exclusion was its unproven word and
  * was removed with sealed updates, and the proven rule that replaces it is issue 12. Its replay is
- * aggregated and paid whenever Multi-Krum keeps it; the demo says so ("free-rider rule pending
+ * aggregated and paid whenever the consensus rule keeps it; the demo says so ("free-rider rule pending
  * (issue 12)") rather than counting it as caught.
  *
  * Everything runs on embedded defaults:
@@ -20,7 +20,7 @@
  *   `evm_increaseTime`.
  * - storage: one embedded Helia node (offline), shared by every participant of this process.
  * - nodes: the trainer node library (TF.js training, quantize, seal for the aggregator's seal key
- *   and commit, pin, submit) and the AggregatorNode (collect, open with its seal secret, Multi-Krum,
+ *   and commit, pin, submit) and the AggregatorNode (collect, open with its seal secret, the consensus rule,
  *   scores, proofs that decrypt the sealed updates on a 2-worker pool, submit), in this process.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -66,7 +66,7 @@ import {
  * by any rule today: `FREE_RIDER_NOTE`), a label-flip attacker.
  */
 export const DEMO_ROLES: readonly DemoRole[] = ["honest", "honest", "honest", "honest", "honest", "sign-flip", "free-rider", "label-flip"];
-/** Tolerated Byzantine trainers (Multi-Krum aggregates n - f updates). */
+/** Tolerated Byzantine trainers: the quorum is 2f + 3 valid updates. */
 export const DEMO_F = 2;
 const WINDOW_S = 3600;
 

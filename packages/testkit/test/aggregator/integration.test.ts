@@ -6,8 +6,9 @@
  * trainers registered before the aggregator accepts (so each round's draw, 4 candidates for 4
  * slots, gives them slots 0..3): they commit, then reveal, through the trainer node library
  * (training with TF.js on CSV data), except the faulty one of round 1 (sealed with the protocol
- * helpers). K = 4 admits f = 0 only (Multi-Krum needs 2f + 3 updates): every valid update is
- * aggregated; Multi-Krum's outliers are tested at K = 8 (attacks-round.test.ts, the demo).
+ * helpers). K = 4 admits f = 0 only (the quorum is 2f + 3 valid updates): the honest updates agree
+ * and are all counted; the consensus rule's outliers are tested at K = 8 (attacks-round.test.ts,
+ * the demo).
  *
  * Round 0: the aggregator CLI is killed (SIGKILL) after its first proof; the restarted node reuses
  * what was saved and finalizes; the four trainers are paid by proven score, and everything matches
@@ -218,7 +219,7 @@ after(async () => {
 test("round 0: SIGKILL while proving, restart finalizes with real proofs; every trainer is paid by proven score", async () => {
   await playRound(0, { faulty: false });
   const expected = await reference(0);
-  assert.deepEqual(expected.krum.status, new Array(4).fill(SlotStatus.Inlier), "the scenario: f = 0, four inliers");
+  assert.deepEqual(expected.rule.status, new Array(4).fill(SlotStatus.Inlier), "the scenario: f = 0, four inliers");
 
   const crashed = await cli(runArgs(), { FEDMARKET_TEST_CRASH_AT: "after-first-proof" });
   assert.equal(crashed.signal, "SIGKILL", crashed.stdout + crashed.stderr);
@@ -260,7 +261,7 @@ test("round 0: SIGKILL while proving, restart finalizes with real proofs; every 
   const weights = decodeWeights(await store.get(p.modelCid), D);
   assert.equal(globalModelCommitment(weights, SPEC.quantization.scale, CIRCUIT), expected.newModelCommitment);
   // rewards by proven score, to the trainer revealed in each slot (registration order)
-  const shares = rewardShares(10n ** 18n, expected.krum.scores);
+  const shares = rewardShares(10n ** 18n, expected.rule.scores);
   assert.ok(shares.totalScore > 0n);
   const events = await client.updateRevealed({ projectId: project.projectId, round: 0 });
   assert.deepEqual(
@@ -280,7 +281,7 @@ test("round 1: an unpinned update is flagged, nobody answers: its slot is empty 
   const creditBefore = await client.creditOf(ETH_TOKEN, signer(FAULTY).address);
   await playRound(1, { faulty: true }); // the trainers train on the model the aggregator pinned
   const expected = await reference(1);
-  assert.deepEqual(expected.krum.status, [SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Empty]);
+  assert.deepEqual(expected.rule.status, [SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Inlier, SlotStatus.Empty]);
 
   // The CLI flags the missing slot, then waits for the answer deadline (chain time): moved past it here.
   const running = cli([...runArgs(), "--lr-decay", "0.3"], { FEDMARKET_TEST_CRASH_AT: "after-finalize-sent" });
@@ -386,7 +387,7 @@ test("round 2: an update pinned where the aggregator cannot fetch it is flagged;
 
     await passAnswerDeadline(fx.roundChain, project.projectId);
     const expected = await reference(2);
-    assert.deepEqual(expected.krum.status, new Array(4).fill(SlotStatus.Inlier), "the published update decodes and is aggregated");
+    assert.deepEqual(expected.rule.status, new Array(4).fill(SlotStatus.Inlier), "the published update decodes and is aggregated");
     const out = await agg.node.runRound(project.projectId);
     assert.equal(out.kind === "done" && out.done.kind, "finalized", JSON.stringify(out));
     const flagsFile = JSON.parse(await readFile(path.join(aggData(), `p${project.projectId}`, "r2", "flags.json"), "utf8")) as {
@@ -396,7 +397,7 @@ test("round 2: an update pinned where the aggregator cannot fetch it is flagged;
     assert.deepEqual([flagsFile.answered, flagsFile.pending], [[slot], []]);
     const p = await client.getProject(project.projectId);
     assert.equal(p.statusName, "Completed");
-    const shares = rewardShares(10n ** 18n, expected.krum.scores);
+    const shares = rewardShares(10n ** 18n, expected.rule.scores);
     assert.ok((shares.rewards[slot] ?? 0n) > 0n);
     assert.equal((await client.creditOf(ETH_TOKEN, signer(PRIVATE).address)) - before, shares.rewards[slot], "paid by its proven score");
   } finally {

@@ -216,8 +216,8 @@ async function assertFinalized(
   assert.ok(file);
   const { digest, ...summary } = file;
   assert.equal(digest, createHash("sha256").update(toJson(summary)).digest("hex"), "round.json's digest is its content's");
-  assert.deepEqual(file.status, expected.krum.status.map(Number));
-  assert.deepEqual(file.scores, expected.krum.scores.map(String));
+  assert.deepEqual(file.status, expected.rule.status.map(Number));
+  assert.deepEqual(file.scores, expected.rule.scores.map(String));
   assert.equal(file.newModelCommitment, expected.newModelCommitment.toString());
   const want = expectedCredits(expected, REWARD);
   const after = await snapshot();
@@ -237,7 +237,7 @@ test("a crash at every checkpoint of one round, each restart resuming where the 
   const round = 0;
   await submitRound(project, round, ["honest", "honest", "honest", "honest"]);
   const expected = await reference(project, round);
-  assert.deepEqual(expected.krum.status, new Array(4).fill(SlotStatus.Inlier), "the scenario: f = 0, every update aggregated");
+  assert.deepEqual(expected.rule.status, new Array(4).fill(SlotStatus.Inlier), "the scenario: f = 0, every update aggregated");
   const before = await snapshot();
   const dir = roundDir(project, round);
   let digest: string | undefined;
@@ -365,7 +365,7 @@ test("corrupt updates are left out with their reason (not available: flagged and
     // Not available: flagged on chain, nobody answers, an empty slot; not decoded: status 3 (proven).
     const faulty = openingStatus === "unavailable" ? SlotStatus.Empty : SlotStatus.Excluded;
     assert.deepEqual(
-      expected.krum.status,
+      expected.rule.status,
       kinds.map((k) => (k === "honest" ? SlotStatus.Inlier : faulty)),
       `${kind}: the scenario`,
     );

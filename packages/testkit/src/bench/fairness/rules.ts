@@ -19,12 +19,12 @@ import {
   aggregate,
   consensusDecision,
   gramMatrix,
-  multiKrum,
-  multiKrumQuorum,
+  roundQuorum,
   REPLAY_MIN_COSINE,
   type CircuitConfig,
-  type KrumInput,
+  type DecisionInput,
 } from "@fedmarket/core";
+import { multiKrum } from "./multi-krum.ts";
 import type { RoundStats } from "./geometry.ts";
 import { median } from "./stats.ts";
 import { surrogateShapley } from "./surrogate.ts";
@@ -94,15 +94,14 @@ export interface RoundRule {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Today's proven rule: the duplicate rule, Multi-Krum with `f`, scores `max(0, sum_{i inlier} G_ki)`,
- * `g' = g + floor(S / n)`. The same core functions `simulateRound` composes (the benchmark
- * cross-checks with `simulateRound`). No replay exclusion: the aggregator's free-rider rule was its
- * unproven word and was removed with sealed updates; the proven rule is pending (issue 12).
+ * The benchmark's baseline, named "current" in every bench file: the rule proven before the
+ * consensus rule (the duplicate rule, Multi-Krum with `f`, scores `max(0, sum_{i inlier} G_ki)`,
+ * `g' = g + floor(S / n)`). Its trajectory is the shared one every other rule also scores.
  */
 export const currentRule: RoundRule = exactRule(
   "current",
-  "today's proven rule: duplicate commitments, Multi-Krum (f = 2), score max(0, <u_k, S>), floor-mean of inliers (no replay exclusion: free-rider rule pending, issue 12)",
-  "Gram matrix only (proven today)",
+  "the rule proven before the consensus rule (the baseline): duplicate commitments, Multi-Krum (f = 2), score max(0, <u_k, S>), floor-mean of inliers",
+  "Gram matrix only (proven until issue 12 stage 1)",
   (input) => {
     const krum = multiKrum(input);
     return { mask: krum.inliers, scores: krum.scores, counted: krum.inliers };
@@ -110,9 +109,10 @@ export const currentRule: RoundRule = exactRule(
 );
 
 /**
- * The consensus rule of @fedmarket/core (`consensusDecision`): the Gram-only rule that is to replace
- * Multi-Krum in the decision proof (issue 12, stage 1). Computed exactly as the reference does, on
- * the integer updates, so the benchmark measures the rule the circuit will check: near-duplicate
+ * The consensus rule of @fedmarket/core (`consensusDecision`): the proven rule (issue 12, stage 1;
+ * `simulateRound` decides with it, and the benchmark cross-checks its fast path with
+ * `simulateRound`). Computed exactly as the reference does, on the integer updates, so the
+ * benchmark measures the rule the circuit checks: near-duplicate
  * clusters count once and split one score, outliers by norm cap and consensus cosine on updates
  * clipped to the median norm, floor-mean of the clusters' lowest slots (the proven aggregation).
  */
@@ -126,6 +126,9 @@ export const consensusGramRule: RoundRule = exactRule(
   },
 );
 
+/** The name of the rule the decision proof checks (the one `simulateRound` computes). */
+export const PROVEN_RULE = consensusGramRule.name;
+
 /**
  * A rule of @fedmarket/core computed on the exact integer updates (a proven rule, or one about to
  * be): `decide` gets the decision inputs the circuit gets (commitments, not-decoded flags, the Gram
@@ -135,7 +138,7 @@ function exactRule(
   name: string,
   description: string,
   proofNeeds: string,
-  decide: (input: KrumInput) => {
+  decide: (input: DecisionInput) => {
     mask: boolean[];
     scores: readonly bigint[];
     counted: boolean[];
@@ -201,7 +204,7 @@ export function clipFactors(valid: readonly boolean[], gram: RoundStats["gram"])
 export function krumRatioKeep(valid: readonly boolean[], gram: RoundStats["gram"], f: number, lambda: number): boolean[] {
   const members = valid.flatMap((v, k) => (v ? [k] : []));
   const n = members.length;
-  if (n < multiKrumQuorum(f)) return valid.map(() => false);
+  if (n < roundQuorum(f)) return valid.map(() => false);
   const s = clipFactors(valid, gram);
   const g = (i: number, j: number): number => (gram[i]?.[j] as number) * (s[i] as number) * (s[j] as number);
   const m = n - f - 2;

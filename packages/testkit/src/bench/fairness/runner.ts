@@ -22,7 +22,7 @@ import { flipLabels } from "../../attacks/attacks.ts";
 import type { FairnessData } from "./data.ts";
 import { BatchEvaluator } from "./evaluator.ts";
 import { roundStats, type Reference, type RoundStats } from "./geometry.ts";
-import type { RoundRule, RuleDecision, RuleRound } from "./rules.ts";
+import { PROVEN_RULE, type RoundRule, type RuleDecision, type RuleRound } from "./rules.ts";
 import { roundSubmissions, type Scenario, type SlotSubmission, type TrainingVariant } from "./scenarios.ts";
 import { benchAggregatorKey } from "../seal-keys.ts";
 import { exactShapley } from "./shapley.ts";
@@ -88,7 +88,7 @@ export interface RunOptions {
   readonly shapley: boolean;
   /** Rules that also score every round of this trajectory (open loop). */
   readonly alsoScore?: readonly RoundRule[];
-  /** Check `current`'s fast path against @fedmarket/core's full `simulateRound` in these rounds. */
+  /** Check the proven rule's fast path (`PROVEN_RULE`) against @fedmarket/core's full `simulateRound` in these rounds. */
   readonly verifyRounds?: ReadonlySet<number>;
   /** Keep each round's statistics in the record (exploration). */
   readonly keepStats?: boolean;
@@ -328,7 +328,7 @@ export class SeedRunner {
       };
       const decision = rule.decide(ruleRound);
       const next = newModel(model, updates, decision, config.modelBits);
-      if (options.verifyRounds?.has(r) === true && rule.name === "current") this.#verifyCurrent(ruleRound, submissions, decision, next, r);
+      if (options.verifyRounds?.has(r) === true && rule.name === PROVEN_RULE) this.#verifyProven(ruleRound, submissions, decision, next, r);
       const others: Record<string, { aggregated: boolean[]; shares: number[] }> = {};
       for (const other of options.alsoScore ?? []) {
         const d = other === rule ? decision : other.decide(ruleRound);
@@ -370,11 +370,12 @@ export class SeedRunner {
   }
 
   /**
-   * Recomputes a round of `current` with @fedmarket/core's `simulateRound` (updates sealed for the
-   * run's aggregator key and really decrypted, Poseidon commitments, the chunk witnesses, the
-   * decision input) and throws unless the inliers, the scores and the new model equal the fast path's.
+   * Recomputes a round of the proven rule with @fedmarket/core's `simulateRound` (updates sealed for
+   * the run's aggregator key and really decrypted, Poseidon commitments, the chunk witnesses, the
+   * decision input) and throws unless the counted slots, the scores and the new model equal the
+   * fast path's.
    */
-  #verifyCurrent(round: RuleRound, submissions: readonly SlotSubmission[], decision: RuleDecision, next: Int32Array, r: number): void {
+  #verifyProven(round: RuleRound, submissions: readonly SlotSubmission[], decision: RuleDecision, next: Int32Array, r: number): void {
     const { config, prevModel, updates } = round.exact();
     const aggregator = benchAggregatorKey(this.#o.seed);
     const real = submissions.map((s, k) =>
@@ -394,10 +395,10 @@ export class SeedRunner {
     });
     const result = simulateRound({ config, prevModel, slots, f: round.f, keccak: BigInt(this.#o.seed), secret: aggregator.secret });
     const same =
-      result.krum.inliers.every((x, k) => x === decision.aggregated[k]) &&
-      result.krum.scores.every((s, k) => Number(s) === decision.payouts[k]) &&
+      result.rule.counted.every((x, k) => x === decision.aggregated[k]) &&
+      result.rule.scores.every((s, k) => Number(s) === decision.payouts[k]) &&
       result.newModel.every((x, i) => Number(x) === next[i]);
-    if (!same) throw new Error(`round ${r}: the fast path of "current" disagrees with simulateRound`);
+    if (!same) throw new Error(`round ${r}: the fast path of "${PROVEN_RULE}" disagrees with simulateRound`);
     this.counters.verified++;
   }
 }

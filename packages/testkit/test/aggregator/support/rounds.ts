@@ -233,7 +233,7 @@ export async function referenceRound(
 /** What each trainer of the round must have been credited: the contract's split (core `rewardShares`) of the proven scores. */
 export function expectedCredits(result: RoundResult, reward: bigint): bigint[] {
   // Multi-Krum scores are already 0 for every slot that is not an inlier.
-  return rewardShares(reward, result.krum.scores).rewards;
+  return rewardShares(reward, result.rule.scores).rewards;
 }
 
 export interface CliRun {
