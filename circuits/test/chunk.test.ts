@@ -65,10 +65,12 @@ describe("chunk circuit accepts the reference computation", () => {
   test("random updates over three chunks (last one padded), snarkjs wtns check", async () => {
     const r = rng(1);
     const d = 40;
+    // A shared direction plus each slot's own part (cosine ~ 0.8): the consensus rule keeps all four.
+    const direction = Array.from({ length: d }, () => r(-2000, 2000));
     const slots = [0, 1, 2, 3].map((k) =>
       sealedTestSlot(
         config,
-        Array.from({ length: d }, () => r(-3000, 3000)),
+        direction.map((x) => x + r(-1000, 1000)),
         BigInt(k + 7),
       ),
     );
@@ -133,10 +135,12 @@ describe("chunk circuit rejects tampered inputs", () => {
 
   before(() => {
     const r = rng(3);
+    // A shared direction plus each slot's own part: the consensus rule keeps all four.
+    const direction = Array.from({ length: 32 }, () => r(-150, 150));
     const slots = [0, 1, 2, 3].map((k) =>
       sealedTestSlot(
         config,
-        Array.from({ length: 32 }, () => r(-200, 200)),
+        direction.map((x) => x + r(-70, 70)),
         BigInt(k + 1),
       ),
     );
@@ -149,6 +153,7 @@ describe("chunk circuit rejects tampered inputs", () => {
       keccak: 5n,
       secret: SEAL_SECRET,
     });
+    assert.equal(round.finalState.mask, 0b1111n);
     base = round.chunkWitnesses[0]?.input as CircuitInput;
     second = round.chunkWitnesses[1]?.input as CircuitInput;
   });

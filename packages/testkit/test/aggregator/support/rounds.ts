@@ -15,6 +15,7 @@ import {
   rewardShares,
   sealedCommitment as updateCommitment,
   simulateRound,
+  unpackOutcome,
   type CircuitConfig,
   type CurvePoint,
   type RoundResult,
@@ -230,10 +231,13 @@ export async function referenceRound(
   });
 }
 
-/** What each trainer of the round must have been credited: the contract's split (core `rewardShares`) of the proven scores. */
+/**
+ * What each trainer of the round must have been credited: the contract's split (core `rewardShares`)
+ * of the proven outcomes (by score; a zero total, e.g. one kept cluster of near-identical updates, is
+ * split by status).
+ */
 export function expectedCredits(result: RoundResult, reward: bigint): bigint[] {
-  // Multi-Krum scores are already 0 for every slot that is not an inlier.
-  return rewardShares(reward, result.rule.scores).rewards;
+  return rewardShares(reward, unpackOutcome(result.outcome, result.commitments.length)).rewards;
 }
 
 export interface CliRun {
