@@ -911,9 +911,10 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
 
     /// @dev The split of a round with a zero total score: the whole `reward` in equal parts to the
     ///      inliers (the slots the proven rule counted, e.g. one kept cluster, which has no other
-    ///      cluster to score against); without inliers to the valid slots (inlier or not
-    ///      aggregated: the rule judged nobody), or to every slot if none is valid:
-    ///      `floor(reward / n)` each and one unit more for the first `reward % n` of them.
+    ///      cluster to score against); without inliers to the not-aggregated slots (the valid ones:
+    ///      the rule judged nobody), or to every revealed slot if none is valid:
+    ///      `floor(reward / n)` each and one unit more for the first `reward % n` of them. A slot the
+    ///      rule left out is never paid while another was counted.
     function _payEqually(uint256 projectId, Project storage p, uint256 round, uint256[] calldata outcomes, uint256 reward)
         internal
     {
@@ -927,8 +928,6 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
             if (status == SlotStatus.Inlier) ++inliers;
             else if (status == SlotStatus.NotAggregated) ++valid;
         }
-        // A slot the rule left out is never paid while another was counted.
-        if (inliers != 0) valid = 0;
         uint256 eligible = inliers != 0 ? inliers : valid != 0 ? valid : submissions;
         uint256 each = reward / eligible;
         uint256 extra = reward % eligible;

@@ -6,7 +6,9 @@
  * child processes, an RPC outage of 30 s) at about one core, while the circuit suite is one core of
  * witness generation and proving; side by side they finish minutes sooner than one after the other.
  * The testkit's end-to-end suites are the longest, so they run beside the layer packages' suites
- * rather than after them.
+ * rather than after them, and the testkit runs two of its files at a time (`--test-concurrency=2`
+ * in its package.json; node's default on 2 cores is one): once the circuit suite ends, one file at
+ * a time would leave a core idle for the testkit's last ten minutes.
  * They share nothing they could race on: every test starts its own chain on a free port and works in
  * its own temporary folder, and the circuit artifacts both read (`.cache/circuits`) are made by the
  * contract tests that run before them.

@@ -8,6 +8,7 @@ import {IFedMarket} from "../interfaces/IFedMarket.sol";
 import {MockRoundVerifier} from "./mocks/MockRoundVerifier.sol";
 import {FeeOnTransferToken, TestToken} from "./mocks/TestTokens.sol";
 import {SealKeys} from "./utils/SealKeys.sol";
+import {ZeroTotalSplit} from "./utils/ZeroTotalSplit.sol";
 import {Vm, VM_ADDRESS} from "./utils/Vm.sol";
 
 /// @dev Shared setup and helpers of the fuzz suites: deploys a market, a mock verifier, the test
@@ -224,15 +225,8 @@ abstract contract FuzzBase {
         uint256 n = statuses.length;
         shares = new uint256[](n);
         uint256 total;
-        uint256 inliers;
-        uint256 valid;
-        uint256 count;
         for (uint256 i; i < n; ++i) {
-            if ((revealed >> i) & 1 == 0) continue;
-            ++count;
-            if (statuses[i] == 1) total += scores[i];
-            if (statuses[i] == 1) ++inliers;
-            if (statuses[i] == 1 || statuses[i] == 2) ++valid;
+            if ((revealed >> i) & 1 == 1 && statuses[i] == 1) total += scores[i];
         }
         if (total != 0) {
             for (uint256 i; i < n; ++i) {
@@ -242,22 +236,15 @@ abstract contract FuzzBase {
             }
             return shares;
         }
-        uint256 eligible = inliers != 0 ? inliers : valid != 0 ? valid : count;
+        (uint256 inliers, uint256 valid) = ZeroTotalSplit.counts(statuses, revealed);
+        uint256 eligible = ZeroTotalSplit.eligibleCount(inliers, valid, _count(revealed));
         uint256 k;
         for (uint256 i; i < n; ++i) {
             if ((revealed >> i) & 1 == 0) continue;
-            if (!_zeroTotalEligible(statuses[i], inliers, valid)) continue;
+            if (!ZeroTotalSplit.eligible(statuses[i], inliers, valid)) continue;
             shares[i] = reward / eligible + (k < reward % eligible ? 1 : 0);
             ++k;
         }
-    }
-
-    /// @dev Whether a revealed slot of `status` takes part in a zero-total split: the inliers if
-    ///      any, else the valid slots if any, else every revealed slot.
-    function _zeroTotalEligible(uint256 status, uint256 inliers, uint256 valid) internal pure returns (bool) {
-        if (inliers != 0) return status == 1;
-        if (valid != 0) return status == 2;
-        return true;
     }
 
     /// @dev A set of at least `min` of the slots `0 .. n-1` (bit `i` = slot `i`), drawn from `seed`.
@@ -386,18 +373,12 @@ contract FedMarketFuzzTest is FuzzBase {
             scores[i] = statuses[i] == 1 ? 0 : uint256(statusSeeds[i]) * 1e9;
         }
         _finalize(pid, _pack(statuses, scores, 6));
-        uint256 inliers;
-        uint256 valid;
-        for (uint256 i; i < 6; ++i) {
-            if ((revealed >> i) & 1 == 0) continue;
-            if (statuses[i] == 1) ++inliers;
-            if (statuses[i] == 1 || statuses[i] == 2) ++valid;
-        }
-        uint256 eligible = inliers != 0 ? inliers : valid != 0 ? valid : _count(revealed);
+        (uint256 inliers, uint256 valid) = ZeroTotalSplit.counts(statuses, revealed);
+        uint256 eligible = ZeroTotalSplit.eligibleCount(inliers, valid, _count(revealed));
         uint256 paid;
         for (uint256 i; i < 6; ++i) {
             uint256 credit = market.creditOf(address(0), trainers[i]);
-            bool isEligible = (revealed >> i) & 1 == 1 && _zeroTotalEligible(statuses[i], inliers, valid);
+            bool isEligible = (revealed >> i) & 1 == 1 && ZeroTotalSplit.eligible(statuses[i], inliers, valid);
             require(isEligible ? credit >= reward / eligible && credit <= reward / eligible + 1 : credit == 0, "equal part");
             paid += credit;
         }

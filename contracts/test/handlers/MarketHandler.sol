@@ -8,6 +8,7 @@ import {IFedMarket} from "../../interfaces/IFedMarket.sol";
 import {MockRoundVerifier} from "../mocks/MockRoundVerifier.sol";
 import {FeeOnTransferToken, TestToken} from "../mocks/TestTokens.sol";
 import {SealKeys} from "../utils/SealKeys.sol";
+import {ZeroTotalSplit} from "../utils/ZeroTotalSplit.sol";
 import {Vm, VM_ADDRESS} from "../utils/Vm.sol";
 
 /// @title MarketHandler
@@ -1452,9 +1453,11 @@ contract MarketHandler {
         uint256[] memory scores = new uint256[](K_MAX);
         uint256[] memory statuses = new uint256[](K_MAX);
         bool[] memory revealed = new bool[](K_MAX);
+        uint256 revealedMask;
         for (uint256 slot; slot < K_MAX; ++slot) {
             revealed[slot] = _slot[pid][slot].revealedPlusOne == x.round + 1;
             if (!revealed[slot]) continue;
+            revealedMask |= 1 << slot;
             uint256 r = uint256(keccak256(abi.encode(outcomeSeed, slot)));
             uint256 s = r % 8;
             // 5/8 inlier, 1/8 not aggregated, 1/8 excluded, 1/8 claimed empty (pays nothing).
@@ -1466,14 +1469,8 @@ contract MarketHandler {
             if (statuses[slot] == 1) x.totalScore += score;
         }
         // Zero total: equal parts for the inliers, else for the valid slots (not aggregated), else for all.
-        uint256 inliers;
-        uint256 valid;
-        for (uint256 slot; slot < K_MAX; ++slot) {
-            if (!revealed[slot]) continue;
-            if (statuses[slot] == 1) ++inliers;
-            if (statuses[slot] == 1 || statuses[slot] == 2) ++valid;
-        }
-        uint256 eligible = inliers != 0 ? inliers : valid != 0 ? valid : x.subs;
+        (uint256 inliers, uint256 valid) = ZeroTotalSplit.counts(statuses, revealedMask);
+        uint256 eligible = ZeroTotalSplit.eligibleCount(inliers, valid, x.subs);
         uint256 k;
         for (uint256 slot; slot < K_MAX; ++slot) {
             if (!revealed[slot]) continue;
@@ -1482,7 +1479,7 @@ contract MarketHandler {
                 if (statuses[slot] != 1 || scores[slot] == 0) continue;
                 share = x.reward * scores[slot] / x.totalScore;
             } else {
-                if (inliers != 0 ? statuses[slot] != 1 : valid != 0 && statuses[slot] != 2) continue;
+                if (!ZeroTotalSplit.eligible(statuses[slot], inliers, valid)) continue;
                 share = x.reward / eligible + (k < x.reward % eligible ? 1 : 0);
                 ++k;
             }

@@ -115,6 +115,25 @@ export const FREE_RIDER_NOTE =
   "free-rider rule pending (issue 12): no rule excludes a replay of the last global delta today; " +
   "it is aggregated and paid like any update the consensus rule keeps";
 
+/**
+ * What the demo says when the proven rule left an honest trainer out: the demo's head starts at the
+ * owner's optimum, so from round 1 the honest updates point against each other's sum and the
+ * consensus test (cosine with the others' sum) cannot count them; only stage 2's reference `v` can
+ * (docs/SCORING.md, "Fifth round"; `npm run bench:demo-geometry` shows the cosines). `null` when
+ * every honest slot was counted in every round.
+ */
+export function honestLeftOutNote(rounds: readonly DemoRound[]): string | null {
+  const left = rounds.flatMap((r) =>
+    r.scores.filter((s) => s.role === "honest" && s.status !== "inlier").map((s) => `${s.trainer} in round ${r.round}`),
+  );
+  if (left.length === 0) return null;
+  return (
+    `honest updates left out by the consensus rule (${left.join(", ")}): near the owner's optimum the honest updates ` +
+    "point against each other's sum, so the test of pointing with the others cannot count them (docs/SCORING.md, " +
+    '"Fifth round"; the owner\'s validation reference of issue 12 stage 2)'
+  );
+}
+
 export function circuitLabel(c: CircuitConfig): string {
   return `K_MAX=${c.kMax} CHUNK=${c.chunk} B=${c.updateBits} BG=${c.modelBits}`;
 }
@@ -149,6 +168,8 @@ export function formatSummary(report: DemoReport): string {
   const lines = ["payouts (ETH credited to each trainer over all rounds, withdrawable):"];
   for (const p of report.payouts) lines.push(`  ${pad(p.trainer, 11)}${pad(ROLE_LABEL[p.role], 26)}${padL(p.eth.toFixed(4), 10)}`);
   if (report.payouts.some((p) => p.role === "free-rider")) lines.push(`  ${FREE_RIDER_NOTE}`);
+  const leftOut = honestLeftOutNote(report.rounds);
+  if (leftOut !== null) lines.push(`  ${leftOut}`);
   lines.push(
     `audit verdict: ${report.audit.verdict.toUpperCase()}${report.audit.failures.length > 0 ? `\n  ${report.audit.failures.join("\n  ")}` : ""}` +
       `${report.audit.reportFile === undefined ? "" : ` (report ${report.audit.reportFile})`}`,

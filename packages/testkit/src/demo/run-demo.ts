@@ -52,6 +52,7 @@ import {
   circuitLabel,
   formatRound,
   FREE_RIDER_NOTE,
+  honestLeftOutNote,
   formatSummary,
   ROLE_LABEL,
   type DemoReport,
@@ -319,6 +320,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       ...(auditReport.reportFile === undefined ? {} : { reportFile: auditReport.reportFile }),
     };
 
+    const honestLeftOut = honestLeftOutNote(records);
     const report: DemoReport = {
       command: "npm run demo",
       date: new Date().toISOString(),
@@ -359,7 +361,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       audit,
       // The owner's pretraining is its own prior work, made once per machine like the circuits' setup.
       totalWallMs: Date.now() - started - (pretrained.firstTimeMs ?? 0),
-      ...(DEMO_ROLES.includes("free-rider") ? { notes: [FREE_RIDER_NOTE] } : {}),
+      notes: [...(DEMO_ROLES.includes("free-rider") ? [FREE_RIDER_NOTE] : []), ...(honestLeftOut === null ? [] : [honestLeftOut])],
     };
     print(formatSummary(report));
     return report;

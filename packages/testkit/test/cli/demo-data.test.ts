@@ -10,7 +10,7 @@ import path from "node:path";
 import { validateModelSpec } from "@fedmarket/protocol";
 import { labelHistogram, loadDataset } from "@fedmarket/ml";
 import { DEMO_CIRCUIT, demoBackboneSpec, demoModelSpec, OWNER_DIGITS_PER_CLASS, prepareDemoData } from "../../src/demo/demo-data.ts";
-import { formatRound, type DemoRound } from "../../src/demo/demo-report.ts";
+import { formatRound, honestLeftOutNote, type DemoRound } from "../../src/demo/demo-report.ts";
 
 test("the demo spec freezes the owner's CNN backbone and trains a 650-parameter head in 6 chunks of the K8/C128 circuits", () => {
   const cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
@@ -49,7 +49,7 @@ test("partitions are non-IID IDX folders the trainer node loads; the test split 
   }
 });
 
-test("the round table names attackers and their proven status", () => {
+test("the round table names attackers and their proven status; honest slots left out get a note", () => {
   const round: DemoRound = {
     round: 0,
     accuracy: 0.5,
@@ -70,4 +70,15 @@ test("the round table names attackers and their proven status", () => {
   assert.match(text, /accuracy 50\.0 %/);
   assert.match(text, /outliers caught: trainer-5 \(ATTACKER sign-flip, not-aggregated\)/);
   assert.match(text, /finalizeRound\[8\] 2,100,000/);
+  // Every honest slot counted: nothing to explain.
+  assert.equal(honestLeftOutNote([round]), null);
+  const leftOut: DemoRound = {
+    ...round,
+    round: 1,
+    scores: [
+      { trainer: "trainer-0", role: "honest", slot: 0, status: "not-aggregated", score: "0", rewardEth: 0 },
+      ...round.scores.slice(1),
+    ],
+  };
+  assert.match(honestLeftOutNote([round, leftOut]) ?? "", /^honest updates left out by the consensus rule \(trainer-0 in round 1\)/);
 });
