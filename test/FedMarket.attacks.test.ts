@@ -8,7 +8,7 @@
  * slot draw and the commit-reveal protocol: capturing slots by speed or by registering many
  * addresses, reading or steering the seed, copying another trainer's (sealed) commitment or an
  * update revealed in an earlier round or another project, reading updates before every commitment
- * is locked, and aggregating below Multi-Krum's quorum of
+ * is locked, and aggregating below the consensus rule's quorum of
  * `2f + 3`. Every attack must fail and cost the honest parties nothing.
  */
 import { expect } from "chai";
@@ -1093,7 +1093,7 @@ describe("FedMarket attacks", function () {
     });
   });
 
-  describe("aggregating below Multi-Krum's quorum of 2f + 3", function () {
+  describe("aggregating below the quorum of 2f + 3", function () {
     /** f = 2 (quorum 7) with 8 slots on an 8-slot verifier and 8 candidates. */
     async function f2Fixture() {
       const f = await deployMarket(connection, { kMax: 8 });
@@ -1134,6 +1134,36 @@ describe("FedMarket attacks", function () {
       const p = await f.market.getProject(f.projectId);
       expect([p.currentRound, p.bondPosted, p.budget]).to.deep.equal([1n, BOND, REWARD * 2n]);
       for (const t of f.trainers) expect(await f.market.creditOf(ETH, t.address)).to.equal(0n);
+    });
+
+    it("withheld reveals (THREAT-MODEL row 13, residual): the owner's registrations in 2 = k - (2f + 3) + 1 of 8 slots skip the round and the six honest revealers are unpaid; 1 slot cannot", async function () {
+      const f = await loadFixture(f2Fixture);
+      // The owner registered trainers 6 and 7: they commit like everyone, then withhold their reveals.
+      const owned = new Set([f.trainers[6]!.address, f.trainers[7]!.address]);
+      const updates = await commitAll(f, f.projectId, f.trainers.slice(0, 8));
+      expect(updates).to.have.length(8);
+      await revealAll(
+        f,
+        f.projectId,
+        updates.filter((u) => !owned.has(u.trainer.address)),
+      );
+      await toAggregationWindow(f, f.projectId);
+      await expect(f.market.connect(f.owner).skipRound(f.projectId)).to.emit(f.market, "RoundSkipped").withArgs(f.projectId, 0n, 6n);
+      // The reward went back to the budget: the revealers of round 0 are paid nothing.
+      for (const t of f.trainers) expect(await f.market.creditOf(ETH, t.address)).to.equal(0n);
+      expect((await f.market.getProject(f.projectId)).budget).to.equal(REWARD * 2n);
+      // Round 1: one withheld reveal leaves the quorum of 7; the round cannot be skipped.
+      const next = await commitAll(f, f.projectId, f.trainers.slice(0, 8));
+      await revealAll(
+        f,
+        f.projectId,
+        next.filter((u) => u.trainer.address !== f.trainers[7]!.address),
+      );
+      await toAggregationWindow(f, f.projectId);
+      await expect(f.market.connect(f.owner).skipRound(f.projectId))
+        .to.be.revertedWithCustomError(f.market, "QuorumReached")
+        .withArgs(f.projectId, 1n, 7n, 7n);
+      await expectSolvent(f.market, ETH);
     });
 
     it("with f = 2, seven revealed updates can be aggregated (and no longer skipped)", async function () {

@@ -216,6 +216,37 @@ describe("decision circuit accepts the reference computation", () => {
     await accepts(dup);
   });
 
+  test("a valid zero update counts towards the quorum but is never a candidate: status 2, score 0, not in the mask", async () => {
+    const zero = vec([0]);
+    // f = 0: three agreeing updates and a zero one: the three are counted, the zero is not.
+    const withZero = round([...EQUAL_NORMS.slice(0, 3).map((u, k) => slot(u, BigInt(k + 1))), slot(zero, 9n)], 0, vec([4, -1]));
+    assert.deepEqual(withZero.rule.zero, [false, false, false, true]);
+    assert.deepEqual(withZero.rule.status, [1, 1, 1, 2]);
+    assert.equal(withZero.rule.scores[3], 0n);
+    assert.equal(withZero.finalState.mask, 0b0111n);
+    await accepts(withZero);
+    // Two agreeing updates and a zero one meet the quorum of 3, but the consensus test needs 3 capped
+    // slots: nobody is counted (the zero is what makes the round active).
+    const two = round([slot(EQUAL_NORMS[0] as bigint[], 1n), slot(EQUAL_NORMS[1] as bigint[], 2n), slot(zero, 9n)], 0);
+    assert.equal(two.rule.active, true);
+    assert.equal(two.rule.validCount, 3);
+    assert.deepEqual(two.rule.status, [2, 2, 2, 0]);
+    assertNobodyAggregated(two);
+    await accepts(two);
+    // The zero slot cannot be claimed counted, nor given a score.
+    for (const status of [SlotStatus.Inlier, SlotStatus.Excluded, SlotStatus.Empty]) {
+      const claimed = [...withZero.rule.status];
+      claimed[3] = status;
+      await rejects(
+        craftedDecision(withZero, withZero.rule, packOutcome(claimed, withZero.rule.scores, config.kMax)),
+        `zero slot as status ${status}`,
+      );
+    }
+    const paid = [...withZero.rule.scores];
+    paid[3] = 1n;
+    await rejects(craftedDecision(withZero, withZero.rule, packOutcome(withZero.rule.status, paid, config.kMax)), "zero slot with a score");
+  });
+
   test("boundary f = 1: n = 4 = 2f + 2 aggregates nobody; at K_MAX = 4 f = 1 is never active (2f + 3 = 5 > 4)", async () => {
     const slots = EQUAL_NORMS.map((u, k) => slot(u, BigInt(k + 1)));
     for (let n = 0; n <= 4; n++) {

@@ -55,7 +55,7 @@ export const ProjectStatus = { None: 0, AwaitingAggregator: 1, Active: 2, Comple
 export const Status = { Empty: 0, Inlier: 1, NotAggregated: 2, Excluded: 3 } as const;
 export type SlotOutcome = { status: number; score: bigint };
 
-/** Multi-Krum's quorum: a round needs `2f + 3` revealed updates. */
+/** The consensus rule's quorum (`roundQuorum` in @fedmarket/core): a round needs `2f + 3` revealed updates. */
 export function quorum(byzantineTolerance: number): number {
   return 2 * byzantineTolerance + 3;
 }
