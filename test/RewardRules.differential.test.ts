@@ -22,7 +22,7 @@ import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { LogDescription, TransactionReceipt } from "ethers";
 
-import { SlotStatus, failedRoundSplit, packOutcome, rewardShares } from "@fedmarket/core";
+import { SlotStatus, failedRoundSplit, packOutcome, rewardShares, roundQuorum } from "@fedmarket/core";
 import type { FedMarket, MockRoundVerifier, TestToken } from "../types/ethers-contracts/index.js";
 import {
   ETH,
@@ -37,7 +37,6 @@ import {
   mockChunkProof,
   mockDecisionProof,
   pastAggregationWindow,
-  quorum,
   revealAll,
   toAggregationWindow,
   type Chain,
@@ -243,7 +242,7 @@ async function createProject(env: Env, rng: Random, tier: Tier, label: string): 
     await erc20.connect(env.aggregator).approve(market, ethers.MaxUint256);
   }
   const f = rng.int(0, 3);
-  const q = quorum(f);
+  const q = roundQuorum(f);
   const maxTrainers = rng.int(q, K_MAX);
   // Sometimes more candidates than slots: then the slots are drawn.
   const candidates = rng.chance(0.4) ? rng.int(maxTrainers, K_MAX) : maxTrainers;

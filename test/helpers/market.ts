@@ -55,11 +55,6 @@ export const ProjectStatus = { None: 0, AwaitingAggregator: 1, Active: 2, Comple
 export const Status = { Empty: 0, Inlier: 1, NotAggregated: 2, Excluded: 3 } as const;
 export type SlotOutcome = { status: number; score: bigint };
 
-/** The consensus rule's quorum (`roundQuorum` in @fedmarket/core): a round needs `2f + 3` revealed updates. */
-export function quorum(byzantineTolerance: number): number {
-  return 2 * byzantineTolerance + 3;
-}
-
 /** Packs slot outcomes three per word, 66 bits per slot (`status | score << 2`). */
 export function packOutcomes(outcomes: readonly SlotOutcome[], kMax: number = K_MAX): bigint[] {
   const words: bigint[] = new Array<bigint>(Math.ceil(kMax / 3)).fill(0n);

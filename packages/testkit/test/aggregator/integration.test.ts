@@ -271,7 +271,7 @@ test("round 0: SIGKILL while proving, restart finalizes with real proofs; every 
   // rewards by the proven outcomes, to the trainer revealed in each slot (registration order); the
   // trainers' data are IID, so their updates are near-identical: one kept cluster, score 0, and the
   // zero-total rule splits the reward equally among the counted slots
-  const shares = { rewards: expectedCredits(expected, 10n ** 18n) };
+  const rewards = expectedCredits(expected, 10n ** 18n);
   const events = await client.updateRevealed({ projectId: project.projectId, round: 0 });
   assert.deepEqual(
     [...events].sort((x, y) => x.slot - y.slot).map((ev) => [ev.slot, ev.trainer]),
@@ -279,7 +279,7 @@ test("round 0: SIGKILL while proving, restart finalizes with real proofs; every 
   );
   for (const ev of events) {
     const credit = await client.creditOf(ETH_TOKEN, ev.trainer);
-    assert.equal(credit, shares.rewards[ev.slot], `slot ${ev.slot}`);
+    assert.equal(credit, rewards[ev.slot], `slot ${ev.slot}`);
     assert.ok(credit > 0n, `slot ${ev.slot} is paid`);
   }
   assert.ok(!existsSync(path.join(aggData(), "aggregator.lock")), "lock released");
@@ -406,9 +406,9 @@ test("round 2: an update pinned where the aggregator cannot fetch it is flagged;
     assert.deepEqual([flagsFile.answered, flagsFile.pending], [[slot], []]);
     const p = await client.getProject(project.projectId);
     assert.equal(p.statusName, "Completed");
-    const shares = { rewards: expectedCredits(expected, 10n ** 18n) };
-    assert.ok((shares.rewards[slot] ?? 0n) > 0n);
-    assert.equal((await client.creditOf(ETH_TOKEN, signer(PRIVATE).address)) - before, shares.rewards[slot], "paid its proven share");
+    const rewards = expectedCredits(expected, 10n ** 18n);
+    assert.ok((rewards[slot] ?? 0n) > 0n);
+    assert.equal((await client.creditOf(ETH_TOKEN, signer(PRIVATE).address)) - before, rewards[slot], "paid its proven share");
   } finally {
     await agg.close();
   }

@@ -8,7 +8,15 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { consensusDecision, cosineSimilarity, globalDelta, gramMatrix, slotStatusName, type SlotStatusName } from "@fedmarket/core";
+import {
+  consensusDecision,
+  cosineSimilarity,
+  globalDelta,
+  gramMatrix,
+  innerProduct,
+  slotStatusName,
+  type SlotStatusName,
+} from "@fedmarket/core";
 import type { OpeningsFile, RoundInputFile } from "@fedmarket/aggregator";
 
 /** What the demo's JSON says of each trainer (bench/demo.json `trainerList`). */
@@ -67,8 +75,8 @@ export async function projectGeometry(projectDir: string, trainers: readonly Dem
     const delta = modelBefore === null ? new Array<bigint>(size).fill(0n) : globalDelta(prevModel, modelBefore).slice(0, size);
     modelBefore = prevModel;
     const gram = gramMatrix(updates);
-    const along = updates.map((u) => u.reduce((s, x, i) => s + x * (delta[i] as bigint), 0n));
-    const delta2 = delta.reduce((s, x) => s + x * x, 0n);
+    const along = updates.map((u) => innerProduct(u, delta));
+    const delta2 = innerProduct(delta, delta);
     const orthogonal = gram.map((row, i) =>
       row.map((g, j) => (delta2 === 0n ? g : delta2 * g - (along[i] as bigint) * (along[j] as bigint))),
     );
