@@ -10,7 +10,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IFedMarket} from "./interfaces/IFedMarket.sol";
 import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
 import {FedMarketAnswers} from "./FedMarketAnswers.sol";
-import {FedMarketStorage} from "./FedMarketStorage.sol";
+import {FedMarketOptimistic} from "./FedMarketOptimistic.sol";
+import {FedMarketRounds} from "./FedMarketRounds.sol";
 
 /// @title FedMarket
 /// @notice See {IFedMarket}.
@@ -18,23 +19,14 @@ import {FedMarketStorage} from "./FedMarketStorage.sol";
 ///      project words (timing, counters, seed), the trainer's word and one reused slot
 ///      entry (two words; a third only for answers in parts). Slot entries are initialised to non-zero sentinels at project creation (paid by the
 ///      owner), so a commitment only ever rewrites non-zero storage.
-contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
+contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @dev BabyJubJub (EIP-2494) over that field: `A x^2 + y^2 = 1 + D x^2 y^2` (seal keys).
     uint256 internal constant BABYJUBJUB_A = 168700;
     uint256 internal constant BABYJUBJUB_D = 168696;
-    /// @dev Decision public inputs before the slot commitments: ctx, prevModel, newModel, accFinal,
-    ///      sealKey.x, sealKey.y.
-    uint256 internal constant DECISION_HEAD = 6;
     /// @dev Upper bound on trainer slots, so every loop over slots is bounded.
     uint256 internal constant MAX_SLOTS = 64;
-    /// @dev Longest CID accepted (a CIDv1 in base32 with a sha2-256 digest is 59 bytes).
-    uint256 internal constant MAX_CID_LENGTH = 128;
-    /// @dev Outcome encoding: three 66-bit slots per word, each `status | score << 2`.
-    uint256 internal constant SLOTS_PER_WORD = 3;
-    uint256 internal constant SLOT_BITS = 66;
-    uint256 internal constant SLOT_MASK = (1 << SLOT_BITS) - 1;
     /// @dev Longest submission or aggregation window: keeps every deadline far inside uint64.
     uint64 internal constant MAX_WINDOW = 365 days;
     /// @dev Sentinel round tag of a slot entry that has never held a submission.
@@ -45,9 +37,36 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
     /// @dev The flags-and-answers module (FedMarketAnswers), deployed with the market: its calls are
     ///      forwarded with `delegatecall` (`_delegateToAnswers`).
     address private immutable _answers;
+    /// @dev The optimistic-rounds module (FedMarketOptimistic, {IFedMarketOptimistic}): every call
+    ///      FedMarket does not know is forwarded to it (`fallback`).
+    address private immutable _optimistic;
 
     constructor() {
         _answers = address(new FedMarketAnswers());
+        _optimistic = address(new FedMarketOptimistic());
+    }
+
+    /// @notice Answers {IFedMarketOptimistic}'s calls: runs them in the optimistic module on this
+    ///         market's storage and returns what it returns. The module carries its own reentrancy
+    ///         guard (FedMarket's transient slot), so its views stay callable. A call the module
+    ///         does not know either reverts.
+    /// @notice Refuses plain ETH transfers: the market takes ETH only as budgets, bonds, stakes and deposits.
+    receive() external payable {
+        revert WrongEthAmount(0, msg.value);
+    }
+
+    // solhint-disable-next-line no-complex-fallback
+    fallback() external payable {
+        address module = _optimistic;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, 0, calldatasize())
+            let ok := delegatecall(gas(), module, m, calldatasize(), 0, 0)
+            returndatacopy(m, 0, returndatasize())
+            if iszero(ok) { revert(m, returndatasize()) }
+            return(m, returndatasize())
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -194,19 +213,7 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
         _checkAggregation(projectId, p, round);
         _acceptChunks(projectId, p, firstChunk, chunkProofs);
         if (p.chunksVerified != p.numChunks) revert ChunksIncomplete(p.chunksVerified, p.numChunks);
-        _checkCid(bytes(result.newModelCid).length);
-        if (result.newModelCommitment >= FIELD_MODULUS) revert InvalidCommitment(result.newModelCommitment);
-        _checkHyperParams(result.nextHyperParams, p.minHyperParams, p.maxHyperParams);
-        uint256[] memory inputs = _decisionInputs(projectId, p, result.newModelCommitment, result.outcomes);
-        if (!p.verifier.verifyDecision(result.proof, inputs)) revert InvalidDecisionProof();
-
-        p.modelCommitment = result.newModelCommitment;
-        p.modelCid = result.newModelCid;
-        p.hyperParams = result.nextHyperParams;
-        (uint256 totalScore, uint256 paid) = _payContributions(projectId, p, round, result.outcomes);
-        emit RoundFinalized(
-            projectId, round, result.newModelCommitment, result.newModelCid, totalScore, paid, result.nextHyperParams
-        );
+        _finalize(projectId, p, round, result, false);
         _closeRound(projectId, p, false);
     }
 
@@ -571,10 +578,7 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
 
     /// @inheritdoc IFedMarket
     function roundContext(uint256 projectId, uint256 round) public view returns (uint256) {
-        Project storage p = _project(projectId);
-        uint256 digest = uint256(keccak256(abi.encode(block.chainid, address(this), projectId, round, p.paramsHash)));
-        // 208 bits of binding, then D (the circuits zero the padding past it) and f.
-        return ((digest >> 48) << 40) | (uint256(p.params.modelSize) << 8) | p.byzantineTolerance;
+        return _roundContext(projectId, _project(projectId), round);
     }
 
     /// @inheritdoc IFedMarket
@@ -621,6 +625,7 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
         if (c.submissionWindow == 0 || c.submissionWindow > MAX_WINDOW) revert InvalidConfig("submissionWindow");
         if (c.revealWindow == 0 || c.revealWindow > MAX_WINDOW) revert InvalidConfig("revealWindow");
         if (c.aggregationWindow == 0 || c.aggregationWindow > MAX_WINDOW) revert InvalidConfig("aggregationWindow");
+        if (c.challengeWindow > c.submissionWindow + c.revealWindow) revert InvalidConfig("challengeWindow");
         if (c.slashAmount > c.aggregatorBond) revert InvalidConfig("slashAmount");
         if (c.trainerStake > type(uint128).max) revert InvalidConfig("trainerStake");
         if (c.params.modelSize == 0) revert InvalidConfig("modelSize");
@@ -649,6 +654,8 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
         p.submissionWindow = c.submissionWindow;
         p.revealWindow = uint32(c.revealWindow);
         p.aggregationWindow = c.aggregationWindow;
+        p.challengeWindow = c.challengeWindow;
+        p.challengeDeposit = c.challengeDeposit;
         p.maxTrainersPerRound = uint16(c.maxTrainersPerRound);
         p.status = ProjectStatus.AwaitingAggregator;
         p.token = c.token;
@@ -682,97 +689,10 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
         ) revert InvalidConfig("maxHyperParams");
     }
 
-    function _checkHyperParams(HyperParams memory h, HyperParams memory min, HyperParams memory max)
-        internal
-        pure
-    {
-        _checkBound("learningRateMicros", h.learningRateMicros, min.learningRateMicros, max.learningRateMicros);
-        _checkBound("localEpochs", h.localEpochs, min.localEpochs, max.localEpochs);
-        _checkBound("batchSize", h.batchSize, min.batchSize, max.batchSize);
-    }
-
-    function _checkBound(string memory field, uint256 value, uint256 min, uint256 max) internal pure {
-        if (value < min || value > max) revert HyperParamOutOfBounds(field, value, min, max);
-    }
-
     // ---------------------------------------------------------------------------------------------
     // Internal: rounds
     // ---------------------------------------------------------------------------------------------
 
-    function _openRound(uint256 projectId, Project storage p) internal {
-        uint256 reward = Math.min(p.rewardPerRound, p.budget);
-        // Unchecked: `reward` is at most the budget.
-        unchecked {
-            p.budget -= reward;
-        }
-        p.roundReward = reward;
-        p.roundOpenedAt = uint64(block.timestamp);
-        p.submissions = 0;
-        p.commits = 0;
-        p.chunksVerified = 0;
-        p.accumulator = 0;
-        // The draw: candidates are the trainers registered now; the seed is this block's hash,
-        // which nobody sending a transaction now can know (see docs/THREAT-MODEL.md).
-        uint32 candidates = p.registeredTrainers;
-        p.candidates = candidates;
-        p.seedBlock = uint64(block.number);
-        p.seed = 0;
-        uint64 submissionDeadline = uint64(_commitEnd(p));
-        uint64 revealDeadline = uint64(_revealEnd(p));
-        emit RoundOpened(
-            projectId,
-            p.currentRound,
-            candidates,
-            submissionDeadline,
-            revealDeadline,
-            uint64(_aggregationEnd(p)),
-            reward,
-            p.modelCommitment,
-            p.modelCid,
-            p.hyperParams
-        );
-    }
-
-    /// @dev Ends the open round (its reward already settled) and moves the project on.
-    function _closeRound(uint256 projectId, Project storage p, bool failed) internal {
-        uint32 next;
-        // Unchecked: the open round is below `numRounds`, a uint32.
-        unchecked {
-            next = p.currentRound + 1;
-        }
-        p.currentRound = next;
-        if (p.cancelRequested) {
-            p.status = ProjectStatus.Cancelled;
-            _closeProject(projectId, p);
-        } else if (next == p.numRounds) {
-            p.status = ProjectStatus.Completed;
-            _closeProject(projectId, p);
-        } else if (failed) {
-            p.status = ProjectStatus.AwaitingAggregator;
-            p.awaitingSince = uint64(block.timestamp);
-        } else {
-            _openRound(projectId, p);
-        }
-    }
-
-    /// @dev Ends the project in the status its caller just set (`Completed` or `Cancelled`; taken from
-    ///      storage rather than as an argument, so the optimizer keeps one copy of this function
-    ///      instead of one per status): the unspent budget is refunded pro rata to the deposits (the
-    ///      owner's part credited now, the third-party funders' part kept in `refundPool` for
-    ///      `claimRefund`), the bond goes to the aggregator. The owner's part rounds up, so the pool
-    ///      never exceeds the funders' exact share.
-    function _closeProject(uint256 projectId, Project storage p) internal {
-        uint256 refund = p.budget;
-        uint256 bond = p.bondPosted;
-        uint256 funderDeposits = p.funderDeposits;
-        uint256 pool = funderDeposits == 0 ? 0 : Math.mulDiv(refund, funderDeposits, p.deposited);
-        p.budget = 0;
-        p.bondPosted = 0;
-        p.refundPool = pool;
-        emit ProjectClosed(projectId, p.status, refund, bond, pool);
-        _credit(p.token, p.owner, refund - pool);
-        _credit(p.token, p.aggregator, bond);
-    }
 
     function _acceptChunks(uint256 projectId, Project storage p, uint256 firstChunk, ChunkProof[] calldata proofs)
         internal
@@ -839,121 +759,6 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
         }
     }
 
-    function _decisionInputs(uint256 projectId, Project storage p, uint256 newModel, uint256[] calldata outcomes)
-        internal
-        view
-        returns (uint256[] memory inputs)
-    {
-        uint256 kMax = p.slotCount;
-        uint256 words = _outcomeWords(kMax);
-        if (outcomes.length != words) revert WrongOutcomeCount(words, outcomes.length);
-        inputs = new uint256[](DECISION_HEAD + kMax + words);
-        inputs[0] = roundContext(projectId, p.currentRound);
-        inputs[1] = p.modelCommitment;
-        inputs[2] = newModel;
-        inputs[3] = p.accumulator;
-        // The registered seal key: the proof decrypts every update with the key trainers encrypted to.
-        inputs[4] = p.aggregatorSealKey[0];
-        inputs[5] = p.aggregatorSealKey[1];
-        uint256 round = p.currentRound;
-        uint256 slots = p.maxTrainersPerRound;
-        for (uint256 slot; slot < slots; ++slot) {
-            SlotEntry storage e = _slots[projectId][slot];
-            // A flagged slot nobody answered is passed as empty (commitment 0).
-            if (e.round == round && e.revealed && (!e.flagged || e.published)) inputs[DECISION_HEAD + slot] = e.value;
-        }
-        for (uint256 w; w < words; ++w) {
-            inputs[DECISION_HEAD + kMax + w] = outcomes[w];
-        }
-    }
-
-    /// @dev Accrues each inlier's share `reward * score / totalScore`; the rounding remainder returns
-    ///      to the budget. A zero total splits the whole reward equally instead (`_payEqually`).
-    function _payContributions(uint256 projectId, Project storage p, uint256 round, uint256[] calldata outcomes)
-        internal
-        returns (uint256 totalScore, uint256 paid)
-    {
-        uint256 slots = p.maxTrainersPerRound;
-        // Only revealed slots count: an outcome claimed for any other slot is ignored.
-        for (uint256 slot; slot < slots; ++slot) {
-            if (!_revealedIn(projectId, slot, round)) continue;
-            (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
-            // Unchecked: at most 64 scores of 64 bits each.
-            unchecked {
-                if (status == SlotStatus.Inlier) totalScore += score;
-            }
-        }
-        uint256 reward = p.roundReward;
-        if (totalScore == 0) {
-            _payEqually(projectId, p, round, outcomes, reward);
-            paid = reward;
-        } else {
-            address token = p.token;
-            for (uint256 slot; slot < slots; ++slot) {
-                if (!_revealedIn(projectId, slot, round)) continue;
-                (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
-                address trainer = _slots[projectId][slot].trainer;
-                uint256 share;
-                if (status == SlotStatus.Inlier && score != 0) {
-                    share = Math.mulDiv(reward, score, totalScore);
-                    // Unchecked: the shares are parts of `reward` (their scores sum to `totalScore`).
-                    unchecked {
-                        paid += share;
-                    }
-                }
-                emit ContributionRecorded(projectId, round, trainer, slot, status, score, share);
-                _credit(token, trainer, share);
-            }
-        }
-        p.roundReward = 0;
-        p.budget += reward - paid;
-    }
-
-    /// @dev The split of a round with a zero total score: the whole `reward` in equal parts to the
-    ///      inliers (the slots the proven rule counted, e.g. one kept cluster, which has no other
-    ///      cluster to score against); without inliers to the not-aggregated slots (the valid ones:
-    ///      the rule judged nobody), or to every revealed slot if none is valid:
-    ///      `floor(reward / n)` each and one unit more for the first `reward % n` of them. A slot the
-    ///      rule left out is never paid while another was counted.
-    function _payEqually(uint256 projectId, Project storage p, uint256 round, uint256[] calldata outcomes, uint256 reward)
-        internal
-    {
-        uint256 submissions = p.submissions;
-        uint256 slots = p.maxTrainersPerRound;
-        uint256 inliers;
-        uint256 valid;
-        for (uint256 slot; slot < slots; ++slot) {
-            if (!_revealedIn(projectId, slot, round)) continue;
-            (SlotStatus status,) = _outcome(outcomes, slot);
-            if (status == SlotStatus.Inlier) ++inliers;
-            else if (status == SlotStatus.NotAggregated) ++valid;
-        }
-        uint256 eligible = inliers != 0 ? inliers : valid != 0 ? valid : submissions;
-        uint256 each = reward / eligible;
-        uint256 extra = reward % eligible;
-        address token = p.token;
-        for (uint256 slot; slot < slots; ++slot) {
-            SlotEntry storage e = _slots[projectId][slot];
-            if (e.round != round || !e.revealed) continue;
-            (SlotStatus status, uint256 score) = _outcome(outcomes, slot);
-            address trainer = e.trainer;
-            uint256 share;
-            if (
-                status == SlotStatus.Inlier || (inliers == 0 && (valid == 0 || status == SlotStatus.NotAggregated))
-            ) {
-                share = each;
-                // Unchecked: `extra` is not zero, and `each + 1` is at most `reward`.
-                if (extra != 0) {
-                    unchecked {
-                        ++share;
-                        --extra;
-                    }
-                }
-            }
-            emit ContributionRecorded(projectId, round, trainer, slot, status, score, share);
-            _credit(token, trainer, share);
-        }
-    }
 
     /// @dev Splits `amount` equally among the open round's `count` submitters, in slot order:
     ///      `floor(amount / count)` each, one unit more for the first `amount % count`. Submitters are
@@ -987,28 +792,6 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
     // Internal: money
     // ---------------------------------------------------------------------------------------------
 
-    /// @dev Takes `amount` from the caller: ETH must arrive as exactly `msg.value`; ERC-20 tokens are
-    ///      pulled and the amount that actually arrived (fee-on-transfer tokens) is returned.
-    function _pull(address token, uint256 amount) internal returns (uint256 received) {
-        if (token == address(0)) {
-            if (msg.value != amount) revert WrongEthAmount(amount, msg.value);
-            received = amount;
-        } else {
-            if (msg.value != 0) revert WrongEthAmount(0, msg.value);
-            if (amount == 0) return 0;
-            IERC20 erc20 = IERC20(token);
-            uint256 before = erc20.balanceOf(address(this));
-            erc20.safeTransferFrom(msg.sender, address(this), amount);
-            received = erc20.balanceOf(address(this)) - before;
-        }
-        _liabilities[token] += received;
-    }
-
-    function _credit(address token, address account, uint256 amount) internal {
-        if (amount == 0) return;
-        _credits[token][account] += amount;
-        emit Credited(token, account, amount);
-    }
 
     // ---------------------------------------------------------------------------------------------
     // Internal: helpers
@@ -1029,9 +812,6 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
         }
     }
 
-    function _ended(Project storage p) internal view returns (bool) {
-        return p.status == ProjectStatus.Completed || p.status == ProjectStatus.Cancelled;
-    }
 
     /// @dev A funder's share of the refund pool: pro rata to the deposits not yet refunded; the last
     ///      claimant (`deposit == funderDeposits`) gets exactly what is left.
@@ -1044,11 +824,6 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
         if (msg.sender != p.owner) revert NotProjectOwner(projectId, msg.sender);
     }
 
-    /// @dev Whether `slot` holds an update revealed in `round`.
-    function _revealedIn(uint256 projectId, uint256 slot, uint256 round) internal view returns (bool) {
-        SlotEntry storage e = _slots[projectId][slot];
-        return e.round == round && e.revealed;
-    }
 
     // ---------------------------------------------------------------------------------------------
     // Internal: the draw of the slots (reference: packages/core slots.ts)
@@ -1107,22 +882,6 @@ contract FedMarket is FedMarketStorage, IFedMarket, ReentrancyGuardTransient {
         return (false, 0);
     }
 
-    function _checkCid(uint256 length) internal pure {
-        if (length == 0 || length > MAX_CID_LENGTH) revert InvalidCid();
-    }
-
-    function _outcome(uint256[] calldata outcomes, uint256 slot) internal pure returns (SlotStatus, uint256) {
-        uint256 packed = (outcomes[slot / SLOTS_PER_WORD] >> (SLOT_BITS * (slot % SLOTS_PER_WORD))) & SLOT_MASK;
-        return (SlotStatus(packed & 3), packed >> 2);
-    }
-
-    function _outcomeWords(uint256 kMax) internal pure returns (uint256) {
-        return (kMax + SLOTS_PER_WORD - 1) / SLOTS_PER_WORD;
-    }
-
-    function _decisionInputCount(uint256 kMax) internal pure returns (uint256) {
-        return DECISION_HEAD + kMax + _outcomeWords(kMax);
-    }
 
     /// @dev Reverts with `InvalidSealKey` unless `key` is a BabyJubJub point (coordinates below the
     ///      field, on the curve) other than the identity `(0, 1)`. Subgroup membership is left to the

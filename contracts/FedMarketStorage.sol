@@ -2,13 +2,14 @@
 pragma solidity 0.8.30;
 
 import {IFedMarket} from "./interfaces/IFedMarket.sol";
+import {IFedMarketOptimistic} from "./interfaces/IFedMarketOptimistic.sol";
 import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
 
 /// @title FedMarketStorage
 /// @notice The market's state and the checks its modules share.
-/// @dev FedMarket and its delegated module FedMarketAnswers both inherit this contract and nothing
-///      else with storage, so the module's code runs on FedMarket's storage with the same layout
-///      (FedMarket `delegatecall`s into it). Add state here only, never in either contract.
+/// @dev FedMarket and its delegated modules FedMarketAnswers and FedMarketOptimistic all inherit this
+///      contract and nothing else with storage, so a module's code runs on FedMarket's storage with
+///      the same layout (FedMarket `delegatecall`s into it). Add state here only, never in a contract.
 abstract contract FedMarketStorage {
     /// @dev The BN254 scalar field: commitments and public inputs must be below it.
     uint256 internal constant FIELD_MODULUS =
@@ -43,6 +44,10 @@ abstract contract FedMarketStorage {
         uint64 seedBlock;
         uint32 candidates; // trainers registered when the round opened
         uint32 registeredTrainers;
+        // Optimistic rounds (FedMarketOptimistic): 0 when every round must be proven. Read with the
+        // draw's word by nothing hot: the bits were free.
+        uint64 challengeWindow;
+        uint32 lastOptimisticRoundPlusOne; // the last round finalized optimistically, plus one
         uint256 seed; // 0 until drawn
         // further words
         address aggregator;
@@ -61,6 +66,7 @@ abstract contract FedMarketStorage {
         uint256 bondPosted;
         uint256 slashAmount;
         uint256 trainerStake;
+        uint256 challengeDeposit; // what a challenger of an optimistic round deposits
         // Refunds: everything deposited into the budget, the third-party part of it not yet
         // refunded, and (once ended) what those funders can still claim.
         uint256 deposited;
@@ -102,6 +108,30 @@ abstract contract FedMarketStorage {
         uint256 answerAcc; // the cipher chain over those chunks; read only when `chunksAnswered != 0`
     }
 
+    /// @dev A round finalized optimistically (FedMarketOptimistic): the commitment to its chunk
+    ///      results instead of their proofs, its payouts held until its challenge window closes,
+    ///      and its open challenge, if any.
+    struct OptimisticRound {
+        // word 0: the round's state and its open challenge's chunks `[first, end)`, answered up to `next`
+        uint64 windowEnd; // challenges close; 0 for a round not finalized optimistically
+        uint64 answerDeadline; // of the open challenge; 0 when no challenge is open
+        uint32 first;
+        uint32 end;
+        uint32 next;
+        bool settled; // its payouts were credited (settleRound)
+        bool voided; // a challenge went unanswered (voidRound)
+        address aggregator; // who finalized it: its bond answers for the round
+        address challenger; // of the open (or the last) challenge
+        bytes32 chunkRoot; // Merkle root of the chunk accumulators `acc_0 .. acc_numChunks`
+        uint256 accFinal;
+        uint256 prevModel; // the model the round started from, restored if it is voided
+        bytes32 prevModelCidHash;
+        bytes32 payoutHash; // hash chain of its `(trainer, share)` payouts, every revealed slot in slot order
+        uint256 payout; // what those payouts add up to, held until settled or voided
+        uint256 stake; // the part of the aggregator's bond the open challenge holds
+        uint256 answerAcc; // the open challenge's accumulator after chunk `next - 1`
+    }
+
     uint256 internal _projectCount;
     mapping(uint256 projectId => Project) internal _projects;
     mapping(uint256 projectId => mapping(address trainer => Trainer)) internal _trainers;
@@ -113,6 +143,7 @@ abstract contract FedMarketStorage {
     mapping(uint256 commitment => bool) internal _revealedCommitments;
     mapping(address token => mapping(address account => uint256)) internal _credits;
     mapping(address token => uint256) internal _liabilities;
+    mapping(uint256 projectId => mapping(uint256 round => OptimisticRound)) internal _optimisticRounds;
 
     /// @dev The caller is the project's aggregator, `round` is open and in its aggregation window,
     ///      which starts at `start`, and has a quorum.
@@ -131,6 +162,13 @@ abstract contract FedMarketStorage {
         }
         uint256 quorum = _quorum(p);
         if (p.submissions < quorum) revert IFedMarket.QuorumNotReached(projectId, round, p.submissions, quorum);
+        // The open round builds on the last optimistic round's model: nothing of it is aggregated
+        // while a challenge could still void that model (FedMarketOptimistic, `voidRound`).
+        uint256 last = p.lastOptimisticRoundPlusOne;
+        if (last != 0) {
+            uint256 deadline = _optimisticRounds[projectId][last - 1].answerDeadline;
+            if (deadline != 0) revert IFedMarketOptimistic.ChallengeOpen(projectId, last - 1, deadline);
+        }
     }
 
     // The open round's windows end at these times. Unchecked: a uint64 timestamp plus three windows

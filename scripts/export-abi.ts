@@ -11,6 +11,8 @@
  * parameters (it only passes the calldata on, and naming unused parameters is a compiler warning
  * each), so its artifact's ABI has no names for them. The exported ABI takes the names from the
  * interface that documents them (IFedMarket, same signatures), so clients can read arguments by name.
+ * Its fallback forwards IFedMarketOptimistic's calls to its optimistic module: the exported ABI
+ * appends that interface's entries, so one ABI covers every call the market's address answers.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -19,9 +21,19 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = path.join(root, "packages", "protocol", "src", "abi");
 
-/** artifact (relative to artifacts/contracts) -> output file name, and the interface that names its parameters */
-const EXPORTS: readonly (readonly [string, string, string?])[] = [
-  ["FedMarket.sol/FedMarket.json", "FedMarket.json", "interfaces/IFedMarket.sol/IFedMarket.json"],
+/**
+ * artifact (relative to artifacts/contracts) -> output file name, the interface that names its
+ * parameters, and interfaces whose entries are appended (calls FedMarket answers through its
+ * fallback, in its optimistic module: they are not in its own artifact).
+ */
+type Export = readonly [artifact: string, file: string, namesFrom?: string, extras?: readonly string[]];
+const EXPORTS: readonly Export[] = [
+  [
+    "FedMarket.sol/FedMarket.json",
+    "FedMarket.json",
+    "interfaces/IFedMarket.sol/IFedMarket.json",
+    ["interfaces/IFedMarketOptimistic.sol/IFedMarketOptimistic.json"],
+  ],
   ["interfaces/IRoundVerifier.sol/IRoundVerifier.json", "IRoundVerifier.json"],
 ];
 
@@ -61,8 +73,16 @@ function withNames(abi: AbiEntry[], named: AbiEntry[]): AbiEntry[] {
 
 const check = process.argv.includes("--check");
 let stale = 0;
-for (const [artifact, name, namesFrom] of EXPORTS) {
-  const abi = namesFrom === undefined ? readAbi(artifact) : withNames(readAbi(artifact), readAbi(namesFrom));
+/** `abi` followed by the entries of `extras` it does not have (same kind, name and input types). */
+function withExtras(abi: AbiEntry[], extras: readonly string[]): AbiEntry[] {
+  const seen = new Set(abi.map(signature));
+  const added = extras.flatMap((artifact) => readAbi(artifact)).filter((e) => !seen.has(signature(e)) && seen.add(signature(e)));
+  return [...abi, ...added];
+}
+
+for (const [artifact, name, namesFrom, extras] of EXPORTS) {
+  const named = namesFrom === undefined ? readAbi(artifact) : withNames(readAbi(artifact), readAbi(namesFrom));
+  const abi = withExtras(named, extras ?? []);
   const text = `${JSON.stringify(abi, null, 2)}\n`;
   const to = path.join(outDir, name);
   const rel = path.relative(root, to);

@@ -26,9 +26,9 @@ import { network } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 
 import { cipherChain, FIELD_MODULUS, packedLength, publicKeyOf, sealedCommitment, type CurvePoint } from "@fedmarket/core";
-import { DEFAULT_ANSWER_CHUNKS_PER_TX } from "@fedmarket/protocol";
+import { ChunkAccumulatorTree, DEFAULT_ANSWER_CHUNKS_PER_TX } from "@fedmarket/protocol";
 
-import type { FedMarket } from "../types/ethers-contracts/index.js";
+import type { FedMarket, IFedMarketOptimistic } from "../types/ethers-contracts/index.js";
 import { deployRealVerifier, type RealVerifier } from "./gas-verifiers.js";
 import { deployGroth16RoundVerifier } from "../test/helpers/round-verifier.js";
 
@@ -42,6 +42,8 @@ const ETH = ethers.ZeroAddress;
 const REWARD = 10n ** 18n;
 const CHUNK = 64;
 const MODEL_SIZE = 3 * CHUNK; // three chunk proofs per round
+/** Chunks of the optimistic round: ceil(1,000,000 / 512), a 1M-parameter model at the production chunk. */
+const OPTIMISTIC_CHUNKS = Math.ceil(1_000_000 / 512);
 /** Bits of an update value (`B`): the published ciphertext has packedLength(CHUNK, B) elements per chunk. */
 const UPDATE_BITS = 8;
 const SUBMISSION_WINDOW = 3600n;
@@ -90,6 +92,24 @@ interface Measurement {
   skipRound: number;
   failRound: number;
   withdrawEth: number;
+  /** K = 8 only. */
+  optimistic?: OptimisticGas;
+}
+
+/** Gas of an optimistic round's calls (IFedMarketOptimistic) over `chunks` chunk accumulators. */
+interface OptimisticGas {
+  chunks: number;
+  merkleProofLength: number;
+  /** The aggregator's whole round: the decision proof, the chunk root, K payouts held. */
+  finalizeRoundOptimistic: number;
+  /** After the window: K held payouts credited (anyone may send it; the aggregator node does). */
+  settleRound: number;
+  /** A challenge of one chunk, with its deposit and the bond stake it holds. */
+  challengeRound: number;
+  /** Its answer: two Merkle proofs and one chunk proof, batch-verified. */
+  answerChallengeOneChunk: number;
+  /** An unanswered challenge: model restored, K trainers and the challenger credited. */
+  voidRound: number;
 }
 
 /** A sealed update of `chunks` chunks of `width` ciphertext elements (arbitrary field elements) and its commitment. */
@@ -130,8 +150,10 @@ async function measure(k: number): Promise<Measurement> {
     submissionWindow: SUBMISSION_WINDOW,
     revealWindow: REVEAL_WINDOW,
     aggregationWindow: 3600n,
+    challengeWindow: 0n,
     aggregatorBond: REWARD,
     slashAmount: REWARD / 2n,
+    challengeDeposit: 0n,
     trainerStake: 0n,
     allowlistRoot: ethers.ZeroHash,
     ownerEncryptionKey: ethers.ZeroHash,
@@ -252,6 +274,77 @@ async function measure(k: number): Promise<Measurement> {
   await market.connect(aggregator).acceptAggregator(3n, SEAL_KEY, config.aggregatorBond, config.slashAmount, { value: REWARD });
   const drawn = await submitRound(3n, 0, [...trainers, ...extra]);
 
+  /**
+   * An optimistic round (IFedMarketOptimistic) over OPTIMISTIC_CHUNKS chunks, the production chunk
+   * count of a 1,000,000-parameter model (so the Merkle proofs have their production depth): the
+   * aggregator's finalization, the settlement after the window, and, each from the same state,
+   * a challenge of one chunk answered with its real proof, and one left unanswered and voided.
+   */
+  async function optimisticRound(): Promise<OptimisticGas> {
+    const opt = (await ethers.getContractAt("IFedMarketOptimistic", await market.getAddress())) as unknown as IFedMarketOptimistic;
+    const window = SUBMISSION_WINDOW;
+    const deposit = REWARD / 10n;
+    await market.connect(owner).createProject(
+      {
+        ...config,
+        challengeWindow: window,
+        challengeDeposit: deposit,
+        params: { ...config.params, modelSize: OPTIMISTIC_CHUNKS * CHUNK },
+      },
+      { value: config.budget },
+    );
+    const pid = await market.projectCount();
+    for (const t of trainers) await market.connect(t).registerTrainer(pid, []);
+    await market.connect(aggregator).acceptAggregator(pid, SEAL_KEY, config.aggregatorBond, config.slashAmount, { value: REWARD });
+    const before = await market.getProject(pid);
+    await submitRound(pid, 0);
+    const accs = [
+      0n,
+      ...Array.from({ length: OPTIMISTIC_CHUNKS }, (_, i) => BigInt(ethers.keccak256(ethers.toUtf8Bytes(`oacc-${i}`))) >> 8n),
+    ];
+    const tree = new ChunkAccumulatorTree(accs);
+    const accFinal = accs[OPTIMISTIC_CHUNKS]!;
+    const outcomes = packAllInliers(k);
+    const newModel = 4242n;
+    // The view reads the stored accumulator (0 here); the optimistic finalization stores accFinal first.
+    const inputs = [...(await market.decisionPublicInputs(pid, newModel, outcomes))];
+    inputs[3] = accFinal;
+    const proof = await verifier.proveDecision(inputs);
+    const result = { newModelCommitment: newModel, outcomes, proof, newModelCid: cid(8), nextHyperParams: config.initialHyperParams };
+    const agg = opt.connect(aggregator!);
+    const finalizeTx = agg.finalizeRoundOptimistic(pid, 0, accFinal, tree.root, cid(7), result);
+    const receipt = await (await finalizeTx).wait();
+    if (receipt === null) throw new Error("no receipt");
+    const payouts = receipt.logs
+      .map((log) => market.interface.parseLog(log))
+      .filter((e) => e?.name === "ContributionRecorded")
+      .map((e) => ({ trainer: e!.args.trainer as string, share: e!.args.reward as bigint }));
+    const { windowEnd } = await opt.getOptimisticRound(pid, 0);
+    const chunk = Math.floor(OPTIMISTIC_CHUNKS / 2);
+    const challenger = extra[0]!;
+    const beforeChallenge = await networkHelpers.takeSnapshot();
+    const challengeRound = await gasOf(opt.connect(challenger).challengeRound(pid, 0, chunk, 1, { value: deposit }));
+    const chunkProof = { proof: await verifier.proveChunk(accs[chunk]!, accs[chunk + 1]!), accOut: accs[chunk + 1]! };
+    const answerOneChunk = await gasOf(agg.answerChallenge(pid, 0, accs[chunk]!, tree.proof(chunk), [chunkProof], tree.proof(chunk + 1)));
+    await beforeChallenge.restore();
+    await opt.connect(challenger).challengeRound(pid, 0, chunk, 1, { value: deposit });
+    await networkHelpers.time.increaseTo((await opt.getOptimisticRound(pid, 0)).answerDeadline);
+    const voidRound = await gasOf(opt.connect(challenger).voidRound(pid, 0, payouts, before.modelCid));
+    await beforeChallenge.restore();
+    await networkHelpers.time.increaseTo(windowEnd);
+    const settleRound = await gasOf(opt.connect(aggregator!).settleRound(pid, 0, payouts));
+    return {
+      chunks: OPTIMISTIC_CHUNKS,
+      merkleProofLength: tree.proof(chunk).length,
+      finalizeRoundOptimistic: Number(receipt.gasUsed),
+      settleRound,
+      challengeRound,
+      answerChallengeOneChunk: answerOneChunk,
+      voidRound,
+    };
+  }
+  const optimistic = k === 8 ? await optimisticRound() : undefined;
+
   return {
     k,
     decisionPublicInputs: 6 + k + Math.ceil(k / 3),
@@ -278,6 +371,7 @@ async function measure(k: number): Promise<Measurement> {
     skipRound,
     failRound,
     withdrawEth,
+    ...(optimistic === undefined ? {} : { optimistic }),
   };
 }
 
@@ -334,9 +428,12 @@ const answer = await answerPerChunk();
  * proof of a submission at the one-proof price, every further one at `batchedPerExtraChunkProof`);
  * both then pay finalizeRound (decision proof, K payouts). Chunk proofs' gas does not depend on the
  * chunk size (two public inputs), so these are measured prices times counts, not a run at each D.
- * "optimistic" rounds are not built yet (null).
+ * "optimistic" is finalizeRoundOptimistic plus settleRound, measured once at the chunk count of
+ * D = 1,000,000: neither call reads a chunk, so the same gas holds for every D.
  */
-function roundsAtK8(k8: Measurement): { d: number; chunks: number; mode: string; aggregatorGasPerRound: number | null }[] {
+function roundsAtK8(k8: Measurement): { d: number; chunks: number; mode: string; aggregatorGasPerRound: number }[] {
+  const o = k8.optimistic;
+  if (o === undefined) throw new Error("no optimistic measurement at K = 8");
   const PROD_CHUNK = 512;
   const PER_TX = 128;
   const rows = [];
@@ -351,7 +448,7 @@ function roundsAtK8(k8: Measurement): { d: number; chunks: number; mode: string;
       aggregatorGasPerRound:
         submissions * k8.submitOneChunkProof + (n - submissions) * k8.batchedPerExtraChunkProof + k8.finalizeRoundWhole,
     });
-    rows.push({ d, chunks: n, mode: "optimistic", aggregatorGasPerRound: null });
+    rows.push({ d, chunks: n, mode: "optimistic", aggregatorGasPerRound: o.finalizeRoundOptimistic + o.settleRound });
   }
   return rows;
 }
@@ -423,13 +520,23 @@ const out = {
       "publishUpdate plus its chunks at the production price.",
     "rounds (issue 14): the aggregator's gas per round at K = 8 for D parameters in ceil(D / 512) chunk proofs, computed from the K = 8 " +
       "measurements (submitOneChunkProof, batchedPerExtraChunkProof, finalizeRoundWhole): single = one proof per submission; batched = up to " +
-      "128 proofs per submission (the aggregator node's default); optimistic = not built (null). D = 1,000,000 is computed like the others, not run.",
+      "128 proofs per submission (the aggregator node's default); D = 1,000,000 is computed like the others, not run. optimistic = " +
+      "finalizeRoundOptimistic + settleRound (measurements[K = 8].optimistic), measured once over the 1,954 chunk accumulators of " +
+      "D = 1,000,000: neither call reads a chunk, so the row is the same at every D.",
+    "challengeGas: a challenge of one chunk of that round (challengeRound), its answer (answerChallenge: the chunk's real proof, " +
+      "batch-verified, and two Merkle proofs of the production depth), and, from the same state, the void of an unanswered one (voidRound).",
   ],
   measurements: results,
   answerPerChunk: answer,
   answerInParts: parts,
   batchedPerExtraChunkProof: k8.batchedPerExtraChunkProof,
   rounds,
+  challengeGas: {
+    challengeRound: k8.optimistic!.challengeRound,
+    answerChallengeOneChunk: k8.optimistic!.answerChallengeOneChunk,
+    voidRound: k8.optimistic!.voidRound,
+    merkleProofLength: k8.optimistic!.merkleProofLength,
+  },
 };
 mkdirSync(join(root, "bench"), { recursive: true });
 writeFileSync(join(root, "bench", "gas.json"), JSON.stringify(out, null, 2) + "\n");

@@ -31,8 +31,8 @@ import {
   type RoundSlot,
 } from "@fedmarket/core";
 import { loadProver, releaseCurves, type Prover } from "../scripts/circuits/prover.js";
-import { proofWords } from "@fedmarket/protocol";
-import type { FedMarket } from "../types/ethers-contracts/index.js";
+import { ChunkAccumulatorTree, proofWords } from "@fedmarket/protocol";
+import type { FedMarket, IFedMarketOptimistic } from "../types/ethers-contracts/index.js";
 import { ETH, cid, commitAll, revealAll, toAggregationWindow, type Chain, type Update, type UpdateFor } from "./helpers/market.js";
 import { deployGeneratedVerifiers, deployGroth16RoundVerifier } from "./helpers/round-verifier.js";
 import { rng } from "../scripts/circuits/xorshift.js";
@@ -109,6 +109,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     f: Awaited<ReturnType<typeof deploy>>,
     prevModel: readonly bigint[],
     sealKey: readonly [bigint, bigint] = SEAL_KEY,
+    challengeWindow = 0n,
   ): Promise<bigint> {
     await f.market.connect(f.owner).createProject(
       {
@@ -122,8 +123,10 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
         submissionWindow: SUBMISSION_WINDOW,
         revealWindow: REVEAL_WINDOW,
         aggregationWindow: 3600n,
+        challengeWindow,
         aggregatorBond: 0n,
         slashAmount: 0n,
+        challengeDeposit: 0n,
         trainerStake: 0n,
         allowlistRoot: ethers.ZeroHash,
         ownerEncryptionKey: ethers.ZeroHash,
@@ -319,6 +322,42 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
       );
     }
     await agg.finalizeRound(projectId, 0n, 0n, [], result);
+  });
+
+  it("an optimistic round: the decision proof binds the committed accumulator, a challenged chunk is answered with its real proof", async function () {
+    const f = await deploy();
+    const prevModel = Array.from({ length: D }, (_, i) => BigInt(i % 7));
+    const projectId = await createProject(f, prevModel, SEAL_KEY, SUBMISSION_WINDOW);
+    const opt = (await ethers.getContractAt("IFedMarketOptimistic", await f.market.getAddress())) as unknown as IFedMarketOptimistic;
+    const round = await playRound(f, projectId, prevModel, 3);
+    const { chunkProofs, decisionProof } = await prove(round);
+    const tree = new ChunkAccumulatorTree([0n, ...chunkProofs.map((p) => p.accOut)]);
+    const accFinal = tree.accs.at(-1)!;
+    const result = {
+      newModelCommitment: round.newModelCommitment,
+      outcomes: round.outcome,
+      proof: decisionProof,
+      newModelCid: cid("model1"),
+      nextHyperParams: HYPER,
+    };
+    const agg = opt.connect(f.aggregator);
+    // The committed final accumulator is the decision proof's: another one does not verify.
+    await expect(agg.finalizeRoundOptimistic(projectId, 0n, accFinal + 1n, tree.root, cid("proofs"), result)).to.be.revertedWithCustomError(
+      f.market,
+      "InvalidDecisionProof",
+    );
+    const tx = await agg.finalizeRoundOptimistic(projectId, 0n, accFinal, tree.root, cid("proofs"), result);
+    console.log(`      finalizeRoundOptimistic (decision proof, no chunk proofs): ${(await tx.wait())!.gasUsed} gas`);
+
+    await opt.connect(f.trainers[0]!).challengeRound(projectId, 0n, 1n, 1n);
+    // Another chunk's real proof does not answer for chunk 1.
+    await expect(agg.answerChallenge(projectId, 0n, tree.accs[1]!, tree.proof(1), [chunkProofs[0]!], tree.proof(2)))
+      .to.be.revertedWithCustomError(f.market, "InvalidChunkProofs")
+      .withArgs(1n, 1n);
+    await expect(agg.answerChallenge(projectId, 0n, tree.accs[1]!, tree.proof(1), [chunkProofs[1]!], tree.proof(2))).to.emit(
+      opt,
+      "ChallengeAnswered",
+    );
   });
 
   it("refuses a decision proof for another seal key than the one the aggregator registered", async function () {

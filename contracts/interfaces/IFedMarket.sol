@@ -17,7 +17,9 @@ import {IRoundVerifier} from "./IRoundVerifier.sol";
 ///      exact terms it was offered and posts its bond) -> `Active` (round `r` open: commit window,
 ///      reveal window, then aggregation window) -> after the last round `Completed`, or `Cancelled` (by the
 ///      owner, or by anyone once the project has waited `ACCEPTANCE_TIMEOUT` for an aggregator). A
-///      round ends in one of three ways: finalized (proofs verified), skipped (fewer than `2f + 3`
+///      round ends in one of three ways: finalized (proofs verified; in a project with a challenge
+///      window, also optimistically: the decision proof verified, the chunk results committed and
+///      the payouts held until the window closes, see IFedMarketOptimistic), skipped (fewer than `2f + 3`
 ///      revealed updates: nothing to aggregate, no fault) or failed (the aggregator missed its window:
 ///      bond slashed, appointment cleared, the owner must appoint an aggregator again). Every state
 ///      has an exit that someone other than the owner can take, and every state change emits an
@@ -105,6 +107,9 @@ interface IFedMarket {
     }
 
     /// @notice Everything an owner chooses when creating a project.
+    // Passed in calldata and memory only, where fields are never packed: the order follows the
+    // lifecycle, not storage slots.
+    // solhint-disable-next-line gas-struct-packing
     struct ProjectConfig {
         /// Reward token; `address(0)` for ETH.
         address token;
@@ -126,10 +131,19 @@ interface IFedMarket {
         uint64 revealWindow;
         /// Length of the aggregation window that follows it, in seconds (at most 365 days).
         uint64 aggregationWindow;
+        /// Optimistic rounds (IFedMarketOptimistic): how long, in seconds, anyone may challenge a
+        /// round finalized without its chunk proofs; 0 for a project whose every round is proven.
+        /// At most `submissionWindow + revealWindow`, so that a round's window has closed before
+        /// the next round can be aggregated on its model.
+        uint64 challengeWindow;
         /// Bond the aggregator must post before rounds open.
         uint256 aggregatorBond;
-        /// Amount slashed from the bond for each failed round (at most the bond).
+        /// Amount slashed from the bond for each failed round (at most the bond), and the part of
+        /// the bond a challenge holds and a voided optimistic round forfeits.
         uint256 slashAmount;
+        /// What a challenger of an optimistic round deposits (lost to the aggregator if the
+        /// challenge is answered, returned with a reward if it voids the round).
+        uint256 challengeDeposit;
         /// Stake a trainer deposits to register (0 for none); released when the project ends.
         /// Bonds and stakes must arrive in full: with a fee-on-transfer token, use none.
         uint256 trainerStake;

@@ -174,6 +174,7 @@ export function projectHistory(parts: Partial<ProjectHistory> & { budget?: bigin
     registered: [],
     stakesReleased: [],
     refundClaims: [],
+    bondsReleased: [],
     rounds: [],
     ...rest,
   };

@@ -36,6 +36,32 @@ test("the exported ABI has every call and event the nodes use", () => {
   assert.ok(iface.getError("SubmissionWindowClosed"));
 });
 
+test("the exported ABI has the optimistic rounds' calls and events (FedMarket answers them through its module)", () => {
+  const iface = new Interface(FEDMARKET_ABI);
+  for (const f of [
+    "finalizeRoundOptimistic",
+    "challengeRound",
+    "answerChallenge",
+    "voidRound",
+    "settleRound",
+    "getOptimisticRound",
+    "optimisticParams",
+  ]) {
+    assert.ok(iface.getFunction(f), f);
+  }
+  for (const e of [
+    "ChunksCommitted",
+    "RoundChallenged",
+    "ChallengeProofsAccepted",
+    "ChallengeAnswered",
+    "RoundVoided",
+    "RoundSettled",
+    "BondReleased",
+  ]) {
+    assert.ok(iface.getEvent(e), e);
+  }
+});
+
 test("bounded block windows", () => {
   assert.deepEqual(blockWindows(0, 4999, 2000), [
     [0, 1999],

@@ -86,8 +86,10 @@ function created(chain: LogChain, block: number, projectId: bigint, modelCommitm
     submissionWindow: 60,
     revealWindow: 30,
     aggregationWindow: 600,
+    challengeWindow: 0,
     aggregatorBond: 50n,
     slashAmount: 20n,
+    challengeDeposit: 0n,
     trainerStake: 0n,
     allowlistRoot: toBeHex(0, 32),
     ownerEncryptionKey: toBeHex(7, 32),
@@ -249,12 +251,18 @@ test("one round reads only that round's events, from a lower bound", async () =>
     publicationParts: [],
   });
   assert.deepEqual([...ROUND_EVENTS].sort(), [
+    "ChallengeAnswered",
+    "ChallengeProofsAccepted",
     "ChunkProofsAccepted",
+    "ChunksCommitted",
     "ContributionRecorded",
+    "RoundChallenged",
     "RoundFailed",
     "RoundFinalized",
     "RoundOpened",
+    "RoundSettled",
     "RoundSkipped",
+    "RoundVoided",
     "SeedDrawn",
     "SeedReanchored",
     "UpdateCommitted",
@@ -371,4 +379,49 @@ test("a log that lacks a field its decoder reads names the event and the field",
       err.field === "reward" &&
       /records\.ts is out of date/.test(err.message),
   );
+});
+
+test("an optimistic round's commitment, challenges and void are filed under the round", () => {
+  let n = 100;
+  const ev = (eventName: string, args: Record<string, unknown>) => ({
+    eventName,
+    args: { projectId: 1n, round: 3n, ...args },
+    blockNumber: n,
+    transactionHash: toBeHex(n, 32),
+    logIndex: n++ % 2,
+  });
+  const root = toBeHex(0xabc, 32);
+  const h = buildHistory(1n, [
+    ev("ChunksCommitted", { accFinal: 9n, chunkRoot: root, proofsCid: "p", payout: 100n, payoutHash: root, windowEnd: 500n }),
+    ev("RoundChallenged", { challenger: AGGREGATOR, first: 2n, count: 1n, answerDeadline: 900n, stake: 20n }),
+    ev("ChallengeProofsAccepted", { firstChunk: 2n, count: 1n, accOut: 7n }),
+    ev("ChallengeAnswered", { aggregator: AGGREGATOR, deposit: 5n, stake: 20n }),
+    ev("RoundChallenged", { challenger: AGGREGATOR, first: 0n, count: 4n, answerDeadline: 990n, stake: 20n }),
+    ev("RoundVoided", {
+      challenger: AGGREGATOR,
+      slashed: 20n,
+      slashPerTrainer: 2n,
+      payout: 100n,
+      trainers: 4n,
+      restoredModel: 11n,
+      restoredModelCid: "m2",
+    }),
+    { ...ev("BondReleased", { aggregator: AGGREGATOR, amount: 30n }), args: { projectId: 1n, aggregator: AGGREGATOR, amount: 30n } },
+  ]);
+  const o = h.rounds[3]?.optimistic;
+  assert.equal(o?.committed?.windowEnd, 500);
+  assert.equal(o?.committed?.chunkRoot, root);
+  assert.deepEqual(
+    o?.challenges.map((c) => [c.first, c.count]),
+    [
+      [2, 1],
+      [0, 4],
+    ],
+  );
+  assert.equal(o?.answerParts[0]?.accOut, 7n);
+  assert.equal(o?.answered.length, 1);
+  assert.equal(o?.voided?.restoredModelCid, "m2");
+  assert.equal(o?.settled, undefined);
+  assert.equal(h.bondsReleased[0]?.amount, 30n);
+  assert.equal(h.rounds[2]?.optimistic, undefined, "a round without optimistic events has no optimistic part");
 });

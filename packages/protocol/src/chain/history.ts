@@ -28,7 +28,14 @@ import {
   type AcceptanceRecord,
   type AppointmentRecord,
   type CancellationRecord,
+  type BondReleaseRecord,
+  type ChallengeAnsweredRecord,
+  type ChallengeProofsRecord,
+  type ChallengeRecord,
   type ChunkBatchRecord,
+  type ChunksCommittedRecord,
+  type RoundSettledRecord,
+  type RoundVoidedRecord,
   type ClosingRecord,
   type ContributionRecord,
   type DecodedEventName,
@@ -73,6 +80,21 @@ export interface RoundHistory {
   readonly publicationParts: readonly PublicationPartRecord[];
   /** How the round ended; absent while it is open. */
   readonly end?: RoundEndRecord;
+  /** An optimistic round's commitment, challenges and outcome (IFedMarketOptimistic); absent for a proven round. */
+  readonly optimistic?: OptimisticRoundHistory;
+}
+
+/** What happened to a round finalized optimistically after its finalization. */
+export interface OptimisticRoundHistory {
+  readonly committed?: ChunksCommittedRecord;
+  /** Challenges in the order they landed (one open at a time). */
+  readonly challenges: readonly ChallengeRecord[];
+  /** Parts of answers, in order. */
+  readonly answerParts: readonly ChallengeProofsRecord[];
+  /** Challenges answered in full, in order. */
+  readonly answered: readonly ChallengeAnsweredRecord[];
+  readonly voided?: RoundVoidedRecord;
+  readonly settled?: RoundSettledRecord;
 }
 
 /** A project as its events between `fromBlock` and `toBlock` tell it. */
@@ -93,6 +115,8 @@ export interface ProjectHistory {
   readonly closed?: ClosingRecord;
   /** Third-party funders' refund claims after the project ended. */
   readonly refundClaims: readonly RefundClaimRecord[];
+  /** The bond kept past the end for the last optimistic round, released (at most one). */
+  readonly bondsReleased: readonly BondReleaseRecord[];
   /** Rounds in order, indexed by round number (rounds without events in the range are empty). */
   readonly rounds: readonly RoundHistory[];
 }
@@ -132,6 +156,13 @@ export function emptyRoundHistory(round: number): RoundHistory {
 function roundOf(h: HistoryDraft, round: number): RoundDraft {
   for (let i = h.rounds.length; i <= round; i++) h.rounds.push(emptyRoundHistory(i) as RoundDraft);
   return h.rounds[round] as RoundDraft;
+}
+
+/** The optimistic part of `round`, created on its first event. */
+function optimisticOf(h: HistoryDraft, round: number): Draft<OptimisticRoundHistory> {
+  const r = roundOf(h, round);
+  r.optimistic ??= { challenges: [], answerParts: [], answered: [] };
+  return r.optimistic as Draft<OptimisticRoundHistory>;
 }
 
 /**
@@ -197,6 +228,27 @@ const FILE: { readonly [K in DecodedEventName]: (h: HistoryDraft, r: EventRecord
   },
   RoundSkipped: (h, r) => {
     roundOf(h, r.round).end = r;
+  },
+  ChunksCommitted: (h, r) => {
+    optimisticOf(h, r.round).committed = r;
+  },
+  RoundChallenged: (h, r) => {
+    optimisticOf(h, r.round).challenges.push(r);
+  },
+  ChallengeProofsAccepted: (h, r) => {
+    optimisticOf(h, r.round).answerParts.push(r);
+  },
+  ChallengeAnswered: (h, r) => {
+    optimisticOf(h, r.round).answered.push(r);
+  },
+  RoundVoided: (h, r) => {
+    optimisticOf(h, r.round).voided = r;
+  },
+  RoundSettled: (h, r) => {
+    optimisticOf(h, r.round).settled = r;
+  },
+  BondReleased: (h, r) => {
+    h.bondsReleased.push(r);
   },
   RoundFailed: (h, r) => {
     roundOf(h, r.round).end = r;
@@ -276,6 +328,7 @@ export function buildHistory(
     registered: [],
     stakesReleased: [],
     refundClaims: [],
+    bondsReleased: [],
     rounds: [],
   };
   for (const e of [...events].sort(byChainOrder)) {

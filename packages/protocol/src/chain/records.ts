@@ -237,6 +237,69 @@ export interface RoundFailedRecord extends RoundEventRecord {
 export type RoundEndRecord = RoundFinalizedRecord | RoundSkippedRecord | RoundFailedRecord;
 
 /**
+ * `ChunksCommitted` (IFedMarketOptimistic): the round was finalized optimistically, its chunk
+ * accumulators committed by `chunkRoot` (proofs at `proofsCid`), its payouts (`payout` in all,
+ * hashed into `payoutHash`) held until `windowEnd`.
+ */
+export interface ChunksCommittedRecord extends RoundEventRecord {
+  readonly accFinal: bigint;
+  readonly chunkRoot: string;
+  readonly proofsCid: string;
+  readonly payout: bigint;
+  readonly payoutHash: string;
+  readonly windowEnd: number;
+}
+
+/** `RoundChallenged`: chunks `[first, first + count)` challenged, `stake` of the bond held until `answerDeadline`. */
+export interface ChallengeRecord extends RoundEventRecord {
+  readonly challenger: string;
+  readonly first: number;
+  readonly count: number;
+  readonly answerDeadline: number;
+  readonly stake: bigint;
+}
+
+/** `ChallengeProofsAccepted`: a part of a challenge's answer, chunks `[firstChunk, firstChunk + count)` up to `accOut`. */
+export interface ChallengeProofsRecord extends RoundEventRecord {
+  readonly firstChunk: number;
+  readonly count: number;
+  readonly accOut: bigint;
+}
+
+/** `ChallengeAnswered`: the open challenge was answered in full; `deposit` went to `aggregator`, `stake` back to the bond. */
+export interface ChallengeAnsweredRecord extends RoundEventRecord {
+  readonly aggregator: string;
+  readonly deposit: bigint;
+  readonly stake: bigint;
+}
+
+/**
+ * `RoundVoided`: an unanswered challenge voided the round: `slashed` of the bond went
+ * `slashPerTrainer` to each of its `trainers` revealed slots and the rest to `challenger`, the held
+ * `payout` was split equally among those slots, the model went back to `restoredModel`.
+ */
+export interface RoundVoidedRecord extends RoundEventRecord {
+  readonly challenger: string;
+  readonly slashed: bigint;
+  readonly slashPerTrainer: bigint;
+  readonly payout: bigint;
+  readonly trainers: number;
+  readonly restoredModel: bigint;
+  readonly restoredModelCid: string;
+}
+
+/** `RoundSettled`: the round's held payouts (`payout` in all) were credited after its window. */
+export interface RoundSettledRecord extends RoundEventRecord {
+  readonly payout: bigint;
+}
+
+/** `BondReleased`: the bond kept past the project's end for its last optimistic round went to `aggregator`. */
+export interface BondReleaseRecord extends ProjectEventRecord {
+  readonly aggregator: string;
+  readonly amount: bigint;
+}
+
+/**
  * `ProjectCancelled` in `round`: with a quorum the round runs on (`roundStillOpen`) and the project
  * closes when it ends; otherwise its reward (`rewardToSubmitters`, 0 without submissions) was split
  * equally among its submitters and the project closed at once.
@@ -507,6 +570,55 @@ export const EVENT_DECODERS = {
   RefundClaimed: (e: ParsedEvent): RefundClaimRecord => {
     const a = reader(e);
     return { ...project(e), funder: a.str("funder"), amount: a.big("amount") };
+  },
+  ChunksCommitted: (e: ParsedEvent): ChunksCommittedRecord => {
+    const a = reader(e);
+    return {
+      ...round(e),
+      accFinal: a.big("accFinal"),
+      chunkRoot: a.str("chunkRoot"),
+      proofsCid: a.str("proofsCid"),
+      payout: a.big("payout"),
+      payoutHash: a.str("payoutHash"),
+      windowEnd: a.num("windowEnd"),
+    };
+  },
+  RoundChallenged: (e: ParsedEvent): ChallengeRecord => {
+    const a = reader(e);
+    return {
+      ...round(e),
+      challenger: a.str("challenger"),
+      first: a.num("first"),
+      count: a.num("count"),
+      answerDeadline: a.num("answerDeadline"),
+      stake: a.big("stake"),
+    };
+  },
+  ChallengeProofsAccepted: (e: ParsedEvent): ChallengeProofsRecord => {
+    const a = reader(e);
+    return { ...round(e), firstChunk: a.num("firstChunk"), count: a.num("count"), accOut: a.big("accOut") };
+  },
+  ChallengeAnswered: (e: ParsedEvent): ChallengeAnsweredRecord => {
+    const a = reader(e);
+    return { ...round(e), aggregator: a.str("aggregator"), deposit: a.big("deposit"), stake: a.big("stake") };
+  },
+  RoundVoided: (e: ParsedEvent): RoundVoidedRecord => {
+    const a = reader(e);
+    return {
+      ...round(e),
+      challenger: a.str("challenger"),
+      slashed: a.big("slashed"),
+      slashPerTrainer: a.big("slashPerTrainer"),
+      payout: a.big("payout"),
+      trainers: a.num("trainers"),
+      restoredModel: a.big("restoredModel"),
+      restoredModelCid: a.str("restoredModelCid"),
+    };
+  },
+  RoundSettled: (e: ParsedEvent): RoundSettledRecord => ({ ...round(e), payout: reader(e).big("payout") }),
+  BondReleased: (e: ParsedEvent): BondReleaseRecord => {
+    const a = reader(e);
+    return { ...project(e), aggregator: a.str("aggregator"), amount: a.big("amount") };
   },
 } as const;
 

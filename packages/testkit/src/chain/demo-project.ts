@@ -89,6 +89,10 @@ export interface DemoProjectOptions {
   readonly submissionWindow?: number;
   readonly revealWindow?: number;
   readonly aggregationWindow?: number;
+  /** Optimistic rounds (IFedMarketOptimistic): the challenge window in seconds; 0 (default) proves every round. */
+  readonly challengeWindow?: number;
+  /** What a challenger deposits (wei), with `challengeWindow`. */
+  readonly challengeDeposit?: bigint;
   readonly rewardPerRound?: bigint;
   readonly trainerStake?: bigint;
   readonly weightsSeed?: number;
@@ -156,8 +160,10 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
     submissionWindow: o.submissionWindow ?? 3600,
     revealWindow: o.revealWindow ?? o.submissionWindow ?? 3600,
     aggregationWindow: o.aggregationWindow ?? 3600,
+    challengeWindow: o.challengeWindow ?? 0,
     aggregatorBond: 10n ** 16n,
     slashAmount: 10n ** 15n,
+    challengeDeposit: o.challengeDeposit ?? 0n,
     trainerStake: o.trainerStake ?? 0n,
     allowlistRoot: `0x${"00".repeat(32)}`,
     ownerEncryptionKey: bytesToBytes32(ownerKey.publicKey),

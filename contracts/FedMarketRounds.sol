@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {IFedMarket} from "./interfaces/IFedMarket.sol";
+import {FedMarketStorage} from "./FedMarketStorage.sol";
+
+/// @title FedMarketRounds
+/// @notice How a round ends and pays: the rules FedMarket and its optimistic module
+///         (FedMarketOptimistic) both run.
+/// @dev Code only, no state (the state is FedMarketStorage's). Both contracts inherit it, so a
+///      round finalized with chunk proofs (FedMarket) and one finalized with committed chunk results
+///      (FedMarketOptimistic) open the next round, score and pay with the same functions; the
+///      only difference is that an optimistic round's payouts are held (`held`) until its
+///      challenge window closes.
+abstract contract FedMarketRounds is FedMarketStorage {
+    using SafeERC20 for IERC20;
+
+    /// @dev Decision public inputs before the slot commitments: ctx, prevModel, newModel, accFinal,
+    ///      sealKey.x, sealKey.y.
+    uint256 internal constant DECISION_HEAD = 6;
+    /// @dev Longest CID accepted (a CIDv1 in base32 with a sha2-256 digest is 59 bytes).
+    uint256 internal constant MAX_CID_LENGTH = 128;
+    /// @dev Outcome encoding: three 66-bit slots per word, each `status | score << 2`.
+    uint256 internal constant SLOTS_PER_WORD = 3;
+    uint256 internal constant SLOT_BITS = 66;
+    uint256 internal constant SLOT_MASK = (1 << SLOT_BITS) - 1;
+
+    /// @dev The part of a finalization proven and optimistic rounds share: checks `result` and its
+    ///      decision proof (against the stored accumulator, which chunk proofs or the optimistic
+    ///      commitment set), records the new model and the next hyper-parameters, and pays the
+    ///      shares, or holds them (`held`, an optimistic round). Returns what was paid or held.
+    function _finalize(
+        uint256 projectId,
+        Project storage p,
+        uint256 round,
+        IFedMarket.RoundResult calldata result,
+        bool held
+    ) internal returns (uint256 paid) {
+        _checkCid(bytes(result.newModelCid).length);
+        if (result.newModelCommitment >= FIELD_MODULUS) revert IFedMarket.InvalidCommitment(result.newModelCommitment);
+        _checkHyperParams(result.nextHyperParams, p.minHyperParams, p.maxHyperParams);
+        uint256[] memory inputs = _decisionInputs(projectId, p, result.newModelCommitment, result.outcomes);
+        if (!p.verifier.verifyDecision(result.proof, inputs)) revert IFedMarket.InvalidDecisionProof();
+
+        p.modelCommitment = result.newModelCommitment;
+        p.modelCid = result.newModelCid;
+        p.hyperParams = result.nextHyperParams;
+        uint256 totalScore;
+        (totalScore, paid) = _payContributions(projectId, p, round, result.outcomes, held);
+        emit IFedMarket.RoundFinalized(
+            projectId, round, result.newModelCommitment, result.newModelCid, totalScore, paid, result.nextHyperParams
+        );
+    }
+
+    /// @dev See {IFedMarket-roundContext}.
+    function _roundContext(uint256 projectId, Project storage p, uint256 round) internal view returns (uint256) {
+        uint256 digest = uint256(keccak256(abi.encode(block.chainid, address(this), projectId, round, p.paramsHash)));
+        // 208 bits of binding, then D (the circuits zero the padding past it) and f.
+        return ((digest >> 48) << 40) | (uint256(p.params.modelSize) << 8) | p.byzantineTolerance;
+    }
+
+    function _checkHyperParams(IFedMarket.HyperParams memory h, IFedMarket.HyperParams memory min, IFedMarket.HyperParams memory max)
+        internal
+        pure
+    {
+        _checkBound("learningRateMicros", h.learningRateMicros, min.learningRateMicros, max.learningRateMicros);
+        _checkBound("localEpochs", h.localEpochs, min.localEpochs, max.localEpochs);
+        _checkBound("batchSize", h.batchSize, min.batchSize, max.batchSize);
+    }
+
+    function _checkBound(string memory field, uint256 value, uint256 min, uint256 max) internal pure {
+        if (value < min || value > max) revert IFedMarket.HyperParamOutOfBounds(field, value, min, max);
+    }
+
+    function _openRound(uint256 projectId, Project storage p) internal {
+        uint256 reward = Math.min(p.rewardPerRound, p.budget);
+        // Unchecked: `reward` is at most the budget.
+        unchecked {
+            p.budget -= reward;
+        }
+        p.roundReward = reward;
+        p.roundOpenedAt = uint64(block.timestamp);
+        p.submissions = 0;
+        p.commits = 0;
+        p.chunksVerified = 0;
+        p.accumulator = 0;
+        // The draw: candidates are the trainers registered now; the seed is this block's hash,
+        // which nobody sending a transaction now can know (see docs/THREAT-MODEL.md).
+        uint32 candidates = p.registeredTrainers;
+        p.candidates = candidates;
+        p.seedBlock = uint64(block.number);
+        p.seed = 0;
+        uint64 submissionDeadline = uint64(_commitEnd(p));
+        uint64 revealDeadline = uint64(_revealEnd(p));
+        emit IFedMarket.RoundOpened(
+            projectId,
+            p.currentRound,
+            candidates,
+            submissionDeadline,
+            revealDeadline,
+            uint64(_aggregationEnd(p)),
+            reward,
+            p.modelCommitment,
+            p.modelCid,
+            p.hyperParams
+        );
+    }
+
+    /// @dev Ends the open round (its reward already settled) and moves the project on.
+    function _closeRound(uint256 projectId, Project storage p, bool failed) internal {
+        uint32 next;
+        // Unchecked: the open round is below `numRounds`, a uint32.
+        unchecked {
+            next = p.currentRound + 1;
+        }
+        p.currentRound = next;
+        if (p.cancelRequested) {
+            p.status = IFedMarket.ProjectStatus.Cancelled;
+            _closeProject(projectId, p);
+        } else if (next == p.numRounds) {
+            p.status = IFedMarket.ProjectStatus.Completed;
+            _closeProject(projectId, p);
+        } else if (failed) {
+            p.status = IFedMarket.ProjectStatus.AwaitingAggregator;
+            p.awaitingSince = uint64(block.timestamp);
+        } else {
+            _openRound(projectId, p);
+        }
+    }
+
+    /// @dev Ends the project in the status its caller just set (`Completed` or `Cancelled`; taken from
+    ///      storage rather than as an argument, so the optimizer keeps one copy of this function
+    ///      instead of one per status): the unspent budget is refunded pro rata to the deposits (the
+    ///      owner's part credited now, the third-party funders' part kept in `refundPool` for
+    ///      `claimRefund`), the bond goes to the aggregator, unless the last optimistic round can
+    ///      still be challenged: then the bond stays posted until that round is settled or voided
+    ///      (FedMarketOptimistic), and `ProjectClosed` reports a bond of 0. The owner's part
+    ///      rounds up, so the pool never exceeds the funders' exact share.
+    function _closeProject(uint256 projectId, Project storage p) internal {
+        uint256 refund = p.budget;
+        uint256 bond = p.bondPosted;
+        uint256 last = p.lastOptimisticRoundPlusOne;
+        if (last != 0) {
+            OptimisticRound storage o = _optimisticRounds[projectId][last - 1];
+            // A challenge already open holds its stake apart; only later ones need the bond.
+            if (block.timestamp < o.windowEnd && !o.voided) bond = 0;
+        }
+        uint256 funderDeposits = p.funderDeposits;
+        uint256 pool = funderDeposits == 0 ? 0 : Math.mulDiv(refund, funderDeposits, p.deposited);
+        p.budget = 0;
+        p.bondPosted -= bond;
+        p.refundPool = pool;
+        emit IFedMarket.ProjectClosed(projectId, p.status, refund, bond, pool);
+        _credit(p.token, p.owner, refund - pool);
+        _credit(p.token, p.aggregator, bond);
+    }
+
+    function _decisionInputs(uint256 projectId, Project storage p, uint256 newModel, uint256[] calldata outcomes)
+        internal
+        view
+        returns (uint256[] memory inputs)
+    {
+        uint256 kMax = p.slotCount;
+        uint256 words = _outcomeWords(kMax);
+        if (outcomes.length != words) revert IFedMarket.WrongOutcomeCount(words, outcomes.length);
+        inputs = new uint256[](DECISION_HEAD + kMax + words);
+        inputs[0] = _roundContext(projectId, p, p.currentRound);
+        inputs[1] = p.modelCommitment;
+        inputs[2] = newModel;
+        inputs[3] = p.accumulator;
+        // The registered seal key: the proof decrypts every update with the key trainers encrypted to.
+        inputs[4] = p.aggregatorSealKey[0];
+        inputs[5] = p.aggregatorSealKey[1];
+        uint256 round = p.currentRound;
+        uint256 slots = p.maxTrainersPerRound;
+        for (uint256 slot; slot < slots; ++slot) {
+            SlotEntry storage e = _slots[projectId][slot];
+            // A flagged slot nobody answered is passed as empty (commitment 0).
+            if (e.round == round && e.revealed && (!e.flagged || e.published)) inputs[DECISION_HEAD + slot] = e.value;
+        }
+        for (uint256 w; w < words; ++w) {
+            inputs[DECISION_HEAD + kMax + w] = outcomes[w];
+        }
+    }
+
+    /// @dev Accrues each inlier's share `reward * score / totalScore`; the rounding remainder returns
+    ///      to the budget. A zero total splits the whole reward equally instead (`_payEqually`).
+    function _payContributions(
+        uint256 projectId,
+        Project storage p,
+        uint256 round,
+        uint256[] calldata outcomes,
+        bool held
+    ) internal
+        returns (uint256 totalScore, uint256 paid)
+    {
+        uint256 slots = p.maxTrainersPerRound;
+        // Only revealed slots count: an outcome claimed for any other slot is ignored.
+        for (uint256 slot; slot < slots; ++slot) {
+            if (!_revealedIn(projectId, slot, round)) continue;
+            (IFedMarket.SlotStatus status, uint256 score) = _outcome(outcomes, slot);
+            // Unchecked: at most 64 scores of 64 bits each.
+            unchecked {
+                if (status == IFedMarket.SlotStatus.Inlier) totalScore += score;
+            }
+        }
+        uint256 reward = p.roundReward;
+        if (totalScore == 0) {
+            _payEqually(projectId, p, round, outcomes, reward, held);
+            paid = reward;
+        } else {
+            address token = p.token;
+            for (uint256 slot; slot < slots; ++slot) {
+                if (!_revealedIn(projectId, slot, round)) continue;
+                (IFedMarket.SlotStatus status, uint256 score) = _outcome(outcomes, slot);
+                address trainer = _slots[projectId][slot].trainer;
+                uint256 share;
+                if (status == IFedMarket.SlotStatus.Inlier && score != 0) {
+                    share = Math.mulDiv(reward, score, totalScore);
+                    // Unchecked: the shares are parts of `reward` (their scores sum to `totalScore`).
+                    unchecked {
+                        paid += share;
+                    }
+                }
+                emit IFedMarket.ContributionRecorded(projectId, round, trainer, slot, status, score, share);
+                _payOut(projectId, round, held, token, trainer, share);
+            }
+        }
+        p.roundReward = 0;
+        p.budget += reward - paid;
+    }
+
+    /// @dev The split of a round with a zero total score: the whole `reward` in equal parts to the
+    ///      inliers (the slots the proven rule counted, e.g. one kept cluster, which has no other
+    ///      cluster to score against); without inliers to the not-aggregated slots (the valid ones:
+    ///      the rule judged nobody), or to every revealed slot if none is valid:
+    ///      `floor(reward / n)` each and one unit more for the first `reward % n` of them. A slot the
+    ///      rule left out is never paid while another was counted.
+    function _payEqually(
+        uint256 projectId,
+        Project storage p,
+        uint256 round,
+        uint256[] calldata outcomes,
+        uint256 reward,
+        bool held
+    ) internal {
+        uint256 submissions = p.submissions;
+        uint256 slots = p.maxTrainersPerRound;
+        uint256 inliers;
+        uint256 valid;
+        for (uint256 slot; slot < slots; ++slot) {
+            if (!_revealedIn(projectId, slot, round)) continue;
+            (IFedMarket.SlotStatus status,) = _outcome(outcomes, slot);
+            if (status == IFedMarket.SlotStatus.Inlier) ++inliers;
+            else if (status == IFedMarket.SlotStatus.NotAggregated) ++valid;
+        }
+        uint256 eligible = inliers != 0 ? inliers : valid != 0 ? valid : submissions;
+        uint256 each = reward / eligible;
+        uint256 extra = reward % eligible;
+        address token = p.token;
+        for (uint256 slot; slot < slots; ++slot) {
+            SlotEntry storage e = _slots[projectId][slot];
+            if (e.round != round || !e.revealed) continue;
+            (IFedMarket.SlotStatus status, uint256 score) = _outcome(outcomes, slot);
+            address trainer = e.trainer;
+            uint256 share;
+            if (
+                status == IFedMarket.SlotStatus.Inlier || (inliers == 0 && (valid == 0 || status == IFedMarket.SlotStatus.NotAggregated))
+            ) {
+                share = each;
+                // Unchecked: `extra` is not zero, and `each + 1` is at most `reward`.
+                if (extra != 0) {
+                    unchecked {
+                        ++share;
+                        --extra;
+                    }
+                }
+            }
+            emit IFedMarket.ContributionRecorded(projectId, round, trainer, slot, status, score, share);
+            _payOut(projectId, round, held, token, trainer, share);
+        }
+    }
+
+    /// @dev Takes `amount` from the caller: ETH must arrive as exactly `msg.value`; ERC-20 tokens are
+    ///      pulled and the amount that actually arrived (fee-on-transfer tokens) is returned.
+    function _pull(address token, uint256 amount) internal returns (uint256 received) {
+        if (token == address(0)) {
+            if (msg.value != amount) revert IFedMarket.WrongEthAmount(amount, msg.value);
+            received = amount;
+        } else {
+            if (msg.value != 0) revert IFedMarket.WrongEthAmount(0, msg.value);
+            if (amount == 0) return 0;
+            IERC20 erc20 = IERC20(token);
+            uint256 before = erc20.balanceOf(address(this));
+            erc20.safeTransferFrom(msg.sender, address(this), amount);
+            received = erc20.balanceOf(address(this)) - before;
+        }
+        _liabilities[token] += received;
+    }
+
+    /// @dev Credits `share` to `trainer` now or, for a round whose payouts are `held` (an optimistic
+    ///      round), chains `(trainer, share)` into the round's payout hash instead, zero shares
+    ///      included, so the hash lists every revealed slot in slot order (`settleRound` and
+    ///      `voidRound` take that list; reference: packages/protocol `payoutHash`).
+    function _payOut(uint256 projectId, uint256 round, bool held, address token, address trainer, uint256 share)
+        internal
+    {
+        if (!held) return _credit(token, trainer, share);
+        OptimisticRound storage o = _optimisticRounds[projectId][round];
+        o.payoutHash = keccak256(abi.encode(o.payoutHash, trainer, share));
+    }
+
+    function _credit(address token, address account, uint256 amount) internal {
+        if (amount == 0) return;
+        _credits[token][account] += amount;
+        emit IFedMarket.Credited(token, account, amount);
+    }
+
+    function _ended(Project storage p) internal view returns (bool) {
+        return p.status == IFedMarket.ProjectStatus.Completed || p.status == IFedMarket.ProjectStatus.Cancelled;
+    }
+
+    /// @dev Whether `slot` holds an update revealed in `round`.
+    function _revealedIn(uint256 projectId, uint256 slot, uint256 round) internal view returns (bool) {
+        SlotEntry storage e = _slots[projectId][slot];
+        return e.round == round && e.revealed;
+    }
+
+    function _checkCid(uint256 length) internal pure {
+        if (length == 0 || length > MAX_CID_LENGTH) revert IFedMarket.InvalidCid();
+    }
+
+    function _outcome(uint256[] calldata outcomes, uint256 slot) internal pure returns (IFedMarket.SlotStatus, uint256) {
+        uint256 packed = (outcomes[slot / SLOTS_PER_WORD] >> (SLOT_BITS * (slot % SLOTS_PER_WORD))) & SLOT_MASK;
+        return (IFedMarket.SlotStatus(packed & 3), packed >> 2);
+    }
+
+    function _outcomeWords(uint256 kMax) internal pure returns (uint256) {
+        return (kMax + SLOTS_PER_WORD - 1) / SLOTS_PER_WORD;
+    }
+
+    function _decisionInputCount(uint256 kMax) internal pure returns (uint256) {
+        return DECISION_HEAD + kMax + _outcomeWords(kMax);
+    }
+}
