@@ -171,7 +171,8 @@ contract FedMarketOptimistic is FedMarketRounds, ReentrancyGuardTransient, IFedM
 
         address token = p.token;
         // As a failed round: `slashPerTrainer + floor(payout / n)` each, one unit more for the
-        // first `payout % n`; the challenger gets its deposit and the rest of the slash.
+        // first `payout % n`; the challenger gets its deposit and the rest of the slash
+        // (reference: packages/core `voidedRoundSplit`).
         uint256 each = payout / n + slashPerTrainer;
         uint256 extra = payout % n;
         for (uint256 i; i < n; ++i) {

@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import type { ContractTransactionResponse, LogDescription } from "ethers";
 
+import { voidedRoundSplit } from "@fedmarket/core";
 import { ChunkAccumulatorTree, payoutHash, type Payout } from "@fedmarket/protocol";
 import type { FedMarket, IFedMarketOptimistic } from "../types/ethers-contracts/index.js";
 import {
@@ -220,14 +221,15 @@ describe("FedMarket: optimistic rounds", function () {
     await expect(f.opt.voidRound(f.projectId, 0n, payouts.slice(1), prevModelCid)).to.be.revertedWithCustomError(f.opt, "PayoutsMismatch");
 
     const n = BigInt(payouts.length);
-    const slashPerTrainer = SLASH / 2n / n;
+    // The money rule's one home: @fedmarket/core's voidedRoundSplit.
+    const split = voidedRoundSplit(REWARD, SLASH, DEPOSIT, payouts.length);
     const tx = f.opt.connect(f.owner).voidRound(f.projectId, 0n, payouts, prevModelCid);
     await expect(tx)
       .to.emit(f.opt, "RoundVoided")
-      .withArgs(f.projectId, 0n, f.stranger.address, SLASH, slashPerTrainer, REWARD, n, prevModel, prevModelCid);
+      .withArgs(f.projectId, 0n, f.stranger.address, SLASH, split.perTrainer, REWARD, n, prevModel, prevModelCid);
     await tx;
-    for (const p of payouts) expect(await f.market.creditOf(ETH, p.trainer)).to.equal(REWARD / n + slashPerTrainer);
-    expect(await f.market.creditOf(ETH, f.stranger.address)).to.equal(DEPOSIT + SLASH - slashPerTrainer * n);
+    for (const [k, p] of payouts.entries()) expect(await f.market.creditOf(ETH, p.trainer)).to.equal(split.credits[k]);
+    expect(await f.market.creditOf(ETH, f.stranger.address)).to.equal(split.toChallenger);
     const project = await f.market.getProject(f.projectId);
     expect(project.modelCommitment).to.equal(prevModel);
     expect(project.modelCid).to.equal(prevModelCid);

@@ -20,10 +20,16 @@
  * 4. **compute** the round with `@fedmarket/core`'s `simulateRound` -> `input.json`, `round.json` (steps/compute.ts)
  * 5. **prove** every chunk and the decision in the worker pool, verified locally -> `proofs/` (steps/prove.ts)
  * 6. **pin** the new global model -> `model.json` (steps/pin.ts)
- * 7. **submit** chunk proofs in batches and `finalizeRound` -> `txs.json` (steps/submit.ts)
+ * 7. **submit** chunk proofs in batches and `finalizeRound` -> `txs.json` (steps/submit.ts); in a
+ *    project with a challenge window, the proofs pinned for watchers and `finalizeRoundOptimistic`
+ *    instead -> `optimistic.json` (steps/optimistic.ts)
  * 8. **settle**: how the round ended, from the chain's events -> `done.json` (steps/settle.ts)
  * 9. **report** (with a validation set, after finalization; unproven, best effort) -> `report.json`
  *    (report/round-report-step.ts)
+ *
+ * Before every round, and after the project ended until none is left: the node's optimistic
+ * rounds are tended (steps/optimistic.ts): an open challenge is answered with the kept proofs, a
+ * round whose challenge window closed is settled.
  *
  * Before a round: the project's spec and verifier are checked (verifier-check.ts) and its circuit
  * artifacts must be prepared already (`fedmarket-aggregator setup`, prepare.ts). A restart (also
@@ -57,6 +63,7 @@ import { computeRound } from "./steps/compute.ts";
 import { stepContext, type Checkpoint, type NodeContext, type StepContext, type StepSettings } from "./steps/context.ts";
 import { ModelCache } from "./steps/model-cache.ts";
 import { fetchDeadlineOf, mergedOpenings, settleFlags, type FlagsFile } from "./steps/flag.ts";
+import { tendOptimisticRounds } from "./steps/optimistic.ts";
 import { openSlots } from "./steps/open.ts";
 import { pinNewModel } from "./steps/pin.ts";
 import { makeProofs } from "./steps/prove.ts";
@@ -193,7 +200,24 @@ export class AggregatorNode {
     // First what a crash left unrecorded, also when that round's end closed the project.
     const settled = await settlePastRounds(this.#ctx, projectId, round.round);
     if (settled !== undefined) return { kind: "done", ...settled };
+    // Then its optimistic rounds: an open challenge blocks the open round until answered.
+    const optimistic = await tendOptimisticRounds(this.#ctx, projectId, chainTime);
     if (project.status === ProjectStatus.Completed || project.status === ProjectStatus.Cancelled) {
+      if (optimistic !== undefined) {
+        const deadline = {
+          key: `settle:${optimistic.untilChainTime}`,
+          what: "an optimistic round's challenge window",
+          then: "then this node settles it",
+        };
+        return {
+          kind: "waiting",
+          round: round.round,
+          reason: optimistic.reason,
+          untilChainTime: optimistic.untilChainTime,
+          chainTime,
+          deadline,
+        };
+      }
       return { kind: "ended", status: project.statusName };
     }
     // A failed round ends the appointment (the contract clears the aggregator): nobody is the

@@ -127,6 +127,63 @@ export class AggregatorChain {
     ]);
   }
 
+  /** Finalizes an optimistic round: the decision proof and the commitment to its chunk accumulators (steps/optimistic.ts). */
+  finalizeRoundOptimistic(
+    projectId: bigint,
+    round: number,
+    accFinal: bigint,
+    chunkRoot: string,
+    proofsCid: string,
+    result: RoundResultArg,
+  ): Promise<TransactionResponse> {
+    return this.#send("finalizeRoundOptimistic", [
+      projectId,
+      round,
+      accFinal,
+      chunkRoot,
+      proofsCid,
+      {
+        newModelCommitment: result.newModelCommitment,
+        outcomes: [...result.outcomes],
+        proof: [...result.proof],
+        newModelCid: result.newModelCid,
+        nextHyperParams: { ...result.nextHyperParams },
+      },
+    ]);
+  }
+
+  /** Answers (part of) the open challenge of an optimistic round with its chunk proofs. */
+  answerChallenge(
+    projectId: bigint,
+    round: number,
+    accIn: bigint,
+    accInProof: readonly string[],
+    proofs: readonly ChunkProofArg[],
+    accOutProof: readonly string[],
+  ): Promise<TransactionResponse> {
+    return this.#send("answerChallenge", [
+      projectId,
+      round,
+      accIn,
+      [...accInProof],
+      proofs.map((p) => ({ proof: [...p.proof], accOut: p.accOut })),
+      [...accOutProof],
+    ]);
+  }
+
+  /** Credits an optimistic round's held payouts after its window. */
+  settleRound(projectId: bigint, round: number, payouts: readonly { trainer: string; share: bigint }[]): Promise<TransactionResponse> {
+    return this.#send("settleRound", [projectId, round, payouts.map((p) => ({ trainer: p.trainer, share: p.share }))]);
+  }
+
+  /** The round's `ContributionRecorded` payouts, in order (what `settleRound` takes), read for that round alone. */
+  async roundPayouts(projectId: bigint, round: number): Promise<{ trainer: string; share: bigint }[]> {
+    const h = await this.history(projectId);
+    const fromBlock = openingBlockOf(h, round) ?? h.created?.blockNumber ?? h.fromBlock;
+    const { contributions } = await loadRoundHistory(this.client, projectId, round, { fromBlock, blockRange: this.#blockRange });
+    return contributions.map((c) => ({ trainer: c.trainer, share: c.reward }));
+  }
+
   /** Flags the revealed updates of `slotMask` as not available (flag.ts): one transaction for the round. */
   flagUnavailable(projectId: bigint, round: number, slotMask: bigint): Promise<TransactionResponse> {
     return this.#send("flagUnavailable", [projectId, round, slotMask]);

@@ -23,6 +23,7 @@ import {
   type BlobStore,
   type FetchOptions,
   type NodeLogger,
+  type OptimisticParams,
   type ProjectHistory,
   type ProjectInfo,
 } from "@fedmarket/protocol";
@@ -79,6 +80,8 @@ export interface AuditChain {
   credited(txHash: string): Promise<ReadonlyMap<string, bigint>>;
   /** What the market holds of `token` (ETH: `ETH_TOKEN`) and what it owes in it (`totalLiabilities`). */
   holdings(token: string): Promise<MarketHoldings>;
+  /** The project's optimistic-rounds terms (the challenge deposit a void returns). */
+  optimisticParams(projectId: bigint): Promise<OptimisticParams>;
 }
 
 /** What the context is made of before anything is derived. */
@@ -210,6 +213,7 @@ export function marketChain(client: FedMarketClient, chainId: bigint): AuditChai
       }
       return credits;
     },
+    optimisticParams: (projectId) => client.optimisticParams(projectId),
     async holdings(token) {
       const liabilities = BigInt((await client.contract.getFunction("totalLiabilities").staticCall(token)) as bigint);
       const balance =

@@ -259,6 +259,7 @@ export async function deriveRoundProofs(ctx: AuditContext, round: number): Promi
         verifier: project.verifier,
         sealKey: roundSealKey(history, project, round),
         ...(usableKeys === undefined ? {} : { keys: usableKeys }),
+        fetchBundle: (cid) => ctx.store.get(cid, ctx.fetchOptions),
       },
       r,
     );

@@ -1,5 +1,6 @@
 /**
- * Re-verifying a finalized round's proofs from chain data alone.
+ * Re-verifying a finalized round's proofs from chain data alone (an optimistic round's chunk proofs
+ * from the bundle its aggregator pinned, checked against the committed Merkle root).
  *
  * The proofs are in the calldata of the round's `submitChunkProofs` / `finalizeRound`
  * transactions (found through the `ChunkProofsAccepted` / `RoundFinalized` events). The public
@@ -19,8 +20,12 @@ import { Contract, type Provider } from "ethers";
 import * as snarkjs from "snarkjs";
 import { computeCtx, unpackOutcome, type CircuitConfig, type SlotOutcome } from "@fedmarket/core";
 import {
+  ChunkAccumulatorTree,
+  decodeProofBundle,
   fedMarketInterface,
   proofFromWords,
+  type ChunksCommittedRecord,
+  type ProofBundle,
   ROUND_VERIFIER_ABI,
   unansweredSlots,
   type RoundHistory,
@@ -66,7 +71,7 @@ interface ChunkProofCall {
   readonly accOut: bigint;
 }
 interface DecodedCall {
-  readonly name: "submitChunkProofs" | "finalizeRound";
+  readonly name: "submitChunkProofs" | "finalizeRound" | "finalizeRoundOptimistic";
   readonly projectId: bigint;
   readonly round: number;
   readonly firstChunk: number;
@@ -94,8 +99,28 @@ export async function decodeRoundCall(provider: Provider, market: string, txHash
     throw new Error(`transaction ${txHash} calls ${tx.to ?? "no contract"}, not the marketplace: its proofs cannot be read from calldata`);
   }
   const parsed = fedMarketInterface.parseTransaction({ data: tx.data, value: tx.value });
-  if (parsed === null || (parsed.name !== "submitChunkProofs" && parsed.name !== "finalizeRound")) {
-    throw new Error(`transaction ${txHash} is ${parsed?.name ?? "not a FedMarket call"}, not submitChunkProofs/finalizeRound`);
+  if (parsed === null || !["submitChunkProofs", "finalizeRound", "finalizeRoundOptimistic"].includes(parsed.name)) {
+    throw new Error(`transaction ${txHash} is ${parsed?.name ?? "not a FedMarket call"}, not submitChunkProofs/finalizeRound(Optimistic)`);
+  }
+  const decision = (v: unknown): NonNullable<DecodedCall["result"]> => {
+    const r = v as { newModelCommitment: bigint; outcomes: ArrayLike<bigint>; proof: ArrayLike<bigint>; newModelCid: string };
+    return {
+      newModelCommitment: BigInt(r.newModelCommitment),
+      outcomes: Array.from(r.outcomes, BigInt),
+      proof: Array.from(r.proof, BigInt),
+      newModelCid: String(r.newModelCid),
+    };
+  };
+  // finalizeRoundOptimistic(projectId, round, accFinal, chunkRoot, proofsCid, result): no chunk proof in calldata.
+  if (parsed.name === "finalizeRoundOptimistic") {
+    return {
+      name: "finalizeRoundOptimistic",
+      projectId: BigInt(parsed.args[0] as bigint),
+      round: Number(parsed.args[1] as bigint),
+      firstChunk: 0,
+      chunkProofs: [],
+      result: decision(parsed.args[5]),
+    };
   }
   const base = {
     projectId: BigInt(parsed.args[0] as bigint),
@@ -104,17 +129,7 @@ export async function decodeRoundCall(provider: Provider, market: string, txHash
     chunkProofs: toChunkProofs(parsed.args[3]),
   };
   if (parsed.name === "submitChunkProofs") return { name: "submitChunkProofs", ...base };
-  const r = parsed.args[4] as { newModelCommitment: bigint; outcomes: ArrayLike<bigint>; proof: ArrayLike<bigint>; newModelCid: string };
-  return {
-    name: "finalizeRound",
-    ...base,
-    result: {
-      newModelCommitment: BigInt(r.newModelCommitment),
-      outcomes: Array.from(r.outcomes, BigInt),
-      proof: Array.from(r.proof, BigInt),
-      newModelCid: String(r.newModelCid),
-    },
-  };
+  return { name: "finalizeRound", ...base, result: decision(parsed.args[4]) };
 }
 
 export interface RoundProofCheck {
@@ -140,6 +155,42 @@ export interface RoundProofContext {
   readonly sealKey: SealKey | undefined;
   /** The published keys; without them only the on-chain verifier is asked (the caller reports their absence). */
   readonly keys?: VerificationKeys;
+  /** An optimistic round's pinned proof bundle, by CID (IFedMarketOptimistic: its chunk proofs are not in calldata). */
+  readonly fetchBundle?: (cid: string) => Promise<Uint8Array>;
+}
+
+/**
+ * An optimistic round's pinned bundle, checked to be the committed chain (its Merkle root, its last
+ * accumulator); `undefined` with the reason in `failures` when it cannot be used. A round whose
+ * bundle is missing or wrong is one a watcher should have challenged: the audit cannot verify it.
+ */
+async function optimisticBundle(
+  ctx: RoundProofContext,
+  r: number,
+  committed: ChunksCommittedRecord,
+  failures: string[],
+): Promise<ProofBundle | undefined> {
+  if (ctx.fetchBundle === undefined) {
+    failures.push(
+      `round ${r}: finalized optimistically, and this audit reads no IPFS: its chunk proofs (${committed.proofsCid}) are not checked`,
+    );
+    return undefined;
+  }
+  let bundle: ProofBundle;
+  try {
+    bundle = decodeProofBundle(await ctx.fetchBundle(committed.proofsCid));
+  } catch (err) {
+    failures.push(`round ${r}: the optimistic round's chunk proofs ${committed.proofsCid} cannot be read: ${(err as Error).message}`);
+    return undefined;
+  }
+  const root = bundle.accs.length >= 2 && bundle.accs[0] === 0n ? new ChunkAccumulatorTree(bundle.accs).root : undefined;
+  if (root !== committed.chunkRoot || bundle.accs.at(-1) !== committed.accFinal) {
+    failures.push(
+      `round ${r}: the pinned chunk proofs ${committed.proofsCid} are not the committed chain (root ${committed.chunkRoot}, accFinal ${committed.accFinal})`,
+    );
+    return undefined;
+  }
+  return bundle;
 }
 
 /** Verifies every chunk proof and the decision proof of a finalized round; lists what fails. */
@@ -161,12 +212,24 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
     return c;
   };
 
-  // The accumulator chain, batch by batch in the order the contract accepted them.
+  // The accumulator chain, batch by batch in the order the contract accepted them; an optimistic
+  // round's from its pinned bundle, which must be the committed chain.
   let acc = 0n;
   let verified = 0;
   let chunkProofs = 0;
-  for (const batch of round.chunkBatches) {
-    const c = await call(batch.transactionHash);
+  const committed = round.optimistic?.committed;
+  const batches: { firstChunk: number; count: number; accumulator: bigint; transactionHash: string; proofs?: ChunkProofCall[] }[] = [
+    ...round.chunkBatches,
+  ];
+  if (committed !== undefined) {
+    const bundle = await optimisticBundle(ctx, r, committed, failures);
+    if (bundle !== undefined) {
+      const proofs = bundle.proofs.map((p, j) => ({ proof: [...p], accOut: bundle.accs[j + 1] as bigint }));
+      batches.push({ firstChunk: 0, count: proofs.length, accumulator: committed.accFinal, transactionHash: committed.proofsCid, proofs });
+    }
+  }
+  for (const batch of batches) {
+    const c = batch.proofs === undefined ? await call(batch.transactionHash) : { firstChunk: 0, chunkProofs: batch.proofs };
     if (c.firstChunk !== batch.firstChunk || c.chunkProofs.length !== batch.count) {
       failures.push(
         `round ${r}: transaction ${batch.transactionHash} carries chunks [${c.firstChunk}, +${c.chunkProofs.length}) but its ChunkProofsAccepted event says [${batch.firstChunk}, +${batch.count})`,
@@ -199,8 +262,8 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
 
   const fin = await call(end.transactionHash);
   const result = fin.result;
-  if (fin.name !== "finalizeRound" || result === undefined)
-    throw new Error(`round ${r}: transaction ${end.transactionHash} is not finalizeRound`);
+  const finalizer = committed === undefined ? "finalizeRound" : "finalizeRoundOptimistic";
+  if (fin.name !== finalizer || result === undefined) throw new Error(`round ${r}: transaction ${end.transactionHash} is not ${finalizer}`);
   if (result.newModelCommitment !== end.newModelCommitment || result.newModelCid !== end.newModelCid) {
     failures.push(
       `round ${r}: finalizeRound calldata records model ${result.newModelCommitment} (${result.newModelCid}) but RoundFinalized says ${end.newModelCommitment} (${end.newModelCid})`,

@@ -309,6 +309,7 @@ export function auditContext(
         provider: {} as Provider,
         credited: async (txHash) => new Map(Object.entries(chain.credits?.[txHash] ?? {}).map(([a, v]) => [a.toLowerCase(), v])),
         holdings: async () => ({ balance: chain.balance ?? 0n, liabilities: chain.liabilities ?? 0n }),
+        optimisticParams: async () => ({ challengeWindow: 0, challengeDeposit: 0n, lastOptimisticRound: -1 }),
       },
       ...inputs,
     },

@@ -171,6 +171,29 @@ export function failedRoundSplit(reward: bigint, slashAmount: bigint, bondPosted
   return { ...slash, credits, bondReturned: bondPosted - slash.slashed };
 }
 
+/** What a voided optimistic round credits (`IFedMarketOptimistic.voidRound`). */
+export interface VoidedRoundSplit {
+  /** Each revealed slot's credit, in slot order: its equal part of the held payout and its slash share. */
+  readonly credits: bigint[];
+  /** Each slot's slash share, `floor(stake / 2 / n)` (`RoundVoided.slashPerTrainer`). */
+  readonly perTrainer: bigint;
+  /** The challenger's credit: its deposit back and the rest of the stake. */
+  readonly toChallenger: bigint;
+}
+
+/**
+ * Everything a voided optimistic round credits, as `voidRound` does: the round's held `payout` is
+ * split like a failed round's reward (`equalShares` over its `trainers` revealed slots), the
+ * challenge's `stake` (the bond it held) like a failed round's slash (`slashSplit`: half in equal
+ * shares to those slots), and the challenger, not the owner, takes the rest of the stake with its
+ * `deposit`.
+ */
+export function voidedRoundSplit(payout: bigint, stake: bigint, deposit: bigint, trainers: number): VoidedRoundSplit {
+  assertUnsignedBits(deposit, AMOUNT_BITS, "deposit");
+  const failed = failedRoundSplit(payout, stake, stake, trainers);
+  return { credits: failed.credits, perTrainer: failed.perTrainer, toChallenger: deposit + failed.toOwner };
+}
+
 /** How a closing project's unspent budget is refunded. */
 export interface RefundSplit {
   /** Credited to the owner at once: its pro-rata part, rounded up. */

@@ -5,6 +5,7 @@ import {
   equalShares,
   equalSplit,
   failedRoundSplit,
+  voidedRoundSplit,
   payableScores,
   refundClaim,
   refundSplit,
@@ -175,4 +176,14 @@ test("slashSplit needs at least one submission and uint256 amounts", () => {
   assert.throws(() => slashSplit(1n, 1n, 1.5), /submissions 1.5/);
   assert.throws(() => slashSplit(-1n, 1n, 1), /slash amount/);
   assert.throws(() => slashSplit(1n, MAX_UINT256 + 1n, 1), /posted bond/);
+});
+
+test("voidedRoundSplit: the held payout and half the stake in equal shares to the slots, the rest and the deposit to the challenger", () => {
+  const split = voidedRoundSplit(1_000_000n, 200_000n, 50_000n, 3);
+  assert.equal(split.perTrainer, 33_333n);
+  assert.deepEqual(split.credits, [333_334n + 33_333n, 333_333n + 33_333n, 333_333n + 33_333n]);
+  assert.equal(split.toChallenger, 50_000n + 200_000n - 3n * 33_333n);
+  // Nothing is created or lost: payout + stake + deposit is what is credited.
+  assert.equal(split.credits.reduce((a, b) => a + b, 0n) + split.toChallenger, 1_000_000n + 200_000n + 50_000n);
+  assert.throws(() => voidedRoundSplit(1n, 1n, 0n, 0), RangeError);
 });

@@ -94,3 +94,12 @@ export async function fetchBlob(ctx: BlobSource, cid: string, what: string): Pro
     );
   }
 }
+
+/**
+ * Chunk proofs per transaction unless `--chunk-batch` says otherwise (submit.ts, and the answers to
+ * challenges in optimistic.ts). The market checks a transaction's chunk proofs with one batch
+ * verification, about 53k gas per further proof (bench/gas-batch.json), so 128 take about 7M gas:
+ * a round of up to 128 chunks goes in with `finalizeRound` alone, well below the 2^24 gas cap of a
+ * transaction (EIP-7825).
+ */
+export const DEFAULT_CHUNK_BATCH = 128;

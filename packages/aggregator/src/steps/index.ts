@@ -12,6 +12,7 @@
  * | prove | prove.ts (+ provers.ts) | `proofs/` |
  * | pin | pin.ts | `model.json` |
  * | submit | submit.ts (+ hyper-params.ts) | `hyperparams.json`, `txs.json` |
+ * | optimistic (submit's commit; tend: answer challenges, settle after the window) | optimistic.ts | `optimistic.json` |
  * | settle | settle.ts | `done.json` |
  * | report (optional) | report/round-report-step.ts | `report.json` |
  */
@@ -27,3 +28,4 @@ export * from "./pin.ts";
 export * from "./hyper-params.ts";
 export * from "./submit.ts";
 export * from "./settle.ts";
+export * from "./optimistic.ts";

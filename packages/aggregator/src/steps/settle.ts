@@ -83,17 +83,7 @@ export async function settlePastRounds(
   projectId: bigint,
   openRound: number,
 ): Promise<{ readonly round: number; readonly done: DoneFile } | undefined> {
-  let names: string[];
-  try {
-    names = await readdir(path.join(node.config.dataDir, `p${projectId}`));
-  } catch {
-    return undefined;
-  }
-  const rounds = names
-    .map((n) => /^r(\d+)$/.exec(n)?.[1])
-    .filter((x): x is string => x !== undefined)
-    .map(Number)
-    .sort((a, b) => a - b);
+  const rounds = await roundFolders(node, projectId);
   let last: { round: number; done: DoneFile } | undefined;
   for (const r of rounds) {
     if (r >= openRound) continue;
@@ -105,4 +95,19 @@ export async function settlePastRounds(
     last = { round: r, done: await recordRoundEnd(ctx, txs?.finalize) };
   }
   return last;
+}
+
+/** The rounds of `projectId` this node has a folder for, ascending (none when the project has no folder). */
+export async function roundFolders(node: NodeContext, projectId: bigint): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(path.join(node.config.dataDir, `p${projectId}`));
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => /^r(\d+)$/.exec(n)?.[1])
+    .filter((x): x is string => x !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
 }

@@ -5,24 +5,21 @@
  * instance is adopted, never finalized twice. Chunk proofs go in batches of `--chunk-batch`
  * through `submitChunkProofs`, continuing the on-chain accumulator when it is ours (else restarting
  * at chunk 0); the last batch rides with `finalizeRound`, which also publishes the next round's
- * hyper-parameters (hyper-params.ts). Every hash is saved as soon as it is known.
+ * hyper-parameters (hyper-params.ts). In a project with a challenge window the round is finalized
+ * optimistically instead, with no chunk proof on chain (optimistic.ts). Every hash is saved as soon
+ * as it is known.
  */
 import type { RoundResult } from "@fedmarket/core";
 import { waitForPending, type ProjectInfo } from "@fedmarket/protocol";
 import type { ChunkProofArg } from "../chain.ts";
 import { AggregatorError } from "../errors.ts";
-import type { StepContext } from "./context.ts";
+import { DEFAULT_CHUNK_BATCH, type StepContext } from "./context.ts";
 import { nextRoundHyperParams } from "./hyper-params.ts";
+import { commitOptimisticRound } from "./optimistic.ts";
 import type { RoundProofs } from "./prove.ts";
 import { recordRoundEnd, type DoneFile, type TxsFile } from "./settle.ts";
 
-/**
- * Chunk proofs per transaction unless `--chunk-batch` says otherwise. The market checks a
- * transaction's chunk proofs with one batch verification, about 53k gas per further proof
- * (bench/gas-batch.json), so 128 take about 7M gas: a round of up to 128 chunks goes in with
- * `finalizeRound` alone, well below the 2^24 gas cap of a transaction (EIP-7825).
- */
-export const DEFAULT_CHUNK_BATCH = 128;
+export { DEFAULT_CHUNK_BATCH } from "./context.ts";
 
 /** Finalizes the round with its proofs and the pinned model `cid`, or adopts how it already ended. */
 export async function submitRound(
@@ -41,6 +38,23 @@ export async function submitRound(
   const roundNow = await chain.client.getCurrentRound(projectId);
   if (roundNow.round !== r)
     throw new AggregatorError("internal", `round ${r} is no longer open (round ${roundNow.round} is) but no event says how it ended`);
+  const confirmations = ctx.config.confirmations ?? 1;
+  // A project with a challenge window: no chunk proofs on chain unless challenged (optimistic.ts).
+  if (roundNow.chunksVerified === 0 && (await chain.client.optimisticParams(projectId)).challengeWindow > 0) {
+    const nextHyperParams = await nextRoundHyperParams(project, r, ctx.config.lrDecay ?? 1, files, log);
+    const decision = {
+      newModelCommitment: result.newModelCommitment,
+      outcomes: result.outcome,
+      proof: proofs.decision,
+      newModelCid: cid,
+      nextHyperParams,
+    };
+    const tx = await commitOptimisticRound(ctx, project, result, proofs, decision);
+    await ctx.checkpoint("after-finalize-sent");
+    await files.write("txs.json", { ...txs, finalize: tx.hash } satisfies TxsFile);
+    await chain.wait(tx, confirmations);
+    return recordRoundEnd(ctx, tx.hash);
+  }
   const chunkArgs: ChunkProofArg[] = proofs.chunks.map((proof, j) => ({ proof, accOut: result.chunkWitnesses[j]!.publicSignals[1] }));
   // Continue the on-chain accumulator if it is ours, else restart at chunk 0.
   let next = roundNow.chunksVerified;
@@ -49,7 +63,6 @@ export async function submitRound(
     if (ours !== roundNow.accumulator) next = 0;
   }
   const batch = Math.max(1, ctx.config.chunkBatch ?? DEFAULT_CHUNK_BATCH);
-  const confirmations = ctx.config.confirmations ?? 1;
   // Leave at most one batch for finalizeRound itself.
   while (result.chunks - next > batch) {
     const part = chunkArgs.slice(next, next + batch);

@@ -48,7 +48,17 @@ export async function escrowAccount(ctx: AuditContext): Promise<EscrowAudit | un
   const failed = h.rounds.flatMap((r) => (r.end?.kind === "failed" ? [r.end] : []));
   const slashed = failed.reduce((a, f) => a + f.slashed, 0n);
   const returned = failed.reduce((a, f) => a + f.bondReturned, 0n);
-  const expectedBond = h.accepted.reduce((a, x) => a + x.amount, 0n) - slashed - returned - (h.closed?.bondReleased ?? 0n);
+  // Optimistic rounds: a void slashes the stake its challenge held, a challenge still open holds its
+  // stake apart, and a bond kept past the end for the last one is released later (BondReleased).
+  const optimistic = h.rounds.flatMap((r) => (r.optimistic === undefined ? [] : [r.optimistic]));
+  const voidSlashed = optimistic.reduce((a, o) => a + (o.voided?.slashed ?? 0n), 0n);
+  const held = optimistic.reduce((a, o) => {
+    const open = o.challenges.length > o.answered.length + (o.voided === undefined ? 0 : 1);
+    return open ? a + (o.challenges.at(-1)?.stake ?? 0n) : a;
+  }, 0n);
+  const releasedLate = h.bondsReleased.reduce((a, b) => a + b.amount, 0n);
+  const expectedBond =
+    h.accepted.reduce((a, x) => a + x.amount, 0n) - slashed - returned - (h.closed?.bondReleased ?? 0n) - voidSlashed - held - releasedLate;
   const { balance, liabilities } = await ctx.marketHoldings();
   return {
     token: project.token,

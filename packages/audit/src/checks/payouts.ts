@@ -8,10 +8,11 @@
  * - A round cancelled below quorum: its reserved reward in equal parts to the trainers that committed
  *   in it, in slot order (`equalShares`).
  * In each case the `Credited` logs of the deciding transaction are exactly those amounts, plus the
- * `ProjectClosed` refunds when that transaction also closed the project. A round that did not end
+ * `ProjectClosed` refunds when that transaction also closed the project (an optimistic round: the
+ * settling or voiding transaction, `checkOptimisticCredits`). A round that did not end
  * in a finalization records no contribution.
  */
-import { equalShares, failedRoundSplit, rewardShares, slotStatusLabel } from "@fedmarket/core";
+import { equalShares, failedRoundSplit, rewardShares, slotStatusLabel, voidedRoundSplit } from "@fedmarket/core";
 import type { RoundHistory } from "@fedmarket/protocol";
 import { chainCannotRun } from "../cannot-run.ts";
 import type { AuditContext } from "../context.ts";
@@ -123,6 +124,7 @@ async function checkFinalizedRound(
       failure("payouts", `round ${round}: RoundFinalized reports ${end.paid} paid, the proven shares add up to ${shares.paid}`, { round }),
     );
   }
+  if (r.optimistic?.committed !== undefined) return [...findings, ...(await checkOptimisticCredits(ctx, r, expectedCredits))];
   // The last round's finalization also closes the project: the owner's part of the unspent budget
   // and the bond to the aggregator, as the ProjectClosed event in the same transaction says.
   addClosingCredits(ctx, expectedCredits, end.transactionHash, ctx.project.aggregator);
@@ -136,6 +138,52 @@ async function checkFinalizedRound(
       "its proven share (plus any closing refund)",
     )),
   );
+  return findings;
+}
+
+/**
+ * An optimistic round's credits: its finalization credits only a closing refund (the shares are
+ * held); its settlement credits exactly the proven shares (`shares`, plus the bond kept for it if it
+ * is released there); a voided round's void credits `voidedRoundSplit`'s parts instead. A round
+ * still inside its window has credited nothing yet.
+ */
+async function checkOptimisticCredits(ctx: AuditContext, r: RoundHistory, shares: ReadonlyMap<string, bigint>): Promise<Finding[]> {
+  const round = r.round;
+  const end = r.end;
+  const o = r.optimistic;
+  if (end === undefined || o === undefined) return [];
+  const closing = new Map<string, bigint>();
+  addClosingCredits(ctx, closing, end.transactionHash, ctx.project.aggregator);
+  const findings = await checkCredits(
+    ctx,
+    round,
+    end.transactionHash,
+    closing,
+    "the optimistic finalization",
+    "nothing but a closing refund",
+  );
+  const released = (txHash: string, credits: Map<string, bigint>): void => {
+    for (const b of ctx.history.bondsReleased) if (b.transactionHash === txHash) addCredit(credits, b.aggregator, b.amount);
+  };
+  if (o.settled !== undefined) {
+    const expected = new Map(shares);
+    released(o.settled.transactionHash, expected);
+    findings.push(...(await checkCredits(ctx, round, o.settled.transactionHash, expected, "the settlement", "its held proven share")));
+  } else if (o.voided !== undefined) {
+    const v = o.voided;
+    const deposit = (await ctx.chain.optimisticParams(ctx.history.projectId)).challengeDeposit;
+    const split = voidedRoundSplit(v.payout, v.slashed, deposit, v.trainers);
+    const expected = new Map<string, bigint>();
+    r.submissions.forEach((s, k) => addCredit(expected, s.trainer, split.credits[k] ?? 0n));
+    addCredit(expected, v.challenger, split.toChallenger);
+    released(v.transactionHash, expected);
+    findings.push(...(await checkCredits(ctx, round, v.transactionHash, expected, "the void", "voidedRoundSplit's part")));
+    findings.push(
+      failure("payouts", `round ${round}: voided: a challenge by ${v.challenger} went unanswered, so its chunk proofs were never shown`, {
+        round,
+      }),
+    );
+  }
   return findings;
 }
 

