@@ -11,8 +11,11 @@
  *   each round's seal key)
  * - findings.ts: `Finding` (check, severity, round, slot, message) and the check names
  * - checks/: one independent check per module (spec, proofs, models, openings, payouts, escrow), `runChecks`
- * - proofs.ts: each finalized round's chunk and decision proofs, re-verified from calldata
+ * - proofs.ts: each finalized round's chunk and decision proofs, re-verified from calldata (an
+ *   optimistic round's chunk proofs from its pinned bundle)
  * - report.ts, svg.ts: the Markdown report and its SVG charts
+ * - watch.ts: the watcher of optimistic rounds (`watchOnce`: challenge what the pinned proofs do not
+ *   prove, void what went unanswered; `fedmarket watch`)
  */
 export * from "./audit.ts";
 export * from "./cannot-run.ts";
@@ -36,3 +39,4 @@ export * from "./checks/index.ts";
 export * from "./proofs.ts";
 export * from "./report.ts";
 export * from "./svg.ts";
+export * from "./watch.ts";

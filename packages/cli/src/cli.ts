@@ -11,6 +11,7 @@ import { register as registerDeploy } from "./commands/deploy.ts";
 import { register as registerProject } from "./commands/project.ts";
 import { register as registerAccount } from "./commands/account.ts";
 import { register as registerAudit } from "./commands/audit.ts";
+import { register as registerWatch } from "./commands/watch.ts";
 import { register as registerNodes } from "./commands/nodes.ts";
 
 const program = new Command()
@@ -24,6 +25,7 @@ registerDeploy(program);
 registerProject(program);
 registerAccount(program);
 registerAudit(program);
+registerWatch(program);
 registerNodes(program);
 (await import("./commands/ipfs.ts")).register(program);
 

@@ -6,48 +6,36 @@ import path from "node:path";
 import type { Command } from "commander";
 import { createLogger, type BlobStore } from "@fedmarket/protocol";
 import { auditProject, ipfsCannotRun } from "@fedmarket/audit";
-import { connectRpc, rpcUrlOf, UsageError } from "../owner/connect.ts";
+import { connectRpc, UsageError } from "../owner/connect.ts";
 import { readX25519KeyFile } from "../owner/key-file.ts";
 import { openBlobStore } from "../owner/store.ts";
-import { fail, jsonText, parseAddress, parseCount, parseProjectId } from "./common.ts";
-import { readProjectFile } from "./project.ts";
+import { fail, jsonText, parseCount } from "./common.ts";
+import { resolveProjectLocation, withProjectLocation, type ProjectLocationFlags } from "./project-location.ts";
 
-interface AuditFlags {
-  rpcUrl?: string;
-  market?: string;
-  project?: string;
-  projectFile?: string;
+interface AuditFlags extends ProjectLocationFlags {
   ownerKeyFile?: string;
   validation?: string;
   out: string;
   json?: boolean;
   vkeyDir?: string;
-  fromBlock?: string;
   blockRange?: string;
-  ipfsApi?: string;
-  ipfsRepo?: string;
   ipfsTimeout?: string;
   labelColumn?: string;
 }
 
 export function register(program: Command): void {
-  program
-    .command("audit")
-    .description(
-      "verify every round's proofs, model commitments, payouts and the escrow from chain logs and IPFS; writes audit-report.md and SVG charts",
-    )
-    .option("--rpc-url <url>", "JSON-RPC endpoint (env FEDMARKET_RPC_URL; default http://127.0.0.1:8545)")
-    .option("--market <address>", "FedMarket address (env FEDMARKET_MARKET)", parseAddress)
-    .option("-p, --project <id>", "project id (env FEDMARKET_PROJECT)", parseProjectId)
-    .option("--project-file <file>", "read market, project, RPC URL and first block from the project.json of `project create`")
+  withProjectLocation(
+    program
+      .command("audit")
+      .description(
+        "verify every round's proofs, model commitments, payouts and the escrow from chain logs and IPFS; writes audit-report.md and SVG charts",
+      ),
+  )
     .option("--owner-key-file <file>", "the owner's X25519 key: also decrypt every update and check it opens its commitment")
     .option("--validation <data>", "labelled validation data (IDX folder, CSV, JSON lines, PNG folder): accuracy of every model")
     .option("--label-column <name>", "CSV label column of --validation (default label)")
     .option("--vkey-dir <dir>", "published verification keys (default: contracts/verifiers/generated)")
-    .option("--from-block <n>", "first block of the event scan (default 0)", parseCount)
     .option("--block-range <n>", "blocks per eth_getLogs call (default 2000)", parseCount)
-    .option("--ipfs-api <url>", "Kubo RPC API (env FEDMARKET_IPFS_API)")
-    .option("--ipfs-repo <dir>", "embedded IPFS block folder (env FEDMARKET_IPFS_REPO)")
     .option("--ipfs-timeout <ms>", "per-attempt IPFS fetch timeout (default 30000)", parseCount)
     .option("--out <dir>", "where audit-report.md and the charts go", "audit")
     .option("--json", "print the AuditReport as JSON on stdout")
@@ -64,13 +52,7 @@ Example:
       let store: BlobStore | undefined;
       const logger = createLogger({ json: false, out: process.stderr, quiet: flags.json === true });
       try {
-        const file = await readProjectFile(flags.projectFile);
-        const market = flags.market ?? process.env.FEDMARKET_MARKET ?? file.market;
-        if (market === undefined)
-          throw new UsageError("the marketplace address is missing: pass --market 0x... (or --project-file) or set FEDMARKET_MARKET");
-        const project = flags.project ?? process.env.FEDMARKET_PROJECT ?? file.projectId;
-        const fromBlock = flags.fromBlock === undefined ? file.createdBlock : Number(flags.fromBlock);
-        if (project === undefined || !/^[1-9][0-9]*$/.test(project)) throw new UsageError("the project is missing: pass --project <id>");
+        const { market, project, fromBlock, rpcUrl } = await resolveProjectLocation(flags);
         const ownerSecretKey =
           flags.ownerKeyFile === undefined
             ? undefined
@@ -79,9 +61,7 @@ Example:
                   `--owner-key-file ${flags.ownerKeyFile}: ${err.code === "ENOENT" ? "no such file (the owner.x25519 that `project create` wrote)" : err.message}`,
                 );
               });
-        const { provider } = await connectRpc(
-          rpcUrlOf(flags.rpcUrl ?? (process.env.FEDMARKET_RPC_URL === undefined ? file.rpcUrl : undefined)),
-        );
+        const { provider } = await connectRpc(rpcUrl);
         store = await openBlobStore(flags);
         try {
           let validation;

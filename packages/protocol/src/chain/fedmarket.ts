@@ -212,7 +212,10 @@ export interface OptimisticRoundInfo {
   readonly challenger: string;
   readonly chunkRoot: string;
   readonly accFinal: bigint;
+  /** The held payouts (0 once settled or voided). */
   readonly payout: bigint;
+  /** The part of the bond the open challenge holds. */
+  readonly stake: bigint;
 }
 
 /** The slots whose bits are set in `mask`, ascending. */
@@ -487,6 +490,7 @@ export class FedMarketClient {
       chunkRoot: String(v.chunkRoot),
       accFinal: b(v.accFinal),
       payout: b(v.payout),
+      stake: b(v.stake),
     };
   }
 

@@ -6,16 +6,20 @@
  * holds the payouts; the pinned bundle proves the committed chain (the watcher's `challengeTarget`,
  * with the project's own verifier); a challenge of two chunks is answered by the node before it
  * does anything else; after the window the node settles the round and the trainers are paid by
- * proven score; the owner's audit passes (proofs from the bundle, shares in the settlement).
+ * proven score; the owner's audit passes (proofs from the bundle, shares in the settlement). Then
+ * round 1 is finalized with a valid decision proof but no proof bundle behind its CID, and nobody
+ * answers: the watcher (@fedmarket/audit `watchOnce`) challenges every chunk and voids the round.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { Contract } from "ethers";
 import {
   challengeTarget,
   ChunkAccumulatorTree,
+  computeCid,
+  proofWords,
   decodeProofBundle,
   ETH_TOKEN,
   FEDMARKET_ABI,
@@ -25,8 +29,9 @@ import {
   ROUND_VERIFIER_ABI,
 } from "@fedmarket/protocol";
 import { K4_TEST_SPEC } from "@fedmarket/protocol/test-specs";
-import { openAggregator } from "@fedmarket/aggregator";
-import { auditProject } from "@fedmarket/audit";
+import { openAggregator, type ProofFile, type RoundFile } from "@fedmarket/aggregator";
+import { auditProject, watchOnce } from "@fedmarket/audit";
+import { voidedRoundSplit } from "@fedmarket/core";
 import { openNode, resolveConfig, type RoundOutcome } from "@fedmarket/trainer";
 import { createDemoProject, HARDHAT_KEYS, type DemoProject } from "../../src/chain/demo-project.ts";
 import { syntheticBlobsCsv } from "../../src/data/synthetic-data.ts";
@@ -41,6 +46,7 @@ const FEATURES = SPEC.inputShape[0] as number;
 const LABELS = [...SPEC.labels];
 const D = FEATURES * LABELS.length + LABELS.length;
 const WINDOW = 3600;
+const CHALLENGE_WINDOW = WINDOW / 2;
 const TRAINERS = [2, 3, 4, 5];
 const CHALLENGER = 6;
 const REWARD = 10n ** 18n;
@@ -112,7 +118,8 @@ before(async () => {
     submissionWindow: WINDOW,
     revealWindow: WINDOW,
     aggregationWindow: 4 * WINDOW,
-    challengeWindow: WINDOW,
+    // Half a commit window: round 0 is settled while round 1's commit window is still open.
+    challengeWindow: CHALLENGE_WINDOW,
     challengeDeposit: DEPOSIT,
     numRounds: 2,
     rewardPerRound: REWARD,
@@ -127,7 +134,7 @@ after(async () => {
 test("an optimistic round: committed, proven by its pinned bundle, answered when challenged, settled after its window", async () => {
   const client = new FedMarketClient(fx.market, fx.provider);
   const pid = project.projectId;
-  assert.equal((await client.optimisticParams(pid)).challengeWindow, WINDOW);
+  assert.equal((await client.optimisticParams(pid)).challengeWindow, CHALLENGE_WINDOW);
   await trainersRound(fx.roundChain, pid, TRAINERS, runTrainer);
   const expected = await referenceRound(fx, project, { round: 0, config: CIRCUIT, scale: SPEC.quantization.scale, f: 0, modelSize: D });
 
@@ -188,4 +195,65 @@ test("an optimistic round: committed, proven by its pinned bundle, answered when
   });
   assert.deepEqual(report.failures, []);
   assert.equal(report.verdict, "pass");
+});
+
+test("a round whose chunk proofs were never pinned: the watcher challenges every chunk, nobody answers, it voids the round", async () => {
+  const client = new FedMarketClient(fx.market, fx.provider);
+  const pid = project.projectId;
+  await trainersRound(fx.roundChain, pid, TRAINERS, runTrainer);
+  const opened = await client.getProject(pid);
+  // A dishonest aggregator: a valid decision proof, the true chunk root, but no proof bundle behind its CID
+  // (and, not running its node, it will not answer). Its proofs come from a prove-only run.
+  const agg = await openAggregator(
+    { rpcUrl: fx.chain.url, market: fx.market, dataDir: path.join(fx.tmp, "aggregator"), ipfsRetries: 0, ipfsTimeoutMs: 2000 },
+    memoryLogger(),
+    { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store: fx.store, sealSecret: project.aggregatorKey.secret },
+  );
+  let dir: string;
+  try {
+    ({ dir } = await agg.node.proveRound(pid, 1));
+  } finally {
+    await agg.close();
+  }
+  const round = JSON.parse(await readFile(path.join(dir, "round.json"), "utf8")) as RoundFile;
+  const decision = JSON.parse(await readFile(path.join(dir, "proofs", "decision.json"), "utf8")) as ProofFile;
+  const accs = [0n, ...round.chunkSignals.map(([, out]) => BigInt(out))];
+  const tree = new ChunkAccumulatorTree(accs);
+  const neverPinned = await computeCid(new TextEncoder().encode("no such bundle"));
+  const aggregator = new Contract(fx.market, FEDMARKET_ABI, fx.signer(1));
+  const finalize = await aggregator.getFunction("finalizeRoundOptimistic")(pid, 1, accs.at(-1), tree.root, neverPinned, {
+    newModelCommitment: BigInt(round.newModelCommitment),
+    outcomes: round.outcome.map(BigInt),
+    proof: proofWords(decision.proof),
+    newModelCid: opened.modelCid,
+    nextHyperParams: opened.hyperParams,
+  });
+  await finalize.wait();
+
+  const watcher = new FedMarketClient(fx.market, fx.signer(CHALLENGER));
+  const watch = () =>
+    watchOnce({ client: watcher, projectId: pid, store: fx.store, fetchOptions: { timeoutMs: 1000, retries: 0 }, logger: memoryLogger() });
+  const first = await watch();
+  const r1 = first.actions.find((a) => a.round === 1);
+  assert.equal(r1?.action, "challenged", JSON.stringify(first.actions));
+  const o = await client.getOptimisticRound(pid, 1);
+  assert.deepEqual([o.first, o.end], [0, (await client.getProject(pid)).numChunks], "every chunk, the bundle being unavailable");
+
+  await fx.roundChain.rpc("evm_setNextBlockTimestamp", [o.answerDeadline]);
+  await fx.roundChain.rpc("evm_mine", []);
+  const credits = async (): Promise<bigint[]> => Promise.all(TRAINERS.map((i) => client.creditOf(ETH_TOKEN, fx.signer(i).address)));
+  const before = await credits();
+  const challengerBefore = await client.creditOf(ETH_TOKEN, fx.signer(CHALLENGER).address);
+  const second = await watch();
+  assert.equal(second.actions.find((a) => a.round === 1)?.action, "voided", JSON.stringify(second.actions));
+  assert.equal(second.open, false, "nothing left to watch");
+  assert.equal((await client.getOptimisticRound(pid, 1)).voided, true);
+  // The model is the one round 1 started from; the held reward and half the stake went equally to its slots.
+  const p = await client.getProject(pid);
+  assert.equal(p.modelCommitment, opened.modelCommitment);
+  assert.equal(p.modelCid, opened.modelCid);
+  const split = voidedRoundSplit(o.payout, o.stake, DEPOSIT, TRAINERS.length);
+  const after = await credits();
+  TRAINERS.forEach((_, k) => assert.equal(after[k]! - before[k]!, split.credits[k], `trainer ${TRAINERS[k]}`));
+  assert.equal((await client.creditOf(ETH_TOKEN, fx.signer(CHALLENGER).address)) - challengerBefore, split.toChallenger);
 });
