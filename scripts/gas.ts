@@ -523,15 +523,18 @@ const out = {
       "128 proofs per submission (the aggregator node's default); D = 1,000,000 is computed like the others, not run. optimistic = " +
       "finalizeRoundOptimistic + settleRound (measurements[K = 8].optimistic), measured once over the 1,954 chunk accumulators of " +
       "D = 1,000,000: neither call reads a chunk, so the row is the same at every D.",
-    "challengeGas: a challenge of one chunk of that round (challengeRound), its answer (answerChallenge: the chunk's real proof, " +
-      "batch-verified, and two Merkle proofs of the production depth), and, from the same state, the void of an unanswered one (voidRound).",
+    "challengeGas: the transaction that checks one challenged chunk of that round on chain, its answer (answerChallenge: the chunk's real " +
+      "proof, batch-verified, and two Merkle proofs of the production depth). challenge: the challenger's challengeRound, that answer, " +
+      "and, from the same state, the void of an unanswered challenge (voidRound).",
   ],
   measurements: results,
   answerPerChunk: answer,
   answerInParts: parts,
   batchedPerExtraChunkProof: k8.batchedPerExtraChunkProof,
   rounds,
-  challengeGas: {
+  // The transaction that checks a challenged chunk on chain: its answer (the goal: one transaction, < 1M gas).
+  challengeGas: k8.optimistic!.answerChallengeOneChunk,
+  challenge: {
     challengeRound: k8.optimistic!.challengeRound,
     answerChallengeOneChunk: k8.optimistic!.answerChallengeOneChunk,
     voidRound: k8.optimistic!.voidRound,
