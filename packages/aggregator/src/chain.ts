@@ -18,6 +18,9 @@ import {
   type HyperParams,
   type ProjectHistory,
   type FlagRecord,
+  type Payout,
+  roundPayouts,
+  type RoundHistory,
   type PublicationRecord,
   type RoundEndRecord,
   type SubmissionRecord,
@@ -102,7 +105,7 @@ export class AggregatorChain {
   }
 
   submitChunkProofs(projectId: bigint, round: number, firstChunk: number, proofs: readonly ChunkProofArg[]): Promise<TransactionResponse> {
-    return this.#send("submitChunkProofs", [projectId, round, firstChunk, proofs.map((p) => ({ proof: [...p.proof], accOut: p.accOut }))]);
+    return this.#send("submitChunkProofs", [projectId, round, firstChunk, proofs.map(chunkProofTuple)]);
   }
 
   finalizeRound(
@@ -112,19 +115,7 @@ export class AggregatorChain {
     proofs: readonly ChunkProofArg[],
     result: RoundResultArg,
   ): Promise<TransactionResponse> {
-    return this.#send("finalizeRound", [
-      projectId,
-      round,
-      firstChunk,
-      proofs.map((p) => ({ proof: [...p.proof], accOut: p.accOut })),
-      {
-        newModelCommitment: result.newModelCommitment,
-        outcomes: [...result.outcomes],
-        proof: [...result.proof],
-        newModelCid: result.newModelCid,
-        nextHyperParams: { ...result.nextHyperParams },
-      },
-    ]);
+    return this.#send("finalizeRound", [projectId, round, firstChunk, proofs.map(chunkProofTuple), resultTuple(result)]);
   }
 
   /** Finalizes an optimistic round: the decision proof and the commitment to its chunk accumulators (steps/optimistic.ts). */
@@ -136,20 +127,7 @@ export class AggregatorChain {
     proofsCid: string,
     result: RoundResultArg,
   ): Promise<TransactionResponse> {
-    return this.#send("finalizeRoundOptimistic", [
-      projectId,
-      round,
-      accFinal,
-      chunkRoot,
-      proofsCid,
-      {
-        newModelCommitment: result.newModelCommitment,
-        outcomes: [...result.outcomes],
-        proof: [...result.proof],
-        newModelCid: result.newModelCid,
-        nextHyperParams: { ...result.nextHyperParams },
-      },
-    ]);
+    return this.#send("finalizeRoundOptimistic", [projectId, round, accFinal, chunkRoot, proofsCid, resultTuple(result)]);
   }
 
   /** Answers (part of) the open challenge of an optimistic round with its chunk proofs. */
@@ -161,14 +139,7 @@ export class AggregatorChain {
     proofs: readonly ChunkProofArg[],
     accOutProof: readonly string[],
   ): Promise<TransactionResponse> {
-    return this.#send("answerChallenge", [
-      projectId,
-      round,
-      accIn,
-      [...accInProof],
-      proofs.map((p) => ({ proof: [...p.proof], accOut: p.accOut })),
-      [...accOutProof],
-    ]);
+    return this.#send("answerChallenge", [projectId, round, accIn, [...accInProof], proofs.map(chunkProofTuple), [...accOutProof]]);
   }
 
   /** Credits an optimistic round's held payouts after its window. */
@@ -176,12 +147,9 @@ export class AggregatorChain {
     return this.#send("settleRound", [projectId, round, payouts.map((p) => ({ trainer: p.trainer, share: p.share }))]);
   }
 
-  /** The round's `ContributionRecorded` payouts, in order (what `settleRound` takes), read for that round alone. */
-  async roundPayouts(projectId: bigint, round: number): Promise<{ trainer: string; share: bigint }[]> {
-    const h = await this.history(projectId);
-    const fromBlock = openingBlockOf(h, round) ?? h.created?.blockNumber ?? h.fromBlock;
-    const { contributions } = await loadRoundHistory(this.client, projectId, round, { fromBlock, blockRange: this.#blockRange });
-    return contributions.map((c) => ({ trainer: c.trainer, share: c.reward }));
+  /** The round's payouts (what `settleRound` takes), read for that round alone like `roundSubmissions`. */
+  async roundPayouts(projectId: bigint, round: number): Promise<Payout[]> {
+    return roundPayouts((await this.#roundHistory(projectId, round)).round);
   }
 
   /** Flags the revealed updates of `slotMask` as not available (flag.ts): one transaction for the round. */
@@ -248,10 +216,8 @@ export class AggregatorChain {
     projectId: bigint,
     round: number,
   ): Promise<{ readonly fromBlock: number; readonly submissions: readonly SubmissionRecord[] }> {
-    const h = await this.history(projectId);
-    const fromBlock = openingBlockOf(h, round) ?? h.created?.blockNumber ?? h.fromBlock;
-    const { submissions } = await loadRoundHistory(this.client, projectId, round, { fromBlock, blockRange: this.#blockRange });
-    return { fromBlock, submissions };
+    const { fromBlock, round: r } = await this.#roundHistory(projectId, round);
+    return { fromBlock, submissions: r.submissions };
   }
 
   /**
@@ -262,9 +228,33 @@ export class AggregatorChain {
     projectId: bigint,
     round: number,
   ): Promise<{ readonly flags: readonly FlagRecord[]; readonly publications: readonly PublicationRecord[] }> {
-    const h = await this.history(projectId);
-    const fromBlock = openingBlockOf(h, round) ?? h.created?.blockNumber ?? h.fromBlock;
-    const { flags, publications } = await loadRoundHistory(this.client, projectId, round, { fromBlock, blockRange: this.#blockRange });
+    const { flags, publications } = (await this.#roundHistory(projectId, round)).round;
     return { flags, publications };
   }
+
+  /**
+   * Round `round`'s events read for that round alone, from its `RoundOpened` block (the project's
+   * creation block if that is unknown): a fresh, complete read, not the incremental one.
+   */
+  async #roundHistory(projectId: bigint, round: number): Promise<{ readonly fromBlock: number; readonly round: RoundHistory }> {
+    const h = await this.history(projectId);
+    const fromBlock = openingBlockOf(h, round) ?? h.created?.blockNumber ?? h.fromBlock;
+    return { fromBlock, round: await loadRoundHistory(this.client, projectId, round, { fromBlock, blockRange: this.#blockRange }) };
+  }
+}
+
+/** A chunk proof as the market's ABI takes it (`IFedMarket.ChunkProof`). */
+function chunkProofTuple(p: ChunkProofArg): { proof: bigint[]; accOut: bigint } {
+  return { proof: [...p.proof], accOut: p.accOut };
+}
+
+/** A round's result as the market's ABI takes it (`IFedMarket.RoundResult`). */
+function resultTuple(r: RoundResultArg): Record<string, unknown> {
+  return {
+    newModelCommitment: r.newModelCommitment,
+    outcomes: [...r.outcomes],
+    proof: [...r.proof],
+    newModelCid: r.newModelCid,
+    nextHyperParams: { ...r.nextHyperParams },
+  };
 }

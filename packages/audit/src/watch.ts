@@ -15,6 +15,7 @@ import {
   ETH_TOKEN,
   loadProjectHistory,
   ROUND_VERIFIER_ABI,
+  roundPayouts,
   type BlobStore,
   type FedMarketClient,
   type FetchOptions,
@@ -65,7 +66,7 @@ export async function watchOnce(o: WatchOptions): Promise<{ readonly actions: Wa
         actions.push({ round: r, action: "waiting", detail: `a challenge is open until chain time ${state.answerDeadline}` });
         continue;
       }
-      const payouts = round.contributions.map((c) => ({ trainer: c.trainer, share: c.reward }));
+      const payouts = roundPayouts(round);
       // The model the round started from: the one it opened with, unless the round before was voided
       // (restoring its own start) while this one was open.
       const before = history.rounds[r - 1]?.optimistic?.voided;

@@ -39,16 +39,16 @@ export async function submitRound(
   if (roundNow.round !== r)
     throw new AggregatorError("internal", `round ${r} is no longer open (round ${roundNow.round} is) but no event says how it ended`);
   const confirmations = ctx.config.confirmations ?? 1;
+  const nextHyperParams = await nextRoundHyperParams(project, r, ctx.config.lrDecay ?? 1, files, log);
+  const decision = {
+    newModelCommitment: result.newModelCommitment,
+    outcomes: result.outcome,
+    proof: proofs.decision,
+    newModelCid: cid,
+    nextHyperParams,
+  };
   // A project with a challenge window: no chunk proofs on chain unless challenged (optimistic.ts).
   if (roundNow.chunksVerified === 0 && (await chain.client.optimisticParams(projectId)).challengeWindow > 0) {
-    const nextHyperParams = await nextRoundHyperParams(project, r, ctx.config.lrDecay ?? 1, files, log);
-    const decision = {
-      newModelCommitment: result.newModelCommitment,
-      outcomes: result.outcome,
-      proof: proofs.decision,
-      newModelCid: cid,
-      nextHyperParams,
-    };
     const tx = await commitOptimisticRound(ctx, project, result, proofs, decision);
     await ctx.checkpoint("after-finalize-sent");
     await files.write("txs.json", { ...txs, finalize: tx.hash } satisfies TxsFile);
@@ -78,14 +78,7 @@ export async function submitRound(
     await chain.wait(tx, confirmations);
     next += part.length;
   }
-  const nextHyperParams = await nextRoundHyperParams(project, r, ctx.config.lrDecay ?? 1, files, log);
-  const tx = await chain.finalizeRound(projectId, r, next, chunkArgs.slice(next), {
-    newModelCommitment: result.newModelCommitment,
-    outcomes: result.outcome,
-    proof: proofs.decision,
-    newModelCid: cid,
-    nextHyperParams,
-  });
+  const tx = await chain.finalizeRound(projectId, r, next, chunkArgs.slice(next), decision);
   await ctx.checkpoint("after-finalize-sent");
   await files.write("txs.json", { ...txs, finalize: tx.hash } satisfies TxsFile);
   log.log("info", "tx.finalize", `finalizeRound sent: ${tx.hash}`, { txHash: tx.hash, chunksInTx: result.chunks - next });

@@ -15,6 +15,7 @@
  * proof of the round), with the watcher's rule for what to challenge (`challengeTarget`).
  */
 import { AbiCoder, concat, keccak256 } from "ethers";
+import type { RoundHistory } from "./history.ts";
 
 const coder = AbiCoder.defaultAbiCoder();
 const ZERO_HASH = `0x${"00".repeat(32)}`;
@@ -23,6 +24,11 @@ const ZERO_HASH = `0x${"00".repeat(32)}`;
 export interface Payout {
   readonly trainer: string;
   readonly share: bigint;
+}
+
+/** A finalized round's payouts as `settleRound` and `voidRound` take them: its `ContributionRecorded` events, in order. */
+export function roundPayouts(round: RoundHistory): Payout[] {
+  return round.contributions.map((c) => ({ trainer: c.trainer, share: c.reward }));
 }
 
 /** `h = 0`, then `h = keccak256(abi.encode(h, trainer, share))` for each payout in order. */
