@@ -12,14 +12,13 @@ include "./malformed.circom";
 // the plaintext of every decoded slot unpacks within range (the others count as zeros); a slot may
 // be marked malformed (the state's running mask) only with one plaintext element of this chunk
 // proven out of range (malformed.circom); values past the model size D (the last chunk's padding)
-// count as zeros; the model
-// values unpack within range; both model chains grow; the Gram matrix grows by the chunk's inner
-// products; g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the mask's
-// popcount (g' = g when n = 0), and g' fits BG bits. Reference: `chunkStep` in
-// packages/core/src/accumulator.ts.
+// count as zeros; both model chains grow; the Gram matrix grows by the chunk's inner products;
+// g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the mask's popcount
+// (g' = g when n = 0), added to the packed model: the model is never unpacked, its range is the
+// project's headroom rule (see step 5). Reference: `chunkStep` in packages/core/src/accumulator.ts.
 //
 // Constraint budget per parameter: K_MAX * B (update unpacking) + K_MAX (masked sum)
-// + K_MAX (K_MAX + 1) / 2 (Gram) + 2 BG (model unpacking and g' range) + 1 (division)
+// + K_MAX (K_MAX + 1) / 2 (Gram) + B (quotient range) + 1 (division)
 // + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element)
 // + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element)
 // + K_MAX * ~530 / CHUNK (one malformation claim per slot and chunk: a strict 254-bit decomposition)
@@ -29,9 +28,9 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     var L = stateLength(K_MAX);
     var NP = packedLength(CHUNK, B);
     var NPG = packedLength(CHUNK, BG);
+    var PG = valuesPerElement(BG);
     var LB = clog2(K_MAX) > 0 ? clog2(K_MAX) : 1;
     var OFF = 1 << (B - 1);
-    var OFFG = 1 << (BG - 1);
 
     // ---- public inputs ----
     // Accumulator before this chunk: 0 for the canonical initial state, else the state's hash.
@@ -231,10 +230,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     // ---- 5. masked sum S[x] and the new model g'[x] = g[x] + floor(S[x] / n) ----
     // masked[k][x] = mask_k * u_k[x].
     signal masked[K_MAX][CHUNK];
-    // Unpacked previous model values (offset-encoded, range-checked to BG bits).
-    component prevValues = UnpackEncoded(CHUNK, BG);
-    prevValues.packed <== prevModel;
-    // quotient[x] = floor(S[x] / divisor).
+    // quotient[x] = floor(S[x] / divisor), the mean step of parameter x.
     signal quotient[CHUNK];
     // remainder[x] = S[x] - quotient[x] * divisor, proven in [0, divisor).
     signal remainder[CHUNK];
@@ -242,10 +238,10 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     component remainderLow[CHUNK];
     // Bits of divisor - 1 - remainder[x] (remainder < divisor).
     component remainderHigh[CHUNK];
-    // Bits of the new model value (offset-encoded): g' fits BG bits.
-    component newBits[CHUNK];
-    // The new model values, offset-encoded.
-    component newPacked = PackEncoded(CHUNK, BG);
+    // Bits of quotient[x] + 2^(B-1): the quotient is a B-bit value, as the floor of a mean of B-bit
+    // values is. With it every term of quotient * divisor + remainder = S is far below the field
+    // size, so the division is exact over the integers.
+    component quotientBits[CHUNK];
     for (var x = 0; x < CHUNK; x++) {
         var s = 0;
         for (var k = 0; k < K_MAX; k++) {
@@ -261,11 +257,22 @@ template Chunk(K_MAX, CHUNK, B, BG) {
         remainderLow[x].in <== remainder[x];
         remainderHigh[x] = Num2Bits(LB);
         remainderHigh[x].in <== divisor - 1 - remainder[x];
-        // g and g' both fit BG bits, so quotient = g' - g is small and the division is exact
-        // over the integers (no wrap-around).
-        newBits[x] = Num2Bits(BG);
-        newBits[x].in <== prevValues.enc[x] + quotient[x];
-        newPacked.enc[x] <== prevValues.enc[x] + quotient[x];
+        quotientBits[x] = Num2Bits(B);
+        quotientBits[x].in <== quotient[x] + OFF;
+    }
+    // The new model, packed: g' = g + quotient value by value, added to the packed previous model
+    // without unpacking it. Offset encoding is kept (enc' = enc + quotient), and no value carries
+    // into its neighbour because every g' fits BG bits: the model's headroom (core config.ts
+    // `maxRounds`, docs/PROOF-INTERFACE.md "Model headroom") bounds the initial model to BG - 1
+    // signed bits and the rounds to 2^(BG-B-1), each moving a value by at most 2^(B-1).
+    signal newPacked[NPG];
+    for (var e = 0; e < NPG; e++) {
+        var slots = minOf(PG, CHUNK - e * PG);
+        var step = 0;
+        for (var p = 0; p < slots; p++) {
+            step += quotient[e * PG + p] * (1 << (p * BG));
+        }
+        newPacked[e] <== prevModel[e] + step;
     }
 
     // ---- 6. model chains ----
@@ -274,7 +281,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     prevHash.in <== prevModel;
     // Chunk hash of the new model.
     component newHash = HashMany(NPG);
-    newHash.in <== newPacked.packed;
+    newHash.in <== newPacked;
     // m[j+1] = Poseidon(m[j], hm[j]) for the previous model.
     component prevNext = Poseidon(2);
     prevNext.inputs[0] <== prevModelChain;

@@ -8,7 +8,6 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IFedMarket} from "./interfaces/IFedMarket.sol";
-import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
 import {FedMarketAnswers} from "./FedMarketAnswers.sol";
 import {FedMarketOptimistic} from "./FedMarketOptimistic.sol";
 import {FedMarketRounds} from "./FedMarketRounds.sol";
@@ -639,6 +638,8 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
         uint256 chunk = c.verifier.chunkSize();
         if (kMax == 0 || kMax > MAX_SLOTS || chunk == 0) revert InvalidConfig("verifier");
         if (c.verifier.decisionInputCount() != _decisionInputCount(kMax)) revert InvalidConfig("verifier");
+        // The model's headroom: more rounds could push a model value out of the bits the chunk proof adds in.
+        if (c.numRounds > c.verifier.maxRounds()) revert InvalidConfig("numRounds");
         uint256 quorum = 2 * uint256(c.params.byzantineTolerance) + 3;
         if (c.maxTrainersPerRound < quorum || c.maxTrainersPerRound > kMax) revert InvalidConfig("maxTrainersPerRound");
         uint256 chunks = (uint256(c.params.modelSize) + chunk - 1) / chunk;
@@ -718,47 +719,6 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
         p.chunksVerified = uint32(end);
         emit ChunkProofsAccepted(projectId, p.currentRound, firstChunk, count, acc);
     }
-
-    /// @dev `verifier.verifyChunks(proofs, [accIn, each proof's accOut])`, and the last accOut. The call's
-    ///      arguments are copied straight from our calldata: memory arrays and the ABI encoder would cost
-    ///      gas and the code size FedMarket does not have (EIP-170). A reverting verifier reverts, as a
-    ///      Solidity call would. `proofs` is not empty.
-    function _verifyChunks(IRoundVerifier verifier, uint256 accIn, ChunkProof[] calldata proofs)
-        internal
-        view
-        returns (bool valid, uint256 accOut)
-    {
-        bytes4 selector = IRoundVerifier.verifyChunks.selector;
-        accOut = accIn;
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            // At the free memory (not claimed: only the call reads it): selector, the two offsets,
-            // proofs = [n, 8 words each], accs = [n + 1, accIn, each accOut]. A ChunkProof is 9 words.
-            let n := proofs.length
-            let m := mload(0x40)
-            let proofBytes := shl(8, n)
-            mstore(m, selector)
-            mstore(add(m, 0x04), 0x40)
-            mstore(add(m, 0x24), add(0x60, proofBytes))
-            mstore(add(m, 0x44), n)
-            let proofsOut := add(m, 0x64)
-            let accsOut := add(proofsOut, proofBytes)
-            mstore(accsOut, add(n, 1))
-            mstore(add(accsOut, 0x20), accIn)
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let src := add(proofs.offset, mul(i, 0x120))
-                calldatacopy(add(proofsOut, shl(8, i)), src, 0x100)
-                accOut := calldataload(add(src, 0x100))
-                mstore(add(accsOut, shl(5, add(i, 2))), accOut)
-            }
-            if iszero(staticcall(gas(), verifier, m, sub(add(accsOut, shl(5, add(n, 2))), m), 0, 0x20)) {
-                returndatacopy(m, 0, returndatasize())
-                revert(m, returndatasize())
-            }
-            valid := and(gt(returndatasize(), 0x1f), eq(mload(0), 1))
-        }
-    }
-
 
     /// @dev Splits `amount` equally among the open round's `count` submitters, in slot order:
     ///      `floor(amount / count)` each, one unit more for the first `amount % count`. Submitters are

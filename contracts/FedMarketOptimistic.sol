@@ -115,7 +115,9 @@ contract FedMarketOptimistic is FedMarketRounds, ReentrancyGuardTransient, IFedM
             acc = o.answerAcc;
         }
         uint256 firstChunk = next;
-        acc = _verifyChunkRange(p, firstChunk, acc, proofs);
+        bool valid;
+        (valid, acc) = _verifyChunks(p.verifier, acc, proofs);
+        if (!valid) revert IFedMarket.InvalidChunkProofs(firstChunk, count);
         next += count;
         emit ChallengeProofsAccepted(projectId, round, firstChunk, count, acc);
         if (next != end) {
@@ -263,26 +265,6 @@ contract FedMarketOptimistic is FedMarketRounds, ReentrancyGuardTransient, IFedM
             ok = MerkleProof.verifyCalldata(proof, o.chunkRoot, leaf);
         }
         if (!ok) revert AccumulatorNotCommitted(index, acc);
-    }
-
-    /// @dev Batch-verifies `proofs` as chunks `firstChunk ..` from `accIn` (proof `i` proves
-    ///      `accs[i] -> accs[i + 1]`); returns the last accumulator.
-    function _verifyChunkRange(
-        Project storage p,
-        uint256 firstChunk,
-        uint256 accIn,
-        IFedMarket.ChunkProof[] calldata proofs
-    ) private view returns (uint256 accOut) {
-        uint256 count = proofs.length;
-        uint256[8][] memory words = new uint256[8][](count);
-        uint256[] memory accs = new uint256[](count + 1);
-        accs[0] = accIn;
-        for (uint256 i; i < count; ++i) {
-            words[i] = proofs[i].proof;
-            accs[i + 1] = proofs[i].accOut;
-        }
-        if (!p.verifier.verifyChunks(words, accs)) revert IFedMarket.InvalidChunkProofs(firstChunk, count);
-        accOut = accs[count];
     }
 
     /// @dev Once the project has ended, the bond kept posted for its last optimistic round goes to

@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IFedMarket} from "./interfaces/IFedMarket.sol";
+import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
 import {FedMarketStorage} from "./FedMarketStorage.sol";
 
 /// @title FedMarketRounds
@@ -345,5 +346,46 @@ abstract contract FedMarketRounds is FedMarketStorage {
 
     function _decisionInputCount(uint256 kMax) internal pure returns (uint256) {
         return DECISION_HEAD + kMax + _outcomeWords(kMax);
+    }
+
+    /// @dev `verifier.verifyChunks(proofs, [accIn, each proof's accOut])`, and the last accOut: the
+    ///      chunk proofs of `submitChunkProofs` and of the optimistic module's answers. The call's
+    ///      arguments are copied straight from our calldata: memory arrays and the ABI encoder would
+    ///      cost gas and the code size FedMarket does not have (EIP-170). A reverting verifier reverts,
+    ///      as a Solidity call would. `proofs` is not empty.
+    function _verifyChunks(IRoundVerifier verifier, uint256 accIn, IFedMarket.ChunkProof[] calldata proofs)
+        internal
+        view
+        returns (bool valid, uint256 accOut)
+    {
+        bytes4 selector = IRoundVerifier.verifyChunks.selector;
+        accOut = accIn;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            // At the free memory (not claimed: only the call reads it): selector, the two offsets,
+            // proofs = [n, 8 words each], accs = [n + 1, accIn, each accOut]. A ChunkProof is 9 words.
+            let n := proofs.length
+            let m := mload(0x40)
+            let proofBytes := shl(8, n)
+            mstore(m, selector)
+            mstore(add(m, 0x04), 0x40)
+            mstore(add(m, 0x24), add(0x60, proofBytes))
+            mstore(add(m, 0x44), n)
+            let proofsOut := add(m, 0x64)
+            let accsOut := add(proofsOut, proofBytes)
+            mstore(accsOut, add(n, 1))
+            mstore(add(accsOut, 0x20), accIn)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let src := add(proofs.offset, mul(i, 0x120))
+                calldatacopy(add(proofsOut, shl(8, i)), src, 0x100)
+                accOut := calldataload(add(src, 0x100))
+                mstore(add(accsOut, shl(5, add(i, 2))), accOut)
+            }
+            if iszero(staticcall(gas(), verifier, m, sub(add(accsOut, shl(5, add(n, 2))), m), 0, 0x20)) {
+                returndatacopy(m, 0, returndatasize())
+                revert(m, returndatasize())
+            }
+            valid := and(gt(returndatasize(), 0x1f), eq(mload(0), 1))
+        }
     }
 }

@@ -148,7 +148,13 @@ async function prove(built: Built, inputs: readonly bigint[]): Promise<bigint[]>
  * Deploys the adapter over real verifiers of `k`'s public-input counts; `updateBits` sets its cipher
  * width (`packedLength(chunkSize, updateBits)` ciphertext elements per chunk of a published update).
  */
-export async function deployRealVerifier(ethers: HardhatEthers, k: number, chunkSize: number, updateBits: number): Promise<RealVerifier> {
+export async function deployRealVerifier(
+  ethers: HardhatEthers,
+  k: number,
+  chunkSize: number,
+  updateBits: number,
+  modelBits: number,
+): Promise<RealVerifier> {
   // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, K commitments, ceil(K / 3) outcome words.
   const decisionInputs = 6 + k + Math.ceil(k / 3);
   const chunk = await build(2);
@@ -167,7 +173,7 @@ export async function deployRealVerifier(ethers: HardhatEthers, k: number, chunk
     chunkVerifier: await chunkVerifier.getAddress(),
     batchChunkVerifier: await batchChunkVerifier.getAddress(),
     decisionVerifier: await decisionVerifier.getAddress(),
-    circuit: { kMax: k, chunk: chunkSize, updateBits },
+    circuit: { kMax: k, chunk: chunkSize, updateBits, modelBits },
   });
 
   const sample = Array.from({ length: decisionInputs }, (_, i) => BigInt(i + 1) << 200n);

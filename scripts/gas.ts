@@ -46,6 +46,8 @@ const MODEL_SIZE = 3 * CHUNK; // three chunk proofs per round
 const OPTIMISTIC_CHUNKS = Math.ceil(1_000_000 / 512);
 /** Bits of an update value (`B`): the published ciphertext has packedLength(CHUNK, B) elements per chunk. */
 const UPDATE_BITS = 8;
+/** `BG` of the round verifier (its `maxRounds()` only; the rounds here are far below it). */
+const MODEL_BITS = 24;
 const SUBMISSION_WINDOW = 3600n;
 const REVEAL_WINDOW = 1800n;
 /** The aggregator's seal key: BabyJubJub's Base8 (any curve point costs the same). */
@@ -135,7 +137,7 @@ async function measure(k: number): Promise<Measurement> {
   const extra = signers.slice(2 + k, 2 + 2 * k);
   if (extra.length === 0) throw new Error(`need more than ${k} trainer accounts`);
   const market = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
-  const verifier: RealVerifier = await deployRealVerifier(ethers, k, CHUNK, UPDATE_BITS);
+  const verifier: RealVerifier = await deployRealVerifier(ethers, k, CHUNK, UPDATE_BITS, MODEL_BITS);
   // the quorum is 2f + 3 updates: K = 4 tolerates none.
   const f = k >= 5 ? 1 : 0;
 
@@ -393,9 +395,9 @@ for (const k of [4, 8, 16]) {
 /** Gas of one more chunk in `sealedCommitment` at the chunk widths of the three configurations. */
 async function answerPerChunk(): Promise<{ configuration: string; chunk: number; updateBits: number; np: number; perChunk: number }[]> {
   const widths = [
-    { configuration: "test (K 4, CHUNK 16, B 16)", chunk: 16, updateBits: 16 },
-    { configuration: "demo (K 8, CHUNK 128, B 8)", chunk: 128, updateBits: 8 },
-    { configuration: "production (K 8, CHUNK 512, B 8)", chunk: 512, updateBits: 8 },
+    { configuration: "test (K 4, CHUNK 16, B 16)", chunk: 16, updateBits: 16, modelBits: 32 },
+    { configuration: "demo (K 8, CHUNK 128, B 8)", chunk: 128, updateBits: 8, modelBits: 24 },
+    { configuration: "production (K 8, CHUNK 512, B 8)", chunk: 512, updateBits: 8, modelBits: 24 },
   ];
   const rows = [];
   for (const w of widths) {
@@ -403,7 +405,7 @@ async function answerPerChunk(): Promise<{ configuration: string; chunk: number;
       chunkVerifier: ethers.ZeroAddress,
       batchChunkVerifier: ethers.ZeroAddress,
       decisionVerifier: ethers.ZeroAddress,
-      circuit: { kMax: 8, chunk: w.chunk, updateBits: w.updateBits },
+      circuit: { kMax: 8, chunk: w.chunk, updateBits: w.updateBits, modelBits: w.modelBits },
     });
     const np = packedLength(w.chunk, w.updateBits);
     const ephemeral = publicKeyOf(7n);

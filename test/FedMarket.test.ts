@@ -161,6 +161,19 @@ describe("FedMarket", function () {
       });
     }
 
+    it("rejects more rounds than the verifier's model headroom allows (maxRounds), accepts exactly that many", async function () {
+      const f = await loadFixture(fixture);
+      await f.verifier.setMaxRounds(3n);
+      const make = (numRounds: number) =>
+        baseConfig({ verifier: f.verifier.target as string, aggregator: f.aggregator.address, numRounds });
+      const tooMany = make(4);
+      await expect(f.market.createProject(tooMany, { value: tooMany.budget }))
+        .to.be.revertedWithCustomError(f.market, "InvalidConfig")
+        .withArgs("numRounds");
+      const enough = make(3);
+      await expect(f.market.createProject(enough, { value: enough.budget })).to.emit(f.market, "ProjectCreated");
+    });
+
     it("rejects an empty or oversized CID", async function () {
       const f = await loadFixture(fixture);
       const verifier = await f.verifier.getAddress();

@@ -16,6 +16,7 @@ import { network } from "hardhat";
 import {
   FIELD_MODULUS,
   cipherChain,
+  maxRounds,
   publicKeyOf,
   randomScalar,
   sealedCommitment,
@@ -47,7 +48,7 @@ function randomSealed(width: number, chunks: number): { ephemeral: CurvePoint; c
 
 /** An adapter of cipher width `NP`: CHUNK and B chosen so that packedLength(CHUNK, B) = NP (B = 16: 15 values per element). */
 async function adapterOfWidth(np: number) {
-  const circuit = { kMax: 4, chunk: 15 * np, updateBits: 16 };
+  const circuit = { kMax: 4, chunk: 15 * np, updateBits: 16, modelBits: 32 };
   return deployGroth16RoundVerifier(ethers, {
     chunkVerifier: ethers.ZeroAddress,
     batchChunkVerifier: ethers.ZeroAddress,
@@ -57,6 +58,12 @@ async function adapterOfWidth(np: number) {
 }
 
 describe("Groth16RoundVerifier", function () {
+  it("reports the model's headroom in rounds: core's maxRounds, 2^(BG-B-1)", async function () {
+    const adapter = await adapterOfWidth(2);
+    expect(await adapter.maxRounds()).to.equal(BigInt(maxRounds({ kMax: 4, chunk: 30, updateBits: 16, modelBits: 32 })));
+    expect(await adapter.maxRounds()).to.equal(2n ** 15n);
+  });
+
   describe("# sealedCommitment", function () {
     for (const np of [2, 5, 17]) {
       for (const chunks of [2, 3]) {
@@ -109,6 +116,7 @@ describe("Groth16RoundVerifier", function () {
         4n,
         30n,
         2n,
+        32768n,
         hashers.cipherHasher,
         ethers.ZeroAddress, // no code: the call returns nothing
         hashers.tripleHasher,
@@ -132,6 +140,7 @@ describe("Groth16RoundVerifier", function () {
             4n,
             16n,
             np,
+            32768n,
             hashers.cipherHasher,
             hashers.pairHasher,
             hashers.tripleHasher,

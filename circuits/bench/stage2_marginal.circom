@@ -11,7 +11,9 @@ include "circomlib/circuits/poseidon.circom";
 // `quotient`: floor(S / n)); what is counted is only what the mode adds to them:
 // - MODE 1, Delta from the older model: unpack the model before the previous one (BG bits), extend its
 //   chain, Delta = g - older, <u_k, Delta> and |Delta|^2;
-// - MODE 2, producing a delta chain: range-check floor(S / n) at B bits, pack it, extend the chain;
+// - MODE 2, producing a delta chain: range-check floor(S / n) at B bits, pack it, extend the chain
+//   (the chunk proof range-checks floor(S / n) itself since the model headroom: only the packing and
+//   the hash are new, 4,096 of the 5,185 constraints at K 8, CHUNK 512, B 8 are not);
 // - MODE 3, using the previous round's delta chain: unpack Delta at B bits, extend the chain,
 //   <u_k, Delta> and |Delta|^2;
 // - MODE 4, the owner's reference v at B bits: unpack, extend its chain, <u_k, v>.

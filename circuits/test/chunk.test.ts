@@ -214,9 +214,18 @@ describe("chunk circuit rejects tampered inputs", () => {
         u[0] = FIELD_MODULUS - 1n;
       }),
     );
+  });
+
+  test("the previous model is not unpacked: its packed elements are bound by the model chain alone", async () => {
+    // Any other element (here one whose values would not even fit BG bits) moves prevModelChain and so accOut.
     await rejects(
       tamper(base, (c) => {
         (c["prevModel"] as bigint[])[0] = 1n << 230n;
+      }),
+    );
+    await rejects(
+      tamper(base, (c) => {
+        (c["prevModel"] as bigint[])[1] = ((c["prevModel"] as bigint[])[1] as bigint) + 1n;
       }),
     );
   });
@@ -340,17 +349,27 @@ describe("chunk circuit rejects tampered inputs", () => {
     );
   });
 
-  test("a new model that overflows BG bits cannot be proven", async () => {
-    const high = new Array<bigint>(16).fill(HALF - 1n);
+  test("a model at either end of BG bits takes the largest steps exactly as the reference (no carry between values)", async () => {
+    // The chunk proof adds the packed quotients to the packed model; the headroom rule (core
+    // checkModelHeadroom) keeps every model value inside BG bits, where that addition carries nothing.
+    // Here the values sit at the very ends of BG bits and take the largest steps towards them.
     const state = initialState(4, { mask: 0b1111n, decoded: 0b1111n, keysHash: testKeysHash(4), size: 16n });
-    const slots = testSlotChunks(config, [high, high, high, high]);
-    // the reference refuses; build the input by hand with a model at the top of the range
-    assert.throws(() => buildChunkInput(config, state, slots, new Array<bigint>(16).fill(GHALF - 1n)));
-    const ok = buildChunkInput(config, state, slots, new Array<bigint>(16).fill(GHALF - HALF));
-    await rejects(
-      tamper(ok.input, (c) => {
-        c["prevModel"] = pack(new Array<bigint>(16).fill(GHALF - 1n), 32);
-      }),
+    const high = new Array<bigint>(16).fill(HALF - 1n);
+    const low = new Array<bigint>(16).fill(-HALF);
+    const up = buildChunkInput(config, state, testSlotChunks(config, [high, high, high, high]), new Array<bigint>(16).fill(GHALF - HALF));
+    const down = buildChunkInput(config, state, testSlotChunks(config, [low, low, low, low]), new Array<bigint>(16).fill(-GHALF + HALF));
+    // alternating ends in one packed element: a carry out of one value would show in the next
+    const mixedModel = Array.from({ length: 16 }, (_, x) => (x % 2 === 0 ? GHALF - HALF : -GHALF + HALF));
+    const mixedUpdate = Array.from({ length: 16 }, (_, x) => (x % 2 === 0 ? HALF - 1n : -HALF));
+    const mixed = buildChunkInput(config, state, testSlotChunks(config, [mixedUpdate, mixedUpdate, mixedUpdate, mixedUpdate]), mixedModel);
+    for (const { input } of [up, down, mixed]) {
+      const witness = await circuit.witness(input);
+      assert.equal(circuit.violated(witness), -1);
+    }
+    // one step further the reference refuses (the model would leave BG bits): no round of a project within
+    // its headroom gets there
+    assert.throws(() =>
+      buildChunkInput(config, state, testSlotChunks(config, [high, high, high, high]), new Array<bigint>(16).fill(GHALF - HALF + 1n)),
     );
   });
 

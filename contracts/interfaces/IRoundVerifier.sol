@@ -15,6 +15,14 @@ interface IRoundVerifier {
     /// @notice Number of model parameters one chunk proof covers (`CHUNK`).
     function chunkSize() external view returns (uint256);
 
+    /// @notice Most rounds a project on this configuration may have: `min(2^(BG-B-1), 2^32 - 1)`
+    ///         (packages/core `maxRounds`). The chunk proof adds each round's mean step (at most
+    ///         `2^(B-1)` per value) to the packed model without range-checking the model; from an
+    ///         initial model within `BG - 1` signed bits (checked by the nodes and the audit), this
+    ///         many rounds keep every model value within its `BG` bits, where that addition is exact
+    ///         (docs/PROOF-INTERFACE.md, "Model headroom"). The market refuses projects with more.
+    function maxRounds() external view returns (uint256);
+
     /// @notice Number of public inputs of the decision proof: `6 + K_MAX + ceil(K_MAX / 3)`.
     function decisionInputCount() external view returns (uint256);
 

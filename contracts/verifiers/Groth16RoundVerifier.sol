@@ -48,6 +48,7 @@ contract Groth16RoundVerifier is IRoundVerifier {
     uint256 private immutable _decisionInputs;
     bytes4 private immutable _decisionSelector;
     uint256 private immutable _cipherWidth;
+    uint256 private immutable _maxRounds;
     bytes4 private immutable _cipherSelector;
 
     bytes4 private constant CHUNK_SELECTOR = bytes4(keccak256("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[2])"));
@@ -64,6 +65,7 @@ contract Groth16RoundVerifier is IRoundVerifier {
     /// @param maxTrainers_ `K_MAX` of both circuits.
     /// @param chunkSize_ `CHUNK` of the chunk circuit.
     /// @param cipherWidth_ `NP = packedLength(CHUNK, B)` of the circuits (at least 1).
+    /// @param maxRounds_ `min(2^(BG-B-1), 2^32 - 1)` for the circuits' `B` and `BG` (core `maxRounds`).
     /// @param cipherHasher_ Deployed PoseidonT(min(NP, 5) + 1) (`hash(uint256[min(NP, 5)])`).
     /// @param pairHasher_ Deployed PoseidonT3 (`hash(uint256[2])`).
     /// @param tripleHasher_ Deployed PoseidonT4 (`hash(uint256[3])`).
@@ -74,6 +76,7 @@ contract Groth16RoundVerifier is IRoundVerifier {
         uint256 maxTrainers_,
         uint256 chunkSize_,
         uint256 cipherWidth_,
+        uint256 maxRounds_,
         address cipherHasher_,
         address pairHasher_,
         address tripleHasher_
@@ -85,6 +88,7 @@ contract Groth16RoundVerifier is IRoundVerifier {
         _maxTrainers = maxTrainers_;
         _chunkSize = chunkSize_;
         _cipherWidth = cipherWidth_;
+        _maxRounds = maxRounds_;
         cipherHasher = cipherHasher_;
         pairHasher = pairHasher_;
         tripleHasher = tripleHasher_;
@@ -111,6 +115,11 @@ contract Groth16RoundVerifier is IRoundVerifier {
     /// @inheritdoc IRoundVerifier
     function chunkSize() external view returns (uint256) {
         return _chunkSize;
+    }
+
+    /// @inheritdoc IRoundVerifier
+    function maxRounds() external view returns (uint256) {
+        return _maxRounds;
     }
 
     /// @inheritdoc IRoundVerifier

@@ -1,4 +1,5 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import { maxRounds } from "@fedmarket/core";
 
 import PoseidonHashersModule from "./PoseidonHashers.ts";
 
@@ -21,7 +22,8 @@ export default buildModule("RoundVerifierK4C16", (m) => {
   const batchChunkVerifier = m.contract("BatchChunkVerifier_k4_c16");
   const decisionVerifier = m.contract("DecisionVerifier_k4_c16");
   const { poseidonT3, poseidonT4 } = m.useModule(PoseidonHashersModule);
-  // K_MAX 4, CHUNK 16, NP 2 (B 16): chunks hashed by PoseidonT3, the chain by PoseidonT3, the commitment by PoseidonT4.
+  // K_MAX 4, CHUNK 16, NP 2 (B 16): chunks hashed by PoseidonT3, the chain by PoseidonT3, the commitment by PoseidonT4;
+  // the model's headroom in rounds for B 16, BG 32.
   const roundVerifier = m.contract("Groth16RoundVerifier", [
     chunkVerifier,
     decisionVerifier,
@@ -29,6 +31,7 @@ export default buildModule("RoundVerifierK4C16", (m) => {
     4n,
     16n,
     2n,
+    BigInt(maxRounds({ kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 })),
     poseidonT3,
     poseidonT3,
     poseidonT4,

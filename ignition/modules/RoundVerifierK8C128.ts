@@ -1,4 +1,5 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import { maxRounds } from "@fedmarket/core";
 
 import PoseidonHashersModule from "./PoseidonHashers.ts";
 
@@ -19,7 +20,8 @@ export default buildModule("RoundVerifierK8C128B8G24", (m) => {
   const batchChunkVerifier = m.contract("BatchChunkVerifier_k8_c128_b8_g24");
   const decisionVerifier = m.contract("DecisionVerifier_k8_c128_b8_g24");
   const { poseidonT3, poseidonT4, poseidonT6 } = m.useModule(PoseidonHashersModule);
-  // K_MAX 8, CHUNK 128, NP 5 (B 8): chunks hashed by PoseidonT6, the chain by PoseidonT3, the commitment by PoseidonT4.
+  // K_MAX 8, CHUNK 128, NP 5 (B 8): chunks hashed by PoseidonT6, the chain by PoseidonT3, the commitment by PoseidonT4;
+  // the model's headroom in rounds for B 8, BG 24.
   const roundVerifier = m.contract("Groth16RoundVerifier", [
     chunkVerifier,
     decisionVerifier,
@@ -27,6 +29,7 @@ export default buildModule("RoundVerifierK8C128B8G24", (m) => {
     8n,
     128n,
     5n,
+    BigInt(maxRounds({ kMax: 8, chunk: 128, updateBits: 8, modelBits: 24 })),
     poseidonT6,
     poseidonT3,
     poseidonT4,

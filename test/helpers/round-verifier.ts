@@ -7,7 +7,7 @@
  * (packages/testkit/src/chain/round-verifier.ts).
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import { NARROW_MAX_INPUTS, circuitNames, packedLength, type CircuitConfig } from "@fedmarket/core";
+import { NARROW_MAX_INPUTS, circuitNames, maxRounds, packedLength, type CircuitConfig } from "@fedmarket/core";
 
 import type { Groth16RoundVerifier } from "../../types/ethers-contracts/index.js";
 
@@ -27,6 +27,8 @@ export interface VerifierCircuit {
   readonly chunk: number;
   /** `B`, the bits of a quantized update value: `NP = packedLength(chunk, B)`. */
   readonly updateBits: number;
+  /** `BG`, the bits of a global-model value: with `B`, the verifier's `maxRounds()`. */
+  readonly modelBits: number;
 }
 
 /** `NP`, the ciphertext elements of one chunk (core's `packedLength(CHUNK, B)`). */
@@ -107,6 +109,7 @@ export async function deployGroth16RoundVerifier(
     circuit.kMax,
     circuit.chunk,
     cipherWidth,
+    maxRounds(circuit),
     cipherHasher,
     pairHasher,
     tripleHasher,

@@ -19,6 +19,8 @@ contract MockRoundVerifier is IRoundVerifier {
     uint256 private immutable _chunkSize;
     /// @dev Settable so one mock can stand in for circuits of any `NP`.
     uint256 private _cipherWidth = 1;
+    /// @dev Settable so tests can reach the market's round-count check; no limit by default.
+    uint256 private _maxRounds = type(uint32).max;
 
     constructor(uint256 maxTrainers_, uint256 chunkSize_) {
         _maxTrainers = maxTrainers_;
@@ -31,6 +33,14 @@ contract MockRoundVerifier is IRoundVerifier {
 
     function chunkSize() external view returns (uint256) {
         return _chunkSize;
+    }
+
+    function maxRounds() external view returns (uint256) {
+        return _maxRounds;
+    }
+
+    function setMaxRounds(uint256 maxRounds_) external {
+        _maxRounds = maxRounds_;
     }
 
     function decisionInputCount() public view returns (uint256) {

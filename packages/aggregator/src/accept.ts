@@ -12,7 +12,7 @@
  * bond to windows it cannot meet; `skipSetup` (`--skip-setup`) leaves that to an earlier `setup`.
  */
 import { Wallet, ZeroAddress } from "ethers";
-import { publicKeyOf, type CurvePoint } from "@fedmarket/core";
+import { checkModelHeadroom, publicKeyOf, type CircuitConfig, type CurvePoint } from "@fedmarket/core";
 import {
   connectRpc,
   FedMarketClient,
@@ -21,9 +21,11 @@ import {
   ProjectStatus,
   type BlobStore,
   type NodeLogger,
+  type ProjectInfo,
 } from "@fedmarket/protocol";
 import { AggregatorError } from "./errors.ts";
 import { loadOrCreateSealKeyFile, sealKeyText } from "./keys.ts";
+import { ModelCache } from "./steps/model-cache.ts";
 import { prepareProjectCircuits, type PreparedCircuits, type ProjectSetupOptions } from "./prepare.ts";
 
 export interface AcceptOptions {
@@ -76,6 +78,32 @@ async function setupStore(o: AcceptOptions): Promise<{ store: BlobStore; own: bo
   throw new AggregatorError("usage", NO_STORE);
 }
 
+/**
+ * Refuses a project whose initial model leaves no headroom (core `checkModelHeadroom`): some round of
+ * it might move a model value out of `BG` bits, which no honest proof can show, and the bond would pay
+ * for that failed round. The model is fetched and checked against its commitment (ModelCache).
+ */
+async function checkInitialModel(
+  store: BlobStore,
+  project: ProjectInfo,
+  config: CircuitConfig,
+  setup: ProjectSetupOptions = {},
+): Promise<void> {
+  const settings = {
+    ...(setup.ipfsTimeoutMs === undefined ? {} : { ipfsTimeoutMs: setup.ipfsTimeoutMs }),
+    ...(setup.ipfsRetries === undefined ? {} : { ipfsRetries: setup.ipfsRetries }),
+  };
+  const model = await new ModelCache().current({ store, config: settings }, project, config);
+  try {
+    checkModelHeadroom(model, project.numRounds, config);
+  } catch (err) {
+    throw new AggregatorError(
+      "model",
+      `project ${project.id} cannot be proven in every round, nothing was sent: ${(err as Error).message}`,
+    );
+  }
+}
+
 export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promise<AcceptResult> {
   // checked before anything else: an argument error
   if (o.skipSetup !== true && o.store === undefined && o.ipfsApi === undefined && o.ipfsRepo === undefined)
@@ -125,6 +153,7 @@ export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promi
       const { store, own } = await setupStore(o);
       try {
         circuits = await prepareProjectCircuits(client, store, project, logger, o.setup);
+        await checkInitialModel(store, project, circuits.config, o.setup);
       } finally {
         if (own) await store.close();
       }

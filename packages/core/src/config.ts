@@ -102,6 +102,24 @@ export function decisionBounds(config: CircuitConfig): DecisionBounds {
   };
 }
 
+/**
+ * The model's headroom. The chunk proof adds each round's mean step `floor(S / n)` (a `B`-bit value,
+ * at most `2^(B-1)` in size) to the packed previous model without unpacking it, so a model value that
+ * left its `BG` bits would carry into its neighbour rather than fail the proof. Two rules make that
+ * impossible: the initial model lies within `BG - 1` signed bits (`initialModelBits`) and a project
+ * has at most `maxRounds = 2^(BG-B-1)` rounds (the verifier's `maxRounds()`, which the market checks
+ * at project creation). Every model value then stays within `2^(BG-2) + maxRounds * 2^(B-1) = 2^(BG-1)`
+ * of zero: it fits `BG` signed bits in every round, as `aggregate` requires.
+ */
+export function initialModelBits(config: CircuitConfig): number {
+  return config.modelBits - 1;
+}
+
+/** Most rounds a project may have: `min(2^(BG-B-1), 2^32 - 1)` (the market counts rounds in a uint32). */
+export function maxRounds(config: CircuitConfig): number {
+  return Math.min(2 ** (config.modelBits - config.updateBits - 1), 2 ** 32 - 1);
+}
+
 /** Throws unless the configuration is one the circuits support. */
 export function validateConfig(config: CircuitConfig): void {
   const { kMax, chunk, updateBits, modelBits } = config;
@@ -111,8 +129,8 @@ export function validateConfig(config: CircuitConfig): void {
   if (!int(updateBits) || updateBits < 2 || updateBits > 64) {
     throw new RangeError(`B ${updateBits} must be in [2, 64]`);
   }
-  if (!int(modelBits) || modelBits < updateBits || modelBits > 126) {
-    throw new RangeError(`BG ${modelBits} must be in [B, 126]`);
+  if (!int(modelBits) || modelBits <= updateBits || modelBits > 126) {
+    throw new RangeError(`BG ${modelBits} must be in [B + 1, 126] (the model's headroom: maxRounds)`);
   }
   if (decisionBounds(config).consensusTestBits > 252) {
     throw new RangeError("configuration too large: the consensus rule's comparisons exceed 252 bits (lower B or CHUNK)");

@@ -16,6 +16,7 @@
  * Rounding is half away from zero everywhere, so that `-x` quantizes to `-q`.
  */
 import { assertSignedBits } from "./field.ts";
+import { initialModelBits, maxRounds, type CircuitConfig } from "./config.ts";
 
 /** How float deltas map to integers. */
 export interface QuantizationParams {
@@ -104,6 +105,31 @@ export function quantizeModel(weights: ArrayLike<number>, scale: number, modelBi
     out[i] = q;
   }
   return out;
+}
+
+/**
+ * Throws a `RangeError` that says what to change unless a project's initial model and round count
+ * keep within the model's headroom (config.ts `initialModelBits`, `maxRounds`): the rule under
+ * which no proven round can push a model value out of its `BG` bits.
+ */
+export function checkModelHeadroom(initialModel: readonly bigint[], numRounds: number, config: CircuitConfig): void {
+  const rounds = maxRounds(config);
+  if (!Number.isInteger(numRounds) || numRounds < 1 || numRounds > rounds) {
+    throw new RangeError(
+      `numRounds ${numRounds} must be in [1, ${rounds}]: with B = ${config.updateBits} and BG = ${config.modelBits} ` +
+        `a model value may move by 2^${config.updateBits - 1} per round (use fewer rounds or a circuit with a larger BG)`,
+    );
+  }
+  const bits = initialModelBits(config);
+  const bound = 1n << BigInt(bits - 1);
+  initialModel.forEach((q, i) => {
+    if (q < -bound || q >= bound) {
+      throw new RangeError(
+        `initial model value ${i} is ${q}, outside the ${bits} signed bits an initial model may use (BG - 1, leaving ` +
+          `room for the rounds' steps): scale the model down (a smaller quantization scale) or use a circuit with a larger BG`,
+      );
+    }
+  });
 }
 
 /**

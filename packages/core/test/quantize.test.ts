@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  aggregate,
+  checkModelHeadroom,
   dequantize,
   dequantizeModel,
   quantizationParams,
@@ -9,7 +11,10 @@ import {
   quantizedClipBound,
   quantizeModel,
   roundHalfAwayFromZero,
+  maxRounds,
+  validateConfig,
   validateQuantization,
+  type CircuitConfig,
 } from "../src/index.ts";
 
 test("round half away from zero", () => {
@@ -50,4 +55,27 @@ test("model quantization: no clipping, BG bits, exact float32 round trip", () =>
   assert.throws(() => quantizeModel([Number.POSITIVE_INFINITY], 4096, 32), /model weight 0 is Infinity/);
   assert.throws(() => quantizeModel([1], 4096, 8), /quantized model weight 0/);
   assert.throws(() => dequantizeModel([(1n << 25n) + 1n], 1), /float32 round trip/);
+});
+
+test("model headroom: an initial model within BG - 1 bits and at most 2^(BG-B-1) rounds never leaves BG bits", () => {
+  const config: CircuitConfig = { kMax: 2, chunk: 4, updateBits: 4, modelBits: 8 };
+  assert.equal(maxRounds(config), 8);
+  assert.equal(maxRounds({ kMax: 8, chunk: 512, updateBits: 8, modelBits: 24 }), 32768);
+  assert.equal(maxRounds({ kMax: 8, chunk: 512, updateBits: 2, modelBits: 126 }), 2 ** 32 - 1);
+  // the extremes: the initial range [-64, 64) and every round's largest step in one direction
+  checkModelHeadroom([-64n, 63n], 8, config);
+  let low = [-64n];
+  let high = [63n];
+  for (let round = 0; round < maxRounds(config); round++) {
+    // two slots at -8 (the lowest 4-bit value) step by -8; at 7 by 7; aggregate checks BG bits
+    low = aggregate(low, [[-8n], [-8n]], [true, true], 8);
+    high = aggregate(high, [[7n], [7n]], [true, true], 8);
+  }
+  assert.deepEqual([low, high], [[-128n], [119n]]);
+  assert.throws(() => checkModelHeadroom([64n], 8, config), /initial model value 0 is 64, outside the 7 signed bits/);
+  assert.throws(() => checkModelHeadroom([-65n], 8, config), /outside the 7 signed bits/);
+  assert.throws(() => checkModelHeadroom([0n], 9, config), /numRounds 9 must be in \[1, 8\]/);
+  assert.throws(() => checkModelHeadroom([0n], 0, config), /numRounds 0/);
+  // BG = B leaves no headroom at all
+  assert.throws(() => validateConfig({ kMax: 2, chunk: 4, updateBits: 8, modelBits: 8 }), /BG 8 must be in \[B \+ 1, 126\]/);
 });

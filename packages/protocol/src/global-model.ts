@@ -11,7 +11,7 @@
  * This module also maps a model spec to the chain's `CircuitParams` and checks a spec against a
  * project read from chain, so that every node agrees on `D`, the scale and the clip bound.
  */
-import { modelCommitment, quantizedClipBound, quantizeModel, type CircuitConfig } from "@fedmarket/core";
+import { checkModelHeadroom, modelCommitment, quantizedClipBound, quantizeModel, type CircuitConfig } from "@fedmarket/core";
 import type { ModelSpec } from "./model-spec.ts";
 
 export class ModelMismatchError extends Error {
@@ -41,6 +41,17 @@ export { dequantizeModel, quantizeModel } from "@fedmarket/core";
 /** The on-chain model commitment of float weights under a spec's scale and circuit. */
 export function globalModelCommitment(weights: ArrayLike<number>, scale: number, circuit: CircuitConfig): bigint {
   return modelCommitment(quantizeModel(weights, scale, circuit.modelBits), circuit.chunk, circuit.modelBits);
+}
+
+/**
+ * The commitment of a project's initial model, once it is known to keep within the model's headroom
+ * for `numRounds` rounds (core `checkModelHeadroom`: within `BG - 1` signed bits, at most `maxRounds`
+ * rounds; throws a `RangeError` saying what to change otherwise).
+ */
+export function initialModelCommitment(weights: ArrayLike<number>, scale: number, circuit: CircuitConfig, numRounds: number): bigint {
+  const q = quantizeModel(weights, scale, circuit.modelBits);
+  checkModelHeadroom(q, numRounds, circuit);
+  return modelCommitment(q, circuit.chunk, circuit.modelBits);
 }
 
 /** The contract's `CircuitParams` (IFedMarket) for a spec. */

@@ -6,6 +6,7 @@ import {
   checkSpecAgainstChain,
   dequantizeModel,
   globalModelCommitment,
+  initialModelCommitment,
   ModelMismatchError,
   previousModelOpening,
   quantizeModel,
@@ -23,6 +24,17 @@ test("the model commitment is core's modelCommitment over round(w * scale)", () 
   assert.throws(() => quantizeModel([Number.NaN], 4096, 32), /is NaN/);
   assert.throws(() => quantizeModel([1], 4096, 8), /quantized model weight 0/);
   assert.throws(() => dequantizeModel([(1n << 25n) + 1n], 1), /float32 round trip/);
+});
+
+test("an initial model is committed only within the model's headroom: BG - 1 bits, at most maxRounds rounds", () => {
+  const circuit = { kMax: 4, chunk: 4, updateBits: 8, modelBits: 16 }; // maxRounds 2^7, initial values in [-2^14, 2^14)
+  const w = new Float32Array([(2 ** 14 - 1) / 1024, -(2 ** 14) / 1024, 0.1]);
+  assert.equal(initialModelCommitment(w, 1024, circuit, 128), globalModelCommitment(w, 1024, circuit));
+  assert.throws(() => initialModelCommitment(w, 1024, circuit, 129), /numRounds 129 must be in \[1, 128\]/);
+  assert.throws(
+    () => initialModelCommitment([2 ** 14 / 1024], 1024, circuit, 1),
+    /initial model value 0 is 16384, outside the 15 signed bits/,
+  );
 });
 
 test("spec vs chain", () => {

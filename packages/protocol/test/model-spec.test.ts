@@ -131,7 +131,7 @@ test("circuit section: optional, validated against the quantization", () => {
   const circuit = { kMax: 4, chunk: 512, updateBits: 16, modelBits: 32 };
   expectError({ ...base(), circuit: { ...circuit, kMax: 0 } }, "circuit.kMax", /positive integer/);
   expectError({ ...base(), circuit: { ...circuit, extra: 1 } }, "circuit.extra", /unknown field/);
-  expectError({ ...base(), circuit: { ...circuit, modelBits: 8 } }, "circuit", /BG 8 must be in \[B, 126\]/);
+  expectError({ ...base(), circuit: { ...circuit, modelBits: 8 } }, "circuit", /BG 8 must be in \[B \+ 1, 126\]/);
   expectError({ ...base(), circuit: { ...circuit, updateBits: 12 } }, "quantization", /4096 does not fit circuit.updateBits = 12/);
   expectError({ ...base(), quantization: { scale: 4096.5, clipBound: 1 } }, "quantization.scale", /must be an integer/);
 });

@@ -329,3 +329,39 @@ test("consensus-gram: the benchmark runs @fedmarket/core's consensusDecision; ho
   );
   assert.deepEqual(decision.aggregated, exact.counted);
 });
+
+test("aligned rule (stage 2 candidate): at a stationary point it counts every honest update the owner's direction favours, never a sign flip", () => {
+  // Eight updates that cancel out (each pulls towards its own data) plus a small common part c, the
+  // direction that helps: every honest update points against the sum of the others, as in the demo's
+  // later rounds (docs/SCORING.md, "Fifth round"), so a Gram-only consensus test leaves them out.
+  const rng = seededRandom(31);
+  const own = Array.from({ length: 8 }, () => Array.from({ length: BIG }, () => 40 * normal(rng)));
+  const common = Array.from({ length: BIG }, () => 4 * normal(rng));
+  const updates = own.map((w) =>
+    Int32Array.from(w, (x, i) => {
+      const centred = x - own.reduce((a, o) => a + (o[i] as number), 0) / 8;
+      return Math.max(-127, Math.min(127, Math.round(centred + (common[i] as number))));
+    }),
+  );
+  const v = new Float32Array(BIG);
+  common.forEach((c, i) => (v[i] = c / 1024));
+  const reference: Reference = { v, loss: 1, curvature: 0.5 };
+  const attacked = [...updates];
+  attacked[2] = Int32Array.from(updates[2] as Int32Array, (x) => -x);
+  const aligned = ruleRegistry().get("aligned-linear-capped");
+  assert.ok(aligned !== undefined);
+  const honest = aligned.decide(roundOf(updates, { reference }));
+  assert.deepEqual(
+    honest.aggregated,
+    updates.map(() => true),
+  );
+  const underAttack = aligned.decide(roundOf(attacked, { reference }));
+  assert.deepEqual(
+    underAttack.aggregated,
+    updates.map((_, k) => k !== 2),
+  );
+  assert.equal(underAttack.payouts[2], 0);
+  // The Gram-only consensus rule (the proven one) counts none of them at this point.
+  const gram = consensusGramRule.decide(roundOf(updates, { reference }));
+  assert.ok(gram.aggregated.filter(Boolean).length < 8, `consensus-gram kept ${gram.aggregated.filter(Boolean).length}`);
+});

@@ -6,13 +6,13 @@
 import { modelCommitment, type CircuitConfig } from "@fedmarket/core";
 import { decodeWeights, quantizeModel, type ProjectInfo } from "@fedmarket/protocol";
 import { AggregatorError } from "../errors.ts";
-import { fetchBlob, type NodeContext } from "./context.ts";
+import { fetchBlob, type BlobSource } from "./context.ts";
 
 export class ModelCache {
   #model: { readonly commitment: bigint; readonly values: bigint[] } | undefined;
 
   /** The project's current global model, quantized (`round(w * scale)`, `BG` bits) and checked against its commitment. */
-  async current(ctx: Pick<NodeContext, "store" | "config">, project: ProjectInfo, config: CircuitConfig): Promise<bigint[]> {
+  async current(ctx: BlobSource, project: ProjectInfo, config: CircuitConfig): Promise<bigint[]> {
     if (this.#model?.commitment === project.modelCommitment) return this.#model.values;
     const weights = decodeWeights(await fetchBlob(ctx, project.modelCid, "global model"), project.params.modelSize);
     const scale = Number(project.params.quantizationScale);

@@ -6,6 +6,8 @@
  * validation set it also measures every model's accuracy (for the report's chart): a model that
  * cannot be evaluated is a warning, never a failure.
  */
+import { checkModelHeadroom } from "@fedmarket/core";
+import { quantizeModel } from "@fedmarket/protocol";
 import type { AuditContext } from "../context.ts";
 import { cannotFetch, failure, info, warning, type Finding, type FindingPlace } from "../findings.ts";
 
@@ -33,13 +35,34 @@ async function recordedModel(ctx: AuditContext, cid: string, commitment: bigint,
   }
 }
 
+/**
+ * The model's headroom (core `checkModelHeadroom`): the chunk proofs add each round's step to the packed
+ * model without range-checking it, which is exact only while the initial model keeps within BG - 1 bits
+ * and the project within `maxRounds` rounds (the market checks the latter at creation).
+ */
+async function initialHeadroom(ctx: AuditContext, cid: string): Promise<Finding[]> {
+  const model = await ctx.model(cid);
+  const spec = await ctx.spec();
+  if (model.kind !== "read" || !spec.ok) return [];
+  try {
+    const q = quantizeModel(model.weights, spec.spec.quantization.scale, spec.circuit.modelBits);
+    checkModelHeadroom(q, ctx.project.numRounds, spec.circuit);
+    return [];
+  } catch (err) {
+    return [failure("models", `initial model: outside the model's headroom, a round may not be provable: ${(err as Error).message}`)];
+  }
+}
+
 export async function checkModels(ctx: AuditContext): Promise<Finding[]> {
   const { history, project } = ctx;
   const created = history.created;
   const findings: Finding[] = [];
   if (!(await ctx.spec()).ok) findings.push(info("models", "no usable spec: models are downloaded but not decoded or committed"));
   if (created === undefined) findings.push(info("models", "no ProjectCreated event in the history read: the initial model is unknown"));
-  else findings.push(...(await recordedModel(ctx, created.initialModelCid, created.initialModelCommitment, "initial model", {})));
+  else {
+    findings.push(...(await recordedModel(ctx, created.initialModelCid, created.initialModelCommitment, "initial model", {})));
+    findings.push(...(await initialHeadroom(ctx, created.initialModelCid)));
+  }
   // The model each round must open on: the last one recorded before it.
   let last = created?.initialModelCommitment;
   for (const r of history.rounds) {

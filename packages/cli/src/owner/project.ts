@@ -13,7 +13,7 @@ import {
   encodeWeights,
   FedMarketClient,
   fedMarketInterface,
-  globalModelCommitment,
+  initialModelCommitment,
   loadFrozenWeights,
   validateModelSpec,
   type BlobStore,
@@ -126,7 +126,13 @@ export async function createProject(o: CreateProjectOptions): Promise<CreatedPro
   const f = o.byzantineTolerance ?? Math.max(0, Math.floor((maxTrainers - 3) / 2));
   const quorum = roundQuorum(f);
   if (maxTrainers < quorum) throw new Error(`--max-trainers ${maxTrainers} is below the quorum 2f + 3 = ${quorum}`);
-  const modelCommitment = globalModelCommitment(o.initialWeights, spec.quantization.scale, spec.circuit);
+  let modelCommitment: bigint;
+  try {
+    modelCommitment = initialModelCommitment(o.initialWeights, spec.quantization.scale, spec.circuit, o.numRounds);
+  } catch (err) {
+    // the model's headroom (docs/PROOF-INTERFACE.md): --rounds, the initial weights or the spec's circuit
+    throw new Error(`the project does not fit its circuit's model headroom (--rounds, the initial weights): ${(err as Error).message}`);
+  }
   // The frozen weights go first: a spec naming a CID nobody can fetch would strand every trainer.
   if (o.frozenWeights !== undefined) {
     const frozenCid = await o.store.put(o.frozenWeights);

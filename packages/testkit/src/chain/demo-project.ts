@@ -18,7 +18,7 @@ import {
   chainHyperParams,
   FedMarketClient,
   generateKeyPair,
-  globalModelCommitment,
+  initialModelCommitment,
   encodeWeights,
   REPO_ROOT,
   validateModelSpec,
@@ -143,10 +143,10 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
   const weights = o.initialWeights ?? initialWeights(o.tf, spec, o.weightsSeed ?? spec.seed ?? 1);
   const specCid = await o.store.put(new TextEncoder().encode(JSON.stringify(specJson, null, 2)));
   const modelCid = await o.store.put(encodeWeights(weights));
-  const modelCommitment = globalModelCommitment(weights, spec.quantization.scale, spec.circuit);
+  const rounds = o.numRounds ?? 3;
+  const modelCommitment = initialModelCommitment(weights, spec.quantization.scale, spec.circuit, rounds);
   const ownerKey = generateKeyPair();
   const aggregatorKey = generateSealKeyPair();
-  const rounds = o.numRounds ?? 3;
   const reward = o.rewardPerRound ?? 10n ** 17n;
   const f = o.byzantineTolerance ?? 0;
   const config = {

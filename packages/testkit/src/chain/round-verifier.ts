@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ContractFactory, type Signer } from "ethers";
-import { NARROW_MAX_INPUTS, circuitNames, packedLength, type CircuitConfig } from "@fedmarket/core";
+import { NARROW_MAX_INPUTS, circuitNames, maxRounds, packedLength, type CircuitConfig } from "@fedmarket/core";
 import { REPO_ROOT } from "@fedmarket/protocol";
 
 /** The deployed libraries an adapter of cipher width `NP` calls. */
@@ -25,7 +25,7 @@ export interface PoseidonHashers {
 }
 
 /** The adapter's view of a circuit configuration. */
-export type VerifierCircuit = Pick<CircuitConfig, "kMax" | "chunk" | "updateBits">;
+export type VerifierCircuit = Pick<CircuitConfig, "kMax" | "chunk" | "updateBits" | "modelBits">;
 
 interface Artifact {
   abi: unknown[];
@@ -122,6 +122,7 @@ export async function deployGroth16RoundVerifier(
     o.circuit.kMax,
     o.circuit.chunk,
     cipherWidth,
+    maxRounds(o.circuit),
     cipherHasher,
     pairHasher,
     tripleHasher,

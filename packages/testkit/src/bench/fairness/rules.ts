@@ -389,7 +389,9 @@ export function surrogateRule(name: string, options: SurrogateOptions): RoundRul
   const parts = [
     outlier.kind === "krum-ratio"
       ? `outlier if Krum score > ${outlier.lambda} x median on norm-clipped updates`
-      : `outlier if ||u_k|| > ${outlier.kappa} x median norm or cos(clipped u_k, sum of the others' clipped updates) < ${outlier.tau}`,
+      : outlier.tau === Number.NEGATIVE_INFINITY
+        ? `outlier if ||u_k|| > ${outlier.kappa} x median norm`
+        : `outlier if ||u_k|| > ${outlier.kappa} x median norm or cos(clipped u_k, sum of the others' clipped updates) < ${outlier.tau}`,
     ...(options.alignmentGuard === "drop"
       ? ["outlier if <u_k, v> <= 0"]
       : options.alignmentGuard === "pay-only"
@@ -574,6 +576,18 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     // player's instead, and the aggregate clips at 1.5x the median norm (2x let an inflated update
     // damage the model, and the damaged trajectory paid it later).
     surrogateRule("consensus-linear-capped", { ...consensus, orthogonal: "off", deltaCap: true, curvatureScale: 0, aggregateClip: 1.5 }),
+    // Sixth round (docs/SCORING.md): the stage-2 rule as planned in the fifth round. The owner's
+    // direction decides who is counted (`<u_k, v> > 0`, FLTrust's test) where the Gram-only consensus
+    // test fails at a stationary point; the norm cap against the median stays, the consensus cosine
+    // test goes; near-duplicates are one player; the linear game with the delta cap pays.
+    surrogateRule("aligned-linear-capped", {
+      ...consensus,
+      outlier: { kind: "consensus", kappa: options.kappa ?? 3, tau: Number.NEGATIVE_INFINITY },
+      orthogonal: "off",
+      deltaCap: true,
+      curvatureScale: 0,
+      aggregateClip: 1.5,
+    }),
     surrogateRule("consensus-shapley-capped", {
       ...consensus,
       orthogonal: "off",
