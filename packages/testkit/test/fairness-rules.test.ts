@@ -361,6 +361,25 @@ test("aligned rule (stage 2 candidate): at a stationary point it counts every ho
     updates.map((_, k) => k !== 2),
   );
   assert.equal(underAttack.payouts[2], 0);
+  // Gaussian noise of an update's size has cosine about +-1/sqrt(D) with v: `<u, v> > 0` lets it in half
+  // the time, the margin of 4/sqrt(D) keeps it out while every honest update stays counted.
+  const margin = ruleRegistry().get("aligned-margin-linear-capped");
+  assert.ok(margin !== undefined);
+  assert.deepEqual(
+    margin.decide(roundOf(updates, { reference })).aggregated,
+    updates.map(() => true),
+  );
+  const noisy: Int32Array[] = [...updates];
+  const noiseRng = seededRandom(7);
+  for (let trial = 0; trial < 4; trial++) {
+    noisy[5] = Int32Array.from({ length: BIG }, () => Math.max(-127, Math.min(127, Math.round(40 * normal(noiseRng)))));
+    const aggregatedWithNoise: readonly boolean[] = margin.decide(roundOf(noisy, { reference })).aggregated;
+    assert.deepEqual(
+      aggregatedWithNoise,
+      updates.map((_, k) => k !== 5),
+      `noise trial ${trial}`,
+    );
+  }
   // The Gram-only consensus rule (the proven one) counts none of them at this point.
   const gram = consensusGramRule.decide(roundOf(updates, { reference }));
   assert.ok(gram.aggregated.filter(Boolean).length < 8, `consensus-gram kept ${gram.aggregated.filter(Boolean).length}`);

@@ -27,6 +27,8 @@ export interface RoundStats {
   /** `<u_k, v>`, `null` without a reference. */
   readonly alignment: readonly number[] | null;
   readonly vNorm2: number | null;
+  /** `D`, the length of the updates (0 when every slot is empty). */
+  readonly dimension: number;
   readonly curvature: number | null;
   /** `<u_k, Delta>`, `||Delta||^2`, `<Delta, v>`; `null` in round 0. */
   readonly last: { readonly dot: readonly number[]; readonly norm2: number; readonly dotV: number | null } | null;
@@ -68,6 +70,7 @@ export function roundStats(
     gram,
     alignment,
     vNorm2: reference === undefined ? null : dotFloat32(reference.v, reference.v),
+    dimension: updates.find((u) => u != null)?.length ?? 0,
     curvature: reference === undefined ? null : reference.curvature,
     last,
   };

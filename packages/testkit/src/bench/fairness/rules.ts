@@ -337,6 +337,12 @@ export interface SurrogateOptions {
    */
   readonly alignmentGuard: "drop" | "pay-only" | "off";
   /**
+   * With the guard: what `cos(u_k, v)` must exceed, in units of `1 / sqrt(D)`, the spread of an
+   * isotropic noise vector's cosine with any fixed direction (default 0: `<u_k, v> > 0`). Noise then
+   * passes only `sigmas` standard deviations out; the test compares squares, as a proof would.
+   */
+  readonly alignmentSigmas?: number;
+  /**
    * What is scored and aggregated: `raw` updates (aggregate: floor-mean of the kept slots, the
    * proven form), updates `clip`ped to the kept slots' median norm, or every update
    * `normalize`d to that median norm (the payout then depends on direction only).
@@ -393,7 +399,11 @@ export function surrogateRule(name: string, options: SurrogateOptions): RoundRul
         ? `outlier if ||u_k|| > ${outlier.kappa} x median norm`
         : `outlier if ||u_k|| > ${outlier.kappa} x median norm or cos(clipped u_k, sum of the others' clipped updates) < ${outlier.tau}`,
     ...(options.alignmentGuard === "drop"
-      ? ["outlier if <u_k, v> <= 0"]
+      ? [
+          options.alignmentSigmas === undefined
+            ? "outlier if <u_k, v> <= 0"
+            : `outlier if cos(u_k, v) <= ${options.alignmentSigmas} / sqrt(D)`,
+        ]
       : options.alignmentGuard === "pay-only"
         ? ["unpaid (still aggregated) if <u_k, v> <= 0"]
         : []),
@@ -437,7 +447,12 @@ export function surrogateRule(name: string, options: SurrogateOptions): RoundRul
       const a = stats.alignment as readonly number[];
       const c = options.round0Linear === true && stats.last === null ? 0 : (stats.curvature as number) * (options.curvatureScale ?? 1);
       const { valid } = screen(round);
-      const aligned = options.alignmentGuard === "drop" ? valid.map((k, i) => k && (a[i] as number) > 0) : valid;
+      const sigmas = options.alignmentSigmas ?? 0;
+      // cos(u_k, v) > sigmas / sqrt(D), squared: <u_k, v>^2 D > sigmas^2 G_kk |v|^2 (and <u_k, v> > 0).
+      const alignedEnough = (i: number): boolean =>
+        (a[i] as number) > 0 &&
+        (a[i] as number) ** 2 * stats.dimension > sigmas ** 2 * (stats.gram[i]?.[i] as number) * (stats.vNorm2 as number);
+      const aligned = options.alignmentGuard === "drop" ? valid.map((k, i) => k && alignedEnough(i)) : valid;
       // Near-duplicates count once everywhere (outlier test, median norm, value, aggregation): a
       // cluster is one player represented by its members' mean, so copies change nothing.
       const clusters =
@@ -583,6 +598,17 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     surrogateRule("aligned-linear-capped", {
       ...consensus,
       outlier: { kind: "consensus", kappa: options.kappa ?? 3, tau: Number.NEGATIVE_INFINITY },
+      orthogonal: "off",
+      deltaCap: true,
+      curvatureScale: 0,
+      aggregateClip: 1.5,
+    }),
+    // The same with a margin on the owner's test: `<u_k, v> > 0` let Gaussian noise in half the time
+    // (its cosine with v is +-1/sqrt(D)); 4 standard deviations of that keep it out.
+    surrogateRule("aligned-margin-linear-capped", {
+      ...consensus,
+      outlier: { kind: "consensus", kappa: options.kappa ?? 3, tau: Number.NEGATIVE_INFINITY },
+      alignmentSigmas: 4,
       orthogonal: "off",
       deltaCap: true,
       curvatureScale: 0,
