@@ -191,6 +191,16 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IFedMarket
+    function commitReference(uint256, uint256, uint256) external nonReentrant {
+        _delegateToAnswers();
+    }
+
+    /// @inheritdoc IFedMarket
+    function publishReference(uint256, uint256, string calldata) external nonReentrant {
+        _delegateToAnswers();
+    }
+
+    /// @inheritdoc IFedMarket
     function submitChunkProofs(uint256 projectId, uint256 round, uint256 firstChunk, ChunkProof[] calldata proofs)
         external
         nonReentrant

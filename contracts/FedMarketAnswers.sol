@@ -6,9 +6,10 @@ import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
 import {FedMarketStorage} from "./FedMarketStorage.sol";
 
 /// @title FedMarketAnswers
-/// @notice FedMarket's "not available" flags and their answers (see {IFedMarket}: the contract
-///         header and `flagUnavailable`, `publishUpdatePart`, `publishUpdate`).
-/// @dev A delegated module: FedMarket deploys it in its constructor and forwards these three calls
+/// @notice FedMarket's "not available" flags and their answers, and the owner's reference (see
+///         {IFedMarket}: the contract header and `flagUnavailable`, `publishUpdatePart`,
+///         `publishUpdate`, `commitReference`, `publishReference`).
+/// @dev A delegated module: FedMarket deploys it in its constructor and forwards these calls
 ///      to it unchanged with `delegatecall` (behind FedMarket's reentrancy guard), so it runs on
 ///      FedMarket's storage, as FedMarket, and its events come from FedMarket's address. It exists
 ///      because FedMarket alone would exceed EIP-170's 24,576 bytes. Called directly it only sees
@@ -97,6 +98,47 @@ contract FedMarketAnswers is FedMarketStorage {
 
         e.published = true;
         emit IFedMarket.UpdatePublished(projectId, round, e.trainer, slot, first, ephemeral, cipher, ownerWrap);
+    }
+
+    /// @notice See {IFedMarket-commitReference} (FedMarket forwards it here by `delegatecall`).
+    function commitReference(uint256 projectId, uint256 round, uint256 commitment) external {
+        Project storage p = _referenceRound(projectId, round);
+        uint256 deadline = _commitEnd(p);
+        if (block.timestamp >= deadline) revert IFedMarket.SubmissionWindowClosed(projectId, round, deadline);
+        if (commitment == 0 || commitment >= FIELD_MODULUS) revert IFedMarket.InvalidCommitment(commitment);
+        Reference storage r = _references[projectId][round];
+        if (r.commitment != 0) revert IFedMarket.ReferenceAlreadyCommitted(projectId, round);
+        r.commitment = commitment;
+        emit IFedMarket.ReferenceCommitted(projectId, round, commitment);
+    }
+
+    /// @notice See {IFedMarket-publishReference} (FedMarket forwards it here by `delegatecall`).
+    function publishReference(uint256 projectId, uint256 round, string calldata cid) external {
+        Project storage p = _referenceRound(projectId, round);
+        uint256 start = _revealEnd(p);
+        uint256 end;
+        // Unchecked: timestamps and windows (at most 365 days) are far below 2^64.
+        unchecked {
+            end = start + p.aggregationWindow / 2;
+        }
+        if (block.timestamp < start || block.timestamp >= end) {
+            revert IFedMarket.OutsideReferenceWindow(projectId, round, start, end);
+        }
+        _checkCid(bytes(cid).length);
+        Reference storage r = _references[projectId][round];
+        uint256 commitment = r.commitment;
+        if (commitment == 0) revert IFedMarket.ReferenceNotCommitted(projectId, round);
+        if (r.published) revert IFedMarket.ReferenceAlreadyPublished(projectId, round);
+        r.published = true;
+        emit IFedMarket.ReferencePublished(projectId, round, commitment, cid);
+    }
+
+    /// @dev The caller owns the active project and `round` is its open round.
+    function _referenceRound(uint256 projectId, uint256 round) private view returns (Project storage p) {
+        p = _project(projectId);
+        if (msg.sender != p.owner) revert IFedMarket.NotProjectOwner(projectId, msg.sender);
+        if (p.status != IFedMarket.ProjectStatus.Active) revert IFedMarket.WrongProjectStatus(projectId, p.status);
+        if (round != p.currentRound) revert IFedMarket.WrongRound(projectId, p.currentRound, round);
     }
 
     /// @dev Slot `slot` is flagged in the open round `round`, not answered yet, and its answer

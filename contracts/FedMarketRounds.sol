@@ -23,8 +23,6 @@ abstract contract FedMarketRounds is FedMarketStorage {
     /// @dev Decision public inputs before the slot commitments: ctx, prevModel, newModel, accFinal,
     ///      sealKey.x, sealKey.y.
     uint256 internal constant DECISION_HEAD = 6;
-    /// @dev Longest CID accepted (a CIDv1 in base32 with a sha2-256 digest is 59 bytes).
-    uint256 internal constant MAX_CID_LENGTH = 128;
     /// @dev Outcome encoding: three 66-bit slots per word, each `status | score << 2`.
     uint256 internal constant SLOTS_PER_WORD = 3;
     uint256 internal constant SLOT_BITS = 66;
@@ -329,10 +327,6 @@ abstract contract FedMarketRounds is FedMarketStorage {
     function _revealedIn(uint256 projectId, uint256 slot, uint256 round) internal view returns (bool) {
         SlotEntry storage e = _slots[projectId][slot];
         return e.round == round && e.revealed;
-    }
-
-    function _checkCid(uint256 length) internal pure {
-        if (length == 0 || length > MAX_CID_LENGTH) revert IFedMarket.InvalidCid();
     }
 
     function _outcome(uint256[] calldata outcomes, uint256 slot) internal pure returns (IFedMarket.SlotStatus, uint256) {

@@ -16,6 +16,8 @@ abstract contract FedMarketStorage {
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @dev Longest owner wrap a published update may carry (the FMEV envelope is 32 bytes).
     uint256 internal constant MAX_OWNER_WRAP_LENGTH = 1024;
+    /// @dev Longest CID accepted (a CIDv1 in base32 with a sha2-256 digest is 59 bytes).
+    uint256 internal constant MAX_CID_LENGTH = 128;
 
     struct Project {
         // word 0: the open round's counters, rewritten by every commit and reveal. They share the
@@ -132,6 +134,11 @@ abstract contract FedMarketStorage {
         uint256 answerAcc; // the open challenge's accumulator after chunk `next - 1`
     }
 
+    struct Reference {
+        uint256 commitment; // 0 until committed
+        bool published;
+    }
+
     uint256 internal _projectCount;
     mapping(uint256 projectId => Project) internal _projects;
     mapping(uint256 projectId => mapping(address trainer => Trainer)) internal _trainers;
@@ -144,6 +151,8 @@ abstract contract FedMarketStorage {
     mapping(address token => mapping(address account => uint256)) internal _credits;
     mapping(address token => uint256) internal _liabilities;
     mapping(uint256 projectId => mapping(uint256 round => OptimisticRound)) internal _optimisticRounds;
+    /// @dev The owner's reference of each round (FedMarketAnswers `commitReference`, `publishReference`).
+    mapping(uint256 projectId => mapping(uint256 round => Reference)) internal _references;
 
     /// @dev The caller is the project's aggregator, `round` is open and in its aggregation window,
     ///      which starts at `start`, and has a quorum.
@@ -195,6 +204,10 @@ abstract contract FedMarketStorage {
     function _project(uint256 projectId) internal view returns (Project storage p) {
         p = _projects[projectId];
         if (p.status == IFedMarket.ProjectStatus.None) revert IFedMarket.UnknownProject(projectId);
+    }
+
+    function _checkCid(uint256 length) internal pure {
+        if (length == 0 || length > MAX_CID_LENGTH) revert IFedMarket.InvalidCid();
     }
 
     /// @dev The round's quorum: `n >= 2f + 3` valid updates (the circuit counts nobody below it).

@@ -48,6 +48,15 @@ import {IRoundVerifier} from "./IRoundVerifier.sol";
 ///      slot left unanswered enters the decision proof with commitment 0, i.e. as an empty slot
 ///      (status `Empty`, unpaid). Chunk proofs wait for the answer deadline.
 ///
+///      The owner's reference (docs/PROOF-INTERFACE.md, "The owner's reference"): in a round's
+///      commit window the owner may commit to a reference direction `v` (`commitReference`: a
+///      salted Poseidon chain, core `referenceCommitment`, hiding while trainers choose their
+///      updates) and, from the end of the reveal window to the middle of the aggregation window,
+///      publish its opening (`publishReference`: the CID of the `fedmarket-reference/1` blob).
+///      Both are optional and once per round. The market records them; the round proofs do not use
+///      them yet (issue 12, stage 2), and the audit checks that a published reference opens its
+///      commitment.
+///
 ///      Money rules (their TypeScript reference is packages/core `rewards.ts`: `rewardShares`,
 ///      `failedRoundSplit`, `equalShares`, `refundSplit`, `refundClaim`): once a round has a
 ///      commitment, its reserved reward goes to that round's trainers (finalized: by proven score)
@@ -383,6 +392,15 @@ interface IFedMarket {
     error PublishedUpdateMismatch(uint256 projectId, uint256 round, uint256 slot);
     /// @notice Only the slot's trainer publishes a sealed update in parts.
     error NotSlotTrainer(uint256 projectId, uint256 round, uint256 slot);
+    /// @notice The owner already committed a reference for this round (once per round).
+    error ReferenceAlreadyCommitted(uint256 projectId, uint256 round);
+    /// @notice Nothing to publish: the owner committed no reference for this round.
+    error ReferenceNotCommitted(uint256 projectId, uint256 round);
+    /// @notice The round's reference is already published (once per round).
+    error ReferenceAlreadyPublished(uint256 projectId, uint256 round);
+    /// @notice A reference is published from the end of the reveal window (`start`) to the middle
+    ///         of the aggregation window (`end`).
+    error OutsideReferenceWindow(uint256 projectId, uint256 round, uint256 start, uint256 end);
     /// @notice A part of `length` elements is not a non-empty whole number of chunks of
     ///         `cipherWidth` elements, or goes past the `chunksLeft` chunks not published yet.
     error WrongPartLength(uint256 length, uint256 cipherWidth, uint256 chunksLeft);
@@ -390,6 +408,12 @@ interface IFedMarket {
     // ---------------------------------------------------------------------------------------------
     // Events
     // ---------------------------------------------------------------------------------------------
+
+    /// @notice The owner committed to round `round`'s reference direction (core `referenceCommitment`).
+    event ReferenceCommitted(uint256 indexed projectId, uint256 indexed round, uint256 commitment);
+    /// @notice The owner published round `round`'s reference: the `fedmarket-reference/1` blob at
+    ///         `cid` (its values and salt) is meant to open the committed `commitment`.
+    event ReferencePublished(uint256 indexed projectId, uint256 indexed round, uint256 commitment, string cid);
 
     /// @notice A project was created and its budget escrowed (`budget` is the amount received).
     event ProjectCreated(
@@ -613,6 +637,24 @@ interface IFedMarket {
     ///        (`InvalidSlotMask`); every flagged slot holds an update revealed in this round
     ///        (`NotRevealed`) and is not flagged yet (`AlreadyFlagged`).
     function flagUnavailable(uint256 projectId, uint256 round, uint256 slotMask) external;
+
+    /// @notice Commits the open round's reference direction `v` (see the contract header). Only the
+    ///         owner (`NotProjectOwner`), for the open round of an active project (`WrongProjectStatus`,
+    ///         `WrongRound`), before its commit window closes (`SubmissionWindowClosed`), once
+    ///         (`ReferenceAlreadyCommitted`). Before the reveals, so that the owner, who can open
+    ///         every update, chooses `v` without having seen any of this round's.
+    /// @param commitment `Poseidon(vectorChain(v, CHUNK, B), salt)`: non-zero and below the BN254
+    ///        scalar field, else `InvalidCommitment`.
+    function commitReference(uint256 projectId, uint256 round, uint256 commitment) external;
+
+    /// @notice Publishes where the committed reference of the open round can be read. Only the owner
+    ///         (`NotProjectOwner`), for the open round of an active project (`WrongProjectStatus`,
+    ///         `WrongRound`) with a committed reference (`ReferenceNotCommitted`), from the end of
+    ///         the reveal window to the middle of the aggregation window (`OutsideReferenceWindow`):
+    ///         after every update is locked and revealed, and leaving the aggregator half of its
+    ///         window. Once (`ReferenceAlreadyPublished`).
+    /// @param cid The IPFS CID of the `fedmarket-reference/1` blob (1 to 128 bytes, else `InvalidCid`).
+    function publishReference(uint256 projectId, uint256 round, string calldata cid) external;
 
     /// @notice Publishes the next chunks of a flagged slot's sealed update, for updates too large
     ///         for one transaction (at the production width a chunk costs ~0.7 M gas): the market

@@ -5,7 +5,7 @@
  *
  * 1. reads what every check starts from into one `AuditContext` (context.ts: the project, its
  *    history from @fedmarket/protocol's reader, the verifier's configuration);
- * 2. runs the independent checks (checks/: spec, proofs, models, openings, payouts, escrow), each
+ * 2. runs the independent checks (checks/: spec, proofs, models, references, openings, payouts, escrow), each
  *    returning findings; the facts several of them need (spec, models, proven outcomes, openings)
  *    are derived once and shared (facts.ts);
  * 3. assembles the `AuditReport` from the same facts (per-round and per-trainer tables, escrow) and

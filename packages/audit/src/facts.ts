@@ -111,7 +111,7 @@ export interface MarketHoldings {
  * answers about (not found, bytes that do not match the CID) is a problem of the blob; a store that
  * cannot be reached or does not answer in time stops the audit (`AuditCannotRunError`, cannot-run.ts).
  */
-async function fetchBlob(ctx: AuditContext, cid: string, what: string): Promise<{ bytes: Uint8Array } | { problem: BlobProblem }> {
+export async function fetchBlob(ctx: AuditContext, cid: string, what: string): Promise<{ bytes: Uint8Array } | { problem: BlobProblem }> {
   try {
     return { bytes: await ctx.store.get(cid, ctx.fetchOptions) };
   } catch (err) {

@@ -15,7 +15,7 @@
  */
 
 /** The checks, in the order `auditProject` runs them and lists their findings. */
-export const CHECK_NAMES = ["spec", "proofs", "models", "openings", "payouts", "escrow"] as const;
+export const CHECK_NAMES = ["spec", "proofs", "models", "references", "openings", "payouts", "escrow"] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export type Severity = "failure" | "warning" | "info";

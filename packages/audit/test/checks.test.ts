@@ -25,7 +25,7 @@ function blindContext(derive: Partial<FactDerivations> = {}): AuditContext {
 describe("# AUDIT_CHECKS", () => {
   it("registers one check per name, in the order the audit runs them", () => {
     assert.deepEqual(Object.keys(AUDIT_CHECKS), [...CHECK_NAMES]);
-    assert.deepEqual([...CHECK_NAMES], ["spec", "proofs", "models", "openings", "payouts", "escrow"]);
+    assert.deepEqual([...CHECK_NAMES], ["spec", "proofs", "models", "references", "openings", "payouts", "escrow"]);
     for (const name of CHECK_NAMES) assert.equal(typeof AUDIT_CHECKS[name], "function", name);
   });
 });
@@ -46,7 +46,7 @@ describe("# runChecks", () => {
         ["spec", "model spec: cannot fetch nowhere from IPFS: no block for nowhere"],
       ],
     );
-    for (const name of ["proofs", "models", "openings", "escrow"] as const) {
+    for (const name of ["proofs", "models", "references", "openings", "escrow"] as const) {
       assert.ok(
         findings.some((f) => f.check === name && f.severity === "info"),
         `${name} says what it could not check`,

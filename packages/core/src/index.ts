@@ -10,6 +10,7 @@ export * from "./pack.ts";
 export * from "./malformed.ts";
 export * from "./poseidon.ts";
 export * from "./commit.ts";
+export * from "./reference.ts";
 export * from "./gram.ts";
 export * from "./slot-status.ts";
 export * from "./screen.ts";

@@ -121,12 +121,13 @@ export function checkModelHeadroom(initialModel: readonly bigint[], numRounds: n
     );
   }
   const bits = initialModelBits(config);
-  const bound = 1n << BigInt(bits - 1);
   initialModel.forEach((q, i) => {
-    if (q < -bound || q >= bound) {
+    try {
+      assertSignedBits(q, bits, `initial model value ${i}`);
+    } catch (err) {
       throw new RangeError(
-        `initial model value ${i} is ${q}, outside the ${bits} signed bits an initial model may use (BG - 1, leaving ` +
-          `room for the rounds' steps): scale the model down (a smaller quantization scale) or use a circuit with a larger BG`,
+        `${(err as Error).message}: an initial model may use BG - 1 signed bits, leaving room for the rounds' steps; ` +
+          `scale the model down (a smaller quantization scale) or use a circuit with a larger BG`,
       );
     }
   });

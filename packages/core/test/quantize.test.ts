@@ -72,8 +72,11 @@ test("model headroom: an initial model within BG - 1 bits and at most 2^(BG-B-1)
     high = aggregate(high, [[7n], [7n]], [true, true], 8);
   }
   assert.deepEqual([low, high], [[-128n], [119n]]);
-  assert.throws(() => checkModelHeadroom([64n], 8, config), /initial model value 0 is 64, outside the 7 signed bits/);
-  assert.throws(() => checkModelHeadroom([-65n], 8, config), /outside the 7 signed bits/);
+  assert.throws(
+    () => checkModelHeadroom([64n], 8, config),
+    /initial model value 0 64 is not in \[-2\^6, 2\^6\): an initial model may use BG - 1/,
+  );
+  assert.throws(() => checkModelHeadroom([-65n], 8, config), /-65 is not in \[-2\^6, 2\^6\)/);
   assert.throws(() => checkModelHeadroom([0n], 9, config), /numRounds 9 must be in \[1, 8\]/);
   assert.throws(() => checkModelHeadroom([0n], 0, config), /numRounds 0/);
   // BG = B leaves no headroom at all

@@ -8,6 +8,7 @@
  *   layers (update, global model) and the frozen backbone; splitting a pretrained network's weights
  * - data/: IDX, CSV, JSON-lines and PNG-folder loaders; the `mnist` package's digits
  * - local-training.ts: one round of local training -> clipped float delta; evaluation; initial weights
+ * - reference-direction.ts: the owner's reference direction (minus the validation loss gradient)
  * - random.ts: seeded randomness (shuffles, Gaussian, Dirichlet)
  */
 export * from "./model-builder.ts";
@@ -16,3 +17,4 @@ export * from "./model-weights.ts";
 export * from "./data/index.ts";
 export * from "./random.ts";
 export * from "./local-training.ts";
+export * from "./reference-direction.ts";

@@ -19,7 +19,8 @@ import type { TF } from "./backend.ts";
 import type { Dataset } from "./data/dataset.ts";
 import { checkDatasetFits } from "./data/dataset.ts";
 import { buildModel, predictLabels } from "./model-builder.ts";
-import { describeLayers, frozenLayerIndices, validateModelSpec, type ModelSpec, type ModelSummary } from "@fedmarket/protocol";
+import type { ModelSpec } from "@fedmarket/protocol";
+import { requireFrozenWeights, targets } from "./model-inputs.ts";
 import { permutation, seededRandom } from "./random.ts";
 import { flattenFrozenWeights, flattenWeights, setFlatWeights } from "./model-weights.ts";
 
@@ -93,28 +94,6 @@ export class NonFiniteUpdateError extends Error {
 function firstNonFinite(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i] as number)) return i;
   return -1;
-}
-
-/** Labels as the model's target tensor: one-hot, or a `[n, 1]` column for a sigmoid output. */
-function targets(tf: TF, labels: Int32Array, summary: ModelSummary, numClasses: number): Tensor<Rank> {
-  return tf.tidy(() => {
-    const l = tf.tensor1d(labels, "int32");
-    return summary.loss === "binaryCrossentropy" ? l.cast("float32").reshape([-1, 1]) : tf.oneHot(l, numClasses).cast("float32");
-  });
-}
-
-/**
- * A spec with frozen layers is only meaningful with their weights: without them the backbone
- * would be random and the update (or accuracy) silently wrong, so refuse up front.
- */
-function requireFrozenWeights(rawSpec: ModelSpec | unknown, frozenWeights: Float32Array | undefined): void {
-  if (frozenWeights !== undefined) return;
-  const { spec, summary } = validateModelSpec(rawSpec);
-  if (summary.frozenParameters === 0) return;
-  throw new Error(
-    `the spec freezes ${describeLayers(frozenLayerIndices(summary))}: pass their weights (spec.frozenWeights ${spec.frozenWeights}, ` +
-      `${summary.frozenParameters} values, e.g. from loadFrozenWeights) as frozenWeights`,
-  );
 }
 
 export async function trainLocally(options: LocalTrainingOptions): Promise<LocalTrainingResult> {

@@ -11,6 +11,7 @@ test("the package entry point exports every module", () => {
     "trainLocally",
     "evaluateAccuracy",
     "initialWeights",
+    "referenceDirection",
     "seededRandom",
     "loadMnistPackageDigits",
   ]) {

@@ -7,6 +7,7 @@
  * - global-model.ts: global model <-> on-chain commitment; spec <-> chain parameters
  * - hyper-params.ts: per-round hyper-parameters (spec bounds -> chain, decay, training overrides)
  * - sealed-update.ts: the `FMSU` sealed update a trainer pins (ciphertext, ephemeral key, owner wrap)
+ * - reference.ts: the `fedmarket-reference/1` blob opening an owner's reference commitment
  * - groth16.ts: Groth16 proofs <-> the eight uint256 calldata words; releasing snarkjs's curve threads
  * - envelope.ts: multi-recipient X25519 + XChaCha20-Poly1305 encryption (`FMEV`)
  * - update-codec.ts: sealing an update, opening it with the aggregator's or the owner's key (or the
@@ -29,6 +30,7 @@ export * from "./sealed-update.ts";
 export * from "./envelope.ts";
 export * from "./update-codec.ts";
 export * from "./groth16.ts";
+export * from "./reference.ts";
 export * from "./storage/index.ts";
 export * from "./chain/index.ts";
 export * from "./node/log.ts";

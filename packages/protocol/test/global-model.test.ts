@@ -33,7 +33,7 @@ test("an initial model is committed only within the model's headroom: BG - 1 bit
   assert.throws(() => initialModelCommitment(w, 1024, circuit, 129), /numRounds 129 must be in \[1, 128\]/);
   assert.throws(
     () => initialModelCommitment([2 ** 14 / 1024], 1024, circuit, 1),
-    /initial model value 0 is 16384, outside the 15 signed bits/,
+    /initial model value 0 16384 is not in \[-2\^14, 2\^14\): an initial model may use BG - 1 signed bits/,
   );
 });
 

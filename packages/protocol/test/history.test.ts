@@ -256,6 +256,8 @@ test("one round reads only that round's events, from a lower bound", async () =>
     "ChunkProofsAccepted",
     "ChunksCommitted",
     "ContributionRecorded",
+    "ReferenceCommitted",
+    "ReferencePublished",
     "RoundChallenged",
     "RoundFailed",
     "RoundFinalized",

@@ -9,6 +9,7 @@
  * | spec | spec.ts | `ProjectCreated` is in the history; the pinned spec vs the chain's parameters |
  * | proofs | proofs.ts (+ ../proofs.ts) | each finalized round's chunk and decision proofs, snarkjs and on chain |
  * | models | models.ts | every recorded model commitment vs the pinned model; the model chain; accuracy |
+ * | references | references.ts | each owner's reference published vs its commitment; committed ones left unpublished |
  * | openings | openings.ts | with the owner key: each update opened, vs the proven outcome (decoded or excluded) |
  * | payouts | payouts.ts | `ContributionRecorded` / `Credited` vs `rewardShares` and the other money rules |
  * | escrow | escrow.ts | budget, refund pool, bond; the market's balance vs `totalLiabilities` |
@@ -20,6 +21,7 @@ import { checkModels } from "./models.ts";
 import { checkOpenings } from "./openings.ts";
 import { checkPayouts } from "./payouts.ts";
 import { checkProofs } from "./proofs.ts";
+import { checkReferences } from "./references.ts";
 import { checkSpec } from "./spec.ts";
 
 export { checkEscrow, escrowAccount, type EscrowAudit } from "./escrow.ts";
@@ -27,6 +29,7 @@ export { checkModels } from "./models.ts";
 export { checkOpenings } from "./openings.ts";
 export { checkPayouts } from "./payouts.ts";
 export { checkProofs } from "./proofs.ts";
+export { checkReferences } from "./references.ts";
 export { checkSpec } from "./spec.ts";
 
 /** A check: findings about one subject of the audit, from the shared context alone. */
@@ -37,6 +40,7 @@ export const AUDIT_CHECKS: Readonly<Record<CheckName, AuditCheck>> = Object.free
   spec: checkSpec,
   proofs: checkProofs,
   models: checkModels,
+  references: checkReferences,
   openings: checkOpenings,
   payouts: checkPayouts,
   escrow: checkEscrow,

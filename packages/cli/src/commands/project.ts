@@ -1,12 +1,14 @@
-/** `fedmarket project create|fund|status|cancel|expire|refund`: the owner's (and funders') side of a project. */
+/** `fedmarket project create|fund|status|reference|cancel|expire|refund`: the owner's (and funders') side of a project. */
 import path from "node:path";
 import { type Command } from "commander";
 import { parseUnits, ZeroAddress } from "ethers";
 import {
+  BlobStoreError,
   decodeWeights,
   FedMarketClient,
   isUnreachable,
   MarketRevertError,
+  sleep,
   ProjectStatus,
   type ModelSpec,
   type ModelSummary,
@@ -18,6 +20,7 @@ import { loadOrCreateX25519KeyFile } from "../owner/key-file.ts";
 import { cancelProject, createProject, fundProject, tokenDecimals } from "../owner/project.ts";
 import { formatStatus, projectStatus } from "../owner/status.ts";
 import { openBlobStore } from "../owner/store.ts";
+import { referenceStep, type ReferenceStep } from "../owner/reference.ts";
 import { fail, jsonText, parseAddress, parseAmount, parseCount, parseProjectId, readInputFile, readJsonFile, writeJson } from "./common.ts";
 import {
   checkAggregationWindow,
@@ -182,7 +185,9 @@ async function initialWeightsFor(
 }
 
 export function register(program: Command): void {
-  const project = program.command("project").description("the owner's project commands: create, fund, status, cancel, expire, refund");
+  const project = program
+    .command("project")
+    .description("the owner's project commands: create, fund, status, reference, cancel, expire, refund");
 
   project
     .command("create")
@@ -439,6 +444,82 @@ frozen layers are not trained, committed or proven.`,
       }
     });
 
+  targetOptions(project.command("reference"), true)
+    .description(
+      "the owner's reference direction for the open round (docs/PROOF-INTERFACE.md, \"The owner's reference\"): in the commit " +
+        "window, compute it from your validation data at the round's model and commit to it; after the reveal window, pin and " +
+        "publish it. Does what is due now (or, with --watch, every round until the project ends)",
+    )
+    .requiredOption(
+      "--data <location>",
+      "the owner's validation data (a folder or file, as `fedmarket-trainer run --data` takes); never shared",
+    )
+    .option("--label-column <name>", "label column of CSV/JSONL data (default: label)")
+    .option("--state-dir <dir>", "where each round's opening (values and salt) is kept between commit and publish", "fedmarket-owner")
+    .option("--watch", "keep going: commit and publish in every round until the project ends, riding out RPC and IPFS outages")
+    .option("--ipfs-api <url>", "Kubo RPC API (env FEDMARKET_IPFS_API)")
+    .option("--ipfs-repo <dir>", "embedded IPFS block folder (env FEDMARKET_IPFS_REPO)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  FEDMARKET_PRIVATE_KEY=0x... fedmarket project reference --project-file project.json --data data/owner-validation --ipfs-api http://127.0.0.1:5001\n" +
+        "  FEDMARKET_PRIVATE_KEY=0x... fedmarket project reference --project-file project.json --data data/owner-validation --watch\n" +
+        "Keep --state-dir: a committed reference can only be opened with the salt saved there.",
+    )
+    .action(
+      async (
+        flags: Common & { data: string; labelColumn?: string; stateDir: string; watch?: boolean; ipfsApi?: string; ipfsRepo?: string },
+        cmd: Command,
+      ) => {
+        let store: Awaited<ReturnType<typeof openBlobStore>> | undefined;
+        try {
+          store = await openBlobStore(flags);
+          const blobs = store;
+          await withSignedClient(flags, cmd, async ({ client, t }) => {
+            const { loadDataset } = await import("@fedmarket/ml");
+            const options = {
+              client,
+              store: blobs,
+              projectId: t.projectId,
+              stateDir: path.resolve(flags.stateDir),
+              validation: (spec: ModelSpec) =>
+                loadDataset(path.resolve(flags.data), {
+                  inputShape: spec.inputShape,
+                  labels: spec.labels,
+                  ...(flags.labelColumn === undefined ? {} : { labelColumn: flags.labelColumn }),
+                }),
+              log: (line: string) => process.stderr.write(`${line}\n`),
+            };
+            for (;;) {
+              let step: ReferenceStep;
+              try {
+                step = await referenceStep(options);
+              } catch (err) {
+                if (flags.watch !== true || !(isUnreachable(err) || err instanceof BlobStoreError)) throw err;
+                process.stderr.write(`${(err as Error).message}; retrying in 15 s\n`);
+                await sleep(15_000);
+                continue;
+              }
+              process.stdout.write(`${jsonText({ projectId: t.projectId, ...step })}\n`);
+              if (step.action !== "waiting") process.stderr.write(`${describeReferenceStep(step)}\n`);
+              if (flags.watch !== true || (step.action === "waiting" && step.until === undefined)) {
+                if (step.action === "waiting") process.stderr.write(`${step.reason}\n`);
+                return;
+              }
+              // Chain time leads or lags the local clock; never sleep long past a deadline.
+              const until = step.action === "waiting" ? step.until : undefined;
+              const wait = until === undefined ? 0 : (until - (await client.chainTime())) * 1000;
+              await sleep(Math.min(60_000, Math.max(2_000, wait)));
+            }
+          });
+        } catch (err) {
+          fail(err, cmd);
+        } finally {
+          await store?.close();
+        }
+      },
+    );
+
   targetOptions(project.command("cancel"), true)
     .description(
       "cancel the project: the open round's reward goes to its submitters (with a quorum, the round runs to its end first); " +
@@ -545,6 +626,13 @@ async function withSignedClient(
   } catch (err) {
     fail(err, cmd);
   }
+}
+
+function describeReferenceStep(step: Exclude<ReferenceStep, { action: "waiting" }>): string {
+  return step.action === "committed"
+    ? `round ${step.round}: committed the reference${step.loss === undefined ? " saved earlier" : ` (validation loss ${step.loss.toFixed(4)})`}, ` +
+        `tx ${step.txHash}; publish it after the reveal window (run this again, or use --watch)`
+    : `round ${step.round}: published the reference at ${step.cid}, tx ${step.txHash}`;
 }
 
 const REFUND_HINT = (id: bigint): string =>

@@ -92,6 +92,15 @@ export function describeMarketError(name: string, args: readonly unknown[]): str
       return `${a(1)} has no unrefunded deposit in project ${a(0)}, or the project has not ended yet`;
     case "InvalidChunkProofs":
       return `the ${a(1)} chunk proofs from chunk ${a(0)} on do not all verify (the market checks them as one batch, which cannot name the bad one): check each with the verifier's verifyChunk, re-prove those it rejects with the keys of the project's verifier, and resubmit from chunk ${a(0)}, or from chunk 0 if the first proof does not continue the stored accumulator`;
+    // The owner's reference (commitReference, publishReference).
+    case "ReferenceAlreadyCommitted":
+      return `the owner already committed a reference for round ${a(1)} of project ${a(0)}; it cannot be changed (publish that one after the reveal window)`;
+    case "ReferenceNotCommitted":
+      return `no reference was committed for round ${a(1)} of project ${a(0)}: there is nothing to publish (commit one in the next round's commit window)`;
+    case "ReferenceAlreadyPublished":
+      return `the reference of round ${a(1)} of project ${a(0)} is already published; nothing to do`;
+    case "OutsideReferenceWindow":
+      return `a reference of round ${a(1)} of project ${a(0)} is published from ${time(args[2])} (the end of the reveal window) until ${time(args[3])} (the middle of the aggregation window)`;
     // "Not available" flags and their answers (flagUnavailable, publishUpdate).
     case "FlaggingClosed":
       return `the flagging window of round ${a(1)} of project ${a(0)} has closed (flags are taken only in the first half of the aggregation window, before any chunk proof): a slot not flagged by then cannot be left out, and a round whose updates cannot all be decrypted cannot be proven; it will fail`;

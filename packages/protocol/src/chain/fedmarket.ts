@@ -629,6 +629,22 @@ export class FedMarketClient {
   }
 
   /**
+   * The owner commits the open round's reference direction (core `referenceCommitment`); only in
+   * the round's commit window, once.
+   */
+  commitReference(projectId: bigint, round: number, commitment: bigint): Promise<TransactionResponse> {
+    return this.#send("commitReference", [projectId, round, commitment]);
+  }
+
+  /**
+   * The owner publishes the CID of the round's `fedmarket-reference/1` blob; only from the end of
+   * the reveal window to the middle of the aggregation window, once, after `commitReference`.
+   */
+  publishReference(projectId: bigint, round: number, cid: string): Promise<TransactionResponse> {
+    return this.#send("publishReference", [projectId, round, cid]);
+  }
+
+  /**
    * The aggregator flags the revealed updates of `slotMask` (bit `k`: slot `k`) as not available, in
    * one transaction: only in the first half of the aggregation window and before any chunk proof.
    * Each flagged slot may be answered (`publishUpdate`) until the round's answer deadline.

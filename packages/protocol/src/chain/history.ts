@@ -51,6 +51,8 @@ import {
   type SubmissionRecord,
   type CommitRecord,
   type FlagRecord,
+  type ReferenceCommitRecord,
+  type ReferencePublicationRecord,
   type PublicationPartRecord,
   type PublicationRecord,
   type SeedRecord,
@@ -69,6 +71,10 @@ export interface RoundHistory {
   readonly submissions: readonly SubmissionRecord[];
   readonly chunkBatches: readonly ChunkBatchRecord[];
   readonly contributions: readonly ContributionRecord[];
+  /** The owner's reference commitment (`ReferenceCommitted`), if it committed one this round. */
+  readonly referenceCommitted?: ReferenceCommitRecord;
+  /** Where the owner published that reference (`ReferencePublished`), if it did. */
+  readonly referencePublished?: ReferencePublicationRecord;
   /** Slots the aggregator flagged as not available (`UpdateFlagged`), in the order they landed. */
   readonly flags: readonly FlagRecord[];
   /**
@@ -205,6 +211,12 @@ const FILE: { readonly [K in DecodedEventName]: (h: HistoryDraft, r: EventRecord
     const submissions = roundOf(h, r.round).submissions;
     submissions.push(r);
     submissions.sort((a, b) => a.slot - b.slot);
+  },
+  ReferenceCommitted: (h, r) => {
+    roundOf(h, r.round).referenceCommitted = r;
+  },
+  ReferencePublished: (h, r) => {
+    roundOf(h, r.round).referencePublished = r;
   },
   UpdateFlagged: (h, r) => {
     roundOf(h, r.round).flags.push(r);

@@ -120,6 +120,23 @@ export interface SubmissionRecord extends RoundEventRecord {
 }
 
 /**
+ * `ReferenceCommitted`: the owner committed to the round's reference direction, core
+ * `referenceCommitment(v, salt)`, in the round's commit window.
+ */
+export interface ReferenceCommitRecord extends RoundEventRecord {
+  readonly commitment: bigint;
+}
+
+/**
+ * `ReferencePublished`: the owner published where the round's reference can be read (the
+ * `fedmarket-reference/1` blob at `cid`); `commitment` is the one committed earlier in the round.
+ */
+export interface ReferencePublicationRecord extends RoundEventRecord {
+  readonly commitment: bigint;
+  readonly cid: string;
+}
+
+/**
  * `UpdateFlagged`: the aggregator said it could not fetch or open the update revealed in `slot`.
  * Anyone may answer by publishing the slot's sealed update (`UpdatePublished`) before
  * `answerDeadline` (chain time; the round's deadline as it stood after this flag, a later flag in
@@ -485,6 +502,11 @@ export const EVENT_DECODERS = {
     return { ...round(e), trainer: a.str("trainer"), slot: a.num("slot"), sealed: a.str("sealedCommit") };
   },
   UpdateRevealed: decodeSubmission,
+  ReferenceCommitted: (e: ParsedEvent): ReferenceCommitRecord => ({ ...round(e), commitment: reader(e).big("commitment") }),
+  ReferencePublished: (e: ParsedEvent): ReferencePublicationRecord => {
+    const a = reader(e);
+    return { ...round(e), commitment: a.big("commitment"), cid: a.str("cid") };
+  },
   UpdateFlagged: (e: ParsedEvent): FlagRecord => {
     const a = reader(e);
     return { ...round(e), trainer: a.str("trainer"), slot: a.num("slot"), answerDeadline: a.num("answerDeadline") };

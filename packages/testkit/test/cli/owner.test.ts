@@ -16,11 +16,21 @@ import os from "node:os";
 import path from "node:path";
 import { JsonRpcProvider, parseEther } from "ethers";
 import { prepareCircuits } from "@fedmarket/aggregator";
-import { randomScalar } from "@fedmarket/core";
-import { FedMarketClient, HeliaBlobStore, decodeWeights, globalModelCommitment, memoryLogger, ProjectStatus } from "@fedmarket/protocol";
+import { randomScalar, referenceBound } from "@fedmarket/core";
+import {
+  FedMarketClient,
+  HeliaBlobStore,
+  decodeWeights,
+  globalModelCommitment,
+  loadRoundHistory,
+  memoryLogger,
+  openReference,
+  ProjectStatus,
+} from "@fedmarket/protocol";
 import { K4_TEST_SPEC } from "@fedmarket/protocol/test-specs";
 import { startLocalChain, freePort, type LocalChain } from "../../src/chain/local-chain.ts";
 import { HARDHAT_KEYS } from "../../src/chain/demo-project.ts";
+import { syntheticBlobsCsv } from "../../src/data/synthetic-data.ts";
 import { BIN } from "../helpers.ts";
 import type { Deployment, ProjectFile, ProjectStatusReport } from "@fedmarket/cli";
 
@@ -308,6 +318,59 @@ test("project fund and status: the budget grows; the status table and JSON show 
   assert.equal(s.project.budget, parseEther("0.45").toString());
   assert.equal(s.rounds.length, 1);
   assert.equal(s.rounds[0]?.state, "open");
+});
+
+test("project reference: commits in the commit window, waits through the reveals, publishes an opening of the commitment", async () => {
+  await writeFile(path.join(tmp, "owner-validation.csv"), syntheticBlobsCsv(77, 150, 12, ["a", "b", "c", "d"]));
+  const args = ["project", "reference", "--project-file", "project.json", "--data", "owner-validation.csv", "--ipfs-repo", "ipfs"];
+  const commit = await run(FEDMARKET, [...args, "--state-dir", "owner-state"], owner);
+  assert.equal(commit.code, 0, commit.stderr);
+  const committed = JSON.parse(commit.stdout) as { action: string; round: number; commitment: string };
+  assert.equal(committed.action, "committed");
+  assert.equal(committed.round, 0);
+  assert.match(
+    commit.stderr,
+    /round 0: committed the reference \(validation loss \d+\.\d{4}\), tx 0x[0-9a-f]{64}; publish it after the reveal window/,
+  );
+
+  const early = await run(FEDMARKET, [...args, "--state-dir", "owner-state"], owner);
+  assert.equal(early.code, 0, early.stderr);
+  assert.equal((JSON.parse(early.stdout) as { action: string }).action, "waiting");
+  assert.match(early.stderr, /round 0's reference is committed; it is published after the reveal window/);
+
+  const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true });
+  const store = await HeliaBlobStore.create({ dataDir: path.join(tmp, "ipfs") });
+  try {
+    const client = new FedMarketClient(deployment.market, provider);
+    await chain.rpc("evm_setNextBlockTimestamp", [(await client.getCurrentRound(1n)).revealDeadline]);
+    await chain.rpc("evm_mine");
+    // Without the saved opening there is nothing to publish, and the command says where it looked.
+    const lost = await run(FEDMARKET, [...args, "--state-dir", "elsewhere"], owner);
+    assert.equal(lost.code, 2, lost.stdout + lost.stderr);
+    assert.match(lost.stderr, /round 0's reference is committed but its opening is not in .*elsewhere.*round-0\.reference\.json/);
+    const publish = await run(FEDMARKET, [...args, "--state-dir", "owner-state"], owner);
+    assert.equal(publish.code, 0, publish.stderr);
+    const published = JSON.parse(publish.stdout) as { action: string; cid: string };
+    assert.equal(published.action, "published");
+    const round = await loadRoundHistory(client, 1n, 0);
+    assert.equal(round.referenceCommitted?.commitment.toString(), committed.commitment);
+    assert.equal(round.referencePublished?.cid, published.cid);
+    const opening = openReference(await store.get(published.cid), {
+      projectId: 1n,
+      round: 0,
+      commitment: BigInt(committed.commitment),
+      modelSize: 52,
+      circuit: K4_TEST_SPEC.circuit,
+    });
+    const bound = BigInt(referenceBound(K4_TEST_SPEC.circuit.updateBits));
+    assert.ok(
+      opening.values.some((v) => v === bound || v === -bound),
+      "the reference uses the whole range of B bits",
+    );
+  } finally {
+    await store.close();
+    provider.destroy();
+  }
 });
 
 test("errors: an unreachable RPC exits 2 (status and audit), a missing key exits 2, cancel by a stranger exits 1 with the reason", async () => {

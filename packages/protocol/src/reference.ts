@@ -1,0 +1,123 @@
+/**
+ * The `fedmarket-reference/1` blob: the opening of an owner's reference commitment (core
+ * `referenceCommitment`), pinned after the round's reveal window and announced on chain by
+ * `publishReference`. JSON, every big number a decimal string; the values as one comma-separated
+ * string of small integers, so a million-parameter reference stays a few megabytes of text.
+ *
+ * Who reads it: the audit (does it open the committed commitment?) and, once the round proofs use
+ * the reference (issue 12, stage 2), the aggregator.
+ */
+import { checkReference, isFieldElement, referenceCommitment, type CircuitConfig } from "@fedmarket/core";
+
+/** The format tag of a pinned reference. */
+export const REFERENCE_FORMAT = "fedmarket-reference/1";
+
+/** An owner's reference for one round of one project, and the salt of its commitment. */
+export interface ReferenceBlob {
+  readonly projectId: bigint;
+  readonly round: number;
+  /** `B`: the signed width of every value. */
+  readonly bits: number;
+  readonly salt: bigint;
+  /** `v`, one value per trained parameter (`D`), each in `[-(2^(B-1) - 1), 2^(B-1) - 1]`. */
+  readonly values: readonly bigint[];
+}
+
+/** A reference blob that cannot be read, or does not open the commitment it is published for. */
+export class ReferenceBlobError extends Error {
+  constructor(message: string) {
+    super(`reference blob: ${message}`);
+    this.name = "ReferenceBlobError";
+  }
+}
+
+/** The blob as pinned. */
+export function encodeReference(r: ReferenceBlob): Uint8Array {
+  const json = {
+    format: REFERENCE_FORMAT,
+    projectId: r.projectId.toString(),
+    round: r.round,
+    bits: r.bits,
+    salt: r.salt.toString(),
+    values: r.values.join(","),
+  };
+  return new TextEncoder().encode(`${JSON.stringify(json)}\n`);
+}
+
+/** Reads a pinned blob; throws a `ReferenceBlobError` that says what is wrong with it. */
+export function decodeReference(bytes: Uint8Array): ReferenceBlob {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    throw new ReferenceBlobError(`not JSON: ${(err as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null) throw new ReferenceBlobError("not a JSON object");
+  const o = json as Record<string, unknown>;
+  if (o.format !== REFERENCE_FORMAT) throw new ReferenceBlobError(`format is ${String(o.format)}, not ${REFERENCE_FORMAT}`);
+  const decimal = (v: unknown, what: string): bigint => {
+    if (typeof v !== "string" || !/^[0-9]+$/.test(v)) throw new ReferenceBlobError(`${what} is not a decimal string`);
+    return BigInt(v);
+  };
+  const count = (v: unknown, what: string, max: number): number => {
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > max) {
+      throw new ReferenceBlobError(`${what} is not an integer in [0, ${max}]`);
+    }
+    return v;
+  };
+  const salt = decimal(o.salt, "salt");
+  if (!isFieldElement(salt)) throw new ReferenceBlobError("salt is not a BN254 field element");
+  if (typeof o.values !== "string") throw new ReferenceBlobError("values is not a comma-separated string");
+  const values =
+    o.values === ""
+      ? []
+      : o.values.split(",").map((x, i) => {
+          if (!/^-?[0-9]{1,6}$/.test(x)) throw new ReferenceBlobError(`value ${i} (${x.slice(0, 20)}) is not a small integer`);
+          return BigInt(x);
+        });
+  return {
+    projectId: decimal(o.projectId, "projectId"),
+    round: count(o.round, "round", 2 ** 32 - 1),
+    bits: count(o.bits, "bits", 32),
+    salt,
+    values,
+  };
+}
+
+/** What a published reference must match: its round on chain and the project's circuit. */
+export interface ReferenceExpectation {
+  readonly projectId: bigint;
+  readonly round: number;
+  /** The commitment on chain (`ReferenceCommitted`). */
+  readonly commitment: bigint;
+  /** The trained parameters `D`. */
+  readonly modelSize: number;
+  readonly circuit: CircuitConfig;
+}
+
+/**
+ * Decodes a pinned reference and checks it against what the chain committed: the project and
+ * round, `B`, one value per parameter within the symmetric range, and the commitment. Returns the
+ * blob; throws a `ReferenceBlobError` naming the first mismatch.
+ */
+export function openReference(bytes: Uint8Array, expected: ReferenceExpectation): ReferenceBlob {
+  const r = decodeReference(bytes);
+  if (r.projectId !== expected.projectId || r.round !== expected.round) {
+    throw new ReferenceBlobError(
+      `it is for project ${r.projectId} round ${r.round}, not project ${expected.projectId} round ${expected.round}`,
+    );
+  }
+  if (r.bits !== expected.circuit.updateBits) {
+    throw new ReferenceBlobError(`its values have ${r.bits} bits, the project's circuit B = ${expected.circuit.updateBits}`);
+  }
+  try {
+    checkReference(r.values, expected.modelSize, expected.circuit);
+  } catch (err) {
+    throw new ReferenceBlobError((err as Error).message);
+  }
+  const commitment = referenceCommitment(r.values, r.salt, expected.circuit);
+  if (commitment !== expected.commitment) {
+    throw new ReferenceBlobError(`it opens commitment ${commitment}, not the committed ${expected.commitment}`);
+  }
+  return r;
+}
