@@ -80,6 +80,8 @@ interface Measurement {
   revealUpdateFirstRound: { min: number; max: number; mean: number };
   revealUpdateLaterRound: { min: number; max: number; mean: number };
   flagUnavailable: number;
+  commitReference: number;
+  publishReference: number;
   publishUpdate: { cipherElements: number; gas: number };
   /** The same answer in two transactions: chunk 0 as a part (by the slot's trainer), then the rest. */
   publishUpdateInParts: { partCipherElements: number; part: number; rest: number };
@@ -238,7 +240,10 @@ async function measure(k: number): Promise<Measurement> {
     return { whole, chunks, perChunk: Math.round(chunks / chunkProofs.length), perExtra: chunks - fewer, one };
   }
 
+  // The owner's reference of round 0: committed before the trainers commit, published after the reveals.
+  const commitReference = await gasOf(market.connect(owner).commitReference(1n, 0, 123456789n));
   const first = await submitRound(1n, 0);
+  const publishReference = await gasOf(market.connect(owner).publishReference(1n, 0, cid(8)));
   const round0 = await finalize(0);
   // The seed of round 1 (opened by the finalization) read by anyone before the first commit.
   const drawSeed = await gasOf(market.connect(trainers[0]!).drawSeed(1n));
@@ -361,6 +366,8 @@ async function measure(k: number): Promise<Measurement> {
     revealUpdateFirstRound: stats(first.reveal),
     revealUpdateLaterRound: stats(later.reveal),
     flagUnavailable,
+    commitReference,
+    publishReference,
     publishUpdate: { cipherElements: sealed.cipher.length, gas: publishUpdate },
     publishUpdateInParts: { partCipherElements: np, part, rest },
     verifyChunkProof: await verifier.verifyChunkGas(),
@@ -513,6 +520,7 @@ const out = {
     "flagUnavailable: the aggregator flags one revealed slot (round 1). publishUpdate: another account publishes that slot's sealed update " +
       `(${MODEL_SIZE / CHUNK} chunks of packedLength(${CHUNK}, ${UPDATE_BITS}) ciphertext elements, a 32-byte owner wrap), checked by the ` +
       "adapter's poseidon-solidity libraries (core's hashNarrow per chunk with PoseidonT(min(NP, 5) + 1), PoseidonT3 per chain step, PoseidonT4 for the commitment).",
+    "commitReference / publishReference: the owner's reference of round 0 (docs/PROOF-INTERFACE.md, \"The owner's reference\"): the commitment stored in the commit window, the opening's CID published (logged only) after the reveals.",
     "answerPerChunk: what one more chunk adds to the adapter's sealedCommitment (hashing and that chunk's calldata) at each configuration's " +
       "chunk width; publishUpdate adds the canonical-element checks and the UpdatePublished log of the elements on top.",
     "publishUpdateInParts: the same answer as publishUpdate in two transactions: the slot's trainer publishes chunk 0 (publishUpdatePart), " +

@@ -25,6 +25,7 @@ import {
 } from "@fedmarket/protocol";
 import { AggregatorError } from "./errors.ts";
 import { loadOrCreateSealKeyFile, sealKeyText } from "./keys.ts";
+import { blobSource } from "./steps/context.ts";
 import { ModelCache } from "./steps/model-cache.ts";
 import { prepareProjectCircuits, type PreparedCircuits, type ProjectSetupOptions } from "./prepare.ts";
 
@@ -89,11 +90,7 @@ async function checkInitialModel(
   config: CircuitConfig,
   setup: ProjectSetupOptions = {},
 ): Promise<void> {
-  const settings = {
-    ...(setup.ipfsTimeoutMs === undefined ? {} : { ipfsTimeoutMs: setup.ipfsTimeoutMs }),
-    ...(setup.ipfsRetries === undefined ? {} : { ipfsRetries: setup.ipfsRetries }),
-  };
-  const model = await new ModelCache().current({ store, config: settings }, project, config);
+  const model = await new ModelCache().current(blobSource(store, setup), project, config);
   try {
     checkModelHeadroom(model, project.numRounds, config);
   } catch (err) {

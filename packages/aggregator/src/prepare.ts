@@ -19,7 +19,7 @@ import { releaseCurves, REPO_ROOT, type BlobStore, type FedMarketClient, type No
 import { AggregatorError } from "./errors.ts";
 import { ArtifactsError, circuitArtifactsStatus, devCircuitStates, devScripts, type DevCircuitState } from "./artifacts.ts";
 import { formatSeconds } from "./progress.ts";
-import type { StepSettings } from "./steps/context.ts";
+import { blobSource, type StepSettings } from "./steps/context.ts";
 import { projectCircuitConfig } from "./verifier-check.ts";
 
 /** Heartbeat period of a long setup step (default): the log is never silent for longer. */
@@ -182,17 +182,7 @@ export async function prepareProjectCircuits(
   logger: NodeLogger,
   options: ProjectSetupOptions = {},
 ): Promise<PreparedCircuits> {
-  const config = await projectCircuitConfig(
-    {
-      chain: { client },
-      store,
-      config: {
-        ...(options.ipfsTimeoutMs === undefined ? {} : { ipfsTimeoutMs: options.ipfsTimeoutMs }),
-        ...(options.ipfsRetries === undefined ? {} : { ipfsRetries: options.ipfsRetries }),
-      },
-    },
-    project,
-  );
+  const config = await projectCircuitConfig({ chain: { client }, ...blobSource(store, options) }, project);
   const { chunk, decision } = circuitNames(config);
   logger.log(
     "info",

@@ -77,6 +77,17 @@ export interface BlobSource {
   readonly config: Pick<StepSettings, "ipfsTimeoutMs" | "ipfsRetries">;
 }
 
+/** A `BlobSource` outside a node (`setup`, `accept`): the store and whichever fetch settings were given. */
+export function blobSource(store: BlobStore, settings: Pick<StepSettings, "ipfsTimeoutMs" | "ipfsRetries"> = {}): BlobSource {
+  return {
+    store,
+    config: {
+      ...(settings.ipfsTimeoutMs === undefined ? {} : { ipfsTimeoutMs: settings.ipfsTimeoutMs }),
+      ...(settings.ipfsRetries === undefined ? {} : { ipfsRetries: settings.ipfsRetries }),
+    },
+  };
+}
+
 /**
  * Downloads a blob the round cannot do without (spec, global models) with the node's fetch
  * settings; a failure is an `ipfs` error naming what was wanted, since nothing can go on without it.
