@@ -8,7 +8,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { referenceCommitment, type CircuitConfig } from "@fedmarket/core";
+import { quantizeReference, referenceChunks, referenceCommitment, type CircuitConfig } from "@fedmarket/core";
 import {
   AGGREGATION_WINDOW,
   CHUNK_SIZE,
@@ -22,8 +22,10 @@ import {
   toRevealWindow,
   type MarketFixture,
 } from "./helpers/market.js";
+import { deployGeneratedVerifiers, deployGroth16RoundVerifier } from "./helpers/round-verifier.js";
 
 const connection = await network.create();
+const { ethers } = connection;
 const { loadFixture, time } = connection.networkHelpers;
 
 const config: CircuitConfig = { kMax: K_MAX, chunk: CHUNK_SIZE, updateBits: 8, modelBits: 24 };
@@ -130,5 +132,18 @@ describe("FedMarket: the owner's reference", () => {
     await expect(h.market.connect(h.owner).publishReference(h.projectId, h.round, cid("reference")))
       .to.be.revertedWithCustomError(h.market, "OutsideReferenceWindow")
       .withArgs(h.projectId, h.round, hWindow.revealDeadline, hEnd);
+  });
+
+  it("the round verifier recomputes a reference's commitment on chain (sealedCommitmentFrom with (salt, 0))", async () => {
+    // The K4 C16 test circuit (B = 16) and a 40-parameter reference: three chunks, the last padded.
+    const circuit: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
+    const verifier = await deployGroth16RoundVerifier(ethers, { ...(await deployGeneratedVerifiers(ethers, circuit)), circuit });
+    const values = quantizeReference(
+      Array.from({ length: 40 }, (_, i) => Math.cos(i) * (i % 3)),
+      circuit.updateBits,
+    );
+    const salt = 2n ** 200n + 7n;
+    const packed = referenceChunks(values, circuit).flat();
+    expect(await verifier.sealedCommitmentFrom(0n, [salt, 0n], packed)).to.equal(referenceCommitment(values, salt, circuit));
   });
 });

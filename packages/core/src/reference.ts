@@ -4,8 +4,8 @@
  * published after its reveal window closes.
  *
  * Why an integer vector at `B` bits: the chunk proof will compute `<u_k, v>` next to the Gram
- * matrix, with `v` unpacked exactly like an update, so `v` shares the updates' packing, chunking
- * and chain. Why its scale is free: the rule that uses it (the owner's test
+ * matrix, with `v` unpacked exactly like an update's plaintext, so `v` shares the updates' packing,
+ * chunking and (sealed-update) commitment shape. Why its scale is free: the rule that uses it (the owner's test
  * `cos(u_k, v) > margin / sqrt(D)` and the linear game's `<u_k, v>` terms, docs/SCORING.md) is
  * invariant under scaling `v` by a positive constant, so the owner scales it to use the whole
  * range and loses as little as possible to rounding.
@@ -15,9 +15,10 @@
  * computed on similar data) could confirm the guess against the commitment.
  */
 import type { CircuitConfig } from "./config.ts";
-import { vectorChain } from "./commit.ts";
+import { cipherChain, sealedCommitment } from "./cipher.ts";
+import { padToChunks, splitChunks } from "./commit.ts";
 import { assertFieldElement, assertSignedBits } from "./field.ts";
-import { poseidonPair } from "./poseidon.ts";
+import { pack } from "./pack.ts";
 import { roundHalfAwayFromZero } from "./quantize.ts";
 
 /** Largest magnitude of a reference value at `bits` bits: `2^(bits-1) - 1` (symmetric, so `-v` fits too). */
@@ -55,13 +56,20 @@ export function checkReference(values: readonly bigint[], modelSize: number, con
   });
 }
 
+/** `v`'s packed chunks: zero-padded to whole chunks, each chunk packed at `B` bits (`NP` elements), as an update's plaintext. */
+export function referenceChunks(values: readonly bigint[], config: CircuitConfig): bigint[][] {
+  return splitChunks(padToChunks(values, config.chunk), config.chunk).map((c) => pack(c, config.updateBits));
+}
+
 /**
- * The reference's commitment: `Poseidon(vectorChain(v, CHUNK, B), salt)`, the chain an update
- * would have over the same values (zero-padded to whole chunks), closed with the salt. The chunk
- * proofs will extend the chain chunk by chunk and the decision proof will close it.
+ * The reference's commitment: a sealed update's commitment (cipher.ts) over `v`'s packed chunks,
+ * with `(salt, 0)` in the ephemeral key's place: `Poseidon(x, salt, 0)`, `x` the `hashNarrow`
+ * chain over the chunks. The shape of a sealed update on purpose: the round verifier's
+ * `sealedCommitmentFrom` recomputes it on chain (for a reference published in calldata), and the
+ * chunk proofs will extend `x` as they extend a trainer chain.
  */
 export function referenceCommitment(values: readonly bigint[], salt: bigint, config: CircuitConfig): bigint {
   assertFieldElement(salt, "reference salt");
   values.forEach((v, i) => assertSignedBits(v, config.updateBits, `reference value ${i}`));
-  return poseidonPair(vectorChain(values, config.chunk, config.updateBits), salt);
+  return sealedCommitment(cipherChain(referenceChunks(values, config)), [salt, 0n]);
 }

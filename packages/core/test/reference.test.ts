@@ -2,11 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   checkReference,
-  poseidonPair,
+  cipherChain,
+  hashNarrow,
+  pack,
+  poseidon,
   quantizeReference,
   referenceBound,
+  referenceChunks,
   referenceCommitment,
-  vectorChain,
   type CircuitConfig,
 } from "../src/index.ts";
 
@@ -31,10 +34,14 @@ test("checkReference: length, B bits and the symmetric bound", () => {
   assert.throws(() => checkReference([-128n], 1, config), /below -127/);
 });
 
-test("the commitment closes the update-shaped chain with the salt", () => {
+test("the commitment is a sealed update's over v's packed chunks, with (salt, 0) for the ephemeral key", () => {
   const v = [3n, -127n, 127n];
   const salt = 12345n;
-  assert.equal(referenceCommitment(v, salt, config), poseidonPair(vectorChain(v, config.chunk, config.updateBits), salt));
+  const chunks = [pack([3n, -127n], 8), pack([127n, 0n], 8)];
+  assert.deepEqual(referenceChunks(v, config), chunks);
+  const chain = poseidon([poseidon([0n, hashNarrow(chunks[0] as bigint[])]), hashNarrow(chunks[1] as bigint[])]);
+  assert.equal(cipherChain(chunks), chain);
+  assert.equal(referenceCommitment(v, salt, config), poseidon([chain, salt, 0n]));
   assert.notEqual(referenceCommitment(v, salt, config), referenceCommitment(v, salt + 1n, config));
   assert.notEqual(referenceCommitment(v, salt, config), referenceCommitment([3n, -127n, 126n], salt, config));
   // Zero padding to whole chunks: the same values, padded explicitly, commit the same.
