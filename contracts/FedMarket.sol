@@ -201,6 +201,21 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IFedMarket
+    function flagReference(uint256, uint256) external nonReentrant {
+        _delegateToAnswers();
+    }
+
+    /// @inheritdoc IFedMarket
+    function answerReferencePart(uint256, uint256, uint256[] calldata) external nonReentrant {
+        _delegateToAnswers();
+    }
+
+    /// @inheritdoc IFedMarket
+    function answerReference(uint256, uint256, uint256, uint256[] calldata) external nonReentrant {
+        _delegateToAnswers();
+    }
+
+    /// @inheritdoc IFedMarket
     function submitChunkProofs(uint256 projectId, uint256 round, uint256 firstChunk, ChunkProof[] calldata proofs)
         external
         nonReentrant
@@ -608,7 +623,7 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
             flaggedMask |= 1 << slot;
             if (!e.published) pendingMask |= 1 << slot;
         }
-        if (flaggedMask != 0) answerDeadline = p.answerDeadline;
+        if (flaggedMask != 0 || _references[projectId][round].flagged) answerDeadline = p.answerDeadline;
     }
 
     /// @inheritdoc IFedMarket

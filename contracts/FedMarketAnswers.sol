@@ -18,26 +18,9 @@ contract FedMarketAnswers is FedMarketStorage {
     /// @notice See {IFedMarket-flagUnavailable} (FedMarket forwards it here by `delegatecall`).
     function flagUnavailable(uint256 projectId, uint256 round, uint256 slotMask) external {
         Project storage p = _project(projectId);
-        // In the aggregation window, with a quorum: a round that cannot be aggregated has nothing to flag.
-        uint256 start = _checkAggregation(projectId, p, round);
-        uint256 window = p.aggregationWindow;
-        uint256 half;
-        uint256 deadline;
-        // Unchecked: timestamps and windows (at most 365 days) are far below 2^64.
-        unchecked {
-            half = start + window / 2;
-            deadline = block.timestamp + window / 4;
-        }
-        if (block.timestamp >= half) revert IFedMarket.FlaggingClosed(projectId, round);
-        // A flag changes the decision's inputs, and so what the chunk proofs are for.
-        if (p.chunksVerified != 0) revert IFedMarket.ChunkProofsStarted(projectId, round);
         uint256 slots = p.maxTrainersPerRound;
+        uint256 deadline = _openFlag(projectId, p, round);
         if (slotMask == 0 || slotMask >> slots != 0) revert IFedMarket.InvalidSlotMask(slotMask);
-
-        // Every flag gets at least a quarter of the window to be answered; the latest deadline,
-        // start + 3W/4, still leaves the aggregator a quarter to prove.
-        if (deadline < p.answerDeadline) deadline = p.answerDeadline;
-        p.answerDeadline = uint64(deadline);
         for (uint256 slot; slot < slots; ++slot) {
             if (((slotMask >> slot) & 1) == 0) continue;
             SlotEntry storage e = _slots[projectId][slot];
@@ -57,17 +40,8 @@ contract FedMarketAnswers is FedMarketStorage {
         // Only the slot's trainer extends the slot's partial chain: a part from anyone else could
         // leave it unopenable, and so the flag unanswerable.
         if (msg.sender != e.trainer) revert IFedMarket.NotSlotTrainer(projectId, round, slot);
-        uint256 width = verifier.cipherWidth();
         uint256 first = e.chunksAnswered;
-        uint256 length = cipher.length;
-        if (length == 0 || length % width != 0 || first + length / width > p.numChunks) {
-            revert IFedMarket.WrongPartLength(length, width, p.numChunks - first);
-        }
-        _checkCanonical(cipher, 2 + first * width);
-
-        // A view call into the project's verifier (its Poseidon libraries), before any effect.
-        e.answerAcc = verifier.cipherChain(first == 0 ? 0 : e.answerAcc, cipher);
-        e.chunksAnswered = uint32(first + length / width);
+        (e.answerAcc, e.chunksAnswered) = _extendPart(verifier, p.numChunks, first, e.answerAcc, cipher, 2);
         emit IFedMarket.UpdatePartPublished(projectId, round, e.trainer, slot, first, cipher);
     }
 
@@ -119,7 +93,7 @@ contract FedMarketAnswers is FedMarketStorage {
         uint256 end;
         // Unchecked: timestamps and windows (at most 365 days) are far below 2^64.
         unchecked {
-            end = start + p.aggregationWindow / 2;
+            end = start + p.aggregationWindow / 4;
         }
         if (block.timestamp < start || block.timestamp >= end) {
             revert IFedMarket.OutsideReferenceWindow(projectId, round, start, end);
@@ -131,6 +105,82 @@ contract FedMarketAnswers is FedMarketStorage {
         if (r.published) revert IFedMarket.ReferenceAlreadyPublished(projectId, round);
         r.published = true;
         emit IFedMarket.ReferencePublished(projectId, round, commitment, cid);
+    }
+
+    /// @notice See {IFedMarket-flagReference} (FedMarket forwards it here by `delegatecall`).
+    function flagReference(uint256 projectId, uint256 round) external {
+        Project storage p = _project(projectId);
+        uint256 deadline = _openFlag(projectId, p, round);
+        Reference storage r = _references[projectId][round];
+        if (!r.published) revert IFedMarket.ReferenceNotPublished(projectId, round);
+        if (r.flagged) revert IFedMarket.ReferenceAlreadyFlagged(projectId, round);
+        r.flagged = true;
+        emit IFedMarket.ReferenceFlagged(projectId, round, uint64(deadline));
+    }
+
+    /// @notice See {IFedMarket-answerReferencePart} (FedMarket forwards it here by `delegatecall`).
+    function answerReferencePart(uint256 projectId, uint256 round, uint256[] calldata packed) external {
+        Project storage p = _project(projectId);
+        if (msg.sender != p.owner) revert IFedMarket.NotProjectOwner(projectId, msg.sender);
+        (Reference storage r, IRoundVerifier verifier) = _answerableReference(projectId, p, round);
+        uint256 first = r.chunksAnswered;
+        (r.answerAcc, r.chunksAnswered) = _extendPart(verifier, p.numChunks, first, r.answerAcc, packed, 1);
+        emit IFedMarket.ReferencePartAnswered(projectId, round, first, packed);
+    }
+
+    /// @notice See {IFedMarket-answerReference} (FedMarket forwards it here by `delegatecall`).
+    function answerReference(uint256 projectId, uint256 round, uint256 salt, uint256[] calldata packed) external {
+        Project storage p = _project(projectId);
+        (Reference storage r, IRoundVerifier verifier) = _answerableReference(projectId, p, round);
+        uint256 first = r.chunksAnswered;
+        uint256 width = verifier.cipherWidth();
+        uint256 expected = (uint256(p.numChunks) - first) * width;
+        if (packed.length != expected) revert IFedMarket.WrongCipherLength(expected, packed.length);
+        if (salt >= FIELD_MODULUS) revert IFedMarket.NonCanonicalElement(0);
+        _checkCanonical(packed, 1 + first * width);
+        // A view call into the project's verifier, before any effect: the sealed-update shape with
+        // (salt, 0) in the ephemeral key's place (core `referenceCommitment`).
+        uint256 commitment = verifier.sealedCommitmentFrom(first == 0 ? 0 : r.answerAcc, [salt, 0], packed);
+        if (commitment != r.commitment) revert IFedMarket.PublishedReferenceMismatch(projectId, round);
+
+        r.answered = true;
+        emit IFedMarket.ReferenceAnswered(projectId, round, first, salt, packed);
+    }
+
+    /// @dev Opens a flag of the open round `round` (updates' or the reference's) and returns its
+    ///      answer deadline, now the round's: only the aggregator, in the first half of the
+    ///      aggregation window of a round with a quorum (a round that cannot be aggregated has
+    ///      nothing to flag), before any chunk proof (a flag changes the decision's inputs, and so
+    ///      what the chunk proofs are for). Every flag gets at least a quarter of the window to be
+    ///      answered; the latest deadline, start + 3W/4, still leaves the aggregator a quarter to prove.
+    function _openFlag(uint256 projectId, Project storage p, uint256 round) private returns (uint256 deadline) {
+        uint256 start = _checkAggregation(projectId, p, round);
+        uint256 window = p.aggregationWindow;
+        uint256 half;
+        // Unchecked: timestamps and windows (at most 365 days) are far below 2^64.
+        unchecked {
+            half = start + window / 2;
+            deadline = block.timestamp + window / 4;
+        }
+        if (block.timestamp >= half) revert IFedMarket.FlaggingClosed(projectId, round);
+        if (p.chunksVerified != 0) revert IFedMarket.ChunkProofsStarted(projectId, round);
+        if (deadline < p.answerDeadline) deadline = p.answerDeadline;
+        p.answerDeadline = uint64(deadline);
+    }
+
+    /// @dev The open round's reference is flagged, not answered yet, and the answer window is open.
+    ///      A flag needs a quorum, so the round closes only through `_closeRound`, which moves
+    ///      `currentRound` on: a flagged reference of the current round belongs to an active project.
+    function _answerableReference(uint256 projectId, Project storage p, uint256 round)
+        private
+        view
+        returns (Reference storage r, IRoundVerifier verifier)
+    {
+        r = _references[projectId][round];
+        if (round != p.currentRound || !r.flagged || r.answered) revert IFedMarket.ReferenceNotFlagged(projectId, round);
+        uint256 deadline = p.answerDeadline;
+        if (block.timestamp >= deadline) revert IFedMarket.AnswerWindowClosed(projectId, round, deadline);
+        verifier = p.verifier;
     }
 
     /// @dev The caller owns the active project and `round` is its open round.
@@ -157,6 +207,29 @@ contract FedMarketAnswers is FedMarketStorage {
         uint256 deadline = p.answerDeadline;
         if (block.timestamp >= deadline) revert IFedMarket.AnswerWindowClosed(projectId, round, deadline);
         verifier = p.verifier;
+    }
+
+    /// @dev A part of an answer (an update's or the reference's): `xs` holds whole chunks after the
+    ///      `first` already answered, none past the last (`WrongPartLength`), every element canonical
+    ///      (`NonCanonicalElement`, numbered after the answer's `head` leading elements). Returns the
+    ///      chain extended over them (a view call into the project's verifier, before any effect) and
+    ///      the chunks answered so far.
+    function _extendPart(
+        IRoundVerifier verifier,
+        uint256 numChunks,
+        uint256 first,
+        uint256 acc,
+        uint256[] calldata xs,
+        uint256 head
+    ) private view returns (uint256 accOut, uint32 answered) {
+        uint256 width = verifier.cipherWidth();
+        uint256 length = xs.length;
+        if (length == 0 || length % width != 0 || first + length / width > numChunks) {
+            revert IFedMarket.WrongPartLength(length, width, numChunks - first);
+        }
+        _checkCanonical(xs, head + first * width);
+        accOut = verifier.cipherChain(first == 0 ? 0 : acc, xs);
+        answered = uint32(first + length / width);
     }
 
     /// @dev Every element is below the BN254 scalar field (else `NonCanonicalElement(offset + i)`):

@@ -137,6 +137,10 @@ abstract contract FedMarketStorage {
     struct Reference {
         uint256 commitment; // 0 until committed
         bool published;
+        bool flagged; // flagReference: the aggregator could not fetch or open the published blob
+        bool answered; // answerReference: the values opened the commitment on chain
+        uint32 chunksAnswered; // chunks answered in parts (answerReferencePart)
+        uint256 answerAcc; // the partial chain over those chunks
     }
 
     uint256 internal _projectCount;

@@ -25,7 +25,17 @@ import { fileURLToPath } from "node:url";
 import { network } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 
-import { cipherChain, FIELD_MODULUS, packedLength, publicKeyOf, sealedCommitment, type CurvePoint } from "@fedmarket/core";
+import {
+  cipherChain,
+  FIELD_MODULUS,
+  packedLength,
+  publicKeyOf,
+  quantizeReference,
+  referenceChunks,
+  referenceCommitment,
+  sealedCommitment,
+  type CurvePoint,
+} from "@fedmarket/core";
 import { ChunkAccumulatorTree, DEFAULT_ANSWER_CHUNKS_PER_TX } from "@fedmarket/protocol";
 
 import type { FedMarket, IFedMarketOptimistic } from "../types/ethers-contracts/index.js";
@@ -82,6 +92,8 @@ interface Measurement {
   flagUnavailable: number;
   commitReference: number;
   publishReference: number;
+  flagReference: number;
+  answerReference: { packedElements: number; gas: number };
   publishUpdate: { cipherElements: number; gas: number };
   /** The same answer in two transactions: chunk 0 as a part (by the slot's trainer), then the rest. */
   publishUpdateInParts: { partCipherElements: number; part: number; rest: number };
@@ -240,10 +252,25 @@ async function measure(k: number): Promise<Measurement> {
     return { whole, chunks, perChunk: Math.round(chunks / chunkProofs.length), perExtra: chunks - fewer, one };
   }
 
-  // The owner's reference of round 0: committed before the trainers commit, published after the reveals.
-  const commitReference = await gasOf(market.connect(owner).commitReference(1n, 0, 123456789n));
+  // The owner's reference of round 0: committed before the trainers commit, published after the
+  // reveals; then (undone) flagged by the aggregator and answered in one transaction.
+  const reference = quantizeReference(
+    Array.from({ length: MODEL_SIZE }, (_, i) => Math.sin(i + 1)),
+    UPDATE_BITS,
+  );
+  const referenceCircuit = { kMax: k, chunk: CHUNK, updateBits: UPDATE_BITS, modelBits: MODEL_BITS };
+  const referenceSalt = 987654321n;
+  const commitReference = await gasOf(
+    market.connect(owner).commitReference(1n, 0, referenceCommitment(reference, referenceSalt, referenceCircuit)),
+  );
   const first = await submitRound(1n, 0);
   const publishReference = await gasOf(market.connect(owner).publishReference(1n, 0, cid(8)));
+  const beforeReferenceFlag = await networkHelpers.takeSnapshot();
+  const flagReference = await gasOf(market.connect(aggregator!).flagReference(1n, 0));
+  const answerReference = await gasOf(
+    market.connect(trainers[0]!).answerReference(1n, 0, referenceSalt, referenceChunks(reference, referenceCircuit).flat()),
+  );
+  await beforeReferenceFlag.restore();
   const round0 = await finalize(0);
   // The seed of round 1 (opened by the finalization) read by anyone before the first commit.
   const drawSeed = await gasOf(market.connect(trainers[0]!).drawSeed(1n));
@@ -368,6 +395,8 @@ async function measure(k: number): Promise<Measurement> {
     flagUnavailable,
     commitReference,
     publishReference,
+    flagReference,
+    answerReference: { packedElements: referenceChunks(reference, referenceCircuit).flat().length, gas: answerReference },
     publishUpdate: { cipherElements: sealed.cipher.length, gas: publishUpdate },
     publishUpdateInParts: { partCipherElements: np, part, rest },
     verifyChunkProof: await verifier.verifyChunkGas(),
@@ -520,7 +549,7 @@ const out = {
     "flagUnavailable: the aggregator flags one revealed slot (round 1). publishUpdate: another account publishes that slot's sealed update " +
       `(${MODEL_SIZE / CHUNK} chunks of packedLength(${CHUNK}, ${UPDATE_BITS}) ciphertext elements, a 32-byte owner wrap), checked by the ` +
       "adapter's poseidon-solidity libraries (core's hashNarrow per chunk with PoseidonT(min(NP, 5) + 1), PoseidonT3 per chain step, PoseidonT4 for the commitment).",
-    "commitReference / publishReference: the owner's reference of round 0 (docs/PROOF-INTERFACE.md, \"The owner's reference\"): the commitment stored in the commit window, the opening's CID published (logged only) after the reveals.",
+    "commitReference / publishReference: the owner's reference of round 0 (docs/PROOF-INTERFACE.md, \"The owner's reference\"): the commitment stored in the commit window, the opening's CID published (logged only) after the reveals. flagReference / answerReference: the aggregator flags it, another account answers with the salt and the 3 chunks of packed values in one transaction (checked by the adapter's sealedCommitmentFrom, as an update's answer is; undone afterwards).",
     "answerPerChunk: what one more chunk adds to the adapter's sealedCommitment (hashing and that chunk's calldata) at each configuration's " +
       "chunk width; publishUpdate adds the canonical-element checks and the UpdatePublished log of the elements on top.",
     "publishUpdateInParts: the same answer as publishUpdate in two transactions: the slot's trainer publishes chunk 0 (publishUpdatePart), " +

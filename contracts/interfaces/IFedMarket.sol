@@ -53,9 +53,13 @@ import {IRoundVerifier} from "./IRoundVerifier.sol";
 ///      salted Poseidon chain, core `referenceCommitment`, hiding while trainers choose their
 ///      updates) and, from the end of the reveal window to the middle of the aggregation window,
 ///      publish its opening (`publishReference`: the CID of the `fedmarket-reference/1` blob).
-///      Both are optional and once per round. The market records them; the round proofs do not use
-///      them yet (issue 12, stage 2), and the audit checks that a published reference opens its
-///      commitment.
+///      Both are optional and once per round. A published reference the aggregator cannot fetch or
+///      open is contested like an update: the aggregator flags it (`flagReference`) and anyone
+///      answers with its packed values and salt in calldata (`answerReference`, the owner first in
+///      parts if it is large), checked by the verifier's `sealedCommitmentFrom`; left unanswered,
+///      the round has no reference. The market records all of it; the round proofs do not use the
+///      reference yet (issue 12, stage 2), and the audit checks that a published reference opens
+///      its commitment.
 ///
 ///      Money rules (their TypeScript reference is packages/core `rewards.ts`: `rewardShares`,
 ///      `failedRoundSplit`, `equalShares`, `refundSplit`, `refundClaim`): once a round has a
@@ -398,9 +402,17 @@ interface IFedMarket {
     error ReferenceNotCommitted(uint256 projectId, uint256 round);
     /// @notice The round's reference is already published (once per round).
     error ReferenceAlreadyPublished(uint256 projectId, uint256 round);
-    /// @notice A reference is published from the end of the reveal window (`start`) to the middle
-    ///         of the aggregation window (`end`).
+    /// @notice A reference is published from the end of the reveal window (`start`) to a quarter
+    ///         into the aggregation window (`end`).
     error OutsideReferenceWindow(uint256 projectId, uint256 round, uint256 start, uint256 end);
+    /// @notice Nothing to flag: the round's reference is not published.
+    error ReferenceNotPublished(uint256 projectId, uint256 round);
+    /// @notice The round's reference is already flagged (once per round).
+    error ReferenceAlreadyFlagged(uint256 projectId, uint256 round);
+    /// @notice Nothing to answer: the round's reference is not flagged, or is already answered.
+    error ReferenceNotFlagged(uint256 projectId, uint256 round);
+    /// @notice The answered values and salt do not open the round's reference commitment.
+    error PublishedReferenceMismatch(uint256 projectId, uint256 round);
     /// @notice A part of `length` elements is not a non-empty whole number of chunks of
     ///         `cipherWidth` elements, or goes past the `chunksLeft` chunks not published yet.
     error WrongPartLength(uint256 length, uint256 cipherWidth, uint256 chunksLeft);
@@ -414,6 +426,15 @@ interface IFedMarket {
     /// @notice The owner published round `round`'s reference: the `fedmarket-reference/1` blob at
     ///         `cid` (its values and salt) is meant to open the committed `commitment`.
     event ReferencePublished(uint256 indexed projectId, uint256 indexed round, uint256 commitment, string cid);
+    /// @notice The aggregator flagged the round's published reference as unavailable or not opening;
+    ///         it may be answered until `answerDeadline` (chain time, as it stood after this flag).
+    event ReferenceFlagged(uint256 indexed projectId, uint256 indexed round, uint64 answerDeadline);
+    /// @notice The owner published chunks `[firstChunk, firstChunk + packed.length / cipherWidth)` of a
+    ///         flagged reference's packed values.
+    event ReferencePartAnswered(uint256 indexed projectId, uint256 indexed round, uint256 firstChunk, uint256[] packed);
+    /// @notice A flagged reference was answered: its salt and the packed chunks from `firstChunk` on
+    ///         (those before are in the round's `ReferencePartAnswered` events) open its commitment.
+    event ReferenceAnswered(uint256 indexed projectId, uint256 indexed round, uint256 firstChunk, uint256 salt, uint256[] packed);
 
     /// @notice A project was created and its budget escrowed (`budget` is the amount received).
     event ProjectCreated(
@@ -643,18 +664,51 @@ interface IFedMarket {
     ///         `WrongRound`), before its commit window closes (`SubmissionWindowClosed`), once
     ///         (`ReferenceAlreadyCommitted`). Before the reveals, so that the owner, who can open
     ///         every update, chooses `v` without having seen any of this round's.
-    /// @param commitment `Poseidon(vectorChain(v, CHUNK, B), salt)`: non-zero and below the BN254
-    ///        scalar field, else `InvalidCommitment`.
+    /// @param commitment core `referenceCommitment(v, salt)`: `Poseidon(x, salt, 0)` over the
+    ///        `hashNarrow` chain `x` of `v`'s packed chunks (a sealed update's shape, so
+    ///        `verifier.sealedCommitmentFrom(0, [salt, 0], packed)` recomputes it); non-zero and below
+    ///        the BN254 scalar field, else `InvalidCommitment`.
     function commitReference(uint256 projectId, uint256 round, uint256 commitment) external;
 
     /// @notice Publishes where the committed reference of the open round can be read. Only the owner
     ///         (`NotProjectOwner`), for the open round of an active project (`WrongProjectStatus`,
     ///         `WrongRound`) with a committed reference (`ReferenceNotCommitted`), from the end of
-    ///         the reveal window to the middle of the aggregation window (`OutsideReferenceWindow`):
-    ///         after every update is locked and revealed, and leaving the aggregator half of its
-    ///         window. Once (`ReferenceAlreadyPublished`).
+    ///         the reveal window to a quarter into the aggregation window (`OutsideReferenceWindow`):
+    ///         after every update is locked and revealed, and leaving the aggregator a quarter of
+    ///         the window to fetch it and flag it (`flagReference`) before flags close at its middle.
+    ///         Once (`ReferenceAlreadyPublished`).
     /// @param cid The IPFS CID of the `fedmarket-reference/1` blob (1 to 128 bytes, else `InvalidCid`).
     function publishReference(uint256 projectId, uint256 round, string calldata cid) external;
+
+    /// @notice The aggregator says it cannot fetch the published reference or that it does not open
+    ///         the commitment. Only the aggregator (`NotAggregator`), for the open round of an active
+    ///         project with a quorum (`QuorumNotReached`), in the first half of the aggregation window
+    ///         (`OutsideAggregationWindow`, `FlaggingClosed`), before any chunk proof
+    ///         (`ChunkProofsStarted`), once (`ReferenceAlreadyFlagged`), for a published reference
+    ///         (`ReferenceNotPublished`). The round's answer deadline becomes at least
+    ///         `now + aggregationWindow / 4`, as for `flagUnavailable`.
+    function flagReference(uint256 projectId, uint256 round) external;
+
+    /// @notice Publishes the next chunks of a flagged reference's packed values, for references too
+    ///         large for one transaction: the market keeps the partial chain, and `answerReference`
+    ///         completes it. Only the owner (`NotProjectOwner`: anyone else's part could make the
+    ///         chain unopenable), while the flag can be answered (`ReferenceNotFlagged`,
+    ///         `AnswerWindowClosed`).
+    /// @param packed Whole chunks (`verifier.cipherWidth()` elements each) following those already
+    ///        published, none past the last (`WrongPartLength`); every element below the BN254
+    ///        scalar field (`NonCanonicalElement`).
+    function answerReferencePart(uint256 projectId, uint256 round, uint256[] calldata packed) external;
+
+    /// @notice Answers a reference flag with the reference itself: anyone may call, before the
+    ///         round's answer deadline (`AnswerWindowClosed`), for a flagged reference not answered
+    ///         yet (`ReferenceNotFlagged`). The values must open the commitment
+    ///         (`verifier.sealedCommitmentFrom(acc, [salt, 0], packed)`, `acc` the chain over the
+    ///         chunks answered in parts, else `PublishedReferenceMismatch`); the round then keeps its
+    ///         reference, now public in `ReferenceAnswered`.
+    /// @param salt The commitment's salt (below the BN254 scalar field, else `NonCanonicalElement(0)`).
+    /// @param packed The packed chunks not answered in parts: `(numChunks - answered) *
+    ///        verifier.cipherWidth()` elements (`WrongCipherLength`), each below the field.
+    function answerReference(uint256 projectId, uint256 round, uint256 salt, uint256[] calldata packed) external;
 
     /// @notice Publishes the next chunks of a flagged slot's sealed update, for updates too large
     ///         for one transaction (at the production width a chunk costs ~0.7 M gas): the market
@@ -863,7 +917,8 @@ interface IFedMarket {
 
     /// @notice The "not available" flags of the open round: `flaggedMask` has bit `k` set for every
     ///         slot flagged in it, `pendingMask` for those not answered (yet), and `answerDeadline`
-    ///         is when answers close. All zero when nothing was flagged, or no round is open.
+    ///         is when answers close (also when only the reference is flagged, `flagReference`: chunk
+    ///         proofs wait for it either way). All zero when nothing was flagged, or no round is open.
     function unavailableFlags(uint256 projectId)
         external
         view

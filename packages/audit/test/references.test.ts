@@ -30,10 +30,20 @@ const VALUES = quantizeReference(
 const SALT = 31337n;
 const COMMITMENT = referenceCommitment(VALUES, SALT, CIRCUIT);
 
-function withReference(round: number, commitment: bigint, cid?: string, ended = true): RoundHistory {
+function withReference(
+  round: number,
+  commitment: bigint,
+  cid?: string,
+  ended = true,
+  dispute: "none" | "flagged" | "answered" = "none",
+): RoundHistory {
   return roundHistory({
     round,
     referenceCommitted: { projectId: PROJECT_ID, round, commitment, ...at(10 + round) },
+    ...(dispute === "none" ? {} : { referenceFlagged: { projectId: PROJECT_ID, round, answerDeadline: 99, ...at(30 + round) } }),
+    ...(dispute === "answered"
+      ? { referenceAnswered: { projectId: PROJECT_ID, round, firstChunk: 0, salt: SALT, packed: [], ...at(40 + round) } }
+      : {}),
     ...(cid === undefined ? {} : { referencePublished: { projectId: PROJECT_ID, round, commitment, cid, ...at(20 + round) } }),
     ...(ended ? { end: finalized(round, tx(0xf0 + round), { totalScore: 1n, paid: 1n, cid: "m", commitment: 1n }) } : {}),
   });
@@ -92,5 +102,37 @@ describe("# checkReferences", () => {
     assert.deepEqual(findings, [
       { check: "references", severity: "warning", round: 0, message: "round 0: the owner committed a reference and never published it" },
     ]);
+  });
+
+  it("after a flag: a blob that opens is a warning about the aggregator; one that does not is a warning once answered, a failure otherwise", async () => {
+    const store = new MemoryStore();
+    const good = [await store.put(blob()), await store.put(blob({ round: 1 }))];
+    const bad = [await store.put(blob({ round: 2, salt: SALT + 1n })), await store.put(blob({ round: 3, salt: SALT + 1n }))];
+    const findings = await check(
+      [
+        withReference(0, COMMITMENT, good[0], true, "flagged"),
+        withReference(1, COMMITMENT, good[1], true, "answered"),
+        withReference(2, COMMITMENT, bad[0], true, "answered"),
+        withReference(3, COMMITMENT, bad[1], true, "flagged"),
+      ],
+      store,
+    );
+    assert.deepEqual(
+      findings.map((f) => [f.severity, f.round, f.message.replace(/\d{20,}/g, "N")]),
+      [
+        [
+          "warning",
+          0,
+          "round 0: the aggregator flagged a reference whose blob opens its commitment; unanswered, the round had no reference",
+        ],
+        ["warning", 1, "round 1: the aggregator flagged a reference whose blob opens its commitment (answered on chain)"],
+        [
+          "warning",
+          2,
+          `round 2: the reference pinned at ${bad[0]}: reference blob: it opens commitment N, not the committed N; the flagged reference was answered on chain`,
+        ],
+        ["failure", 3, `round 3: the reference pinned at ${bad[1]}: reference blob: it opens commitment N, not the committed N`],
+      ],
+    );
   });
 });

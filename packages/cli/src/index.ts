@@ -10,4 +10,5 @@ export * from "./owner/status.ts";
 export * from "./owner/key-file.ts";
 export * from "./owner/store.ts";
 export * from "./owner/amount.ts";
+export * from "./owner/reference.ts";
 export type { ProjectFile } from "./commands/project.ts";

@@ -2,10 +2,13 @@
  * The references check: every owner's reference published on chain (`ReferencePublished`) is a
  * `fedmarket-reference/1` blob that opens the round's committed commitment (protocol
  * `openReference`: the project and round, `B`, one value per parameter in the symmetric range,
- * the salted chain). A reference committed and never published is a warning: the owner kept back
+ * the salted chain). A blob that does not open is a failure unless the aggregator flagged it and
+ * the flag was answered on chain (then the round kept a reference that opens: a warning); a flag of
+ * a blob that opens is a warning about the aggregator. A reference committed and never published is a warning: the owner kept back
  * what it committed to, which is possible for an honest owner (a crash, a missed window) and
  * today changes nothing that is paid (the round proofs do not use references yet).
  */
+import type { CircuitConfig } from "@fedmarket/core";
 import { openReference } from "@fedmarket/protocol";
 import type { AuditContext } from "../context.ts";
 import { fetchBlob } from "../facts.ts";
@@ -29,22 +32,45 @@ export async function checkReferences(ctx: AuditContext): Promise<Finding[]> {
       findings.push(info("references", `round ${r.round}: no usable spec, the published reference is not checked`, at));
       continue;
     }
-    const fetched = await fetchBlob(ctx, published.cid, "the reference");
-    if ("problem" in fetched) {
-      findings.push(failure("references", cannotFetch(`round ${r.round} reference`, published.cid, fetched.problem.detail), at));
-      continue;
-    }
-    try {
-      openReference(fetched.bytes, {
-        projectId: ctx.projectId,
-        round: r.round,
-        commitment: committed,
-        modelSize: spec.parameters,
-        circuit: spec.circuit,
-      });
-    } catch (err) {
-      findings.push(failure("references", `round ${r.round}: the reference pinned at ${published.cid}: ${(err as Error).message}`, at));
+    const problem = await blobProblem(ctx, r.round, published.cid, committed, spec.parameters, spec.circuit);
+    const flagged = r.referenceFlagged !== undefined;
+    const answered = r.referenceAnswered !== undefined;
+    if (problem === undefined) {
+      if (flagged) {
+        findings.push(
+          warning(
+            "references",
+            `round ${r.round}: the aggregator flagged a reference whose blob opens its commitment` +
+              (answered ? " (answered on chain)" : "; unanswered, the round had no reference"),
+            at,
+          ),
+        );
+      }
+    } else if (answered) {
+      // The chain holds values that open the commitment (answerReference checked them): the round kept its reference.
+      findings.push(warning("references", `${problem}; the flagged reference was answered on chain`, at));
+    } else {
+      findings.push(failure("references", problem, at));
     }
   }
   return findings;
+}
+
+/** Why the reference pinned at `cid` does not open the round's commitment, or `undefined` when it does. */
+async function blobProblem(
+  ctx: AuditContext,
+  round: number,
+  cid: string,
+  commitment: bigint,
+  modelSize: number,
+  circuit: CircuitConfig,
+): Promise<string | undefined> {
+  const fetched = await fetchBlob(ctx, cid, "the reference");
+  if ("problem" in fetched) return cannotFetch(`round ${round} reference`, cid, fetched.problem.detail);
+  try {
+    openReference(fetched.bytes, { projectId: ctx.projectId, round, commitment, modelSize, circuit });
+    return undefined;
+  } catch (err) {
+    return `round ${round}: the reference pinned at ${cid}: ${(err as Error).message}`;
+  }
 }

@@ -448,7 +448,8 @@ frozen layers are not trained, committed or proven.`,
     .description(
       "the owner's reference direction for the open round (docs/PROOF-INTERFACE.md, \"The owner's reference\"): in the commit " +
         "window, compute it from your validation data at the round's model and commit to it; after the reveal window, pin and " +
-        "publish it. Does what is due now (or, with --watch, every round until the project ends)",
+        "publish it; if the aggregator flags it, answer with the values on chain. Does what is due now (or, with --watch, every " +
+        "round until the project ends)",
     )
     .requiredOption(
       "--data <location>",
@@ -632,7 +633,9 @@ function describeReferenceStep(step: Exclude<ReferenceStep, { action: "waiting" 
   return step.action === "committed"
     ? `round ${step.round}: committed the reference${step.loss === undefined ? " saved earlier" : ` (validation loss ${step.loss.toFixed(4)})`}, ` +
         `tx ${step.txHash}; publish it after the reveal window (run this again, or use --watch)`
-    : `round ${step.round}: published the reference at ${step.cid}, tx ${step.txHash}`;
+    : step.action === "published"
+      ? `round ${step.round}: published the reference at ${step.cid}, tx ${step.txHash}`
+      : `round ${step.round}: the aggregator flagged the reference; answered it on chain in ${step.transactions} transaction(s), last tx ${step.txHash}`;
 }
 
 const REFUND_HINT = (id: bigint): string =>

@@ -6,8 +6,10 @@
  * - in the commit window, with nothing committed: compute `v` (minus the gradient of the owner's
  *   validation loss at the round's model, @fedmarket/ml `referenceDirection`), quantize it at `B`
  *   bits, draw a salt, save the opening, then commit;
- * - from the end of the reveal window to the middle of the aggregation window, committed and not
+ * - from the end of the reveal window to a quarter into the aggregation window, committed and not
  *   published: pin the saved opening and publish its CID;
+ * - published and flagged by the aggregator (it could not fetch or open the blob), before the answer
+ *   deadline: put the values and the salt on chain (`answerReferencePart`, then `answerReference`);
  * - otherwise: say what comes next and when.
  *
  * The opening is written to disk before the commitment is sent. A crash between the two leaves a
@@ -17,7 +19,7 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { quantizeReference, randomFieldElement, referenceCommitment } from "@fedmarket/core";
+import { quantizeReference, randomFieldElement, referenceChunks, referenceCommitment } from "@fedmarket/core";
 import type { Dataset } from "@fedmarket/ml";
 import {
   checkSpecAgainstChain,
@@ -34,6 +36,7 @@ import {
   type FedMarketClient,
   type ModelSpec,
   type ProjectInfo,
+  type ReferenceAnswerPartRecord,
   type ReferenceBlob,
 } from "@fedmarket/protocol";
 import { UsageError } from "./connect.ts";
@@ -48,12 +51,16 @@ export interface ReferenceStepOptions {
   readonly validation: (spec: ModelSpec) => Promise<Dataset>;
   /** Progress lines for a person (stderr). */
   readonly log: (line: string) => void;
+  /** Chunks per transaction when a flagged reference is answered (default `REFERENCE_PART_CHUNKS`). */
+  readonly partChunks?: number;
 }
 
 export type ReferenceStep =
   /** `loss`: the validation loss at the round's model, absent when a saved opening was committed. */
   | { readonly action: "committed"; readonly round: number; readonly commitment: bigint; readonly loss?: number; readonly txHash: string }
   | { readonly action: "published"; readonly round: number; readonly cid: string; readonly txHash: string }
+  /** The aggregator flagged the published reference; the values went on chain in `transactions` transactions. */
+  | { readonly action: "answered"; readonly round: number; readonly transactions: number; readonly txHash: string }
   /** Nothing due now; `until` (chain time, seconds) is when the next step can be due, `undefined` once the project ended. */
   | { readonly action: "waiting"; readonly round: number; readonly reason: string; readonly until: number | undefined };
 
@@ -85,7 +92,7 @@ export async function referenceStep(o: ReferenceStepOptions): Promise<ReferenceS
   const history = await loadRoundHistory(o.client, o.projectId, round);
   const committed = history.referenceCommitted?.commitment;
   const file = openingFile(o.stateDir, o.projectId, round);
-  const publishEnd = r.revealDeadline + Math.floor(Number(p.aggregationWindow) / 2);
+  const publishEnd = r.revealDeadline + Math.floor(Number(p.aggregationWindow) / 4);
 
   if (now < r.submissionDeadline) {
     if (committed !== undefined) {
@@ -107,7 +114,13 @@ export async function referenceStep(o: ReferenceStepOptions): Promise<ReferenceS
     };
   }
   if (history.referencePublished !== undefined) {
-    return { action: "waiting", round, reason: `round ${round}'s reference is published`, until: r.aggregationDeadline };
+    const flag = history.referenceFlagged;
+    if (flag !== undefined && history.referenceAnswered === undefined && now < flag.answerDeadline) {
+      return answer(o, round, file, committed, history.referenceAnswerParts ?? []);
+    }
+    const state =
+      flag === undefined ? "published" : history.referenceAnswered === undefined ? "flagged and not answered" : "flagged and answered";
+    return { action: "waiting", round, reason: `round ${round}'s reference is ${state}`, until: r.aggregationDeadline };
   }
   if (now < r.revealDeadline) {
     return {
@@ -156,6 +169,41 @@ async function commit(o: ReferenceStepOptions, p: ProjectInfo, round: number, fi
 }
 
 async function publish(o: ReferenceStepOptions, round: number, file: string, committed: bigint): Promise<ReferenceStep> {
+  const opening = await openingOf(o, round, file, committed);
+  const cid = await o.store.put(encodeReference(opening));
+  const receipt = await o.client.wait(await o.client.publishReference(o.projectId, round, cid));
+  return { action: "published", round, cid, txHash: receipt.hash };
+}
+
+/** Chunks per answer transaction: at the production width a chunk costs about as much as an update's (~0.7 M gas). */
+export const REFERENCE_PART_CHUNKS = 16;
+
+async function answer(
+  o: ReferenceStepOptions,
+  round: number,
+  file: string,
+  committed: bigint,
+  parts: readonly ReferenceAnswerPartRecord[],
+): Promise<ReferenceStep> {
+  const opening = await openingOf(o, round, file, committed);
+  const { circuit } = await specOf(o, await o.client.getProject(o.projectId));
+  const chunks = referenceChunks(opening.values, circuit);
+  // Parts already on chain (an earlier run that stopped half-way) are not sent again.
+  let next = parts.reduce((n, part) => Math.max(n, part.firstChunk + part.packed.length / (chunks[0]?.length ?? 1)), 0);
+  const size = o.partChunks ?? REFERENCE_PART_CHUNKS;
+  let transactions = 0;
+  while (chunks.length - next > size) {
+    await o.client.wait(await o.client.answerReferencePart(o.projectId, round, chunks.slice(next, next + size).flat()));
+    o.log(`round ${round}: answered chunks ${next}..${next + size - 1} of ${chunks.length} of the flagged reference`);
+    next += size;
+    transactions++;
+  }
+  const receipt = await o.client.wait(await o.client.answerReference(o.projectId, round, opening.salt, chunks.slice(next).flat()));
+  return { action: "answered", round, transactions: transactions + 1, txHash: receipt.hash };
+}
+
+/** The saved opening of `round`'s committed reference (a usage error when it is missing or not that round's). */
+async function openingOf(o: ReferenceStepOptions, round: number, file: string, committed: bigint): Promise<ReferenceBlob> {
   const opening = await savedOpening(file);
   if (opening === undefined) {
     throw new UsageError(
@@ -163,14 +211,11 @@ async function publish(o: ReferenceStepOptions, round: number, file: string, com
         "(run this command with the --state-dir it committed with)",
     );
   }
-  const p = await o.client.getProject(o.projectId);
-  const { circuit } = await specOf(o, p);
+  const { circuit } = await specOf(o, await o.client.getProject(o.projectId));
   if (referenceCommitment(opening.values, opening.salt, circuit) !== committed) {
     throw new Error(`${file} does not open round ${round}'s committed reference ${committed}: it is not this round's opening`);
   }
-  const cid = await o.store.put(encodeReference(opening));
-  const receipt = await o.client.wait(await o.client.publishReference(o.projectId, round, cid));
-  return { action: "published", round, cid, txHash: receipt.hash };
+  return opening;
 }
 
 async function specOf(o: ReferenceStepOptions, p: ProjectInfo) {

@@ -100,7 +100,15 @@ export function describeMarketError(name: string, args: readonly unknown[]): str
     case "ReferenceAlreadyPublished":
       return `the reference of round ${a(1)} of project ${a(0)} is already published; nothing to do`;
     case "OutsideReferenceWindow":
-      return `a reference of round ${a(1)} of project ${a(0)} is published from ${time(args[2])} (the end of the reveal window) until ${time(args[3])} (the middle of the aggregation window)`;
+      return `a reference of round ${a(1)} of project ${a(0)} is published from ${time(args[2])} (the end of the reveal window) until ${time(args[3])} (a quarter into the aggregation window)`;
+    case "ReferenceNotPublished":
+      return `the reference of round ${a(1)} of project ${a(0)} is not published: there is nothing to flag`;
+    case "ReferenceAlreadyFlagged":
+      return `the reference of round ${a(1)} of project ${a(0)} is already flagged; nothing to do`;
+    case "ReferenceNotFlagged":
+      return `the reference of round ${a(1)} of project ${a(0)} is not flagged, or was already answered: there is nothing to answer`;
+    case "PublishedReferenceMismatch":
+      return `the values and salt do not open the reference committed for round ${a(1)} of project ${a(0)}: answer with the opening saved when it was committed (fedmarket project reference --state-dir)`;
     // "Not available" flags and their answers (flagUnavailable, publishUpdate).
     case "FlaggingClosed":
       return `the flagging window of round ${a(1)} of project ${a(0)} has closed (flags are taken only in the first half of the aggregation window, before any chunk proof): a slot not flagged by then cannot be left out, and a round whose updates cannot all be decrypted cannot be proven; it will fail`;

@@ -645,6 +645,24 @@ export class FedMarketClient {
   }
 
   /**
+   * The aggregator flags the round's published reference as not available (or not opening its
+   * commitment); same window as `flagUnavailable`. Anyone may answer it until the answer deadline.
+   */
+  flagReference(projectId: bigint, round: number): Promise<TransactionResponse> {
+    return this.#send("flagReference", [projectId, round]);
+  }
+
+  /** The owner answers a flagged reference in parts: whole packed chunks after those already answered. */
+  answerReferencePart(projectId: bigint, round: number, packed: readonly bigint[]): Promise<TransactionResponse> {
+    return this.#send("answerReferencePart", [projectId, round, packed]);
+  }
+
+  /** Anyone answers a flagged reference: the salt and the packed chunks not answered in parts. */
+  answerReference(projectId: bigint, round: number, salt: bigint, packed: readonly bigint[]): Promise<TransactionResponse> {
+    return this.#send("answerReference", [projectId, round, salt, packed]);
+  }
+
+  /**
    * The aggregator flags the revealed updates of `slotMask` (bit `k`: slot `k`) as not available, in
    * one transaction: only in the first half of the aggregation window and before any chunk proof.
    * Each flagged slot may be answered (`publishUpdate`) until the round's answer deadline.

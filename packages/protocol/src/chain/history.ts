@@ -51,7 +51,10 @@ import {
   type SubmissionRecord,
   type CommitRecord,
   type FlagRecord,
+  type ReferenceAnswerPartRecord,
+  type ReferenceAnswerRecord,
   type ReferenceCommitRecord,
+  type ReferenceFlagRecord,
   type ReferencePublicationRecord,
   type PublicationPartRecord,
   type PublicationRecord,
@@ -75,6 +78,12 @@ export interface RoundHistory {
   readonly referenceCommitted?: ReferenceCommitRecord;
   /** Where the owner published that reference (`ReferencePublished`), if it did. */
   readonly referencePublished?: ReferencePublicationRecord;
+  /** The aggregator's flag of that reference (`ReferenceFlagged`), if it raised one. */
+  readonly referenceFlagged?: ReferenceFlagRecord;
+  /** Parts of the flagged reference answered by the owner (`ReferencePartAnswered`), in order. */
+  readonly referenceAnswerParts?: readonly ReferenceAnswerPartRecord[];
+  /** The answer that completed them (`ReferenceAnswered`): the reference, opened on chain. */
+  readonly referenceAnswered?: ReferenceAnswerRecord;
   /** Slots the aggregator flagged as not available (`UpdateFlagged`), in the order they landed. */
   readonly flags: readonly FlagRecord[];
   /**
@@ -217,6 +226,16 @@ const FILE: { readonly [K in DecodedEventName]: (h: HistoryDraft, r: EventRecord
   },
   ReferencePublished: (h, r) => {
     roundOf(h, r.round).referencePublished = r;
+  },
+  ReferenceFlagged: (h, r) => {
+    roundOf(h, r.round).referenceFlagged = r;
+  },
+  ReferencePartAnswered: (h, r) => {
+    const round = roundOf(h, r.round);
+    round.referenceAnswerParts = [...(round.referenceAnswerParts ?? []), r];
+  },
+  ReferenceAnswered: (h, r) => {
+    roundOf(h, r.round).referenceAnswered = r;
   },
   UpdateFlagged: (h, r) => {
     roundOf(h, r.round).flags.push(r);

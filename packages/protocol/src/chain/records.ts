@@ -136,6 +136,25 @@ export interface ReferencePublicationRecord extends RoundEventRecord {
   readonly cid: string;
 }
 
+/** `ReferenceFlagged`: the aggregator said it cannot fetch or open the published reference; answers close at `answerDeadline`. */
+export interface ReferenceFlagRecord extends RoundEventRecord {
+  readonly answerDeadline: number;
+}
+
+/**
+ * `ReferencePartAnswered` (`firstChunk` and the packed chunks from it, the owner's) and
+ * `ReferenceAnswered` (the rest, and the salt): together the reference's packed values, which
+ * opened its commitment on chain.
+ */
+export interface ReferenceAnswerPartRecord extends RoundEventRecord {
+  readonly firstChunk: number;
+  readonly packed: readonly bigint[];
+}
+
+export interface ReferenceAnswerRecord extends ReferenceAnswerPartRecord {
+  readonly salt: bigint;
+}
+
 /**
  * `UpdateFlagged`: the aggregator said it could not fetch or open the update revealed in `slot`.
  * Anyone may answer by publishing the slot's sealed update (`UpdatePublished`) before
@@ -506,6 +525,15 @@ export const EVENT_DECODERS = {
   ReferencePublished: (e: ParsedEvent): ReferencePublicationRecord => {
     const a = reader(e);
     return { ...round(e), commitment: a.big("commitment"), cid: a.str("cid") };
+  },
+  ReferenceFlagged: (e: ParsedEvent): ReferenceFlagRecord => ({ ...round(e), answerDeadline: reader(e).num("answerDeadline") }),
+  ReferencePartAnswered: (e: ParsedEvent): ReferenceAnswerPartRecord => {
+    const a = reader(e);
+    return { ...round(e), firstChunk: a.num("firstChunk"), packed: a.bigs("packed") };
+  },
+  ReferenceAnswered: (e: ParsedEvent): ReferenceAnswerRecord => {
+    const a = reader(e);
+    return { ...round(e), firstChunk: a.num("firstChunk"), salt: a.big("salt"), packed: a.bigs("packed") };
   },
   UpdateFlagged: (e: ParsedEvent): FlagRecord => {
     const a = reader(e);
