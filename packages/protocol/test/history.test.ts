@@ -20,6 +20,7 @@ import {
   loadRoundHistory,
   projectEvents,
   ProjectHistoryReader,
+  referenceState,
   ROUND_EVENTS,
   roundEnd,
   roundOpenedBlock,
@@ -429,4 +430,51 @@ test("an optimistic round's commitment, challenges and void are filed under the 
   assert.equal(o?.settled, undefined);
   assert.equal(h.bondsReleased[0]?.amount, 30n);
   assert.equal(h.rounds[2]?.optimistic, undefined, "a round without optimistic events has no optimistic part");
+});
+
+test("the owner's reference events are filed under the round, parts in order, and name its state", () => {
+  let n = 100;
+  const ev = (eventName: string, args: Record<string, unknown>) => ({
+    eventName,
+    args: { projectId: 1n, round: 2n, ...args },
+    blockNumber: n,
+    transactionHash: toBeHex(n, 32),
+    logIndex: n++ % 2,
+  });
+  const events = [
+    ev("ReferenceCommitted", { commitment: 77n }),
+    ev("ReferencePublished", { commitment: 77n, cid: "ref" }),
+    ev("ReferenceFlagged", { answerDeadline: 900n }),
+    ev("ReferencePartAnswered", { firstChunk: 0n, packed: [1n, 2n] }),
+    ev("ReferencePartAnswered", { firstChunk: 1n, packed: [3n, 4n] }),
+    ev("ReferenceAnswered", { firstChunk: 2n, salt: 5n, packed: [6n, 7n] }),
+  ];
+  const states = events.map((_, i) => referenceState(buildHistory(1n, events.slice(0, i + 1)).rounds[2]!));
+  assert.deepEqual(states, ["committed", "published", "flagged", "flagged", "flagged", "answered"]);
+  const round = buildHistory(1n, events).rounds[2];
+  assert.equal(round?.referencePublished?.cid, "ref");
+  assert.equal(round?.referenceFlagged?.answerDeadline, 900);
+  assert.deepEqual(
+    round?.referenceAnswerParts?.map((p) => [p.firstChunk, p.packed]),
+    [
+      [0, [1n, 2n]],
+      [1, [3n, 4n]],
+    ],
+  );
+  assert.deepEqual([round?.referenceAnswered?.salt, round?.referenceAnswered?.packed], [5n, [6n, 7n]]);
+  assert.equal(
+    referenceState(
+      buildHistory(1n, []).rounds[2] ?? {
+        round: 2,
+        commits: [],
+        submissions: [],
+        chunkBatches: [],
+        contributions: [],
+        flags: [],
+        publications: [],
+        publicationParts: [],
+      },
+    ),
+    "none",
+  );
 });

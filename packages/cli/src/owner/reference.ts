@@ -29,6 +29,7 @@ import {
   globalModelCommitment,
   loadFrozenWeights,
   loadRoundHistory,
+  referenceState,
   ProjectStatus,
   validateModelSpec,
   writeFileAtomic,
@@ -118,9 +119,7 @@ export async function referenceStep(o: ReferenceStepOptions): Promise<ReferenceS
     if (flag !== undefined && history.referenceAnswered === undefined && now < flag.answerDeadline) {
       return answer(o, round, file, committed, history.referenceAnswerParts ?? []);
     }
-    const state =
-      flag === undefined ? "published" : history.referenceAnswered === undefined ? "flagged and not answered" : "flagged and answered";
-    return { action: "waiting", round, reason: `round ${round}'s reference is ${state}`, until: r.aggregationDeadline };
+    return { action: "waiting", round, reason: `round ${round}'s reference is ${referenceState(history)}`, until: r.aggregationDeadline };
   }
   if (now < r.revealDeadline) {
     return {

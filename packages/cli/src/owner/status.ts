@@ -1,10 +1,18 @@
 /**
- * `fedmarket project status`: a project's rounds (models, outliers, scores, payouts) and its
- * trainers' totals, from the chain's views and events, as tables or JSON.
+ * `fedmarket project status`: a project's rounds (models, outliers, scores, payouts, the owner's
+ * reference) and its trainers' totals, from the chain's views and events, as tables or JSON.
  */
 import { formatUnits } from "ethers";
 import { SlotStatus, equalShares, slotStatusLabel } from "@fedmarket/core";
-import { ETH_TOKEN, loadProjectHistory, type FedMarketClient, type ProjectHistory, type ProjectInfo } from "@fedmarket/protocol";
+import {
+  ETH_TOKEN,
+  loadProjectHistory,
+  referenceState,
+  type FedMarketClient,
+  type ProjectHistory,
+  type ProjectInfo,
+  type ReferenceState,
+} from "@fedmarket/protocol";
 import { tokenDecimals } from "./project.ts";
 import { formatAmount, unitOf } from "./amount.ts";
 
@@ -18,6 +26,8 @@ export interface RoundStatusRow {
   readonly reward: bigint;
   readonly paid: bigint;
   readonly modelCid: string;
+  /** The owner's reference this round (`referenceState`). */
+  readonly reference: ReferenceState;
   readonly scores: {
     readonly slot: number;
     readonly trainer: string;
@@ -76,6 +86,7 @@ export async function projectStatus(
         reward: r.opened?.reward ?? 0n,
         paid: roundPaid(r),
         modelCid: r.end?.kind === "finalized" ? r.end.newModelCid : (r.opened?.modelCid ?? ""),
+        reference: referenceState(r),
         scores: r.contributions.map((c) => ({
           slot: c.slot,
           trainer: c.trainer,
@@ -143,7 +154,7 @@ export function formatStatus(s: ProjectStatusReport): string {
     `model ${p.modelCid} (commitment ${short(p.modelCommitment.toString(), 8)}), spec ${p.specCid}`,
     "",
     table(
-      ["round", "state", "subm.", "inliers", "outliers", "excluded", `reward (${unit})`, "paid", "model CID"],
+      ["round", "state", "subm.", "inliers", "outliers", "excluded", `reward (${unit})`, "paid", "model CID", "reference"],
       s.rounds.map((r) => [
         String(r.round),
         r.state,
@@ -154,6 +165,7 @@ export function formatStatus(s: ProjectStatusReport): string {
         amount(r.reward),
         amount(r.paid),
         short(r.modelCid, 12),
+        r.reference,
       ]),
     ),
   ];

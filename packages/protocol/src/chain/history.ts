@@ -99,6 +99,21 @@ export interface RoundHistory {
   readonly optimistic?: OptimisticRoundHistory;
 }
 
+/**
+ * Where a round's owner reference stands (IFedMarket "The owner's reference"): not committed,
+ * committed only, published, published and flagged by the aggregator (unanswered so far: the round
+ * has no reference unless someone answers in time), or flagged and answered on chain.
+ */
+export type ReferenceState = "none" | "committed" | "published" | "flagged" | "answered";
+
+/** The state of `r`'s reference, from its events. */
+export function referenceState(r: RoundHistory): ReferenceState {
+  if (r.referenceCommitted === undefined) return "none";
+  if (r.referencePublished === undefined) return "committed";
+  if (r.referenceFlagged === undefined) return "published";
+  return r.referenceAnswered === undefined ? "flagged" : "answered";
+}
+
 /** What happened to a round finalized optimistically after its finalization. */
 export interface OptimisticRoundHistory {
   readonly committed?: ChunksCommittedRecord;

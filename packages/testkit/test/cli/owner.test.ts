@@ -352,6 +352,9 @@ test("project reference: commits in the commit window, waits through the reveals
     assert.equal(publish.code, 0, publish.stderr);
     const published = JSON.parse(publish.stdout) as { action: string; cid: string };
     assert.equal(published.action, "published");
+    const status = await run(FEDMARKET, ["project", "status", "--project-file", "project.json"], undefined);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^0 +open .* published\s*$/m, "the status table has the round's reference");
     const round = await loadRoundHistory(client, 1n, 0);
     assert.equal(round.referenceCommitted?.commitment.toString(), committed.commitment);
     assert.equal(round.referencePublished?.cid, published.cid);

@@ -83,7 +83,7 @@ test("a flagged reference is answered on chain by the owner's step, in parts, an
   );
   const again = await referenceStep(step);
   assert.equal(again.action, "waiting");
-  assert.match(again.action === "waiting" ? again.reason : "", /flagged and answered/);
+  assert.match(again.action === "waiting" ? again.reason : "", /is answered/);
 
   const round = await loadRoundHistory(fx.roundChain.client, project.projectId, 0);
   assert.equal(round.referenceAnswerParts?.length, 3);
