@@ -45,7 +45,7 @@ import { acceptDemoProject, createDemoProject, HARDHAT_KEYS } from "../chain/dem
 import { startLocalChain } from "../chain/local-chain.ts";
 import { attackProducer } from "../attacks/producers.ts";
 import { auditProject } from "@fedmarket/audit";
-import { deployContracts } from "@fedmarket/cli";
+import { deployContracts, referenceStep, type ReferenceStep } from "@fedmarket/cli";
 import { ensureDemoCircuits } from "./demo-circuits.ts";
 import { DEMO_CIRCUIT, DEMO_MODEL_DESCRIPTION, demoBackboneSpec, demoModelSpec, prepareDemoData } from "./demo-data.ts";
 import { ownerBackbone } from "./owner-backbone.ts";
@@ -251,6 +251,27 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] as string }, store, sealSecret: project.aggregatorKey.secret },
     );
 
+    // The owner's reference (issue 12, stage 2; docs/PROOF-INTERFACE.md "The owner's reference"): its
+    // direction on its own digits, committed in each commit window and published after the reveals.
+    // The audit checks every published one; the round proofs do not use it yet.
+    const ownerReference = {
+      client: new FedMarketClient(deployment.market, new Wallet(HARDHAT_KEYS[0] as string, provider)),
+      store,
+      projectId,
+      stateDir: path.join(workDir, "owner"),
+      validation: async () => data.owner,
+      log: step,
+    };
+    const referenceDone = async (r: number, expected: ReferenceStep["action"]): Promise<void> => {
+      const done = await referenceStep(ownerReference);
+      if (done.action !== expected) throw new Error(`round ${r}: the owner's reference step ${JSON.stringify(done)}, expected ${expected}`);
+      step(
+        done.action === "committed"
+          ? `round ${r}: the owner committed its reference (validation loss ${done.loss?.toFixed(4) ?? "?"} on its ${data.owner.count} digits)`
+          : `round ${r}: the owner published its reference${done.action === "published" ? ` at ${done.cid}` : ""}`,
+      );
+    };
+
     const initialAccuracy = evaluateAccuracy(backend.tf, spec, project.weights, data.test, evalOptions);
     step(`initial model: test accuracy ${(initialAccuracy * 100).toFixed(1)} %`);
     const records: DemoRound[] = [];
@@ -258,6 +279,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       for (let r = 0; r < rounds; r++) {
         const roundStart = Date.now();
         step(`=== round ${r}: training (${DEMO_ROLES.length} trainers, one after the other) ===`);
+        await referenceDone(r, "committed");
         for (const [t, opened] of trainerNodes.entries()) {
           const t0 = Date.now();
           const outcome = await opened.node.runRound(projectId);
@@ -276,6 +298,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         await chain.rpc("evm_increaseTime", [WINDOW_S + 1]);
         await chain.rpc("evm_mine", []);
         step(`round ${r}: reveal window closed (evm_increaseTime ${WINDOW_S + 1} s); aggregating and proving`);
+        await referenceDone(r, "published");
         const a0 = Date.now();
         // `times` adds up over the node's rounds: this round's prove time is the difference.
         const proveBefore = agg.node.times.prove ?? 0;
