@@ -387,15 +387,20 @@ test("a log that lacks a field its decoder reads names the event and the field",
   );
 });
 
-test("an optimistic round's commitment, challenges and void are filed under the round", () => {
+/** A maker of project 1's parsed events of `round`, one block each from block 100, as `buildHistory` reads them. */
+function roundEvents(round: bigint): (eventName: string, args: Record<string, unknown>) => Parameters<typeof buildHistory>[1][number] {
   let n = 100;
-  const ev = (eventName: string, args: Record<string, unknown>) => ({
+  return (eventName, args) => ({
     eventName,
-    args: { projectId: 1n, round: 3n, ...args },
+    args: { projectId: 1n, round, ...args },
     blockNumber: n,
     transactionHash: toBeHex(n, 32),
     logIndex: n++ % 2,
   });
+}
+
+test("an optimistic round's commitment, challenges and void are filed under the round", () => {
+  const ev = roundEvents(3n);
   const root = toBeHex(0xabc, 32);
   const h = buildHistory(1n, [
     ev("ChunksCommitted", { accFinal: 9n, chunkRoot: root, proofsCid: "p", payout: 100n, payoutHash: root, windowEnd: 500n }),
@@ -433,14 +438,7 @@ test("an optimistic round's commitment, challenges and void are filed under the 
 });
 
 test("the owner's reference events are filed under the round, parts in order, and name its state", () => {
-  let n = 100;
-  const ev = (eventName: string, args: Record<string, unknown>) => ({
-    eventName,
-    args: { projectId: 1n, round: 2n, ...args },
-    blockNumber: n,
-    transactionHash: toBeHex(n, 32),
-    logIndex: n++ % 2,
-  });
+  const ev = roundEvents(2n);
   const events = [
     ev("ReferenceCommitted", { commitment: 77n }),
     ev("ReferencePublished", { commitment: 77n, cid: "ref" }),
