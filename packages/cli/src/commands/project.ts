@@ -496,7 +496,10 @@ frozen layers are not trained, committed or proven.`,
               try {
                 step = await referenceStep(options);
               } catch (err) {
-                if (flags.watch !== true || !(isUnreachable(err) || err instanceof BlobStoreError)) throw err;
+                // A watch rides out outages, and a window that closed between reading the round and
+                // sending (the next step reads the new state); anything else is for a person.
+                const late = err instanceof MarketRevertError && REFERENCE_LATE.has(err.errorName);
+                if (flags.watch !== true || !(isUnreachable(err) || err instanceof BlobStoreError || late)) throw err;
                 process.stderr.write(`${(err as Error).message}; retrying in 15 s\n`);
                 await sleep(15_000);
                 continue;
@@ -628,6 +631,14 @@ async function withSignedClient(
     fail(err, cmd);
   }
 }
+
+/** Reverts of a reference step sent just as its window closed. */
+const REFERENCE_LATE: ReadonlySet<string> = new Set([
+  "SubmissionWindowClosed",
+  "OutsideReferenceWindow",
+  "AnswerWindowClosed",
+  "WrongRound",
+]);
 
 function describeReferenceStep(step: Exclude<ReferenceStep, { action: "waiting" }>): string {
   return step.action === "committed"

@@ -86,7 +86,17 @@ export async function referenceStep(o: ReferenceStepOptions): Promise<ReferenceS
   const p = await o.client.getProject(o.projectId);
   const round = p.currentRound;
   if (p.status !== ProjectStatus.Active) {
-    return { action: "waiting", round, reason: `project ${o.projectId} is ${p.statusName}: no round is open`, until: undefined };
+    // Awaiting an aggregator (before the first acceptance, or after a failed round) is not the end:
+    // the next round opens when one accepts, so a watch keeps polling.
+    const ended = p.status === ProjectStatus.Completed || p.status === ProjectStatus.Cancelled;
+    return ended
+      ? { action: "waiting", round, reason: `project ${o.projectId} is ${p.statusName}: no round is open`, until: undefined }
+      : {
+          action: "waiting",
+          round,
+          reason: `project ${o.projectId} is ${p.statusName}: its next round opens when the aggregator accepts`,
+          until: (await o.client.chainTime()) + 60,
+        };
   }
   const r = await o.client.getCurrentRound(o.projectId);
   const now = await o.client.chainTime();
