@@ -14,7 +14,7 @@ import path from "node:path";
 import { Contract } from "ethers";
 import { outcomeWords, simulateRound, type CircuitConfig } from "@fedmarket/core";
 import {
-  checkSpecAgainstChain,
+  checkSpecAgainstProject,
   parseModelSpec,
   proofWords,
   ROUND_VERIFIER_ABI,
@@ -38,14 +38,7 @@ export interface SpecSource extends BlobSource {
 export async function projectCircuitConfig(ctx: SpecSource, project: ProjectInfo): Promise<CircuitConfig> {
   const text = new TextDecoder().decode(await fetchBlob(ctx, project.specCid, "model spec"));
   const { spec, summary } = parseModelSpec(text, `model spec ${project.specCid}`);
-  const v = await ctx.chain.client.verifierConfig(project.verifier);
-  return checkSpecAgainstChain(spec, summary.parameters, {
-    modelSize: project.params.modelSize,
-    quantizationScale: project.params.quantizationScale,
-    clipBound: project.params.clipBound,
-    verifierMaxTrainers: v.maxTrainers,
-    verifierChunkSize: v.chunkSize,
-  });
+  return checkSpecAgainstProject(ctx.chain.client, project, spec, summary.parameters);
 }
 
 /** The verifier check, with the verdicts of this process kept in memory on top of the file cache. */

@@ -13,6 +13,7 @@
  */
 import { checkModelHeadroom, modelCommitment, quantizedClipBound, quantizeModel, type CircuitConfig } from "@fedmarket/core";
 import type { ModelSpec } from "./model-spec.ts";
+import type { FedMarketClient, ProjectInfo } from "./chain/fedmarket.ts";
 
 export class ModelMismatchError extends Error {
   constructor(message: string) {
@@ -102,4 +103,24 @@ export function checkSpecAgainstChain(spec: ModelSpec, parameters: number, chain
   if (circuit.chunk !== chain.verifierChunkSize) problems.push(`chunk: spec ${circuit.chunk}, verifier ${chain.verifierChunkSize}`);
   if (problems.length > 0) throw new ModelMismatchError(`the model spec does not match the project on chain (${problems.join("; ")})`);
   return circuit;
+}
+
+/**
+ * `checkSpecAgainstChain` for a project as the market reports it: its model size, scale and clip
+ * bound, and the configuration its verifier reports (one read). Returns the spec's circuit.
+ */
+export async function checkSpecAgainstProject(
+  client: Pick<FedMarketClient, "verifierConfig">,
+  project: Pick<ProjectInfo, "verifier" | "params">,
+  spec: ModelSpec,
+  parameters: number,
+): Promise<CircuitConfig> {
+  const verifier = await client.verifierConfig(project.verifier);
+  return checkSpecAgainstChain(spec, parameters, {
+    modelSize: project.params.modelSize,
+    quantizationScale: project.params.quantizationScale,
+    clipBound: project.params.clipBound,
+    verifierMaxTrainers: verifier.maxTrainers,
+    verifierChunkSize: verifier.chunkSize,
+  });
 }

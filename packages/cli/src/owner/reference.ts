@@ -19,10 +19,10 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { quantizeReference, randomFieldElement, referenceChunks, referenceCommitment } from "@fedmarket/core";
+import { quantizeReference, randomFieldElement, referenceChunks, referenceCommitment, type CircuitConfig } from "@fedmarket/core";
 import type { Dataset } from "@fedmarket/ml";
 import {
-  checkSpecAgainstChain,
+  checkSpecAgainstProject,
   decodeReference,
   decodeWeights,
   encodeReference,
@@ -127,7 +127,7 @@ export async function referenceStep(o: ReferenceStepOptions): Promise<ReferenceS
   if (history.referencePublished !== undefined) {
     const flag = history.referenceFlagged;
     if (flag !== undefined && history.referenceAnswered === undefined && now < flag.answerDeadline) {
-      return answer(o, round, file, committed, history.referenceAnswerParts ?? []);
+      return answer(o, p, round, file, committed, history.referenceAnswerParts ?? []);
     }
     return { action: "waiting", round, reason: `round ${round}'s reference is ${referenceState(history)}`, until: r.aggregationDeadline };
   }
@@ -147,7 +147,7 @@ export async function referenceStep(o: ReferenceStepOptions): Promise<ReferenceS
       until: r.aggregationDeadline,
     };
   }
-  return publish(o, round, file, committed);
+  return publish(o, p, round, file, committed);
 }
 
 async function commit(o: ReferenceStepOptions, p: ProjectInfo, round: number, file: string): Promise<ReferenceStep> {
@@ -177,8 +177,8 @@ async function commit(o: ReferenceStepOptions, p: ProjectInfo, round: number, fi
   return { action: "committed", round, commitment, ...(loss === undefined ? {} : { loss }), txHash: receipt.hash };
 }
 
-async function publish(o: ReferenceStepOptions, round: number, file: string, committed: bigint): Promise<ReferenceStep> {
-  const opening = await openingOf(o, round, file, committed);
+async function publish(o: ReferenceStepOptions, p: ProjectInfo, round: number, file: string, committed: bigint): Promise<ReferenceStep> {
+  const { opening } = await openingOf(o, p, round, file, committed);
   const cid = await o.store.put(encodeReference(opening));
   const receipt = await o.client.wait(await o.client.publishReference(o.projectId, round, cid));
   return { action: "published", round, cid, txHash: receipt.hash };
@@ -189,13 +189,13 @@ export const REFERENCE_PART_CHUNKS = 16;
 
 async function answer(
   o: ReferenceStepOptions,
+  p: ProjectInfo,
   round: number,
   file: string,
   committed: bigint,
   parts: readonly ReferenceAnswerPartRecord[],
 ): Promise<ReferenceStep> {
-  const opening = await openingOf(o, round, file, committed);
-  const { circuit } = await specOf(o, await o.client.getProject(o.projectId));
+  const { opening, circuit } = await openingOf(o, p, round, file, committed);
   const chunks = referenceChunks(opening.values, circuit);
   // Parts already on chain (an earlier run that stopped half-way) are not sent again.
   let next = parts.reduce((n, part) => Math.max(n, part.firstChunk + part.packed.length / (chunks[0]?.length ?? 1)), 0);
@@ -211,8 +211,17 @@ async function answer(
   return { action: "answered", round, transactions: transactions + 1, txHash: receipt.hash };
 }
 
-/** The saved opening of `round`'s committed reference (a usage error when it is missing or not that round's). */
-async function openingOf(o: ReferenceStepOptions, round: number, file: string, committed: bigint): Promise<ReferenceBlob> {
+/**
+ * The saved opening of `round`'s committed reference (a usage error when it is missing, an error when
+ * it is not that round's), and the project's circuit it was checked with.
+ */
+async function openingOf(
+  o: ReferenceStepOptions,
+  p: ProjectInfo,
+  round: number,
+  file: string,
+  committed: bigint,
+): Promise<{ opening: ReferenceBlob; circuit: CircuitConfig }> {
   const opening = await savedOpening(file);
   if (opening === undefined) {
     throw new UsageError(
@@ -220,22 +229,16 @@ async function openingOf(o: ReferenceStepOptions, round: number, file: string, c
         "(run this command with the --state-dir it committed with)",
     );
   }
-  const { circuit } = await specOf(o, await o.client.getProject(o.projectId));
+  const { circuit } = await specOf(o, p);
   if (referenceCommitment(opening.values, opening.salt, circuit) !== committed) {
     throw new Error(`${file} does not open round ${round}'s committed reference ${committed}: it is not this round's opening`);
   }
-  return opening;
+  return { opening, circuit };
 }
 
 async function specOf(o: ReferenceStepOptions, p: ProjectInfo) {
   const { spec, summary } = validateModelSpec(JSON.parse(new TextDecoder().decode(await o.store.get(p.specCid))));
-  const verifier = await o.client.verifierConfig(p.verifier);
-  const circuit = checkSpecAgainstChain(spec, summary.parameters, {
-    ...p.params,
-    verifierMaxTrainers: verifier.maxTrainers,
-    verifierChunkSize: verifier.chunkSize,
-  });
-  return { spec, summary, circuit };
+  return { spec, summary, circuit: await checkSpecAgainstProject(o.client, p, spec, summary.parameters) };
 }
 
 /** The round's spec, circuit, frozen weights and global model, each checked against the chain. */

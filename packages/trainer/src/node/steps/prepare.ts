@@ -4,7 +4,7 @@
  * commitment, and hand the producer everything it may use for the round (`RoundInput`).
  */
 import {
-  checkSpecAgainstChain,
+  checkSpecAgainstProject,
   decodeWeights,
   dequantizeModel,
   globalModelCommitment,
@@ -65,12 +65,7 @@ export async function prepareRound(o: TrainerNodeOptions, p: ProjectInfo, round:
     },
   );
   bar.update(2, { info: frozenWeights === undefined ? "no frozen layers" : "frozen layers" });
-  const verifier = await o.client.verifierConfig(p.verifier);
-  const circuit = checkSpecAgainstChain(spec, summary.parameters, {
-    ...p.params,
-    verifierMaxTrainers: verifier.maxTrainers,
-    verifierChunkSize: verifier.chunkSize,
-  });
+  const circuit = await checkSpecAgainstProject(o.client, p, spec, summary.parameters);
   const modelBytes = await fetchBlob(o, p.modelCid, "global model");
   bar.update(3, { info: "model" });
   bar.stop();
