@@ -1,7 +1,7 @@
 /**
  * The chunk accumulator: the state a chunk proof advances by one chunk, and its hash.
  *
- * State field order (this order is hashed, and the circuits use it; `L = 8 + K + K(K+1)/2`):
+ * State field order (this order is hashed, and the circuits use it; `L = 9 + 2K + K(K+1)/2`):
  *
  * | index | field | meaning |
  * | --- | --- | --- |
@@ -13,8 +13,10 @@
  * | 5 | `malformed` | proven-malformed mask: bit `k` set once a chunk proof showed a plaintext element of slot `k` out of range (malformed.ts) |
  * | 6 | `prevModelChain` | chain `m` of the previous model `g` over the absorbed chunks |
  * | 7 | `newModelChain` | chain `m'` of the new model `g'` over the absorbed chunks |
- * | 8 .. 8+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
- * | 8+K .. L | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
+ * | 8 | `referenceChain` | chain `x` of the owner's reference `v` over the absorbed chunks (reference.ts) |
+ * | 9 .. 9+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
+ * | 9+K .. L-K | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
+ * | L-K .. L | `alignment[k]` | running `<u_k, v>`: slot `k`'s alignment with the reference; signed, mapped into the field |
  *
  * `hashState(s) = hashMany(fields(s))` (see poseidon.ts). The accumulator value a proof exposes
  * is `0` for the canonical initial state (counter 0, all zero but the four round constants
@@ -24,17 +26,23 @@
  * the zero padding of the last chunk, and whatever a trainer put there counts as zero (in the Gram
  * matrix and the sum), so padding cannot raise a score.
  *
+ * Why `referenceChain` and `alignment`: the owner's reference `v` (reference.ts) is unpacked chunk
+ * by chunk next to the updates, so the proof gets every `<u_k, v>` for one product per slot and
+ * parameter. The decision proof opens the chain against the reference commitment the contract
+ * passes; when the contract passes 0 (no reference, or one withheld or left flagged) the chain and
+ * the alignments are whatever the aggregator used (zeros, by convention) and the rule ignores them.
+ *
  * Why `malformed`: a slot with a shared key may be left undecoded only if some chunk proof shows
  * one of its plaintext elements out of range (the decision proof checks `decoded_k = keyed_k and
  * not malformed_k`), so "not decoded" is no longer the aggregator's word.
  */
-import { gramIndex, gramSize, stateLength, type CircuitConfig } from "./config.ts";
+import { gramIndex, gramSize, packedLength, stateLength, type CircuitConfig } from "./config.ts";
 import { chainStep, chunkHash } from "./commit.ts";
 import { decryptChunk, type CurvePoint } from "./cipher.ts";
 import { floorDiv, fromFieldSigned, toField, assertSignedBits } from "./field.ts";
 import { innerProduct } from "./gram.ts";
 import { flagsOf, popcount } from "./screen.ts";
-import { unpack } from "./pack.ts";
+import { pack, unpack } from "./pack.ts";
 import { findMalformed } from "./malformed.ts";
 import { hashMany, hashNarrow } from "./poseidon.ts";
 
@@ -48,8 +56,11 @@ export interface AccumulatorState {
   readonly malformed: bigint;
   readonly prevModelChain: bigint;
   readonly newModelChain: bigint;
+  readonly referenceChain: bigint;
   readonly trainerChains: readonly bigint[];
   readonly gram: readonly bigint[];
+  /** `<u_k, v>` over the absorbed chunks, per slot (signed). */
+  readonly alignment: readonly bigint[];
 }
 
 /** The round constants of the accumulator: fixed by the aggregator before the first chunk, checked by the decision proof. */
@@ -88,8 +99,10 @@ export function initialState(kMax: number, constants: RoundConstants): Accumulat
     malformed: 0n,
     prevModelChain: 0n,
     newModelChain: 0n,
+    referenceChain: 0n,
     trainerChains: new Array<bigint>(kMax).fill(0n),
     gram: new Array<bigint>(gramSize(kMax)).fill(0n),
+    alignment: new Array<bigint>(kMax).fill(0n),
   };
 }
 
@@ -104,8 +117,10 @@ export function stateFields(state: AccumulatorState): bigint[] {
     state.malformed,
     state.prevModelChain,
     state.newModelChain,
+    state.referenceChain,
     ...state.trainerChains,
     ...state.gram.map(toField),
+    ...state.alignment.map(toField),
   ];
   if (fields.length !== stateLength(state.trainerChains.length)) {
     throw new RangeError("malformed accumulator state");
@@ -126,8 +141,10 @@ export function stateFromFields(fields: readonly bigint[], kMax: number): Accumu
     malformed: f(5),
     prevModelChain: f(6),
     newModelChain: f(7),
-    trainerChains: fields.slice(8, 8 + kMax),
-    gram: fields.slice(8 + kMax).map(fromFieldSigned),
+    referenceChain: f(8),
+    trainerChains: fields.slice(9, 9 + kMax),
+    gram: fields.slice(9 + kMax, 9 + kMax + gramSize(kMax)).map(fromFieldSigned),
+    alignment: fields.slice(9 + kMax + gramSize(kMax)).map(fromFieldSigned),
   };
 }
 
@@ -143,8 +160,10 @@ export function isInitialState(state: AccumulatorState): boolean {
     state.malformed === 0n &&
     state.prevModelChain === 0n &&
     state.newModelChain === 0n &&
+    state.referenceChain === 0n &&
     state.trainerChains.every((t) => t === 0n) &&
-    state.gram.every((g) => g === 0n)
+    state.gram.every((g) => g === 0n) &&
+    state.alignment.every((a) => a === 0n)
   );
 }
 
@@ -174,21 +193,33 @@ export interface SlotChunk {
 }
 
 /**
+ * The reference chunk the chunk proofs use when no reference counts: the packed zero vector. Any
+ * packed chunk would do (the decision proof ignores the chain and the alignments then); zeros make
+ * the alignments zero, so a reader of the state sees nothing that looks like a reference.
+ */
+export function noReferenceChunk(config: CircuitConfig): bigint[] {
+  return pack(new Array<bigint>(config.chunk).fill(0n), config.updateBits);
+}
+
+/**
  * Absorbs one chunk: hashes every slot's ciphertext chunk into its chain, decrypts and unpacks the
  * decoded slots (zeros for the others), claims the keyed slots that are not decoded malformed
- * where one of their plaintext elements here is out of range, grows the Gram matrix, aggregates
- * the chunk of the model and extends both model chains. Throws when a decoded slot's plaintext
- * does not unpack.
+ * where one of their plaintext elements here is out of range, grows the Gram matrix and the
+ * alignments with the reference chunk (`referenceChunk`: `v`'s packed chunk, reference.ts
+ * `referenceChunks`, or `noReferenceChunk`), aggregates the chunk of the model and extends the
+ * model and reference chains. Throws when a decoded slot's plaintext or the reference does not unpack.
  */
 export function chunkStep(
   config: CircuitConfig,
   state: AccumulatorState,
   slots: readonly SlotChunk[],
   prevModelChunk: readonly bigint[],
+  referenceChunk: readonly bigint[],
 ): ChunkStepResult & { readonly updateChunks: bigint[][] } {
   const { kMax, chunk, updateBits, modelBits } = config;
   if (slots.length !== kMax) throw new RangeError(`need ${kMax} slot chunks`);
   if (prevModelChunk.length !== chunk) throw new RangeError("model chunk has the wrong length");
+  if (referenceChunk.length !== packedLength(chunk, updateBits)) throw new RangeError("reference chunk has the wrong length");
   prevModelChunk.forEach((v) => assertSignedBits(v, modelBits, "model value"));
   if (state.counter >= 1n << 32n) throw new RangeError("chunk counter out of range");
   const used = state.size - state.counter * BigInt(chunk);
@@ -221,6 +252,9 @@ export function chunkStep(
     return next;
   });
 
+  // v's padding values (past the model size) meet zeros in every update, as the Gram matrix's do.
+  const reference = unpack(referenceChunk, updateBits, chunk);
+  const alignment = state.alignment.map((a, k) => a + innerProduct(updateChunks[k] as readonly bigint[], reference));
   const gram = [...state.gram];
   for (let i = 0; i < kMax; i++) {
     for (let j = i; j < kMax; j++) {
@@ -234,8 +268,10 @@ export function chunkStep(
     malformed,
     prevModelChain: chainStep(state.prevModelChain, chunkHash(prevModelChunk, modelBits)),
     newModelChain: chainStep(state.newModelChain, chunkHash(newModelChunk, modelBits)),
+    referenceChain: chainStep(state.referenceChain, hashNarrow(referenceChunk)),
     trainerChains: state.trainerChains.map((t, k) => chainStep(t, hashNarrow(slots[k]!.cipher))),
     gram,
+    alignment,
   };
   return { next, newModelChunk, updateChunks, claims };
 }

@@ -2,7 +2,7 @@
  * A complete round as the aggregator computes it: commitments checked, the consensus rule decided,
  * every chunk step and the decision input built. The single source of truth for tests.
  */
-import { initialState, keysHash, type AccumulatorState, type SlotChunk } from "./accumulator.ts";
+import { initialState, keysHash, noReferenceChunk, type AccumulatorState, type SlotChunk } from "./accumulator.ts";
 import {
   cipherChain,
   decryptChunk,
@@ -22,6 +22,7 @@ import { consensusDecision, type ConsensusResult } from "./consensus.ts";
 import { maskOf } from "./screen.ts";
 import { packOutcome } from "./outcome.ts";
 import { pack, unpack } from "./pack.ts";
+import { checkReference, referenceChunks, referenceCommitment } from "./reference.ts";
 import { buildChunkInput, buildDecisionInput, type ChunkWitness, type DecisionWitness } from "./witness.ts";
 
 /** One trainer slot of a round. */
@@ -103,6 +104,18 @@ export interface RoundInput {
   readonly secret: bigint;
   /** `uint256(keccak256(abi.encode(chainId, marketplace, projectId, round, paramsHash)))`. */
   readonly keccak: bigint;
+  /**
+   * The owner's reference when it counts on chain (committed, published, not left flagged: the
+   * contract then passes its commitment to the decision proof). Omitted: the contract passes 0 and
+   * the chunk proofs absorb `noReferenceChunk`.
+   */
+  readonly reference?: RoundReference;
+}
+
+/** An opened reference (reference.ts): `D` values at `B` bits and the salt of its commitment. */
+export interface RoundReference {
+  readonly values: readonly bigint[];
+  readonly salt: bigint;
 }
 
 /** Everything a round produces. */
@@ -121,6 +134,10 @@ export interface RoundResult {
   readonly updates: (bigint[] | undefined)[];
   /** The consensus rule's decision (statuses, the aggregation mask, scores) and its hints. */
   readonly rule: ConsensusResult;
+  /** The reference commitment the decision proof received (0 without a reference). */
+  readonly reference: bigint;
+  /** `<u_k, v>` of every slot with the reference (zeros without one; zero for slots not decoded). */
+  readonly alignment: bigint[];
   readonly outcome: bigint[];
   readonly chunkWitnesses: ChunkWitness[];
   readonly finalState: AccumulatorState;
@@ -150,6 +167,10 @@ export function simulateRound(input: RoundInput): RoundResult {
   const rule = consensusDecision({ commitments, excluded: decoded.map((x) => !x), gram, f });
 
   const modelChunks = splitChunks(paddedModel, chunk);
+  const ref = input.reference;
+  if (ref !== undefined) checkReference(ref.values, d, config);
+  const refChunks = ref === undefined ? undefined : referenceChunks(ref.values, config);
+  const noReference = noReferenceChunk(config);
   const noCipher = new Array<bigint>(packedLength(chunk, config.updateBits)).fill(0n);
   let state = initialState(kMax, {
     mask: maskOf(rule.aggregated),
@@ -164,13 +185,17 @@ export function simulateRound(input: RoundInput): RoundResult {
       cipher: s.commitment === 0n ? noCipher : (s.sealed?.chunks[j] ?? noCipher),
       key: opened[k]!.key,
     }));
-    const w = buildChunkInput(config, state, slotChunks, modelChunk);
+    const w = buildChunkInput(config, state, slotChunks, modelChunk, refChunks?.[j] ?? noReference);
     chunkWitnesses.push(w);
     newModel.push(...w.newModelChunk);
     state = w.next;
   });
   const upper = gramToUpper(gram);
   if (state.gram.some((g, i) => g !== upper[i])) throw new Error("internal: Gram mismatch");
+  const refValues = ref === undefined ? [] : ref.values;
+  const alignment = vectors.map((u) => refValues.reduce((a, v, x) => a + v * (u[x] as bigint), 0n));
+  if (state.alignment.some((a, k) => a !== alignment[k])) throw new Error("internal: alignment mismatch");
+  const reference = ref === undefined ? 0n : referenceCommitment(ref.values, ref.salt, config);
 
   const ctx = computeCtx(input.keccak, f, d);
   const prevModelCommitment = modelCommitment(paddedModel, chunk, config.modelBits);
@@ -181,9 +206,9 @@ export function simulateRound(input: RoundInput): RoundResult {
   const outcome = packOutcome(rule.status, rule.scores, kMax);
   const decision = buildDecisionInput(
     config,
-    { ctx, prevModel: prevModelCommitment, newModel: newModelCommitment, sealKey: publicKeyOf(input.secret), commitments, outcome },
+    { ctx, prevModel: prevModelCommitment, newModel: newModelCommitment, sealKey: publicKeyOf(input.secret), reference, commitments, outcome },
     state,
-    { secret: input.secret, ephemerals: opened.map((o) => o.ephemeral) },
+    { secret: input.secret, ephemerals: opened.map((o) => o.ephemeral), referenceSalt: ref?.salt ?? 0n },
     rule,
   );
   return {
@@ -196,6 +221,8 @@ export function simulateRound(input: RoundInput): RoundResult {
     decoded,
     updates: opened.map((o) => o.update?.slice(0, d)),
     rule,
+    reference,
+    alignment,
     outcome,
     chunkWitnesses,
     finalState: state,

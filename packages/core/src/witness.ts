@@ -4,7 +4,7 @@
  */
 import { gramSize, outcomeWords, packedLength, validateConfig, type CircuitConfig } from "./config.ts";
 import { accumulatorValue, chunkStep, hashState, type AccumulatorState, type SlotChunk } from "./accumulator.ts";
-import type { CurvePoint } from "./cipher.ts";
+import { sealedCommitment, type CurvePoint } from "./cipher.ts";
 import { toField } from "./field.ts";
 import { CONSENSUS_PARAMS, consensusHints, type ConsensusResult } from "./consensus.ts";
 import { malformedSelector } from "./malformed.ts";
@@ -27,8 +27,10 @@ function stateSignals(state: AccumulatorState): CircuitInput {
     malformed: state.malformed,
     prevModelChain: state.prevModelChain,
     newModelChain: state.newModelChain,
+    referenceChain: state.referenceChain,
     trainerChains: [...state.trainerChains],
     gram: state.gram.map(toField),
+    alignment: state.alignment.map(toField),
   };
 }
 
@@ -45,18 +47,20 @@ export interface ChunkWitness {
 
 /**
  * Input of the chunk circuit for one step.
- * `slots[k]`: slot `k`'s ciphertext chunk and shared key; `prevModelChunk`: the model's chunk.
+ * `slots[k]`: slot `k`'s ciphertext chunk and shared key; `prevModelChunk`: the model's chunk;
+ * `referenceChunk`: the reference's packed chunk (accumulator.ts `chunkStep`).
  */
 export function buildChunkInput(
   config: CircuitConfig,
   state: AccumulatorState,
   slots: readonly SlotChunk[],
   prevModelChunk: readonly bigint[],
+  referenceChunk: readonly bigint[],
 ): ChunkWitness {
   validateConfig(config);
   const np = packedLength(config.chunk, config.updateBits);
   if (slots.some((s) => s.cipher.length !== np)) throw new RangeError(`every ciphertext chunk has ${np} elements`);
-  const { next, newModelChunk, updateChunks, claims } = chunkStep(config, state, slots, prevModelChunk);
+  const { next, newModelChunk, updateChunks, claims } = chunkStep(config, state, slots, prevModelChunk, referenceChunk);
   const accIn = accumulatorValue(state);
   const accOut = hashState(next);
   const prevModel = pack(prevModelChunk, config.modelBits);
@@ -72,6 +76,7 @@ export function buildChunkInput(
       ciphers: slots.map((s) => [...s.cipher]),
       keys: slots.map((s) => [s.key[0], s.key[1]]),
       prevModel,
+      reference: [...referenceChunk],
       malformedSelect: claims.map((c) => malformedSelector(c, np)),
     },
     next,
@@ -87,13 +92,15 @@ export interface DecisionPublic {
   readonly newModel: bigint;
   /** The aggregator's registered seal key `A` (cipher.ts). */
   readonly sealKey: CurvePoint;
+  /** The owner's reference commitment when the reference counts (reference.ts), else `0n`: what the contract passes. */
+  readonly reference: bigint;
   readonly commitments: readonly bigint[];
   readonly outcome: readonly bigint[];
 }
 
 /** Decision-proof input: public signals in the interface order plus the private witness. */
 export interface DecisionWitness {
-  /** `[ctx, prevModel, newModel, accFinal, A.x, A.y, c[0..K_MAX), outcome[0..W)]`. */
+  /** `[ctx, prevModel, newModel, accFinal, A.x, A.y, reference, c[0..K_MAX), outcome[0..W)]`. */
   readonly publicSignals: readonly bigint[];
   readonly input: CircuitInput;
 }
@@ -107,6 +114,8 @@ export interface DecisionOpenings {
    * available" opening: a slot flagged on chain and not answered in time has public commitment 0.
    */
   readonly ephemerals: readonly CurvePoint[];
+  /** The reference's salt (anything when `reference` is 0): `reference = Poseidon(referenceChain, salt, 0)`. */
+  readonly referenceSalt: bigint;
 }
 
 /** Input of the decision circuit. */
@@ -122,6 +131,9 @@ export function buildDecisionInput(
   if (pub.commitments.length !== k || openings.ephemerals.length !== k) throw new RangeError("slot count mismatch");
   if (pub.outcome.length !== outcomeWords(k)) throw new RangeError("wrong number of outcome words");
   if (finalState.gram.length !== gramSize(k)) throw new RangeError("state has the wrong K_MAX");
+  if (pub.reference !== 0n && sealedCommitment(finalState.referenceChain, [openings.referenceSalt, 0n]) !== pub.reference) {
+    throw new RangeError("the chunk proofs' reference chain and the salt do not open the reference commitment");
+  }
   const accFinal = hashState(finalState);
   const input: CircuitInput = {
     ctx: pub.ctx,
@@ -129,15 +141,27 @@ export function buildDecisionInput(
     newModel: pub.newModel,
     accFinal,
     sealKey: [pub.sealKey[0], pub.sealKey[1]],
+    reference: pub.reference,
     commitments: [...pub.commitments],
     outcome: [...pub.outcome],
     ...stateSignals(finalState),
     secret: openings.secret,
     ephemeral: openings.ephemerals.map((e) => [e[0], e[1]]),
+    referenceSalt: openings.referenceSalt,
     ...consensusHints(rule, CONSENSUS_PARAMS.clipBits),
   };
   return {
-    publicSignals: [pub.ctx, pub.prevModel, pub.newModel, accFinal, pub.sealKey[0], pub.sealKey[1], ...pub.commitments, ...pub.outcome],
+    publicSignals: [
+      pub.ctx,
+      pub.prevModel,
+      pub.newModel,
+      accFinal,
+      pub.sealKey[0],
+      pub.sealKey[1],
+      pub.reference,
+      ...pub.commitments,
+      ...pub.outcome,
+    ],
     input,
   };
 }

@@ -11,6 +11,7 @@ import {
   hashState,
   initialState,
   keysHash,
+  noReferenceChunk,
   pack,
   publicKeyOf,
   stateFields,
@@ -45,13 +46,17 @@ test("state field order and hash", () => {
     counter: 2n,
     prevModelChain: 7n,
     newModelChain: 8n,
+    referenceChain: 9n,
     trainerChains: [1n, 2n, 3n],
     gram: [1n, -2n, 3n, 4n, 5n, 6n],
+    alignment: [-1n, 0n, 7n],
   };
   const fields = stateFields(s);
   assert.equal(fields.length, stateLength(3));
-  assert.deepEqual(fields.slice(0, 11), [2n, 5n, 7n, 99n, 40n, 0n, 7n, 8n, 1n, 2n, 3n]);
-  assert.equal(fields[12], FIELD_MODULUS - 2n);
+  assert.equal(stateLength(3), 9 + 2 * 3 + 6);
+  assert.deepEqual(fields.slice(0, 12), [2n, 5n, 7n, 99n, 40n, 0n, 7n, 8n, 9n, 1n, 2n, 3n]);
+  assert.equal(fields[13], FIELD_MODULUS - 2n);
+  assert.deepEqual(fields.slice(18), [FIELD_MODULUS - 1n, 0n, 7n]);
   assert.deepEqual(stateFromFields(fields, 3), s);
   assert.equal(hashState(s), hashMany(fields));
   assert.equal(accumulatorValue(s), hashState(s));
@@ -73,7 +78,8 @@ test("chunk step: decryption, Gram growth, masked floor average, chains", () => 
   ];
   const slots = u.map((v, k) => ({ cipher: encryptChunk(pack(v, 8), keys[k]!, 0), key: keys[k]! }));
   const g = [10n, -10n, 0n, 32767n];
-  const { next, newModelChunk, updateChunks } = chunkStep(config, s0, slots, g);
+  const v = [-128n, 0n, 1n, 127n];
+  const { next, newModelChunk, updateChunks } = chunkStep(config, s0, slots, g, pack(v, 8));
   assert.deepEqual(updateChunks, u);
   assert.equal(next.trainerChains[0], hashMany([0n, hashMany(slots[0]!.cipher)]));
   // n = 2: floor((1+2)/2)=1, floor(4/2)=2, floor(0/2)=0, floor(-9/2)=-5
@@ -82,6 +88,13 @@ test("chunk step: decryption, Gram growth, masked floor average, chains", () => 
   assert.equal(next.mask, 0b011n);
   assert.equal(next.gram[gramIndex(0, 1, 3)], 2n + 4n - 9n + 20n);
   assert.equal(next.gram[gramIndex(2, 2, 3)], 127n * 127n + 128n * 128n);
+  // every decoded slot's alignment with the reference chunk, and v's chain as a trainer chain's
+  assert.deepEqual(next.alignment, [-128n + 3n - 508n, -256n - 3n - 635n, -127n * 128n]);
+  assert.equal(next.referenceChain, hashMany([0n, hashMany(pack(v, 8))]));
+  assert.throws(() => chunkStep(config, s0, slots, g, pack(v, 8).slice(1)), /reference chunk has the wrong length/);
+  const zero = chunkStep(config, s0, slots, g, noReferenceChunk(config)).next;
+  assert.deepEqual(zero.alignment, [0n, 0n, 0n]);
+  assert.deepEqual({ ...zero, alignment: next.alignment, referenceChain: next.referenceChain }, next);
   // overflow of the new model is rejected
   assert.throws(() =>
     chunkStep(
@@ -89,23 +102,26 @@ test("chunk step: decryption, Gram growth, masked floor average, chains", () => 
       s0,
       slots,
       [10n, 10n, 10n, 32767n].map((x, i) => (i === 0 ? 32767n : x)),
+      noReferenceChunk(config),
     ),
   );
   // the chunk index is the counter: the same ciphertext at counter 1 does not unpack
-  assert.throws(() => chunkStep(config, { ...s0, counter: 1n }, slots, g));
+  assert.throws(() => chunkStep(config, { ...s0, counter: 1n }, slots, g, noReferenceChunk(config)));
   // a slot that is not decoded contributes zeros whatever its ciphertext
-  const { updateChunks: partly } = chunkStep(config, { ...s0, mask: 0b001n, decoded: 0b001n }, slots, g);
+  const { updateChunks: partly } = chunkStep(config, { ...s0, mask: 0b001n, decoded: 0b001n }, slots, g, pack(v, 8));
   assert.deepEqual(partly, [u[0], [0n, 0n, 0n, 0n], [0n, 0n, 0n, 0n]]);
   // the model ends at D = 6: in the second chunk only the first two values count, whatever the
   // trainers put in the padding (it is unpacked, so it must still be in range)
   const second = u.map((v, k) => ({ cipher: encryptChunk(pack(v, 8), keys[k]!, 1), key: keys[k]! }));
-  const last = chunkStep(config, { ...s0, counter: 1n, size: 6n }, second, g);
+  const last = chunkStep(config, { ...s0, counter: 1n, size: 6n }, second, g, pack(v, 8));
   assert.deepEqual(last.updateChunks, [
     [1n, 2n, 0n, 0n],
     [2n, 2n, 0n, 0n],
     [127n, -128n, 0n, 0n],
   ]);
   assert.equal(last.next.gram[gramIndex(0, 1, 3)], 2n + 4n);
+  // the reference's padding meets zeros too
+  assert.deepEqual(last.next.alignment, [-128n, -256n, -127n * 128n]);
   // and no chunk starts at or past D
-  assert.throws(() => chunkStep(config, { ...s0, counter: 2n }, second, g), /beyond the model size/);
+  assert.throws(() => chunkStep(config, { ...s0, counter: 2n }, second, g, pack(v, 8)), /beyond the model size/);
 });

@@ -27,11 +27,11 @@ test("the reference uses the whole symmetric range of B bits and keeps a zero di
   assert.throws(() => quantizeReference([Number.POSITIVE_INFINITY], 8), /Infinity/);
 });
 
-test("checkReference: length, B bits and the symmetric bound", () => {
-  checkReference([127n, -127n, 0n], 3, config);
+test("checkReference: length and the B bits the chunk proof unpacks", () => {
+  checkReference([127n, -127n, 0n, -128n], 4, config);
   assert.throws(() => checkReference([1n], 2, config), /has 1 values but the model has 2 parameters/);
   assert.throws(() => checkReference([128n], 1, config), /reference value 0 128 is not in/);
-  assert.throws(() => checkReference([-128n], 1, config), /below -127/);
+  assert.throws(() => checkReference([-129n], 1, config), /reference value 0 -129 is not in/);
 });
 
 test("the commitment is a sealed update's over v's packed chunks, with (salt, 0) for the ephemeral key", () => {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   SUBGROUP_ORDER,
   aggregate,
+  buildDecisionInput,
   cipherChain,
   encryptChunk,
   flagsOf,
@@ -11,11 +12,15 @@ import {
   consensusDecision,
   padToChunks,
   publicKeyOf,
+  referenceChunks,
+  referenceCommitment,
   sealedCommitment,
   sealedSlot,
   simulateRound,
   unpackOutcome,
   type CircuitConfig,
+  type DecisionOpenings,
+  type DecisionPublic,
   type RoundSlot,
 } from "../src/index.ts";
 
@@ -56,10 +61,61 @@ test("a round agrees with the whole-vector computation", () => {
     unpackOutcome(r.outcome, 4).map((s) => s.score),
     rule.scores,
   );
-  assert.equal(r.decision.publicSignals.length, 4 + 2 + 4 + 2);
-  assert.deepEqual(r.decision.publicSignals.slice(4, 6), [...A]);
+  assert.equal(r.decision.publicSignals.length, 4 + 2 + 1 + 4 + 2);
+  assert.deepEqual(r.decision.publicSignals.slice(4, 7), [...A, 0n]);
   assert.equal(r.decision.publicSignals[3], r.chunkWitnesses[2]?.publicSignals[1]);
+  assert.equal(r.reference, 0n);
+  assert.deepEqual(r.alignment, [0n, 0n, 0n, 0n]);
+
+  // With the owner's reference: the same rule and model; the decision receives its commitment, and
+  // the state carries v's chain (opened with the salt) and every <u_k, v>.
+  const v = rnd(d, 127);
+  const salt = 987654321n;
+  const withRef = simulateRound({ config, prevModel: prev, slots, f: 0, keccak: 123n << 100n, secret: SECRET, reference: { values: v, salt } });
+  assert.equal(withRef.reference, referenceCommitment(v, salt, config));
+  assert.equal(withRef.decision.publicSignals[6], withRef.reference);
+  assert.deepEqual(withRef.rule.status, r.rule.status);
+  assert.deepEqual(withRef.newModel, r.newModel);
+  assert.deepEqual(
+    withRef.alignment,
+    updates.map((u) => u.reduce((a, x, i) => a + x * (v[i] as bigint), 0n)),
+  );
+  assert.deepEqual(withRef.finalState.alignment, withRef.alignment);
+  assert.equal(withRef.finalState.referenceChain, cipherChain(referenceChunks(v, config)));
+  assert.equal(withRef.decision.input["referenceSalt"], salt);
+  assert.throws(
+    () => simulateRound({ config, prevModel: prev, slots, f: 0, keccak: 1n, secret: SECRET, reference: { values: v.slice(1), salt } }),
+    /the reference has 11 values but the model has 12 parameters/,
+  );
+  assert.throws(
+    () => buildDecisionInput(config, { ...publicOf(withRef), reference: withRef.reference + 1n }, withRef.finalState, openingsOf(withRef), withRef.rule),
+    /do not open the reference commitment/,
+  );
 });
+
+/** The decision's public part of a simulated round (to rebuild its input with one field changed). */
+function publicOf(r: ReturnType<typeof simulateRound>): DecisionPublic {
+  const s = r.decision.publicSignals;
+  return {
+    ctx: s[0]!,
+    prevModel: s[1]!,
+    newModel: s[2]!,
+    sealKey: [s[4]!, s[5]!],
+    reference: s[6]!,
+    commitments: r.commitments,
+    outcome: r.outcome,
+  };
+}
+
+/** The decision's openings of a simulated round. */
+function openingsOf(r: ReturnType<typeof simulateRound>): DecisionOpenings {
+  const ephemeral = r.decision.input["ephemeral"] as readonly (readonly bigint[])[];
+  return {
+    secret: r.decision.input["secret"] as bigint,
+    ephemerals: ephemeral.map((e) => [e[0]!, e[1]!] as const),
+    referenceSalt: r.decision.input["referenceSalt"] as bigint,
+  };
+}
 
 test("not the committed data is refused; an unavailable slot is an empty slot (commitment 0)", () => {
   const good = sealedSlot(config, rnd(5, 3), A);
@@ -80,7 +136,7 @@ test("not the committed data is refused; an unavailable slot is an empty slot (c
   // The same outcome, public inputs (the contract passes commitment 0) and witnesses as empty slots.
   assert.deepEqual(flagged.outcome, empty.outcome);
   assert.deepEqual(flagged.decision.publicSignals, empty.decision.publicSignals);
-  assert.deepEqual(flagged.decision.publicSignals.slice(6, 10), [good.commitment, 0n, 0n, 0n]);
+  assert.deepEqual(flagged.decision.publicSignals.slice(7, 11), [good.commitment, 0n, 0n, 0n]);
   assert.deepEqual(flagged.decision.input, empty.decision.input);
   assert.deepEqual(flagged.chunkWitnesses, empty.chunkWitnesses);
   assert.deepEqual(flagged, empty);

@@ -97,7 +97,7 @@ export interface ReferenceExpectation {
 
 /**
  * Decodes a pinned reference and checks it against what the chain committed: the project and
- * round, `B`, one value per parameter within the symmetric range, and the commitment. Returns the
+ * round, `B`, one value per parameter at `B` bits, and the commitment. Returns the
  * blob; throws a `ReferenceBlobError` naming the first mismatch.
  */
 export function openReference(bytes: Uint8Array, expected: ReferenceExpectation): ReferenceBlob {

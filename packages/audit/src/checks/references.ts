@@ -1,7 +1,7 @@
 /**
  * The references check: every owner's reference published on chain (`ReferencePublished`) is a
  * `fedmarket-reference/1` blob that opens the round's committed commitment (protocol
- * `openReference`: the project and round, `B`, one value per parameter in the symmetric range,
+ * `openReference`: the project and round, `B`, one value per parameter at `B` bits,
  * the salted chain). A blob that does not open is a failure unless the aggregator flagged it and
  * the flag was answered on chain (then the round kept a reference that opens: a warning); a flag of
  * a blob that opens is a warning about the aggregator. A reference committed and never published is a warning: the owner kept back
