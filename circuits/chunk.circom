@@ -13,14 +13,17 @@ include "./malformed.circom";
 // be marked malformed (the state's running mask) only with one plaintext element of this chunk
 // proven out of range (malformed.circom); values past the model size D (the last chunk's padding)
 // count as zeros; both model chains grow; the Gram matrix grows by the chunk's inner products;
+// the owner's reference chunk v (packed like a plaintext at B bits) unpacks within range, extends
+// the reference chain, and every slot's alignment grows by <u_k, v> over the chunk;
 // g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the mask's popcount
 // (g' = g when n = 0), added to the packed model: the model is never unpacked, its range is the
 // project's headroom rule (see step 5). Reference: `chunkStep` in packages/core/src/accumulator.ts.
 //
 // Constraint budget per parameter: K_MAX * B (update unpacking) + K_MAX (masked sum)
-// + K_MAX (K_MAX + 1) / 2 (Gram) + B (quotient range) + 1 (division)
+// + K_MAX (K_MAX + 1) / 2 (Gram) + K_MAX (alignment) + B (quotient range) + 1 (division)
 // + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element)
 // + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element)
+// + B (reference unpacking) + the reference's hashNarrow (~40 / P per parameter)
 // + K_MAX * ~530 / CHUNK (one malformation claim per slot and chunk: a strict 254-bit decomposition)
 // + K_MAX + 2 (padding: the masked values and the unary in-model mask) + ~40 / CHUNK (its count).
 template Chunk(K_MAX, CHUNK, B, BG) {
@@ -55,10 +58,14 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal input prevModelChain;
     // Chain of the new model g' over the absorbed chunks.
     signal input newModelChain;
+    // Chain of the owner's reference v over the absorbed chunks.
+    signal input referenceChain;
     // Trainer chains x[k] over the absorbed ciphertext chunks.
     signal input trainerChains[K_MAX];
     // Running Gram matrix (upper triangle, row-major; signed values as field elements).
     signal input gram[KK];
+    // Running alignments <u_k, v> (signed values as field elements).
+    signal input alignment[K_MAX];
 
     // ---- private inputs: this chunk's data ----
     // Slot k's committed ciphertext chunk: its packed plaintext elements (B-bit offset-encoded
@@ -68,6 +75,9 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal input keys[K_MAX][2];
     // The previous model's chunk, packed (BG-bit offset-encoded values).
     signal input prevModel[NPG];
+    // The owner's reference chunk, packed like a plaintext (B-bit offset-encoded values); the
+    // packed zero vector when no reference counts (the decision proof then ignores it).
+    signal input reference[NP];
     // Slot k's optional malformation claim: one-hot over NP + 1 positions, position e < NP claims
     // plaintext element e out of range, position NP claims nothing (SelectMalformed).
     signal input malformedSelect[K_MAX][NP + 1];
@@ -81,8 +91,10 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     isInit.out * malformed === 0;
     isInit.out * prevModelChain === 0;
     isInit.out * newModelChain === 0;
+    isInit.out * referenceChain === 0;
     for (var k = 0; k < K_MAX; k++) {
         isInit.out * trainerChains[k] === 0;
+        isInit.out * alignment[k] === 0;
     }
     for (var i = 0; i < KK; i++) {
         isInit.out * gram[i] === 0;
@@ -97,8 +109,10 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashIn.malformed <== malformed;
     hashIn.prevModelChain <== prevModelChain;
     hashIn.newModelChain <== newModelChain;
+    hashIn.referenceChain <== referenceChain;
     hashIn.trainerChains <== trainerChains;
     hashIn.gram <== gram;
+    hashIn.alignment <== alignment;
     // Otherwise accIn is the hash of the input state.
     accIn === hashIn.out * (1 - isInit.out);
 
@@ -227,6 +241,31 @@ template Chunk(K_MAX, CHUNK, B, BG) {
         }
     }
 
+    // ---- 4b. the reference: unpack v, extend its chain, alignment[k] += <u_k, v> ----
+    // Unpacked reference values (offset-encoded; the decomposition is v's range check). Values in
+    // the padding meet used[k][x] = 0, so they change nothing.
+    component referenceValues = UnpackEncoded(CHUNK, B);
+    referenceValues.packed <== reference;
+    // Chunk hash of the packed reference, as a trainer chain hashes its ciphertext.
+    component referenceHash = HashNarrow(NP);
+    referenceHash.in <== reference;
+    // Next reference chain value: Poseidon(chain, hashNarrow(reference chunk)).
+    component referenceNext = Poseidon(2);
+    referenceNext.inputs[0] <== referenceChain;
+    referenceNext.inputs[1] <== referenceHash.out;
+    // aligned[k][x] = u_k[x] * v[x].
+    signal aligned[K_MAX][CHUNK];
+    // Output alignments.
+    signal alignmentOut[K_MAX];
+    for (var k = 0; k < K_MAX; k++) {
+        var sum = 0;
+        for (var x = 0; x < CHUNK; x++) {
+            aligned[k][x] <== used[k][x] * (referenceValues.enc[x] - OFF);
+            sum += aligned[k][x];
+        }
+        alignmentOut[k] <== alignment[k] + sum;
+    }
+
     // ---- 5. masked sum S[x] and the new model g'[x] = g[x] + floor(S[x] / n) ----
     // masked[k][x] = mask_k * u_k[x].
     signal masked[K_MAX][CHUNK];
@@ -302,9 +341,11 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashOut.malformed <== malformedNext;
     hashOut.prevModelChain <== prevNext.out;
     hashOut.newModelChain <== newNext.out;
+    hashOut.referenceChain <== referenceNext.out;
     for (var k = 0; k < K_MAX; k++) {
         hashOut.trainerChains[k] <== trainerNext[k].out;
     }
     hashOut.gram <== gramOut;
+    hashOut.alignment <== alignmentOut;
     accOut === hashOut.out;
 }

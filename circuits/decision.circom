@@ -5,12 +5,15 @@ include "./cipher/cipher.circom";
 include "./consensus.circom";
 
 // The decision proof (docs/PROOF-INTERFACE.md, "Decision proof"). Public inputs, in order:
-// [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, commitments[0..K_MAX), outcome[0..W)],
-// W = ceil(K_MAX / 3).
+// [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, reference, commitments[0..K_MAX),
+// outcome[0..W)], W = ceil(K_MAX / 3).
 //
 // Proves: the final accumulator state opens accFinal; its model chains are prevModel/newModel; its
 // size is ctx's model size D and its counter ceil(D / CHUNK);
-// the prover knows the secret of the registered seal key; every non-empty commitment opens as
+// the prover knows the secret of the registered seal key; a non-zero reference opens as
+// Poseidon(referenceChain, salt, 0) over the state's reference chain, so the state's alignments are
+// <u_k, v> with the owner's committed v (0: no reference counts, and the alignments mean nothing);
+// every non-empty commitment opens as
 // Poseidon(x[k], E[k].x, E[k].y) over the ciphertext chain x[k] (a slot flagged on chain and not
 // answered in time is passed with commitment 0 by the contract: it is empty, there is no other
 // way to leave a slot out); the state's keysHash holds the shared keys secret * (8 * E[k]) of the
@@ -46,6 +49,9 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input accFinal;
     // The aggregator's registered BabyJubJub seal key A = secret * Base8 (the contract passes it).
     signal input sealKey[2];
+    // The owner's reference commitment when the round's reference counts on chain (committed,
+    // published, not left flagged), else 0 (the contract passes it; core reference.ts).
+    signal input reference;
     // Update commitment of every slot, 0 for an empty slot (also a slot flagged unavailable on chain
     // and not answered in time: the contract passes 0 for it).
     signal input commitments[K_MAX];
@@ -70,16 +76,22 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input prevModelChain;
     // Chain of the new model.
     signal input newModelChain;
+    // Chain of the reference v over its packed chunks.
+    signal input referenceChain;
     // Trainer chains x[k][C] over the ciphertext chunks.
     signal input trainerChains[K_MAX];
     // Gram matrix, upper triangle, row-major (signed values as field elements).
     signal input gram[KK];
+    // Alignments <u_k, v> (signed values as field elements).
+    signal input alignment[K_MAX];
 
     // ---- private inputs: openings and hints ----
     // The aggregator's secret scalar.
     signal input secret;
     // Every slot's committed ephemeral key E[k] (ignored for empty slots).
     signal input ephemeral[K_MAX][2];
+    // The reference's salt (ignored when reference = 0).
+    signal input referenceSalt;
     // Hints of the consensus rule (ConsensusRule in consensus.circom, `consensusHints` in
     // packages/core/src/consensus.ts): the clusters' labels, BFS parents and depths, the median
     // slot, the clip factors, and the quotients and remainders of the scores' shift and split.
@@ -104,8 +116,10 @@ template Decision(K_MAX, CHUNK, B, BG) {
     stateHash.malformed <== malformed;
     stateHash.prevModelChain <== prevModelChain;
     stateHash.newModelChain <== newModelChain;
+    stateHash.referenceChain <== referenceChain;
     stateHash.trainerChains <== trainerChains;
     stateHash.gram <== gram;
+    stateHash.alignment <== alignment;
     accFinal === stateHash.out;
     prevModel === prevModelChain;
     newModel === newModelChain;
@@ -175,6 +189,17 @@ template Decision(K_MAX, CHUNK, B, BG) {
         (commitments[k] - opening[k].out) * available[k] === 0;
     }
     keysHash === keysHashed.out;
+
+    // ---- 3b. the reference: a non-zero commitment opens over the state's reference chain ----
+    // 1 iff no reference counts.
+    component noReference = IsZero();
+    noReference.in <== reference;
+    // Poseidon(referenceChain, salt, 0): core `referenceCommitment`, a sealed update's shape.
+    component referenceOpening = Poseidon(3);
+    referenceOpening.inputs[0] <== referenceChain;
+    referenceOpening.inputs[1] <== referenceSalt;
+    referenceOpening.inputs[2] <== 0;
+    (reference - referenceOpening.out) * (1 - noReference.out) === 0;
 
     // ---- 4. slot classification ----
     // Decoded bits: exactly the slots with a shared key whose plaintext was not proven malformed.

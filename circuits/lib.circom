@@ -177,10 +177,10 @@ template RangeCheck(n) {
     bits.in <== in;
 }
 
-// Number of state fields: counter, mask, decoded, keysHash, size, malformed, two model chains, K
-// trainer chains, K(K+1)/2 Gram entries.
+// Number of state fields: counter, mask, decoded, keysHash, size, malformed, two model chains, the
+// reference chain, K trainer chains, K(K+1)/2 Gram entries, K alignments.
 function stateLength(K) {
-    return 8 + K + K * (K + 1) \ 2;
+    return 9 + 2 * K + K * (K + 1) \ 2;
 }
 
 // Index of Gram entry (i, j), i <= j, in the row-major upper-triangular layout (`gramIndex`).
@@ -191,8 +191,8 @@ function gramIndex(i, j, K) {
 }
 
 // Hash of the accumulator state in the documented field order (accumulator.ts): [counter, mask,
-// decoded, keysHash, size, malformed, prevModelChain, newModelChain, trainerChains[0..K),
-// gram[0..K(K+1)/2)].
+// decoded, keysHash, size, malformed, prevModelChain, newModelChain, referenceChain,
+// trainerChains[0..K), gram[0..K(K+1)/2), alignment[0..K)].
 template StateHash(K) {
     var KK = K * (K + 1) \ 2;
     // Chunks absorbed so far.
@@ -211,10 +211,14 @@ template StateHash(K) {
     signal input prevModelChain;
     // Chain of the new model over the absorbed chunks.
     signal input newModelChain;
+    // Chain of the owner's reference v over the absorbed chunks.
+    signal input referenceChain;
     // Trainer chains x[k] over the ciphertext chunks.
     signal input trainerChains[K];
     // Running Gram matrix, upper triangle, row-major (signed values as field elements).
     signal input gram[KK];
+    // Running alignments <u_k, v> (signed values as field elements).
+    signal input alignment[K];
     // hashMany of the fields in that order.
     signal output out;
 
@@ -228,11 +232,15 @@ template StateHash(K) {
     h.in[5] <== malformed;
     h.in[6] <== prevModelChain;
     h.in[7] <== newModelChain;
+    h.in[8] <== referenceChain;
     for (var k = 0; k < K; k++) {
-        h.in[8 + k] <== trainerChains[k];
+        h.in[9 + k] <== trainerChains[k];
     }
     for (var i = 0; i < KK; i++) {
-        h.in[8 + K + i] <== gram[i];
+        h.in[9 + K + i] <== gram[i];
+    }
+    for (var k = 0; k < K; k++) {
+        h.in[9 + K + KK + k] <== alignment[k];
     }
     out <== h.out;
 }

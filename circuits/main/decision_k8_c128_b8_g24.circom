@@ -5,4 +5,4 @@ pragma circom 2.1.0;
 // `build.ts --check` regenerates it only when this dev setup is cached (minutes on 2 cores),
 // otherwise it checks the sources hash recorded in the verifier's header.
 include "../decision.circom";
-component main {public [ctx, prevModel, newModel, accFinal, sealKey, commitments, outcome]} = Decision(8, 128, 8, 24);
+component main {public [ctx, prevModel, newModel, accFinal, sealKey, reference, commitments, outcome]} = Decision(8, 128, 8, 24);

@@ -6,12 +6,17 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   FIELD_MODULUS,
+  chainStep,
   cipherChain,
   encryptChunk,
+  hashNarrow,
   hashState,
   publicKeyOf,
+  referenceChunks,
+  referenceCommitment,
   sealedCommitment,
   initialState,
+  noReferenceChunk,
   pack,
   simulateRound,
   stateFields,
@@ -36,6 +41,7 @@ import {
 const config: CircuitConfig = { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 };
 const HALF = 1n << 15n;
 const GHALF = 1n << 31n;
+const NO_REF = noReferenceChunk(config);
 let circuit: TestCircuit;
 
 before(async () => {
@@ -126,6 +132,98 @@ describe("chunk circuit accepts the reference computation", () => {
       new Array<bigint>(16).fill(3n),
       0,
     );
+  });
+});
+
+describe("the reference in the chunk proof", () => {
+  const r = rng(21);
+  const d = 24;
+  const updates = [0, 1, 2, 3].map(() => Array.from({ length: d }, () => r(-3000, 3000)));
+  const slots = updates.map((u, k) => sealedTestSlot(config, u, BigInt(k + 1)));
+  const prevModel = Array.from({ length: d }, () => r(-500, 500));
+  const run = (values: bigint[], padding?: bigint[]): ReturnType<typeof simulateRound> => {
+    const round = simulateRound({ config, prevModel, slots, f: 0, keccak: 3n, secret: SEAL_SECRET, reference: { values, salt: 77n } });
+    if (padding === undefined) return round;
+    // The same round with junk in the last chunk's padding of v (the blob is the owner's to fill).
+    const chunks = referenceChunks([...values, ...padding], config);
+    return { ...round, chunkWitnesses: round.chunkWitnesses.map((w, j) => ({ ...w, input: { ...w.input, reference: chunks[j]! } })) };
+  };
+
+  test("every slot's alignment grows by <u_k, v>, v at both ends of B bits, and v's chain opens the commitment", async () => {
+    const v = Array.from({ length: d }, (_, x) => (x % 3 === 0 ? -HALF : x % 3 === 1 ? HALF - 1n : r(-9, 9)));
+    const round = run(v);
+    assert.deepEqual(
+      round.alignment,
+      updates.map((u) => u.reduce((a, x, i) => a + x * (v[i] as bigint), 0n)),
+    );
+    for (const w of round.chunkWitnesses) assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
+    assert.equal(sealedCommitment(round.finalState.referenceChain, [77n, 0n]), referenceCommitment(v, 77n, config));
+  });
+
+  test("v's padding moves nothing but the chain; a v out of range or forged alignment products have no witness", async () => {
+    const v = Array.from({ length: d }, () => r(-32768, 32767));
+    const last = run(v).chunkWitnesses[1]!;
+    // Junk in v's padding: the chain (so accOut) changes, the alignments do not: proven with a state
+    // whose only difference is the reference chain.
+    const stuffed = run(v, new Array<bigint>(8).fill(HALF - 1n)).chunkWitnesses[1]!;
+    const witness = await circuit.witness(
+      tamper(stuffed.input, (c) => {
+        const chain = chainStep(last.input["referenceChain"] as bigint, hashNarrow(stuffed.input["reference"] as bigint[]));
+        c["accOut"] = hashState({ ...last.next, referenceChain: chain });
+      }),
+    );
+    assert.equal(circuit.violated(witness), -1);
+    // An element with bits above its packed values, or a "negative" field element.
+    await assert.rejects(
+      circuit.witness(
+        tamper(last.input, (c) => {
+          const e = c["reference"] as bigint[];
+          e[1] = (e[1] as bigint) + (1n << 16n);
+        }),
+      ),
+    );
+    await assert.rejects(
+      circuit.witness(
+        tamper(last.input, (c) => {
+          (c["reference"] as bigint[])[0] = FIELD_MODULUS - 1n;
+        }),
+      ),
+    );
+    // Another v than the one the output state hashes, or an input alignment the state does not hold.
+    await assert.rejects(
+      circuit.witness(
+        tamper(last.input, (c) => {
+          (c["reference"] as bigint[])[0] = ((c["reference"] as bigint[])[0] as bigint) + 1n;
+        }),
+      ),
+    );
+    await assert.rejects(
+      circuit.witness(
+        tamper(last.input, (c) => {
+          (c["alignment"] as bigint[])[2] = ((c["alignment"] as bigint[])[2] as bigint) + 1n;
+        }),
+      ),
+    );
+    const honest = await circuit.witness(last.input);
+    const product = circuit.signals.get("main.aligned[1][0]");
+    assert.ok(product !== undefined, "aligned[k][x] is a witness signal");
+    const forged = [...honest];
+    forged[product] = ((honest[product] as bigint) + 1n) % FIELD_MODULUS;
+    assert.notEqual(circuit.violated(forged), -1);
+  });
+
+  test("the initial state has no reference chain and no alignment", async () => {
+    const first = run(new Array<bigint>(d).fill(1n)).chunkWitnesses[0]!;
+    for (const field of ["referenceChain", "alignment"] as const) {
+      await assert.rejects(
+        circuit.witness(
+          tamper(first.input, (c) => {
+            if (field === "referenceChain") c["referenceChain"] = 1n;
+            else (c["alignment"] as bigint[])[0] = 1n;
+          }),
+        ),
+      );
+    }
   });
 });
 
@@ -257,7 +355,7 @@ describe("chunk circuit rejects tampered inputs", () => {
     );
     slots[2] = { cipher: [12345n, 678n], key: [keys[2]![0]!, keys[2]![1]!] };
     slots[2] = { ...slots[2], key: testSlotChunks(config, [[], [], new Array<bigint>(16).fill(0n)])[2]!.key };
-    const w = buildChunkInput(config, s0, slots, new Array<bigint>(16).fill(0n));
+    const w = buildChunkInput(config, s0, slots, new Array<bigint>(16).fill(0n), noReferenceChunk(config));
     assert.deepEqual(w.updateChunks[2], new Array<bigint>(16).fill(0n));
     assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
   });
@@ -317,7 +415,7 @@ describe("chunk circuit rejects tampered inputs", () => {
     // An honest slot the aggregator leaves undecoded (bit 0 cleared) cannot be claimed either.
     const s0 = initialState(4, { mask: 0n, decoded: 0b1010n, keysHash: round.chunkWitnesses[0]!.input["keysHash"] as bigint, size: 32n });
     const slotChunks = slots.map((s, k) => ({ cipher: s.sealed!.chunks[0]!, key: testKey(BigInt(k === 3 ? 4 : k + 1)) }));
-    const honestLeftOut = buildChunkInput(config, s0, slotChunks, new Array<bigint>(16).fill(0n));
+    const honestLeftOut = buildChunkInput(config, s0, slotChunks, new Array<bigint>(16).fill(0n), noReferenceChunk(config));
     assert.equal(honestLeftOut.next.malformed, 0b0100n, "only the junk slot is claimed");
     assert.equal(circuit.violated(await circuit.witness(honestLeftOut.input)), -1);
     await rejects(
@@ -356,12 +454,12 @@ describe("chunk circuit rejects tampered inputs", () => {
     const state = initialState(4, { mask: 0b1111n, decoded: 0b1111n, keysHash: testKeysHash(4), size: 16n });
     const high = new Array<bigint>(16).fill(HALF - 1n);
     const low = new Array<bigint>(16).fill(-HALF);
-    const up = buildChunkInput(config, state, testSlotChunks(config, [high, high, high, high]), new Array<bigint>(16).fill(GHALF - HALF));
-    const down = buildChunkInput(config, state, testSlotChunks(config, [low, low, low, low]), new Array<bigint>(16).fill(-GHALF + HALF));
+    const up = buildChunkInput(config, state, testSlotChunks(config, [high, high, high, high]), new Array<bigint>(16).fill(GHALF - HALF), NO_REF);
+    const down = buildChunkInput(config, state, testSlotChunks(config, [low, low, low, low]), new Array<bigint>(16).fill(-GHALF + HALF), NO_REF);
     // alternating ends in one packed element: a carry out of one value would show in the next
     const mixedModel = Array.from({ length: 16 }, (_, x) => (x % 2 === 0 ? GHALF - HALF : -GHALF + HALF));
     const mixedUpdate = Array.from({ length: 16 }, (_, x) => (x % 2 === 0 ? HALF - 1n : -HALF));
-    const mixed = buildChunkInput(config, state, testSlotChunks(config, [mixedUpdate, mixedUpdate, mixedUpdate, mixedUpdate]), mixedModel);
+    const mixed = buildChunkInput(config, state, testSlotChunks(config, [mixedUpdate, mixedUpdate, mixedUpdate, mixedUpdate]), mixedModel, NO_REF);
     for (const { input } of [up, down, mixed]) {
       const witness = await circuit.witness(input);
       assert.equal(circuit.violated(witness), -1);
@@ -369,7 +467,7 @@ describe("chunk circuit rejects tampered inputs", () => {
     // one step further the reference refuses (the model would leave BG bits): no round of a project within
     // its headroom gets there
     assert.throws(() =>
-      buildChunkInput(config, state, testSlotChunks(config, [high, high, high, high]), new Array<bigint>(16).fill(GHALF - HALF + 1n)),
+      buildChunkInput(config, state, testSlotChunks(config, [high, high, high, high]), new Array<bigint>(16).fill(GHALF - HALF + 1n), NO_REF),
     );
   });
 
@@ -394,6 +492,7 @@ describe("chunk circuit rejects tampered inputs", () => {
       ...Array.from({ length: 12 }, (_, x) => (junk ? BigInt(3000 + x) : 0n)),
     ];
     const prevModel = Array.from({ length: 20 }, () => r(-500, 500));
+    const v = Array.from({ length: 20 }, () => r(-32768, 32767));
     const run = (junk: boolean): ReturnType<typeof simulateRound> =>
       simulateRound({
         config,
@@ -402,11 +501,13 @@ describe("chunk circuit rejects tampered inputs", () => {
         f: 0,
         keccak: 9n,
         secret: SEAL_SECRET,
+        reference: { values: v, salt: 5n },
       });
     const honest = run(false);
     const stuffed = run(true);
     // Slot 1's junk is committed and must unpack, but it moves no Gram entry, score or model value.
     assert.deepEqual(stuffed.finalState.gram, honest.finalState.gram);
+    assert.deepEqual(stuffed.alignment, honest.alignment);
     assert.deepEqual(stuffed.rule.scores, honest.rule.scores);
     assert.deepEqual(stuffed.newModel, honest.newModel);
     for (const w of stuffed.chunkWitnesses) assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
@@ -453,9 +554,14 @@ describe("chunk circuit rejects tampered inputs", () => {
         [0, 1, 2, 3].map(() => new Array<bigint>(16).fill(1n)),
       ),
       new Array<bigint>(16).fill(0n),
+      pack(
+        Array.from({ length: 16 }, (_, x) => BigInt(x - 8)),
+        16,
+      ),
     );
     assert.equal(w.publicSignals[1], hashState(w.next));
-    assert.equal(stateFields(w.next).length, 8 + 4 + 10);
+    assert.equal(stateFields(w.next).length, 9 + 2 * 4 + 10);
+    assert.deepEqual(w.next.alignment, [-8n, -8n, -8n, 0n]);
     assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
   });
 });

@@ -20,6 +20,7 @@ import {
   initialState,
   maskOf,
   mod,
+  noReferenceChunk,
   roundQuorum,
   packOutcome,
   publicKeyOf,
@@ -118,12 +119,14 @@ function craftedDecision(
     prevModel: res.prevModelCommitment,
     newModel: res.newModelCommitment,
     sealKey: SEAL_KEY,
+    reference: res.reference,
     commitments: res.commitments,
     outcome,
   };
   const openings = {
     secret: SEAL_SECRET,
     ephemerals: (res.decision.input["ephemeral"] as bigint[][]).map((e): CurvePoint => [e[0] as bigint, e[1] as bigint]),
+    referenceSalt: res.decision.input["referenceSalt"] as bigint,
   };
   return buildDecisionInput(config, pub, { ...res.finalState, mask }, openings, rule).input;
 }
@@ -138,8 +141,8 @@ function ruleAtQuorum(res: RoundResult, quorumF: number): ConsensusResult {
 }
 
 describe("decision circuit accepts the reference computation", () => {
-  test("constraint system shape: public inputs [ctx, prevModel, newModel, accFinal, sealKey[2], c[4], outcome[2]]", () => {
-    assert.equal(circuit.r1cs.nPubIn, 4 + 2 + 4 + 2);
+  test("constraint system shape: public inputs [ctx, prevModel, newModel, accFinal, sealKey[2], reference, c[4], outcome[2]]", () => {
+    assert.equal(circuit.r1cs.nPubIn, 4 + 2 + 1 + 4 + 2);
     assert.equal(circuit.r1cs.nPubOut, 0);
     console.error(`  decision_k4_c16: ${circuit.r1cs.nConstraints} constraints`);
   });
@@ -343,7 +346,7 @@ describe("decision circuit accepts the reference computation", () => {
     const res = round([a, slot(vec([2]), 8n), a, { commitment: 12345n, unavailable: true }], 0);
     assert.deepEqual(res.rule.status, [2, 2, 2, 0]); // n = 1 < 3
     assert.deepEqual(res.rule.duplicate, [true, false, true, false]);
-    assert.equal(res.decision.publicSignals[6 + 3], 0n);
+    assert.equal(res.decision.publicSignals[7 + 3], 0n);
     await accepts(res);
     const res2 = round([slot(vec([1]), 1n), a, slot(vec([4]), 2n), a], 0);
     assert.deepEqual(res2.rule.status, [2, 2, 2, 2]);
@@ -351,7 +354,7 @@ describe("decision circuit accepts the reference computation", () => {
     const res3 = round([slot(vec([1, 2]), 1n), slot(vec([2, 1]), 3n), slot(vec([3, 3]), 2n), { ...a, unavailable: true }], 0);
     assert.deepEqual(res3.rule.status, [1, 1, 1, 0]);
     assert.equal(res3.rule.scores[3], 0n);
-    assert.equal(res3.decision.publicSignals[6 + 3], 0n);
+    assert.equal(res3.decision.publicSignals[7 + 3], 0n);
     await accepts(res3);
   });
 
@@ -536,7 +539,7 @@ describe("decision circuit rejects tampered inputs", () => {
       key: [keys[k]![0]!, keys[k]![1]!] as const,
     }));
     assert.deepEqual(slotChunks[3]!.key, [0n, 0n]);
-    const w = buildChunkInput(config, state, slotChunks, vec([0]));
+    const w = buildChunkInput(config, state, slotChunks, vec([0]), noReferenceChunk(config));
     const chunkWitness = await chunkCircuit.witness(w.input);
     assert.equal(chunkCircuit.violated(chunkWitness), -1);
     assert.ok(w.updateChunks[3]!.every((v) => v === 0n));
@@ -558,6 +561,50 @@ describe("decision circuit rejects tampered inputs", () => {
         c["accFinal"] = hashState(claimed);
       }),
     );
+  });
+
+  test("the reference: a non-zero commitment must open over the state's reference chain with the salt; 0 binds nothing", async () => {
+    const v = Array.from({ length: 16 }, (_, x) => BigInt((x * 7919) % 255) - 127n);
+    const salt = 31337n;
+    const withRef = simulateRound({ config, prevModel: vec([0]), slots: baseSlots, f: 0, keccak: KECCAK, secret: SEAL_SECRET, reference: { values: v, salt } });
+    assert.notEqual(withRef.reference, 0n);
+    assert.deepEqual(withRef.outcome, base.outcome);
+    await accepts(withRef);
+    // Tamper the public input, the salt, the chain (the state reopened), the alignments (not reopened).
+    await rejects(
+      tamper(withRef.decision.input, (c) => {
+        c["reference"] = withRef.reference + 1n;
+      }),
+    );
+    await rejects(
+      tamper(withRef.decision.input, (c) => {
+        c["referenceSalt"] = salt + 1n;
+      }),
+    );
+    const otherChain = { ...withRef.finalState, referenceChain: withRef.finalState.referenceChain + 1n };
+    await rejects(
+      tamper(withRef.decision.input, (c) => {
+        c["referenceChain"] = otherChain.referenceChain;
+        c["accFinal"] = hashState(otherChain);
+      }),
+    );
+    await rejects(
+      tamper(withRef.decision.input, (c) => {
+        (c["alignment"] as bigint[])[0] = toField(withRef.alignment[0]! + 1n);
+      }),
+    );
+    // The round without a reference, passed a commitment: refused (the chunk proofs absorbed zeros).
+    await rejects(
+      tamper(base.decision.input, (c) => {
+        c["reference"] = withRef.reference;
+      }),
+    );
+    // The contract passes 0 (the reference was withheld or left flagged): the chain is not opened.
+    const dropped = tamper(withRef.decision.input, (c) => {
+      c["reference"] = 0n;
+      c["referenceSalt"] = 0n;
+    });
+    assert.equal(circuit.violated(await circuit.witness(dropped)), -1);
   });
 
   test("the seal key: another registered key, another secret", async () => {

@@ -38,6 +38,7 @@ test("a full round proves and verifies; public signals follow the interface orde
     f: 0,
     keccak: 3n << 200n,
     secret: SEAL_SECRET,
+    reference: { values: Array.from({ length: 20 }, () => r(-32768, 32767)), salt: 4711n },
   });
   for (const w of round.chunkWitnesses) {
     const { proof, publicSignals, solidity } = await chunk.prove(w.input);
@@ -50,14 +51,21 @@ test("a full round proves and verifies; public signals follow the interface orde
   }
   const { proof, publicSignals } = await decision.prove(round.decision.input);
   assert.deepEqual(publicSignals.map(BigInt), [...round.decision.publicSignals]);
-  // [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[4], outcome[2]]
-  assert.equal(publicSignals.length, 6 + 4 + 2);
-  assert.deepEqual(publicSignals.slice(4, 6).map(BigInt), [...SEAL_KEY]);
+  // [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, reference, c[4], outcome[2]]
+  assert.equal(publicSignals.length, 7 + 4 + 2);
+  assert.deepEqual(publicSignals.slice(4, 7).map(BigInt), [...SEAL_KEY, round.reference]);
+  assert.notEqual(round.reference, 0n);
   assert.ok(await decision.verify(publicSignals, proof));
-  // The proof is about the registered seal key: it does not verify for another one.
-  const otherKey = [...publicSignals];
-  otherKey[4] = (BigInt(otherKey[4] as string) + 1n).toString();
-  assert.equal(await decision.verify(otherKey, proof), false);
+  // Every public input is bound: the proof does not verify with any one of them changed (another
+  // seal key, another reference commitment or none, ...).
+  for (let i = 0; i < publicSignals.length; i++) {
+    const tampered = [...publicSignals];
+    tampered[i] = (BigInt(tampered[i] as string) + 1n).toString();
+    assert.equal(await decision.verify(tampered, proof), false, `public input ${i}`);
+  }
+  const dropped = [...publicSignals];
+  dropped[6] = "0";
+  assert.equal(await decision.verify(dropped, proof), false, "the reference passed as 0");
 });
 
 test("the committed verifiers match the cached setup", async () => {

@@ -144,7 +144,7 @@ test("seven slots with a duplicate and an unavailable slot (empty: commitment 0)
   const round = await check(slots, 1, d);
   assert.deepEqual(round.rule.status, [2, 2, 2, 0, 2, 2, 2, 0]);
   assert.equal(round.commitments[3], 0n);
-  assert.equal(round.decision.publicSignals[6 + 3], 0n);
+  assert.equal(round.decision.publicSignals[7 + 3], 0n);
   assert.equal(round.rule.validCount, 4);
   assertNobody(round);
   // f = 0: n = 4 >= 3, the four valid slots agree and are aggregated

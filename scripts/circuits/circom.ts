@@ -70,7 +70,7 @@ export function mainSource(kind: CircuitKind, config: CircuitConfig): string {
   return kind === "chunk"
     ? `pragma circom 2.1.0;\n${comment}\ninclude "chunk.circom";\n` + `component main {public [accIn, accOut]} = Chunk(${args});\n`
     : `pragma circom 2.1.0;\n${comment}\ninclude "decision.circom";\n` +
-        `component main {public [ctx, prevModel, newModel, accFinal, sealKey, commitments, outcome]} = Decision(${args});\n`;
+        `component main {public [ctx, prevModel, newModel, accFinal, sealKey, reference, commitments, outcome]} = Decision(${args});\n`;
 }
 
 /**
