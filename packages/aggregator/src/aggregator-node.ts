@@ -17,6 +17,9 @@
  *    then reads the answers: published slots join the round, unanswered ones are empty
  *    -> `flags.json` (steps/flag.ts). A slot that cannot be flagged in time makes the round
  *    unprovable: the node sends nothing and fails the round after its aggregation window
+ * 3c. **reference**: the owner's reference `v` as the chain will pass it to the decision proof:
+ *    waited for until published (or its window closed), fetched and opened, flagged when it does
+ *    not open (with the slots' flags), its answer read -> `reference.json` (steps/reference.ts)
  * 4. **compute** the round with `@fedmarket/core`'s `simulateRound` -> `input.json`, `round.json` (steps/compute.ts)
  * 5. **prove** every chunk and the decision in the worker pool, verified locally -> `proofs/` (steps/prove.ts)
  * 6. **pin** the new global model -> `model.json` (steps/pin.ts)
@@ -65,6 +68,7 @@ import { ModelCache } from "./steps/model-cache.ts";
 import { fetchDeadlineOf, mergedOpenings, settleFlags, type FlagsFile } from "./steps/flag.ts";
 import { tendOptimisticRounds } from "./steps/optimistic.ts";
 import { openSlots } from "./steps/open.ts";
+import { settleReference } from "./steps/reference.ts";
 import { pinNewModel } from "./steps/pin.ts";
 import { makeProofs } from "./steps/prove.ts";
 import { recordRoundEnd, settlePastRounds, type DoneFile } from "./steps/settle.ts";
@@ -279,6 +283,22 @@ export class AggregatorNode {
     const fetchDeadline = fetchDeadlineOf(project, round, chainTime);
     const opened = await this.#timed("open", () => openSlots(ctx, project, config, slots, { fetchDeadline }));
     const flags = await this.#timed("flags", () => settleFlags(ctx, project, round, config, opened));
+    // Settled every time the flags are, so that a bad reference blob is flagged in the same half window.
+    const reference = await this.#timed("reference", () => settleReference(ctx, project, round, config, fetchDeadline));
+    if (flags.kind === "unprovable" || reference.kind === "unprovable") {
+      const reason = flags.kind === "unprovable" ? flags.reason : reference.kind === "unprovable" ? reference.reason : "";
+      const deadline = { key: `unprovable:${r}`, what: `the aggregation deadline of round ${r}`, then: "then this node fails the round" };
+      return { kind: "waiting", round: r, reason, untilChainTime: round.aggregationDeadline, chainTime, deadline };
+    }
+    if (reference.kind === "waiting") {
+      const { reason, untilChainTime } = reference;
+      const deadline = {
+        key: `reference:${r}:${untilChainTime}`,
+        what: `round ${r}'s reference window`,
+        then: "then this node reads the owner's reference and aggregates",
+      };
+      return { kind: "waiting", round: r, reason, untilChainTime, chainTime: reference.chainTime, deadline };
+    }
     if (flags.kind === "waiting") {
       const { reason, untilChainTime } = flags;
       const deadline = {
@@ -288,12 +308,8 @@ export class AggregatorNode {
       };
       return { kind: "waiting", round: r, reason, untilChainTime, chainTime: flags.chainTime, deadline };
     }
-    if (flags.kind === "unprovable") {
-      const deadline = { key: `unprovable:${r}`, what: `the aggregation deadline of round ${r}`, then: "then this node fails the round" };
-      return { kind: "waiting", round: r, reason: flags.reason, untilChainTime: round.aggregationDeadline, chainTime, deadline };
-    }
     const { openings } = flags;
-    const { result } = await this.#timed("compute", () => computeRound(ctx, project, config, openings, this.#models));
+    const { result } = await this.#timed("compute", () => computeRound(ctx, project, config, openings, this.#models, reference.reference));
     const proofs = await this.#timed("prove", () => makeProofs(ctx, config, result, this.#provers));
     const cid = await this.#timed("pin", () => pinNewModel(ctx, project, config, result));
     return done(await this.#timed("submit", () => submitRound(ctx, project, result, proofs, cid)));

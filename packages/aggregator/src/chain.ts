@@ -22,6 +22,11 @@ import {
   roundPayouts,
   type RoundHistory,
   type PublicationRecord,
+  type ReferenceAnswerPartRecord,
+  type ReferenceAnswerRecord,
+  type ReferenceCommitRecord,
+  type ReferenceFlagRecord,
+  type ReferencePublicationRecord,
   type RoundEndRecord,
   type SubmissionRecord,
   type UnavailableFlags,
@@ -157,6 +162,26 @@ export class AggregatorChain {
     return this.#send("flagUnavailable", [projectId, round, slotMask]);
   }
 
+  /** Flags the open round's published reference as not available or not opening (steps/reference.ts). */
+  flagReference(projectId: bigint, round: number): Promise<TransactionResponse> {
+    return this.#send("flagReference", [projectId, round]);
+  }
+
+  /**
+   * Round `round`'s owner reference as its events tell it (commitment, publication, flag, answer),
+   * read for that round alone like `roundFlags`.
+   */
+  async roundReference(projectId: bigint, round: number): Promise<RoundReferenceEvents> {
+    const r = (await this.#roundHistory(projectId, round)).round;
+    return {
+      ...(r.referenceCommitted === undefined ? {} : { committed: r.referenceCommitted }),
+      ...(r.referencePublished === undefined ? {} : { published: r.referencePublished }),
+      ...(r.referenceFlagged === undefined ? {} : { flagged: r.referenceFlagged }),
+      parts: r.referenceAnswerParts ?? [],
+      ...(r.referenceAnswered === undefined ? {} : { answered: r.referenceAnswered }),
+    };
+  }
+
   /** The open round's flags, answers pending and answer deadline. */
   unavailableFlags(projectId: bigint): Promise<UnavailableFlags> {
     return this.client.unavailableFlags(projectId);
@@ -241,6 +266,15 @@ export class AggregatorChain {
     const fromBlock = openingBlockOf(h, round) ?? h.created?.blockNumber ?? h.fromBlock;
     return { fromBlock, round: await loadRoundHistory(this.client, projectId, round, { fromBlock, blockRange: this.#blockRange }) };
   }
+}
+
+/** A round's owner reference events (`RoundHistory`'s reference fields). */
+export interface RoundReferenceEvents {
+  readonly committed?: ReferenceCommitRecord;
+  readonly published?: ReferencePublicationRecord;
+  readonly flagged?: ReferenceFlagRecord;
+  readonly parts: readonly ReferenceAnswerPartRecord[];
+  readonly answered?: ReferenceAnswerRecord;
 }
 
 /** A chunk proof as the market's ABI takes it (`IFedMarket.ChunkProof`). */

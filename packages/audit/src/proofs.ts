@@ -20,6 +20,7 @@ import { Contract, type Provider } from "ethers";
 import * as snarkjs from "snarkjs";
 import { computeCtx, unpackOutcome, type CircuitConfig, type SlotOutcome } from "@fedmarket/core";
 import {
+  decisionReference,
   ChunkAccumulatorTree,
   decodeProofBundle,
   fedMarketInterface,
@@ -293,7 +294,19 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
     ctx.byzantineTolerance,
     ctx.modelSize,
   );
-  const inputs = [roundCtx, prevModel, result.newModelCommitment, acc, ctx.sealKey[0], ctx.sealKey[1], ...commitments, ...result.outcomes];
+  // As the contract passes it: the reference commitment when the owner's reference counts, else 0.
+  const reference = decisionReference(round);
+  const inputs = [
+    roundCtx,
+    prevModel,
+    result.newModelCommitment,
+    acc,
+    ctx.sealKey[0],
+    ctx.sealKey[1],
+    reference,
+    ...commitments,
+    ...result.outcomes,
+  ];
   const off = ctx.keys === undefined || (await snarkjs.groth16.verify(ctx.keys.decision, inputs.map(String), proofFromWords(result.proof)));
   if (!off)
     failures.push(

@@ -4,10 +4,20 @@
  * `publishReference`. JSON, every big number a decimal string; the values as one comma-separated
  * string of small integers, so a million-parameter reference stays a few megabytes of text.
  *
- * Who reads it: the audit (does it open the committed commitment?) and, once the round proofs use
- * the reference (issue 12, stage 2), the aggregator.
+ * Who reads it: the aggregator (the round proofs absorb `v` and open the commitment) and the audit
+ * (does it open the committed commitment?).
  */
-import { checkReference, isFieldElement, referenceCommitment, type CircuitConfig } from "@fedmarket/core";
+import {
+  checkReference,
+  cipherChain,
+  isFieldElement,
+  packedLength,
+  referenceCommitment,
+  sealedCommitment,
+  splitChunks,
+  unpack,
+  type CircuitConfig,
+} from "@fedmarket/core";
 
 /** The format tag of a pinned reference. */
 export const REFERENCE_FORMAT = "fedmarket-reference/1";
@@ -19,7 +29,7 @@ export interface ReferenceBlob {
   /** `B`: the signed width of every value. */
   readonly bits: number;
   readonly salt: bigint;
-  /** `v`, one value per trained parameter (`D`), each in `[-(2^(B-1) - 1), 2^(B-1) - 1]`. */
+  /** `v`, one value per trained parameter (`D`), each at `B` bits (core `checkReference`). */
   readonly values: readonly bigint[];
 }
 
@@ -120,4 +130,48 @@ export function openReference(bytes: Uint8Array, expected: ReferenceExpectation)
     throw new ReferenceBlobError(`it opens commitment ${commitment}, not the committed ${expected.commitment}`);
   }
   return r;
+}
+
+/** An opened reference: `v` (one value per parameter) and the salt of its commitment. */
+export interface OpenedReference {
+  readonly values: readonly bigint[];
+  readonly salt: bigint;
+}
+
+/**
+ * The reference a flag's answer put on chain: the packed chunks of the owner's parts
+ * (`ReferencePartAnswered`, in order) and of the answer (`ReferenceAnswered`, with the salt),
+ * unpacked at `B` and cut to the model's `D` parameters. The contract checked that they open the
+ * commitment and that every element unpacks; this checks both again, so that a lagging or wrong
+ * RPC endpoint cannot hand the prover another vector (a `ReferenceBlobError` names the mismatch).
+ */
+export function answeredReference(
+  parts: readonly { readonly firstChunk: number; readonly packed: readonly bigint[] }[],
+  answer: { readonly firstChunk: number; readonly packed: readonly bigint[]; readonly salt: bigint },
+  expected: ReferenceExpectation,
+): OpenedReference {
+  const { circuit, modelSize } = expected;
+  const width = packedLength(circuit.chunk, circuit.updateBits);
+  const packed: bigint[] = [];
+  for (const part of [...parts, answer]) {
+    if (part.firstChunk * width !== packed.length) {
+      throw new ReferenceBlobError(`an answer part starts at chunk ${part.firstChunk}, after ${packed.length / width} chunks`);
+    }
+    packed.push(...part.packed);
+  }
+  const chunks = Math.ceil(modelSize / circuit.chunk);
+  if (packed.length !== chunks * width) throw new ReferenceBlobError(`the answer has ${packed.length} elements, not ${chunks * width}`);
+  let values: bigint[];
+  try {
+    values = splitChunks(packed, width)
+      .flatMap((c) => unpack(c, circuit.updateBits, circuit.chunk))
+      .slice(0, modelSize);
+  } catch (err) {
+    throw new ReferenceBlobError(`the answered values do not unpack: ${(err as Error).message}`);
+  }
+  const commitment = sealedCommitment(cipherChain(splitChunks(packed, width)), [answer.salt, 0n]);
+  if (commitment !== expected.commitment) {
+    throw new ReferenceBlobError(`the answer opens commitment ${commitment}, not the committed ${expected.commitment}`);
+  }
+  return { values, salt: answer.salt };
 }

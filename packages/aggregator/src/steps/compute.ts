@@ -1,8 +1,8 @@
 /**
  * Step 4, **compute** (`input.json`, `round.json`): the round's reference computation,
  * @fedmarket/core's `simulateRound` (decryption with the seal secret, the consensus rule, scores,
- * aggregation and every witness input), on the checked previous model and the openings (each
- * slot's `RoundSlot` as open.ts `roundSlotOf` makes it). `input.json` holds everything the
+ * aggregation and every witness input), on the checked previous model, the openings (each
+ * slot's `RoundSlot` as open.ts `roundSlotOf` makes it) and the settled reference (reference.ts). `input.json` holds everything the
  * witnesses derive from but the seal secret (quantized previous model, `keccak` word, `f`) so a
  * restart recomputes exactly the same round; `round.json` holds the result and its digest, which
  * every recomputation must reproduce.
@@ -11,7 +11,7 @@
  * rejected proof).
  */
 import { createHash } from "node:crypto";
-import { simulateRound, SlotStatus, slotStatusLabel, type CircuitConfig, type RoundResult } from "@fedmarket/core";
+import { simulateRound, SlotStatus, slotStatusLabel, type CircuitConfig, type RoundReference, type RoundResult } from "@fedmarket/core";
 import type { ProjectInfo } from "@fedmarket/protocol";
 import { roundKeccak } from "../chain.ts";
 import { AggregatorError } from "../errors.ts";
@@ -44,6 +44,10 @@ export interface RoundFile {
   readonly outcome: string[];
   readonly chunkSignals: [string, string][];
   readonly decisionSignals: string[];
+  /** The reference commitment the decision proof opens (0: the round has no reference). */
+  readonly reference: string;
+  /** `<u_k, v>` per slot (zeros without a reference). */
+  readonly alignment: string[];
   /** sha256 of this result (the same on every recomputation). */
   readonly digest: string;
 }
@@ -57,6 +61,7 @@ export async function computeRound(
   config: CircuitConfig,
   openings: readonly SlotOpening[],
   models: ModelCache,
+  reference?: RoundReference,
 ): Promise<{ input: RoundInputFile; result: RoundResult }> {
   const { files, round: r } = ctx;
   let input = await files.read<RoundInputFile>("input.json");
@@ -80,6 +85,7 @@ export async function computeRound(
     f: input.f,
     keccak: BigInt(input.keccak),
     secret: ctx.config.sealSecret,
+    ...(reference === undefined ? {} : { reference }),
   });
   const summary: Omit<RoundFile, "digest"> = {
     ctx: result.ctx.toString(),
@@ -94,6 +100,8 @@ export async function computeRound(
     outcome: result.outcome.map(String),
     chunkSignals: result.chunkWitnesses.map((w) => [w.publicSignals[0].toString(), w.publicSignals[1].toString()]),
     decisionSignals: result.decision.publicSignals.map(String),
+    reference: result.reference.toString(),
+    alignment: result.alignment.map(String),
   };
   const digest = sha256(toJson(summary));
   const have = await files.read<RoundFile>("round.json");

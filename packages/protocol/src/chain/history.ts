@@ -106,6 +106,16 @@ export interface RoundHistory {
  */
 export type ReferenceState = "none" | "committed" | "published" | "flagged" | "answered";
 
+/**
+ * The reference commitment the contract passes to `r`'s decision proof (FedMarketRounds
+ * `_referenceInput`): the committed commitment when the reference counts (published, and answered
+ * if it was flagged), else 0 (none, withheld, or flagged and unanswered).
+ */
+export function decisionReference(r: RoundHistory): bigint {
+  const state = referenceState(r);
+  return state === "published" || state === "answered" ? (r.referenceCommitted?.commitment ?? 0n) : 0n;
+}
+
 /** The state of `r`'s reference, from its events. */
 export function referenceState(r: RoundHistory): ReferenceState {
   if (r.referenceCommitted === undefined) return "none";
