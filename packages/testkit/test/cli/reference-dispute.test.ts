@@ -1,23 +1,34 @@
 /**
- * The owner's reference under a flag (IFedMarket `flagReference` / `answerReferencePart` /
- * `answerReference`), on the real K4/C16 round verifier (its Poseidon libraries check the answer):
- * the owner's step commits, publishes after the reveals, and when the aggregator flags the
- * published reference, puts the saved values and salt on chain in parts; the answer opens the
- * commitment, and the owner's step never sends a part twice.
+ * The owner's reference in the round proofs, on the real K4/C16 round verifier (its Poseidon
+ * libraries check the answer, its Groth16 verifiers the proofs), one round per way a reference ends:
+ * - round 0, flagged (IFedMarket `flagReference` / `answerReferencePart` / `answerReference`): the
+ *   owner's step commits, publishes after the reveals, and when the aggregator flags the published
+ *   reference, puts the saved values and salt on chain in parts; the answer opens the commitment,
+ *   the owner's step never sends a part twice, and the aggregator node proves the round with the
+ *   answered values;
+ * - round 1, published: the aggregator node fetches the blob, opens it and proves with it;
+ * - round 2, withheld (committed, never published): chunk proofs wait for the publication window
+ *   (`ReferencePublicationOpen`), then the aggregator node proves without a reference.
+ * Each round's decision proof received the reference commitment exactly when it counted, and each
+ * round's alignments are the independent reference computation's.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { readFile } from "node:fs/promises";
 import { referenceChunks } from "@fedmarket/core";
 import { loadDataset } from "@fedmarket/ml";
-import { FedMarketClient, loadRoundHistory, openReference, type ModelSpec } from "@fedmarket/protocol";
+import { FedMarketClient, decisionReference, loadRoundHistory, openReference, type ModelSpec } from "@fedmarket/protocol";
+import { openAggregator, type RoundFile } from "@fedmarket/aggregator";
+import { memoryLogger } from "@fedmarket/protocol";
 import { K4_TEST_SPEC } from "@fedmarket/protocol/test-specs";
 import { referenceStep, type ReferenceStepOptions } from "@fedmarket/cli";
 import { createDemoProject, type DemoProject } from "../../src/chain/demo-project.ts";
 import { syntheticBlobsCsv } from "../../src/data/synthetic-data.ts";
 import { K4_C16, startMarketFixture, type MarketFixture } from "../aggregator/support/market-fixture.ts";
-import { seededInts, submitRoundAs } from "../aggregator/support/rounds.ts";
+import { referenceRound, seededInts, submitRoundAs } from "../aggregator/support/rounds.ts";
+import { HARDHAT_KEYS } from "../../src/chain/demo-project.ts";
 
 const SPEC = K4_TEST_SPEC;
 const D = 52;
@@ -98,4 +109,73 @@ test("a flagged reference is answered on chain by the owner's step, in parts, an
   const onChain = [...(round.referenceAnswerParts ?? []).flatMap((p) => p.packed), ...(round.referenceAnswered?.packed ?? [])];
   assert.deepEqual(onChain, referenceChunks(blob.values, K4_C16).flat(), "the values on chain are the published reference's");
   assert.equal(round.referenceAnswered?.salt, blob.salt);
+});
+
+/**
+ * Runs the aggregator node on the open round until it is done, moving chain time to each deadline
+ * it waits for (`waiting` with `untilChainTime`); returns the round's `round.json`.
+ */
+async function aggregate(round: number): Promise<RoundFile> {
+  const dataDir = path.join(fx.tmp, "aggregator");
+  const agg = await openAggregator(
+    { rpcUrl: fx.chain.url, market: fx.market, dataDir, ipfsRetries: 0, ipfsTimeoutMs: 2000 },
+    memoryLogger(),
+    { env: { FEDMARKET_PRIVATE_KEY: HARDHAT_KEYS[1] }, store: fx.store, sealSecret: project.aggregatorKey.secret },
+  );
+  try {
+    for (let i = 0; i < 10; i++) {
+      const out = await agg.node.runRound(project.projectId);
+      if (out.kind === "done") {
+        assert.equal(out.done.kind, "finalized", JSON.stringify(out.done));
+        return JSON.parse(await readFile(path.join(dataDir, `p${project.projectId}`, `r${round}`, "round.json"), "utf8")) as RoundFile;
+      }
+      assert.equal(out.kind, "waiting", JSON.stringify(out));
+      const until = out.kind === "waiting" ? out.untilChainTime : undefined;
+      assert.ok(until !== undefined, `waiting without a deadline: ${JSON.stringify(out)}`);
+      if (until > (await fx.roundChain.client.chainTime())) await fx.roundChain.rpc("evm_setNextBlockTimestamp", [until]);
+      await fx.roundChain.rpc("evm_mine", []);
+    }
+  } finally {
+    await agg.close();
+  }
+  throw new Error(`round ${round} was not done after 10 runs`);
+}
+
+/** The round's commitment in the decision inputs and alignments, against the independent computation. */
+async function assertProvenWith(round: number, file: RoundFile, counts: boolean): Promise<void> {
+  const history = await loadRoundHistory(fx.roundChain.client, project.projectId, round);
+  const expected = decisionReference(history);
+  assert.equal(expected !== 0n, counts);
+  assert.equal(file.reference, expected.toString());
+  assert.equal(file.decisionSignals[6], expected.toString(), "the decision's public input 6 is the reference the contract passed");
+  const independent = await referenceRound(fx, project, { round, config: K4_C16, scale: SPEC.quantization.scale, f: 0, modelSize: D });
+  assert.deepEqual(file.alignment, independent.alignment.map(String));
+  assert.equal(independent.reference, expected);
+  if (counts) assert.ok(independent.alignment.some((a) => a !== 0n));
+  assert.ok(history.end !== undefined && history.end.kind === "finalized", "the round was finalized on chain");
+}
+
+test("round 0: the aggregator node proves the round with the reference answered on chain", async () => {
+  const file = await aggregate(0);
+  await assertProvenWith(0, file, true);
+});
+
+test("round 1: a published reference that opens is fetched and proven with; round 2: a withheld one delays chunk proofs to the end of its window, then is left out", async () => {
+  assert.equal((await referenceStep(step)).action, "committed");
+  await submitRoundAs(fx, project, {
+    round: 1,
+    config: K4_C16,
+    updates: TRAINERS.map((signerIndex, i) => ({ signerIndex, values: seededInts(90 + i, D, 200) })),
+  });
+  assert.equal((await referenceStep(step)).action, "published");
+  await assertProvenWith(1, await aggregate(1), true);
+
+  assert.equal((await referenceStep(step)).action, "committed");
+  await submitRoundAs(fx, project, {
+    round: 2,
+    config: K4_C16,
+    updates: TRAINERS.map((signerIndex, i) => ({ signerIndex, values: seededInts(110 + i, D, 200) })),
+  });
+  // The owner never publishes: the aggregator waits for the window's end, then proves without it.
+  await assertProvenWith(2, await aggregate(2), false);
 });

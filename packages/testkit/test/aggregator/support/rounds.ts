@@ -22,6 +22,9 @@ import {
   type RoundSlot,
 } from "@fedmarket/core";
 import {
+  answeredReference,
+  decisionReference,
+  openReference,
   bytes32ToBytes,
   computeCid,
   decodeSealedUpdate,
@@ -221,6 +224,17 @@ export async function referenceRound(
       slots.push({ commitment: ev.commitment, unavailable: true });
     }
   }
+  // The owner's reference, when the contract passes it: from the answer on chain, else the blob.
+  const history = await loadRoundHistory(client, project.projectId, o.round);
+  const commitment = decisionReference(history);
+  const expected = { projectId: project.projectId, round: o.round, commitment, modelSize: o.modelSize, circuit: o.config };
+  const answered = history.referenceAnswered;
+  const reference =
+    commitment === 0n
+      ? undefined
+      : answered !== undefined
+        ? answeredReference(history.referenceAnswerParts ?? [], answered, expected)
+        : openReference(await fx.store.get(history.referencePublished?.cid as string), expected);
   return simulateRound({
     config: o.config,
     prevModel: prev,
@@ -228,6 +242,7 @@ export async function referenceRound(
     f: o.f,
     keccak: roundKeccak(fx.chainId, client.address, project.projectId, o.round, p.paramsHash),
     secret: project.aggregatorKey.secret,
+    ...(reference === undefined ? {} : { reference: { values: reference.values, salt: reference.salt } }),
   });
 }
 
