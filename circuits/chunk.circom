@@ -13,7 +13,7 @@ include "./malformed.circom";
 // be marked malformed (the state's running mask) only with one plaintext element of this chunk
 // proven out of range (malformed.circom); values past the model size D (the last chunk's padding)
 // count as zeros; both model chains grow; the Gram matrix grows by the chunk's inner products;
-// the owner's reference chunk v (packed like a plaintext at B bits) unpacks within range, extends
+// the owner's reference chunk v (packed like a plaintext at B bits) unpacks from its elements' low bits, extends
 // the reference chain, and every slot's alignment grows by <u_k, v> over the chunk;
 // g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the mask's popcount
 // (g' = g when n = 0), added to the packed model: the model is never unpacked, its range is the
@@ -23,7 +23,8 @@ include "./malformed.circom";
 // + K_MAX (K_MAX + 1) / 2 (Gram) + K_MAX (alignment) + B (quotient range) + 1 (division)
 // + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element)
 // + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element)
-// + B (reference unpacking) + the reference's hashNarrow (~40 / P per parameter)
+// + the reference's unpacking (a strict 254-bit decomposition per packed element, ~390 / P per
+// parameter) + its hashNarrow (~40 / P per parameter)
 // + K_MAX * ~530 / CHUNK (one malformation claim per slot and chunk: a strict 254-bit decomposition)
 // + K_MAX + 2 (padding: the masked values and the unary in-model mask) + ~40 / CHUNK (its count).
 template Chunk(K_MAX, CHUNK, B, BG) {
@@ -242,9 +243,12 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     }
 
     // ---- 4b. the reference: unpack v, extend its chain, alignment[k] += <u_k, v> ----
-    // Unpacked reference values (offset-encoded; the decomposition is v's range check). Values in
-    // the padding meet used[k][x] = 0, so they change nothing.
-    component referenceValues = UnpackEncoded(CHUNK, B);
+    // Unpacked reference values: the low bits of each packed element, whatever the element holds.
+    // Not UnpackEncoded's range check: a reference answered on chain only has to open its
+    // commitment, and an owner who committed an element with high bits set must not be able to make
+    // the round unprovable (it would fail the aggregator's round). Values in the padding meet
+    // used[k][x] = 0, so they change nothing.
+    component referenceValues = UnpackLow(CHUNK, B);
     referenceValues.packed <== reference;
     // Chunk hash of the packed reference, as a trainer chain hashes its ciphertext.
     component referenceHash = HashNarrow(NP);

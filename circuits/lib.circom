@@ -148,6 +148,35 @@ template UnpackEncoded(COUNT, BITS) {
     }
 }
 
+// Unpacks COUNT offset-encoded BITS-bit values from the low bits of their packed field elements,
+// ignoring the bits above (`unpackLow` in pack.ts): a total function of the elements, for data that
+// must be usable whatever it holds (the owner's reference, whose answer on chain is checked against
+// its commitment only). Each element is decomposed with Num2Bits_strict (254 bits and the alias
+// check), so the low bits are those of the element's canonical value and the prover has no choice.
+template UnpackLow(COUNT, BITS) {
+    var P = valuesPerElement(BITS);
+    var N = packedLength(COUNT, BITS);
+    // The packed field elements (any field elements).
+    signal input packed[N];
+    // The offset-encoded values, each in [0, 2^BITS) (value = enc - 2^(BITS-1)).
+    signal output enc[COUNT];
+
+    // One strict bit decomposition per packed element.
+    component bits[N];
+    for (var e = 0; e < N; e++) {
+        var slots = minOf(P, COUNT - e * P);
+        bits[e] = Num2Bits_strict();
+        bits[e].in <== packed[e];
+        for (var p = 0; p < slots; p++) {
+            var lc = 0;
+            for (var b = 0; b < BITS; b++) {
+                lc += bits[e].out[p * BITS + b] * (1 << b);
+            }
+            enc[e * P + p] <== lc;
+        }
+    }
+}
+
 // Packs COUNT offset-encoded BITS-bit values into field elements (the inverse of UnpackEncoded).
 // Purely linear: the caller must have range-checked every `enc` to BITS bits.
 template PackEncoded(COUNT, BITS) {

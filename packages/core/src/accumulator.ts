@@ -42,7 +42,7 @@ import { decryptChunk, type CurvePoint } from "./cipher.ts";
 import { floorDiv, fromFieldSigned, toField, assertSignedBits } from "./field.ts";
 import { innerProduct } from "./gram.ts";
 import { flagsOf, popcount } from "./screen.ts";
-import { pack, unpack } from "./pack.ts";
+import { pack, unpack, unpackLow } from "./pack.ts";
 import { findMalformed } from "./malformed.ts";
 import { hashMany, hashNarrow } from "./poseidon.ts";
 
@@ -207,7 +207,7 @@ export function noReferenceChunk(config: CircuitConfig): bigint[] {
  * where one of their plaintext elements here is out of range, grows the Gram matrix and the
  * alignments with the reference chunk (`referenceChunk`: `v`'s packed chunk, reference.ts
  * `referenceChunks`, or `noReferenceChunk`), aggregates the chunk of the model and extends the
- * model and reference chains. Throws when a decoded slot's plaintext or the reference does not unpack.
+ * model and reference chains. Throws when a decoded slot's plaintext does not unpack.
  */
 export function chunkStep(
   config: CircuitConfig,
@@ -253,7 +253,9 @@ export function chunkStep(
   });
 
   // v's padding values (past the model size) meet zeros in every update, as the Gram matrix's do.
-  const reference = unpack(referenceChunk, updateBits, chunk);
+  // The low bits of each element, whatever it holds (pack.ts `unpackLow`: an answered reference
+  // only has to open its commitment, and must not make the round unprovable).
+  const reference = unpackLow(referenceChunk, updateBits, chunk);
   const alignment = state.alignment.map((a, k) => a + innerProduct(updateChunks[k] as readonly bigint[], reference));
   const gram = [...state.gram];
   for (let i = 0; i < kMax; i++) {

@@ -8,7 +8,7 @@
  * unpack every element with `Num2Bits(slots * bits)`, which doubles as the range check.
  */
 import { valuesPerElement } from "./config.ts";
-import { assertSignedBits, assertUnsignedBits } from "./field.ts";
+import { assertFieldElement, assertSignedBits, assertUnsignedBits } from "./field.ts";
 
 /** `v + 2^(bits-1)`; throws if `v` is outside the signed range. */
 export function offsetEncode(v: bigint, bits: number): bigint {
@@ -39,6 +39,25 @@ export function pack(values: readonly bigint[], bits: number): bigint[] {
 
 /** Unpacks `count` signed values from field elements produced by `pack`; throws on junk bits. */
 export function unpack(elements: readonly bigint[], bits: number, count: number): bigint[] {
+  return unpackWith(elements, bits, count, (element, slots, e) => assertUnsignedBits(element, slots * bits, `packed element ${e}`));
+}
+
+/**
+ * Unpacks `count` signed values from the low bits of field elements, ignoring the bits above
+ * (`UnpackLow` in circuits/lib.circom): a total function of canonical field elements, for the
+ * owner's reference, which the proof must be able to use whatever its answer on chain holds.
+ * Equal to `unpack` on what `pack` produces.
+ */
+export function unpackLow(elements: readonly bigint[], bits: number, count: number): bigint[] {
+  return unpackWith(elements, bits, count, (element, _slots, e) => assertFieldElement(element, `packed element ${e}`));
+}
+
+function unpackWith(
+  elements: readonly bigint[],
+  bits: number,
+  count: number,
+  check: (element: bigint, slots: number, e: number) => void,
+): bigint[] {
   const per = valuesPerElement(bits);
   if (elements.length !== Math.ceil(count / per)) {
     throw new RangeError(`${elements.length} elements cannot hold exactly ${count} values`);
@@ -47,7 +66,7 @@ export function unpack(elements: readonly bigint[], bits: number, count: number)
   const out: bigint[] = [];
   elements.forEach((element, e) => {
     const slots = Math.min(per, count - e * per);
-    assertUnsignedBits(element, slots * bits, `packed element ${e}`);
+    check(element, slots, e);
     let rest = element;
     for (let p = 0; p < slots; p++) {
       out.push(offsetDecode(rest & mask, bits));

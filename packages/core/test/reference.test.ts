@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  FIELD_MODULUS,
   checkReference,
   cipherChain,
   hashNarrow,
@@ -10,6 +11,8 @@ import {
   referenceBound,
   referenceChunks,
   referenceCommitment,
+  unpack,
+  unpackLow,
   type CircuitConfig,
 } from "../src/index.ts";
 
@@ -48,4 +51,13 @@ test("the commitment is a sealed update's over v's packed chunks, with (salt, 0)
   assert.equal(referenceCommitment(v, salt, config), referenceCommitment([...v, 0n], salt, config));
   assert.throws(() => referenceCommitment([128n], salt, config), /reference value 0/);
   assert.throws(() => referenceCommitment(v, -1n, config), /reference salt/);
+});
+
+test("unpackLow reads an element's low bits whatever it holds, and equals unpack on packed values", () => {
+  const v = [3n, -128n, 127n, 0n];
+  assert.deepEqual(unpackLow(pack(v, 8), 8, 4), unpack(pack(v, 8), 8, 4));
+  const junk = pack(v, 8)[0]! + (1n << 240n) + (5n << 24n);
+  assert.deepEqual(unpackLow([junk], 8, 4), [3n, -128n, 127n, 5n]);
+  assert.throws(() => unpack([junk], 8, 4), /packed element 0/);
+  assert.throws(() => unpackLow([FIELD_MODULUS], 8, 4), /packed element 0/);
 });

@@ -15,7 +15,7 @@ import {
   referenceCommitment,
   sealedCommitment,
   splitChunks,
-  unpack,
+  unpackLow,
   type CircuitConfig,
 } from "@fedmarket/core";
 
@@ -141,9 +141,10 @@ export interface OpenedReference {
 /**
  * The reference a flag's answer put on chain: the packed chunks of the owner's parts
  * (`ReferencePartAnswered`, in order) and of the answer (`ReferenceAnswered`, with the salt),
- * unpacked at `B` and cut to the model's `D` parameters. The contract checked that they open the
- * commitment and that every element unpacks; this checks both again, so that a lagging or wrong
- * RPC endpoint cannot hand the prover another vector (a `ReferenceBlobError` names the mismatch).
+ * unpacked at `B` from each element's low bits (as the chunk proofs read them) and cut to the
+ * model's `D` parameters. The contract checked that they open the commitment; this checks it
+ * again, so that a lagging or wrong RPC endpoint cannot hand the prover another vector (a
+ * `ReferenceBlobError` names the mismatch).
  */
 export function answeredReference(
   parts: readonly { readonly firstChunk: number; readonly packed: readonly bigint[] }[],
@@ -161,14 +162,11 @@ export function answeredReference(
   }
   const chunks = Math.ceil(modelSize / circuit.chunk);
   if (packed.length !== chunks * width) throw new ReferenceBlobError(`the answer has ${packed.length} elements, not ${chunks * width}`);
-  let values: bigint[];
-  try {
-    values = splitChunks(packed, width)
-      .flatMap((c) => unpack(c, circuit.updateBits, circuit.chunk))
-      .slice(0, modelSize);
-  } catch (err) {
-    throw new ReferenceBlobError(`the answered values do not unpack: ${(err as Error).message}`);
-  }
+  // The low bits of each element (core `unpackLow`), as the chunk proofs read them: the contract
+  // checks the answer against the commitment only, so its elements may hold more.
+  const values = splitChunks(packed, width)
+    .flatMap((c) => unpackLow(c, circuit.updateBits, circuit.chunk))
+    .slice(0, modelSize);
   const commitment = sealedCommitment(cipherChain(splitChunks(packed, width)), [answer.salt, 0n]);
   if (commitment !== expected.commitment) {
     throw new ReferenceBlobError(`the answer opens commitment ${commitment}, not the committed ${expected.commitment}`);
