@@ -723,9 +723,7 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
     function _acceptChunks(uint256 projectId, Project storage p, uint256 firstChunk, ChunkProof[] calldata proofs)
         internal
     {
-        // Chunk proofs wait for every flag's answer: a published update changes what they cover.
-        uint256 answerDeadline = p.answerDeadline;
-        if (block.timestamp < answerDeadline) revert AnswerWindowOpen(projectId, p.currentRound, answerDeadline);
+        _checkChunksMayStart(projectId, p);
         uint256 count = proofs.length;
         if (count == 0) return;
         uint256 acc;

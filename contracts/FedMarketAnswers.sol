@@ -89,12 +89,7 @@ contract FedMarketAnswers is FedMarketStorage {
     /// @notice See {IFedMarket-publishReference} (FedMarket forwards it here by `delegatecall`).
     function publishReference(uint256 projectId, uint256 round, string calldata cid) external {
         Project storage p = _referenceRound(projectId, round);
-        uint256 start = _revealEnd(p);
-        uint256 end;
-        // Unchecked: timestamps and windows (at most 365 days) are far below 2^64.
-        unchecked {
-            end = start + p.aggregationWindow / 4;
-        }
+        (uint256 start, uint256 end) = _referenceWindow(p);
         if (block.timestamp < start || block.timestamp >= end) {
             revert IFedMarket.OutsideReferenceWindow(projectId, round, start, end);
         }

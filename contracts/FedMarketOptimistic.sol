@@ -30,9 +30,9 @@ contract FedMarketOptimistic is FedMarketRounds, ReentrancyGuardTransient, IFedM
         _checkAggregation(projectId, p, round);
         uint256 window = p.challengeWindow;
         if (window == 0) revert NotOptimistic(projectId);
-        // As for chunk proofs: every flag's answer changes what the chunk results cover.
-        uint256 answerDeadline = p.answerDeadline;
-        if (block.timestamp < answerDeadline) revert IFedMarket.AnswerWindowOpen(projectId, round, answerDeadline);
+        // As for chunk proofs: flags' answers and the reference's publication change what the chunk
+        // results cover.
+        _checkChunksMayStart(projectId, p);
         if (p.chunksVerified != 0) revert IFedMarket.ChunkProofsStarted(projectId, round);
         if (chunkRoot == bytes32(0)) revert InvalidChunkRoot();
         _checkCid(bytes(proofsCid).length);

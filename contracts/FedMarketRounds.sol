@@ -21,8 +21,8 @@ abstract contract FedMarketRounds is FedMarketStorage {
     using SafeERC20 for IERC20;
 
     /// @dev Decision public inputs before the slot commitments: ctx, prevModel, newModel, accFinal,
-    ///      sealKey.x, sealKey.y.
-    uint256 internal constant DECISION_HEAD = 6;
+    ///      sealKey.x, sealKey.y, reference.
+    uint256 internal constant DECISION_HEAD = 7;
     /// @dev Outcome encoding: three 66-bit slots per word, each `status | score << 2`.
     uint256 internal constant SLOTS_PER_WORD = 3;
     uint256 internal constant SLOT_BITS = 66;
@@ -175,6 +175,7 @@ abstract contract FedMarketRounds is FedMarketStorage {
         inputs[4] = p.aggregatorSealKey[0];
         inputs[5] = p.aggregatorSealKey[1];
         uint256 round = p.currentRound;
+        inputs[6] = _referenceInput(projectId, round);
         uint256 slots = p.maxTrainersPerRound;
         for (uint256 slot; slot < slots; ++slot) {
             SlotEntry storage e = _slots[projectId][slot];
@@ -183,6 +184,43 @@ abstract contract FedMarketRounds is FedMarketStorage {
         }
         for (uint256 w; w < words; ++w) {
             inputs[DECISION_HEAD + kMax + w] = outcomes[w];
+        }
+    }
+
+    /// @dev The reference the decision proof of `round` takes (public input 6): the owner's
+    ///      commitment when the reference counts, i.e. it was committed, published, and not left
+    ///      flagged (a flag answered on chain keeps it), else 0. A withheld reference (committed,
+    ///      never published) and a flagged one nobody answered are passed as 0, like a round without
+    ///      one: the proof then falls back to the rule without a reference, so neither the owner (by
+    ///      withholding) nor the aggregator (by a flag) can stall the round. A reference passed
+    ///      non-zero must be opened by the proof's reference chain and salt, so the proof scores
+    ///      against exactly the committed direction. `published` implies a commitment
+    ///      (`publishReference` requires one), so a zero commitment is never passed as counting.
+    function _referenceInput(uint256 projectId, uint256 round) internal view returns (uint256) {
+        Reference storage r = _references[projectId][round];
+        uint256 commitment = r.commitment;
+        if (commitment == 0 || !r.published || (r.flagged && !r.answered)) return 0;
+        return commitment;
+    }
+
+    /// @dev Chunk proofs (and an optimistic round's committed chunk results) are about the decision's
+    ///      inputs, so they wait until nothing can change those: every flag's answer window closed
+    ///      (`AnswerWindowOpen`: a published update keeps its slot, an answered reference counts), and,
+    ///      while the open round's reference is committed but not published, the end of its
+    ///      publication window (`ReferencePublicationOpen`). Otherwise the aggregator could rush
+    ///      chunk proofs before the owner publishes and so drop the reference, or the owner could
+    ///      publish after they were computed without it. A reference published early, or none
+    ///      committed, does not delay them.
+    function _checkChunksMayStart(uint256 projectId, Project storage p) internal view {
+        uint256 round = p.currentRound;
+        uint256 answerDeadline = p.answerDeadline;
+        if (block.timestamp < answerDeadline) revert IFedMarket.AnswerWindowOpen(projectId, round, answerDeadline);
+        Reference storage r = _references[projectId][round];
+        if (r.commitment != 0 && !r.published) {
+            (, uint256 publicationEnd) = _referenceWindow(p);
+            if (block.timestamp < publicationEnd) {
+                revert IFedMarket.ReferencePublicationOpen(projectId, round, publicationEnd);
+            }
         }
     }
 

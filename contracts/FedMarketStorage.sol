@@ -205,6 +205,18 @@ abstract contract FedMarketStorage {
         }
     }
 
+    /// @dev The open round's reference publication window (`publishReference`): from the end of the
+    ///      reveals (every update locked and revealed) to a quarter into the aggregation window, which
+    ///      leaves the aggregator a quarter to fetch it and flag it before flags close at the middle.
+    ///      One helper for `publishReference` and for the chunk proofs that wait for its end
+    ///      (FedMarketRounds `_checkChunksMayStart`), so both agree on when publication is over.
+    function _referenceWindow(Project storage p) internal view returns (uint256 start, uint256 end) {
+        start = _revealEnd(p);
+        unchecked {
+            end = start + p.aggregationWindow / 4;
+        }
+    }
+
     function _project(uint256 projectId) internal view returns (Project storage p) {
         p = _projects[projectId];
         if (p.status == IFedMarket.ProjectStatus.None) revert IFedMarket.UnknownProject(projectId);

@@ -155,8 +155,8 @@ export async function deployRealVerifier(
   updateBits: number,
   modelBits: number,
 ): Promise<RealVerifier> {
-  // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, K commitments, ceil(K / 3) outcome words.
-  const decisionInputs = 6 + k + Math.ceil(k / 3);
+  // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, reference, K commitments, ceil(K / 3) outcome words.
+  const decisionInputs = 7 + k + Math.ceil(k / 3);
   const chunk = await build(2);
   const decision = await build(decisionInputs);
   const [signer] = await ethers.getSigners();

@@ -6,10 +6,11 @@
  * Proof verification is measured with real snarkjs Groth16 verifiers (see `scripts/gas-verifiers.ts`):
  * the gas of a Groth16 verification depends only on the number of public inputs, so verifiers of
  * tiny circuits with the same public-input counts as the round circuits (2 for a chunk proof,
- * `6 + K + ceil(K/3)` for the decision proof, the aggregator's seal key included) give the exact on-chain cost, and the marketplace calls
- * around them (finalizeRound at K trainers) are measured end to end with those real proofs. The
- * market checks a submission's chunk proofs with one batch verification (`verifyChunks`), over the
- * batch verifier of the 2-input circuit's key.
+ * `7 + K + ceil(K/3)` for the decision proof, the aggregator's seal key and the owner's reference
+ * included) give the exact on-chain cost, and the marketplace calls around them (finalizeRound at K
+ * trainers) are measured end to end with those real proofs. The market checks a submission's chunk
+ * proofs with one batch verification (`verifyChunks`), over the batch verifier of the 2-input
+ * circuit's key.
  *
  * flagUnavailable / publishUpdate: in round 1 one slot's commitment is that of a real sealed update
  * (core's `sealedCommitment(cipherChain(chunks), E)`), so the aggregator flags it and another account
@@ -381,7 +382,7 @@ async function measure(k: number): Promise<Measurement> {
 
   return {
     k,
-    decisionPublicInputs: 6 + k + Math.ceil(k / 3),
+    decisionPublicInputs: 7 + k + Math.ceil(k / 3),
     createProject,
     acceptAggregator,
     registerTrainer,
@@ -541,7 +542,9 @@ const out = {
     "Chunk proofs: the market verifies each submission's proofs with one IRoundVerifier.verifyChunks call (the batch verifier of the chunk key, " +
       "scripts/circuits/batch-verifier.ts). finalizeRoundChunks: submitChunkProofs with all of a round's proofs; submitChunkProofsPerProof: " +
       "that divided by the proofs; batchedPerExtraChunkProof: that submission minus the same one without its last proof (sent first, then undone).",
-    "finalizeRoundWhole: finalizeRound with the decision proof (chunk proofs sent before, in submitChunkProofs) and K inliers paid.",
+    "finalizeRoundWhole: finalizeRound of round 0 with the decision proof (chunk proofs sent before, in submitChunkProofs) and K inliers paid; " +
+      "the round's reference is published (at the start of the aggregation window, so the chunk proofs do not wait for its publication end), " +
+      "so its commitment is decision input 6.",
     "acceptAggregator: the first acceptance (bond in ETH, seal key checked on the curve and stored), which opens round 0.",
     "commitUpdate / revealUpdate: the two phases of a submission. The first commit of a round also fixes the round's seed unless drawSeed did; slots are pre-initialised at createProject, so commits rewrite non-zero storage; a reveal writes one fresh word (the duplicate-commitment guard, keyed by the commitment alone: market-wide).",
     "commitUpdateDrawn: more registered trainers (`candidates`) than K slots, so each commit runs the uniform draw (Floyd, up to K keccak draws) to find its slot.",

@@ -22,6 +22,7 @@ import type { BlockableToken, FedMarket, ReentrantToken, ReentrantTrainer, TestT
 import {
   AGGREGATION_WINDOW,
   BOND,
+  DECISION_HEAD,
   ETH,
   FIELD_MODULUS,
   HYPER_INITIAL,
@@ -39,6 +40,7 @@ import {
   commitmentOf,
   createActiveProject,
   createProject,
+  decisionReference,
   deployMarket,
   drawSeed,
   mockChunkProof,
@@ -109,7 +111,8 @@ async function decisionInputs(
   const project = await market.getProject(projectId);
   const ctx = await market.roundContext(projectId, project.currentRound);
   const commitments = await slotCommitments(market, projectId, kMax);
-  return [ctx, project.modelCommitment, newModel, accFinal, ...sealKey, ...commitments, ...words];
+  const reference = await decisionReference(market, projectId);
+  return [ctx, project.modelCommitment, newModel, accFinal, ...sealKey, reference, ...commitments, ...words];
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -405,9 +408,10 @@ describe("FedMarket attacks", function () {
       // in the same market (DuplicateCommitment; the second deployment below isolates ctx).
       const inputsB = await f.market.decisionPublicInputs(f.projectB, newModel, outcomes);
       expect(inputsB[0]).to.not.equal(inputs[0]);
-      expect(inputsB.slice(1, 6)).to.deep.equal(inputs.slice(1, 6));
-      for (const c of inputs.slice(6, 10)) expect(inputsB.slice(6, 10)).to.not.include(c);
-      expect(inputsB.slice(10)).to.deep.equal(inputs.slice(10));
+      const words = DECISION_HEAD + 4; // the outcome words, after the four slot commitments
+      expect(inputsB.slice(1, DECISION_HEAD)).to.deep.equal(inputs.slice(1, DECISION_HEAD));
+      for (const c of inputs.slice(DECISION_HEAD, words)) expect(inputsB.slice(DECISION_HEAD, words)).to.not.include(c);
+      expect(inputsB.slice(words)).to.deep.equal(inputs.slice(words));
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectB, 0, 3, [], result)).to.be.revertedWithCustomError(
         f.market,
         "InvalidDecisionProof",
@@ -452,7 +456,7 @@ describe("FedMarket attacks", function () {
       await f.market.connect(f.aggregator).submitChunkProofs(f.projectA, 1, 0, chunks);
       const inputs1 = await f.market.decisionPublicInputs(f.projectA, unchanged, outcomes);
       expect(inputs1[0]).to.not.equal(inputs[0]);
-      expect(inputs1.slice(1, 6)).to.deep.equal(inputs.slice(1, 6));
+      expect(inputs1.slice(1, DECISION_HEAD)).to.deep.equal(inputs.slice(1, DECISION_HEAD));
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectA, 1, 3, [], result)).to.be.revertedWithCustomError(
         f.market,
         "InvalidDecisionProof",
@@ -950,11 +954,11 @@ describe("FedMarket attacks", function () {
     it("a copied sealed commitment cannot be revealed by the copier; the victim reveals and is paid in full, as without the copier", async function () {
       const copied = await playRound(true);
       const alone = await playRound(false);
-      expect(copied.inputs[6 + 1]).to.equal(0n); // the copier's slot is empty in the proof
+      expect(copied.inputs[DECISION_HEAD + 1]).to.equal(0n); // the copier's slot is empty in the proof
       expect(copied.copierCredit).to.equal(0n);
       expect(copied.victimCredit).to.equal(REWARD / 3n);
       expect(copied.victimCredit).to.equal(alone.victimCredit);
-      expect(copied.inputs.slice(6, 10)).to.deep.equal(alone.inputs.slice(6, 10));
+      expect(copied.inputs.slice(DECISION_HEAD, DECISION_HEAD + 4)).to.deep.equal(alone.inputs.slice(DECISION_HEAD, DECISION_HEAD + 4));
     });
 
     it("a commitment already revealed in the round cannot be revealed again from another slot (DuplicateCommitment)", async function () {
@@ -1056,7 +1060,7 @@ describe("FedMarket attacks", function () {
       // Views.
       expect(await slotCommitments(f.market, projectId, 4)).to.deep.equal([0n, 0n, 0n, 0n]);
       const inputs = await f.market.decisionPublicInputs(projectId, 1n, packOutcomes([]));
-      expect(inputs.slice(6, 10)).to.deep.equal([0n, 0n, 0n, 0n]);
+      expect(inputs.slice(DECISION_HEAD, DECISION_HEAD + 4)).to.deep.equal([0n, 0n, 0n, 0n]);
       const round = await f.market.getCurrentRound(projectId);
       expect([round.commits, round.submissions]).to.deep.equal([4n, 0n]);
       // Revealing before the window is refused; in it, the updates become public.
@@ -1079,7 +1083,12 @@ describe("FedMarket attacks", function () {
         .withArgs(projectId, 0n, anyValue, anyValue);
       const outcomes = [...inliers([1n, 1n]), { status: Status.Empty, score: 0n }, ...inliers([1n])];
       const { chunkProofs, result, inputs } = await buildFinalization(f, projectId, outcomes);
-      expect(inputs.slice(6, 10)).to.deep.equal([updates[0]!.commitment, updates[1]!.commitment, 0n, updates[3]!.commitment]);
+      expect(inputs.slice(DECISION_HEAD, DECISION_HEAD + 4)).to.deep.equal([
+        updates[0]!.commitment,
+        updates[1]!.commitment,
+        0n,
+        updates[3]!.commitment,
+      ]);
       const tx = await f.market.connect(f.aggregator).finalizeRound(projectId, 0n, 0n, chunkProofs, result);
       const recorded = (await tx.wait())!.logs
         .map((log) => f.market.interface.parseLog(log))

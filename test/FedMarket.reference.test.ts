@@ -1,27 +1,39 @@
 /**
  * The owner's reference (IFedMarket header, `commitReference`, `publishReference`): committed in
  * the commit window, before anything of the round is revealed, and published from the end of the
- * reveal window to the middle of the aggregation window; once each, by the owner only, for the
+ * reveal window to a quarter into the aggregation window; once each, by the owner only, for the
  * open round only. The commitment is core's `referenceCommitment` (a salted Poseidon chain); the
- * market stores it and does not check the blob (the audit does).
+ * market stores it and does not check the blob (the audit does). The decision proof takes it as
+ * public input 6 when it counts (published, and not left flagged), else 0; chunk proofs wait while
+ * a committed reference may still be published.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
 
 import { quantizeReference, referenceChunks, referenceCommitment, type CircuitConfig } from "@fedmarket/core";
+import { ChunkAccumulatorTree } from "@fedmarket/protocol";
+import type { IFedMarketOptimistic } from "../types/ethers-contracts/index.js";
 import {
   AGGREGATION_WINDOW,
   CHUNK_SIZE,
+  DECISION_HEAD,
   FIELD_MODULUS,
   K_MAX,
+  REFERENCE_INPUT,
+  Status,
+  buildFinalization,
   cid,
   createActiveProject,
   deployMarket,
   mockChunkProof,
+  mockDecisionProof,
+  packOutcomes,
   submitAll,
   toAggregationWindow,
   toRevealWindow,
+  type ConfigOverrides,
   type MarketFixture,
+  type SlotOutcome,
 } from "./helpers/market.js";
 import { deployGeneratedVerifiers, deployGroth16RoundVerifier } from "./helpers/round-verifier.js";
 
@@ -40,12 +52,20 @@ interface ReferenceFixture extends MarketFixture {
   round: bigint;
 }
 
-async function openRound(): Promise<ReferenceFixture> {
+/** Round 0 of a new project (the base config with `overrides`), open. */
+async function openProjectRound(overrides: ConfigOverrides): Promise<ReferenceFixture> {
   const f = await deployMarket(connection);
-  const projectId = await createActiveProject(f);
+  const projectId = await createActiveProject(f, overrides);
   const round = (await f.market.getCurrentRound(projectId)).round;
   return { ...f, projectId, round };
 }
+
+/** A project whose rounds may be finalized optimistically (IFedMarketOptimistic). */
+const OPTIMISTIC: ConfigOverrides = { challengeWindow: 3_600n, challengeDeposit: 0n };
+
+// Fixtures take no arguments (`loadFixture` passes its network connection).
+const openRound = () => openProjectRound({});
+const openOptimisticRound = () => openProjectRound(OPTIMISTIC);
 
 describe("FedMarket: the owner's reference", () => {
   it("commits in the commit window and publishes after the reveals, with past-tense events", async () => {
@@ -135,18 +155,32 @@ describe("FedMarket: the owner's reference", () => {
       .withArgs(h.projectId, h.round, hWindow.revealDeadline, hEnd);
   });
 
-  /** Round 0 with four updates revealed (a quorum), a reference committed (the mock verifier's commitment of `PACKED` and `SALT`) and published. */
-  async function publishedReference(): Promise<ReferenceFixture & { packed: bigint[]; commitment: bigint }> {
-    const f = await openRound();
+  /**
+   * Round 0 with a reference committed (the mock verifier's commitment of `packed` and `SALT`) and
+   * four updates revealed (a quorum); the clock at the start of the aggregation window.
+   */
+  async function referenceCommitted(overrides: ConfigOverrides): Promise<ReferenceFixture & { packed: bigint[]; commitment: bigint }> {
+    const f = await openProjectRound(overrides);
     // The base config's 3 chunks of the mock verifier's width 1.
     const packed = [11n, 22n, 33n];
     const commitment = await f.verifier.sealedCommitmentFrom(0n, [SALT, 0n], packed);
     await f.market.connect(f.owner).commitReference(f.projectId, f.round, commitment);
     await submitAll(f, f.projectId, f.trainers.slice(0, 4));
     await toAggregationWindow(f, f.projectId);
-    await f.market.connect(f.owner).publishReference(f.projectId, f.round, cid("reference"));
     return { ...f, packed, commitment };
   }
+
+  /** `referenceCommitted`, then published at once. */
+  async function referencePublished(overrides: ConfigOverrides): Promise<ReferenceFixture & { packed: bigint[]; commitment: bigint }> {
+    const f = await referenceCommitted(overrides);
+    await f.market.connect(f.owner).publishReference(f.projectId, f.round, cid("reference"));
+    return f;
+  }
+
+  const committedReference = () => referenceCommitted({});
+  const publishedReference = () => referencePublished({});
+  const optimisticCommitted = () => referenceCommitted(OPTIMISTIC);
+  const optimisticPublished = () => referencePublished(OPTIMISTIC);
 
   it("a flagged reference is answered by anyone with values and salt that open the commitment, once", async () => {
     const f = await loadFixture(publishedReference);
@@ -247,5 +281,201 @@ describe("FedMarket: the owner's reference", () => {
     const salt = 2n ** 200n + 7n;
     const packed = referenceChunks(values, circuit).flat();
     expect(await verifier.sealedCommitmentFrom(0n, [salt, 0n], packed)).to.equal(referenceCommitment(values, salt, circuit));
+  });
+
+  // -----------------------------------------------------------------------------------------------
+  // The decision proof's reference input, and the chunk proofs that wait for its publication
+  // -----------------------------------------------------------------------------------------------
+
+  const INLIERS: SlotOutcome[] = [0, 1, 2, 3].map(() => ({ status: Status.Inlier, score: 1n }));
+
+  /** Input 6 of the open round's decision inputs as the market computes them (`decisionPublicInputs`). */
+  async function referenceInput(f: ReferenceFixture): Promise<bigint> {
+    return (await f.market.decisionPublicInputs(f.projectId, 1n, packOutcomes([])))[REFERENCE_INPUT]!;
+  }
+
+  /** The end of the open round's publication window: a quarter into its aggregation window. */
+  async function publicationEnd(f: ReferenceFixture): Promise<bigint> {
+    return (await f.market.getCurrentRound(f.projectId)).revealDeadline + AGGREGATION_WINDOW / 4n;
+  }
+
+  /**
+   * Finalizes the open round with mock proofs (`buildFinalization`, whose inputs take the reference
+   * from its events) after checking that the reference input is `expected` and that a proof about
+   * the other value (`other`: the commitment when it does not count, 0 when it does) is refused.
+   */
+  async function finalizeWithReference(f: ReferenceFixture, expected: bigint, other: bigint): Promise<void> {
+    const { chunkProofs, result, inputs } = await buildFinalization(f, f.projectId, INLIERS);
+    expect(inputs[REFERENCE_INPUT]).to.equal(expected);
+    const agg = f.market.connect(f.aggregator);
+    await agg.submitChunkProofs(f.projectId, f.round, 0n, chunkProofs);
+    const wrong = [...inputs];
+    wrong[REFERENCE_INPUT] = other;
+    const last = BigInt(chunkProofs.length);
+    await expect(
+      agg.finalizeRound(f.projectId, f.round, last, [], { ...result, proof: mockDecisionProof(wrong) }),
+    ).to.be.revertedWithCustomError(f.market, "InvalidDecisionProof");
+    await expect(agg.finalizeRound(f.projectId, f.round, last, [], result)).to.emit(f.market, "RoundFinalized");
+  }
+
+  describe("the decision proof's reference input (public input 6)", () => {
+    it("is the commitment of a reference published and not flagged; a proof without it is refused", async () => {
+      const f = await loadFixture(publishedReference);
+      const inputs = await f.market.decisionPublicInputs(f.projectId, 1n, packOutcomes([]));
+      expect(inputs).to.have.length(DECISION_HEAD + K_MAX + Math.ceil(K_MAX / 3));
+      expect(inputs.length).to.equal(await f.verifier.decisionInputCount());
+      expect(inputs[REFERENCE_INPUT]).to.equal(f.commitment);
+      await finalizeWithReference(f, f.commitment, 0n);
+    });
+
+    it("is the commitment of a reference flagged and answered (0 while the flag is pending)", async () => {
+      const f = await loadFixture(publishedReference);
+      await f.market.connect(f.aggregator).flagReference(f.projectId, f.round);
+      expect(await referenceInput(f)).to.equal(0n);
+      await f.market.connect(f.stranger).answerReference(f.projectId, f.round, SALT, f.packed);
+      expect(await referenceInput(f)).to.equal(f.commitment);
+      await time.increaseTo((await f.market.unavailableFlags(f.projectId)).answerDeadline);
+      await finalizeWithReference(f, f.commitment, 0n);
+    });
+
+    it("is 0 for a reference committed and never published; a proof with its commitment is refused", async () => {
+      const f = await loadFixture(committedReference);
+      expect(await referenceInput(f)).to.equal(0n);
+      await time.increaseTo(await publicationEnd(f));
+      expect(await referenceInput(f)).to.equal(0n);
+      await finalizeWithReference(f, 0n, f.commitment);
+    });
+
+    it("is 0 for a reference flagged and not answered by the deadline", async () => {
+      const f = await loadFixture(publishedReference);
+      await f.market.connect(f.aggregator).flagReference(f.projectId, f.round);
+      await time.increaseTo((await f.market.unavailableFlags(f.projectId)).answerDeadline);
+      await expect(f.market.connect(f.owner).answerReference(f.projectId, f.round, SALT, f.packed)).to.be.revertedWithCustomError(
+        f.market,
+        "AnswerWindowClosed",
+      );
+      expect(await referenceInput(f)).to.equal(0n);
+      await finalizeWithReference(f, 0n, f.commitment);
+    });
+
+    it("is 0 in a round without a reference", async () => {
+      const f = await loadFixture(openRound);
+      await submitAll(f, f.projectId, f.trainers.slice(0, 4));
+      await toAggregationWindow(f, f.projectId);
+      expect(await referenceInput(f)).to.equal(0n);
+      await finalizeWithReference(f, 0n, COMMITMENT);
+    });
+  });
+
+  describe("chunk proofs wait while a committed reference may still be published", () => {
+    it("submitChunkProofs and finalizeRound revert with ReferencePublicationOpen until publishReference's window ends, then are taken", async () => {
+      const f = await loadFixture(committedReference);
+      const agg = f.market.connect(f.aggregator);
+      const end = await publicationEnd(f);
+      await expect(agg.submitChunkProofs(f.projectId, f.round, 0n, [mockChunkProof(0n, 1n)]))
+        .to.be.revertedWithCustomError(f.market, "ReferencePublicationOpen")
+        .withArgs(f.projectId, f.round, end);
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, INLIERS);
+      await time.setNextBlockTimestamp(end - 1n);
+      await expect(agg.finalizeRound(f.projectId, f.round, 0n, chunkProofs, result))
+        .to.be.revertedWithCustomError(f.market, "ReferencePublicationOpen")
+        .withArgs(f.projectId, f.round, end);
+      // Both windows end together: from `end` on the reference can no longer be published, and the
+      // chunk proofs are computed and taken without it.
+      await time.setNextBlockTimestamp(end);
+      const { revealDeadline } = await f.market.getCurrentRound(f.projectId);
+      await expect(f.market.connect(f.owner).publishReference(f.projectId, f.round, cid("reference")))
+        .to.be.revertedWithCustomError(f.market, "OutsideReferenceWindow")
+        .withArgs(f.projectId, f.round, revealDeadline, end);
+      await expect(agg.submitChunkProofs(f.projectId, f.round, 0n, chunkProofs)).to.emit(f.market, "ChunkProofsAccepted");
+      await expect(agg.finalizeRound(f.projectId, f.round, BigInt(chunkProofs.length), [], result)).to.emit(f.market, "RoundFinalized");
+    });
+
+    it("finalizeRoundOptimistic reverts with ReferencePublicationOpen until the publication window ends, then is taken", async () => {
+      const f = await loadFixture(optimisticCommitted);
+      const opt = (await ethers.getContractAt("IFedMarketOptimistic", await f.market.getAddress())) as unknown as IFedMarketOptimistic;
+      const end = await publicationEnd(f);
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, INLIERS);
+      const tree = new ChunkAccumulatorTree([0n, ...chunkProofs.map((p) => BigInt(p.accOut))]);
+      const finalize = () =>
+        opt.connect(f.aggregator).finalizeRoundOptimistic(f.projectId, f.round, tree.accs.at(-1)!, tree.root, cid("proofs"), result);
+      await time.setNextBlockTimestamp(end - 1n);
+      await expect(finalize()).to.be.revertedWithCustomError(f.market, "ReferencePublicationOpen").withArgs(f.projectId, f.round, end);
+      await time.setNextBlockTimestamp(end);
+      await expect(finalize()).to.emit(opt, "ChunksCommitted");
+    });
+
+    it("finalizeRoundOptimistic also waits for the answer deadline of a flagged reference (AnswerWindowOpen)", async () => {
+      const f = await loadFixture(optimisticPublished);
+      const opt = (await ethers.getContractAt("IFedMarketOptimistic", await f.market.getAddress())) as unknown as IFedMarketOptimistic;
+      await f.market.connect(f.aggregator).flagReference(f.projectId, f.round);
+      const { answerDeadline } = await f.market.unavailableFlags(f.projectId);
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, INLIERS);
+      const tree = new ChunkAccumulatorTree([0n, ...chunkProofs.map((p) => BigInt(p.accOut))]);
+      const finalize = () =>
+        opt.connect(f.aggregator).finalizeRoundOptimistic(f.projectId, f.round, tree.accs.at(-1)!, tree.root, cid("proofs"), result);
+      await time.setNextBlockTimestamp(answerDeadline - 1n);
+      await expect(finalize()).to.be.revertedWithCustomError(f.market, "AnswerWindowOpen").withArgs(f.projectId, f.round, answerDeadline);
+      await time.setNextBlockTimestamp(answerDeadline);
+      await expect(finalize()).to.emit(opt, "ChunksCommitted");
+    });
+
+    it("a reference published before the window ends does not delay them, and it counts", async () => {
+      // Published at the start of the aggregation window: chunk proofs right after.
+      const f = await loadFixture(publishedReference);
+      const end = await publicationEnd(f);
+      await expect(f.market.connect(f.aggregator).submitChunkProofs(f.projectId, f.round, 0n, [mockChunkProof(0n, 1n)])).to.emit(
+        f.market,
+        "ChunkProofsAccepted",
+      );
+      expect(BigInt(await time.latest())).to.be.lessThan(end);
+      // Published in its window's last seconds: it counts, and chunk proofs are taken at once.
+      const g = await committedReference();
+      const gEnd = await publicationEnd(g);
+      await time.setNextBlockTimestamp(gEnd - 2n);
+      await g.market.connect(g.owner).publishReference(g.projectId, g.round, cid("reference"));
+      expect(await referenceInput(g)).to.equal(g.commitment);
+      await expect(g.market.connect(g.aggregator).submitChunkProofs(g.projectId, g.round, 0n, [mockChunkProof(0n, 1n)])).to.emit(
+        g.market,
+        "ChunkProofsAccepted",
+      );
+      expect(BigInt(await time.latest())).to.be.lessThan(gEnd);
+    });
+
+    it("a round without a reference committed does not wait (submitChunkProofs, finalizeRoundOptimistic)", async () => {
+      const f = await loadFixture(openRound);
+      await submitAll(f, f.projectId, f.trainers.slice(0, 4));
+      await toAggregationWindow(f, f.projectId);
+      await expect(f.market.connect(f.aggregator).submitChunkProofs(f.projectId, f.round, 0n, [mockChunkProof(0n, 1n)])).to.emit(
+        f.market,
+        "ChunkProofsAccepted",
+      );
+      expect(BigInt(await time.latest())).to.be.lessThan(await publicationEnd(f));
+
+      const g = await openOptimisticRound();
+      await submitAll(g, g.projectId, g.trainers.slice(0, 4));
+      const { chunkProofs, result } = await buildFinalization(g, g.projectId, INLIERS);
+      const gEnd = await publicationEnd(g);
+      const tree = new ChunkAccumulatorTree([0n, ...chunkProofs.map((p) => BigInt(p.accOut))]);
+      const opt = (await ethers.getContractAt("IFedMarketOptimistic", await g.market.getAddress())) as unknown as IFedMarketOptimistic;
+      await expect(
+        opt.connect(g.aggregator).finalizeRoundOptimistic(g.projectId, g.round, tree.accs.at(-1)!, tree.root, cid("proofs"), result),
+      ).to.emit(opt, "ChunksCommitted");
+      expect(BigInt(await time.latest())).to.be.lessThan(gEnd);
+    });
+
+    it("a published reference in an optimistic round counts and does not delay finalizeRoundOptimistic", async () => {
+      const f = await loadFixture(optimisticPublished);
+      const end = await publicationEnd(f);
+      expect(await referenceInput(f)).to.equal(f.commitment);
+      const { chunkProofs, result, inputs } = await buildFinalization(f, f.projectId, INLIERS);
+      expect(inputs[REFERENCE_INPUT]).to.equal(f.commitment);
+      const tree = new ChunkAccumulatorTree([0n, ...chunkProofs.map((p) => BigInt(p.accOut))]);
+      const opt = (await ethers.getContractAt("IFedMarketOptimistic", await f.market.getAddress())) as unknown as IFedMarketOptimistic;
+      await expect(
+        opt.connect(f.aggregator).finalizeRoundOptimistic(f.projectId, f.round, tree.accs.at(-1)!, tree.root, cid("proofs"), result),
+      ).to.emit(opt, "ChunksCommitted");
+      expect(BigInt(await time.latest())).to.be.lessThan(end);
+    });
   });
 });

@@ -1261,7 +1261,7 @@ describe("FedMarket", function () {
   });
 
   describe("decisionPublicInputs", function () {
-    it("lays out [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[0..K_MAX), outcome words] with the registered key", async function () {
+    it("lays out [ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, reference, c[0..K_MAX), outcome words] with the registered key", async function () {
       const f = await loadFixture(fixture);
       const key = publicKeyOf(2n ** 200n + 12_345n) as SealKey;
       const projectId = await createProject(f);
@@ -1273,7 +1273,7 @@ describe("FedMarket", function () {
       const onChain = await f.market.decisionPublicInputs(projectId, result.newModelCommitment, result.outcomes);
       const p = await f.market.getProject(projectId);
       expect(onChain.length).to.equal(await f.verifier.decisionInputCount());
-      expect(onChain.length).to.equal(6 + K_MAX + Math.ceil(K_MAX / 3));
+      expect(onChain.length).to.equal(7 + K_MAX + Math.ceil(K_MAX / 3));
       expect([...onChain]).to.deep.equal([
         await f.market.roundContext(projectId, 0n),
         p.modelCommitment,
@@ -1281,6 +1281,7 @@ describe("FedMarket", function () {
         BigInt(chunkProofs.at(-1)!.accOut),
         key[0],
         key[1],
+        0n, // no reference committed (FedMarket.reference.test.ts covers one)
         ...commitments,
         ...(result.outcomes as bigint[]),
       ]);

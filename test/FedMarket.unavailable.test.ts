@@ -27,6 +27,7 @@ import {
 } from "@fedmarket/core";
 import {
   AGGREGATION_WINDOW,
+  DECISION_HEAD,
   ETH,
   FIELD_MODULUS,
   ProjectStatus,
@@ -566,7 +567,7 @@ describe('FedMarket: contestable "not available" flags', function () {
     it("pass 0 for a flagged slot nobody answered and the commitment of an answered one", async function () {
       const f = await loadFixture(flaggedOneAnswered);
       const inputs = await f.market.decisionPublicInputs(f.projectId, 1n, [0n, 0n]);
-      const commitments = inputs.slice(6, 10);
+      const commitments = inputs.slice(DECISION_HEAD, DECISION_HEAD + 4);
       expect(commitments).to.deep.equal([0n, f.sealed[1]!.commitment, f.sealed[2]!.commitment, f.sealed[3]!.commitment]);
       // getSubmission still shows what was revealed: only the proof's view of the slot changes.
       expect((await f.market.getSubmission(f.projectId, f.round, 0n))[1]).to.equal(f.sealed[0]!.commitment);
@@ -583,7 +584,7 @@ describe('FedMarket: contestable "not available" flags', function () {
         { status: Status.Inlier, score: 60n },
       ];
       const { chunkProofs, result, inputs } = await buildFinalization(f, f.projectId, outcomes);
-      expect(inputs[6]).to.equal(0n);
+      expect(inputs[DECISION_HEAD]).to.equal(0n); // slot 0
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, f.round, 0n, chunkProofs, result))
         .to.emit(f.market, "ContributionRecorded")
         .withArgs(f.projectId, f.round, f.trainers[0]!.address, 0n, Status.Empty, 0n, 0n)
@@ -600,7 +601,7 @@ describe('FedMarket: contestable "not available" flags', function () {
       const honest = await buildFinalization(f, f.projectId, outcomes);
       // The aggregator's mock proof over the revealed commitment of slot 0 instead of 0.
       const inputs = [...honest.inputs];
-      inputs[6] = f.sealed[0]!.commitment;
+      inputs[DECISION_HEAD] = f.sealed[0]!.commitment;
       const proof = [BigInt(keccak256(coder.encode(["uint256[]"], [inputs]))), 0n, 0n, 0n, 0n, 0n, 0n, 0n];
       await expect(
         f.market.connect(f.aggregator).finalizeRound(f.projectId, f.round, 0n, honest.chunkProofs, { ...honest.result, proof }),
@@ -621,7 +622,7 @@ describe('FedMarket: contestable "not available" flags', function () {
       expect(await f.market.unavailableFlags(f.projectId)).to.deep.equal([0n, 0n, 0n]);
       const agg = f.market.connect(f.aggregator);
       const round1 = f.round + 1n;
-      expect((await f.market.decisionPublicInputs(f.projectId, 1n, [0n, 0n])).slice(6, 10)).to.not.include(0n);
+      expect((await f.market.decisionPublicInputs(f.projectId, 1n, [0n, 0n])).slice(DECISION_HEAD, DECISION_HEAD + 4)).to.not.include(0n);
       await expect(agg.flagUnavailable(f.projectId, round1, mask(0, 2))).to.emit(f.market, "UpdateFlagged");
       expect((await f.market.unavailableFlags(f.projectId)).slice(0, 2)).to.deep.equal([mask(0, 2), mask(0, 2)]);
     });
@@ -763,7 +764,7 @@ describe('FedMarket: contestable "not available" flags', function () {
       const [, , deadline] = await f.market.unavailableFlags(f.projectId);
       await time.increaseTo(deadline);
       const inputs = await f.market.decisionPublicInputs(f.projectId, 1n, [0n, 0n]);
-      expect(inputs.slice(6, 10)).to.deep.equal(f.updates.map((x) => x.commitment));
+      expect(inputs.slice(DECISION_HEAD, DECISION_HEAD + 4)).to.deep.equal(f.updates.map((x) => x.commitment));
     });
 
     it("checks an update published in parts with the same Poseidon chain: core's update answers, its events reassemble it", async function () {
@@ -789,7 +790,7 @@ describe('FedMarket: contestable "not available" flags', function () {
       const [, , deadline] = await f.market.unavailableFlags(f.projectId);
       await time.increaseTo(deadline);
       const inputs = await f.market.decisionPublicInputs(f.projectId, 1n, [0n, 0n]);
-      expect(inputs.slice(6, 10)).to.deep.equal([...f.updates.slice(0, 3).map((x) => x.commitment), 0n]);
+      expect(inputs.slice(DECISION_HEAD, DECISION_HEAD + 4)).to.deep.equal([...f.updates.slice(0, 3).map((x) => x.commitment), 0n]);
     });
   });
 });

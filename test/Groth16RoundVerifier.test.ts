@@ -159,7 +159,7 @@ describe("Groth16RoundVerifier", function () {
       expect(await adapter.tripleHasher()).to.equal(hashers.tripleHasher);
       expect(await adapter.maxTrainers()).to.equal(4n);
       expect(await adapter.chunkSize()).to.equal(75n);
-      expect(await adapter.decisionInputCount()).to.equal(12n);
+      expect(await adapter.decisionInputCount()).to.equal(13n); // 7 + K_MAX + ceil(K_MAX / 3)
     });
   });
 

@@ -318,7 +318,8 @@ async function finalizeAndCheck(env: Env, rng: Random, p: Project, round: number
   const acc = commitmentOf(`acc-${p.id}-${round}`);
   const newModel = commitmentOf(`model-${p.id}-${round}`);
   const slots = Array.from({ length: K_MAX }, (_, slot) => open.find((u) => u.slot === slot)?.commitment ?? 0n);
-  const inputs = [await env.market.roundContext(p.id, round), prior.modelCommitment, newModel, acc, ...SEAL_KEY, ...slots, ...words];
+  // No owner reference in these rounds: public input 6 is 0.
+  const inputs = [await env.market.roundContext(p.id, round), prior.modelCommitment, newModel, acc, ...SEAL_KEY, 0n, ...slots, ...words];
   const result = {
     newModelCommitment: newModel,
     outcomes: words,

@@ -46,8 +46,8 @@ const F = 0;
 const SUBMISSION_WINDOW = 3600n;
 const REVEAL_WINDOW = 600n;
 const REWARD = 10n ** 18n;
-/** Public inputs of the decision proof: ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[0..K), outcome words. */
-const DECISION_INPUTS = 6 + config.kMax + Math.ceil(config.kMax / 3);
+/** Public inputs of the decision proof: ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, reference, c[0..K), outcome words. */
+const DECISION_INPUTS = 7 + config.kMax + Math.ceil(config.kMax / 3);
 /** The aggregator's secret scalar (public: tests only); the decision prover decrypts with it. */
 const SEAL_SECRET = 0xfed5ea1n;
 /** The seal key the aggregator registers with `acceptAggregator`, and trainers seal for. */
@@ -62,6 +62,7 @@ const INPUT_NAMES = [
   "accFinal",
   "sealKey.x",
   "sealKey.y",
+  "reference",
   ...Array.from({ length: config.kMax }, (_, k) => `commitment ${k}`),
   ...Array.from({ length: Math.ceil(config.kMax / 3) }, (_, w) => `outcome word ${w}`),
 ];

@@ -51,15 +51,18 @@ import {IRoundVerifier} from "./IRoundVerifier.sol";
 ///      The owner's reference (docs/PROOF-INTERFACE.md, "The owner's reference"): in a round's
 ///      commit window the owner may commit to a reference direction `v` (`commitReference`: a
 ///      salted Poseidon chain, core `referenceCommitment`, hiding while trainers choose their
-///      updates) and, from the end of the reveal window to the middle of the aggregation window,
+///      updates) and, from the end of the reveal window to a quarter into the aggregation window,
 ///      publish its opening (`publishReference`: the CID of the `fedmarket-reference/1` blob).
 ///      Both are optional and once per round. A published reference the aggregator cannot fetch or
 ///      open is contested like an update: the aggregator flags it (`flagReference`) and anyone
 ///      answers with its packed values and salt in calldata (`answerReference`, the owner first in
 ///      parts if it is large), checked by the verifier's `sealedCommitmentFrom`; left unanswered,
-///      the round has no reference. The market records all of it; the round proofs do not use the
-///      reference yet (issue 12, stage 2), and the audit checks that a published reference opens
-///      its commitment.
+///      the round has no reference. The decision proof takes the commitment as its public input
+///      `reference` when the reference counts (committed, published, and not left flagged), else
+///      0, and the proof then applies the rule without a reference (`decisionPublicInputs`). So
+///      that whether it counts is settled before the chunk proofs, they wait while a committed
+///      reference may still be published (`ReferencePublicationOpen`); a reference published
+///      earlier, or none, does not delay them.
 ///
 ///      Money rules (their TypeScript reference is packages/core `rewards.ts`: `rewardShares`,
 ///      `failedRoundSplit`, `equalShares`, `refundSplit`, `refundClaim`): once a round has a
@@ -384,6 +387,11 @@ interface IFedMarket {
     error AnswerWindowClosed(uint256 projectId, uint256 round, uint256 deadline);
     /// @notice Flags of the round may be answered until `deadline`: chunk proofs are taken from then on.
     error AnswerWindowOpen(uint256 projectId, uint256 round, uint256 deadline);
+    /// @notice The round's reference is committed and may still be published until `publicationEnd`
+    ///         (a quarter into the aggregation window, `publishReference`): chunk proofs, and an
+    ///         optimistic round's chunk results, are taken from then on, once it is settled whether
+    ///         the reference counts in the decision proof.
+    error ReferencePublicationOpen(uint256 projectId, uint256 round, uint256 publicationEnd);
     /// @notice The published ciphertext has `actual` elements; the project needs `expected`
     ///         (`numChunks * verifier.cipherWidth()`).
     error WrongCipherLength(uint256 expected, uint256 actual);
@@ -747,12 +755,15 @@ interface IFedMarket {
 
     /// @notice Verifies chunk proofs of the open round, in order. `firstChunk` must equal the number
     ///         already verified, or 0 to restart the round's accumulator. Not before the round's
-    ///         answer deadline (`AnswerWindowOpen`) when slots were flagged.
+    ///         answer deadline (`AnswerWindowOpen`) when slots or the reference were flagged, nor,
+    ///         while the round's reference is committed and not published, before its publication
+    ///         window ends a quarter into the aggregation window (`ReferencePublicationOpen`).
     function submitChunkProofs(uint256 projectId, uint256 round, uint256 firstChunk, ChunkProof[] calldata proofs)
         external;
 
     /// @notice Verifies the remaining chunk proofs (may be empty; not before the round's answer
-    ///         deadline, `AnswerWindowOpen`) and the decision proof, records the
+    ///         deadline, `AnswerWindowOpen`, nor the end of a committed and unpublished reference's
+    ///         publication window, `ReferencePublicationOpen`) and the decision proof, records the
     ///         new model, accrues every trainer's share of the round reward and opens the next round
     ///         with `result.nextHyperParams` (reverts with `HyperParamOutOfBounds` outside the
     ///         project's bounds; emitted in `RoundFinalized`, also for the last round). Skipped and
@@ -926,9 +937,12 @@ interface IFedMarket {
 
     /// @notice The public inputs the decision proof of the open round must verify against, given
     ///         the aggregator's result (useful to check a proof off chain before sending it):
-    ///         `[ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[0..K_MAX), outcome[0..W)]`
-    ///         (docs/PROOF-INTERFACE.md). `c[k]` is 0 for a slot that is empty, unrevealed, or
-    ///         flagged and not answered (`flagUnavailable`): the proof treats it as empty.
+    ///         `[ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, reference, c[0..K_MAX),
+    ///         outcome[0..W)]` (docs/PROOF-INTERFACE.md). `reference` is the owner's reference
+    ///         commitment of the round when it counts (committed, published, and not flagged or
+    ///         flagged and answered, `answerReference`), else 0: the proof then applies the rule
+    ///         without a reference. `c[k]` is 0 for a slot that is empty, unrevealed, or flagged and
+    ///         not answered (`flagUnavailable`): the proof treats it as empty.
     function decisionPublicInputs(uint256 projectId, uint256 newModelCommitment, uint256[] calldata outcomes)
         external
         view

@@ -153,8 +153,10 @@ interface IFedMarketOptimistic {
     ///         `accFinal` enters the decision proof as the final accumulator, `chunkRoot` commits to
     ///         the accumulators of every chunk (see the contract notes), `proofsCid` says where the
     ///         chunk proofs are pinned. Payouts are recorded (`ContributionRecorded`) and held
-    ///         until `settleRound`. Same windows and checks as `finalizeRound`, plus: no chunk
-    ///         proof submitted for the round (`ChunkProofsStarted`).
+    ///         until `settleRound`. Same windows and checks as `finalizeRound` (not before the
+    ///         round's answer deadline, `IFedMarket.AnswerWindowOpen`, nor the end of a committed and
+    ///         unpublished reference's publication window, `IFedMarket.ReferencePublicationOpen`),
+    ///         plus: no chunk proof submitted for the round (`ChunkProofsStarted`).
     function finalizeRoundOptimistic(
         uint256 projectId,
         uint256 round,

@@ -23,7 +23,7 @@ interface IRoundVerifier {
     ///         (docs/PROOF-INTERFACE.md, "Model headroom"). The market refuses projects with more.
     function maxRounds() external view returns (uint256);
 
-    /// @notice Number of public inputs of the decision proof: `6 + K_MAX + ceil(K_MAX / 3)`.
+    /// @notice Number of public inputs of the decision proof: `7 + K_MAX + ceil(K_MAX / 3)`.
     function decisionInputCount() external view returns (uint256);
 
     /// @notice Ciphertext elements per chunk of a sealed update: `NP = packedLength(CHUNK, B)`
@@ -83,7 +83,8 @@ interface IRoundVerifier {
 
     /// @notice Verifies the decision proof of a round.
     /// @param proof The Groth16 proof.
-    /// @param publicInputs `[ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, c[0..K_MAX), outcome[0..W)]`.
+    /// @param publicInputs `[ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, reference, c[0..K_MAX),
+    ///        outcome[0..W)]` (`reference` 0 when the round's owner reference does not count).
     /// @return valid True when the proof verifies; false also when `publicInputs` has the wrong length.
     function verifyDecision(uint256[8] calldata proof, uint256[] calldata publicInputs) external view returns (bool valid);
 }

@@ -94,11 +94,12 @@ contract Groth16RoundVerifier is IRoundVerifier {
         tripleHasher = tripleHasher_;
         uint256 callWidth = cipherWidth_ < NARROW_INPUTS ? cipherWidth_ : NARROW_INPUTS;
         _cipherSelector = bytes4(keccak256(abi.encodePacked("hash(uint256[", Strings.toString(callWidth), "])")));
-        // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, then K_MAX commitments and
-        // ceil(K_MAX / 3) outcome words (IRoundVerifier.verifyDecision): the generated decision
-        // verifier takes `uint[6 + K_MAX + W]` (12 at K_MAX = 4, 17 at K_MAX = 8). A verifier of
-        // another input count has no function of this selector, so `verifyDecision` returns false.
-        uint256 inputs = 6 + maxTrainers_ + (maxTrainers_ + 2) / 3;
+        // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, reference, then K_MAX
+        // commitments and ceil(K_MAX / 3) outcome words (IRoundVerifier.verifyDecision): the
+        // generated decision verifier takes `uint[7 + K_MAX + W]` (13 at K_MAX = 4, 18 at K_MAX = 8).
+        // A verifier of another input count has no function of this selector, so `verifyDecision`
+        // returns false.
+        uint256 inputs = 7 + maxTrainers_ + (maxTrainers_ + 2) / 3;
         _decisionInputs = inputs;
         _decisionSelector = bytes4(
             keccak256(

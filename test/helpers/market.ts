@@ -36,6 +36,14 @@ export const BASE8: SealKey = [
 /** The seal key the fixtures' aggregator registers. */
 export const SEAL_KEY: SealKey = BASE8;
 
+/**
+ * The decision proof's public inputs are `[ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y,
+ * reference, c[0..K_MAX), outcome words]` (IFedMarket `decisionPublicInputs`): the owner's reference
+ * is input `REFERENCE_INPUT`, the slot commitments start at `DECISION_HEAD`.
+ */
+export const REFERENCE_INPUT = 6;
+export const DECISION_HEAD = 7;
+
 export type ProjectConfig = IFedMarket.ProjectConfigStruct;
 export type ChunkProof = IFedMarket.ChunkProofStruct;
 export type RoundResult = IFedMarket.RoundResultStruct;
@@ -356,11 +364,26 @@ export async function decisionCommitments(market: FedMarket, projectId: bigint, 
 }
 
 /**
+ * The owner's reference the decision proof of the open round takes (`REFERENCE_INPUT`), from the
+ * round's reference events rather than the contract's view: its commitment once published, unless
+ * it was flagged and nobody answered; 0 when it was never committed or never published.
+ */
+export async function decisionReference(market: FedMarket, projectId: bigint): Promise<bigint> {
+  const round = (await market.getCurrentRound(projectId)).round;
+  const [published] = await market.queryFilter(market.filters.ReferencePublished(projectId, round));
+  if (published === undefined) return 0n;
+  const flagged = await market.queryFilter(market.filters.ReferenceFlagged(projectId, round));
+  const answered = await market.queryFilter(market.filters.ReferenceAnswered(projectId, round));
+  return flagged.length !== 0 && answered.length === 0 ? 0n : published.args.commitment;
+}
+
+/**
  * Builds a mock-proven finalization of the open round (chunk chain 1, 2, ... then decision),
  * moving the clock into its aggregation window first if needed. The decision inputs read the
- * registered seal key and the commitments of all the verifier's slots (`decisionCommitments`: 0 for
- * empty, unrevealed or flagged and unanswered ones). The next round keeps the open round's
- * hyper-parameters unless `nextHyperParams` is given.
+ * registered seal key, the owner's reference (`decisionReference`: 0 unless it counts) and the
+ * commitments of all the verifier's slots (`decisionCommitments`: 0 for empty, unrevealed or flagged
+ * and unanswered ones). The next round keeps the open round's hyper-parameters unless
+ * `nextHyperParams` is given.
  */
 export async function buildFinalization(
   f: MarketFixture,
@@ -385,7 +408,8 @@ export async function buildFinalization(
   const round = await f.market.getCurrentRound(projectId);
   const commitments = await decisionCommitments(f.market, projectId, kMax);
   const [keyX, keyY] = project.aggregatorSealKey;
-  const inputs = [ctx, project.modelCommitment, newModel, acc, keyX, keyY, ...commitments, ...words];
+  const reference = await decisionReference(f.market, projectId);
+  const inputs = [ctx, project.modelCommitment, newModel, acc, keyX, keyY, reference, ...commitments, ...words];
   const current = round.hyperParams;
   return {
     chunkProofs,

@@ -1493,14 +1493,14 @@ contract MarketHandler {
     }
 
     /// @dev The mock decision proof over independently computed public inputs (ctx as in
-    ///      docs/PROOF-INTERFACE.md, the ghost model, the seal key, the ghost slot commitments).
+    ///      docs/PROOF-INTERFACE.md, the ghost model, the seal key, no reference, the ghost slot commitments).
     function _decisionProofFor(
         Fin memory x,
         IFedMarket.ProjectView memory p,
         uint256 ctxProjectId,
         uint256[2] memory sealKey
     ) internal view returns (uint256[8] memory proof) {
-        uint256[] memory inputs = new uint256[](6 + K_MAX + WORDS);
+        uint256[] memory inputs = new uint256[](7 + K_MAX + WORDS);
         uint256 digest = uint256(keccak256(abi.encode(block.chainid, address(market), ctxProjectId, x.round, p.paramsHash)));
         inputs[0] = ((digest >> 48) << 40) | (uint256(p.params.modelSize) << 8) | p.params.byzantineTolerance;
         inputs[1] = _ghost[x.pid].model;
@@ -1508,11 +1508,12 @@ contract MarketHandler {
         inputs[3] = x.numChunks == 0 ? 0 : x.accs[x.numChunks - 1];
         inputs[4] = sealKey[0];
         inputs[5] = sealKey[1];
+        // inputs[6], the owner's reference, stays 0: the handler never commits one.
         for (uint256 slot; slot < K_MAX; ++slot) {
-            if (_slot[x.pid][slot].revealedPlusOne == x.round + 1) inputs[6 + slot] = _slot[x.pid][slot].commitment;
+            if (_slot[x.pid][slot].revealedPlusOne == x.round + 1) inputs[7 + slot] = _slot[x.pid][slot].commitment;
         }
         for (uint256 w; w < WORDS; ++w) {
-            inputs[6 + K_MAX + w] = x.words[w];
+            inputs[7 + K_MAX + w] = x.words[w];
         }
         proof[0] = uint256(keccak256(abi.encode(inputs)));
     }

@@ -44,8 +44,9 @@ contract MockRoundVerifier is IRoundVerifier {
     }
 
     function decisionInputCount() public view returns (uint256) {
-        // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y; K_MAX commitments; ceil(K_MAX / 3) outcome words.
-        return 6 + _maxTrainers + (_maxTrainers + 2) / 3;
+        // ctx, prevModel, newModel, accFinal, sealKey.x, sealKey.y, reference; K_MAX commitments;
+        // ceil(K_MAX / 3) outcome words.
+        return 7 + _maxTrainers + (_maxTrainers + 2) / 3;
     }
 
     function cipherWidth() external view returns (uint256) {

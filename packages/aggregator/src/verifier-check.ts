@@ -4,7 +4,7 @@
  * - the project's circuit configuration: the model spec's `circuit` section (fetched by CID) must
  *   match the chain's `CircuitParams` and the verifier's `K_MAX` / `CHUNK`;
  * - the verifier itself: it must report the local `K_MAX` / `CHUNK` / decision input count
- *   (`6 + K_MAX + W`: the seal key is among them) and accept, through `eth_call`, proofs of a
+ *   (`7 + K_MAX + W`: the seal key and the owner's reference are among them) and accept, through `eth_call`, proofs of a
  *   trivial round made with the local proving keys (and this node's seal secret).
  *   The verdict is cached in `<data>/verifier-checks.json` by chain, verifier code and key digests,
  *   so the check costs one trivial round per verifier and key set, ever.
@@ -88,8 +88,8 @@ export class VerifierCheck {
     const [k, c, n] = await Promise.all(
       ["maxTrainers", "chunkSize", "decisionInputCount"].map(async (f) => Number((await adapter.getFunction(f).staticCall()) as bigint)),
     );
-    // [ctx, prevModel, newModel, accFinal, A.x, A.y, c[K], outcome[W]] (docs/PROOF-INTERFACE.md)
-    const wantInputs = 6 + config.kMax + outcomeWords(config.kMax);
+    // [ctx, prevModel, newModel, accFinal, A.x, A.y, reference, c[K], outcome[W]] (docs/PROOF-INTERFACE.md)
+    const wantInputs = 7 + config.kMax + outcomeWords(config.kMax);
     if (k !== config.kMax || c !== config.chunk || n !== wantInputs) {
       throw new AggregatorError(
         "verifier",

@@ -6,11 +6,13 @@
  * transactions (found through the `ChunkProofsAccepted` / `RoundFinalized` events). The public
  * inputs are rebuilt the way FedMarket builds them (docs/PROOF-INTERFACE.md): each chunk proof
  * continues the accumulator (or restarts it at chunk 0); the decision proof gets
- * `[ctx, prevModel, newModel, accFinal, A.x, A.y, c[0..K), outcomes]` with `ctx` recomputed from
- * the chain id, market, project, round and `paramsHash`, `prevModel` from the round's
- * `RoundOpened`, the seal key `A` its aggregator registered (`AggregatorAccepted`; facts.ts
- * `roundSealKey`) and the commitments from its `UpdateRevealed` events, 0 for a slot flagged as not
- * available (`UpdateFlagged`) that no `UpdatePublished` answered. Every proof is checked
+ * `[ctx, prevModel, newModel, accFinal, A.x, A.y, reference, c[0..K), outcomes]` with `ctx`
+ * recomputed from the chain id, market, project, round and `paramsHash`, `prevModel` from the
+ * round's `RoundOpened`, the seal key `A` its aggregator registered (`AggregatorAccepted`; facts.ts
+ * `roundSealKey`), the owner's reference commitment from its `ReferenceCommitted` event when the
+ * reference counts (published, and not flagged or answered: protocol `decisionReference`; else 0),
+ * and the commitments from its `UpdateRevealed` events, 0 for a slot flagged as not available
+ * (`UpdateFlagged`) that no `UpdatePublished` answered. Every proof is checked
  * twice: with snarkjs against the published verification key, and with a static call to the
  * project's verifier.
  */
@@ -20,8 +22,8 @@ import { Contract, type Provider } from "ethers";
 import * as snarkjs from "snarkjs";
 import { computeCtx, unpackOutcome, type CircuitConfig, type SlotOutcome } from "@fedmarket/core";
 import {
-  decisionReference,
   ChunkAccumulatorTree,
+  decisionReference,
   decodeProofBundle,
   fedMarketInterface,
   proofFromWords,
@@ -282,7 +284,8 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
     return { chunkProofs, outcomes: [], decisionInputs: [], failures };
   }
   // As the contract builds them: a slot flagged as not available and not answered by the deadline
-  // is passed with commitment 0 (empty); an answered one keeps its commitment.
+  // is passed with commitment 0 (empty); an answered one keeps its commitment. The same for the
+  // owner's reference: withheld, or flagged and not answered, it is 0.
   const unanswered = new Set(unansweredSlots(round));
   const commitments = new Array<bigint>(ctx.kMax).fill(0n);
   for (const s of round.submissions) {
@@ -294,8 +297,6 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
     ctx.byzantineTolerance,
     ctx.modelSize,
   );
-  // As the contract passes it: the reference commitment when the owner's reference counts, else 0.
-  const reference = decisionReference(round);
   const inputs = [
     roundCtx,
     prevModel,
@@ -303,7 +304,7 @@ export async function checkRoundProofs(ctx: RoundProofContext, round: RoundHisto
     acc,
     ctx.sealKey[0],
     ctx.sealKey[1],
-    reference,
+    decisionReference(round),
     ...commitments,
     ...result.outcomes,
   ];

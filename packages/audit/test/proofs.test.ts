@@ -1,7 +1,8 @@
 /**
  * Re-verifying a finalized round's decision proof from calldata: the public inputs are rebuilt as
- * FedMarket builds them, `[ctx, prevModel, newModel, accFinal, A.x, A.y, c[K], outcome[W]]`, with
- * the seal key the round's aggregator registered; without that key the inputs cannot be rebuilt.
+ * FedMarket builds them, `[ctx, prevModel, newModel, accFinal, A.x, A.y, reference, c[K], outcome[W]]`,
+ * with the seal key the round's aggregator registered and the owner's reference when it counts;
+ * without that key the inputs cannot be rebuilt.
  * A fake provider serves the `finalizeRound` transaction and answers the verifier's `eth_call`.
  */
 import { describe, it } from "node:test";
@@ -68,13 +69,13 @@ const round = roundHistory({
 });
 
 describe("# checkRoundProofs", () => {
-  it("asks the verifier about [ctx, prevModel, newModel, accFinal, A.x, A.y, c[K], outcome[W]]", async () => {
+  it("asks the verifier about [ctx, prevModel, newModel, accFinal, A.x, A.y, reference, c[K], outcome[W]]", async () => {
     const outcomes = [1n | (5n << 2n), 0n];
     const { provider, asked } = fakeChain(outcomes);
     const check = await checkRoundProofs(context(provider, SEAL_KEY), round);
     assert.deepEqual(check.failures, []);
     const ctx = computeCtx(roundKeccak(31337n, MARKET, PROJECT_ID, 0, PARAMS_HASH), 0, 16);
-    const inputs = [ctx, 7n, 8n, 0n, SEAL_KEY[0], SEAL_KEY[1], 101n, 0n, 103n, 0n, ...outcomes];
+    const inputs = [ctx, 7n, 8n, 0n, SEAL_KEY[0], SEAL_KEY[1], 0n, 101n, 0n, 103n, 0n, ...outcomes];
     assert.deepEqual(check.decisionInputs, inputs);
     assert.deepEqual(asked, [inputs]);
     assert.deepEqual(
@@ -102,8 +103,29 @@ describe("# checkRoundProofs", () => {
     };
     const check = await checkRoundProofs(context(provider, SEAL_KEY), flagged);
     assert.deepEqual(check.failures, []);
-    assert.deepEqual(check.decisionInputs.slice(6, 10), [101n, 0n, 0n, 104n], "slot 2 unanswered: 0; slot 3 answered: its commitment");
-    assert.deepEqual(asked[0]?.slice(6, 10), [101n, 0n, 0n, 104n]);
+    assert.deepEqual(check.decisionInputs.slice(7, 11), [101n, 0n, 0n, 104n], "slot 2 unanswered: 0; slot 3 answered: its commitment");
+    assert.deepEqual(asked[0]?.slice(7, 11), [101n, 0n, 0n, 104n]);
+  });
+
+  it("rebuilds the owner's reference as the contract passes it: its commitment when published (or flagged and answered), else 0", async () => {
+    const at = { projectId: PROJECT_ID, round: 0, blockNumber: 7, transactionHash: tx(0xd0), logIndex: 0 };
+    const committed = { ...round, referenceCommitted: { ...at, commitment: 55n } };
+    const published = { ...committed, referencePublished: { ...at, commitment: 55n, cid: "reference" } };
+    const flagged = { ...published, referenceFlagged: { ...at, answerDeadline: 99 } };
+    const answered = { ...flagged, referenceAnswered: { ...at, firstChunk: 0, packed: [1n], salt: 2n } };
+    const cases: [string, typeof round, bigint][] = [
+      ["committed, never published", committed, 0n],
+      ["published", published, 55n],
+      ["flagged, not answered", flagged, 0n],
+      ["flagged and answered", answered, 55n],
+    ];
+    for (const [what, r, reference] of cases) {
+      const { provider, asked } = fakeChain([0n, 0n]);
+      const check = await checkRoundProofs(context(provider, SEAL_KEY), r);
+      assert.deepEqual(check.failures, [], what);
+      assert.equal(check.decisionInputs[6], reference, what);
+      assert.equal(asked[0]?.[6], reference, what);
+    }
   });
 
   it("fails a round whose seal key the history does not tell, without asking the verifier", async () => {

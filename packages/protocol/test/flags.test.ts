@@ -171,6 +171,10 @@ test("the new custom errors say what happened and what to do", () => {
   assert.match(describeMarketError("FlaggingClosed", [1n, 2n]), /flagging window of round 2 of project 1 has closed.*fail/);
   assert.match(describeMarketError("AnswerWindowOpen", [1n, 2n, 100n]), /answered until .*\(100\).*wait for the answer deadline/);
   assert.match(
+    describeMarketError("ReferencePublicationOpen", [1n, 2n, 100n]),
+    /reference of round 2 of project 1 is committed and may be published until .*\(100\).*wait for its publication/,
+  );
+  assert.match(
     describeMarketError("PublishedUpdateMismatch", [1n, 2n, 3n]),
     /slot 3 of round 2 of project 1: only the sealed update that was committed/,
   );

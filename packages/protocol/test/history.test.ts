@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { toBeHex, type TopicFilter } from "ethers";
 import {
   buildHistory,
+  decisionReference,
   emptyRoundHistory,
   EventDecodeError,
   FedMarketClient,
@@ -450,6 +451,10 @@ test("the owner's reference events are filed under the round, parts in order, an
   ];
   const states = events.map((_, i) => referenceState(buildHistory(1n, events.slice(0, i + 1)).rounds[2]!));
   assert.deepEqual(states, ["committed", "published", "flagged", "flagged", "flagged", "answered"]);
+  // The decision proof's reference input: the commitment while it counts (published, or answered after a flag), else 0.
+  const inputs = events.map((_, i) => decisionReference(buildHistory(1n, events.slice(0, i + 1)).rounds[2]!));
+  assert.deepEqual(inputs, [0n, 77n, 0n, 0n, 0n, 77n]);
+  assert.equal(decisionReference(emptyRoundHistory(2)), 0n);
   const round = buildHistory(1n, events).rounds[2];
   assert.equal(round?.referencePublished?.cid, "ref");
   assert.equal(round?.referenceFlagged?.answerDeadline, 900);

@@ -126,6 +126,8 @@ export function describeMarketError(name: string, args: readonly unknown[]): str
       return `the answer window of round ${a(1)} of project ${a(0)} closed at ${time(args[2])}: the flagged update can no longer be published and its slot counts as empty`;
     case "AnswerWindowOpen":
       return `flagged slots of round ${a(1)} of project ${a(0)} may be answered until ${time(args[2])}: chunk proofs are taken after that; wait for the answer deadline`;
+    case "ReferencePublicationOpen":
+      return `the owner's reference of round ${a(1)} of project ${a(0)} is committed and may be published until ${time(args[2])}: chunk proofs are taken after that (at once if it is published sooner); wait for its publication`;
     case "WrongCipherLength":
       return `the published ciphertext has ${a(1)} elements, the project needs ${a(0)} (numChunks x the verifier's cipherWidth): publish the sealed update exactly as pinned`;
     case "NonCanonicalElement":

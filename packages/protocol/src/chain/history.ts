@@ -106,22 +106,25 @@ export interface RoundHistory {
  */
 export type ReferenceState = "none" | "committed" | "published" | "flagged" | "answered";
 
-/**
- * The reference commitment the contract passes to `r`'s decision proof (FedMarketRounds
- * `_referenceInput`): the committed commitment when the reference counts (published, and answered
- * if it was flagged), else 0 (none, withheld, or flagged and unanswered).
- */
-export function decisionReference(r: RoundHistory): bigint {
-  const state = referenceState(r);
-  return state === "published" || state === "answered" ? (r.referenceCommitted?.commitment ?? 0n) : 0n;
-}
-
 /** The state of `r`'s reference, from its events. */
 export function referenceState(r: RoundHistory): ReferenceState {
   if (r.referenceCommitted === undefined) return "none";
   if (r.referencePublished === undefined) return "committed";
   if (r.referenceFlagged === undefined) return "published";
   return r.referenceAnswered === undefined ? "flagged" : "answered";
+}
+
+/**
+ * The reference the decision proof of `r` takes (its public input 6, as FedMarket's
+ * `decisionPublicInputs` passes it): the owner's commitment when the reference counts, published and
+ * not left flagged (`referenceState` "published" or "answered"); 0 otherwise (none, committed and
+ * withheld, or flagged and not answered), and the proof then applies the rule without a reference.
+ * Final once the round's chunk proofs could start (its answer deadline and the reference's
+ * publication window passed), so always for a finalized round.
+ */
+export function decisionReference(r: RoundHistory): bigint {
+  const state = referenceState(r);
+  return state === "published" || state === "answered" ? (r.referenceCommitted?.commitment ?? 0n) : 0n;
 }
 
 /** What happened to a round finalized optimistically after its finalization. */

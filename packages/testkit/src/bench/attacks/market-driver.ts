@@ -22,8 +22,11 @@ export const AGGREGATION_WINDOW = 3600;
  * chunk 100) and the mock verifier's `cipherWidth` is 1 (the contract checks the length).
  */
 export const CIPHER_LENGTH = 1;
-/** Where the commitments start in the decision proof's public inputs (`[ctx, prev, new, acc, A.x, A.y, c[0..K), outcomes]`). */
-export const DECISION_HEAD = 6;
+/**
+ * Where the commitments start in the decision proof's public inputs
+ * (`[ctx, prev, new, acc, A.x, A.y, reference, c[0..K), outcomes]`; the driven owners commit no reference).
+ */
+export const DECISION_HEAD = 7;
 /**
  * The seal key every driven aggregator registers (`acceptAggregator` takes a BabyJubJub point on the
  * curve, not the identity): the subgroup's generator. Nothing is sealed for it here: the mock
