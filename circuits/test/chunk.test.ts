@@ -463,12 +463,30 @@ describe("chunk circuit rejects tampered inputs", () => {
     const state = initialState(4, { mask: 0b1111n, decoded: 0b1111n, keysHash: testKeysHash(4), size: 16n });
     const high = new Array<bigint>(16).fill(HALF - 1n);
     const low = new Array<bigint>(16).fill(-HALF);
-    const up = buildChunkInput(config, state, testSlotChunks(config, [high, high, high, high]), new Array<bigint>(16).fill(GHALF - HALF), NO_REF);
-    const down = buildChunkInput(config, state, testSlotChunks(config, [low, low, low, low]), new Array<bigint>(16).fill(-GHALF + HALF), NO_REF);
+    const up = buildChunkInput(
+      config,
+      state,
+      testSlotChunks(config, [high, high, high, high]),
+      new Array<bigint>(16).fill(GHALF - HALF),
+      NO_REF,
+    );
+    const down = buildChunkInput(
+      config,
+      state,
+      testSlotChunks(config, [low, low, low, low]),
+      new Array<bigint>(16).fill(-GHALF + HALF),
+      NO_REF,
+    );
     // alternating ends in one packed element: a carry out of one value would show in the next
     const mixedModel = Array.from({ length: 16 }, (_, x) => (x % 2 === 0 ? GHALF - HALF : -GHALF + HALF));
     const mixedUpdate = Array.from({ length: 16 }, (_, x) => (x % 2 === 0 ? HALF - 1n : -HALF));
-    const mixed = buildChunkInput(config, state, testSlotChunks(config, [mixedUpdate, mixedUpdate, mixedUpdate, mixedUpdate]), mixedModel, NO_REF);
+    const mixed = buildChunkInput(
+      config,
+      state,
+      testSlotChunks(config, [mixedUpdate, mixedUpdate, mixedUpdate, mixedUpdate]),
+      mixedModel,
+      NO_REF,
+    );
     for (const { input } of [up, down, mixed]) {
       const witness = await circuit.witness(input);
       assert.equal(circuit.violated(witness), -1);
@@ -476,7 +494,13 @@ describe("chunk circuit rejects tampered inputs", () => {
     // one step further the reference refuses (the model would leave BG bits): no round of a project within
     // its headroom gets there
     assert.throws(() =>
-      buildChunkInput(config, state, testSlotChunks(config, [high, high, high, high]), new Array<bigint>(16).fill(GHALF - HALF + 1n), NO_REF),
+      buildChunkInput(
+        config,
+        state,
+        testSlotChunks(config, [high, high, high, high]),
+        new Array<bigint>(16).fill(GHALF - HALF + 1n),
+        NO_REF,
+      ),
     );
   });
 

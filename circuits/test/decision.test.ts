@@ -566,7 +566,15 @@ describe("decision circuit rejects tampered inputs", () => {
   test("the reference: a non-zero commitment must open over the state's reference chain with the salt; 0 binds nothing", async () => {
     const v = Array.from({ length: 16 }, (_, x) => BigInt((x * 7919) % 255) - 127n);
     const salt = 31337n;
-    const withRef = simulateRound({ config, prevModel: vec([0]), slots: baseSlots, f: 0, keccak: KECCAK, secret: SEAL_SECRET, reference: { values: v, salt } });
+    const withRef = simulateRound({
+      config,
+      prevModel: vec([0]),
+      slots: baseSlots,
+      f: 0,
+      keccak: KECCAK,
+      secret: SEAL_SECRET,
+      reference: { values: v, salt },
+    });
     assert.notEqual(withRef.reference, 0n);
     assert.deepEqual(withRef.outcome, base.outcome);
     await accepts(withRef);

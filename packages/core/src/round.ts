@@ -206,7 +206,15 @@ export function simulateRound(input: RoundInput): RoundResult {
   const outcome = packOutcome(rule.status, rule.scores, kMax);
   const decision = buildDecisionInput(
     config,
-    { ctx, prevModel: prevModelCommitment, newModel: newModelCommitment, sealKey: publicKeyOf(input.secret), reference, commitments, outcome },
+    {
+      ctx,
+      prevModel: prevModelCommitment,
+      newModel: newModelCommitment,
+      sealKey: publicKeyOf(input.secret),
+      reference,
+      commitments,
+      outcome,
+    },
     state,
     { secret: input.secret, ephemerals: opened.map((o) => o.ephemeral), referenceSalt: ref?.salt ?? 0n },
     rule,

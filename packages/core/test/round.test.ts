@@ -71,7 +71,15 @@ test("a round agrees with the whole-vector computation", () => {
   // the state carries v's chain (opened with the salt) and every <u_k, v>.
   const v = rnd(d, 127);
   const salt = 987654321n;
-  const withRef = simulateRound({ config, prevModel: prev, slots, f: 0, keccak: 123n << 100n, secret: SECRET, reference: { values: v, salt } });
+  const withRef = simulateRound({
+    config,
+    prevModel: prev,
+    slots,
+    f: 0,
+    keccak: 123n << 100n,
+    secret: SECRET,
+    reference: { values: v, salt },
+  });
   assert.equal(withRef.reference, referenceCommitment(v, salt, config));
   assert.equal(withRef.decision.publicSignals[6], withRef.reference);
   assert.deepEqual(withRef.rule.status, r.rule.status);
@@ -88,7 +96,14 @@ test("a round agrees with the whole-vector computation", () => {
     /the reference has 11 values but the model has 12 parameters/,
   );
   assert.throws(
-    () => buildDecisionInput(config, { ...publicOf(withRef), reference: withRef.reference + 1n }, withRef.finalState, openingsOf(withRef), withRef.rule),
+    () =>
+      buildDecisionInput(
+        config,
+        { ...publicOf(withRef), reference: withRef.reference + 1n },
+        withRef.finalState,
+        openingsOf(withRef),
+        withRef.rule,
+      ),
     /do not open the reference commitment/,
   );
 });

@@ -106,7 +106,8 @@ export async function settleReference(
         chainTime,
       };
     }
-    if (events.answered === undefined) return settle(ctx, undefined, "the flagged reference was not answered: the round is proven without one");
+    if (events.answered === undefined)
+      return settle(ctx, undefined, "the flagged reference was not answered: the round is proven without one");
     // The contract checked the answer; a mismatch here means the events are not the chain's.
     const opened = answeredReference(events.parts, events.answered, expected);
     return settle(ctx, opened, "the flagged reference was answered on chain");
@@ -181,7 +182,12 @@ async function flagReference(ctx: StepContext, project: ProjectInfo, round: Roun
   });
   await chain.wait(tx, ctx.config.confirmations ?? 1);
   const now = await chain.client.chainTime();
-  return { kind: "waiting", reason: `round ${r}: the owner's reference is flagged; waiting for its answer`, untilChainTime: now + 1, chainTime: now };
+  return {
+    kind: "waiting",
+    reason: `round ${r}: the owner's reference is flagged; waiting for its answer`,
+    untilChainTime: now + 1,
+    chainTime: now,
+  };
 }
 
 async function settle(ctx: StepContext, reference: RoundReference | undefined, how: string): Promise<ReferenceSettlement> {
