@@ -194,8 +194,8 @@ abstract contract FedMarketRounds is FedMarketStorage {
     ///      one: the proof then falls back to the rule without a reference, so neither the owner (by
     ///      withholding) nor the aggregator (by a flag) can stall the round. A reference passed
     ///      non-zero must be opened by the proof's reference chain and salt, so the proof scores
-    ///      against exactly the committed direction. `published` implies a commitment
-    ///      (`publishReference` requires one), so a zero commitment is never passed as counting.
+    ///      against exactly the committed direction. The commitment is read first: a round without
+    ///      a reference, the common case, costs one storage read.
     function _referenceInput(uint256 projectId, uint256 round) internal view returns (uint256) {
         Reference storage r = _references[projectId][round];
         uint256 commitment = r.commitment;
