@@ -14,13 +14,13 @@ include "./malformed.circom";
 // proven out of range (malformed.circom); values past the model size D (the last chunk's padding)
 // count as zeros; both model chains grow; the Gram matrix grows by the chunk's inner products;
 // the owner's reference chunk v (packed like a plaintext at B bits) unpacks from its elements' low bits, extends
-// the reference chain, and every slot's alignment grows by <u_k, v> over the chunk;
+// the reference chain, every slot's alignment grows by <u_k, v> and |v|^2 by the chunk's in-model v[x]^2;
 // g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the mask's popcount
 // (g' = g when n = 0), added to the packed model: the model is never unpacked, its range is the
 // project's headroom rule (see step 5). Reference: `chunkStep` in packages/core/src/accumulator.ts.
 //
 // Constraint budget per parameter: K_MAX * B (update unpacking) + K_MAX (masked sum)
-// + K_MAX (K_MAX + 1) / 2 (Gram) + K_MAX (alignment) + B (quotient range) + 1 (division)
+// + K_MAX (K_MAX + 1) / 2 (Gram) + K_MAX (alignment) + 2 (|v|^2) + B (quotient range) + 1 (division)
 // + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element)
 // + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element)
 // + the reference's unpacking (a strict 254-bit decomposition per packed element, ~390 / P per
@@ -61,6 +61,8 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal input newModelChain;
     // Chain of the owner's reference v over the absorbed chunks.
     signal input referenceChain;
+    // |v|^2 over the absorbed chunks' model parameters.
+    signal input referenceNorm;
     // Trainer chains x[k] over the absorbed ciphertext chunks.
     signal input trainerChains[K_MAX];
     // Running Gram matrix (upper triangle, row-major; signed values as field elements).
@@ -93,6 +95,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     isInit.out * prevModelChain === 0;
     isInit.out * newModelChain === 0;
     isInit.out * referenceChain === 0;
+    isInit.out * referenceNorm === 0;
     for (var k = 0; k < K_MAX; k++) {
         isInit.out * trainerChains[k] === 0;
         isInit.out * alignment[k] === 0;
@@ -111,6 +114,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashIn.prevModelChain <== prevModelChain;
     hashIn.newModelChain <== newModelChain;
     hashIn.referenceChain <== referenceChain;
+    hashIn.referenceNorm <== referenceNorm;
     hashIn.trainerChains <== trainerChains;
     hashIn.gram <== gram;
     hashIn.alignment <== alignment;
@@ -269,6 +273,18 @@ template Chunk(K_MAX, CHUNK, B, BG) {
         }
         alignmentOut[k] <== alignment[k] + sum;
     }
+    // vUsed[x] = inModel[x] * v[x]: the padding of v is the owner's to fill and must not count.
+    signal vUsed[CHUNK];
+    // vSquared[x] = vUsed[x] * v[x] = inModel[x] * v[x]^2.
+    signal vSquared[CHUNK];
+    var normSum = 0;
+    for (var x = 0; x < CHUNK; x++) {
+        vUsed[x] <== inModel[x] * (referenceValues.enc[x] - OFF);
+        vSquared[x] <== vUsed[x] * (referenceValues.enc[x] - OFF);
+        normSum += vSquared[x];
+    }
+    // Output |v|^2.
+    signal referenceNormOut <== referenceNorm + normSum;
 
     // ---- 5. masked sum S[x] and the new model g'[x] = g[x] + floor(S[x] / n) ----
     // masked[k][x] = mask_k * u_k[x].
@@ -346,6 +362,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashOut.prevModelChain <== prevNext.out;
     hashOut.newModelChain <== newNext.out;
     hashOut.referenceChain <== referenceNext.out;
+    hashOut.referenceNorm <== referenceNormOut;
     for (var k = 0; k < K_MAX; k++) {
         hashOut.trainerChains[k] <== trainerNext[k].out;
     }

@@ -78,6 +78,8 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input newModelChain;
     // Chain of the reference v over its packed chunks.
     signal input referenceChain;
+    // |v|^2 over the model's parameters.
+    signal input referenceNorm;
     // Trainer chains x[k][C] over the ciphertext chunks.
     signal input trainerChains[K_MAX];
     // Gram matrix, upper triangle, row-major (signed values as field elements).
@@ -117,6 +119,7 @@ template Decision(K_MAX, CHUNK, B, BG) {
     stateHash.prevModelChain <== prevModelChain;
     stateHash.newModelChain <== newModelChain;
     stateHash.referenceChain <== referenceChain;
+    stateHash.referenceNorm <== referenceNorm;
     stateHash.trainerChains <== trainerChains;
     stateHash.gram <== gram;
     stateHash.alignment <== alignment;

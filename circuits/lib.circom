@@ -207,9 +207,9 @@ template RangeCheck(n) {
 }
 
 // Number of state fields: counter, mask, decoded, keysHash, size, malformed, two model chains, the
-// reference chain, K trainer chains, K(K+1)/2 Gram entries, K alignments.
+// reference chain and norm, K trainer chains, K(K+1)/2 Gram entries, K alignments.
 function stateLength(K) {
-    return 9 + 2 * K + K * (K + 1) \ 2;
+    return 10 + 2 * K + K * (K + 1) \ 2;
 }
 
 // Index of Gram entry (i, j), i <= j, in the row-major upper-triangular layout (`gramIndex`).
@@ -220,7 +220,7 @@ function gramIndex(i, j, K) {
 }
 
 // Hash of the accumulator state in the documented field order (accumulator.ts): [counter, mask,
-// decoded, keysHash, size, malformed, prevModelChain, newModelChain, referenceChain,
+// decoded, keysHash, size, malformed, prevModelChain, newModelChain, referenceChain, referenceNorm,
 // trainerChains[0..K), gram[0..K(K+1)/2), alignment[0..K)].
 template StateHash(K) {
     var KK = K * (K + 1) \ 2;
@@ -242,6 +242,8 @@ template StateHash(K) {
     signal input newModelChain;
     // Chain of the owner's reference v over the absorbed chunks.
     signal input referenceChain;
+    // |v|^2 over the absorbed chunks' model parameters.
+    signal input referenceNorm;
     // Trainer chains x[k] over the ciphertext chunks.
     signal input trainerChains[K];
     // Running Gram matrix, upper triangle, row-major (signed values as field elements).
@@ -262,14 +264,15 @@ template StateHash(K) {
     h.in[6] <== prevModelChain;
     h.in[7] <== newModelChain;
     h.in[8] <== referenceChain;
+    h.in[9] <== referenceNorm;
     for (var k = 0; k < K; k++) {
-        h.in[9 + k] <== trainerChains[k];
+        h.in[10 + k] <== trainerChains[k];
     }
     for (var i = 0; i < KK; i++) {
-        h.in[9 + K + i] <== gram[i];
+        h.in[10 + K + i] <== gram[i];
     }
     for (var k = 0; k < K; k++) {
-        h.in[9 + K + KK + k] <== alignment[k];
+        h.in[10 + K + KK + k] <== alignment[k];
     }
     out <== h.out;
 }

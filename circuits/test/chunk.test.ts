@@ -172,6 +172,7 @@ describe("the reference in the chunk proof", () => {
     );
     for (const w of round.chunkWitnesses) assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
     assert.equal(sealedCommitment(round.finalState.referenceChain, [77n, 0n]), referenceCommitment(v, 77n, config));
+    assert.equal(round.referenceNorm, v.reduce((s, x) => s + x * x, 0n));
   });
 
   test("v's padding moves nothing but the chain; junk high bits count as their low bits; forged alignment products have no witness", async () => {
@@ -214,21 +215,23 @@ describe("the reference in the chunk proof", () => {
       ),
     );
     const honest = await circuit.witness(last.input);
-    const product = circuit.signals.get("main.aligned[1][0]");
-    assert.ok(product !== undefined, "aligned[k][x] is a witness signal");
-    const forged = [...honest];
-    forged[product] = ((honest[product] as bigint) + 1n) % FIELD_MODULUS;
-    assert.notEqual(circuit.violated(forged), -1);
+    for (const name of ["aligned[1][0]", "vSquared[0]", "vUsed[0]"]) {
+      const at = circuit.signals.get(`main.${name}`);
+      assert.ok(at !== undefined, `${name} is a witness signal`);
+      const forged = [...honest];
+      forged[at] = ((honest[at] as bigint) + 1n) % FIELD_MODULUS;
+      assert.notEqual(circuit.violated(forged), -1, name);
+    }
   });
 
-  test("the initial state has no reference chain and no alignment", async () => {
+  test("the initial state has no reference chain, norm or alignment", async () => {
     const first = run(new Array<bigint>(d).fill(1n)).chunkWitnesses[0]!;
-    for (const field of ["referenceChain", "alignment"] as const) {
+    for (const field of ["referenceChain", "referenceNorm", "alignment"] as const) {
       await assert.rejects(
         circuit.witness(
           tamper(first.input, (c) => {
-            if (field === "referenceChain") c["referenceChain"] = 1n;
-            else (c["alignment"] as bigint[])[0] = 1n;
+            if (field === "alignment") (c["alignment"] as bigint[])[0] = 1n;
+            else c[field] = 1n;
           }),
         ),
       );
@@ -541,6 +544,7 @@ describe("chunk circuit rejects tampered inputs", () => {
     // Slot 1's junk is committed and must unpack, but it moves no Gram entry, score or model value.
     assert.deepEqual(stuffed.finalState.gram, honest.finalState.gram);
     assert.deepEqual(stuffed.alignment, honest.alignment);
+    assert.equal(stuffed.referenceNorm, honest.referenceNorm);
     assert.deepEqual(stuffed.rule.scores, honest.rule.scores);
     assert.deepEqual(stuffed.newModel, honest.newModel);
     for (const w of stuffed.chunkWitnesses) assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
@@ -593,7 +597,8 @@ describe("chunk circuit rejects tampered inputs", () => {
       ),
     );
     assert.equal(w.publicSignals[1], hashState(w.next));
-    assert.equal(stateFields(w.next).length, 9 + 2 * 4 + 10);
+    assert.equal(stateFields(w.next).length, 10 + 2 * 4 + 10);
+    assert.equal(w.next.referenceNorm, Array.from({ length: 16 }, (_, x) => BigInt((x - 8) * (x - 8))).reduce((a, b) => a + b));
     assert.deepEqual(w.next.alignment, [-8n, -8n, -8n, 0n]);
     assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
   });

@@ -1,7 +1,7 @@
 /**
  * The chunk accumulator: the state a chunk proof advances by one chunk, and its hash.
  *
- * State field order (this order is hashed, and the circuits use it; `L = 9 + 2K + K(K+1)/2`):
+ * State field order (this order is hashed, and the circuits use it; `L = 10 + 2K + K(K+1)/2`):
  *
  * | index | field | meaning |
  * | --- | --- | --- |
@@ -14,8 +14,9 @@
  * | 6 | `prevModelChain` | chain `m` of the previous model `g` over the absorbed chunks |
  * | 7 | `newModelChain` | chain `m'` of the new model `g'` over the absorbed chunks |
  * | 8 | `referenceChain` | chain `x` of the owner's reference `v` over the absorbed chunks (reference.ts) |
- * | 9 .. 9+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
- * | 9+K .. L-K | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
+ * | 9 | `referenceNorm` | running `|v|^2` over the model's parameters (the padding excluded) |
+ * | 10 .. 10+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
+ * | 10+K .. L-K | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
  * | L-K .. L | `alignment[k]` | running `<u_k, v>`: slot `k`'s alignment with the reference; signed, mapped into the field |
  *
  * `hashState(s) = hashMany(fields(s))` (see poseidon.ts). The accumulator value a proof exposes
@@ -26,9 +27,10 @@
  * the zero padding of the last chunk, and whatever a trainer put there counts as zero (in the Gram
  * matrix and the sum), so padding cannot raise a score.
  *
- * Why `referenceChain` and `alignment`: the owner's reference `v` (reference.ts) is unpacked chunk
- * by chunk next to the updates, so the proof gets every `<u_k, v>` for one product per slot and
- * parameter. The decision proof opens the chain against the reference commitment the contract
+ * Why `referenceChain`, `referenceNorm` and `alignment`: the owner's reference `v` (reference.ts) is
+ * unpacked chunk by chunk next to the updates, so the proof gets every `<u_k, v>` for one product per
+ * slot and parameter, and `|v|^2` (the owner's margin test compares `cos(u_k, v)` squared) for two
+ * per parameter. The decision proof opens the chain against the reference commitment the contract
  * passes; when the contract passes 0 (no reference, or one withheld or left flagged) the chain and
  * the alignments are whatever the aggregator used (zeros, by convention) and the rule ignores them.
  *
@@ -57,6 +59,8 @@ export interface AccumulatorState {
   readonly prevModelChain: bigint;
   readonly newModelChain: bigint;
   readonly referenceChain: bigint;
+  /** `|v|^2` over the absorbed chunks' model parameters. */
+  readonly referenceNorm: bigint;
   readonly trainerChains: readonly bigint[];
   readonly gram: readonly bigint[];
   /** `<u_k, v>` over the absorbed chunks, per slot (signed). */
@@ -100,6 +104,7 @@ export function initialState(kMax: number, constants: RoundConstants): Accumulat
     prevModelChain: 0n,
     newModelChain: 0n,
     referenceChain: 0n,
+    referenceNorm: 0n,
     trainerChains: new Array<bigint>(kMax).fill(0n),
     gram: new Array<bigint>(gramSize(kMax)).fill(0n),
     alignment: new Array<bigint>(kMax).fill(0n),
@@ -118,6 +123,7 @@ export function stateFields(state: AccumulatorState): bigint[] {
     state.prevModelChain,
     state.newModelChain,
     state.referenceChain,
+    state.referenceNorm,
     ...state.trainerChains,
     ...state.gram.map(toField),
     ...state.alignment.map(toField),
@@ -142,9 +148,10 @@ export function stateFromFields(fields: readonly bigint[], kMax: number): Accumu
     prevModelChain: f(6),
     newModelChain: f(7),
     referenceChain: f(8),
-    trainerChains: fields.slice(9, 9 + kMax),
-    gram: fields.slice(9 + kMax, 9 + kMax + gramSize(kMax)).map(fromFieldSigned),
-    alignment: fields.slice(9 + kMax + gramSize(kMax)).map(fromFieldSigned),
+    referenceNorm: f(9),
+    trainerChains: fields.slice(10, 10 + kMax),
+    gram: fields.slice(10 + kMax, 10 + kMax + gramSize(kMax)).map(fromFieldSigned),
+    alignment: fields.slice(10 + kMax + gramSize(kMax)).map(fromFieldSigned),
   };
 }
 
@@ -161,6 +168,7 @@ export function isInitialState(state: AccumulatorState): boolean {
     state.prevModelChain === 0n &&
     state.newModelChain === 0n &&
     state.referenceChain === 0n &&
+    state.referenceNorm === 0n &&
     state.trainerChains.every((t) => t === 0n) &&
     state.gram.every((g) => g === 0n) &&
     state.alignment.every((a) => a === 0n)
@@ -257,6 +265,9 @@ export function chunkStep(
   // only has to open its commitment, and must not make the round unprovable).
   const reference = unpackLow(referenceChunk, updateBits, chunk);
   const alignment = state.alignment.map((a, k) => a + innerProduct(updateChunks[k] as readonly bigint[], reference));
+  // Only the model's parameters: the padding of v is the owner's to fill and must not move |v|^2.
+  const inModel = reference.map((v, x) => (x < valid ? v : 0n));
+  const referenceNorm = state.referenceNorm + innerProduct(inModel, inModel);
   const gram = [...state.gram];
   for (let i = 0; i < kMax; i++) {
     for (let j = i; j < kMax; j++) {
@@ -271,6 +282,7 @@ export function chunkStep(
     prevModelChain: chainStep(state.prevModelChain, chunkHash(prevModelChunk, modelBits)),
     newModelChain: chainStep(state.newModelChain, chunkHash(newModelChunk, modelBits)),
     referenceChain: chainStep(state.referenceChain, hashNarrow(referenceChunk)),
+    referenceNorm,
     trainerChains: state.trainerChains.map((t, k) => chainStep(t, hashNarrow(slots[k]!.cipher))),
     gram,
     alignment,

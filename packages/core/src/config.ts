@@ -66,7 +66,7 @@ export function outcomeWords(kMax: number): number {
 
 /** Length of the accumulator state vector (see accumulator.ts for the order). */
 export function stateLength(kMax: number): number {
-  return 9 + 2 * kMax + gramSize(kMax);
+  return 10 + 2 * kMax + gramSize(kMax);
 }
 
 /**

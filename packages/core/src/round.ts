@@ -138,6 +138,8 @@ export interface RoundResult {
   readonly reference: bigint;
   /** `<u_k, v>` of every slot with the reference (zeros without one; zero for slots not decoded). */
   readonly alignment: bigint[];
+  /** `|v|^2` over the model's parameters (0 without a reference). */
+  readonly referenceNorm: bigint;
   readonly outcome: bigint[];
   readonly chunkWitnesses: ChunkWitness[];
   readonly finalState: AccumulatorState;
@@ -195,6 +197,8 @@ export function simulateRound(input: RoundInput): RoundResult {
   const refValues = ref === undefined ? [] : ref.values;
   const alignment = vectors.map((u) => refValues.reduce((a, v, x) => a + v * (u[x] as bigint), 0n));
   if (state.alignment.some((a, k) => a !== alignment[k])) throw new Error("internal: alignment mismatch");
+  const referenceNorm = refValues.reduce((s, v) => s + v * v, 0n);
+  if (state.referenceNorm !== referenceNorm) throw new Error("internal: reference norm mismatch");
   const reference = ref === undefined ? 0n : referenceCommitment(ref.values, ref.salt, config);
 
   const ctx = computeCtx(input.keccak, f, d);
@@ -231,6 +235,7 @@ export function simulateRound(input: RoundInput): RoundResult {
     rule,
     reference,
     alignment,
+    referenceNorm,
     outcome,
     chunkWitnesses,
     finalState: state,

@@ -28,6 +28,7 @@ function stateSignals(state: AccumulatorState): CircuitInput {
     prevModelChain: state.prevModelChain,
     newModelChain: state.newModelChain,
     referenceChain: state.referenceChain,
+    referenceNorm: state.referenceNorm,
     trainerChains: [...state.trainerChains],
     gram: state.gram.map(toField),
     alignment: state.alignment.map(toField),

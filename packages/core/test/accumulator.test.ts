@@ -47,16 +47,17 @@ test("state field order and hash", () => {
     prevModelChain: 7n,
     newModelChain: 8n,
     referenceChain: 9n,
+    referenceNorm: 10n,
     trainerChains: [1n, 2n, 3n],
     gram: [1n, -2n, 3n, 4n, 5n, 6n],
     alignment: [-1n, 0n, 7n],
   };
   const fields = stateFields(s);
   assert.equal(fields.length, stateLength(3));
-  assert.equal(stateLength(3), 9 + 2 * 3 + 6);
-  assert.deepEqual(fields.slice(0, 12), [2n, 5n, 7n, 99n, 40n, 0n, 7n, 8n, 9n, 1n, 2n, 3n]);
-  assert.equal(fields[13], FIELD_MODULUS - 2n);
-  assert.deepEqual(fields.slice(18), [FIELD_MODULUS - 1n, 0n, 7n]);
+  assert.equal(stateLength(3), 10 + 2 * 3 + 6);
+  assert.deepEqual(fields.slice(0, 13), [2n, 5n, 7n, 99n, 40n, 0n, 7n, 8n, 9n, 10n, 1n, 2n, 3n]);
+  assert.equal(fields[14], FIELD_MODULUS - 2n);
+  assert.deepEqual(fields.slice(19), [FIELD_MODULUS - 1n, 0n, 7n]);
   assert.deepEqual(stateFromFields(fields, 3), s);
   assert.equal(hashState(s), hashMany(fields));
   assert.equal(accumulatorValue(s), hashState(s));
@@ -91,10 +92,11 @@ test("chunk step: decryption, Gram growth, masked floor average, chains", () => 
   // every decoded slot's alignment with the reference chunk, and v's chain as a trainer chain's
   assert.deepEqual(next.alignment, [-128n + 3n - 508n, -256n - 3n - 635n, -127n * 128n]);
   assert.equal(next.referenceChain, hashMany([0n, hashMany(pack(v, 8))]));
+  assert.equal(next.referenceNorm, 128n * 128n + 1n + 127n * 127n);
   assert.throws(() => chunkStep(config, s0, slots, g, pack(v, 8).slice(1)), /reference chunk has the wrong length/);
   const zero = chunkStep(config, s0, slots, g, noReferenceChunk(config)).next;
   assert.deepEqual(zero.alignment, [0n, 0n, 0n]);
-  assert.deepEqual({ ...zero, alignment: next.alignment, referenceChain: next.referenceChain }, next);
+  assert.deepEqual({ ...zero, alignment: next.alignment, referenceChain: next.referenceChain, referenceNorm: next.referenceNorm }, next);
   // overflow of the new model is rejected
   assert.throws(() =>
     chunkStep(
@@ -120,8 +122,9 @@ test("chunk step: decryption, Gram growth, masked floor average, chains", () => 
     [127n, -128n, 0n, 0n],
   ]);
   assert.equal(last.next.gram[gramIndex(0, 1, 3)], 2n + 4n);
-  // the reference's padding meets zeros too
+  // the reference's padding meets zeros too, and does not count in |v|^2
   assert.deepEqual(last.next.alignment, [-128n, -256n, -127n * 128n]);
+  assert.equal(last.next.referenceNorm, 128n * 128n);
   // and no chunk starts at or past D
   assert.throws(() => chunkStep(config, { ...s0, counter: 2n }, second, g, pack(v, 8)), /beyond the model size/);
 });
