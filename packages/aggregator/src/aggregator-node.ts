@@ -68,7 +68,7 @@ import { ModelCache } from "./steps/model-cache.ts";
 import { fetchDeadlineOf, mergedOpenings, settleFlags, type FlagsFile } from "./steps/flag.ts";
 import { tendOptimisticRounds } from "./steps/optimistic.ts";
 import { openSlots } from "./steps/open.ts";
-import { settleReference } from "./steps/reference.ts";
+import { settleReference, settledReference } from "./steps/reference.ts";
 import { pinNewModel } from "./steps/pin.ts";
 import { makeProofs } from "./steps/prove.ts";
 import { recordRoundEnd, settlePastRounds, type DoneFile } from "./steps/settle.ts";
@@ -427,7 +427,10 @@ export class AggregatorNode {
     // (else a slot it cannot open is proven as empty, which the chain accepts only once it is flagged and unanswered).
     const flags = await ctx.files.read<FlagsFile>("flags.json");
     const openings = flags?.settled === true ? mergedOpenings(opened, flags.published ?? []) : opened;
-    const { result } = await this.#timed("compute", () => computeRound(ctx, project, config, openings, this.#models));
+    // Likewise the owner's reference: the one a run settled, else none (which the chain accepts only
+    // when the reference does not count).
+    const reference = await settledReference(ctx);
+    const { result } = await this.#timed("compute", () => computeRound(ctx, project, config, openings, this.#models, reference));
     await this.#timed("prove", () => makeProofs(ctx, config, result, this.#provers));
     return { dir: ctx.files.dir, chunks: result.chunks };
   }

@@ -8,6 +8,7 @@
  * | collect | collect.ts | `slots.json` |
  * | open | open.ts | `openings.json` |
  * | flags (flag, wait for answers) | flag.ts | `flags.json` |
+ * | reference (wait for publication, open, flag, read the answer) | reference.ts | `reference.json` |
  * | compute | compute.ts (+ model-cache.ts) | `input.json`, `round.json` |
  * | prove | prove.ts (+ provers.ts) | `proofs/` |
  * | pin | pin.ts | `model.json` |
@@ -21,6 +22,7 @@ export * from "./wait.ts";
 export * from "./collect.ts";
 export * from "./open.ts";
 export * from "./flag.ts";
+export * from "./reference.ts";
 export * from "./model-cache.ts";
 export * from "./compute.ts";
 export * from "./prove.ts";

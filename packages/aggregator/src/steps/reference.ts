@@ -203,6 +203,14 @@ async function settle(ctx: StepContext, reference: RoundReference | undefined, h
   return settledOf(file);
 }
 
+/** The reference a run settled (`reference.json`), if any; prove-only uses it and sends nothing. */
+export async function settledReference(ctx: StepContext): Promise<RoundReference | undefined> {
+  const file = await ctx.files.read<ReferenceFile>("reference.json");
+  if (file?.settled !== true) return undefined;
+  const settled = settledOf(file);
+  return settled.kind === "settled" ? settled.reference : undefined;
+}
+
 function settledOf(file: ReferenceFile): ReferenceSettlement {
   const how = file.how ?? "";
   if (file.values === undefined || file.salt === undefined) return { kind: "settled", how };

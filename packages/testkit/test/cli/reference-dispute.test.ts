@@ -51,6 +51,7 @@ before(async () => {
     submissionWindow: 600,
     revealWindow: 600,
     aggregationWindow: 2400,
+    numRounds: 4,
     trainers: TRAINERS.map((i) => fx.signer(i)),
   });
   const csv = path.join(fx.tmp, "owner-validation.csv");
@@ -113,9 +114,12 @@ test("a flagged reference is answered on chain by the owner's step, in parts, an
 
 /**
  * Runs the aggregator node on the open round until it is done, moving chain time to each deadline
- * it waits for (`waiting` with `untilChainTime`); returns the round's `round.json`.
+ * it waits for (`waiting` with `untilChainTime`); returns the round's `round.json`. With
+ * `untilFlagged`, stops (returning undefined) once the node has flagged the round's reference.
  */
-async function aggregate(round: number): Promise<RoundFile> {
+async function aggregate(round: number): Promise<RoundFile>;
+async function aggregate(round: number, untilFlagged: true): Promise<RoundFile | undefined>;
+async function aggregate(round: number, untilFlagged = false): Promise<RoundFile | undefined> {
   const dataDir = path.join(fx.tmp, "aggregator");
   const agg = await openAggregator(
     { rpcUrl: fx.chain.url, market: fx.market, dataDir, ipfsRetries: 0, ipfsTimeoutMs: 2000 },
@@ -130,6 +134,7 @@ async function aggregate(round: number): Promise<RoundFile> {
         return JSON.parse(await readFile(path.join(dataDir, `p${project.projectId}`, `r${round}`, "round.json"), "utf8")) as RoundFile;
       }
       assert.equal(out.kind, "waiting", JSON.stringify(out));
+      if (untilFlagged && (await loadRoundHistory(fx.roundChain.client, project.projectId, round)).referenceFlagged !== undefined) return undefined;
       const until = out.kind === "waiting" ? out.untilChainTime : undefined;
       assert.ok(until !== undefined, `waiting without a deadline: ${JSON.stringify(out)}`);
       if (until > (await fx.roundChain.client.chainTime())) await fx.roundChain.rpc("evm_setNextBlockTimestamp", [until]);
@@ -178,4 +183,23 @@ test("round 1: a published reference that opens is fetched and proven with; roun
   });
   // The owner never publishes: the aggregator waits for the window's end, then proves without it.
   await assertProvenWith(2, await aggregate(2), false);
+});
+
+test("round 3: a published blob that does not open is flagged by the aggregator node, answered by the owner's step, and proven with", async () => {
+  assert.equal((await referenceStep(step)).action, "committed");
+  await submitRoundAs(fx, project, {
+    round: 3,
+    config: K4_C16,
+    updates: TRAINERS.map((signerIndex, i) => ({ signerIndex, values: seededInts(130 + i, D, 200) })),
+  });
+  // The owner publishes something that is not its reference (a lost file, a wrong CID).
+  const junk = await fx.store.put(new TextEncoder().encode("not a fedmarket reference"));
+  const owner = new FedMarketClient(fx.market, fx.signer(0));
+  await owner.wait(await owner.publishReference(project.projectId, 3, junk));
+  assert.equal(await aggregate(3, true), undefined);
+  const flagged = await loadRoundHistory(fx.roundChain.client, project.projectId, 3);
+  assert.ok(flagged.referenceFlagged !== undefined, "the node flagged the reference");
+  const answered = await referenceStep(step);
+  assert.equal(answered.action, "answered");
+  await assertProvenWith(3, await aggregate(3), true);
 });
