@@ -375,6 +375,12 @@ export interface SurrogateOptions {
    * or below the median is unchanged. Default off.
    */
   readonly deltaCap?: boolean;
+  /**
+   * Aggregate the floor-mean of each kept player's first member, unscaled: what the proven
+   * consensus rule's mask aggregates today (the chunk proof's floor-mean of the mask), so a rule
+   * measured with it needs no new aggregation in the chunk proof. Default off.
+   */
+  readonly representatives?: boolean;
   /** Multiply the owner's curvature `c` by this (0: the linear game). Default 1. */
   readonly curvatureScale?: number;
   /** Use `c = 0` when there is no last global delta (round 0: the owner's secant along `v` is 4-20x too stiff). */
@@ -418,11 +424,13 @@ export function surrogateRule(name: string, options: SurrogateOptions): RoundRul
         ? [`curvature x${options.curvatureScale}`]
         : []),
     ...(options.round0Linear === true ? ["c = 0 in round 0"] : []),
-    options.clusterWeights
-      ? "aggregate: mean of cluster means"
-      : options.norms === "raw"
-        ? "aggregate: floor-mean of the kept slots (proven form)"
-        : "aggregate: mean of the kept slots",
+    options.representatives === true
+      ? "aggregate: floor-mean of each kept cluster's first member (the proven mask)"
+      : options.clusterWeights
+        ? "aggregate: mean of cluster means"
+        : options.norms === "raw"
+          ? "aggregate: floor-mean of the kept slots (proven form)"
+          : "aggregate: mean of the kept slots",
     ...(options.aggregateClip !== undefined
       ? [`of the updates clipped to ${options.aggregateClip} x the median norm`]
       : options.norms === "raw"
@@ -494,6 +502,11 @@ export function surrogateRule(name: string, options: SurrogateOptions): RoundRul
             payouts[i] = unpaid ? 0 : Math.max(0, phi[q] as number) / members.length;
           }
         });
+      }
+      if (options.representatives === true) {
+        const mask = new Array<boolean>(valid.length).fill(false);
+        for (const { members } of players) mask[members[0] as number] = true;
+        return { aggregation: { kind: "mean", mask }, payouts, aggregated };
       }
       if (options.norms === "raw" && !options.clusterWeights) {
         return { aggregation: { kind: "mean", mask: aggregated }, payouts, aggregated };
@@ -613,6 +626,18 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
       deltaCap: true,
       curvatureScale: 0,
       aggregateClip: 1.5,
+    }),
+    // What the round proof can carry without new chunk-proof machinery (stop 33): the margin test on
+    // the proven <u_k, v> and |v|^2, near-duplicate clusters, the norm cap, the linear game on
+    // clipped players, and the representatives' floor-mean as today's mask; no delta cap (it needs
+    // the last global delta in the proof) and no clipped or cluster-weighted aggregation.
+    surrogateRule("aligned-margin-linear-proof", {
+      ...consensus,
+      outlier: { kind: "consensus", kappa: options.kappa ?? 3, tau: Number.NEGATIVE_INFINITY },
+      alignmentSigmas: 4,
+      orthogonal: "off",
+      curvatureScale: 0,
+      representatives: true,
     }),
     surrogateRule("consensus-shapley-capped", {
       ...consensus,
