@@ -172,7 +172,10 @@ describe("the reference in the chunk proof", () => {
     );
     for (const w of round.chunkWitnesses) assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
     assert.equal(sealedCommitment(round.finalState.referenceChain, [77n, 0n]), referenceCommitment(v, 77n, config));
-    assert.equal(round.referenceNorm, v.reduce((s, x) => s + x * x, 0n));
+    assert.equal(
+      round.referenceNorm,
+      v.reduce((s, x) => s + x * x, 0n),
+    );
   });
 
   test("v's padding moves nothing but the chain; junk high bits count as their low bits; forged alignment products have no witness", async () => {
@@ -598,7 +601,10 @@ describe("chunk circuit rejects tampered inputs", () => {
     );
     assert.equal(w.publicSignals[1], hashState(w.next));
     assert.equal(stateFields(w.next).length, 10 + 2 * 4 + 10);
-    assert.equal(w.next.referenceNorm, Array.from({ length: 16 }, (_, x) => BigInt((x - 8) * (x - 8))).reduce((a, b) => a + b));
+    assert.equal(
+      w.next.referenceNorm,
+      Array.from({ length: 16 }, (_, x) => BigInt((x - 8) * (x - 8))).reduce((a, b) => a + b),
+    );
     assert.deepEqual(w.next.alignment, [-8n, -8n, -8n, 0n]);
     assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
   });

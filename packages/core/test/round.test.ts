@@ -89,7 +89,10 @@ test("a round agrees with the whole-vector computation", () => {
     updates.map((u) => u.reduce((a, x, i) => a + x * (v[i] as bigint), 0n)),
   );
   assert.deepEqual(withRef.finalState.alignment, withRef.alignment);
-  assert.equal(withRef.referenceNorm, v.reduce((s, x) => s + x * x, 0n));
+  assert.equal(
+    withRef.referenceNorm,
+    v.reduce((s, x) => s + x * x, 0n),
+  );
   assert.equal(r.referenceNorm, 0n);
   assert.equal(withRef.finalState.referenceChain, cipherChain(referenceChunks(v, config)));
   assert.equal(withRef.decision.input["referenceSalt"], salt);

@@ -134,7 +134,8 @@ async function aggregate(round: number, untilFlagged = false): Promise<RoundFile
         return JSON.parse(await readFile(path.join(dataDir, `p${project.projectId}`, `r${round}`, "round.json"), "utf8")) as RoundFile;
       }
       assert.equal(out.kind, "waiting", JSON.stringify(out));
-      if (untilFlagged && (await loadRoundHistory(fx.roundChain.client, project.projectId, round)).referenceFlagged !== undefined) return undefined;
+      if (untilFlagged && (await loadRoundHistory(fx.roundChain.client, project.projectId, round)).referenceFlagged !== undefined)
+        return undefined;
       const until = out.kind === "waiting" ? out.untilChainTime : undefined;
       assert.ok(until !== undefined, `waiting without a deadline: ${JSON.stringify(out)}`);
       if (until > (await fx.roundChain.client.chainTime())) await fx.roundChain.rpc("evm_setNextBlockTimestamp", [until]);
