@@ -391,14 +391,20 @@ describe("FedMarket: the owner's reference", () => {
       await expect(agg.finalizeRound(f.projectId, f.round, BigInt(chunkProofs.length), [], result)).to.emit(f.market, "RoundFinalized");
     });
 
-    it("finalizeRoundOptimistic reverts with ReferencePublicationOpen until the publication window ends, then is taken", async () => {
-      const f = await loadFixture(optimisticCommitted);
+    /** The optimistic module at the market's address, and a finalizeRoundOptimistic of the fixture's round. */
+    async function optimisticFinalize(f: ReferenceFixture) {
       const opt = (await ethers.getContractAt("IFedMarketOptimistic", await f.market.getAddress())) as unknown as IFedMarketOptimistic;
-      const end = await publicationEnd(f);
       const { chunkProofs, result } = await buildFinalization(f, f.projectId, INLIERS);
       const tree = new ChunkAccumulatorTree([0n, ...chunkProofs.map((p) => BigInt(p.accOut))]);
       const finalize = () =>
         opt.connect(f.aggregator).finalizeRoundOptimistic(f.projectId, f.round, tree.accs.at(-1)!, tree.root, cid("proofs"), result);
+      return { opt, finalize };
+    }
+
+    it("finalizeRoundOptimistic reverts with ReferencePublicationOpen until the publication window ends, then is taken", async () => {
+      const f = await loadFixture(optimisticCommitted);
+      const end = await publicationEnd(f);
+      const { opt, finalize } = await optimisticFinalize(f);
       await time.setNextBlockTimestamp(end - 1n);
       await expect(finalize()).to.be.revertedWithCustomError(f.market, "ReferencePublicationOpen").withArgs(f.projectId, f.round, end);
       await time.setNextBlockTimestamp(end);
@@ -407,13 +413,9 @@ describe("FedMarket: the owner's reference", () => {
 
     it("finalizeRoundOptimistic also waits for the answer deadline of a flagged reference (AnswerWindowOpen)", async () => {
       const f = await loadFixture(optimisticPublished);
-      const opt = (await ethers.getContractAt("IFedMarketOptimistic", await f.market.getAddress())) as unknown as IFedMarketOptimistic;
       await f.market.connect(f.aggregator).flagReference(f.projectId, f.round);
       const { answerDeadline } = await f.market.unavailableFlags(f.projectId);
-      const { chunkProofs, result } = await buildFinalization(f, f.projectId, INLIERS);
-      const tree = new ChunkAccumulatorTree([0n, ...chunkProofs.map((p) => BigInt(p.accOut))]);
-      const finalize = () =>
-        opt.connect(f.aggregator).finalizeRoundOptimistic(f.projectId, f.round, tree.accs.at(-1)!, tree.root, cid("proofs"), result);
+      const { opt, finalize } = await optimisticFinalize(f);
       await time.setNextBlockTimestamp(answerDeadline - 1n);
       await expect(finalize()).to.be.revertedWithCustomError(f.market, "AnswerWindowOpen").withArgs(f.projectId, f.round, answerDeadline);
       await time.setNextBlockTimestamp(answerDeadline);

@@ -161,38 +161,33 @@ async function assertProvenWith(round: number, file: RoundFile, counts: boolean)
   assert.ok(history.end !== undefined && history.end.kind === "finalized", "the round was finalized on chain");
 }
 
+/** The owner's step commits the round's reference, then the trainers commit and reveal (both windows closed). */
+async function commitAndSubmit(round: number): Promise<void> {
+  assert.equal((await referenceStep(step)).action, "committed");
+  await submitRoundAs(fx, project, {
+    round,
+    config: K4_C16,
+    updates: TRAINERS.map((signerIndex, i) => ({ signerIndex, values: seededInts(70 + 20 * round + i, D, 200) })),
+  });
+}
+
 test("round 0: the aggregator node proves the round with the reference answered on chain", async () => {
   const file = await aggregate(0);
   await assertProvenWith(0, file, true);
 });
 
 test("round 1: a published reference that opens is fetched and proven with; round 2: a withheld one delays chunk proofs to the end of its window, then is left out", async () => {
-  assert.equal((await referenceStep(step)).action, "committed");
-  await submitRoundAs(fx, project, {
-    round: 1,
-    config: K4_C16,
-    updates: TRAINERS.map((signerIndex, i) => ({ signerIndex, values: seededInts(90 + i, D, 200) })),
-  });
+  await commitAndSubmit(1);
   assert.equal((await referenceStep(step)).action, "published");
   await assertProvenWith(1, await aggregate(1), true);
 
-  assert.equal((await referenceStep(step)).action, "committed");
-  await submitRoundAs(fx, project, {
-    round: 2,
-    config: K4_C16,
-    updates: TRAINERS.map((signerIndex, i) => ({ signerIndex, values: seededInts(110 + i, D, 200) })),
-  });
+  await commitAndSubmit(2);
   // The owner never publishes: the aggregator waits for the window's end, then proves without it.
   await assertProvenWith(2, await aggregate(2), false);
 });
 
 test("round 3: a published blob that does not open is flagged by the aggregator node, answered by the owner's step, and proven with", async () => {
-  assert.equal((await referenceStep(step)).action, "committed");
-  await submitRoundAs(fx, project, {
-    round: 3,
-    config: K4_C16,
-    updates: TRAINERS.map((signerIndex, i) => ({ signerIndex, values: seededInts(130 + i, D, 200) })),
-  });
+  await commitAndSubmit(3);
   // The owner publishes something that is not its reference (a lost file, a wrong CID).
   const junk = await fx.store.put(new TextEncoder().encode("not a fedmarket reference"));
   const owner = new FedMarketClient(fx.market, fx.signer(0));
