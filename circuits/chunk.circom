@@ -23,8 +23,8 @@ include "./malformed.circom";
 // + K_MAX (K_MAX + 1) / 2 (Gram) + K_MAX (alignment) + 2 (|v|^2) + B (quotient range) + 1 (division)
 // + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element)
 // + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element)
-// + the reference's unpacking (a strict 254-bit decomposition per packed element, ~390 / P per
-// parameter) + its hashNarrow (~40 / P per parameter)
+// + the reference's unpacking (a 253-bit decomposition per packed element, 253 / P per parameter)
+// + its hashNarrow (~40 / P per parameter)
 // + K_MAX * ~530 / CHUNK (one malformation claim per slot and chunk: a strict 254-bit decomposition)
 // + K_MAX + 2 (padding: the masked values and the unary in-model mask) + ~40 / CHUNK (its count).
 template Chunk(K_MAX, CHUNK, B, BG) {
@@ -247,10 +247,11 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     }
 
     // ---- 4b. the reference: unpack v, extend its chain, alignment[k] += <u_k, v> ----
-    // Unpacked reference values: the low bits of each packed element, whatever the element holds.
-    // Not UnpackEncoded's range check: a reference answered on chain only has to open its
-    // commitment, and an owner who committed an element with high bits set must not be able to make
-    // the round unprovable (it would fail the aggregator's round). Values in the padding meet
+    // Unpacked reference values: the low bits of each packed element below 2^253, whatever else it
+    // holds. Not UnpackEncoded's range check: a reference answered on chain has to open its
+    // commitment and keep every element below 2^253 (FedMarketAnswers), nothing more, and an owner
+    // who committed an element with other high bits set must not be able to make the round
+    // unprovable (it would fail the aggregator's round). Values in the padding meet
     // used[k][x] = 0, so they change nothing.
     component referenceValues = UnpackLow(CHUNK, B);
     referenceValues.packed <== reference;

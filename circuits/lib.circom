@@ -149,10 +149,10 @@ template UnpackEncoded(COUNT, BITS) {
 }
 
 // Unpacks COUNT offset-encoded BITS-bit values from the low bits of their packed field elements,
-// ignoring the bits above (`unpackLow` in pack.ts): a total function of the elements, for data that
-// must be usable whatever it holds (the owner's reference, whose answer on chain is checked against
-// its commitment only). Each element is decomposed with Num2Bits_strict (254 bits and the alias
-// check), so the low bits are those of the element's canonical value and the prover has no choice.
+// ignoring the bits above (`unpackLow` in pack.ts), for the owner's reference, whose answer on chain
+// is checked against its commitment and the bound 2^253 only (FedMarketAnswers
+// REFERENCE_ELEMENT_LIMIT). Each element is decomposed with Num2Bits(253): every element below 2^253
+// has exactly one such decomposition (2^253 < p, so no alias), and the prover has no choice.
 template UnpackLow(COUNT, BITS) {
     var P = valuesPerElement(BITS);
     var N = packedLength(COUNT, BITS);
@@ -161,11 +161,11 @@ template UnpackLow(COUNT, BITS) {
     // The offset-encoded values, each in [0, 2^BITS) (value = enc - 2^(BITS-1)).
     signal output enc[COUNT];
 
-    // One strict bit decomposition per packed element.
+    // One 253-bit decomposition per packed element.
     component bits[N];
     for (var e = 0; e < N; e++) {
         var slots = minOf(P, COUNT - e * P);
-        bits[e] = Num2Bits_strict();
+        bits[e] = Num2Bits(253);
         bits[e].in <== packed[e];
         for (var p = 0; p < slots; p++) {
             var lc = 0;

@@ -15,6 +15,13 @@ import {FedMarketStorage} from "./FedMarketStorage.sol";
 ///      because FedMarket alone would exceed EIP-170's 24,576 bytes. Called directly it only sees
 ///      its own empty storage: every project is unknown there.
 contract FedMarketAnswers is FedMarketStorage {
+    /// @dev Bound of a reference answer's packed elements: `2^253`. An honest element is below
+    ///      `2^252` (core `pack`), and the chunk proof reads `v` from the low bits of a 253-bit
+    ///      decomposition (circuits/lib.circom `UnpackLow`), which exists exactly for the elements
+    ///      below it. An owner who committed a larger element cannot answer with it, so its
+    ///      reference does not count: it cannot make the round unprovable.
+    uint256 internal constant REFERENCE_ELEMENT_LIMIT = 1 << 253;
+
     /// @notice See {IFedMarket-flagUnavailable} (FedMarket forwards it here by `delegatecall`).
     function flagUnavailable(uint256 projectId, uint256 round, uint256 slotMask) external {
         Project storage p = _project(projectId);
@@ -41,7 +48,7 @@ contract FedMarketAnswers is FedMarketStorage {
         // leave it unopenable, and so the flag unanswerable.
         if (msg.sender != e.trainer) revert IFedMarket.NotSlotTrainer(projectId, round, slot);
         uint256 first = e.chunksAnswered;
-        (e.answerAcc, e.chunksAnswered) = _extendPart(verifier, p.numChunks, first, e.answerAcc, cipher, 2);
+        (e.answerAcc, e.chunksAnswered) = _extendPart(verifier, p.numChunks, first, e.answerAcc, cipher, 2, FIELD_MODULUS);
         emit IFedMarket.UpdatePartPublished(projectId, round, e.trainer, slot, first, cipher);
     }
 
@@ -64,7 +71,7 @@ contract FedMarketAnswers is FedMarketStorage {
         // Poseidon reduces its inputs: a non-canonical element would be a second encoding of the data.
         if (ephemeral[0] >= FIELD_MODULUS) revert IFedMarket.NonCanonicalElement(0);
         if (ephemeral[1] >= FIELD_MODULUS) revert IFedMarket.NonCanonicalElement(1);
-        _checkCanonical(cipher, 2 + first * width);
+        _checkCanonical(cipher, 2 + first * width, FIELD_MODULUS);
         if (ownerWrap.length > MAX_OWNER_WRAP_LENGTH) revert IFedMarket.OwnerWrapTooLong(ownerWrap.length);
         // A view call into the project's verifier (its Poseidon libraries), before any effect.
         uint256 commitment = verifier.sealedCommitmentFrom(first == 0 ? 0 : e.answerAcc, ephemeral, cipher);
@@ -119,7 +126,7 @@ contract FedMarketAnswers is FedMarketStorage {
         if (msg.sender != p.owner) revert IFedMarket.NotProjectOwner(projectId, msg.sender);
         (Reference storage r, IRoundVerifier verifier) = _answerableReference(projectId, p, round);
         uint256 first = r.chunksAnswered;
-        (r.answerAcc, r.chunksAnswered) = _extendPart(verifier, p.numChunks, first, r.answerAcc, packed, 1);
+        (r.answerAcc, r.chunksAnswered) = _extendPart(verifier, p.numChunks, first, r.answerAcc, packed, 1, REFERENCE_ELEMENT_LIMIT);
         emit IFedMarket.ReferencePartAnswered(projectId, round, first, packed);
     }
 
@@ -132,7 +139,7 @@ contract FedMarketAnswers is FedMarketStorage {
         uint256 expected = (uint256(p.numChunks) - first) * width;
         if (packed.length != expected) revert IFedMarket.WrongCipherLength(expected, packed.length);
         if (salt >= FIELD_MODULUS) revert IFedMarket.NonCanonicalElement(0);
-        _checkCanonical(packed, 1 + first * width);
+        _checkCanonical(packed, 1 + first * width, REFERENCE_ELEMENT_LIMIT);
         // A view call into the project's verifier, before any effect: the sealed-update shape with
         // (salt, 0) in the ephemeral key's place (core `referenceCommitment`).
         uint256 commitment = verifier.sealedCommitmentFrom(first == 0 ? 0 : r.answerAcc, [salt, 0], packed);
@@ -205,33 +212,35 @@ contract FedMarketAnswers is FedMarketStorage {
     }
 
     /// @dev A part of an answer (an update's or the reference's): `xs` holds whole chunks after the
-    ///      `first` already answered, none past the last (`WrongPartLength`), every element canonical
-    ///      (`NonCanonicalElement`, numbered after the answer's `head` leading elements). Returns the
-    ///      chain extended over them (a view call into the project's verifier, before any effect) and
-    ///      the chunks answered so far.
+    ///      `first` already answered, none past the last (`WrongPartLength`), every element below
+    ///      `limit` (`NonCanonicalElement`, numbered after the answer's `head` leading elements). Returns
+    ///      the chain extended over them (a view call into the project's verifier, before any effect)
+    ///      and the chunks answered so far.
     function _extendPart(
         IRoundVerifier verifier,
         uint256 numChunks,
         uint256 first,
         uint256 acc,
         uint256[] calldata xs,
-        uint256 head
+        uint256 head,
+        uint256 limit
     ) private view returns (uint256 accOut, uint32 answered) {
         uint256 width = verifier.cipherWidth();
         uint256 length = xs.length;
         if (length == 0 || length % width != 0 || first + length / width > numChunks) {
             revert IFedMarket.WrongPartLength(length, width, numChunks - first);
         }
-        _checkCanonical(xs, head + first * width);
+        _checkCanonical(xs, head + first * width, limit);
         accOut = verifier.cipherChain(first == 0 ? 0 : acc, xs);
         answered = uint32(first + length / width);
     }
 
-    /// @dev Every element is below the BN254 scalar field (else `NonCanonicalElement(offset + i)`):
-    ///      Poseidon reduces its inputs, so a non-canonical element would be a second encoding.
-    function _checkCanonical(uint256[] calldata xs, uint256 offset) private pure {
+    /// @dev Every element is below `limit` (else `NonCanonicalElement(offset + i)`): the BN254 scalar
+    ///      field for an update (Poseidon reduces its inputs, so a non-canonical element would be a
+    ///      second encoding), `REFERENCE_ELEMENT_LIMIT` for the reference's packed values.
+    function _checkCanonical(uint256[] calldata xs, uint256 offset, uint256 limit) private pure {
         for (uint256 i; i < xs.length; ++i) {
-            if (xs[i] >= FIELD_MODULUS) revert IFedMarket.NonCanonicalElement(offset + i);
+            if (xs[i] >= limit) revert IFedMarket.NonCanonicalElement(offset + i);
         }
     }
 }

@@ -201,6 +201,13 @@ describe("FedMarket: the owner's reference", () => {
     await expect(f.market.connect(f.stranger).answerReference(f.projectId, f.round, SALT, [11n, FIELD_MODULUS, 33n]))
       .to.be.revertedWithCustomError(f.market, "NonCanonicalElement")
       .withArgs(2n);
+    // The chunk proof reads each element from 253 bits: 2^253 and above cannot be answered (in parts neither).
+    await expect(f.market.connect(f.stranger).answerReference(f.projectId, f.round, SALT, [11n, 22n, 1n << 253n]))
+      .to.be.revertedWithCustomError(f.market, "NonCanonicalElement")
+      .withArgs(3n);
+    await expect(f.market.connect(f.owner).answerReferencePart(f.projectId, f.round, [1n << 253n]))
+      .to.be.revertedWithCustomError(f.market, "NonCanonicalElement")
+      .withArgs(1n);
     await expect(f.market.connect(f.stranger).answerReference(f.projectId, f.round, SALT, f.packed))
       .to.emit(f.market, "ReferenceAnswered")
       .withArgs(f.projectId, f.round, 0n, SALT, f.packed);

@@ -192,9 +192,10 @@ describe("the reference in the chunk proof", () => {
     );
     assert.equal(circuit.violated(witness), -1);
     // Elements with bits above their packed values (the last element holds one value; the largest
-    // field element): the low bits count, as core reads them, so an owner who committed such an
-    // element cannot make the round unprovable. Proven with the output state core computes.
-    for (const junk of [(e: bigint[]) => (e[1] = (e[1] as bigint) + (1n << 16n)), (e: bigint[]) => (e[0] = FIELD_MODULUS - 1n)]) {
+    // element the contract lets an answer carry, 2^253 - 1): the low bits count, as core reads
+    // them, so an owner who committed such an element cannot make the round unprovable. Proven with
+    // the output state core computes.
+    for (const junk of [(e: bigint[]) => (e[1] = (e[1] as bigint) + (1n << 16n)), (e: bigint[]) => (e[0] = (1n << 253n) - 1n)]) {
       const chunk = [...(last.input["reference"] as bigint[])];
       junk(chunk);
       const state = { ...run(v).chunkWitnesses[0]!.next };

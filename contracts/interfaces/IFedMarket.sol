@@ -396,7 +396,8 @@ interface IFedMarket {
     ///         (`numChunks * verifier.cipherWidth()`).
     error WrongCipherLength(uint256 expected, uint256 actual);
     /// @notice Published element `index` is not below the BN254 scalar field (indices 0 and 1 are
-    ///         the ephemeral key's coordinates, `2 + i` is `cipher[i]`).
+    ///         the ephemeral key's coordinates, `2 + i` is `cipher[i]`), or, in a reference's answer,
+    ///         not below `2^253` (index 0 is the salt, `1 + i` is `packed[i]`).
     error NonCanonicalElement(uint256 index);
     /// @notice The published owner wrap is longer than 1,024 bytes (it is `length` bytes).
     error OwnerWrapTooLong(uint256 length);
@@ -703,8 +704,9 @@ interface IFedMarket {
     ///         chain unopenable), while the flag can be answered (`ReferenceNotFlagged`,
     ///         `AnswerWindowClosed`).
     /// @param packed Whole chunks (`verifier.cipherWidth()` elements each) following those already
-    ///        published, none past the last (`WrongPartLength`); every element below the BN254
-    ///        scalar field (`NonCanonicalElement`).
+    ///        published, none past the last (`WrongPartLength`); every element below `2^253`
+    ///        (`NonCanonicalElement`): the chunk proof reads the reference from a 253-bit
+    ///        decomposition of each element, so a larger one could not be proven.
     function answerReferencePart(uint256 projectId, uint256 round, uint256[] calldata packed) external;
 
     /// @notice Answers a reference flag with the reference itself: anyone may call, before the
@@ -715,7 +717,7 @@ interface IFedMarket {
     ///         reference, now public in `ReferenceAnswered`.
     /// @param salt The commitment's salt (below the BN254 scalar field, else `NonCanonicalElement(0)`).
     /// @param packed The packed chunks not answered in parts: `(numChunks - answered) *
-    ///        verifier.cipherWidth()` elements (`WrongCipherLength`), each below the field.
+    ///        verifier.cipherWidth()` elements (`WrongCipherLength`), each below `2^253`.
     function answerReference(uint256 projectId, uint256 round, uint256 salt, uint256[] calldata packed) external;
 
     /// @notice Publishes the next chunks of a flagged slot's sealed update, for updates too large

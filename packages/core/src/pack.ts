@@ -8,7 +8,7 @@
  * unpack every element with `Num2Bits(slots * bits)`, which doubles as the range check.
  */
 import { valuesPerElement } from "./config.ts";
-import { assertFieldElement, assertSignedBits, assertUnsignedBits } from "./field.ts";
+import { assertSignedBits, assertUnsignedBits } from "./field.ts";
 
 /** `v + 2^(bits-1)`; throws if `v` is outside the signed range. */
 export function offsetEncode(v: bigint, bits: number): bigint {
@@ -42,14 +42,17 @@ export function unpack(elements: readonly bigint[], bits: number, count: number)
   return unpackWith(elements, bits, count, (element, slots, e) => assertUnsignedBits(element, slots * bits, `packed element ${e}`));
 }
 
+/** Bound of the elements `unpackLow` reads: `2^253` (FedMarketAnswers `REFERENCE_ELEMENT_LIMIT`). */
+export const LOW_UNPACK_BITS = 253;
+
 /**
- * Unpacks `count` signed values from the low bits of field elements, ignoring the bits above
- * (`UnpackLow` in circuits/lib.circom): a total function of canonical field elements, for the
- * owner's reference, which the proof must be able to use whatever its answer on chain holds.
- * Equal to `unpack` on what `pack` produces.
+ * Unpacks `count` signed values from the low bits of elements below `2^253`, ignoring the bits
+ * above them (`UnpackLow` in circuits/lib.circom): for the owner's reference, which the proof must
+ * be able to use whatever its answer on chain holds (the contract bounds each element by `2^253`,
+ * nothing more). Equal to `unpack` on what `pack` produces.
  */
 export function unpackLow(elements: readonly bigint[], bits: number, count: number): bigint[] {
-  return unpackWith(elements, bits, count, (element, _slots, e) => assertFieldElement(element, `packed element ${e}`));
+  return unpackWith(elements, bits, count, (element, _slots, e) => assertUnsignedBits(element, LOW_UNPACK_BITS, `packed element ${e}`));
 }
 
 function unpackWith(
