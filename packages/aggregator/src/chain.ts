@@ -22,11 +22,6 @@ import {
   roundPayouts,
   type RoundHistory,
   type PublicationRecord,
-  type ReferenceAnswerPartRecord,
-  type ReferenceAnswerRecord,
-  type ReferenceCommitRecord,
-  type ReferenceFlagRecord,
-  type ReferencePublicationRecord,
   type RoundEndRecord,
   type SubmissionRecord,
   type UnavailableFlags,
@@ -172,14 +167,7 @@ export class AggregatorChain {
    * read for that round alone like `roundFlags`.
    */
   async roundReference(projectId: bigint, round: number): Promise<RoundReferenceEvents> {
-    const r = (await this.#roundHistory(projectId, round)).round;
-    return {
-      ...(r.referenceCommitted === undefined ? {} : { committed: r.referenceCommitted }),
-      ...(r.referencePublished === undefined ? {} : { published: r.referencePublished }),
-      ...(r.referenceFlagged === undefined ? {} : { flagged: r.referenceFlagged }),
-      parts: r.referenceAnswerParts ?? [],
-      ...(r.referenceAnswered === undefined ? {} : { answered: r.referenceAnswered }),
-    };
+    return (await this.#roundHistory(projectId, round)).round;
   }
 
   /** The open round's flags, answers pending and answer deadline. */
@@ -268,14 +256,11 @@ export class AggregatorChain {
   }
 }
 
-/** A round's owner reference events (`RoundHistory`'s reference fields). */
-export interface RoundReferenceEvents {
-  readonly committed?: ReferenceCommitRecord;
-  readonly published?: ReferencePublicationRecord;
-  readonly flagged?: ReferenceFlagRecord;
-  readonly parts: readonly ReferenceAnswerPartRecord[];
-  readonly answered?: ReferenceAnswerRecord;
-}
+/** A round's owner reference events: `RoundHistory`'s reference fields. */
+export type RoundReferenceEvents = Pick<
+  RoundHistory,
+  "referenceCommitted" | "referencePublished" | "referenceFlagged" | "referenceAnswerParts" | "referenceAnswered"
+>;
 
 /** A chunk proof as the market's ABI takes it (`IFedMarket.ChunkProof`). */
 function chunkProofTuple(p: ChunkProofArg): { proof: bigint[]; accOut: bigint } {

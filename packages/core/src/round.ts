@@ -17,7 +17,7 @@ import {
 import { modelCommitment, padToChunks, splitChunks } from "./commit.ts";
 import { packedLength, validateConfig, type CircuitConfig } from "./config.ts";
 import { computeCtx } from "./ctx.ts";
-import { gramMatrix, gramToUpper } from "./gram.ts";
+import { gramMatrix, gramToUpper, innerProduct } from "./gram.ts";
 import { consensusDecision, type ConsensusResult } from "./consensus.ts";
 import { maskOf } from "./screen.ts";
 import { packOutcome } from "./outcome.ts";
@@ -195,9 +195,9 @@ export function simulateRound(input: RoundInput): RoundResult {
   const upper = gramToUpper(gram);
   if (state.gram.some((g, i) => g !== upper[i])) throw new Error("internal: Gram mismatch");
   const refValues = ref === undefined ? [] : ref.values;
-  const alignment = vectors.map((u) => refValues.reduce((a, v, x) => a + v * (u[x] as bigint), 0n));
+  const alignment = vectors.map((u) => innerProduct(u.slice(0, refValues.length), refValues));
   if (state.alignment.some((a, k) => a !== alignment[k])) throw new Error("internal: alignment mismatch");
-  const referenceNorm = refValues.reduce((s, v) => s + v * v, 0n);
+  const referenceNorm = innerProduct(refValues, refValues);
   if (state.referenceNorm !== referenceNorm) throw new Error("internal: reference norm mismatch");
   const reference = ref === undefined ? 0n : referenceCommitment(ref.values, ref.salt, config);
 

@@ -17,7 +17,9 @@ import {
   splitChunks,
   unpackLow,
   type CircuitConfig,
+  type RoundReference,
 } from "@fedmarket/core";
+import type { ProjectInfo, RoundInfo } from "./chain/fedmarket.ts";
 
 /** The format tag of a pinned reference. */
 export const REFERENCE_FORMAT = "fedmarket-reference/1";
@@ -132,10 +134,13 @@ export function openReference(bytes: Uint8Array, expected: ReferenceExpectation)
   return r;
 }
 
-/** An opened reference: `v` (one value per parameter) and the salt of its commitment. */
-export interface OpenedReference {
-  readonly values: readonly bigint[];
-  readonly salt: bigint;
+/**
+ * The end of `publishReference`'s window, chain time: `revealDeadline + aggregationWindow / 4`, as
+ * FedMarketStorage `_referenceWindow` computes it. Chunk proofs wait for it while a committed
+ * reference is unpublished (`ReferencePublicationOpen`).
+ */
+export function referencePublicationEnd(project: Pick<ProjectInfo, "aggregationWindow">, round: Pick<RoundInfo, "revealDeadline">): number {
+  return round.revealDeadline + Math.floor(project.aggregationWindow / 4);
 }
 
 /**
@@ -150,7 +155,7 @@ export function answeredReference(
   parts: readonly { readonly firstChunk: number; readonly packed: readonly bigint[] }[],
   answer: { readonly firstChunk: number; readonly packed: readonly bigint[]; readonly salt: bigint },
   expected: ReferenceExpectation,
-): OpenedReference {
+): RoundReference {
   const { circuit, modelSize } = expected;
   const width = packedLength(circuit.chunk, circuit.updateBits);
   const packed: bigint[] = [];
@@ -163,7 +168,7 @@ export function answeredReference(
   const chunks = Math.ceil(modelSize / circuit.chunk);
   if (packed.length !== chunks * width) throw new ReferenceBlobError(`the answer has ${packed.length} elements, not ${chunks * width}`);
   // The low bits of each element (core `unpackLow`), as the chunk proofs read them: the contract
-  // checks the answer against the commitment only, so its elements may hold more.
+  // bounds an answer's elements by 2^253, not by their packed width, so they may hold more.
   const values = splitChunks(packed, width)
     .flatMap((c) => unpackLow(c, circuit.updateBits, circuit.chunk))
     .slice(0, modelSize);

@@ -135,7 +135,7 @@ export interface OpenContext {
 }
 
 /** `options` with the fetch cut off at `deadline` (wall clock, ms), if there is one. */
-function cutOff(options: FetchOptions | undefined, deadline: number | undefined): FetchOptions | undefined {
+export function cutOff(options: FetchOptions | undefined, deadline: number | undefined): FetchOptions | undefined {
   if (deadline === undefined) return options;
   const cut = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
   return { ...options, signal: options?.signal === undefined ? cut : AbortSignal.any([options.signal, cut]) };

@@ -21,7 +21,9 @@ import {
   MarketRevertError,
   ReferenceBlobError,
   answeredReference,
+  blobFetchOptions,
   openReference,
+  referencePublicationEnd,
   waitForPending,
   type ProjectInfo,
   type ReferenceExpectation,
@@ -29,6 +31,7 @@ import {
 } from "@fedmarket/protocol";
 import type { StepContext } from "./context.ts";
 import { flagCutoff } from "./flag.ts";
+import { cutOff } from "./open.ts";
 
 /** `reference.json`: where the round's reference stands for this node. */
 export interface ReferenceFile {
@@ -53,11 +56,6 @@ export type ReferenceSettlement =
   | { readonly kind: "waiting"; readonly reason: string; readonly untilChainTime: number; readonly chainTime: number }
   | { readonly kind: "unprovable"; readonly reason: string };
 
-/** The end of `publishReference`'s window: `revealDeadline + aggregationWindow / 4` (chain time, as the contract computes it). */
-export function referencePublicationEnd(project: Pick<ProjectInfo, "aggregationWindow">, round: Pick<RoundInfo, "revealDeadline">): number {
-  return round.revealDeadline + Math.floor(project.aggregationWindow / 4);
-}
-
 /**
  * Settles the round's reference (see the module comment): `waiting` while the owner may still
  * publish or answer, `unprovable` when a bad blob could not be flagged in time, else the
@@ -76,15 +74,15 @@ export async function settleReference(
   if (file?.unprovable !== undefined) return { kind: "unprovable", reason: file.unprovable };
   const events = await chain.roundReference(projectId, r);
   const chainTime = await chain.client.chainTime();
-  if (events.committed === undefined) return settle(ctx, undefined, "the owner committed no reference");
+  if (events.referenceCommitted === undefined) return settle(ctx, undefined, "the owner committed no reference");
   const expected: ReferenceExpectation = {
     projectId,
     round: r,
-    commitment: events.committed.commitment,
+    commitment: events.referenceCommitted.commitment,
     modelSize: project.params.modelSize,
     circuit: config,
   };
-  if (events.published === undefined) {
+  if (events.referencePublished === undefined) {
     const end = referencePublicationEnd(project, round);
     if (chainTime < end) {
       return {
@@ -96,8 +94,8 @@ export async function settleReference(
     }
     return settle(ctx, undefined, "the owner committed a reference and did not publish it: the round is proven without one");
   }
-  if (events.flagged !== undefined) {
-    const deadline = events.flagged.answerDeadline;
+  if (events.referenceFlagged !== undefined) {
+    const deadline = events.referenceFlagged.answerDeadline;
     if (chainTime < deadline) {
       return {
         kind: "waiting",
@@ -106,10 +104,10 @@ export async function settleReference(
         chainTime,
       };
     }
-    if (events.answered === undefined)
+    if (events.referenceAnswered === undefined)
       return settle(ctx, undefined, "the flagged reference was not answered: the round is proven without one");
     // The contract checked the answer; a mismatch here means the events are not the chain's.
-    const opened = answeredReference(events.parts, events.answered, expected);
+    const opened = answeredReference(events.referenceAnswerParts ?? [], events.referenceAnswered, expected);
     return settle(ctx, opened, "the flagged reference was answered on chain");
   }
   if (file?.flagTx !== undefined) {
@@ -122,8 +120,8 @@ export async function settleReference(
       chainTime,
     };
   }
-  const fetched = await fetchReference(ctx, events.published.cid, expected, fetchDeadline);
-  if (fetched.ok) return settle(ctx, fetched.reference, `the owner's reference blob ${events.published.cid} opens its commitment`);
+  const fetched = await fetchReference(ctx, events.referencePublished.cid, expected, fetchDeadline);
+  if (fetched.ok) return settle(ctx, fetched.reference, `the owner's reference blob ${events.referencePublished.cid} opens its commitment`);
   return flagReference(ctx, project, round, fetched.reason);
 }
 
@@ -136,11 +134,7 @@ async function fetchReference(
 ): Promise<{ readonly ok: true; readonly reference: RoundReference } | { readonly ok: false; readonly reason: string }> {
   let bytes: Uint8Array;
   try {
-    bytes = await ctx.store.get(cid, {
-      timeoutMs: ctx.config.ipfsTimeoutMs ?? 30_000,
-      retries: ctx.config.ipfsRetries ?? 3,
-      signal: AbortSignal.timeout(Math.max(0, fetchDeadline - Date.now())),
-    });
+    bytes = await ctx.store.get(cid, cutOff(blobFetchOptions(ctx.config), fetchDeadline));
   } catch (err) {
     return { ok: false, reason: `cannot fetch ${cid}: ${(err as Error).message}` };
   }
@@ -158,22 +152,17 @@ async function flagReference(ctx: StepContext, project: ProjectInfo, round: Roun
   const { files, chain, log, projectId, round: r } = ctx;
   const cutoff = flagCutoff(project, round);
   const chainTime = await chain.client.chainTime();
+  // The flag lands in a later block than the latest one.
+  if (chainTime + 1 >= cutoff) return unprovable(ctx, why, `the flagging window closed at chain time ${cutoff}`);
   let tx;
   try {
-    // The flag lands in a later block than the latest one.
-    if (chainTime + 1 >= cutoff) throw new Error(`the flagging window closed at chain time ${cutoff}`);
     tx = await chain.flagReference(projectId, r);
   } catch (err) {
-    if (err instanceof MarketRevertError && err.errorName === "ReferenceAlreadyFlagged") {
+    if (!(err instanceof MarketRevertError)) throw err;
+    if (err.errorName === "ReferenceAlreadyFlagged") {
       return { kind: "waiting", reason: `round ${r}: the reference is already flagged`, untilChainTime: chainTime + 1, chainTime };
     }
-    if (!(err instanceof MarketRevertError) && !(err instanceof Error && err.message.startsWith("the flagging window"))) throw err;
-    const reason =
-      `round ${r} cannot be proven: the owner's reference could not be opened (${why}) and could not be flagged (${(err as Error).message}); ` +
-      "the contract passes its commitment to the decision proof, which this node cannot open. Nothing is submitted: the round fails at the end of its aggregation window";
-    await files.write("reference.json", { unprovable: reason } satisfies ReferenceFile);
-    log.log("error", "round.unprovable", reason, { round: r });
-    return { kind: "unprovable", reason };
+    return unprovable(ctx, why, err.message);
   }
   await files.write("reference.json", { flagTx: tx.hash, flagReason: why } satisfies ReferenceFile);
   log.log("info", "round.reference.flagged", `round ${r}: flagged the owner's reference (${why}); tx ${tx.hash}`, {
@@ -188,6 +177,16 @@ async function flagReference(ctx: StepContext, project: ProjectInfo, round: Roun
     untilChainTime: now + 1,
     chainTime: now,
   };
+}
+
+/** Records that the round cannot be proven: a bad reference that could not be flagged (`flagged`: why not). */
+async function unprovable(ctx: StepContext, why: string, flagged: string): Promise<ReferenceSettlement> {
+  const reason =
+    `round ${ctx.round} cannot be proven: the owner's reference could not be opened (${why}) and could not be flagged (${flagged}); ` +
+    "the contract passes its commitment to the decision proof, which this node cannot open. Nothing is submitted: the round fails at the end of its aggregation window";
+  await ctx.files.write("reference.json", { unprovable: reason } satisfies ReferenceFile);
+  ctx.log.log("error", "round.unprovable", reason, { round: ctx.round });
+  return { kind: "unprovable", reason };
 }
 
 async function settle(ctx: StepContext, reference: RoundReference | undefined, how: string): Promise<ReferenceSettlement> {

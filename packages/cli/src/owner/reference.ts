@@ -29,6 +29,7 @@ import {
   globalModelCommitment,
   loadFrozenWeights,
   loadRoundHistory,
+  referencePublicationEnd,
   referenceState,
   ProjectStatus,
   validateModelSpec,
@@ -103,7 +104,7 @@ export async function referenceStep(o: ReferenceStepOptions): Promise<ReferenceS
   const history = await loadRoundHistory(o.client, o.projectId, round);
   const committed = history.referenceCommitted?.commitment;
   const file = openingFile(o.stateDir, o.projectId, round);
-  const publishEnd = r.revealDeadline + Math.floor(Number(p.aggregationWindow) / 4);
+  const publishEnd = referencePublicationEnd(p, r);
 
   if (now < r.submissionDeadline) {
     if (committed !== undefined) {
