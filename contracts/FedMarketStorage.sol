@@ -212,6 +212,7 @@ abstract contract FedMarketStorage {
     ///      (FedMarketRounds `_checkChunksMayStart`), so both agree on when publication is over.
     function _referenceWindow(Project storage p) internal view returns (uint256 start, uint256 end) {
         start = _revealEnd(p);
+        // Unchecked: timestamps and windows (at most 365 days) are far below 2^64.
         unchecked {
             end = start + p.aggregationWindow / 4;
         }
