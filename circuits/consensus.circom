@@ -2,19 +2,22 @@ pragma circom 2.1.0;
 
 include "./lib.circom";
 
-// Building blocks of the consensus rule (issue 12, stage 1), which replaced Multi-Krum
-// in the decision proof. Reference: `consensusDecision` in packages/core/src/consensus.ts, whose
-// header states the rule step by step; each template below checks one step, and ConsensusRule
-// composes them for the decision proof (decision.circom).
+// Building blocks of the consensus rule (issue 12), which replaced Multi-Krum in the decision
+// proof, in its two modes: by consensus (stage 1, no reference counts) and by the owner's reference
+// (stage 2, the steps marked '). Reference: `consensusDecision` in packages/core/src/consensus.ts,
+// whose header states the rule step by step; each template below checks one step, and
+// ConsensusRule composes them for the decision proof (decision.circom).
 //
-// Signed values: Gram entries G_ij = <u_i, u_j> are signed integers carried as field elements
-// (a negative x is p - |x|). The caller guarantees |G_ij| < 2^GB and 0 <= G_ii < 2^GB (the decision
-// proof bounds them through the state's counter, see decision.circom; GB = 55 in the production
-// configuration). Every comparison below is a range check of a difference whose integer value is
-// bounded well below the field size by these bounds, so no difference can wrap unnoticed.
+// Signed values: Gram entries G_ij = <u_i, u_j> and alignments a_k = <u_k, v> are signed integers
+// carried as field elements (a negative x is p - |x|). The caller guarantees |G_ij| < 2^GB,
+// 0 <= G_ii < 2^GB, |a_k| < 2^GB and 0 <= |v|^2 < 2^GB (the decision proof bounds them through the
+// state's counter, see decision.circom; GB = 55 in the production configuration). Every comparison
+// below is a range check of a difference whose integer value is bounded well below the field size
+// by these bounds, so no difference can wrap unnoticed.
 //
 // Constants: CONSENSUS_PARAMS in consensus.ts (dupNum / dupDen = 19 / 20, cap2 = 4,
-// tauNum / tauDen = 3 / 100); the clip bits F are a template parameter (16 in CONSENSUS_PARAMS).
+// tauNum / tauDen = 3 / 100, marginSq = 16, referenceCap2 = 9); the clip bits F are a template
+// parameter (16 in CONSENSUS_PARAMS), also the linear game's weight bits.
 
 // F, the clip factors' fixed-point bits (CONSENSUS_CLIP_BITS in packages/core/src/config.ts).
 function consensusClipBits() {
@@ -510,18 +513,113 @@ template Clusters(K) {
     }
 }
 
-// cap2: a representative is capped (within the norm cap) iff G_rr <= cap2 * M2.
+// cap2: a representative is capped (within the norm cap) iff G_rr <= cap2 * M2 (by consensus).
 function consensusCap2() {
     return 4;
+}
+
+// referenceCap2: the norm cap by the owner's reference (3x the median norm; CONSENSUS_PARAMS).
+function consensusReferenceCap2() {
+    return 9;
+}
+
+// marginSq: aligned iff a_k > 0 and a_k^2 D > marginSq G_kk |v|^2 (cos(u_k, v) > 4 / sqrt(D)).
+function consensusMarginSq() {
+    return 16;
+}
+
+// Greatest common divisor of two non-negative integers (for gameAlpha and gameBeta).
+function gcd(a, b) {
+    var x = a;
+    var y = b;
+    while (y != 0) {
+        var t = y;
+        y = x % y;
+        x = t;
+    }
+    return x;
+}
+
+// The n-th harmonic number H_n = p / q in lowest terms, as [p, q] (reduced at every step, so that
+// q = lcm(1..n) stays far below the field size for n <= 64).
+function harmonic(n) {
+    var p = 0;
+    var q = 1;
+    for (var i = 1; i <= n; i++) {
+        p = p * i + q;
+        q = q * i;
+        var g = gcd(p, q);
+        p = p \ g;
+        q = q \ g;
+    }
+    return [p, q];
+}
+
+// round(2^F H_n / n) half up, the linear game's own weight for n >= 1 players (`gameWeights` in
+// packages/core/src/consensus.ts: floor((2x + y) / (2y)) for x / y = 2^F p / (q n)).
+function gameAlpha(n, F) {
+    var h[2] = harmonic(n);
+    return (2 * (1 << F) * h[0] + h[1] * n) \ (2 * h[1] * n);
+}
+
+// round(2^F (H_n - 1) / (n (n - 1))) half up for n >= 2, 0 for n < 2: the weight of every other
+// player's term (`gameWeights`).
+function gameBeta(n, F) {
+    if (n < 2) {
+        return 0;
+    }
+    var h[2] = harmonic(n);
+    var y = h[1] * n * (n - 1);
+    return (2 * (1 << F) * (h[0] - h[1]) + y) \ (2 * y);
+}
+
+// Step 2' of the rule (by the owner's reference): aligned[k] = 1 iff a_k > 0 and
+// a_k^2 D > marginSq G_kk |v|^2 (`aligned` of consensusDecision before its validity gate, which
+// the caller applies). Bounds (from the caller): |a_k| < 2^GB, G_kk and |v|^2 in [0, 2^GB), D in
+// [0, 2^32). The sign test of a_k - 1 is in [-2^GB, 2^GB); a_k^2 D is in [0, 2^(2 GB + 32)) and
+// marginSq G_kk |v|^2 in [0, 2^(2 GB + 4)), so the margin's difference minus 1 lies in
+// [-2^(2 GB + 32), 2^(2 GB + 32)), NonNegative(2 GB + 32)'s range.
+template ReferenceAligned(K, GB) {
+    assert(2 * GB + 32 <= 252);
+    // a_k = <u_k, v> (signed, |a_k| < 2^GB).
+    signal input alignment[K];
+    // G_kk, each in [0, 2^GB).
+    signal input norm2[K];
+    // |v|^2 over the model's parameters, in [0, 2^GB).
+    signal input referenceNorm;
+    // The model size D, in [0, 2^32).
+    signal input size;
+    // aligned[k] = 1 iff slot k's update is aligned with v by the margin.
+    signal output aligned[K];
+
+    // positive[k].out = 1 iff a_k > 0 (sign of a_k - 1).
+    component positive[K];
+    // square[k] = a_k^2; scaled[k] = a_k^2 D.
+    signal square[K];
+    signal scaled[K];
+    // normProduct[k] = G_kk |v|^2.
+    signal normProduct[K];
+    // margin[k].out = 1 iff a_k^2 D - marginSq G_kk |v|^2 - 1 >= 0.
+    component margin[K];
+    for (var k = 0; k < K; k++) {
+        positive[k] = NonNegative(GB);
+        positive[k].d <== alignment[k] - 1;
+        square[k] <== alignment[k] * alignment[k];
+        scaled[k] <== square[k] * size;
+        normProduct[k] <== norm2[k] * referenceNorm;
+        margin[k] = NonNegative(2 * GB + 32);
+        margin[k].d <== scaled[k] - consensusMarginSq() * normProduct[k] - 1;
+        aligned[k] <== positive[k].out * margin[k].out;
+    }
 }
 
 // Step 4 of the rule, the norm cap: capped[k] = 1 iff on, k is a representative and
 // G_kk <= cap2 * m2; `capped` of consensusDecision (nobody when off: inactive, or no median taken;
 // without a median there is no representative either, so the quorum flag alone also works as `on`).
-// The sign test is on cap2 * m2 - G_kk: with m2, G_kk in [0, 2^GB) and cap2 = 4 it lies in
-// (-2^GB, 2^(GB + 2)), inside NonNegative(GB + 2)'s range [-2^(GB + 2), 2^(GB + 2)).
+// The sign test is on cap2 * m2 - G_kk: with m2, G_kk in [0, 2^GB) and cap2 in [0, 16) it lies in
+// (-2^GB, 2^(GB + 4)), inside NonNegative(GB + 4)'s range [-2^(GB + 4), 2^(GB + 4)).
 template NormCap(K, GB) {
-    assert(GB + 2 <= 252);
+    assert(GB + 4 <= 252);
     // Squared norms G_kk, each in [0, 2^GB) (guaranteed by the caller).
     signal input norm2[K];
     // representative[k] = 1 iff slot k is its cluster's label (0/1, Clusters' output).
@@ -530,82 +628,39 @@ template NormCap(K, GB) {
     signal input m2;
     // 1 iff the round is active and a median was taken (0/1, constrained by the caller).
     signal input on;
+    // The cap squared, in [0, 16) (the caller's constant: consensusCap2 or consensusReferenceCap2).
+    signal input cap2;
     // capped[k] = 1 iff slot k is a representative within the norm cap.
     signal output capped[K];
 
+    // bound = cap2 * m2.
+    signal bound <== cap2 * m2;
     // within[k].out = 1 iff cap2 * m2 - G_kk >= 0.
     component within[K];
     // onRepresentative[k] = on * representative[k].
     signal onRepresentative[K];
     for (var k = 0; k < K; k++) {
-        within[k] = NonNegative(GB + 2);
-        within[k].d <== consensusCap2() * m2 - norm2[k];
+        within[k] = NonNegative(GB + 4);
+        within[k].d <== bound - norm2[k];
         onRepresentative[k] <== on * representative[k];
         capped[k] <== onRepresentative[k] * within[k].out;
     }
 }
 
-// Steps 7 and 8 of the rule, counted slots and scores: `counted`, `clusterScores` and `scores` of
-// consensusDecision.
-// - counted[k] = sum_l labelOf[k][l] kept[l]: slot k's cluster is kept.
-// - clusterScore[r] = floor(max(0, sum_r) / 2^(2F)) for kept r, sum_r = sum_{j kept, j != r} H_rj;
-//   0 for the other slots.
-// - score[k] = counted[k] floor(clusterScore[l] / clusterSize[l]) for k's label l, < 2^SB (SB = 64,
-//   SCORE_BITS of config.ts; a larger score makes the witness unsatisfiable, as the reference throws).
-// Inputs as the other templates give them: h from ConsensusKeep, kept from ConsensusKeep (a kept
-// slot is a capped representative, so its cluster size is at least 1), labelOf and clusterSize from
-// Clusters (labelOf rows one-hot on candidates, zero elsewhere; clusterSize[l] <= K).
-// Hints (inputs, as ClipFactor's sigmaHint, each proven): the quotient and remainder of each floor.
-// Bounds (LOGK = clog2(K), HB = 2F + GB): |H_ij| < 2^HB, so |sum_r| < (K - 1) 2^HB < 2^(HB + LOGK)
-// (sign test NonNegative(HB + LOGK)). Shift: clamped_r = max(0, kept_r sum_r) = q_r 2^(2F) + rem_r
-// with rem_r in [0, 2^(2F)) and q_r in [0, 2^(GB + LOGK)); both sides are below 2^(HB + LOGK + 1),
-// far below p, so the equation holds over the integers and q_r is the floor. Split (per label l):
-// clusterScore[l] = q'_l clusterSize[l] + rem'_l with q'_l in [0, 2^SB), rem'_l in [0, 2^LOGK) and,
-// for kept l, clusterSize[l] - 1 - rem'_l in [0, 2^LOGK) (rem'_l < size, which needs size >= 1);
-// both sides are below 2^(SB + LOGK + 1), so q'_l is the floor. For l not kept, q'_l = 0 is
-// required (then clusterScore[l] = 0 forces rem'_l = 0): every hint is unique.
-template ClusterScores(K, F, GB) {
+// Step 8's cluster values by consensus: value[r] = kept[r] sum_{j kept, j != r} H_rj, the kept
+// representative's clipped update's alignment with the other kept clusters' clipped updates (0 for
+// slots that are not kept). Bounds: |H_ij| < 2^HB, so |value[r]| < (K - 1) 2^HB < 2^(HB + LOGK).
+template GramValues(K, HB) {
     var KK = K * (K + 1) \ 2;
-    var LOGK = clog2(K);
-    var HB = 2 * F + GB;
-    var SB = 64;
-    assert(HB + LOGK <= 252);
-    // Clipped Gram matrix H_ij = sigma_i sigma_j G_ij, upper triangle, row-major (ConsensusKeep's
-    // output); signed, |H_ij| < 2^HB.
+    // Clipped Gram matrix H_ij = sigma_i sigma_j G_ij, upper triangle (ConsensusKeep's output).
     signal input h[KK];
-    // kept[r] = 1 iff representative r passed the consensus test (0/1, ConsensusKeep's output).
+    // kept[r] = 1 iff representative r is kept (0/1, from the caller).
     signal input kept[K];
-    // labelOf[k][l] = 1 iff slot l is the label of candidate k's cluster (Clusters' proven hint).
-    signal input labelOf[K][K];
-    // clusterSize[l] = number of slots labelled l, in [0, K] (Clusters' output).
-    signal input clusterSize[K];
-    // Hint: shiftQuotient[r] = floor(max(0, sum_r) / 2^(2F)) for kept r, else 0.
-    signal input shiftQuotient[K];
-    // Hint: shiftRemainder[r] = max(0, sum_r) mod 2^(2F) for kept r, else 0.
-    signal input shiftRemainder[K];
-    // Hint: splitQuotient[l] = floor(clusterScore[l] / clusterSize[l]) for kept l, else 0.
-    signal input splitQuotient[K];
-    // Hint: splitRemainder[l] = clusterScore[l] mod clusterSize[l] for kept l, else 0.
-    signal input splitRemainder[K];
-    // counted[k] = 1 iff slot k is a member of a kept cluster (status 1).
-    signal output counted[K];
-    // clusterScore[r] = floor(max(0, sum_r) / 2^(2F)) for kept r, else 0.
-    signal output clusterScore[K];
-    // score[k] = counted[k] * floor(clusterScore[label] / clusterSize[label]), in [0, 2^SB).
-    signal output score[K];
+    // The cluster values (signed), 0 off the kept set.
+    signal output value[K];
 
-    // keptH[r][j] = kept[j] * H_rj (j != r): the terms of sum_r.
+    // keptH[r][j] = kept[j] * H_rj (j != r): the terms of the sum.
     signal keptH[K][K];
-    // keptSum[r] = kept[r] * sum_r (0 for slots that are not kept).
-    signal keptSum[K];
-    // positive[r].out = 1 iff keptSum[r] >= 0.
-    component positive[K];
-    // clamped[r] = max(0, keptSum[r]) = positive[r].out * keptSum[r].
-    signal clamped[K];
-    // shiftQuotientRange[r]: shiftQuotient[r] in [0, 2^(GB + LOGK)).
-    component shiftQuotientRange[K];
-    // shiftRemainderRange[r]: shiftRemainder[r] in [0, 2^(2F)).
-    component shiftRemainderRange[K];
     for (var r = 0; r < K; r++) {
         var sum = 0;
         for (var j = 0; j < K; j++) {
@@ -614,12 +669,121 @@ template ClusterScores(K, F, GB) {
                 sum += keptH[r][j];
             }
         }
-        keptSum[r] <== kept[r] * sum;
-        positive[r] = NonNegative(HB + LOGK);
-        positive[r].d <== keptSum[r];
-        clamped[r] <== positive[r].out * keptSum[r];
+        value[r] <== kept[r] * sum;
+    }
+}
+
+// Step 8' (by the owner's reference): value[r] = kept[r] ((alpha_n + beta_n) b_r - beta_n B), the
+// exact Shapley value of the linear game U(T) = <v, mean of T's clipped updates> over the n kept
+// clusters, scaled by 2^(2F): b_r = sigma_r a_r (scale 2^F), B = sum of the kept b_r, and alpha_n,
+// beta_n the F-bit weights of gameAlpha / gameBeta, selected by n (one IsEqual per possible n).
+// Bounds: sigma in [0, 2^F], |a_r| < 2^GB, so |b_r| < 2^(F + GB); alpha_n + beta_n <= 2^(F + 1)
+// (alpha_n <= 2^F, beta_n <= 2^F / 4) and |B| < K 2^(F + GB): |value[r]| < 2^(2F + GB + 1) +
+// 2^(2F + GB + LOGK) <= 2^(2F + GB + LOGK + 1).
+template GameValues(K, F, GB) {
+    // Clip factors, each in [0, 2^F] (0 off the capped representatives).
+    signal input sigma[K];
+    // a_k = <u_k, v> (signed, |a_k| < 2^GB).
+    signal input alignment[K];
+    // kept[r] = 1 iff representative r is kept (0/1, from the caller).
+    signal input kept[K];
+    // The cluster values (signed), 0 off the kept set.
+    signal output value[K];
+
+    // b[r] = sigma_r a_r; keptB[r] = kept[r] b[r].
+    signal b[K];
+    signal keptB[K];
+    var n = 0;
+    var total = 0;
+    for (var r = 0; r < K; r++) {
+        b[r] <== sigma[r] * alignment[r];
+        keptB[r] <== kept[r] * b[r];
+        n += kept[r];
+        total += keptB[r];
+    }
+    // players[m - 1].out = 1 iff n = m (m in [1, K]); all zero for n = 0 (then nothing is kept).
+    component players[K];
+    var alpha = 0;
+    var beta = 0;
+    for (var m = 1; m <= K; m++) {
+        players[m - 1] = IsEqual();
+        players[m - 1].in[0] <== n;
+        players[m - 1].in[1] <== m;
+        alpha += players[m - 1].out * gameAlpha(m, F);
+        beta += players[m - 1].out * gameBeta(m, F);
+    }
+    // others = beta_n B: the other players' part of every value.
+    signal others <== beta * total;
+    // own[r] = (alpha_n + beta_n) kept b_r; keptOthers[r] = kept[r] beta_n B.
+    signal own[K];
+    signal keptOthers[K];
+    for (var r = 0; r < K; r++) {
+        own[r] <== (alpha + beta) * keptB[r];
+        keptOthers[r] <== kept[r] * others;
+        value[r] <== own[r] - keptOthers[r];
+    }
+}
+
+// Steps 7 and 8 of the rule, counted slots and scores: `counted`, `clusterScores` and `scores` of
+// consensusDecision, from the cluster values (GramValues by consensus, GameValues by the reference).
+// - counted[k] = sum_l labelOf[k][l] kept[l]: slot k's cluster is kept.
+// - clusterScore[r] = floor(max(0, value[r]) / 2^(2F)) (0 for slots that are not kept, whose value
+//   is 0).
+// - score[k] = counted[k] floor(clusterScore[l] / clusterSize[l]) for k's label l, < 2^SB (SB = 64,
+//   SCORE_BITS of config.ts; a larger score makes the witness unsatisfiable, as the reference throws).
+// Inputs as the other templates give them: kept from the caller (a kept slot is a capped
+// representative, so its cluster size is at least 1), labelOf and clusterSize from Clusters
+// (labelOf rows one-hot on candidates, zero elsewhere; clusterSize[l] <= K).
+// Hints (inputs, as ClipFactor's sigmaHint, each proven): the quotient and remainder of each floor.
+// Bounds (LOGK = clog2(K)): |value[r]| < 2^VB (sign test NonNegative(VB)). Shift: clamped_r =
+// max(0, value[r]) = q_r 2^(2F) + rem_r with rem_r in [0, 2^(2F)) and q_r in [0, 2^(VB - 2F));
+// both sides are below 2^(VB + 1), far below p, so the equation holds over the integers and q_r is
+// the floor. Split (per label l): clusterScore[l] = q'_l clusterSize[l] + rem'_l with q'_l in
+// [0, 2^SB), rem'_l in [0, 2^LOGK) and, for kept l, clusterSize[l] - 1 - rem'_l in [0, 2^LOGK)
+// (rem'_l < size, which needs size >= 1); both sides are below 2^(SB + LOGK + 1), so q'_l is the
+// floor. For l not kept, q'_l = 0 is required (then clusterScore[l] = 0 forces rem'_l = 0): every
+// hint is unique.
+template ClusterScores(K, F, VB) {
+    var LOGK = clog2(K);
+    var SB = 64;
+    assert(VB <= 252 && VB > 2 * F);
+    // The cluster values (signed, |value[r]| < 2^VB, 0 for slots that are not kept).
+    signal input value[K];
+    // kept[r] = 1 iff representative r is kept (0/1, from the caller).
+    signal input kept[K];
+    // labelOf[k][l] = 1 iff slot l is the label of candidate k's cluster (Clusters' proven hint).
+    signal input labelOf[K][K];
+    // clusterSize[l] = number of slots labelled l, in [0, K] (Clusters' output).
+    signal input clusterSize[K];
+    // Hint: shiftQuotient[r] = floor(max(0, value[r]) / 2^(2F)) for kept r, else 0.
+    signal input shiftQuotient[K];
+    // Hint: shiftRemainder[r] = max(0, value[r]) mod 2^(2F) for kept r, else 0.
+    signal input shiftRemainder[K];
+    // Hint: splitQuotient[l] = floor(clusterScore[l] / clusterSize[l]) for kept l, else 0.
+    signal input splitQuotient[K];
+    // Hint: splitRemainder[l] = clusterScore[l] mod clusterSize[l] for kept l, else 0.
+    signal input splitRemainder[K];
+    // counted[k] = 1 iff slot k is a member of a kept cluster (status 1).
+    signal output counted[K];
+    // clusterScore[r] = floor(max(0, value[r]) / 2^(2F)).
+    signal output clusterScore[K];
+    // score[k] = counted[k] * floor(clusterScore[label] / clusterSize[label]), in [0, 2^SB).
+    signal output score[K];
+
+    // positive[r].out = 1 iff value[r] >= 0.
+    component positive[K];
+    // clamped[r] = max(0, value[r]) = positive[r].out * value[r].
+    signal clamped[K];
+    // shiftQuotientRange[r]: shiftQuotient[r] in [0, 2^(VB - 2F)).
+    component shiftQuotientRange[K];
+    // shiftRemainderRange[r]: shiftRemainder[r] in [0, 2^(2F)).
+    component shiftRemainderRange[K];
+    for (var r = 0; r < K; r++) {
+        positive[r] = NonNegative(VB);
+        positive[r].d <== value[r];
+        clamped[r] <== positive[r].out * value[r];
         shiftQuotient[r] * (1 << (2 * F)) + shiftRemainder[r] === clamped[r];
-        shiftQuotientRange[r] = RangeCheck(GB + LOGK);
+        shiftQuotientRange[r] = RangeCheck(VB - 2 * F);
         shiftQuotientRange[r].in <== shiftQuotient[r];
         shiftRemainderRange[r] = RangeCheck(2 * F);
         shiftRemainderRange[r].in <== shiftRemainder[r];
@@ -667,19 +831,26 @@ template ClusterScores(K, F, GB) {
 }
 
 // The whole consensus rule (steps 2 to 8; step 1's statuses and step 3's quorum come from the
-// caller): `counted`, `aggregated` and `scores` of consensusDecision, from the Gram matrix, the
-// valid slots and the quorum flag, with every hint proven by the step templates above (so each
-// output is the reference's for any accepted hints; `consensusHints` in consensus.ts computes
-// them). Wiring: zero[k] = valid[k] * (G_kk = 0), candidate = valid - zero; NearDuplicateLinks on
-// the candidates; Clusters (representatives, sizes, the proven labelling labelOf); LowerMedian of
-// the representatives' G_rr (members = representatives, active = the quorum; its `on` also needs
-// a representative); NormCap with on = active (without a median there is no representative, see
-// NormCap); ClipFactor per slot with on = capped; ConsensusKeep (two passes, on the clipped Gram
-// matrix of the capped representatives); ClusterScores on the kept clusters.
-// Bounds: the caller guarantees |G_ij| < 2^GB and 0 <= G_ii < 2^GB, as every step template
-// requires; m2 is one of the G_rr, so it is in [0, 2^GB) as well; sigma is in [0, 2^F] (ClipFactor).
+// caller), in both modes: `counted`, `aggregated` and `scores` of consensusDecision, from the Gram
+// matrix, the valid slots, the quorum flag and, when byReference = 1, the owner's reference
+// (alignments, |v|^2, D), with every hint proven by the step templates above (so each output is the
+// reference's for any accepted hints; `consensusHints` in consensus.ts computes them). Wiring:
+// zero[k] = valid[k] * (G_kk = 0); candidate = (valid - zero) * (byReference ? aligned : 1)
+// (ReferenceAligned); NearDuplicateLinks on the candidates; Clusters (representatives, sizes, the
+// proven labelling labelOf); LowerMedian of the representatives' G_rr (members = representatives,
+// weights = cluster sizes by consensus, 1 by the reference; active = the quorum; its `on` also
+// needs a representative); NormCap with on = active and cap2 =
+// 4 or 9 (without a median there is no representative, see NormCap); ClipFactor per slot with
+// on = capped; ConsensusKeep (two passes, on the clipped Gram matrix of the capped
+// representatives); kept = ConsensusKeep's by consensus, every capped representative by the
+// reference; cluster values GramValues or GameValues; ClusterScores on the kept clusters.
+// Bounds: the caller guarantees |G_ij| < 2^GB, 0 <= G_ii < 2^GB, |a_k| < 2^GB, |v|^2 in
+// [0, 2^GB) and D < 2^32, as every step template requires; m2 is one of the G_rr, so it is in
+// [0, 2^GB) as well; sigma is in [0, 2^F] (ClipFactor). The cluster values of both modes are
+// below 2^(2F + GB + LOGK + 1) in size (GramValues, GameValues).
 template ConsensusRule(K, F, GB) {
     var KK = K * (K + 1) \ 2;
+    var LOGK = clog2(K);
     // Gram matrix, upper triangle, row-major (`gramIndex`); signed, |G_ij| < 2^GB, 0 <= G_ii < 2^GB.
     signal input gram[KK];
     // valid[k] = 1 iff slot k is decoded, non-empty and has no duplicate commitment (0/1, from the
@@ -687,6 +858,14 @@ template ConsensusRule(K, F, GB) {
     signal input valid[K];
     // 1 iff the quorum is met: at least 2f + 3 valid slots (0/1, from the caller).
     signal input active;
+    // 1 iff the rule judges by the owner's reference (it counts on chain; 0/1, from the caller).
+    signal input byReference;
+    // a_k = <u_k, v> (signed, |a_k| < 2^GB; ignored when byReference = 0).
+    signal input alignment[K];
+    // |v|^2, in [0, 2^GB) (ignored when byReference = 0).
+    signal input referenceNorm;
+    // The model size D, in [0, 2^32).
+    signal input size;
     // Hint (Clusters): labelOf[k][l] = 1 iff slot l is the label of candidate k's cluster.
     signal input labelOf[K][K];
     // Hint (Clusters): parentOf[k][p] = 1 iff p is k's parent in the BFS tree of its cluster.
@@ -697,7 +876,7 @@ template ConsensusRule(K, F, GB) {
     signal input medianSlot[K];
     // Hint (ClipFactor): the clip factor of each capped representative (0 for other slots).
     signal input sigmaHint[K];
-    // Hints (ClusterScores): quotient and remainder of each cluster score's shift by 2^(2F).
+    // Hints (ClusterScores): quotient and remainder of each cluster value's shift by 2^(2F).
     signal input shiftQuotient[K];
     signal input shiftRemainder[K];
     // Hints (ClusterScores): quotient and remainder of each kept cluster's score split over its size.
@@ -716,14 +895,26 @@ template ConsensusRule(K, F, GB) {
     component isZero[K];
     // zero[k] = valid[k] * isZero[k].out: a valid zero update, neither counted nor paid.
     signal zero[K];
-    // candidate[k] = valid[k] - zero[k]: valid and non-zero, the slots that are clustered.
+    // referenceGate[k] = byReference * aligned[k]: the reference's verdict when it judges.
+    signal referenceGate[K];
+    // candidate[k] = (valid[k] - zero[k]) * (1 - byReference + referenceGate[k]): valid, non-zero
+    // and (by the reference) aligned: the slots that are clustered.
     signal candidate[K];
+    // Step 2': alignment with the reference by the margin.
+    component aligned = ReferenceAligned(K, GB);
+    aligned.alignment <== alignment;
+    aligned.referenceNorm <== referenceNorm;
+    aligned.size <== size;
     for (var k = 0; k < K; k++) {
         norm2[k] <== gram[gramIndex(k, k, K)];
+    }
+    aligned.norm2 <== norm2;
+    for (var k = 0; k < K; k++) {
         isZero[k] = IsZero();
         isZero[k].in <== norm2[k];
         zero[k] <== valid[k] * isZero[k].out;
-        candidate[k] <== valid[k] - zero[k];
+        referenceGate[k] <== byReference * aligned.aligned[k];
+        candidate[k] <== (valid[k] - zero[k]) * (1 - byReference + referenceGate[k]);
     }
 
     // Step 2: the near-duplicate relation and its clusters.
@@ -737,11 +928,18 @@ template ConsensusRule(K, F, GB) {
     clusters.parentOf <== parentOf;
     clusters.depth <== depth;
 
-    // Step 4: the lower median of the representatives' squared norms and the norm cap.
+    // Step 4: the lower median of the representatives' squared norms, each weighted by its
+    // cluster's size by consensus and counted once by the reference (4'), and the norm cap (4 by
+    // consensus, 9 by the reference).
+    // medianWeight[k] = clusterSize[k] + byReference * (representative[k] - clusterSize[k]).
+    signal medianWeight[K];
+    for (var k = 0; k < K; k++) {
+        medianWeight[k] <== clusters.clusterSize[k] + byReference * (clusters.representative[k] - clusters.clusterSize[k]);
+    }
     component median = LowerMedian(K, GB);
     median.norm2 <== norm2;
     median.member <== clusters.representative;
-    median.weight <== clusters.clusterSize;
+    median.weight <== medianWeight;
     median.active <== active;
     median.medianSlot <== medianSlot;
     component cap = NormCap(K, GB);
@@ -749,6 +947,7 @@ template ConsensusRule(K, F, GB) {
     cap.representative <== clusters.representative;
     cap.m2 <== median.m2;
     cap.on <== active;
+    cap.cap2 <== consensusCap2() + byReference * (consensusReferenceCap2() - consensusCap2());
 
     // Step 5: the clip factors of the capped representatives (0 elsewhere).
     component clip[K];
@@ -760,7 +959,8 @@ template ConsensusRule(K, F, GB) {
         clip[k].sigmaHint <== sigmaHint[k];
     }
 
-    // Step 6: the two-pass consensus test on the clipped Gram matrix.
+    // Step 6: the two-pass consensus test on the clipped Gram matrix; by the reference (6') every
+    // capped representative is kept.
     component keep = ConsensusKeep(K, F, GB);
     keep.gram <== gram;
     for (var k = 0; k < K; k++) {
@@ -768,11 +968,33 @@ template ConsensusRule(K, F, GB) {
     }
     keep.capped <== cap.capped;
     keep.weight <== clusters.clusterSize;
+    // kept[k] = keep.kept[k] + byReference * (capped[k] - keep.kept[k]).
+    signal kept[K];
+    for (var k = 0; k < K; k++) {
+        kept[k] <== keep.kept[k] + byReference * (cap.capped[k] - keep.kept[k]);
+    }
+
+    // Step 8's cluster values: by consensus the clipped alignment with the other kept clusters, by
+    // the reference the linear game's Shapley value (8').
+    component gramValues = GramValues(K, 2 * F + GB);
+    gramValues.h <== keep.h;
+    gramValues.kept <== kept;
+    component gameValues = GameValues(K, F, GB);
+    for (var k = 0; k < K; k++) {
+        gameValues.sigma[k] <== clip[k].sigma;
+    }
+    gameValues.alignment <== alignment;
+    gameValues.kept <== kept;
+    // value[k] = gramValues + byReference * (gameValues - gramValues).
+    signal value[K];
+    for (var k = 0; k < K; k++) {
+        value[k] <== gramValues.value[k] + byReference * (gameValues.value[k] - gramValues.value[k]);
+    }
 
     // Steps 7 and 8: counted members, cluster scores and their split.
-    component scores = ClusterScores(K, F, GB);
-    scores.h <== keep.h;
-    scores.kept <== keep.kept;
+    component scores = ClusterScores(K, F, 2 * F + GB + LOGK + 1);
+    scores.value <== value;
+    scores.kept <== kept;
     scores.labelOf <== labelOf;
     scores.clusterSize <== clusters.clusterSize;
     scores.shiftQuotient <== shiftQuotient;
@@ -781,6 +1003,6 @@ template ConsensusRule(K, F, GB) {
     scores.splitRemainder <== splitRemainder;
 
     counted <== scores.counted;
-    aggregated <== keep.kept;
+    aggregated <== kept;
     score <== scores.score;
 }

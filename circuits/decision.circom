@@ -22,14 +22,16 @@ include "./consensus.circom";
 // (empty 0, excluded 3 = not decoded, for a proven reason only, duplicate 2, valid: counted 1 /
 // not counted 2); the mask in the state is exactly the consensus rule's aggregated set (the kept
 // clusters' representatives; nobody when fewer than 2f + 3 slots are valid); the scores are the
-// rule's (each member's share of its kept cluster's clipped alignment with the other kept
-// clusters, < 2^64; 0 for every other slot); the outcome words.
+// rule's (each member's share of its kept cluster's value, < 2^64; 0 for every other slot): by the
+// owner's reference when it counts (aligned candidates, the linear game's Shapley value of the
+// clipped alignments <u_k, v>), by consensus otherwise (the clipped alignment with the other kept
+// clusters); the outcome words.
 // Reference: `consensusDecision` in packages/core/src/consensus.ts (the rule, step by step, and
 // `consensusHints`, the hints it is checked with; no sorting or search in the circuit).
 //
-// Bit widths: the decision checks counter < 2^32, so every Gram entry is a sum of fewer than
-// 2^32 * CHUNK products of B-bit values: |G_ij| < 2^DB with DB = 32 + ceil(log2 CHUNK) + 2B
-// (config.ts `decisionBounds`, the rule's GB). All comparisons are range checks of differences of
+// Bit widths: the decision checks counter < 2^32, so every Gram entry, alignment and |v|^2 is a
+// sum of fewer than 2^32 * CHUNK products of B-bit values: each is below 2^DB in size with
+// DB = 32 + ceil(log2 CHUNK) + 2B (config.ts `decisionBounds`, the rule's GB). All comparisons are range checks of differences of
 // such bounded integers, far below the field size (the widest, the consensus test, is checked
 // against 252 bits by the templates and by `validateConfig`).
 template Decision(K_MAX, CHUNK, B, BG) {
@@ -267,6 +269,11 @@ template Decision(K_MAX, CHUNK, B, BG) {
     rule.gram <== gram;
     rule.valid <== valid;
     rule.active <== 1 - tooFew.out;
+    // By the owner's reference whenever it counts (its commitment opened in 3b).
+    rule.byReference <== 1 - noReference.out;
+    rule.alignment <== alignment;
+    rule.referenceNorm <== referenceNorm;
+    rule.size <== size;
     rule.labelOf <== labelOf;
     rule.parentOf <== parentOf;
     rule.depth <== depth;

@@ -147,6 +147,7 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
             return;
         }
         // Below quorum: a round with commitments pays their trainers; an empty one returns its reward.
+        _settleReferenceDeposit(projectId, p);
         uint256 commits = active ? p.commits : 0;
         uint256 reward = p.roundReward;
         p.roundReward = 0;
@@ -495,6 +496,7 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
         v.aggregationWindow = p.aggregationWindow;
         v.budget = p.budget;
         v.roundReward = p.roundReward;
+        v.referenceDeposit = p.referenceDeposit;
         v.rewardPerRound = p.rewardPerRound;
         v.aggregatorBond = p.aggregatorBond;
         v.bondPosted = p.bondPosted;

@@ -89,8 +89,18 @@ contract FedMarketAnswers is FedMarketStorage {
         if (commitment == 0 || commitment >= FIELD_MODULUS) revert IFedMarket.InvalidCommitment(commitment);
         Reference storage r = _references[projectId][round];
         if (r.commitment != 0) revert IFedMarket.ReferenceAlreadyCommitted(projectId, round);
+        // The deposit: the round's reward, what steering the round by publishing or withholding
+        // `v` can move (returned or burned when the round closes, FedMarketRounds).
+        uint256 deposit = p.roundReward;
+        uint256 budget = p.budget;
+        if (budget < deposit) revert IFedMarket.ReferenceDepositUnavailable(projectId, round, budget, deposit);
         r.commitment = commitment;
-        emit IFedMarket.ReferenceCommitted(projectId, round, commitment);
+        // Unchecked: checked just above.
+        unchecked {
+            p.budget = budget - deposit;
+        }
+        p.referenceDeposit = deposit;
+        emit IFedMarket.ReferenceCommitted(projectId, round, commitment, deposit);
     }
 
     /// @notice See {IFedMarket-publishReference} (FedMarket forwards it here by `delegatecall`).

@@ -111,6 +111,7 @@ abstract contract FedMarketRounds is FedMarketStorage {
 
     /// @dev Ends the open round (its reward already settled) and moves the project on.
     function _closeRound(uint256 projectId, Project storage p, bool failed) internal {
+        _settleReferenceDeposit(projectId, p);
         uint32 next;
         // Unchecked: the open round is below `numRounds`, a uint32.
         unchecked {
@@ -129,6 +130,23 @@ abstract contract FedMarketRounds is FedMarketStorage {
         } else {
             _openRound(projectId, p);
         }
+    }
+
+    /// @dev Settles the open round's reference deposit as the round closes (every way a round ends
+    ///      passes here: `_closeRound`, or `cancelProject` below the quorum): back to the budget when
+    ///      the reference counts (`_referenceInput`: the decision judged, or would have judged, by it)
+    ///      or the round has no quorum (no rule judged anyone, so nothing was steered); otherwise
+    ///      burned, credited to `address(0)`, which never withdraws. Burned rather than paid to the
+    ///      round's trainers: an owner with identities among them would get part of it back.
+    function _settleReferenceDeposit(uint256 projectId, Project storage p) internal {
+        uint256 deposit = p.referenceDeposit;
+        if (deposit == 0) return;
+        uint256 round = p.currentRound;
+        bool returned = p.submissions < _quorum(p) || _referenceInput(projectId, round) != 0;
+        p.referenceDeposit = 0;
+        if (returned) p.budget += deposit;
+        emit IFedMarket.ReferenceDepositSettled(projectId, round, deposit, returned);
+        if (!returned) _credit(p.token, address(0), deposit);
     }
 
     /// @dev Ends the project in the status its caller just set (`Completed` or `Cancelled`; taken from

@@ -63,6 +63,7 @@ abstract contract FedMarketStorage {
         uint256 accumulator;
         uint256 budget;
         uint256 roundReward;
+        uint256 referenceDeposit; // the open round's (commitReference), settled when it closes
         uint256 rewardPerRound;
         uint256 aggregatorBond;
         uint256 bondPosted;

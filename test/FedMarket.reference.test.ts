@@ -17,7 +17,9 @@ import {
   AGGREGATION_WINDOW,
   CHUNK_SIZE,
   DECISION_HEAD,
+  ETH,
   FIELD_MODULUS,
+  REWARD,
   K_MAX,
   REFERENCE_INPUT,
   Status,
@@ -70,9 +72,10 @@ const openOptimisticRound = () => openProjectRound(OPTIMISTIC);
 describe("FedMarket: the owner's reference", () => {
   it("commits in the commit window and publishes after the reveals, with past-tense events", async () => {
     const f = await loadFixture(openRound);
+    const reward = (await f.market.getCurrentRound(f.projectId)).reward;
     await expect(f.market.connect(f.owner).commitReference(f.projectId, f.round, COMMITMENT))
       .to.emit(f.market, "ReferenceCommitted")
-      .withArgs(f.projectId, f.round, COMMITMENT);
+      .withArgs(f.projectId, f.round, COMMITMENT, reward);
     await submitAll(f, f.projectId, f.trainers.slice(0, 4));
     await toAggregationWindow(f, f.projectId);
     await expect(f.market.connect(f.owner).publishReference(f.projectId, f.round, cid("reference")))
@@ -485,6 +488,111 @@ describe("FedMarket: the owner's reference", () => {
         opt.connect(f.aggregator).finalizeRoundOptimistic(f.projectId, f.round, tree.accs.at(-1)!, tree.root, cid("proofs"), result),
       ).to.emit(opt, "ChunksCommitted");
       expect(BigInt(await time.latest())).to.be.lessThan(end);
+    });
+  });
+  // -----------------------------------------------------------------------------------------------
+  // The reference deposit: withholding a committed reference costs the round's reward
+  // -----------------------------------------------------------------------------------------------
+
+  describe("the reference deposit (the round's reward, taken at commitReference)", () => {
+    /** Finalizes the open round with mock proofs about whatever reference input the market passes. */
+    async function finalize(f: ReferenceFixture) {
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, INLIERS);
+      const agg = f.market.connect(f.aggregator);
+      await agg.submitChunkProofs(f.projectId, f.round, 0n, chunkProofs);
+      return agg.finalizeRound(f.projectId, f.round, BigInt(chunkProofs.length), [], result);
+    }
+
+    it("moves the round's reward from the budget into the deposit; a budget holding less refuses the commitment", async () => {
+      const f = await loadFixture(openRound);
+      const before = await f.market.getProject(f.projectId);
+      expect(before.referenceDeposit).to.equal(0n);
+      await f.market.connect(f.owner).commitReference(f.projectId, f.round, COMMITMENT);
+      const after = await f.market.getProject(f.projectId);
+      expect(after.referenceDeposit).to.equal(before.roundReward);
+      expect(after.budget).to.equal(before.budget - before.roundReward);
+      expect(after.roundReward).to.equal(before.roundReward);
+
+      // A project funding exactly one round: nothing is left in the budget for a deposit.
+      const g = await openProjectRound({ budget: REWARD });
+      await expect(g.market.connect(g.owner).commitReference(g.projectId, g.round, COMMITMENT))
+        .to.be.revertedWithCustomError(g.market, "ReferenceDepositUnavailable")
+        .withArgs(g.projectId, g.round, 0n, REWARD);
+      // Funding the project makes room for it.
+      await g.market.connect(g.owner).fundProject(g.projectId, REWARD, { value: REWARD });
+      await expect(g.market.connect(g.owner).commitReference(g.projectId, g.round, COMMITMENT)).to.emit(g.market, "ReferenceCommitted");
+    });
+
+    it("is returned to the budget when the round is finalized with the reference counting (published, or flagged and answered)", async () => {
+      const f = await loadFixture(publishedReference);
+      const { budget, referenceDeposit } = await f.market.getProject(f.projectId);
+      await expect(finalize(f)).to.emit(f.market, "ReferenceDepositSettled").withArgs(f.projectId, f.round, referenceDeposit, true);
+      const after = await f.market.getProject(f.projectId);
+      expect(after.referenceDeposit).to.equal(0n);
+      // Round 1 opened with the next reward taken from the budget the deposit came back to.
+      expect(after.budget + after.roundReward).to.equal(budget + referenceDeposit);
+      expect(await f.market.creditOf(ETH, ethers.ZeroAddress)).to.equal(0n);
+
+      const g = await publishedReference();
+      await g.market.connect(g.aggregator).flagReference(g.projectId, g.round);
+      await g.market.connect(g.stranger).answerReference(g.projectId, g.round, SALT, g.packed);
+      await time.increaseTo((await g.market.unavailableFlags(g.projectId)).answerDeadline);
+      await expect(finalize(g)).to.emit(g.market, "ReferenceDepositSettled").withArgs(g.projectId, g.round, REWARD, true);
+    });
+
+    it("is burned (credited to the zero address, which never withdraws) when the reference was withheld or left flagged", async () => {
+      const f = await loadFixture(committedReference);
+      const { budget, referenceDeposit } = await f.market.getProject(f.projectId);
+      await time.increaseTo(await publicationEnd(f));
+      await expect(finalize(f))
+        .to.emit(f.market, "ReferenceDepositSettled")
+        .withArgs(f.projectId, f.round, referenceDeposit, false)
+        .and.to.emit(f.market, "Credited")
+        .withArgs(ETH, ethers.ZeroAddress, referenceDeposit);
+      const after = await f.market.getProject(f.projectId);
+      expect(after.budget + after.roundReward).to.equal(budget);
+      expect(await f.market.creditOf(ETH, ethers.ZeroAddress)).to.equal(referenceDeposit);
+
+      const g = await publishedReference();
+      await g.market.connect(g.aggregator).flagReference(g.projectId, g.round);
+      await time.increaseTo((await g.market.unavailableFlags(g.projectId)).answerDeadline);
+      await expect(finalize(g)).to.emit(g.market, "ReferenceDepositSettled").withArgs(g.projectId, g.round, REWARD, false);
+    });
+
+    it("is returned without a quorum (skipped, or cancelled below it); a failed round settles it as a finalized one would", async () => {
+      // Skipped: nobody revealed.
+      const f = await loadFixture(openRound);
+      await f.market.connect(f.owner).commitReference(f.projectId, f.round, COMMITMENT);
+      const deposit = (await f.market.getProject(f.projectId)).referenceDeposit;
+      await toAggregationWindow(f, f.projectId);
+      await expect(f.market.skipRound(f.projectId))
+        .to.emit(f.market, "ReferenceDepositSettled")
+        .withArgs(f.projectId, f.round, deposit, true);
+
+      // Cancelled below the quorum: the deposit returns to the budget before it is refunded.
+      const g = await openRound();
+      await g.market.connect(g.owner).commitReference(g.projectId, g.round, COMMITMENT);
+      const { referenceDeposit } = await g.market.getProject(g.projectId);
+      await expect(g.market.connect(g.owner).cancelProject(g.projectId))
+        .to.emit(g.market, "ReferenceDepositSettled")
+        .withArgs(g.projectId, g.round, referenceDeposit, true)
+        .and.to.emit(g.market, "ProjectClosed");
+      expect((await g.market.getProject(g.projectId)).referenceDeposit).to.equal(0n);
+      // The whole deposit (3 rounds' rewards) is refunded to the owner, nothing burned.
+      expect(await g.market.creditOf(ETH, g.owner.address)).to.equal(3n * REWARD);
+      expect(await g.market.creditOf(ETH, ethers.ZeroAddress)).to.equal(0n);
+
+      // Failed (quorum, aggregator silent): returned if the reference counted, burned if withheld.
+      const h = await publishedReference();
+      await time.increaseTo((await h.market.getCurrentRound(h.projectId)).aggregationDeadline);
+      await expect(h.market.failRound(h.projectId))
+        .to.emit(h.market, "ReferenceDepositSettled")
+        .withArgs(h.projectId, h.round, REWARD, true);
+      const i = await committedReference();
+      await time.increaseTo((await i.market.getCurrentRound(i.projectId)).aggregationDeadline);
+      await expect(i.market.failRound(i.projectId))
+        .to.emit(i.market, "ReferenceDepositSettled")
+        .withArgs(i.projectId, i.round, REWARD, false);
     });
   });
 });

@@ -12,7 +12,9 @@ import {
   clipFactor,
   consensusDecision,
   consensusHints,
+  gameWeights,
   gramIndex,
+  innerProduct,
   gramMatrix,
   gramToUpper,
   mod,
@@ -27,6 +29,8 @@ const K = 5;
 const GB = 40;
 /** Clip bits (the production value). */
 const F = CONSENSUS_PARAMS.clipBits;
+/** Bound of the cluster values ConsensusRule gives ClusterScores: 2F + GB + clog2(K) + 1. */
+const VB = 2 * F + GB + Math.ceil(Math.log2(K)) + 1;
 
 const testMain = (template: string, args: string): string => `pragma circom 2.1.0;
 include "consensus.circom";
@@ -42,6 +46,9 @@ let clusters: TestCircuit;
 let cap: TestCircuit;
 let scoring: TestCircuit;
 let rule: TestCircuit;
+let aligned: TestCircuit;
+let gameValues: TestCircuit;
+let gramValues: TestCircuit;
 
 before(async () => {
   links = await loadTestMain("test_near_duplicate_links", testMain("NearDuplicateLinks", `${K}, ${GB}`));
@@ -50,8 +57,11 @@ before(async () => {
   keep = await loadTestMain("test_consensus_keep", testMain("ConsensusKeep", `${K}, ${F}, ${GB}`));
   clusters = await loadTestMain("test_clusters", testMain("Clusters", `${K}`));
   cap = await loadTestMain("test_norm_cap", testMain("NormCap", `${K}, ${GB}`));
-  scoring = await loadTestMain("test_cluster_scores", testMain("ClusterScores", `${K}, ${F}, ${GB}`));
+  scoring = await loadTestMain("test_cluster_scores", testMain("ClusterScores", `${K}, ${F}, ${VB}`));
   rule = await loadTestMain("test_consensus_rule", testMain("ConsensusRule", `${K}, ${F}, ${GB}`));
+  aligned = await loadTestMain("test_reference_aligned", testMain("ReferenceAligned", `${K}, ${GB}`));
+  gameValues = await loadTestMain("test_game_values", testMain("GameValues", `${K}, ${F}, ${GB}`));
+  gramValues = await loadTestMain("test_gram_values", testMain("GramValues", `${K}, ${2 * F + GB}`));
 });
 after(releaseCurves);
 
@@ -149,6 +159,48 @@ const THRESHOLD_ROUNDS: Round[] = [
   ],
   [[7n, 7n, 7n, 7n, 7n], [7n, 7n, 7n, 7n, 7n], null, [0n, 0n, 0n, 0n, 0n], [-7n, -7n, -7n, -7n, -7n]],
 ];
+
+// ---- the owner's reference ----
+
+/** A test reference: `v` (the rounds' dimension) and the model size `D` the margin uses. */
+interface TestReference {
+  readonly v: readonly bigint[];
+  /** `D`: free here (the margin `cos > 4 / sqrt(D)` needs `D > 16` to let anyone in). */
+  readonly size: number;
+}
+
+/** The reference statistics the decision proof reads from the state: `<u_k, v>`, `|v|^2`, `D`. */
+function referenceStats(round: Round, { v, size }: TestReference): { alignment: bigint[]; norm2: bigint; size: number } {
+  return { alignment: round.map((u) => (u === null ? 0n : innerProduct(u, v))), norm2: innerProduct(v, v), size };
+}
+
+/** `consensusDecision` of a round by the owner's reference (distinct commitments, nothing excluded). */
+function decideByReference(round: Round, reference: TestReference, f = 0): { gram: bigint[][]; result: ConsensusResult } {
+  const gram = gramOf(round);
+  const commitments = round.map((u, k) => (u === null ? 0n : BigInt(k + 1)));
+  const result = consensusDecision({
+    commitments,
+    excluded: round.map(() => false),
+    gram,
+    f,
+    reference: referenceStats(round, reference),
+  });
+  return { gram, result };
+}
+
+/**
+ * Seeded rounds with a reference: `mixedRounds` (copies, the common direction with noise, random
+ * vectors, vectors against it) and `v` = the first update with noise, at `D = 64` (aligned iff
+ * cos > 1/2), or the zero vector in every eighth round.
+ */
+function referenceRounds(count: number, seed: number): { round: Round; reference: TestReference }[] {
+  const next = rng(seed);
+  return mixedRounds(count, seed, "copy").map((round, r) => {
+    const common = round.find((u) => u !== null) ?? [0n];
+    const v = r % 8 === 7 ? common.map(() => 0n) : perturbed(next, common, 200);
+    return { round, reference: { v, size: 64 } };
+  });
+}
 
 // ---- 1. NearDuplicateLinks ----
 
@@ -659,6 +711,7 @@ function capInput(round: Round): { input: CircuitInput; result: ConsensusResult 
     representative: result.representative.map(bit),
     m2: result.medianNorm2,
     on: bit(result.active && result.n > 0),
+    cap2: CONSENSUS_PARAMS.cap2,
   } as CircuitInput;
   return { input, result };
 }
@@ -750,7 +803,7 @@ function scoresInput(round: Round): { input: CircuitInput; result: ConsensusResu
   const hints = consensusHints(result, F);
   const size = Array.from({ length: K }, (_, l) => (result.representative[l] ? BigInt(result.clusterSize[l] as number) : 0n));
   const input = {
-    h: triangle(Array.from({ length: K }, (_, i) => Array.from({ length: K }, (_, j) => h(i, j)))),
+    value: sums.map(mod),
     kept: kept.map(bit),
     labelOf: hints.labelOf,
     clusterSize: size,
@@ -788,7 +841,7 @@ describe("ClusterScores", () => {
     }
     const counts = `${counted} counted, ${copies} kept clusters of copies, ${unevenSplits} uneven splits, ${negative} negative sums`;
     assert.ok(counted >= 40 && copies >= 5 && unevenSplits >= 3 && negative >= 1, counts);
-    console.error(`  ClusterScores(${K}, ${F}, ${GB}): ${scoring.r1cs.nConstraints} constraints`);
+    console.error(`  ClusterScores(${K}, ${F}, ${VB}): ${scoring.r1cs.nConstraints} constraints`);
   });
 
   test("copies split their cluster's score; a negative sum scores 0", async () => {
@@ -880,18 +933,31 @@ interface RuleCase {
   readonly f?: number;
   readonly excluded?: readonly number[];
   readonly duplicate?: readonly [number, number];
+  /** The owner's reference: the rule then judges by it. */
+  readonly reference?: TestReference;
 }
 
 /** ConsensusRule input of a case (valid slots and quorum from `consensusDecision`, hints from `consensusHints`). */
-function ruleInput({ round, f = 0, excluded = [], duplicate }: RuleCase): { input: CircuitInput; result: ConsensusResult } {
+function ruleInput({ round, f = 0, excluded = [], duplicate, reference }: RuleCase): { input: CircuitInput; result: ConsensusResult } {
   const gram = gramOf(round);
   const commitments = round.map((u, k) => (u === null ? 0n : BigInt(k + 1)));
   if (duplicate !== undefined) commitments[duplicate[1]] = commitments[duplicate[0]] as bigint;
-  const result = consensusDecision({ commitments, excluded: round.map((_, k) => excluded.includes(k)), gram, f });
+  const stats = reference === undefined ? undefined : referenceStats(round, reference);
+  const result = consensusDecision({
+    commitments,
+    excluded: round.map((_, k) => excluded.includes(k)),
+    gram,
+    f,
+    ...(stats === undefined ? {} : { reference: stats }),
+  });
   const input = {
     gram: triangle(gram),
     valid: result.valid.map(bit),
     active: bit(result.active),
+    byReference: bit(stats !== undefined),
+    alignment: (stats?.alignment ?? new Array<bigint>(K).fill(0n)).map(mod),
+    referenceNorm: stats?.norm2 ?? 0n,
+    size: BigInt(stats?.size ?? round.find((u) => u !== null)?.length ?? 0),
     ...consensusHints(result, F),
   } as CircuitInput;
   return { input, result };
@@ -1021,5 +1087,310 @@ describe("ConsensusRule", () => {
     await assert.rejects(rule.witness(tamper(input, (c) => (c.active = 0n))));
     // A slot declared invalid loses its label and cannot keep its hints.
     await assert.rejects(rule.witness(tamper(input, (c) => ((c.valid as bigint[])[4] = 0n))));
+  });
+});
+
+// ---- 9. By the owner's reference: ReferenceAligned, GameValues, GramValues, ConsensusRule ----
+
+describe("ReferenceAligned", () => {
+  test("equals consensusDecision's aligned slots on seeded rounds", async () => {
+    let alignedCount = 0;
+    let notAligned = 0;
+    for (const { round, reference } of referenceRounds(24, 201)) {
+      const { gram, result } = decideByReference(round, reference);
+      const stats = referenceStats(round, reference);
+      const w = await aligned.witness({
+        alignment: stats.alignment.map(mod),
+        norm2: gram.map((row, k) => row[k] as bigint),
+        referenceNorm: stats.norm2,
+        size: BigInt(stats.size),
+      } as CircuitInput);
+      assert.equal(aligned.violated(w), -1);
+      for (let k = 0; k < K; k++) {
+        // The template does not gate by validity (the rule does): compare the valid slots.
+        if (!result.valid[k]) continue;
+        const expected = result.aligned[k];
+        assert.equal(output(aligned, w, `aligned[${k}]`), bit(expected), `aligned[${k}]`);
+        if (expected) alignedCount++;
+        else notAligned++;
+      }
+    }
+    assert.ok(alignedCount >= 20 && notAligned >= 20, `${alignedCount} aligned, ${notAligned} not`);
+    console.error(`  ReferenceAligned(${K}, ${GB}): ${aligned.r1cs.nConstraints} constraints`);
+  });
+
+  test("the margin is strict: a^2 D = 16 G |v|^2 is not aligned, one more is; a <= 0 never is", async () => {
+    // a = 4, G = 16, |v|^2 = 1: a^2 D = 16 D against 16 * 16 = 256.
+    const at = (alignment: bigint, size: bigint): CircuitInput =>
+      ({
+        alignment: new Array<bigint>(K).fill(mod(alignment)),
+        norm2: new Array<bigint>(K).fill(16n),
+        referenceNorm: 1n,
+        size,
+      }) as CircuitInput;
+    const flag = async (input: CircuitInput): Promise<bigint> => {
+      const w = await aligned.witness(input);
+      assert.equal(aligned.violated(w), -1);
+      return output(aligned, w, "aligned[0]");
+    };
+    assert.equal(await flag(at(4n, 16n)), 0n);
+    assert.equal(await flag(at(4n, 17n)), 1n);
+    assert.equal(await flag(at(-4n, 17n)), 0n);
+    assert.equal(await flag(at(0n, 1n << 31n)), 0n);
+    // |v|^2 = 0 (a zero reference): a is 0 too, nobody is aligned.
+    assert.equal(await flag(tamper(at(0n, 64n), (c) => (c.referenceNorm = 0n))), 0n);
+    // The extremes of the bounds: |a| just below 2^GB, D just below 2^32, G and |v|^2 just below 2^GB.
+    const max = (1n << BigInt(GB)) - 1n;
+    const extreme = tamper(at(max, (1n << 32n) - 1n), (c) => {
+      c.norm2 = new Array<bigint>(K).fill(max);
+      c.referenceNorm = max;
+    });
+    assert.equal(await flag(extreme), 1n);
+    assert.equal(await flag(tamper(extreme, (c) => (c.alignment = new Array<bigint>(K).fill(mod(-max))))), 0n);
+    // An alignment beyond the bound makes the witness unsatisfiable rather than giving a wrong answer.
+    await assert.rejects(aligned.witness(tamper(extreme, (c) => (c.alignment = new Array<bigint>(K).fill(mod(max + 2n))))));
+    const w = await aligned.witness(at(4n, 17n));
+    assert.notEqual(aligned.violated(withOutput(aligned, w, "aligned[0]", 0n)), -1);
+  });
+});
+
+/** GameValues input of a round by the reference, and the values `(alpha_n + beta_n) b_r - beta_n B` of the kept slots. */
+function gameInput(round: Round, reference: TestReference): { input: CircuitInput; values: bigint[]; result: ConsensusResult } {
+  const { result } = decideByReference(round, reference);
+  const { alignment } = referenceStats(round, reference);
+  const kept = result.aggregated;
+  const b = alignment.map((a, r) => (result.clip[r] as bigint) * a);
+  const n = kept.filter(Boolean).length;
+  const { alpha, beta } = gameWeights(n, F);
+  const total = b.reduce((sum, x, r) => (kept[r] ? sum + x : sum), 0n);
+  const values = b.map((x, r) => (kept[r] ? (alpha + beta) * x - beta * total : 0n));
+  const input = { sigma: [...result.clip], alignment: alignment.map(mod), kept: kept.map(bit) } as CircuitInput;
+  return { input, values, result };
+}
+
+describe("GameValues", () => {
+  test("the weights: n = 1 pays b, n = 2 three quarters of b minus a quarter of the other's; the sum is B / n", () => {
+    assert.deepEqual(gameWeights(0, 16), { alpha: 0n, beta: 0n });
+    assert.deepEqual(gameWeights(1, 16), { alpha: 65536n, beta: 0n });
+    assert.deepEqual(gameWeights(2, 16), { alpha: 49152n, beta: 16384n });
+    for (let n = 2; n <= 64; n++) {
+      const { alpha, beta } = gameWeights(n, 40);
+      // sum_r phi_r = (alpha - (n - 1) beta) B must be B / n, up to the rounding of two weights.
+      const efficiency = Number(alpha - BigInt(n - 1) * beta) / 2 ** 40;
+      assert.ok(Math.abs(efficiency - 1 / n) < n * 2 ** -40, `n = ${n}: ${efficiency}`);
+    }
+  });
+
+  test("equals consensusDecision's cluster values (before the clamp) for every number of kept clusters", async () => {
+    const players = new Set<number>();
+    let negative = 0;
+    for (const { round, reference } of referenceRounds(32, 211)) {
+      const { input, values, result } = gameInput(round, reference);
+      const w = await gameValues.witness(input);
+      assert.equal(gameValues.violated(w), -1);
+      for (let r = 0; r < K; r++) {
+        assert.equal(output(gameValues, w, `value[${r}]`), mod(values[r] as bigint), `value[${r}]`);
+        if (result.aggregated[r]) assert.equal(result.clusterSums[r], (values[r] as bigint) > 0n ? values[r] : 0n);
+        if ((values[r] as bigint) < 0n) negative++;
+      }
+      players.add(result.aggregated.filter(Boolean).length);
+    }
+    // Every possible number of kept clusters, through the kept flags directly.
+    const first = referenceRounds(1, 213)[0] as { round: Round; reference: TestReference };
+    const { input } = gameInput(first.round, first.reference);
+    for (let n = 0; n <= K; n++) {
+      const kept = Array.from({ length: K }, (_, r) => r < n);
+      const sigma = new Array<bigint>(K).fill(1n << BigInt(F));
+      const alignment = Array.from({ length: K }, (_, r) => BigInt(1000 * (r + 1)));
+      const { alpha, beta } = gameWeights(n, F);
+      const b = alignment.map((a) => (1n << BigInt(F)) * a);
+      const total = b.reduce((sum, x, r) => (kept[r] ? sum + x : sum), 0n);
+      const w = await gameValues.witness(tamper(input, (c) => Object.assign(c, { sigma, alignment, kept: kept.map(bit) })));
+      for (let r = 0; r < K; r++) {
+        const expected = kept[r] ? (alpha + beta) * (b[r] as bigint) - beta * total : 0n;
+        assert.equal(output(gameValues, w, `value[${r}]`), mod(expected), `n = ${n}, value[${r}]`);
+        if (expected < 0n) negative++;
+      }
+      players.add(n);
+    }
+    assert.ok(players.size === K + 1 && negative >= 3, `${players.size} player counts, ${negative} negative values`);
+    console.error(`  GameValues(${K}, ${F}, ${GB}): ${gameValues.r1cs.nConstraints} constraints`);
+  });
+
+  test("a wrong value is a violation", async () => {
+    const first = referenceRounds(1, 215)[0] as { round: Round; reference: TestReference };
+    const { input } = gameInput(first.round, first.reference);
+    const w = await gameValues.witness(input);
+    for (let r = 0; r < K; r++) {
+      const name = `value[${r}]`;
+      assert.notEqual(gameValues.violated(withOutput(gameValues, w, name, output(gameValues, w, name) + 1n)), -1, name);
+    }
+  });
+});
+
+describe("GramValues", () => {
+  test("equals the clipped alignment with the other kept clusters; a wrong value is a violation", async () => {
+    for (const round of [NEGATIVE_ROUND, TRIPLE_ROUND, ...consensusRounds(8, 221)]) {
+      const { gram, result } = decide(round);
+      const h = (i: number, j: number): bigint =>
+        (result.clip[i] as bigint) * (result.clip[j] as bigint) * ((gram[i] as bigint[])[j] as bigint);
+      const { sums } = scoresInput(round);
+      const w = await gramValues.witness({
+        h: triangle(Array.from({ length: K }, (_, i) => Array.from({ length: K }, (_, j) => h(i, j)))),
+        kept: result.aggregated.map(bit),
+      } as CircuitInput);
+      assert.equal(gramValues.violated(w), -1);
+      for (let r = 0; r < K; r++) {
+        assert.equal(output(gramValues, w, `value[${r}]`), mod(sums[r] as bigint), `value[${r}]`);
+        assert.notEqual(gramValues.violated(withOutput(gramValues, w, `value[${r}]`, output(gramValues, w, `value[${r}]`) + 1n)), -1);
+      }
+    }
+    console.error(`  GramValues(${K}, ${2 * F + GB}): ${gramValues.r1cs.nConstraints} constraints`);
+  });
+});
+
+/** Hand-made rounds by the reference (D = 64: aligned iff cos(u, v) > 1/2). */
+const REFERENCE_CASES: { name: string; round: Round; reference: TestReference }[] = [
+  // All-equal updates: one cluster of 5, aligned, its score split five ways.
+  { name: "all equal", round: Array.from({ length: K }, () => [10n, 3n, 0n]), reference: { v: [5n, 1n, 1n], size: 64 } },
+  // Zero updates: valid (the quorum counts them), never aligned, never paid.
+  {
+    name: "zeros",
+    round: [
+      [10n, 0n, 0n],
+      [0n, 0n, 0n],
+      [0n, 0n, 0n],
+      [9n, 2n, 0n],
+      [8n, -2n, 1n],
+    ],
+    reference: { v: [1n, 0n, 0n], size: 64 },
+  },
+  // The zero reference: nobody aligned, nobody counted.
+  {
+    name: "zero v",
+    round: [
+      [10n, 0n, 0n],
+      [9n, 1n, 0n],
+      [8n, 0n, 2n],
+      [7n, -1n, 0n],
+      [10n, 1n, 1n],
+    ],
+    reference: { v: [0n, 0n, 0n], size: 64 },
+  },
+  // Against v, orthogonal to it, and at the margin: cos exactly 1/2 is out, just above is in.
+  {
+    name: "margin",
+    round: [
+      [1n, 0n, 0n, 0n],
+      [-3n, 1n, 0n, 0n],
+      [0n, 5n, 0n, 0n],
+      [1n, 1n, 1n, 1n],
+      [10n, 1n, 0n, 0n],
+    ],
+    reference: { v: [1n, 0n, 0n, 0n], size: 64 },
+  },
+  // A large aligned update (10x the others' norm): above 3x the median norm, an outlier.
+  {
+    name: "inflated",
+    round: [
+      [10n, 8n, 0n, 0n, 0n],
+      [10n, 0n, 8n, 0n, 0n],
+      [100n, 0n, 0n, 0n, -80n],
+      [10n, 0n, 0n, 8n, 0n],
+      [10n, 0n, 0n, 0n, 8n],
+    ],
+    reference: { v: [1n, 0n, 0n, 0n, 0n], size: 64 },
+  },
+  // Near-duplicates (copies and a near copy) of one update: one player splitting one value.
+  {
+    name: "copies",
+    round: [
+      [10n, 2n, 0n],
+      [10n, 2n, 0n],
+      [10n, 2n, 1n],
+      [6n, 7n, 0n],
+      [9n, -4n, 3n],
+    ],
+    reference: { v: [3n, 1n, 0n], size: 64 },
+  },
+];
+
+describe("ConsensusRule by the owner's reference", () => {
+  test("equals consensusDecision on seeded and hand-made rounds, active and inactive", async () => {
+    let counted = 0;
+    let unaligned = 0;
+    let scored = 0;
+    let keptCopies = 0;
+    let inactive = 0;
+    const cases: RuleCase[] = [
+      ...referenceRounds(24, 231).map(({ round, reference }) => ({ round, reference })),
+      // f = 2: the quorum is 7 of 5 slots, nobody is counted.
+      ...referenceRounds(4, 233).map(({ round, reference }) => ({ round, reference, f: 2 })),
+      ...REFERENCE_CASES.map(({ round, reference }) => ({ round, reference })),
+    ];
+    for (const [index, ruleCase] of cases.entries()) {
+      const { input, result } = ruleInput(ruleCase);
+      const w = await rule.witness(input);
+      assert.equal(rule.violated(w), -1);
+      assertRuleOutputs(w, result, `reference case ${index}`);
+      if (!result.active) inactive++;
+      for (let k = 0; k < K; k++) {
+        if (result.counted[k]) counted++;
+        if (result.valid[k] && !result.aligned[k]) unaligned++;
+        if ((result.scores[k] as bigint) > 0n) scored++;
+        if (result.aggregated[k] && (result.clusterSize[k] as number) >= 2) keptCopies++;
+      }
+    }
+    const counts = `${counted} counted, ${unaligned} valid but not aligned, ${scored} scores > 0, ${keptCopies} kept clusters of copies, ${inactive} inactive`;
+    assert.ok(counted >= 40 && unaligned >= 20 && scored >= 30 && keptCopies >= 5 && inactive >= 1, counts);
+    console.error(`  ConsensusRule by the reference: ${counts}`);
+  });
+
+  test("the hand-made rounds decide as their names say", () => {
+    const by = (name: string): ConsensusResult => {
+      const c = REFERENCE_CASES.find((x) => x.name === name) as (typeof REFERENCE_CASES)[number];
+      return ruleInput(c).result;
+    };
+    const equal = by("all equal");
+    assert.deepEqual(equal.counted, [true, true, true, true, true]);
+    assert.ok((equal.scores[0] as bigint) > 0n && equal.scores.every((x) => x === equal.scores[0]));
+    const zeros = by("zeros");
+    assert.deepEqual(zeros.counted, [true, false, false, true, true]);
+    assert.deepEqual(by("zero v").counted, [false, false, false, false, false]);
+    // Slot 0 (cos 1) and slot 4 (cos 0.995) are in; slot 3 (cos exactly 1/2) and the others are out.
+    assert.deepEqual(by("margin").aligned, [true, false, false, false, true]);
+    const inflated = by("inflated");
+    assert.equal(inflated.counted[2], false);
+    assert.deepEqual(inflated.counted, [true, true, false, true, true]);
+    const copies = by("copies");
+    assert.deepEqual(copies.label.slice(0, 3), [0, 0, 0]);
+    assert.equal(copies.scores[1], copies.scores[0]);
+    assert.equal(copies.scores[0], (copies.clusterScores[0] as bigint) / 3n);
+  });
+
+  test("every hint changed at one entry is rejected or gives the same outputs; byReference flipped changes them", async () => {
+    let rejected = 0;
+    for (const ruleCase of [REFERENCE_CASES[5], REFERENCE_CASES[1]] as RuleCase[]) {
+      const { input, result } = ruleInput(ruleCase);
+      for (const name of ["medianSlot", "sigmaHint", "shiftQuotient", "shiftRemainder", "splitQuotient", "splitRemainder"]) {
+        for (let k = 0; k < K; k++) {
+          const original = (input[name] as bigint[])[k] as bigint;
+          const values = name === "medianSlot" ? [1n - original] : [mod(original + 1n), mod(original - 1n)];
+          for (const value of values) {
+            try {
+              const w = await rule.witness(tamper(input, (c) => ((c[name] as bigint[])[k] = value)));
+              if (rule.violated(w) !== -1) rejected++;
+              else assertRuleOutputs(w, result, `${name}[${k}] = ${value}`);
+            } catch {
+              rejected++;
+            }
+          }
+        }
+      }
+    }
+    assert.ok(rejected >= 100, `${rejected} rejected`);
+    // The same inputs judged by consensus: other hints are needed (the copies round's scores differ).
+    const { input } = ruleInput(REFERENCE_CASES[5] as RuleCase);
+    await assert.rejects(rule.witness(tamper(input, (c) => (c.byReference = 0n))));
   });
 });

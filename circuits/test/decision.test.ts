@@ -404,6 +404,53 @@ describe("decision circuit accepts the reference computation", () => {
   });
 });
 
+describe("decision circuit judges by the owner's reference", () => {
+  test("D = 64 (margin cos > 1/2): aligned updates counted and paid by the linear game, the rest status 2; a copy shares its value", async () => {
+    const r = rng(31);
+    const d = 64;
+    const common = Array.from({ length: d }, () => r(-60, 60));
+    const near = (): bigint[] => common.map((x) => x + r(-40, 40));
+    const u0 = near();
+    const u1 = near();
+    const against = common.map((x) => -x + r(-20, 20));
+    const u3 = [...u0];
+    u3[5] = (u3[5] as bigint) + 1n; // a near copy of slot 0 under another commitment
+    const slots = [slot(u0, 1n), slot(u1, 2n), slot(against, 3n), slot(u3, 4n)];
+    const v = common.map((x) => x + r(-30, 30));
+    const res = simulateRound({
+      config,
+      prevModel: vec([0], d),
+      slots,
+      f: 0,
+      keccak: KECCAK,
+      secret: SEAL_SECRET,
+      reference: { values: v, salt: 4242n },
+    });
+    assert.ok(res.rule.byReference);
+    assert.deepEqual(res.rule.aligned, [true, true, false, true]);
+    assert.deepEqual(res.rule.status, [1, 1, 2, 1]);
+    assert.deepEqual(res.rule.aggregated, [true, true, false, false]);
+    assert.equal(res.rule.scores[3], res.rule.scores[0]);
+    assert.ok((res.rule.scores[0] as bigint) > 0n && (res.rule.scores[1] as bigint) > 0n);
+    await accepts(res);
+    // Another alignment (the state reopened with it) changes nothing the hints can prove.
+    const other = { ...res.finalState, alignment: res.finalState.alignment.map((a, k) => (k === 1 ? a + 1000n : a)) };
+    await rejects(
+      tamper(res.decision.input, (c) => {
+        c["alignment"] = other.alignment.map(toField);
+        c["accFinal"] = hashState(other);
+      }),
+    );
+    // A score claimed otherwise is refused.
+    const outcome = packOutcome(
+      res.rule.status,
+      res.rule.scores.map((x, k) => (k === 1 ? x + 1n : x)),
+      4,
+    );
+    await rejects(tamper(res.decision.input, (c) => (c["outcome"] = outcome)));
+  });
+});
+
 describe("decision circuit rejects tampered inputs", () => {
   let base: RoundResult;
   let baseSlots: RoundSlot[];
@@ -576,7 +623,9 @@ describe("decision circuit rejects tampered inputs", () => {
       reference: { values: v, salt },
     });
     assert.notEqual(withRef.reference, 0n);
-    assert.deepEqual(withRef.outcome, base.outcome);
+    // The rule judged by the reference: at D = 16 its margin (cos > 4 / sqrt(D) = 1) aligns nobody.
+    assert.ok(withRef.rule.byReference && !base.rule.byReference);
+    assert.deepEqual(withRef.rule.status, [2, 2, 2, 2]);
     await accepts(withRef);
     // Tamper the public input, the salt, the chain (the state reopened), the alignments (not reopened).
     await rejects(
@@ -607,12 +656,22 @@ describe("decision circuit rejects tampered inputs", () => {
         c["reference"] = withRef.reference;
       }),
     );
-    // The contract passes 0 (the reference was withheld or left flagged): the chain is not opened.
+    // The contract passes 0 (the reference was withheld or left flagged): the chain is not opened,
+    // and the rule judges by consensus, so the reference rule's hints and outcome no longer prove...
     const dropped = tamper(withRef.decision.input, (c) => {
       c["reference"] = 0n;
       c["referenceSalt"] = 0n;
     });
-    assert.equal(circuit.violated(await circuit.witness(dropped)), -1);
+    await rejects(dropped);
+    // ...and neither do the consensus rule's: the state's mask (fixed by the chunk proofs) is the
+    // reference rule's. Whether the reference counts must be settled before the chunk proofs, which
+    // is why the contract makes them wait for it (`ReferencePublicationOpen`).
+    const consensusHintNames = Object.keys(consensusHints(base.rule, CONSENSUS_PARAMS.clipBits));
+    await rejects(
+      tamper(dropped, (c) => {
+        for (const name of [...consensusHintNames, "outcome"]) c[name] = base.decision.input[name];
+      }),
+    );
   });
 
   test("the seal key: another registered key, another secret", async () => {

@@ -62,7 +62,13 @@ import {IRoundVerifier} from "./IRoundVerifier.sol";
 ///      0, and the proof then applies the rule without a reference (`decisionPublicInputs`). So
 ///      that whether it counts is settled before the chunk proofs, they wait while a committed
 ///      reference may still be published (`ReferencePublicationOpen`); a reference published
-///      earlier, or none, does not delay them.
+///      earlier, or none, does not delay them. Because the owner publishes after the reveals, when
+///      it can open every update, whether the round is judged by `v` or by consensus would be its
+///      choice made knowing the outcome: committing therefore takes a deposit of the round's reward
+///      from the budget (`referenceDeposit`), returned to the budget when the round closes with the
+///      reference counting or without a quorum (nothing was steered), and otherwise burned
+///      (credited to `address(0)`, which can never withdraw): withholding costs what steering one
+///      round can move (`ReferenceDepositSettled`).
 ///
 ///      Money rules (their TypeScript reference is packages/core `rewards.ts`: `rewardShares`,
 ///      `failedRoundSplit`, `equalShares`, `refundSplit`, `refundClaim`): once a round has a
@@ -228,6 +234,8 @@ interface IFedMarket {
         uint64 acceptanceDeadline;
         uint256 budget;
         uint256 roundReward;
+        /// The open round's reference deposit (`commitReference`), held until the round closes.
+        uint256 referenceDeposit;
         uint256 rewardPerRound;
         uint256 aggregatorBond;
         uint256 bondPosted;
@@ -409,6 +417,9 @@ interface IFedMarket {
     error ReferenceAlreadyCommitted(uint256 projectId, uint256 round);
     /// @notice Nothing to publish: the owner committed no reference for this round.
     error ReferenceNotCommitted(uint256 projectId, uint256 round);
+    /// @notice Committing a reference takes a deposit of the round's reward (`deposit`) from the
+    ///         project's budget, which holds less (`budget`): fund the project first (`fundProject`).
+    error ReferenceDepositUnavailable(uint256 projectId, uint256 round, uint256 budget, uint256 deposit);
     /// @notice The round's reference is already published (once per round).
     error ReferenceAlreadyPublished(uint256 projectId, uint256 round);
     /// @notice A reference is published from the end of the reveal window (`start`) to a quarter
@@ -430,8 +441,12 @@ interface IFedMarket {
     // Events
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice The owner committed to round `round`'s reference direction (core `referenceCommitment`).
-    event ReferenceCommitted(uint256 indexed projectId, uint256 indexed round, uint256 commitment);
+    /// @notice The owner committed to round `round`'s reference direction (core `referenceCommitment`);
+    ///         `deposit` (the round's reward) moved from the budget into the reference deposit.
+    event ReferenceCommitted(uint256 indexed projectId, uint256 indexed round, uint256 commitment, uint256 deposit);
+    /// @notice Round `round` closed holding a reference deposit: `returned` to the budget (the
+    ///         reference counted, or the round had no quorum) or burned (credited to `address(0)`).
+    event ReferenceDepositSettled(uint256 indexed projectId, uint256 indexed round, uint256 deposit, bool returned);
     /// @notice The owner published round `round`'s reference: the `fedmarket-reference/1` blob at
     ///         `cid` (its values and salt) is meant to open the committed `commitment`.
     event ReferencePublished(uint256 indexed projectId, uint256 indexed round, uint256 commitment, string cid);
@@ -672,7 +687,9 @@ interface IFedMarket {
     ///         owner (`NotProjectOwner`), for the open round of an active project (`WrongProjectStatus`,
     ///         `WrongRound`), before its commit window closes (`SubmissionWindowClosed`), once
     ///         (`ReferenceAlreadyCommitted`). Before the reveals, so that the owner, who can open
-    ///         every update, chooses `v` without having seen any of this round's.
+    ///         every update, chooses `v` without having seen any of this round's. Takes the round's
+    ///         reward from the budget as the reference deposit (`ReferenceDepositUnavailable` if the
+    ///         budget holds less; see the contract header for when it is returned or burned).
     /// @param commitment core `referenceCommitment(v, salt)`: `Poseidon(x, salt, 0)` over the
     ///        `hashNarrow` chain `x` of `v`'s packed chunks (a sealed update's shape, so
     ///        `verifier.sealedCommitmentFrom(0, [salt, 0], packed)` recomputes it); non-zero and below

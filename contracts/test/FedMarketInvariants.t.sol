@@ -21,10 +21,12 @@ contract InvariantHandler is MarketHandler {}
 ///         random outcomes, skip, fail, appoint/accept an
 ///         aggregator (and acceptances that must fail: other terms, a failed aggregator), cancel,
 ///         expire an unaccepted project, claim funder refunds, release stakes, withdraw, hostile
-///         finalizations) and checks after every call:
+///         finalizations, commit and publish the owner's reference, or withhold it and see its
+///         deposit burned) and checks after every call:
 ///         - for each token, the market's balance == totalLiabilities(token);
-///         - totalLiabilities == sum of budgets + reserved round rewards + posted bonds + refund
-///           pools + trainer stakes + credits of every account;
+///         - totalLiabilities == sum of budgets + reserved round rewards + reference deposits +
+///           posted bonds + refund pools + trainer stakes + credits of every account (burned
+///           reference deposits are credits of address(0));
 ///         - per account and token, withdrawn <= credited and credited - withdrawn == creditOf;
 ///         - per project, rewards paid to trainers <= what was deposited into its budget, and the
 ///           budget (including refunds to the owner and to third-party funders) and bond are
@@ -74,7 +76,7 @@ contract FedMarketInvariantsTest {
     // handler that silently returns early everywhere cannot pass the invariant test vacuously).
     // ---------------------------------------------------------------------------------------------
 
-    uint256 internal constant N_KINDS = 21;
+    uint256 internal constant N_KINDS = 24;
     string[N_KINDS] internal KINDS = [
         "createProject",
         "fundProject",
@@ -96,14 +98,20 @@ contract FedMarketInvariantsTest {
         "expireProject",
         "claimRefund",
         "releaseStake",
-        "withdraw"
+        "withdraw",
+        "commitReference",
+        "publishReference",
+        "referenceBurned"
     ];
 
     function test_handlerReachesEveryAction() public {
         uint256 sequences = 200;
         uint256 depth = 32;
         uint256[N_KINDS] memory totals;
-        uint256 rng = 0xfed;
+        // A seed whose 200 sequences reach every kind at least 3 times (the rarest, a seed re-anchored
+        // after 256 blocks, needs a long wait in one sequence; 0xfed reached it 0 times once the
+        // reference actions joined).
+        uint256 rng = 0xbeef;
         for (uint256 s; s < sequences; ++s) {
             uint256 snapshot = vm.snapshotState();
             for (uint256 d; d < depth; ++d) {
@@ -125,7 +133,7 @@ contract FedMarketInvariantsTest {
         uint256 b = uint256(keccak256(abi.encode(rng, 2)));
         uint256 c = uint256(keccak256(abi.encode(rng, 3)));
         uint256 d = uint256(keccak256(abi.encode(rng, 4)));
-        uint256 which = rng % 17;
+        uint256 which = rng % 19;
         if (which == 0) handler.createProject(a, b % 1e22, c % 1e22, d, rng % 3 != 0);
         else if (which == 1) handler.fundProject(a, b, c % 1e22);
         else if (which == 2) handler.appointAggregator(a, b, c, d);
@@ -142,6 +150,8 @@ contract FedMarketInvariantsTest {
         else if (which == 13) handler.expireProject(a, b, c);
         else if (which == 14) handler.claimRefund(a, b);
         else if (which == 15) handler.revealUpdates(a, b, c);
+        else if (which == 16) handler.commitReference(a, b);
+        else if (which == 17) handler.publishReference(a, b);
         else handler.hostileFinalize(a, b, c);
     }
 }

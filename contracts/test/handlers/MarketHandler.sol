@@ -71,6 +71,7 @@ contract MarketHandler {
     struct Ghost {
         uint8 tokenIdx;
         address failedAggregator; // the aggregator of the last failed round
+        bool referencePublished; // the last committed reference was published (it counts: never flagged here)
         uint256 deposited; // budget tokens that arrived (market balance delta) via createProject / fundProject
         uint256 rewardsPaid; // reward shares credited to trainers by finalizeRound
         uint256 budgetRefunded; // budget credited back to the owner (cancel / close)
@@ -81,6 +82,9 @@ contract MarketHandler {
         uint256 model; // model commitment the next decision proof must start from
         IFedMarket.HyperParams hyper; // hyper-parameters of the open round (changed only by finalizeRound)
         uint256[2] sealKey; // the accepted aggregator's seal key; [0, 0] while none (cleared by a failed round)
+        uint256 referenceRoundPlusOne; // the round the owner last committed a reference in, plus one
+        uint256 referenceCommitment; // that reference's commitment
+        uint256 burned; // reference deposits burned (credited to address(0))
     }
 
     /// @dev A slot as the handler last used it (slot entries are reused from round to round).
@@ -778,6 +782,8 @@ contract MarketHandler {
         Fin memory x = _buildFinalization(pid, p, outcomeSeed, splitSeed);
         uint8 ti = _ghost[pid].tokenIdx;
         uint256[] memory before = _snap(ti);
+        (uint256 depositReturned, uint256 depositBurned) = _referenceSettlement(pid, p, x.subs);
+        uint256 burnBefore = market.creditOf(_tokens[ti], address(0));
 
         if (x.head.length > 0) {
             vm.prank(p.aggregator);
@@ -798,11 +804,12 @@ contract MarketHandler {
 
         // Expected credits: each inlier's share (computed without mulDiv: reward < 2^80, score < 2^64),
         // the budget to the owner and the bond to the aggregator when the project closes.
-        uint256 budgetAfterRound = p.budget + x.reward - x.paid;
+        uint256 budgetAfterRound = p.budget + x.reward - x.paid + depositReturned;
         (uint256 toOwner,) = _ownerRefund(pid, x.closing ? budgetAfterRound : 0);
         x.expected[_indexOf(p.owner)] += toOwner;
         x.expected[_indexOf(p.aggregator)] += x.closing ? p.bondPosted : 0;
         uint256[] memory deltas = _settle(pid, ti, before, x.expected, "finalize");
+        _settleBurn(pid, ti, burnBefore, depositBurned, "finalize");
         _checkNextRound(pid, p, budgetAfterRound, x.closing, false);
         _check(market.getProject(pid).modelCommitment == x.newModel, "finalize: model", pid, x.newModel, 0);
         _check(_sameHyper(market.getProject(pid).hyperParams, x.next), "finalize: hyperParams", pid, x.next.learningRateMicros, 0);
@@ -840,7 +847,8 @@ contract MarketHandler {
         (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.skipRound, (pid)));
         if (!ok) return _unexpected("skipRound", pid, ret);
         uint256[] memory expected = new uint256[](N_ACCOUNTS);
-        uint256 budgetAfterRound = p.budget + p.roundReward;
+        // Below the quorum the reference deposit always returns.
+        uint256 budgetAfterRound = p.budget + p.roundReward + p.referenceDeposit;
         (expected[_indexOf(p.owner)],) = _ownerRefund(pid, closing ? budgetAfterRound : 0);
         expected[_indexOf(p.aggregator)] += closing ? p.bondPosted : 0;
         uint256[] memory deltas = _settle(pid, ti, before, expected, "skip");
@@ -869,6 +877,8 @@ contract MarketHandler {
         uint256 perTrainer = slashed / 2 / subs;
         uint256 ownerSlashShare = slashed - perTrainer * subs;
         uint256[] memory before = _snap(ti);
+        (uint256 depositReturned, uint256 depositBurned) = _referenceSettlement(pid, p, subs);
+        uint256 burnBefore = market.creditOf(_tokens[ti], address(0));
         vm.prank(_accounts[callerSeed % N_ACCOUNTS]);
         (bool ok, bytes memory ret) = address(market).call(abi.encodeCall(IFedMarket.failRound, (pid)));
         if (!ok) return _unexpected("failRound", pid, ret);
@@ -886,11 +896,12 @@ contract MarketHandler {
             expected[_indexOf(_slot[pid][slot].trainer)] += perTrainer + part;
         }
         _check(k == subs, "fail: ghost revealed slots", pid, subs, k);
-        (uint256 toOwner,) = _ownerRefund(pid, closing ? p.budget : 0);
+        (uint256 toOwner,) = _ownerRefund(pid, closing ? p.budget + depositReturned : 0);
         expected[_indexOf(p.owner)] = ownerSlashShare + toOwner;
         expected[_indexOf(p.aggregator)] += p.bondPosted - slashed;
         uint256[] memory deltas = _settle(pid, ti, before, expected, "fail");
-        _checkNextRound(pid, p, p.budget, closing, true);
+        _settleBurn(pid, ti, burnBefore, depositBurned, "fail");
+        _checkNextRound(pid, p, p.budget + depositReturned, closing, true);
         IFedMarket.ProjectView memory q = market.getProject(pid);
         _check(q.bondPosted == 0 && q.aggregator == address(0), "fail: appointment cleared", pid, 0, q.bondPosted);
         _check(q.aggregatorSealKey[0] == 0 && q.aggregatorSealKey[1] == 0, "fail: seal key cleared", pid, 0, q.aggregatorSealKey[0]);
@@ -938,11 +949,12 @@ contract MarketHandler {
                 expected[_indexOf(_slot[pid][slot].trainer)] += part;
             }
             _check(k == commits, "cancel: ghost committed slots", pid, commits, k);
-            (uint256 toOwner, uint256 pool) = _ownerRefund(pid, p.budget + p.roundReward - paidToSubmitters);
+            // The reference deposit returns to the budget (no quorum) before the budget is refunded.
+            (uint256 toOwner, uint256 pool) = _ownerRefund(pid, p.budget + p.roundReward + p.referenceDeposit - paidToSubmitters);
             expected[_indexOf(p.owner)] = toOwner;
             if (p.bondPosted != 0) expected[_indexOf(p.aggregator)] += p.bondPosted;
             _check(q.status == IFedMarket.ProjectStatus.Cancelled, "cancel: status", pid, 0, uint256(q.status));
-            _check(q.budget == 0 && q.roundReward == 0 && q.bondPosted == 0, "cancel: emptied", pid, 0, 0);
+            _check(q.budget == 0 && q.roundReward == 0 && q.referenceDeposit == 0 && q.bondPosted == 0, "cancel: emptied", pid, 0, 0);
             _check(q.refundPool == pool, "cancel: refund pool", pid, pool, q.refundPool);
         }
         uint256[] memory deltas = _settle(pid, ti, before, expected, "cancel");
@@ -1182,7 +1194,8 @@ contract MarketHandler {
             uint256 balance = _balance(ti);
             // We never force-send ETH, so equality holds for ETH as well.
             if (balance != liabilities) revert InvariantViolated("balance == totalLiabilities", ti, liabilities, balance);
-            uint256 sum = _sumProjects(ti);
+            // Burned reference deposits: credited to address(0), which never withdraws.
+            uint256 sum = _sumProjects(ti) + market.creditOf(token, address(0));
             for (uint256 a; a < N_ACCOUNTS; ++a) {
                 address account = _accounts[a];
                 uint256 credit = market.creditOf(token, account);
@@ -1204,7 +1217,7 @@ contract MarketHandler {
             Ghost storage g = _ghost[pid];
             if (g.tokenIdx != ti) continue;
             IFedMarket.ProjectView memory p = market.getProject(pid);
-            sum += p.budget + p.roundReward + p.bondPosted + p.refundPool;
+            sum += p.budget + p.roundReward + p.referenceDeposit + p.bondPosted + p.refundPool;
             if (p.status == IFedMarket.ProjectStatus.AwaitingAggregator && p.bondPosted != 0) {
                 revert InvariantViolated("no bond while awaiting an aggregator", pid, 0, p.bondPosted);
             }
@@ -1215,7 +1228,8 @@ contract MarketHandler {
                 }
                 sum += stake;
             }
-            uint256 held = p.budget + p.roundReward + g.rewardsPaid + g.budgetRefunded + p.refundPool + g.refundsClaimed;
+            uint256 held = p.budget + p.roundReward + p.referenceDeposit + g.rewardsPaid + g.budgetRefunded + p.refundPool
+                + g.refundsClaimed + g.burned;
             if (g.deposited != held) revert InvariantViolated("budget conservation", pid, g.deposited, held);
             if (g.rewardsPaid > g.deposited) revert InvariantViolated("paid <= deposited", pid, g.deposited, g.rewardsPaid);
             if (g.bondIn != p.bondPosted + g.bondOut) {
@@ -1414,7 +1428,97 @@ contract MarketHandler {
             currentTime = start + _bound(timeSeed, 0, p.aggregationWindow - 1);
             vm.warp(currentTime);
         }
+        // A committed reference not published yet: the chunk proofs wait for its publication window.
+        Ghost storage g = _ghost[pid];
+        uint256 publicationEnd = start + p.aggregationWindow / 4;
+        if (g.referenceRoundPlusOne == p.currentRound + 1 && !g.referencePublished && currentTime < publicationEnd) {
+            currentTime = publicationEnd + _bound(timeSeed, 0, end - publicationEnd - 1);
+            vm.warp(currentTime);
+        }
         return true;
+    }
+
+    /// @dev Whether the open round `round`'s reference counts in the decision proof, and its commitment.
+    function _referenceCounts(uint256 pid, uint256 round) internal view returns (bool counts, uint256 commitment) {
+        Ghost storage g = _ghost[pid];
+        counts = g.referenceRoundPlusOne == round + 1 && g.referencePublished;
+        commitment = g.referenceCommitment;
+    }
+
+    /// @dev How the open round's reference deposit settles when the round closes with `subs` reveals:
+    ///      back to the budget without a quorum or when the reference counts, else burned.
+    function _referenceSettlement(uint256 pid, IFedMarket.ProjectView memory p, uint256 subs)
+        internal
+        view
+        returns (uint256 returned, uint256 burned)
+    {
+        (bool counts,) = _referenceCounts(pid, p.currentRound);
+        if (subs < _quorum(p) || counts) returned = p.referenceDeposit;
+        else burned = p.referenceDeposit;
+    }
+
+    /// @dev Checks that `burned` was credited to address(0) since `before` (its credit then), and books it.
+    function _settleBurn(uint256 pid, uint8 ti, uint256 before, uint256 burned, string memory what) internal {
+        uint256 nowCredit = market.creditOf(_tokens[ti], address(0));
+        _check(nowCredit == before + burned, string.concat(what, ": reference deposit burned"), pid, before + burned, nowCredit);
+        _ghost[pid].burned += burned;
+        if (burned != 0) actionCount["referenceBurned"]++;
+    }
+
+    /// @notice The owner commits a reference in the open round's commit window; a budget holding less
+    ///         than the round's reward (the deposit) must refuse it.
+    function commitReference(uint256 pidSeed, uint256 seed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (p.status != IFedMarket.ProjectStatus.Active) return;
+        Ghost storage g = _ghost[pid];
+        if (g.referenceRoundPlusOne == p.currentRound + 1) return;
+        if (currentTime >= uint256(p.roundOpenedAt) + p.submissionWindow) return;
+        // Non-zero and below 2^248 < the field modulus.
+        uint256 commitment = uint256(uint248(uint256(keccak256(abi.encode("reference", pid, p.currentRound, seed))))) | 1;
+        vm.prank(p.owner);
+        (bool ok, bytes memory ret) =
+            address(market).call(abi.encodeCall(IFedMarket.commitReference, (pid, p.currentRound, commitment)));
+        if (p.budget < p.roundReward) {
+            bytes memory want = abi.encodeWithSelector(
+                IFedMarket.ReferenceDepositUnavailable.selector, pid, p.currentRound, p.budget, p.roundReward
+            );
+            return _expectError(ok, ret, want, "commitReference", pid);
+        }
+        if (!ok) return _unexpected("commitReference", pid, ret);
+        IFedMarket.ProjectView memory q = market.getProject(pid);
+        _check(q.referenceDeposit == p.roundReward, "reference: deposit held", pid, p.roundReward, q.referenceDeposit);
+        _check(q.budget == p.budget - p.roundReward, "reference: deposit from the budget", pid, p.budget - p.roundReward, q.budget);
+        g.referenceRoundPlusOne = p.currentRound + 1;
+        g.referenceCommitment = commitment;
+        g.referencePublished = false;
+        actionCount["commitReference"]++;
+    }
+
+    /// @notice The owner publishes the open round's committed reference in its publication window
+    ///         (warping to the end of the reveals if needed); a reference left unpublished is withheld.
+    function publishReference(uint256 pidSeed, uint256 timeSeed) external step {
+        (uint256 pid, bool found) = _pick(pidSeed);
+        if (!found) return;
+        IFedMarket.ProjectView memory p = market.getProject(pid);
+        if (p.status != IFedMarket.ProjectStatus.Active) return;
+        Ghost storage g = _ghost[pid];
+        if (g.referenceRoundPlusOne != p.currentRound + 1 || g.referencePublished) return;
+        uint256 start = _revealEnd(p);
+        uint256 end = start + p.aggregationWindow / 4;
+        // An aggregation window under 4 s leaves no publication window: the reference is withheld.
+        if (currentTime >= end || end == start) return;
+        if (currentTime < start) {
+            currentTime = start + _bound(timeSeed, 0, end - start - 1);
+            vm.warp(currentTime);
+        }
+        vm.prank(p.owner);
+        (bool ok, bytes memory ret) =
+            address(market).call(abi.encodeCall(IFedMarket.publishReference, (pid, p.currentRound, "bafkreireference")));
+        if (!ok) return _unexpected("publishReference", pid, ret);
+        g.referencePublished = true;
+        actionCount["publishReference"]++;
     }
 
     function _buildFinalization(uint256 pid, IFedMarket.ProjectView memory p, uint256 outcomeSeed, uint256 splitSeed)
@@ -1493,7 +1597,7 @@ contract MarketHandler {
     }
 
     /// @dev The mock decision proof over independently computed public inputs (ctx as in
-    ///      docs/PROOF-INTERFACE.md, the ghost model, the seal key, no reference, the ghost slot commitments).
+    ///      docs/PROOF-INTERFACE.md, the ghost model, the seal key, the ghost reference, the ghost slot commitments).
     function _decisionProofFor(
         Fin memory x,
         IFedMarket.ProjectView memory p,
@@ -1508,7 +1612,9 @@ contract MarketHandler {
         inputs[3] = x.numChunks == 0 ? 0 : x.accs[x.numChunks - 1];
         inputs[4] = sealKey[0];
         inputs[5] = sealKey[1];
-        // inputs[6], the owner's reference, stays 0: the handler never commits one.
+        // inputs[6], the owner's reference: its commitment when it counts (published; never flagged here).
+        (bool counts, uint256 commitment) = _referenceCounts(x.pid, x.round);
+        if (counts) inputs[6] = commitment;
         for (uint256 slot; slot < K_MAX; ++slot) {
             if (_slot[x.pid][slot].revealedPlusOne == x.round + 1) inputs[7 + slot] = _slot[x.pid][slot].commitment;
         }

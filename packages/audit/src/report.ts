@@ -215,7 +215,7 @@ export function auditMarkdown(report: AuditReport, charts: readonly string[]): s
     lines.push(
       "## Escrow",
       "",
-      `- deposits ${e.deposits} - payouts ${e.paid} - refunds ${e.refunded} = ${e.expectedBudgetAndReserve}; budget + reserve on chain ${e.budgetAndReserve}`,
+      `- deposits ${e.deposits} - payouts ${e.paid} - burned reference deposits ${e.burned} - refunds ${e.refunded} = ${e.expectedBudgetAndReserve}; budget + reserve + reference deposit on chain ${e.budgetAndReserve}`,
       `- aggregator bond on chain ${e.bondPosted}, expected ${e.expectedBondPosted}`,
       `- market balance ${e.marketBalance}, totalLiabilities ${e.totalLiabilities}`,
       "",

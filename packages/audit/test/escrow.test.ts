@@ -80,9 +80,24 @@ describe("# checkEscrow", () => {
       {
         check: "escrow",
         severity: "failure",
-        message: `escrow: project ${PROJECT_ID} holds budget 900 + reserved 1000 = 1900, but deposits 4000 - payouts 2000 - refunds 0 = 2000`,
+        message: `escrow: project ${PROJECT_ID} holds budget 900 + reserved 1000 + reference deposit 0 = 1900, but deposits 4000 - payouts 2000 - burned 0 - refunds 0 = 2000`,
       },
     ]);
+  });
+
+  it("counts the open round's reference deposit as held and a burned one as gone", async () => {
+    // Round 1's owner withheld its reference: its deposit of 300 burned. Round 2 holds a deposit of 200.
+    const base = history();
+    const rounds = base.rounds.map((r) =>
+      r.round === 1 ? { ...r, referenceDeposit: { ...at(89), projectId: PROJECT_ID, round: 1, deposit: 300n, returned: false } } : r,
+    );
+    const findings = await checkEscrow(
+      auditContext(
+        { history: { ...base, rounds }, project: project({ budget: 500n, referenceDeposit: 200n }) },
+        { balance: 2000n, liabilities: 2000n },
+      ),
+    );
+    assert.deepEqual(findings, []);
   });
 
   it("fails a bond that is not posted - slashed - returned - released", async () => {

@@ -126,6 +126,7 @@ export function projectInfo(overrides: Partial<ProjectInfo> = {}): ProjectInfo {
     aggregationWindow: 14_400,
     budget: 0n,
     roundReward: 0n,
+    referenceDeposit: 0n,
     rewardPerRound: 1000n,
     aggregatorBond: 100n,
     bondPosted: 0n,

@@ -109,7 +109,7 @@ describe("# checkRoundProofs", () => {
 
   it("rebuilds the owner's reference as the contract passes it: its commitment when published (or flagged and answered), else 0", async () => {
     const at = { projectId: PROJECT_ID, round: 0, blockNumber: 7, transactionHash: tx(0xd0), logIndex: 0 };
-    const committed = { ...round, referenceCommitted: { ...at, commitment: 55n } };
+    const committed = { ...round, referenceCommitted: { ...at, commitment: 55n, deposit: 0n } };
     const published = { ...committed, referencePublished: { ...at, commitment: 55n, cid: "reference" } };
     const flagged = { ...published, referenceFlagged: { ...at, answerDeadline: 99 } };
     const answered = { ...flagged, referenceAnswered: { ...at, firstChunk: 0, packed: [1n], salt: 2n } };

@@ -39,7 +39,7 @@ function withReference(
 ): RoundHistory {
   return roundHistory({
     round,
-    referenceCommitted: { projectId: PROJECT_ID, round, commitment, ...at(10 + round) },
+    referenceCommitted: { projectId: PROJECT_ID, round, commitment, deposit: 0n, ...at(10 + round) },
     ...(dispute === "none" ? {} : { referenceFlagged: { projectId: PROJECT_ID, round, answerDeadline: 99, ...at(30 + round) } }),
     ...(dispute === "answered"
       ? { referenceAnswered: { projectId: PROJECT_ID, round, firstChunk: 0, salt: SALT, packed: [], ...at(40 + round) } }
@@ -93,6 +93,29 @@ describe("# checkReferences", () => {
           `round 3: the reference pinned at ${otherRound}: reference blob: it is for project 1 round 1, not project 1 round 3`,
         ],
         ["failure", 2, "round 2 reference: cannot fetch gone from IPFS: no block for gone"],
+      ],
+    );
+  });
+
+  it("fails a reference deposit settled against the rule: burned when withheld after a quorum, returned when published", async () => {
+    const store = new MemoryStore();
+    const cid = await store.put(blob());
+    const cid3 = await store.put(blob({ round: 3 }));
+    const settled = (round: number, returned: boolean) => ({ projectId: PROJECT_ID, round, deposit: 7n, returned, ...at(50 + round) });
+    const findings = await check(
+      [
+        { ...withReference(0, COMMITMENT, cid), referenceDeposit: settled(0, true) },
+        { ...withReference(1, COMMITMENT), referenceDeposit: settled(1, false) },
+        { ...withReference(2, COMMITMENT), referenceDeposit: settled(2, true) },
+        { ...withReference(3, COMMITMENT, cid3), referenceDeposit: settled(3, false) },
+      ],
+      store,
+    );
+    assert.deepEqual(
+      findings.filter((f) => f.severity === "failure").map((f) => [f.round, f.message]),
+      [
+        [2, "round 2: the reference deposit of 7 was returned, but the rule burns it"],
+        [3, "round 3: the reference deposit of 7 was burned, but the rule returns it"],
       ],
     );
   });

@@ -57,6 +57,30 @@
  * 8. Cluster score of kept `r`: `floor(max(0, sum_{j kept, j != r} H_rj) / 2^(2F))`: its clipped
  *    update's alignment with the other kept clusters' clipped updates. Each member scores
  *    `floor(cluster score / cluster size)`; every other slot 0. Scores must be `< 2^64`.
+ *
+ * With the owner's reference `v` (issue 12, stage 2: the reference counts on chain, so the round
+ * proofs carry `a_k = <u_k, v>` and `|v|^2`, docs/SCORING.md "Ninth round"), the rule judges by `v`
+ * instead of by consensus, which fails where honest updates disagree (non-IID data, a model near a
+ * stationary point of the trainers' losses) and which copies can sway:
+ * 2'. Candidates are also aligned with `v` by a margin: `a_k > 0` and
+ *    `a_k^2 D > MARGIN^2 G_kk |v|^2` (`cos(u_k, v) > MARGIN / sqrt(D)`; noise has cosine
+ *    `~ +-1/sqrt(D)` with anything, so 4 standard deviations of it keep noise out). Everything
+ *    else valid is status 2. (`|v|^2 = 0`: nobody is aligned, nobody counted, and the reward is
+ *    split equally among the valid slots: a useless reference never returns it to the owner.)
+ * 4'. The median counts each cluster once (the lower median of the representatives' `G_rr`: no
+ *    vote needs slot weights here, and with them a cluster of copies below the median pulled the
+ *    clip level down for everyone, so copies gained), and the norm cap is `G_rr <= REF_CAP2 * M2`
+ *    (3x the median norm: the consensus test no longer backs it up, and the benchmark measured 3x).
+ * 6'. No consensus test: the capped representatives are kept.
+ * 8'. Scores: the exact Shapley value of the linear game `U(T) = <v, mean of T's clipped updates>`
+ *    over the `n` kept clusters: `phi_r = (H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)` with
+ *    `b_r = sigma_r a_r` (scale `2^F`), `B` their sum and `H_n` the `n`-th harmonic number. Its two
+ *    weights are fixed-point constants of `n` at `F` bits (`gameWeights`), so the cluster sum
+ *    `max(0, (alpha_n + beta_n) b_r - beta_n B)` is on the Gram rule's scale `2^(2F)` and steps 7-8
+ *    shift and split it exactly as before.
+ * Each step closes the same ways to gain as in the Gram rule: a copy is one player, a large update
+ * is clipped to the median, and an update that does not lower the owner's validation loss is not
+ * counted. What `v` lets a dishonest owner do is in docs/THREAT-MODEL.md (row 21).
  */
 import { CONSENSUS_CLIP_BITS, SCORE_BITS } from "./config.ts";
 import { roundQuorum, screenSlots, slotStatuses, type DecisionInput } from "./screen.ts";
@@ -72,8 +96,12 @@ export interface ConsensusParams {
   /** Consensus cosine `tauNum / tauDen`. */
   readonly tauNum: bigint;
   readonly tauDen: bigint;
-  /** Fixed-point bits `F` of the clip factors. */
+  /** Fixed-point bits `F` of the clip factors and of the linear game's weights (`gameWeights`). */
   readonly clipBits: number;
+  /** With the reference: the margin squared, aligned iff `a_k > 0` and `a_k^2 D > marginSq G_kk |v|^2`. */
+  readonly marginSq: bigint;
+  /** With the reference: the norm cap squared (outlier if `G_rr > referenceCap2 * M2`). */
+  readonly referenceCap2: bigint;
 }
 
 /**
@@ -88,10 +116,27 @@ export const CONSENSUS_PARAMS: ConsensusParams = {
   tauNum: 3n,
   tauDen: 100n,
   clipBits: CONSENSUS_CLIP_BITS,
+  marginSq: 16n,
+  referenceCap2: 9n,
 };
 
-/** Inputs of the consensus decision (`f` sets the quorum `2f + 3` only). */
-export type ConsensusInput = DecisionInput;
+/** What the round proofs carry about the owner's reference when it counts on chain. */
+export interface ReferenceStats {
+  /** `a_k = <u_k, v>` of every slot (0 for slots not decoded). */
+  readonly alignment: readonly bigint[];
+  /** `|v|^2` over the model's parameters. */
+  readonly norm2: bigint;
+  /** The model size `D` (the chunk proofs' `size`). */
+  readonly size: number;
+}
+
+/**
+ * Inputs of the consensus decision (`f` sets the quorum `2f + 3` only). With `reference` the rule
+ * judges by the owner's reference (the steps marked ' in the file header); without it by consensus.
+ */
+export interface ConsensusInput extends DecisionInput {
+  readonly reference?: ReferenceStats;
+}
 
 /** The decision plus every hint the circuit checks. */
 export interface ConsensusResult {
@@ -104,7 +149,11 @@ export interface ConsensusResult {
   readonly valid: boolean[];
   /** Valid with `G_kk = 0`. */
   readonly zero: boolean[];
-  /** Valid and non-zero: the slots that are clustered. */
+  /** Whether the rule judged by the owner's reference (`input.reference` given). */
+  readonly byReference: boolean;
+  /** Valid and aligned with the reference by the margin (all false without a reference). */
+  readonly aligned: boolean[];
+  /** Valid and non-zero (and aligned, by the reference): the slots that are clustered. */
   readonly candidate: boolean[];
   /** `linked[i][j]`: `i ~ j` (near-duplicates; symmetric, false on the diagonal). */
   readonly linked: boolean[][];
@@ -132,7 +181,7 @@ export interface ConsensusResult {
   readonly capped: boolean[];
   /** Clip factors `sigma_k` of capped representatives (0 for other slots). */
   readonly clip: bigint[];
-  /** Whether the consensus test ran (at least 3 capped slots: members of capped clusters). */
+  /** Whether the consensus test ran (at least 3 capped slots: members of capped clusters; never by the reference). */
   readonly tested: boolean;
   /** Hint: capped representatives that passed the first pass of the consensus test (its voters in the second). */
   readonly firstPass: boolean[];
@@ -140,7 +189,10 @@ export interface ConsensusResult {
   readonly aggregated: boolean[];
   /** Members of kept clusters: status 1. */
   readonly counted: boolean[];
-  /** `max(0, sum_{j kept, j != r} H_rj)` of each kept representative (0 for other slots). */
+  /**
+   * The pre-shift cluster value of each kept representative (0 for other slots): `max(0, sum_{j
+   * kept, j != r} H_rj)`, or by the reference `max(0, (alpha_n + beta_n) b_r - beta_n B)`.
+   */
   readonly clusterSums: bigint[];
   /** Score of each kept representative's cluster, `clusterSums >> 2F` (0 for other slots). */
   readonly clusterScores: bigint[];
@@ -162,7 +214,14 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   // 1. today's statuses
   const { empty, excluded, duplicate, valid } = screenSlots(commitments, input.excluded);
   const zero = slots.map((i) => valid[i] === true && G(i, i) === 0n);
-  const candidate = slots.map((i) => valid[i] === true && !zero[i]);
+  // 2'. aligned with the owner's reference by the margin
+  const ref = input.reference;
+  if (ref !== undefined && ref.alignment.length !== k) throw new RangeError("slot count mismatch");
+  const a = (i: number): bigint => (ref === undefined ? 0n : (ref.alignment[i] as bigint));
+  const aligned = slots.map(
+    (i) => ref !== undefined && valid[i] === true && a(i) > 0n && a(i) * a(i) * BigInt(ref.size) > params.marginSq * G(i, i) * ref.norm2,
+  );
+  const candidate = slots.map((i) => valid[i] === true && !zero[i] && (ref === undefined || aligned[i] === true));
 
   // 2. near-duplicate clusters (BFS from the lowest unlabelled slot gives label = minimum)
   const { dupNum, dupDen } = params;
@@ -212,12 +271,15 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
       const kb = G(b, b) * BigInt(k) + BigInt(b);
       return ka < kb ? -1 : 1;
     });
-    // Weighted by slots: the representative at rank floor((N - 1) / 2) of the candidates, each
-    // cluster counted as many times as it has members.
-    const rank = Math.floor((candidateCount - 1) / 2);
+    // By consensus, weighted by slots: the representative at rank floor((N - 1) / 2) of the
+    // candidates, each cluster counted as many times as it has members. By the reference (4'),
+    // each cluster once: there is no vote to protect, and a cluster of copies below the median
+    // would otherwise pull the clip level down for everyone (measured: 1.59x for two identities).
+    const weightOf = (r: number): number => (ref === undefined ? (clusterSize[r] as number) : 1);
+    const rank = Math.floor(((ref === undefined ? candidateCount : n) - 1) / 2);
     let below = 0;
     for (const r of byKey) {
-      const w = clusterSize[r] as number;
+      const w = weightOf(r);
       if (below + w > rank) {
         medianSlot = r;
         break;
@@ -225,8 +287,9 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
       below += w;
     }
     medianNorm2 = G(medianSlot, medianSlot);
+    const cap2 = ref === undefined ? params.cap2 : params.referenceCap2;
     for (const r of reps) {
-      if (G(r, r) > params.cap2 * medianNorm2) continue;
+      if (G(r, r) > cap2 * medianNorm2) continue;
       capped[r] = true;
       clip[r] = clipFactor(G(r, r), medianNorm2, params.clipBits);
     }
@@ -238,7 +301,8 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const inCap = slots.filter((i) => capped[i]);
   // Votes are slots: a representative stands for its cluster's members (weight = cluster size).
   const weight = (i: number): bigint => BigInt(clusterSize[i] as number);
-  const tested = inCap.reduce((sum, i) => sum + (clusterSize[i] as number), 0) >= 3;
+  // 6'. by the reference there is no consensus test: every capped representative is kept.
+  const tested = ref === undefined && inCap.reduce((sum, i) => sum + (clusterSize[i] as number), 0) >= 3;
   const firstPass = new Array<boolean>(k).fill(false);
   const aggregated = new Array<boolean>(k).fill(false);
   if (tested) {
@@ -259,15 +323,22 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
     const voters = inCap.filter((i) => firstPass[i]);
     for (const r of inCap) aggregated[r] = agrees(r, voters);
   }
+  if (ref !== undefined) for (const r of inCap) aggregated[r] = true;
 
   // 7-8. counted members, cluster scores and their split
   const kept = slots.filter((i) => aggregated[i]);
   const counted = slots.map((i) => candidate[i] === true && aggregated[label[i] as number] === true);
   const shift = BigInt(2 * params.clipBits);
+  // 8'. by the reference: the linear game's Shapley value on b_r = sigma_r a_r (scale 2^F), its
+  // weights at F bits, so the sum is on the Gram rule's scale 2^(2F).
+  const b = (r: number): bigint => (clip[r] as bigint) * a(r);
+  const game = gameWeights(kept.length, params.clipBits);
+  const total = kept.reduce((sum, r) => sum + b(r), 0n);
   const clusterSums = slots.map((r) => {
     if (!aggregated[r]) return 0n;
     let sum = 0n;
-    for (const j of kept) if (j !== r) sum += H(r, j);
+    if (ref !== undefined) sum = (game.alpha + game.beta) * b(r) - game.beta * total;
+    else for (const j of kept) if (j !== r) sum += H(r, j);
     return sum > 0n ? sum : 0n;
   });
   const clusterScores = clusterSums.map((sum) => sum >> shift);
@@ -285,6 +356,8 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
     duplicate,
     valid,
     zero,
+    byReference: ref !== undefined,
+    aligned,
     candidate,
     linked,
     label,
@@ -306,6 +379,41 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
     clusterSums,
     clusterScores,
     scores,
+  };
+}
+
+/** The linear game's Shapley weights for `n` players at `bits` fixed-point bits (`gameWeights`). */
+export interface GameWeights {
+  /** `round(2^bits H_n / n)`: the weight of a player's own term. */
+  readonly alpha: bigint;
+  /** `round(2^bits (H_n - 1) / (n (n - 1)))` (0 for `n < 2`): the weight of each other player's term. */
+  readonly beta: bigint;
+}
+
+/**
+ * The exact Shapley value of `U(T) = (1/|T|) sum_{j in T} b_j` (the mean's alignment with `v`) over
+ * `n` players is `phi_r = (H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)` (`B` the sum; it pays
+ * `U(N) = B / n` in all). Its two rational weights, rounded half up to `bits` fixed-point bits:
+ * constants of `n` that the circuit selects from a table (`gameAlpha` / `gameBeta` in
+ * circuits/consensus.circom compute the same roundings). `n = 0` gives zeros.
+ */
+export function gameWeights(n: number, bits: number): GameWeights {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`player count ${n} must be a non-negative integer`);
+  if (n === 0) return { alpha: 0n, beta: 0n };
+  // H_n = p / q, exactly.
+  let p = 0n;
+  let q = 1n;
+  for (let i = 1n; i <= BigInt(n); i++) {
+    p = p * i + q;
+    q = q * i;
+  }
+  const one = 1n << BigInt(bits);
+  // round(x / y) half up for x, y > 0: floor((2x + y) / (2y)).
+  const rounded = (x: bigint, y: bigint): bigint => (2n * x + y) / (2n * y);
+  const nn = BigInt(n);
+  return {
+    alpha: rounded(one * p, q * nn),
+    beta: n < 2 ? 0n : rounded(one * (p - q), q * nn * (nn - 1n)),
   };
 }
 

@@ -18,6 +18,10 @@
  *   rest of the bond goes back to the aggregator.
  * - Cancelled below quorum (`cancelProject`): the open round's reward is split equally among its
  *   submitters (none: it goes back to the budget).
+ * - Reference deposit (`commitReference`): committing the owner's reference takes the round's
+ *   reward from the budget; when the round closes it returns to the budget if the reference counts
+ *   (committed, published, answered if flagged) or the round had no quorum, and is otherwise burned
+ *   (credited to the zero address): `referenceDepositReturned`.
  * - Equal splits (`equalShares`) pay all of the amount: `floor(amount / n)` each, one unit more for
  *   the first `amount % n` slots. Only a skipped round returns its reward to the budget.
  * - Refunds (`_closeProject`, `claimRefund`): the unspent budget is refunded pro rata to everything
@@ -224,4 +228,14 @@ export function refundClaim(pool: bigint, deposit: bigint, unclaimedDeposits: bi
   assertUnsignedBits(pool, AMOUNT_BITS, "refund pool");
   if (deposit <= 0n || deposit > unclaimedDeposits) throw new RangeError(`deposit ${deposit} must be in (0, ${unclaimedDeposits}]`);
   return deposit === unclaimedDeposits ? pool : (pool * deposit) / unclaimedDeposits;
+}
+
+/**
+ * Whether a round's reference deposit returns to the budget when the round closes, as
+ * `_settleReferenceDeposit` decides: without a quorum (no rule judged anyone, nothing was steered)
+ * or when the reference counts in the decision proof; otherwise it is burned. A withheld reference
+ * therefore costs the owner the round's reward, what choosing between the two rules can move.
+ */
+export function referenceDepositReturned(round: { readonly quorumReached: boolean; readonly referenceCounts: boolean }): boolean {
+  return !round.quorumReached || round.referenceCounts;
 }

@@ -166,11 +166,22 @@ export function simulateRound(input: RoundInput): RoundResult {
   const vectors = opened.map((o) => o.update ?? zeros);
 
   const gram = gramMatrix(vectors);
-  const rule = consensusDecision({ commitments, excluded: decoded.map((x) => !x), gram, f });
-
-  const modelChunks = splitChunks(paddedModel, chunk);
   const ref = input.reference;
   if (ref !== undefined) checkReference(ref.values, d, config);
+  const refValues = ref === undefined ? [] : ref.values;
+  const alignment = vectors.map((u) => innerProduct(u.slice(0, refValues.length), refValues));
+  const referenceNorm = innerProduct(refValues, refValues);
+  // The rule judges by the reference whenever it counts on chain (the decision proof's reference
+  // input is then non-zero), by consensus otherwise.
+  const rule = consensusDecision({
+    commitments,
+    excluded: decoded.map((x) => !x),
+    gram,
+    f,
+    ...(ref === undefined ? {} : { reference: { alignment, norm2: referenceNorm, size: d } }),
+  });
+
+  const modelChunks = splitChunks(paddedModel, chunk);
   const refChunks = ref === undefined ? undefined : referenceChunks(ref.values, config);
   const noReference = noReferenceChunk(config);
   const noCipher = new Array<bigint>(packedLength(chunk, config.updateBits)).fill(0n);
@@ -194,10 +205,7 @@ export function simulateRound(input: RoundInput): RoundResult {
   });
   const upper = gramToUpper(gram);
   if (state.gram.some((g, i) => g !== upper[i])) throw new Error("internal: Gram mismatch");
-  const refValues = ref === undefined ? [] : ref.values;
-  const alignment = vectors.map((u) => innerProduct(u.slice(0, refValues.length), refValues));
   if (state.alignment.some((a, k) => a !== alignment[k])) throw new Error("internal: alignment mismatch");
-  const referenceNorm = innerProduct(refValues, refValues);
   if (state.referenceNorm !== referenceNorm) throw new Error("internal: reference norm mismatch");
   const reference = ref === undefined ? 0n : referenceCommitment(ref.values, ref.salt, config);
 

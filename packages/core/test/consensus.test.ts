@@ -7,6 +7,7 @@ import {
   consensusDecision,
   consensusHints,
   gramMatrix,
+  gameWeights,
   isqrt,
   type ConsensusResult,
 } from "../src/index.ts";
@@ -266,4 +267,124 @@ test("robustness counts slots, pay counts clusters: four near-identical honest u
   assert.deepEqual(r.status, [1, 1, 1, 1, 2, 2]);
   // Unweighted, the honest cluster would be one vote against two: its dot with the others is negative.
   assert.ok(r.scores.slice(4).every((s) => s === 0n));
+});
+
+// ---- by the owner's reference (issue 12, stage 2) ----
+
+/** The decision by the owner's reference `v` at model size `size` (the margin is `cos > 4 / sqrt(size)`). */
+function decideByReference(vectors: (number[] | null)[], v: number[], size = 64, f = 1): ConsensusResult {
+  const dim = v.length;
+  const big = vectors.map((u) => (u ?? new Array<number>(dim).fill(0)).map((x) => BigInt(Math.round(x))));
+  const vb = v.map((x) => BigInt(x));
+  const dot = (a: readonly bigint[], b: readonly bigint[]): bigint => a.reduce((s, x, i) => s + x * (b[i] as bigint), 0n);
+  return consensusDecision({
+    commitments: vectors.map((u, i) => (u === null ? 0n : BigInt(1000 + i))),
+    excluded: none(vectors.length),
+    gram: gramMatrix(big),
+    f,
+    reference: { alignment: big.map((u) => dot(u, vb)), norm2: dot(vb, vb), size },
+  });
+}
+
+/** The honest direction of `honest()`: v = (1, 1, 0, ...). */
+const V = [1, 1, 0, 0, 0, 0, 0];
+
+test("by the reference: aligned updates are counted, unaligned ones are not, a zero reference counts nobody", () => {
+  const u: number[][] = [...honest(), [-10, -10, 0, 0, 0, 0, 0], [0, 0, 9, 9, 0, 0, 0], [10, -10, 1, 0, 0, 0, 0]];
+  const r = decideByReference(u, V);
+  assert.ok(r.byReference && !r.tested);
+  assert.deepEqual(r.aligned, [true, true, true, true, true, false, false, false]);
+  assert.deepEqual(r.status, [1, 1, 1, 1, 1, 2, 2, 2]);
+  assert.deepEqual(r.aggregated, [true, true, true, true, true, false, false, false]);
+  assert.deepEqual(r.scores.slice(5), [0n, 0n, 0n]);
+  // The margin: cos(u, v) > 4 / sqrt(D). At D = 16 only cos = 1 passes (strictly: nobody).
+  assert.deepEqual(decideByReference(u, V, 16).counted, new Array<boolean>(8).fill(false));
+  // A zero reference aligns nobody: the round counts nobody, and rewardShares splits its reward
+  // equally among the valid slots (never back to the owner).
+  const zero = decideByReference(
+    u,
+    V.map(() => 0),
+  );
+  assert.ok(zero.active && zero.counted.every((c) => !c));
+  assert.deepEqual(zero.status, new Array<number>(8).fill(SlotStatus.NotAggregated));
+  // Without a reference the same round is judged by consensus.
+  assert.ok(!decide(u).byReference);
+});
+
+test("by the reference: the linear game's Shapley value of the clipped alignments", () => {
+  const r = decideByReference(honest(), V);
+  const kept = r.aggregated.filter(Boolean).length;
+  assert.equal(kept, 5);
+  const { alpha, beta } = gameWeights(kept, CONSENSUS_PARAMS.clipBits);
+  const b = honest().map((u, k) => (r.clip[k] as bigint) * BigInt((u[0] as number) + (u[1] as number)));
+  const total = b.reduce((s, x) => s + x, 0n);
+  const shift = BigInt(2 * CONSENSUS_PARAMS.clipBits);
+  for (let k = 0; k < 5; k++) {
+    const value = (alpha + beta) * (b[k] as bigint) - beta * total;
+    assert.equal(r.scores[k], value > 0n ? value >> shift : 0n, `slot ${k}`);
+  }
+  // Efficiency: the values sum to the grand coalition's utility B / n, up to the weights' rounding
+  // (each weight is off by at most half a unit, so the coefficient of B by at most n / 2 units).
+  const sum = r.clusterSums.reduce((s, x) => s + x, 0n);
+  const utility = (total << BigInt(CONSENSUS_PARAMS.clipBits)) / 5n;
+  const slack = (5n * total) / 2n + 1n;
+  assert.ok(sum - utility <= slack && utility - sum <= slack, `${sum} vs ${utility}`);
+  // A single kept cluster takes its clipped alignment.
+  const single = decideByReference(
+    [
+      [10, 10, 0, 0, 0, 0, 0],
+      [-9, -9, 1, 0, 0, 0, 0],
+      [0, 0, 0, 9, 9, 0, 0],
+    ],
+    V,
+    64,
+    0,
+  );
+  assert.deepEqual(single.counted, [true, false, false]);
+  assert.equal(single.scores[0], 20n);
+});
+
+test("by the reference: inflation gains nothing, beyond 3x the median norm it is an outlier; copies share one value", () => {
+  const four = (): number[][] => honest().map((v) => v.map((x) => 4 * x));
+  const base = decideByReference(four(), V);
+  for (const factor of [1.5, 2, 2.5]) {
+    const u = four();
+    u[2] = (u[2] as number[]).map((x) => x * factor);
+    const r = decideByReference(u, V);
+    assert.equal(r.status[2], SlotStatus.Inlier, `x${factor}`);
+    assert.ok((r.scores[2] as bigint) <= (base.scores[2] as bigint), `x${factor}: ${r.scores[2]} vs ${base.scores[2]}`);
+  }
+  const u = four();
+  u[2] = (u[2] as number[]).map((x) => x * 4);
+  const r = decideByReference(u, V);
+  assert.equal(r.status[2], SlotStatus.NotAggregated);
+  assert.equal(r.scores[2], 0n);
+
+  const copies = decideByReference([...honest(), honest()[1] as number[], honest()[1] as number[]], V);
+  const alone = decideByReference([...honest(), null, null], V);
+  assert.deepEqual(copies.clusterSize.slice(5), [3, 3]);
+  const together = (copies.scores[1] as bigint) + (copies.scores[5] as bigint) + (copies.scores[6] as bigint);
+  assert.ok(together <= (alone.scores[1] as bigint), "three identities earn at most one update's value");
+  for (const i of [0, 2, 3, 4]) assert.equal(copies.scores[i], alone.scores[i], `slot ${i} is unaffected by the copies`);
+});
+
+test("gameWeights: exact roundings of H_n / n and (H_n - 1) / (n (n - 1))", () => {
+  assert.deepEqual(gameWeights(1, 16), { alpha: 65536n, beta: 0n });
+  // n = 3: H_3 = 11/6; alpha = round(65536 * 11 / 18) = 40050 (40049.78), beta = round(65536 * 5 / 36) = 9102 (9102.2).
+  assert.deepEqual(gameWeights(3, 16), { alpha: 40050n, beta: 9102n });
+  assert.throws(() => gameWeights(-1, 16), /non-negative/);
+});
+
+test("by the reference: copies do not move the clip level (the median counts each cluster once)", () => {
+  // Five honest updates and a small aligned one (a lazy trainer); the lazy one copied twice more.
+  const lazy = [4, 4, 0, 0, 0, 0, 0];
+  const alone = decideByReference([...honest(), lazy, null, null], V);
+  const copied = decideByReference([...honest(), lazy, lazy, lazy], V);
+  assert.equal(copied.clusterSize[5], 3);
+  assert.equal(copied.medianNorm2, alone.medianNorm2, "the copies leave the median where it was");
+  for (const i of [0, 1, 2, 3, 4]) assert.equal(copied.scores[i], alone.scores[i], `slot ${i} is unaffected by the copies`);
+  const together = (copied.scores[5] as bigint) + (copied.scores[6] as bigint) + (copied.scores[7] as bigint);
+  assert.ok(together <= (alone.scores[5] as bigint), "three identities earn at most one update's value");
+  // By consensus the slot-weighted median does move (robustness counts slots there).
+  assert.notEqual(decide([...honest(), lazy, lazy, lazy]).medianNorm2, decide([...honest(), lazy, null, null]).medianNorm2);
 });

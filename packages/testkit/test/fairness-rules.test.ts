@@ -1,6 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { consensusDecision, gramMatrix, quantizeDelta, sealedSlot, simulateRound, SlotStatus, type CircuitConfig } from "@fedmarket/core";
+import {
+  consensusDecision,
+  gramMatrix,
+  innerProduct,
+  quantizeDelta,
+  quantizeReference,
+  sealedSlot,
+  simulateRound,
+  SlotStatus,
+  type CircuitConfig,
+} from "@fedmarket/core";
 import { evaluateAccuracy, normal, seededRandom } from "@fedmarket/ml";
 import { validateModelSpec } from "@fedmarket/protocol";
 import { BatchEvaluator } from "../src/bench/fairness/evaluator.ts";
@@ -8,7 +18,9 @@ import { roundStats, type Reference } from "../src/bench/fairness/geometry.ts";
 import {
   consensusGramRule,
   consensusKeep,
+  consensusReferenceRule,
   nearDuplicateClusters,
+  PROVEN_RULE,
   ruleRegistry,
   screen,
   surrogateRule,
@@ -45,6 +57,7 @@ function roundOf(
       prevModel: new Array<bigint>(updates.find((u) => u !== null)?.length ?? 0).fill(0n),
       updates: updates.map((u) => (u === null ? null : Array.from(u, BigInt))),
       lastGlobalDelta: options.last === undefined ? null : Array.from(options.last, BigInt),
+      referenceDirection: options.reference?.v ?? null,
     }),
   };
 }
@@ -112,7 +125,7 @@ test("noisy replay hits the requested cosine with the last global delta", () => 
   assert.deepEqual(noisyReplay(D, undefined, 0.9, 1, 8), new Int32Array(D), "zeros before any global delta");
 });
 
-test("the proven rule (consensus-gram): the fast path equals @fedmarket/core's simulateRound on sealed updates; a replay of the last global delta is not excluded", () => {
+test("the fallback without a reference (consensus-gram): the fast path equals @fedmarket/core's simulateRound on sealed updates; a replay of the last global delta is not excluded", () => {
   const updates = honestUpdates(1, [1, 2, 1, 0.5, 3, 1, 1, 1], D);
   updates[5] = updates[2] as Int32Array; // same update under another ephemeral secret: distinct commitments
   const aggregator = benchAggregatorKey(1);
@@ -383,4 +396,109 @@ test("aligned rule (stage 2 candidate): at a stationary point it counts every ho
   // The Gram-only consensus rule (the proven one) counts none of them at this point.
   const gram = consensusGramRule.decide(roundOf(updates, { reference }));
   assert.ok(gram.aggregated.filter(Boolean).length < 8, `consensus-gram kept ${gram.aggregated.filter(Boolean).length}`);
+});
+
+/**
+ * A stationary point (docs/SCORING.md, "Fifth round"): eight updates that cancel out (each pulls
+ * towards its own data) plus a small common part, the direction that helps (the owner's `v`). At
+ * small `d` the margin `4 / sqrt(d)` is wide, so the common part must be larger (`commonScale`).
+ */
+function stationaryRound(seed: number, d: number, commonScale = 4): { updates: Int32Array[]; reference: Reference } {
+  const rng = seededRandom(seed);
+  const own = Array.from({ length: 8 }, () => Array.from({ length: d }, () => 40 * normal(rng)));
+  const common = Array.from({ length: d }, () => commonScale * normal(rng));
+  const updates = own.map((w) =>
+    Int32Array.from(w, (x, i) => {
+      const centred = x - own.reduce((a, o) => a + (o[i] as number), 0) / 8;
+      return Math.max(-127, Math.min(127, Math.round(centred + (common[i] as number))));
+    }),
+  );
+  return { updates, reference: { v: Float32Array.from(common, (c) => c / 1024), loss: 1, curvature: 0.5 } };
+}
+
+test("consensus-reference is the proven rule: @fedmarket/core's consensusDecision with the reference quantized at B bits", () => {
+  assert.equal(PROVEN_RULE, "consensus-reference");
+  assert.equal(consensusReferenceRule.needsReference, true);
+  assert.equal(ruleRegistry().get("consensus-reference"), consensusReferenceRule);
+  assert.equal(ruleRegistry().get("consensus-gram"), consensusGramRule, "the fallback without a reference stays registered");
+  const { updates, reference } = stationaryRound(31, BIG);
+  updates[6] = updates[1] as Int32Array; // a copy under another commitment
+  const decision = consensusReferenceRule.decide(roundOf(updates, { reference }));
+  const vectors = updates.map((u) => Array.from(u, BigInt));
+  const v = quantizeReference(reference.v, CONFIG.updateBits);
+  const exact = consensusDecision({
+    commitments: updates.map((_, k) => BigInt(k + 1)),
+    excluded: updates.map(() => false),
+    gram: gramMatrix(vectors),
+    f: 2,
+    reference: { alignment: vectors.map((u) => innerProduct(u, v)), norm2: innerProduct(v, v), size: BIG },
+  });
+  assert.equal(exact.byReference, true);
+  assert.deepEqual(decision.aggregation, { kind: "mean", mask: exact.aggregated });
+  assert.deepEqual(decision.payouts, exact.scores.map(Number));
+  assert.deepEqual(decision.aggregated, exact.counted);
+  assert.deepEqual(
+    exact.aggregated,
+    updates.map((_, k) => k !== 6),
+    "the copy is not aggregated again",
+  );
+  assert.ok(Math.abs((decision.payouts[1] as number) - (decision.payouts[6] as number)) <= 1, "the copies split one score");
+  assert.throws(() => consensusReferenceRule.decide(roundOf(updates)), /needs the owner's reference/);
+});
+
+test("consensus-reference: at a stationary point every honest update is counted, a sign flip, noise and an unaligned update are not", () => {
+  const { updates, reference } = stationaryRound(31, BIG);
+  // The Gram-only rule leaves honest updates out here; the reference keeps all of them.
+  assert.ok(consensusGramRule.decide(roundOf(updates)).aggregated.filter(Boolean).length < 8);
+  const honest = consensusReferenceRule.decide(roundOf(updates, { reference }));
+  assert.deepEqual(
+    honest.aggregated,
+    updates.map(() => true),
+  );
+  assert.ok(honest.payouts.every((p) => p > 0));
+  const attacked: Int32Array[] = [...updates];
+  attacked[2] = Int32Array.from(updates[2] as Int32Array, (x) => -x);
+  const rng = seededRandom(7);
+  attacked[5] = Int32Array.from({ length: BIG }, () => Math.max(-127, Math.min(127, Math.round(40 * normal(rng)))));
+  // Aligned, but by less than the margin: a slot's own part plus a tenth of the common one.
+  const { updates: weak } = stationaryRound(31, BIG);
+  const common = reference.v;
+  attacked[7] = Int32Array.from(weak[7] as Int32Array, (x, i) => Math.round(x - 0.9 * 1024 * (common[i] as number)));
+  const round = roundOf(attacked, { reference });
+  const decision = consensusReferenceRule.decide(round);
+  assert.deepEqual(
+    decision.aggregated,
+    attacked.map((_, k) => ![2, 5, 7].includes(k)),
+  );
+  for (const k of [2, 5, 7]) assert.equal(decision.payouts[k], 0, `slot ${k} is paid nothing`);
+  // A sign flip of v scores it aligned no more: every slot is out.
+  const flipped: Reference = { ...reference, v: reference.v.map((x) => -x) };
+  assert.deepEqual(
+    consensusReferenceRule.decide(roundOf(updates, { reference: flipped })).aggregated,
+    updates.map(() => false),
+  );
+});
+
+test("consensus-reference: the fast path equals @fedmarket/core's simulateRound with the owner's reference on sealed updates", () => {
+  const { updates, reference } = stationaryRound(41, D, 30);
+  updates[5] = updates[2] as Int32Array; // same update under another ephemeral secret: distinct commitments
+  updates[3] = Int32Array.from(updates[3] as Int32Array, (x) => -x);
+  const aggregator = benchAggregatorKey(1);
+  const slots = updates.map((u, k) => sealedSlot(CONFIG, Array.from(u, BigInt), aggregator.sealKey, benchEphemeralSecret(1, 0, k)));
+  const decision = consensusReferenceRule.decide(roundOf(updates, { reference, commitments: slots.map((s) => s.commitment) }));
+  const result = simulateRound({
+    config: CONFIG,
+    prevModel: new Array<bigint>(D).fill(0n),
+    slots,
+    f: 2,
+    keccak: 1n,
+    secret: aggregator.secret,
+    reference: { values: quantizeReference(reference.v, CONFIG.updateBits), salt: 5n },
+  });
+  assert.equal(result.rule.byReference, true);
+  assert.equal(result.rule.status[3], SlotStatus.NotAggregated, "the sign flip is not counted");
+  assert.ok(result.rule.counted.filter(Boolean).length >= 5, `counted ${result.rule.counted.filter(Boolean).length}`);
+  assert.deepEqual(decision.aggregated, result.rule.counted);
+  assert.deepEqual(decision.payouts, result.rule.scores.map(Number));
+  assert.deepEqual(Array.from(newModel(new Int32Array(D), updates, decision, 24)), result.newModel.map(Number));
 });

@@ -162,7 +162,10 @@ async function flagReference(ctx: StepContext, project: ProjectInfo, round: Roun
     if (err.errorName === "ReferenceAlreadyFlagged") {
       return { kind: "waiting", reason: `round ${r}: the reference is already flagged`, untilChainTime: chainTime + 1, chainTime };
     }
-    return unprovable(ctx, why, err.message);
+    // Only a closed flagging window makes the round unprovable for good (as in flag.ts); any other
+    // revert is not this round's fate and must not be recorded as such: the node reports it and retries.
+    if (err.errorName === "FlaggingClosed" || err.errorName === "ChunkProofsStarted") return unprovable(ctx, why, err.message);
+    throw err;
   }
   await files.write("reference.json", { flagTx: tx.hash, flagReason: why } satisfies ReferenceFile);
   log.log("info", "round.reference.flagged", `round ${r}: flagged the owner's reference (${why}); tx ${tx.hash}`, {

@@ -1,8 +1,10 @@
 /**
  * The escrow check: what the market holds for the project adds up.
- * - `budget + roundReward` equals the deposits (`ProjectCreated` budget, `ProjectFunded`) minus the
- *   payouts (finalized rounds' `paid`, failed rounds' reward, a below-quorum cancellation's split)
- *   and the refund at closing (`ProjectClosed.budgetRefunded`);
+ * - `budget + roundReward + referenceDeposit` equals the deposits (`ProjectCreated` budget,
+ *   `ProjectFunded`) minus the payouts (finalized rounds' `paid`, failed rounds' reward, a
+ *   below-quorum cancellation's split), the reference deposits burned (`ReferenceDepositSettled`
+ *   not returned: the owner withheld a reference it committed) and the refund at closing
+ *   (`ProjectClosed.budgetRefunded`);
  * - the funders' refund pool equals what the closing reserved for them minus their `RefundClaimed`s;
  * - the aggregator's bond equals what was posted (`AggregatorAccepted`) minus slashes, returns after
  *   failed rounds and the release at closing;
@@ -18,6 +20,8 @@ export interface EscrowAudit {
   readonly token: string;
   readonly deposits: bigint;
   readonly paid: bigint;
+  /** Reference deposits burned. */
+  readonly burned: bigint;
   readonly refunded: bigint;
   readonly expectedBudgetAndReserve: bigint;
   readonly budgetAndReserve: bigint;
@@ -40,9 +44,11 @@ export async function escrowAccount(ctx: AuditContext): Promise<EscrowAudit | un
   const paid =
     cancelSplit +
     h.rounds.reduce((a, r) => a + (r.end?.kind === "finalized" ? r.end.paid : r.end?.kind === "failed" ? r.end.reward : 0n), 0n);
+  // Reference deposits the owner forfeited by withholding a committed reference (core `referenceDepositReturned`).
+  const burned = h.rounds.reduce((a, r) => a + (r.referenceDeposit?.returned === false ? r.referenceDeposit.deposit : 0n), 0n);
   // The unspent budget is refunded once, when the project closes.
   const refunded = h.closed?.budgetRefunded ?? 0n;
-  const expected = deposits - paid - refunded;
+  const expected = deposits - paid - burned - refunded;
   const expectedPool = (h.closed?.refundPool ?? 0n) - h.refundClaims.reduce((a, c) => a + c.amount, 0n);
   // The bond: posted - slashed - returned after failures - released at the end.
   const failed = h.rounds.flatMap((r) => (r.end?.kind === "failed" ? [r.end] : []));
@@ -64,9 +70,10 @@ export async function escrowAccount(ctx: AuditContext): Promise<EscrowAudit | un
     token: project.token,
     deposits,
     paid,
+    burned,
     refunded,
     expectedBudgetAndReserve: expected,
-    budgetAndReserve: project.budget + project.roundReward,
+    budgetAndReserve: project.budget + project.roundReward + project.referenceDeposit,
     refundPool: project.refundPool,
     expectedRefundPool: expectedPool,
     bondPosted: project.bondPosted,
@@ -85,7 +92,7 @@ export async function checkEscrow(ctx: AuditContext): Promise<Finding[]> {
     findings.push(
       failure(
         "escrow",
-        `escrow: project ${history.projectId} holds budget ${project.budget} + reserved ${project.roundReward} = ${e.budgetAndReserve}, but deposits ${e.deposits} - payouts ${e.paid} - refunds ${e.refunded} = ${e.expectedBudgetAndReserve}`,
+        `escrow: project ${history.projectId} holds budget ${project.budget} + reserved ${project.roundReward} + reference deposit ${project.referenceDeposit} = ${e.budgetAndReserve}, but deposits ${e.deposits} - payouts ${e.paid} - burned ${e.burned} - refunds ${e.refunded} = ${e.expectedBudgetAndReserve}`,
       ),
     );
   }

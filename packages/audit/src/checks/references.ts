@@ -5,11 +5,14 @@
  * the salted chain). A blob that does not open is a failure unless the aggregator flagged it and
  * the flag was answered on chain (then the round kept a reference that opens: a warning); a flag of
  * a blob that opens is a warning about the aggregator. A reference committed and never published is a warning: the owner kept back
- * what it committed to, which is possible for an honest owner (a crash, a missed window) and
- * today changes nothing that is paid (the round proofs do not use references yet).
+ * what it committed to, which is possible for an honest owner (a crash, a missed window), and it
+ * decides how the round is judged (by consensus instead of by the reference), which is why it
+ * costs the owner the reference deposit. The deposit's settlement (`ReferenceDepositSettled`) must
+ * follow core `referenceDepositReturned`: returned without a quorum or when the reference counted,
+ * burned otherwise; a settlement that does not is a failure.
  */
-import type { CircuitConfig } from "@fedmarket/core";
-import { openReference } from "@fedmarket/protocol";
+import { referenceDepositReturned, type CircuitConfig } from "@fedmarket/core";
+import { decisionReference, openReference, type RoundHistory } from "@fedmarket/protocol";
 import type { AuditContext } from "../context.ts";
 import { fetchBlob } from "../facts.ts";
 import { cannotFetch, failure, info, warning, type Finding } from "../findings.ts";
@@ -22,6 +25,8 @@ export async function checkReferences(ctx: AuditContext): Promise<Finding[]> {
   for (const r of rounds) {
     const at = { round: r.round };
     const committed = r.referenceCommitted?.commitment as bigint;
+    const deposit = depositProblem(ctx, r);
+    if (deposit !== undefined) findings.push(failure("references", deposit, at));
     const published = r.referencePublished;
     if (published === undefined) {
       if (r.end !== undefined)
@@ -54,6 +59,18 @@ export async function checkReferences(ctx: AuditContext): Promise<Finding[]> {
     }
   }
   return findings;
+}
+
+/** Why round `r`'s reference deposit was not settled as core `referenceDepositReturned` says, if it was not. */
+function depositProblem(ctx: AuditContext, r: RoundHistory): string | undefined {
+  const settled = r.referenceDeposit;
+  if (settled === undefined) return undefined;
+  // No quorum: skipped, or the project cancelled below it while this round was open.
+  const cancelledBelowQuorum = ctx.history.cancelled?.roundStillOpen === false && ctx.history.cancelled.round === r.round;
+  const quorumReached = r.end?.kind !== "skipped" && !cancelledBelowQuorum;
+  const expected = referenceDepositReturned({ quorumReached, referenceCounts: decisionReference(r) !== 0n });
+  if (settled.returned === expected) return undefined;
+  return `round ${r.round}: the reference deposit of ${settled.deposit} was ${settled.returned ? "returned" : "burned"}, but the rule ${expected ? "returns" : "burns"} it`;
 }
 
 /** Why the reference pinned at `cid` does not open the round's commitment, or `undefined` when it does. */

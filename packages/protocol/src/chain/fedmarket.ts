@@ -96,6 +96,8 @@ export interface ProjectInfo {
   readonly aggregationWindow: number;
   readonly budget: bigint;
   readonly roundReward: bigint;
+  /** The open round's reference deposit (`commitReference`), held until the round closes. */
+  readonly referenceDeposit: bigint;
   readonly rewardPerRound: bigint;
   readonly aggregatorBond: bigint;
   readonly bondPosted: bigint;
@@ -266,6 +268,7 @@ function toProject(id: bigint, r: Fields): ProjectInfo {
     aggregationWindow: n(r.aggregationWindow),
     budget: b(r.budget),
     roundReward: b(r.roundReward),
+    referenceDeposit: b(r.referenceDeposit),
     rewardPerRound: b(r.rewardPerRound),
     aggregatorBond: b(r.aggregatorBond),
     bondPosted: b(r.bondPosted),

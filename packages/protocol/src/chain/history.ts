@@ -58,6 +58,7 @@ import {
   type ReferencePublicationRecord,
   type PublicationPartRecord,
   type PublicationRecord,
+  type ReferenceDepositRecord,
   type SeedRecord,
   withParts,
 } from "./records.ts";
@@ -84,6 +85,8 @@ export interface RoundHistory {
   readonly referenceAnswerParts?: readonly ReferenceAnswerPartRecord[];
   /** The answer that completed them (`ReferenceAnswered`): the reference, opened on chain. */
   readonly referenceAnswered?: ReferenceAnswerRecord;
+  /** How the reference deposit was settled when the round closed (`ReferenceDepositSettled`). */
+  readonly referenceDeposit?: ReferenceDepositRecord;
   /** Slots the aggregator flagged as not available (`UpdateFlagged`), in the order they landed. */
   readonly flags: readonly FlagRecord[];
   /**
@@ -264,6 +267,9 @@ const FILE: { readonly [K in DecodedEventName]: (h: HistoryDraft, r: EventRecord
   },
   ReferenceAnswered: (h, r) => {
     roundOf(h, r.round).referenceAnswered = r;
+  },
+  ReferenceDepositSettled: (h, r) => {
+    roundOf(h, r.round).referenceDeposit = r;
   },
   UpdateFlagged: (h, r) => {
     roundOf(h, r.round).flags.push(r);

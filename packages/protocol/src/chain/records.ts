@@ -125,6 +125,17 @@ export interface SubmissionRecord extends RoundEventRecord {
  */
 export interface ReferenceCommitRecord extends RoundEventRecord {
   readonly commitment: bigint;
+  /** The round's reward, moved from the budget into the reference deposit. */
+  readonly deposit: bigint;
+}
+
+/**
+ * `ReferenceDepositSettled`: the round closed holding a reference deposit, `returned` to the budget
+ * (the reference counted, or the round had no quorum) or burned (credited to the zero address).
+ */
+export interface ReferenceDepositRecord extends RoundEventRecord {
+  readonly deposit: bigint;
+  readonly returned: boolean;
 }
 
 /**
@@ -521,7 +532,14 @@ export const EVENT_DECODERS = {
     return { ...round(e), trainer: a.str("trainer"), slot: a.num("slot"), sealed: a.str("sealedCommit") };
   },
   UpdateRevealed: decodeSubmission,
-  ReferenceCommitted: (e: ParsedEvent): ReferenceCommitRecord => ({ ...round(e), commitment: reader(e).big("commitment") }),
+  ReferenceCommitted: (e: ParsedEvent): ReferenceCommitRecord => {
+    const a = reader(e);
+    return { ...round(e), commitment: a.big("commitment"), deposit: a.big("deposit") };
+  },
+  ReferenceDepositSettled: (e: ParsedEvent): ReferenceDepositRecord => {
+    const a = reader(e);
+    return { ...round(e), deposit: a.big("deposit"), returned: a.bool("returned") };
+  },
   ReferencePublished: (e: ParsedEvent): ReferencePublicationRecord => {
     const a = reader(e);
     return { ...round(e), commitment: a.big("commitment"), cid: a.str("cid") };

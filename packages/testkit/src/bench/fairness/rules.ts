@@ -19,10 +19,13 @@ import {
   aggregate,
   consensusDecision,
   gramMatrix,
+  innerProduct,
+  quantizeReference,
   roundQuorum,
   REPLAY_MIN_COSINE,
   type CircuitConfig,
-  type DecisionInput,
+  type ConsensusInput,
+  type ReferenceStats,
 } from "@fedmarket/core";
 import { multiKrum } from "./multi-krum.ts";
 import type { RoundStats } from "./geometry.ts";
@@ -64,9 +67,10 @@ export interface RuleRound {
   readonly excluded: readonly boolean[];
   readonly stats: RoundStats;
   /**
-   * The exact integer data, for `current` only (today's rule is defined on it; its circuit-level
-   * equivalence with the Gram form is what the core tests show). Candidates must not read it.
-   * A function because building it (BigInt vectors) costs more than any candidate's decision.
+   * The exact integer data, for the rules of @fedmarket/core only (`exactRule`: they are defined on
+   * it; their circuit-level equivalence with the Gram form is what the core tests show). Candidates
+   * must not read it. A function because building it (BigInt vectors) costs more than any
+   * candidate's decision.
    */
   readonly exact: () => ExactRound;
 }
@@ -76,6 +80,12 @@ export interface ExactRound {
   readonly prevModel: readonly bigint[];
   readonly updates: readonly (readonly bigint[] | null)[];
   readonly lastGlobalDelta: readonly bigint[] | null;
+  /**
+   * The owner's reference direction `v` (geometry.ts `Reference.v`, weight units) before
+   * quantization, `null` when the run computes none (no rule of the run needs it). An exact rule
+   * quantizes it as the owner does (`quantizeReference` at `B` bits, `referenceValues`).
+   */
+  readonly referenceDirection: Float32Array | null;
 }
 
 export interface RoundRule {
@@ -102,6 +112,7 @@ export const currentRule: RoundRule = exactRule(
   "current",
   "the rule proven before the consensus rule (the baseline): duplicate commitments, Multi-Krum (f = 2), score max(0, <u_k, S>), floor-mean of inliers",
   "Gram matrix only (proven until issue 12 stage 1)",
+  false,
   (input) => {
     const krum = multiKrum(input);
     return { mask: krum.inliers, scores: krum.scores, counted: krum.inliers };
@@ -109,36 +120,70 @@ export const currentRule: RoundRule = exactRule(
 );
 
 /**
- * The consensus rule of @fedmarket/core (`consensusDecision`): the proven rule (issue 12, stage 1;
- * `simulateRound` decides with it, and the benchmark cross-checks its fast path with
- * `simulateRound`). Computed exactly as the reference does, on the integer updates, so the
- * benchmark measures the rule the circuit checks: near-duplicate
- * clusters count once and split one score, outliers by norm cap and consensus cosine on updates
- * clipped to the median norm, floor-mean of the clusters' lowest slots (the proven aggregation).
+ * The consensus rule of @fedmarket/core (`consensusDecision`) without the owner's reference: the
+ * decision proof's rule when the reference does not count on chain (issue 12, stage 1;
+ * `simulateRound` decides with it when `RoundInput.reference` is omitted). Computed exactly as the
+ * reference does, on the integer updates, so the benchmark measures the rule the circuit checks:
+ * near-duplicate clusters count once and split one score, outliers by norm cap and consensus cosine
+ * on updates clipped to the median norm, floor-mean of the clusters' lowest slots (the proven
+ * aggregation).
  */
 export const consensusGramRule: RoundRule = exactRule(
   "consensus-gram",
   "@fedmarket/core consensusDecision: near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 2 x the median cluster norm or cos(clipped u, sum of the other clipped updates) < 0.03 (two passes); floor-mean of the kept clusters' lowest slots; score max(0, <clip(u_k), sum of the other kept clip(u_j)>)",
   "Gram matrix only (median by counting, clip factors by square-root hints, K^2 cosine tests, connected components by hints)",
+  false,
   (input) => {
     const r = consensusDecision(input);
     return { mask: r.aggregated, scores: r.scores, counted: r.counted };
   },
 );
 
-/** The name of the rule the decision proof checks (the one `simulateRound` computes). */
-export const PROVEN_RULE = consensusGramRule.name;
+/**
+ * The consensus rule of @fedmarket/core judged by the owner's reference (`consensusDecision` with
+ * `reference`): the decision proof's rule whenever the reference counts on chain (issue 12, stage 2;
+ * `simulateRound` decides with it when `RoundInput.reference` is given). The integer form of
+ * `aligned-margin-linear-proof`: `v` quantized at `B` bits (`quantizeReference`), exact `a_k =
+ * <u_k, v>`, the lower median over the aligned clusters (each counted once), players the clusters'
+ * lowest slots.
+ */
+export const consensusReferenceRule: RoundRule = exactRule(
+  "consensus-reference",
+  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; score max(0, exact Shapley of the linear game <v, mean of T's updates clipped to the median norm>) at 16 fixed-point bits",
+  "Gram matrix, <u_k, v>, ||v||^2 (proven since stage 2 whenever the reference counts: the chunk proofs accumulate them), median by counting, clip factors by square-root hints, the game's two weights per n from a table, connected components by hints",
+  true,
+  (input) => {
+    const r = consensusDecision(input);
+    return { mask: r.aggregated, scores: r.scores, counted: r.counted };
+  },
+);
+
+/**
+ * The name of the rule the decision proof checks whenever the owner's reference counts on chain
+ * (what `simulateRound` computes with `RoundInput.reference`); without a reference the proof falls
+ * back to `consensus-gram`.
+ */
+export const PROVEN_RULE = consensusReferenceRule.name;
+
+/** The owner's reference as the owner commits it: `v` quantized at the update width `B` (core `quantizeReference`). */
+export function referenceValues(exact: ExactRound): bigint[] {
+  if (exact.referenceDirection === null) throw new Error("this rule needs the owner's reference, and the round has none");
+  return quantizeReference(exact.referenceDirection, exact.config.updateBits);
+}
 
 /**
  * A rule of @fedmarket/core computed on the exact integer updates (a proven rule, or one about to
  * be): `decide` gets the decision inputs the circuit gets (commitments, not-decoded flags, the Gram
- * matrix, f) and returns the floor-mean mask, the scores and the counted slots (status 1).
+ * matrix, f and, with `needsReference`, the reference statistics the round proofs carry: `<u_k, v>`
+ * with `v` quantized at `B` bits, `|v|^2` and `D`) and returns the floor-mean mask, the scores and
+ * the counted slots (status 1).
  */
 function exactRule(
   name: string,
   description: string,
   proofNeeds: string,
-  decide: (input: DecisionInput) => {
+  needsReference: boolean,
+  decide: (input: ConsensusInput) => {
     mask: boolean[];
     scores: readonly bigint[];
     counted: boolean[];
@@ -148,13 +193,25 @@ function exactRule(
     name,
     description,
     proofNeeds,
-    needsReference: false,
+    needsReference,
     decide(round) {
-      const { config, prevModel, updates } = round.exact();
+      const exact = round.exact();
+      const { config, prevModel, updates } = exact;
       const zeros = new Array<bigint>(prevModel.length).fill(0n);
       const vectors = updates.map((u) => u ?? zeros);
       const excluded = updates.map((u, k) => u === null || (round.excluded[k] as boolean));
-      const d = decide({ commitments: [...round.commitments], excluded, gram: gramMatrix(vectors), f: round.f });
+      let reference: ReferenceStats | undefined;
+      if (needsReference) {
+        const v = referenceValues(exact);
+        reference = { alignment: vectors.map((u) => innerProduct(u, v)), norm2: innerProduct(v, v), size: prevModel.length };
+      }
+      const d = decide({
+        commitments: [...round.commitments],
+        excluded,
+        gram: gramMatrix(vectors),
+        f: round.f,
+        ...(reference === undefined ? {} : { reference }),
+      });
       return {
         aggregation: { kind: "mean", mask: d.mask },
         payouts: d.scores.map(Number),
@@ -592,6 +649,7 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
   const rules: RoundRule[] = [
     currentRule,
     consensusGramRule,
+    consensusReferenceRule,
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),

@@ -22,7 +22,7 @@ import { flipLabels } from "../../attacks/attacks.ts";
 import type { FairnessData } from "./data.ts";
 import { BatchEvaluator } from "./evaluator.ts";
 import { roundStats, type Reference, type RoundStats } from "./geometry.ts";
-import { PROVEN_RULE, type RoundRule, type RuleDecision, type RuleRound } from "./rules.ts";
+import { PROVEN_RULE, referenceValues, type RoundRule, type RuleDecision, type RuleRound } from "./rules.ts";
 import { roundSubmissions, type Scenario, type SlotSubmission, type TrainingVariant } from "./scenarios.ts";
 import { benchAggregatorKey } from "../seal-keys.ts";
 import { exactShapley } from "./shapley.ts";
@@ -324,11 +324,13 @@ export class SeedRunner {
           prevModel: Array.from(model, BigInt),
           updates: updates.map((u) => (u === null ? null : Array.from(u, BigInt))),
           lastGlobalDelta: lastGlobalDelta === undefined ? null : Array.from(lastGlobalDelta, BigInt),
+          referenceDirection: reference === undefined ? null : reference.v,
         })),
       };
       const decision = rule.decide(ruleRound);
       const next = newModel(model, updates, decision, config.modelBits);
-      if (options.verifyRounds?.has(r) === true && rule.name === PROVEN_RULE) this.#verifyProven(ruleRound, submissions, decision, next, r);
+      if (options.verifyRounds?.has(r) === true && rule.name === PROVEN_RULE)
+        this.#verifyProven(ruleRound, submissions, decision, next, r, rule.needsReference);
       const others: Record<string, { aggregated: boolean[]; shares: number[] }> = {};
       for (const other of options.alsoScore ?? []) {
         const d = other === rule ? decision : other.decide(ruleRound);
@@ -371,12 +373,20 @@ export class SeedRunner {
 
   /**
    * Recomputes a round of the proven rule with @fedmarket/core's `simulateRound` (updates sealed for
-   * the run's aggregator key and really decrypted, Poseidon commitments, the chunk witnesses, the
-   * decision input) and throws unless the counted slots, the scores and the new model equal the
-   * fast path's.
+   * the run's aggregator key and really decrypted, Poseidon commitments, the chunk witnesses with the
+   * owner's reference when the rule judges by it, the decision input) and throws unless the counted
+   * slots, the scores and the new model equal the fast path's.
    */
-  #verifyProven(round: RuleRound, submissions: readonly SlotSubmission[], decision: RuleDecision, next: Int32Array, r: number): void {
-    const { config, prevModel, updates } = round.exact();
+  #verifyProven(
+    round: RuleRound,
+    submissions: readonly SlotSubmission[],
+    decision: RuleDecision,
+    next: Int32Array,
+    r: number,
+    withReference: boolean,
+  ): void {
+    const exact = round.exact();
+    const { config, prevModel, updates } = exact;
     const aggregator = benchAggregatorKey(this.#o.seed);
     const real = submissions.map((s, k) =>
       updates[k] == null ? null : sealedSlot(config, updates[k] as bigint[], aggregator.sealKey, s.ephemeralSecret),
@@ -393,7 +403,18 @@ export class SeedRunner {
       // No replay exclusion: the aggregator's free-rider rule is gone until a proven one (issue 12).
       return opened;
     });
-    const result = simulateRound({ config, prevModel, slots, f: round.f, keccak: BigInt(this.#o.seed), secret: aggregator.secret });
+    // The reference as the owner commits it (any salt: it changes the commitment, not the decision).
+    const reference = withReference ? { reference: { values: referenceValues(exact), salt: BigInt(this.#o.seed) } } : {};
+    const result = simulateRound({
+      config,
+      prevModel,
+      slots,
+      f: round.f,
+      keccak: BigInt(this.#o.seed),
+      secret: aggregator.secret,
+      ...reference,
+    });
+    if (result.rule.byReference !== withReference) throw new Error("internal: simulateRound judged by the wrong mode");
     const same =
       result.rule.counted.every((x, k) => x === decision.aggregated[k]) &&
       result.rule.scores.every((s, k) => Number(s) === decision.payouts[k]) &&
