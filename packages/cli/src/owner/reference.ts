@@ -115,6 +115,18 @@ export async function referenceStep(o: ReferenceStepOptions): Promise<ReferenceS
         until: r.revealDeadline,
       };
     }
+    // The deposit (the round's reward) comes from the budget: with less there, the contract refuses
+    // the commitment, and the round is judged without a reference.
+    if (p.budget < p.roundReward) {
+      return {
+        action: "waiting",
+        round,
+        reason:
+          `round ${round}: committing a reference takes the round's reward (${p.roundReward}) from the budget as a deposit, ` +
+          `but the budget holds ${p.budget}; fund the project (fedmarket project fund) to use a reference from the next round on`,
+        until: r.aggregationDeadline,
+      };
+    }
     return commit(o, p, round, file);
   }
   if (committed === undefined) {

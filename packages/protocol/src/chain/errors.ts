@@ -97,6 +97,8 @@ export function describeMarketError(name: string, args: readonly unknown[]): str
       return `the owner already committed a reference for round ${a(1)} of project ${a(0)}; it cannot be changed (publish that one after the reveal window)`;
     case "ReferenceNotCommitted":
       return `no reference was committed for round ${a(1)} of project ${a(0)}: there is nothing to publish (commit one in the next round's commit window)`;
+    case "ReferenceDepositUnavailable":
+      return `committing a reference for round ${a(1)} of project ${a(0)} takes the round's reward (${a(3)}) from the budget as a deposit, but the budget holds ${a(2)}: fund the project first (fedmarket project fund)`;
     case "ReferenceAlreadyPublished":
       return `the reference of round ${a(1)} of project ${a(0)} is already published; nothing to do`;
     case "OutsideReferenceWindow":

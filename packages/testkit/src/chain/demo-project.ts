@@ -153,7 +153,10 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
     token: o.token ?? ZeroAddress,
     aggregator: await o.aggregator.getAddress(),
     verifier: o.verifier,
-    budget: reward * BigInt(rounds),
+    // One round's reward more than the rounds pay: the owner's reference deposit of the last
+    // round (commitReference takes the round's reward from the budget; it returns when the
+    // reference counts, and the unspent budget is refunded when the project closes).
+    budget: reward * BigInt(rounds + 1),
     rewardPerRound: reward,
     numRounds: rounds,
     maxTrainersPerRound: o.maxTrainersPerRound ?? spec.circuit.kMax,

@@ -8,7 +8,9 @@
  *   answered values;
  * - round 1, published: the aggregator node fetches the blob, opens it and proves with it;
  * - round 2, withheld (committed, never published): chunk proofs wait for the publication window
- *   (`ReferencePublicationOpen`), then the aggregator node proves without a reference.
+ *   (`ReferencePublicationOpen`), then the aggregator node proves without a reference, and the
+ *   reference deposit is burned (round 1's, whose reference counted, came back); the owner's step
+ *   then refuses to commit round 3's until the project is funded again;
  * Each round's decision proof received the reference commitment exactly when it counted, and each
  * round's alignments are the independent reference computation's.
  */
@@ -184,9 +186,28 @@ test("round 1: a published reference that opens is fetched and proven with; roun
   await commitAndSubmit(2);
   // The owner never publishes: the aggregator waits for the window's end, then proves without it.
   await assertProvenWith(2, await aggregate(2), false);
+  // The deposit of round 1 came back (its reference counted); round 2's is burned (withheld).
+  const h1 = await loadRoundHistory(fx.roundChain.client, project.projectId, 1);
+  const h2 = await loadRoundHistory(fx.roundChain.client, project.projectId, 2);
+  assert.equal(h1.referenceDeposit?.returned, true);
+  assert.equal(h2.referenceDeposit?.returned, false);
+  assert.equal(h2.referenceDeposit?.deposit, h2.referenceCommitted?.deposit);
 });
 
 test("round 3: a published blob that does not open is flagged by the aggregator node, answered by the owner's step, and proven with", async () => {
+  // Round 2's burned deposit left the budget short of another one: the owner's step says so and
+  // commits nothing until the project is funded.
+  const short = await referenceStep(step);
+  assert.equal(short.action, "waiting");
+  assert.match(
+    short.action === "waiting" ? short.reason : "",
+    /takes the round's reward .* as a deposit, but the budget holds .*fund the project/,
+  );
+  const ownerClient = new FedMarketClient(fx.market, fx.signer(0));
+  const { roundReward } = await ownerClient.getProject(project.projectId);
+  await ownerClient.wait(
+    await ownerClient.contract.getFunction("fundProject").send(project.projectId, roundReward, { value: roundReward }),
+  );
   await commitAndSubmit(3);
   // The owner publishes something that is not its reference (a lost file, a wrong CID).
   const junk = await fx.store.put(new TextEncoder().encode("not a fedmarket reference"));
