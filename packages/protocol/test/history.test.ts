@@ -261,6 +261,7 @@ test("one round reads only that round's events, from a lower bound", async () =>
     "ContributionRecorded",
     "ReferenceAnswered",
     "ReferenceCommitted",
+    "ReferenceDepositSettled",
     "ReferenceFlagged",
     "ReferencePartAnswered",
     "ReferencePublished",
@@ -442,7 +443,7 @@ test("an optimistic round's commitment, challenges and void are filed under the 
 test("the owner's reference events are filed under the round, parts in order, and name its state", () => {
   const ev = roundEvents(2n);
   const events = [
-    ev("ReferenceCommitted", { commitment: 77n }),
+    ev("ReferenceCommitted", { commitment: 77n, deposit: 1000n }),
     ev("ReferencePublished", { commitment: 77n, cid: "ref" }),
     ev("ReferenceFlagged", { answerDeadline: 900n }),
     ev("ReferencePartAnswered", { firstChunk: 0n, packed: [1n, 2n] }),
@@ -467,4 +468,8 @@ test("the owner's reference events are filed under the round, parts in order, an
   );
   assert.deepEqual([round?.referenceAnswered?.salt, round?.referenceAnswered?.packed], [5n, [6n, 7n]]);
   assert.equal(referenceState(emptyRoundHistory(2)), "none");
+  // The deposit: taken at the commitment, settled (here returned: the reference counted) when the round closed.
+  assert.equal(round?.referenceCommitted?.deposit, 1000n);
+  const settled = buildHistory(1n, [...events, ev("ReferenceDepositSettled", { deposit: 1000n, returned: true })]).rounds[2];
+  assert.deepEqual([settled?.referenceDeposit?.deposit, settled?.referenceDeposit?.returned], [1000n, true]);
 });
