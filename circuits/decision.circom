@@ -21,7 +21,8 @@ include "./consensus.circom";
 // except those the chunk proofs proved malformed (the state's malformed mask); slot statuses
 // (empty 0, excluded 3 = not decoded, for a proven reason only, duplicate 2, valid: counted 1 /
 // not counted 2); the mask in the state is exactly the consensus rule's aggregated set (the kept
-// clusters' representatives; nobody when fewer than 2f + 3 slots are valid); the scores are the
+// clusters' representatives; nobody when fewer than 2f + 3 slots are valid, max(3, 2f + 1) by the
+// owner's reference); the scores are the
 // rule's (each member's share of its kept cluster's value, < 2^64; 0 for every other slot): by the
 // owner's reference when it counts (aligned candidates, the linear game's Shapley value of the
 // clipped alignments <u_k, v>), by consensus otherwise (the clipped alignment with the other kept
@@ -256,11 +257,20 @@ template Decision(K_MAX, CHUNK, B, BG) {
         n += valid[k];
     }
 
-    // ---- 5. the quorum: active = (n >= 2f + 3) ----
-    // n < 2f + 3 (n <= 64, 2f + 3 <= 513: 10 bits suffice).
+    // ---- 5. the quorum: active = (n >= q), q = 2f + 3 by consensus, max(3, 2f + 1) by the reference ----
+    // (core consensusQuorum / roundQuorum: the reference needs an honest majority only.)
+    // n < q (n <= 64, q <= 513: 10 bits suffice).
+    component fIsZero = IsZero();
+    fIsZero.in <== f;
+    // 1 iff the reference counts (reference != 0), as rule.byReference below.
+    signal quorumByReference;
+    quorumByReference <== 1 - noReference.out;
+    // 2f + 3 - 2 * byReference * (1 - [f = 0]): by the reference 2f + 1, or 3 when f = 0.
+    signal quorumCut;
+    quorumCut <== quorumByReference * (1 - fIsZero.out);
     component tooFew = LessThan(10);
     tooFew.in[0] <== n;
-    tooFew.in[1] <== 2 * f + 3;
+    tooFew.in[1] <== 2 * f + 3 - 2 * quorumCut;
 
     // ---- 6. the consensus rule on the valid slots' Gram matrix ----
     // Counted slots, the aggregated representatives and the scores (< 2^64), every step proven

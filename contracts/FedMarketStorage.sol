@@ -228,8 +228,12 @@ abstract contract FedMarketStorage {
         if (length == 0 || length > MAX_CID_LENGTH) revert IFedMarket.InvalidCid();
     }
 
-    /// @dev The round's quorum: `n >= 2f + 3` valid updates (the circuit counts nobody below it).
+    /// @dev The round's quorum of revealed updates, `max(3, 2f + 1)` (@fedmarket/core `roundQuorum`):
+    ///      an honest majority, and no more, so that `f` trainers who commit and never reveal cannot
+    ///      skip rounds of a project with at least `3f + 1` slots. The rule by consensus needs
+    ///      `2f + 3` valid updates and counts nobody below it (the round is still aggregated and paid).
     function _quorum(Project storage p) internal view returns (uint256) {
-        return 2 * uint256(p.byzantineTolerance) + 3;
+        uint256 f = p.byzantineTolerance;
+        return f == 0 ? 3 : 2 * f + 1;
     }
 }

@@ -153,7 +153,7 @@ async function measure(k: number): Promise<Measurement> {
   if (extra.length === 0) throw new Error(`need more than ${k} trainer accounts`);
   const market = (await ethers.deployContract("FedMarket")) as unknown as FedMarket;
   const verifier: RealVerifier = await deployRealVerifier(ethers, k, CHUNK, UPDATE_BITS, MODEL_BITS);
-  // the quorum is 2f + 3 updates: K = 4 tolerates none.
+  // a project needs 2f + 3 slots (the consensus quorum): K = 4 tolerates none.
   const f = k >= 5 ? 1 : 0;
 
   const config = {

@@ -8,8 +8,8 @@
  * slot draw and the commit-reveal protocol: capturing slots by speed or by registering many
  * addresses, reading or steering the seed, copying another trainer's (sealed) commitment or an
  * update revealed in an earlier round or another project, reading updates before every commitment
- * is locked, and aggregating below the consensus rule's quorum of
- * `2f + 3`. Every attack must fail and cost the honest parties nothing.
+ * is locked, and aggregating below the round's quorum of `max(3, 2f + 1)` revealed updates (or
+ * skipping a round by withholding reveals). Every attack must fail and cost the honest parties nothing.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
@@ -1102,8 +1102,8 @@ describe("FedMarket attacks", function () {
     });
   });
 
-  describe("aggregating below the quorum of 2f + 3", function () {
-    /** f = 2 (quorum 7) with 8 slots on an 8-slot verifier and 8 candidates. */
+  describe("aggregating below the quorum of max(3, 2f + 1)", function () {
+    /** f = 2 (quorum 5 revealed updates) with 8 slots on an 8-slot verifier and 8 candidates. */
     async function f2Fixture() {
       const f = await deployMarket(connection, { kMax: 8 });
       const projectId = await createActiveProject(f, { maxTrainersPerRound: 8, params: circuitParams(2) }, 8);
@@ -1124,68 +1124,66 @@ describe("FedMarket attacks", function () {
       await f.market.createProject({ ...config, maxTrainersPerRound: 7 }, { value: config.budget });
     });
 
-    it("with f = 2, five revealed updates cannot be aggregated or failed; the round is skipped after its reveal deadline", async function () {
+    it("with f = 2, four revealed updates cannot be aggregated or failed; the round is skipped after its reveal deadline", async function () {
       const f = await loadFixture(f2Fixture);
-      await submitAll(f, f.projectId, f.trainers.slice(0, 5));
-      const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers([1n, 1n, 1n, 1n, 1n]));
+      await submitAll(f, f.projectId, f.trainers.slice(0, 4));
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers([1n, 1n, 1n, 1n]));
       const agg = f.market.connect(f.aggregator);
       await expect(agg.finalizeRound(f.projectId, 0n, 0n, chunkProofs, result))
         .to.be.revertedWithCustomError(f.market, "QuorumNotReached")
-        .withArgs(f.projectId, 0n, 5n, 7n);
+        .withArgs(f.projectId, 0n, 4n, 5n);
       await expect(agg.submitChunkProofs(f.projectId, 0n, 0n, chunkProofs))
         .to.be.revertedWithCustomError(f.market, "QuorumNotReached")
-        .withArgs(f.projectId, 0n, 5n, 7n);
+        .withArgs(f.projectId, 0n, 4n, 5n);
       await pastAggregationWindow(f, f.projectId);
       await expect(f.market.failRound(f.projectId))
         .to.be.revertedWithCustomError(f.market, "QuorumNotReached")
-        .withArgs(f.projectId, 0n, 5n, 7n);
-      await expect(f.market.connect(f.stranger).skipRound(f.projectId)).to.emit(f.market, "RoundSkipped").withArgs(f.projectId, 0n, 5n);
+        .withArgs(f.projectId, 0n, 4n, 5n);
+      await expect(f.market.connect(f.stranger).skipRound(f.projectId)).to.emit(f.market, "RoundSkipped").withArgs(f.projectId, 0n, 4n);
       const p = await f.market.getProject(f.projectId);
       expect([p.currentRound, p.bondPosted, p.budget]).to.deep.equal([1n, BOND, REWARD * 2n]);
       for (const t of f.trainers) expect(await f.market.creditOf(ETH, t.address)).to.equal(0n);
     });
 
-    it("withheld reveals (THREAT-MODEL row 13, residual): the owner's registrations in 2 = k - (2f + 3) + 1 of 8 slots skip the round and the six honest revealers are unpaid; 1 slot cannot", async function () {
+    it("withheld reveals (THREAT-MODEL row 13): f = 2 of the owner's registrations withholding leave six revealers, a quorum, so the round cannot be skipped and its reward is paid; it takes 4 > f", async function () {
       const f = await loadFixture(f2Fixture);
       // The owner registered trainers 6 and 7: they commit like everyone, then withhold their reveals.
       const owned = new Set([f.trainers[6]!.address, f.trainers[7]!.address]);
       const updates = await commitAll(f, f.projectId, f.trainers.slice(0, 8));
       expect(updates).to.have.length(8);
-      await revealAll(
-        f,
-        f.projectId,
-        updates.filter((u) => !owned.has(u.trainer.address)),
-      );
+      const revealed = updates.filter((u) => !owned.has(u.trainer.address));
+      await revealAll(f, f.projectId, revealed);
       await toAggregationWindow(f, f.projectId);
-      await expect(f.market.connect(f.owner).skipRound(f.projectId)).to.emit(f.market, "RoundSkipped").withArgs(f.projectId, 0n, 6n);
-      // The reward went back to the budget: the revealers of round 0 are paid nothing.
-      for (const t of f.trainers) expect(await f.market.creditOf(ETH, t.address)).to.equal(0n);
-      expect((await f.market.getProject(f.projectId)).budget).to.equal(REWARD * 2n);
-      // Round 1: one withheld reveal leaves the quorum of 7; the round cannot be skipped.
-      const next = await commitAll(f, f.projectId, f.trainers.slice(0, 8));
-      await revealAll(
-        f,
-        f.projectId,
-        next.filter((u) => u.trainer.address !== f.trainers[7]!.address),
-      );
-      await toAggregationWindow(f, f.projectId);
+      // With the old quorum 2f + 3 = 7 this skipped the round and returned its reward to the owner.
       await expect(f.market.connect(f.owner).skipRound(f.projectId))
         .to.be.revertedWithCustomError(f.market, "QuorumReached")
-        .withArgs(f.projectId, 1n, 7n, 7n);
+        .withArgs(f.projectId, 0n, 6n, 5n);
+      const outcomes = [0, 1, 2, 3, 4, 5, 6, 7].map((slot) =>
+        revealed.some((u) => u.slot === slot) ? { status: Status.Inlier, score: 1n } : { status: Status.Empty, score: 0n },
+      );
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, outcomes);
+      await f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result);
+      for (const u of revealed) expect(await f.market.creditOf(ETH, u.trainer.address)).to.equal(REWARD / 6n);
+      for (const a of owned) expect(await f.market.creditOf(ETH, a)).to.equal(0n);
+      // Round 1: four withheld reveals (more than f) leave four, below the quorum: skipped.
+      const next = await commitAll(f, f.projectId, f.trainers.slice(0, 8));
+      await revealAll(f, f.projectId, next.slice(0, 4));
+      await toAggregationWindow(f, f.projectId);
+      await expect(f.market.connect(f.owner).skipRound(f.projectId)).to.emit(f.market, "RoundSkipped").withArgs(f.projectId, 1n, 4n);
       await expectSolvent(f.market, ETH);
     });
 
-    it("with f = 2, seven revealed updates can be aggregated (and no longer skipped)", async function () {
+    it("with f = 2, five revealed updates can be aggregated (and no longer skipped)", async function () {
       const f = await loadFixture(f2Fixture);
-      await submitAll(f, f.projectId, f.trainers.slice(0, 7));
-      const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers([1n, 1n, 1n, 1n, 1n, 1n, 1n]));
+      await submitAll(f, f.projectId, f.trainers.slice(0, 5));
+      const { chunkProofs, result } = await buildFinalization(f, f.projectId, inliers([1n, 1n, 1n, 1n, 1n]));
       await expect(f.market.skipRound(f.projectId))
         .to.be.revertedWithCustomError(f.market, "QuorumReached")
-        .withArgs(f.projectId, 0n, 7n, 7n);
+        .withArgs(f.projectId, 0n, 5n, 5n);
       await expect(f.market.connect(f.aggregator).finalizeRound(f.projectId, 0n, 0n, chunkProofs, result))
         .to.emit(f.market, "RoundFinalized")
-        .withArgs(f.projectId, 0n, anyValue, anyValue, 7n, (REWARD / 7n) * 7n, anyValue);
-      for (const t of f.trainers.slice(0, 7)) expect(await f.market.creditOf(ETH, t.address)).to.equal(REWARD / 7n);
+        .withArgs(f.projectId, 0n, anyValue, anyValue, 5n, (REWARD / 5n) * 5n, anyValue);
+      for (const t of f.trainers.slice(0, 5)) expect(await f.market.creditOf(ETH, t.address)).to.equal(REWARD / 5n);
       await expectSolvent(f.market, ETH);
     });
   });

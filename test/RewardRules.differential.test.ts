@@ -6,7 +6,7 @@
  * audit and the nodes rely on.
  *
  * The rounds vary the number of candidates (up to 16, sometimes more than the project's slots, so
- * the slots are drawn), of commitments and of revealed updates (quorum `2f + 3` to the slots; the
+ * the slots are drawn), of commitments and of revealed updates (quorum `max(3, 2f + 1)` to the slots; the
  * revealed slots are any subset of the committed ones, so not contiguous: the reference is given
  * the revealed slots' outcomes in slot order, the unrevealed slots must get nothing), the statuses
  * (with scores on non-inliers too, which the contract must ignore), the scores (zeros, all zero,
@@ -22,7 +22,7 @@ import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { LogDescription, TransactionReceipt } from "ethers";
 
-import { SlotStatus, failedRoundSplit, packOutcome, rewardShares, roundQuorum } from "@fedmarket/core";
+import { SlotStatus, consensusQuorum, failedRoundSplit, packOutcome, rewardShares, roundQuorum } from "@fedmarket/core";
 import type { FedMarket, MockRoundVerifier, TestToken } from "../types/ethers-contracts/index.js";
 import {
   ETH,
@@ -243,7 +243,8 @@ async function createProject(env: Env, rng: Random, tier: Tier, label: string): 
   }
   const f = rng.int(0, 3);
   const q = roundQuorum(f);
-  const maxTrainers = rng.int(q, K_MAX);
+  // A project has at least 2f + 3 slots (the consensus quorum); a round at least q reveals.
+  const maxTrainers = rng.int(consensusQuorum(f), K_MAX);
   // Sometimes more candidates than slots: then the slots are drawn.
   const candidates = rng.chance(0.4) ? rng.int(maxTrainers, K_MAX) : maxTrainers;
   const { bond, slash } = drawBond(rng, tier);

@@ -1324,8 +1324,10 @@ describe("ConsensusRule by the owner's reference", () => {
     let inactive = 0;
     const cases: RuleCase[] = [
       ...referenceRounds(24, 231).map(({ round, reference }) => ({ round, reference })),
-      // f = 2: the quorum is 7 of 5 slots, nobody is counted.
-      ...referenceRounds(4, 233).map(({ round, reference }) => ({ round, reference, f: 2 })),
+      // f = 3: the quorum by the reference is 7 of 5 slots, nobody is counted.
+      ...referenceRounds(4, 233).map(({ round, reference }) => ({ round, reference, f: 3 })),
+      // f = 2: 5 = 2f + 1 slots are a quorum by the reference (by consensus 7 would be needed).
+      ...referenceRounds(4, 235).map(({ round, reference }) => ({ round, reference, f: 2 })),
       ...REFERENCE_CASES.map(({ round, reference }) => ({ round, reference })),
     ];
     for (const [index, ruleCase] of cases.entries()) {

@@ -1,7 +1,7 @@
 /**
  * Witness-level tests of the decision circuit (circuits/main/decision_k4_c16.circom) against
  * the reference implementation in packages/core: the consensus rule (`consensusDecision`) with the
- * hints of `consensusHints`, the quorum 2f + 3, and everything the decision binds around them.
+ * hints of `consensusHints`, the quorums (2f + 3 by consensus, max(3, 2f + 1) by the reference), and everything the decision binds around them.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,6 +22,7 @@ import {
   mod,
   noReferenceChunk,
   roundQuorum,
+  consensusQuorum,
   packOutcome,
   publicKeyOf,
   sealedCommitment,
@@ -88,7 +89,8 @@ async function rejects(input: CircuitInput, what?: string): Promise<void> {
 /** The inactive branch: every valid slot status 2, scores 0, mask 0, model unchanged. */
 function assertNobody(res: RoundResult): void {
   assert.equal(res.rule.active, false);
-  assert.ok(res.rule.validCount < roundQuorum(Number(res.ctx & 0xffn)));
+  const f = Number(res.ctx & 0xffn);
+  assert.ok(res.rule.validCount < (res.rule.byReference ? roundQuorum(f) : consensusQuorum(f)));
   assertNobodyAggregated(res);
 }
 
@@ -448,6 +450,38 @@ describe("decision circuit judges by the owner's reference", () => {
       4,
     );
     await rejects(tamper(res.decision.input, (c) => (c["outcome"] = outcome)));
+  });
+
+  test("the quorum by the reference is max(3, 2f + 1): three valid slots count at f = 1 (consensus needs 5), two never; the consensus quorum is refused", async () => {
+    const r = rng(37);
+    const d = 64;
+    const common = Array.from({ length: d }, () => r(-60, 60));
+    const near = (): bigint[] => common.map((x) => x + r(-40, 40));
+    const v = common.map((x) => x + r(-30, 30));
+    const three = [slot(near(), 1n), slot(near(), 2n), slot(near(), 3n)];
+    const byReference = (slots: RoundSlot[], f: number): RoundResult =>
+      simulateRound({ config, prevModel: vec([0], d), slots, f, keccak: KECCAK, secret: SEAL_SECRET, reference: { values: v, salt: 77n } });
+    assert.deepEqual([0, 1, 2].map(roundQuorum), [3, 3, 5]);
+    assert.deepEqual([0, 1, 2].map(consensusQuorum), [3, 5, 7]);
+    // f = 1: 3 = 2f + 1 valid slots are a quorum by the reference.
+    const at = byReference(three, 1);
+    assert.equal(at.rule.active, true);
+    assert.deepEqual(at.rule.status, [1, 1, 1, 0]);
+    assert.ok(at.rule.scores.slice(0, 3).every((x) => x > 0n));
+    await accepts(at);
+    // The consensus quorum's decision (nobody) on the same round is refused.
+    const strict = ruleAtQuorum(at, 1);
+    assert.equal(strict.active, false);
+    await rejects(craftedDecision(at, strict), "nobody counted at the consensus quorum");
+    // Without a reference the same three slots are below the consensus quorum of 5 at f = 1.
+    assertNobody(round(three, 1, vec([0], d)));
+    // f = 0: two valid slots stay below the floor of 3, by the reference too.
+    const two = byReference(three.slice(0, 2), 0);
+    assert.equal(two.rule.active, false);
+    assertNobodyAggregated(two);
+    await accepts(two);
+    // f = 2: 2f + 1 = 5 is more than three slots.
+    assert.equal(byReference(three, 2).rule.active, false);
   });
 });
 

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import {
   SlotStatus,
   cipherChain,
-  roundQuorum,
+  consensusQuorum,
   sealedCommitment,
   simulateRound,
   type CircuitConfig,
@@ -90,7 +90,7 @@ test("eight slots, f = 2 Byzantine updates beyond the norm cap: not capped, stat
 });
 
 test("boundary f = 2: n = 6 = 2f + 2 aggregates nobody (two identical far updates included), n = 7 = 2f + 3 leaves them out (one cluster beyond the norm cap)", async () => {
-  assert.equal(roundQuorum(2), 7);
+  assert.equal(consensusQuorum(2), 7);
   const twin = Array.from({ length: d45 }, () => r45(-32768, -20000));
   const clone = (e: bigint): RoundSlot => sealedTestSlot(config, twin, e);
   const below = await check([honest(0), clone(101n), honest(2), honest(3), clone(102n), honest(5)], 2, d45);

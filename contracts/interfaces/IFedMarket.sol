@@ -106,7 +106,8 @@ interface IFedMarket {
     struct CircuitParams {
         /// Number of model parameters `D`.
         uint32 modelSize;
-        /// The tolerated number of Byzantine trainers `f` (a round needs the quorum of `2f + 3` updates).
+        /// The tolerated number of Byzantine trainers `f` (a round needs `max(3, 2f + 1)` revealed updates, and
+        /// a project at least `2f + 3` slots).
         uint8 byzantineTolerance;
         /// Fixed-point scale: a real value `x` is stored as `round(x * quantizationScale)`.
         uint64 quantizationScale;

@@ -578,8 +578,8 @@ contract FedMarketFuzzTest is FuzzBase {
     // Cancellation below quorum and refunds
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice Cancelling with 1 to 6 commitments in the open round, fewer than the quorum of 5
-    ///         revealed (in the commit window, or in the reveal window with any subset of at most 4
+    /// @notice Cancelling with 1 to 6 commitments in the open round, fewer than the quorum of 3
+    ///         revealed (in the commit window, or in the reveal window with any subset of at most 2
     ///         revealed), credits its whole reward to the trainers that committed (equal parts
     ///         within one unit, in slot order, revealed or not) and only the rest of the budget to
     ///         the owner; with no commitment the owner gets everything back.
@@ -588,15 +588,15 @@ contract FedMarketFuzzTest is FuzzBase {
         reward = _bound(reward, 0, 1e30);
         extra = _bound(extra, 0, 1e30);
         IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, reward + extra, reward, 6);
-        c.params.byzantineTolerance = 1; // quorum 5
+        c.params.byzantineTolerance = 1; // quorum 3 revealed (6 >= 2f + 3 slots)
         uint256 pid = _create(c);
         _register(pid, 6);
         _accept(pid, address(tst), 0);
         uint256 subs = _bound(n, 0, 6);
         if (subs > 0) _commit(pid, subs);
-        // Reveal a subset of at most 4 (one time in four, none: cancel in the commit window).
+        // Reveal a subset of at most 2 (one time in four, none: cancel in the commit window).
         uint256 revealed = revealSeed % 4 == 0 ? 0 : (revealSeed >> 2) & ((1 << subs) - 1);
-        while (_count(revealed) > 4) revealed &= revealed - 1; // drop the lowest slot
+        while (_count(revealed) > 2) revealed &= revealed - 1; // drop the lowest slot
         if (revealSeed % 4 != 0) _reveal(pid, subs, revealed);
         _eq(market.getCurrentRound(pid).submissions, _count(revealed), "revealed");
         vm.prank(owner);

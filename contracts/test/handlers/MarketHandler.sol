@@ -176,7 +176,7 @@ contract MarketHandler {
         }
         // Trainers register before the aggregator accepts: round 0's candidates are the trainers
         // registered when it opens.
-        // ETH: f = 1 (quorum 5), 6 slots, 6 candidates, 3 rounds, budget for 3 full rounds plus change.
+        // ETH: f = 1 (quorum 3 revealed; 2f + 3 = 5 slots at least), 6 slots, 6 candidates, 3 rounds, budget for 3 full rounds plus change.
         uint256 pid = _create(_config(0, 1, 6, 3, 10 ether + 7, 3 ether, 1 ether, 0.4 ether, 0.01 ether), 0, false);
         for (uint256 i; i < 6; ++i) _register(pid, _accounts[FIRST_TRAINER + i]);
         _accept(pid);
@@ -745,8 +745,10 @@ contract MarketHandler {
         vm.roll(blockNumber);
     }
 
+    /// @dev The market's quorum of revealed updates, `max(3, 2f + 1)` (@fedmarket/core `roundQuorum`).
     function _quorum(IFedMarket.ProjectView memory p) internal pure returns (uint256) {
-        return 2 * uint256(p.params.byzantineTolerance) + 3;
+        uint256 f = p.params.byzantineTolerance;
+        return f == 0 ? 3 : 2 * f + 1;
     }
 
     function _revealEnd(IFedMarket.ProjectView memory p) internal pure returns (uint256) {

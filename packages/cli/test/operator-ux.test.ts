@@ -101,11 +101,11 @@ test("trainer slots: --max-trainers and --byzantine-tolerance against the verifi
   assert.throws(() => checkTrainerSlots({ maxTrainers: 2, kMax: 8, verifier: v }), unitError(/allowed 3\.\.8/));
   assert.throws(
     () => checkTrainerSlots({ maxTrainers: 4, byzantineTolerance: 1, kMax: 4, verifier: v }),
-    unitError(/^--byzantine-tolerance 1 needs a quorum of 5 trainer slots, .* allowed range 0\.\.0/),
+    unitError(/^--byzantine-tolerance 1 needs 5 trainer slots \(2f \+ 3, .* allowed range 0\.\.0/),
   );
   assert.throws(
     () => checkTrainerSlots({ maxTrainers: 4, byzantineTolerance: 1, kMax: 8, verifier: v }),
-    unitError(/^--max-trainers 4 is out of range: allowed 5\.\.8 \(at least the quorum 5 for --byzantine-tolerance 1/),
+    unitError(/^--max-trainers 4 is out of range: allowed 5\.\.8 \(at least 2f \+ 3 = 5 for --byzantine-tolerance 1/),
   );
   const verifier = { address: v, maxTrainers: 4, chunkSize: 16 };
   checkSpecAgainstVerifier({ circuit: { kMax: 4, chunk: 16 } }, verifier, "spec.json");

@@ -27,9 +27,10 @@
  * 2. Candidates = valid, non-zero. `i ~ j` (i != j candidates) iff `G_ij > 0` and
  *    `DUP_DEN^2 G_ij^2 >= DUP_NUM^2 G_ii G_jj`. Clusters = connected components of `~`; a cluster's
  *    representative is its lowest slot (hints: `label`, `parent`, `depth`).
- * 3. Quorum: with fewer than `2f + 3` valid slots (today's quorum, on the same slots) nobody is
- *    counted. It counts valid slots, zeros and copies included, so that submitting zeros or copies
- *    can never make a round inactive (an inactive round's reward is split equally among the valid
+ * 3. Quorum: with fewer than `consensusQuorum(f) = 2f + 3` valid slots nobody is counted (by the
+ *    reference, 3': `roundQuorum(f) = max(3, 2f + 1)`, an honest majority, see screen.ts). It
+ *    counts valid slots, zeros and copies included, so that submitting zeros or copies can never
+ *    make a round inactive (an inactive round's reward is split equally among the valid
  *    slots, which would pay the zeros and copies).
  * 4. `M2` = lower median of the candidates' norms, each cluster counted once per member (its
  *    representative's `G_rr` at rank `floor((N - 1) / 2)`, `N` the number of candidates, in the
@@ -83,7 +84,7 @@
  * counted. What `v` lets a dishonest owner do is in docs/THREAT-MODEL.md (row 21).
  */
 import { CONSENSUS_CLIP_BITS, SCORE_BITS } from "./config.ts";
-import { roundQuorum, screenSlots, slotStatuses, type DecisionInput } from "./screen.ts";
+import { consensusQuorum, roundQuorum, screenSlots, slotStatuses, type DecisionInput } from "./screen.ts";
 import { type SlotStatus } from "./slot-status.ts";
 
 /** The rule's constants (rational thresholds compared in integers; see the file header). */
@@ -131,7 +132,7 @@ export interface ReferenceStats {
 }
 
 /**
- * Inputs of the consensus decision (`f` sets the quorum `2f + 3` only). With `reference` the rule
+ * Inputs of the consensus decision (`f` sets the quorum only: `2f + 3`, or `max(3, 2f + 1)` by the reference). With `reference` the rule
  * judges by the owner's reference (the steps marked ' in the file header); without it by consensus.
  */
 export interface ConsensusInput extends DecisionInput {
@@ -171,7 +172,7 @@ export interface ConsensusResult {
   readonly validCount: number;
   /** Number of clusters. */
   readonly n: number;
-  /** `validCount >= 2f + 3`. */
+  /** `validCount >= consensusQuorum(f)`, or `>= roundQuorum(f)` by the reference. */
   readonly active: boolean;
   /** Hint: the representative holding the lower median norm (-1 when inactive or without representatives). */
   readonly medianSlot: number;
@@ -257,7 +258,7 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const n = reps.length;
   const candidateCount = candidate.filter(Boolean).length;
   const validCount = valid.filter(Boolean).length;
-  const active = validCount >= roundQuorum(f);
+  const active = validCount >= (ref !== undefined ? roundQuorum(f) : consensusQuorum(f));
 
   // 4. lower median of the candidates' squared norms (clusters weighted by size), by the distinct key G_rr * K + r
   let medianSlot = -1;

@@ -311,6 +311,26 @@ test("by the reference: aligned updates are counted, unaligned ones are not, a z
   assert.ok(!decide(u).byReference);
 });
 
+test("by the reference the quorum is max(3, 2f + 1) valid slots; by consensus 2f + 3", () => {
+  const three = honest().slice(0, 3);
+  // f = 1: three valid slots are an honest majority; the consensus test would need five.
+  assert.ok(decideByReference(three, V, 64, 1).active);
+  assert.deepEqual(decideByReference(three, V, 64, 1).status, [1, 1, 1]);
+  assert.ok(!decideByReference(three, V, 64, 2).active);
+  // f = 0: never fewer than three.
+  assert.ok(!decideByReference(three.slice(0, 2), V, 64, 0).active);
+  const padded = [...three, null, null];
+  assert.ok(!decideByReference(padded, V, 64, 2).active, "empty slots do not count");
+  // The same slots without a reference: below the consensus quorum 2f + 3 = 5.
+  const noRef = consensusDecision({
+    commitments: three.map((_, i) => BigInt(1000 + i)),
+    excluded: none(3),
+    gram: gramMatrix(three.map((u) => u.map((x) => BigInt(x)))),
+    f: 1,
+  });
+  assert.ok(!noRef.active);
+});
+
 test("by the reference: the linear game's Shapley value of the clipped alignments", () => {
   const r = decideByReference(honest(), V);
   const kept = r.aggregated.filter(Boolean).length;

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   SlotStatus,
+  consensusQuorum,
   flagsOf,
   gramMatrix,
   maskOf,
@@ -12,8 +13,15 @@ import {
   squaredDistance,
 } from "../src/index.ts";
 
-test("the quorum is 2f + 3 valid updates", () => {
-  assert.deepEqual([0, 1, 2, 3, 255].map(roundQuorum), [3, 5, 7, 9, 513]);
+test("the round's quorum is max(3, 2f + 1) revealed updates; the consensus quorum 2f + 3", () => {
+  assert.deepEqual([0, 1, 2, 3, 255].map(roundQuorum), [3, 3, 5, 7, 511]);
+  assert.deepEqual([0, 1, 2, 3, 255].map(consensusQuorum), [3, 5, 7, 9, 513]);
+  // f trainers who never reveal leave a quorum whenever the project has 3f + 1 slots or more,
+  // and the project minimum of 2f + 3 slots is at least the round's quorum.
+  for (let f = 0; f < 256; f++) {
+    assert.ok(Math.max(3 * f + 1, consensusQuorum(f)) - f >= roundQuorum(f));
+    assert.ok(consensusQuorum(f) >= roundQuorum(f));
+  }
 });
 
 test("the screen: empty, excluded (ignored for empty slots), duplicate commitments (any status), valid", () => {

@@ -14,7 +14,7 @@ import { waitForPending, type ProjectInfo, type RoundInfo } from "@fedmarket/pro
 import type { StepContext } from "./context.ts";
 import { recordRoundEnd, type DoneFile, type TxsFile } from "./settle.ts";
 
-/** The round's quorum, `2f + 3` valid updates (@fedmarket/core `roundQuorum`): a round with fewer is skipped. */
+/** The round's quorum, `max(3, 2f + 1)` revealed updates (@fedmarket/core `roundQuorum`): a round with fewer is skipped. */
 export function quorumOf(project: ProjectInfo): number {
   return roundQuorum(project.params.byzantineTolerance);
 }

@@ -88,7 +88,8 @@ const CONFIG_FIELDS: Readonly<Record<string, string>> = {
   aggregationWindow: "--aggregation-window: must be 1 second to 365 days",
   slashAmount: "--slash: the slash per failed round cannot exceed --bond",
   trainerStake: "--stake: too large (at most 2^128 - 1 base units)",
-  maxTrainersPerRound: "--max-trainers: must be at least the quorum 2 x --byzantine-tolerance + 3 and at most the verifier's K_MAX",
+  maxTrainersPerRound:
+    "--max-trainers: must be at least 2 x --byzantine-tolerance + 3 (the consensus rule's quorum) and at most the verifier's K_MAX",
   modelSize: "--spec: the model has no parameters",
   initialModelCommitment: "--initial-model: its commitment is not a BN254 field element",
   minHyperParams: "--spec: training.bounds must have a learning rate, epochs and batch size above 0",

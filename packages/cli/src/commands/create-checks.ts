@@ -3,7 +3,7 @@
  * its allowed range, so that a bad value is a usage error (exit 2) and not a revert the owner has
  * to decode (`InvalidConfig("slashAmount")` for `--bond 0`).
  */
-import { roundQuorum } from "@fedmarket/core";
+import { consensusQuorum } from "@fedmarket/core";
 import { UsageError } from "../owner/connect.ts";
 import { formatAmount, type AmountUnit } from "../owner/amount.ts";
 
@@ -52,8 +52,8 @@ export function checkCreateAmounts(a: CreateAmounts): string[] {
 
 /**
  * Checks `--max-trainers` and `--byzantine-tolerance` against the verifier's `maxTrainers()`
- * (K_MAX): a round needs the quorum (`roundQuorum(f)` = 2f + 3) of slots, and has at
- * most K_MAX.
+ * (K_MAX): a project needs the consensus rule's quorum (`consensusQuorum(f)` = 2f + 3) of
+ * slots, so that the rule can count anyone without the owner's reference, and has at most K_MAX.
  */
 export function checkTrainerSlots(o: {
   readonly maxTrainers?: number | undefined;
@@ -62,21 +62,21 @@ export function checkTrainerSlots(o: {
   readonly verifier: string;
 }): void {
   const f = o.byzantineTolerance ?? 0;
-  const quorum = roundQuorum(f);
-  const minimum = roundQuorum(0);
+  const quorum = consensusQuorum(f);
+  const minimum = consensusQuorum(0);
   if (o.kMax < minimum)
     throw new UsageError(`--verifier ${o.verifier} allows only ${o.kMax} trainer slots; a round needs at least ${minimum}`);
   if (quorum > o.kMax) {
     let fMax = 0;
-    while (roundQuorum(fMax + 1) <= o.kMax) fMax++;
+    while (consensusQuorum(fMax + 1) <= o.kMax) fMax++;
     throw new UsageError(
-      `--byzantine-tolerance ${f} needs a quorum of ${quorum} trainer slots, but the verifier allows at most ${o.kMax} (K_MAX): allowed range 0..${fMax}`,
+      `--byzantine-tolerance ${f} needs ${quorum} trainer slots (2f + 3, the consensus rule's quorum), but the verifier allows at most ${o.kMax} (K_MAX): allowed range 0..${fMax}`,
     );
   }
   if (o.maxTrainers !== undefined && (o.maxTrainers < quorum || o.maxTrainers > o.kMax))
     throw new UsageError(
       `--max-trainers ${o.maxTrainers} is out of range: allowed ${quorum}..${o.kMax} ` +
-        `(at least the quorum ${quorum} for --byzantine-tolerance ${f}, at most the verifier's K_MAX ${o.kMax})`,
+        `(at least 2f + 3 = ${quorum} for --byzantine-tolerance ${f}, at most the verifier's K_MAX ${o.kMax})`,
     );
 }
 

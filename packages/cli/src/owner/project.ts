@@ -3,7 +3,7 @@
  * budget), fund, cancel. Amounts are in the reward token's units (ETH: wei), converted from
  * decimal strings by the commands with the token's `decimals()`.
  */
-import { roundQuorum } from "@fedmarket/core";
+import { consensusQuorum } from "@fedmarket/core";
 import { Contract, ZeroAddress, type Signer, type TransactionReceipt } from "ethers";
 import {
   bytesToBytes32,
@@ -124,8 +124,8 @@ export async function createProject(o: CreateProjectOptions): Promise<CreatedPro
   }
   const maxTrainers = o.maxTrainersPerRound ?? verifierConfig.maxTrainers;
   const f = o.byzantineTolerance ?? Math.max(0, Math.floor((maxTrainers - 3) / 2));
-  const quorum = roundQuorum(f);
-  if (maxTrainers < quorum) throw new Error(`--max-trainers ${maxTrainers} is below the quorum 2f + 3 = ${quorum}`);
+  const quorum = consensusQuorum(f);
+  if (maxTrainers < quorum) throw new Error(`--max-trainers ${maxTrainers} is below 2f + 3 = ${quorum} (the consensus rule's quorum)`);
   let modelCommitment: bigint;
   try {
     modelCommitment = initialModelCommitment(o.initialWeights, spec.quantization.scale, spec.circuit, o.numRounds);

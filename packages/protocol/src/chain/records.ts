@@ -260,7 +260,7 @@ export interface RoundFinalizedRecord extends RoundEventRecord {
   readonly nextHyperParams: HyperParams;
 }
 
-/** `RoundSkipped`: fewer submissions than the quorum `2f + 3`; nobody is at fault. */
+/** `RoundSkipped`: fewer submissions than the quorum `max(3, 2f + 1)`; nobody is at fault. */
 export interface RoundSkippedRecord extends RoundEventRecord {
   readonly kind: "skipped";
   readonly submissions: number;

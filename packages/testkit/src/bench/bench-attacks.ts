@@ -24,7 +24,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { JsonRpcProvider, type Signer } from "ethers";
-import { consensusDecision, drawSlots, gramMatrix, roundQuorum, rewardShares } from "@fedmarket/core";
+import { consensusDecision, consensusQuorum, drawSlots, gramMatrix, roundQuorum, rewardShares } from "@fedmarket/core";
 import { REPO_ROOT } from "@fedmarket/protocol";
 import { deployMarketWithMockVerifier } from "../chain/demo-project.ts";
 import { startLocalChain } from "../chain/local-chain.ts";
@@ -359,7 +359,7 @@ try {
     for (const n of [5, 7]) {
       const honestRun = Array.from({ length: n }, honestVec);
       const attackRun = [poison, poison, ...honestRun.slice(2)];
-      const quorate = n >= roundQuorum(2);
+      const quorate = n >= consensusQuorum(2);
       const a = quorate ? share(attackRun, [0, 1]) : 0n;
       const h = quorate ? share(honestRun, [0, 1]) : 0n;
       const g = quorate ? ratio(a, h) : 1;
@@ -385,7 +385,7 @@ try {
 const out = {
   ...benchRunInfo("packages/testkit/src/bench/bench-attacks.ts"),
   setup:
-    `FedMarket on a local hardhat node, MockRoundVerifier (K = ${K}), f = ${F} (quorum ${roundQuorum(F)}), reward ${REWARD} wei per round, ` +
+    `FedMarket on a local hardhat node, MockRoundVerifier (K = ${K}), f = ${F} (quorum ${roundQuorum(F)} revealed updates, ${consensusQuorum(F)} valid ones by consensus), reward ${REWARD} wei per round, ` +
     `commit window ${COMMIT_WINDOW} s, reveal window ${REVEAL_WINDOW} s; the chain id and every seed come from the run.`,
   goals: "every gainFactor <= 1.0 and every victimLoss <= 0.01",
   attacks: rows,

@@ -65,7 +65,7 @@ const SETTINGS: Record<string, Setting> = {
   "4": {
     circuit: { kMax: 4, chunk: 16, updateBits: 16, modelBits: 32 },
     names: { chunk: "chunk_k4_c16", decision: "decision_k4_c16" },
-    f: 0, // the quorum is 2f + 3 valid updates: K = 4 tolerates no Byzantine trainer
+    f: 0, // a project needs 2f + 3 slots (the consensus quorum): K = 4 tolerates no Byzantine trainer
     quantization: { scale: 4096, clipBound: 1 },
     verifiers: "committed generated verifiers (contracts/verifiers/generated, Hardhat artifacts)",
   },

@@ -33,11 +33,21 @@ export const DEMO_CIRCUIT: CircuitConfig = { kMax: 8, chunk: 128, updateBits: 8,
 const CLASSES = 10;
 const PIXELS = MNIST_SIDE * MNIST_SIDE;
 /**
- * The owner's own digits per class: 450 of each of 0-4 and 150 of each of 5-9 (3,000). An owner's own
- * data is rarely the market's: skewed towards some classes, its model is less sure of the others, and
- * the trainers' data (the other 6,000 digits, every class) is what the head is retrained on.
+ * The owner's own digits per class: 600 of each of 0-4 and none of 5-9 (3,000). The owner buys what
+ * it lacks: its model cannot tell 5-9 apart (51 % on the test digits), and the trainers' data (the
+ * other 5,500 digits, every class) is what the head is trained on. (Until stop 35 the owner had
+ * 150 of each of 5-9: its head started at 97.0 %, an optimum no update moved the owner's
+ * validation loss away from by the reference's margin, so the rule counted nobody and split every
+ * round equally, attackers included.)
  */
-export const OWNER_DIGITS_PER_CLASS: readonly number[] = [450, 450, 450, 450, 450, 150, 150, 150, 150, 150];
+export const OWNER_DIGITS_PER_CLASS: readonly number[] = [600, 600, 600, 600, 600, 0, 0, 0, 0, 0];
+/**
+ * The owner's validation digits per class (500, balanced: a small labelled sample of what it wants
+ * the model to do, as FLTrust's root dataset), disjoint from its pretraining split: the owner's
+ * reference `v` is minus the gradient of the loss on them. On the pretraining split itself `v` would
+ * be the gradient at the owner's own optimum, about zero, aligned with no update.
+ */
+export const OWNER_VALIDATION_PER_CLASS = 50;
 /** Width of the backbone's last (frozen) layer: the head's inputs. */
 const FEATURES = 64;
 
@@ -101,6 +111,8 @@ export interface DemoData {
   readonly histograms: readonly (readonly number[])[];
   /** The owner's own split (pixels scaled to [0, 1]), disjoint from the trainers' and the test split. */
   readonly owner: Dataset;
+  /** The owner's validation digits (balanced), disjoint from every other split: its reference's loss. */
+  readonly ownerValidation: Dataset;
   /** The held-out test split, in memory (pixels scaled to [0, 1]). */
   readonly test: Dataset;
 }
@@ -111,8 +123,11 @@ export async function prepareDemoData(dir: string, o: { trainers: number; alpha:
   const rng = seededRandom(o.seed);
   const { kept, heldOut } = stratifiedHoldout(digits.labels, CLASSES, 0.1, rng);
   // The owner's digits: the first ones of each class in a seeded shuffle of the non-test digits.
+  // Then its validation digits, the next ones of each class.
   const quota = [...OWNER_DIGITS_PER_CLASS];
+  const validationQuota = new Array<number>(CLASSES).fill(OWNER_VALIDATION_PER_CLASS);
   const ownerIndices: number[] = [];
+  const validationIndices: number[] = [];
   const pool: number[] = [];
   for (const k of permutation(kept.length, rng)) {
     const i = kept[k] as number;
@@ -120,6 +135,9 @@ export async function prepareDemoData(dir: string, o: { trainers: number; alpha:
     if ((quota[c] ?? 0) > 0) {
       quota[c] = (quota[c] as number) - 1;
       ownerIndices.push(i);
+    } else if ((validationQuota[c] ?? 0) > 0) {
+      validationQuota[c] = (validationQuota[c] as number) - 1;
+      validationIndices.push(i);
     } else pool.push(i);
   }
   const poolLabels = pool.map((i) => digits.labels[i] as number);
@@ -162,6 +180,10 @@ export async function prepareDemoData(dir: string, o: { trainers: number; alpha:
     trainerDirs,
     histograms,
     owner: inMemory(ownerIndices, "mnist owner split"),
+    ownerValidation: inMemory(
+      [...validationIndices].sort((a, b) => a - b),
+      "mnist owner validation split",
+    ),
     test: inMemory(heldOut, "mnist test split"),
   };
 }

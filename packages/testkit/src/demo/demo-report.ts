@@ -106,21 +106,22 @@ export const ROLE_LABEL: Record<DemoRole, string> = {
 };
 
 /**
- * What the demo prints about free riders: nothing excludes a replay of the last global delta today
- * (the aggregator's replay exclusion was its unproven word and was removed with sealed updates; the
- * proven rule is issue 12), so a free rider is aggregated and paid whenever the consensus rule keeps it (a replay agrees with
- * the honest updates).
+ * What the demo prints about free riders: no proven rule excludes a replay of the last global delta
+ * yet (the aggregator's replay exclusion was its unproven word and was removed with sealed updates;
+ * the delta cap needs the last delta in the round proof, issue 12), so a replay is aggregated and
+ * paid whenever the rule counts it: by the owner's reference, when it lowers the owner's validation
+ * loss by the margin, which continuing the last step often does.
  */
 export const FREE_RIDER_NOTE =
-  "free-rider rule pending (issue 12): no rule excludes a replay of the last global delta today; " +
-  "it is aggregated and paid like any update the consensus rule keeps";
+  "free-rider rule pending (issue 12): no proven rule excludes a replay of the last global delta yet; " +
+  "it is aggregated and paid whenever it is aligned with the owner's reference by the margin";
 
 /**
- * What the demo says when the proven rule left an honest trainer out: the demo's head starts at the
- * owner's optimum, so from round 1 the honest updates point against each other's sum and the
- * consensus test (cosine with the others' sum) cannot count them; only stage 2's reference `v` can
- * (docs/SCORING.md, "Fifth round"; `npm run bench:demo-geometry` shows the cosines). `null` when
- * every honest slot was counted in every round.
+ * What the demo says when the proven rule left an honest trainer out. By the owner's reference an
+ * update counts only when its cosine with `v` (minus the gradient of the owner's validation loss) is
+ * above `4 / sqrt(D)`: an honest update whose local data pulls the head elsewhere than the
+ * validation digits do is not counted that round (docs/SCORING.md, "Ninth round" and "Tenth round").
+ * `null` when every honest slot was counted in every round.
  */
 export function honestLeftOutNote(rounds: readonly DemoRound[]): string | null {
   const left = rounds.flatMap((r) =>
@@ -128,9 +129,9 @@ export function honestLeftOutNote(rounds: readonly DemoRound[]): string | null {
   );
   if (left.length === 0) return null;
   return (
-    `honest updates left out by the consensus rule (${left.join(", ")}): near the owner's optimum the honest updates ` +
-    "point against each other's sum, so the test of pointing with the others cannot count them (docs/SCORING.md, " +
-    '"Fifth round"; the owner\'s validation reference of issue 12 stage 2)'
+    `honest updates not counted (${left.join(", ")}): by the owner's reference an update counts only when its cosine with ` +
+    "the owner's validation direction is above 4 / sqrt(D); these did not lower the owner's validation loss by that " +
+    'margin (docs/SCORING.md, "Tenth round")'
   );
 }
 

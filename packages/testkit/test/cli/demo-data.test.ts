@@ -9,7 +9,14 @@ import os from "node:os";
 import path from "node:path";
 import { validateModelSpec } from "@fedmarket/protocol";
 import { labelHistogram, loadDataset } from "@fedmarket/ml";
-import { DEMO_CIRCUIT, demoBackboneSpec, demoModelSpec, OWNER_DIGITS_PER_CLASS, prepareDemoData } from "../../src/demo/demo-data.ts";
+import {
+  DEMO_CIRCUIT,
+  demoBackboneSpec,
+  demoModelSpec,
+  OWNER_DIGITS_PER_CLASS,
+  OWNER_VALIDATION_PER_CLASS,
+  prepareDemoData,
+} from "../../src/demo/demo-data.ts";
 import { formatRound, honestLeftOutNote, type DemoRound } from "../../src/demo/demo-report.ts";
 
 test("the demo spec freezes the owner's CNN backbone and trains a 650-parameter head in 6 chunks of the K8/C128 circuits", () => {
@@ -33,10 +40,12 @@ test("partitions are non-IID IDX folders the trainer node loads; the test split 
     const data = await prepareDemoData(dir, { trainers: 8, alpha: 0.5, seed: 1 });
     assert.equal(data.trainerDirs.length, 8);
     const sizes = data.histograms.map((h) => h.reduce((a, b) => a + b, 0));
-    assert.equal(sizes.reduce((a, b) => a + b, 0) + data.owner.count + data.test.count, 10_000);
+    assert.equal(sizes.reduce((a, b) => a + b, 0) + data.owner.count + data.ownerValidation.count + data.test.count, 10_000);
     assert.ok(data.test.count > 900 && data.test.count < 1100);
     // The owner's own digits: skewed towards 0-4, as OWNER_DIGITS_PER_CLASS says.
     assert.deepEqual(labelHistogram(data.owner, 10), [...OWNER_DIGITS_PER_CLASS]);
+    // Its validation digits (its reference's loss): balanced, and not its pretraining digits.
+    assert.deepEqual(labelHistogram(data.ownerValidation, 10), new Array<number>(10).fill(OWNER_VALIDATION_PER_CLASS));
     const spec = validateModelSpec(demoBackboneSpec(1)).spec;
     const ds = await loadDataset(data.trainerDirs[0] as string, { inputShape: spec.inputShape, labels: spec.labels });
     assert.equal(ds.count, sizes[0]);
@@ -80,5 +89,5 @@ test("the round table names attackers and their proven status; honest slots left
       ...round.scores.slice(1),
     ],
   };
-  assert.match(honestLeftOutNote([round, leftOut]) ?? "", /^honest updates left out by the consensus rule \(trainer-0 in round 1\)/);
+  assert.match(honestLeftOutNote([round, leftOut]) ?? "", /^honest updates not counted \(trainer-0 in round 1\)/);
 });

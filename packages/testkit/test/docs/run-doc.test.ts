@@ -67,7 +67,13 @@ test("steps share one session; times, the audit verdict and the bench JSON", asy
 test("a failing step stops the run: the step, its block, its output and the logs' tails", async () => {
   await withTempDir(async (dir) => {
     const doc = [
-      fence("start", 'mkdir -p "$WORK/logs"\n(for i in $(seq 80); do echo "bg line $i"; done; sleep 600) > "$WORK/logs/node.log" 2>&1 &'),
+      // The background writer marks when its 80 lines are out, and the step waits for the mark: under
+      // load the failing step could otherwise run before the log had a line (the tail read "(empty)").
+      fence(
+        "start",
+        'mkdir -p "$WORK/logs"\n(for i in $(seq 80); do echo "bg line $i"; done; touch "$WORK/bg-written"; sleep 600) > "$WORK/logs/node.log" 2>&1 &\n' +
+          'until [ -e "$WORK/bg-written" ]; do sleep 0.05; done',
+      ),
       fence("breaks", 'for i in $(seq 70); do echo "out $i"; done\nls "$WORK/missing-file"\necho unreachable'),
       fence("later", "echo never"),
     ].join("\n");

@@ -12,13 +12,21 @@
  *   Valid set `V` = non-empty, non-excluded, non-duplicated slots; `n = |V|`.
  * - status precedence: empty `0`, then excluded `3`, then duplicate `2`, then Multi-Krum
  *   (`1` inlier, `2` not aggregated).
- * - if `n >= 2f + 3` (`roundQuorum(f)`, Multi-Krum's robustness condition): Krum score of
+ * - if `n >= 2f + 3` (`consensusQuorum(f)`, Multi-Krum's robustness condition): Krum score of
  *   `i in V` = sum of its `m = n - f - 2` smallest squared distances to the other members of `V`;
  *   inliers = the `n - f` smallest keys `krum * K_MAX + slot` (ties broken by the lower slot).
  *   Otherwise nobody is aggregated.
  * - score of an inlier `k` = `max(0, sum_{i inlier} G[k][i])`, which must be `< 2^64`; others 0.
  */
-import { roundQuorum, screenSlots, SCORE_BITS, slotStatuses, type SlotStatus, squaredDistance, type DecisionInput } from "@fedmarket/core";
+import {
+  consensusQuorum,
+  screenSlots,
+  SCORE_BITS,
+  slotStatuses,
+  type SlotStatus,
+  squaredDistance,
+  type DecisionInput,
+} from "@fedmarket/core";
 
 /** Inputs of the Multi-Krum decision: the decision's. */
 export type KrumInput = DecisionInput;
@@ -33,7 +41,7 @@ export interface KrumResult {
   readonly valid: boolean[];
   /** `|V|`. */
   readonly n: number;
-  /** `n >= roundQuorum(f)` (`2f + 3`). */
+  /** `n >= consensusQuorum(f)` (`2f + 3`). */
   readonly active: boolean;
   readonly inliers: boolean[];
   /** Krum scores of valid slots (0 for the others or when inactive). */
@@ -58,7 +66,7 @@ export function multiKrum(input: KrumInput): KrumResult {
   const { empty, excluded, duplicate, valid } = screenSlots(commitments, input.excluded);
   const members = valid.flatMap((v, i) => (v ? [i] : []));
   const n = members.length;
-  const active = n >= roundQuorum(f);
+  const active = n >= consensusQuorum(f);
 
   const selected = Array.from({ length: k }, () => new Array<boolean>(k).fill(false));
   const tau = new Array<bigint>(k).fill(0n);

@@ -21,7 +21,7 @@ import {
   gramMatrix,
   innerProduct,
   quantizeReference,
-  roundQuorum,
+  consensusQuorum,
   REPLAY_MIN_COSINE,
   type CircuitConfig,
   type ConsensusInput,
@@ -159,6 +159,23 @@ export const consensusReferenceRule: RoundRule = exactRule(
 );
 
 /**
+ * The proven rule with the owner's reference orthogonal to the last global delta
+ * (`referenceValuesOrthogonal`): the same circuit, another `v` from the owner. Replays of the last
+ * step fail the margin; the cost is whatever honest updates gain by continuing that step.
+ */
+export const consensusReferenceOrthogonalRule: RoundRule = exactRule(
+  "consensus-reference-orth",
+  "consensus-reference with the owner's v projected orthogonal to the last global delta before it is quantized (round 0: v)",
+  "as consensus-reference (the projection is the owner's, off chain)",
+  true,
+  (input) => {
+    const r = consensusDecision(input);
+    return { mask: r.aggregated, scores: r.scores, counted: r.counted };
+  },
+  referenceValuesOrthogonal,
+);
+
+/**
  * The name of the rule the decision proof checks whenever the owner's reference counts on chain
  * (what `simulateRound` computes with `RoundInput.reference`); without a reference the proof falls
  * back to `consensus-gram`.
@@ -169,6 +186,30 @@ export const PROVEN_RULE = consensusReferenceRule.name;
 export function referenceValues(exact: ExactRound): bigint[] {
   if (exact.referenceDirection === null) throw new Error("this rule needs the owner's reference, and the round has none");
   return quantizeReference(exact.referenceDirection, exact.config.updateBits);
+}
+
+/**
+ * The owner's reference with its component along the last global delta removed, then quantized as
+ * the owner commits it: `v - (<v, d> / |d|^2) d`. An update that replays the last step is then
+ * orthogonal to `v` up to its noise and fails the margin; round 0 (no last delta) keeps `v`.
+ */
+export function referenceValuesOrthogonal(exact: ExactRound): bigint[] {
+  if (exact.referenceDirection === null) throw new Error("this rule needs the owner's reference, and the round has none");
+  const v = exact.referenceDirection;
+  const d = exact.lastGlobalDelta;
+  if (d === null) return quantizeReference(v, exact.config.updateBits);
+  let vd = 0;
+  let dd = 0;
+  d.forEach((x, i) => {
+    const xf = Number(x);
+    vd += (v[i] as number) * xf;
+    dd += xf * xf;
+  });
+  const c = dd === 0 ? 0 : vd / dd;
+  return quantizeReference(
+    Float32Array.from(v, (x, i) => x - c * Number(d[i] as bigint)),
+    exact.config.updateBits,
+  );
 }
 
 /**
@@ -188,6 +229,7 @@ function exactRule(
     scores: readonly bigint[];
     counted: boolean[];
   },
+  referenceOf: (exact: ExactRound) => bigint[] = referenceValues,
 ): RoundRule {
   return {
     name,
@@ -202,7 +244,7 @@ function exactRule(
       const excluded = updates.map((u, k) => u === null || (round.excluded[k] as boolean));
       let reference: ReferenceStats | undefined;
       if (needsReference) {
-        const v = referenceValues(exact);
+        const v = referenceOf(exact);
         reference = { alignment: vectors.map((u) => innerProduct(u, v)), norm2: innerProduct(v, v), size: prevModel.length };
       }
       const d = decide({
@@ -261,7 +303,7 @@ export function clipFactors(valid: readonly boolean[], gram: RoundStats["gram"])
 export function krumRatioKeep(valid: readonly boolean[], gram: RoundStats["gram"], f: number, lambda: number): boolean[] {
   const members = valid.flatMap((v, k) => (v ? [k] : []));
   const n = members.length;
-  if (n < roundQuorum(f)) return valid.map(() => false);
+  if (n < consensusQuorum(f)) return valid.map(() => false);
   const s = clipFactors(valid, gram);
   const g = (i: number, j: number): number => (gram[i]?.[j] as number) * (s[i] as number) * (s[j] as number);
   const m = n - f - 2;
@@ -650,6 +692,7 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     currentRule,
     consensusGramRule,
     consensusReferenceRule,
+    consensusReferenceOrthogonalRule,
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),

@@ -393,13 +393,7 @@ export class SeedRunner {
     );
     const slots: RoundSlot[] = submissions.map((s, k) => {
       const opened = real[k];
-      if (s.empty === true) return { commitment: 0n };
-      if (opened == null) {
-        // A copy of another slot's commitment and CID opens that slot's sealed update: both are duplicates.
-        const victim = real[s.copiesCommitmentOf as number];
-        if (victim == null) throw new Error("internal: duplicate of an unopened slot");
-        return victim;
-      }
+      if (s.empty === true || opened == null) return { commitment: 0n };
       // No replay exclusion: the aggregator's free-rider rule is gone until a proven one (issue 12).
       return opened;
     });
@@ -469,17 +463,14 @@ export function newModel(prev: Int32Array, updates: readonly (Int32Array | null)
 
 /**
  * Stand-ins for the commitments (equal exactly when the real Poseidon commitments of the sealed
- * updates are): a hash of the update and the ephemeral secret; a copied commitment is the victim's.
+ * updates are): a hash of the update and the ephemeral secret; 0 for an empty slot.
  */
 function commitmentIds(submissions: readonly SlotSubmission[]): bigint[] {
-  const ids = submissions.map((s) => {
-    if (s.update === null) return 0n;
+  return submissions.map((s) => {
+    if (s.update === null || s.empty === true) return 0n;
     const secretWords = Int32Array.from({ length: 8 }, (_, i) => Number(BigInt.asIntN(32, s.ephemeralSecret >> BigInt(32 * i))));
     return BigInt(`0x${hashInts(s.update, secretWords)}`) | 1n;
   });
-  return submissions.map((s, k) =>
-    s.empty === true ? 0n : s.copiesCommitmentOf === undefined ? (ids[k] as bigint) : (ids[s.copiesCommitmentOf] as bigint),
-  );
 }
 
 /** Hex SHA-256 of integer vectors (cache keys). */

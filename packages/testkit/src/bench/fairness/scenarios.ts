@@ -154,8 +154,6 @@ export interface SlotSubmission {
    * identical updates get distinct commitments, as fresh random secrets do).
    */
   readonly ephemeralSecret: bigint;
-  /** Slot whose commitment this slot copies (duplicate attack). */
-  readonly copiesCommitmentOf?: number;
   /** No submission at all (commitment 0). */
   readonly empty?: boolean;
 }
@@ -233,13 +231,15 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
       case "legacy": {
         const mode = scenario.legacyMode as AttackMode;
         if (mode === "duplicate") {
-          // As the robustness benchmark: copy the first earlier slot's commitment and CID (defense in depth:
-          // the contract refuses the reveal). The copy opens the victim's commitment, so the duplicate
-          // rule takes both slots out; here the copier's slot carries no update of its own (not aggregated
-          // either way, and unpaid).
+          // Copy the first earlier slot's commitment and CID, as the robustness benchmark does. The chain
+          // refuses the copier's reveal: its sealed commitment binds its own address, fixed before the
+          // victim revealed (RevealMismatch), and a commitment is revealed once (DuplicateCommitment;
+          // test/FedMarket.attacks.test.ts). So the copier's slot reaches the decision empty, and the
+          // victim's stays valid: a copy must not take the victim out (it did when this benchmark let
+          // the copy through to the duplicate rule, which takes both slots out).
           const earlier = out.map((_, k) => ({ trainer: `trainer-${k}`, commitment: BigInt(k), cid: `cid-${k}` }));
-          const copy = duplicateSubmission(earlier, `trainer-${t}`);
-          out.push({ update: null, ephemeralSecret, copiesCommitmentOf: Number(copy.commitment) });
+          duplicateSubmission(earlier, `trainer-${t}`);
+          out.push({ update: null, ephemeralSecret, empty: true });
           break;
         }
         let delta: Float32Array;
