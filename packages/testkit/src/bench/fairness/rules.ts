@@ -119,6 +119,12 @@ export const currentRule: RoundRule = exactRule(
   },
 );
 
+/** @fedmarket/core `consensusDecision` as an exact rule's decision (the mode follows `input.reference`). */
+function coreDecision(input: ConsensusInput): { mask: boolean[]; scores: readonly bigint[]; counted: boolean[] } {
+  const r = consensusDecision(input);
+  return { mask: r.aggregated, scores: r.scores, counted: r.counted };
+}
+
 /**
  * The consensus rule of @fedmarket/core (`consensusDecision`) without the owner's reference: the
  * decision proof's rule when the reference does not count on chain (issue 12, stage 1;
@@ -133,10 +139,7 @@ export const consensusGramRule: RoundRule = exactRule(
   "@fedmarket/core consensusDecision: near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 2 x the median cluster norm or cos(clipped u, sum of the other clipped updates) < 0.03 (two passes); floor-mean of the kept clusters' lowest slots; score max(0, <clip(u_k), sum of the other kept clip(u_j)>)",
   "Gram matrix only (median by counting, clip factors by square-root hints, K^2 cosine tests, connected components by hints)",
   false,
-  (input) => {
-    const r = consensusDecision(input);
-    return { mask: r.aggregated, scores: r.scores, counted: r.counted };
-  },
+  coreDecision,
 );
 
 /**
@@ -152,10 +155,7 @@ export const consensusReferenceRule: RoundRule = exactRule(
   "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; score max(0, exact Shapley of the linear game <v, mean of T's updates clipped to the median norm>) at 16 fixed-point bits",
   "Gram matrix, <u_k, v>, ||v||^2 (proven since stage 2 whenever the reference counts: the chunk proofs accumulate them), median by counting, clip factors by square-root hints, the game's two weights per n from a table, connected components by hints",
   true,
-  (input) => {
-    const r = consensusDecision(input);
-    return { mask: r.aggregated, scores: r.scores, counted: r.counted };
-  },
+  coreDecision,
 );
 
 /**
@@ -168,10 +168,7 @@ export const consensusReferenceOrthogonalRule: RoundRule = exactRule(
   "consensus-reference with the owner's v projected orthogonal to the last global delta before it is quantized (round 0: v)",
   "as consensus-reference (the projection is the owner's, off chain)",
   true,
-  (input) => {
-    const r = consensusDecision(input);
-    return { mask: r.aggregated, scores: r.scores, counted: r.counted };
-  },
+  coreDecision,
   referenceValuesOrthogonal,
 );
 
@@ -738,6 +735,15 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
       alignmentSigmas: 4,
       orthogonal: "off",
       curvatureScale: 0,
+      representatives: true,
+    }),
+    // Tenth round: the proof's form with the surrogate's curvature (the owner's secant c, committed
+    // with v): the quadratic game's Shapley value, a fixed combination of Gram entries per n.
+    surrogateRule("aligned-margin-surrogate-proof", {
+      ...consensus,
+      outlier: { kind: "consensus", kappa: options.kappa ?? 3, tau: Number.NEGATIVE_INFINITY },
+      alignmentSigmas: 4,
+      orthogonal: "off",
       representatives: true,
     }),
     surrogateRule("consensus-shapley-capped", {
