@@ -292,7 +292,44 @@ try {
       notes:
         `${quorum - 1} of the ${quorum} updates needed revealed, then cancelProject: the round's reward (${REWARD} wei) went to those ` +
         `trainers (${trainersGot} wei); the owner got back only the next round's unspent budget (${ownerGot} wei). ` +
-        "Known residual (docs/THREAT-MODEL.md): a round that closes below quorum is skipped and its reward returns to the budget.",
+        "A round that closes below quorum is skipped and its reward returns to the budget; f withheld reveals cannot make that happen (next row).",
+    });
+  }
+
+  // 6b. The owner's f registrations commit and withhold their reveals to skip the round (THREAT-MODEL row 13).
+  {
+    log("owner withholding f reveals");
+    const f = 2;
+    const parties = Array.from({ length: 8 }, (_, i) => party(2 + i, i < 6 ? `honest-${i}` : `owner-sybil-${i - 6}`));
+    const honest = parties.slice(0, 6);
+    const pid = await m.createProject(owner, aggregatorAddress, { rounds: 2, reward: REWARD, f, stake: 0n });
+    await m.register(pid, parties);
+    await m.accept(pid, aggregator);
+    const { round } = await m.round(pid);
+    for (const t of parties) await m.commit(pid, round, t);
+    await m.skip(COMMIT_WINDOW);
+    for (const t of honest) await m.reveal(pid, round, t); // the owner's two never reveal
+    await m.skip(REVEAL_WINDOW);
+    const skipError = await m.revertOf(owner, "skipRound", [pid]);
+    const before = await m.creditsOf(honest);
+    if (skipError === "QuorumReached") await m.finalize(pid, aggregator, await outcomesOf(pid, round));
+    const honestGot = (await m.creditsOf(honest)) - before;
+    // What six equal inliers get (the rounding remainder goes back to the budget).
+    const owed = rewardShares(
+      REWARD,
+      honest.map(() => SCORE),
+    ).rewards.reduce((x, y) => x + y, 0n);
+    rows.push({
+      name: "owner withholding f reveals",
+      coalition: `the owner, with f = ${f} of the 8 drawn slots registered to itself`,
+      gainFactor: skipError === undefined ? 2 : 1,
+      victimLoss: round4(loss(honestGot, owed)),
+      defeated: skipError === "QuorumReached" && honestGot === owed,
+      notes:
+        `8 slots, f = ${f}: the owner's 2 registrations commit and never reveal, leaving 6 revealed updates against the quorum ` +
+        `max(3, 2f + 1) = ${roundQuorum(f)}: skipRound reverted ${skipError ?? "(not: the round was skipped and its reward returned to the budget)"}, ` +
+        `and the six revealers were paid ${honestGot} wei of ${REWARD}. With the old quorum 2f + 3 = ${consensusQuorum(f)} the skip succeeded, ` +
+        "the owner got the round's reward back, and the revealers, whose updates it can decrypt, nothing.",
     });
   }
 
