@@ -453,7 +453,9 @@ frozen layers are not trained, committed or proven.`,
     )
     .requiredOption(
       "--data <location>",
-      "the owner's validation data (a folder or file, as `fedmarket-trainer run --data` takes); never shared",
+      "the owner's validation data (a folder or file, as `fedmarket-trainer run --data` takes); never shared. Use samples the " +
+        "initial model was not trained on, labelled as the task should be: at a model fitted to these very samples the reference " +
+        "is about zero, aligns no update, and the rule counts nobody",
     )
     .option("--label-column <name>", "label column of CSV/JSONL data (default: label)")
     .option("--state-dir <dir>", "where each round's opening (values and salt) is kept between commit and publish", "fedmarket-owner")
