@@ -181,8 +181,13 @@ export const PROVEN_RULE = consensusReferenceRule.name;
 
 /** The owner's reference as the owner commits it: `v` quantized at the update width `B` (core `quantizeReference`). */
 export function referenceValues(exact: ExactRound): bigint[] {
+  return quantizeReference(ownerDirection(exact), exact.config.updateBits);
+}
+
+/** The owner's direction `v` before quantization; a rule that needs it refuses a round without one. */
+function ownerDirection(exact: ExactRound): Float32Array {
   if (exact.referenceDirection === null) throw new Error("this rule needs the owner's reference, and the round has none");
-  return quantizeReference(exact.referenceDirection, exact.config.updateBits);
+  return exact.referenceDirection;
 }
 
 /**
@@ -191,8 +196,7 @@ export function referenceValues(exact: ExactRound): bigint[] {
  * orthogonal to `v` up to its noise and fails the margin; round 0 (no last delta) keeps `v`.
  */
 export function referenceValuesOrthogonal(exact: ExactRound): bigint[] {
-  if (exact.referenceDirection === null) throw new Error("this rule needs the owner's reference, and the round has none");
-  const v = exact.referenceDirection;
+  const v = ownerDirection(exact);
   const d = exact.lastGlobalDelta;
   if (d === null) return quantizeReference(v, exact.config.updateBits);
   let vd = 0;
