@@ -17,11 +17,16 @@ include "./malformed.circom";
 // the reference chain, every slot's alignment grows by <u_k, v> and |v|^2 by the chunk's in-model v[x]^2;
 // g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the mask's popcount
 // (g' = g when n = 0), added to the packed model: the model is never unpacked, its range is the
-// project's headroom rule (see step 5). Reference: `chunkStep` in packages/core/src/accumulator.ts.
+// project's headroom rule (see step 5); the model chains hash each model chunk with its step (core
+// `modelChunkHash`): g with the step committed with it, the last global delta Delta, unpacked at B
+// bits so that every slot's <u_k, Delta>, |Delta|^2 and <Delta, v> grow; g' with this round's step
+// floor(S / n), packed at B bits, which the next round reads as its Delta.
+// Reference: `chunkStep` in packages/core/src/accumulator.ts.
 //
 // Constraint budget per parameter: K_MAX * B (update unpacking) + K_MAX (masked sum)
 // + K_MAX (K_MAX + 1) / 2 (Gram) + K_MAX (alignment) + 2 (|v|^2) + B (quotient range) + 1 (division)
-// + 2 ceil(log2 K_MAX) (remainder range) + Poseidon over packed elements (~40 per element)
+// + 2 ceil(log2 K_MAX) (remainder range) + B (Delta's unpacking) + K_MAX (<u_k, Delta>) + 3 (|Delta|^2,
+// <Delta, v>) + Poseidon over packed elements (~40 per element; the two steps' elements too)
 // + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element)
 // + the reference's unpacking (a 253-bit decomposition per packed element, 253 / P per parameter)
 // + its hashNarrow (~40 / P per parameter)
@@ -33,6 +38,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     var NP = packedLength(CHUNK, B);
     var NPG = packedLength(CHUNK, BG);
     var PG = valuesPerElement(BG);
+    var P = valuesPerElement(B);
     var LB = clog2(K_MAX) > 0 ? clog2(K_MAX) : 1;
     var OFF = 1 << (B - 1);
 
@@ -63,12 +69,18 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal input referenceChain;
     // |v|^2 over the absorbed chunks' model parameters.
     signal input referenceNorm;
+    // |Delta|^2 over the absorbed chunks' model parameters.
+    signal input deltaNorm;
+    // <Delta, v> over the absorbed chunks' model parameters (signed, as a field element).
+    signal input deltaReference;
     // Trainer chains x[k] over the absorbed ciphertext chunks.
     signal input trainerChains[K_MAX];
     // Running Gram matrix (upper triangle, row-major; signed values as field elements).
     signal input gram[KK];
     // Running alignments <u_k, v> (signed values as field elements).
     signal input alignment[K_MAX];
+    // Running <u_k, Delta> (signed values as field elements).
+    signal input deltaAlignment[K_MAX];
 
     // ---- private inputs: this chunk's data ----
     // Slot k's committed ciphertext chunk: its packed plaintext elements (B-bit offset-encoded
@@ -78,6 +90,9 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     signal input keys[K_MAX][2];
     // The previous model's chunk, packed (BG-bit offset-encoded values).
     signal input prevModel[NPG];
+    // The chunk of the step committed with the previous model (the last global delta Delta), packed
+    // like a plaintext (B-bit offset-encoded values): what the previous round's proof packed.
+    signal input prevStep[NP];
     // The owner's reference chunk, packed like a plaintext (B-bit offset-encoded values); the
     // packed zero vector when no reference counts (the decision proof then ignores it).
     signal input reference[NP];
@@ -96,9 +111,12 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     isInit.out * newModelChain === 0;
     isInit.out * referenceChain === 0;
     isInit.out * referenceNorm === 0;
+    isInit.out * deltaNorm === 0;
+    isInit.out * deltaReference === 0;
     for (var k = 0; k < K_MAX; k++) {
         isInit.out * trainerChains[k] === 0;
         isInit.out * alignment[k] === 0;
+        isInit.out * deltaAlignment[k] === 0;
     }
     for (var i = 0; i < KK; i++) {
         isInit.out * gram[i] === 0;
@@ -115,9 +133,12 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashIn.newModelChain <== newModelChain;
     hashIn.referenceChain <== referenceChain;
     hashIn.referenceNorm <== referenceNorm;
+    hashIn.deltaNorm <== deltaNorm;
+    hashIn.deltaReference <== deltaReference;
     hashIn.trainerChains <== trainerChains;
     hashIn.gram <== gram;
     hashIn.alignment <== alignment;
+    hashIn.deltaAlignment <== deltaAlignment;
     // Otherwise accIn is the hash of the input state.
     accIn === hashIn.out * (1 - isInit.out);
 
@@ -287,6 +308,44 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     // Output |v|^2.
     signal referenceNormOut <== referenceNorm + normSum;
 
+    // ---- 4c. the last global delta: unpack Delta, <u_k, Delta>, |Delta|^2, <Delta, v> ----
+    // Delta's values, range-checked at B bits: the previous round's proof packed its quotients so
+    // (step 5), and an initial model's commitment holds zeros (the owner's CLI, the aggregator's
+    // accept and the audit compute it; a commitment that holds no B-bit packing makes only that
+    // owner's rounds unprovable, as a model outside its headroom does).
+    component deltaValues = UnpackEncoded(CHUNK, B);
+    deltaValues.packed <== prevStep;
+    // deltaAligned[k][x] = u_k[x] * Delta[x] (u_k is zero in the padding).
+    signal deltaAligned[K_MAX][CHUNK];
+    // Output <u_k, Delta>.
+    signal deltaAlignmentOut[K_MAX];
+    for (var k = 0; k < K_MAX; k++) {
+        var sum = 0;
+        for (var x = 0; x < CHUNK; x++) {
+            deltaAligned[k][x] <== used[k][x] * (deltaValues.enc[x] - OFF);
+            sum += deltaAligned[k][x];
+        }
+        deltaAlignmentOut[k] <== deltaAlignment[k] + sum;
+    }
+    // deltaUsed[x] = inModel[x] * Delta[x]: the padding of an initial commitment is the owner's to fill.
+    signal deltaUsed[CHUNK];
+    // deltaSquared[x] = deltaUsed[x] * Delta[x].
+    signal deltaSquared[CHUNK];
+    // deltaWithReference[x] = deltaUsed[x] * v[x].
+    signal deltaWithReference[CHUNK];
+    var deltaNormSum = 0;
+    var deltaReferenceSum = 0;
+    for (var x = 0; x < CHUNK; x++) {
+        deltaUsed[x] <== inModel[x] * (deltaValues.enc[x] - OFF);
+        deltaSquared[x] <== deltaUsed[x] * (deltaValues.enc[x] - OFF);
+        deltaWithReference[x] <== deltaUsed[x] * (referenceValues.enc[x] - OFF);
+        deltaNormSum += deltaSquared[x];
+        deltaReferenceSum += deltaWithReference[x];
+    }
+    // Output |Delta|^2 and <Delta, v>.
+    signal deltaNormOut <== deltaNorm + deltaNormSum;
+    signal deltaReferenceOut <== deltaReference + deltaReferenceSum;
+
     // ---- 5. masked sum S[x] and the new model g'[x] = g[x] + floor(S[x] / n) ----
     // masked[k][x] = mask_k * u_k[x].
     signal masked[K_MAX][CHUNK];
@@ -335,13 +394,31 @@ template Chunk(K_MAX, CHUNK, B, BG) {
         newPacked[e] <== prevModel[e] + step;
     }
 
+    // This round's step, packed at B bits like a plaintext: value p of element e is quotient + 2^(B-1)
+    // at bit p * B (in range by quotientBits), the layout the next round's prevStep unpacks.
+    signal stepPacked[NP];
+    for (var e = 0; e < NP; e++) {
+        var slots = minOf(P, CHUNK - e * P);
+        var packedStep = 0;
+        for (var p = 0; p < slots; p++) {
+            packedStep += (quotient[e * P + p] + OFF) * (1 << (p * B));
+        }
+        stepPacked[e] <== packedStep;
+    }
+
     // ---- 6. model chains ----
-    // Chunk hash of the previous model.
-    component prevHash = HashMany(NPG);
-    prevHash.in <== prevModel;
-    // Chunk hash of the new model.
-    component newHash = HashMany(NPG);
-    newHash.in <== newPacked;
+    // Chunk hash of the previous model with its step: hashMany(prevModel ++ prevStep).
+    component prevHash = HashMany(NPG + NP);
+    // Chunk hash of the new model with this round's step.
+    component newHash = HashMany(NPG + NP);
+    for (var e = 0; e < NPG; e++) {
+        prevHash.in[e] <== prevModel[e];
+        newHash.in[e] <== newPacked[e];
+    }
+    for (var e = 0; e < NP; e++) {
+        prevHash.in[NPG + e] <== prevStep[e];
+        newHash.in[NPG + e] <== stepPacked[e];
+    }
     // m[j+1] = Poseidon(m[j], hm[j]) for the previous model.
     component prevNext = Poseidon(2);
     prevNext.inputs[0] <== prevModelChain;
@@ -364,10 +441,13 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashOut.newModelChain <== newNext.out;
     hashOut.referenceChain <== referenceNext.out;
     hashOut.referenceNorm <== referenceNormOut;
+    hashOut.deltaNorm <== deltaNormOut;
+    hashOut.deltaReference <== deltaReferenceOut;
     for (var k = 0; k < K_MAX; k++) {
         hashOut.trainerChains[k] <== trainerNext[k].out;
     }
     hashOut.gram <== gramOut;
     hashOut.alignment <== alignmentOut;
+    hashOut.deltaAlignment <== deltaAlignmentOut;
     accOut === hashOut.out;
 }

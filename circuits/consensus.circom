@@ -673,6 +673,194 @@ template GramValues(K, HB) {
     }
 }
 
+// Step 8'' (by the owner's reference), the delta cap: `deltaCap` of consensusDecision. When on (the
+// rule judges by the reference), N = |Delta|^2 > 0, delta = <Delta, v> > 0 and some player is kept,
+// each kept r has R_r = floor(sqrt(G_rr N)), mu is the kept player at the lower median of
+// cos(u_r, Delta) = b_r / R_r (b_r = <u_r, Delta>; r before s iff b_r R_s < b_s R_r, ties by slot),
+// and capped[r] = a_r - floor(max(0, b_r R_mu - b_mu R_r) delta / (R_mu N)); otherwise capped[r] = a_r.
+// Hints (each proven): rootHint (R_r for the players, 0 elsewhere), medianHint (one-hot mu, all
+// zero when the cap does not apply), deductionHint and remainderHint (the floor's quotient and
+// remainder, 0 elsewhere).
+// Bounds (the caller's): |a_r|, |b_r|, |delta| < 2^GB; G_rr, N in [0, 2^GB). Then R_r < 2^GB
+// (range-checked, so R_r^2 and (R_r + 1)^2 are the integers' squares), |b_r| <= R_r by Cauchy-Schwarz
+// for honest statistics, every cross product b_r R_s lies in (-2^(2GB), 2^(2GB)) and their
+// differences in (-2^(2GB + 1), 2^(2GB + 1)); the excess e_r = max(0, b_r R_mu - b_mu R_r) < 2^(2GB + 1),
+// e_r delta < 2^(3GB + 1); the quotient is range-checked to GB + 1 bits (honestly it is at most
+// 2 |u_r| |v| < 2^(GB + 1)) and the remainder to 2GB bits, so both sides of
+// e_r delta = q_r R_mu N + rem_r lie below 2^(3GB + 2) <= p and the floor is exact over the integers.
+// |capped[r]| < 2^(GB + 2).
+template DeltaCap(K, GB) {
+    assert(3 * GB + 2 <= 252);
+    // a_r = <u_r, v> (signed).
+    signal input alignment[K];
+    // b_r = <u_r, Delta> (signed).
+    signal input deltaAlignment[K];
+    // G_rr, each in [0, 2^GB).
+    signal input norm2[K];
+    // N = |Delta|^2, in [0, 2^GB).
+    signal input deltaNorm;
+    // delta = <Delta, v> (signed).
+    signal input deltaReference;
+    // kept[r] = 1 iff representative r is kept (0/1, from the caller).
+    signal input kept[K];
+    // 1 iff the rule judges by the reference (0/1, from the caller).
+    signal input on;
+    // Hint: R_r for the players when the cap applies, 0 elsewhere.
+    signal input rootHint[K];
+    // Hint: one-hot over the players, the median mu (all zero when the cap does not apply).
+    signal input medianHint[K];
+    // Hint: the deduction q_r = floor(e_r delta / (R_mu N)) of each player (0 elsewhere).
+    signal input deductionHint[K];
+    // Hint: its remainder e_r delta - q_r R_mu N (0 elsewhere).
+    signal input remainderHint[K];
+    // capped[r] = a_r minus its deduction (a_r when the cap does not apply or r is not a player).
+    signal output capped[K];
+
+    // ---- whether the cap applies: on, N != 0, delta >= 1, a player ----
+    component noDelta = IsZero();
+    noDelta.in <== deltaNorm;
+    component helps = NonNegative(GB);
+    helps.d <== deltaReference - 1;
+    var players = 0;
+    for (var r = 0; r < K; r++) {
+        players += kept[r];
+    }
+    component nobody = IsZero();
+    nobody.in <== players;
+    // onDelta = on [N != 0]; onHelps = onDelta [delta >= 1]; applies = onHelps [a player].
+    signal onDelta <== on * (1 - noDelta.out);
+    signal onHelps <== onDelta * helps.out;
+    signal applies <== onHelps * (1 - nobody.out);
+    // act[r] = applies * kept[r]: r is a player of a capped round.
+    signal act[K];
+
+    // ---- the roots: R_r^2 <= G_rr N < (R_r + 1)^2 for players, 0 elsewhere ----
+    // gn[r] = G_rr N, rootSquare[r] = R_r^2.
+    signal gn[K];
+    signal rootSquare[K];
+    // Bits of R_r: R_r < 2^GB, so its square is the integer's.
+    component rootBits[K];
+    // rootLow: G_rr N - R_r^2 >= 0; rootHigh: R_r^2 + 2 R_r - G_rr N >= 0 (i.e. (R_r + 1)^2 > G_rr N).
+    component rootLow[K];
+    component rootHigh[K];
+    for (var r = 0; r < K; r++) {
+        act[r] <== applies * kept[r];
+        rootBits[r] = Num2Bits(GB);
+        rootBits[r].in <== rootHint[r];
+        (1 - act[r]) * rootHint[r] === 0;
+        gn[r] <== norm2[r] * deltaNorm;
+        rootSquare[r] <== rootHint[r] * rootHint[r];
+        rootLow[r] = NonNegative(2 * GB + 1);
+        rootLow[r].d <== gn[r] - rootSquare[r];
+        rootLow[r].out === 1;
+        rootHigh[r] = NonNegative(2 * GB + 1);
+        rootHigh[r].d <== act[r] * (rootSquare[r] + 2 * rootHint[r] - gn[r]);
+        rootHigh[r].out === 1;
+    }
+
+    // ---- the order of cos(u_r, Delta): first[r][s] = 1 iff r comes before s (r < s) ----
+    // crossR[r][s] = b_r R_s, crossS[r][s] = b_s R_r.
+    signal crossR[K][K];
+    signal crossS[K][K];
+    // ahead[r][s].out = 1 iff b_r R_s - b_s R_r >= 0; level[r][s].out = 1 iff it is 0.
+    component ahead[K][K];
+    component level[K][K];
+    // before[r][s] = 1 iff r comes before s in the order (r != s).
+    var before[K][K];
+    for (var r = 0; r < K; r++) {
+        for (var s = r + 1; s < K; s++) {
+            crossR[r][s] <== deltaAlignment[r] * rootHint[s];
+            crossS[r][s] <== deltaAlignment[s] * rootHint[r];
+            ahead[r][s] = NonNegative(2 * GB + 1);
+            ahead[r][s].d <== crossR[r][s] - crossS[r][s];
+            level[r][s] = IsZero();
+            level[r][s].in <== crossR[r][s] - crossS[r][s];
+            // r < s: r first when its cosine is smaller, or equal.
+            before[r][s] = 1 - ahead[r][s].out + level[r][s].out;
+            before[s][r] = 1 - before[r][s];
+        }
+    }
+
+    // ---- the lower median: the player with floor((n - 1) / 2) players before it ----
+    // beforeCount[m][s] = act[s] before[s][m]: s is a player ahead of m.
+    signal beforeCount[K][K];
+    // chosenBelow[m] = medianHint[m] * (players ahead of m).
+    signal chosenBelow[K];
+    var selected = 0;
+    var below = 0;
+    for (var m = 0; m < K; m++) {
+        medianHint[m] * (medianHint[m] - 1) === 0;
+        medianHint[m] * (1 - act[m]) === 0;
+        selected += medianHint[m];
+        var ahead_m = 0;
+        for (var s = 0; s < K; s++) {
+            if (s != m) {
+                beforeCount[m][s] <== act[s] * before[s][m];
+                ahead_m += beforeCount[m][s];
+            } else {
+                beforeCount[m][s] <== 0;
+            }
+        }
+        chosenBelow[m] <== medianHint[m] * ahead_m;
+        below += chosenBelow[m];
+    }
+    selected === applies;
+    // applies: n - 1 - 2 below is 0 or 1 (below = floor((n - 1) / 2)); otherwise 0 (nothing selected).
+    signal parity <== applies * (players - 1 - 2 * below);
+    parity * (parity - 1) === 0;
+
+    // ---- the median's b and R ----
+    signal medianB[K];
+    signal medianR[K];
+    var bMu = 0;
+    var rMu = 0;
+    for (var m = 0; m < K; m++) {
+        medianB[m] <== medianHint[m] * deltaAlignment[m];
+        medianR[m] <== medianHint[m] * rootHint[m];
+        bMu += medianB[m];
+        rMu += medianR[m];
+    }
+    // denominator = R_mu N (>= 1 when the cap applies; 0 otherwise).
+    signal denominator <== rMu * deltaNorm;
+
+    // ---- the deductions: e_r delta = q_r R_mu N + rem_r, 0 <= rem_r < R_mu N ----
+    // excessR[r] = b_r R_mu, excessS[r] = b_mu R_r.
+    signal excessR[K];
+    signal excessS[K];
+    // exceeds[r].out = 1 iff b_r R_mu - b_mu R_r >= 0.
+    component exceeds[K];
+    // positivePart[r] = exceeds * (b_r R_mu - b_mu R_r); excess[r] = act[r] * positivePart[r].
+    signal positivePart[K];
+    signal excess[K];
+    // product[r] = e_r delta; share[r] = q_r R_mu N.
+    signal product[K];
+    signal share[K];
+    // Range checks of q_r, rem_r and R_mu N - 1 - rem_r.
+    component quotientBits[K];
+    component remainderBits[K];
+    component remainderBelow[K];
+    for (var r = 0; r < K; r++) {
+        excessR[r] <== deltaAlignment[r] * rMu;
+        excessS[r] <== bMu * rootHint[r];
+        exceeds[r] = NonNegative(2 * GB + 1);
+        exceeds[r].d <== excessR[r] - excessS[r];
+        positivePart[r] <== exceeds[r].out * (excessR[r] - excessS[r]);
+        excess[r] <== act[r] * positivePart[r];
+        product[r] <== excess[r] * deltaReference;
+        share[r] <== deductionHint[r] * denominator;
+        product[r] === share[r] + remainderHint[r];
+        (1 - act[r]) * deductionHint[r] === 0;
+        (1 - act[r]) * remainderHint[r] === 0;
+        quotientBits[r] = Num2Bits(GB + 1);
+        quotientBits[r].in <== deductionHint[r];
+        remainderBits[r] = Num2Bits(2 * GB);
+        remainderBits[r].in <== remainderHint[r];
+        remainderBelow[r] = Num2Bits(2 * GB);
+        remainderBelow[r].in <== act[r] * (denominator - 1 - remainderHint[r]);
+        capped[r] <== alignment[r] - deductionHint[r];
+    }
+}
+
 // Step 8' (by the owner's reference): value[r] = kept[r] ((alpha_n + beta_n) b_r - beta_n B), the
 // exact Shapley value of the linear game U(T) = <v, mean of T's clipped updates> over the n kept
 // clusters, scaled by 2^(2F): b_r = sigma_r a_r (scale 2^F), B = sum of the kept b_r, and alpha_n,
@@ -864,6 +1052,12 @@ template ConsensusRule(K, F, GB) {
     signal input alignment[K];
     // |v|^2, in [0, 2^GB) (ignored when byReference = 0).
     signal input referenceNorm;
+    // b_k = <u_k, Delta>, Delta the last global delta (signed, |b_k| < 2^GB; used by the reference only).
+    signal input deltaAlignment[K];
+    // |Delta|^2, in [0, 2^GB).
+    signal input deltaNorm;
+    // <Delta, v> (signed, |<Delta, v>| < 2^GB).
+    signal input deltaReference;
     // The model size D, in [0, 2^32).
     signal input size;
     // Hint (Clusters): labelOf[k][l] = 1 iff slot l is the label of candidate k's cluster.
@@ -876,6 +1070,12 @@ template ConsensusRule(K, F, GB) {
     signal input medianSlot[K];
     // Hint (ClipFactor): the clip factor of each capped representative (0 for other slots).
     signal input sigmaHint[K];
+    // Hints (DeltaCap): the roots R_r, the one-hot median of cos(u_r, Delta), the deductions and
+    // their remainders.
+    signal input deltaRootHint[K];
+    signal input deltaMedianHint[K];
+    signal input deltaDeductionHint[K];
+    signal input deltaRemainderHint[K];
     // Hints (ClusterScores): quotient and remainder of each cluster value's shift by 2^(2F).
     signal input shiftQuotient[K];
     signal input shiftRemainder[K];
@@ -974,16 +1174,30 @@ template ConsensusRule(K, F, GB) {
         kept[k] <== keep.kept[k] + byReference * (cap.capped[k] - keep.kept[k]);
     }
 
+    // Step 8'': by the reference, the delta cap on the kept players' alignments.
+    component deltaCap = DeltaCap(K, GB);
+    deltaCap.alignment <== alignment;
+    deltaCap.deltaAlignment <== deltaAlignment;
+    deltaCap.norm2 <== norm2;
+    deltaCap.deltaNorm <== deltaNorm;
+    deltaCap.deltaReference <== deltaReference;
+    deltaCap.kept <== kept;
+    deltaCap.on <== byReference;
+    deltaCap.rootHint <== deltaRootHint;
+    deltaCap.medianHint <== deltaMedianHint;
+    deltaCap.deductionHint <== deltaDeductionHint;
+    deltaCap.remainderHint <== deltaRemainderHint;
+
     // Step 8's cluster values: by consensus the clipped alignment with the other kept clusters, by
-    // the reference the linear game's Shapley value (8').
+    // the reference the linear game's Shapley value (8') on the capped alignments (|a'| < 2^(GB + 2)).
     component gramValues = GramValues(K, 2 * F + GB);
     gramValues.h <== keep.h;
     gramValues.kept <== kept;
-    component gameValues = GameValues(K, F, GB);
+    component gameValues = GameValues(K, F, GB + 2);
     for (var k = 0; k < K; k++) {
         gameValues.sigma[k] <== clip[k].sigma;
     }
-    gameValues.alignment <== alignment;
+    gameValues.alignment <== deltaCap.capped;
     gameValues.kept <== kept;
     // value[k] = gramValues + byReference * (gameValues - gramValues).
     signal value[K];
@@ -992,7 +1206,7 @@ template ConsensusRule(K, F, GB) {
     }
 
     // Steps 7 and 8: counted members, cluster scores and their split.
-    component scores = ClusterScores(K, F, 2 * F + GB + LOGK + 1);
+    component scores = ClusterScores(K, F, 2 * F + GB + LOGK + 3);
     scores.value <== value;
     scores.kept <== kept;
     scores.labelOf <== labelOf;

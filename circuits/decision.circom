@@ -75,14 +75,19 @@ template Decision(K_MAX, CHUNK, B, BG) {
     // Proven-malformed mask: bit k set when a chunk proof showed a plaintext element of slot k
     // (decrypted with the slot's key) out of range.
     signal input malformed;
-    // Chain of the previous model.
+    // Chain of the previous model and its step (the model commitment, core commit.ts).
     signal input prevModelChain;
-    // Chain of the new model.
+    // Chain of the new model and this round's step.
     signal input newModelChain;
     // Chain of the reference v over its packed chunks.
     signal input referenceChain;
     // |v|^2 over the model's parameters.
     signal input referenceNorm;
+    // |Delta|^2, <Delta, v> and every <u_k, Delta> over the model's parameters, Delta the last global
+    // delta (the step committed with prevModel): the rule's delta cap (by the reference) reads them.
+    signal input deltaNorm;
+    signal input deltaReference;
+    signal input deltaAlignment[K_MAX];
     // Trainer chains x[k][C] over the ciphertext chunks.
     signal input trainerChains[K_MAX];
     // Gram matrix, upper triangle, row-major (signed values as field elements).
@@ -99,12 +104,17 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input referenceSalt;
     // Hints of the consensus rule (ConsensusRule in consensus.circom, `consensusHints` in
     // packages/core/src/consensus.ts): the clusters' labels, BFS parents and depths, the median
-    // slot, the clip factors, and the quotients and remainders of the scores' shift and split.
+    // slot, the clip factors, the delta cap's roots, median, deductions and remainders, and the
+    // quotients and remainders of the scores' shift and split.
     signal input labelOf[K_MAX][K_MAX];
     signal input parentOf[K_MAX][K_MAX];
     signal input depth[K_MAX];
     signal input medianSlot[K_MAX];
     signal input sigmaHint[K_MAX];
+    signal input deltaRootHint[K_MAX];
+    signal input deltaMedianHint[K_MAX];
+    signal input deltaDeductionHint[K_MAX];
+    signal input deltaRemainderHint[K_MAX];
     signal input shiftQuotient[K_MAX];
     signal input shiftRemainder[K_MAX];
     signal input splitQuotient[K_MAX];
@@ -126,6 +136,9 @@ template Decision(K_MAX, CHUNK, B, BG) {
     stateHash.trainerChains <== trainerChains;
     stateHash.gram <== gram;
     stateHash.alignment <== alignment;
+    stateHash.deltaNorm <== deltaNorm;
+    stateHash.deltaReference <== deltaReference;
+    stateHash.deltaAlignment <== deltaAlignment;
     accFinal === stateHash.out;
     prevModel === prevModelChain;
     newModel === newModelChain;
@@ -200,6 +213,8 @@ template Decision(K_MAX, CHUNK, B, BG) {
     // 1 iff no reference counts.
     component noReference = IsZero();
     noReference.in <== reference;
+    // 1 iff the reference counts: the quorum (step 5) and the rule (step 6) judge by it.
+    signal byReference <== 1 - noReference.out;
     // Poseidon(referenceChain, salt, 0): core `referenceCommitment`, a sealed update's shape.
     component referenceOpening = Poseidon(3);
     referenceOpening.inputs[0] <== referenceChain;
@@ -262,12 +277,9 @@ template Decision(K_MAX, CHUNK, B, BG) {
     // n < q (n <= 64, q <= 513: 10 bits suffice).
     component fIsZero = IsZero();
     fIsZero.in <== f;
-    // 1 iff the reference counts (reference != 0), as rule.byReference below.
-    signal quorumByReference;
-    quorumByReference <== 1 - noReference.out;
     // 2f + 3 - 2 * byReference * (1 - [f = 0]): by the reference 2f + 1, or 3 when f = 0.
     signal quorumCut;
-    quorumCut <== quorumByReference * (1 - fIsZero.out);
+    quorumCut <== byReference * (1 - fIsZero.out);
     component tooFew = LessThan(10);
     tooFew.in[0] <== n;
     tooFew.in[1] <== 2 * f + 3 - 2 * quorumCut;
@@ -280,9 +292,16 @@ template Decision(K_MAX, CHUNK, B, BG) {
     rule.valid <== valid;
     rule.active <== 1 - tooFew.out;
     // By the owner's reference whenever it counts (its commitment opened in 3b).
-    rule.byReference <== 1 - noReference.out;
+    rule.byReference <== byReference;
     rule.alignment <== alignment;
     rule.referenceNorm <== referenceNorm;
+    rule.deltaAlignment <== deltaAlignment;
+    rule.deltaNorm <== deltaNorm;
+    rule.deltaReference <== deltaReference;
+    rule.deltaRootHint <== deltaRootHint;
+    rule.deltaMedianHint <== deltaMedianHint;
+    rule.deltaDeductionHint <== deltaDeductionHint;
+    rule.deltaRemainderHint <== deltaRemainderHint;
     rule.size <== size;
     rule.labelOf <== labelOf;
     rule.parentOf <== parentOf;

@@ -209,7 +209,7 @@ template RangeCheck(n) {
 // Number of state fields: counter, mask, decoded, keysHash, size, malformed, two model chains, the
 // reference chain and norm, K trainer chains, K(K+1)/2 Gram entries, K alignments.
 function stateLength(K) {
-    return 10 + 2 * K + K * (K + 1) \ 2;
+    return 12 + 3 * K + K * (K + 1) \ 2;
 }
 
 // Index of Gram entry (i, j), i <= j, in the row-major upper-triangular layout (`gramIndex`).
@@ -244,12 +244,18 @@ template StateHash(K) {
     signal input referenceChain;
     // |v|^2 over the absorbed chunks' model parameters.
     signal input referenceNorm;
+    // |Delta|^2 over the absorbed chunks' model parameters (Delta: the step committed with the previous model).
+    signal input deltaNorm;
+    // <Delta, v> over the absorbed chunks' model parameters (signed, as a field element).
+    signal input deltaReference;
     // Trainer chains x[k] over the ciphertext chunks.
     signal input trainerChains[K];
     // Running Gram matrix, upper triangle, row-major (signed values as field elements).
     signal input gram[KK];
     // Running alignments <u_k, v> (signed values as field elements).
     signal input alignment[K];
+    // Running <u_k, Delta> (signed values as field elements).
+    signal input deltaAlignment[K];
     // hashMany of the fields in that order.
     signal output out;
 
@@ -265,14 +271,17 @@ template StateHash(K) {
     h.in[7] <== newModelChain;
     h.in[8] <== referenceChain;
     h.in[9] <== referenceNorm;
+    h.in[10] <== deltaNorm;
+    h.in[11] <== deltaReference;
     for (var k = 0; k < K; k++) {
-        h.in[10 + k] <== trainerChains[k];
+        h.in[12 + k] <== trainerChains[k];
     }
     for (var i = 0; i < KK; i++) {
-        h.in[10 + K + i] <== gram[i];
+        h.in[12 + K + i] <== gram[i];
     }
     for (var k = 0; k < K; k++) {
-        h.in[10 + K + KK + k] <== alignment[k];
+        h.in[12 + K + KK + k] <== alignment[k];
+        h.in[12 + 2 * K + KK + k] <== deltaAlignment[k];
     }
     out <== h.out;
 }

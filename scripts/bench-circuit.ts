@@ -210,7 +210,8 @@ function countOf(compiled: CompiledCircuit): CountResult {
 
 /**
  * A round of two chunks with every slot filled: full-range updates (K - 1 honest ones around
- * zero, one far away) sealed for the aggregator's key, f = 1, a previous model well inside BG bits.
+ * zero, one far away) sealed for the aggregator's key, f = 1, a previous model well inside BG bits
+ * and, as after any aggregated round, a non-zero step committed with it (zeros would flatter the prover).
  */
 function benchRound(config: CircuitConfig): ReturnType<typeof simulateRound> {
   const r = rng(config.kMax * 1000 + config.chunk + config.updateBits);
@@ -223,7 +224,8 @@ function benchRound(config: CircuitConfig): ReturnType<typeof simulateRound> {
   }
   const g = 2 ** (config.modelBits - 2);
   const prevModel = Array.from({ length: d }, () => r(-g, g));
-  return simulateRound({ config, prevModel, slots, f: 1, keccak: 0xbe7c4n << 200n, secret: BENCH_SEAL_SECRET });
+  const prevStep = Array.from({ length: d }, () => r(-half / 4, half / 4 - 1));
+  return simulateRound({ config, prevModel, prevStep, slots, f: 1, keccak: 0xbe7c4n << 200n, secret: BENCH_SEAL_SECRET });
 }
 
 /** Runs `f` once untimed, then `runs` timed times; returns the median and the last result. */

@@ -50,7 +50,10 @@ async function prepare(
   return { compiled, zkey: setup.zkey, vkey: JSON.parse(readFileSync(setup.vkeyFile, "utf8")) as snarkjs.VerificationKey, setupMs };
 }
 
-/** Eight sealed updates over the whole model: six around zero, two far away (f = 2). */
+/**
+ * Eight sealed updates over the whole model: six around zero, two far away (f = 2), on a model
+ * committed with a non-zero step, as after any aggregated round (zeros would flatter the prover).
+ */
 function round(): ReturnType<typeof simulateRound> {
   const r = rng(25_450);
   const d = MODEL.parameters;
@@ -63,7 +66,8 @@ function round(): ReturnType<typeof simulateRound> {
   }
   const g = 2 ** (PRODUCTION.modelBits - 2);
   const prevModel = Array.from({ length: d }, () => r(-g, g));
-  return simulateRound({ config: PRODUCTION, prevModel, slots, f: F, keccak: 0x9a0dn << 200n, secret: SEAL_SECRET });
+  const prevStep = Array.from({ length: d }, () => r(-half / 4, half / 4 - 1));
+  return simulateRound({ config: PRODUCTION, prevModel, prevStep, slots, f: F, keccak: 0x9a0dn << 200n, secret: SEAL_SECRET });
 }
 
 /** Witness + proof + verification of one input; times in ms. */

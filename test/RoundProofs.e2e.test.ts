@@ -131,7 +131,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
         trainerStake: 0n,
         allowlistRoot: ethers.ZeroHash,
         ownerEncryptionKey: ethers.ZeroHash,
-        initialModelCommitment: modelCommitment([...prevModel], config.chunk, config.modelBits),
+        initialModelCommitment: modelCommitment([...prevModel], undefined, config), // an initial model: step zero
         params: { modelSize: D, byzantineTolerance: F, quantizationScale: 1n << 12n, clipBound: 1n << 14n },
         initialHyperParams: HYPER,
         minHyperParams: { learningRateMicros: 1_000n, localEpochs: 1n, batchSize: 8n },
@@ -170,12 +170,16 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     return { slots, updates };
   }
 
-  /** The aggregator's computation of the open round, with the reference implementation. */
+  /**
+   * The aggregator's computation of the open round, with the reference implementation; `prevStep` is
+   * the step committed with `prevModel` (the round that produced it; omitted: zeros, an initial model).
+   */
   async function computeRound(
     f: Awaited<ReturnType<typeof deploy>>,
     projectId: bigint,
     prevModel: readonly bigint[],
     slots: readonly RoundSlot[],
+    prevStep?: readonly bigint[],
   ): Promise<CoreRound> {
     const round = (await f.market.getCurrentRound(projectId)).round;
     const { chainId } = await ethers.provider.getNetwork();
@@ -188,7 +192,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
         ),
       ),
     );
-    return simulateRound({ config, prevModel, slots, f: F, keccak, secret: SEAL_SECRET });
+    return simulateRound({ config, prevModel, ...(prevStep === undefined ? {} : { prevStep }), slots, f: F, keccak, secret: SEAL_SECRET });
   }
 
   /** Commitments, reveals, the end of the reveal window, and the aggregator's computation. */
@@ -197,11 +201,12 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
     projectId: bigint,
     prevModel: readonly bigint[],
     seed: number,
+    prevStep?: readonly bigint[],
   ): Promise<CoreRound> {
     const { slots, updates } = await commitRound(f, projectId, seed);
     await revealAll(chain(f), projectId, updates);
     await toAggregationWindow(chain(f), projectId);
-    return computeRound(f, projectId, prevModel, slots);
+    return computeRound(f, projectId, prevModel, slots, prevStep);
   }
 
   async function prove(r: CoreRound) {
@@ -427,7 +432,8 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
 
     await agg.finalizeRound(projectA, 0n, 0n, proofs0.chunkProofs, result0);
     // Round 1 of project A (new updates): round 0's proof is stale.
-    await playRound(f, projectA, round0.newModel, 5);
+    const round1 = await playRound(f, projectA, round0.newModel, 5, round0.step);
+    expect(round1.prevModelCommitment).to.equal(round0.newModelCommitment, "round 1 opens the commitment round 0 recorded");
     const in1 = [await f.market.roundContext(projectA, 1n), ...inputs0.slice(1)];
     expect(await f.verifier.verifyDecision(proofs0.decisionProof, in1)).to.equal(false);
     await expect(agg.finalizeRound(projectA, 1n, 0n, proofs0.chunkProofs, result0)).to.be.revertedWithCustomError(

@@ -16,6 +16,7 @@ import {
   referenceCommitment,
   sealedCommitment,
   initialState,
+  modelCommitment,
   noReferenceChunk,
   pack,
   simulateRound,
@@ -239,6 +240,100 @@ describe("the reference in the chunk proof", () => {
           }),
         ),
       );
+    }
+  });
+});
+
+describe("the last global delta in the chunk proof", () => {
+  const r = rng(33);
+  const d = 24;
+  const updates = [0, 1, 2, 3].map(() => Array.from({ length: d }, () => r(-3000, 3000)));
+  const slots = updates.map((u, k) => sealedTestSlot(config, u, BigInt(k + 1)));
+  const prevModel = Array.from({ length: d }, () => r(-500, 500));
+  // Delta at both ends of B bits and in between.
+  const delta = Array.from({ length: d }, (_, x) => (x % 4 === 0 ? -HALF : x % 4 === 1 ? HALF - 1n : r(-99, 99)));
+  const v = Array.from({ length: d }, () => r(-32768, 32767));
+  const round = simulateRound({
+    config,
+    prevModel,
+    prevStep: delta,
+    slots,
+    f: 0,
+    keccak: 4n,
+    secret: SEAL_SECRET,
+    reference: { values: v, salt: 5n },
+  });
+  const inner = (a: readonly bigint[], b: readonly bigint[]): bigint => a.reduce((s, x, i) => s + x * (b[i] as bigint), 0n);
+
+  test("every slot's <u_k, Delta>, |Delta|^2 and <Delta, v> grow as the reference computes them; both model chains hash each chunk with its step", async () => {
+    assert.deepEqual(
+      round.deltaAlignment,
+      updates.map((u) => inner(u, delta)),
+    );
+    assert.equal(round.deltaNorm, inner(delta, delta));
+    assert.equal(round.deltaReference, inner(delta, v));
+    for (const w of round.chunkWitnesses) assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
+    assert.equal(round.finalState.prevModelChain, modelCommitment(prevModel, delta, config));
+    assert.equal(round.finalState.newModelChain, modelCommitment(round.newModel, round.step, config));
+    // the next round opens this model with this step
+    const next = simulateRound({ config, prevModel: round.newModel, prevStep: round.step, slots, f: 0, keccak: 6n, secret: SEAL_SECRET });
+    for (const w of next.chunkWitnesses) assert.equal(circuit.violated(await circuit.witness(w.input)), -1);
+    assert.equal(next.prevModelCommitment, round.newModelCommitment);
+  });
+
+  test("Delta's padding counts for nothing but the chain; junk above its packed values and forged products have no witness", async () => {
+    const last = round.chunkWitnesses[1]!;
+    // Junk in Delta's padding (an initial commitment is the owner's to fill): the chain changes,
+    // the statistics do not.
+    const stuffed = buildChunkInput(
+      config,
+      round.chunkWitnesses[0]!.next,
+      slotChunksOf(last),
+      prevModelOf(last),
+      last.input["reference"] as bigint[],
+      [...delta.slice(16), ...new Array<bigint>(8).fill(HALF - 1n)],
+    );
+    assert.deepEqual(stuffed.next.deltaAlignment, last.next.deltaAlignment);
+    assert.equal(stuffed.next.deltaNorm, last.next.deltaNorm);
+    assert.equal(stuffed.next.deltaReference, last.next.deltaReference);
+    assert.notEqual(stuffed.next.prevModelChain, last.next.prevModelChain);
+    assert.equal(circuit.violated(await circuit.witness(stuffed.input)), -1);
+    // Bits above the packed values: the unpacking is the range check (unlike v's, Delta comes from
+    // a proof or from an initial commitment the audit checks, never from an answer on chain).
+    await assert.rejects(
+      circuit.witness(
+        tamper(last.input, (c) => {
+          const e = c["prevStep"] as bigint[];
+          e[0] = (e[0] as bigint) + (1n << 252n);
+        }),
+      ),
+    );
+    // Another Delta than the one the output state's chain hashes, or input statistics the state does not hold.
+    const plusOne = (name: string, index?: number) => (c: Record<string, unknown>) => {
+      if (index === undefined) c[name] = (c[name] as bigint) + 1n;
+      else (c[name] as bigint[])[index] = ((c[name] as bigint[])[index] as bigint) + 1n;
+    };
+    for (const change of [plusOne("prevStep", 0), plusOne("deltaAlignment", 1), plusOne("deltaNorm"), plusOne("deltaReference")]) {
+      await assert.rejects(circuit.witness(tamper(last.input, change)));
+    }
+    const honest = await circuit.witness(last.input);
+    for (const name of ["deltaAligned[1][0]", "deltaSquared[0]", "deltaUsed[0]", "deltaWithReference[0]"]) {
+      const at = circuit.signals.get(`main.${name}`);
+      assert.ok(at !== undefined, `${name} is a witness signal`);
+      const forged = [...honest];
+      forged[at] = ((honest[at] as bigint) + 1n) % FIELD_MODULUS;
+      assert.notEqual(circuit.violated(forged), -1, name);
+    }
+  });
+
+  test("the initial state has no Delta statistics", async () => {
+    const first = round.chunkWitnesses[0]!;
+    const setOne = (name: string, index?: number) => (c: Record<string, unknown>) => {
+      if (index === undefined) c[name] = 1n;
+      else (c[name] as bigint[])[index] = 1n;
+    };
+    for (const change of [setOne("deltaAlignment", 0), setOne("deltaNorm"), setOne("deltaReference")]) {
+      await assert.rejects(circuit.witness(tamper(first.input, change)));
     }
   });
 });
@@ -601,7 +696,7 @@ describe("chunk circuit rejects tampered inputs", () => {
       ),
     );
     assert.equal(w.publicSignals[1], hashState(w.next));
-    assert.equal(stateFields(w.next).length, 10 + 2 * 4 + 10);
+    assert.equal(stateFields(w.next).length, 12 + 3 * 4 + 10);
     assert.equal(
       w.next.referenceNorm,
       Array.from({ length: 16 }, (_, x) => BigInt((x - 8) * (x - 8))).reduce((a, b) => a + b),

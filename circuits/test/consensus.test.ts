@@ -20,6 +20,7 @@ import {
   mod,
   type CircuitInput,
   type ConsensusResult,
+  type ReferenceStats,
 } from "@fedmarket/core";
 import { loadTestMain, releaseCurves, rng, tamper, type TestCircuit } from "./harness.ts";
 
@@ -49,6 +50,7 @@ let rule: TestCircuit;
 let aligned: TestCircuit;
 let gameValues: TestCircuit;
 let gramValues: TestCircuit;
+let deltaCap: TestCircuit;
 
 before(async () => {
   links = await loadTestMain("test_near_duplicate_links", testMain("NearDuplicateLinks", `${K}, ${GB}`));
@@ -62,6 +64,7 @@ before(async () => {
   aligned = await loadTestMain("test_reference_aligned", testMain("ReferenceAligned", `${K}, ${GB}`));
   gameValues = await loadTestMain("test_game_values", testMain("GameValues", `${K}, ${F}, ${GB}`));
   gramValues = await loadTestMain("test_gram_values", testMain("GramValues", `${K}, ${2 * F + GB}`));
+  deltaCap = await loadTestMain("test_delta_cap", testMain("DeltaCap", `${K}, ${GB}`));
 });
 after(releaseCurves);
 
@@ -167,11 +170,26 @@ interface TestReference {
   readonly v: readonly bigint[];
   /** `D`: free here (the margin `cos > 4 / sqrt(D)` needs `D > 16` to let anyone in). */
   readonly size: number;
+  /** The last global delta (omitted: zero, nothing is capped). */
+  readonly delta?: readonly bigint[];
 }
 
-/** The reference statistics the decision proof reads from the state: `<u_k, v>`, `|v|^2`, `D`. */
-function referenceStats(round: Round, { v, size }: TestReference): { alignment: bigint[]; norm2: bigint; size: number } {
-  return { alignment: round.map((u) => (u === null ? 0n : innerProduct(u, v))), norm2: innerProduct(v, v), size };
+/**
+ * The reference statistics the decision proof reads from the state: `<u_k, v>`, `|v|^2`, `D`, and
+ * the last delta's `<u_k, Delta>`, `|Delta|^2`, `<Delta, v>`.
+ */
+function referenceStats(round: Round, { v, size, delta }: TestReference): ReferenceStats {
+  const d = delta ?? v.map(() => 0n);
+  return {
+    alignment: round.map((u) => (u === null ? 0n : innerProduct(u, v))),
+    norm2: innerProduct(v, v),
+    size,
+    delta: {
+      alignment: round.map((u) => (u === null ? 0n : innerProduct(u, d))),
+      norm2: innerProduct(d, d),
+      reference: innerProduct(d, v),
+    },
+  };
 }
 
 /** `consensusDecision` of a round by the owner's reference (distinct commitments, nothing excluded). */
@@ -198,7 +216,10 @@ function referenceRounds(count: number, seed: number): { round: Round; reference
   return mixedRounds(count, seed, "copy").map((round, r) => {
     const common = round.find((u) => u !== null) ?? [0n];
     const v = r % 8 === 7 ? common.map(() => 0n) : perturbed(next, common, 200);
-    return { round, reference: { v, size: 64 } };
+    // A last delta near the common direction (its replays and followers are capped), against it
+    // (nothing to cap), or none (round 0).
+    const delta = r % 3 === 0 ? perturbed(next, common, 300) : r % 3 === 1 ? common.map((x) => -x) : undefined;
+    return { round, reference: { v, size: 64, ...(delta === undefined ? {} : { delta }) } };
   });
 }
 
@@ -957,6 +978,9 @@ function ruleInput({ round, f = 0, excluded = [], duplicate, reference }: RuleCa
     byReference: bit(stats !== undefined),
     alignment: (stats?.alignment ?? new Array<bigint>(K).fill(0n)).map(mod),
     referenceNorm: stats?.norm2 ?? 0n,
+    deltaAlignment: (stats?.delta?.alignment ?? new Array<bigint>(K).fill(0n)).map(mod),
+    deltaNorm: stats?.delta?.norm2 ?? 0n,
+    deltaReference: mod(stats?.delta?.reference ?? 0n),
     size: BigInt(stats?.size ?? round.find((u) => u !== null)?.length ?? 0),
     ...consensusHints(result, F),
   } as CircuitInput;
@@ -1157,7 +1181,10 @@ describe("ReferenceAligned", () => {
 /** GameValues input of a round by the reference, and the values `(alpha_n + beta_n) b_r - beta_n B` of the kept slots. */
 function gameInput(round: Round, reference: TestReference): { input: CircuitInput; values: bigint[]; result: ConsensusResult } {
   const { result } = decideByReference(round, reference);
-  const { alignment } = referenceStats(round, reference);
+  // The game pays the kept players' alignments after the delta cap (DeltaCap's output).
+  const alignment = referenceStats(round, reference).alignment.map((a, r) =>
+    result.aggregated[r] ? (result.cappedAlignment[r] as bigint) : a,
+  );
   const kept = result.aggregated;
   const b = alignment.map((a, r) => (result.clip[r] as bigint) * a);
   const n = kept.filter(Boolean).length;
@@ -1313,6 +1340,19 @@ const REFERENCE_CASES: { name: string; round: Round; reference: TestReference }[
     ],
     reference: { v: [3n, 1n, 0n], size: 64 },
   },
+  // A replay of the last delta (slot 4) among four honest updates: the cap takes from it what
+  // following Delta closer than the median player pays.
+  {
+    name: "replay",
+    round: [
+      [10n, 9n, 8n, 0n, 0n],
+      [9n, 11n, 0n, 8n, 0n],
+      [11n, 10n, 0n, 0n, 8n],
+      [10n, 10n, -6n, 0n, -5n],
+      [11n, 10n, 2n, 2n, 3n],
+    ],
+    reference: { v: [1n, 1n, 0n, 0n, 0n], size: 64, delta: [10n, 10n, 2n, 2n, 2n] },
+  },
 ];
 
 describe("ConsensusRule by the owner's reference", () => {
@@ -1364,6 +1404,9 @@ describe("ConsensusRule by the owner's reference", () => {
     const inflated = by("inflated");
     assert.equal(inflated.counted[2], false);
     assert.deepEqual(inflated.counted, [true, true, false, true, true]);
+    const replay = by("replay");
+    assert.ok(replay.deltaCapped && (replay.deltaDeduction[4] as bigint) > 0n, "the replay is capped");
+    assert.ok(replay.counted.every(Boolean));
     const copies = by("copies");
     assert.deepEqual(copies.label.slice(0, 3), [0, 0, 0]);
     assert.equal(copies.scores[1], copies.scores[0]);
@@ -1372,12 +1415,23 @@ describe("ConsensusRule by the owner's reference", () => {
 
   test("every hint changed at one entry is rejected or gives the same outputs; byReference flipped changes them", async () => {
     let rejected = 0;
-    for (const ruleCase of [REFERENCE_CASES[5], REFERENCE_CASES[1]] as RuleCase[]) {
+    for (const ruleCase of [REFERENCE_CASES[5], REFERENCE_CASES[1], REFERENCE_CASES[6]] as RuleCase[]) {
       const { input, result } = ruleInput(ruleCase);
-      for (const name of ["medianSlot", "sigmaHint", "shiftQuotient", "shiftRemainder", "splitQuotient", "splitRemainder"]) {
+      for (const name of [
+        "medianSlot",
+        "sigmaHint",
+        "deltaRootHint",
+        "deltaMedianHint",
+        "deltaDeductionHint",
+        "deltaRemainderHint",
+        "shiftQuotient",
+        "shiftRemainder",
+        "splitQuotient",
+        "splitRemainder",
+      ]) {
         for (let k = 0; k < K; k++) {
           const original = (input[name] as bigint[])[k] as bigint;
-          const values = name === "medianSlot" ? [1n - original] : [mod(original + 1n), mod(original - 1n)];
+          const values = name === "medianSlot" || name === "deltaMedianHint" ? [1n - original] : [mod(original + 1n), mod(original - 1n)];
           for (const value of values) {
             try {
               const w = await rule.witness(tamper(input, (c) => ((c[name] as bigint[])[k] = value)));
@@ -1390,9 +1444,147 @@ describe("ConsensusRule by the owner's reference", () => {
         }
       }
     }
-    assert.ok(rejected >= 100, `${rejected} rejected`);
+    assert.ok(rejected >= 150, `${rejected} rejected`);
     // The same inputs judged by consensus: other hints are needed (the copies round's scores differ).
     const { input } = ruleInput(REFERENCE_CASES[5] as RuleCase);
     await assert.rejects(rule.witness(tamper(input, (c) => (c.byReference = 0n))));
+  });
+});
+
+// ---- 8''. DeltaCap ----
+
+/** DeltaCap input of a round by the reference (hints from `consensusHints`), and the expected outputs. */
+function deltaCapInput(
+  round: Round,
+  reference: TestReference,
+  on = true,
+): { input: CircuitInput; expected: bigint[]; result: ConsensusResult } {
+  const { gram, result } = decideByReference(round, reference);
+  const stats = referenceStats(round, reference);
+  const hints = consensusHints(result, F);
+  const input = {
+    alignment: stats.alignment.map(mod),
+    deltaAlignment: (stats.delta?.alignment ?? []).map(mod),
+    norm2: gram.map((row, k) => row[k] as bigint),
+    deltaNorm: stats.delta?.norm2 ?? 0n,
+    deltaReference: mod(stats.delta?.reference ?? 0n),
+    kept: result.aggregated.map(bit),
+    on: on ? 1n : 0n,
+    rootHint: hints["deltaRootHint"],
+    medianHint: hints["deltaMedianHint"],
+    deductionHint: hints["deltaDeductionHint"],
+    remainderHint: hints["deltaRemainderHint"],
+  } as CircuitInput;
+  // The template caps the kept players and passes every other alignment through.
+  const expected = stats.alignment.map((a, r) => (result.aggregated[r] ? (result.cappedAlignment[r] as bigint) : a));
+  return { input, expected, result };
+}
+
+/** Hand-made delta-cap rounds (slots: K = 5). */
+const DELTA_CASES: { name: string; round: Round; reference: TestReference }[] = [
+  REFERENCE_CASES.find((c) => c.name === "replay") as { name: string; round: Round; reference: TestReference },
+  // Five distinct updates with the same cosine 3/5 with Delta (and the same norm): ordered by slot,
+  // nobody above the median.
+  {
+    name: "ties",
+    round: [
+      [3n, 4n, 0n, 0n],
+      [3n, 0n, 4n, 0n],
+      [3n, -4n, 0n, 0n],
+      [3n, 0n, -4n, 0n],
+      [3n, 0n, 0n, 4n],
+    ],
+    reference: { v: [1n, 0n, 0n, 0n], size: 64, delta: [7n, 0n, 0n, 0n] },
+  },
+  // Delta against v: following it does not help, nothing is capped.
+  {
+    name: "unhelpful",
+    round: REFERENCE_CASES.find((c) => c.name === "replay")!.round,
+    reference: { v: [1n, 1n, 0n, 0n, 0n], size: 64, delta: [-10n, -10n, 2n, 2n, 2n] },
+  },
+  // Round 0: Delta = 0.
+  {
+    name: "round 0",
+    round: REFERENCE_CASES.find((c) => c.name === "replay")!.round,
+    reference: { v: [1n, 1n, 0n, 0n, 0n], size: 64, delta: [0n, 0n, 0n, 0n, 0n] },
+  },
+  // Delta orthogonal to the updates but helping v a little: negative and zero cosines.
+  {
+    name: "signs",
+    round: [[10n, 0n, 3n], [9n, 1n, -4n], [11n, -4n, 0n], [10n, 0n, 8n], null],
+    reference: { v: [1n, 0n, 0n], size: 64, delta: [1n, 0n, 9n] },
+  },
+];
+
+describe("DeltaCap", () => {
+  test("equals consensusDecision's capped alignments on seeded and hand-made rounds", async () => {
+    let capped = 0;
+    let deducted = 0;
+    const cases = [
+      ...referenceRounds(60, 271).filter(({ reference }) => reference.delta !== undefined),
+      ...DELTA_CASES.map(({ round, reference }) => ({ round, reference })),
+    ];
+    for (const [index, { round, reference }] of cases.entries()) {
+      const { input, expected, result } = deltaCapInput(round, reference);
+      const w = await deltaCap.witness(input);
+      assert.equal(deltaCap.violated(w), -1, `case ${index}`);
+      for (let r = 0; r < K; r++)
+        assert.equal(output(deltaCap, w, `capped[${r}]`), mod(expected[r] as bigint), `case ${index}: capped[${r}]`);
+      if (result.deltaCapped) capped++;
+      deducted += result.deltaDeduction.filter((x) => x > 0n).length;
+    }
+    assert.ok(capped >= 8 && deducted >= 8, `${capped} capped rounds, ${deducted} deductions`);
+    console.error(`  DeltaCap(${K}, ${GB}): ${deltaCap.r1cs.nConstraints} constraints; ${capped} capped rounds, ${deducted} deductions`);
+  });
+
+  test("the hand-made rounds cap as their names say", () => {
+    const by = (name: string): ConsensusResult => {
+      const c = DELTA_CASES.find((x) => x.name === name)!;
+      return deltaCapInput(c.round, c.reference).result;
+    };
+    assert.ok(by("replay").deltaCapped && (by("replay").deltaDeduction[4] as bigint) > 0n);
+    const ties = by("ties");
+    assert.ok(ties.deltaCapped && ties.deltaDeduction.every((x) => x === 0n));
+    assert.equal(ties.deltaMedianSlot, 2, "equal cosines are ordered by slot: the lower median of five is the third");
+    for (const name of ["unhelpful", "round 0"]) assert.ok(!by(name).deltaCapped, name);
+    assert.ok(by("signs").deltaCapped);
+  });
+
+  test("off: every alignment passes through and no hint may be set", async () => {
+    const replay = DELTA_CASES[0]!;
+    const { input } = deltaCapInput(replay.round, replay.reference);
+    const quiet = deltaCapInput(replay.round, { ...replay.reference, delta: [0n, 0n, 0n, 0n, 0n] }).input;
+    const offInput = tamper(input, (c) => {
+      c["on"] = 0n;
+      for (const name of ["rootHint", "medianHint", "deductionHint", "remainderHint"]) c[name] = quiet[name] as bigint[];
+    });
+    const w = await deltaCap.witness(offInput);
+    assert.equal(deltaCap.violated(w), -1);
+    for (let r = 0; r < K; r++) assert.equal(output(deltaCap, w, `capped[${r}]`), (input["alignment"] as bigint[])[r]);
+    // The capped round's hints with the cap off: rejected.
+    await assert.rejects(deltaCap.witness(tamper(input, (c) => (c["on"] = 0n))));
+  });
+
+  test("every hint changed at one entry is rejected; a wrong output is a violation", async () => {
+    let rejected = 0;
+    for (const { round, reference } of DELTA_CASES.slice(0, 2)) {
+      const { input } = deltaCapInput(round, reference);
+      for (const name of ["rootHint", "medianHint", "deductionHint", "remainderHint"]) {
+        for (let k = 0; k < K; k++) {
+          const original = (input[name] as bigint[])[k] as bigint;
+          const values = name === "medianHint" ? [1n - original] : [mod(original + 1n), mod(original - 1n)];
+          for (const value of values) {
+            await assert.rejects(deltaCap.witness(tamper(input, (c) => ((c[name] as bigint[])[k] = value))), `${name}[${k}] = ${value}`);
+            rejected++;
+          }
+        }
+      }
+      const w = await deltaCap.witness(input);
+      for (let r = 0; r < K; r++) {
+        const name = `capped[${r}]`;
+        assert.notEqual(deltaCap.violated(withOutput(deltaCap, w, name, output(deltaCap, w, name) + 1n)), -1, name);
+      }
+    }
+    assert.ok(rejected >= 60, `${rejected} rejected`);
   });
 });

@@ -485,6 +485,68 @@ describe("decision circuit judges by the owner's reference", () => {
   });
 });
 
+describe("decision circuit caps what following the last global delta pays", () => {
+  test("a replay of the step committed with the model loses what it follows Delta beyond the median player; every cap hint is proven", async () => {
+    const r = rng(41);
+    const d = 64;
+    const common = Array.from({ length: d }, () => r(-60, 60));
+    const near = (): bigint[] => common.map((x) => x + r(-45, 45));
+    // The last global delta: about the honest direction (what the previous round's mean step was).
+    const delta = common.map((x) => x + r(-15, 15));
+    const replay = delta.map((x) => x + r(-6, 6));
+    const v = common.map((x) => x + r(-30, 30));
+    const res = simulateRound({
+      config,
+      prevModel: vec([0], d),
+      prevStep: delta,
+      slots: [slot(near(), 1n), slot(near(), 2n), slot(near(), 3n), slot(replay, 4n)],
+      f: 0,
+      keccak: KECCAK,
+      secret: SEAL_SECRET,
+      reference: { values: v, salt: 4343n },
+    });
+    assert.ok(res.rule.byReference && res.rule.deltaCapped);
+    assert.deepEqual(res.rule.status, [1, 1, 1, 1]);
+    assert.ok((res.rule.deltaDeduction[3] as bigint) > 0n, "the replay follows Delta most closely");
+    assert.equal(res.rule.deltaDeduction[res.rule.deltaMedianSlot], 0n);
+    await accepts(res);
+    // The same round with Delta's statistics claimed zero (no cap): the state no longer opens accFinal.
+    const uncapped = { ...res.finalState, deltaNorm: 0n };
+    await rejects(
+      tamper(res.decision.input, (c) => {
+        c["deltaNorm"] = 0n;
+        c["accFinal"] = hashState(uncapped);
+      }),
+    );
+    // Every cap hint off by one, or the median moved, is refused.
+    const input = res.decision.input;
+    for (const name of ["deltaRootHint", "deltaDeductionHint", "deltaRemainderHint"]) {
+      for (let k = 0; k < 4; k++) {
+        for (const step of [1n, -1n]) {
+          await rejects(
+            tamper(input, (c) => ((c[name] as bigint[])[k] = mod(((c[name] as bigint[])[k] as bigint) + step))),
+            `${name}[${k}] ${step}`,
+          );
+        }
+      }
+    }
+    for (let k = 0; k < 4; k++) {
+      if (k === res.rule.deltaMedianSlot) continue;
+      await rejects(
+        tamper(input, (c) => (c["deltaMedianHint"] = [0, 1, 2, 3].map((j) => (j === k ? 1n : 0n)))),
+        `median -> slot ${k}`,
+      );
+    }
+    // A higher score for the replay is refused.
+    const inflated = packOutcome(
+      res.rule.status,
+      res.rule.scores.map((x, k) => (k === 3 ? x + 1n : x)),
+      4,
+    );
+    await rejects(tamper(input, (c) => (c["outcome"] = inflated)));
+  });
+});
+
 describe("decision circuit rejects tampered inputs", () => {
   let base: RoundResult;
   let baseSlots: RoundSlot[];
@@ -857,6 +919,16 @@ describe("decision circuit rejects tampered inputs", () => {
       entry("splitRemainder", 0, 1n),
       entry("splitRemainder", 1, 1n),
       entry("splitRemainder", 3, 1n),
+      // by consensus the delta cap does not apply: none of its hints may be set
+      entry("deltaRootHint", 0, 1n),
+      [
+        "deltaMedianHint[0] -> slot 0",
+        (c: Record<string, unknown>) => {
+          c["deltaMedianHint"] = oneHot(0);
+        },
+      ] as [string, (c: Record<string, unknown>) => void],
+      entry("deltaDeductionHint", 1, 1n),
+      entry("deltaRemainderHint", 2, 1n),
     ];
     const names = new Set(changes.map(([what]) => what.slice(0, what.indexOf("["))));
     assert.deepEqual([...names].sort(), Object.keys(consensusHints(base.rule, CONSENSUS_PARAMS.clipBits)).sort());

@@ -90,7 +90,7 @@ async function checkInitialModel(
   config: CircuitConfig,
   setup: ProjectSetupOptions = {},
 ): Promise<void> {
-  const model = await new ModelCache().current(blobSource(store, setup), project, config);
+  const model = (await new ModelCache().initial(blobSource(store, setup), project, config)).values;
   try {
     checkModelHeadroom(model, project.numRounds, config);
   } catch (err) {

@@ -8,7 +8,7 @@
  * | --- | --- | --- |
  * | `slots.json` | the round's `UpdateSubmitted` events (slot, trainer, commitment, CID) + round facts | steps/collect.ts (`SlotsFile`) |
  * | `openings.json` | per slot: opened (update + salt) or excluded (with the reason) | steps/open.ts (`OpeningsFile`) |
- * | `input.json` | what the witnesses derive from: quantized previous model, `keccak` word, `f` | steps/compute.ts (`RoundInputFile`) |
+ * | `input.json` | what the witnesses derive from: quantized previous model and its step, `keccak` word, `f` | steps/compute.ts (`RoundInputFile`) |
  * | `round.json` | the reference computation's summary: ctx, commitments, outcome, new model, public signals | steps/compute.ts (`RoundFile`) |
  * | `proofs/chunk-<j>.json`, `proofs/decision.json` | Groth16 proofs (verified locally before writing) | steps/prove.ts (`ProofFile`) |
  * | `model.json` | the pinned new global model's CID | steps/pin.ts (`ModelFile`) |

@@ -104,6 +104,7 @@ export class VerifierCheck {
       { verifier: project.verifier },
     );
     const started = Date.now();
+    // Any round does to match keys with the verifier: a zero model with a zero step (prevStep omitted).
     const trivial = simulateRound({
       config,
       prevModel: new Array<bigint>(config.chunk).fill(0n),

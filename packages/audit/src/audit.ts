@@ -136,11 +136,20 @@ export async function runAudit(ctx: AuditContext, o: { readonly outDir?: string 
   return writeAuditReport(report, o.outDir);
 }
 
-/** The model recorded as `commitment` at `cid`: does the pinned model make it, and how accurate is it? */
-async function recordedModel(ctx: AuditContext, cid: string, commitment: bigint): Promise<{ matches: boolean; accuracy?: number }> {
-  const model = await ctx.model(cid);
+/**
+ * The model recorded as `commitment` at `cid`, replacing the model at `replaced` (`null`: the
+ * initial model; `undefined`: unknown, the history lacks the opening that names it): does the pinned
+ * model make it with its step, and how accurate is it?
+ */
+async function recordedModel(
+  ctx: AuditContext,
+  cid: string,
+  commitment: bigint,
+  replaced: string | null | undefined,
+): Promise<{ matches: boolean; accuracy?: number }> {
+  const made = replaced === undefined ? undefined : await ctx.modelCommitment(cid, replaced);
   const accuracy = await ctx.accuracy(cid);
-  const matches = model.kind === "read" && model.commitment === commitment;
+  const matches = made?.ok === true && made.commitment === commitment;
   return accuracy?.ok === true ? { matches, accuracy: accuracy.accuracy } : { matches };
 }
 
@@ -185,7 +194,7 @@ async function roundAudit(ctx: AuditContext, r: RoundHistory, findings: readonly
       return { ...s, status: slotStatusLabel(outcome.status), score: outcome.score, reward: recorded };
     });
   }
-  const model = await recordedModel(ctx, end.newModelCid, end.newModelCommitment);
+  const model = await recordedModel(ctx, end.newModelCid, end.newModelCommitment, r.opened?.modelCid);
   const count = (status: SlotStatusLabel): number => slots.filter((s) => s.status === status).length;
   return {
     ...base,
@@ -219,7 +228,7 @@ async function assembleReport(ctx: AuditContext, findings: readonly Finding[]): 
       : {
           cid: created.initialModelCid,
           commitment: created.initialModelCommitment.toString(),
-          ...(await recordedModel(ctx, created.initialModelCid, created.initialModelCommitment)),
+          ...(await recordedModel(ctx, created.initialModelCid, created.initialModelCommitment, null)),
         };
   const rounds: RoundAudit[] = [];
   for (const r of history.rounds) rounds.push(await roundAudit(ctx, r, findings));

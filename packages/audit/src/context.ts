@@ -3,7 +3,8 @@
  * chain (the project as the market reports it now, its history from @fedmarket/protocol's reader,
  * the verifier's configuration), the ways to read more (the blob store, a narrow `AuditChain`), the
  * owner's optional key and validation set, and the facts several checks share, derived on first
- * use and cached (facts.ts): the spec, the verification keys, every model by CID, every finalized
+ * use and cached (facts.ts): the spec, the verification keys, every model by CID and what each
+ * recorded one commits to, every finalized
  * round's proofs and proven outcomes, every round's openings. So a check runs alone as well as in
  * `auditProject`, several checks never fetch a model or re-verify a proof twice, and the report is
  * assembled from the same facts the checks judged.
@@ -32,12 +33,14 @@ import {
   deriveAccuracy,
   deriveMarketHoldings,
   deriveModel,
+  deriveModelCommitment,
   deriveOpenings,
   deriveRoundProofs,
   deriveSpec,
   deriveVerificationKeys,
   type AccuracyFact,
   type MarketHoldings,
+  type ModelCommitmentFact,
   type ModelFact,
   type RoundOpenings,
   type RoundProofsFact,
@@ -110,8 +113,13 @@ export interface AuditFacts {
   spec(): Promise<SpecFact>;
   /** The published verification keys of the spec's circuit; `undefined` without a usable spec. */
   verificationKeys(): Promise<VerificationKeysFact | undefined>;
-  /** The model pinned at `cid`: fetched (CID-checked), decoded for the spec and committed. */
+  /** The model pinned at `cid`: fetched (CID-checked), decoded and quantized for the spec. */
   model(cid: string): Promise<ModelFact>;
+  /**
+   * What the model at `cid` commits to with its step from the model at `replaced` (`null`: the
+   * initial model, step zero); `undefined` while the model is not read.
+   */
+  modelCommitment(cid: string, replaced: string | null): Promise<ModelCommitmentFact | undefined>;
   /** The accuracy of the model at `cid` on the validation set; `undefined` without one, or without its weights. */
   accuracy(cid: string): Promise<AccuracyFact | undefined>;
   /** A finalized round's proofs re-verified and its proven outcomes; `undefined` for other rounds (or without `ProjectCreated`). */
@@ -132,6 +140,7 @@ export interface FactDerivations {
   readonly spec: (ctx: AuditContext) => Promise<SpecFact>;
   readonly verificationKeys: (ctx: AuditContext) => Promise<VerificationKeysFact | undefined>;
   readonly model: (ctx: AuditContext, cid: string) => Promise<ModelFact>;
+  readonly modelCommitment: (ctx: AuditContext, cid: string, replaced: string | null) => Promise<ModelCommitmentFact | undefined>;
   readonly accuracy: (ctx: AuditContext, cid: string) => Promise<AccuracyFact | undefined>;
   readonly roundProofs: (ctx: AuditContext, round: number) => Promise<RoundProofsFact | undefined>;
   readonly openings: (ctx: AuditContext, round: number) => Promise<RoundOpenings | undefined>;
@@ -142,20 +151,25 @@ export const DEFAULT_DERIVATIONS: FactDerivations = {
   spec: deriveSpec,
   verificationKeys: deriveVerificationKeys,
   model: deriveModel,
+  modelCommitment: deriveModelCommitment,
   accuracy: deriveAccuracy,
   roundProofs: deriveRoundProofs,
   openings: deriveOpenings,
   marketHoldings: deriveMarketHoldings,
 };
 
-/** Caches one promise per key: a fact asked for twice, even concurrently, is derived once. */
-function memo<K, V>(derive: (key: K) => Promise<V>): (key: K) => Promise<V> {
-  const cache = new Map<K, Promise<V>>();
+/**
+ * Caches one promise per key: a fact asked for twice, even concurrently, is derived once. `keyOf`
+ * names a key made of several values (default: the key itself).
+ */
+function memo<K, V>(derive: (key: K) => Promise<V>, keyOf: (key: K) => unknown = (key) => key): (key: K) => Promise<V> {
+  const cache = new Map<unknown, Promise<V>>();
   return (key) => {
-    let v = cache.get(key);
+    const k = keyOf(key);
+    let v = cache.get(k);
     if (v === undefined) {
       v = derive(key);
-      cache.set(key, v);
+      cache.set(k, v);
     }
     return v;
   };
@@ -168,11 +182,16 @@ export function createAuditContext(inputs: AuditInputs, derivations: Partial<Fac
     const get = memo<undefined, V>(derive);
     return () => get(undefined);
   };
+  const commitments = memo(
+    (m: { readonly cid: string; readonly replaced: string | null }) => d.modelCommitment(ctx, m.cid, m.replaced),
+    (m) => JSON.stringify([m.cid, m.replaced]),
+  );
   const ctx: AuditContext = {
     ...inputs,
     spec: once(() => d.spec(ctx)),
     verificationKeys: once(() => d.verificationKeys(ctx)),
     model: memo((cid: string) => d.model(ctx, cid)),
+    modelCommitment: (cid, replaced) => commitments({ cid, replaced }),
     accuracy: memo((cid: string) => d.accuracy(ctx, cid)),
     roundProofs: memo((round: number) => d.roundProofs(ctx, round)),
     openings: memo((round: number) => d.openings(ctx, round)),

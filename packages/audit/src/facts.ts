@@ -5,7 +5,7 @@
  * the models, proofs and openings checks see the same fact and skip what needs the spec), so every
  * problem is reported once, by one check, whichever checks run.
  */
-import { clearCofactor, isOnCurve, type CircuitConfig } from "@fedmarket/core";
+import { clearCofactor, globalDelta, isOnCurve, modelCommitment, type CircuitConfig } from "@fedmarket/core";
 import {
   checkSpecAgainstChain,
   decodeWeights,
@@ -14,8 +14,8 @@ import {
   openUpdate,
   publishedSealedUpdate,
   unansweredSlots,
-  globalModelCommitment,
   loadFrozenWeights,
+  quantizeModel,
   validateModelSpec,
   type CancellationRecord,
   type ModelSpec,
@@ -60,13 +60,21 @@ export type SpecFact =
 export type VerificationKeysFact = { readonly ok: true; readonly keys: VerificationKeys } | { readonly ok: false; readonly detail: string };
 
 /**
- * A pinned model: its weights and the commitment they make with the spec (`read`), or what stood in
- * the way. `unchecked`: it downloaded, but without a usable spec it cannot be decoded or committed.
+ * A pinned model: its weights, and those quantized with the spec (`read`), or what stood in the way.
+ * `unchecked`: it downloaded, but without a usable spec it cannot be decoded. What it commits to is
+ * not a fact of the model alone (`ModelCommitmentFact`).
  */
 export type ModelFact =
   | { readonly kind: "unfetchable" | "invalid"; readonly detail: string }
   | { readonly kind: "unchecked" }
-  | { readonly kind: "read"; readonly weights: Float32Array; readonly commitment: bigint };
+  | { readonly kind: "read"; readonly weights: Float32Array; readonly quantized: readonly bigint[] };
+
+/**
+ * The commitment a recorded model makes (core `modelCommitment`): its weights with the step that
+ * produced them, the model minus the one it replaced, or why that step cannot be made (the replaced
+ * model is not read, or the difference is no `B`-bit step, which no round proof makes).
+ */
+export type ModelCommitmentFact = { readonly ok: true; readonly commitment: bigint } | { readonly ok: false; readonly detail: string };
 
 export type AccuracyFact = { readonly ok: true; readonly accuracy: number } | { readonly ok: false; readonly detail: string };
 
@@ -197,10 +205,36 @@ export async function deriveModel(ctx: AuditContext, cid: string): Promise<Model
   if (!spec.ok) return { kind: "unchecked" };
   try {
     const weights = decodeWeights(fetched.bytes, spec.parameters);
-    const commitment = globalModelCommitment(weights, spec.spec.quantization.scale, spec.circuit);
-    return { kind: "read", weights, commitment };
+    return { kind: "read", weights, quantized: quantizeModel(weights, spec.spec.quantization.scale, spec.circuit.modelBits) };
   } catch (err) {
     return { kind: "invalid", detail: errorMessage(err) };
+  }
+}
+
+/**
+ * What the model at `cid` commits to as the model that replaced the one at `replaced` (its step is
+ * their difference; `null`: the initial model, whose step is zero). Not the history's derivation
+ * (protocol `committedModelStep`, which names the replaced model by the next round's opening): a
+ * round's result is checked against the model its own round opened on, the last round's included.
+ * `undefined` while the model itself is not read (its `ModelFact` says why).
+ */
+export async function deriveModelCommitment(
+  ctx: AuditContext,
+  cid: string,
+  replaced: string | null,
+): Promise<ModelCommitmentFact | undefined> {
+  const [spec, model] = await Promise.all([ctx.spec(), ctx.model(cid)]);
+  if (!spec.ok || model.kind !== "read") return undefined;
+  let step: bigint[] | undefined;
+  if (replaced !== null) {
+    const before = await ctx.model(replaced);
+    if (before.kind !== "read") return { ok: false, detail: `the model it replaced (${replaced}) cannot be read, so neither can its step` };
+    step = globalDelta(model.quantized, before.quantized);
+  }
+  try {
+    return { ok: true, commitment: modelCommitment(model.quantized, step, spec.circuit) };
+  } catch (err) {
+    return { ok: false, detail: `its step from the model it replaced (${replaced}) is no round's step: ${errorMessage(err)}` };
   }
 }
 

@@ -27,6 +27,7 @@ export {
   type AccuracyFact,
   type BlobProblem,
   type MarketHoldings,
+  type ModelCommitmentFact,
   type ModelFact,
   type OpeningCheck,
   type RoundOpenings,

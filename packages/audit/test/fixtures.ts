@@ -5,13 +5,14 @@
  */
 import { createHash } from "node:crypto";
 import type { Provider } from "ethers";
-import { publicKeyOf, type SlotOutcome } from "@fedmarket/core";
+import { globalDelta, publicKeyOf, type SlotOutcome } from "@fedmarket/core";
 import {
   computeCid,
   encodeWeights,
   globalModelCommitment,
   PROJECT_STATUS_NAMES,
   ProjectStatus,
+  quantizeModel,
   type AcceptanceRecord,
   type BlobStore,
   type ContributionRecord,
@@ -61,11 +62,21 @@ export function pinSpec(store: BlobStore, spec: unknown = SPEC): Promise<string>
   return store.put(new TextEncoder().encode(JSON.stringify(spec)));
 }
 
-/** Pins a model whose weights are `seed / 1000 + k / 10000`, and returns its CID and true commitment. */
-export async function pinModel(store: BlobStore, seed: number): Promise<{ cid: string; commitment: bigint; weights: Float32Array }> {
+/**
+ * Pins a model whose weights are `seed / 1000 + k / 10000`, and returns its CID and true commitment:
+ * with its step from the model it `replaced` (omitted: an initial model, step zero).
+ */
+export async function pinModel(
+  store: BlobStore,
+  seed: number,
+  replaced?: { readonly weights: Float32Array },
+): Promise<{ cid: string; commitment: bigint; weights: Float32Array }> {
   const weights = Float32Array.from({ length: D }, (_, k) => seed / 1000 + k / 10_000);
   const cid = await store.put(encodeWeights(weights));
-  return { cid, commitment: globalModelCommitment(weights, SPEC.quantization.scale, CIRCUIT), weights };
+  const { scale } = SPEC.quantization;
+  const quantized = (w: Float32Array): bigint[] => quantizeModel(w, scale, CIRCUIT.modelBits);
+  const step = replaced === undefined ? undefined : globalDelta(quantized(weights), quantized(replaced.weights));
+  return { cid, commitment: globalModelCommitment(weights, step, scale, CIRCUIT), weights };
 }
 
 /**

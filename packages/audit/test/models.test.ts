@@ -28,7 +28,8 @@ interface Models {
 
 async function pinned(): Promise<Models> {
   const store = new MemoryStore();
-  return { store, specCid: await pinSpec(store), m0: await pinModel(store, 1), m1: await pinModel(store, 2) };
+  const m0 = await pinModel(store, 1);
+  return { store, specCid: await pinSpec(store), m0, m1: await pinModel(store, 2, m0) };
 }
 
 /** Created on m0; round 0 finalized with `recorded` (default m1); round 1 opened on `opensOn` (default what round 0 recorded). */
@@ -68,6 +69,28 @@ describe("# checkModels", () => {
         round: 0,
         message: `round 0 model: the model pinned at ${m.m1.cid} commits to ${m.m1.commitment}, the chain recorded ${wrong.commitment}`,
       },
+    ]);
+  });
+
+  it("commits each round's model with its step from the model the round opened on; a round that aggregated nobody, with a zero step", async () => {
+    const m = await pinned();
+    // m1 committed as if it were an initial model (no step): not what round 0's proof made.
+    const stepless = { cid: m.m1.cid, commitment: (await pinModel(m.store, 2)).commitment };
+    const findings = messages(await checkModels(context(m, history(m, stepless), stepless.commitment)));
+    assert.deepEqual(findings, [
+      `round 0 model: the model pinned at ${m.m1.cid} commits to ${m.m1.commitment}, the chain recorded ${stepless.commitment}`,
+    ]);
+    // Nobody aggregated: the same weights file, committed with a zero step (the initial model's commitment here).
+    assert.deepEqual(await checkModels(context(m, history(m, m.m0), m.m0.commitment)), []);
+  });
+
+  it("fails a model whose step cannot be made: the model its round opened on cannot be read", async () => {
+    const m = await pinned();
+    const h = history(m);
+    const gone = { cid: "gone", commitment: m.m0.commitment };
+    const rounds = [{ ...h.rounds[0]!, opened: opened(0, 2, 1000n, gone) }, ...h.rounds.slice(1)];
+    assert.deepEqual(messages(await checkModels(context(m, { ...h, rounds }))), [
+      "round 0 model: its commitment cannot be checked: the model it replaced (gone) cannot be read, so neither can its step",
     ]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * The chunk accumulator: the state a chunk proof advances by one chunk, and its hash.
  *
- * State field order (this order is hashed, and the circuits use it; `L = 10 + 2K + K(K+1)/2`):
+ * State field order (this order is hashed, and the circuits use it; `L = 12 + 3K + K(K+1)/2`):
  *
  * | index | field | meaning |
  * | --- | --- | --- |
@@ -11,13 +11,16 @@
  * | 3 | `keysHash` | `hashMany(S[0].x, S[0].y, ..)` of the slots' shared keys (fixed for the round; cipher.ts) |
  * | 4 | `size` | the model size `D` (parameters before padding; fixed for the round, checked against `ctx`) |
  * | 5 | `malformed` | proven-malformed mask: bit `k` set once a chunk proof showed a plaintext element of slot `k` out of range (malformed.ts) |
- * | 6 | `prevModelChain` | chain `m` of the previous model `g` over the absorbed chunks |
- * | 7 | `newModelChain` | chain `m'` of the new model `g'` over the absorbed chunks |
+ * | 6 | `prevModelChain` | chain `m` of the previous model `g` and its step `Delta` over the absorbed chunks (commit.ts `modelCommitment`) |
+ * | 7 | `newModelChain` | chain `m'` of the new model `g'` and its step `q` over the absorbed chunks |
  * | 8 | `referenceChain` | chain `x` of the owner's reference `v` over the absorbed chunks (reference.ts) |
  * | 9 | `referenceNorm` | running `|v|^2` over the model's parameters (the padding excluded) |
- * | 10 .. 10+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
- * | 10+K .. L-K | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
- * | L-K .. L | `alignment[k]` | running `<u_k, v>`: slot `k`'s alignment with the reference; signed, mapped into the field |
+ * | 10 | `deltaNorm` | running `|Delta|^2` over the model's parameters: `Delta` is the last global delta, the step committed with `g` |
+ * | 11 | `deltaReference` | running `<Delta, v>` over the model's parameters |
+ * | 12 .. 12+K | `trainerChains[k]` | trainer chains `x[k]` over the slots' *ciphertext* chunks |
+ * | 12+K .. L-2K | `gram[idx(i,j)]` | running Gram matrix, `i <= j`, row-major; signed integers mapped into the field |
+ * | L-2K .. L-K | `alignment[k]` | running `<u_k, v>`: slot `k`'s alignment with the reference; signed, mapped into the field |
+ * | L-K .. L | `deltaAlignment[k]` | running `<u_k, Delta>`: how much slot `k` follows the last global delta; signed, mapped into the field |
  *
  * `hashState(s) = hashMany(fields(s))` (see poseidon.ts). The accumulator value a proof exposes
  * is `0` for the canonical initial state (counter 0, all zero but the four round constants
@@ -34,12 +37,19 @@
  * passes; when the contract passes 0 (no reference, or one withheld or left flagged) the chain and
  * the alignments are whatever the aggregator used (zeros, by convention) and the rule ignores them.
  *
+ * Why `deltaNorm`, `deltaReference` and `deltaAlignment`: a replay of the last global delta `Delta`
+ * (plus noise) lowers the owner's validation loss about as much as an honest update does, so a pay
+ * aligned with `v` pays it (issue 12, docs/SCORING.md "Third round": the delta cap). `Delta` is the
+ * step the previous round proved, committed with the model it produced (commit.ts), so each chunk
+ * unpacks it next to the model at `B` bits and the proof gets every `<u_k, Delta>`, `|Delta|^2` and
+ * `<Delta, v>` for one product per slot and parameter and three per parameter.
+ *
  * Why `malformed`: a slot with a shared key may be left undecoded only if some chunk proof shows
  * one of its plaintext elements out of range (the decision proof checks `decoded_k = keyed_k and
  * not malformed_k`), so "not decoded" is no longer the aggregator's word.
  */
 import { gramIndex, gramSize, packedLength, stateLength, type CircuitConfig } from "./config.ts";
-import { chainStep, chunkHash } from "./commit.ts";
+import { chainStep, modelChunkHash } from "./commit.ts";
 import { decryptChunk, type CurvePoint } from "./cipher.ts";
 import { floorDiv, fromFieldSigned, toField, assertSignedBits } from "./field.ts";
 import { innerProduct } from "./gram.ts";
@@ -65,6 +75,12 @@ export interface AccumulatorState {
   readonly gram: readonly bigint[];
   /** `<u_k, v>` over the absorbed chunks, per slot (signed). */
   readonly alignment: readonly bigint[];
+  /** `|Delta|^2` over the absorbed chunks' model parameters (`Delta`: the step committed with the previous model). */
+  readonly deltaNorm: bigint;
+  /** `<Delta, v>` over the absorbed chunks' model parameters (signed). */
+  readonly deltaReference: bigint;
+  /** `<u_k, Delta>` over the absorbed chunks, per slot (signed). */
+  readonly deltaAlignment: readonly bigint[];
 }
 
 /** The round constants of the accumulator: fixed by the aggregator before the first chunk, checked by the decision proof. */
@@ -108,6 +124,9 @@ export function initialState(kMax: number, constants: RoundConstants): Accumulat
     trainerChains: new Array<bigint>(kMax).fill(0n),
     gram: new Array<bigint>(gramSize(kMax)).fill(0n),
     alignment: new Array<bigint>(kMax).fill(0n),
+    deltaNorm: 0n,
+    deltaReference: 0n,
+    deltaAlignment: new Array<bigint>(kMax).fill(0n),
   };
 }
 
@@ -124,9 +143,12 @@ export function stateFields(state: AccumulatorState): bigint[] {
     state.newModelChain,
     state.referenceChain,
     state.referenceNorm,
+    state.deltaNorm,
+    toField(state.deltaReference),
     ...state.trainerChains,
     ...state.gram.map(toField),
     ...state.alignment.map(toField),
+    ...state.deltaAlignment.map(toField),
   ];
   if (fields.length !== stateLength(state.trainerChains.length)) {
     throw new RangeError("malformed accumulator state");
@@ -149,9 +171,12 @@ export function stateFromFields(fields: readonly bigint[], kMax: number): Accumu
     newModelChain: f(7),
     referenceChain: f(8),
     referenceNorm: f(9),
-    trainerChains: fields.slice(10, 10 + kMax),
-    gram: fields.slice(10 + kMax, 10 + kMax + gramSize(kMax)).map(fromFieldSigned),
-    alignment: fields.slice(10 + kMax + gramSize(kMax)).map(fromFieldSigned),
+    deltaNorm: f(10),
+    deltaReference: fromFieldSigned(f(11)),
+    trainerChains: fields.slice(12, 12 + kMax),
+    gram: fields.slice(12 + kMax, 12 + kMax + gramSize(kMax)).map(fromFieldSigned),
+    alignment: fields.slice(12 + kMax + gramSize(kMax), 12 + 2 * kMax + gramSize(kMax)).map(fromFieldSigned),
+    deltaAlignment: fields.slice(12 + 2 * kMax + gramSize(kMax)).map(fromFieldSigned),
   };
 }
 
@@ -169,9 +194,12 @@ export function isInitialState(state: AccumulatorState): boolean {
     state.newModelChain === 0n &&
     state.referenceChain === 0n &&
     state.referenceNorm === 0n &&
+    state.deltaNorm === 0n &&
+    state.deltaReference === 0n &&
     state.trainerChains.every((t) => t === 0n) &&
     state.gram.every((g) => g === 0n) &&
-    state.alignment.every((a) => a === 0n)
+    state.alignment.every((a) => a === 0n) &&
+    state.deltaAlignment.every((a) => a === 0n)
   );
 }
 
@@ -185,6 +213,8 @@ export interface ChunkStepResult {
   readonly next: AccumulatorState;
   /** The chunk of the new model `g'`. */
   readonly newModelChunk: bigint[];
+  /** The chunk of the round's step `q = g' - g` (`floor(S / n)`; zeros when nobody is aggregated), committed with `g'`. */
+  readonly stepChunk: bigint[];
   /**
    * Each slot's malformation claim in this chunk: the index of a plaintext element out of range
    * (the first one), or `null`. Made for every keyed slot that is not decoded and has one here.
@@ -215,7 +245,10 @@ export function noReferenceChunk(config: CircuitConfig): bigint[] {
  * where one of their plaintext elements here is out of range, grows the Gram matrix and the
  * alignments with the reference chunk (`referenceChunk`: `v`'s packed chunk, reference.ts
  * `referenceChunks`, or `noReferenceChunk`), aggregates the chunk of the model and extends the
- * model and reference chains. Throws when a decoded slot's plaintext does not unpack.
+ * model and reference chains. `prevStepChunk` is the chunk of the step committed with the previous
+ * model (the last global delta `Delta`; omitted: zeros, an initial model's); the chunk grows
+ * `<u_k, Delta>`, `|Delta|^2` and `<Delta, v>` with it. Throws when a decoded slot's plaintext does
+ * not unpack.
  */
 export function chunkStep(
   config: CircuitConfig,
@@ -223,10 +256,13 @@ export function chunkStep(
   slots: readonly SlotChunk[],
   prevModelChunk: readonly bigint[],
   referenceChunk: readonly bigint[],
+  prevStepChunk: readonly bigint[] = new Array<bigint>(config.chunk).fill(0n),
 ): ChunkStepResult & { readonly updateChunks: bigint[][] } {
   const { kMax, chunk, updateBits, modelBits } = config;
   if (slots.length !== kMax) throw new RangeError(`need ${kMax} slot chunks`);
   if (prevModelChunk.length !== chunk) throw new RangeError("model chunk has the wrong length");
+  if (prevStepChunk.length !== chunk) throw new RangeError("step chunk has the wrong length");
+  prevStepChunk.forEach((v) => assertSignedBits(v, updateBits, "step value"));
   if (referenceChunk.length !== packedLength(chunk, updateBits)) throw new RangeError("reference chunk has the wrong length");
   prevModelChunk.forEach((v) => assertSignedBits(v, modelBits, "model value"));
   if (state.counter >= 1n << 32n) throw new RangeError("chunk counter out of range");
@@ -250,12 +286,15 @@ export function chunkStep(
 
   const flags = flagsOf(state.mask, kMax);
   const n = BigInt(popcount(state.mask));
-  const newModelChunk = prevModelChunk.map((g, x) => {
+  const stepChunk = prevModelChunk.map((_, x) => {
     let s = 0n;
     updateChunks.forEach((u, k) => {
       if (flags[k]) s += u[x] as bigint;
     });
-    const next = n === 0n ? g : g + floorDiv(s, n);
+    return n === 0n ? 0n : floorDiv(s, n);
+  });
+  const newModelChunk = prevModelChunk.map((g, x) => {
+    const next = g + (stepChunk[x] as bigint);
     assertSignedBits(next, modelBits, `new model value`);
     return next;
   });
@@ -268,6 +307,10 @@ export function chunkStep(
   // Only the model's parameters: the padding of v is the owner's to fill and must not move |v|^2.
   const inModel = reference.map((v, x) => (x < valid ? v : 0n));
   const referenceNorm = state.referenceNorm + innerProduct(inModel, inModel);
+  // Delta's padding is whatever the previous model's commitment holds (zeros from every proof, but an
+  // owner's initial commitment is the owner's to fill): only the model's parameters count.
+  const delta = prevStepChunk.map((d, x) => (x < valid ? d : 0n));
+  const deltaAlignment = state.deltaAlignment.map((a, k) => a + innerProduct(updateChunks[k] as readonly bigint[], delta));
   const gram = [...state.gram];
   for (let i = 0; i < kMax; i++) {
     for (let j = i; j < kMax; j++) {
@@ -279,13 +322,16 @@ export function chunkStep(
     ...state,
     counter: state.counter + 1n,
     malformed,
-    prevModelChain: chainStep(state.prevModelChain, chunkHash(prevModelChunk, modelBits)),
-    newModelChain: chainStep(state.newModelChain, chunkHash(newModelChunk, modelBits)),
+    prevModelChain: chainStep(state.prevModelChain, modelChunkHash(prevModelChunk, prevStepChunk, config)),
+    newModelChain: chainStep(state.newModelChain, modelChunkHash(newModelChunk, stepChunk, config)),
     referenceChain: chainStep(state.referenceChain, hashNarrow(referenceChunk)),
     referenceNorm,
     trainerChains: state.trainerChains.map((t, k) => chainStep(t, hashNarrow(slots[k]!.cipher))),
     gram,
     alignment,
+    deltaNorm: state.deltaNorm + innerProduct(delta, delta),
+    deltaReference: state.deltaReference + innerProduct(delta, inModel),
+    deltaAlignment,
   };
-  return { next, newModelChunk, updateChunks, claims };
+  return { next, newModelChunk, stepChunk, updateChunks, claims };
 }

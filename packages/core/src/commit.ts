@@ -4,6 +4,7 @@
  * the trainer's ephemeral key (`sealedCommitment`, cipher.ts), so no plaintext update chain or salt
  * is committed anywhere.
  */
+import type { CircuitConfig } from "./config.ts";
 import { pack } from "./pack.ts";
 import { hashMany, poseidonPair } from "./poseidon.ts";
 
@@ -35,7 +36,7 @@ export function chainStep(prev: bigint, hash: bigint): bigint {
 
 /**
  * The chain over all chunks of a vector: `x[0] = 0`, `x[j+1] = Poseidon(x[j], hash_j)`.
- * Used for trainer chains (`bits = B`) and model commitments (`bits = BG`).
+ * Used for trainer chains (`bits = B`).
  * `values` is zero-padded to whole chunks first.
  */
 export function vectorChain(values: readonly bigint[], chunk: number, bits: number): bigint {
@@ -46,7 +47,39 @@ export function vectorChain(values: readonly bigint[], chunk: number, bits: numb
   return acc;
 }
 
-/** Model commitment `m[C]` (no salt: models are public). */
-export function modelCommitment(model: readonly bigint[], chunk: number, modelBits: number): bigint {
-  return vectorChain(model, chunk, modelBits);
+/** What a model commitment depends on: the chunk size, the model's width `BG` and the step's `B`. */
+export type ModelLayout = Pick<CircuitConfig, "chunk" | "modelBits" | "updateBits">;
+
+/**
+ * Hash of one model chunk together with the step that produced it:
+ * `hashMany(pack(model chunk, BG) ++ pack(step chunk, B))` (`hm[j]`).
+ *
+ * Why the step: the round that produced a model proved its step `q = floor(S / n)` at `B` bits
+ * (chunk.circom step 5), and the next round's rule needs that step, the last global delta, to tell
+ * a replay of it from a contribution (issue 12's delta cap). Committing the step with the model
+ * carries it from one round's proofs to the next through the commitment the contract already keeps,
+ * so the older model never enters a proof and the contract stores nothing new.
+ */
+export function modelChunkHash(modelChunk: readonly bigint[], stepChunk: readonly bigint[], layout: ModelLayout): bigint {
+  if (modelChunk.length !== layout.chunk || stepChunk.length !== layout.chunk)
+    throw new RangeError("model and step chunks need CHUNK values");
+  return hashMany([...pack(modelChunk, layout.modelBits), ...pack(stepChunk, layout.updateBits)]);
+}
+
+/**
+ * Model commitment `m[C]` (no salt: models are public): the chain over `modelChunkHash` of the
+ * model and its step, both zero-padded to whole chunks. `step` is the last global delta `g - g_prev`
+ * of the round that produced `model` (`B`-bit values); omitted, it is zero: an initial model, or a
+ * round that aggregated nobody.
+ */
+export function modelCommitment(model: readonly bigint[], step: readonly bigint[] | undefined, layout: ModelLayout): bigint {
+  if (step !== undefined && step.length !== model.length)
+    throw new RangeError(`the step has ${step.length} values, the model ${model.length}`);
+  const modelChunks = splitChunks(padToChunks(model, layout.chunk), layout.chunk);
+  const stepChunks = splitChunks(padToChunks(step ?? new Array<bigint>(model.length).fill(0n), layout.chunk), layout.chunk);
+  let acc = 0n;
+  modelChunks.forEach((c, j) => {
+    acc = chainStep(acc, modelChunkHash(c, stepChunks[j] as bigint[], layout));
+  });
+  return acc;
 }

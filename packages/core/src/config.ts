@@ -66,7 +66,7 @@ export function outcomeWords(kMax: number): number {
 
 /** Length of the accumulator state vector (see accumulator.ts for the order). */
 export function stateLength(kMax: number): number {
-  return 10 + 2 * kMax + gramSize(kMax);
+  return 12 + 3 * kMax + gramSize(kMax);
 }
 
 /**
@@ -83,11 +83,14 @@ export const CONSENSUS_CLIP_BITS = 16;
  * - `consensusTestBits`: the widest comparison of the consensus rule, its consensus test
  *   (`2 (2F + GB) + 2 ceil(log2 K_MAX) + 15`, `Agrees` in circuits/consensus.circom); it must stay
  *   at most 252 bits so that no difference wraps.
+ * - `deltaCapBits`: the widest quantity of the delta cap (consensus.ts step 8''), the floor's
+ *   `e_r <Delta, v> = q_r R_mu |Delta|^2 + rem_r` (`3 GB + 2`, `DeltaCap`); also at most 252 bits.
  * - `remainderBits`: bits of a division remainder `r < n <= K_MAX` in the chunk circuit.
  */
 export interface DecisionBounds {
   readonly gramBits: number;
   readonly consensusTestBits: number;
+  readonly deltaCapBits: number;
   readonly remainderBits: number;
 }
 
@@ -98,6 +101,7 @@ export function decisionBounds(config: CircuitConfig): DecisionBounds {
   return {
     gramBits,
     consensusTestBits: 2 * (2 * CONSENSUS_CLIP_BITS + gramBits) + 2 * logK + 15,
+    deltaCapBits: 3 * gramBits + 2,
     remainderBits: Math.max(1, logK),
   };
 }
@@ -132,7 +136,8 @@ export function validateConfig(config: CircuitConfig): void {
   if (!int(modelBits) || modelBits <= updateBits || modelBits > 126) {
     throw new RangeError(`BG ${modelBits} must be in [B + 1, 126] (the model's headroom: maxRounds)`);
   }
-  if (decisionBounds(config).consensusTestBits > 252) {
+  const bounds = decisionBounds(config);
+  if (bounds.consensusTestBits > 252 || bounds.deltaCapBits > 252) {
     throw new RangeError("configuration too large: the consensus rule's comparisons exceed 252 bits (lower B or CHUNK)");
   }
 }

@@ -79,9 +79,23 @@
  *    weights are fixed-point constants of `n` at `F` bits (`gameWeights`), so the cluster sum
  *    `max(0, (alpha_n + beta_n) b_r - beta_n B)` is on the Gram rule's scale `2^(2F)` and steps 7-8
  *    shift and split it exactly as before.
+ * 8''. The delta cap, before the game (docs/SCORING.md "Third round"; the proofs carry the last global
+ *    delta `Delta`, the step committed with the round's model, and every `b_k = <u_k, Delta>`,
+ *    `N = |Delta|^2`, `delta = <Delta, v>`). A noisy replay of `Delta` lowers the owner's validation
+ *    loss about as much as an honest update does, so `a_k` alone pays it. When `N > 0` and
+ *    `delta > 0` (following `Delta` helps) and players are kept: `R_r = floor(sqrt(G_rr N))` (so
+ *    `b_r / R_r` is `cos(u_r, Delta)`; `|b_r| <= R_r` by Cauchy-Schwarz), `mu` = the kept player at the
+ *    lower median of that cosine (each cluster once, so copies cannot move it; ordered by
+ *    `b_r R_s` against `b_s R_r`, ties by slot), and
+ *    `a'_r = a_r - floor(max(0, b_r R_mu - b_mu R_r) delta / (R_mu N))`: the part of `a_r` that comes
+ *    from following `Delta` closer than the median player (`(cos_r - cos_mu) |u_r| <Delta^, v>`) is
+ *    removed. A replay earns at most what a median update of its size earns from `Delta`, and
+ *    nothing for its noise; an honest update that follows `Delta` no closer than the median one is
+ *    unchanged. The game then runs on `b_r = sigma_r a'_r`. (`|a_r - a'_r| < 2^(GB + 1)`: the
+ *    deduction is at most `2 |u_r| |v|`.)
  * Each step closes the same ways to gain as in the Gram rule: a copy is one player, a large update
- * is clipped to the median, and an update that does not lower the owner's validation loss is not
- * counted. What `v` lets a dishonest owner do is in docs/THREAT-MODEL.md (row 21).
+ * is clipped to the median, an update that does not lower the owner's validation loss is not
+ * counted, and a replay of the last step is paid as a median update's following of it. What `v` lets a dishonest owner do is in docs/THREAT-MODEL.md (row 21).
  */
 import { CONSENSUS_CLIP_BITS, SCORE_BITS } from "./config.ts";
 import { consensusQuorum, roundQuorum, screenSlots, slotStatuses, type DecisionInput } from "./screen.ts";
@@ -129,6 +143,18 @@ export interface ReferenceStats {
   readonly norm2: bigint;
   /** The model size `D` (the chunk proofs' `size`). */
   readonly size: number;
+  /** The last global delta's statistics (step 8''); omitted: `Delta = 0`, nothing is capped. */
+  readonly delta?: DeltaStats;
+}
+
+/** What the round proofs carry about the last global delta `Delta` (the step committed with the model). */
+export interface DeltaStats {
+  /** `b_k = <u_k, Delta>` of every slot (0 for slots not decoded). */
+  readonly alignment: readonly bigint[];
+  /** `N = |Delta|^2`. */
+  readonly norm2: bigint;
+  /** `<Delta, v>`. */
+  readonly reference: bigint;
 }
 
 /**
@@ -190,6 +216,18 @@ export interface ConsensusResult {
   readonly aggregated: boolean[];
   /** Members of kept clusters: status 1. */
   readonly counted: boolean[];
+  /** Whether the delta cap applied (step 8'': by the reference, `N > 0`, `<Delta, v> > 0`, players kept). */
+  readonly deltaCapped: boolean;
+  /** Hint: `R_r = floor(sqrt(G_rr N))` of each kept representative when the cap applies (0 elsewhere). */
+  readonly deltaRoot: bigint[];
+  /** Hint: the kept representative at the lower median of `cos(u_r, Delta)` (-1 when the cap does not apply). */
+  readonly deltaMedianSlot: number;
+  /** Hint: each kept representative's deduction `floor(max(0, b_r R_mu - b_mu R_r) <Delta, v> / (R_mu N))` (0 elsewhere). */
+  readonly deltaDeduction: bigint[];
+  /** Hint: the remainder of that floor (0 elsewhere). */
+  readonly deltaRemainder: bigint[];
+  /** `a'_r = a_r - deduction`: the alignment the game pays (by the reference; 0 elsewhere). */
+  readonly cappedAlignment: bigint[];
   /**
    * The pre-shift cluster value of each kept representative (0 for other slots): `max(0, sum_{j
    * kept, j != r} H_rj)`, or by the reference `max(0, (alpha_n + beta_n) b_r - beta_n B)`.
@@ -330,9 +368,11 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const kept = slots.filter((i) => aggregated[i]);
   const counted = slots.map((i) => candidate[i] === true && aggregated[label[i] as number] === true);
   const shift = BigInt(2 * params.clipBits);
-  // 8'. by the reference: the linear game's Shapley value on b_r = sigma_r a_r (scale 2^F), its
+  // 8''. by the reference: the delta cap on the kept players' alignments.
+  const cap = deltaCap(k, kept, G, ref);
+  // 8'. by the reference: the linear game's Shapley value on b_r = sigma_r a'_r (scale 2^F), its
   // weights at F bits, so the sum is on the Gram rule's scale 2^(2F).
-  const b = (r: number): bigint => (clip[r] as bigint) * a(r);
+  const b = (r: number): bigint => (clip[r] as bigint) * (cap.cappedAlignment[r] as bigint);
   const game = gameWeights(kept.length, params.clipBits);
   const total = kept.reduce((sum, r) => sum + b(r), 0n);
   const clusterSums = slots.map((r) => {
@@ -377,10 +417,60 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
     firstPass,
     aggregated,
     counted,
+    ...cap,
     clusterSums,
     clusterScores,
     scores,
   };
+}
+
+/** Step 8'' (file header): the delta cap's outputs and hints. */
+type DeltaCap = Pick<
+  ConsensusResult,
+  "deltaCapped" | "deltaRoot" | "deltaMedianSlot" | "deltaDeduction" | "deltaRemainder" | "cappedAlignment"
+>;
+
+/** Step 8'': caps what following the last global delta pays the kept players (by the reference). */
+function deltaCap(k: number, kept: readonly number[], G: (i: number, j: number) => bigint, ref: ReferenceStats | undefined): DeltaCap {
+  const zeros = (): bigint[] => new Array<bigint>(k).fill(0n);
+  const cappedAlignment = zeros();
+  if (ref !== undefined) for (const r of kept) cappedAlignment[r] = ref.alignment[r] as bigint;
+  const delta = ref?.delta;
+  if (delta !== undefined && delta.alignment.length !== k) throw new RangeError("slot count mismatch");
+  if (delta === undefined || delta.norm2 === 0n || delta.reference <= 0n || kept.length === 0) {
+    return {
+      deltaCapped: false,
+      deltaRoot: zeros(),
+      deltaMedianSlot: -1,
+      deltaDeduction: zeros(),
+      deltaRemainder: zeros(),
+      cappedAlignment,
+    };
+  }
+  const bOf = (r: number): bigint => delta.alignment[r] as bigint;
+  const deltaRoot = zeros();
+  for (const r of kept) deltaRoot[r] = isqrt(G(r, r) * delta.norm2);
+  const root = (r: number): bigint => deltaRoot[r] as bigint;
+  // r before s in the order of cos(u, Delta) = b / R, ties by slot (every R_r >= 1: G_rr, N >= 1).
+  const before = (r: number, s: number): boolean => {
+    const x = bOf(r) * root(s);
+    const y = bOf(s) * root(r);
+    return x < y || (x === y && r < s);
+  };
+  const ordered = [...kept].sort((r, s) => (before(r, s) ? -1 : 1));
+  const mu = ordered[Math.floor((ordered.length - 1) / 2)] as number;
+  const deltaDeduction = zeros();
+  const deltaRemainder = zeros();
+  const denominator = root(mu) * delta.norm2;
+  for (const r of kept) {
+    const difference = bOf(r) * root(mu) - bOf(mu) * root(r);
+    const excess = difference > 0n ? difference : 0n;
+    // Non-negative operands: bigint division is the floor.
+    deltaDeduction[r] = (excess * delta.reference) / denominator;
+    deltaRemainder[r] = (excess * delta.reference) % denominator;
+    cappedAlignment[r] = (cappedAlignment[r] as bigint) - (deltaDeduction[r] as bigint);
+  }
+  return { deltaCapped: true, deltaRoot, deltaMedianSlot: mu, deltaDeduction, deltaRemainder, cappedAlignment };
 }
 
 /** The linear game's Shapley weights for `n` players at `bits` fixed-point bits (`gameWeights`). */
@@ -445,7 +535,9 @@ export function isqrt(x: bigint): bigint {
  * Every private hint of the consensus rule's circuit (`ConsensusRule` in circuits/consensus.circom,
  * which the decision circuit will take), from the decision `result`: one-hot `labelOf` / `parentOf`
  * rows (all zero for no label / parent), `depth`, the one-hot `medianSlot` (all zero without a
- * median), the clip factors `sigmaHint` (0 unless capped), and the quotients and remainders of the
+ * median), the clip factors `sigmaHint` (0 unless capped), the delta cap's roots, one-hot median,
+ * deductions and remainders (`deltaRootHint`, `deltaMedianHint`, `deltaDeductionHint`,
+ * `deltaRemainderHint`: 0 unless the cap applies), and the quotients and remainders of the
  * cluster sums' shift by `2^(2 clipBits)` (`shiftQuotient` = the cluster score, `shiftRemainder`)
  * and of the cluster scores' split over the cluster's members (`splitQuotient`, `splitRemainder`:
  * for kept labels); 0 wherever the rule takes no value.
@@ -465,6 +557,10 @@ export function consensusHints(result: ConsensusResult, clipBits: number): Recor
     depth: result.depth.map(BigInt),
     medianSlot: oneHot(result.medianSlot),
     sigmaHint: [...result.clip],
+    deltaRootHint: [...result.deltaRoot],
+    deltaMedianHint: oneHot(result.deltaMedianSlot),
+    deltaDeductionHint: [...result.deltaDeduction],
+    deltaRemainderHint: [...result.deltaRemainder],
     shiftQuotient: [...result.clusterScores],
     shiftRemainder: slots.map((r) => (result.clusterSums[r] as bigint) - (score(r) << shift)),
     splitQuotient: slots.map((l) => (kept[l] ? score(l) / size(l) : 0n)),

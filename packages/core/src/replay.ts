@@ -2,21 +2,20 @@
  * The last-global-delta replay test: whether an update copies the previous round's global delta.
  *
  * Consecutive global models are public, so a trainer can submit `g_r - g_{r-1}` without training.
- * Such a copy agrees with the honest updates, so the consensus rule keeps it and the proven
- * score (alignment with the other kept clusters) pays it about an honest share. No rule excludes it today: the aggregator used
- * to exclude an update whose cosine similarity with the last global delta reached
- * `REPLAY_MIN_COSINE`, but that exclusion was its unproven word and was removed with sealed updates:
- * status 3 now means "not decoded" in the round proof, for proven reasons only (an ephemeral key off
- * the curve, a plaintext proven malformed), and a replay decodes, so it cannot be excluded. A proven
- * free-rider rule is pending (issue 12).
+ * Such a copy agrees with the honest updates and lowers the owner's validation loss, so the rule
+ * keeps it. Nothing excludes it (the aggregator's old exclusion at `REPLAY_MIN_COSINE` was its
+ * unproven word and went with sealed updates; a replay decodes, so it is not status 3). What stops
+ * it paying is proven: the round's model commitment carries the step that produced the model, and
+ * the rule by the owner's reference caps what following that step pays at the median player's
+ * (consensus.ts step 8'', the delta cap).
  *
  * What uses this module now (no node excludes anything with it):
  * - `globalDelta`: the one derivation of the last global delta, through @fedmarket/protocol
- *   `lastGlobalDelta`, which the trainer node hands to its update producers (the testkit's
- *   free-rider attack submits it);
+ *   `committedModelStep` (the step a model commitment carries, which the aggregator, the trainer
+ *   node and the owner's CLI check models with; the trainer hands it to its update producers, and
+ *   the testkit's free-rider attack submits it);
  * - `replaysGlobalDelta`: the robustness benchmark counts replays per round (reported, not excluded);
- * - `REPLAY_MIN_COSINE`: the threshold of the fairness benchmark's common screen, a candidate for
- *   issue 12's proven rule (computed there from inner products the proof could accumulate).
+ * - `REPLAY_MIN_COSINE`: the threshold of the fairness benchmark's common screen.
  *
  * Both vectors are in the same quantized units (updates and global models share the project's
  * scale), so `lastGlobalDelta = prevModel - modelBeforeIt` element-wise.

@@ -96,6 +96,11 @@ export interface RoundInput {
   readonly config: CircuitConfig;
   /** The current global model (`D` quantized values). */
   readonly prevModel: readonly bigint[];
+  /**
+   * The step committed with the current model (commit.ts `modelCommitment`): the last global delta,
+   * `D` values at `B` bits. Omitted: zeros (an initial model, or a round that aggregated nobody).
+   */
+  readonly prevStep?: readonly bigint[];
   /** Up to `K_MAX` slots; missing trailing slots are empty, and so are `unavailable` ones. */
   readonly slots: readonly RoundSlot[];
   /** Tolerated Byzantine trainers. */
@@ -126,6 +131,8 @@ export interface RoundResult {
   readonly newModelCommitment: bigint;
   /** The new global model (`D` values). */
   readonly newModel: bigint[];
+  /** The round's step `q = newModel - prevModel` (`D` values), committed with the new model. */
+  readonly step: bigint[];
   /** The public commitments of the decision proof (0 for empty and unavailable slots, as the contract passes them). */
   readonly commitments: bigint[];
   /** Slots whose plaintext is used: non-empty, a valid key, every chunk unpacks. */
@@ -140,6 +147,12 @@ export interface RoundResult {
   readonly alignment: bigint[];
   /** `|v|^2` over the model's parameters (0 without a reference). */
   readonly referenceNorm: bigint;
+  /** `<u_k, Delta>` of every slot, `Delta` the last global delta (`prevStep`; zero for slots not decoded). */
+  readonly deltaAlignment: bigint[];
+  /** `|Delta|^2`. */
+  readonly deltaNorm: bigint;
+  /** `<Delta, v>` (0 without a reference). */
+  readonly deltaReference: bigint;
   readonly outcome: bigint[];
   readonly chunkWitnesses: ChunkWitness[];
   readonly finalState: AccumulatorState;
@@ -171,6 +184,12 @@ export function simulateRound(input: RoundInput): RoundResult {
   const refValues = ref === undefined ? [] : ref.values;
   const alignment = vectors.map((u) => innerProduct(u.slice(0, refValues.length), refValues));
   const referenceNorm = innerProduct(refValues, refValues);
+  if (input.prevStep !== undefined && input.prevStep.length !== d)
+    throw new RangeError(`prevStep has ${input.prevStep.length} values, the model ${d}`);
+  const delta = input.prevStep ?? new Array<bigint>(d).fill(0n);
+  const deltaAlignment = vectors.map((u) => innerProduct(u.slice(0, d), delta));
+  const deltaNorm = innerProduct(delta, delta);
+  const deltaReference = innerProduct(delta.slice(0, refValues.length), refValues);
   // The rule judges by the reference whenever it counts on chain (the decision proof's reference
   // input is then non-zero), by consensus otherwise.
   const rule = consensusDecision({
@@ -178,10 +197,20 @@ export function simulateRound(input: RoundInput): RoundResult {
     excluded: decoded.map((x) => !x),
     gram,
     f,
-    ...(ref === undefined ? {} : { reference: { alignment, norm2: referenceNorm, size: d } }),
+    ...(ref === undefined
+      ? {}
+      : {
+          reference: {
+            alignment,
+            norm2: referenceNorm,
+            size: d,
+            delta: { alignment: deltaAlignment, norm2: deltaNorm, reference: deltaReference },
+          },
+        }),
   });
 
   const modelChunks = splitChunks(paddedModel, chunk);
+  const stepChunks = splitChunks(padToChunks(delta, chunk), chunk);
   const refChunks = ref === undefined ? undefined : referenceChunks(ref.values, config);
   const noReference = noReferenceChunk(config);
   const noCipher = new Array<bigint>(packedLength(chunk, config.updateBits)).fill(0n);
@@ -193,25 +222,34 @@ export function simulateRound(input: RoundInput): RoundResult {
   });
   const chunkWitnesses: ChunkWitness[] = [];
   const newModel: bigint[] = [];
+  const step: bigint[] = [];
   modelChunks.forEach((modelChunk, j) => {
     const slotChunks: SlotChunk[] = slots.map((s, k) => ({
       cipher: s.commitment === 0n ? noCipher : (s.sealed?.chunks[j] ?? noCipher),
       key: opened[k]!.key,
     }));
-    const w = buildChunkInput(config, state, slotChunks, modelChunk, refChunks?.[j] ?? noReference);
+    const w = buildChunkInput(config, state, slotChunks, modelChunk, refChunks?.[j] ?? noReference, stepChunks[j]);
     chunkWitnesses.push(w);
     newModel.push(...w.newModelChunk);
+    step.push(...w.stepChunk);
     state = w.next;
   });
   const upper = gramToUpper(gram);
   if (state.gram.some((g, i) => g !== upper[i])) throw new Error("internal: Gram mismatch");
   if (state.alignment.some((a, k) => a !== alignment[k])) throw new Error("internal: alignment mismatch");
   if (state.referenceNorm !== referenceNorm) throw new Error("internal: reference norm mismatch");
+  if (
+    state.deltaAlignment.some((a, k) => a !== deltaAlignment[k]) ||
+    state.deltaNorm !== deltaNorm ||
+    state.deltaReference !== deltaReference
+  ) {
+    throw new Error("internal: last-delta statistics mismatch");
+  }
   const reference = ref === undefined ? 0n : referenceCommitment(ref.values, ref.salt, config);
 
   const ctx = computeCtx(input.keccak, f, d);
-  const prevModelCommitment = modelCommitment(paddedModel, chunk, config.modelBits);
-  const newModelCommitment = modelCommitment(newModel, chunk, config.modelBits);
+  const prevModelCommitment = modelCommitment(paddedModel, padToChunks(delta, chunk), config);
+  const newModelCommitment = modelCommitment(newModel, step, config);
   if (prevModelCommitment !== state.prevModelChain || newModelCommitment !== state.newModelChain) {
     throw new Error("internal: model chain mismatch");
   }
@@ -237,6 +275,7 @@ export function simulateRound(input: RoundInput): RoundResult {
     prevModelCommitment,
     newModelCommitment,
     newModel: newModel.slice(0, d),
+    step: step.slice(0, d),
     commitments,
     decoded,
     updates: opened.map((o) => o.update?.slice(0, d)),
@@ -244,6 +283,9 @@ export function simulateRound(input: RoundInput): RoundResult {
     reference,
     alignment,
     referenceNorm,
+    deltaAlignment,
+    deltaNorm,
+    deltaReference,
     outcome,
     chunkWitnesses,
     finalState: state,

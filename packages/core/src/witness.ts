@@ -29,9 +29,12 @@ function stateSignals(state: AccumulatorState): CircuitInput {
     newModelChain: state.newModelChain,
     referenceChain: state.referenceChain,
     referenceNorm: state.referenceNorm,
+    deltaNorm: state.deltaNorm,
+    deltaReference: toField(state.deltaReference),
     trainerChains: [...state.trainerChains],
     gram: state.gram.map(toField),
     alignment: state.alignment.map(toField),
+    deltaAlignment: state.deltaAlignment.map(toField),
   };
 }
 
@@ -42,6 +45,8 @@ export interface ChunkWitness {
   readonly input: CircuitInput;
   readonly next: AccumulatorState;
   readonly newModelChunk: bigint[];
+  /** The chunk of the round's step `q`, committed with the new model. */
+  readonly stepChunk: bigint[];
   /** The decoded update chunks (zeros for slots that are not decoded). */
   readonly updateChunks: bigint[][];
 }
@@ -49,7 +54,8 @@ export interface ChunkWitness {
 /**
  * Input of the chunk circuit for one step.
  * `slots[k]`: slot `k`'s ciphertext chunk and shared key; `prevModelChunk`: the model's chunk;
- * `referenceChunk`: the reference's packed chunk (accumulator.ts `chunkStep`).
+ * `referenceChunk`: the reference's packed chunk; `prevStepChunk`: the chunk of the step committed
+ * with the model, the last global delta (omitted: zeros; accumulator.ts `chunkStep`).
  */
 export function buildChunkInput(
   config: CircuitConfig,
@@ -57,11 +63,19 @@ export function buildChunkInput(
   slots: readonly SlotChunk[],
   prevModelChunk: readonly bigint[],
   referenceChunk: readonly bigint[],
+  prevStepChunk: readonly bigint[] = new Array<bigint>(config.chunk).fill(0n),
 ): ChunkWitness {
   validateConfig(config);
   const np = packedLength(config.chunk, config.updateBits);
   if (slots.some((s) => s.cipher.length !== np)) throw new RangeError(`every ciphertext chunk has ${np} elements`);
-  const { next, newModelChunk, updateChunks, claims } = chunkStep(config, state, slots, prevModelChunk, referenceChunk);
+  const { next, newModelChunk, stepChunk, updateChunks, claims } = chunkStep(
+    config,
+    state,
+    slots,
+    prevModelChunk,
+    referenceChunk,
+    prevStepChunk,
+  );
   const accIn = accumulatorValue(state);
   const accOut = hashState(next);
   const prevModel = pack(prevModelChunk, config.modelBits);
@@ -77,11 +91,13 @@ export function buildChunkInput(
       ciphers: slots.map((s) => [...s.cipher]),
       keys: slots.map((s) => [s.key[0], s.key[1]]),
       prevModel,
+      prevStep: pack(prevStepChunk, config.updateBits),
       reference: [...referenceChunk],
       malformedSelect: claims.map((c) => malformedSelector(c, np)),
     },
     next,
     newModelChunk,
+    stepChunk,
     updateChunks,
   };
 }

@@ -11,6 +11,7 @@ import {
   hashState,
   initialState,
   keysHash,
+  modelChunkHash,
   noReferenceChunk,
   pack,
   publicKeyOf,
@@ -48,16 +49,20 @@ test("state field order and hash", () => {
     newModelChain: 8n,
     referenceChain: 9n,
     referenceNorm: 10n,
+    deltaNorm: 11n,
+    deltaReference: -12n,
     trainerChains: [1n, 2n, 3n],
     gram: [1n, -2n, 3n, 4n, 5n, 6n],
     alignment: [-1n, 0n, 7n],
+    deltaAlignment: [4n, -5n, 0n],
   };
   const fields = stateFields(s);
   assert.equal(fields.length, stateLength(3));
-  assert.equal(stateLength(3), 10 + 2 * 3 + 6);
-  assert.deepEqual(fields.slice(0, 13), [2n, 5n, 7n, 99n, 40n, 0n, 7n, 8n, 9n, 10n, 1n, 2n, 3n]);
-  assert.equal(fields[14], FIELD_MODULUS - 2n);
-  assert.deepEqual(fields.slice(19), [FIELD_MODULUS - 1n, 0n, 7n]);
+  assert.equal(stateLength(3), 12 + 3 * 3 + 6);
+  assert.deepEqual(fields.slice(0, 15), [2n, 5n, 7n, 99n, 40n, 0n, 7n, 8n, 9n, 10n, 11n, FIELD_MODULUS - 12n, 1n, 2n, 3n]);
+  assert.equal(fields[16], FIELD_MODULUS - 2n);
+  assert.deepEqual(fields.slice(21, 24), [FIELD_MODULUS - 1n, 0n, 7n]);
+  assert.deepEqual(fields.slice(24), [4n, FIELD_MODULUS - 5n, 0n]);
   assert.deepEqual(stateFromFields(fields, 3), s);
   assert.equal(hashState(s), hashMany(fields));
   assert.equal(accumulatorValue(s), hashState(s));
@@ -127,4 +132,20 @@ test("chunk step: decryption, Gram growth, masked floor average, chains", () => 
   assert.equal(last.next.referenceNorm, 128n * 128n);
   // and no chunk starts at or past D
   assert.throws(() => chunkStep(config, { ...s0, counter: 2n }, second, g, pack(v, 8)), /beyond the model size/);
+
+  // the last global delta: the step committed with g, opened with it in the model chain; only
+  // the model's parameters count, whatever the padding holds
+  const delta = [3n, -1n, 100n, -128n];
+  const withDelta = chunkStep(config, { ...s0, counter: 1n, size: 6n }, second, g, pack(v, 8), delta);
+  assert.deepEqual(withDelta.next.deltaAlignment, [3n - 2n, 6n - 2n, 127n * 3n + 128n]);
+  assert.equal(withDelta.next.deltaNorm, 9n + 1n);
+  assert.equal(withDelta.next.deltaReference, -128n * 3n);
+  assert.equal(withDelta.next.prevModelChain, hashMany([0n, modelChunkHash(g, delta, config)]));
+  assert.notEqual(withDelta.next.prevModelChain, last.next.prevModelChain);
+  assert.deepEqual(last.next.deltaAlignment, [0n, 0n, 0n]);
+  // the round's own step: floor(S / n), committed with the new model
+  assert.deepEqual(withDelta.stepChunk, [1n, 2n, 0n, 0n]);
+  assert.equal(withDelta.next.newModelChain, hashMany([0n, modelChunkHash(withDelta.newModelChunk, withDelta.stepChunk, config)]));
+  assert.throws(() => chunkStep(config, s0, slots, g, pack(v, 8), [128n, 0n, 0n, 0n]), /step value/);
+  assert.throws(() => chunkStep(config, s0, slots, g, pack(v, 8), [0n]), /step chunk has the wrong length/);
 });

@@ -1,6 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chainStep, chunkHash, hashMany, modelCommitment, pack, padToChunks, poseidon, splitChunks, vectorChain } from "../src/index.ts";
+import {
+  chainStep,
+  chunkHash,
+  hashMany,
+  modelChunkHash,
+  modelCommitment,
+  pack,
+  padToChunks,
+  poseidon,
+  splitChunks,
+  vectorChain,
+} from "../src/index.ts";
 
 test("padding and splitting", () => {
   assert.deepEqual(padToChunks([1n, 2n, 3n], 2), [1n, 2n, 3n, 0n]);
@@ -21,6 +32,27 @@ test("chains and model commitments", () => {
   assert.equal(vectorChain(u, chunk, 8), t);
   assert.equal(chunkHash([5n, -3n], 8), h[0]);
   assert.equal(chainStep(0n, h[0] as bigint), poseidon([0n, h[0] as bigint]));
-  assert.equal(modelCommitment(u, chunk, 16), vectorChain(u, chunk, 16));
-  assert.notEqual(modelCommitment(u, chunk, 16), modelCommitment(u, chunk, 8));
+});
+
+test("a model commitment binds the model and the step that produced it", () => {
+  const layout = { chunk: 2, modelBits: 16, updateBits: 8 };
+  const g = [5n, -3n, 7n, 1n, -8n];
+  const step = [1n, -128n, 127n, 0n, -1n];
+  // chunk hash = hashMany(pack(model chunk, BG) ++ pack(step chunk, B)), chained from 0
+  const modelChunks = splitChunks(padToChunks(g, 2), 2);
+  const stepChunks = splitChunks(padToChunks(step, 2), 2);
+  let m = 0n;
+  modelChunks.forEach((c, j) => {
+    const hm = hashMany([...pack(c, 16), ...pack(stepChunks[j]!, 8)]);
+    assert.equal(modelChunkHash(c, stepChunks[j]!, layout), hm);
+    m = poseidon([m, hm]);
+  });
+  assert.equal(modelCommitment(g, step, layout), m);
+  // no step: an initial model's, zeros
+  assert.equal(modelCommitment(g, undefined, layout), modelCommitment(g, [0n, 0n, 0n, 0n, 0n], layout));
+  // the same model with another step (or another width) is another commitment
+  assert.notEqual(modelCommitment(g, step, layout), modelCommitment(g, undefined, layout));
+  assert.notEqual(modelCommitment(g, step, layout), modelCommitment(g, step, { ...layout, modelBits: 24 }));
+  assert.throws(() => modelCommitment(g, step.slice(1), layout), /the step has 4 values, the model 5/);
+  assert.throws(() => modelCommitment(g, [128n, 0n, 0n, 0n, 0n], layout), /is not in \[-2\^7, 2\^7\)/);
 });

@@ -272,17 +272,23 @@ test("robustness counts slots, pay counts clusters: four near-identical honest u
 // ---- by the owner's reference (issue 12, stage 2) ----
 
 /** The decision by the owner's reference `v` at model size `size` (the margin is `cos > 4 / sqrt(size)`). */
-function decideByReference(vectors: (number[] | null)[], v: number[], size = 64, f = 1): ConsensusResult {
+function decideByReference(vectors: (number[] | null)[], v: number[], size = 64, f = 1, delta?: number[]): ConsensusResult {
   const dim = v.length;
   const big = vectors.map((u) => (u ?? new Array<number>(dim).fill(0)).map((x) => BigInt(Math.round(x))));
   const vb = v.map((x) => BigInt(x));
+  const db = delta?.map((x) => BigInt(x));
   const dot = (a: readonly bigint[], b: readonly bigint[]): bigint => a.reduce((s, x, i) => s + x * (b[i] as bigint), 0n);
   return consensusDecision({
     commitments: vectors.map((u, i) => (u === null ? 0n : BigInt(1000 + i))),
     excluded: none(vectors.length),
     gram: gramMatrix(big),
     f,
-    reference: { alignment: big.map((u) => dot(u, vb)), norm2: dot(vb, vb), size },
+    reference: {
+      alignment: big.map((u) => dot(u, vb)),
+      norm2: dot(vb, vb),
+      size,
+      ...(db === undefined ? {} : { delta: { alignment: big.map((u) => dot(u, db)), norm2: dot(db, db), reference: dot(db, vb) } }),
+    },
   });
 }
 
@@ -407,4 +413,112 @@ test("by the reference: copies do not move the clip level (the median counts eac
   assert.ok(together <= (alone.scores[5] as bigint), "three identities earn at most one update's value");
   // By consensus the slot-weighted median does move (robustness counts slots there).
   assert.notEqual(decide([...honest(), lazy, lazy, lazy]).medianNorm2, decide([...honest(), lazy, null, null]).medianNorm2);
+});
+
+/** The last global delta of the delta-cap tests: about the honest updates' mean. */
+const DELTA = [10, 10, 2, 2, 2, 2, 2];
+
+test("the delta cap: a replay of the last delta is paid as a median update's following of it, an honest update is unchanged", () => {
+  // Five honest updates and a replay of Delta (scaled to an honest norm, plus a little noise).
+  const replay = [11, 10, 2, 2, 2, 2, 3];
+  const u = [...honest(), replay];
+  const without = decideByReference(u, V);
+  const r = decideByReference(u, V, 64, 1, DELTA);
+  assert.ok(r.deltaCapped && !without.deltaCapped);
+  assert.deepEqual(r.aggregated, without.aggregated, "the cap moves pay, not who is aggregated");
+  // cos(u, Delta) = b / R with R = floor(sqrt(G N)); the median player mu is at rank floor((6 - 1) / 2) = 2.
+  const dot = (a: readonly number[], b: readonly number[]): bigint => BigInt(a.reduce((s, x, i) => s + x * (b[i] as number), 0));
+  const N = dot(DELTA, DELTA);
+  const b = u.map((x) => dot(x, DELTA));
+  const R = u.map((x) => isqrt(dot(x, x) * N));
+  assert.deepEqual(r.deltaRoot, R);
+  const order = [0, 1, 2, 3, 4, 5].sort(
+    (i, j) => Number((b[i] as bigint) * (R[j] as bigint) - (b[j] as bigint) * (R[i] as bigint)) || i - j,
+  );
+  const mu = order[2] as number;
+  assert.equal(r.deltaMedianSlot, mu);
+  const delta = dot(DELTA, V);
+  for (let k = 0; k < 6; k++) {
+    const excess = (b[k] as bigint) * (R[mu] as bigint) - (b[mu] as bigint) * (R[k] as bigint);
+    const deduction = excess > 0n ? (excess * delta) / ((R[mu] as bigint) * N) : 0n;
+    assert.equal(r.deltaDeduction[k], deduction, `slot ${k}`);
+    assert.equal(r.cappedAlignment[k], dot(u[k] as number[], V) - deduction);
+    // players at or below the median cosine keep their alignment
+    if (order.indexOf(k) <= 2) assert.equal(r.deltaDeduction[k], 0n);
+  }
+  // the replay follows Delta most closely: it loses the most, and earns less than uncapped
+  assert.equal(order[5], 5);
+  assert.ok((r.deltaDeduction[5] as bigint) > 0n);
+  assert.ok((r.scores[5] as bigint) < (without.scores[5] as bigint));
+  // the hints are the result's
+  const hints = consensusHints(r, CONSENSUS_PARAMS.clipBits);
+  assert.deepEqual(hints["deltaRootHint"], r.deltaRoot);
+  assert.deepEqual(
+    hints["deltaMedianHint"],
+    [0, 1, 2, 3, 4, 5].map((k) => (k === mu ? 1n : 0n)),
+  );
+  for (let k = 0; k < 6; k++) {
+    const excess = (b[k] as bigint) * (R[mu] as bigint) - (b[mu] as bigint) * (R[k] as bigint);
+    const e = excess > 0n ? excess : 0n;
+    assert.equal(e * delta, (r.deltaDeduction[k] as bigint) * (R[mu] as bigint) * N + (r.deltaRemainder[k] as bigint));
+  }
+});
+
+test("the delta cap applies only by the reference, with a last delta that helps, to the kept players", () => {
+  const replay = [11, 10, 2, 2, 2, 2, 3];
+  const u = [...honest(), replay];
+  const off = (r: ConsensusResult): void => {
+    assert.ok(!r.deltaCapped);
+    assert.equal(r.deltaMedianSlot, -1);
+    assert.ok(r.deltaDeduction.every((x) => x === 0n) && r.deltaRoot.every((x) => x === 0n));
+  };
+  // round 0: Delta = 0
+  off(
+    decideByReference(
+      u,
+      V,
+      64,
+      1,
+      DELTA.map(() => 0),
+    ),
+  );
+  // following Delta does not help (<Delta, v> <= 0): nothing to cap
+  off(
+    decideByReference(
+      u,
+      V,
+      64,
+      1,
+      DELTA.map((x) => -x),
+    ),
+  );
+  off(decideByReference(u, V, 64, 1, [1, -1, 0, 0, 0, 0, 0]));
+  // by consensus there is no v
+  off(decide(u));
+  // nobody kept (the quorum is not met)
+  off(decideByReference(u.slice(0, 2), V, 64, 1, DELTA));
+  // a player not kept (an outlier, not aligned) gets no deduction and no root
+  const flipped = [...u, [-10, -10, 0, 0, 0, 0, -9]];
+  const r = decideByReference(flipped, V, 64, 1, DELTA);
+  assert.ok(r.deltaCapped && !r.aggregated[6]);
+  assert.equal(r.deltaRoot[6], 0n);
+  assert.equal(r.deltaDeduction[6], 0n);
+});
+
+test("the delta cap: copies do not move the median cosine; ties are ordered by slot", () => {
+  // Three copies of the replay are one cluster: one player, as a single replay is.
+  const replay = [11, 10, 2, 2, 2, 2, 3];
+  const one = decideByReference([...honest(), replay], V, 64, 1, DELTA);
+  const three = decideByReference([...honest(), replay, replay, replay], V, 64, 1, DELTA);
+  assert.equal(three.deltaMedianSlot, one.deltaMedianSlot);
+  assert.equal(three.deltaDeduction[5], one.deltaDeduction[5]);
+  // Equal cosines (every update the same vector up to scale): the order is by slot, nobody exceeds the median.
+  const same = [
+    [10, 10, 0, 0, 0, 0, 0],
+    [20, 20, 0, 0, 0, 0, 0],
+    [15, 15, 0, 0, 0, 0, 0],
+  ].map((x) => x);
+  const tied = decideByReference(same, V, 64, 0, DELTA);
+  assert.ok(tied.deltaCapped);
+  assert.ok(tied.deltaDeduction.every((x) => x === 0n));
 });

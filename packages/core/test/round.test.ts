@@ -56,7 +56,12 @@ test("a round agrees with the whole-vector computation", () => {
   assert.deepEqual(flagsOf(r.finalState.mask, 4), rule.aggregated);
   assert.equal(r.finalState.decoded, 0b1111n);
   assert.deepEqual(r.newModel, aggregate(prev, updates, rule.aggregated, 16));
-  assert.equal(r.newModelCommitment, modelCommitment(r.newModel, 5, 16));
+  assert.equal(r.newModelCommitment, modelCommitment(r.newModel, r.step, config));
+  assert.deepEqual(
+    r.step,
+    r.newModel.map((g, x) => g - (prev[x] as bigint)),
+  );
+  assert.equal(r.prevModelCommitment, modelCommitment(prev, undefined, config));
   assert.deepEqual(
     unpackOutcome(r.outcome, 4).map((s) => s.score),
     rule.scores,
@@ -145,6 +150,55 @@ function openingsOf(r: ReturnType<typeof simulateRound>): DecisionOpenings {
     referenceSalt: r.decision.input["referenceSalt"] as bigint,
   };
 }
+
+test("the next round opens the model with its step, and measures every update against that last delta", () => {
+  const d = 12;
+  const prev = rnd(d, 1000);
+  // updates that agree (a common direction plus noise), so the rule aggregates them and the step is not zero
+  const common = rnd(d, 20).map((x) => (x === 0n ? 7n : x));
+  const first = simulateRound({
+    config,
+    prevModel: prev,
+    slots: [0, 1, 2, 3].map(() =>
+      sealedSlot(
+        config,
+        common.map((x) => x + BigInt(Math.floor(Math.random() * 5)) - 2n),
+        A,
+      ),
+    ),
+    f: 0,
+    keccak: 1n << 100n,
+    secret: SECRET,
+  });
+  const updates = [rnd(d, 20), rnd(d, 20), rnd(d, 20), rnd(d, 20)];
+  const inner = (a: readonly bigint[], b: readonly bigint[]): bigint => a.reduce((s, x, i) => s + x * (b[i] as bigint), 0n);
+  const next = simulateRound({
+    config,
+    prevModel: first.newModel,
+    prevStep: first.step,
+    slots: updates.map((u) => sealedSlot(config, u, A)),
+    f: 0,
+    keccak: 2n << 100n,
+    secret: SECRET,
+  });
+  // the model the contract recorded is the one the next round's chunk proofs open
+  assert.equal(next.prevModelCommitment, first.newModelCommitment);
+  assert.ok(first.step.some((x) => x !== 0n));
+  assert.deepEqual(
+    next.deltaAlignment,
+    updates.map((u) => inner(u, first.step)),
+  );
+  assert.equal(next.deltaNorm, inner(first.step, first.step));
+  assert.equal(next.deltaReference, 0n);
+  // without the step the same model is another commitment: a round cannot open it
+  const stepless = simulateRound({ config, prevModel: first.newModel, slots: [], f: 0, keccak: 3n << 100n, secret: SECRET });
+  assert.notEqual(stepless.prevModelCommitment, first.newModelCommitment);
+  assert.deepEqual(stepless.step, new Array<bigint>(d).fill(0n));
+  assert.throws(
+    () => simulateRound({ config, prevModel: first.newModel, prevStep: first.step.slice(1), slots: [], f: 0, keccak: 3n, secret: SECRET }),
+    /prevStep has 11 values, the model 12/,
+  );
+});
 
 test("not the committed data is refused; an unavailable slot is an empty slot (commitment 0)", () => {
   const good = sealedSlot(config, rnd(5, 3), A);

@@ -2,9 +2,11 @@
  * How the global model is represented, on IPFS and on chain.
  *
  * - On IPFS, a global model is a weights file (weights-format.ts) of float32 weights `w`.
- * - On chain, its commitment is @fedmarket/core's `modelCommitment(q, CHUNK, BG)` over the
+ * - On chain, its commitment is @fedmarket/core's `modelCommitment(q, step, circuit)` over the
  *   quantized model `q = quantizeModel(w, scale, BG)` (the spec's `quantization.scale`,
- *   `BG = circuit.modelBits` signed bits). The fixed-point rules themselves (`quantizeModel`,
+ *   `BG = circuit.modelBits` signed bits) and the step that produced it (the last global delta,
+ *   `q` minus the model it replaced: zeros for an initial model; history.ts `committedModelStep`
+ *   derives it from the chain). The fixed-point rules themselves (`quantizeModel`,
  *   `dequantizeModel`, the quantized clip bound) live in @fedmarket/core's quantize.ts and are
  *   re-exported here for the callers that import them from this package.
  *
@@ -39,20 +41,29 @@ export function previousModelOpening<E extends { readonly round: number; readonl
 
 export { dequantizeModel, quantizeModel } from "@fedmarket/core";
 
-/** The on-chain model commitment of float weights under a spec's scale and circuit. */
-export function globalModelCommitment(weights: ArrayLike<number>, scale: number, circuit: CircuitConfig): bigint {
-  return modelCommitment(quantizeModel(weights, scale, circuit.modelBits), circuit.chunk, circuit.modelBits);
+/**
+ * The on-chain model commitment of float weights under a spec's scale and circuit, with `step`, the
+ * quantized step committed with them (the model minus the one it replaced, `B`-bit values;
+ * `undefined`: zeros, an initial model or one whose round aggregated nobody).
+ */
+export function globalModelCommitment(
+  weights: ArrayLike<number>,
+  step: readonly bigint[] | undefined,
+  scale: number,
+  circuit: CircuitConfig,
+): bigint {
+  return modelCommitment(quantizeModel(weights, scale, circuit.modelBits), step, circuit);
 }
 
 /**
  * The commitment of a project's initial model, once it is known to keep within the model's headroom
  * for `numRounds` rounds (core `checkModelHeadroom`: within `BG - 1` signed bits, at most `maxRounds`
- * rounds; throws a `RangeError` saying what to change otherwise).
+ * rounds; throws a `RangeError` saying what to change otherwise). Its step is zero: no round produced it.
  */
 export function initialModelCommitment(weights: ArrayLike<number>, scale: number, circuit: CircuitConfig, numRounds: number): bigint {
   const q = quantizeModel(weights, scale, circuit.modelBits);
   checkModelHeadroom(q, numRounds, circuit);
-  return modelCommitment(q, circuit.chunk, circuit.modelBits);
+  return modelCommitment(q, undefined, circuit);
 }
 
 /** The contract's `CircuitParams` (IFedMarket) for a spec. */

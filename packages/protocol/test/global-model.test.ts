@@ -14,12 +14,19 @@ import {
 import { validateModelSpec } from "../src/model-spec.ts";
 import { exampleSpec } from "./helpers.ts";
 
-test("the model commitment is core's modelCommitment over round(w * scale)", () => {
+test("the model commitment is core's modelCommitment over round(w * scale) and the step that produced it", () => {
   const circuit = { kMax: 4, chunk: 4, updateBits: 16, modelBits: 32 };
   const w = new Float32Array([0.5, -0.25, 1 / 4096, -3 / 8192, 0.1]);
   const q = quantizeModel(w, 4096, 32);
   assert.deepEqual(q, [2048n, -1024n, 1n, -2n, 410n]); // -1.5 rounds away from zero; 0.1*4096 = 409.6
-  assert.equal(globalModelCommitment(w, 4096, circuit), modelCommitment(q, 4, 32));
+  const step = [3n, -1n, 0n, 2n, -7n];
+  assert.equal(globalModelCommitment(w, step, 4096, circuit), modelCommitment(q, step, circuit));
+  assert.equal(globalModelCommitment(w, undefined, 4096, circuit), modelCommitment(q, [0n, 0n, 0n, 0n, 0n], circuit), "no step: zeros");
+  assert.notEqual(
+    globalModelCommitment(w, step, 4096, circuit),
+    globalModelCommitment(w, undefined, 4096, circuit),
+    "the step is committed",
+  );
   assert.deepEqual(quantizeModel(dequantizeModel(q, 4096), 4096, 32), q);
   assert.throws(() => quantizeModel([Number.NaN], 4096, 32), /is NaN/);
   assert.throws(() => quantizeModel([1], 4096, 8), /quantized model weight 0/);
@@ -29,7 +36,7 @@ test("the model commitment is core's modelCommitment over round(w * scale)", () 
 test("an initial model is committed only within the model's headroom: BG - 1 bits, at most maxRounds rounds", () => {
   const circuit = { kMax: 4, chunk: 4, updateBits: 8, modelBits: 16 }; // maxRounds 2^7, initial values in [-2^14, 2^14)
   const w = new Float32Array([(2 ** 14 - 1) / 1024, -(2 ** 14) / 1024, 0.1]);
-  assert.equal(initialModelCommitment(w, 1024, circuit, 128), globalModelCommitment(w, 1024, circuit));
+  assert.equal(initialModelCommitment(w, 1024, circuit, 128), globalModelCommitment(w, undefined, 1024, circuit), "step zero");
   assert.throws(() => initialModelCommitment(w, 1024, circuit, 129), /numRounds 129 must be in \[1, 128\]/);
   assert.throws(
     () => initialModelCommitment([2 ** 14 / 1024], 1024, circuit, 1),

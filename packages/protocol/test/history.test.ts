@@ -16,8 +16,9 @@ import {
   FedMarketClient,
   fedMarketInterface,
   HISTORY_EVENTS,
-  lastGlobalDelta,
+  committedModelStep,
   lastModelChange,
+  ModelStepError,
   loadProjectHistory,
   loadRoundHistory,
   projectEvents,
@@ -332,7 +333,7 @@ test("the last model change skips rounds that left the model unchanged", async (
   assert.equal(lastModelChange(partial, 3), undefined, "the history lacks the previous model");
 });
 
-test("the last global delta is the current model minus the one it replaced, in quantized units", async () => {
+test("the step committed with a round's model is that model minus the one it replaced, in quantized units", async () => {
   const { client } = fixture();
   const h = await loadProjectHistory(client, 1n);
   const models: Record<string, bigint[]> = { m0: [0n, 0n], m1: [2n, 1n], m2: [5n, 5n] };
@@ -341,13 +342,35 @@ test("the last global delta is the current model minus the one it replaced, in q
     loaded.push(o.modelCid);
     return models[o.modelCid];
   };
-  assert.deepEqual(await lastGlobalDelta(h, 4, load), [3n, 4n]);
-  assert.deepEqual(loaded.sort(), ["m1", "m2"]);
-  assert.deepEqual(await lastGlobalDelta(h, 3, load), [2n, 1n], "m1 - m0: the skipped and failed rounds do not count");
-  assert.equal(await lastGlobalDelta(h, 0, load), undefined);
+  assert.deepEqual(await committedModelStep(h, 4, models.m2!, load), [3n, 4n]);
+  assert.deepEqual(loaded, ["m1"], "only the model it replaced is loaded: the caller has the round's own");
+  assert.deepEqual(await committedModelStep(h, 3, models.m1!, load), [2n, 1n], "m1 - m0: the skipped and failed rounds do not count");
   loaded.length = 0;
-  const withoutM1 = async (o: RoundOpenedRecord): Promise<bigint[] | undefined> => (o.modelCid === "m1" ? undefined : models[o.modelCid]);
-  assert.equal(await lastGlobalDelta(h, 4, withoutM1), undefined, "a model is unavailable");
+  assert.equal(await committedModelStep(h, 0, models.m0!, load), undefined, "never changed: the step is zero");
+  assert.deepEqual(loaded, [], "nothing to load");
+});
+
+test("a step that cannot be derived is an error, never zeros", async () => {
+  const { client } = fixture();
+  const h = await loadProjectHistory(client, 1n);
+  const m2 = [5n, 5n];
+  const withoutM1 = async (o: RoundOpenedRecord): Promise<bigint[] | undefined> => (o.modelCid === "m1" ? undefined : [0n, 0n]);
+  await assert.rejects(
+    committedModelStep(h, 4, m2, withoutM1),
+    (err: unknown) =>
+      err instanceof ModelStepError &&
+      /^the model m1 that round 3 opened on cannot be loaded: round 4's model commits to its step from that model, .*Make sure IPFS serves m1/.test(
+        err.message,
+      ),
+  );
+  const load = async (): Promise<bigint[]> => [0n, 0n];
+  // Read from block 40: rounds 0 and 1 opened before, so "never changed" cannot be told from "changed earlier".
+  const partial = await loadProjectHistory(client, 1n, { fromBlock: 40 });
+  await assert.rejects(
+    committedModelStep(partial, 3, [2n, 1n], load),
+    /has no RoundOpened of round 0, so the step committed with round 3's model cannot be derived: read the history from the project's creation block/,
+  );
+  await assert.rejects(committedModelStep(h, 5, m2, load), /has no RoundOpened of round 5/, "a round that has not opened");
 });
 
 test("the client's event queries return the history's record types", async () => {

@@ -3,7 +3,8 @@
  * @fedmarket/core's `simulateRound` (decryption with the seal secret, the consensus rule, scores,
  * aggregation and every witness input), on the checked previous model, the openings (each
  * slot's `RoundSlot` as open.ts `roundSlotOf` makes it) and the settled reference (reference.ts). `input.json` holds everything the
- * witnesses derive from but the seal secret (quantized previous model, `keccak` word, `f`) so a
+ * witnesses derive from but the seal secret (quantized previous model and the step committed with
+ * it, `keccak` word, `f`) so a
  * restart recomputes exactly the same round; `round.json` holds the result and its digest, which
  * every recomputation must reproduce.
  * Before the first save the result is checked against the chain: the previous model commitment
@@ -26,6 +27,8 @@ export interface RoundInputFile {
   readonly f: number;
   readonly keccak: string;
   readonly prevModel: string[];
+  /** The step committed with `prevModel` (the last global delta, model-cache.ts), `D` values. */
+  readonly prevStep: string[];
   readonly modelCid: string;
 }
 
@@ -67,20 +70,26 @@ export async function computeRound(
   let input = await files.read<RoundInputFile>("input.json");
   if (input === undefined) {
     const keccak = roundKeccak(ctx.config.chainId, ctx.chain.client.address, project.id, r, project.paramsHash);
-    const prevModel = await models.current(ctx, project, config);
+    const prev = await models.current(ctx, project, config);
     input = {
       config,
       f: project.params.byzantineTolerance,
       keccak: keccak.toString(),
-      prevModel: prevModel.map(String),
+      prevModel: prev.values.map(String),
+      prevStep: (prev.step ?? prev.values.map(() => 0n)).map(String),
       modelCid: project.modelCid,
     };
     await files.write("input.json", input);
+  }
+  if (!Array.isArray(input.prevStep)) {
+    // Written before models committed to their step: recomputed without it, the round would not open the chain's commitment.
+    throw new AggregatorError("internal", `${files.file("input.json")} has no prevStep; delete the round folder to start it over`);
   }
   const slots = roundSlotsOf(openings);
   const result = simulateRound({
     config: input.config,
     prevModel: bigs(input.prevModel),
+    prevStep: bigs(input.prevStep),
     slots,
     f: input.f,
     keccak: BigInt(input.keccak),

@@ -1,6 +1,6 @@
 /**
  * Step 6, **pin** (`model.json`): the new global model as a float32 weights file (`g' / scale`),
- * checked to quantize back to the proven model commitment before it is stored (what trainers
+ * checked to quantize back, with the round's step, to the proven model commitment before it is stored (what trainers
  * download must be what the proof recorded), then put in the blob store. The bytes are a function
  * of the round's result, so a restart pins the same CID again; `model.json` records it once.
  */
@@ -22,7 +22,7 @@ export async function pinNewModel(ctx: StepContext, project: ProjectInfo, config
   const have = await files.read<ModelFile>("model.json");
   const scale = Number(project.params.quantizationScale);
   const weights = dequantizeModel(result.newModel, scale);
-  if (globalModelCommitment(weights, scale, config) !== result.newModelCommitment) {
+  if (globalModelCommitment(weights, result.step, scale, config) !== result.newModelCommitment) {
     throw new AggregatorError("model", "internal: the published weights do not quantize to the proven model commitment");
   }
   const bytes = encodeWeights(weights);

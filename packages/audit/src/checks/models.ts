@@ -1,18 +1,27 @@
 /**
  * The models check: every model commitment the chain recorded (the initial one, each finalized
  * round's) is that of the model pinned at its CID, fetched (the store re-derives the CID),
- * decoded for the spec, quantized with it and committed; each round opened on the model the
+ * decoded for the spec, quantized with it and committed with its step (core `modelCommitment`: the
+ * model minus the one it replaced, the model its round opened on; zero for the initial model); each round opened on the model the
  * previous one recorded, and the project's current model is the last recorded one. With a
  * validation set it also measures every model's accuracy (for the report's chart): a model that
  * cannot be evaluated is a warning, never a failure.
  */
 import { checkModelHeadroom } from "@fedmarket/core";
-import { quantizeModel } from "@fedmarket/protocol";
 import type { AuditContext } from "../context.ts";
 import { cannotFetch, failure, info, warning, type Finding, type FindingPlace } from "../findings.ts";
 
-/** The findings about the model recorded as `commitment` at `cid` (`what` names it in messages). */
-async function recordedModel(ctx: AuditContext, cid: string, commitment: bigint, what: string, at: FindingPlace): Promise<Finding[]> {
+/**
+ * The findings about the model recorded as `commitment` at `cid` (`what` names it in messages),
+ * which replaced the model at `replaced` (`null`: the initial model).
+ */
+async function recordedModel(
+  ctx: AuditContext,
+  recorded: { readonly cid: string; readonly commitment: bigint; readonly replaced: string | null },
+  what: string,
+  at: FindingPlace,
+): Promise<Finding[]> {
+  const { cid, commitment } = recorded;
   const model = await ctx.model(cid);
   switch (model.kind) {
     case "unfetchable":
@@ -23,9 +32,11 @@ async function recordedModel(ctx: AuditContext, cid: string, commitment: bigint,
       return [];
     case "read": {
       const findings: Finding[] = [];
-      if (model.commitment !== commitment) {
+      const made = await ctx.modelCommitment(cid, recorded.replaced);
+      if (made?.ok === false) findings.push(failure("models", `${what}: its commitment cannot be checked: ${made.detail}`, at));
+      else if (made !== undefined && made.commitment !== commitment) {
         findings.push(
-          failure("models", `${what}: the model pinned at ${cid} commits to ${model.commitment}, the chain recorded ${commitment}`, at),
+          failure("models", `${what}: the model pinned at ${cid} commits to ${made.commitment}, the chain recorded ${commitment}`, at),
         );
       }
       const accuracy = await ctx.accuracy(cid);
@@ -45,8 +56,7 @@ async function initialHeadroom(ctx: AuditContext, cid: string): Promise<Finding[
   const spec = await ctx.spec();
   if (model.kind !== "read" || !spec.ok) return [];
   try {
-    const q = quantizeModel(model.weights, spec.spec.quantization.scale, spec.circuit.modelBits);
-    checkModelHeadroom(q, ctx.project.numRounds, spec.circuit);
+    checkModelHeadroom(model.quantized, ctx.project.numRounds, spec.circuit);
     return [];
   } catch (err) {
     return [failure("models", `initial model: outside the model's headroom, a round may not be provable: ${(err as Error).message}`)];
@@ -60,7 +70,8 @@ export async function checkModels(ctx: AuditContext): Promise<Finding[]> {
   if (!(await ctx.spec()).ok) findings.push(info("models", "no usable spec: models are downloaded but not decoded or committed"));
   if (created === undefined) findings.push(info("models", "no ProjectCreated event in the history read: the initial model is unknown"));
   else {
-    findings.push(...(await recordedModel(ctx, created.initialModelCid, created.initialModelCommitment, "initial model", {})));
+    const initial = { cid: created.initialModelCid, commitment: created.initialModelCommitment, replaced: null };
+    findings.push(...(await recordedModel(ctx, initial, "initial model", {})));
     findings.push(...(await initialHeadroom(ctx, created.initialModelCid)));
   }
   // The model each round must open on: the last one recorded before it.
@@ -73,8 +84,16 @@ export async function checkModels(ctx: AuditContext): Promise<Finding[]> {
       );
     }
     if (r.end?.kind !== "finalized") continue;
-    findings.push(...(await recordedModel(ctx, r.end.newModelCid, r.end.newModelCommitment, `round ${round} model`, { round })));
     last = r.end.newModelCommitment;
+    // Its step is from the model its round opened on, which the RoundOpened names.
+    if (r.opened === undefined) {
+      findings.push(
+        info("models", `round ${round} model: the history lacks the round's RoundOpened, so its step is unknown: not checked`, { round }),
+      );
+      continue;
+    }
+    const recorded = { cid: r.end.newModelCid, commitment: r.end.newModelCommitment, replaced: r.opened.modelCid };
+    findings.push(...(await recordedModel(ctx, recorded, `round ${round} model`, { round })));
   }
   if (last !== undefined && last !== project.modelCommitment) {
     findings.push(

@@ -484,6 +484,7 @@ frozen layers are not trained, committed or proven.`,
               client,
               store: blobs,
               projectId: t.projectId,
+              ...(t.fromBlock === undefined ? {} : { fromBlock: t.fromBlock }),
               stateDir: path.resolve(flags.stateDir),
               validation: (spec: ModelSpec) =>
                 loadDataset(path.resolve(flags.data), {

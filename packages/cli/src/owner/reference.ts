@@ -23,12 +23,15 @@ import { quantizeReference, randomFieldElement, referenceChunks, referenceCommit
 import type { Dataset } from "@fedmarket/ml";
 import {
   checkSpecAgainstProject,
+  committedModelStep,
   decodeReference,
   decodeWeights,
   encodeReference,
   globalModelCommitment,
   loadFrozenWeights,
+  loadProjectHistory,
   loadRoundHistory,
+  quantizeModel,
   referencePublicationEnd,
   referenceState,
   ProjectStatus,
@@ -55,6 +58,11 @@ export interface ReferenceStepOptions {
   readonly log: (line: string) => void;
   /** Chunks per transaction when a flagged reference is answered (default `REFERENCE_PART_CHUNKS`). */
   readonly partChunks?: number;
+  /**
+   * First block of the project's history (its creation block, `project.json`'s `createdBlock`; default
+   * 0): the step committed with the round's model is read from every round's opening since.
+   */
+  readonly fromBlock?: number;
 }
 
 export type ReferenceStep =
@@ -254,13 +262,22 @@ async function specOf(o: ReferenceStepOptions, p: ProjectInfo) {
   return { spec, summary, circuit: await checkSpecAgainstProject(o.client, p, spec, summary.parameters) };
 }
 
-/** The round's spec, circuit, frozen weights and global model, each checked against the chain. */
+/**
+ * The round's spec, circuit, frozen weights and global model, each checked against the chain; the
+ * model with the step committed with it (protocol `committedModelStep`, from the project's history).
+ */
 async function roundModel(o: ReferenceStepOptions, p: ProjectInfo) {
   const { spec, summary, circuit } = await specOf(o, p);
   const frozenWeights = await loadFrozenWeights(spec, summary, (cid) => o.store.get(cid));
+  const scale = spec.quantization.scale;
+  const quantize = (w: Float32Array): bigint[] => quantizeModel(w, scale, circuit.modelBits);
   const weights = decodeWeights(await o.store.get(p.modelCid), summary.parameters);
-  if (globalModelCommitment(weights, spec.quantization.scale, circuit) !== p.modelCommitment) {
-    throw new Error(`the global model ${p.modelCid} does not match the model commitment on chain; nothing was committed`);
+  const history = await loadProjectHistory(o.client, o.projectId, o.fromBlock === undefined ? {} : { fromBlock: o.fromBlock });
+  const step = await committedModelStep(history, p.currentRound, quantize(weights), async (opened) =>
+    quantize(decodeWeights(await o.store.get(opened.modelCid), summary.parameters)),
+  );
+  if (globalModelCommitment(weights, step, scale, circuit) !== p.modelCommitment) {
+    throw new Error(`the global model ${p.modelCid} with its step does not match the model commitment on chain; nothing was committed`);
   }
   return { spec, circuit, weights, frozenWeights };
 }

@@ -3,8 +3,8 @@
  * from contract events (`genMaciStateFromContract`): every event indexed by the project id is read
  * in bounded block windows (events.ts), decoded once (records.ts) and replayed in chain order into
  * one typed `ProjectHistory`. The aggregator (how a round ended, a round's submissions), the
- * trainer (the last global delta), the status command and the audit all read the chain
- * through this module, so they agree on what happened.
+ * nodes and the owner's CLI (the step committed with a round's model, the last global delta), the
+ * status command and the audit all read the chain through this module, so they agree on what happened.
  *
  * Three ways to read, from cheapest to most complete:
  * - `loadRoundHistory`: one round's events, from a lower bound (its `RoundOpened` block, or the
@@ -564,26 +564,56 @@ export function lastModelChange(history: ProjectHistory, round: number): ModelCh
 
 /**
  * Loads the global model a `RoundOpened` names, quantized with the project's scale (the units of
- * updates). `undefined`: the model is not available and the caller has said so elsewhere.
+ * updates). `undefined`: the model is not available (`committedModelStep` then says which one).
  */
 export type QuantizedModelLoader = (opened: RoundOpenedRecord) => Promise<readonly bigint[] | undefined>;
 
+/** The step committed with a round's model cannot be derived: the history or a model is missing. */
+export class ModelStepError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ModelStepError";
+  }
+}
+
 /**
- * The last global delta before round `round`, `g_r - g_{r-1}` in quantized units, from public
- * data only (the `RoundOpened` history and the models it names): what a free rider would copy, so
- * what the testkit's replay attack submits and what the benchmarks compare updates with. No rule
- * excludes replays today (a replay decodes, so it is not status 3; a proven pay rule that gives it
- * nothing is issue 12's); when one does, it derives the delta here, so that it and the audit cannot
- * disagree on which models count. `undefined` while the model has never
- * changed, or when `loadModel` has no model.
+ * The step committed with the model round `round` opened on (@fedmarket/core `modelCommitment`):
+ * the last global delta `g_r - g_{r-1}`, that model minus the one it replaced, in quantized units,
+ * derived from public data only (the `RoundOpened` history and the models it names; skipped and
+ * failed rounds leave the model unchanged, `lastModelChange`). `undefined` while the model has never
+ * changed: the step is zero, as for any initial model. `model` is the round's own model, quantized
+ * (every caller has it in hand: it checks it against the commitment with this step); `loadModel`
+ * loads the one it replaced.
+ *
+ * Every node that checks or proves a model and the testkit's free rider take the step from here, so
+ * they cannot disagree on which models count. A step that cannot be derived is never taken for zero
+ * (that would fail an honest model's commitment for a reason nobody could see): `ModelStepError`
+ * when the history lacks an opening up to `round` or `loadModel` has no model.
  */
-export async function lastGlobalDelta(
+export async function committedModelStep(
   history: ProjectHistory,
   round: number,
+  model: readonly bigint[],
   loadModel: QuantizedModelLoader,
 ): Promise<bigint[] | undefined> {
+  // Rounds open one after the other, so a complete history has every opening up to `round`; without
+  // one, "the model never changed" cannot be told from "its change is before the history".
+  const missing = history.rounds.slice(0, round + 1).findIndex((r) => r.opened === undefined);
+  if (missing !== -1 || history.rounds.length <= round) {
+    const which = missing === -1 ? round : missing;
+    throw new ModelStepError(
+      `the history of project ${history.projectId} (blocks ${history.fromBlock}-${history.toBlock}) has no RoundOpened of round ${which}, ` +
+        `so the step committed with round ${round}'s model cannot be derived: read the history from the project's creation block`,
+    );
+  }
   const change = lastModelChange(history, round);
   if (change === undefined) return undefined;
-  const [current, previous] = await Promise.all([loadModel(change.current), loadModel(change.previous)]);
-  return current === undefined || previous === undefined ? undefined : globalDelta(current, previous);
+  const previous = await loadModel(change.previous);
+  if (previous === undefined) {
+    throw new ModelStepError(
+      `the model ${change.previous.modelCid} that round ${change.previous.round} opened on cannot be loaded: round ${round}'s model ` +
+        `commits to its step from that model, so it cannot be checked without it. Make sure IPFS serves ${change.previous.modelCid} (pin it, or use a node that has it) and try again`,
+    );
+  }
+  return globalDelta(model, previous);
 }

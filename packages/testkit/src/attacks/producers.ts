@@ -53,8 +53,8 @@ export class LabelFlipProducer implements UpdateProducer {
 
 /**
  * `free-rider`: never trains; a zero update, or a replay of the last global delta once the model
- * changed. No rule excludes such a replay today (the aggregator's unproven exclusion was removed
- * with sealed updates; free-rider rule pending, issue 12).
+ * changed. Nothing excludes such a replay (the aggregator's unproven exclusion went with sealed
+ * updates); by the owner's reference the proven delta cap bounds what it is paid.
  */
 export class FreeRiderProducer implements UpdateProducer {
   async produce(input: RoundInput): Promise<ProducedUpdate> {

@@ -28,9 +28,10 @@
  * 5. the new global model dequantized and evaluated on the test split.
  *
  * No rule excludes a replay of the last global delta: the aggregator's free-rider exclusion was its
- * unproven word and was removed with sealed updates (issue 12 brings a proven rule). The free
- * rider's replays are counted (`replays` per round) but aggregated and paid when the consensus rule keeps them
- * (by the reference: when they are aligned with `v`).
+ * unproven word and was removed with sealed updates. The free rider's replays are counted (`replays`
+ * per round) and aggregated when the consensus rule keeps them (by the reference: when they are
+ * aligned with `v`); by the reference the proven delta cap pays following the last delta at most at
+ * the median player's cosine (core consensus.ts step 8'').
  *
  * Duplicate mode: the attacker copies an earlier trainer's commitment and CID. The contract refuses
  * the copier's reveal (its seal binds its own address and was fixed before the victim revealed, and
@@ -43,7 +44,6 @@ import { benchRunInfo } from "./run-info.ts";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import {
-  globalDelta,
   quantizeReference,
   replaysGlobalDelta,
   sealedSlot,
@@ -222,7 +222,8 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
   const started = performance.now();
   let g = g0;
   let lastGlobalDelta: Float32Array | undefined;
-  // Replays are recognised in quantized units (informational: nothing excludes them today).
+  // The step committed with `g` (the proofs' last global delta); replays are recognised against it
+  // (informational: nothing excludes them today).
   let lastQuantizedDelta: bigint[] | undefined;
   const records: RoundRecord[] = [];
   const isAttacker = (t: number): boolean => mode !== "honest" && attackers.includes(t);
@@ -293,6 +294,7 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
     const result = simulateRound({
       config: CIRCUIT,
       prevModel: g,
+      ...(lastQuantizedDelta === undefined ? {} : { prevStep: lastQuantizedDelta }),
       slots,
       f: F,
       keccak: BigInt(seed),
@@ -301,7 +303,7 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
     });
     ms.simulate = performance.now() - t0;
     const prevGlobal = global;
-    lastQuantizedDelta = globalDelta(result.newModel, g);
+    lastQuantizedDelta = result.step;
     g = result.newModel;
     const next = dequantizeModel(g, scale);
     lastGlobalDelta = next.map((w, i) => w - (prevGlobal[i] as number));
@@ -405,8 +407,10 @@ const NOTES = [
   withReference
     ? "The owner's reference counts: the consensus rule (@fedmarket/core consensusDecision) judges by it. An update is counted only if it is aligned with the owner's v (<u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D)) and at most 3x the median norm of the aligned updates; there is no consensus test; near-duplicates (cosine >= 0.95) are one cluster, aggregated once (its lowest slot) and splitting one score; scores are the exact Shapley value of the linear game <v, mean of the clipped updates>."
     : "No reference: the consensus rule (@fedmarket/core consensusDecision) drops nobody for being large: an update is left out only above 2x the median cluster norm or below cosine 0.03 with the other clipped updates (two passes); near-duplicates (cosine >= 0.95) are one cluster, aggregated once (its lowest slot) and splitting one score.",
-  "free-rider: free-rider rule pending (issue 12). Round 0 has no global delta yet, so the free rider submits zeros: a valid zero update is neither counted nor paid and counted as not detected; from round 1 it copies the last global delta (replays per round, @fedmarket/core replaysGlobalDelta, cosine >= 0.99). Nothing excludes such a copy today (the aggregator's replay exclusion was unproven and was removed with sealed updates, and the proof has no delta cap yet), so the consensus rule keeps it whenever it agrees with the honest updates (by the reference: whenever it is aligned with v) and the proven score pays it.",
-  "duplicate: defense in depth (the contract refuses the copy's reveal); the copy opens the victim's commitment, so both slots are duplicates: not aggregated, unpaid.",
+  withReference
+    ? "free-rider: round 0 has no global delta yet, so the free rider submits zeros: a valid zero update is neither counted nor paid and counted as not detected; from round 1 it copies the last global delta (replays per round, @fedmarket/core replaysGlobalDelta, cosine >= 0.99). Nothing excludes such a copy (it decodes; the aggregator's old exclusion was unproven and went with sealed updates): it is aggregated whenever it is aligned with v, and the proven delta cap (the step committed with the model gives the proof the last delta) pays it at most what a median update earns from following that delta."
+    : "free-rider: round 0 has no global delta yet, so the free rider submits zeros (neither counted nor paid, counted as not detected); from round 1 it copies the last global delta (replays per round, cosine >= 0.99). Without a reference there is no delta cap: the consensus rule keeps the copy whenever it agrees with the honest updates and the Gram score pays it.",
+  "duplicate: the copier reuses an earlier trainer's commitment and CID; the contract refuses its reveal (the seal binds its own address, and a revealed commitment cannot be revealed twice), so its slot reaches the decision empty and unpaid, and the victim's stays valid.",
 ];
 
 const out = {

@@ -29,7 +29,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ContractFactory, JsonRpcProvider, Wallet } from "ethers";
 import * as snarkjs from "snarkjs";
-import { bigs, openAggregator, roundSlotsOf, sealedOf, type OpeningsFile } from "@fedmarket/aggregator";
+import { bigs, openAggregator, roundSlotsOf, sealedOf, type OpeningsFile, type RoundInputFile } from "@fedmarket/aggregator";
 import { cipherChain, sealedCommitment, simulateRound, type CircuitConfig } from "@fedmarket/core";
 import { FedMarketClient, HeliaBlobStore, memoryLogger, REPO_ROOT } from "@fedmarket/protocol";
 import { selectBackend } from "@fedmarket/ml";
@@ -288,18 +288,14 @@ async function childRun(k: string, outFile: string): Promise<void> {
     t = performance.now();
     for (const u of sealedUpdates) sealedCommitment(cipherChain(u.chunks), u.ephemeral);
     const commitmentCheckMs = performance.now() - t;
-    const input = JSON.parse(await readFile(path.join(roundDir, "input.json"), "utf8")) as {
-      config: CircuitConfig;
-      f: number;
-      keccak: string;
-      prevModel: string[];
-    };
+    const input = JSON.parse(await readFile(path.join(roundDir, "input.json"), "utf8")) as RoundInputFile;
     // As the compute step builds them: slots nobody revealed in are empty.
     const slots = roundSlotsOf(openings.openings);
     t = performance.now();
     const result = simulateRound({
       config: input.config,
       prevModel: bigs(input.prevModel),
+      prevStep: bigs(input.prevStep),
       slots,
       f: input.f,
       keccak: BigInt(input.keccak),

@@ -131,7 +131,8 @@ try {
       return decodeWeights(await store.get(p.modelCid), summary.parameters);
     });
     const [, modelCheck] = await time(() => {
-      if (globalModelCommitment(w, spec.quantization.scale, circuit) !== p.modelCommitment) throw new Error("model mismatch");
+      // Round 0 opens on the initial model, committed with a zero step: no history to read (a later round's trainer derives it).
+      if (globalModelCommitment(w, undefined, spec.quantization.scale, circuit) !== p.modelCommitment) throw new Error("model mismatch");
     });
     const [q, quantize] = await time(() => quantizeDelta(training.delta, spec.quantization, circuit.updateBits));
     const [{ blob, commitment }, seal] = await time(() =>

@@ -106,15 +106,16 @@ export const ROLE_LABEL: Record<DemoRole, string> = {
 };
 
 /**
- * What the demo prints about free riders: no proven rule excludes a replay of the last global delta
- * yet (the aggregator's replay exclusion was its unproven word and was removed with sealed updates;
- * the delta cap needs the last delta in the round proof, issue 12), so a replay is aggregated and
- * paid whenever the rule counts it: by the owner's reference, when it lowers the owner's validation
- * loss by the margin, which continuing the last step often does.
+ * What the demo prints about free riders: nothing excludes a replay of the last global delta (it
+ * decodes; the aggregator's old exclusion was its unproven word and went with sealed updates), so a
+ * replay is aggregated whenever the rule counts it: by the owner's reference, when it lowers the
+ * owner's validation loss by the margin, which continuing the last step often does. What it is
+ * paid is capped by the proof: the delta cap pays following the last delta at most at the median
+ * player's cosine (docs/THREAT-MODEL.md row 22).
  */
 export const FREE_RIDER_NOTE =
-  "free-rider rule pending (issue 12): no proven rule excludes a replay of the last global delta yet; " +
-  "it is aggregated and paid whenever it is aligned with the owner's reference by the margin";
+  "free riders are not excluded: a replay of the last global delta is aggregated whenever it is aligned with the " +
+  "owner's reference by the margin, and the proven delta cap pays it at most what a median update earns from following that delta";
 
 /**
  * What the demo says when the proven rule left an honest trainer out. By the owner's reference an
@@ -159,7 +160,7 @@ export function formatRound(r: DemoRound): string {
   const freeRiders = r.scores.filter((s) => s.role === "free-rider" && s.status === "inlier");
   if (freeRiders.length > 0) {
     lines.push(
-      `  free-rider rule pending (issue 12): ${freeRiders.map((s) => `${s.trainer} aggregated, ${s.rewardEth.toFixed(4)} ETH`).join(", ")}`,
+      `  free rider aggregated, its pay for following the last delta capped: ${freeRiders.map((s) => `${s.trainer} ${s.rewardEth.toFixed(4)} ETH`).join(", ")}`,
     );
   }
   return lines.join("\n");

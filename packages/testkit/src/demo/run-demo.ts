@@ -7,10 +7,10 @@
  * freezes the backbone (pinned by CID in the spec) and the market trains the output layer, so the
  * demo prints what the owner's model alone reaches and what the trainers' data adds.
  *
- * The free rider is not stopped today: the aggregator's replay exclusion was its unproven word and
- * was removed with sealed updates, and the proven rule that replaces it is issue 12. Its replay is
- * aggregated and paid whenever the consensus rule keeps it; the demo says so ("free-rider rule pending
- * (issue 12)") rather than counting it as caught.
+ * The free rider is not excluded: nothing excludes a replay (the aggregator's old exclusion was its
+ * unproven word and went with sealed updates). Its replay is aggregated whenever the rule counts it,
+ * and by the owner's reference the proven delta cap pays it at most what a median update earns from
+ * following the last delta; the demo says so rather than counting it as caught.
  *
  * Everything runs on embedded defaults:
  * - chain: `hardhat node` as a child process on a free localhost port (an in-memory EDR chain).

@@ -265,9 +265,9 @@ test("round 0: SIGKILL while proving, restart finalizes with real proofs; every 
   assert.deepEqual(p.hyperParams, { learningRateMicros: 250_000, localEpochs: 2, batchSize: 16 });
   const chosen = JSON.parse(await readFile(path.join(dir, "hyperparams.json"), "utf8")) as { next: unknown };
   assert.deepEqual(chosen.next, p.hyperParams);
-  // the pinned model is the proven one
+  // the pinned model is the proven one, with the round's step
   const weights = decodeWeights(await store.get(p.modelCid), D);
-  assert.equal(globalModelCommitment(weights, SPEC.quantization.scale, CIRCUIT), expected.newModelCommitment);
+  assert.equal(globalModelCommitment(weights, expected.step, SPEC.quantization.scale, CIRCUIT), expected.newModelCommitment);
   // rewards by the proven outcomes, to the trainer revealed in each slot (registration order); the
   // trainers' data are IID, so their updates are near-identical: one kept cluster, score 0, and the
   // zero-total rule splits the reward equally among the counted slots

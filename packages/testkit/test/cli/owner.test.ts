@@ -155,7 +155,7 @@ test("project create pins spec and model, escrows the budget and writes project.
     assert.equal(p.params.byzantineTolerance, 0, "default f: the largest with 2f + 3 <= 4 slots");
     assert.deepEqual(JSON.parse(new TextDecoder().decode(await store.get(p.specCid))), K4_TEST_SPEC);
     const weights = decodeWeights(await store.get(p.modelCid), 52);
-    assert.equal(globalModelCommitment(weights, 4096, K4_TEST_SPEC.circuit), p.modelCommitment);
+    assert.equal(globalModelCommitment(weights, undefined, 4096, K4_TEST_SPEC.circuit), p.modelCommitment, "an initial model: step zero");
   } finally {
     await store.close();
     provider.destroy();

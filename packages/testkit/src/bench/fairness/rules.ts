@@ -152,8 +152,8 @@ export const consensusGramRule: RoundRule = exactRule(
  */
 export const consensusReferenceRule: RoundRule = exactRule(
   "consensus-reference",
-  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; score max(0, exact Shapley of the linear game <v, mean of T's updates clipped to the median norm>) at 16 fixed-point bits",
-  "Gram matrix, <u_k, v>, ||v||^2 (proven since stage 2 whenever the reference counts: the chunk proofs accumulate them), median by counting, clip factors by square-root hints, the game's two weights per n from a table, connected components by hints",
+  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; the delta cap (what following the last global delta closer than the median player pays is removed from <u_k, v>); score max(0, exact Shapley of the linear game <v, mean of T's updates clipped to the median norm>) at 16 fixed-point bits",
+  "Gram matrix, <u_k, v>, ||v||^2, <u_k, Delta>, ||Delta||^2, <Delta, v> (proven whenever the reference counts: the chunk proofs accumulate them, Delta the step committed with the model), median by counting, clip factors and the cap's roots by square-root hints, the game's two weights per n from a table, connected components by hints",
   true,
   coreDecision,
 );
@@ -246,7 +246,18 @@ function exactRule(
       let reference: ReferenceStats | undefined;
       if (needsReference) {
         const v = referenceOf(exact);
-        reference = { alignment: vectors.map((u) => innerProduct(u, v)), norm2: innerProduct(v, v), size: prevModel.length };
+        // The last global delta as the proof carries it: the step committed with the model (zeros in round 0).
+        const delta = exact.lastGlobalDelta ?? zeros;
+        reference = {
+          alignment: vectors.map((u) => innerProduct(u, v)),
+          norm2: innerProduct(v, v),
+          size: prevModel.length,
+          delta: {
+            alignment: vectors.map((u) => innerProduct(u, delta)),
+            norm2: innerProduct(delta, delta),
+            reference: innerProduct(delta, v),
+          },
+        };
       }
       const d = decide({
         commitments: [...round.commitments],

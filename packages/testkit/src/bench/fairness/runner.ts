@@ -399,9 +399,12 @@ export class SeedRunner {
     });
     // The reference as the owner commits it (any salt: it changes the commitment, not the decision).
     const reference = withReference ? { reference: { values: referenceValues(exact), salt: BigInt(this.#o.seed) } } : {};
+    // The last global delta is the step the previous round committed with `prevModel` (none in round 0).
+    const prevStep = exact.lastGlobalDelta ?? undefined;
     const result = simulateRound({
       config,
       prevModel,
+      ...(prevStep === undefined ? {} : { prevStep }),
       slots,
       f: round.f,
       keccak: BigInt(this.#o.seed),

@@ -26,11 +26,13 @@ import {
   decisionReference,
   openReference,
   bytes32ToBytes,
+  committedModelStep,
   computeCid,
   decodeSealedUpdate,
   decodeWeights,
   encodeSealedUpdate,
   FedMarketClient,
+  loadProjectHistory,
   loadRoundHistory,
   publishedSealedUpdate,
   quantizeModel,
@@ -185,7 +187,7 @@ export function seededInts(seed: number, count: number, limit: number): bigint[]
  * the chain's events, each blob fetched and decoded (or, for a flagged slot whose update was
  * published on chain in answer, that data), anything that cannot be fetched or decoded or whose
  * ciphertext and `E` do not give the revealed commitment unavailable (an empty slot, as once
- * flagged and not answered), then `simulateRound`
+ * flagged and not answered), then `simulateRound` on the round's model and the step committed with it
  * with the aggregator's seal secret (which decides on its own which slots decode).
  */
 export async function referenceRound(
@@ -201,7 +203,13 @@ export async function referenceRound(
 ): Promise<RoundResult> {
   const client = new FedMarketClient(fx.market, fx.provider);
   const p = await client.getProject(project.projectId);
-  const prev = quantizeModel(decodeWeights(await fx.store.get(p.modelCid)), o.scale, o.config.modelBits);
+  const quantized = async (cid: string): Promise<bigint[]> =>
+    quantizeModel(decodeWeights(await fx.store.get(cid)), o.scale, o.config.modelBits);
+  const prev = await quantized(p.modelCid);
+  // The step committed with it (the last global delta), as every node derives it from the history.
+  const prevStep = await committedModelStep(await loadProjectHistory(client, project.projectId), o.round, prev, (opened) =>
+    quantized(opened.modelCid),
+  );
   const events = await client.updateRevealed({ projectId: project.projectId, round: o.round });
   // From the round's history, which joins an answer published in parts (UpdatePartPublished).
   const { publications: published } = await loadRoundHistory(client, project.projectId, o.round);
@@ -238,6 +246,7 @@ export async function referenceRound(
   return simulateRound({
     config: o.config,
     prevModel: prev,
+    ...(prevStep === undefined ? {} : { prevStep }),
     slots,
     f: o.f,
     keccak: roundKeccak(fx.chainId, client.address, project.projectId, o.round, p.paramsHash),

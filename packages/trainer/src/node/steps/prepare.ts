@@ -1,16 +1,19 @@
 /**
  * Step 2 of a round: download the model spec and the global model, check the spec against the chain
- * (`D`, scale, clip bound, the verifier's `kMax`/`chunk`) and the model against its on-chain
- * commitment, and hand the producer everything it may use for the round (`RoundInput`).
+ * (`D`, scale, clip bound, the verifier's `kMax`/`chunk`) and the model, with the step committed with
+ * it, against its on-chain commitment, and hand the producer everything it may use for the round
+ * (`RoundInput`).
  */
+import type { CircuitConfig } from "@fedmarket/core";
 import {
   checkSpecAgainstProject,
+  committedModelStep,
   decodeWeights,
   dequantizeModel,
   globalModelCommitment,
-  lastGlobalDelta,
   loadFrozenWeights,
   loadProjectHistory,
+  ModelStepError,
   quantizeModel,
   type ProjectInfo,
 } from "@fedmarket/protocol";
@@ -27,23 +30,29 @@ export interface LocalResources {
 }
 
 /**
- * `g_r - g_{r-1}` (floats) from the public RoundOpened history and the models it names, once the
- * model has changed: the one derivation (@fedmarket/protocol `lastGlobalDelta`), in quantized
- * units, divided by the scale (what a free-rider update producer wraps).
+ * The step committed with the round's model `global` (@fedmarket/protocol `committedModelStep`: the
+ * model minus the one it replaced, in quantized units; `undefined`: zeros), from the public
+ * RoundOpened history and the models it names. Computed once: the model's commitment needs it, and
+ * it is the last global delta the update producer may use (a free rider's copy).
  */
-async function lastGlobalDeltaOf(
+async function committedStepOf(
   o: TrainerNodeOptions,
   p: ProjectInfo,
   round: number,
+  global: Float32Array,
   scale: number,
-  modelBits: number,
-  size: number,
-): Promise<Float32Array | undefined> {
+  circuit: CircuitConfig,
+): Promise<bigint[] | undefined> {
+  const quantized = (weights: Float32Array): bigint[] => quantizeModel(weights, scale, circuit.modelBits);
   const history = await loadProjectHistory(o.client, p.id);
-  const delta = await lastGlobalDelta(history, round, async (opened) =>
-    quantizeModel(decodeWeights(await fetchBlob(o, opened.modelCid, `global model of round ${opened.round}`), size), scale, modelBits),
-  );
-  return delta === undefined ? undefined : dequantizeModel(delta, scale);
+  try {
+    return await committedModelStep(history, round, quantized(global), async (opened) =>
+      quantized(decodeWeights(await fetchBlob(o, opened.modelCid, `global model of round ${opened.round}`), global.length)),
+    );
+  } catch (err) {
+    if (!(err instanceof ModelStepError)) throw err;
+    throw new TrainerNodeError("model-mismatch", `${err.message}; nothing was trained`, { cause: err });
+  }
 }
 
 /**
@@ -70,10 +79,13 @@ export async function prepareRound(o: TrainerNodeOptions, p: ProjectInfo, round:
   bar.update(3, { info: "model" });
   bar.stop();
   const global = decodeWeights(modelBytes, summary.parameters);
-  if (globalModelCommitment(global, spec.quantization.scale, circuit) !== p.modelCommitment) {
+  const scale = spec.quantization.scale;
+  const step = await committedStepOf(o, p, round, global, scale, circuit);
+  if (globalModelCommitment(global, step, scale, circuit) !== p.modelCommitment) {
     throw new TrainerNodeError(
       "model-mismatch",
-      `the global model ${p.modelCid} does not match the model commitment on chain (${p.modelCommitment}); refusing to train on it`,
+      `the global model ${p.modelCid} with its step (${step === undefined ? "zero" : "the model minus the one it replaced"}) ` +
+        `does not match the model commitment on chain (${p.modelCommitment}); refusing to train on it`,
     );
   }
   o.logger.log(
@@ -97,7 +109,7 @@ export async function prepareRound(o: TrainerNodeOptions, p: ProjectInfo, round:
     logger: o.logger,
     loadDataset: () => local.loadDataset(spec),
     backend: () => local.backend(),
-    lastGlobalDelta: () => lastGlobalDeltaOf(o, p, round, spec.quantization.scale, circuit.modelBits, summary.parameters),
+    lastGlobalDelta: async () => (step === undefined ? undefined : dequantizeModel(step, scale)),
     submissions: async () => [...(await o.client.updateRevealed({ projectId: p.id, round }))].sort((x, y) => x.slot - y.slot),
   };
 }
