@@ -150,6 +150,18 @@ function prevModelOf(w: { readonly input: CircuitInput }): bigint[] {
   return unpack(w.input["prevModel"] as bigint[], config.modelBits, config.chunk);
 }
 
+/** Each named product signal of `input`'s witness, off by one, violates the R1CS: no forged product has a witness. */
+async function assertForgedProductsViolate(input: CircuitInput, names: readonly string[]): Promise<void> {
+  const honest = await circuit.witness(input);
+  for (const name of names) {
+    const at = circuit.signals.get(`main.${name}`);
+    assert.ok(at !== undefined, `${name} is a witness signal`);
+    const forged = [...honest];
+    forged[at] = ((honest[at] as bigint) + 1n) % FIELD_MODULUS;
+    assert.notEqual(circuit.violated(forged), -1, name);
+  }
+}
+
 describe("the reference in the chunk proof", () => {
   const r = rng(21);
   const d = 24;
@@ -219,14 +231,7 @@ describe("the reference in the chunk proof", () => {
         }),
       ),
     );
-    const honest = await circuit.witness(last.input);
-    for (const name of ["aligned[1][0]", "vSquared[0]", "vUsed[0]"]) {
-      const at = circuit.signals.get(`main.${name}`);
-      assert.ok(at !== undefined, `${name} is a witness signal`);
-      const forged = [...honest];
-      forged[at] = ((honest[at] as bigint) + 1n) % FIELD_MODULUS;
-      assert.notEqual(circuit.violated(forged), -1, name);
-    }
+    await assertForgedProductsViolate(last.input, ["aligned[1][0]", "vSquared[0]", "vUsed[0]"]);
   });
 
   test("the initial state has no reference chain, norm or alignment", async () => {
@@ -316,14 +321,7 @@ describe("the last global delta in the chunk proof", () => {
     for (const change of [plusOne("prevStep", 0), plusOne("deltaAlignment", 1), plusOne("deltaNorm"), plusOne("deltaReference")]) {
       await assert.rejects(circuit.witness(tamper(last.input, change)));
     }
-    const honest = await circuit.witness(last.input);
-    for (const name of ["deltaAligned[1][0]", "deltaSquared[0]", "deltaUsed[0]", "deltaWithReference[0]"]) {
-      const at = circuit.signals.get(`main.${name}`);
-      assert.ok(at !== undefined, `${name} is a witness signal`);
-      const forged = [...honest];
-      forged[at] = ((honest[at] as bigint) + 1n) % FIELD_MODULUS;
-      assert.notEqual(circuit.violated(forged), -1, name);
-    }
+    await assertForgedProductsViolate(last.input, ["deltaAligned[1][0]", "deltaSquared[0]", "deltaUsed[0]", "deltaWithReference[0]"]);
   });
 
   test("the initial state has no Delta statistics", async () => {

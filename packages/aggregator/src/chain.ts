@@ -5,11 +5,10 @@
  * the project's history (@fedmarket/protocol history.ts): how a round ended, where it opened, its
  * submissions. The history is read incrementally, once per node and project, so checking every
  * few seconds whether a round ended reads only new blocks, and it starts at the project's creation
- * block (`projectCreationBlock`), not at block 0.
+ * block (@fedmarket/protocol `projectCreationBlock`), not at block 0.
  */
 import type { TransactionReceipt, TransactionResponse } from "ethers";
 import {
-  fedMarketInterface,
   loadRoundHistory,
   ProjectHistoryReader,
   roundEnd as endOfRound,
@@ -42,32 +41,6 @@ export interface RoundResultArg {
   readonly newModelCid: string;
   /** The next round's hyper-parameters (within the project's bounds; not proven). */
   readonly nextHyperParams: HyperParams;
-}
-
-/**
- * The block in which project `projectId` was created (its `ProjectCreated` event), found by
- * bisecting `projectCount()` over past blocks: ids are handed out in order, so the project exists
- * exactly from that block on. About log2(latest block) `eth_call`s, where finding the event by its
- * logs would scan every block from 0 in `blockRange` windows. `undefined` when the project does
- * not exist (yet). Needs an endpoint that answers calls at old blocks (an archive node, a dev
- * chain); a pruned node's refusal is thrown as the client reports it.
- */
-export async function projectCreationBlock(client: FedMarketClient, projectId: bigint): Promise<number | undefined> {
-  const data = fedMarketInterface.encodeFunctionData("projectCount");
-  const countAt = async (blockTag: number): Promise<bigint> => {
-    const raw = await client.read("projectCount", () => client.provider.call({ to: client.address, data, blockTag }));
-    // Before the marketplace was deployed its address has no code, and no projects.
-    return raw === "0x" ? 0n : BigInt(fedMarketInterface.decodeFunctionResult("projectCount", raw)[0] as bigint);
-  };
-  let hi = await client.blockNumber();
-  if ((await countAt(hi)) < projectId) return undefined;
-  let lo = 0;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    if ((await countAt(mid)) >= projectId) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
 }
 
 export interface AggregatorChainOptions {

@@ -18,12 +18,13 @@ import {
   HeliaBlobStore,
   KuboBlobStore,
   MarketRevertError,
+  projectCreationBlock,
   RpcUnavailableError,
   type BlobStore,
   type ProjectInfo,
   type RetryOptions,
 } from "@fedmarket/protocol";
-import { AggregatorChain, projectCreationBlock } from "./chain.ts";
+import { AggregatorChain } from "./chain.ts";
 import { AggregatorNode } from "./aggregator-node.ts";
 import { AggregatorError } from "./errors.ts";
 import { checkAggregatorKey, parseSealSecret, readSealKeyFile, sealKeyText } from "./keys.ts";
@@ -253,7 +254,7 @@ function loggedRetries(logger: NodeLogger): RetryOptions {
 }
 
 /**
- * Where project `projectId`'s history is read from: its creation block (chain.ts
+ * Where project `projectId`'s history is read from: its creation block (@fedmarket/protocol
  * `projectCreationBlock`). An endpoint that cannot answer calls at old blocks (a pruned node)
  * costs only time: the history is then read from block 0, as the logs are still there.
  */

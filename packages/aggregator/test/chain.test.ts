@@ -4,8 +4,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fedMarketInterface, type FedMarketClient } from "@fedmarket/protocol";
-import { AggregatorChain, projectCreationBlock } from "../src/chain.ts";
+import { fedMarketInterface, projectCreationBlock, type FedMarketClient } from "@fedmarket/protocol";
+import { AggregatorChain } from "../src/chain.ts";
 
 const MARKET = `0x${"11".repeat(20)}`;
 

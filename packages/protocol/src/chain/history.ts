@@ -404,6 +404,35 @@ export function buildHistory(
   return h;
 }
 
+/** What `projectCreationBlock` needs of a client: calls at past blocks and the latest block. */
+export type CreationBlockClient = Pick<FedMarketClient, "address" | "provider" | "read" | "blockNumber">;
+
+/**
+ * The block in which project `projectId` was created (its `ProjectCreated` event), found by
+ * bisecting `projectCount()` over past blocks: ids are handed out in order, so the project exists
+ * exactly from that block on. About log2(latest block) `eth_call`s, where finding the event by its
+ * logs would scan every block from 0 in `blockRange` windows. `undefined` when the project does
+ * not exist (yet). Needs an endpoint that answers calls at old blocks (an archive node, a dev
+ * chain); a pruned node's refusal is thrown as the client reports it.
+ */
+export async function projectCreationBlock(client: CreationBlockClient, projectId: bigint): Promise<number | undefined> {
+  const data = fedMarketInterface.encodeFunctionData("projectCount");
+  const countAt = async (blockTag: number): Promise<bigint> => {
+    const raw = await client.read("projectCount", () => client.provider.call({ to: client.address, data, blockTag }));
+    // Before the marketplace was deployed its address has no code, and no projects.
+    return raw === "0x" ? 0n : BigInt(fedMarketInterface.decodeFunctionResult("projectCount", raw)[0] as bigint);
+  };
+  let hi = await client.blockNumber();
+  if ((await countAt(hi)) < projectId) return undefined;
+  let lo = 0;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if ((await countAt(mid)) >= projectId) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 /** The project's whole history in `[fromBlock, toBlock]`, read in bounded windows. */
 export async function loadProjectHistory(
   client: HistoryClient,

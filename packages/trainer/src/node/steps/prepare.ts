@@ -13,6 +13,8 @@ import {
   globalModelCommitment,
   loadFrozenWeights,
   loadProjectHistory,
+  projectCreationBlock,
+  RpcUnavailableError,
   ModelStepError,
   quantizeModel,
   type ProjectInfo,
@@ -27,6 +29,44 @@ import type { RoundInput } from "../update-producer.ts";
 export interface LocalResources {
   loadDataset(spec: RoundInput["spec"]): Promise<Dataset>;
   backend(): Promise<BackendInfo>;
+}
+
+/** Each client's projects' creation blocks (found once: a project's creation block never changes). */
+const creationBlocks = new WeakMap<TrainerNodeOptions["client"], Map<bigint, Promise<number>>>();
+
+/**
+ * Where project `projectId`'s history is read from: its creation block (@fedmarket/protocol
+ * `projectCreationBlock`, about log2(latest block) calls, once per project), so that the read every
+ * round does not scan the chain from block 0 in `eth_getLogs` windows. An endpoint that cannot
+ * answer calls at old blocks (a pruned node) costs only time: block 0, where the logs still are.
+ */
+function historyStart(o: TrainerNodeOptions, projectId: bigint): Promise<number> {
+  let known = creationBlocks.get(o.client);
+  if (known === undefined) creationBlocks.set(o.client, (known = new Map()));
+  let start = known.get(projectId);
+  if (start === undefined) {
+    start = projectCreationBlock(o.client, projectId).then(
+      (block) => block ?? 0,
+      (err: unknown) => {
+        if (err instanceof RpcUnavailableError) {
+          known.delete(projectId);
+          throw err;
+        }
+        o.logger.log(
+          "debug",
+          "history.from-genesis",
+          `cannot find the creation block of project ${projectId}: reading its history from block 0`,
+          {
+            projectId,
+            error: (err as Error).message.split("\n")[0],
+          },
+        );
+        return 0;
+      },
+    );
+    known.set(projectId, start);
+  }
+  return start;
 }
 
 /**
@@ -44,7 +84,7 @@ async function committedStepOf(
   circuit: CircuitConfig,
 ): Promise<bigint[] | undefined> {
   const quantized = (weights: Float32Array): bigint[] => quantizeModel(weights, scale, circuit.modelBits);
-  const history = await loadProjectHistory(o.client, p.id);
+  const history = await loadProjectHistory(o.client, p.id, { fromBlock: await historyStart(o, p.id) });
   try {
     return await committedModelStep(history, round, quantized(global), async (opened) =>
       quantized(decodeWeights(await fetchBlob(o, opened.modelCid, `global model of round ${opened.round}`), global.length)),
