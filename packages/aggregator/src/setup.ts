@@ -18,8 +18,7 @@ import {
   HeliaBlobStore,
   KuboBlobStore,
   MarketRevertError,
-  projectCreationBlock,
-  RpcUnavailableError,
+  historyStartBlock,
   type BlobStore,
   type ProjectInfo,
   type RetryOptions,
@@ -136,7 +135,7 @@ export async function openAggregator(
     );
     const chain = new AggregatorChain(client, {
       blockRange: config.blockRange ?? 2_000,
-      fromBlock: (id) => historyStart(client, id, logger),
+      fromBlock: (id) => historyStartBlock(client, id, logger),
     });
     const node = new AggregatorNode({
       chain,
@@ -251,28 +250,6 @@ function loggedRetries(logger: NodeLogger): RetryOptions {
         { attempt, delayMs },
       ),
   };
-}
-
-/**
- * Where project `projectId`'s history is read from: its creation block (@fedmarket/protocol
- * `projectCreationBlock`). An endpoint that cannot answer calls at old blocks (a pruned node)
- * costs only time: the history is then read from block 0, as the logs are still there.
- */
-async function historyStart(client: FedMarketClient, projectId: bigint, logger: NodeLogger): Promise<number> {
-  try {
-    return (await projectCreationBlock(client, projectId)) ?? 0;
-  } catch (err) {
-    if (err instanceof RpcUnavailableError) throw err;
-    logger.log(
-      "debug",
-      "history.from-genesis",
-      `cannot find the creation block of project ${projectId} (${(err as Error).message.split("\n")[0]}): reading its history from block 0`,
-      {
-        projectId,
-      },
-    );
-    return 0;
-  }
 }
 
 /**

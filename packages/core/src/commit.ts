@@ -24,27 +24,9 @@ export function splitChunks(values: readonly bigint[], chunk: number): bigint[][
   return out;
 }
 
-/** Hash of one chunk: `hashMany(pack(chunkValues, bits))` (`h[k][j]` or `hm[j]`). */
-export function chunkHash(chunkValues: readonly bigint[], bits: number): bigint {
-  return hashMany(pack(chunkValues, bits));
-}
-
-/** One chain step: `next = Poseidon(prev, chunkHash)`. */
+/** One chain step: `next = Poseidon(prev, hash)` (`hash` a chunk's hash: `modelChunkHash`, a ciphertext's `hashNarrow`). */
 export function chainStep(prev: bigint, hash: bigint): bigint {
   return poseidonPair(prev, hash);
-}
-
-/**
- * The chain over all chunks of a vector: `x[0] = 0`, `x[j+1] = Poseidon(x[j], hash_j)`.
- * Used for trainer chains (`bits = B`).
- * `values` is zero-padded to whole chunks first.
- */
-export function vectorChain(values: readonly bigint[], chunk: number, bits: number): bigint {
-  let acc = 0n;
-  for (const c of splitChunks(padToChunks(values, chunk), chunk)) {
-    acc = chainStep(acc, chunkHash(c, bits));
-  }
-  return acc;
 }
 
 /** What a model commitment depends on: the chunk size, the model's width `BG` and the step's `B`. */

@@ -19,7 +19,14 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { quantizeReference, randomFieldElement, referenceChunks, referenceCommitment, type CircuitConfig } from "@fedmarket/core";
+import {
+  modelCommitment,
+  quantizeReference,
+  randomFieldElement,
+  referenceChunks,
+  referenceCommitment,
+  type CircuitConfig,
+} from "@fedmarket/core";
 import type { Dataset } from "@fedmarket/ml";
 import {
   checkSpecAgainstProject,
@@ -27,7 +34,6 @@ import {
   decodeReference,
   decodeWeights,
   encodeReference,
-  globalModelCommitment,
   loadFrozenWeights,
   loadProjectHistory,
   loadRoundHistory,
@@ -272,11 +278,12 @@ async function roundModel(o: ReferenceStepOptions, p: ProjectInfo) {
   const scale = spec.quantization.scale;
   const quantize = (w: Float32Array): bigint[] => quantizeModel(w, scale, circuit.modelBits);
   const weights = decodeWeights(await o.store.get(p.modelCid), summary.parameters);
+  const quantized = quantize(weights);
   const history = await loadProjectHistory(o.client, o.projectId, o.fromBlock === undefined ? {} : { fromBlock: o.fromBlock });
-  const step = await committedModelStep(history, p.currentRound, quantize(weights), async (opened) =>
+  const step = await committedModelStep(history, p.currentRound, quantized, async (opened) =>
     quantize(decodeWeights(await o.store.get(opened.modelCid), summary.parameters)),
   );
-  if (globalModelCommitment(weights, step, scale, circuit) !== p.modelCommitment) {
+  if (modelCommitment(quantized, step, circuit) !== p.modelCommitment) {
     throw new Error(`the global model ${p.modelCid} with its step does not match the model commitment on chain; nothing was committed`);
   }
   return { spec, circuit, weights, frozenWeights };

@@ -6,6 +6,8 @@
  */
 import { JsonRpcProvider, type Provider } from "ethers";
 import { RpcUnavailableError, WrongNetworkError } from "../chain/errors.ts";
+import { projectCreationBlock, type CreationBlockClient } from "../chain/history.ts";
+import type { NodeLogger } from "./log.ts";
 import type { FetchOptions } from "../storage/blob-store.ts";
 
 // -------------------------------------------------------------------------------------------------
@@ -198,5 +200,27 @@ export async function waitForPending(client: NonceReader, address: string, optio
     if (look === 0) options.onWaiting?.(pending - latest);
     if (Date.now() >= deadline) throw new PendingTransactionsError(address, pending - latest, timeoutMs);
     await sleep(pollMs, options.signal);
+  }
+}
+
+/**
+ * Where a node reads project `projectId`'s history from: its creation block (chain/history.ts
+ * `projectCreationBlock`), so that no read scans the chain from block 0 in `eth_getLogs` windows.
+ * An endpoint that cannot answer calls at old blocks (a pruned node) costs only time: the history
+ * is then read from block 0, where the logs still are. An unreachable endpoint is thrown
+ * (`RpcUnavailableError`): the caller's outage handling decides what to do.
+ */
+export async function historyStartBlock(client: CreationBlockClient, projectId: bigint, logger: NodeLogger): Promise<number> {
+  try {
+    return (await projectCreationBlock(client, projectId)) ?? 0;
+  } catch (err) {
+    if (err instanceof RpcUnavailableError) throw err;
+    logger.log(
+      "debug",
+      "history.from-genesis",
+      `cannot find the creation block of project ${projectId} (${(err as Error).message.split("\n")[0]}): reading its history from block 0`,
+      { projectId },
+    );
+    return 0;
   }
 }

@@ -4,17 +4,15 @@
  * it, against its on-chain commitment, and hand the producer everything it may use for the round
  * (`RoundInput`).
  */
-import type { CircuitConfig } from "@fedmarket/core";
+import { modelCommitment, type CircuitConfig } from "@fedmarket/core";
 import {
   checkSpecAgainstProject,
   committedModelStep,
   decodeWeights,
   dequantizeModel,
-  globalModelCommitment,
   loadFrozenWeights,
   loadProjectHistory,
-  projectCreationBlock,
-  RpcUnavailableError,
+  historyStartBlock,
   ModelStepError,
   quantizeModel,
   type ProjectInfo,
@@ -31,39 +29,21 @@ export interface LocalResources {
   backend(): Promise<BackendInfo>;
 }
 
-/** Each client's projects' creation blocks (found once: a project's creation block never changes). */
-const creationBlocks = new WeakMap<TrainerNodeOptions["client"], Map<bigint, Promise<number>>>();
+/** Each client's projects' history start blocks (found once: a project's creation block never changes). */
+const historyStarts = new WeakMap<TrainerNodeOptions["client"], Map<bigint, Promise<number>>>();
 
 /**
- * Where project `projectId`'s history is read from: its creation block (@fedmarket/protocol
- * `projectCreationBlock`, about log2(latest block) calls, once per project), so that the read every
- * round does not scan the chain from block 0 in `eth_getLogs` windows. An endpoint that cannot
- * answer calls at old blocks (a pruned node) costs only time: block 0, where the logs still are.
+ * Where project `projectId`'s history is read from (@fedmarket/protocol `historyStartBlock`: its
+ * creation block, about log2(latest block) calls), found once per project, so that the read every
+ * round does not scan the chain from block 0. A failure is not kept: the next round asks again.
  */
 function historyStart(o: TrainerNodeOptions, projectId: bigint): Promise<number> {
-  let known = creationBlocks.get(o.client);
-  if (known === undefined) creationBlocks.set(o.client, (known = new Map()));
+  let known = historyStarts.get(o.client);
+  if (known === undefined) historyStarts.set(o.client, (known = new Map()));
   let start = known.get(projectId);
   if (start === undefined) {
-    start = projectCreationBlock(o.client, projectId).then(
-      (block) => block ?? 0,
-      (err: unknown) => {
-        if (err instanceof RpcUnavailableError) {
-          known.delete(projectId);
-          throw err;
-        }
-        o.logger.log(
-          "debug",
-          "history.from-genesis",
-          `cannot find the creation block of project ${projectId}: reading its history from block 0`,
-          {
-            projectId,
-            error: (err as Error).message.split("\n")[0],
-          },
-        );
-        return 0;
-      },
-    );
+    start = historyStartBlock(o.client, projectId, o.logger);
+    start.catch(() => known.delete(projectId));
     known.set(projectId, start);
   }
   return start;
@@ -79,15 +59,18 @@ async function committedStepOf(
   o: TrainerNodeOptions,
   p: ProjectInfo,
   round: number,
-  global: Float32Array,
+  global: readonly bigint[],
   scale: number,
   circuit: CircuitConfig,
 ): Promise<bigint[] | undefined> {
-  const quantized = (weights: Float32Array): bigint[] => quantizeModel(weights, scale, circuit.modelBits);
   const history = await loadProjectHistory(o.client, p.id, { fromBlock: await historyStart(o, p.id) });
   try {
-    return await committedModelStep(history, round, quantized(global), async (opened) =>
-      quantized(decodeWeights(await fetchBlob(o, opened.modelCid, `global model of round ${opened.round}`), global.length)),
+    return await committedModelStep(history, round, global, async (opened) =>
+      quantizeModel(
+        decodeWeights(await fetchBlob(o, opened.modelCid, `global model of round ${opened.round}`), global.length),
+        scale,
+        circuit.modelBits,
+      ),
     );
   } catch (err) {
     if (!(err instanceof ModelStepError)) throw err;
@@ -120,8 +103,9 @@ export async function prepareRound(o: TrainerNodeOptions, p: ProjectInfo, round:
   bar.stop();
   const global = decodeWeights(modelBytes, summary.parameters);
   const scale = spec.quantization.scale;
-  const step = await committedStepOf(o, p, round, global, scale, circuit);
-  if (globalModelCommitment(global, step, scale, circuit) !== p.modelCommitment) {
+  const quantized = quantizeModel(global, scale, circuit.modelBits);
+  const step = await committedStepOf(o, p, round, quantized, scale, circuit);
+  if (modelCommitment(quantized, step, circuit) !== p.modelCommitment) {
     throw new TrainerNodeError(
       "model-mismatch",
       `the global model ${p.modelCid} with its step (${step === undefined ? "zero" : "the model minus the one it replaced"}) ` +
