@@ -16,8 +16,9 @@ include "./lib.circom";
 // by these bounds, so no difference can wrap unnoticed.
 //
 // Constants: CONSENSUS_PARAMS in consensus.ts (dupNum / dupDen = 19 / 20, cap2 = 4,
-// tauNum / tauDen = 3 / 100, marginSq = 16, referenceCap2 = 9); the clip bits F are a template
-// parameter (16 in CONSENSUS_PARAMS), also the linear game's weight bits.
+// tauNum / tauDen = 3 / 100, marginSq = 16, referenceCap2 = 9, replayNum / replayDen = 99 / 100);
+// the clip bits F are a template parameter (16 in CONSENSUS_PARAMS), also the linear game's weight
+// bits.
 
 // F, the clip factors' fixed-point bits (CONSENSUS_CLIP_BITS in packages/core/src/config.ts).
 function consensusClipBits() {
@@ -64,24 +65,21 @@ template NonNegative(n) {
     out <== bits.out[n];
 }
 
-// Step 2 of the rule, the near-duplicate relation: linked[i][j] = 1 iff i != j, both slots are
-// candidates, G_ij > 0 and dupDen^2 G_ij^2 >= dupNum^2 G_ii G_jj (cosine >= dupNum / dupDen).
-// `linked` of consensusDecision. Per pair i < j: one sign test of G_ij - 1 (GB + 1 bits) and one of
-// the threshold difference (2 GB + 10 bits: dupDen^2 G_ij^2 and dupNum^2 G_ii G_jj are both in
-// [0, 2^(2 GB + 9)) because 400 < 2^9).
-template NearDuplicateLinks(K, GB) {
+// Step 2 of the rule, the near-duplicate test on every pair of slots: near[i][j] = 1 iff i != j,
+// G_ij > 0 and dupDen^2 G_ij^2 >= dupNum^2 G_ii G_jj (cosine >= dupNum / dupDen; core `near` in
+// consensusDecision). The replay screen (DeltaReplay) and the clusters (NearDuplicateLinks) both read
+// it. Per pair i < j: one sign test of G_ij - 1 (GB + 1 bits) and one of the threshold difference
+// (2 GB + 10 bits: dupDen^2 G_ij^2 and dupNum^2 G_ii G_jj are both in [0, 2^(2 GB + 9)) because
+// 400 < 2^9).
+template NearDuplicatePairs(K, GB) {
     var KK = K * (K + 1) \ 2;
     var TB = 2 * GB + 9;
     assert(TB <= 252);
     // Gram matrix, upper triangle, row-major (`gramIndex`); signed, |G_ij| < 2^GB, 0 <= G_ii < 2^GB.
     signal input gram[KK];
-    // candidate[k] = 1 iff slot k is valid with G_kk > 0 (0/1, constrained by the caller).
-    signal input candidate[K];
-    // linked[i][j] = 1 iff i ~ j (symmetric, 0 on the diagonal).
-    signal output linked[K][K];
+    // near[i][j] = 1 iff slots i and j are near-duplicates (symmetric, 0 on the diagonal).
+    signal output near[K][K];
 
-    // bothCandidates[i][j] = candidate[i] * candidate[j] (i < j): only candidates are linked.
-    signal bothCandidates[K][K];
     // positive[i][j].out = 1 iff G_ij > 0 (sign of G_ij - 1, which lies in [-2^GB, 2^GB)).
     component positive[K][K];
     // square[i][j] = G_ij^2, in [0, 2^(2 GB)).
@@ -90,21 +88,40 @@ template NearDuplicateLinks(K, GB) {
     signal normProduct[K][K];
     // close[i][j].out = 1 iff dupDen^2 G_ij^2 - dupNum^2 G_ii G_jj >= 0 (in [-2^TB, 2^TB)).
     component close[K][K];
-    // alignedClose[i][j] = positive * close: the cosine is at least dupNum / dupDen.
-    signal alignedClose[K][K];
     for (var i = 0; i < K; i++) {
-        linked[i][i] <== 0;
+        near[i][i] <== 0;
         for (var j = i + 1; j < K; j++) {
             var g = gram[gramIndex(i, j, K)];
-            bothCandidates[i][j] <== candidate[i] * candidate[j];
             positive[i][j] = NonNegative(GB);
             positive[i][j].d <== g - 1;
             square[i][j] <== g * g;
             normProduct[i][j] <== gram[gramIndex(i, i, K)] * gram[gramIndex(j, j, K)];
             close[i][j] = NonNegative(TB);
             close[i][j].d <== consensusDupDen2() * square[i][j] - consensusDupNum2() * normProduct[i][j];
-            alignedClose[i][j] <== positive[i][j].out * close[i][j].out;
-            linked[i][j] <== bothCandidates[i][j] * alignedClose[i][j];
+            // The cosine is at least dupNum / dupDen.
+            near[i][j] <== positive[i][j].out * close[i][j].out;
+            near[j][i] <== near[i][j];
+        }
+    }
+}
+
+// Step 2 of the rule, the near-duplicate relation on the candidates: linked[i][j] = 1 iff both slots
+// are candidates and near-duplicates (NearDuplicatePairs). `linked` of consensusDecision.
+template NearDuplicateLinks(K) {
+    // near[i][j] (NearDuplicatePairs: 0/1, symmetric, 0 on the diagonal).
+    signal input near[K][K];
+    // candidate[k] = 1 iff slot k is clustered (0/1, constrained by the caller).
+    signal input candidate[K];
+    // linked[i][j] = 1 iff i ~ j (symmetric, 0 on the diagonal).
+    signal output linked[K][K];
+
+    // bothCandidates[i][j] = candidate[i] * candidate[j] (i < j): only candidates are linked.
+    signal bothCandidates[K][K];
+    for (var i = 0; i < K; i++) {
+        linked[i][i] <== 0;
+        for (var j = i + 1; j < K; j++) {
+            bothCandidates[i][j] <== candidate[i] * candidate[j];
+            linked[i][j] <== bothCandidates[i][j] * near[i][j];
             linked[j][i] <== linked[i][j];
         }
     }
@@ -613,6 +630,79 @@ template ReferenceAligned(K, GB) {
     }
 }
 
+// replayDen^2 / replayNum^2: a replay iff b_k > 0 and replayDen^2 b_k^2 >= replayNum^2 G_kk N
+// (cosine with the last global delta >= 99 / 100; REPLAY_NUM / REPLAY_DEN in packages/core/src/replay.ts).
+function consensusReplayDen2() {
+    return 10000;
+}
+
+// replayNum^2 (see consensusReplayDen2).
+function consensusReplayNum2() {
+    return 9801;
+}
+
+// Step 2'' of the rule, in both modes: slot k follows Delta iff b_k = <u_k, Delta> > 0 and
+// replayDen^2 b_k^2 >= replayNum^2 G_kk N, Delta the last global delta (the step committed with the
+// round's model) and N = |Delta|^2 (core `isReplay`); replay[k] = 1 iff k follows Delta and is no
+// near-duplicate of a fresh slot (valid, non-zero, not following Delta). `replay` of
+// consensusDecision on valid non-zero slots (the caller gates by validity). A zero update or a zero
+// Delta has b_k = 0 and never follows it. Bounds (from the caller): |b_k| < 2^GB, G_kk and N in
+// [0, 2^GB). The sign test of b_k - 1 is in [-2^GB, 2^GB); replayDen^2 b_k^2 and replayNum^2 G_kk N
+// are both in [0, 2^(2 GB + 14)) (10000 < 2^14), so their difference lies in NonNegative(2 GB + 14)'s
+// range. The count of fresh near-duplicates is below K.
+template DeltaReplay(K, GB) {
+    assert(2 * GB + 14 <= 252);
+    // b_k = <u_k, Delta> (signed, |b_k| < 2^GB).
+    signal input deltaAlignment[K];
+    // G_kk, each in [0, 2^GB).
+    signal input norm2[K];
+    // N = |Delta|^2, in [0, 2^GB).
+    signal input deltaNorm;
+    // near[i][j] (NearDuplicatePairs: 0/1, symmetric, 0 on the diagonal).
+    signal input near[K][K];
+    // nonZero[k] = 1 iff slot k is valid with G_kk > 0 (0/1, from the caller).
+    signal input nonZero[K];
+    // replay[k] = 1 iff slot k's update has cosine >= 99 / 100 with Delta and no fresh near-duplicate.
+    signal output replay[K];
+
+    // positive[k].out = 1 iff b_k > 0 (sign of b_k - 1).
+    component positive[K];
+    // square[k] = b_k^2.
+    signal square[K];
+    // normProduct[k] = G_kk N.
+    signal normProduct[K];
+    // close[k].out = 1 iff replayDen^2 b_k^2 - replayNum^2 G_kk N >= 0.
+    component close[K];
+    // follows[k] = positive * close: cosine >= 99 / 100 with Delta.
+    signal follows[K];
+    // fresh[k] = nonZero[k] * (1 - follows[k]): valid, non-zero, not following Delta.
+    signal fresh[K];
+    for (var k = 0; k < K; k++) {
+        positive[k] = NonNegative(GB);
+        positive[k].d <== deltaAlignment[k] - 1;
+        square[k] <== deltaAlignment[k] * deltaAlignment[k];
+        normProduct[k] <== norm2[k] * deltaNorm;
+        close[k] = NonNegative(2 * GB + 14);
+        close[k].d <== consensusReplayDen2() * square[k] - consensusReplayNum2() * normProduct[k];
+        follows[k] <== positive[k].out * close[k].out;
+        fresh[k] <== nonZero[k] - nonZero[k] * follows[k];
+    }
+    // freshNear[k][j] = near[k][j] * fresh[j]: a fresh near-duplicate of k (0 on the diagonal).
+    signal freshNear[K][K];
+    // isolated[k].out = 1 iff k has no fresh near-duplicate.
+    component isolated[K];
+    for (var k = 0; k < K; k++) {
+        var count = 0;
+        for (var j = 0; j < K; j++) {
+            freshNear[k][j] <== near[k][j] * fresh[j];
+            count += freshNear[k][j];
+        }
+        isolated[k] = IsZero();
+        isolated[k].in <== count;
+        replay[k] <== follows[k] * isolated[k].out;
+    }
+}
+
 // Step 4 of the rule, the norm cap: capped[k] = 1 iff on, k is a representative and
 // G_kk <= cap2 * m2; `capped` of consensusDecision (nobody when off: inactive, or no median taken;
 // without a median there is no representative either, so the quorum flag alone also works as `on`).
@@ -758,26 +848,30 @@ template DeltaCap(K, GB) {
         rootHigh[r].out === 1;
     }
 
-    // ---- the order of cos(u_r, Delta): first[r][s] = 1 iff r comes before s (r < s) ----
-    // crossR[r][s] = b_r R_s, crossS[r][s] = b_s R_r.
-    signal crossR[K][K];
-    signal crossS[K][K];
-    // ahead[r][s].out = 1 iff b_r R_s - b_s R_r >= 0; level[r][s].out = 1 iff it is 0.
-    component ahead[K][K];
-    component level[K][K];
+    // ---- the order of cos(u_r, Delta): before[r][s] = 1 iff r comes before s ----
+    // One entry per pair r < s, at index p (r-major, as the loop below counts).
+    var PAIRS = K * (K - 1) \ 2;
+    // crossR[p] = b_r R_s, crossS[p] = b_s R_r.
+    signal crossR[PAIRS];
+    signal crossS[PAIRS];
+    // ahead[p].out = 1 iff b_r R_s - b_s R_r >= 0; level[p].out = 1 iff it is 0.
+    component ahead[PAIRS];
+    component level[PAIRS];
     // before[r][s] = 1 iff r comes before s in the order (r != s).
     var before[K][K];
+    var p = 0;
     for (var r = 0; r < K; r++) {
         for (var s = r + 1; s < K; s++) {
-            crossR[r][s] <== deltaAlignment[r] * rootHint[s];
-            crossS[r][s] <== deltaAlignment[s] * rootHint[r];
-            ahead[r][s] = NonNegative(2 * GB + 1);
-            ahead[r][s].d <== crossR[r][s] - crossS[r][s];
-            level[r][s] = IsZero();
-            level[r][s].in <== crossR[r][s] - crossS[r][s];
+            crossR[p] <== deltaAlignment[r] * rootHint[s];
+            crossS[p] <== deltaAlignment[s] * rootHint[r];
+            ahead[p] = NonNegative(2 * GB + 1);
+            ahead[p].d <== crossR[p] - crossS[p];
+            level[p] = IsZero();
+            level[p].in <== crossR[p] - crossS[p];
             // r < s: r first when its cosine is smaller, or equal.
-            before[r][s] = 1 - ahead[r][s].out + level[r][s].out;
+            before[r][s] = 1 - ahead[p].out + level[p].out;
             before[s][r] = 1 - before[r][s];
+            p++;
         }
     }
 
@@ -1023,9 +1117,9 @@ template ClusterScores(K, F, VB) {
 // matrix, the valid slots, the quorum flag and, when byReference = 1, the owner's reference
 // (alignments, |v|^2, D), with every hint proven by the step templates above (so each output is the
 // reference's for any accepted hints; `consensusHints` in consensus.ts computes them). Wiring:
-// zero[k] = valid[k] * (G_kk = 0); candidate = (valid - zero) * (byReference ? aligned : 1)
-// (ReferenceAligned); NearDuplicateLinks on the candidates; Clusters (representatives, sizes, the
-// proven labelling labelOf); LowerMedian of the representatives' G_rr (members = representatives,
+// zero[k] = valid[k] * (G_kk = 0); NearDuplicatePairs on every pair; candidate = (valid - zero) *
+// (1 - replay) * (byReference ? aligned : 1) (DeltaReplay, ReferenceAligned); NearDuplicateLinks on
+// the candidates; Clusters (representatives, sizes, the proven labelling labelOf); LowerMedian of the representatives' G_rr (members = representatives,
 // weights = cluster sizes by consensus, 1 by the reference; active = the quorum; its `on` also
 // needs a representative); NormCap with on = active and cap2 =
 // 4 or 9 (without a median there is no representative, see NormCap); ClipFactor per slot with
@@ -1052,7 +1146,8 @@ template ConsensusRule(K, F, GB) {
     signal input alignment[K];
     // |v|^2, in [0, 2^GB) (ignored when byReference = 0).
     signal input referenceNorm;
-    // b_k = <u_k, Delta>, Delta the last global delta (signed, |b_k| < 2^GB; used by the reference only).
+    // b_k = <u_k, Delta>, Delta the last global delta (signed, |b_k| < 2^GB): the replay screen
+    // (both modes) and the delta cap (by the reference).
     signal input deltaAlignment[K];
     // |Delta|^2, in [0, 2^GB).
     signal input deltaNorm;
@@ -1095,11 +1190,23 @@ template ConsensusRule(K, F, GB) {
     component isZero[K];
     // zero[k] = valid[k] * isZero[k].out: a valid zero update, neither counted nor paid.
     signal zero[K];
+    // fresh[k] = nonZero[k] * (1 - replay[k]): valid, non-zero and no replay of Delta.
+    signal fresh[K];
     // referenceGate[k] = byReference * aligned[k]: the reference's verdict when it judges.
     signal referenceGate[K];
-    // candidate[k] = (valid[k] - zero[k]) * (1 - byReference + referenceGate[k]): valid, non-zero
+    // candidate[k] = fresh[k] * (1 - byReference + referenceGate[k]): valid, non-zero, no replay
     // and (by the reference) aligned: the slots that are clustered.
     signal candidate[K];
+    // Step 2: the near-duplicate test on every pair (the replay screen and the clusters read it).
+    component pairs = NearDuplicatePairs(K, GB);
+    pairs.gram <== gram;
+    // nonZero[k] = valid[k] - zero[k]: valid with G_kk > 0.
+    signal nonZero[K];
+    // Step 2'': replays of the last global delta, in both modes.
+    component replays = DeltaReplay(K, GB);
+    replays.deltaAlignment <== deltaAlignment;
+    replays.deltaNorm <== deltaNorm;
+    replays.near <== pairs.near;
     // Step 2': alignment with the reference by the margin.
     component aligned = ReferenceAligned(K, GB);
     aligned.alignment <== alignment;
@@ -1109,17 +1216,23 @@ template ConsensusRule(K, F, GB) {
         norm2[k] <== gram[gramIndex(k, k, K)];
     }
     aligned.norm2 <== norm2;
+    replays.norm2 <== norm2;
     for (var k = 0; k < K; k++) {
         isZero[k] = IsZero();
         isZero[k].in <== norm2[k];
         zero[k] <== valid[k] * isZero[k].out;
+        nonZero[k] <== valid[k] - zero[k];
+    }
+    replays.nonZero <== nonZero;
+    for (var k = 0; k < K; k++) {
+        fresh[k] <== nonZero[k] * (1 - replays.replay[k]);
         referenceGate[k] <== byReference * aligned.aligned[k];
-        candidate[k] <== (valid[k] - zero[k]) * (1 - byReference + referenceGate[k]);
+        candidate[k] <== fresh[k] * (1 - byReference + referenceGate[k]);
     }
 
-    // Step 2: the near-duplicate relation and its clusters.
-    component links = NearDuplicateLinks(K, GB);
-    links.gram <== gram;
+    // Step 2: the near-duplicate relation on the candidates and its clusters.
+    component links = NearDuplicateLinks(K);
+    links.near <== pairs.near;
     links.candidate <== candidate;
     component clusters = Clusters(K);
     clusters.linked <== links.linked;

@@ -667,8 +667,8 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
         if (c.verifier.decisionInputCount() != _decisionInputCount(kMax)) revert InvalidConfig("verifier");
         // The model's headroom: more rounds could push a model value out of the bits the chunk proof adds in.
         if (c.numRounds > c.verifier.maxRounds()) revert InvalidConfig("numRounds");
-        // At least the rule by consensus's quorum of `2f + 3`, so that it can count anyone.
-        uint256 quorum = 2 * uint256(c.params.byzantineTolerance) + 3;
+        // At least the rule by consensus's quorum, so that it can count anyone.
+        uint256 quorum = _consensusQuorum(c.params.byzantineTolerance);
         if (c.maxTrainersPerRound < quorum || c.maxTrainersPerRound > kMax) revert InvalidConfig("maxTrainersPerRound");
         uint256 chunks = (uint256(c.params.modelSize) + chunk - 1) / chunk;
         return (uint8(kMax), uint32(chunks));

@@ -236,4 +236,11 @@ abstract contract FedMarketStorage {
         uint256 f = p.byzantineTolerance;
         return f == 0 ? 3 : 2 * f + 1;
     }
+
+    /// @dev The rule by consensus's quorum of valid updates, `2f + 3` (@fedmarket/core
+    ///      `consensusQuorum`): below it the rule counts nobody, so a project needs at least this
+    ///      many slots for the rule without a reference to count anyone.
+    function _consensusQuorum(uint256 f) internal pure returns (uint256) {
+        return 2 * f + 3;
+    }
 }

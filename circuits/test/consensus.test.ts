@@ -20,6 +20,7 @@ import {
   mod,
   type CircuitInput,
   type ConsensusResult,
+  type DeltaStats,
   type ReferenceStats,
 } from "@fedmarket/core";
 import { loadTestMain, releaseCurves, rng, tamper, type TestCircuit } from "./harness.ts";
@@ -39,6 +40,26 @@ include "consensus.circom";
 component main = ${template}(${args});
 `;
 
+/** Test main: NearDuplicatePairs feeding NearDuplicateLinks, as ConsensusRule wires them. */
+const LINKS_MAIN = `pragma circom 2.1.0;
+include "consensus.circom";
+// Test main: NearDuplicatePairs(${K}, ${GB}) feeding NearDuplicateLinks(${K}).
+template TestLinks(K, GB) {
+    signal input gram[K * (K + 1) \\ 2];
+    signal input candidate[K];
+    signal output near[K][K];
+    signal output linked[K][K];
+    component pairs = NearDuplicatePairs(K, GB);
+    pairs.gram <== gram;
+    near <== pairs.near;
+    component links = NearDuplicateLinks(K);
+    links.near <== pairs.near;
+    links.candidate <== candidate;
+    linked <== links.linked;
+}
+component main = TestLinks(${K}, ${GB});
+`;
+
 let links: TestCircuit;
 let median: TestCircuit;
 let clip: TestCircuit;
@@ -51,9 +72,10 @@ let aligned: TestCircuit;
 let gameValues: TestCircuit;
 let gramValues: TestCircuit;
 let deltaCap: TestCircuit;
+let deltaReplay: TestCircuit;
 
 before(async () => {
-  links = await loadTestMain("test_near_duplicate_links", testMain("NearDuplicateLinks", `${K}, ${GB}`));
+  links = await loadTestMain("test_near_duplicate_links", LINKS_MAIN);
   median = await loadTestMain("test_lower_median", testMain("LowerMedian", `${K}, ${GB}`));
   clip = await loadTestMain("test_clip_factor", testMain("ClipFactor", `${F}, ${GB}`));
   keep = await loadTestMain("test_consensus_keep", testMain("ConsensusKeep", `${K}, ${F}, ${GB}`));
@@ -65,6 +87,7 @@ before(async () => {
   gameValues = await loadTestMain("test_game_values", testMain("GameValues", `${K}, ${F}, ${GB}`));
   gramValues = await loadTestMain("test_gram_values", testMain("GramValues", `${K}, ${2 * F + GB}`));
   deltaCap = await loadTestMain("test_delta_cap", testMain("DeltaCap", `${K}, ${GB}`));
+  deltaReplay = await loadTestMain("test_delta_replay", testMain("DeltaReplay", `${K}, ${GB}`));
 });
 after(releaseCurves);
 
@@ -178,7 +201,7 @@ interface TestReference {
  * The reference statistics the decision proof reads from the state: `<u_k, v>`, `|v|^2`, `D`, and
  * the last delta's `<u_k, Delta>`, `|Delta|^2`, `<Delta, v>`.
  */
-function referenceStats(round: Round, { v, size, delta }: TestReference): ReferenceStats {
+function referenceStats(round: Round, { v, size, delta }: TestReference): ReferenceStats & { readonly delta: DeltaStats } {
   const d = delta ?? v.map(() => 0n);
   return {
     alignment: round.map((u) => (u === null ? 0n : innerProduct(u, v))),
@@ -201,9 +224,17 @@ function decideByReference(round: Round, reference: TestReference, f = 0): { gra
     excluded: round.map(() => false),
     gram,
     f,
-    reference: referenceStats(round, reference),
+    ...referenceInput(referenceStats(round, reference)),
   });
   return { gram, result };
+}
+
+/** The reference and delta inputs of `consensusDecision` from `referenceStats`. */
+function referenceInput({ delta, ...reference }: ReferenceStats & { readonly delta: DeltaStats }): {
+  reference: ReferenceStats;
+  delta: DeltaStats;
+} {
+  return { reference, delta };
 }
 
 /**
@@ -223,7 +254,13 @@ function referenceRounds(count: number, seed: number): { round: Round; reference
   });
 }
 
-// ---- 1. NearDuplicateLinks ----
+// ---- 1. NearDuplicatePairs and NearDuplicateLinks ----
+
+/** The near-duplicate test on every pair (`near` of consensusDecision): i != j, G_ij > 0, 400 G_ij^2 >= 361 G_ii G_jj. */
+function nearOf(gram: readonly (readonly bigint[])[]): boolean[][] {
+  const g = (i: number, j: number): bigint => gram[i]?.[j] as bigint;
+  return gram.map((_, i) => gram.map((__, j) => i !== j && g(i, j) > 0n && 400n * g(i, j) ** 2n >= 361n * g(i, i) * g(j, j)));
+}
 
 /** NearDuplicateLinks input of a round. */
 function linksInput(round: Round): { input: CircuitInput; result: ConsensusResult } {
@@ -232,16 +269,18 @@ function linksInput(round: Round): { input: CircuitInput; result: ConsensusResul
   return { input, result };
 }
 
-describe("NearDuplicateLinks", () => {
-  test("equals consensusDecision's linked on random and threshold rounds", async () => {
+describe("NearDuplicatePairs and NearDuplicateLinks", () => {
+  test("equal consensusDecision's near-duplicate test and linked on random and threshold rounds", async () => {
     let linkedPairs = 0;
     let unlinkedPositive = 0;
     for (const round of [...THRESHOLD_ROUNDS, ...randomRounds(20, 7)]) {
       const { input, result } = linksInput(round);
       const w = await links.witness(input);
       assert.equal(links.violated(w), -1);
+      const near = nearOf(gramOf(round));
       for (let i = 0; i < K; i++) {
         for (let j = 0; j < K; j++) {
+          assert.equal(output(links, w, `near[${i}][${j}]`), bit(near[i]?.[j]), `near[${i}][${j}]`);
           const expected = bit(result.linked[i]?.[j]);
           assert.equal(output(links, w, `linked[${i}][${j}]`), expected, `linked[${i}][${j}]`);
           if (i < j && expected === 1n) linkedPairs++;
@@ -255,7 +294,7 @@ describe("NearDuplicateLinks", () => {
     }
     // The rounds exercise both outcomes of the threshold among positive inner products.
     assert.ok(linkedPairs > 10 && unlinkedPositive > 10, `${linkedPairs} linked, ${unlinkedPositive} positive but not linked`);
-    console.error(`  NearDuplicateLinks(${K}, ${GB}): ${links.r1cs.nConstraints} constraints`);
+    console.error(`  NearDuplicatePairs(${K}, ${GB}) + NearDuplicateLinks(${K}): ${links.r1cs.nConstraints} constraints`);
   });
 
   test("the exact threshold links; just below, negated copies and orthogonal vectors do not", async () => {
@@ -956,20 +995,29 @@ interface RuleCase {
   readonly duplicate?: readonly [number, number];
   /** The owner's reference: the rule then judges by it. */
   readonly reference?: TestReference;
+  /** Without a reference: the last global delta (omitted: zero). */
+  readonly delta?: readonly bigint[];
 }
 
 /** ConsensusRule input of a case (valid slots and quorum from `consensusDecision`, hints from `consensusHints`). */
-function ruleInput({ round, f = 0, excluded = [], duplicate, reference }: RuleCase): { input: CircuitInput; result: ConsensusResult } {
+function ruleInput({ round, f = 0, excluded = [], duplicate, reference, delta }: RuleCase): {
+  input: CircuitInput;
+  result: ConsensusResult;
+} {
   const gram = gramOf(round);
   const commitments = round.map((u, k) => (u === null ? 0n : BigInt(k + 1)));
   if (duplicate !== undefined) commitments[duplicate[1]] = commitments[duplicate[0]] as bigint;
   const stats = reference === undefined ? undefined : referenceStats(round, reference);
+  // Without a reference, the delta's statistics alone (its <Delta, v> is 0).
+  const deltaOnly = delta === undefined ? undefined : referenceStats(round, { v: delta.map(() => 0n), size: 0, delta }).delta;
+  const deltaStats = stats?.delta ?? deltaOnly;
   const result = consensusDecision({
     commitments,
     excluded: round.map((_, k) => excluded.includes(k)),
     gram,
     f,
-    ...(stats === undefined ? {} : { reference: stats }),
+    ...(stats === undefined ? {} : referenceInput(stats)),
+    ...(deltaOnly === undefined ? {} : { delta: deltaOnly }),
   });
   const input = {
     gram: triangle(gram),
@@ -978,9 +1026,9 @@ function ruleInput({ round, f = 0, excluded = [], duplicate, reference }: RuleCa
     byReference: bit(stats !== undefined),
     alignment: (stats?.alignment ?? new Array<bigint>(K).fill(0n)).map(mod),
     referenceNorm: stats?.norm2 ?? 0n,
-    deltaAlignment: (stats?.delta?.alignment ?? new Array<bigint>(K).fill(0n)).map(mod),
-    deltaNorm: stats?.delta?.norm2 ?? 0n,
-    deltaReference: mod(stats?.delta?.reference ?? 0n),
+    deltaAlignment: (deltaStats?.alignment ?? new Array<bigint>(K).fill(0n)).map(mod),
+    deltaNorm: deltaStats?.norm2 ?? 0n,
+    deltaReference: mod(deltaStats?.reference ?? 0n),
     size: BigInt(stats?.size ?? round.find((u) => u !== null)?.length ?? 0),
     ...consensusHints(result, F),
   } as CircuitInput;
@@ -1340,20 +1388,21 @@ const REFERENCE_CASES: { name: string; round: Round; reference: TestReference }[
     ],
     reference: { v: [3n, 1n, 0n], size: 64 },
   },
-  // A replay of the last delta (slot 4) among four honest updates: the cap takes from it what
-  // following Delta closer than the median player pays.
-  {
-    name: "replay",
-    round: [
-      [10n, 9n, 8n, 0n, 0n],
-      [9n, 11n, 0n, 8n, 0n],
-      [11n, 10n, 0n, 0n, 8n],
-      [10n, 10n, -6n, 0n, -5n],
-      [11n, 10n, 2n, 2n, 3n],
-    ],
-    reference: { v: [1n, 1n, 0n, 0n, 0n], size: 64, delta: [10n, 10n, 2n, 2n, 2n] },
-  },
+  // A noisy replay of the last delta (slot 4: cosine 0.973 with it, below the replay screen) among
+  // four honest updates: the cap takes from it what following Delta closer than the median player pays.
+  replayCase("replay", [12n, 9n, 4n, 0n, 3n]),
+  // An exact-enough replay of Delta (cosine 0.997 >= 99/100): valid, neither counted nor paid.
+  replayCase("exact replay", [11n, 10n, 2n, 2n, 3n]),
 ];
+
+/** Four honest updates and `replay` in slot 4, with `Delta` = (10, 10, 2, 2, 2) and `v` = (1, 1, 0, 0, 0). */
+function replayCase(name: string, replay: readonly bigint[]): { name: string; round: Round; reference: TestReference } {
+  return {
+    name,
+    round: [[10n, 9n, 8n, 0n, 0n], [9n, 11n, 0n, 8n, 0n], [11n, 10n, 0n, 0n, 8n], [10n, 10n, -6n, 0n, -5n], [...replay]],
+    reference: { v: [1n, 1n, 0n, 0n, 0n], size: 64, delta: [10n, 10n, 2n, 2n, 2n] },
+  };
+}
 
 describe("ConsensusRule by the owner's reference", () => {
   test("equals consensusDecision on seeded and hand-made rounds, active and inactive", async () => {
@@ -1407,6 +1456,11 @@ describe("ConsensusRule by the owner's reference", () => {
     const replay = by("replay");
     assert.ok(replay.deltaCapped && (replay.deltaDeduction[4] as bigint) > 0n, "the replay is capped");
     assert.ok(replay.counted.every(Boolean));
+    const exact = by("exact replay");
+    assert.deepEqual(exact.replay, [false, false, false, false, true]);
+    assert.deepEqual(exact.counted, [true, true, true, true, false]);
+    assert.equal(exact.valid[4], true);
+    assert.equal(exact.scores[4], 0n);
     const copies = by("copies");
     assert.deepEqual(copies.label.slice(0, 3), [0, 0, 0]);
     assert.equal(copies.scores[1], copies.scores[0]);
@@ -1586,5 +1640,156 @@ describe("DeltaCap", () => {
       }
     }
     assert.ok(rejected >= 60, `${rejected} rejected`);
+  });
+});
+
+// ---- 2''. DeltaReplay ----
+
+describe("DeltaReplay", () => {
+  /** DeltaReplay input of a round and a last delta, with consensusDecision's replay flags. */
+  function replayInput(round: Round, delta: readonly bigint[]): { input: CircuitInput; expected: boolean[] } {
+    const { result } = ruleInput({ round, delta });
+    const stats = referenceStats(round, { v: delta.map(() => 0n), size: 0, delta }).delta;
+    const gram = gramOf(round);
+    const input = {
+      deltaAlignment: stats.alignment.map(mod),
+      norm2: gram.map((row, k) => row[k] as bigint),
+      deltaNorm: stats.norm2,
+      near: nearOf(gram).map((row) => row.map(bit)),
+      nonZero: result.valid.map((v, k) => bit(v && !result.zero[k])),
+    } as CircuitInput;
+    return { input, expected: result.replay };
+  }
+  /** Seeded rounds whose last delta is one of their updates (so it and its copies are replays) or the common direction. */
+  function replayRounds(count: number, seed: number): { round: Round; delta: bigint[] }[] {
+    const next = rng(seed);
+    return copiesRounds(count, seed).map((round, index) => {
+      const first = round.find((u) => u !== null) ?? [0n];
+      const delta = index % 3 === 2 ? perturbed(next, first, 40) : [...first];
+      return { round, delta };
+    });
+  }
+
+  test("equals consensusDecision's replay flags on seeded rounds (valid slots)", async () => {
+    let replays = 0;
+    let others = 0;
+    for (const { round, delta } of replayRounds(24, 301)) {
+      const { input, expected } = replayInput(round, delta);
+      const w = await deltaReplay.witness(input);
+      assert.equal(deltaReplay.violated(w), -1);
+      for (let k = 0; k < K; k++) {
+        if (round[k] === null) continue;
+        assert.equal(output(deltaReplay, w, `replay[${k}]`), bit(expected[k]), `replay[${k}]`);
+        if (expected[k]) replays++;
+        else others++;
+      }
+    }
+    assert.ok(replays >= 20 && others >= 40, `${replays} replays, ${others} others`);
+    console.error(`  DeltaReplay(${K}, ${GB}): ${deltaReplay.r1cs.nConstraints} constraints`);
+  });
+
+  test("the threshold is inclusive: cos = 99/100 is a replay, one less is not; b <= 0 never is", async () => {
+    // b = 99, G_kk = N = 100: 10000 * 99^2 = 9801 * 100 * 100.
+    // No near-duplicates: nobody is rescued.
+    const at = (b: bigint, g: bigint, n: bigint): CircuitInput =>
+      ({
+        deltaAlignment: new Array<bigint>(K).fill(mod(b)),
+        norm2: new Array<bigint>(K).fill(g),
+        deltaNorm: n,
+        near: Array.from({ length: K }, () => new Array<bigint>(K).fill(0n)),
+        nonZero: new Array<bigint>(K).fill(1n),
+      }) as CircuitInput;
+    const flag = async (input: CircuitInput): Promise<bigint> => {
+      const w = await deltaReplay.witness(input);
+      assert.equal(deltaReplay.violated(w), -1);
+      return output(deltaReplay, w, "replay[0]");
+    };
+    assert.equal(await flag(at(99n, 100n, 100n)), 1n);
+    assert.equal(await flag(at(98n, 100n, 100n)), 0n);
+    assert.equal(await flag(at(-99n, 100n, 100n)), 0n);
+    assert.equal(await flag(at(0n, 0n, 100n)), 0n);
+    assert.equal(await flag(at(0n, 100n, 0n)), 0n);
+    // The extremes of the bounds: b, G_kk and N just below 2^GB (cosine 1).
+    const max = (1n << BigInt(GB)) - 1n;
+    assert.equal(await flag(at(max, max, max)), 1n);
+    assert.equal(await flag(at(-max, max, max)), 0n);
+    // b beyond the bound makes the witness unsatisfiable rather than giving a wrong answer.
+    await assert.rejects(deltaReplay.witness(at(max + 2n, max, max)));
+    const w = await deltaReplay.witness(at(99n, 100n, 100n));
+    assert.notEqual(deltaReplay.violated(withOutput(deltaReplay, w, "replay[0]", 0n)), -1);
+  });
+
+  test("a slot following Delta with a fresh near-duplicate is no replay (IID rounds); followers do not rescue each other", async () => {
+    // core consensus.test.ts's IID round: slot 0 follows Delta (cosine 0.999), the others do not
+    // (0.97-0.98) and are its near-duplicates.
+    const delta = [100n, 50n, 20n, 0n, 0n, 0n, 0n];
+    const iid: Round = [
+      [101n, 50n, 20n, 4n, 0n, 0n, 0n],
+      [100n, 52n, 14n, 0n, 25n, 0n, 0n],
+      [98n, 55n, 18n, 0n, 0n, 24n, 0n],
+      [104n, 45n, 20n, 0n, 0n, 0n, 26n],
+      [95n, 52n, 25n, 22n, 0n, 0n, 0n],
+    ];
+    const flags = async (round: Round): Promise<{ got: bigint[]; expected: boolean[] }> => {
+      const { input, expected } = replayInput(round, delta);
+      const w = await deltaReplay.witness(input);
+      assert.equal(deltaReplay.violated(w), -1);
+      return { got: Array.from({ length: K }, (_, k) => output(deltaReplay, w, `replay[${k}]`)), expected };
+    };
+    const rescued = await flags(iid);
+    assert.deepEqual(rescued.expected, [false, false, false, false, false]);
+    assert.deepEqual(rescued.got, [0n, 0n, 0n, 0n, 0n]);
+    // Slot 0 and a copy of it: both follow Delta, neither is fresh; the others are still fresh
+    // near-duplicates, so both are rescued. With every other slot a copy too, nobody is fresh.
+    const copies = await flags([iid[0] as bigint[], iid[0] as bigint[], ...iid.slice(2)]);
+    assert.deepEqual(copies.got, copies.expected.map(bit));
+    assert.deepEqual(copies.expected, [false, false, false, false, false]);
+    const allCopies = await flags(Array.from({ length: K }, () => iid[0] as bigint[]));
+    assert.deepEqual(allCopies.expected, [true, true, true, true, true]);
+    assert.deepEqual(allCopies.got, [1n, 1n, 1n, 1n, 1n]);
+    // Rescuers that are not valid (nonZero 0) rescue nobody, and the flag cannot be forged.
+    const { input } = replayInput(iid, delta);
+    const lonely = tamper(input, (c) => {
+      c["nonZero"] = [1n, 0n, 0n, 0n, 0n];
+    });
+    const w = await deltaReplay.witness(lonely);
+    assert.equal(output(deltaReplay, w, "replay[0]"), 1n);
+    assert.notEqual(deltaReplay.violated(withOutput(deltaReplay, w, "replay[0]", 0n)), -1);
+  });
+
+  test("ConsensusRule screens replays in both modes: valid, neither counted nor paid", async () => {
+    const exact = REFERENCE_CASES.find((c) => c.name === "exact replay") as (typeof REFERENCE_CASES)[number];
+    let screened = 0;
+    const cases: RuleCase[] = [
+      exact,
+      { round: exact.round, delta: exact.reference.delta as bigint[] },
+      ...replayRounds(12, 303).map(({ round, delta }) => ({ round, delta })),
+      ...replayRounds(12, 305).map(({ round, delta }, i) => ({
+        round,
+        reference: { v: (round.find((u) => u !== null) ?? [0n]).map((x, j) => x + BigInt((i + j) % 3)), size: 64, delta },
+      })),
+    ];
+    for (const [index, ruleCase] of cases.entries()) {
+      const { input, result } = ruleInput(ruleCase);
+      const w = await rule.witness(input);
+      assert.equal(rule.violated(w), -1);
+      assertRuleOutputs(w, result, `replay case ${index}`);
+      for (let k = 0; k < K; k++) {
+        if (!result.replay[k]) continue;
+        assert.ok(result.valid[k] && !result.counted[k] && result.scores[k] === 0n, `case ${index} slot ${k}`);
+        screened++;
+      }
+    }
+    assert.ok(screened >= 10, `${screened} replays screened`);
+    // The screen reads the delta: with it zeroed, the exact replay is counted again.
+    const { input, result } = ruleInput(exact);
+    assert.equal(result.counted[4], false);
+    const zeroed = tamper(input, (c) => {
+      c["deltaAlignment"] = new Array<bigint>(K).fill(0n);
+      c["deltaNorm"] = 0n;
+      c["deltaReference"] = 0n;
+    });
+    // The hints were the replay's round's: with the delta gone they no longer fit (the slot is a candidate again).
+    await assert.rejects(rule.witness(zeroed));
   });
 });

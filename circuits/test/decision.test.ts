@@ -493,7 +493,8 @@ describe("decision circuit caps what following the last global delta pays", () =
     const near = (): bigint[] => common.map((x) => x + r(-45, 45));
     // The last global delta: about the honest direction (what the previous round's mean step was).
     const delta = common.map((x) => x + r(-15, 15));
-    const replay = delta.map((x) => x + r(-6, 6));
+    // A noisy replay (cosine about 0.94 with Delta: below the replay screen's 0.99, so it is counted).
+    const replay = delta.map((x) => x + r(-25, 25));
     const v = common.map((x) => x + r(-30, 30));
     const res = simulateRound({
       config,
@@ -544,6 +545,44 @@ describe("decision circuit caps what following the last global delta pays", () =
       4,
     );
     await rejects(tamper(input, (c) => (c["outcome"] = inflated)));
+  });
+
+  test("an exact replay of the step committed with the model is valid but neither counted nor paid, in both modes", async () => {
+    const r = rng(43);
+    const d = 64;
+    const common = Array.from({ length: d }, () => r(-60, 60));
+    const near = (): bigint[] => common.map((x) => x + r(-45, 45));
+    const delta = common.map((x) => x + r(-15, 15));
+    const v = common.map((x) => x + r(-30, 30));
+    for (const withReference of [true, false]) {
+      const res = simulateRound({
+        config,
+        prevModel: vec([0], d),
+        prevStep: delta,
+        // f = 0: by consensus the quorum is 3 valid slots, by the reference 3 as well.
+        slots: [slot(near(), 1n), slot(near(), 2n), slot(near(), 3n), slot([...delta], 4n)],
+        f: 0,
+        keccak: KECCAK,
+        secret: SEAL_SECRET,
+        ...(withReference ? { reference: { values: v, salt: 4545n } } : {}),
+      });
+      const what = withReference ? "by the reference" : "by consensus";
+      assert.equal(res.rule.byReference, withReference);
+      assert.deepEqual(res.rule.replay, [false, false, false, true], what);
+      assert.deepEqual(res.rule.status, [1, 1, 1, 2], what);
+      assert.equal(res.rule.scores[3], 0n);
+      await accepts(res);
+      // Claiming the replay counted, with the first slot's score, is refused.
+      const claimed = packOutcome(
+        [1, 1, 1, 1],
+        res.rule.scores.map((x, k) => (k === 3 ? (res.rule.scores[0] as bigint) : x)),
+        4,
+      );
+      await rejects(
+        tamper(res.decision.input, (c) => (c["outcome"] = claimed)),
+        what,
+      );
+    }
   });
 });
 

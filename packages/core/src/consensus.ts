@@ -24,12 +24,26 @@
  * Steps, on integer Gram entries `G_ij = <u_i, u_j>` (exactly what the chunk proofs accumulate):
  * 1. Statuses of today's rule: empty (`c_k = 0`), excluded (not decoded), duplicate commitment.
  *    Valid = none of them. A valid zero update (`G_kk = 0`) is neither counted nor paid.
- * 2. Candidates = valid, non-zero. `i ~ j` (i != j candidates) iff `G_ij > 0` and
+ * 2''. A replay of the last global delta `Delta` (the step committed with the round's model; the
+ *    proofs carry `b_k = <u_k, Delta>` and `N = |Delta|^2`) is neither counted nor paid. An update
+ *    *follows* `Delta` when `b_k > 0` and `REPLAY_DEN^2 b_k^2 >= REPLAY_NUM^2 G_kk N` (cosine >= 99/100),
+ *    and is a replay when it follows `Delta` and is no near-duplicate (step 2's relation) of a valid,
+ *    non-zero update that does not. `Delta` is public before the round opens, so sending it back
+ *    contributes nothing, and with `v` it would still lower the owner's validation loss (the
+ *    benchmark's free rider took 0.062 of the rewards through the delta cap's median allowance).
+ *    The exception is for honest work where the steps barely turn: when every update is a
+ *    near-duplicate of every other (IID data), `Delta` is the one cluster's representative, whose
+ *    next update follows it; a fresh near-duplicate shows it is such work, and then it joins that
+ *    cluster and splits its one score, so an attacker gains nothing from the exception a noisy
+ *    replay would not get anyway. Noisier copies are paid through step 8'' at most a median
+ *    update's following of `Delta`. In both modes: the chunk proofs accumulate `b_k` with or
+ *    without `v`.
+ * 2. Candidates = valid, non-zero, no replay. `i ~ j` (i != j candidates) iff `G_ij > 0` and
  *    `DUP_DEN^2 G_ij^2 >= DUP_NUM^2 G_ii G_jj`. Clusters = connected components of `~`; a cluster's
  *    representative is its lowest slot (hints: `label`, `parent`, `depth`).
  * 3. Quorum: with fewer than `consensusQuorum(f) = 2f + 3` valid slots nobody is counted (by the
  *    reference, 3': `roundQuorum(f) = max(3, 2f + 1)`, an honest majority, see screen.ts). It
- *    counts valid slots, zeros and copies included, so that submitting zeros or copies can never
+ *    counts valid slots, zeros, replays and copies included, so that submitting zeros or copies can never
  *    make a round inactive (an inactive round's reward is split equally among the valid
  *    slots, which would pay the zeros and copies).
  * 4. `M2` = lower median of the candidates' norms, each cluster counted once per member (its
@@ -95,9 +109,12 @@
  *    deduction is at most `2 |u_r| |v|`.)
  * Each step closes the same ways to gain as in the Gram rule: a copy is one player, a large update
  * is clipped to the median, an update that does not lower the owner's validation loss is not
- * counted, and a replay of the last step is paid as a median update's following of it. What `v` lets a dishonest owner do is in docs/THREAT-MODEL.md (row 21).
+ * counted, a replay of the last step is neither counted nor paid (in both modes), and a noisier
+ * copy of it is paid as a median update's following of it. What `v` lets a dishonest owner do is in
+ * docs/THREAT-MODEL.md (row 21).
  */
 import { CONSENSUS_CLIP_BITS, SCORE_BITS } from "./config.ts";
+import { isReplay, REPLAY_DEN, REPLAY_NUM } from "./replay.ts";
 import { consensusQuorum, roundQuorum, screenSlots, slotStatuses, type DecisionInput } from "./screen.ts";
 import { type SlotStatus } from "./slot-status.ts";
 
@@ -117,6 +134,9 @@ export interface ConsensusParams {
   readonly marginSq: bigint;
   /** With the reference: the norm cap squared (outlier if `G_rr > referenceCap2 * M2`). */
   readonly referenceCap2: bigint;
+  /** Replay cosine `replayNum / replayDen`: a replay iff `b_k > 0` and `replayDen^2 b_k^2 >= replayNum^2 G_kk N` (step 2''). */
+  readonly replayNum: bigint;
+  readonly replayDen: bigint;
 }
 
 /**
@@ -133,6 +153,8 @@ export const CONSENSUS_PARAMS: ConsensusParams = {
   clipBits: CONSENSUS_CLIP_BITS,
   marginSq: 16n,
   referenceCap2: 9n,
+  replayNum: REPLAY_NUM,
+  replayDen: REPLAY_DEN,
 };
 
 /** What the round proofs carry about the owner's reference when it counts on chain. */
@@ -143,8 +165,6 @@ export interface ReferenceStats {
   readonly norm2: bigint;
   /** The model size `D` (the chunk proofs' `size`). */
   readonly size: number;
-  /** The last global delta's statistics (step 8''); omitted: `Delta = 0`, nothing is capped. */
-  readonly delta?: DeltaStats;
 }
 
 /** What the round proofs carry about the last global delta `Delta` (the step committed with the model). */
@@ -153,7 +173,7 @@ export interface DeltaStats {
   readonly alignment: readonly bigint[];
   /** `N = |Delta|^2`. */
   readonly norm2: bigint;
-  /** `<Delta, v>`. */
+  /** `<Delta, v>` (0 without a reference: only the delta cap, by the reference, reads it). */
   readonly reference: bigint;
 }
 
@@ -163,6 +183,8 @@ export interface DeltaStats {
  */
 export interface ConsensusInput extends DecisionInput {
   readonly reference?: ReferenceStats;
+  /** The last global delta's statistics (steps 2'' and 8''); omitted: `Delta = 0`, no replay, nothing capped. */
+  readonly delta?: DeltaStats;
 }
 
 /** The decision plus every hint the circuit checks. */
@@ -176,11 +198,13 @@ export interface ConsensusResult {
   readonly valid: boolean[];
   /** Valid with `G_kk = 0`. */
   readonly zero: boolean[];
+  /** Valid replays of the last global delta: `cos(u_k, Delta) >= replayNum / replayDen` (step 2''). */
+  readonly replay: boolean[];
   /** Whether the rule judged by the owner's reference (`input.reference` given). */
   readonly byReference: boolean;
   /** Valid and aligned with the reference by the margin (all false without a reference). */
   readonly aligned: boolean[];
-  /** Valid and non-zero (and aligned, by the reference): the slots that are clustered. */
+  /** Valid, non-zero, no replay (and aligned, by the reference): the slots that are clustered. */
   readonly candidate: boolean[];
   /** `linked[i][j]`: `i ~ j` (near-duplicates; symmetric, false on the diagonal). */
   readonly linked: boolean[][];
@@ -253,6 +277,24 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   // 1. today's statuses
   const { empty, excluded, duplicate, valid } = screenSlots(commitments, input.excluded);
   const zero = slots.map((i) => valid[i] === true && G(i, i) === 0n);
+  // 2''. replays of the last global delta (in both modes), unless a near-duplicate of a fresh update
+  const delta = input.delta;
+  if (delta !== undefined && delta.alignment.length !== k) throw new RangeError("slot count mismatch");
+  const { dupNum, dupDen } = params;
+  // Cosine >= dupNum / dupDen (the near-duplicate relation of step 2, on any two slots).
+  const near = (i: number, j: number): boolean => {
+    const g = G(i, j);
+    return g > 0n && dupDen * dupDen * g * g >= dupNum * dupNum * G(i, i) * G(j, j);
+  };
+  const follows = slots.map(
+    (i) =>
+      delta !== undefined &&
+      valid[i] === true &&
+      !zero[i] &&
+      isReplay(delta.alignment[i] as bigint, G(i, i), delta.norm2, params.replayNum, params.replayDen),
+  );
+  const fresh = (j: number): boolean => valid[j] === true && !zero[j] && !follows[j];
+  const replay = slots.map((i) => follows[i] === true && !slots.some((j) => j !== i && fresh(j) && near(i, j)));
   // 2'. aligned with the owner's reference by the margin
   const ref = input.reference;
   if (ref !== undefined && ref.alignment.length !== k) throw new RangeError("slot count mismatch");
@@ -260,17 +302,10 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const aligned = slots.map(
     (i) => ref !== undefined && valid[i] === true && a(i) > 0n && a(i) * a(i) * BigInt(ref.size) > params.marginSq * G(i, i) * ref.norm2,
   );
-  const candidate = slots.map((i) => valid[i] === true && !zero[i] && (ref === undefined || aligned[i] === true));
+  const candidate = slots.map((i) => valid[i] === true && !zero[i] && !replay[i] && (ref === undefined || aligned[i] === true));
 
   // 2. near-duplicate clusters (BFS from the lowest unlabelled slot gives label = minimum)
-  const { dupNum, dupDen } = params;
-  const linked = slots.map((i) =>
-    slots.map((j) => {
-      if (i === j || !candidate[i] || !candidate[j]) return false;
-      const g = G(i, j);
-      return g > 0n && dupDen * dupDen * g * g >= dupNum * dupNum * G(i, i) * G(j, j);
-    }),
-  );
+  const linked = slots.map((i) => slots.map((j) => i !== j && candidate[i] === true && candidate[j] === true && near(i, j)));
   const label = new Array<number>(k).fill(-1);
   const parent = new Array<number>(k).fill(-1);
   const depth = new Array<number>(k).fill(0);
@@ -369,7 +404,7 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const counted = slots.map((i) => candidate[i] === true && aggregated[label[i] as number] === true);
   const shift = BigInt(2 * params.clipBits);
   // 8''. by the reference: the delta cap on the kept players' alignments.
-  const cap = deltaCap(k, kept, G, ref);
+  const cap = deltaCap(k, kept, G, ref, delta);
   // 8'. by the reference: the linear game's Shapley value on b_r = sigma_r a'_r (scale 2^F), its
   // weights at F bits, so the sum is on the Gram rule's scale 2^(2F).
   const b = (r: number): bigint => (clip[r] as bigint) * (cap.cappedAlignment[r] as bigint);
@@ -397,6 +432,7 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
     duplicate,
     valid,
     zero,
+    replay,
     byReference: ref !== undefined,
     aligned,
     candidate,
@@ -431,13 +467,17 @@ type DeltaCap = Pick<
 >;
 
 /** Step 8'': caps what following the last global delta pays the kept players (by the reference). */
-function deltaCap(k: number, kept: readonly number[], G: (i: number, j: number) => bigint, ref: ReferenceStats | undefined): DeltaCap {
+function deltaCap(
+  k: number,
+  kept: readonly number[],
+  G: (i: number, j: number) => bigint,
+  ref: ReferenceStats | undefined,
+  delta: DeltaStats | undefined,
+): DeltaCap {
   const zeros = (): bigint[] => new Array<bigint>(k).fill(0n);
   const cappedAlignment = zeros();
   if (ref !== undefined) for (const r of kept) cappedAlignment[r] = ref.alignment[r] as bigint;
-  const delta = ref?.delta;
-  if (delta !== undefined && delta.alignment.length !== k) throw new RangeError("slot count mismatch");
-  if (delta === undefined || delta.norm2 === 0n || delta.reference <= 0n || kept.length === 0) {
+  if (ref === undefined || delta === undefined || delta.norm2 === 0n || delta.reference <= 0n || kept.length === 0) {
     return {
       deltaCapped: false,
       deltaRoot: zeros(),

@@ -2,27 +2,46 @@
  * The last-global-delta replay test: whether an update copies the previous round's global delta.
  *
  * Consecutive global models are public, so a trainer can submit `g_r - g_{r-1}` without training.
- * Such a copy agrees with the honest updates and lowers the owner's validation loss, so the rule
- * keeps it. Nothing excludes it (the aggregator's old exclusion at `REPLAY_MIN_COSINE` was its
- * unproven word and went with sealed updates; a replay decodes, so it is not status 3). What stops
- * it paying is proven: the round's model commitment carries the step that produced the model, and
- * the rule by the owner's reference caps what following that step pays at the median player's
- * (consensus.ts step 8'', the delta cap).
+ * Such a copy agrees with the honest updates and lowers the owner's validation loss, so no
+ * robustness test removes it; yet it contributes nothing the market did not already have. The
+ * proven rule leaves it out: `isReplay` is step 2'' of `consensusDecision` (consensus.ts), which
+ * the decision circuit checks (`DeltaReplay` in circuits/consensus.circom) on `b_k = <u_k, Delta>`,
+ * `G_kk` and `N = |Delta|^2`, the statistics the chunk proofs accumulate from the step committed
+ * with the round's model, unless the update is a near-duplicate of a fresh one (honest work on IID
+ * data, where the steps barely turn; consensus.ts says why that exception gains an attacker
+ * nothing). A replay stays valid (it decodes, and the quorum counts it, so that replays cannot
+ * make a round inactive) and is neither counted nor paid. A noisier copy, below the threshold, is
+ * counted and paid through the delta cap (consensus.ts step 8''): at most what a median update
+ * earns from following `Delta`.
  *
- * What uses this module now (no node excludes anything with it):
+ * What else uses this module:
  * - `globalDelta`: the one derivation of the last global delta, through @fedmarket/protocol
  *   `committedModelStep` (the step a model commitment carries, which the aggregator, the trainer
  *   node and the owner's CLI check models with; the trainer hands it to its update producers, and
  *   the testkit's free-rider attack submits it);
- * - `replaysGlobalDelta`: the robustness benchmark counts replays per round (reported, not excluded);
- * - `REPLAY_MIN_COSINE`: the threshold of the fairness benchmark's common screen.
+ * - `replaysGlobalDelta`: the robustness benchmark counts replays per round;
+ * - `REPLAY_MIN_COSINE`: the same threshold as a float, for the fairness benchmark's float rules.
  *
  * Both vectors are in the same quantized units (updates and global models share the project's
  * scale), so `lastGlobalDelta = prevModel - modelBeforeIt` element-wise.
  */
 
-/** Cosine similarity at or above which an update counts as a replay of the last global delta. */
-export const REPLAY_MIN_COSINE = 0.99;
+/** The replay threshold `REPLAY_NUM / REPLAY_DEN` on the cosine with the last global delta. */
+export const REPLAY_NUM = 99n;
+export const REPLAY_DEN = 100n;
+
+/** `REPLAY_NUM / REPLAY_DEN` as a float (the fairness benchmark's float rules). */
+export const REPLAY_MIN_COSINE = Number(REPLAY_NUM) / Number(REPLAY_DEN);
+
+/**
+ * The proven replay test on the statistics the proofs carry: `b > 0` and
+ * `den^2 b^2 >= num^2 g n` with `b = <u, Delta>`, `g = |u|^2`, `n = |Delta|^2`, i.e.
+ * `cos(u, Delta) >= num / den` without a square root. A zero update or a zero delta has `b = 0`:
+ * never a replay.
+ */
+export function isReplay(b: bigint, g: bigint, n: bigint, num: bigint = REPLAY_NUM, den: bigint = REPLAY_DEN): boolean {
+  return b > 0n && den * den * b * b >= num * num * g * n;
+}
 
 /** Cosine similarity of two integer vectors; 0 when either is the zero vector. */
 export function cosineSimilarity(a: readonly bigint[], b: readonly bigint[]): number {
@@ -49,15 +68,20 @@ export function globalDelta(prevModel: readonly bigint[], modelBeforeIt: readonl
 }
 
 /**
- * Whether `update` replays `lastGlobalDelta` (its first `lastGlobalDelta.length` values are
- * compared; chunk padding is zero). A zero update or a zero delta is never a replay: a zero
- * update already earns a zero score.
+ * Whether `update` replays `lastGlobalDelta` (`isReplay` on their exact inner products; its first
+ * `lastGlobalDelta.length` values are compared, chunk padding is zero). A zero update or a zero
+ * delta is never a replay: a zero update already earns nothing.
  */
-export function replaysGlobalDelta(
-  update: readonly bigint[],
-  lastGlobalDelta: readonly bigint[],
-  minCosine: number = REPLAY_MIN_COSINE,
-): boolean {
-  if (!(minCosine > 0 && minCosine <= 1)) throw new RangeError(`minCosine ${minCosine} must be in (0, 1]`);
-  return cosineSimilarity(update.slice(0, lastGlobalDelta.length), lastGlobalDelta) >= minCosine;
+export function replaysGlobalDelta(update: readonly bigint[], lastGlobalDelta: readonly bigint[]): boolean {
+  let b = 0n;
+  let g = 0n;
+  let n = 0n;
+  lastGlobalDelta.forEach((d, i) => {
+    const u = update[i] ?? 0n;
+    b += u * d;
+    g += u * u;
+    n += d * d;
+  });
+  for (let i = lastGlobalDelta.length; i < update.length; i++) g += (update[i] as bigint) * (update[i] as bigint);
+  return isReplay(b, g, n);
 }

@@ -200,13 +200,9 @@ export function simulateRound(input: RoundInput): RoundResult {
     ...(ref === undefined
       ? {}
       : {
-          reference: {
-            alignment,
-            norm2: referenceNorm,
-            size: d,
-            delta: { alignment: deltaAlignment, norm2: deltaNorm, reference: deltaReference },
-          },
+          reference: { alignment, norm2: referenceNorm, size: d },
         }),
+    delta: { alignment: deltaAlignment, norm2: deltaNorm, reference: deltaReference },
   });
 
   const modelChunks = splitChunks(paddedModel, chunk);

@@ -283,12 +283,8 @@ function decideByReference(vectors: (number[] | null)[], v: number[], size = 64,
     excluded: none(vectors.length),
     gram: gramMatrix(big),
     f,
-    reference: {
-      alignment: big.map((u) => dot(u, vb)),
-      norm2: dot(vb, vb),
-      size,
-      ...(db === undefined ? {} : { delta: { alignment: big.map((u) => dot(u, db)), norm2: dot(db, db), reference: dot(db, vb) } }),
-    },
+    reference: { alignment: big.map((u) => dot(u, vb)), norm2: dot(vb, vb), size },
+    ...(db === undefined ? {} : { delta: { alignment: big.map((u) => dot(u, db)), norm2: dot(db, db), reference: dot(db, vb) } }),
   });
 }
 
@@ -418,10 +414,87 @@ test("by the reference: copies do not move the clip level (the median counts eac
 /** The last global delta of the delta-cap tests: about the honest updates' mean. */
 const DELTA = [10, 10, 2, 2, 2, 2, 2];
 
-test("the delta cap: a replay of the last delta is paid as a median update's following of it, an honest update is unchanged", () => {
-  // Five honest updates and a replay of Delta (scaled to an honest norm, plus a little noise).
+test("a replay of the last delta (cosine >= 99/100) stays valid but is neither counted nor paid, in both modes", () => {
+  // cos([11, 10, 2, 2, 2, 2, 3], DELTA) = 0.997.
   const replay = [11, 10, 2, 2, 2, 2, 3];
   const u = [...honest(), replay];
+  const dim = DELTA.length;
+  const big = u.map((x) => x.map(BigInt));
+  const db = DELTA.map(BigInt);
+  const dot = (a: readonly bigint[], b: readonly bigint[]): bigint => a.reduce((s, x, i) => s + x * (b[i] as bigint), 0n);
+  const delta = { alignment: big.map((x) => dot(x, db)), norm2: dot(db, db), reference: 0n };
+  const byConsensus = (withDelta: boolean): ConsensusResult =>
+    consensusDecision({
+      commitments: u.map((_, i) => BigInt(1000 + i)),
+      excluded: none(u.length),
+      gram: gramMatrix(big),
+      f: 1,
+      ...(withDelta ? { delta } : {}),
+    });
+  for (const [mode, without, r] of [
+    ["by the reference", decideByReference(u, V), decideByReference(u, V, 64, 1, DELTA)],
+    ["by consensus", byConsensus(false), byConsensus(true)],
+  ] as const) {
+    assert.equal(without.counted[5], true, `${mode}: counted without a delta`);
+    assert.ok((without.scores[5] as bigint) > 0n, `${mode}: paid without a delta`);
+    assert.deepEqual(r.replay, [false, false, false, false, false, true], mode);
+    assert.equal(r.valid[5], true, `${mode}: a replay stays valid (the quorum counts it)`);
+    assert.equal(r.candidate[5], false, mode);
+    assert.equal(r.counted[5], false, mode);
+    assert.equal(r.scores[5], 0n, mode);
+    assert.equal(r.status[5], 2, mode);
+    assert.deepEqual(r.counted.slice(0, 5), [true, true, true, true, true], `${mode}: the honest slots stay counted`);
+  }
+  // The same vector with the sign flipped, or against a zero delta, is no replay.
+  const flipped = decideByReference([...honest(), replay.map((x) => -x)], V, 64, 1, DELTA);
+  assert.equal(flipped.replay[5], false);
+  const zeroDelta = decideByReference(u, V, 64, 1, new Array<number>(dim).fill(0));
+  assert.equal(zeroDelta.replay[5], false);
+  assert.equal(zeroDelta.counted[5], true);
+});
+
+test("an update that follows the last delta stays a candidate when a fresh update is its near-duplicate (IID: the steps barely turn)", () => {
+  // Every honest update is a near-duplicate of every other; Delta was the one cluster's
+  // representative, slot 0's previous update, and slot 0's next update follows it (cosine 0.999; the
+  // others 0.97-0.98, and 0.97-0.99 with slot 0).
+  const delta = [100, 50, 20, 0, 0, 0, 0];
+  const u = [
+    [101, 50, 20, 4, 0, 0, 0],
+    [100, 52, 14, 0, 25, 0, 0],
+    [98, 55, 18, 0, 0, 24, 0],
+    [104, 45, 20, 0, 0, 0, 26],
+    [95, 52, 25, 22, 0, 0, 0],
+  ];
+  const r = decideByReference(u, V, 64, 1, delta);
+  const cos = (a: number[], b: number[]): number =>
+    a.reduce((s, x, i) => s + x * (b[i] as number), 0) / Math.hypot(...a) / Math.hypot(...b);
+  assert.ok(cos(u[0] as number[], delta) >= 0.99 && u.slice(1).every((x) => cos(x, delta) < 0.99));
+  assert.deepEqual(r.replay, [false, false, false, false, false], "slot 0 has fresh near-duplicates");
+  assert.deepEqual(r.counted, [true, true, true, true, true]);
+  // Exact replays of Delta among updates that do not follow it: near-duplicates of each other, but
+  // neither is fresh, so neither rescues the other.
+  const twoReplays = decideByReference([...honest(), [11, 10, 2, 2, 2, 2, 3], [11, 10, 2, 2, 2, 2, 3]], V, 64, 1, DELTA);
+  assert.deepEqual(twoReplays.replay, [false, false, false, false, false, true, true]);
+  assert.deepEqual(twoReplays.counted.slice(5), [false, false]);
+  // A replay next to a noisy replay (cosine 0.97 with Delta, a near-duplicate of it): both in one
+  // cluster, splitting what the noisy replay alone would earn.
+  const noisy = [12, 9, 4, 0, 3, 2, 5].map((x) => 10 * x);
+  const exact = [110, 100, 20, 20, 20, 20, 30];
+  const scaled = honest().map((x) => x.map((y) => 10 * y));
+  const alone = decideByReference([...scaled, noisy], V, 64, 1, DELTA);
+  const pair = decideByReference([...scaled, noisy, exact], V, 64, 1, DELTA);
+  assert.equal(pair.replay[6], false, "the exact replay is rescued by the noisy one");
+  assert.equal(pair.label[6], 5, "and joins its cluster");
+  const paid = (x: ConsensusResult, slots: number[]): bigint => slots.reduce((s, k) => s + (x.scores[k] as bigint), 0n);
+  assert.ok(paid(pair, [5, 6]) <= paid(alone, [5]), `${paid(pair, [5, 6])} > ${paid(alone, [5])}`);
+});
+
+test("the delta cap: a replay of the last delta is paid as a median update's following of it, an honest update is unchanged", () => {
+  // Five honest updates and a noisy replay of Delta (scaled to an honest norm, cosine 0.96 with it:
+  // below the replay screen's 0.99, so it is counted and capped).
+  const replay = [12, 9, 4, 0, 3, 2, 5];
+  // Ten times the vectors, so that the deduction shows in the integer scores.
+  const u = [...honest(), replay].map((x) => x.map((y) => 10 * y));
   const without = decideByReference(u, V);
   const r = decideByReference(u, V, 64, 1, DELTA);
   assert.ok(r.deltaCapped && !without.deltaCapped);

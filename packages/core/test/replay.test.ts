@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cosineSimilarity, globalDelta, REPLAY_MIN_COSINE, replaysGlobalDelta } from "../src/index.ts";
+import { cosineSimilarity, globalDelta, isReplay, REPLAY_MIN_COSINE, replaysGlobalDelta } from "../src/index.ts";
 
 const v = (...xs: number[]): bigint[] => xs.map(BigInt);
 
@@ -35,5 +35,13 @@ test("honest-looking updates, zero updates and a zero delta are not replays", ()
   assert.equal(replaysGlobalDelta(other, delta), false);
   assert.equal(replaysGlobalDelta(new Array<bigint>(100).fill(0n), delta), false);
   assert.equal(replaysGlobalDelta(delta, new Array<bigint>(100).fill(0n)), false);
-  assert.throws(() => replaysGlobalDelta(delta, delta, 0), /minCosine/);
+});
+
+test("the replay test is exact at the threshold: cos = 99/100 is a replay, just below is not", () => {
+  // b = 99, g = n = 100: 100^2 99^2 >= 99^2 100 100.
+  assert.equal(isReplay(99n, 100n, 100n), true);
+  assert.equal(isReplay(98n, 100n, 100n), false);
+  assert.equal(isReplay(-99n, 100n, 100n), false);
+  assert.equal(isReplay(0n, 0n, 100n), false);
+  assert.equal(REPLAY_MIN_COSINE, 0.99);
 });

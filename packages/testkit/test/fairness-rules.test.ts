@@ -125,12 +125,12 @@ test("noisy replay hits the requested cosine with the last global delta", () => 
   assert.deepEqual(noisyReplay(D, undefined, 0.9, 1, 8), new Int32Array(D), "zeros before any global delta");
 });
 
-test("the fallback without a reference (consensus-gram): the fast path equals @fedmarket/core's simulateRound on sealed updates; a replay of the last global delta is not excluded", () => {
+test("the fallback without a reference (consensus-gram): the fast path equals @fedmarket/core's simulateRound on sealed updates; a replay of the last global delta is valid but neither counted nor paid", () => {
   const updates = honestUpdates(1, [1, 2, 1, 0.5, 3, 1, 1, 1], D);
   updates[5] = updates[2] as Int32Array; // same update under another ephemeral secret: distinct commitments
   const aggregator = benchAggregatorKey(1);
   const slots = updates.map((u, k) => sealedSlot(CONFIG, Array.from(u, BigInt), aggregator.sealKey, benchEphemeralSecret(1, 0, k)));
-  // Slot 6 replays the last global delta exactly: today nothing excludes it (free-rider rule pending).
+  // Slot 6 replays the last global delta exactly: the rule leaves it out in this mode too (core isReplay).
   const round = roundOf(updates, { commitments: slots.map((s) => s.commitment), last: updates[6] as Int32Array });
   const decision = consensusGramRule.decide(round);
   const result = simulateRound({
@@ -140,9 +140,13 @@ test("the fallback without a reference (consensus-gram): the fast path equals @f
     f: 2,
     keccak: 1n,
     secret: aggregator.secret,
+    prevStep: Array.from(updates[6] as Int32Array, BigInt),
   });
   assert.deepEqual(result.decoded, new Array<boolean>(8).fill(true), "every sealed update decrypts");
-  assert.notEqual(result.rule.status[6], SlotStatus.Excluded, "the replay is not excluded");
+  assert.equal(result.rule.valid[6], true, "the replay decodes and is valid (the quorum counts it)");
+  assert.equal(result.rule.replay[6], true);
+  assert.equal(result.rule.status[6], SlotStatus.NotAggregated, "the replay is neither counted nor paid");
+  assert.equal(result.rule.scores[6], 0n);
   assert.deepEqual(decision.aggregated, result.rule.counted, "the benchmark's aggregated = counted (status 1)");
   assert.deepEqual(decision.payouts, result.rule.scores.map(Number));
   assert.deepEqual(Array.from(newModel(new Int32Array(D), updates, decision, 24)), result.newModel.map(Number));

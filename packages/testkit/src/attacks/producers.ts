@@ -53,8 +53,8 @@ export class LabelFlipProducer implements UpdateProducer {
 
 /**
  * `free-rider`: never trains; a zero update, or a replay of the last global delta once the model
- * changed. Nothing excludes such a replay (the aggregator's unproven exclusion went with sealed
- * updates); by the owner's reference the proven delta cap bounds what it is paid.
+ * changed. The proven rule counts and pays neither (a zero update; a replay at cosine >= 99/100 with
+ * the last delta, core `isReplay`).
  */
 export class FreeRiderProducer implements UpdateProducer {
   async produce(input: RoundInput): Promise<ProducedUpdate> {

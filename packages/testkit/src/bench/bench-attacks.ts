@@ -319,10 +319,13 @@ try {
       REWARD,
       honest.map(() => SCORE),
     ).rewards.reduce((x, y) => x + y, 0n);
+    // What the round left in the owner's budget: the reward minus what the revealers were credited
+    // (the owner's withholding registrations earn nothing). All of it when the skip succeeds.
+    const kept = REWARD - honestGot;
     rows.push({
       name: "owner withholding f reveals",
       coalition: `the owner, with f = ${f} of the 8 drawn slots registered to itself`,
-      gainFactor: skipError === undefined ? 2 : 1,
+      gainFactor: round4(1 + Number((kept * 10_000n) / REWARD) / 10_000),
       victimLoss: round4(loss(honestGot, owed)),
       defeated: skipError === "QuorumReached" && honestGot === owed,
       notes:

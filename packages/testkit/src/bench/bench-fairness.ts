@@ -8,7 +8,7 @@
  *     [--rounds 5] [--scenarios honest,inflate-x1.5,...] [--verify-proven first|all|none]
  *     [--curvature secant-delta:1:0.3|secant-v:1:1|<number>] [--lambda 1.5] [--kappa 3] [--tau 0.03]
  *     [--dedup 0.95] [--out bench/fairness.json]
- *     [--candidates-out bench/fairness-candidates.json]
+ *     [--candidates-out bench/fairness-candidates.json] [--dump-rounds <file>]
  *
  * Setup (the robustness benchmark's): 8 trainers on the `mnist` package's real digits, Dirichlet
  * 0.5 non-IID partitions, MLP 784-32-10 trained with the trainer's own `trainLocally`, B = 8
@@ -58,6 +58,9 @@ const { values: args } = parseArgs({
     dedup: { type: "string", default: "0.95" },
     out: { type: "string", default: path.join(REPO_ROOT, "bench", "fairness.json") },
     "candidates-out": { type: "string", default: path.join(REPO_ROOT, "bench", "fairness-candidates.json") },
+    // Exploration: each rule's all-honest rounds (the statistics a rule may look at, its shares and
+    // the round's exact Shapley values) as JSON, to score pay variants offline on a fixed trajectory.
+    "dump-rounds": { type: "string" },
   },
 });
 
@@ -164,6 +167,7 @@ for (const seed of seeds) {
               : undefined;
       const run = await runner.run(scenario, rule, {
         shapley: scenario.kind === "honest",
+        keepStats: scenario.kind === "honest" && args["dump-rounds"] !== undefined,
         ...(isCurrent ? { alsoScore: rules } : {}),
         ...(verifyRounds === undefined ? {} : { verifyRounds }),
       });
@@ -332,4 +336,24 @@ await writeFile(args.out as string, `${JSON.stringify(fairness, null, 2)}\n`);
 await mkdir(path.dirname(args["candidates-out"] as string), { recursive: true });
 await writeFile(args["candidates-out"] as string, `${JSON.stringify(candidates, null, 2)}\n`);
 log(`wrote ${args.out} (rule ${args.rule}) and ${args["candidates-out"]} in ${wallSeconds} s`);
+const dump = args["dump-rounds"];
+if (dump !== undefined) {
+  // Weight units, as the float rules see them (geometry.ts `RoundStats`).
+  const honestRounds = results.flatMap((res) =>
+    [...res.runs].map(([rule, byScenario]) => ({
+      seed: res.seed,
+      rule,
+      rounds: (byScenario.get("honest")?.rounds ?? []).map((r) => ({
+        round: r.round,
+        shares: r.shares,
+        aggregated: r.aggregated,
+        shapley: r.shapley === undefined ? null : { accuracy: r.shapley.accuracy, loss: r.shapley.loss },
+        stats: r.stats ?? null,
+      })),
+    })),
+  );
+  await mkdir(path.dirname(dump), { recursive: true });
+  await writeFile(dump, `${JSON.stringify({ ...benchRunInfo("packages/testkit/src/bench/bench-fairness.ts"), runs: honestRounds })}\n`);
+  log(`wrote ${dump} (the all-honest rounds of every rule)`);
+}
 console.table(ruleRows.map((r) => ({ rule: r.rule, ...(r.goals as object) })));

@@ -27,11 +27,11 @@
  *    representatives). Groth16 proofs do not change the outcome, so this benchmark does not prove;
  * 5. the new global model dequantized and evaluated on the test split.
  *
- * No rule excludes a replay of the last global delta: the aggregator's free-rider exclusion was its
- * unproven word and was removed with sealed updates. The free rider's replays are counted (`replays`
- * per round) and aggregated when the consensus rule keeps them (by the reference: when they are
- * aligned with `v`); by the reference the proven delta cap pays following the last delta at most at
- * the median player's cosine (core consensus.ts step 8'').
+ * A replay of the last global delta (cosine >= 99/100 with it, core `isReplay`) is valid but neither
+ * counted nor paid, in both modes of the rule (core consensus.ts step 2''); the benchmark counts the
+ * free rider's replays per round (`replays`). A noisier copy would be counted when the rule keeps it,
+ * and by the reference the proven delta cap pays following the last delta at most at the median
+ * player's cosine (step 8'').
  *
  * Duplicate mode: the attacker copies an earlier trainer's commitment and CID. The contract refuses
  * the copier's reveal (its seal binds its own address and was fixed before the victim revealed, and
@@ -223,7 +223,7 @@ async function runMode(mode: Mode): Promise<Record<string, unknown>> {
   let g = g0;
   let lastGlobalDelta: Float32Array | undefined;
   // The step committed with `g` (the proofs' last global delta); replays are recognised against it
-  // (informational: nothing excludes them today).
+  // (reported per round; the rule itself leaves them out, core `isReplay`).
   let lastQuantizedDelta: bigint[] | undefined;
   const records: RoundRecord[] = [];
   const isAttacker = (t: number): boolean => mode !== "honest" && attackers.includes(t);
@@ -408,8 +408,8 @@ const NOTES = [
     ? "The owner's reference counts: the consensus rule (@fedmarket/core consensusDecision) judges by it. An update is counted only if it is aligned with the owner's v (<u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D)) and at most 3x the median norm of the aligned updates; there is no consensus test; near-duplicates (cosine >= 0.95) are one cluster, aggregated once (its lowest slot) and splitting one score; scores are the exact Shapley value of the linear game <v, mean of the clipped updates>."
     : "No reference: the consensus rule (@fedmarket/core consensusDecision) drops nobody for being large: an update is left out only above 2x the median cluster norm or below cosine 0.03 with the other clipped updates (two passes); near-duplicates (cosine >= 0.95) are one cluster, aggregated once (its lowest slot) and splitting one score.",
   withReference
-    ? "free-rider: round 0 has no global delta yet, so the free rider submits zeros: a valid zero update is neither counted nor paid and counted as not detected; from round 1 it copies the last global delta (replays per round, @fedmarket/core replaysGlobalDelta, cosine >= 0.99). Nothing excludes such a copy (it decodes; the aggregator's old exclusion was unproven and went with sealed updates): it is aggregated whenever it is aligned with v, and the proven delta cap (the step committed with the model gives the proof the last delta) pays it at most what a median update earns from following that delta."
-    : "free-rider: round 0 has no global delta yet, so the free rider submits zeros (neither counted nor paid, counted as not detected); from round 1 it copies the last global delta (replays per round, cosine >= 0.99). Without a reference there is no delta cap: the consensus rule keeps the copy whenever it agrees with the honest updates and the Gram score pays it.",
+    ? "free-rider: round 0 has no global delta yet, so the free rider submits zeros: a valid zero update is neither counted nor paid and counted as not detected; from round 1 it copies the last global delta (replays per round, @fedmarket/core replaysGlobalDelta, cosine >= 0.99). The proven rule leaves such a copy out (valid, so the quorum counts it, but neither counted nor paid: core isReplay, circuit DeltaReplay, on <u_k, Delta>, |u_k|^2 and |Delta|^2 from the step committed with the model); a noisier copy would be paid by the delta cap at most what a median update earns from following that delta."
+    : "free-rider: round 0 has no global delta yet, so the free rider submits zeros (neither counted nor paid, counted as not detected); from round 1 it copies the last global delta (replays per round, cosine >= 0.99), which the rule leaves out in this mode too (core isReplay). Without a reference there is no delta cap: a noisier copy that agrees with the honest updates would be kept and paid by the Gram score.",
   "duplicate: the copier reuses an earlier trainer's commitment and CID; the contract refuses its reveal (the seal binds its own address, and a revealed commitment cannot be revealed twice), so its slot reaches the decision empty and unpaid, and the victim's stays valid.",
 ];
 
@@ -459,7 +459,7 @@ const out = {
       gaussian: "N(0, s^2) per coordinate, s = ||honest delta|| / sqrt(D), seeded, clipped",
       "label-flip": "honest training on labels y -> 9 - y",
       "free-rider":
-        "zero update in round 0, then the last global delta (public: consecutive global models); not excluded by any rule today (issue 12)",
+        "zero update in round 0, then the last global delta (public: consecutive global models); neither is counted nor paid by the proven rule (a zero update; a replay at cosine >= 0.99 with the last delta)",
       duplicate:
         "copies the first earlier trainer's commitment + CID (the contract would refuse the reveal); the copy opens the victim's commitment, so the duplicate rule marks both slots not aggregated",
     },

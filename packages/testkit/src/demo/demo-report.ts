@@ -92,7 +92,7 @@ export interface DemoReport {
   readonly audit: { readonly verdict: "pass" | "fail"; readonly failures: readonly string[]; readonly reportFile?: string };
   /** Wall time of the demo without the first-time setup (chain, deploy, data, rounds, audit). */
   readonly totalWallMs: number;
-  /** What the numbers do not show (e.g. `FREE_RIDER_NOTE`: no rule excludes the free rider's replays today). */
+  /** What the numbers do not show (e.g. `FREE_RIDER_NOTE`: how the proof treats replays of the last delta). */
   readonly notes?: readonly string[];
 }
 
@@ -106,16 +106,15 @@ export const ROLE_LABEL: Record<DemoRole, string> = {
 };
 
 /**
- * What the demo prints about free riders: nothing excludes a replay of the last global delta (it
- * decodes; the aggregator's old exclusion was its unproven word and went with sealed updates), so a
- * replay is aggregated whenever the rule counts it: by the owner's reference, when it lowers the
- * owner's validation loss by the margin, which continuing the last step often does. What it is
- * paid is capped by the proof: the delta cap pays following the last delta at most at the median
- * player's cosine (docs/THREAT-MODEL.md row 22).
+ * What the demo prints about free riders: the proven rule leaves out a replay of the last global
+ * delta (cosine >= 99/100 with it: valid, so the quorum counts it, but neither counted nor paid;
+ * core `isReplay`, circuit `DeltaReplay`). A noisier copy is counted when it lowers the owner's
+ * validation loss by the margin, and the delta cap pays its following of the last delta at most
+ * at the median player's cosine (docs/THREAT-MODEL.md row 22).
  */
 export const FREE_RIDER_NOTE =
-  "free riders are not excluded: a replay of the last global delta is aggregated whenever it is aligned with the " +
-  "owner's reference by the margin, and the proven delta cap pays it at most what a median update earns from following that delta";
+  "free riders: a replay of the last global delta (cosine >= 0.99 with it) is neither counted nor paid, by the proof; " +
+  "a noisier copy is paid at most what a median update earns from following that delta (the proven delta cap)";
 
 /**
  * What the demo says when the proven rule left an honest trainer out. By the owner's reference an

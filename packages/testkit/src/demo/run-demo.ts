@@ -7,10 +7,9 @@
  * freezes the backbone (pinned by CID in the spec) and the market trains the output layer, so the
  * demo prints what the owner's model alone reaches and what the trainers' data adds.
  *
- * The free rider is not excluded: nothing excludes a replay (the aggregator's old exclusion was its
- * unproven word and went with sealed updates). Its replay is aggregated whenever the rule counts it,
- * and by the owner's reference the proven delta cap pays it at most what a median update earns from
- * following the last delta; the demo says so rather than counting it as caught.
+ * The free rider submits zeros in round 0 and the last global delta after: the proven rule leaves
+ * both out (a zero update, and a replay at cosine >= 99/100 with the last delta, are valid but
+ * neither counted nor paid), so the demo lists it among the outliers caught.
  *
  * Everything runs on embedded defaults:
  * - chain: `hardhat node` as a child process on a free localhost port (an in-memory EDR chain).
@@ -64,8 +63,8 @@ import {
 } from "./demo-report.ts";
 
 /**
- * 5 honest trainers, a sign-flip attacker, a free rider replaying the last global delta (not excluded
- * by any rule today: `FREE_RIDER_NOTE`), a label-flip attacker.
+ * 5 honest trainers, a sign-flip attacker, a free rider replaying the last global delta (left out by
+ * the proven replay screen: `FREE_RIDER_NOTE`), a label-flip attacker.
  */
 export const DEMO_ROLES: readonly DemoRole[] = ["honest", "honest", "honest", "honest", "honest", "sign-flip", "free-rider", "label-flip"];
 /** Tolerated Byzantine trainers: a round needs max(3, 2f + 1) revealed updates, and the rule by consensus counts anyone from 2f + 3 valid ones. */

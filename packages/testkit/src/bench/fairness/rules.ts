@@ -11,9 +11,9 @@
  *
  * All candidates share one screen (`screen`): a slot is not aggregated and not paid when it is
  * empty, could not be opened, shares its commitment with another slot (today's proven duplicate
- * rule), is the zero vector, or replays the last global delta (cosine >= 0.99, the aggregator's
- * unproven exclusion before sealed updates, removed since; here computed from `<u_k, Delta>`,
- * `G_kk` and `||Delta||^2`, so provable: a candidate for issue 12's proven free-rider rule).
+ * rule), is the zero vector, or replays the last global delta (cosine >= 0.99 from `<u_k, Delta>`,
+ * `G_kk` and `||Delta||^2`: the proven rule's step 2'', core `isReplay`, which the exact rules get
+ * from `consensusDecision` itself).
  */
 import {
   aggregate,
@@ -25,6 +25,7 @@ import {
   REPLAY_MIN_COSINE,
   type CircuitConfig,
   type ConsensusInput,
+  type DeltaStats,
   type ReferenceStats,
 } from "@fedmarket/core";
 import { multiKrum } from "./multi-krum.ts";
@@ -243,28 +244,25 @@ function exactRule(
       const zeros = new Array<bigint>(prevModel.length).fill(0n);
       const vectors = updates.map((u) => u ?? zeros);
       const excluded = updates.map((u, k) => u === null || (round.excluded[k] as boolean));
-      let reference: ReferenceStats | undefined;
-      if (needsReference) {
-        const v = referenceOf(exact);
-        // The last global delta as the proof carries it: the step committed with the model (zeros in round 0).
-        const delta = exact.lastGlobalDelta ?? zeros;
-        reference = {
-          alignment: vectors.map((u) => innerProduct(u, v)),
-          norm2: innerProduct(v, v),
-          size: prevModel.length,
-          delta: {
-            alignment: vectors.map((u) => innerProduct(u, delta)),
-            norm2: innerProduct(delta, delta),
-            reference: innerProduct(delta, v),
-          },
-        };
-      }
+      // The last global delta as the proof carries it: the step committed with the model (zeros in round 0).
+      const step = exact.lastGlobalDelta ?? zeros;
+      const v = needsReference ? referenceOf(exact) : undefined;
+      const reference: ReferenceStats | undefined =
+        v === undefined
+          ? undefined
+          : { alignment: vectors.map((u) => innerProduct(u, v)), norm2: innerProduct(v, v), size: prevModel.length };
+      const delta: DeltaStats = {
+        alignment: vectors.map((u) => innerProduct(u, step)),
+        norm2: innerProduct(step, step),
+        reference: v === undefined ? 0n : innerProduct(step, v),
+      };
       const d = decide({
         commitments: [...round.commitments],
         excluded,
         gram: gramMatrix(vectors),
         f: round.f,
         ...(reference === undefined ? {} : { reference }),
+        delta,
       });
       return {
         aggregation: { kind: "mean", mask: d.mask },

@@ -394,7 +394,7 @@ export class SeedRunner {
     const slots: RoundSlot[] = submissions.map((s, k) => {
       const opened = real[k];
       if (s.empty === true || opened == null) return { commitment: 0n };
-      // No replay exclusion: the aggregator's free-rider rule is gone until a proven one (issue 12).
+      // Replays are the rule's to leave out (core isReplay, on the step committed with prevModel).
       return opened;
     });
     // The reference as the owner commits it (any salt: it changes the commitment, not the decision).
