@@ -36,8 +36,9 @@ export const REPLAY_MIN_COSINE = Number(REPLAY_NUM) / Number(REPLAY_DEN);
 /**
  * The proven replay test on the statistics the proofs carry: `b > 0` and
  * `den^2 b^2 >= num^2 g n` with `b = <u, Delta>`, `g = |u|^2`, `n = |Delta|^2`, i.e.
- * `cos(u, Delta) >= num / den` without a square root. A zero update or a zero delta has `b = 0`:
- * never a replay.
+ * `cos(u, Delta) >= num / den` without a square root: the update *follows* `Delta`. The rule
+ * (consensus.ts step 2'') leaves such an update out unless a fresh update is its near-duplicate.
+ * A zero update or a zero delta has `b = 0`: never a replay.
  */
 export function isReplay(b: bigint, g: bigint, n: bigint, num: bigint = REPLAY_NUM, den: bigint = REPLAY_DEN): boolean {
   return b > 0n && den * den * b * b >= num * num * g * n;
