@@ -202,16 +202,20 @@ interface TestReference {
  * the last delta's `<u_k, Delta>`, `|Delta|^2`, `<Delta, v>`.
  */
 function referenceStats(round: Round, { v, size, delta }: TestReference): ReferenceStats & { readonly delta: DeltaStats } {
-  const d = delta ?? v.map(() => 0n);
   return {
     alignment: round.map((u) => (u === null ? 0n : innerProduct(u, v))),
     norm2: innerProduct(v, v),
     size,
-    delta: {
-      alignment: round.map((u) => (u === null ? 0n : innerProduct(u, d))),
-      norm2: innerProduct(d, d),
-      reference: innerProduct(d, v),
-    },
+    delta: deltaStatsOf(round, delta ?? v.map(() => 0n), v),
+  };
+}
+
+/** The last delta's statistics the proofs carry: `<u_k, Delta>`, `|Delta|^2` and `<Delta, v>` (0 without `v`). */
+function deltaStatsOf(round: Round, delta: readonly bigint[], v?: readonly bigint[]): DeltaStats {
+  return {
+    alignment: round.map((u) => (u === null ? 0n : innerProduct(u, delta))),
+    norm2: innerProduct(delta, delta),
+    reference: v === undefined ? 0n : innerProduct(delta, v),
   };
 }
 
@@ -1009,7 +1013,7 @@ function ruleInput({ round, f = 0, excluded = [], duplicate, reference, delta }:
   if (duplicate !== undefined) commitments[duplicate[1]] = commitments[duplicate[0]] as bigint;
   const stats = reference === undefined ? undefined : referenceStats(round, reference);
   // Without a reference, the delta's statistics alone (its <Delta, v> is 0).
-  const deltaOnly = delta === undefined ? undefined : referenceStats(round, { v: delta.map(() => 0n), size: 0, delta }).delta;
+  const deltaOnly = delta === undefined ? undefined : deltaStatsOf(round, delta);
   const deltaStats = stats?.delta ?? deltaOnly;
   const result = consensusDecision({
     commitments,
@@ -1649,7 +1653,7 @@ describe("DeltaReplay", () => {
   /** DeltaReplay input of a round and a last delta, with consensusDecision's replay flags. */
   function replayInput(round: Round, delta: readonly bigint[]): { input: CircuitInput; expected: boolean[] } {
     const { result } = ruleInput({ round, delta });
-    const stats = referenceStats(round, { v: delta.map(() => 0n), size: 0, delta }).delta;
+    const stats = deltaStatsOf(round, delta);
     const gram = gramOf(round);
     const input = {
       deltaAlignment: stats.alignment.map(mod),

@@ -485,17 +485,25 @@ describe("decision circuit judges by the owner's reference", () => {
   });
 });
 
+/**
+ * A seeded round of 64 parameters about one common direction: `near()` draws an honest update
+ * about it, `delta` is the last global delta (what the previous round's mean step was) and `v` the
+ * owner's reference, both about it too; `r` draws on.
+ */
+function commonDirectionRound(seed: number) {
+  const r = rng(seed);
+  const d = 64;
+  const common = Array.from({ length: d }, () => r(-60, 60));
+  const delta = common.map((x) => x + r(-15, 15));
+  const v = common.map((x) => x + r(-30, 30));
+  return { r, d, near: (): bigint[] => common.map((x) => x + r(-45, 45)), delta, v };
+}
+
 describe("decision circuit caps what following the last global delta pays", () => {
   test("a replay of the step committed with the model loses what it follows Delta beyond the median player; every cap hint is proven", async () => {
-    const r = rng(41);
-    const d = 64;
-    const common = Array.from({ length: d }, () => r(-60, 60));
-    const near = (): bigint[] => common.map((x) => x + r(-45, 45));
-    // The last global delta: about the honest direction (what the previous round's mean step was).
-    const delta = common.map((x) => x + r(-15, 15));
+    const { r, d, near, delta, v } = commonDirectionRound(41);
     // A noisy replay (cosine about 0.94 with Delta: below the replay screen's 0.99, so it is counted).
     const replay = delta.map((x) => x + r(-25, 25));
-    const v = common.map((x) => x + r(-30, 30));
     const res = simulateRound({
       config,
       prevModel: vec([0], d),
@@ -548,12 +556,7 @@ describe("decision circuit caps what following the last global delta pays", () =
   });
 
   test("an exact replay of the step committed with the model is valid but neither counted nor paid, in both modes", async () => {
-    const r = rng(43);
-    const d = 64;
-    const common = Array.from({ length: d }, () => r(-60, 60));
-    const near = (): bigint[] => common.map((x) => x + r(-45, 45));
-    const delta = common.map((x) => x + r(-15, 15));
-    const v = common.map((x) => x + r(-30, 30));
+    const { d, near, delta, v } = commonDirectionRound(43);
     for (const withReference of [true, false]) {
       const res = simulateRound({
         config,

@@ -25,6 +25,7 @@
  * Both vectors are in the same quantized units (updates and global models share the project's
  * scale), so `lastGlobalDelta = prevModel - modelBeforeIt` element-wise.
  */
+import { innerProduct } from "./gram.ts";
 
 /** The replay threshold `REPLAY_NUM / REPLAY_DEN` on the cosine with the last global delta. */
 export const REPLAY_NUM = 99n;
@@ -70,19 +71,10 @@ export function globalDelta(prevModel: readonly bigint[], modelBeforeIt: readonl
 
 /**
  * Whether `update` replays `lastGlobalDelta` (`isReplay` on their exact inner products; its first
- * `lastGlobalDelta.length` values are compared, chunk padding is zero). A zero update or a zero
- * delta is never a replay: a zero update already earns nothing.
+ * `lastGlobalDelta.length` values are compared, chunk padding is zero; a shorter update throws). A
+ * zero update or a zero delta is never a replay: a zero update already earns nothing.
  */
 export function replaysGlobalDelta(update: readonly bigint[], lastGlobalDelta: readonly bigint[]): boolean {
-  let b = 0n;
-  let g = 0n;
-  let n = 0n;
-  lastGlobalDelta.forEach((d, i) => {
-    const u = update[i] ?? 0n;
-    b += u * d;
-    g += u * u;
-    n += d * d;
-  });
-  for (let i = lastGlobalDelta.length; i < update.length; i++) g += (update[i] as bigint) * (update[i] as bigint);
-  return isReplay(b, g, n);
+  const compared = update.slice(0, lastGlobalDelta.length);
+  return isReplay(innerProduct(compared, lastGlobalDelta), innerProduct(update, update), innerProduct(lastGlobalDelta, lastGlobalDelta));
 }
