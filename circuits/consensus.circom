@@ -17,8 +17,7 @@ include "./lib.circom";
 //
 // Constants: CONSENSUS_PARAMS in consensus.ts (dupNum / dupDen = 19 / 20, cap2 = 4,
 // tauNum / tauDen = 3 / 100, marginSq = 16, referenceCap2 = 9, replayNum / replayDen = 99 / 100);
-// the clip bits F are a template parameter (16 in CONSENSUS_PARAMS), also the linear game's weight
-// bits.
+// the clip bits F are a template parameter (16 in CONSENSUS_PARAMS).
 
 // F, the clip factors' fixed-point bits (CONSENSUS_CLIP_BITS in packages/core/src/config.ts).
 function consensusClipBits() {
@@ -545,51 +544,6 @@ function consensusMarginSq() {
     return 16;
 }
 
-// Greatest common divisor of two non-negative integers (for gameAlpha and gameBeta).
-function gcd(a, b) {
-    var x = a;
-    var y = b;
-    while (y != 0) {
-        var t = y;
-        y = x % y;
-        x = t;
-    }
-    return x;
-}
-
-// The n-th harmonic number H_n = p / q in lowest terms, as [p, q] (reduced at every step, so that
-// q = lcm(1..n) stays far below the field size for n <= 64).
-function harmonic(n) {
-    var p = 0;
-    var q = 1;
-    for (var i = 1; i <= n; i++) {
-        p = p * i + q;
-        q = q * i;
-        var g = gcd(p, q);
-        p = p \ g;
-        q = q \ g;
-    }
-    return [p, q];
-}
-
-// round(2^F H_n / n) half up, the linear game's own weight for n >= 1 players (`gameWeights` in
-// packages/core/src/consensus.ts: floor((2x + y) / (2y)) for x / y = 2^F p / (q n)).
-function gameAlpha(n, F) {
-    var h[2] = harmonic(n);
-    return (2 * (1 << F) * h[0] + h[1] * n) \ (2 * h[1] * n);
-}
-
-// round(2^F (H_n - 1) / (n (n - 1))) half up for n >= 2, 0 for n < 2: the weight of every other
-// player's term (`gameWeights`).
-function gameBeta(n, F) {
-    if (n < 2) {
-        return 0;
-    }
-    var h[2] = harmonic(n);
-    var y = h[1] * n * (n - 1);
-    return (2 * (1 << F) * (h[0] - h[1]) + y) \ (2 * y);
-}
-
 // Step 2' of the rule (by the owner's reference): aligned[k] = 1 iff a_k > 0 and
 // a_k^2 D > marginSq G_kk |v|^2 (`aligned` of consensusDecision before its validity gate, which
 // the caller applies). Bounds (from the caller): |a_k| < 2^GB, G_kk and |v|^2 in [0, 2^GB), D in
@@ -955,59 +909,30 @@ template DeltaCap(K, GB) {
     }
 }
 
-// Step 8' (by the owner's reference): value[r] = kept[r] ((alpha_n + beta_n) b_r - beta_n B), the
-// exact Shapley value of the linear game U(T) = <v, mean of T's clipped updates> over the n kept
-// clusters, scaled by 2^(2F): b_r = sigma_r a_r (scale 2^F), B = sum of the kept b_r, and alpha_n,
-// beta_n the F-bit weights of gameAlpha / gameBeta, selected by n (one IsEqual per possible n).
-// Bounds: sigma in [0, 2^F], |a_r| < 2^GB, so |b_r| < 2^(F + GB); alpha_n + beta_n <= 2^(F + 1)
-// (alpha_n <= 2^F, beta_n <= 2^F / 4) and |B| < K 2^(F + GB): |value[r]| < 2^(2F + GB + 1) +
-// 2^(2F + GB + LOGK) <= 2^(2F + GB + LOGK + 1).
-template GameValues(K, F, GB) {
+// Step 8' (by the owner's reference): value[r] = kept[r] 2^F b_r with b_r = sigma_r a_r (scale
+// 2^F): each kept cluster's own term of the additive game U(T) = <v, sum of T's clipped updates>,
+// which is its Shapley value, on the Gram rule's scale 2^(2F). Bounds: sigma in [0, 2^F] and
+// |a_r| < 2^GB, so |value[r]| < 2^(2F + GB).
+template AdditiveValues(K, F, GB) {
     // Clip factors, each in [0, 2^F] (0 off the capped representatives).
     signal input sigma[K];
-    // a_k = <u_k, v> (signed, |a_k| < 2^GB).
+    // a_r (signed, |a_r| < 2^GB): the delta-capped alignments.
     signal input alignment[K];
     // kept[r] = 1 iff representative r is kept (0/1, from the caller).
     signal input kept[K];
     // The cluster values (signed), 0 off the kept set.
     signal output value[K];
 
-    // b[r] = sigma_r a_r; keptB[r] = kept[r] b[r].
+    // b[r] = sigma_r a_r.
     signal b[K];
-    signal keptB[K];
-    var n = 0;
-    var total = 0;
     for (var r = 0; r < K; r++) {
         b[r] <== sigma[r] * alignment[r];
-        keptB[r] <== kept[r] * b[r];
-        n += kept[r];
-        total += keptB[r];
-    }
-    // players[m - 1].out = 1 iff n = m (m in [1, K]); all zero for n = 0 (then nothing is kept).
-    component players[K];
-    var alpha = 0;
-    var beta = 0;
-    for (var m = 1; m <= K; m++) {
-        players[m - 1] = IsEqual();
-        players[m - 1].in[0] <== n;
-        players[m - 1].in[1] <== m;
-        alpha += players[m - 1].out * gameAlpha(m, F);
-        beta += players[m - 1].out * gameBeta(m, F);
-    }
-    // others = beta_n B: the other players' part of every value.
-    signal others <== beta * total;
-    // own[r] = (alpha_n + beta_n) kept b_r; keptOthers[r] = kept[r] beta_n B.
-    signal own[K];
-    signal keptOthers[K];
-    for (var r = 0; r < K; r++) {
-        own[r] <== (alpha + beta) * keptB[r];
-        keptOthers[r] <== kept[r] * others;
-        value[r] <== own[r] - keptOthers[r];
+        value[r] <== kept[r] * b[r] * (1 << F);
     }
 }
 
 // Steps 7 and 8 of the rule, counted slots and scores: `counted`, `clusterScores` and `scores` of
-// consensusDecision, from the cluster values (GramValues by consensus, GameValues by the reference).
+// consensusDecision, from the cluster values (GramValues by consensus, AdditiveValues by the reference).
 // - counted[k] = sum_l labelOf[k][l] kept[l]: slot k's cluster is kept.
 // - clusterScore[r] = floor(max(0, value[r]) / 2^(2F)) (0 for slots that are not kept, whose value
 //   is 0).
@@ -1125,11 +1050,11 @@ template ClusterScores(K, F, VB) {
 // 4 or 9 (without a median there is no representative, see NormCap); ClipFactor per slot with
 // on = capped; ConsensusKeep (two passes, on the clipped Gram matrix of the capped
 // representatives); kept = ConsensusKeep's by consensus, every capped representative by the
-// reference; cluster values GramValues or GameValues; ClusterScores on the kept clusters.
+// reference; cluster values GramValues or AdditiveValues; ClusterScores on the kept clusters.
 // Bounds: the caller guarantees |G_ij| < 2^GB, 0 <= G_ii < 2^GB, |a_k| < 2^GB, |v|^2 in
 // [0, 2^GB) and D < 2^32, as every step template requires; m2 is one of the G_rr, so it is in
 // [0, 2^GB) as well; sigma is in [0, 2^F] (ClipFactor). The cluster values of both modes are
-// below 2^(2F + GB + LOGK + 1) in size (GramValues, GameValues).
+// below 2^(2F + GB + LOGK + 1) in size (GramValues, AdditiveValues).
 template ConsensusRule(K, F, GB) {
     var KK = K * (K + 1) \ 2;
     var LOGK = clog2(K);
@@ -1302,20 +1227,20 @@ template ConsensusRule(K, F, GB) {
     deltaCap.remainderHint <== deltaRemainderHint;
 
     // Step 8's cluster values: by consensus the clipped alignment with the other kept clusters, by
-    // the reference the linear game's Shapley value (8') on the capped alignments (|a'| < 2^(GB + 2)).
+    // the reference the additive game's value (8') of the capped alignments (|a'| < 2^(GB + 2)).
     component gramValues = GramValues(K, 2 * F + GB);
     gramValues.h <== keep.h;
     gramValues.kept <== kept;
-    component gameValues = GameValues(K, F, GB + 2);
+    component additiveValues = AdditiveValues(K, F, GB + 2);
     for (var k = 0; k < K; k++) {
-        gameValues.sigma[k] <== clip[k].sigma;
+        additiveValues.sigma[k] <== clip[k].sigma;
     }
-    gameValues.alignment <== deltaCap.capped;
-    gameValues.kept <== kept;
-    // value[k] = gramValues + byReference * (gameValues - gramValues).
+    additiveValues.alignment <== deltaCap.capped;
+    additiveValues.kept <== kept;
+    // value[k] = gramValues + byReference * (additiveValues - gramValues).
     signal value[K];
     for (var k = 0; k < K; k++) {
-        value[k] <== gramValues.value[k] + byReference * (gameValues.value[k] - gramValues.value[k]);
+        value[k] <== gramValues.value[k] + byReference * (additiveValues.value[k] - gramValues.value[k]);
     }
 
     // Steps 7 and 8: counted members, cluster scores and their split.

@@ -24,8 +24,8 @@ include "./consensus.circom";
 // clusters' representatives; nobody when fewer than 2f + 3 slots are valid, max(3, 2f + 1) by the
 // owner's reference); the scores are the
 // rule's (each member's share of its kept cluster's value, < 2^64; 0 for every other slot): by the
-// owner's reference when it counts (aligned candidates, the linear game's Shapley value of the
-// clipped alignments <u_k, v>), by consensus otherwise (the clipped alignment with the other kept
+// owner's reference when it counts (aligned candidates, each kept cluster's clipped, delta-capped
+// alignment <u_k, v>: the additive game's Shapley value), by consensus otherwise (the clipped alignment with the other kept
 // clusters); the outcome words.
 // Reference: `consensusDecision` in packages/core/src/consensus.ts (the rule, step by step, and
 // `consensusHints`, the hints it is checked with; no sorting or search in the circuit).

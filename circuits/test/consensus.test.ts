@@ -12,7 +12,6 @@ import {
   clipFactor,
   consensusDecision,
   consensusHints,
-  gameWeights,
   gramIndex,
   innerProduct,
   gramMatrix,
@@ -69,7 +68,7 @@ let cap: TestCircuit;
 let scoring: TestCircuit;
 let rule: TestCircuit;
 let aligned: TestCircuit;
-let gameValues: TestCircuit;
+let additiveValues: TestCircuit;
 let gramValues: TestCircuit;
 let deltaCap: TestCircuit;
 let deltaReplay: TestCircuit;
@@ -84,7 +83,7 @@ before(async () => {
   scoring = await loadTestMain("test_cluster_scores", testMain("ClusterScores", `${K}, ${F}, ${VB}`));
   rule = await loadTestMain("test_consensus_rule", testMain("ConsensusRule", `${K}, ${F}, ${GB}`));
   aligned = await loadTestMain("test_reference_aligned", testMain("ReferenceAligned", `${K}, ${GB}`));
-  gameValues = await loadTestMain("test_game_values", testMain("GameValues", `${K}, ${F}, ${GB}`));
+  additiveValues = await loadTestMain("test_additive_values", testMain("AdditiveValues", `${K}, ${F}, ${GB}`));
   gramValues = await loadTestMain("test_gram_values", testMain("GramValues", `${K}, ${2 * F + GB}`));
   deltaCap = await loadTestMain("test_delta_cap", testMain("DeltaCap", `${K}, ${GB}`));
   deltaReplay = await loadTestMain("test_delta_replay", testMain("DeltaReplay", `${K}, ${GB}`));
@@ -1166,7 +1165,7 @@ describe("ConsensusRule", () => {
   });
 });
 
-// ---- 9. By the owner's reference: ReferenceAligned, GameValues, GramValues, ConsensusRule ----
+// ---- 9. By the owner's reference: ReferenceAligned, AdditiveValues, GramValues, ConsensusRule ----
 
 describe("ReferenceAligned", () => {
   test("equals consensusDecision's aligned slots on seeded rounds", async () => {
@@ -1230,79 +1229,62 @@ describe("ReferenceAligned", () => {
   });
 });
 
-/** GameValues input of a round by the reference, and the values `(alpha_n + beta_n) b_r - beta_n B` of the kept slots. */
-function gameInput(round: Round, reference: TestReference): { input: CircuitInput; values: bigint[]; result: ConsensusResult } {
+/** AdditiveValues input of a round by the reference, and the values `2^F b_r` of the kept slots. */
+function additiveInput(round: Round, reference: TestReference): { input: CircuitInput; values: bigint[]; result: ConsensusResult } {
   const { result } = decideByReference(round, reference);
-  // The game pays the kept players' alignments after the delta cap (DeltaCap's output).
+  // Step 8' pays the kept players' alignments after the delta cap (DeltaCap's output).
   const alignment = referenceStats(round, reference).alignment.map((a, r) =>
     result.aggregated[r] ? (result.cappedAlignment[r] as bigint) : a,
   );
   const kept = result.aggregated;
-  const b = alignment.map((a, r) => (result.clip[r] as bigint) * a);
-  const n = kept.filter(Boolean).length;
-  const { alpha, beta } = gameWeights(n, F);
-  const total = b.reduce((sum, x, r) => (kept[r] ? sum + x : sum), 0n);
-  const values = b.map((x, r) => (kept[r] ? (alpha + beta) * x - beta * total : 0n));
+  const values = alignment.map((a, r) => (kept[r] ? ((result.clip[r] as bigint) * a) << BigInt(F) : 0n));
   const input = { sigma: [...result.clip], alignment: alignment.map(mod), kept: kept.map(bit) } as CircuitInput;
   return { input, values, result };
 }
 
-describe("GameValues", () => {
-  test("the weights: n = 1 pays b, n = 2 three quarters of b minus a quarter of the other's; the sum is B / n", () => {
-    assert.deepEqual(gameWeights(0, 16), { alpha: 0n, beta: 0n });
-    assert.deepEqual(gameWeights(1, 16), { alpha: 65536n, beta: 0n });
-    assert.deepEqual(gameWeights(2, 16), { alpha: 49152n, beta: 16384n });
-    for (let n = 2; n <= 64; n++) {
-      const { alpha, beta } = gameWeights(n, 40);
-      // sum_r phi_r = (alpha - (n - 1) beta) B must be B / n, up to the rounding of two weights.
-      const efficiency = Number(alpha - BigInt(n - 1) * beta) / 2 ** 40;
-      assert.ok(Math.abs(efficiency - 1 / n) < n * 2 ** -40, `n = ${n}: ${efficiency}`);
-    }
-  });
-
-  test("equals consensusDecision's cluster values (before the clamp) for every number of kept clusters", async () => {
-    const players = new Set<number>();
+describe("AdditiveValues", () => {
+  test("equals consensusDecision's cluster values (before the clamp), negative ones and the bounds' extremes included", async () => {
     let negative = 0;
+    let kept = 0;
     for (const { round, reference } of referenceRounds(32, 211)) {
-      const { input, values, result } = gameInput(round, reference);
-      const w = await gameValues.witness(input);
-      assert.equal(gameValues.violated(w), -1);
+      const { input, values, result } = additiveInput(round, reference);
+      const w = await additiveValues.witness(input);
+      assert.equal(additiveValues.violated(w), -1);
       for (let r = 0; r < K; r++) {
-        assert.equal(output(gameValues, w, `value[${r}]`), mod(values[r] as bigint), `value[${r}]`);
-        if (result.aggregated[r]) assert.equal(result.clusterSums[r], (values[r] as bigint) > 0n ? values[r] : 0n);
-        if ((values[r] as bigint) < 0n) negative++;
+        assert.equal(output(additiveValues, w, `value[${r}]`), mod(values[r] as bigint), `value[${r}]`);
+        if (result.aggregated[r]) {
+          assert.equal(result.clusterSums[r], (values[r] as bigint) > 0n ? values[r] : 0n);
+          kept++;
+        }
       }
-      players.add(result.aggregated.filter(Boolean).length);
     }
-    // Every possible number of kept clusters, through the kept flags directly.
+    // Through the inputs directly: sigma at its ends, alignments at the bound's ends and negative,
+    // one slot not kept (its value is 0 whatever its inputs).
     const first = referenceRounds(1, 213)[0] as { round: Round; reference: TestReference };
-    const { input } = gameInput(first.round, first.reference);
-    for (let n = 0; n <= K; n++) {
-      const kept = Array.from({ length: K }, (_, r) => r < n);
-      const sigma = new Array<bigint>(K).fill(1n << BigInt(F));
-      const alignment = Array.from({ length: K }, (_, r) => BigInt(1000 * (r + 1)));
-      const { alpha, beta } = gameWeights(n, F);
-      const b = alignment.map((a) => (1n << BigInt(F)) * a);
-      const total = b.reduce((sum, x, r) => (kept[r] ? sum + x : sum), 0n);
-      const w = await gameValues.witness(tamper(input, (c) => Object.assign(c, { sigma, alignment, kept: kept.map(bit) })));
-      for (let r = 0; r < K; r++) {
-        const expected = kept[r] ? (alpha + beta) * (b[r] as bigint) - beta * total : 0n;
-        assert.equal(output(gameValues, w, `value[${r}]`), mod(expected), `n = ${n}, value[${r}]`);
-        if (expected < 0n) negative++;
-      }
-      players.add(n);
+    const { input } = additiveInput(first.round, first.reference);
+    const max = (1n << BigInt(GB)) - 1n;
+    const sigma = Array.from({ length: K }, (_, r) => (r % 2 === 0 ? 1n << BigInt(F) : BigInt(r)));
+    const alignment = Array.from({ length: K }, (_, r) => (r % 3 === 0 ? max : r % 3 === 1 ? -max : BigInt(-1000 * r)));
+    const flags = Array.from({ length: K }, (_, r) => r !== K - 1);
+    const w = await additiveValues.witness(
+      tamper(input, (c) => Object.assign(c, { sigma, alignment: alignment.map(mod), kept: flags.map(bit) })),
+    );
+    for (let r = 0; r < K; r++) {
+      const expected = flags[r] ? ((sigma[r] as bigint) * (alignment[r] as bigint)) << BigInt(F) : 0n;
+      assert.equal(output(additiveValues, w, `value[${r}]`), mod(expected), `value[${r}]`);
+      if (expected < 0n) negative++;
     }
-    assert.ok(players.size === K + 1 && negative >= 3, `${players.size} player counts, ${negative} negative values`);
-    console.error(`  GameValues(${K}, ${F}, ${GB}): ${gameValues.r1cs.nConstraints} constraints`);
+    assert.ok(kept > 0 && negative >= 2, `${kept} kept, ${negative} negative values`);
+    console.error(`  AdditiveValues(${K}, ${F}, ${GB}): ${additiveValues.r1cs.nConstraints} constraints`);
   });
 
   test("a wrong value is a violation", async () => {
     const first = referenceRounds(1, 215)[0] as { round: Round; reference: TestReference };
-    const { input } = gameInput(first.round, first.reference);
-    const w = await gameValues.witness(input);
+    const { input } = additiveInput(first.round, first.reference);
+    const w = await additiveValues.witness(input);
     for (let r = 0; r < K; r++) {
       const name = `value[${r}]`;
-      assert.notEqual(gameValues.violated(withOutput(gameValues, w, name, output(gameValues, w, name) + 1n)), -1, name);
+      assert.notEqual(additiveValues.violated(withOutput(additiveValues, w, name, output(additiveValues, w, name) + 1n)), -1, name);
     }
   });
 });

@@ -407,7 +407,7 @@ describe("decision circuit accepts the reference computation", () => {
 });
 
 describe("decision circuit judges by the owner's reference", () => {
-  test("D = 64 (margin cos > 1/2): aligned updates counted and paid by the linear game, the rest status 2; a copy shares its value", async () => {
+  test("D = 64 (margin cos > 1/2): aligned updates counted and each paid its own clipped alignment, the rest status 2; a copy shares its value", async () => {
     const r = rng(31);
     const d = 64;
     const common = Array.from({ length: d }, () => r(-60, 60));

@@ -87,13 +87,16 @@
  *    clip level down for everyone, so copies gained), and the norm cap is `G_rr <= REF_CAP2 * M2`
  *    (3x the median norm: the consensus test no longer backs it up, and the benchmark measured 3x).
  * 6'. No consensus test: the capped representatives are kept.
- * 8'. Scores: the exact Shapley value of the linear game `U(T) = <v, mean of T's clipped updates>`
- *    over the `n` kept clusters: `phi_r = (H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)` with
- *    `b_r = sigma_r a_r` (scale `2^F`), `B` their sum and `H_n` the `n`-th harmonic number. Its two
- *    weights are fixed-point constants of `n` at `F` bits (`gameWeights`), so the cluster sum
- *    `max(0, (alpha_n + beta_n) b_r - beta_n B)` is on the Gram rule's scale `2^(2F)` and steps 7-8
- *    shift and split it exactly as before.
- * 8''. The delta cap, before the game (docs/SCORING.md "Third round"; the proofs carry the last global
+ * 8'. Scores: each kept cluster's own term of the additive game `U(T) = <v, sum of T's clipped
+ *    updates>`, `b_r = sigma_r a'_r` (scale `2^F`; `a'_r` from 8''): the game is additive, so its
+ *    Shapley value gives every player exactly its own term, the first-order decrease of the owner's
+ *    validation loss along its clipped update. The cluster sum `max(0, 2^F b_r)` is on the Gram
+ *    rule's scale `2^(2F)`, and steps 7-8 shift and split it exactly as before. (Until the
+ *    thirteenth round the game was on the mean of T's updates, `phi_r = (H_n / n) b_r - (H_n - 1) /
+ *    (n (n - 1)) (B - b_r)`: its negative intercept paid nothing below about two thirds of the
+ *    average `b`, so an honest update near that line gained several times its pay by inflating,
+ *    and one below it earned nothing for positive work; docs/SCORING.md "Thirteenth round".)
+ * 8''. The delta cap, before the pay (docs/SCORING.md "Third round"; the proofs carry the last global
  *    delta `Delta`, the step committed with the round's model, and every `b_k = <u_k, Delta>`,
  *    `N = |Delta|^2`, `delta = <Delta, v>`). A noisy replay of `Delta` lowers the owner's validation
  *    loss about as much as an honest update does, so `a_k` alone pays it. When `N > 0` and
@@ -105,7 +108,7 @@
  *    from following `Delta` closer than the median player (`(cos_r - cos_mu) |u_r| <Delta^, v>`) is
  *    removed. A replay earns at most what a median update of its size earns from `Delta`, and
  *    nothing for its noise; an honest update that follows `Delta` no closer than the median one is
- *    unchanged. The game then runs on `b_r = sigma_r a'_r`. (`|a_r - a'_r| < 2^(GB + 1)`: the
+ *    unchanged. Step 8' then pays `b_r = sigma_r a'_r`. (`|a_r - a'_r| < 2^(GB + 1)`: the
  *    deduction is at most `2 |u_r| |v|`.)
  * Each step closes the same ways to gain as in the Gram rule: a copy is one player, a large update
  * is clipped to the median, an update that does not lower the owner's validation loss is not
@@ -128,7 +131,7 @@ export interface ConsensusParams {
   /** Consensus cosine `tauNum / tauDen`. */
   readonly tauNum: bigint;
   readonly tauDen: bigint;
-  /** Fixed-point bits `F` of the clip factors and of the linear game's weights (`gameWeights`). */
+  /** Fixed-point bits `F` of the clip factors. */
   readonly clipBits: number;
   /** With the reference: the margin squared, aligned iff `a_k > 0` and `a_k^2 D > marginSq G_kk |v|^2`. */
   readonly marginSq: bigint;
@@ -250,11 +253,11 @@ export interface ConsensusResult {
   readonly deltaDeduction: bigint[];
   /** Hint: the remainder of that floor (0 elsewhere). */
   readonly deltaRemainder: bigint[];
-  /** `a'_r = a_r - deduction`: the alignment the game pays (by the reference; 0 elsewhere). */
+  /** `a'_r = a_r - deduction`: the alignment step 8' pays (by the reference; 0 elsewhere). */
   readonly cappedAlignment: bigint[];
   /**
    * The pre-shift cluster value of each kept representative (0 for other slots): `max(0, sum_{j
-   * kept, j != r} H_rj)`, or by the reference `max(0, (alpha_n + beta_n) b_r - beta_n B)`.
+   * kept, j != r} H_rj)`, or by the reference `max(0, 2^F b_r)`.
    */
   readonly clusterSums: bigint[];
   /** Score of each kept representative's cluster, `clusterSums >> 2F` (0 for other slots). */
@@ -405,15 +408,13 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const shift = BigInt(2 * params.clipBits);
   // 8''. by the reference: the delta cap on the kept players' alignments.
   const cap = deltaCap(k, kept, G, ref, delta);
-  // 8'. by the reference: the linear game's Shapley value on b_r = sigma_r a'_r (scale 2^F), its
-  // weights at F bits, so the sum is on the Gram rule's scale 2^(2F).
+  // 8'. by the reference: the additive game's value b_r = sigma_r a'_r (scale 2^F), times 2^F to
+  // sit on the Gram rule's scale 2^(2F).
   const b = (r: number): bigint => (clip[r] as bigint) * (cap.cappedAlignment[r] as bigint);
-  const game = gameWeights(kept.length, params.clipBits);
-  const total = kept.reduce((sum, r) => sum + b(r), 0n);
   const clusterSums = slots.map((r) => {
     if (!aggregated[r]) return 0n;
     let sum = 0n;
-    if (ref !== undefined) sum = (game.alpha + game.beta) * b(r) - game.beta * total;
+    if (ref !== undefined) sum = b(r) << BigInt(params.clipBits);
     else for (const j of kept) if (j !== r) sum += H(r, j);
     return sum > 0n ? sum : 0n;
   });
@@ -511,41 +512,6 @@ function deltaCap(
     cappedAlignment[r] = (cappedAlignment[r] as bigint) - (deltaDeduction[r] as bigint);
   }
   return { deltaCapped: true, deltaRoot, deltaMedianSlot: mu, deltaDeduction, deltaRemainder, cappedAlignment };
-}
-
-/** The linear game's Shapley weights for `n` players at `bits` fixed-point bits (`gameWeights`). */
-export interface GameWeights {
-  /** `round(2^bits H_n / n)`: the weight of a player's own term. */
-  readonly alpha: bigint;
-  /** `round(2^bits (H_n - 1) / (n (n - 1)))` (0 for `n < 2`): the weight of each other player's term. */
-  readonly beta: bigint;
-}
-
-/**
- * The exact Shapley value of `U(T) = (1/|T|) sum_{j in T} b_j` (the mean's alignment with `v`) over
- * `n` players is `phi_r = (H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)` (`B` the sum; it pays
- * `U(N) = B / n` in all). Its two rational weights, rounded half up to `bits` fixed-point bits:
- * constants of `n` that the circuit selects from a table (`gameAlpha` / `gameBeta` in
- * circuits/consensus.circom compute the same roundings). `n = 0` gives zeros.
- */
-export function gameWeights(n: number, bits: number): GameWeights {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`player count ${n} must be a non-negative integer`);
-  if (n === 0) return { alpha: 0n, beta: 0n };
-  // H_n = p / q, exactly.
-  let p = 0n;
-  let q = 1n;
-  for (let i = 1n; i <= BigInt(n); i++) {
-    p = p * i + q;
-    q = q * i;
-  }
-  const one = 1n << BigInt(bits);
-  // round(x / y) half up for x, y > 0: floor((2x + y) / (2y)).
-  const rounded = (x: bigint, y: bigint): bigint => (2n * x + y) / (2n * y);
-  const nn = BigInt(n);
-  return {
-    alpha: rounded(one * p, q * nn),
-    beta: n < 2 ? 0n : rounded(one * (p - q), q * nn * (nn - 1n)),
-  };
 }
 
 /**

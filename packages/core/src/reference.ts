@@ -6,7 +6,7 @@
  * Why an integer vector at `B` bits: the chunk proof will compute `<u_k, v>` next to the Gram
  * matrix, with `v` unpacked exactly like an update's plaintext, so `v` shares the updates' packing,
  * chunking and (sealed-update) commitment shape. Why its scale is free: the rule that uses it (the owner's test
- * `cos(u_k, v) > margin / sqrt(D)` and the linear game's `<u_k, v>` terms, docs/SCORING.md) is
+ * `cos(u_k, v) > margin / sqrt(D)` and the pay in proportion to `<u_k, v>`, docs/SCORING.md) is
  * invariant under scaling `v` by a positive constant, so the owner scales it to use the whole
  * range and loses as little as possible to rounding.
  *

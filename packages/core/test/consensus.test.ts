@@ -7,7 +7,6 @@ import {
   consensusDecision,
   consensusHints,
   gramMatrix,
-  gameWeights,
   isqrt,
   type ConsensusResult,
 } from "../src/index.ts";
@@ -333,24 +332,25 @@ test("by the reference the quorum is max(3, 2f + 1) valid slots; by consensus 2f
   assert.ok(!noRef.active);
 });
 
-test("by the reference: the linear game's Shapley value of the clipped alignments", () => {
+test("by the reference: each kept cluster is paid its own clipped alignment (the additive game's Shapley value)", () => {
   const r = decideByReference(honest(), V);
   const kept = r.aggregated.filter(Boolean).length;
   assert.equal(kept, 5);
-  const { alpha, beta } = gameWeights(kept, CONSENSUS_PARAMS.clipBits);
+  const F = BigInt(CONSENSUS_PARAMS.clipBits);
   const b = honest().map((u, k) => (r.clip[k] as bigint) * BigInt((u[0] as number) + (u[1] as number)));
-  const total = b.reduce((s, x) => s + x, 0n);
-  const shift = BigInt(2 * CONSENSUS_PARAMS.clipBits);
   for (let k = 0; k < 5; k++) {
-    const value = (alpha + beta) * (b[k] as bigint) - beta * total;
-    assert.equal(r.scores[k], value > 0n ? value >> shift : 0n, `slot ${k}`);
+    assert.equal(r.clusterSums[k], (b[k] as bigint) > 0n ? (b[k] as bigint) << F : 0n, `slot ${k}`);
+    assert.equal(r.scores[k], (b[k] as bigint) > 0n ? (b[k] as bigint) >> F : 0n, `slot ${k}`);
   }
-  // Efficiency: the values sum to the grand coalition's utility B / n, up to the weights' rounding
-  // (each weight is off by at most half a unit, so the coefficient of B by at most n / 2 units).
-  const sum = r.clusterSums.reduce((s, x) => s + x, 0n);
-  const utility = (total << BigInt(CONSENSUS_PARAMS.clipBits)) / 5n;
-  const slack = (5n * total) / 2n + 1n;
-  assert.ok(sum - utility <= slack && utility - sum <= slack, `${sum} vs ${utility}`);
+  // No intercept: a kept cluster far below the others' alignment is still paid its own (the mean
+  // game paid nothing below about two thirds of the average).
+  const small = honest();
+  small[4] = (small[4] as number[]).map((x) => Math.round(x / 4));
+  const withSmall = decideByReference(small, V);
+  assert.equal(withSmall.status[4], SlotStatus.Inlier);
+  // (3 + 2) times its clip factor 2^F: below the median it is not clipped.
+  assert.equal(withSmall.clip[4], 1n << F);
+  assert.equal(withSmall.scores[4], 5n, "a small aligned update earns its own term");
   // A single kept cluster takes its clipped alignment.
   const single = decideByReference(
     [
@@ -388,13 +388,6 @@ test("by the reference: inflation gains nothing, beyond 3x the median norm it is
   const together = (copies.scores[1] as bigint) + (copies.scores[5] as bigint) + (copies.scores[6] as bigint);
   assert.ok(together <= (alone.scores[1] as bigint), "three identities earn at most one update's value");
   for (const i of [0, 2, 3, 4]) assert.equal(copies.scores[i], alone.scores[i], `slot ${i} is unaffected by the copies`);
-});
-
-test("gameWeights: exact roundings of H_n / n and (H_n - 1) / (n (n - 1))", () => {
-  assert.deepEqual(gameWeights(1, 16), { alpha: 65536n, beta: 0n });
-  // n = 3: H_3 = 11/6; alpha = round(65536 * 11 / 18) = 40050 (40049.78), beta = round(65536 * 5 / 36) = 9102 (9102.2).
-  assert.deepEqual(gameWeights(3, 16), { alpha: 40050n, beta: 9102n });
-  assert.throws(() => gameWeights(-1, 16), /non-negative/);
 });
 
 test("by the reference: copies do not move the clip level (the median counts each cluster once)", () => {

@@ -27,7 +27,7 @@ import {
   type RuleRound,
 } from "../src/bench/fairness/rules.ts";
 import { newModel } from "../src/bench/fairness/runner.ts";
-import { allScenarios, noisyReplay, quantizeFast } from "../src/bench/fairness/scenarios.ts";
+import { allScenarios, noisyReplay, quantizeFast, roundSubmissions } from "../src/bench/fairness/scenarios.ts";
 import { benchAggregatorKey, benchEphemeralSecret } from "../src/bench/seal-keys.ts";
 import { testBackend } from "./helpers.ts";
 
@@ -85,6 +85,7 @@ test("scenarios: every one of the issue's scenarios is present, Sybils with thei
     "sybil-noisy-3",
     "lazy-10pct",
     "lazy-1batch",
+    "lazy-1batch-rescaled",
     "sign-flip",
     "scale",
     "gaussian",
@@ -106,6 +107,39 @@ test("fast quantization equals @fedmarket/core's quantizeDelta, ties and clippin
   delta.set([0.5 / 1024, -0.5 / 1024, 1.5 / 1024, -2.5 / 1024, 127 / 1024, -1, 1, 0, -0], 0);
   assert.deepEqual(Array.from(quantizeFast(delta, rule, 8)), quantizeDelta(delta, rule, 8).map(Number));
   assert.throws(() => quantizeFast(Float32Array.of(Number.NaN), rule, 8), /quantize/);
+});
+
+test("rescaled lazy attackers send their one-batch direction at their honest delta's norm; others are untouched", async () => {
+  const scenario = allScenarios().find((s) => s.name === "lazy-1batch-rescaled");
+  assert.ok(scenario !== undefined);
+  const quantization = { scale: 1024, clipBound: 127 / 1024 };
+  // Honest deltas along one direction, the lazy one a tenth as long along another.
+  const full = Float32Array.from({ length: D }, (_, i) => (i % 2 === 0 ? 0.04 : -0.02));
+  const lazy = Float32Array.from({ length: D }, (_, i) => (i % 3 === 0 ? 0.003 : 0.001));
+  const submissions = await roundSubmissions({
+    scenario,
+    slots: 8,
+    seed: 1,
+    round: 0,
+    parameters: D,
+    quantization,
+    updateBits: 8,
+    lastGlobalDelta: undefined,
+    train: (_, variant) => Promise.resolve(variant === "full" ? full : lazy),
+  });
+  const norm = (u: ArrayLike<number>): number => Math.sqrt(Array.from(u).reduce((a, x) => a + x * x, 0));
+  const cosine = (u: ArrayLike<number>, w: ArrayLike<number>): number =>
+    Array.from(u).reduce((a, x, i) => a + x * (w[i] as number), 0) / (norm(u) * norm(w));
+  for (const [slot, s] of submissions.entries()) {
+    const u = s.update as Int32Array;
+    if (!scenario.attackers.includes(slot)) {
+      assert.deepEqual(u, quantizeFast(full, quantization, 8), `slot ${slot} is honest`);
+      continue;
+    }
+    // Quantized at 1/1024: the norm within rounding of the honest one, the direction the lazy one's.
+    assert.ok(Math.abs(norm(u) / 1024 / norm(full) - 1) < 0.01, `slot ${slot}: norm ${norm(u) / 1024} vs ${norm(full)}`);
+    assert.ok(cosine(u, lazy) > 0.99, `slot ${slot}: cosine ${cosine(u, lazy)} with the lazy delta`);
+  }
 });
 
 test("noisy replay hits the requested cosine with the last global delta", () => {

@@ -9,6 +9,7 @@
  *     [--curvature secant-delta:1:0.3|secant-v:1:1|<number>] [--lambda 1.5] [--kappa 3] [--tau 0.03]
  *     [--dedup 0.95] [--out bench/fairness.json]
  *     [--candidates-out bench/fairness-candidates.json] [--dump-rounds <file>]
+ *     [--attack-shapley inflate,lazy,replay|none]
  *
  * Setup (the robustness benchmark's): 8 trainers on the `mnist` package's real digits, Dirichlet
  * 0.5 non-IID partitions, MLP 784-32-10 trained with the trainer's own `trainLocally`, B = 8
@@ -61,6 +62,9 @@ const { values: args } = parseArgs({
     // Exploration: each rule's all-honest rounds (the statistics a rule may look at, its shares and
     // the round's exact Shapley values) as JSON, to score pay variants offline on a fixed trajectory.
     "dump-rounds": { type: "string" },
+    // Scenario kinds whose runs also compute exact Shapley every round: the attackers' value under
+    // attack (valueFactor), next to their pay (gainFactor). About 2 s per round on 2 cores.
+    "attack-shapley": { type: "string", default: "inflate,lazy,replay" },
   },
 });
 
@@ -102,6 +106,10 @@ const scenarios = everyScenario.filter((s) => wanted.has(s.name));
 const verify = args["verify-proven"] as string;
 if (!["first", "all", "none"].includes(verify)) throw new RangeError("--verify-proven must be first, all or none");
 const curvature = parseCurvature(args.curvature as string);
+const VALUED_KINDS = ["inflate", "lazy", "replay"];
+const valuedKinds = new Set(args["attack-shapley"] === "none" ? [] : (args["attack-shapley"] as string).split(","));
+for (const kind of valuedKinds)
+  if (!VALUED_KINDS.includes(kind)) throw new RangeError(`--attack-shapley ${kind}: one of ${VALUED_KINDS.join(", ")} or none`);
 
 function parseCurvature(s: string): CurvatureMode {
   const m = /^secant-(v|delta)(?::([0-9.]+))?(?::([0-9.]+))?$/.exec(s);
@@ -166,7 +174,7 @@ for (const seed of seeds) {
               ? new Set([Math.min(1, rounds - 1)])
               : undefined;
       const run = await runner.run(scenario, rule, {
-        shapley: scenario.kind === "honest",
+        shapley: scenario.kind === "honest" || valuedKinds.has(scenario.kind),
         keepStats: scenario.kind === "honest" && args["dump-rounds"] !== undefined,
         ...(isCurrent ? { alsoScore: rules } : {}),
         ...(verifyRounds === undefined ? {} : { verifyRounds }),
@@ -295,7 +303,8 @@ const candidates = {
       perSeed: results.map((r) => ({ seed: r.seed, ...r.counts })),
     },
     shapley:
-      "exact, all 2^8 coalitions per round of the all-honest run; utility = evaluation accuracy (and -cross-entropy) of prevModel + floor(sum_T u / |T|); computed on each half of the evaluation split (equal halves), the reported value is their mean",
+      "exact, all 2^8 coalitions per round of the all-honest run (and of the runs of the scenario kinds in attackShapley); utility = evaluation accuracy (and -cross-entropy) of prevModel + floor(sum_T u / |T|); computed on each half of the evaluation split (equal halves), the reported value is their mean",
+    attackShapley: [...valuedKinds],
     curvature: args.curvature,
     lambda,
     kappa: Number(args.kappa),
@@ -319,6 +328,8 @@ const candidates = {
       "final accuracy under any attack within 1 point of the all-honest run (same rule, same seed); accuracyDropVsAttackersAbsentPoints compares with the run where the attackers submit nothing",
   },
   definitions: {
+    valueFactor:
+      "sum over rounds of the attackers' exact Shapley values (accuracy utility) under attack / the same slots' sum in the all-honest run of the same rule (null for Sybils, scenario kinds not in --attack-shapley, or a non-positive honest value): what the attack added, to read next to what it was paid (gainFactor)",
     gainFactor:
       "sum over rounds of the attackers' payout shares / the same slots' sum in the all-honest run of the same rule (Sybil: all identities / the real trainer alone); 0 if the attackers earn nothing, null if they earn something and their honest counterparts nothing (unbounded)",
     inlierRounds: "attacker slot-rounds with a non-zero aggregation weight (out of attackers x rounds)",

@@ -12,6 +12,10 @@
  *   `0` when the attackers earn nothing, `null` when they earn something and their honest
  *   counterparts nothing: an unbounded gain); `inlierRounds` = attacker slot-rounds aggregated;
  *   `finalAccuracy` = evaluation accuracy after the last round.
+ * - `valueFactor` (candidates file only; runs with exact Shapley under attack, `--attack-shapley`):
+ *   the attackers' cumulative exact Shapley value under attack / the same slots' in the all-honest
+ *   run: what their updates added, next to what they were paid for it. A gain above 1 with a value
+ *   factor below it is pay for value the attack did not add.
  *
  * The extras (`detectionRate`, `payoutShare`, ...) are only in fairness-candidates.json.
  */
@@ -34,6 +38,14 @@ export interface AttackDetails extends AttackSummary {
   /** Sum over rounds of the attackers' shares, under attack and (counterparts) all-honest. */
   readonly attackerPayout: number;
   readonly honestPayout: number;
+  /**
+   * Cumulative exact Shapley value (accuracy utility) of the attackers' slots under attack and of
+   * the same slots all-honest, and their ratio (null without Shapley under attack, for Sybils, or
+   * when the honest value is not positive).
+   */
+  readonly attackerValue: number | null;
+  readonly honestValue: number | null;
+  readonly valueFactor: number | null;
   /**
    * All-honest final accuracy minus this run's (percentage points; positive = worse). Sybil: its
    * baseline's minus this run's (the fake identities hold no data, so the all-honest run has more).
@@ -82,6 +94,8 @@ export function decisionsOf(rule: string): DecisionView {
       return d;
     });
 }
+
+const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 const sumVectors = (rows: readonly (readonly number[])[], k: number): number[] =>
   Array.from({ length: k }, (_, i) => rows.reduce((a, row) => a + (row[i] as number), 0));
@@ -144,6 +158,14 @@ export function summarizeSeed(
       reference = base;
     }
     const inlierRounds = decisions.reduce((a, d) => a + scenario.attackers.filter((s) => d.aggregated[s]).length, 0);
+    // Value under attack: only where the run computed Shapley and the slots are the same trainers (not Sybils).
+    const values = run.rounds.map((r) => r.shapley?.accuracy);
+    const attackerValue =
+      scenario.baseline !== undefined || values.some((v) => v === undefined)
+        ? null
+        : values.reduce((a, v) => a + scenario.attackers.reduce((b, s) => b + ((v as number[])[s] as number), 0), 0);
+    const honestValue =
+      attackerValue === null ? null : scenario.honestCounterparts.reduce((a, s) => a + (cumulativeShapley[s] as number), 0);
     const slotRounds = scenario.attackers.length * decisions.length;
     attackRows.push({
       name: scenario.name,
@@ -154,6 +176,9 @@ export function summarizeSeed(
       payoutShare: round4(attackerPayout / decisions.length),
       attackerPayout: round4(attackerPayout),
       honestPayout: round4(honestPayout),
+      attackerValue: attackerValue === null ? null : round6(attackerValue),
+      honestValue: honestValue === null ? null : round6(honestValue),
+      valueFactor: attackerValue === null || honestValue === null || honestValue <= 0 ? null : round4(attackerValue / honestValue),
       accuracyDropPoints: withAccuracy ? round4(100 * (reference.finalAccuracy - run.finalAccuracy)) : null,
       accuracyDropVsAttackersAbsentPoints:
         withAccuracy && absent !== undefined ? round4(100 * (absent.finalAccuracy - run.finalAccuracy)) : null,
@@ -170,8 +195,8 @@ export function summarizeSeed(
     shapleySplitHalfSpearman: round4(spearman(halfA, halfB)),
     shapleyAccuracyVsLossSpearman: round4(spearman(cumulativeShapley, cumulativeShapleyLoss)),
     cumulativePayout: cumulativePayout.map(round4),
-    cumulativeShapley: cumulativeShapley.map((x) => Math.round(x * 1e6) / 1e6),
-    cumulativeShapleyLoss: cumulativeShapleyLoss.map((x) => Math.round(x * 1e6) / 1e6),
+    cumulativeShapley: cumulativeShapley.map(round6),
+    cumulativeShapleyLoss: cumulativeShapleyLoss.map(round6),
     honestRoundsAggregated: Array.from({ length: k }, (_, s) => honestDecisions.filter((d) => d.aggregated[s]).length),
   };
 }

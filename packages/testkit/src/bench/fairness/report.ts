@@ -7,7 +7,8 @@
  *   node packages/testkit/src/bench/fairness/report.ts bench/fairness-candidates.json [--rules a,b,c]
  *
  * Prints Markdown: fairness and false positives, the gain of each attack (max over the seeds),
- * attacker slot-rounds aggregated, today's six attacks, final accuracy.
+ * attacker slot-rounds aggregated, today's six attacks, final accuracy, and (where the run computed
+ * Shapley under attack) each attack's gain next to its value factor.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -20,6 +21,8 @@ interface Attack {
   readonly payoutShare: number;
   readonly accuracyDropPoints: number | null;
   readonly accuracyDropVsAttackersAbsentPoints: number | null;
+  /** Absent in files written before `--attack-shapley`. */
+  readonly valueFactor?: number | null;
 }
 
 interface Seed {
@@ -121,4 +124,11 @@ table(
   scenarios,
   (rows) => `${worst(rows.map((a) => a.accuracyDropPoints))} / ${worst(rows.map((a) => a.accuracyDropVsAttackersAbsentPoints))}`,
 );
+const valued = scenarios.filter((n) => rules.some((r) => r.seeds.some((s) => (attack(s, n).valueFactor ?? null) !== null)));
+if (valued.length > 0)
+  table(
+    `Gain / value factor per seed (${seeds.join(" / ")}): pay under attack against honest, next to the exact Shapley value added under attack against honest (\`-\`: not positive honestly):`,
+    valued,
+    (rows) => rows.map((a) => `${a.gainFactor === null ? "∞" : f2(a.gainFactor)} / ${f2(a.valueFactor)}`).join(", "),
+  );
 process.stdout.write(`${out.join("\n")}\n`);

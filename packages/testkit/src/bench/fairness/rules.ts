@@ -153,8 +153,8 @@ export const consensusGramRule: RoundRule = exactRule(
  */
 export const consensusReferenceRule: RoundRule = exactRule(
   "consensus-reference",
-  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; the delta cap (what following the last global delta closer than the median player pays is removed from <u_k, v>); score max(0, exact Shapley of the linear game <v, mean of T's updates clipped to the median norm>) at 16 fixed-point bits",
-  "Gram matrix, <u_k, v>, ||v||^2, <u_k, Delta>, ||Delta||^2, <Delta, v> (proven whenever the reference counts: the chunk proofs accumulate them, Delta the step committed with the model), median by counting, clip factors and the cap's roots by square-root hints, the game's two weights per n from a table, connected components by hints",
+  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; the delta cap (what following the last global delta closer than the median player pays is removed from <u_k, v>); score max(0, <u_k clipped to the median norm, v> minus the cap), the additive game's Shapley value",
+  "Gram matrix, <u_k, v>, ||v||^2, <u_k, Delta>, ||Delta||^2, <Delta, v> (proven whenever the reference counts: the chunk proofs accumulate them, Delta the step committed with the model), median by counting, clip factors and the cap's roots by square-root hints, connected components by hints",
   true,
   coreDecision,
 );
@@ -172,6 +172,53 @@ export const consensusReferenceOrthogonalRule: RoundRule = exactRule(
   coreDecision,
   referenceValuesOrthogonal,
 );
+
+/** What a pay variant pays each kept player, before `max(0, .)` and the split over its cluster. */
+export type PayVariant = "mean-game" | "cosine";
+
+/**
+ * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
+ * and the same cached training: the pay alone is compared; not proven). From the delta-capped
+ * alignment `a'_r` and the clip factor `sigma_r` of each kept player (`b_r = sigma_r a'_r`):
+ * - `mean-game`: the proven pay until the thirteenth round, the exact Shapley value of the linear
+ *   game on the mean, `(H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)` (`B` the kept players' sum);
+ * - `cosine`: `a'_r / |u_r|`, scale-free: an update's size never changes its pay, so inflating gains
+ *   nothing, and a small update earns what its direction is worth.
+ */
+export function referencePayRule(pay: PayVariant): RoundRule {
+  return exactRule(
+    `reference-pay-${pay}`,
+    pay === "mean-game"
+      ? "consensus-reference's decision and aggregate, paid max(0, the linear game's Shapley value on the mean, (H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)), b_r = sigma_r a'_r: the proven pay until the thirteenth round"
+      : "consensus-reference's decision and aggregate, paid in proportion to max(0, a'_r / |u_r|): the delta-capped alignment per unit of norm (scale-free)",
+    "as consensus-reference (a pay variant; not proven)",
+    true,
+    (input) => {
+      const r = consensusDecision(input);
+      const k = r.label.length;
+      const kept = [...Array(k).keys()].filter((i) => r.aggregated[i]);
+      const capped = (i: number): number => Number(r.cappedAlignment[i]);
+      const values = new Map<number, number>();
+      if (pay === "cosine") for (const i of kept) values.set(i, capped(i) / Math.sqrt(Number((input.gram[i] as bigint[])[i])));
+      else {
+        const n = kept.length;
+        let h = 0;
+        for (let t = 1; t <= n; t++) h += 1 / t;
+        const b = (i: number): number => Number(r.clip[i]) * capped(i);
+        const total = kept.reduce((a, i) => a + b(i), 0);
+        const beta = n < 2 ? 0 : (h - 1) / (n * (n - 1));
+        for (const i of kept) values.set(i, (h / n + beta) * b(i) - beta * total);
+      }
+      // Integer scores at 2^40 of the pay unit (payouts are only ever compared as shares).
+      const scores = [...Array(k).keys()].map((i) => {
+        if (!r.counted[i]) return 0n;
+        const v = Math.max(0, values.get(r.label[i] as number) ?? 0) / (r.clusterSize[i] as number);
+        return BigInt(Math.floor(v * 2 ** 40));
+      });
+      return { mask: r.aggregated, scores, counted: r.counted };
+    },
+  );
+}
 
 /**
  * The name of the rule the decision proof checks whenever the owner's reference counts on chain
@@ -703,6 +750,8 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     consensusGramRule,
     consensusReferenceRule,
     consensusReferenceOrthogonalRule,
+    referencePayRule("mean-game"),
+    referencePayRule("cosine"),
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),

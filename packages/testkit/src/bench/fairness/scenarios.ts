@@ -40,6 +40,8 @@ export interface Scenario {
   /** Sybil identities, lazy variant. */
   readonly sybilSlots?: readonly number[];
   readonly lazyVariant?: TrainingVariant;
+  /** Lazy: rescale the lazy delta to the norm of the trainer's honest delta (before quantization). */
+  readonly rescaled?: boolean;
 }
 
 export const DEFAULT_ATTACKERS: readonly number[] = [2, 5];
@@ -134,6 +136,16 @@ export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): 
       honestCounterparts: a,
       description: "attackers train on one batch (batchSize samples, one SGD step)",
     },
+    {
+      name: "lazy-1batch-rescaled",
+      kind: "lazy",
+      lazyVariant: "lazy-1batch",
+      rescaled: true,
+      attackers: a,
+      honestCounterparts: a,
+      description:
+        "attackers take one SGD step on one batch and scale it to the norm of their honest delta (an attacker that knows its usual norm): laziness disguised by inflation, which no rule that sees only the updates' geometry can tell from honest work by its size",
+    },
     ...(["sign-flip", "scale", "gaussian", "label-flip", "free-rider", "duplicate"] as const).map((m): Scenario => ({
       name: m,
       kind: "legacy",
@@ -225,9 +237,13 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
         out.push({ update, ephemeralSecret });
         break;
       }
-      case "lazy":
-        out.push({ update: quantize(await ctx.train(t, scenario.lazyVariant as TrainingVariant)), ephemeralSecret });
+      case "lazy": {
+        const lazy = await ctx.train(t, scenario.lazyVariant as TrainingVariant);
+        // The rescaled variant only reads the honest delta's norm (a real attacker would know it from earlier rounds).
+        const factor = scenario.rescaled === true ? norm(await ctx.train(t, "full")) / norm(lazy) : 1;
+        out.push({ update: quantize(factor === 1 || !Number.isFinite(factor) ? lazy : lazy.map((x) => x * factor)), ephemeralSecret });
         break;
+      }
       case "legacy": {
         const mode = scenario.legacyMode as AttackMode;
         if (mode === "duplicate") {
@@ -277,6 +293,12 @@ export function quantizeFast(delta: Float32Array, rule: QuantizationRule, update
     if (q < -limit || q >= limit) throw new RangeError(`quantized value ${q} does not fit ${bits} bits`);
     return q;
   });
+}
+
+function norm(delta: Float32Array): number {
+  let s = 0;
+  for (const x of delta) s += x * x;
+  return Math.sqrt(s);
 }
 
 function clip(delta: Float32Array, bound: number): Float32Array {
