@@ -31,7 +31,7 @@ import {
 import { multiKrum } from "./multi-krum.ts";
 import type { RoundStats } from "./geometry.ts";
 import { median } from "./stats.ts";
-import { surrogateShapley } from "./surrogate.ts";
+import { surrogateCoefficients, surrogateShapley } from "./surrogate.ts";
 
 /** One aggregated player: the mean of its members' updates, times `scale`, with relative `weight`. */
 export interface AggregationGroup {
@@ -200,14 +200,12 @@ export function referencePayRule(pay: PayVariant): RoundRule {
       const capped = (i: number): number => Number(r.cappedAlignment[i]);
       const values = new Map<number, number>();
       if (pay === "cosine") for (const i of kept) values.set(i, capped(i) / Math.sqrt(Number((input.gram[i] as bigint[])[i])));
-      else {
-        const n = kept.length;
-        let h = 0;
-        for (let t = 1; t <= n; t++) h += 1 / t;
+      else if (kept.length > 0) {
+        // The surrogate game's linear coefficients are the mean game's H_n / n and -(H_n - 1) / (n (n - 1)).
+        const { linSelf, linOthers } = surrogateCoefficients(kept.length);
         const b = (i: number): number => Number(r.clip[i]) * capped(i);
         const total = kept.reduce((a, i) => a + b(i), 0);
-        const beta = n < 2 ? 0 : (h - 1) / (n * (n - 1));
-        for (const i of kept) values.set(i, (h / n + beta) * b(i) - beta * total);
+        for (const i of kept) values.set(i, linSelf * b(i) + linOthers * (total - b(i)));
       }
       // Integer scores at 2^40 of the pay unit (payouts are only ever compared as shares).
       const scores = [...Array(k).keys()].map((i) => {

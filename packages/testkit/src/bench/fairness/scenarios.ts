@@ -14,7 +14,7 @@
  * slots are empty (`sybil-<n>-baseline`: with the other slots holding real trainers, every share
  * would shrink and a perfectly Sybil-proof rule would still show a gain above 1).
  */
-import { attackDelta, duplicateSubmission, gaussianNoise, type AttackMode } from "../../attacks/attacks.ts";
+import { attackDelta, duplicateSubmission, gaussianNoise, l2Norm, scaleDelta, type AttackMode } from "../../attacks/attacks.ts";
 import { quantizationParams, roundHalfAwayFromZero, type QuantizationRule } from "@fedmarket/core";
 import { benchEphemeralSecret } from "../seal-keys.ts";
 
@@ -240,8 +240,8 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
       case "lazy": {
         const lazy = await ctx.train(t, scenario.lazyVariant as TrainingVariant);
         // The rescaled variant only reads the honest delta's norm (a real attacker would know it from earlier rounds).
-        const factor = scenario.rescaled === true ? norm(await ctx.train(t, "full")) / norm(lazy) : 1;
-        out.push({ update: quantize(factor === 1 || !Number.isFinite(factor) ? lazy : lazy.map((x) => x * factor)), ephemeralSecret });
+        const factor = scenario.rescaled === true ? l2Norm(await ctx.train(t, "full")) / l2Norm(lazy) : 1;
+        out.push({ update: quantize(factor === 1 || !Number.isFinite(factor) ? lazy : scaleDelta(lazy, factor)), ephemeralSecret });
         break;
       }
       case "legacy": {
@@ -293,12 +293,6 @@ export function quantizeFast(delta: Float32Array, rule: QuantizationRule, update
     if (q < -limit || q >= limit) throw new RangeError(`quantized value ${q} does not fit ${bits} bits`);
     return q;
   });
-}
-
-function norm(delta: Float32Array): number {
-  let s = 0;
-  for (const x of delta) s += x * x;
-  return Math.sqrt(s);
 }
 
 function clip(delta: Float32Array, bound: number): Float32Array {
