@@ -23,7 +23,10 @@ import {
   PROVEN_RULE,
   ruleRegistry,
   screen,
+  spanCurvature,
   surrogateRule,
+  type OwnerOracle,
+  type RoundRule,
   type RuleRound,
 } from "../src/bench/fairness/rules.ts";
 import { newModel } from "../src/bench/fairness/runner.ts";
@@ -45,7 +48,7 @@ function honestUpdates(seed: number, scales: readonly number[] = [1, 1, 1, 1, 1,
 
 function roundOf(
   updates: readonly (Int32Array | null)[],
-  options: { reference?: Reference; last?: Int32Array; commitments?: bigint[] } = {},
+  options: { reference?: Reference; last?: Int32Array; commitments?: bigint[]; owner?: OwnerOracle | null } = {},
 ): RuleRound {
   return {
     f: 2,
@@ -58,6 +61,7 @@ function roundOf(
       updates: updates.map((u) => (u === null ? null : Array.from(u, BigInt))),
       lastGlobalDelta: options.last === undefined ? null : Array.from(options.last, BigInt),
       referenceDirection: options.reference?.v ?? null,
+      owner: options.owner ?? null,
     }),
   };
 }
@@ -539,4 +543,110 @@ test("consensus-reference: the fast path equals @fedmarket/core's simulateRound 
   assert.deepEqual(decision.aggregated, result.rule.counted);
   assert.deepEqual(decision.payouts, result.rule.scores.map(Number));
   assert.deepEqual(Array.from(newModel(new Int32Array(D), updates, decision, 24)), result.newModel.map(Number));
+});
+
+test("span curvature: on a quadratic loss whose Hessian is isotropic outside span(v, Delta), Q(u) is u^T A u for any u", () => {
+  // A = alpha I + the symmetric 2 x 2 block [[beta, gamma], [gamma, delta]] in the orthonormal basis (e1, e2) of span(v, Delta).
+  const d = 64;
+  const rng = seededRandom(5);
+  const v = Float32Array.from({ length: d }, () => normal(rng));
+  const lastDelta = Array.from({ length: d }, () => BigInt(Math.round(50 * normal(rng))));
+  const scale = 1024;
+  const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((s, x, i) => s + x * (b[i] as number), 0);
+  const e1 = Array.from(v, (x) => x / Math.sqrt(dot(v, v)));
+  const dl = lastDelta.map((x) => Number(x) / scale);
+  const rest = dl.map((x, i) => x - dot(dl, e1) * (e1[i] as number));
+  const e2 = rest.map((x) => x / Math.sqrt(dot(rest, rest)));
+  const [alpha, beta, gamma, delta] = [0.3, 2.5, -0.7, 1.2];
+  const times = (w: ArrayLike<number>): number[] => {
+    const p1 = dot(w, e1);
+    const p2 = dot(w, e2);
+    return Array.from(
+      w,
+      (x, i) => alpha * x + (beta * p1 + gamma * p2) * (e1[i] as number) + (gamma * p1 + delta * p2) * (e2[i] as number),
+    );
+  };
+  // L(g + s) = 1 + <s, -v> + s^T A s / 2: its gradient at g is -v, its Hessian A.
+  const owner = {
+    scale,
+    direction: (): Float32Array => v,
+    loss: (steps: readonly Float64Array[]): number[] => [1, ...steps.map((s) => 1 - dot(s, v) + dot(s, times(s)) / 2)],
+  };
+  const c = spanCurvature(owner, v, lastDelta);
+  assert.ok(Math.abs(c.perpendicular - alpha) < 1e-6, `perpendicular ${c.perpendicular}`);
+  const h = c.h as number[][];
+  for (const [got, want] of [
+    [h[0]?.[0], alpha + beta],
+    [h[0]?.[1], gamma],
+    [h[1]?.[1], alpha + delta],
+  ])
+    assert.ok(Math.abs((got as number) - (want as number)) < 1e-6, `${got} vs ${want}`);
+  for (let trial = 0; trial < 5; trial++) {
+    const u = Float64Array.from({ length: d }, () => normal(rng));
+    assert.ok(Math.abs(c.quadratic(u) - dot(u, times(u))) < 1e-6 * dot(u, u));
+    assert.ok(Math.abs(c.alignment(u) - dot(u, v)) < 1e-9 * Math.sqrt(dot(u, u) * dot(v, v)) + 1e-9);
+  }
+  // Round 0 (no last delta): the span is v's line.
+  assert.equal(spanCurvature(owner, v, null).h.length, 1);
+});
+
+test("trapezoid pay: with a flat owner loss (v' = v) it is the proven pay, cap and clip included; where the step overshoots a stiff direction, the update that pushed along it loses its pay", () => {
+  // Two directions: c1 stiff, c2 flat. Honest updates go mostly along c2; the lazy update is the
+  // owner's gradient direction (c1 + c2) at an honest update's norm, as a rescaled one-batch step is.
+  const rng = seededRandom(17);
+  const c1 = Array.from({ length: BIG }, () => normal(rng));
+  const c2 = Array.from({ length: BIG }, () => normal(rng));
+  const clamp = (x: number): number => Math.max(-127, Math.min(127, Math.round(x)));
+  const updates = Array.from({ length: 8 }, (_, k) =>
+    k === 3
+      ? Int32Array.from(c1, (a, i) => clamp(9.3 * (a + (c2[i] as number))))
+      : Int32Array.from(c1, (a, i) => clamp(10 * (0.3 * a + (c2[i] as number) + 0.8 * normal(rng)))),
+  );
+  // A last global delta along the consensus, so the delta cap applies.
+  const last = Int32Array.from(c2, (b, i) => clamp(8 * (b + 0.3 * (c1[i] as number))));
+  const v = Float32Array.from(c1, (a, i) => (a + (c2[i] as number)) / 1024);
+  const reference: Reference = { v, loss: 1, curvature: 0 };
+  const scale = 1024;
+  const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((s, x, i) => s + x * (b[i] as number), 0);
+  const e1 = c1.map((x) => x / Math.sqrt(dot(c1, c1)));
+  const flat = { scale, loss: (): number[] => [], direction: (): Float32Array => v };
+  const mean = Array.from({ length: BIG }, (_, i) => updates.reduce((s, u) => s + (u[i] as number), 0) / 8 / scale);
+  // Curvature lambda along e1, enough for the aggregate to overshoot there (`<e1, v'> < 0`).
+  const lambda = (4 * dot(e1, v)) / dot(e1, mean);
+  const stiff = {
+    scale,
+    loss: (): number[] => [],
+    direction: (step: Float64Array): Float32Array => {
+      const along = lambda * dot(e1, step);
+      return Float32Array.from(v, (x, i) => x - along * (e1[i] as number));
+    },
+  };
+  const registry = ruleRegistry();
+  const rule = (name: string): RoundRule => registry.get(name) as RoundRule;
+  const shares = (name: string, owner: OwnerOracle | null): number[] => {
+    const p = rule(name).decide(roundOf(updates, { reference, last, owner })).payouts;
+    const total = p.reduce((a, b) => a + b, 0);
+    return p.map((x) => x / total);
+  };
+  const proven = shares("consensus-reference", null);
+  // The cap takes something from someone here, so the comparison covers it.
+  const vectors = updates.map((u) => Array.from(u, BigInt));
+  const vq = quantizeReference(v, CONFIG.updateBits);
+  const step = Array.from(last, BigInt);
+  const core = consensusDecision({
+    commitments: updates.map((_, k) => BigInt(k + 1)),
+    excluded: updates.map(() => false),
+    gram: gramMatrix(vectors),
+    f: 2,
+    reference: { alignment: vectors.map((u) => innerProduct(u, vq)), norm2: innerProduct(vq, vq), size: BIG },
+    delta: { alignment: vectors.map((u) => innerProduct(u, step)), norm2: innerProduct(step, step), reference: innerProduct(step, vq) },
+  });
+  assert.ok(core.deltaCapped && core.deltaDeduction.some((x) => x > 0n), "the delta cap deducts");
+  const flatShares = shares("reference-pay-trapezoid-capped", flat);
+  // Float v against v quantized at 8 bits: the shares agree to quantization.
+  proven.forEach((x, k) => assert.ok(Math.abs(x - (flatShares[k] as number)) < 0.01, `slot ${k}: ${x} vs ${flatShares[k]}`));
+  const stiffShares = shares("reference-pay-trapezoid-capped", stiff);
+  assert.ok((stiffShares[3] as number) < 0.5 * (flatShares[3] as number), `lazy: ${flatShares[3]} -> ${stiffShares[3]}`);
+  for (const k of [0, 1, 2, 4, 5, 6, 7]) assert.ok((stiffShares[k] as number) > (flatShares[k] as number), `honest slot ${k} gains`);
+  assert.throws(() => rule("reference-pay-trapezoid").decide(roundOf(updates, { reference, last })), /needs the owner's validation loss/);
 });

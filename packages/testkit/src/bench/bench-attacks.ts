@@ -22,7 +22,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 import { JsonRpcProvider, type Signer } from "ethers";
 import { consensusDecision, consensusQuorum, drawSlots, gramMatrix, roundQuorum, rewardShares } from "@fedmarket/core";
 import { REPO_ROOT } from "@fedmarket/protocol";
@@ -31,11 +31,9 @@ import { startLocalChain } from "../chain/local-chain.ts";
 import { benchRunInfo } from "./run-info.ts";
 import { COMMIT_WINDOW, DRIVER_SEAL_KEY, MarketDriver, REVEAL_WINDOW, type Party, type SlotOutcome } from "./attacks/market-driver.ts";
 
-const { values: args } = parseArgs({
-  options: {
-    rounds: { type: "string", default: "8" },
-    out: { type: "string", default: "bench/attacks.json" },
-  },
+const { values: args } = benchArgs(import.meta.url, {
+  rounds: { type: "string", default: "8" },
+  out: { type: "string", default: "bench/attacks.json" },
 });
 const ROUNDS = Number(args.rounds);
 const K = 8;

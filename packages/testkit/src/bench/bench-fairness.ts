@@ -9,7 +9,7 @@
  *     [--curvature secant-delta:1:0.3|secant-v:1:1|<number>] [--lambda 1.5] [--kappa 3] [--tau 0.03]
  *     [--dedup 0.95] [--out bench/fairness.json]
  *     [--candidates-out bench/fairness-candidates.json] [--dump-rounds <file>]
- *     [--attack-shapley inflate,lazy,replay|none]
+ *     [--attack-shapley inflate,lazy,replay|none] [--alpha 0.5] [--hidden 32] [--holdout 0.15] [--validation 500]
  *
  * Setup (the robustness benchmark's): 8 trainers on the `mnist` package's real digits, Dirichlet
  * 0.5 non-IID partitions, MLP 784-32-10 trained with the trainer's own `trainLocally`, B = 8
@@ -28,7 +28,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { benchRunInfo } from "./run-info.ts";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 import { quantizeModel, type CircuitConfig } from "@fedmarket/core";
 import { REPO_ROOT, validateModelSpec } from "@fedmarket/protocol";
 import { initialWeights, MNIST_CLASSES, MNIST_PIXELS, selectBackend } from "@fedmarket/ml";
@@ -39,33 +39,31 @@ import { SeedRunner, type CurvatureMode, type RunRecord } from "./fairness/runne
 import { allScenarios, DEFAULT_ATTACKERS } from "./fairness/scenarios.ts";
 import { mean, round4 } from "./fairness/stats.ts";
 
-const { values: args } = parseArgs({
-  options: {
-    // The rule bench/fairness.json reports: the proven one, with the owner's reference (docs/SCORING.md, "Ninth round").
-    rule: { type: "string", default: PROVEN_RULE },
-    rules: { type: "string", default: "all" },
-    seeds: { type: "string", default: "1,2,3" },
-    rounds: { type: "string", default: "5" },
-    scenarios: { type: "string", default: "all" },
-    alpha: { type: "string", default: "0.5" },
-    hidden: { type: "string", default: "32" },
-    holdout: { type: "string", default: "0.15" },
-    validation: { type: "string", default: "500" },
-    "verify-proven": { type: "string", default: "first" },
-    curvature: { type: "string", default: "secant-delta:1:0.3" },
-    lambda: { type: "string", default: String(DEFAULT_LAMBDA) },
-    kappa: { type: "string", default: "3" },
-    tau: { type: "string", default: "0.03" },
-    dedup: { type: "string", default: "0.95" },
-    out: { type: "string", default: path.join(REPO_ROOT, "bench", "fairness.json") },
-    "candidates-out": { type: "string", default: path.join(REPO_ROOT, "bench", "fairness-candidates.json") },
-    // Exploration: each rule's all-honest rounds (the statistics a rule may look at, its shares and
-    // the round's exact Shapley values) as JSON, to score pay variants offline on a fixed trajectory.
-    "dump-rounds": { type: "string" },
-    // Scenario kinds whose runs also compute exact Shapley every round: the attackers' value under
-    // attack (valueFactor), next to their pay (gainFactor). About 2 s per round on 2 cores.
-    "attack-shapley": { type: "string", default: "inflate,lazy,replay" },
-  },
+const { values: args } = benchArgs(import.meta.url, {
+  // The rule bench/fairness.json reports: the proven one, with the owner's reference (docs/SCORING.md, "Ninth round").
+  rule: { type: "string", default: PROVEN_RULE },
+  rules: { type: "string", default: "all" },
+  seeds: { type: "string", default: "1,2,3" },
+  rounds: { type: "string", default: "5" },
+  scenarios: { type: "string", default: "all" },
+  alpha: { type: "string", default: "0.5" },
+  hidden: { type: "string", default: "32" },
+  holdout: { type: "string", default: "0.15" },
+  validation: { type: "string", default: "500" },
+  "verify-proven": { type: "string", default: "first" },
+  curvature: { type: "string", default: "secant-delta:1:0.3" },
+  lambda: { type: "string", default: String(DEFAULT_LAMBDA) },
+  kappa: { type: "string", default: "3" },
+  tau: { type: "string", default: "0.03" },
+  dedup: { type: "string", default: "0.95" },
+  out: { type: "string", default: path.join(REPO_ROOT, "bench", "fairness.json") },
+  "candidates-out": { type: "string", default: path.join(REPO_ROOT, "bench", "fairness-candidates.json") },
+  // Exploration: each rule's all-honest rounds (the statistics a rule may look at, its shares and
+  // the round's exact Shapley values) as JSON, to score pay variants offline on a fixed trajectory.
+  "dump-rounds": { type: "string" },
+  // Scenario kinds whose runs also compute exact Shapley every round: the attackers' value under
+  // attack (valueFactor), next to their pay (gainFactor). About 2 s per round on 2 cores.
+  "attack-shapley": { type: "string", default: "inflate,lazy,replay" },
 });
 
 const TRAINERS = 8;

@@ -15,18 +15,16 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 import { quantizeReference, referenceBound } from "@fedmarket/core";
 import { initialWeights, referenceDirection, selectBackend, trainLocally } from "@fedmarket/ml";
 import { REPO_ROOT, validateModelSpec } from "@fedmarket/protocol";
 import { fairnessData } from "./fairness/data.ts";
 
-const { values: args } = parseArgs({
-  options: {
-    seeds: { type: "string", default: "1,2,3" },
-    rounds: { type: "string", default: "5" },
-    out: { type: "string", default: "bench/reference-bits.json" },
-  },
+const { values: args } = benchArgs(import.meta.url, {
+  seeds: { type: "string", default: "1,2,3" },
+  rounds: { type: "string", default: "5" },
+  out: { type: "string", default: "bench/reference-bits.json" },
 });
 const seeds = args.seeds.split(",").map(Number);
 const rounds = Number(args.rounds);

@@ -42,7 +42,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { benchRunInfo } from "./run-info.ts";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 import {
   quantizeReference,
   replaysGlobalDelta,
@@ -82,18 +82,16 @@ import { benchAggregatorKey, benchEphemeralSecret } from "./seal-keys.ts";
 type Mode = "honest" | AttackMode;
 const MODES: readonly Mode[] = ["honest", ...ATTACK_MODES];
 
-const { values: args } = parseArgs({
-  options: {
-    rounds: { type: "string", default: "5" },
-    bits: { type: "string", default: "8" },
-    seed: { type: "string", default: "1" },
-    alpha: { type: "string", default: "0.5" },
-    modes: { type: "string", default: MODES.join(",") },
-    attackers: { type: "string", default: "2,5" },
-    reference: { type: "string", default: "owner" },
-    hidden: { type: "string", default: "32" },
-    out: { type: "string", default: path.join(REPO_ROOT, "bench", "robustness.json") },
-  },
+const { values: args } = benchArgs(import.meta.url, {
+  rounds: { type: "string", default: "5" },
+  bits: { type: "string", default: "8" },
+  seed: { type: "string", default: "1" },
+  alpha: { type: "string", default: "0.5" },
+  modes: { type: "string", default: MODES.join(",") },
+  attackers: { type: "string", default: "2,5" },
+  reference: { type: "string", default: "owner" },
+  hidden: { type: "string", default: "32" },
+  out: { type: "string", default: path.join(REPO_ROOT, "bench", "robustness.json") },
 });
 
 const TRAINERS = 8;

@@ -25,7 +25,7 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ContractFactory, JsonRpcProvider, Wallet } from "ethers";
 import * as snarkjs from "snarkjs";
@@ -40,14 +40,12 @@ import { deployGeneratedVerifiers, deployGroth16RoundVerifier } from "../chain/r
 import { resolveConfig, openNode } from "@fedmarket/trainer";
 
 const SELF = fileURLToPath(import.meta.url);
-const { values: args } = parseArgs({
-  options: {
-    ks: { type: "string", default: "4,8" },
-    k: { type: "string" },
-    features: { type: "string", default: "100" },
-    child: { type: "string" },
-    out: { type: "string", default: path.join(REPO_ROOT, "bench", "round.json") },
-  },
+const { values: args } = benchArgs(import.meta.url, {
+  ks: { type: "string", default: "4,8" },
+  k: { type: "string" },
+  features: { type: "string", default: "100" },
+  child: { type: "string" },
+  out: { type: "string", default: path.join(REPO_ROOT, "bench", "round.json") },
 });
 const FEATURES = Number(args.features);
 const LABELS = Array.from({ length: 10 }, (_, i) => `c${i}`);

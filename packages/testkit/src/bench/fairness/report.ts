@@ -11,7 +11,7 @@
  * Shapley under attack) each attack's gain next to its value factor.
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { benchArgs } from "../args.ts";
 
 interface Attack {
   readonly name: string;
@@ -49,7 +49,7 @@ interface Candidates {
 
 const LEGACY = ["sign-flip", "scale", "gaussian", "label-flip", "free-rider", "duplicate"];
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { rules: { type: "string" } } });
+const { values, positionals } = benchArgs(import.meta.url, { rules: { type: "string" } }, true);
 const file = positionals[0];
 if (file === undefined) {
   process.stderr.write("usage: report.ts <fairness-candidates.json> [--rules a,b,c]\n");

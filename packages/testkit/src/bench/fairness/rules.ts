@@ -7,7 +7,10 @@
  * tested against). Every candidate sees only `RoundStats` (geometry.ts): the Gram matrix and inner
  * products with the owner's validation direction `v` and the last global delta `Delta`, so each
  * stays expressible in the proof as a function of numbers the chunk proofs can accumulate. Each
- * rule states in `proofNeeds` exactly which of them it uses.
+ * rule states in `proofNeeds` exactly which of them it uses. The pay variants (`referencePayRule`)
+ * keep the proven decision and change only the pay; the oracle, curvature and trapezoid ones also
+ * read the owner's validation loss (`ExactRound.owner`), to measure what a pay could see before any
+ * of it is proposed for the proof.
  *
  * All candidates share one screen (`screen`): a slot is not aggregated and not paid when it is
  * empty, could not be opened, shares its commitment with another slot (today's proven duplicate
@@ -23,11 +26,14 @@ import {
   quantizeReference,
   consensusQuorum,
   REPLAY_MIN_COSINE,
+  CONSENSUS_CLIP_BITS,
   type CircuitConfig,
   type ConsensusInput,
+  type ConsensusResult,
   type DeltaStats,
   type ReferenceStats,
 } from "@fedmarket/core";
+import { normal, seededRandom } from "@fedmarket/ml";
 import { multiKrum } from "./multi-krum.ts";
 import type { RoundStats } from "./geometry.ts";
 import { median } from "./stats.ts";
@@ -87,6 +93,21 @@ export interface ExactRound {
    * quantizes it as the owner does (`quantizeReference` at `B` bits, `referenceValues`).
    */
   readonly referenceDirection: Float32Array | null;
+  /**
+   * The owner's validation loss near `prevModel`, `null` when the run has none. Only the oracle
+   * and curvature pay variants read it: measured here before any of it is proposed for the proof.
+   */
+  readonly owner: OwnerOracle | null;
+}
+
+/** The owner's validation split as a function, for the pay variants that need more than `v`. */
+export interface OwnerOracle {
+  /** Quantized units per weight unit (`update / scale` is the update in weight units). */
+  readonly scale: number;
+  /** `L_val(prevModel)` followed by `L_val(prevModel + step)` for each step (weight units). */
+  loss(steps: readonly Float64Array[]): number[];
+  /** `-grad L_val(prevModel + step)` (weight units): the owner's direction at another model. */
+  direction(step: Float64Array): Float32Array;
 }
 
 export interface RoundRule {
@@ -174,7 +195,8 @@ export const consensusReferenceOrthogonalRule: RoundRule = exactRule(
 );
 
 /** What a pay variant pays each kept player, before `max(0, .)` and the split over its cluster. */
-export type PayVariant = "mean-game" | "cosine";
+export type PayVariant =
+  "mean-game" | "cosine" | "oracle-mean" | "oracle-solo" | "span-curvature" | "span-curvature-unclipped" | "trapezoid" | "trapezoid-capped";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -183,30 +205,43 @@ export type PayVariant = "mean-game" | "cosine";
  * - `mean-game`: the proven pay until the thirteenth round, the exact Shapley value of the linear
  *   game on the mean, `(H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)` (`B` the kept players' sum);
  * - `cosine`: `a'_r / |u_r|`, scale-free: an update's size never changes its pay, so inflating gains
- *   nothing, and a small update earns what its direction is worth.
+ *   nothing, and a small update earns what its direction is worth;
+ * - `oracle-mean` / `oracle-solo`: the owner's real validation loss decrease when the player's update
+ *   alone enters the mean as one of `n` kept players (`L(g) - L(g + u_r / n)`) or is applied whole
+ *   (`L(g) - L(g + u_r)`): curvature along each update, which no proof here can see (the owner never
+ *   holds the updates); a ceiling for any pay that charges overshoot, not a candidate;
+ * - `span-curvature`: the second-order version of `oracle-mean` with the Hessian seen only where the
+ *   proof already looks: `b_r - sigma_r^2 Q(u_r) / (2 n)`, `Q(u) = p^T H_2 p + c_perp (|u|^2 - |p|^2)`,
+ *   `p` the coordinates of `u` in the orthonormal basis of span(v, Delta), `H_2` the owner's 2 x 2
+ *   secant curvature there and `c_perp` the mean secant curvature along random directions outside it
+ *   (spanCurvature). Every number it reads from an update is in the chunk proofs already (`<u, v>`,
+ *   `<u, Delta>`, `G_rr`); the owner would commit four scalars with `v`. `-unclipped`: `sigma = 1`,
+ *   the curvature alone against inflation;
+ * - `trapezoid`: `<u_r, (v + v') / 2>` with `v' = -grad L_val` at the round's new model: the
+ *   Aumann-Shapley value of the validation loss along the straight path from `g` to `g'`, which for a
+ *   quadratic loss sums exactly to `L(g) - L(g')` and charges each player the overshoot it pushed
+ *   for (`v'` reverses where the aggregate overshot). `v'` is the next round's `v`, so a proof of it
+ *   would settle a round's pay one round late; `-capped` keeps the proven pay's clip to the median
+ *   norm and its delta cap, taken on `(v + v') / 2` instead of `v`. Measured before anything of it
+ *   is proposed.
  */
 export function referencePayRule(pay: PayVariant): RoundRule {
   return exactRule(
     `reference-pay-${pay}`,
-    pay === "mean-game"
-      ? "consensus-reference's decision and aggregate, paid max(0, the linear game's Shapley value on the mean, (H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)), b_r = sigma_r a'_r: the proven pay until the thirteenth round"
-      : "consensus-reference's decision and aggregate, paid in proportion to max(0, a'_r / |u_r|): the delta-capped alignment per unit of norm (scale-free)",
-    "as consensus-reference (a pay variant; not proven)",
+    PAY_DESCRIPTIONS[pay],
+    pay.startsWith("oracle")
+      ? "none: the owner's validation loss at each update (an oracle, not provable)"
+      : pay.startsWith("trapezoid")
+        ? "as consensus-reference plus <u_k, v'> with v' the next round's reference (the chunk proofs would absorb it as they absorb v; not proven: docs/SCORING.md, fourteenth round)"
+        : pay.startsWith("span-curvature")
+          ? "as consensus-reference plus four owner scalars committed with v (a pay variant; not proven)"
+          : "as consensus-reference (a pay variant; not proven)",
     true,
-    (input) => {
+    (input, ex) => {
       const r = consensusDecision(input);
       const k = r.label.length;
       const kept = [...Array(k).keys()].filter((i) => r.aggregated[i]);
-      const capped = (i: number): number => Number(r.cappedAlignment[i]);
-      const values = new Map<number, number>();
-      if (pay === "cosine") for (const i of kept) values.set(i, capped(i) / Math.sqrt(Number((input.gram[i] as bigint[])[i])));
-      else if (kept.length > 0) {
-        // The surrogate game's linear coefficients are the mean game's H_n / n and -(H_n - 1) / (n (n - 1)).
-        const { linSelf, linOthers } = surrogateCoefficients(kept.length);
-        const b = (i: number): number => Number(r.clip[i]) * capped(i);
-        const total = kept.reduce((a, i) => a + b(i), 0);
-        for (const i of kept) values.set(i, linSelf * b(i) + linOthers * (total - b(i)));
-      }
+      const values = kept.length === 0 ? new Map<number, number>() : PAY_VALUES[pay]({ decision: r, input, exact: ex, kept, pay });
       // Integer scores at 2^40 of the pay unit (payouts are only ever compared as shares).
       const scores = [...Array(k).keys()].map((i) => {
         if (!r.counted[i]) return 0n;
@@ -216,6 +251,208 @@ export function referencePayRule(pay: PayVariant): RoundRule {
       return { mask: r.aggregated, scores, counted: r.counted };
     },
   );
+}
+
+/** What a pay variant is given: the proven decision of the round, its input, the round's vectors and the kept players. */
+interface PayContext {
+  readonly decision: ConsensusResult;
+  readonly input: ConsensusInput;
+  readonly exact: ExactRound;
+  readonly kept: readonly number[];
+  readonly pay: PayVariant;
+}
+
+/** Each variant's value of each kept player (before `max(0, .)` and the split over its cluster). */
+const PAY_VALUES: Record<PayVariant, (c: PayContext) => Map<number, number>> = {
+  "mean-game": ({ decision: r, kept }) => {
+    // The surrogate game's linear coefficients are the mean game's H_n / n and -(H_n - 1) / (n (n - 1)).
+    const { linSelf, linOthers } = surrogateCoefficients(kept.length);
+    const b = (i: number): number => Number(r.clip[i]) * Number(r.cappedAlignment[i]);
+    const total = kept.reduce((a, i) => a + b(i), 0);
+    return new Map(kept.map((i) => [i, linSelf * b(i) + linOthers * (total - b(i))]));
+  },
+  cosine: ({ decision: r, input, kept }) =>
+    new Map(kept.map((i) => [i, Number(r.cappedAlignment[i]) / Math.sqrt(Number((input.gram[i] as bigint[])[i]))])),
+  "oracle-mean": oracleValues,
+  "oracle-solo": oracleValues,
+  "span-curvature": spanCurvatureValues,
+  "span-curvature-unclipped": spanCurvatureValues,
+  trapezoid: trapezoidValues,
+  "trapezoid-capped": trapezoidValues,
+};
+
+function oracleValues({ exact: ex, kept, pay }: PayContext): Map<number, number> {
+  const owner = ownerOf(ex, pay);
+  const divisor = (pay === "oracle-mean" ? kept.length : 1) * owner.scale;
+  const steps = kept.map((i) => Float64Array.from(ex.updates[i] as bigint[], (x) => Number(x) / divisor));
+  const [base, ...after] = owner.loss(steps) as [number, ...number[]];
+  return new Map(kept.map((i, j) => [i, base - (after[j] as number)]));
+}
+
+function spanCurvatureValues({ decision: r, input, exact: ex, kept, pay }: PayContext): Map<number, number> {
+  const owner = ownerOf(ex, pay);
+  const curvature = spanCurvature(owner, ownerDirection(ex), ex.lastGlobalDelta);
+  const alignments = (input.reference as ReferenceStats).alignment;
+  return new Map(
+    kept.map((i) => {
+      const u = Float64Array.from(ex.updates[i] as bigint[], (x) => Number(x) / owner.scale);
+      const a = Number(alignments[i] as bigint);
+      // The delta cap's share of the alignment, and the clip factor (the proven pay's b_r in weight units).
+      const kappa = a === 0 ? 0 : Number(r.cappedAlignment[i]) / a;
+      const sigma = pay === "span-curvature" ? Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS : 1;
+      return [i, sigma * kappa * curvature.alignment(u) - (sigma * sigma * curvature.quadratic(u)) / (2 * kept.length)];
+    }),
+  );
+}
+
+/**
+ * `<u_r, w>`, `w = (v + v') / 2`; `trapezoid-capped` clips `u_r` to the median norm and applies the
+ * delta cap to `w` (core `deltaCap`'s deduction is linear in the reference: `max(0, cos(u_r, Delta) -
+ * cos(u_mu, Delta)) |u_r| <Delta, ref> / |Delta|`, `mu` the kept player at the lower median cosine).
+ */
+function trapezoidValues({ decision: r, exact: ex, kept, pay }: PayContext): Map<number, number> {
+  const owner = ownerOf(ex, pay);
+  const zeros = new Array<bigint>(ex.prevModel.length).fill(0n);
+  const next = aggregate(
+    ex.prevModel,
+    ex.updates.map((u) => u ?? zeros),
+    r.aggregated,
+    ex.config.modelBits,
+  );
+  const after = owner.direction(Float64Array.from(next, (x, i) => Number(x - (ex.prevModel[i] as bigint)) / owner.scale));
+  const before = ownerDirection(ex);
+  const w = Float64Array.from(before, (x, i) => (x + (after[i] as number)) / 2);
+  const float = (q: readonly bigint[]): Float64Array => Float64Array.from(q, (x) => Number(x) / owner.scale);
+  const dot = (a: Float64Array, b: Float64Array): number => a.reduce((s, x, i) => s + x * (b[i] as number), 0);
+  const u = new Map(kept.map((i) => [i, float(ex.updates[i] as bigint[])]));
+  const aligned = (i: number): number => dot(u.get(i) as Float64Array, w);
+  if (pay === "trapezoid") return new Map(kept.map((i) => [i, aligned(i)]));
+  const norm = (i: number): number => Math.sqrt(dot(u.get(i) as Float64Array, u.get(i) as Float64Array));
+  const sigma = (i: number): number => Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS;
+  const delta = ex.lastGlobalDelta === null ? null : float(ex.lastGlobalDelta);
+  const deltaNorm = delta === null ? 0 : Math.sqrt(dot(delta, delta));
+  const deltaW = delta === null ? 0 : dot(delta, w);
+  if (delta === null || deltaNorm === 0 || deltaW <= 0) return new Map(kept.map((i) => [i, sigma(i) * aligned(i)]));
+  const cos = new Map(kept.map((i) => [i, dot(u.get(i) as Float64Array, delta) / (norm(i) * deltaNorm)]));
+  const ordered = [...kept].sort((a, b) => (cos.get(a) as number) - (cos.get(b) as number) || a - b);
+  const median = cos.get(ordered[Math.floor((ordered.length - 1) / 2)] as number) as number;
+  return new Map(
+    kept.map((i) => {
+      const deduction = (Math.max(0, (cos.get(i) as number) - median) * norm(i) * deltaW) / deltaNorm;
+      return [i, sigma(i) * (aligned(i) - deduction)];
+    }),
+  );
+}
+
+const PAY_DESCRIPTIONS: Record<PayVariant, string> = {
+  "mean-game":
+    "consensus-reference's decision and aggregate, paid max(0, the linear game's Shapley value on the mean, (H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)), b_r = sigma_r a'_r: the proven pay until the thirteenth round",
+  cosine:
+    "consensus-reference's decision and aggregate, paid in proportion to max(0, a'_r / |u_r|): the delta-capped alignment per unit of norm (scale-free)",
+  "oracle-mean":
+    "consensus-reference's decision and aggregate, paid max(0, L_val(g) - L_val(g + u_r / n)): the owner's real loss decrease from the player's share of the mean (an oracle ceiling: the owner never sees updates)",
+  "span-curvature":
+    "consensus-reference's decision and aggregate, paid max(0, b_r - sigma_r^2 Q(u_r) / (2 n)): the proven pay minus the owner's second-order overshoot, the Hessian seen in span(v, Delta) (2 x 2 secants) and as one mean curvature outside it",
+  "span-curvature-unclipped": "as span-curvature with sigma_r = 1: the curvature, not the clip, charges inflation",
+  trapezoid:
+    "consensus-reference's decision and aggregate, paid max(0, <u_r, (v + v') / 2>), v' the owner's direction at the new model: the validation loss's Aumann-Shapley value along the round's step (unproven: v' is the next round's v)",
+  "trapezoid-capped":
+    "as trapezoid, with the proven pay's clip (sigma_r) and delta cap on w = (v + v') / 2: max(0, sigma_r (<u_r, w> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, w> / |Delta|))",
+  "oracle-solo":
+    "consensus-reference's decision and aggregate, paid max(0, L_val(g) - L_val(g + u_r)): the owner's real loss decrease from the player's whole update (an oracle ceiling)",
+};
+
+function ownerOf(exact: ExactRound, pay: PayVariant): OwnerOracle {
+  if (exact.owner === null) throw new Error(`reference-pay-${pay} needs the owner's validation loss, and the round has none`);
+  return exact.owner;
+}
+
+/** The owner's quadratic model of its validation loss, seen through the directions the proof holds. */
+export interface SpanCurvature {
+  /** `<u, v>` (weight units). */
+  alignment(u: Float64Array): number;
+  /** `Q(u) = p^T H_2 p + c_perp (|u|^2 - |p|^2)`, `p` = `u`'s coordinates in span(v, Delta). */
+  quadratic(u: Float64Array): number;
+  /** The 2 x 2 (or 1 x 1 in round 0) curvature in the span, and the mean curvature outside it. */
+  readonly h: readonly (readonly number[])[];
+  readonly perpendicular: number;
+}
+
+/** Random directions outside the span whose secants estimate the curvature there. */
+const PERPENDICULAR_PROBES = 4;
+
+/**
+ * Secant curvatures of the owner's validation loss, `(L(g + t x) + L(g - t x) - 2 L(g)) / t^2`
+ * along unit `x`, at the owner's step `t` (`|Delta|`, round 0 `0.1 |v|`: the runner's curvature
+ * step): along `e1 = v / |v|` and `e2` (Delta orthogonalized against `e1`), along `(e1 + e2) / sqrt 2`
+ * for the cross term, and along seeded random unit directions orthogonal to both.
+ */
+export function spanCurvature(owner: OwnerOracle, v32: Float32Array, lastGlobalDelta: readonly bigint[] | null): SpanCurvature {
+  const d = v32.length;
+  const v = Float64Array.from(v32);
+  const dot = (a: Float64Array, b: Float64Array): number => {
+    let s = 0;
+    for (let i = 0; i < d; i++) s += (a[i] as number) * (b[i] as number);
+    return s;
+  };
+  const unit = (a: Float64Array): Float64Array => {
+    const n = Math.sqrt(dot(a, a));
+    return a.map((x) => x / n);
+  };
+  const without = (a: Float64Array, basis: readonly Float64Array[]): Float64Array => {
+    const out = Float64Array.from(a);
+    for (const e of basis) {
+      const c = dot(out, e);
+      for (let i = 0; i < d; i++) out[i] = (out[i] as number) - c * (e[i] as number);
+    }
+    return out;
+  };
+  const basis = [unit(v)];
+  const delta = lastGlobalDelta === null ? null : Float64Array.from(lastGlobalDelta, (x) => Number(x) / owner.scale);
+  const deltaNorm = delta === null ? 0 : Math.sqrt(dot(delta, delta));
+  if (delta !== null && deltaNorm > 0) {
+    const rest = without(delta, basis);
+    if (Math.sqrt(dot(rest, rest)) > 1e-6 * deltaNorm) basis.push(unit(rest));
+  }
+  const t = deltaNorm > 0 ? deltaNorm : 0.1 * Math.sqrt(dot(v, v));
+  const rng = seededRandom(d + basis.length);
+  const probes = Array.from({ length: PERPENDICULAR_PROBES }, () =>
+    unit(
+      without(
+        Float64Array.from({ length: d }, () => normal(rng)),
+        basis,
+      ),
+    ),
+  );
+  const e1 = basis[0] as Float64Array;
+  const e2 = basis[1];
+  const directions = [...basis, ...(e2 === undefined ? [] : [unit(e1.map((x, i) => x + (e2[i] as number)))]), ...probes];
+  const steps = directions.flatMap((x) => [x.map((y) => t * y), x.map((y) => -t * y)]);
+  const [base, ...after] = owner.loss(steps) as [number, ...number[]];
+  const secant = directions.map((_, j) => ((after[2 * j] as number) + (after[2 * j + 1] as number) - 2 * base) / (t * t));
+  const m = basis.length;
+  const h = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (__, j) => (i === j ? (secant[i] as number) : 0)));
+  if (m === 2) {
+    const cross = (secant[2] as number) - ((secant[0] as number) + (secant[1] as number)) / 2;
+    (h[0] as number[])[1] = cross;
+    (h[1] as number[])[0] = cross;
+  }
+  const perpendicular = Math.max(
+    0,
+    secant.slice(directions.length - PERPENDICULAR_PROBES).reduce((a, x) => a + x, 0) / PERPENDICULAR_PROBES,
+  );
+  return {
+    h,
+    perpendicular,
+    alignment: (u) => dot(u, v),
+    quadratic(u) {
+      const p = basis.map((e) => dot(u, e));
+      let q = 0;
+      for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) q += (p[i] as number) * (h[i] as number[])[j]! * (p[j] as number);
+      const inSpan = p.reduce((a, x) => a + x * x, 0);
+      return q + perpendicular * Math.max(0, dot(u, u) - inSpan);
+    },
+  };
 }
 
 /**
@@ -271,7 +508,10 @@ function exactRule(
   description: string,
   proofNeeds: string,
   needsReference: boolean,
-  decide: (input: ConsensusInput) => {
+  decide: (
+    input: ConsensusInput,
+    exact: ExactRound,
+  ) => {
     mask: boolean[];
     scores: readonly bigint[];
     counted: boolean[];
@@ -301,14 +541,17 @@ function exactRule(
         norm2: innerProduct(step, step),
         reference: v === undefined ? 0n : innerProduct(step, v),
       };
-      const d = decide({
-        commitments: [...round.commitments],
-        excluded,
-        gram: gramMatrix(vectors),
-        f: round.f,
-        ...(reference === undefined ? {} : { reference }),
-        delta,
-      });
+      const d = decide(
+        {
+          commitments: [...round.commitments],
+          excluded,
+          gram: gramMatrix(vectors),
+          f: round.f,
+          ...(reference === undefined ? {} : { reference }),
+          delta,
+        },
+        exact,
+      );
       return {
         aggregation: { kind: "mean", mask: d.mask },
         payouts: d.scores.map(Number),
@@ -750,6 +993,12 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     consensusReferenceOrthogonalRule,
     referencePayRule("mean-game"),
     referencePayRule("cosine"),
+    referencePayRule("oracle-mean"),
+    referencePayRule("oracle-solo"),
+    referencePayRule("span-curvature"),
+    referencePayRule("span-curvature-unclipped"),
+    referencePayRule("trapezoid"),
+    referencePayRule("trapezoid-capped"),
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),

@@ -325,6 +325,13 @@ export class SeedRunner {
           updates: updates.map((u) => (u === null ? null : Array.from(u, BigInt))),
           lastGlobalDelta: lastGlobalDelta === undefined ? null : Array.from(lastGlobalDelta, BigInt),
           referenceDirection: reference === undefined ? null : reference.v,
+          owner: {
+            scale,
+            loss: (steps) =>
+              this.#validation.evaluate([weights, ...steps.map((s) => Float32Array.from(weights, (w, i) => w + (s[i] as number)))]).loss,
+            direction: (step) =>
+              this.#validation.lossAndGradient(Float32Array.from(weights, (w, x) => w + (step[x] as number))).gradient.map((g) => -g),
+          },
         })),
       };
       const decision = rule.decide(ruleRound);
