@@ -66,6 +66,29 @@ function roundOf(
   };
 }
 
+/** @fedmarket/core's decision on the updates of slots 0..7 (commitments 1..8), `v` quantized as the owner commits it. */
+function coreDecisionByReference(updates: readonly Int32Array[], v: Float32Array, last?: Int32Array): ReturnType<typeof consensusDecision> {
+  const vectors = updates.map((u) => Array.from(u, BigInt));
+  const vq = quantizeReference(v, CONFIG.updateBits);
+  const step = last === undefined ? undefined : Array.from(last, BigInt);
+  return consensusDecision({
+    commitments: updates.map((_, k) => BigInt(k + 1)),
+    excluded: updates.map(() => false),
+    gram: gramMatrix(vectors),
+    f: 2,
+    reference: { alignment: vectors.map((u) => innerProduct(u, vq)), norm2: innerProduct(vq, vq), size: vectors[0]?.length ?? 0 },
+    ...(step === undefined
+      ? {}
+      : {
+          delta: {
+            alignment: vectors.map((u) => innerProduct(u, step)),
+            norm2: innerProduct(step, step),
+            reference: innerProduct(step, vq),
+          },
+        }),
+  });
+}
+
 /** The owner's direction: the honest consensus (what a validation gradient points along here). */
 function referenceFor(updates: readonly Int32Array[], curvature = 0.5): Reference {
   const v = new Float32Array(BIG);
@@ -466,15 +489,7 @@ test("consensus-reference is the proven rule: @fedmarket/core's consensusDecisio
   const { updates, reference } = stationaryRound(31, BIG);
   updates[6] = updates[1] as Int32Array; // a copy under another commitment
   const decision = consensusReferenceRule.decide(roundOf(updates, { reference }));
-  const vectors = updates.map((u) => Array.from(u, BigInt));
-  const v = quantizeReference(reference.v, CONFIG.updateBits);
-  const exact = consensusDecision({
-    commitments: updates.map((_, k) => BigInt(k + 1)),
-    excluded: updates.map(() => false),
-    gram: gramMatrix(vectors),
-    f: 2,
-    reference: { alignment: vectors.map((u) => innerProduct(u, v)), norm2: innerProduct(v, v), size: BIG },
-  });
+  const exact = coreDecisionByReference(updates, reference.v);
   assert.equal(exact.byReference, true);
   assert.deepEqual(decision.aggregation, { kind: "mean", mask: exact.aggregated });
   assert.deepEqual(decision.payouts, exact.scores.map(Number));
@@ -630,17 +645,7 @@ test("trapezoid pay: with a flat owner loss (v' = v) it is the proven pay, cap a
   };
   const proven = shares("consensus-reference", null);
   // The cap takes something from someone here, so the comparison covers it.
-  const vectors = updates.map((u) => Array.from(u, BigInt));
-  const vq = quantizeReference(v, CONFIG.updateBits);
-  const step = Array.from(last, BigInt);
-  const core = consensusDecision({
-    commitments: updates.map((_, k) => BigInt(k + 1)),
-    excluded: updates.map(() => false),
-    gram: gramMatrix(vectors),
-    f: 2,
-    reference: { alignment: vectors.map((u) => innerProduct(u, vq)), norm2: innerProduct(vq, vq), size: BIG },
-    delta: { alignment: vectors.map((u) => innerProduct(u, step)), norm2: innerProduct(step, step), reference: innerProduct(step, vq) },
-  });
+  const core = coreDecisionByReference(updates, v, last);
   assert.ok(core.deltaCapped && core.deltaDeduction.some((x) => x > 0n), "the delta cap deducts");
   const flatShares = shares("reference-pay-trapezoid-capped", flat);
   // Float v against v quantized at 8 bits: the shares agree to quantization.

@@ -195,8 +195,7 @@ export const consensusReferenceOrthogonalRule: RoundRule = exactRule(
 );
 
 /** What a pay variant pays each kept player, before `max(0, .)` and the split over its cluster. */
-export type PayVariant =
-  "mean-game" | "cosine" | "oracle-mean" | "oracle-solo" | "span-curvature" | "span-curvature-unclipped" | "trapezoid" | "trapezoid-capped";
+export type PayVariant = "mean-game" | "cosine" | "oracle-mean" | "span-curvature" | "trapezoid" | "trapezoid-capped";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -206,17 +205,16 @@ export type PayVariant =
  *   game on the mean, `(H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)` (`B` the kept players' sum);
  * - `cosine`: `a'_r / |u_r|`, scale-free: an update's size never changes its pay, so inflating gains
  *   nothing, and a small update earns what its direction is worth;
- * - `oracle-mean` / `oracle-solo`: the owner's real validation loss decrease when the player's update
- *   alone enters the mean as one of `n` kept players (`L(g) - L(g + u_r / n)`) or is applied whole
- *   (`L(g) - L(g + u_r)`): curvature along each update, which no proof here can see (the owner never
- *   holds the updates); a ceiling for any pay that charges overshoot, not a candidate;
+ * - `oracle-mean`: the owner's real validation loss decrease when the player's update alone enters
+ *   the mean as one of `n` kept players (`L(g) - L(g + u_r / n)`): curvature along each update, a
+ *   forward pass on the owner's private data per update that no one else could check; a ceiling for
+ *   any pay that charges overshoot, not a candidate;
  * - `span-curvature`: the second-order version of `oracle-mean` with the Hessian seen only where the
  *   proof already looks: `b_r - sigma_r^2 Q(u_r) / (2 n)`, `Q(u) = p^T H_2 p + c_perp (|u|^2 - |p|^2)`,
  *   `p` the coordinates of `u` in the orthonormal basis of span(v, Delta), `H_2` the owner's 2 x 2
  *   secant curvature there and `c_perp` the mean secant curvature along random directions outside it
  *   (spanCurvature). Every number it reads from an update is in the chunk proofs already (`<u, v>`,
- *   `<u, Delta>`, `G_rr`); the owner would commit four scalars with `v`. `-unclipped`: `sigma = 1`,
- *   the curvature alone against inflation;
+ *   `<u, Delta>`, `G_rr`); the owner would commit four scalars with `v`;
  * - `trapezoid`: `<u_r, (v + v') / 2>` with `v' = -grad L_val` at the round's new model: the
  *   Aumann-Shapley value of the validation loss along the straight path from `g` to `g'`, which for a
  *   quadratic loss sums exactly to `L(g) - L(g')` and charges each player the overshoot it pushed
@@ -274,16 +272,14 @@ const PAY_VALUES: Record<PayVariant, (c: PayContext) => Map<number, number>> = {
   cosine: ({ decision: r, input, kept }) =>
     new Map(kept.map((i) => [i, Number(r.cappedAlignment[i]) / Math.sqrt(Number((input.gram[i] as bigint[])[i]))])),
   "oracle-mean": oracleValues,
-  "oracle-solo": oracleValues,
   "span-curvature": spanCurvatureValues,
-  "span-curvature-unclipped": spanCurvatureValues,
   trapezoid: trapezoidValues,
   "trapezoid-capped": trapezoidValues,
 };
 
 function oracleValues({ exact: ex, kept, pay }: PayContext): Map<number, number> {
   const owner = ownerOf(ex, pay);
-  const divisor = (pay === "oracle-mean" ? kept.length : 1) * owner.scale;
+  const divisor = kept.length * owner.scale;
   const steps = kept.map((i) => Float64Array.from(ex.updates[i] as bigint[], (x) => Number(x) / divisor));
   const [base, ...after] = owner.loss(steps) as [number, ...number[]];
   return new Map(kept.map((i, j) => [i, base - (after[j] as number)]));
@@ -299,7 +295,7 @@ function spanCurvatureValues({ decision: r, input, exact: ex, kept, pay }: PayCo
       const a = Number(alignments[i] as bigint);
       // The delta cap's share of the alignment, and the clip factor (the proven pay's b_r in weight units).
       const kappa = a === 0 ? 0 : Number(r.cappedAlignment[i]) / a;
-      const sigma = pay === "span-curvature" ? Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS : 1;
+      const sigma = Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS;
       return [i, sigma * kappa * curvature.alignment(u) - (sigma * sigma * curvature.quadratic(u)) / (2 * kept.length)];
     }),
   );
@@ -350,16 +346,13 @@ const PAY_DESCRIPTIONS: Record<PayVariant, string> = {
   cosine:
     "consensus-reference's decision and aggregate, paid in proportion to max(0, a'_r / |u_r|): the delta-capped alignment per unit of norm (scale-free)",
   "oracle-mean":
-    "consensus-reference's decision and aggregate, paid max(0, L_val(g) - L_val(g + u_r / n)): the owner's real loss decrease from the player's share of the mean (an oracle ceiling: the owner never sees updates)",
+    "consensus-reference's decision and aggregate, paid max(0, L_val(g) - L_val(g + u_r / n)): the owner's real loss decrease from the player's share of the mean (a ceiling: a forward pass on the owner's private data per update, which no one else can check)",
   "span-curvature":
     "consensus-reference's decision and aggregate, paid max(0, b_r - sigma_r^2 Q(u_r) / (2 n)): the proven pay minus the owner's second-order overshoot, the Hessian seen in span(v, Delta) (2 x 2 secants) and as one mean curvature outside it",
-  "span-curvature-unclipped": "as span-curvature with sigma_r = 1: the curvature, not the clip, charges inflation",
   trapezoid:
     "consensus-reference's decision and aggregate, paid max(0, <u_r, (v + v') / 2>), v' the owner's direction at the new model: the validation loss's Aumann-Shapley value along the round's step (unproven: v' is the next round's v)",
   "trapezoid-capped":
     "as trapezoid, with the proven pay's clip (sigma_r) and delta cap on w = (v + v') / 2: max(0, sigma_r (<u_r, w> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, w> / |Delta|))",
-  "oracle-solo":
-    "consensus-reference's decision and aggregate, paid max(0, L_val(g) - L_val(g + u_r)): the owner's real loss decrease from the player's whole update (an oracle ceiling)",
 };
 
 function ownerOf(exact: ExactRound, pay: PayVariant): OwnerOracle {
@@ -448,7 +441,7 @@ export function spanCurvature(owner: OwnerOracle, v32: Float32Array, lastGlobalD
     quadratic(u) {
       const p = basis.map((e) => dot(u, e));
       let q = 0;
-      for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) q += (p[i] as number) * (h[i] as number[])[j]! * (p[j] as number);
+      for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) q += (p[i] as number) * ((h[i] as number[])[j] as number) * (p[j] as number);
       const inSpan = p.reduce((a, x) => a + x * x, 0);
       return q + perpendicular * Math.max(0, dot(u, u) - inSpan);
     },
@@ -994,9 +987,7 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     referencePayRule("mean-game"),
     referencePayRule("cosine"),
     referencePayRule("oracle-mean"),
-    referencePayRule("oracle-solo"),
     referencePayRule("span-curvature"),
-    referencePayRule("span-curvature-unclipped"),
     referencePayRule("trapezoid"),
     referencePayRule("trapezoid-capped"),
     flTrustRule("fltrust", { payout: "weight" }),
