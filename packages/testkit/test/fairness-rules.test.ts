@@ -14,7 +14,7 @@ import {
 import { evaluateAccuracy, normal, seededRandom } from "@fedmarket/ml";
 import { validateModelSpec } from "@fedmarket/protocol";
 import { BatchEvaluator } from "../src/bench/fairness/evaluator.ts";
-import { roundStats, type Reference } from "../src/bench/fairness/geometry.ts";
+import { dot, roundStats, type Reference } from "../src/bench/fairness/geometry.ts";
 import {
   consensusGramRule,
   consensusKeep,
@@ -567,7 +567,6 @@ test("span curvature: on a quadratic loss whose Hessian is isotropic outside spa
   const v = Float32Array.from({ length: d }, () => normal(rng));
   const lastDelta = Array.from({ length: d }, () => BigInt(Math.round(50 * normal(rng))));
   const scale = 1024;
-  const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((s, x, i) => s + x * (b[i] as number), 0);
   const e1 = Array.from(v, (x) => x / Math.sqrt(dot(v, v)));
   const dl = lastDelta.map((x) => Number(x) / scale);
   const rest = dl.map((x, i) => x - dot(dl, e1) * (e1[i] as number));
@@ -622,7 +621,6 @@ test("trapezoid pay: with a flat owner loss (v' = v) it is the proven pay, cap a
   const v = Float32Array.from(c1, (a, i) => (a + (c2[i] as number)) / 1024);
   const reference: Reference = { v, loss: 1, curvature: 0 };
   const scale = 1024;
-  const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((s, x, i) => s + x * (b[i] as number), 0);
   const e1 = c1.map((x) => x / Math.sqrt(dot(c1, c1)));
   const flat = { scale, loss: (): number[] => [], direction: (): Float32Array => v };
   const mean = Array.from({ length: BIG }, (_, i) => updates.reduce((s, u) => s + (u[i] as number), 0) / 8 / scale);

@@ -35,17 +35,13 @@ function orUsageError<T>(parse: () => T): T {
 }
 
 /** The script's first block comment, without its comment markers. */
-export function usageOf(scriptUrl: string): string {
+function usageOf(scriptUrl: string): string {
   const source = readFileSync(fileURLToPath(scriptUrl), "utf8");
   const match = /\/\*\*([\s\S]*?)\*\//.exec(source);
-  if (match === null) return path(scriptUrl);
+  if (match === null) return `usage: node ${fileURLToPath(scriptUrl)} [options]`;
   return (match[1] as string)
     .split("\n")
     .map((line) => line.replace(/^\s*\* ?/, ""))
     .join("\n")
     .trim();
-}
-
-function path(scriptUrl: string): string {
-  return `usage: node ${fileURLToPath(scriptUrl)} [options]`;
 }

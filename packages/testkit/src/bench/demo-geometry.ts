@@ -11,25 +11,18 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.ts";
 import { projectGeometry, type DemoTrainer } from "./demo/geometry.ts";
 
 const USAGE =
   "usage: npm run bench:demo-geometry -- --work-dir <demo --work-dir> --demo-json <demo --json file> [--project 1] [--json <out>]";
 
-const { values } = parseArgs({
-  options: {
-    "work-dir": { type: "string" },
-    "demo-json": { type: "string" },
-    project: { type: "string", default: "1" },
-    json: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
+const { values } = benchArgs(import.meta.url, {
+  "work-dir": { type: "string" },
+  "demo-json": { type: "string" },
+  project: { type: "string", default: "1" },
+  json: { type: "string" },
 });
-if (values.help === true) {
-  console.log(USAGE);
-  process.exit(0);
-}
 const workDir = values["work-dir"];
 const demoJson = values["demo-json"];
 if (workDir === undefined || demoJson === undefined) {

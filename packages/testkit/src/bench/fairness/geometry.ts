@@ -69,7 +69,7 @@ export function roundStats(
     present: updates.map((u) => u != null),
     gram,
     alignment,
-    vNorm2: reference === undefined ? null : dotFloat32(reference.v, reference.v),
+    vNorm2: reference === undefined ? null : dot(reference.v, reference.v),
     dimension: updates.find((u) => u != null)?.length ?? 0,
     curvature: reference === undefined ? null : reference.curvature,
     last,
@@ -90,7 +90,9 @@ function dotFloat(a: Int32Array, b: Float32Array): number {
   return s;
 }
 
-function dotFloat32(a: Float32Array, b: Float32Array): number {
+/** `<a, b>` of two float vectors of equal length (float64 sums, in index order). */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError("inner product of vectors of unequal length");
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
   return s;

@@ -35,7 +35,8 @@ import {
 } from "@fedmarket/core";
 import { normal, seededRandom } from "@fedmarket/ml";
 import { multiKrum } from "./multi-krum.ts";
-import type { RoundStats } from "./geometry.ts";
+import { dot, type RoundStats } from "./geometry.ts";
+import { l2Norm } from "../../attacks/attacks.ts";
 import { median } from "./stats.ts";
 import { surrogateCoefficients, surrogateShapley } from "./surrogate.ts";
 
@@ -224,31 +225,19 @@ export type PayVariant = "mean-game" | "cosine" | "oracle-mean" | "span-curvatur
  *   is proposed.
  */
 export function referencePayRule(pay: PayVariant): RoundRule {
-  return exactRule(
-    `reference-pay-${pay}`,
-    PAY_DESCRIPTIONS[pay],
-    pay.startsWith("oracle")
-      ? "none: the owner's validation loss at each update (an oracle, not provable)"
-      : pay.startsWith("trapezoid")
-        ? "as consensus-reference plus <u_k, v'> with v' the next round's reference (the chunk proofs would absorb it as they absorb v; not proven: docs/SCORING.md, fourteenth round)"
-        : pay.startsWith("span-curvature")
-          ? "as consensus-reference plus four owner scalars committed with v (a pay variant; not proven)"
-          : "as consensus-reference (a pay variant; not proven)",
-    true,
-    (input, ex) => {
-      const r = consensusDecision(input);
-      const k = r.label.length;
-      const kept = [...Array(k).keys()].filter((i) => r.aggregated[i]);
-      const values = kept.length === 0 ? new Map<number, number>() : PAY_VALUES[pay]({ decision: r, input, exact: ex, kept, pay });
-      // Integer scores at 2^40 of the pay unit (payouts are only ever compared as shares).
-      const scores = [...Array(k).keys()].map((i) => {
-        if (!r.counted[i]) return 0n;
-        const v = Math.max(0, values.get(r.label[i] as number) ?? 0) / (r.clusterSize[i] as number);
-        return BigInt(Math.floor(v * 2 ** 40));
-      });
-      return { mask: r.aggregated, scores, counted: r.counted };
-    },
-  );
+  return exactRule(`reference-pay-${pay}`, PAYS[pay].description, PAYS[pay].proofNeeds, true, (input, ex) => {
+    const r = consensusDecision(input);
+    const k = r.label.length;
+    const kept = [...Array(k).keys()].filter((i) => r.aggregated[i]);
+    const values = kept.length === 0 ? new Map<number, number>() : PAYS[pay].values({ decision: r, input, exact: ex, kept, pay });
+    // Integer scores at 2^40 of the pay unit (payouts are only ever compared as shares).
+    const scores = [...Array(k).keys()].map((i) => {
+      if (!r.counted[i]) return 0n;
+      const v = Math.max(0, values.get(r.label[i] as number) ?? 0) / (r.clusterSize[i] as number);
+      return BigInt(Math.floor(v * 2 ** 40));
+    });
+    return { mask: r.aggregated, scores, counted: r.counted };
+  });
 }
 
 /** What a pay variant is given: the proven decision of the round, its input, the round's vectors and the kept players. */
@@ -259,23 +248,6 @@ interface PayContext {
   readonly kept: readonly number[];
   readonly pay: PayVariant;
 }
-
-/** Each variant's value of each kept player (before `max(0, .)` and the split over its cluster). */
-const PAY_VALUES: Record<PayVariant, (c: PayContext) => Map<number, number>> = {
-  "mean-game": ({ decision: r, kept }) => {
-    // The surrogate game's linear coefficients are the mean game's H_n / n and -(H_n - 1) / (n (n - 1)).
-    const { linSelf, linOthers } = surrogateCoefficients(kept.length);
-    const b = (i: number): number => Number(r.clip[i]) * Number(r.cappedAlignment[i]);
-    const total = kept.reduce((a, i) => a + b(i), 0);
-    return new Map(kept.map((i) => [i, linSelf * b(i) + linOthers * (total - b(i))]));
-  },
-  cosine: ({ decision: r, input, kept }) =>
-    new Map(kept.map((i) => [i, Number(r.cappedAlignment[i]) / Math.sqrt(Number((input.gram[i] as bigint[])[i]))])),
-  "oracle-mean": oracleValues,
-  "span-curvature": spanCurvatureValues,
-  trapezoid: trapezoidValues,
-  "trapezoid-capped": trapezoidValues,
-};
 
 function oracleValues({ exact: ex, kept, pay }: PayContext): Map<number, number> {
   const owner = ownerOf(ex, pay);
@@ -319,14 +291,13 @@ function trapezoidValues({ decision: r, exact: ex, kept, pay }: PayContext): Map
   const before = ownerDirection(ex);
   const w = Float64Array.from(before, (x, i) => (x + (after[i] as number)) / 2);
   const float = (q: readonly bigint[]): Float64Array => Float64Array.from(q, (x) => Number(x) / owner.scale);
-  const dot = (a: Float64Array, b: Float64Array): number => a.reduce((s, x, i) => s + x * (b[i] as number), 0);
   const u = new Map(kept.map((i) => [i, float(ex.updates[i] as bigint[])]));
   const aligned = (i: number): number => dot(u.get(i) as Float64Array, w);
   if (pay === "trapezoid") return new Map(kept.map((i) => [i, aligned(i)]));
-  const norm = (i: number): number => Math.sqrt(dot(u.get(i) as Float64Array, u.get(i) as Float64Array));
+  const norm = (i: number): number => l2Norm(u.get(i) as Float64Array);
   const sigma = (i: number): number => Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS;
   const delta = ex.lastGlobalDelta === null ? null : float(ex.lastGlobalDelta);
-  const deltaNorm = delta === null ? 0 : Math.sqrt(dot(delta, delta));
+  const deltaNorm = delta === null ? 0 : l2Norm(delta);
   const deltaW = delta === null ? 0 : dot(delta, w);
   if (delta === null || deltaNorm === 0 || deltaW <= 0) return new Map(kept.map((i) => [i, sigma(i) * aligned(i)]));
   const cos = new Map(kept.map((i) => [i, dot(u.get(i) as Float64Array, delta) / (norm(i) * deltaNorm)]));
@@ -340,19 +311,58 @@ function trapezoidValues({ decision: r, exact: ex, kept, pay }: PayContext): Map
   );
 }
 
-const PAY_DESCRIPTIONS: Record<PayVariant, string> = {
-  "mean-game":
-    "consensus-reference's decision and aggregate, paid max(0, the linear game's Shapley value on the mean, (H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)), b_r = sigma_r a'_r: the proven pay until the thirteenth round",
-  cosine:
-    "consensus-reference's decision and aggregate, paid in proportion to max(0, a'_r / |u_r|): the delta-capped alignment per unit of norm (scale-free)",
-  "oracle-mean":
-    "consensus-reference's decision and aggregate, paid max(0, L_val(g) - L_val(g + u_r / n)): the owner's real loss decrease from the player's share of the mean (a ceiling: a forward pass on the owner's private data per update, which no one else can check)",
-  "span-curvature":
-    "consensus-reference's decision and aggregate, paid max(0, b_r - sigma_r^2 Q(u_r) / (2 n)): the proven pay minus the owner's second-order overshoot, the Hessian seen in span(v, Delta) (2 x 2 secants) and as one mean curvature outside it",
-  trapezoid:
-    "consensus-reference's decision and aggregate, paid max(0, <u_r, (v + v') / 2>), v' the owner's direction at the new model: the validation loss's Aumann-Shapley value along the round's step (unproven: v' is the next round's v)",
-  "trapezoid-capped":
-    "as trapezoid, with the proven pay's clip (sigma_r) and delta cap on w = (v + v') / 2: max(0, sigma_r (<u_r, w> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, w> / |Delta|))",
+const AS_PROVEN = "as consensus-reference (a pay variant; not proven)";
+const WITH_NEXT_REFERENCE =
+  "as consensus-reference plus <u_k, v'> with v' the next round's reference (the chunk proofs would absorb it as they absorb v; not proven: docs/SCORING.md, fourteenth round)";
+
+/** Each variant: what it pays, what a proof of it would need, and each kept player's value (before `max(0, .)` and the split over its cluster). */
+const PAYS: Record<
+  PayVariant,
+  { readonly description: string; readonly proofNeeds: string; readonly values: (c: PayContext) => Map<number, number> }
+> = {
+  "mean-game": {
+    description:
+      "consensus-reference's decision and aggregate, paid max(0, the linear game's Shapley value on the mean, (H_n / n) b_r - (H_n - 1) / (n (n - 1)) (B - b_r)), b_r = sigma_r a'_r: the proven pay until the thirteenth round",
+    proofNeeds: AS_PROVEN,
+    values: ({ decision: r, kept }) => {
+      // The surrogate game's linear coefficients are the mean game's H_n / n and -(H_n - 1) / (n (n - 1)).
+      const { linSelf, linOthers } = surrogateCoefficients(kept.length);
+      const b = (i: number): number => Number(r.clip[i]) * Number(r.cappedAlignment[i]);
+      const total = kept.reduce((a, i) => a + b(i), 0);
+      return new Map(kept.map((i) => [i, linSelf * b(i) + linOthers * (total - b(i))]));
+    },
+  },
+  cosine: {
+    description:
+      "consensus-reference's decision and aggregate, paid in proportion to max(0, a'_r / |u_r|): the delta-capped alignment per unit of norm (scale-free)",
+    proofNeeds: AS_PROVEN,
+    values: ({ decision: r, input, kept }) =>
+      new Map(kept.map((i) => [i, Number(r.cappedAlignment[i]) / Math.sqrt(Number((input.gram[i] as bigint[])[i]))])),
+  },
+  "oracle-mean": {
+    description:
+      "consensus-reference's decision and aggregate, paid max(0, L_val(g) - L_val(g + u_r / n)): the owner's real loss decrease from the player's share of the mean (a ceiling: a forward pass on the owner's private data per update, which no one else can check)",
+    proofNeeds: "none: the owner's validation loss at each update (an oracle, not provable)",
+    values: oracleValues,
+  },
+  "span-curvature": {
+    description:
+      "consensus-reference's decision and aggregate, paid max(0, b_r - sigma_r^2 Q(u_r) / (2 n)): the proven pay minus the owner's second-order overshoot, the Hessian seen in span(v, Delta) (2 x 2 secants) and as one mean curvature outside it",
+    proofNeeds: "as consensus-reference plus four owner scalars committed with v (a pay variant; not proven)",
+    values: spanCurvatureValues,
+  },
+  trapezoid: {
+    description:
+      "consensus-reference's decision and aggregate, paid max(0, <u_r, (v + v') / 2>), v' the owner's direction at the new model: the validation loss's Aumann-Shapley value along the round's step (unproven: v' is the next round's v)",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: trapezoidValues,
+  },
+  "trapezoid-capped": {
+    description:
+      "as trapezoid, with the proven pay's clip (sigma_r) and delta cap on w = (v + v') / 2: max(0, sigma_r (<u_r, w> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, w> / |Delta|))",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: trapezoidValues,
+  },
 };
 
 function ownerOf(exact: ExactRound, pay: PayVariant): OwnerOracle {
@@ -383,13 +393,8 @@ const PERPENDICULAR_PROBES = 4;
 export function spanCurvature(owner: OwnerOracle, v32: Float32Array, lastGlobalDelta: readonly bigint[] | null): SpanCurvature {
   const d = v32.length;
   const v = Float64Array.from(v32);
-  const dot = (a: Float64Array, b: Float64Array): number => {
-    let s = 0;
-    for (let i = 0; i < d; i++) s += (a[i] as number) * (b[i] as number);
-    return s;
-  };
   const unit = (a: Float64Array): Float64Array => {
-    const n = Math.sqrt(dot(a, a));
+    const n = l2Norm(a);
     return a.map((x) => x / n);
   };
   const without = (a: Float64Array, basis: readonly Float64Array[]): Float64Array => {
@@ -402,12 +407,12 @@ export function spanCurvature(owner: OwnerOracle, v32: Float32Array, lastGlobalD
   };
   const basis = [unit(v)];
   const delta = lastGlobalDelta === null ? null : Float64Array.from(lastGlobalDelta, (x) => Number(x) / owner.scale);
-  const deltaNorm = delta === null ? 0 : Math.sqrt(dot(delta, delta));
+  const deltaNorm = delta === null ? 0 : l2Norm(delta);
   if (delta !== null && deltaNorm > 0) {
     const rest = without(delta, basis);
-    if (Math.sqrt(dot(rest, rest)) > 1e-6 * deltaNorm) basis.push(unit(rest));
+    if (l2Norm(rest) > 1e-6 * deltaNorm) basis.push(unit(rest));
   }
-  const t = deltaNorm > 0 ? deltaNorm : 0.1 * Math.sqrt(dot(v, v));
+  const t = deltaNorm > 0 ? deltaNorm : 0.1 * l2Norm(v);
   const rng = seededRandom(d + basis.length);
   const probes = Array.from({ length: PERPENDICULAR_PROBES }, () =>
     unit(
