@@ -1,11 +1,18 @@
 /**
- * Test harness: compiles a committed main file (cached), computes witnesses with
- * snarkjs.wtns.calculate and checks them against the R1CS.
+ * Test harness: compiles a committed main file (cached), computes witnesses with circom's witness
+ * calculator (circom_runtime, what snarkjs.wtns.calculate runs) and checks them against the R1CS.
+ *
+ * Why not snarkjs.wtns.calculate per witness: it compiles the circuit's WebAssembly again for every
+ * witness and goes through a .wtns file; the witness suites compute thousands of witnesses (every
+ * hint changed at every entry), and the compilation was most of their time. One calculator per
+ * circuit is compiled once and rebuilt only after a witness that failed an assertion (a trap may
+ * leave its instance in any state).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as snarkjs from "snarkjs";
+import { WitnessCalculatorBuilder, type WitnessCalculator } from "circom_runtime";
 import {
   MAIN_DIR,
   compileConfig,
@@ -77,15 +84,19 @@ function wrap(compiled: CompiledCircuit): TestCircuit {
     await snarkjs.wtns.calculate(input as snarkjs.WitnessInput, compiled.wasm, file);
     return file;
   };
+  let calculator: Promise<WitnessCalculator> | undefined;
   return {
     compiled,
     r1cs,
     signals,
     async witness(input) {
-      const file = await calc(input);
-      const w = await snarkjs.wtns.exportJson(file);
-      rmSync(file, { force: true });
-      return w.map((x) => BigInt(x));
+      calculator ??= WitnessCalculatorBuilder(readFileSync(compiled.wasm));
+      try {
+        return await (await calculator).calculateWitness(input as Record<string, unknown>, true);
+      } catch (e) {
+        calculator = undefined;
+        throw e;
+      }
     },
     violated(witness) {
       return firstViolated(r1cs, witness);
