@@ -30,6 +30,7 @@ import {
   type RuleRound,
 } from "../src/bench/fairness/rules.ts";
 import { newModel } from "../src/bench/fairness/runner.ts";
+import { l2Norm } from "../src/attacks/attacks.ts";
 import { allScenarios, noisyReplay, quantizeFast, roundSubmissions } from "../src/bench/fairness/scenarios.ts";
 import { benchAggregatorKey, benchEphemeralSecret } from "../src/bench/seal-keys.ts";
 import { testBackend } from "./helpers.ts";
@@ -119,6 +120,7 @@ test("scenarios: every one of the issue's scenarios is present, Sybils with thei
     "label-flip",
     "free-rider",
     "duplicate",
+    "leaked-reference",
   ])
     assert.ok(names.includes(n), n);
   const s3 = allScenarios().find((s) => s.name === "sybil-3");
@@ -153,6 +155,7 @@ test("rescaled lazy attackers send their one-batch direction at their honest del
     updateBits: 8,
     lastGlobalDelta: undefined,
     train: (_, variant) => Promise.resolve(variant === "full" ? full : lazy),
+    ownerReference: () => assert.fail("a lazy attacker does not read the owner's reference"),
   });
   const norm = (u: ArrayLike<number>): number => Math.sqrt(Array.from(u).reduce((a, x) => a + x * x, 0));
   const cosine = (u: ArrayLike<number>, w: ArrayLike<number>): number =>
@@ -167,6 +170,36 @@ test("rescaled lazy attackers send their one-batch direction at their honest del
     assert.ok(Math.abs(norm(u) / 1024 / norm(full) - 1) < 0.01, `slot ${slot}: norm ${norm(u) / 1024} vs ${norm(full)}`);
     assert.ok(cosine(u, lazy) > 0.99, `slot ${slot}: cosine ${cosine(u, lazy)} with the lazy delta`);
   }
+});
+
+test("a leaked reference's identities send v at their honest norm, each with its own noise: not near-duplicates of each other", async () => {
+  const scenario = allScenarios().find((s) => s.name === "leaked-reference");
+  assert.ok(scenario !== undefined && scenario.parameter !== undefined);
+  const quantization = { scale: 1024, clipBound: 127 / 1024 };
+  const rng = seededRandom(31);
+  const full = Float32Array.from({ length: BIG }, () => 0.02 * normal(rng));
+  const v = Float32Array.from({ length: BIG }, () => normal(rng));
+  const submissions = await roundSubmissions({
+    scenario,
+    slots: 8,
+    seed: 1,
+    round: 0,
+    parameters: BIG,
+    quantization,
+    updateBits: 8,
+    lastGlobalDelta: undefined,
+    train: (_, variant) => Promise.resolve(variant === "full" ? full : assert.fail(`no ${variant} training`)),
+    ownerReference: () => v,
+  });
+  const sent = scenario.attackers.map((slot) => Float64Array.from(submissions[slot]?.update as Int32Array, (x) => x / 1024));
+  for (const [k, s] of submissions.entries())
+    if (!scenario.attackers.includes(k)) assert.deepEqual(s.update, quantizeFast(full, quantization, 8), `slot ${k} is honest`);
+  for (const u of sent) {
+    assert.ok(Math.abs(l2Norm(u) / l2Norm(full) - 1) < 0.02, `norm ${l2Norm(u)} vs ${l2Norm(full)}`);
+    assert.ok(Math.abs(dot(u, v) / (l2Norm(u) * l2Norm(v)) - scenario.parameter) < 0.01, "cosine with v");
+  }
+  const [a, b] = sent as [Float64Array, Float64Array];
+  assert.ok(dot(a, b) / (l2Norm(a) * l2Norm(b)) < 0.9, "the identities are below the near-duplicate threshold (0.95)");
 });
 
 test("noisy replay hits the requested cosine with the last global delta", () => {
@@ -652,4 +685,37 @@ test("trapezoid pay: with a flat owner loss (v' = v) it is the proven pay, cap a
   assert.ok((stiffShares[3] as number) < 0.5 * (flatShares[3] as number), `lazy: ${flatShares[3]} -> ${stiffShares[3]}`);
   for (const k of [0, 1, 2, 4, 5, 6, 7]) assert.ok((stiffShares[k] as number) > (flatShares[k] as number), `honest slot ${k} gains`);
   assert.throws(() => rule("reference-pay-trapezoid").decide(roundOf(updates, { reference, last })), /needs the owner's validation loss/);
+});
+
+test("reference cap: an update along v itself (a leaked reference) is paid what the median kept direction earns per unit of norm, and no more; with v' = v the trapezoid variant agrees", () => {
+  // Honest updates along c2 + 0.3 c1 with their own noise; slot 3 is v's direction at an honest norm.
+  const rng = seededRandom(19);
+  const c1 = Array.from({ length: BIG }, () => normal(rng));
+  const c2 = Array.from({ length: BIG }, () => normal(rng));
+  const clamp = (x: number): number => Math.max(-127, Math.min(127, Math.round(x)));
+  const updates = Array.from({ length: 8 }, (_, k) =>
+    k === 3
+      ? Int32Array.from(c1, (a, i) => clamp(9.3 * (a + (c2[i] as number))))
+      : Int32Array.from(c1, (a, i) => clamp(10 * (0.3 * a + (c2[i] as number) + 0.8 * normal(rng)))),
+  );
+  const last = Int32Array.from(c2, (b, i) => clamp(8 * (b + 0.3 * (c1[i] as number))));
+  const v = Float32Array.from(c1, (a, i) => (a + (c2[i] as number)) / 1024);
+  const reference: Reference = { v, loss: 1, curvature: 0 };
+  const flat = { scale: 1024, loss: (): number[] => [], direction: (): Float32Array => v };
+  const registry = ruleRegistry();
+  const shares = (name: string): number[] => {
+    const p = (registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts;
+    const total = p.reduce((a, b) => a + b, 0);
+    return p.map((x) => x / total);
+  };
+  const medianHonest = (x: number[]): number => {
+    const honest = x.filter((_, k) => k !== 3).sort((a, b) => a - b);
+    return honest[Math.floor((honest.length - 1) / 2)] as number;
+  };
+  const proven = shares("consensus-reference");
+  const capped = shares("reference-pay-reference-capped");
+  assert.ok((proven[3] as number) > 1.2 * medianHonest(proven), `the proven pay favours v itself: ${proven[3]} vs ${medianHonest(proven)}`);
+  assert.ok((capped[3] as number) <= 1.02 * medianHonest(capped), `capped: ${capped[3]} vs ${medianHonest(capped)}`);
+  const trapezoid = shares("reference-pay-trapezoid-reference-capped");
+  capped.forEach((x, k) => assert.ok(Math.abs(x - (trapezoid[k] as number)) < 0.01, `slot ${k}: ${x} vs ${trapezoid[k]}`));
 });

@@ -9,7 +9,7 @@
  *     [--curvature secant-delta:1:0.3|secant-v:1:1|<number>] [--lambda 1.5] [--kappa 3] [--tau 0.03]
  *     [--dedup 0.95] [--out bench/fairness.json]
  *     [--candidates-out bench/fairness-candidates.json] [--dump-rounds <file>]
- *     [--attack-shapley inflate,lazy,replay|none] [--alpha 0.5] [--hidden 32] [--holdout 0.15] [--validation 500]
+ *     [--attack-shapley inflate,lazy,replay,leaked|none] [--alpha 0.5] [--hidden 32] [--holdout 0.15] [--validation 500]
  *
  * Setup (the robustness benchmark's): 8 trainers on the `mnist` package's real digits, Dirichlet
  * 0.5 non-IID partitions, MLP 784-32-10 trained with the trainer's own `trainLocally`, B = 8
@@ -63,7 +63,7 @@ const { values: args } = benchArgs(import.meta.url, {
   "dump-rounds": { type: "string" },
   // Scenario kinds whose runs also compute exact Shapley every round: the attackers' value under
   // attack (valueFactor), next to their pay (gainFactor). About 2 s per round on 2 cores.
-  "attack-shapley": { type: "string", default: "inflate,lazy,replay" },
+  "attack-shapley": { type: "string", default: "inflate,lazy,replay,leaked" },
 });
 
 const TRAINERS = 8;
@@ -104,7 +104,7 @@ const scenarios = everyScenario.filter((s) => wanted.has(s.name));
 const verify = args["verify-proven"] as string;
 if (!["first", "all", "none"].includes(verify)) throw new RangeError("--verify-proven must be first, all or none");
 const curvature = parseCurvature(args.curvature as string);
-const VALUED_KINDS = ["inflate", "lazy", "replay"];
+const VALUED_KINDS = ["inflate", "lazy", "replay", "leaked"];
 const valuedKinds = new Set(args["attack-shapley"] === "none" ? [] : (args["attack-shapley"] as string).split(","));
 for (const kind of valuedKinds)
   if (!VALUED_KINDS.includes(kind)) throw new RangeError(`--attack-shapley ${kind}: one of ${VALUED_KINDS.join(", ")} or none`);

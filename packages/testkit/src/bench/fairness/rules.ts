@@ -196,7 +196,16 @@ export const consensusReferenceOrthogonalRule: RoundRule = exactRule(
 );
 
 /** What a pay variant pays each kept player, before `max(0, .)` and the split over its cluster. */
-export type PayVariant = "mean-game" | "cosine" | "oracle-mean" | "span-curvature" | "trapezoid" | "trapezoid-capped";
+export type PayVariant =
+  | "mean-game"
+  | "cosine"
+  | "reference-capped"
+  | "oracle-mean"
+  | "span-curvature"
+  | "trapezoid"
+  | "trapezoid-capped"
+  | "trapezoid-reference-capped"
+  | "endpoint-capped";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -222,7 +231,15 @@ export type PayVariant = "mean-game" | "cosine" | "oracle-mean" | "span-curvatur
  *   for (`v'` reverses where the aggregate overshot). `v'` is the next round's `v`, so a proof of it
  *   would settle a round's pay one round late; `-capped` keeps the proven pay's clip to the median
  *   norm and its delta cap, taken on `(v + v') / 2` instead of `v`. Measured before anything of it
- *   is proposed.
+ *   is proposed;
+ * - `reference-capped`, `trapezoid-reference-capped`: a reference cap on top of the proven pay, or of
+ *   `trapezoid-capped`: no kept player is paid a higher alignment per unit of norm than the kept
+ *   players' lower median, `max(0, cos(u_r, ref) - cos(u_mu, ref)) |u_r| |ref|` deducted, `ref` = `v`
+ *   or `w`. The delta cap with the reference in the place of `Delta` (its deduction's
+ *   `<Delta, ref> / |Delta|` becomes `|ref|`): it bounds what an update that knows the reference
+ *   (the owner's identities, THREAT-MODEL row 21) earns to what the median honest direction earns;
+ * - `endpoint-capped`: `trapezoid-capped` with `w = v'` alone, the marginal value at the end of the
+ *   step: all of an update's pay on a direction no one knows when it is submitted.
  */
 export function referencePayRule(pay: PayVariant): RoundRule {
   return exactRule(`reference-pay-${pay}`, PAYS[pay].description, PAYS[pay].proofNeeds, true, (input, ex) => {
@@ -289,7 +306,8 @@ function trapezoidValues({ decision: r, exact: ex, kept, pay }: PayContext): Map
   );
   const after = owner.direction(Float64Array.from(next, (x, i) => Number(x - (ex.prevModel[i] as bigint)) / owner.scale));
   const before = ownerDirection(ex);
-  const w = Float64Array.from(before, (x, i) => (x + (after[i] as number)) / 2);
+  // The trapezoid's mean of the two ends; the endpoint variant pays by the far end alone.
+  const w = pay === "endpoint-capped" ? Float64Array.from(after) : Float64Array.from(before, (x, i) => (x + (after[i] as number)) / 2);
   const float = (q: readonly bigint[]): Float64Array => Float64Array.from(q, (x) => Number(x) / owner.scale);
   const u = new Map(kept.map((i) => [i, float(ex.updates[i] as bigint[])]));
   const aligned = (i: number): number => dot(u.get(i) as Float64Array, w);
@@ -299,16 +317,45 @@ function trapezoidValues({ decision: r, exact: ex, kept, pay }: PayContext): Map
   const delta = ex.lastGlobalDelta === null ? null : float(ex.lastGlobalDelta);
   const deltaNorm = delta === null ? 0 : l2Norm(delta);
   const deltaW = delta === null ? 0 : dot(delta, w);
-  if (delta === null || deltaNorm === 0 || deltaW <= 0) return new Map(kept.map((i) => [i, sigma(i) * aligned(i)]));
-  const cos = new Map(kept.map((i) => [i, dot(u.get(i) as Float64Array, delta) / (norm(i) * deltaNorm)]));
-  const ordered = [...kept].sort((a, b) => (cos.get(a) as number) - (cos.get(b) as number) || a - b);
-  const median = cos.get(ordered[Math.floor((ordered.length - 1) / 2)] as number) as number;
-  return new Map(
-    kept.map((i) => {
-      const deduction = (Math.max(0, (cos.get(i) as number) - median) * norm(i) * deltaW) / deltaNorm;
-      return [i, sigma(i) * (aligned(i) - deduction)];
-    }),
+  // The delta cap on w (none without a last delta, or when following it is worth nothing under w).
+  const excess =
+    delta === null || deltaNorm === 0 || deltaW <= 0
+      ? null
+      : aboveMedian(new Map(kept.map((i) => [i, cosine(dot(u.get(i) as Float64Array, delta), norm(i), deltaNorm)])));
+  const capped = new Map(
+    kept.map((i) => [i, aligned(i) - (excess === null ? 0 : ((excess.get(i) as number) * norm(i) * deltaW) / deltaNorm)]),
   );
+  if (pay !== "trapezoid-reference-capped") return new Map(kept.map((i) => [i, sigma(i) * (capped.get(i) as number)]));
+  // The reference cap on w: no one is paid a higher alignment with w per unit of norm than the median.
+  const wNorm = l2Norm(w);
+  const onW = aboveMedian(new Map(kept.map((i) => [i, cosine(aligned(i), norm(i), wNorm)])));
+  return new Map(kept.map((i) => [i, sigma(i) * ((capped.get(i) as number) - (onW.get(i) as number) * norm(i) * wNorm)]));
+}
+
+/** `<a, b> / (|a| |b|)` from the inner product and the norms; 0 for a zero vector (nothing to deduct). */
+function cosine(inner: number, normA: number, normB: number): number {
+  return normA === 0 || normB === 0 ? 0 : inner / (normA * normB);
+}
+
+/**
+ * `max(0, c_r - c_mu)` for every player, `c_mu` the lower median of the values (core's delta cap
+ * takes its median the same way: the kept player at index `floor((n - 1) / 2)` in ascending order,
+ * ties by slot).
+ */
+function aboveMedian(values: ReadonlyMap<number, number>): Map<number, number> {
+  const ordered = [...values.keys()].sort((a, b) => (values.get(a) as number) - (values.get(b) as number) || a - b);
+  const median = values.get(ordered[Math.floor((ordered.length - 1) / 2)] as number) as number;
+  return new Map([...values].map(([i, c]) => [i, Math.max(0, c - median)]));
+}
+
+/** The proven pay `sigma_r a'_r` less the reference cap on `v` (`reference-capped`). */
+function referenceCappedValues({ decision: r, input, kept }: PayContext): Map<number, number> {
+  const ref = input.reference as ReferenceStats;
+  const vNorm = Math.sqrt(Number(ref.norm2));
+  const norm = (i: number): number => Math.sqrt(Number((input.gram[i] as bigint[])[i]));
+  const excess = aboveMedian(new Map(kept.map((i) => [i, cosine(Number(ref.alignment[i]), norm(i), vNorm)])));
+  const sigma = (i: number): number => Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS;
+  return new Map(kept.map((i) => [i, sigma(i) * (Number(r.cappedAlignment[i]) - (excess.get(i) as number) * norm(i) * vNorm)]));
 }
 
 const AS_PROVEN = "as consensus-reference (a pay variant; not proven)";
@@ -339,6 +386,13 @@ const PAYS: Record<
     values: ({ decision: r, input, kept }) =>
       new Map(kept.map((i) => [i, Number(r.cappedAlignment[i]) / Math.sqrt(Number((input.gram[i] as bigint[])[i]))])),
   },
+  "reference-capped": {
+    description:
+      "consensus-reference's decision, aggregate and pay with a reference cap: max(0, sigma_r (a'_r - max(0, cos(u_r, v) - cos(u_mu, v)) |u_r| |v|)), mu the kept player at the lower median cosine with v",
+    proofNeeds:
+      "as consensus-reference plus the delta cap's template once more with v in the place of Delta (decision proof only; not proven)",
+    values: referenceCappedValues,
+  },
   "oracle-mean": {
     description:
       "consensus-reference's decision and aggregate, paid max(0, L_val(g) - L_val(g + u_r / n)): the owner's real loss decrease from the player's share of the mean (a ceiling: a forward pass on the owner's private data per update, which no one else can check)",
@@ -360,6 +414,18 @@ const PAYS: Record<
   "trapezoid-capped": {
     description:
       "as trapezoid, with the proven pay's clip (sigma_r) and delta cap on w = (v + v') / 2: max(0, sigma_r (<u_r, w> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, w> / |Delta|))",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: trapezoidValues,
+  },
+  "endpoint-capped": {
+    description:
+      "as trapezoid-capped with w = v' (the owner's direction at the new model) instead of (v + v') / 2: clip and delta cap on v', max(0, sigma_r (<u_r, v'> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, v'> / |Delta|))",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: trapezoidValues,
+  },
+  "trapezoid-reference-capped": {
+    description:
+      "as trapezoid-capped, with a reference cap on w as well: max(0, cos(u_r, w) - cos(u_mu, w)) |u_r| |w| deducted (before sigma_r), mu the kept player at the lower median cosine with w",
     proofNeeds: WITH_NEXT_REFERENCE,
     values: trapezoidValues,
   },
@@ -995,6 +1061,9 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     referencePayRule("span-curvature"),
     referencePayRule("trapezoid"),
     referencePayRule("trapezoid-capped"),
+    referencePayRule("trapezoid-reference-capped"),
+    referencePayRule("reference-capped"),
+    referencePayRule("endpoint-capped"),
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),

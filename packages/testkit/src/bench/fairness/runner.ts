@@ -309,6 +309,7 @@ export class SeedRunner {
         updateBits: config.updateBits,
         lastGlobalDelta,
         train: (t, variant) => this.#trainDelta(t, variant, r, weights, modelKey),
+        ownerReference: () => this.reference(model, modelKey, lastGlobalDelta).v,
       });
       const updates = submissions.map((s) => s.update);
       const commitments = commitmentIds(submissions);

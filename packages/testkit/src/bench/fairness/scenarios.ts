@@ -13,6 +13,10 @@
  * own, so its gain compares what all its identities earn with what trainer 2 earns when those
  * slots are empty (`sybil-<n>-baseline`: with the other slots holding real trainers, every share
  * would shrink and a perfectly Sybil-proof rule would still show a gain above 1).
+ *
+ * Beyond the issue's list: `leaked-reference`, the owner's own identities (docs/THREAT-MODEL.md row
+ * 21's residual: the owner knows its reference `v` before the round closes and can tell whom it
+ * likes), which submit `v` itself instead of training.
  */
 import { attackDelta, duplicateSubmission, gaussianNoise, l2Norm, scaleDelta, type AttackMode } from "../../attacks/attacks.ts";
 import { quantizationParams, roundHalfAwayFromZero, type QuantizationRule } from "@fedmarket/core";
@@ -30,12 +34,12 @@ export interface Scenario {
   readonly honestCounterparts: readonly number[];
   /** One of today's six attack modes (their detection and payout-share goals apply). */
   readonly legacyMode?: AttackMode;
-  readonly kind: "honest" | "inflate" | "replay" | "sybil" | "lazy" | "legacy" | "baseline";
+  readonly kind: "honest" | "inflate" | "replay" | "sybil" | "lazy" | "legacy" | "leaked" | "baseline";
   /** Scenario whose payouts of `honestCounterparts` are the gain's denominator (default: all-honest). */
   readonly baseline?: string;
   /** Slots with no submission (baselines). */
   readonly emptySlots?: readonly number[];
-  /** Inflation factor, replay cosine. */
+  /** Inflation factor, replay cosine, leaked reference cosine. */
   readonly parameter?: number;
   /** Sybil identities, lazy variant. */
   readonly sybilSlots?: readonly number[];
@@ -52,6 +56,13 @@ export const DEFAULT_ATTACKERS: readonly number[] = [2, 5];
  * which exact copies (`sybil-N`) never test.
  */
 export const NOISY_SYBIL_COSINE = 0.95;
+
+/**
+ * A leaked reference's identities each submit `v` with their own noise at this cosine: two of them
+ * have about its square (0.81) with each other, below the near-duplicate threshold, so they are not
+ * one cluster sharing one score.
+ */
+export const LEAKED_REFERENCE_COSINE = 0.9;
 
 /** Every scenario of the issue, in output order. */
 export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): Scenario[] {
@@ -146,6 +157,14 @@ export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): 
       description:
         "attackers take one SGD step on one batch and scale it to the norm of their honest delta (an attacker that knows its usual norm): laziness disguised by inflation, which no rule that sees only the updates' geometry can tell from honest work by its size",
     },
+    {
+      name: "leaked-reference",
+      kind: "leaked",
+      parameter: LEAKED_REFERENCE_COSINE,
+      attackers: a,
+      honestCounterparts: a,
+      description: `the owner's identities, told the owner's reference v before the round closes: no training; v at the norm of the identity's honest delta plus seeded noise orthogonal to it, cosine ${LEAKED_REFERENCE_COSINE} with v after quantization (about ${(LEAKED_REFERENCE_COSINE ** 2).toFixed(2)} between identities: not near-duplicates)`,
+    },
     ...(["sign-flip", "scale", "gaussian", "label-flip", "free-rider", "duplicate"] as const).map((m): Scenario => ({
       name: m,
       kind: "legacy",
@@ -183,6 +202,8 @@ export interface RoundContext {
   readonly lastGlobalDelta: Int32Array | undefined;
   /** Trains trainer `t` from the round's global model (cached by the caller). */
   readonly train: (trainer: number, variant: TrainingVariant) => Promise<Float32Array>;
+  /** The owner's reference `v = -grad L_val` at the round's global model (weight units), as it will commit it. */
+  readonly ownerReference: () => Float32Array;
 }
 
 /** Deterministic ephemeral secret of (seed, round, slot): distinct for every identity, like fresh random ones. */
@@ -242,6 +263,16 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
         // The rescaled variant only reads the honest delta's norm (a real attacker would know it from earlier rounds).
         const factor = scenario.rescaled === true ? l2Norm(await ctx.train(t, "full")) / l2Norm(lazy) : 1;
         out.push({ update: quantize(factor === 1 || !Number.isFinite(factor) ? lazy : scaleDelta(lazy, factor)), ephemeralSecret });
+        break;
+      }
+      case "leaked": {
+        // The honest delta is trained only for its norm: an identity the owner runs would know the size of an honest update.
+        const norm = l2Norm(await ctx.train(t, "full"));
+        const v = ctx.ownerReference();
+        const cosine = scenario.parameter as number;
+        // The noise adds norm at right angles: start from cosine x the norm so that the result has about the honest norm.
+        const base = quantize(scaleDelta(v, (cosine * norm) / l2Norm(v)));
+        out.push({ update: noisyReplay(ctx.parameters, base, cosine, attackSeed(t), ctx.updateBits), ephemeralSecret });
         break;
       }
       case "legacy": {
