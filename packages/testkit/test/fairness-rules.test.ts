@@ -637,7 +637,7 @@ test("span curvature: on a quadratic loss whose Hessian is isotropic outside spa
   assert.equal(spanCurvature(owner, v, null).h.length, 1);
 });
 
-test("trapezoid pay: with a flat owner loss (v' = v) it is the proven pay, cap and clip included; where the step overshoots a stiff direction, the update that pushed along it loses its pay", () => {
+test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the proven pay, cap and clip included; where the step overshoots a stiff direction, the update that pushed along it loses its pay", () => {
   // Two directions: c1 stiff, c2 flat. Honest updates go mostly along c2; the lazy update is the
   // owner's gradient direction (c1 + c2) at an honest update's norm, as a rescaled one-batch step is.
   const rng = seededRandom(17);
@@ -684,6 +684,12 @@ test("trapezoid pay: with a flat owner loss (v' = v) it is the proven pay, cap a
   const stiffShares = shares("reference-pay-trapezoid-capped", stiff);
   assert.ok((stiffShares[3] as number) < 0.5 * (flatShares[3] as number), `lazy: ${flatShares[3]} -> ${stiffShares[3]}`);
   for (const k of [0, 1, 2, 4, 5, 6, 7]) assert.ok((stiffShares[k] as number) > (flatShares[k] as number), `honest slot ${k} gains`);
+  // The endpoint pay (w = v'): the same as the trapezoid where v' = v, and harder on the overshoot where it reverses.
+  const flatEnd = shares("reference-pay-endpoint-capped", flat);
+  flatShares.forEach((x, k) => assert.ok(Math.abs(x - (flatEnd[k] as number)) < 1e-9, `slot ${k}: ${x} vs ${flatEnd[k]}`));
+  const stiffEnd = shares("reference-pay-endpoint-capped", stiff);
+  assert.ok((stiffEnd[3] as number) <= (stiffShares[3] as number), `lazy: trapezoid ${stiffShares[3]}, endpoint ${stiffEnd[3]}`);
+  assert.ok((stiffEnd[3] as number) < 0.5 * (flatEnd[3] as number), `lazy: ${flatEnd[3]} -> ${stiffEnd[3]}`);
   assert.throws(() => rule("reference-pay-trapezoid").decide(roundOf(updates, { reference, last })), /needs the owner's validation loss/);
 });
 
