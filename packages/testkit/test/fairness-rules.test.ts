@@ -637,10 +637,21 @@ test("span curvature: on a quadratic loss whose Hessian is isotropic outside spa
   assert.equal(spanCurvature(owner, v, null).h.length, 1);
 });
 
-test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the proven pay, cap and clip included; where the step overshoots a stiff direction, the update that pushed along it loses its pay", () => {
-  // Two directions: c1 stiff, c2 flat. Honest updates go mostly along c2; the lazy update is the
-  // owner's gradient direction (c1 + c2) at an honest update's norm, as a rescaled one-batch step is.
-  const rng = seededRandom(17);
+/**
+ * A round in two directions, `c1` (stiff where a test makes it so) and `c2`: honest updates along
+ * `c2 + 0.3 c1` with their own noise, slot 3 along the owner's `v = c1 + c2` at an honest norm, and
+ * a last global delta along the consensus, so the delta cap applies. `flat` is an owner whose
+ * direction does not move (`v' = v`).
+ */
+function twoDirectionRound(seed: number): {
+  c1: number[];
+  updates: Int32Array[];
+  last: Int32Array;
+  v: Float32Array;
+  reference: Reference;
+  flat: OwnerOracle;
+} {
+  const rng = seededRandom(seed);
   const c1 = Array.from({ length: BIG }, () => normal(rng));
   const c2 = Array.from({ length: BIG }, () => normal(rng));
   const clamp = (x: number): number => Math.max(-127, Math.min(127, Math.round(x)));
@@ -649,13 +660,16 @@ test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the p
       ? Int32Array.from(c1, (a, i) => clamp(9.3 * (a + (c2[i] as number))))
       : Int32Array.from(c1, (a, i) => clamp(10 * (0.3 * a + (c2[i] as number) + 0.8 * normal(rng)))),
   );
-  // A last global delta along the consensus, so the delta cap applies.
   const last = Int32Array.from(c2, (b, i) => clamp(8 * (b + 0.3 * (c1[i] as number))));
   const v = Float32Array.from(c1, (a, i) => (a + (c2[i] as number)) / 1024);
-  const reference: Reference = { v, loss: 1, curvature: 0 };
+  return { c1, updates, last, v, reference: { v, loss: 1, curvature: 0 }, flat: { scale: 1024, loss: () => [], direction: () => v } };
+}
+
+test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the proven pay, cap and clip included; where the step overshoots a stiff direction, the update that pushed along it loses its pay", () => {
+  // The lazy update (slot 3) is the owner's gradient direction at an honest update's norm, as a rescaled one-batch step is.
+  const { c1, updates, last, v, reference, flat } = twoDirectionRound(17);
   const scale = 1024;
   const e1 = c1.map((x) => x / Math.sqrt(dot(c1, c1)));
-  const flat = { scale, loss: (): number[] => [], direction: (): Float32Array => v };
   const mean = Array.from({ length: BIG }, (_, i) => updates.reduce((s, u) => s + (u[i] as number), 0) / 8 / scale);
   // Curvature lambda along e1, enough for the aggregate to overshoot there (`<e1, v'> < 0`).
   const lambda = (4 * dot(e1, v)) / dot(e1, mean);
@@ -694,20 +708,8 @@ test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the p
 });
 
 test("reference cap: an update along v itself (a leaked reference) is paid what the median kept direction earns per unit of norm, and no more; with v' = v the trapezoid variant agrees", () => {
-  // Honest updates along c2 + 0.3 c1 with their own noise; slot 3 is v's direction at an honest norm.
-  const rng = seededRandom(19);
-  const c1 = Array.from({ length: BIG }, () => normal(rng));
-  const c2 = Array.from({ length: BIG }, () => normal(rng));
-  const clamp = (x: number): number => Math.max(-127, Math.min(127, Math.round(x)));
-  const updates = Array.from({ length: 8 }, (_, k) =>
-    k === 3
-      ? Int32Array.from(c1, (a, i) => clamp(9.3 * (a + (c2[i] as number))))
-      : Int32Array.from(c1, (a, i) => clamp(10 * (0.3 * a + (c2[i] as number) + 0.8 * normal(rng)))),
-  );
-  const last = Int32Array.from(c2, (b, i) => clamp(8 * (b + 0.3 * (c1[i] as number))));
-  const v = Float32Array.from(c1, (a, i) => (a + (c2[i] as number)) / 1024);
-  const reference: Reference = { v, loss: 1, curvature: 0 };
-  const flat = { scale: 1024, loss: (): number[] => [], direction: (): Float32Array => v };
+  // Slot 3 is v's direction at an honest norm: what the owner's identities send.
+  const { updates, last, reference, flat } = twoDirectionRound(19);
   const registry = ruleRegistry();
   const shares = (name: string): number[] => {
     const p = (registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts;
