@@ -707,6 +707,26 @@ test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the p
   assert.throws(() => rule("reference-pay-trapezoid").decide(roundOf(updates, { reference, last })), /needs the owner's validation loss/);
 });
 
+test("orthogonal pay: a noisy replay of the last global delta loses most of what the delta cap leaves it (the median's rate along Delta)", () => {
+  const { updates, last, reference, flat } = twoDirectionRound(23);
+  const rng = seededRandom(29);
+  // Slot 3 replays the last step with noise (cosine about 0.9 with it: below the replay screen's 0.99).
+  updates[3] = Int32Array.from(last, (x) => Math.max(-127, Math.min(127, Math.round(x + 4 * normal(rng)))));
+  const registry = ruleRegistry();
+  const shares = (name: string): number[] => {
+    const p = (registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts;
+    const total = p.reduce((a, b) => a + b, 0);
+    return p.map((x) => x / total);
+  };
+  const capped = shares("reference-pay-trapezoid-capped");
+  const orthogonal = shares("reference-pay-trapezoid-orthogonal");
+  assert.ok((capped[3] as number) > 0.05, `the delta cap pays the replay: ${capped[3]}`);
+  assert.ok((orthogonal[3] as number) < 0.5 * (capped[3] as number), `orthogonal: ${capped[3]} -> ${orthogonal[3]}`);
+  // With v' = v the endpoint variant is the same pay.
+  const endpoint = shares("reference-pay-endpoint-orthogonal");
+  orthogonal.forEach((x, k) => assert.ok(Math.abs(x - (endpoint[k] as number)) < 1e-9, `slot ${k}`));
+});
+
 test("reference cap: an update along v itself (a leaked reference) is paid what the median kept direction earns per unit of norm, and no more; with v' = v the trapezoid variant agrees", () => {
   // Slot 3 is v's direction at an honest norm: what the owner's identities send.
   const { updates, last, reference, flat } = twoDirectionRound(19);

@@ -205,7 +205,9 @@ export type PayVariant =
   | "trapezoid"
   | "trapezoid-capped"
   | "trapezoid-reference-capped"
-  | "endpoint-capped";
+  | "endpoint-capped"
+  | "trapezoid-orthogonal"
+  | "endpoint-orthogonal";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -239,7 +241,11 @@ export type PayVariant =
  *   `<Delta, ref> / |Delta|` becomes `|ref|`): it bounds what an update that knows the reference
  *   (the owner's identities, THREAT-MODEL row 21) earns to what the median honest direction earns;
  * - `endpoint-capped`: `trapezoid-capped` with `w = v'` alone, the marginal value at the end of the
- *   step: all of an update's pay on a direction no one knows when it is submitted.
+ *   step: all of an update's pay on a direction no one knows when it is submitted;
+ * - `trapezoid-orthogonal`, `endpoint-orthogonal`: the same two with each update's whole component
+ *   along the last global delta deducted (`cos(u_r, Delta) |u_r| <Delta, w> / |Delta|`, the median
+ *   left out): the part of an update anyone could have sent earns nothing, a replay screen that
+ *   sees `v'`.
  */
 export function referencePayRule(pay: PayVariant): RoundRule {
   return exactRule(`reference-pay-${pay}`, PAYS[pay].description, PAYS[pay].proofNeeds, true, (input, ex) => {
@@ -306,8 +312,9 @@ function trapezoidValues({ decision: r, exact: ex, kept, pay }: PayContext): Map
   );
   const after = owner.direction(Float64Array.from(next, (x, i) => Number(x - (ex.prevModel[i] as bigint)) / owner.scale));
   const before = ownerDirection(ex);
-  // The trapezoid's mean of the two ends; the endpoint variant pays by the far end alone.
-  const w = pay === "endpoint-capped" ? Float64Array.from(after) : Float64Array.from(before, (x, i) => (x + (after[i] as number)) / 2);
+  // The trapezoid's mean of the two ends; the endpoint variants pay by the far end alone.
+  const endpoint = pay === "endpoint-capped" || pay === "endpoint-orthogonal";
+  const w = endpoint ? Float64Array.from(after) : Float64Array.from(before, (x, i) => (x + (after[i] as number)) / 2);
   const float = (q: readonly bigint[]): Float64Array => Float64Array.from(q, (x) => Number(x) / owner.scale);
   const u = new Map(kept.map((i) => [i, float(ex.updates[i] as bigint[])]));
   const aligned = (i: number): number => dot(u.get(i) as Float64Array, w);
@@ -317,11 +324,13 @@ function trapezoidValues({ decision: r, exact: ex, kept, pay }: PayContext): Map
   const delta = ex.lastGlobalDelta === null ? null : float(ex.lastGlobalDelta);
   const deltaNorm = delta === null ? 0 : l2Norm(delta);
   const deltaW = delta === null ? 0 : dot(delta, w);
-  // The delta cap on w (none without a last delta, or when following it is worth nothing under w).
-  const excess =
-    delta === null || deltaNorm === 0 || deltaW <= 0
-      ? null
-      : aboveMedian(new Map(kept.map((i) => [i, cosine(dot(u.get(i) as Float64Array, delta), norm(i), deltaNorm)])));
+  // The delta cap on w (none without a last delta, or when following it is worth nothing under w);
+  // the orthogonal variants deduct all of each update's component along Delta (the last step is public:
+  // anyone can send it), not only what exceeds the median's.
+  const orthogonal = pay === "trapezoid-orthogonal" || pay === "endpoint-orthogonal";
+  const cosines = (): Map<number, number> =>
+    new Map(kept.map((i) => [i, cosine(dot(u.get(i) as Float64Array, delta as Float64Array), norm(i), deltaNorm)]));
+  const excess = delta === null || deltaNorm === 0 || deltaW <= 0 ? null : orthogonal ? cosines() : aboveMedian(cosines());
   const capped = new Map(
     kept.map((i) => [i, aligned(i) - (excess === null ? 0 : ((excess.get(i) as number) * norm(i) * deltaW) / deltaNorm)]),
   );
@@ -420,6 +429,18 @@ const PAYS: Record<
   "endpoint-capped": {
     description:
       "as trapezoid-capped with w = v' (the owner's direction at the new model) instead of (v + v') / 2: clip and delta cap on v', max(0, sigma_r (<u_r, v'> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, v'> / |Delta|))",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: trapezoidValues,
+  },
+  "trapezoid-orthogonal": {
+    description:
+      "as trapezoid-capped with the whole component along Delta deducted: max(0, sigma_r (<u_r, w> - cos(u_r, Delta) |u_r| <Delta, w> / |Delta|)), w = (v + v') / 2",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: trapezoidValues,
+  },
+  "endpoint-orthogonal": {
+    description:
+      "as endpoint-capped with the whole component along Delta deducted: max(0, sigma_r (<u_r, v'> - cos(u_r, Delta) |u_r| <Delta, v'> / |Delta|))",
     proofNeeds: WITH_NEXT_REFERENCE,
     values: trapezoidValues,
   },
@@ -1064,6 +1085,8 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     referencePayRule("trapezoid-reference-capped"),
     referencePayRule("reference-capped"),
     referencePayRule("endpoint-capped"),
+    referencePayRule("trapezoid-orthogonal"),
+    referencePayRule("endpoint-orthogonal"),
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),
