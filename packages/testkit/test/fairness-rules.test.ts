@@ -29,7 +29,7 @@ import {
   type RoundRule,
   type RuleRound,
 } from "../src/bench/fairness/rules.ts";
-import { newModel } from "../src/bench/fairness/runner.ts";
+import { newModel, shares as sharesOf } from "../src/bench/fairness/runner.ts";
 import { l2Norm } from "../src/attacks/attacks.ts";
 import { allScenarios, noisyReplay, quantizeFast, roundSubmissions } from "../src/bench/fairness/scenarios.ts";
 import { benchAggregatorKey, benchEphemeralSecret } from "../src/bench/seal-keys.ts";
@@ -683,11 +683,8 @@ test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the p
   };
   const registry = ruleRegistry();
   const rule = (name: string): RoundRule => registry.get(name) as RoundRule;
-  const shares = (name: string, owner: OwnerOracle | null): number[] => {
-    const p = rule(name).decide(roundOf(updates, { reference, last, owner })).payouts;
-    const total = p.reduce((a, b) => a + b, 0);
-    return p.map((x) => x / total);
-  };
+  const shares = (name: string, owner: OwnerOracle | null): number[] =>
+    sharesOf(rule(name).decide(roundOf(updates, { reference, last, owner })).payouts);
   const proven = shares("consensus-reference", null);
   // The cap takes something from someone here, so the comparison covers it.
   const core = coreDecisionByReference(updates, v, last);
@@ -713,11 +710,8 @@ test("orthogonal pay: a noisy replay of the last global delta loses most of what
   // Slot 3 replays the last step with noise (cosine about 0.9 with it: below the replay screen's 0.99).
   updates[3] = Int32Array.from(last, (x) => Math.max(-127, Math.min(127, Math.round(x + 4 * normal(rng)))));
   const registry = ruleRegistry();
-  const shares = (name: string): number[] => {
-    const p = (registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts;
-    const total = p.reduce((a, b) => a + b, 0);
-    return p.map((x) => x / total);
-  };
+  const shares = (name: string): number[] =>
+    sharesOf((registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts);
   const capped = shares("reference-pay-trapezoid-capped");
   const orthogonal = shares("reference-pay-trapezoid-orthogonal");
   assert.ok((capped[3] as number) > 0.05, `the delta cap pays the replay: ${capped[3]}`);
@@ -731,11 +725,8 @@ test("reference cap: an update along v itself (a leaked reference) is paid what 
   // Slot 3 is v's direction at an honest norm: what the owner's identities send.
   const { updates, last, reference, flat } = twoDirectionRound(19);
   const registry = ruleRegistry();
-  const shares = (name: string): number[] => {
-    const p = (registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts;
-    const total = p.reduce((a, b) => a + b, 0);
-    return p.map((x) => x / total);
-  };
+  const shares = (name: string): number[] =>
+    sharesOf((registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts);
   const medianHonest = (x: number[]): number => {
     const honest = x.filter((_, k) => k !== 3).sort((a, b) => a - b);
     return honest[Math.floor((honest.length - 1) / 2)] as number;

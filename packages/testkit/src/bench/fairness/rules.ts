@@ -290,55 +290,68 @@ function spanCurvatureValues({ decision: r, input, exact: ex, kept, pay }: PayCo
       const a = Number(alignments[i] as bigint);
       // The delta cap's share of the alignment, and the clip factor (the proven pay's b_r in weight units).
       const kappa = a === 0 ? 0 : Number(r.cappedAlignment[i]) / a;
-      const sigma = Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS;
+      const sigma = clipFactor(r, i);
       return [i, sigma * kappa * curvature.alignment(u) - (sigma * sigma * curvature.quadratic(u)) / (2 * kept.length)];
     }),
   );
 }
 
+/** `sigma_r` as a number: the clip factor of core's decision (`clip[r] / 2^F`), 1 for an update within the median norm. */
+function clipFactor(r: ConsensusResult, i: number): number {
+  return Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS;
+}
+
+/** A pay along the round's step, `<u_r, w>`: which ends of the owner's direction make `w`, and which caps apply. */
+interface StepPay {
+  /** `w = (v + v') / 2` (the trapezoid) or `w = v'` (the endpoint: the direction no one knows at submission). */
+  readonly along: "trapezoid" | "endpoint";
+  /**
+   * `null`: `<u_r, w>` as it is. Otherwise the proven pay's clip `sigma_r` and a deduction along the
+   * last global delta, `c_r |u_r| <Delta, w> / |Delta|` with `c_r` what exceeds the kept median's
+   * cosine with Delta (core's delta cap, which is linear in the reference) or the whole cosine (the
+   * last step is public: anyone could have sent that part); `reference` adds the reference cap on `w`.
+   */
+  readonly caps: null | { readonly delta: "above-median" | "whole"; readonly reference: boolean };
+}
+
 /**
- * `<u_r, w>`, `w = (v + v') / 2`; `trapezoid-capped` clips `u_r` to the median norm and applies the
- * delta cap to `w` (core `deltaCap`'s deduction is linear in the reference: `max(0, cos(u_r, Delta) -
- * cos(u_mu, Delta)) |u_r| <Delta, ref> / |Delta|`, `mu` the kept player at the lower median cosine).
+ * Each kept player's value under a step pay. Core's `deltaCap` is private and integer, so the cap is
+ * taken here in float on `w` (if a step pay is ever proven, the cap on `w` belongs in core).
  */
-function trapezoidValues({ decision: r, exact: ex, kept, pay }: PayContext): Map<number, number> {
-  const owner = ownerOf(ex, pay);
-  const zeros = new Array<bigint>(ex.prevModel.length).fill(0n);
-  const next = aggregate(
-    ex.prevModel,
-    ex.updates.map((u) => u ?? zeros),
-    r.aggregated,
-    ex.config.modelBits,
-  );
-  const after = owner.direction(Float64Array.from(next, (x, i) => Number(x - (ex.prevModel[i] as bigint)) / owner.scale));
-  const before = ownerDirection(ex);
-  // The trapezoid's mean of the two ends; the endpoint variants pay by the far end alone.
-  const endpoint = pay === "endpoint-capped" || pay === "endpoint-orthogonal";
-  const w = endpoint ? Float64Array.from(after) : Float64Array.from(before, (x, i) => (x + (after[i] as number)) / 2);
-  const float = (q: readonly bigint[]): Float64Array => Float64Array.from(q, (x) => Number(x) / owner.scale);
-  const u = new Map(kept.map((i) => [i, float(ex.updates[i] as bigint[])]));
-  const aligned = (i: number): number => dot(u.get(i) as Float64Array, w);
-  if (pay === "trapezoid") return new Map(kept.map((i) => [i, aligned(i)]));
-  const norm = (i: number): number => l2Norm(u.get(i) as Float64Array);
-  const sigma = (i: number): number => Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS;
-  const delta = ex.lastGlobalDelta === null ? null : float(ex.lastGlobalDelta);
-  const deltaNorm = delta === null ? 0 : l2Norm(delta);
-  const deltaW = delta === null ? 0 : dot(delta, w);
-  // The delta cap on w (none without a last delta, or when following it is worth nothing under w);
-  // the orthogonal variants deduct all of each update's component along Delta (the last step is public:
-  // anyone can send it), not only what exceeds the median's.
-  const orthogonal = pay === "trapezoid-orthogonal" || pay === "endpoint-orthogonal";
-  const cosines = (): Map<number, number> =>
-    new Map(kept.map((i) => [i, cosine(dot(u.get(i) as Float64Array, delta as Float64Array), norm(i), deltaNorm)]));
-  const excess = delta === null || deltaNorm === 0 || deltaW <= 0 ? null : orthogonal ? cosines() : aboveMedian(cosines());
-  const capped = new Map(
-    kept.map((i) => [i, aligned(i) - (excess === null ? 0 : ((excess.get(i) as number) * norm(i) * deltaW) / deltaNorm)]),
-  );
-  if (pay !== "trapezoid-reference-capped") return new Map(kept.map((i) => [i, sigma(i) * (capped.get(i) as number)]));
-  // The reference cap on w: no one is paid a higher alignment with w per unit of norm than the median.
-  const wNorm = l2Norm(w);
-  const onW = aboveMedian(new Map(kept.map((i) => [i, cosine(aligned(i), norm(i), wNorm)])));
-  return new Map(kept.map((i) => [i, sigma(i) * ((capped.get(i) as number) - (onW.get(i) as number) * norm(i) * wNorm)]));
+function stepValues({ along, caps }: StepPay): (c: PayContext) => Map<number, number> {
+  return ({ decision: r, exact: ex, kept, pay }) => {
+    const owner = ownerOf(ex, pay);
+    const zeros = new Array<bigint>(ex.prevModel.length).fill(0n);
+    const next = aggregate(
+      ex.prevModel,
+      ex.updates.map((u) => u ?? zeros),
+      r.aggregated,
+      ex.config.modelBits,
+    );
+    const after = owner.direction(Float64Array.from(next, (x, i) => Number(x - (ex.prevModel[i] as bigint)) / owner.scale));
+    const before = ownerDirection(ex);
+    const w = along === "endpoint" ? Float64Array.from(after) : Float64Array.from(before, (x, i) => (x + (after[i] as number)) / 2);
+    const float = (q: readonly bigint[]): Float64Array => Float64Array.from(q, (x) => Number(x) / owner.scale);
+    const u = new Map(kept.map((i) => [i, float(ex.updates[i] as bigint[])]));
+    const aligned = (i: number): number => dot(u.get(i) as Float64Array, w);
+    if (caps === null) return new Map(kept.map((i) => [i, aligned(i)]));
+    const norm = (i: number): number => l2Norm(u.get(i) as Float64Array);
+    const delta = ex.lastGlobalDelta === null ? null : float(ex.lastGlobalDelta);
+    const deltaNorm = delta === null ? 0 : l2Norm(delta);
+    const deltaW = delta === null ? 0 : dot(delta, w);
+    // No deduction without a last delta, or when following it is worth nothing under w.
+    const cosines = (d: Float64Array): Map<number, number> =>
+      new Map(kept.map((i) => [i, cosine(dot(u.get(i) as Float64Array, d), norm(i), deltaNorm)]));
+    const excess =
+      delta === null || deltaNorm === 0 || deltaW <= 0 ? null : caps.delta === "whole" ? cosines(delta) : aboveMedian(cosines(delta));
+    const onW = caps.reference ? referenceCap(kept, aligned, norm, l2Norm(w)) : null;
+    return new Map(
+      kept.map((i) => {
+        const alongDelta = excess === null ? 0 : ((excess.get(i) as number) * norm(i) * deltaW) / deltaNorm;
+        return [i, clipFactor(r, i) * (aligned(i) - alongDelta - (onW === null ? 0 : (onW.get(i) as number)))];
+      }),
+    );
+  };
 }
 
 /** `<a, b> / (|a| |b|)` from the inner product and the norms; 0 for a zero vector (nothing to deduct). */
@@ -357,14 +370,27 @@ function aboveMedian(values: ReadonlyMap<number, number>): Map<number, number> {
   return new Map([...values].map(([i, c]) => [i, Math.max(0, c - median)]));
 }
 
+/**
+ * The reference cap's deduction for every kept player, `max(0, cos(u_r, ref) - cos(u_mu, ref)) |u_r| |ref|`
+ * from each player's alignment `<u_r, ref>` and norm: no one is paid a higher alignment per unit of
+ * norm than the kept median.
+ */
+function referenceCap(
+  kept: readonly number[],
+  alignment: (i: number) => number,
+  norm: (i: number) => number,
+  refNorm: number,
+): Map<number, number> {
+  const excess = aboveMedian(new Map(kept.map((i) => [i, cosine(alignment(i), norm(i), refNorm)])));
+  return new Map(kept.map((i) => [i, (excess.get(i) as number) * norm(i) * refNorm]));
+}
+
 /** The proven pay `sigma_r a'_r` less the reference cap on `v` (`reference-capped`). */
 function referenceCappedValues({ decision: r, input, kept }: PayContext): Map<number, number> {
   const ref = input.reference as ReferenceStats;
-  const vNorm = Math.sqrt(Number(ref.norm2));
   const norm = (i: number): number => Math.sqrt(Number((input.gram[i] as bigint[])[i]));
-  const excess = aboveMedian(new Map(kept.map((i) => [i, cosine(Number(ref.alignment[i]), norm(i), vNorm)])));
-  const sigma = (i: number): number => Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS;
-  return new Map(kept.map((i) => [i, sigma(i) * (Number(r.cappedAlignment[i]) - (excess.get(i) as number) * norm(i) * vNorm)]));
+  const onV = referenceCap(kept, (i) => Number(ref.alignment[i]), norm, Math.sqrt(Number(ref.norm2)));
+  return new Map(kept.map((i) => [i, clipFactor(r, i) * (Number(r.cappedAlignment[i]) - (onV.get(i) as number))]));
 }
 
 const AS_PROVEN = "as consensus-reference (a pay variant; not proven)";
@@ -418,37 +444,37 @@ const PAYS: Record<
     description:
       "consensus-reference's decision and aggregate, paid max(0, <u_r, (v + v') / 2>), v' the owner's direction at the new model: the validation loss's Aumann-Shapley value along the round's step (unproven: v' is the next round's v)",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: trapezoidValues,
+    values: stepValues({ along: "trapezoid", caps: null }),
   },
   "trapezoid-capped": {
     description:
       "as trapezoid, with the proven pay's clip (sigma_r) and delta cap on w = (v + v') / 2: max(0, sigma_r (<u_r, w> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, w> / |Delta|))",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: trapezoidValues,
+    values: stepValues({ along: "trapezoid", caps: { delta: "above-median", reference: false } }),
   },
   "endpoint-capped": {
     description:
       "as trapezoid-capped with w = v' (the owner's direction at the new model) instead of (v + v') / 2: clip and delta cap on v', max(0, sigma_r (<u_r, v'> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, v'> / |Delta|))",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: trapezoidValues,
+    values: stepValues({ along: "endpoint", caps: { delta: "above-median", reference: false } }),
   },
   "trapezoid-orthogonal": {
     description:
       "as trapezoid-capped with the whole component along Delta deducted: max(0, sigma_r (<u_r, w> - cos(u_r, Delta) |u_r| <Delta, w> / |Delta|)), w = (v + v') / 2",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: trapezoidValues,
+    values: stepValues({ along: "trapezoid", caps: { delta: "whole", reference: false } }),
   },
   "endpoint-orthogonal": {
     description:
       "as endpoint-capped with the whole component along Delta deducted: max(0, sigma_r (<u_r, v'> - cos(u_r, Delta) |u_r| <Delta, v'> / |Delta|))",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: trapezoidValues,
+    values: stepValues({ along: "endpoint", caps: { delta: "whole", reference: false } }),
   },
   "trapezoid-reference-capped": {
     description:
       "as trapezoid-capped, with a reference cap on w as well: max(0, cos(u_r, w) - cos(u_mu, w)) |u_r| |w| deducted (before sigma_r), mu the kept player at the lower median cosine with w",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: trapezoidValues,
+    values: stepValues({ along: "trapezoid", caps: { delta: "above-median", reference: true } }),
   },
 };
 
