@@ -721,6 +721,24 @@ test("orthogonal pay: a noisy replay of the last global delta loses most of what
   orthogonal.forEach((x, k) => assert.ok(Math.abs(x - (endpoint[k] as number)) < 1e-9, `slot ${k}`));
 });
 
+test("shared screen: a noisy replay keeps only the lowest kept cosine's rate along Delta, between the delta cap and the whole deduction; with v' = v every point of the step pays alike", () => {
+  const { updates, last, reference, flat } = twoDirectionRound(23);
+  const rng = seededRandom(29);
+  updates[3] = Int32Array.from(last, (x) => Math.max(-127, Math.min(127, Math.round(x + 4 * normal(rng)))));
+  const registry = ruleRegistry();
+  const shares = (name: string): number[] =>
+    sharesOf((registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts);
+  const capped = shares("reference-pay-trapezoid-capped");
+  const shared = shares("reference-pay-trapezoid-shared");
+  const orthogonal = shares("reference-pay-trapezoid-orthogonal");
+  assert.ok((shared[3] as number) < (capped[3] as number), `shared below the median cap: ${capped[3]} -> ${shared[3]}`);
+  assert.ok((shared[3] as number) >= (orthogonal[3] as number), `shared at or above the whole deduction: ${orthogonal[3]} <= ${shared[3]}`);
+  for (const t of ["late", "endpoint"]) {
+    const other = shares(`reference-pay-${t}-shared`);
+    shared.forEach((x, k) => assert.ok(Math.abs(x - (other[k] as number)) < 1e-9, `${t}, slot ${k}`));
+  }
+});
+
 test("reference cap: an update along v itself (a leaked reference) is paid what the median kept direction earns per unit of norm, and no more; with v' = v the trapezoid variant agrees", () => {
   // Slot 3 is v's direction at an honest norm: what the owner's identities send.
   const { updates, last, reference, flat } = twoDirectionRound(19);

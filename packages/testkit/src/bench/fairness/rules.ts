@@ -207,7 +207,12 @@ export type PayVariant =
   | "trapezoid-reference-capped"
   | "endpoint-capped"
   | "trapezoid-orthogonal"
-  | "endpoint-orthogonal";
+  | "endpoint-orthogonal"
+  | "endpoint-shared"
+  | "trapezoid-shared"
+  | "late-capped"
+  | "late-orthogonal"
+  | "late-shared";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -245,7 +250,12 @@ export type PayVariant =
  * - `trapezoid-orthogonal`, `endpoint-orthogonal`: the same two with each update's whole component
  *   along the last global delta deducted (`cos(u_r, Delta) |u_r| <Delta, w> / |Delta|`, the median
  *   left out): the part of an update anyone could have sent earns nothing, a replay screen that
- *   sees `v'`.
+ *   sees `v'`;
+ * - `endpoint-shared`, `trapezoid-shared`: the screen between the two, deducting the cosine with
+ *   `Delta` beyond the lowest kept one: the part of following the last step that every kept update
+ *   shares stays paid, a replay's excess over it does not;
+ * - `late-capped`, `late-orthogonal`, `late-shared`: the three deductions on `w = v / 4 + 3 v' / 4`,
+ *   between the trapezoid (correlation) and the endpoint (a leaked `v` buys a quarter, not half).
  */
 export function referencePayRule(pay: PayVariant): RoundRule {
   return exactRule(`reference-pay-${pay}`, PAYS[pay].description, PAYS[pay].proofNeeds, true, (input, ex) => {
@@ -301,24 +311,29 @@ function clipFactor(r: ConsensusResult, i: number): number {
   return Number(r.clip[i]) / 2 ** CONSENSUS_CLIP_BITS;
 }
 
-/** A pay along the round's step, `<u_r, w>`: which ends of the owner's direction make `w`, and which caps apply. */
+/** A pay along the round's step, `<u_r, w>`: where on the step `w` is taken, and which caps apply. */
 interface StepPay {
-  /** `w = (v + v') / 2` (the trapezoid) or `w = v'` (the endpoint: the direction no one knows at submission). */
-  readonly along: "trapezoid" | "endpoint";
+  /**
+   * The weight of the endpoint in `w = (1 - t) v + t v'`: 1/2 the trapezoid (the Aumann-Shapley value
+   * of a quadratic loss), 1 the endpoint (the direction no one knows at submission). In between, the
+   * share of the pay that a direction known at submission (a leaked `v`) can buy is `1 - t`.
+   */
+  readonly t: number;
   /**
    * `null`: `<u_r, w>` as it is. Otherwise the proven pay's clip `sigma_r` and a deduction along the
    * last global delta, `c_r |u_r| <Delta, w> / |Delta|` with `c_r` what exceeds the kept median's
-   * cosine with Delta (core's delta cap, which is linear in the reference) or the whole cosine (the
-   * last step is public: anyone could have sent that part); `reference` adds the reference cap on `w`.
+   * cosine with Delta (core's delta cap, which is linear in the reference), what exceeds the lowest
+   * kept cosine (the part every kept update shares is left paid), or the whole cosine (the last step
+   * is public: anyone could have sent that part); `reference` adds the reference cap on `w`.
    */
-  readonly caps: null | { readonly delta: "above-median" | "whole"; readonly reference: boolean };
+  readonly caps: null | { readonly delta: "above-median" | "above-lowest" | "whole"; readonly reference: boolean };
 }
 
 /**
  * Each kept player's value under a step pay. Core's `deltaCap` is private and integer, so the cap is
  * taken here in float on `w` (if a step pay is ever proven, the cap on `w` belongs in core).
  */
-function stepValues({ along, caps }: StepPay): (c: PayContext) => Map<number, number> {
+function stepValues({ t, caps }: StepPay): (c: PayContext) => Map<number, number> {
   return ({ decision: r, exact: ex, kept, pay }) => {
     const owner = ownerOf(ex, pay);
     const zeros = new Array<bigint>(ex.prevModel.length).fill(0n);
@@ -330,7 +345,7 @@ function stepValues({ along, caps }: StepPay): (c: PayContext) => Map<number, nu
     );
     const after = owner.direction(Float64Array.from(next, (x, i) => Number(x - (ex.prevModel[i] as bigint)) / owner.scale));
     const before = ownerDirection(ex);
-    const w = along === "endpoint" ? Float64Array.from(after) : Float64Array.from(before, (x, i) => (x + (after[i] as number)) / 2);
+    const w = Float64Array.from(before, (x, i) => (1 - t) * x + t * (after[i] as number));
     const float = (q: readonly bigint[]): Float64Array => Float64Array.from(q, (x) => Number(x) / owner.scale);
     const u = new Map(kept.map((i) => [i, float(ex.updates[i] as bigint[])]));
     const aligned = (i: number): number => dot(u.get(i) as Float64Array, w);
@@ -342,8 +357,7 @@ function stepValues({ along, caps }: StepPay): (c: PayContext) => Map<number, nu
     // No deduction without a last delta, or when following it is worth nothing under w.
     const cosines = (d: Float64Array): Map<number, number> =>
       new Map(kept.map((i) => [i, cosine(dot(u.get(i) as Float64Array, d), norm(i), deltaNorm)]));
-    const excess =
-      delta === null || deltaNorm === 0 || deltaW <= 0 ? null : caps.delta === "whole" ? cosines(delta) : aboveMedian(cosines(delta));
+    const excess = delta === null || deltaNorm === 0 || deltaW <= 0 ? null : DELTA_DEDUCTIONS[caps.delta](cosines(delta));
     const onW = caps.reference ? referenceCap(kept, aligned, norm, l2Norm(w)) : null;
     return new Map(
       kept.map((i) => {
@@ -353,6 +367,17 @@ function stepValues({ along, caps }: StepPay): (c: PayContext) => Map<number, nu
     );
   };
 }
+
+/** From each kept player's cosine with the last global delta, the part of it whose alignment is deducted. */
+const DELTA_DEDUCTIONS: Record<NonNullable<StepPay["caps"]>["delta"], (c: ReadonlyMap<number, number>) => Map<number, number>> = {
+  "above-median": aboveMedian,
+  "above-lowest": (c) => {
+    // What every kept update shares stays paid; a negative lowest cosine shares nothing.
+    const lowest = Math.max(0, Math.min(...c.values()));
+    return new Map([...c].map(([i, x]) => [i, Math.max(0, x - lowest)]));
+  },
+  whole: (c) => new Map(c),
+};
 
 /** `<a, b> / (|a| |b|)` from the inner product and the norms; 0 for a zero vector (nothing to deduct). */
 function cosine(inner: number, normA: number, normB: number): number {
@@ -444,37 +469,63 @@ const PAYS: Record<
     description:
       "consensus-reference's decision and aggregate, paid max(0, <u_r, (v + v') / 2>), v' the owner's direction at the new model: the validation loss's Aumann-Shapley value along the round's step (unproven: v' is the next round's v)",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: stepValues({ along: "trapezoid", caps: null }),
+    values: stepValues({ t: 1 / 2, caps: null }),
   },
   "trapezoid-capped": {
     description:
       "as trapezoid, with the proven pay's clip (sigma_r) and delta cap on w = (v + v') / 2: max(0, sigma_r (<u_r, w> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, w> / |Delta|))",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: stepValues({ along: "trapezoid", caps: { delta: "above-median", reference: false } }),
+    values: stepValues({ t: 1 / 2, caps: { delta: "above-median", reference: false } }),
   },
   "endpoint-capped": {
     description:
       "as trapezoid-capped with w = v' (the owner's direction at the new model) instead of (v + v') / 2: clip and delta cap on v', max(0, sigma_r (<u_r, v'> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, v'> / |Delta|))",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: stepValues({ along: "endpoint", caps: { delta: "above-median", reference: false } }),
+    values: stepValues({ t: 1, caps: { delta: "above-median", reference: false } }),
   },
   "trapezoid-orthogonal": {
     description:
       "as trapezoid-capped with the whole component along Delta deducted: max(0, sigma_r (<u_r, w> - cos(u_r, Delta) |u_r| <Delta, w> / |Delta|)), w = (v + v') / 2",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: stepValues({ along: "trapezoid", caps: { delta: "whole", reference: false } }),
+    values: stepValues({ t: 1 / 2, caps: { delta: "whole", reference: false } }),
   },
   "endpoint-orthogonal": {
     description:
       "as endpoint-capped with the whole component along Delta deducted: max(0, sigma_r (<u_r, v'> - cos(u_r, Delta) |u_r| <Delta, v'> / |Delta|))",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: stepValues({ along: "endpoint", caps: { delta: "whole", reference: false } }),
+    values: stepValues({ t: 1, caps: { delta: "whole", reference: false } }),
+  },
+  "endpoint-shared": {
+    description:
+      "as endpoint-capped with the component along Delta deducted beyond the lowest kept cosine: max(0, sigma_r (<u_r, v'> - max(0, cos(u_r, Delta) - max(0, min_kept cos(u_j, Delta))) |u_r| <Delta, v'> / |Delta|))",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 1, caps: { delta: "above-lowest", reference: false } }),
+  },
+  "trapezoid-shared": {
+    description: "as endpoint-shared on w = (v + v') / 2",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 1 / 2, caps: { delta: "above-lowest", reference: false } }),
+  },
+  "late-capped": {
+    description: "as trapezoid-capped on w = v / 4 + 3 v' / 4: three quarters of the pay on the direction no one knows at submission",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 3 / 4, caps: { delta: "above-median", reference: false } }),
+  },
+  "late-orthogonal": {
+    description: "as trapezoid-orthogonal on w = v / 4 + 3 v' / 4",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 3 / 4, caps: { delta: "whole", reference: false } }),
+  },
+  "late-shared": {
+    description: "as endpoint-shared on w = v / 4 + 3 v' / 4",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 3 / 4, caps: { delta: "above-lowest", reference: false } }),
   },
   "trapezoid-reference-capped": {
     description:
       "as trapezoid-capped, with a reference cap on w as well: max(0, cos(u_r, w) - cos(u_mu, w)) |u_r| |w| deducted (before sigma_r), mu the kept player at the lower median cosine with w",
     proofNeeds: WITH_NEXT_REFERENCE,
-    values: stepValues({ along: "trapezoid", caps: { delta: "above-median", reference: true } }),
+    values: stepValues({ t: 1 / 2, caps: { delta: "above-median", reference: true } }),
   },
 };
 
@@ -1113,6 +1164,11 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     referencePayRule("endpoint-capped"),
     referencePayRule("trapezoid-orthogonal"),
     referencePayRule("endpoint-orthogonal"),
+    referencePayRule("endpoint-shared"),
+    referencePayRule("trapezoid-shared"),
+    referencePayRule("late-capped"),
+    referencePayRule("late-orthogonal"),
+    referencePayRule("late-shared"),
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),
