@@ -162,22 +162,7 @@ export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promi
     const receipt = await client.wait(await client.acceptAggregator(o.projectId, sealKey, terms, inEth));
     const txHash = receipt.hash;
     const after = await client.getProject(o.projectId);
-    logger.log(
-      "info",
-      "accept.done",
-      `accepted project ${o.projectId}: bond ${terms.bond} posted (slash ${terms.slashAmount} per failed round), seal key ${sealKeyText(sealKey)}${created ? ` (new seal key file ${o.keyFile})` : ` (from ${o.keyFile})`}; round ${after.currentRound} is open`,
-      {
-        projectId: o.projectId,
-        aggregator: wallet.address,
-        sealKey,
-        bondPaid: terms.bond,
-        slashAmount: terms.slashAmount,
-        keyFileCreated: created,
-        txHash,
-        round: after.currentRound,
-      },
-    );
-    return {
+    const accepted = {
       projectId: o.projectId,
       aggregator: wallet.address,
       sealKey,
@@ -186,6 +171,15 @@ export async function acceptProject(o: AcceptOptions, logger: NodeLogger): Promi
       keyFileCreated: created,
       txHash,
       round: after.currentRound,
+    };
+    logger.log(
+      "info",
+      "accept.done",
+      `accepted project ${o.projectId}: bond ${terms.bond} posted (slash ${terms.slashAmount} per failed round), seal key ${sealKeyText(sealKey)}${created ? ` (new seal key file ${o.keyFile})` : ` (from ${o.keyFile})`}; round ${after.currentRound} is open`,
+      accepted,
+    );
+    return {
+      ...accepted,
       ...(circuits === undefined ? {} : { circuits }),
     };
   } finally {

@@ -665,6 +665,20 @@ function twoDirectionRound(seed: number): {
   return { c1, updates, last, v, reference: { v, loss: 1, curvature: 0 }, flat: { scale: 1024, loss: () => [], direction: () => v } };
 }
 
+/** Each rule's payout shares on one round, by rule name. */
+function sharesUnder(updates: readonly Int32Array[], round: Parameters<typeof roundOf>[1]): (name: string) => number[] {
+  const registry = ruleRegistry();
+  return (name) => sharesOf((registry.get(name) as RoundRule).decide(roundOf(updates, round)).payouts);
+}
+
+/** Shares on `twoDirectionRound(23)` with slot 3 replaying the last step with noise (cosine about 0.9 with it: below the replay screen's 0.99). */
+function replayRound(): (name: string) => number[] {
+  const { updates, last, reference, flat } = twoDirectionRound(23);
+  const rng = seededRandom(29);
+  updates[3] = Int32Array.from(last, (x) => Math.max(-127, Math.min(127, Math.round(x + 4 * normal(rng)))));
+  return sharesUnder(updates, { reference, last, owner: flat });
+}
+
 test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the proven pay, cap and clip included; where the step overshoots a stiff direction, the update that pushed along it loses its pay", () => {
   // The lazy update (slot 3) is the owner's gradient direction at an honest update's norm, as a rescaled one-batch step is.
   const { c1, updates, last, v, reference, flat } = twoDirectionRound(17);
@@ -705,13 +719,7 @@ test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the p
 });
 
 test("orthogonal pay: a noisy replay of the last global delta loses most of what the delta cap leaves it (the median's rate along Delta)", () => {
-  const { updates, last, reference, flat } = twoDirectionRound(23);
-  const rng = seededRandom(29);
-  // Slot 3 replays the last step with noise (cosine about 0.9 with it: below the replay screen's 0.99).
-  updates[3] = Int32Array.from(last, (x) => Math.max(-127, Math.min(127, Math.round(x + 4 * normal(rng)))));
-  const registry = ruleRegistry();
-  const shares = (name: string): number[] =>
-    sharesOf((registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts);
+  const shares = replayRound();
   const capped = shares("reference-pay-trapezoid-capped");
   const orthogonal = shares("reference-pay-trapezoid-orthogonal");
   assert.ok((capped[3] as number) > 0.05, `the delta cap pays the replay: ${capped[3]}`);
@@ -722,12 +730,7 @@ test("orthogonal pay: a noisy replay of the last global delta loses most of what
 });
 
 test("shared screen: a noisy replay keeps only the lowest kept cosine's rate along Delta, between the delta cap and the whole deduction; with v' = v every point of the step pays alike", () => {
-  const { updates, last, reference, flat } = twoDirectionRound(23);
-  const rng = seededRandom(29);
-  updates[3] = Int32Array.from(last, (x) => Math.max(-127, Math.min(127, Math.round(x + 4 * normal(rng)))));
-  const registry = ruleRegistry();
-  const shares = (name: string): number[] =>
-    sharesOf((registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts);
+  const shares = replayRound();
   const capped = shares("reference-pay-trapezoid-capped");
   const shared = shares("reference-pay-trapezoid-shared");
   const orthogonal = shares("reference-pay-trapezoid-orthogonal");
@@ -742,9 +745,7 @@ test("shared screen: a noisy replay keeps only the lowest kept cosine's rate alo
 test("reference cap: an update along v itself (a leaked reference) is paid what the median kept direction earns per unit of norm, and no more; with v' = v the trapezoid variant agrees", () => {
   // Slot 3 is v's direction at an honest norm: what the owner's identities send.
   const { updates, last, reference, flat } = twoDirectionRound(19);
-  const registry = ruleRegistry();
-  const shares = (name: string): number[] =>
-    sharesOf((registry.get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner: flat })).payouts);
+  const shares = sharesUnder(updates, { reference, last, owner: flat });
   const medianHonest = (x: number[]): number => {
     const honest = x.filter((_, k) => k !== 3).sort((a, b) => a - b);
     return honest[Math.floor((honest.length - 1) / 2)] as number;

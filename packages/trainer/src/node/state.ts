@@ -66,6 +66,9 @@ export interface TrainerState {
   readonly rounds: Readonly<Record<string, RoundEntry>>;
 }
 
+/** What a step changes in a round entry: always the phase, and any of the step's own fields. */
+export type RoundPatch = Partial<Omit<RoundEntry, "projectId" | "round" | "updatedAt">> & { phase: RoundPhase };
+
 export class StateError extends Error {
   constructor(message: string) {
     super(message);
@@ -148,11 +151,7 @@ export class StateStore {
   }
 
   /** Sets a round entry (merged with the existing one) and writes the file atomically. */
-  async update(
-    projectId: bigint | string,
-    round: number,
-    patch: Partial<Omit<RoundEntry, "projectId" | "round" | "updatedAt">> & { phase: RoundPhase },
-  ): Promise<RoundEntry> {
+  async update(projectId: bigint | string, round: number, patch: RoundPatch): Promise<RoundEntry> {
     const key = roundKey(projectId, round);
     const entry: RoundEntry = {
       ...(this.#state.rounds[key] ?? {}),

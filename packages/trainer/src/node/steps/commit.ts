@@ -8,11 +8,10 @@
  */
 import type { TransactionReceipt } from "ethers";
 import { sealedCommitment, type ProjectInfo } from "@fedmarket/protocol";
-import { checkpoint } from "../chain-io.ts";
 import type { RoundEntry } from "../state.ts";
 import type { TrainerNodeOptions } from "../types.ts";
 import { recordReceipt } from "./receipt.ts";
-import { explain, waitNoPending } from "./transactions.ts";
+import { sendRecorded, waitNoPending } from "./transactions.ts";
 
 /** The sealed commitment of this round's entry. */
 export function sealedOf(o: TrainerNodeOptions, p: ProjectInfo, round: number, entry: RoundEntry): string {
@@ -61,7 +60,7 @@ export async function adoptCommit(o: TrainerNodeOptions, p: ProjectInfo, round: 
 
 /** Step 6: commit (after checking the chain), wait for the receipt. */
 export async function commitUpdate(o: TrainerNodeOptions, p: ProjectInfo, round: number): Promise<RoundEntry> {
-  let entry = o.state.get(p.id, round) as RoundEntry;
+  const entry = o.state.get(p.id, round) as RoundEntry;
   if (entry.commitTxHash !== undefined) {
     const receipt = await o.client.provider.getTransactionReceipt(entry.commitTxHash);
     if (receipt !== null && receipt.status === 1) return committed(o, p, round, receipt, true);
@@ -75,21 +74,14 @@ export async function commitUpdate(o: TrainerNodeOptions, p: ProjectInfo, round:
     round,
     sealed,
   });
-  let tx;
-  try {
-    tx = await o.client.commitUpdate(p.id, round, sealed);
-  } catch (err) {
-    throw explain(err, p, round);
-  }
-  await checkpoint(o, "commit-sent-before-state");
-  entry = await o.state.update(p.id, round, { phase: "committing", commitTxHash: tx.hash });
-  await checkpoint(o, "after-commit");
-  let receipt: TransactionReceipt;
-  try {
-    receipt = await o.client.wait(tx, o.confirmations ?? 1);
-  } catch (err) {
-    throw explain(err, p, round);
-  }
+  const receipt = await sendRecorded(
+    o,
+    p,
+    round,
+    () => o.client.commitUpdate(p.id, round, sealed),
+    (commitTxHash) => ({ phase: "committing", commitTxHash }),
+    { sent: "commit-sent-before-state", recorded: "after-commit" },
+  );
   return committed(o, p, round, receipt);
 }
 

@@ -6,12 +6,11 @@
  */
 import type { TransactionReceipt } from "ethers";
 import type { ProjectInfo } from "@fedmarket/protocol";
-import { checkpoint } from "../chain-io.ts";
 import type { RoundEntry } from "../state.ts";
 import type { TrainerNodeOptions } from "../types.ts";
 import { uploadUpdate } from "./pin.ts";
 import { recordReceipt } from "./receipt.ts";
-import { explain, waitNoPending } from "./transactions.ts";
+import { sendRecorded, waitNoPending } from "./transactions.ts";
 
 /** This account's reveal in the round, if it reached the chain. */
 async function revealedOnChain(o: TrainerNodeOptions, p: ProjectInfo, round: number) {
@@ -53,7 +52,7 @@ export async function revealUpdate(
   p: ProjectInfo,
   round: number,
 ): Promise<{ readonly entry: RoundEntry; readonly landed: boolean }> {
-  let entry = o.state.get(p.id, round) as RoundEntry;
+  const entry = o.state.get(p.id, round) as RoundEntry;
   if (entry.txHash !== undefined) {
     const receipt = await o.client.provider.getTransactionReceipt(entry.txHash);
     if (receipt !== null && receipt.status === 1) return { entry: await confirm(o, p, round, receipt, true), landed: true };
@@ -70,21 +69,14 @@ export async function revealUpdate(
     commitment,
     cid,
   });
-  let tx;
-  try {
-    tx = await o.client.revealUpdate(p.id, round, commitment, cid);
-  } catch (err) {
-    throw explain(err, p, round);
-  }
-  await checkpoint(o, "sent-before-state");
-  entry = await o.state.update(p.id, round, { phase: "submitted", txHash: tx.hash });
-  await checkpoint(o, "after-send");
-  let receipt: TransactionReceipt;
-  try {
-    receipt = await o.client.wait(tx, o.confirmations ?? 1);
-  } catch (err) {
-    throw explain(err, p, round);
-  }
+  const receipt = await sendRecorded(
+    o,
+    p,
+    round,
+    () => o.client.revealUpdate(p.id, round, commitment, cid),
+    (txHash) => ({ phase: "submitted", txHash }),
+    { sent: "sent-before-state", recorded: "after-send" },
+  );
   return { entry: await confirm(o, p, round, receipt), landed: false };
 }
 
