@@ -212,7 +212,12 @@ export type PayVariant =
   | "trapezoid-shared"
   | "late-capped"
   | "late-orthogonal"
-  | "late-shared";
+  | "late-shared"
+  | "trapezoid-capped-clip2"
+  | "late-capped-clip2"
+  | "late-shared-clip2"
+  | "endpoint-capped-clip2"
+  | "endpoint-shared-clip2";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -255,7 +260,10 @@ export type PayVariant =
  *   `Delta` beyond the lowest kept one: the part of following the last step that every kept update
  *   shares stays paid, a replay's excess over it does not;
  * - `late-capped`, `late-orthogonal`, `late-shared`: the three deductions on `w = v / 4 + 3 v' / 4`,
- *   between the trapezoid (correlation) and the endpoint (a leaked `v` buys a quarter, not half).
+ *   between the trapezoid (correlation) and the endpoint (a leaked `v` buys a quarter, not half);
+ * - `-clip2`: the clip at twice the kept median norm instead of at it (the clip to the median costs
+ *   the proven pay 0.08 of the mean Spearman, docs/SCORING.md twelfth round), leaving inflation to
+ *   the overshoot that `v'` charges.
  */
 export function referencePayRule(pay: PayVariant): RoundRule {
   return exactRule(`reference-pay-${pay}`, PAYS[pay].description, PAYS[pay].proofNeeds, true, (input, ex) => {
@@ -326,7 +334,16 @@ interface StepPay {
    * kept cosine (the part every kept update shares is left paid), or the whole cosine (the last step
    * is public: anyone could have sent that part); `reference` adds the reference cap on `w`.
    */
-  readonly caps: null | { readonly delta: "above-median" | "above-lowest" | "whole"; readonly reference: boolean };
+  readonly caps: null | {
+    readonly delta: "above-median" | "above-lowest" | "whole";
+    readonly reference: boolean;
+    /**
+     * The clip's norm as a multiple of the kept median norm (default 1, the proven clip):
+     * `sigma_r = min(1, clip * median / |u_r|)`. Above 1, updates between the median and that
+     * norm are paid whole, and only the overshoot that `v'` charges holds inflation back.
+     */
+    readonly clip?: number;
+  };
 }
 
 /**
@@ -362,7 +379,8 @@ function stepValues({ t, caps }: StepPay): (c: PayContext) => Map<number, number
     return new Map(
       kept.map((i) => {
         const alongDelta = excess === null ? 0 : ((excess.get(i) as number) * norm(i) * deltaW) / deltaNorm;
-        return [i, clipFactor(r, i) * (aligned(i) - alongDelta - (onW === null ? 0 : (onW.get(i) as number)))];
+        const sigma = Math.min(1, (caps.clip ?? 1) * clipFactor(r, i));
+        return [i, sigma * (aligned(i) - alongDelta - (onW === null ? 0 : (onW.get(i) as number)))];
       }),
     );
   };
@@ -520,6 +538,31 @@ const PAYS: Record<
     description: "as endpoint-shared on w = v / 4 + 3 v' / 4",
     proofNeeds: WITH_NEXT_REFERENCE,
     values: stepValues({ t: 3 / 4, caps: { delta: "above-lowest", reference: false } }),
+  },
+  "trapezoid-capped-clip2": {
+    description: "as trapezoid-capped with the clip at twice the kept median norm: sigma_r = min(1, 2 median / |u_r|)",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 1 / 2, caps: { delta: "above-median", reference: false, clip: 2 } }),
+  },
+  "late-capped-clip2": {
+    description: "as late-capped with the clip at twice the kept median norm",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 3 / 4, caps: { delta: "above-median", reference: false, clip: 2 } }),
+  },
+  "late-shared-clip2": {
+    description: "as late-shared with the clip at twice the kept median norm",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 3 / 4, caps: { delta: "above-lowest", reference: false, clip: 2 } }),
+  },
+  "endpoint-capped-clip2": {
+    description: "as endpoint-capped with the clip at twice the kept median norm",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 1, caps: { delta: "above-median", reference: false, clip: 2 } }),
+  },
+  "endpoint-shared-clip2": {
+    description: "as endpoint-shared with the clip at twice the kept median norm",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 1, caps: { delta: "above-lowest", reference: false, clip: 2 } }),
   },
   "trapezoid-reference-capped": {
     description:
@@ -1169,6 +1212,11 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     referencePayRule("late-capped"),
     referencePayRule("late-orthogonal"),
     referencePayRule("late-shared"),
+    referencePayRule("trapezoid-capped-clip2"),
+    referencePayRule("late-capped-clip2"),
+    referencePayRule("late-shared-clip2"),
+    referencePayRule("endpoint-capped-clip2"),
+    referencePayRule("endpoint-shared-clip2"),
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),
