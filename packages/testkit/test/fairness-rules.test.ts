@@ -742,6 +742,24 @@ test("shared screen: a noisy replay keeps only the lowest kept cosine's rate alo
   }
 });
 
+test("clip at twice the median norm: the largest update scaled by 1.2 is paid 1.2 times as much, where the proven clip pays it at the median norm either way", () => {
+  const { updates, last, reference, flat } = twoDirectionRound(17);
+  const norms = updates.map((u) => u.reduce((a, x) => a + x * x, 0));
+  const largest = norms.indexOf(Math.max(...norms));
+  const other = largest === 0 ? 1 : 0;
+  const scaled = updates.map((u, k) => (k === largest ? Int32Array.from(u, (x) => Math.round(1.2 * x)) : u));
+  const ratio = (round: readonly Int32Array[], name: string): number => {
+    const x = sharesUnder(round, { reference, last, owner: flat })(name);
+    return (x[largest] as number) / (x[other] as number);
+  };
+  for (const name of ["reference-pay-trapezoid-capped-clip2", "reference-pay-endpoint-shared-clip2"]) {
+    const grown = ratio(scaled, name) / ratio(updates, name);
+    assert.ok(Math.abs(grown - 1.2) < 0.02, `${name}: x${grown}`);
+  }
+  const proven = ratio(scaled, "reference-pay-trapezoid-capped") / ratio(updates, "reference-pay-trapezoid-capped");
+  assert.ok(Math.abs(proven - 1) < 0.02, `the median clip: x${proven}`);
+});
+
 test("reference cap: an update along v itself (a leaked reference) is paid what the median kept direction earns per unit of norm, and no more; with v' = v the trapezoid variant agrees", () => {
   // Slot 3 is v's direction at an honest norm: what the owner's identities send.
   const { updates, last, reference, flat } = twoDirectionRound(19);
