@@ -742,6 +742,19 @@ test("shared screen: a noisy replay keeps only the lowest kept cosine's rate alo
   }
 });
 
+test("pay above a replay's: a noisy replay of the last step keeps little of what the delta cap leaves it, and the honest players paid keep their order", () => {
+  const shares = replayRound();
+  const capped = shares("reference-pay-trapezoid-capped");
+  const above = shares("reference-pay-trapezoid-above-replay");
+  assert.ok((above[3] as number) < 0.5 * (capped[3] as number), `replay: ${capped[3]} -> ${above[3]}`);
+  const paid = [0, 1, 2, 4, 5, 6, 7].filter((k) => (above[k] as number) > 0);
+  assert.ok(paid.length >= 4, `honest players paid: ${paid.join(", ")}`);
+  for (const a of paid)
+    for (const b of paid)
+      if ((capped[a] as number) > (capped[b] as number))
+        assert.ok((above[a] as number) >= (above[b] as number), `order of slots ${a} and ${b}`);
+});
+
 test("clip at twice the median norm: the largest update scaled by 1.2 is paid 1.2 times as much, where the proven clip pays it at the median norm either way", () => {
   const { updates, last, reference, flat } = twoDirectionRound(17);
   const norms = updates.map((u) => u.reduce((a, x) => a + x * x, 0));

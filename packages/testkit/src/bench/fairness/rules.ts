@@ -217,7 +217,10 @@ export type PayVariant =
   | "late-capped-clip2"
   | "late-shared-clip2"
   | "endpoint-capped-clip2"
-  | "endpoint-shared-clip2";
+  | "endpoint-shared-clip2"
+  | "late-above-replay"
+  | "trapezoid-above-replay"
+  | "endpoint-above-replay";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -263,7 +266,9 @@ export type PayVariant =
  *   between the trapezoid (correlation) and the endpoint (a leaked `v` buys a quarter, not half);
  * - `-clip2`: the clip at twice the kept median norm instead of at it (the clip to the median costs
  *   the proven pay 0.08 of the mean Spearman, docs/SCORING.md twelfth round), leaving inflation to
- *   the overshoot that `v'` charges.
+ *   the overshoot that `v'` charges;
+ * - `-above-replay`: every kept player's pay less what a replay of the last step at the kept median
+ *   norm and cosine with Delta would be paid: pay for what public information does not give.
  */
 export function referencePayRule(pay: PayVariant): RoundRule {
   return exactRule(`reference-pay-${pay}`, PAYS[pay].description, PAYS[pay].proofNeeds, true, (input, ex) => {
@@ -343,6 +348,13 @@ interface StepPay {
      * norm are paid whole, and only the overshoot that `v'` charges holds inflation back.
      */
     readonly clip?: number;
+    /**
+     * Pay only above what the public strategy earns: every kept player's value less the value of a
+     * replay of the last step at the kept median norm and the kept median cosine with Delta,
+     * `b = m c_mu <Delta, w> / |Delta|` (0 without a last step or when following it is worth nothing).
+     * A replay is paid about `b`, so it keeps about nothing; honest ranks are unchanged above `b`.
+     */
+    readonly aboveReplay?: boolean;
   };
 }
 
@@ -376,11 +388,15 @@ function stepValues({ t, caps }: StepPay): (c: PayContext) => Map<number, number
       new Map(kept.map((i) => [i, cosine(dot(u.get(i) as Float64Array, d), norm(i), deltaNorm)]));
     const excess = delta === null || deltaNorm === 0 || deltaW <= 0 ? null : DELTA_DEDUCTIONS[caps.delta](cosines(delta));
     const onW = caps.reference ? referenceCap(kept, aligned, norm, l2Norm(w)) : null;
+    const publicValue =
+      caps.aboveReplay !== true || excess === null
+        ? 0
+        : (lowerMedian(kept.map(norm)) * lowerMedian([...cosines(delta as Float64Array).values()]) * deltaW) / deltaNorm;
     return new Map(
       kept.map((i) => {
         const alongDelta = excess === null ? 0 : ((excess.get(i) as number) * norm(i) * deltaW) / deltaNorm;
         const sigma = Math.min(1, (caps.clip ?? 1) * clipFactor(r, i));
-        return [i, sigma * (aligned(i) - alongDelta - (onW === null ? 0 : (onW.get(i) as number)))];
+        return [i, sigma * (aligned(i) - alongDelta - (onW === null ? 0 : (onW.get(i) as number))) - publicValue];
       }),
     );
   };
@@ -408,9 +424,14 @@ function cosine(inner: number, normA: number, normB: number): number {
  * ties by slot).
  */
 function aboveMedian(values: ReadonlyMap<number, number>): Map<number, number> {
-  const ordered = [...values.keys()].sort((a, b) => (values.get(a) as number) - (values.get(b) as number) || a - b);
-  const median = values.get(ordered[Math.floor((ordered.length - 1) / 2)] as number) as number;
+  const median = lowerMedian([...values.values()]);
   return new Map([...values].map(([i, c]) => [i, Math.max(0, c - median)]));
+}
+
+/** The value at index `floor((n - 1) / 2)` in ascending order (which of equal values is taken does not matter). */
+function lowerMedian(values: readonly number[]): number {
+  const ordered = [...values].sort((a, b) => a - b);
+  return ordered[Math.floor((ordered.length - 1) / 2)] as number;
 }
 
 /**
@@ -563,6 +584,22 @@ const PAYS: Record<
     description: "as endpoint-shared with the clip at twice the kept median norm",
     proofNeeds: WITH_NEXT_REFERENCE,
     values: stepValues({ t: 1, caps: { delta: "above-lowest", reference: false, clip: 2 } }),
+  },
+  "late-above-replay": {
+    description:
+      "as late-capped, less the pay of a replay of the last step at the kept median norm and cosine with Delta: max(0, late-capped's value - m c_mu <Delta, w> / |Delta|)",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 3 / 4, caps: { delta: "above-median", reference: false, aboveReplay: true } }),
+  },
+  "trapezoid-above-replay": {
+    description: "as late-above-replay on w = (v + v') / 2",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 1 / 2, caps: { delta: "above-median", reference: false, aboveReplay: true } }),
+  },
+  "endpoint-above-replay": {
+    description: "as late-above-replay on w = v'",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 1, caps: { delta: "above-median", reference: false, aboveReplay: true } }),
   },
   "trapezoid-reference-capped": {
     description:
@@ -1217,6 +1254,9 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     referencePayRule("late-shared-clip2"),
     referencePayRule("endpoint-capped-clip2"),
     referencePayRule("endpoint-shared-clip2"),
+    referencePayRule("late-above-replay"),
+    referencePayRule("trapezoid-above-replay"),
+    referencePayRule("endpoint-above-replay"),
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),
