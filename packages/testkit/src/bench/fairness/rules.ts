@@ -220,7 +220,8 @@ export type PayVariant =
   | "endpoint-shared-clip2"
   | "late-above-replay"
   | "trapezoid-above-replay"
-  | "endpoint-above-replay";
+  | "endpoint-above-replay"
+  | "later-above-replay";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -268,7 +269,8 @@ export type PayVariant =
  *   the proven pay 0.08 of the mean Spearman, docs/SCORING.md twelfth round), leaving inflation to
  *   the overshoot that `v'` charges;
  * - `-above-replay`: every kept player's pay less what a replay of the last step at the kept median
- *   norm and cosine with Delta would be paid: pay for what public information does not give.
+ *   norm and cosine with Delta would be paid: pay for what public information does not give
+ *   (`later-above-replay`: `t = 7/8`).
  */
 export function referencePayRule(pay: PayVariant): RoundRule {
   return exactRule(`reference-pay-${pay}`, PAYS[pay].description, PAYS[pay].proofNeeds, true, (input, ex) => {
@@ -600,6 +602,11 @@ const PAYS: Record<
     description: "as late-above-replay on w = v'",
     proofNeeds: WITH_NEXT_REFERENCE,
     values: stepValues({ t: 1, caps: { delta: "above-median", reference: false, aboveReplay: true } }),
+  },
+  "later-above-replay": {
+    description: "as late-above-replay on w = v / 8 + 7 v' / 8",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 7 / 8, caps: { delta: "above-median", reference: false, aboveReplay: true } }),
   },
   "trapezoid-reference-capped": {
     description:
@@ -1257,6 +1264,7 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     referencePayRule("late-above-replay"),
     referencePayRule("trapezoid-above-replay"),
     referencePayRule("endpoint-above-replay"),
+    referencePayRule("later-above-replay"),
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),
