@@ -757,8 +757,8 @@ test("pay above a replay's: a noisy replay of the last step keeps little of what
 
 test("clip at twice the median norm: the largest update scaled by 1.2 is paid 1.2 times as much, where the proven clip pays it at the median norm either way", () => {
   const { updates, last, reference, flat } = twoDirectionRound(17);
-  const norms = updates.map((u) => u.reduce((a, x) => a + x * x, 0));
-  const largest = norms.indexOf(Math.max(...norms));
+  const squaredNorms = updates.map((u) => u.reduce((a, x) => a + x * x, 0));
+  const largest = squaredNorms.indexOf(Math.max(...squaredNorms));
   const other = largest === 0 ? 1 : 0;
   const scaled = updates.map((u, k) => (k === largest ? Int32Array.from(u, (x) => Math.round(1.2 * x)) : u));
   const ratio = (round: readonly Int32Array[], name: string): number => {

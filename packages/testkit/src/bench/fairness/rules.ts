@@ -388,12 +388,13 @@ function stepValues({ t, caps }: StepPay): (c: PayContext) => Map<number, number
     // No deduction without a last delta, or when following it is worth nothing under w.
     const cosines = (d: Float64Array): Map<number, number> =>
       new Map(kept.map((i) => [i, cosine(dot(u.get(i) as Float64Array, d), norm(i), deltaNorm)]));
-    const excess = delta === null || deltaNorm === 0 || deltaW <= 0 ? null : DELTA_DEDUCTIONS[caps.delta](cosines(delta));
+    const withDelta = delta === null || deltaNorm === 0 || deltaW <= 0 ? null : cosines(delta);
+    const excess = withDelta === null ? null : DELTA_DEDUCTIONS[caps.delta](withDelta);
     const onW = caps.reference ? referenceCap(kept, aligned, norm, l2Norm(w)) : null;
     const publicValue =
-      caps.aboveReplay !== true || excess === null
+      caps.aboveReplay !== true || withDelta === null
         ? 0
-        : (lowerMedian(kept.map(norm)) * lowerMedian([...cosines(delta as Float64Array).values()]) * deltaW) / deltaNorm;
+        : (lowerMedian(kept.map(norm)) * lowerMedian([...withDelta.values()]) * deltaW) / deltaNorm;
     return new Map(
       kept.map((i) => {
         const alongDelta = excess === null ? 0 : ((excess.get(i) as number) * norm(i) * deltaW) / deltaNorm;
@@ -487,13 +488,6 @@ const PAYS: Record<
     values: ({ decision: r, input, kept }) =>
       new Map(kept.map((i) => [i, Number(r.cappedAlignment[i]) / Math.sqrt(Number((input.gram[i] as bigint[])[i]))])),
   },
-  "reference-capped": {
-    description:
-      "consensus-reference's decision, aggregate and pay with a reference cap: max(0, sigma_r (a'_r - max(0, cos(u_r, v) - cos(u_mu, v)) |u_r| |v|)), mu the kept player at the lower median cosine with v",
-    proofNeeds:
-      "as consensus-reference plus the delta cap's template once more with v in the place of Delta (decision proof only; not proven)",
-    values: referenceCappedValues,
-  },
   "oracle-mean": {
     description:
       "consensus-reference's decision and aggregate, paid max(0, L_val(g) - L_val(g + u_r / n)): the owner's real loss decrease from the player's share of the mean (a ceiling: a forward pass on the owner's private data per update, which no one else can check)",
@@ -517,6 +511,19 @@ const PAYS: Record<
       "as trapezoid, with the proven pay's clip (sigma_r) and delta cap on w = (v + v') / 2: max(0, sigma_r (<u_r, w> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, w> / |Delta|))",
     proofNeeds: WITH_NEXT_REFERENCE,
     values: stepValues({ t: 1 / 2, caps: { delta: "above-median", reference: false } }),
+  },
+  "trapezoid-reference-capped": {
+    description:
+      "as trapezoid-capped, with a reference cap on w as well: max(0, cos(u_r, w) - cos(u_mu, w)) |u_r| |w| deducted (before sigma_r), mu the kept player at the lower median cosine with w",
+    proofNeeds: WITH_NEXT_REFERENCE,
+    values: stepValues({ t: 1 / 2, caps: { delta: "above-median", reference: true } }),
+  },
+  "reference-capped": {
+    description:
+      "consensus-reference's decision, aggregate and pay with a reference cap: max(0, sigma_r (a'_r - max(0, cos(u_r, v) - cos(u_mu, v)) |u_r| |v|)), mu the kept player at the lower median cosine with v",
+    proofNeeds:
+      "as consensus-reference plus the delta cap's template once more with v in the place of Delta (decision proof only; not proven)",
+    values: referenceCappedValues,
   },
   "endpoint-capped": {
     description:
@@ -607,12 +614,6 @@ const PAYS: Record<
     description: "as late-above-replay on w = v / 8 + 7 v' / 8",
     proofNeeds: WITH_NEXT_REFERENCE,
     values: stepValues({ t: 7 / 8, caps: { delta: "above-median", reference: false, aboveReplay: true } }),
-  },
-  "trapezoid-reference-capped": {
-    description:
-      "as trapezoid-capped, with a reference cap on w as well: max(0, cos(u_r, w) - cos(u_mu, w)) |u_r| |w| deducted (before sigma_r), mu the kept player at the lower median cosine with w",
-    proofNeeds: WITH_NEXT_REFERENCE,
-    values: stepValues({ t: 1 / 2, caps: { delta: "above-median", reference: true } }),
   },
 };
 
@@ -1240,31 +1241,8 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     consensusGramRule,
     consensusReferenceRule,
     consensusReferenceOrthogonalRule,
-    referencePayRule("mean-game"),
-    referencePayRule("cosine"),
-    referencePayRule("oracle-mean"),
-    referencePayRule("span-curvature"),
-    referencePayRule("trapezoid"),
-    referencePayRule("trapezoid-capped"),
-    referencePayRule("trapezoid-reference-capped"),
-    referencePayRule("reference-capped"),
-    referencePayRule("endpoint-capped"),
-    referencePayRule("trapezoid-orthogonal"),
-    referencePayRule("endpoint-orthogonal"),
-    referencePayRule("endpoint-shared"),
-    referencePayRule("trapezoid-shared"),
-    referencePayRule("late-capped"),
-    referencePayRule("late-orthogonal"),
-    referencePayRule("late-shared"),
-    referencePayRule("trapezoid-capped-clip2"),
-    referencePayRule("late-capped-clip2"),
-    referencePayRule("late-shared-clip2"),
-    referencePayRule("endpoint-capped-clip2"),
-    referencePayRule("endpoint-shared-clip2"),
-    referencePayRule("late-above-replay"),
-    referencePayRule("trapezoid-above-replay"),
-    referencePayRule("endpoint-above-replay"),
-    referencePayRule("later-above-replay"),
+    // Every pay variant, in the order of PAYS.
+    ...(Object.keys(PAYS) as PayVariant[]).map(referencePayRule),
     flTrustRule("fltrust", { payout: "weight" }),
     flTrustRule("fltrust-projection", { payout: "projection" }),
     surrogateRule("surrogate", krum),
