@@ -36,7 +36,7 @@ template SharedKeyTest() {
 component main = SharedKeyTest();
 `;
 
-const N = 5;
+const N = 11;
 const DECRYPT_MAIN = `pragma circom 2.1.0;
 include "cipher/cipher.circom";
 // Test main: decryption of ${N} elements (two keystream blocks, the second one partly used).
@@ -149,7 +149,7 @@ describe("Keystream and DecryptChunk", () => {
 
   test("decrypts what the reference encrypts, at the first, a middle and the last chunk index", async () => {
     const key = publicKeyOf(randomScalar());
-    const m = [0n, 1n, 2n ** 248n - 1n, FIELD_MODULUS - 1n, 12345n];
+    const m = [0n, 1n, 2n ** 248n - 1n, FIELD_MODULUS - 1n, 12345n, ...Array.from({ length: N - 5 }, (_, i) => BigInt(i) * 7919n)];
     for (const j of [0, 7, 2 ** 32 - 1]) {
       const c = encryptChunk(m, key, j);
       await checkDecrypt(c, key, j);
@@ -159,13 +159,25 @@ describe("Keystream and DecryptChunk", () => {
   });
 
   test("any ciphertext decrypts (no witness is ever missing), also under the identity key", async () => {
-    await checkDecrypt([FIELD_MODULUS - 1n, 0n, 3n, 4n, 5n], CURVE_IDENTITY, 1);
-    await checkDecrypt([0n, 0n, 0n, 0n, 0n], publicKeyOf(3n), 2);
+    await checkDecrypt([FIELD_MODULUS - 1n, ...Array.from({ length: N - 1 }, (_, i) => BigInt(i))], CURVE_IDENTITY, 1);
+    await checkDecrypt(
+      Array.from({ length: N }, () => 0n),
+      publicKeyOf(3n),
+      2,
+    );
   });
 
   test("tampering a plaintext element breaks a constraint", async () => {
     const key = publicKeyOf(randomScalar());
-    const w = await checkDecrypt(encryptChunk([1n, 2n, 3n, 4n, 5n], key, 3), key, 3);
+    const w = await checkDecrypt(
+      encryptChunk(
+        Array.from({ length: N }, (_, i) => BigInt(i + 1)),
+        key,
+        3,
+      ),
+      key,
+      3,
+    );
     for (let i = 0; i < N; i++) {
       const t = [...w];
       const idx = decrypt.signals.get(`main.plain[${i}]`)!;

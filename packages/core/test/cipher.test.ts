@@ -64,17 +64,20 @@ test("secret scalars are in [1, l)", () => {
   }
 });
 
-test("keystream: Poseidon(S.x, S.y, j * 2^16 + b) with three outputs per block", () => {
+test("keystream: Poseidon(S.x, S.y, j * 2^16 + b, 0 x 6) with nine outputs per block", () => {
   const key = publicKeyOf(12345n);
-  const ks = keystream(key, 7, 5);
-  assert.equal(ks.length, 5);
+  const ks = keystream(key, 7, 20);
+  assert.equal(ks.length, 20);
   assert.equal(keystreamNonce(7, 1), (7n << 16n) + 1n);
-  // The first output of each block is the ordinary one-output Poseidon hash of the same inputs.
-  assert.equal(ks[0], poseidon([key[0], key[1], keystreamNonce(7, 0)]));
-  assert.equal(ks[3], poseidon([key[0], key[1], keystreamNonce(7, 1)]));
-  assert.equal(new Set(ks).size, 5);
-  assert.notDeepEqual(keystream(key, 8, 5), ks);
+  // The first output of each block is the ordinary one-output Poseidon hash of the same nine inputs.
+  const zeros = [0n, 0n, 0n, 0n, 0n, 0n];
+  assert.equal(ks[0], poseidon([key[0], key[1], keystreamNonce(7, 0), ...zeros]));
+  assert.equal(ks[9], poseidon([key[0], key[1], keystreamNonce(7, 1), ...zeros]));
+  assert.equal(ks[18], poseidon([key[0], key[1], keystreamNonce(7, 2), ...zeros]));
+  assert.equal(new Set(ks).size, 20);
+  assert.notDeepEqual(keystream(key, 8, 20), ks);
   assert.deepEqual(keystream(key, 7, 2), ks.slice(0, 2));
+  assert.deepEqual(keystream(key, 7, 10), ks.slice(0, 10));
   assert.throws(() => keystreamNonce(0, 2 ** 16), /block/);
   assert.throws(() => keystreamNonce(2 ** 32, 0), /chunk index/);
 });

@@ -1,5 +1,5 @@
 /**
- * The sealed update (`FMSU` v1): what a trainer pins for its round (docs/PROOF-INTERFACE.md,
+ * The sealed update (`FMSU` v2): what a trainer pins for its round (docs/PROOF-INTERFACE.md,
  * "Sealed updates"). It holds exactly what the on-chain commitment
  * `c = sealedCommitment(cipherChain(chunks), E)` (@fedmarket/core cipher.ts) opens: the ephemeral
  * key `E` and the ciphertext of every chunk of the packed update; plus the ephemeral secret `e`
@@ -11,7 +11,7 @@
  * | offset      | size        | field                                                              |
  * | ----------- | ----------- | ------------------------------------------------------------------ |
  * | 0           | 4           | magic, ASCII `FMSU`                                                |
- * | 4           | 1           | version = 1                                                        |
+ * | 4           | 1           | version = 2 (v1: keystream blocks of 3 elements, v2: of 9)         |
  * | 5           | 1           | kMax (1..64)                                                       |
  * | 6           | 1           | updateBits `B` (2..64)                                             |
  * | 7           | 1           | modelBits `BG` (B..126)                                            |
@@ -37,7 +37,7 @@
 import { FIELD_MODULUS, packedLength, validateConfig, type CircuitConfig, type CurvePoint, type SealedUpdate } from "@fedmarket/core";
 
 export const SEALED_UPDATE_MAGIC = "FMSU";
-export const SEALED_UPDATE_VERSION = 1;
+export const SEALED_UPDATE_VERSION = 2;
 export const SEALED_UPDATE_HEADER_BYTES = 88;
 const U32_MAX = 0xffff_ffff;
 
@@ -192,7 +192,8 @@ export function decodeSealedUpdate(bytes: Uint8Array, expect: SealedUpdateExpect
   }
   const magic = String.fromCharCode(...bytes.subarray(0, 4));
   if (magic !== SEALED_UPDATE_MAGIC) throw new SealedUpdateError("magic", `${JSON.stringify(magic)}, expected ${SEALED_UPDATE_MAGIC}`);
-  if (bytes[4] !== SEALED_UPDATE_VERSION) throw new SealedUpdateError("version", `${bytes[4]} is not supported (expected 1)`);
+  if (bytes[4] !== SEALED_UPDATE_VERSION)
+    throw new SealedUpdateError("version", `${bytes[4]} is not supported (expected ${SEALED_UPDATE_VERSION})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const config: CircuitConfig = {
     kMax: bytes[5] as number,

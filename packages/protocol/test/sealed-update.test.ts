@@ -1,5 +1,5 @@
 /**
- * The sealed update format (`FMSU` v1): the layout of the module comment, and a decoder that names
+ * The sealed update format (`FMSU` v2): the layout of the module comment, and a decoder that names
  * the field of every error.
  */
 import { test } from "node:test";
@@ -53,7 +53,7 @@ test("the layout is the documented one, and it round-trips", () => {
   assert.equal(bytes.length, sealedUpdateSize(config, modelSize, ownerWrap.length));
   const view = new DataView(bytes.buffer);
   assert.equal(Buffer.from(bytes.subarray(0, 4)).toString("latin1"), "FMSU");
-  assert.deepEqual([...bytes.subarray(4, 8)], [1, 4, 16, 32]);
+  assert.deepEqual([...bytes.subarray(4, 8)], [2, 4, 16, 32]);
   assert.equal(view.getUint32(8, true), 20);
   assert.equal(view.getUint32(12, true), 30);
   assert.equal(view.getUint32(16, true), 2);
@@ -84,7 +84,7 @@ test("the decoder names the field: framing", () => {
   );
   throwsField(() => decodeSealedUpdate(Uint8Array.from([...bytes, 0])), "length", /bytes, but the header says/);
   throwsField(() => decodeSealedUpdate(patched((b) => (b[0] = 0x58))), "magic", /"XMSU", expected FMSU/);
-  throwsField(() => decodeSealedUpdate(patched((b) => (b[4] = 2))), "version", /2 is not supported/);
+  throwsField(() => decodeSealedUpdate(patched((b) => (b[4] = 1))), "version", /1 is not supported/);
   throwsField(() => decodeSealedUpdate(patched((_b, v) => v.setUint32(20, 4, true))), "length", /4-byte owner wrap/);
   throwsField(() => decodeSealedUpdate(patched((_b, v) => v.setUint32(20, 0xffff_ffff, true))), "length", /owner wrap/);
 });
