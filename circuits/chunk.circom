@@ -3,6 +3,7 @@ pragma circom 2.1.0;
 include "./lib.circom";
 include "./cipher/cipher.circom";
 include "./malformed.circom";
+include "./inner.circom";
 
 // One chunk proof (docs/PROOF-INTERFACE.md, "Chunk proof"): advances the round accumulator by
 // one chunk of CHUNK model parameters for K_MAX trainer slots. Public inputs: [accIn, accOut].
@@ -12,7 +13,8 @@ include "./malformed.circom";
 // the plaintext of every decoded slot unpacks within range (the others count as zeros); a slot may
 // be marked malformed (the state's running mask) only with one plaintext element of this chunk
 // proven out of range (malformed.circom); values past the model size D (the last chunk's padding)
-// count as zeros; both model chains grow; the Gram matrix grows by the chunk's inner products;
+// count as zeros; both model chains grow; the Gram matrix grows by the chunk's inner products
+// (every inner product of the chunk is claimed by the prover and checked at one random point);
 // the owner's reference chunk v (packed like a plaintext at B bits) unpacks from its elements' low bits, extends
 // the reference chain, every slot's alignment grows by <u_k, v> and |v|^2 by the chunk's in-model v[x]^2;
 // g'[x] = g[x] + floor(S[x] / n) with S the masked sum of the updates and n the mask's popcount
@@ -24,14 +26,16 @@ include "./malformed.circom";
 // Reference: `chunkStep` in packages/core/src/accumulator.ts.
 //
 // Constraint budget per parameter: K_MAX * B (update unpacking) + K_MAX (masked sum)
-// + K_MAX (K_MAX + 1) / 2 (Gram) + K_MAX (alignment) + 2 (|v|^2) + B (quotient range) + 1 (division)
-// + 2 ceil(log2 K_MAX) (remainder range) + B (Delta's unpacking) + K_MAX (<u_k, Delta>) + 3 (|Delta|^2,
-// <Delta, v>) + Poseidon over packed elements (~40 per element; the two steps' elements too)
-// + decryption (one width-4 Poseidon permutation per 3 packed elements, ~87 per element)
+// + K_MAX + 2 (every inner product of the K_MAX + 2 vectors u_k, v, Delta, checked at one random
+// point: InnerProductCheck, inner.circom) + 2 (v and Delta masked to the model) + B (quotient range)
+// + 1 (division) + 2 ceil(log2 K_MAX) (remainder range) + B (Delta's unpacking)
+// + Poseidon over packed elements (~40 per element; the two steps' elements too)
+// + decryption (one width-10 Poseidon permutation per 9 packed elements, ~44 per element)
 // + the reference's unpacking (a 253-bit decomposition per packed element, 253 / P per parameter)
 // + its hashNarrow (~40 / P per parameter)
 // + K_MAX * ~530 / CHUNK (one malformation claim per slot and chunk: a strict 254-bit decomposition)
-// + K_MAX + 2 (padding: the masked values and the unary in-model mask) + ~40 / CHUNK (its count).
+// + K_MAX + 2 (padding: the masked values and the unary in-model mask) + ~40 / CHUNK (its count)
+// + ~(K_MAX + 2)^2 / CHUNK (the check's pair weights) + ~240 / CHUNK (its challenge, Poseidon(accIn, accOut)).
 template Chunk(K_MAX, CHUNK, B, BG) {
     var KK = K_MAX * (K_MAX + 1) \ 2;
     var L = stateLength(K_MAX);
@@ -250,24 +254,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
         }
     }
 
-    // ---- 4. Gram matrix growth: one product per (pair, parameter) ----
-    // products[idx(i,j)][x] = u_i[x] * u_j[x] (the used signed values).
-    signal products[KK][CHUNK];
-    // Output Gram entries.
-    signal gramOut[KK];
-    for (var i = 0; i < K_MAX; i++) {
-        for (var j = i; j < K_MAX; j++) {
-            var idx = gramIndex(i, j, K_MAX);
-            var sum = 0;
-            for (var x = 0; x < CHUNK; x++) {
-                products[idx][x] <== used[i][x] * used[j][x];
-                sum += products[idx][x];
-            }
-            gramOut[idx] <== gram[idx] + sum;
-        }
-    }
-
-    // ---- 4b. the reference: unpack v, extend its chain, alignment[k] += <u_k, v> ----
+    // ---- 4b. the reference: unpack v, extend its chain (its inner products: step 4d) ----
     // Unpacked reference values: the low bits of each packed element below 2^253, whatever else it
     // holds. Not UnpackEncoded's range check: a reference answered on chain has to open its
     // commitment and keep every element below 2^253 (FedMarketAnswers), nothing more, and an owner
@@ -283,68 +270,58 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     component referenceNext = Poseidon(2);
     referenceNext.inputs[0] <== referenceChain;
     referenceNext.inputs[1] <== referenceHash.out;
-    // aligned[k][x] = u_k[x] * v[x].
-    signal aligned[K_MAX][CHUNK];
-    // Output alignments.
-    signal alignmentOut[K_MAX];
-    for (var k = 0; k < K_MAX; k++) {
-        var sum = 0;
-        for (var x = 0; x < CHUNK; x++) {
-            aligned[k][x] <== used[k][x] * (referenceValues.enc[x] - OFF);
-            sum += aligned[k][x];
-        }
-        alignmentOut[k] <== alignment[k] + sum;
-    }
     // vUsed[x] = inModel[x] * v[x]: the padding of v is the owner's to fill and must not count.
     signal vUsed[CHUNK];
-    // vSquared[x] = vUsed[x] * v[x] = inModel[x] * v[x]^2.
-    signal vSquared[CHUNK];
-    var normSum = 0;
     for (var x = 0; x < CHUNK; x++) {
         vUsed[x] <== inModel[x] * (referenceValues.enc[x] - OFF);
-        vSquared[x] <== vUsed[x] * (referenceValues.enc[x] - OFF);
-        normSum += vSquared[x];
     }
-    // Output |v|^2.
-    signal referenceNormOut <== referenceNorm + normSum;
 
-    // ---- 4c. the last global delta: unpack Delta, <u_k, Delta>, |Delta|^2, <Delta, v> ----
+    // ---- 4c. the last global delta: unpack Delta (its inner products: step 4d) ----
     // Delta's values, range-checked at B bits: the previous round's proof packed its quotients so
     // (step 5), and an initial model's commitment holds zeros (the owner's CLI, the aggregator's
     // accept and the audit compute it; a commitment that holds no B-bit packing makes only that
     // owner's rounds unprovable, as a model outside its headroom does).
     component deltaValues = UnpackEncoded(CHUNK, B);
     deltaValues.packed <== prevStep;
-    // deltaAligned[k][x] = u_k[x] * Delta[x] (u_k is zero in the padding).
-    signal deltaAligned[K_MAX][CHUNK];
-    // Output <u_k, Delta>.
-    signal deltaAlignmentOut[K_MAX];
-    for (var k = 0; k < K_MAX; k++) {
-        var sum = 0;
-        for (var x = 0; x < CHUNK; x++) {
-            deltaAligned[k][x] <== used[k][x] * (deltaValues.enc[x] - OFF);
-            sum += deltaAligned[k][x];
-        }
-        deltaAlignmentOut[k] <== deltaAlignment[k] + sum;
-    }
     // deltaUsed[x] = inModel[x] * Delta[x]: the padding of an initial commitment is the owner's to fill.
     signal deltaUsed[CHUNK];
-    // deltaSquared[x] = deltaUsed[x] * Delta[x].
-    signal deltaSquared[CHUNK];
-    // deltaWithReference[x] = deltaUsed[x] * v[x].
-    signal deltaWithReference[CHUNK];
-    var deltaNormSum = 0;
-    var deltaReferenceSum = 0;
     for (var x = 0; x < CHUNK; x++) {
         deltaUsed[x] <== inModel[x] * (deltaValues.enc[x] - OFF);
-        deltaSquared[x] <== deltaUsed[x] * (deltaValues.enc[x] - OFF);
-        deltaWithReference[x] <== deltaUsed[x] * (referenceValues.enc[x] - OFF);
-        deltaNormSum += deltaSquared[x];
-        deltaReferenceSum += deltaWithReference[x];
     }
-    // Output |Delta|^2 and <Delta, v>.
-    signal deltaNormOut <== deltaNorm + deltaNormSum;
-    signal deltaReferenceOut <== deltaReference + deltaReferenceSum;
+
+    // ---- 4d. the chunk's inner products: Gram, <u_k, v>, <u_k, Delta>, |v|^2, |Delta|^2, <Delta, v> ----
+    // All are inner products among NV = K_MAX + 2 in-model vectors, vector k < K_MAX being slot k's
+    // values, K_MAX v and K_MAX + 1 Delta (u_k is zero in the padding, so <u_k, v> = <u_k, vUsed>).
+    // The prover supplies them (InnerProductHints); InnerProductCheck proves them all at once at a
+    // challenge drawn from accIn and accOut (step 7), whose output state holds the claimed sums and
+    // commits to every vector: NV products per parameter instead of one per pair.
+    var NV = K_MAX + 2;
+    component inner = InnerProductHints(NV, CHUNK);
+    for (var x = 0; x < CHUNK; x++) {
+        for (var k = 0; k < K_MAX; k++) {
+            inner.w[k][x] <== used[k][x];
+        }
+        inner.w[K_MAX][x] <== vUsed[x];
+        inner.w[K_MAX + 1][x] <== deltaUsed[x];
+    }
+    // Output Gram entries.
+    signal gramOut[KK];
+    for (var i = 0; i < K_MAX; i++) {
+        for (var j = i; j < K_MAX; j++) {
+            gramOut[gramIndex(i, j, K_MAX)] <== gram[gramIndex(i, j, K_MAX)] + inner.d[gramIndex(i, j, NV)];
+        }
+    }
+    // Output alignments <u_k, v> and <u_k, Delta>.
+    signal alignmentOut[K_MAX];
+    signal deltaAlignmentOut[K_MAX];
+    for (var k = 0; k < K_MAX; k++) {
+        alignmentOut[k] <== alignment[k] + inner.d[gramIndex(k, K_MAX, NV)];
+        deltaAlignmentOut[k] <== deltaAlignment[k] + inner.d[gramIndex(k, K_MAX + 1, NV)];
+    }
+    // Output |v|^2, |Delta|^2 and <Delta, v>.
+    signal referenceNormOut <== referenceNorm + inner.d[gramIndex(K_MAX, K_MAX, NV)];
+    signal deltaNormOut <== deltaNorm + inner.d[gramIndex(K_MAX + 1, K_MAX + 1, NV)];
+    signal deltaReferenceOut <== deltaReference + inner.d[gramIndex(K_MAX, K_MAX + 1, NV)];
 
     // ---- 5. masked sum S[x] and the new model g'[x] = g[x] + floor(S[x] / n) ----
     // masked[k][x] = mask_k * u_k[x].
@@ -450,4 +427,22 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     hashOut.alignment <== alignmentOut;
     hashOut.deltaAlignment <== deltaAlignmentOut;
     accOut === hashOut.out;
+
+    // ---- 8. the inner products of step 4d, checked at a random point ----
+    // The challenge hashes both accumulators: accIn fixes the input sums, accOut the claimed output
+    // sums and (through the trainer, reference and model chains, keysHash, counter and size) every
+    // vector they are claimed of, so no claim can be chosen after the challenge.
+    component challenge = Poseidon(2);
+    challenge.inputs[0] <== accIn;
+    challenge.inputs[1] <== accOut;
+    component innerCheck = InnerProductCheck(NV, CHUNK);
+    for (var x = 0; x < CHUNK; x++) {
+        for (var k = 0; k < K_MAX; k++) {
+            innerCheck.w[k][x] <== used[k][x];
+        }
+        innerCheck.w[K_MAX][x] <== vUsed[x];
+        innerCheck.w[K_MAX + 1][x] <== deltaUsed[x];
+    }
+    innerCheck.d <== inner.d;
+    innerCheck.rho <== challenge.out;
 }

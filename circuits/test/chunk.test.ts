@@ -231,7 +231,13 @@ describe("the reference in the chunk proof", () => {
         }),
       ),
     );
-    await assertForgedProductsViolate(last.input, ["aligned[1][0]", "vSquared[0]", "vUsed[0]"]);
+    // The claimed <u_1, v> and |v|^2 (the output sums InnerProductCheck proves), v's weighting in the check, vUsed.
+    await assertForgedProductsViolate(last.input, [
+      "alignmentOut[1]",
+      "referenceNormOut",
+      `innerCheck.weighted[${config.kMax}][0]`,
+      "vUsed[0]",
+    ]);
   });
 
   test("the initial state has no reference chain, norm or alignment", async () => {
@@ -321,7 +327,14 @@ describe("the last global delta in the chunk proof", () => {
     for (const change of [plusOne("prevStep", 0), plusOne("deltaAlignment", 1), plusOne("deltaNorm"), plusOne("deltaReference")]) {
       await assert.rejects(circuit.witness(tamper(last.input, change)));
     }
-    await assertForgedProductsViolate(last.input, ["deltaAligned[1][0]", "deltaSquared[0]", "deltaUsed[0]", "deltaWithReference[0]"]);
+    // The claimed <u_1, Delta>, |Delta|^2 and <Delta, v>, the check's square of the combination, deltaUsed.
+    await assertForgedProductsViolate(last.input, [
+      "deltaAlignmentOut[1]",
+      "deltaNormOut",
+      "deltaReferenceOut",
+      "innerCheck.squared[0]",
+      "deltaUsed[0]",
+    ]);
   });
 
   test("the initial state has no Delta statistics", async () => {
