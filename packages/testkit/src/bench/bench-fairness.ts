@@ -9,7 +9,7 @@
  *     [--curvature secant-delta:1:0.3|secant-v:1:1|<number>] [--lambda 1.5] [--kappa 3] [--tau 0.03]
  *     [--dedup 0.95] [--out bench/fairness.json]
  *     [--candidates-out bench/fairness-candidates.json] [--dump-rounds <file>]
- *     [--attack-shapley inflate,lazy,replay,leaked|none] [--alpha 0.5] [--hidden 32] [--holdout 0.15] [--validation 500]
+ *     [--attack-shapley inflate,lazy,replay,leaked,sybil|none] [--alpha 0.5] [--hidden 32] [--holdout 0.15] [--validation 500]
  *
  * Setup (the robustness benchmark's): 8 trainers on the `mnist` package's real digits, Dirichlet
  * 0.5 non-IID partitions, MLP 784-32-10 trained with the trainer's own `trainLocally`, B = 8
@@ -62,8 +62,9 @@ const { values: args } = benchArgs(import.meta.url, {
   // the round's exact Shapley values) as JSON, to score pay variants offline on a fixed trajectory.
   "dump-rounds": { type: "string" },
   // Scenario kinds whose runs also compute exact Shapley every round: the attackers' value under
-  // attack (valueFactor), next to their pay (gainFactor). About 2 s per round on 2 cores.
-  "attack-shapley": { type: "string", default: "inflate,lazy,replay,leaked" },
+  // attack (valueFactor), next to their pay (gainFactor). About 2 s per round on 2 cores. `sybil`
+  // also computes it in the Sybils' baselines: the identities' value against the trainer's alone.
+  "attack-shapley": { type: "string", default: "inflate,lazy,replay,leaked,sybil" },
 });
 
 const TRAINERS = 8;
@@ -104,7 +105,7 @@ const scenarios = everyScenario.filter((s) => wanted.has(s.name));
 const verify = args["verify-proven"] as string;
 if (!["first", "all", "none"].includes(verify)) throw new RangeError("--verify-proven must be first, all or none");
 const curvature = parseCurvature(args.curvature as string);
-const VALUED_KINDS = ["inflate", "lazy", "replay", "leaked"];
+const VALUED_KINDS = ["inflate", "lazy", "replay", "leaked", "sybil"];
 const valuedKinds = new Set(args["attack-shapley"] === "none" ? [] : (args["attack-shapley"] as string).split(","));
 for (const kind of valuedKinds)
   if (!VALUED_KINDS.includes(kind)) throw new RangeError(`--attack-shapley ${kind}: one of ${VALUED_KINDS.join(", ")} or none`);
@@ -172,7 +173,8 @@ for (const seed of seeds) {
               ? new Set([Math.min(1, rounds - 1)])
               : undefined;
       const run = await runner.run(scenario, rule, {
-        shapley: scenario.kind === "honest" || valuedKinds.has(scenario.kind),
+        // A Sybil's value is measured against its baseline's: both runs need Shapley.
+        shapley: scenario.kind === "honest" || valuedKinds.has(scenario.kind) || (scenario.kind === "baseline" && valuedKinds.has("sybil")),
         keepStats: scenario.kind === "honest" && args["dump-rounds"] !== undefined,
         ...(isCurrent ? { alsoScore: rules } : {}),
         ...(verifyRounds === undefined ? {} : { verifyRounds }),
@@ -327,7 +329,7 @@ const candidates = {
   },
   definitions: {
     valueFactor:
-      "sum over rounds of the attackers' exact Shapley values (accuracy utility) under attack / the same slots' sum in the all-honest run of the same rule (null for Sybils, scenario kinds not in --attack-shapley, or a non-positive honest value): what the attack added, to read next to what it was paid (gainFactor)",
+      "sum over rounds of the attackers' exact Shapley values (accuracy utility) under attack / the same slots' sum in the all-honest run of the same rule (Sybil: all identities' values / the real trainer's alone in the Sybil's baseline, as gainFactor; null for scenario kinds not in --attack-shapley, or a non-positive honest value): what the attack added, to read next to what it was paid (gainFactor)",
     gainFactor:
       "sum over rounds of the attackers' payout shares / the same slots' sum in the all-honest run of the same rule (Sybil: all identities / the real trainer alone); 0 if the attackers earn nothing, null if they earn something and their honest counterparts nothing (unbounded)",
     inlierRounds: "attacker slot-rounds with a non-zero aggregation weight (out of attackers x rounds)",

@@ -14,8 +14,9 @@
  *   `finalAccuracy` = evaluation accuracy after the last round.
  * - `valueFactor` (candidates file only; runs with exact Shapley under attack, `--attack-shapley`):
  *   the attackers' cumulative exact Shapley value under attack / the same slots' in the all-honest
- *   run: what their updates added, next to what they were paid for it. A gain above 1 with a value
- *   factor below it is pay for value the attack did not add.
+ *   run (Sybil: all identities' / the real trainer's alone in the baseline, as the gain): what
+ *   their updates added, next to what they were paid for it. A gain above 1 with a value factor
+ *   below it is pay for value the attack did not add.
  *
  * The extras (`detectionRate`, `payoutShare`, ...) are only in fairness-candidates.json.
  */
@@ -40,8 +41,8 @@ export interface AttackDetails extends AttackSummary {
   readonly honestPayout: number;
   /**
    * Cumulative exact Shapley value (accuracy utility) of the attackers' slots under attack and of
-   * the same slots all-honest, and their ratio (null without Shapley under attack, for Sybils, or
-   * when the honest value is not positive).
+   * the same slots all-honest (Sybil: the real trainer's in the baseline), and their ratio (null
+   * without Shapley in both runs, or when the honest value is not positive).
    */
   readonly attackerValue: number | null;
   readonly honestValue: number | null;
@@ -158,14 +159,23 @@ export function summarizeSeed(
       reference = base;
     }
     const inlierRounds = decisions.reduce((a, d) => a + scenario.attackers.filter((s) => d.aggregated[s]).length, 0);
-    // Value under attack: only where the run computed Shapley and the slots are the same trainers (not Sybils).
+    // Value under attack, where the run computed Shapley; against the all-honest run's value of the
+    // same slots, or for a Sybil against its baseline's (the real trainer alone), like the gain.
     const values = run.rounds.map((r) => r.shapley?.accuracy);
-    const attackerValue =
-      scenario.baseline !== undefined || values.some((v) => v === undefined)
-        ? null
-        : values.reduce((a, v) => a + scenario.attackers.reduce((b, s) => b + ((v as number[])[s] as number), 0), 0);
+    const baseValues = (scenario.baseline === undefined ? undefined : attacks.get(scenario.baseline))?.rounds.map(
+      (r) => r.shapley?.accuracy,
+    );
+    const attackerValue = values.some((v) => v === undefined)
+      ? null
+      : values.reduce((a, v) => a + scenario.attackers.reduce((b, s) => b + ((v as number[])[s] as number), 0), 0);
     const honestValue =
-      attackerValue === null ? null : scenario.honestCounterparts.reduce((a, s) => a + (cumulativeShapley[s] as number), 0);
+      attackerValue === null
+        ? null
+        : baseValues === undefined
+          ? scenario.honestCounterparts.reduce((a, s) => a + (cumulativeShapley[s] as number), 0)
+          : baseValues.some((v) => v === undefined)
+            ? null
+            : baseValues.reduce((a, v) => a + scenario.honestCounterparts.reduce((b, s) => b + ((v as number[])[s] as number), 0), 0);
     const slotRounds = scenario.attackers.length * decisions.length;
     attackRows.push({
       name: scenario.name,

@@ -1,0 +1,78 @@
+/**
+ * The fairness benchmark's per-seed summary (fairness/metrics.ts) on hand-made runs: what a gain and
+ * a value factor divide by. The runs carry only what `summarizeSeed` reads.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ownDecisions, summarizeSeed } from "../src/bench/fairness/metrics.ts";
+import type { RoundRecord, RunRecord } from "../src/bench/fairness/runner.ts";
+import type { Scenario } from "../src/bench/fairness/scenarios.ts";
+
+/** One round of three slots: its payout shares and, when given, its exact Shapley values. */
+function round(shares: number[], shapley?: number[]): RoundRecord {
+  return {
+    round: 0,
+    aggregated: shares.map(() => true),
+    shares,
+    accuracy: 0.9,
+    loss: 0.3,
+    ...(shapley === undefined
+      ? {}
+      : { shapley: { accuracy: shapley, loss: shapley, accuracyHalves: [shapley, shapley], fullAccuracy: 0.9, emptyAccuracy: 0.1 } }),
+    cosineWithLastDelta: shares.map(() => null),
+    norms: shares.map(() => 1),
+  };
+}
+
+function run(scenario: string, rounds: RoundRecord[]): RunRecord {
+  return { scenario, rule: "r", rounds, finalAccuracy: 0.9, finalLoss: 0.3, wallSeconds: 0 };
+}
+
+const honest: Scenario = { name: "honest", kind: "honest", description: "", attackers: [], honestCounterparts: [] };
+const baseline: Scenario = {
+  name: "sybil-2-baseline",
+  kind: "baseline",
+  description: "",
+  attackers: [],
+  honestCounterparts: [],
+  emptySlots: [2],
+};
+const sybil: Scenario = {
+  name: "sybil-noisy-2",
+  kind: "sybil",
+  description: "",
+  attackers: [1, 2],
+  honestCounterparts: [1],
+  baseline: "sybil-2-baseline",
+  sybilSlots: [1, 2],
+};
+const inflate: Scenario = { name: "inflate-x1.5", kind: "inflate", description: "", attackers: [1], honestCounterparts: [1] };
+
+test("a Sybil's value factor is its identities' Shapley value over the trainer's alone in the baseline, like its gain", () => {
+  const runs = new Map([
+    ["sybil-2-baseline", run("sybil-2-baseline", [round([0.5, 0.5, 0], [0.2, 0.1, 0]), round([0.6, 0.4, 0], [0.2, 0.1, 0])])],
+    ["sybil-noisy-2", run("sybil-noisy-2", [round([0.4, 0.3, 0.3], [0.2, 0.05, 0.1]), round([0.4, 0.3, 0.3], [0.2, 0.05, 0.05])])],
+  ]);
+  const all = run("honest", [round([0.2, 0.5, 0.3], [0.1, 0.3, 0.2]), round([0.2, 0.5, 0.3], [0.1, 0.3, 0.2])]);
+  const s = summarizeSeed(1, all, runs, [honest, baseline, sybil], ownDecisions, true);
+  const a = s.attacks.find((x) => x.name === "sybil-noisy-2");
+  // Pay: (0.3 + 0.3) x 2 rounds / (0.5 + 0.4); value: (0.05 + 0.1 + 0.05 + 0.05) / (0.1 + 0.1), not the all-honest 0.6.
+  assert.equal(a?.gainFactor, 1.3333);
+  assert.equal(a?.honestValue, 0.2);
+  assert.equal(a?.attackerValue, 0.25);
+  assert.equal(a?.valueFactor, 1.25);
+});
+
+test("without Shapley in the baseline a Sybil has no value factor; other attacks divide by the all-honest run", () => {
+  const runs = new Map([
+    ["sybil-2-baseline", run("sybil-2-baseline", [round([0.5, 0.5, 0])])],
+    ["sybil-noisy-2", run("sybil-noisy-2", [round([0.4, 0.3, 0.3], [0.2, 0.05, 0.1])])],
+    ["inflate-x1.5", run("inflate-x1.5", [round([0.3, 0.6, 0.1], [0.1, 0.15, 0.2])])],
+  ]);
+  const all = run("honest", [round([0.2, 0.5, 0.3], [0.1, 0.3, 0.2])]);
+  const s = summarizeSeed(1, all, runs, [honest, baseline, sybil, inflate], ownDecisions, true);
+  assert.equal(s.attacks.find((x) => x.name === "sybil-noisy-2")?.valueFactor, null);
+  const inflated = s.attacks.find((x) => x.name === "inflate-x1.5");
+  assert.equal(inflated?.gainFactor, 1.2);
+  assert.equal(inflated?.valueFactor, 0.5);
+});
