@@ -15,9 +15,9 @@
  *   `j` is the first nine outputs of `PoseidonEx([S.x, S.y, j * 2^16 + b, 0, 0, 0, 0, 0, 0], 9)`;
  *   the tenth state element is never released, so the key cannot be recovered by inverting the
  *   permutation. The packed plaintext element `i` of chunk `j` is `m = c - ks[j][i]` in the field.
- *   Why width 10 (it was 4): the chunk proof pays one permutation per block, about 420 constraints
- *   at width 10 against 261 at width 4, so a block of nine costs 47 per element where a block of
- *   three cost 87; at the production chunk (17 packed elements) that is 2 blocks instead of 6.
+ *   Why width 10 (it was 4): the chunk proof pays one permutation per block, 399 constraints at
+ *   width 10 against 261 at width 4 (measured), so a block of nine costs 44 per element where a
+ *   block of three cost 87; at the production chunk (17 packed elements) that is 2 blocks instead of 6.
  *
  * Only this module and the circuits' `cipher.circom` implement these rules.
  */

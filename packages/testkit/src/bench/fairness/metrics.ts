@@ -101,6 +101,16 @@ const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const sumVectors = (rows: readonly (readonly number[])[], k: number): number[] =>
   Array.from({ length: k }, (_, i) => rows.reduce((a, row) => a + (row[i] as number), 0));
 
+/** The slots' exact Shapley values (accuracy utility) summed over a run's rounds; null unless every round has them. */
+function cumulativeValue(run: RunRecord, slots: readonly number[]): number | null {
+  let total = 0;
+  for (const r of run.rounds) {
+    if (r.shapley === undefined) return null;
+    for (const s of slots) total += r.shapley.accuracy[s] as number;
+  }
+  return total;
+}
+
 /**
  * Summarizes one seed for one rule. `honest` must carry exact Shapley every round; `attacks`
  * holds one run per attack scenario. `withAccuracy` is false for decisions on another rule's
@@ -161,21 +171,13 @@ export function summarizeSeed(
     const inlierRounds = decisions.reduce((a, d) => a + scenario.attackers.filter((s) => d.aggregated[s]).length, 0);
     // Value under attack, where the run computed Shapley; against the all-honest run's value of the
     // same slots, or for a Sybil against its baseline's (the real trainer alone), like the gain.
-    const values = run.rounds.map((r) => r.shapley?.accuracy);
-    const baseValues = (scenario.baseline === undefined ? undefined : attacks.get(scenario.baseline))?.rounds.map(
-      (r) => r.shapley?.accuracy,
-    );
-    const attackerValue = values.some((v) => v === undefined)
-      ? null
-      : values.reduce((a, v) => a + scenario.attackers.reduce((b, s) => b + ((v as number[])[s] as number), 0), 0);
+    const attackerValue = cumulativeValue(run, scenario.attackers);
     const honestValue =
       attackerValue === null
         ? null
-        : baseValues === undefined
+        : reference === honest
           ? scenario.honestCounterparts.reduce((a, s) => a + (cumulativeShapley[s] as number), 0)
-          : baseValues.some((v) => v === undefined)
-            ? null
-            : baseValues.reduce((a, v) => a + scenario.honestCounterparts.reduce((b, s) => b + ((v as number[])[s] as number), 0), 0);
+          : cumulativeValue(reference, scenario.honestCounterparts);
     const slotRounds = scenario.attackers.length * decisions.length;
     attackRows.push({
       name: scenario.name,
