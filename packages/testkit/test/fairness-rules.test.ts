@@ -679,15 +679,16 @@ function replayRound(): (name: string) => number[] {
   return sharesUnder(updates, { reference, last, owner: flat });
 }
 
-test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the proven pay, cap and clip included; where the step overshoots a stiff direction, the update that pushed along it loses its pay", () => {
-  // The lazy update (slot 3) is the owner's gradient direction at an honest update's norm, as a rescaled one-batch step is.
-  const { c1, updates, last, v, reference, flat } = twoDirectionRound(17);
+/**
+ * An owner whose loss is stiff along `c1`: curvature enough for the round's mean step to overshoot
+ * there (`<e1, v'> < 0`), so `v'` at the new model reverses along `c1` and stays `v` elsewhere.
+ */
+function stiffOwner(c1: readonly number[], updates: readonly Int32Array[], v: Float32Array): OwnerOracle {
   const scale = 1024;
   const e1 = c1.map((x) => x / Math.sqrt(dot(c1, c1)));
-  const mean = Array.from({ length: BIG }, (_, i) => updates.reduce((s, u) => s + (u[i] as number), 0) / 8 / scale);
-  // Curvature lambda along e1, enough for the aggregate to overshoot there (`<e1, v'> < 0`).
+  const mean = Array.from({ length: BIG }, (_, i) => updates.reduce((s, u) => s + (u[i] as number), 0) / updates.length / scale);
   const lambda = (4 * dot(e1, v)) / dot(e1, mean);
-  const stiff = {
+  return {
     scale,
     loss: (): number[] => [],
     direction: (step: Float64Array): Float32Array => {
@@ -695,6 +696,12 @@ test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the p
       return Float32Array.from(v, (x, i) => x - along * (e1[i] as number));
     },
   };
+}
+
+test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the proven pay, cap and clip included; where the step overshoots a stiff direction, the update that pushed along it loses its pay", () => {
+  // The lazy update (slot 3) is the owner's gradient direction at an honest update's norm, as a rescaled one-batch step is.
+  const { c1, updates, last, v, reference, flat } = twoDirectionRound(17);
+  const stiff = stiffOwner(c1, updates, v);
   const registry = ruleRegistry();
   const rule = (name: string): RoundRule => registry.get(name) as RoundRule;
   const shares = (name: string, owner: OwnerOracle | null): number[] =>
@@ -787,4 +794,17 @@ test("reference cap: an update along v itself (a leaked reference) is paid what 
   assert.ok((capped[3] as number) <= 1.02 * medianHonest(capped), `capped: ${capped[3]} vs ${medianHonest(capped)}`);
   const trapezoid = shares("reference-pay-trapezoid-reference-capped");
   capped.forEach((x, k) => assert.ok(Math.abs(x - (trapezoid[k] as number)) < 0.01, `slot ${k}: ${x} vs ${trapezoid[k]}`));
+});
+
+test("start-above-replay: an owner that commits v' = v turns every step pay into the pay on v, so the update along v that the honest v' charges is paid in full", () => {
+  // Slot 3 is v's direction at an honest norm (the owner's identity); the stiff owner's honest v' reverses along it.
+  const { c1, updates, last, v, reference, flat } = twoDirectionRound(17);
+  const stiff = stiffOwner(c1, updates, v);
+  const under = (owner: OwnerOracle): ((name: string) => number[]) => sharesUnder(updates, { reference, last, owner });
+  const honest = under(stiff)("reference-pay-late-above-replay");
+  const start = under(stiff)("reference-pay-start-above-replay");
+  // The owner's choice: v' = v makes late-above-replay what start-above-replay pays, whatever its real loss.
+  const chosen = under(flat)("reference-pay-late-above-replay");
+  start.forEach((x, k) => assert.ok(Math.abs(x - (chosen[k] as number)) < 1e-9, `slot ${k}: ${x} vs ${chosen[k]}`));
+  assert.ok((honest[3] as number) < 0.5 * (start[3] as number), `the identity: honest v' ${honest[3]}, v' = v ${start[3]}`);
 });

@@ -221,7 +221,8 @@ export type PayVariant =
   | "late-above-replay"
   | "trapezoid-above-replay"
   | "endpoint-above-replay"
-  | "later-above-replay";
+  | "later-above-replay"
+  | "start-above-replay";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -270,7 +271,10 @@ export type PayVariant =
  *   the overshoot that `v'` charges;
  * - `-above-replay`: every kept player's pay less what a replay of the last step at the kept median
  *   norm and cosine with Delta would be paid: pay for what public information does not give
- *   (`later-above-replay`: `t = 7/8`).
+ *   (`later-above-replay`: `t = 7/8`);
+ * - `start-above-replay`: `t = 0`, `w = v`. What every step pay becomes when the owner commits
+ *   `v' = v`: `v'` is the owner's word as much as `v` is, so against the owner's own identities (which
+ *   submit along `v`) a step pay is worth what it pays with the `v'` the owner would choose.
  */
 export function referencePayRule(pay: PayVariant): RoundRule {
   return exactRule(`reference-pay-${pay}`, PAYS[pay].description, PAYS[pay].proofNeeds, true, (input, ex) => {
@@ -614,6 +618,12 @@ const PAYS: Record<
     description: "as late-above-replay on w = v / 8 + 7 v' / 8",
     proofNeeds: WITH_NEXT_REFERENCE,
     values: stepValues({ t: 7 / 8, caps: { delta: "above-median", reference: false, aboveReplay: true } }),
+  },
+  "start-above-replay": {
+    description:
+      "as late-above-replay on w = v: what every step pay above becomes when the owner commits v' = v, the answer open to an owner whose own identities submit along v (v' is the owner's word, like v)",
+    proofNeeds: AS_PROVEN,
+    values: stepValues({ t: 0, caps: { delta: "above-median", reference: false, aboveReplay: true } }),
   },
 };
 
