@@ -296,14 +296,17 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     // challenge drawn from accIn and accOut (step 7), whose output state holds the claimed sums and
     // commits to every vector: NV products per parameter instead of one per pair.
     var NV = K_MAX + 2;
-    component inner = InnerProductHints(NV, CHUNK);
+    // vectors[i] = the i-th of the NV vectors (a renaming: no constraint survives --O2).
+    signal vectors[NV][CHUNK];
     for (var x = 0; x < CHUNK; x++) {
         for (var k = 0; k < K_MAX; k++) {
-            inner.w[k][x] <== used[k][x];
+            vectors[k][x] <== used[k][x];
         }
-        inner.w[K_MAX][x] <== vUsed[x];
-        inner.w[K_MAX + 1][x] <== deltaUsed[x];
+        vectors[K_MAX][x] <== vUsed[x];
+        vectors[K_MAX + 1][x] <== deltaUsed[x];
     }
+    component inner = InnerProductHints(NV, CHUNK);
+    inner.w <== vectors;
     // Output Gram entries.
     signal gramOut[KK];
     for (var i = 0; i < K_MAX; i++) {
@@ -436,13 +439,7 @@ template Chunk(K_MAX, CHUNK, B, BG) {
     challenge.inputs[0] <== accIn;
     challenge.inputs[1] <== accOut;
     component innerCheck = InnerProductCheck(NV, CHUNK);
-    for (var x = 0; x < CHUNK; x++) {
-        for (var k = 0; k < K_MAX; k++) {
-            innerCheck.w[k][x] <== used[k][x];
-        }
-        innerCheck.w[K_MAX][x] <== vUsed[x];
-        innerCheck.w[K_MAX + 1][x] <== deltaUsed[x];
-    }
+    innerCheck.w <== vectors;
     innerCheck.d <== inner.d;
     innerCheck.rho <== challenge.out;
 }

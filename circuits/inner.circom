@@ -19,22 +19,20 @@ pragma circom 2.1.0;
 include "circomlib/circuits/poseidon.circom";
 include "./lib.circom";
 
-// The weights c_1..c_{N-1} = rho^(4^i) of a challenge rho (c_0 = 1 is left to the caller):
-// two squarings per weight.
+// The weights c_1..c_{N-1} = rho^(4^i) of a challenge rho: two squarings per weight. (c_0 = 1
+// needs no signal; InnerProductCheck leaves w_0 unweighted.)
 template ChallengeWeights(N) {
     // The challenge.
     signal input rho;
-    // c[i] = rho^(4^i) for 1 <= i < N; c[0] = 1.
-    signal output c[N];
-    // rho^(2 * 4^(i-1)): the square between two weights.
-    signal half[N];
+    // c[i - 1] = rho^(4^i) for 1 <= i < N.
+    signal output c[N - 1];
+    // half[i - 1] = rho^(2 * 4^(i-1)): the square between two weights.
+    signal half[N - 1];
 
-    c[0] <== 1;
-    half[0] <== 0;
     for (var i = 1; i < N; i++) {
-        // c[i] = (c[i-1]^2)^2, with c[0] replaced by rho for the first weight.
-        half[i] <== i == 1 ? rho * rho : c[i - 1] * c[i - 1];
-        c[i] <== half[i] * half[i];
+        // c_i = (c_{i-1}^2)^2, with rho in the place of c_0 for the first weight.
+        half[i - 1] <== i == 1 ? rho * rho : c[i - 2] * c[i - 2];
+        c[i - 1] <== half[i - 1] * half[i - 1];
     }
 }
 
@@ -59,7 +57,7 @@ template InnerProductCheck(N, CHUNK) {
     for (var x = 0; x < CHUNK; x++) {
         var combined = w[0][x];
         for (var i = 1; i < N; i++) {
-            weighted[i][x] <== weights.c[i] * w[i][x];
+            weighted[i][x] <== weights.c[i - 1] * w[i][x];
             combined += weighted[i][x];
         }
         squared[x] <== combined * combined;
@@ -73,7 +71,13 @@ template InnerProductCheck(N, CHUNK) {
     for (var i = 0; i < N; i++) {
         for (var j = i; j < N; j++) {
             var idx = gramIndex(i, j, N);
-            pairWeight[idx] <== i == 0 ? weights.c[j] : weights.c[i] * weights.c[j];
+            if (i == 0 && j == 0) {
+                pairWeight[idx] <== 1;
+            } else if (i == 0) {
+                pairWeight[idx] <== weights.c[j - 1];
+            } else {
+                pairWeight[idx] <== weights.c[i - 1] * weights.c[j - 1];
+            }
             term[idx] <== pairWeight[idx] * d[idx];
             right += (i == j ? 1 : 2) * term[idx];
         }

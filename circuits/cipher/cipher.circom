@@ -98,8 +98,8 @@ template SharedKey() {
 // The first N keystream elements of chunk `chunkIndex` under `key` (`keystream`): block b is the
 // first nine outputs of PoseidonEx([key.x, key.y, chunkIndex * 2^16 + b, 0, 0, 0, 0, 0, 0], 9),
 // the tenth state element stays hidden. N <= 9 * 2^16 by construction of the nonce. Width 10
-// rather than 4: a permutation costs ~420 constraints at width 10 and 261 at width 4, so an
-// element of keystream costs ~47 instead of 87 (the chunk proof decrypts K_MAX * NP of them).
+// rather than 4: a permutation costs 399 constraints at width 10 and 261 at width 4, so an
+// element of keystream costs 44 instead of 87 (the chunk proof decrypts K_MAX * NP of them).
 template Keystream(N) {
     // The shared key.
     signal input key[2];
