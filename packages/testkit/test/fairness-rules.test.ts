@@ -31,6 +31,7 @@ import {
 } from "../src/bench/fairness/rules.ts";
 import { newModel, shares as sharesOf } from "../src/bench/fairness/runner.ts";
 import { l2Norm } from "../src/attacks/attacks.ts";
+import { exactCurvature, hessianSketch } from "../src/bench/fairness/curvature.ts";
 import { allScenarios, noisyReplay, quantizeFast, roundSubmissions } from "../src/bench/fairness/scenarios.ts";
 import { benchAggregatorKey, benchEphemeralSecret } from "../src/bench/seal-keys.ts";
 import { testBackend } from "./helpers.ts";
@@ -678,6 +679,56 @@ function replayRound(): (name: string) => number[] {
   updates[3] = Int32Array.from(last, (x) => Math.max(-127, Math.min(127, Math.round(x + 4 * normal(rng)))));
   return sharesUnder(updates, { reference, last, owner: flat });
 }
+
+test("curvature views: on a quadratic loss, u^T H u exactly, and a sketch of rank 3 finds the three stiff directions and the isotropic rest", () => {
+  // H = alpha I + sum_i lambda_i s_i s_i^T (s_i orthonormal, far stiffer than alpha): L(g + x) = 1 - <x, v> + x^T H x / 2.
+  const d = 96;
+  const rng = seededRandom(11);
+  const random = (): Float64Array => Float64Array.from({ length: d }, () => normal(rng));
+  const stiff: Float64Array[] = [];
+  for (let i = 0; i < 3; i++) {
+    const x = random();
+    for (const e of stiff) {
+      const c = dot(x, e);
+      for (let j = 0; j < d; j++) x[j] = (x[j] as number) - c * (e[j] as number);
+    }
+    const n = l2Norm(x);
+    stiff.push(x.map((y) => y / n));
+  }
+  const [alpha, lambdas] = [0.2, [9, 5, 3]];
+  const times = (x: ArrayLike<number>): Float64Array => {
+    const out = Float64Array.from(x, (y) => alpha * y);
+    stiff.forEach((e, i) => {
+      const c = (lambdas[i] as number) * dot(x, e);
+      for (let j = 0; j < d; j++) out[j] = (out[j] as number) + c * (e[j] as number);
+    });
+    return out;
+  };
+  const v = Float32Array.from(random(), (x) => x / 10);
+  const owner = {
+    scale: 1024,
+    loss: (): number[] => [],
+    direction: (step: Float64Array): Float32Array => {
+      const h = times(step);
+      return Float32Array.from(v, (x, i) => x - (h[i] as number));
+    },
+  };
+  const last = Array.from({ length: d }, () => BigInt(Math.round(30 * normal(rng))));
+  const exact = exactCurvature(owner, v, last);
+  const sketch = hessianSketch(owner, v, last, 3);
+  assert.ok(Math.abs(sketch.outside - alpha) < 1e-3, `outside ${sketch.outside}`);
+  for (let trial = 0; trial < 5; trial++) {
+    const u = random();
+    const want = dot(u, times(u));
+    // Float32 gradients: a relative error of about 1e-5.
+    assert.ok(Math.abs(exact.quadratic(u) - want) < 1e-3 * want, `exact ${exact.quadratic(u)} vs ${want}`);
+    assert.ok(Math.abs(sketch.quadratic(u) - want) < 1e-2 * want, `sketch ${sketch.quadratic(u)} vs ${want}`);
+    assert.ok(Math.abs(exact.alignment(u) - dot(u, v)) < 1e-9);
+  }
+  // Along the stiffest direction both charge its curvature, where the rest charges alpha.
+  const along = stiff[0] as Float64Array;
+  assert.ok(Math.abs(sketch.quadratic(along) - 9.2) < 0.05, `stiff ${sketch.quadratic(along)}`);
+});
 
 /**
  * An owner whose loss is stiff along `c1`: curvature enough for the round's mean step to overshoot

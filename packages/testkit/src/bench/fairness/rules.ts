@@ -39,6 +39,7 @@ import { dot, type RoundStats } from "./geometry.ts";
 import { l2Norm } from "../../attacks/attacks.ts";
 import { median } from "./stats.ts";
 import { surrogateCoefficients, surrogateShapley } from "./surrogate.ts";
+import { exactCurvature, hessianSketch, type Curvature } from "./curvature.ts";
 
 /** One aggregated player: the mean of its members' updates, times `scale`, with relative `weight`. */
 export interface AggregationGroup {
@@ -222,7 +223,11 @@ export type PayVariant =
   | "trapezoid-above-replay"
   | "endpoint-above-replay"
   | "later-above-replay"
-  | "start-above-replay";
+  | "start-above-replay"
+  | "exact-curvature"
+  | "sketch-curvature-2"
+  | "sketch-curvature-4"
+  | "sketch-curvature-8";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -242,6 +247,11 @@ export type PayVariant =
  *   secant curvature there and `c_perp` the mean secant curvature along random directions outside it
  *   (spanCurvature). Every number it reads from an update is in the chunk proofs already (`<u, v>`,
  *   `<u, Delta>`, `G_rr`); the owner would commit four scalars with `v`;
+ * - `exact-curvature`, `sketch-curvature-N`: the same charge with `Q(u) = u^T H u` for the owner's
+ *   whole Hessian (the second-order ceiling), or with `H` seen in its top `N` directions and as one
+ *   mean curvature outside them (curvature.ts): the directions span where a step overshoots, which
+ *   span(v, Delta) misses. The owner would commit the `N` directions with `v` (each one more
+ *   reference vector in the chunk proofs) and the `N x N` matrix and the mean as scalars;
  * - `trapezoid`: `<u_r, (v + v') / 2>` with `v' = -grad L_val` at the round's new model: the
  *   Aumann-Shapley value of the validation loss along the straight path from `g` to `g'`, which for a
  *   quadratic loss sums exactly to `L(g) - L(g')` and charges each player the overshoot it pushed
@@ -309,9 +319,15 @@ function oracleValues({ exact: ex, kept, pay }: PayContext): Map<number, number>
   return new Map(kept.map((i, j) => [i, base - (after[j] as number)]));
 }
 
-function spanCurvatureValues({ decision: r, input, exact: ex, kept, pay }: PayContext): Map<number, number> {
+/** The proven pay less each kept player's second-order overshoot, `Q` read through `view` of the owner's Hessian. */
+function curvatureValues(
+  view: (owner: OwnerOracle, v: Float32Array, lastGlobalDelta: readonly bigint[] | null) => Curvature,
+): (c: PayContext) => Map<number, number> {
+  return (c) => secondOrderValues(c, view(ownerOf(c.exact, c.pay), ownerDirection(c.exact), c.exact.lastGlobalDelta));
+}
+
+function secondOrderValues({ decision: r, input, exact: ex, kept, pay }: PayContext, curvature: Curvature): Map<number, number> {
   const owner = ownerOf(ex, pay);
-  const curvature = spanCurvature(owner, ownerDirection(ex), ex.lastGlobalDelta);
   const alignments = (input.reference as ReferenceStats).alignment;
   return new Map(
     kept.map((i) => {
@@ -502,7 +518,30 @@ const PAYS: Record<
     description:
       "consensus-reference's decision and aggregate, paid max(0, b_r - sigma_r^2 Q(u_r) / (2 n)): the proven pay minus the owner's second-order overshoot, the Hessian seen in span(v, Delta) (2 x 2 secants) and as one mean curvature outside it",
     proofNeeds: "as consensus-reference plus four owner scalars committed with v (a pay variant; not proven)",
-    values: spanCurvatureValues,
+    values: curvatureValues(spanCurvature),
+  },
+  "exact-curvature": {
+    description:
+      "as span-curvature with Q(u_r) = u_r^T H u_r, the owner's whole Hessian (one Hessian-vector product per update): the ceiling of a second-order charge for overshoot",
+    proofNeeds: "none: the owner's Hessian applied to each update (not provable)",
+    values: curvatureValues(exactCurvature),
+  },
+  "sketch-curvature-2": {
+    description: "as sketch-curvature-4 with the top 2 directions",
+    proofNeeds: "as consensus-reference plus 2 owner directions absorbed like v and 4 scalars committed with v (not proven)",
+    values: curvatureValues((o, v, d) => hessianSketch(o, v, d, 2)),
+  },
+  "sketch-curvature-4": {
+    description:
+      "as span-curvature with the Hessian seen in its top 4 directions (subspace iteration from v and Delta; the 4 x 4 matrix there) and one mean curvature outside",
+    proofNeeds:
+      "as consensus-reference plus 4 owner directions absorbed like v (one inner product per update each) and 11 scalars committed with v (not proven)",
+    values: curvatureValues((o, v, d) => hessianSketch(o, v, d, 4)),
+  },
+  "sketch-curvature-8": {
+    description: "as sketch-curvature-4 with the top 8 directions",
+    proofNeeds: "as consensus-reference plus 8 owner directions absorbed like v and 37 scalars committed with v (not proven)",
+    values: curvatureValues((o, v, d) => hessianSketch(o, v, d, 8)),
   },
   trapezoid: {
     description:
