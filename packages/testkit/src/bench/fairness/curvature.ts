@@ -40,29 +40,55 @@ function unit(a: Float64Array): Float64Array {
   return n === 0 ? a : a.map((x) => x / n);
 }
 
+/** A copy of `a` with its components along the orthonormal `basis` removed, twice: one pass loses orthogonality in floating point. */
+function withoutBasis(a: Float64Array, basis: readonly Float64Array[]): Float64Array {
+  const out = Float64Array.from(a);
+  for (let pass = 0; pass < 2; pass++)
+    for (const e of basis) {
+      const c = dot(out, e);
+      for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) - c * (e[i] as number);
+    }
+  return out;
+}
+
 /** Gram-Schmidt, in place of a QR: the orthonormal columns spanning `vectors` (dependent ones dropped). */
 function orthonormal(vectors: readonly Float64Array[]): Float64Array[] {
   const basis: Float64Array[] = [];
   for (const v of vectors) {
-    const out = Float64Array.from(v);
-    // Twice, for the orthogonality that one pass loses in floating point.
-    for (let pass = 0; pass < 2; pass++)
-      for (const e of basis) {
-        const c = dot(out, e);
-        for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) - c * (e[i] as number);
-      }
+    const out = withoutBasis(v, basis);
     if (l2Norm(out) > 1e-9 * Math.max(1e-300, l2Norm(v))) basis.push(unit(out));
   }
   return basis;
 }
 
-/** The step length of the secants: the last global delta's, or a tenth of `v`'s in round 0 (as `spanCurvature`). */
-function secantLength(v: Float64Array, delta: Float64Array | null): number {
+/**
+ * `Q(u) = p^T M p + outside (|u|^2 - |p|^2)`, `p` the coordinates of `u` in the orthonormal `basis`:
+ * a curvature `M` seen in a subspace and one mean curvature (`outside`) in the rest.
+ */
+export function subspaceQuadratic(
+  basis: readonly Float64Array[],
+  matrix: readonly (readonly number[])[],
+  outside: number,
+): (u: Float64Array) => number {
+  const m = basis.length;
+  return (u) => {
+    const p = basis.map((e) => dot(u, e));
+    let q = 0;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < m; j++) q += (p[i] as number) * ((matrix[i] as number[])[j] as number) * (p[j] as number);
+    const inSpan = p.reduce((a, x) => a + x * x, 0);
+    return q + outside * Math.max(0, dot(u, u) - inSpan);
+  };
+}
+
+/** The step length of the owner's secants: the last global delta's, or a tenth of `v`'s in round 0 (no last step). */
+export function secantLength(v: Float64Array, delta: Float64Array | null): number {
   const d = delta === null ? 0 : l2Norm(delta);
   return d > 0 ? d : 0.1 * l2Norm(v);
 }
 
-function weightUnits(owner: OwnerOracle, q: readonly bigint[] | null): Float64Array | null {
+/** A quantized vector in weight units (`/ owner.scale`), null stays null. */
+export function weightUnits(owner: OwnerOracle, q: readonly bigint[] | null): Float64Array | null {
   return q === null ? null : Float64Array.from(q, (x) => Number(x) / owner.scale);
 }
 
@@ -91,7 +117,7 @@ export function hessianSketch(
   v32: Float32Array,
   lastGlobalDelta: readonly bigint[] | null,
   rank: number,
-): Curvature & { readonly t: readonly (readonly number[])[]; readonly outside: number } {
+): Curvature & { readonly outside: number } {
   const v = Float64Array.from(v32);
   const d = v.length;
   const delta = weightUnits(owner, lastGlobalDelta);
@@ -109,27 +135,11 @@ export function hessianSketch(
         (dot(basis[i] as Float64Array, products[j] as Float64Array) + dot(basis[j] as Float64Array, products[i] as Float64Array)) / 2,
     ),
   );
-  const probes = Array.from({ length: OUTSIDE_PROBES }, () => {
-    const z = random();
-    for (let pass = 0; pass < 2; pass++)
-      for (const e of basis) {
-        const c = dot(z, e);
-        for (let i = 0; i < d; i++) z[i] = (z[i] as number) - c * (e[i] as number);
-      }
-    return unit(z);
-  });
+  const probes = Array.from({ length: OUTSIDE_PROBES }, () => unit(withoutBasis(random(), basis)));
   const outside = Math.max(0, probes.reduce((a, z) => a + dot(z, hessianTimes(owner, z, t)), 0) / OUTSIDE_PROBES);
   return {
-    t: tMatrix,
     outside,
     alignment: (u) => dot(u, v),
-    quadratic(u) {
-      const p = basis.map((e) => dot(u, e));
-      let q = 0;
-      for (let i = 0; i < m; i++)
-        for (let j = 0; j < m; j++) q += (p[i] as number) * ((tMatrix[i] as number[])[j] as number) * (p[j] as number);
-      const inSpan = p.reduce((a, x) => a + x * x, 0);
-      return q + outside * Math.max(0, dot(u, u) - inSpan);
-    },
+    quadratic: subspaceQuadratic(basis, tMatrix, outside),
   };
 }

@@ -39,7 +39,7 @@ import { dot, type RoundStats } from "./geometry.ts";
 import { l2Norm } from "../../attacks/attacks.ts";
 import { median } from "./stats.ts";
 import { surrogateCoefficients, surrogateShapley } from "./surrogate.ts";
-import { exactCurvature, hessianSketch, type Curvature } from "./curvature.ts";
+import { exactCurvature, hessianSketch, secantLength, subspaceQuadratic, weightUnits, type Curvature } from "./curvature.ts";
 
 /** One aggregated player: the mean of its members' updates, times `scale`, with relative `weight`. */
 export interface AggregationGroup {
@@ -323,11 +323,17 @@ function oracleValues({ exact: ex, kept, pay }: PayContext): Map<number, number>
 function curvatureValues(
   view: (owner: OwnerOracle, v: Float32Array, lastGlobalDelta: readonly bigint[] | null) => Curvature,
 ): (c: PayContext) => Map<number, number> {
-  return (c) => secondOrderValues(c, view(ownerOf(c.exact, c.pay), ownerDirection(c.exact), c.exact.lastGlobalDelta));
+  return (c) => {
+    const owner = ownerOf(c.exact, c.pay);
+    return secondOrderValues(c, owner, view(owner, ownerDirection(c.exact), c.exact.lastGlobalDelta));
+  };
 }
 
-function secondOrderValues({ decision: r, input, exact: ex, kept, pay }: PayContext, curvature: Curvature): Map<number, number> {
-  const owner = ownerOf(ex, pay);
+function secondOrderValues(
+  { decision: r, input, exact: ex, kept }: PayContext,
+  owner: OwnerOracle,
+  curvature: Curvature,
+): Map<number, number> {
   const alignments = (input.reference as ReferenceStats).alignment;
   return new Map(
     kept.map((i) => {
@@ -707,13 +713,13 @@ export function spanCurvature(owner: OwnerOracle, v32: Float32Array, lastGlobalD
     return out;
   };
   const basis = [unit(v)];
-  const delta = lastGlobalDelta === null ? null : Float64Array.from(lastGlobalDelta, (x) => Number(x) / owner.scale);
+  const delta = weightUnits(owner, lastGlobalDelta);
   const deltaNorm = delta === null ? 0 : l2Norm(delta);
   if (delta !== null && deltaNorm > 0) {
     const rest = without(delta, basis);
     if (l2Norm(rest) > 1e-6 * deltaNorm) basis.push(unit(rest));
   }
-  const t = deltaNorm > 0 ? deltaNorm : 0.1 * l2Norm(v);
+  const t = secantLength(v, delta);
   const rng = seededRandom(d + basis.length);
   const probes = Array.from({ length: PERPENDICULAR_PROBES }, () =>
     unit(
@@ -744,13 +750,7 @@ export function spanCurvature(owner: OwnerOracle, v32: Float32Array, lastGlobalD
     h,
     perpendicular,
     alignment: (u) => dot(u, v),
-    quadratic(u) {
-      const p = basis.map((e) => dot(u, e));
-      let q = 0;
-      for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) q += (p[i] as number) * ((h[i] as number[])[j] as number) * (p[j] as number);
-      const inSpan = p.reduce((a, x) => a + x * x, 0);
-      return q + perpendicular * Math.max(0, dot(u, u) - inSpan);
-    },
+    quadratic: subspaceQuadratic(basis, h, perpendicular),
   };
 }
 
