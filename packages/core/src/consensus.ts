@@ -15,7 +15,9 @@
  *   score. Sending one update from several identities gains nothing. (The quorum alone counts slots:
  *   copies must not be able to make a round inactive, see step 3.)
  * - Sizes above the median do not count: every update is clipped to the median norm before it is
- *   tested or scored, so inflating an update gains nothing once it is at the median.
+ *   tested or scored, so inflating an update gains nothing once it is at the median. Below it, the
+ *   size is paid (an honest update grows with its data): scaling by `x` multiplies that round's pay
+ *   by `min(x, M / |u|)`, which only the later rounds' damage takes back (docs/THREAT-MODEL.md row 23).
  * - Robustness counts slots, pay counts clusters: the median and the consensus test weigh each
  *   cluster by its members (copies move them no more than as many distinct updates would, and
  *   honest trainers with near-identical updates are not merged into one vote), while the aggregate

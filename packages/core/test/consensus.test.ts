@@ -390,6 +390,27 @@ test("by the reference: inflation gains nothing, beyond 3x the median norm it is
   for (const i of [0, 2, 3, 4]) assert.equal(copies.scores[i], alone.scores[i], `slot ${i} is unaffected by the copies`);
 });
 
+test("by the reference: below the median norm inflation is paid up to the clip, min(x, M / |u|) of one round's pay, never more", () => {
+  // Five honest updates and an aligned one at about half their norm (a trainer with little data).
+  // The clip pays an update's size up to the median norm M: within one round, scaling the small
+  // update by x multiplies its pay by min(x, M / |u|). docs/THREAT-MODEL.md row 23: the bound, and
+  // what the later rounds take back (docs/SCORING.md, twentieth round).
+  const six = (): number[][] => [...honest(), [6, 4, 0, 0, 0, 0, 0]].map((v) => v.map((x) => 4 * x));
+  const base = decideByReference(six(), V);
+  const norm2 = 16 * (6 * 6 + 4 * 4);
+  for (const factor of [1.25, 1.5, 2, 3]) {
+    const u = six();
+    u[5] = (u[5] as number[]).map((x) => x * factor);
+    const r = decideByReference(u, V);
+    assert.equal(r.status[5], SlotStatus.Inlier, `x${factor}`);
+    const gain = Number(r.scores[5]) / Number(base.scores[5]);
+    const allowance = Math.min(factor, Math.sqrt(Number(r.medianNorm2) / norm2));
+    // Scores are floors of fixed-point values: one unit either way.
+    assert.ok(gain <= allowance + 1 / Number(base.scores[5]), `x${factor}: gain ${gain} above ${allowance}`);
+    assert.ok(gain >= allowance - 1 / Number(base.scores[5]), `x${factor}: gain ${gain} below ${allowance}`);
+  }
+});
+
 test("by the reference: copies do not move the clip level (the median counts each cluster once)", () => {
   // Five honest updates and a small aligned one (a lazy trainer); the lazy one copied twice more.
   const lazy = [4, 4, 0, 0, 0, 0, 0];

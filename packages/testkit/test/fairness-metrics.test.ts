@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ownDecisions, summarizeSeed } from "../src/bench/fairness/metrics.ts";
+import { ownDecisions, rewardSchedule, scheduled, summarizeSeed } from "../src/bench/fairness/metrics.ts";
 import type { RoundRecord, RunRecord } from "../src/bench/fairness/runner.ts";
 import type { Scenario } from "../src/bench/fairness/scenarios.ts";
 
@@ -75,4 +75,33 @@ test("without Shapley in the baseline a Sybil has no value factor; other attacks
   const inflated = s.attacks.find((x) => x.name === "inflate-x1.5");
   assert.equal(inflated?.gainFactor, 1.2);
   assert.equal(inflated?.valueFactor, 0.5);
+});
+
+test("a decaying reward schedule keeps the total, moves money to early rounds and leaves who is aggregated alone", () => {
+  assert.deepEqual(rewardSchedule(1, 3), [1, 1, 1]);
+  const w = rewardSchedule(0.5, 3);
+  assert.deepEqual(
+    w.map((x) => Math.round(x * 1e9) / 1e9),
+    [12 / 7, 6 / 7, 3 / 7].map((x) => Math.round(x * 1e9) / 1e9),
+  );
+  assert.ok(Math.abs(w.reduce((a, x) => a + x, 0) - 3) < 1e-12);
+  for (const bad of [0, -0.5, 1.5, Number.NaN]) assert.throws(() => rewardSchedule(bad, 3), RangeError);
+  // Slot 0 earns early, slot 1 late: the equal schedule ties them, the decaying one pays slot 0 more.
+  const rounds = [round([1, 0], [0.4, 0]), round([0.5, 0.5], [0, 0]), round([0, 1], [0, 0.1])];
+  rounds[1] = { ...rounds[1], aggregated: [true, false] } as RoundRecord;
+  const all = run("honest", rounds);
+  const equal = scheduled(ownDecisions, rewardSchedule(1, 3))(all);
+  const early = scheduled(ownDecisions, w)(all);
+  assert.deepEqual(
+    equal.map((d) => d.shares),
+    rounds.map((r) => r.shares),
+  );
+  assert.deepEqual(
+    early.map((d) => d.aggregated),
+    rounds.map((r) => r.aggregated),
+  );
+  const total = (view: typeof equal, slot: number): number => view.reduce((a, d) => a + (d.shares[slot] as number), 0);
+  assert.equal(total(equal, 0), total(equal, 1));
+  assert.ok(total(early, 0) > total(early, 1));
+  assert.throws(() => scheduled(ownDecisions, [1, 1])(all), RangeError);
 });

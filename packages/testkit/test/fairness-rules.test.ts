@@ -31,7 +31,7 @@ import {
 } from "../src/bench/fairness/rules.ts";
 import { newModel, shares as sharesOf } from "../src/bench/fairness/runner.ts";
 import { l2Norm } from "../src/attacks/attacks.ts";
-import { exactCurvature, hessianSketch } from "../src/bench/fairness/curvature.ts";
+import { exactCurvature, hessianSketch, roundedDirection } from "../src/bench/fairness/curvature.ts";
 import { allScenarios, noisyReplay, quantizeFast, roundSubmissions } from "../src/bench/fairness/scenarios.ts";
 import { benchAggregatorKey, benchEphemeralSecret } from "../src/bench/seal-keys.ts";
 import { testBackend } from "./helpers.ts";
@@ -728,6 +728,20 @@ test("curvature views: on a quadratic loss, u^T H u exactly, and a sketch of ran
   // Along the stiffest direction both charge its curvature, where the rest charges alpha.
   const along = stiff[0] as Float64Array;
   assert.ok(Math.abs(sketch.quadratic(along) - 9.2) < 0.05, `stiff ${sketch.quadratic(along)}`);
+  // Directions rounded to 4-bit reference vectors (7 steps of their largest magnitude a side) keep
+  // most of each stiff direction: the sketch on their span still charges about the whole Hessian.
+  const rounded = roundedDirection(Float64Array.from([0.5, -1, 0.26, 0.07, 0]), 4);
+  assert.deepEqual(
+    Array.from(rounded, (x) => Math.round(x * 7)),
+    [4, -7, 2, 0, 0],
+  );
+  const coarse = hessianSketch(owner, v, last, 3, 4);
+  for (let trial = 0; trial < 5; trial++) {
+    const u = random();
+    const want = dot(u, times(u));
+    assert.ok(Math.abs(coarse.quadratic(u) - want) < 0.1 * want, `4-bit sketch ${coarse.quadratic(u)} vs ${want}`);
+  }
+  assert.ok(coarse.quadratic(along) > 8, `4-bit stiff ${coarse.quadratic(along)}`);
 });
 
 /**

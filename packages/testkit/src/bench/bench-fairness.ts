@@ -7,7 +7,7 @@
  *   npm run bench:fairness -- [--rule consensus-reference] [--rules current,fltrust,...] [--seeds 1,2,3]
  *     [--rounds 5] [--scenarios honest,inflate-x1.5,...] [--verify-proven first|all|none]
  *     [--curvature secant-delta:1:0.3|secant-v:1:1|<number>] [--lambda 1.5] [--kappa 3] [--tau 0.03]
- *     [--dedup 0.95] [--out bench/fairness.json]
+ *     [--dedup 0.95] [--reward-decay 1[,0.7,...]] [--out bench/fairness.json]
  *     [--candidates-out bench/fairness-candidates.json] [--dump-rounds <file>]
  *     [--attack-shapley inflate,lazy,replay,leaked,sybil|none] [--alpha 0.5] [--hidden 32] [--holdout 0.15] [--validation 500]
  *
@@ -33,7 +33,7 @@ import { quantizeModel, type CircuitConfig } from "@fedmarket/core";
 import { REPO_ROOT, validateModelSpec } from "@fedmarket/protocol";
 import { initialWeights, MNIST_CLASSES, MNIST_PIXELS, selectBackend } from "@fedmarket/ml";
 import { fairnessData, histogram } from "./fairness/data.ts";
-import { decisionsOf, issueSchema, ownDecisions, summarizeSeed, type SeedDetails } from "./fairness/metrics.ts";
+import { decisionsOf, issueSchema, ownDecisions, rewardSchedule, scheduled, summarizeSeed, type SeedDetails } from "./fairness/metrics.ts";
 import { DEFAULT_LAMBDA, PROVEN_RULE, ruleRegistry, type RoundRule } from "./fairness/rules.ts";
 import { SeedRunner, type CurvatureMode, type RunRecord } from "./fairness/runner.ts";
 import { allScenarios, DEFAULT_ATTACKERS } from "./fairness/scenarios.ts";
@@ -65,6 +65,10 @@ const { values: args } = benchArgs(import.meta.url, {
   // attack (valueFactor), next to their pay (gainFactor). About 2 s per round on 2 cores. `sybil`
   // also computes it in the Sybils' baselines: the identities' value against the trainer's alone.
   "attack-shapley": { type: "string", default: "inflate,lazy,replay,leaked,sybil" },
+  // Reward schedules to pay every rule's shares out of (docs/SCORING.md, twentieth round): each
+  // round's reward `decay` times the previous one's; 1 is the contract's equal reward. Every decay
+  // after the first adds a row `<rule>@decay<d>`; bench/fairness.json reports the first.
+  "reward-decay": { type: "string", default: "1" },
 });
 
 const TRAINERS = 8;
@@ -105,6 +109,10 @@ const scenarios = everyScenario.filter((s) => wanted.has(s.name));
 const verify = args["verify-proven"] as string;
 if (!["first", "all", "none"].includes(verify)) throw new RangeError("--verify-proven must be first, all or none");
 const curvature = parseCurvature(args.curvature as string);
+const decays = (args["reward-decay"] as string).split(",").map(Number);
+for (const d of decays) rewardSchedule(d, rounds); // fails early on a decay outside (0, 1]
+/** A rule's row name under a reward decay: the rule's own for the first decay given. */
+const rowName = (rule: string, decay: number): string => (decay === decays[0] ? rule : `${rule}@decay${decay}`);
 const VALUED_KINDS = ["inflate", "lazy", "replay", "leaked", "sybil"];
 const valuedKinds = new Set(args["attack-shapley"] === "none" ? [] : (args["attack-shapley"] as string).split(","));
 for (const kind of valuedKinds)
@@ -204,14 +212,16 @@ for (const seed of seeds) {
 // Summaries
 // ---------------------------------------------------------------------------------------------
 
-function seedDetails(rule: RoundRule, res: SeedResult): SeedDetails {
+function seedDetails(rule: RoundRule, res: SeedResult, decay: number): SeedDetails {
   const own = res.runs.get(rule.name) as Map<string, RunRecord>;
-  return summarizeSeed(res.seed, own.get("honest") as RunRecord, own, scenarios, ownDecisions, true);
+  const view = scheduled(ownDecisions, rewardSchedule(decay, rounds));
+  return summarizeSeed(res.seed, own.get("honest") as RunRecord, own, scenarios, view, true);
 }
 
-function onCurrentTrajectory(rule: RoundRule, res: SeedResult): SeedDetails {
+function onCurrentTrajectory(rule: RoundRule, res: SeedResult, decay: number): SeedDetails {
   const cur = res.runs.get("current") as Map<string, RunRecord>;
-  return summarizeSeed(res.seed, cur.get("honest") as RunRecord, cur, scenarios, decisionsOf(rule.name), false);
+  const view = scheduled(decisionsOf(rule.name), rewardSchedule(decay, rounds));
+  return summarizeSeed(res.seed, cur.get("honest") as RunRecord, cur, scenarios, view, false);
 }
 
 const LEGACY = new Set(["sign-flip", "scale", "gaussian", "label-flip", "free-rider", "duplicate"]);
@@ -242,11 +252,14 @@ function goals(seedRows: readonly SeedDetails[]): Record<string, unknown> {
   };
 }
 
-const ruleRows = rules.map((rule) => {
-  const seedRows = results.map((res) => seedDetails(rule, res));
-  const shared = rule === current ? undefined : results.map((res) => onCurrentTrajectory(rule, res));
+const ruleRows = rules.flatMap((rule) => decays.map((decay) => ruleRow(rule, decay)));
+
+function ruleRow(rule: RoundRule, decay: number) {
+  const seedRows = results.map((res) => seedDetails(rule, res, decay));
+  const shared = rule === current ? undefined : results.map((res) => onCurrentTrajectory(rule, res, decay));
   return {
-    rule: rule.name,
+    rule: rowName(rule.name, decay),
+    rewardDecay: decay,
     description: rule.description,
     proofNeeds: rule.proofNeeds,
     goals: goals(seedRows),
@@ -276,7 +289,7 @@ const ruleRows = rules.map((rule) => {
       };
     }),
   };
-});
+}
 
 const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
 const main = ruleRows.find((r) => r.rule === args.rule);
@@ -306,6 +319,7 @@ const candidates = {
       "exact, all 2^8 coalitions per round of the all-honest run (and of the runs of the scenario kinds in attackShapley); utility = evaluation accuracy (and -cross-entropy) of prevModel + floor(sum_T u / |T|); computed on each half of the evaluation split (equal halves), the reported value is their mean",
     attackShapley: [...valuedKinds],
     curvature: args.curvature,
+    rewardDecays: decays,
     lambda,
     kappa: Number(args.kappa),
     tau: Number(args.tau),

@@ -108,15 +108,43 @@ export function exactCurvature(owner: OwnerOracle, v32: Float32Array, lastGlobal
 }
 
 /**
+ * `a` as a reference vector of `bits` bits would carry it: `top = 2^(bits - 1) - 1` steps a side,
+ * values beyond the range clipped, at the range (its largest magnitude, or a multiple of its root mean
+ * square: at few bits clipping the tails loses less than coarse steps) whose rounding keeps the
+ * highest cosine with `a`. A proof reads `<u, q>` of the rounded vector only, so the sketch must be
+ * built on it: its span, its curvature matrix and what lies outside it.
+ */
+export function roundedDirection(a: Float64Array, bits: number): Float64Array {
+  const top = (1 << (bits - 1)) - 1;
+  const max = a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  if (max === 0) return a;
+  const rms = Math.sqrt(dot(a, a) / a.length);
+  const round = (range: number): Float64Array => a.map((x) => (Math.max(-top, Math.min(top, Math.round((x / range) * top))) * range) / top);
+  const cosine = (b: Float64Array): number => {
+    const n = l2Norm(b);
+    return n === 0 ? -1 : dot(a, b) / n;
+  };
+  let best = round(max);
+  for (const factor of [0.5, 1, 1.5, 2, 2.5, 3, 4]) {
+    const candidate = round(Math.min(max, factor * rms));
+    if (cosine(candidate) > cosine(best)) best = candidate;
+  }
+  return best;
+}
+
+/**
  * `H` in the span of `rank` orthonormal directions found by subspace iteration (started from `v`,
  * the last delta and seeded random directions), plus the mean curvature along random directions
- * outside it (never below 0): `Q(u) = p^T T p + c_out (|u|^2 - |p|^2)`, `p = Q^T u`.
+ * outside it (never below 0): `Q(u) = p^T T p + c_out (|u|^2 - |p|^2)`, `p = Q^T u`. With `bits`,
+ * the directions are first rounded to `bits`-bit reference vectors (`roundedDirection`) and the
+ * span is theirs: a linear map of the `<u, q_i>` a proof would read, folded into `T`.
  */
 export function hessianSketch(
   owner: OwnerOracle,
   v32: Float32Array,
   lastGlobalDelta: readonly bigint[] | null,
   rank: number,
+  bits?: number,
 ): Curvature & { readonly outside: number } {
   const v = Float64Array.from(v32);
   const d = v.length;
@@ -126,6 +154,7 @@ export function hessianSketch(
   const random = (): Float64Array => Float64Array.from({ length: d }, () => normal(rng));
   let basis = orthonormal([v, ...(delta === null ? [] : [delta]), ...Array.from({ length: rank }, random)]).slice(0, rank);
   for (let it = 0; it < SKETCH_ITERATIONS; it++) basis = orthonormal(basis.map((q) => hessianTimes(owner, q, t)));
+  if (bits !== undefined) basis = orthonormal(basis.map((q) => roundedDirection(q, bits)));
   const products = basis.map((q) => hessianTimes(owner, q, t));
   const m = basis.length;
   const tMatrix = Array.from({ length: m }, (_, i) =>

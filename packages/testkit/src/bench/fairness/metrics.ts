@@ -96,6 +96,32 @@ export function decisionsOf(rule: string): DecisionView {
     });
 }
 
+/**
+ * The round rewards of a schedule in which each round's reward is `decay` times the previous one's,
+ * as multiples of the equal schedule's reward (their mean is 1, so totals stay comparable): 1 is
+ * today's equal reward every round.
+ */
+export function rewardSchedule(decay: number, rounds: number): number[] {
+  if (!(decay > 0 && decay <= 1)) throw new RangeError(`reward decay ${decay}: must be in (0, 1]`);
+  const raw = Array.from({ length: rounds }, (_, r) => decay ** r);
+  const total = raw.reduce((a, x) => a + x, 0);
+  return raw.map((x) => (x * rounds) / total);
+}
+
+/**
+ * A view whose shares are paid out of `schedule`'s round rewards: round `r`'s shares times
+ * `schedule[r]`. Who is aggregated, and every trajectory, stay the same (the pay does not steer the
+ * model); only the money moves between rounds.
+ */
+export function scheduled(view: DecisionView, schedule: readonly number[]): DecisionView {
+  return (run) =>
+    view(run).map((d, r) => {
+      const w = schedule[r];
+      if (w === undefined) throw new RangeError(`the reward schedule has no round ${r}`);
+      return { aggregated: d.aggregated, shares: d.shares.map((s) => s * w) };
+    });
+}
+
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 const sumVectors = (rows: readonly (readonly number[])[], k: number): number[] =>

@@ -227,7 +227,10 @@ export type PayVariant =
   | "exact-curvature"
   | "sketch-curvature-2"
   | "sketch-curvature-4"
-  | "sketch-curvature-8";
+  | "sketch-curvature-8"
+  | "sketch-curvature-4-bits4"
+  | "sketch-curvature-8-bits4"
+  | "sketch-curvature-8-bits2";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -548,6 +551,21 @@ const PAYS: Record<
     description: "as sketch-curvature-4 with the top 8 directions",
     proofNeeds: "as consensus-reference plus 8 owner directions absorbed like v and 37 scalars committed with v (not proven)",
     values: curvatureValues((o, v, d) => hessianSketch(o, v, d, 8)),
+  },
+  "sketch-curvature-4-bits4": {
+    description: "as sketch-curvature-4 with each direction rounded to a 4-bit reference vector (the sketch is built on the rounded span)",
+    proofNeeds: "as sketch-curvature-4, the directions packed at 4 bits (not proven)",
+    values: curvatureValues((o, v, d) => hessianSketch(o, v, d, 4, 4)),
+  },
+  "sketch-curvature-8-bits4": {
+    description: "as sketch-curvature-8 with each direction rounded to a 4-bit reference vector",
+    proofNeeds: "as sketch-curvature-8, the directions packed at 4 bits (not proven)",
+    values: curvatureValues((o, v, d) => hessianSketch(o, v, d, 8, 4)),
+  },
+  "sketch-curvature-8-bits2": {
+    description: "as sketch-curvature-8 with each direction rounded to a 2-bit reference vector (-1, 0, 1 times its largest magnitude)",
+    proofNeeds: "as sketch-curvature-8, the directions packed at 2 bits (not proven)",
+    values: curvatureValues((o, v, d) => hessianSketch(o, v, d, 8, 2)),
   },
   trapezoid: {
     description:
