@@ -124,12 +124,15 @@ export function roundedDirection(a: Float64Array, bits: number): Float64Array {
     const n = l2Norm(b);
     return n === 0 ? -1 : dot(a, b) / n;
   };
-  let best = round(max);
-  for (const factor of [0.5, 1, 1.5, 2, 2.5, 3, 4]) {
-    const candidate = round(Math.min(max, factor * rms));
-    if (cosine(candidate) > cosine(best)) best = candidate;
+  // Each distinct range rounded and scored once; the first of equal cosines wins, the largest magnitude first.
+  const ranges = [...new Set([max, ...[0.5, 1, 1.5, 2, 2.5, 3, 4].map((factor) => Math.min(max, factor * rms))])];
+  let best = { rounded: a, cosine: -Infinity };
+  for (const range of ranges) {
+    const rounded = round(range);
+    const c = cosine(rounded);
+    if (c > best.cosine) best = { rounded, cosine: c };
   }
-  return best;
+  return best.rounded;
 }
 
 /**

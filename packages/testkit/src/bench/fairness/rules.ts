@@ -563,7 +563,8 @@ const PAYS: Record<
     values: curvatureValues((o, v, d) => hessianSketch(o, v, d, 8, 4)),
   },
   "sketch-curvature-8-bits2": {
-    description: "as sketch-curvature-8 with each direction rounded to a 2-bit reference vector (-1, 0, 1 times its largest magnitude)",
+    description:
+      "as sketch-curvature-8 with each direction rounded to a 2-bit reference vector (-1, 0 or 1 times the range that keeps the highest cosine)",
     proofNeeds: "as sketch-curvature-8, the directions packed at 2 bits (not proven)",
     values: curvatureValues((o, v, d) => hessianSketch(o, v, d, 8, 2)),
   },
