@@ -16,7 +16,8 @@ include "./lib.circom";
 // by these bounds, so no difference can wrap unnoticed.
 //
 // Constants: CONSENSUS_PARAMS in consensus.ts (dupNum / dupDen = 19 / 20, cap2 = 4,
-// tauNum / tauDen = 3 / 100, marginSq = 16, referenceCap2 = 9, replayNum / replayDen = 99 / 100);
+// tauNum / tauDen = 3 / 100, marginSq = 16, referenceCap2 = 9, replayNum / replayDen = 99 / 100,
+// veto = 1 / 10);
 // the clip bits F are a template parameter (16 in CONSENSUS_PARAMS).
 
 // F, the clip factors' fixed-point bits (CONSENSUS_CLIP_BITS in packages/core/src/config.ts).
@@ -584,6 +585,73 @@ template ReferenceAligned(K, GB) {
     }
 }
 
+// vetoDen^2 / vetoNum^2: vetoed iff b_k < 0 and vetoDen^2 b_k^2 >= vetoNum^2 G_kk N (cosine with the
+// last global delta <= -1/10; CONSENSUS_PARAMS.veto in packages/core/src/consensus.ts).
+function consensusVetoDen2() {
+    return 100;
+}
+
+// vetoNum^2 (see consensusVetoDen2).
+function consensusVetoNum2() {
+    return 1;
+}
+
+// Step 2'v of the rule (by the owner's reference, when the last global delta is non-zero and helps:
+// N != 0 and delta = <Delta, v> >= 1): a slot aligned with v is not admitted when it points against
+// Delta, b_k < 0 and vetoDen^2 b_k^2 >= vetoNum^2 G_kk N: admitted[k] = aligned[k] (1 - applies
+// against[k]) (`admitted` of consensusDecision before its validity gate, which the caller applies).
+// Bounds (from the caller): |b_k|, |delta| < 2^GB, G_kk and N in [0, 2^GB). The sign tests of
+// -b_k - 1 and delta - 1 are in [-2^GB, 2^GB); vetoDen^2 b_k^2 is in [0, 2^(2 GB + 7)) (100 < 2^7)
+// and vetoNum^2 G_kk N in [0, 2^(2 GB)), so their difference lies in NonNegative(2 GB + 7)'s range.
+template DeltaVeto(K, GB) {
+    assert(2 * GB + 7 <= 252);
+    // b_k = <u_k, Delta> (signed, |b_k| < 2^GB).
+    signal input deltaAlignment[K];
+    // G_kk, each in [0, 2^GB).
+    signal input norm2[K];
+    // N = |Delta|^2, in [0, 2^GB).
+    signal input deltaNorm;
+    // delta = <Delta, v> (signed, |delta| < 2^GB).
+    signal input deltaReference;
+    // ReferenceAligned's verdict (0/1).
+    signal input aligned[K];
+    // 1 iff the rule judges by the reference (0/1, from the caller).
+    signal input on;
+    // admitted[k] = 1 iff slot k is admitted to the candidates by the reference.
+    signal output admitted[K];
+
+    // ---- whether the veto applies: on, N != 0, delta >= 1 ----
+    component noDelta = IsZero();
+    noDelta.in <== deltaNorm;
+    component helps = NonNegative(GB);
+    helps.d <== deltaReference - 1;
+    // onDelta = on [N != 0]; applies = onDelta [delta >= 1].
+    signal onDelta <== on * (1 - noDelta.out);
+    signal applies <== onDelta * helps.out;
+
+    // negative[k].out = 1 iff b_k < 0 (sign of -b_k - 1).
+    component negative[K];
+    // square[k] = b_k^2; normProduct[k] = G_kk N.
+    signal square[K];
+    signal normProduct[K];
+    // margin[k].out = 1 iff vetoDen^2 b_k^2 - vetoNum^2 G_kk N >= 0.
+    component margin[K];
+    // against[k] = negative * margin; vetoed[k] = applies * against[k].
+    signal against[K];
+    signal vetoed[K];
+    for (var k = 0; k < K; k++) {
+        negative[k] = NonNegative(GB);
+        negative[k].d <== -deltaAlignment[k] - 1;
+        square[k] <== deltaAlignment[k] * deltaAlignment[k];
+        normProduct[k] <== norm2[k] * deltaNorm;
+        margin[k] = NonNegative(2 * GB + 7);
+        margin[k].d <== consensusVetoDen2() * square[k] - consensusVetoNum2() * normProduct[k];
+        against[k] <== negative[k].out * margin[k].out;
+        vetoed[k] <== applies * against[k];
+        admitted[k] <== aligned[k] * (1 - vetoed[k]);
+    }
+}
+
 // replayDen^2 / replayNum^2: a replay iff b_k > 0 and replayDen^2 b_k^2 >= replayNum^2 G_kk N
 // (cosine with the last global delta >= 99 / 100; REPLAY_NUM / REPLAY_DEN in packages/core/src/replay.ts).
 function consensusReplayDen2() {
@@ -1117,7 +1185,7 @@ template ConsensusRule(K, F, GB) {
     signal zero[K];
     // fresh[k] = nonZero[k] * (1 - replay[k]): valid, non-zero and no replay of Delta.
     signal fresh[K];
-    // referenceGate[k] = byReference * aligned[k]: the reference's verdict when it judges.
+    // referenceGate[k] = byReference * admitted[k]: the reference's verdict (aligned, not vetoed) when it judges.
     signal referenceGate[K];
     // candidate[k] = fresh[k] * (1 - byReference + referenceGate[k]): valid, non-zero, no replay
     // and (by the reference) aligned: the slots that are clustered.
@@ -1142,6 +1210,14 @@ template ConsensusRule(K, F, GB) {
     }
     aligned.norm2 <== norm2;
     replays.norm2 <== norm2;
+    // Step 2'v: the last global delta's veto on the aligned slots, when the last step helps.
+    component veto = DeltaVeto(K, GB);
+    veto.deltaAlignment <== deltaAlignment;
+    veto.norm2 <== norm2;
+    veto.deltaNorm <== deltaNorm;
+    veto.deltaReference <== deltaReference;
+    veto.aligned <== aligned.aligned;
+    veto.on <== byReference;
     for (var k = 0; k < K; k++) {
         isZero[k] = IsZero();
         isZero[k].in <== norm2[k];
@@ -1151,7 +1227,7 @@ template ConsensusRule(K, F, GB) {
     replays.nonZero <== nonZero;
     for (var k = 0; k < K; k++) {
         fresh[k] <== nonZero[k] * (1 - replays.replay[k]);
-        referenceGate[k] <== byReference * aligned.aligned[k];
+        referenceGate[k] <== byReference * veto.admitted[k];
         candidate[k] <== fresh[k] * (1 - byReference + referenceGate[k]);
     }
 

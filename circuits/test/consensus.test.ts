@@ -72,6 +72,7 @@ let additiveValues: TestCircuit;
 let gramValues: TestCircuit;
 let deltaCap: TestCircuit;
 let deltaReplay: TestCircuit;
+let deltaVeto: TestCircuit;
 
 before(async () => {
   links = await loadTestMain("test_near_duplicate_links", LINKS_MAIN);
@@ -87,6 +88,7 @@ before(async () => {
   gramValues = await loadTestMain("test_gram_values", testMain("GramValues", `${K}, ${2 * F + GB}`));
   deltaCap = await loadTestMain("test_delta_cap", testMain("DeltaCap", `${K}, ${GB}`));
   deltaReplay = await loadTestMain("test_delta_replay", testMain("DeltaReplay", `${K}, ${GB}`));
+  deltaVeto = await loadTestMain("test_delta_veto", testMain("DeltaVeto", `${K}, ${GB}`));
 });
 after(releaseCurves);
 
@@ -1630,6 +1632,90 @@ describe("DeltaCap", () => {
 });
 
 // ---- 2''. DeltaReplay ----
+
+describe("DeltaVeto", () => {
+  /** DeltaVeto input of a round by the reference, with consensusDecision's admitted flags. */
+  function vetoInput(round: Round, reference: TestReference): { input: CircuitInput; result: ConsensusResult } {
+    const { gram, result } = decideByReference(round, reference);
+    const stats = referenceStats(round, reference);
+    const input = {
+      deltaAlignment: stats.delta.alignment.map(mod),
+      norm2: gram.map((row, k) => row[k] as bigint),
+      deltaNorm: stats.delta.norm2,
+      deltaReference: mod(stats.delta.reference),
+      aligned: result.aligned.map(bit),
+      on: 1n,
+    } as CircuitInput;
+    return { input, result };
+  }
+
+  test("equals consensusDecision's admitted slots on seeded rounds (valid slots)", async () => {
+    const next = rng(411);
+    let vetoed = 0;
+    let admitted = 0;
+    for (const { round, reference } of referenceRounds(36, 409)) {
+      // A last step v + n, n seeded noise twice v's size, and every other slot pushed against n by
+      // its own size: slots aligned with v fall on both sides of the veto (<Delta, v> > 0 in most rounds).
+      const size = (u: readonly bigint[]): number => Math.sqrt(Number(innerProduct(u, u)));
+      const range = Number(reference.v.reduce((m, x) => ((x < 0n ? -x : x) > m ? (x < 0n ? -x : x) : m), 1n));
+      const noise = reference.v.map(() => next(-2 * range, 2 * range));
+      const delta = reference.v.map((x, i) => x + (noise[i] as bigint));
+      const pushed: Round = round.map((u, k) => {
+        if (u === null || k % 2 === 0) return u;
+        const scale = size(u) / Math.max(1, size(noise));
+        return u.map((x, i) => x - BigInt(Math.round(scale * Number(noise[i] as bigint))));
+      });
+      const { input, result } = vetoInput(pushed, { ...reference, delta });
+      const w = await deltaVeto.witness(input);
+      assert.equal(deltaVeto.violated(w), -1);
+      for (let k = 0; k < K; k++) {
+        if (!result.valid[k]) continue;
+        assert.equal(output(deltaVeto, w, `admitted[${k}]`), bit(result.admitted[k]), `admitted[${k}]`);
+        if (result.aligned[k] === true && !result.admitted[k]) vetoed++;
+        if (result.admitted[k] === true) admitted++;
+      }
+    }
+    assert.ok(vetoed >= 5 && admitted >= 20, `${vetoed} vetoed, ${admitted} admitted`);
+    console.error(`  DeltaVeto(${K}, ${GB}): ${deltaVeto.r1cs.nConstraints} constraints`);
+  });
+
+  test("the veto is inclusive at cosine -1/10, applies only when the last step helps, and leaves the unaligned out", async () => {
+    // b = -10, G_kk = N = 100: 100 * 10^2 = 1 * 100 * 100 (cosine -1/10).
+    const at = (b: bigint, g: bigint, n: bigint, delta = 1n, aligned = 1n): CircuitInput =>
+      ({
+        deltaAlignment: new Array<bigint>(K).fill(mod(b)),
+        norm2: new Array<bigint>(K).fill(g),
+        deltaNorm: n,
+        deltaReference: mod(delta),
+        aligned: new Array<bigint>(K).fill(aligned),
+        on: 1n,
+      }) as CircuitInput;
+    const flag = async (input: CircuitInput): Promise<bigint> => {
+      const w = await deltaVeto.witness(input);
+      assert.equal(deltaVeto.violated(w), -1);
+      return output(deltaVeto, w, "admitted[0]");
+    };
+    assert.equal(await flag(at(-10n, 100n, 100n)), 0n);
+    assert.equal(await flag(at(-9n, 100n, 100n)), 1n);
+    assert.equal(await flag(at(10n, 100n, 100n)), 1n);
+    assert.equal(await flag(at(0n, 100n, 100n)), 1n);
+    // Not aligned with v: never admitted.
+    assert.equal(await flag(at(10n, 100n, 100n, 1n, 0n)), 0n);
+    // Round 0 (N = 0), a last step that does not help (<Delta, v> <= 0), or by consensus: no veto.
+    assert.equal(await flag(at(-10n, 100n, 0n)), 1n);
+    assert.equal(await flag(at(-10n, 100n, 100n, 0n)), 1n);
+    assert.equal(await flag(at(-10n, 100n, 100n, -5n)), 1n);
+    assert.equal(await flag(tamper(at(-10n, 100n, 100n), (c) => (c.on = 0n))), 1n);
+    // The extremes of the bounds: b, G_kk, N and <Delta, v> just below 2^GB in size (cosine -1).
+    const max = (1n << BigInt(GB)) - 1n;
+    assert.equal(await flag(at(-max, max, max, max)), 0n);
+    assert.equal(await flag(at(max, max, max, -max)), 1n);
+    // b beyond the bound makes the witness unsatisfiable rather than giving a wrong answer.
+    await assert.rejects(deltaVeto.witness(at(-max - 2n, max, max, max)));
+    const w = await deltaVeto.witness(at(-10n, 100n, 100n));
+    assert.notEqual(deltaVeto.violated(withOutput(deltaVeto, w, "admitted[0]", 1n)), -1);
+  });
+});
 
 describe("DeltaReplay", () => {
   /** DeltaReplay input of a round and a last delta, with consensusDecision's replay flags. */

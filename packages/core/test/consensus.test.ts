@@ -609,3 +609,85 @@ test("the delta cap: copies do not move the median cosine; ties are ordered by s
   assert.ok(tied.deltaCapped);
   assert.ok(tied.deltaDeduction.every((x) => x === 0n));
 });
+
+/** The decision by the reference at `D = 1024` with parameters changed from CONSENSUS_PARAMS. */
+function decideVariant(vectors: number[][], delta: number[], params: Partial<typeof CONSENSUS_PARAMS>): ConsensusResult {
+  const big = vectors.map((u) => u.map((x) => BigInt(x)));
+  const vb = V.map((x) => BigInt(x));
+  const db = delta.map((x) => BigInt(x));
+  const dot = (a: readonly bigint[], b: readonly bigint[]): bigint => a.reduce((s, x, i) => s + x * (b[i] as bigint), 0n);
+  return consensusDecision(
+    {
+      commitments: vectors.map((_, i) => BigInt(1000 + i)),
+      excluded: none(vectors.length),
+      gram: gramMatrix(big),
+      f: 1,
+      // D = 1024: the margin is cos > 4 / 32 = 0.125.
+      reference: { alignment: big.map((u) => dot(u, vb)), norm2: dot(vb, vb), size: 1024 },
+      delta: { alignment: big.map((u) => dot(u, db)), norm2: dot(db, db), reference: dot(db, vb) },
+    },
+    { ...CONSENSUS_PARAMS, ...params },
+  );
+}
+
+test("the last step's veto (2'v): an update aligned with v that points against Delta (cosine <= -1/10) is not counted", () => {
+  // Delta = (10, 0, ..., 10): <Delta, v> = 10 > 0. The last update: cos(u, v) = 0.43 > 0.125,
+  // cos(u, Delta) = -0.43 <= -0.1.
+  const lastStep = [10, 0, 0, 0, 0, 0, 10];
+  const u = [...honest(), [10, 10, 0, 0, 0, 0, -30]];
+  const unvetoed = decideVariant(u, lastStep, { veto: undefined });
+  const r = decideVariant(u, lastStep, {});
+  assert.deepEqual(CONSENSUS_PARAMS.veto, { num: 1n, den: 10n });
+  assert.ok(unvetoed.aligned[5] && unvetoed.aggregated[5] && (unvetoed.scores[5] as bigint) > 0n);
+  assert.ok(r.aligned[5] && !r.admitted[5] && !r.candidate[5] && !r.aggregated[5]);
+  assert.equal(r.status[5], SlotStatus.NotAggregated);
+  assert.equal(r.scores[5], 0n);
+  // The honest updates follow Delta: none is vetoed.
+  assert.deepEqual(r.aggregated.slice(0, 5), [true, true, true, true, true]);
+  // Only when the last step helps (<Delta, v> > 0), and not in round 0 (Delta = 0).
+  assert.ok(decideVariant(u, [-10, 0, 0, 0, 0, 0, 10], {}).admitted[5]);
+  assert.ok(decideVariant(u, [0, 0, 0, 0, 0, 0, 0], {}).admitted[5]);
+  // The bound is inclusive: b = -10, G = N = 100 is cosine -1/10 exactly.
+  const at = (b: bigint): boolean =>
+    consensusDecision({
+      commitments: [1n, 2n, 3n],
+      excluded: none(3),
+      gram: [
+        [100n, 0n, 0n],
+        [0n, 100n, 0n],
+        [0n, 0n, 100n],
+      ],
+      f: 1,
+      reference: { alignment: [10n, 10n, 10n], norm2: 1n, size: 1024 },
+      delta: { alignment: [b, 10n, 10n], norm2: 100n, reference: 1n },
+    }).admitted[0] as boolean;
+  assert.ok(!at(-10n) && at(-9n) && at(0n));
+  // At a wider cosine the same update passes; the measured margin variant (-4 / sqrt(D)) vetoes it too.
+  assert.ok(decideVariant(u, lastStep, { veto: { num: 1n, den: 2n } }).admitted[5]);
+  assert.ok(!decideVariant(u, lastStep, { veto: "margin" }).admitted[5]);
+});
+
+test("measured variant (not proven): the joint reference admits, unpaid, an update a little against v that follows Delta", () => {
+  // cos(u, v) = -0.11 and cos(u, Delta) = 0.51: cos(u, v/|v| + Delta/|Delta|) = 0.23 > 0.125.
+  const lastStep = [10, 0, 0, 0, 0, 0, 10];
+  const u = [...honest(), [-3, 1, 0, 0, 0, 0, 12]];
+  const proven = decideVariant(u, lastStep, {});
+  const joint = decideVariant(u, lastStep, { joint: true });
+  assert.deepEqual(proven.aligned, joint.aligned);
+  assert.ok(!proven.admitted[5] && joint.admitted[5] && !joint.aligned[5]);
+  assert.ok(!proven.aggregated[5] && joint.aggregated[5] && joint.counted[5]);
+  // Unpaid, and the others' pay is what it was: the median and the delta cap are over payable players.
+  assert.equal(joint.scores[5], 0n);
+  assert.deepEqual(joint.scores.slice(0, 5), proven.scores.slice(0, 5));
+  assert.equal(joint.medianNorm2, proven.medianNorm2);
+  // Round 0 (Delta = 0) and a last step that does not help (<Delta, v> <= 0): v alone.
+  assert.ok(
+    !decideVariant(
+      u,
+      lastStep.map(() => 0),
+      { joint: true },
+    ).admitted[5],
+  );
+  assert.ok(!decideVariant(u, [-10, 0, 0, 0, 0, 0, 10], { joint: true }).admitted[5]);
+  assert.notEqual(CONSENSUS_PARAMS.joint, true);
+});

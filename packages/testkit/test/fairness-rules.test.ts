@@ -32,7 +32,7 @@ import {
 import { newModel, shares as sharesOf } from "../src/bench/fairness/runner.ts";
 import { l2Norm } from "../src/attacks/attacks.ts";
 import { exactCurvature, hessianSketch, roundedDirection } from "../src/bench/fairness/curvature.ts";
-import { allScenarios, noisyReplay, quantizeFast, roundSubmissions } from "../src/bench/fairness/scenarios.ts";
+import { allScenarios, noisyReplay, quantizeFast, roundSubmissions, steered } from "../src/bench/fairness/scenarios.ts";
 import { benchAggregatorKey, benchEphemeralSecret } from "../src/bench/seal-keys.ts";
 import { testBackend } from "./helpers.ts";
 
@@ -122,6 +122,7 @@ test("scenarios: every one of the issue's scenarios is present, Sybils with thei
     "free-rider",
     "duplicate",
     "leaked-reference",
+    "steer-victim-0",
   ])
     assert.ok(names.includes(n), n);
   const s3 = allScenarios().find((s) => s.name === "sybil-3");
@@ -872,4 +873,17 @@ test("start-above-replay: an owner that commits v' = v turns every step pay into
   const chosen = under(flat)("reference-pay-late-above-replay");
   start.forEach((x, k) => assert.ok(Math.abs(x - (chosen[k] as number)) < 1e-9, `slot ${k}: ${x} vs ${chosen[k]}`));
   assert.ok((honest[3] as number) < 0.5 * (start[3] as number), `the identity: honest v' ${honest[3]}, v' = v ${start[3]}`);
+});
+
+test("steer: against the victim's direction, with the attacker's own, at the asked multiple of its norm", () => {
+  const own = Float32Array.from([3, 1, 0, 2]);
+  const victim = Float32Array.from([1, 1, 1, 0]);
+  const u = steered(own, victim, 2);
+  const dot = (a: Float32Array, b: Float32Array): number => a.reduce((s, x, i) => s + x * (b[i] as number), 0);
+  const norm = (a: Float32Array): number => Math.sqrt(dot(a, a));
+  assert.ok(dot(u, victim) / (norm(u) * norm(victim)) < -0.4, "against the victim");
+  assert.ok(dot(u, own) > 0, "along its own direction");
+  assert.ok(Math.abs(norm(u) - 2 * norm(own)) < 1e-5, "at twice its norm");
+  // Nothing to steer against, or nothing of its own: its honest update.
+  assert.deepEqual(steered(own, new Float32Array(4), 2), own);
 });

@@ -183,7 +183,7 @@ for (const seed of seeds) {
       const run = await runner.run(scenario, rule, {
         // A Sybil's value is measured against its baseline's: both runs need Shapley.
         shapley: scenario.kind === "honest" || valuedKinds.has(scenario.kind) || (scenario.kind === "baseline" && valuedKinds.has("sybil")),
-        keepStats: scenario.kind === "honest" && args["dump-rounds"] !== undefined,
+        keepStats: args["dump-rounds"] !== undefined,
         ...(isCurrent ? { alsoScore: rules } : {}),
         ...(verifyRounds === undefined ? {} : { verifyRounds }),
       });
@@ -364,21 +364,24 @@ log(`wrote ${args.out} (rule ${args.rule}) and ${args["candidates-out"]} in ${wa
 const dump = args["dump-rounds"];
 if (dump !== undefined) {
   // Weight units, as the float rules see them (geometry.ts `RoundStats`).
-  const honestRounds = results.flatMap((res) =>
-    [...res.runs].map(([rule, byScenario]) => ({
-      seed: res.seed,
-      rule,
-      rounds: (byScenario.get("honest")?.rounds ?? []).map((r) => ({
-        round: r.round,
-        shares: r.shares,
-        aggregated: r.aggregated,
-        shapley: r.shapley === undefined ? null : { accuracy: r.shapley.accuracy, loss: r.shapley.loss },
-        stats: r.stats ?? null,
+  const dumped = results.flatMap((res) =>
+    [...res.runs].flatMap(([rule, byScenario]) =>
+      [...byScenario].map(([scenario, run]) => ({
+        seed: res.seed,
+        rule,
+        scenario,
+        rounds: run.rounds.map((r) => ({
+          round: r.round,
+          shares: r.shares,
+          aggregated: r.aggregated,
+          shapley: r.shapley === undefined ? null : { accuracy: r.shapley.accuracy, loss: r.shapley.loss },
+          stats: r.stats ?? null,
+        })),
       })),
-    })),
+    ),
   );
   await mkdir(path.dirname(dump), { recursive: true });
-  await writeFile(dump, `${JSON.stringify({ ...benchRunInfo("packages/testkit/src/bench/bench-fairness.ts"), runs: honestRounds })}\n`);
-  log(`wrote ${dump} (the all-honest rounds of every rule)`);
+  await writeFile(dump, `${JSON.stringify({ ...benchRunInfo("packages/testkit/src/bench/bench-fairness.ts"), runs: dumped })}\n`);
+  log(`wrote ${dump} (every rule's rounds in every scenario)`);
 }
 console.table(ruleRows.map((r) => ({ rule: r.rule, ...(r.goals as object) })));

@@ -21,6 +21,7 @@
 import {
   aggregate,
   consensusDecision,
+  CONSENSUS_PARAMS,
   gramMatrix,
   innerProduct,
   quantizeReference,
@@ -29,6 +30,7 @@ import {
   CONSENSUS_CLIP_BITS,
   type CircuitConfig,
   type ConsensusInput,
+  type ConsensusParams,
   type ConsensusResult,
   type DeltaStats,
   type ReferenceStats,
@@ -145,9 +147,21 @@ export const currentRule: RoundRule = exactRule(
 
 /** @fedmarket/core `consensusDecision` as an exact rule's decision (the mode follows `input.reference`). */
 function coreDecision(input: ConsensusInput): { mask: boolean[]; scores: readonly bigint[]; counted: boolean[] } {
-  const r = consensusDecision(input);
-  return { mask: r.aggregated, scores: r.scores, counted: r.counted };
+  return coreDecisionWith(CONSENSUS_PARAMS)(input);
 }
+
+/** `coreDecision` with other parameters: the measured variants of the rule (not proven). */
+function coreDecisionWith(
+  params: ConsensusParams,
+): (input: ConsensusInput) => { mask: boolean[]; scores: readonly bigint[]; counted: boolean[] } {
+  return (input) => {
+    const r = consensusDecision(input, params);
+    return { mask: r.aggregated, scores: r.scores, counted: r.counted };
+  };
+}
+
+/** The proven parameters without the last step's veto (the rule until the twenty-first round). */
+const { veto: _veto, ...UNVETOED } = CONSENSUS_PARAMS;
 
 /**
  * The consensus rule of @fedmarket/core (`consensusDecision`) without the owner's reference: the
@@ -176,10 +190,46 @@ export const consensusGramRule: RoundRule = exactRule(
  */
 export const consensusReferenceRule: RoundRule = exactRule(
   "consensus-reference",
-  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; the delta cap (what following the last global delta closer than the median player pays is removed from <u_k, v>); score max(0, <u_k clipped to the median norm, v> minus the cap), the additive game's Shapley value",
+  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D), and (when the last global delta helps, <Delta, v> > 0) not cos(u_k, Delta) <= -1/10 (the last step's veto); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; the delta cap (what following the last global delta closer than the median player pays is removed from <u_k, v>); score max(0, <u_k clipped to the median norm, v> minus the cap), the additive game's Shapley value",
   "Gram matrix, <u_k, v>, ||v||^2, <u_k, Delta>, ||Delta||^2, <Delta, v> (proven whenever the reference counts: the chunk proofs accumulate them, Delta the step committed with the model), median by counting, clip factors and the cap's roots by square-root hints, connected components by hints",
   true,
   coreDecision,
+);
+
+/**
+ * The rule before the veto, counting by the joint reference (`ConsensusParams.joint`, core `jointAligned`):
+ * when the last global delta helps (`N > 0`, `<Delta, v> > 0`) the margin is taken against
+ * `v / |v| + Delta / |Delta|` instead of `v` alone. The same statistics, two more square-root hints
+ * in the decision proof; measured before it is proposed (docs/SCORING.md, twenty-first round).
+ */
+export const consensusReferenceJointRule: RoundRule = exactRule(
+  "consensus-reference-joint",
+  "consensus-reference counting by the joint reference: when the last global delta helps (<Delta, v> > 0), counted only if cos(u_k, v/|v| + Delta/|Delta|) > 4 / sqrt(D) (round 0 and a last step against v: cos(u_k, v), as proven); everything else as consensus-reference (an update counted against v is paid max(0, .) = 0)",
+  "as consensus-reference plus floor(sqrt(|v|^2)) and floor(sqrt(|Delta|^2)) as decision-proof hints (not proven)",
+  true,
+  coreDecisionWith({ ...UNVETOED, joint: true }),
+);
+
+/**
+ * The last step's veto at the margin instead of the proven cosine -1/10 (`ConsensusParams.veto =
+ * "margin"`): left out when `cos(u_k, Delta) <= -4 / sqrt(D)`. Measured in the twenty-first round
+ * (it catches the same flips, but one honest update of the benchmark came within 0.004 of it).
+ */
+export const consensusReferenceVetoRule: RoundRule = exactRule(
+  "consensus-reference-veto",
+  "consensus-reference with the last step's veto at the margin: when the last global delta helps (<Delta, v> > 0) an update is counted only if also cos(u_k, Delta) > -4 / sqrt(D) (not -1/10)",
+  "as consensus-reference plus one sign test of b_k^2 D against 16 G_kk |Delta|^2 per slot in the decision proof (not proven)",
+  true,
+  coreDecisionWith({ ...CONSENSUS_PARAMS, veto: "margin" }),
+);
+
+/** The proven rule before the last step's veto (`ConsensusParams.veto` omitted; until the twenty-first round). */
+export const consensusReferenceUnvetoedRule: RoundRule = exactRule(
+  "consensus-reference-unvetoed",
+  "consensus-reference without the last step's veto (2'v): counted when aligned with v by the margin, whatever its cosine with the last global delta (the proven rule until the twenty-first round)",
+  "as consensus-reference, one sign test per slot fewer",
+  true,
+  coreDecisionWith(UNVETOED),
 );
 
 /**
@@ -1309,6 +1359,9 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     consensusGramRule,
     consensusReferenceRule,
     consensusReferenceOrthogonalRule,
+    consensusReferenceJointRule,
+    consensusReferenceVetoRule,
+    consensusReferenceUnvetoedRule,
     // Every pay variant, in the order of PAYS.
     ...(Object.keys(PAYS) as PayVariant[]).map(referencePayRule),
     flTrustRule("fltrust", { payout: "weight" }),

@@ -34,7 +34,7 @@ export interface Scenario {
   readonly honestCounterparts: readonly number[];
   /** One of today's six attack modes (their detection and payout-share goals apply). */
   readonly legacyMode?: AttackMode;
-  readonly kind: "honest" | "inflate" | "replay" | "sybil" | "lazy" | "legacy" | "leaked" | "baseline";
+  readonly kind: "honest" | "inflate" | "replay" | "sybil" | "lazy" | "legacy" | "leaked" | "steer" | "baseline";
   /** Scenario whose payouts of `honestCounterparts` are the gain's denominator (default: all-honest). */
   readonly baseline?: string;
   /** Slots with no submission (baselines). */
@@ -46,6 +46,8 @@ export interface Scenario {
   readonly lazyVariant?: TrainingVariant;
   /** Lazy: rescale the lazy delta to the norm of the trainer's honest delta (before quantization). */
   readonly rescaled?: boolean;
+  /** Steer: the trainer whose next update the attackers push the global step against. */
+  readonly victim?: number;
 }
 
 export const DEFAULT_ATTACKERS: readonly number[] = [2, 5];
@@ -63,6 +65,12 @@ export const NOISY_SYBIL_COSINE = 0.95;
  * one cluster sharing one score.
  */
 export const LEAKED_REFERENCE_COSINE = 0.9;
+
+/** A steering attacker's norm, in units of its honest update's (the norm cap is 3 x the median). */
+export const STEER_NORM = 2;
+
+/** A steering attacker's weight on its own honest direction (orthogonal to the victim's), so that it stays aligned with `v`. */
+export const STEER_OWN = 1.2;
 
 /** Every scenario of the issue, in output order. */
 export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): Scenario[] {
@@ -164,6 +172,15 @@ export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): 
       attackers: a,
       honestCounterparts: a,
       description: `the owner's identities, told the owner's reference v before the round closes: no training; v at the norm of the identity's honest delta plus seeded noise orthogonal to it, cosine ${LEAKED_REFERENCE_COSINE} with v after quantization (about ${(LEAKED_REFERENCE_COSINE ** 2).toFixed(2)} between identities: not near-duplicates)`,
+    },
+    {
+      name: "steer-victim-0",
+      kind: "steer",
+      victim: 0,
+      parameter: STEER_NORM,
+      attackers: a,
+      honestCounterparts: a,
+      description: `attackers that know trainer 0's update push the global step against it: each submits minus trainer 0's direction plus its own honest direction (orthogonalised, weight ${STEER_OWN}), at ${STEER_NORM} x its honest norm, so that trainer 0's next update may point against the last global delta (the rule variants that judge by it; docs/SCORING.md, twenty-first round). An upper bound on what the attackers know`,
     },
     ...(["sign-flip", "scale", "gaussian", "label-flip", "free-rider", "duplicate"] as const).map((m): Scenario => ({
       name: m,
@@ -275,6 +292,12 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
         out.push({ update: noisyReplay(ctx.parameters, base, cosine, attackSeed(t), ctx.updateBits), ephemeralSecret });
         break;
       }
+      case "steer": {
+        const own = await ctx.train(t, "full");
+        const victim = await ctx.train(scenario.victim as number, "full");
+        out.push({ update: quantize(clip(steered(own, victim, scenario.parameter as number), quantization.clipBound)), ephemeralSecret });
+        break;
+      }
       case "legacy": {
         const mode = scenario.legacyMode as AttackMode;
         if (mode === "duplicate") {
@@ -324,6 +347,31 @@ export function quantizeFast(delta: Float32Array, rule: QuantizationRule, update
     if (q < -limit || q >= limit) throw new RangeError(`quantized value ${q} does not fit ${bits} bits`);
     return q;
   });
+}
+
+/**
+ * `norm x |own|` times the unit vector of `-victim/|victim| + STEER_OWN own_perp/|own_perp|`
+ * (`own_perp` the part of `own` orthogonal to `victim`): against the victim's direction, with
+ * enough of the attacker's own honest direction to stay aligned with the owner's reference.
+ */
+export function steered(own: Float32Array, victim: Float32Array, norm: number): Float32Array {
+  let vv = 0;
+  let ov = 0;
+  let oo = 0;
+  for (let i = 0; i < own.length; i++) {
+    vv += (victim[i] as number) ** 2;
+    ov += (own[i] as number) * (victim[i] as number);
+    oo += (own[i] as number) ** 2;
+  }
+  if (vv === 0 || oo === 0) return own;
+  const perp = Float64Array.from(own, (x, i) => x - (ov / vv) * (victim[i] as number));
+  let pp = 0;
+  for (const x of perp) pp += x * x;
+  const dir = Float64Array.from(perp, (x, i) => -(victim[i] as number) / Math.sqrt(vv) + (pp === 0 ? 0 : (STEER_OWN * x) / Math.sqrt(pp)));
+  let dd = 0;
+  for (const x of dir) dd += x * x;
+  const scale = (norm * Math.sqrt(oo)) / Math.sqrt(dd);
+  return Float32Array.from(dir, (x) => x * scale);
 }
 
 function clip(delta: Float32Array, bound: number): Float32Array {
