@@ -341,21 +341,22 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   );
   // 2'j. with `params.joint` and a last step that helps, the aggregate also admits (unpaid) the
   // updates aligned with the joint reference v / |v| + Delta / |Delta|.
-  const jointly = params.joint === true && ref !== undefined && delta !== undefined && delta.norm2 > 0n && delta.reference > 0n;
-  const roots = jointly ? { v: isqrt(ref.norm2), delta: isqrt(delta.norm2) } : null;
-  const vetoes = params.veto !== undefined && ref !== undefined && delta !== undefined && delta.norm2 > 0n && delta.reference > 0n;
+  // Both read the last step only where the delta cap does (step 8''): it is non-zero and helps.
+  const helps = helpingStep(ref, delta);
+  const roots = helps !== null && params.joint === true ? { v: isqrt(helps.ref.norm2), delta: isqrt(helps.delta.norm2) } : null;
+  const veto = helps === null ? undefined : params.veto;
   const against = (i: number): boolean => {
-    if (!vetoes || delta === undefined || ref === undefined) return false;
-    const b = delta.alignment[i] as bigint;
+    if (helps === null || veto === undefined) return false;
+    const { ref: r, delta: d } = helps;
+    const b = d.alignment[i] as bigint;
     if (b >= 0n) return false;
-    const veto = params.veto;
     return veto === "margin"
-      ? b * b * BigInt(ref.size) >= params.marginSq * G(i, i) * delta.norm2
-      : veto !== undefined && veto.den * veto.den * b * b >= veto.num * veto.num * G(i, i) * delta.norm2;
+      ? b * b * BigInt(r.size) >= params.marginSq * G(i, i) * d.norm2
+      : veto.den * veto.den * b * b >= veto.num * veto.num * G(i, i) * d.norm2;
   };
   const admitted = slots.map((i) =>
-    roots !== null && ref !== undefined && delta !== undefined
-      ? valid[i] === true && jointAligned(a(i), delta.alignment[i] as bigint, G(i, i), ref, delta, roots, params.marginSq)
+    helps !== null && roots !== null
+      ? valid[i] === true && jointAligned(a(i), helps.delta.alignment[i] as bigint, G(i, i), helps.ref, helps.delta, roots, params.marginSq)
       : aligned[i] === true && !against(i),
   );
   const candidate = slots.map((i) => valid[i] === true && !zero[i] && !replay[i] && (ref === undefined || admitted[i] === true));
@@ -527,6 +528,17 @@ type DeltaCap = Pick<
   "deltaCapped" | "deltaRoot" | "deltaMedianSlot" | "deltaDeduction" | "deltaRemainder" | "cappedAlignment"
 >;
 
+/**
+ * By the reference, whether the last global delta is non-zero and helps (`N > 0`, `<Delta, v> > 0`):
+ * when the delta cap (8'') and the veto (2'v) read it.
+ */
+function helpingStep(
+  ref: ReferenceStats | undefined,
+  delta: DeltaStats | undefined,
+): { readonly ref: ReferenceStats; readonly delta: DeltaStats } | null {
+  return ref !== undefined && delta !== undefined && delta.norm2 > 0n && delta.reference > 0n ? { ref, delta } : null;
+}
+
 /** Step 8'': caps what following the last global delta pays the kept players (by the reference). */
 function deltaCap(
   k: number,
@@ -538,7 +550,8 @@ function deltaCap(
   const zeros = (): bigint[] => new Array<bigint>(k).fill(0n);
   const cappedAlignment = zeros();
   if (ref !== undefined) for (const r of kept) cappedAlignment[r] = ref.alignment[r] as bigint;
-  if (ref === undefined || delta === undefined || delta.norm2 === 0n || delta.reference <= 0n || kept.length === 0) {
+  const step = helpingStep(ref, delta);
+  if (step === null || kept.length === 0) {
     return {
       deltaCapped: false,
       deltaRoot: zeros(),
@@ -548,9 +561,9 @@ function deltaCap(
       cappedAlignment,
     };
   }
-  const bOf = (r: number): bigint => delta.alignment[r] as bigint;
+  const bOf = (r: number): bigint => step.delta.alignment[r] as bigint;
   const deltaRoot = zeros();
-  for (const r of kept) deltaRoot[r] = isqrt(G(r, r) * delta.norm2);
+  for (const r of kept) deltaRoot[r] = isqrt(G(r, r) * step.delta.norm2);
   const root = (r: number): bigint => deltaRoot[r] as bigint;
   // r before s in the order of cos(u, Delta) = b / R, ties by slot (every R_r >= 1: G_rr, N >= 1).
   const before = (r: number, s: number): boolean => {
@@ -562,13 +575,13 @@ function deltaCap(
   const mu = ordered[Math.floor((ordered.length - 1) / 2)] as number;
   const deltaDeduction = zeros();
   const deltaRemainder = zeros();
-  const denominator = root(mu) * delta.norm2;
+  const denominator = root(mu) * step.delta.norm2;
   for (const r of kept) {
     const difference = bOf(r) * root(mu) - bOf(mu) * root(r);
     const excess = difference > 0n ? difference : 0n;
     // Non-negative operands: bigint division is the floor.
-    deltaDeduction[r] = (excess * delta.reference) / denominator;
-    deltaRemainder[r] = (excess * delta.reference) % denominator;
+    deltaDeduction[r] = (excess * step.delta.reference) / denominator;
+    deltaRemainder[r] = (excess * step.delta.reference) % denominator;
     cappedAlignment[r] = (cappedAlignment[r] as bigint) - (deltaDeduction[r] as bigint);
   }
   return { deltaCapped: true, deltaRoot, deltaMedianSlot: mu, deltaDeduction, deltaRemainder, cappedAlignment };
