@@ -596,13 +596,39 @@ function consensusVetoNum2() {
     return 1;
 }
 
-// Step 2'v of the rule (by the owner's reference, when the last global delta is non-zero and helps:
-// N != 0 and delta = <Delta, v> >= 1): a slot aligned with v is not admitted when it points against
-// Delta, b_k < 0 and vetoDen^2 b_k^2 >= vetoNum^2 G_kk N: admitted[k] = aligned[k] (1 - applies
-// against[k]) (`admitted` of consensusDecision before its validity gate, which the caller applies).
-// Bounds (from the caller): |b_k|, |delta| < 2^GB, G_kk and N in [0, 2^GB). The sign tests of
-// -b_k - 1 and delta - 1 are in [-2^GB, 2^GB); vetoDen^2 b_k^2 is in [0, 2^(2 GB + 7)) (100 < 2^7)
-// and vetoNum^2 G_kk N in [0, 2^(2 GB)), so their difference lies in NonNegative(2 GB + 7)'s range.
+// Whether the last global delta is a step to judge by (core `helpingStep`): the rule judges by the
+// owner's reference (on), the step is non-zero (N = |Delta|^2 != 0) and it helps the reference
+// (delta = <Delta, v> >= 1). The last step's veto (DeltaVeto) and the delta cap (DeltaCap) act only
+// then; both read this one verdict. Bounds (from the caller): N in [0, 2^GB), |delta| < 2^GB, so the
+// sign test of delta - 1 is in [-2^GB, 2^GB).
+template HelpingStep(GB) {
+    // N = |Delta|^2, in [0, 2^GB).
+    signal input deltaNorm;
+    // delta = <Delta, v> (signed, |delta| < 2^GB).
+    signal input deltaReference;
+    // 1 iff the rule judges by the reference (0/1, from the caller).
+    signal input on;
+    // helps = on [N != 0] [delta >= 1] (0/1).
+    signal output helps;
+
+    // noDelta.out = 1 iff N = 0 (round 0, or a round whose counted updates averaged to zero).
+    component noDelta = IsZero();
+    noDelta.in <== deltaNorm;
+    // positive.out = 1 iff delta >= 1.
+    component positive = NonNegative(GB);
+    positive.d <== deltaReference - 1;
+    // onDelta = on [N != 0].
+    signal onDelta <== on * (1 - noDelta.out);
+    helps <== onDelta * positive.out;
+}
+
+// Step 2'v of the rule (by the owner's reference, when the last global delta is a step to judge by:
+// HelpingStep): a slot aligned with v is not admitted when it points against Delta, b_k < 0 and
+// vetoDen^2 b_k^2 >= vetoNum^2 G_kk N: admitted[k] = aligned[k] (1 - helps against[k]) (`admitted`
+// of consensusDecision before its validity gate, which the caller applies).
+// Bounds (from the caller): |b_k| < 2^GB, G_kk and N in [0, 2^GB). The sign test of -b_k - 1 is in
+// [-2^GB, 2^GB); vetoDen^2 b_k^2 is in [0, 2^(2 GB + 7)) (100 < 2^7) and vetoNum^2 G_kk N in
+// [0, 2^(2 GB)), so their difference lies in NonNegative(2 GB + 7)'s range.
 template DeltaVeto(K, GB) {
     assert(2 * GB + 7 <= 252);
     // b_k = <u_k, Delta> (signed, |b_k| < 2^GB).
@@ -611,23 +637,12 @@ template DeltaVeto(K, GB) {
     signal input norm2[K];
     // N = |Delta|^2, in [0, 2^GB).
     signal input deltaNorm;
-    // delta = <Delta, v> (signed, |delta| < 2^GB).
-    signal input deltaReference;
     // ReferenceAligned's verdict (0/1).
     signal input aligned[K];
-    // 1 iff the rule judges by the reference (0/1, from the caller).
-    signal input on;
+    // HelpingStep's verdict (0/1, from the caller): the veto applies.
+    signal input helps;
     // admitted[k] = 1 iff slot k is admitted to the candidates by the reference.
     signal output admitted[K];
-
-    // ---- whether the veto applies: on, N != 0, delta >= 1 ----
-    component noDelta = IsZero();
-    noDelta.in <== deltaNorm;
-    component helps = NonNegative(GB);
-    helps.d <== deltaReference - 1;
-    // onDelta = on [N != 0]; applies = onDelta [delta >= 1].
-    signal onDelta <== on * (1 - noDelta.out);
-    signal applies <== onDelta * helps.out;
 
     // negative[k].out = 1 iff b_k < 0 (sign of -b_k - 1).
     component negative[K];
@@ -636,7 +651,7 @@ template DeltaVeto(K, GB) {
     signal normProduct[K];
     // margin[k].out = 1 iff vetoDen^2 b_k^2 - vetoNum^2 G_kk N >= 0.
     component margin[K];
-    // against[k] = negative * margin; vetoed[k] = applies * against[k].
+    // against[k] = negative * margin; vetoed[k] = helps * against[k].
     signal against[K];
     signal vetoed[K];
     for (var k = 0; k < K; k++) {
@@ -647,7 +662,7 @@ template DeltaVeto(K, GB) {
         margin[k] = NonNegative(2 * GB + 7);
         margin[k].d <== consensusVetoDen2() * square[k] - consensusVetoNum2() * normProduct[k];
         against[k] <== negative[k].out * margin[k].out;
-        vetoed[k] <== applies * against[k];
+        vetoed[k] <== helps * against[k];
         admitted[k] <== aligned[k] * (1 - vetoed[k]);
     }
 }
@@ -785,8 +800,9 @@ template GramValues(K, HB) {
     }
 }
 
-// Step 8'' (by the owner's reference), the delta cap: `deltaCap` of consensusDecision. When on (the
-// rule judges by the reference), N = |Delta|^2 > 0, delta = <Delta, v> > 0 and some player is kept,
+// Step 8'' (by the owner's reference), the delta cap: `deltaCap` of consensusDecision. When the last
+// global delta is a step to judge by (helps, HelpingStep's verdict: the rule judges by the reference,
+// N = |Delta|^2 > 0 and delta = <Delta, v> > 0; the template relies on the caller for both) and some player is kept,
 // each kept r has R_r = floor(sqrt(G_rr N)), mu is the kept player at the lower median of
 // cos(u_r, Delta) = b_r / R_r (b_r = <u_r, Delta>; r before s iff b_r R_s < b_s R_r, ties by slot),
 // and capped[r] = a_r - floor(max(0, b_r R_mu - b_mu R_r) delta / (R_mu N)); otherwise capped[r] = a_r.
@@ -815,8 +831,9 @@ template DeltaCap(K, GB) {
     signal input deltaReference;
     // kept[r] = 1 iff representative r is kept (0/1, from the caller).
     signal input kept[K];
-    // 1 iff the rule judges by the reference (0/1, from the caller).
-    signal input on;
+    // HelpingStep's verdict (0/1, from the caller): 1 only when the rule judges by the reference,
+    // N != 0 and delta >= 1.
+    signal input helps;
     // Hint: R_r for the players when the cap applies, 0 elsewhere.
     signal input rootHint[K];
     // Hint: one-hot over the players, the median mu (all zero when the cap does not apply).
@@ -828,21 +845,15 @@ template DeltaCap(K, GB) {
     // capped[r] = a_r minus its deduction (a_r when the cap does not apply or r is not a player).
     signal output capped[K];
 
-    // ---- whether the cap applies: on, N != 0, delta >= 1, a player ----
-    component noDelta = IsZero();
-    noDelta.in <== deltaNorm;
-    component helps = NonNegative(GB);
-    helps.d <== deltaReference - 1;
+    // ---- whether the cap applies: the step helps and there is a player ----
     var players = 0;
     for (var r = 0; r < K; r++) {
         players += kept[r];
     }
     component nobody = IsZero();
     nobody.in <== players;
-    // onDelta = on [N != 0]; onHelps = onDelta [delta >= 1]; applies = onHelps [a player].
-    signal onDelta <== on * (1 - noDelta.out);
-    signal onHelps <== onDelta * helps.out;
-    signal applies <== onHelps * (1 - nobody.out);
+    // applies = helps [a player].
+    signal applies <== helps * (1 - nobody.out);
     // act[r] = applies * kept[r]: r is a player of a capped round.
     signal act[K];
 
@@ -1210,14 +1221,18 @@ template ConsensusRule(K, F, GB) {
     }
     aligned.norm2 <== norm2;
     replays.norm2 <== norm2;
+    // Whether the last global delta is a step to judge by (the veto and the delta cap read it).
+    component helping = HelpingStep(GB);
+    helping.deltaNorm <== deltaNorm;
+    helping.deltaReference <== deltaReference;
+    helping.on <== byReference;
     // Step 2'v: the last global delta's veto on the aligned slots, when the last step helps.
     component veto = DeltaVeto(K, GB);
     veto.deltaAlignment <== deltaAlignment;
     veto.norm2 <== norm2;
     veto.deltaNorm <== deltaNorm;
-    veto.deltaReference <== deltaReference;
     veto.aligned <== aligned.aligned;
-    veto.on <== byReference;
+    veto.helps <== helping.helps;
     for (var k = 0; k < K; k++) {
         isZero[k] = IsZero();
         isZero[k].in <== norm2[k];
@@ -1296,7 +1311,7 @@ template ConsensusRule(K, F, GB) {
     deltaCap.deltaNorm <== deltaNorm;
     deltaCap.deltaReference <== deltaReference;
     deltaCap.kept <== kept;
-    deltaCap.on <== byReference;
+    deltaCap.helps <== helping.helps;
     deltaCap.rootHint <== deltaRootHint;
     deltaCap.medianHint <== deltaMedianHint;
     deltaCap.deductionHint <== deltaDeductionHint;

@@ -73,6 +73,7 @@ let gramValues: TestCircuit;
 let deltaCap: TestCircuit;
 let deltaReplay: TestCircuit;
 let deltaVeto: TestCircuit;
+let helpingStep: TestCircuit;
 
 before(async () => {
   links = await loadTestMain("test_near_duplicate_links", LINKS_MAIN);
@@ -89,6 +90,7 @@ before(async () => {
   deltaCap = await loadTestMain("test_delta_cap", testMain("DeltaCap", `${K}, ${GB}`));
   deltaReplay = await loadTestMain("test_delta_replay", testMain("DeltaReplay", `${K}, ${GB}`));
   deltaVeto = await loadTestMain("test_delta_veto", testMain("DeltaVeto", `${K}, ${GB}`));
+  helpingStep = await loadTestMain("test_helping_step", testMain("HelpingStep", `${GB}`));
 });
 after(releaseCurves);
 
@@ -1511,7 +1513,8 @@ function deltaCapInput(
     deltaNorm: stats.delta?.norm2 ?? 0n,
     deltaReference: mod(stats.delta?.reference ?? 0n),
     kept: result.aggregated.map(bit),
-    on: on ? 1n : 0n,
+    // HelpingStep's verdict, as ConsensusRule wires it.
+    helps: on && (stats.delta?.norm2 ?? 0n) > 0n && (stats.delta?.reference ?? 0n) > 0n ? 1n : 0n,
     rootHint: hints["deltaRootHint"],
     medianHint: hints["deltaMedianHint"],
     deductionHint: hints["deltaDeductionHint"],
@@ -1597,14 +1600,14 @@ describe("DeltaCap", () => {
     const { input } = deltaCapInput(replay.round, replay.reference);
     const quiet = deltaCapInput(replay.round, { ...replay.reference, delta: [0n, 0n, 0n, 0n, 0n] }).input;
     const offInput = tamper(input, (c) => {
-      c["on"] = 0n;
+      c["helps"] = 0n;
       for (const name of ["rootHint", "medianHint", "deductionHint", "remainderHint"]) c[name] = quiet[name] as bigint[];
     });
     const w = await deltaCap.witness(offInput);
     assert.equal(deltaCap.violated(w), -1);
     for (let r = 0; r < K; r++) assert.equal(output(deltaCap, w, `capped[${r}]`), (input["alignment"] as bigint[])[r]);
     // The capped round's hints with the cap off: rejected.
-    await assert.rejects(deltaCap.witness(tamper(input, (c) => (c["on"] = 0n))));
+    await assert.rejects(deltaCap.witness(tamper(input, (c) => (c["helps"] = 0n))));
   });
 
   test("every hint changed at one entry is rejected; a wrong output is a violation", async () => {
@@ -1633,6 +1636,28 @@ describe("DeltaCap", () => {
 
 // ---- 2''. DeltaReplay ----
 
+describe("HelpingStep", () => {
+  test("helps iff on, N != 0 and <Delta, v> >= 1, at the extremes of the ranges; a flipped output is a violation", async () => {
+    const max = (1n << BigInt(GB)) - 1n;
+    let cases = 0;
+    for (const on of [0n, 1n])
+      for (const n of [0n, 1n, max])
+        for (const delta of [-max, -1n, 0n, 1n, 2n, max]) {
+          const input = { deltaNorm: n, deltaReference: mod(delta), on } as CircuitInput;
+          const w = await helpingStep.witness(input);
+          assert.equal(helpingStep.violated(w), -1);
+          const expected = on === 1n && n !== 0n && delta >= 1n ? 1n : 0n;
+          assert.equal(output(helpingStep, w, "helps"), expected, `on ${on}, N ${n}, delta ${delta}`);
+          assert.notEqual(helpingStep.violated(withOutput(helpingStep, w, "helps", 1n - expected)), -1);
+          cases++;
+        }
+    // <Delta, v> beyond the bound makes the witness unsatisfiable rather than giving a wrong answer.
+    await assert.rejects(helpingStep.witness({ deltaNorm: 1n, deltaReference: mod(max + 2n), on: 1n } as CircuitInput));
+    await assert.rejects(helpingStep.witness({ deltaNorm: 1n, deltaReference: mod(-max - 1n), on: 1n } as CircuitInput));
+    console.error(`  HelpingStep(${GB}): ${helpingStep.r1cs.nConstraints} constraints, ${cases} cases`);
+  });
+});
+
 describe("DeltaVeto", () => {
   /** DeltaVeto input of a round by the reference, with consensusDecision's admitted flags. */
   function vetoInput(round: Round, reference: TestReference): { input: CircuitInput; result: ConsensusResult } {
@@ -1642,9 +1667,8 @@ describe("DeltaVeto", () => {
       deltaAlignment: stats.delta.alignment.map(mod),
       norm2: gram.map((row, k) => row[k] as bigint),
       deltaNorm: stats.delta.norm2,
-      deltaReference: mod(stats.delta.reference),
       aligned: result.aligned.map(bit),
-      on: 1n,
+      helps: stats.delta.norm2 > 0n && stats.delta.reference > 0n ? 1n : 0n,
     } as CircuitInput;
     return { input, result };
   }
@@ -1681,14 +1705,13 @@ describe("DeltaVeto", () => {
 
   test("the veto is inclusive at cosine -1/10, applies only when the last step helps, and leaves the unaligned out", async () => {
     // b = -10, G_kk = N = 100: 100 * 10^2 = 1 * 100 * 100 (cosine -1/10).
-    const at = (b: bigint, g: bigint, n: bigint, delta = 1n, aligned = 1n): CircuitInput =>
+    const at = (b: bigint, g: bigint, n: bigint, helps = 1n, aligned = 1n): CircuitInput =>
       ({
         deltaAlignment: new Array<bigint>(K).fill(mod(b)),
         norm2: new Array<bigint>(K).fill(g),
         deltaNorm: n,
-        deltaReference: mod(delta),
         aligned: new Array<bigint>(K).fill(aligned),
-        on: 1n,
+        helps,
       }) as CircuitInput;
     const flag = async (input: CircuitInput): Promise<bigint> => {
       const w = await deltaVeto.witness(input);
@@ -1701,17 +1724,14 @@ describe("DeltaVeto", () => {
     assert.equal(await flag(at(0n, 100n, 100n)), 1n);
     // Not aligned with v: never admitted.
     assert.equal(await flag(at(10n, 100n, 100n, 1n, 0n)), 0n);
-    // Round 0 (N = 0), a last step that does not help (<Delta, v> <= 0), or by consensus: no veto.
-    assert.equal(await flag(at(-10n, 100n, 0n)), 1n);
+    // Not a step to judge by (round 0, a step that does not help, by consensus: HelpingStep): no veto.
     assert.equal(await flag(at(-10n, 100n, 100n, 0n)), 1n);
-    assert.equal(await flag(at(-10n, 100n, 100n, -5n)), 1n);
-    assert.equal(await flag(tamper(at(-10n, 100n, 100n), (c) => (c.on = 0n))), 1n);
-    // The extremes of the bounds: b, G_kk, N and <Delta, v> just below 2^GB in size (cosine -1).
+    // The extremes of the bounds: b, G_kk and N just below 2^GB in size (cosine -1).
     const max = (1n << BigInt(GB)) - 1n;
-    assert.equal(await flag(at(-max, max, max, max)), 0n);
-    assert.equal(await flag(at(max, max, max, -max)), 1n);
+    assert.equal(await flag(at(-max, max, max)), 0n);
+    assert.equal(await flag(at(max, max, max)), 1n);
     // b beyond the bound makes the witness unsatisfiable rather than giving a wrong answer.
-    await assert.rejects(deltaVeto.witness(at(-max - 2n, max, max, max)));
+    await assert.rejects(deltaVeto.witness(at(-max - 2n, max, max)));
     const w = await deltaVeto.witness(at(-10n, 100n, 100n));
     assert.notEqual(deltaVeto.violated(withOutput(deltaVeto, w, "admitted[0]", 1n)), -1);
   });
