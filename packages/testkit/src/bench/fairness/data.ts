@@ -29,6 +29,13 @@ export interface FairnessDataOptions {
   readonly holdoutFraction?: number;
   /** Digits of the owner's validation split, taken stratified from the hold-out; default 500. */
   readonly validationDigits?: number;
+  /**
+   * Digits of the evaluation split, when it is fixed first (stratified) and the validation split is
+   * then drawn from the rest: the validation splits of different sizes are then nested (the same
+   * per-class shuffle, a longer prefix) and every size sees the same trainers and evaluation digits.
+   * Default: unset, the evaluation split is the rest of the hold-out after the validation split.
+   */
+  readonly evaluationDigits?: number;
 }
 
 export interface FairnessData {
@@ -61,22 +68,32 @@ export function fairnessData(options: FairnessDataOptions): FairnessData {
     { trainers: options.trainers, alpha: options.alpha, seed: options.seed, minSamples: 1 },
     rng,
   ).map((p) => p.map((k) => kept[k] as number));
+  const trainSets = parts.map((p, t) => digitSubset(digits, p, `trainer-${t}`));
+  const labelsOf = (indices: readonly number[]): number[] => indices.map((i) => digits.labels[i] as number);
+  const pick = (from: readonly number[], at: readonly number[]): number[] => at.map((k) => from[k] as number);
+  if (options.evaluationDigits !== undefined) {
+    const evaluationDigits = options.evaluationDigits;
+    if (evaluationDigits + validationDigits >= heldOut.length)
+      throw new RangeError(
+        `evaluation (${evaluationDigits}) + validation (${validationDigits}) must be smaller than the hold-out (${heldOut.length}): raise --holdout`,
+      );
+    const first = stratifiedHoldout(labelsOf(heldOut), MNIST_CLASSES, evaluationDigits / heldOut.length, rng);
+    const rest = pick(heldOut, first.kept);
+    // The rest is shuffled per class whatever the size, so a larger validation split extends a smaller one.
+    const second = stratifiedHoldout(labelsOf(rest), MNIST_CLASSES, validationDigits / rest.length, rng);
+    return {
+      trainSets,
+      validation: digitSubset(digits, pick(rest, second.heldOut), "validation"),
+      evaluation: digitSubset(digits, pick(heldOut, first.heldOut), "evaluation"),
+    };
+  }
   if (validationDigits >= heldOut.length)
     throw new RangeError(`validation (${validationDigits}) must be smaller than the hold-out (${heldOut.length})`);
-  const heldLabels = heldOut.map((i) => digits.labels[i] as number);
-  const split = stratifiedHoldout(heldLabels, MNIST_CLASSES, validationDigits / heldOut.length, rng);
+  const split = stratifiedHoldout(labelsOf(heldOut), MNIST_CLASSES, validationDigits / heldOut.length, rng);
   return {
-    trainSets: parts.map((p, t) => digitSubset(digits, p, `trainer-${t}`)),
-    validation: digitSubset(
-      digits,
-      split.heldOut.map((k) => heldOut[k] as number),
-      "validation",
-    ),
-    evaluation: digitSubset(
-      digits,
-      split.kept.map((k) => heldOut[k] as number),
-      "evaluation",
-    ),
+    trainSets,
+    validation: digitSubset(digits, pick(heldOut, split.heldOut), "validation"),
+    evaluation: digitSubset(digits, pick(heldOut, split.kept), "evaluation"),
   };
 }
 
