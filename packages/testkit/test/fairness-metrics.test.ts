@@ -105,3 +105,15 @@ test("a decaying reward schedule keeps the total, moves money to early rounds an
   assert.ok(total(early, 0) > total(early, 1));
   assert.throws(() => scheduled(ownDecisions, [1, 1])(all), RangeError);
 });
+
+test("false positives: every honest slot-round left out, and separately those left out while worth something", () => {
+  const left = (r: RoundRecord, aggregated: boolean[]): RoundRecord => ({ ...r, aggregated });
+  // Round 0 leaves out slot 2 (worth 0.2); round 1 leaves out slots 0 (worth -0.1) and 1 (worth exactly 0).
+  const all = run("honest", [
+    left(round([0.5, 0.5, 0], [0.1, 0.3, 0.2]), [true, true, false]),
+    left(round([0, 0, 1], [-0.1, 0, 0.4]), [false, false, true]),
+  ]);
+  const s = summarizeSeed(1, all, new Map(), [honest], ownDecisions, true);
+  assert.equal(s.honestFalsePositiveRate, 0.5);
+  assert.equal(s.honestLeftOutValuedRate, 0.1667);
+});

@@ -5,7 +5,9 @@
  *   trainer's cumulative payout (sum over rounds of its share of the round reward, the reward
  *   being equal every round) against its cumulative exact Shapley value (accuracy utility);
  *   `spearmanCumulativeLoss` against the loss-utility Shapley value;
- * - `honestFalsePositiveRate`: honest slot-rounds not aggregated / all slot-rounds, all-honest run;
+ * - `honestFalsePositiveRate`: honest slot-rounds not aggregated / all slot-rounds, all-honest run
+ *   (candidates file: `honestLeftOutValuedRate`, the same over those left out while their exact
+ *   accuracy-Shapley value in that round was positive: the left-out updates that contributed);
  * - per attack scenario: `gainFactor` = the attackers' total payout under attack / the same
  *   slots' total payout in the all-honest run (Sybil: all identities / the real trainer alone;
  *   the Sybil's baseline is its own run with the extra identities' slots empty;
@@ -80,6 +82,12 @@ export interface SeedDetails extends SeedSummary {
   readonly cumulativeShapleyLoss: number[];
   /** Per trainer: rounds aggregated in the all-honest run. */
   readonly honestRoundsAggregated: number[];
+  /**
+   * Honest slot-rounds left out while their exact accuracy-Shapley value in that round was positive,
+   * over all slot-rounds: the false positives that cost a contribution (the others were worth nothing
+   * or less to the round they were left out of: docs/SCORING.md, twenty-second round).
+   */
+  readonly honestLeftOutValuedRate: number;
 }
 
 /** One rule's decisions along a run: its own (closed loop) or those it made on another rule's trajectory. */
@@ -177,6 +185,10 @@ export function summarizeSeed(
     k,
   );
   const dropped = honestDecisions.reduce((a, d) => a + d.aggregated.filter((x) => !x).length, 0);
+  const droppedValued = honestDecisions.reduce(
+    (a, d, r) => a + d.aggregated.filter((x, slot) => !x && (shapley[r]?.accuracy[slot] ?? 0) > 0).length,
+    0,
+  );
   const honestPayoutOf = (slots: readonly number[]): number => slots.reduce((a, s) => a + (cumulativePayout[s] as number), 0);
   const attackRows: AttackDetails[] = [];
   const absent = attacks.get("attackers-absent");
@@ -236,6 +248,7 @@ export function summarizeSeed(
     cumulativeShapley: cumulativeShapley.map(round6),
     cumulativeShapleyLoss: cumulativeShapleyLoss.map(round6),
     honestRoundsAggregated: Array.from({ length: k }, (_, s) => honestDecisions.filter((d) => d.aggregated[s]).length),
+    honestLeftOutValuedRate: round4(droppedValued / (k * honestDecisions.length)),
   };
 }
 

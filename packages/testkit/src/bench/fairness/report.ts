@@ -31,6 +31,8 @@ interface Seed {
   readonly spearmanCumulativeLoss: number | null;
   readonly pearsonCumulative: number | null;
   readonly honestFalsePositiveRate: number;
+  /** Absent from files written before the twenty-second round. */
+  readonly honestLeftOutValuedRate?: number;
   readonly allHonestFinalAccuracy: number | null;
   readonly attacks: readonly Attack[];
 }
@@ -89,13 +91,13 @@ out.push(`Source: \`${file}\` (\`${data.command}\`, ${data.wallSeconds} s). Seed
 
 out.push("Fairness and false positives (all-honest run):", "");
 out.push(
-  "| rule | Spearman (acc) per seed | mean | Spearman (loss) mean | Pearson mean | same updates: mean Spearman | honest FPR per seed | all-honest accuracy |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| rule | Spearman (acc) per seed | mean | Spearman (loss) mean | Pearson mean | same updates: mean Spearman | honest FPR per seed | of which worth > 0 | all-honest accuracy |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 );
 for (const r of rules) {
   const sp = r.seeds.map((s) => s.spearmanCumulative ?? -1);
   out.push(
-    `| \`${r.rule}\` | ${sp.map(f2).join(" / ")} | **${f2(mean(sp))}** | ${f2(mean(r.seeds.map((s) => s.spearmanCumulativeLoss ?? -1)))} | ${f2(mean(r.seeds.map((s) => s.pearsonCumulative ?? -1)))} | ${r.onCurrentTrajectory === undefined ? "(itself)" : f2(r.onCurrentTrajectory.meanSpearman)} | ${r.seeds.map((s) => f3(s.honestFalsePositiveRate)).join(" / ")} | ${r.seeds.map((s) => f3(s.allHonestFinalAccuracy ?? 0)).join(" / ")} |`,
+    `| \`${r.rule}\` | ${sp.map(f2).join(" / ")} | **${f2(mean(sp))}** | ${f2(mean(r.seeds.map((s) => s.spearmanCumulativeLoss ?? -1)))} | ${f2(mean(r.seeds.map((s) => s.pearsonCumulative ?? -1)))} | ${r.onCurrentTrajectory === undefined ? "(itself)" : f2(r.onCurrentTrajectory.meanSpearman)} | ${r.seeds.map((s) => f3(s.honestFalsePositiveRate)).join(" / ")} | ${r.seeds.map((s) => (s.honestLeftOutValuedRate === undefined ? "-" : f3(s.honestLeftOutValuedRate))).join(" / ")} | ${r.seeds.map((s) => f3(s.allHonestFinalAccuracy ?? 0)).join(" / ")} |`,
   );
 }
 
