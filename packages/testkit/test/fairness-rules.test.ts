@@ -123,6 +123,8 @@ test("scenarios: every one of the issue's scenarios is present, Sybils with thei
     "duplicate",
     "leaked-reference",
     "steer-victim-0",
+    "clip-lower-x0.25",
+    "clip-lower-x0.1",
   ])
     assert.ok(names.includes(n), n);
   const s3 = allScenarios().find((s) => s.name === "sybil-3");
@@ -172,6 +174,31 @@ test("rescaled lazy attackers send their one-batch direction at their honest del
     assert.ok(Math.abs(norm(u) / 1024 / norm(full) - 1) < 0.01, `slot ${slot}: norm ${norm(u) / 1024} vs ${norm(full)}`);
     assert.ok(cosine(u, lazy) > 0.99, `slot ${slot}: cosine ${cosine(u, lazy)} with the lazy delta`);
   }
+});
+
+test("clip lowering: the first attacker sends its honest delta shrunk, the second and every other slot their honest delta", async () => {
+  const scenario = allScenarios().find((s) => s.name === "clip-lower-x0.25");
+  assert.ok(scenario !== undefined);
+  const quantization = { scale: 1024, clipBound: 127 / 1024 };
+  const full = Float32Array.from({ length: D }, (_, i) => (i % 2 === 0 ? 0.04 : -0.02));
+  const submissions = await roundSubmissions({
+    scenario,
+    slots: 8,
+    seed: 1,
+    round: 0,
+    parameters: D,
+    quantization,
+    updateBits: 8,
+    lastGlobalDelta: undefined,
+    train: (_, variant) => Promise.resolve(variant === "full" ? full : assert.fail(`no ${variant} training`)),
+    ownerReference: () => assert.fail("a clip-lowering attacker does not read the owner's reference"),
+  });
+  for (const [slot, s] of submissions.entries())
+    assert.deepEqual(
+      s.update,
+      quantizeFast(slot === scenario.attackers[0] ? full.map((x) => x * 0.25) : full, quantization, 8),
+      `slot ${slot}`,
+    );
 });
 
 test("a leaked reference's identities send v at their honest norm, each with its own noise: not near-duplicates of each other", async () => {

@@ -9,7 +9,7 @@
  *     [--curvature secant-delta:1:0.3|secant-v:1:1|<number>] [--lambda 1.5] [--kappa 3] [--tau 0.03]
  *     [--dedup 0.95] [--reward-decay 1[,0.7,...]] [--out bench/fairness.json]
  *     [--candidates-out bench/fairness-candidates.json] [--dump-rounds <file>]
- *     [--attack-shapley inflate,lazy,replay,leaked,sybil|none] [--alpha 0.5] [--hidden 32] [--holdout 0.15] [--validation 500]
+ *     [--attack-shapley inflate,lazy,replay,leaked,sybil,clip|none] [--alpha 0.5] [--hidden 32] [--holdout 0.15] [--validation 500]
  *     [--evaluation 1000]
  *
  * Setup (the robustness benchmark's): 8 trainers on the `mnist` package's real digits, Dirichlet
@@ -68,7 +68,7 @@ const { values: args } = benchArgs(import.meta.url, {
   // Scenario kinds whose runs also compute exact Shapley every round: the attackers' value under
   // attack (valueFactor), next to their pay (gainFactor). About 2 s per round on 2 cores. `sybil`
   // also computes it in the Sybils' baselines: the identities' value against the trainer's alone.
-  "attack-shapley": { type: "string", default: "inflate,lazy,replay,leaked,sybil" },
+  "attack-shapley": { type: "string", default: "inflate,lazy,replay,leaked,sybil,clip" },
   // Reward schedules to pay every rule's shares out of (docs/SCORING.md, twentieth round): each
   // round's reward `decay` times the previous one's; 1 is the contract's equal reward. Every decay
   // after the first adds a row `<rule>@decay<d>`; bench/fairness.json reports the first.
@@ -117,7 +117,7 @@ const decays = (args["reward-decay"] as string).split(",").map(Number);
 for (const d of decays) rewardSchedule(d, rounds); // fails early on a decay outside (0, 1]
 /** A rule's row name under a reward decay: the rule's own for the first decay given. */
 const rowName = (rule: string, decay: number): string => (decay === decays[0] ? rule : `${rule}@decay${decay}`);
-const VALUED_KINDS = ["inflate", "lazy", "replay", "leaked", "sybil"];
+const VALUED_KINDS = ["inflate", "lazy", "replay", "leaked", "sybil", "clip"];
 const valuedKinds = new Set(args["attack-shapley"] === "none" ? [] : (args["attack-shapley"] as string).split(","));
 for (const kind of valuedKinds)
   if (!VALUED_KINDS.includes(kind)) throw new RangeError(`--attack-shapley ${kind}: one of ${VALUED_KINDS.join(", ")} or none`);

@@ -16,7 +16,9 @@
  *
  * Beyond the issue's list: `leaked-reference`, the owner's own identities (docs/THREAT-MODEL.md row
  * 21's residual: the owner knows its reference `v` before the round closes and can tell whom it
- * likes), which submit `v` itself instead of training.
+ * likes), which submit `v` itself instead of training; `steer-victim-0` (row 24); and
+ * `clip-lower-x<f>` (row 25): a coalition whose first identity sends its honest update shrunk by
+ * `f`, to lower the median norm every larger update is clipped to, while the second sends its own.
  */
 import { attackDelta, duplicateSubmission, gaussianNoise, l2Norm, scaleDelta, type AttackMode } from "../../attacks/attacks.ts";
 import { quantizationParams, roundHalfAwayFromZero, type QuantizationRule } from "@fedmarket/core";
@@ -34,12 +36,12 @@ export interface Scenario {
   readonly honestCounterparts: readonly number[];
   /** One of today's six attack modes (their detection and payout-share goals apply). */
   readonly legacyMode?: AttackMode;
-  readonly kind: "honest" | "inflate" | "replay" | "sybil" | "lazy" | "legacy" | "leaked" | "steer" | "baseline";
+  readonly kind: "honest" | "inflate" | "replay" | "sybil" | "lazy" | "legacy" | "leaked" | "steer" | "clip" | "baseline";
   /** Scenario whose payouts of `honestCounterparts` are the gain's denominator (default: all-honest). */
   readonly baseline?: string;
   /** Slots with no submission (baselines). */
   readonly emptySlots?: readonly number[];
-  /** Inflation factor, replay cosine, leaked reference cosine. */
+  /** Inflation factor, replay cosine, leaked reference cosine, the clip-lowering identity's shrink factor. */
   readonly parameter?: number;
   /** Sybil identities, lazy variant. */
   readonly sybilSlots?: readonly number[];
@@ -71,6 +73,12 @@ export const STEER_NORM = 2;
 
 /** A steering attacker's weight on its own honest direction (orthogonal to the victim's), so that it stays aligned with `v`. */
 export const STEER_OWN = 1.2;
+
+/**
+ * The clip-lowering identity's shrink factors: a quarter of its norm (below most honest norms, so the
+ * median moves a whole rank), and a tenth (as far as it goes while the margin still aligns it with `v`).
+ */
+export const CLIP_LOWER_FACTORS: readonly number[] = [0.25, 0.1];
 
 /** Every scenario of the issue, in output order. */
 export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): Scenario[] {
@@ -182,6 +190,14 @@ export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): 
       honestCounterparts: a,
       description: `attackers that know trainer 0's update push the global step against it: each submits minus trainer 0's direction plus its own honest direction (orthogonalised, weight ${STEER_OWN}), at ${STEER_NORM} x its honest norm, so that trainer 0's next update may point against the last global delta (the rule variants that judge by it; docs/SCORING.md, twenty-first round). An upper bound on what the attackers know`,
     },
+    ...CLIP_LOWER_FACTORS.map((f): Scenario => ({
+      name: `clip-lower-x${f}`,
+      kind: "clip",
+      parameter: f,
+      attackers: a,
+      honestCounterparts: a,
+      description: `slot ${a[0]} sends its honest delta times ${f} (still aligned with v: it lowers the median norm that every larger update is clipped to, at the cost of its own pay) and slot ${a[1]} its honest delta: does the coalition gain by making the others' updates count less?`,
+    })),
     ...(["sign-flip", "scale", "gaussian", "label-flip", "free-rider", "duplicate"] as const).map((m): Scenario => ({
       name: m,
       kind: "legacy",
@@ -296,6 +312,12 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
         const own = await ctx.train(t, "full");
         const victim = await ctx.train(scenario.victim as number, "full");
         out.push({ update: quantize(clip(steered(own, victim, scenario.parameter as number), quantization.clipBound)), ephemeralSecret });
+        break;
+      }
+      case "clip": {
+        // Only the first identity shrinks; the others send their honest update.
+        const d = await ctx.train(t, "full");
+        out.push({ update: quantize(t === scenario.attackers[0] ? scaleDelta(d, scenario.parameter as number) : d), ephemeralSecret });
         break;
       }
       case "legacy": {
