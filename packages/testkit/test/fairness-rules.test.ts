@@ -32,7 +32,16 @@ import {
 import { newModel, shares as sharesOf } from "../src/bench/fairness/runner.ts";
 import { l2Norm } from "../src/attacks/attacks.ts";
 import { exactCurvature, hessianSketch, roundedDirection } from "../src/bench/fairness/curvature.ts";
-import { allScenarios, noisyReplay, quantizeFast, roundSubmissions, steered } from "../src/bench/fairness/scenarios.ts";
+import {
+  allScenarios,
+  noisyReplay,
+  quantizeFast,
+  roundSubmissions,
+  steered,
+  type Scenario,
+  type SlotSubmission,
+  type TrainingVariant,
+} from "../src/bench/fairness/scenarios.ts";
 import { benchAggregatorKey, benchEphemeralSecret } from "../src/bench/seal-keys.ts";
 import { testBackend } from "./helpers.ts";
 
@@ -142,32 +151,43 @@ test("fast quantization equals @fedmarket/core's quantizeDelta, ties and clippin
   assert.throws(() => quantizeFast(Float32Array.of(Number.NaN), rule, 8), /quantize/);
 });
 
-test("rescaled lazy attackers send their one-batch direction at their honest delta's norm; others are untouched", async () => {
-  const scenario = allScenarios().find((s) => s.name === "lazy-1batch-rescaled");
-  assert.ok(scenario !== undefined);
-  const quantization = { scale: 1024, clipBound: 127 / 1024 };
-  // Honest deltas along one direction, the lazy one a tenth as long along another.
-  const full = Float32Array.from({ length: D }, (_, i) => (i % 2 === 0 ? 0.04 : -0.02));
-  const lazy = Float32Array.from({ length: D }, (_, i) => (i % 3 === 0 ? 0.003 : 0.001));
-  const submissions = await roundSubmissions({
+/** The bench's quantization (scale 2^10, clip 127/1024). */
+const QUANTIZATION = { scale: 1024, clipBound: 127 / 1024 };
+
+/**
+ * What every slot of `scenario` submits in round 0 (no last global delta) of a D-parameter model at
+ * 8 bits, every trainer's training replaced by `trained(variant)`; these attackers never read the
+ * owner's reference.
+ */
+function roundZeroSubmissions(scenario: Scenario, trained: (variant: TrainingVariant) => Float32Array): Promise<SlotSubmission[]> {
+  return roundSubmissions({
     scenario,
     slots: 8,
     seed: 1,
     round: 0,
     parameters: D,
-    quantization,
+    quantization: QUANTIZATION,
     updateBits: 8,
     lastGlobalDelta: undefined,
-    train: (_, variant) => Promise.resolve(variant === "full" ? full : lazy),
-    ownerReference: () => assert.fail("a lazy attacker does not read the owner's reference"),
+    train: (_, variant) => Promise.resolve(trained(variant)),
+    ownerReference: () => assert.fail("this attacker does not read the owner's reference"),
   });
+}
+
+test("rescaled lazy attackers send their one-batch direction at their honest delta's norm; others are untouched", async () => {
+  const scenario = allScenarios().find((s) => s.name === "lazy-1batch-rescaled");
+  assert.ok(scenario !== undefined);
+  // Honest deltas along one direction, the lazy one a tenth as long along another.
+  const full = Float32Array.from({ length: D }, (_, i) => (i % 2 === 0 ? 0.04 : -0.02));
+  const lazy = Float32Array.from({ length: D }, (_, i) => (i % 3 === 0 ? 0.003 : 0.001));
+  const submissions = await roundZeroSubmissions(scenario, (variant) => (variant === "full" ? full : lazy));
   const norm = (u: ArrayLike<number>): number => Math.sqrt(Array.from(u).reduce((a, x) => a + x * x, 0));
   const cosine = (u: ArrayLike<number>, w: ArrayLike<number>): number =>
     Array.from(u).reduce((a, x, i) => a + x * (w[i] as number), 0) / (norm(u) * norm(w));
   for (const [slot, s] of submissions.entries()) {
     const u = s.update as Int32Array;
     if (!scenario.attackers.includes(slot)) {
-      assert.deepEqual(u, quantizeFast(full, quantization, 8), `slot ${slot} is honest`);
+      assert.deepEqual(u, quantizeFast(full, QUANTIZATION, 8), `slot ${slot} is honest`);
       continue;
     }
     // Quantized at 1/1024: the norm within rounding of the honest one, the direction the lazy one's.
@@ -179,24 +199,14 @@ test("rescaled lazy attackers send their one-batch direction at their honest del
 test("clip lowering: the first attacker sends its honest delta shrunk, the second and every other slot their honest delta", async () => {
   const scenario = allScenarios().find((s) => s.name === "clip-lower-x0.25");
   assert.ok(scenario !== undefined);
-  const quantization = { scale: 1024, clipBound: 127 / 1024 };
   const full = Float32Array.from({ length: D }, (_, i) => (i % 2 === 0 ? 0.04 : -0.02));
-  const submissions = await roundSubmissions({
-    scenario,
-    slots: 8,
-    seed: 1,
-    round: 0,
-    parameters: D,
-    quantization,
-    updateBits: 8,
-    lastGlobalDelta: undefined,
-    train: (_, variant) => Promise.resolve(variant === "full" ? full : assert.fail(`no ${variant} training`)),
-    ownerReference: () => assert.fail("a clip-lowering attacker does not read the owner's reference"),
-  });
+  const submissions = await roundZeroSubmissions(scenario, (variant) =>
+    variant === "full" ? full : assert.fail(`no ${variant} training`),
+  );
   for (const [slot, s] of submissions.entries())
     assert.deepEqual(
       s.update,
-      quantizeFast(slot === scenario.attackers[0] ? full.map((x) => x * 0.25) : full, quantization, 8),
+      quantizeFast(slot === scenario.attackers[0] ? full.map((x) => x * 0.25) : full, QUANTIZATION, 8),
       `slot ${slot}`,
     );
 });
