@@ -155,22 +155,27 @@ test("fast quantization equals @fedmarket/core's quantizeDelta, ties and clippin
 const QUANTIZATION = { scale: 1024, clipBound: 127 / 1024 };
 
 /**
- * What every slot of `scenario` submits in round 0 (no last global delta) of a D-parameter model at
- * 8 bits, every trainer's training replaced by `trained(variant)`; these attackers never read the
- * owner's reference.
+ * What every slot of `scenario` submits in round 0 (no last global delta) of a model of
+ * `parameters` weights (default D) at 8 bits, every trainer's training replaced by
+ * `trained(variant)`; `reference` is the owner's `v` for attackers that read it (default: none may).
  */
-function roundZeroSubmissions(scenario: Scenario, trained: (variant: TrainingVariant) => Float32Array): Promise<SlotSubmission[]> {
+function roundZeroSubmissions(
+  scenario: Scenario,
+  trained: (variant: TrainingVariant) => Float32Array,
+  options: { readonly parameters?: number; readonly reference?: Float32Array } = {},
+): Promise<SlotSubmission[]> {
+  const { parameters = D, reference } = options;
   return roundSubmissions({
     scenario,
     slots: 8,
     seed: 1,
     round: 0,
-    parameters: D,
+    parameters,
     quantization: QUANTIZATION,
     updateBits: 8,
     lastGlobalDelta: undefined,
     train: (_, variant) => Promise.resolve(trained(variant)),
-    ownerReference: () => assert.fail("this attacker does not read the owner's reference"),
+    ownerReference: () => reference ?? assert.fail("this attacker does not read the owner's reference"),
   });
 }
 
@@ -214,25 +219,20 @@ test("clip lowering: the first attacker sends its honest delta shrunk, the secon
 test("a leaked reference's identities send v at their honest norm, each with its own noise: not near-duplicates of each other", async () => {
   const scenario = allScenarios().find((s) => s.name === "leaked-reference");
   assert.ok(scenario !== undefined && scenario.parameter !== undefined);
-  const quantization = { scale: 1024, clipBound: 127 / 1024 };
   const rng = seededRandom(31);
   const full = Float32Array.from({ length: BIG }, () => 0.02 * normal(rng));
   const v = Float32Array.from({ length: BIG }, () => normal(rng));
-  const submissions = await roundSubmissions({
+  const submissions = await roundZeroSubmissions(
     scenario,
-    slots: 8,
-    seed: 1,
-    round: 0,
-    parameters: BIG,
-    quantization,
-    updateBits: 8,
-    lastGlobalDelta: undefined,
-    train: (_, variant) => Promise.resolve(variant === "full" ? full : assert.fail(`no ${variant} training`)),
-    ownerReference: () => v,
-  });
+    (variant) => (variant === "full" ? full : assert.fail(`no ${variant} training`)),
+    {
+      parameters: BIG,
+      reference: v,
+    },
+  );
   const sent = scenario.attackers.map((slot) => Float64Array.from(submissions[slot]?.update as Int32Array, (x) => x / 1024));
   for (const [k, s] of submissions.entries())
-    if (!scenario.attackers.includes(k)) assert.deepEqual(s.update, quantizeFast(full, quantization, 8), `slot ${k} is honest`);
+    if (!scenario.attackers.includes(k)) assert.deepEqual(s.update, quantizeFast(full, QUANTIZATION, 8), `slot ${k} is honest`);
   for (const u of sent) {
     assert.ok(Math.abs(l2Norm(u) / l2Norm(full) - 1) < 0.02, `norm ${l2Norm(u)} vs ${l2Norm(full)}`);
     assert.ok(Math.abs(dot(u, v) / (l2Norm(u) * l2Norm(v)) - scenario.parameter) < 0.01, "cosine with v");
@@ -370,7 +370,7 @@ test("orthogonal gate: a noisy replay of the last global delta is not paid", () 
   assert.ok(decision.payouts.filter((p) => p > 0).length >= 5);
 });
 
-test("batched evaluator: same accuracy as the LayersModel, gradient matches finite differences", async () => {
+test("batched evaluator: same accuracy as the LayersModel, gradients (cross-entropy, smoothed accuracy) match finite differences", async () => {
   const { tf } = await testBackend();
   const { spec } = validateModelSpec({
     format: "fedmarket-model-spec/1",
@@ -410,6 +410,22 @@ test("batched evaluator: same accuracy as the LayersModel, gradient matches fini
     minus[i] = (minus[i] as number) - eps;
     const [lp, lm] = ev.evaluate([plus, minus]).loss as [number, number];
     assert.ok(Math.abs((lp - lm) / (2 * eps) - (gradient[i] as number)) < 2e-3, `gradient ${i}`);
+  }
+  // The smoothed accuracy: at zero weights every logit is 0, so each digit's margin over the other
+  // two classes is -log 2, and the objective is 1 - sigmoid(-log 2 / temperature) exactly.
+  const soft = { kind: "soft-accuracy", temperature: 2 } as const;
+  const zero = ev.lossAndGradient(new Float32Array(ev.parameters), soft);
+  assert.ok(Math.abs(zero.loss - (1 - 1 / (1 + Math.exp(Math.log(2) / 2)))) < 1e-6);
+  const smooth = ev.lossAndGradient(w, soft);
+  assert.ok(smooth.loss > 0 && smooth.loss < 1);
+  for (const i of [0, 7, ev.parameters - 1]) {
+    const eps = 1e-2;
+    const plus = Float32Array.from(w),
+      minus = Float32Array.from(w);
+    plus[i] = (plus[i] as number) + eps;
+    minus[i] = (minus[i] as number) - eps;
+    const fd = (ev.lossAndGradient(plus, soft).loss - ev.lossAndGradient(minus, soft).loss) / (2 * eps);
+    assert.ok(Math.abs(fd - (smooth.gradient[i] as number)) < 2e-3, `soft-accuracy gradient ${i}`);
   }
   ev.dispose();
 });
@@ -826,6 +842,22 @@ test("trapezoid and endpoint pay: with a flat owner loss (v' = v) they are the p
   assert.ok((stiffEnd[3] as number) <= (stiffShares[3] as number), `lazy: trapezoid ${stiffShares[3]}, endpoint ${stiffEnd[3]}`);
   assert.ok((stiffEnd[3] as number) < 0.5 * (flatEnd[3] as number), `lazy: ${flatEnd[3]} -> ${stiffEnd[3]}`);
   assert.throws(() => rule("reference-pay-trapezoid").decide(roundOf(updates, { reference, last })), /needs the owner's validation loss/);
+});
+
+test("pay along the owner's update: with the update equal to v it is the proven pay, cap and clip included; along another direction it pays that direction; without an update it refuses", () => {
+  const { updates, last, v, reference, flat } = twoDirectionRound(17);
+  const rule = ruleRegistry().get("reference-pay-update-capped") as RoundRule;
+  assert.equal(rule.needsOwnerUpdate, true, "the runner trains the owner's update for it");
+  const shares = (owner: OwnerOracle): number[] => sharesOf(rule.decide(roundOf(updates, { reference, last, owner })).payouts);
+  const proven = sharesOf(ruleRegistry().get("consensus-reference")?.decide(roundOf(updates, { reference, last })).payouts ?? []);
+  const alongV = shares({ ...flat, update: Float32Array.from(v) });
+  // Float v against v quantized at 8 bits: the shares agree to quantization.
+  proven.forEach((x, k) => assert.ok(Math.abs(x - (alongV[k] as number)) < 0.01, `slot ${k}: ${x} vs ${alongV[k]}`));
+  // Along slot 0's own direction, slot 0 earns the most (the decision, still by v, is unchanged).
+  const own = Float32Array.from(updates[0] as Int32Array, (x) => x / 1024);
+  const alongOwn = shares({ ...flat, update: own });
+  assert.equal(Math.max(...alongOwn), alongOwn[0]);
+  assert.throws(() => rule.decide(roundOf(updates, { reference, last, owner: flat })), /needs the owner's update/);
 });
 
 test("orthogonal pay: a noisy replay of the last global delta loses most of what the delta cap leaves it (the median's rate along Delta)", () => {

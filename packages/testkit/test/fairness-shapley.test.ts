@@ -9,7 +9,7 @@ import {
   shapleyWeights,
 } from "../src/bench/fairness/shapley.ts";
 import { surrogateCoefficients, surrogateShapley, surrogateUtility } from "../src/bench/fairness/surrogate.ts";
-import { averageRanks, median, pearson, spearman } from "../src/bench/fairness/stats.ts";
+import { averageRanks, median, pearson, spearman, standardError } from "../src/bench/fairness/stats.ts";
 import { seededRandom, normal } from "@fedmarket/ml";
 
 const close = (a: number, b: number, tol = 1e-9): void =>
@@ -148,4 +148,7 @@ test("ranks and correlations", () => {
   assert.equal(pearson([1, 1, 1], [1, 2, 3]), null);
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 2, 3]), 2.5);
+  // Sample standard deviation of [1, 2, 3, 4] is sqrt(5/3); over four values, sqrt(5/12).
+  close(standardError([1, 2, 3, 4]) as number, Math.sqrt(5 / 12));
+  assert.equal(standardError([0.7]), null);
 });

@@ -10,7 +10,7 @@
  *     [--dedup 0.95] [--reward-decay 1[,0.7,...]] [--out bench/fairness.json]
  *     [--candidates-out bench/fairness-candidates.json] [--dump-rounds <file>]
  *     [--attack-shapley inflate,lazy,replay,leaked,sybil,clip|none] [--alpha 0.5] [--hidden 32] [--holdout 0.15] [--validation 500]
- *     [--evaluation 1000]
+ *     [--evaluation 1000] [--reference cross-entropy|soft-accuracy:<t>|owner-update]
  *
  * Setup (the robustness benchmark's): 8 trainers on the `mnist` package's real digits, Dirichlet
  * 0.5 non-IID partitions, MLP 784-32-10 trained with the trainer's own `trainLocally`, B = 8
@@ -34,11 +34,15 @@ import { quantizeModel, type CircuitConfig } from "@fedmarket/core";
 import { REPO_ROOT, validateModelSpec } from "@fedmarket/protocol";
 import { initialWeights, MNIST_CLASSES, MNIST_PIXELS, selectBackend } from "@fedmarket/ml";
 import { fairnessData, histogram } from "./fairness/data.ts";
+import { CROSS_ENTROPY } from "./fairness/evaluator.ts";
 import { decisionsOf, issueSchema, ownDecisions, rewardSchedule, scheduled, summarizeSeed, type SeedDetails } from "./fairness/metrics.ts";
 import { DEFAULT_LAMBDA, PROVEN_RULE, ruleRegistry, type RoundRule } from "./fairness/rules.ts";
-import { SeedRunner, type CurvatureMode, type RunRecord } from "./fairness/runner.ts";
+import { SeedRunner, type CurvatureMode, type ReferenceMode, type RunRecord } from "./fairness/runner.ts";
 import { allScenarios, DEFAULT_ATTACKERS } from "./fairness/scenarios.ts";
 import { mean, round4 } from "./fairness/stats.ts";
+
+/** Scenario kinds whose attackers' exact Shapley value the bench can compute (`--attack-shapley`). */
+const VALUED_KINDS = ["inflate", "lazy", "replay", "leaked", "sybil", "clip"];
 
 const { values: args } = benchArgs(import.meta.url, {
   // The rule bench/fairness.json reports: the proven one, with the owner's reference (docs/SCORING.md, "Ninth round").
@@ -56,6 +60,10 @@ const { values: args } = benchArgs(import.meta.url, {
   evaluation: { type: "string" },
   "verify-proven": { type: "string", default: "first" },
   curvature: { type: "string", default: "secant-delta:1:0.3" },
+  // How the owner computes `v` (twenty-third round): minus the gradient of the validation
+  // cross-entropy (the proven rule's), of a smoothed accuracy (soft-accuracy:<temperature>), or its
+  // own one-epoch update on the validation split (owner-update).
+  reference: { type: "string", default: "cross-entropy" },
   lambda: { type: "string", default: String(DEFAULT_LAMBDA) },
   kappa: { type: "string", default: "3" },
   tau: { type: "string", default: "0.03" },
@@ -68,7 +76,7 @@ const { values: args } = benchArgs(import.meta.url, {
   // Scenario kinds whose runs also compute exact Shapley every round: the attackers' value under
   // attack (valueFactor), next to their pay (gainFactor). About 2 s per round on 2 cores. `sybil`
   // also computes it in the Sybils' baselines: the identities' value against the trainer's alone.
-  "attack-shapley": { type: "string", default: "inflate,lazy,replay,leaked,sybil,clip" },
+  "attack-shapley": { type: "string", default: VALUED_KINDS.join(",") },
   // Reward schedules to pay every rule's shares out of (docs/SCORING.md, twentieth round): each
   // round's reward `decay` times the previous one's; 1 is the contract's equal reward. Every decay
   // after the first adds a row `<rule>@decay<d>`; bench/fairness.json reports the first.
@@ -113,14 +121,22 @@ const scenarios = everyScenario.filter((s) => wanted.has(s.name));
 const verify = args["verify-proven"] as string;
 if (!["first", "all", "none"].includes(verify)) throw new RangeError("--verify-proven must be first, all or none");
 const curvature = parseCurvature(args.curvature as string);
+const referenceMode = parseReference(args.reference as string);
 const decays = (args["reward-decay"] as string).split(",").map(Number);
 for (const d of decays) rewardSchedule(d, rounds); // fails early on a decay outside (0, 1]
 /** A rule's row name under a reward decay: the rule's own for the first decay given. */
 const rowName = (rule: string, decay: number): string => (decay === decays[0] ? rule : `${rule}@decay${decay}`);
-const VALUED_KINDS = ["inflate", "lazy", "replay", "leaked", "sybil", "clip"];
 const valuedKinds = new Set(args["attack-shapley"] === "none" ? [] : (args["attack-shapley"] as string).split(","));
 for (const kind of valuedKinds)
   if (!VALUED_KINDS.includes(kind)) throw new RangeError(`--attack-shapley ${kind}: one of ${VALUED_KINDS.join(", ")} or none`);
+
+function parseReference(s: string): ReferenceMode {
+  if (s === "cross-entropy") return { kind: "gradient", objective: CROSS_ENTROPY };
+  if (s === "owner-update") return { kind: "owner-update" };
+  const m = /^soft-accuracy:([0-9.]+)$/.exec(s);
+  if (m !== null && Number(m[1]) > 0) return { kind: "gradient", objective: { kind: "soft-accuracy", temperature: Number(m[1]) } };
+  throw new RangeError(`--reference ${s}: cross-entropy, soft-accuracy:<temperature > 0> or owner-update`);
+}
 
 function parseCurvature(s: string): CurvatureMode {
   const m = /^secant-(v|delta)(?::([0-9.]+))?(?::([0-9.]+))?$/.exec(s);
@@ -167,7 +183,19 @@ for (const seed of seeds) {
     ...(args.evaluation === undefined ? {} : { evaluationDigits: Number(args.evaluation) }),
   });
   const initialModel = Int32Array.from(quantizeModel(initialWeights(tf, spec, seed), spec.quantization.scale, CIRCUIT.modelBits), Number);
-  const runner = new SeedRunner({ tf, spec, config: CIRCUIT, f: F, seed, rounds, data, initialModel, curvature, log });
+  const runner = new SeedRunner({
+    tf,
+    spec,
+    config: CIRCUIT,
+    f: F,
+    seed,
+    rounds,
+    data,
+    initialModel,
+    curvature,
+    reference: referenceMode,
+    log,
+  });
   log(
     `seed ${seed}: partitions ${data.trainSets.map((d) => d.count).join(", ")}; validation ${data.validation.count}, evaluation ${runner.evaluationDigits}`,
   );
@@ -327,6 +355,7 @@ const candidates = {
       "exact, all 2^8 coalitions per round of the all-honest run (and of the runs of the scenario kinds in attackShapley); utility = evaluation accuracy (and -cross-entropy) of prevModel + floor(sum_T u / |T|); computed on each half of the evaluation split (equal halves), the reported value is their mean",
     attackShapley: [...valuedKinds],
     curvature: args.curvature,
+    reference: args.reference,
     rewardDecays: decays,
     lambda,
     kappa: Number(args.kappa),

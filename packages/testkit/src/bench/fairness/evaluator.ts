@@ -41,6 +41,10 @@ function denseSteps(spec: ModelSpec): { steps: DenseStep[]; parameters: number }
   return { steps, parameters: offset };
 }
 
+/** What a gradient on the owner's validation split descends (docs/SCORING.md, twenty-third round). */
+export type ReferenceObjective = { readonly kind: "cross-entropy" } | { readonly kind: "soft-accuracy"; readonly temperature: number };
+export const CROSS_ENTROPY: ReferenceObjective = { kind: "cross-entropy" };
+
 /** Accuracy and mean cross-entropy of each evaluated model. */
 export interface Evaluation {
   readonly accuracy: number[];
@@ -127,17 +131,24 @@ export class BatchEvaluator {
     return { accuracy, loss };
   }
 
-  /** Mean cross-entropy of one model and its gradient with respect to the flat weights. */
-  lossAndGradient(weights: Float32Array): { loss: number; gradient: Float32Array } {
+  /**
+   * One model's objective and its gradient with respect to the flat weights: the mean
+   * cross-entropy, or (`soft-accuracy`) one minus a smoothed accuracy, the mean of
+   * `sigmoid(m / temperature)` over the digits, `m` the margin of the true class's logit over the
+   * log-sum-exp of the others. The smoothed accuracy weighs each digit by how near its decision
+   * boundary it sits, where cross-entropy weighs a hopelessly misclassified digit most.
+   */
+  lossAndGradient(weights: Float32Array, objective: ReferenceObjective = CROSS_ENTROPY): { loss: number; gradient: Float32Array } {
     const tf = this.#tf;
+    const oneHot = this.#oneHot.reshape([1, this.count, -1]);
     const f = (w: Tensor): Tensor => {
       const logits = this.#logits(w.reshape([1, this.parameters]) as Tensor2D);
-      return tf.neg(
-        tf
-          .mul(tf.logSoftmax(logits), this.#oneHot.reshape([1, this.count, -1]))
-          .sum(-1)
-          .mean(),
-      );
+      if (objective.kind === "soft-accuracy") {
+        const own = tf.mul(logits, oneHot).sum(-1);
+        const others = tf.logSumExp(tf.add(logits, tf.mul(oneHot, -1e9)), -1);
+        return tf.sub(1, tf.sigmoid(tf.div(tf.sub(own, others), objective.temperature)).mean());
+      }
+      return tf.neg(tf.mul(tf.logSoftmax(logits), oneHot).sum(-1).mean());
     };
     const { value, grad } = tf.tidy(() => tf.valueAndGrad(f)(tf.tensor1d(weights)));
     const out = { loss: (value.dataSync() as Float32Array)[0] as number, gradient: Float32Array.from(grad.dataSync() as Float32Array) };

@@ -4,14 +4,16 @@
  * `npm run bench:fairness` wrote, so that every number in the doc comes from a file a command
  * wrote, and none is copied by hand:
  *
- *   node packages/testkit/src/bench/fairness/report.ts bench/fairness-candidates.json [--rules a,b,c]
+ *   node packages/testkit/src/bench/fairness/report.ts bench/fairness-candidates.json [--rules a,b,c] [--against <file>[:rule]]
  *
  * Prints Markdown: fairness and false positives, the gain of each attack (max over the seeds),
+ * Spearman differences paired by seed (against the first rule, or `--against` another run's rule),
  * attacker slot-rounds aggregated, today's six attacks, final accuracy, and (where the run computed
  * Shapley under attack) each attack's gain next to its value factor.
  */
 import { readFileSync } from "node:fs";
 import { benchArgs } from "../args.ts";
+import { mean, standardError } from "./stats.ts";
 
 interface Attack {
   readonly name: string;
@@ -51,10 +53,12 @@ interface Candidates {
 
 const LEGACY = ["sign-flip", "scale", "gaussian", "label-flip", "free-rider", "duplicate"];
 
-const { values, positionals } = benchArgs(import.meta.url, { rules: { type: "string" } }, true);
+// --against <file>[:rule]: a rule (default: the name of this report's first) of another run on the same seeds, to pair with
+// (e.g. the same rule under another reference, a flag of the run rather than a rule).
+const { values, positionals } = benchArgs(import.meta.url, { rules: { type: "string" }, against: { type: "string" } }, true);
 const file = positionals[0];
 if (file === undefined) {
-  process.stderr.write("usage: report.ts <fairness-candidates.json> [--rules a,b,c]\n");
+  process.stderr.write("usage: report.ts <fairness-candidates.json> [--rules a,b,c] [--against <other.json>[:rule]]\n");
   process.exit(2);
 }
 const data = JSON.parse(readFileSync(file, "utf8")) as Candidates;
@@ -71,13 +75,25 @@ const rules =
 const seeds = (rules[0] as Rule).seeds.map((s) => s.seed);
 const scenarios = (rules[0] as Rule).seeds[0]?.attacks.map((a) => a.name) ?? [];
 
+/** With `--against`: that run's rule, then every rule of this report, each paired with it. */
+function againstRule(): [Rule, ...Rule[]] | undefined {
+  if (values.against === undefined) return undefined;
+  const [other, name] = values.against.split(":") as [string, string | undefined];
+  const them = JSON.parse(readFileSync(other, "utf8")) as Candidates;
+  const wantedName = name ?? (rules[0] as Rule).rule;
+  const rule = must(
+    them.rules.find((r) => r.rule === wantedName),
+    `no rule ${wantedName} in ${other}`,
+  );
+  return [{ ...rule, rule: `${rule.rule}\` of \`${other}` }, ...rules];
+}
+
 function must<T>(x: T | undefined, message: string): T {
   if (x === undefined) throw new Error(message);
   return x;
 }
 const f2 = (x: number | null | undefined): string => (x === null || x === undefined ? "-" : x.toFixed(2));
 const f3 = (x: number): string => x.toFixed(3);
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const attack = (s: Seed, name: string): Attack =>
   must(
     s.attacks.find((a) => a.name === name),
@@ -91,14 +107,25 @@ out.push(`Source: \`${file}\` (\`${data.command}\`, ${data.wallSeconds} s). Seed
 
 out.push("Fairness and false positives (all-honest run):", "");
 out.push(
-  "| rule | Spearman (acc) per seed | mean | Spearman (loss) mean | Pearson mean | same updates: mean Spearman | honest FPR per seed | of which worth > 0 | all-honest accuracy |",
+  "| rule | Spearman (acc) per seed | mean (± standard error over the seeds) | Spearman (loss) mean | Pearson mean | same updates: mean Spearman | honest FPR per seed | of which worth > 0 | all-honest accuracy |",
   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 );
 for (const r of rules) {
   const sp = r.seeds.map((s) => s.spearmanCumulative ?? -1);
   out.push(
-    `| \`${r.rule}\` | ${sp.map(f2).join(" / ")} | **${f2(mean(sp))}** | ${f2(mean(r.seeds.map((s) => s.spearmanCumulativeLoss ?? -1)))} | ${f2(mean(r.seeds.map((s) => s.pearsonCumulative ?? -1)))} | ${r.onCurrentTrajectory === undefined ? "(itself)" : f2(r.onCurrentTrajectory.meanSpearman)} | ${r.seeds.map((s) => f3(s.honestFalsePositiveRate)).join(" / ")} | ${r.seeds.map((s) => (s.honestLeftOutValuedRate === undefined ? "-" : f3(s.honestLeftOutValuedRate))).join(" / ")} | ${r.seeds.map((s) => f3(s.allHonestFinalAccuracy ?? 0)).join(" / ")} |`,
+    `| \`${r.rule}\` | ${sp.map(f2).join(" / ")} | **${f2(mean(sp))}** ± ${f2(standardError(sp))} | ${f2(mean(r.seeds.map((s) => s.spearmanCumulativeLoss ?? -1)))} | ${f2(mean(r.seeds.map((s) => s.pearsonCumulative ?? -1)))} | ${r.onCurrentTrajectory === undefined ? "(itself)" : f2(r.onCurrentTrajectory.meanSpearman)} | ${r.seeds.map((s) => f3(s.honestFalsePositiveRate)).join(" / ")} | ${r.seeds.map((s) => (s.honestLeftOutValuedRate === undefined ? "-" : f3(s.honestLeftOutValuedRate))).join(" / ")} | ${r.seeds.map((s) => f3(s.allHonestFinalAccuracy ?? 0)).join(" / ")} |`,
   );
+}
+// Rules measured on the same seeds differ by less than either mean's spread suggests when their
+// per-seed values move together: the paired differences say whether a rule's gain is more than noise.
+const [first, ...others] = againstRule() ?? (rules as [Rule, ...Rule[]]);
+const paired = others.filter((r) => r.seeds.length === first.seeds.length && r.seeds.every((s, i) => s.seed === first.seeds[i]?.seed));
+if (paired.length > 0) {
+  out.push("", `Spearman (acc) against \`${first.rule}\`, paired by seed (mean ± standard error of the differences):`, "");
+  for (const r of paired) {
+    const d = r.seeds.map((s, i) => (s.spearmanCumulative ?? -1) - ((first.seeds[i] as Seed).spearmanCumulative ?? -1));
+    out.push(`- \`${r.rule}\`: ${d.map(f2).join(" / ")}, **${f2(mean(d))}** ± ${f2(standardError(d))}`);
+  }
 }
 
 /** One table: a row per scenario, a column per rule. */

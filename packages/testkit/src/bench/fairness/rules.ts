@@ -112,6 +112,12 @@ export interface OwnerOracle {
   loss(steps: readonly Float64Array[]): number[];
   /** `-grad L_val(prevModel + step)` (weight units): the owner's direction at another model. */
   direction(step: Float64Array): Float32Array;
+  /**
+   * The owner's own update at `prevModel` (weight units): one epoch of the trainers' training on the
+   * validation split (docs/SCORING.md, twenty-third round); absent unless a rule of the run asked for
+   * it (`RoundRule.needsOwnerUpdate`) or the run's `v` is that update.
+   */
+  readonly update?: Float32Array;
 }
 
 export interface RoundRule {
@@ -122,6 +128,8 @@ export interface RoundRule {
   readonly proofNeeds: string;
   /** Needs the owner's validation reference (`v`, `c`). */
   readonly needsReference: boolean;
+  /** Needs the owner's own update as well (`OwnerOracle.update`): the runner trains it before the round. */
+  readonly needsOwnerUpdate?: boolean;
   decide(round: RuleRound): RuleDecision;
 }
 
@@ -280,7 +288,8 @@ export type PayVariant =
   | "sketch-curvature-8"
   | "sketch-curvature-4-bits4"
   | "sketch-curvature-8-bits4"
-  | "sketch-curvature-8-bits2";
+  | "sketch-curvature-8-bits2"
+  | "update-capped";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -340,7 +349,7 @@ export type PayVariant =
  *   submit along `v`) a step pay is worth what it pays with the `v'` the owner would choose.
  */
 export function referencePayRule(pay: PayVariant): RoundRule {
-  return exactRule(`reference-pay-${pay}`, PAYS[pay].description, PAYS[pay].proofNeeds, true, (input, ex) => {
+  const rule = exactRule(`reference-pay-${pay}`, PAYS[pay].description, PAYS[pay].proofNeeds, true, (input, ex) => {
     const r = consensusDecision(input);
     const k = r.label.length;
     const kept = [...Array(k).keys()].filter((i) => r.aggregated[i]);
@@ -353,6 +362,7 @@ export function referencePayRule(pay: PayVariant): RoundRule {
     });
     return { mask: r.aggregated, scores, counted: r.counted };
   });
+  return PAYS[pay].ownerUpdate === true ? { ...rule, needsOwnerUpdate: true } : rule;
 }
 
 /** What a pay variant is given: the proven decision of the round, its input, the round's vectors and the kept players. */
@@ -413,6 +423,8 @@ interface StepPay {
    * share of the pay that a direction known at submission (a leaked `v`) can buy is `1 - t`.
    */
   readonly t: number;
+  /** `"owner-update"`: `w` is the owner's own update (`OwnerOracle.update`) instead, and `t` is unused. */
+  readonly along?: "owner-update";
   /**
    * `null`: `<u_r, w>` as it is. Otherwise the proven pay's clip `sigma_r` and a deduction along the
    * last global delta, `c_r |u_r| <Delta, w> / |Delta|` with `c_r` what exceeds the kept median's
@@ -443,7 +455,7 @@ interface StepPay {
  * Each kept player's value under a step pay. Core's `deltaCap` is private and integer, so the cap is
  * taken here in float on `w` (if a step pay is ever proven, the cap on `w` belongs in core).
  */
-function stepValues({ t, caps }: StepPay): (c: PayContext) => Map<number, number> {
+function stepValues({ t, caps, along }: StepPay): (c: PayContext) => Map<number, number> {
   return ({ decision: r, exact: ex, kept, pay }) => {
     const owner = ownerOf(ex, pay);
     const zeros = new Array<bigint>(ex.prevModel.length).fill(0n);
@@ -453,9 +465,15 @@ function stepValues({ t, caps }: StepPay): (c: PayContext) => Map<number, number
       r.aggregated,
       ex.config.modelBits,
     );
-    const after = owner.direction(Float64Array.from(next, (x, i) => Number(x - (ex.prevModel[i] as bigint)) / owner.scale));
-    const before = ownerDirection(ex);
-    const w = Float64Array.from(before, (x, i) => (1 - t) * x + t * (after[i] as number));
+    let w: Float64Array;
+    if (along === "owner-update") {
+      if (owner.update === undefined) throw new Error(`reference-pay-${pay} needs the owner's update, and the round has none`);
+      w = Float64Array.from(owner.update);
+    } else {
+      const after = owner.direction(Float64Array.from(next, (x, i) => Number(x - (ex.prevModel[i] as bigint)) / owner.scale));
+      const before = ownerDirection(ex);
+      w = Float64Array.from(before, (x, i) => (1 - t) * x + t * (after[i] as number));
+    }
     const float = (q: readonly bigint[]): Float64Array => Float64Array.from(q, (x) => Number(x) / owner.scale);
     const u = new Map(kept.map((i) => [i, float(ex.updates[i] as bigint[])]));
     const aligned = (i: number): number => dot(u.get(i) as Float64Array, w);
@@ -546,7 +564,13 @@ const WITH_NEXT_REFERENCE =
 /** Each variant: what it pays, what a proof of it would need, and each kept player's value (before `max(0, .)` and the split over its cluster). */
 const PAYS: Record<
   PayVariant,
-  { readonly description: string; readonly proofNeeds: string; readonly values: (c: PayContext) => Map<number, number> }
+  {
+    readonly description: string;
+    readonly proofNeeds: string;
+    readonly values: (c: PayContext) => Map<number, number>;
+    /** Reads the owner's own update (`OwnerOracle.update`). */
+    readonly ownerUpdate?: true;
+  }
 > = {
   "mean-game": {
     description:
@@ -617,6 +641,14 @@ const PAYS: Record<
       "as sketch-curvature-8 with each direction rounded to a 2-bit reference vector (-1, 0 or 1 times the range that keeps the highest cosine)",
     proofNeeds: "as sketch-curvature-8, the directions packed at 2 bits (not proven)",
     values: curvatureValues((o, v, d) => hessianSketch(o, v, d, 8, 2)),
+  },
+  "update-capped": {
+    description:
+      "consensus-reference's decision and aggregate (judged by v), paid along the owner's own update w (one epoch of the trainers' training on the validation split from the round's model) with the proven pay's clip and delta cap: max(0, sigma_r (<u_r, w> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, w> / |Delta|))",
+    proofNeeds:
+      "as consensus-reference plus <u_k, w> for a second owner vector w committed with v (absorbed like v: about +1.9 constraints per trainer-parameter, docs/SCORING.md seventeenth round; not proven)",
+    values: stepValues({ t: 0, along: "owner-update", caps: { delta: "above-median", reference: false } }),
+    ownerUpdate: true,
   },
   trapezoid: {
     description:

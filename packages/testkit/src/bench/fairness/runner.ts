@@ -20,12 +20,20 @@ import type { ModelSpec } from "@fedmarket/protocol";
 import { permutation, seededRandom, selectSamples, trainLocally, MNIST_CLASSES, type Dataset, type TF } from "@fedmarket/ml";
 import { flipLabels } from "../../attacks/attacks.ts";
 import type { FairnessData } from "./data.ts";
-import { BatchEvaluator } from "./evaluator.ts";
+import { BatchEvaluator, CROSS_ENTROPY, type ReferenceObjective } from "./evaluator.ts";
 import { roundStats, type Reference, type RoundStats } from "./geometry.ts";
 import { PROVEN_RULE, referenceValues, type RoundRule, type RuleDecision, type RuleRound } from "./rules.ts";
 import { roundSubmissions, type Scenario, type SlotSubmission, type TrainingVariant } from "./scenarios.ts";
 import { benchAggregatorKey } from "../seal-keys.ts";
 import { exactShapley } from "./shapley.ts";
+
+/**
+ * How the owner computes its reference `v` (docs/SCORING.md, twenty-third round): minus the gradient
+ * of an objective on its validation split (the proven rule's, with cross-entropy), or the owner's own
+ * update, one epoch of the trainers' training (`trainLocally`) on the validation split from the
+ * round's model, as FLTrust's server computes its reference on its root data.
+ */
+export type ReferenceMode = { readonly kind: "gradient"; readonly objective: ReferenceObjective } | { readonly kind: "owner-update" };
 
 /** How the owner's curvature scalar `c` is chosen (see `curvatureOf`). */
 export type CurvatureMode =
@@ -42,6 +50,8 @@ export interface SeedRunnerOptions {
   readonly data: FairnessData;
   readonly initialModel: Int32Array;
   readonly curvature: CurvatureMode;
+  /** How `v` is computed (default: minus the gradient of the validation cross-entropy). */
+  readonly reference?: ReferenceMode;
   readonly log: (message: string) => void;
 }
 
@@ -100,6 +110,7 @@ export class SeedRunner {
   readonly #validation: BatchEvaluator;
   readonly #train = new Map<string, Float32Array>();
   readonly #reference = new Map<string, Reference>();
+  readonly #ownerUpdate = new Map<string, Float32Array>();
   readonly #shapley = new Map<string, ShapleyRound>();
   readonly #lazySubsets = new Map<number, Dataset>();
   readonly counters = { trainings: 0, trainingHits: 0, shapleyRounds: 0, shapleyHits: 0, verified: 0 };
@@ -196,14 +207,40 @@ export class SeedRunner {
     return result.delta;
   }
 
-  /** The owner's reference at a model: `v = -grad L_val`, `L_val`, and the curvature scalar. */
+  /** Trains the owner's own update at a model once (`v` under `reference: owner-update`, or a rule's `OwnerOracle.update`; training is async). */
+  async #prepareOwnerUpdate(model: Int32Array, modelKey: string): Promise<void> {
+    if (this.#ownerUpdate.has(modelKey)) return;
+    const { tf, spec, data, seed } = this.#o;
+    const result = await trainLocally({
+      tf,
+      spec,
+      globalWeights: this.#float(model),
+      dataset: data.validation,
+      seed: seed * 1009 + 17,
+      yieldEvery: "never",
+    });
+    this.#ownerUpdate.set(modelKey, result.delta);
+  }
+
+  /** The owner's reference at a model: `v` (see `ReferenceMode`), `L_val`, and the curvature scalar. */
   reference(model: Int32Array, modelKey: string, lastGlobalDelta: Int32Array | undefined): Reference {
     const key = `${modelKey}|${this.#o.curvature.kind === "secant" && this.#o.curvature.direction === "delta" ? hashInts(lastGlobalDelta ?? new Int32Array(0)) : ""}`;
     const hit = this.#reference.get(key);
     if (hit !== undefined) return hit;
     const w = this.#float(model);
-    const { loss, gradient } = this.#validation.lossAndGradient(w);
-    const v = gradient.map((g) => -g);
+    const mode = this.#o.reference ?? { kind: "gradient", objective: CROSS_ENTROPY };
+    const descent = this.#validation.lossAndGradient(w, mode.kind === "gradient" ? mode.objective : CROSS_ENTROPY);
+    let v: Float32Array = descent.gradient.map((g) => -g);
+    if (mode.kind === "owner-update") {
+      const own = this.#ownerUpdate.get(modelKey);
+      if (own === undefined) throw new Error("internal: the owner's update is trained at the start of the round (prepareOwnerUpdate)");
+      v = own;
+    }
+    // `loss` stays the cross-entropy whatever `v` is: the curvature and the owner's pays measure it.
+    const loss =
+      mode.kind === "gradient" && mode.objective.kind !== "cross-entropy"
+        ? (this.#validation.evaluate([w]).loss[0] as number)
+        : descent.loss;
     const ref = { v, loss, curvature: this.#curvatureOf(w, v, loss, lastGlobalDelta) };
     this.#reference.set(key, ref);
     return ref;
@@ -296,9 +333,13 @@ export class SeedRunner {
     let lastGlobalDelta: Int32Array | undefined;
     const rounds: RoundRecord[] = [];
     const needsReference = rule.needsReference || (options.alsoScore ?? []).some((r) => r.needsReference);
+    const ownerUpdate =
+      (needsReference && this.#o.reference?.kind === "owner-update") ||
+      [rule, ...(options.alsoScore ?? [])].some((r) => r.needsOwnerUpdate === true);
     for (let r = 0; r < this.#o.rounds; r++) {
       const modelKey = hashInts(model);
       const weights = this.#float(model);
+      if (ownerUpdate) await this.#prepareOwnerUpdate(model, modelKey);
       const submissions = await roundSubmissions({
         scenario,
         slots: config.kMax,
@@ -332,6 +373,7 @@ export class SeedRunner {
               this.#validation.evaluate([weights, ...steps.map((s) => Float32Array.from(weights, (w, i) => w + (s[i] as number)))]).loss,
             direction: (step) =>
               this.#validation.lossAndGradient(Float32Array.from(weights, (w, x) => w + (step[x] as number))).gradient.map((g) => -g),
+            ...(this.#ownerUpdate.has(modelKey) ? { update: this.#ownerUpdate.get(modelKey) } : {}),
           },
         })),
       };

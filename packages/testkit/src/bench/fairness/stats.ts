@@ -8,6 +8,18 @@ export function mean(xs: readonly number[]): number {
   return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
+/**
+ * Standard error of the mean, `sd / sqrt(n)` with the sample standard deviation (`n - 1`); `null`
+ * below two values. Over seeds it says how far a mean Spearman is from a goal in units of its own
+ * seed-to-seed spread (docs/SCORING.md, twenty-third round).
+ */
+export function standardError(xs: readonly number[]): number | null {
+  if (xs.length < 2) return null;
+  const m = mean(xs);
+  const variance = xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1);
+  return Math.sqrt(variance / xs.length);
+}
+
 /** Median (mean of the two middle values for an even count); 0 for an empty list. */
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return 0;
