@@ -402,15 +402,18 @@ test("batched evaluator: same accuracy as the LayersModel, gradients (cross-entr
   const w = models[0] as Float32Array;
   const { gradient, loss } = ev.lossAndGradient(w);
   assert.ok(Math.abs(loss - (batched.loss[0] as number)) < 1e-5);
-  for (const i of [0, 7, ev.parameters - 1]) {
-    const eps = 1e-2;
-    const plus = Float32Array.from(w),
-      minus = Float32Array.from(w);
-    plus[i] = (plus[i] as number) + eps;
-    minus[i] = (minus[i] as number) - eps;
-    const [lp, lm] = ev.evaluate([plus, minus]).loss as [number, number];
-    assert.ok(Math.abs((lp - lm) / (2 * eps) - (gradient[i] as number)) < 2e-3, `gradient ${i}`);
-  }
+  /** Central differences of `objective` at `w` against `gradient`, at three coordinates. */
+  const matchesDifferences = (objective: (x: Float32Array) => number, grad: Float32Array, what: string): void => {
+    for (const i of [0, 7, ev.parameters - 1]) {
+      const eps = 1e-2;
+      const plus = Float32Array.from(w),
+        minus = Float32Array.from(w);
+      plus[i] = (plus[i] as number) + eps;
+      minus[i] = (minus[i] as number) - eps;
+      assert.ok(Math.abs((objective(plus) - objective(minus)) / (2 * eps) - (grad[i] as number)) < 2e-3, `${what} gradient ${i}`);
+    }
+  };
+  matchesDifferences((x) => ev.evaluate([x]).loss[0] as number, gradient, "cross-entropy");
   // The smoothed accuracy: at zero weights every logit is 0, so each digit's margin over the other
   // two classes is -log 2, and the objective is 1 - sigmoid(-log 2 / temperature) exactly.
   const soft = { kind: "soft-accuracy", temperature: 2 } as const;
@@ -418,15 +421,7 @@ test("batched evaluator: same accuracy as the LayersModel, gradients (cross-entr
   assert.ok(Math.abs(zero.loss - (1 - 1 / (1 + Math.exp(Math.log(2) / 2)))) < 1e-6);
   const smooth = ev.lossAndGradient(w, soft);
   assert.ok(smooth.loss > 0 && smooth.loss < 1);
-  for (const i of [0, 7, ev.parameters - 1]) {
-    const eps = 1e-2;
-    const plus = Float32Array.from(w),
-      minus = Float32Array.from(w);
-    plus[i] = (plus[i] as number) + eps;
-    minus[i] = (minus[i] as number) - eps;
-    const fd = (ev.lossAndGradient(plus, soft).loss - ev.lossAndGradient(minus, soft).loss) / (2 * eps);
-    assert.ok(Math.abs(fd - (smooth.gradient[i] as number)) < 2e-3, `soft-accuracy gradient ${i}`);
-  }
+  matchesDifferences((x) => ev.lossAndGradient(x, soft).loss, smooth.gradient, "smoothed accuracy");
   ev.dispose();
 });
 
