@@ -458,22 +458,7 @@ interface StepPay {
 function stepValues({ t, caps, along }: StepPay): (c: PayContext) => Map<number, number> {
   return ({ decision: r, exact: ex, kept, pay }) => {
     const owner = ownerOf(ex, pay);
-    const zeros = new Array<bigint>(ex.prevModel.length).fill(0n);
-    const next = aggregate(
-      ex.prevModel,
-      ex.updates.map((u) => u ?? zeros),
-      r.aggregated,
-      ex.config.modelBits,
-    );
-    let w: Float64Array;
-    if (along === "owner-update") {
-      if (owner.update === undefined) throw new Error(`reference-pay-${pay} needs the owner's update, and the round has none`);
-      w = Float64Array.from(owner.update);
-    } else {
-      const after = owner.direction(Float64Array.from(next, (x, i) => Number(x - (ex.prevModel[i] as bigint)) / owner.scale));
-      const before = ownerDirection(ex);
-      w = Float64Array.from(before, (x, i) => (1 - t) * x + t * (after[i] as number));
-    }
+    const w = along === "owner-update" ? ownerUpdateOf(owner, pay) : stepPoint(ex, r, owner, t);
     const float = (q: readonly bigint[]): Float64Array => Float64Array.from(q, (x) => Number(x) / owner.scale);
     const u = new Map(kept.map((i) => [i, float(ex.updates[i] as bigint[])]));
     const aligned = (i: number): number => dot(u.get(i) as Float64Array, w);
@@ -500,6 +485,25 @@ function stepValues({ t, caps, along }: StepPay): (c: PayContext) => Map<number,
       }),
     );
   };
+}
+
+/** `w = (1 - t) v + t v'`, `v'` the owner's direction at the model the round's aggregate makes. */
+function stepPoint(ex: ExactRound, r: ConsensusResult, owner: OwnerOracle, t: number): Float64Array {
+  const zeros = new Array<bigint>(ex.prevModel.length).fill(0n);
+  const next = aggregate(
+    ex.prevModel,
+    ex.updates.map((u) => u ?? zeros),
+    r.aggregated,
+    ex.config.modelBits,
+  );
+  const after = owner.direction(Float64Array.from(next, (x, i) => Number(x - (ex.prevModel[i] as bigint)) / owner.scale));
+  return Float64Array.from(ownerDirection(ex), (x, i) => (1 - t) * x + t * (after[i] as number));
+}
+
+/** The owner's own update as `w` (no aggregate and no gradient needed); a round without one is refused. */
+function ownerUpdateOf(owner: OwnerOracle, pay: PayVariant): Float64Array {
+  if (owner.update === undefined) throw new Error(`reference-pay-${pay} needs the owner's update, and the round has none`);
+  return Float64Array.from(owner.update);
 }
 
 /** From each kept player's cosine with the last global delta, the part of it whose alignment is deducted. */

@@ -340,6 +340,7 @@ export class SeedRunner {
       const modelKey = hashInts(model);
       const weights = this.#float(model);
       if (ownerUpdate) await this.#prepareOwnerUpdate(model, modelKey);
+      const ownerUpdateHere = this.#ownerUpdate.get(modelKey);
       const submissions = await roundSubmissions({
         scenario,
         slots: config.kMax,
@@ -373,7 +374,7 @@ export class SeedRunner {
               this.#validation.evaluate([weights, ...steps.map((s) => Float32Array.from(weights, (w, i) => w + (s[i] as number)))]).loss,
             direction: (step) =>
               this.#validation.lossAndGradient(Float32Array.from(weights, (w, x) => w + (step[x] as number))).gradient.map((g) => -g),
-            ...(this.#ownerUpdate.has(modelKey) ? { update: this.#ownerUpdate.get(modelKey) } : {}),
+            ...(ownerUpdateHere === undefined ? {} : { update: ownerUpdateHere }),
           },
         })),
       };
