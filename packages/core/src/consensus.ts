@@ -153,24 +153,12 @@ export interface ConsensusParams {
   readonly replayNum: bigint;
   readonly replayDen: bigint;
   /**
-   * A measured variant, not proven (the decision circuit does not check it; off in CONSENSUS_PARAMS;
-   * docs/SCORING.md, twenty-first round). With the reference, when the last
-   * global delta is non-zero and helps (`N > 0`, `<Delta, v> > 0`): a slot is admitted when aligned
-   * with the joint reference `v / |v| + Delta / |Delta|` by the margin (`jointAligned`) instead of
-   * with `v`; one admitted but not aligned with `v` is aggregated and counted, unpaid, and neither
-   * moves the median norm nor the delta cap (players are the clusters whose representative is
-   * aligned with `v`). Measured: at most one honest slot-round of 40 left out, and up to 1.6 points of
-   * accuracy lost.
-   */
-  readonly joint?: boolean;
-  /**
    * Step 2'v (proven at cosine -1/10). With the reference, when the last global delta is non-zero
    * and helps: a slot aligned with `v` is still not admitted when it points against `Delta` by a
-   * fixed cosine (`{ num, den }`: `b_k < 0` and `den^2 b_k^2 >= num^2 G_kk N`, cosine <= -num / den),
-   * or (`"margin"`, a measured variant the circuit does not check) by the margin, `b_k^2 D >=
-   * marginSq G_kk N`. Omitted: no veto (the rule before the twenty-first round, docs/SCORING.md).
+   * fixed cosine (`b_k < 0` and `den^2 b_k^2 >= num^2 G_kk N`, cosine <= -num / den). Omitted: no
+   * veto (the rule before the twenty-first round, docs/SCORING.md).
    */
-  readonly veto?: "margin" | { readonly num: bigint; readonly den: bigint };
+  readonly veto?: { readonly num: bigint; readonly den: bigint };
 }
 
 /**
@@ -239,7 +227,7 @@ export interface ConsensusResult {
   readonly byReference: boolean;
   /** Valid and aligned with the reference by the margin (all false without a reference): who may be paid. */
   readonly aligned: boolean[];
-  /** Valid and admitted to the candidates by the reference: aligned and not vetoed (step 2'v; `joint` differs). */
+  /** Valid and admitted to the candidates by the reference: aligned and not vetoed (step 2'v). */
   readonly admitted: boolean[];
   /** Valid, non-zero, no replay (and admitted, by the reference): the slots that are clustered. */
   readonly candidate: boolean[];
@@ -339,29 +327,19 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const aligned = slots.map(
     (i) => ref !== undefined && valid[i] === true && a(i) > 0n && a(i) * a(i) * BigInt(ref.size) > params.marginSq * G(i, i) * ref.norm2,
   );
-  // 2'j. with `params.joint` and a last step that helps, the aggregate also admits (unpaid) the
-  // updates aligned with the joint reference v / |v| + Delta / |Delta|.
-  // Both read the last step only where the delta cap does (step 8''): it is non-zero and helps.
+  // 2'v. the last step's veto reads the last step only where the delta cap does (step 8''): it is
+  // non-zero and helps.
   const helps = helpingStep(ref, delta);
-  const roots = helps !== null && params.joint === true ? { v: isqrt(helps.ref.norm2), delta: isqrt(helps.delta.norm2) } : null;
   const veto = helps === null ? undefined : params.veto;
   const against = (i: number): boolean => {
     if (helps === null || veto === undefined) return false;
-    const { ref: r, delta: d } = helps;
+    const d = helps.delta;
     const b = d.alignment[i] as bigint;
     if (b >= 0n) return false;
-    return veto === "margin"
-      ? b * b * BigInt(r.size) >= params.marginSq * G(i, i) * d.norm2
-      : veto.den * veto.den * b * b >= veto.num * veto.num * G(i, i) * d.norm2;
+    return veto.den * veto.den * b * b >= veto.num * veto.num * G(i, i) * d.norm2;
   };
-  const admitted = slots.map((i) =>
-    helps !== null && roots !== null
-      ? valid[i] === true && jointAligned(a(i), helps.delta.alignment[i] as bigint, G(i, i), helps.ref, helps.delta, roots, params.marginSq)
-      : aligned[i] === true && !against(i),
-  );
+  const admitted = slots.map((i) => aligned[i] === true && !against(i));
   const candidate = slots.map((i) => valid[i] === true && !zero[i] && !replay[i] && (ref === undefined || admitted[i] === true));
-  // Players of the pay: by the reference, clusters whose representative is aligned with v itself.
-  const payable = (r: number): boolean => ref === undefined || aligned[r] === true;
 
   // 2. near-duplicate clusters (BFS from the lowest unlabelled slot gives label = minimum)
   const linked = slots.map((i) => slots.map((j) => i !== j && candidate[i] === true && candidate[j] === true && near(i, j)));
@@ -388,9 +366,6 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const clusterSize = slots.map((i) => (candidate[i] ? label.filter((l) => l === label[i]).length : 0));
   const reps = slots.filter((i) => representative[i]);
   const n = reps.length;
-  // The median is the pay's clip level: over the payable representatives (all of them, unless
-  // the joint reference admitted unpaid ones, which must not move what the others are paid).
-  const medianReps = reps.filter(payable);
   const candidateCount = candidate.filter(Boolean).length;
   const validCount = valid.filter(Boolean).length;
   const active = validCount >= (ref !== undefined ? roundQuorum(f) : consensusQuorum(f));
@@ -401,8 +376,8 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const capped = new Array<boolean>(k).fill(false);
   const clip = new Array<bigint>(k).fill(0n);
   // No representative (every valid update is zero): no median, nobody capped.
-  if (active && medianReps.length > 0) {
-    const byKey = [...medianReps].sort((a, b) => {
+  if (active && n > 0) {
+    const byKey = [...reps].sort((a, b) => {
       const ka = G(a, a) * BigInt(k) + BigInt(a);
       const kb = G(b, b) * BigInt(k) + BigInt(b);
       return ka < kb ? -1 : 1;
@@ -412,7 +387,7 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
     // each cluster once: there is no vote to protect, and a cluster of copies below the median
     // would otherwise pull the clip level down for everyone (measured: 1.59x for two identities).
     const weightOf = (r: number): number => (ref === undefined ? (clusterSize[r] as number) : 1);
-    const rank = Math.floor(((ref === undefined ? candidateCount : medianReps.length) - 1) / 2);
+    const rank = Math.floor(((ref === undefined ? candidateCount : n) - 1) / 2);
     let below = 0;
     for (const r of byKey) {
       const w = weightOf(r);
@@ -466,13 +441,12 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const counted = slots.map((i) => candidate[i] === true && aggregated[label[i] as number] === true);
   const shift = BigInt(2 * params.clipBits);
   // 8''. by the reference: the delta cap on the kept players' alignments.
-  const players = kept.filter(payable);
-  const cap = deltaCap(k, players, G, ref, delta);
+  const cap = deltaCap(k, kept, G, ref, delta);
   // 8'. by the reference: the additive game's value b_r = sigma_r a'_r (scale 2^F), times 2^F to
   // sit on the Gram rule's scale 2^(2F).
   const b = (r: number): bigint => (clip[r] as bigint) * (cap.cappedAlignment[r] as bigint);
   const clusterSums = slots.map((r) => {
-    if (!aggregated[r] || !payable(r)) return 0n;
+    if (!aggregated[r]) return 0n;
     let sum = 0n;
     if (ref !== undefined) sum = b(r) << BigInt(params.clipBits);
     else for (const j of kept) if (j !== r) sum += H(r, j);
@@ -598,29 +572,6 @@ export function clipFactor(g: bigint, m2: bigint, bits: number): bigint {
   if (one * one * g <= bound) return one;
   // s^2 <= bound / g: integer square root of floor(bound / g) (floor commutes: s^2 g <= bound iff s^2 <= floor(bound / g)).
   return isqrt(bound / g);
-}
-
-/**
- * Step 2' against the joint reference `w = v / |v| + Delta / |Delta|` (when `N > 0` and
- * `<Delta, v> > 0`): `cos(u, w) > sqrt(marginSq / D)`. With `rV = floor(sqrt(|v|^2))` and
- * `rN = floor(sqrt(N))`, `s = a rN + b rV` is `<u, w> |v| |Delta|` and `|w|^2 |v|^2 |Delta|^2 =
- * 2 rV rN (rV rN + <Delta, v>)`, so the test is `s > 0` and `s^2 D > 2 marginSq G_kk rV rN (rV rN +
- * <Delta, v>)`, with the roots' floors. Why: `v` is one party's gradient on a small validation split,
- * and an honest non-IID update can point a little against it while it follows the trainers' common
- * descent, which `Delta` (public, proven) is; the flips that attack the model point against both.
- */
-export function jointAligned(
-  a: bigint,
-  b: bigint,
-  g: bigint,
-  ref: ReferenceStats,
-  delta: DeltaStats,
-  roots: { readonly v: bigint; readonly delta: bigint },
-  marginSq: bigint,
-): boolean {
-  const s = a * roots.delta + b * roots.v;
-  const rr = roots.v * roots.delta;
-  return s > 0n && s * s * BigInt(ref.size) > 2n * marginSq * g * rr * (rr + delta.reference);
 }
 
 /** Integer square root (floor). */

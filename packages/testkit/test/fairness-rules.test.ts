@@ -131,6 +131,7 @@ test("scenarios: every one of the issue's scenarios is present, Sybils with thei
     "free-rider",
     "duplicate",
     "leaked-reference",
+    "leaked-update",
     "steer-victim-0",
     "clip-lower-x0.25",
     "clip-lower-x0.1",
@@ -162,9 +163,9 @@ const QUANTIZATION = { scale: 1024, clipBound: 127 / 1024 };
 function roundZeroSubmissions(
   scenario: Scenario,
   trained: (variant: TrainingVariant) => Float32Array,
-  options: { readonly parameters?: number; readonly reference?: Float32Array } = {},
+  options: { readonly parameters?: number; readonly reference?: Float32Array; readonly ownerUpdate?: Float32Array } = {},
 ): Promise<SlotSubmission[]> {
-  const { parameters = D, reference } = options;
+  const { parameters = D, reference, ownerUpdate } = options;
   return roundSubmissions({
     scenario,
     slots: 8,
@@ -176,6 +177,7 @@ function roundZeroSubmissions(
     lastGlobalDelta: undefined,
     train: (_, variant) => Promise.resolve(trained(variant)),
     ownerReference: () => reference ?? assert.fail("this attacker does not read the owner's reference"),
+    ...(ownerUpdate === undefined ? {} : { ownerUpdate: () => ownerUpdate }),
   });
 }
 
@@ -216,29 +218,38 @@ test("clip lowering: the first attacker sends its honest delta shrunk, the secon
     );
 });
 
-test("a leaked reference's identities send v at their honest norm, each with its own noise: not near-duplicates of each other", async () => {
-  const scenario = allScenarios().find((s) => s.name === "leaked-reference");
-  assert.ok(scenario !== undefined && scenario.parameter !== undefined);
+test("a leaked reference's (or owner's update's) identities send it at their honest norm, each with its own noise: not near-duplicates of each other", async () => {
   const rng = seededRandom(31);
   const full = Float32Array.from({ length: BIG }, () => 0.02 * normal(rng));
   const v = Float32Array.from({ length: BIG }, () => normal(rng));
-  const submissions = await roundZeroSubmissions(
-    scenario,
-    (variant) => (variant === "full" ? full : assert.fail(`no ${variant} training`)),
-    {
-      parameters: BIG,
-      reference: v,
-    },
-  );
-  const sent = scenario.attackers.map((slot) => Float64Array.from(submissions[slot]?.update as Int32Array, (x) => x / 1024));
-  for (const [k, s] of submissions.entries())
-    if (!scenario.attackers.includes(k)) assert.deepEqual(s.update, quantizeFast(full, QUANTIZATION, 8), `slot ${k} is honest`);
-  for (const u of sent) {
-    assert.ok(Math.abs(l2Norm(u) / l2Norm(full) - 1) < 0.02, `norm ${l2Norm(u)} vs ${l2Norm(full)}`);
-    assert.ok(Math.abs(dot(u, v) / (l2Norm(u) * l2Norm(v)) - scenario.parameter) < 0.01, "cosine with v");
+  const w = Float32Array.from({ length: BIG }, () => normal(rng));
+  for (const [name, told] of [
+    ["leaked-reference", v],
+    ["leaked-update", w],
+  ] as const) {
+    const scenario = allScenarios().find((s) => s.name === name);
+    assert.ok(scenario !== undefined && scenario.parameter !== undefined);
+    const submissions = await roundZeroSubmissions(
+      scenario,
+      (variant) => (variant === "full" ? full : assert.fail(`no ${variant} training`)),
+      { parameters: BIG, reference: v, ownerUpdate: w },
+    );
+    const sent = scenario.attackers.map((slot) => Float64Array.from(submissions[slot]?.update as Int32Array, (x) => x / 1024));
+    for (const [k, s] of submissions.entries())
+      if (!scenario.attackers.includes(k)) assert.deepEqual(s.update, quantizeFast(full, QUANTIZATION, 8), `${name}: slot ${k} is honest`);
+    for (const u of sent) {
+      assert.ok(Math.abs(l2Norm(u) / l2Norm(full) - 1) < 0.02, `${name}: norm ${l2Norm(u)} vs ${l2Norm(full)}`);
+      assert.ok(Math.abs(dot(u, told) / (l2Norm(u) * l2Norm(told)) - scenario.parameter) < 0.01, `${name}: cosine with what was told`);
+    }
+    const [a, b] = sent as [Float64Array, Float64Array];
+    assert.ok(dot(a, b) / (l2Norm(a) * l2Norm(b)) < 0.9, `${name}: the identities are below the near-duplicate threshold (0.95)`);
   }
-  const [a, b] = sent as [Float64Array, Float64Array];
-  assert.ok(dot(a, b) / (l2Norm(a) * l2Norm(b)) < 0.9, "the identities are below the near-duplicate threshold (0.95)");
+  // Without the owner's update the scenario refuses rather than sending something else.
+  const update = allScenarios().find((s) => s.name === "leaked-update") as Scenario;
+  await assert.rejects(
+    roundZeroSubmissions(update, () => full, { parameters: BIG, reference: v }),
+    /needs the owner's update/,
+  );
 });
 
 test("noisy replay hits the requested cosine with the last global delta", () => {
@@ -853,6 +864,29 @@ test("pay along the owner's update: with the update equal to v it is the proven 
   const alongOwn = shares({ ...flat, update: own });
   assert.equal(Math.max(...alongOwn), alongOwn[0]);
   assert.throws(() => rule.decide(roundOf(updates, { reference, last, owner: flat })), /needs the owner's update/);
+});
+
+test("pay both views agree on: with the owner's update equal to v it is the proven pay; otherwise each slot is paid its smaller share under the two pays, renormalised, and a mix sits between them", () => {
+  const { updates, last, v, reference, flat } = twoDirectionRound(17);
+  const sharesBy = (name: string, owner: OwnerOracle): number[] =>
+    sharesOf((ruleRegistry().get(name) as RoundRule).decide(roundOf(updates, { reference, last, owner })).payouts);
+  const proven = sharesOf(ruleRegistry().get("consensus-reference")?.decide(roundOf(updates, { reference, last })).payouts ?? []);
+  const agreeing = sharesBy("reference-pay-update-min-capped", { ...flat, update: Float32Array.from(v) });
+  proven.forEach((x, k) => assert.ok(Math.abs(x - (agreeing[k] as number)) < 0.01, `slot ${k}: ${x} vs ${agreeing[k]}`));
+  // Along slot 0's own direction the update pay favours slot 0; the smaller share does not pay it more than v does.
+  const own = { ...flat, update: Float32Array.from(updates[0] as Int32Array, (x) => x / 1024) };
+  const alongOwn = sharesBy("reference-pay-update-capped", own);
+  const smaller = sharesBy("reference-pay-update-min-capped", own);
+  assert.ok((alongOwn[0] as number) > (proven[0] as number) + 0.01, `the update pay favours slot 0: ${proven[0]} -> ${alongOwn[0]}`);
+  // Before the final split each value is min(share under v, share under w); after it, the sum of the mins is below 1.
+  const mins = proven.map((x, k) => Math.min(x, alongOwn[k] as number));
+  const total = mins.reduce((a, x) => a + x, 0);
+  smaller.forEach((x, k) =>
+    assert.ok(Math.abs(x - (mins[k] as number) / total) < 0.01, `slot ${k}: ${x} vs ${(mins[k] as number) / total}`),
+  );
+  // The mixes interpolate: slot 0's share along v / |v| + w / |w| lies between its shares under v and under w.
+  const mixed = sharesBy("reference-pay-update-mix-capped", own)[0] as number;
+  assert.ok(mixed > (proven[0] as number) && mixed < (alongOwn[0] as number), `${proven[0]} < ${mixed} < ${alongOwn[0]}`);
 });
 
 test("orthogonal pay: a noisy replay of the last global delta loses most of what the delta cap leaves it (the median's rate along Delta)", () => {

@@ -158,7 +158,7 @@ function coreDecision(input: ConsensusInput): { mask: boolean[]; scores: readonl
   return coreDecisionWith(CONSENSUS_PARAMS)(input);
 }
 
-/** `coreDecision` with other parameters: the measured variants of the rule (not proven). */
+/** `coreDecision` with other parameters (the rule before the last step's veto, `UNVETOED`). */
 function coreDecisionWith(
   params: ConsensusParams,
 ): (input: ConsensusInput) => { mask: boolean[]; scores: readonly bigint[]; counted: boolean[] } {
@@ -202,33 +202,6 @@ export const consensusReferenceRule: RoundRule = exactRule(
   "Gram matrix, <u_k, v>, ||v||^2, <u_k, Delta>, ||Delta||^2, <Delta, v> (proven whenever the reference counts: the chunk proofs accumulate them, Delta the step committed with the model), median by counting, clip factors and the cap's roots by square-root hints, connected components by hints",
   true,
   coreDecision,
-);
-
-/**
- * The rule before the veto, counting by the joint reference (`ConsensusParams.joint`, core `jointAligned`):
- * when the last global delta helps (`N > 0`, `<Delta, v> > 0`) the margin is taken against
- * `v / |v| + Delta / |Delta|` instead of `v` alone. The same statistics, two more square-root hints
- * in the decision proof; measured before it is proposed (docs/SCORING.md, twenty-first round).
- */
-export const consensusReferenceJointRule: RoundRule = exactRule(
-  "consensus-reference-joint",
-  "consensus-reference counting by the joint reference: when the last global delta helps (<Delta, v> > 0), counted only if cos(u_k, v/|v| + Delta/|Delta|) > 4 / sqrt(D) (round 0 and a last step against v: cos(u_k, v), as proven); everything else as consensus-reference (an update counted against v is paid max(0, .) = 0)",
-  "as consensus-reference plus floor(sqrt(|v|^2)) and floor(sqrt(|Delta|^2)) as decision-proof hints (not proven)",
-  true,
-  coreDecisionWith({ ...UNVETOED, joint: true }),
-);
-
-/**
- * The last step's veto at the margin instead of the proven cosine -1/10 (`ConsensusParams.veto =
- * "margin"`): left out when `cos(u_k, Delta) <= -4 / sqrt(D)`. Measured in the twenty-first round
- * (it catches the same flips, but one honest update of the benchmark came within 0.004 of it).
- */
-export const consensusReferenceVetoRule: RoundRule = exactRule(
-  "consensus-reference-veto",
-  "consensus-reference with the last step's veto at the margin: when the last global delta helps (<Delta, v> > 0) an update is counted only if also cos(u_k, Delta) > -4 / sqrt(D) (not -1/10)",
-  "as consensus-reference plus one sign test of b_k^2 D against 16 G_kk |Delta|^2 per slot in the decision proof (not proven)",
-  true,
-  coreDecisionWith({ ...CONSENSUS_PARAMS, veto: "margin" }),
 );
 
 /** The proven rule before the last step's veto (`ConsensusParams.veto` omitted; until the twenty-first round). */
@@ -289,7 +262,12 @@ export type PayVariant =
   | "sketch-curvature-4-bits4"
   | "sketch-curvature-8-bits4"
   | "sketch-curvature-8-bits2"
-  | "update-capped";
+  | "update-capped"
+  | "update-mix-capped"
+  | "update-mix25-capped"
+  | "update-min-capped"
+  | "update-min125-capped"
+  | "update-min150-capped";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -426,6 +404,11 @@ interface StepPay {
   /** `"owner-update"`: `w` is the owner's own update (`OwnerOracle.update`) instead, and `t` is unused. */
   readonly along?: "owner-update";
   /**
+   * With `along`: `w = (1 - mix) v / |v| + mix u_o / |u_o|`, `u_o` the owner's update (omitted: `u_o`
+   * alone). Still one vector the owner commits with `v`: the proof does not see how it was mixed.
+   */
+  readonly mix?: number;
+  /**
    * `null`: `<u_r, w>` as it is. Otherwise the proven pay's clip `sigma_r` and a deduction along the
    * last global delta, `c_r |u_r| <Delta, w> / |Delta|` with `c_r` what exceeds the kept median's
    * cosine with Delta (core's delta cap, which is linear in the reference), what exceeds the lowest
@@ -455,10 +438,10 @@ interface StepPay {
  * Each kept player's value under a step pay. Core's `deltaCap` is private and integer, so the cap is
  * taken here in float on `w` (if a step pay is ever proven, the cap on `w` belongs in core).
  */
-function stepValues({ t, caps, along }: StepPay): (c: PayContext) => Map<number, number> {
+function stepValues({ t, caps, along, mix }: StepPay): (c: PayContext) => Map<number, number> {
   return ({ decision: r, exact: ex, kept, pay }) => {
     const owner = ownerOf(ex, pay);
-    const w = along === "owner-update" ? ownerUpdateOf(owner, pay) : stepPoint(ex, r, owner, t);
+    const w = along === "owner-update" ? mixed(ownerDirection(ex), ownerUpdateOf(owner, pay), mix) : stepPoint(ex, r, owner, t);
     const float = (q: readonly bigint[]): Float64Array => Float64Array.from(q, (x) => Number(x) / owner.scale);
     const u = new Map(kept.map((i) => [i, float(ex.updates[i] as bigint[])]));
     const aligned = (i: number): number => dot(u.get(i) as Float64Array, w);
@@ -504,6 +487,49 @@ function stepPoint(ex: ExactRound, r: ConsensusResult, owner: OwnerOracle, t: nu
 function ownerUpdateOf(owner: OwnerOracle, pay: PayVariant): Float64Array {
   if (owner.update === undefined) throw new Error(`reference-pay-${pay} needs the owner's update, and the round has none`);
   return Float64Array.from(owner.update);
+}
+
+/**
+ * Each kept player's share under the first pay, cut to `tolerance` times its share under the second
+ * (`max(0, .)` over each pay's own total): with tolerance 1 the smaller share, what both views agree
+ * it earned; above 1 the second view only cuts a player it values far below the first. A pay with
+ * nothing to split (total 0) defers to the other.
+ */
+function smallerShare(
+  first: (c: PayContext) => Map<number, number>,
+  second: (c: PayContext) => Map<number, number>,
+  tolerance = 1,
+): (c: PayContext) => Map<number, number> {
+  const shares = (values: Map<number, number>): Map<number, number> | null => {
+    const total = [...values.values()].reduce((a, x) => a + Math.max(0, x), 0);
+    return total === 0 ? null : new Map([...values].map(([i, x]) => [i, Math.max(0, x) / total]));
+  };
+  return (c) => {
+    const a = shares(first(c));
+    const b = shares(second(c));
+    if (a === null || b === null) return a ?? b ?? new Map(c.kept.map((i) => [i, 0]));
+    return new Map(c.kept.map((i) => [i, Math.min(a.get(i) ?? 0, tolerance * (b.get(i) ?? 0))]));
+  };
+}
+
+/** The proven pay's values, `b_r = sigma_r a'_r` (weight units up to the scale, which shares ignore). */
+function provenValues({ decision: r, kept }: PayContext): Map<number, number> {
+  return new Map(kept.map((i) => [i, clipFactor(r, i) * Number(r.cappedAlignment[i])]));
+}
+
+/** `update-capped`'s values: the proven clip and delta cap, along the owner's own update. */
+const alongOwnerUpdate = stepValues({ t: 0, along: "owner-update", caps: { delta: "above-median", reference: false } });
+
+/** `(1 - mix) v / |v| + mix u / |u|` (`u` itself when `mix` is omitted; a zero vector contributes nothing). */
+function mixed(v: ArrayLike<number>, u: Float64Array, mix: number | undefined): Float64Array {
+  if (mix === undefined) return u;
+  const unit = (x: ArrayLike<number>): number => {
+    const n = l2Norm(Float64Array.from(x));
+    return n === 0 ? 0 : 1 / n;
+  };
+  const sv = (1 - mix) * unit(v);
+  const su = mix * unit(u);
+  return Float64Array.from(u, (x, i) => sv * (v[i] as number) + su * x);
 }
 
 /** From each kept player's cosine with the last global delta, the part of it whose alignment is deducted. */
@@ -651,7 +677,41 @@ const PAYS: Record<
       "consensus-reference's decision and aggregate (judged by v), paid along the owner's own update w (one epoch of the trainers' training on the validation split from the round's model) with the proven pay's clip and delta cap: max(0, sigma_r (<u_r, w> - max(0, cos(u_r, Delta) - cos(u_mu, Delta)) |u_r| <Delta, w> / |Delta|))",
     proofNeeds:
       "as consensus-reference plus <u_k, w> for a second owner vector w committed with v (absorbed like v: about +1.9 constraints per trainer-parameter, docs/SCORING.md seventeenth round; not proven)",
-    values: stepValues({ t: 0, along: "owner-update", caps: { delta: "above-median", reference: false } }),
+    values: alongOwnerUpdate,
+    ownerUpdate: true,
+  },
+  "update-min-capped": {
+    description:
+      "consensus-reference's decision and aggregate, each kept player paid the smaller of its two shares: the proven pay's (along v) and update-capped's (along the owner's update w), each max(0, .) over its own total; a player paid less by either view is paid that",
+    proofNeeds:
+      "as update-capped, plus in the decision proof one cross-multiplied comparison per kept player (min(x_r X', x'_r X): the two totals are sums the proof has)",
+    values: smallerShare(provenValues, alongOwnerUpdate),
+    ownerUpdate: true,
+  },
+  "update-min125-capped": {
+    description:
+      "consensus-reference's decision, aggregate and pay, each kept player's share cut to 1.25 times its share under update-capped (the owner's update w only cuts a player it values far below v does)",
+    proofNeeds: "as update-min-capped",
+    values: smallerShare(provenValues, alongOwnerUpdate, 1.25),
+    ownerUpdate: true,
+  },
+  "update-min150-capped": {
+    description: "as update-min125-capped with 1.5 times the share under update-capped",
+    proofNeeds: "as update-min-capped",
+    values: smallerShare(provenValues, alongOwnerUpdate, 1.5),
+    ownerUpdate: true,
+  },
+  "update-mix-capped": {
+    description:
+      "as update-capped, paid along w = v / |v| + u_o / |u_o| (the gradient and the owner's update, equal halves of unit vectors)",
+    proofNeeds: "as update-capped (the mix is one vector the owner commits with v)",
+    values: stepValues({ t: 0, along: "owner-update", mix: 0.5, caps: { delta: "above-median", reference: false } }),
+    ownerUpdate: true,
+  },
+  "update-mix25-capped": {
+    description: "as update-mix-capped with a quarter of the owner's update: w = 3 v / (4 |v|) + u_o / (4 |u_o|)",
+    proofNeeds: "as update-capped (the mix is one vector the owner commits with v)",
+    values: stepValues({ t: 0, along: "owner-update", mix: 0.25, caps: { delta: "above-median", reference: false } }),
     ownerUpdate: true,
   },
   trapezoid: {
@@ -1395,8 +1455,6 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     consensusGramRule,
     consensusReferenceRule,
     consensusReferenceOrthogonalRule,
-    consensusReferenceJointRule,
-    consensusReferenceVetoRule,
     consensusReferenceUnvetoedRule,
     // Every pay variant, in the order of PAYS.
     ...(Object.keys(PAYS) as PayVariant[]).map(referencePayRule),

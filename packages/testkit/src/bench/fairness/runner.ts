@@ -339,7 +339,7 @@ export class SeedRunner {
     for (let r = 0; r < this.#o.rounds; r++) {
       const modelKey = hashInts(model);
       const weights = this.#float(model);
-      if (ownerUpdate) await this.#prepareOwnerUpdate(model, modelKey);
+      if (ownerUpdate || scenario.leak === "update") await this.#prepareOwnerUpdate(model, modelKey);
       const ownerUpdateHere = this.#ownerUpdate.get(modelKey);
       const submissions = await roundSubmissions({
         scenario,
@@ -352,6 +352,7 @@ export class SeedRunner {
         lastGlobalDelta,
         train: (t, variant) => this.#trainDelta(t, variant, r, weights, modelKey),
         ownerReference: () => this.reference(model, modelKey, lastGlobalDelta).v,
+        ...(ownerUpdateHere === undefined ? {} : { ownerUpdate: () => ownerUpdateHere }),
       });
       const updates = submissions.map((s) => s.update);
       const commitments = commitmentIds(submissions);

@@ -50,6 +50,8 @@ export interface Scenario {
   readonly rescaled?: boolean;
   /** Steer: the trainer whose next update the attackers push the global step against. */
   readonly victim?: number;
+  /** Leaked: which of the owner's vectors the identities are told (default `v`, its reference). */
+  readonly leak?: "update";
 }
 
 export const DEFAULT_ATTACKERS: readonly number[] = [2, 5];
@@ -182,6 +184,15 @@ export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): 
       description: `the owner's identities, told the owner's reference v before the round closes: no training; v at the norm of the identity's honest delta plus seeded noise orthogonal to it, cosine ${LEAKED_REFERENCE_COSINE} with v after quantization (about ${(LEAKED_REFERENCE_COSINE ** 2).toFixed(2)} between identities: not near-duplicates)`,
     },
     {
+      name: "leaked-update",
+      kind: "leaked",
+      leak: "update",
+      parameter: LEAKED_REFERENCE_COSINE,
+      attackers: a,
+      honestCounterparts: a,
+      description: `as leaked-reference with the owner's own update w (one epoch on its validation split from the round's model) in the place of v: the second vector a pay along the update would read, told to the owner's identities`,
+    },
+    {
       name: "steer-victim-0",
       kind: "steer",
       victim: 0,
@@ -237,6 +248,8 @@ export interface RoundContext {
   readonly train: (trainer: number, variant: TrainingVariant) => Promise<Float32Array>;
   /** The owner's reference `v = -grad L_val` at the round's global model (weight units), as it will commit it. */
   readonly ownerReference: () => Float32Array;
+  /** The owner's own update at the round's global model (weight units), when the runner trained it. */
+  readonly ownerUpdate?: () => Float32Array;
 }
 
 /** Deterministic ephemeral secret of (seed, round, slot): distinct for every identity, like fresh random ones. */
@@ -301,7 +314,9 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
       case "leaked": {
         // The honest delta is trained only for its norm: an identity the owner runs would know the size of an honest update.
         const norm = l2Norm(await ctx.train(t, "full"));
-        const v = ctx.ownerReference();
+        const told = scenario.leak === "update" ? ctx.ownerUpdate : ctx.ownerReference;
+        if (told === undefined) throw new Error(`${scenario.name} needs the owner's update, and the round has none`);
+        const v = told();
         const cosine = scenario.parameter as number;
         // The noise adds norm at right angles: start from cosine x the norm so that the result has about the honest norm.
         const base = quantize(scaleDelta(v, (cosine * norm) / l2Norm(v)));
