@@ -34,6 +34,9 @@ import { l2Norm } from "../src/attacks/attacks.ts";
 import { exactCurvature, hessianSketch, roundedDirection } from "../src/bench/fairness/curvature.ts";
 import {
   allScenarios,
+  CRAFTED_REFERENCE_GAMMA,
+  craftAlong,
+  craftedReference,
   noisyReplay,
   quantizeFast,
   roundSubmissions,
@@ -132,6 +135,7 @@ test("scenarios: every one of the issue's scenarios is present, Sybils with thei
     "duplicate",
     "leaked-reference",
     "leaked-update",
+    "crafted-reference",
     "steer-victim-0",
     "clip-lower-x0.25",
     "clip-lower-x0.1",
@@ -958,6 +962,47 @@ test("reference cap: an update along v itself (a leaked reference) is paid what 
   assert.ok((capped[3] as number) <= 1.02 * medianHonest(capped), `capped: ${capped[3]} vs ${medianHonest(capped)}`);
   const trapezoid = shares("reference-pay-trapezoid-reference-capped");
   capped.forEach((x, k) => assert.ok(Math.abs(x - (trapezoid[k] as number)) < 0.01, `slot ${k}: ${x} vs ${trapezoid[k]}`));
+});
+
+test("top cap: an update along v (the owner's identity) is paid at most the best honest rate, and the honest slots below the (f + 1)-th highest cosine keep the proven pay's ratios", () => {
+  const { updates, last, v, reference, flat } = twoDirectionRound(19);
+  const shares = sharesUnder(updates, { reference, last, owner: flat });
+  const proven = shares("consensus-reference");
+  const top = shares("reference-pay-top-capped");
+  const honest = [0, 1, 2, 4, 5, 6, 7];
+  const best = (x: number[]): number => Math.max(...honest.map((k) => x[k] as number));
+  assert.ok((proven[3] as number) > 1.2 * best(proven), `the proven pay favours v itself: ${proven[3]} vs ${best(proven)}`);
+  // Slot 3's norm is an honest one's, so its share is its rate: at most the best honest slot's.
+  assert.ok((top[3] as number) <= 1.02 * best(top), `capped: ${top[3]} vs ${best(top)}`);
+  // f = 2: the pivot is the third highest cosine (slot 3's included); everyone below it keeps its pay relative to the others below.
+  const cos = updates.map((u) => {
+    const uv = u.reduce((a, x, i) => a + x * (v[i] as number), 0);
+    return uv / (Math.sqrt(u.reduce((a, x) => a + x * x, 0)) * Math.sqrt(v.reduce((a, x) => a + x * x, 0)));
+  });
+  const pivot = [...cos].sort((a, b) => b - a)[2] as number;
+  const below = honest.filter((k) => (cos[k] as number) < pivot);
+  assert.ok(below.length >= 4, `slots below the pivot: ${below.join(", ")}`);
+  const [first] = below as [number];
+  for (const k of below) {
+    const ratio = (x: number[]): number => (x[k] as number) / (x[first] as number);
+    assert.ok(Math.abs(ratio(top) - ratio(proven)) < 1e-6, `slot ${k}: ${ratio(top)} vs ${ratio(proven)}`);
+  }
+});
+
+test("crafted reference: a secret unit direction orthogonal to v, and v* at v's norm with cosine gamma to v; any owner vector bends the same way", () => {
+  const rng = seededRandom(41);
+  const v = Float32Array.from({ length: BIG }, () => normal(rng));
+  const w = Float32Array.from({ length: BIG }, () => normal(rng) + 0.5);
+  const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((x, y, i) => x + y * (b[i] as number), 0);
+  const norm = (a: ArrayLike<number>): number => Math.sqrt(dot(a, a));
+  const { reference, secret } = craftedReference(v, 3, 1);
+  assert.ok(Math.abs(norm(secret) - 1) < 1e-5 && Math.abs(dot(secret, v)) / norm(v) < 1e-4, "unit and orthogonal to v");
+  assert.ok(Math.abs(norm(reference) / norm(v) - 1) < 1e-4, "at v's norm");
+  assert.ok(Math.abs(dot(reference, v) / (norm(reference) * norm(v)) - CRAFTED_REFERENCE_GAMMA) < 1e-4, "cosine gamma with v");
+  assert.deepEqual(craftedReference(v, 3, 1).secret, secret, "deterministic per seed and round");
+  assert.notDeepEqual(craftedReference(v, 3, 2).secret, secret, "a new direction each round");
+  const bent = craftAlong(w, secret);
+  assert.ok(Math.abs(norm(bent) / norm(w) - 1) < 0.05 && dot(bent, secret) / norm(bent) > 0.9, "w bent towards the secret");
 });
 
 test("start-above-replay: an owner that commits v' = v turns every step pay into the pay on v, so the update along v that the honest v' charges is paid in full", () => {

@@ -267,7 +267,11 @@ export type PayVariant =
   | "update-mix25-capped"
   | "update-min-capped"
   | "update-min125-capped"
-  | "update-min150-capped";
+  | "update-min150-capped"
+  | "top-capped"
+  | "update-min125-top-capped"
+  | "update-cutmed125-capped"
+  | "update-cutmed125-top-capped";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -520,6 +524,35 @@ function provenValues({ decision: r, kept }: PayContext): Map<number, number> {
 /** `update-capped`'s values: the proven clip and delta cap, along the owner's own update. */
 const alongOwnerUpdate = stepValues({ t: 0, along: "owner-update", caps: { delta: "above-median", reference: false } });
 
+/**
+ * Each kept player's share under the first pay, cut where its ratio to the second pay's share falls
+ * below `1 / tolerance` of the kept players' median ratio: `s_1 min(1, tolerance rho_r / rho_med)`,
+ * `rho = s_2 / s_1`. Against the median player, not against 1: a second vector that undervalues
+ * everyone alike cuts no one, so whoever sets it can cut only players unlike the median one.
+ */
+function medianCut(
+  first: (c: PayContext) => Map<number, number>,
+  second: (c: PayContext) => Map<number, number>,
+  tolerance: number,
+): (c: PayContext) => Map<number, number> {
+  return (c) => {
+    const a = first(c);
+    const b = second(c);
+    const ta = [...a.values()].reduce((x, y) => x + Math.max(0, y), 0);
+    const tb = [...b.values()].reduce((x, y) => x + Math.max(0, y), 0);
+    if (ta === 0 || tb === 0) return a;
+    const paid = c.kept.filter((i) => (a.get(i) ?? 0) > 0);
+    const rho = (i: number): number => Math.max(0, b.get(i) ?? 0) / tb / ((a.get(i) as number) / ta);
+    const med = paid.length === 0 ? 0 : lowerMedian(paid.map(rho));
+    return new Map(
+      c.kept.map((i) => {
+        const x = Math.max(0, a.get(i) ?? 0);
+        return [i, x === 0 || med <= 0 ? x : x * Math.min(1, (tolerance * rho(i)) / med)];
+      }),
+    );
+  };
+}
+
 /** `(1 - mix) v / |v| + mix u / |u|` (`u` itself when `mix` is omitted; a zero vector contributes nothing). */
 function mixed(v: ArrayLike<number>, u: Float64Array, mix: number | undefined): Float64Array {
   if (mix === undefined) return u;
@@ -574,17 +607,30 @@ function referenceCap(
   alignment: (i: number) => number,
   norm: (i: number) => number,
   refNorm: number,
+  pivot: (cosines: ReadonlyMap<number, number>) => Map<number, number> = aboveMedian,
 ): Map<number, number> {
-  const excess = aboveMedian(new Map(kept.map((i) => [i, cosine(alignment(i), norm(i), refNorm)])));
+  const excess = pivot(new Map(kept.map((i) => [i, cosine(alignment(i), norm(i), refNorm)])));
   return new Map(kept.map((i) => [i, (excess.get(i) as number) * norm(i) * refNorm]));
 }
 
-/** The proven pay `sigma_r a'_r` less the reference cap on `v` (`reference-capped`). */
-function referenceCappedValues({ decision: r, input, kept }: PayContext): Map<number, number> {
+/** The proven pay `sigma_r a'_r` less the reference cap on `v` (`reference-capped`; `top` moves the pivot). */
+function referenceCappedValues({ decision: r, input, kept }: PayContext, top = false): Map<number, number> {
   const ref = input.reference as ReferenceStats;
   const norm = (i: number): number => Math.sqrt(Number((input.gram[i] as bigint[])[i]));
-  const onV = referenceCap(kept, (i) => Number(ref.alignment[i]), norm, Math.sqrt(Number(ref.norm2)));
+  const pivot = top ? (c: ReadonlyMap<number, number>): Map<number, number> => aboveRank(c, input.f) : aboveMedian;
+  const onV = referenceCap(kept, (i) => Number(ref.alignment[i]), norm, Math.sqrt(Number(ref.norm2)), pivot);
   return new Map(kept.map((i) => [i, clipFactor(r, i) * (Number(r.cappedAlignment[i]) - (onV.get(i) as number))]));
+}
+
+/**
+ * What exceeds the `(f + 1)`-th highest value (the lowest, with `f` or fewer values): with at most
+ * `f` of the players in one coalition, the pivot is at most one outside it, so the coalition is held
+ * to a non-member's rate and everyone below the pivot keeps theirs.
+ */
+function aboveRank(values: ReadonlyMap<number, number>, f: number): Map<number, number> {
+  const ordered = [...values.values()].sort((a, b) => b - a);
+  const pivot = ordered[Math.min(f, ordered.length - 1)] as number;
+  return new Map([...values].map(([i, c]) => [i, Math.max(0, c - pivot)]));
 }
 
 const AS_PROVEN = "as consensus-reference (a pay variant; not proven)";
@@ -699,6 +745,33 @@ const PAYS: Record<
     description: "as update-min125-capped with 1.5 times the share under update-capped",
     proofNeeds: "as update-min-capped",
     values: smallerShare(provenValues, alongOwnerUpdate, 1.5),
+    ownerUpdate: true,
+  },
+  "top-capped": {
+    description:
+      "consensus-reference's decision, aggregate and pay with a reference cap at the (f + 1)-th highest kept cosine with v: max(0, sigma_r (a'_r - max(0, cos(u_r, v) - cos_(f+1)) |u_r| |v|)); a coalition of at most f kept players is paid at most a non-member's alignment per unit of norm, and the players below the pivot keep theirs",
+    proofNeeds:
+      "as consensus-reference plus the delta cap's template once more with v in the place of Delta and the pivot at rank f + 1 from the top instead of the median (decision proof only; not proven)",
+    values: (c) => referenceCappedValues(c, true),
+  },
+  "update-min125-top-capped": {
+    description:
+      "update-min125-capped on top-capped: each kept player's top-capped share, cut to 1.25 times its share along the owner's update",
+    proofNeeds: "as update-min-capped plus top-capped's cap (decision proof only)",
+    values: smallerShare((c) => referenceCappedValues(c, true), alongOwnerUpdate, 1.25),
+    ownerUpdate: true,
+  },
+  "update-cutmed125-capped": {
+    description:
+      "consensus-reference's decision, aggregate and pay, each kept player's share cut to min(1, 1.25 rho_r / rho_med) of itself, rho = its share along the owner's update over its proven share, rho_med the kept players' lower median",
+    proofNeeds: "as update-min-capped plus a median of the ratios (an order by cross-multiplication, a median hint) in the decision proof",
+    values: medianCut(provenValues, alongOwnerUpdate, 1.25),
+    ownerUpdate: true,
+  },
+  "update-cutmed125-top-capped": {
+    description: "update-cutmed125-capped on top-capped's pay",
+    proofNeeds: "as update-cutmed125-capped plus top-capped's cap",
+    values: medianCut((c) => referenceCappedValues(c, true), alongOwnerUpdate, 1.25),
     ownerUpdate: true,
   },
   "update-mix-capped": {

@@ -23,7 +23,7 @@ import type { FairnessData } from "./data.ts";
 import { BatchEvaluator, CROSS_ENTROPY, type ReferenceObjective } from "./evaluator.ts";
 import { roundStats, type Reference, type RoundStats } from "./geometry.ts";
 import { PROVEN_RULE, referenceValues, type RoundRule, type RuleDecision, type RuleRound } from "./rules.ts";
-import { roundSubmissions, type Scenario, type SlotSubmission, type TrainingVariant } from "./scenarios.ts";
+import { craftAlong, craftedReference, roundSubmissions, type Scenario, type SlotSubmission, type TrainingVariant } from "./scenarios.ts";
 import { benchAggregatorKey } from "../seal-keys.ts";
 import { exactShapley } from "./shapley.ts";
 
@@ -356,7 +356,14 @@ export class SeedRunner {
       });
       const updates = submissions.map((s) => s.update);
       const commitments = commitmentIds(submissions);
-      const reference = needsReference ? this.reference(model, modelKey, lastGlobalDelta) : undefined;
+      const honestReference = needsReference ? this.reference(model, modelKey, lastGlobalDelta) : undefined;
+      // `crafted-reference`: the owner commits a reference (and an update) bent towards its identities' secret direction.
+      const crafted =
+        scenario.leak === "crafted" && honestReference !== undefined ? craftedReference(honestReference.v, seed, r) : undefined;
+      const reference =
+        crafted === undefined || honestReference === undefined ? honestReference : { ...honestReference, v: crafted.reference };
+      const ownerUpdateUsed =
+        crafted === undefined || ownerUpdateHere === undefined ? ownerUpdateHere : craftAlong(ownerUpdateHere, crafted.secret);
       const stats = roundStats(updates, scale, reference, lastGlobalDelta);
       const ruleRound: RuleRound = {
         f,
@@ -375,7 +382,7 @@ export class SeedRunner {
               this.#validation.evaluate([weights, ...steps.map((s) => Float32Array.from(weights, (w, i) => w + (s[i] as number)))]).loss,
             direction: (step) =>
               this.#validation.lossAndGradient(Float32Array.from(weights, (w, x) => w + (step[x] as number))).gradient.map((g) => -g),
-            ...(ownerUpdateHere === undefined ? {} : { update: ownerUpdateHere }),
+            ...(ownerUpdateUsed === undefined ? {} : { update: ownerUpdateUsed }),
           },
         })),
       };

@@ -50,11 +50,45 @@ export interface Scenario {
   readonly rescaled?: boolean;
   /** Steer: the trainer whose next update the attackers push the global step against. */
   readonly victim?: number;
-  /** Leaked: which of the owner's vectors the identities are told (default `v`, its reference). */
-  readonly leak?: "update";
+  /**
+   * Leaked: what the owner's identities are told. Default `v`, its reference; `"update"` its own
+   * update `w`; `"crafted"` a secret direction the owner builds its reference around
+   * (`craftedReference`: the owner commits that reference, and `w` built the same way).
+   */
+  readonly leak?: "update" | "crafted";
 }
 
 export const DEFAULT_ATTACKERS: readonly number[] = [2, 5];
+
+/** `crafted-reference`: the cosine of the owner's crafted reference with its honest one. */
+export const CRAFTED_REFERENCE_GAMMA = 0.2;
+
+/**
+ * The owner's crafted reference of round `round` (scenario `crafted-reference`): a secret unit
+ * direction `e` (seeded, orthogonal to `v`) and `v* = |v| (gamma v / |v| + sqrt(1 - gamma^2) e)`.
+ * Deterministic, so that the identities (which send `e`) and the runner (which commits `v*`) agree.
+ */
+export function craftedReference(
+  v: Float32Array,
+  seed: number,
+  round: number,
+  gamma = CRAFTED_REFERENCE_GAMMA,
+): { readonly reference: Float32Array; readonly secret: Float32Array } {
+  const vv = v.reduce((a, x) => a + x * x, 0);
+  const noise = gaussianNoise(v.length, 1, seed * 7919 + round * 31 + 5);
+  const along = vv === 0 ? 0 : noise.reduce((a, x, i) => a + x * (v[i] as number), 0) / vv;
+  const e = Float32Array.from(noise, (x, i) => x - along * (v[i] as number));
+  const en = Math.sqrt(e.reduce((a, x) => a + x * x, 0));
+  const secret = e.map((x) => x / en);
+  return { reference: craftAlong(v, secret, gamma), secret };
+}
+
+/** `|w| (gamma w / |w| + sqrt(1 - gamma^2) e)`: any owner vector bent towards the secret direction `e`. */
+export function craftAlong(w: Float32Array, secret: Float32Array, gamma = CRAFTED_REFERENCE_GAMMA): Float32Array {
+  const norm = Math.sqrt(w.reduce((a, x) => a + x * x, 0));
+  const rest = Math.sqrt(1 - gamma * gamma);
+  return Float32Array.from(w, (x, i) => (norm === 0 ? 0 : gamma * x + rest * norm * (secret[i] as number)));
+}
 
 /**
  * A noisy Sybil's copies each have this cosine with the real update, so two copies have about
@@ -193,6 +227,15 @@ export function allScenarios(attackers: readonly number[] = DEFAULT_ATTACKERS): 
       description: `as leaked-reference with the owner's own update w (one epoch on its validation split from the round's model) in the place of v: the second vector a pay along the update would read, told to the owner's identities`,
     },
     {
+      name: "crafted-reference",
+      kind: "leaked",
+      leak: "crafted",
+      parameter: LEAKED_REFERENCE_COSINE,
+      attackers: a,
+      honestCounterparts: a,
+      description: `the owner's identities and a reference built for them: the owner commits v* = |v| (${CRAFTED_REFERENCE_GAMMA} v / |v| + ${Math.sqrt(1 - CRAFTED_REFERENCE_GAMMA ** 2).toFixed(2)} e), e a secret unit direction orthogonal to its gradient v (and w* the same way from its update), so that honest updates keep about a fifth of their cosine with it (enough to pass the margin and be aggregated) while its identities send e at an honest norm, cosine ${LEAKED_REFERENCE_COSINE}: how much of the round can a reference move to the owner while the honest work is still used?`,
+    },
+    {
       name: "steer-victim-0",
       kind: "steer",
       victim: 0,
@@ -314,7 +357,12 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
       case "leaked": {
         // The honest delta is trained only for its norm: an identity the owner runs would know the size of an honest update.
         const norm = l2Norm(await ctx.train(t, "full"));
-        const told = scenario.leak === "update" ? ctx.ownerUpdate : ctx.ownerReference;
+        const told =
+          scenario.leak === "update"
+            ? ctx.ownerUpdate
+            : scenario.leak === "crafted"
+              ? () => craftedReference(ctx.ownerReference(), seed, round).secret
+              : ctx.ownerReference;
         if (told === undefined) throw new Error(`${scenario.name} needs the owner's update, and the round has none`);
         const v = told();
         const cosine = scenario.parameter as number;
