@@ -504,16 +504,23 @@ function smallerShare(
   second: (c: PayContext) => Map<number, number>,
   tolerance = 1,
 ): (c: PayContext) => Map<number, number> {
-  const shares = (values: Map<number, number>): Map<number, number> | null => {
-    const total = [...values.values()].reduce((a, x) => a + Math.max(0, x), 0);
-    return total === 0 ? null : new Map([...values].map(([i, x]) => [i, Math.max(0, x) / total]));
-  };
   return (c) => {
-    const a = shares(first(c));
-    const b = shares(second(c));
+    const a = positiveShares(first(c));
+    const b = positiveShares(second(c));
     if (a === null || b === null) return a ?? b ?? new Map(c.kept.map((i) => [i, 0]));
     return new Map(c.kept.map((i) => [i, Math.min(a.get(i) ?? 0, tolerance * (b.get(i) ?? 0))]));
   };
+}
+
+/** Each value's `max(0, .)` over the total of them; `null` when there is nothing to split. */
+function positiveShares(values: ReadonlyMap<number, number>): Map<number, number> | null {
+  const total = [...values.values()].reduce((a, x) => a + Math.max(0, x), 0);
+  return total === 0 ? null : new Map([...values].map(([i, x]) => [i, Math.max(0, x) / total]));
+}
+
+/** `top-capped`'s values: the proven pay less the reference cap at the `(f + 1)`-th highest cosine. */
+function topCappedValues(c: PayContext): Map<number, number> {
+  return referenceCappedValues(c, true);
 }
 
 /** The proven pay's values, `b_r = sigma_r a'_r` (weight units up to the scale, which shares ignore). */
@@ -537,12 +544,11 @@ function medianCut(
 ): (c: PayContext) => Map<number, number> {
   return (c) => {
     const a = first(c);
-    const b = second(c);
-    const ta = [...a.values()].reduce((x, y) => x + Math.max(0, y), 0);
-    const tb = [...b.values()].reduce((x, y) => x + Math.max(0, y), 0);
-    if (ta === 0 || tb === 0) return a;
+    const sa = positiveShares(a);
+    const sb = positiveShares(second(c));
+    if (sa === null || sb === null) return a;
     const paid = c.kept.filter((i) => (a.get(i) ?? 0) > 0);
-    const rho = (i: number): number => Math.max(0, b.get(i) ?? 0) / tb / ((a.get(i) as number) / ta);
+    const rho = (i: number): number => (sb.get(i) ?? 0) / (sa.get(i) as number);
     const med = paid.length === 0 ? 0 : lowerMedian(paid.map(rho));
     return new Map(
       c.kept.map((i) => {
@@ -752,13 +758,13 @@ const PAYS: Record<
       "consensus-reference's decision, aggregate and pay with a reference cap at the (f + 1)-th highest kept cosine with v: max(0, sigma_r (a'_r - max(0, cos(u_r, v) - cos_(f+1)) |u_r| |v|)); a coalition of at most f kept players is paid at most a non-member's alignment per unit of norm, and the players below the pivot keep theirs",
     proofNeeds:
       "as consensus-reference plus the delta cap's template once more with v in the place of Delta and the pivot at rank f + 1 from the top instead of the median (decision proof only; not proven)",
-    values: (c) => referenceCappedValues(c, true),
+    values: topCappedValues,
   },
   "update-min125-top-capped": {
     description:
       "update-min125-capped on top-capped: each kept player's top-capped share, cut to 1.25 times its share along the owner's update",
     proofNeeds: "as update-min-capped plus top-capped's cap (decision proof only)",
-    values: smallerShare((c) => referenceCappedValues(c, true), alongOwnerUpdate, 1.25),
+    values: smallerShare(topCappedValues, alongOwnerUpdate, 1.25),
     ownerUpdate: true,
   },
   "update-cutmed125-capped": {
@@ -771,7 +777,7 @@ const PAYS: Record<
   "update-cutmed125-top-capped": {
     description: "update-cutmed125-capped on top-capped's pay",
     proofNeeds: "as update-cutmed125-capped plus top-capped's cap",
-    values: medianCut((c) => referenceCappedValues(c, true), alongOwnerUpdate, 1.25),
+    values: medianCut(topCappedValues, alongOwnerUpdate, 1.25),
     ownerUpdate: true,
   },
   "update-mix-capped": {

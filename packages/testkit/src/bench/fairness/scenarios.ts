@@ -74,18 +74,18 @@ export function craftedReference(
   round: number,
   gamma = CRAFTED_REFERENCE_GAMMA,
 ): { readonly reference: Float32Array; readonly secret: Float32Array } {
-  const vv = v.reduce((a, x) => a + x * x, 0);
+  const vv = l2Norm(v) ** 2;
   const noise = gaussianNoise(v.length, 1, seed * 7919 + round * 31 + 5);
   const along = vv === 0 ? 0 : noise.reduce((a, x, i) => a + x * (v[i] as number), 0) / vv;
   const e = Float32Array.from(noise, (x, i) => x - along * (v[i] as number));
-  const en = Math.sqrt(e.reduce((a, x) => a + x * x, 0));
+  const en = l2Norm(e);
   const secret = e.map((x) => x / en);
   return { reference: craftAlong(v, secret, gamma), secret };
 }
 
 /** `|w| (gamma w / |w| + sqrt(1 - gamma^2) e)`: any owner vector bent towards the secret direction `e`. */
 export function craftAlong(w: Float32Array, secret: Float32Array, gamma = CRAFTED_REFERENCE_GAMMA): Float32Array {
-  const norm = Math.sqrt(w.reduce((a, x) => a + x * x, 0));
+  const norm = l2Norm(w);
   const rest = Math.sqrt(1 - gamma * gamma);
   return Float32Array.from(w, (x, i) => (norm === 0 ? 0 : gamma * x + rest * norm * (secret[i] as number)));
 }
@@ -300,6 +300,19 @@ export function slotEphemeralSecret(seed: number, round: number, slot: number): 
   return benchEphemeralSecret(seed, round, slot);
 }
 
+/** What a leaked scenario's owner tells its identities this round: `v`, its own update, or a crafted reference's secret. */
+function toldToIdentities(scenario: Scenario, ctx: RoundContext): Float32Array {
+  switch (scenario.leak) {
+    case "update":
+      if (ctx.ownerUpdate === undefined) throw new Error(`${scenario.name} needs the owner's update, and the round has none`);
+      return ctx.ownerUpdate();
+    case "crafted":
+      return craftedReference(ctx.ownerReference(), ctx.seed, ctx.round).secret;
+    default:
+      return ctx.ownerReference();
+  }
+}
+
 /** What every slot submits this round. */
 export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmission[]> {
   const { scenario, seed, round, quantization } = ctx;
@@ -307,6 +320,8 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
   const attackSeed = (t: number): number => seed * 100_000 + round * 100 + t;
   const out: SlotSubmission[] = [];
   const isAttacker = (t: number): boolean => scenario.attackers.includes(t);
+  // Leaked scenarios: what the owner tells its identities, the same for each of them (computed once).
+  let told: Float32Array | undefined;
   for (let t = 0; t < ctx.slots; t++) {
     const ephemeralSecret = slotEphemeralSecret(seed, round, t);
     if (scenario.emptySlots?.includes(t) === true) {
@@ -357,14 +372,8 @@ export async function roundSubmissions(ctx: RoundContext): Promise<SlotSubmissio
       case "leaked": {
         // The honest delta is trained only for its norm: an identity the owner runs would know the size of an honest update.
         const norm = l2Norm(await ctx.train(t, "full"));
-        const told =
-          scenario.leak === "update"
-            ? ctx.ownerUpdate
-            : scenario.leak === "crafted"
-              ? () => craftedReference(ctx.ownerReference(), seed, round).secret
-              : ctx.ownerReference;
-        if (told === undefined) throw new Error(`${scenario.name} needs the owner's update, and the round has none`);
-        const v = told();
+        told ??= toldToIdentities(scenario, ctx);
+        const v = told;
         const cosine = scenario.parameter as number;
         // The noise adds norm at right angles: start from cosine x the norm so that the result has about the honest norm.
         const base = quantize(scaleDelta(v, (cosine * norm) / l2Norm(v)));
