@@ -563,7 +563,7 @@ function medianCut(
 function mixed(v: ArrayLike<number>, u: Float64Array, mix: number | undefined): Float64Array {
   if (mix === undefined) return u;
   const unit = (x: ArrayLike<number>): number => {
-    const n = l2Norm(Float64Array.from(x));
+    const n = l2Norm(x);
     return n === 0 ? 0 : 1 / n;
   };
   const sv = (1 - mix) * unit(v);
