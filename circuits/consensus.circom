@@ -17,7 +17,7 @@ include "./lib.circom";
 //
 // Constants: CONSENSUS_PARAMS in consensus.ts (dupNum / dupDen = 19 / 20, cap2 = 4,
 // tauNum / tauDen = 3 / 100, marginSq = 16, referenceCap2 = 9, replayNum / replayDen = 99 / 100,
-// veto = 1 / 10);
+// veto = 1 / 10, topCap = 5 / 4);
 // the clip bits F are a template parameter (16 in CONSENSUS_PARAMS).
 
 // F, the clip factors' fixed-point bits (CONSENSUS_CLIP_BITS in packages/core/src/config.ts).
@@ -596,9 +596,20 @@ function consensusVetoNum2() {
     return 1;
 }
 
+// The top cap's tolerance topNum / topDen (CONSENSUS_PARAMS.topCap = 5 / 4): a kept player's cosine
+// with v up to 5/4 of the (f + 1)-th highest is not capped (step 8''', CosineCap).
+function consensusTopNum() {
+    return 5;
+}
+
+// See consensusTopNum.
+function consensusTopDen() {
+    return 4;
+}
+
 // Whether the last global delta is a step to judge by (core `helpingStep`): the rule judges by the
 // owner's reference (on), the step is non-zero (N = |Delta|^2 != 0) and it helps the reference
-// (delta = <Delta, v> >= 1). The last step's veto (DeltaVeto) and the delta cap (DeltaCap) act only
+// (delta = <Delta, v> >= 1). The last step's veto (DeltaVeto) and the delta cap (CosineCap) act only
 // then; both read this one verdict. Bounds (from the caller): N in [0, 2^GB), |delta| < 2^GB, so the
 // sign test of delta - 1 is in [-2^GB, 2^GB).
 template HelpingStep(GB) {
@@ -800,70 +811,89 @@ template GramValues(K, HB) {
     }
 }
 
-// Step 8'' (by the owner's reference), the delta cap: `deltaCap` of consensusDecision. When the last
-// global delta is a step to judge by (helps, HelpingStep's verdict: the rule judges by the reference,
-// N = |Delta|^2 > 0 and delta = <Delta, v> > 0; the template relies on the caller for both) and some player is kept,
-// each kept r has R_r = floor(sqrt(G_rr N)), mu is the kept player at the lower median of
-// cos(u_r, Delta) = b_r / R_r (b_r = <u_r, Delta>; r before s iff b_r R_s < b_s R_r, ties by slot),
-// and capped[r] = a_r - floor(max(0, b_r R_mu - b_mu R_r) delta / (R_mu N)); otherwise capped[r] = a_r.
-// Hints (each proven): rootHint (R_r for the players, 0 elsewhere), medianHint (one-hot mu, all
-// zero when the cap does not apply), deductionHint and remainderHint (the floor's quotient and
-// remainder, 0 elsewhere).
-// Bounds (the caller's): |a_r|, |b_r|, |delta| < 2^GB; G_rr, N in [0, 2^GB). Then R_r < 2^GB
-// (range-checked, so R_r^2 and (R_r + 1)^2 are the integers' squares), |b_r| <= R_r by Cauchy-Schwarz
-// for honest statistics, every cross product b_r R_s lies in (-2^(2GB), 2^(2GB)) and their
-// differences in (-2^(2GB + 1), 2^(2GB + 1)); the excess e_r = max(0, b_r R_mu - b_mu R_r) < 2^(2GB + 1),
-// e_r delta < 2^(3GB + 1); the quotient is range-checked to GB + 1 bits (honestly it is at most
-// 2 |u_r| |v| < 2^(GB + 1)) and the remainder to 2GB bits, so both sides of
-// e_r delta = q_r R_mu N + rem_r lie below 2^(3GB + 2) <= p and the floor is exact over the integers.
-// |capped[r]| < 2^(GB + 2).
-template DeltaCap(K, GB) {
-    assert(3 * GB + 2 <= 252);
-    // a_r = <u_r, v> (signed).
-    signal input alignment[K];
-    // b_r = <u_r, Delta> (signed).
-    signal input deltaAlignment[K];
+// Bits of the larger of a cosine cap's tolerance terms NUM, DEN (0 for 1 / 1): how much wider than
+// the plain cross products its tolerated ones are.
+function capToleranceBits(NUM, DEN) {
+    var m = NUM > DEN ? NUM : DEN;
+    var bits = 0;
+    while ((1 << bits) < m) {
+        bits++;
+    }
+    return bits;
+}
+
+// A cosine cap (`cosineCap` in consensus.ts): when on and some player is kept, each kept r has
+// R_r = floor(sqrt(G_rr X)) (X = |x|^2, s_r = <u_r, x>, so s_r / R_r = cos(u_r, x)), the players are
+// ordered by cos(u_r, x) (r before q iff s_r R_q < s_q R_r, ties by slot), the pivot p is the player
+// with `rank` players before it (TOP = 0: rank = floor((n - 1) / 2), the lower median; TOP = 1:
+// rank = max(0, n - 1 - f), the (f + 1)-th highest), and
+// capped[r] = value[r] - floor(max(0, DEN s_r R_p - NUM s_p R_r) weight / (DEN R_p X)): what r's
+// cosine exceeds over NUM / DEN times the pivot's, valued at weight / X per unit of s. Otherwise
+// capped[r] = value[r]. Step 8'', the delta cap, is CosineCap(K, GB, 1, 1, 0) with x = Delta and
+// weight = <Delta, v>.
+// Hints (each proven): rootHint (R_r for the players, 0 elsewhere), pivotHint (one-hot p, all zero
+// when the cap does not apply), deductionHint and remainderHint (the floor's quotient and remainder,
+// 0 elsewhere).
+// Bounds (the caller's): |s_r|, |weight| < 2^GB, G_rr, X in [0, 2^GB), f in [0, 256), NUM, DEN in
+// [1, 2^TB] (TB = capToleranceBits). Then R_r < 2^GB (range-checked, so R_r^2 and (R_r + 1)^2 are
+// the integers' squares), |s_r| <= R_r by Cauchy-Schwarz for honest statistics, every cross
+// product s_r R_q lies in (-2^(2GB), 2^(2GB)) and the tolerated differences in
+// (-2^(2GB + 1 + TB), 2^(2GB + 1 + TB)); the excess e_r < 2^(2GB + 1 + TB), e_r weight <
+// 2^(3GB + 1 + TB); the quotient is range-checked to GB + 1 + TB bits (honestly it is at most
+// (1 + NUM / DEN) |u_r| |weight| / |x| < 2^(GB + 1 + TB) for |weight| <= |x| |v|) and the remainder
+// to 2GB + TB bits, so both sides of e_r weight = q_r DEN R_p X + rem_r lie below 2^(3GB + 2 + 2TB)
+// <= p and the floor is exact over the integers. |capped[r]| < |value[r]| + 2^(GB + 1 + TB).
+template CosineCap(K, GB, NUM, DEN, TOP) {
+    var TB = capToleranceBits(NUM, DEN);
+    assert(NUM >= DEN && DEN >= 1);
+    assert(TOP == 0 || TOP == 1);
+    assert(3 * GB + 2 + 2 * TB <= 252);
+    // value[r]: what is capped (signed; the delta cap's is a_r = <u_r, v>).
+    signal input value[K];
+    // s_r = <u_r, x> (signed).
+    signal input along[K];
     // G_rr, each in [0, 2^GB).
     signal input norm2[K];
-    // N = |Delta|^2, in [0, 2^GB).
-    signal input deltaNorm;
-    // delta = <Delta, v> (signed).
-    signal input deltaReference;
+    // X = |x|^2, in [0, 2^GB).
+    signal input alongNorm;
+    // What a unit of s is worth, times X (signed; the delta cap's is <Delta, v>).
+    signal input weight;
     // kept[r] = 1 iff representative r is kept (0/1, from the caller).
     signal input kept[K];
-    // HelpingStep's verdict (0/1, from the caller): 1 only when the rule judges by the reference,
-    // N != 0 and delta >= 1.
-    signal input helps;
+    // The caller's verdict (0/1): 1 only when X != 0 and the cap is to be taken.
+    signal input on;
+    // With TOP = 1: the tolerated number of faulty slots, in [0, 256) (ignored with TOP = 0).
+    signal input f;
     // Hint: R_r for the players when the cap applies, 0 elsewhere.
     signal input rootHint[K];
-    // Hint: one-hot over the players, the median mu (all zero when the cap does not apply).
-    signal input medianHint[K];
-    // Hint: the deduction q_r = floor(e_r delta / (R_mu N)) of each player (0 elsewhere).
+    // Hint: one-hot over the players, the pivot p (all zero when the cap does not apply).
+    signal input pivotHint[K];
+    // Hint: the deduction q_r = floor(e_r weight / (DEN R_p X)) of each player (0 elsewhere).
     signal input deductionHint[K];
-    // Hint: its remainder e_r delta - q_r R_mu N (0 elsewhere).
+    // Hint: its remainder e_r weight - q_r DEN R_p X (0 elsewhere).
     signal input remainderHint[K];
-    // capped[r] = a_r minus its deduction (a_r when the cap does not apply or r is not a player).
+    // capped[r] = value[r] minus its deduction (value[r] when the cap does not apply or r is not a player).
     signal output capped[K];
 
-    // ---- whether the cap applies: the step helps and there is a player ----
+    // ---- whether the cap applies: on and there is a player ----
     var players = 0;
     for (var r = 0; r < K; r++) {
         players += kept[r];
     }
     component nobody = IsZero();
     nobody.in <== players;
-    // applies = helps [a player].
-    signal applies <== helps * (1 - nobody.out);
+    // applies = on [a player].
+    signal applies <== on * (1 - nobody.out);
     // act[r] = applies * kept[r]: r is a player of a capped round.
     signal act[K];
 
-    // ---- the roots: R_r^2 <= G_rr N < (R_r + 1)^2 for players, 0 elsewhere ----
-    // gn[r] = G_rr N, rootSquare[r] = R_r^2.
-    signal gn[K];
+    // ---- the roots: R_r^2 <= G_rr X < (R_r + 1)^2 for players, 0 elsewhere ----
+    // gx[r] = G_rr X, rootSquare[r] = R_r^2.
+    signal gx[K];
     signal rootSquare[K];
     // Bits of R_r: R_r < 2^GB, so its square is the integer's.
     component rootBits[K];
-    // rootLow: G_rr N - R_r^2 >= 0; rootHigh: R_r^2 + 2 R_r - G_rr N >= 0 (i.e. (R_r + 1)^2 > G_rr N).
+    // rootLow: G_rr X - R_r^2 >= 0; rootHigh: R_r^2 + 2 R_r - G_rr X >= 0 (i.e. (R_r + 1)^2 > G_rr X).
     component rootLow[K];
     component rootHigh[K];
     for (var r = 0; r < K; r++) {
@@ -871,120 +901,129 @@ template DeltaCap(K, GB) {
         rootBits[r] = Num2Bits(GB);
         rootBits[r].in <== rootHint[r];
         (1 - act[r]) * rootHint[r] === 0;
-        gn[r] <== norm2[r] * deltaNorm;
+        gx[r] <== norm2[r] * alongNorm;
         rootSquare[r] <== rootHint[r] * rootHint[r];
         rootLow[r] = NonNegative(2 * GB + 1);
-        rootLow[r].d <== gn[r] - rootSquare[r];
+        rootLow[r].d <== gx[r] - rootSquare[r];
         rootLow[r].out === 1;
         rootHigh[r] = NonNegative(2 * GB + 1);
-        rootHigh[r].d <== act[r] * (rootSquare[r] + 2 * rootHint[r] - gn[r]);
+        rootHigh[r].d <== act[r] * (rootSquare[r] + 2 * rootHint[r] - gx[r]);
         rootHigh[r].out === 1;
     }
 
-    // ---- the order of cos(u_r, Delta): before[r][s] = 1 iff r comes before s ----
-    // One entry per pair r < s, at index p (r-major, as the loop below counts).
+    // ---- the order of cos(u_r, x): before[r][q] = 1 iff r comes before q ----
+    // One entry per pair r < q, at index i (r-major, as the loop below counts).
     var PAIRS = K * (K - 1) \ 2;
-    // crossR[p] = b_r R_s, crossS[p] = b_s R_r.
+    // crossR[i] = s_r R_q, crossQ[i] = s_q R_r.
     signal crossR[PAIRS];
-    signal crossS[PAIRS];
-    // ahead[p].out = 1 iff b_r R_s - b_s R_r >= 0; level[p].out = 1 iff it is 0.
+    signal crossQ[PAIRS];
+    // ahead[i].out = 1 iff s_r R_q - s_q R_r >= 0; level[i].out = 1 iff it is 0.
     component ahead[PAIRS];
     component level[PAIRS];
-    // before[r][s] = 1 iff r comes before s in the order (r != s).
+    // before[r][q] = 1 iff r comes before q in the order (r != q).
     var before[K][K];
-    var p = 0;
+    var i = 0;
     for (var r = 0; r < K; r++) {
-        for (var s = r + 1; s < K; s++) {
-            crossR[p] <== deltaAlignment[r] * rootHint[s];
-            crossS[p] <== deltaAlignment[s] * rootHint[r];
-            ahead[p] = NonNegative(2 * GB + 1);
-            ahead[p].d <== crossR[p] - crossS[p];
-            level[p] = IsZero();
-            level[p].in <== crossR[p] - crossS[p];
-            // r < s: r first when its cosine is smaller, or equal.
-            before[r][s] = 1 - ahead[p].out + level[p].out;
-            before[s][r] = 1 - before[r][s];
-            p++;
+        for (var q = r + 1; q < K; q++) {
+            crossR[i] <== along[r] * rootHint[q];
+            crossQ[i] <== along[q] * rootHint[r];
+            ahead[i] = NonNegative(2 * GB + 1);
+            ahead[i].d <== crossR[i] - crossQ[i];
+            level[i] = IsZero();
+            level[i].in <== crossR[i] - crossQ[i];
+            // r < q: r first when its cosine is smaller, or equal.
+            before[r][q] = 1 - ahead[i].out + level[i].out;
+            before[q][r] = 1 - before[r][q];
+            i++;
         }
     }
 
-    // ---- the lower median: the player with floor((n - 1) / 2) players before it ----
-    // beforeCount[m][s] = act[s] before[s][m]: s is a player ahead of m.
+    // ---- the pivot: the player with `rank` players before it ----
+    // beforeCount[m][q] = act[q] before[q][m]: q is a player ahead of m.
     signal beforeCount[K][K];
-    // chosenBelow[m] = medianHint[m] * (players ahead of m).
+    // chosenBelow[m] = pivotHint[m] * (players ahead of m).
     signal chosenBelow[K];
     var selected = 0;
     var below = 0;
     for (var m = 0; m < K; m++) {
-        medianHint[m] * (medianHint[m] - 1) === 0;
-        medianHint[m] * (1 - act[m]) === 0;
-        selected += medianHint[m];
+        pivotHint[m] * (pivotHint[m] - 1) === 0;
+        pivotHint[m] * (1 - act[m]) === 0;
+        selected += pivotHint[m];
         var ahead_m = 0;
-        for (var s = 0; s < K; s++) {
-            if (s != m) {
-                beforeCount[m][s] <== act[s] * before[s][m];
-                ahead_m += beforeCount[m][s];
+        for (var q = 0; q < K; q++) {
+            if (q != m) {
+                beforeCount[m][q] <== act[q] * before[q][m];
+                ahead_m += beforeCount[m][q];
             } else {
-                beforeCount[m][s] <== 0;
+                beforeCount[m][q] <== 0;
             }
         }
-        chosenBelow[m] <== medianHint[m] * ahead_m;
+        chosenBelow[m] <== pivotHint[m] * ahead_m;
         below += chosenBelow[m];
     }
     selected === applies;
-    // applies: n - 1 - 2 below is 0 or 1 (below = floor((n - 1) / 2)); otherwise 0 (nothing selected).
-    signal parity <== applies * (players - 1 - 2 * below);
-    parity * (parity - 1) === 0;
-
-    // ---- the median's b and R ----
-    signal medianB[K];
-    signal medianR[K];
-    var bMu = 0;
-    var rMu = 0;
-    for (var m = 0; m < K; m++) {
-        medianB[m] <== medianHint[m] * deltaAlignment[m];
-        medianR[m] <== medianHint[m] * rootHint[m];
-        bMu += medianB[m];
-        rMu += medianR[m];
+    if (TOP == 0) {
+        // applies: n - 1 - 2 below is 0 or 1 (below = floor((n - 1) / 2)); otherwise 0 (nothing selected).
+        signal parity <== applies * (players - 1 - 2 * below);
+        parity * (parity - 1) === 0;
+    } else {
+        // rank = max(0, n - 1 - f): n - 1 - f lies in [-256, K), a 9-bit sign test for K <= 256.
+        assert(K <= 256);
+        component spare = NonNegative(9);
+        spare.d <== players - 1 - f;
+        signal rank <== spare.out * (players - 1 - f);
+        applies * (below - rank) === 0;
     }
-    // denominator = R_mu N (>= 1 when the cap applies; 0 otherwise).
-    signal denominator <== rMu * deltaNorm;
 
-    // ---- the deductions: e_r delta = q_r R_mu N + rem_r, 0 <= rem_r < R_mu N ----
-    // excessR[r] = b_r R_mu, excessS[r] = b_mu R_r.
+    // ---- the pivot's s and R ----
+    signal pivotS[K];
+    signal pivotR[K];
+    var sP = 0;
+    var rP = 0;
+    for (var m = 0; m < K; m++) {
+        pivotS[m] <== pivotHint[m] * along[m];
+        pivotR[m] <== pivotHint[m] * rootHint[m];
+        sP += pivotS[m];
+        rP += pivotR[m];
+    }
+    // denominator = DEN R_p X (>= 1 when the cap applies; 0 otherwise).
+    signal denominator <== DEN * rP * alongNorm;
+
+    // ---- the deductions: e_r weight = q_r DEN R_p X + rem_r, 0 <= rem_r < DEN R_p X ----
+    // excessR[r] = s_r R_p, excessP[r] = s_p R_r.
     signal excessR[K];
-    signal excessS[K];
-    // exceeds[r].out = 1 iff b_r R_mu - b_mu R_r >= 0.
+    signal excessP[K];
+    // exceeds[r].out = 1 iff DEN s_r R_p - NUM s_p R_r >= 0.
     component exceeds[K];
-    // positivePart[r] = exceeds * (b_r R_mu - b_mu R_r); excess[r] = act[r] * positivePart[r].
+    // positivePart[r] = exceeds * (DEN s_r R_p - NUM s_p R_r); excess[r] = act[r] * positivePart[r].
     signal positivePart[K];
     signal excess[K];
-    // product[r] = e_r delta; share[r] = q_r R_mu N.
+    // product[r] = e_r weight; share[r] = q_r DEN R_p X.
     signal product[K];
     signal share[K];
-    // Range checks of q_r, rem_r and R_mu N - 1 - rem_r.
+    // Range checks of q_r, rem_r and DEN R_p X - 1 - rem_r.
     component quotientBits[K];
     component remainderBits[K];
     component remainderBelow[K];
     for (var r = 0; r < K; r++) {
-        excessR[r] <== deltaAlignment[r] * rMu;
-        excessS[r] <== bMu * rootHint[r];
-        exceeds[r] = NonNegative(2 * GB + 1);
-        exceeds[r].d <== excessR[r] - excessS[r];
-        positivePart[r] <== exceeds[r].out * (excessR[r] - excessS[r]);
+        excessR[r] <== along[r] * rP;
+        excessP[r] <== sP * rootHint[r];
+        exceeds[r] = NonNegative(2 * GB + 1 + TB);
+        exceeds[r].d <== DEN * excessR[r] - NUM * excessP[r];
+        positivePart[r] <== exceeds[r].out * (DEN * excessR[r] - NUM * excessP[r]);
         excess[r] <== act[r] * positivePart[r];
-        product[r] <== excess[r] * deltaReference;
+        product[r] <== excess[r] * weight;
         share[r] <== deductionHint[r] * denominator;
         product[r] === share[r] + remainderHint[r];
         (1 - act[r]) * deductionHint[r] === 0;
         (1 - act[r]) * remainderHint[r] === 0;
-        quotientBits[r] = Num2Bits(GB + 1);
+        quotientBits[r] = Num2Bits(GB + 1 + TB);
         quotientBits[r].in <== deductionHint[r];
-        remainderBits[r] = Num2Bits(2 * GB);
+        remainderBits[r] = Num2Bits(2 * GB + TB);
         remainderBits[r].in <== remainderHint[r];
-        remainderBelow[r] = Num2Bits(2 * GB);
+        remainderBelow[r] = Num2Bits(2 * GB + TB);
         remainderBelow[r].in <== act[r] * (denominator - 1 - remainderHint[r]);
-        capped[r] <== alignment[r] - deductionHint[r];
+        capped[r] <== value[r] - deductionHint[r];
     }
 }
 
@@ -1169,12 +1208,20 @@ template ConsensusRule(K, F, GB) {
     signal input medianSlot[K];
     // Hint (ClipFactor): the clip factor of each capped representative (0 for other slots).
     signal input sigmaHint[K];
-    // Hints (DeltaCap): the roots R_r, the one-hot median of cos(u_r, Delta), the deductions and
-    // their remainders.
+    // The tolerated number of faulty slots f, in [0, 256): the top cap's pivot rank.
+    signal input f;
+    // Hints (the delta cap, CosineCap): the roots R_r, the one-hot median of cos(u_r, Delta), the
+    // deductions and their remainders.
     signal input deltaRootHint[K];
     signal input deltaMedianHint[K];
     signal input deltaDeductionHint[K];
     signal input deltaRemainderHint[K];
+    // Hints (the top cap, CosineCap): the roots floor(sqrt(G_rr |v|^2)), the one-hot (f + 1)-th
+    // highest cos(u_r, v), the deductions and their remainders.
+    signal input topRootHint[K];
+    signal input topPivotHint[K];
+    signal input topDeductionHint[K];
+    signal input topRemainderHint[K];
     // Hints (ClusterScores): quotient and remainder of each cluster value's shift by 2^(2F).
     signal input shiftQuotient[K];
     signal input shiftRemainder[K];
@@ -1304,29 +1351,48 @@ template ConsensusRule(K, F, GB) {
     }
 
     // Step 8'': by the reference, the delta cap on the kept players' alignments.
-    component deltaCap = DeltaCap(K, GB);
-    deltaCap.alignment <== alignment;
-    deltaCap.deltaAlignment <== deltaAlignment;
+    component deltaCap = CosineCap(K, GB, 1, 1, 0);
+    deltaCap.value <== alignment;
+    deltaCap.along <== deltaAlignment;
     deltaCap.norm2 <== norm2;
-    deltaCap.deltaNorm <== deltaNorm;
-    deltaCap.deltaReference <== deltaReference;
+    deltaCap.alongNorm <== deltaNorm;
+    deltaCap.weight <== deltaReference;
     deltaCap.kept <== kept;
-    deltaCap.helps <== helping.helps;
+    deltaCap.on <== helping.helps;
+    deltaCap.f <== 0;
     deltaCap.rootHint <== deltaRootHint;
-    deltaCap.medianHint <== deltaMedianHint;
+    deltaCap.pivotHint <== deltaMedianHint;
     deltaCap.deductionHint <== deltaDeductionHint;
     deltaCap.remainderHint <== deltaRemainderHint;
 
+    // Step 8''': by the reference, the top cap on what the delta cap left: nobody kept is paid more
+    // per unit of norm than topNum / topDen times the (f + 1)-th highest kept cosine with v (with v
+    // = 0 nobody is aligned, so nobody is kept and the cap does not apply).
+    component topCap = CosineCap(K, GB, consensusTopNum(), consensusTopDen(), 1);
+    topCap.value <== deltaCap.capped;
+    topCap.along <== alignment;
+    topCap.norm2 <== norm2;
+    topCap.alongNorm <== referenceNorm;
+    topCap.weight <== referenceNorm;
+    topCap.kept <== kept;
+    topCap.on <== byReference;
+    topCap.f <== f;
+    topCap.rootHint <== topRootHint;
+    topCap.pivotHint <== topPivotHint;
+    topCap.deductionHint <== topDeductionHint;
+    topCap.remainderHint <== topRemainderHint;
+
     // Step 8's cluster values: by consensus the clipped alignment with the other kept clusters, by
-    // the reference the additive game's value (8') of the capped alignments (|a'| < 2^(GB + 2)).
+    // the reference the additive game's value (8') of the capped alignments (|a''| < 2^(GB + 2) +
+    // 2^(GB + 4): the top cap's quotient is range-checked to GB + 1 + 3 bits).
     component gramValues = GramValues(K, 2 * F + GB);
     gramValues.h <== keep.h;
     gramValues.kept <== kept;
-    component additiveValues = AdditiveValues(K, F, GB + 2);
+    component additiveValues = AdditiveValues(K, F, GB + 5);
     for (var k = 0; k < K; k++) {
         additiveValues.sigma[k] <== clip[k].sigma;
     }
-    additiveValues.alignment <== deltaCap.capped;
+    additiveValues.alignment <== topCap.capped;
     additiveValues.kept <== kept;
     // value[k] = gramValues + byReference * (additiveValues - gramValues).
     signal value[K];

@@ -104,8 +104,9 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input referenceSalt;
     // Hints of the consensus rule (ConsensusRule in consensus.circom, `consensusHints` in
     // packages/core/src/consensus.ts): the clusters' labels, BFS parents and depths, the median
-    // slot, the clip factors, the delta cap's roots, median, deductions and remainders, and the
-    // quotients and remainders of the scores' shift and split.
+    // slot, the clip factors, the delta cap's roots, median, deductions and remainders, the top
+    // cap's roots, pivot, deductions and remainders, and the quotients and remainders of the
+    // scores' shift and split.
     signal input labelOf[K_MAX][K_MAX];
     signal input parentOf[K_MAX][K_MAX];
     signal input depth[K_MAX];
@@ -115,6 +116,10 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input deltaMedianHint[K_MAX];
     signal input deltaDeductionHint[K_MAX];
     signal input deltaRemainderHint[K_MAX];
+    signal input topRootHint[K_MAX];
+    signal input topPivotHint[K_MAX];
+    signal input topDeductionHint[K_MAX];
+    signal input topRemainderHint[K_MAX];
     signal input shiftQuotient[K_MAX];
     signal input shiftRemainder[K_MAX];
     signal input splitQuotient[K_MAX];
@@ -302,6 +307,11 @@ template Decision(K_MAX, CHUNK, B, BG) {
     rule.deltaMedianHint <== deltaMedianHint;
     rule.deltaDeductionHint <== deltaDeductionHint;
     rule.deltaRemainderHint <== deltaRemainderHint;
+    rule.f <== f;
+    rule.topRootHint <== topRootHint;
+    rule.topPivotHint <== topPivotHint;
+    rule.topDeductionHint <== topDeductionHint;
+    rule.topRemainderHint <== topRemainderHint;
     rule.size <== size;
     rule.labelOf <== labelOf;
     rule.parentOf <== parentOf;

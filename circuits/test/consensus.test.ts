@@ -12,6 +12,7 @@ import {
   clipFactor,
   consensusDecision,
   consensusHints,
+  cosineCap,
   gramIndex,
   innerProduct,
   gramMatrix,
@@ -30,6 +31,9 @@ const K = 5;
 const GB = 40;
 /** Clip bits (the production value). */
 const F = CONSENSUS_PARAMS.clipBits;
+/** The top cap's tolerance under test: a cosine up to 5/4 of the (f + 1)-th highest is not capped. */
+const TOP_NUM = 5;
+const TOP_DEN = 4;
 /** Bound of the cluster values ConsensusRule gives ClusterScores: 2F + GB + clog2(K) + 1. */
 const VB = 2 * F + GB + Math.ceil(Math.log2(K)) + 1;
 
@@ -71,6 +75,7 @@ let aligned: TestCircuit;
 let additiveValues: TestCircuit;
 let gramValues: TestCircuit;
 let deltaCap: TestCircuit;
+let topCap: TestCircuit;
 let deltaReplay: TestCircuit;
 let deltaVeto: TestCircuit;
 let helpingStep: TestCircuit;
@@ -87,7 +92,8 @@ before(async () => {
   aligned = await loadTestMain("test_reference_aligned", testMain("ReferenceAligned", `${K}, ${GB}`));
   additiveValues = await loadTestMain("test_additive_values", testMain("AdditiveValues", `${K}, ${F}, ${GB}`));
   gramValues = await loadTestMain("test_gram_values", testMain("GramValues", `${K}, ${2 * F + GB}`));
-  deltaCap = await loadTestMain("test_delta_cap", testMain("DeltaCap", `${K}, ${GB}`));
+  deltaCap = await loadTestMain("test_delta_cap", testMain("CosineCap", `${K}, ${GB}, 1, 1, 0`));
+  topCap = await loadTestMain("test_top_cap", testMain("CosineCap", `${K}, ${GB}, ${TOP_NUM}, ${TOP_DEN}, 1`));
   deltaReplay = await loadTestMain("test_delta_replay", testMain("DeltaReplay", `${K}, ${GB}`));
   deltaVeto = await loadTestMain("test_delta_veto", testMain("DeltaVeto", `${K}, ${GB}`));
   helpingStep = await loadTestMain("test_helping_step", testMain("HelpingStep", `${GB}`));
@@ -1037,6 +1043,7 @@ function ruleInput({ round, f = 0, excluded = [], duplicate, reference, delta }:
     deltaNorm: deltaStats?.norm2 ?? 0n,
     deltaReference: mod(deltaStats?.reference ?? 0n),
     size: BigInt(stats?.size ?? round.find((u) => u !== null)?.length ?? 0),
+    f: BigInt(f),
     ...consensusHints(result, F),
   } as CircuitInput;
   return { input, result };
@@ -1394,6 +1401,23 @@ function replayCase(name: string, replay: readonly bigint[]): { name: string; ro
   };
 }
 
+/**
+ * Two updates at cosine 1 with `v` (as `floor(sqrt(G_rr |v|^2))` rounds it) above three at 3/5, f = 2:
+ * the top cap's pivot is the third highest (slot 4, ties by slot), and slots 0 and 1 are paid
+ * `a_r - floor((4 * 10 * 10 - 5 * 6 * 10) / (4 * 10)) = 10 - 2`.
+ */
+const TOP_CAPPED_CASE: RuleCase = {
+  round: [
+    [10n, 3n, 0n, 0n, 0n],
+    [10n, 0n, 3n, 0n, 0n],
+    [6n, 8n, 0n, 0n, 0n],
+    [6n, 0n, 8n, 0n, 0n],
+    [6n, 0n, 0n, 8n, 0n],
+  ],
+  reference: { v: [1n, 0n, 0n, 0n, 0n], size: 64 },
+  f: 2,
+};
+
 describe("ConsensusRule by the owner's reference", () => {
   test("equals consensusDecision on seeded and hand-made rounds, active and inactive", async () => {
     let counted = 0;
@@ -1407,14 +1431,20 @@ describe("ConsensusRule by the owner's reference", () => {
       ...referenceRounds(4, 233).map(({ round, reference }) => ({ round, reference, f: 3 })),
       // f = 2: 5 = 2f + 1 slots are a quorum by the reference (by consensus 7 would be needed).
       ...referenceRounds(4, 235).map(({ round, reference }) => ({ round, reference, f: 2 })),
+      // f = 1: the top cap's pivot is the second highest kept cosine with v (f = 0: the highest, nothing capped).
+      ...referenceRounds(12, 237).map(({ round, reference }) => ({ round, reference, f: 1 })),
       ...REFERENCE_CASES.map(({ round, reference }) => ({ round, reference })),
+      ...REFERENCE_CASES.map(({ round, reference }) => ({ round, reference, f: 1 })),
+      TOP_CAPPED_CASE,
     ];
+    let topCapped = 0;
     for (const [index, ruleCase] of cases.entries()) {
       const { input, result } = ruleInput(ruleCase);
       const w = await rule.witness(input);
       assert.equal(rule.violated(w), -1);
       assertRuleOutputs(w, result, `reference case ${index}`);
       if (!result.active) inactive++;
+      topCapped += result.topDeduction.filter((x) => x > 0n).length;
       for (let k = 0; k < K; k++) {
         if (result.counted[k]) counted++;
         if (result.valid[k] && !result.aligned[k]) unaligned++;
@@ -1422,8 +1452,8 @@ describe("ConsensusRule by the owner's reference", () => {
         if (result.aggregated[k] && (result.clusterSize[k] as number) >= 2) keptCopies++;
       }
     }
-    const counts = `${counted} counted, ${unaligned} valid but not aligned, ${scored} scores > 0, ${keptCopies} kept clusters of copies, ${inactive} inactive`;
-    assert.ok(counted >= 40 && unaligned >= 20 && scored >= 30 && keptCopies >= 5 && inactive >= 1, counts);
+    const counts = `${counted} counted, ${unaligned} valid but not aligned, ${scored} scores > 0, ${keptCopies} kept clusters of copies, ${inactive} inactive, ${topCapped} top-cap deductions`;
+    assert.ok(counted >= 40 && unaligned >= 20 && scored >= 30 && keptCopies >= 5 && inactive >= 1 && topCapped >= 4, counts);
     console.error(`  ConsensusRule by the reference: ${counts}`);
   });
 
@@ -1432,6 +1462,10 @@ describe("ConsensusRule by the owner's reference", () => {
       const c = REFERENCE_CASES.find((x) => x.name === name) as (typeof REFERENCE_CASES)[number];
       return ruleInput(c).result;
     };
+    const top = ruleInput(TOP_CAPPED_CASE).result;
+    assert.ok(top.topCapped && top.topPivotSlot === 4);
+    assert.deepEqual(top.topDeduction, [2n, 2n, 0n, 0n, 0n]);
+    assert.deepEqual(top.paidAlignment, [8n, 8n, 6n, 6n, 6n]);
     const equal = by("all equal");
     assert.deepEqual(equal.counted, [true, true, true, true, true]);
     assert.ok((equal.scores[0] as bigint) > 0n && equal.scores.every((x) => x === equal.scores[0]));
@@ -1468,6 +1502,10 @@ describe("ConsensusRule by the owner's reference", () => {
         "deltaMedianHint",
         "deltaDeductionHint",
         "deltaRemainderHint",
+        "topRootHint",
+        "topPivotHint",
+        "topDeductionHint",
+        "topRemainderHint",
         "shiftQuotient",
         "shiftRemainder",
         "splitQuotient",
@@ -1475,7 +1513,9 @@ describe("ConsensusRule by the owner's reference", () => {
       ]) {
         for (let k = 0; k < K; k++) {
           const original = (input[name] as bigint[])[k] as bigint;
-          const values = name === "medianSlot" || name === "deltaMedianHint" ? [1n - original] : [mod(original + 1n), mod(original - 1n)];
+          const values = ["medianSlot", "deltaMedianHint", "topPivotHint"].includes(name)
+            ? [1n - original]
+            : [mod(original + 1n), mod(original - 1n)];
           for (const value of values) {
             try {
               const w = await rule.witness(tamper(input, (c) => ((c[name] as bigint[])[k] = value)));
@@ -1495,9 +1535,9 @@ describe("ConsensusRule by the owner's reference", () => {
   });
 });
 
-// ---- 8''. DeltaCap ----
+// ---- 8''. The delta cap: CosineCap(K, GB, 1, 1, 0) ----
 
-/** DeltaCap input of a round by the reference (hints from `consensusHints`), and the expected outputs. */
+/** The delta cap's input of a round by the reference (hints from `consensusHints`), and the expected outputs. */
 function deltaCapInput(
   round: Round,
   reference: TestReference,
@@ -1507,16 +1547,17 @@ function deltaCapInput(
   const stats = referenceStats(round, reference);
   const hints = consensusHints(result, F);
   const input = {
-    alignment: stats.alignment.map(mod),
-    deltaAlignment: (stats.delta?.alignment ?? []).map(mod),
+    value: stats.alignment.map(mod),
+    along: (stats.delta?.alignment ?? []).map(mod),
     norm2: gram.map((row, k) => row[k] as bigint),
-    deltaNorm: stats.delta?.norm2 ?? 0n,
-    deltaReference: mod(stats.delta?.reference ?? 0n),
+    alongNorm: stats.delta?.norm2 ?? 0n,
+    weight: mod(stats.delta?.reference ?? 0n),
     kept: result.aggregated.map(bit),
     // HelpingStep's verdict, as ConsensusRule wires it.
-    helps: on && (stats.delta?.norm2 ?? 0n) > 0n && (stats.delta?.reference ?? 0n) > 0n ? 1n : 0n,
+    on: on && (stats.delta?.norm2 ?? 0n) > 0n && (stats.delta?.reference ?? 0n) > 0n ? 1n : 0n,
+    f: 0n,
     rootHint: hints["deltaRootHint"],
-    medianHint: hints["deltaMedianHint"],
+    pivotHint: hints["deltaMedianHint"],
     deductionHint: hints["deltaDeductionHint"],
     remainderHint: hints["deltaRemainderHint"],
   } as CircuitInput;
@@ -1561,7 +1602,7 @@ const DELTA_CASES: { name: string; round: Round; reference: TestReference }[] = 
   },
 ];
 
-describe("DeltaCap", () => {
+describe("CosineCap as the delta cap", () => {
   test("equals consensusDecision's capped alignments on seeded and hand-made rounds", async () => {
     let capped = 0;
     let deducted = 0;
@@ -1579,7 +1620,9 @@ describe("DeltaCap", () => {
       deducted += result.deltaDeduction.filter((x) => x > 0n).length;
     }
     assert.ok(capped >= 8 && deducted >= 8, `${capped} capped rounds, ${deducted} deductions`);
-    console.error(`  DeltaCap(${K}, ${GB}): ${deltaCap.r1cs.nConstraints} constraints; ${capped} capped rounds, ${deducted} deductions`);
+    console.error(
+      `  CosineCap(${K}, ${GB}, 1, 1, 0): ${deltaCap.r1cs.nConstraints} constraints; ${capped} capped rounds, ${deducted} deductions`,
+    );
   });
 
   test("the hand-made rounds cap as their names say", () => {
@@ -1600,24 +1643,24 @@ describe("DeltaCap", () => {
     const { input } = deltaCapInput(replay.round, replay.reference);
     const quiet = deltaCapInput(replay.round, { ...replay.reference, delta: [0n, 0n, 0n, 0n, 0n] }).input;
     const offInput = tamper(input, (c) => {
-      c["helps"] = 0n;
-      for (const name of ["rootHint", "medianHint", "deductionHint", "remainderHint"]) c[name] = quiet[name] as bigint[];
+      c["on"] = 0n;
+      for (const name of ["rootHint", "pivotHint", "deductionHint", "remainderHint"]) c[name] = quiet[name] as bigint[];
     });
     const w = await deltaCap.witness(offInput);
     assert.equal(deltaCap.violated(w), -1);
-    for (let r = 0; r < K; r++) assert.equal(output(deltaCap, w, `capped[${r}]`), (input["alignment"] as bigint[])[r]);
+    for (let r = 0; r < K; r++) assert.equal(output(deltaCap, w, `capped[${r}]`), (input["value"] as bigint[])[r]);
     // The capped round's hints with the cap off: rejected.
-    await assert.rejects(deltaCap.witness(tamper(input, (c) => (c["helps"] = 0n))));
+    await assert.rejects(deltaCap.witness(tamper(input, (c) => (c["on"] = 0n))));
   });
 
   test("every hint changed at one entry is rejected; a wrong output is a violation", async () => {
     let rejected = 0;
     for (const { round, reference } of DELTA_CASES.slice(0, 2)) {
       const { input } = deltaCapInput(round, reference);
-      for (const name of ["rootHint", "medianHint", "deductionHint", "remainderHint"]) {
+      for (const name of ["rootHint", "pivotHint", "deductionHint", "remainderHint"]) {
         for (let k = 0; k < K; k++) {
           const original = (input[name] as bigint[])[k] as bigint;
-          const values = name === "medianHint" ? [1n - original] : [mod(original + 1n), mod(original - 1n)];
+          const values = name === "pivotHint" ? [1n - original] : [mod(original + 1n), mod(original - 1n)];
           for (const value of values) {
             await assert.rejects(deltaCap.witness(tamper(input, (c) => ((c[name] as bigint[])[k] = value))), `${name}[${k}] = ${value}`);
             rejected++;
@@ -1631,6 +1674,263 @@ describe("DeltaCap", () => {
       }
     }
     assert.ok(rejected >= 60, `${rejected} rejected`);
+  });
+});
+
+// ---- The reference's top cap: CosineCap(K, GB, 5, 4, 1) ----
+
+/** A top-cap case: the updates (null: not a player), the direction `x`, what is capped and `f`. */
+interface TopCapCase {
+  readonly name: string;
+  readonly round: Round;
+  readonly x: readonly bigint[];
+  /** The capped quantity of each slot (any signed value). */
+  readonly value: readonly bigint[];
+  readonly f: number;
+  /** The weight (default `|x|^2`: the reference cap's, a deduction in units of `<u_r, x>`). */
+  readonly weight?: bigint;
+  readonly on?: boolean;
+}
+
+/** CosineCap(K, GB, 5, 4, 1)'s input for a case (hints from core's `cosineCap`) and the expected outputs. */
+function topCapInput(c: TopCapCase): { input: CircuitInput; expected: bigint[]; pivot: number; deduction: bigint[] } {
+  const players = [...Array(K).keys()].filter((r) => c.round[r] != null);
+  const norm2 = c.round.map((u) => (u == null ? 0n : innerProduct(u, u)));
+  const along = c.round.map((u) => (u == null ? 0n : innerProduct(u, c.x)));
+  const alongNorm = innerProduct(c.x, c.x);
+  const weight = c.weight ?? alongNorm;
+  const applies = (c.on ?? true) && players.length > 0 && alongNorm > 0n;
+  const zeros = (): bigint[] => new Array<bigint>(K).fill(0n);
+  const cap = applies
+    ? cosineCap({
+        k: K,
+        kept: players,
+        norm2: (r) => norm2[r] as bigint,
+        along,
+        alongNorm2: alongNorm,
+        weight,
+        pivot: { at: "top", f: c.f, num: BigInt(TOP_NUM), den: BigInt(TOP_DEN) },
+      })
+    : { root: zeros(), pivot: -1, deduction: zeros(), remainder: zeros() };
+  const input = {
+    value: c.value.map(mod),
+    along: along.map(mod),
+    norm2,
+    alongNorm,
+    weight: mod(weight),
+    kept: c.round.map((u) => bit(u != null)),
+    on: bit((c.on ?? true) && alongNorm > 0n),
+    f: BigInt(c.f),
+    rootHint: cap.root,
+    pivotHint: [...Array(K).keys()].map((r) => bit(r === cap.pivot)),
+    deductionHint: cap.deduction,
+    remainderHint: cap.remainder,
+  } as CircuitInput;
+  const expected = c.value.map((x, r) => x - (cap.deduction[r] as bigint));
+  return { input, expected, pivot: cap.pivot, deduction: cap.deduction };
+}
+
+/** The largest entry of the test vectors: `4 (2^19 - 1)^2 < 2^40 = 2^GB` for dimension 4. */
+const TOP_EXTREME = (1n << 19n) - 1n;
+
+/** Hand-made top-cap cases (K = 5 slots). */
+const TOP_CASES: TopCapCase[] = [
+  // Two players far above the rest (a coalition of f = 2 built for a reference): held to 5/4 of the third.
+  {
+    name: "coalition",
+    round: [
+      [9n, 1n, 0n, 0n],
+      [9n, 0n, 1n, 0n],
+      [3n, 8n, 0n, 0n],
+      [2n, 0n, 8n, 1n],
+      [3n, 0n, 1n, 8n],
+    ],
+    x: [1n, 0n, 0n, 0n],
+    value: [90n, 91n, 30n, 20n, 31n],
+    f: 2,
+  },
+  // Equal cosines: ordered by slot, nobody above 5/4 of the pivot.
+  {
+    name: "ties",
+    round: [
+      [3n, 4n, 0n, 0n],
+      [3n, 0n, 4n, 0n],
+      [3n, -4n, 0n, 0n],
+      [3n, 0n, -4n, 0n],
+      [3n, 0n, 0n, 4n],
+    ],
+    x: [1n, 0n, 0n, 0n],
+    value: [3n, 3n, 3n, 3n, 3n],
+    f: 1,
+  },
+  // Every update equal: one cosine, no deduction.
+  { name: "all equal", round: Array.from({ length: K }, () => [5n, 1n, 2n, 0n]), x: [1n, 1n, 0n, 0n], value: [7n, 7n, 7n, 7n, 7n], f: 2 },
+  // f >= n: the pivot is the lowest player.
+  {
+    name: "f above n",
+    round: [[9n, 1n, 0n, 0n], null, [3n, 8n, 0n, 0n], null, [6n, 6n, 0n, 0n]],
+    x: [1n, 0n, 0n, 0n],
+    value: [9n, 0n, 3n, 0n, 6n],
+    f: 255,
+  },
+  // f = 0: the pivot is the highest player, nobody is above it.
+  {
+    name: "f zero",
+    round: [
+      [9n, 1n, 0n, 0n],
+      [1n, 9n, 0n, 0n],
+      [3n, 8n, 0n, 0n],
+      [2n, 2n, 2n, 0n],
+      [6n, 6n, 0n, 0n],
+    ],
+    x: [1n, 0n, 0n, 0n],
+    value: [9n, 1n, 3n, 2n, 6n],
+    f: 0,
+  },
+  // One player: it is the pivot.
+  { name: "one player", round: [null, null, [3n, 8n, 0n, 0n], null, null], x: [1n, 0n, 0n, 0n], value: [0n, 0n, 3n, 0n, 0n], f: 2 },
+  // Nobody kept, or the cap off: everything passes through.
+  { name: "nobody", round: [null, null, null, null, null], x: [1n, 0n, 0n, 0n], value: [1n, -2n, 3n, 0n, 5n], f: 2 },
+  {
+    name: "off",
+    round: [[9n, 1n, 0n, 0n], [9n, 0n, 1n, 0n], [3n, 8n, 0n, 0n], [2n, 0n, 8n, 1n], null],
+    x: [1n, 0n, 0n, 0n],
+    value: [90n, 91n, 30n, 20n, 0n],
+    f: 1,
+    on: false,
+  },
+  // Negative and zero cosines, a pivot below zero, and a weight other than |x|^2.
+  {
+    name: "signs",
+    round: [
+      [-9n, 1n, 0n, 0n],
+      [0n, 5n, 0n, 0n],
+      [-3n, 8n, 0n, 0n],
+      [-6n, -6n, 0n, 0n],
+      [4n, 1n, 0n, 0n],
+    ],
+    x: [1n, 0n, 0n, 0n],
+    value: [-5n, 0n, 2n, -9n, 4n],
+    f: 1,
+    weight: 7n,
+  },
+  // The extremes of the ranges: G_rr and X just below 2^GB, s_r at +-R_r (parallel and opposite updates).
+  {
+    name: "extremes",
+    round: [
+      [TOP_EXTREME, TOP_EXTREME, TOP_EXTREME, TOP_EXTREME],
+      [-TOP_EXTREME, -TOP_EXTREME, -TOP_EXTREME, -TOP_EXTREME],
+      [TOP_EXTREME, 0n, 0n, 0n],
+      [TOP_EXTREME, TOP_EXTREME, 0n, 0n],
+      [1n, 0n, 0n, 0n],
+    ],
+    x: [TOP_EXTREME, TOP_EXTREME, TOP_EXTREME, TOP_EXTREME],
+    value: [(1n << 39n) - 1n, -(1n << 39n), 1n << 38n, 1n << 38n, 1n],
+    f: 1,
+  },
+];
+
+/** Seeded top-cap cases: random players, directions, values, `f` in 0..4 and weights `|x|^2` or random (>= 0, as the template requires). */
+function randomTopCases(count: number, seed: number): TopCapCase[] {
+  const next = rng(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const x = randomVector(next, 4, 40);
+    const common = randomVector(next, 4, 40);
+    const round = Array.from({ length: K }, () => {
+      if (next(0, 4) === 0n) return null;
+      // Near x, near a common direction, or random: spread cosines, some equal-ish.
+      const kind = next(0, 2);
+      const u = kind === 0n ? perturbed(next, x, 15) : kind === 1n ? perturbed(next, common, 15) : randomVector(next, 4, 40);
+      // A player has G_rr >= 1 (a zero update is never kept).
+      return u.every((e) => e === 0n) ? null : u;
+    });
+    return {
+      name: `random ${i}`,
+      round,
+      x,
+      value: round.map(() => next(-5000, 5000)),
+      f: Number(next(0, 4)),
+      ...(i % 3 === 2 ? { weight: next(0, 3000) } : {}),
+    };
+  });
+}
+
+describe("CosineCap as the reference's top cap (5/4 of the (f + 1)-th highest cosine)", () => {
+  test("equals core's cosineCap on seeded and hand-made cases", async () => {
+    let deducted = 0;
+    for (const c of [...randomTopCases(60, 613), ...TOP_CASES]) {
+      const { input, expected, deduction } = topCapInput(c);
+      const w = await topCap.witness(input);
+      assert.equal(topCap.violated(w), -1, c.name);
+      for (let r = 0; r < K; r++) assert.equal(output(topCap, w, `capped[${r}]`), mod(expected[r] as bigint), `${c.name}: capped[${r}]`);
+      deducted += deduction.filter((x) => x > 0n).length;
+    }
+    assert.ok(deducted >= 20, `${deducted} deductions`);
+    console.error(`  CosineCap(${K}, ${GB}, ${TOP_NUM}, ${TOP_DEN}, 1): ${topCap.r1cs.nConstraints} constraints; ${deducted} deductions`);
+  });
+
+  test("the hand-made cases cap as their names say", () => {
+    const by = (name: string): ReturnType<typeof topCapInput> => topCapInput(TOP_CASES.find((c) => c.name === name)!);
+    const coalition = by("coalition");
+    assert.equal(coalition.pivot, 4, "the third highest cosine of five, f = 2");
+    assert.ok((coalition.deduction[0] as bigint) > 0n && (coalition.deduction[1] as bigint) > 0n, "the two above it are capped");
+    assert.ok(
+      coalition.deduction.slice(2).every((x) => x === 0n),
+      "nobody below the pivot is",
+    );
+    assert.equal(by("ties").pivot, 3, "equal cosines are ordered by slot: the second highest of five, f = 1, is slot 3");
+    assert.ok(by("ties").deduction.every((x) => x === 0n) && by("all equal").deduction.every((x) => x === 0n));
+    assert.equal(by("f above n").pivot, 2, "f >= n: the lowest cosine");
+    assert.ok(
+      by("f zero").deduction.every((x) => x === 0n),
+      "f = 0: the highest is the pivot",
+    );
+    assert.equal(by("one player").pivot, 2);
+    assert.equal(by("nobody").pivot, -1);
+    assert.equal(by("off").pivot, -1);
+    assert.ok(by("extremes").deduction.some((x) => x > 0n));
+  });
+
+  test("tolerance: a cosine up to 5/4 of the pivot's is not capped, above it the excess over 5/4 is", () => {
+    // Slots 0-2 on x = e_1 at cosines 1, 4/5 and 3/5 (norm 5 each); f = 1: the pivot is slot 1 (4/5).
+    const round: Round = [[5n, 0n, 0n, 0n], [4n, 3n, 0n, 0n], [3n, 4n, 0n, 0n], null, null];
+    const { pivot, deduction } = topCapInput({ name: "tolerance", round, x: [1n, 0n, 0n, 0n], value: [0n, 0n, 0n, 0n, 0n], f: 1 });
+    assert.equal(pivot, 1);
+    // 1 <= 5/4 * 4/5: nothing; with f = 0 slot 0 is the pivot and nobody is above it either.
+    assert.deepEqual(deduction, [0n, 0n, 0n, 0n, 0n]);
+    // Slot 0 at 1 against a pivot at 3/5 (f = 2 of three players): capped by (1 - 3/4) * 5 = 1.25, floor 1.
+    const low = topCapInput({ name: "low pivot", round, x: [1n, 0n, 0n, 0n], value: [0n, 0n, 0n, 0n, 0n], f: 2 });
+    assert.equal(low.pivot, 2);
+    assert.equal(low.deduction[0], 1n);
+    assert.equal(low.deduction[1], 0n, "4/5 <= 5/4 * 3/5");
+  });
+
+  test("every hint changed at one entry is rejected, f changed moves the pivot; a wrong output is a violation", async () => {
+    let rejected = 0;
+    for (const c of TOP_CASES.filter((x) => ["coalition", "signs", "extremes"].includes(x.name))) {
+      const { input } = topCapInput(c);
+      for (const name of ["rootHint", "pivotHint", "deductionHint", "remainderHint"]) {
+        for (let k = 0; k < K; k++) {
+          const original = (input[name] as bigint[])[k] as bigint;
+          const values = name === "pivotHint" ? [1n - original] : [mod(original + 1n), mod(original - 1n)];
+          for (const value of values) {
+            await assert.rejects(
+              topCap.witness(tamper(input, (x) => ((x[name] as bigint[])[k] = value))),
+              `${c.name}: ${name}[${k}] = ${value}`,
+            );
+            rejected++;
+          }
+        }
+      }
+      // Another f with the same hints: the pivot is at the wrong rank.
+      await assert.rejects(topCap.witness(tamper(input, (x) => (x["f"] = BigInt(c.f + 1)))), `${c.name}: f + 1`);
+      const w = await topCap.witness(input);
+      for (let r = 0; r < K; r++) {
+        const name = `capped[${r}]`;
+        assert.notEqual(topCap.violated(withOutput(topCap, w, name, output(topCap, w, name) + 1n)), -1, name);
+      }
+    }
+    assert.ok(rejected >= 90, `${rejected} rejected`);
   });
 });
 

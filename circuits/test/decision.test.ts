@@ -499,6 +499,69 @@ function commonDirectionRound(seed: number) {
   return { r, d, near: (): bigint[] => common.map((x) => x + r(-45, 45)), delta, v };
 }
 
+/**
+ * A cosine cap's hints in a decision input (K = 4): each of `values` off by one at every slot, and
+ * the one-hot `pivot` moved to every other slot, are refused.
+ */
+async function rejectsCapHints(input: CircuitInput, values: readonly string[], pivot: string, pivotSlot: number): Promise<void> {
+  for (const name of values) {
+    for (let k = 0; k < 4; k++) {
+      for (const step of [1n, -1n]) {
+        await rejects(
+          tamper(input, (c) => ((c[name] as bigint[])[k] = mod(((c[name] as bigint[])[k] as bigint) + step))),
+          `${name}[${k}] ${step}`,
+        );
+      }
+    }
+  }
+  for (let k = 0; k < 4; k++) {
+    if (k === pivotSlot) continue;
+    await rejects(
+      tamper(input, (c) => (c[pivot] = [0, 1, 2, 3].map((j) => (j === k ? 1n : 0n)))),
+      `${pivot} -> slot ${k}`,
+    );
+  }
+}
+
+describe("decision circuit caps what a cosine far above the others pays (the top cap)", () => {
+  test("an update along the reference itself is paid at 5/4 of the (f + 1)-th highest cosine; every top-cap hint and f are proven", async () => {
+    const { d, near, v } = commonDirectionRound(47);
+    // Slot 3 sends v itself (what an owner's identity told v, or given a v built for it, would
+    // send): cosine 1, far above the honest updates' (about 0.8).
+    const res = simulateRound({
+      config,
+      prevModel: vec([0], d),
+      slots: [slot(near(), 1n), slot(near(), 2n), slot(near(), 3n), slot([...v], 4n)],
+      f: 1,
+      keccak: KECCAK,
+      secret: SEAL_SECRET,
+      reference: { values: v, salt: 4747n },
+    });
+    assert.ok(res.rule.byReference && res.rule.topCapped);
+    assert.deepEqual(res.rule.status, [1, 1, 1, 1]);
+    assert.ok((res.rule.topDeduction[3] as bigint) > 0n, "v itself is above 5/4 of the second highest cosine");
+    assert.ok(
+      res.rule.topDeduction.slice(0, 3).every((x) => x === 0n),
+      "the honest updates are within 5/4 of each other",
+    );
+    await accepts(res);
+    const input = res.decision.input;
+    await rejectsCapHints(input, ["topRootHint", "topDeductionHint", "topRemainderHint"], "topPivotHint", res.rule.topPivotSlot);
+    // f is ctx's low byte: with f = 0 the pivot is the highest cosine, not the hinted second one.
+    await rejects(
+      tamper(input, (c) => (c["ctx"] = (c["ctx"] as bigint) - 1n)),
+      "f = 0 with the hints of f = 1",
+    );
+    // The uncapped score for slot 3 is refused.
+    const uncapped = packOutcome(
+      res.rule.status,
+      res.rule.scores.map((x, k) => (k === 3 ? x + 1n : x)),
+      4,
+    );
+    await rejects(tamper(input, (c) => (c["outcome"] = uncapped)));
+  });
+});
+
 describe("decision circuit caps what following the last global delta pays", () => {
   test("a replay of the step committed with the model loses what it follows Delta beyond the median player; every cap hint is proven", async () => {
     const { r, d, near, delta, v } = commonDirectionRound(41);
@@ -529,23 +592,12 @@ describe("decision circuit caps what following the last global delta pays", () =
     );
     // Every cap hint off by one, or the median moved, is refused.
     const input = res.decision.input;
-    for (const name of ["deltaRootHint", "deltaDeductionHint", "deltaRemainderHint"]) {
-      for (let k = 0; k < 4; k++) {
-        for (const step of [1n, -1n]) {
-          await rejects(
-            tamper(input, (c) => ((c[name] as bigint[])[k] = mod(((c[name] as bigint[])[k] as bigint) + step))),
-            `${name}[${k}] ${step}`,
-          );
-        }
-      }
-    }
-    for (let k = 0; k < 4; k++) {
-      if (k === res.rule.deltaMedianSlot) continue;
-      await rejects(
-        tamper(input, (c) => (c["deltaMedianHint"] = [0, 1, 2, 3].map((j) => (j === k ? 1n : 0n)))),
-        `median -> slot ${k}`,
-      );
-    }
+    await rejectsCapHints(
+      input,
+      ["deltaRootHint", "deltaDeductionHint", "deltaRemainderHint"],
+      "deltaMedianHint",
+      res.rule.deltaMedianSlot,
+    );
     // A higher score for the replay is refused.
     const inflated = packOutcome(
       res.rule.status,
@@ -971,6 +1023,16 @@ describe("decision circuit rejects tampered inputs", () => {
       ] as [string, (c: Record<string, unknown>) => void],
       entry("deltaDeductionHint", 1, 1n),
       entry("deltaRemainderHint", 2, 1n),
+      // nor the top cap: none of its hints may be set either
+      entry("topRootHint", 0, 1n),
+      [
+        "topPivotHint[0] -> slot 0",
+        (c: Record<string, unknown>) => {
+          c["topPivotHint"] = oneHot(0);
+        },
+      ] as [string, (c: Record<string, unknown>) => void],
+      entry("topDeductionHint", 1, 1n),
+      entry("topRemainderHint", 2, 1n),
     ];
     const names = new Set(changes.map(([what]) => what.slice(0, what.indexOf("["))));
     assert.deepEqual([...names].sort(), Object.keys(consensusHints(base.rule, CONSENSUS_PARAMS.clipBits)).sort());

@@ -83,14 +83,15 @@ export const CONSENSUS_CLIP_BITS = 16;
  * - `consensusTestBits`: the widest comparison of the consensus rule, its consensus test
  *   (`2 (2F + GB) + 2 ceil(log2 K_MAX) + 15`, `Agrees` in circuits/consensus.circom); it must stay
  *   at most 252 bits so that no difference wraps.
- * - `deltaCapBits`: the widest quantity of the delta cap (consensus.ts step 8''), the floor's
- *   `e_r <Delta, v> = q_r R_mu |Delta|^2 + rem_r` (`3 GB + 2`, `DeltaCap`); also at most 252 bits.
+ * - `cosineCapBits`: the widest quantity of the two cosine caps (consensus.ts steps 8'' and 8''',
+ *   `CosineCap`), the floor's `e_r w = q_r den R_p X + rem_r`: `3 GB + 2 + 2 TB`, `TB = 3` bits for
+ *   the top cap's tolerance 5 / 4 (the delta cap's 1 / 1 needs `3 GB + 2`); also at most 252 bits.
  * - `remainderBits`: bits of a division remainder `r < n <= K_MAX` in the chunk circuit.
  */
 export interface DecisionBounds {
   readonly gramBits: number;
   readonly consensusTestBits: number;
-  readonly deltaCapBits: number;
+  readonly cosineCapBits: number;
   readonly remainderBits: number;
 }
 
@@ -101,7 +102,7 @@ export function decisionBounds(config: CircuitConfig): DecisionBounds {
   return {
     gramBits,
     consensusTestBits: 2 * (2 * CONSENSUS_CLIP_BITS + gramBits) + 2 * logK + 15,
-    deltaCapBits: 3 * gramBits + 2,
+    cosineCapBits: 3 * gramBits + 2 + 2 * 3,
     remainderBits: Math.max(1, logK),
   };
 }
@@ -137,7 +138,7 @@ export function validateConfig(config: CircuitConfig): void {
     throw new RangeError(`BG ${modelBits} must be in [B + 1, 126] (the model's headroom: maxRounds)`);
   }
   const bounds = decisionBounds(config);
-  if (bounds.consensusTestBits > 252 || bounds.deltaCapBits > 252) {
+  if (bounds.consensusTestBits > 252 || bounds.cosineCapBits > 252) {
     throw new RangeError("configuration too large: the consensus rule's comparisons exceed 252 bits (lower B or CHUNK)");
   }
 }

@@ -100,7 +100,7 @@
  *    (3x the median norm: the consensus test no longer backs it up, and the benchmark measured 3x).
  * 6'. No consensus test: the capped representatives are kept.
  * 8'. Scores: each kept cluster's own term of the additive game `U(T) = <v, sum of T's clipped
- *    updates>`, `b_r = sigma_r a'_r` (scale `2^F`; `a'_r` from 8''): the game is additive, so its
+ *    updates>`, `b_r = sigma_r a''_r` (scale `2^F`; `a''_r` from 8'' and 8'''): the game is additive, so its
  *    Shapley value gives every player exactly its own term, the first-order decrease of the owner's
  *    validation loss along its clipped update. The cluster sum `max(0, 2^F b_r)` is on the Gram
  *    rule's scale `2^(2F)`, and steps 7-8 shift and split it exactly as before. (Until the
@@ -120,8 +120,20 @@
  *    from following `Delta` closer than the median player (`(cos_r - cos_mu) |u_r| <Delta^, v>`) is
  *    removed. A replay earns at most what a median update of its size earns from `Delta`, and
  *    nothing for its noise; an honest update that follows `Delta` no closer than the median one is
- *    unchanged. Step 8' then pays `b_r = sigma_r a'_r`. (`|a_r - a'_r| < 2^(GB + 1)`: the
+ *    unchanged. Step 8''' then caps `a'_r` from the top. (`|a_r - a'_r| < 2^(GB + 1)`: the
  *    deduction is at most `2 |u_r| |v|`.)
+ * 8'''. The top cap, after the delta cap (docs/SCORING.md "Twenty-fifth round"; `params.topCap`,
+ *    5/4). The owner sets `v`, so it sets every cosine: a `v` built for its own identities (or told
+ *    them) pays them several honest shares while the honest work is still aggregated (THREAT-MODEL
+ *    row 21). When players are kept: `R_r = floor(sqrt(G_rr |v|^2))`, `p` = the kept player at the
+ *    `(f + 1)`-th highest `cos(u_r, v) = a_r / R_r` (rank `max(0, n - 1 - f)` from the bottom, each
+ *    cluster once, ties by slot), and `a''_r = a'_r - floor(max(0, 4 a_r R_p - 5 a_p R_r) / (4 R_p))`:
+ *    what `r`'s cosine exceeds over 5/4 of the pivot's is not paid (`cosineCap`, the delta cap's
+ *    computation with `v` in the place of `Delta`). A coalition of at most `f` kept players cannot
+ *    lift the pivot above a non-member's cosine, so its rate is held to 5/4 of an honest player's;
+ *    a coalition that sends low cosines cannot lower it (the pivot counts from the top), so it cannot
+ *    cap others; an honest spread within 5/4 of the `(f + 1)`-th is untouched. Step 8' then pays
+ *    `b_r = sigma_r a''_r`. (The deduction is at most `a_r`, since every kept `a_p > 0`.)
  * Each step closes the same ways to gain as in the Gram rule: a copy is one player, a large update
  * is clipped to the median, an update that does not lower the owner's validation loss is not
  * counted, a replay of the last step is neither counted nor paid (in both modes), and a noisier
@@ -159,6 +171,12 @@ export interface ConsensusParams {
    * veto (the rule before the twenty-first round, docs/SCORING.md).
    */
   readonly veto?: { readonly num: bigint; readonly den: bigint };
+  /**
+   * Step 8''' (proven at 5/4, docs/SCORING.md twenty-fifth round). By the reference: no kept player
+   * is paid a higher alignment per unit of norm than `num / den` times the `(f + 1)`-th highest kept
+   * player's (`cosineCap` along `v`, pivot `"top"`). Omitted: no cap (the rule before that round).
+   */
+  readonly topCap?: { readonly num: bigint; readonly den: bigint };
 }
 
 /**
@@ -178,6 +196,7 @@ export const CONSENSUS_PARAMS: ConsensusParams = {
   replayNum: REPLAY_NUM,
   replayDen: REPLAY_DEN,
   veto: { num: 1n, den: 10n },
+  topCap: { num: 5n, den: 4n },
 };
 
 /** What the round proofs carry about the owner's reference when it counts on chain. */
@@ -275,8 +294,20 @@ export interface ConsensusResult {
   readonly deltaDeduction: bigint[];
   /** Hint: the remainder of that floor (0 elsewhere). */
   readonly deltaRemainder: bigint[];
-  /** `a'_r = a_r - deduction`: the alignment step 8' pays (by the reference; 0 elsewhere). */
+  /** `a'_r = a_r - deduction`: the delta-capped alignment (by the reference; 0 elsewhere). */
   readonly cappedAlignment: bigint[];
+  /** Whether the top cap applied (step 8''': by the reference with `params.topCap`, players kept). */
+  readonly topCapped: boolean;
+  /** Hint: `floor(sqrt(G_rr |v|^2))` of each kept representative when the top cap applies (0 elsewhere). */
+  readonly topRoot: bigint[];
+  /** Hint: the kept representative at the `(f + 1)`-th highest `cos(u_r, v)` (-1 when the top cap does not apply). */
+  readonly topPivotSlot: number;
+  /** Hint: each kept representative's top-cap deduction (0 elsewhere). */
+  readonly topDeduction: bigint[];
+  /** Hint: the remainder of that floor (0 elsewhere). */
+  readonly topRemainder: bigint[];
+  /** `a''_r = a'_r - top-cap deduction`: the alignment step 8' pays (by the reference; 0 elsewhere). */
+  readonly paidAlignment: bigint[];
   /**
    * The pre-shift cluster value of each kept representative (0 for other slots): `max(0, sum_{j
    * kept, j != r} H_rj)`, or by the reference `max(0, 2^F b_r)`.
@@ -442,9 +473,11 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const shift = BigInt(2 * params.clipBits);
   // 8''. by the reference: the delta cap on the kept players' alignments.
   const cap = deltaCap(k, kept, G, ref, delta);
-  // 8'. by the reference: the additive game's value b_r = sigma_r a'_r (scale 2^F), times 2^F to
+  // 8'''. by the reference: the top cap on what the delta cap left.
+  const top = topCap(k, kept, G, ref, f, params.topCap, cap.cappedAlignment);
+  // 8'. by the reference: the additive game's value b_r = sigma_r a''_r (scale 2^F), times 2^F to
   // sit on the Gram rule's scale 2^(2F).
-  const b = (r: number): bigint => (clip[r] as bigint) * (cap.cappedAlignment[r] as bigint);
+  const b = (r: number): bigint => (clip[r] as bigint) * (top.paidAlignment[r] as bigint);
   const clusterSums = slots.map((r) => {
     if (!aggregated[r]) return 0n;
     let sum = 0n;
@@ -490,6 +523,7 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
     aggregated,
     counted,
     ...cap,
+    ...top,
     clusterSums,
     clusterScores,
     scores,
@@ -535,30 +569,159 @@ function deltaCap(
       cappedAlignment,
     };
   }
-  const bOf = (r: number): bigint => step.delta.alignment[r] as bigint;
-  const deltaRoot = zeros();
-  for (const r of kept) deltaRoot[r] = isqrt(G(r, r) * step.delta.norm2);
-  const root = (r: number): bigint => deltaRoot[r] as bigint;
-  // r before s in the order of cos(u, Delta) = b / R, ties by slot (every R_r >= 1: G_rr, N >= 1).
-  const before = (r: number, s: number): boolean => {
-    const x = bOf(r) * root(s);
-    const y = bOf(s) * root(r);
-    return x < y || (x === y && r < s);
+  const cap = cosineCap({
+    k,
+    kept,
+    norm2: (r) => G(r, r),
+    along: step.delta.alignment,
+    alongNorm2: step.delta.norm2,
+    weight: step.delta.reference,
+    pivot: MEDIAN_PIVOT,
+  });
+  for (const r of kept) cappedAlignment[r] = (cappedAlignment[r] as bigint) - (cap.deduction[r] as bigint);
+  return {
+    deltaCapped: true,
+    deltaRoot: cap.root,
+    deltaMedianSlot: cap.pivot,
+    deltaDeduction: cap.deduction,
+    deltaRemainder: cap.remainder,
+    cappedAlignment,
   };
-  const ordered = [...kept].sort((r, s) => (before(r, s) ? -1 : 1));
-  const mu = ordered[Math.floor((ordered.length - 1) / 2)] as number;
-  const deltaDeduction = zeros();
-  const deltaRemainder = zeros();
-  const denominator = root(mu) * step.delta.norm2;
+}
+
+/** Step 8''': the top cap's outputs and hints. */
+type TopCap = Pick<ConsensusResult, "topCapped" | "topRoot" | "topPivotSlot" | "topDeduction" | "topRemainder" | "paidAlignment">;
+
+/**
+ * Step 8''' (by the reference, with `params.topCap`): what a kept player's cosine with `v` exceeds
+ * over `num / den` times the `(f + 1)`-th highest kept player's is deducted from its delta-capped
+ * alignment, at `|v|` per unit of `cos |u_r|`: `floor(max(0, den a_r R_p - num a_p R_r) / (den R_p))`,
+ * `R_r = floor(sqrt(G_rr |v|^2))` (`cosineCap` with weight `|v|^2`).
+ */
+function topCap(
+  k: number,
+  kept: readonly number[],
+  G: (i: number, j: number) => bigint,
+  ref: ReferenceStats | undefined,
+  f: number,
+  tolerance: ConsensusParams["topCap"],
+  cappedAlignment: readonly bigint[],
+): TopCap {
+  const zeros = (): bigint[] => new Array<bigint>(k).fill(0n);
+  const paidAlignment = [...cappedAlignment];
+  // Kept by the reference means aligned (a_r > 0), so |v|^2 >= 1 whenever someone is kept.
+  if (ref === undefined || tolerance === undefined || kept.length === 0) {
+    return { topCapped: false, topRoot: zeros(), topPivotSlot: -1, topDeduction: zeros(), topRemainder: zeros(), paidAlignment };
+  }
+  const cap = cosineCap({
+    k,
+    kept,
+    norm2: (r) => G(r, r),
+    along: ref.alignment,
+    alongNorm2: ref.norm2,
+    weight: ref.norm2,
+    pivot: { at: "top", f, num: tolerance.num, den: tolerance.den },
+  });
+  for (const r of kept) paidAlignment[r] = (paidAlignment[r] as bigint) - (cap.deduction[r] as bigint);
+  return {
+    topCapped: true,
+    topRoot: cap.root,
+    topPivotSlot: cap.pivot,
+    topDeduction: cap.deduction,
+    topRemainder: cap.remainder,
+    paidAlignment,
+  };
+}
+
+/**
+ * Which kept player a cosine cap measures the others against, and how far above it a player may
+ * be: the player `rank` places from the bottom of the order of cosines, where `rank` is
+ * `floor((n - 1) / 2)` (`"median"`, the delta cap's) or `max(0, n - 1 - f)` (`"top"`, the
+ * `(f + 1)`-th highest: a coalition of at most `f` kept players cannot lift it above a
+ * non-member's cosine), and the tolerance `num / den >= 1` (a cosine up to `num / den` times the
+ * pivot's is not capped).
+ */
+export interface CapPivot {
+  readonly at: "median" | "top";
+  /** With `"top"`: the tolerated number of faulty slots (the round's `f`). */
+  readonly f?: number;
+  readonly num: bigint;
+  readonly den: bigint;
+}
+
+/** The delta cap's pivot: the lower median, no tolerance. */
+export const MEDIAN_PIVOT: CapPivot = { at: "median", num: 1n, den: 1n };
+
+/** A cosine cap's input: the kept players and, for each, its inner product with the capped direction `x`. */
+export interface CosineCapInput {
+  /** Number of slots (the outputs' length). */
+  readonly k: number;
+  /** The kept players (representatives), any order; every one has `G_rr >= 1`. */
+  readonly kept: readonly number[];
+  /** `G_rr = |u_r|^2`. */
+  readonly norm2: (r: number) => bigint;
+  /** `s_r = <u_r, x>` of every slot (signed). */
+  readonly along: readonly bigint[];
+  /** `X = |x|^2 >= 1`. */
+  readonly alongNorm2: bigint;
+  /** What a unit of `s_r` is worth, times `X` (non-negative): `<Delta, v>` for the delta cap, `|v|^2` for a cap along `v` itself. */
+  readonly weight: bigint;
+  readonly pivot: CapPivot;
+}
+
+/** A cosine cap's outputs: per slot (0 off the kept players) and the pivot's slot. */
+export interface CosineCap {
+  /** `R_r = floor(sqrt(G_rr X))`. */
+  readonly root: bigint[];
+  /** The pivot `p` (the kept player at the pivot's rank in the order of `s_r / R_r`, ties by slot). */
+  readonly pivot: number;
+  /** `floor(e_r weight / (den R_p X))`, `e_r = max(0, den s_r R_p - num s_p R_r)`. */
+  readonly deduction: bigint[];
+  /** The floor's remainder. */
+  readonly remainder: bigint[];
+}
+
+/**
+ * A cosine cap (the delta cap, step 8'', is one): what a kept player's cosine with a direction `x`
+ * exceeds over `num / den` times the pivot's, `(cos(u_r, x) - (num / den) cos(u_p, x)) |u_r|`,
+ * valued at `weight / |x|` per unit, in integers: `R_r = floor(sqrt(G_rr X))` (so `s_r / R_r` is the
+ * cosine; `|s_r| <= R_r` by Cauchy-Schwarz), players ordered by `s_r R_q` against `s_q R_r`, ties by
+ * slot, and deduction `floor(max(0, den s_r R_p - num s_p R_r) weight / (den R_p X))`. `CosineCap`
+ * in circuits/consensus.circom checks exactly this.
+ */
+export function cosineCap({ k, kept, norm2, along, alongNorm2, weight, pivot }: CosineCapInput): CosineCap {
+  if (kept.length === 0) throw new RangeError("a cosine cap needs a kept player");
+  if (pivot.num < pivot.den || pivot.den < 1n) throw new RangeError("a cosine cap's tolerance is at least 1");
+  // The floor below is bigint division of non-negative operands, and the order needs every R_r >= 1.
+  if (weight < 0n || alongNorm2 < 1n || kept.some((r) => norm2(r) < 1n)) {
+    throw new RangeError("a cosine cap needs weight >= 0, |x|^2 >= 1 and G_rr >= 1 for every kept player");
+  }
+  const zeros = (): bigint[] => new Array<bigint>(k).fill(0n);
+  const root = zeros();
+  for (const r of kept) root[r] = isqrt(norm2(r) * alongNorm2);
+  const s = (r: number): bigint => along[r] as bigint;
+  const R = (r: number): bigint => root[r] as bigint;
+  // r before q in the order of cos(u, x) = s / R, ties by slot (every R_r >= 1: G_rr, X >= 1).
+  const before = (r: number, q: number): boolean => {
+    const x = s(r) * R(q);
+    const y = s(q) * R(r);
+    return x < y || (x === y && r < q);
+  };
+  const ordered = [...kept].sort((r, q) => (before(r, q) ? -1 : 1));
+  const n = ordered.length;
+  const rank = pivot.at === "median" ? Math.floor((n - 1) / 2) : Math.max(0, n - 1 - (pivot.f ?? 0));
+  const p = ordered[rank] as number;
+  const deduction = zeros();
+  const remainder = zeros();
+  const denominator = pivot.den * R(p) * alongNorm2;
   for (const r of kept) {
-    const difference = bOf(r) * root(mu) - bOf(mu) * root(r);
+    const difference = pivot.den * s(r) * R(p) - pivot.num * s(p) * R(r);
     const excess = difference > 0n ? difference : 0n;
     // Non-negative operands: bigint division is the floor.
-    deltaDeduction[r] = (excess * step.delta.reference) / denominator;
-    deltaRemainder[r] = (excess * step.delta.reference) % denominator;
-    cappedAlignment[r] = (cappedAlignment[r] as bigint) - (deltaDeduction[r] as bigint);
+    deduction[r] = (excess * weight) / denominator;
+    remainder[r] = (excess * weight) % denominator;
   }
-  return { deltaCapped: true, deltaRoot, deltaMedianSlot: mu, deltaDeduction, deltaRemainder, cappedAlignment };
+  return { root, pivot: p, deduction, remainder };
 }
 
 /**
@@ -590,7 +753,8 @@ export function isqrt(x: bigint): bigint {
  * rows (all zero for no label / parent), `depth`, the one-hot `medianSlot` (all zero without a
  * median), the clip factors `sigmaHint` (0 unless capped), the delta cap's roots, one-hot median,
  * deductions and remainders (`deltaRootHint`, `deltaMedianHint`, `deltaDeductionHint`,
- * `deltaRemainderHint`: 0 unless the cap applies), and the quotients and remainders of the
+ * `deltaRemainderHint`: 0 unless the cap applies), the top cap's (`topRootHint`, `topPivotHint`,
+ * `topDeductionHint`, `topRemainderHint`: 0 unless it applies), and the quotients and remainders of the
  * cluster sums' shift by `2^(2 clipBits)` (`shiftQuotient` = the cluster score, `shiftRemainder`)
  * and of the cluster scores' split over the cluster's members (`splitQuotient`, `splitRemainder`:
  * for kept labels); 0 wherever the rule takes no value.
@@ -614,6 +778,10 @@ export function consensusHints(result: ConsensusResult, clipBits: number): Recor
     deltaMedianHint: oneHot(result.deltaMedianSlot),
     deltaDeductionHint: [...result.deltaDeduction],
     deltaRemainderHint: [...result.deltaRemainder],
+    topRootHint: [...result.topRoot],
+    topPivotHint: oneHot(result.topPivotSlot),
+    topDeductionHint: [...result.topDeduction],
+    topRemainderHint: [...result.topRemainder],
     shiftQuotient: [...result.clusterScores],
     shiftRemainder: slots.map((r) => (result.clusterSums[r] as bigint) - (score(r) << shift)),
     splitQuotient: slots.map((l) => (kept[l] ? score(l) / size(l) : 0n)),

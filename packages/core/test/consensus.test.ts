@@ -6,6 +6,7 @@ import {
   clipFactor,
   consensusDecision,
   consensusHints,
+  cosineCap,
   gramMatrix,
   isqrt,
   type ConsensusResult,
@@ -549,6 +550,80 @@ test("the delta cap: a replay of the last delta is paid as a median update's fol
     const e = excess > 0n ? excess : 0n;
     assert.equal(e * delta, (r.deltaDeduction[k] as bigint) * (R[mu] as bigint) * N + (r.deltaRemainder[k] as bigint));
   }
+});
+
+test("the top cap: two updates along v itself are paid at 5/4 of the (f + 1)-th highest kept cosine, an honest best player's, and the honest players keep their pay", () => {
+  // The honest updates have cosines 0.55-0.73 with v = e_1 (above the margin 1/2 at D = 64); slots 5
+  // and 6 (no near-duplicates of each other: cosine 0.94) point along v at an honest norm (0.97),
+  // what the owner's identities send when v is built for them.
+  const v = [1, 0, 0, 0, 0, 0, 0];
+  const u = [...honest(), [16, 4, 0, 0, 0, 0, 0], [16, 0, 4, 0, 0, 0, 0]];
+  const r = decideByReference(u, v, 64, 2);
+  const { topCap: _, ...untoppedParams } = CONSENSUS_PARAMS;
+  const dot = (a: readonly number[], b: readonly number[]): bigint => BigInt(a.reduce((x, y, i) => x + y * (b[i] as number), 0));
+  const big = u.map((x) => x.map(BigInt));
+  const untopped = consensusDecision(
+    {
+      commitments: u.map((_, i) => BigInt(1000 + i)),
+      excluded: none(u.length),
+      gram: gramMatrix(big),
+      f: 2,
+      reference: { alignment: u.map((x) => dot(x, v)), norm2: 1n, size: 64 },
+    },
+    untoppedParams,
+  );
+  assert.ok(r.topCapped && !untopped.topCapped);
+  assert.deepEqual(r.aggregated, untopped.aggregated, "the cap moves pay, not who is aggregated");
+  // f = 2 of 7 kept: the pivot is the third highest cosine, the best honest player (slot 4, 12 / |u_4|).
+  assert.equal(r.topPivotSlot, 4);
+  const a = u.map((x) => dot(x, v));
+  const R = u.map((x) => isqrt(dot(x, x)));
+  assert.deepEqual(r.topRoot, R);
+  for (let k = 0; k < 7; k++) {
+    const excess = 4n * (a[k] as bigint) * (R[4] as bigint) - 5n * (a[4] as bigint) * (R[k] as bigint);
+    const deduction = excess > 0n ? excess / (4n * (R[4] as bigint)) : 0n;
+    assert.equal(r.topDeduction[k], deduction, `slot ${k}`);
+    assert.equal(r.paidAlignment[k], (a[k] as bigint) - deduction);
+  }
+  for (let k = 0; k < 5; k++) assert.equal(r.scores[k], untopped.scores[k], `honest slot ${k} keeps its pay`);
+  for (const k of [5, 6]) {
+    assert.ok((r.topDeduction[k] as bigint) > 0n && (r.scores[k] as bigint) < (untopped.scores[k] as bigint), `slot ${k} is capped`);
+    // Its rate a'' / R is at most 5/4 of the pivot's (up to the floor's unit).
+    assert.ok(
+      4n * ((r.paidAlignment[k] as bigint) - 1n) * (R[4] as bigint) <= 5n * (a[4] as bigint) * (R[k] as bigint),
+      `slot ${k}'s rate`,
+    );
+  }
+  // The hints are the result's.
+  const hints = consensusHints(r, CONSENSUS_PARAMS.clipBits);
+  assert.deepEqual(hints["topRootHint"], r.topRoot);
+  assert.deepEqual(
+    hints["topPivotHint"],
+    [0, 1, 2, 3, 4, 5, 6].map((k) => (k === 4 ? 1n : 0n)),
+  );
+  // With f = 0 the pivot is the highest cosine: nobody is above it. By consensus there is no top cap.
+  const trusting = decideByReference(u, v, 64, 0);
+  assert.ok(trusting.topCapped && trusting.topDeduction.every((x) => x === 0n));
+  const byConsensus = decide(u, 2);
+  assert.ok(!byConsensus.topCapped && byConsensus.topPivotSlot === -1 && byConsensus.topRoot.every((x) => x === 0n));
+});
+
+test("cosineCap refuses what its floor and order cannot take: a tolerance below 1, a negative weight, a zero direction or player, nobody kept", () => {
+  const base = {
+    k: 2,
+    kept: [0, 1],
+    norm2: (): bigint => 4n,
+    along: [2n, 1n],
+    alongNorm2: 1n,
+    weight: 1n,
+    pivot: { at: "top", f: 0, num: 5n, den: 4n },
+  } as const;
+  assert.doesNotThrow(() => cosineCap(base));
+  assert.throws(() => cosineCap({ ...base, pivot: { at: "top", f: 0, num: 3n, den: 4n } }), /tolerance/);
+  assert.throws(() => cosineCap({ ...base, weight: -1n }), /weight >= 0/);
+  assert.throws(() => cosineCap({ ...base, alongNorm2: 0n }), /weight >= 0/);
+  assert.throws(() => cosineCap({ ...base, norm2: () => 0n }), /weight >= 0/);
+  assert.throws(() => cosineCap({ ...base, kept: [] }), /needs a kept player/);
 });
 
 test("the delta cap applies only by the reference, with a last delta that helps, to the kept players", () => {

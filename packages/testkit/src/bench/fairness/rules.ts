@@ -168,8 +168,11 @@ function coreDecisionWith(
   };
 }
 
-/** The proven parameters without the last step's veto (the rule until the twenty-first round). */
-const { veto: _veto, ...UNVETOED } = CONSENSUS_PARAMS;
+/** The proven parameters without the top cap (the rule until the twenty-fifth round). */
+const { topCap: _topCap, ...UNTOPPED } = CONSENSUS_PARAMS;
+
+/** Without the last step's veto as well (the rule until the twenty-first round). */
+const { veto: _veto, ...UNVETOED } = UNTOPPED;
 
 /**
  * The consensus rule of @fedmarket/core (`consensusDecision`) without the owner's reference: the
@@ -198,16 +201,25 @@ export const consensusGramRule: RoundRule = exactRule(
  */
 export const consensusReferenceRule: RoundRule = exactRule(
   "consensus-reference",
-  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D), and (when the last global delta helps, <Delta, v> > 0) not cos(u_k, Delta) <= -1/10 (the last step's veto); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; the delta cap (what following the last global delta closer than the median player pays is removed from <u_k, v>); score max(0, <u_k clipped to the median norm, v> minus the cap), the additive game's Shapley value",
+  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D), and (when the last global delta helps, <Delta, v> > 0) not cos(u_k, Delta) <= -1/10 (the last step's veto); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; the delta cap (what following the last global delta closer than the median player pays is removed from <u_k, v>); the top cap (what a kept player's cos(u_k, v) exceeds over 5/4 of the (f + 1)-th highest kept cosine is removed, at |u_k| |v| per unit); score max(0, <u_k clipped to the median norm, v> minus the caps), the additive game's Shapley value",
   "Gram matrix, <u_k, v>, ||v||^2, <u_k, Delta>, ||Delta||^2, <Delta, v> (proven whenever the reference counts: the chunk proofs accumulate them, Delta the step committed with the model), median by counting, clip factors and the cap's roots by square-root hints, connected components by hints",
   true,
   coreDecision,
 );
 
-/** The proven rule before the last step's veto (`ConsensusParams.veto` omitted; until the twenty-first round). */
+/** The proven rule before the top cap (`ConsensusParams.topCap` omitted; until the twenty-fifth round). */
+export const consensusReferenceUntoppedRule: RoundRule = exactRule(
+  "consensus-reference-untopped",
+  "consensus-reference without the top cap (8'''): every kept player paid its delta-capped alignment, however far its cosine with v is above the others' (the proven rule until the twenty-fifth round)",
+  "as consensus-reference, one cosine cap fewer in the decision proof",
+  true,
+  coreDecisionWith(UNTOPPED),
+);
+
+/** The proven rule before the last step's veto and the top cap (`veto`, `topCap` omitted; until the twenty-first round). */
 export const consensusReferenceUnvetoedRule: RoundRule = exactRule(
   "consensus-reference-unvetoed",
-  "consensus-reference without the last step's veto (2'v): counted when aligned with v by the margin, whatever its cosine with the last global delta (the proven rule until the twenty-first round)",
+  "consensus-reference without the last step's veto (2'v) and the top cap (8'''): counted when aligned with v by the margin, whatever its cosine with the last global delta (the proven rule until the twenty-first round)",
   "as consensus-reference, one sign test per slot fewer",
   true,
   coreDecisionWith(UNVETOED),
@@ -271,7 +283,11 @@ export type PayVariant =
   | "top-capped"
   | "update-min125-top-capped"
   | "update-cutmed125-capped"
-  | "update-cutmed125-top-capped";
+  | "update-cutmed125-top-capped"
+  | "top-capped-x125"
+  | "reference-capped-x125"
+  | "reference-capped-x150"
+  | "reference-capped-x200";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -349,6 +365,10 @@ export function referencePayRule(pay: PayVariant): RoundRule {
 
 /** What a pay variant is given: the proven decision of the round, its input, the round's vectors and the kept players. */
 interface PayContext {
+  /**
+   * The proven decision. The variants build on its delta-capped `cappedAlignment` (before the top
+   * cap, as they were measured); the proven pay itself reads `paidAlignment` (`provenValues`).
+   */
   readonly decision: ConsensusResult;
   readonly input: ConsensusInput;
   readonly exact: ExactRound;
@@ -520,12 +540,28 @@ function positiveShares(values: ReadonlyMap<number, number>): Map<number, number
 
 /** `top-capped`'s values: the proven pay less the reference cap at the `(f + 1)`-th highest cosine. */
 function topCappedValues(c: PayContext): Map<number, number> {
-  return referenceCappedValues(c, true);
+  return referenceCappedValues(c, { at: "top" });
 }
 
-/** The proven pay's values, `b_r = sigma_r a'_r` (weight units up to the scale, which shares ignore). */
+/**
+ * Where a pay variant's reference cap pivots (the proven top cap is core's `cosineCap`; these read
+ * the delta-capped alignment before it): the kept players' lower median cosine with `v` (`"median"`) or
+ * the `(f + 1)`-th highest (`"top"`), times `tolerance` (1 when omitted): a player is capped only
+ * above `tolerance` times the pivot's rate, so an honest spread narrower than that is not touched.
+ */
+interface RatePivot {
+  readonly at: "median" | "top";
+  readonly tolerance?: number;
+}
+
+/** The reference cap's values at a pivot (see `RatePivot`). */
+function cappedAt(pivot: RatePivot): (c: PayContext) => Map<number, number> {
+  return (c) => referenceCappedValues(c, pivot);
+}
+
+/** The proven pay's values, `b_r = sigma_r a''_r` (weight units up to the scale, which shares ignore). */
 function provenValues({ decision: r, kept }: PayContext): Map<number, number> {
-  return new Map(kept.map((i) => [i, clipFactor(r, i) * Number(r.cappedAlignment[i])]));
+  return new Map(kept.map((i) => [i, clipFactor(r, i) * Number(r.paidAlignment[i])]));
 }
 
 /** `update-capped`'s values: the proven clip and delta cap, along the owner's own update. */
@@ -592,8 +628,8 @@ function cosine(inner: number, normA: number, normB: number): number {
  * takes its median the same way: the kept player at index `floor((n - 1) / 2)` in ascending order,
  * ties by slot).
  */
-function aboveMedian(values: ReadonlyMap<number, number>): Map<number, number> {
-  const median = lowerMedian([...values.values()]);
+function aboveMedian(values: ReadonlyMap<number, number>, tolerance = 1): Map<number, number> {
+  const median = tolerance * lowerMedian([...values.values()]);
   return new Map([...values].map(([i, c]) => [i, Math.max(0, c - median)]));
 }
 
@@ -619,11 +655,15 @@ function referenceCap(
   return new Map(kept.map((i) => [i, (excess.get(i) as number) * norm(i) * refNorm]));
 }
 
-/** The proven pay `sigma_r a'_r` less the reference cap on `v` (`reference-capped`; `top` moves the pivot). */
-function referenceCappedValues({ decision: r, input, kept }: PayContext, top = false): Map<number, number> {
+/** The proven pay `sigma_r a'_r` less the reference cap on `v` (`reference-capped`; `at` moves the pivot). */
+function referenceCappedValues(
+  { decision: r, input, kept }: PayContext,
+  { at, tolerance = 1 }: RatePivot = { at: "median" },
+): Map<number, number> {
   const ref = input.reference as ReferenceStats;
   const norm = (i: number): number => Math.sqrt(Number((input.gram[i] as bigint[])[i]));
-  const pivot = top ? (c: ReadonlyMap<number, number>): Map<number, number> => aboveRank(c, input.f) : aboveMedian;
+  const pivot = (c: ReadonlyMap<number, number>): Map<number, number> =>
+    at === "top" ? aboveRank(c, input.f, tolerance) : aboveMedian(c, tolerance);
   const onV = referenceCap(kept, (i) => Number(ref.alignment[i]), norm, Math.sqrt(Number(ref.norm2)), pivot);
   return new Map(kept.map((i) => [i, clipFactor(r, i) * (Number(r.cappedAlignment[i]) - (onV.get(i) as number))]));
 }
@@ -633,9 +673,9 @@ function referenceCappedValues({ decision: r, input, kept }: PayContext, top = f
  * `f` of the players in one coalition, the pivot is at most one outside it, so the coalition is held
  * to a non-member's rate and everyone below the pivot keeps theirs.
  */
-function aboveRank(values: ReadonlyMap<number, number>, f: number): Map<number, number> {
+function aboveRank(values: ReadonlyMap<number, number>, f: number, tolerance = 1): Map<number, number> {
   const ordered = [...values.values()].sort((a, b) => b - a);
-  const pivot = ordered[Math.min(f, ordered.length - 1)] as number;
+  const pivot = tolerance * (ordered[Math.min(f, ordered.length - 1)] as number);
   return new Map([...values].map(([i, c]) => [i, Math.max(0, c - pivot)]));
 }
 
@@ -759,6 +799,27 @@ const PAYS: Record<
     proofNeeds:
       "as consensus-reference plus the delta cap's template once more with v in the place of Delta and the pivot at rank f + 1 from the top instead of the median (decision proof only; not proven)",
     values: topCappedValues,
+  },
+  "top-capped-x125": {
+    description: "as top-capped with the cap at 1.25 times the (f + 1)-th highest kept cosine with v",
+    proofNeeds: "as top-capped (the tolerance is a constant ratio)",
+    values: cappedAt({ at: "top", tolerance: 1.25 }),
+  },
+  "reference-capped-x125": {
+    description:
+      "as reference-capped with the cap at 1.25 times the kept players' lower median cosine with v: only a rate more than 1.25 times the median player's is cut",
+    proofNeeds: "as reference-capped (the tolerance is a constant ratio)",
+    values: cappedAt({ at: "median", tolerance: 1.25 }),
+  },
+  "reference-capped-x150": {
+    description: "as reference-capped-x125 at 1.5 times the median cosine",
+    proofNeeds: "as reference-capped (the tolerance is a constant ratio)",
+    values: cappedAt({ at: "median", tolerance: 1.5 }),
+  },
+  "reference-capped-x200": {
+    description: "as reference-capped-x125 at 2 times the median cosine",
+    proofNeeds: "as reference-capped (the tolerance is a constant ratio)",
+    values: cappedAt({ at: "median", tolerance: 2 }),
   },
   "update-min125-top-capped": {
     description:
@@ -1535,6 +1596,7 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     consensusReferenceRule,
     consensusReferenceOrthogonalRule,
     consensusReferenceUnvetoedRule,
+    consensusReferenceUntoppedRule,
     // Every pay variant, in the order of PAYS.
     ...(Object.keys(PAYS) as PayVariant[]).map(referencePayRule),
     flTrustRule("fltrust", { payout: "weight" }),
