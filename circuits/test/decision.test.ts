@@ -974,6 +974,18 @@ describe("decision circuit rejects tampered inputs", () => {
       `${name}[${i}] ${delta < 0n ? "-" : "+"} ${delta < 0n ? -delta : delta}`,
       (c) => ((c[name] as bigint[])[i] = mod(((c[name] as bigint[])[i] as bigint) + delta)),
     ];
+    // A cosine cap's hints set where it does not apply: a root, the pivot, a deduction, a remainder.
+    const capOff = (
+      root: string,
+      pivot: string,
+      deduction: string,
+      remainder: string,
+    ): [string, (c: Record<string, unknown>) => void][] => [
+      entry(root, 0, 1n),
+      [`${pivot}[0] -> slot 0`, (c) => (c[pivot] = oneHot(0))],
+      entry(deduction, 1, 1n),
+      entry(remainder, 2, 1n),
+    ];
     const changes = [
       // slot 3 (linked to 0) its own label or in slot 1's cluster; slot 0 labelled by its member;
       // slot 1 (linked to nobody) in slot 0's cluster or unlabelled
@@ -1013,26 +1025,9 @@ describe("decision circuit rejects tampered inputs", () => {
       entry("splitRemainder", 0, 1n),
       entry("splitRemainder", 1, 1n),
       entry("splitRemainder", 3, 1n),
-      // by consensus the delta cap does not apply: none of its hints may be set
-      entry("deltaRootHint", 0, 1n),
-      [
-        "deltaMedianHint[0] -> slot 0",
-        (c: Record<string, unknown>) => {
-          c["deltaMedianHint"] = oneHot(0);
-        },
-      ] as [string, (c: Record<string, unknown>) => void],
-      entry("deltaDeductionHint", 1, 1n),
-      entry("deltaRemainderHint", 2, 1n),
-      // nor the top cap: none of its hints may be set either
-      entry("topRootHint", 0, 1n),
-      [
-        "topPivotHint[0] -> slot 0",
-        (c: Record<string, unknown>) => {
-          c["topPivotHint"] = oneHot(0);
-        },
-      ] as [string, (c: Record<string, unknown>) => void],
-      entry("topDeductionHint", 1, 1n),
-      entry("topRemainderHint", 2, 1n),
+      // by consensus neither cosine cap applies: none of their hints may be set
+      ...capOff("deltaRootHint", "deltaMedianHint", "deltaDeductionHint", "deltaRemainderHint"),
+      ...capOff("topRootHint", "topPivotHint", "topDeductionHint", "topRemainderHint"),
     ];
     const names = new Set(changes.map(([what]) => what.slice(0, what.indexOf("["))));
     assert.deepEqual([...names].sort(), Object.keys(consensusHints(base.rule, CONSENSUS_PARAMS.clipBits)).sort());
