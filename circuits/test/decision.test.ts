@@ -500,10 +500,17 @@ function commonDirectionRound(seed: number) {
 }
 
 /**
- * A cosine cap's hints in a decision input (K = 4): each of `values` off by one at every slot, and
- * the one-hot `pivot` moved to every other slot, are refused.
+ * A cosine cap in a round's decision input (K = 4): each of `values` off by one at every slot, the
+ * one-hot `pivot` moved to every other slot, and a higher score for the capped slot are refused.
  */
-async function rejectsCapHints(input: CircuitInput, values: readonly string[], pivot: string, pivotSlot: number): Promise<void> {
+async function rejectsCapTampering(
+  res: ReturnType<typeof simulateRound>,
+  values: readonly string[],
+  pivot: string,
+  pivotSlot: number,
+  capped: number,
+): Promise<void> {
+  const input = res.decision.input;
   for (const name of values) {
     for (let k = 0; k < 4; k++) {
       for (const step of [1n, -1n]) {
@@ -521,6 +528,15 @@ async function rejectsCapHints(input: CircuitInput, values: readonly string[], p
       `${pivot} -> slot ${k}`,
     );
   }
+  const inflated = packOutcome(
+    res.rule.status,
+    res.rule.scores.map((x, k) => (k === capped ? x + 1n : x)),
+    4,
+  );
+  await rejects(
+    tamper(input, (c) => (c["outcome"] = inflated)),
+    `a higher score for slot ${capped}`,
+  );
 }
 
 describe("decision circuit caps what a cosine far above the others pays (the top cap)", () => {
@@ -545,20 +561,13 @@ describe("decision circuit caps what a cosine far above the others pays (the top
       "the honest updates are within 5/4 of each other",
     );
     await accepts(res);
-    const input = res.decision.input;
-    await rejectsCapHints(input, ["topRootHint", "topDeductionHint", "topRemainderHint"], "topPivotHint", res.rule.topPivotSlot);
+    // Every top-cap hint off by one, the pivot moved, or more for slot 3 is refused.
+    await rejectsCapTampering(res, ["topRootHint", "topDeductionHint", "topRemainderHint"], "topPivotHint", res.rule.topPivotSlot, 3);
     // f is ctx's low byte: with f = 0 the pivot is the highest cosine, not the hinted second one.
     await rejects(
-      tamper(input, (c) => (c["ctx"] = (c["ctx"] as bigint) - 1n)),
+      tamper(res.decision.input, (c) => (c["ctx"] = (c["ctx"] as bigint) - 1n)),
       "f = 0 with the hints of f = 1",
     );
-    // The uncapped score for slot 3 is refused.
-    const uncapped = packOutcome(
-      res.rule.status,
-      res.rule.scores.map((x, k) => (k === 3 ? x + 1n : x)),
-      4,
-    );
-    await rejects(tamper(input, (c) => (c["outcome"] = uncapped)));
   });
 });
 
@@ -590,21 +599,14 @@ describe("decision circuit caps what following the last global delta pays", () =
         c["accFinal"] = hashState(uncapped);
       }),
     );
-    // Every cap hint off by one, or the median moved, is refused.
-    const input = res.decision.input;
-    await rejectsCapHints(
-      input,
+    // Every cap hint off by one, the median moved, or a higher score for the replay is refused.
+    await rejectsCapTampering(
+      res,
       ["deltaRootHint", "deltaDeductionHint", "deltaRemainderHint"],
       "deltaMedianHint",
       res.rule.deltaMedianSlot,
+      3,
     );
-    // A higher score for the replay is refused.
-    const inflated = packOutcome(
-      res.rule.status,
-      res.rule.scores.map((x, k) => (k === 3 ? x + 1n : x)),
-      4,
-    );
-    await rejects(tamper(input, (c) => (c["outcome"] = inflated)));
   });
 
   test("an exact replay of the step committed with the model is valid but neither counted nor paid, in both modes", async () => {

@@ -555,38 +555,47 @@ function deltaCap(
   ref: ReferenceStats | undefined,
   delta: DeltaStats | undefined,
 ): DeltaCap {
-  const zeros = (): bigint[] => new Array<bigint>(k).fill(0n);
-  const cappedAlignment = zeros();
-  if (ref !== undefined) for (const r of kept) cappedAlignment[r] = ref.alignment[r] as bigint;
+  const alignment = new Array<bigint>(k).fill(0n);
+  if (ref !== undefined) for (const r of kept) alignment[r] = ref.alignment[r] as bigint;
   const step = helpingStep(ref, delta);
-  if (step === null || kept.length === 0) {
-    return {
-      deltaCapped: false,
-      deltaRoot: zeros(),
-      deltaMedianSlot: -1,
-      deltaDeduction: zeros(),
-      deltaRemainder: zeros(),
-      cappedAlignment,
-    };
-  }
-  const cap = cosineCap({
-    k,
-    kept,
-    norm2: (r) => G(r, r),
-    along: step.delta.alignment,
-    alongNorm2: step.delta.norm2,
-    weight: step.delta.reference,
-    pivot: MEDIAN_PIVOT,
-  });
-  for (const r of kept) cappedAlignment[r] = (cappedAlignment[r] as bigint) - (cap.deduction[r] as bigint);
+  const cap =
+    step === null || kept.length === 0
+      ? null
+      : cosineCap({
+          k,
+          kept,
+          norm2: (r) => G(r, r),
+          along: step.delta.alignment,
+          alongNorm2: step.delta.norm2,
+          weight: step.delta.reference,
+          pivot: MEDIAN_PIVOT,
+        });
+  const { root, pivot, deduction, remainder, capped } = appliedCap(k, kept, alignment, cap);
   return {
-    deltaCapped: true,
-    deltaRoot: cap.root,
-    deltaMedianSlot: cap.pivot,
-    deltaDeduction: cap.deduction,
-    deltaRemainder: cap.remainder,
-    cappedAlignment,
+    deltaCapped: cap !== null,
+    deltaRoot: root,
+    deltaMedianSlot: pivot,
+    deltaDeduction: deduction,
+    deltaRemainder: remainder,
+    cappedAlignment: capped,
   };
+}
+
+/**
+ * A cosine cap applied to the kept players' `values` (each less its deduction), or, with no cap
+ * (`null`), the values unchanged and every hint 0 (the pivot -1).
+ */
+function appliedCap(
+  k: number,
+  kept: readonly number[],
+  values: readonly bigint[],
+  cap: CosineCap | null,
+): CosineCap & { capped: bigint[] } {
+  const zeros = (): bigint[] => new Array<bigint>(k).fill(0n);
+  const { root, pivot, deduction, remainder } = cap ?? { root: zeros(), pivot: -1, deduction: zeros(), remainder: zeros() };
+  const capped = [...values];
+  for (const r of kept) capped[r] = (capped[r] as bigint) - (deduction[r] as bigint);
+  return { root, pivot, deduction, remainder, capped };
 }
 
 /** Step 8''': the top cap's outputs and hints. */
@@ -607,29 +616,27 @@ function topCap(
   tolerance: ConsensusParams["topCap"],
   cappedAlignment: readonly bigint[],
 ): TopCap {
-  const zeros = (): bigint[] => new Array<bigint>(k).fill(0n);
-  const paidAlignment = [...cappedAlignment];
   // Kept by the reference means aligned (a_r > 0), so |v|^2 >= 1 whenever someone is kept.
-  if (ref === undefined || tolerance === undefined || kept.length === 0) {
-    return { topCapped: false, topRoot: zeros(), topPivotSlot: -1, topDeduction: zeros(), topRemainder: zeros(), paidAlignment };
-  }
-  const cap = cosineCap({
-    k,
-    kept,
-    norm2: (r) => G(r, r),
-    along: ref.alignment,
-    alongNorm2: ref.norm2,
-    weight: ref.norm2,
-    pivot: { at: "top", f, num: tolerance.num, den: tolerance.den },
-  });
-  for (const r of kept) paidAlignment[r] = (paidAlignment[r] as bigint) - (cap.deduction[r] as bigint);
+  const cap =
+    ref === undefined || tolerance === undefined || kept.length === 0
+      ? null
+      : cosineCap({
+          k,
+          kept,
+          norm2: (r) => G(r, r),
+          along: ref.alignment,
+          alongNorm2: ref.norm2,
+          weight: ref.norm2,
+          pivot: { at: "top", f, num: tolerance.num, den: tolerance.den },
+        });
+  const { root, pivot, deduction, remainder, capped } = appliedCap(k, kept, cappedAlignment, cap);
   return {
-    topCapped: true,
-    topRoot: cap.root,
-    topPivotSlot: cap.pivot,
-    topDeduction: cap.deduction,
-    topRemainder: cap.remainder,
-    paidAlignment,
+    topCapped: cap !== null,
+    topRoot: root,
+    topPivotSlot: pivot,
+    topDeduction: deduction,
+    topRemainder: remainder,
+    paidAlignment: capped,
   };
 }
 

@@ -538,11 +538,6 @@ function positiveShares(values: ReadonlyMap<number, number>): Map<number, number
   return total === 0 ? null : new Map([...values].map(([i, x]) => [i, Math.max(0, x) / total]));
 }
 
-/** `top-capped`'s values: the proven pay less the reference cap at the `(f + 1)`-th highest cosine. */
-function topCappedValues(c: PayContext): Map<number, number> {
-  return referenceCappedValues(c, { at: "top" });
-}
-
 /**
  * Where a pay variant's reference cap pivots (the proven top cap is core's `cosineCap`; these read
  * the delta-capped alignment before it): the kept players' lower median cosine with `v` (`"median"`) or
@@ -558,6 +553,9 @@ interface RatePivot {
 function cappedAt(pivot: RatePivot): (c: PayContext) => Map<number, number> {
   return (c) => referenceCappedValues(c, pivot);
 }
+
+/** `top-capped`'s values: the delta-capped pay less the reference cap at the `(f + 1)`-th highest cosine. */
+const topCappedValues = cappedAt({ at: "top" });
 
 /** The proven pay's values, `b_r = sigma_r a''_r` (weight units up to the scale, which shares ignore). */
 function provenValues({ decision: r, kept }: PayContext): Map<number, number> {
