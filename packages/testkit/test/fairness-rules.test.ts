@@ -733,7 +733,10 @@ function twoDirectionRound(seed: number): {
 /** Each rule's payout shares on one round, by rule name. */
 function sharesUnder(updates: readonly Int32Array[], round: Parameters<typeof roundOf>[1]): (name: string) => number[] {
   const registry = ruleRegistry();
-  return (name) => sharesOf((registry.get(name) as RoundRule).decide(roundOf(updates, round)).payouts);
+  return (name) => {
+    const d = (registry.get(name) as RoundRule).decide(roundOf(updates, round));
+    return sharesOf(d.payouts, d.withheld);
+  };
 }
 
 /** Shares on `twoDirectionRound(23)` with slot 3 replaying the last step with noise (cosine about 0.9 with it: below the replay screen's 0.99). */
@@ -996,6 +999,40 @@ test("top cap: an update along v (the owner's identity) is paid at most the best
     const ratio = (x: number[]): number => (x[k] as number) / (x[first] as number);
     assert.ok(Math.abs(ratio(top) - ratio(untopped)) < 1e-6, `slot ${k}: ${ratio(top)} vs ${ratio(untopped)}`);
   }
+});
+
+test("withheld deductions: what the top cap takes from v itself is paid to no one else, so every other slot keeps the untopped pay's share (or, paid to the uncapped, they split it in the proven ratios); the caps' deductions from a replay are withheld too", () => {
+  const { updates, last, reference, flat } = twoDirectionRound(19);
+  const shares = sharesUnder(updates, { reference, last, owner: flat });
+  const untopped = shares("consensus-reference-untopped");
+  const proven = shares("consensus-reference");
+  const withheld = shares("reference-pay-top-capped-withheld");
+  const sum = (x: number[]): number => x.reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum(proven) - 1) < 1e-9 && sum(withheld) < 0.99, `the cap's part is not paid: ${sum(withheld)}`);
+  // Slot 3 (along v) is capped as proven; the others are paid what they were paid before the cap (up to the
+  // scores' integer rounding: the variant scores at 2^40 of the pay unit, the rules at core's scale).
+  assert.ok(Math.abs((withheld[3] as number) / (proven[3] as number) - sum(withheld)) < 1e-6, "slot 3's score is the proven one");
+  for (const k of [0, 1, 2, 4, 5, 6, 7]) {
+    assert.ok(Math.abs((withheld[k] as number) - (untopped[k] as number)) < 1e-6, `slot ${k}: ${withheld[k]} vs ${untopped[k]}`);
+    assert.ok((withheld[k] as number) <= (proven[k] as number) + 1e-12, `slot ${k} does not gain from slot 3's cap`);
+  }
+  // Paid to the uncapped instead: slot 3 keeps its withheld share, the others split the rest in the proven ratios.
+  const toUncapped = shares("reference-pay-top-capped-to-uncapped");
+  assert.ok(Math.abs(sum(toUncapped) - 1) < 1e-9 && Math.abs((toUncapped[3] as number) - (withheld[3] as number)) < 1e-6, "slot 3");
+  for (const k of [1, 2, 4, 5, 6, 7]) {
+    const ratio = (x: number[]): number => (x[k] as number) / (x[0] as number);
+    assert.ok(Math.abs(ratio(toUncapped) - ratio(proven)) < 1e-6, `slot ${k}: ${ratio(toUncapped)} vs ${ratio(proven)}`);
+  }
+  const aboveReplay = shares("reference-pay-top-capped-to-above-replay");
+  assert.ok(
+    Math.abs(sum(aboveReplay) - 1) < 1e-9 && Math.abs((aboveReplay[3] as number) - (withheld[3] as number)) < 1e-6,
+    "slot 3, above a replay",
+  );
+  // A noisy replay of the last step: the delta cap's deduction is withheld, so neither it nor anyone else gains from it.
+  const replay = replayRound();
+  const [paid, held] = [replay("consensus-reference"), replay("reference-pay-caps-withheld")];
+  assert.ok((held[3] as number) < (paid[3] as number), `the replay: ${paid[3]} -> ${held[3]}`);
+  paid.forEach((x, k) => assert.ok((held[k] as number) <= x + 1e-12, `slot ${k}: ${x} -> ${held[k]}`));
 });
 
 test("crafted reference: a secret unit direction orthogonal to v, and v* at v's norm with cosine gamma to v; any owner vector bends the same way", () => {

@@ -64,6 +64,11 @@ export interface RuleDecision {
   readonly aggregation: Aggregation;
   /** Non-negative scores; the round reward is split in proportion. */
   readonly payouts: readonly number[];
+  /**
+   * Score units the round does not pay (`shares` divides by `sum payouts + withheld`): what a pay's
+   * deductions took, kept out of the round instead of split over the others (omitted: 0).
+   */
+  readonly withheld?: number;
   /** Whether each slot contributes to the new model (weight > 0). */
   readonly aggregated: readonly boolean[];
   /** Set by `current`: the new model as @fedmarket/core computes it. */
@@ -287,7 +292,12 @@ export type PayVariant =
   | "top-capped-x125"
   | "reference-capped-x125"
   | "reference-capped-x150"
-  | "reference-capped-x200";
+  | "reference-capped-x200"
+  | "top-capped-withheld"
+  | "caps-withheld"
+  | "update-cutmed125-withheld"
+  | "top-capped-to-uncapped"
+  | "top-capped-to-above-replay";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -342,6 +352,14 @@ export type PayVariant =
  * - `-above-replay`: every kept player's pay less what a replay of the last step at the kept median
  *   norm and cosine with Delta would be paid: pay for what public information does not give
  *   (`later-above-replay`: `t = 7/8`);
+ * - `top-capped-withheld`, `caps-withheld`, `update-cutmed125-withheld`: the proven pay (or the epoch cut on it)
+ *   with what the top cap (both caps; both caps and the cut) take withheld from the round
+ *   (`RuleDecision.withheld`) instead of split over every kept player in proportion: a measure of
+ *   who collects a deduction, since the contract has nowhere to put it that is no party's;
+ * - `top-capped-to-uncapped`: what the top cap takes is paid to the players it does not cap, in
+ *   proportion to their proven pay (`toUncapped`): the capped are paid out of the untopped total;
+ *   `top-capped-to-above-replay` splits it in proportion to what each earns above a replay of the
+ *   last step instead (`replayValue`), so that a replay takes no part of it;
  * - `start-above-replay`: `t = 0`, `w = v`. What every step pay becomes when the owner commits
  *   `v' = v`: `v'` is the owner's word as much as `v` is, so against the owner's own identities (which
  *   submit along `v`) a step pay is worth what it pays with the `v'` the owner would choose.
@@ -351,14 +369,19 @@ export function referencePayRule(pay: PayVariant): RoundRule {
     const r = consensusDecision(input);
     const k = r.label.length;
     const kept = [...Array(k).keys()].filter((i) => r.aggregated[i]);
-    const values = kept.length === 0 ? new Map<number, number>() : PAYS[pay].values({ decision: r, input, exact: ex, kept, pay });
+    const context: PayContext = { decision: r, input, exact: ex, kept, pay };
+    const values = kept.length === 0 ? new Map<number, number>() : PAYS[pay].values(context);
     // Integer scores at 2^40 of the pay unit (payouts are only ever compared as shares).
-    const scores = [...Array(k).keys()].map((i) => {
-      if (!r.counted[i]) return 0n;
-      const v = Math.max(0, values.get(r.label[i] as number) ?? 0) / (r.clusterSize[i] as number);
-      return BigInt(Math.floor(v * 2 ** 40));
-    });
-    return { mask: r.aggregated, scores, counted: r.counted };
+    const unit = (x: number): bigint => BigInt(Math.floor(Math.max(0, x) * 2 ** 40));
+    const scores = [...Array(k).keys()].map((i) =>
+      r.counted[i] ? unit((values.get(r.label[i] as number) ?? 0) / (r.clusterSize[i] as number)) : 0n,
+    );
+    const before = PAYS[pay].withholdFrom;
+    if (before === undefined || kept.length === 0) return { mask: r.aggregated, scores, counted: r.counted };
+    // What the deductions took from each kept player (each cluster once), not split over the others.
+    const undeducted = before(context);
+    const withheld = kept.reduce((sum, i) => sum + unit(Math.max(0, undeducted.get(i) ?? 0) - Math.max(0, values.get(i) ?? 0)), 0n);
+    return { mask: r.aggregated, scores, counted: r.counted, withheld };
   });
   return PAYS[pay].ownerUpdate === true ? { ...rule, needsOwnerUpdate: true } : rule;
 }
@@ -562,6 +585,60 @@ function provenValues({ decision: r, kept }: PayContext): Map<number, number> {
   return new Map(kept.map((i) => [i, clipFactor(r, i) * Number(r.paidAlignment[i])]));
 }
 
+/** The proven pay before the top cap, `sigma_r a'_r` (the delta cap only). */
+function deltaCappedValues({ decision: r, kept }: PayContext): Map<number, number> {
+  return new Map(kept.map((i) => [i, clipFactor(r, i) * Number(r.cappedAlignment[i])]));
+}
+
+/**
+ * The proven pay with the top cap's deduction paid to the players it does not cap: a capped player's
+ * value is its proven one out of the untopped total `T`, and the uncapped share `T - C` (`C` the
+ * capped players' values) in proportion to their proven values, so the values still sum to `T`.
+ */
+function toUncapped(c: PayContext, replayFloor = false): Map<number, number> {
+  const paid = provenValues(c);
+  const before = deltaCappedValues(c);
+  const positive = (m: ReadonlyMap<number, number>, keys: readonly number[]): number =>
+    keys.reduce((a, i) => a + Math.max(0, m.get(i) ?? 0), 0);
+  const capped = new Set(c.kept.filter((i) => (c.decision.topDeduction[i] as bigint) > 0n));
+  const uncapped = c.kept.filter((i) => !capped.has(i));
+  const [total, cappedPaid, uncappedPaid] = [positive(before, c.kept), positive(paid, [...capped]), positive(paid, uncapped)];
+  // Nobody capped, or nobody left to pay it to: the proven pay.
+  if (capped.size === 0 || uncappedPaid === 0) return paid;
+  const scale = (total - cappedPaid) / uncappedPaid;
+  const floor = replayFloor ? replayValue(c) : 0;
+  const above = positive(new Map(uncapped.map((i) => [i, (paid.get(i) ?? 0) - floor])), uncapped);
+  if (above === 0) return new Map(c.kept.map((i) => [i, capped.has(i) ? (paid.get(i) as number) : scale * Math.max(0, paid.get(i) ?? 0)]));
+  // The deduction `total - cappedPaid - uncappedPaid` in proportion to what each earns above the floor.
+  const deduction = total - cappedPaid - uncappedPaid;
+  return new Map(
+    c.kept.map((i) => {
+      const x = paid.get(i) ?? 0;
+      return [i, capped.has(i) ? x : Math.max(0, x) + (deduction * Math.max(0, x - floor)) / above];
+    }),
+  );
+}
+
+/**
+ * What the proven pay gives a replay of the last global delta sent at the kept players' lower median
+ * norm and lower median cosine with it: `m c_mu <Delta, v> / |Delta|` (the delta cap leaves a replay
+ * the median player's rate along `Delta`); 0 without a last step or when following it is worth nothing.
+ */
+function replayValue({ input, kept }: PayContext): number {
+  const delta = input.delta;
+  if (delta === undefined || delta.norm2 <= 0n || delta.reference <= 0n) return 0;
+  const norm = (i: number): number => Math.sqrt(Number((input.gram[i] as bigint[])[i]));
+  const deltaNorm = Math.sqrt(Number(delta.norm2));
+  const cosines = kept.map((i) => cosine(Number(delta.alignment[i]), norm(i), deltaNorm));
+  return (lowerMedian(kept.map(norm)) * Math.max(0, lowerMedian(cosines)) * Number(delta.reference)) / deltaNorm;
+}
+
+/** The proven pay before either cap, `sigma_r a_r`. */
+function uncappedValues({ decision: r, input, kept }: PayContext): Map<number, number> {
+  const alignment = (input.reference as ReferenceStats).alignment;
+  return new Map(kept.map((i) => [i, clipFactor(r, i) * Number(alignment[i])]));
+}
+
 /** `update-capped`'s values: the proven clip and delta cap, along the owner's own update. */
 const alongOwnerUpdate = stepValues({ t: 0, along: "owner-update", caps: { delta: "above-median", reference: false } });
 
@@ -690,6 +767,11 @@ const PAYS: Record<
     readonly values: (c: PayContext) => Map<number, number>;
     /** Reads the owner's own update (`OwnerOracle.update`). */
     readonly ownerUpdate?: true;
+    /**
+     * The values before the pay's deductions: what they take from each player is withheld from the
+     * round (`RuleDecision.withheld`) instead of split over the others in proportion.
+     */
+    readonly withholdFrom?: (c: PayContext) => Map<number, number>;
   }
 > = {
   "mean-game": {
@@ -838,6 +920,39 @@ const PAYS: Record<
     proofNeeds: "as update-cutmed125-capped plus top-capped's cap",
     values: medianCut(topCappedValues, alongOwnerUpdate, 1.25),
     ownerUpdate: true,
+  },
+  "top-capped-withheld": {
+    description: "the proven pay, with what the top cap takes withheld from the round instead of split over the others",
+    proofNeeds: "as consensus-reference plus the withheld total as one more output (and a contract rule for where it goes)",
+    values: provenValues,
+    withholdFrom: deltaCappedValues,
+  },
+  "top-capped-to-uncapped": {
+    description:
+      "the proven pay, with what the top cap takes paid to the players it does not cap, in proportion to their pay: a capped player is paid its share of the untopped total, the others split the rest",
+    proofNeeds:
+      "as consensus-reference plus, in the decision proof only, the untopped, capped and uncapped totals and one division hint per uncapped player (the scores still sum to the untopped total: no contract change)",
+    values: (c) => toUncapped(c),
+  },
+  "top-capped-to-above-replay": {
+    description:
+      "as top-capped-to-uncapped, with what the top cap takes split over the uncapped in proportion to what each earns above a replay of the last step (at the kept median norm and cosine with Delta), not to its whole pay",
+    proofNeeds: "as top-capped-to-uncapped plus the replay's pay (two lower medians the delta cap and the clip already have, one product)",
+    values: (c) => toUncapped(c, true),
+  },
+  "caps-withheld": {
+    description: "the proven pay, with what the delta cap and the top cap take withheld from the round instead of split over the others",
+    proofNeeds: "as top-capped-withheld",
+    values: provenValues,
+    withholdFrom: uncappedValues,
+  },
+  "update-cutmed125-withheld": {
+    description:
+      "update-cutmed125-capped (the proven pay cut against the median ratio along the owner's update), with what the caps and the cut take withheld",
+    proofNeeds: "as update-cutmed125-capped plus the withheld total",
+    values: medianCut(provenValues, alongOwnerUpdate, 1.25),
+    ownerUpdate: true,
+    withholdFrom: uncappedValues,
   },
   "update-mix-capped": {
     description:
@@ -1117,6 +1232,7 @@ function exactRule(
     mask: boolean[];
     scores: readonly bigint[];
     counted: boolean[];
+    withheld?: bigint;
   },
   referenceOf: (exact: ExactRound) => bigint[] = referenceValues,
 ): RoundRule {
@@ -1157,6 +1273,7 @@ function exactRule(
       return {
         aggregation: { kind: "mean", mask: d.mask },
         payouts: d.scores.map(Number),
+        ...(d.withheld === undefined ? {} : { withheld: Number(d.withheld) }),
         aggregated: d.counted,
         newModel: aggregate(prevModel, vectors, d.mask, config.modelBits),
       };

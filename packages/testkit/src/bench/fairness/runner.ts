@@ -393,7 +393,7 @@ export class SeedRunner {
       const others: Record<string, { aggregated: boolean[]; shares: number[] }> = {};
       for (const other of options.alsoScore ?? []) {
         const d = other === rule ? decision : other.decide(ruleRound);
-        others[other.name] = { aggregated: [...d.aggregated], shares: shares(d.payouts) };
+        others[other.name] = { aggregated: [...d.aggregated], shares: shares(d.payouts, d.withheld) };
       }
       const shapley = options.shapley ? this.shapley(model, modelKey, updates) : undefined;
       const ev = this.evaluate([next]);
@@ -401,7 +401,7 @@ export class SeedRunner {
       rounds.push({
         round: r,
         aggregated: [...decision.aggregated],
-        shares: shares(decision.payouts),
+        shares: shares(decision.payouts, decision.withheld),
         accuracy: ev.accuracy[0] as number,
         loss: ev.loss[0] as number,
         ...(shapley === undefined ? {} : { shapley }),
@@ -485,9 +485,9 @@ function once<T>(make: () => T): () => T {
   return () => (value ??= make());
 }
 
-/** Payout shares: `p_k / sum p` (all zero when nobody is paid). */
-export function shares(payouts: readonly number[]): number[] {
-  const total = payouts.reduce((a, b) => a + b, 0);
+/** Payout shares: `p_k / (sum p + withheld)` (all zero when nobody is paid). */
+export function shares(payouts: readonly number[], withheld = 0): number[] {
+  const total = payouts.reduce((a, b) => a + b, 0) + withheld;
   return payouts.map((p) => (total > 0 ? p / total : 0));
 }
 
