@@ -297,7 +297,9 @@ export type PayVariant =
   | "caps-withheld"
   | "update-cutmed125-withheld"
   | "top-capped-to-uncapped"
-  | "top-capped-to-above-replay";
+  | "top-capped-to-above-replay"
+  | "top-capped-x150-to-uncapped"
+  | "top-capped-x200-to-uncapped";
 
 /**
  * The proven decision with another pay (the same counted slots and aggregate, so the same trajectory
@@ -360,6 +362,7 @@ export type PayVariant =
  *   proportion to their proven pay (`toUncapped`): the capped are paid out of the untopped total;
  *   `top-capped-to-above-replay` splits it in proportion to what each earns above a replay of the
  *   last step instead (`replayValue`), so that a replay takes no part of it;
+ *   `top-capped-x150-to-uncapped`, `-x200-to-uncapped` take the cap at 3/2 or twice the pivot;
  * - `start-above-replay`: `t = 0`, `w = v`. What every step pay becomes when the owner commits
  *   `v' = v`: `v'` is the owner's word as much as `v` is, so against the owner's own identities (which
  *   submit along `v`) a step pay is worth what it pays with the `v'` the owner would choose.
@@ -590,17 +593,25 @@ function deltaCappedValues({ decision: r, kept }: PayContext): Map<number, numbe
   return new Map(kept.map((i) => [i, clipFactor(r, i) * Number(r.cappedAlignment[i])]));
 }
 
+/** How `toUncapped` pays what a top cap takes. */
+interface ToUncapped {
+  /** The capped pay (default: the proven one, top cap at 5/4); a player it pays less than the untopped pay is capped. */
+  readonly pay?: (c: PayContext) => Map<number, number>;
+  /** Split what the cap takes in proportion to what each uncapped player earns above a replay's pay (`replayValue`). */
+  readonly replayFloor?: boolean;
+}
+
 /**
- * The proven pay with the top cap's deduction paid to the players it does not cap: a capped player's
- * value is its proven one out of the untopped total `T`, and the uncapped share `T - C` (`C` the
- * capped players' values) in proportion to their proven values, so the values still sum to `T`.
+ * A top-capped pay with the cap's deduction paid to the players it does not cap: a capped player's
+ * value is its capped one out of the untopped total `T`, and the uncapped share `T - C` (`C` the
+ * capped players' values) in proportion to their values, so the values still sum to `T`.
  */
-function toUncapped(c: PayContext, replayFloor = false): Map<number, number> {
-  const paid = provenValues(c);
+function toUncapped(c: PayContext, { pay = provenValues, replayFloor = false }: ToUncapped = {}): Map<number, number> {
+  const paid = pay(c);
   const before = deltaCappedValues(c);
   const positive = (m: ReadonlyMap<number, number>, keys: readonly number[]): number =>
     keys.reduce((a, i) => a + Math.max(0, m.get(i) ?? 0), 0);
-  const capped = new Set(c.kept.filter((i) => (c.decision.topDeduction[i] as bigint) > 0n));
+  const capped = new Set(c.kept.filter((i) => (paid.get(i) ?? 0) < (before.get(i) ?? 0)));
   const uncapped = c.kept.filter((i) => !capped.has(i));
   const [total, cappedPaid, uncappedPaid] = [positive(before, c.kept), positive(paid, [...capped]), positive(paid, uncapped)];
   // Nobody capped, or nobody left to pay it to: the proven pay.
@@ -934,11 +945,21 @@ const PAYS: Record<
       "as consensus-reference plus, in the decision proof only, the untopped, capped and uncapped totals and one division hint per uncapped player (the scores still sum to the untopped total: no contract change)",
     values: (c) => toUncapped(c),
   },
+  "top-capped-x150-to-uncapped": {
+    description: "as top-capped-to-uncapped with the cap at 3/2 (not 5/4) of the (f + 1)-th highest kept cosine with v",
+    proofNeeds: "as top-capped-to-uncapped (the tolerance is a constant ratio)",
+    values: (c) => toUncapped(c, { pay: cappedAt({ at: "top", tolerance: 1.5 }) }),
+  },
+  "top-capped-x200-to-uncapped": {
+    description: "as top-capped-to-uncapped with the cap at twice the (f + 1)-th highest kept cosine with v",
+    proofNeeds: "as top-capped-to-uncapped (the tolerance is a constant ratio)",
+    values: (c) => toUncapped(c, { pay: cappedAt({ at: "top", tolerance: 2 }) }),
+  },
   "top-capped-to-above-replay": {
     description:
       "as top-capped-to-uncapped, with what the top cap takes split over the uncapped in proportion to what each earns above a replay of the last step (at the kept median norm and cosine with Delta), not to its whole pay",
     proofNeeds: "as top-capped-to-uncapped plus the replay's pay (two lower medians the delta cap and the clip already have, one product)",
-    values: (c) => toUncapped(c, true),
+    values: (c) => toUncapped(c, { replayFloor: true }),
   },
   "caps-withheld": {
     description: "the proven pay, with what the delta cap and the top cap take withheld from the round instead of split over the others",
