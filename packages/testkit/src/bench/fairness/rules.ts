@@ -583,15 +583,22 @@ function cappedAt(pivot: RatePivot): (c: PayContext) => Map<number, number> {
 /** `top-capped`'s values: the delta-capped pay less the reference cap at the `(f + 1)`-th highest cosine. */
 const topCappedValues = cappedAt({ at: "top" });
 
-/** The proven pay's values, `b_r = sigma_r a''_r` (weight units up to the scale, which shares ignore). */
-function provenValues({ decision: r, kept }: PayContext): Map<number, number> {
-  return new Map(kept.map((i) => [i, clipFactor(r, i) * Number(r.paidAlignment[i])]));
+/** Each kept player's clip factor times an alignment the decision (or its input) carries: the proven pay at one of its steps. */
+function clippedAlignment(pick: (c: PayContext) => readonly bigint[]): (c: PayContext) => Map<number, number> {
+  return (c) => {
+    const alignment = pick(c);
+    return new Map(c.kept.map((i) => [i, clipFactor(c.decision, i) * Number(alignment[i])]));
+  };
 }
 
+/** The proven pay's values, `b_r = sigma_r a''_r` (weight units up to the scale, which shares ignore). */
+const provenValues = clippedAlignment(({ decision }) => decision.paidAlignment);
+
 /** The proven pay before the top cap, `sigma_r a'_r` (the delta cap only). */
-function deltaCappedValues({ decision: r, kept }: PayContext): Map<number, number> {
-  return new Map(kept.map((i) => [i, clipFactor(r, i) * Number(r.cappedAlignment[i])]));
-}
+const deltaCappedValues = clippedAlignment(({ decision }) => decision.cappedAlignment);
+
+/** The proven pay before either cap, `sigma_r a_r`. */
+const uncappedValues = clippedAlignment(({ input }) => (input.reference as ReferenceStats).alignment);
 
 /** How `toUncapped` pays what a top cap takes. */
 interface ToUncapped {
@@ -614,18 +621,18 @@ function toUncapped(c: PayContext, { pay = provenValues, replayFloor = false }: 
   const capped = new Set(c.kept.filter((i) => (paid.get(i) ?? 0) < (before.get(i) ?? 0)));
   const uncapped = c.kept.filter((i) => !capped.has(i));
   const [total, cappedPaid, uncappedPaid] = [positive(before, c.kept), positive(paid, [...capped]), positive(paid, uncapped)];
-  // Nobody capped, or nobody left to pay it to: the proven pay.
+  // Nobody capped, or nobody left to pay it to: the capped pay as it is.
   if (capped.size === 0 || uncappedPaid === 0) return paid;
-  const scale = (total - cappedPaid) / uncappedPaid;
+  // The deduction in proportion to what each uncapped player earns above the floor (its whole pay
+  // when there is no floor, or when nobody earns above it).
   const floor = replayFloor ? replayValue(c) : 0;
-  const above = positive(new Map(uncapped.map((i) => [i, (paid.get(i) ?? 0) - floor])), uncapped);
-  if (above === 0) return new Map(c.kept.map((i) => [i, capped.has(i) ? (paid.get(i) as number) : scale * Math.max(0, paid.get(i) ?? 0)]));
-  // The deduction `total - cappedPaid - uncappedPaid` in proportion to what each earns above the floor.
+  const aboveFloor = positive(new Map(uncapped.map((i) => [i, (paid.get(i) ?? 0) - floor])), uncapped);
+  const [from, weight] = aboveFloor === 0 ? [0, uncappedPaid] : [floor, aboveFloor];
   const deduction = total - cappedPaid - uncappedPaid;
   return new Map(
     c.kept.map((i) => {
       const x = paid.get(i) ?? 0;
-      return [i, capped.has(i) ? x : Math.max(0, x) + (deduction * Math.max(0, x - floor)) / above];
+      return [i, capped.has(i) ? x : Math.max(0, x) + (deduction * Math.max(0, x - from)) / weight];
     }),
   );
 }
@@ -642,12 +649,6 @@ function replayValue({ input, kept }: PayContext): number {
   const deltaNorm = Math.sqrt(Number(delta.norm2));
   const cosines = kept.map((i) => cosine(Number(delta.alignment[i]), norm(i), deltaNorm));
   return (lowerMedian(kept.map(norm)) * Math.max(0, lowerMedian(cosines)) * Number(delta.reference)) / deltaNorm;
-}
-
-/** The proven pay before either cap, `sigma_r a_r`. */
-function uncappedValues({ decision: r, input, kept }: PayContext): Map<number, number> {
-  const alignment = (input.reference as ReferenceStats).alignment;
-  return new Map(kept.map((i) => [i, clipFactor(r, i) * Number(alignment[i])]));
 }
 
 /** `update-capped`'s values: the proven clip and delta cap, along the owner's own update. */
@@ -943,7 +944,7 @@ const PAYS: Record<
       "the proven pay, with what the top cap takes paid to the players it does not cap, in proportion to their pay: a capped player is paid its share of the untopped total, the others split the rest",
     proofNeeds:
       "as consensus-reference plus, in the decision proof only, the untopped, capped and uncapped totals and one division hint per uncapped player (the scores still sum to the untopped total: no contract change)",
-    values: (c) => toUncapped(c),
+    values: toUncapped,
   },
   "top-capped-x150-to-uncapped": {
     description: "as top-capped-to-uncapped with the cap at 3/2 (not 5/4) of the (f + 1)-th highest kept cosine with v",
