@@ -607,6 +607,11 @@ function consensusTopDen() {
     return 4;
 }
 
+// P, the fixed-point bits of step 8''''s factor (CONSENSUS_UNCAPPED_BITS = 16 in config.ts, ToUncapped).
+function consensusUncappedBits() {
+    return 16;
+}
+
 // Whether the last global delta is a step to judge by (core `helpingStep`): the rule judges by the
 // owner's reference (on), the step is non-zero (N = |Delta|^2 != 0) and it helps the reference
 // (delta = <Delta, v> >= 1). The last step's veto (DeltaVeto) and the delta cap (CosineCap) act only
@@ -1049,30 +1054,122 @@ template AdditiveValues(K, F, GB) {
     }
 }
 
+// Step 8'''' of the rule, the top cap's deduction paid to the players it does not cap
+// (`uncappedShares` in consensus.ts): with over[r] = [deduction[r] != 0] (the top cap's proven
+// deduction: 0 by consensus and off its players), y_r = max(0, value[r]), x_r = max(0, over[r] before[r]),
+// pot = sum over[r] (x_r - y_r), H = sum (1 - over[r]) y_r and
+// factor = floor(2^P (H + pot) / max(H, 1)): paid[r] = y_r when over, floor(y_r factor / 2^P)
+// otherwise. By consensus nobody is over, the factor is 2^P (or 0 when H = 0, where every y is 0)
+// and paid[r] = max(0, value[r]): this template is also the clamp of the Gram rule's values.
+// Hints (each proven): factor and its remainder; per slot the quotient and remainder of
+// y_r factor / 2^P (0 for players over the cap).
+// Bounds (LOGK = clog2(K)): |value[r]|, |before[r]| < 2^VB (sign tests NonNegative(VB)), so
+// H + pot < 2^(VB + LOGK) and the factor's equation factor max(H, 1) + rem = 2^P (H + pot) has both
+// sides below 2^(P + 2VB + 2LOGK) <= p with factor < 2^(P + VB + LOGK) and rem, max(H, 1) - 1 - rem in
+// [0, 2^(VB + LOGK)) range-checked: the factor is the floor. The caller range-checks paid[r] to
+// [0, 2^W) for some W <= VB + LOGK + 1 (ClusterScores' shift does): then quotient[r] = paid[r] -
+// over[r] y_r lies in (-2^VB, 2^W), both sides of quotient 2^P + rem = (1 - over) y factor are below
+// 2^(P + 2VB + LOGK + 1) in size, and with rem in [0, 2^P) the quotient is the floor (0 over the cap).
+template ToUncapped(K, VB, P) {
+    var LOGK = clog2(K);
+    assert(P + 2 * VB + 2 * LOGK + 2 <= 252);
+    // The cluster values after the top cap (signed, |value[r]| < 2^VB, 0 off the kept players).
+    signal input value[K];
+    // The values before the top cap (signed, |before[r]| < 2^VB; read only where over).
+    signal input before[K];
+    // The top cap's deduction of each slot (CosineCap's proven hint: in [0, 2^(GB + 4)), 0 off its players).
+    signal input deduction[K];
+    // Hint: factor = floor(2^P (H + pot) / max(H, 1)).
+    signal input factor;
+    // Hint: its remainder.
+    signal input factorRemainder;
+    // Hint: floor(y_r factor / 2^P) for players not over the cap, else 0.
+    signal input quotient[K];
+    // Hint: y_r factor mod 2^P for players not over the cap, else 0.
+    signal input remainder[K];
+    // paid[r] >= 0: what slot r's cluster is paid (the caller range-checks it).
+    signal output paid[K];
+
+    // untouched[r].out = 1 iff the top cap deducts nothing from r; over[r] = 1 - that.
+    component untouched[K];
+    signal over[K];
+    // positive[r]: value[r] >= 0; after[r] = y_r = max(0, value[r]).
+    component positive[K];
+    signal after[K];
+    // gated[r] = over[r] before[r]; beforePositive[r]: it is >= 0; taken[r] = x_r = max(0, gated[r]).
+    signal gated[K];
+    component beforePositive[K];
+    signal taken[K];
+    // overAfter[r] = over[r] y_r: the capped players' pay.
+    signal overAfter[K];
+    var pot = 0;
+    var total = 0;
+    for (var r = 0; r < K; r++) {
+        untouched[r] = IsZero();
+        untouched[r].in <== deduction[r];
+        over[r] <== 1 - untouched[r].out;
+        positive[r] = NonNegative(VB);
+        positive[r].d <== value[r];
+        after[r] <== positive[r].out * value[r];
+        gated[r] <== over[r] * before[r];
+        beforePositive[r] = NonNegative(VB);
+        beforePositive[r].d <== gated[r];
+        taken[r] <== beforePositive[r].out * gated[r];
+        overAfter[r] <== over[r] * after[r];
+        pot += taken[r] - overAfter[r];
+        total += after[r] - overAfter[r];
+    }
+
+    // ---- the factor: factor max(H, 1) + rem = 2^P (H + pot), 0 <= rem < max(H, 1) ----
+    component nobody = IsZero();
+    nobody.in <== total;
+    signal divisor <== total + nobody.out;
+    factor * divisor + factorRemainder === (1 << P) * (total + pot);
+    component factorRange = RangeCheck(P + VB + LOGK);
+    factorRange.in <== factor;
+    component factorRemainderRange = RangeCheck(VB + LOGK);
+    factorRemainderRange.in <== factorRemainder;
+    component factorRemainderBelow = RangeCheck(VB + LOGK);
+    factorRemainderBelow.in <== divisor - 1 - factorRemainder;
+
+    // ---- each player's pay: quotient 2^P + rem = (1 - over) y factor, 0 <= rem < 2^P ----
+    // product[r] = (y_r - over[r] y_r) factor.
+    signal product[K];
+    // remainderRange[r]: remainder[r] in [0, 2^P).
+    component remainderRange[K];
+    for (var r = 0; r < K; r++) {
+        product[r] <== (after[r] - overAfter[r]) * factor;
+        quotient[r] * (1 << P) + remainder[r] === product[r];
+        remainderRange[r] = RangeCheck(P);
+        remainderRange[r].in <== remainder[r];
+        paid[r] <== overAfter[r] + quotient[r];
+    }
+}
+
 // Steps 7 and 8 of the rule, counted slots and scores: `counted`, `clusterScores` and `scores` of
-// consensusDecision, from the cluster values (GramValues by consensus, AdditiveValues by the reference).
+// consensusDecision, from the paid cluster values (GramValues by consensus, AdditiveValues by the
+// reference, each through ToUncapped).
 // - counted[k] = sum_l labelOf[k][l] kept[l]: slot k's cluster is kept.
-// - clusterScore[r] = floor(max(0, value[r]) / 2^(2F)) (0 for slots that are not kept, whose value
-//   is 0).
+// - clusterScore[r] = floor(value[r] / 2^(2F)) (0 for slots that are not kept, whose value is 0).
 // - score[k] = counted[k] floor(clusterScore[l] / clusterSize[l]) for k's label l, < 2^SB (SB = 64,
 //   SCORE_BITS of config.ts; a larger score makes the witness unsatisfiable, as the reference throws).
 // Inputs as the other templates give them: kept from the caller (a kept slot is a capped
 // representative, so its cluster size is at least 1), labelOf and clusterSize from Clusters
 // (labelOf rows one-hot on candidates, zero elsewhere; clusterSize[l] <= K).
 // Hints (inputs, as ClipFactor's sigmaHint, each proven): the quotient and remainder of each floor.
-// Bounds (LOGK = clog2(K)): |value[r]| < 2^VB (sign test NonNegative(VB)). Shift: clamped_r =
-// max(0, value[r]) = q_r 2^(2F) + rem_r with rem_r in [0, 2^(2F)) and q_r in [0, 2^(VB - 2F));
-// both sides are below 2^(VB + 1), far below p, so the equation holds over the integers and q_r is
-// the floor. Split (per label l): clusterScore[l] = q'_l clusterSize[l] + rem'_l with q'_l in
-// [0, 2^SB), rem'_l in [0, 2^LOGK) and, for kept l, clusterSize[l] - 1 - rem'_l in [0, 2^LOGK)
-// (rem'_l < size, which needs size >= 1); both sides are below 2^(SB + LOGK + 1), so q'_l is the
-// floor. For l not kept, q'_l = 0 is required (then clusterScore[l] = 0 forces rem'_l = 0): every
-// hint is unique.
+// Bounds (LOGK = clog2(K)): value[r] = q_r 2^(2F) + rem_r with rem_r in [0, 2^(2F)) and q_r in
+// [0, 2^(VB - 2F)): the equation has a solution only for value[r] in [0, 2^VB) (so it is also the
+// range check of the values ToUncapped requires), both sides are below 2^(VB + 1), far below p, so
+// it holds over the integers and q_r is the floor. Split (per label l): clusterScore[l] = q'_l
+// clusterSize[l] + rem'_l with q'_l in [0, 2^SB), rem'_l in [0, 2^LOGK) and, for kept l,
+// clusterSize[l] - 1 - rem'_l in [0, 2^LOGK) (rem'_l < size, which needs size >= 1); both sides are
+// below 2^(SB + LOGK + 1), so q'_l is the floor. For l not kept, q'_l = 0 is required (then
+// clusterScore[l] = 0 forces rem'_l = 0): every hint is unique.
 template ClusterScores(K, F, VB) {
     var LOGK = clog2(K);
     var SB = 64;
     assert(VB <= 252 && VB > 2 * F);
-    // The cluster values (signed, |value[r]| < 2^VB, 0 for slots that are not kept).
+    // The paid cluster values, in [0, 2^VB) (0 for slots that are not kept).
     signal input value[K];
     // kept[r] = 1 iff representative r is kept (0/1, from the caller).
     signal input kept[K];
@@ -1080,9 +1177,9 @@ template ClusterScores(K, F, VB) {
     signal input labelOf[K][K];
     // clusterSize[l] = number of slots labelled l, in [0, K] (Clusters' output).
     signal input clusterSize[K];
-    // Hint: shiftQuotient[r] = floor(max(0, value[r]) / 2^(2F)) for kept r, else 0.
+    // Hint: shiftQuotient[r] = floor(value[r] / 2^(2F)).
     signal input shiftQuotient[K];
-    // Hint: shiftRemainder[r] = max(0, value[r]) mod 2^(2F) for kept r, else 0.
+    // Hint: shiftRemainder[r] = value[r] mod 2^(2F).
     signal input shiftRemainder[K];
     // Hint: splitQuotient[l] = floor(clusterScore[l] / clusterSize[l]) for kept l, else 0.
     signal input splitQuotient[K];
@@ -1090,24 +1187,17 @@ template ClusterScores(K, F, VB) {
     signal input splitRemainder[K];
     // counted[k] = 1 iff slot k is a member of a kept cluster (status 1).
     signal output counted[K];
-    // clusterScore[r] = floor(max(0, value[r]) / 2^(2F)).
+    // clusterScore[r] = floor(value[r] / 2^(2F)).
     signal output clusterScore[K];
     // score[k] = counted[k] * floor(clusterScore[label] / clusterSize[label]), in [0, 2^SB).
     signal output score[K];
 
-    // positive[r].out = 1 iff value[r] >= 0.
-    component positive[K];
-    // clamped[r] = max(0, value[r]) = positive[r].out * value[r].
-    signal clamped[K];
     // shiftQuotientRange[r]: shiftQuotient[r] in [0, 2^(VB - 2F)).
     component shiftQuotientRange[K];
     // shiftRemainderRange[r]: shiftRemainder[r] in [0, 2^(2F)).
     component shiftRemainderRange[K];
     for (var r = 0; r < K; r++) {
-        positive[r] = NonNegative(VB);
-        positive[r].d <== value[r];
-        clamped[r] <== positive[r].out * value[r];
-        shiftQuotient[r] * (1 << (2 * F)) + shiftRemainder[r] === clamped[r];
+        shiftQuotient[r] * (1 << (2 * F)) + shiftRemainder[r] === value[r];
         shiftQuotientRange[r] = RangeCheck(VB - 2 * F);
         shiftQuotientRange[r].in <== shiftQuotient[r];
         shiftRemainderRange[r] = RangeCheck(2 * F);
@@ -1222,6 +1312,12 @@ template ConsensusRule(K, F, GB) {
     signal input topPivotHint[K];
     signal input topDeductionHint[K];
     signal input topRemainderHint[K];
+    // Hints (ToUncapped): the factor of the uncapped players' pay and its remainder, and the
+    // quotient and remainder of each one's pay times it over 2^P.
+    signal input uncappedFactor;
+    signal input uncappedFactorRemainder;
+    signal input uncappedQuotient[K];
+    signal input uncappedRemainder[K];
     // Hints (ClusterScores): quotient and remainder of each cluster value's shift by 2^(2F).
     signal input shiftQuotient[K];
     signal input shiftRemainder[K];
@@ -1400,9 +1496,28 @@ template ConsensusRule(K, F, GB) {
         value[k] <== gramValues.value[k] + byReference * (additiveValues.value[k] - gramValues.value[k]);
     }
 
-    // Steps 7 and 8: counted members, cluster scores and their split.
-    component scores = ClusterScores(K, F, 2 * F + GB + LOGK + 3);
-    scores.value <== value;
+    // Step 8'''': what the top cap took is paid to the kept players it did not cap (by consensus
+    // nobody is capped: the clamp max(0, value)). The values before the top cap: the additive values
+    // of the delta-capped alignments (|a'| < 2^(GB + 2)).
+    component beforeValues = AdditiveValues(K, F, GB + 2);
+    for (var k = 0; k < K; k++) {
+        beforeValues.sigma[k] <== clip[k].sigma;
+    }
+    beforeValues.alignment <== deltaCap.capped;
+    beforeValues.kept <== kept;
+    component toUncapped = ToUncapped(K, 2 * F + GB + LOGK + 3, consensusUncappedBits());
+    toUncapped.value <== value;
+    toUncapped.before <== beforeValues.value;
+    toUncapped.deduction <== topDeductionHint;
+    toUncapped.factor <== uncappedFactor;
+    toUncapped.factorRemainder <== uncappedFactorRemainder;
+    toUncapped.quotient <== uncappedQuotient;
+    toUncapped.remainder <== uncappedRemainder;
+
+    // Steps 7 and 8: counted members, cluster scores and their split (the shift range-checks the
+    // paid values, as ToUncapped requires: they are at most the sum of the kept values before the top cap).
+    component scores = ClusterScores(K, F, 2 * F + GB + 2 * LOGK + 3);
+    scores.value <== toUncapped.paid;
     scores.kept <== kept;
     scores.labelOf <== labelOf;
     scores.clusterSize <== clusters.clusterSize;

@@ -105,8 +105,9 @@ template Decision(K_MAX, CHUNK, B, BG) {
     // Hints of the consensus rule (ConsensusRule in consensus.circom, `consensusHints` in
     // packages/core/src/consensus.ts): the clusters' labels, BFS parents and depths, the median
     // slot, the clip factors, the delta cap's roots, median, deductions and remainders, the top
-    // cap's roots, pivot, deductions and remainders, and the quotients and remainders of the
-    // scores' shift and split.
+    // cap's roots, pivot, deductions and remainders, the factor of the top cap's redistribution
+    // with its remainder and each uncapped player's quotient and remainder, and the quotients and
+    // remainders of the scores' shift and split.
     signal input labelOf[K_MAX][K_MAX];
     signal input parentOf[K_MAX][K_MAX];
     signal input depth[K_MAX];
@@ -120,6 +121,10 @@ template Decision(K_MAX, CHUNK, B, BG) {
     signal input topPivotHint[K_MAX];
     signal input topDeductionHint[K_MAX];
     signal input topRemainderHint[K_MAX];
+    signal input uncappedFactor;
+    signal input uncappedFactorRemainder;
+    signal input uncappedQuotient[K_MAX];
+    signal input uncappedRemainder[K_MAX];
     signal input shiftQuotient[K_MAX];
     signal input shiftRemainder[K_MAX];
     signal input splitQuotient[K_MAX];
@@ -312,6 +317,10 @@ template Decision(K_MAX, CHUNK, B, BG) {
     rule.topPivotHint <== topPivotHint;
     rule.topDeductionHint <== topDeductionHint;
     rule.topRemainderHint <== topRemainderHint;
+    rule.uncappedFactor <== uncappedFactor;
+    rule.uncappedFactorRemainder <== uncappedFactorRemainder;
+    rule.uncappedQuotient <== uncappedQuotient;
+    rule.uncappedRemainder <== uncappedRemainder;
     rule.size <== size;
     rule.labelOf <== labelOf;
     rule.parentOf <== parentOf;

@@ -22,6 +22,7 @@ import {
   type ConsensusResult,
   type DeltaStats,
   type ReferenceStats,
+  uncappedShares,
 } from "@fedmarket/core";
 import { loadTestMain, releaseCurves, rng, tamper, type TestCircuit } from "./harness.ts";
 
@@ -34,8 +35,69 @@ const F = CONSENSUS_PARAMS.clipBits;
 /** The top cap's tolerance under test: a cosine up to 5/4 of the (f + 1)-th highest is not capped. */
 const TOP_NUM = 5;
 const TOP_DEN = 4;
-/** Bound of the cluster values ConsensusRule gives ClusterScores: 2F + GB + clog2(K) + 1. */
-const VB = 2 * F + GB + Math.ceil(Math.log2(K)) + 1;
+/** clog2(K). */
+const LOGK = Math.ceil(Math.log2(K));
+/** Bound of the signed cluster values ConsensusRule gives ToUncapped: 2F + GB + clog2(K) + 3. */
+const VB = 2 * F + GB + LOGK + 3;
+/** Bound of the paid values ToUncapped gives ClusterScores: the sum of K values below 2^VB. */
+const PAID_BITS = VB + LOGK;
+/** Step 8''''s fixed-point bits. */
+const P = CONSENSUS_PARAMS.toUncappedBits as number;
+
+/** The test mains' ToUncapped: its inputs, and the component wired to them. */
+const SHARES_INPUTS = ["value[K]", "before[K]", "deduction[K]", "factor", "factorRemainder", "quotient[K]", "remainder[K]"]
+  .map((signal) => `    signal input ${signal};\n`)
+  .join("");
+const SHARES_WIRING = `    component shares = ToUncapped(K, VB, P);\n${SHARES_INPUTS.replace(/ {4}signal input (\w+)(\[K\])?;/g, "    shares.$1 <== $1;")}`;
+
+/** Test main: ToUncapped feeding ClusterScores, as ConsensusRule wires them (the shift range-checks the paid values). */
+const SCORES_MAIN = `pragma circom 2.1.0;
+include "consensus.circom";
+// Test main: ToUncapped(${K}, ${VB}, ${P}) feeding ClusterScores(${K}, ${F}, ${PAID_BITS}).
+template TestScores(K, F, VB, P, W) {
+${SHARES_INPUTS}    signal input kept[K];
+    signal input labelOf[K][K];
+    signal input clusterSize[K];
+    signal input shiftQuotient[K];
+    signal input shiftRemainder[K];
+    signal input splitQuotient[K];
+    signal input splitRemainder[K];
+    signal output paid[K];
+    signal output counted[K];
+    signal output clusterScore[K];
+    signal output score[K];
+${SHARES_WIRING}    paid <== shares.paid;
+    component scores = ClusterScores(K, F, W);
+    scores.value <== shares.paid;
+    scores.kept <== kept;
+    scores.labelOf <== labelOf;
+    scores.clusterSize <== clusterSize;
+    scores.shiftQuotient <== shiftQuotient;
+    scores.shiftRemainder <== shiftRemainder;
+    scores.splitQuotient <== splitQuotient;
+    scores.splitRemainder <== splitRemainder;
+    counted <== scores.counted;
+    clusterScore <== scores.clusterScore;
+    score <== scores.score;
+}
+component main = TestScores(${K}, ${F}, ${VB}, ${P}, ${PAID_BITS});
+`;
+
+/** Test main: ToUncapped with the range check of its paid values that its caller owes (ClusterScores' shift). */
+const TO_UNCAPPED_MAIN = `pragma circom 2.1.0;
+include "consensus.circom";
+// Test main: ToUncapped(${K}, ${VB}, ${P}), paid range-checked to ${PAID_BITS} bits.
+template TestToUncapped(K, VB, P, W) {
+${SHARES_INPUTS}    signal output paid[K];
+${SHARES_WIRING}    component range[K];
+    for (var r = 0; r < K; r++) {
+        range[r] = RangeCheck(W);
+        range[r].in <== shares.paid[r];
+    }
+    paid <== shares.paid;
+}
+component main = TestToUncapped(${K}, ${VB}, ${P}, ${PAID_BITS});
+`;
 
 const testMain = (template: string, args: string): string => `pragma circom 2.1.0;
 include "consensus.circom";
@@ -70,6 +132,7 @@ let keep: TestCircuit;
 let clusters: TestCircuit;
 let cap: TestCircuit;
 let scoring: TestCircuit;
+let toUncapped: TestCircuit;
 let rule: TestCircuit;
 let aligned: TestCircuit;
 let additiveValues: TestCircuit;
@@ -87,7 +150,8 @@ before(async () => {
   keep = await loadTestMain("test_consensus_keep", testMain("ConsensusKeep", `${K}, ${F}, ${GB}`));
   clusters = await loadTestMain("test_clusters", testMain("Clusters", `${K}`));
   cap = await loadTestMain("test_norm_cap", testMain("NormCap", `${K}, ${GB}`));
-  scoring = await loadTestMain("test_cluster_scores", testMain("ClusterScores", `${K}, ${F}, ${VB}`));
+  scoring = await loadTestMain("test_cluster_scores", SCORES_MAIN);
+  toUncapped = await loadTestMain("test_to_uncapped", TO_UNCAPPED_MAIN);
   rule = await loadTestMain("test_consensus_rule", testMain("ConsensusRule", `${K}, ${F}, ${GB}`));
   aligned = await loadTestMain("test_reference_aligned", testMain("ReferenceAligned", `${K}, ${GB}`));
   additiveValues = await loadTestMain("test_additive_values", testMain("AdditiveValues", `${K}, ${F}, ${GB}`));
@@ -875,8 +939,15 @@ function scoresInput(round: Round): { input: CircuitInput; result: ConsensusResu
   );
   const hints = consensusHints(result, F);
   const size = Array.from({ length: K }, (_, l) => (result.representative[l] ? BigInt(result.clusterSize[l] as number) : 0n));
+  // By consensus nobody is over the top cap: ToUncapped is the clamp (its hints are consensusHints').
   const input = {
     value: sums.map(mod),
+    before: new Array<bigint>(K).fill(0n),
+    deduction: new Array<bigint>(K).fill(0n),
+    factor: hints["uncappedFactor"],
+    factorRemainder: hints["uncappedFactorRemainder"],
+    quotient: hints["uncappedQuotient"],
+    remainder: hints["uncappedRemainder"],
     kept: kept.map(bit),
     labelOf: hints.labelOf,
     clusterSize: size,
@@ -914,7 +985,7 @@ describe("ClusterScores", () => {
     }
     const counts = `${counted} counted, ${copies} kept clusters of copies, ${unevenSplits} uneven splits, ${negative} negative sums`;
     assert.ok(counted >= 40 && copies >= 5 && unevenSplits >= 3 && negative >= 1, counts);
-    console.error(`  ClusterScores(${K}, ${F}, ${VB}): ${scoring.r1cs.nConstraints} constraints`);
+    console.error(`  ToUncapped(${K}, ${VB}, ${P}) and ClusterScores(${K}, ${F}, ${PAID_BITS}): ${scoring.r1cs.nConstraints} constraints`);
   });
 
   test("copies split their cluster's score; a negative sum scores 0", async () => {
@@ -995,6 +1066,158 @@ describe("ClusterScores", () => {
         assert.notEqual(scoring.violated(withOutput(scoring, w, name, output(scoring, w, name) + 1n)), -1, name);
       }
     }
+  });
+});
+
+// ---- 8''''. ToUncapped ----
+
+/** A ToUncapped case: signed values after and before the top cap, and which slots it deducts from. */
+interface ShareCase {
+  readonly name: string;
+  readonly value: readonly bigint[];
+  readonly before: readonly bigint[];
+  readonly over: readonly boolean[];
+}
+
+/** ToUncapped's input of a case (hints from core's `uncappedShares`; deductions 1 where over) and the expected paid values. */
+function sharesInput(c: ShareCase): { input: CircuitInput; shares: ReturnType<typeof uncappedShares> } {
+  const shares = uncappedShares({ values: c.value, before: c.before, overTop: c.over, bits: P });
+  const input = {
+    value: c.value.map(mod),
+    before: c.before.map(mod),
+    deduction: c.over.map((o, r) => (o ? BigInt(r + 1) : 0n)),
+    factor: shares.factor,
+    factorRemainder: shares.factorRemainder,
+    quotient: shares.quotient,
+    remainder: shares.remainder,
+  } as CircuitInput;
+  return { input, shares };
+}
+
+/** Seeded cases: values in (-2^30, 2^30), some slots over the cap with a value lowered by up to 2^28. */
+function randomShareCases(count: number, seed: number): ShareCase[] {
+  const next = rng(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const over = Array.from({ length: K }, () => next(0, 2) === 0n);
+    const value = Array.from({ length: K }, () => next(0, 2 ** 30) - (next(0, 3) === 0n ? 2n ** 30n : 0n));
+    const before = value.map((x, r) => (over[r] ? x + next(1, 2 ** 28) : x));
+    return { name: `seeded ${i}`, value, before, over };
+  });
+}
+
+/** Hand-made cases (K = 5). */
+const SHARE_CASES: ShareCase[] = [
+  // Nobody over the cap: the clamp (the Gram rule's values pass through it).
+  { name: "nobody over", value: [5n, -3n, 0n, 7n, 1n], before: [0n, 0n, 0n, 0n, 0n], over: [false, false, false, false, false] },
+  // Two over it: pot 6 + 3 (one from 3 to -1), the others paid twice their value.
+  { name: "pot", value: [4n, -1n, 3n, 6n, -4n], before: [10n, 3n, 3n, 6n, -4n], over: [true, true, false, false, false] },
+  // Over from a negative pay: it took nothing from the pay.
+  { name: "negative before", value: [-5n, 2n, 2n, 0n, 0n], before: [-2n, 2n, 2n, 0n, 0n], over: [true, false, false, false, false] },
+  // Nobody else paid (H = 0): the capped values stand.
+  { name: "nobody else", value: [3n, 0n, -2n, 0n, 0n], before: [8n, 0n, -2n, 0n, 0n], over: [true, false, false, false, false] },
+  // Every slot over the cap.
+  { name: "all over", value: [3n, 1n, 2n, 5n, 1n], before: [4n, 9n, 2n, 6n, 1n], over: [true, true, true, true, true] },
+  // Floors: H = 3, pot 1.
+  { name: "floors", value: [3n, 1n, 2n, 0n, 0n], before: [4n, 1n, 2n, 0n, 0n], over: [true, false, false, false, false] },
+  // The extremes of the ranges: values at 2^VB - 1 and -2^VB, a pot of almost 2^VB paid to a value of 1.
+  {
+    name: "extremes",
+    value: [2n ** BigInt(VB) - 1n, -(2n ** BigInt(VB)), 1n, 0n, 0n],
+    before: [2n ** BigInt(VB) - 1n, 2n ** BigInt(VB) - 1n, 1n, 0n, 0n],
+    over: [false, true, false, false, false],
+  },
+  // A tiny H against a large pot.
+  { name: "tiny H", value: [1n, 0n, 0n, 0n, 1n], before: [1n, 0n, 0n, 0n, 2n ** 60n], over: [false, false, false, false, true] },
+];
+
+describe("ToUncapped", () => {
+  test("equals core's uncappedShares on seeded and hand-made cases", async () => {
+    let paidUp = 0;
+    for (const c of [...randomShareCases(40, 811), ...SHARE_CASES]) {
+      const { input, shares } = sharesInput(c);
+      const w = await toUncapped.witness(input);
+      assert.equal(toUncapped.violated(w), -1, c.name);
+      for (let r = 0; r < K; r++) assert.equal(output(toUncapped, w, `paid[${r}]`), shares.paid[r], `${c.name}: paid[${r}]`);
+      if (shares.pot > 0n && shares.total > 0n) paidUp++;
+    }
+    assert.ok(paidUp >= 20, `${paidUp} cases paid a pot to the uncapped`);
+    console.error(`  ToUncapped(${K}, ${VB}, ${P}): ${toUncapped.r1cs.nConstraints} constraints`);
+  });
+
+  test("the hand-made cases pay as their names say", () => {
+    const paid = (name: string): bigint[] => sharesInput(SHARE_CASES.find((c) => c.name === name)!).shares.paid;
+    assert.deepEqual(paid("nobody over"), [5n, 0n, 0n, 7n, 1n]);
+    assert.deepEqual(paid("pot"), [4n, 0n, 6n, 12n, 0n]);
+    assert.deepEqual(paid("negative before"), [0n, 2n, 2n, 0n, 0n]);
+    assert.deepEqual(paid("nobody else"), [3n, 0n, 0n, 0n, 0n]);
+    assert.deepEqual(paid("all over"), [3n, 1n, 2n, 5n, 1n]);
+    assert.deepEqual(paid("floors"), [3n, 1n, 2n, 0n, 0n]);
+    // H = 2^VB, pot = 2^VB - 1: factor 2^(P + 1) - 1, so the pot reaches the two in proportion, less the floors.
+    const extremes = paid("extremes");
+    assert.equal(extremes[0], 2n ** BigInt(VB + 1) - 2n ** BigInt(VB - P) - 2n);
+    assert.equal(extremes[2], 1n);
+    assert.deepEqual(paid("tiny H"), [2n ** 60n, 0n, 0n, 0n, 1n]);
+  });
+
+  test("every hint changed at one entry is rejected; a deduction moved or a wrong output is a violation", async () => {
+    let rejected = 0;
+    for (const c of SHARE_CASES.filter((x) => ["pot", "floors", "nobody else", "extremes"].includes(x.name))) {
+      const { input, shares } = sharesInput(c);
+      const names = ["factor", "factorRemainder", "quotient", "remainder"];
+      for (const name of names) {
+        const entries = Array.isArray(input[name]) ? [...Array(K).keys()] : [-1];
+        for (const k of entries) {
+          for (const d of [1n, -1n]) {
+            const edit = (x: Record<string, unknown>): void => {
+              if (k < 0) x[name] = mod((x[name] as bigint) + d);
+              else (x[name] as bigint[])[k] = mod(((x[name] as bigint[])[k] as bigint) + d);
+            };
+            await assert.rejects(toUncapped.witness(tamper(input, edit)), `${c.name}: ${name}[${k}] ${d}`);
+            rejected++;
+          }
+        }
+      }
+      // Quotient and remainder moved together keep the equations: a range check fails.
+      const one = 1n << BigInt(P);
+      const uncapped = c.over.findIndex((o, r) => !o && (shares.paid[r] as bigint) > 0n);
+      if (uncapped >= 0) {
+        for (const [dq, dr] of [
+          [1n, -one],
+          [-1n, one],
+        ] as const) {
+          const edit = (x: Record<string, unknown>): void => {
+            (x["quotient"] as bigint[])[uncapped] = mod((shares.quotient[uncapped] as bigint) + dq);
+            (x["remainder"] as bigint[])[uncapped] = mod((shares.remainder[uncapped] as bigint) + dr);
+          };
+          await assert.rejects(toUncapped.witness(tamper(input, edit)), `${c.name}: quotient pair ${dq}`);
+        }
+      }
+      const divisor = shares.total > 0n ? shares.total : 1n;
+      for (const [dq, dr] of [
+        [1n, -divisor],
+        [-1n, divisor],
+      ] as const) {
+        const edit = (x: Record<string, unknown>): void => {
+          x["factor"] = mod(shares.factor + dq);
+          x["factorRemainder"] = mod(shares.factorRemainder + dr);
+        };
+        await assert.rejects(toUncapped.witness(tamper(input, edit)), `${c.name}: factor pair ${dq}`);
+      }
+      // Who is over the cap is CosineCap's proven deduction: moving it changes the pay, so these hints fail.
+      for (let r = 0; r < K; r++) {
+        const moved = tamper(input, (x) => ((x["deduction"] as bigint[])[r] = c.over[r] ? 0n : 1n));
+        const expected = uncappedShares({ values: c.value, before: c.before, overTop: c.over.map((o, i) => (i === r ? !o : o)), bits: P });
+        if (expected.paid.some((x, i) => x !== shares.paid[i]) || expected.factor !== shares.factor) {
+          await assert.rejects(toUncapped.witness(moved), `${c.name}: deduction of ${r} moved`);
+          rejected++;
+        }
+      }
+      const w = await toUncapped.witness(input);
+      for (let r = 0; r < K; r++) {
+        assert.notEqual(toUncapped.violated(withOutput(toUncapped, w, `paid[${r}]`, (shares.paid[r] as bigint) + 1n)), -1, `paid[${r}]`);
+      }
+    }
+    assert.ok(rejected >= 100, `${rejected} rejected`);
   });
 });
 
@@ -1114,14 +1337,19 @@ describe("ConsensusRule", () => {
       const honestWitness = await rule.witness(input);
       assertRuleOutputs(honestWitness, result, "honest hints");
       for (const name of Object.keys(consensusHints(result, F))) {
-        const entries = (input[name] as (bigint | bigint[])[]).flatMap((x, i) => (Array.isArray(x) ? x.map((_, j) => [i, j]) : [[i]]));
+        const hint = input[name] as bigint | (bigint | bigint[])[];
+        // A scalar hint is one entry at no index.
+        const entries = Array.isArray(hint) ? hint.flatMap((x, i) => (Array.isArray(x) ? x.map((_, j) => [i, j]) : [[i]])) : [[]];
         for (const at of entries) {
           const read = (c: Record<string, unknown>): bigint =>
-            at.length === 2
-              ? ((c[name] as bigint[][])[at[0] as number] as bigint[])[at[1] as number]!
-              : (c[name] as bigint[])[at[0] as number]!;
+            at.length === 0
+              ? (c[name] as bigint)
+              : at.length === 2
+                ? ((c[name] as bigint[][])[at[0] as number] as bigint[])[at[1] as number]!
+                : (c[name] as bigint[])[at[0] as number]!;
           const write = (c: Record<string, unknown>, v: bigint): void => {
-            if (at.length === 2) ((c[name] as bigint[][])[at[0] as number] as bigint[])[at[1] as number] = v;
+            if (at.length === 0) c[name] = v;
+            else if (at.length === 2) ((c[name] as bigint[][])[at[0] as number] as bigint[])[at[1] as number] = v;
             else (c[name] as bigint[])[at[0] as number] = v;
           };
           const original = read(input);
@@ -1493,7 +1721,7 @@ describe("ConsensusRule by the owner's reference", () => {
 
   test("every hint changed at one entry is rejected or gives the same outputs; byReference flipped changes them", async () => {
     let rejected = 0;
-    for (const ruleCase of [REFERENCE_CASES[5], REFERENCE_CASES[1], REFERENCE_CASES[6]] as RuleCase[]) {
+    for (const ruleCase of [REFERENCE_CASES[5], REFERENCE_CASES[1], REFERENCE_CASES[6], IDENTITIES_CASE] as RuleCase[]) {
       const { input, result } = ruleInput(ruleCase);
       for (const name of [
         "medianSlot",
@@ -1506,19 +1734,24 @@ describe("ConsensusRule by the owner's reference", () => {
         "topPivotHint",
         "topDeductionHint",
         "topRemainderHint",
+        "uncappedFactor",
+        "uncappedFactorRemainder",
+        "uncappedQuotient",
+        "uncappedRemainder",
         "shiftQuotient",
         "shiftRemainder",
         "splitQuotient",
         "splitRemainder",
       ]) {
-        for (let k = 0; k < K; k++) {
-          const original = (input[name] as bigint[])[k] as bigint;
+        // A scalar hint is one entry (k = -1).
+        for (const k of Array.isArray(input[name]) ? [...Array(K).keys()] : [-1]) {
+          const original = k < 0 ? (input[name] as bigint) : ((input[name] as bigint[])[k] as bigint);
           const values = ["medianSlot", "deltaMedianHint", "topPivotHint"].includes(name)
             ? [1n - original]
             : [mod(original + 1n), mod(original - 1n)];
           for (const value of values) {
             try {
-              const w = await rule.witness(tamper(input, (c) => ((c[name] as bigint[])[k] = value)));
+              const w = await rule.witness(tamper(input, (c) => (k < 0 ? (c[name] = value) : ((c[name] as bigint[])[k] = value))));
               if (rule.violated(w) !== -1) rejected++;
               else assertRuleOutputs(w, result, `${name}[${k}] = ${value}`);
             } catch {
@@ -1529,11 +1762,29 @@ describe("ConsensusRule by the owner's reference", () => {
       }
     }
     assert.ok(rejected >= 150, `${rejected} rejected`);
+    assert.ok(ruleInput(IDENTITIES_CASE).result.overTop.filter(Boolean).length === 2, "the identities' case pays the top cap's pot");
     // The same inputs judged by consensus: other hints are needed (the copies round's scores differ).
     const { input } = ruleInput(REFERENCE_CASES[5] as RuleCase);
     await assert.rejects(rule.witness(tamper(input, (c) => (c.byReference = 0n))));
   });
 });
+
+/**
+ * Three honest updates (cosines 0.55-0.77 with v = e_1) and two of the owner's identities along v
+ * (0.97, not near-duplicates of each other), f = 2: the pivot is the best honest player, the
+ * identities are over 5/4 of it, and what the cap takes is paid to the honest three (step 8'''').
+ */
+const IDENTITIES_CASE: RuleCase = {
+  round: [
+    [100n, 90n, 80n, 0n],
+    [90n, 110n, 0n, 80n],
+    [120n, 80n, 0n, 60n],
+    [160n, 40n, 0n, 0n],
+    [160n, 0n, 40n, 0n],
+  ],
+  reference: { v: [1n, 0n, 0n, 0n], size: 64 },
+  f: 2,
+};
 
 // ---- 8''. The delta cap: CosineCap(K, GB, 1, 1, 0) ----
 

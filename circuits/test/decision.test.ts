@@ -563,6 +563,43 @@ describe("decision circuit caps what a cosine far above the others pays (the top
     await accepts(res);
     // Every top-cap hint off by one, the pivot moved, or more for slot 3 is refused.
     await rejectsCapTampering(res, ["topRootHint", "topDeductionHint", "topRemainderHint"], "topPivotHint", res.rule.topPivotSlot, 3);
+    // Step 8'''': what the cap took from slot 3 is paid to the others. The outcome of the cap alone
+    // (slot 3's deduction left to the contract's proportional split) is refused, and so is every
+    // redistribution hint off by one.
+    assert.deepEqual(res.rule.overTop, [false, false, false, true]);
+    assert.ok(res.rule.topPot > 0n && res.rule.uncappedFactor > 1n << BigInt(CONSENSUS_PARAMS.toUncappedBits as number));
+    const capAlone = res.rule.scores.map((x, k) => {
+      const l = res.rule.label[k] as number;
+      if (!res.rule.counted[k] || k === 3) return x;
+      const value = (res.rule.clip[l] as bigint) * (res.rule.paidAlignment[l] as bigint);
+      return (value > 0n ? value >> BigInt(CONSENSUS_PARAMS.clipBits) : 0n) / BigInt(res.rule.clusterSize[l] as number);
+    });
+    assert.ok(
+      capAlone.some((x, k) => x < (res.rule.scores[k] as bigint)),
+      "the honest slots are paid up",
+    );
+    await rejects(
+      tamper(res.decision.input, (c) => (c["outcome"] = packOutcome(res.rule.status, capAlone, 4))),
+      "the outcome of the cap alone",
+    );
+    for (const name of ["uncappedQuotient", "uncappedRemainder"]) {
+      for (let k = 0; k < 4; k++) {
+        for (const step of [1n, -1n]) {
+          await rejects(
+            tamper(res.decision.input, (c) => ((c[name] as bigint[])[k] = mod(((c[name] as bigint[])[k] as bigint) + step))),
+            `${name}[${k}] ${step}`,
+          );
+        }
+      }
+    }
+    for (const name of ["uncappedFactor", "uncappedFactorRemainder"]) {
+      for (const step of [1n, -1n]) {
+        await rejects(
+          tamper(res.decision.input, (c) => (c[name] = mod((c[name] as bigint) + step))),
+          `${name} ${step}`,
+        );
+      }
+    }
     // f is ctx's low byte: with f = 0 the pivot is the highest cosine, not the hinted second one.
     await rejects(
       tamper(res.decision.input, (c) => (c["ctx"] = (c["ctx"] as bigint) - 1n)),
@@ -976,6 +1013,10 @@ describe("decision circuit rejects tampered inputs", () => {
       `${name}[${i}] ${delta < 0n ? "-" : "+"} ${delta < 0n ? -delta : delta}`,
       (c) => ((c[name] as bigint[])[i] = mod(((c[name] as bigint[])[i] as bigint) + delta)),
     ];
+    const scalar = (name: string, delta: bigint): [string, (c: Record<string, unknown>) => void] => [
+      `${name}[] ${delta < 0n ? "-" : "+"} ${delta < 0n ? -delta : delta}`,
+      (c) => (c[name] = mod((c[name] as bigint) + delta)),
+    ];
     // A cosine cap's hints set where it does not apply: a root, the pivot, a deduction, a remainder.
     const capOff = (
       root: string,
@@ -1030,6 +1071,14 @@ describe("decision circuit rejects tampered inputs", () => {
       // by consensus neither cosine cap applies: none of their hints may be set
       ...capOff("deltaRootHint", "deltaMedianHint", "deltaDeductionHint", "deltaRemainderHint"),
       ...capOff("topRootHint", "topPivotHint", "topDeductionHint", "topRemainderHint"),
+      // nobody is over the top cap: the factor is 2^P, every quotient the clamped value, every remainder 0
+      scalar("uncappedFactor", 1n),
+      scalar("uncappedFactor", -1n),
+      scalar("uncappedFactorRemainder", 1n),
+      entry("uncappedQuotient", 0, 1n),
+      entry("uncappedQuotient", 3, 1n),
+      entry("uncappedRemainder", 0, 1n),
+      entry("uncappedRemainder", 3, 1n),
     ];
     const names = new Set(changes.map(([what]) => what.slice(0, what.indexOf("["))));
     assert.deepEqual([...names].sort(), Object.keys(consensusHints(base.rule, CONSENSUS_PARAMS.clipBits)).sort());

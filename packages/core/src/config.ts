@@ -76,6 +76,15 @@ export function stateLength(kMax: number): number {
 export const CONSENSUS_CLIP_BITS = 16;
 
 /**
+ * Fixed-point bits `P` of the factor that pays what the top cap takes to the uncapped players
+ * (consensus.ts step 8'''', `CONSENSUS_PARAMS.toUncappedBits`; `consensusUncappedBits()` in
+ * circuits/consensus.circom): each such pay is short of its exact share by less than `2^-P` of
+ * itself plus one unit. 16, not more: `ToUncapped`'s equations take `P + 2 (2F + GB + ceil(log2
+ * K_MAX) + 3) + 2 ceil(log2 K_MAX) + 2` bits (`uncappedBits`).
+ */
+export const CONSENSUS_UNCAPPED_BITS = 16;
+
+/**
  * Bit widths the decision circuit uses for its comparisons; all follow from the counter bound.
  *
  * - `gramBits`: `|G_ij| < 2^gramBits` and `0 <= G_ii < 2^gramBits` (`< 2^COUNTER_BITS` chunks, each
@@ -86,12 +95,16 @@ export const CONSENSUS_CLIP_BITS = 16;
  * - `cosineCapBits`: the widest quantity of the two cosine caps (consensus.ts steps 8'' and 8''',
  *   `CosineCap`), the floor's `e_r w = q_r den R_p X + rem_r`: `3 GB + 2 + 2 TB`, `TB = 3` bits for
  *   the top cap's tolerance 5 / 4 (the delta cap's 1 / 1 needs `3 GB + 2`); also at most 252 bits.
+ * - `uncappedBits`: the widest equation of the top cap's redistribution (step 8'''', `ToUncapped`),
+ *   `P + 2 VB + 2 ceil(log2 K_MAX) + 2` with the cluster values' bound `VB = 2F + GB + ceil(log2
+ *   K_MAX) + 3`; also at most 252 bits.
  * - `remainderBits`: bits of a division remainder `r < n <= K_MAX` in the chunk circuit.
  */
 export interface DecisionBounds {
   readonly gramBits: number;
   readonly consensusTestBits: number;
   readonly cosineCapBits: number;
+  readonly uncappedBits: number;
   readonly remainderBits: number;
 }
 
@@ -103,6 +116,7 @@ export function decisionBounds(config: CircuitConfig): DecisionBounds {
     gramBits,
     consensusTestBits: 2 * (2 * CONSENSUS_CLIP_BITS + gramBits) + 2 * logK + 15,
     cosineCapBits: 3 * gramBits + 2 + 2 * 3,
+    uncappedBits: CONSENSUS_UNCAPPED_BITS + 2 * (2 * CONSENSUS_CLIP_BITS + gramBits + logK + 3) + 2 * logK + 2,
     remainderBits: Math.max(1, logK),
   };
 }
@@ -138,7 +152,7 @@ export function validateConfig(config: CircuitConfig): void {
     throw new RangeError(`BG ${modelBits} must be in [B + 1, 126] (the model's headroom: maxRounds)`);
   }
   const bounds = decisionBounds(config);
-  if (bounds.consensusTestBits > 252 || bounds.cosineCapBits > 252) {
+  if (bounds.consensusTestBits > 252 || bounds.cosineCapBits > 252 || bounds.uncappedBits > 252) {
     throw new RangeError("configuration too large: the consensus rule's comparisons exceed 252 bits (lower B or CHUNK)");
   }
 }

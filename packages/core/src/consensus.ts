@@ -134,13 +134,25 @@
  *    a coalition that sends low cosines cannot lower it (the pivot counts from the top), so it cannot
  *    cap others; an honest spread within 5/4 of the `(f + 1)`-th is untouched. Step 8' then pays
  *    `b_r = sigma_r a''_r`. (The deduction is at most `a_r`, since every kept `a_p > 0`.)
+ * 8''''. What the top cap takes goes to the players it does not cap (docs/SCORING.md twenty-seventh
+ *    round; `params.toUncappedBits`, `P = 16`). The contract splits a round's reward in proportion
+ *    to the scores, so a deduction split nowhere would go to every kept player in proportion: the
+ *    owner's identities under a crafted `v` then collected the honest leaders' deductions (2.29
+ *    honest shares on nine seeds, measured). Over the cap = a top-cap deduction `> 0`; with `x_r`
+ *    the pay before the top cap (`2^F sigma_r a'_r`) and `y_r` after it (`2^F sigma_r a''_r`),
+ *    `pot = sum over the capped of max(0, x_r) - max(0, y_r)`, `H = sum over the others of
+ *    max(0, y_r)`, `factor = floor(2^P (H + pot) / max(H, 1))`: a capped player's value is
+ *    `max(0, y_r)`, every other's `floor(max(0, y_r) factor / 2^P)` (`uncappedShares`). Nobody
+ *    capped: the factor is `2^P` and nothing changes. The owner's identities, at the cap, are paid
+ *    out of the untopped total, so a crafted `v` buys them less than honest work (0.68 honest
+ *    shares); what a capped honest leader loses goes to the other honest players first.
  * Each step closes the same ways to gain as in the Gram rule: a copy is one player, a large update
  * is clipped to the median, an update that does not lower the owner's validation loss is not
  * counted, a replay of the last step is neither counted nor paid (in both modes), and a noisier
  * copy of it is paid as a median update's following of it. What `v` lets a dishonest owner do is in
  * docs/THREAT-MODEL.md (row 21).
  */
-import { CONSENSUS_CLIP_BITS, SCORE_BITS } from "./config.ts";
+import { CONSENSUS_CLIP_BITS, CONSENSUS_UNCAPPED_BITS, SCORE_BITS } from "./config.ts";
 import { isReplay, REPLAY_DEN, REPLAY_NUM } from "./replay.ts";
 import { consensusQuorum, roundQuorum, screenSlots, slotStatuses, type DecisionInput } from "./screen.ts";
 import { type SlotStatus } from "./slot-status.ts";
@@ -177,6 +189,13 @@ export interface ConsensusParams {
    * player's (`cosineCap` along `v`, pivot `"top"`). Omitted: no cap (the rule before that round).
    */
   readonly topCap?: { readonly num: bigint; readonly den: bigint };
+  /**
+   * Step 8'''' (docs/SCORING.md twenty-seventh round): what the top cap takes from the pay is paid to
+   * the kept players it does not cap, in proportion to their pay, through a factor with this many
+   * fixed-point bits (`uncappedShares`). Omitted: what the cap takes is split over every kept
+   * player in proportion by the contract's split of the round's reward (the rule before that round).
+   */
+  readonly toUncappedBits?: number;
 }
 
 /**
@@ -197,6 +216,7 @@ export const CONSENSUS_PARAMS: ConsensusParams = {
   replayDen: REPLAY_DEN,
   veto: { num: 1n, den: 10n },
   topCap: { num: 5n, den: 4n },
+  toUncappedBits: CONSENSUS_UNCAPPED_BITS,
 };
 
 /** What the round proofs carry about the owner's reference when it counts on chain. */
@@ -309,8 +329,27 @@ export interface ConsensusResult {
   /** `a''_r = a'_r - top-cap deduction`: the alignment step 8' pays (by the reference; 0 elsewhere). */
   readonly paidAlignment: bigint[];
   /**
+   * Step 8'''' (hints; by consensus and without `params.toUncappedBits` nobody is over the cap, the pot is
+   * 0 and the factor `2^P` or 0, so every value passes unchanged): kept representatives the top cap
+   * deducts from (`topDeduction > 0`).
+   */
+  readonly overTop: boolean[];
+  /** What the top cap took from their pay: `sum over overTop of max(0, before) - max(0, after)` (value scale). */
+  readonly topPot: bigint;
+  /** `H`: the other kept representatives' pay, `sum max(0, after)`. */
+  readonly uncappedTotal: bigint;
+  /** Hint: `floor(2^P (H + pot) / max(H, 1))`. */
+  readonly uncappedFactor: bigint;
+  /** Hint: the remainder of that floor. */
+  readonly uncappedFactorRemainder: bigint;
+  /** Hint: `floor(max(0, after_r) factor / 2^P)` of each kept representative not over the cap (0 elsewhere). */
+  readonly uncappedQuotient: bigint[];
+  /** Hint: the remainder of that floor (0 elsewhere). */
+  readonly uncappedRemainder: bigint[];
+  /**
    * The pre-shift cluster value of each kept representative (0 for other slots): `max(0, sum_{j
-   * kept, j != r} H_rj)`, or by the reference `max(0, 2^F b_r)`.
+   * kept, j != r} H_rj)`, or by the reference `max(0, 2^F b_r)`, paid up by step 8'''' when the
+   * top cap took from others.
    */
   readonly clusterSums: bigint[];
   /** Score of each kept representative's cluster, `clusterSums >> 2F` (0 for other slots). */
@@ -477,14 +516,20 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
   const top = topCap(k, kept, G, ref, f, params.topCap, cap.cappedAlignment);
   // 8'. by the reference: the additive game's value b_r = sigma_r a''_r (scale 2^F), times 2^F to
   // sit on the Gram rule's scale 2^(2F).
-  const b = (r: number): bigint => (clip[r] as bigint) * (top.paidAlignment[r] as bigint);
-  const clusterSums = slots.map((r) => {
+  const onScale = (r: number, alignment: readonly bigint[]): bigint =>
+    ((clip[r] as bigint) * (alignment[r] as bigint)) << BigInt(params.clipBits);
+  const values = slots.map((r) => {
     if (!aggregated[r]) return 0n;
+    if (ref !== undefined) return onScale(r, top.paidAlignment);
     let sum = 0n;
-    if (ref !== undefined) sum = b(r) << BigInt(params.clipBits);
-    else for (const j of kept) if (j !== r) sum += H(r, j);
-    return sum > 0n ? sum : 0n;
+    for (const j of kept) if (j !== r) sum += H(r, j);
+    return sum;
   });
+  // 8''''. by the reference: what the top cap took is paid to the players it did not cap.
+  const before = slots.map((r) => (ref !== undefined && aggregated[r] ? onScale(r, cap.cappedAlignment) : 0n));
+  const overTop = slots.map((r) => params.toUncappedBits !== undefined && (top.topDeduction[r] as bigint) > 0n);
+  const shares = uncappedShares({ values, before, overTop, bits: params.toUncappedBits ?? 0 });
+  const clusterSums = shares.paid;
   const clusterScores = clusterSums.map((sum) => sum >> shift);
   const scores = slots.map((i) => {
     if (!counted[i]) return 0n;
@@ -524,6 +569,13 @@ export function consensusDecision(input: ConsensusInput, params: ConsensusParams
     counted,
     ...cap,
     ...top,
+    overTop,
+    topPot: shares.pot,
+    uncappedTotal: shares.total,
+    uncappedFactor: shares.factor,
+    uncappedFactorRemainder: shares.factorRemainder,
+    uncappedQuotient: shares.quotient,
+    uncappedRemainder: shares.remainder,
     clusterSums,
     clusterScores,
     scores,
@@ -638,6 +690,66 @@ function topCap(
     topRemainder: remainder,
     paidAlignment: capped,
   };
+}
+
+/** Step 8'''''s input: signed cluster values on one scale (0 off the kept players). */
+export interface UncappedSharesInput {
+  /** What each player is paid after the top cap (signed). */
+  readonly values: readonly bigint[];
+  /** What it would be paid before the top cap (signed; `>= values` where `overTop`). */
+  readonly before: readonly bigint[];
+  /** The players the top cap deducts from. */
+  readonly overTop: readonly boolean[];
+  /** `P`: the factor's fixed-point bits. */
+  readonly bits: number;
+}
+
+/** Step 8'''''s outputs (see the `ConsensusResult` fields of the same names). */
+export interface UncappedShares {
+  /** The paid values, all `>= 0`. */
+  readonly paid: bigint[];
+  readonly pot: bigint;
+  readonly total: bigint;
+  readonly factor: bigint;
+  readonly factorRemainder: bigint;
+  readonly quotient: bigint[];
+  readonly remainder: bigint[];
+}
+
+/**
+ * Step 8'''' (docs/SCORING.md twenty-seventh round): the top cap's deduction paid to the players it
+ * does not cap. The contract splits a round's reward in proportion to the scores, so what a cap
+ * takes would otherwise go to every kept player in proportion, the owner's identities, replays and
+ * copies included: a `v` crafted for the owner's identities paid them more than honest work because
+ * the honest leaders' deductions went to them (twenty-sixth round). Here a player over the cap is
+ * paid `max(0, after)`, and every other player `floor(max(0, after) factor / 2^P)` with
+ * `factor = floor(2^P (H + pot) / max(H, 1))`, `H` their total and `pot` what the cap took from
+ * the pay of those over it (`max(0, before) - max(0, after)`): the values still sum to the untopped
+ * total (up to the floors), and with nobody over the cap the factor is `2^P` and every value passes
+ * unchanged. `ToUncapped` in circuits/consensus.circom checks exactly this.
+ */
+export function uncappedShares({ values, before, overTop, bits }: UncappedSharesInput): UncappedShares {
+  const k = values.length;
+  if (before.length !== k || overTop.length !== k) throw new RangeError("slot count mismatch");
+  const positive = (x: bigint): bigint => (x > 0n ? x : 0n);
+  const after = values.map(positive);
+  let pot = 0n;
+  let total = 0n;
+  for (let r = 0; r < k; r++) {
+    const x = after[r] as bigint;
+    if (!overTop[r]) total += x;
+    else if (before[r] === undefined || (before[r] as bigint) < (values[r] as bigint))
+      throw new RangeError("the top cap only lowers a value");
+    else pot += positive(before[r] as bigint) - x;
+  }
+  const one = 1n << BigInt(bits);
+  const divisor = total > 0n ? total : 1n;
+  const factor = (one * (total + pot)) / divisor;
+  const factorRemainder = (one * (total + pot)) % divisor;
+  const quotient = after.map((x, r) => (overTop[r] ? 0n : (x * factor) / one));
+  const remainder = after.map((x, r) => (overTop[r] ? 0n : (x * factor) % one));
+  const paid = after.map((x, r) => (overTop[r] ? x : (quotient[r] as bigint)));
+  return { paid, pot, total, factor, factorRemainder, quotient, remainder };
 }
 
 /**
@@ -761,7 +873,8 @@ export function isqrt(x: bigint): bigint {
  * median), the clip factors `sigmaHint` (0 unless capped), the delta cap's roots, one-hot median,
  * deductions and remainders (`deltaRootHint`, `deltaMedianHint`, `deltaDeductionHint`,
  * `deltaRemainderHint`: 0 unless the cap applies), the top cap's (`topRootHint`, `topPivotHint`,
- * `topDeductionHint`, `topRemainderHint`: 0 unless it applies), and the quotients and remainders of the
+ * `topDeductionHint`, `topRemainderHint`: 0 unless it applies), the top cap's redistribution
+ * (`uncappedFactor`, `uncappedFactorRemainder`, `uncappedQuotient`, `uncappedRemainder`), and the quotients and remainders of the
  * cluster sums' shift by `2^(2 clipBits)` (`shiftQuotient` = the cluster score, `shiftRemainder`)
  * and of the cluster scores' split over the cluster's members (`splitQuotient`, `splitRemainder`:
  * for kept labels); 0 wherever the rule takes no value.
@@ -789,6 +902,10 @@ export function consensusHints(result: ConsensusResult, clipBits: number): Recor
     topPivotHint: oneHot(result.topPivotSlot),
     topDeductionHint: [...result.topDeduction],
     topRemainderHint: [...result.topRemainder],
+    uncappedFactor: result.uncappedFactor,
+    uncappedFactorRemainder: result.uncappedFactorRemainder,
+    uncappedQuotient: [...result.uncappedQuotient],
+    uncappedRemainder: [...result.uncappedRemainder],
     shiftQuotient: [...result.clusterScores],
     shiftRemainder: slots.map((r) => (result.clusterSums[r] as bigint) - (score(r) << shift)),
     splitQuotient: slots.map((l) => (kept[l] ? score(l) / size(l) : 0n)),

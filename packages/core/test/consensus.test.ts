@@ -9,6 +9,8 @@ import {
   cosineCap,
   gramMatrix,
   isqrt,
+  uncappedShares,
+  type ConsensusParams,
   type ConsensusResult,
 } from "../src/index.ts";
 
@@ -552,26 +554,31 @@ test("the delta cap: a replay of the last delta is paid as a median update's fol
   }
 });
 
-test("the top cap: two updates along v itself are paid at 5/4 of the (f + 1)-th highest kept cosine, an honest best player's, and the honest players keep their pay", () => {
+test("the top cap: two updates along v itself are paid at 5/4 of the (f + 1)-th highest kept cosine, an honest best player's, and the honest players are paid what it takes", () => {
   // The honest updates have cosines 0.55-0.73 with v = e_1 (above the margin 1/2 at D = 64); slots 5
   // and 6 (no near-duplicates of each other: cosine 0.94) point along v at an honest norm (0.97),
   // what the owner's identities send when v is built for them.
   const v = [1, 0, 0, 0, 0, 0, 0];
   const u = [...honest(), [16, 4, 0, 0, 0, 0, 0], [16, 0, 4, 0, 0, 0, 0]];
   const r = decideByReference(u, v, 64, 2);
-  const { topCap: _, ...untoppedParams } = CONSENSUS_PARAMS;
+  const { topCap: _, toUncappedBits: __, ...untoppedParams } = CONSENSUS_PARAMS;
+  const { toUncappedBits: ___, ...splitParams } = CONSENSUS_PARAMS;
   const dot = (a: readonly number[], b: readonly number[]): bigint => BigInt(a.reduce((x, y, i) => x + y * (b[i] as number), 0));
   const big = u.map((x) => x.map(BigInt));
-  const untopped = consensusDecision(
-    {
-      commitments: u.map((_, i) => BigInt(1000 + i)),
-      excluded: none(u.length),
-      gram: gramMatrix(big),
-      f: 2,
-      reference: { alignment: u.map((x) => dot(x, v)), norm2: 1n, size: 64 },
-    },
-    untoppedParams,
-  );
+  const under = (params: ConsensusParams): ConsensusResult =>
+    consensusDecision(
+      {
+        commitments: u.map((_, i) => BigInt(1000 + i)),
+        excluded: none(u.length),
+        gram: gramMatrix(big),
+        f: 2,
+        reference: { alignment: u.map((x) => dot(x, v)), norm2: 1n, size: 64 },
+      },
+      params,
+    );
+  const untopped = under(untoppedParams);
+  // The cap without step 8'''': what it takes stays with nobody in particular (the contract splits it over all).
+  const split = under(splitParams);
   assert.ok(r.topCapped && !untopped.topCapped);
   assert.deepEqual(r.aggregated, untopped.aggregated, "the cap moves pay, not who is aggregated");
   // f = 2 of 7 kept: the pivot is the third highest cosine, the best honest player (slot 4, 12 / |u_4|).
@@ -585,8 +592,23 @@ test("the top cap: two updates along v itself are paid at 5/4 of the (f + 1)-th 
     assert.equal(r.topDeduction[k], deduction, `slot ${k}`);
     assert.equal(r.paidAlignment[k], (a[k] as bigint) - deduction);
   }
-  for (let k = 0; k < 5; k++) assert.equal(r.scores[k], untopped.scores[k], `honest slot ${k} keeps its pay`);
+  for (let k = 0; k < 5; k++) assert.equal(split.scores[k], untopped.scores[k], `honest slot ${k} keeps its pay`);
+  // Step 8'''': the honest players are paid what the cap took, in proportion to their pay, and the
+  // round's total is the untopped one (up to the floors, one unit per kept player).
+  assert.deepEqual(r.overTop, [false, false, false, false, false, true, true]);
+  const sum = (xs: readonly bigint[]): bigint => xs.reduce((x, y) => x + y, 0n);
+  const pot = sum([5, 6].map((k) => (untopped.clusterSums[k] as bigint) - (split.clusterSums[k] as bigint)));
+  assert.equal(r.topPot, pot);
+  assert.equal(r.uncappedTotal, sum(split.clusterSums.slice(0, 5)));
+  assert.ok(sum(untopped.scores) - sum(r.scores) <= 7n && sum(r.scores) <= sum(untopped.scores));
+  for (let k = 0; k < 5; k++) {
+    const paidUp = ((split.clusterSums[k] as bigint) * (r.uncappedTotal + pot)) / r.uncappedTotal;
+    assert.ok((r.clusterSums[k] as bigint) <= paidUp && paidUp - (r.clusterSums[k] as bigint) <= 1n + paidUp / 2n ** 15n, `slot ${k}`);
+    assert.ok((r.clusterSums[k] as bigint) > (split.clusterSums[k] as bigint), `honest slot ${k} is paid up`);
+    assert.ok((r.scores[k] as bigint) >= (untopped.scores[k] as bigint), `honest slot ${k} keeps at least its untopped pay`);
+  }
   for (const k of [5, 6]) {
+    assert.equal(r.scores[k], split.scores[k], `slot ${k} is paid its capped value`);
     assert.ok((r.topDeduction[k] as bigint) > 0n && (r.scores[k] as bigint) < (untopped.scores[k] as bigint), `slot ${k} is capped`);
     // Its rate a'' / R is at most 5/4 of the pivot's (up to the floor's unit).
     assert.ok(
@@ -606,6 +628,40 @@ test("the top cap: two updates along v itself are paid at 5/4 of the (f + 1)-th 
   assert.ok(trusting.topCapped && trusting.topDeduction.every((x) => x === 0n));
   const byConsensus = decide(u, 2);
   assert.ok(!byConsensus.topCapped && byConsensus.topPivotSlot === -1 && byConsensus.topRoot.every((x) => x === 0n));
+});
+
+test("uncappedShares: nobody over the cap changes nothing; the pot goes to the others in proportion, negative values pay 0, nobody else to pay keeps it", () => {
+  const bits = 32;
+  const one = 1n << 32n;
+  // Nobody over the cap: the factor is 2^P and every value passes (negatives clamped to 0).
+  const same = uncappedShares({ values: [5n, -3n, 0n, 7n], before: [9n, 9n, 9n, 9n], overTop: [false, false, false, false], bits });
+  assert.deepEqual(same.paid, [5n, 0n, 0n, 7n]);
+  assert.equal(same.factor, one);
+  assert.ok(same.pot === 0n && same.total === 12n && same.remainder.every((x) => x === 0n));
+  // Slot 0 over the cap (10 -> 4: pot 6), slot 1 over it from a negative pay (-2 -> -5: pot 0),
+  // slot 2 over it from 3 to -1 (pot 3): H = 3 + 6 = 9, factor floor(2^32 * 18 / 9) = 2^33.
+  const shares = uncappedShares({
+    values: [4n, -5n, -1n, 3n, 6n, -4n],
+    before: [10n, -2n, 3n, 3n, 6n, -4n],
+    overTop: [true, true, true, false, false, false],
+    bits,
+  });
+  assert.equal(shares.pot, 9n);
+  assert.equal(shares.total, 9n);
+  assert.equal(shares.factor, 2n * one);
+  assert.deepEqual(shares.paid, [4n, 0n, 0n, 6n, 12n, 0n]);
+  // A floor: H = 3, pot 1 -> factor floor(2^32 4 / 3), the value floor(2 factor / 2^32) = 2.
+  const floored = uncappedShares({ values: [3n, 1n, 2n], before: [4n, 1n, 2n], overTop: [true, false, false], bits });
+  assert.equal(floored.factor, (4n * one) / 3n);
+  assert.equal(floored.factorRemainder, (4n * one) % 3n);
+  assert.deepEqual(floored.paid, [3n, 1n, 2n]);
+  assert.equal(floored.quotient[2], 2n);
+  assert.equal(floored.remainder[2], (2n * floored.factor) % one);
+  // Nobody else paid (H = 0): the capped values stand, the factor divides by 1.
+  const alone = uncappedShares({ values: [3n, 0n], before: [8n, 0n], overTop: [true, false], bits });
+  assert.deepEqual(alone.paid, [3n, 0n]);
+  assert.equal(alone.factor, 5n * one);
+  assert.throws(() => uncappedShares({ values: [3n], before: [2n], overTop: [true], bits }), /only lowers/);
 });
 
 test("cosineCap refuses what its floor and order cannot take: a tolerance below 1, a negative weight, a zero direction or player, nobody kept", () => {

@@ -84,16 +84,23 @@ test("model headroom: an initial model within BG - 1 bits and at most 2^(BG-B-1)
   assert.throws(() => validateConfig({ kMax: 2, chunk: 4, updateBits: 8, modelBits: 8 }), /BG 8 must be in \[B \+ 1, 126\]/);
 });
 
-test("the decision's widest comparisons fit 252 bits: the consensus test and the cosine caps' floor", () => {
-  // B = 16, CHUNK = 2^16: DB = 32 + 16 + 32 = 80, the top cap needs 3 DB + 2 + 2 * 3 = 248 bits.
+test("the decision's widest comparisons fit 252 bits: the consensus test, the cosine caps' floor and the top cap's redistribution", () => {
+  // B = 16, CHUNK = 2^16: DB = 32 + 16 + 32 = 80, the top cap needs 3 DB + 2 + 2 * 3 = 248 bits, its
+  // redistribution 16 + 2 (32 + 80 + 3 + 3) + 6 + 2 = 260: refused.
   assert.deepEqual(
-    [decisionBounds({ kMax: 8, chunk: 1 << 16, updateBits: 16, modelBits: 32 })].map((b) => [b.gramBits, b.cosineCapBits]),
-    [[80, 248]],
+    [decisionBounds({ kMax: 8, chunk: 1 << 16, updateBits: 16, modelBits: 32 })].map((b) => [b.gramBits, b.cosineCapBits, b.uncappedBits]),
+    [[80, 248, 260]],
   );
-  validateConfig({ kMax: 8, chunk: 1 << 16, updateBits: 16, modelBits: 32 });
-  // CHUNK = 2^17: DB = 81, 251 bits, the largest chunk that fits; 2^18: 254.
-  validateConfig({ kMax: 8, chunk: 1 << 17, updateBits: 16, modelBits: 32 });
-  assert.throws(() => validateConfig({ kMax: 8, chunk: 1 << 18, updateBits: 16, modelBits: 32 }), /exceed 252 bits/);
+  assert.throws(() => validateConfig({ kMax: 8, chunk: 1 << 16, updateBits: 16, modelBits: 32 }), /exceed 252 bits/);
+  // CHUNK = 2^12: DB = 76, the redistribution 252 bits, the largest chunk that fits at B = 16; 2^13: 254.
+  assert.equal(decisionBounds({ kMax: 8, chunk: 1 << 12, updateBits: 16, modelBits: 32 }).uncappedBits, 252);
+  validateConfig({ kMax: 8, chunk: 1 << 12, updateBits: 16, modelBits: 32 });
+  assert.throws(() => validateConfig({ kMax: 8, chunk: 1 << 13, updateBits: 16, modelBits: 32 }), /exceed 252 bits/);
+  // The demo and production configurations (B = 8) are far inside: 210 and 214 bits.
+  assert.deepEqual(
+    [128, 512].map((chunk) => decisionBounds({ kMax: 8, chunk, updateBits: 8, modelBits: 24 }).uncappedBits),
+    [210, 214],
+  );
   // CHUNK = 2^20: DB = 84 (the consensus test alone, 2 (32 + 84) + 6 + 15 = 253, is also too wide).
   assert.throws(() => validateConfig({ kMax: 8, chunk: 1 << 20, updateBits: 16, modelBits: 32 }), /exceed 252 bits/);
   // K_MAX = 1 at DB = 84: the consensus test, 2 (32 + 84) + 0 + 15 = 247, fits; the top cap's 260 does not.

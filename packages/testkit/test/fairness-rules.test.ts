@@ -1001,28 +1001,32 @@ test("top cap: an update along v (the owner's identity) is paid at most the best
   }
 });
 
-test("withheld deductions: what the top cap takes from v itself is paid to no one else, so every other slot keeps the untopped pay's share (or, paid to the uncapped, they split it in the proven ratios); the caps' deductions from a replay are withheld too", () => {
+test("withheld deductions: what the top cap takes from v itself is paid to no one else, so every other slot keeps the untopped pay's share (or, paid to the uncapped as proven, they split it in the capped pay's ratios); the caps' deductions from a replay are withheld too", () => {
   const { updates, last, reference, flat } = twoDirectionRound(19);
   const shares = sharesUnder(updates, { reference, last, owner: flat });
   const untopped = shares("consensus-reference-untopped");
-  const proven = shares("consensus-reference");
+  // The top cap with its deduction split over every kept player (the twenty-fifth round's proven rule).
+  const split = shares("consensus-reference-split");
   const withheld = shares("reference-pay-top-capped-withheld");
   const sum = (x: number[]): number => x.reduce((a, b) => a + b, 0);
-  assert.ok(Math.abs(sum(proven) - 1) < 1e-9 && sum(withheld) < 0.99, `the cap's part is not paid: ${sum(withheld)}`);
+  assert.ok(Math.abs(sum(split) - 1) < 1e-9 && sum(withheld) < 0.99, `the cap's part is not paid: ${sum(withheld)}`);
   // Slot 3 (along v) is capped as proven; the others are paid what they were paid before the cap (up to the
   // scores' integer rounding: the variant scores at 2^40 of the pay unit, the rules at core's scale).
-  assert.ok(Math.abs((withheld[3] as number) / (proven[3] as number) - sum(withheld)) < 1e-6, "slot 3's score is the proven one");
+  assert.ok(Math.abs((withheld[3] as number) / (split[3] as number) - sum(withheld)) < 1e-6, "slot 3's score is the capped one");
   for (const k of [0, 1, 2, 4, 5, 6, 7]) {
     assert.ok(Math.abs((withheld[k] as number) - (untopped[k] as number)) < 1e-6, `slot ${k}: ${withheld[k]} vs ${untopped[k]}`);
-    assert.ok((withheld[k] as number) <= (proven[k] as number) + 1e-12, `slot ${k} does not gain from slot 3's cap`);
+    assert.ok((withheld[k] as number) <= (split[k] as number) + 1e-12, `slot ${k} does not gain from slot 3's cap`);
   }
-  // Paid to the uncapped instead: slot 3 keeps its withheld share, the others split the rest in the proven ratios.
+  // Paid to the uncapped instead: slot 3 keeps its withheld share, the others split the rest in the capped pay's ratios.
   const toUncapped = shares("reference-pay-top-capped-to-uncapped");
   assert.ok(Math.abs(sum(toUncapped) - 1) < 1e-9 && Math.abs((toUncapped[3] as number) - (withheld[3] as number)) < 1e-6, "slot 3");
   for (const k of [1, 2, 4, 5, 6, 7]) {
     const ratio = (x: number[]): number => (x[k] as number) / (x[0] as number);
-    assert.ok(Math.abs(ratio(toUncapped) - ratio(proven)) < 1e-6, `slot ${k}: ${ratio(toUncapped)} vs ${ratio(proven)}`);
+    assert.ok(Math.abs(ratio(toUncapped) - ratio(split)) < 1e-6, `slot ${k}: ${ratio(toUncapped)} vs ${ratio(split)}`);
   }
+  // The proven rule (core's step 8'''', integers) is the bench's floating-point variant.
+  const proven = shares("consensus-reference");
+  proven.forEach((x, k) => assert.ok(Math.abs(x - (toUncapped[k] as number)) < 1e-6, `slot ${k}: proven ${x} vs ${toUncapped[k]}`));
   const aboveReplay = shares("reference-pay-top-capped-to-above-replay");
   assert.ok(
     Math.abs(sum(aboveReplay) - 1) < 1e-9 && Math.abs((aboveReplay[3] as number) - (withheld[3] as number)) < 1e-6,

@@ -173,8 +173,11 @@ function coreDecisionWith(
   };
 }
 
-/** The proven parameters without the top cap (the rule until the twenty-fifth round). */
-const { topCap: _topCap, ...UNTOPPED } = CONSENSUS_PARAMS;
+/** The proven parameters with the top cap's deduction split by the contract over every kept player (the rule of the twenty-fifth and twenty-sixth rounds). */
+const { toUncappedBits: _toUncappedBits, ...SPLIT } = CONSENSUS_PARAMS;
+
+/** Without the top cap as well (the rule until the twenty-fifth round). */
+const { topCap: _topCap, ...UNTOPPED } = SPLIT;
 
 /** Without the last step's veto as well (the rule until the twenty-first round). */
 const { veto: _veto, ...UNVETOED } = UNTOPPED;
@@ -206,10 +209,19 @@ export const consensusGramRule: RoundRule = exactRule(
  */
 export const consensusReferenceRule: RoundRule = exactRule(
   "consensus-reference",
-  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D), and (when the last global delta helps, <Delta, v> > 0) not cos(u_k, Delta) <= -1/10 (the last step's veto); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; the delta cap (what following the last global delta closer than the median player pays is removed from <u_k, v>); the top cap (what a kept player's cos(u_k, v) exceeds over 5/4 of the (f + 1)-th highest kept cosine is removed, at |u_k| |v| per unit); score max(0, <u_k clipped to the median norm, v> minus the caps), the additive game's Shapley value",
+  "@fedmarket/core consensusDecision with the owner's reference v (quantized at B bits): counted only if <u_k, v> > 0 and cos(u_k, v) > 4 / sqrt(D), and (when the last global delta helps, <Delta, v> > 0) not cos(u_k, Delta) <= -1/10 (the last step's veto); near-duplicates (cos >= 0.95) one cluster sharing one score; outlier if ||u|| > 3 x the lower median norm of the aligned clusters (each counted once); no consensus test; floor-mean of the kept clusters' lowest slots; the delta cap (what following the last global delta closer than the median player pays is removed from <u_k, v>); the top cap (what a kept player's cos(u_k, v) exceeds over 5/4 of the (f + 1)-th highest kept cosine is removed, at |u_k| |v| per unit); score max(0, <u_k clipped to the median norm, v> minus the caps), the additive game's Shapley value, with what the top cap takes from the pay paid to the kept players it does not cap, in proportion to their scores",
   "Gram matrix, <u_k, v>, ||v||^2, <u_k, Delta>, ||Delta||^2, <Delta, v> (proven whenever the reference counts: the chunk proofs accumulate them, Delta the step committed with the model), median by counting, clip factors and the cap's roots by square-root hints, connected components by hints",
   true,
   coreDecision,
+);
+
+/** The proven rule before step 8'''' (`ConsensusParams.toUncappedBits` omitted; the twenty-fifth and twenty-sixth rounds). */
+export const consensusReferenceSplitRule: RoundRule = exactRule(
+  "consensus-reference-split",
+  "consensus-reference with what the top cap takes left to the contract's split of the round's reward over every kept player in proportion (the proven rule of the twenty-fifth and twenty-sixth rounds)",
+  "as consensus-reference, without the redistribution's factor and one division per player",
+  true,
+  coreDecisionWith(SPLIT),
 );
 
 /** The proven rule before the top cap (`ConsensusParams.topCap` omitted; until the twenty-fifth round). */
@@ -591,7 +603,11 @@ function clippedAlignment(pick: (c: PayContext) => readonly bigint[]): (c: PayCo
   };
 }
 
-/** The proven pay's values, `b_r = sigma_r a''_r` (weight units up to the scale, which shares ignore). */
+/**
+ * The top-capped pay's values, `b_r = sigma_r a''_r` (weight units up to the scale, which shares
+ * ignore): the proven pay before step 8'''' (`consensus-reference-split`). The variants built on it
+ * were measured when it was the proven pay; their descriptions still call it that.
+ */
 const provenValues = clippedAlignment(({ decision }) => decision.paidAlignment);
 
 /** The proven pay before the top cap, `sigma_r a'_r` (the delta cap only). */
@@ -1733,6 +1749,7 @@ export function ruleRegistry(options: RegistryOptions = {}): Map<string, RoundRu
     consensusReferenceRule,
     consensusReferenceOrthogonalRule,
     consensusReferenceUnvetoedRule,
+    consensusReferenceSplitRule,
     consensusReferenceUntoppedRule,
     // Every pay variant, in the order of PAYS.
     ...(Object.keys(PAYS) as PayVariant[]).map(referencePayRule),
