@@ -1024,9 +1024,10 @@ test("withheld deductions: what the top cap takes from v itself is paid to no on
     const ratio = (x: number[]): number => (x[k] as number) / (x[0] as number);
     assert.ok(Math.abs(ratio(toUncapped) - ratio(split)) < 1e-6, `slot ${k}: ${ratio(toUncapped)} vs ${ratio(split)}`);
   }
-  // The proven rule (core's step 8'''', integers) is the bench's floating-point variant.
+  // The proven rule (core's step 8'''', integers) is the bench's floating-point variant, up to its factor's
+  // 16 fractional bits (each uncapped pay short by less than 2^-16 of itself).
   const proven = shares("consensus-reference");
-  proven.forEach((x, k) => assert.ok(Math.abs(x - (toUncapped[k] as number)) < 1e-6, `slot ${k}: proven ${x} vs ${toUncapped[k]}`));
+  proven.forEach((x, k) => assert.ok(Math.abs(x - (toUncapped[k] as number)) < 2 ** -15, `slot ${k}: proven ${x} vs ${toUncapped[k]}`));
   const aboveReplay = shares("reference-pay-top-capped-to-above-replay");
   assert.ok(
     Math.abs(sum(aboveReplay) - 1) < 1e-9 && Math.abs((aboveReplay[3] as number) - (withheld[3] as number)) < 1e-6,

@@ -405,7 +405,8 @@ export function referencePayRule(pay: PayVariant): RoundRule {
 interface PayContext {
   /**
    * The proven decision. The variants build on its delta-capped `cappedAlignment` (before the top
-   * cap, as they were measured); the proven pay itself reads `paidAlignment` (`provenValues`).
+   * cap, as they were measured) or on its top-capped `paidAlignment` (`provenValues`: the proven pay
+   * before step 8'''' paid what the cap takes to the uncapped).
    */
   readonly decision: ConsensusResult;
   readonly input: ConsensusInput;
