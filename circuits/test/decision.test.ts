@@ -499,6 +499,24 @@ function commonDirectionRound(seed: number) {
   return { r, d, near: (): bigint[] => common.map((x) => x + r(-45, 45)), delta, v };
 }
 
+/** Each of the hints `names` of a decision input off by one (at every slot, or once for a scalar hint) is refused. */
+async function rejectsOffByOne(input: CircuitInput, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const scalar = !Array.isArray(input[name]);
+    for (const k of scalar ? [-1] : [0, 1, 2, 3]) {
+      for (const step of [1n, -1n]) {
+        await rejects(
+          tamper(input, (c) => {
+            if (scalar) c[name] = mod((c[name] as bigint) + step);
+            else (c[name] as bigint[])[k] = mod(((c[name] as bigint[])[k] as bigint) + step);
+          }),
+          scalar ? `${name} ${step}` : `${name}[${k}] ${step}`,
+        );
+      }
+    }
+  }
+}
+
 /**
  * A cosine cap in a round's decision input (K = 4): each of `values` off by one at every slot, the
  * one-hot `pivot` moved to every other slot, and a higher score for the capped slot are refused.
@@ -511,16 +529,7 @@ async function rejectsCapTampering(
   capped: number,
 ): Promise<void> {
   const input = res.decision.input;
-  for (const name of values) {
-    for (let k = 0; k < 4; k++) {
-      for (const step of [1n, -1n]) {
-        await rejects(
-          tamper(input, (c) => ((c[name] as bigint[])[k] = mod(((c[name] as bigint[])[k] as bigint) + step))),
-          `${name}[${k}] ${step}`,
-        );
-      }
-    }
-  }
+  await rejectsOffByOne(input, values);
   for (let k = 0; k < 4; k++) {
     if (k === pivotSlot) continue;
     await rejects(
@@ -582,24 +591,7 @@ describe("decision circuit caps what a cosine far above the others pays (the top
       tamper(res.decision.input, (c) => (c["outcome"] = packOutcome(res.rule.status, capAlone, 4))),
       "the outcome of the cap alone",
     );
-    for (const name of ["uncappedQuotient", "uncappedRemainder"]) {
-      for (let k = 0; k < 4; k++) {
-        for (const step of [1n, -1n]) {
-          await rejects(
-            tamper(res.decision.input, (c) => ((c[name] as bigint[])[k] = mod(((c[name] as bigint[])[k] as bigint) + step))),
-            `${name}[${k}] ${step}`,
-          );
-        }
-      }
-    }
-    for (const name of ["uncappedFactor", "uncappedFactorRemainder"]) {
-      for (const step of [1n, -1n]) {
-        await rejects(
-          tamper(res.decision.input, (c) => (c[name] = mod((c[name] as bigint) + step))),
-          `${name} ${step}`,
-        );
-      }
-    }
+    await rejectsOffByOne(res.decision.input, ["uncappedQuotient", "uncappedRemainder", "uncappedFactor", "uncappedFactorRemainder"]);
     // f is ctx's low byte: with f = 0 the pivot is the highest cosine, not the hinted second one.
     await rejects(
       tamper(res.decision.input, (c) => (c["ctx"] = (c["ctx"] as bigint) - 1n)),

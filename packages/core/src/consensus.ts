@@ -738,8 +738,7 @@ export function uncappedShares({ values, before, overTop, bits }: UncappedShares
   for (let r = 0; r < k; r++) {
     const x = after[r] as bigint;
     if (!overTop[r]) total += x;
-    else if (before[r] === undefined || (before[r] as bigint) < (values[r] as bigint))
-      throw new RangeError("the top cap only lowers a value");
+    else if ((before[r] as bigint) < (values[r] as bigint)) throw new RangeError("the top cap only lowers a value");
     else pot += positive(before[r] as bigint) - x;
   }
   const one = 1n << BigInt(bits);
