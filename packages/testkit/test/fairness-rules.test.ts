@@ -1040,6 +1040,29 @@ test("withheld deductions: what the top cap takes from v itself is paid to no on
   paid.forEach((x, k) => assert.ok((held[k] as number) <= x + 1e-12, `slot ${k}: ${x} -> ${held[k]}`));
 });
 
+test("to the unreached: what the top cap takes from v itself goes to players neither cap reaches, so a noisy replay of the last step (reached by the delta cap) keeps the share it has when the deduction is withheld", () => {
+  const { updates, last, reference, flat } = twoDirectionRound(19);
+  const rng = seededRandom(31);
+  updates[6] = Int32Array.from(last, (x) => Math.max(-127, Math.min(127, Math.round(x + 4 * normal(rng)))));
+  const shares = sharesUnder(updates, { reference, last, owner: flat });
+  const sum = (x: number[]): number => x.reduce((a, b) => a + b, 0);
+  const [withheld, proven, unreached] = [
+    shares("reference-pay-top-capped-withheld"),
+    shares("consensus-reference"),
+    shares("reference-pay-top-capped-to-unreached"),
+  ];
+  assert.ok(sum(withheld) < 0.99, `slot 3 is capped: ${sum(withheld)} of the round paid`);
+  assert.ok(Math.abs(sum(unreached) - 1) < 1e-9, "the whole round is paid");
+  // Slot 3 (capped) and slot 6 (the replay) are paid out of the untopped total, as when the deduction is withheld.
+  for (const k of [3, 6]) assert.ok(Math.abs((unreached[k] as number) - (withheld[k] as number)) < 1e-6, `slot ${k}`);
+  assert.ok((unreached[6] as number) < (proven[6] as number), `the replay: proven ${proven[6]}, to the unreached ${unreached[6]}`);
+  // Nobody is paid less than when the deduction is withheld.
+  withheld.forEach((x, k) => assert.ok((unreached[k] as number) >= x - 1e-9, `slot ${k}: ${x} -> ${unreached[k]}`));
+  // With the delta cap's deduction paid the same way, the replay keeps less than its withheld share.
+  const both = shares("reference-pay-caps-to-unreached");
+  assert.ok(Math.abs(sum(both) - 1) < 1e-9 && (both[6] as number) < (withheld[6] as number), `the replay, both caps: ${both[6]}`);
+});
+
 test("crafted reference: a secret unit direction orthogonal to v, and v* at v's norm with cosine gamma to v; any owner vector bends the same way", () => {
   const rng = seededRandom(41);
   const v = Float32Array.from({ length: BIG }, () => normal(rng));

@@ -308,8 +308,12 @@ export type PayVariant =
   | "top-capped-withheld"
   | "caps-withheld"
   | "update-cutmed125-withheld"
+  | "update-cutmed125-to-uncut"
+  | "update-cutmed125-to-unreached"
   | "top-capped-to-uncapped"
   | "top-capped-to-above-replay"
+  | "top-capped-to-unreached"
+  | "caps-to-unreached"
   | "top-capped-x150-to-uncapped"
   | "top-capped-x200-to-uncapped";
 
@@ -375,6 +379,10 @@ export type PayVariant =
  *   `top-capped-to-above-replay` splits it in proportion to what each earns above a replay of the
  *   last step instead (`replayValue`), so that a replay takes no part of it;
  *   `top-capped-x150-to-uncapped`, `-x200-to-uncapped` take the cap at 3/2 or twice the pivot;
+ *   `top-capped-to-unreached` pays it only to the players neither cap reaches (a replay follows the
+ *   last step closer than the median player, so the delta cap reaches it), `caps-to-unreached` pays
+ *   what the delta cap takes the same way; `update-cutmed125-to-uncut` adds the epoch cut and pays
+ *   what the top cap and the cut take to the players neither reaches;
  * - `start-above-replay`: `t = 0`, `w = v`. What every step pay becomes when the owner commits
  *   `v' = v`: `v'` is the owner's word as much as `v` is, so against the owner's own identities (which
  *   submit along `v`) a step pay is worth what it pays with the `v'` the owner would choose.
@@ -623,6 +631,14 @@ interface ToUncapped {
   readonly pay?: (c: PayContext) => Map<number, number>;
   /** Split what the cap takes in proportion to what each uncapped player earns above a replay's pay (`replayValue`). */
   readonly replayFloor?: boolean;
+  /**
+   * Who is paid it: every player the top cap does not reach (default), or only those no cap reaches
+   * (`"unreached"`: no delta-cap deduction either, so a replay, which follows the last step closer
+   * than the median player, takes none of it).
+   */
+  readonly to?: "uncapped" | "unreached";
+  /** Pay what the delta cap takes the same way (otherwise the contract splits it over every kept player). */
+  readonly deltaPot?: boolean;
 }
 
 /**
@@ -630,14 +646,20 @@ interface ToUncapped {
  * value is its capped one out of the untopped total `T`, and the uncapped share `T - C` (`C` the
  * capped players' values) in proportion to their values, so the values still sum to `T`.
  */
-function toUncapped(c: PayContext, { pay = provenValues, replayFloor = false }: ToUncapped = {}): Map<number, number> {
+function toUncapped(
+  c: PayContext,
+  { pay = provenValues, replayFloor = false, to = "uncapped", deltaPot = false }: ToUncapped = {},
+): Map<number, number> {
   const paid = pay(c);
-  const before = deltaCappedValues(c);
+  const before = (deltaPot ? uncappedValues : deltaCappedValues)(c);
+  const [untouched, deltaCapped] = [uncappedValues(c), deltaCappedValues(c)];
   const positive = (m: ReadonlyMap<number, number>, keys: readonly number[]): number =>
     keys.reduce((a, i) => a + Math.max(0, m.get(i) ?? 0), 0);
   const capped = new Set(c.kept.filter((i) => (paid.get(i) ?? 0) < (before.get(i) ?? 0)));
-  const uncapped = c.kept.filter((i) => !capped.has(i));
-  const [total, cappedPaid, uncappedPaid] = [positive(before, c.kept), positive(paid, [...capped]), positive(paid, uncapped)];
+  // A player reached by the delta cap follows the last step closer than the median player.
+  const deltaReached = (i: number): boolean => (deltaCapped.get(i) ?? 0) < (untouched.get(i) ?? 0);
+  const uncapped = c.kept.filter((i) => !capped.has(i) && !(to === "unreached" && deltaReached(i)));
+  const [total, allPaid, uncappedPaid] = [positive(before, c.kept), positive(paid, c.kept), positive(paid, uncapped)];
   // Nobody capped, or nobody left to pay it to: the capped pay as it is.
   if (capped.size === 0 || uncappedPaid === 0) return paid;
   // The deduction in proportion to what each uncapped player earns above the floor (its whole pay
@@ -645,11 +667,12 @@ function toUncapped(c: PayContext, { pay = provenValues, replayFloor = false }: 
   const floor = replayFloor ? replayValue(c) : 0;
   const aboveFloor = positive(new Map(uncapped.map((i) => [i, (paid.get(i) ?? 0) - floor])), uncapped);
   const [from, weight] = aboveFloor === 0 ? [0, uncappedPaid] : [floor, aboveFloor];
-  const deduction = total - cappedPaid - uncappedPaid;
+  const deduction = total - allPaid;
+  const recipients = new Set(uncapped);
   return new Map(
     c.kept.map((i) => {
       const x = paid.get(i) ?? 0;
-      return [i, capped.has(i) ? x : Math.max(0, x) + (deduction * Math.max(0, x - from)) / weight];
+      return [i, recipients.has(i) ? Math.max(0, x) + (deduction * Math.max(0, x - from)) / weight : x];
     }),
   );
 }
@@ -979,6 +1002,18 @@ const PAYS: Record<
     proofNeeds: "as top-capped-to-uncapped plus the replay's pay (two lower medians the delta cap and the clip already have, one product)",
     values: (c) => toUncapped(c, { replayFloor: true }),
   },
+  "top-capped-to-unreached": {
+    description:
+      "as top-capped-to-uncapped, with what the top cap takes paid only to the players no cap reaches (no delta-cap deduction either), in proportion to their pay",
+    proofNeeds: "as top-capped-to-uncapped plus one zero test of the delta cap's deduction per player",
+    values: (c) => toUncapped(c, { to: "unreached" }),
+  },
+  "caps-to-unreached": {
+    description:
+      "as top-capped-to-unreached, with what the delta cap takes paid the same way (to the players neither cap reaches, in proportion to their pay)",
+    proofNeeds: "as top-capped-to-unreached, with the pot summed from the pay before either cap",
+    values: (c) => toUncapped(c, { to: "unreached", deltaPot: true }),
+  },
   "caps-withheld": {
     description: "the proven pay, with what the delta cap and the top cap take withheld from the round instead of split over the others",
     proofNeeds: "as top-capped-withheld",
@@ -992,6 +1027,20 @@ const PAYS: Record<
     values: medianCut(provenValues, alongOwnerUpdate, 1.25),
     ownerUpdate: true,
     withholdFrom: uncappedValues,
+  },
+  "update-cutmed125-to-uncut": {
+    description:
+      "the top-capped pay (before the redistribution) cut against the median ratio along the owner's update (update-cutmed125-capped), with what the top cap and the cut take paid to the players neither reaches, in proportion to their pay",
+    proofNeeds:
+      "as top-capped-to-uncapped plus <u_k, w> for the owner's one-epoch update w in the chunk proofs, a lower median of the ratios and one product per player",
+    values: (c) => toUncapped(c, { pay: medianCut(provenValues, alongOwnerUpdate, 1.25) }),
+    ownerUpdate: true,
+  },
+  "update-cutmed125-to-unreached": {
+    description: "as update-cutmed125-to-uncut, paid only to the players no cap reaches (no delta-cap deduction either)",
+    proofNeeds: "as update-cutmed125-to-uncut plus one zero test of the delta cap's deduction per player",
+    values: (c) => toUncapped(c, { pay: medianCut(provenValues, alongOwnerUpdate, 1.25), to: "unreached" }),
+    ownerUpdate: true,
   },
   "update-mix-capped": {
     description:
