@@ -382,7 +382,8 @@ export type PayVariant =
  *   `top-capped-to-unreached` pays it only to the players neither cap reaches (a replay follows the
  *   last step closer than the median player, so the delta cap reaches it), `caps-to-unreached` pays
  *   what the delta cap takes the same way; `update-cutmed125-to-uncut` adds the epoch cut and pays
- *   what the top cap and the cut take to the players neither reaches;
+ *   what the top cap and the cut take to the players neither reaches (`-to-unreached`: only to those no
+ *   cap reaches either);
  * - `start-above-replay`: `t = 0`, `w = v`. What every step pay becomes when the owner commits
  *   `v' = v`: `v'` is the owner's word as much as `v` is, so against the owner's own identities (which
  *   submit along `v`) a step pay is worth what it pays with the `v'` the owner would choose.
@@ -651,28 +652,28 @@ function toUncapped(
   { pay = provenValues, replayFloor = false, to = "uncapped", deltaPot = false }: ToUncapped = {},
 ): Map<number, number> {
   const paid = pay(c);
-  const before = (deltaPot ? uncappedValues : deltaCappedValues)(c);
   const [untouched, deltaCapped] = [uncappedValues(c), deltaCappedValues(c)];
+  const before = deltaPot ? untouched : deltaCapped;
   const positive = (m: ReadonlyMap<number, number>, keys: readonly number[]): number =>
     keys.reduce((a, i) => a + Math.max(0, m.get(i) ?? 0), 0);
   const capped = new Set(c.kept.filter((i) => (paid.get(i) ?? 0) < (before.get(i) ?? 0)));
   // A player reached by the delta cap follows the last step closer than the median player.
   const deltaReached = (i: number): boolean => (deltaCapped.get(i) ?? 0) < (untouched.get(i) ?? 0);
-  const uncapped = c.kept.filter((i) => !capped.has(i) && !(to === "unreached" && deltaReached(i)));
-  const [total, allPaid, uncappedPaid] = [positive(before, c.kept), positive(paid, c.kept), positive(paid, uncapped)];
+  const recipients = c.kept.filter((i) => !capped.has(i) && !(to === "unreached" && deltaReached(i)));
+  const [total, allPaid, recipientsPaid] = [positive(before, c.kept), positive(paid, c.kept), positive(paid, recipients)];
   // Nobody capped, or nobody left to pay it to: the capped pay as it is.
-  if (capped.size === 0 || uncappedPaid === 0) return paid;
+  if (capped.size === 0 || recipientsPaid === 0) return paid;
   // The deduction in proportion to what each uncapped player earns above the floor (its whole pay
   // when there is no floor, or when nobody earns above it).
   const floor = replayFloor ? replayValue(c) : 0;
-  const aboveFloor = positive(new Map(uncapped.map((i) => [i, (paid.get(i) ?? 0) - floor])), uncapped);
-  const [from, weight] = aboveFloor === 0 ? [0, uncappedPaid] : [floor, aboveFloor];
+  const aboveFloor = positive(new Map(recipients.map((i) => [i, (paid.get(i) ?? 0) - floor])), recipients);
+  const [from, weight] = aboveFloor === 0 ? [0, recipientsPaid] : [floor, aboveFloor];
   const deduction = total - allPaid;
-  const recipients = new Set(uncapped);
+  const paidOn = new Set(recipients);
   return new Map(
     c.kept.map((i) => {
       const x = paid.get(i) ?? 0;
-      return [i, recipients.has(i) ? Math.max(0, x) + (deduction * Math.max(0, x - from)) / weight : x];
+      return [i, paidOn.has(i) ? Math.max(0, x) + (deduction * Math.max(0, x - from)) / weight : x];
     }),
   );
 }
@@ -693,6 +694,9 @@ function replayValue({ input, kept }: PayContext): number {
 
 /** `update-capped`'s values: the proven clip and delta cap, along the owner's own update. */
 const alongOwnerUpdate = stepValues({ t: 0, along: "owner-update", caps: { delta: "above-median", reference: false } });
+
+/** `update-cutmed125-capped`'s values: the top-capped pay cut against the median ratio along the owner's update (`medianCut`). */
+const epochCutValues = medianCut(provenValues, alongOwnerUpdate, 1.25);
 
 /**
  * Each kept player's share under the first pay, cut where its ratio to the second pay's share falls
@@ -964,7 +968,7 @@ const PAYS: Record<
     description:
       "consensus-reference's decision, aggregate and pay, each kept player's share cut to min(1, 1.25 rho_r / rho_med) of itself, rho = its share along the owner's update over its proven share, rho_med the kept players' lower median",
     proofNeeds: "as update-min-capped plus a median of the ratios (an order by cross-multiplication, a median hint) in the decision proof",
-    values: medianCut(provenValues, alongOwnerUpdate, 1.25),
+    values: epochCutValues,
     ownerUpdate: true,
   },
   "update-cutmed125-top-capped": {
@@ -1024,7 +1028,7 @@ const PAYS: Record<
     description:
       "update-cutmed125-capped (the proven pay cut against the median ratio along the owner's update), with what the caps and the cut take withheld",
     proofNeeds: "as update-cutmed125-capped plus the withheld total",
-    values: medianCut(provenValues, alongOwnerUpdate, 1.25),
+    values: epochCutValues,
     ownerUpdate: true,
     withholdFrom: uncappedValues,
   },
@@ -1033,13 +1037,13 @@ const PAYS: Record<
       "the top-capped pay (before the redistribution) cut against the median ratio along the owner's update (update-cutmed125-capped), with what the top cap and the cut take paid to the players neither reaches, in proportion to their pay",
     proofNeeds:
       "as top-capped-to-uncapped plus <u_k, w> for the owner's one-epoch update w in the chunk proofs, a lower median of the ratios and one product per player",
-    values: (c) => toUncapped(c, { pay: medianCut(provenValues, alongOwnerUpdate, 1.25) }),
+    values: (c) => toUncapped(c, { pay: epochCutValues }),
     ownerUpdate: true,
   },
   "update-cutmed125-to-unreached": {
     description: "as update-cutmed125-to-uncut, paid only to the players no cap reaches (no delta-cap deduction either)",
     proofNeeds: "as update-cutmed125-to-uncut plus one zero test of the delta cap's deduction per player",
-    values: (c) => toUncapped(c, { pay: medianCut(provenValues, alongOwnerUpdate, 1.25), to: "unreached" }),
+    values: (c) => toUncapped(c, { pay: epochCutValues, to: "unreached" }),
     ownerUpdate: true,
   },
   "update-mix-capped": {
