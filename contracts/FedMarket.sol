@@ -11,6 +11,7 @@ import {IFedMarket} from "./interfaces/IFedMarket.sol";
 import {FedMarketAnswers} from "./FedMarketAnswers.sol";
 import {FedMarketOptimistic} from "./FedMarketOptimistic.sol";
 import {FedMarketRounds} from "./FedMarketRounds.sol";
+import {FedMarketSetup} from "./FedMarketSetup.sol";
 
 /// @title FedMarket
 /// @notice See {IFedMarket}.
@@ -24,12 +25,6 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
     /// @dev BabyJubJub (EIP-2494) over that field: `A x^2 + y^2 = 1 + D x^2 y^2` (seal keys).
     uint256 internal constant BABYJUBJUB_A = 168700;
     uint256 internal constant BABYJUBJUB_D = 168696;
-    /// @dev Upper bound on trainer slots, so every loop over slots is bounded.
-    uint256 internal constant MAX_SLOTS = 64;
-    /// @dev Longest submission or aggregation window: keeps every deadline far inside uint64.
-    uint64 internal constant MAX_WINDOW = 365 days;
-    /// @dev Sentinel round tag of a slot entry that has never held a submission.
-    uint32 internal constant NO_ROUND = type(uint32).max;
     /// @inheritdoc IFedMarket
     uint64 public constant ACCEPTANCE_TIMEOUT = 7 days;
 
@@ -39,10 +34,13 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
     /// @dev The optimistic-rounds module (FedMarketOptimistic, {IFedMarketOptimistic}): every call
     ///      FedMarket does not know is forwarded to it (`fallback`).
     address private immutable _optimistic;
+    /// @dev The project-creation module (FedMarketSetup): `createProject` is forwarded to it.
+    address private immutable _setup;
 
     constructor() {
         _answers = address(new FedMarketAnswers());
         _optimistic = address(new FedMarketOptimistic());
+        _setup = address(new FedMarketSetup());
     }
 
     /// @notice Answers {IFedMarketOptimistic}'s calls: runs them in the optimistic module on this
@@ -56,43 +54,18 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
 
     // solhint-disable-next-line no-complex-fallback
     fallback() external payable {
-        address module = _optimistic;
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            calldatacopy(m, 0, calldatasize())
-            let ok := delegatecall(gas(), module, m, calldatasize(), 0, 0)
-            returndatacopy(m, 0, returndatasize())
-            if iszero(ok) { revert(m, returndatasize()) }
-            return(m, returndatasize())
-        }
+        _delegate(_optimistic);
     }
 
     // ---------------------------------------------------------------------------------------------
     // Owner
     // ---------------------------------------------------------------------------------------------
 
-    // `config` in memory on purpose (see the function body).
-    // solhint-disable gas-calldata-parameters
     /// @inheritdoc IFedMarket
-    function createProject(ProjectConfig memory config) external payable nonReentrant returns (uint256 projectId) {
-        // `config` is decoded into memory once: reading it field by field from calldata (validating
-        // every read) took more bytecode than EIP-170 leaves.
-        (uint8 slotCount, uint32 numChunks) = _validateConfig(config);
-        projectId = ++_projectCount;
-        Project storage p = _projects[projectId];
-        _storeConfig(p, config, slotCount, numChunks);
-        for (uint256 slot; slot < config.maxTrainersPerRound; ++slot) {
-            SlotEntry storage e = _slots[projectId][slot];
-            e.value = 1;
-            e.round = NO_ROUND;
-        }
-        uint256 received = _pull(config.token, config.budget);
-        p.budget = received;
-        p.deposited = received;
-        emit ProjectCreated(projectId, msg.sender, config, received, p.paramsHash, numChunks);
+    /// @dev Runs in the setup module (FedMarketSetup), which carries the reentrancy guard.
+    function createProject(ProjectConfig calldata) external payable returns (uint256) {
+        _delegate(_setup);
     }
-    // solhint-enable gas-calldata-parameters
 
     /// @inheritdoc IFedMarket
     function fundProject(uint256 projectId, uint256 amount) external payable nonReentrant {
@@ -498,6 +471,7 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
         v.roundReward = p.roundReward;
         v.referenceDeposit = p.referenceDeposit;
         v.rewardPerRound = p.rewardPerRound;
+        v.rewardDecayPpm = p.rewardDecayPpm;
         v.aggregatorBond = p.aggregatorBond;
         v.bondPosted = p.bondPosted;
         v.slashAmount = p.slashAmount;
@@ -639,86 +613,6 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
     }
 
     // ---------------------------------------------------------------------------------------------
-    // Internal: configuration
-    // ---------------------------------------------------------------------------------------------
-
-    function _validateConfig(ProjectConfig memory c) internal view returns (uint8 slotCount, uint32 numChunks) {
-        if (c.token != address(0) && c.token.code.length == 0) revert InvalidConfig("token");
-        if (c.aggregator == address(0)) revert InvalidConfig("aggregator");
-        if (c.aggregator == msg.sender) revert AggregatorIsOwner(msg.sender);
-        if (address(c.verifier).code.length == 0) revert InvalidConfig("verifier");
-        if (c.numRounds == 0) revert InvalidConfig("numRounds");
-        if (c.submissionWindow == 0 || c.submissionWindow > MAX_WINDOW) revert InvalidConfig("submissionWindow");
-        if (c.revealWindow == 0 || c.revealWindow > MAX_WINDOW) revert InvalidConfig("revealWindow");
-        if (c.aggregationWindow == 0 || c.aggregationWindow > MAX_WINDOW) revert InvalidConfig("aggregationWindow");
-        if (c.challengeWindow > c.submissionWindow + c.revealWindow) revert InvalidConfig("challengeWindow");
-        if (c.slashAmount > c.aggregatorBond) revert InvalidConfig("slashAmount");
-        if (c.trainerStake > type(uint128).max) revert InvalidConfig("trainerStake");
-        if (c.params.modelSize == 0) revert InvalidConfig("modelSize");
-        if (c.initialModelCommitment >= FIELD_MODULUS) revert InvalidConfig("initialModelCommitment");
-        _checkCid(bytes(c.specCid).length);
-        _checkCid(bytes(c.initialModelCid).length);
-        _validateHyperParamBounds(c.minHyperParams, c.maxHyperParams);
-        _checkHyperParams(c.initialHyperParams, c.minHyperParams, c.maxHyperParams);
-
-        uint256 kMax = c.verifier.maxTrainers();
-        uint256 chunk = c.verifier.chunkSize();
-        if (kMax == 0 || kMax > MAX_SLOTS || chunk == 0) revert InvalidConfig("verifier");
-        if (c.verifier.decisionInputCount() != _decisionInputCount(kMax)) revert InvalidConfig("verifier");
-        // The model's headroom: more rounds could push a model value out of the bits the chunk proof adds in.
-        if (c.numRounds > c.verifier.maxRounds()) revert InvalidConfig("numRounds");
-        // At least the rule by consensus's quorum, so that it can count anyone.
-        uint256 quorum = _consensusQuorum(c.params.byzantineTolerance);
-        if (c.maxTrainersPerRound < quorum || c.maxTrainersPerRound > kMax) revert InvalidConfig("maxTrainersPerRound");
-        uint256 chunks = (uint256(c.params.modelSize) + chunk - 1) / chunk;
-        return (uint8(kMax), uint32(chunks));
-    }
-
-    function _storeConfig(Project storage p, ProjectConfig memory c, uint8 slotCount, uint32 numChunks) internal {
-        p.owner = msg.sender;
-        p.numRounds = c.numRounds;
-        p.numChunks = numChunks;
-        p.byzantineTolerance = c.params.byzantineTolerance;
-        p.slotCount = slotCount;
-        p.submissionWindow = c.submissionWindow;
-        p.revealWindow = uint32(c.revealWindow);
-        p.aggregationWindow = c.aggregationWindow;
-        p.challengeWindow = c.challengeWindow;
-        p.challengeDeposit = c.challengeDeposit;
-        p.maxTrainersPerRound = uint16(c.maxTrainersPerRound);
-        p.status = ProjectStatus.AwaitingAggregator;
-        p.token = c.token;
-        p.aggregator = c.aggregator;
-        p.awaitingSince = uint64(block.timestamp);
-        p.verifier = c.verifier;
-        p.rewardPerRound = c.rewardPerRound;
-        p.aggregatorBond = c.aggregatorBond;
-        p.slashAmount = c.slashAmount;
-        p.trainerStake = c.trainerStake;
-        p.allowlistRoot = c.allowlistRoot;
-        p.paramsHash = keccak256(abi.encode(c.params));
-        p.ownerEncryptionKey = c.ownerEncryptionKey;
-        p.modelCommitment = c.initialModelCommitment;
-        p.params = c.params;
-        p.hyperParams = c.initialHyperParams;
-        p.minHyperParams = c.minHyperParams;
-        p.maxHyperParams = c.maxHyperParams;
-        p.modelCid = c.initialModelCid;
-        p.specCid = c.specCid;
-    }
-
-    /// @dev A zero learning rate, epoch count or batch size would make a round untrainable.
-    function _validateHyperParamBounds(HyperParams memory min, HyperParams memory max) internal pure {
-        if (min.learningRateMicros == 0 || min.localEpochs == 0 || min.batchSize == 0) {
-            revert InvalidConfig("minHyperParams");
-        }
-        if (
-            min.learningRateMicros > max.learningRateMicros || min.localEpochs > max.localEpochs
-                || min.batchSize > max.batchSize
-        ) revert InvalidConfig("maxHyperParams");
-    }
-
-    // ---------------------------------------------------------------------------------------------
     // Internal: rounds
     // ---------------------------------------------------------------------------------------------
 
@@ -782,6 +676,21 @@ contract FedMarket is FedMarketRounds, IFedMarket, ReentrancyGuardTransient {
     // ---------------------------------------------------------------------------------------------
     // Internal: helpers
     // ---------------------------------------------------------------------------------------------
+
+    /// @dev Runs this call's calldata, unchanged, in `module` on our storage and ends the call with
+    ///      what it returns or reverts with. It never returns to its caller, so a caller must not
+    ///      hold the reentrancy guard (it would stay locked): the module carries its own.
+    function _delegate(address module) private {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, 0, calldatasize())
+            let ok := delegatecall(gas(), module, m, calldatasize(), 0, 0)
+            returndatacopy(m, 0, returndatasize())
+            if iszero(ok) { revert(m, returndatasize()) }
+            return(m, returndatasize())
+        }
+    }
 
     /// @dev Runs this call's calldata, unchanged, in the answers module on our storage; bubbles up a
     ///      revert. The forwarded functions return nothing.

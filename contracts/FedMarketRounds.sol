@@ -27,6 +27,8 @@ abstract contract FedMarketRounds is FedMarketStorage {
     uint256 internal constant SLOTS_PER_WORD = 3;
     uint256 internal constant SLOT_BITS = 66;
     uint256 internal constant SLOT_MASK = (1 << SLOT_BITS) - 1;
+    /// @dev `rewardDecayPpm` of equal rounds: one million millionths.
+    uint32 internal constant REWARD_DECAY_ONE = 1e6;
 
     /// @dev The part of a finalization proven and optimistic rounds share: checks `result` and its
     ///      decision proof (against the stored accumulator, which chunk proofs or the optimistic
@@ -75,13 +77,21 @@ abstract contract FedMarketRounds is FedMarketStorage {
         if (value < min || value > max) revert IFedMarket.HyperParamOutOfBounds(field, value, min, max);
     }
 
+    /// @dev Opens round `p.currentRound`: reserves its reward from the budget, draws its slots' block
+    ///      and sets the next round's reward.
     function _openRound(uint256 projectId, Project storage p) internal {
-        uint256 reward = Math.min(p.rewardPerRound, p.budget);
+        uint256 perRound = p.rewardPerRound;
+        uint256 reward = Math.min(perRound, p.budget);
         // Unchecked: `reward` is at most the budget.
         unchecked {
             p.budget -= reward;
         }
         p.roundReward = reward;
+        // The next round's reward (@fedmarket/core `roundRewardSchedule`): every round is opened exactly
+        // once, so round `r` reserves the configured reward decayed `r` times, rounded down at each
+        // step, whatever happened to the rounds before it. Rewriting an unchanged value (no decay)
+        // costs a warm no-op write.
+        p.rewardPerRound = Math.mulDiv(perRound, p.rewardDecayPpm, REWARD_DECAY_ONE);
         p.roundOpenedAt = uint64(block.timestamp);
         p.submissions = 0;
         p.commits = 0;

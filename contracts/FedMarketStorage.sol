@@ -7,7 +7,7 @@ import {IRoundVerifier} from "./interfaces/IRoundVerifier.sol";
 
 /// @title FedMarketStorage
 /// @notice The market's state and the checks its modules share.
-/// @dev FedMarket and its delegated modules FedMarketAnswers and FedMarketOptimistic all inherit this
+/// @dev FedMarket and its delegated modules FedMarketAnswers, FedMarketOptimistic and FedMarketSetup all inherit this
 ///      contract and nothing else with storage, so a module's code runs on FedMarket's storage with
 ///      the same layout (FedMarket `delegatecall`s into it). Add state here only, never in a contract.
 abstract contract FedMarketStorage {
@@ -54,6 +54,10 @@ abstract contract FedMarketStorage {
         // further words
         address aggregator;
         uint64 awaitingSince; // when the project last started waiting for an aggregator
+        // Each round's reward over the previous one's, in millionths (FedMarketRounds `_openRound`).
+        // Fixed at creation; read once per round, in the word of the aggregator the round's
+        // opening transaction has usually read already.
+        uint32 rewardDecayPpm;
         IRoundVerifier verifier;
         // Until when the open round's flags can be answered (flagUnavailable). In the verifier's word,
         // which chunk proofs and answers read anyway. Never reset: a round ends only once its
@@ -186,7 +190,7 @@ abstract contract FedMarketStorage {
     }
 
     // The open round's windows end at these times. Unchecked: a uint64 timestamp plus three windows
-    // of at most 365 days each (MAX_WINDOW) is far below 2^64.
+    // of at most 365 days each (FedMarketSetup `MAX_WINDOW`) is far below 2^64.
 
     function _commitEnd(Project storage p) internal view returns (uint256 end) {
         unchecked {

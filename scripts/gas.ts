@@ -162,6 +162,7 @@ async function measure(k: number): Promise<Measurement> {
     verifier: await verifier.adapter.getAddress(),
     budget: REWARD * 4n,
     rewardPerRound: REWARD,
+    rewardDecayPpm: 1_000_000,
     numRounds: 4,
     maxTrainersPerRound: k,
     submissionWindow: SUBMISSION_WINDOW,

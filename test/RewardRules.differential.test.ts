@@ -12,7 +12,9 @@
  * (with scores on non-inliers too, which the contract must ignore), the scores (zeros, all zero,
  * small, any width, 64-bit values near 2^64), the round reward (0, dust, wei amounts, and uint256
  * amounts up to 2^256 - 1 in an ERC-20), budgets that run out, and the aggregator's bond and slash
- * (0, all of the bond, anything between; re-appointed after each failure).
+ * (0, all of the bond, anything between; re-appointed after each failure), and the reward schedule
+ * (equal rounds, or a decay from one millionth to just under one): each round must reserve
+ * `min(roundRewardSchedule(...)[round], budget)` however the rounds before it ended.
  *
  * The run is reproducible: every assertion names its seed and round; `FUZZ_SEED=<n>` runs
  * another sequence.
@@ -22,7 +24,16 @@ import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { LogDescription, TransactionReceipt } from "ethers";
 
-import { SlotStatus, consensusQuorum, failedRoundSplit, packOutcome, rewardShares, roundQuorum } from "@fedmarket/core";
+import {
+  REWARD_DECAY_ONE,
+  SlotStatus,
+  consensusQuorum,
+  failedRoundSplit,
+  packOutcome,
+  rewardShares,
+  roundQuorum,
+  roundRewardSchedule,
+} from "@fedmarket/core";
 import type { FedMarket, MockRoundVerifier, TestToken } from "../types/ethers-contracts/index.js";
 import {
   ETH,
@@ -112,6 +123,8 @@ const covered = {
   drawnAmongMoreCandidates: 0,
   unrevealedCommitment: 0,
   nonContiguousReveals: 0,
+  decayedReward: 0,
+  decayedBelowBudget: 0,
 };
 
 /** How a project's amounts are drawn. */
@@ -136,6 +149,8 @@ interface Project {
   readonly quorum: number;
   /** Registered before round 0 opened: every round's candidates. */
   readonly candidates: number;
+  /** What each round reserves when the budget suffices (`roundRewardSchedule`), one entry past the last round. */
+  readonly schedule: readonly bigint[];
 }
 
 /** The revealed updates of a round, in slot order. */
@@ -248,12 +263,15 @@ async function createProject(env: Env, rng: Random, tier: Tier, label: string): 
   // Sometimes more candidates than slots: then the slots are drawn.
   const candidates = rng.chance(0.4) ? rng.int(maxTrainers, K_MAX) : maxTrainers;
   const { bond, slash } = drawBond(rng, tier);
+  // Half the projects pay equal rounds; the others decay, sometimes steeply.
+  const decay = rng.chance(0.5) ? REWARD_DECAY_ONE : rng.pick([1, rng.int(1, REWARD_DECAY_ONE - 1), rng.int(400_000, 999_999)] as const);
   const config = baseConfig({
     verifier: await env.verifier.getAddress(),
     aggregator: env.aggregator.address,
     token,
     budget,
     rewardPerRound,
+    rewardDecayPpm: decay,
     numRounds: ROUNDS_PER_PROJECT,
     maxTrainersPerRound: maxTrainers,
     aggregatorBond: bond,
@@ -266,7 +284,8 @@ async function createProject(env: Env, rng: Random, tier: Tier, label: string): 
   // Candidates register before round 0 opens.
   for (const t of env.trainers.slice(0, candidates)) await env.market.connect(t).registerTrainer(id, []);
   await env.market.connect(env.aggregator).acceptAggregator(id, SEAL_KEY, bond, slash, eth(bond));
-  return { id, label, token, tier, maxTrainers, quorum: q, candidates };
+  const schedule = roundRewardSchedule(rewardPerRound, decay, ROUNDS_PER_PROJECT + 1);
+  return { id, label, token, tier, maxTrainers, quorum: q, candidates, schedule };
 }
 
 /**
@@ -417,6 +436,21 @@ async function failAndCheck(env: Env, rng: Random, p: Project, round: number, op
     .acceptAggregator(p.id, SEAL_KEY, next.bond, next.slash, { value: p.token === ETH ? next.bond : 0n });
 }
 
+/**
+ * The open round reserved `min(schedule[round], budget before it opened)` (the reserve came out of
+ * the budget) and the next round will reserve `schedule[round + 1]` (`roundRewardSchedule`).
+ */
+async function checkReserved(env: Env, p: Project, round: number): Promise<void> {
+  const at = `${p.label} round ${round} opened (seed ${SEED})`;
+  const open = await env.market.getProject(p.id);
+  const want = p.schedule[round] as bigint;
+  const before = open.budget + open.roundReward;
+  expect([open.currentRound, open.roundReward], `${at}: reserved`).to.deep.equal([BigInt(round), want < before ? want : before]);
+  expect(open.rewardPerRound, `${at}: the next round's reward`).to.equal(p.schedule[round + 1]);
+  covered.decayedReward += want !== p.schedule[0] ? 1 : 0;
+  covered.decayedBelowBudget += want !== p.schedule[0] && want < before ? 1 : 0;
+}
+
 describe("Reward rules: FedMarket against @fedmarket/core (differential)", function () {
   // No time limit: the work is a fixed number of rounds, however slow the machine is.
   this.timeout(0);
@@ -433,6 +467,7 @@ describe("Reward rules: FedMarket against @fedmarket/core (differential)", funct
       const rng = new Random(SEED * 1_000_003n + BigInt(i));
       const p = await createProject(env, rng, tier, `project ${i} (${tier})`);
       for (let round = 0; round < ROUNDS_PER_PROJECT; round++) {
+        await checkReserved(env, p, round);
         const k = rng.int(p.quorum, Math.min(p.candidates, p.maxTrainers));
         const open = await submit(env, rng, p, round, k);
         if (rng.chance(0.3)) await failAndCheck(env, rng, p, round, open);

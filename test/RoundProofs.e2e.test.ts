@@ -119,6 +119,7 @@ describe("Round proofs end to end (real Groth16 on the Hardhat network)", functi
         verifier: await f.verifier.getAddress(),
         budget: REWARD * 3n,
         rewardPerRound: REWARD,
+        rewardDecayPpm: 1_000_000,
         numRounds: 3,
         maxTrainersPerRound: config.kMax,
         submissionWindow: SUBMISSION_WINDOW,

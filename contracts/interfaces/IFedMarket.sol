@@ -142,8 +142,15 @@ interface IFedMarket {
         IRoundVerifier verifier;
         /// Budget escrowed at creation (for ETH, exactly `msg.value`).
         uint256 budget;
-        /// Reward of one round, reserved from the budget when the round opens.
+        /// Reward of the first round, reserved from the budget when the round opens (or the budget,
+        /// if smaller). Later rounds follow `rewardDecayPpm`.
         uint256 rewardPerRound;
+        /// Each round's reward over the previous one's, in millionths, in `[1, 1_000_000]`: round `r`
+        /// reserves `rewardPerRound` decayed `r` times, rounded down at each step
+        /// (`floor(x * rewardDecayPpm / 1e6)`). 1,000,000 for equal rounds. A decay pays the early
+        /// rounds, where the model gains most, more (see docs/SCORING.md); fixed before any trainer
+        /// registers, it is a term of the project like its budget.
+        uint32 rewardDecayPpm;
         /// Number of rounds (finalized, skipped and failed rounds all count).
         uint32 numRounds;
         /// Trainer slots per round; at most `verifier.maxTrainers()`, at least `2f + 3`.
@@ -213,6 +220,8 @@ interface IFedMarket {
     }
 
     /// @notice A read-only view of a project.
+    // Returned in memory only, where fields are never packed.
+    // solhint-disable-next-line gas-struct-packing
     struct ProjectView {
         address owner;
         address token;
@@ -226,6 +235,9 @@ interface IFedMarket {
         uint32 numChunks;
         /// Trainers registered so far (each holds `trainerStake`).
         uint32 registeredTrainers;
+        /// The project's `rewardDecayPpm` (see `ProjectConfig`): `rewardPerRound` is multiplied by it,
+        /// in millionths, each time a round opens.
+        uint32 rewardDecayPpm;
         uint64 roundOpenedAt;
         uint64 submissionWindow;
         uint64 revealWindow;
@@ -237,6 +249,7 @@ interface IFedMarket {
         uint256 roundReward;
         /// The open round's reference deposit (`commitReference`), held until the round closes.
         uint256 referenceDeposit;
+        /// The reward the next round to open reserves (the first round's, decayed once per round opened).
         uint256 rewardPerRound;
         uint256 aggregatorBond;
         uint256 bondPosted;

@@ -67,6 +67,7 @@ abstract contract FuzzBase {
         c.verifier = verifier;
         c.budget = budget;
         c.rewardPerRound = reward;
+        c.rewardDecayPpm = 1e6;
         c.numRounds = 2;
         c.maxTrainersPerRound = slots;
         c.submissionWindow = 1 hours;
@@ -532,6 +533,45 @@ contract FedMarketFuzzTest is FuzzBase {
     ///         reward % n in slot order one unit more); a committed but unrevealed slot gets nothing;
     ///         the rest of the bond returns to the aggregator and the appointment is cleared.
     /// hardhat-config: fuzz.runs = 500
+    /// @dev The reward schedule (the core reference, `roundRewardSchedule`): round `r` reserves the
+    ///      first reward decayed `r` times, rounded down at each step, or what is left of the budget;
+    ///      a skipped round returns its reward and the next one still follows the schedule.
+    function testFuzz_rewardDecaySchedule(uint256 reward, uint32 decay, uint256 budget) public {
+        reward = _bound(reward, 0, type(uint256).max / 8);
+        decay = uint32(_bound(decay, 1, 1e6));
+        budget = _bound(budget, 0, 4 * reward);
+        IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, budget, reward, 6);
+        c.rewardDecayPpm = decay;
+        c.numRounds = 4;
+        uint256 pid = _create(c);
+        _accept(pid, address(tst), 0);
+        uint256 next = reward;
+        for (uint256 r; r < 3; ++r) {
+            IFedMarket.ProjectView memory p = market.getProject(pid);
+            uint256 reserved = next < budget ? next : budget;
+            _eq(p.currentRound, r, "round");
+            _eq(p.roundReward, reserved, "round r reserves min(schedule_r, budget)");
+            _eq(p.budget, budget - reserved, "taken from the budget");
+            next = Math.mulDiv(next, decay, 1e6);
+            _eq(p.rewardPerRound, next, "the next round's reward");
+            _eq(p.rewardDecayPpm, decay, "the decay is fixed");
+            // Nobody commits: the round is skipped and its reward goes back to the budget.
+            vm.warp(uint256(p.roundOpenedAt) + p.submissionWindow + p.revealWindow);
+            market.skipRound(pid);
+        }
+    }
+
+    /// @dev `createProject` refuses a decay of 0 (every later round would pay nothing) or above one.
+    function testFuzz_rewardDecayBounds(uint32 decay) public {
+        vm.assume(decay == 0 || decay > 1e6);
+        IFedMarket.ProjectConfig memory c = _config(address(tst), verifier, 100, 10, 6);
+        c.rewardDecayPpm = decay;
+        _give(c.token, owner, c.budget);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IFedMarket.InvalidConfig.selector, "rewardDecayPpm"));
+        market.createProject(c);
+    }
+
     function testFuzz_failRoundSlashSplit(uint256 bond, uint256 slash, uint8 revealSeed, uint256 reward) public {
         bond = _bound(bond, 0, 1e30);
         slash = _bound(slash, 0, bond);

@@ -116,6 +116,7 @@ export function baseConfig(overrides: ConfigOverrides & { verifier: string; aggr
     token: ETH,
     budget: REWARD * 3n,
     rewardPerRound: REWARD,
+    rewardDecayPpm: 1_000_000,
     numRounds: 3,
     maxTrainersPerRound: K_MAX,
     submissionWindow: SUBMISSION_WINDOW,

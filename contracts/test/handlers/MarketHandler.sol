@@ -208,6 +208,7 @@ contract MarketHandler {
         c.verifier = verifier;
         c.budget = budget;
         c.rewardPerRound = reward;
+        c.rewardDecayPpm = 1e6;
         c.numRounds = rounds;
         c.maxTrainersPerRound = slots;
         c.submissionWindow = 1 hours;
@@ -274,6 +275,9 @@ contract MarketHandler {
         c.budget = _bound(budget, 0, MAX_AMOUNT);
         // Sometimes a round reward above the budget (the last rounds then get what is left).
         c.rewardPerRound = _bound(reward, 0, MAX_AMOUNT / 2);
+        // Half the projects pay equal rounds; the others decay by any allowed ratio, down to one millionth.
+        uint256 decaySeed = uint256(keccak256(abi.encode("decay", seed)));
+        c.rewardDecayPpm = decaySeed % 2 == 0 ? 1e6 : uint32(_bound(decaySeed >> 1, 1, 1e6));
         c.numRounds = uint32(_bound(seed >> 16, 1, 4));
         uint8 f = uint8((seed >> 24) % 2);
         c.params = IFedMarket.CircuitParams({
@@ -1349,6 +1353,7 @@ contract MarketHandler {
         _check(q.aggregatorSealKey[0] == key[0] && q.aggregatorSealKey[1] == key[1], "accept: seal key", pid, key[0], q.aggregatorSealKey[0]);
         uint256 reward = p.rewardPerRound < p.budget ? p.rewardPerRound : p.budget;
         _check(q.roundReward == reward && q.budget == p.budget - reward, "accept: reward reserved", pid, reward, q.roundReward);
+        _checkDecayed(pid, p, q);
         _checkOpened(pid);
         _ghost[pid].bondIn += arrived;
         _ghost[pid].sealKey = key;
@@ -1649,6 +1654,14 @@ contract MarketHandler {
         for (uint256 i; i < b.length; ++i) all[a.length + i] = b[i];
     }
 
+    /// @dev A round opened: the next one's reward is this one's decayed once, rounded down
+    ///      (the core reference, `roundRewardSchedule`), and the decay itself never changes.
+    function _checkDecayed(uint256 pid, IFedMarket.ProjectView memory p, IFedMarket.ProjectView memory q) internal {
+        uint256 next = p.rewardPerRound * q.rewardDecayPpm / 1e6;
+        _check(q.rewardDecayPpm == p.rewardDecayPpm, "round: decay fixed", pid, p.rewardDecayPpm, q.rewardDecayPpm);
+        _check(q.rewardPerRound == next, "round: next reward decayed", pid, next, q.rewardPerRound);
+    }
+
     /// @dev After a round ended (finalized, skipped or failed): the project closed, or the next
     ///      round opened (reserving min(rewardPerRound, budget)), or it awaits an aggregator.
     function _checkNextRound(uint256 pid, IFedMarket.ProjectView memory p, uint256 budgetAfterRound, bool closing, bool failed)
@@ -1671,6 +1684,7 @@ contract MarketHandler {
             _check(q.status == IFedMarket.ProjectStatus.Active, "round: next active", pid, 0, uint256(q.status));
             _check(q.roundReward == reward, "round: next reward", pid, reward, q.roundReward);
             _check(q.budget == budgetAfterRound - reward, "round: next budget", pid, budgetAfterRound - reward, q.budget);
+            _checkDecayed(pid, p, q);
             _check(q.roundOpenedAt == currentTime, "round: opened now", pid, currentTime, q.roundOpenedAt);
             IFedMarket.RoundView memory rv = market.getCurrentRound(pid);
             _check(rv.submissions == 0 && rv.chunksVerified == 0 && rv.accumulator == 0, "round: counters reset", pid, 0, 0);

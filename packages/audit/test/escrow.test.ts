@@ -62,6 +62,19 @@ const project = (overrides: Partial<ProjectInfo> = {}): ProjectInfo =>
   projectInfo({ budget: 1000n, roundReward: 1000n, bondPosted: 100n, ...overrides });
 
 describe("# checkEscrow", () => {
+  it("flags a round that reserved more than its entry of the project's reward schedule", async () => {
+    const h = history();
+    assert.ok(h.created !== undefined);
+    // Halving from 1000: round 0 may reserve 1000 and round 1 at most 500, but it reserved 1000.
+    const decayed: ProjectHistory = { ...h, created: { ...h.created, rewardDecayPpm: 500_000 } };
+    const findings = await checkEscrow(auditContext({ history: decayed, project: project() }, { balance: 2100n, liabilities: 2100n }));
+    assert.deepEqual(
+      findings.map((f) => f.message),
+      ["escrow: round 1 reserved 1000, above its reward 500 in the project's schedule (rewardPerRound 1000, rewardDecayPpm 500000)"],
+    );
+    assert.equal(findings[0]?.severity, "failure");
+  });
+
   it("finds nothing when every identity holds and the market holds what it owes", async () => {
     const ctx = auditContext({ history: history(), project: project() }, { balance: 2100n, liabilities: 2100n });
     assert.deepEqual(await checkEscrow(ctx), []);

@@ -19,6 +19,7 @@ import { exitCodeOf, explainRevert, messageOf, readInputFile, readJsonFile } fro
 import {
   checkAggregationWindow,
   checkCreateAmounts,
+  parseRewardDecay,
   checkSpecAgainstVerifier,
   checkTrainerSlots,
   CreateRefusedError,
@@ -87,6 +88,26 @@ test("project create's money flags: each refusal names the flag and what is allo
   const warnings = checkCreateAmounts({ ...under, allowUnderfunded: true });
   assert.equal(warnings.length, 1);
   assert.match(warnings[0] ?? "", /^warning: --budget .* pays 2 of the 3 round\(s\) in full/);
+});
+
+test("--reward-decay: a ratio in (0, 1] with six decimals at most, as millionths; the budget check sums the decayed rounds", () => {
+  assert.equal(parseRewardDecay("1"), 1_000_000);
+  assert.equal(parseRewardDecay("0.5"), 500_000);
+  assert.equal(parseRewardDecay(".75"), 750_000);
+  assert.equal(parseRewardDecay("0.000001"), 1);
+  assert.equal(parseRewardDecay("1.000000"), 1_000_000);
+  for (const bad of ["0", "0.0", "1.5", "2", "0.0000001", "-0.5", "", ".", "half", "1e-1", "0.5x"])
+    assert.throws(() => parseRewardDecay(bad), unitError(/^--reward-decay .* is out of range: .*above 0 and at most 1/), bad);
+  const ok = { rewardPerRound: 10n ** 17n, rounds: 3, bond: 10n ** 16n, slash: 10n ** 15n, allowUnderfunded: false, unit: ETH_UNIT };
+  // 0.1 + 0.05 + 0.025 ETH.
+  const decayed = { ...ok, rewardDecayPpm: 500_000 };
+  assert.deepEqual(checkCreateAmounts({ ...decayed, budget: 175n * 10n ** 15n }), [], "exactly the decayed rounds");
+  assert.throws(
+    () => checkCreateAmounts({ ...decayed, budget: 16n * 10n ** 16n }),
+    unitError(
+      /--budget 0\.16 ETH .* is below the rounds' rewards \(--reward-per-round, times --reward-decay each round\) = 0\.175 ETH .*pays 2 of the 3 round/,
+    ),
+  );
 });
 
 test("trainer slots: --max-trainers and --byzantine-tolerance against the verifier's K_MAX", () => {

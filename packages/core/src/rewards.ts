@@ -24,6 +24,10 @@
  *   (credited to the zero address): `referenceDepositReturned`.
  * - Equal splits (`equalShares`) pay all of the amount: `floor(amount / n)` each, one unit more for
  *   the first `amount % n` slots. Only a skipped round returns its reward to the budget.
+ * - Round rewards (`_openRound`): round `r` reserves `min(next_r, budget)` from the budget, where
+ *   `next_0 = rewardPerRound` and `next_{r+1} = floor(next_r * rewardDecayPpm / 1e6)`
+ *   (`roundRewardSchedule`); every round is opened once, so the schedule depends on the round's
+ *   index only, not on which rounds before it were skipped or failed.
  * - Refunds (`_closeProject`, `claimRefund`): the unspent budget is refunded pro rata to everything
  *   deposited; third-party funders' part (rounded down) goes to a pool they claim from, each
  *   `floor(pool * deposit / unclaimedDeposits)`, the last one what is left (`refundSplit`,
@@ -109,6 +113,29 @@ export function rewardShares(reward: bigint, slots: readonly RewardOutcome[] | r
 }
 
 /** An amount shared equally: what each gets, and the rounding dust left over. */
+/** `rewardDecayPpm` of equal rounds (`FedMarketRounds.REWARD_DECAY_ONE`). */
+export const REWARD_DECAY_ONE = 1_000_000;
+
+/**
+ * The reward each round of a project reserves when its budget suffices (`_openRound`): `rounds`
+ * entries, the first `rewardPerRound`, each next one the previous times `decayPpm / 1e6`, rounded
+ * down. `decayPpm` is in `[1, REWARD_DECAY_ONE]` (createProject refuses anything else).
+ */
+export function roundRewardSchedule(rewardPerRound: bigint, decayPpm: number, rounds: number): bigint[] {
+  assertUnsignedBits(rewardPerRound, AMOUNT_BITS, "rewardPerRound");
+  if (!Number.isInteger(decayPpm) || decayPpm < 1 || decayPpm > REWARD_DECAY_ONE) {
+    throw new RangeError(`rewardDecayPpm must be an integer in [1, ${REWARD_DECAY_ONE}], got ${decayPpm}`);
+  }
+  if (!Number.isInteger(rounds) || rounds < 0) throw new RangeError(`rounds must be a non-negative integer, got ${rounds}`);
+  const schedule: bigint[] = [];
+  let next = rewardPerRound;
+  for (let r = 0; r < rounds; r++) {
+    schedule.push(next);
+    next = (next * BigInt(decayPpm)) / BigInt(REWARD_DECAY_ONE);
+  }
+  return schedule;
+}
+
 export interface EqualSplit {
   /** `floor(amount / count)`. */
   readonly each: bigint;

@@ -10,7 +10,9 @@ import {
   refundClaim,
   refundSplit,
   rewardShares,
+  roundRewardSchedule,
   slashSplit,
+  REWARD_DECAY_ONE,
 } from "../src/index.ts";
 
 const MAX_UINT256 = (1n << 256n) - 1n;
@@ -186,4 +188,22 @@ test("voidedRoundSplit: the held payout and half the stake in equal shares to th
   // Nothing is created or lost: payout + stake + deposit is what is credited.
   assert.equal(split.credits.reduce((a, b) => a + b, 0n) + split.toChallenger, 1_000_000n + 200_000n + 50_000n);
   assert.throws(() => voidedRoundSplit(1n, 1n, 0n, 0), RangeError);
+});
+
+test("roundRewardSchedule: equal rounds at 1e6, each next reward the previous one decayed and rounded down", () => {
+  assert.deepEqual(roundRewardSchedule(1000n, REWARD_DECAY_ONE, 3), [1000n, 1000n, 1000n]);
+  assert.deepEqual(roundRewardSchedule(1000n, 500_000, 5), [1000n, 500n, 250n, 125n, 62n]);
+  // Rounded down at each step, not once: 7 * 0.7^2 = 3.43, the iterated floor floor(floor(4.9) * 0.7) = 2.
+  assert.deepEqual(roundRewardSchedule(7n, 700_000, 3), [7n, 4n, 2n]);
+  assert.deepEqual(roundRewardSchedule(0n, 1, 2), [0n, 0n]);
+  assert.deepEqual(roundRewardSchedule(5n, 1, 3), [5n, 0n, 0n]);
+  assert.deepEqual(roundRewardSchedule(9n, 900_000, 0), []);
+  // The contract multiplies with mulDiv: no overflow at the top of uint256.
+  assert.deepEqual(roundRewardSchedule(MAX_UINT256, 999_999, 2), [MAX_UINT256, (MAX_UINT256 * 999_999n) / 1_000_000n]);
+});
+
+test("roundRewardSchedule refuses a decay the contract refuses", () => {
+  for (const bad of [0, REWARD_DECAY_ONE + 1, 0.5, -1]) assert.throws(() => roundRewardSchedule(1n, bad, 1), RangeError);
+  assert.throws(() => roundRewardSchedule(-1n, 1, 1), /rewardPerRound/);
+  assert.throws(() => roundRewardSchedule(MAX_UINT256 + 1n, 1, 1), /rewardPerRound/);
 });

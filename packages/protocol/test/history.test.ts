@@ -85,6 +85,7 @@ function created(chain: LogChain, block: number, projectId: bigint, modelCommitm
     verifier: `0x${"0c".repeat(20)}`,
     budget: 1000n,
     rewardPerRound: 100n,
+    rewardDecayPpm: 1_000_000,
     numRounds: 5,
     maxTrainersPerRound: 4,
     submissionWindow: 60,

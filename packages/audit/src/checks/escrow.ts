@@ -9,8 +9,11 @@
  * - the aggregator's bond equals what was posted (`AggregatorAccepted`) minus slashes, returns after
  *   failed rounds and the release at closing;
  * - the market's balance of the project's token covers `totalLiabilities(token)` (a surplus is a
- *   warning: funds sent to the market outside its functions).
+ *   warning: funds sent to the market outside its functions);
+ * - every round reserved at most its entry of the project's reward schedule (`RoundOpened.reward`
+ *   against core `roundRewardSchedule` of the created config): less only when the budget ran short.
  */
+import { roundRewardSchedule } from "@fedmarket/core";
 import { ETH_TOKEN } from "@fedmarket/protocol";
 import type { AuditContext } from "../context.ts";
 import { failure, info, warning, type Finding } from "../findings.ts";
@@ -124,5 +127,24 @@ export async function checkEscrow(ctx: AuditContext): Promise<Finding[]> {
       ),
     );
   }
+  findings.push(...checkSchedule(ctx));
   return findings;
+}
+
+/** Each round's reserve against the project's reward schedule (`_openRound`: `min(schedule_r, budget)`). */
+function checkSchedule(ctx: AuditContext): Finding[] {
+  const created = ctx.history.created;
+  if (created === undefined) return [];
+  const schedule = roundRewardSchedule(created.rewardPerRound, created.rewardDecayPpm, created.numRounds);
+  return ctx.history.rounds.flatMap((r) => {
+    const reserved = r.opened?.reward;
+    const entry = schedule[r.round];
+    if (reserved === undefined || entry === undefined || reserved <= entry) return [];
+    return [
+      failure(
+        "escrow",
+        `escrow: round ${r.round} reserved ${reserved}, above its reward ${entry} in the project's schedule (rewardPerRound ${created.rewardPerRound}, rewardDecayPpm ${created.rewardDecayPpm})`,
+      ),
+    ];
+  });
 }

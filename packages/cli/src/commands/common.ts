@@ -83,6 +83,7 @@ const CONFIG_FIELDS: Readonly<Record<string, string>> = {
   aggregator: "--aggregator: the zero address cannot be the aggregator",
   verifier: "--verifier: not a round verifier (no code, or a K_MAX / input count the marketplace does not support)",
   numRounds: "--rounds: must be at least 1",
+  rewardDecayPpm: "--reward-decay: must be above 0 and at most 1 (1,000,000 millionths)",
   submissionWindow: "--submission-window: must be 1 second to 365 days",
   revealWindow: "--reveal-window: must be 1 second to 365 days",
   aggregationWindow: "--aggregation-window: must be 1 second to 365 days",

@@ -3,17 +3,38 @@
  * its allowed range, so that a bad value is a usage error (exit 2) and not a revert the owner has
  * to decode (`InvalidConfig("slashAmount")` for `--bond 0`).
  */
-import { consensusQuorum } from "@fedmarket/core";
+import { REWARD_DECAY_ONE, consensusQuorum, roundRewardSchedule } from "@fedmarket/core";
 import { UsageError } from "../owner/connect.ts";
 import { formatAmount, type AmountUnit } from "../owner/amount.ts";
 
 /** Longest submission or aggregation window the marketplace accepts (365 days). */
 export const MAX_WINDOW_SECONDS = 365 * 24 * 3600;
 
+/**
+ * `--reward-decay`: each round's reward over the previous one's, a decimal in (0, 1] with at most
+ * six decimals, as the contract's `rewardDecayPpm` (millionths).
+ */
+export function parseRewardDecay(text: string): number {
+  const m = /^(0|1)?(?:\.(\d{1,6}))?$/.exec(text.trim());
+  const ppm =
+    m === null || text.trim() === "" || text.trim() === "."
+      ? NaN
+      : Number(m[1] ?? "0") * REWARD_DECAY_ONE + Number((m[2] ?? "").padEnd(6, "0"));
+  if (!Number.isInteger(ppm) || ppm < 1 || ppm > REWARD_DECAY_ONE)
+    throw new UsageError(
+      `--reward-decay ${text} is out of range: each round's reward over the previous one's, a decimal above 0 and at most 1 ` +
+        "with at most six decimals (1: equal rounds; 0.5: each round pays half the one before)",
+    );
+  return ppm;
+}
+
 export interface CreateAmounts {
+  /** The first round's reward. */
   readonly rewardPerRound: bigint;
+  /** `--reward-decay` in millionths (default 1,000,000: equal rounds). */
+  readonly rewardDecayPpm?: number | undefined;
   readonly rounds: number;
-  /** `--budget`; undefined = reward-per-round x rounds. */
+  /** `--budget`; undefined = what the rounds reserve. */
   readonly budget?: bigint | undefined;
   readonly bond: bigint;
   readonly slash: bigint;
@@ -35,11 +56,15 @@ export function checkCreateAmounts(a: CreateAmounts): string[] {
   if (a.slash > a.bond)
     throw new UsageError(`--slash ${fmt(a.slash)} is above --bond ${fmt(a.bond)}: the slash per failed round can be at most the bond`);
   const warnings: string[] = [];
-  const needed = a.rewardPerRound * BigInt(a.rounds);
+  const decayed = a.rewardDecayPpm !== undefined && a.rewardDecayPpm !== REWARD_DECAY_ONE;
+  const schedule = roundRewardSchedule(a.rewardPerRound, a.rewardDecayPpm ?? REWARD_DECAY_ONE, a.rounds);
+  const needed = schedule.reduce((x, y) => x + y, 0n);
   if (a.budget !== undefined && a.budget < needed) {
-    const paid = a.budget / a.rewardPerRound;
+    let paid = 0;
+    for (let left = a.budget; paid < schedule.length && left >= (schedule[paid] ?? 0n); paid++) left -= schedule[paid] ?? 0n;
+    const rule = decayed ? "the rounds' rewards (--reward-per-round, times --reward-decay each round)" : "--reward-per-round x --rounds";
     const what =
-      `--budget ${fmt(a.budget)} is below --reward-per-round x --rounds = ${fmt(needed)}: ` +
+      `--budget ${fmt(a.budget)} is below ${rule} = ${fmt(needed)}: ` +
       `it pays ${paid} of the ${a.rounds} round(s) in full, the later ones get what is left or nothing`;
     if (!a.allowUnderfunded)
       throw new UsageError(

@@ -25,6 +25,7 @@ import { fail, jsonText, parseAddress, parseAmount, parseCount, parseProjectId, 
 import {
   checkAggregationWindow,
   checkCreateAmounts,
+  parseRewardDecay,
   checkSpecAgainstVerifier,
   checkTrainerSlots,
   MAX_WINDOW_SECONDS,
@@ -65,6 +66,7 @@ interface CreateFlags extends Omit<Common, "market"> {
   pretrained?: string;
   budget?: string;
   rewardPerRound: string;
+  rewardDecay: string;
   rounds: string;
   maxTrainers?: string;
   byzantineTolerance?: string;
@@ -210,11 +212,16 @@ export function register(program: Command): void {
     .option("--seed <n>", "seed of the generated initial weights (default: the spec's seed, else 1)")
     .option(
       "--budget <amount>",
-      "escrowed budget in ETH (or token units); default reward-per-round x rounds; less is refused without --allow-underfunded",
+      "escrowed budget in ETH (or token units); default what the rounds reserve (reward-per-round x rounds without a decay); less is refused without --allow-underfunded",
       parseAmount,
     )
-    .option("--allow-underfunded", "accept a --budget below reward-per-round x rounds (warns; fund the rest later)")
-    .option("--reward-per-round <amount>", "reward of one round, split by proven score (> 0)", parseAmount, "0.1")
+    .option("--allow-underfunded", "accept a --budget below what the rounds reserve (warns; fund the rest later)")
+    .option("--reward-per-round <amount>", "reward of the first round, split by proven score (> 0)", parseAmount, "0.1")
+    .option(
+      "--reward-decay <ratio>",
+      "each round's reward over the previous one's, in (0, 1], up to six decimals (1: equal rounds; see below)",
+      "1",
+    )
     .option("--rounds <n>", "number of rounds (>= 1)", parseCount, "3")
     .option("--max-trainers <n>", "trainer slots per round: 2f + 3 to the verifier's K_MAX (default: K_MAX)", parseCount)
     .option(
@@ -262,7 +269,11 @@ than that is refused (exit 1): the aggregator would be slashed for every round.
 Training only a head: mark the backbone's layers "trainable": false in the spec and pass their weights with
 --frozen-weights <file>, or pass the whole pretrained network with --pretrained <file>; the command pins the frozen
 weights and writes their CID into the published spec (frozenWeights). D counts the trainable parameters only: the
-frozen layers are not trained, committed or proven.`,
+frozen layers are not trained, committed or proven.
+
+Reward schedule: round r reserves --reward-per-round x --reward-decay^r (rounded down at each round), fixed at creation.
+A model gains most in its first rounds, and a decay pays those rounds more: docs/SCORING.md measured 0.5 over five
+rounds (payouts track the trainers' contributions better, and a free rider copying the last rounds earns less).`,
     )
     .action(async (flags: CreateFlags, cmd: Command) => {
       let store;
@@ -290,6 +301,7 @@ frozen layers are not trained, committed or proven.`,
         const maxTrainers = int(flags.maxTrainers, "--max-trainers", 1);
         const f = int(flags.byzantineTolerance, "--byzantine-tolerance", 0, 255);
         const seed = int(flags.seed, "--seed", 0);
+        const rewardDecayPpm = parseRewardDecay(flags.rewardDecay);
         // The round's proofs against the aggregation window (the verifier's K_MAX / CHUNK are checked against the spec's below).
         const proofs =
           checked.spec.circuit === undefined
@@ -317,6 +329,7 @@ frozen layers are not trained, committed or proven.`,
           const trainerStake = amountOf(flags.stake, decimals, "--stake");
           const warnings = checkCreateAmounts({
             rewardPerRound,
+            rewardDecayPpm,
             rounds: numRounds,
             budget,
             bond: aggregatorBond,
@@ -365,6 +378,7 @@ frozen layers are not trained, committed or proven.`,
             ...(checked.frozenWeights === undefined ? {} : { frozenWeights: checked.frozenWeights }),
             ownerPublicKey: key.publicKey,
             rewardPerRound,
+            rewardDecayPpm,
             numRounds,
             submissionWindow,
             revealWindow,

@@ -3,7 +3,7 @@
  * budget), fund, cancel. Amounts are in the reward token's units (ETH: wei), converted from
  * decimal strings by the commands with the token's `decimals()`.
  */
-import { consensusQuorum } from "@fedmarket/core";
+import { REWARD_DECAY_ONE, consensusQuorum, roundRewardSchedule } from "@fedmarket/core";
 import { Contract, ZeroAddress, type Signer, type TransactionReceipt } from "ethers";
 import {
   bytesToBytes32,
@@ -47,9 +47,12 @@ export interface CreateProjectOptions {
    */
   readonly frozenWeights?: Uint8Array;
   readonly ownerPublicKey: Uint8Array;
+  /** The first round's reward. */
   readonly rewardPerRound: bigint;
+  /** Each round's reward over the previous one's, in millionths; default 1,000,000 (equal rounds). */
+  readonly rewardDecayPpm?: number;
   readonly numRounds: number;
-  /** Default `rewardPerRound * numRounds`. */
+  /** Default: what the rounds reserve, the sum of `roundRewardSchedule`. */
   readonly budget?: bigint;
   /** Default: the verifier's `maxTrainers()`. */
   readonly maxTrainersPerRound?: number;
@@ -152,13 +155,15 @@ export async function createProject(o: CreateProjectOptions): Promise<CreatedPro
   const specCid = await o.store.put(new TextEncoder().encode(JSON.stringify(o.specJson, null, 2)));
   const modelCid = await o.store.put(encodeWeights(o.initialWeights));
   const token = o.token ?? ZeroAddress;
-  const budget = o.budget ?? o.rewardPerRound * BigInt(o.numRounds);
+  const decay = o.rewardDecayPpm ?? REWARD_DECAY_ONE;
+  const budget = o.budget ?? roundRewardSchedule(o.rewardPerRound, decay, o.numRounds).reduce((a, b) => a + b, 0n);
   const config = {
     token,
     aggregator: o.aggregator,
     verifier: o.verifier,
     budget,
     rewardPerRound: o.rewardPerRound,
+    rewardDecayPpm: decay,
     numRounds: o.numRounds,
     maxTrainersPerRound: maxTrainers,
     submissionWindow: o.submissionWindow,

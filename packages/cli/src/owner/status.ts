@@ -3,7 +3,7 @@
  * reference) and its trainers' totals, from the chain's views and events, as tables or JSON.
  */
 import { formatUnits } from "ethers";
-import { SlotStatus, equalShares, slotStatusLabel } from "@fedmarket/core";
+import { REWARD_DECAY_ONE, SlotStatus, equalShares, slotStatusLabel } from "@fedmarket/core";
 import {
   ETH_TOKEN,
   loadProjectHistory,
@@ -142,7 +142,7 @@ export function formatStatus(s: ProjectStatusReport): string {
     `project ${p.id}: ${p.statusName}${p.cancelRequested ? " (cancel requested)" : ""}, round ${p.currentRound} of ${p.numRounds}`,
     `owner ${p.owner}, aggregator ${p.aggregator}, verifier ${p.verifier}`,
     `budget ${full(p.budget)} + ${full(p.roundReward)} reserved for the open round`,
-    `reward per round ${full(p.rewardPerRound)}; bond posted ${full(p.bondPosted)}`,
+    `${rewardTerms(p, full)}; bond posted ${full(p.bondPosted)}`,
     ...(p.acceptanceDeadline === 0
       ? []
       : [
@@ -198,4 +198,10 @@ export function formatStatus(s: ProjectStatusReport): string {
     );
   }
   return lines.join("\n");
+}
+
+/** The project's reward schedule: equal rounds, or the next round's reward and the decay that follows it. */
+function rewardTerms(p: { readonly rewardPerRound: bigint; readonly rewardDecayPpm: number }, full: (v: bigint) => string): string {
+  if (p.rewardDecayPpm === REWARD_DECAY_ONE) return `reward per round ${full(p.rewardPerRound)}`;
+  return `next round's reward ${full(p.rewardPerRound)}, each later one x ${p.rewardDecayPpm / REWARD_DECAY_ONE} of the one before`;
 }

@@ -98,7 +98,10 @@ export interface ProjectInfo {
   readonly roundReward: bigint;
   /** The open round's reference deposit (`commitReference`), held until the round closes. */
   readonly referenceDeposit: bigint;
+  /** The reward the next round to open reserves (the first round's, decayed once per round opened). */
   readonly rewardPerRound: bigint;
+  /** Each round's reward over the previous one's, in millionths (1,000,000: equal rounds). */
+  readonly rewardDecayPpm: number;
   readonly aggregatorBond: bigint;
   readonly bondPosted: bigint;
   readonly slashAmount: bigint;
@@ -270,6 +273,7 @@ function toProject(id: bigint, r: Fields): ProjectInfo {
     roundReward: b(r.roundReward),
     referenceDeposit: b(r.referenceDeposit),
     rewardPerRound: b(r.rewardPerRound),
+    rewardDecayPpm: n(r.rewardDecayPpm),
     aggregatorBond: b(r.aggregatorBond),
     bondPosted: b(r.bondPosted),
     slashAmount: b(r.slashAmount),

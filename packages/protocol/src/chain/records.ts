@@ -35,6 +35,10 @@ export interface ProjectCreatedRecord extends ProjectEventRecord {
   readonly owner: string;
   readonly token: string;
   readonly budget: bigint;
+  /** The first round's reward and the decay of each next one (`config.rewardPerRound`, `rewardDecayPpm`). */
+  readonly rewardPerRound: bigint;
+  readonly rewardDecayPpm: number;
+  readonly numRounds: number;
   readonly paramsHash: string;
   readonly numChunks: number;
   readonly initialModelCommitment: bigint;
@@ -488,6 +492,9 @@ export const EVENT_DECODERS = {
       owner: a.str("owner"),
       token: c.str("token"),
       budget: a.big("budget"),
+      rewardPerRound: c.big("rewardPerRound"),
+      rewardDecayPpm: c.num("rewardDecayPpm"),
+      numRounds: c.num("numRounds"),
       paramsHash: a.str("paramsHash"),
       numChunks: a.num("numChunks"),
       initialModelCommitment: c.big("initialModelCommitment"),

@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ContractFactory, ZeroAddress, type Signer } from "ethers";
-import { publicKeyOf, randomScalar, type CurvePoint } from "@fedmarket/core";
+import { REWARD_DECAY_ONE, publicKeyOf, randomScalar, type CurvePoint } from "@fedmarket/core";
 import {
   bytesToBytes32,
   chainCircuitParams,
@@ -94,6 +94,8 @@ export interface DemoProjectOptions {
   /** What a challenger deposits (wei), with `challengeWindow`. */
   readonly challengeDeposit?: bigint;
   readonly rewardPerRound?: bigint;
+  /** Each round's reward over the previous one's, in millionths (default 1,000,000: equal rounds). */
+  readonly rewardDecayPpm?: number;
   readonly trainerStake?: bigint;
   readonly weightsSeed?: number;
   /** The initial model (the trainable parameters); default: the spec's seeded initial weights (`weightsSeed`). */
@@ -158,6 +160,7 @@ export async function createDemoProject(o: DemoProjectOptions): Promise<DemoProj
     // reference counts, and the unspent budget is refunded when the project closes).
     budget: reward * BigInt(rounds + 1),
     rewardPerRound: reward,
+    rewardDecayPpm: o.rewardDecayPpm ?? REWARD_DECAY_ONE,
     numRounds: rounds,
     maxTrainersPerRound: o.maxTrainersPerRound ?? spec.circuit.kMax,
     submissionWindow: o.submissionWindow ?? 3600,

@@ -123,6 +123,7 @@ before(async () => {
     challengeDeposit: DEPOSIT,
     numRounds: 2,
     rewardPerRound: REWARD,
+    rewardDecayPpm: 1_000_000,
     trainers: TRAINERS.map((i) => fx.signer(i)),
   });
 });

@@ -288,6 +288,9 @@ test("project create checks its flags against the verifier and each other before
     create(["--reward-per-round", "0.2", "--rounds", "2", "--budget", "0.3"]),
     create(["--aggregator", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"]),
   ]);
+  const decay = await create(["--reward-decay", "0"]);
+  assert.equal(decay.code, 2, decay.stderr);
+  assert.match(decay.stderr, /^error: --reward-decay 0 is out of range: /);
   assert.equal(slots.code, 2, slots.stderr);
   assert.match(slots.stderr, /^error: --max-trainers 9 is out of range: allowed 3\.\.4 .*K_MAX 4\)\nusage: fedmarket project create /);
   assert.equal(bond.code, 2, bond.stderr);
@@ -476,8 +479,10 @@ test("project expire: refused while the aggregator may still accept, done after 
       AGGREGATOR_ADDRESS,
       "--reward-per-round",
       "0.1",
+      "--reward-decay",
+      "0.5",
       "--rounds",
-      "1",
+      "3",
       "--ipfs-repo",
       "ipfs",
       "--owner-key-file",
@@ -488,6 +493,10 @@ test("project expire: refused while the aggregator may still accept, done after 
     owner,
   );
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /budget of 0\.175 ETH \(175000000000000000 wei\) escrowed/, "the default budget: 0.1 + 0.05 + 0.025");
+  const terms = await run(FEDMARKET, ["project", "status", "--project-file", "project2.json"], undefined);
+  assert.equal(terms.code, 0, terms.stderr);
+  assert.match(terms.stdout, /next round's reward 0\.1 ETH \(100000000000000000 wei\), each later one x 0\.5 of the one before/);
   const early = await run(FEDMARKET, ["project", "expire", "--project-file", "project2.json"], HARDHAT_KEYS[6]);
   assert.equal(early.code, 1, early.stderr);
   assert.match(early.stderr, /project 2 may wait for its aggregator until .*: run this again after that; nothing was sent/);

@@ -95,6 +95,7 @@ export async function status(o: TrainerNodeOptions, projectId: bigint): Promise<
       rounds: `${p.currentRound}/${p.numRounds}`,
       budget: p.budget.toString(),
       rewardPerRound: p.rewardPerRound.toString(),
+      rewardDecayPpm: p.rewardDecayPpm,
       trainerStake: p.trainerStake.toString(),
       modelCid: p.modelCid,
       specCid: p.specCid,

@@ -8,7 +8,7 @@
  * stand-in for the Poseidon commitment, so a flagged party can answer with data the contract checks.
  */
 import { AbiCoder, Contract, keccak256, toUtf8Bytes, ZeroAddress, type JsonRpcProvider, type Signer } from "ethers";
-import { CURVE_BASE } from "@fedmarket/core";
+import { CURVE_BASE, REWARD_DECAY_ONE } from "@fedmarket/core";
 import { FEDMARKET_ABI } from "@fedmarket/protocol";
 import type { LocalChain } from "../../chain/local-chain.ts";
 
@@ -123,6 +123,7 @@ export class MarketDriver {
       verifier: this.verifier,
       budget: o.reward * BigInt(o.rounds),
       rewardPerRound: o.reward,
+      rewardDecayPpm: REWARD_DECAY_ONE,
       numRounds: o.rounds,
       maxTrainersPerRound: this.kMax,
       submissionWindow: COMMIT_WINDOW,

@@ -22,6 +22,8 @@
  *
  * The extras (`detectionRate`, `payoutShare`, ...) are only in fairness-candidates.json.
  */
+import { REWARD_DECAY_ONE, roundRewardSchedule } from "@fedmarket/core";
+
 import type { RunRecord } from "./runner.ts";
 import type { Scenario } from "./scenarios.ts";
 import { pearson, round4, spearman } from "./stats.ts";
@@ -105,13 +107,16 @@ export function decisionsOf(rule: string): DecisionView {
 }
 
 /**
- * The round rewards of a schedule in which each round's reward is `decay` times the previous one's,
- * as multiples of the equal schedule's reward (their mean is 1, so totals stay comparable): 1 is
- * today's equal reward every round.
+ * The round rewards of a project whose `rewardDecayPpm` is `decay` x 1e6: the contract's schedule
+ * (@fedmarket/core `roundRewardSchedule`, each round's reward the previous one's times the decay,
+ * rounded down) as multiples of the equal schedule's reward (their mean is 1, so totals stay
+ * comparable): 1 is equal rounds. The schedule starts from 10^30 units, so its rounding is far
+ * below what a share's float carries.
  */
 export function rewardSchedule(decay: number, rounds: number): number[] {
   if (!(decay > 0 && decay <= 1)) throw new RangeError(`reward decay ${decay}: must be in (0, 1]`);
-  const raw = Array.from({ length: rounds }, (_, r) => decay ** r);
+  const ppm = Math.max(1, Math.round(decay * REWARD_DECAY_ONE));
+  const raw = roundRewardSchedule(10n ** 30n, ppm, rounds).map(Number);
   const total = raw.reduce((a, x) => a + x, 0);
   return raw.map((x) => (x * rounds) / total);
 }
