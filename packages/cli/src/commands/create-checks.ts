@@ -15,11 +15,9 @@ export const MAX_WINDOW_SECONDS = 365 * 24 * 3600;
  * six decimals, as the contract's `rewardDecayPpm` (millionths).
  */
 export function parseRewardDecay(text: string): number {
+  // "" matches with neither part and reads as 0, refused below with the rest; "." does not match.
   const m = /^(0|1)?(?:\.(\d{1,6}))?$/.exec(text.trim());
-  const ppm =
-    m === null || text.trim() === "" || text.trim() === "."
-      ? NaN
-      : Number(m[1] ?? "0") * REWARD_DECAY_ONE + Number((m[2] ?? "").padEnd(6, "0"));
+  const ppm = m === null ? NaN : Number(m[1] ?? "0") * REWARD_DECAY_ONE + Number((m[2] ?? "").padEnd(6, "0"));
   if (!Number.isInteger(ppm) || ppm < 1 || ppm > REWARD_DECAY_ONE)
     throw new UsageError(
       `--reward-decay ${text} is out of range: each round's reward over the previous one's, a decimal above 0 and at most 1 ` +
